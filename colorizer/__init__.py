@@ -1,0 +1,19 @@
+"""colorizer: grayscale photo → plausible color photo, with four autoencoder architectures.
+
+Plain Python + Keras 3 + numpy (no Streamlit). Entry points:
+- ``colorizer.load(name_or_path)`` → a ``Colorizer`` whose ``.colorize(image)`` maps uint8 gray H×W or
+  RGB H×W×3 to uint8 RGB H×W×3 at full resolution;
+- ``python -m colorizer {archs,colorize,evaluate,train,finetune,bench}``.
+"""
+from __future__ import annotations
+
+__all__ = ["ARCHITECTURE_NAMES", "load"]
+
+ARCHITECTURE_NAMES = ("cifar_ae", "vgg16_ae", "vae", "unet313")
+
+
+def load(name_or_path, **kwargs):
+    """A shipped architecture by name, or a checkpoint file/folder made elsewhere → ``Colorizer``."""
+    from colorizer.inference import load as _load
+
+    return _load(name_or_path, **kwargs)

@@ -1,0 +1,169 @@
+"""Checkpoints on disk: where they live, how they are written (atomically) and read (as untrusted input).
+
+A checkpoint folder holds ``model.keras`` (Keras 3 format), ``history.csv`` (one row per epoch:
+epoch, loss, val_loss, learning_rate, metrics) and ``card.json`` (what the model is and how it was
+made). Shipped ones live in ``weights/<arch>/`` and are never written by the app; user ones
+(fine-tuned) live in ``user_checkpoint_dir()``: ``$COLORIZER_CHECKPOINT_DIR`` or
+``~/.cache/colorizer/checkpoints``.
+
+Loading treats every file as untrusted: ``safe_mode=True`` (no Lambda layers, no pickled code), a
+size cap, and a check that a ``.keras`` zip holds only the members Keras writes, none of whose paths
+climbs out of the archive.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+__all__ = [
+    "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "CheckpointError", "user_checkpoint_dir", "shipped_checkpoints",
+    "user_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
+    "read_card", "read_history", "load_keras_model", "checkpoint_file",
+]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+MAX_CHECKPOINT_BYTES = int(os.environ.get("COLORIZER_MAX_CHECKPOINT_BYTES", 200 * 1024 * 1024))
+_KERAS_ZIP_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "model.weights.npz", "assets"}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; str(err) is one line naming the file and the reason."""
+
+
+def user_checkpoint_dir() -> Path:
+    """Where fine-tuned checkpoints go (created on demand); never inside ``weights/``."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "colorizer" / "checkpoints"
+    path = Path(os.environ.get("COLORIZER_CHECKPOINT_DIR", default))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def shipped_checkpoints() -> dict[str, Path]:
+    """name → folder of each shipped checkpoint in ``weights/`` that has a model file."""
+    if not WEIGHTS_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(WEIGHTS_DIR.iterdir()) if (p / "model.keras").is_file()}
+
+
+def user_checkpoints() -> dict[str, Path]:
+    """name → folder of each complete user checkpoint (a half-written one has no model.keras yet)."""
+    root = user_checkpoint_dir()
+    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and (p / "model.keras").is_file()}
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename: readers see old or new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_model_atomic(model, path: str | Path) -> None:
+    """``model.save`` into a temporary ``.keras`` file beside ``path``, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_card(folder: str | Path, card: dict) -> None:
+    atomic_write_text(Path(folder) / "card.json", json.dumps(card, indent=2, default=str) + "\n")
+
+
+def read_card(folder: str | Path) -> dict:
+    """The card of a checkpoint folder ({} when there is none or it is unreadable)."""
+    try:
+        return json.loads((Path(folder) / "card.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def read_history(folder: str | Path) -> list[dict]:
+    """Rows of ``history.csv`` with numeric values as floats ([] when there is none)."""
+    path = Path(folder) / "history.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: _number(v) for k, v in row.items()} for row in rows]
+
+
+def _number(value: str):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def checkpoint_file(path: str | Path) -> Path:
+    """A checkpoint folder or file → its model file (``model.keras``, or the ``.keras``/``.h5`` given)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.suffix not in (".keras", ".h5"):
+        raise CheckpointError(f"{path}: not a Keras checkpoint (expected .keras or .h5)")
+    return path
+
+
+def _check_keras_zip(path: Path) -> None:
+    """Refuse a .keras archive with unexpected members or paths that climb out of it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        raise CheckpointError(f"{path.name}: not a valid .keras file (not a zip archive)") from None
+    for name in names:
+        if name.startswith("/") or ".." in Path(name).parts or "\\" in name:
+            raise CheckpointError(f"{path.name}: refused, archive member {name!r} points outside the archive")
+        if name.split("/")[0] not in _KERAS_ZIP_MEMBERS:
+            raise CheckpointError(f"{path.name}: refused, unexpected archive member {name!r}")
+    if "config.json" not in names:
+        raise CheckpointError(f"{path.name}: not a Keras 3 model file (no config.json)")
+
+
+def load_keras_model(path: str | Path):
+    """Load a ``.keras`` or legacy ``.h5`` model as untrusted input → ``keras.Model`` (uncompiled)."""
+    import keras
+
+    import colorizer.models  # noqa: F401  (registers the custom layers)
+
+    path = checkpoint_file(path)
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path.name}: {size / 2**20:.0f} MB is over the {MAX_CHECKPOINT_BYTES / 2**20:.0f} MB checkpoint limit")
+    if path.suffix == ".keras":
+        _check_keras_zip(path)
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # Keras raises many types; all mean "this file is not a usable model"
+        reason = " ".join(str(err).split())[:300]
+        if "Lambda" in reason or "safe_mode" in reason:
+            reason = "refused: it contains code (a Lambda layer or pickled function), which safe mode does not run"
+        raise CheckpointError(f"{path.name}: cannot load: {reason}") from None

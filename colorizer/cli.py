@@ -1,0 +1,183 @@
+"""Command line: ``python -m colorizer {archs,colorize,evaluate,train,finetune,bench}``.
+
+Forms other tools call (keep them stable):
+- ``archs``: one architecture name per line.
+- ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input; an
+  unreadable file prints ``error: <file>: <reason>`` on stderr and the rest go on; exit 1 if any failed.
+- ``evaluate DIR [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray`` baseline.
+- ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
+TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from colorizer import ARCHITECTURE_NAMES
+
+__all__ = ["main"]
+
+
+def _progress(items, desc=None, **kwargs):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, file=sys.stderr, disable=None, **kwargs)
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def cmd_archs(args) -> int:
+    print("\n".join(ARCHITECTURE_NAMES))
+    return 0
+
+
+def _load_model(args):
+    from colorizer.inference import load
+
+    return load(args.checkpoint or args.arch)
+
+
+def cmd_colorize(args) -> int:
+    from colorizer.checkpoints import atomic_write_bytes
+    from colorizer.imageio import ImageError, encode_png, read_image
+
+    model = _load_model(args)
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options = {k: v for k, v in (("temperature", args.temperature), ("seed", args.seed)) if v is not None}
+    failed = 0
+    for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):
+        try:
+            image = read_image(path)
+        except ImageError as err:
+            _error(str(err))
+            failed += 1
+            continue
+        result = model.colorize(image.rgb, **options)
+        atomic_write_bytes(out_dir / f"{Path(path).stem}.png", encode_png(result, image.alpha))
+    return 1 if failed else 0
+
+
+def cmd_evaluate(args) -> int:
+    from colorizer import data
+    from colorizer.evaluate import evaluate_photos, format_table, write_json
+    from colorizer.imageio import ImageError, read_image
+    from colorizer.inference import load
+
+    photos = []
+    for path in data.list_photos(args.dir, "val"):
+        try:
+            image = read_image(path)
+        except ImageError as err:
+            _error(str(err))
+            continue
+        if image.was_color:  # a gray photo has no color truth to compare with
+            photos.append((path.name, image.rgb))
+    if not photos:
+        _error(f"{args.dir}: no color photos to evaluate")
+        return 1
+    names = args.arch or list(ARCHITECTURE_NAMES)
+    summary = evaluate_photos(photos, {name: load(name) for name in names}, progress=_progress)
+    print(f"{len(photos)} color photos from {args.dir}")
+    print(format_table(summary))
+    if args.json:
+        write_json(summary, args.json)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from colorizer.train import train_architecture
+
+    train_architecture(
+        args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
+        lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed,
+        command="python -m colorizer " + shlex.join(sys.argv[1:]),
+    )
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    from colorizer.finetune import finetune_from_cli
+
+    return finetune_from_cli(args)
+
+
+def cmd_bench(args) -> int:
+    from colorizer.bench import bench_from_cli
+
+    return bench_from_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m colorizer", description="Colorize grayscale photos with four autoencoders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("archs", help="list the architecture names").set_defaults(run=cmd_archs)
+
+    colorize = sub.add_parser("colorize", help="colorize image files into OUTDIR/<stem>.png")
+    colorize.add_argument("inputs", nargs="+", metavar="IN")
+    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    which = colorize.add_mutually_exclusive_group()
+    which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default="vgg16_ae")
+    which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
+    colorize.add_argument("--temperature", type=float, help="unet313: annealed-mean temperature (default 0.38)")
+    colorize.add_argument("--seed", type=int, help="vae: seed of the latent sample (default: z = 0)")
+    colorize.set_defaults(run=cmd_colorize)
+
+    evaluate = sub.add_parser("evaluate", help="PSNR, SSIM, L2_ab, colorfulness on color photos in DIR (its val/ split if it has one)")
+    evaluate.add_argument("dir", metavar="DIR")
+    evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
+    evaluate.add_argument("--json", metavar="FILE")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    train = sub.add_parser("train", help="train an architecture on a photo folder")
+    train.add_argument("--arch", required=True, choices=ARCHITECTURE_NAMES)
+    train.add_argument("--data", required=True, metavar="DIR", help="folder with train/ and val/ (scripts/fetch_photos.py)")
+    train.add_argument("--out", default=None, metavar="DIR", help="default: weights/")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--size", type=int, default=None, help="working size (default: the architecture's)")
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--crops-per-photo", type=int, default=12)
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(run=cmd_train)
+
+    finetune = sub.add_parser("finetune", help="fine-tune a checkpoint's decoder on your photos (encoder frozen)")
+    finetune.add_argument("--base", required=True, metavar="NAME_OR_PATH", help="architecture name, checkpoint name, folder or file")
+    finetune.add_argument("--data", required=True, metavar="DIR", help="folder of color photos")
+    finetune.add_argument("--epochs", type=int, required=True, metavar="N")
+    finetune.add_argument("--out", required=True, metavar="DIR", help="where model.keras, history.csv and card.json go")
+    finetune.add_argument("--lr", type=float, default=3e-4)
+    finetune.add_argument("--batch-size", type=int, default=16)
+    finetune.add_argument("--crop", type=int, default=None, help="crop size (default: the model's working size)")
+    finetune.add_argument("--val-share", type=float, default=0.2)
+    finetune.add_argument("--seed", type=int, default=0)
+    finetune.set_defaults(run=cmd_finetune)
+
+    bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
+    bench.add_argument("--json", metavar="FILE")
+    bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated")
+    bench.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median reported)")
+    bench.add_argument("--quick", action="store_true", help="fewer runs and sizes: a smoke test, not for README")
+    bench.set_defaults(run=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "out", "unset") is None:
+        from colorizer.checkpoints import WEIGHTS_DIR
+
+        args.out = WEIGHTS_DIR
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError
+        _error(str(err))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130

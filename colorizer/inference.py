@@ -1,0 +1,169 @@
+"""Inference: any image in, a full-resolution color image out.
+
+``load(name_or_path)`` → ``Colorizer``. ``Colorizer.colorize(image)`` takes uint8 gray H×W or RGB
+H×W×3 (an RGB image is turned gray first: only its L is used) and returns uint8 RGB H×W×3. The
+network runs at its working size; its a, b are upsampled and joined to the input's own
+full-resolution L, so the output keeps every detail and exactly the input's luminance.
+
+Contracts a checkpoint can have (inferred from its input/output shapes when it was made elsewhere):
+- ``gray01_rgb``: gray H×W×1 in [0, 1] → RGB H×W×3 in [0, 1] (the CIFAR-10 report's code);
+- ``L_ab``: L_norm H×W×1 in [-1, 1] → ab_norm H×W×2 in [-1, 1];
+- ``L_313``: L_norm H×W×1 → a distribution over the 313 ab bins (annealed mean).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from colorizer import quantize
+from colorizer.checkpoints import CheckpointError, load_keras_model, read_card, shipped_checkpoints, user_checkpoints
+from colorizer.color import luminance, normalize_l, resize, join_lab, unnormalize_ab, ab_of_rgb
+from colorizer.models import ARCHITECTURES
+
+__all__ = ["Colorizer", "load", "available_checkpoints", "infer_contract", "DEFAULT_FOREIGN_SIZE"]
+
+DEFAULT_FOREIGN_SIZE = 256
+
+
+def infer_contract(model) -> tuple[str, int]:
+    """A foreign keras.Model → (contract name, working size); CheckpointError when none fits."""
+    inputs = model.inputs
+    if len(inputs) != 1 or len(model.outputs) != 1:
+        raise CheckpointError(
+            f"{model.name}: fits no known contract: expected one input and one output, "
+            f"got {len(inputs)} inputs and {len(model.outputs)} outputs"
+        )
+    in_shape, out_shape = tuple(inputs[0].shape), tuple(model.outputs[0].shape)
+    if len(in_shape) != 4 or len(out_shape) != 4 or in_shape[-1] != 1:
+        raise CheckpointError(
+            f"{model.name}: fits no known contract: input {in_shape} → output {out_shape}; "
+            "expected a 1-channel image in (gray or L) and 3 (RGB), 2 (ab) or 313 (ab bins) channels out"
+        )
+    contracts = {3: "gray01_rgb", 2: "L_ab", quantize.N_BINS: "L_313"}
+    if out_shape[-1] not in contracts:
+        raise CheckpointError(f"{model.name}: fits no known contract: {out_shape[-1]} output channels (expected 3, 2 or 313)")
+    size = in_shape[1] or DEFAULT_FOREIGN_SIZE
+    return contracts[out_shape[-1]], int(size)
+
+
+@dataclass
+class Colorizer:
+    """A loaded model ready to colorize; safe to share between threads (one forward pass at a time)."""
+
+    name: str
+    model: object
+    contract: str
+    working_size: int
+    card: dict = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self):
+        import tensorflow as tf
+
+        self.arch = ARCHITECTURES.get(self.card.get("architecture", self.model.name))
+        network = self.arch.inference_network(self.model) if self.arch else self.model
+        # A traced graph instead of model.predict: predict's per-call overhead dwarfs a small network.
+        self._forward = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
+        self._lock = threading.Lock()
+
+    @property
+    def param_count(self) -> int:
+        return int(self.card.get("parameters", {}).get("total") or self.model.count_params())
+
+    @property
+    def is_stochastic(self) -> bool:
+        return self.arch is not None and self.arch.NAME == "vae"
+
+    @property
+    def has_temperature(self) -> bool:
+        return self.contract == "L_313"
+
+    def network_input(self, L_full: np.ndarray) -> np.ndarray:
+        """Full-resolution L (H×W, [0, 100]) → 1×S×S×1 network input at the working size."""
+        L_small = resize(L_full, (self.working_size, self.working_size))
+        if self.contract == "gray01_rgb":
+            # gray01 from L: a gray pixel's value is (nearly) L/100 of white for this purpose.
+            x = _gray01_from_L(L_small)
+        else:
+            x = normalize_l(L_small)
+        return x[None, :, :, None].astype(np.float32)
+
+    def predict_ab(self, x: np.ndarray, **options) -> np.ndarray:
+        """N×S×S×1 network input → raw ab N×s×s×2 at the network's output size."""
+        with self._lock:
+            if self.arch is not None:
+                return self.arch.predict_ab(self._forward, x, **options)
+            outputs = np.asarray(self._forward(x))
+        if self.contract == "gray01_rgb":
+            return np.stack([ab_of_rgb(np.clip(img, 0, 1)) for img in outputs])
+        if self.contract == "L_ab":
+            return unnormalize_ab(outputs)
+        return quantize.annealed_mean(outputs, options.get("temperature", quantize.DEFAULT_TEMPERATURE))
+
+    def colorize(self, image: np.ndarray, **options) -> np.ndarray:
+        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head)."""
+        L_full = luminance(_validated(image))
+        ab = self.predict_ab(self.network_input(L_full), **options)[0]
+        return join_lab(L_full, ab)
+
+    def colorize_samples(self, image: np.ndarray, n_samples: int = 4, seed: int = 0, **options) -> list[np.ndarray]:
+        """Several colorizations: different z for the VAE (seeds seed, seed+1, …); one otherwise."""
+        if not self.is_stochastic:
+            return [self.colorize(image, **options)]
+        L_full = luminance(_validated(image))
+        x = self.network_input(L_full)
+        return [join_lab(L_full, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
+
+    def timed_colorize(self, image: np.ndarray, **options) -> tuple[np.ndarray, float]:
+        start = time.perf_counter()
+        result = self.colorize(image, **options)
+        return result, time.perf_counter() - start
+
+
+def _gray01_from_L(L: np.ndarray) -> np.ndarray:
+    """L in [0, 100] → the gray level in [0, 1] whose Lab L it is (inverse of the sRGB/CIE curve)."""
+    y = np.where(L > 8.0, ((L + 16.0) / 116.0) ** 3, L / 903.3)
+    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0), 1 / 2.4) - 0.055)
+    return np.clip(srgb, 0.0, 1.0)
+
+
+def _validated(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got dtype {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 1:
+        raise ValueError(f"expected a gray H×W or RGB H×W×3 image, got shape {image.shape}")
+    return image
+
+
+def available_checkpoints() -> dict[str, Path]:
+    """name → folder of every checkpoint the app can offer: the shipped ones, then the user's."""
+    return {**shipped_checkpoints(), **user_checkpoints()}
+
+
+def load(name_or_path: str | Path) -> Colorizer:
+    """A checkpoint name (shipped or fine-tuned), folder, or ``.keras``/``.h5`` file → ``Colorizer``."""
+    known = available_checkpoints()
+    if isinstance(name_or_path, str) and name_or_path in known:
+        folder = known[name_or_path]
+        path, label = folder / "model.keras", name_or_path
+    elif isinstance(name_or_path, str) and name_or_path in ARCHITECTURES:
+        raise CheckpointError(f"{name_or_path}: no trained checkpoint in weights/{name_or_path}/ (train it: python -m colorizer train --arch {name_or_path})")
+    else:
+        path = Path(name_or_path)
+        folder, label = (path if path.is_dir() else path.parent), path.stem if path.is_file() else path.name
+    model = load_keras_model(path)
+    card = read_card(folder) if Path(path).name == "model.keras" or Path(path).is_dir() else {}
+    arch = ARCHITECTURES.get(card.get("architecture", model.name))
+    if arch is not None:
+        contract = {"rgb": "gray01_rgb", "ab": "L_ab", "ab313": "L_313"}[arch.OUTPUT_KIND]
+        size = int(card.get("working_size", arch.WORKING_SIZE))
+    else:
+        contract, size = infer_contract(model)
+    return Colorizer(name=label, model=model, contract=contract, working_size=size, card=card, source=str(path))

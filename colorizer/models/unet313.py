@@ -1,0 +1,141 @@
+"""``unet313``: a U-Net over Zhang et al. (2016)'s 313 quantized ab bins, with a regression head.
+
+Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 8) → two outputs at H/2×W/2:
+``probs`` (a softmax over the 313 in-gamut bins, see ``colorizer.quantize``) and ``ab_reg``
+(ab_norm in [-1, 1], tanh): the sources' multi-task "RegSoft" variant.
+Training: class-rebalanced cross-entropy against soft-encoded targets (5 nearest bins, σ = 5; weights
+from the training set's smoothed empirical prior, λ = 0.5) plus MSE on the regression head.
+Inference: the annealed mean of ``probs`` at temperature T (0.38 by default; lower is more vivid),
+or the regression head.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from colorizer import quantize
+from colorizer.color import AB_NORM, unnormalize_ab
+
+NAME = "unet313"
+WORKING_SIZE = 128
+INPUT_KIND = "L"
+OUTPUT_KIND = "ab313"
+REGRESSION_WEIGHT = 10.0
+DESCRIPTION = "U-Net over 313 quantized ab bins, class rebalancing, annealed mean (+ regression head)."
+
+
+def _block(x, filters, name):
+    for i in (1, 2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.ReLU(name=f"{name}_relu{i}")(x)
+    return x
+
+
+def build_encoder() -> keras.Model:
+    l_norm = keras.Input((None, None, 1), name="L")
+    c1 = _block(l_norm, 32, "enc1")                                            # H
+    c2 = _block(layers.MaxPooling2D(name="pool1")(c1), 64, "enc2")             # H/2
+    c3 = _block(layers.MaxPooling2D(name="pool2")(c2), 128, "enc3")            # H/4
+    c4 = _block(layers.MaxPooling2D(name="pool3")(c3), 256, "enc4")            # H/8
+    return keras.Model(l_norm, [c2, c3, c4], name="encoder")
+
+
+def build_decoder() -> keras.Model:
+    c2 = keras.Input((None, None, 64), name="skip_half")
+    c3 = keras.Input((None, None, 128), name="skip_quarter")
+    c4 = keras.Input((None, None, 256), name="bottleneck")
+    x = layers.UpSampling2D(name="up1")(c4)
+    x = _block(layers.Concatenate(name="skip1")([x, c3]), 128, "dec1")       # H/4
+    x = layers.UpSampling2D(name="up2")(x)
+    x = _block(layers.Concatenate(name="skip2")([x, c2]), 128, "dec2")       # H/2
+    probs = layers.Conv2D(quantize.N_BINS, 1, activation="softmax", name="probs")(x)
+    ab_reg = layers.Conv2D(2, 1, activation="tanh", name="ab_reg")(x)
+    return keras.Model([c2, c3, c4], [probs, ab_reg], name="decoder")
+
+
+def build(size: int = WORKING_SIZE) -> keras.Model:
+    """Full U-Net with named ``encoder`` and ``decoder`` submodels; outputs [probs, ab_reg]."""
+    encoder, decoder = build_encoder(), build_decoder()
+    l_norm = keras.Input((None, None, 1), name="L")
+    probs, ab_reg = decoder(encoder(l_norm))
+    # Name the outputs so losses can be given per head.
+    probs = layers.Identity(name="probs")(probs)
+    ab_reg = layers.Identity(name="ab_reg")(ab_reg)
+    return keras.Model(l_norm, {"probs": probs, "ab_reg": ab_reg}, name=NAME)
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class RebalancedSoftCrossEntropy(keras.losses.Loss):
+    """Class-rebalanced cross-entropy against soft-encoded targets.
+
+    y_true: …×2k, the k nearest bin indices (nearest first, as floats) then their k Gaussian weights
+    (``soft_targets``); y_pred: …×313 probabilities. Each pixel is weighted by its nearest bin's
+    rebalancing weight.
+    """
+
+    def __init__(self, weights=None, name="rebalanced_ce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weights = [float(w) for w in (np.ones(quantize.N_BINS) if weights is None else weights)]
+
+    def call(self, y_true, y_pred):
+        k = quantize.NEIGHBOURS
+        indices = ops.cast(y_true[..., :k], "int32")
+        target = ops.cast(y_true[..., k:], "float32")
+        log_p = ops.log(ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0))
+        picked = ops.take_along_axis(log_p, indices, axis=-1)
+        pixel_weight = ops.take(ops.convert_to_tensor(self.weights, "float32"), indices[..., 0])
+        return -ops.sum(target * picked, axis=-1) * pixel_weight
+
+    def get_config(self):
+        return {"weights": self.weights, "name": self.name}
+
+
+def soft_targets(ab_norm: np.ndarray) -> np.ndarray:
+    """ab_norm …×2 → float32 …×2k packed soft encoding (indices, then weights) for the loss."""
+    indices, weights = quantize.soft_encode_sparse(ab_norm * AB_NORM)
+    return np.concatenate([indices.astype(np.float32), weights], axis=-1)
+
+
+def _half(x: np.ndarray) -> np.ndarray:
+    """N×H×W×C → N×H/2×W/2×C by 2×2 averaging (the output resolution)."""
+    n, h, w, c = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+
+def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+    ab_half = _half(batch["ab_norm"])
+    return batch["L_norm"], {"probs": soft_targets(ab_half), "ab_reg": ab_half}
+
+
+def loss_and_metrics(prior=None) -> tuple:
+    weights = quantize.rebalancing_weights(prior) if prior is not None else None
+    losses = {"probs": RebalancedSoftCrossEntropy(weights), "ab_reg": "mse"}
+    return losses, {"ab_reg": ["mae"]}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
+
+
+def inference_network(model: keras.Model) -> keras.Model:
+    return model
+
+
+def predict_ab(forward, batch_input: np.ndarray, temperature: float = quantize.DEFAULT_TEMPERATURE,
+               head: str = "annealed", **_) -> np.ndarray:
+    """L_norm N×S×S×1 → ab N×S/2×S/2×2 (raw units), by annealed mean (default) or the regression head."""
+    outputs = forward(batch_input)
+    if head == "regression":
+        return unnormalize_ab(np.asarray(outputs["ab_reg"]))
+    return quantize.annealed_mean(np.asarray(outputs["probs"]), temperature)
+
+
+def encoder_features(model: keras.Model, x, batch_size: int = 32) -> list[np.ndarray]:
+    return list(model.get_layer("encoder").predict(x, batch_size=batch_size, verbose=0))
+
+
+def decoder_head(model: keras.Model) -> keras.Model:
+    """Decoder with the same named outputs as the full model, so the same losses apply."""
+    decoder = model.get_layer("decoder")
+    inputs = [keras.Input(t.shape[1:], name=t.name.split(":")[0] + "_in") for t in decoder.inputs]
+    probs, ab_reg = decoder(inputs)
+    outputs = {"probs": layers.Identity(name="probs")(probs), "ab_reg": layers.Identity(name="ab_reg")(ab_reg)}
+    return keras.Model(inputs, outputs, name="decoder_head")

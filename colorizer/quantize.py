@@ -1,0 +1,105 @@
+"""Zhang et al. (2016)'s quantized ab space: 313 in-gamut bins, soft encoding, rebalancing, annealed mean.
+
+- ``AB_BINS``: float32 313×2, the bin centres in raw ab units (grid 10), read from
+  ``assets/ab_bins_313.txt`` (source named in that file).
+- ``soft_encode(ab)``: ab ...×2 (raw units) → ...×313 distribution: the 5 nearest bins weighted by a
+  Gaussian of σ = 5, normalized to sum 1.
+- ``rebalancing_weights(prior)``: per-bin loss weights w ∝ ((1 - λ)·p̃ + λ/Q)^-1 with p̃ the
+  Gaussian-smoothed empirical prior, normalized so that E_p̃[w] = 1 (λ = 0.5).
+- ``annealed_mean(probs, T)``: ...×313 distribution → ...×2 ab (raw units): the mean of the
+  distribution re-tempered as exp(log z / T); T → 0 approaches the mode (vivid), T = 1 the mean
+  (desaturated). The paper's default is 0.38.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "AB_BINS", "N_BINS", "GRID", "SIGMA", "NEIGHBOURS", "DEFAULT_TEMPERATURE", "REBALANCE_LAMBDA",
+    "soft_encode", "soft_encode_sparse", "nearest_bin", "empirical_prior", "rebalancing_weights", "annealed_mean",
+]
+
+_BINS_FILE = Path(__file__).with_name("assets") / "ab_bins_313.txt"
+AB_BINS = np.loadtxt(_BINS_FILE, comments="#", dtype=np.float32).reshape(-1, 2)
+N_BINS = len(AB_BINS)
+GRID = 10.0
+SIGMA = 5.0
+NEIGHBOURS = 5
+DEFAULT_TEMPERATURE = 0.38
+REBALANCE_LAMBDA = 0.5
+PRIOR_SMOOTHING_SIGMA = 5.0
+
+
+def _squared_distances(ab: np.ndarray) -> np.ndarray:
+    """ab N×2 → N×313 squared distances to the bin centres."""
+    return (
+        np.sum(ab**2, axis=-1, keepdims=True)
+        - 2.0 * ab @ AB_BINS.T
+        + np.sum(AB_BINS**2, axis=-1)[None, :]
+    )
+
+
+def soft_encode_sparse(ab: np.ndarray, neighbours: int = NEIGHBOURS, sigma: float = SIGMA) -> tuple[np.ndarray, np.ndarray]:
+    """ab ...×2 (raw units) → (int32 ...×k bin indices, nearest first; float32 ...×k weights summing to 1).
+
+    The compact form of the soft encoding: k numbers per pixel instead of 313, so training targets
+    stay small and the loss only gathers k log-probabilities.
+    """
+    flat = ab.reshape(-1, 2).astype(np.float32)
+    d2 = np.maximum(_squared_distances(flat), 0.0)
+    nearest = np.argpartition(d2, neighbours, axis=1)[:, :neighbours]
+    nearest_d2 = np.take_along_axis(d2, nearest, axis=1)
+    order = np.argsort(nearest_d2, axis=1)
+    nearest, nearest_d2 = np.take_along_axis(nearest, order, axis=1), np.take_along_axis(nearest_d2, order, axis=1)
+    weights = np.exp(-(nearest_d2 - nearest_d2[:, :1]) / (2 * sigma**2))  # shifted: no underflow far out of gamut
+    weights /= weights.sum(axis=1, keepdims=True)
+    shape = (*ab.shape[:-1], neighbours)
+    return nearest.astype(np.int32).reshape(shape), weights.astype(np.float32).reshape(shape)
+
+
+def soft_encode(ab: np.ndarray, neighbours: int = NEIGHBOURS, sigma: float = SIGMA) -> np.ndarray:
+    """ab ...×2 (raw units) → float32 ...×313, each row summing to 1 (the dense form)."""
+    indices, weights = soft_encode_sparse(ab, neighbours, sigma)
+    encoded = np.zeros((indices.size // neighbours, N_BINS), np.float32)
+    np.put_along_axis(encoded, indices.reshape(-1, neighbours), weights.reshape(-1, neighbours), axis=1)
+    return encoded.reshape(*ab.shape[:-1], N_BINS)
+
+
+def nearest_bin(ab: np.ndarray) -> np.ndarray:
+    """ab ...×2 → int ... index of the nearest bin."""
+    return np.argmin(_squared_distances(ab.reshape(-1, 2).astype(np.float32)), axis=1).reshape(ab.shape[:-1])
+
+
+def empirical_prior(ab: np.ndarray) -> np.ndarray:
+    """Training-set ab ...×2 → float32 313-vector: how often each bin is the nearest one."""
+    counts = np.bincount(nearest_bin(ab).ravel(), minlength=N_BINS).astype(np.float64)
+    return (counts / counts.sum()).astype(np.float32)
+
+
+def _smooth_prior(prior: np.ndarray, sigma: float = PRIOR_SMOOTHING_SIGMA) -> np.ndarray:
+    """Gaussian smoothing over the ab plane (the paper's p̃), kept a distribution."""
+    d2 = np.maximum(_squared_distances(AB_BINS), 0.0)
+    kernel = np.exp(-d2 / (2 * sigma**2))
+    smoothed = kernel @ prior
+    return smoothed / smoothed.sum()
+
+
+def rebalancing_weights(prior: np.ndarray, lam: float = REBALANCE_LAMBDA) -> np.ndarray:
+    """Empirical prior (313) → float32 per-bin weights with E_p̃[w] = 1."""
+    smoothed = _smooth_prior(prior.astype(np.float64))
+    weights = 1.0 / ((1 - lam) * smoothed + lam / N_BINS)
+    weights /= np.sum(smoothed * weights)
+    return weights.astype(np.float32)
+
+
+def annealed_mean(probs: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
+    """Distribution ...×313 → float32 ab ...×2 (raw units)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    logits = np.log(np.maximum(probs.astype(np.float32), 1e-8)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    tempered = np.exp(logits)
+    tempered /= tempered.sum(axis=-1, keepdims=True)
+    return tempered @ AB_BINS

@@ -1,0 +1,214 @@
+"""Training from the command line: photos → crops → a trained checkpoint folder.
+
+``train_architecture(...)`` writes ``OUT/NAME/model.keras``, ``history.csv`` (Keras CSVLogger: epoch,
+loss, val_loss, learning_rate, metrics) and ``card.json``. Architectures with a frozen encoder
+(``FROZEN_ENCODER = True``: vgg16_ae) have their encoder features computed once, then only the
+decoder trains, so an epoch costs decoder time only. Runs on the GPU when TensorFlow sees one.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from colorizer import checkpoints, data, quantize
+from colorizer.models import architecture
+
+__all__ = ["device_description", "KeepBestWeights", "fit", "train_architecture", "parameter_counts", "data_sources"]
+
+LR_FACTOR = math.sqrt(0.1)
+
+
+def device_description() -> str:
+    """'GPU: <name>' when TensorFlow sees a GPU, else 'CPU: <model> (<n> cores)'."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class KeepBestWeights(keras.callbacks.Callback):
+    """Remember the weights of the epoch with the best val_loss and restore them when training ends
+    (or is stopped): "checkpoint on best val_loss" without writing half-trained files."""
+
+    def __init__(self, monitor: str = "val_loss"):
+        super().__init__()
+        self.monitor, self.best, self.best_weights, self.best_epoch = monitor, np.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best, self.best_epoch = float(value), epoch + 1
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_weights, history_path,
+        callbacks=(), verbose=1, seed=0):
+    """Compile and fit ``trainable`` with the project's schedule; returns the KeepBestWeights callback."""
+    keras.utils.set_random_seed(seed)
+    trainable.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics, loss_weights=loss_weights)
+    keep_best = KeepBestWeights()
+    trainable.fit(
+        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=True,
+        callbacks=[
+            keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=5, min_lr=5e-7),
+            keras.callbacks.CSVLogger(str(history_path)),
+            keep_best,
+            *callbacks,
+        ],
+    )
+    return keep_best
+
+
+def parameter_counts(model, arch) -> dict[str, int]:
+    def count(weights):
+        return int(sum(np.prod(w.shape) for w in weights))
+
+    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+    stored = count(model.weights) - (count(encoder.weights) if getattr(arch, "FROZEN_ENCODER", False) else 0)
+    return {
+        "total": count(model.weights),
+        "trainable": count(model.trainable_weights),
+        "encoder": count(encoder.weights),
+        "decoder": count(decoder.weights),
+        "stored_in_checkpoint": stored,
+    }
+
+
+def data_sources(data_dir: str | Path) -> list[dict]:
+    """Packages and licenses of the photos, from ``manifest.csv`` when the folder has one."""
+    manifest = Path(data_dir) / "manifest.csv"
+    if not manifest.is_file():
+        return [{"source": str(data_dir), "license": "unknown (no manifest.csv)"}]
+    counts: dict[tuple[str, str], int] = {}
+    with open(manifest, newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row.get("package", "?"), row.get("license", "?"))
+            counts[key] = counts.get(key, 0) + 1
+    return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
+
+
+def _crops(data_dir, size, crops_per_photo, seed, log):
+    train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
+    val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
+    if not train_photos:
+        raise ValueError(f"{data_dir}: no readable training photos")
+    if not val_photos or val_photos is train_photos:
+        raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
+    train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed)
+    val_crops = np.concatenate([data.center_crops(val_photos, size), data.random_crops(val_photos, 3, size, seed=seed + 1)])
+    return train_photos, val_photos, train_crops, val_crops
+
+
+def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = checkpoints.WEIGHTS_DIR, *,
+                       epochs: int = 20, size: int | None = None, batch_size: int = 32, lr: float = 1e-3,
+                       crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
+                       command: str | None = None, log=print) -> dict:
+    """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``."""
+    arch = architecture(name)
+    size = size or arch.WORKING_SIZE
+    started = time.time()
+    log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}")
+    train_photos, val_photos, train_crops, val_crops = _crops(data_dir, size, crops_per_photo, seed, log)
+    x, y = arch.training_pairs(data.crop_batch(train_crops))
+    val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
+    prior = quantize.empirical_prior(data.crop_batch(train_crops)["ab_norm"] * 110.0) if arch.OUTPUT_KIND == "ab313" else None
+    model = arch.build(size)
+    loss, metrics, loss_weights = arch.loss_and_metrics(prior)
+    frozen = getattr(arch, "FROZEN_ENCODER", False)
+    if frozen:
+        log(f"{name}: computing frozen-encoder features once for {len(x)} + {len(val_x)} crops")
+        x, val_x = arch.encoder_features(model, x), arch.encoder_features(model, val_x)
+    trainable = arch.decoder_head(model) if frozen else model
+    log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs")
+    folder = Path(out_dir) / name
+    work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))
+    keep_best = fit(trainable, x, y, (val_x, val_y), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
+                    metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed)
+    wall_time = time.time() - started
+    card = {
+        "name": name,
+        "architecture": name,
+        "description": arch.DESCRIPTION,
+        "color_space": _color_space(arch),
+        "working_size": size,
+        "parameters": parameter_counts(model, arch),
+        "data": {
+            "folder": str(data_dir), "train_photos": len(train_photos), "val_photos": len(val_photos),
+            "train_crops": int(len(train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
+            "sources": data_sources(data_dir),
+        },
+        "training": {
+            "epochs": epochs, "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
+            "batch_size": batch_size, "learning_rate": lr, "seed": seed,
+            "frozen_encoder_features_cached": bool(frozen),
+            "wall_time_s": round(wall_time, 1), "device": device_description(),
+        },
+        "command": command or " ".join(sys.argv),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "notes": getattr(arch, "CARD_NOTES", ""),
+    }
+    if prior is not None:
+        card["rebalancing"] = {"lambda": quantize.REBALANCE_LAMBDA, "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
+                               "default_temperature": quantize.DEFAULT_TEMPERATURE}
+    checkpoints.save_model_atomic(model, folder / "model.keras")
+    checkpoints.atomic_write_bytes(folder / "history.csv", (work / "history.csv").read_bytes())
+    shutil.rmtree(work, ignore_errors=True)
+    card["evaluation"] = _evaluate_checkpoint(folder, val_photos[:eval_photos] if eval_photos else val_photos)
+    checkpoints.write_card(folder, card)
+    log(f"{name}: held-out PSNR {card['evaluation'][name]['psnr']:.2f} dB (gray {card['evaluation']['gray']['psnr']:.2f})")
+    log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch {keep_best.best_epoch})")
+    return card
+
+
+def _evaluate_checkpoint(folder: Path, photos: list[np.ndarray]) -> dict:
+    """Held-out metrics of the checkpoint just written, with the gray baseline, for its card."""
+    from colorizer.evaluate import evaluate_photos
+    from colorizer.inference import load
+
+    model = load(folder)
+    return evaluate_photos([(str(i), p) for i, p in enumerate(photos)], {folder.name: model})
+
+
+def _color_space(arch) -> dict:
+    inputs = {"gray01": "gray in [0, 1] (uint8 / 255)", "L": "CIE Lab L, normalized (L - 50) / 50 to [-1, 1]"}
+    outputs = {
+        "rgb": "sRGB in [0, 1] (sigmoid); its a, b are joined to the input's full-resolution L",
+        "ab": "CIE Lab a, b normalized by 110 to [-1, 1] (tanh)",
+        "ab313": "distribution over Zhang et al.'s 313 ab bins (annealed mean, T = 0.38) + ab regression head",
+    }
+    return {"input": inputs[arch.INPUT_KIND], "output": outputs[arch.OUTPUT_KIND], "lab": "CIE Lab, D65, sRGB (OpenCV float32)"}
+
+
+def _versions() -> dict:
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
