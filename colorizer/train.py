@@ -24,7 +24,7 @@ import numpy as np
 from colorizer import checkpoints, data, quantize
 from colorizer.models import architecture
 
-__all__ = ["device_description", "KeepBestWeights", "fit", "train_architecture", "parameter_counts", "data_sources"]
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "parameter_counts", "data_sources"]
 
 LR_FACTOR = math.sqrt(0.1)
 
@@ -69,6 +69,47 @@ class KeepBestWeights(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of in-memory arrays (or lists/dicts of them), cast to float32 one batch at a time.
+
+    ``model.fit`` on raw numpy arrays copies the whole set into float32 tensors (several times, for
+    shuffling): with cached VGG16 features stored as float16 that is gigabytes. Batching by hand keeps
+    memory at the size of the arrays themselves."""
+
+    def __init__(self, x, y, batch_size: int, shuffle: bool = True, seed: int = 0):
+        super().__init__()
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.n = len(_first(x))
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(self.n)
+        self.on_epoch_end()
+
+    def __len__(self):
+        return math.ceil(self.n / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        return _take(self.x, rows), _take(self.y, rows)
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+
+
+def _first(arrays):
+    if isinstance(arrays, dict):
+        return next(iter(arrays.values()))
+    return arrays[0] if isinstance(arrays, (list, tuple)) else arrays
+
+
+def _take(arrays, rows):
+    if isinstance(arrays, dict):
+        return {k: _take(v, rows) for k, v in arrays.items()}
+    if isinstance(arrays, (list, tuple)):
+        return tuple(_take(a, rows) for a in arrays)
+    return arrays[rows].astype(np.float32)
+
+
 def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_weights, history_path,
         callbacks=(), verbose=1, seed=0):
     """Compile and fit ``trainable`` with the project's schedule; returns the KeepBestWeights callback."""
@@ -76,7 +117,8 @@ def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_wei
     trainable.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics, loss_weights=loss_weights)
     keep_best = KeepBestWeights()
     trainable.fit(
-        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=True,
+        ArrayBatches(x, y, batch_size, seed=seed), validation_data=ArrayBatches(*val, batch_size, shuffle=False),
+        epochs=epochs, verbose=verbose,
         callbacks=[
             keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=5, min_lr=5e-7),
             keras.callbacks.CSVLogger(str(history_path)),
