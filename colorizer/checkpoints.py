@@ -7,8 +7,9 @@ made). Shipped ones live in ``weights/<arch>/`` and are never written by the app
 ``~/.cache/colorizer/checkpoints``.
 
 Loading treats every file as untrusted: ``safe_mode=True`` (no Lambda layers, no pickled code), a
-size cap, and a check that a ``.keras`` zip holds only the members Keras writes, none of whose paths
-climbs out of the archive.
+size cap (``MAX_CHECKPOINT_BYTES``: ``$COLORIZER_MAX_CHECKPOINT_BYTES``, default 200 MB) on the file
+and on what a ``.keras`` zip unpacks to, and a check that a ``.keras`` zip holds only the members
+Keras writes, none of whose paths climbs out of the archive.
 """
 from __future__ import annotations
 
@@ -55,11 +56,18 @@ def user_checkpoints() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and (p / "model.keras").is_file()}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: readers see old or new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644 & ~_umask())
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -75,14 +83,28 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _without_optimizer(model):
+    """An uncompiled copy of a compiled model: a .keras file of a compiled model also stores the
+    optimizer's state (twice the weights again for Adam), which inference never needs."""
+    import keras
+
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def save_model_atomic(model, path: str | Path) -> None:
-    """``model.save`` into a temporary ``.keras`` file beside ``path``, then rename over it."""
+    """Save ``model`` (weights and architecture, no optimizer state) into a temporary ``.keras`` file
+    beside ``path``, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
     os.close(fd)
+    os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
     try:
-        model.save(tmp)
+        _without_optimizer(model).save(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -136,9 +158,16 @@ def _check_keras_zip(path: Path) -> None:
     """Refuse a .keras archive with unexpected members or paths that climb out of it."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+            members = archive.infolist()
     except zipfile.BadZipFile:
         raise CheckpointError(f"{path.name}: not a valid .keras file (not a zip archive)") from None
+    names = [member.filename for member in members]
+    # A zip bomb: a small file whose members inflate to gigabytes. zipfile never inflates a member past
+    # its declared size, so capping the declared sizes caps what loading can unpack.
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path.name}: refused, its contents unpack to {unpacked / 2**20:.0f} MB, over the "
+                              f"{MAX_CHECKPOINT_BYTES / 2**20:.0f} MB checkpoint limit")
     for name in names:
         if name.startswith("/") or ".." in Path(name).parts or "\\" in name:
             raise CheckpointError(f"{path.name}: refused, archive member {name!r} points outside the archive")

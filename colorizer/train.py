@@ -8,12 +8,15 @@ decoder trains, so an epoch costs decoder time only. Runs on the GPU when Tensor
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -110,6 +113,31 @@ def _take(arrays, rows):
     return arrays[rows].astype(np.float32)
 
 
+class StopOnSignal(keras.callbacks.Callback):
+    """Ctrl-C or SIGTERM ends training cleanly after the current step (the best weights are kept and
+    saved); a second signal aborts at once. Only installed from the main thread (signals require it)."""
+
+    def on_train_begin(self, logs=None):
+        self.requested, self.previous = False, {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._request_stop)
+
+    def _request_stop(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step (the best weights so far will be saved); signal again to abort", file=sys.stderr)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_weights, history_path,
         callbacks=(), verbose=1, seed=0):
     """Compile and fit ``trainable`` with the project's schedule; returns the KeepBestWeights callback."""
@@ -123,6 +151,7 @@ def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_wei
             keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=5, min_lr=5e-7),
             keras.callbacks.CSVLogger(str(history_path)),
             keep_best,
+            StopOnSignal(),
             *callbacks,
         ],
     )
@@ -157,12 +186,32 @@ def data_sources(data_dir: str | Path) -> list[dict]:
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
+def _cached_features(arch, model, x, crops: np.ndarray, log) -> list[np.ndarray]:
+    """Frozen-encoder features of ``crops``, computed once and kept on disk: a re-run with the same
+    crops (same photos, size, seed) skips the encoder entirely."""
+    key = hashlib.sha1(crops.tobytes() + arch.NAME.encode()).hexdigest()[:16]
+    folder = checkpoints.user_checkpoint_dir().parent / "features" / f"{arch.NAME}-{key}"
+    if folder.is_dir():
+        log(f"{arch.NAME}: reusing cached encoder features for {len(crops)} crops from {folder}")
+        return [np.load(p) for p in sorted(folder.glob("*.npy"))]
+    log(f"{arch.NAME}: computing frozen-encoder features once for {len(crops)} crops")
+    features = arch.encoder_features(model, x)
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(features):
+        np.save(tmp / f"{i:02d}.npy", f)
+    os.replace(tmp, folder)
+    return features
+
+
 def _crops(data_dir, size, crops_per_photo, seed, log):
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
     if not train_photos:
         raise ValueError(f"{data_dir}: no readable training photos")
-    if not val_photos or val_photos is train_photos:
+    # list_photos falls back to the whole folder when a split is missing: a flat folder would then
+    # validate on its own training photos, so insist on a real val/ split.
+    if not val_photos or not (Path(data_dir) / "val").is_dir():
         raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
     train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed)
     val_crops = np.concatenate([data.center_crops(val_photos, size), data.random_crops(val_photos, 3, size, seed=seed + 1)])
@@ -186,8 +235,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
     frozen = getattr(arch, "FROZEN_ENCODER", False)
     if frozen:
-        log(f"{name}: computing frozen-encoder features once for {len(x)} + {len(val_x)} crops")
-        x, val_x = arch.encoder_features(model, x), arch.encoder_features(model, val_x)
+        x = _cached_features(arch, model, x, train_crops, log)
+        val_x = _cached_features(arch, model, val_x, val_crops, log)
     trainable = arch.decoder_head(model) if frozen else model
     log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs")
     folder = Path(out_dir) / name
