@@ -47,19 +47,18 @@ def shipped_checkpoints() -> dict[str, Path]:
     """name → folder of each shipped checkpoint in ``weights/`` that has a model file."""
     if not WEIGHTS_DIR.is_dir():
         return {}
-    return {p.name: p for p in sorted(WEIGHTS_DIR.iterdir()) if (p / "model.keras").is_file()}
+    return {p.name: p for p in sorted(WEIGHTS_DIR.iterdir()) if _is_checkpoint_folder(p)}
 
 
 def user_checkpoints() -> dict[str, Path]:
     """name → folder of each complete user checkpoint (a half-written one has no model.keras yet)."""
     root = user_checkpoint_dir()
-    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and (p / "model.keras").is_file()}
+    return {p.name: p for p in sorted(root.iterdir()) if _is_checkpoint_folder(p)}
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _is_checkpoint_folder(path: Path) -> bool:
+    """A complete checkpoint: a visible folder with its model file (hidden ones are being written)."""
+    return not path.name.startswith(".") and path.is_dir() and (path / "model.keras").is_file()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -67,7 +66,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644 & ~_umask())
+    os.chmod(tmp, 0o644)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -84,11 +83,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def _without_optimizer(model):
-    """An uncompiled copy of a compiled model: a .keras file of a compiled model also stores the
-    optimizer's state (twice the weights again for Adam), which inference never needs."""
+    """An uncompiled copy of a model that (or any of whose submodels) is compiled: a .keras file then
+    also stores the optimizer's state (twice the weights again for Adam), which inference never needs."""
     import keras
 
-    if getattr(model, "optimizer", None) is None:
+    compiled = [m for m in [model, *model._flatten_layers()] if getattr(m, "optimizer", None) is not None]
+    if not compiled:  # (a submodel compiled for decoder-only training carries an optimizer too)
         return model
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
@@ -102,7 +102,7 @@ def save_model_atomic(model, path: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
     os.close(fd)
-    os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
     try:
         _without_optimizer(model).save(tmp)
         with open(tmp, "rb") as f:
