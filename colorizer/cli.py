@@ -3,7 +3,8 @@
 Forms other tools call (keep them stable):
 - ``archs``: one architecture name per line.
 - ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input; an
-  unreadable file prints ``error: <file>: <reason>`` on stderr and the rest go on; exit 1 if any failed.
+  unreadable file (or one the memory left cannot hold) prints ``error: <file>: <reason>`` on stderr
+  and the rest go on; exit 1 if any failed.
 - ``evaluate DIR [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray`` baseline.
 - ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
@@ -57,9 +58,25 @@ def cmd_colorize(args) -> int:
             _error(str(err))
             failed += 1
             continue
-        result = model.colorize(image.rgb, **options)
+        try:
+            result = model.colorize(image.rgb, **options)
+        except MemoryError:  # a photo within the pixel limit on a small machine: skip it, keep the batch going
+            height, width = image.rgb.shape[:2]
+            _error(f"{image.name}: not enough memory to colorize {width}x{height} pixels")
+            failed += 1
+            continue
         atomic_write_bytes(out_dir / f"{Path(path).stem}.png", encode_png(result, image.alpha))
     return 1 if failed else 0
+
+
+class _Tempered:
+    """A Colorizer decoded at a fixed annealed-mean temperature (an extra evaluation row)."""
+
+    def __init__(self, model, temperature: float):
+        self.model, self.temperature = model, temperature
+
+    def colorize(self, image):
+        return self.model.colorize(image, temperature=self.temperature)
 
 
 def cmd_evaluate(args) -> int:
@@ -81,7 +98,10 @@ def cmd_evaluate(args) -> int:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1
     names = args.arch or list(ARCHITECTURE_NAMES)
-    summary = evaluate_photos(photos, {name: load(name) for name in names}, progress=_progress)
+    models = {name: load(name) for name in names}
+    for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
+        models.update({f"{n} (T={t:g})": _Tempered(m, t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
+    summary = evaluate_photos(photos, models, progress=_progress)
     print(f"{len(photos)} color photos from {args.dir}")
     print(format_table(summary))
     if args.json:
@@ -95,7 +115,7 @@ def cmd_train(args) -> int:
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed,
-        command="python -m colorizer " + shlex.join(sys.argv[1:]),
+        command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -132,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("dir", metavar="DIR")
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
     evaluate.add_argument("--json", metavar="FILE")
+    evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
+                          help="repeatable: also evaluate unet313 decoded at temperature T")
     evaluate.set_defaults(run=cmd_evaluate)
 
     train = sub.add_parser("train", help="train an architecture on a photo folder")
@@ -168,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the card's "command" must replay this run, also when main() is called in-process
     if getattr(args, "out", "unset") is None:
         from colorizer.checkpoints import WEIGHTS_DIR
 

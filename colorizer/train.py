@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from colorizer import checkpoints, data, quantize
+from colorizer.color import unnormalize_ab
 from colorizer.models import architecture
 
 __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "parameter_counts", "data_sources"]
@@ -109,7 +110,8 @@ def _take(arrays, rows):
     if isinstance(arrays, dict):
         return {k: _take(v, rows) for k, v in arrays.items()}
     if isinstance(arrays, (list, tuple)):
-        return tuple(_take(a, rows) for a in arrays)
+        # A one-input model wants the bare array, not a 1-tuple (Keras warns on the mismatch).
+        return _take(arrays[0], rows) if len(arrays) == 1 else tuple(_take(a, rows) for a in arrays)
     return arrays[rows].astype(np.float32)
 
 
@@ -228,9 +230,11 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     started = time.time()
     log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}")
     train_photos, val_photos, train_crops, val_crops = _crops(data_dir, size, crops_per_photo, seed, log)
-    x, y = arch.training_pairs(data.crop_batch(train_crops))
+    train_batch = data.crop_batch(train_crops)
+    x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
-    prior = quantize.empirical_prior(data.crop_batch(train_crops)["ab_norm"] * 110.0) if arch.OUTPUT_KIND == "ab313" else None
+    prior = quantize.empirical_prior(unnormalize_ab(train_batch["ab_norm"])) if arch.OUTPUT_KIND == "ab313" else None
+    del train_batch
     model = arch.build(size)
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
     frozen = getattr(arch, "FROZEN_ENCODER", False)
@@ -273,7 +277,9 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     checkpoints.save_model_atomic(model, folder / "model.keras")
     checkpoints.atomic_write_bytes(folder / "history.csv", (work / "history.csv").read_bytes())
     shutil.rmtree(work, ignore_errors=True)
+    checkpoints.write_card(folder, card)  # first: loading for evaluation reads the working size from it
     card["evaluation"] = _evaluate_checkpoint(folder, val_photos[:eval_photos] if eval_photos else val_photos)
+    card["evaluation_command"] = f"python -m colorizer evaluate {data_dir} --arch {name}"
     checkpoints.write_card(folder, card)
     log(f"{name}: held-out PSNR {card['evaluation'][name]['psnr']:.2f} dB (gray {card['evaluation']['gray']['psnr']:.2f})")
     log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch {keep_best.best_epoch})")
