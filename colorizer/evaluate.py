@@ -86,5 +86,12 @@ def format_table(summary: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _finite_or_none(value):
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
 def write_json(summary: dict, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(summary, indent=2) + "\n")
+    """Strict JSON: an infinite PSNR (identical images) or undefined ratio (gray truth) becomes null."""
+    Path(path).write_text(json.dumps(_finite_or_none(summary), indent=2, allow_nan=False) + "\n")

@@ -24,35 +24,48 @@ from colorizer.checkpoints import CheckpointError, load_keras_model, read_card, 
 from colorizer.color import luminance, normalize_l, resize, join_lab, unnormalize_ab, ab_of_rgb
 from colorizer.models import ARCHITECTURES
 
-__all__ = ["Colorizer", "load", "available_checkpoints", "infer_contract", "DEFAULT_FOREIGN_SIZE"]
+__all__ = ["Colorizer", "load", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
 
 DEFAULT_FOREIGN_SIZE = 256
+# Architectures whose forward pass runs XLA-compiled (``jit_compile=True``; works on CPU). Measured
+# on the project's 2-core CPU, XLA was within noise of TensorFlow's oneDNN graph for every
+# architecture and slower for the ECCV16-sized reference, while adding 1–2 s of compilation to the
+# first colorization: none is listed. ``python -m colorizer bench`` times both ways per architecture
+# ("forward ms, XLA"); add ``name: True`` here where it shows a clear gain.
+JIT_COMPILE: dict[str, bool] = {}
 
 
-def infer_contract(model) -> tuple[str, int]:
-    """A foreign keras.Model → (contract name, working size); CheckpointError when none fits."""
+def infer_contract(model, source: str | None = None) -> tuple[str, int]:
+    """A foreign keras.Model → (contract name, working size); CheckpointError (naming ``source``, the
+    file, when given, else the model) when none fits."""
+    name = source or model.name
     inputs = model.inputs
     if len(inputs) != 1 or len(model.outputs) != 1:
         raise CheckpointError(
-            f"{model.name}: fits no known contract: expected one input and one output, "
+            f"{name}: fits no known contract: expected one input and one output, "
             f"got {len(inputs)} inputs and {len(model.outputs)} outputs"
         )
     in_shape, out_shape = tuple(inputs[0].shape), tuple(model.outputs[0].shape)
     if len(in_shape) != 4 or len(out_shape) != 4 or in_shape[-1] != 1:
         raise CheckpointError(
-            f"{model.name}: fits no known contract: input {in_shape} → output {out_shape}; "
+            f"{name}: fits no known contract: input {in_shape} → output {out_shape}; "
             "expected a 1-channel image in (gray or L) and 3 (RGB), 2 (ab) or 313 (ab bins) channels out"
         )
     contracts = {3: "gray01_rgb", 2: "L_ab", quantize.N_BINS: "L_313"}
     if out_shape[-1] not in contracts:
-        raise CheckpointError(f"{model.name}: fits no known contract: {out_shape[-1]} output channels (expected 3, 2 or 313)")
+        raise CheckpointError(f"{name}: fits no known contract: {out_shape[-1]} output channels (expected 3, 2 or 313)")
     size = in_shape[1] or DEFAULT_FOREIGN_SIZE
     return contracts[out_shape[-1]], int(size)
 
 
 @dataclass
 class Colorizer:
-    """A loaded model ready to colorize; safe to share between threads (one forward pass at a time)."""
+    """A loaded model ready to colorize; safe to share between threads (one forward pass at a time).
+
+    Derived attributes: ``arch`` (the architecture module, or None for a foreign model), ``network``
+    (the part that runs at inference, e.g. the VAE's decoder), ``jit_compile`` (XLA or not, see
+    ``JIT_COMPILE``) and ``forward`` (that network traced once, see ``compiled_forward``).
+    """
 
     name: str
     model: object
@@ -62,12 +75,11 @@ class Colorizer:
     source: str = ""
 
     def __post_init__(self):
-        import tensorflow as tf
-
         self.arch = ARCHITECTURES.get(self.card.get("architecture", self.model.name))
-        network = self.arch.inference_network(self.model) if self.arch else self.model
-        # A traced graph instead of model.predict: predict's per-call overhead dwarfs a small network.
-        self._forward = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
+        self.network = self.arch.inference_network(self.model) if self.arch else self.model
+        self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)
+        # The traced network (see ``compiled_forward``); predict_ab runs it under the lock.
+        self.forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
         self._lock = threading.Lock()
 
     @property
@@ -96,8 +108,8 @@ class Colorizer:
         """N×S×S×1 network input → raw ab N×s×s×2 at the network's output size."""
         with self._lock:
             if self.arch is not None:
-                return self.arch.predict_ab(self._forward, x, **options)
-            outputs = np.asarray(self._forward(x))
+                return self.arch.predict_ab(self.forward, x, **options)
+            outputs = np.asarray(self.forward(x))
         if self.contract == "gray01_rgb":
             return np.stack([ab_of_rgb(np.clip(img, 0, 1)) for img in outputs])
         if self.contract == "L_ab":
@@ -126,9 +138,44 @@ class Colorizer:
 
 def _gray01_from_L(L: np.ndarray) -> np.ndarray:
     """L in [0, 100] → the gray level in [0, 1] whose Lab L it is (inverse of the sRGB/CIE curve)."""
-    y = np.where(L > 8.0, ((L + 16.0) / 116.0) ** 3, L / 903.3)
-    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0), 1 / 2.4) - 0.055)
-    return np.clip(srgb, 0.0, 1.0)
+    L = np.asarray(L, np.float32)
+    y = np.where(L > 8.0, ((L + 16.0) / 116.0) ** 3, L / np.float32(903.3))
+    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0), np.float32(1 / 2.4)) - 0.055)
+    return np.clip(srgb, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def compiled_forward(network, working_size: int, jit_compile: bool = False):
+    """A Keras network → ``forward(x)``: a ``tf.function`` with a fixed input signature, traced once.
+
+    ``x`` is one array (or a list, for several inputs) of any batch size; unknown spatial sizes are
+    fixed at ``working_size`` (bilinear upsampling needs them static). Inputs are cast to float32
+    first, so no call can retrace on a dtype. A traced graph instead of ``model.predict``: predict's
+    per-call overhead dwarfs a small network. ``jit_compile=True`` compiles it with XLA (CPU too);
+    ``forward.traced`` is the ``tf.function``, for ``experimental_get_tracing_count()``.
+    """
+    import tensorflow as tf
+
+    try:
+        specs = [tf.TensorSpec((None, *(working_size if d is None else d for d in t.shape[1:])), tf.float32)
+                 for t in network.inputs]
+    except (AttributeError, TypeError, ValueError):  # a model without symbolic inputs: shape-relaxed tracing
+        specs = None
+
+    def call(x):
+        return network(x, training=False)
+
+    if specs is None:
+        traced = tf.function(call, reduce_retracing=True, jit_compile=jit_compile)
+    else:
+        traced = tf.function(call, input_signature=[specs if len(specs) > 1 else specs[0]], jit_compile=jit_compile)
+
+    def forward(x):
+        if isinstance(x, (list, tuple)):
+            return traced([np.asarray(part, np.float32) for part in x])
+        return traced(np.asarray(x, np.float32))
+
+    forward.traced = traced
+    return forward
 
 
 def _validated(image: np.ndarray) -> np.ndarray:
@@ -157,13 +204,16 @@ def load(name_or_path: str | Path) -> Colorizer:
         raise CheckpointError(f"{name_or_path}: no trained checkpoint in weights/{name_or_path}/ (train it: python -m colorizer train --arch {name_or_path})")
     else:
         path = Path(name_or_path)
-        folder, label = (path if path.is_dir() else path.parent), path.stem if path.is_file() else path.name
+        folder = path if path.is_dir() else path.parent
+        label = path.stem if path.is_file() and path.name != "model.keras" else folder.name
     model = load_keras_model(path)
     card = read_card(folder) if Path(path).name == "model.keras" or Path(path).is_dir() else {}
     arch = ARCHITECTURES.get(card.get("architecture", model.name))
     if arch is not None:
         contract = {"rgb": "gray01_rgb", "ab": "L_ab", "ab313": "L_313"}[arch.OUTPUT_KIND]
-        size = int(card.get("working_size", arch.WORKING_SIZE))
+        # A file without a card (e.g. a .keras passed directly) may have been trained at another size:
+        # a fixed input size in the model itself beats the architecture's default.
+        size = int(card.get("working_size") or model.inputs[0].shape[1] or arch.WORKING_SIZE)
     else:
-        contract, size = infer_contract(model)
+        contract, size = infer_contract(model, source=Path(path).name)
     return Colorizer(name=label, model=model, contract=contract, working_size=size, card=card, source=str(path))

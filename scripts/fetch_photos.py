@@ -58,9 +58,9 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-# Large wallpapers (5120x2880) trip Pillow's decompression-bomb guard; these are
-# trusted Debian files, so lift the limit.
-Image.MAX_IMAGE_PIXELS = None
+# Large wallpapers (5120x2880) trip Pillow's decompression-bomb guard. These are trusted Debian
+# files, so main() lifts the limit for this script's run; importing the module changes nothing.
+TRUSTED_MAX_PIXELS = None
 
 PACKAGES = [
     "scratch",
@@ -774,6 +774,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    Image.MAX_IMAGE_PIXELS = TRUSTED_MAX_PIXELS
     t0 = time.time()
     kept, rejects = collect(args.packages, args.cache, args.max_side, args.sheets)
     unique, n_dupes = dedupe(kept)

@@ -1,0 +1,131 @@
+"""Compare architectures page: one picture through every checkpoint (shipped and fine-tuned), side by
+side with time and parameter count, metrics when the truth is known, and the cards' held-out table."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from colorizer.evaluate import gray_baseline
+from colorizer.imageio import DecodedImage
+from ui import loaders, widgets
+
+GRID_COLUMNS = 3
+NUMBER_FORMATS = {
+    "parameters": st.column_config.NumberColumn("parameters", format="localized"),
+    "time_ms": st.column_config.NumberColumn("time (ms)", format="%.0f"),
+    "psnr": st.column_config.NumberColumn("PSNR (dB) ↑", format="%.2f"),
+    "ssim": st.column_config.NumberColumn("SSIM ↑", format="%.4f"),
+    "l2_ab": st.column_config.NumberColumn("L2_ab ↓", format="%.2f"),
+    "colorfulness": st.column_config.NumberColumn("colorfulness", format="%.1f"),
+    "colorfulness_ratio": st.column_config.NumberColumn("ratio to truth", format="%.2f"),
+    "n_images": st.column_config.NumberColumn("images", format="%d"),
+}
+
+
+RESULT_COLUMNS = ("model", "kind", "architecture", "parameters", "time_ms", "psnr", "ssim", "l2_ab", "colorfulness",
+                  "colorfulness_ratio")
+
+
+def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
+    """Every checkpoint's colorization of the picture (a progress bar; a warning per unusable checkpoint)."""
+    digest = loaders.image_digest(picture.rgb)
+    progress = st.progress(0.0, text="Running every model…")
+    rows = []
+    for i, name in enumerate(names):
+        progress.progress(i / len(names), text=f"Running {name} ({i + 1} of {len(names)})…")
+        model = widgets.colorizer_ui(name)
+        if model is None:
+            continue
+        stamp = loaders.checkpoint_stamp(name)
+        try:
+            result, seconds = loaders.colorized(model, stamp, picture.rgb, digest)
+        except Exception as err:  # one failing model must not hide the others
+            st.error(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})")
+            continue
+        row = {"model": name, "kind": widgets.checkpoint_kind(name),
+               "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
+               "time_ms": seconds * 1000, "image": result}
+        if picture.was_color:
+            row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None)))
+        rows.append(row)
+    progress.empty()
+    return rows
+
+
+def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
+    """Input (and truth), then one tile per model with its time and size."""
+    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), "Input (L only)")]
+    if picture.was_color:
+        tiles.append((picture.rgb, "Truth"))
+    for row in rows:
+        tiles.append((row["image"], f"**{row['model']}** · {row['time_ms']:.0f} ms · {row['parameters'] / 1e6:.2f} M params"))
+    for start in range(0, len(tiles), GRID_COLUMNS):
+        for column, (image, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
+            column.image(widgets.display(image, max_side=640), caption=caption)
+
+
+def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
+    table = pd.DataFrame([{k: v for k, v in row.items() if k != "image"} for row in rows])
+    if picture.was_color:
+        gray = loaders.gray_metrics(picture.rgb, loaders.image_digest(picture.rgb))
+        baseline = {"model": "gray (no color)", "kind": "baseline", **gray}
+        table = pd.concat([pd.DataFrame([baseline]), table], ignore_index=True)
+    st.dataframe(table, hide_index=True, column_config=NUMBER_FORMATS, key="compare.results",
+                 column_order=[c for c in RESULT_COLUMNS if c in table.columns])
+    st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
+               "size, then the join with the full-resolution L)."
+               + (" Metrics compare each result with the original colors." if picture.was_color else
+                  " This picture is gray, so there is no truth to score against."))
+
+
+def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
+    """Rows of the cards' held-out "evaluation" entries (the gray baseline once) and the truths' colorfulness."""
+    rows, truths, baselines = [], [], set()
+    for name in names:
+        evaluation = loaders.card_of(name).get("evaluation") or {}
+        for label, metrics in evaluation.items():
+            if not isinstance(metrics, dict):
+                continue
+            if label == "truth":
+                truths.append(metrics.get("colorfulness"))
+                continue
+            if label == "gray":
+                signature = tuple(round(float(metrics.get(k, np.nan)), 4) for k in ("psnr", "n_images"))
+                if signature in baselines:
+                    continue
+                baselines.add(signature)
+            model = "gray (no color)" if label == "gray" else (name if label == name else f"{name}: {label}")
+            rows.append({"model": model, **{k: metrics.get(k) for k in NUMBER_FORMATS if k in metrics}})
+    return rows, [t for t in truths if isinstance(t, (int, float))]
+
+
+def evaluation_ui(names: list[str]) -> None:
+    st.subheader("Held-out evaluation (from the model cards)")
+    rows, truths = evaluation_rows(names)
+    if not rows:
+        st.info("No model card has an evaluation yet. Training writes one; or run "
+                "`python -m colorizer evaluate DIR --arch NAME`.", icon=":material/info:")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=NUMBER_FORMATS, key="compare.evaluation")
+    if truths:
+        st.caption(f"Held-out validation photos (never trained on). The truth's mean colorfulness is {truths[0]:.1f}; "
+                   "PSNR and SSIM reward safe, brownish guesses, so read them with colorfulness.")
+
+
+def main() -> None:
+    st.title("Compare architectures")
+    picture = widgets.pick_picture_ui(widgets.pictures_ui(), "compare.image")
+    names = list(loaders.available_checkpoints())
+    if not names:
+        widgets.no_checkpoint_ui()
+    elif picture is not None:
+        widgets.notes_ui(picture)
+        rows = run_all(picture, names)
+        grid_ui(picture, rows)
+        if rows:
+            results_table_ui(picture, rows)
+    evaluation_ui(names)
+
+
+widgets.run_page(main)

@@ -1,0 +1,197 @@
+"""Shared fixtures: tiny synthetic photos, tiny checkpoints of every architecture, an isolated user
+checkpoint folder. Everything is seeded and small enough for a CPU test to take seconds.
+
+Generic on purpose, so any test file may use them:
+- ``make_photo(h, w, seed)`` → uint8 RGB H×W×3: smooth gradients plus a few flat shapes;
+- ``photo_dir`` (session) → a folder with ``train/`` (4 PNGs), ``val/`` (2 PNGs) and ``manifest.csv``;
+- ``build_tiny_model(name, seed=0)`` → a freshly built, untrained model at ``TINY_SIZES[name]``;
+- ``tiny_models`` (session) → {arch: the tiny model saved in ``tiny_checkpoints``} (read-only);
+- ``tiny_checkpoints`` (session) → {arch: folder with model.keras, card.json, history.csv};
+- ``tiny_checkpoint_root`` (session) → the folder holding those, one subfolder per architecture;
+- ``installed_tiny_checkpoints`` → points ``COLORIZER_CHECKPOINT_DIR`` at the tiny checkpoints and
+  hides any shipped ``weights/``, so ``colorizer.load("cifar_ae")`` loads the tiny one;
+- ``checkpoint_dir`` → a fresh, empty ``COLORIZER_CHECKPOINT_DIR`` for one test;
+- ``no_shipped_weights`` → ``checkpoints.WEIGHTS_DIR`` pointed at an empty folder for one test.
+
+No test writes to the user's cache: for the whole session ``COLORIZER_CHECKPOINT_DIR`` points at a
+temporary folder (unless the environment already set it, e.g. a CI sandbox).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Before TensorFlow is imported anywhere: keep its C++ start-up chatter out of test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # the package is used from the checkout, not installed
+    sys.path.insert(0, str(REPO_ROOT))
+
+# Working sizes small enough for a training step in well under a second (multiples of 8 for the U-Nets).
+TINY_SIZES = {"cifar_ae": 32, "vgg16_ae": 32, "vae": 16, "unet313": 32}
+
+
+def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A seeded synthetic color "photo": uint8 RGB H×W×3, smooth gradients plus a disc and a rectangle.
+
+    Smooth areas and sharp edges, saturated and muted colors: enough for crops, Lab and metrics to
+    have something to chew on, deterministic for a given seed.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = yy / max(h - 1, 1), xx / max(w - 1, 1)
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    image = np.stack([
+        0.5 + 0.4 * np.sin(2 * np.pi * (xx * rng.uniform(0.5, 1.5)) + phase[0]),
+        0.5 + 0.4 * np.cos(2 * np.pi * (yy * rng.uniform(0.5, 1.5)) + phase[1]),
+        0.3 + 0.5 * (xx + yy) / 2 + 0.1 * np.sin(phase[2]),
+    ], axis=-1)
+    cy, cx, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(0.15, 0.3)
+    image[(yy - cy) ** 2 + (xx - cx) ** 2 < r**2] = rng.uniform(0.1, 0.9, 3)
+    top, left = rng.uniform(0.0, 0.5, 2)
+    image[(yy > top) & (yy < top + 0.3) & (xx > left) & (xx < left + 0.2)] = rng.uniform(0.1, 0.9, 3)
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def write_png(path: Path, rgb: np.ndarray) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_checkpoint_dir(tmp_path_factory):
+    """Keep every test away from ~/.cache/colorizer: user checkpoints go to a session temp folder."""
+    if "COLORIZER_CHECKPOINT_DIR" in os.environ:
+        yield Path(os.environ["COLORIZER_CHECKPOINT_DIR"])
+        return
+    folder = tmp_path_factory.mktemp("user_checkpoints")
+    os.environ["COLORIZER_CHECKPOINT_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        os.environ.pop("COLORIZER_CHECKPOINT_DIR", None)
+
+
+@pytest.fixture
+def checkpoint_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty user checkpoint folder for one test."""
+    folder = tmp_path / "user_checkpoints"
+    folder.mkdir()
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def no_shipped_weights(tmp_path, monkeypatch) -> Path:
+    """Hide the repo's weights/ (it fills up while the background training runs)."""
+    from colorizer import checkpoints
+
+    folder = tmp_path / "no_weights"
+    folder.mkdir()
+    monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory) -> Path:
+    """``train/`` (4 photos) and ``val/`` (2 photos) of small synthetic color PNGs, plus a manifest."""
+    root = tmp_path_factory.mktemp("photos")
+    shapes = {"train": [(48, 64), (64, 48), (40, 40), (56, 72)], "val": [(48, 60), (44, 44)]}
+    rows = ["package,file,license"]
+    seed = 0
+    for split, sizes in shapes.items():
+        for i, (h, w) in enumerate(sizes):
+            name = f"{split}_{i}.png"
+            write_png(root / split / name, make_photo(h, w, seed=seed))
+            rows.append(f"synthetic-test-photos,{split}/{name},CC0-1.0")
+            seed += 1
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def _build_tiny_model(name: str, seed: int = 0):
+    import keras
+
+    from colorizer.models import ARCHITECTURES
+
+    keras.utils.set_random_seed(seed)
+    return ARCHITECTURES[name].build(TINY_SIZES[name])
+
+
+@pytest.fixture(scope="session")
+def build_tiny_model():
+    """``build_tiny_model(name, seed=0)`` → a fresh untrained model of architecture ``name`` at its tiny size."""
+    return _build_tiny_model
+
+
+def save_tiny_checkpoint(model, folder: Path, name: str, architecture: str | None, size: int) -> Path:
+    """A checkpoint folder as training writes one: model.keras, card.json, history.csv."""
+    from colorizer import checkpoints
+
+    checkpoints.save_model_atomic(model, folder / "model.keras")
+    card = {"name": name, "working_size": size, "parameters": {"total": int(model.count_params())}}
+    if architecture:
+        card["architecture"] = architecture
+    checkpoints.write_card(folder, card)
+    checkpoints.atomic_write_text(
+        folder / "history.csv",
+        "epoch,learning_rate,loss,mae,val_loss,val_mae\n0,0.001,0.5,0.4,0.6,0.5\n1,0.001,0.25,0.3,0.3,0.35\n",
+    )
+    return folder
+
+
+def _muted(model):
+    """An untrained vgg16_ae decoder sees raw VGG16 activations (hundreds) and saturates its tanh:
+    ab ≈ ±110, mostly outside the sRGB gamut. Scaled down, its last conv predicts muted colors, as a
+    trained checkpoint does, so tests of the join measure rounding rather than gamut clipping."""
+    if model.name == "vgg16_ae":
+        last = model.get_layer("decoder").get_layer("ab_half")
+        last.kernel.assign(last.kernel * 0.02)
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_models() -> dict:
+    """{architecture name: the tiny untrained model saved in ``tiny_checkpoints``}. Shared: do not train
+    or modify them (use ``build_tiny_model`` for a private one)."""
+    from colorizer.models import ARCHITECTURES
+
+    return {name: _muted(_build_tiny_model(name)) for name in ARCHITECTURES}
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_root(tmp_path_factory, tiny_models) -> Path:
+    """A folder with one tiny, untrained checkpoint per architecture, each named like the architecture."""
+    root = tmp_path_factory.mktemp("tiny_checkpoints")
+    for name, model in tiny_models.items():
+        save_tiny_checkpoint(model, root / name, name, name, TINY_SIZES[name])
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tiny_checkpoint_root) -> dict[str, Path]:
+    """{architecture name: checkpoint folder} of the tiny checkpoints."""
+    return {p.name: p for p in sorted(tiny_checkpoint_root.iterdir()) if (p / "model.keras").is_file()}
+
+
+@pytest.fixture
+def installed_tiny_checkpoints(tiny_checkpoint_root, monkeypatch, no_shipped_weights) -> dict[str, Path]:
+    """Make ``colorizer.load(<arch name>)`` and ``available_checkpoints()`` see only the tiny checkpoints."""
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(tiny_checkpoint_root))
+    return {p.name: p for p in sorted(tiny_checkpoint_root.iterdir()) if (p / "model.keras").is_file()}
+
+
+@pytest.fixture(scope="session")
+def tiny_colorizers(tiny_checkpoints):
+    """{architecture name: loaded ``Colorizer``} of the tiny checkpoints, loaded once per session."""
+    from colorizer.inference import load
+
+    return {name: load(folder) for name, folder in tiny_checkpoints.items()}

@@ -1,0 +1,209 @@
+"""AppTest of every page of the Streamlit app, with tiny checkpoints (no trained weights needed).
+
+Each test runs the real entry script (``streamlit_app.py``) in-process and asserts that no page
+raises, that a gray upload gets a colorized result, that a broken upload gets an error naming the
+file while a good one next to it still goes through, and that missing weights are a message.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
+    TUNED_NAME, color_png, gray_png, no_checkpoints_env, tiny_app_env, app_checkpoints,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("pages/colorize.py", "pages/channels.py", "pages/compare.py", "pages/curves.py")
+TIMEOUT = 90  # the first run imports TensorFlow and loads models; later runs take a second or two
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [caption for image in at.image for caption in image.captions]
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes, str]]) -> AppTest:
+    """Switch the sidebar to uploads and upload ``files`` (name, bytes, mime)."""
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value(files)
+    return at.run()
+
+
+def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
+    at = app().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert at.sidebar.selectbox(key="sidebar.model").options  # the shipped and fine-tuned checkpoints
+    assert any("Colorized by" in c for c in captions(at))
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, texts(at.error))
+    assert [t.value for t in at.title] == ["Training curves"]
+
+
+def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
+    at = app().run()
+    options = at.sidebar.selectbox(key="sidebar.model").options
+    assert {"cifar_ae", "vae", "unet313", f"{TUNED_NAME} · fine-tuned"} <= set(options)
+
+
+def test_gray_upload_is_colorized(tiny_app_env):
+    at = upload(app(), [("gray.png", gray_png(), "image/png")])
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert any("Colorized by" in c for c in captions(at))
+    assert at.get("download_button")  # the PNG download
+
+
+def test_broken_upload_names_the_file_and_others_still_go_through(tiny_app_env):
+    files = [("broken.png", b"<html><body>not an image</body></html>", "image/png"),
+             ("gray.png", gray_png(), "image/png"),
+             ("empty.jpg", b"", "image/jpeg")]
+    at = upload(app(), files)
+    assert not at.exception, at.exception
+    errors = texts(at.error)
+    assert any(e.startswith("broken.png: ") for e in errors), errors
+    assert any(e.startswith("empty.jpg: ") for e in errors), errors
+    assert sum("Colorized by" in c for c in captions(at)) == 1
+
+
+def test_color_upload_shows_truth_metrics_and_zip(tiny_app_env):
+    at = upload(app(), [("color.png", color_png(), "image/png"), ("gray.png", gray_png(), "image/png")])
+    assert not at.exception, at.exception
+    assert any("already in color" in i for i in texts(at.info))
+    assert "Truth (the original colors)" in captions(at)
+    assert {"PSNR", "SSIM", "L2_ab", "Colorfulness"} <= {m.label for m in at.metric}
+    assert any(b.label.endswith("(ZIP)") for b in at.get("download_button"))
+
+
+@pytest.mark.parametrize("model, widget_key", [("unet313", "colorize.temperature"), ("vae", "colorize.samples")])
+def test_model_specific_controls(tiny_app_env, model, widget_key):
+    at = app()
+    at.session_state["sidebar.model"] = model
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key=widget_key)
+    if model == "vae":
+        assert sum(c.startswith("seed ") for c in captions(at)) == 4
+    at.slider(key=widget_key).set_value(0.2 if model == "unet313" else 2).run()
+    assert not at.exception, at.exception
+
+
+def test_gallery_black_and_white_photo(tiny_app_env):
+    at = app()
+    at.session_state["sidebar.gallery"] = "camera"
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("already in color" in i for i in texts(at.info))
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert any(c.startswith("**unet313**") for c in captions(at))
+
+
+def test_every_page_without_any_checkpoint(no_checkpoints_env):
+    at = app().run()
+    assert not at.exception, at.exception
+    assert any("No trained model" in w for w in texts(at.warning))
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+
+
+def test_unusable_checkpoint_is_a_message(tiny_app_env, tmp_path, monkeypatch):
+    """A checkpoint file that is not a model: an error that says what to do, the page still works."""
+    broken = tmp_path / "user" / "broken_tune"
+    broken.mkdir(parents=True)
+    (broken / "model.keras").write_bytes(b"this is not a zip archive")
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(tmp_path / "user"))
+    at = app()
+    at.session_state["sidebar.model"] = "broken_tune"
+    at.run()
+    assert not at.exception, at.exception
+    assert any(e.startswith("model.keras: ") and "Pick another model" in e for e in texts(at.error)), texts(at.error)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert any(c.startswith("**cifar_ae**") for c in captions(at))  # the good ones still run
+
+
+def _png(array, **save) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", **save)
+    return buffer.getvalue()
+
+
+def _animated_gif() -> bytes:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.new("L", (24, 16), value) for value in (40, 200, 120)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    return buffer.getvalue()
+
+
+def test_odd_but_valid_uploads_all_colorize_with_notes(tiny_app_env):
+    import numpy as np
+
+    rgba = np.zeros((20, 30, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 128, np.linspace(0, 255, 30, dtype=np.uint8)[None, :]
+    files = [
+        ("one_pixel.png", _png(np.full((1, 1), 90, np.uint8)), "image/png"),
+        ("thin.png", _png(np.tile(np.arange(6, dtype=np.uint8) * 40, (300, 1))), "image/png"),
+        ("alpha.png", _png(rgba), "image/png"),
+        ("sixteen.png", _png(np.linspace(0, 65535, 32 * 32).astype(np.uint16).reshape(32, 32)), "image/png"),
+        ("animated.gif", _animated_gif(), "image/gif"),
+    ]
+    at = upload(app(), files)
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert sum("Colorized by" in c for c in captions(at)) == len(files)
+    assert any("frame 1" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_zip_of_pngs_keeps_alpha_and_makes_names_unique():
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from ui.widgets import zip_of_pngs
+
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    alpha = np.full((4, 5), 7, np.uint8)
+    archive = zipfile.ZipFile(io.BytesIO(zip_of_pngs([("a.png", rgb, alpha), ("a.png", rgb, None)])))
+    assert archive.namelist() == ["a.png", "a_2.png"]
+    with Image.open(io.BytesIO(archive.read("a.png"))) as image:
+        assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 7
+    with Image.open(io.BytesIO(archive.read("a_2.png"))) as image:
+        assert image.mode == "RGB"
+
+
+def test_an_unexpected_failure_is_a_message_not_a_traceback(tiny_app_env, monkeypatch):
+    from ui import charts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("plotting exploded")
+
+    monkeypatch.setattr(charts, "channel_histograms", broken)
+    at = app().run()
+    at.switch_page("pages/channels.py").run()
+    assert not at.exception, at.exception
+    assert any(e.startswith("Something went wrong: RuntimeError: plotting exploded") for e in texts(at.error))

@@ -1,0 +1,225 @@
+"""colorizer.bench and colorizer.reference: the benchmark runs and reports every figure; the reference
+has ECCV16's shape; the fast paths it relies on give the same results as the plain ones.
+
+Correctness only: no test asserts a timing (the numbers live in the benchmark's output and README).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from colorizer import bench, color, reference
+from colorizer.cli import build_parser, main
+
+# The released ECCV16 model's trainable parameters, as PyTorch counts them (BatchNorm: scale and shift).
+ECCV16_TRAINABLE = 32_236_011
+
+
+@pytest.fixture(scope="module")
+def reference_model():
+    return reference.build()
+
+
+def test_reference_has_eccv16_shape_and_parameter_count(reference_model):
+    trainable = sum(int(np.prod(w.shape)) for w in reference_model.trainable_weights)
+    assert trainable == ECCV16_TRAINABLE
+    assert abs(trainable - reference.PUBLISHED_PARAMETERS) / reference.PUBLISHED_PARAMETERS < 0.01
+    assert tuple(reference_model.inputs[0].shape) == (None, 256, 256, 1)
+    out = np.asarray(reference_model(np.zeros((1, 256, 256, 1), np.float32), training=False))
+    assert out.shape == (1, 64, 64, 2) and np.all(np.isfinite(out))
+    dilated = [layer.name for layer in reference_model.layers if getattr(layer, "dilation_rate", (1, 1)) == (2, 2)]
+    assert dilated == [f"conv{block}_{i}" for block in (5, 6) for i in (1, 2, 3)]
+
+
+def test_reference_colorizer_runs_the_demo_recipe():
+    ref = reference.reference_colorizer(size=64)  # same layers at a smaller working size: a quick test
+    image = np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8)
+    out = ref.colorize(image)
+    assert out.shape == (37, 53, 3) and out.dtype == np.uint8
+    assert ref.predict_ab(ref.network_input(color.luminance(image))).shape == (1, 16, 16, 2)
+    # The photo's own L survives the join (uint8 rounding and gamut clipping aside).
+    assert np.abs(color.luminance(out) - color.luminance(image)).mean() < 1.0
+
+
+def test_count_flops_matches_a_hand_count():
+    import keras
+    from keras import layers
+
+    x = keras.Input((16, 16, 1))
+    y = layers.Conv2D(8, 3, padding="same")(x)                                 # 16·16·(3·3·1)·8 MACs
+    y = layers.Conv2D(8, 3, strides=2, dilation_rate=1, padding="same")(y)     # 8·8·(3·3·8)·8
+    y = layers.Conv2D(8, 3, dilation_rate=2, padding="same")(y)                # 8·8·(3·3·8)·8
+    y = layers.Conv2DTranspose(4, 4, strides=2, padding="same")(y)             # 8·8·(4·4·8)·4
+    y = layers.Dense(5)(layers.Flatten()(y))                                    # (16·16·4)·5
+    macs = 16 * 16 * 9 * 8 + 8 * 8 * 72 * 8 + 8 * 8 * 72 * 8 + 8 * 8 * 128 * 4 + 1024 * 5
+    assert bench.count_flops(keras.Model(x, y), 16) == 2 * macs
+
+
+def test_reference_flops_match_eccv16_layer_list(reference_model):
+    convs = [  # (output side at a 256 input, kernel taps, in, out) of eccv16.py's convolutions
+        (256, 9, 1, 64), (128, 9, 64, 64), (128, 9, 64, 128), (64, 9, 128, 128),
+        (64, 9, 128, 256), (64, 9, 256, 256), (32, 9, 256, 256),
+        (32, 9, 256, 512), *[(32, 9, 512, 512)] * 11,
+        (64, 4, 512, 256),  # the 4×4 stride-2 transposed conv: 32² inputs × 16 taps = 64² outputs × 4 taps
+        (64, 9, 256, 256), (64, 9, 256, 256), (64, 1, 256, 313), (64, 1, 313, 2),
+    ]
+    macs = sum(side * side * taps * c_in * c_out for side, taps, c_in, c_out in convs)
+    assert bench.count_flops(reference_model, 256) == pytest.approx(2 * macs, rel=0.01)
+
+
+FINETUNE_CALLS = []
+
+
+def fake_time_epoch(base, photos, cached):
+    """Stands in for ``colorizer.finetune.time_epoch`` (tested with the fine-tuning code): records the call."""
+    FINETUNE_CALLS.append((base, len(photos), cached))
+    return 1.0 if cached else 3.0
+
+
+@pytest.fixture(scope="module")
+def quick_result(tmp_path_factory):
+    """One quick run on the smallest architecture and a small reference, every measurement included."""
+    from colorizer import checkpoints, finetune
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checkpoints, "WEIGHTS_DIR", tmp_path_factory.mktemp("no_weights"))  # random weights
+        patch.setattr(finetune, "time_epoch", fake_time_epoch)
+        config = bench.BenchConfig.quick_config(
+            sizes_mp=(0.02, 0.05), architectures=("cifar_ae",), reference_size=64,
+            cold_start_models=("cifar_ae",), finetune_models=("cifar_ae",), finetune_photos=2, xla=True,
+            command="python -m colorizer bench --quick")
+        yield bench.run_benchmark(config)
+
+
+def test_bench_calls_finetune_time_epoch_as_it_is_defined():
+    import inspect
+
+    from colorizer import finetune
+
+    assert list(inspect.signature(finetune.time_epoch).parameters)[:3] == ["base", "photos", "cached"]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+
+
+def test_quick_bench_produces_every_field(quick_result):
+    models = quick_result["models"]
+    assert list(models) == ["cifar_ae", bench.REFERENCE]
+    for name, data in models.items():
+        assert set(bench.MODEL_FIELDS) <= set(data), name
+        for key in ("parameters", "flops", "forward_ms", "forward_xla_ms", "batch_images_per_s"):
+            assert _is_number(data[key]) and data[key] > 0, (name, key)
+        assert data["traces"] == 1, "single images and batches must share one traced graph"
+        assert list(data["sizes"]) == ["0.02", "0.05"]
+        for size in data["sizes"].values():
+            assert set(bench.SIZE_FIELDS) <= set(size)
+            for key in ("end_to_end_ms", "pre_ms", "network_ms", "post_ms", "predict_ms", "numpy_peak_mb"):
+                assert _is_number(size[key]) and size[key] > 0, (name, key)
+            assert size["rss_peak_delta_mb"] is None or _is_number(size["rss_peak_delta_mb"])
+            assert 0 < size["pre_post_share"] < 1
+    cifar, ref = models["cifar_ae"], models[bench.REFERENCE]
+    assert cifar["weights"].startswith("random weights") and cifar["working_size"] == 32
+    assert ref["parameters"] == reference.build(64).count_params()
+    assert ref["ratios"]["parameters"] == 1.0 and ref["ratios"]["sizes"]["0.05"]["end_to_end_ms"] == 1.0
+    assert cifar["ratios"]["flops"] == pytest.approx(cifar["flops"] / ref["flops"])
+    assert isinstance(cifar["cold_start_s"], dict), cifar["cold_start_s"]
+    assert cifar["cold_start_s"]["total_s"] >= cifar["cold_start_s"]["first_colorize_s"] > 0
+    assert ref["cold_start_s"] == "not measured (--quick)"
+    assert cifar["finetune_epoch_s"] == {"cached": 1.0, "uncached": 3.0}
+    assert [(n, cached) for _, n, cached in FINETUNE_CALLS] == [(2, True), (2, False)]
+    assert ref["finetune_epoch_s"].startswith("n/a")
+    machine = quick_result["machine"]
+    for key in ("cpu", "cores", "python", "tensorflow", "keras", "numpy", "opencv"):
+        assert machine[key], key
+    assert quick_result["goals"] == {"size_mp": 1.0, "measured": False}
+    json.dumps(quick_result)  # JSON-able as it is
+
+
+def test_markdown_report_has_both_tables_and_the_command(quick_result):
+    report = bench.markdown_report(quick_result)
+    assert "| model | MP | end-to-end ms |" in report and "| model | weights | working size |" in report
+    assert "python -m colorizer bench --quick" in report and quick_result["machine"]["cpu"] in report
+    rows = [line for line in report.splitlines() if line.startswith("| cifar_ae |")]
+    assert len(rows) == 3  # two sizes and the per-model row
+    assert "(1.00×)" in next(line for line in report.splitlines() if line.startswith(f"| {bench.REFERENCE} |"))
+
+
+def test_cli_prints_markdown_and_writes_json(quick_result, monkeypatch, tmp_path, capsys):
+    seen = {}
+
+    def fake_run(config, progress=None):
+        seen["config"] = config
+        return quick_result
+
+    monkeypatch.setattr(bench, "run_benchmark", fake_run)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--json", str(out)]) == 0
+    assert "| model | MP | end-to-end ms |" in capsys.readouterr().out
+    assert json.loads(out.read_text())["models"].keys() == quick_result["models"].keys()
+    assert seen["config"].quick and seen["config"].sizes_mp == (1.0,)
+
+
+def test_cli_arguments_become_a_config():
+    parse = build_parser().parse_args
+    config = bench.config_from_args(parse(["bench", "--sizes", "0.5,2", "--runs", "3"]))
+    assert config.sizes_mp == (0.5, 2.0) and config.runs == 3 and not config.quick
+    assert bench.config_from_args(parse(["bench"])).sizes_mp == (0.25, 1.0, 4.0, 12.0)
+    with pytest.raises(ValueError, match="--sizes"):
+        bench.config_from_args(parse(["bench", "--sizes", "0,-1"]))
+    assert main(["bench", "--runs", "0"]) == 1  # a one-line error, not a traceback
+
+
+def test_synthetic_photo_is_gray_as_the_app_receives_one():
+    photo = bench.synthetic_photo(0.01)
+    assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+    assert abs(photo.shape[0] * photo.shape[1] - 10_000) < 200
+    assert np.array_equal(photo[..., 0], photo[..., 1]) and np.array_equal(photo[..., 1], photo[..., 2])
+
+
+# ------------------------------------------------------------ the fast paths equal the plain ones
+
+
+def test_luminance_fast_paths_equal_the_plain_conversion(monkeypatch):
+    monkeypatch.setattr(color, "_STRIP_PIXELS", 64)  # many strips on a small image
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+    mixed = np.repeat(gray[..., None], 3, axis=-1)
+    mixed[25:] = rng.integers(0, 256, (15, 30, 3), dtype=np.uint8)  # gray strips on top, color ones below
+    plain = lambda rgb: cv2_lab(rgb)[..., 0]  # noqa: E731
+    np.testing.assert_array_equal(color.luminance(gray), plain(np.repeat(gray[..., None], 3, axis=-1)))
+    np.testing.assert_array_equal(color.luminance(mixed), plain(mixed))
+    assert color.luminance(mixed).flags.c_contiguous
+
+
+def cv2_lab(rgb):
+    import cv2
+
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def test_join_lab_equals_the_plain_recipe_within_rounding():
+    import cv2
+
+    rng = np.random.default_rng(2)
+    L = rng.uniform(0, 100, (45, 61)).astype(np.float32)
+    ab = rng.normal(0, 40, (8, 8, 2)).astype(np.float32)
+    ab_full = cv2.resize(ab, (61, 45), interpolation=cv2.INTER_LINEAR)
+    rgb01 = cv2.cvtColor(np.dstack([L, ab_full]), cv2.COLOR_Lab2RGB)
+    plain = np.clip(rgb01 * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    fast = color.join_lab(L, ab)
+    assert fast.dtype == np.uint8 and fast.shape == (45, 61, 3)
+    assert np.abs(fast.astype(int) - plain).max() <= 1  # only ties may round the other way
+    assert np.mean(fast != plain) < 1e-3
+
+
+def test_colorizer_traces_its_network_once(no_shipped_weights):
+    colorizer, _ = bench.load_for_bench("cifar_ae")
+    image = np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    colorizer.colorize(image)
+    colorizer.colorize(image[:10])
+    colorizer.predict_ab(np.zeros((3, 32, 32, 1), np.float64))  # another batch size and dtype
+    assert colorizer.forward.traced.experimental_get_tracing_count() == 1

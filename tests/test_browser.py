@@ -1,0 +1,245 @@
+"""End to end: ``streamlit run streamlit_app.py`` driven by a real headless Chromium (Debian's, via Playwright).
+
+The server runs as a subprocess on a free port with the real weights when ``weights/`` has any
+(then no user checkpoints), else with tiny untrained checkpoints as the user's. The tests open every
+page, upload a gray photo and see the colorized image, upload a broken file and see a clear message,
+and drive four sessions at once that must each see only their own picture.
+``SAVE_SCREENSHOTS=1`` saves each page to ``docs/screenshots/<page>.png`` (for the README).
+Skipped only when ``/usr/bin/chromium`` is absent.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+SAVE_SCREENSHOTS = os.environ.get("SAVE_SCREENSHOTS") == "1"
+PAGES = {  # nav title → (screenshot name, text that shows the page has done its work)
+    "Colorize": ("colorize", "Colorized by"),
+    "L/a/b channels": ("channels", "ab distribution over the 313 in-gamut bins"),
+    "Compare architectures": ("compare", "Held-out evaluation"),
+    "Training curves": ("curves", "Model cards"),
+}
+WAIT_MS = 45_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit not healthy after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def _user_checkpoints(tmp: Path, request) -> Path:
+    """Real weights present → an empty user folder; else the tiny checkpoints, all as user ones."""
+    from colorizer.checkpoints import shipped_checkpoints
+
+    user = tmp / "user"
+    user.mkdir()
+    if not shipped_checkpoints():
+        tiny = request.getfixturevalue("app_checkpoints")
+        for folder in [*(tiny / "weights").iterdir(), *(tiny / "user").iterdir()]:
+            shutil.copytree(folder, user / folder.name)
+    return user
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    tmp = tmp_path_factory.mktemp("browser")
+    port, log = _free_port(), tmp / "streamlit.log"
+    env = {**os.environ, "COLORIZER_CHECKPOINT_DIR": str(_user_checkpoints(tmp, request)), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _gray_photo(seed: int = 0) -> bytes:
+    """A real black-and-white photo (scikit-image's camera), cropped differently per seed."""
+    from skimage.data import camera
+
+    offset = 16 * seed
+    return _png_bytes(camera()[offset:offset + 256, offset:offset + 256])
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(url, wait_until="domcontentloaded")
+    return page
+
+
+def _idle(page) -> None:
+    """Wait until the script run is over (the 'running' indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT_MS)
+
+
+def _assert_no_traceback(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+
+
+def _upload(page, files: list[dict]) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload", exact=True).click()
+    file_input = page.locator('[data-testid="stSidebar"] input[type="file"]')
+    file_input.wait_for(state="attached", timeout=WAIT_MS)
+    file_input.set_input_files(files)
+
+
+def _screenshot(page, name: str) -> None:
+    """Save the page once every lazy part (tables, charts, images) has drawn."""
+    if SAVE_SCREENSHOTS:
+        page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=WAIT_MS)
+        page.wait_for_function("Array.from(document.images).every(img => img.complete)", timeout=WAIT_MS)
+        page.wait_for_timeout(1000)  # plotly and glide-data-grid draw after their data arrives
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _image_loaded(page, caption: str) -> bool:
+    """Whether the <img> of the image element captioned ``caption`` has decoded pixels."""
+    image = page.locator('[data-testid="stImage"]', has_text=caption).locator("img").first
+    image.wait_for(timeout=WAIT_MS)
+    return image.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_every_page_opens(server, browser):
+    # The server's first visitor comes by a page's own URL (a deep link): the entry file must still
+    # run (navigation and sidebar), not Streamlit's emulation of the old pages/ folder mode.
+    page = _open(browser, f"{server}/channels")
+    try:
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name="Training curves", exact=True).wait_for(timeout=WAIT_MS)
+        page.get_by_role("heading", name="L/a/b channels").first.wait_for(timeout=WAIT_MS)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Image source").wait_for(timeout=WAIT_MS)
+        for title, (name, done_text) in PAGES.items():
+            nav.get_by_role("link", name=title, exact=True).click()
+            page.get_by_role("heading", name=title).first.wait_for(timeout=WAIT_MS)
+            page.get_by_text(done_text).first.wait_for(timeout=WAIT_MS)
+            _idle(page)
+            _assert_no_traceback(page)
+            if title == "Colorize":
+                assert _image_loaded(page, "Colorized by")
+                slider = page.frame_locator('iframe[title^="Before/after slider"]').locator("#ba")
+                slider.wait_for(timeout=WAIT_MS)
+            _screenshot(page, name)
+    finally:
+        page.close()
+
+
+def test_upload_gray_photo_is_colorized(server, browser):
+    page = _open(browser, server)
+    try:
+        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)  # the gallery default
+        _upload(page, [{"name": "camera.png", "mimeType": "image/png", "buffer": _gray_photo()}])
+        page.get_by_role("heading", name="camera.png").wait_for(timeout=WAIT_MS)
+        _idle(page)
+        assert _image_loaded(page, "Colorized by")
+        assert page.get_by_text("already in color").count() == 0
+        assert page.get_by_role("button", name="Download PNG").count() == 1
+        _assert_no_traceback(page)
+        _screenshot(page, "upload")
+    finally:
+        page.close()
+
+
+def test_broken_upload_is_a_clear_message(server, browser):
+    page = _open(browser, server)
+    try:
+        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+        _upload(page, [
+            {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"<!doctype html><html><body>oops</body></html>"},
+            {"name": "good.png", "mimeType": "image/png", "buffer": _gray_photo(1)},
+        ])
+        alert = page.locator('[data-testid="stAlert"]', has_text="broken.jpg: not an image")
+        alert.wait_for(timeout=WAIT_MS)
+        page.get_by_role("heading", name="good.png").wait_for(timeout=WAIT_MS)
+        _idle(page)
+        assert _image_loaded(page, "Colorized by")  # the good file still went through
+        _assert_no_traceback(page)
+        _screenshot(page, "broken_upload")
+    finally:
+        page.close()
+
+
+def test_four_sessions_at_once_see_only_their_own_pictures(server, browser):
+    # Every tab is its own Streamlit session (one websocket each); tabs of one context share the
+    # browser's HTTP cache, which keeps four loads of the app's JavaScript affordable on two cores.
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        pages = [context.new_page() for _ in range(4)]
+        for page in pages:
+            page.goto(server, wait_until="commit")  # the four load in parallel
+        for page in pages:
+            page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+        for i, page in enumerate(pages):  # four uploads in flight together
+            _upload(page, [{"name": f"session{i}.png", "mimeType": "image/png", "buffer": _gray_photo(i)}])
+        for i, page in enumerate(pages):
+            page.get_by_role("heading", name=f"session{i}.png").wait_for(timeout=WAIT_MS)
+            _idle(page)
+            assert _image_loaded(page, "Colorized by")
+            others = [f"session{j}.png" for j in range(4) if j != i]
+            assert all(page.get_by_role("heading", name=other).count() == 0 for other in others)
+            _assert_no_traceback(page)
+    finally:
+        context.close()

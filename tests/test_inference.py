@@ -1,0 +1,211 @@
+"""colorizer.inference: any image size in, full resolution out with the input's own L; checkpoints made
+elsewhere (the CIFAR-10 report's contract) load by inferring their contract."""
+from __future__ import annotations
+
+import threading
+
+import keras
+import numpy as np
+import pytest
+
+import colorizer
+from colorizer import color
+from colorizer.checkpoints import CheckpointError
+from colorizer.inference import DEFAULT_FOREIGN_SIZE, Colorizer, available_checkpoints, infer_contract, load
+from conftest import TINY_SIZES, make_photo
+
+NAMES = sorted(TINY_SIZES)
+
+# Output L vs input L. The join puts the input's own L beside the predicted a, b, so only two things
+# move L: rounding to uint8 RGB (a fraction of a unit), and gamut clipping, when (L, a, b) lies outside
+# sRGB and lab_to_rgb clips a channel, which changes L too. A trained model's muted predictions rarely
+# leave the gamut, nor do the tiny checkpoints' (conftest mutes vgg16_ae's saturated untrained head);
+# measured here: mean ≤ 0.11, max ≤ 0.46.
+L_MEAN_TOLERANCE = 0.5
+L_MAX_TOLERANCE = 1.0
+
+
+@pytest.fixture(scope="module")
+def photo_37x53():
+    return make_photo(37, 53, seed=5)
+
+
+def assert_keeps_L(result, image):
+    assert result.dtype == np.uint8 and result.shape == (*image.shape[:2], 3)
+    error = np.abs(color.luminance(result) - color.luminance(image))
+    assert error.mean() < L_MEAN_TOLERANCE and error.max() < L_MAX_TOLERANCE, (error.mean(), error.max())
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["gray", "rgb"])
+def test_colorize_odd_size_keeps_size_and_luminance(name, kind, tiny_colorizers, photo_37x53):
+    model = tiny_colorizers[name]
+    image = color.to_gray(photo_37x53) if kind == "gray" else photo_37x53
+    assert_keeps_L(model.colorize(image), image)
+
+
+def test_gray_and_rgb_inputs_give_the_same_colors_when_their_L_agrees(tiny_colorizers):
+    # An RGB image is used only through its L: a gray image replicated to RGB gives the same output.
+    gray = color.to_gray(make_photo(20, 30, seed=6))
+    model = tiny_colorizers["cifar_ae"]
+    np.testing.assert_array_equal(model.colorize(gray), model.colorize(np.repeat(gray[..., None], 3, -1)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 200), (200, 3), (64, 64, 1)])
+def test_colorize_extreme_shapes(shape, tiny_colorizers):
+    image = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    result = tiny_colorizers["unet313"].colorize(image)
+    assert result.shape == (*shape[:2], 3) and result.dtype == np.uint8
+
+
+@pytest.mark.parametrize("bad", [np.zeros((8, 8), np.float32), np.zeros((8, 8, 2), np.uint8), np.zeros((0, 5), np.uint8)])
+def test_colorize_rejects_bad_arrays(bad, tiny_colorizers):
+    with pytest.raises(ValueError):
+        tiny_colorizers["cifar_ae"].colorize(bad)
+
+
+def test_properties(tiny_colorizers):
+    assert [n for n, m in tiny_colorizers.items() if m.is_stochastic] == ["vae"]
+    assert [n for n, m in tiny_colorizers.items() if m.has_temperature] == ["unet313"]
+    contracts = {n: m.contract for n, m in tiny_colorizers.items()}
+    assert contracts == {"cifar_ae": "gray01_rgb", "vgg16_ae": "L_ab", "vae": "L_ab", "unet313": "L_313"}
+    for name, model in tiny_colorizers.items():
+        assert model.working_size == TINY_SIZES[name] and model.name == name
+        assert model.param_count == model.model.count_params()
+
+
+def test_vae_samples_are_seeded_and_differ(tiny_colorizers, photo_37x53):
+    vae = tiny_colorizers["vae"]
+    first = vae.colorize_samples(photo_37x53, n_samples=3, seed=7)
+    again = vae.colorize_samples(photo_37x53, n_samples=3, seed=7)
+    assert len(first) == 3
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])
+    for sample in first:
+        assert_keeps_L(sample, photo_37x53)
+    np.testing.assert_array_equal(vae.colorize(photo_37x53, seed=7), first[0])
+
+
+def test_deterministic_models_give_one_sample(tiny_colorizers, photo_37x53):
+    samples = tiny_colorizers["cifar_ae"].colorize_samples(photo_37x53, n_samples=4)
+    assert len(samples) == 1
+
+
+def test_unet313_temperature_and_regression_head(tiny_colorizers, photo_37x53):
+    unet = tiny_colorizers["unet313"]
+    vivid = unet.colorize(photo_37x53, temperature=0.05)
+    muted = unet.colorize(photo_37x53, temperature=1.0)
+    assert not np.array_equal(vivid, muted)
+    regression = unet.colorize(photo_37x53, head="regression")
+    assert regression.shape == photo_37x53.shape
+
+
+def test_timed_colorize(tiny_colorizers, photo_37x53):
+    result, seconds = tiny_colorizers["cifar_ae"].timed_colorize(photo_37x53)
+    assert result.shape == photo_37x53.shape and seconds > 0
+
+
+def test_colorize_is_thread_safe(tiny_colorizers):
+    model = tiny_colorizers["vgg16_ae"]
+    images = [make_photo(24 + i, 40, seed=i) for i in range(4)]
+    expected = [model.colorize(img) for img in images]
+    results = [None] * len(images)
+
+    def work(i):
+        results[i] = model.colorize(images[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+# --- loading by name ---------------------------------------------------------------------------
+
+def test_load_by_name_uses_available_checkpoints(installed_tiny_checkpoints):
+    assert set(available_checkpoints()) == set(TINY_SIZES)
+    model = colorizer.load("vae")
+    assert isinstance(model, Colorizer) and model.name == "vae" and model.working_size == TINY_SIZES["vae"]
+    assert model.card["architecture"] == "vae"
+
+
+def test_load_architecture_without_checkpoint_says_how_to_train(checkpoint_dir, no_shipped_weights):
+    with pytest.raises(CheckpointError, match="python -m colorizer train --arch unet313"):
+        load("unet313")
+
+
+def test_load_model_file_directly_without_card(tiny_checkpoints, tmp_path):
+    # A bare .keras file has no card: the size comes from the model's own fixed input (vae at 16, not 64).
+    path = tmp_path / "my_vae.keras"
+    path.write_bytes((tiny_checkpoints["vae"] / "model.keras").read_bytes())
+    model = load(path)
+    assert model.name == "my_vae" and model.card == {} and model.working_size == TINY_SIZES["vae"]
+    assert model.colorize(make_photo(21, 17)).shape == (21, 17, 3)
+    assert load(tiny_checkpoints["cifar_ae"] / "model.keras").name == "cifar_ae"
+
+
+# --- checkpoints made elsewhere ----------------------------------------------------------------
+
+def cifar_report_model(name="report_autoencoder"):
+    """The CIFAR-10 report's contract in plain Keras: gray 32×32×1 in [0, 1] → RGB 32×32×3 sigmoid."""
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((32, 32, 1)),
+        keras.layers.Conv2D(8, 3, strides=2, activation="relu", padding="same"),
+        keras.layers.Conv2D(16, 3, strides=2, activation="relu", padding="same"),
+        keras.layers.Conv2DTranspose(16, 3, strides=2, activation="relu", padding="same"),
+        keras.layers.Conv2DTranspose(8, 3, strides=2, activation="relu", padding="same"),
+        keras.layers.Conv2D(3, 3, activation="sigmoid", padding="same"),
+    ], name=name)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_foreign_cifar_report_checkpoint(suffix, tmp_path):
+    path = tmp_path / f"report_model{suffix}"
+    cifar_report_model().save(path)
+    model = colorizer.load(path)
+    assert model.contract == "gray01_rgb" and model.working_size == 32 and model.arch is None
+    assert model.name == "report_model"
+    for shape in [(37, 53), (100, 61, 3), (8, 8)]:
+        image = make_photo(*shape[:2], seed=3) if len(shape) == 3 else color.to_gray(make_photo(*shape, seed=3))
+        assert_keeps_L(model.colorize(image), image)
+
+
+def test_foreign_L_ab_and_L_313_checkpoints(tmp_path):
+    for channels, activation, contract in ((2, "tanh", "L_ab"), (313, "softmax", "L_313")):
+        inputs = keras.Input((None, None, 1))
+        outputs = keras.layers.Conv2D(channels, 3, padding="same", activation=activation)(keras.layers.Conv2D(4, 3, padding="same")(inputs))
+        path = tmp_path / f"fcn_{channels}.keras"
+        keras.Model(inputs, outputs).save(path)
+        model = load(path)
+        assert model.contract == contract and model.working_size == DEFAULT_FOREIGN_SIZE
+        assert model.has_temperature == (contract == "L_313")
+        assert model.colorize(make_photo(30, 20)).shape == (30, 20, 3)
+
+
+@pytest.mark.parametrize("make", ["five_channels", "classifier", "two_inputs"])
+def test_checkpoint_that_fits_no_contract_is_refused(make, tmp_path):
+    if make == "five_channels":
+        model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(5, 3, padding="same")])
+    elif make == "classifier":
+        model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    else:
+        a, b = keras.Input((32, 32, 1)), keras.Input((32, 32, 1))
+        model = keras.Model([a, b], keras.layers.Conv2D(3, 1)(keras.layers.Concatenate()([a, b])))
+    path = tmp_path / f"{make}.keras"
+    model.save(path)
+    with pytest.raises(CheckpointError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{make}.keras: fits no known contract")
+    assert "\n" not in message
+
+
+def test_infer_contract_names_the_model_without_a_source():
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(3, 1)], name="rgb_in")
+    with pytest.raises(CheckpointError, match="^rgb_in: fits no known contract"):
+        infer_contract(model)

@@ -1,0 +1,149 @@
+"""colorizer.models: every architecture builds with named encoder/decoder submodels and no Lambda layer,
+takes a training step (whole model and decoder-only), and a tiny model overfits one tiny sample."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from colorizer import ARCHITECTURE_NAMES, data, quantize
+from colorizer.models import ARCHITECTURES, architecture
+from conftest import TINY_SIZES, make_photo
+
+NAMES = sorted(ARCHITECTURES)
+
+
+def all_layers(model):
+    """Every layer of a model, descending into nested models."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from all_layers(layer)
+
+
+def tiny_batch(name: str, n_photos: int = 2, per_photo: int = 2, seed: int = 0) -> dict:
+    photos = [make_photo(48, 64, seed=seed + i) for i in range(n_photos)]
+    return data.crop_batch(data.random_crops(photos, per_photo, TINY_SIZES[name], seed=seed))
+
+
+def prior_for(name: str, batch: dict):
+    return quantize.empirical_prior(batch["ab_norm"] * 110.0) if ARCHITECTURES[name].OUTPUT_KIND == "ab313" else None
+
+
+def compiled(trainable, arch, prior, lr=1e-3, eager=True):
+    loss, metrics, loss_weights = arch.loss_and_metrics(prior)
+    # Eager for one step: tracing a train step costs seconds (tens on a busy CPU), a tiny eager step
+    # well under one. Graph-mode training (model.fit) runs end to end in the CLI train test.
+    trainable.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics, loss_weights=loss_weights,
+                      run_eagerly=eager)
+    return trainable
+
+
+def test_registry_has_exactly_the_four_names():
+    assert set(ARCHITECTURES) == set(ARCHITECTURE_NAMES) == {"cifar_ae", "vgg16_ae", "vae", "unet313"}
+    with pytest.raises(ValueError, match="cifar_ae"):
+        architecture("resnet")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_module_interface(name):
+    arch = ARCHITECTURES[name]
+    assert arch.NAME == name
+    assert arch.INPUT_KIND in {"gray01", "L"} and arch.OUTPUT_KIND in {"rgb", "ab", "ab313"}
+    assert isinstance(arch.WORKING_SIZE, int) and arch.DESCRIPTION
+    for function in ("build", "training_pairs", "loss_and_metrics", "inference_network", "predict_ab",
+                     "encoder_features", "decoder_head"):
+        assert callable(getattr(arch, function)), function
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_builds_with_named_submodels_and_no_lambda(name, tiny_models):
+    model = tiny_models[name]
+    assert model.name == name
+    for part in ("encoder", "decoder"):
+        assert isinstance(model.get_layer(part), keras.Model), part
+    layers = list(all_layers(model))
+    assert not [layer.name for layer in layers if isinstance(layer, keras.layers.Lambda)]
+    assert '"Lambda"' not in json.dumps(keras.saving.serialize_keras_object(model))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_output_shapes_and_ranges(name, tiny_models):
+    arch, size = ARCHITECTURES[name], TINY_SIZES[name]
+    x, _ = arch.training_pairs(tiny_batch(name))
+    out = tiny_models[name](x, training=False)
+    n = 4
+    if arch.OUTPUT_KIND == "rgb":
+        out = np.asarray(out)
+        assert out.shape == (n, size, size, 3) and out.min() >= 0 and out.max() <= 1  # sigmoid
+    elif arch.OUTPUT_KIND == "ab":
+        out = np.asarray(out)
+        assert out.shape == (n, size, size, 2) and np.abs(out).max() <= 1  # tanh, ab_norm
+    else:  # unet313 predicts at half resolution
+        probs, ab_reg = np.asarray(out["probs"]), np.asarray(out["ab_reg"])
+        assert probs.shape == (n, size // 2, size // 2, 313)
+        np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-4)
+        assert ab_reg.shape == (n, size // 2, size // 2, 2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_step_whole_model_then_decoder_only(name, build_tiny_model):
+    """A step on the whole model (as ``train`` does), then one on the decoder head fed with cached
+    encoder features (the frozen-encoder path training and fine-tuning use)."""
+    arch = ARCHITECTURES[name]
+    model = build_tiny_model(name)
+    batch = tiny_batch(name)
+    x, y = arch.training_pairs(batch)
+    prior = prior_for(name, batch)
+    frozen = getattr(arch, "FROZEN_ENCODER", False)
+    encoder_before = [w.copy() for w in model.get_layer("encoder").get_weights()]
+    logs = compiled(model, arch, prior).train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["loss"] > 0
+    if frozen:  # vgg16_ae: the VGG16 base must not move
+        for before, after in zip(encoder_before, model.get_layer("encoder").get_weights()):
+            np.testing.assert_array_equal(before, after)
+
+    features = arch.encoder_features(model, x)
+    head = compiled(arch.decoder_head(model), arch, prior)
+    decoder = model.get_layer("decoder")
+    decoder_before = [w.copy() for w in decoder.get_weights()]
+    logs = head.train_on_batch(features, y, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    # the head shares the model's decoder: training it changes the model
+    assert any(not np.array_equal(b, a) for b, a in zip(decoder_before, decoder.get_weights()))
+
+
+def test_vae_adds_its_kl_term(tiny_models):
+    model = tiny_models["vae"]
+    x, _ = ARCHITECTURES["vae"].training_pairs(tiny_batch("vae"))
+    model(x, training=True)
+    assert len(model.losses) >= 1 and all(np.isfinite(float(loss)) for loss in model.losses)
+
+
+def test_unet313_rebalanced_loss_weights_rare_colors_more():
+    loss_fn = ARCHITECTURES["unet313"].RebalancedSoftCrossEntropy(weights=np.linspace(0.5, 2.0, 313))
+    ab_norm = np.array([[[[0.0, 0.0]]], [[[0.0, 0.0]]]], np.float32)
+    target = ARCHITECTURES["unet313"].soft_targets(ab_norm)
+    assert target.shape == (2, 1, 1, 2 * quantize.NEIGHBOURS)
+    uniform = np.full((2, 1, 1, 313), 1 / 313, np.float32)
+    per_pixel = np.asarray(loss_fn.call(target, uniform))
+    # uniform prediction: cross-entropy log(313), times the nearest bin's weight
+    k = quantize.nearest_bin(np.zeros((1, 2)))[0]
+    np.testing.assert_allclose(per_pixel, np.log(313) * np.linspace(0.5, 2.0, 313)[k], rtol=1e-4)
+
+
+def test_tiny_model_overfits_one_sample(build_tiny_model):
+    """Deep-koalarization's sanity check: a network that cannot learn one image cannot learn many.
+
+    vgg16_ae's decoder on cached frozen features is the cheapest (~2 s for 40 steps on CPU).
+    """
+    arch = ARCHITECTURES["vgg16_ae"]
+    model = build_tiny_model("vgg16_ae")
+    batch = data.crop_batch(data.center_crops([make_photo(40, 40, seed=11)], TINY_SIZES["vgg16_ae"]))
+    x, y = arch.training_pairs(batch)
+    head = compiled(arch.decoder_head(model), arch, None)
+    features = arch.encoder_features(model, x)
+    losses = [float(head.train_on_batch(features, y, return_dict=True)["loss"]) for _ in range(40)]
+    assert losses[-1] < losses[0] / 20, losses[::5]

@@ -1,0 +1,179 @@
+"""Figures for the app: Lab channel renderings and plotly charts (pure functions, no streamlit calls).
+
+Channel renderings (uint8 RGB H×W×3 in → uint8 RGB H×W×3 out), the standard way to show a, b:
+- L: the lightness alone (a = b = 0), a gray image;
+- a: Lab(``CHANNEL_L``, a, 0) → green (a < 0) ↔ magenta/red (a > 0);
+- b: Lab(``CHANNEL_L``, 0, b) → blue (b < 0) ↔ yellow (b > 0).
+Plotly figures:
+- ``channel_histograms(lab)``: L, a, b histograms whose bars wear the color of their value;
+- ``ab_distribution(lab)``: the image's ab density over the 313 in-gamut bins (``quantize.AB_BINS``);
+- ``ab_error_map(truth, predicted)``: per-pixel distance between the two images' (a, b);
+- ``history_figure(histories, metric)``: one metric's curves, train solid and val dashed, per checkpoint.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from colorizer import quantize
+from colorizer.color import lab_to_rgb, resize, rgb_to_lab
+
+__all__ = [
+    "CHANNEL_L", "fit_within", "channel_images", "channel_histograms", "ab_distribution", "ab_error_map",
+    "history_figure", "metric_names", "lab_of",
+]
+
+CHANNEL_L = 70.0          # light enough that both ends of a and b stay recognisable
+AB_LIMIT = 110.0          # |a|, |b| range shown (colorizer.color.AB_NORM)
+AB_HIST_STEP = 2.0        # ab histogram cell, in Lab units
+_PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880")
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink (never enlarge) so that the longer side is at most ``max_side``; same dtype and channels."""
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image
+    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def lab_of(rgb: np.ndarray, max_side: int = 512) -> np.ndarray:
+    """uint8 RGB H×W×3 → float32 Lab at most ``max_side`` on a side (enough for histograms)."""
+    return rgb_to_lab(fit_within(rgb, max_side))
+
+
+def channel_images(lab: np.ndarray) -> dict[str, np.ndarray]:
+    """Lab H×W×3 → {"L", "a", "b"}: each channel rendered as uint8 RGB with its meaningful color map."""
+    zeros = np.zeros(lab.shape[:2], np.float32)
+    mid = np.full(lab.shape[:2], CHANNEL_L, np.float32)
+    return {
+        "L": lab_to_rgb(np.stack([lab[..., 0], zeros, zeros], axis=-1)),
+        "a": lab_to_rgb(np.stack([mid, lab[..., 1], zeros], axis=-1)),
+        "b": lab_to_rgb(np.stack([mid, zeros, lab[..., 2]], axis=-1)),
+    }
+
+
+def _css(rgb_row: np.ndarray) -> list[str]:
+    return [f"rgb({r},{g},{b})" for r, g, b in rgb_row.reshape(-1, 3)]
+
+
+def _bar_colors(channel: str, centres: np.ndarray) -> list[str]:
+    """The color each histogram bar stands for (same color map as ``channel_images``)."""
+    n = len(centres)
+    lab = np.zeros((1, n, 3), np.float32)
+    if channel == "L":
+        lab[0, :, 0] = centres
+    else:
+        lab[0, :, 0] = CHANNEL_L
+        lab[0, :, 1 if channel == "a" else 2] = centres
+    return _css(lab_to_rgb(lab))
+
+
+def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
+    """Lab H×W×3 → three histograms (share of pixels per value) with bars in the value's color."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("L", "a", "b"), horizontal_spacing=0.06)
+    ranges = {"L": (0.0, 100.0, 2.0), "a": (-AB_LIMIT, AB_LIMIT, 4.0), "b": (-AB_LIMIT, AB_LIMIT, 4.0)}
+    for col, (channel, (lo, hi, step)) in enumerate(ranges.items(), start=1):
+        values = lab[..., col - 1].ravel()
+        counts, edges = np.histogram(values, bins=np.arange(lo, hi + step, step))
+        centres = (edges[:-1] + edges[1:]) / 2
+        share = counts / max(1, values.size) * 100
+        fig.add_trace(
+            go.Bar(x=centres, y=share, width=step, marker_color=_bar_colors(channel, centres),
+                   marker_line_width=0, name=channel, hovertemplate=f"{channel}=%{{x:.0f}}: %{{y:.2f}}% of pixels<extra></extra>"),
+            row=1, col=col,
+        )
+        # a and b pile up near 0 with long colorful tails: a log axis (powers of ten) shows both.
+        fig.update_yaxes(type="log" if channel != "L" else "linear", dtick=1 if channel != "L" else None, row=1, col=col)
+    fig.update_yaxes(title_text="% of pixels", row=1, col=1)
+    fig.update_layout(title=title or None, showlegend=False, height=260, margin=dict(l=10, r=10, t=50 if title else 30, b=10),
+                      bargap=0)
+    return fig
+
+
+def _gamut_trace(marker_size: float) -> go.Scatter:
+    """The 313 in-gamut ab bins as squares in their own color (at L = ``CHANNEL_L``)."""
+    bins = quantize.AB_BINS
+    lab = np.concatenate([np.full((1, len(bins), 1), CHANNEL_L, np.float32), bins[None]], axis=-1)
+    return go.Scatter(
+        x=bins[:, 0], y=bins[:, 1], mode="markers", name="313 in-gamut bins",
+        marker=dict(symbol="square", size=marker_size, color=_css(lab_to_rgb(lab)), opacity=0.45, line_width=0),
+        hovertemplate="bin a=%{x:.0f}, b=%{y:.0f}<extra></extra>",
+    )
+
+
+def ab_distribution(lab: np.ndarray, title: str = "", height: int = 420) -> go.Figure:
+    """Lab H×W×3 → the (a, b) density (log scale, dark = many pixels) over the colored 313-bin gamut."""
+    edges = np.arange(-AB_LIMIT, AB_LIMIT + AB_HIST_STEP, AB_HIST_STEP)
+    counts, _, _ = np.histogram2d(lab[..., 1].ravel(), lab[..., 2].ravel(), bins=[edges, edges])
+    density = np.where(counts > 0, np.log10(np.maximum(counts, 1) / max(1, counts.sum())), np.nan)
+    centres = (edges[:-1] + edges[1:]) / 2
+    # Plot area is about height - margins; one bin of 10 ab units spans 10/220 of it.
+    marker_size = max(3.0, (height - 80) * _grid_share())
+    fig = go.Figure(_gamut_trace(marker_size))
+    fig.add_trace(go.Heatmap(
+        x=centres, y=centres, z=density.T, name="pixels", zmin=np.nanmin(density) if np.isfinite(density).any() else -6,
+        colorscale=[[0.0, "rgba(0,0,0,0.25)"], [1.0, "rgba(0,0,0,1)"]], showscale=False,
+        hovertemplate="a=%{x:.0f}, b=%{y:.0f}: 10^%{z:.1f} of pixels<extra></extra>",
+    ))
+    axis = dict(range=[-AB_LIMIT, AB_LIMIT], zeroline=True, zerolinecolor="#999", showgrid=False)
+    fig.update_layout(
+        title=title or None, height=height, showlegend=False, plot_bgcolor="white",
+        xaxis=dict(title="a (green ↔ magenta)", **axis), yaxis=dict(title="b (blue ↔ yellow)", scaleanchor="x", **axis),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    )
+    return fig
+
+
+def _grid_share() -> float:
+    """Share of the ab axis one quantization cell spans (10 units of 2·AB_LIMIT)."""
+    return quantize.GRID / (2 * AB_LIMIT)
+
+
+def ab_error_map(truth: np.ndarray, predicted: np.ndarray, max_side: int = 512, height: int = 360) -> go.Figure:
+    """uint8 RGB truth and prediction (same size) → heatmap of the per-pixel ab distance (Lab units)."""
+    truth_lab, pred_lab = lab_of(truth, max_side), lab_of(predicted, max_side)
+    error = np.linalg.norm(truth_lab[..., 1:] - pred_lab[..., 1:], axis=-1)
+    fig = go.Figure(go.Heatmap(z=error, colorscale=plotly.colors.sequential.Inferno, zmin=0, zmax=max(20.0, float(np.percentile(error, 99))),
+                               colorbar=dict(title="Δab"), hovertemplate="x=%{x}, y=%{y}: Δab %{z:.1f}<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False))
+    return fig
+
+
+def metric_names(histories: dict[str, list[dict]]) -> list[str]:
+    """Base metric names found in the histories (``loss``, ``mae``, ``learning_rate``…; no ``val_`` twins)."""
+    names: list[str] = []
+    for rows in histories.values():
+        for row in rows[:1]:
+            for key, value in row.items():
+                base = key[4:] if key.startswith("val_") else key
+                if key != "epoch" and isinstance(value, float) and base not in names:
+                    names.append(base)
+    order = {"loss": 0, "learning_rate": 2}
+    return sorted(names, key=lambda n: (order.get(n, 1), names.index(n)))
+
+
+def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = False, height: int = 330) -> go.Figure:
+    """{checkpoint: history rows} → curves of ``metric`` (solid) and ``val_<metric>`` (dashed) per checkpoint."""
+    fig = go.Figure()
+    for i, (name, rows) in enumerate(histories.items()):
+        color = _PALETTE[i % len(_PALETTE)]
+        for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
+            points = [(r.get("epoch"), r.get(key)) for r in rows if isinstance(r.get(key), float)]
+            if not points:
+                continue
+            epochs = [e + 1 if isinstance(e, float) else j + 1 for j, (e, _) in enumerate(points)]
+            fig.add_trace(go.Scatter(
+                x=epochs, y=[v for _, v in points], mode="lines+markers", name=f"{name} · {key}",
+                line=dict(color=color, dash=dash), marker=dict(size=5),
+                hovertemplate=f"{name}<br>epoch %{{x}}: {key} = %{{y:.4g}}<extra></extra>",
+            ))
+    fig.update_layout(
+        title=metric, height=height, margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified",
+        xaxis_title="epoch", yaxis=dict(type="log" if log_y else "linear", title=metric),
+    )
+    return fig

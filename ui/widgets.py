@@ -1,0 +1,264 @@
+"""Shared widgets: the app's frame (navigation, sidebar, page runner) and small ``*_ui()`` helpers.
+
+The entry file declares ``st.navigation(app_pages())``, calls ``sidebar_ui()`` (model picker and
+image source) and ``mark_entry_ran()``, then runs the page; every page ends with ``run_page(main)``
+(``entry_guard()`` first, then ``main()`` with a one-message safety net). Pages read the sidebar's
+choices with accessors that never raise:
+- ``chosen_checkpoint()`` → the picked checkpoint name, or None when there is none;
+- ``chosen_pictures()`` → (list of ``DecodedImage``, list of "file: reason" errors).
+Widget keys are namespaced ``sidebar.*`` (the pages use ``<page>.*``).
+Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), ``pick_picture_ui()``,
+``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
+Pure helpers: ``display(image, alpha)`` (display-size copy), ``zip_of_pngs(results)``.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import streamlit as st
+
+from colorizer import ARCHITECTURE_NAMES, checkpoints, gallery
+from colorizer.checkpoints import CheckpointError
+from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
+from ui import loaders
+
+if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
+    from colorizer.inference import Colorizer
+
+__all__ = [
+    "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs",
+    "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
+    "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
+    "pictures_ui", "pick_picture_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
+]
+
+_log = logging.getLogger(__name__)
+
+ENTRY_MARK = "app.entry_ran"
+MODEL_KEY = "sidebar.model"
+SOURCE_KEY = "sidebar.source"
+GALLERY_KEY = "sidebar.gallery"
+UPLOAD_KEY = "sidebar.upload"
+GALLERY, UPLOAD = "Gallery", "Upload"
+DEFAULT_GALLERY_PHOTO = "chelsea"
+# The first choice when the session has none: the pretrained-encoder model first, the toy CIFAR one last.
+PREFERRED_DEFAULTS = ("vgg16_ae", "unet313", "vae", "cifar_ae")
+APP_ROOT = Path(__file__).resolve().parent.parent
+TRAIN_HINT = "python -m colorizer train --arch vgg16_ae --data data/photos"
+
+
+def app_pages() -> list:
+    """The app's pages for ``st.navigation`` (paths relative to the entry file)."""
+    pages = [
+        st.Page("pages/colorize.py", title="Colorize", icon=":material/palette:", default=True),
+        st.Page("pages/channels.py", title="L/a/b channels", icon=":material/tune:"),
+        st.Page("pages/compare.py", title="Compare architectures", icon=":material/view_module:"),
+        st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
+    ]
+    # The Fine-tune page is its own piece of work; list it once its file exists.
+    if (APP_ROOT / "pages" / "finetune.py").exists():
+        pages.append(st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"))
+    return pages
+
+
+def mark_entry_ran() -> None:
+    """Called by the entry file before the page runs (see ``entry_guard``)."""
+    st.session_state[ENTRY_MARK] = True
+
+
+def entry_guard() -> None:
+    """First line of every page: make sure the entry file (navigation, sidebar) ran before it.
+
+    Because the app has a ``pages/`` folder, Streamlit emulates its old multipage mode (running
+    ``pages/<page>.py`` alone, without the entry file) until ``st.navigation`` has been called once
+    in the server process. That happens only when the first visitor after a start opens a page's
+    own URL. Declaring the navigation here switches the server over for good; the rerun then goes
+    through the entry file and lands on the same page (same URL path).
+    """
+    if st.session_state.pop(ENTRY_MARK, False):
+        return
+    st.navigation(app_pages())
+    st.rerun()
+
+
+def run_page(main: Callable[[], None]) -> None:
+    """How every page runs: the entry guard, then ``main()``; an unexpected error becomes one message
+    that says what to do (the traceback goes to the server log), never a traceback on the page."""
+    entry_guard()
+    try:
+        main()
+    except Exception as err:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
+        _log.exception("page failed")
+        st.error(f"Something went wrong: {type(err).__name__}: {' '.join(str(err).split())[:300]}. "
+                 "Try another image or model, or reload the page; the details are in the server log.",
+                 icon=":material/error:")
+
+
+def zip_of_pngs(results: list[tuple[str, np.ndarray, np.ndarray | None]]) -> bytes:
+    """[(file name, uint8 RGB H×W×3, alpha H×W or None)] → ZIP bytes of PNGs (alpha kept).
+
+    Names are made unique (two uploads may share one): ``a.png``, ``a_2.png``, …
+    """
+    buffer, seen = io.BytesIO(), {}
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG is compressed already
+        for name, rgb, alpha in results:
+            count = seen[name] = seen.get(name, 0) + 1
+            unique = name if count == 1 else f"{Path(name).stem}_{count}{Path(name).suffix}"
+            archive.writestr(unique, encode_png(rgb, alpha))
+    return buffer.getvalue()
+
+
+def checkpoint_kind(name: str) -> str:
+    """"shipped" (weights/, read-only) or "fine-tuned" (the user checkpoint folder)."""
+    return "shipped" if name in checkpoints.shipped_checkpoints() else "fine-tuned"
+
+
+def _checkpoint_label(name: str) -> str:
+    return name if checkpoint_kind(name) == "shipped" else f"{name} · fine-tuned"
+
+
+def model_picker_ui() -> str | None:
+    """Select box over every checkpoint (shipped + fine-tuned) → its name; a hint when there is none."""
+    available = loaders.available_checkpoints()
+    if not available:
+        st.warning(
+            "No trained model yet. Train one, e.g. `" + TRAIN_HINT + "`, then reload this page.",
+            icon=":material/model_training:",
+        )
+        return None
+    names = list(available)
+    if st.session_state.get(MODEL_KEY) not in names:
+        # A checkpoint can disappear between runs (a fine-tune deleted); fall back to the first.
+        st.session_state.pop(MODEL_KEY, None)
+    preferred = next((n for n in PREFERRED_DEFAULTS if n in names), names[0])
+    name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY, format_func=_checkpoint_label,
+                        help="Shipped checkpoints from weights/ and your fine-tuned ones.")
+    card = loaders.card_of(name)
+    st.caption(f"{card.get('architecture', name)} · {checkpoint_kind(name)}. {card.get('description', '')}")
+    missing = [a for a in ARCHITECTURE_NAMES if a not in checkpoints.shipped_checkpoints()]
+    if missing:
+        st.caption(f"Not trained yet: {', '.join(missing)}.")
+    return name
+
+
+def image_source_ui() -> str:
+    """Gallery pick or uploads (many files, every supported format) → the source chosen."""
+    source = st.segmented_control("Image source", [GALLERY, UPLOAD], default=GALLERY, key=SOURCE_KEY,
+                                  required=True)
+    if source == UPLOAD:
+        st.file_uploader(
+            "Images", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key=UPLOAD_KEY,
+            help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first.",
+        )
+    else:
+        keys = list(gallery.GALLERY)
+        st.selectbox(
+            "Photo", keys, index=keys.index(DEFAULT_GALLERY_PHOTO), key=GALLERY_KEY,
+            format_func=lambda k: gallery.GALLERY[k].title + ("" if gallery.GALLERY[k].is_color else " ★"),
+            help="Photos that ship inside scikit-image, scikit-learn and matplotlib. ★ = a real black-and-white photo.",
+        )
+    return source
+
+
+def sidebar_ui() -> None:
+    """The shared sidebar: model picker, then image source. Call once per run, before the page."""
+    with st.sidebar:
+        try:
+            st.subheader("Model")
+            model_picker_ui()
+            st.subheader("Image")
+            image_source_ui()
+        except Exception as err:  # the entry file has no other safety net
+            _log.exception("sidebar failed")
+            st.error(f"The sidebar failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}. Reload the page.")
+
+
+def chosen_checkpoint() -> str | None:
+    """The checkpoint picked in the sidebar, if it still exists."""
+    name = st.session_state.get(MODEL_KEY)
+    available = loaders.available_checkpoints()
+    if name in available:
+        return name
+    return next(iter(available), None)
+
+
+def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
+    """Decoded pictures of the sidebar's source and one "file: reason" line per broken upload."""
+    if st.session_state.get(SOURCE_KEY, GALLERY) == UPLOAD:
+        pictures, errors = [], []
+        for upload in st.session_state.get(UPLOAD_KEY) or []:
+            try:
+                pictures.append(loaders.decode_upload(upload.getvalue(), upload.name))
+            except ImageError as err:
+                errors.append(str(err))
+        return pictures, errors
+    key = st.session_state.get(GALLERY_KEY, DEFAULT_GALLERY_PHOTO)
+    key = key if key in gallery.GALLERY else DEFAULT_GALLERY_PHOTO
+    try:
+        return [loaders.gallery_picture(key)], []
+    except Exception as err:  # e.g. the package that ships this photo is not installed
+        return [], [f"{key}: cannot load this gallery photo ({type(err).__name__}: {err}); pick another one"]
+
+
+def pictures_ui() -> list[DecodedImage]:
+    """Show an error per broken upload (the rest go on) and a hint when there is nothing; → good pictures."""
+    with st.spinner("Reading images…"):
+        pictures, errors = chosen_pictures()
+    for error in errors:
+        st.error(error, icon=":material/broken_image:")
+    if not pictures and not errors:
+        st.info("Upload images in the sidebar, or switch the image source to the gallery.", icon=":material/upload:")
+    return pictures
+
+
+def pick_picture_ui(pictures: list[DecodedImage], key: str) -> DecodedImage | None:
+    """One picture of several (a select box when there is a choice)."""
+    if len(pictures) <= 1:
+        return pictures[0] if pictures else None
+    index = st.selectbox("Image", range(len(pictures)), format_func=lambda i: pictures[i].name, key=key)
+    return pictures[index or 0]
+
+
+def no_checkpoint_ui() -> None:
+    st.warning(
+        "No trained model is available yet, so nothing can be colorized. Train one, e.g. `"
+        + TRAIN_HINT + "`, or fine-tune one on the Fine-tune page, then reload.",
+        icon=":material/model_training:",
+    )
+
+
+def colorizer_ui(name: str | None) -> Colorizer | None:
+    """The shared Colorizer for ``name`` (a spinner while it loads); a clear message and None on failure."""
+    if name is None:
+        no_checkpoint_ui()
+        return None
+    try:
+        with st.spinner(f"Loading model {name}…"):
+            return loaders.load_colorizer(name)
+    except CheckpointError as err:
+        st.error(f"{err}. Pick another model in the sidebar, or re-create this checkpoint "
+                 "(re-train or re-run the fine-tune).", icon=":material/error:")
+    except Exception as err:  # an unexpected Keras/TensorFlow failure: still a message, not a traceback
+        st.error(f"{name}: could not load the model ({type(err).__name__}: {' '.join(str(err).split())[:300]}).",
+                 icon=":material/error:")
+    return None
+
+
+def notes_ui(picture: DecodedImage) -> None:
+    """Decoding notes (e.g. "animated GIF: used frame 1 of 12") and credits, as captions."""
+    for note in picture.notes:
+        st.caption(note)
+
+
+def display(image: np.ndarray, alpha: np.ndarray | None = None, max_side: int = 1024) -> np.ndarray:
+    """An image to show (not to download): alpha re-attached, at most ``max_side`` px on a side."""
+    from ui.charts import fit_within
+
+    if alpha is not None:
+        image = np.dstack([image, alpha])
+    return fit_within(image, max_side)
