@@ -87,7 +87,8 @@ def _without_optimizer(model):
     also stores the optimizer's state (twice the weights again for Adam), which inference never needs."""
     import keras
 
-    compiled = [m for m in [model, *model._flatten_layers()] if getattr(m, "optimizer", None) is not None]
+    nested = model._flatten_layers() if hasattr(model, "_flatten_layers") else []
+    compiled = [m for m in [model, *nested] if getattr(m, "optimizer", None) is not None]
     if not compiled:  # (a submodel compiled for decoder-only training carries an optimizer too)
         return model
     copy = keras.models.clone_model(model)

@@ -64,7 +64,7 @@ def card_ui(name: str, expanded: bool) -> None:
             return
         st.markdown(card_summary(card))
         if card.get("command"):
-            st.code(card["command"], language="bash")
+            st.code(card["command"], language="bash", wrap_lines=True)
         st.json(card, expanded=False)
 
 
@@ -82,7 +82,11 @@ def main() -> None:
     metrics = charts.metric_names({name: histories[name] for name in chosen})
     picked = multiselect_ui("Metrics", metrics, [m for m in ("loss", "learning_rate") if m in metrics], "curves.metrics",
                             help="Solid: training; dashed: validation (val_…).")
-    log_losses = st.toggle("Log scale for losses and metrics", key="curves.log")
+    log_losses = st.toggle(
+        "Log scale for losses and metrics", value=True, key="curves.log",
+        help="Losses differ in kind between architectures (MSE on ab or RGB, cross-entropy over 313 bins): "
+             "on a log axis they share a chart; compare their shapes rather than their levels.",
+    )
     curves, cards = st.columns([3, 2], gap="large")
     with curves:
         for metric in picked:

@@ -116,11 +116,11 @@ def _png_bytes(array: np.ndarray) -> bytes:
 
 
 def _gray_photo(seed: int = 0) -> bytes:
-    """A real black-and-white photo (scikit-image's camera), cropped differently per seed."""
+    """A real black-and-white photo (scikit-image's camera): whole for seed 0, else a crop per seed."""
     from skimage.data import camera
 
     offset = 16 * seed
-    return _png_bytes(camera()[offset:offset + 256, offset:offset + 256])
+    return _png_bytes(camera() if seed == 0 else camera()[offset:offset + 256, offset:offset + 256])
 
 
 def _open(browser, url: str):

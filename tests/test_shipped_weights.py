@@ -1,0 +1,52 @@
+"""The checkpoints committed in weights/: complete, small enough, loadable safely, and honest cards.
+
+These read the real files (issue 2: "checkpoints, curves and cards are committed"); each model is
+loaded once and run on one small synthetic photo, so the file costs a few seconds.
+"""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from colorizer import ARCHITECTURE_NAMES
+from colorizer.checkpoints import WEIGHTS_DIR, read_card
+from colorizer.color import luminance
+
+MAX_WEIGHT_FILE_BYTES = 95 * 1024 * 1024
+CARD_KEYS = {"architecture", "color_space", "working_size", "parameters", "data", "training", "evaluation", "command"}
+
+
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_checkpoint_files_card_and_history(name):
+    folder = WEIGHTS_DIR / name
+    model_file = folder / "model.keras"
+    assert model_file.is_file(), f"weights/{name}/model.keras is missing"
+    assert model_file.stat().st_size < MAX_WEIGHT_FILE_BYTES
+    card = read_card(folder)
+    assert CARD_KEYS <= card.keys() and card["architecture"] == name
+    assert card["training"]["epochs"] >= 5 and card["training"]["device"]
+    assert {"gray", name, "truth"} <= card["evaluation"].keys()
+    assert all(src.get("license") for src in card["data"]["sources"])
+    with open(folder / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) >= 5 and {"loss", "val_loss", "learning_rate"} <= rows[0].keys()
+
+
+def test_vgg16_checkpoint_does_not_store_the_frozen_encoder():
+    card = read_card(WEIGHTS_DIR / "vgg16_ae")
+    encoder_bytes = 4 * card["parameters"]["encoder"]
+    assert (WEIGHTS_DIR / "vgg16_ae" / "model.keras").stat().st_size < encoder_bytes / 2
+
+
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_shipped_model_colorizes_and_keeps_luminance(name):
+    import colorizer
+
+    rng = np.random.default_rng(0)
+    gray = (np.linspace(0, 255, 45 * 61).reshape(45, 61) * 0.6 + rng.integers(0, 100, (45, 61))).astype(np.uint8)
+    model = colorizer.load(name)
+    out = model.colorize(gray)
+    assert out.shape == (45, 61, 3) and out.dtype == np.uint8
+    assert np.abs(luminance(out) - luminance(gray)).mean() < 1.0
