@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
@@ -61,21 +62,29 @@ def _is_checkpoint_folder(path: Path) -> bool:
     return not path.name.startswith(".") and path.is_dir() and (path / "model.keras").is_file()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename: readers see old or new, never half."""
+@contextmanager
+def _replacing(path: str | Path, suffix: str):
+    """Yield a hidden temporary path beside ``path``; on success fsync it and rename it over ``path``
+    (readers see the old file or the new one, never half of one); on any failure remove it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see ``_replacing``)."""
+    with _replacing(path, ".tmp") as tmp:
+        Path(tmp).write_bytes(data)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -97,21 +106,9 @@ def _without_optimizer(model):
 
 
 def save_model_atomic(model, path: str | Path) -> None:
-    """Save ``model`` (weights and architecture, no optimizer state) into a temporary ``.keras`` file
-    beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
-    try:
+    """Save ``model`` (weights and architecture, no optimizer state) to ``path`` atomically."""
+    with _replacing(path, ".keras") as tmp:  # Keras insists on the .keras suffix
         _without_optimizer(model).save(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_card(folder: str | Path, card: dict) -> None:
