@@ -3,7 +3,8 @@
 The server runs as a subprocess on a free port with the real weights when ``weights/`` has any
 (then no user checkpoints), else with tiny untrained checkpoints as the user's. The tests open every
 page, upload a gray photo and see the colorized image, upload a broken file and see a clear message,
-and drive four sessions at once that must each see only their own picture.
+drive four sessions at once that must each see only their own picture, and run a short
+fine-tune: progress and curve, Stop, then colorize with the saved result.
 ``SAVE_SCREENSHOTS=1`` saves each page to ``docs/screenshots/<page>.png`` (for the README).
 Skipped only when ``/usr/bin/chromium`` is absent.
 """
@@ -243,3 +244,31 @@ def test_four_sessions_at_once_see_only_their_own_pictures(server, browser):
             _assert_no_traceback(page)
     finally:
         context.close()
+
+
+def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(server, browser):
+    # Issue 4's check as a user makes it: start a short fine-tune on the gallery's color photos, see
+    # the live progress and loss curve, press Stop, get a saved checkpoint, colorize with it.
+    page = _open(browser, server)
+    try:
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name="Fine-tune", exact=True).click()
+        page.get_by_role("heading", name="Fine-tune").first.wait_for(timeout=WAIT_MS)
+        page.get_by_text("Gallery color photos").first.click()
+        _idle(page)
+        epochs = page.get_by_label("Epochs")
+        epochs.fill("30")  # long enough that Stop, not the last epoch, ends it
+        epochs.press("Enter")
+        _idle(page)
+        page.get_by_role("button", name="Start fine-tuning").click()
+        page.get_by_text("Epoch ").first.wait_for(timeout=2 * WAIT_MS)            # the live progress line
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=2 * WAIT_MS)  # after epoch 1
+        page.get_by_role("button", name="Stop").click()
+        page.locator('[data-testid="stAlert"]', has_text="Saved").wait_for(timeout=2 * WAIT_MS)
+        assert page.get_by_text("stopped early").count() >= 1
+        page.get_by_text("Colorize the held-out photo with the result").click()
+        page.locator('[data-testid="stImage"]', has_text="Fine-tuned").first.wait_for(timeout=WAIT_MS)
+        assert _image_loaded(page, "Fine-tuned")
+        _assert_no_traceback(page)
+    finally:
+        page.close()
