@@ -23,7 +23,7 @@ from pathlib import Path
 
 __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "CheckpointError", "user_checkpoint_dir", "shipped_checkpoints",
-    "user_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
+    "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
     "read_card", "read_history", "load_keras_model", "checkpoint_file",
 ]
 
@@ -55,6 +55,11 @@ def user_checkpoints() -> dict[str, Path]:
     """name → folder of each complete user checkpoint (a half-written one has no model.keras yet)."""
     root = user_checkpoint_dir()
     return {p.name: p for p in sorted(root.iterdir()) if _is_checkpoint_folder(p)}
+
+
+def available_checkpoints() -> dict[str, Path]:
+    """name → folder of every checkpoint the app can offer: the shipped ones, then the user's."""
+    return {**shipped_checkpoints(), **user_checkpoints()}
 
 
 def _is_checkpoint_folder(path: Path) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from colorizer import quantize
-from colorizer.checkpoints import CheckpointError, load_keras_model, read_card, shipped_checkpoints, user_checkpoints
+from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
 from colorizer.color import luminance, normalize_l, resize, join_lab, unnormalize_ab, ab_of_rgb
 from colorizer.models import ARCHITECTURES
 
@@ -187,11 +187,6 @@ def _validated(image: np.ndarray) -> np.ndarray:
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 1:
         raise ValueError(f"expected a gray H×W or RGB H×W×3 image, got shape {image.shape}")
     return image
-
-
-def available_checkpoints() -> dict[str, Path]:
-    """name → folder of every checkpoint the app can offer: the shipped ones, then the user's."""
-    return {**shipped_checkpoints(), **user_checkpoints()}
 
 
 def load(name_or_path: str | Path) -> Colorizer:

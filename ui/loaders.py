@@ -51,17 +51,14 @@ METRICS_MAX_SIDE = 2048
 
 
 def available_checkpoints() -> dict[str, Path]:
-    """name → folder of every checkpoint: shipped, then the user's (fine-tuned).
-
-    The same as ``colorizer.inference.available_checkpoints`` without importing that module, which
-    imports Keras and TensorFlow (seconds): the sidebar and the navigation draw before they load.
-    """
+    """name → folder of every checkpoint (``checkpoints.available_checkpoints``), falling back to the
+    shipped ones alone when the user checkpoint folder cannot be made, e.g. a read-only home on a
+    server: the shipped models still work."""
     try:
-        user = checkpoints.user_checkpoints()
-    except OSError as err:  # e.g. a read-only home on a server: the shipped models still work
+        return checkpoints.available_checkpoints()
+    except OSError as err:
         _log.warning("user checkpoint folder unavailable: %s", err)
-        user = {}
-    return {**checkpoints.shipped_checkpoints(), **user}
+        return checkpoints.shipped_checkpoints()
 
 
 def checkpoint_stamp(name: str) -> tuple[str, str, int, int]:
