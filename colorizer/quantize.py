@@ -9,6 +9,8 @@
 - ``annealed_mean(probs, T)``: ...×313 distribution → ...×2 ab (raw units): the mean of the
   distribution re-tempered as exp(log z / T); T → 0 approaches the mode (vivid), T = 1 the mean
   (desaturated). The paper's default is 0.38.
+- ``mass_near(probs, ab, radius)``: ...×313 distribution and ...×2 colors → the probability mass of
+  the bins within ``radius`` of each color: how sure the distribution is of that color.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 __all__ = [
     "AB_BINS", "N_BINS", "GRID", "SIGMA", "NEIGHBOURS", "DEFAULT_TEMPERATURE", "REBALANCE_LAMBDA",
     "soft_encode", "soft_encode_sparse", "nearest_bin", "empirical_prior", "rebalancing_weights", "annealed_mean",
+    "mass_near",
 ]
 
 _BINS_FILE = Path(__file__).with_name("assets") / "ab_bins_313.txt"
@@ -48,15 +51,28 @@ def soft_encode_sparse(ab: np.ndarray, neighbours: int = NEIGHBOURS, sigma: floa
     stay small and the loss only gathers k log-probabilities.
     """
     flat = ab.reshape(-1, 2).astype(np.float32)
-    d2 = np.maximum(_squared_distances(flat), 0.0)
-    nearest = np.argpartition(d2, neighbours, axis=1)[:, :neighbours]
-    nearest_d2 = np.take_along_axis(d2, nearest, axis=1)
-    order = np.argsort(nearest_d2, axis=1)
-    nearest, nearest_d2 = np.take_along_axis(nearest, order, axis=1), np.take_along_axis(nearest_d2, order, axis=1)
-    weights = np.exp(-(nearest_d2 - nearest_d2[:, :1]) / (2 * sigma**2))  # shifted: no underflow far out of gamut
-    weights /= weights.sum(axis=1, keepdims=True)
+    indices = np.empty((len(flat), neighbours), np.int32)
+    weights = np.empty((len(flat), neighbours), np.float32)
+    for rows in _chunks(len(flat)):
+        d2 = np.maximum(_squared_distances(flat[rows]), 0.0)
+        nearest = np.argpartition(d2, neighbours, axis=1)[:, :neighbours]
+        nearest_d2 = np.take_along_axis(d2, nearest, axis=1)
+        order = np.argsort(nearest_d2, axis=1)
+        indices[rows], nearest_d2 = np.take_along_axis(nearest, order, axis=1), np.take_along_axis(nearest_d2, order, axis=1)
+        w = np.exp(-(nearest_d2 - nearest_d2[:, :1]) / (2 * sigma**2))  # shifted: no underflow far out of gamut
+        weights[rows] = w / w.sum(axis=1, keepdims=True)
     shape = (*ab.shape[:-1], neighbours)
-    return nearest.astype(np.int32).reshape(shape), weights.astype(np.float32).reshape(shape)
+    return indices.reshape(shape), weights.reshape(shape)
+
+
+# Pixels per step of the bin searches: an N×313 float32 distance matrix for all of a training set's
+# pixels would take tens of gigabytes; 2^16 rows take 80 MB.
+_CHUNK_ROWS = 1 << 16
+
+
+def _chunks(n: int):
+    """Slices covering range(n) in steps of ``_CHUNK_ROWS``."""
+    return (slice(start, min(start + _CHUNK_ROWS, n)) for start in range(0, n, _CHUNK_ROWS))
 
 
 def soft_encode(ab: np.ndarray, neighbours: int = NEIGHBOURS, sigma: float = SIGMA) -> np.ndarray:
@@ -69,7 +85,11 @@ def soft_encode(ab: np.ndarray, neighbours: int = NEIGHBOURS, sigma: float = SIG
 
 def nearest_bin(ab: np.ndarray) -> np.ndarray:
     """ab ...×2 → int ... index of the nearest bin."""
-    return np.argmin(_squared_distances(ab.reshape(-1, 2).astype(np.float32)), axis=1).reshape(ab.shape[:-1])
+    flat = ab.reshape(-1, 2).astype(np.float32)
+    nearest = np.empty(len(flat), np.int64)
+    for rows in _chunks(len(flat)):
+        nearest[rows] = np.argmin(_squared_distances(flat[rows]), axis=1)
+    return nearest.reshape(ab.shape[:-1])
 
 
 def empirical_prior(ab: np.ndarray) -> np.ndarray:
@@ -89,9 +109,14 @@ def _smooth_prior(prior: np.ndarray, sigma: float = PRIOR_SMOOTHING_SIGMA) -> np
 def rebalancing_weights(prior: np.ndarray, lam: float = REBALANCE_LAMBDA) -> np.ndarray:
     """Empirical prior (313) → float32 per-bin weights with E_p̃[w] = 1."""
     smoothed = _smooth_prior(prior.astype(np.float64))
-    weights = 1.0 / ((1 - lam) * smoothed + lam / N_BINS)
-    weights /= np.sum(smoothed * weights)
-    return weights.astype(np.float32)
+    # With λ = 0 (the evaluation's pure inverse prior), bins far from every color seen have p̃ = 0 and
+    # an infinite weight; they hold no pixel, so the normalization runs over the bins that have mass.
+    with np.errstate(divide="ignore", over="ignore"):
+        weights = 1.0 / ((1 - lam) * smoothed + lam / N_BINS)
+    has_mass = smoothed > 0
+    weights /= np.sum(smoothed[has_mass] * weights[has_mass])
+    # ...and a bin whose p̃ is a denormal speck gets a weight beyond float32: cap it (it holds no pixel).
+    return np.minimum(weights, np.finfo(np.float32).max).astype(np.float32)
 
 
 def annealed_mean(probs: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
@@ -103,3 +128,11 @@ def annealed_mean(probs: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -
     tempered = np.exp(logits)
     tempered /= tempered.sum(axis=-1, keepdims=True)
     return tempered @ AB_BINS
+
+
+def mass_near(probs: np.ndarray, ab: np.ndarray, radius: float) -> np.ndarray:
+    """Distribution ...×313 and ab ...×2 (raw units) → float32 ... mass of the bins within ``radius`` of ab."""
+    flat_ab = ab.reshape(-1, 2).astype(np.float32)
+    near = _squared_distances(flat_ab) <= radius**2
+    flat_probs = probs.reshape(-1, N_BINS).astype(np.float32)
+    return np.sum(flat_probs * near, axis=1).reshape(ab.shape[:-1])

@@ -49,8 +49,10 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple) -> None:
     psnr, ssim, l2, colorful = st.columns(4)
     psnr.metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - gray['psnr']:+.2f} dB vs gray",
                 help="Peak signal-to-noise ratio against the truth (higher is better).")
-    ssim.metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - gray['ssim']:+.4f} vs gray",
-                help="Structural similarity against the truth (higher is better).")
+    has_ssim = np.isfinite(m["ssim"])  # NaN under 11 px on a side: SSIM's window does not fit
+    ssim.metric("SSIM", f"{m['ssim']:.4f}" if has_ssim else "–",
+                f"{m['ssim'] - gray['ssim']:+.4f} vs gray" if has_ssim else None,
+                help="Structural similarity against the truth (higher is better); needs 11 px on each side.")
     l2.metric("L2_ab", f"{m['l2_ab']:.2f}", f"{m['l2_ab'] - gray['l2_ab']:+.2f} vs gray", delta_color="inverse",
               help="Mean distance between predicted and true (a, b), in Lab units (lower is better).")
     ratio = m["colorfulness_ratio"]

@@ -9,22 +9,9 @@ import streamlit as st
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from ui import loaders, widgets
+from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
-NUMBER_FORMATS = {
-    "parameters": st.column_config.NumberColumn("parameters", format="localized"),
-    "time_ms": st.column_config.NumberColumn("time (ms)", format="%.0f"),
-    "psnr": st.column_config.NumberColumn("PSNR (dB) ↑", format="%.2f"),
-    "ssim": st.column_config.NumberColumn("SSIM ↑", format="%.4f"),
-    "l2_ab": st.column_config.NumberColumn("L2_ab ↓", format="%.2f"),
-    "colorfulness": st.column_config.NumberColumn("colorfulness", format="%.1f"),
-    "colorfulness_ratio": st.column_config.NumberColumn("ratio to truth", format="%.2f"),
-    "n_images": st.column_config.NumberColumn("images", format="%d"),
-}
-
-
-RESULT_COLUMNS = ("model", "kind", "architecture", "parameters", "time_ms", "psnr", "ssim", "l2_ab", "colorfulness",
-                  "colorfulness_ratio")
 
 
 def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
@@ -71,7 +58,7 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
         gray = loaders.gray_metrics(picture.rgb, loaders.image_digest(picture.rgb))
         baseline = {"model": "gray (no color)", "kind": "baseline", **gray}
         table = pd.concat([pd.DataFrame([baseline]), table], ignore_index=True)
-    st.dataframe(table, hide_index=True, column_config=NUMBER_FORMATS, key="compare.results",
+    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
                "size, then the join with the full-resolution L)."
@@ -96,7 +83,7 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
                     continue
                 baselines.add(signature)
             model = "gray (no color)" if label == "gray" else (name if label == name else f"{name}: {label}")
-            rows.append({"model": model, **{k: metrics.get(k) for k in NUMBER_FORMATS if k in metrics}})
+            rows.append({"model": model, **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
     return rows, [t for t in truths if isinstance(t, (int, float))]
 
 
@@ -107,10 +94,11 @@ def evaluation_ui(names: list[str]) -> None:
         st.info("No model card has an evaluation yet. Training writes one; or run "
                 "`python -m colorizer evaluate DIR --arch NAME`.", icon=":material/info:")
         return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=NUMBER_FORMATS, key="compare.evaluation")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation")
     if truths:
         st.caption(f"Held-out validation photos (never trained on). The truth's mean colorfulness is {truths[0]:.1f}; "
-                   "PSNR and SSIM reward safe, brownish guesses, so read them with colorfulness.")
+                   "PSNR, SSIM and the plain AuC reward safe, brownish guesses, so read them with colorfulness, "
+                   "the right-hue rate and the rebalanced AuC.")
 
 
 def main() -> None:

@@ -88,6 +88,26 @@ def test_color_upload_shows_truth_metrics_and_zip(tiny_app_env):
     assert any(b.label.endswith("(ZIP)") for b in at.get("download_button"))
 
 
+def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_env):
+    """A 300×6 color photo: SSIM's 11 px window does not fit ("–", not a crash); the other metrics,
+    right-hue rate and AuC included, are in the Compare page's table, gray scoring no right hue."""
+    import numpy as np
+
+    thin = np.zeros((300, 6, 3), np.uint8)
+    thin[:150] = (200, 40, 40)
+    thin[150:] = (40, 60, 210)
+    at = upload(app(), [("thin_color.png", _png(thin), "image/png")])
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["SSIM"] == "–" and metrics["PSNR"].endswith("dB")
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("model")
+    assert {"right_hue", "auc", "auc_rebalanced"} <= set(table.columns)
+    assert table.loc["gray (no color)", "right_hue"] == 0.0
+    assert table["auc"].between(0, 1).all() and table["ssim"].isna().all()
+
+
 @pytest.mark.parametrize("model, widget_key", [("unet313", "colorize.temperature"), ("vae", "colorize.samples")])
 def test_model_specific_controls(tiny_app_env, model, widget_key):
     at = app()

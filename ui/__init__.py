@@ -4,5 +4,6 @@
 - ``ui.widgets``: the shared sidebar (model picker, image source) and other ``*_ui()`` helpers;
 - ``ui.charts``: plotly figure builders and channel renderings (no streamlit calls);
 - ``ui.compare_slider``: an offline before/after slider (inline HTML/CSS/JS, images as data URLs).
+- ``ui.tables``: the metric tables' columns: order, labels, help and number formats.
 The pages in ``pages/`` hold layout only and call these; the model code lives in ``colorizer/``.
 """

@@ -149,7 +149,7 @@ def _metric_size(image: np.ndarray) -> np.ndarray:
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
 def metrics_of(_truth: np.ndarray, _predicted: np.ndarray, key: tuple) -> dict[str, float]:
-    """PSNR, SSIM, L2_ab, colorfulness, colorfulness_ratio of a prediction against the color truth.
+    """``evaluate.image_metrics`` of a prediction against the color truth (every ``METRIC_NAMES``).
 
     ``key`` identifies the pair, e.g. (truth digest, stamp, options). Both images are first brought
     to at most ``METRICS_MAX_SIDE`` px (SSIM's float64 buffers would need gigabytes on a 50 MP photo).

@@ -1,0 +1,39 @@
+"""Metric tables of the app: which columns, in what order, with what label, help and number format.
+
+- ``METRIC_COLUMNS``: {key: ``st.column_config`` column} for every number a results or evaluation
+  table shows: ``colorizer.evaluate.METRIC_NAMES`` (rates and AuC as percentages) plus parameters,
+  time and image count. A NaN (SSIM of an image under 11 px, right hue of a truth without color)
+  shows as an empty cell.
+- ``RESULT_COLUMNS``: the Compare page's per-picture table, in display order.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS"]
+
+_number = st.column_config.NumberColumn
+
+METRIC_COLUMNS = {
+    "parameters": _number("parameters", format="localized"),
+    "time_ms": _number("time (ms)", format="%.0f"),
+    "psnr": _number("PSNR (dB) ↑", format="%.2f"),
+    "ssim": _number("SSIM ↑", format="%.4f", help="Wang et al.'s SSIM (11×11 Gaussian window, σ = 1.5); "
+                    "empty for an image under 11 px on a side."),
+    "l2_ab": _number("L2_ab ↓", format="%.2f"),
+    "right_hue": _number("right hue ↑", format="percent",
+                         help="Of the truth's colorful pixels (chroma > 15), the share given a color (chroma > 8) "
+                              "within 30° of the true hue. Gray scores 0 %."),
+    "auc": _number("AuC ↑", format="percent",
+                   help="Zhang et al.'s area under the curve of the share of pixels whose ab error is at most t, "
+                        "for t = 0 to 150. 100 % = exact colors."),
+    "auc_rebalanced": _number("AuC rebalanced ↑", format="percent",
+                              help="The AuC with each pixel weighted by the rarity of its true color, so vivid, "
+                                   "rare colors count as much as common ones."),
+    "colorfulness": _number("colorfulness", format="%.1f"),
+    "colorfulness_ratio": _number("ratio to truth", format="%.2f"),
+    "n_images": _number("images", format="%d"),
+}
+
+RESULT_COLUMNS = ("model", "kind", "architecture", "parameters", "time_ms", "psnr", "ssim", "l2_ab", "right_hue", "auc",
+                  "auc_rebalanced", "colorfulness", "colorfulness_ratio")
