@@ -1,4 +1,4 @@
-"""colorizer: grayscale photo → plausible color photo, with four autoencoder architectures.
+"""colorizer: grayscale photo → plausible color photo, with a flagship model and four seed architectures.
 
 Plain Python + Keras 3 + numpy (no Streamlit). Entry points:
 - ``colorizer.load(name_or_path)`` → a ``Colorizer`` whose ``.colorize(image)`` maps uint8 gray H×W or
@@ -7,9 +7,11 @@ Plain Python + Keras 3 + numpy (no Streamlit). Entry points:
 """
 from __future__ import annotations
 
-__all__ = ["ARCHITECTURE_NAMES", "load"]
+__all__ = ["ARCHITECTURE_NAMES", "FLAGSHIP", "load"]
 
-ARCHITECTURE_NAMES = ("cifar_ae", "vgg16_ae", "vae", "unet313")
+# The flagship first (the default in the app and the CLI), then the four seed architectures.
+ARCHITECTURE_NAMES = ("hypercolumn", "cifar_ae", "vgg16_ae", "vae", "unet313")
+FLAGSHIP = ARCHITECTURE_NAMES[0]
 
 
 def load(name_or_path, **kwargs):

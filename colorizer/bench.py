@@ -8,7 +8,8 @@ exists, else built with random weights — speed does not depend on weight value
 ``colorizer.reference`` network, run through the very same ``Colorizer`` code path):
 - per photo size (megapixels): end-to-end ``Colorizer.colorize`` time (median of ``runs`` after
   warm-up), split into pre-processing (luminance + resize to the working size), the network
-  (the bare traced forward pass) and post-processing (``join_lab``: upsample ab, Lab → RGB, uint8);
+  (the bare traced forward pass) and post-processing (``Colorizer.join``: upsample ab, bilinear or
+  guided by L's edges, Lab → RGB, uint8);
   peak memory of one call, twice: numpy-side allocations (``tracemalloc``, which sees every numpy
   array, OpenCV's outputs included, but not TensorFlow's buffers) and the process's resident-set
   high-water mark above its level before the call (``VmHWM`` from ``/proc/self/status``, reset
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer import ARCHITECTURE_NAMES
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
 
 __all__ = [
     "BenchConfig", "run_benchmark", "markdown_report", "bench_from_cli", "synthetic_photo", "count_flops",
@@ -86,7 +87,7 @@ class BenchConfig:
     @classmethod
     def quick_config(cls, **overrides) -> "BenchConfig":
         settings = dict(sizes_mp=(1.0,), runs=2, warmup=1, batch_size=2, xla=False,
-                        cold_start_models=("vgg16_ae",), finetune_models=("cifar_ae",),
+                        cold_start_models=(FLAGSHIP,), finetune_models=("cifar_ae",),
                         finetune_photos=4, streamlit=False, quick=True)
         return cls(**{**settings, **overrides})
 
@@ -259,7 +260,7 @@ def forward_ms(colorizer, x, forward, runs: int, warmup: int) -> float:
 
 def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
     """Median ms of the stages of ``Colorizer.colorize`` (the same calls, timed one by one)."""
-    from colorizer.color import join_lab, luminance
+    from colorizer.color import luminance
 
     stages = {"pre": [], "predict": [], "network": [], "post": []}
     timed = _TimedForward(colorizer.forward)
@@ -272,7 +273,7 @@ def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
             timed.seconds.clear()
             ab = colorizer.predict_ab(x)
             t2 = time.perf_counter()
-            join_lab(L_full, ab[0])
+            colorizer.join(L_full, ab[0])
             t3 = time.perf_counter()
             stages["pre"].append(t1 - t0)
             stages["predict"].append(t2 - t1)
@@ -513,14 +514,9 @@ def machine_description() -> dict:
     import keras
     import tensorflow as tf
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from colorizer.hardware import cpu_model
+
+    cpu = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -772,8 +768,8 @@ def _notes(result: dict) -> list[str]:
     return [
         "Notes:",
         "- end-to-end = `Colorizer.colorize`; pre = luminance + resize to the working size; network = the bare "
-        "traced forward pass (graph mode, fixed input signature, one trace per model); post = `join_lab` "
-        "(upsample ab, Lab → RGB, uint8). Decoding the network output (e.g. unet313's annealed mean) is in "
+        "traced forward pass (graph mode, fixed input signature, one trace per model); post = `Colorizer.join` "
+        "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB, uint8). Decoding the network output (e.g. unet313's annealed mean) is in "
         "end-to-end but in none of the three columns.",
         "- numpy peak: `tracemalloc` peak during one call (every numpy array, OpenCV's outputs included; "
         "TensorFlow's own buffers not). RSS peak Δ: the process's resident-set high-water mark (`VmHWM`, reset "

@@ -45,10 +45,15 @@ def user_checkpoint_dir() -> Path:
 
 
 def shipped_checkpoints() -> dict[str, Path]:
-    """name → folder of each shipped checkpoint in ``weights/`` that has a model file."""
+    """name → folder of each shipped checkpoint in ``weights/`` that has a model file, in
+    ``ARCHITECTURE_NAMES`` order (the flagship first), any other folder after them by name."""
+    from colorizer import ARCHITECTURE_NAMES
+
     if not WEIGHTS_DIR.is_dir():
         return {}
-    return {p.name: p for p in sorted(WEIGHTS_DIR.iterdir()) if _is_checkpoint_folder(p)}
+    rank = {name: i for i, name in enumerate(ARCHITECTURE_NAMES)}
+    folders = sorted(WEIGHTS_DIR.iterdir(), key=lambda p: (rank.get(p.name, len(rank)), p.name))
+    return {p.name: p for p in folders if _is_checkpoint_folder(p)}
 
 
 def user_checkpoints() -> dict[str, Path]:

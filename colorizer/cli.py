@@ -5,7 +5,8 @@ Forms other tools call (keep them stable):
 - ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input; an
   unreadable file (or one the memory left cannot hold) prints ``error: <file>: <reason>`` on stderr
   and the rest go on; exit 1 if any failed.
-- ``evaluate DIR [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray`` baseline.
+- ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray``
+  baseline, on DIR's held-out photos or on the built-in gallery's color photos.
 - ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
@@ -16,7 +17,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from colorizer import ARCHITECTURE_NAMES
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
 
 __all__ = ["main"]
 
@@ -79,21 +80,14 @@ class _Tempered:
         return self.model.colorize(image, temperature=self.temperature)
 
 
+GALLERY_SET = "gallery"
+
+
 def cmd_evaluate(args) -> int:
-    from colorizer import data
     from colorizer.evaluate import evaluate_photos, format_table, write_json
-    from colorizer.imageio import ImageError, read_image
     from colorizer.inference import load
 
-    photos = []
-    for path in data.list_photos(args.dir, "val"):
-        try:
-            image = read_image(path)
-        except ImageError as err:
-            _error(str(err))
-            continue
-        if image.was_color:  # a gray photo has no color truth to compare with
-            photos.append((path.name, image.rgb))
+    photos = _gallery_truths() if args.dir == GALLERY_SET else _color_photos(args.dir)
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1
@@ -107,6 +101,30 @@ def cmd_evaluate(args) -> int:
     if args.json:
         write_json(summary, args.json)
     return 0
+
+
+def _gallery_truths() -> list[tuple[str, "np.ndarray"]]:
+    """The built-in gallery's color photos (from pip wheels, never trained on)."""
+    from colorizer import gallery
+
+    return [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
+
+
+def _color_photos(folder) -> list[tuple[str, "np.ndarray"]]:
+    """The color photos of ``folder``'s val/ split (or the folder itself); unreadable ones are reported."""
+    from colorizer import data
+    from colorizer.imageio import ImageError, read_image
+
+    photos = []
+    for path in data.list_photos(folder, "val"):
+        try:
+            image = read_image(path)
+        except ImageError as err:
+            _error(str(err))
+            continue
+        if image.was_color:  # a gray photo has no color truth to compare with
+            photos.append((path.name, image.rgb))
+    return photos
 
 
 def cmd_train(args) -> int:
@@ -142,14 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("inputs", nargs="+", metavar="IN")
     colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     which = colorize.add_mutually_exclusive_group()
-    which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default="vgg16_ae")
+    which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
-    colorize.add_argument("--temperature", type=float, help="unet313: annealed-mean temperature (default 0.38)")
+    colorize.add_argument("--temperature", type=float, help="hypercolumn, unet313: annealed-mean temperature (default 0.38)")
     colorize.add_argument("--seed", type=int, help="vae: seed of the latent sample (default: z = 0)")
     colorize.set_defaults(run=cmd_colorize)
 
-    evaluate = sub.add_parser("evaluate", help="PSNR, SSIM, L2_ab, colorfulness on color photos in DIR (its val/ split if it has one)")
-    evaluate.add_argument("dir", metavar="DIR")
+    evaluate = sub.add_parser("evaluate", help="PSNR, SSIM, L2_ab, right hue, AuC, colorfulness on color photos in DIR "
+                                                "(its val/ split if it has one), or on the built-in gallery")
+    evaluate.add_argument("dir", metavar="DIR", help=f"a photo folder, or '{GALLERY_SET}' for the built-in gallery's color photos")
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
     evaluate.add_argument("--json", metavar="FILE")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",

@@ -19,8 +19,8 @@ import numpy as np
 
 __all__ = [
     "L_CENT", "L_NORM", "AB_NORM",
-    "rgb_to_lab", "lab_to_rgb", "luminance", "to_gray", "normalize_l", "unnormalize_ab",
-    "normalize_ab", "resize", "join_lab", "ab_of_rgb",
+    "rgb_to_lab", "lab_to_rgb", "luminance", "to_gray", "gray01_from_L", "normalize_l", "unnormalize_ab",
+    "normalize_ab", "resize", "join_lab", "join_lab_guided", "ab_of_rgb",
 ]
 
 L_CENT = 50.0
@@ -94,6 +94,18 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
+def gray01_from_L(L: np.ndarray) -> np.ndarray:
+    """L in [0, 100] → float32 gray level in [0, 1] whose Lab L it is (inverse of the CIE and sRGB curves).
+
+    The one definition of "gray in [0, 1]" for models that take gray (the CIFAR-report contract), in
+    training and at inference alike: a gray photo is known only by its L.
+    """
+    L = np.asarray(L, np.float32)
+    y = np.where(L > 8.0, ((L + 16.0) / 116.0) ** 3, L / np.float32(903.3))
+    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0), np.float32(1 / 2.4)) - 0.055)
+    return np.clip(srgb, 0.0, 1.0).astype(np.float32, copy=False)
+
+
 def normalize_l(L: np.ndarray) -> np.ndarray:
     return (L - L_CENT) / L_NORM
 
@@ -118,13 +130,35 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
+def _upsampled_lab(ab_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """ab h×w×2 → float32 H×W×3 buffer holding (0, a↑, b↑), bilinearly upsampled."""
+    small = np.zeros((*ab_small.shape[:2], 3), np.float32)
+    small[..., 1:] = ab_small
+    return resize(small, size)
+
+
+def _lab_buffer_to_rgb(L_full: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Write L into channel 0 of the H×W×3 float buffer, convert it to RGB in place, then to uint8."""
+    lab = cv2.insertChannel(np.ascontiguousarray(L_full, dtype=np.float32), lab, 0)
+    cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)
+    return _rgb01_to_uint8(lab)
+
+
 def join_lab(L_full: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
     """Full-resolution L (H×W) + predicted ab at any size (h×w×2) → uint8 RGB H×W×3."""
     # One full-size float buffer, reused in place: upsample (0, a, b) into it, write L into channel 0,
     # convert to RGB in place, then one pass to uint8. A 12 MP photo needs 144 MB here, not ~800 MB.
-    small = np.zeros((*ab_small.shape[:2], 3), np.float32)
-    small[..., 1:] = ab_small
-    lab = resize(small, L_full.shape[:2])
-    lab = cv2.insertChannel(np.ascontiguousarray(L_full, dtype=np.float32), lab, 0)
-    cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)
-    return _rgb01_to_uint8(lab)
+    return _lab_buffer_to_rgb(L_full, _upsampled_lab(ab_small, L_full.shape[:2]))
+
+
+def join_lab_guided(L_full: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Full-resolution L (H×W) + linear chroma coefficients (h×w×2 each) → uint8 RGB H×W×3.
+
+    ab = gain↑·(L/100) + offset↑ (↑: bilinear upsampling), the guided filter's output form
+    (``colorizer.upsample.guided_coefficients``): chroma edges where L has them.
+    """
+    size = L_full.shape[:2]
+    lab = _upsampled_lab(gain, size)
+    lab[..., 1:] *= (np.asarray(L_full, np.float32) / np.float32(100.0))[..., None]
+    lab += _upsampled_lab(offset, size)
+    return _lab_buffer_to_rgb(L_full, lab)

@@ -3,17 +3,17 @@
 A photo folder is either ``DIR/train/*`` and ``DIR/val/*`` (as ``scripts/fetch_photos.py`` writes it)
 or a flat folder of images (then all of it is one split). Crops are taken at several scales with
 random horizontal flips, resized to the working size, and kept as uint8 N×S×S×3 in memory.
-``crop_batch`` turns them into float32 arrays: ``gray01`` (N×S×S×1, [0, 1]), ``L_norm`` (N×S×S×1,
+``crop_batch`` turns them into float32 arrays: ``gray01`` (N×S×S×1, [0, 1], from L by
+``color.gray01_from_L``, as at inference), ``L_norm`` (N×S×S×1,
 [-1, 1]), ``ab_norm`` (N×S×S×2, about [-1, 1]), ``rgb01`` (N×S×S×3, [0, 1]).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from colorizer.color import normalize_ab, normalize_l, resize, rgb_to_lab
+from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, read_image
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES"]
@@ -74,9 +74,9 @@ def center_crops(photos: list[np.ndarray], size: int) -> np.ndarray:
 def crop_batch(crops: np.ndarray) -> dict[str, np.ndarray]:
     """uint8 N×S×S×3 → the float32 arrays the architectures train on (see module docstring)."""
     lab = np.stack([rgb_to_lab(c) for c in crops]) if len(crops) else np.zeros(crops.shape, np.float32)
-    gray = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]) if len(crops) else crops[..., 0]
     return {
-        "gray01": (gray.astype(np.float32) / 255.0)[..., None],
+        # Gray as inference derives it from a photo's L (not OpenCV's luma, which differs on color pixels).
+        "gray01": gray01_from_L(lab[..., 0])[..., None],
         "L_norm": normalize_l(lab[..., :1]),
         "ab_norm": normalize_ab(lab[..., 1:]),
         "rgb01": crops.astype(np.float32) / 255.0,

@@ -21,7 +21,8 @@ import numpy as np
 
 from colorizer import quantize
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
-from colorizer.color import luminance, normalize_l, resize, join_lab, unnormalize_ab, ab_of_rgb
+from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, luminance, normalize_l, resize, unnormalize_ab
+from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES
 
 __all__ = ["Colorizer", "load", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
@@ -98,8 +99,7 @@ class Colorizer:
         """Full-resolution L (H×W, [0, 100]) → 1×S×S×1 network input at the working size."""
         L_small = resize(L_full, (self.working_size, self.working_size))
         if self.contract == "gray01_rgb":
-            # gray01 from L: a gray pixel's value is (nearly) L/100 of white for this purpose.
-            x = _gray01_from_L(L_small)
+            x = gray01_from_L(L_small)  # the same gray the model was trained on (colorizer.data)
         else:
             x = normalize_l(L_small)
         return x[None, :, :, None].astype(np.float32)
@@ -119,7 +119,13 @@ class Colorizer:
     def colorize(self, image: np.ndarray, **options) -> np.ndarray:
         """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head)."""
         L_full = luminance(_validated(image))
-        ab = self.predict_ab(self.network_input(L_full), **options)[0]
+        return self.join(L_full, self.predict_ab(self.network_input(L_full), **options)[0])
+
+    def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        """Predicted ab (network output size) joined to the full-resolution L: bilinear, or guided
+        by L's edges for architectures that declare ``UPSAMPLING = "guided"``."""
+        if self.arch is not None and getattr(self.arch, "UPSAMPLING", "bilinear") == "guided":
+            return join_lab_guided(L_full, *guided_coefficients(L_full, ab))
         return join_lab(L_full, ab)
 
     def colorize_samples(self, image: np.ndarray, n_samples: int = 4, seed: int = 0, **options) -> list[np.ndarray]:
@@ -128,20 +134,12 @@ class Colorizer:
             return [self.colorize(image, **options)]
         L_full = luminance(_validated(image))
         x = self.network_input(L_full)
-        return [join_lab(L_full, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
+        return [self.join(L_full, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
 
     def timed_colorize(self, image: np.ndarray, **options) -> tuple[np.ndarray, float]:
         start = time.perf_counter()
         result = self.colorize(image, **options)
         return result, time.perf_counter() - start
-
-
-def _gray01_from_L(L: np.ndarray) -> np.ndarray:
-    """L in [0, 100] → the gray level in [0, 1] whose Lab L it is (inverse of the sRGB/CIE curve)."""
-    L = np.asarray(L, np.float32)
-    y = np.where(L > 8.0, ((L + 16.0) / 116.0) ** 3, L / np.float32(903.3))
-    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0), np.float32(1 / 2.4)) - 0.055)
-    return np.clip(srgb, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def compiled_forward(network, working_size: int, jit_compile: bool = False):

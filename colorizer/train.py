@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from colorizer import checkpoints, data, quantize
+from colorizer.hardware import cpu_model
 from colorizer.color import unnormalize_ab
 from colorizer.models import architecture
 
@@ -42,16 +43,6 @@ def device_description() -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         return f"GPU: {details.get('device_name', gpus[0].name)}"
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class KeepBestWeights(keras.callbacks.Callback):
@@ -189,21 +180,23 @@ def data_sources(data_dir: str | Path) -> list[dict]:
 
 
 def _cached_features(arch, model, x, crops: np.ndarray, log) -> list[np.ndarray]:
-    """Frozen-encoder features of ``crops``, computed once and kept on disk: a re-run with the same
-    crops (same photos, size, seed) skips the encoder entirely."""
+    """Frozen-encoder features of ``crops``, computed once and kept on disk (memory-mapped when read):
+    a re-run with the same crops (same photos, size, seed) skips the encoder entirely."""
     key = hashlib.sha1(crops.tobytes() + arch.NAME.encode()).hexdigest()[:16]
     folder = checkpoints.user_checkpoint_dir().parent / "features" / f"{arch.NAME}-{key}"
-    if folder.is_dir():
+    if not folder.is_dir():
+        log(f"{arch.NAME}: computing frozen-encoder features once for {len(crops)} crops")
+        features = arch.encoder_features(model, x)
+        tmp = folder.with_name(f".{folder.name}.tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        for i, f in enumerate(features):
+            np.save(tmp / f"{i:02d}.npy", f)
+        del features
+        os.replace(tmp, folder)
+    else:
         log(f"{arch.NAME}: reusing cached encoder features for {len(crops)} crops from {folder}")
-        return [np.load(p) for p in sorted(folder.glob("*.npy"))]
-    log(f"{arch.NAME}: computing frozen-encoder features once for {len(crops)} crops")
-    features = arch.encoder_features(model, x)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    for i, f in enumerate(features):
-        np.save(tmp / f"{i:02d}.npy", f)
-    os.replace(tmp, folder)
-    return features
+    # Memory-mapped: gigabytes of float16 features are paged in batch by batch, not loaded whole.
+    return [np.load(p, mmap_mode="r") for p in sorted(folder.glob("*.npy"))]
 
 
 def _crops(data_dir, size, crops_per_photo, seed, log):
@@ -261,7 +254,9 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "sources": data_sources(data_dir),
         },
         "training": {
-            "epochs": epochs, "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
+            # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
+            "epochs": _epochs_run(work / "history.csv"), "epochs_requested": epochs,
+            "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
             "batch_size": batch_size, "learning_rate": lr, "seed": seed,
             "frozen_encoder_features_cached": bool(frozen),
             "wall_time_s": round(wall_time, 1), "device": device_description(),
@@ -284,6 +279,12 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     log(f"{name}: held-out PSNR {card['evaluation'][name]['psnr']:.2f} dB (gray {card['evaluation']['gray']['psnr']:.2f})")
     log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch {keep_best.best_epoch})")
     return card
+
+
+def _epochs_run(history_path: Path) -> int:
+    """Rows in the CSVLogger history: one per finished epoch."""
+    with open(history_path, newline="") as f:
+        return sum(1 for _ in csv.DictReader(f))
 
 
 def _evaluate_checkpoint(folder: Path, photos: list[np.ndarray]) -> dict:

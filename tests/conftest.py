@@ -32,8 +32,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # the package is used from the checkout, not installed
     sys.path.insert(0, str(REPO_ROOT))
 
-# Working sizes small enough for a training step in well under a second (multiples of 8 for the U-Nets).
-TINY_SIZES = {"cifar_ae": 32, "vgg16_ae": 32, "vae": 16, "unet313": 32}
+# Working sizes small enough for a training step in well under a second (multiples of 8 for the U-Nets,
+# of 16 for the flagship's VGG16 blocks 3–5).
+TINY_SIZES = {"hypercolumn": 32, "cifar_ae": 32, "vgg16_ae": 32, "vae": 16, "unet313": 32}
 
 
 def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -149,11 +150,12 @@ def save_tiny_checkpoint(model, folder: Path, name: str, architecture: str | Non
 
 
 def _muted(model):
-    """An untrained vgg16_ae decoder sees raw VGG16 activations (hundreds) and saturates its tanh:
+    """An untrained vgg16_ae (or hypercolumn) decoder sees raw VGG16 activations (hundreds) and saturates its tanh:
     ab ≈ ±110, mostly outside the sRGB gamut. Scaled down, its last conv predicts muted colors, as a
     trained checkpoint does, so tests of the join measure rounding rather than gamut clipping."""
-    if model.name == "vgg16_ae":
-        last = model.get_layer("decoder").get_layer("ab_half")
+    last_layer = {"vgg16_ae": "ab_half", "hypercolumn": "ab_reg"}.get(model.name)
+    if last_layer:
+        last = model.get_layer("decoder").get_layer(last_layer)
         last.kernel.assign(last.kernel * 0.02)
     return model
 

@@ -16,9 +16,10 @@ from PIL import Image
 
 from colorizer import ARCHITECTURE_NAMES, checkpoints
 from colorizer.cli import main
+from colorizer.evaluate import METRIC_NAMES
 from conftest import REPO_ROOT, make_photo, write_png
 
-ARCHS = ["cifar_ae", "vgg16_ae", "vae", "unet313"]
+ARCHS = ["hypercolumn", "cifar_ae", "vgg16_ae", "vae", "unet313"]  # the flagship first
 
 
 def error_lines(text: str) -> list[str]:
@@ -82,11 +83,11 @@ def test_evaluate_prints_table_with_gray_row_and_writes_json(installed_tiny_chec
     assert status == 0
     rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
     assert {"gray", "cifar_ae", "vae", "truth"} <= rows
-    assert "PSNR" in out and "2 color photos" in out  # the val/ split only
+    assert "PSNR" in out and "right hue" in out and "AuC" in out and "2 color photos" in out  # the val/ split only
     summary = json.loads(report.read_text())
     assert list(summary) == ["gray", "cifar_ae", "vae", "truth"]
     for label in ("gray", "cifar_ae", "vae"):
-        assert set(summary[label]) == {"psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "n_images"}
+        assert list(summary[label]) == [*METRIC_NAMES, "n_images"]
         assert summary[label]["n_images"] == 2
     assert summary["gray"]["colorfulness"] < 1.0 and summary["gray"]["l2_ab"] > 0
 

@@ -88,3 +88,15 @@ def test_crop_batch_dtypes_shapes_and_ranges():
 def test_crop_batch_of_nothing():
     batch = data.crop_batch(np.zeros((0, 8, 8, 3), np.uint8))
     assert batch["rgb01"].shape == (0, 8, 8, 3)
+
+
+def test_training_gray_is_the_gray_inference_feeds():
+    """One definition of gray: a crop's gray01 is what ``Colorizer`` derives from the same photo's L,
+    and on a gray photo it is the photo's own gray level."""
+    crops = data.random_crops([make_photo(40, 40, seed=9)], per_photo=2, size=24, seed=0)
+    batch = data.crop_batch(crops)
+    expected = np.stack([color.gray01_from_L(color.luminance(c)) for c in crops])
+    np.testing.assert_allclose(batch["gray01"][..., 0], expected, atol=1e-6)
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    gray_photo = np.repeat(levels[..., None], 3, axis=-1)
+    np.testing.assert_allclose(color.gray01_from_L(color.luminance(gray_photo)) * 255, levels, atol=0.6)

@@ -103,16 +103,17 @@ def test_vgg16_ae_features_computed_once_over_epochs_and_reruns(fn, tiny_checkpo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arch", ["vae", "unet313"])
+@pytest.mark.parametrize("arch", ["hypercolumn", "vae", "unet313"])
 def test_other_architectures_finetune(fn, tiny_checkpoints, photos, arch):
-    """The decoder heads that wrap the decoder (VAE: sampling + KL; U-Net: two named outputs, rebalancing)."""
+    """The decoder heads that wrap the decoder (VAE: sampling + KL; U-Net and the flagship: two named
+    outputs, rebalancing; the flagship: three cached VGG16 feature maps)."""
     import colorizer
 
     job = fn.FinetuneJob(config(fn, tiny_checkpoints[arch], epochs=1), photos[:2], cache=fn.FeatureCache())
     result = job.run()
     assert job.status().state == "done", job.status().error
     card = json.loads((result / "card.json").read_text())
-    if arch == "unet313":
+    if arch in ("unet313", "hypercolumn"):
         assert card["rebalancing"]["prior"] == "empirical, from the fine-tuning crops"
     assert colorizer.load(result).colorize(photos[0][1]).shape == photos[0][1].shape
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorizer import ARCHITECTURE_NAMES, data, quantize
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, data, quantize
 from colorizer.models import ARCHITECTURES, architecture
 from conftest import TINY_SIZES, make_photo
 
@@ -41,8 +41,9 @@ def compiled(trainable, arch, prior, lr=1e-3, eager=True):
     return trainable
 
 
-def test_registry_has_exactly_the_four_names():
-    assert set(ARCHITECTURES) == set(ARCHITECTURE_NAMES) == {"cifar_ae", "vgg16_ae", "vae", "unet313"}
+def test_registry_has_the_flagship_first_then_the_four_seeds():
+    assert list(ARCHITECTURES) == list(ARCHITECTURE_NAMES) == ["hypercolumn", "cifar_ae", "vgg16_ae", "vae", "unet313"]
+    assert FLAGSHIP == "hypercolumn"
     with pytest.raises(ValueError, match="cifar_ae"):
         architecture("resnet")
 
@@ -81,11 +82,12 @@ def test_output_shapes_and_ranges(name, tiny_models):
     elif arch.OUTPUT_KIND == "ab":
         out = np.asarray(out)
         assert out.shape == (n, size, size, 2) and np.abs(out).max() <= 1  # tanh, ab_norm
-    else:  # unet313 predicts at half resolution
+    else:  # the 313-bin models predict at 1/OUTPUT_STRIDE of the input (unet313: 1/2, hypercolumn: 1/4)
         probs, ab_reg = np.asarray(out["probs"]), np.asarray(out["ab_reg"])
-        assert probs.shape == (n, size // 2, size // 2, 313)
+        side = size // arch.OUTPUT_STRIDE
+        assert probs.shape == (n, side, side, 313)
         np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-4)
-        assert ab_reg.shape == (n, size // 2, size // 2, 2)
+        assert ab_reg.shape == (n, side, side, 2) and np.abs(ab_reg).max() <= 1
 
 
 @pytest.mark.parametrize("name", NAMES)

