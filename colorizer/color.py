@@ -157,8 +157,16 @@ def join_lab_guided(L_full: np.ndarray, gain: np.ndarray, offset: np.ndarray) ->
     ab = gain↑·(L/100) + offset↑ (↑: bilinear upsampling), the guided filter's output form
     (``colorizer.upsample.guided_coefficients``): chroma edges where L has them.
     """
-    size = L_full.shape[:2]
-    lab = _upsampled_lab(gain, size)
-    lab[..., 1:] *= (np.asarray(L_full, np.float32) / np.float32(100.0))[..., None]
-    lab += _upsampled_lab(offset, size)
-    return _lab_buffer_to_rgb(L_full, lab)
+    L = np.ascontiguousarray(L_full, dtype=np.float32)
+    h, w = L.shape
+    lab = _upsampled_lab(np.asarray(gain, np.float32) / np.float32(100.0), (h, w))  # (0, A_a, A_b)/100
+    offset_full = _upsampled_lab(offset, (h, w))                                    # (0, B_a, B_b)
+    # In strips of rows, with OpenCV's in-place multithreaded arithmetic: numpy's broadcast over the
+    # strided a, b channels cost five times the rest of the join; a strip's (L, L, L) is a few MB.
+    rows = max(1, _STRIP_PIXELS // max(w, 1))
+    for top in range(0, h, rows):
+        strip, strip_L = lab[top:top + rows], L[top:top + rows]
+        cv2.multiply(strip, cv2.merge([strip_L, strip_L, strip_L]), dst=strip)
+        cv2.add(strip, offset_full[top:top + rows], dst=strip)
+    del offset_full
+    return _lab_buffer_to_rgb(L, lab)

@@ -197,6 +197,8 @@ def test_upload_gray_photo_is_colorized(server, browser):
         _idle(page)
         assert _image_loaded(page, "Colorized by")
         assert page.get_by_text("already in color").count() == 0
+        # The button comes with the result; under load the run can still be finishing after _idle.
+        page.get_by_role("button", name="Download PNG").first.wait_for(timeout=WAIT_MS)
         assert page.get_by_role("button", name="Download PNG").count() == 1
         _assert_no_traceback(page)
         _screenshot(page, "upload")

@@ -149,3 +149,23 @@ def test_tiny_model_overfits_one_sample(build_tiny_model):
     features = arch.encoder_features(model, x)
     losses = [float(head.train_on_batch(features, y, return_dict=True)["loss"]) for _ in range(40)]
     assert losses[-1] < losses[0] / 20, losses[::5]
+
+
+def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_float32(tiny_models, monkeypatch):
+    """``COLORIZER_BFLOAT16`` switches the flagship's inference encoder between float32 (the model
+    itself) and bfloat16; both give the same colors within bfloat16's rounding."""
+    from colorizer import quantize
+    from colorizer.models import hypercolumn
+
+    model = tiny_models["hypercolumn"]
+    x, _ = hypercolumn.training_pairs(tiny_batch("hypercolumn"))
+    monkeypatch.setenv("COLORIZER_BFLOAT16", "0")
+    assert hypercolumn.inference_network(model) is model
+    monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
+    fast = hypercolumn.inference_network(model)
+    assert fast is not model and fast.get_layer("decoder") is model.get_layer("decoder")
+    assert fast.get_layer("encoder").get_layer("vgg16_features").compute_dtype == "bfloat16"
+    exact, rounded = model(x, training=False), fast(x, training=False)
+    ab_exact = quantize.annealed_mean(np.asarray(exact["probs"]))
+    ab_rounded = quantize.annealed_mean(np.asarray(rounded["probs"]))
+    assert np.abs(ab_exact - ab_rounded).mean() < 2.0, np.abs(ab_exact - ab_rounded).mean()
