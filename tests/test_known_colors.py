@@ -108,3 +108,9 @@ def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
     k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
     sure[..., k] = 1.0
     np.testing.assert_allclose(hypercolumn.decode(sure, regression), np.tile(quantize.AB_BINS[k], (4, 4, 1)), atol=1e-3)
+
+
+def test_flagship_unknown_head_is_refused():
+    probs = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
+    with pytest.raises(ValueError, match="unknown head 'vivid'; known: blend, muted, annealed, regression"):
+        hypercolumn.decode(probs, np.zeros((2, 2, 2), np.float32), head="vivid")

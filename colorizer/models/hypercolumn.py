@@ -37,18 +37,20 @@ WORKING_SIZE = 176
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
 FROZEN_ENCODER = True
-# Full-resolution chroma follows L's edges (colorizer.upsample.guided_upsample).
+# Full-resolution chroma follows L's edges (upsample.guided_coefficients → color.join_lab_guided).
 UPSAMPLING = "guided"
 OUTPUT_STRIDE = 4
 DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bins + regression; confident pixels "
                "vivid, uncertain ones muted; chroma upsampled along the photo's edges.")
 
-# Decoding, tuned on the held-out split for PSNR at colorfulness ≥ 0.6 (docs/results.md has the grid):
-# annealed-mean temperature; confidence = probability mass within CONFIDENCE_RADIUS (ab units) of the
-# annealed-mean color; below CONFIDENCE_LOW a pixel takes the regression color, above CONFIDENCE_HIGH
-# the annealed mean, linearly in between.
+# Decoding, checked on the held-out split for PSNR at colorfulness ≥ 0.6 and right hue ≥ 0.4
+# (scripts/tune_flagship.py; docs/results.md has the grid and how these were chosen): annealed-mean
+# temperature; confidence = probability mass within confidence_radius (ab units) of the annealed-mean
+# color; below confidence_low a pixel takes the regression color, above confidence_high the annealed
+# mean, linearly in between.
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6}
 ENCODER_BLOCKS = (3, 4, 5)
+HEADS = ("blend", "muted", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
 
 def build_encoder(dtype=None) -> keras.Model:
@@ -132,6 +134,8 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     (confidence scales the annealed mean's chroma, from ``chroma_floor`` up to 1), "annealed"
     (annealed mean only) or "regression". Missing options come from ``DECODE``.
     """
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
     options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
     regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32))
     if head == "regression":
