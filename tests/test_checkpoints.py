@@ -215,3 +215,28 @@ def test_checkpoint_loads_and_colorizes(tiny_checkpoints):
     model = load_keras_model(tiny_checkpoints["unet313"])
     out = model(np.zeros((1, 16, 16, 1), np.float32))
     assert out["probs"].shape == (1, 8, 8, 313)
+
+
+def weight_file_groups(path) -> set[str]:
+    """Top-level groups of a .keras file's weights (``optimizer`` when the optimizer's state is in it)."""
+    with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as f:
+        return set(h5py.File(io.BytesIO(f.read()), "r").keys())
+
+
+@pytest.mark.parametrize("name", ["cifar_ae", "hypercolumn"])
+def test_a_trained_model_is_saved_without_its_optimizer_state(name, build_tiny_model, tmp_path):
+    """Adam's state is twice the weights again and inference never needs it (a whole model trained,
+    cifar_ae; a decoder head trained on cached features, the flagship)."""
+    from test_models import compiled, prior_for, tiny_batch
+
+    arch, model = ARCHITECTURES[name], build_tiny_model(name)
+    batch = tiny_batch(name)
+    x, y = arch.training_pairs(batch)
+    trainable = arch.decoder_head(model) if getattr(arch, "FROZEN_ENCODER", False) else model
+    inputs = arch.encoder_features(model, x) if trainable is not model else x
+    compiled(trainable, arch, prior_for(name, batch)).train_on_batch(inputs, y)
+    save_model_atomic(model, tmp_path / "model.keras")
+    assert "optimizer" not in weight_file_groups(tmp_path / "model.keras")
+    loaded = load_keras_model(tmp_path / "model.keras")
+    for saved, original in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(saved, original)
