@@ -29,7 +29,11 @@ def _progress(items, desc=None, **kwargs):
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    _stderr(f"error: {message}")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_archs(args) -> int:
@@ -84,10 +88,10 @@ GALLERY_SET = "gallery"
 
 
 def cmd_evaluate(args) -> int:
-    from colorizer.evaluate import evaluate_photos, format_table, write_json
+    from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json
     from colorizer.inference import load
 
-    photos = _gallery_truths() if args.dir == GALLERY_SET else _color_photos(args.dir)
+    photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=_stderr)
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1
@@ -101,30 +105,6 @@ def cmd_evaluate(args) -> int:
     if args.json:
         write_json(summary, args.json)
     return 0
-
-
-def _gallery_truths() -> list[tuple[str, "np.ndarray"]]:
-    """The built-in gallery's color photos (from pip wheels, never trained on)."""
-    from colorizer import gallery
-
-    return [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
-
-
-def _color_photos(folder) -> list[tuple[str, "np.ndarray"]]:
-    """The color photos of ``folder``'s val/ split (or the folder itself); unreadable ones are reported."""
-    from colorizer import data
-    from colorizer.imageio import ImageError, read_image
-
-    photos = []
-    for path in data.list_photos(folder, "val"):
-        try:
-            image = read_image(path)
-        except ImageError as err:
-            _error(str(err))
-            continue
-        if image.was_color:  # a gray photo has no color truth to compare with
-            photos.append((path.name, image.rgb))
-    return photos
 
 
 def cmd_train(args) -> int:

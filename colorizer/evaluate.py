@@ -48,7 +48,7 @@ from colorizer import quantize
 from colorizer.color import ab_of_rgb, join_lab, luminance
 
 __all__ = [
-    "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "gray_baseline", "evaluate_photos",
+    "held_out_truths", "gallery_truths", "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "gray_baseline", "evaluate_photos",
     "format_table", "write_json", "METRIC_NAMES",
 ]
 
@@ -173,6 +173,31 @@ def image_metrics(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | 
     ``colorfulness_ratio`` may be NaN (module docstring). Raises ValueError if the shapes differ.
     """
     return _compare(truth, predicted, prior)[0]
+
+
+def held_out_truths(folder, on_error=print) -> list[tuple[str, np.ndarray]]:
+    """[(file name, uint8 RGB)] of the color photos in ``folder``'s val/ split (the folder itself
+    without one); a gray photo has no color truth and is skipped, an unreadable one reported."""
+    from colorizer import data
+    from colorizer.imageio import ImageError, read_image
+
+    photos = []
+    for path in data.list_photos(folder, "val"):
+        try:
+            image = read_image(path)
+        except ImageError as err:
+            on_error(f"error: {err}")
+            continue
+        if image.was_color:
+            photos.append((path.name, image.rgb))
+    return photos
+
+
+def gallery_truths() -> list[tuple[str, np.ndarray]]:
+    """[(key, uint8 RGB)] of the built-in gallery's color photos (from pip wheels, never trained on)."""
+    from colorizer import gallery
+
+    return [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
 
 
 def gray_baseline(truth: np.ndarray) -> np.ndarray:

@@ -27,10 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import colorizer  # noqa: E402
-from colorizer import FLAGSHIP, data, gallery, train  # noqa: E402
+from colorizer import FLAGSHIP, data, train  # noqa: E402
 from colorizer.color import join_lab_guided, luminance, normalize_l, resize, unnormalize_ab  # noqa: E402
-from colorizer.evaluate import evaluate_photos, format_table  # noqa: E402
-from colorizer.imageio import read_image  # noqa: E402
+from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import guided_coefficients  # noqa: E402
 
@@ -80,7 +79,7 @@ def build_bank(model, data_dir: str, crops_per_photo: int, per_crop: int, dims: 
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(train_crops), size=min(200, len(train_crops)), replace=False)
     scales = np.array([np.sqrt(np.mean(np.square(np.asarray(f[np.sort(sample)], np.float32)))) for f in features])
-    rows, vectors, colors = [], [], []
+    vectors, colors = [], []
     for start in range(0, len(train_crops), 64):
         chunk = np.arange(start, min(start + 64, len(train_crops)))
         columns = hypercolumns(features, scales, rows=chunk)
@@ -108,10 +107,7 @@ def main(argv=None) -> int:
     bank_x, bank_ab, scales, pca = build_bank(flagship.model, args.dir, args.crops_per_photo, args.per_crop, args.dims)
     knn = KnnColorizer(flagship.model.get_layer("encoder"), bank_x, bank_ab, scales, pca, args.k)
     print(f"bank: {len(bank_x)} pixels × {bank_x.shape[1]} dims, built in {time.time() - started:.0f} s")
-    if args.gallery:
-        photos = [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
-    else:
-        photos = [(p.name, read_image(p).rgb) for p in data.list_photos(args.dir, "val")]
+    photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
     summary = evaluate_photos(photos, {f"knn (k={args.k})": knn, FLAGSHIP: flagship})
     print(f"{len(photos)} photos ({'gallery' if args.gallery else args.dir + '/val'}), {time.time() - started:.0f} s in all")
     print(format_table(summary))

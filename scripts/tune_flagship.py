@@ -22,10 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from colorizer import data  # noqa: E402
 from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
-from colorizer.evaluate import evaluate_photos, format_table, write_json  # noqa: E402
-from colorizer.imageio import ImageError, read_image  # noqa: E402
+from colorizer.evaluate import evaluate_photos, format_table, held_out_truths, write_json  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import guided_coefficients  # noqa: E402
@@ -100,19 +98,6 @@ def hypercolumn_default(which: str) -> float:
     return {"eps": upsample.DEFAULT_EPS, "radius": upsample.DEFAULT_RADIUS}[which]
 
 
-def val_photos(folder: str) -> list[tuple[str, np.ndarray]]:
-    photos = []
-    for path in data.list_photos(folder, "val"):
-        try:
-            image = read_image(path)
-        except ImageError as err:
-            print(f"error: {err}", file=sys.stderr)
-            continue
-        if image.was_color:
-            photos.append((path.name, image.rgb))
-    return photos
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="photo folder with a val/ split (scripts/fetch_photos.py)")
@@ -120,7 +105,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--only", metavar="HEAD", help="only the variants whose label starts with HEAD (e.g. muted)")
     args = parser.parse_args(argv)
-    photos = val_photos(args.dir)
+    photos = held_out_truths(args.dir)
     model = load(args.checkpoint)
     grid = variants(CachedOutputs(model))
     if args.only:

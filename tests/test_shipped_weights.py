@@ -56,11 +56,10 @@ def test_shipped_model_colorizes_and_keeps_luminance(name):
 def flagship_on_gallery() -> dict:
     """``evaluate_photos`` of the shipped flagship on the gallery's color photos (never trained on)."""
     import colorizer
-    from colorizer import FLAGSHIP, gallery
-    from colorizer.evaluate import evaluate_photos
+    from colorizer import FLAGSHIP
+    from colorizer.evaluate import evaluate_photos, gallery_truths
 
-    photos = [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
-    summary = evaluate_photos(photos, {FLAGSHIP: colorizer.load(FLAGSHIP)})
+    summary = evaluate_photos(gallery_truths(), {FLAGSHIP: colorizer.load(FLAGSHIP)})
     return {"flagship": summary[FLAGSHIP], "gray": summary["gray"]}
 
 
@@ -73,3 +72,10 @@ def test_flagship_colors_the_gallery_better_than_gray(flagship_on_gallery):
     assert flagship["psnr"] > gray["psnr"] + 1.0, (flagship["psnr"], gray["psnr"])
     assert flagship["colorfulness_ratio"] >= 0.5, flagship["colorfulness_ratio"]
     assert flagship["right_hue"] >= 0.4, flagship["right_hue"]
+
+
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_shipped_checkpoint_holds_no_optimizer_state(name):
+    from test_checkpoints import weight_file_groups
+
+    assert "optimizer" not in weight_file_groups(WEIGHTS_DIR / name / "model.keras")

@@ -14,11 +14,10 @@ from types import ModuleType
 
 from colorizer.models import cifar_ae, hypercolumn, unet313, vae, vgg16_ae
 
-# The flagship first: it is the default wherever a model is chosen.
+# The flagship first, as ``colorizer.ARCHITECTURE_NAMES`` lists them (its ``FLAGSHIP`` is the default model).
 ARCHITECTURES: dict[str, ModuleType] = {m.NAME: m for m in (hypercolumn, cifar_ae, vgg16_ae, vae, unet313)}
-FLAGSHIP = hypercolumn.NAME
 
-__all__ = ["ARCHITECTURES", "FLAGSHIP", "architecture", "build"]
+__all__ = ["ARCHITECTURES", "architecture", "build"]
 
 
 def architecture(name: str) -> ModuleType:
