@@ -9,8 +9,8 @@ from __future__ import annotations
 
 __all__ = ["ARCHITECTURE_NAMES", "FLAGSHIP", "load"]
 
-# The flagship first (the default in the app and the CLI), then the four seed architectures.
-ARCHITECTURE_NAMES = ("hypercolumn", "cifar_ae", "vgg16_ae", "vae", "unet313")
+# The flagship first (the default in the app and the CLI), its hint-taking twin, then the four seeds.
+ARCHITECTURE_NAMES = ("hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313")
 FLAGSHIP = ARCHITECTURE_NAMES[0]
 
 

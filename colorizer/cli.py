@@ -1,10 +1,13 @@
 """Command line: ``python -m colorizer {archs,colorize,evaluate,train,finetune,bench}``.
 
 Forms other tools call (keep them stable):
-- ``archs``: one architecture name per line.
+- ``archs [--hints]``: one architecture name per line (``--hints``: those taking user color hints).
 - ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input; an
   unreadable file (or one the memory left cannot hold) prints ``error: <file>: <reason>`` on stderr
-  and the rest go on; exit 1 if any failed.
+  and the rest go on; exit 1 if any failed. ``--hints HINTS.json`` (a list of ``{"x", "y", "rgb"}``,
+  see ``colorizer.hints``) applies to every input; a malformed file, a point outside an image or a
+  model without hints prints one ``error:`` line and exits 2. ``--reference REF``: colors from the
+  color photo REF for every input (``colorizer.exemplar``); an unreadable REF: one line, exit 2.
 - ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray``
   baseline, on DIR's held-out photos or on the built-in gallery's color photos.
 - ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
@@ -37,8 +40,16 @@ def _stderr(line: str) -> None:
 
 
 def cmd_archs(args) -> int:
-    print("\n".join(ARCHITECTURE_NAMES))
+    if args.hints:
+        from colorizer.models import ARCHITECTURES
+
+        print("\n".join(n for n in ARCHITECTURE_NAMES if getattr(ARCHITECTURES[n], "TAKES_HINTS", False)))
+    else:
+        print("\n".join(ARCHITECTURE_NAMES))
     return 0
+
+
+USAGE_ERROR = 2  # a bad hints or reference file, or hints for a model that takes none: argparse's status
 
 
 def _load_model(args):
@@ -51,11 +62,31 @@ def cmd_colorize(args) -> int:
     from colorizer.checkpoints import atomic_write_bytes
     from colorizer.imageio import ImageError, encode_png, read_image
 
+    from colorizer.hints import HintError, read_hints_file
+
+    try:
+        hints = read_hints_file(args.hints) if args.hints else None
+    except HintError as err:
+        _error(str(err))
+        return USAGE_ERROR
+    try:
+        reference = read_image(args.reference).rgb if args.reference else None
+    except ImageError as err:
+        _error(f"reference {err}")
+        return USAGE_ERROR
     model = _load_model(args)
+    if hints and not model.takes_hints:
+        _error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
+               + ", ".join(n for n in ARCHITECTURE_NAMES if n in _hint_taking()))
+        return USAGE_ERROR
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = {k: v for k, v in (("temperature", args.temperature), ("seed", args.seed)) if v is not None}
-    failed = 0
+    if hints is not None:
+        options["hints"] = hints
+    if reference is not None:
+        options["reference"] = reference
+    failed, bad_hints = 0, 0
     for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):
         try:
             image = read_image(path)
@@ -65,13 +96,23 @@ def cmd_colorize(args) -> int:
             continue
         try:
             result = model.colorize(image.rgb, **options)
+        except HintError as err:  # e.g. a point outside this image: say which image, go on with the rest
+            _error(f"{image.name}: {str(err).split(': ', 1)[-1]}")
+            bad_hints += 1
+            continue
         except MemoryError:  # a photo within the pixel limit on a small machine: skip it, keep the batch going
             height, width = image.rgb.shape[:2]
             _error(f"{image.name}: not enough memory to colorize {width}x{height} pixels")
             failed += 1
             continue
         atomic_write_bytes(out_dir / f"{Path(path).stem}.png", encode_png(result, image.alpha))
-    return 1 if failed else 0
+    return USAGE_ERROR if bad_hints else 1 if failed else 0
+
+
+def _hint_taking() -> list[str]:
+    from colorizer.inference import hint_taking_architectures
+
+    return hint_taking_architectures()
 
 
 class _Tempered:
@@ -91,6 +132,8 @@ def cmd_evaluate(args) -> int:
     from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json
     from colorizer.inference import load
 
+    if args.references:
+        return _evaluate_references(args)
     photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=_stderr)
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
@@ -99,11 +142,45 @@ def cmd_evaluate(args) -> int:
     models = {name: load(name) for name in names}
     for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
         models.update({f"{n} (T={t:g})": _Tempered(m, t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
+    if args.hints:  # extra rows: hint-taking models given n simulated hints per photo
+        from colorizer.evaluate import HintedColorizer
+
+        for name, model in [(n, m) for n, m in models.items() if getattr(m, "takes_hints", False)]:
+            del models[name]
+            models.update({f"{name} ({k} hints)": HintedColorizer(model, k) for k in args.hints})
     summary = evaluate_photos(photos, models, progress=_progress)
     print(f"{len(photos)} color photos from {args.dir}")
     print(format_table(summary))
     if args.json:
         write_json(summary, args.json)
+    return 0
+
+
+def _evaluate_references(args) -> int:
+    """One table per pair set of ``evaluate.reference_pairs``: gray, the automatic model, the model
+    with the reference."""
+    from colorizer.evaluate import ReferencedColorizer, evaluate_photos, format_table, reference_pairs
+    from colorizer.inference import load
+
+    if args.dir == GALLERY_SET:
+        _error("--references needs a photo folder with a manifest.csv (the gallery has no pairs)")
+        return USAGE_ERROR
+    summaries = {}
+    for set_name, pairs in reference_pairs(args.dir, on_error=_stderr).items():
+        if not pairs:
+            print(f"\n{set_name}: no pairs in {args.dir}")
+            continue
+        models = {}
+        for name in args.arch or [FLAGSHIP]:
+            model = load(name)
+            models.update({name: model, f"{name} + reference": ReferencedColorizer(model, pairs)})
+        summaries[set_name] = evaluate_photos([(name, truth) for name, truth, _ in pairs], models, progress=_progress)
+        print(f"\n{set_name}: {len(pairs)} pairs from {args.dir}")
+        print(format_table(summaries[set_name]))
+    if args.json:
+        from colorizer.evaluate import write_json
+
+        write_json(summaries, args.json)
     return 0
 
 
@@ -130,11 +207,23 @@ def cmd_bench(args) -> int:
     return bench_from_cli(args)
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected counts like 0,1,5,10, got {text!r}") from None
+    if not counts or min(counts) < 0:
+        raise argparse.ArgumentTypeError(f"expected counts ≥ 0 like 0,1,5,10, got {text!r}")
+    return counts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m colorizer", description="Colorize grayscale photos with four autoencoders.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("archs", help="list the architecture names").set_defaults(run=cmd_archs)
+    archs = sub.add_parser("archs", help="list the architecture names")
+    archs.add_argument("--hints", action="store_true", help="only those that take user color hints")
+    archs.set_defaults(run=cmd_archs)
 
     colorize = sub.add_parser("colorize", help="colorize image files into OUTDIR/<stem>.png")
     colorize.add_argument("inputs", nargs="+", metavar="IN")
@@ -144,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
     colorize.add_argument("--temperature", type=float, help="hypercolumn, unet313: annealed-mean temperature (default 0.38)")
     colorize.add_argument("--seed", type=int, help="vae: seed of the latent sample (default: z = 0)")
+    colorize.add_argument("--reference", metavar="REF", help="a color photo to take the colors from (the model's "
+                          "own colors fill in where nothing in it matches); applies to every input")
+    colorize.add_argument("--hints", metavar="HINTS.json", help='user color hints for every input, a JSON list of '
+                          '{"x": col, "y": row, "rgb": [r, g, b]} (optional "radius"); see `archs --hints`')
     colorize.set_defaults(run=cmd_colorize)
 
     evaluate = sub.add_parser("evaluate", help="PSNR, SSIM, L2_ab, right hue, AuC, colorfulness on color photos in DIR "
@@ -153,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", metavar="FILE")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
                           help="repeatable: also evaluate unet313 decoded at temperature T")
+    evaluate.add_argument("--references", action="store_true",
+                          help="colors from a reference photo, on pairs built from DIR's held-out photos "
+                               "(another view of itself; another photo of the same package and kind); default --arch: the flagship")
+    evaluate.add_argument("--hints", type=_counts, metavar="N,N,...",
+                          help="hint-taking models: one row per count of simulated hints per photo (e.g. 0,1,2,5,10,20)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     train = sub.add_parser("train", help="train an architecture on a photo folder")

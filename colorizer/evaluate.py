@@ -40,6 +40,7 @@ The ``gray`` baseline is the truth's own luminance with no color (a = b = 0).
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +272,77 @@ def _finite_or_none(value):
 def write_json(summary: dict, path: str | Path) -> None:
     """Strict JSON: an infinite PSNR (identical images) or an undefined metric (NaN) becomes null."""
     Path(path).write_text(json.dumps(_finite_or_none(summary), indent=2, allow_nan=False) + "\n")
+
+
+class HintedColorizer:
+    """A hint-taking Colorizer given ``n_hints`` simulated hints per photo (``hints.sample_hints``:
+    the truth's mean color in small patches at seeded random points; the seed comes from the photo's
+    bytes, so each photo gets the same points whatever the order, and n hints are the first n of more)."""
+
+    def __init__(self, model, n_hints: int, seed: int = 0):
+        self.model, self.n_hints, self.seed = model, n_hints, seed
+
+    def colorize(self, truth: np.ndarray) -> np.ndarray:
+        from colorizer.hints import sample_hints
+
+        seed = [self.seed, zlib.crc32(np.ascontiguousarray(truth).tobytes())]
+        return self.model.colorize(truth, hints=sample_hints(truth, self.n_hints, seed=seed))
+
+
+# Reference-photo colorization (``colorizer.exemplar``) is measured on pairs built from the held-out
+# split: each photo colored from another view of itself, and from another photo of the same kind.
+REFERENCE_PAIR_SETS = ("other view of itself", "same package and kind")
+
+
+def _other_view(rgb: np.ndarray) -> np.ndarray:
+    """Another view of the same scene: a mirrored crop of 75 % × 75 %, shifted right and down (a
+    quarter of the photo is not in it), resized by 5/4 (the reference is of another size)."""
+    from colorizer.color import resize
+
+    h, w = rgb.shape[:2]
+    crop = rgb[h // 5: h // 5 + max(1, 3 * h // 4), w // 4: w // 4 + max(1, 3 * w // 4)][:, ::-1]
+    return resize(np.ascontiguousarray(crop), (max(1, crop.shape[0] * 5 // 4), max(1, crop.shape[1] * 5 // 4)))
+
+
+def _kinds(folder) -> dict[str, str]:
+    """File name → "package kind" from the folder's manifest.csv (kind: the source's own folder)."""
+    import csv
+    import posixpath
+
+    manifest = Path(folder) / "manifest.csv"
+    if not manifest.is_file():
+        return {}
+    with open(manifest, newline="") as f:
+        return {Path(row["path"]).name: f"{row.get('package', '')} {posixpath.dirname(row.get('source_file', '').split(':')[-1])}"
+                for row in csv.DictReader(f)}
+
+
+def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
+    """{set name: [(file name, truth RGB, reference RGB)]} for ``REFERENCE_PAIR_SETS``: every held-out
+    photo with another view of itself; and, where the manifest puts two or more held-out photos in one
+    package and kind, each with the next one of its group (by name, the last with the first)."""
+    photos = held_out_truths(folder, on_error)
+    kinds = _kinds(folder)
+    groups: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for name, rgb in photos:
+        if name in kinds:
+            groups.setdefault(kinds[name], []).append((name, rgb))
+    same_kind = []
+    for members in groups.values():
+        if len(members) > 1:
+            members = sorted(members, key=lambda m: m[0])
+            same_kind += [(name, rgb, members[(i + 1) % len(members)][1]) for i, (name, rgb) in enumerate(members)]
+    return {REFERENCE_PAIR_SETS[0]: [(name, rgb, _other_view(rgb)) for name, rgb in photos],
+            REFERENCE_PAIR_SETS[1]: sorted(same_kind, key=lambda p: p[0])}
+
+
+class ReferencedColorizer:
+    """A Colorizer colorizing each truth from its own reference (``reference_pairs``), looked up by
+    the truth's bytes (``evaluate_photos`` hands predictors the truth only)."""
+
+    def __init__(self, model, pairs: list[tuple[str, np.ndarray, np.ndarray]]):
+        self.model = model
+        self.references = {zlib.crc32(np.ascontiguousarray(truth).tobytes()): ref for _, truth, ref in pairs}
+
+    def colorize(self, truth: np.ndarray) -> np.ndarray:
+        return self.model.colorize(truth, reference=self.references[zlib.crc32(np.ascontiguousarray(truth).tobytes())])

@@ -233,6 +233,9 @@ def load_base(base: str | Path) -> Base:
         raise FinetuneError(f"{label}: this checkpoint has no separate decoder to fine-tune "
                             "(its model has no 'encoder' and 'decoder' submodels)")
     arch = ARCHITECTURES.get(card.get("architecture", model.name)) or ForeignArchitecture(model, label)
+    if getattr(arch, "TAKES_HINTS", False):
+        raise FinetuneError(f"{label}: fine-tuning a hint-taking model is not supported yet; fine-tune "
+                            f"{getattr(arch, 'FEATURES_OF', 'the flagship')} instead")
     fixed = model.inputs[0].shape[1] if not isinstance(model.inputs, dict) else None
     working = int(card.get("working_size") or arch.WORKING_SIZE)
     return Base(card.get("name") or label, path, model, arch, card, working, fixed)
@@ -245,7 +248,9 @@ def finetunable_checkpoints() -> dict[str, Path]:
     found = {}
     for name, folder in available_checkpoints().items():
         card = checkpoints.read_card(folder)
-        if card.get("architecture") in ARCHITECTURES or card.get("finetunable"):
+        arch = ARCHITECTURES.get(card.get("architecture"))
+        # Hint-taking models train with simulated hints, which fine-tuning does not do (yet).
+        if (arch is not None and not getattr(arch, "TAKES_HINTS", False)) or card.get("finetunable"):
             found[name] = folder
     return found
 

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from colorizer import quantize
+from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
-from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, luminance, normalize_l, resize, unnormalize_ab
+from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES
 
-__all__ = ["Colorizer", "load", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
+__all__ = ["Colorizer", "load", "hint_taking_architectures", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
 
 DEFAULT_FOREIGN_SIZE = 256
 # Architectures whose forward pass runs XLA-compiled (``jit_compile=True``; works on CPU). Measured
@@ -95,6 +96,22 @@ class Colorizer:
     def has_temperature(self) -> bool:
         return self.contract == "L_313"
 
+    @property
+    def takes_hints(self) -> bool:
+        """True for a hint-taking architecture (``TAKES_HINTS``): ``colorize(image, hints=[...])``."""
+        return self.arch is not None and getattr(self.arch, "TAKES_HINTS", False)
+
+    def hint_grid(self, hints, shape: tuple[int, ...]) -> np.ndarray | None:
+        """User hints on an image of ``shape`` → the network's 1×h×w×3 hint input; None for a model
+        without hints (an empty list is fine there; any hint is a ``HintError``)."""
+        hints = validate_hints([] if hints is None else hints, shape, source=self.name)
+        if not self.takes_hints:
+            if hints:
+                raise HintError(f"{self.name}: this model takes no color hints (hint-taking: "
+                                f"{', '.join(hint_taking_architectures())})")
+            return None
+        return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size))[None]
+
     def network_input(self, L_full: np.ndarray) -> np.ndarray:
         """Full-resolution L (H×W, [0, 100]) → 1×S×S×1 network input at the working size."""
         L_small = resize(L_full, (self.working_size, self.working_size))
@@ -105,7 +122,10 @@ class Colorizer:
         return x[None, :, :, None].astype(np.float32)
 
     def predict_ab(self, x: np.ndarray, **options) -> np.ndarray:
-        """N×S×S×1 network input → raw ab N×s×s×2 at the network's output size."""
+        """N×S×S×1 network input → raw ab N×s×s×2 at the network's output size (``hint_grid``: the
+        hint input of a hint-taking model, see ``hint_grid``)."""
+        if options.get("hint_grid") is None:
+            options.pop("hint_grid", None)
         with self._lock:
             if self.arch is not None:
                 return self.arch.predict_ab(self.forward, x, **options)
@@ -116,10 +136,46 @@ class Colorizer:
             return unnormalize_ab(outputs)
         return quantize.annealed_mean(outputs, options.get("temperature", quantize.DEFAULT_TEMPERATURE))
 
-    def colorize(self, image: np.ndarray, **options) -> np.ndarray:
-        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head)."""
-        L_full = luminance(_validated(image))
-        return self.join(L_full, self.predict_ab(self.network_input(L_full), **options)[0])
+    def colorize(self, image: np.ndarray, hints: list[dict] | None = None, reference=None, **options) -> np.ndarray:
+        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head).
+
+        ``hints``: ``[{"x": col, "y": row, "rgb": [r, g, b]}, ...]`` (optional ``"radius"``, pixels) in
+        the image's own coordinates, for a hint-taking model (``takes_hints``); see ``colorizer.hints``.
+        ``reference``: a uint8 RGB photo (any size) or a list of them to take the colors from, this
+        model's colors filling in where nothing matches; see ``colorize_with_reference``."""
+        image = _validated(image)
+        if reference is not None:
+            return self.colorize_with_reference(image, reference, hints=hints, **options).image
+        grid = self.hint_grid(hints, image.shape)
+        L_full = luminance(image)
+        return self.join(L_full, self.predict_ab(self.network_input(L_full), hint_grid=grid, **options)[0])
+
+    def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None, **options):
+        """→ ``exemplar.ReferenceResult``: the image colored from the reference photo(s), this model's
+        automatic result, and the match confidence map (see ``colorizer.exemplar``)."""
+        from colorizer.exemplar import reference_colorize
+
+        return reference_colorize(self, _validated(image), reference, hints=hints, **options)
+
+    def suggested_colors(self, image: np.ndarray, x: float, y: float, hints: list[dict] | None = None,
+                         count: int = 8) -> list[dict]:
+        """The ``count`` most probable of the 313 ab bins at pixel (x=col, y=row), as colors at that
+        pixel's lightness: ``[{"rgb": [r, g, b], "probability": p}, ...]``, most probable first (the
+        palette of iDeepColor: what the network hesitates between there)."""
+        if self.contract != "L_313" or self.arch is None or not hasattr(self.arch, "predict_outputs"):
+            return []
+        image = _validated(image)
+        validate_hints([{"x": x, "y": y, "rgb": [0, 0, 0]}], image.shape, source=self.name)
+        L_full = luminance(image)
+        with self._lock:
+            probs = self.arch.predict_outputs(self.forward, self.network_input(L_full),
+                                              self.hint_grid(hints, image.shape))["probs"][0]
+        gh, gw = probs.shape[:2]
+        cell = probs[min(int(y * gh / image.shape[0]), gh - 1), min(int(x * gw / image.shape[1]), gw - 1)]
+        top = np.argsort(cell)[::-1][:count]
+        lab = np.concatenate([np.full((len(top), 1), L_full[int(y), int(x)], np.float32), quantize.AB_BINS[top]], axis=1)
+        colors = lab_to_rgb(lab[None])[0]
+        return [{"rgb": [int(c) for c in rgb], "probability": float(cell[i])} for rgb, i in zip(colors, top)]
 
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Predicted ab (network output size) joined to the full-resolution L: bilinear, or guided
@@ -140,6 +196,10 @@ class Colorizer:
         start = time.perf_counter()
         result = self.colorize(image, **options)
         return result, time.perf_counter() - start
+
+
+def hint_taking_architectures() -> list[str]:
+    return [name for name, arch in ARCHITECTURES.items() if getattr(arch, "TAKES_HINTS", False)]
 
 
 def compiled_forward(network, working_size: int, jit_compile: bool = False):

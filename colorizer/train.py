@@ -69,13 +69,18 @@ class ArrayBatches(keras.utils.PyDataset):
 
     ``model.fit`` on raw numpy arrays copies the whole set into float32 tensors (several times, for
     shuffling): with cached VGG16 features stored as float16 that is gigabytes. Batching by hand keeps
-    memory at the size of the arrays themselves."""
+    memory at the size of the arrays themselves.
 
-    def __init__(self, x, y, batch_size: int, shuffle: bool = True, seed: int = 0):
+    ``augment(x, y, rng)`` → (x, y), when given, changes each batch (e.g. simulated color hints). A
+    shuffled set draws from one generator across epochs; an unshuffled one (validation) restarts its
+    generator every epoch, so it sees the same augmentation each time."""
+
+    def __init__(self, x, y, batch_size: int, shuffle: bool = True, seed: int = 0, augment=None):
         super().__init__()
-        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.x, self.y, self.batch_size, self.shuffle, self.augment = x, y, batch_size, shuffle, augment
         self.n = len(_first(x))
-        self.rng = np.random.default_rng(seed)
+        self.seed, self.rng = seed, np.random.default_rng(seed)
+        self.augment_rng = np.random.default_rng([seed, 1])
         self.order = np.arange(self.n)
         self.on_epoch_end()
 
@@ -84,7 +89,12 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
-        return _take(self.x, rows), _take(self.y, rows)
+        x, y = _take(self.x, rows), _take(self.y, rows)
+        if self.augment is None:
+            return x, y
+        # Validation: a generator per batch index, so every epoch sees the same hints in any order.
+        rng = self.augment_rng if self.shuffle else np.random.default_rng([self.seed, 2, index])
+        return self.augment(x, y, rng)
 
     def on_epoch_end(self):
         if self.shuffle:
@@ -132,13 +142,15 @@ class StopOnSignal(keras.callbacks.Callback):
 
 
 def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_weights, history_path,
-        callbacks=(), verbose=1, seed=0):
-    """Compile and fit ``trainable`` with the project's schedule; returns the KeepBestWeights callback."""
+        callbacks=(), verbose=1, seed=0, augment=None):
+    """Compile and fit ``trainable`` with the project's schedule; returns the KeepBestWeights callback.
+    ``augment``: see ``ArrayBatches`` (an architecture's ``augment_batch``)."""
     keras.utils.set_random_seed(seed)
     trainable.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics, loss_weights=loss_weights)
     keep_best = KeepBestWeights()
     trainable.fit(
-        ArrayBatches(x, y, batch_size, seed=seed), validation_data=ArrayBatches(*val, batch_size, shuffle=False),
+        ArrayBatches(x, y, batch_size, seed=seed, augment=augment),
+        validation_data=ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment),
         epochs=epochs, verbose=verbose,
         callbacks=[
             keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=5, min_lr=5e-7),
@@ -182,8 +194,9 @@ def data_sources(data_dir: str | Path) -> list[dict]:
 def _cached_features(arch, model, x, crops: np.ndarray, log) -> list[np.ndarray]:
     """Frozen-encoder features of ``crops``, computed once and kept on disk (memory-mapped when read):
     a re-run with the same crops (same photos, size, seed) skips the encoder entirely."""
-    key = hashlib.sha1(crops.tobytes() + arch.NAME.encode()).hexdigest()[:16]
-    folder = checkpoints.user_checkpoint_dir().parent / "features" / f"{arch.NAME}-{key}"
+    family = getattr(arch, "FEATURES_OF", arch.NAME)  # architectures sharing an encoder share its features
+    key = hashlib.sha1(crops.tobytes() + family.encode()).hexdigest()[:16]
+    folder = checkpoints.user_checkpoint_dir().parent / "features" / f"{family}-{key}"
     if not folder.is_dir():
         log(f"{arch.NAME}: computing frozen-encoder features once for {len(crops)} crops")
         features = arch.encoder_features(model, x)
@@ -226,7 +239,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
-    prior = quantize.empirical_prior(unnormalize_ab(train_batch["ab_norm"])) if arch.OUTPUT_KIND == "ab313" else None
+    prior = _target_prior(arch, y, train_batch)
     del train_batch
     model = arch.build(size)
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
@@ -239,7 +252,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     folder = Path(out_dir) / name
     work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))
     keep_best = fit(trainable, x, y, (val_x, val_y), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
-                    metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed)
+                    metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed,
+                    augment=getattr(arch, "augment_batch", None))
     wall_time = time.time() - started
     card = {
         "name": name,
@@ -279,6 +293,16 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     log(f"{name}: held-out PSNR {card['evaluation'][name]['psnr']:.2f} dB (gray {card['evaluation']['gray']['psnr']:.2f})")
     log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch {keep_best.best_epoch})")
     return card
+
+
+def _target_prior(arch, y, train_batch) -> np.ndarray | None:
+    """The 313-bin prior for class rebalancing, from the ab the loss sees: the regression targets at
+    the output resolution when the architecture has them (16× fewer pixels than full-resolution crops
+    for the flagship, the same distribution up to the pooling), else the full-resolution ab."""
+    if arch.OUTPUT_KIND != "ab313":
+        return None
+    ab_norm = y["ab_reg"] if isinstance(y, dict) and "ab_reg" in y else train_batch["ab_norm"]
+    return quantize.empirical_prior(unnormalize_ab(ab_norm))
 
 
 def _epochs_run(history_path: Path) -> int:

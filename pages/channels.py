@@ -1,5 +1,6 @@
 """L/a/b channels page: a picture split into L, a and b, their histograms and its ab distribution
-over the 313-bin gamut; the model's prediction beside the truth, and where their colors differ."""
+over the 313-bin gamut; the model's prediction beside the truth, and where their colors differ; with a
+reference photo chosen on the Colorize page, its ab distribution beside the result colored from it."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ import streamlit as st
 
 from colorizer.imageio import DecodedImage
 from ui import charts, loaders, widgets
+from ui.reference_ui import chosen_reference
 
 EXPLAINER = (
     "CIE Lab splits a photo into **L**, the lightness (all a gray photo keeps), and two color axes: "
@@ -50,6 +52,25 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
     return model.name, result
 
 
+def reference_ui(picture: DecodedImage) -> None:
+    """With a reference photo chosen on the Colorize page: its ab distribution beside that of the
+    result colored from it (the colors it gave, and the ones it did not)."""
+    reference = chosen_reference()
+    model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if reference is not None and reference.was_color else None
+    if model is None:
+        return
+    st.subheader(f"Colors from the reference photo {reference.name}")
+    with st.spinner(f"Matching to {reference.name}…"):
+        result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.rgb,
+                                             loaders.image_digest(picture.rgb), reference.rgb,
+                                             loaders.image_digest(reference.rgb))
+    left, right = st.columns(2, gap="large")
+    for column, (label, rgb, key) in zip((left, right), (("Reference", reference.rgb, "reference"),
+                                                         ("Colored from the reference", result.image, "from_reference"))):
+        column.image(widgets.display(rgb, max_side=480), caption=label)
+        column.plotly_chart(charts.ab_distribution(charts.lab_of(rgb), f"{label}: ab distribution"), key=f"channels.ab.{key}")
+
+
 def error_map_ui(truth: np.ndarray, prediction: np.ndarray) -> None:
     st.subheader("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off).")
@@ -73,6 +94,7 @@ def main() -> None:
             channels_ui(f"Prediction: {name}", prediction, "prediction")
         if picture.was_color:
             error_map_ui(picture.rgb, prediction)
+    reference_ui(picture)
 
 
 widgets.run_page(main)

@@ -1,8 +1,9 @@
 """Colorize page: the sidebar's pictures through the sidebar's model.
 
 Per picture: input and result side by side, a before/after slider, decoding notes as captions,
-the truth and its metrics when the upload was in color, the VAE's samples, a PNG download (alpha
-kept); a ZIP of every result when there are several. A broken upload is one error line naming the
+the truth and its metrics when the upload was in color, the VAE's samples, click-to-color hints for
+a hint-taking model (``ui.hints_ui``), colors from a reference photo with the match confidence
+(``ui.reference_ui``), a PNG download (alpha kept); a ZIP of every result when there are several. A broken upload is one error line naming the
 file; the other pictures still go through.
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage, encode_png
 from ui import loaders, widgets
 from ui.compare_slider import before_after_ui
+from ui.hints_ui import hints_json, hints_ui
+from ui.reference_ui import reference_picker_ui, reference_result_ui
 
 if TYPE_CHECKING:
     from colorizer.inference import Colorizer
@@ -81,7 +84,7 @@ def output_name(picture: DecodedImage, model: Colorizer) -> str:
 
 
 def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,
-               slider_open: bool) -> tuple[str, np.ndarray, np.ndarray | None] | None:
+               slider_open: bool, reference: DecodedImage | None = None) -> tuple[str, np.ndarray, np.ndarray | None] | None:
     """One picture's results → (file name, RGB, alpha) for the ZIP, or None when it failed."""
     st.markdown(f"#### {picture.name}")
     widgets.notes_ui(picture)
@@ -90,7 +93,8 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                 "The original is shown as the truth, with metrics.", icon=":material/info:")
     digest = loaders.image_digest(picture.rgb)
     try:
-        result, seconds = loaders.colorized(model, stamp, picture.rgb, digest, options["temperature"])
+        result, seconds = loaders.colorized(model, stamp, picture.rgb, digest, options["temperature"],
+                                            hints_json=hints_json(digest) if model.takes_hints else "")
     except Exception as err:  # never a traceback: say which file and why
         st.error(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})")
         return None
@@ -106,8 +110,14 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(widgets.display(gray, _display_alpha(picture)), widgets.display(result, picture.alpha),
                         "Gray input", f"{model.name}")
+    if model.takes_hints:
+        with st.container(border=True):
+            hints_ui(i, picture, model, stamp, digest, result)
+    if reference is not None:
+        reference_result_ui(i, picture, model, stamp, digest, reference, options["temperature"],
+                            hints_json(digest) if model.takes_hints else "")
     if picture.was_color:
-        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"]))
+        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)))
     if model.is_stochastic:
         samples_ui(model, stamp, picture, digest, options)
     alpha = picture.alpha
@@ -137,12 +147,13 @@ def main() -> None:
         return
     stamp = loaders.checkpoint_stamp(model.name)
     options = options_ui(model)
+    reference = reference_picker_ui()
     zip_slot = st.empty()
     progress = st.progress(0.0, text=f"Colorizing {len(pictures)} images…") if len(pictures) > 1 else None
     results = []
     for i, picture in enumerate(pictures):
         with st.container(border=True), st.spinner(f"Colorizing {picture.name}…"):
-            outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0))
+            outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0), reference=reference)
         if outcome:
             results.append(outcome)
         if progress:

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 TINY_SIZE = 16
-TINY_ARCHS = ("cifar_ae", "vae", "unet313")
+TINY_ARCHS = ("cifar_ae", "vae", "unet313", "hypercolumn_hints")
 TUNED_NAME = "cifar_ae_tuned"
 
 

@@ -34,7 +34,7 @@ if str(REPO_ROOT) not in sys.path:  # the package is used from the checkout, not
 
 # Working sizes small enough for a training step in well under a second (multiples of 8 for the U-Nets,
 # of 16 for the flagship's VGG16 blocks 3–5).
-TINY_SIZES = {"hypercolumn": 32, "cifar_ae": 32, "vgg16_ae": 32, "vae": 16, "unet313": 32}
+TINY_SIZES = {"hypercolumn": 32, "hypercolumn_hints": 32, "cifar_ae": 32, "vgg16_ae": 32, "vae": 16, "unet313": 32}
 
 
 def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -149,13 +149,30 @@ def save_tiny_checkpoint(model, folder: Path, name: str, architecture: str | Non
     return folder
 
 
+def with_hints(name: str, x, seed: int = 0):
+    """The inputs of architecture ``name``'s network for input ``x`` (L, or encoder features): a
+    hint-taking one also gets a hint grid at its output size, simulated from random colors (seeded)."""
+    from colorizer.hints import simulate_grid_hints
+    from colorizer.models import ARCHITECTURES
+
+    arch = ARCHITECTURES[name]
+    if not getattr(arch, "TAKES_HINTS", False):
+        return x
+    first = x[0] if isinstance(x, (list, tuple)) else x
+    n, side = len(first), TINY_SIZES[name] // arch.OUTPUT_STRIDE
+    rng = np.random.default_rng(seed)
+    grid = simulate_grid_hints(rng.uniform(-0.4, 0.4, (n, side, side, 2)).astype(np.float32), rng, arch.OUTPUT_STRIDE)
+    return [*(x if isinstance(x, (list, tuple)) else [x]), grid]
+
+
 def _muted(model):
     """An untrained vgg16_ae (or hypercolumn) decoder sees raw VGG16 activations (hundreds) and saturates its tanh:
     ab ≈ ±110, mostly outside the sRGB gamut. Scaled down, its last conv predicts muted colors, as a
     trained checkpoint does, so tests of the join measure rounding rather than gamut clipping."""
-    last_layer = {"vgg16_ae": "ab_half", "hypercolumn": "ab_reg"}.get(model.name)
-    if last_layer:
-        last = model.get_layer("decoder").get_layer(last_layer)
+    # hypercolumn_hints' extra inputs make its untrained distribution sure of vivid bins too: mute both heads.
+    last_layers = {"vgg16_ae": ["ab_half"], "hypercolumn": ["ab_reg"], "hypercolumn_hints": ["ab_reg", "probs"]}.get(model.name, [])
+    for name in last_layers:
+        last = model.get_layer("decoder").get_layer(name)
         last.kernel.assign(last.kernel * 0.02)
     return model
 

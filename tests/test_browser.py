@@ -274,3 +274,57 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
         _assert_no_traceback(page)
     finally:
         page.close()
+
+
+def _result_src(page) -> str:
+    return page.locator('[data-testid="stImage"]', has_text="Colorized by").locator("img").first.get_attribute("src")
+
+
+def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
+    # The hint-taking model, a click on the image (the streamlit-image-coordinates iframe), a color,
+    # Add: the hint is listed and the result is recomputed with it.
+    page = _open(browser, server)
+    try:
+        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.locator('[data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="hypercolumn_hints").first.click()
+        page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        before = _result_src(page)
+        clickable = page.frame_locator('iframe[title^="streamlit_image_coordinates"]').locator("img")
+        clickable.wait_for(timeout=WAIT_MS)
+        clickable.click(position={"x": 60, "y": 40})
+        page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        page.get_by_role("button", name="Add hint").click()
+        page.get_by_text("1 hint", exact=True).wait_for(timeout=WAIT_MS)
+        _idle(page)
+        page.wait_for_function(f"() => {{ const i = Array.from(document.querySelectorAll('[data-testid=stImage]'))"
+                               f".find(e => e.innerText.includes('Colorized by')); return i && i.querySelector('img').src !== {before!r}; }}",
+                               timeout=WAIT_MS)
+        _assert_no_traceback(page)
+        _screenshot(page, "hints")
+    finally:
+        page.close()
+
+
+def test_an_uploaded_reference_colors_the_photo(server, browser):
+    from skimage.data import chelsea
+
+    page = _open(browser, server)
+    try:
+        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+        page.get_by_text("Colors from a reference photo").first.click()
+        page.get_by_role("radio", name="Upload a photo", exact=True).click()
+        file_input = page.locator('[data-testid="stMain"] input[type="file"]')
+        file_input.wait_for(state="attached", timeout=WAIT_MS)
+        file_input.set_input_files([{"name": "cat.png", "mimeType": "image/png", "buffer": _png_bytes(chelsea())}])
+        page.get_by_text("Colored from the reference").first.wait_for(timeout=2 * WAIT_MS)
+        _idle(page)
+        assert _image_loaded(page, "Colored from the reference")
+        assert _image_loaded(page, "Match confidence")
+        _assert_no_traceback(page)
+        _screenshot(page, "reference")
+    finally:
+        page.close()

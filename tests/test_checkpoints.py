@@ -14,7 +14,7 @@ from colorizer import checkpoints
 from colorizer.checkpoints import CheckpointError, load_keras_model, save_model_atomic
 from colorizer.models import ARCHITECTURES
 from colorizer.models.layers import _hed_vgg16_arrays
-from conftest import TINY_SIZES
+from conftest import TINY_SIZES, with_hints
 
 NAMES = sorted(ARCHITECTURES)
 
@@ -30,7 +30,7 @@ def network_outputs(model, name):
         ab = rng.uniform(-0.5, 0.5, (2, size, size, 2)).astype(np.float32)
         z = rng.standard_normal((2, 16)).astype(np.float32)
         return [*model.get_layer("encoder")([L, ab]), model.get_layer("decoder")([L, z])]
-    out = model(L)
+    out = model(with_hints(name, L))
     return list(out.values()) if isinstance(out, dict) else [out]
 
 

@@ -19,7 +19,7 @@ from colorizer.cli import main
 from colorizer.evaluate import METRIC_NAMES
 from conftest import REPO_ROOT, make_photo, write_png
 
-ARCHS = ["hypercolumn", "cifar_ae", "vgg16_ae", "vae", "unet313"]  # the flagship first
+ARCHS = ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]  # the flagship first
 
 
 def error_lines(text: str) -> list[str]:

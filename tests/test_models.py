@@ -10,7 +10,7 @@ import pytest
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, data, quantize
 from colorizer.models import ARCHITECTURES, architecture
-from conftest import TINY_SIZES, make_photo
+from conftest import TINY_SIZES, with_hints, make_photo
 
 NAMES = sorted(ARCHITECTURES)
 
@@ -42,7 +42,7 @@ def compiled(trainable, arch, prior, lr=1e-3, eager=True):
 
 
 def test_registry_has_the_flagship_first_then_the_four_seeds():
-    assert list(ARCHITECTURES) == list(ARCHITECTURE_NAMES) == ["hypercolumn", "cifar_ae", "vgg16_ae", "vae", "unet313"]
+    assert list(ARCHITECTURES) == list(ARCHITECTURE_NAMES) == ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]
     assert FLAGSHIP == "hypercolumn"
     with pytest.raises(ValueError, match="cifar_ae"):
         architecture("resnet")
@@ -74,7 +74,7 @@ def test_builds_with_named_submodels_and_no_lambda(name, tiny_models):
 def test_output_shapes_and_ranges(name, tiny_models):
     arch, size = ARCHITECTURES[name], TINY_SIZES[name]
     x, _ = arch.training_pairs(tiny_batch(name))
-    out = tiny_models[name](x, training=False)
+    out = tiny_models[name](with_hints(name, x), training=False)
     n = 4
     if arch.OUTPUT_KIND == "rgb":
         out = np.asarray(out)
@@ -101,7 +101,7 @@ def test_training_step_whole_model_then_decoder_only(name, build_tiny_model):
     prior = prior_for(name, batch)
     frozen = getattr(arch, "FROZEN_ENCODER", False)
     encoder_before = [w.copy() for w in model.get_layer("encoder").get_weights()]
-    logs = compiled(model, arch, prior).train_on_batch(x, y, return_dict=True)
+    logs = compiled(model, arch, prior).train_on_batch(with_hints(name, x), y, return_dict=True)
     assert np.isfinite(logs["loss"]) and logs["loss"] > 0
     if frozen:  # vgg16_ae: the VGG16 base must not move
         for before, after in zip(encoder_before, model.get_layer("encoder").get_weights()):
@@ -111,7 +111,7 @@ def test_training_step_whole_model_then_decoder_only(name, build_tiny_model):
     head = compiled(arch.decoder_head(model), arch, prior)
     decoder = model.get_layer("decoder")
     decoder_before = [w.copy() for w in decoder.get_weights()]
-    logs = head.train_on_batch(features, y, return_dict=True)
+    logs = head.train_on_batch(with_hints(name, features), y, return_dict=True)
     assert np.isfinite(logs["loss"])
     # the head shares the model's decoder: training it changes the model
     assert any(not np.array_equal(b, a) for b, a in zip(decoder_before, decoder.get_weights()))

@@ -9,8 +9,10 @@ Shared per server (``st.cache_resource``):
 Memoized data (``st.cache_data``, copies per caller, bounded by ``max_entries``):
 - ``gallery_picture(key)`` / ``decode_upload(data, name)`` → ``DecodedImage`` (uint8 RGB H×W×3);
   ``decode_upload`` raises ``ImageError`` ("name: reason") for a broken file;
-- ``colorized(model, stamp, image, digest, temperature, seed)`` → (uint8 RGB H×W×3, seconds of the
-  run that computed it);
+- ``colorized(model, stamp, image, digest, temperature, seed, hints_json)`` → (uint8 RGB H×W×3,
+  seconds of the run that computed it); ``suggested_colors(model, stamp, image, digest, x, y,
+  hints_json)`` → the model's most probable colors at a pixel; ``reference_colorized(model, stamp,
+  image, digest, reference, reference_digest, temperature, hints_json)`` → ``exemplar.ReferenceResult``;
 - ``colorized_samples(model, stamp, image, digest, n, seed)`` → list of uint8 RGB H×W×3;
 - ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts;
 - ``history_of(name)`` / ``card_of(name)`` → history rows / card dict of a checkpoint ([] / {}).
@@ -21,6 +23,7 @@ samples large arrays when hashing them, and two photos that differ in a few pixe
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +39,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
     from colorizer.inference import Colorizer
 
 __all__ = [
-    "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "colorized_samples",
+    "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
     "metrics_of", "gray_metrics", "history_of", "card_of",
 ]
 
@@ -129,9 +132,29 @@ def _options_for(model: Colorizer, temperature: float | None, seed: int | None) 
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
 def colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
-              temperature: float | None = None, seed: int | None = None) -> tuple[np.ndarray, float]:
-    """uint8 gray/RGB image → (uint8 RGB H×W×3, seconds); the model is identified by ``stamp``."""
-    return _model.timed_colorize(_image, **_options_for(_model, temperature, seed))
+              temperature: float | None = None, seed: int | None = None, hints_json: str = "") -> tuple[np.ndarray, float]:
+    """uint8 gray/RGB image → (uint8 RGB H×W×3, seconds); the model is identified by ``stamp``;
+    ``hints_json``: the user's color hints (``colorizer.hints``) as JSON, "" for none."""
+    options = _options_for(_model, temperature, seed)
+    if hints_json:
+        options["hints"] = json.loads(hints_json)
+    return _model.timed_colorize(_image, **options)
+
+
+@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
+def reference_colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, _reference: np.ndarray,
+                        reference_digest: str, temperature: float | None = None, hints_json: str = ""):
+    """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence)."""
+    options = _options_for(_model, temperature, None)
+    hints = json.loads(hints_json) if hints_json else None
+    return _model.colorize_with_reference(_image, _reference, hints=hints, **options)
+
+
+@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
+def suggested_colors(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, x: int, y: int,
+                     hints_json: str = "") -> list[dict]:
+    """The model's most probable colors at pixel (x, y) (``Colorizer.suggested_colors``)."""
+    return _model.suggested_colors(_image, x, y, hints=json.loads(hints_json) if hints_json else None)
 
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)

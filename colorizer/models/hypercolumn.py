@@ -65,40 +65,61 @@ def _conv(x, filters, name, kernel=3, dilation=1):
     return layers.Conv2D(filters, kernel, padding="same", dilation_rate=dilation, activation="relu", name=name)(x)
 
 
-def build_decoder() -> keras.Model:
+def build_decoder(with_hints: bool = False) -> keras.Model:
+    """Blocks 3–5 → {probs, ab_reg} at H/4. ``with_hints`` adds a fourth input, ``hints`` (H/4, 3
+    channels: a_norm·mask, b_norm·mask, mask; see ``colorizer.hints``), joined at every scale, and
+    two dilated convolutions at H/16 whose reach spans the whole crop, so a hint can spread along the
+    object it falls on (``hypercolumn_hints``)."""
     block3 = keras.Input((None, None, 256), name="block3")
     block4 = keras.Input((None, None, 512), name="block4")
     block5 = keras.Input((None, None, 512), name="block5")
+    inputs = [block3, block4, block5]
+    if with_hints:
+        hints = keras.Input((None, None, 3), name="hints")
+        inputs.append(hints)
+        # The same hints at H/8 and H/16: averaging keeps "how much of this cell is hinted" in the mask.
+        hints8 = layers.AveragePooling2D(2, name="hints_to_8")(hints)
+        hints16 = layers.AveragePooling2D(4, name="hints_to_16")(hints)
     # VGG activations reach the hundreds: normalize them so the decoder trains at ordinary rates.
     b3, b4, b5 = (layers.BatchNormalization(name=f"norm_block{i}")(b) for i, b in zip((3, 4, 5), (block3, block4, block5)))
     # Context: block 5 (H/16) knows what the scene is.
     x = _conv(b5, 128, "context_squeeze", kernel=1)
+    if with_hints:
+        x = layers.Concatenate(name="join_hints16")([x, hints16])
     x = _conv(x, 128, "context_conv")
+    if with_hints:  # reach ±7 cells of 16 px: a hint anywhere can inform the whole crop
+        x = _conv(x, 128, "hint_spread1", dilation=2)
+        x = _conv(x, 128, "hint_spread2", dilation=4)
     x = layers.UpSampling2D(interpolation="bilinear", name="up_to_8")(x)                 # H/8
-    x = layers.Concatenate(name="join_block4")([x, _conv(b4, 128, "block4_squeeze", kernel=1)])
+    x = layers.Concatenate(name="join_block4")([x, _conv(b4, 128, "block4_squeeze", kernel=1)] + ([hints8] if with_hints else []))
     x = layers.SpatialDropout2D(0.1, name="dropout")(x)
     x = _conv(x, 128, "mid_conv1")
     x = _conv(x, 128, "mid_conv2", dilation=2)
     # The H/4 stage holds 4× the pixels: keep it narrow (64 channels), it only refines edges.
     x = _conv(x, 64, "mid_squeeze", kernel=1)
     x = layers.UpSampling2D(interpolation="bilinear", name="up_to_4")(x)                 # H/4
-    x = layers.Concatenate(name="join_block3")([x, _conv(b3, 32, "block3_squeeze", kernel=1)])
+    x = layers.Concatenate(name="join_block3")([x, _conv(b3, 32, "block3_squeeze", kernel=1)] + ([hints] if with_hints else []))
     x = _conv(x, 64, "fine_conv")
     # Outputs in float32 whatever the compute policy: a softmax over 313 bins needs the range.
     probs = layers.Conv2D(quantize.N_BINS, 1, activation="softmax", dtype="float32", name="probs")(x)
     ab_reg = layers.Conv2D(2, 1, activation="tanh", dtype="float32", name="ab_reg")(x)
-    return keras.Model([block3, block4, block5], [probs, ab_reg], name="decoder")
+    return keras.Model(inputs, [probs, ab_reg], name="decoder")
 
 
-def build(size: int = WORKING_SIZE) -> keras.Model:
-    """Full model with named ``encoder`` (frozen, never stored) and ``decoder``; outputs {probs, ab_reg}."""
-    encoder, decoder = build_encoder(), build_decoder()
+def build(size: int = WORKING_SIZE, with_hints: bool = False, name: str = NAME) -> keras.Model:
+    """Full model with named ``encoder`` (frozen, never stored) and ``decoder``; outputs {probs, ab_reg}.
+    ``with_hints``: a second input ``hints``, size/4 × size/4 × 3 (see ``build_decoder``)."""
+    encoder, decoder = build_encoder(), build_decoder(with_hints)
     encoder.trainable = False
     l_norm = keras.Input((None, None, 1), name="L")
-    probs, ab_reg = decoder(encoder(l_norm))
-    probs = layers.Identity(name="probs")(probs)
-    ab_reg = layers.Identity(name="ab_reg")(ab_reg)
-    return keras.Model(l_norm, {"probs": probs, "ab_reg": ab_reg}, name=NAME)
+    extra = [keras.Input((size // OUTPUT_STRIDE, size // OUTPUT_STRIDE, 3), name="hints")] if with_hints else []
+    return _named_outputs(l_norm, extra, decoder([*encoder(l_norm), *extra]), name)
+
+
+def _named_outputs(l_norm, extra: list, outputs, name: str) -> keras.Model:
+    probs, ab_reg = outputs
+    outputs = {"probs": layers.Identity(name="probs")(probs), "ab_reg": layers.Identity(name="ab_reg")(ab_reg)}
+    return keras.Model([l_norm, *extra] if extra else l_norm, outputs, name=name)
 
 
 def _pool(x: np.ndarray, factor: int = OUTPUT_STRIDE) -> np.ndarray:
@@ -121,9 +142,9 @@ def inference_network(model: keras.Model) -> keras.Model:
     if not bfloat16_is_fast() or tf.config.list_physical_devices("GPU"):
         return model
     l_norm = keras.Input((None, None, 1), name="L")
-    probs, ab_reg = model.get_layer("decoder")(build_encoder("mixed_bfloat16")(l_norm))
-    outputs = {"probs": layers.Identity(name="probs")(probs), "ab_reg": layers.Identity(name="ab_reg")(ab_reg)}
-    return keras.Model(l_norm, outputs, name=f"{NAME}_bfloat16_encoder")
+    extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
+    outputs = model.get_layer("decoder")([*build_encoder("mixed_bfloat16")(l_norm), *extra])
+    return _named_outputs(l_norm, extra, outputs, f"{model.name}_bfloat16_encoder")
 
 
 def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None = None,

@@ -1,0 +1,150 @@
+"""User color hints (Zhang et al., "Real-Time User-Guided Image Colorization", SIGGRAPH 2017).
+
+A hint is ``{"x": col, "y": row, "rgb": [r, g, b]}`` in the photo's own full-resolution pixel
+coordinates, with an optional ``"radius"`` in pixels; a hint list is what ``Colorizer.colorize(image,
+hints=...)`` and ``python -m colorizer colorize --hints HINTS.json`` take. A hint-taking network sees
+them as a grid at its output resolution (``hint_grid``): three channels, a_norm·mask, b_norm·mask and
+mask, zero everywhere without a hint, so no hints is the automatic mode of the same network.
+
+- ``validate_hints(hints, shape, source)`` → the hints checked against an image (``HintError`` else);
+- ``read_hints_file(path)`` → the list in a JSON file, checked for form;
+- ``hint_grid(hints, shape, grid_shape)`` → the network's hint input;
+- ``simulate_grid_hints(ab_grid, rng, stride)`` → training hints, as the paper simulates them;
+- ``sample_hints(rgb, n, seed)`` → evaluation hints: the truth's mean color in small patches.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from colorizer.color import normalize_ab, rgb_to_lab
+
+__all__ = ["HintError", "validate_hints", "read_hints_file", "hint_grid", "simulate_grid_hints",
+           "sample_hints", "hints_to_json", "EVAL_RADIUS_SHARE"]
+
+# Training hints (the paper's simulation): the number of points is geometric with p = 1/8 counted
+# from zero (often none: automatic mode is trained too), each a square patch of side 1–9 px at the
+# working size, centred by a Gaussian around the crop's centre (σ = a quarter of the side).
+POINTS_P = 1 / 8
+PATCH_SIDES = (1, 9)
+# Evaluation hints: a patch whose radius is this share of the photo's short side (4 px at 400 px).
+EVAL_RADIUS_SHARE = 0.01
+
+
+class HintError(ValueError):
+    """A hint list that cannot be used; the message is one line naming the source and the reason."""
+
+
+def _number(value, what: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise HintError(f"{source}: {what} must be a number, got {value!r}")
+    return float(value)
+
+
+def _check_form(hints, source: str) -> list[dict]:
+    if not isinstance(hints, (list, tuple)):
+        raise HintError(f"{source}: hints must be a list of {{\"x\", \"y\", \"rgb\"}} objects, got {type(hints).__name__}")
+    checked = []
+    for i, hint in enumerate(hints):
+        where = f"{source}: hint {i + 1}"
+        if not isinstance(hint, dict) or not {"x", "y", "rgb"} <= set(hint):
+            raise HintError(f"{where}: expected an object with \"x\", \"y\" and \"rgb\", got {hint!r}")
+        rgb = hint["rgb"]
+        if (not isinstance(rgb, (list, tuple)) or len(rgb) != 3
+                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgb)):
+            raise HintError(f"{where}: \"rgb\" must be three numbers in 0–255, got {rgb!r}")
+        clean = {"x": _number(hint["x"], "\"x\"", where), "y": _number(hint["y"], "\"y\"", where),
+                 "rgb": [int(round(c)) for c in rgb]}
+        if hint.get("radius") is not None:
+            clean["radius"] = _number(hint["radius"], "\"radius\"", where)
+            if clean["radius"] < 0:
+                raise HintError(f"{where}: \"radius\" must be ≥ 0, got {hint['radius']!r}")
+        checked.append(clean)
+    return checked
+
+
+def validate_hints(hints, shape: tuple[int, ...], source: str = "hints") -> list[dict]:
+    """Hints checked for form and against an image of ``shape`` (H, W[, C]): each point inside it."""
+    checked = _check_form(hints, source)
+    height, width = shape[:2]
+    for i, hint in enumerate(checked):
+        if not (0 <= hint["x"] < width and 0 <= hint["y"] < height):
+            raise HintError(f"{source}: hint {i + 1} at x={hint['x']:g}, y={hint['y']:g} is outside the "
+                            f"{width}x{height} image")
+    return checked
+
+
+def read_hints_file(path: str | Path) -> list[dict]:
+    """The hint list in a JSON file (the form ``hints_to_json`` writes), checked for form."""
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise HintError(f"{path}: cannot read the hints file ({err.strerror or err})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise HintError(f"{path}: not a JSON hints file ({str(err).splitlines()[0]})") from None
+    return _check_form(content, str(path))
+
+
+def hints_to_json(hints: list[dict]) -> str:
+    return json.dumps(_check_form(hints, "hints"), indent=1)
+
+
+def _ab_norm_of(rgb) -> np.ndarray:
+    return normalize_ab(rgb_to_lab(np.asarray(rgb, np.uint8).reshape(1, 1, 3))[0, 0, 1:])
+
+
+def hint_grid(hints: list[dict], shape: tuple[int, ...], grid_shape: tuple[int, int]) -> np.ndarray:
+    """Checked hints on an image of ``shape`` → float32 grid_h×grid_w×3 (a·mask, b·mask, mask).
+
+    The photo is squeezed to the network's square input, so a point maps to its cell by each axis's
+    own scale; a hint covers the cells within its radius (at least its own cell). Later hints win
+    where two overlap."""
+    height, width = shape[:2]
+    gh, gw = grid_shape
+    grid = np.zeros((gh, gw, 3), np.float32)
+    for hint in hints:
+        row, col = hint["y"] * gh / height, hint["x"] * gw / width
+        radius = hint.get("radius") or 0.0
+        dr, dc = radius * gh / height, radius * gw / width
+        r0, r1 = int(np.clip(np.floor(row - dr), 0, gh - 1)), int(np.clip(np.floor(row + dr), 0, gh - 1))
+        c0, c1 = int(np.clip(np.floor(col - dc), 0, gw - 1)), int(np.clip(np.floor(col + dc), 0, gw - 1))
+        grid[r0:r1 + 1, c0:c1 + 1, :2] = _ab_norm_of(hint["rgb"])
+        grid[r0:r1 + 1, c0:c1 + 1, 2] = 1.0
+    return grid
+
+
+def simulate_grid_hints(ab_grid: np.ndarray, rng: np.random.Generator, stride: int) -> np.ndarray:
+    """Truth ab_norm N×h×w×2 at the output grid (cells of stride×stride working-size pixels) → hint
+    grids N×h×w×3, simulated as the paper does (see ``POINTS_P``, ``PATCH_SIDES``): each patch's
+    mean true color over the cells it covers."""
+    n, gh, gw, _ = ab_grid.shape
+    size_h, size_w = gh * stride, gw * stride
+    out = np.zeros((n, gh, gw, 3), np.float32)
+    for i in range(n):
+        for _ in range(rng.geometric(POINTS_P) - 1):
+            side = int(rng.integers(PATCH_SIDES[0], PATCH_SIDES[1] + 1))
+            top = int(np.clip(rng.normal(size_h / 2, size_h / 4) - side / 2, 0, size_h - side))
+            left = int(np.clip(rng.normal(size_w / 2, size_w / 4) - side / 2, 0, size_w - side))
+            rows = slice(top // stride, (top + side - 1) // stride + 1)
+            cols = slice(left // stride, (left + side - 1) // stride + 1)
+            out[i, rows, cols, :2] = ab_grid[i, rows, cols].reshape(-1, 2).mean(axis=0)
+            out[i, rows, cols, 2] = 1.0
+    return out
+
+
+def sample_hints(rgb: np.ndarray, n: int, seed: int = 0, radius: float | None = None) -> list[dict]:
+    """``n`` hints at seeded uniform random points of a color photo, each the truth's mean color in
+    the (2·radius+1)² patch around it (radius: ``EVAL_RADIUS_SHARE`` of the short side by default)."""
+    height, width = rgb.shape[:2]
+    radius = max(1, round(EVAL_RADIUS_SHARE * min(height, width))) if radius is None else radius
+    rng = np.random.default_rng(seed)
+    hints = []
+    for _ in range(n):
+        y, x = int(rng.integers(height)), int(rng.integers(width))
+        r = int(radius)
+        patch = rgb[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3).astype(np.float64)
+        hints.append({"x": x, "y": y, "rgb": [int(round(c)) for c in patch.mean(axis=0)], "radius": float(radius)})
+    return hints

@@ -1,0 +1,69 @@
+"""``hypercolumn_hints``: the flagship taught to take user color hints (Zhang et al., SIGGRAPH 2017).
+
+Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 16) and ``hints`` H/4×W/4×3 (a_norm·mask,
+b_norm·mask, mask; see ``colorizer.hints``) → ``probs`` (313 ab bins) and ``ab_reg`` at H/4×W/4, as
+the flagship's. All-zero hints is the automatic mode: one network serves both.
+
+Why this way:
+- The hints join **after** the frozen VGG16 (at H/4, H/8 and H/16 in the decoder, see
+  ``hypercolumn.build_decoder``), so the same cached encoder features train it: the hints change
+  every batch, the features never do. The paper feeds them beside L at the input instead; that would
+  put the 15 M-parameter encoder back into every training step.
+- Two dilated convolutions at H/16 give each output cell a view of the whole crop, so a hint on the
+  sky can recolor the rest of the sky, not only its own patch.
+- Training hints are simulated as in the paper (``hints.simulate_grid_hints``): a geometric number of
+  points (often none), patches of 1–9 px, each with the truth's mean color there, drawn afresh for
+  every batch; validation hints are drawn once, with a fixed seed.
+- Decoding, upsampling and bfloat16 inference are the flagship's.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from colorizer import hints as hint_tools
+from colorizer.models import hypercolumn
+from colorizer.models.hypercolumn import (DECODE, HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
+                                          decode, encoder_features, inference_network, training_pairs)
+from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the flagship's losses)
+
+NAME = "hypercolumn_hints"
+INPUT_KIND = "L"
+OUTPUT_KIND = "ab313"
+FROZEN_ENCODER = True
+TAKES_HINTS = True
+# The encoder is the flagship's, byte for byte: crops cached for one serve the other.
+FEATURES_OF = hypercolumn.NAME
+DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, the network "
+               "spreads it along the object; no hints is automatic colorization.")
+
+
+def build(size: int = WORKING_SIZE) -> keras.Model:
+    """Inputs L (any multiple of 16) and hints (size/4 square); outputs {probs, ab_reg}."""
+    return hypercolumn.build(size, with_hints=True, name=NAME)
+
+
+def augment_batch(x, y: dict, rng: np.random.Generator):
+    """One training batch → the same batch with freshly simulated hints appended to its inputs."""
+    grid = hint_tools.simulate_grid_hints(np.asarray(y["ab_reg"], np.float32), rng, OUTPUT_STRIDE)
+    return (*(x if isinstance(x, (list, tuple)) else (x,)), grid), y
+
+
+def hint_grid_shape(working_size: int) -> tuple[int, int]:
+    return working_size // OUTPUT_STRIDE, working_size // OUTPUT_STRIDE
+
+
+def predict_outputs(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None) -> dict:
+    """L_norm N×S×S×1 (+ hint grids N×S/4×S/4×3, none = automatic) → {probs, ab_reg} as numpy."""
+    n, size = batch_input.shape[0], batch_input.shape[1]
+    if hint_grid is None:
+        hint_grid = np.zeros((n, *hint_grid_shape(size), 3), np.float32)
+    hint_grid = np.broadcast_to(hint_grid, (n, *hint_grid.shape[-3:]))
+    outputs = forward([batch_input, hint_grid])
+    return {key: np.asarray(value) for key, value in outputs.items()}
+
+
+def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None, **options) -> np.ndarray:
+    """As the flagship's ``predict_ab``, with the hint grid as the second input."""
+    outputs = predict_outputs(forward, batch_input, hint_grid)
+    return decode(outputs["probs"], outputs["ab_reg"], **options)

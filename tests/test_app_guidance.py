@@ -1,0 +1,105 @@
+"""AppTest of the Colorize page's two ways to guide the colors: click-to-color hints (a hint-taking
+model) and colors from a reference photo (any model), with the tiny checkpoints of ``app_fixtures``."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from app_fixtures import color_png, gray_png, tiny_app_env  # noqa: F401  (pytest fixture, registered by import)
+from colorizer.imageio import decode_image
+from ui.loaders import image_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 90
+
+
+def app_with_upload(model: str, data: bytes) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state["sidebar.model"] = model
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value([("photo.png", data, "image/png")])
+    return at.run()
+
+
+def image_urls(at: AppTest) -> list[str]:
+    """The media URL of every image shown (a content hash: a changed image gets a new URL)."""
+    return [img.url for element in at.image for img in element.proto.imgs]
+
+
+def result_url(at: AppTest) -> str:
+    return next(img.url for element in at.image for img, caption in zip(element.proto.imgs, element.captions)
+                if caption.startswith("Colorized by"))
+
+
+def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
+    data = gray_png(48)
+    at = app_with_upload("hypercolumn_hints", data)
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    before = result_url(at)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    # What the click component sends back from the browser: a point on the shown image (its own size).
+    at.session_state[f"colorize.hint_click.{digest}"] = {"x": 10, "y": 30, "width": 48, "height": 48,
+                                                         "unix_time": time.time()}
+    at.run()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("**Point** x = 10, y = 30") for m in at.markdown)
+    picker = at.color_picker(key=f"colorize.hint_color.{digest}.10.30")
+    picker.set_value("#1e90ff").run()
+    at.button(key=f"colorize.hint_color.{digest}.10.30.add").click().run()
+    assert not at.exception, at.exception
+    assert any(m.value == "**1 hint**" for m in at.markdown)
+    assert result_url(at) != before  # the model took the hint
+    # Remove all: back to the automatic result.
+    at.button(key=f"colorize.hint_clear.{digest}").click().run()
+    assert result_url(at) == before
+
+
+def test_hint_file_upload_replaces_the_hints_and_a_bad_one_is_one_error(tiny_app_env):
+    data = gray_png(48)
+    at = app_with_upload("hypercolumn_hints", data)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    hints = [{"x": 5, "y": 6, "rgb": [200, 30, 40]}, {"x": 40, "y": 40, "rgb": [30, 160, 60], "radius": 3}]
+    at.file_uploader(key=f"colorize.hint_upload.{digest}").set_value(
+        [("h.json", json.dumps(hints).encode(), "application/json")]).run()
+    assert not at.exception, at.exception
+    assert any(m.value == "**2 hints**" for m in at.markdown)
+    at.file_uploader(key=f"colorize.hint_upload.{digest}").set_value(
+        [("far.json", json.dumps([{"x": 500, "y": 6, "rgb": [0, 0, 0]}]).encode(), "application/json")]).run()
+    assert [e.value for e in at.error] == ["far.json: hint 1 at x=500, y=6 is outside the 48x48 image"]
+    assert any(m.value == "**2 hints**" for m in at.markdown)  # the good ones are kept
+
+
+def test_a_model_without_hints_shows_no_hint_controls(tiny_app_env):
+    at = app_with_upload("cifar_ae", gray_png(32))
+    assert not any("Color hints" in m.value for m in at.markdown)
+
+
+def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_app_env):
+    at = app_with_upload("cifar_ae", gray_png(48))
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    captions = [c for element in at.image for c in element.captions]
+    assert "Colored from the reference" in captions and any(c.startswith("Match confidence") for c in captions)
+    assert "Reference: ref.png" in captions
+    # The L/a/b page draws the reference's ab distribution beside the result's.
+    at.switch_page("pages/channels.py").run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.subheader)
+
+
+def test_a_broken_reference_is_one_error_naming_it(tiny_app_env):
+    at = app_with_upload("cifar_ae", gray_png(32))
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("broken.png", b"nope", "image/png")]).run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("reference broken.png:"), errors
+    assert any(c.startswith("Colorized by") for element in at.image for c in element.captions)

