@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = [
     "L_CENT", "L_NORM", "AB_NORM",
-    "rgb_to_lab", "lab_to_rgb", "luminance", "to_gray", "gray01_from_L", "normalize_l", "unnormalize_ab",
+    "rgb_to_lab", "lab_to_rgb", "luminance", "to_gray", "gray01_from_L", "normalize_l", "unnormalize_l", "unnormalize_ab",
     "normalize_ab", "resize", "join_lab", "join_lab_guided", "ab_of_rgb",
 ]
 
@@ -108,6 +108,10 @@ def gray01_from_L(L: np.ndarray) -> np.ndarray:
 
 def normalize_l(L: np.ndarray) -> np.ndarray:
     return (L - L_CENT) / L_NORM
+
+
+def unnormalize_l(L_norm: np.ndarray) -> np.ndarray:
+    return L_norm * L_NORM + L_CENT
 
 
 def normalize_ab(ab: np.ndarray) -> np.ndarray:

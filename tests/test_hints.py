@@ -125,12 +125,49 @@ def test_a_hint_reaches_the_network_where_it_was_placed():
     model = copying_hint_model()
     gray = np.full((40, 120), 140, np.uint8)
     # Left third hinted green (a wide radius), the rest none: a stub that copies hints paints exactly that.
-    result = model.colorize(gray, hints=[{"x": 15, "y": 20, "rgb": GREEN, "radius": 20}], head="regression")
+    result = model.colorize(gray, hints=[{"x": 15, "y": 20, "rgb": GREEN, "radius": 20}], head="regression", spread=None)
     green_ab = _ab(np.array([[GREEN]], np.uint8))[0, 0]
     left, right = _ab(result[:, :8]).reshape(-1, 2).mean(axis=0), _ab(result[:, 80:]).reshape(-1, 2).mean(axis=0)
     assert np.linalg.norm(right) < 2.0                     # no hint there: gray
     assert left[0] < -15 and left[1] > 15                  # green there: a < 0, b > 0
     assert np.linalg.norm(left - green_ab) < np.linalg.norm(green_ab) / 2
+
+
+def test_propagation_spreads_a_hint_to_cells_that_look_like_its_own():
+    """Two kinds of cells (left and right halves, orthogonal descriptors): a hint in the left half
+    recolors the left half toward the hint, and leaves the right half as predicted."""
+    h, w = 6, 10
+    descriptors = np.zeros((h, w, 2), np.float32)
+    descriptors[:, :5, 0], descriptors[:, 5:, 1] = 1.0, 1.0
+    ab = np.tile(np.array([10.0, 10.0], np.float32), (h, w, 1))
+    grid = np.zeros((h, w, 3), np.float32)
+    grid[2, 1] = [-0.3, 0.4, 1.0]  # a = -33, b = 44: green
+    for replace in (False, True):
+        out = H.propagate_hints(ab, grid, descriptors.reshape(-1, 2), replace=replace)
+        np.testing.assert_allclose(out[:, 5:], ab[:, 5:], atol=0.5)              # unlike the hint: (nearly) untouched
+        np.testing.assert_allclose(out[2, 1], [-33.0, 44.0], atol=1.0)           # the hinted cell: the hint
+        assert np.all(np.linalg.norm(out[:, :5] - [-33.0, 44.0], axis=-1) < 6)  # its kind: near the hint
+    np.testing.assert_array_equal(H.propagate_hints(ab, np.zeros_like(grid), descriptors.reshape(-1, 2)), ab)
+
+
+@pytest.fixture(scope="module")
+def shipped_hint_model():
+    from colorizer import load
+
+    return load("hypercolumn_hints")
+
+
+def test_a_hint_moves_the_shipped_models_colors_toward_it(shipped_hint_model):
+    from colorizer import gallery
+    from colorizer.color import resize
+
+    photo = resize(gallery.load_photo("coffee"), (200, 266))
+    automatic = _ab(shipped_hint_model.colorize(photo))
+    for x, y, rgb in ((60, 50, [40, 90, 200]), (200, 150, [230, 200, 40])):
+        hinted = _ab(shipped_hint_model.colorize(photo, hints=[{"x": x, "y": y, "rgb": rgb}]))
+        target = _ab(np.array([[rgb]], np.uint8))[0, 0]
+        before, after = np.linalg.norm(automatic[y, x] - target), np.linalg.norm(hinted[y, x] - target)
+        assert after < before - 5, (rgb, before, after)  # strictly (and clearly) closer
 
 
 def test_no_hints_and_an_empty_list_are_the_same_automatic_result(tiny_colorizers):

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from colorizer import hints as hint_tools
+from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
 from colorizer.models.hypercolumn import (DECODE, HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
                                           decode, encoder_features, inference_network, training_pairs)
@@ -34,6 +35,9 @@ FROZEN_ENCODER = True
 TAKES_HINTS = True
 # The encoder is the flagship's, byte for byte: crops cached for one serve the other.
 FEATURES_OF = hypercolumn.NAME
+# How hints reach beyond their own cells at inference (see ``predict_ab``): None (the network alone),
+# "residual" or "replace"; the ablation is in docs/results.md.
+SPREAD = "replace"
 DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, the network "
                "spreads it along the object; no hints is automatic colorization.")
 
@@ -63,7 +67,18 @@ def predict_outputs(forward, batch_input: np.ndarray, hint_grid: np.ndarray | No
     return {key: np.asarray(value) for key, value in outputs.items()}
 
 
-def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None, **options) -> np.ndarray:
-    """As the flagship's ``predict_ab``, with the hint grid as the second input."""
+def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None, spread: str | None = SPREAD,
+               **options) -> np.ndarray:
+    """As the flagship's ``predict_ab``, with the hint grid as the second input; then, unless
+    ``spread`` is None, each hint's correction spreads to the cells that look like its own
+    (``hints.propagate_hints``; "residual" or "replace")."""
     outputs = predict_outputs(forward, batch_input, hint_grid)
-    return decode(outputs["probs"], outputs["ab_reg"], **options)
+    ab = decode(outputs["probs"], outputs["ab_reg"], **options)
+    if hint_grid is None or spread is None or not np.any(hint_grid[..., 2]):
+        return ab
+    from colorizer.exemplar import reference_matcher
+
+    grids = np.broadcast_to(hint_grid, (len(ab), *hint_grid.shape[-3:]))
+    L = unnormalize_l(batch_input[..., 0])
+    return np.stack([hint_tools.propagate_hints(ab[i], grids[i], reference_matcher().descriptors(L[i]), replace=spread == "replace")
+                     for i in range(len(ab))])

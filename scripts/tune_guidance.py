@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The grids behind the constants of user hints (``colorizer.hints``: how a hint spreads) and of
+reference-photo colorization (``colorizer.exemplar``: how similar a match must be to be trusted).
+
+    python scripts/tune_guidance.py hints data/photos [--gallery]   # 10 simulated hints per photo
+    python scripts/tune_guidance.py reference data/photos           # the held-out reference pairs
+
+Each variant patches the module constants for its own calls only and is scored with
+``colorizer.evaluate`` (PSNR, colorfulness ratio, right-hue rate), one line per variant.
+``docs/results.md`` has the tables and how the shipped values were chosen.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from colorizer import exemplar, hints  # noqa: E402
+from colorizer.evaluate import (HintedColorizer, ReferencedColorizer, evaluate_photos, gallery_truths,  # noqa: E402
+                                held_out_truths, reference_pairs)
+from colorizer.inference import load  # noqa: E402
+
+# (spreading, sharpness, σ in cells, damping); None: the network alone
+HINT_VARIANTS = [(None, 0, 0, 0), ("residual", 0.05, 12, 0.05), ("replace", 0.05, 12, 0.05),
+                 ("replace", 0.1, 30, 0.05), ("replace", 0.1, 1e6, 0.05), ("replace", 0.2, 1e6, 0.05),
+                 ("replace", 0.2, 30, 0.2), ("replace", 0.05, 30, 0.01), ("residual", 0.1, 30, 0.01),
+                 ("replace", 0.1, 30, 0.01), ("replace", 0.1, 30, 0.003), ("replace", 0.12, 40, 0.01),
+                 ("replace", 0.15, 30, 0.003), ("replace", 0.1, 50, 0.003)]
+# (SIMILARITY_LOW, SIMILARITY_HIGH)
+REFERENCE_VARIANTS = [(0.45, 0.75), (0.6, 0.85), (0.7, 0.85), (0.65, 0.9)]
+
+
+class Patched:
+    """A colorizer run with module constants set to ``values`` for each call."""
+
+    def __init__(self, inner, module, values: dict):
+        self.inner, self.module, self.values = inner, module, values
+
+    def colorize(self, truth):
+        saved = {name: getattr(self.module, name) for name in self.values}
+        for name, value in self.values.items():
+            setattr(self.module, name, value)
+        try:
+            return self.inner.colorize(truth)
+        finally:
+            for name, value in saved.items():
+                setattr(self.module, name, value)
+
+
+def _report(summary: dict, prefix: str = "") -> None:
+    for label, m in summary.items():
+        if label != "truth":
+            print(f"{prefix}{label}: PSNR {m['psnr']:.2f} dB, colorfulness {m['colorfulness_ratio']:.2f}, "
+                  f"right hue {100 * m['right_hue']:.1f} %", flush=True)
+
+
+def tune_hints(folder: str, gallery: bool, n_hints: int = 10) -> None:
+    model = load("hypercolumn_hints")
+    photos = gallery_truths() if gallery else held_out_truths(folder)
+    variants = {}
+    for spread, sharpness, distance, damping in HINT_VARIANTS:
+        label = "network alone" if spread is None else f"{spread} sharpness {sharpness} σ {distance:g} damping {damping}"
+        variants[label] = Patched(HintedColorizer(model, n_hints, spread=spread), hints, {
+            "SPREAD_SHARPNESS": sharpness, "SPREAD_DISTANCE": distance, "SPREAD_DAMPING": damping})
+    _report(evaluate_photos(photos, {"automatic": model, **variants}))
+
+
+def tune_reference(folder: str) -> None:
+    model = load("hypercolumn")
+    for set_name, pairs in reference_pairs(folder).items():
+        variants = {f"similarity {low}–{high}": Patched(ReferencedColorizer(model, pairs), exemplar, {
+            "SIMILARITY_LOW": low, "SIMILARITY_HIGH": high}) for low, high in REFERENCE_VARIANTS}
+        _report(evaluate_photos([(n, t) for n, t, _ in pairs], {"automatic": model, **variants}), f"{set_name}: ")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["hints", "reference"])
+    parser.add_argument("dir", metavar="DIR", help="photo folder with val/ (scripts/fetch_photos.py)")
+    parser.add_argument("--gallery", action="store_true", help="hints: score on the built-in gallery instead")
+    args = parser.parse_args()
+    if args.what == "hints":
+        tune_hints(args.dir, args.gallery)
+    else:
+        tune_reference(args.dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
