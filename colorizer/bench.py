@@ -129,6 +129,7 @@ def load_for_bench(name: str, reference_size: int = 256):
     from colorizer.checkpoints import shipped_checkpoints
     from colorizer.inference import Colorizer, load
     from colorizer.models import architecture
+    from colorizer.models.contract import contract_of
     from colorizer import reference
 
     if name == REFERENCE:
@@ -138,7 +139,7 @@ def load_for_bench(name: str, reference_size: int = 256):
         return load(name), f"weights/{name}"
     arch = architecture(name)
     model = arch.build(arch.WORKING_SIZE)
-    contract = {"rgb": "gray01_rgb", "ab": "L_ab", "ab313": "L_313"}[arch.OUTPUT_KIND]
+    contract = contract_of(arch)
     card = {"name": name, "architecture": name, "working_size": arch.WORKING_SIZE,
             "parameters": {"total": model.count_params()}}
     colorizer = Colorizer(name=name, model=model, contract=contract, working_size=arch.WORKING_SIZE, card=card,
@@ -286,13 +287,12 @@ def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
 
 
 def _status_kb(key: str) -> int | None:
+    from colorizer.hardware import process_status
+
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        return int((process_status(key) or "").split()[0])
+    except (ValueError, IndexError):
+        return None
 
 
 def _reset_rss_peak() -> bool:
