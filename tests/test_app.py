@@ -17,6 +17,7 @@ from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being 
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("pages/colorize.py", "pages/channels.py", "pages/compare.py", "pages/curves.py")
+ALL_PAGES = (*PAGES, "pages/finetune.py")
 TIMEOUT = 90  # the first run imports TensorFlow and loads models; later runs take a second or two
 
 
@@ -227,3 +228,20 @@ def test_an_unexpected_failure_is_a_message_not_a_traceback(tiny_app_env, monkey
     at.switch_page("pages/channels.py").run()
     assert not at.exception, at.exception
     assert any(e.startswith("Something went wrong: RuntimeError: plotting exploded") for e in texts(at.error))
+
+
+def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
+    """One mechanism for every page: each runs its main through ``widgets.run_page`` (the entry guard
+    that brings the sidebar to a deep link, then main with a one-message safety net)."""
+    from ui import widgets
+
+    assert sorted(ALL_PAGES) == sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+    calls = []
+    real = widgets.run_page
+    monkeypatch.setattr(widgets, "run_page", lambda main: calls.append(main) or real(main))
+    at = app()
+    for page in ALL_PAGES:
+        before = len(calls)
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert len(calls) > before, f"{page} does not run through widgets.run_page"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import color_png, gray_png, tiny_app_env  # noqa: F401  (pytest fixture, registered by import)
+from app_fixtures import app_checkpoints, color_png, gray_png, tiny_app_env  # noqa: F401  (pytest fixtures, registered by import)
 from colorizer.imageio import decode_image
 from ui.loaders import image_digest
 

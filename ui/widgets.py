@@ -78,8 +78,10 @@ def entry_guard() -> None:
     Because the app has a ``pages/`` folder, Streamlit emulates its old multipage mode (running
     ``pages/<page>.py`` alone, without the entry file) until ``st.navigation`` has been called once
     in the server process. That happens only when the first visitor after a start opens a page's
-    own URL. Declaring the navigation here switches the server over for good; the rerun then goes
-    through the entry file and lands on the same page (same URL path).
+    own URL (and in every ``AppTest`` run of a page other than the default). Declaring the navigation
+    here switches the server over for good; the rerun then goes through the entry file and lands on
+    the same page (same URL path). A rerun drops what ``st.button`` returned, so pages act on a click
+    in its ``on_click`` callback, which runs before any script does.
     """
     if st.session_state.pop(ENTRY_MARK, False):
         return
