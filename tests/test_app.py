@@ -245,3 +245,22 @@ def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert len(calls) > before, f"{page} does not run through widgets.run_page"
+
+
+def test_card_summary_and_evaluation_rows(tiny_app_env):
+    from ui.cards import card_summary, evaluation_rows
+
+    card = {"architecture": "cifar_ae", "working_size": 32, "description": "tiny",
+            "parameters": {"total": 1234567, "trainable": 1000},
+            "training": {"epochs": 4, "best_val_loss": 0.0123456, "wall_time_s": 300, "stopped_early": False},
+            "data": {"train_photos": 4, "val_photos": 2, "sources": [
+                {"package": "scratch", "license": "CC0", "photos": 3}, {"package": "scratch", "license": "MIT", "photos": 2}]}}
+    assert card_summary(card).splitlines() == [
+        "- **architecture**: cifar_ae · working size 32 px", "- tiny",
+        "- **parameters**: total 1,234,567, trainable 1,000",
+        "- **training**: epochs 4, best val loss 0.01235, wall time 5 min",
+        "- **data**: 4 train photos, 2 val photos; scratch (5 photos)",
+    ]
+    rows, truths = evaluation_rows(["cifar_ae", TUNED_NAME])
+    assert [r["model"] for r in rows] == ["gray (no color)", "cifar_ae", TUNED_NAME]  # the gray baseline once
+    assert rows[1]["psnr"] == 22.5 and truths == [30.0, 30.0]
