@@ -104,9 +104,6 @@ def load_base(base: str | Path) -> Base:
         raise FinetuneError(f"{label}: this checkpoint has no separate decoder to fine-tune "
                             "(its model has no 'encoder' and 'decoder' submodels)")
     arch = ARCHITECTURES.get(card.get("architecture", model.name)) or ForeignArchitecture(model, label)
-    if arch.TAKES_HINTS:
-        raise FinetuneError(f"{label}: fine-tuning a hint-taking model is not supported yet; fine-tune "
-                            f"{arch.FEATURES_OF or 'the flagship'} instead")
     fixed = model.inputs[0].shape[1] if not isinstance(model.inputs, dict) else None
     working = int(card.get("working_size") or arch.WORKING_SIZE)
     return Base(card.get("name") or label, path, model, arch, card, working, fixed)
@@ -119,9 +116,7 @@ def finetunable_checkpoints() -> dict[str, Path]:
     found = {}
     for name, folder in available_checkpoints().items():
         card = checkpoints.read_card(folder)
-        arch = ARCHITECTURES.get(card.get("architecture"))
-        # Hint-taking models train with simulated hints, which fine-tuning does not do (yet).
-        if (arch is not None and not arch.TAKES_HINTS) or card.get("finetunable"):
+        if card.get("architecture") in ARCHITECTURES or card.get("finetunable"):
             found[name] = folder
     return found
 

@@ -5,7 +5,8 @@
   features once for the train and held-out crops (``colorizer.features``). For a 313-bin model the
   class-rebalancing prior comes from the fine-tuning crops (training's recipe, on the new photos).
 - ``train_decoder`` trains ``trainable_head`` (the architecture's decoder head) on those features with
-  ``loop.fit``: training's schedule, batching, best-weights rule and Stop, plus a ``Progress`` callback
+  ``loop.fit``: training's schedule, batching (with the architecture's ``augment_batch``: a hint-taking
+  model gets freshly simulated hints per batch, as in training), best-weights rule and Stop, a ``Progress`` callback
   (steps, ETA, losses) and a per-epoch ``Previewer`` of the held-out photo. On a GPU with tensor cores
   the head trains in mixed precision (``mixed_precision_copy``); elsewhere in float32.
 - ``time_epoch`` times one epoch the same way, with or without the feature cache (the benchmark).
@@ -228,7 +229,7 @@ def train_decoder(prepared: Prepared, config: FinetuneConfig, report: Callable[.
     keep_best = loop.fit(trained, _single(prepared.features), prepared.y, (_single(prepared.val_features), prepared.val_y),
                          epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, loss=loss, metrics=metrics,
                          loss_weights=loss_weights, callbacks=[progress], verbose=0, seed=config.seed,
-                         loss_scaling=mixed, stop=stop)
+                         augment=arch.augment_batch, loss_scaling=mixed, stop=stop)
     preview.sync()
     _assert_unchanged(encoder_before, model.get_layer("encoder").get_weights())
     return {"progress": progress, "keep_best": keep_best, "mixed": mixed, "device": device,
@@ -265,7 +266,10 @@ def time_epoch(base: str | Path, photos: list[np.ndarray], cached: bool, *, batc
         inputs, trainable = x, b.model
     loss, metrics, loss_weights = b.arch.loss_and_metrics(target_prior(b.arch, y, batch))
     loop.compile_for_training(trainable, lr=3e-4, loss=loss, metrics=metrics, loss_weights=loss_weights)
-    trainable.fit(loop.ArrayBatches(inputs, y, batch_size, seed=seed), epochs=1, steps_per_epoch=1, verbose=0)
+    def batches():
+        return loop.ArrayBatches(inputs, y, batch_size, seed=seed, augment=b.arch.augment_batch)
+
+    trainable.fit(batches(), epochs=1, steps_per_epoch=1, verbose=0)
     start = time.perf_counter()
-    trainable.fit(loop.ArrayBatches(inputs, y, batch_size, seed=seed), epochs=1, verbose=0)
+    trainable.fit(batches(), epochs=1, verbose=0)
     return time.perf_counter() - start
