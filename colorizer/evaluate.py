@@ -313,8 +313,9 @@ def _kinds(folder) -> dict[str, str]:
     if not manifest.is_file():
         return {}
     with open(manifest, newline="") as f:
+        # Rows without a ``path`` (a manifest that is not fetch_photos') say nothing about kinds.
         return {Path(row["path"]).name: f"{row.get('package', '')} {posixpath.dirname(row.get('source_file', '').split(':')[-1])}"
-                for row in csv.DictReader(f)}
+                for row in csv.DictReader(f) if row.get("path")}
 
 
 def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
