@@ -20,7 +20,8 @@ __all__ = ["finetune_from_cli"]
 
 def finetune_from_cli(args) -> int:
     """0 when the checkpoint was written (even if some photos were unusable: each prints
-    ``error: <file>: <reason>``), 1 when no photo was usable or training failed."""
+    ``error: <file>: <reason>``; or when a signal stopped training: the best weights are written);
+    1 when no photo was usable, it failed, or a signal stopped it before training (nothing written)."""
     photos, errors = photos_from_folder(args.data)
     for line in errors:
         print(f"error: {line}", file=sys.stderr, flush=True)
