@@ -17,6 +17,7 @@ import streamlit as st
 
 from colorizer import checkpoints, finetune, gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS
+from colorizer.models import ARCHITECTURES
 from ui import charts, loaders, widgets
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "JOB_KEY", "OWNER_KEY"]
@@ -29,8 +30,6 @@ EPOCH_CHOICES_MAX = 200
 BATCH_SIZES = (4, 8, 16, 32, 64)
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
 CROP_SIZES = (32, 64, 96, 128, 160, 192, 256)
-# cifar_ae and vae end their encoder in Dense layers: their input size is fixed at build time.
-FIXED_SIZE_ARCHITECTURES = {"cifar_ae", "vae"}
 
 
 def owner_id() -> str:
@@ -47,7 +46,8 @@ def current_job() -> finetune.FinetuneJob | None:
 def crop_choices(card: dict) -> list[int]:
     """Crop sizes a base accepts: its working size only when fixed, else multiples of 8 around it."""
     working = int(card.get("working_size") or 128)
-    if card.get("architecture") in FIXED_SIZE_ARCHITECTURES:
+    arch = ARCHITECTURES.get(card.get("architecture"))
+    if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
         return [working]
     return sorted({*CROP_SIZES, working})
 
