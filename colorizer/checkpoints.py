@@ -21,6 +21,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from colorizer import staging
+
 __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "CheckpointError", "user_checkpoint_dir", "shipped_checkpoints",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
@@ -75,17 +77,23 @@ def _is_checkpoint_folder(path: Path) -> bool:
 @contextmanager
 def _replacing(path: str | Path, suffix: str):
     """Yield a hidden temporary path beside ``path``; on success fsync it and rename it over ``path``
-    (readers see the old file or the new one, never half of one); on any failure remove it."""
+    (readers see the old file or the new one, never half of one); on any failure remove it.
+
+    The temporary is held (``staging.hold``) while it is written, so the next write to ``path`` sweeps
+    the temporaries a killed writer left (``.model.keras.*.keras``…) and never a live writer's."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    prefix = f".{path.name}."
+    staging.sweep(path.parent, prefix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
     try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with staging.hold(tmp):
+            yield tmp
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -43,7 +43,7 @@ def cmd_archs(args) -> int:
     if args.hints:
         from colorizer.models import ARCHITECTURES
 
-        print("\n".join(n for n in ARCHITECTURE_NAMES if getattr(ARCHITECTURES[n], "TAKES_HINTS", False)))
+        print("\n".join(n for n in ARCHITECTURE_NAMES if ARCHITECTURES[n].TAKES_HINTS))
     else:
         print("\n".join(ARCHITECTURE_NAMES))
     return 0

@@ -1,5 +1,8 @@
-"""What the CPU is and can do, read once from ``/proc/cpuinfo`` (Linux; elsewhere: the platform's word).
+"""What the machine is and can do, read from ``/proc`` (Linux; elsewhere: the platform's word).
 
+- ``process_status(key)``: a field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``, ``Umask``…), the
+  one place that file is parsed;
+- ``device_description()``: what trains, "GPU: <name>" or "CPU: <model> (<n> cores)", for cards;
 - ``cpu_model()``: e.g. "Intel(R) Xeon(R) Processor", for cards and benchmark reports;
 - ``bfloat16_is_fast()``: True when the CPU has AMX or AVX512-BF16, where TensorFlow's oneDNN runs
   bfloat16 convolutions 4–5× faster than float32 (measured on the project's 2-core Xeon); elsewhere
@@ -13,12 +16,24 @@ import platform
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["cpu_model", "cpu_flags", "bfloat16_is_fast"]
+__all__ = ["process_status", "cpu_model", "cpu_flags", "bfloat16_is_fast", "device_description"]
+
+
+def process_status(key: str) -> str | None:
+    """The value of ``key`` in ``/proc/self/status`` ("123456 kB", "0022"), None where there is none."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == key:
+                return value.strip()
+    except OSError:
+        pass
+    return None
 
 
 @lru_cache(maxsize=1)
 def _cpuinfo() -> dict[str, str]:
-    """The first processor's ``key: value`` lines of /proc/cpuinfo ({} where there is none)."""
+    """The first processor's ``key: value`` lines of /proc/cpuinfo ({} where there is none), read once."""
     info: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -45,3 +60,14 @@ def bfloat16_is_fast() -> bool:
     if forced in ("0", "1"):
         return forced == "1"
     return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def device_description() -> str:
+    """'GPU: <name>' when TensorFlow sees a GPU, else 'CPU: <model> (<n> cores)'."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"

@@ -5,10 +5,9 @@ H×W×3 (an RGB image is turned gray first: only its L is used) and returns uint
 network runs at its working size; its a, b are upsampled and joined to the input's own
 full-resolution L, so the output keeps every detail and exactly the input's luminance.
 
-Contracts a checkpoint can have (inferred from its input/output shapes when it was made elsewhere):
-- ``gray01_rgb``: gray H×W×1 in [0, 1] → RGB H×W×3 in [0, 1] (the CIFAR-10 report's code);
-- ``L_ab``: L_norm H×W×1 in [-1, 1] → ab_norm H×W×2 in [-1, 1];
-- ``L_313``: L_norm H×W×1 → a distribution over the 313 ab bins (annealed mean).
+Contracts a checkpoint can have (``colorizer.models.contract.CONTRACTS``; inferred from its
+input/output shapes when it was made elsewhere): ``gray01_rgb`` (the CIFAR-10 report's code), ``L_ab``
+and ``L_313`` (the 313 ab bins, decoded by annealed mean).
 """
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from colorizer.checkpoints import CheckpointError, available_checkpoints, load_k
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES
+from colorizer.models.contract import CONTRACTS, contract_of
 
 __all__ = ["Colorizer", "load", "hint_taking_architectures", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
 
@@ -53,7 +53,7 @@ def infer_contract(model, source: str | None = None) -> tuple[str, int]:
             f"{name}: fits no known contract: input {in_shape} → output {out_shape}; "
             "expected a 1-channel image in (gray or L) and 3 (RGB), 2 (ab) or 313 (ab bins) channels out"
         )
-    contracts = {3: "gray01_rgb", 2: "L_ab", quantize.N_BINS: "L_313"}
+    contracts = {c.channels: c.name for c in CONTRACTS.values()}
     if out_shape[-1] not in contracts:
         raise CheckpointError(f"{name}: fits no known contract: {out_shape[-1]} output channels (expected 3, 2 or 313)")
     size = in_shape[1] or DEFAULT_FOREIGN_SIZE
@@ -90,7 +90,7 @@ class Colorizer:
 
     @property
     def is_stochastic(self) -> bool:
-        return self.arch is not None and self.arch.NAME == "vae"
+        return self.arch is not None and self.arch.STOCHASTIC
 
     @property
     def has_temperature(self) -> bool:
@@ -99,7 +99,7 @@ class Colorizer:
     @property
     def takes_hints(self) -> bool:
         """True for a hint-taking architecture (``TAKES_HINTS``): ``colorize(image, hints=[...])``."""
-        return self.arch is not None and getattr(self.arch, "TAKES_HINTS", False)
+        return self.arch is not None and self.arch.TAKES_HINTS
 
     def hint_grid(self, hints, shape: tuple[int, ...]) -> np.ndarray | None:
         """User hints on an image of ``shape`` → the network's 1×h×w×3 hint input; None for a model
@@ -163,7 +163,7 @@ class Colorizer:
         """The ``count`` most probable of the 313 ab bins at pixel (x=col, y=row), as colors at that
         pixel's lightness: ``[{"rgb": [r, g, b], "probability": p}, ...]``, most probable first (the
         palette of iDeepColor: what the network hesitates between there)."""
-        if self.contract != "L_313" or self.arch is None or not hasattr(self.arch, "predict_outputs"):
+        if self.contract != "L_313" or self.arch is None or self.arch.predict_outputs is None:
             return []
         image = _validated(image)
         validate_hints([{"x": x, "y": y, "rgb": [0, 0, 0]}], image.shape, source=self.name)
@@ -181,7 +181,7 @@ class Colorizer:
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Predicted ab (network output size) joined to the full-resolution L: bilinear, or guided
         by L's edges for architectures that declare ``UPSAMPLING = "guided"``."""
-        if self.arch is not None and getattr(self.arch, "UPSAMPLING", "bilinear") == "guided":
+        if self.arch is not None and self.arch.UPSAMPLING == "guided":
             return join_lab_guided(L_full, *guided_coefficients(L_full, ab))
         return join_lab(L_full, ab)
 
@@ -200,7 +200,7 @@ class Colorizer:
 
 
 def hint_taking_architectures() -> list[str]:
-    return [name for name, arch in ARCHITECTURES.items() if getattr(arch, "TAKES_HINTS", False)]
+    return [name for name, arch in ARCHITECTURES.items() if arch.TAKES_HINTS]
 
 
 def compiled_forward(network, working_size: int, jit_compile: bool = False):
@@ -264,7 +264,7 @@ def load(name_or_path: str | Path) -> Colorizer:
     card = read_card(folder) if Path(path).name == "model.keras" or Path(path).is_dir() else {}
     arch = ARCHITECTURES.get(card.get("architecture", model.name))
     if arch is not None:
-        contract = {"rgb": "gray01_rgb", "ab": "L_ab", "ab313": "L_313"}[arch.OUTPUT_KIND]
+        contract = contract_of(arch)
         # A file without a card (e.g. a .keras passed directly) may have been trained at another size:
         # a fixed input size in the model itself beats the architecture's default.
         size = int(card.get("working_size") or model.inputs[0].shape[1] or arch.WORKING_SIZE)

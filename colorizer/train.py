@@ -3,20 +3,16 @@
 ``train_architecture(...)`` writes ``OUT/NAME/model.keras``, ``history.csv`` (Keras CSVLogger: epoch,
 loss, val_loss, learning_rate, metrics) and ``card.json``. Architectures with a frozen encoder
 (``FROZEN_ENCODER = True``: vgg16_ae) have their encoder features computed once, then only the
-decoder trains, so an epoch costs decoder time only. Runs on the GPU when TensorFlow sees one.
+decoder trains, so an epoch costs decoder time only (``colorizer.features``, kept on disk). The loop
+itself, shared with fine-tuning, is ``colorizer.loop``. Runs on the GPU when TensorFlow sees one.
 """
 from __future__ import annotations
 
 import csv
-import hashlib
-import math
-import os
 import platform
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,142 +21,15 @@ import keras
 import numpy as np
 
 from colorizer import checkpoints, data, quantize
-from colorizer.hardware import cpu_model
 from colorizer.color import unnormalize_ab
+from colorizer.features import FeatureCache, default_disk_dir
+from colorizer.hardware import device_description
+from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, fit  # noqa: F401 (the loop, re-exported)
 from colorizer.models import architecture
+from colorizer.models.contract import color_space
 
-__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "parameter_counts", "data_sources"]
-
-LR_FACTOR = math.sqrt(0.1)
-
-
-def device_description() -> str:
-    """'GPU: <name>' when TensorFlow sees a GPU, else 'CPU: <model> (<n> cores)'."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return f"GPU: {details.get('device_name', gpus[0].name)}"
-    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
-
-
-class KeepBestWeights(keras.callbacks.Callback):
-    """Remember the weights of the epoch with the best val_loss and restore them when training ends
-    (or is stopped): "checkpoint on best val_loss" without writing half-trained files."""
-
-    def __init__(self, monitor: str = "val_loss"):
-        super().__init__()
-        self.monitor, self.best, self.best_weights, self.best_epoch = monitor, np.inf, None, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and value < self.best:
-            self.best, self.best_epoch = float(value), epoch + 1
-            self.best_weights = self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-
-
-class ArrayBatches(keras.utils.PyDataset):
-    """Batches of in-memory arrays (or lists/dicts of them), cast to float32 one batch at a time.
-
-    ``model.fit`` on raw numpy arrays copies the whole set into float32 tensors (several times, for
-    shuffling): with cached VGG16 features stored as float16 that is gigabytes. Batching by hand keeps
-    memory at the size of the arrays themselves.
-
-    ``augment(x, y, rng)`` → (x, y), when given, changes each batch (e.g. simulated color hints). A
-    shuffled set draws from one generator across epochs; an unshuffled one (validation) restarts its
-    generator every epoch, so it sees the same augmentation each time."""
-
-    def __init__(self, x, y, batch_size: int, shuffle: bool = True, seed: int = 0, augment=None):
-        super().__init__()
-        self.x, self.y, self.batch_size, self.shuffle, self.augment = x, y, batch_size, shuffle, augment
-        self.n = len(_first(x))
-        self.seed, self.rng = seed, np.random.default_rng(seed)
-        self.augment_rng = np.random.default_rng([seed, 1])
-        self.order = np.arange(self.n)
-        self.on_epoch_end()
-
-    def __len__(self):
-        return math.ceil(self.n / self.batch_size)
-
-    def __getitem__(self, index):
-        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
-        x, y = _take(self.x, rows), _take(self.y, rows)
-        if self.augment is None:
-            return x, y
-        # Validation: a generator per batch index, so every epoch sees the same hints in any order.
-        rng = self.augment_rng if self.shuffle else np.random.default_rng([self.seed, 2, index])
-        return self.augment(x, y, rng)
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.rng.shuffle(self.order)
-
-
-def _first(arrays):
-    if isinstance(arrays, dict):
-        return next(iter(arrays.values()))
-    return arrays[0] if isinstance(arrays, (list, tuple)) else arrays
-
-
-def _take(arrays, rows):
-    if isinstance(arrays, dict):
-        return {k: _take(v, rows) for k, v in arrays.items()}
-    if isinstance(arrays, (list, tuple)):
-        # A one-input model wants the bare array, not a 1-tuple (Keras warns on the mismatch).
-        return _take(arrays[0], rows) if len(arrays) == 1 else tuple(_take(a, rows) for a in arrays)
-    return arrays[rows].astype(np.float32)
-
-
-class StopOnSignal(keras.callbacks.Callback):
-    """Ctrl-C or SIGTERM ends training cleanly after the current step (the best weights are kept and
-    saved); a second signal aborts at once. Only installed from the main thread (signals require it)."""
-
-    def on_train_begin(self, logs=None):
-        self.requested, self.previous = False, {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._request_stop)
-
-    def _request_stop(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nstopping after this step (the best weights so far will be saved); signal again to abort", file=sys.stderr)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.requested:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
-def fit(trainable, x, y, val, *, epochs, batch_size, lr, loss, metrics, loss_weights, history_path,
-        callbacks=(), verbose=1, seed=0, augment=None):
-    """Compile and fit ``trainable`` with the project's schedule; returns the KeepBestWeights callback.
-    ``augment``: see ``ArrayBatches`` (an architecture's ``augment_batch``)."""
-    keras.utils.set_random_seed(seed)
-    trainable.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics, loss_weights=loss_weights)
-    keep_best = KeepBestWeights()
-    trainable.fit(
-        ArrayBatches(x, y, batch_size, seed=seed, augment=augment),
-        validation_data=ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment),
-        epochs=epochs, verbose=verbose,
-        callbacks=[
-            keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=5, min_lr=5e-7),
-            keras.callbacks.CSVLogger(str(history_path)),
-            keep_best,
-            StopOnSignal(),
-            *callbacks,
-        ],
-    )
-    return keep_best
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "parameter_counts",
+           "data_sources", "versions", "crops", "target_prior"]
 
 
 def parameter_counts(model, arch) -> dict[str, int]:
@@ -168,7 +37,7 @@ def parameter_counts(model, arch) -> dict[str, int]:
         return int(sum(np.prod(w.shape) for w in weights))
 
     encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
-    stored = count(model.weights) - (count(encoder.weights) if getattr(arch, "FROZEN_ENCODER", False) else 0)
+    stored = count(model.weights) - (count(encoder.weights) if arch.FROZEN_ENCODER else 0)
     return {
         "total": count(model.weights),
         "trainable": count(model.trainable_weights),
@@ -191,28 +60,8 @@ def data_sources(data_dir: str | Path) -> list[dict]:
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
-def _cached_features(arch, model, x, crops: np.ndarray, log) -> list[np.ndarray]:
-    """Frozen-encoder features of ``crops``, computed once and kept on disk (memory-mapped when read):
-    a re-run with the same crops (same photos, size, seed) skips the encoder entirely."""
-    family = getattr(arch, "FEATURES_OF", arch.NAME)  # architectures sharing an encoder share its features
-    key = hashlib.sha1(crops.tobytes() + family.encode()).hexdigest()[:16]
-    folder = checkpoints.user_checkpoint_dir().parent / "features" / f"{family}-{key}"
-    if not folder.is_dir():
-        log(f"{arch.NAME}: computing frozen-encoder features once for {len(crops)} crops")
-        features = arch.encoder_features(model, x)
-        tmp = folder.with_name(f".{folder.name}.tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        for i, f in enumerate(features):
-            np.save(tmp / f"{i:02d}.npy", f)
-        del features
-        os.replace(tmp, folder)
-    else:
-        log(f"{arch.NAME}: reusing cached encoder features for {len(crops)} crops from {folder}")
-    # Memory-mapped: gigabytes of float16 features are paged in batch by batch, not loaded whole.
-    return [np.load(p, mmap_mode="r") for p in sorted(folder.glob("*.npy"))]
-
-
-def _crops(data_dir, size, crops_per_photo, seed, log):
+def crops(data_dir, size: int, crops_per_photo: int, seed: int, log):
+    """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays."""
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
     if not train_photos:
@@ -235,31 +84,32 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     size = size or arch.WORKING_SIZE
     started = time.time()
     log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}")
-    train_photos, val_photos, train_crops, val_crops = _crops(data_dir, size, crops_per_photo, seed, log)
+    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log)
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
-    prior = _target_prior(arch, y, train_batch)
+    prior = target_prior(arch, y, train_batch)
     del train_batch
     model = arch.build(size)
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
-    frozen = getattr(arch, "FROZEN_ENCODER", False)
-    if frozen:
-        x = _cached_features(arch, model, x, train_crops, log)
-        val_x = _cached_features(arch, model, val_x, val_crops, log)
+    frozen = arch.FROZEN_ENCODER
+    if frozen:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
+        cache = FeatureCache(max_entries=0, disk_dir=default_disk_dir())
+        x = cache.features(arch, model, x, train_crops, log)
+        val_x = cache.features(arch, model, val_x, val_crops, log)
     trainable = arch.decoder_head(model) if frozen else model
     log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs")
     folder = Path(out_dir) / name
     work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))
     keep_best = fit(trainable, x, y, (val_x, val_y), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                     metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed,
-                    augment=getattr(arch, "augment_batch", None))
+                    augment=arch.augment_batch)
     wall_time = time.time() - started
     card = {
         "name": name,
         "architecture": name,
         "description": arch.DESCRIPTION,
-        "color_space": _color_space(arch),
+        "color_space": color_space(arch),
         "working_size": size,
         "parameters": parameter_counts(model, arch),
         "data": {
@@ -277,8 +127,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
         },
         "command": command or " ".join(sys.argv),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(),
-        "notes": getattr(arch, "CARD_NOTES", ""),
+        "versions": versions(),
+        "notes": arch.CARD_NOTES,
     }
     if prior is not None:
         card["rebalancing"] = {"lambda": quantize.REBALANCE_LAMBDA, "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
@@ -295,7 +145,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     return card
 
 
-def _target_prior(arch, y, train_batch) -> np.ndarray | None:
+def target_prior(arch, y, train_batch) -> np.ndarray | None:
     """The 313-bin prior for class rebalancing, from the ab the loss sees: the regression targets at
     the output resolution when the architecture has them (16× fewer pixels than full-resolution crops
     for the flagship, the same distribution up to the pooling), else the full-resolution ab."""
@@ -320,17 +170,8 @@ def _evaluate_checkpoint(folder: Path, photos: list[np.ndarray]) -> dict:
     return evaluate_photos([(str(i), p) for i, p in enumerate(photos)], {folder.name: model})
 
 
-def _color_space(arch) -> dict:
-    inputs = {"gray01": "gray in [0, 1] (uint8 / 255)", "L": "CIE Lab L, normalized (L - 50) / 50 to [-1, 1]"}
-    outputs = {
-        "rgb": "sRGB in [0, 1] (sigmoid); its a, b are joined to the input's full-resolution L",
-        "ab": "CIE Lab a, b normalized by 110 to [-1, 1] (tanh)",
-        "ab313": "distribution over Zhang et al.'s 313 ab bins (annealed mean, T = 0.38) + ab regression head",
-    }
-    return {"input": inputs[arch.INPUT_KIND], "output": outputs[arch.OUTPUT_KIND], "lab": "CIE Lab, D65, sRGB (OpenCV float32)"}
-
-
-def _versions() -> dict:
+def versions() -> dict:
+    """Versions of what trained a checkpoint, for its card."""
     import tensorflow as tf
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}

@@ -2,13 +2,13 @@
 side with time and parameter count, metrics when the truth is known, and the cards' held-out table."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from ui import loaders, widgets
+from ui.cards import evaluation_rows
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
@@ -64,27 +64,6 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
                "size, then the join with the full-resolution L)."
                + (" Metrics compare each result with the original colors." if picture.was_color else
                   " This picture is gray, so there is no truth to score against."))
-
-
-def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
-    """Rows of the cards' held-out "evaluation" entries (the gray baseline once) and the truths' colorfulness."""
-    rows, truths, baselines = [], [], set()
-    for name in names:
-        evaluation = loaders.card_of(name).get("evaluation") or {}
-        for label, metrics in evaluation.items():
-            if not isinstance(metrics, dict):
-                continue
-            if label == "truth":
-                truths.append(metrics.get("colorfulness"))
-                continue
-            if label == "gray":
-                signature = tuple(round(float(metrics.get(k, np.nan)), 4) for k in ("psnr", "n_images"))
-                if signature in baselines:
-                    continue
-                baselines.add(signature)
-            model = "gray (no color)" if label == "gray" else (name if label == name else f"{name}: {label}")
-            rows.append({"model": model, **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
-    return rows, [t for t in truths if isinstance(t, (int, float))]
 
 
 def evaluation_ui(names: list[str]) -> None:

@@ -6,6 +6,7 @@ per server (others wait in a queue and see their place); the page shows live pro
 a per-epoch preview and a Stop button, then the new checkpoint with a ZIP download. Layout only:
 the helpers are in ``ui.finetune_ui``, the training in ``colorizer.finetune``.
 """
+from ui import widgets
 from ui.finetune_ui import finetune_page_ui
 
-finetune_page_ui()
+widgets.run_page(finetune_page_ui)

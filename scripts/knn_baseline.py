@@ -30,6 +30,7 @@ import colorizer  # noqa: E402
 from colorizer import FLAGSHIP, data, train  # noqa: E402
 from colorizer.color import join_lab_guided, luminance, normalize_l, resize, unnormalize_ab  # noqa: E402
 from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths  # noqa: E402
+from colorizer.features import FeatureCache, default_disk_dir  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import guided_coefficients  # noqa: E402
 
@@ -71,11 +72,11 @@ def build_bank(model, data_dir: str, crops_per_photo: int, per_crop: int, dims: 
     from sklearn.decomposition import PCA
 
     arch = hypercolumn
-    _, _, train_crops, _ = train._crops(data_dir, arch.WORKING_SIZE, crops_per_photo, seed, print)
+    _, _, train_crops, _ = train.crops(data_dir, arch.WORKING_SIZE, crops_per_photo, seed, print)
     batch = data.crop_batch(train_crops)
     x, ab_grid = batch["L_norm"], unnormalize_ab(arch._pool(batch["ab_norm"]))
     del batch
-    features = train._cached_features(arch, model, x, train_crops, print)
+    features = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(arch, model, x, train_crops, print)
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(train_crops), size=min(200, len(train_crops)), replace=False)
     scales = np.array([np.sqrt(np.mean(np.square(np.asarray(f[np.sort(sample)], np.float32)))) for f in features])

@@ -156,7 +156,7 @@ def with_hints(name: str, x, seed: int = 0):
     from colorizer.models import ARCHITECTURES
 
     arch = ARCHITECTURES[name]
-    if not getattr(arch, "TAKES_HINTS", False):
+    if not arch.TAKES_HINTS:
         return x
     first = x[0] if isinstance(x, (list, tuple)) else x
     n, side = len(first), TINY_SIZES[name] // arch.OUTPUT_STRIDE

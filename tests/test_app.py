@@ -17,6 +17,7 @@ from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being 
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("pages/colorize.py", "pages/channels.py", "pages/compare.py", "pages/curves.py")
+ALL_PAGES = (*PAGES, "pages/finetune.py")
 TIMEOUT = 90  # the first run imports TensorFlow and loads models; later runs take a second or two
 
 
@@ -227,3 +228,39 @@ def test_an_unexpected_failure_is_a_message_not_a_traceback(tiny_app_env, monkey
     at.switch_page("pages/channels.py").run()
     assert not at.exception, at.exception
     assert any(e.startswith("Something went wrong: RuntimeError: plotting exploded") for e in texts(at.error))
+
+
+def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
+    """One mechanism for every page: each runs its main through ``widgets.run_page`` (the entry guard
+    that brings the sidebar to a deep link, then main with a one-message safety net)."""
+    from ui import widgets
+
+    assert sorted(ALL_PAGES) == sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+    calls = []
+    real = widgets.run_page
+    monkeypatch.setattr(widgets, "run_page", lambda main: calls.append(main) or real(main))
+    at = app()
+    for page in ALL_PAGES:
+        before = len(calls)
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert len(calls) > before, f"{page} does not run through widgets.run_page"
+
+
+def test_card_summary_and_evaluation_rows(tiny_app_env):
+    from ui.cards import card_summary, evaluation_rows
+
+    card = {"architecture": "cifar_ae", "working_size": 32, "description": "tiny",
+            "parameters": {"total": 1234567, "trainable": 1000},
+            "training": {"epochs": 4, "best_val_loss": 0.0123456, "wall_time_s": 300, "stopped_early": False},
+            "data": {"train_photos": 4, "val_photos": 2, "sources": [
+                {"package": "scratch", "license": "CC0", "photos": 3}, {"package": "scratch", "license": "MIT", "photos": 2}]}}
+    assert card_summary(card).splitlines() == [
+        "- **architecture**: cifar_ae · working size 32 px", "- tiny",
+        "- **parameters**: total 1,234,567, trainable 1,000",
+        "- **training**: epochs 4, best val loss 0.01235, wall time 5 min",
+        "- **data**: 4 train photos, 2 val photos; scratch (5 photos)",
+    ]
+    rows, truths = evaluation_rows(["cifar_ae", TUNED_NAME])
+    assert [r["model"] for r in rows] == ["gray (no color)", "cifar_ae", TUNED_NAME]  # the gray baseline once
+    assert rows[1]["psnr"] == 22.5 and truths == [30.0, 30.0]

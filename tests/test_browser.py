@@ -165,14 +165,16 @@ def _image_loaded(page, caption: str) -> bool:
 
 
 def test_every_page_opens(server, browser):
-    # The server's first visitor comes by a page's own URL (a deep link): the entry file must still
-    # run (navigation and sidebar), not Streamlit's emulation of the old pages/ folder mode.
-    page = _open(browser, f"{server}/channels")
+    # The server's first visitor comes by a page's own URL (a deep link), here the Fine-tune page: the
+    # entry file must still run (navigation and sidebar), not Streamlit's emulation of the old pages/
+    # folder mode. Every page goes through the same ``run_page``, so one deep link stands for all.
+    page = _open(browser, f"{server}/finetune")
     try:
         nav = page.locator('[data-testid="stSidebarNav"]')
         nav.get_by_role("link", name="Training curves", exact=True).wait_for(timeout=WAIT_MS)
-        page.get_by_role("heading", name="L/a/b channels").first.wait_for(timeout=WAIT_MS)
+        page.get_by_role("heading", name="Fine-tune").first.wait_for(timeout=WAIT_MS)
         page.locator('[data-testid="stSidebar"]').get_by_text("Image source").wait_for(timeout=WAIT_MS)
+        _assert_no_traceback(page)
         for title, (name, done_text) in PAGES.items():
             nav.get_by_role("link", name=title, exact=True).click()
             page.get_by_role("heading", name=title).first.wait_for(timeout=WAIT_MS)

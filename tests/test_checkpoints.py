@@ -232,7 +232,7 @@ def test_a_trained_model_is_saved_without_its_optimizer_state(name, build_tiny_m
     arch, model = ARCHITECTURES[name], build_tiny_model(name)
     batch = tiny_batch(name)
     x, y = arch.training_pairs(batch)
-    trainable = arch.decoder_head(model) if getattr(arch, "FROZEN_ENCODER", False) else model
+    trainable = arch.decoder_head(model) if arch.FROZEN_ENCODER else model
     inputs = arch.encoder_features(model, x) if trainable is not model else x
     compiled(trainable, arch, prior_for(name, batch)).train_on_batch(inputs, y)
     save_model_atomic(model, tmp_path / "model.keras")

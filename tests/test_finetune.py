@@ -1,10 +1,13 @@
 """Fine-tuning (``colorizer.finetune``) on CPU with tiny checkpoints and tiny synthetic photos.
 
 Covers: the result loads and colorizes; the encoder is frozen (its weights byte-identical) while the
-decoder changes; the encoder's features are computed once across epochs and reruns; stop() ends after
-the current step and still writes the best weights; the atomic write (a failing save or rename leaves
-the previous checkpoint intact and no visible half folder); the shipped weights/ are refused; the
-queue (one job at a time, positions, owner isolation, cancel); the CLI form with a broken file.
+decoder changes; the encoder's features are computed once across epochs and reruns (the cache shared
+with training); Stop at every stage (before the job starts: nothing runs; before training: nothing is
+saved; mid-epoch: the best weights are saved; after the last epoch: "done", not "stopped early"); a
+real CLI process stopped by SIGTERM; the atomic write (a failing save or rename leaves the previous
+checkpoint intact; an existing one is swapped in one step; killed processes: tests/test_staging.py);
+the shipped weights/ are refused; the queue (one job at a time, positions, owner isolation, cancel);
+the CLI form with a broken file.
 """
 from __future__ import annotations
 
@@ -120,20 +123,32 @@ def test_other_architectures_finetune(fn, tiny_checkpoints, photos, arch):
 
 # --------------------------------------------------------------------------- the feature cache
 
-def test_feature_cache_keys_and_disk(fn, tiny_checkpoints, tmp_path):
-    crops = np.zeros((2, 8, 8, 3), np.uint8)
-    model_file = tiny_checkpoints["cifar_ae"] / "model.keras"
-    key = fn.FeatureCache.key(model_file, "cifar_ae", crops)
-    assert key == fn.FeatureCache.key(model_file, "cifar_ae", crops.copy())
-    assert key != fn.FeatureCache.key(model_file, "cifar_ae", crops + 1)
-    assert key != fn.FeatureCache.key(tiny_checkpoints["vgg16_ae"] / "model.keras", "cifar_ae", crops)
+def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, monkeypatch):
+    """One cache for training and fine-tuning: keyed by feature family, encoder weights and crops; the
+    flagship and its hint-taking twin share features; a restarted process reads them back from disk."""
+    from colorizer.features import FeatureCache
+    from colorizer.models import ARCHITECTURES, cifar_ae
 
-    first = fn.FeatureCache(disk_dir=tmp_path / "features")
-    computed = first.features(key, lambda: [np.arange(6.0).reshape(2, 3)])
-    again = fn.FeatureCache(disk_dir=tmp_path / "features")  # a restarted server
-    loaded = again.features(key, lambda: pytest.fail("recomputed although the disk cache had it"))
+    cifar, crops = ARCHITECTURES["cifar_ae"], make_photo(32, 32 * 3, seed=5).reshape(3, 32, 32, 3)
+    model = tiny_models["cifar_ae"]
+    key = FeatureCache.key(cifar, model, crops)
+    assert key == FeatureCache.key(cifar, model, crops.copy())
+    assert key != FeatureCache.key(cifar, model, crops // 2)
+    assert key != FeatureCache.key(cifar, build_tiny_model("cifar_ae", seed=1), crops)  # another encoder
+    flagship, hints = ARCHITECTURES["hypercolumn"], ARCHITECTURES["hypercolumn_hints"]
+    assert FeatureCache.key(flagship, tiny_models["hypercolumn"], crops) == FeatureCache.key(hints, tiny_models["hypercolumn_hints"], crops)
+
+    x = crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0
+    first = FeatureCache(disk_dir=tmp_path / "features")
+    computed = first.features(cifar, model, x, crops)
+    expected = model.get_layer("encoder").predict(x, verbose=0)
+    np.testing.assert_allclose(computed[0], expected, rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(cifar_ae, "encoder_features", lambda *a, **k: pytest.fail("recomputed although the disk had it"))
+    again = FeatureCache(disk_dir=tmp_path / "features")  # a restarted server
+    loaded = again.features(cifar, model, x, crops)
     assert (first.computations, again.computations) == (1, 0)
-    assert np.array_equal(computed[0], loaded[0])
+    assert isinstance(loaded[0], np.memmap) and np.array_equal(computed[0], loaded[0])
+    assert [p.name for p in (tmp_path / "features").iterdir()] == [key]  # no temporary left
 
 
 # --------------------------------------------------------------------------- stopping
@@ -169,10 +184,92 @@ def test_stop_mid_epoch_keeps_best_weights_and_saves(fn, tiny_checkpoints, photo
 
 
 def test_stop_before_training_writes_nothing(fn, tiny_checkpoints, photos, checkpoint_dir):
-    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"]), photos, cache=fn.FeatureCache())
-    job.stop()
+    def stop_while_scoring_the_base(status):
+        if status.message.startswith("scoring the base") and not job.stop_requested:
+            job.stop()
+
+    cache = fn.FeatureCache()
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"]), photos, cache=cache, on_update=stop_while_scoring_the_base)
     assert job.run() is None
-    assert job.status().state == "stopped" and not visible_folders(checkpoint_dir)
+    status = job.status()
+    assert status.state == "stopped" and status.message == "stopped before training started; nothing was saved"
+    assert cache.computations == 1 and not status.history and not visible_folders(checkpoint_dir)
+
+
+def test_stop_between_dequeue_and_start_runs_nothing(fn, tiny_checkpoints, photos, checkpoint_dir, monkeypatch):
+    """A Stop that arrives as the queue hands the job over is honoured: no base is loaded, no feature computed."""
+    real_run = fn.FinetuneJob.run
+
+    def stop_then_run(job):
+        job.stop()  # the user's Stop, between leaving the queue and starting
+        return real_run(job)
+
+    loaded = []
+    monkeypatch.setattr(fn.FinetuneJob, "run", stop_then_run)
+    monkeypatch.setattr(fn.job, "load_base", lambda base: loaded.append(base) or pytest.fail("loaded the base"))
+    cache = fn.FeatureCache()
+    job = fn.JobQueue().submit(config(fn, tiny_checkpoints["cifar_ae"]), photos, owner="alice", cache=cache)
+    job.join(30)
+    status = job.status()
+    assert status.state == "stopped" and status.message == "stopped before it started; nothing was saved"
+    assert cache.computations == 0 and not loaded and status.result is None and not visible_folders(checkpoint_dir)
+
+
+def test_stop_after_the_last_epoch_is_done_not_stopped_early(fn, tiny_checkpoints, photos):
+    def stop_after_training(status):
+        if status.message.startswith("scoring the fine-tuned") and not job.stop_requested:
+            job.stop()
+
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], epochs=2, crops_per_photo=2), photos[:3],
+                         cache=fn.FeatureCache(), on_update=stop_after_training)
+    result = job.run()
+    status = job.status()
+    assert status.state == "done" and result is not None, status.error
+    assert status.message == f"saved {result.name}: all 2 epochs had run when Stop came"
+    training = json.loads((result / "card.json").read_text())["training"]
+    assert training["stopped_early"] is False and training["epochs_run"] == 2
+    assert training["last_epoch_steps"] == training["steps_per_epoch"]
+
+
+def test_sigterm_stops_the_cli_after_the_current_step_and_saves_the_best_weights(tiny_checkpoints, tmp_path):
+    """``docker stop`` sends SIGTERM: a real ``python -m colorizer finetune`` ends after the current step
+    and still writes a complete checkpoint with the best weights, as training does."""
+    import signal
+    import subprocess
+    import sys
+
+    from colorizer import checkpoints
+
+    data = tmp_path / "photos"
+    for i in range(4):
+        write_png(data / f"photo{i}.png", make_photo(40, 48, seed=i))
+    out = tmp_path / "out" / "stopped"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "2", "COLORIZER_CHECKPOINT_DIR": str(tmp_path / "user")}
+    command = [sys.executable, "-m", "colorizer", "finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data),
+               "--epochs", "1000", "--out", str(out), "--batch-size", "4", "--lr", "1e-3"]
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        for line in process.stderr:  # its messages: "training on CPU: …" once the loop starts
+            seen.append(line)
+            if line.startswith("training on"):
+                break
+        assert seen and seen[-1].startswith("training on"), "".join(seen)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert stdout.strip() == str(out) and "SIGTERM: stopping fine-tuning after this step" in stderr
+    card = checkpoints.read_card(out)
+    training = card["training"]
+    assert training["stopped_early"] and 1 <= training["epochs_run"] < 1000
+    history = checkpoints.read_history(out)
+    assert len(history) == training["epochs_run"]
+    assert training["best_val_loss"] == pytest.approx(min(row["val_loss"] for row in history))
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "history.csv", "model.keras"]
+    assert checkpoints.load_keras_model(out).name == "cifar_ae"
 
 
 # --------------------------------------------------------------------------- writing atomically
@@ -207,27 +304,50 @@ def test_failed_save_leaves_previous_checkpoint_intact(fn, tiny_checkpoints, pho
     assert set(checkpoints.user_checkpoints()) == {"mine"}
 
 
-def test_failed_rename_puts_previous_checkpoint_back(fn, tmp_path, previous_checkpoint, checkpoint_dir, monkeypatch):
+def test_failed_rename_puts_previous_checkpoint_back(previous_checkpoint, checkpoint_dir, monkeypatch):
+    """Where the system cannot swap two folders in one step, the old checkpoint is set aside and put
+    back when the second rename fails (a crash there: see tests/test_staging.py)."""
+    from colorizer import staging
+    from colorizer.finetune import publishing
+
     folder, before = previous_checkpoint
-    staging = fn._staging_dir(folder)
-    (staging / "model.keras").write_bytes(b"new model")
-    real_replace = os.replace
+    monkeypatch.setattr(staging, "_exchange", lambda a, b: False)
+    real_rename = os.rename
+    with publishing.staging_for(folder) as new:
+        (new / "model.keras").write_bytes(b"new model")
 
-    def failing_replace(src, dst):
-        if Path(src) == staging:
-            raise OSError("simulated crash during the rename")
-        return real_replace(src, dst)
+        def failing_rename(src, dst):
+            if Path(src) == new:
+                raise OSError("simulated crash during the rename")
+            return real_rename(src, dst)
 
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="simulated crash"):
-        fn.publish(staging, folder)
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-    assert visible_folders(checkpoint_dir) == {"mine"}
+        monkeypatch.setattr(os, "rename", failing_rename)
+        with pytest.raises(OSError, match="simulated crash"):
+            publishing.publish(new, folder)
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+        assert visible_folders(checkpoint_dir) == {"mine"}
 
-    monkeypatch.setattr(os, "replace", real_replace)
-    fn.publish(staging, folder)
-    assert (folder / "model.keras").read_bytes() == b"new model"
+        monkeypatch.setattr(os, "rename", real_rename)
+        publishing.publish(new, folder)
+    assert [p.name for p in folder.iterdir()] == ["model.keras"] and (folder / "model.keras").read_bytes() == b"new model"
     assert not staged_leftovers(checkpoint_dir)
+
+
+def test_replacing_a_checkpoint_swaps_it_in_one_step(fn, tiny_checkpoints, photos, previous_checkpoint, checkpoint_dir, monkeypatch):
+    """A fine-tune onto an existing checkpoint folder goes through the one-step swap; the old one is gone after."""
+    from colorizer import staging
+
+    folder, before = previous_checkpoint
+    swaps = []
+    real_exchange = staging._exchange
+    monkeypatch.setattr(staging, "_exchange", lambda a, b: swaps.append((a, b)) or real_exchange(a, b))
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], epochs=1, crops_per_photo=2, out_dir=folder), photos[:2],
+                         cache=fn.FeatureCache())
+    assert job.run() == folder, job.status().error
+    assert [b for _, b in swaps] == [folder] and swaps[0][0].parent.name == ".tmp-finetune"
+    assert (folder / "model.keras").read_bytes() != before["model.keras"]
+    assert sorted(p.name for p in folder.iterdir()) == ["card.json", "history.csv", "model.keras"]
+    assert visible_folders(checkpoint_dir) == {"mine"} and not staged_leftovers(checkpoint_dir)
 
 
 def test_refuses_weights_dir_and_foreign_folders(fn, tiny_checkpoints, photos, no_shipped_weights, tmp_path):

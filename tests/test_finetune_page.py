@@ -1,8 +1,9 @@
-"""AppTest of the Fine-tune page (``pages/finetune.py``, run directly) with a tiny cifar_ae base.
+"""AppTest of the Fine-tune page (``pages/finetune.py``, through the app's entry) with a tiny cifar_ae base.
 
 Starts a real fine-tune from uploaded tiny photos (one of them broken), sees the progress bar and the
 loss curve, stops it, and colorizes the held-out photo with the result; with another job holding the
-server, queues gallery photos, sees its place in the queue and cancels; a failure is an error with a hint.
+server, queues gallery photos, sees its place in the queue and cancels; a failure is an error with a hint;
+an unexpected error is one message, not a traceback (the page runs through ``run_page`` like every page).
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def page_env(checkpoint_dir, no_shipped_weights, monkeypatch):
 
 
 def page() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "finetune.py"), default_timeout=TIMEOUT)
+    """The app, opened on the Fine-tune page (its URL), as a visitor's first request."""
+    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).switch_page("pages/finetune.py")
 
 
 def start(at: AppTest, epochs: int) -> AppTest:
@@ -128,9 +130,23 @@ def test_page_failure_is_an_error_with_what_to_do(page_env, monkeypatch):
     def unusable(base):
         raise finetune.FinetuneError(f"{base}: this checkpoint has no separate decoder to fine-tune")
 
-    monkeypatch.setattr(finetune, "load_base", unusable)
+    monkeypatch.setattr(finetune.job, "load_base", unusable)
     at = run_until(start(page(), epochs=1), lambda a: len(a.error) > 0)
     assert "no separate decoder" in at.error[0].value and "Nothing was saved" in at.info[0].value
+
+
+def test_page_unexpected_error_is_a_message_not_a_traceback(page_env, monkeypatch):
+    from colorizer import finetune
+
+    def broken():
+        raise RuntimeError("the checkpoint folder vanished")
+
+    monkeypatch.setattr(finetune, "finetunable_checkpoints", broken)
+    at = page().run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Fine-tune"]
+    assert any(e.value.startswith("Something went wrong: RuntimeError: the checkpoint folder vanished") for e in at.error)
+    assert at.sidebar.selectbox(key="sidebar.model")  # the entry file ran: navigation and sidebar
 
 
 def test_page_inside_the_app_navigation(page_env):

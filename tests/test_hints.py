@@ -233,8 +233,26 @@ def test_cli_hints_colorize_and_errors(installed_tiny_checkpoints, tmp_path, cap
     assert code == 2 and len(errors) == 1 and "cifar_ae takes no color hints" in errors[0]
 
 
-def test_finetuning_a_hint_taking_model_is_refused_clearly(tiny_checkpoints):
-    from colorizer import finetune
+def test_a_hint_taking_model_finetunes_with_simulated_hints(tiny_checkpoints, checkpoint_dir, no_shipped_weights):
+    """Through the one training loop, fine-tuning gets training's per-batch simulated hints: the result
+    still takes hints (and follows them), its frozen VGG16 is untouched, only the decoder moved."""
+    import colorizer
+    from colorizer import checkpoints, finetune
+    from conftest import make_photo
 
-    with pytest.raises(finetune.FinetuneError, match="fine-tuning a hint-taking model is not supported yet"):
-        finetune.load_base(tiny_checkpoints["hypercolumn_hints"])
+    base = tiny_checkpoints["hypercolumn_hints"]
+    photos = [(f"p{i}.png", make_photo(40, 56, seed=20 + i)) for i in range(3)]
+    config = finetune.FinetuneConfig(base=str(base), epochs=1, batch_size=4, crops_per_photo=2, lr=1e-3)
+    job = finetune.FinetuneJob(config, photos, cache=finetune.FeatureCache())
+    result = job.run()
+    assert job.status().state == "done", job.status().error
+    before, after = checkpoints.load_keras_model(base), checkpoints.load_keras_model(result)
+    for part, moved in (("encoder", False), ("decoder", True)):
+        same = all(np.array_equal(a, b) for a, b in zip(before.get_layer(part).get_weights(), after.get_layer(part).get_weights()))
+        assert same != moved, part
+    tuned = colorizer.load(result)
+    assert tuned.takes_hints and checkpoints.read_card(result)["architecture"] == "hypercolumn_hints"
+    gray = np.full((32, 32, 3), 120, np.uint8)
+    hinted = tuned.colorize(gray, hints=[{"x": 16, "y": 16, "rgb": [30, 60, 220], "radius": 6}])
+    assert hinted.shape == gray.shape and not np.array_equal(hinted, tuned.colorize(gray))
+    assert result.name in finetune.finetunable_checkpoints()  # and it can be fine-tuned again

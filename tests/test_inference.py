@@ -66,9 +66,11 @@ def test_colorize_rejects_bad_arrays(bad, tiny_colorizers):
 
 def test_properties(tiny_colorizers):
     assert [n for n, m in tiny_colorizers.items() if m.is_stochastic] == ["vae"]
-    assert sorted(n for n, m in tiny_colorizers.items() if m.has_temperature) == ["hypercolumn", "unet313"]
+    assert sorted(n for n, m in tiny_colorizers.items() if m.has_temperature) == ["hypercolumn", "hypercolumn_hints", "unet313"]
+    assert [n for n, m in tiny_colorizers.items() if m.takes_hints] == ["hypercolumn_hints"]
     contracts = {n: m.contract for n, m in tiny_colorizers.items()}
-    assert contracts == {"hypercolumn": "L_313", "cifar_ae": "gray01_rgb", "vgg16_ae": "L_ab", "vae": "L_ab", "unet313": "L_313"}
+    assert contracts == {"hypercolumn": "L_313", "hypercolumn_hints": "L_313", "cifar_ae": "gray01_rgb", "vgg16_ae": "L_ab",
+                         "vae": "L_ab", "unet313": "L_313"}
     for name, model in tiny_colorizers.items():
         assert model.working_size == TINY_SIZES[name] and model.name == name
         assert model.param_count == model.model.count_params()

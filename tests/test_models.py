@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, data, quantize
+from colorizer.color import unnormalize_ab
 from colorizer.models import ARCHITECTURES, architecture
 from conftest import TINY_SIZES, with_hints, make_photo
 
@@ -29,7 +30,7 @@ def tiny_batch(name: str, n_photos: int = 2, per_photo: int = 2, seed: int = 0) 
 
 
 def prior_for(name: str, batch: dict):
-    return quantize.empirical_prior(batch["ab_norm"] * 110.0) if ARCHITECTURES[name].OUTPUT_KIND == "ab313" else None
+    return quantize.empirical_prior(unnormalize_ab(batch["ab_norm"])) if ARCHITECTURES[name].OUTPUT_KIND == "ab313" else None
 
 
 def compiled(trainable, arch, prior, lr=1e-3, eager=True):
@@ -57,6 +58,32 @@ def test_module_interface(name):
     for function in ("build", "training_pairs", "loss_and_metrics", "inference_network", "predict_ab",
                      "encoder_features", "decoder_head"):
         assert callable(getattr(arch, function)), function
+    # The optional part of the contract is declared (or defaulted) on every architecture.
+    assert arch.UPSAMPLING in {"bilinear", "guided"} and arch.OUTPUT_STRIDE >= 1
+    assert isinstance(arch.FROZEN_ENCODER, bool) and isinstance(arch.TAKES_HINTS, bool)
+    assert (arch.augment_batch is not None) == arch.TAKES_HINTS == (arch.predict_outputs is not None)
+
+
+def test_the_contract_declares_what_each_architecture_is():
+    from types import ModuleType
+
+    from colorizer.models.contract import CONTRACTS, contract_of, declare, feature_family
+
+    declared = {name: (a.FROZEN_ENCODER, a.UPSAMPLING, a.OUTPUT_STRIDE, a.FIXED_SIZE, a.STOCHASTIC, a.TAKES_HINTS,
+                       feature_family(a), contract_of(a)) for name, a in ARCHITECTURES.items()}
+    assert declared == {
+        "hypercolumn": (True, "guided", 4, False, False, False, "hypercolumn", "L_313"),
+        "hypercolumn_hints": (True, "guided", 4, False, False, True, "hypercolumn", "L_313"),
+        "cifar_ae": (False, "bilinear", 1, True, False, False, "cifar_ae", "gray01_rgb"),
+        "vgg16_ae": (True, "bilinear", 1, False, False, False, "vgg16_ae", "L_ab"),
+        "vae": (False, "bilinear", 1, True, True, False, "vae", "L_ab"),
+        "unet313": (False, "bilinear", 2, False, False, False, "unet313", "L_313"),
+    }
+    assert {c.channels: c.name for c in CONTRACTS.values()} == {3: "gray01_rgb", 2: "L_ab", 313: "L_313"}
+    incomplete = ModuleType("half_an_architecture")
+    incomplete.NAME = "half"
+    with pytest.raises(TypeError, match="half_an_architecture breaks the architecture contract: no WORKING_SIZE"):
+        declare(incomplete)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -99,7 +126,7 @@ def test_training_step_whole_model_then_decoder_only(name, build_tiny_model):
     batch = tiny_batch(name)
     x, y = arch.training_pairs(batch)
     prior = prior_for(name, batch)
-    frozen = getattr(arch, "FROZEN_ENCODER", False)
+    frozen = arch.FROZEN_ENCODER
     encoder_before = [w.copy() for w in model.get_layer("encoder").get_weights()]
     logs = compiled(model, arch, prior).train_on_batch(with_hints(name, x), y, return_dict=True)
     assert np.isfinite(logs["loss"]) and logs["loss"] > 0

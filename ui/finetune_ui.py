@@ -17,19 +17,19 @@ import streamlit as st
 
 from colorizer import checkpoints, finetune, gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS
+from colorizer.models import ARCHITECTURES
 from ui import charts, loaders, widgets
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "JOB_KEY", "OWNER_KEY"]
 
 JOB_KEY = "finetune.job_id"
 OWNER_KEY = "finetune.owner"
+START_ERRORS_KEY = "finetune.start_errors"
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
 EPOCH_CHOICES_MAX = 200
 BATCH_SIZES = (4, 8, 16, 32, 64)
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
 CROP_SIZES = (32, 64, 96, 128, 160, 192, 256)
-# cifar_ae and vae end their encoder in Dense layers: their input size is fixed at build time.
-FIXED_SIZE_ARCHITECTURES = {"cifar_ae", "vae"}
 
 
 def owner_id() -> str:
@@ -46,7 +46,8 @@ def current_job() -> finetune.FinetuneJob | None:
 def crop_choices(card: dict) -> list[int]:
     """Crop sizes a base accepts: its working size only when fixed, else multiples of 8 around it."""
     working = int(card.get("working_size") or 128)
-    if card.get("architecture") in FIXED_SIZE_ARCHITECTURES:
+    arch = ARCHITECTURES.get(card.get("architecture"))
+    if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
         return [working]
     return sorted({*CROP_SIZES, working})
 
@@ -115,29 +116,31 @@ def settings_ui(base_card: dict) -> dict:
 
 
 def start_ui(bases: dict) -> None:
-    """The whole form and its Start button; on Start, queue the job and remember its id."""
+    """The whole form and its Start button (Start queues the job: see ``_start``)."""
     base = base_ui(bases)
     card = checkpoints.read_card(bases[base])
     loader = photos_ui()
     settings = settings_ui(card)
-    if not st.button("Start fine-tuning", type="primary", key="finetune.start", icon=":material/play_arrow:",
-                     disabled=loader is None):
-        if loader is None:
-            st.caption("Choose some color photos to start.")
-        return
-    with st.spinner("Reading photos…"):
-        photos, errors = loader()
-    for error in errors:
-        st.warning(error, icon=":material/broken_image:")
-    if not photos:
-        st.error("No usable color photos: upload color photos (PNG, JPEG, WebP…) or use the gallery.",
-                 icon=":material/error:")
-        return
     source = "gallery color photos" if st.session_state.get("finetune.source") == GALLERY else "photos uploaded in the app"
+    st.button("Start fine-tuning", type="primary", key="finetune.start", icon=":material/play_arrow:",
+              disabled=loader is None, on_click=_start, args=(base, loader, settings, source))
+    if loader is None:
+        st.caption("Choose some color photos to start.")
+    for error in st.session_state.pop(START_ERRORS_KEY, []):
+        st.error(error, icon=":material/error:")
+
+
+def _start(base: str, loader, settings: dict, source: str) -> None:
+    """On Start (a callback: it runs before the page, so no rerun can drop the click): read the photos,
+    queue the job and remember its id; with no usable photo, say so on the form instead."""
+    photos, errors = loader()
+    if not photos:
+        st.session_state[START_ERRORS_KEY] = [*errors, "No usable color photos: upload color photos (PNG, JPEG, "
+                                              "WebP…) or use the gallery."]
+        return
     config = finetune.FinetuneConfig(base=base, data_label=source, **settings)
     job = finetune.QUEUE.submit(config, photos, owner=owner_id(), skipped=errors)
     st.session_state[JOB_KEY] = job.id
-    st.rerun()
 
 
 # --------------------------------------------------------------------------- the running job
@@ -182,8 +185,7 @@ def queued_ui(job: finetune.FinetuneJob) -> None:
     ahead = finetune.QUEUE.position(job)
     st.info(f"Another fine-tune is running on this server; one runs at a time. Yours is in the queue with "
             f"{ahead or 0} job(s) ahead of it and starts by itself.", icon=":material/hourglass_top:")
-    if st.button("Cancel", key="finetune.cancel"):
-        job.stop()
+    st.button("Cancel", key="finetune.cancel", on_click=job.stop)
 
 
 def _job_fragment(job: finetune.FinetuneJob) -> None:
@@ -193,12 +195,9 @@ def _job_fragment(job: finetune.FinetuneJob) -> None:
     if status.state == "queued":
         queued_ui(job)
         return
-    progress = st.container()
-    if status.active and st.button("Stop", key="finetune.stop", icon=":material/stop:",
-                                   disabled=status.state == "stopping",
-                                   help="Ends after the current step, keeps the best weights so far and saves them."):
-        job.stop()
-        status = job.status()  # shows "stopping" at once
+    progress = st.container()  # above the button, drawn after it
+    st.button("Stop", key="finetune.stop", icon=":material/stop:", disabled=status.state == "stopping", on_click=job.stop,
+              help="Ends after the current step, keeps the best weights so far and saves them.")
     with progress:
         progress_ui(status)
     curves, preview = st.columns([3, 2])
@@ -286,9 +285,8 @@ def finetune_page_ui() -> None:
             job_ui(job)
             return
         result_ui(job)
-        if st.button("Start another fine-tune", key="finetune.new", icon=":material/add:"):
-            st.session_state.pop(JOB_KEY, None)
-            st.rerun()
+        st.button("Start another fine-tune", key="finetune.new", icon=":material/add:",
+                  on_click=lambda: st.session_state.pop(JOB_KEY, None))
         return
     bases = finetune.finetunable_checkpoints()
     if not bases:

@@ -8,6 +8,7 @@ choices with accessors that never raise:
 - ``chosen_pictures()`` → (list of ``DecodedImage``, list of "file: reason" errors).
 Widget keys are namespaced ``sidebar.*`` (the pages use ``<page>.*``).
 Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), ``pick_picture_ui()``,
+``multiselect_ui()`` (a multiselect whose choice survives options that come and go),
 ``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
 Pure helpers: ``display(image, alpha)`` (display-size copy), ``zip_of_pngs(results)``.
 """
@@ -34,7 +35,7 @@ __all__ = [
     "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs",
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
-    "pictures_ui", "pick_picture_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
+    "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
 ]
 
 _log = logging.getLogger(__name__)
@@ -78,8 +79,10 @@ def entry_guard() -> None:
     Because the app has a ``pages/`` folder, Streamlit emulates its old multipage mode (running
     ``pages/<page>.py`` alone, without the entry file) until ``st.navigation`` has been called once
     in the server process. That happens only when the first visitor after a start opens a page's
-    own URL. Declaring the navigation here switches the server over for good; the rerun then goes
-    through the entry file and lands on the same page (same URL path).
+    own URL (and in every ``AppTest`` run of a page other than the default). Declaring the navigation
+    here switches the server over for good; the rerun then goes through the entry file and lands on
+    the same page (same URL path). A rerun drops what ``st.button`` returned, so pages act on a click
+    in its ``on_click`` callback, which runs before any script does.
     """
     if st.session_state.pop(ENTRY_MARK, False):
         return
@@ -223,6 +226,13 @@ def pick_picture_ui(pictures: list[DecodedImage], key: str) -> DecodedImage | No
         return pictures[0] if pictures else None
     index = st.selectbox("Image", range(len(pictures)), format_func=lambda i: pictures[i].name, key=key)
     return pictures[index or 0]
+
+
+def multiselect_ui(label: str, options: list[str], default: list[str], key: str, **kwargs) -> list[str]:
+    """A multiselect whose remembered choice survives options that come and go (checkpoints, metrics)."""
+    if key in st.session_state:
+        st.session_state[key] = [o for o in st.session_state[key] if o in options]
+    return st.multiselect(label, options, default=None if key in st.session_state else default, key=key, **kwargs)
 
 
 def no_checkpoint_ui() -> None:

@@ -14,6 +14,7 @@ NAME = "cifar_ae"
 WORKING_SIZE = 32
 INPUT_KIND = "gray01"
 OUTPUT_KIND = "rgb"
+FIXED_SIZE = True  # Dense layers: the input size is fixed at build time
 LATENT_DIM = 256
 DESCRIPTION = "Vanilla conv autoencoder (CIFAR-10 report): gray 32×32 → RGB, MSE."
 

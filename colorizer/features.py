@@ -1,0 +1,109 @@
+"""The encoder-feature cache, one for training and fine-tuning: a frozen encoder runs once per crop set.
+
+``FeatureCache.features(arch, model, x, crops)`` → the list of arrays ``arch.decoder_head`` consumes
+(``arch.encoder_features(model, x)``), computed only when neither memory nor disk has them. Training
+with a frozen encoder and fine-tuning (where every encoder is frozen) then train the decoder head on
+them, so an epoch costs decoder time only.
+
+- Key: sha256 of the feature family (``contract.feature_family``: the flagship and its hint-taking
+  twin share one encoder, so they share features), of the encoder's weights (a fine-tuned unet313 has
+  an encoder of its own; a fine-tuned flagship shares the flagship's VGG16) and of the crops' pixels.
+- Memory: the ``max_entries`` most recently used sets.
+- Disk (``disk_dir``; training uses ``default_disk_dir()``): one folder of ``.npy`` files per key,
+  read back memory-mapped (gigabytes of float16 VGG16 features are paged in batch by batch, never
+  loaded whole). A set is written to a held hidden temporary and renamed into place, so a killed
+  writer leaves only a temporary that the next write sweeps (``colorizer.staging``).
+- ``computations`` counts how many times an encoder actually ran (tests assert it).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from colorizer import checkpoints, staging
+from colorizer.models.contract import feature_family
+
+__all__ = ["FeatureCache", "default_disk_dir"]
+
+
+def default_disk_dir() -> Path:
+    """``features/`` beside the user checkpoint folder (``~/.cache/colorizer/features`` by default)."""
+    return checkpoints.user_checkpoint_dir().parent / "features"
+
+
+class FeatureCache:
+    """Frozen-encoder features per (feature family, encoder weights, crops); see the module docstring."""
+
+    def __init__(self, max_entries: int = 2, disk_dir: str | Path | None = None):
+        self.max_entries, self.disk_dir = max_entries, Path(disk_dir) if disk_dir else None
+        self.computations = 0
+        self._entries: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(arch, model, crops: np.ndarray) -> str:
+        """sha256 of the feature family, the encoder's weights and the crops (uint8 N×S×S×3)."""
+        digest = hashlib.sha256(f"{feature_family(arch)}|{crops.shape}".encode())
+        for weights in model.get_layer("encoder").get_weights():
+            digest.update(np.ascontiguousarray(weights).tobytes())
+        digest.update(np.ascontiguousarray(crops).tobytes())
+        return digest.hexdigest()[:32]
+
+    def features(self, arch, model, x, crops: np.ndarray, log: Callable[[str], None] = lambda m: None) -> list[np.ndarray]:
+        """``arch``'s encoder features of input ``x`` (made from ``crops``), computed at most once."""
+        key = self.key(arch, model, crops)
+        with self._lock:  # one computation per key even when two jobs ask at once
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            arrays = self._read_disk(key)
+            if arrays is None:
+                log(f"{arch.NAME}: computing the frozen encoder's features once for {len(crops)} crops")
+                arrays = [np.asarray(a) for a in arch.encoder_features(model, x)]
+                self.computations += 1
+                arrays = self._write_disk(key, arrays)
+            else:
+                log(f"{arch.NAME}: reusing cached encoder features for {len(crops)} crops")
+            self._entries[key] = arrays
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return arrays
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _read_disk(self, key: str) -> list[np.ndarray] | None:
+        folder = self.disk_dir / key if self.disk_dir else None
+        if folder is None or not folder.is_dir():
+            return None
+        try:
+            files = sorted(folder.glob("*.npy"), key=lambda p: int(p.stem))
+            return [np.load(p, mmap_mode="r", allow_pickle=False) for p in files] or None
+        except (OSError, ValueError):
+            return None
+
+    def _write_disk(self, key: str, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Store ``arrays`` under ``key`` → them memory-mapped from disk (or as they are, without a disk)."""
+        if self.disk_dir is None:
+            return arrays
+        self.disk_dir.mkdir(parents=True, exist_ok=True)
+        staging.sweep(self.disk_dir, ".")
+        tmp = Path(tempfile.mkdtemp(dir=self.disk_dir, prefix=f".{key}-"))
+        try:
+            with staging.hold(tmp):
+                for i, a in enumerate(arrays):
+                    np.save(tmp / f"{i}.npy", a, allow_pickle=False)
+                os.replace(tmp, self.disk_dir / key)
+        except OSError:  # a cache that cannot be written is only slower, never wrong
+            shutil.rmtree(tmp, ignore_errors=True)
+            return arrays
+        return self._read_disk(key) or arrays

@@ -1,0 +1,271 @@
+"""One fine-tune as a job: ``FinetuneJob`` runs it (in the calling thread with ``run()``, or in the queue's
+thread), exposes a thread-safe ``JobStatus`` snapshot and ``stop()``.
+
+Stop is honoured at every stage and the final state says what happened:
+- before the job starts (queued, or between leaving the queue and starting): nothing runs, "stopped";
+- before the encoder's features or before training: nothing more runs, nothing is saved, "stopped";
+- during training: training ends after the current step, the best epoch's weights are saved, "stopped";
+- after the last epoch (scoring, writing): the result of all epochs is saved, "done".
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from colorizer import checkpoints, data, quantize, train
+from colorizer.features import FeatureCache
+from colorizer.finetune import publishing
+from colorizer.finetune.base import load_base
+from colorizer.finetune.config import FinetuneConfig
+from colorizer.finetune.photos import Photo
+from colorizer.finetune.training import FEATURE_CACHE, Prepared, Previewer, prepare, train_decoder
+from colorizer.models.contract import color_space
+
+__all__ = ["STATES", "ACTIVE_STATES", "JobStatus", "FinetuneJob", "Stopped"]
+
+STATES = ("queued", "running", "stopping", "done", "failed", "stopped")
+ACTIVE_STATES = ("queued", "running", "stopping")
+
+
+class Stopped(Exception):
+    """Stop came before the named stage: nothing more runs and nothing is saved."""
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of a job; every field is safe to read from another thread (never mutated later)."""
+
+    job_id: str
+    owner: str | None
+    state: str = "queued"
+    epoch: int = 0                 # 1-based epoch running (or last run)
+    epochs: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    eta_s: float | None = None
+    history: tuple = ()            # rows as in history.csv: epoch (0-based), loss, val_loss, …
+    device: str = ""
+    mixed_precision: bool = False
+    message: str = ""
+    preview: np.ndarray | None = None
+    preview_epoch: int = 0
+    held_out_name: str = ""
+    result: Path | None = None
+    error: str | None = None
+    skipped: tuple = ()            # "<file>: <reason>" of photos that could not be used
+    wall_time_s: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def fraction(self) -> float:
+        """Share of all training steps done, in [0, 1]."""
+        total = self.epochs * self.steps_per_epoch
+        if self.state == "done" or not total:
+            return 1.0 if self.state == "done" else 0.0
+        return min(1.0, ((self.epoch - 1) * self.steps_per_epoch + self.step) / total) if self.epoch else 0.0
+
+
+class FinetuneJob:
+    """One fine-tune. ``run()`` does it in the calling thread (the CLI); ``JobQueue`` runs it in a thread.
+
+    ``status()`` is a consistent snapshot; ``stop()`` ends it as the module docstring says.
+    ``on_update(status)`` is called from the job's thread after each change.
+    """
+
+    def __init__(self, config: FinetuneConfig, photos: list[Photo], owner: str | None = None, *,
+                 cache: FeatureCache | None = None, on_update: Callable[[JobStatus], None] | None = None,
+                 skipped: Iterable[str] = ()):
+        self.id = uuid.uuid4().hex[:12]
+        self.config, self.owner = config, owner
+        self.cache = cache or FEATURE_CACHE
+        self.on_update = on_update
+        self.held_out_photo: np.ndarray | None = None
+        self._photos = list(photos)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._status = JobStatus(self.id, owner, epochs=config.epochs, skipped=tuple(skipped))
+        self._thread: threading.Thread | None = None
+        self.created = time.time()
+
+    # ---- thread-safe state
+    def status(self) -> JobStatus:
+        with self._lock:
+            return self._status
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+            status = self._status
+        if self.on_update is not None:
+            self.on_update(status)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Ask the job to stop (see the module docstring); a queued job simply never starts."""
+        self._stop.set()
+        with self._lock:  # check and set together: the job may be starting or finishing at this very moment
+            if self._status.state != "running":
+                return
+            self._status = status = replace(self._status, state="stopping", message="stopping after the current step…")
+        if self.on_update is not None:
+            self.on_update(status)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _proceed(self, stage: str) -> None:
+        """Raise ``Stopped`` when Stop came before ``stage``."""
+        if self.stop_requested:
+            raise Stopped(stage)
+
+    # ---- the work
+    def run(self) -> Path | None:
+        """Fine-tune, write the checkpoint, return its folder (None when it failed or stopped before training)."""
+        started = time.perf_counter()
+        try:
+            if not self._start():
+                return None
+            result, stopped_early = self._execute(started)
+        except Stopped as stage:
+            self._finish(started, state="stopped", message=f"stopped {stage}; nothing was saved")
+            return None
+        except Exception as err:  # every failure becomes a one-line message in the status
+            self._finish(started, state="failed", error=_one_line(err), message="failed")
+            return None
+        except BaseException:  # KeyboardInterrupt / SystemExit: the staging folder is gone already
+            self._update(state="failed", error="interrupted", message="interrupted")
+            raise
+        finally:
+            self._photos = []  # the uploads are no longer needed: free their memory
+        self._finish(started, state="stopped" if stopped_early else "done", result=result,
+                     message=self._saved_message(result, stopped_early))
+        return result
+
+    def _start(self) -> bool:
+        """queued → running, or → stopped when Stop came first (checked under the lock ``stop`` takes)."""
+        with self._lock:
+            stopped = self._stop.is_set()
+            self._status = replace(self._status, state="stopped" if stopped else "running",
+                                   message="stopped before it started; nothing was saved" if stopped
+                                   else "loading the base checkpoint")
+            status = self._status
+        if self.on_update is not None:
+            self.on_update(status)
+        return not stopped
+
+    def _finish(self, started: float, **changes) -> None:
+        self._update(eta_s=None if changes.get("state") == "failed" else 0.0,
+                     wall_time_s=time.perf_counter() - started, **changes)
+
+    def _saved_message(self, result: Path, stopped_early: bool) -> str:
+        status = self.status()
+        if stopped_early:
+            return f"saved {result.name}: stopped in epoch {status.epoch} of {status.epochs}, with the best epoch's weights"
+        if self.stop_requested:
+            return f"saved {result.name}: all {status.epochs} epochs had run when Stop came"
+        return f"saved {result.name}"
+
+    def _execute(self, started: float) -> tuple[Path, bool]:
+        config = self.config
+        config.validate()
+        final = self._destination_preflight()
+        self._proceed("before the base checkpoint was loaded")
+        base = load_base(config.base)
+        final = final or publishing.unique_folder(checkpoints.user_checkpoint_dir(), publishing.default_name(base.name))
+        publishing.check_destination(final)
+        prepared = prepare(config, self._photos, base, self.cache, log=lambda m: self._update(message=m), proceed=self._proceed)
+        self.held_out_photo = prepared.val_photos[0][1]
+        self._proceed("before training started")
+        preview = Previewer(base, prepared.val_photos[0][1])
+        self._update(message="scoring the base checkpoint on the held-out photos", held_out_name=prepared.val_photos[0][0])
+        base_scores = _evaluate(prepared.val_photos, base.name, preview.colorizer)
+        self._proceed("before training started")
+        with publishing.staging_for(final) as staging_folder:
+            training = train_decoder(prepared, config, self._update, self._stop, preview)
+            card = self._card(prepared, final.name, training, started)
+            self._update(message="scoring the fine-tuned checkpoint on the held-out photos")
+            tuned = _evaluate(prepared.val_photos, final.name, preview.colorizer)
+            card["evaluation"] = {k: v for k, v in base_scores.items() if k != "truth"} | {final.name: tuned[final.name], "truth": tuned["truth"]}
+            self._update(message="writing the checkpoint")
+            publishing.write_checkpoint(staging_folder, base.model, training["progress"].rows, card)
+            publishing.publish(staging_folder, final)
+        return final, training["progress"].stopped_early
+
+    def _destination_preflight(self) -> Path | None:
+        """Refuse a bad ``out_dir`` before any expensive work."""
+        if self.config.out_dir is None:
+            return None
+        final = Path(self.config.out_dir).expanduser()
+        publishing.check_destination(final)
+        return final
+
+    def _card(self, prepared: Prepared, name: str, training: dict, started: float) -> dict:
+        config, base, progress = self.config, prepared.base, training["progress"]
+        arch, keep_best = base.arch, training["keep_best"]
+        n_held_out = len(prepared.val_photos) if prepared.held_out else 0
+        card = {
+            "name": name,
+            "architecture": arch.NAME,
+            "description": f"{arch.DESCRIPTION} Decoder fine-tuned on {len(prepared.train_photos)} photos.",
+            "working_size": base.working_size,
+            "finetunable": True,
+            "base": {"name": base.name, "path": str(base.model_path), "architecture": arch.NAME,
+                     "created": base.card.get("created")},
+            "data": {
+                "source": config.data_label, "photos": len(prepared.train_photos) + n_held_out,
+                "train_photos": len(prepared.train_photos), "held_out_photos": n_held_out,
+                "held_out": prepared.held_out, "train_crops": prepared.n_train_crops, "val_crops": prepared.n_val_crops,
+                "crop": prepared.crop, "crops_per_photo": config.crops_per_photo, "crop_scales": list(data.CROP_SCALES),
+                "flips": "horizontal", "skipped": list(self.status().skipped),
+            },
+            "training": {
+                "epochs": config.epochs, "epochs_run": len(progress.rows), "stopped_early": progress.stopped_early,
+                "last_epoch_steps": progress.steps_done, "steps_per_epoch": progress.steps,
+                "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
+                "batch_size": config.batch_size, "learning_rate": config.lr, "seed": config.seed,
+                "val_share": config.val_share, "frozen_encoder_features_cached": True,
+                "feature_time_s": round(prepared.feature_time_s, 2),
+                "wall_time_s": round(time.perf_counter() - started, 1),
+                "time_per_epoch_s": round(float(np.mean(progress.epoch_times)), 2) if progress.epoch_times else None,
+                "device": training["device"], "mixed_precision": training["mixed"],
+            },
+            "command": config.command,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": train.versions(),
+        }
+        if base.known:
+            card["color_space"] = color_space(arch)
+            card["parameters"] = train.parameter_counts(base.model, arch)
+        else:
+            card["contract"] = base.contract
+            card["parameters"] = {"total": int(base.model.count_params())}
+        if prepared.prior is not None:
+            card["rebalancing"] = {"prior": "empirical, from the fine-tuning crops", "lambda": quantize.REBALANCE_LAMBDA,
+                                   "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
+                                   "default_temperature": quantize.DEFAULT_TEMPERATURE}
+        return card
+
+
+def _evaluate(photos: list[Photo], label: str, colorizer) -> dict:
+    from colorizer.evaluate import evaluate_photos
+
+    return evaluate_photos(photos, {label: colorizer})
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text[:400]

@@ -1,0 +1,275 @@
+"""The training pieces of a fine-tune, run through the one training loop (``colorizer.loop``).
+
+- ``split_photos`` holds a share of the photos out; ``prepare`` cuts crops at several scales with
+  flips (``colorizer.data``), makes the architecture's training pairs and fetches the frozen encoder's
+  features once for the train and held-out crops (``colorizer.features``). For a 313-bin model the
+  class-rebalancing prior comes from the fine-tuning crops (training's recipe, on the new photos).
+- ``train_decoder`` trains ``trainable_head`` (the architecture's decoder head) on those features with
+  ``loop.fit``: training's schedule, batching (with the architecture's ``augment_batch``: a hint-taking
+  model gets freshly simulated hints per batch, as in training), best-weights rule and Stop, a ``Progress`` callback
+  (steps, ETA, losses) and a per-epoch ``Previewer`` of the held-out photo. On a GPU with tensor cores
+  the head trains in mixed precision (``mixed_precision_copy``); elsewhere in float32.
+- ``time_epoch`` times one epoch the same way, with or without the feature cache (the benchmark).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+
+from colorizer import data, loop
+from colorizer.features import FeatureCache
+from colorizer.finetune.base import Base, crop_size, load_base
+from colorizer.finetune.config import CROPS_PER_PHOTO, FinetuneConfig, FinetuneError
+from colorizer.finetune.photos import Photo, shrink_photo
+from colorizer.hardware import device_description
+from colorizer.train import target_prior
+
+__all__ = ["FEATURE_CACHE", "Prepared", "split_photos", "prepare", "trainable_head", "gpu_helps_mixed_precision",
+           "mixed_precision_copy", "Progress", "Previewer", "train_decoder", "time_epoch"]
+
+PREVIEW_SIDE = 512
+VAL_RANDOM_CROPS = 2
+# In memory only: the app's uploaded photos are not written to disk as features.
+FEATURE_CACHE = FeatureCache()
+
+
+@dataclass
+class Prepared:
+    """Photos split, crops cut, features computed: everything an epoch needs."""
+
+    base: Base
+    crop: int
+    train_photos: list[Photo]
+    val_photos: list[Photo]
+    held_out: bool
+    n_train_crops: int
+    n_val_crops: int
+    features: list[np.ndarray]
+    y: object
+    val_features: list[np.ndarray]
+    val_y: object
+    prior: np.ndarray | None
+    feature_time_s: float
+
+
+def split_photos(photos: list[Photo], share: float, seed: int) -> tuple[list[Photo], list[Photo], bool]:
+    """(train, held-out, held_out?): at least one photo each side when there are two or more photos;
+    a single photo is both (and ``held_out`` is False)."""
+    order = np.random.default_rng(seed).permutation(len(photos))
+    shuffled = [photos[i] for i in order]
+    n_val = min(len(photos) - 1, max(1, round(len(photos) * share))) if share > 0 else 0
+    if n_val == 0:
+        return shuffled, shuffled[:1], False
+    return shuffled[n_val:], shuffled[:n_val], True
+
+
+def _rgbs(photos: list[Photo]) -> list[np.ndarray]:
+    return [rgb for _, rgb in photos]
+
+
+def _concat(a, b):
+    if isinstance(a, dict):
+        return {k: np.concatenate([a[k], b[k]]) for k in a}
+    if isinstance(a, (list, tuple)):
+        return [np.concatenate([u, v]) for u, v in zip(a, b)]
+    return np.concatenate([a, b])
+
+
+def prepare(config: FinetuneConfig, photos: list[Photo], base: Base, cache: FeatureCache,
+            log: Callable[[str], None] = lambda m: None, proceed: Callable[[str], None] = lambda stage: None) -> Prepared:
+    """Split, crop, and compute (or fetch) the frozen encoder's features for train + validation crops
+    in one encoder pass. ``proceed(stage)`` is called before the features: it raises to stop there."""
+    if not photos:
+        raise FinetuneError("no usable color photos to fine-tune on")
+    crop = crop_size(config, base)
+    train_photos, val_photos, held_out = split_photos(photos, config.val_share, config.seed)
+    train_crops = data.random_crops(_rgbs(train_photos), config.crops_per_photo, crop, seed=config.seed)
+    val_crops = np.concatenate([data.center_crops(_rgbs(val_photos), crop),
+                                data.random_crops(_rgbs(val_photos), VAL_RANDOM_CROPS, crop, seed=config.seed + 1)])
+    arch = base.arch
+    train_batch = data.crop_batch(train_crops)
+    x, y = arch.training_pairs(train_batch)
+    val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
+    prior = target_prior(arch, y, train_batch)
+    proceed("before the encoder's features were computed")
+    started = time.perf_counter()
+    features = cache.features(arch, base.model, _concat(x, val_x), np.concatenate([train_crops, val_crops]), log)
+    n = len(train_crops)
+    return Prepared(base, crop, train_photos, val_photos, held_out, n, len(val_crops),
+                    [f[:n] for f in features], y, [f[n:] for f in features], val_y, prior, time.perf_counter() - started)
+
+
+def _single(arrays):
+    """Keras takes one array (not a one-element list) for a one-input model."""
+    return arrays[0] if isinstance(arrays, list) and len(arrays) == 1 else arrays
+
+
+def trainable_head(model, arch):
+    """The architecture's decoder head; a bare decoder is wrapped so that compiling it does not attach
+    an optimizer (and its state) to the submodel that gets saved inside the checkpoint."""
+    head = arch.decoder_head(model)
+    if head is not model.get_layer("decoder"):
+        return head
+    inputs = [keras.Input(t.shape[1:], dtype=t.dtype, name=f"{t.name.split(':')[0]}_features") for t in head.inputs]
+    return keras.Model(inputs, head(_single(inputs)), name="decoder_head")
+
+
+def gpu_helps_mixed_precision() -> bool:
+    """True when TensorFlow sees a GPU with tensor cores (compute capability ≥ 7.0)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return False
+    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") or (0, 0)
+    return tuple(capability) >= (7, 0)
+
+
+def mixed_precision_copy(head):
+    """A copy of ``head`` computing in float16 (float32 variables and outputs), same weights → (copy, inner).
+
+    The dtype policy is set per layer, not with ``keras.mixed_precision.set_global_policy``: the policy is
+    global to the process and the app builds and runs other models in other threads meanwhile.
+    """
+    def float16_layer(layer):
+        config = layer.get_config()
+        if not type(layer).__module__.startswith("colorizer."):  # our own layers (VAE sampling, KL) stay float32
+            config["dtype"] = "mixed_float16"
+        return layer.__class__.from_config(config)
+
+    inner = keras.models.clone_model(head, clone_function=float16_layer, recursive=True)
+    inner.set_weights(head.get_weights())
+    as_float32 = keras.layers.Activation("linear", dtype="float32")
+    outputs = inner.outputs
+    if isinstance(head.output, dict):
+        outputs = {k: keras.layers.Activation("linear", dtype="float32", name=f"{k}_float32")(v) for k, v in inner.output.items()}
+    else:
+        outputs = [as_float32(o) for o in outputs] if len(outputs) > 1 else as_float32(outputs[0])
+    return keras.Model(inner.inputs, outputs, name="decoder_head_mixed"), inner
+
+
+class Progress(keras.callbacks.Callback):
+    """Reports steps, epochs, ETA and each epoch's losses and preview through ``report(**status fields)``."""
+
+    def __init__(self, report: Callable[..., None], epochs: int, steps: int, preview: Callable[[], np.ndarray | None]):
+        super().__init__()
+        self.report, self.epochs, self.steps, self.preview = report, epochs, steps, preview
+        self.epoch_times: list[float] = []
+        self.epoch_index, self.epoch_start, self.steps_done = 0, time.perf_counter(), 0
+        self.rows: list[dict] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_index, self.epoch_start, self.steps_done = epoch, time.perf_counter(), 0
+        self.report(epoch=epoch + 1, step=0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_done = batch + 1
+        self.report(step=self.steps_done, eta_s=self._eta())
+
+    def _eta(self) -> float:
+        elapsed = time.perf_counter() - self.epoch_start
+        remaining_epochs = self.epochs - self.epoch_index - 1
+        if self.epoch_times:
+            per_epoch = float(np.mean(self.epoch_times))
+            return max(per_epoch - elapsed, 0.0) + per_epoch * remaining_epochs
+        per_step = elapsed / max(self.steps_done, 1)
+        return per_step * (self.steps - self.steps_done + self.steps * remaining_epochs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.steps_done == self.steps:  # a stopped, partial epoch would skew the ETA
+            self.epoch_times.append(time.perf_counter() - self.epoch_start)
+        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
+        self.report(history=tuple(self.rows), preview=self.preview(), preview_epoch=epoch + 1, eta_s=self._eta())
+
+    @property
+    def stopped_early(self) -> bool:
+        """Fewer epochs than asked, or a last epoch cut short: a Stop ended training."""
+        return len(self.rows) < self.epochs or self.steps_done < self.steps
+
+
+class Previewer:
+    """Colorizes the held-out photo with the model's current weights (the model is trained in place)."""
+
+    def __init__(self, base: Base, photo: np.ndarray):
+        from colorizer.inference import Colorizer
+
+        card = {"architecture": base.arch.NAME} if base.known else {}
+        self.colorizer = Colorizer(name=base.name, model=base.model, contract=base.contract,
+                                   working_size=base.working_size, card=card)
+        self.photo = shrink_photo(photo, PREVIEW_SIDE)
+        self.sync: Callable[[], None] = lambda: None
+
+    def __call__(self) -> np.ndarray:
+        self.sync()
+        return self.colorizer.colorize(self.photo)
+
+
+def train_decoder(prepared: Prepared, config: FinetuneConfig, report: Callable[..., None], stop, preview: Previewer) -> dict:
+    """Train the base's decoder head on the prepared features (``stop``: an event, see ``loop.fit``)
+    → {"progress", "keep_best", "mixed", "device", "fit_time_s"}; the base model holds the best weights."""
+    base = prepared.base
+    model, arch = base.model, base.arch
+    encoder_before = [w.copy() for w in model.get_layer("encoder").get_weights()]
+    head = trainable_head(model, arch)
+    mixed, device = gpu_helps_mixed_precision(), device_description()
+    trained, inner = mixed_precision_copy(head) if mixed else (head, head)
+    preview.sync = (lambda: head.set_weights(inner.get_weights())) if mixed else (lambda: None)
+    steps = math.ceil(prepared.n_train_crops / config.batch_size)
+    where = f"training on {device}" + (" with mixed precision" if mixed else "" if device.startswith("GPU") else " (no GPU found)")
+    report(device=device, mixed_precision=mixed, steps_per_epoch=steps, message=where)
+    loss, metrics, loss_weights = arch.loss_and_metrics(prepared.prior)
+    progress = Progress(report, config.epochs, steps, preview)
+    started = time.perf_counter()
+    keep_best = loop.fit(trained, _single(prepared.features), prepared.y, (_single(prepared.val_features), prepared.val_y),
+                         epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, loss=loss, metrics=metrics,
+                         loss_weights=loss_weights, callbacks=[progress], verbose=0, seed=config.seed,
+                         augment=arch.augment_batch, loss_scaling=mixed, stop=stop)
+    preview.sync()
+    _assert_unchanged(encoder_before, model.get_layer("encoder").get_weights())
+    return {"progress": progress, "keep_best": keep_best, "mixed": mixed, "device": device,
+            "fit_time_s": time.perf_counter() - started}
+
+
+def _assert_unchanged(before: list[np.ndarray], after: list[np.ndarray]) -> None:
+    if len(before) != len(after) or any(not np.array_equal(a, b) for a, b in zip(before, after)):
+        raise RuntimeError("the encoder's weights changed during fine-tuning (it must stay frozen)")
+
+
+def time_epoch(base: str | Path, photos: list[np.ndarray], cached: bool, *, batch_size: int = 16,
+               crops_per_photo: int = CROPS_PER_PHOTO, crop: int | None = None, seed: int = 0) -> float:
+    """Seconds for one training epoch on ``photos``' crops (uint8 RGB arrays) at the base's working size,
+    batched as ``loop.fit`` batches.
+
+    ``cached=True``: the decoder head trains on encoder features computed beforehand (what fine-tuning
+    does; the one-off feature computation is not counted). ``cached=False``: the full model trains with
+    the encoder frozen, so every step runs the encoder forward again. Compilation and tracing are excluded
+    (a one-batch warm-up epoch first); the crop count is rounded down to whole batches.
+    """
+    b = load_base(base)
+    size = crop_size(FinetuneConfig(base=base, crop=crop), b)
+    crops = data.random_crops(list(photos), crops_per_photo, size, seed=seed)
+    n = max(batch_size, len(crops) - len(crops) % batch_size)
+    if len(crops) < n:
+        raise FinetuneError(f"need at least {batch_size} crops to time an epoch, got {len(crops)}")
+    batch = data.crop_batch(crops[:n])
+    x, y = b.arch.training_pairs(batch)
+    if cached:
+        inputs, trainable = _single(b.arch.encoder_features(b.model, x)), trainable_head(b.model, b.arch)
+    else:
+        b.model.get_layer("encoder").trainable = False
+        inputs, trainable = x, b.model
+    loss, metrics, loss_weights = b.arch.loss_and_metrics(target_prior(b.arch, y, batch))
+    loop.compile_for_training(trainable, lr=3e-4, loss=loss, metrics=metrics, loss_weights=loss_weights)
+    def batches():
+        return loop.ArrayBatches(inputs, y, batch_size, seed=seed, augment=b.arch.augment_batch)
+
+    trainable.fit(batches(), epochs=1, steps_per_epoch=1, verbose=0)
+    start = time.perf_counter()
+    trainable.fit(batches(), epochs=1, verbose=0)
+    return time.perf_counter() - start

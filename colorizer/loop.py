@@ -1,0 +1,173 @@
+"""The one training loop, for training from scratch (``colorizer.train``) and fine-tuning
+(``colorizer.finetune``): the same schedule, batching, best-weights rule and way to stop.
+
+- ``fit(trainable, x, y, (val_x, val_y), ...)`` compiles ``trainable`` with Adam (wrapped for loss
+  scaling under mixed precision), feeds it batch by batch (``ArrayBatches``), lowers the learning rate
+  by √0.1 after 5 epochs without a better val_loss (down to 5e-7), and ends with the weights of the
+  best epoch (``KeepBestWeights``) → that callback (``best``, ``best_epoch``).
+- Stopping: ``stop`` is an event; once it is set, training ends after the current step (or, when set
+  during validation or a callback, before the next epoch) with the best weights so far. Without one,
+  ``fit`` makes its own and SIGINT/SIGTERM set it (``stop_on_signals``), as for a ``docker stop``.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+from contextlib import contextmanager, nullcontext
+from typing import Callable
+
+import keras
+import numpy as np
+
+__all__ = ["LR_FACTOR", "KeepBestWeights", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
+
+LR_FACTOR = math.sqrt(0.1)
+LR_PATIENCE = 5
+MIN_LR = 5e-7
+
+
+class KeepBestWeights(keras.callbacks.Callback):
+    """Remember the weights of the epoch with the best val_loss and restore them when training ends
+    (or is stopped): "checkpoint on best val_loss" without writing half-trained files."""
+
+    def __init__(self, monitor: str = "val_loss"):
+        super().__init__()
+        self.monitor, self.best, self.best_weights, self.best_epoch = monitor, np.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best, self.best_epoch = float(value), epoch + 1
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of in-memory arrays (or lists/dicts of them), cast to float32 one batch at a time.
+
+    ``model.fit`` on raw numpy arrays copies the whole set into float32 tensors (several times, for
+    shuffling): with cached VGG16 features stored as float16 that is gigabytes. Batching by hand keeps
+    memory at the size of the arrays themselves.
+
+    ``augment(x, y, rng)`` → (x, y), when given, changes each batch (e.g. simulated color hints). A
+    shuffled set draws from one generator across epochs; an unshuffled one (validation) restarts its
+    generator every epoch, so it sees the same augmentation each time."""
+
+    def __init__(self, x, y, batch_size: int, shuffle: bool = True, seed: int = 0, augment=None):
+        super().__init__()
+        self.x, self.y, self.batch_size, self.shuffle, self.augment = x, y, batch_size, shuffle, augment
+        self.n = len(_first(x))
+        self.seed, self.rng = seed, np.random.default_rng(seed)
+        self.augment_rng = np.random.default_rng([seed, 1])
+        self.order = np.arange(self.n)
+        self.on_epoch_end()
+
+    def __len__(self):
+        return math.ceil(self.n / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        x, y = _take(self.x, rows), _take(self.y, rows)
+        if self.augment is None:
+            return x, y
+        # Validation: a generator per batch index, so every epoch sees the same hints in any order.
+        rng = self.augment_rng if self.shuffle else np.random.default_rng([self.seed, 2, index])
+        return self.augment(x, y, rng)
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+
+
+def _first(arrays):
+    if isinstance(arrays, dict):
+        return next(iter(arrays.values()))
+    return arrays[0] if isinstance(arrays, (list, tuple)) else arrays
+
+
+def _take(arrays, rows):
+    if isinstance(arrays, dict):
+        return {k: _take(v, rows) for k, v in arrays.items()}
+    if isinstance(arrays, (list, tuple)):
+        # A one-input model wants the bare array, not a 1-tuple (Keras warns on the mismatch).
+        return _take(arrays[0], rows) if len(arrays) == 1 else tuple(_take(a, rows) for a in arrays)
+    return np.asarray(arrays[rows], np.float32)
+
+
+class StopWhenSet(keras.callbacks.Callback):
+    """Ends training after the current step once ``event`` is set; set during validation or another
+    callback's epoch end (a preview), it ends training before the next epoch. Goes last in the list."""
+
+    def __init__(self, event):
+        super().__init__()
+        self.event = event
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.event.is_set():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_train_batch_end(0)
+
+
+@contextmanager
+def stop_on_signals(request: Callable[[], None], requested: Callable[[], bool], what: str = "training"):
+    """While the block runs: the first SIGINT (Ctrl-C) or SIGTERM (``docker stop``, a Space restart)
+    calls ``request()``; another one once ``requested()`` aborts (KeyboardInterrupt). Main thread only
+    (Python delivers signals there); elsewhere nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if requested():
+            raise KeyboardInterrupt
+        request()
+        print(f"\n{signal.Signals(signum).name}: stopping {what} after this step (the best weights so far "
+              "will be saved); signal again to abort", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def compile_for_training(trainable, *, lr: float, loss, metrics=None, loss_weights=None, loss_scaling: bool = False):
+    """Compile with Adam at ``lr``; ``loss_scaling`` for a float16 model (mixed precision on a GPU)."""
+    optimizer = keras.optimizers.Adam(lr)
+    if loss_scaling:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    trainable.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights)
+
+
+def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, metrics=None, loss_weights=None,
+        history_path=None, callbacks=(), verbose: int = 1, seed: int = 0, augment=None, loss_scaling: bool = False,
+        stop: threading.Event | None = None) -> KeepBestWeights:
+    """Compile and fit ``trainable`` with the project's schedule → the KeepBestWeights callback.
+
+    ``val``: (x, y) of the validation set; ``history_path``: a CSVLogger file (epoch, loss, val_loss,
+    learning_rate, metrics); ``callbacks`` run after the schedule's (they see ``learning_rate`` in the
+    logs); ``augment``: see ``ArrayBatches`` (an architecture's ``augment_batch``); ``stop``: see the
+    module docstring (None: SIGINT/SIGTERM stop this call)."""
+    keras.utils.set_random_seed(seed)
+    compile_for_training(trainable, lr=lr, loss=loss, metrics=metrics, loss_weights=loss_weights, loss_scaling=loss_scaling)
+    keep_best = KeepBestWeights()
+    own_stop = stop is None
+    stop = threading.Event() if own_stop else stop
+    schedule = [keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=LR_PATIENCE, min_lr=MIN_LR), keep_best]
+    if history_path is not None:
+        schedule.insert(1, keras.callbacks.CSVLogger(str(history_path)))
+    with stop_on_signals(stop.set, stop.is_set) if own_stop else nullcontext():
+        trainable.fit(
+            ArrayBatches(x, y, batch_size, seed=seed, augment=augment),
+            validation_data=ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment),
+            epochs=epochs, verbose=verbose, callbacks=[*schedule, *callbacks, StopWhenSet(stop)],
+        )
+    return keep_best

@@ -1,0 +1,153 @@
+"""The architecture contract, written once: what every module in ``colorizer/models/`` declares.
+
+An architecture is a module (``hypercolumn``, ``cifar_ae``, …) or, for a checkpoint made elsewhere, an
+object (``colorizer.finetune.base.ForeignArchitecture``). ``Architecture`` below lists what it holds;
+``declare(module)`` checks a module against it and gives every optional name the module leaves out
+its default from ``Defaults``, so the rest of the code reads ``arch.TAKES_HINTS`` and never probes.
+
+Required:
+- ``NAME``, ``WORKING_SIZE`` (px), ``INPUT_KIND`` ("gray01" or "L"), ``OUTPUT_KIND`` ("rgb", "ab" or
+  "ab313"), ``DESCRIPTION`` (one sentence for cards and the app);
+- ``build(size)`` → a ``keras.Model`` holding named ``encoder`` and ``decoder`` submodels;
+- ``training_pairs(batch)`` → (x, y) from a crop batch (see ``colorizer.data``);
+- ``loss_and_metrics(prior)`` → (loss, metrics, loss_weights) for ``model.compile``;
+- ``inference_network(model)`` → the network colorization runs;
+- ``predict_ab(forward, batch_input, **options)`` → raw ab at the network's output size;
+- ``encoder_features(model, x)`` → the arrays the decoder consumes (list), computed by the encoder;
+- ``decoder_head(model)`` → the trainable part that maps those arrays to the model's outputs.
+
+Optional, with the defaults of ``Defaults``: see its comments.
+
+``CONTRACTS`` maps an output kind to the contract a checkpoint of that kind has (the names
+``colorizer.inference`` uses, and what a checkpoint made elsewhere is recognized by).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable, Protocol
+
+from colorizer.color import AB_NORM
+from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
+
+__all__ = ["Architecture", "Defaults", "Contract", "CONTRACTS", "contract_of", "contract_by_name", "declare",
+           "feature_family", "color_space"]
+
+
+class Defaults:
+    """The optional part of the contract and its defaults (a class-based architecture may inherit it)."""
+
+    # The encoder never trains (a pretrained VGG16): its features are computed once and cached, only
+    # ``decoder_head`` trains, and the encoder's weights are rebuilt at load time, not stored.
+    FROZEN_ENCODER: bool = False
+    # How the ab at the output size reaches full resolution: "bilinear", or "guided" by L's edges.
+    UPSAMPLING: str = "bilinear"
+    # Input pixels per output pixel on a side (the 313-bin heads predict at 1/2 or 1/4).
+    OUTPUT_STRIDE: int = 1
+    # The input size is fixed at build time (Dense layers): crops must be exactly WORKING_SIZE.
+    FIXED_SIZE: bool = False
+    # Several colorizations per photo: ``predict_ab(..., seed=…)`` draws one per seed.
+    STOCHASTIC: bool = False
+    # A second input, the user's hint grid (``hint_grid_shape(size)``; filled per batch in training
+    # by ``augment_batch``); ``predict_outputs`` gives the raw outputs for the app's palette.
+    TAKES_HINTS: bool = False
+    # Whose cached encoder features this architecture shares (None: its own, ``NAME``).
+    FEATURES_OF: str | None = None
+    # Extra text for the card's "notes".
+    CARD_NOTES: str = ""
+    # ``augment_batch(x, y, rng)`` → (x, y): changes each training batch (e.g. simulated hints).
+    augment_batch: Callable | None = None
+    # ``predict_outputs(forward, batch_input, hint_grid)`` → raw {probs, ab_reg} (313-bin models).
+    predict_outputs: Callable | None = None
+    # The decodings of a 313-bin model: ``DECODE``, its default options; ``HEADS``, the ones it knows.
+    DECODE: dict = {}
+    HEADS: tuple = ()
+
+
+REQUIRED = ("NAME", "WORKING_SIZE", "INPUT_KIND", "OUTPUT_KIND", "DESCRIPTION", "build", "training_pairs",
+            "loss_and_metrics", "inference_network", "predict_ab", "encoder_features", "decoder_head")
+OPTIONAL = {name: value for name, value in vars(Defaults).items() if not name.startswith("_")}
+
+
+class Architecture(Protocol):
+    """What an architecture is, for type checkers and readers (``declare`` enforces it at import)."""
+
+    NAME: str
+    WORKING_SIZE: int
+    INPUT_KIND: str
+    OUTPUT_KIND: str
+    DESCRIPTION: str
+    FROZEN_ENCODER: bool
+    UPSAMPLING: str
+    OUTPUT_STRIDE: int
+    FIXED_SIZE: bool
+    STOCHASTIC: bool
+    TAKES_HINTS: bool
+    FEATURES_OF: str | None
+    CARD_NOTES: str
+    augment_batch: Callable | None
+    predict_outputs: Callable | None
+    DECODE: dict
+    HEADS: tuple
+
+    def build(self, size: int): ...
+    def training_pairs(self, batch: dict): ...
+    def loss_and_metrics(self, prior=None): ...
+    def inference_network(self, model): ...
+    def predict_ab(self, forward, batch_input, **options): ...
+    def encoder_features(self, model, x) -> list: ...
+    def decoder_head(self, model): ...
+
+
+def declare(module: ModuleType) -> ModuleType:
+    """Check ``module`` has every required name; give it the default of each optional one it lacks."""
+    missing = [name for name in REQUIRED if not hasattr(module, name)]
+    if missing:
+        raise TypeError(f"{module.__name__} breaks the architecture contract: no {', '.join(missing)}")
+    for name, default in OPTIONAL.items():
+        if not hasattr(module, name):
+            setattr(module, name, default)
+    return module
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a checkpoint takes and gives: ``name`` as ``colorizer.inference`` says it, the input and
+    output kinds, and the output's channel count (how a checkpoint made elsewhere is recognized)."""
+
+    name: str
+    input_kind: str
+    output_kind: str
+    channels: int
+
+
+CONTRACTS = {c.output_kind: c for c in (
+    Contract("gray01_rgb", "gray01", "rgb", 3),   # gray H×W×1 in [0, 1] → RGB H×W×3 in [0, 1]
+    Contract("L_ab", "L", "ab", 2),               # L_norm H×W×1 in [-1, 1] → ab_norm H×W×2 in [-1, 1]
+    Contract("L_313", "L", "ab313", N_BINS),        # L_norm H×W×1 → a distribution over the 313 ab bins
+)}
+
+
+def contract_of(arch) -> str:
+    """The contract name of an architecture (module or object): "gray01_rgb", "L_ab" or "L_313"."""
+    return CONTRACTS[arch.OUTPUT_KIND].name
+
+
+def contract_by_name(name: str) -> Contract:
+    return next(c for c in CONTRACTS.values() if c.name == name)
+
+
+def feature_family(arch) -> str:
+    """The name its cached encoder features go under (architectures sharing an encoder share them)."""
+    return arch.FEATURES_OF or arch.NAME
+
+
+def color_space(arch) -> dict:
+    """The card's "color_space": what the input and the output are, in words."""
+    inputs = {"gray01": "gray in [0, 1] (uint8 / 255)", "L": "CIE Lab L, normalized (L - 50) / 50 to [-1, 1]"}
+    outputs = {
+        "rgb": "sRGB in [0, 1] (sigmoid); its a, b are joined to the input's full-resolution L",
+        "ab": f"CIE Lab a, b normalized by {AB_NORM:g} to [-1, 1] (tanh)",
+        "ab313": f"distribution over Zhang et al.'s {N_BINS} ab bins (annealed mean, T = {DEFAULT_TEMPERATURE:g}) + ab regression head",
+    }
+    return {"input": inputs[arch.INPUT_KIND], "output": outputs[arch.OUTPUT_KIND], "lab": "CIE Lab, D65, sRGB (OpenCV float32)"}

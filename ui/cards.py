@@ -1,0 +1,90 @@
+"""Model cards (``card.json``) as the app shows them; formatting only, the pages place them.
+
+- ``card_summary(card)`` → Markdown lines of a card's main facts (architecture, parameters, training,
+  data and its sources, creation time);
+- ``card_ui(name, expanded)``: a checkpoint's card in an expander (summary, command, the full JSON);
+- ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows (the gray baseline
+  once), and the truths' colorfulness.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import loaders, widgets
+from ui.tables import METRIC_COLUMNS
+
+__all__ = ["card_summary", "card_ui", "evaluation_rows"]
+
+
+def _sources_line(sources) -> str:
+    """Card data sources → "scratch (51 photos), gcompris-qt-data (108 photos)" (per-license rows summed)."""
+    photos: dict[str, int] = {}
+    for source in sources if isinstance(sources, list) else [sources]:
+        if isinstance(source, dict):
+            package = str(source.get("package") or source.get("name") or "?")
+            photos[package] = photos.get(package, 0) + int(source.get("photos") or 0)
+        else:
+            photos.setdefault(str(source), 0)
+    return ", ".join(f"{package} ({count} photo{'s' if count > 1 else ''})" if count else package
+                     for package, count in photos.items())
+
+
+def _fact(key: str, value) -> str:
+    if key.endswith("_s") and isinstance(value, (int, float)):  # durations: wall_time_s
+        return f"{key[:-2].replace('_', ' ')} {value / 60:.0f} min" if value >= 120 else f"{key[:-2].replace('_', ' ')} {value:.0f} s"
+    return f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
+
+
+def card_summary(card: dict) -> str:
+    """The card's main facts as Markdown lines (the full card is in the JSON view below it)."""
+    params, training, data = card.get("parameters", {}), card.get("training", {}), card.get("data", {})
+    lines = [f"- **architecture**: {card.get('architecture', '?')} · working size {card.get('working_size', '?')} px"]
+    if card.get("description"):
+        lines.append(f"- {card['description']}")
+    if params:
+        lines.append("- **parameters**: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in params.items()
+                                                      if isinstance(v, int)))
+    if training:
+        facts = [_fact(k, v) for k, v in training.items() if not isinstance(v, (dict, list, bool))]
+        lines.append("- **training**: " + ", ".join(facts))
+    if isinstance(data, dict) and data:
+        counts = [f"{data[k]} {k.replace('_', ' ')}" for k in ("train_photos", "val_photos", "train_crops") if k in data]
+        sources = _sources_line(data["sources"]) if data.get("sources") else ""
+        lines.append("- **data**: " + "; ".join(part for part in (", ".join(counts), sources) if part))
+    if card.get("created"):
+        lines.append(f"- **created**: {card['created']}")
+    return "\n".join(lines)
+
+
+def card_ui(name: str, expanded: bool) -> None:
+    card = loaders.card_of(name)
+    with st.expander(f"{name} · {widgets.checkpoint_kind(name)}", expanded=expanded, icon=":material/badge:"):
+        if not card:
+            st.caption("This checkpoint has no card.json.")
+            return
+        st.markdown(card_summary(card))
+        if card.get("command"):
+            st.code(card["command"], language="bash", wrap_lines=True)
+        st.json(card, expanded=False)
+
+
+def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
+    """Rows of the cards' held-out "evaluation" entries (the gray baseline once) and the truths' colorfulness."""
+    rows, truths, baselines = [], [], set()
+    for name in names:
+        evaluation = loaders.card_of(name).get("evaluation") or {}
+        for label, metrics in evaluation.items():
+            if not isinstance(metrics, dict):
+                continue
+            if label == "truth":
+                truths.append(metrics.get("colorfulness"))
+                continue
+            if label == "gray":
+                signature = tuple(round(float(metrics.get(k, np.nan)), 4) for k in ("psnr", "n_images"))
+                if signature in baselines:
+                    continue
+                baselines.add(signature)
+            model = "gray (no color)" if label == "gray" else (name if label == name else f"{name}: {label}")
+            rows.append({"model": model, **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
+    return rows, [t for t in truths if isinstance(t, (int, float))]
