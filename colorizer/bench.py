@@ -7,7 +7,7 @@ What is measured, per model (each architecture, loaded from ``weights/<arch>/`` 
 exists, else built with random weights — speed does not depend on weight values — and the
 ``colorizer.reference`` network, run through the very same ``Colorizer`` code path):
 - per photo size (megapixels): end-to-end ``Colorizer.colorize`` time (median of ``runs`` after
-  warm-up), split into pre-processing (luminance + resize to the working size), the network
+  warm-up), split into pre-processing (8-bit lightness + shrink to the working size), the network
   (the bare traced forward pass) and post-processing (``Colorizer.join``: upsample ab, bilinear or
   guided by L's edges, Lab → RGB, uint8);
   peak memory of one call, twice: numpy-side allocations (``tracemalloc``, which sees every numpy
@@ -260,14 +260,12 @@ def forward_ms(colorizer, x, forward, runs: int, warmup: int) -> float:
 
 def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
     """Median ms of the stages of ``Colorizer.colorize`` (the same calls, timed one by one)."""
-    from colorizer.color import luminance
-
     stages = {"pre": [], "predict": [], "network": [], "post": []}
     timed = _TimedForward(colorizer.forward)
     with _forward_replaced(colorizer, timed):
         for _ in range(runs):
             t0 = time.perf_counter()
-            L_full = luminance(image)
+            L_full = colorizer.lightness(image)
             x = colorizer.network_input(L_full)
             t1 = time.perf_counter()
             timed.seconds.clear()
@@ -767,9 +765,9 @@ def _notes(result: dict) -> list[str]:
         app_text = f"`streamlit run` cold start: {app}."
     return [
         "Notes:",
-        "- end-to-end = `Colorizer.colorize`; pre = luminance + resize to the working size; network = the bare "
+        "- end-to-end = `Colorizer.colorize`; pre = 8-bit lightness + shrink to the working size; network = the bare "
         "traced forward pass (graph mode, fixed input signature, one trace per model); post = `Colorizer.join` "
-        "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB, uint8). Decoding the network output (e.g. unet313's annealed mean) is in "
+        "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB by table lookup, `colorizer/lab8.py`). Decoding the network output (e.g. unet313's annealed mean) is in "
         "end-to-end but in none of the three columns.",
         "- numpy peak: `tracemalloc` peak during one call (every numpy array, OpenCV's outputs included; "
         "TensorFlow's own buffers not). RSS peak Δ: the process's resident-set high-water mark (`VmHWM`, reset "
