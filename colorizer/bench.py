@@ -803,6 +803,10 @@ def config_from_args(args) -> BenchConfig:
 def bench_from_cli(args) -> int:
     """``python -m colorizer bench``: progress on stderr, Markdown on stdout, JSON to ``--json``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep stderr for the bar
+    if getattr(args, "server", False):  # the app in a browser: colorizer/serverbench.py
+        from colorizer.serverbench import server_bench_from_cli
+
+        return server_bench_from_cli(args)
     from tqdm import tqdm
 
     config = config_from_args(args)
