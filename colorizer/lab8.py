@@ -18,7 +18,7 @@ Contract
 Accuracy (``tests/test_lab8.py``): the output's L is the input's within 1 wherever the colour is inside
 the sRGB gamut; a and b are rounded to the table's steps of 2 (error ≤ 1 each: ΔE ≤ 1.5, below the
 ≈ 2.3 of a just-noticeable difference). Memory: the table is 128 × 32,512 × 3 bytes = 12.5 MB, built on
-first use; a join holds about 16 bytes per output pixel besides its result.
+first use; a join holds about 16 bytes per output pixel (the guided one about 24) besides its result.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from colorizer import checkpoints, finetune, gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS
-from ui import charts, loaders, widgets
+from ui import charts, loaders, memory, widgets
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "JOB_KEY", "OWNER_KEY"]
 
@@ -138,7 +138,8 @@ def start_ui(bases: dict) -> None:
         return
     source = "gallery color photos" if st.session_state.get("finetune.source") == GALLERY else "photos uploaded in the app"
     config = finetune.FinetuneConfig(base=base, data_label=source, **settings)
-    job = finetune.QUEUE.submit(config, photos, owner=owner_id(), skipped=errors)
+    job = finetune.QUEUE.submit(config, photos, owner=owner_id(), skipped=errors,
+                                on_update=memory.release_when_done)  # a server's memory back once it ends
     st.session_state[JOB_KEY] = job.id
     st.rerun()
 
