@@ -1,12 +1,18 @@
 """Colorizer studio: the entry of the Streamlit app (``streamlit run streamlit_app.py``).
 
-It sets the page up, declares the navigation over the page files in ``pages/`` and draws the one
-shared sidebar (model picker and image source); the pages read those choices from the session state
-through ``ui.widgets``. Model code lives in ``colorizer/``, cached loaders in ``ui.loaders``.
+It starts the default model loading in the background (``ui.warmup``, once per server process), sets
+the page up, declares the navigation over the page files in ``pages/`` and draws the one shared
+sidebar (model picker and image source); the pages read those choices from the session state through
+``ui.widgets``. Model code lives in ``colorizer/``, cached loaders in ``ui.loaders``.
 """
-import streamlit as st
+from ui import memory, warmup
 
-from ui.widgets import app_pages, mark_entry_ran, sidebar_ui
+memory.limit_malloc_arenas()  # before the threads it concerns exist (see ui/memory.py)
+warmup.start()  # first: TensorFlow imports while the rest of the page draws
+
+import streamlit as st  # noqa: E402
+
+from ui.widgets import app_pages, mark_entry_ran, sidebar_ui  # noqa: E402
 
 st.set_page_config(page_title="Colorizer studio", page_icon=":material/palette:", layout="wide")
 

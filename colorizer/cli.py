@@ -282,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated")
     bench.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median reported)")
     bench.add_argument("--quick", action="store_true", help="fewer runs and sizes: a smoke test, not for README")
+    bench.add_argument("--server", action="store_true", help="instead: the app in a browser (cold start, server "
+                       "memory over every page and a fine-tune, many sessions at once); needs Playwright + Chromium")
+    bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once")
+    bench.add_argument("--finetune-epochs", type=int, default=2, help="--server: epochs of the fine-tune measured")
     bench.set_defaults(run=cmd_bench)
     return parser
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer import quantize
+from colorizer import lab8, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
@@ -112,9 +112,16 @@ class Colorizer:
             return None
         return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size))[None]
 
+    def lightness(self, image: np.ndarray) -> np.ndarray:
+        """uint8 gray H×W or RGB H×W×3 → the full-resolution lightness ``colorize`` uses: uint8 L8 H×W
+        (``colorizer.lab8``: L·255/100, rounded), for ``network_input`` and ``join``."""
+        return lab8.lightness8(image)
+
     def network_input(self, L_full: np.ndarray) -> np.ndarray:
-        """Full-resolution L (H×W, [0, 100]) → 1×S×S×1 network input at the working size."""
-        L_small = resize(L_full, (self.working_size, self.working_size))
+        """Full-resolution lightness → 1×S×S×1 network input at the working size. ``L_full``: float L
+        (H×W, [0, 100]) or uint8 L8 (``lightness``), which is shrunk in 8 bits, 4-6× faster."""
+        size = (self.working_size, self.working_size)
+        L_small = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
         if self.contract == "gray01_rgb":
             x = gray01_from_L(L_small)  # the same gray the model was trained on (colorizer.data)
         else:
@@ -147,8 +154,8 @@ class Colorizer:
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False, **options).image
         grid = self.hint_grid(hints, image.shape)
-        L_full = luminance(image)
-        return self.join(L_full, self.predict_ab(self.network_input(L_full), hint_grid=grid, **options)[0])
+        L8 = self.lightness(image)
+        return self.join(L8, self.predict_ab(self.network_input(L8), hint_grid=grid, **options)[0])
 
     def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None,
                                 with_automatic: bool = True, **options):
@@ -179,9 +186,14 @@ class Colorizer:
         return [{"rgb": [int(c) for c in rgb], "probability": float(cell[i])} for rgb, i in zip(colors, top)]
 
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """Predicted ab (network output size) joined to the full-resolution L: bilinear, or guided
-        by L's edges for architectures that declare ``UPSAMPLING = "guided"``."""
-        if self.arch is not None and self.arch.UPSAMPLING == "guided":
+        """Predicted ab (network output size) joined to the full-resolution lightness: bilinear, or
+        guided by L's edges for architectures that declare ``UPSAMPLING = "guided"``. ``L_full``: uint8
+        L8 (``lightness``: the table-lookup join of ``colorizer.lab8``) or float L (``colorizer.color``'s
+        float conversion, exact to float precision)."""
+        guided = self.arch is not None and self.arch.UPSAMPLING == "guided"
+        if L_full.dtype == np.uint8:
+            return lab8.join_guided(L_full, *guided_coefficients(L_full, ab)) if guided else lab8.join(L_full, ab)
+        if guided:
             return join_lab_guided(L_full, *guided_coefficients(L_full, ab))
         return join_lab(L_full, ab)
 
@@ -189,9 +201,9 @@ class Colorizer:
         """Several colorizations: different z for the VAE (seeds seed, seed+1, …); one otherwise."""
         if not self.is_stochastic:
             return [self.colorize(image, **options)]
-        L_full = luminance(_validated(image))
-        x = self.network_input(L_full)
-        return [self.join(L_full, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
+        L8 = self.lightness(_validated(image))
+        x = self.network_input(L8)
+        return [self.join(L8, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
 
     def timed_colorize(self, image: np.ndarray, **options) -> tuple[np.ndarray, float]:
         start = time.perf_counter()

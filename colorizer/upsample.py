@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from colorizer.color import resize
+from colorizer.lab8 import shrink
 
 __all__ = ["guided_coefficients", "DEFAULT_EPS", "DEFAULT_RADIUS"]
 
@@ -35,9 +36,16 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REPLICATE)
 
 
+def _guide(L_full: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """L/100 area-averaged onto the grid, from float L or from uint8 L8 (``colorizer.lab8``: L/100 = L8/255)."""
+    if L_full.dtype == np.uint8:
+        return shrink(L_full, grid).astype(np.float32) / np.float32(255.0)
+    return resize(np.asarray(L_full, np.float32), grid) / np.float32(100.0)
+
+
 def guided_coefficients(L_full: np.ndarray, ab_small: np.ndarray, eps: float = DEFAULT_EPS,
                         radius: int = DEFAULT_RADIUS) -> tuple[np.ndarray, np.ndarray]:
-    """Full-resolution L (H×W, [0, 100]) and coarse ab (h×w×2, raw units) → (A, B), float32 h×w×2.
+    """Full-resolution L (H×W, [0, 100], or uint8 L8 of ``colorizer.lab8``) and coarse ab (h×w×2, raw units) → (A, B), float32 h×w×2.
 
     The fit runs on the coarse grid, against L area-averaged onto it: a cell that straddles an edge
     holds a mix of both sides' lightness *and* of both sides' colors, so the line through them
@@ -45,7 +53,7 @@ def guided_coefficients(L_full: np.ndarray, ab_small: np.ndarray, eps: float = D
     full-resolution L has it. ``eps`` → ∞ gives A = 0 and B = the box-smoothed ``ab_small``.
     """
     grid = ab_small.shape[:2]
-    guide = resize(np.asarray(L_full, np.float32), grid) / np.float32(100.0)
+    guide = _guide(L_full, grid)
     target = np.asarray(ab_small, np.float32)
     mean_i = _box(guide, radius)
     var_i = _box(guide * guide, radius) - mean_i * mean_i

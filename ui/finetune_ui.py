@@ -18,7 +18,7 @@ import streamlit as st
 from colorizer import checkpoints, finetune, gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
-from ui import charts, loaders, widgets
+from ui import charts, loaders, memory, widgets
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "JOB_KEY", "OWNER_KEY"]
 
@@ -28,6 +28,9 @@ START_ERRORS_KEY = "finetune.start_errors"
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
 EPOCH_CHOICES_MAX = 200
 BATCH_SIZES = (4, 8, 16, 32, 64)
+# 8, not 16: the flagship's training activations at 16 crops a batch took ~180 MB more of a server whose
+# cap on Streamlit Community Cloud is near 2.7 GB (python -m colorizer bench --server measures it).
+DEFAULT_BATCH = 8
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
 CROP_SIZES = (32, 64, 96, 128, 160, 192, 256)
 
@@ -103,7 +106,7 @@ def settings_ui(base_card: dict) -> dict:
     epochs = left.number_input("Epochs", 1, EPOCH_CHOICES_MAX, 5, key="finetune.epochs")
     lr = middle.select_slider("Learning rate", LEARNING_RATES, value=3e-4, key="finetune.lr",
                               format_func=lambda v: f"{v:.0e}")
-    batch = right.select_slider("Batch size", BATCH_SIZES, value=16, key="finetune.batch")
+    batch = right.select_slider("Batch size", BATCH_SIZES, value=DEFAULT_BATCH, key="finetune.batch")
     crops = crop_choices(base_card)
     working = int(base_card.get("working_size") or crops[0])
     crop = left.selectbox("Crop size (px)", crops, index=crops.index(working) if working in crops else 0,
@@ -139,7 +142,8 @@ def _start(base: str, loader, settings: dict, source: str) -> None:
                                               "WebP…) or use the gallery."]
         return
     config = finetune.FinetuneConfig(base=base, data_label=source, **settings)
-    job = finetune.QUEUE.submit(config, photos, owner=owner_id(), skipped=errors)
+    job = finetune.QUEUE.submit(config, photos, owner=owner_id(), skipped=errors,
+                                on_update=memory.release_when_done)  # a server's memory back once it ends
     st.session_state[JOB_KEY] = job.id
 
 

@@ -17,6 +17,9 @@ Memoized data (``st.cache_data``, copies per caller, bounded by ``max_entries``)
 - ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts;
 - ``history_of(name)`` / ``card_of(name)`` → history rows / card dict of a checkpoint ([] / {}).
 ``stamp`` is ``checkpoint_stamp(name)``: it makes cached results follow a re-written checkpoint.
+Heavy work waits its turn: ``decode_upload``, ``colorized``, ``reference_colorized`` and
+``colorized_samples`` go through ``ui.work_queue`` (one job at a time per server, the waiting line shown
+where they are called) unless the same result was made recently, which the cache answers at once.
 Images are passed as ``_image`` (not hashed) next to ``digest = image_digest(image)``: Streamlit only
 samples large arrays when hashing them, and two photos that differ in a few pixels must not collide.
 """
@@ -34,6 +37,7 @@ import streamlit as st
 from colorizer import checkpoints, evaluate, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer.imageio import DecodedImage, decode_image
+from ui import work_queue
 
 if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the sidebar draws
     from colorizer.inference import Colorizer
@@ -108,9 +112,15 @@ def gallery_picture(key: str) -> DecodedImage:
 
 
 @st.cache_data(max_entries=IMAGE_CACHE_ENTRIES, show_spinner=False)
+def _decoded_upload(data: bytes, name: str) -> DecodedImage:
+    return decode_image(data, name)
+
+
 def decode_upload(data: bytes, name: str) -> DecodedImage:
     """Uploaded bytes → ``DecodedImage``; ``ImageError`` (not cached) for a broken file."""
-    return decode_image(data, name)
+    key = ("decode", name, hashlib.blake2b(data, digest_size=16).hexdigest())
+    with work_queue.turn_ui(f"Reading {name}", key):
+        return _decoded_upload(data, name)
 
 
 def image_digest(image: np.ndarray) -> str:
@@ -131,23 +141,37 @@ def _options_for(model: Colorizer, temperature: float | None, seed: int | None) 
 
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
-              temperature: float | None = None, seed: int | None = None, hints_json: str = "") -> tuple[np.ndarray, float]:
-    """uint8 gray/RGB image → (uint8 RGB H×W×3, seconds); the model is identified by ``stamp``;
-    ``hints_json``: the user's color hints (``colorizer.hints``) as JSON, "" for none."""
+def _colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
+               temperature: float | None, seed: int | None, hints_json: str) -> tuple[np.ndarray, float]:
     options = _options_for(_model, temperature, seed)
     if hints_json:
         options["hints"] = json.loads(hints_json)
     return _model.timed_colorize(_image, **options)
 
 
+def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
+              temperature: float | None = None, seed: int | None = None, hints_json: str = "") -> tuple[np.ndarray, float]:
+    """uint8 gray/RGB image → (uint8 RGB H×W×3, seconds); the model is identified by ``stamp``;
+    ``hints_json``: the user's color hints (``colorizer.hints``) as JSON, "" for none."""
+    key = ("colorized", stamp, digest, temperature, seed, hints_json)
+    with work_queue.turn_ui(f"Colorizing with {model.name}", key):
+        return _colorized(model, stamp, image, digest, temperature, seed, hints_json)
+
+
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def reference_colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, _reference: np.ndarray,
-                        reference_digest: str, temperature: float | None = None, hints_json: str = ""):
-    """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence)."""
+def _reference_colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, _reference: np.ndarray,
+                         reference_digest: str, temperature: float | None, hints_json: str):
     options = _options_for(_model, temperature, None)
     hints = json.loads(hints_json) if hints_json else None
     return _model.colorize_with_reference(_image, _reference, hints=hints, **options)
+
+
+def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, reference: np.ndarray,
+                        reference_digest: str, temperature: float | None = None, hints_json: str = ""):
+    """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence)."""
+    key = ("reference", stamp, digest, reference_digest, temperature, hints_json)
+    with work_queue.turn_ui(f"Colorizing from the reference with {model.name}", key):
+        return _reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature, hints_json)
 
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
@@ -158,10 +182,16 @@ def suggested_colors(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest
 
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def colorized_samples(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
+def _colorized_samples(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
+                       n_samples: int, seed: int) -> list[np.ndarray]:
+    return _model.colorize_samples(_image, n_samples=n_samples, seed=seed)
+
+
+def colorized_samples(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
                       n_samples: int, seed: int) -> list[np.ndarray]:
     """Several colorizations (the VAE's seeds seed, seed+1, …); one for a deterministic model."""
-    return _model.colorize_samples(_image, n_samples=n_samples, seed=seed)
+    with work_queue.turn_ui(f"Sampling with {model.name}", ("samples", stamp, digest, n_samples, seed)):
+        return _colorized_samples(model, stamp, image, digest, n_samples, seed)
 
 
 def _metric_size(image: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
+    "default_checkpoint",
 ]
 
 _log = logging.getLogger(__name__)
@@ -126,6 +127,11 @@ def _checkpoint_label(name: str) -> str:
     return name if checkpoint_kind(name) == "shipped" else f"{name} · fine-tuned"
 
 
+def default_checkpoint(names: list[str]) -> str | None:
+    """The model a new session starts with: the first of ``PREFERRED_DEFAULTS`` there is, else the first."""
+    return next((n for n in PREFERRED_DEFAULTS if n in names), names[0] if names else None)
+
+
 def model_picker_ui() -> str | None:
     """Select box over every checkpoint (shipped + fine-tuned) → its name; a hint when there is none."""
     available = loaders.available_checkpoints()
@@ -139,7 +145,7 @@ def model_picker_ui() -> str | None:
     if st.session_state.get(MODEL_KEY) not in names:
         # A checkpoint can disappear between runs (a fine-tune deleted); fall back to the first.
         st.session_state.pop(MODEL_KEY, None)
-    preferred = next((n for n in PREFERRED_DEFAULTS if n in names), names[0])
+    preferred = default_checkpoint(names)
     name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY, format_func=_checkpoint_label,
                         help="Shipped checkpoints from weights/ and your fine-tuned ones.")
     card = loaders.card_of(name)

@@ -7,9 +7,9 @@ What is measured, per model (each architecture, loaded from ``weights/<arch>/`` 
 exists, else built with random weights — speed does not depend on weight values — and the
 ``colorizer.reference`` network, run through the very same ``Colorizer`` code path):
 - per photo size (megapixels): end-to-end ``Colorizer.colorize`` time (median of ``runs`` after
-  warm-up), split into pre-processing (luminance + resize to the working size), the network
+  warm-up), split into pre-processing (8-bit lightness + shrink to the working size), the network
   (the bare traced forward pass) and post-processing (``Colorizer.join``: upsample ab, bilinear or
-  guided by L's edges, Lab → RGB, uint8);
+  guided by L's edges, Lab → RGB by table lookup);
   peak memory of one call, twice: numpy-side allocations (``tracemalloc``, which sees every numpy
   array, OpenCV's outputs included, but not TensorFlow's buffers) and the process's resident-set
   high-water mark above its level before the call (``VmHWM`` from ``/proc/self/status``, reset
@@ -160,6 +160,10 @@ def config_from_args(args) -> BenchConfig:
 def bench_from_cli(args) -> int:
     """``python -m colorizer bench``: progress on stderr, Markdown on stdout, JSON to ``--json``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep stderr for the bar
+    if getattr(args, "server", False):  # the app in a browser: colorizer/bench/server.py
+        from colorizer.bench.server import server_bench_from_cli
+
+        return server_bench_from_cli(args)
     from tqdm import tqdm
 
     config = config_from_args(args)

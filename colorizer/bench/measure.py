@@ -188,14 +188,12 @@ def forward_ms(colorizer, x, forward, runs: int, warmup: int) -> float:
 
 def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
     """Median ms of the stages of ``Colorizer.colorize`` (the same calls, timed one by one)."""
-    from colorizer.color import luminance
-
     stages = {"pre": [], "predict": [], "network": [], "post": []}
     timed = _TimedForward(colorizer.forward)
     with _forward_replaced(colorizer, timed):
         for _ in range(runs):
             t0 = time.perf_counter()
-            L_full = luminance(image)
+            L_full = colorizer.lightness(image)
             x = colorizer.network_input(L_full)
             t1 = time.perf_counter()
             timed.seconds.clear()

@@ -137,9 +137,9 @@ def _notes(result: dict) -> list[str]:
         app_text = f"`streamlit run` cold start: {app}."
     return [
         "Notes:",
-        "- end-to-end = `Colorizer.colorize`; pre = luminance + resize to the working size; network = the bare "
+        "- end-to-end = `Colorizer.colorize`; pre = 8-bit lightness + shrink to the working size; network = the bare "
         "traced forward pass (graph mode, fixed input signature, one trace per model); post = `Colorizer.join` "
-        "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB, uint8). Decoding the network output (e.g. unet313's annealed mean) is in "
+        "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB by table lookup, `colorizer/lab8.py`). Decoding the network output (e.g. unet313's annealed mean) is in "
         "end-to-end but in none of the three columns.",
         "- numpy peak: `tracemalloc` peak during one call (every numpy array, OpenCV's outputs included; "
         "TensorFlow's own buffers not). RSS peak Δ: the process's resident-set high-water mark (`VmHWM`, reset "

@@ -1,0 +1,96 @@
+"""Deployment files: what Streamlit Community Cloud, a Hugging Face Space and a Docker host read.
+
+- requirements.txt holds what the app needs and nothing for tests (Community Cloud installs it as is);
+  requirements-dev.txt adds the test tools, and CI installs that;
+- the Dockerfile's TENSORFLOW build argument: cpu (default) installs requirements.txt unchanged, gpu adds
+  tensorflow[and-cuda] at the pinned version, anything else stops the build (its shell step is run here
+  with pip replaced by echo);
+- the Streamlit config parses and bounds the data caches; the entry file starts the warm-up first;
+- README's Deploy section has the three paths and the offline wheelhouse.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_TOOLS = ("pytest", "hypothesis", "playwright")
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_requirements_hold_the_app_and_dev_requirements_the_test_tools():
+    app, dev = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-dev.txt")
+    assert {"tensorflow", "keras", "streamlit", "opencv-python-headless"} <= set(app)
+    assert not set(TEST_TOOLS) & set(app), "test tools make the Community Cloud install heavier"
+    assert set(TEST_TOOLS) <= set(dev)
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    assert "requirements-dev.txt" in (ROOT / ".ci" / "run").read_text()
+
+
+def _docker_install_step() -> str:
+    """The Dockerfile's RUN step that installs the requirements, as one shell command."""
+    text = (ROOT / "Dockerfile").read_text()
+    step = re.search(r"RUN set -eu;(.*?)\n\n", text, re.S).group(1)
+    return "set -eu;" + step.replace("\\\n", "\n")
+
+
+@pytest.mark.parametrize("variant,expected", [
+    ("cpu", "install -r requirements.txt"),
+    ("gpu", "install -r requirements.txt tensorflow[and-cuda]=={tf}"),
+])
+def test_dockerfile_tensorflow_argument(variant, expected, tmp_path):
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ARG TENSORFLOW=cpu$", text, re.M), "CPU must stay the default"
+    (tmp_path / "requirements.txt").write_text((ROOT / "requirements.txt").read_text())
+    (tmp_path / "pip").write_text("#!/bin/sh\necho pip \"$@\"\n")
+    (tmp_path / "pip").chmod(0o755)
+    out = subprocess.run(["sh", "-c", _docker_install_step()], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": f"{tmp_path}:/usr/bin:/bin", "TENSORFLOW": variant})
+    assert out.returncode == 0, out.stderr
+    tf = _pins(ROOT / "requirements.txt")["tensorflow"]
+    assert out.stdout.split() == ["pip", *expected.format(tf=tf).split()]
+
+
+def test_dockerfile_refuses_an_unknown_tensorflow_variant(tmp_path):
+    (tmp_path / "requirements.txt").write_text((ROOT / "requirements.txt").read_text())
+    out = subprocess.run(["sh", "-c", _docker_install_step()], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "TENSORFLOW": "cuda"})
+    assert out.returncode != 0 and "must be cpu or gpu" in out.stderr
+
+
+def test_docker_image_starts_the_app_with_the_warm_up_launcher():
+    text = (ROOT / "Dockerfile").read_text()
+    assert '"-m", "ui.serve"' in text and "MALLOC_ARENA_MAX=2" in text
+    assert (ROOT / "ui" / "serve.py").is_file()
+
+
+def test_streamlit_config_bounds_the_data_caches():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    size = config["server"]["maxCacheDataSize"]
+    assert re.fullmatch(r"\d+mb", size) and 100 <= int(size[:-2]) <= 800
+
+
+def test_entry_file_starts_the_warm_up_before_drawing():
+    source = (ROOT / "streamlit_app.py").read_text()
+    assert source.index("warmup.start()") < source.index("st.set_page_config")
+
+
+def test_readme_deploy_section_has_the_three_paths_and_the_wheelhouse():
+    readme = (ROOT / "README.md").read_text()
+    deploy = readme[readme.index("\n## Deploy"):]
+    deploy = deploy[:deploy.index("\n## ", 5)]
+    for needle in ("Streamlit Community Cloud", "Hugging Face", "TENSORFLOW=gpu", "docker build", "docker run",
+                   "pip download -r requirements.txt", "--no-index --find-links", "python -m colorizer bench --server"):
+        assert needle in deploy, needle

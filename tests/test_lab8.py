@@ -1,0 +1,207 @@
+"""colorizer.lab8: the 8-bit lightness and the table-lookup join give what the float path gives.
+
+The float path (``colorizer.color``: ``luminance``, ``join_lab``, ``join_lab_guided``) is the reference;
+the fast path may differ only by its documented rounding: L to 8 bits (≤ 0.2), a and b to the table's
+steps of 2 (≤ 1 each). The output's L must stay the input's within one unit wherever the colours are
+inside the sRGB gamut (outside it both paths clip, and L moves with the clipping).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from colorizer import color, lab8
+from colorizer.upsample import guided_coefficients
+from conftest import make_photo
+
+L_TOLERANCE = 1.0
+
+
+def muted_ab(photo: np.ndarray, size: tuple[int, int], scale: float = 0.6) -> np.ndarray:
+    """A photo's own chroma, shrunk to a working size and muted as a trained model's is: mostly in gamut."""
+    return color.resize(color.ab_of_rgb(photo), size) * np.float32(scale)
+
+
+def in_gamut(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Pixels whose (L, a, b) lies inside sRGB with a margin (no channel clipped by either path)."""
+    lab = np.dstack([L, ab]).astype(np.float64)
+    # Through XYZ by hand (D65, sRGB primaries): library conversions clip, and the test must know where.
+    fy = (lab[..., 0] + 16) / 116
+    fx, fz = fy + lab[..., 1] / 500, fy - lab[..., 2] / 200
+
+    def finv(t):
+        return np.where(t > 6 / 29, t ** 3, 3 * (6 / 29) ** 2 * (t - 4 / 29))
+
+    xyz = np.stack([0.950456 * finv(fx), finv(fy), 1.088754 * finv(fz)], -1)
+    m = np.array([[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560],
+                  [0.0556434, -0.2040259, 1.0572252]])
+    linear = xyz @ m.T
+    return np.all((linear > 0.002) & (linear < 0.998), axis=-1)
+
+
+# ------------------------------------------------------------------------------------------ lightness
+
+
+def test_lightness8_of_every_gray_level_is_L_rounded_to_8_bits():
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    L8 = lab8.lightness8(gray)
+    assert L8.dtype == np.uint8 and L8.shape == gray.shape
+    np.testing.assert_array_equal(L8, np.round(color.luminance(gray) * 2.55).astype(np.uint8))
+    assert np.abs(lab8.L_of(L8) - color.luminance(gray)).max() <= 0.2
+
+
+def test_lightness8_of_rgb_gray_and_color_strips(monkeypatch):
+    monkeypatch.setattr(lab8, "_STRIP_PIXELS", 64)  # many strips on a small image
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+    mixed = np.repeat(gray[..., None], 3, axis=-1)
+    mixed[25:] = rng.integers(0, 256, (15, 30, 3), dtype=np.uint8)  # gray strips on top, colour below
+    mixed[3, 7, 2] ^= 1  # one pixel of a gray strip off by one level: that strip is not gray
+    expected = np.clip(np.round(color.luminance(mixed) * 2.55), 0, 255).astype(np.uint8)
+    assert np.abs(lab8.lightness8(mixed).astype(int) - expected).max() <= 1  # float rounding ties only
+    np.testing.assert_array_equal(lab8.lightness8(np.repeat(gray[..., None], 3, -1)), lab8.lightness8(gray))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 7, 3), (9, 1, 3), (3, 5)])
+def test_lightness8_of_tiny_images(shape):
+    image = np.full(shape, 77, np.uint8)
+    assert lab8.lightness8(image).shape == shape[:2]
+    assert np.all(lab8.lightness8(image) == lab8.lightness8(np.full((1, 1), 77, np.uint8))[0, 0])
+
+
+def test_lightness8_of_a_non_contiguous_view():
+    photo = make_photo(30, 40, seed=2)
+    np.testing.assert_array_equal(lab8.lightness8(photo[:, ::-1]), lab8.lightness8(photo)[:, ::-1])
+
+
+@given(arrays(np.uint8, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3))))
+@settings(max_examples=60, deadline=None)
+def test_lightness8_is_within_a_level_of_the_float_L(rgb):
+    assert np.abs(lab8.L_of(lab8.lightness8(rgb)) - color.luminance(rgb)).max() <= 0.2 + 0.4  # ≤ 1 level
+
+
+# ------------------------------------------------------------------------------------------ shrink
+
+
+@pytest.mark.parametrize("shape,size", [((866, 1155), (32, 32)), ((866, 1155), (176, 176)),
+                                        ((100, 37), (64, 64)), ((13, 11), (32, 32)), ((500, 500), (128, 128))])
+def test_shrink_is_an_area_average(shape, size):
+    rng = np.random.default_rng(3)
+    smooth = cv2.resize(rng.integers(0, 256, (7, 9)).astype(np.uint8), shape[::-1], interpolation=cv2.INTER_CUBIC)
+    fast = lab8.shrink(smooth, size)
+    exact = color.resize(smooth, size)
+    assert fast.shape == size and fast.dtype == np.uint8
+    # Two steps round twice, weigh the second step's partial blocks evenly and may leave a row or two
+    # out: a few levels where this steep synthetic gradient drops ~60 levels per destination pixel.
+    diff = np.abs(fast.astype(int) - exact)
+    assert diff.max() <= 3 and diff.mean() < 0.7, (diff.max(), diff.mean())
+
+
+def test_network_input_from_L8_matches_the_float_one(tiny_colorizers):
+    photo = make_photo(120, 160, seed=4)
+    for model in tiny_colorizers.values():
+        fast = model.network_input(model.lightness(photo))
+        plain = model.network_input(color.luminance(photo))
+        assert fast.shape == plain.shape and fast.dtype == np.float32
+        # L8 rounding (≤ 0.2 L) and, at this photo's sharp edges, the two-step shrink's block weights:
+        # in the network's normalized units (L/50, or gray levels/255), a few L units at most.
+        diff = np.abs(fast - plain)
+        assert diff.mean() < 0.006 and diff.max() < 0.08, (model.name, diff.mean(), diff.max())
+
+
+# ------------------------------------------------------------------------------------------ the join
+
+
+def test_table_rows_and_columns_are_the_float_conversion():
+    table = lab8.table()
+    assert table.shape == (lab8.A_ROWS, 256 * lab8.B_COLUMNS, 3) and table.dtype == np.uint8
+    assert table.nbytes < 13e6
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        L8, i, j = rng.integers(256), rng.integers(lab8.A_ROWS), rng.integers(lab8.B_COLUMNS)
+        lab = np.array([[[L8 * 100 / 255, -128 + 2 * i, -126 + 2 * j]]], np.float32)
+        np.testing.assert_array_equal(table[i, L8 * lab8.B_COLUMNS + j], color.lab_to_rgb(lab)[0, 0])
+    assert lab8.table() is table  # built once
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_join_keeps_L_and_the_colors(seed):
+    photo = make_photo(97, 131, seed=seed)
+    L = color.luminance(photo)
+    ab = muted_ab(photo, (16, 16))
+    fast, plain = lab8.join(lab8.lightness8(photo), ab), color.join_lab(L, ab)
+    assert fast.dtype == np.uint8 and fast.shape == (97, 131, 3)
+    inside = in_gamut(L, color.resize(ab, L.shape))
+    assert inside.mean() > 0.8
+    error = np.abs(color.luminance(fast) - L)[inside]
+    assert error.max() < L_TOLERANCE and error.mean() < 0.3, (error.max(), error.mean())
+    # a and b: the table's steps of 2 (≤ 1), plus uint8 RGB rounding on both sides.
+    ab_diff = np.abs(color.ab_of_rgb(fast) - color.ab_of_rgb(plain))[inside]
+    assert ab_diff.max() < 2.5 and ab_diff.mean() < 0.6, (ab_diff.max(), ab_diff.mean())
+
+
+def test_join_of_zero_chroma_is_gray():
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    out = lab8.join(lab8.lightness8(gray), np.zeros((4, 4, 2), np.float32))
+    assert np.abs(out.astype(int) - gray[..., None]).max() <= 1
+    assert np.abs(color.luminance(out) - color.luminance(gray)).max() < 0.5
+
+
+def test_join_clips_chroma_outside_the_table():
+    L8 = np.full((8, 8), 128, np.uint8)
+    ab = np.full((2, 2, 2), 400.0, np.float32)  # far beyond any colour: the grid's edge, no wrap-around
+    edge = lab8.join(L8, np.full((2, 2, 2), 127.0, np.float32))
+    np.testing.assert_array_equal(lab8.join(L8, ab), edge)
+    np.testing.assert_array_equal(lab8.join(L8, -ab), lab8.join(L8, np.full((2, 2, 2), -128.0, np.float32)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_join_guided_keeps_L_and_matches_the_float_join(seed):
+    photo = make_photo(120, 90, seed=10 + seed)
+    L = color.luminance(photo)
+    ab = muted_ab(photo, (30, 22))
+    fast = lab8.join_guided(lab8.lightness8(photo), *guided_coefficients(lab8.lightness8(photo), ab))
+    plain = color.join_lab_guided(L, *guided_coefficients(L, ab))
+    inside = in_gamut(L, color.ab_of_rgb(plain))
+    assert inside.mean() > 0.8
+    error = np.abs(color.luminance(fast) - L)[inside]
+    assert error.max() < L_TOLERANCE and error.mean() < 0.3, (error.max(), error.mean())
+    ab_diff = np.abs(color.ab_of_rgb(fast) - color.ab_of_rgb(plain))[inside]
+    assert ab_diff.mean() < 0.8, ab_diff.mean()
+
+
+def test_guide_from_L8_matches_the_float_guide():
+    photo = make_photo(200, 150, seed=20)
+    ab = muted_ab(photo, (44, 44))
+    gain8, offset8 = guided_coefficients(lab8.lightness8(photo), ab)
+    gain, offset = guided_coefficients(color.luminance(photo), ab)
+    L = color.luminance(photo)[::4, ::4] / 100
+    # Compared where it matters, as chroma at a pixel: gain·L + offset.
+    small = color.resize(L, gain.shape[:2])[..., None]
+    assert np.abs((gain8 * small + offset8) - (gain * small + offset)).mean() < 0.5
+
+
+def test_join_of_an_output_wider_than_remap_allows(monkeypatch):
+    monkeypatch.setattr(lab8, "_REMAP_MAX_SIDE", 16)  # tiles of 16 px stand in for 32,000
+    photo = make_photo(37, 53, seed=6)
+    L8 = lab8.lightness8(photo)
+    ab = muted_ab(photo, (8, 8))
+    tiled = lab8.join(L8, ab)
+    monkeypatch.setattr(lab8, "_REMAP_MAX_SIDE", 32_000)
+    np.testing.assert_array_equal(tiled, lab8.join(L8, ab))
+
+
+def test_colorize_uses_the_fast_path_and_keeps_L(tiny_colorizers):
+    photo = make_photo(64, 80, seed=7)
+    gray = np.repeat(color.to_gray(photo)[..., None], 3, axis=-1)
+    for name, model in tiny_colorizers.items():
+        out = model.colorize(gray)
+        error = np.abs(color.luminance(out) - color.luminance(gray))
+        assert error.mean() < 0.5 and error.max() < L_TOLERANCE, (name, error.mean(), error.max())
+        # The same photo through the float lightness: the same colours within the table's rounding.
+        plain = model.join(color.luminance(gray), model.predict_ab(model.network_input(color.luminance(gray)))[0])
+        assert np.abs(color.ab_of_rgb(out) - color.ab_of_rgb(plain)).mean() < 1.5, name

@@ -1,0 +1,111 @@
+"""ui.warmup (the default model loads in the background, once per process), ui.memory, and the pure
+parts of colorizer.bench.server (the browser-driven parts run in tests/test_browser.py)."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from colorizer.bench import server as serverbench
+from ui import memory, warmup
+
+
+@pytest.fixture
+def fresh_warmup(monkeypatch):
+    monkeypatch.setattr(warmup, "_current", None)
+    yield
+    record = warmup.current()
+    deadline = time.monotonic() + 120
+    while record is not None and record.finished is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup, installed_tiny_checkpoints):
+    from ui import loaders, widgets
+
+    first = warmup.start()
+    assert warmup.start() is first  # once per process, whatever the number of runs
+    deadline = time.monotonic() + 120
+    while first.finished is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.error is None and first.seconds is not None
+    assert first.name == widgets.default_checkpoint(list(loaders.available_checkpoints()))
+    started = time.perf_counter()
+    model = loaders.load_colorizer(first.name)  # a cache hit now
+    assert time.perf_counter() - started < 1.0 and model.name == first.name
+
+
+def test_warm_up_can_be_turned_off(fresh_warmup, monkeypatch):
+    monkeypatch.setenv("COLORIZER_WARMUP", "0")
+    record = warmup.start()
+    assert record.finished is not None and "turned off" in record.error
+
+
+def test_warm_up_failure_is_recorded_not_raised(fresh_warmup, monkeypatch):
+    from ui import loaders
+
+    monkeypatch.setattr(loaders, "available_checkpoints", lambda: (_ for _ in ()).throw(OSError("disk gone")))
+    record = warmup.start()
+    deadline = time.monotonic() + 30
+    while record.finished is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert record.error == "OSError: disk gone"
+
+
+def test_default_checkpoint_prefers_the_flagship():
+    from ui.widgets import default_checkpoint
+
+    assert default_checkpoint(["cifar_ae", "hypercolumn", "vae"]) == "hypercolumn"
+    assert default_checkpoint(["my-ft"]) == "my-ft"
+    assert default_checkpoint([]) is None
+
+
+def test_limit_malloc_arenas_is_harmless_to_call_twice():
+    assert memory.limit_malloc_arenas() in (True, False)
+    assert memory.limit_malloc_arenas() in (True, False)
+
+
+# ------------------------------------------------------------------------------ bench.server, no browser
+
+
+def test_rss_of_this_process():
+    figures = serverbench.rss_mb(os.getpid())
+    assert figures["rss_mb"] > 10 and figures["peak_mb"] >= figures["rss_mb"]
+    assert serverbench.rss_mb(2**22 + 12345) == {"rss_mb": None, "peak_mb": None}
+
+
+def test_class_photos_are_gray_and_each_of_its_own_size():
+    photos = [serverbench.class_photo(i) for i in range(20)]
+    assert all(p.ndim == 2 and p.dtype.name == "uint8" for p in photos)
+    assert len({p.shape for p in photos}) == 20
+
+
+def test_server_markdown_reports_every_measurement():
+    result = {
+        "load_average_start": 0.1, "load_average_end": 0.2, "sessions": 20, "finetune_epochs": 2,
+        "cold_start": {"health_s": 0.8, "first_image_s": 6.2}, "cold_start_no_warmup": {"health_s": 0.5, "first_image_s": 8.4},
+        "cold_start_streamlit_run": {"health_s": 0.6, "first_image_s": 7.5},
+        "memory": {"after_pages": {"peak_mb": 1225.6}, "per_page_peak_mb": {"Colorize": 1149.2, "Fine-tune": 1225.6},
+                   "finetune_epochs": 2, "finetune": {"saved": True, "seconds": 50.9}, "peak_mb": 2100.0,
+                   "limit_mb": serverbench.MEMORY_LIMIT_MB, "within_limit": True},
+        "class": {"sessions": 20, "upload_spread_s": 1.2, "last_wait_s": 9.5, "median_wait_s": 6.1,
+                  "all_done_after_first_upload_s": 10.1, "all_own_result": True, "problems": {},
+                  "sessions_shown_the_queue": 17, "peak_mb": 1300.0, "within_limit": True},
+    }
+    text = serverbench.server_markdown(result)
+    for needle in ("6.2 s with the background warm-up from server start", "7.5 s with plain `streamlit run`",
+                   "8.4 s without it", "2,100 MiB with a 2-epoch fine-tune",
+                   "longest wait from a session's upload to its own result was 9.5 s", "every one its own result",
+                   "17 were shown their place in the queue"):
+        assert needle in text, needle
+    result["cold_start"] = "n/a (ModuleNotFoundError: No module named 'playwright')"
+    assert "n/a (ModuleNotFoundError" in serverbench.server_markdown(result)
+
+
+def test_bench_cli_has_the_server_options():
+    from colorizer.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--server", "--sessions", "5", "--finetune-epochs", "1"])
+    assert args.server and args.sessions == 5 and args.finetune_epochs == 1
+    assert not build_parser().parse_args(["bench"]).server

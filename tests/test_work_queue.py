@@ -1,0 +1,195 @@
+"""ui.work_queue: first come, first served turns, the waiting line's numbers, giving a place up."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ui import work_queue
+from ui.work_queue import WorkQueue, recently_done, wait_text
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _start_in_order(queue: WorkQueue, n: int, work, on_wait=None) -> list[threading.Thread]:
+    """n threads that join the queue one after another (each has its ticket before the next starts)."""
+    threads = []
+    for i in range(n):
+        before = queue.snapshot()
+        thread = threading.Thread(target=work, args=(i,), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while queue.snapshot()[:2] == before[:2] and time.monotonic() < deadline:
+            time.sleep(0.002)
+        threads.append(thread)
+    return threads
+
+
+def test_jobs_run_one_at_a_time_in_arrival_order():
+    queue = WorkQueue(slots=1)
+    gate, order, inside, most_inside = threading.Event(), [], [0], [0]
+    lock = threading.Lock()
+
+    def job(i):
+        with queue.turn(poll_s=0.01):
+            with lock:
+                inside[0] += 1
+                most_inside[0] = max(most_inside[0], inside[0])
+            if i == 0:
+                gate.wait(5)  # the first job holds its turn until every other one has queued
+            order.append(i)
+            with lock:
+                inside[0] -= 1
+
+    threads = _start_in_order(queue, 6, job)
+    assert queue.snapshot()[:2] == (1, 5)
+    gate.set()
+    for thread in threads:
+        thread.join(5)
+    assert order == list(range(6)) and most_inside[0] == 1
+    assert queue.snapshot()[:2] == (0, 0)
+
+
+def test_two_slots_run_two_jobs_at_once():
+    queue = WorkQueue(slots=2)
+    both_in, release = threading.Barrier(2, timeout=5), threading.Event()
+
+    def job(i):
+        with queue.turn(poll_s=0.01):
+            both_in.wait()  # would time out if the second job could not start beside the first
+            release.wait(5)
+
+    threads = _start_in_order(queue, 2, job)
+    time.sleep(0.05)
+    assert queue.snapshot()[0] == 2
+    release.set()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_the_waiting_line_counts_who_is_ahead_and_estimates_from_recent_durations():
+    clock = FakeClock()
+    queue = WorkQueue(slots=1, first_guess_s=2.0, clock=clock)
+    # Three finished jobs of 1, 2 and 3 s: the mean is 2 s.
+    for seconds in (1.0, 2.0, 3.0):
+        with queue.turn():
+            clock.now += seconds
+    assert queue.mean_s() == pytest.approx(2.0)
+    assert queue.eta_s(3) == pytest.approx(6.0)
+
+    release = threading.Event()
+    seen: dict[int, list] = {1: [], 2: []}
+
+    def job(i):
+        with queue.turn(on_wait=lambda ahead, eta: seen[i].append((ahead, eta)) if i in seen else None, poll_s=0.01):
+            if i == 0:
+                release.wait(5)
+
+    threads = _start_in_order(queue, 3, job)
+    time.sleep(0.05)
+    assert seen[1][0] == (1, pytest.approx(2.0)) and seen[2][0] == (2, pytest.approx(4.0))
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    # Once the first job ended, the third saw one fewer ahead of it.
+    assert any(ahead == 1 for ahead, _ in seen[2])
+
+
+def test_no_wait_means_no_waiting_line():
+    queue, calls = WorkQueue(), []
+    with queue.turn(on_wait=lambda ahead, eta: calls.append(ahead)):
+        pass
+    assert calls == []
+
+
+def test_the_first_estimate_is_the_first_guess_divided_by_slots():
+    queue = WorkQueue(slots=2, first_guess_s=3.0)
+    assert queue.mean_s() == 3.0 and queue.eta_s(4) == pytest.approx(6.0)
+
+
+def test_a_waiter_that_leaves_gives_its_place_up():
+    queue = WorkQueue(slots=1)
+    release, left, order = threading.Event(), threading.Event(), []
+
+    class Left(Exception):
+        pass
+
+    def leave(ahead, eta):
+        left.set()
+        raise Left  # as Streamlit raises in a script whose visitor went away
+
+    def job(i):
+        try:
+            with queue.turn(on_wait=leave if i == 1 else None, poll_s=0.01):
+                if i == 0:
+                    release.wait(5)
+                order.append(i)
+        except Left:
+            order.append("left")
+
+    first = _start_in_order(queue, 1, job)
+    leaver = threading.Thread(target=job, args=(1,), daemon=True)
+    leaver.start()
+    assert left.wait(5)
+    leaver.join(5)
+    last = _start_in_order(queue, 1, lambda i: job(2))
+    assert queue.snapshot()[:2] == (1, 1)  # job 0 runs, job 2 waits: the leaver holds no place
+    release.set()
+    for thread in first + last:
+        thread.join(5)
+    assert order == ["left", 0, 2]
+    assert queue.snapshot()[:2] == (0, 0)
+
+
+def test_an_error_in_the_work_frees_the_turn_and_counts_its_time():
+    clock = FakeClock()
+    queue = WorkQueue(clock=clock)
+    with pytest.raises(ValueError):
+        with queue.turn():
+            clock.now += 5
+            raise ValueError("broken file")
+    assert queue.snapshot() == (0, 0, pytest.approx(5.0))
+    with queue.turn():
+        pass
+
+
+@pytest.mark.parametrize("ahead,eta,text", [
+    (1, 0.2, "Queued: 1 ahead of you, about 1 s"),
+    (3, 4.2, "Queued: 3 ahead of you, about 5 s"),
+    (19, 150.0, "Queued: 19 ahead of you, about 3 min"),
+])
+def test_wait_text(ahead, eta, text):
+    assert wait_text(ahead, eta) == text
+
+
+def test_recent_keys_are_remembered_up_to_a_bound(monkeypatch):
+    monkeypatch.setattr(work_queue, "RECENT_KEYS", 3)
+    monkeypatch.setattr(work_queue, "_recent", type(work_queue._recent)())
+    assert not recently_done("a", add=True)
+    assert recently_done("a")
+    for key in "bcd":
+        recently_done(key, add=True)
+    assert not recently_done("a") and recently_done("d")
+
+
+def test_turn_ui_skips_the_queue_for_a_recent_result(monkeypatch):
+    monkeypatch.setattr(work_queue, "_recent", type(work_queue._recent)())
+    busy = WorkQueue()
+    recently_done(("colorized", "x"), add=True)
+    with busy.turn():  # the queue is busy, yet a recent result goes straight through
+        with work_queue.turn_ui("Colorizing", ("colorized", "x"), queue=busy):
+            pass
+
+
+def test_workers_from_the_environment(monkeypatch):
+    monkeypatch.setenv(work_queue.WORKERS_ENV, "3")
+    assert work_queue._slots_from_env() == 3
+    monkeypatch.setenv(work_queue.WORKERS_ENV, "many")
+    assert work_queue._slots_from_env() == 1

@@ -1,0 +1,79 @@
+"""Cold start: the default model loads in the background, once per server process, as early as it can.
+
+The first visitor after a start would otherwise wait for TensorFlow to import (3–4 s on 2 cores) and
+the flagship to load and trace before the Colorize page shows anything colorized. ``start()`` does that
+work in a daemon thread instead, while the server starts and the page draws, and nothing more: only the
+model the first page shows, through ``loaders.load_colorizer`` (the same shared cache the pages read),
+and the 8-bit Lab table of the join (``colorizer.lab8``). Other models load when a page asks for them.
+
+Contract
+- ``start()``: starts the thread the first time it is called in the process (later calls return the
+  same ``Warmup``); the entry file calls it first thing on every run, and ``python -m ui.serve``
+  calls it before the server even listens.
+- ``Warmup``: ``name`` (the checkpoint), ``started``/``finished`` (``time.monotonic()``; ``finished``
+  None while running), ``error`` (one line, or None), ``seconds`` (finished − started).
+A failure is logged and recorded, never raised: the page then loads the model itself, as before.
+``COLORIZER_WARMUP=0`` turns it off (the benchmark's "without warm-up" cold start).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+__all__ = ["Warmup", "start", "current"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Warmup:
+    name: str | None = None
+    started: float = 0.0
+    finished: float | None = None
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.finished is None else self.finished - self.started
+
+
+_lock = threading.Lock()
+_current: Warmup | None = None
+
+
+def current() -> Warmup | None:
+    """The warm-up of this process, or None when none was started."""
+    return _current
+
+
+def start() -> Warmup:
+    """Start the warm-up thread once per process; → its ``Warmup`` record."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Warmup(started=time.monotonic())
+            if os.environ.get("COLORIZER_WARMUP", "1") == "0":
+                _current.error, _current.finished = "turned off (COLORIZER_WARMUP=0)", _current.started
+                return _current
+            threading.Thread(target=_warm, args=(_current,), name="colorizer-warmup", daemon=True).start()
+        return _current
+
+
+def _warm(record: Warmup) -> None:
+    try:
+        from colorizer import lab8
+        from ui import loaders, widgets
+
+        record.name = widgets.default_checkpoint(list(loaders.available_checkpoints()))
+        if record.name is not None:
+            loaders.load_colorizer(record.name)  # imports TensorFlow, loads, traces: the shared cache
+        lab8.table()
+        _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
+    except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
+        record.error = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        _log.warning("warm-up failed (%s); the first page loads its model itself", record.error)
+    finally:
+        record.finished = time.monotonic()

@@ -1,0 +1,168 @@
+"""The server's work queue: heavy jobs (decoding an upload, colorizing a photo) one at a time, first
+come first served, with an honest wait estimate for everyone behind.
+
+Why: when a class of twenty uploads within seconds on a 2-core server, twenty colorizations side by
+side would each be as slow as all of them together, hold twenty sets of full-size buffers at once,
+and leave every page frozen with no idea for how long. In a queue each job runs as fast as the machine
+allows, memory holds one job's buffers, and each waiting session sees "Queued: N ahead of you, about
+S s" instead of a frozen page.
+
+Contract
+- ``WorkQueue(slots=1, window=20, first_guess_s=1.0)``; ``with queue.turn(on_wait): work()`` blocks
+  until it is this caller's turn (first come, first served; ``slots`` jobs run at once), then records
+  how long the work took. While it waits, ``on_wait(ahead, eta_s)`` is called from the waiting thread
+  at once and then every ``poll_s`` (never when there is no wait). An exception raised by ``on_wait``
+  (e.g. Streamlit stopping a script whose visitor left) gives the place up and propagates.
+- ``ahead``: jobs running or queued before this one; ``eta_s``: the wait until this job starts,
+  ``ahead`` × the mean duration of the last ``window`` jobs ÷ ``slots`` (``first_guess_s`` before any
+  finished). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
+- ``QUEUE``: the process's queue; ``COLORIZER_WORKERS`` sets its slots (default 1: TensorFlow and
+  OpenCV already use every core for one job).
+- ``turn_ui(what, key)``: ``QUEUE.turn`` showing the waiting line in the page. ``key`` names the
+  result: one made within the last ``RECENT_KEYS`` jobs skips the queue, because Streamlit's cache
+  answers it at once (a rerun after a widget change must not wait behind the class).
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import OrderedDict, deque
+from contextlib import contextmanager
+from typing import Callable, Hashable, Iterator
+
+__all__ = ["WorkQueue", "QUEUE", "turn_ui", "wait_text", "recently_done", "RECENT_KEYS"]
+
+RECENT_KEYS = 512
+WORKERS_ENV = "COLORIZER_WORKERS"
+
+
+class WorkQueue:
+    """First come, first served turns for heavy work; thread-safe."""
+
+    def __init__(self, slots: int = 1, window: int = 20, first_guess_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.slots = max(1, int(slots))
+        self.first_guess_s = float(first_guess_s)
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._waiting: deque[int] = deque()
+        self._running: dict[int, float] = {}
+        self._durations: deque[float] = deque(maxlen=max(1, int(window)))
+
+    def mean_s(self) -> float:
+        """Mean duration of the recent jobs (``first_guess_s`` before any finished)."""
+        with self._cond:
+            return self._mean_locked()
+
+    def _mean_locked(self) -> float:
+        return sum(self._durations) / len(self._durations) if self._durations else self.first_guess_s
+
+    def snapshot(self) -> tuple[int, int, float]:
+        """(jobs running, jobs waiting, mean duration s)."""
+        with self._cond:
+            return len(self._running), len(self._waiting), self._mean_locked()
+
+    def _may_start(self, ticket: int) -> bool:
+        return self._waiting[0] == ticket and len(self._running) < self.slots
+
+    def _ahead_locked(self, ticket: int) -> int:
+        return len(self._running) + self._waiting.index(ticket)
+
+    def eta_s(self, ahead: int) -> float:
+        """Seconds until a job with ``ahead`` jobs before it starts."""
+        return ahead * self.mean_s() / self.slots
+
+    @contextmanager
+    def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5) -> Iterator[None]:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._waiting.append(ticket)
+        try:
+            while True:
+                with self._cond:
+                    if self._may_start(ticket):
+                        self._waiting.popleft()
+                        self._running[ticket] = self._clock()
+                        break
+                    ahead = self._ahead_locked(ticket)
+                    eta = ahead * self._mean_locked() / self.slots
+                if on_wait is not None:  # outside the lock: it may draw on a page, or raise
+                    on_wait(ahead, eta)
+                with self._cond:
+                    if not self._may_start(ticket):
+                        self._cond.wait(poll_s)
+        except BaseException:
+            with self._cond:  # give the place up: whoever is behind moves forward
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
+                self._cond.notify_all()
+            raise
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._durations.append(self._clock() - self._running.pop(ticket))
+                self._cond.notify_all()
+
+
+def _slots_from_env() -> int:
+    try:
+        return max(1, int(os.environ.get(WORKERS_ENV, "1")))
+    except ValueError:
+        return 1
+
+
+QUEUE = WorkQueue(slots=_slots_from_env())
+
+_recent: OrderedDict[Hashable, None] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def recently_done(key: Hashable, add: bool = False) -> bool:
+    """Whether ``key`` was among the last ``RECENT_KEYS`` jobs done; ``add=True`` records it."""
+    with _recent_lock:
+        known = key in _recent
+        if add:
+            _recent[key] = None
+            _recent.move_to_end(key)
+            while len(_recent) > RECENT_KEYS:
+                _recent.popitem(last=False)
+        return known
+
+
+def wait_text(ahead: int, eta_s: float) -> str:
+    """The waiting line: "Queued: 3 ahead of you, about 5 s"."""
+    seconds = max(1, math.ceil(eta_s))
+    wait = f"about {seconds} s" if seconds < 90 else f"about {math.ceil(seconds / 60)} min"
+    return f"Queued: {ahead} ahead of you, {wait}"
+
+
+@contextmanager
+def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None) -> Iterator[None]:
+    """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line where this is called;
+    skip the queue for a ``key`` done recently (see the module docstring)."""
+    if key is not None and recently_done(key):
+        yield
+        return
+    import streamlit as st
+
+    line = st.empty()
+
+    def show(ahead: int, eta_s: float) -> None:
+        line.info(f"{wait_text(ahead, eta_s)}. {what} starts after them.", icon=":material/hourglass_top:")
+
+    try:
+        with (queue or QUEUE).turn(on_wait=show):
+            line.empty()
+            yield
+    finally:
+        try:
+            line.empty()
+        except Exception:  # the page is going away (rerun, stop): nothing left to clear
+            pass
+    if key is not None:
+        recently_done(key, add=True)
