@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
 from colorizer.bench.goals import goal_check
-from colorizer.bench.measure import (REFERENCE, add_ratios, count_flops, finetune_epoch_times, load_for_bench,
-                                     measure_model, synthetic_color_photos, synthetic_photo)
+from colorizer.bench.measure import (REFERENCE, add_ratios, count_flops, finetune_epoch_times, guided_times,
+                                     load_for_bench, measure_model, synthetic_color_photos, synthetic_photo)
 from colorizer.bench.report import markdown_report
 from colorizer.bench.startup import cold_start, cold_start_child, load_average, machine_description, streamlit_cold_start
 
@@ -96,7 +96,7 @@ def run_benchmark(config: BenchConfig, progress=None) -> dict:
     cold = [n for n in names if config.measures(config.cold_start_models, n)]
     tune = [n for n in names if n != REFERENCE and config.measures(config.finetune_models, n)]
     per_model = len(config.sizes_mp) + 4 + (1 if config.xla else 0)
-    total = len(names) * per_model + len(cold) + len(tune) + (1 if config.streamlit else 0)
+    total = len(names) * per_model + len(cold) + len(tune) + (1 if config.streamlit else 0) + 1
     bar = progress(total) if progress else None
 
     def step(what: str) -> None:
@@ -118,6 +118,8 @@ def run_benchmark(config: BenchConfig, progress=None) -> dict:
             data["finetune_epoch_s"] = "n/a (no encoder/decoder split)" if name == REFERENCE else skipped
         models[name] = data
         del colorizer  # one model in memory at a time
+    step("guided colorization (reference photo, hints)")
+    guided = guided_times(config.runs, config.warmup)
     for name in names:  # fresh processes, after every in-process measurement
         if name in cold:
             step(f"{name}: cold start")
@@ -133,7 +135,7 @@ def run_benchmark(config: BenchConfig, progress=None) -> dict:
     add_ratios(models)
     machine["load_average_end"] = load_average()
     result = {"machine": machine, "config": asdict(config), "reference": REFERENCE,
-              "models": models, "app_cold_start_s": app}
+              "models": models, "guided": guided, "app_cold_start_s": app}
     result["goals"] = goal_check(result)
     return result
 

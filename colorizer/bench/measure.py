@@ -365,3 +365,27 @@ def add_ratios(models: dict) -> None:
         }
         data["ratios"] = ratios
 
+
+# ---------------------------------------------------------------------------------------------- guidance
+
+
+def guided_times(runs: int, warmup: int, megapixels: float = 1.0) -> dict:
+    """Median ms of the two guided colorizations on a ``megapixels`` photo: the flagship colored from
+    a color reference of the same size (``colorizer.exemplar``), and ``hypercolumn_hints`` with 10
+    hints (``colorizer.hints``). Shipped weights where present, random ones otherwise (same cost)."""
+    import cv2
+
+    from colorizer import FLAGSHIP
+    from colorizer.hints import sample_hints
+
+    photo = synthetic_photo(megapixels)
+    height, width = photo.shape[:2]
+    reference = cv2.resize(synthetic_color_photos(1, seed=1)[0], (width, height), interpolation=cv2.INTER_CUBIC)
+    flagship, _ = load_for_bench(FLAGSHIP)
+    hinted, _ = load_for_bench("hypercolumn_hints")
+    hints = sample_hints(reference, 10, seed=0)
+    return {
+        "megapixels": megapixels,
+        "reference_ms": _median_ms(_time_calls(lambda: flagship.colorize(photo, reference=reference), runs, warmup)),
+        "hints_10_ms": _median_ms(_time_calls(lambda: hinted.colorize(photo, hints=hints), runs, warmup)),
+    }

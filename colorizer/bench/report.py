@@ -98,8 +98,31 @@ def markdown_report(result: dict) -> str:
             f"{_with_ratio(data['flops'] / 1e9, r['flops'], 2)} | {_with_ratio(data['forward_ms'], r['forward_ms'])} | "
             f"{xla} | {_with_ratio(data['batch_images_per_s'], r['batch_images_per_s'])} | "
             f"{cold_text} | {_pair(data['finetune_epoch_s'], r.get('finetune_epoch_s'), ('cached', 'uncached'), 2)} |")
-    lines += ["", *_goal_lines(result), "", *_notes(result)]
+    lines += ["", *_guided_lines(result), "", *_goal_lines(result), "", *_notes(result)]
     return "\n".join(lines) + "\n"
+
+
+def _guided_lines(result: dict) -> list[str]:
+    """The guided colorizations at 1 MP against the reference network's automatic colorization."""
+    guided = result.get("guided")
+    if not guided:
+        return []
+    key = f"{guided['megapixels']:g}"
+    reference = next((s["end_to_end_ms"] for s in result["models"][REFERENCE]["sizes"].values()
+                      if f"{s['megapixels']:g}" == key), None)
+
+    def cell(ms):
+        return f"{ms:.0f}" + (f" ({ms / reference:.2f}×)" if reference else "")
+
+    ok = "✅" if reference and guided["reference_ms"] <= reference else "❌" if reference else ""
+    return [
+        f"#### Guided colorization ({key} MP photo; in brackets: ÷ the reference network's automatic colorization)",
+        "",
+        "| what | end-to-end ms |",
+        "|---|---:|",
+        f"| the flagship colored from a {key}-MP color reference photo (`colorize(image, reference=rgb)`) | {cell(guided['reference_ms'])} {ok} |",
+        f"| `hypercolumn_hints` with 10 hints (`colorize(image, hints=...)`) | {cell(guided['hints_10_ms'])} |",
+    ]
 
 
 def _weights_label(weights: str) -> str:
