@@ -109,3 +109,8 @@ def test_bench_cli_has_the_server_options():
     args = build_parser().parse_args(["bench", "--server", "--sessions", "5", "--finetune-epochs", "1"])
     assert args.server and args.sessions == 5 and args.finetune_epochs == 1
     assert not build_parser().parse_args(["bench"]).server
+
+
+def test_the_server_bench_starts_servers_from_the_repository():
+    # The servers it spawns run `python -m ui.serve` / `streamlit run streamlit_app.py` from here.
+    assert (serverbench.REPO_ROOT / "streamlit_app.py").is_file() and (serverbench.REPO_ROOT / "ui" / "serve.py").is_file()

@@ -47,7 +47,7 @@ __all__ = [
     "server_bench_from_cli", "upload_photo",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # colorizer/bench/server.py → the repository
 # The budget for Streamlit Community Cloud (its cap is near 2.7 GB): 2.5 GB = 2.5e9 bytes, in MiB, the
 # unit of every memory figure here (VmHWM is in KiB).
 MEMORY_LIMIT_MB = 2384
