@@ -38,8 +38,8 @@ FEATURES_OF = hypercolumn.NAME
 # How hints reach beyond their own cells at inference (see ``predict_ab``): None (the network alone),
 # "residual" or "replace"; the ablation is in docs/results.md.
 SPREAD = "replace"
-DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, the network "
-               "spreads it along the object; no hints is automatic colorization.")
+DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, and it spreads "
+               "to the parts of the photo that look like that point; no hints is automatic colorization.")
 
 
 def build(size: int = WORKING_SIZE) -> keras.Model:
