@@ -113,13 +113,13 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     if model.takes_hints:
         with st.container(border=True):
             hints_ui(i, picture, model, stamp, digest, result)
-    if reference is not None:
-        reference_result_ui(i, picture, model, stamp, digest, reference, options["temperature"],
-                            hints_json(digest) if model.takes_hints else "")
     if picture.was_color:
         metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)))
     if model.is_stochastic:
         samples_ui(model, stamp, picture, digest, options)
+    if reference is not None:
+        reference_result_ui(i, picture, model, stamp, digest, reference, options["temperature"],
+                            hints_json(digest) if model.takes_hints else "")
     alpha = picture.alpha
     st.download_button(
         "Download PNG", data=lambda: encode_png(result, alpha), file_name=output_name(picture, model),

@@ -312,6 +312,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
                                f".find(e => e.innerText.includes('Colorized by')); return i && i.querySelector('img').src !== {before!r}; }}",
                                timeout=WAIT_MS)
         _assert_no_traceback(page)
+        page.get_by_text("Color hints").first.scroll_into_view_if_needed()
         _screenshot(page, "hints")
     finally:
         page.close()
@@ -333,6 +334,7 @@ def test_an_uploaded_reference_colors_the_photo(server, browser):
         assert _image_loaded(page, "Colored from the reference")
         assert _image_loaded(page, "Match confidence")
         _assert_no_traceback(page)
+        page.get_by_text("Colors from the reference", exact=False).last.scroll_into_view_if_needed()
         _screenshot(page, "reference")
     finally:
         page.close()

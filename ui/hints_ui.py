@@ -158,7 +158,7 @@ def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
 def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, result: np.ndarray) -> None:
     """Click-to-color for one picture (see the module docstring)."""
     st.markdown("**Color hints**: click the result to pick a point, choose its color, add it. "
-                "The network spreads each hint along the edges it sees.")
+                "Each hint spreads to the parts of the photo that look like the point you clicked.")
     shown = widgets.display(result, None, CLICK_SIDE)
     scale = shown.shape[1] / result.shape[1]
     image_column, controls = st.columns([3, 2])

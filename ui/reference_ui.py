@@ -112,6 +112,11 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     shown = widgets.display(result.image)
     confidence.image(confidence_image(result.confidence, shown.shape), caption=(
         f"Match confidence (yellow: colors from a match, dark: the model's guess); mean {result.confidence.mean():.0%}"))
+    if picture.was_color:  # the truth is known: how the reference's colors score against it
+        key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb))
+        m = loaders.metrics_of(picture.rgb, result.image, key)
+        st.caption(f"Colored from the reference, against the truth: PSNR {m['psnr']:.2f} dB, "
+                   f"right hue {m['right_hue']:.0%}, colorfulness {m['colorfulness_ratio']:.0%} of the truth's.")
     alpha, name = picture.alpha, f"{picture.name.rsplit('.', 1)[0] or 'image'}_{model.name}_reference.png"
     st.download_button("Download PNG (from the reference)", data=lambda: encode_png(result.image, alpha),
                        file_name=name, mime="image/png", key=f"colorize.reference_download.{i}", on_click="ignore",
