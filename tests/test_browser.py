@@ -324,9 +324,20 @@ def test_an_uploaded_reference_colors_the_photo(server, browser):
     page = _open(browser, server)
     try:
         page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
-        page.get_by_text("Colors from a reference photo").first.click()
-        page.get_by_role("radio", name="Upload a photo", exact=True).click()
-        file_input = page.locator('[data-testid="stMain"] input[type="file"]')
+        _idle(page)
+        expander = page.locator('[data-testid="stExpander"]', has_text="Colors from a reference photo")
+        expander.locator("summary").click()
+        file_input = expander.locator('input[type="file"]')
+        # The option's click starts a rerun; under load the first click can land while the expander's
+        # content is still being drawn, so click again until the uploader is there.
+        for _ in range(3):
+            expander.get_by_role("radio", name="Upload a photo", exact=True).click()
+            _idle(page)
+            try:
+                file_input.wait_for(state="attached", timeout=15_000)
+                break
+            except Exception:  # playwright's TimeoutError: try the click once more
+                continue
         file_input.wait_for(state="attached", timeout=WAIT_MS)
         file_input.set_input_files([{"name": "cat.png", "mimeType": "image/png", "buffer": _png_bytes(chelsea())}])
         page.get_by_text("Colored from the reference").first.wait_for(timeout=2 * WAIT_MS)
