@@ -41,9 +41,9 @@ def _stderr(line: str) -> None:
 
 def cmd_archs(args) -> int:
     if args.hints:
-        from colorizer.models import ARCHITECTURES
+        from colorizer.models import hint_taking_architectures
 
-        print("\n".join(n for n in ARCHITECTURE_NAMES if ARCHITECTURES[n].TAKES_HINTS))
+        print("\n".join(hint_taking_architectures()))
     else:
         print("\n".join(ARCHITECTURE_NAMES))
     return 0
@@ -63,6 +63,7 @@ def cmd_colorize(args) -> int:
     from colorizer.imageio import ImageError, encode_png, read_image
 
     from colorizer.hints import HintError, read_hints_file
+    from colorizer.models import hint_taking_architectures
 
     try:
         hints = read_hints_file(args.hints) if args.hints else None
@@ -77,7 +78,7 @@ def cmd_colorize(args) -> int:
     model = _load_model(args)
     if hints and not model.takes_hints:
         _error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
-               + ", ".join(n for n in ARCHITECTURE_NAMES if n in _hint_taking()))
+               + ", ".join(hint_taking_architectures()))
         return USAGE_ERROR
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,11 +109,6 @@ def cmd_colorize(args) -> int:
         atomic_write_bytes(out_dir / f"{Path(path).stem}.png", encode_png(result, image.alpha))
     return USAGE_ERROR if bad_hints else 1 if failed else 0
 
-
-def _hint_taking() -> list[str]:
-    from colorizer.inference import hint_taking_architectures
-
-    return hint_taking_architectures()
 
 
 class _Tempered:

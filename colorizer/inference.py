@@ -23,10 +23,10 @@ from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
 from colorizer.upsample import guided_coefficients
-from colorizer.models import ARCHITECTURES
+from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import CONTRACTS, contract_of
 
-__all__ = ["Colorizer", "load", "hint_taking_architectures", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
+__all__ = ["Colorizer", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
 
 DEFAULT_FOREIGN_SIZE = 256
 # Architectures whose forward pass runs XLA-compiled (``jit_compile=True``; works on CPU). Measured
@@ -209,10 +209,6 @@ class Colorizer:
         start = time.perf_counter()
         result = self.colorize(image, **options)
         return result, time.perf_counter() - start
-
-
-def hint_taking_architectures() -> list[str]:
-    return [name for name, arch in ARCHITECTURES.items() if arch.TAKES_HINTS]
 
 
 def compiled_forward(network, working_size: int, jit_compile: bool = False):

@@ -14,7 +14,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     m.NAME: declare(m) for m in (hypercolumn, hypercolumn_hints, cifar_ae, vgg16_ae, vae, unet313)
 }
 
-__all__ = ["ARCHITECTURES", "Architecture", "architecture", "build"]
+__all__ = ["ARCHITECTURES", "Architecture", "architecture", "build", "hint_taking_architectures"]
 
 
 def architecture(name: str) -> Architecture:
@@ -28,3 +28,8 @@ def architecture(name: str) -> Architecture:
 def build(name: str, size: int | None = None):
     arch = architecture(name)
     return arch.build(size or arch.WORKING_SIZE)
+
+
+def hint_taking_architectures() -> list[str]:
+    """Names of the architectures that take user color hints (``TAKES_HINTS``), in registry order."""
+    return [name for name, arch in ARCHITECTURES.items() if arch.TAKES_HINTS]
