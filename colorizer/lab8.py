@@ -49,8 +49,7 @@ _table_lock = threading.Lock()
 
 # L8 of each gray level, from the same float conversion as color.luminance.
 _GRAY_TO_L8 = cv2.convertScaleAbs(color.luminance(np.arange(256, dtype=np.uint8)[None]), alpha=2.55)[0].copy()
-# L8 → the first column of its lightness block in the table; L8 → L8 as float (the guided join's L/100·255).
-_L8_COLUMN = (np.arange(256, dtype=np.float32) * B_COLUMNS).reshape(1, 256)
+# L8 → L8 as float (the guided join's L/100·255).
 _L8_FLOAT = np.arange(256, dtype=np.float32).reshape(1, 256)
 
 
@@ -79,22 +78,23 @@ def _build_table() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _gray_pattern(width: int) -> np.ndarray:
-    """255 where a byte of a row of RGB pixels must equal the next one for the row to be gray (R=G, G=B)."""
+def _gray_mask(rows: int, width: int) -> np.ndarray:
+    """rows × (3·width − 1) mask: 255 where a byte of a row of RGB pixels must equal the next one for the
+    row to be gray (R = G, G = B), 0 where the next byte is the following pixel's R."""
     pattern = np.zeros(3 * width - 1, np.uint8)
     pattern[0::3] = 255
     pattern[1::3] = 255
-    return pattern
+    return np.ascontiguousarray(np.broadcast_to(pattern, (rows, pattern.size)))
 
 
 def _is_gray(strip: np.ndarray) -> bool:
     """Whether every pixel of a C-contiguous uint8 h×w×3 strip has R = G = B."""
     rows = strip.reshape(strip.shape[0], -1)
-    # Each byte against the next one, in one contiguous pass (numpy's strided channel compares are 2-3×
-    # slower); the pattern keeps R–G and G–B and drops B–next pixel's R.
-    diff = cv2.absdiff(rows[:, 1:], rows[:, :-1])
-    np.bitwise_and(diff, _gray_pattern(strip.shape[1]), out=diff)
-    return cv2.countNonZero(diff) == 0
+    # Each byte against the next one under a mask, in one pass that writes nothing (cv2.norm of the
+    # difference): 2× faster than writing the differences and counting them, 4× faster than numpy's
+    # strided channel compares.
+    mask = _gray_mask(*strip.shape[:2])
+    return cv2.norm(rows[:, 1:], rows[:, :-1], cv2.NORM_INF, mask) == 0
 
 
 def lightness8(image: np.ndarray) -> np.ndarray:
@@ -107,15 +107,24 @@ def lightness8(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.LUT(image, _GRAY_TO_L8)
     h, w = image.shape[:2]
+    rows = max(1, min(h, _STRIP_PIXELS // max(w, 1)))
+    strips = [np.s_[top:top + rows] for top in range(0, h, rows)]
+    gray = [_is_gray(image[strip]) for strip in strips]
+    if all(gray):  # a decoded gray photo: one conversion of the whole image
+        return _gray_L8(image)
     L8 = np.empty((h, w), np.uint8)
-    rows = max(1, _STRIP_PIXELS // max(w, 1))
-    for top in range(0, h, rows):
-        strip = image[top:top + rows]
-        if _is_gray(strip):
-            L8[top:top + rows] = cv2.LUT(cv2.extractChannel(strip, 0), _GRAY_TO_L8)
+    for strip, is_gray in zip(strips, gray):
+        if is_gray:
+            L8[strip] = _gray_L8(image[strip])
         else:
-            L8[top:top + rows] = cv2.convertScaleAbs(color.luminance(strip), alpha=2.55).reshape(strip.shape[:2])
+            L8[strip] = cv2.convertScaleAbs(color.luminance(image[strip]), alpha=2.55).reshape(image[strip].shape[:2])
     return L8
+
+
+def _gray_L8(rgb: np.ndarray) -> np.ndarray:
+    """L8 of an RGB array whose pixels all have R = G = B. OpenCV's gray of such a pixel is R exactly (its
+    fixed-point weights sum to one), and it reads the interleaved pixels 2× faster than extracting R."""
+    return cv2.LUT(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), _GRAY_TO_L8)
 
 
 def L_of(L8: np.ndarray) -> np.ndarray:
@@ -164,7 +173,8 @@ def _upsampled(plane: np.ndarray, size: tuple[int, int], out: np.ndarray | None 
 
 def _gather(L8: np.ndarray, b_column: np.ndarray, a_row: np.ndarray) -> np.ndarray:
     """Full-size float maps (b's column within a lightness block, a's row) + L8 → uint8 RGB H×W×3."""
-    cv2.add(b_column, cv2.LUT(L8, _L8_COLUMN), dst=b_column)  # + 127·L8: the lightness block
+    # + 127·L8, the lightness block, in one pass that reads L8 as it is (no float copy of it).
+    cv2.addWeighted(b_column, 1.0, L8, float(B_COLUMNS), 0.0, dst=b_column, dtype=cv2.CV_32F)
     rgb_table = table()
     H, W = L8.shape
     if H < _REMAP_MAX_SIDE and W < _REMAP_MAX_SIDE:

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
-from colorizer.evaluate import evaluate_photos, format_table, held_out_truths, write_json  # noqa: E402
+from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import guided_coefficients  # noqa: E402
@@ -104,14 +104,17 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default="hypercolumn", help="name or folder (default: the shipped flagship)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--only", metavar="HEAD", help="only the variants whose label starts with HEAD (e.g. muted)")
+    parser.add_argument("--gallery", action="store_true",
+                        help="score on the gallery's color photos instead (a check, not for choosing)")
     args = parser.parse_args(argv)
-    photos = held_out_truths(args.dir)
+    photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
     model = load(args.checkpoint)
     grid = variants(CachedOutputs(model))
     if args.only:
         grid = {k: v for k, v in grid.items() if k.startswith(args.only)}
     summary = evaluate_photos(photos, grid)
-    print(f"{len(photos)} held-out color photos from {args.dir}, checkpoint {model.source}")
+    where = "gallery color photos" if args.gallery else f"held-out color photos from {args.dir}"
+    print(f"{len(photos)} {where}, checkpoint {model.source}")
     print(format_table(summary))
     eligible = {k: m for k, m in summary.items() if k not in ("gray", "truth")
                 and m["colorfulness_ratio"] >= 0.6 and m["right_hue"] >= 0.4}

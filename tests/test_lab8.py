@@ -66,6 +66,19 @@ def test_lightness8_of_rgb_gray_and_color_strips(monkeypatch):
     np.testing.assert_array_equal(lab8.lightness8(np.repeat(gray[..., None], 3, -1)), lab8.lightness8(gray))
 
 
+def test_lightness8_of_every_gray_level_as_rgb_matches_the_gray_image():
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(lab8.lightness8(np.repeat(gray[..., None], 3, -1)), lab8.lightness8(gray))
+
+
+@pytest.mark.parametrize("channel", [0, 1, 2])
+def test_a_single_colour_byte_anywhere_makes_the_strip_colour(channel):
+    gray = np.full((5, 6, 3), 120, np.uint8)
+    gray[4, 5, channel] = 121  # the last byte of the last row included
+    assert not lab8._is_gray(gray)
+    assert lab8._is_gray(np.full((5, 6, 3), 120, np.uint8))
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 3), (1, 7, 3), (9, 1, 3), (3, 5)])
 def test_lightness8_of_tiny_images(shape):
     image = np.full(shape, 77, np.uint8)
