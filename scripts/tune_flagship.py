@@ -4,9 +4,11 @@
 The network's outputs (313-bin distribution and regression, at a quarter of the working size) are
 computed once per photo; each variant then only decodes and joins them to the photo's L, so a grid
 of decodings costs seconds each. Every variant is scored with ``colorizer.evaluate`` on the
-held-out split (``DIR/val``), never on the gallery (kept for the independent check).
+held-out split (``DIR/val``), or with ``--gallery`` on the gallery's color photos (since run C chose
+by both sets, the gallery is a second validation set; docs/results.md says how each choice was made).
 
-    python scripts/tune_flagship.py data/photos [--checkpoint weights/hypercolumn] [--json out.json]
+    python scripts/tune_flagship.py data/photos [--grid heads|agreement|saturation|shipped] [--gallery]
+        [--checkpoint weights/hypercolumn [--checkpoint OTHER ...]] [--json out.json]
 
 Prints a Markdown table, one row per variant, and the variant that maximizes PSNR among those with
 colorfulness ratio ≥ 0.6 and right-hue rate ≥ 0.4 (the quality issue's bar).
@@ -30,17 +32,20 @@ from colorizer.upsample import guided_coefficients  # noqa: E402
 
 
 class CachedOutputs:
-    """The network's (probs, ab_reg) for each truth photo, computed once (keyed by the photo's bytes)."""
+    """The network's (probs, ab_reg) for each truth photo, computed once (keyed by the photo's bytes).
+    Several models: their outputs averaged (an ensemble of decoders on the same frozen features)."""
 
-    def __init__(self, model):
-        self.model, self.cache = model, {}
+    def __init__(self, models: list):
+        self.models, self.cache = models, {}
 
     def __call__(self, truth: np.ndarray):
         key = (truth.shape, hash(truth.tobytes()))
         if key not in self.cache:
             L_full = luminance(truth)
-            outputs = self.model.forward(self.model.network_input(L_full))
-            self.cache[key] = (L_full, np.asarray(outputs["probs"])[0], np.asarray(outputs["ab_reg"])[0])
+            outputs = [m.forward(m.network_input(L_full)) for m in self.models]
+            probs = np.mean([np.asarray(o["probs"])[0] for o in outputs], axis=0)
+            ab_reg = np.mean([np.asarray(o["ab_reg"])[0] for o in outputs], axis=0)
+            self.cache[key] = (L_full, probs, ab_reg)
         return self.cache[key]
 
 
@@ -66,10 +71,57 @@ def label(decode: dict, guided) -> str:
         parts.append(f"T={decode['temperature']:g}")
     if head in ("blend", "muted"):
         parts.append(f"conf {decode['confidence_low']:g}–{decode['confidence_high']:g}")
+    if decode.get("agreement_power"):
+        parts.append(f"agreement^{decode['agreement_power']:g}")
+    if decode.get("chroma_gain", 1.0) != 1.0:
+        parts.append(f"gain {decode['chroma_gain']:g}")
+    if decode.get("regression_gain", 1.0) != 1.0:
+        parts.append(f"regression gain {decode['regression_gain']:g}")
+    if decode.get("chroma_restore"):
+        parts.append(f"chroma restored {decode['chroma_restore']:g}")
     if head == "muted":
         parts.append(f"floor {decode['chroma_floor']:g}")
     parts.append("bilinear" if guided is None else f"guided ε={guided[0]:g} r={guided[1]:g}")
     return ", ".join(parts)
+
+
+def shipped_variant(outputs: CachedOutputs) -> dict[str, Variant]:
+    """The shipped decoding (``hypercolumn.DECODE``) only."""
+    guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
+    return {label(dict(hypercolumn.DECODE), guide): Variant(outputs, {}, guide)}
+
+
+def agreement_variants(outputs: CachedOutputs) -> dict[str, Variant]:
+    """The blend gated by the two heads' hue agreement (``hypercolumn.hue_agreement``), with a chroma gain."""
+    grid = []
+    for t, (low, high), power, gain in itertools.product(
+            (0.38, 0.6), ((0.0, 0.3), (0.1, 0.5), (0.2, 0.6)), (0, 1, 2), (1.0, 1.2)):
+        grid.append({"head": "blend", "temperature": t, "confidence_low": low, "confidence_high": high,
+                     "agreement_power": power, "chroma_gain": gain})
+    return _guided(outputs, grid)
+
+
+def saturation_variants(outputs: CachedOutputs) -> dict[str, Variant]:
+    """Three ways to more color, at the blend's confidence ranges: a gain on the regression head only,
+    a gain on the result, and moving each pixel's chroma up toward the distribution's expected chroma
+    (``hypercolumn.restore_chroma``)."""
+    grid = []
+    for (low, high), gain in itertools.product(((0.1, 0.5), (0.15, 0.55), (0.2, 0.6), (0.3, 0.8)),
+                                               (1.0, 1.15, 1.2, 1.25, 1.3, 1.4, 1.6)):
+        grid.append({"confidence_low": low, "confidence_high": high, "regression_gain": gain})
+    grid += [{"chroma_gain": gain} for gain in (1.1, 1.2)]
+    grid += [{"chroma_restore": share} for share in (0.15, 0.3, 0.5)]
+    return _guided(outputs, grid)
+
+
+def _guided(outputs: CachedOutputs, grid: list[dict]) -> dict[str, Variant]:
+    guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
+    base = dict(hypercolumn.DECODE)
+    return {label({**base, **decode}, guide): Variant(outputs, decode, guide) for decode in grid}
+
+
+GRIDS = {"heads": lambda outputs: variants(outputs), "agreement": agreement_variants,
+         "saturation": saturation_variants, "shipped": shipped_variant}
 
 
 def variants(outputs: CachedOutputs) -> dict[str, Variant]:
@@ -101,20 +153,26 @@ def hypercolumn_default(which: str) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="photo folder with a val/ split (scripts/fetch_photos.py)")
-    parser.add_argument("--checkpoint", default="hypercolumn", help="name or folder (default: the shipped flagship)")
+    parser.add_argument("--checkpoint", action="append",
+                        help="name or folder (default: the shipped flagship); repeat it for an ensemble "
+                             "(the checkpoints' outputs averaged)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--only", metavar="HEAD", help="only the variants whose label starts with HEAD (e.g. muted)")
+    parser.add_argument("--grid", choices=tuple(GRIDS), default="heads",
+                        help="heads: each head, temperatures, confidence ranges, guides; agreement: the blend "
+                             "gated by the heads' hue agreement; saturation: gains and chroma restoring; "
+                             "shipped: the shipped decoding only")
     parser.add_argument("--gallery", action="store_true",
                         help="score on the gallery's color photos instead (a check, not for choosing)")
     args = parser.parse_args(argv)
     photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
-    model = load(args.checkpoint)
-    grid = variants(CachedOutputs(model))
+    models = [load(name) for name in args.checkpoint or ["hypercolumn"]]
+    grid = GRIDS[args.grid](CachedOutputs(models))
     if args.only:
         grid = {k: v for k, v in grid.items() if k.startswith(args.only)}
     summary = evaluate_photos(photos, grid)
     where = "gallery color photos" if args.gallery else f"held-out color photos from {args.dir}"
-    print(f"{len(photos)} {where}, checkpoint {model.source}")
+    print(f"{len(photos)} {where}, checkpoint {' + '.join(m.source for m in models)}")
     print(format_table(summary))
     eligible = {k: m for k, m in summary.items() if k not in ("gray", "truth")
                 and m["colorfulness_ratio"] >= 0.6 and m["right_hue"] >= 0.4}

@@ -30,7 +30,7 @@ from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, VGG16Features
 # The same two-head training as unet313 (Zhang et al.'s "RegSoft"): class-rebalanced cross-entropy on
 # soft-encoded bins plus a weighted MSE on the regression head, and a decoder head with both named outputs.
-from colorizer.models.unet313 import decoder_head, loss_and_metrics, soft_targets
+from colorizer.models.unet313 import REGRESSION_WEIGHT, RebalancedSoftCrossEntropy, decoder_head, soft_targets
 
 NAME = "hypercolumn"
 WORKING_SIZE = 176
@@ -128,9 +128,47 @@ def _pool(x: np.ndarray, factor: int = OUTPUT_STRIDE) -> np.ndarray:
     return x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
 
 
-def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+def two_head_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+    """Crop batch → (L_norm, {probs: soft targets, ab_reg: ab_norm at H/4}) (Zhang et al.'s two heads)."""
     ab_out = _pool(batch["ab_norm"])
     return batch["L_norm"], {"probs": soft_targets(ab_out), "ab_reg": ab_out}
+
+
+def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+    """As ``two_head_pairs``, the regression target carrying each pixel's nearest bin as a third channel
+    (its class-rebalancing weight, see ``RebalancedMSE``)."""
+    x, y = two_head_pairs(batch)
+    nearest = y["probs"][..., :1]  # soft_targets lists the nearest bin first
+    return x, {"probs": y["probs"], "ab_reg": np.concatenate([y["ab_reg"], nearest], axis=-1)}
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class RebalancedMSE(keras.losses.Loss):
+    """Squared ab error weighted by the true color's rebalancing weight. y_true: …×3 (a_norm, b_norm,
+    nearest bin index as a float); y_pred: …×2. Plain MSE pulls every uncertain pixel to the mean color,
+    brown; weighting rare, vivid colors as the classification head does keeps the regression head from
+    spending its capacity on the common dull ones."""
+
+    def __init__(self, weights=None, name="rebalanced_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weights = [float(w) for w in (np.ones(quantize.N_BINS) if weights is None else weights)]
+
+    def call(self, y_true, y_pred):
+        y_true = keras.ops.cast(y_true, "float32")
+        error = keras.ops.mean(keras.ops.square(y_true[..., :2] - keras.ops.cast(y_pred, "float32")), axis=-1)
+        weight = keras.ops.take(keras.ops.convert_to_tensor(self.weights, "float32"),
+                                keras.ops.cast(y_true[..., 2], "int32"))
+        return error * weight
+
+    def get_config(self):
+        return {"weights": self.weights, "name": self.name}
+
+
+def loss_and_metrics(prior=None) -> tuple:
+    """Both heads class-rebalanced: cross-entropy on the bins, ``RebalancedMSE`` on the regression."""
+    weights = quantize.rebalancing_weights(prior) if prior is not None else None
+    losses = {"probs": RebalancedSoftCrossEntropy(weights), "ab_reg": RebalancedMSE(weights)}
+    return losses, {}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
 
 
 def inference_network(model: keras.Model) -> keras.Model:
@@ -158,7 +196,7 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
     options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
-    regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32))
+    regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32)) * np.float32(options.get("regression_gain", 1.0))
     if head == "regression":
         return regression
     annealed = quantize.annealed_mean(probs, options["temperature"])
@@ -167,10 +205,34 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     confidence = quantize.mass_near(probs, annealed, options["confidence_radius"])
     span = max(options["confidence_high"] - options["confidence_low"], 1e-6)
     vivid = np.clip((confidence - options["confidence_low"]) / span, 0.0, 1.0)[..., None]
+    if options.get("agreement_power", 0):
+        vivid = vivid * hue_agreement(annealed, regression) ** options["agreement_power"]
     if head == "muted":  # uncertain pixels keep the annealed hue at a fraction of its chroma
         floor = options.get("chroma_floor", 0.3)
         return annealed * (floor + (1.0 - floor) * vivid)
-    return vivid * annealed + (1.0 - vivid) * regression
+    blend = (vivid * annealed + (1.0 - vivid) * regression) * np.float32(options.get("chroma_gain", 1.0))
+    if options.get("chroma_restore", 0):
+        blend = restore_chroma(blend, probs, options["chroma_restore"])
+    return blend
+
+
+def restore_chroma(ab: np.ndarray, probs: np.ndarray, share: float) -> np.ndarray:
+    """Move each pixel's chroma ``share`` of the way up to the distribution's expected chroma Σ p·|bin|,
+    keeping its hue. A mean of colors is grayer than any of them (red and green average to brown); the
+    expected chroma says how colorful the pixel is likely to be whatever its hue."""
+    expected = probs.astype(np.float32) @ np.linalg.norm(quantize.AB_BINS, axis=-1).astype(np.float32)
+    chroma = np.linalg.norm(ab, axis=-1)
+    target = chroma + share * np.maximum(expected - chroma, 0.0)
+    return ab * (target / np.maximum(chroma, 1e-6))[..., None]
+
+
+def hue_agreement(annealed: np.ndarray, regression: np.ndarray) -> np.ndarray:
+    """…×2 ab of both heads → …×1 in [0, 1]: the cosine of the angle between their ab vectors (0 when
+    they point more than 90° apart). Where the heads disagree on the hue, the classification head's
+    vivid color is a guess; the blend then leans on the regression head's muted one."""
+    dot = np.sum(annealed * regression, axis=-1, keepdims=True)
+    norms = np.linalg.norm(annealed, axis=-1, keepdims=True) * np.linalg.norm(regression, axis=-1, keepdims=True)
+    return np.clip(dot / np.maximum(norms, 1e-6), 0.0, 1.0)
 
 
 def predict_ab(forward, batch_input: np.ndarray, **options) -> np.ndarray:

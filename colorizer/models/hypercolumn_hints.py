@@ -24,9 +24,10 @@ import numpy as np
 from colorizer import hints as hint_tools
 from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
-from colorizer.models.hypercolumn import (DECODE, HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
-                                          decode, encoder_features, inference_network, training_pairs)
-from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the flagship's losses)
+from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
+                                          decode, encoder_features, inference_network)
+from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (plain regression targets)
+from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the two heads' losses)
 
 NAME = "hypercolumn_hints"
 INPUT_KIND = "L"
@@ -38,6 +39,8 @@ FEATURES_OF = hypercolumn.NAME
 # How hints reach beyond their own cells at inference (see ``predict_ab``): None (the network alone),
 # "residual" or "replace"; the ablation is in docs/results.md.
 SPREAD = "replace"
+# Its own decoding, the one its hint results were measured with (the flagship's may move on without it).
+DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6}
 DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, and it spreads "
                "to the parts of the photo that look like that point; no hints is automatic colorization.")
 
@@ -73,7 +76,7 @@ def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = 
     ``spread`` is None, each hint's correction spreads to the cells that look like its own
     (``hints.propagate_hints``; "residual" or "replace")."""
     outputs = predict_outputs(forward, batch_input, hint_grid)
-    ab = decode(outputs["probs"], outputs["ab_reg"], **options)
+    ab = decode(outputs["probs"], outputs["ab_reg"], **{**DECODE, **options})
     if hint_grid is None or spread is None or not np.any(hint_grid[..., 2]):
         return ab
     from colorizer.exemplar import reference_matcher
