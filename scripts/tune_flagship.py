@@ -75,7 +75,7 @@ def label(decode: dict, guided) -> str:
         parts.append(f"agreement^{decode['agreement_power']:g}")
     if decode.get("chroma_gain", 1.0) != 1.0:
         parts.append(f"gain {decode['chroma_gain']:g}")
-    if decode.get("regression_gain", 1.0) != 1.0:
+    if head == "blend" and decode.get("regression_gain", 1.0) != 1.0:
         parts.append(f"regression gain {decode['regression_gain']:g}")
     if decode.get("chroma_restore"):
         parts.append(f"chroma restored {decode['chroma_restore']:g}")
@@ -97,7 +97,7 @@ def agreement_variants(outputs: CachedOutputs) -> dict[str, Variant]:
     for t, (low, high), power, gain in itertools.product(
             (0.38, 0.6), ((0.0, 0.3), (0.1, 0.5), (0.2, 0.6)), (0, 1, 2), (1.0, 1.2)):
         grid.append({"head": "blend", "temperature": t, "confidence_low": low, "confidence_high": high,
-                     "agreement_power": power, "chroma_gain": gain})
+                     "agreement_power": power, "chroma_gain": gain, "regression_gain": 1.0})
     return _guided(outputs, grid)
 
 
@@ -107,10 +107,11 @@ def saturation_variants(outputs: CachedOutputs) -> dict[str, Variant]:
     (``hypercolumn.restore_chroma``)."""
     grid = []
     for (low, high), gain in itertools.product(((0.1, 0.5), (0.15, 0.55), (0.2, 0.6), (0.3, 0.8)),
-                                               (1.0, 1.15, 1.2, 1.25, 1.3, 1.4, 1.6)):
-        grid.append({"confidence_low": low, "confidence_high": high, "regression_gain": gain})
-    grid += [{"chroma_gain": gain} for gain in (1.1, 1.2)]
-    grid += [{"chroma_restore": share} for share in (0.15, 0.3, 0.5)]
+                                               (0.6, 0.65, 0.7, 0.75, 1.0, 1.15, 1.2, 1.25, 1.3, 1.4, 1.6)):
+        grid.append({"temperature": 0.38, "confidence_low": low, "confidence_high": high, "regression_gain": gain})
+    plain = {"confidence_low": 0.2, "confidence_high": 0.6, "regression_gain": 1.0}
+    grid += [{**plain, "chroma_gain": gain} for gain in (1.1, 1.2)]
+    grid += [{**plain, "chroma_restore": share} for share in (0.15, 0.3, 0.5)]
     return _guided(outputs, grid)
 
 
@@ -133,7 +134,8 @@ def variants(outputs: CachedOutputs) -> dict[str, Variant]:
         ({"head": "annealed", "temperature": 0.38}, None),
     ]
     for t, (low, high) in itertools.product((0.38, 0.6), ((0.0, 0.3), (0.1, 0.5), (0.2, 0.6), (0.3, 0.8), (0.4, 1.0))):
-        grid.append(({"head": "blend", "temperature": t, "confidence_low": low, "confidence_high": high}, default_guide))
+        grid.append(({"head": "blend", "temperature": t, "confidence_low": low, "confidence_high": high,
+                      "regression_gain": 1.0}, default_guide))
     for floor, (low, high) in itertools.product((0.2, 0.4, 0.6), ((0.1, 0.5), (0.2, 0.6), (0.3, 0.8))):
         grid.append(({"head": "muted", "temperature": 0.38, "confidence_low": low, "confidence_high": high,
                       "chroma_floor": floor}, default_guide))
@@ -141,6 +143,7 @@ def variants(outputs: CachedOutputs) -> dict[str, Variant]:
     for guide in ((0.0001, 1), (0.0003, 1), (0.003, 1), (0.01, 1), (0.001, 2)):
         grid.append(({"head": "blend", **base}, guide))
     grid.append(({"head": "blend", **base}, None))
+    grid.append(({"head": "blend", **base}, default_guide))  # the shipped decoding
     return {label({**base, **decode}, guide): Variant(outputs, {**decode}, guide) for decode, guide in grid}
 
 

@@ -98,11 +98,14 @@ def test_flagship_regression_head_gives_its_ab():
 
 
 def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
-    """A flat distribution is unsure everywhere: the blend gives the regression head's color."""
+    """A flat distribution is unsure everywhere: the blend gives the regression head's color, scaled by
+    the shipped regression gain (its hue kept)."""
     probs = np.full((4, 4, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (4, 4, 1))
-    ab = hypercolumn.decode(probs, regression)
-    np.testing.assert_allclose(ab, np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
+    gain = hypercolumn.DECODE["regression_gain"]
+    assert gain > 1.0  # the brown wash: the shipped decoding adds color to the regression's mean
+    np.testing.assert_allclose(hypercolumn.decode(probs, regression), np.tile([-10.0 * gain, 25.0 * gain], (4, 4, 1)), atol=1e-4)
+    np.testing.assert_allclose(hypercolumn.decode(probs, regression, regression_gain=1.0), np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
     # ...and a sure one gives the annealed mean, whatever the regression says.
     sure = np.zeros_like(probs)
     k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
@@ -114,3 +117,25 @@ def test_flagship_unknown_head_is_refused():
     probs = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     with pytest.raises(ValueError, match="unknown head 'vivid'; known: blend, muted, annealed, regression"):
         hypercolumn.decode(probs, np.zeros((2, 2, 2), np.float32), head="vivid")
+
+
+def test_saturation_options_of_the_flagship_decoding():
+    """The decode options of docs/results.md's saturation study, on known values."""
+    same, opposite, square = np.array([[10.0, 20.0]]), np.array([[-10.0, -20.0]]), np.array([[20.0, -10.0]])
+    np.testing.assert_allclose(hypercolumn.hue_agreement(same, 2 * same), [[1.0]], atol=1e-6)
+    np.testing.assert_allclose(hypercolumn.hue_agreement(same, opposite), [[0.0]], atol=1e-6)
+    np.testing.assert_allclose(hypercolumn.hue_agreement(same, square), [[0.0]], atol=1e-6)
+    # All the mass on one bin: the expected chroma is that bin's; restoring all of it keeps the hue.
+    k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
+    probs = np.zeros((1, quantize.N_BINS), np.float32)
+    probs[0, k] = 1.0
+    muted = np.array([[4.0, 3.0]], np.float32)  # chroma 5, hue atan2(3, 4)
+    restored = hypercolumn.restore_chroma(muted, probs, 1.0)
+    np.testing.assert_allclose(np.linalg.norm(restored), np.linalg.norm(quantize.AB_BINS[k]), rtol=1e-5)
+    np.testing.assert_allclose(restored / np.linalg.norm(restored), muted / 5.0, atol=1e-6)
+    np.testing.assert_allclose(hypercolumn.restore_chroma(muted, probs, 0.0), muted)
+    # A chroma gain scales the blend's result: unsure everywhere, so the (ungained) regression color × 1.2.
+    flat = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
+    regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (2, 2, 1))
+    np.testing.assert_allclose(hypercolumn.decode(flat, regression, regression_gain=1.0, chroma_gain=1.2),
+                               np.tile([-12.0, 30.0], (2, 2, 1)), atol=1e-4)
