@@ -256,3 +256,13 @@ def test_a_hint_taking_model_finetunes_with_simulated_hints(tiny_checkpoints, ch
     hinted = tuned.colorize(gray, hints=[{"x": 16, "y": 16, "rgb": [30, 60, 220], "radius": 6}])
     assert hinted.shape == gray.shape and not np.array_equal(hinted, tuned.colorize(gray))
     assert result.name in finetune.finetunable_checkpoints()  # and it can be fine-tuned again
+
+
+def test_the_hint_model_decodes_as_it_was_measured_whatever_the_flagship_ships():
+    """hypercolumn_hints keeps its own decoding (the one its hint results were measured with): every
+    option of the flagship's DECODE is set there too, so none leaks in from the flagship's."""
+    from colorizer.models import hypercolumn, hypercolumn_hints
+
+    assert set(hypercolumn.DECODE) <= set(hypercolumn_hints.DECODE)
+    assert hypercolumn_hints.DECODE["regression_gain"] == 1.0
+    assert (hypercolumn_hints.DECODE["confidence_low"], hypercolumn_hints.DECODE["confidence_high"]) == (0.2, 0.6)

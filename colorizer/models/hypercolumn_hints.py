@@ -39,7 +39,8 @@ FEATURES_OF = hypercolumn.NAME
 # "residual" or "replace"; the ablation is in docs/results.md.
 SPREAD = "replace"
 # Its own decoding, the one its hint results were measured with (the flagship's may move on without it).
-DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6}
+DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
+          "regression_gain": 1.0}
 DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, and it spreads "
                "to the parts of the photo that look like that point; no hints is automatic colorization.")
 
