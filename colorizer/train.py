@@ -151,7 +151,7 @@ def target_prior(arch, y, train_batch) -> np.ndarray | None:
     for the flagship, the same distribution up to the pooling), else the full-resolution ab."""
     if arch.OUTPUT_KIND != "ab313":
         return None
-    ab_norm = y["ab_reg"] if isinstance(y, dict) and "ab_reg" in y else train_batch["ab_norm"]
+    ab_norm = y["ab_reg"][..., :2] if isinstance(y, dict) and "ab_reg" in y else train_batch["ab_norm"]
     return quantize.empirical_prior(unnormalize_ab(ab_norm))
 
 

@@ -163,6 +163,30 @@ def test_unet313_rebalanced_loss_weights_rare_colors_more():
     np.testing.assert_allclose(per_pixel, np.log(313) * np.linspace(0.5, 2.0, 313)[k], rtol=1e-4)
 
 
+def test_flagship_regression_loss_weights_each_pixel_by_its_true_bin():
+    hc = ARCHITECTURES["hypercolumn"]
+    batch = {"L_norm": np.zeros((1, 8, 8, 1), np.float32),
+             "ab_norm": np.concatenate([np.full((1, 8, 4, 2), [0.0, 0.0]), np.full((1, 8, 4, 2), [0.52, -0.31])], axis=2).astype(np.float32)}
+    _, y = hc.training_pairs(batch)
+    assert y["ab_reg"].shape == (1, 2, 2, 3)  # a, b and the nearest bin
+    bins = y["ab_reg"][..., 2].astype(int)
+    np.testing.assert_array_equal(bins, quantize.nearest_bin(unnormalize_ab(y["ab_reg"][..., :2]).reshape(-1, 2)).reshape(1, 2, 2))
+    weights = np.linspace(0.5, 2.0, 313).astype(np.float32)
+    predicted = np.zeros((1, 2, 2, 2), np.float32)
+    per_pixel = np.asarray(hc.RebalancedMSE(weights).call(y["ab_reg"], predicted))
+    squared = np.mean(y["ab_reg"][..., :2] ** 2, axis=-1)
+    np.testing.assert_allclose(per_pixel, squared * weights[bins], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(hc.RebalancedMSE(None).call(y["ab_reg"], predicted)), squared, rtol=1e-5)  # plain MSE
+    # The regression's weights: the rebalancing weights to a power, mean 1 over the training colors.
+    prior = np.random.default_rng(0).dirichlet(np.ones(313))
+    for power in (0.0, 0.5, 1.0):
+        w = hc.regression_weights(prior, power)
+        assert abs(float(np.sum(prior * w)) - 1.0) < 1e-5
+    np.testing.assert_allclose(hc.regression_weights(prior, 0.0), 1.0, rtol=1e-5)
+    full, half = hc.regression_weights(prior, 1.0), hc.regression_weights(prior, 0.5)
+    assert np.ptp(half) < np.ptp(full)  # milder: a smaller spread between common and rare colors
+
+
 def test_tiny_model_overfits_one_sample(build_tiny_model):
     """Deep-koalarization's sanity check: a network that cannot learn one image cannot learn many.
 

@@ -30,7 +30,7 @@ from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, VGG16Features
 # The same two-head training as unet313 (Zhang et al.'s "RegSoft"): class-rebalanced cross-entropy on
 # soft-encoded bins plus a weighted MSE on the regression head, and a decoder head with both named outputs.
-from colorizer.models.unet313 import decoder_head, loss_and_metrics, soft_targets
+from colorizer.models.unet313 import REGRESSION_WEIGHT, RebalancedSoftCrossEntropy, decoder_head, soft_targets
 
 NAME = "hypercolumn"
 WORKING_SIZE = 176
@@ -53,6 +53,11 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bi
 # color (1.3: −0.3 dB held out, −0.1 dB on the gallery, colorfulness +0.08 on both).
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.1, "confidence_high": 0.5,
           "regression_gain": 1.3}
+# How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
+# rebalancing weight to this power, renormalized. 0 is plain MSE, the shipped run C. Run D used 1 (the
+# same weights as the classification loss) and run E 0.5. Both painted the gallery differently but
+# could not keep every bar on both sets; docs/results.md has them.
+REGRESSION_REBALANCING = 0.0
 ENCODER_BLOCKS = (3, 4, 5)
 HEADS = ("blend", "muted", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
@@ -132,9 +137,57 @@ def _pool(x: np.ndarray, factor: int = OUTPUT_STRIDE) -> np.ndarray:
     return x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
 
 
-def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+def two_head_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+    """Crop batch → (L_norm, {probs: soft targets, ab_reg: ab_norm at H/4}) (Zhang et al.'s two heads)."""
     ab_out = _pool(batch["ab_norm"])
     return batch["L_norm"], {"probs": soft_targets(ab_out), "ab_reg": ab_out}
+
+
+def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
+    """As ``two_head_pairs``, the regression target carrying each pixel's nearest bin as a third channel
+    (for its rebalancing weight, see ``RebalancedMSE``)."""
+    x, y = two_head_pairs(batch)
+    nearest = y["probs"][..., :1]  # soft_targets lists the nearest bin first
+    return x, {"probs": y["probs"], "ab_reg": np.concatenate([y["ab_reg"], nearest], axis=-1)}
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class RebalancedMSE(keras.losses.Loss):
+    """Squared ab error weighted by the true color's bin. y_true: …×3 (a_norm, b_norm, nearest bin index
+    as a float); y_pred: …×2; ``weights``: one per bin (all ones: plain MSE). Plain MSE pulls every
+    uncertain pixel to the mean color, brown; weighting rare, vivid colors up, as the classification
+    loss does, makes the regression head bolder."""
+
+    def __init__(self, weights=None, name="rebalanced_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weights = [float(w) for w in (np.ones(quantize.N_BINS) if weights is None else weights)]
+
+    def call(self, y_true, y_pred):
+        y_true = keras.ops.cast(y_true, "float32")
+        error = keras.ops.mean(keras.ops.square(y_true[..., :2] - keras.ops.cast(y_pred, "float32")), axis=-1)
+        weight = keras.ops.take(keras.ops.convert_to_tensor(self.weights, "float32"),
+                                keras.ops.cast(y_true[..., 2], "int32"))
+        return error * weight
+
+    def get_config(self):
+        return {"weights": self.weights, "name": self.name}
+
+
+def regression_weights(prior: np.ndarray, power: float = REGRESSION_REBALANCING) -> np.ndarray:
+    """The rebalancing weights to ``power``, renormalized to a mean of 1 over the training colors."""
+    weights = quantize.rebalancing_weights(prior).astype(np.float64) ** power
+    return (weights / np.sum(prior * weights)).astype(np.float32)
+
+
+def loss_and_metrics(prior=None) -> tuple:
+    """Class-rebalanced cross-entropy on the bins; on the regression, ``RebalancedMSE`` with
+    ``regression_weights`` (plain MSE without a prior, as when fine-tuning on a few photos)."""
+    if prior is None:
+        losses = {"probs": RebalancedSoftCrossEntropy(None), "ab_reg": RebalancedMSE(None)}
+    else:
+        losses = {"probs": RebalancedSoftCrossEntropy(quantize.rebalancing_weights(prior)),
+                  "ab_reg": RebalancedMSE(regression_weights(prior))}
+    return losses, {}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
 
 
 def inference_network(model: keras.Model) -> keras.Model:

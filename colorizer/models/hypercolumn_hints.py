@@ -25,8 +25,9 @@ from colorizer import hints as hint_tools
 from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
 from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
-                                          decode, encoder_features, inference_network, training_pairs)
-from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the flagship's losses)
+                                          decode, encoder_features, inference_network)
+from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)
+from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the two heads' losses)
 
 NAME = "hypercolumn_hints"
 INPUT_KIND = "L"
