@@ -22,6 +22,7 @@ from colorizer import lab8, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
+from colorizer.hardware import keep_large_buffers
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import CONTRACTS, contract_of
@@ -77,6 +78,7 @@ class Colorizer:
     source: str = ""
 
     def __post_init__(self):
+        keep_large_buffers()  # full-resolution arrays reused, not page-faulted anew (after any training too)
         self.arch = ARCHITECTURES.get(self.card.get("architecture", self.model.name))
         self.network = self.arch.inference_network(self.model) if self.arch else self.model
         self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)

@@ -21,6 +21,8 @@ from typing import Callable
 import keras
 import numpy as np
 
+from colorizer.hardware import keep_large_buffers
+
 __all__ = ["LR_FACTOR", "KeepBestWeights", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
 
 LR_FACTOR = math.sqrt(0.1)
@@ -170,4 +172,5 @@ def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, 
             validation_data=ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment),
             epochs=epochs, verbose=verbose, callbacks=[*schedule, *callbacks, StopWhenSet(stop)],
         )
+    keep_large_buffers()  # fit's tf.data lowered malloc's trim threshold: undo it (see its docstring)
     return keep_best

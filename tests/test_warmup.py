@@ -114,3 +114,22 @@ def test_bench_cli_has_the_server_options():
 def test_the_server_bench_starts_servers_from_the_repository():
     # The servers it spawns run `python -m ui.serve` / `streamlit run streamlit_app.py` from here.
     assert (serverbench.REPO_ROOT / "streamlit_app.py").is_file() and (serverbench.REPO_ROOT / "ui" / "serve.py").is_file()
+
+
+def test_malloc_keeps_large_buffers_after_fitting(monkeypatch):
+    """Keras fit's tf.data sets glibc's trim threshold to 128 KB; loop.fit undoes it (hardware.keep_large_buffers)."""
+    import keras
+    import numpy as np
+
+    from colorizer import hardware, loop
+
+    assert hardware.keep_large_buffers() is (hardware._mallopt() is not None)
+    calls = []
+    monkeypatch.setattr(loop, "keep_large_buffers", lambda: calls.append("called") or True)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    x, y = np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32)
+    loop.fit(model, x, y, (x, y), epochs=1, batch_size=2, lr=1e-3, loss="mse", verbose=0)
+    assert calls == ["called"]
+    # Without glibc there is nothing to tune, and no error.
+    monkeypatch.setattr(hardware, "_mallopt", lambda: None)
+    assert hardware.keep_large_buffers() is False
