@@ -84,21 +84,26 @@ def test_the_waiting_line_counts_who_is_ahead_and_estimates_from_recent_duration
     assert queue.mean_s() == pytest.approx(2.0)
     assert queue.eta_s(3) == pytest.approx(6.0)
 
-    release = threading.Event()
+    release = {0: threading.Event(), 1: threading.Event()}
     seen: dict[int, list] = {1: [], 2: []}
 
     def job(i):
         with queue.turn(on_wait=lambda ahead, eta: seen[i].append((ahead, eta)) if i in seen else None, poll_s=0.01):
-            if i == 0:
-                release.wait(5)
+            if i in release:
+                release[i].wait(5)
 
     threads = _start_in_order(queue, 3, job)
     time.sleep(0.05)
     assert seen[1][0] == (1, pytest.approx(2.0)) and seen[2][0] == (2, pytest.approx(4.0))
-    release.set()
+    release[0].set()
+    # Once the first job ended, the third sees one fewer ahead of it (the second job holds its turn
+    # until then, so a loaded machine cannot skip the moment).
+    deadline = time.monotonic() + 5
+    while not any(ahead == 1 for ahead, _ in seen[2]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release[1].set()
     for thread in threads:
         thread.join(5)
-    # Once the first job ended, the third saw one fewer ahead of it.
     assert any(ahead == 1 for ahead, _ in seen[2])
 
 
