@@ -28,8 +28,9 @@ from colorizer import quantize
 from colorizer.color import unnormalize_ab
 from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, VGG16Features
-# The same two-head training as unet313 (Zhang et al.'s "RegSoft"): class-rebalanced cross-entropy on
-# soft-encoded bins plus a weighted MSE on the regression head, and a decoder head with both named outputs.
+# unet313's two-head training (Zhang et al.'s "RegSoft"): its class-rebalanced cross-entropy on soft-encoded
+# bins and its regression weight, and a decoder head with both named outputs; the regression loss is
+# this module's ``RebalancedMSE`` (plain MSE as shipped, see ``REGRESSION_REBALANCING``).
 from colorizer.models.unet313 import REGRESSION_WEIGHT, RebalancedSoftCrossEntropy, decoder_head, soft_targets
 
 NAME = "hypercolumn"
