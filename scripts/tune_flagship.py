@@ -121,10 +121,6 @@ def _guided(outputs: CachedOutputs, grid: list[dict]) -> dict[str, Variant]:
     return {label({**base, **decode}, guide): Variant(outputs, decode, guide) for decode in grid}
 
 
-GRIDS = {"heads": lambda outputs: variants(outputs), "agreement": agreement_variants,
-         "saturation": saturation_variants, "shipped": shipped_variant}
-
-
 def variants(outputs: CachedOutputs) -> dict[str, Variant]:
     default_guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
     grid: list[tuple[dict, tuple | None]] = [
@@ -145,6 +141,10 @@ def variants(outputs: CachedOutputs) -> dict[str, Variant]:
     grid.append(({"head": "blend", **base}, None))
     grid.append(({"head": "blend", **base}, default_guide))  # the shipped decoding
     return {label({**base, **decode}, guide): Variant(outputs, {**decode}, guide) for decode, guide in grid}
+
+
+GRIDS = {"heads": variants, "agreement": agreement_variants, "saturation": saturation_variants,
+         "shipped": shipped_variant}
 
 
 def hypercolumn_default(which: str) -> float:

@@ -28,6 +28,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorizer.bench.startup import stop_process
+
 from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,12 +103,7 @@ def _streamlit_server(tmp: Path, request):
         _wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=15)
 
 
 @pytest.fixture(scope="module")

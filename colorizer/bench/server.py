@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from colorizer.bench.startup import stop_process
+
 __all__ = [
     "MEMORY_LIMIT_MB", "PAGES", "Server", "start_server", "launch_browser", "open_app", "rss_mb",
     "cold_start", "memory_profile", "class_at_once", "run_server_benchmark", "server_markdown",
@@ -88,12 +90,7 @@ class Server:
         return self.process.pid
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, grace_s=15)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
 

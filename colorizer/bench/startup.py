@@ -15,7 +15,8 @@ import numpy as np
 
 from colorizer.bench.measure import load_for_bench, synthetic_photo
 
-__all__ = ["COLD_START_MP", "cold_start_child", "cold_start", "streamlit_cold_start", "machine_description", "load_average"]
+__all__ = ["COLD_START_MP", "cold_start_child", "cold_start", "streamlit_cold_start", "machine_description", "load_average",
+           "stop_process"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLD_START_MP = 1.0
@@ -95,12 +96,17 @@ def streamlit_cold_start(timeout: float = 120) -> dict | str:
         page = _wait_for(f"http://127.0.0.1:{port}/", start, timeout, process)
         return {"health_s": healthy, "index_s": page}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace_s=10)
+
+
+def stop_process(process: subprocess.Popen, grace_s: float) -> None:
+    """Ask a child process to end (SIGTERM), and kill it if it has not within ``grace_s`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_for(url: str, start: float, timeout: float, process) -> float | None:
