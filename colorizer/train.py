@@ -90,6 +90,9 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
     prior = target_prior(arch, y, train_batch)
     del train_batch
+    # Seeded before the network exists, so that its initial weights are the seed's too (fit seeds again
+    # for the batches): until this line, two runs of one command started from different weights.
+    keras.utils.set_random_seed(seed)
     model = arch.build(size)
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
     frozen = arch.FROZEN_ENCODER

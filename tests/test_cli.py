@@ -129,6 +129,30 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
     assert model.name == "cifar_ae"
 
 
+def test_train_starts_from_the_seeds_weights(photo_dir, tmp_path, monkeypatch):
+    """The seed fixes the network's initial weights too, not only the crops and batches: two runs of
+    one command start from the same network, and another seed from another one."""
+    from colorizer import train
+
+    class Started(Exception):
+        pass
+
+    def first_weights(trainable, *args, **kwargs):
+        raise Started(trainable.get_weights())
+
+    monkeypatch.setattr(train, "fit", first_weights)
+
+    def initial(seed):
+        with pytest.raises(Started) as started:
+            train.train_architecture("cifar_ae", photo_dir, tmp_path / "o", epochs=1, crops_per_photo=1,
+                                     seed=seed, log=lambda line: None)
+        return started.value.args[0]
+
+    first, again, other = initial(3), initial(3), initial(4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
 @pytest.mark.parametrize("layout", ["train/a.png", "a.png"])
 def test_train_without_val_split_is_one_line(layout, tmp_path, capsys):
     # A flat folder must not silently validate on its own training photos.
