@@ -30,7 +30,7 @@ from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, VGG16Features
 # unet313's two-head training (Zhang et al.'s "RegSoft"): its class-rebalanced cross-entropy on soft-encoded
 # bins and its regression weight, and a decoder head with both named outputs; the regression loss is
-# this module's ``RebalancedMSE`` (plain MSE as shipped, see ``REGRESSION_REBALANCING``).
+# this module's ``RebalancedMSE`` (half class-rebalanced as shipped, see ``REGRESSION_REBALANCING``).
 from colorizer.models.unet313 import REGRESSION_WEIGHT, RebalancedSoftCrossEntropy, decoder_head, soft_targets
 
 NAME = "hypercolumn"
@@ -51,14 +51,13 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bi
 # mean, linearly in between. The regression head's color is scaled by regression_gain first: a mean
 # of the colors a pixel might have is grayer than any of them (the brown wash), and on photos unlike
 # the training ones its hue is the more often right of the two heads', so more of it is the cheapest
-# color (1.3: −0.3 dB held out, −0.1 dB on the gallery, colorfulness +0.08 on both).
-DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.1, "confidence_high": 0.5,
-          "regression_gain": 1.3}
+# color (run F, 1.25: −0.35 dB held out, −0.08 dB on the gallery, colorfulness +0.07 on both).
+DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
+          "regression_gain": 1.25}
 # How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
-# rebalancing weight to this power, renormalized. 0 is plain MSE, the shipped run C. Run D used 1 (the
-# same weights as the classification loss) and run E 0.5. Both painted the gallery differently but
-# could not keep every bar on both sets; docs/results.md has them.
-REGRESSION_REBALANCING = 0.0
+# rebalancing weight to this power, renormalized: 0 is plain MSE (run C), 1 the classification loss's
+# weights (≈ run D). 0.5 trained runs E and F; F ships. docs/results.md has all four.
+REGRESSION_REBALANCING = 0.5
 ENCODER_BLOCKS = (3, 4, 5)
 HEADS = ("blend", "muted", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
