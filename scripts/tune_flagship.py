@@ -28,7 +28,10 @@ from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
 from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
-from colorizer.upsample import guided_coefficients  # noqa: E402
+from colorizer.upsample import DEFAULT_EPS, DEFAULT_RADIUS, guided_coefficients  # noqa: E402
+
+# The flagship's own edge-guided upsampling (colorizer.upsample's defaults): (ε, radius).
+DEFAULT_GUIDE = (DEFAULT_EPS, DEFAULT_RADIUS)
 
 
 class CachedOutputs:
@@ -87,8 +90,7 @@ def label(decode: dict, guided) -> str:
 
 def shipped_variant(outputs: CachedOutputs) -> dict[str, Variant]:
     """The shipped decoding (``hypercolumn.DECODE``) only."""
-    guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
-    return {label(dict(hypercolumn.DECODE), guide): Variant(outputs, {}, guide)}
+    return {label(dict(hypercolumn.DECODE), DEFAULT_GUIDE): Variant(outputs, {}, DEFAULT_GUIDE)}
 
 
 def agreement_variants(outputs: CachedOutputs) -> dict[str, Variant]:
@@ -116,41 +118,33 @@ def saturation_variants(outputs: CachedOutputs) -> dict[str, Variant]:
 
 
 def _guided(outputs: CachedOutputs, grid: list[dict]) -> dict[str, Variant]:
-    guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
     base = dict(hypercolumn.DECODE)
-    return {label({**base, **decode}, guide): Variant(outputs, decode, guide) for decode in grid}
+    return {label({**base, **decode}, DEFAULT_GUIDE): Variant(outputs, decode, DEFAULT_GUIDE) for decode in grid}
 
 
 def variants(outputs: CachedOutputs) -> dict[str, Variant]:
-    default_guide = (hypercolumn_default("eps"), hypercolumn_default("radius"))
     grid: list[tuple[dict, tuple | None]] = [
         ({"head": "regression"}, None),
-        ({"head": "regression"}, default_guide),
-        *(({"head": "annealed", "temperature": t}, default_guide) for t in (0.38, 0.6, 1.0)),
+        ({"head": "regression"}, DEFAULT_GUIDE),
+        *(({"head": "annealed", "temperature": t}, DEFAULT_GUIDE) for t in (0.38, 0.6, 1.0)),
         ({"head": "annealed", "temperature": 0.38}, None),
     ]
     for t, (low, high) in itertools.product((0.38, 0.6), ((0.0, 0.3), (0.1, 0.5), (0.2, 0.6), (0.3, 0.8), (0.4, 1.0))):
         grid.append(({"head": "blend", "temperature": t, "confidence_low": low, "confidence_high": high,
-                      "regression_gain": 1.0}, default_guide))
+                      "regression_gain": 1.0}, DEFAULT_GUIDE))
     for floor, (low, high) in itertools.product((0.2, 0.4, 0.6), ((0.1, 0.5), (0.2, 0.6), (0.3, 0.8))):
         grid.append(({"head": "muted", "temperature": 0.38, "confidence_low": low, "confidence_high": high,
-                      "chroma_floor": floor}, default_guide))
+                      "chroma_floor": floor}, DEFAULT_GUIDE))
     base = dict(hypercolumn.DECODE)
     for guide in ((0.0001, 1), (0.0003, 1), (0.003, 1), (0.01, 1), (0.001, 2)):
         grid.append(({"head": "blend", **base}, guide))
     grid.append(({"head": "blend", **base}, None))
-    grid.append(({"head": "blend", **base}, default_guide))  # the shipped decoding
+    grid.append(({"head": "blend", **base}, DEFAULT_GUIDE))  # the shipped decoding
     return {label({**base, **decode}, guide): Variant(outputs, {**decode}, guide) for decode, guide in grid}
 
 
 GRIDS = {"heads": variants, "agreement": agreement_variants, "saturation": saturation_variants,
          "shipped": shipped_variant}
-
-
-def hypercolumn_default(which: str) -> float:
-    from colorizer import upsample
-
-    return {"eps": upsample.DEFAULT_EPS, "radius": upsample.DEFAULT_RADIUS}[which]
 
 
 def main(argv=None) -> int:
@@ -166,7 +160,7 @@ def main(argv=None) -> int:
                              "gated by the heads' hue agreement; saturation: gains and chroma restoring; "
                              "shipped: the shipped decoding only")
     parser.add_argument("--gallery", action="store_true",
-                        help="score on the gallery's color photos instead (a check, not for choosing)")
+                        help="score on the gallery's color photos instead (the second set the decodings were chosen by)")
     args = parser.parse_args(argv)
     photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
     models = [load(name) for name in args.checkpoint or ["hypercolumn"]]
