@@ -185,7 +185,7 @@ def cmd_train(args) -> int:
 
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
-        lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed,
+        lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
         command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--crops-per-photo", type=int, default=12)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--snapshots", default=None, metavar="DIR",
+                       help="also write every epoch's trained weights here, to average them afterwards "
+                            "(scripts/average_snapshots.py)")
     train.set_defaults(run=cmd_train)
 
     finetune = sub.add_parser("finetune", help="fine-tune a checkpoint's decoder on your photos (encoder frozen)")

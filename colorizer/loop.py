@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Callable
 
 import keras
@@ -23,7 +24,7 @@ import numpy as np
 
 from colorizer.hardware import keep_large_buffers
 
-__all__ = ["LR_FACTOR", "KeepBestWeights", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
+__all__ = ["LR_FACTOR", "KeepBestWeights", "SaveEachEpoch", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
 
 LR_FACTOR = math.sqrt(0.1)
 LR_PATIENCE = 5
@@ -47,6 +48,25 @@ class KeepBestWeights(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class SaveEachEpoch(keras.callbacks.Callback):
+    """Write the trained weights after every epoch to ``folder/epoch_NN.weights.h5`` (NN from 01), for
+    averaging the weights of several epochs afterwards (``scripts/average_snapshots.py``)."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = Path(folder)
+
+    @staticmethod
+    def path(folder, epoch: int) -> Path:
+        return Path(folder) / f"epoch_{epoch:02d}.weights.h5"
+
+    def on_train_begin(self, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.save_weights(self.path(self.folder, epoch + 1))
 
 
 class ArrayBatches(keras.utils.PyDataset):

@@ -24,7 +24,7 @@ from colorizer import checkpoints, data, quantize
 from colorizer.color import unnormalize_ab
 from colorizer.features import FeatureCache, default_disk_dir
 from colorizer.hardware import device_description
-from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, fit  # noqa: F401 (the loop, re-exported)
+from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpoch, fit  # noqa: F401 (the loop, re-exported)
 from colorizer.models import architecture
 from colorizer.models.contract import color_space
 
@@ -78,8 +78,10 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log):
 def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = checkpoints.WEIGHTS_DIR, *,
                        epochs: int = 20, size: int | None = None, batch_size: int = 32, lr: float = 1e-3,
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
-                       command: str | None = None, log=print) -> dict:
-    """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``."""
+                       snapshots: str | Path | None = None, command: str | None = None, log=print) -> dict:
+    """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
+
+    ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later."""
     arch = architecture(name)
     size = size or arch.WORKING_SIZE
     started = time.time()
@@ -106,7 +108,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))
     keep_best = fit(trainable, x, y, (val_x, val_y), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
                     metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed,
-                    augment=arch.augment_batch)
+                    augment=arch.augment_batch, callbacks=[SaveEachEpoch(snapshots)] if snapshots else ())
     wall_time = time.time() - started
     card = {
         "name": name,

@@ -129,6 +129,43 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
     assert model.name == "cifar_ae"
 
 
+def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
+    # --snapshots writes every epoch's weights; scripts/average_snapshots.py turns the chosen epochs into a
+    # checkpoint whose weights are their mean (and one epoch alone gives that epoch back exactly).
+    import importlib.util
+
+    import keras
+
+    spec = importlib.util.spec_from_file_location("average_snapshots", REPO_ROOT / "scripts" / "average_snapshots.py")
+    average = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(average)
+
+    out, snapshots = tmp_path / "run", tmp_path / "snapshots"
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "2",
+                 "--crops-per-photo", "2", "--batch-size", "8", "--lr", "0.01", "--snapshots", str(snapshots)]) == 0
+    assert sorted(p.name for p in snapshots.iterdir()) == ["epoch_01.weights.h5", "epoch_02.weights.h5"]
+
+    def weights_of(path):
+        model = checkpoints.load_keras_model(out / "cifar_ae")
+        model.load_weights(str(path))
+        return model.get_weights()
+
+    first, second = weights_of(snapshots / "epoch_01.weights.h5"), weights_of(snapshots / "epoch_02.weights.h5")
+    assert not all(np.allclose(a, b) for a, b in zip(first, second))  # training moved them
+
+    assert average.main([str(out / "cifar_ae"), str(snapshots), "--epochs", "1-2", "--out", str(tmp_path / "avg")]) == 0
+    mean = keras.saving.load_model(tmp_path / "avg" / "cifar_ae" / "model.keras", compile=False).get_weights()
+    for m, a, b in zip(mean, first, second):
+        np.testing.assert_allclose(m, (a.astype(np.float64) + b) / 2, rtol=1e-6, atol=1e-7)
+    card = json.loads((tmp_path / "avg" / "cifar_ae" / "card.json").read_text())
+    assert card["training"]["averaged_epochs"] == [1, 2] and "evaluation" not in card
+
+    assert average.main([str(out / "cifar_ae"), str(snapshots), "--epochs", "2", "--out", str(tmp_path / "one")]) == 0
+    alone = checkpoints.load_keras_model(tmp_path / "one" / "cifar_ae").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(alone, second))
+    assert average.main([str(out / "cifar_ae"), str(snapshots), "--epochs", "3", "--out", str(tmp_path / "x")]) == 1
+
+
 def test_train_starts_from_the_seeds_weights(photo_dir, tmp_path, monkeypatch):
     """The seed fixes the network's initial weights too, not only the crops and batches: two runs of
     one command start from the same network, and another seed from another one."""
