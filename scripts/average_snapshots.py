@@ -8,6 +8,8 @@
 Why it can work where averaging two runs fails (docs/results.md, "weight soup"): the epochs of one
 run start from the same weights and stay near one minimum, so their mean is a network in the same
 basin, often a flatter and more general point of it. Two runs start from different random weights.
+(For the flagship it did not pay: the mean painted less color and was no better at equal color,
+docs/results.md, "Run G".)
 
 Writes ``OUT/<name>/`` with ``model.keras`` (the run's checkpoint, its trained layers replaced by the
 mean), the run's ``history.csv`` and its card, with ``training.averaged_epochs`` added. Evaluate it
@@ -16,6 +18,7 @@ like any checkpoint: ``python scripts/tune_flagship.py data/photos --checkpoint 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -50,6 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("snapshots", type=Path, help="the run's --snapshots folder")
     parser.add_argument("--epochs", required=True, type=epoch_range, help='epochs to average: "4-8" or "3,5,7"')
     parser.add_argument("--out", required=True, type=Path, help="folder for the averaged checkpoint")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
 
     paths = [SaveEachEpoch.path(args.snapshots, epoch) for epoch in args.epochs]
@@ -69,7 +73,8 @@ def main(argv=None) -> int:
     checkpoints.atomic_write_bytes(folder / "history.csv", (args.checkpoint / "history.csv").read_bytes())
     card.setdefault("training", {})["averaged_epochs"] = args.epochs
     card.pop("evaluation", None)  # the run's numbers are not this checkpoint's
-    card["command"] = f"{card.get('command', '')}; python {' '.join(sys.argv)}".lstrip("; ")
+    this = f"python scripts/average_snapshots.py {shlex.join(argv)}"
+    card["command"] = f"{card['command']}; {this}" if card.get("command") else this
     checkpoints.write_card(folder, card)
     print(f"wrote {folder}: the mean of epochs {', '.join(map(str, args.epochs))}")
     return 0

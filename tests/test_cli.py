@@ -159,6 +159,8 @@ def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
         np.testing.assert_allclose(m, (a.astype(np.float64) + b) / 2, rtol=1e-6, atol=1e-7)
     card = json.loads((tmp_path / "avg" / "cifar_ae" / "card.json").read_text())
     assert card["training"]["averaged_epochs"] == [1, 2] and "evaluation" not in card
+    assert card["command"].endswith(f"; python scripts/average_snapshots.py {out / 'cifar_ae'} {snapshots} --epochs 1-2 "
+                                    f"--out {tmp_path / 'avg'}")
 
     assert average.main([str(out / "cifar_ae"), str(snapshots), "--epochs", "2", "--out", str(tmp_path / "one")]) == 0
     alone = checkpoints.load_keras_model(tmp_path / "one" / "cifar_ae").get_weights()
