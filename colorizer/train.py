@@ -28,7 +28,7 @@ from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpo
 from colorizer.models import architecture
 from colorizer.models.contract import color_space
 
-__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "parameter_counts",
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part", "parameter_counts",
            "data_sources", "versions", "crops", "target_prior"]
 
 
@@ -75,6 +75,12 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log):
     return train_photos, val_photos, train_crops, val_crops
 
 
+def trained_part(arch, model):
+    """What ``train_architecture`` trains (and ``--snapshots`` saves): the decoder head of a frozen-encoder
+    architecture, else the whole model."""
+    return arch.decoder_head(model) if arch.FROZEN_ENCODER else model
+
+
 def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = checkpoints.WEIGHTS_DIR, *,
                        epochs: int = 20, size: int | None = None, batch_size: int = 32, lr: float = 1e-3,
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
@@ -102,7 +108,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
         cache = FeatureCache(max_entries=0, disk_dir=default_disk_dir())
         x = cache.features(arch, model, x, train_crops, log)
         val_x = cache.features(arch, model, val_x, val_crops, log)
-    trainable = arch.decoder_head(model) if frozen else model
+    trainable = trained_part(arch, model)
     log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs")
     folder = Path(out_dir) / name
     work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from colorizer import checkpoints  # noqa: E402
 from colorizer.loop import SaveEachEpoch  # noqa: E402
 from colorizer.models import ARCHITECTURES  # noqa: E402
+from colorizer.train import trained_part  # noqa: E402
 
 
 def epoch_range(text: str) -> list[int]:
@@ -64,8 +65,7 @@ def main(argv=None) -> int:
     card = checkpoints.read_card(args.checkpoint)
     arch = ARCHITECTURES[card.get("architecture", args.checkpoint.name)]
     model = checkpoints.load_keras_model(checkpoints.checkpoint_file(args.checkpoint))
-    # The snapshots hold what training changed: the decoder head of a frozen-encoder model, else all of it.
-    trainable = arch.decoder_head(model) if arch.FROZEN_ENCODER else model
+    trainable = trained_part(arch, model)  # what the snapshots hold
     trainable.set_weights(mean_weights(trainable, paths))
 
     folder = args.out / args.checkpoint.name
