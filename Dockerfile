@@ -39,6 +39,9 @@ COPY --chown=user . .
 RUN mkdir -p /home/user/data/checkpoints && chown -R user:user /home/user/data
 
 USER user
+# Compile the join's kernels (colorizer/lab8_kernels.py) into numba's cache beside them now, not while
+# the first visitor waits (a host with another CPU model recompiles once, in the server's warm-up).
+RUN python -c "from colorizer import lab8; lab8.warm_up()"
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4)"

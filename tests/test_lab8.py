@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from colorizer import color, lab8
+from colorizer import color, lab8, lab8_kernels
 from colorizer.upsample import guided_coefficients
 from conftest import make_photo
 
@@ -72,11 +72,14 @@ def test_lightness8_of_every_gray_level_as_rgb_matches_the_gray_image():
 
 
 @pytest.mark.parametrize("channel", [0, 1, 2])
-def test_a_single_colour_byte_anywhere_makes_the_strip_colour(channel):
-    gray = np.full((5, 6, 3), 120, np.uint8)
-    gray[4, 5, channel] = 121  # the last byte of the last row included
-    assert not lab8._is_gray(gray)
-    assert lab8._is_gray(np.full((5, 6, 3), 120, np.uint8))
+def test_a_single_colour_byte_anywhere_sends_its_row_to_the_float_path(channel):
+    image = np.full((5, 6, 3), 120, np.uint8)
+    image[4, 5, channel] = 250  # the last byte of the last row included
+    L8 = np.empty((5, 6), np.uint8)
+    assert lab8_kernels.gray_lightness(image, lab8._GRAY_TO_L8, L8).tolist() == [0, 0, 0, 0, 1]
+    out = lab8.lightness8(image)
+    assert np.all(out[:4] == L8[0, 0]) and L8[0, 0] == round(float(color.luminance(image[:1, :1])[0, 0]) * 2.55)
+    assert out[4, 5] == round(float(color.luminance(image[4:, 5:])[0, 0]) * 2.55) != L8[0, 0]
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (1, 7, 3), (9, 1, 3), (3, 5)])
@@ -131,13 +134,15 @@ def test_network_input_from_L8_matches_the_float_one(tiny_colorizers):
 
 def test_table_rows_and_columns_are_the_float_conversion():
     table = lab8.table()
-    assert table.shape == (lab8.A_ROWS, 256 * lab8.B_COLUMNS, 3) and table.dtype == np.uint8
-    assert table.nbytes < 13e6
+    assert table.shape == (lab8.SIZE, lab8.SIZE, 256) and table.dtype == np.uint32
+    assert table.nbytes < 17e6
     rng = np.random.default_rng(5)
     for _ in range(200):
-        L8, i, j = rng.integers(256), rng.integers(lab8.A_ROWS), rng.integers(lab8.B_COLUMNS)
-        lab = np.array([[[L8 * 100 / 255, -128 + 2 * i, -126 + 2 * j]]], np.float32)
-        np.testing.assert_array_equal(table[i, L8 * lab8.B_COLUMNS + j], color.lab_to_rgb(lab)[0, 0])
+        L8, i, j = rng.integers(256), rng.integers(lab8.SIZE), rng.integers(lab8.SIZE)
+        lab = np.array([[[L8 * 100 / 255, -128 + 2 * i, -128 + 2 * j]]], np.float32)
+        entry = int(table[i, j, L8])
+        rgb = [entry & 0xFF, (entry >> 8) & 0xFF, (entry >> 16) & 0xFF]
+        assert entry >> 24 == 0 and rgb == color.lab_to_rgb(lab)[0, 0].tolist()
     assert lab8.table() is table  # built once
 
 
@@ -155,6 +160,19 @@ def test_join_keeps_L_and_the_colors(seed):
     # a and b: the table's steps of 2 (≤ 1), plus uint8 RGB rounding on both sides.
     ab_diff = np.abs(color.ab_of_rgb(fast) - color.ab_of_rgb(plain))[inside]
     assert ab_diff.max() < 2.5 and ab_diff.mean() < 0.6, (ab_diff.max(), ab_diff.mean())
+
+
+@pytest.mark.parametrize("width", range(1, 10))
+def test_join_writes_every_pixel_at_every_word_alignment(width):
+    """Rows of every width mod 4 start at every byte offset mod 4: the kernel's byte and word stores
+    together must write each pixel's own table entry, and nothing else."""
+    rng = np.random.default_rng(width)
+    L8 = rng.integers(0, 256, (5, width), dtype=np.uint8)
+    ab = np.full((2, 2, 2), [20.0, -30.0], np.float32)  # on the grid: a index 74, b index 49
+    entries = lab8.table()[74, 49][L8]
+    expected = np.stack([entries & 0xFF, (entries >> 8) & 0xFF, (entries >> 16) & 0xFF], -1)
+    np.testing.assert_array_equal(lab8.join(L8, ab), expected)
+    np.testing.assert_array_equal(lab8.join_guided(L8, np.zeros_like(ab), ab), expected)
 
 
 def test_join_of_zero_chroma_is_gray():
@@ -198,14 +216,39 @@ def test_guide_from_L8_matches_the_float_guide():
     assert np.abs((gain8 * small + offset8) - (gain * small + offset)).mean() < 0.5
 
 
-def test_join_of_an_output_wider_than_remap_allows(monkeypatch):
-    monkeypatch.setattr(lab8, "_REMAP_MAX_SIDE", 16)  # tiles of 16 px stand in for 32,000
-    photo = make_photo(37, 53, seed=6)
-    L8 = lab8.lightness8(photo)
-    ab = muted_ab(photo, (8, 8))
-    tiled = lab8.join(L8, ab)
-    monkeypatch.setattr(lab8, "_REMAP_MAX_SIDE", 32_000)
-    np.testing.assert_array_equal(tiled, lab8.join(L8, ab))
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (7, 1), (3, 4)])
+@pytest.mark.parametrize("grid", [(1, 1), (1, 5), (4, 1), (6, 6)])
+def test_join_of_tiny_photos_and_grids_is_the_float_join(shape, grid):
+    """Photos smaller than the grid (area), grids of one row or column, single pixels: the kernels'
+    rows handle every case the float join does."""
+    rng = np.random.default_rng(sum(shape) + 10 * sum(grid))
+    L8 = rng.integers(60, 200, shape, dtype=np.uint8)
+    ab = rng.uniform(-30, 30, (*grid, 2)).astype(np.float32)
+    fast, plain = lab8.join(L8, ab), color.join_lab(lab8.L_of(L8), ab)
+    assert fast.shape == (*shape, 3)
+    assert np.abs(color.ab_of_rgb(fast) - color.ab_of_rgb(plain)).max() < 3.0
+
+
+def test_join_of_chroma_that_is_not_finite_is_gray_or_the_grid_edge():
+    L8 = np.full((6, 6), 128, np.uint8)
+    ab = np.full((2, 2, 2), np.nan, np.float32)
+    gray = lab8.join(L8, np.zeros((2, 2, 2), np.float32))
+    np.testing.assert_array_equal(lab8.join(L8, ab), gray)
+    np.testing.assert_array_equal(lab8.join_guided(L8, ab, ab), gray)
+    edge = lab8.join(L8, np.full((2, 2, 2), 126.0, np.float32))
+    np.testing.assert_array_equal(lab8.join(L8, np.full((2, 2, 2), np.inf, np.float32)), edge)
+    np.testing.assert_array_equal(lab8.join_guided(L8, np.full((2, 2, 2), np.inf, np.float32), ab), edge)
+
+
+def test_join_guided_clips_each_pixel_to_the_grid():
+    """A gain that drives the chroma past the grid at bright pixels only: those clip to the edge,
+    dark ones keep their colour."""
+    L8 = np.array([[0, 255]], np.uint8).repeat(4, axis=0)
+    gain = np.full((2, 2, 2), 1000.0, np.float32)
+    offset = np.full((2, 2, 2), 10.0, np.float32)
+    out = lab8.join_guided(L8, gain, offset)
+    np.testing.assert_array_equal(out[:, 0], lab8.join(L8[:, :1], offset)[:, 0])
+    np.testing.assert_array_equal(out[:, 1], lab8.join(L8[:, 1:], np.full((2, 2, 2), 126.0, np.float32))[:, 0])
 
 
 def test_colorize_uses_the_fast_path_and_keeps_L(tiny_colorizers):

@@ -4,7 +4,8 @@ The first visitor after a start would otherwise wait for TensorFlow to import (3
 the flagship to load and trace before the Colorize page shows anything colorized. ``start()`` does that
 work in a daemon thread instead, while the server starts and the page draws, and nothing more: only the
 model the first page shows, through ``loaders.load_colorizer`` (the same shared cache the pages read),
-and the 8-bit Lab table of the join (``colorizer.lab8``). Other models load when a page asks for them.
+and the 8-bit Lab join's table and compiled kernels (``colorizer.lab8.warm_up``). Other models load
+when a page asks for them.
 
 Contract
 - ``start()``: starts the thread the first time it is called in the process (later calls return the
@@ -70,7 +71,7 @@ def _warm(record: Warmup) -> None:
         record.name = widgets.default_checkpoint(list(loaders.available_checkpoints()))
         if record.name is not None:
             loaders.load_colorizer(record.name)  # imports TensorFlow, loads, traces: the shared cache
-        lab8.table()
+        lab8.warm_up()  # the join's table and its compiled kernels
         _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
     except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
         record.error = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
