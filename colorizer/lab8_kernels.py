@@ -29,6 +29,7 @@ clipped to the grid before it indexes.
 """
 from __future__ import annotations
 
+import os
 import threading
 
 import numba
@@ -41,9 +42,17 @@ ORIGIN, STEP, SIZE = -128.0, 2.0, 128
 # guided coordinate (offset + gain·L8) finite.
 _LIMIT = 1000.0
 
-# Numba's default thread pool ("workqueue") must not be entered by two Python threads at once, and a
-# Streamlit server colorizes from one thread per session: callers hold this lock around a kernel (each
-# kernel already uses every core, so serializing them costs nothing).
+# Which threads run the kernels' rows. Not OpenMP, numba's first choice after TBB: its threads wait for
+# each other at the end of a kernel, and right after a large network TensorFlow's threads still hold
+# the cores, so one time in three a 1-MP join of the flagship took 30 ms instead of 3. TBB's workers
+# take whatever rows are left instead; numba's own "workqueue" pool is the fallback without TBB
+# ("forksafe": TBB, else workqueue). NUMBA_THREADING_LAYER still overrides it.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "forksafe"
+
+# The workqueue pool must not be entered by two Python threads at once, and a Streamlit server
+# colorizes from one thread per session: callers hold this lock around a kernel (each kernel already
+# uses every core, so serializing them costs nothing).
 lock = threading.Lock()
 
 _COMPILE = dict(cache=True, boundscheck=False, nogil=True)
