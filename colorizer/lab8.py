@@ -15,7 +15,7 @@ Contract
   the a, b upsampled bilinearly (as ``color.join_lab``).
 - ``join_guided(L8, gain, offset)``: the same with ab = gain↑·(L/100) + offset↑ (as
   ``color.join_lab_guided``; ``colorizer.upsample.guided_coefficients`` makes gain and offset).
-- ``warm_up()``: builds the table and compiles the kernels (about 2 s the first time on a machine,
+- ``warm_up()``: builds the table and compiles the kernels (about 4 s the first time on a machine,
   then read from numba's cache), so that the first colorization does not wait for them.
 Accuracy (``tests/test_lab8.py``): the output's L is the input's within 1 wherever the colour is inside
 the sRGB gamut; a and b are rounded to the table's steps of 2 (error ≤ 1 each: ΔE ≤ 1.5, below the

@@ -261,3 +261,23 @@ def test_colorize_uses_the_fast_path_and_keeps_L(tiny_colorizers):
         # The same photo through the float lightness: the same colours within the table's rounding.
         plain = model.join(color.luminance(gray), model.predict_ab(model.network_input(color.luminance(gray)))[0])
         assert np.abs(color.ab_of_rgb(out) - color.ab_of_rgb(plain)).mean() < 1.5, name
+
+
+@pytest.mark.skipif("NUMBA_THREADING_LAYER" in __import__("os").environ, reason="layer chosen by the environment")
+def test_kernels_run_on_tbb_or_numbas_own_pool_never_openmp():
+    import numba
+
+    lab8.warm_up()
+    assert numba.threading_layer() in {"tbb", "workqueue"}
+
+
+def test_joins_from_several_threads_at_once_each_get_their_own_result():
+    from concurrent.futures import ThreadPoolExecutor
+
+    photos = [make_photo(40 + 7 * i, 50 + 5 * i, seed=30 + i) for i in range(6)]
+    inputs = [(lab8.lightness8(p), muted_ab(p, (8, 8))) for p in photos]
+    alone = [lab8.join(L8, ab) for L8, ab in inputs]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda pair: lab8.join(*pair), inputs * 3))
+    for i, result in enumerate(together):
+        np.testing.assert_array_equal(result, alone[i % len(alone)])
