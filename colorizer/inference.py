@@ -124,6 +124,17 @@ class Colorizer:
         (H×W, [0, 100]) or uint8 L8 (``lightness``), which is shrunk in 8 bits, 4-6× faster."""
         size = (self.working_size, self.working_size)
         L_small = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
+        return self._input_of(L_small)
+
+    def prepared(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 gray H×W or RGB H×W×3 → (``lightness(image)``, its ``network_input``): what
+        ``colorize`` computes before the network, in one pass over a gray photo's pixels
+        (``lab8.lightness8_and_shrunk``)."""
+        L8, L8_small = lab8.lightness8_and_shrunk(image, (self.working_size, self.working_size))
+        return L8, self._input_of(L8_small * np.float32(100 / 255))
+
+    def _input_of(self, L_small: np.ndarray) -> np.ndarray:
+        """float L (S×S, [0, 100]) → the network's 1×S×S×1 input, per its contract."""
         if self.contract == "gray01_rgb":
             x = gray01_from_L(L_small)  # the same gray the model was trained on (colorizer.data)
         else:
@@ -156,8 +167,8 @@ class Colorizer:
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False, **options).image
         grid = self.hint_grid(hints, image.shape)
-        L8 = self.lightness(image)
-        return self.join(L8, self.predict_ab(self.network_input(L8), hint_grid=grid, **options)[0])
+        L8, x = self.prepared(image)
+        return self.join(L8, self.predict_ab(x, hint_grid=grid, **options)[0])
 
     def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None,
                                 with_automatic: bool = True, **options):
@@ -203,8 +214,7 @@ class Colorizer:
         """Several colorizations: different z for the VAE (seeds seed, seed+1, …); one otherwise."""
         if not self.is_stochastic:
             return [self.colorize(image, **options)]
-        L8 = self.lightness(_validated(image))
-        x = self.network_input(L8)
+        L8, x = self.prepared(_validated(image))
         return [self.join(L8, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
 
     def timed_colorize(self, image: np.ndarray, **options) -> tuple[np.ndarray, float]:

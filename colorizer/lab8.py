@@ -10,6 +10,8 @@ Contract
 - ``lightness8(image)``: uint8 gray H×W or RGB H×W×3 → uint8 ``L8`` H×W with L8 = round(L·255/100),
   OpenCV's 8-bit Lab scale (L as ``color.luminance`` computes it: |L8·100/255 − L| ≤ 0.2).
 - ``shrink(plane, (h, w))``: uint8 H×W (or H×W×C) → h×w: area averaging (bilinear when growing).
+- ``lightness8_and_shrunk(image, (h, w))``: both at once → (L8, float32 h×w on the L8 scale), in one
+  pass over a gray photo.
 - ``L_of(L8)``: float32 L in [0, 100].
 - ``join(L8, ab_small)``: ``L8`` H×W + predicted a, b (h×w×2, Lab units, any h, w) → uint8 RGB H×W×3,
   the a, b upsampled bilinearly (as ``color.join_lab``).
@@ -32,7 +34,7 @@ import numpy as np
 
 from colorizer import color, lab8_kernels
 
-__all__ = ["lightness8", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
+__all__ = ["lightness8", "lightness8_and_shrunk", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
 
 # The table's grid (``lab8_kernels``, where the kernels read it), the same for a and b: index i holds
 # 2i − 128 (i < 128), so 0 is on it. Steps of 2 keep the table small (16.8 MB; with steps of 1 it is
@@ -97,9 +99,14 @@ def lightness8(image: np.ndarray) -> np.ndarray:
     L8 = np.empty((h, w), np.uint8)
     with lab8_kernels.lock:
         is_color = lab8_kernels.gray_lightness(image, _GRAY_TO_L8, L8)
-    for rows in _color_strips(is_color, max(1, _STRIP_PIXELS // max(w, 1))):
-        L8[rows] = cv2.convertScaleAbs(color.luminance(image[rows]), alpha=2.55).reshape(L8[rows].shape)
+    _color_rows(image, L8, is_color)
     return L8
+
+
+def _color_rows(image: np.ndarray, L8: np.ndarray, is_color: np.ndarray) -> None:
+    """L8 of the flagged rows through ``color.luminance``'s float conversion, a strip at a time."""
+    for rows in _color_strips(is_color, max(1, _STRIP_PIXELS // max(image.shape[1], 1))):
+        L8[rows] = cv2.convertScaleAbs(color.luminance(image[rows]), alpha=2.55).reshape(L8[rows].shape)
 
 
 def _color_strips(is_color: np.ndarray, most: int) -> list[slice]:
@@ -126,23 +133,58 @@ def _block_factor(source: int, target: int) -> int:
     return min(range(max(2, most // 2), most + 1), key=lambda f: (source % f, -f))
 
 
+def _blocks(shape: tuple[int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(fy, fx, top, left): the shrink's first step, whole blocks of fy×fx pixels from (top, left).
+    Rows or columns that do not fill a whole block (rarely more than a few) are split between both
+    sides and left out of it."""
+    (H, W), (h, w) = shape, size
+    fy, fx = _block_factor(H, h), _block_factor(W, w)
+    return fy, fx, (H % fy) // 2, (W % fx) // 2
+
+
 def shrink(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """uint8 H×W (or H×W×C) → (h, w): area averaging when shrinking, bilinear when growing.
 
     In two steps when shrinking a lot: first by whole factors (OpenCV's fast area path, ~6× cheaper than
-    its general one), then area averaging to the exact size. Rows or columns that do not fill a whole
-    block (rarely more than a few; split between both sides) are left out of the first step.
+    its general one, see ``_blocks``), then area averaging to the exact size.
     """
     h, w = size
     H, W = plane.shape[:2]
     if h * w >= H * W:
         return color.resize(plane, size)
-    fy, fx = _block_factor(H, h), _block_factor(W, w)
+    fy, fx, top, left = _blocks((H, W), size)
     if fy > 1 or fx > 1:
-        top, left = (H % fy) // 2, (W % fx) // 2
         block = plane[top:top + H - H % fy, left:left + W - W % fx]
         plane = cv2.resize(block, ((W - W % fx) // fx, (H - H % fy) // fy), interpolation=cv2.INTER_AREA)
     return cv2.resize(plane, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 gray H×W or RGB H×W×3 → (``lightness8(image)``, its area average at ``size``, float32 on
+    the L8 scale): what a colorization needs before its network.
+
+    For a gray RGB photo that shrinks by whole blocks first (most photos; see ``shrink``), the blocks
+    are summed in the lightness pass itself, while each row is in cache, instead of reading L8 again.
+    Anything else takes ``lightness8`` and then ``shrink``.
+    """
+    image = np.ascontiguousarray(image)
+    H, W = image.shape[:2]
+    fy, fx, top, left = _blocks((H, W), size)
+    if image.ndim == 2 or size[0] * size[1] >= H * W or fy * fx == 1:
+        L8 = lightness8(image)
+        return L8, shrink(L8, size).astype(np.float32)
+    by, bx = H // fy, W // fx
+    L8 = np.empty((H, W), np.uint8)
+    with lab8_kernels.lock:
+        is_color, sums = lab8_kernels.gray_lightness_blocks(image, _GRAY_TO_L8, L8, top, left, fy, fx, by, bx)
+        for margin in (np.s_[:top], np.s_[top + by * fy:]):  # rows outside the blocks: lightness only
+            if image[margin].shape[0]:
+                is_color[margin] = lab8_kernels.gray_lightness(image[margin], _GRAY_TO_L8, L8[margin])
+    if is_color.any():  # colour rows get the float lightness below, which the sums do not know
+        _color_rows(image, L8, is_color)
+        return L8, shrink(L8, size).astype(np.float32)
+    means = sums * np.float32(1 / (fy * fx))
+    return L8, cv2.resize(means, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 
 # ---------------------------------------------------------------------------------------------- the join

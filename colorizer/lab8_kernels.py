@@ -17,6 +17,10 @@ Contract (arrays C-contiguous unless said; the callers in ``lab8`` make them so)
 - ``gray_lightness(rgb, lut, L8) → is_color``: uint8 H×W×3, a 256-entry uint8 table, uint8 H×W out
   → uint8 H flags: 1 for rows with any pixel whose R, G, B differ (their L8 is left to the caller),
   0 for rows written as ``lut[R]``.
+- ``gray_lightness_blocks(rgb, lut, L8, top, left, fy, fx, by, bx) → (is_color, sums)``: the same for
+  rows top … top + by·fy − 1 (the caller does the others), and float32 by×bx sums of L8 over the
+  fy×fx blocks from (top, left): the first, whole-factor step of the shrink to the working size, while
+  the lightness is still in cache.
 - ``gather(L8, ab, table, words, out)``: a, b (float32 h×w×2, Lab units, any values) are interpolated
   to H×W as ``cv2.resize`` bilinear does (pixel centres aligned; h = H, w = W passes them through)
   and rounded to the grid (clipped to it); each output pixel is the RGB of ``table[a, b, L8]``
@@ -35,7 +39,7 @@ import threading
 import numba
 import numpy as np
 
-__all__ = ["gray_lightness", "gather", "gather_guided", "lock", "ORIGIN", "STEP", "SIZE"]
+__all__ = ["gray_lightness", "gray_lightness_blocks", "gather", "gather_guided", "lock", "ORIGIN", "STEP", "SIZE"]
 
 ORIGIN, STEP, SIZE = -128.0, 2.0, 128
 # Chroma beyond this (Lab units) is clipped before any arithmetic: far outside the grid, and it keeps a
@@ -71,6 +75,31 @@ def gray_lightness(rgb, lut, L8):
             out[x] = lut[r]
         is_color[y] = differs
     return is_color
+
+
+@numba.njit(parallel=True, **_COMPILE)
+def gray_lightness_blocks(rgb, lut, L8, top, left, fy, fx, by, bx):
+    H, W = L8.shape
+    is_color = np.zeros(H, np.uint8)
+    sums = np.zeros((by, bx), np.float32)
+    for j in numba.prange(by):
+        column_sums = np.zeros(W, np.uint32)  # over the block row's fy rows, added as each L8 is made
+        for y in range(top + j * fy, top + (j + 1) * fy):
+            row, out = rgb[y], L8[y]
+            differs = False
+            for x in range(W):
+                r = row[x, 0]
+                differs |= (r != row[x, 1]) | (r != row[x, 2])
+                level = lut[r]
+                out[x] = level
+                column_sums[x] += level
+            is_color[y] = differs
+        for i in range(bx):
+            total = np.uint32(0)
+            for x in range(left + i * fx, left + (i + 1) * fx):
+                total += column_sums[x]
+            sums[j, i] = total
+    return is_color, sums
 
 
 @numba.njit(inline="always", **_COMPILE)

@@ -129,6 +129,23 @@ def test_network_input_from_L8_matches_the_float_one(tiny_colorizers):
         assert diff.mean() < 0.006 and diff.max() < 0.08, (model.name, diff.mean(), diff.max())
 
 
+@pytest.mark.parametrize("shape, size", [((98, 131), (8, 8)), ((97, 130), (16, 12)), ((40, 40), (8, 8)),
+                                         ((30, 33), (16, 16)), ((20, 20), (32, 32))])
+@pytest.mark.parametrize("kind", ["gray rgb", "gray 2-D", "one colour row"])
+def test_lightness8_and_shrunk_is_lightness8_then_shrink(shape, size, kind):
+    """The fused pass (block sums while the lightness is made, margins around the blocks, fallbacks for
+    colour rows, 2-D photos and photos too small to block) gives the same L8, and the same small
+    lightness within one level (the two-step shrink rounds its first step to 8 bits; this one does not)."""
+    gray = make_photo(*shape, seed=sum(shape))[..., 0]
+    image = gray if kind == "gray 2-D" else np.repeat(gray[..., None], 3, axis=-1)
+    if kind == "one colour row":
+        image[shape[0] // 2, 3] = (200, 10, 10)
+    L8, small = lab8.lightness8_and_shrunk(image, size)
+    np.testing.assert_array_equal(L8, lab8.lightness8(image))
+    assert small.dtype == np.float32 and small.shape == size
+    assert np.abs(small - lab8.shrink(L8, size)).max() <= 1.0
+
+
 # ------------------------------------------------------------------------------------------ the join
 
 

@@ -193,8 +193,7 @@ def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
     with _forward_replaced(colorizer, timed):
         for _ in range(runs):
             t0 = time.perf_counter()
-            L_full = colorizer.lightness(image)
-            x = colorizer.network_input(L_full)
+            L_full, x = colorizer.prepared(image)
             t1 = time.perf_counter()
             timed.seconds.clear()
             ab = colorizer.predict_ab(x)

@@ -160,7 +160,7 @@ def _notes(result: dict) -> list[str]:
         app_text = f"`streamlit run` cold start: {app}."
     return [
         "Notes:",
-        "- end-to-end = `Colorizer.colorize`; pre = 8-bit lightness + shrink to the working size; network = the bare "
+        "- end-to-end = `Colorizer.colorize`; pre = `Colorizer.prepared`: 8-bit lightness + shrink to the working size; network = the bare "
         "traced forward pass (graph mode, fixed input signature, one trace per model); post = `Colorizer.join` "
         "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB by table lookup, `colorizer/lab8.py`). Decoding the network output (e.g. unet313's annealed mean) is in "
         "end-to-end but in none of the three columns.",
