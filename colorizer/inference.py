@@ -131,7 +131,7 @@ class Colorizer:
         ``colorize`` computes before the network, in one pass over a gray photo's pixels
         (``lab8.lightness8_and_shrunk``)."""
         L8, L8_small = lab8.lightness8_and_shrunk(image, (self.working_size, self.working_size))
-        return L8, self._input_of(L8_small * np.float32(100 / 255))
+        return L8, self._input_of(lab8.L_of(L8_small))
 
     def _input_of(self, L_small: np.ndarray) -> np.ndarray:
         """float L (S×S, [0, 100]) → the network's 1×S×S×1 input, per its contract."""

@@ -10,8 +10,7 @@ Contract
 - ``lightness8(image)``: uint8 gray H×W or RGB H×W×3 → uint8 ``L8`` H×W with L8 = round(L·255/100),
   OpenCV's 8-bit Lab scale (L as ``color.luminance`` computes it: |L8·100/255 − L| ≤ 0.2).
 - ``shrink(plane, (h, w))``: uint8 H×W (or H×W×C) → h×w: area averaging (bilinear when growing).
-- ``lightness8_and_shrunk(image, (h, w))``: both at once → (L8, float32 h×w on the L8 scale), in one
-  pass over a gray photo.
+- ``lightness8_and_shrunk(image, (h, w))``: (L8, its shrink to h×w), in one pass over a gray photo.
 - ``L_of(L8)``: float32 L in [0, 100].
 - ``join(L8, ab_small)``: ``L8`` H×W + predicted a, b (h×w×2, Lab units, any h, w) → uint8 RGB H×W×3,
   the a, b upsampled bilinearly (as ``color.join_lab``).
@@ -160,19 +159,21 @@ def shrink(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 gray H×W or RGB H×W×3 → (``lightness8(image)``, its area average at ``size``, float32 on
-    the L8 scale): what a colorization needs before its network.
+    """uint8 gray H×W or RGB H×W×3 → (``lightness8(image)``, ``shrink`` of it to ``size``): what a
+    colorization needs before its network. The same arrays as the two calls, but for the small one's
+    rare levels where a block's mean lies on a rounding edge (±1: OpenCV rounds in its own fixed point).
 
     For a gray RGB photo that shrinks by whole blocks first (most photos; see ``shrink``), the blocks
-    are summed in the lightness pass itself, while each row is in cache, instead of reading L8 again.
-    Anything else takes ``lightness8`` and then ``shrink``.
+    are summed in the lightness pass itself, while each row is in cache, instead of reading L8 again;
+    their means are rounded to 8 bits as OpenCV's area step rounds them. Anything else takes
+    ``lightness8`` and then ``shrink``.
     """
     image = np.ascontiguousarray(image)
     H, W = image.shape[:2]
     fy, fx, top, left = _blocks((H, W), size)
     if image.ndim == 2 or size[0] * size[1] >= H * W or fy * fx == 1:
         L8 = lightness8(image)
-        return L8, shrink(L8, size).astype(np.float32)
+        return L8, shrink(L8, size)
     by, bx = H // fy, W // fx
     L8 = np.empty((H, W), np.uint8)
     with lab8_kernels.lock:
@@ -182,8 +183,8 @@ def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.
                 is_color[margin] = lab8_kernels.gray_lightness(image[margin], _GRAY_TO_L8, L8[margin])
     if is_color.any():  # colour rows get the float lightness below, which the sums do not know
         _color_rows(image, L8, is_color)
-        return L8, shrink(L8, size).astype(np.float32)
-    means = sums * np.float32(1 / (fy * fx))
+        return L8, shrink(L8, size)
+    means = np.rint(sums / np.float32(fy * fx)).astype(np.uint8)
     return L8, cv2.resize(means, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 

@@ -134,16 +134,18 @@ def test_network_input_from_L8_matches_the_float_one(tiny_colorizers):
 @pytest.mark.parametrize("kind", ["gray rgb", "gray 2-D", "one colour row"])
 def test_lightness8_and_shrunk_is_lightness8_then_shrink(shape, size, kind):
     """The fused pass (block sums while the lightness is made, margins around the blocks, fallbacks for
-    colour rows, 2-D photos and photos too small to block) gives the same L8, and the same small
-    lightness within one level (the two-step shrink rounds its first step to 8 bits; this one does not)."""
+    colour rows, 2-D photos and photos too small to block) gives the two calls' L8, and their small
+    lightness within one level where a block's mean lies on a rounding edge (OpenCV's area step rounds
+    in its own fixed point)."""
     gray = make_photo(*shape, seed=sum(shape))[..., 0]
     image = gray if kind == "gray 2-D" else np.repeat(gray[..., None], 3, axis=-1)
     if kind == "one colour row":
         image[shape[0] // 2, 3] = (200, 10, 10)
     L8, small = lab8.lightness8_and_shrunk(image, size)
     np.testing.assert_array_equal(L8, lab8.lightness8(image))
-    assert small.dtype == np.float32 and small.shape == size
-    assert np.abs(small - lab8.shrink(L8, size)).max() <= 1.0
+    expected = lab8.shrink(L8, size)
+    assert small.dtype == np.uint8 and np.abs(small.astype(int) - expected).max() <= 1
+    assert (small == expected).mean() > 0.6
 
 
 # ------------------------------------------------------------------------------------------ the join
