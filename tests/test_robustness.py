@@ -196,9 +196,9 @@ def _twelve_megapixels(kind: str) -> np.ndarray:
 def test_large_photo_runs_at_working_size_in_bounded_memory(kind, shared_colorizer, monkeypatch):
     image = _twelve_megapixels(kind)
     height, width = image.shape[:2]
-    inputs = []
-    network_input = shared_colorizer.network_input
-    monkeypatch.setattr(shared_colorizer, "network_input", lambda L: inputs.append(network_input(L)) or inputs[-1])
+    inputs = []  # what the network is given (predict_ab's input)
+    predict_ab = shared_colorizer.predict_ab
+    monkeypatch.setattr(shared_colorizer, "predict_ab", lambda x, **kw: inputs.append(x) or predict_ab(x, **kw))
 
     tracemalloc.start()
     try:
