@@ -114,20 +114,16 @@ class Colorizer:
             return None
         return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size))[None]
 
-    def lightness(self, image: np.ndarray) -> np.ndarray:
-        """uint8 gray H×W or RGB H×W×3 → the full-resolution lightness ``colorize`` uses: uint8 L8 H×W
-        (``colorizer.lab8``: L·255/100, rounded), for ``network_input`` and ``join``."""
-        return lab8.lightness8(image)
-
     def network_input(self, L_full: np.ndarray) -> np.ndarray:
         """Full-resolution lightness → 1×S×S×1 network input at the working size. ``L_full``: float L
-        (H×W, [0, 100]) or uint8 L8 (``lightness``), which is shrunk in 8 bits, 4-6× faster."""
+        (H×W, [0, 100]) or uint8 L8 (``lab8.lightness8``), which is shrunk in 8 bits, 4-6× faster."""
         size = (self.working_size, self.working_size)
         L_small = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
         return self._input_of(L_small)
 
     def prepared(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 gray H×W or RGB H×W×3 → (``lightness(image)``, its ``network_input``): what
+        """uint8 gray H×W or RGB H×W×3 → (its full-resolution lightness, uint8 L8 H×W for ``join``
+        (``colorizer.lab8``: L·255/100, rounded); the network input, as ``network_input(L8)``): what
         ``colorize`` computes before the network, in one pass over a gray photo's pixels
         (``lab8.lightness8_and_shrunk``)."""
         L8, L8_small = lab8.lightness8_and_shrunk(image, (self.working_size, self.working_size))

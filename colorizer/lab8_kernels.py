@@ -62,18 +62,22 @@ lock = threading.Lock()
 _COMPILE = dict(cache=True, boundscheck=False, nogil=True)
 
 
+@numba.njit(inline="always", **_COMPILE)
+def _gray_row(row, lut, out):
+    """out[x] = lut[R] for one row of RGB pixels; whether any pixel of it has R, G, B not all equal."""
+    differs = False
+    for x in range(out.shape[0]):
+        r = row[x, 0]
+        differs |= (r != row[x, 1]) | (r != row[x, 2])
+        out[x] = lut[r]
+    return differs
+
+
 @numba.njit(parallel=True, **_COMPILE)
 def gray_lightness(rgb, lut, L8):
-    H, W = L8.shape
-    is_color = np.zeros(H, np.uint8)
-    for y in numba.prange(H):
-        row, out = rgb[y], L8[y]
-        differs = False
-        for x in range(W):
-            r = row[x, 0]
-            differs |= (r != row[x, 1]) | (r != row[x, 2])
-            out[x] = lut[r]
-        is_color[y] = differs
+    is_color = np.zeros(L8.shape[0], np.uint8)
+    for y in numba.prange(L8.shape[0]):
+        is_color[y] = _gray_row(rgb[y], lut, L8[y])
     return is_color
 
 
@@ -83,17 +87,11 @@ def gray_lightness_blocks(rgb, lut, L8, top, left, fy, fx, by, bx):
     is_color = np.zeros(H, np.uint8)
     sums = np.zeros((by, bx), np.float32)
     for j in numba.prange(by):
-        column_sums = np.zeros(W, np.uint32)  # over the block row's fy rows, added as each L8 is made
+        column_sums = np.zeros(W, np.uint32)  # over the block row's fy rows, each row's L8 still in cache
         for y in range(top + j * fy, top + (j + 1) * fy):
-            row, out = rgb[y], L8[y]
-            differs = False
+            is_color[y] = _gray_row(rgb[y], lut, L8[y])
             for x in range(W):
-                r = row[x, 0]
-                differs |= (r != row[x, 1]) | (r != row[x, 2])
-                level = lut[r]
-                out[x] = level
-                column_sums[x] += level
-            is_color[y] = differs
+                column_sums[x] += L8[y, x]
         for i in range(bx):
             total = np.uint32(0)
             for x in range(left + i * fx, left + (i + 1) * fx):

@@ -120,7 +120,7 @@ def test_shrink_is_an_area_average(shape, size):
 def test_network_input_from_L8_matches_the_float_one(tiny_colorizers):
     photo = make_photo(120, 160, seed=4)
     for model in tiny_colorizers.values():
-        fast = model.network_input(model.lightness(photo))
+        fast = model.prepared(photo)[1]
         plain = model.network_input(color.luminance(photo))
         assert fast.shape == plain.shape and fast.dtype == np.float32
         # L8 rounding (≤ 0.2 L) and, at this photo's sharp edges, the two-step shrink's block weights:
