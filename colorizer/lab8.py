@@ -192,12 +192,11 @@ def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.
 
 
 def _at_most_photo_size(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A grid with more pixels than the photo is area-averaged to the photo's size first (as
-    ``color.resize`` would), which the kernels then pass through; otherwise they upsample it."""
+    """A grid with more pixels than the photo is area-averaged to the photo's size first
+    (``color.resize``), which the kernels then pass through; otherwise they upsample it."""
     grid = np.asarray(grid, np.float32)
-    H, W = size
-    if H * W < grid.shape[0] * grid.shape[1]:
-        grid = cv2.resize(grid, (W, H), interpolation=cv2.INTER_AREA).reshape(H, W, -1)
+    if size[0] * size[1] < grid.shape[0] * grid.shape[1]:
+        grid = color.resize(grid, size)
     return np.ascontiguousarray(grid)
 
 
