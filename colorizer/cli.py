@@ -96,7 +96,7 @@ def cmd_colorize(args) -> int:
             failed += 1
             continue
         try:
-            result = model.colorize(image.rgb, **options)
+            result = model.colorize(image.pixels, **options)
         except HintError as err:  # e.g. a point outside this image: say which image, go on with the rest
             _error(f"{image.name}: {str(err).split(': ', 1)[-1]}")
             bad_hints += 1

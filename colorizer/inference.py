@@ -153,7 +153,8 @@ class Colorizer:
         return quantize.annealed_mean(outputs, options.get("temperature", quantize.DEFAULT_TEMPERATURE))
 
     def colorize(self, image: np.ndarray, hints: list[dict] | None = None, reference=None, **options) -> np.ndarray:
-        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head).
+        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head). A gray photo
+        gives the same result either way, fastest as H×W (a gray file's ``DecodedImage.pixels``).
 
         ``hints``: ``[{"x": col, "y": row, "rgb": [r, g, b]}, ...]`` (optional ``"radius"``, pixels) in
         the image's own coordinates, for a hint-taking model (``takes_hints``); see ``colorizer.hints``.

@@ -73,8 +73,16 @@ def _build_table() -> np.ndarray:
     return entries
 
 
+def _rows_of_table() -> np.ndarray:
+    """The table as the kernels read it: one row of 256 lightnesses per (a, b), at a·SIZE + b (a view)."""
+    return table().reshape(SIZE * SIZE, 256)
+
+
 def warm_up() -> None:
-    """Build the table and compile the kernels (a tiny join of each kind and a gray lightness)."""
+    """Build the table and compile the kernels (a tiny join of each kind, and the lightness of a tiny
+    gray photo as a plane and as RGB, with the shrink's block sums)."""
+    for shape in ((8, 8), (8, 8, 3)):
+        lightness8_and_shrunk(np.zeros(shape, np.uint8), (2, 2))
     L8 = lightness8(np.zeros((2, 2, 3), np.uint8))
     ab = np.zeros((2, 2, 2), np.float32)
     join(L8, ab)
@@ -163,15 +171,15 @@ def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.
     colorization needs before its network. The same arrays as the two calls, but for the small one's
     rare levels where a block's mean lies on a rounding edge (±1: OpenCV rounds in its own fixed point).
 
-    For a gray RGB photo that shrinks by whole blocks first (most photos; see ``shrink``), the blocks
-    are summed in the lightness pass itself, while each row is in cache, instead of reading L8 again;
-    their means are rounded to 8 bits as OpenCV's area step rounds them. Anything else takes
-    ``lightness8`` and then ``shrink``.
+    For a gray photo (a plane, or RGB with R = G = B) that shrinks by whole blocks first (most photos;
+    see ``shrink``), the blocks are summed in the lightness pass itself, while each row is in cache,
+    instead of reading L8 again; their means are rounded to 8 bits as OpenCV's area step rounds them.
+    A plane and its RGB give the same arrays. Anything else takes ``lightness8`` and then ``shrink``.
     """
     image = np.ascontiguousarray(image)
     H, W = image.shape[:2]
     fy, fx, top, left = _blocks((H, W), size)
-    if image.ndim == 2 or size[0] * size[1] >= H * W or fy * fx == 1:
+    if size[0] * size[1] >= H * W or fy * fx == 1:
         L8 = lightness8(image)
         return L8, shrink(L8, size)
     by, bx = H // fy, W // fx
@@ -213,7 +221,7 @@ def join(L8: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
     ab_small = _at_most_photo_size(ab_small, L8.shape)
     words, out = _output(L8)
     with lab8_kernels.lock:
-        lab8_kernels.gather(L8, ab_small, table(), words, out)
+        lab8_kernels.gather(L8, ab_small, _rows_of_table(), words, out)
     return out.reshape(*L8.shape, 3)
 
 
@@ -223,5 +231,5 @@ def join_guided(L8: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> np.ndar
     gain, offset = _at_most_photo_size(gain, L8.shape), _at_most_photo_size(offset, L8.shape)
     words, out = _output(L8)
     with lab8_kernels.lock:
-        lab8_kernels.gather_guided(L8, gain, offset, table(), words, out)
+        lab8_kernels.gather_guided(L8, gain, offset, _rows_of_table(), words, out)
     return out.reshape(*L8.shape, 3)

@@ -4,8 +4,8 @@ Why compiled: at 1 MP the join around a small network was memory passes, not ari
 join upsampled a and b into two full-size float maps, added the lightness to one of them and gathered
 the table with ``cv2.remap``: 2.2–2.8 ms, more than a third of ``cifar_ae``'s colorization. Here a and
 b are first widened to full width on the network's small grid (a few rows), then each output row
-interpolates between two of those rows and reads the table: about 0.7 ms on two cores. The gray
-photo's lightness is one read of its RGB bytes instead of a check plus a conversion.
+interpolates between two of those rows and reads the table: about 0.5–0.7 ms on two cores. The gray
+photo's lightness is one read of its bytes instead of a check plus a conversion.
 
 Numba compiles these on first use (about 4 s, then read from a cache beside this file in 0.5 s,
 ``cache=True``); ``ui.warmup`` does it while the server starts. ``parallel=True`` splits rows over the
@@ -14,18 +14,18 @@ cores.
 The table's grid is defined here, the same for a and b: index i holds ORIGIN + STEP·i (i < SIZE).
 
 Contract (arrays C-contiguous unless said; the callers in ``lab8`` make them so)
-- ``gray_lightness(rgb, lut, L8) → is_color``: uint8 H×W×3, a 256-entry uint8 table, uint8 H×W out
-  → uint8 H flags: 1 for rows with any pixel whose R, G, B differ (their L8 is left to the caller),
-  0 for rows written as ``lut[R]``.
-- ``gray_lightness_blocks(rgb, lut, L8, top, left, fy, fx, by, bx) → (is_color, sums)``: the same for
+- ``gray_lightness(image, lut, L8) → is_color``: uint8 gray H×W or RGB H×W×3, a 256-entry uint8 table,
+  uint8 H×W out → uint8 H flags: 1 for RGB rows with any pixel whose R, G, B differ (their L8 is left to
+  the caller), 0 for rows written as ``lut[level]`` (a gray plane's rows are always 0).
+- ``gray_lightness_blocks(image, lut, L8, top, left, fy, fx, by, bx) → (is_color, sums)``: the same for
   rows top … top + by·fy − 1 (the caller does the others), and float32 by×bx sums of L8 over the
   fy×fx blocks from (top, left): the first, whole-factor step of the shrink to the working size, while
   the lightness is still in cache.
 - ``gather(L8, ab, table, words, out)``: a, b (float32 h×w×2, Lab units, any values) are interpolated
   to H×W as ``cv2.resize`` bilinear does (pixel centres aligned; h = H, w = W passes them through)
-  and rounded to the grid (clipped to it); each output pixel is the RGB of ``table[a, b, L8]``
-  (uint32 0x00BBGGRR entries). ``out``: the flat uint8 output (3·H·W bytes); ``words``: the uint32
-  array whose memory it is. Values that are not finite count as 0 (NaN) or far off the grid (±inf).
+  and rounded to the grid (clipped to it); each output pixel is the RGB of ``table[a·SIZE + b, L8]``
+  (uint32 0x00BBGGRR entries, the table viewed as SIZE² × 256). ``out``: the flat uint8 output
+  (3·H·W bytes); ``words``: the uint32 array whose memory it is. Values that are not finite count as 0 (NaN) or far off the grid (±inf).
 - ``gather_guided(L8, gain, offset, table, words, out)``: the same with a, b = gain↑·L8/255 + offset↑
   (gain and offset h×w×2), rounded and clipped to the grid per pixel.
 Safety: indexing is unchecked (``boundscheck`` off, for speed); every coordinate is made finite and
@@ -38,6 +38,7 @@ import threading
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 __all__ = ["gray_lightness", "gray_lightness_blocks", "gather", "gather_guided", "lock", "ORIGIN", "STEP", "SIZE"]
 
@@ -62,34 +63,49 @@ lock = threading.Lock()
 _COMPILE = dict(cache=True, boundscheck=False, nogil=True)
 
 
-@numba.njit(inline="always", **_COMPILE)
 def _gray_row(row, lut, out):
-    """out[x] = lut[R] for one row of RGB pixels; whether any pixel of it has R, G, B not all equal."""
-    differs = False
-    for x in range(out.shape[0]):
-        r = row[x, 0]
-        differs |= (r != row[x, 1]) | (r != row[x, 2])
-        out[x] = lut[r]
-    return differs
+    """out[x] = lut[gray level of pixel x] for one row of a gray photo: a gray plane's row, or an RGB
+    row whose R is the level; whether any pixel of it has R, G, B not all equal (never for a plane).
+    Compiled only: the overload below gives numba a loop for each kind of row."""
+    raise NotImplementedError("compiled only, inside the kernels below")
+
+
+@overload(_gray_row, inline="always")
+def _gray_row_loop(row, lut, out):
+    if row.ndim == 1:
+        def plane_row(row, lut, out):
+            for x in range(out.shape[0]):
+                out[x] = lut[row[x]]
+            return False
+        return plane_row
+
+    def rgb_row(row, lut, out):
+        differs = False
+        for x in range(out.shape[0]):
+            r = row[x, 0]
+            differs |= (r != row[x, 1]) | (r != row[x, 2])
+            out[x] = lut[r]
+        return differs
+    return rgb_row
 
 
 @numba.njit(parallel=True, **_COMPILE)
-def gray_lightness(rgb, lut, L8):
+def gray_lightness(image, lut, L8):
     is_color = np.zeros(L8.shape[0], np.uint8)
     for y in numba.prange(L8.shape[0]):
-        is_color[y] = _gray_row(rgb[y], lut, L8[y])
+        is_color[y] = _gray_row(image[y], lut, L8[y])
     return is_color
 
 
 @numba.njit(parallel=True, **_COMPILE)
-def gray_lightness_blocks(rgb, lut, L8, top, left, fy, fx, by, bx):
+def gray_lightness_blocks(image, lut, L8, top, left, fy, fx, by, bx):
     H, W = L8.shape
     is_color = np.zeros(H, np.uint8)
     sums = np.zeros((by, bx), np.float32)
     for j in numba.prange(by):
         column_sums = np.zeros(W, np.uint32)  # over the block row's fy rows, each row's L8 still in cache
         for y in range(top + j * fy, top + (j + 1) * fy):
-            is_color[y] = _gray_row(rgb[y], lut, L8[y])
+            is_color[y] = _gray_row(image[y], lut, L8[y])
             for x in range(W):
                 column_sums[x] += L8[y, x]
         for i in range(bx):
@@ -142,9 +158,10 @@ def _coordinate_rows(grid, channel, W, clip):
 
 
 @numba.njit(inline="always", **_COMPILE)
-def _write_row(table, a, b, L8_row, start, words, out):
-    """Output pixels of one row: RGB of ``table[a[x], b[x], L8_row[x]]`` (0x00BBGGRR entries) at byte
-    ``start + 3x`` of the flat output ``out``, whose ``words`` view is the same memory as uint32.
+def _write_row(table, ab, L8_row, start, words, out):
+    """Output pixels of one row: RGB of ``table[ab[x], L8_row[x]]`` (0x00BBGGRR entries; ``ab``: the
+    chroma's row of the table viewed as (a·SIZE + b) × L8) at byte ``start + 3x`` of the flat output
+    ``out``, whose ``words`` view is the same memory as uint32.
 
     Four pixels are three words: one 4-byte store where three 1-byte stores were (the stores, not the
     table reads, bound this loop). Pixels before the row's first word boundary, and after its last
@@ -152,21 +169,21 @@ def _write_row(table, a, b, L8_row, start, words, out):
     W = L8_row.shape[0]
     x = 0
     while x < W and (start + 3 * x) % 4 != 0:
-        _write_pixel(table[a[x], b[x], L8_row[x]], start + 3 * x, out)
+        _write_pixel(table[ab[x], L8_row[x]], start + 3 * x, out)
         x += 1
     w = (start + 3 * x) // 4
     while x + 4 <= W:
-        v0 = table[a[x], b[x], L8_row[x]]
-        v1 = table[a[x + 1], b[x + 1], L8_row[x + 1]]
-        v2 = table[a[x + 2], b[x + 2], L8_row[x + 2]]
-        v3 = table[a[x + 3], b[x + 3], L8_row[x + 3]]
+        v0 = table[ab[x], L8_row[x]]
+        v1 = table[ab[x + 1], L8_row[x + 1]]
+        v2 = table[ab[x + 2], L8_row[x + 2]]
+        v3 = table[ab[x + 3], L8_row[x + 3]]
         words[w] = v0 | (v1 << 24)
         words[w + 1] = (v1 >> 8) | (v2 << 16)
         words[w + 2] = (v2 >> 16) | (v3 << 8)
         w += 3
         x += 4
     while x < W:
-        _write_pixel(table[a[x], b[x], L8_row[x]], start + 3 * x, out)
+        _write_pixel(table[ab[x], L8_row[x]], start + 3 * x, out)
         x += 1
 
 
@@ -186,12 +203,12 @@ def gather(L8, ab, table, words, out):
         j0, j1, g = _source(y, H, h)
         f = np.float32(1.0) - g
         a0, a1, b0, b1 = a_rows[j0], a_rows[j1], b_rows[j0], b_rows[j1]
-        # Coordinates first, in a loop the compiler vectorizes; the table reads after.
-        a, b = np.empty(W, np.uint32), np.empty(W, np.uint32)
+        # Coordinates first, in a loop the compiler vectorizes, as one row index of the table (one
+        # index array and one multiply-add fewer per pixel than a and b apart); the table reads after.
+        ab_row = np.empty(W, np.uint32)
         for x in range(W):
-            a[x] = np.uint32(a0[x] * f + a1[x] * g)
-            b[x] = np.uint32(b0[x] * f + b1[x] * g)
-        _write_row(table, a, b, L8[y], 3 * W * y, words, out)
+            ab_row[x] = np.uint32(a0[x] * f + a1[x] * g) * SIZE + np.uint32(b0[x] * f + b1[x] * g)
+        _write_row(table, ab_row, L8[y], 3 * W * y, words, out)
 
 
 @numba.njit(parallel=True, **_COMPILE)
@@ -208,11 +225,10 @@ def gather_guided(L8, gain, offset, table, words, out):
         j0, j1, g = _source(y, H, h)
         f = np.float32(1.0) - g
         l = L8[y]
-        a, b = np.empty(W, np.uint32), np.empty(W, np.uint32)
+        ab_row = np.empty(W, np.uint32)
         for x in range(W):
             L = np.float32(l[x])
             ca = (a_offset[j0, x] * f + a_offset[j1, x] * g) + (a_gain[j0, x] * f + a_gain[j1, x] * g) * L
             cb = (b_offset[j0, x] * f + b_offset[j1, x] * g) + (b_gain[j0, x] * f + b_gain[j1, x] * g) * L
-            a[x] = np.uint32(min(max(ca, low), high))
-            b[x] = np.uint32(min(max(cb, low), high))
-        _write_row(table, a, b, l, 3 * W * y, words, out)
+            ab_row[x] = np.uint32(min(max(ca, low), high)) * SIZE + np.uint32(min(max(cb, low), high))
+        _write_row(table, ab_row, l, 3 * W * y, words, out)

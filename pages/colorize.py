@@ -66,7 +66,7 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple) -> None:
 
 def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str, options: dict) -> None:
     """The VAE's several plausible colorizations of the same photo."""
-    samples = loaders.colorized_samples(model, stamp, picture.rgb, digest, options["n_samples"], options["seed"])
+    samples = loaders.colorized_samples(model, stamp, picture.pixels, digest, options["n_samples"], options["seed"])
     st.markdown("**Samples** (one latent z each)")
     columns = st.columns(min(4, len(samples)))
     for i, sample in enumerate(samples):
@@ -93,7 +93,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                 "The original is shown as the truth, with metrics.", icon=":material/info:")
     digest = loaders.image_digest(picture.rgb)
     try:
-        result, seconds = loaders.colorized(model, stamp, picture.rgb, digest, options["temperature"],
+        result, seconds = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"],
                                             hints_json=hints_json(digest) if model.takes_hints else "")
     except Exception as err:  # never a traceback: say which file and why
         st.error(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})")

@@ -26,7 +26,7 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
             continue
         stamp = loaders.checkpoint_stamp(name)
         try:
-            result, seconds = loaders.colorized(model, stamp, picture.rgb, digest)
+            result, seconds = loaders.colorized(model, stamp, picture.pixels, digest)
         except Exception as err:  # one failing model must not hide the others
             st.error(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})")
             continue

@@ -173,11 +173,21 @@ def test_cli_arguments_become_a_config():
     assert main(["bench", "--runs", "0"]) == 1  # a one-line error, not a traceback
 
 
-def test_synthetic_photo_is_gray_as_the_app_receives_one():
+def test_synthetic_photo_is_gray_as_the_app_hands_one_to_the_colorizer():
+    """A gray file's ``DecodedImage.pixels``: its levels, H×W."""
+    import io
+
+    from PIL import Image
+
+    from colorizer.imageio import decode_image
+
     photo = bench.synthetic_photo(0.01)
-    assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+    assert photo.dtype == np.uint8 and photo.ndim == 2 and photo.std() > 10
     assert abs(photo.shape[0] * photo.shape[1] - 10_000) < 200
-    assert np.array_equal(photo[..., 0], photo[..., 1]) and np.array_equal(photo[..., 1], photo[..., 2])
+    for mode in ("L", "RGB"):  # saved as a gray file, or as RGB with R = G = B
+        buffer = io.BytesIO()
+        Image.fromarray(photo).convert(mode).save(buffer, format="PNG")
+        np.testing.assert_array_equal(decode_image(buffer.getvalue(), f"{mode}.png").pixels, photo)
 
 
 # ------------------------------------------------------------ the fast paths equal the plain ones

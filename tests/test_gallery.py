@@ -31,6 +31,18 @@ def test_sources_cover_the_three_packages_and_real_black_and_white_photos():
     assert set(gallery.color_keys()) | set(gallery.gray_keys()) == set(gallery.GALLERY)
 
 
+def test_the_apps_gallery_pictures_hand_gray_photos_over_as_their_levels():
+    """The app colorizes ``DecodedImage.pixels``: a gray photo's levels, a colour photo's RGB."""
+    from ui.loaders import gallery_picture
+
+    gray = gallery_picture("camera")
+    assert not gray.was_color and gray.pixels is gray.gray and gray.gray.ndim == 2
+    for channel in range(3):
+        np.testing.assert_array_equal(gray.rgb[..., channel], gray.gray)
+    colour = gallery_picture("astronaut")
+    assert colour.was_color and colour.gray is None and colour.pixels is colour.rgb
+
+
 def test_unknown_key_names_the_known_ones():
     with pytest.raises(KeyError, match="camera"):
         gallery.load_photo("no_such_photo")

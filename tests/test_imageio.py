@@ -241,6 +241,35 @@ def test_grayscale_stored_as_rgb_is_not_color():
     assert imageio.decode_image(save(noise("RGB", (6, 6)), "PNG"), "c.png").was_color is True
 
 
+@pytest.mark.parametrize("make, is_gray", [
+    (lambda: noise("L", (7, 5)), True),
+    (lambda: Image.merge("RGB", [noise("L", (7, 5))] * 3), True),
+    (lambda: Image.merge("LA", [noise("L", (7, 5)), noise("L", (7, 5))]), True),
+    (lambda: noise("RGB", (7, 5)), False),
+])
+def test_gray_files_carry_their_levels_for_the_colorizer(make, is_gray):
+    """``gray`` is the levels of a gray file (each channel of ``rgb``), and ``pixels`` hands them to the
+    colorizer; a colour file has none and hands over its RGB."""
+    d = imageio.decode_image(save(make(), "PNG"), "x.png")
+    if is_gray:
+        assert d.gray.shape == (5, 7) and d.gray.dtype == np.uint8 and d.gray.flags.c_contiguous
+        for channel in range(3):
+            np.testing.assert_array_equal(d.gray, d.rgb[..., channel])
+        assert d.pixels is d.gray and d.gray.std() > 0
+    else:
+        assert d.gray is None and d.pixels is d.rgb
+
+
+def test_a_colour_pixel_under_full_transparency_leaves_no_gray_levels():
+    """Gray where visible (``was_color`` False), but the hidden pixel's colour is not in any level plane:
+    the colorizer gets the RGB."""
+    rgba = np.full((4, 4, 4), 90, np.uint8)
+    rgba[..., 3] = 255
+    rgba[0, 0] = (250, 0, 0, 0)
+    d = imageio.decode_image(save(Image.fromarray(rgba, "RGBA"), "PNG"), "t.png")
+    assert not d.was_color and d.gray is None and d.pixels is d.rgb
+
+
 def test_fully_opaque_alpha_is_reported_as_none():
     d = imageio.decode_image(save(Image.new("RGBA", (4, 4), (5, 6, 7, 255)), "PNG"), "o.png")
     assert d.alpha is None

@@ -148,6 +148,20 @@ def test_lightness8_and_shrunk_is_lightness8_then_shrink(shape, size, kind):
     assert (small == expected).mean() > 0.6
 
 
+
+@pytest.mark.parametrize("shape, size", [((98, 131), (8, 8)), ((97, 130), (16, 12)), ((30, 33), (16, 16)),
+                                         ((20, 20), (32, 32))])
+def test_a_gray_plane_and_its_rgb_give_the_same_lightness_and_small_lightness(shape, size):
+    """A gray file is colorized from its levels (``DecodedImage.pixels``), a gray RGB file from its R = G = B
+    pixels: both must reach the network as the same numbers."""
+    gray = make_photo(*shape, seed=shape[0])[..., 1]
+    plane = lab8.lightness8_and_shrunk(gray, size)
+    rgb = lab8.lightness8_and_shrunk(np.repeat(gray[..., None], 3, axis=-1), size)
+    for from_plane, from_rgb in zip(plane, rgb):
+        np.testing.assert_array_equal(from_plane, from_rgb)
+    np.testing.assert_array_equal(plane[0], cv2.LUT(gray, lab8._GRAY_TO_L8))  # the levels' own L8, not zeros
+
+
 # ------------------------------------------------------------------------------------------ the join
 
 
@@ -280,6 +294,8 @@ def test_colorize_uses_the_fast_path_and_keeps_L(tiny_colorizers):
         # The same photo through the float lightness: the same colours within the table's rounding.
         plain = model.join(color.luminance(gray), model.predict_ab(model.network_input(color.luminance(gray)))[0])
         assert np.abs(color.ab_of_rgb(out) - color.ab_of_rgb(plain)).mean() < 1.5, name
+        # The gray levels alone (a gray file's ``DecodedImage.pixels``): the very same picture.
+        np.testing.assert_array_equal(model.colorize(np.ascontiguousarray(gray[..., 0])), out, err_msg=name)
 
 
 @pytest.mark.skipif("NUMBA_THREADING_LAYER" in __import__("os").environ, reason="layer chosen by the environment")

@@ -110,7 +110,7 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
     x, y = point
     st.markdown(f"**Point** x = {x}, y = {y}")
     picker_key = f"colorize.hint_color.{digest[:16]}.{x}.{y}"
-    suggestions = loaders.suggested_colors(model, stamp, picture.rgb, digest, x, y, hints_json(digest))[:SUGGESTIONS]
+    suggestions = loaders.suggested_colors(model, stamp, picture.pixels, digest, x, y, hints_json(digest))[:SUGGESTIONS]
     if suggestions:
         st.caption("The model's most probable colors here (click one to use it):")
         for column, (k, s) in zip(st.columns(len(suggestions)), enumerate(suggestions)):

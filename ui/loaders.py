@@ -103,12 +103,14 @@ def load_colorizer(name: str) -> Colorizer:
 
 @st.cache_data(max_entries=IMAGE_CACHE_ENTRIES, show_spinner=False)
 def gallery_picture(key: str) -> DecodedImage:
-    """A gallery photo as a ``DecodedImage`` (gray photos as R = G = B, ``was_color`` False)."""
+    """A gallery photo as a ``DecodedImage`` (gray photos as R = G = B with their ``gray`` levels,
+    ``was_color`` False)."""
     photo = gallery.GALLERY[key]
     image = photo.load()
-    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+    gray = np.ascontiguousarray(image) if image.ndim == 2 else None
+    rgb = image if gray is None else np.repeat(gray[..., None], 3, axis=2)
     return DecodedImage(name=f"{key}.png", rgb=rgb, alpha=None, was_color=photo.is_color,
-                        notes=(f"Photo: {photo.credit}",))
+                        notes=(f"Photo: {photo.credit}",), gray=gray)
 
 
 @st.cache_data(max_entries=IMAGE_CACHE_ENTRIES, show_spinner=False)

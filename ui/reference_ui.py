@@ -99,7 +99,7 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     """Automatic result | colored from the reference | match confidence, with a download."""
     try:
         with st.spinner(f"Matching {picture.name} to {reference.name}…"):
-            result = loaders.reference_colorized(model, stamp, picture.rgb, digest, reference.rgb,
+            result = loaders.reference_colorized(model, stamp, picture.pixels, digest, reference.rgb,
                                                  loaders.image_digest(reference.rgb), temperature, hints_json)
     except Exception as err:  # never a traceback: say which files and why
         st.error(f"{picture.name} with reference {reference.name}: could not colorize "

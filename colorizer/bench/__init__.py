@@ -21,7 +21,8 @@ exists, else built with random weights — speed does not depend on weight value
   the encoder-feature cache (``colorizer.finetune.time_epoch``), and the cold start: a fresh
   process's time from spawn to its first colorized 1-megapixel photo.
 Every figure gets its ratio to the reference's. The input is a synthetic 4:3 grayscale photo as the
-app receives one (uint8 H×W×3, R = G = B): colorization cost does not depend on its content.
+app hands one to the colorizer (a gray file's levels, uint8 H×W: ``DecodedImage.pixels``):
+colorization cost does not depend on its content.
 Timings are wall-clock on whatever else the machine is doing: the report records the load average.
 
 Measuring and formatting are apart: ``measure`` (per model: inputs, timings, memory, FLOPs, ratios),

@@ -26,7 +26,8 @@ REFERENCE = "eccv16_reference"
 
 
 def synthetic_photo(megapixels: float, seed: int = 0) -> np.ndarray:
-    """A 4:3 grayscale photo of about ``megapixels`` MP as the app gets one: uint8 H×W×3 with R = G = B."""
+    """A 4:3 grayscale photo of about ``megapixels`` MP as the app hands one to the colorizer: a gray
+    file's levels, uint8 H×W (``DecodedImage.pixels``)."""
     import cv2
 
     width = max(8, round((megapixels * 1e6 * 4 / 3) ** 0.5))
@@ -35,8 +36,7 @@ def synthetic_photo(megapixels: float, seed: int = 0) -> np.ndarray:
     shapes = rng.integers(0, 256, (height // 64 + 2, width // 64 + 2)).astype(np.float32)
     gray = cv2.resize(shapes, (width, height), interpolation=cv2.INTER_CUBIC)
     gray += rng.normal(0, 6, (height, width)).astype(np.float32)  # film grain: detail at full resolution
-    gray = np.clip(gray, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    return np.clip(gray, 0, 255).astype(np.uint8)
 
 
 def synthetic_color_photos(n: int, side: int = 320, seed: int = 0) -> list[np.ndarray]:

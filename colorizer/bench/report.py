@@ -59,7 +59,7 @@ def markdown_report(result: dict) -> str:
         "",
         f"Command: `{config['command'] or 'python -m colorizer bench'}` — median of {config['runs']} "
         f"run{'s' if config['runs'] != 1 else ''} after {config['warmup']} warm-up{'s' if config['warmup'] != 1 else ''}; input: a grayscale photo as the app "
-        "receives one (uint8 H×W×3, R = G = B), 4:3. In brackets: the ratio to the reference "
+        "hands one to the colorizer (a gray file's levels, uint8 H×W: `DecodedImage.pixels`), 4:3. In brackets: the ratio to the reference "
         f"`{REFERENCE}`, Zhang et al.'s ECCV16 network layer for layer (random weights), run the same way: "
         "resize to 256×256, predict ab at 64×64, upsample to full size, join to the photo's own L.",
         "",
