@@ -85,18 +85,7 @@ class _Matcher:
         self._lock = threading.Lock()
 
     def _describe_graph(self, l_norm):
-        import tensorflow as tf
-
-        blocks = self.encoder(l_norm, training=False)
-        grid = tf.shape(blocks[0])[1:3]
-        parts = []
-        for level, block in zip((3, 4, 5), blocks):
-            block = tf.cast(block, tf.float32)
-            if level != 3:  # blocks 4 and 5 are coarser: bilinear onto block 3's grid
-                block = tf.image.resize(block, grid, method="bilinear")
-            parts.append(tf.math.l2_normalize(block, axis=-1) * float(np.sqrt(LEVEL_WEIGHTS[level])))
-        features = tf.concat(parts, axis=-1)
-        return tf.reshape(features, (-1, features.shape[-1]))  # dot products = weighted sum of per-level cosines
+        return _cell_descriptors(self.encoder(l_norm, training=False))
 
     def _top_graph(self, target, cells):
         import tensorflow as tf
@@ -114,6 +103,39 @@ class _Matcher:
         with self._lock:
             values, indices = self._top(target, cells)
         return values.numpy(), indices.numpy()
+
+
+def _cell_descriptors(blocks):
+    """VGG16 blocks 3–5 of one image (TensorFlow tensors, 1×h/4×w/4×256, 1×h/8×w/8×512,
+    1×h/16×w/16×512) → float32 (h/4·w/4)×D cell descriptors, unit length (a graph function)."""
+    import tensorflow as tf
+
+    grid = tf.shape(blocks[0])[1:3]
+    parts = []
+    for level, block in zip((3, 4, 5), blocks):
+        block = tf.cast(block, tf.float32)
+        if level != 3:  # blocks 4 and 5 are coarser: bilinear onto block 3's grid
+            block = tf.image.resize(block, grid, method="bilinear")
+        parts.append(tf.math.l2_normalize(block, axis=-1) * float(np.sqrt(LEVEL_WEIGHTS[level])))
+    features = tf.concat(parts, axis=-1)
+    return tf.reshape(features, (-1, features.shape[-1]))  # dot products = weighted sum of per-level cosines
+
+
+_describe_blocks = None
+_describe_blocks_lock = threading.Lock()
+
+
+def descriptors_of_blocks(blocks) -> np.ndarray:
+    """VGG16 blocks 3–5 of one image, already computed (arrays or tensors, batch of 1) → the cell
+    descriptors ``_Matcher.descriptors`` would compute from its lightness: for a network whose own
+    encoder is this VGG16 (``hypercolumn_hints``), without a second pass through it."""
+    global _describe_blocks
+    import tensorflow as tf
+
+    with _describe_blocks_lock:
+        if _describe_blocks is None:
+            _describe_blocks = tf.function(lambda b3, b4, b5: _cell_descriptors((b3, b4, b5)), reduce_retracing=True)
+        return _describe_blocks(*(tf.convert_to_tensor(block) for block in blocks)).numpy()
 
 
 _matcher: _Matcher | None = None

@@ -170,6 +170,37 @@ def test_a_hint_moves_the_shipped_models_colors_toward_it(shipped_hint_model):
         assert after < before - 5, (rgb, before, after)  # strictly (and clearly) closer
 
 
+def test_the_spreading_compares_cells_by_the_networks_own_blocks_not_a_second_vgg16_pass(shipped_hint_model, monkeypatch):
+    """The hint model's network returns its encoder's blocks; the cell descriptors made from them are the
+    matcher's (which runs the VGG16 again), and a hinted colorization never calls the matcher."""
+    from colorizer import exemplar
+    from colorizer.color import unnormalize_l
+    from colorizer.models import hypercolumn_hints
+
+    model = shipped_hint_model
+    photo = make_photo(120, 160, seed=9)
+    hints = [{"x": 30, "y": 40, "rgb": [40, 90, 200]}, {"x": 120, "y": 90, "rgb": [230, 200, 40]}]
+    L8, x = model.prepared(photo)
+    grid = model.hint_grid(hints, photo.shape)
+    outputs = hypercolumn_hints.predict_outputs(model.forward, x, grid)
+    from_blocks = exemplar.descriptors_of_blocks([outputs[name] for name in hypercolumn_hints.BLOCKS])
+    second_pass = exemplar.reference_matcher().descriptors(unnormalize_l(x[0, ..., 0]))
+    assert from_blocks.shape == second_pass.shape and np.abs(from_blocks - second_pass).max() < 1e-3
+
+    def forward_without_blocks(inputs):  # a network built without them: the second pass, as before
+        return {key: value for key, value in model.forward(inputs).items() if key not in hypercolumn_hints.BLOCKS}
+
+    expected = model.join(L8, hypercolumn_hints.predict_ab(forward_without_blocks, x, grid)[0])
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the hints' spreading ran the VGG16 again")
+
+    monkeypatch.setattr(exemplar, "reference_matcher", no_second_pass)
+    hinted = model.colorize(photo, hints=hints)
+    assert np.abs(hinted.astype(int) - expected).max() <= 1  # rounding of descriptors equal to 1e-3
+    assert np.abs(_ab(hinted) - _ab(model.colorize(photo))).max() > 5  # the hints did change the colors
+
+
 def test_no_hints_and_an_empty_list_are_the_same_automatic_result(tiny_colorizers):
     model = tiny_colorizers["hypercolumn_hints"]
     photo = make_photo(36, 52, seed=4)

@@ -14,7 +14,9 @@ Why this way:
 - Training hints are simulated as in the paper (``hints.simulate_grid_hints``): a geometric number of
   points (often none), patches of 1–9 px, each with the truth's mean color there, drawn afresh for
   every batch; validation hints are drawn once, with a fixed seed.
-- Decoding, upsampling and bfloat16 inference are the flagship's.
+- Decoding, upsampling and bfloat16 inference are the flagship's. Its network also returns the
+  encoder's blocks (``inference_network``): the hints' spreading compares cells by them, without a
+  second pass through the VGG16.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from colorizer import hints as hint_tools
 from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
 from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
-                                          decode, encoder_features, inference_network)
+                                          decode, encoder_features)
 from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)
 from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the two heads' losses)
 
@@ -57,12 +59,31 @@ def augment_batch(x, y: dict, rng: np.random.Generator):
     return (*(x if isinstance(x, (list, tuple)) else (x,)), grid), y
 
 
+# The encoder's blocks, also outputs of the network colorization runs: the hints' spreading compares
+# cells by them (``predict_ab``), so the VGG16 runs once per colorization instead of twice.
+BLOCKS = ("block3", "block4", "block5")
+
+
+def inference_network(model: keras.Model) -> keras.Model:
+    """The flagship's (its encoder in bfloat16 where that is fast), with the encoder's blocks 3–5 as
+    outputs beside {probs, ab_reg}."""
+    base = hypercolumn.inference_network(model)
+    l_norm = keras.Input((None, None, 1), name="L")
+    hints = keras.Input(model.inputs[1].shape[1:], name="hints")
+    blocks = base.get_layer("encoder")(l_norm)
+    probs, ab_reg = base.get_layer("decoder")([*blocks, hints])
+    outputs = {"probs": keras.layers.Identity(name="probs")(probs), "ab_reg": keras.layers.Identity(name="ab_reg")(ab_reg),
+               **{name: keras.layers.Identity(name=name)(block) for name, block in zip(BLOCKS, blocks)}}
+    return keras.Model([l_norm, hints], outputs, name=base.name)
+
+
 def hint_grid_shape(working_size: int) -> tuple[int, int]:
     return working_size // OUTPUT_STRIDE, working_size // OUTPUT_STRIDE
 
 
 def predict_outputs(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None) -> dict:
-    """L_norm N×S×S×1 (+ hint grids N×S/4×S/4×3, none = automatic) → {probs, ab_reg} as numpy."""
+    """L_norm N×S×S×1 (+ hint grids N×S/4×S/4×3, none = automatic) → {probs, ab_reg, and the encoder's
+    blocks when the network has them (``inference_network``)} as numpy."""
     n, size = batch_input.shape[0], batch_input.shape[1]
     if hint_grid is None:
         hint_grid = np.zeros((n, *hint_grid_shape(size), 3), np.float32)
@@ -80,9 +101,16 @@ def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = 
     ab = decode(outputs["probs"], outputs["ab_reg"], **{**DECODE, **options})
     if hint_grid is None or spread is None or not np.any(hint_grid[..., 2]):
         return ab
-    from colorizer.exemplar import reference_matcher
-
     grids = np.broadcast_to(hint_grid, (len(ab), *hint_grid.shape[-3:]))
-    L = unnormalize_l(batch_input[..., 0])
-    return np.stack([hint_tools.propagate_hints(ab[i], grids[i], reference_matcher().descriptors(L[i]), replace=spread == "replace")
-                     for i in range(len(ab))])
+    return np.stack([hint_tools.propagate_hints(ab[i], grids[i], _cell_descriptors(outputs, batch_input, i),
+                                                replace=spread == "replace") for i in range(len(ab))])
+
+
+def _cell_descriptors(outputs: dict, batch_input: np.ndarray, i: int) -> np.ndarray:
+    """Image i's cell descriptors (``colorizer.exemplar``): from the blocks the network returned, else
+    (a network built without them) from a second pass through the VGG16."""
+    from colorizer import exemplar
+
+    if all(name in outputs for name in BLOCKS):
+        return exemplar.descriptors_of_blocks([outputs[name][i:i + 1] for name in BLOCKS])
+    return exemplar.reference_matcher().descriptors(unnormalize_l(batch_input[i, ..., 0]))
