@@ -125,9 +125,10 @@ def build(size: int = WORKING_SIZE, with_hints: bool = False, name: str = NAME) 
     return _named_outputs(l_norm, extra, decoder([*encoder(l_norm), *extra]), name)
 
 
-def _named_outputs(l_norm, extra: list, outputs, name: str) -> keras.Model:
-    probs, ab_reg = outputs
-    outputs = {"probs": layers.Identity(name="probs")(probs), "ab_reg": layers.Identity(name="ab_reg")(ab_reg)}
+def _named_outputs(l_norm, extra: list, outputs, name: str, **more) -> keras.Model:
+    """The model with outputs {probs, ab_reg} (the decoder's two), and any ``more`` named tensors."""
+    named = {"probs": outputs[0], "ab_reg": outputs[1], **more}
+    outputs = {key: layers.Identity(name=key)(tensor) for key, tensor in named.items()}
     return keras.Model([l_norm, *extra] if extra else l_norm, outputs, name=name)
 
 

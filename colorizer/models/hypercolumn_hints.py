@@ -71,10 +71,8 @@ def inference_network(model: keras.Model) -> keras.Model:
     l_norm = keras.Input((None, None, 1), name="L")
     hints = keras.Input(model.inputs[1].shape[1:], name="hints")
     blocks = base.get_layer("encoder")(l_norm)
-    probs, ab_reg = base.get_layer("decoder")([*blocks, hints])
-    outputs = {"probs": keras.layers.Identity(name="probs")(probs), "ab_reg": keras.layers.Identity(name="ab_reg")(ab_reg),
-               **{name: keras.layers.Identity(name=name)(block) for name, block in zip(BLOCKS, blocks)}}
-    return keras.Model([l_norm, hints], outputs, name=base.name)
+    outputs = base.get_layer("decoder")([*blocks, hints])
+    return hypercolumn._named_outputs(l_norm, [hints], outputs, base.name, **dict(zip(BLOCKS, blocks)))
 
 
 def hint_grid_shape(working_size: int) -> tuple[int, int]:
