@@ -80,10 +80,9 @@ def _rows_of_table() -> np.ndarray:
 
 def warm_up() -> None:
     """Build the table and compile the kernels (a tiny join of each kind, and the lightness of a tiny
-    gray photo as a plane and as RGB, with the shrink's block sums)."""
-    for shape in ((8, 8), (8, 8, 3)):
-        lightness8_and_shrunk(np.zeros(shape, np.uint8), (2, 2))
-    L8 = lightness8(np.zeros((2, 2, 3), np.uint8))
+    gray photo as a plane and as RGB: the shrink's block sums, and the row below the blocks)."""
+    for shape in ((9, 8), (9, 8, 3)):  # 9 rows: four blocks of 2 rows, then one margin row
+        L8, _ = lightness8_and_shrunk(np.zeros(shape, np.uint8), (2, 2))
     ab = np.zeros((2, 2, 2), np.float32)
     join(L8, ab)
     join_guided(L8, ab, ab)

@@ -306,6 +306,22 @@ def test_kernels_run_on_tbb_or_numbas_own_pool_never_openmp():
     assert numba.threading_layer() in {"tbb", "workqueue"}
 
 
+def test_warm_up_compiles_every_kernel_a_gray_plane_or_an_rgb_photo_needs():
+    """In a fresh process (compiled signatures accumulate in this one): after ``warm_up`` each kernel has
+    the signatures a colorization uses, so no visitor waits for a compilation."""
+    import subprocess
+    import sys
+
+    script = ("from colorizer import lab8, lab8_kernels as k; lab8.warm_up(); "
+              "print({f.__name__: sorted(str(s[0]) for s in f.signatures) for f in "
+              "(k.gray_lightness, k.gray_lightness_blocks, k.gather, k.gather_guided)})")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    signatures = eval(out.stdout.strip().splitlines()[-1])
+    plane, rgb = "array(uint8, 2d, C)", "array(uint8, 3d, C)"
+    assert signatures == {"gray_lightness": [plane, rgb], "gray_lightness_blocks": [plane, rgb],
+                          "gather": [plane], "gather_guided": [plane]}, signatures
+
+
 def test_joins_from_several_threads_at_once_each_get_their_own_result():
     from concurrent.futures import ThreadPoolExecutor
 
