@@ -30,9 +30,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from colorizer import lab8
 from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
-__all__ = ["ReferenceResult", "ReferenceError", "reference_colorize", "reference_matcher", "MATCH_SIZE"]
+__all__ = ["ReferenceResult", "ReferenceError", "reference_colorize", "reference_ab", "reference_cells", "reference_matcher", "MATCH_SIZE"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -208,12 +209,24 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
         raise ReferenceError("no reference photo given")
     cells, colors = reference_cells(references)
     L_full = luminance(image)
+    blended, confidence, automatic_ab = reference_ab(colorizer, L_full, cells, colors,
+                                                     hint_grid=colorizer.hint_grid(hints, image.shape), **options)
+    return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
+                           automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
+
+
+def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.ndarray, hint_grid=None,
+                 **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The colors before the join, for callers that match many images against one set of reference
+    cells (``reference_cells``; a video's frames against its keyframe): full-resolution L (float H×W in
+    [0, 100], or uint8 L8 of ``colorizer.lab8``) → (blended ab float32 on the matching grid, h×w×2;
+    confidence h×w in [0, 1]; the model's automatic ab at its output size)."""
+    size = (MATCH_SIZE, MATCH_SIZE)
+    L_match = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
     grid = (MATCH_SIZE // STRIDE, MATCH_SIZE // STRIDE)
-    matched, confidence = match(reference_matcher().descriptors(resize(L_full, (MATCH_SIZE, MATCH_SIZE))), cells, colors)
+    matched, confidence = match(reference_matcher().descriptors(L_match), cells, colors)
     matched, confidence = matched.reshape(*grid, 2), confidence.reshape(grid)
-    automatic_ab = colorizer.predict_ab(colorizer.network_input(L_full),
-                                        hint_grid=colorizer.hint_grid(hints, image.shape), **options)[0]
+    automatic_ab = colorizer.predict_ab(colorizer.network_input(L_full), hint_grid=hint_grid, **options)[0]
     automatic_on_grid = resize(np.asarray(automatic_ab, np.float32), grid)
     blended = confidence[..., None] * _smoothed(matched, confidence) + (1.0 - confidence[..., None]) * automatic_on_grid
-    return ReferenceResult(image=colorizer.join(L_full, blended.astype(np.float32)), confidence=confidence,
-                           automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
+    return blended.astype(np.float32), confidence, automatic_ab
