@@ -1,0 +1,77 @@
+"""``python -m colorizer video IN -o OUT.mp4 [--arch NAME] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
+
+Exit status: 0 done; 2 when IN is not a readable video, is beyond the host's budget (``io.check_budget``),
+or a hints/reference file is bad (one ``error: <file>: <reason>`` line each, never a traceback); 130
+on Ctrl-C (the partial output is removed).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["video_from_cli", "USAGE_ERROR"]
+
+USAGE_ERROR = 2
+
+
+def video_from_cli(args, progress, error) -> int:
+    """``args`` from ``colorizer.cli``'s ``video`` parser; ``progress`` makes a tqdm-like bar,
+    ``error(message)`` prints one line."""
+    from colorizer.hints import HintError, read_hints_file
+    from colorizer.imageio import ImageError, read_image
+    from colorizer.video.io import VideoError, check_budget, probe
+
+    if args.max_frames is not None and args.max_frames < 1:
+        error(f"--max-frames must be at least 1, got {args.max_frames}")
+        return USAGE_ERROR
+    try:
+        info = probe(args.input)
+        total = check_budget(info, max_frames=args.max_frames)
+    except VideoError as err:
+        error(str(err))
+        return USAGE_ERROR
+    try:
+        hints = read_hints_file(args.hints) if args.hints else None
+        reference = read_image(args.reference).rgb if args.reference else None
+    except HintError as err:
+        error(str(err))
+        return USAGE_ERROR
+    except ImageError as err:
+        error(f"reference {err}")
+        return USAGE_ERROR
+    from colorizer.inference import load
+    from colorizer.models import hint_taking_architectures
+    from colorizer.video.pipeline import colorize_video
+
+    model = load(args.arch)
+    if hints:
+        if not model.takes_hints:
+            error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
+                  + ", ".join(hint_taking_architectures()))
+            return USAGE_ERROR
+        try:
+            model.hint_grid(hints, (info.height, info.width))
+        except HintError as err:
+            error(f"{args.hints}: {str(err).split(': ', 1)[-1]}")
+            return USAGE_ERROR
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    bar = progress(None, desc=f"{info.name} with {model.name}", unit="frame", total=total or None)
+    done = [0]
+
+    def advance(count: int, _total: int) -> None:
+        bar.update(count - done[0])
+        done[0] = count
+
+    try:
+        report = colorize_video(args.input, output, model, reference=reference, hints=hints,
+                                max_frames=args.max_frames, progress=advance)
+    except VideoError as err:
+        bar.close()
+        error(str(err))
+        return USAGE_ERROR
+    bar.close()
+    sound = f", audio {report.audio}" if report.audio else (", no audio track" if not info.has_audio else ", audio unreadable: left out")
+    cuts = f", {len(report.cuts)} scene cut{'s' * (len(report.cuts) != 1)}" if report.cuts else ""
+    print(f"{output}: {report.frames} frames {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
+          f"{report.frames_per_second:.1f} frames/s")
+    return 0

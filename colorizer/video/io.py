@@ -1,0 +1,322 @@
+"""Reading and writing clips, one frame at a time, with PyAV (FFmpeg's libraries).
+
+Why PyAV and not OpenCV's ``VideoCapture``/``VideoWriter`` (whose FFmpeg is in opencv-python-headless):
+- **H.264.** The OpenCV wheel's FFmpeg has no H.264 encoder (``avc1`` fails to open; only MPEG-4 Part
+  2, ``mp4v``, which browsers do not play, so ``st.video`` would show nothing). PyAV's wheel brings
+  libx264: the MP4 plays in every browser and player.
+- **Audio.** ``cv2.VideoWriter`` writes no audio at all; with PyAV the input's sound is copied into
+  the output (or re-encoded to AAC when its codec does not go into an MP4), trimmed to the video.
+- **Seeking and metadata.** PyAV gives the stream's real time base, frame rate, frame count and
+  codec before decoding anything, so a clip beyond the budget is refused from its header, and a
+  first frame can be shown without decoding the rest.
+- **Memory.** Both decode frame by frame; PyAV hands each frame as one array (``to_ndarray``) and
+  nothing else is kept: memory stays flat however long the clip (tested).
+Both read MP4, AVI, MOV, WebM and animated GIF here (FFmpeg's demuxers). The cost: one more wheel
+(``av``, about 40 MB, FFmpeg inside it with libx264, GPL).
+
+Output: H.264 (yuv420p, CRF ``CRF``) in MP4 when the frame's width and height are even; 4:2:0 cannot
+hold an odd size, so an odd-sized clip (e.g. 37×23) is written as VP9 in MP4 at its exact size (every
+current browser plays it). The same frame count and frame rate as the input (constant rate: the
+stream's average rate).
+
+Budget (``check_budget``): a clip whose frames × pixels exceed ``MAX_VIDEO_PIXELS`` (default
+2,000,000,000, about 15 minutes of colorizing on a 2-core CPU; ``$COLORIZER_MAX_VIDEO_PIXELS``) or a
+frame over ``colorizer.imageio.MAX_PIXELS`` is refused before decoding, and reading stops there too
+when the header understated the count.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+__all__ = ["VideoError", "VideoBudgetError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
+           "MAX_VIDEO_PIXELS", "max_video_pixels"]
+
+DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
+MAX_VIDEO_PIXELS_ENV = "COLORIZER_MAX_VIDEO_PIXELS"
+CRF = 18                    # x264 quality: visually lossless for film, a few MB a minute at 640×360
+MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}   # copied as they are; others → AAC
+
+
+def max_video_pixels() -> int:
+    """The budget in frames × pixels: ``$COLORIZER_MAX_VIDEO_PIXELS`` if a positive integer, else the default."""
+    raw = os.environ.get(MAX_VIDEO_PIXELS_ENV, "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_VIDEO_PIXELS
+
+
+MAX_VIDEO_PIXELS = max_video_pixels()
+
+
+class VideoError(ValueError):
+    """A file that is not a readable video, or one beyond a limit: ``<file>: <reason>``, one line."""
+
+
+class VideoBudgetError(VideoError):
+    """A clip beyond the budget in frames × pixels (or a frame beyond the pixel limit)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a clip's header says: ``frames`` is the stream's count, or duration × rate when it has
+    none (0 when neither is known); ``fps`` a Fraction."""
+
+    path: str
+    width: int
+    height: int
+    fps: Fraction
+    frames: int
+    codec: str
+    has_audio: bool
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def duration(self) -> float:
+        return self.frames / float(self.fps) if self.fps else 0.0
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text[:200]
+
+
+def _open(path):
+    import av
+
+    name = Path(path).name
+    if not Path(path).is_file():
+        raise VideoError(f"{name}: no such file")
+    if Path(path).stat().st_size == 0:
+        raise VideoError(f"{name}: empty file")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
+        raise VideoError(f"{name}: not a readable video ({_one_line(err)})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{name}: not a readable video (no video stream)")
+    return container
+
+
+def probe(path) -> VideoInfo:
+    """A clip's header → ``VideoInfo``; ``VideoError`` when it is not a readable video."""
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if not width or not height:
+            raise VideoError(f"{Path(path).name}: not a readable video (no frame size in its header)")
+        fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(24)
+        frames = int(stream.frames or 0)
+        if not frames:
+            seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+            frames = int(round(seconds * float(fps)))
+        return VideoInfo(str(path), int(width), int(height), Fraction(fps), frames, stream.codec_context.name,
+                         bool(container.streams.audio))
+    finally:
+        container.close()
+
+
+def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int | None = None,
+                 max_frame_pixels: int | None = None) -> int:
+    """→ the frames that will be colorized (the header's count, at most ``max_frames``); raises
+    ``VideoBudgetError`` when they times the frame's pixels exceed ``max_pixels`` (default
+    ``max_video_pixels()``) or a frame exceeds ``max_frame_pixels`` (default ``imageio.MAX_PIXELS``)."""
+    from colorizer import imageio
+
+    budget = max_video_pixels() if max_pixels is None else int(max_pixels)
+    frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
+    pixels = info.width * info.height
+    if pixels > frame_limit:
+        raise VideoBudgetError(f"{info.name}: frames of {info.width}x{info.height} exceed the limit of "
+                               f"{frame_limit:,} pixels a frame")
+    frames = info.frames if max_frames is None else min(info.frames or max_frames, max_frames)
+    if frames * pixels > budget:
+        most = budget // pixels
+        raise VideoBudgetError(f"{info.name}: {frames:,} frames of {info.width}x{info.height} exceed this host's "
+                               f"budget of {budget:,} frame pixels ({most:,} frames at this size; "
+                               f"use --max-frames, or set {MAX_VIDEO_PIXELS_ENV})")
+    return frames
+
+
+def read_frames(path, max_frames: int | None = None, max_pixels: int | None = None) -> Iterator[np.ndarray]:
+    """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``).
+    ``VideoError`` when the file cannot be decoded from the start, or a frame changes size;
+    ``VideoBudgetError`` when the frames read pass ``max_pixels`` (a header that understated them)."""
+    import av
+
+    budget = max_video_pixels() if max_pixels is None else int(max_pixels)
+    name = Path(path).name
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        count, size, used = 0, None, 0
+        try:
+            for frame in container.decode(stream):
+                if max_frames is not None and count >= max_frames:
+                    return
+                rgb = frame.to_ndarray(format="rgb24")
+                if size is None:
+                    size = rgb.shape
+                elif rgb.shape != size:
+                    raise VideoError(f"{name}: frame {count} is {rgb.shape[1]}x{rgb.shape[0]}, the first was "
+                                     f"{size[1]}x{size[0]} (a clip of changing size is not supported)")
+                used += rgb.shape[0] * rgb.shape[1]
+                if used > budget:
+                    raise VideoBudgetError(f"{name}: more frames than its header said, beyond this host's budget "
+                                           f"of {budget:,} frame pixels (set {MAX_VIDEO_PIXELS_ENV})")
+                count += 1
+                yield rgb
+        except av.FFmpegError as err:
+            if count == 0:
+                raise VideoError(f"{name}: not a readable video ({_one_line(err)})") from None
+            return  # a truncated clip: what could be decoded is the clip (FFmpeg players do the same)
+        if count == 0:
+            raise VideoError(f"{name}: not a readable video (no frame could be decoded)")
+    finally:
+        container.close()
+
+
+def _video_codec(width: int, height: int, crf: int = CRF) -> tuple[str, dict]:
+    """(encoder, options) for a frame size: H.264 when 4:2:0 holds it, else VP9 (odd sizes)."""
+    import av
+
+    if width % 2 == 0 and height % 2 == 0 and "libx264" in av.codecs_available:
+        return "libx264", {"crf": str(crf), "preset": "veryfast"}
+    if "libvpx-vp9" in av.codecs_available:
+        return "libvpx-vp9", {"crf": "24", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    return "mpeg4", {"qscale": "3"}
+
+
+class VideoWriter:
+    """An MP4 written frame by frame: ``write(rgb)`` (uint8 H×W×3 of ``size`` (w, h)), then ``close()``.
+    ``audio_from``: a clip whose audio track (if any) goes into the output, trimmed to the frames
+    written (copied when MP4 takes its codec, else re-encoded to AAC) and interleaved with the
+    pictures as they are written. Use as a context manager: on an exception the partial file is removed.
+    ``audio``: "copied", "re-encoded to AAC" or None (no track, or an unreadable one)."""
+
+    def __init__(self, path, size: tuple[int, int], fps: Fraction, audio_from=None, crf: int = CRF):
+        import av
+
+        self.path, self.size, self.fps = Path(path), tuple(size), Fraction(fps).limit_denominator(1001000)
+        self.frames = 0
+        self._container = av.open(str(self.path), "w", format="mp4")
+        self.codec, options = _video_codec(*self.size, crf=crf)
+        self._stream = self._container.add_stream(self.codec, rate=self.fps, options=options)
+        self._stream.width, self._stream.height = self.size
+        self._stream.pix_fmt = "yuv420p"   # pts count frames: the codec's time base is 1/rate
+        self.audio, self._audio = None, None
+        if audio_from is not None:  # every stream must exist before the first packet is written
+            self._audio = self._open_audio(audio_from)
+
+    def write(self, rgb: np.ndarray) -> None:
+        import av
+
+        if rgb.shape[1::-1] != self.size:
+            raise ValueError(f"frame {self.frames}: size {rgb.shape[1]}x{rgb.shape[0]}, expected {self.size[0]}x{self.size[1]}")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames
+        self._container.mux(self._stream.encode(frame))
+        self.frames += 1
+        self._mux_audio(Fraction(self.frames) / self.fps)
+
+    def close(self) -> None:
+        self._container.mux(self._stream.encode(None))
+        self._mux_audio(Fraction(self.frames) / self.fps, last=True)
+        self._close_audio()
+        self._container.close()
+
+    def abort(self) -> None:
+        self._close_audio()
+        try:
+            self._container.close()
+        except Exception:  # noqa: BLE001 - already failing: the file goes anyway
+            pass
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+    # The sound: (source container, its audio stream, the output stream, a pending item, an iterator
+    # of (seconds, packets to mux)), read as far as the pictures written so far.
+    def _open_audio(self, path):
+        import av
+
+        try:
+            source = av.open(str(path), metadata_errors="ignore")
+        except (av.FFmpegError, UnicodeDecodeError, ValueError):
+            return None
+        if not source.streams.audio:
+            source.close()
+            return None
+        audio = source.streams.audio[0]
+        if audio.codec_context.name in MP4_AUDIO:
+            out = self._container.add_stream_from_template(audio)
+            items, self.audio = self._copied(source, audio, out), "copied"
+        else:
+            rate = audio.codec_context.sample_rate or 44100
+            out = self._container.add_stream("aac", rate=rate)
+            layout = audio.codec_context.layout.name if audio.codec_context.layout else "stereo"
+            out.layout = layout if layout in ("mono", "stereo") else "stereo"
+            items, self.audio = self._reencoded(source, audio, out), "re-encoded to AAC"
+        return {"source": source, "items": items, "pending": None}
+
+    @staticmethod
+    def _copied(source, audio, out):
+        for packet in source.demux(audio):
+            if packet.dts is None or packet.pts is None:
+                continue
+            packet.stream = out
+            yield packet.pts * audio.time_base, [packet]
+
+    @staticmethod
+    def _reencoded(source, audio, out):
+        import av
+
+        resampler = av.AudioResampler(format="fltp", layout=out.layout, rate=out.rate)
+        for frame in source.decode(audio):
+            start = frame.time or 0.0
+            yield Fraction(start).limit_denominator(10**6), [p for f in resampler.resample(frame) for p in out.encode(f)]
+        yield None, [p for f in resampler.resample(None) for p in out.encode(f)] + list(out.encode(None))
+
+    def _mux_audio(self, until: Fraction, last: bool = False) -> None:
+        """Audio up to ``until`` seconds (``last``: the end of the video; the rest is dropped)."""
+        import av
+
+        state = self._audio
+        if state is None:
+            return
+        try:
+            while True:
+                item = state["pending"] or next(state["items"], None)
+                state["pending"] = None
+                if item is None:
+                    return
+                start, packets = item
+                if start is not None and start >= until:
+                    if not last:
+                        state["pending"] = item
+                    return
+                self._container.mux(packets)
+        except av.FFmpegError:
+            self._close_audio()  # unreadable sound does not cost the picture: the rest goes without it
+
+    def _close_audio(self) -> None:
+        if self._audio is not None:
+            self._audio["source"].close()
+            self._audio = None
