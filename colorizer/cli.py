@@ -1,4 +1,4 @@
-"""Command line: ``python -m colorizer {archs,colorize,evaluate,train,finetune,bench}``.
+"""Command line: ``python -m colorizer {archs,colorize,video,evaluate,train,finetune,bench}``.
 
 Forms other tools call (keep them stable):
 - ``archs [--hints]``: one architecture name per line (``--hints``: those taking user color hints).
@@ -8,6 +8,9 @@ Forms other tools call (keep them stable):
   see ``colorizer.hints``) applies to every input; a malformed file, a point outside an image or a
   model without hints prints one ``error:`` line and exits 2. ``--reference REF``: colors from the
   color photo REF for every input (``colorizer.exemplar``); an unreadable REF: one line, exit 2.
+- ``video IN -o OUT.mp4 [--arch NAME] [--reference REF] [--hints HINTS.json] [--max-frames N]``: the
+  clip colorized into an MP4 (``colorizer.video``); a file that is not a readable video, a clip beyond
+  the host's budget, or a bad hints/reference file: one ``error:`` line, exit 2.
 - ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray``
   baseline, on DIR's held-out photos or on the built-in gallery's color photos.
 - ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
@@ -186,7 +189,7 @@ def cmd_train(args) -> int:
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
-        command="python -m colorizer " + shlex.join(args.argv),
+        stamps_dir=args.stamps, command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -195,6 +198,12 @@ def cmd_finetune(args) -> int:
     from colorizer.finetune import finetune_from_cli
 
     return finetune_from_cli(args)
+
+
+def cmd_video(args) -> int:
+    from colorizer.video.cli import video_from_cli
+
+    return video_from_cli(args, progress=_progress, error=_error)
 
 
 def cmd_bench(args) -> int:
@@ -259,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--crops-per-photo", type=int, default=12)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--stamps", default=None, metavar="DIR",
+                       help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
     train.add_argument("--snapshots", default=None, metavar="DIR",
                        help="also write every epoch's trained weights here, to average them afterwards "
                             "(scripts/average_snapshots.py)")
@@ -275,6 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--val-share", type=float, default=0.2)
     finetune.add_argument("--seed", type=int, default=0)
     finetune.set_defaults(run=cmd_finetune)
+
+    video = sub.add_parser("video", help="colorize a clip (MP4, AVI, MOV, WebM, GIF) into an MP4, colors carried along the motion")
+    video.add_argument("input", metavar="IN")
+    video.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    video.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
+    video.add_argument("--reference", metavar="REF", help="a color photo whose colors the first frame takes; that frame then guides the rest")
+    video.add_argument("--hints", metavar="HINTS.json", help="color hints for the first frame (a hint-taking --arch); it then guides the rest")
+    video.add_argument("--max-frames", type=int, metavar="N", help="colorize only the first N frames")
+    video.set_defaults(run=cmd_video)
 
     bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
     bench.add_argument("--json", metavar="FILE")
