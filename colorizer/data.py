@@ -3,6 +3,9 @@
 A photo folder is either ``DIR/train/*`` and ``DIR/val/*`` (as ``scripts/fetch_photos.py`` writes it)
 or a flat folder of images (then all of it is one split). Crops are taken at several scales with
 random horizontal flips, resized to the working size, and kept as uint8 N×S×S×3 in memory.
+Training crops can have photographic stamps pasted onto them (``paste_stamps``: copy-paste
+augmentation, Ghiasi et al. 2021), objects cut out on transparency (``scripts/fetch_stamps.py``),
+so that the model learns the colors of things its photos lack, in context.
 ``crop_batch`` turns them into float32 arrays: ``gray01`` (N×S×S×1, [0, 1], from L by
 ``color.gray01_from_L``, as at inference), ``L_norm`` (N×S×S×1,
 [-1, 1]), ``ab_norm`` (N×S×S×2, about [-1, 1]), ``rgb01`` (N×S×S×3, [0, 1]).
@@ -16,10 +19,94 @@ import numpy as np
 from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, read_image
 
-__all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES"]
+__all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
+           "load_stamps", "paste_stamp", "paste_stamps", "StampOptions", "HELD_OUT_PACKAGES", "check_held_out"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
+# Packages whose photos are kept for evaluation only (scripts/fetch_eval_photos.py): choosing checkpoints
+# and decodings on photos from a source never trained on is what tells whether colors transfer.
+HELD_OUT_PACKAGES = ("opencv-doc",)
+
+
+def check_held_out(data_dir: str | Path) -> None:
+    """ValueError when the folder's ``manifest.csv`` puts a photo of a held-out package in train/ or val/."""
+    import csv
+
+    manifest = Path(data_dir) / "manifest.csv"
+    if not manifest.is_file():
+        return
+    with open(manifest, newline="") as f:
+        leaked = [row.get("path", "?") for row in csv.DictReader(f)
+                  if row.get("package") in HELD_OUT_PACKAGES and row.get("split", "train") in ("train", "val")]
+    if leaked:
+        raise ValueError(f"{data_dir}: {len(leaked)} photo(s) of a held-out source in the training folder "
+                         f"(first: {leaked[0]}); held-out sources ({', '.join(HELD_OUT_PACKAGES)}) are for evaluation only")
+
+
+class StampOptions:
+    """How stamps are pasted: into ``share`` of the crops, 1 to ``most`` stamps each, each stamp's longer
+    side ``side`` (a range, as a share of the crop's side), flipped half the time."""
+
+    def __init__(self, share: float = 0.7, most: int = 3, side: tuple[float, float] = (0.25, 0.7)):
+        self.share, self.most, self.side = share, most, side
+
+
+def load_stamps(folder: str | Path) -> list[np.ndarray]:
+    """uint8 RGBA H×W×4 arrays of the ``*.png`` stamps in ``folder`` (``scripts/fetch_stamps.py``), sorted by name."""
+    from PIL import Image
+
+    paths = sorted(Path(folder).glob("*.png"))
+    if not paths:
+        raise ValueError(f"{folder}: no stamps (*.png); run scripts/fetch_stamps.py")
+    return [np.asarray(Image.open(p).convert("RGBA")) for p in paths]
+
+
+def paste_stamp(crop: np.ndarray, stamp: np.ndarray, top: int, left: int, side: int, flip: bool) -> np.ndarray:
+    """uint8 RGB S×S×3 crop with the RGBA ``stamp`` scaled so that its longer side is ``side`` px,
+    alpha-blended with its top-left corner at (top, left) (parts outside the crop are cut off)."""
+    import cv2
+
+    scale = side / max(stamp.shape[:2])
+    size = _scaled_size(stamp, side)
+    rows = slice(max(top, 0), min(top + size[1], crop.shape[0]))
+    cols = slice(max(left, 0), min(left + size[0], crop.shape[1]))
+    if rows.stop <= rows.start or cols.stop <= cols.start:  # entirely outside the crop
+        return crop.copy()
+    # Premultiplied, so that resizing does not bleed the transparent pixels' color into the edge.
+    alpha = stamp[..., 3:].astype(np.float32) / 255.0
+    premultiplied = np.concatenate([stamp[..., :3].astype(np.float32) * alpha, alpha], axis=-1)
+    premultiplied = cv2.resize(premultiplied, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if flip:
+        premultiplied = premultiplied[:, ::-1]
+    out = crop.astype(np.float32)
+    part = premultiplied[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
+    region = out[rows, cols]
+    out[rows, cols] = part[..., :3] + (1.0 - part[..., 3:]) * region
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def paste_stamps(crop: np.ndarray, stamps: list[np.ndarray], rng: np.random.Generator,
+                 options: StampOptions | None = None) -> np.ndarray:
+    """1 to ``options.most`` random stamps at random sizes, places and flips on the crop (a new array)."""
+    options = options or StampOptions()
+    size = crop.shape[0]
+    for _ in range(int(rng.integers(1, options.most + 1))):
+        stamp = stamps[int(rng.integers(len(stamps)))]
+        side = max(4, int(size * rng.uniform(*options.side)))
+        width, height = _scaled_size(stamp, side)
+        # Anywhere its centre stays within the crop: objects cut by the border happen in photos too.
+        top = int(rng.integers(-(height // 2), size - height // 2))
+        left = int(rng.integers(-(width // 2), size - width // 2))
+        crop = paste_stamp(crop, stamp, top, left, side, bool(rng.integers(2)))
+    return crop
+
+
+def _scaled_size(stamp: np.ndarray, side: int) -> tuple[int, int]:
+    """(width, height) of ``stamp`` scaled so that its longer side is ``side``."""
+    h, w = stamp.shape[:2]
+    scale = side / max(h, w)
+    return max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:
@@ -48,16 +135,24 @@ def _crop(photo: np.ndarray, top: int, left: int, side: int, size: int, flip: bo
 
 
 def random_crops(photos: list[np.ndarray], per_photo: int, size: int, seed: int = 0,
-                 scales: tuple[float, ...] = CROP_SCALES) -> np.ndarray:
-    """``per_photo`` random square crops of each photo at the given scales, flipped half the time."""
+                 scales: tuple[float, ...] = CROP_SCALES, stamps: list[np.ndarray] | None = None,
+                 stamp_options: StampOptions | None = None) -> np.ndarray:
+    """``per_photo`` random square crops of each photo at the given scales, flipped half the time;
+    with ``stamps``, a share of them get stamps pasted on (``paste_stamps``; the stamps draw from their
+    own random stream, so the crops themselves are the same with or without them)."""
     rng = np.random.default_rng(seed)
+    stamp_rng = np.random.default_rng([seed, 1])
+    options = stamp_options or StampOptions()
     crops = []
     for photo in photos:
         h, w = photo.shape[:2]
         for _ in range(per_photo):
             side = max(1, int(min(h, w) * rng.choice(scales)))
             top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-            crops.append(_crop(photo, top, left, side, size, bool(rng.integers(2))))
+            crop = _crop(photo, top, left, side, size, bool(rng.integers(2)))
+            if stamps and stamp_rng.random() < options.share:
+                crop = paste_stamps(crop, stamps, stamp_rng, options)
+            crops.append(crop)
     return np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
 
 

@@ -60,8 +60,11 @@ def data_sources(data_dir: str | Path) -> list[dict]:
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
-def crops(data_dir, size: int, crops_per_photo: int, seed: int, log):
-    """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays."""
+def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None):
+    """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays;
+    ``stamps`` (RGBA, ``data.load_stamps``) are pasted onto a share of the training crops only: validation
+    measures photos as they are. ValueError if the folder holds a held-out source (``data.check_held_out``)."""
+    data.check_held_out(data_dir)
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
     if not train_photos:
@@ -70,7 +73,7 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log):
     # validate on its own training photos, so insist on a real val/ split.
     if not val_photos or not (Path(data_dir) / "val").is_dir():
         raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
-    train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed)
+    train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed, stamps=stamps)
     val_crops = np.concatenate([data.center_crops(val_photos, size), data.random_crops(val_photos, 3, size, seed=seed + 1)])
     return train_photos, val_photos, train_crops, val_crops
 
@@ -84,15 +87,19 @@ def trained_part(arch, model):
 def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = checkpoints.WEIGHTS_DIR, *,
                        epochs: int = 20, size: int | None = None, batch_size: int = 32, lr: float = 1e-3,
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
-                       snapshots: str | Path | None = None, command: str | None = None, log=print) -> dict:
+                       snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
+                       command: str | None = None, log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
-    ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later."""
+    ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
+    ``stamps_dir``: photographic stamps (``scripts/fetch_stamps.py``) pasted onto the training crops."""
     arch = architecture(name)
     size = size or arch.WORKING_SIZE
     started = time.time()
-    log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}")
-    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log)
+    stamps = data.load_stamps(stamps_dir) if stamps_dir else None
+    log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
+        + (f", {len(stamps)} stamps pasted onto {data.StampOptions().share:.0%} of them" if stamps else ""))
+    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps)
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
@@ -127,6 +134,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "folder": str(data_dir), "train_photos": len(train_photos), "val_photos": len(val_photos),
             "train_crops": int(len(train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
             "sources": data_sources(data_dir),
+            "stamps": _stamps_card(stamps_dir, stamps),
         },
         "training": {
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
@@ -164,6 +172,15 @@ def target_prior(arch, y, train_batch) -> np.ndarray | None:
         return None
     ab_norm = y["ab_reg"][..., :2] if isinstance(y, dict) and "ab_reg" in y else train_batch["ab_norm"]
     return quantize.empirical_prior(unnormalize_ab(ab_norm))
+
+
+def _stamps_card(stamps_dir, stamps) -> dict | None:
+    """What the card says of the pasted stamps: how many, how pasted, and their sources."""
+    if not stamps:
+        return None
+    options = data.StampOptions()
+    return {"count": len(stamps), "share_of_crops": options.share, "per_crop": [1, options.most],
+            "side_share": list(options.side), "sources": data_sources(stamps_dir)}
 
 
 def _epochs_run(history_path: Path) -> int:

@@ -74,6 +74,9 @@ PACKAGES = [
 
 RASTER_EXTS = {".jpg", ".jpeg", ".png", ".webp"}
 MIN_SHORT_SIDE = 128
+# Below this 95th percentile of max(RGB) − min(RGB) a photo is black and white. Quiet color photos
+# (steel tools, cutlery, swans on gray water) stay: a model that never sees one paints every scene.
+QUIET_CHROMA = 4
 DEDUPE_MAX_DISTANCE = 4
 # Slightly looser threshold only used to keep *similar* (not removed) images, e.g.
 # re-crops or re-encodes, in the same split.  8x8 dHashes of unrelated smooth
@@ -497,7 +500,7 @@ def reject_by_pixels(s: Stats, trusted: bool) -> str | None:
         return "tiny"
     if s.alpha_frac > 0.02:
         return "transparent"  # sprites/cut-outs: not a full photo
-    if s.chroma_p95 < 18:
+    if s.chroma_p95 < QUIET_CHROMA:
         return "grayscale"  # nothing to learn colour from
     if trusted:
         return None

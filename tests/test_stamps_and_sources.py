@@ -1,0 +1,170 @@
+"""Copy-paste augmentation (colorizer.data.paste_stamp[s], scripts/fetch_stamps.py's photo rule) and the
+rule that keeps held-out sources out of training (colorizer.data.check_held_out, the fetch scripts)."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorizer import color, data
+from conftest import make_photo, write_png
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _script(name: str):
+    sys.path.insert(0, str(SCRIPTS))  # the fetch scripts import fetch_photos by name
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stamp(side: int = 20, rgb=(200, 30, 40)) -> np.ndarray:
+    """A side×side RGBA stamp: an opaque disc of one color, a half-transparent ring, transparent corners."""
+    yy, xx = np.mgrid[:side, :side]
+    r = np.hypot(yy - (side - 1) / 2, xx - (side - 1) / 2)
+    stamp = np.zeros((side, side, 4), np.uint8)
+    stamp[..., :3] = rgb
+    stamp[..., 3] = np.where(r < side * 0.3, 255, np.where(r < side * 0.45, 128, 0))
+    return stamp
+
+
+def test_paste_keeps_alpha_and_colors_land_where_pasted():
+    crop = np.full((40, 40, 3), 90, np.uint8)
+    stamp = _stamp(20)
+    out = data.paste_stamp(crop, stamp, top=5, left=12, side=20, flip=False)
+    region = out[5:25, 12:32].astype(int)
+    opaque, half, clear = stamp[..., 3] == 255, stamp[..., 3] == 128, stamp[..., 3] == 0
+    # Opaque: the stamp's own color; transparent: the crop untouched; half: the mean of the two.
+    assert np.all(region[opaque] == [200, 30, 40])
+    assert np.all(region[clear] == 90)
+    assert np.all(np.abs(region[half] - (np.array([200, 30, 40]) * 128 / 255 + 90 * 127 / 255)) <= 1)
+    # Nothing changed outside the pasted square.
+    outside = np.ones((40, 40), bool)
+    outside[5:25, 12:32] = False
+    assert np.all(out[outside] == 90)
+
+
+def test_paste_scales_flips_and_clips_at_the_border():
+    crop = np.zeros((32, 32, 3), np.uint8)
+    stamp = np.zeros((10, 20, 4), np.uint8)
+    stamp[:, :10] = [255, 0, 0, 255]      # left half red, right half transparent
+    out = data.paste_stamp(crop, stamp, top=0, left=0, side=10, flip=False)   # scaled to 5×10
+    assert np.all(out[:5, :5, 0] == 255) and np.all(out[:5, 5:10] == 0) and np.all(out[5:] == 0)
+    flipped = data.paste_stamp(crop, stamp, top=0, left=0, side=10, flip=True)
+    assert np.all(flipped[:5, 5:10, 0] == 255) and np.all(flipped[:5, :5] == 0)
+    # Half outside on the top-left corner: the visible part lands at the corner, no error.
+    corner = data.paste_stamp(crop, np.full((8, 8, 4), 255, np.uint8), top=-4, left=-4, side=8, flip=False)
+    assert np.all(corner[:4, :4] == 255) and np.all(corner[4:] == 0) and np.all(corner[:, 4:] == 0)
+
+
+def test_training_lightness_is_the_composites():
+    rng = np.random.default_rng(0)
+    crop = make_photo(48, 48, seed=2)
+    pasted = data.paste_stamps(crop, [_stamp(24, (20, 160, 40)), _stamp(16, (250, 220, 0))], rng)
+    assert not np.array_equal(pasted, crop)
+    batch = data.crop_batch(pasted[None])
+    lab = color.rgb_to_lab(pasted)
+    np.testing.assert_allclose(batch["L_norm"][0, ..., 0], color.normalize_l(lab[..., :1])[..., 0], atol=1e-5)
+    np.testing.assert_allclose(batch["ab_norm"][0], color.normalize_ab(lab[..., 1:]), atol=1e-5)
+
+
+def test_random_crops_paste_a_share_and_leave_the_crops_otherwise_alone():
+    photos = [make_photo(64, 64, seed=s) for s in range(3)]
+    plain = data.random_crops(photos, per_photo=20, size=32, seed=7)
+    stamps = [_stamp(30, (0, 0, 255))]
+    pasted = data.random_crops(photos, per_photo=20, size=32, seed=7, stamps=stamps)
+    changed = np.array([not np.array_equal(a, b) for a, b in zip(plain, pasted)])
+    assert 0.45 <= changed.mean() <= 0.95   # 70 % asked for, 60 crops
+    # Where a stamp landed, pure blue appears; the crops without one are the same crops as before.
+    blue = [(c[..., 2] == 255) & (c[..., 0] == 0) for c in pasted[changed]]
+    assert all(b.any() for b in blue)
+    none = data.random_crops(photos, per_photo=20, size=32, seed=7, stamps=stamps,
+                             stamp_options=data.StampOptions(share=0.0))
+    np.testing.assert_array_equal(none, plain)
+
+
+def test_load_stamps_reads_rgba_and_names_an_empty_folder(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(_stamp(12)).save(tmp_path / "b.png")
+    Image.fromarray(_stamp(10)).save(tmp_path / "a.png")
+    stamps = data.load_stamps(tmp_path)
+    assert [s.shape for s in stamps] == [(10, 10, 4), (12, 12, 4)]
+    with pytest.raises(ValueError, match="no stamps"):
+        data.load_stamps(tmp_path / "a_missing_folder")
+
+
+def test_photographic_rule_keeps_photos_and_leaves_out_drawings():
+    fs = _script("fetch_stamps")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64]
+    # A "photo": shaded and textured, on transparency.
+    photo = np.zeros((64, 64, 4), np.uint8)
+    photo[..., 0] = np.clip(80 + xx * 2 + rng.normal(0, 12, (64, 64)), 0, 255)
+    photo[..., 1] = np.clip(40 + yy * 2 + rng.normal(0, 12, (64, 64)), 0, 255)
+    photo[..., 2] = np.clip(60 + rng.normal(0, 12, (64, 64)), 0, 255)
+    photo[..., 3] = np.where(np.hypot(yy - 32, xx - 32) < 28, 255, 0)
+    # A "drawing": the same outline in three flat colors.
+    drawing = photo.copy()
+    drawing[..., :3] = [255, 200, 0]
+    drawing[yy < 20, :3] = [0, 0, 0]
+    drawing[(yy > 40) & (photo[..., 3] > 0), :3] = [200, 0, 0]
+    assert fs.common_color_cover(drawing) == 1.0
+    assert fs.common_color_cover(photo) < 0.2
+    assert fs.is_photographic(photo) and not fs.is_photographic(drawing)
+    # Fully opaque (no cut-out to paste by) or nearly empty: not a stamp.
+    assert not fs.is_photographic(np.concatenate([photo[..., :3], np.full((64, 64, 1), 255, np.uint8)], axis=-1))
+    assert not fs.is_photographic(np.zeros((64, 64, 4), np.uint8))
+
+
+def _manifest(folder: Path, rows: list[dict]) -> None:
+    with open(folder / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["path", "split", "package"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_a_held_out_source_cannot_reach_training(tmp_path):
+    from colorizer.train import crops
+
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        write_png(tmp_path / split / f"{split}.png", make_photo(40, 40, seed=1))
+    _manifest(tmp_path, [{"path": "train/train.png", "split": "train", "package": "scratch"},
+                         {"path": "val/val.png", "split": "val", "package": "scratch"}])
+    assert len(crops(tmp_path, 16, 1, 0, print)[2]) == 1  # a clean folder trains
+    write_png(tmp_path / "train" / "aero1.png", make_photo(40, 40, seed=2))
+    _manifest(tmp_path, [{"path": "train/train.png", "split": "train", "package": "scratch"},
+                         {"path": "val/val.png", "split": "val", "package": "scratch"},
+                         {"path": "train/aero1.png", "split": "train", "package": data.HELD_OUT_PACKAGES[0]}])
+    with pytest.raises(ValueError, match="held-out source"):
+        crops(tmp_path, 16, 1, 0, print)
+
+
+def test_fetch_scripts_keep_sources_apart():
+    fp, fe = _script("fetch_photos"), _script("fetch_eval_photos")
+    # The training packages and the evaluation package are disjoint, and the rule names the latter.
+    assert not set(fp.PACKAGES) & set(data.HELD_OUT_PACKAGES)
+    assert fe.PACKAGE in data.HELD_OUT_PACKAGES
+    # Each pair's photo is not its own reference, and no pair photo is in the automatic set twice.
+    assert all(photo != ref for photo, ref in fe.PAIRS)
+    assert not {photo for photo, _ in fe.PAIRS} & set(fe.OPENCV)
+
+
+def test_paste_of_a_thin_stamp_partly_or_wholly_outside_is_clipped():
+    crop = np.zeros((30, 30, 3), np.uint8)
+    thin = np.full((4, 40, 4), 255, np.uint8)  # 40 wide, 4 high: scaled to 30×3
+    above = data.paste_stamp(crop, thin, top=-10, left=0, side=30, flip=False)
+    np.testing.assert_array_equal(above, crop)  # wholly above the crop: unchanged
+    edge = data.paste_stamp(crop, thin, top=-1, left=5, side=30, flip=False)
+    assert np.all(edge[:2, 5:] == 255) and np.all(edge[2:] == 0) and np.all(edge[:, :5] == 0)
+    rng = np.random.default_rng(3)
+    for _ in range(50):  # random places never fail, whatever the stamp's shape
+        data.paste_stamps(crop, [thin, _stamp(9)], rng)
