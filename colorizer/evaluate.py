@@ -50,10 +50,11 @@ from colorizer.color import ab_of_rgb, join_lab, luminance
 
 __all__ = [
     "held_out_truths", "gallery_truths", "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "gray_baseline", "evaluate_photos",
-    "format_table", "write_json", "METRIC_NAMES",
+    "format_table", "write_json", "METRIC_NAMES", "TRANSFER_NAMES", "transfer_metrics",
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")
+TRANSFER_NAMES = ("gain_over_gray", "quiet_gain", "worst_quiet_gain", "colorfulness_corr")  # see transfer_metrics
 
 SSIM_SIGMA = 1.5
 SSIM_WINDOW = 11  # scikit-image's Gaussian window: 2·int(3.5σ + 0.5) + 1 taps for σ = 1.5
@@ -220,9 +221,10 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
     """
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
     truths = [truth for _, truth in photos]
-    truth_colorfulness = float(np.mean([colorfulness(truth) for truth in truths]))
+    truth_colorfulness = [colorfulness(truth) for truth in truths]
+    mean_truth_colorfulness = float(np.mean(truth_colorfulness))
     prior = truth_prior(truths)
-    summary = {}
+    summary, gray_psnr = {}, None
     for label, predict in predictors.items():
         items = progress(photos, desc=label) if progress else photos
         rows, sums = [], {}
@@ -232,11 +234,42 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
             sums = {k: sums.get(k, 0.0) + v for k, v in image_sums.items()}
         means = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "l2_ab", "colorfulness")}
         means["ssim"] = _nanmean([r["ssim"] for r in rows])
-        means["colorfulness_ratio"] = means["colorfulness"] / truth_colorfulness if truth_colorfulness > 0 else float("nan")
+        means["colorfulness_ratio"] = means["colorfulness"] / mean_truth_colorfulness if mean_truth_colorfulness > 0 else float("nan")
         values = {**means, **_pooled(sums)}
-        summary[label] = {**{k: values[k] for k in METRIC_NAMES}, "n_images": len(rows)}
-    summary["truth"] = {"colorfulness": truth_colorfulness, "n_images": len(photos)}
+        psnr = np.array([r["psnr"] for r in rows])
+        gray_psnr = psnr if gray_psnr is None else gray_psnr
+        summary[label] = {**{k: values[k] for k in METRIC_NAMES}, "n_images": len(rows),
+                          **transfer_metrics(psnr, gray_psnr, [r["colorfulness"] for r in rows], truth_colorfulness)}
+    summary["truth"] = {"colorfulness": mean_truth_colorfulness, "n_images": len(photos)}
     return summary
+
+
+def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness) -> dict[str, float]:
+    """Per-photo figures of how a model holds up across a set (arrays in the photos' order):
+
+    - ``gain_over_gray``: mean PSNR − gray's mean PSNR (dB);
+    - ``quiet_gain``: the same over the quieter half, the photos whose truth's colorfulness is below
+      the set's median, and ``worst_quiet_gain`` the lowest single photo there: where a model that
+      paints its favorite colors everywhere loses most;
+    - ``colorfulness_corr``: Pearson's correlation between the prediction's and the truth's
+      colorfulness across photos (NaN with fewer than 3 photos or a constant side): does the model
+      paint quiet photos quietly and colorful ones colorfully?
+    """
+    with np.errstate(invalid="ignore"):
+        gain = np.asarray(psnr, np.float64) - np.asarray(gray_psnr, np.float64)
+    truth = np.asarray(truth_colorfulness, np.float64)
+    quiet = truth < np.median(truth)
+    if not quiet.any():  # every truth equally colorful: the "quieter half" is all of them
+        quiet = np.ones_like(quiet)
+    predicted = np.asarray(predicted_colorfulness, np.float64)
+    corr = float("nan")
+    if len(truth) >= 3 and predicted.std() > 0 and truth.std() > 0:
+        corr = float(np.corrcoef(predicted, truth)[0, 1])
+    known = ~np.isnan(gain)  # an exact photo scores +inf; exact against exact (inf − inf) is unknown
+    return {"gain_over_gray": float(gain[known].mean()) if known.any() else float("nan"),
+            "quiet_gain": float(gain[quiet & known].mean()) if (quiet & known).any() else float("nan"),
+            "worst_quiet_gain": float(gain[quiet & known].min()) if (quiet & known).any() else float("nan"),
+            "colorfulness_corr": corr}
 
 
 def _cell(value: float | None, spec: str, scale: float = 1.0) -> str:

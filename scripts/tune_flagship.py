@@ -147,6 +147,46 @@ GRIDS = {"heads": variants, "agreement": agreement_variants, "saturation": satur
          "shipped": shipped_variant}
 
 
+# The quality bar, per evaluation set (issue 23): not below gray, colorfulness ≥ 0.6 of the truth's, right
+# hue ≥ 40 %, and on the quieter half at most 0.5 dB under gray on average, no photo more than 3 dB under.
+# Each bar's margin is divided by a scale of what a small step is, so that margins compare across bars.
+BARS = {"gain_over_gray": (0.0, 1.0), "colorfulness_ratio": (0.6, 0.1), "right_hue": (0.4, 0.05),
+        "quiet_gain": (-0.5, 0.5), "worst_quiet_gain": (-3.0, 1.0)}
+
+
+def margin(metrics: dict) -> float:
+    """The smallest scaled margin over the bars: ≥ 0 when every bar is met."""
+    return min((metrics[key] - floor) / scale for key, (floor, scale) in BARS.items())
+
+
+def photo_set(name: str, folder: str):
+    """``val``: the held-out split of ``folder``; ``gallery``: the built-in gallery; else a folder of
+    evaluation photos (``data/eval/NAME``, written by scripts/fetch_eval_photos.py) or a path."""
+    if name == "val":
+        return held_out_truths(folder)
+    if name == "gallery":
+        return gallery_truths()
+    path = Path(name) if Path(name).is_dir() else Path("data/eval") / name
+    return held_out_truths(path)
+
+
+def format_sets_table(summaries: dict[str, dict], labels: list[str]) -> str:
+    """One row per variant: each set's gain over gray / colorfulness ratio / right hue / quiet-half gain /
+    worst quiet photo, and the worst margin over every set (``margin``)."""
+    sets = list(summaries)
+    head = "| decoding | " + " | ".join(f"{s}: Δgray dB / color / hue / quiet Δ / worst quiet" for s in sets) + " | worst margin |"
+    lines = [head, "|---" * (len(sets) + 2) + "|"]
+    for label in labels:
+        cells = []
+        for s in sets:
+            m = summaries[s][label]
+            cells.append(f"{m['gain_over_gray']:+.2f} / {m['colorfulness_ratio']:.2f} / {100 * m['right_hue']:.1f} % / "
+                         f"{m['quiet_gain']:+.2f} / {m['worst_quiet_gain']:+.2f}")
+        worst = min(margin(summaries[s][label]) for s in sets)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {worst:+.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="photo folder with a val/ split (scripts/fetch_photos.py)")
@@ -161,12 +201,18 @@ def main(argv=None) -> int:
                              "shipped: the shipped decoding only")
     parser.add_argument("--gallery", action="store_true",
                         help="score on the gallery's color photos instead (the second set the decodings were chosen by)")
+    parser.add_argument("--sets", metavar="A,B,...",
+                        help="score on several sets (val, gallery, a data/eval set name or a folder) and rank the "
+                             "variants by their worst margin over the quality bars on any of them")
     args = parser.parse_args(argv)
-    photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
     models = [load(name) for name in args.checkpoint or ["hypercolumn"]]
-    grid = GRIDS[args.grid](CachedOutputs(models))
+    outputs = CachedOutputs(models)
+    grid = GRIDS[args.grid](outputs)
     if args.only:
         grid = {k: v for k, v in grid.items() if k.startswith(args.only)}
+    if args.sets:
+        return _main_sets(args, grid, models)
+    photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
     summary = evaluate_photos(photos, grid)
     where = "gallery color photos" if args.gallery else f"held-out color photos from {args.dir}"
     print(f"{len(photos)} {where}, checkpoint {' + '.join(m.source for m in models)}")
@@ -180,6 +226,22 @@ def main(argv=None) -> int:
         print("\nno variant reaches colorfulness ratio ≥ 0.6 with right hue ≥ 0.4")
     if args.json:
         write_json(summary, args.json)
+    return 0
+
+
+def _main_sets(args, grid: dict, models: list) -> int:
+    summaries = {}
+    for name in args.sets.split(","):
+        photos = photo_set(name, args.dir)
+        summaries[name] = evaluate_photos(photos, grid)
+        print(f"{name}: {len(photos)} photos, gray {summaries[name]['gray']['psnr']:.2f} dB", flush=True)
+    labels = list(grid)
+    print(f"checkpoint {' + '.join(m.source for m in models)}")
+    print(format_sets_table(summaries, labels))
+    best = max(labels, key=lambda k: min(margin(summaries[s][k]) for s in summaries))
+    print(f"\nbest worst-set margin: {best} ({min(margin(summaries[s][best]) for s in summaries):+.2f})")
+    if args.json:
+        write_json(summaries, args.json)
     return 0
 
 

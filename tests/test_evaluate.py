@@ -11,7 +11,7 @@ from skimage.metrics import structural_similarity
 
 from colorizer import color, quantize
 from colorizer.evaluate import (
-    METRIC_NAMES, colorfulness, evaluate_photos, format_table, gray_baseline, image_metrics, ssim, true_bins, write_json,
+    METRIC_NAMES, TRANSFER_NAMES, colorfulness, evaluate_photos, format_table, gray_baseline, image_metrics, ssim, true_bins, write_json,
 )
 from conftest import make_photo
 
@@ -256,9 +256,44 @@ def test_true_bins_agree_with_quantize_nearest_bin():
 def test_table_has_the_new_columns_in_percent():
     photos = [(f"p{i}", make_photo(20, 28, seed=i)) for i in range(2)]
     summary = evaluate_photos(photos, {"perfect": Perfect()})
-    assert list(summary["perfect"]) == [*METRIC_NAMES, "n_images"]
+    assert list(summary["perfect"]) == [*METRIC_NAMES, "n_images", *TRANSFER_NAMES]
     header, _, gray, perfect, truth = format_table(summary).splitlines()
     assert "right hue (%)" in header and "AuC (%)" in header and "AuC rebal. (%)" in header
     assert perfect.split(" | ")[4:7] == ["100.0", "100.0", "100.0"]
     assert gray.split(" | ")[4] == "0.0"
     assert len(truth.split("|")) == len(header.split("|"))
+
+
+# --- Transfer: the quieter half, the worst quiet photo, colorfulness tracking -------------------------
+
+
+def test_transfer_metrics_values():
+    from colorizer.evaluate import transfer_metrics
+
+    gray = [30.0, 25.0, 20.0, 18.0]
+    # Photos 0 and 1 are the quieter half (truth colorfulness below the median 30).
+    m = transfer_metrics([27.0, 24.0, 23.0, 22.0], gray, [5.0, 20.0, 40.0, 60.0], [10.0, 20.0, 40.0, 80.0])
+    assert m["gain_over_gray"] == pytest.approx((-3 - 1 + 3 + 4) / 4)
+    assert m["quiet_gain"] == pytest.approx(-2.0) and m["worst_quiet_gain"] == pytest.approx(-3.0)
+    assert m["colorfulness_corr"] == pytest.approx(np.corrcoef([5, 20, 40, 60], [10, 20, 40, 80])[0, 1])
+    flat = transfer_metrics([1.0, 2.0], [1.0, 1.0], [3.0, 3.0], [5.0, 9.0])
+    assert np.isnan(flat["colorfulness_corr"])  # two photos, a constant prediction: no correlation
+
+
+class PaintsEverything:
+    """Paints every photo the same orange, whatever its truth: the wash on quiet scenes."""
+
+    def colorize(self, truth):
+        L = color.luminance(truth)
+        return color.join_lab(L, np.broadcast_to(np.array([20.0, 40.0], np.float32), (*L.shape, 2)).copy())
+
+
+def test_a_model_that_paints_quiet_photos_loses_on_the_quieter_half():
+    quiet = [(f"q{i}", lab_patch(24, 24, 60 + i, 3.0, 200)) for i in range(3)]
+    vivid = [(f"v{i}", lab_patch(24, 24, 60 + i, 45.0, 40 + 5 * i)) for i in range(3)]
+    summary = evaluate_photos(quiet + vivid, {"paints": PaintsEverything(), "perfect": Perfect()})
+    paints, perfect = summary["paints"], summary["perfect"]
+    assert paints["quiet_gain"] < -5 and paints["worst_quiet_gain"] <= paints["quiet_gain"]
+    assert paints["gain_over_gray"] > paints["quiet_gain"]  # the vivid half gains: orange is near their truth
+    assert perfect["quiet_gain"] > 0 and perfect["colorfulness_corr"] == pytest.approx(1.0)
+    assert summary["gray"]["gain_over_gray"] == 0.0
