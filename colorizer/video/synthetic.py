@@ -22,7 +22,7 @@ import numpy as np
 
 from colorizer.color import lab_to_rgb, luminance, rgb_to_lab
 
-__all__ = ["Clip", "camera_clip", "moving_square", "MOTIONS"]
+__all__ = ["Clip", "camera_clip", "moving_square", "square_position", "MOTIONS"]
 
 MOTIONS = ("pan", "zoom")
 GRAIN_SIGMA = 4.0        # L units, per pixel and frame (a fine-grained 16/35 mm print)
@@ -120,10 +120,22 @@ def camera_clip(photo: np.ndarray, frames: int = 48, size=(640, 360), motion: st
     return Clip(name or motion, gray, truth, scales=scales, offsets=offsets)
 
 
+def square_position(t: int, size, side: int = 20, step: int = 3, cut_at: int | None = None) -> tuple[int, int]:
+    """(x, y) of ``moving_square``'s square in frame t: it slides ``step`` px a frame (right before the
+    cut, left after it) and bounces off the frame's sides, 4 px in."""
+    width, height = size
+    after_cut = cut_at is not None and t >= cut_at
+    travel = max(width - side - 8, 1)
+    phase = ((t - cut_at) if after_cut else t) * step % (2 * travel)
+    x = 4 + (phase if phase <= travel else 2 * travel - phase)
+    return (x if not after_cut else width - side - x), (height - side) // 2
+
+
 def moving_square(frames: int = 24, size=(96, 64), side: int = 20, rgb=(200, 40, 40), step: int = 3,
                   cut_at: int | None = None, seed: int = 0) -> Clip:
     """A ``rgb`` square of ``side`` px sliding right by ``step`` px a frame over a gray, textured
-    background (a fixed camera: scale 1, offset 0). ``cut_at``: from that frame on, another scene (a
+    background (a fixed camera: scale 1, offset 0). The square has a texture of its own that moves
+    with it, as an object's would (a flat patch gives optical flow nothing to follow). ``cut_at``: from that frame on, another scene (a
     differently textured background and a blue square, moving left), for scene-cut tests."""
     rng = np.random.default_rng(seed)
     width, height = size
@@ -132,17 +144,18 @@ def moving_square(frames: int = 24, size=(96, 64), side: int = 20, rgb=(200, 40,
         noise = np.random.default_rng(seed + seed_offset).uniform(90, 170, (height // 4 + 1, width // 4 + 1))
         return cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
 
-    scenes = [(background(1), np.array(rgb, np.uint8), 1), (background(2), np.array([40, 60, 200], np.uint8), -1)]
+    pattern = cv2.resize(np.random.default_rng(seed + 3).uniform(0.6, 1.25, (side // 3 + 1, side // 3 + 1)), (side, side),
+                         interpolation=cv2.INTER_CUBIC)[..., None]
+    scenes = [(background(1), np.array(rgb, np.float64), 1), (background(2), np.array([40, 60, 200], np.float64), -1)]
+    # Within a shot the square's motion is known only where it is; scale 1, offset 0 describes the background.
     gray = np.empty((frames, height, width), np.uint8)
     truth = np.empty((frames, height, width, 3), np.uint8)
     for t in range(frames):
         after_cut = cut_at is not None and t >= cut_at
-        levels, color, direction = scenes[after_cut]
+        levels, color, _ = scenes[after_cut]
         frame = np.repeat(np.clip(levels + rng.normal(0, 2, levels.shape), 0, 255).astype(np.uint8)[..., None], 3, 2)
-        start = t - cut_at if after_cut else t
-        x = 4 + start * step if direction > 0 else width - side - 4 - start * step
-        y = (height - side) // 2
-        frame[y:y + side, x:x + side] = color
+        x, y = square_position(t, size, side, step, cut_at)
+        frame[y:y + side, x:x + side] = np.clip(color * pattern, 0, 255).astype(np.uint8)
         truth[t] = frame
         gray[t] = _gray_of_L(luminance(frame))
     return Clip("square", gray, truth, scales=np.ones(frames), offsets=np.zeros((frames, 2)))

@@ -111,6 +111,9 @@ class CarriedColors:
         self.grid = tuple(grid)
         self.history = float(history)
         self._flow = cv2.DISOpticalFlow_create(preset)
+        # The preset's finest pyramid level is 1/4 of the grid: right for 320 px, blind on a small clip's
+        # grid (a 96×64 GIF). Smaller grids get finer levels: the flow is then solved on ≥ 80 px.
+        self._flow.setFinestScale(int(np.clip(np.floor(np.log2(max(self.grid) / 80)), 0, 2)))
         height, width = self.grid
         self._x, self._y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self.reset()

@@ -1,0 +1,342 @@
+"""Video: colors that follow motion without flicker, scene cuts, clip I/O, budgets, memory, the CLI form.
+
+Most tests use ``Oracle``, a stand-in for a ``Colorizer`` whose "prediction" of each frame is the
+truth's a, b plus seeded noise that changes every frame (the flicker of a per-frame colorizer), so
+values can be checked; the CLI tests run the real pipeline with the tiny checkpoints.
+"""
+from __future__ import annotations
+
+import resource
+import tracemalloc
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorizer import lab8
+from colorizer.cli import main
+from colorizer.color import luminance, resize, rgb_to_lab
+from colorizer.video import measure, synthetic
+from colorizer.video.frames import FrameColorizer
+from colorizer.video.io import VideoError, VideoWriter, check_budget, probe, read_frames
+from colorizer.video.pipeline import colorize_video
+from colorizer.video.temporal import CarriedColors
+
+RED_AB = rgb_to_lab(np.array([[[200, 40, 40]]], np.uint8))[0, 0, 1:]
+BLUE_AB = rgb_to_lab(np.array([[[40, 60, 200]]], np.uint8))[0, 0, 1:]
+
+
+class Oracle:
+    """A ``Colorizer`` stand-in: frame t's prediction is the truth's a, b on a 16×16 grid, plus noise
+    (one color shift for the whole frame and one per cell), fresh every frame, seeded."""
+
+    arch = None
+    name = "oracle"
+    takes_hints = False
+
+    def __init__(self, truth: np.ndarray | None = None, noise: float = 8.0, seed: int = 0, grid: int = 16):
+        self.truth, self.noise, self.grid = truth, noise, grid
+        self.rng = np.random.default_rng(seed)
+        self.index = -1
+        self.predictions = 0
+
+    def prepared(self, image):
+        self.index += 1
+        return lab8.lightness8(image), np.zeros((1, 1, 1, 1), np.float32)
+
+    def predict_ab(self, x, **options):
+        self.predictions += 1
+        if self.truth is None:
+            ab = np.zeros((self.grid, self.grid, 2), np.float32)
+        else:
+            ab = resize(rgb_to_lab(self.truth[self.index])[..., 1:], (self.grid, self.grid))
+        shift = self.rng.normal(0, self.noise, 2) + self.rng.normal(0, self.noise / 2, ab.shape)
+        return (ab + shift).astype(np.float32)[None]
+
+    def join(self, L8, ab):
+        return lab8.join(L8, ab)
+
+    def colorize(self, image, **options):
+        L8, x = self.prepared(image)
+        return self.join(L8, self.predict_ab(x)[0])
+
+
+def square_ab(rgb: np.ndarray, t: int, side: int = 20, step: int = 3, cut_at: int | None = None) -> np.ndarray:
+    """Mean a, b of the inner part of the moving square of ``synthetic.moving_square`` in frame t."""
+    x, y = synthetic.square_position(t, rgb.shape[1::-1], side, step, cut_at)
+    return rgb_to_lab(rgb[y + 5:y + side - 5, x + 5:x + side - 5])[..., 1:].reshape(-1, 2).mean(axis=0)
+
+
+def run(clip, temporal: bool, noise: float = 8.0, **kwargs) -> tuple[list[np.ndarray], list]:
+    model = Oracle(clip.truth, noise=noise, seed=3)
+    colorizer = FrameColorizer(model, clip.gray.shape[1:3], temporal=temporal, **kwargs)
+    results = [colorizer.colorize(frame) for frame in clip.gray]
+    return [r.rgb for r in results], [r.step for r in results]
+
+
+def test_moving_square_keeps_its_color_without_flicker():
+    clip = synthetic.moving_square(frames=20, size=(96, 64), step=3)
+    per_frame, _ = run(clip, temporal=False)
+    carried, steps = run(clip, temporal=True, network_every=1)
+    exact, _ = run(clip, temporal=False, noise=0.0)        # what the oracle sees, blurred by its 16×16 grid
+    per_frame_ab, carried_ab, exact_ab = (np.array([square_ab(rgb, t) for t, rgb in enumerate(frames)])
+                                          for frames in (per_frame, carried, exact))
+    # The color follows the square: every frame's square is red, near what a noiseless guess gives.
+    assert np.all(np.linalg.norm(exact_ab - RED_AB, axis=1) < 20), exact_ab
+    # (after the first few frames: the first frame's guess, as noisy as any, weighs on them)
+    assert np.all(np.linalg.norm(carried_ab[4:] - exact_ab[4:], axis=1) < 8), carried_ab - exact_ab
+    # ... and flickers far less than each frame's own guess: frame-to-frame change of its mean a, b.
+    flicker = lambda ab: float(np.mean(np.linalg.norm(np.diff(ab, axis=0), axis=1)))
+    assert flicker(carried_ab[4:]) < 0.5 * flicker(per_frame_ab[4:]), (flicker(carried_ab), flicker(per_frame_ab))
+    assert not any(step.cut for step in steps[1:])
+    assert all(step.valid_share > 0.8 for step in steps[1:])
+    # The carried blend's own change (the chart's curve) is well below the prediction's.
+    assert np.nanmean([s.change_carried for s in steps]) < 0.5 * np.nanmean([s.change_predicted for s in steps])
+
+
+def test_output_keeps_each_frames_lightness():
+    clip = synthetic.moving_square(frames=6, size=(64, 48))
+    carried, _ = run(clip, temporal=True)
+    for gray, rgb in zip(clip.gray, carried):
+        in_gamut = np.linalg.norm(rgb_to_lab(rgb)[..., 1:], axis=2) < 40
+        assert np.abs(luminance(rgb) - luminance(gray))[in_gamut].max() <= 1.0
+
+
+def test_scene_cut_resets_the_colors():
+    clip = synthetic.moving_square(frames=16, size=(96, 64), cut_at=8)
+    carried, steps = run(clip, temporal=True, network_every=2)
+    assert [t for t, step in enumerate(steps) if step.cut] == [0, 8]
+    # The first frame after the cut is the new scene's own colors: a blue square, nothing red carried over.
+    after = square_ab(carried[8], 8, cut_at=8)
+    assert np.linalg.norm(after - BLUE_AB) < 25, after
+    assert np.linalg.norm(after - RED_AB) > 40
+
+
+def test_network_every_second_frame_runs_the_network_half_as_often():
+    clip = synthetic.moving_square(frames=12, size=(64, 48), step=2)
+    model = Oracle(clip.truth)
+    colorizer = FrameColorizer(model, clip.gray.shape[1:3], network_every=2)
+    colored = [colorizer.colorize(frame) for frame in clip.gray]
+    assert model.predictions == 6
+    assert all(np.isnan(c.step.change_predicted) for c in colored[1::2])   # skipped: no prediction of its own
+    assert np.all(np.linalg.norm(np.array([square_ab(c.rgb, t, step=2) for t, c in enumerate(colored)]) - RED_AB, axis=1) < 25)
+
+
+def test_carried_colors_follow_a_translation():
+    rng = np.random.default_rng(0)
+    texture = (resize(rng.uniform(40, 220, (24, 32)).astype(np.float32), (96, 128))).astype(np.uint8)
+    ab = np.zeros((96, 128, 2), np.float32)
+    ab[30:60, 40:80] = (50, -20)
+    carried = CarriedColors((96, 128), history=4)
+    carried.step(texture, ab)
+    moved = np.roll(texture, 3, axis=1)
+    step = carried.step(moved, np.zeros_like(ab))   # a gray guess: history (weight 1) against it (weight 1)
+    assert step.valid_share > 0.8 and not step.cut
+    assert np.allclose(step.ab[40:50, 50:70], (25, -10), atol=3)     # half the carried color, moved with the texture
+    assert np.abs(step.ab[40:50, 85:95]).max() < 3                    # not dragged beyond where it was
+
+
+def test_flicker_meter_undoes_known_motion():
+    clip = synthetic.camera_clip(synthetic_photo(), frames=4, size=(64, 36), motion="pan", aged=False)
+    meter, still = measure.FlickerMeter(block=4), measure.FlickerMeter(block=4)
+    for t, truth in enumerate(clip.truth):
+        meter.add(truth, clip.previous_coordinates(t) if t else None)
+        identity = np.meshgrid(np.arange(64, dtype=np.float32), np.arange(36, dtype=np.float32))
+        still.add(truth, identity if t else None)
+    assert meter.value < 1.5            # the truth, the motion undone: its colors hardly change
+    assert still.value > 2 * meter.value
+
+
+def synthetic_photo() -> np.ndarray:
+    from conftest import make_photo
+
+    return make_photo(120, 160, seed=4)
+
+
+def test_camera_clip_gray_and_truth_share_lightness():
+    clip = synthetic.camera_clip(synthetic_photo(), frames=3, size=(64, 36), motion="zoom", seed=1)
+    assert clip.gray.shape == (3, 36, 64) and clip.truth.shape == (3, 36, 64, 3)
+    for gray, truth in zip(clip.gray, clip.truth):
+        in_gamut = np.linalg.norm(rgb_to_lab(truth)[..., 1:], axis=2) < 40
+        assert np.abs(luminance(truth) - luminance(gray))[in_gamut].mean() < 0.5
+
+
+# -- clips in and out --------------------------------------------------------------------------------
+
+def write_clip(path, frames, fps=12, audio_seconds: float | None = None):
+    """uint8 gray or RGB frames → an MP4 (with a sine tone of ``audio_seconds`` in AAC)."""
+    frames = [np.repeat(f[..., None], 3, 2) if f.ndim == 2 else f for f in frames]
+    height, width = frames[0].shape[:2]
+    container = av.open(str(path), "w")
+    video = container.add_stream("libx264", rate=fps, options={"crf": "10"})
+    video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+    audio = container.add_stream("aac", rate=22050) if audio_seconds else None
+    if audio is not None:
+        audio.layout = "mono"
+    for i, frame in enumerate(frames):
+        image = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        image.pts = i
+        container.mux(video.encode(image))
+    container.mux(video.encode(None))
+    if audio is not None:
+        samples = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(22050 * audio_seconds)) / 22050)).astype(np.float32)
+        for start in range(0, len(samples), 1024):
+            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 22050, start
+            container.mux(audio.encode(chunk))
+        container.mux(audio.encode(None))
+    container.close()
+    return path
+
+
+def test_clip_through_the_pipeline_keeps_count_rate_size_lightness_and_sound(tmp_path):
+    clip = synthetic.moving_square(frames=24, size=(96, 64))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth))
+    info = probe(tmp_path / "out.mp4")
+    assert (report.frames, info.frames, info.width, info.height, info.fps) == (24, 24, 96, 64, 12)
+    assert info.codec == "h264" and info.has_audio and report.audio == "copied"
+    container = av.open(str(tmp_path / "out.mp4"))
+    seconds = float(container.streams.audio[0].duration * container.streams.audio[0].time_base)
+    container.close()
+    assert abs(seconds - 2.0) < 0.15
+    for given, out in zip(read_frames(source), read_frames(tmp_path / "out.mp4")):
+        assert np.abs(luminance(out) - luminance(given)).mean() < 1.5     # H.264 at CRF 18, both ways
+    assert not (tmp_path / ".out.partial").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
+
+
+def test_sound_is_trimmed_with_max_frames(tmp_path):
+    clip = synthetic.moving_square(frames=24, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
+    colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_frames=6)
+    container = av.open(str(tmp_path / "out.mp4"))
+    audio = container.streams.audio[0]
+    assert float(audio.duration * audio.time_base) < 0.75
+    container.close()
+
+
+def test_animated_gif_at_an_odd_size(tmp_path):
+    clip = synthetic.moving_square(frames=6, size=(37, 23), side=9, step=2)
+    frames = [Image.fromarray(np.repeat(g[..., None], 3, 2)) for g in clip.gray]
+    frames[0].save(tmp_path / "old.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    report = colorize_video(tmp_path / "old.gif", tmp_path / "out.mp4", Oracle(clip.truth))
+    info = probe(tmp_path / "out.mp4")
+    assert (report.frames, info.frames, info.width, info.height, info.fps) == (6, 6, 37, 23, 10)
+    assert info.codec == "vp9"            # 4:2:0 H.264 cannot hold an odd size; VP9 in MP4 can
+    out = list(read_frames(tmp_path / "out.mp4"))
+    assert len(out) == 6 and out[0].shape == (23, 37, 3)
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a video\n", b"\x00\x00\x00\x18ftypmp42" + bytes(300)])
+def test_unreadable_file_is_one_line(tmp_path, content):
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(content)
+    with pytest.raises(VideoError) as caught:
+        probe(path)
+    assert str(caught.value).startswith("broken.mp4: ") and "\n" not in str(caught.value)
+
+
+def test_truncated_clip_gives_the_frames_it_has(tmp_path):
+    clip = synthetic.moving_square(frames=24, size=(64, 48))
+    data = write_clip(tmp_path / "in.mp4", clip.gray).read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(VideoError, match="cut.mp4: not a readable video"):
+        list(read_frames(tmp_path / "cut.mp4"))   # the MP4's index is at its end: nothing to read
+    (tmp_path / "moov_first.mp4").write_bytes(b"\x00" * 64)
+    with pytest.raises(VideoError):
+        probe(tmp_path / "moov_first.mp4")
+
+
+def test_budget_is_checked_from_the_header(tmp_path):
+    clip = synthetic.moving_square(frames=10, size=(64, 48))
+    info = probe(write_clip(tmp_path / "in.mp4", clip.gray))
+    assert check_budget(info, max_pixels=10 * 64 * 48) == 10
+    assert check_budget(info, max_frames=3, max_pixels=3 * 64 * 48) == 3
+    with pytest.raises(VideoError, match=r"in.mp4: 10 frames of 64x48 exceed this host's budget .*\(9 frames at this size"):
+        check_budget(info, max_pixels=9 * 64 * 48 + 5)
+    with pytest.raises(VideoError, match="exceed the limit of 1,000 pixels a frame"):
+        check_budget(info, max_frame_pixels=1000)
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_on_a_long_clip(tmp_path):
+    rng = np.random.default_rng(0)
+    base = resize(rng.uniform(30, 220, (60, 80)).astype(np.float32), (240, 320)).astype(np.uint8)
+    path, count = tmp_path / "long.mp4", 600
+    with VideoWriter(path, (320, 240), 24) as writer:
+        for t in range(count):
+            writer.write(np.repeat(np.roll(base, t % 40, axis=1)[..., None], 3, 2))
+    rss = []
+    tracemalloc.start()
+    try:
+        def progress(done, total):
+            if done in (100, count):
+                rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)   # KiB, the peak so far
+        report = colorize_video(path, tmp_path / "out.mp4", Oracle(), progress=progress)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.frames == count
+    # 600 frames of 320x240 RGB are 138 MB: nothing near that is ever held.
+    assert peak < 25e6, peak
+    assert rss[1] - rss[0] < 30 * 1024, rss
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+def test_cli_video_form(installed_tiny_checkpoints, tmp_path, capsys):
+    clip = synthetic.moving_square(frames=8, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray)
+    assert main(["video", str(source), "-o", str(tmp_path / "out" / "colored.mp4"), "--arch", "cifar_ae",
+                 "--max-frames", "5"]) == 0
+    out = capsys.readouterr()
+    info = probe(tmp_path / "out" / "colored.mp4")
+    assert (info.frames, info.width, info.height) == (5, 64, 48)
+    assert "colored.mp4: 5 frames 64x48 at 12 fps (libx264, no audio track)" in out.out
+    assert "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("content", [b"", b"<html>not a video</html>"])
+def test_cli_unreadable_video_is_one_line_and_status_2(tmp_path, capsys, content):
+    (tmp_path / "broken.mp4").write_bytes(content)
+    assert main(["video", str(tmp_path / "broken.mp4"), "-o", str(tmp_path / "out.mp4")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: broken.mp4: ")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_cli_clip_beyond_budget_is_a_clear_message(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLORIZER_MAX_VIDEO_PIXELS", str(5 * 64 * 48))
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=8, size=(64, 48)).gray)
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: in.mp4: 8 frames of 64x48 exceed this host's budget of 15,360 frame pixels "
+                   "(5 frames at this size; use --max-frames, or set COLORIZER_MAX_VIDEO_PIXELS)"]
+
+
+def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoints, tmp_path, capsys):
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
+    hints = tmp_path / "hints.json"
+    hints.write_text('[{"x": 10, "y": 10, "rgb": [200, 40, 40]}]')
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae", "--hints", str(hints)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "takes no color hints" in err[0]
+    (tmp_path / "ref.png").write_text("not a photo")
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--reference", str(tmp_path / "ref.png")]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: reference ref.png: ")
+
+
+@pytest.mark.slow
+def test_cli_reference_and_hints_guide_the_first_frame(installed_tiny_checkpoints, tmp_path, capsys):
+    from conftest import write_png
+
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
+    write_png(tmp_path / "ref.png", synthetic_photo())
+    assert main(["video", str(source), "-o", str(tmp_path / "ref.mp4"), "--arch", "hypercolumn",
+                 "--reference", str(tmp_path / "ref.png")]) == 0
+    hints = tmp_path / "hints.json"
+    hints.write_text('[{"x": 10, "y": 10, "rgb": [200, 40, 40]}]')
+    assert main(["video", str(source), "-o", str(tmp_path / "hints.mp4"), "--arch", "hypercolumn_hints",
+                 "--hints", str(hints)]) == 0
+    assert probe(tmp_path / "ref.mp4").frames == probe(tmp_path / "hints.mp4").frames == 4
