@@ -44,45 +44,59 @@ Formats.
     Other formats Pillow could open (EPS, ICO, PSD, ...) are deliberately not
     attempted: less attack surface, and EPS would even run Ghostscript.  SVG,
     HEIC, PDF, text/HTML and friends get a specific reason.
-Pixel limit (decompression bombs).
-    ``MAX_PIXELS`` (default 50,000,000, i.e. about 8000 x 6000) caps
-    ``width * height``.  Override it per process with the environment variable
-    ``COLORIZER_MAX_PIXELS`` (a positive integer, read at import; invalid values
-    fall back to the default with a warning), or per call with ``max_pixels=``.
-    The size is checked from the file *header* before any pixel memory is
-    allocated, so a tiny file claiming 60000 x 60000 is refused instantly.
-    Pillow's own guard (``PIL.Image.MAX_IMAGE_PIXELS``, ~89 MP) is kept as a
-    second line of defence and its ``DecompressionBombWarning`` is turned into
-    an error inside :func:`decode_image` only.  Consequently a limit above ~89 MP
-    takes effect only if the host program also raises
-    ``PIL.Image.MAX_IMAGE_PIXELS``; this module never changes Pillow's globals
-    (nor ``ImageFile.LOAD_TRUNCATED_IMAGES``: truncated files are errors).
+The decode budget (decompression bombs, files that cost minutes).
+    A file is refused for its structure before Pillow decodes a pixel (``colorizer.decode_budget``:
+    more than 100 JPEG scans, 1,000 frames or pages, or absurd counts of segments, chunks or TIFF
+    values), and for its declared size against ``MAX_PIXELS`` (default 12,000,000, about 4000 x 3000):
+    ``width * height`` from the header, so a tiny file claiming 60000 x 60000 is refused at once.
+    ``decode_image(..., fit=True)`` (what the app does with visitors' files) shrinks a larger picture to
+    fit instead, while decoding where the format allows it (a JPEG is decoded at 1/2, 1/4 or 1/8 of
+    its size by libjpeg's DCT scaling, up to 16 x ``MAX_PIXELS``), else right after it (other formats
+    up to 4 x ``MAX_PIXELS``, and only while the decoder's raster fits ``16 x MAX_PIXELS`` bytes: a
+    7000 x 7000 float TIFF, WebP or 16-bit PNG is refused); a note says so. A decode that runs past
+    ``DECODE_SECONDS`` (10 s) stops where it is (the streaming decoders: JPEG, PNG, GIF, BMP; TIFF and
+    WebP are bounded by the size alone). ``COLORIZER_MAX_PIXELS`` (a positive integer, read at import;
+    invalid values fall back to the default with a warning) is the one operator setting; per call,
+    ``max_pixels=``. ``read_image`` (a machine's own files: the CLI, training) allows
+    ``LOCAL_MAX_PIXELS`` (50,000,000, or ``MAX_PIXELS`` if larger). Pillow's own guard
+    (``PIL.Image.MAX_IMAGE_PIXELS``, ~89 MP; it stands aside for a JPEG decoded at a reduced scale) is
+    kept as a second line of defence; this module never changes Pillow's globals (nor
+    ``ImageFile.LOAD_TRUNCATED_IMAGES``: truncated files are errors).
+EXIF orientation is read by this module from the EXIF block's first directory (the orientation tag
+    only), never by Pillow's full EXIF parser, whose cost grows with whatever a file puts there.
 Pillow's warnings become notes.
-    Warnings Pillow emits while reading (damaged EXIF, odd TIFF tags) are added
-    to ``notes`` as ``"decoder warning: ..."`` instead of going to stderr.
+    Warnings Pillow emits while reading the header (damaged EXIF, odd TIFF tags) are added to
+    ``notes`` as ``"decoder warning: ..."`` instead of going to stderr.
 Threads.
-    Safe to call from several threads (Streamlit sessions).  Because warning
-    filters are process-global, the Pillow part of decoding (open, header
-    checks, ``load()``, EXIF) runs under a module lock; the numpy conversion
-    runs outside it.  Returned arrays are always C-contiguous, writeable copies.
+    Safe to call from several threads (Streamlit sessions), and decodes run side by side: warning
+    filters are process-global, so only the header part (``Image.open``, the budget, a few
+    milliseconds for any file the structure checks let through) runs under a module lock; decoding
+    the pixels and the numpy conversion run outside it. Returned arrays are always C-contiguous,
+    writeable copies.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import struct
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from colorizer import decode_budget
 
 __all__ = [
     "MAX_PIXELS",
+    "LOCAL_MAX_PIXELS",
+    "DECODE_SECONDS",
     "SUPPORTED_EXTENSIONS",
     "DecodedImage",
     "ImageError",
@@ -95,7 +109,8 @@ __all__ = [
 # Configuration
 # --------------------------------------------------------------------------- #
 
-DEFAULT_MAX_PIXELS = 50_000_000
+# 12 MP: a phone photo whole; what one colorization at a time holds on a 2.7 GB host (decode_budget).
+DEFAULT_MAX_PIXELS = 12_000_000
 MAX_PIXELS_ENV = "COLORIZER_MAX_PIXELS"
 
 
@@ -121,6 +136,12 @@ def _max_pixels_from_env() -> int:
 
 
 MAX_PIXELS: int = _max_pixels_from_env()
+# read_image: a machine's own files (the CLI, training photos), as before the decode budget.
+LOCAL_MAX_PIXELS: int = max(MAX_PIXELS, 50_000_000)
+# A decode stops after this long (the decoders that read the file as they go).
+DECODE_SECONDS = 10.0
+# Bytes handed to a streaming decoder at a time: the deadline is checked between them.
+_DECODE_CHUNK = 16 * 1024
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     "png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff",
@@ -194,11 +215,14 @@ class DecodedImage:
 # --------------------------------------------------------------------------- #
 
 
-def decode_image(data: bytes, name: str, max_pixels: int | None = None) -> DecodedImage:
+def decode_image(data: bytes, name: str, max_pixels: int | None = None, *, fit: bool = False,
+                 seconds: float | None = None) -> DecodedImage:
     """Decode image file bytes.  Raises ImageError (one line) for any unusable file.
 
     ``name`` is only used in messages and copied to ``DecodedImage.name``.
-    ``max_pixels`` defaults to the module's ``MAX_PIXELS`` (read at call time).
+    ``max_pixels`` defaults to the module's ``MAX_PIXELS`` (read at call time); ``fit``: shrink a
+    larger picture to fit it (within the decode budget) instead of refusing it; ``seconds``: the time
+    limit (default ``DECODE_SECONDS``).
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
@@ -209,8 +233,9 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None) -> Decod
 
     if not data:
         raise ImageError(name, "empty file")
+    seconds = DECODE_SECONDS if seconds is None else float(seconds)
     try:
-        return _decode(data, name, limit)
+        return _decode(data, name, limit, fit, seconds)
     except ImageError:
         raise
     except MemoryError:
@@ -219,8 +244,9 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None) -> Decod
         raise ImageError(name, f"could not decode image ({_describe(exc)})") from exc
 
 
-def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> DecodedImage:
-    """Read and decode an image file; unreadable paths raise ImageError too."""
+def read_image(path: str | os.PathLike, max_pixels: int | None = None, *, fit: bool = False) -> DecodedImage:
+    """Read and decode an image file (``max_pixels`` defaults to ``LOCAL_MAX_PIXELS``); unreadable
+    paths raise ImageError too."""
     fspath = os.fsdecode(os.fspath(path))
     name = Path(fspath).name or fspath
     try:
@@ -236,7 +262,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> Decode
     except OSError as exc:
         reason = exc.strerror or _describe(exc)
         raise ImageError(name, f"cannot read file ({reason})") from None
-    return decode_image(data, name, max_pixels=max_pixels)
+    return decode_image(data, name, max_pixels=LOCAL_MAX_PIXELS if max_pixels is None else max_pixels, fit=fit)
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
@@ -271,44 +297,112 @@ def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
 # --------------------------------------------------------------------------- #
 
 
-# Serialises the warnings-filter juggling below: warnings.catch_warnings swaps
-# process-global state, so two threads (e.g. two Streamlit sessions) inside it at
-# once could leave our filters installed for good.  Only the Pillow part runs
-# under the lock; the numpy conversion afterwards runs in parallel.
+# Serialises the warnings-filter juggling below: warnings.catch_warnings swaps process-global state,
+# so two threads inside it at once could leave its filters installed for good. Only the header part
+# runs under it (milliseconds: the structure checks bound it); pixels are decoded outside.
 _WARNINGS_LOCK = threading.Lock()
 
 
-def _decode(data: bytes, name: str, max_pixels: int) -> DecodedImage:
+class _DecodeTimeout(Exception):
+    """Raised from a decoder's read once the deadline has passed."""
+
+
+class _DeadlineReader(io.BytesIO):
+    """The file as Pillow reads it, checking the deadline on every read: the streaming decoders read
+    it chunk by chunk (``_DECODE_CHUNK`` bytes) between their passes."""
+
+    def __init__(self, data: bytes, deadline: float):
+        super().__init__(data)
+        self.deadline = deadline
+
+    def read(self, size: int | None = -1) -> bytes:
+        if time.monotonic() > self.deadline:
+            raise _DecodeTimeout()
+        return super().read(size)
+
+
+def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) -> DecodedImage:
     notes: list[str] = []
+    deadline = time.monotonic() + seconds
+    try:
+        structure = decode_budget.inspect(data)
+        if structure is not None:  # refused from our own reading of the header, before Pillow's
+            decode_budget.plan(structure, (structure.width, structure.height), "L", max_pixels, fit)
+    except (decode_budget.StructureError, decode_budget.BudgetError) as exc:
+        raise ImageError(name, str(exc)) from None
+    # A JPEG decoded at a reduced scale never holds its full size: Pillow's guard may stand aside.
+    reduced_jpeg = structure is not None and structure.format == "JPEG" and structure.pixels > max_pixels
     with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
-        # Pillow warns (>~89 MP) before it errors (>~179 MP); make the warning an
-        # error so a would-be bomb never gets decoded.  Pillow's other warnings
-        # (damaged EXIF, odd TIFF tags...) are recorded and become notes instead
-        # of stderr noise.
+        # Pillow warns (>~89 MP) before it errors (>~179 MP); make the warning an error so a would-be
+        # bomb never gets decoded.  Pillow's other warnings (damaged EXIF, odd TIFF tags...) are
+        # recorded and become notes instead of stderr noise.
         warnings.filterwarnings("always", module=r"PIL(\.|$)")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore" if reduced_jpeg else "error", Image.DecompressionBombWarning)
         try:
-            im = _open(data, name)
-            _check_pixel_limit(im, name, max_pixels)
-            notes += _select_first_frame(im)
+            im = _open(_DeadlineReader(data, deadline), data, name)
+            plan = decode_budget.plan(structure, im.size, im.mode, max_pixels, fit)
+            notes += _frames_note(im, structure)
             sixteen_bit = _declares_16_bit(im)
-            im.load()  # Image.open is lazy: force decoding so errors surface here
+            orientation, orientation_notes = _orientation(im)
+            original = im.size
+            if plan.jpeg_scale > 1:
+                im.draft(im.mode, (max(1, im.size[0] // plan.jpeg_scale), max(1, im.size[1] // plan.jpeg_scale)))
         except ImageError:
             raise
+        except decode_budget.BudgetError as exc:
+            raise ImageError(name, str(exc)) from None
+        except _DecodeTimeout:
+            raise ImageError(name, _timeout_reason(seconds)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(name, _pillow_bomb_reason(exc, data, max_pixels)) from None
         except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
-            # OSError("image file is truncated"), SyntaxError("broken PNG file"), ...
             fmt = _format_from_signature(data)
             raise ImageError(name, f"corrupt or truncated {fmt} file ({_describe(exc)})") from None
-        im, orientation_notes = _apply_exif_orientation(im)
-        notes += orientation_notes
     notes += _warnings_to_notes(caught)
+    try:
+        im.decodermaxblock = _DECODE_CHUNK
+        im.load()  # Image.open is lazy: force decoding so errors surface here
+    except _DecodeTimeout:
+        raise ImageError(name, _timeout_reason(seconds)) from None
+    except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
+        # OSError("image file is truncated"), SyntaxError("broken PNG file"), ...
+        fmt = _format_from_signature(data)
+        raise ImageError(name, f"corrupt or truncated {fmt} file ({_describe(exc)})") from None
+    im, fit_notes = _shrunk(im, plan, original, max_pixels)
+    notes += fit_notes
+    im = _transposed(im, orientation)
+    notes += orientation_notes + (["EXIF orientation applied"] if orientation != 1 else [])
     rgb, gray, alpha, was_color, mode_notes = _to_arrays(im, name, sixteen_bit)
     notes += mode_notes
     if alpha is not None:
         notes.append("transparency kept as alpha channel")
     return DecodedImage(name=name, rgb=rgb, alpha=alpha, was_color=was_color, notes=tuple(notes), gray=gray)
+
+
+def _timeout_reason(seconds: float) -> str:
+    return (f"took too long to decode (stopped at the limit of {seconds:g} s); "
+            "re-save it as an ordinary PNG or JPEG")
+
+
+def _shrunk(im: Image.Image, plan: decode_budget.Plan, original: tuple[int, int],
+            max_pixels: int) -> tuple[Image.Image, list[str]]:
+    """The decoded picture shrunk to ``plan.size`` by area averaging (after a reduced-scale JPEG decode,
+    from that scale); palette and 1-bit pictures become RGB(A) or L first, a colour key an alpha."""
+    if plan.size is None or im.size == plan.size:
+        return im, []
+    key = im.info.get("transparency")
+    if im.mode == "1":
+        im = im.convert("L")
+    elif im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if key is not None or im.mode == "PA" else "RGB")
+    elif key is not None and im.mode in ("L", "RGB"):
+        im = im.convert("LA" if im.mode == "L" else "RGBA")
+    im.info.pop("transparency", None)
+    shrunk = im.resize(plan.size, Image.Resampling.BOX)
+    shrunk.info.pop("transparency", None)
+    width, height = original
+    return shrunk, [f"shrunk from {width}x{height} to {plan.size[0]}x{plan.size[1]} to fit the limit of "
+                    f"{max_pixels:,} pixels"]
 
 
 _PIL_DIR = os.path.dirname(Image.__file__)
@@ -327,10 +421,10 @@ def _warnings_to_notes(caught: list[warnings.WarningMessage]) -> list[str]:
     return notes
 
 
-def _open(data: bytes, name: str) -> Image.Image:
+def _open(reader: io.BytesIO, data: bytes, name: str) -> Image.Image:
     """Image.open restricted to the supported formats, with a specific reason on failure."""
     try:
-        return Image.open(io.BytesIO(data), formats=_available_formats())
+        return Image.open(reader, formats=_available_formats())
     except UnidentifiedImageError:
         raise ImageError(name, _unidentified_reason(data, name)) from None
 
@@ -341,21 +435,8 @@ def _available_formats() -> tuple[str, ...]:
     return tuple(fmt for fmt in _PILLOW_FORMATS if fmt in Image.OPEN)
 
 
-def _check_pixel_limit(im: Image.Image, name: str, max_pixels: int) -> None:
-    """Refuse oversized images using the header size, before pixels are allocated."""
-    width, height = im.size
-    if width <= 0 or height <= 0:
-        raise ImageError(name, f"image has no pixels ({width}x{height})")
-    if width * height > max_pixels:
-        raise ImageError(name, _too_large_reason(width * height, max_pixels, f"{width}x{height}"))
-
-
 def _too_large_reason(pixels: int, max_pixels: int, size: str | None = None) -> str:
-    what = f"{size} = {pixels:,} pixels" if size else f"{pixels:,} pixels"
-    return (
-        f"image too large ({what}; the limit is {max_pixels:,} pixels); "
-        f"to allow larger images set the environment variable {MAX_PIXELS_ENV}"
-    )
+    return decode_budget.too_large(pixels, max_pixels, size or "image")
 
 
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
@@ -392,25 +473,14 @@ def _header_size(data: bytes, pixels: int) -> str | None:
     return f"{width}x{height}" if width * height == pixels else None
 
 
-def _select_first_frame(im: Image.Image) -> list[str]:
-    """Stay on frame 1 of animations / multi-page files and say so."""
-    if im.format == "MPO":
-        return []  # extra "frames" are camera previews/depth maps, not content
-    try:
-        frames = int(getattr(im, "n_frames", 1))
-    except Exception:  # counting walks the file; a broken tail is not fatal
-        frames = 0
-    try:
-        im.seek(0)
-    except EOFError:
-        pass
-    if frames == 1:
-        return []
+def _frames_note(im: Image.Image, structure: decode_budget.Structure | None) -> list[str]:
+    """Stay on frame 1 of animations / multi-page files and say so (the count comes from
+    ``decode_budget``, which walked the file; Pillow's own count walks it again, in Python)."""
+    if im.format == "MPO" or structure is None or structure.frames <= 1:
+        return []  # MPO: extra "frames" are camera previews/depth maps, not content
     fmt = {"WEBP": "WebP"}.get(im.format or "", im.format or "image")
     kind = "multi-page TIFF: used page" if fmt == "TIFF" else f"animated {fmt}: used frame"
-    if frames == 0:
-        return [f"{kind} 1 (could not count the others)"]
-    return [f"{kind} 1 of {frames}"]
+    return [f"{kind} 1 of {structure.frames}"]
 
 
 def _declares_16_bit(im: Image.Image) -> bool:
@@ -427,18 +497,49 @@ def _declares_16_bit(im: Image.Image) -> bool:
     return False
 
 
-def _apply_exif_orientation(im: Image.Image) -> tuple[Image.Image, list[str]]:
-    """Rotate/flip to the displayed orientation; a broken EXIF block is only a note."""
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(im: Image.Image) -> tuple[int, list[str]]:
+    """The EXIF orientation (1 when there is none) and a note when it is unreadable. Read from the
+    first directory's entries only (a TIFF's own directory, else the EXIF block Pillow kept in
+    ``info``): Pillow's full EXIF parse costs whatever the block holds."""
+    if im.format == "TIFF":
+        value = getattr(im, "tag_v2", {}).get(0x0112, 1)
+        return (value if value in _TRANSPOSE else 1), []
+    exif = im.info.get("exif")
+    if not exif:
+        return 1, []
     try:
-        orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
-    except Exception:
-        return im, ["EXIF data unreadable; orientation left as stored"]
-    if orientation not in (2, 3, 4, 5, 6, 7, 8):
-        return im, []
-    try:
-        return ImageOps.exif_transpose(im), ["EXIF orientation applied"]
-    except Exception:
-        return im, ["EXIF orientation could not be applied; left as stored"]
+        value = _exif_orientation(bytes(exif))
+    except (struct.error, ValueError):
+        return 1, ["EXIF data unreadable; orientation left as stored"]
+    return (value if value in _TRANSPOSE else 1), []
+
+
+def _exif_orientation(exif: bytes) -> int:
+    """The orientation tag (0x0112) of an EXIF block (a TIFF header and its first directory)."""
+    if exif.startswith(b"Exif\x00\x00"):
+        exif = exif[6:]
+    if exif[:4] not in (b"II*\x00", b"MM\x00*"):
+        raise ValueError("not a TIFF header")
+    order = "<" if exif[:2] == b"II" else ">"
+    offset = struct.unpack_from(order + "I", exif, 4)[0]
+    entries = struct.unpack_from(order + "H", exif, offset)[0]
+    for i in range(min(entries, 4096)):
+        tag, kind = struct.unpack_from(order + "HH", exif, offset + 2 + 12 * i)
+        if tag == 0x0112:
+            return struct.unpack_from(order + "H", exif, offset + 10 + 12 * i)[0] if kind == 3 else 1
+    return 1
+
+
+def _transposed(im: Image.Image, orientation: int) -> Image.Image:
+    """The picture in its displayed orientation."""
+    return im if orientation not in _TRANSPOSE else im.transpose(_TRANSPOSE[orientation])
 
 
 # --------------------------------------------------------------------------- #
@@ -491,16 +592,19 @@ def _to_arrays(
 
 
 def _high_depth_to_uint8(values: np.ndarray, mode: str, sixteen_bit: bool) -> tuple[np.ndarray, list[str]]:
-    """Scale 16/32-bit integer or float gray to uint8 without clipping."""
+    """Scale 16/32-bit integer or float gray to uint8 without clipping (float32, in place: a picture at
+    the budget costs about 8 bytes a pixel here, not the 28 of float64 temporaries)."""
     if mode.startswith("I;16") or sixteen_bit:
         return _scale_16_bit(values), ["16-bit image reduced to 8 bits"]
     if mode == "F":
-        values = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        values = np.array(values, dtype=np.float32)  # our own writeable copy
+        np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         lo, hi = float(values.min()), float(values.max())
         if lo >= 0.0 and hi <= 1.0:
-            return np.rint(values * 255.0).astype(np.uint8), ["floating-point image scaled from 0-1 to 0-255"]
+            values *= 255.0
+            return _rounded(values), ["floating-point image scaled from 0-1 to 0-255"]
         if lo >= 0.0 and hi <= 255.0:
-            return np.rint(values).astype(np.uint8), ["floating-point image converted to 8 bits"]
+            return _rounded(values), ["floating-point image converted to 8 bits"]
         return _rescale(values, lo, hi), [f"floating-point image rescaled from [{lo:g}, {hi:g}] to 0-255"]
     # mode "I" (32-bit signed) -- bit depth unknown, so infer it from the range.
     lo, hi = int(values.min()), int(values.max())
@@ -511,17 +615,27 @@ def _high_depth_to_uint8(values: np.ndarray, mode: str, sixteen_bit: bool) -> tu
     return _rescale(values, lo, hi), [f"32-bit image rescaled from [{lo}, {hi}] to 0-255"]
 
 
+# 0..65535 -> 0..255 with rounding (65535 -> 255, 32768 -> 128): one table read a pixel.
+_SIXTEEN_TO_EIGHT = ((np.arange(65536, dtype=np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
 def _scale_16_bit(values: np.ndarray) -> np.ndarray:
     """0..65535 -> 0..255 with rounding (65535 -> 255, 32768 -> 128)."""
-    wide = values.astype(np.uint32)
-    return ((wide * 255 + 32767) // 65535).astype(np.uint8)
+    return _SIXTEEN_TO_EIGHT[values]
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """float32 in [0, 255] (rounded in place) -> uint8."""
+    return np.rint(values, out=values).astype(np.uint8)
 
 
 def _rescale(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if hi <= lo:
         return np.full(values.shape, int(np.clip(lo, 0, 255)), dtype=np.uint8)
-    scaled = (values.astype(np.float64) - lo) * (255.0 / (hi - lo))
-    return np.rint(scaled).astype(np.uint8)
+    scaled = values.astype(np.float32) if values.dtype != np.float32 else values
+    scaled -= np.float32(lo)
+    scaled *= np.float32(255.0 / (hi - lo))
+    return _rounded(scaled)
 
 
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@ failed on the code before the fix. Hostile files are generated here, at test tim
 from __future__ import annotations
 
 import tomllib
+
+import numpy as np
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,3 +51,154 @@ def test_hosted_config_runs_no_per_run_collection_or_file_watcher():
     assert config["server"]["fileWatcherType"] == "none"
     for entry in ("streamlit_app.py", "ui/serve.py"):
         assert "server_tuning.keep_keras_state()" in (ROOT / entry).read_text(), entry
+
+
+# ----------------------------------------------------------------------------------------- the decode budget
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+from colorizer import imageio  # noqa: E402
+from colorizer.bench import hostile  # noqa: E402
+
+_DECODE_AND_MEASURE = """
+import json, sys, time
+from colorizer import imageio
+def status(key):  # kB; VmHWM is this process's own peak (ru_maxrss would count the parent's, before exec)
+    return int([line for line in open("/proc/self/status") if line.startswith(key + ":")][0].split()[1])
+data = sys.stdin.buffer.read()
+before = status("VmRSS")
+start = time.perf_counter()
+try:
+    picture = imageio.decode_image(data, sys.argv[1], fit=True)
+    outcome = {"shape": list(picture.rgb.shape), "notes": list(picture.notes)}
+except imageio.ImageError as err:
+    outcome = {"error": str(err)}
+outcome["seconds"] = time.perf_counter() - start
+outcome["peak_mb"] = (status("VmHWM") - before) / 1024
+print(json.dumps(outcome))
+"""
+
+
+def _decode_in_a_process(name: str, data: bytes, timeout: float = 120) -> dict:
+    """Decode as the app does (fit=True) in a fresh process → its outcome, seconds and peak memory growth."""
+    out = subprocess.run([sys.executable, "-c", _DECODE_AND_MEASURE, name], input=data, capture_output=True,
+                         cwd=ROOT, timeout=timeout)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    return json.loads(out.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["scans.jpg", "float.tif", "flat.webp", "deep16.png"])
+def test_the_four_bombs_cost_bounded_time_and_memory(name):
+    """Finding: a 2 MB progressive JPEG of 20,000 scans took 60 s to decode; a float TIFF, a WebP and a
+    16-bit PNG each decoding to 7000×7000 cost up to +1.5 GB (the float TIFF). Now each is refused from its
+    structure or declared size (one line naming the file) before a pixel is decoded."""
+    data = hostile.bombs()[name]
+    assert len(data) < 1_000_000
+    outcome = _decode_in_a_process(name, data)
+    assert "error" in outcome, outcome
+    assert outcome["error"].startswith(f"{name}: ") and "\n" not in outcome["error"]
+    assert ("100 scans" if name.endswith(".jpg") else "7000x7000") in outcome["error"]
+    assert outcome["seconds"] < 1.0, outcome
+    assert outcome["peak_mb"] < 50, outcome
+
+
+@pytest.mark.slow
+def test_a_big_picture_is_shrunk_while_decoding_within_the_budget(tmp_path):
+    """Finding: 50 MP per picture was too much for a 2.7 GB host. A 6900×6900 16-bit PNG (47.6 MP) is
+    decoded and shrunk to the 12 MP budget, holding about 4 bytes a pixel meanwhile (not gigabytes)."""
+    outcome = _decode_in_a_process("big16.png", hostile.png16(6900))
+    assert outcome["shape"] == [3464, 3464, 3], outcome
+    assert "shrunk from 6900x6900 to 3464x3464 to fit the limit of 12,000,000 pixels" in outcome["notes"]
+    assert outcome["peak_mb"] < 250, outcome
+
+
+def test_a_large_jpeg_decodes_at_a_reduced_scale():
+    """Finding (decode budget): a JPEG over the budget is decoded at 1/2, 1/4 or 1/8 of its size by libjpeg
+    (Pillow's draft), never at full size."""
+    from PIL import Image
+
+    data = hostile.gray_png(np.zeros((8, 8), np.uint8))  # a control that needs no shrinking
+    assert imageio.decode_image(data, "small.png", fit=True).rgb.shape == (8, 8, 3)
+    buffer = __import__("io").BytesIO()
+    Image.new("RGB", (2000, 1000), (200, 30, 40)).save(buffer, format="JPEG")
+    picture = imageio.decode_image(buffer.getvalue(), "wide.jpg", max_pixels=300_000, fit=True)
+    assert picture.rgb.shape == (387, 774, 3)  # 1/2 scale (1000×500) shrunk to fit 300,000 pixels
+    assert abs(int(picture.rgb[..., 0].mean()) - 200) <= 2
+    with pytest.raises(imageio.ImageError, match="300,000"):
+        imageio.decode_image(buffer.getvalue(), "wide.jpg", max_pixels=300_000)  # without fit: refused
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("frames.gif", hostile.gif_frames(1001), "more than 1,000 frames"),
+    ("pages.tif", hostile.tiff_pages(1001), "more than 1,000 pages"),
+    ("chunks.png", hostile.png_chunks(10_001), "10,000 chunks before its pixels"),
+    ("segments.jpg", hostile.jpeg_segments(10_001), "10,000 segments before its picture"),
+    ("tag.tif", hostile.tiff_tag(300_000), "holds 300,000 numbers"),
+    ("scans.jpg", hostile.progressive_jpeg(150, side=1024), "more than 100 scans"),
+])
+def test_pathological_structure_is_refused_before_decoding(name, data, reason):
+    """Finding: frame count, scans and the blocks Pillow walks in Python were unbounded (a 50 MB GIF of
+    one-pixel frames, TIFF pages, PNG chunks or JPEG segments cost seconds each, under the decode lock).
+    Each is refused from its structure, in milliseconds; the file just under each limit still decodes."""
+    start = time.perf_counter()
+    with pytest.raises(imageio.ImageError) as info:
+        imageio.decode_image(data, name, fit=True)
+    assert time.perf_counter() - start < 0.5
+    assert str(info.value).startswith(f"{name}: ") and reason in info.value.reason
+
+
+def test_files_just_under_the_structure_limits_still_decode():
+    """Finding (control for the above): the limits refuse only the pathological."""
+    assert imageio.decode_image(hostile.gif_frames(1000), "ok.gif").notes == ("animated GIF: used frame 1 of 1000",)
+    assert imageio.decode_image(hostile.tiff_pages(3), "ok.tif").notes == ("multi-page TIFF: used page 1 of 3",)
+    assert imageio.decode_image(hostile.png_chunks(100), "ok.png").rgb.shape == (1, 1, 3)
+    assert imageio.decode_image(hostile.progressive_jpeg(99, side=1024), "ok.jpg").rgb.shape == (1024, 1024, 3)
+
+
+def test_a_decode_stops_at_its_time_limit():
+    """Finding: a decode could not be interrupted (20,000 scans: 60 s; the 50 MB upload cap allowed about
+    25 minutes). The streaming decoders now stop at the limit (DECODE_SECONDS, here 1/10 of the decode)."""
+    data = hostile.png16(3000)
+    start = time.perf_counter()
+    assert imageio.decode_image(data, "slow.png").rgb.shape == (3000, 3000, 3)
+    whole = time.perf_counter() - start
+    start = time.perf_counter()
+    with pytest.raises(imageio.ImageError, match=r"slow.png: took too long to decode \(stopped at the limit of"):
+        imageio.decode_image(data, "slow.png", seconds=whole / 10)
+    assert time.perf_counter() - start < whole / 2
+
+
+def test_decoding_runs_outside_any_process_wide_lock(monkeypatch):
+    """Finding: Pillow's load() ran under imageio's process-wide _WARNINGS_LOCK, so one slow decode held
+    every other session's decode. Here one decode is held inside load(); another must finish meanwhile."""
+    from PIL import ImageFile
+
+    inside, release = threading.Event(), threading.Event()
+    original = ImageFile.ImageFile.load
+
+    def load(self):
+        if self.size == (31, 17):  # the held file
+            inside.set()
+            release.wait(30)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    held = threading.Thread(target=imageio.decode_image, args=(hostile.gray_png(np.zeros((17, 31), np.uint8)), "held.png"))
+    held.start()
+    try:
+        assert inside.wait(10)
+        done = []
+        other = threading.Thread(target=lambda: done.append(imageio.decode_image(hostile.gray_png(np.ones((5, 5), np.uint8)), "b.png")))
+        other.start()
+        other.join(5)
+        assert done and done[0].rgb.shape == (5, 5, 3), "the second decode waited for the first"
+    finally:
+        release.set()
+        held.join(10)

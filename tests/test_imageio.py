@@ -404,11 +404,11 @@ def test_env_var_sets_the_limit(monkeypatch):
 def test_invalid_env_var_falls_back_to_default(monkeypatch):
     with pytest.warns(RuntimeWarning, match="COLORIZER_MAX_PIXELS"):
         module = _fresh_copy_of_module(monkeypatch, "lots")
-    assert module.MAX_PIXELS == 50_000_000
+    assert module.MAX_PIXELS == 12_000_000
 
 
 def test_default_limit():
-    assert imageio.DEFAULT_MAX_PIXELS == 50_000_000
+    assert imageio.DEFAULT_MAX_PIXELS == 12_000_000
     assert "COLORIZER_MAX_PIXELS" in imageio.__doc__
 
 

@@ -1,0 +1,208 @@
+"""Hostile files, made on demand: small on disk, expensive for a careless decoder. For the abuse tests
+(``tests/test_abuse.py``, ``tests/test_browser.py``) and the server benchmark's two-visitor case
+(``colorizer.bench.server``); nothing here is stored in the repository.
+
+The four files of issue 25, each a few kilobytes to 1 MB, built in well under a second:
+- ``progressive_jpeg(scans=20_000)``: a gray 4096×4096 progressive JPEG whose AC scans are repeated
+  ``scans`` times; each scan is 40 bytes (runs of empty blocks) yet costs the decoder a sweep over all
+  262,144 blocks: 20,000 of them took a minute of one core before the decode budget;
+- ``float_tiff(7000)``: a 7000×7000 32-bit float TIFF, deflate-compressed strips of zeros (every strip
+  points at the same bytes);
+- ``webp(7000)``: a 7000×7000 lossless WebP of one color (38 bytes);
+- ``png16(7000)``: a 7000×7000 16-bit gray PNG of zeros.
+``bombs()`` → {file name: bytes} of all four.
+
+Structural extremes for the other checks: ``gif_frames(n)`` (an animated GIF of ``n`` 1×1 frames),
+``tiff_pages(n)`` (a multi-page TIFF), ``png_chunks(n)`` (a 1×1 PNG with ``n`` ancillary chunks before
+its pixels), ``jpeg_segments(n)`` (a JPEG with ``n`` empty APP segments), ``tiff_tag(count)`` (a TIFF
+whose strip-offset tag claims ``count`` entries), ``deep_json(depth)`` and ``hints_json(n)``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+
+import numpy as np
+
+__all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "png_chunks",
+           "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png"]
+
+
+# ---------------------------------------------------------------------------------------------- JPEG
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def _bits_to_bytes(bits: str) -> bytes:
+    """A bit string → entropy-coded bytes: padded with 1s, every 0xFF followed by a stuffed 0x00."""
+    bits += "1" * (-len(bits) % 8)
+    out = bytearray()
+    for i in range(0, len(bits), 8):
+        byte = int(bits[i:i + 8], 2)
+        out.append(byte)
+        if byte == 0xFF:
+            out.append(0)
+    return bytes(out)
+
+
+def progressive_jpeg(scans: int = 20_000, side: int = 4096) -> bytes:
+    """A gray ``side``×``side`` progressive JPEG: one DC scan, then ``scans`` AC scans of empty blocks.
+
+    Every block is flat (DC difference 0, no AC coefficient): the DC scan spends one bit a block, each
+    AC scan a few runs of 16,384 empty blocks (end-of-band runs, symbol 0xE0). ``side`` must be a
+    multiple of 1024 (whole runs)."""
+    if side % 1024:
+        raise ValueError("side must be a multiple of 1024")
+    blocks = (side // 8) ** 2
+    parts = [b"\xff\xd8", _segment(0xDB, b"\x00" + bytes([1] * 64))]
+    parts.append(_segment(0xC2, struct.pack(">BHHB", 8, side, side, 1) + b"\x01\x11\x00"))  # SOF2, 1 component
+    # One DC code ("0" → category 0) and one AC code ("0" → EOB run of 2**14 blocks).
+    parts.append(_segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00"))
+    parts.append(_segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\xe0"))
+    parts.append(_segment(0xDA, b"\x01\x01\x00\x00\x00\x00") + _bits_to_bytes("0" * blocks))
+    ac_scan = _segment(0xDA, b"\x01\x01\x00\x01\x3f\x00") + _bits_to_bytes(("0" + "0" * 14) * (blocks // 16384))
+    parts.append(ac_scan * scans)
+    parts.append(b"\xff\xd9")
+    return b"".join(parts)
+
+
+def jpeg_segments(n: int) -> bytes:
+    """A valid 8×8 gray baseline JPEG preceded by ``n`` empty APP15 segments (4 bytes each)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 90).save(buffer, format="JPEG")
+    data = buffer.getvalue()
+    return data[:2] + b"\xff\xef\x00\x02" * n + data[2:]
+
+
+# ---------------------------------------------------------------------------------------------- TIFF
+
+
+def _tiff(entries: list[tuple[int, int, int, bytes]], tail: bytes, tail_offset: int) -> bytes:
+    """A little-endian TIFF: header, one IFD of (tag, type, count, value-or-offset bytes), then ``tail``."""
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in sorted(entries):
+        ifd += struct.pack("<HHI", tag, kind, count) + value.ljust(4, b"\x00")
+    ifd += struct.pack("<I", 0)
+    head = b"II*\x00" + struct.pack("<I", 8) + ifd
+    return head + b"\x00" * (tail_offset - len(head)) + tail
+
+
+def float_tiff(side: int = 7000, rows_per_strip: int = 64) -> bytes:
+    """A ``side``×``side`` 32-bit float gray TIFF of zeros, deflate-compressed; all strips share one
+    compressed block, so the file is a few kilobytes."""
+    strips = -(-side // rows_per_strip)
+    strip = zlib.compress(b"\x00" * (side * 4 * rows_per_strip), 9)
+    offsets_at = 8 + 2 + 12 * 11 + 4 + 64
+    data_at = offsets_at + 8 * strips
+    short, long_ = 3, 4
+    entries = [
+        (256, long_, 1, struct.pack("<I", side)), (257, long_, 1, struct.pack("<I", side)),
+        (258, short, 1, struct.pack("<H", 32)), (259, short, 1, struct.pack("<H", 8)),
+        (262, short, 1, struct.pack("<H", 1)), (273, long_, strips, struct.pack("<I", offsets_at)),
+        (277, short, 1, struct.pack("<H", 1)), (278, long_, 1, struct.pack("<I", rows_per_strip)),
+        (279, long_, strips, struct.pack("<I", offsets_at + 4 * strips)), (284, short, 1, struct.pack("<H", 1)),
+        (339, short, 1, struct.pack("<H", 3)),
+    ]
+    tail = struct.pack(f"<{strips}I", *[data_at] * strips) + struct.pack(f"<{strips}I", *[len(strip)] * strips) + strip
+    return _tiff(entries, tail, offsets_at)
+
+
+def tiff_tag(count: int = 4_000_000) -> bytes:
+    """A 1×1 gray TIFF whose StripOffsets tag claims ``count`` entries (the file holds them all: 4 bytes each)."""
+    offsets_at = 8 + 2 + 12 * 8 + 4 + 16
+    short, long_ = 3, 4
+    entries = [
+        (256, long_, 1, struct.pack("<I", 1)), (257, long_, 1, struct.pack("<I", 1)),
+        (258, short, 1, struct.pack("<H", 8)), (259, short, 1, struct.pack("<H", 1)),
+        (262, short, 1, struct.pack("<H", 1)), (273, long_, count, struct.pack("<I", offsets_at)),
+        (277, short, 1, struct.pack("<H", 1)), (279, long_, 1, struct.pack("<I", 1)),
+    ]
+    return _tiff(entries, b"\x00" * (4 * count) + b"\x80", offsets_at)
+
+
+def tiff_pages(n: int) -> bytes:
+    """A TIFF of ``n`` 1×1 gray pages (each page an IFD of its own)."""
+    from PIL import Image
+
+    pages = [Image.new("L", (1, 1), i % 256) for i in range(n)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- PNG, GIF, WebP
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png16(side: int = 7000) -> bytes:
+    """A ``side``×``side`` 16-bit gray PNG of zeros (about 100 kB)."""
+    row = b"\x00" * (1 + 2 * side)
+    compressor = zlib.compressobj(9)
+    chunks = [compressor.compress(row * min(256, side - y)) for y in range(0, side, 256)]
+    idat = b"".join(chunks) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def png_chunks(n: int) -> bytes:
+    """A 1×1 gray PNG with ``n`` empty private ancillary chunks before its pixels (12 bytes each)."""
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    filler = _png_chunk(b"zzZz", b"") * n
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + filler
+            + _png_chunk(b"IDAT", zlib.compress(b"\x00\x80")) + _png_chunk(b"IEND", b""))
+
+
+def gray_png(array: np.ndarray) -> bytes:
+    """uint8 H×W (or H×W×3) → PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def gif_frames(n: int) -> bytes:
+    """An animated GIF of ``n`` 1×1 frames, written block by block (22 bytes a frame)."""
+    head = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    frame = (b"\x21\xf9\x04\x00\x01\x00\x00\x00"  # graphic control: 1/100 s
+             + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00")
+    return head + frame * n + b"\x3b"
+
+
+def webp(side: int = 7000) -> bytes:
+    """A ``side``×``side`` lossless WebP of one color (Pillow writes it in well under a second)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), (90, 120, 30)).save(buffer, format="WEBP", lossless=True, method=0, quality=0)
+    return buffer.getvalue()
+
+
+def bombs() -> dict[str, bytes]:
+    """The four files of issue 25 → {file name: bytes}."""
+    return {"scans.jpg": progressive_jpeg(), "float.tif": float_tiff(), "flat.webp": webp(), "deep16.png": png16()}
+
+
+# ---------------------------------------------------------------------------------------------- JSON
+
+
+def deep_json(depth: int = 100_000) -> bytes:
+    """``[[[…]]]`` nested ``depth`` deep (Python's json module recurses once a level)."""
+    return b"[" * depth + b"]" * depth
+
+
+def hints_json(n: int, width: int = 64, height: int = 64) -> bytes:
+    """``n`` valid hints on a ``width``×``height`` photo, as the hints file the app and the CLI take."""
+    rng = np.random.default_rng(0)
+    hints = [{"x": int(rng.integers(width)), "y": int(rng.integers(height)), "rgb": [int(c) for c in rng.integers(0, 256, 3)]}
+             for _ in range(n)]
+    return json.dumps(hints).encode()
