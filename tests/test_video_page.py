@@ -1,0 +1,109 @@
+"""AppTest of the Video page (tiny checkpoints; the colorization itself is patched where it would be slow).
+
+The browser test that uploads a clip and plays the result is in ``tests/test_browser.py``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from app_fixtures import app_checkpoints, tiny_app_env  # noqa: F401  (pytest fixtures)
+from colorizer.video import synthetic
+from colorizer.video.io import VideoWriter
+from colorizer.video.pipeline import VideoReport
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def clip_bytes(tmp_path, frames: int = 6, size=(64, 48)) -> bytes:
+    path = tmp_path / "clip.mp4"
+    with VideoWriter(path, size, 12) as writer:
+        for gray in synthetic.moving_square(frames=frames, size=size, side=12, step=2).gray:
+            writer.write(np.repeat(gray[..., None], 3, 2))
+    return path.read_bytes()
+
+
+def video_page(upload: tuple[str, bytes] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/video.py").run()
+    if upload is not None:
+        at.segmented_control(key="video.source").set_value("Upload a clip").run()
+        at.file_uploader(key="video.upload").set_value([(upload[0], upload[1], "video/mp4")]).run()
+    return at
+
+
+def fake_colorize_video(calls):
+    """Stands in for ``colorize_video``: writes a gray copy of the clip's size, reports progress."""
+    def fake(source, destination, model, progress=None, **options):
+        from colorizer.video.io import probe, read_frames
+
+        calls.append({"source": source, "model": model.name, **options})
+        info = probe(source)
+        with VideoWriter(destination, (info.width, info.height), info.fps) as writer:
+            for i, frame in enumerate(read_frames(source)):
+                writer.write(frame)
+                progress(i + 1, info.frames)
+        n = writer.frames
+        return VideoReport(frames=n, fps=float(info.fps), seconds=0.5, codec=writer.codec,
+                           change_predicted=[float("nan")] + [2.0] * (n - 1), change_carried=[float("nan")] + [0.5] * (n - 1))
+    return fake
+
+
+def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_env, tmp_path, monkeypatch):
+    from ui import video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("old.mp4: first frame of 6 (64×48, 12 fps" in c for image in at.image for c in image.captions)
+    at.button(key="video.run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert len(calls) == 1 and calls[0]["max_pixels"] == video_ui.PAGE_BUDGET
+    assert "reference" not in calls[0] and "hints" not in calls[0]
+    assert [b.label for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
+    assert at.get("plotly_chart")
+    assert any("Mean change a frame: 2.00 colorized alone, 0.50 carried" in c.value for c in at.caption)
+    result = at.session_state[video_ui.RESULT_KEY]
+    assert result["mp4"][4:8] == b"ftyp" and result["report"].frames == 6
+
+
+def test_a_broken_clip_is_one_error_naming_it(tiny_app_env):
+    at = video_page(("broken.mp4", b"<html>not a video</html>"))
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("broken.mp4: not a readable video"), errors
+
+
+def test_a_clip_over_the_hosted_caps_is_refused(tiny_app_env, tmp_path, monkeypatch):
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "PAGE_BUDGET", 5 * 64 * 48)
+    at = video_page(("long.mp4", clip_bytes(tmp_path, frames=8)))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "long.mp4: 8 frames of 64x48 exceed this host's budget" in errors[0], errors
+    assert "video.run" not in [button.key for button in at.button]
+
+
+def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path, monkeypatch):
+    from ui import video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
+    assert any("hint-taking model" in i.value for i in at.info)
+    at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    at.file_uploader(key="video.hints").set_value(
+        [("hints.json", b'[{"x": 10, "y": 20, "rgb": [200, 40, 40]}]', "application/json")]).run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="video.run").click().run()
+    assert not at.exception, at.exception
+    assert calls and calls[-1]["hints"] == [{"x": 10, "y": 20, "rgb": [200, 40, 40]}]
+    at.file_uploader(key="video.hints").set_value([("bad.json", b'[{"x": 999, "y": 0, "rgb": [1, 2, 3]}]', "application/json")]).run()
+    assert len(at.error) == 1 and at.error[0].value.startswith("bad.json")

@@ -1,0 +1,263 @@
+"""The Video page's UI helpers (``*_ui()``); the video work itself is ``colorizer.video``.
+
+The page: a clip (an upload within the hosted caps below, or a sample built from a gallery photo:
+an old-film pan with grain and flicker), its first frame, optional colors for that frame (a reference
+photo, or a hints file for a hint-taking model), a Colorize button that runs through the server's work
+queue (``ui.work_queue``) with a progress bar and a Stop button, then the input and the result side by
+side (``st.video``), the MP4 download, and a chart of frame-to-frame color change: each frame's own
+prediction against the colors carried along the motion.
+
+Stop: pressing it reruns the page, which interrupts the run at its next progress update; the partial
+file is removed and the queue's place given up (``colorizer.video.pipeline`` writes to a hidden file).
+Clips are kept on disk while in use, content-addressed under the temporary folder, at most
+``KEPT_CLIPS`` of them. Widget keys are namespaced ``video.*``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from colorizer import gallery
+from colorizer.hints import HintError, validate_hints
+from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
+from colorizer.video.io import VideoError, check_budget, probe, read_frames
+from colorizer.video.pipeline import VideoReport, colorize_video
+from ui import loaders, widgets, work_queue
+
+__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "flicker_figure",
+           "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET"]
+
+VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
+# Hosted caps (a shared 2-core server; the CLI has its own, larger budget, COLORIZER_MAX_VIDEO_PIXELS):
+MAX_UPLOAD_MB = 30
+MAX_SECONDS = 30                      # of clip
+MAX_FRAME_PIXELS = 1280 * 720         # a frame
+PAGE_BUDGET = 640 * 360 * 25 * 30     # frames × pixels: 30 s of 640×360 at 25 fps, about 2 minutes of CPU here
+KEPT_CLIPS = 8
+UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
+NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
+RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.result", "video.stopped", "video.requested"
+
+
+def _clip_folder() -> Path:
+    folder = Path(tempfile.gettempdir()) / "colorizer-video"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def stored_clip(name: str, data: bytes) -> Path:
+    """Uploaded bytes → a file (named by content, so a rerun finds it); older clips beyond KEPT_CLIPS go."""
+    suffix = Path(name).suffix.lower() if Path(name).suffix.lower().lstrip(".") in VIDEO_TYPES else ".bin"
+    path = _clip_folder() / f"{hashlib.blake2b(data, digest_size=16).hexdigest()}{suffix}"
+    if not path.exists():
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+        kept = sorted(_clip_folder().glob("[!.]*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEPT_CLIPS:]:
+            old.unlink(missing_ok=True)
+    return path
+
+
+@st.cache_resource(show_spinner="Building the sample clip…")
+def sample_clip() -> tuple[str, bytes]:
+    """The sample: 48 frames of 640×360, a pan over the Summer Palace (a gallery photo) in gray, with
+    film grain and exposure flicker (``colorizer.video.synthetic``)."""
+    from colorizer.video.measure import write_clip
+    from colorizer.video.synthetic import camera_clip
+
+    clip = camera_clip(gallery.load_photo("china"), frames=48, motion="pan", seed=7)
+    with tempfile.TemporaryDirectory() as folder:
+        write_clip(clip, Path(folder) / "sample.mp4")
+        return "old_film_sample.mp4", (Path(folder) / "sample.mp4").read_bytes()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def first_frame(path: str) -> np.ndarray:
+    return next(read_frames(path, max_frames=1))
+
+
+def clip_ui():
+    """The clip: (its name, path, info, bytes) within the caps, or None (with a message when it is refused)."""
+    source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key="video.source", required=True)
+    if source == UPLOAD:
+        upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {MAX_UPLOAD_MB} MB "
+                                  f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key="video.upload")
+        if upload is None:
+            st.info("Upload a clip, or try the sample.", icon=":material/movie:")
+            return None
+        if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+            st.error(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {MAX_UPLOAD_MB} MB for a clip "
+                     "(the command line takes longer clips: python -m colorizer video)", icon=":material/error:")
+            return None
+        name, data = upload.name, upload.getvalue()
+    else:
+        name, data = sample_clip()
+    path = stored_clip(name, data)
+    try:
+        info = probe(path)
+        if info.duration > MAX_SECONDS:
+            raise VideoError(f"{name}: {info.duration:.0f} s, over this server's {MAX_SECONDS} s for a clip "
+                             "(the command line takes longer clips: python -m colorizer video)")
+        check_budget(info, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
+        frame = first_frame(str(path))
+    except VideoError as err:
+        st.error(str(err).replace(path.name, name), icon=":material/broken_image:")
+        return None
+    st.image(widgets.display(frame, max_side=640), caption=f"{name}: first frame of {info.frames} "
+             f"({info.width}×{info.height}, {float(info.fps):g} fps, {info.duration:.1f} s"
+             f"{', with sound' if info.has_audio else ''})")
+    st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{Path(name).stem}_frame1.png",
+                       mime="image/png", key="video.frame_download",
+                       help="Add hints to it on the Colorize page, download them, and load them below.")
+    return name, path, info, data
+
+
+def guidance_ui(model, info) -> tuple[dict, str] | None:
+    """Colors for the first frame → (keyword arguments for ``colorize_video``, a label), or None while
+    a chosen guide is missing or broken (the error says which)."""
+    with st.expander("Colors for the first frame (optional)"):
+        how = st.radio("First frame's colors", [NONE, REFERENCE, HINTS], key="video.guidance", horizontal=True,
+                       help="The colored first frame then guides the frames after it (its colors are matched to theirs).")
+        if how == REFERENCE:
+            upload = st.file_uploader("A color photo of the same place or kind", type=list(SUPPORTED_EXTENSIONS),
+                                      key="video.reference")
+            pick = st.selectbox("…or a gallery photo", gallery.color_keys(), key="video.reference_gallery",
+                                disabled=upload is not None)
+            try:
+                picture = loaders.decode_upload(upload.getvalue(), upload.name) if upload else loaders.gallery_picture(pick)
+            except ImageError as err:
+                st.error(f"reference {err}", icon=":material/error:")
+                return None
+            return {"reference": picture.rgb}, f"reference {picture.name}"
+        if how == HINTS:
+            if not model.takes_hints:
+                st.info("Hints need a hint-taking model: pick hypercolumn_hints in the sidebar.", icon=":material/info:")
+                return None
+            upload = st.file_uploader("Hints for the first frame (JSON, as the Colorize page downloads them)",
+                                      type=["json"], key="video.hints")
+            if upload is None:
+                return None
+            try:
+                hints = validate_hints(json.loads(upload.getvalue().decode("utf-8")), (info.height, info.width),
+                                       source=upload.name)
+            except (HintError, UnicodeDecodeError, json.JSONDecodeError) as err:
+                st.error(str(err) if isinstance(err, HintError) else f"{upload.name}: {err}", icon=":material/error:")
+                return None
+            return {"hints": hints}, f"{len(hints)} hints"
+    return {}, "automatic"
+
+
+def _stop() -> None:
+    st.session_state[STOPPED_KEY] = True
+
+
+def _request() -> None:
+    st.session_state[REQUEST_KEY] = True
+
+
+def run_ui(model, path: Path, info, guidance: dict, label: str, key: tuple) -> None:
+    """The Colorize button; a run in the work queue with a progress bar and Stop; its result kept in the session."""
+    st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
+    if not st.session_state.pop(REQUEST_KEY, False):
+        if st.session_state.pop(STOPPED_KEY, False):
+            st.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
+        return
+    st.session_state.pop(RESULT_KEY, None)
+    st.session_state[STOPPED_KEY] = False
+    st.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
+    bar = st.progress(0.0, text="Waiting for the first frame…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
+
+    output = _clip_folder() / f".result-{hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()}.mp4"
+    try:
+        with work_queue.turn_ui("Colorizing this clip"):
+            report = colorize_video(path, output, model, max_pixels=PAGE_BUDGET, progress=progress, **guidance)
+        data = output.read_bytes()
+    except VideoError as err:
+        st.error(str(err).replace(path.name, "the clip"), icon=":material/error:")
+        return
+    finally:
+        output.unlink(missing_ok=True)
+    st.session_state.pop(STOPPED_KEY, None)
+    bar.empty()
+    st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label}
+
+
+def flicker_figure(report: VideoReport, height: int = 320):
+    """Frame-to-frame change of a, b (motion undone) of each frame's own prediction and of the colors shown."""
+    import plotly.graph_objects as go
+
+    frames = list(range(1, len(report.change_carried) + 1))
+    clean = lambda values: [None if v is None or math.isnan(v) else v for v in values]
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=frames, y=clean(report.change_predicted), name="each frame colorized alone",
+                                mode="lines+markers", connectgaps=True, line={"color": "#d62728"}))
+    figure.add_trace(go.Scatter(x=frames, y=clean(report.change_carried), name="colors carried along the motion (shown)",
+                                mode="lines", line={"color": "#1f77b4", "width": 3}))
+    for cut in report.cuts:
+        figure.add_vline(x=cut + 1, line_dash="dot", annotation_text="scene cut")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
+                         xaxis_title="frame", yaxis_title="mean |Δab| from the frame before",
+                         title="Flicker: how much the colors change from one frame to the next")
+    return figure
+
+
+def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
+    """Input and result side by side, the download, the run's figures and the flicker chart."""
+    report = result["report"]
+    left, right = st.columns(2)
+    kind = path.suffix.lower().lstrip(".")
+    if kind in ("mp4", "m4v", "mov", "webm"):
+        left.video(data)
+        left.caption("The clip as uploaded")
+    elif kind == "gif":
+        left.image(data, caption="The clip as uploaded")
+    else:  # AVI, MKV: browsers do not play them
+        left.image(widgets.display(first_frame(str(path)), max_side=640),
+                   caption=f"The clip's first frame (browsers do not play .{kind} files)")
+    right.video(result["mp4"])
+    right.caption(f"Colorized ({result['label']})")
+    sound = f", sound {report.audio}" if report.audio else ""
+    st.caption(f"{report.frames} frames at {report.fps:g} fps, {report.codec}{sound}; colorized at "
+               f"{report.frames_per_second:.1f} frames a second"
+               + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))
+    st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
+                       mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
+    if any(not math.isnan(v) for v in report.change_carried):
+        st.plotly_chart(flicker_figure(report), key="video.flicker")
+        alone = np.nanmean(report.change_predicted) if any(not math.isnan(v) for v in report.change_predicted) else float("nan")
+        st.caption(f"Mean change a frame: {alone:.2f} colorized alone, {np.nanmean(report.change_carried):.2f} carried "
+                   "along the motion (Lab units, where the motion was followed). The network runs on every second "
+                   "frame; the frames between carry the colors.")
+
+
+def video_page_ui() -> None:
+    st.title("Video")
+    st.caption("Old film in, color film out: each frame's colors are carried to the next along the motion "
+               "(optical flow), so they do not flicker; scene cuts start afresh; the sound is kept.")
+    checkpoint = widgets.chosen_checkpoint()
+    model = widgets.colorizer_ui(checkpoint)
+    if model is None:
+        return
+    clip = clip_ui()
+    if clip is None:
+        return
+    name, path, info, data = clip
+    chosen = guidance_ui(model, info)
+    if chosen is None:
+        return
+    guidance, label = chosen
+    key = (path.name, loaders.checkpoint_stamp(checkpoint), label)
+    run_ui(model, path, info, guidance, label, key)
+    result = st.session_state.get(RESULT_KEY)
+    if result is not None and result["key"] == key:
+        result_ui(name, path, data, result)
