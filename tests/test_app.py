@@ -17,7 +17,7 @@ from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being 
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("pages/colorize.py", "pages/channels.py", "pages/compare.py", "pages/curves.py")
-ALL_PAGES = (*PAGES, "pages/finetune.py")
+ALL_PAGES = (*PAGES, "pages/finetune.py", "pages/video.py")
 TIMEOUT = 90  # the first run imports TensorFlow and loads models; later runs take a second or two
 
 

@@ -66,6 +66,7 @@ def app_pages() -> list:
     # The Fine-tune page is its own piece of work; list it once its file exists.
     if (APP_ROOT / "pages" / "finetune.py").exists():
         pages.append(st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"))
+    pages.append(st.Page("pages/video.py", title="Video", icon=":material/movie:"))
     return pages
 
 
