@@ -359,3 +359,45 @@ def test_twenty_sessions_at_once_each_get_their_own_result_and_the_server_stays_
     assert result["all_own_result"], result["problems"]
     assert all(wait is not None for wait in result["waits_s"])
     assert result["peak_mb"] is not None and result["peak_mb"] < MEMORY_LIMIT_MB, result["peak_mb"]
+
+
+def _small_clip() -> bytes:
+    """24 frames of 128×96 at 12 fps: a gray, textured square sliding over a textured background (H.264 MP4)."""
+    import tempfile
+
+    from colorizer.video.io import VideoWriter
+    from colorizer.video.synthetic import moving_square
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        with VideoWriter(path, (128, 96), 12) as writer:
+            for gray in moving_square(frames=24, size=(128, 96)).gray:
+                writer.write(np.repeat(gray[..., None], 3, 2))
+        return path.read_bytes()
+
+
+@pytest.mark.slow
+def test_video_page_colorizes_an_uploaded_clip_that_plays(server, browser):
+    page = _open(browser, f"{server}/video")
+    try:
+        page.get_by_role("heading", name="Video").first.wait_for(timeout=WAIT_MS)
+        page.get_by_text("Upload a clip", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"]', has_text="A short clip").locator('input[type="file"]')
+        uploader.wait_for(state="attached", timeout=WAIT_MS)
+        uploader.set_input_files([{"name": "old_film.mp4", "mimeType": "video/mp4", "buffer": _small_clip()}])
+        page.get_by_text("old_film.mp4: first frame of 24").wait_for(timeout=WAIT_MS)
+        _idle(page)
+        page.get_by_role("button", name="Colorize the clip").click()
+        page.get_by_role("button", name="Download the MP4").wait_for(timeout=WAIT_MS)
+        _idle(page)
+        _assert_no_traceback(page)
+        videos = page.locator('[data-testid="stVideo"]')
+        assert videos.count() == 2   # the upload and the result, side by side
+        duration = videos.nth(1).evaluate(
+            "v => new Promise(done => { if (v.readyState >= 1) done(v.duration);"
+            " v.addEventListener('loadedmetadata', () => done(v.duration)); v.addEventListener('error', () => done(-1)); })")
+        assert abs(duration - 2.0) < 0.2, duration   # the browser decodes the MP4: 24 frames at 12 fps
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=WAIT_MS)
+        _screenshot(page, "video")
+    finally:
+        page.close()
