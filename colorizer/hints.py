@@ -7,7 +7,12 @@ them as a grid at its output resolution (``hint_grid``): three channels, a_norm�
 mask, zero everywhere without a hint, so no hints is the automatic mode of the same network.
 
 - ``validate_hints(hints, shape, source)`` → the hints checked against an image (``HintError`` else);
-- ``read_hints_file(path)`` → the list in a JSON file, checked for form;
+- ``parse_hints_json(data, source)`` → the list in JSON text or bytes, checked for form;
+  ``read_hints_file(path)`` → the same from a file;
+Limits (a hints file is untrusted input): at most ``MAX_HINTS`` hints (each one costs the spreading a
+row of a similarity matrix: 100,000 took 2.5 s a colorization), ``MAX_HINTS_JSON_BYTES`` of JSON nested at
+most ``MAX_JSON_DEPTH`` deep (a list of objects holding a list is 3; Python's parser recurses once a
+level, so ``[[[…]]]`` 100,000 deep raised RecursionError). Each refusal is one ``HintError`` line.
 - ``hint_grid(hints, shape, grid_shape)`` → the network's hint input;
 - ``simulate_grid_hints(ab_grid, rng, stride)`` → training hints, as the paper simulates them;
 - ``sample_hints(rgb, n, seed)`` → evaluation hints: the truth's mean color in small patches.
@@ -15,13 +20,15 @@ mask, zero everywhere without a hint, so no hints is the automatic mode of the s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 from colorizer.color import normalize_ab, rgb_to_lab, unnormalize_ab
 
-__all__ = ["HintError", "validate_hints", "read_hints_file", "hint_grid", "simulate_grid_hints",
+__all__ = ["HintError", "validate_hints", "parse_hints_json", "read_hints_file", "MAX_HINTS", "MAX_HINTS_JSON_BYTES",
+           "MAX_JSON_DEPTH", "hint_grid", "simulate_grid_hints",
            "sample_hints", "hints_to_json", "propagate_hints", "EVAL_RADIUS_SHARE"]
 
 # Training hints (the paper's simulation): the number of points is geometric with p = 1/8 counted
@@ -31,6 +38,12 @@ POINTS_P = 1 / 8
 PATCH_SIDES = (1, 9)
 # Evaluation hints: a patch whose radius is this share of the photo's short side (4 px at 400 px).
 EVAL_RADIUS_SHARE = 0.01
+
+
+# Enough for any guidance by hand (the paper's figures use tens; 20 already recover most of the truth).
+MAX_HINTS = 300
+MAX_HINTS_JSON_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 8
 
 
 class HintError(ValueError):
@@ -46,6 +59,8 @@ def _number(value, what: str, source: str) -> float:
 def _check_form(hints, source: str) -> list[dict]:
     if not isinstance(hints, (list, tuple)):
         raise HintError(f"{source}: hints must be a list of {{\"x\", \"y\", \"rgb\"}} objects, got {type(hints).__name__}")
+    if len(hints) > MAX_HINTS:
+        raise HintError(f"{source}: {len(hints):,} hints; at most {MAX_HINTS} are taken per image")
     checked = []
     for i, hint in enumerate(hints):
         where = f"{source}: hint {i + 1}"
@@ -76,16 +91,50 @@ def validate_hints(hints, shape: tuple[int, ...], source: str = "hints") -> list
     return checked
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(text: str) -> int:
+    """How deep brackets nest in JSON text (strings skipped), counted without parsing it."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_hints_json(data: str | bytes, source: str = "hints") -> list[dict]:
+    """JSON text or UTF-8 bytes (the form ``hints_to_json`` writes) → the hint list, checked for form;
+    ``HintError`` (one line naming ``source``) for anything else, oversized or too deeply nested."""
+    if len(data) > MAX_HINTS_JSON_BYTES:
+        raise HintError(f"{source}: {len(data):,} bytes; a hints file is at most {MAX_HINTS_JSON_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    except UnicodeDecodeError:
+        raise HintError(f"{source}: not a JSON hints file (not UTF-8 text)") from None
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise HintError(f"{source}: not a hints file (JSON nested deeper than {MAX_JSON_DEPTH} levels)")
+    try:
+        content = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        reason = str(err).splitlines()[0] if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+        raise HintError(f"{source}: not a JSON hints file ({reason})") from None
+    return _check_form(content, source)
+
+
 def read_hints_file(path: str | Path) -> list[dict]:
     """The hint list in a JSON file (the form ``hints_to_json`` writes), checked for form."""
     path = Path(path)
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_HINTS_JSON_BYTES:
+            raise HintError(f"{path}: {path.stat().st_size:,} bytes; a hints file is at most {MAX_HINTS_JSON_BYTES:,} bytes")
+        data = path.read_bytes()
     except OSError as err:
         raise HintError(f"{path}: cannot read the hints file ({err.strerror or err})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise HintError(f"{path}: not a JSON hints file ({str(err).splitlines()[0]})") from None
-    return _check_form(content, str(path))
+    return parse_hints_json(data, str(path))
 
 
 def hints_to_json(hints: list[dict]) -> str:

@@ -202,3 +202,43 @@ def test_decoding_runs_outside_any_process_wide_lock(monkeypatch):
     finally:
         release.set()
         held.join(10)
+
+
+# ----------------------------------------------------------------------------------------- hints
+
+
+def test_100000_hints_are_refused_in_one_line(tmp_path):
+    """Finding: a hints JSON had no cap on the number of hints (100,000 cost about 2.5 s per colorization,
+    inside the queue). A file is at most 256 kB and at most MAX_HINTS (300) hints are taken, from a file or
+    the API; 300 still are."""
+    from colorizer import hints
+
+    data = hostile.hints_json(100_000)
+    with pytest.raises(hints.HintError, match=r"^big.json: [\d,]+ bytes; a hints file is at most 262,144 bytes$"):
+        hints.parse_hints_json(data, "big.json")
+    with pytest.raises(hints.HintError, match=r"^hints: 100,000 hints; at most 300 are taken per image$"):
+        hints.validate_hints(json.loads(data), (64, 64))
+    assert len(hints.parse_hints_json(hostile.hints_json(300), "ok.json")) == 300
+    with pytest.raises(hints.HintError, match="301 hints"):
+        hints.parse_hints_json(hostile.hints_json(301), "many.json")
+
+
+def test_a_deeply_nested_hints_file_is_one_line_not_a_recursion_error(tmp_path, capsys):
+    """Finding: a deeply nested JSON raised RecursionError past the handler (a traceback in the app and the
+    CLI). Now it is one HintError line, from bytes, from a file, and from the CLI (exit 2)."""
+    from colorizer import hints
+    from colorizer.cli import main
+
+    deep = hostile.deep_json(100_000)
+    assert len(deep) < hints.MAX_HINTS_JSON_BYTES
+    with pytest.raises(hints.HintError, match=r"^deep.json: not a hints file \(JSON nested deeper than 8 levels\)$"):
+        hints.parse_hints_json(deep, "deep.json")
+    path = tmp_path / "deep.json"
+    path.write_bytes(deep)
+    with pytest.raises(hints.HintError, match="nested deeper"):
+        hints.read_hints_file(path)
+    photo = tmp_path / "p.png"
+    photo.write_bytes(hostile.gray_png(np.zeros((8, 8), np.uint8)))
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--hints", str(path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {path}: not a hints file (JSON nested deeper than 8 levels)"]
+    assert hints.parse_hints_json('[{"x": 1, "y": 2, "rgb": [1, 2, 3], "note": "[[[["}]', "ok") == [{"x": 1.0, "y": 2.0, "rgb": [1, 2, 3]}]

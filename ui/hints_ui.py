@@ -5,6 +5,8 @@ most probable colors there (the top bins of its 313-bin distribution) are offere
 hint" puts the point in the image's hint list, and the result is recomputed with it. Hints are kept
 per image (by content digest) in the session, listed with their colors, removable one by one or all
 at once, and downloadable/uploadable as the JSON that ``python -m colorizer colorize --hints`` takes.
+At most ``colorizer.hints.MAX_HINTS`` hints per image (Add is disabled at the cap; a longer hints file
+is refused with one line, as a malformed or too deeply nested one is).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import numpy as np
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from colorizer.hints import HintError, hints_to_json, validate_hints
+from colorizer.hints import MAX_HINTS, HintError, hints_to_json, parse_hints_json, validate_hints
 from ui import loaders, widgets
+from ui.plain_text import plain
 
 if TYPE_CHECKING:
     from colorizer.imageio import DecodedImage
@@ -89,7 +92,9 @@ def _take_click(digest: str, click: dict | None, shape: tuple[int, ...]) -> None
 
 
 def _add_hint(digest: str, point: tuple[int, int], picker_key: str) -> None:
-    hints_of(digest).append({"x": point[0], "y": point[1], "rgb": _rgb(st.session_state[picker_key])})
+    hints = hints_of(digest)
+    if len(hints) < MAX_HINTS:  # the button is disabled at the cap; a stale click is dropped
+        hints.append({"x": point[0], "y": point[1], "rgb": _rgb(st.session_state.get(picker_key, "#808080"))})
     _store(POINT_KEY).pop(digest, None)
 
 
@@ -118,8 +123,11 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
             column.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=_set_picker,
                           args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
     st.color_picker("Hint color (starts at the model's current color here)", value=_hex(result[y, x]), key=picker_key)
+    full = len(hints_of(digest)) >= MAX_HINTS
     st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
-              on_click=_add_hint, args=(digest, point, picker_key))
+              on_click=_add_hint, args=(digest, point, picker_key), disabled=full)
+    if full:
+        st.caption(f"This image has {MAX_HINTS} hints, the most it takes: remove one to add another.")
 
 
 def _list_ui(digest: str, name: str) -> None:
@@ -145,9 +153,9 @@ def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
     if upload is None or _store(UPLOADED_KEY).get(digest) == upload.file_id:
         return
     try:
-        hints = validate_hints(json.loads(upload.getvalue().decode("utf-8")), shape, source=upload.name)
-    except (HintError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        st.error(f"{upload.name}: {err}" if not isinstance(err, HintError) else str(err), icon=":material/error:")
+        hints = validate_hints(parse_hints_json(upload.getvalue(), upload.name), shape, source=upload.name)
+    except HintError as err:
+        st.error(plain(str(err)), icon=":material/error:")
         return
     _store(UPLOADED_KEY)[digest] = upload.file_id
     _store(HINTS_KEY)[digest] = hints
