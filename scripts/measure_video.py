@@ -1,6 +1,7 @@
 """The README's video table: PSNR, flicker and speed of per-frame and temporally consistent colorization.
 
     python scripts/measure_video.py [--frames 48] [--real-frames 48] [--arch hypercolumn] [--json docs/video.json]
+    python scripts/measure_video.py --variants     # the temporal blend's choices, on the photo clips only
 
 Clips built from the gallery's color photos (``colorizer.video.synthetic``: a pan or a zoom at
 640×360 with film grain and exposure flicker, the motion known exactly) and, when Debian's
@@ -30,6 +31,15 @@ from colorizer.video import measure, synthetic  # noqa: E402
 from colorizer.video.io import probe, read_frames  # noqa: E402
 from colorizer.video.pipeline import colorize_video  # noqa: E402
 
+VARIANTS = {  # the shipped blend is "network every 2nd frame (default)"; each other row changes one thing
+    "per-frame": {"temporal": False},
+    "network every 2nd frame (default)": {"temporal": True},
+    "DIS ultrafast preset": {"temporal": True, "flow_preset": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST},
+    "grid 640 px (full 640×360)": {"temporal": True, "grid_side": 640},
+    "history 8 frames": {"temporal": True, "history": 8.0},
+    "network every frame": {"temporal": True, "network_every": 1},
+    "network every 3rd frame": {"temporal": True, "network_every": 3},
+}
 REAL_DIRS = ("/usr/share/doc/opencv-doc/examples/data", "/work/debs/x/opencv-doc/usr/share/doc/opencv-doc/examples/data")
 
 
@@ -73,10 +83,9 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def summary(results: dict, timed: set) -> str:
+def summary(results: dict, timed: set, labels: list[str]) -> str:
     """Per colorization: the mean over clips of PSNR, flicker and flicker as a share of per-frame's, and
     the mean frames per second over the ``timed`` clips (those at 640×360)."""
-    labels = [label for label in measure.METHODS]
     out = ["| colorization (mean over clips) | PSNR (dB) | Δ PSNR vs per-frame | flicker | flicker / per-frame's | frames/s at 640×360 |",
            "|---|---:|---:|---:|---:|---:|"]
     base = {clip: rows["per-frame"] for clip, rows in results.items()}
@@ -98,12 +107,15 @@ def main(argv=None) -> int:
     parser.add_argument("--real-dir", type=Path, default=None, help="folder holding Megamind.avi, vtest.avi, tree.avi")
     parser.add_argument("--arch", default="hypercolumn")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--variants", action="store_true",
+                        help="instead: the blend's choices (flow preset, grid, history, network stride) on the photo clips")
     args = parser.parse_args(argv)
     from colorizer.inference import load
 
     model = load(args.arch)
     real_dir = args.real_dir or next((Path(d) for d in REAL_DIRS if Path(d).is_dir()), None)
     results, timed = {}, set()
+    methods = VARIANTS if args.variants else measure.METHODS
     with tempfile.TemporaryDirectory() as workdir:
         for name, clip, back_maps in photo_clips(args.frames):
             source = Path(workdir) / "clip.mp4"
@@ -112,15 +124,15 @@ def main(argv=None) -> int:
                 colorize_video(source, Path(workdir) / "warm.mp4", model, max_frames=4)
             print(name, file=sys.stderr, flush=True)
             timed.add(f"{name} 640×360")
-            results[f"{name} 640×360"] = run(model, source, measure.METHODS, clip.truth, back_maps, None, workdir)
-        for name, path, truths, back_maps in real_clips(real_dir, args.real_frames):
+            results[f"{name} 640×360"] = run(model, source, methods, clip.truth, back_maps, None, workdir)
+        for name, path, truths, back_maps in real_clips(None if args.variants else real_dir, args.real_frames):
             info = probe(path)
             print(name, file=sys.stderr, flush=True)
             results[f"{name} {info.width}x{info.height}"] = run(model, path, measure.METHODS, truths, back_maps,
                                                                args.real_frames, workdir)
     print(f"python scripts/measure_video.py {' '.join(argv if argv is not None else sys.argv[1:])}".strip())
     print(f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores; model {args.arch}\n")
-    print(summary(results, timed))
+    print(summary(results, timed, list(methods)))
     print()
     print(table(results))
     if args.json:

@@ -18,7 +18,8 @@ instead of fading into the model's own. It costs a second VGG16 pass a frame.
 
 ``temporal=False`` is the per-frame baseline: each frame alone, exactly ``Colorizer.colorize``.
 ``network_every`` (temporal only): the network colors every n-th frame and every scene cut; the
-frames between are carried along the motion (``NETWORK_EVERY``).
+frames between are carried along the motion (``NETWORK_EVERY``). ``grid_side``, ``history`` and
+``flow_preset`` are ``temporal``'s (for the measurements' variants; the defaults are the measured choice).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from colorizer import lab8
 from colorizer.upsample import guided_coefficients
-from colorizer.video.temporal import CarriedColors, Step, grid_shape
+from colorizer.video.temporal import GRID_SIDE, HISTORY, CarriedColors, Step, grid_shape
 
 __all__ = ["FrameColorizer", "Colored", "NETWORK_EVERY"]
 
@@ -51,11 +52,12 @@ class FrameColorizer:
     """A clip's frames in order → colored frames. ``options`` go to the model (temperature, seed, …)."""
 
     def __init__(self, model, frame_shape: tuple[int, int], temporal: bool = True, reference=None, hints=None,
-                 network_every: int = NETWORK_EVERY, **options):
+                 network_every: int = NETWORK_EVERY, grid_side: int = GRID_SIDE, history: float = HISTORY,
+                 flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST, **options):
         self.model, self.options = model, options
         self.frame_shape = tuple(frame_shape[:2])
-        self.grid = grid_shape(*self.frame_shape)
-        self.carried = CarriedColors(self.grid) if temporal else None
+        self.grid = grid_shape(*self.frame_shape, side=grid_side)
+        self.carried = CarriedColors(self.grid, history=history, preset=flow_preset) if temporal else None
         self.hints, self.reference = hints, reference
         self._cells = None            # the keyframe's (or reference's) matching cells, once known
         self._frames = 0

@@ -152,6 +152,8 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
     ``VideoBudgetError`` when the frames read pass ``max_pixels`` (a header that understated them)."""
     import av
 
+    from colorizer import imageio
+
     budget = max_video_pixels() if max_pixels is None else int(max_pixels)
     name = Path(path).name
     container = _open(path)
@@ -163,6 +165,9 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
             for frame in container.decode(stream):
                 if max_frames is not None and count >= max_frames:
                     return
+                if frame.width * frame.height > imageio.MAX_PIXELS:   # a header that lied about the size
+                    raise VideoBudgetError(f"{name}: frame {count} is {frame.width}x{frame.height}, over the limit of "
+                                           f"{imageio.MAX_PIXELS:,} pixels a frame")
                 rgb = frame.to_ndarray(format="rgb24")
                 if size is None:
                     size = rgb.shape

@@ -51,7 +51,8 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     photo) / ``hints`` (first frame's, a hint-taking model): keyframe guidance (``frames``);
     ``max_frames``: at most this many; ``max_pixels``: the frames × pixels budget (``io.check_budget``);
     ``progress(done, total)`` after each frame (total: the header's estimate); ``should_stop()``
-    checked before each frame: True ends the clip there (the file keeps the frames done). Raises
+    checked before each frame: True ends the clip there (the file keeps the frames done); other
+    ``options`` go to ``frames.FrameColorizer`` (``network_every``, ...) and through it to the model. Raises
     ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget."""
     info = probe(source)
     total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels)
