@@ -195,6 +195,23 @@ class Colorizer:
         colors = lab_to_rgb(lab[None])[0]
         return [{"rgb": [int(c) for c in rgb], "probability": float(cell[i])} for rgb, i in zip(colors, top)]
 
+    @property
+    def has_certainty(self) -> bool:
+        """True when the model can say where it was sure of its colors (``certainty``)."""
+        return self.arch is not None and self.arch.certainty is not None
+
+    def certainty(self, image: np.ndarray, hints: list[dict] | None = None, temperature: float | None = None) -> np.ndarray | None:
+        """uint8 gray/RGB image → float32 h×w in [0, 1] at the network's output grid: where the decoding took
+        the model's sure color (1) and where it guessed (0, muted colors); None for a model that cannot say."""
+        if not self.has_certainty:
+            return None
+        image = _validated(image)
+        grid = self.hint_grid(hints, image.shape)
+        L8, x = self.prepared(image)
+        with self._lock:
+            outputs = self.arch.predict_outputs(self.forward, x, grid) if self.takes_hints else self.forward(x)
+        return self.arch.certainty(np.asarray(outputs["probs"])[0], temperature).astype(np.float32)
+
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Predicted ab (network output size) joined to the full-resolution lightness: bilinear, or
         guided by L's edges for architectures that declare ``UPSAMPLING = "guided"``. ``L_full``: uint8

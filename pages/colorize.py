@@ -18,6 +18,7 @@ from colorizer import quantize
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage, encode_png
 from ui import loaders, widgets
+from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
 from ui.hints_ui import hints_json, hints_ui
 from ui.reference_ui import reference_picker_ui, reference_result_ui
@@ -110,6 +111,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(widgets.display(gray, _display_alpha(picture)), widgets.display(result, picture.alpha),
                         "Gray input", f"{model.name}")
+    certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
     if model.takes_hints:
         with st.container(border=True):
             hints_ui(i, picture, model, stamp, digest, result)

@@ -103,3 +103,15 @@ def test_a_broken_reference_is_one_error_naming_it(tiny_app_env):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("reference broken.png:"), errors
     assert any(c.startswith("Colorized by") for element in at.image for c in element.captions)
+
+
+def test_the_certainty_map_shows_where_the_model_was_sure(tiny_app_env):
+    at = app_with_upload("hypercolumn_hints", gray_png(48))
+    assert not at.exception, at.exception
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("Where hypercolumn_hints was sure: ") and label.endswith("% of the photo")
+               for label in labels), labels
+    assert any("Yellow: sure of the color" in c for element in at.image for c in element.captions)
+    # A model that cannot say shows no map.
+    at = app_with_upload("cifar_ae", gray_png(48))
+    assert not any(e.label.startswith("Where ") for e in at.expander)

@@ -161,6 +161,21 @@ def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
 
 
 @st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
+def _certainty(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, temperature: float | None,
+               hints_json: str) -> np.ndarray | None:
+    return _model.certainty(_image, hints=json.loads(hints_json) if hints_json else None,
+                            temperature=temperature if _model.has_temperature else None)
+
+
+def certainty(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None,
+              hints_json: str = "") -> np.ndarray | None:
+    """Where the model was sure of its colors (``Colorizer.certainty``: h×w in [0, 1]), None if it cannot say."""
+    key = ("certainty", stamp, digest, temperature, hints_json)
+    with work_queue.turn_ui(f"Measuring {model.name}'s certainty", key):
+        return _certainty(model, stamp, image, digest, temperature, hints_json)
+
+
+@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
 def _reference_colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, _reference: np.ndarray,
                          reference_digest: str, temperature: float | None, hints_json: str):
     options = _options_for(_model, temperature, None)

@@ -59,6 +59,9 @@ class Defaults:
     augment_batch: Callable | None = None
     # ``predict_outputs(forward, batch_input, hint_grid)`` → raw {probs, ab_reg} (313-bin models).
     predict_outputs: Callable | None = None
+    # ``certainty(probs, temperature=None)`` → … in [0, 1]: where the decoding took the model's sure color
+    # (1) and where it guessed (0), for the app's certainty map (313-bin models that blend by confidence).
+    certainty: Callable | None = None
     # The decodings of a 313-bin model: ``DECODE``, its default options; ``HEADS``, the ones it knows.
     DECODE: dict = {}
     HEADS: tuple = ()
@@ -87,6 +90,7 @@ class Architecture(Protocol):
     CARD_NOTES: str
     augment_batch: Callable | None
     predict_outputs: Callable | None
+    certainty: Callable | None
     DECODE: dict
     HEADS: tuple
 

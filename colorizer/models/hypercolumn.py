@@ -226,9 +226,7 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     annealed = quantize.annealed_mean(probs, options["temperature"])
     if head == "annealed":
         return annealed
-    confidence = quantize.mass_near(probs, annealed, options["confidence_radius"])
-    span = max(options["confidence_high"] - options["confidence_low"], 1e-6)
-    vivid = np.clip((confidence - options["confidence_low"]) / span, 0.0, 1.0)[..., None]
+    vivid = _sureness(probs, annealed, options)[..., None]
     if options.get("agreement_power", 0):
         vivid = vivid * hue_agreement(annealed, regression) ** options["agreement_power"]
     if head == "muted":  # uncertain pixels keep the annealed hue at a fraction of its chroma
@@ -239,6 +237,23 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     if options.get("chroma_restore", 0):
         blend = restore_chroma(blend, probs, options["chroma_restore"])
     return blend
+
+
+def _sureness(probs: np.ndarray, annealed: np.ndarray, options: dict) -> np.ndarray:
+    """The blend's weight of the sure color: the probability mass within ``confidence_radius`` of the
+    annealed-mean color, mapped linearly from ``confidence_low`` (0) to ``confidence_high`` (1)."""
+    confidence = quantize.mass_near(probs, annealed, options["confidence_radius"])
+    span = max(options["confidence_high"] - options["confidence_low"], 1e-6)
+    return np.clip((confidence - options["confidence_low"]) / span, 0.0, 1.0)
+
+
+def certainty(probs: np.ndarray, temperature: float | None = None, **decode_options) -> np.ndarray:
+    """probs …×313 → … in [0, 1]: where the model was sure of a color (1: the decoding took its vivid
+    guess) and where it guessed (0: it fell back to the regression's muted color). What the Colorize
+    page shows beside the result. Options as ``decode``'s."""
+    options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+    probs = np.asarray(probs, np.float32)
+    return _sureness(probs, quantize.annealed_mean(probs, options["temperature"]), options)
 
 
 def restore_chroma(ab: np.ndarray, probs: np.ndarray, share: float) -> np.ndarray:

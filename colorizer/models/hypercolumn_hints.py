@@ -75,6 +75,11 @@ def inference_network(model: keras.Model) -> keras.Model:
     return hypercolumn._named_outputs(l_norm, [hints], outputs, base.name, **dict(zip(BLOCKS, blocks)))
 
 
+def certainty(probs: np.ndarray, temperature: float | None = None, **options) -> np.ndarray:
+    """As the flagship's ``certainty``, with this model's own ``DECODE``."""
+    return hypercolumn.certainty(probs, **{**DECODE, **options, **({} if temperature is None else {"temperature": temperature})})
+
+
 def hint_grid_shape(working_size: int) -> tuple[int, int]:
     return working_size // OUTPUT_STRIDE, working_size // OUTPUT_STRIDE
 

@@ -1,0 +1,64 @@
+"""Where the model was sure of its colors: hypercolumn.certainty (the decoding's own weight of its sure
+color), Colorizer.certainty, and the Colorize page's summary of it (ui.certainty_ui)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colorizer import quantize
+from colorizer.models import hypercolumn
+
+
+def _distribution(peaked_at: int | None) -> np.ndarray:
+    """A 313-bin distribution: all mass on one bin (sure), or spread evenly (a guess)."""
+    if peaked_at is None:
+        return np.full(quantize.N_BINS, 1.0 / quantize.N_BINS, np.float32)
+    probs = np.zeros(quantize.N_BINS, np.float32)
+    probs[peaked_at] = 1.0
+    return probs
+
+
+def test_certainty_is_one_where_sure_and_zero_where_guessing():
+    probs = np.stack([_distribution(40), _distribution(None)])[None]  # 1×2 grid
+    certainty = hypercolumn.certainty(probs)
+    assert certainty.shape == (1, 2)
+    assert certainty[0, 0] == pytest.approx(1.0) and certainty[0, 1] == pytest.approx(0.0)
+
+
+def test_certainty_is_the_blends_weight_of_the_sure_color():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (6, 5, quantize.N_BINS)).astype(np.float32)
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    reg = rng.uniform(-0.3, 0.3, (6, 5, 2)).astype(np.float32)
+    w = hypercolumn.certainty(probs)[..., None]
+    annealed = quantize.annealed_mean(probs, hypercolumn.DECODE["temperature"])
+    regression = hypercolumn.unnormalize_ab(reg) * hypercolumn.DECODE.get("regression_gain", 1.0)
+    # decode = w·annealed + (1 − w)·regression, pixel by pixel: the map says where each color came from.
+    np.testing.assert_allclose(hypercolumn.decode(probs, reg), w * annealed + (1 - w) * regression, atol=1e-4)
+    assert (w == 0).any() and (w > 0.5).any()  # both kinds of pixel in the test
+
+
+def test_colorizer_certainty_maps_the_network_grid(tiny_colorizers):
+    photo = np.random.default_rng(1).integers(0, 255, (50, 70, 3), dtype=np.uint8)
+    flagship = tiny_colorizers["hypercolumn"]
+    certainty = flagship.certainty(photo)
+    side = flagship.working_size // hypercolumn.OUTPUT_STRIDE
+    assert certainty.shape == (side, side) and certainty.dtype == np.float32
+    assert np.all((0 <= certainty) & (certainty <= 1))
+    assert flagship.has_certainty and tiny_colorizers["hypercolumn_hints"].has_certainty
+    assert tiny_colorizers["hypercolumn_hints"].certainty(photo).shape == (side, side)
+    assert not tiny_colorizers["vgg16_ae"].has_certainty and tiny_colorizers["vgg16_ae"].certainty(photo) is None
+
+
+def test_certainty_summary_and_where_to_go_next():
+    from ui.certainty_ui import certainty_summary, guidance_hint
+
+    sure, guessed = certainty_summary(np.array([[1.0, 0.9, 0.1, 0.0]]))
+    assert sure == pytest.approx(0.5) and guessed == pytest.approx(0.5)
+
+    class Model:
+        takes_hints = False
+
+    assert "hypercolumn_hints" in guidance_hint(Model()) and "reference photo" in guidance_hint(Model())
+    Model.takes_hints = True
+    assert "click the result" in guidance_hint(Model())

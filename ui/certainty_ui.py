@@ -1,0 +1,51 @@
+"""Where the model was sure of its colors and where it guessed, beside the result (Colorize page).
+
+A 313-bin model that blends by confidence (the flagship) knows, per pixel, whether it took its sure,
+vivid color or fell back to a muted guess (``Colorizer.certainty``). Showing it tells a class why a
+region stays muted, and where hints or a reference photo would help.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from colorizer.imageio import DecodedImage
+from ui import loaders, widgets
+from ui.reference_ui import confidence_image
+
+if TYPE_CHECKING:
+    from colorizer.inference import Colorizer
+
+SURE = 0.5  # a pixel counts as "sure" when at least half of its color is the model's sure guess
+
+
+def certainty_summary(certainty: np.ndarray) -> tuple[float, float]:
+    """Certainty h×w in [0, 1] → (share of the photo the model was sure of, share where it guessed)."""
+    sure = float(np.mean(certainty >= SURE))
+    return sure, 1.0 - sure
+
+
+def guidance_hint(model: Colorizer) -> str:
+    """Where to go to color what the model guessed, for this model."""
+    if model.takes_hints:
+        return "click the result to add a color hint there, or pick a reference photo above"
+    return "pick a reference photo above, or choose hypercolumn_hints in the sidebar and click to add color hints"
+
+
+def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, temperature: float | None,
+                 hints_json: str = "") -> None:
+    """The certainty map at display size and a one-line summary; nothing for a model that cannot say."""
+    if not model.has_certainty:
+        return
+    certainty = loaders.certainty(model, stamp, picture.pixels, digest, temperature, hints_json)
+    if certainty is None:
+        return
+    sure, guessed = certainty_summary(certainty)
+    with st.expander(f"Where {model.name} was sure: {sure:.0%} of the photo", icon=":material/psychology:"):
+        shown = widgets.display(picture.rgb, None, 480)
+        st.image(confidence_image(certainty, shown.shape), width=min(480, shown.shape[1]),
+                 caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there.")
+        if guessed >= 0.2:
+            st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
