@@ -340,3 +340,26 @@ def test_cli_reference_and_hints_guide_the_first_frame(installed_tiny_checkpoint
     assert main(["video", str(source), "-o", str(tmp_path / "hints.mp4"), "--arch", "hypercolumn_hints",
                  "--hints", str(hints)]) == 0
     assert probe(tmp_path / "ref.mp4").frames == probe(tmp_path / "hints.mp4").frames == 4
+
+
+def test_a_failure_mid_clip_leaves_no_file_and_no_thread(tmp_path):
+    import threading
+
+    clip = synthetic.moving_square(frames=24, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray)
+
+    class Failing(Oracle):
+        def predict_ab(self, x, **options):
+            if self.index == 10:
+                raise RuntimeError("the network fell over")
+            return super().predict_ab(x, **options)
+
+    with pytest.raises(RuntimeError, match="fell over"):
+        colorize_video(source, tmp_path / "out.mp4", Failing(clip.truth), network_every=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("video-")]
+    # Stop (should_stop) ends the clip where it is: the file holds the frames done.
+    done = []
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), should_stop=lambda: len(done) >= 5,
+                            progress=lambda count, total: done.append(count))
+    assert report.stopped and report.frames == 5 and probe(tmp_path / "out.mp4").frames == 5

@@ -1,12 +1,17 @@
 """A clip file in, a colorized MP4 out: ``colorize_video``, what the CLI and the Video page call.
 
 Frames stream from the reader through ``frames.FrameColorizer`` into the writer; nothing holds more
-than a few frames, whatever the clip's length. The output is written to a hidden file beside the
-destination and renamed into place when complete, so a stopped or failed run leaves no half file.
+than a few frames, whatever the clip's length. Decoding and encoding each run in a thread of their own
+(``PREFETCH`` frames queued each way): FFmpeg works outside Python's lock, so the next frame decodes
+and the last one encodes while the network and the flow run. The output is written to a hidden file
+beside the destination and renamed into place when complete, so a stopped or failed run leaves no
+half file.
 """
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +20,61 @@ from typing import Callable
 from colorizer.video.frames import FrameColorizer
 from colorizer.video.io import VideoWriter, check_budget, probe, read_frames
 
-__all__ = ["colorize_video", "VideoReport"]
+__all__ = ["colorize_video", "VideoReport", "PREFETCH"]
+
+PREFETCH = 3   # frames queued between the decoder's thread, the colorizer and the encoder's thread
+
+
+class _Pipe:
+    """A bounded queue between two threads that either side can abandon (``close``) without blocking."""
+
+    def __init__(self, depth: int):
+        self._queue: queue.Queue = queue.Queue(depth)
+        self.closed = threading.Event()
+
+    def put(self, entry) -> bool:
+        while not self.closed.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def get(self):
+        while True:
+            try:
+                return self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self.closed.is_set():
+                    return ("closed", None)
+
+
+def _read_ahead(frames, pipe: _Pipe) -> None:
+    """The decoder's thread: ``frames`` (a generator, closed here, in its own thread) into ``pipe``."""
+    try:
+        for frame in frames:
+            if not pipe.put(("frame", frame)):
+                return
+        pipe.put(("end", None))
+    except BaseException as err:  # noqa: BLE001 - handed to the consumer, which raises it
+        pipe.put(("error", err))
+    finally:
+        frames.close()
+
+
+def _write_behind(writer, pipe: _Pipe, failure: list) -> None:
+    """The encoder's thread: frames from ``pipe`` into ``writer`` until "end"; a failure is kept for the caller."""
+    while True:
+        kind, frame = pipe.get()
+        if kind != "frame":
+            return
+        try:
+            writer.write(frame)
+        except BaseException as err:  # noqa: BLE001
+            failure.append(err)
+            pipe.closed.set()
+            return
 
 
 @dataclass
@@ -41,6 +100,32 @@ class VideoReport:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
+def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list, report: VideoReport, total: int,
+                     progress, should_stop) -> None:
+    """Frames from the decoder's pipe, colorized, into the encoder's pipe; the report filled as they go."""
+    index = 0
+    while True:
+        kind, frame = incoming.get()
+        if kind == "error":
+            raise frame
+        if kind != "frame":
+            return
+        if should_stop is not None and should_stop():
+            report.stopped = True
+            return
+        colored = colorizer.colorize(frame)
+        if not outgoing.put(("frame", colored.rgb)):
+            raise failure[0]
+        if colored.step is not None:
+            if colored.step.cut and index:
+                report.cuts.append(index)
+            report.change_predicted.append(colored.step.change_predicted)
+            report.change_carried.append(colored.step.change_carried)
+        index += 1
+        if progress is not None:
+            progress(index, max(total, index))
+
+
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
                    max_frames: int | None = None, max_pixels: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
@@ -62,25 +147,32 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
                                hints=hints, **options)
     report = VideoReport(fps=float(info.fps))
     start = time.perf_counter()
+    incoming, outgoing, failure = _Pipe(PREFETCH), _Pipe(PREFETCH), []
+    reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
+                              args=(read_frames(source, max_frames=max_frames, max_pixels=max_pixels), incoming))
     try:
         with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source) as writer:
-            for index, frame in enumerate(read_frames(source, max_frames=max_frames, max_pixels=max_pixels)):
-                if should_stop is not None and should_stop():
-                    report.stopped = True
-                    break
-                colored = colorizer.colorize(frame)
-                writer.write(colored.rgb)
-                if colored.step is not None:
-                    if colored.step.cut and index:
-                        report.cuts.append(index)
-                    report.change_predicted.append(colored.step.change_predicted)
-                    report.change_carried.append(colored.step.change_carried)
-                if progress is not None:
-                    progress(index + 1, max(total, index + 1))
+            encoder = threading.Thread(target=_write_behind, name="video-encode", daemon=True,
+                                       args=(writer, outgoing, failure))
+            reader.start()
+            encoder.start()
+            try:
+                _colorize_frames(colorizer, incoming, outgoing, failure, report, total, progress, should_stop)
+            except BaseException:  # the encoder's thread lets go of the writer before the writer aborts
+                outgoing.closed.set()
+                encoder.join()
+                raise
+            outgoing.put(("end", None))
+            encoder.join()
+            if failure:
+                raise failure[0]
             report.codec, report.audio = writer.codec, writer.audio
         report.frames = writer.frames
         os.replace(partial, destination)
     finally:
+        incoming.closed.set()
+        if reader.ident is not None:
+            reader.join()
         partial.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - start
     return report
