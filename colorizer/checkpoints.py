@@ -4,7 +4,15 @@ A checkpoint folder holds ``model.keras`` (Keras 3 format), ``history.csv`` (one
 epoch, loss, val_loss, learning_rate, metrics) and ``card.json`` (what the model is and how it was
 made). Shipped ones live in ``weights/<arch>/`` and are never written by the app; user ones
 (fine-tuned) live in ``user_checkpoint_dir()``: ``$COLORIZER_CHECKPOINT_DIR`` or
-``~/.cache/colorizer/checkpoints``.
+``~/.cache/colorizer/checkpoints``. Listing never creates or writes anything: a missing, unreadable or
+read-only user folder lists no user checkpoints, and the shipped ones load as ever (only writers call
+``user_checkpoint_dir()``, which creates it). ``available_checkpoints(viewer)`` lists what a visitor may
+see (``colorizer.access``: their own fine-tuned checkpoints, shared ones, the operator's); ``viewer=None``
+is the operator's view, every checkpoint.
+
+Metadata is read defensively: ``read_card`` is {} for a card that is missing, unreadable or not a JSON
+object (``[]``, ``null``); ``card_problem`` says what is wrong with it in one line; ``read_history``
+raises ``CheckpointError`` (one line) for a history that is not UTF-8 CSV or is over ``MAX_METADATA_BYTES``.
 
 Loading treats every file as untrusted: ``safe_mode=True`` (no Lambda layers, no pickled code), a
 size cap (``MAX_CHECKPOINT_BYTES``: ``$COLORIZER_MAX_CHECKPOINT_BYTES``, default 200 MB) on the file
@@ -15,16 +23,18 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from colorizer import staging
+from colorizer import access, staging
 
 __all__ = [
-    "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "CheckpointError", "user_checkpoint_dir", "shipped_checkpoints",
+    "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
+    "user_checkpoint_root", "shipped_checkpoints", "card_problem",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
     "read_card", "read_history", "load_keras_model", "checkpoint_file",
 ]
@@ -32,16 +42,24 @@ __all__ = [
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 MAX_CHECKPOINT_BYTES = int(os.environ.get("COLORIZER_MAX_CHECKPOINT_BYTES", 200 * 1024 * 1024))
 _KERAS_ZIP_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "model.weights.npz", "assets"}
+# card.json and history.csv are a few kilobytes; anything far larger is not one.
+MAX_METADATA_BYTES = 8 * 1024 * 1024
+_log = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; str(err) is one line naming the file and the reason."""
 
 
-def user_checkpoint_dir() -> Path:
-    """Where fine-tuned checkpoints go (created on demand); never inside ``weights/``."""
+def user_checkpoint_root() -> Path:
+    """Where fine-tuned checkpoints live (``$COLORIZER_CHECKPOINT_DIR``); not created: for readers."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "colorizer" / "checkpoints"
-    path = Path(os.environ.get("COLORIZER_CHECKPOINT_DIR", default))
+    return Path(os.environ.get("COLORIZER_CHECKPOINT_DIR", default))
+
+
+def user_checkpoint_dir() -> Path:
+    """Where fine-tuned checkpoints go (created on demand: for writers); never inside ``weights/``."""
+    path = user_checkpoint_root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -58,20 +76,33 @@ def shipped_checkpoints() -> dict[str, Path]:
     return {p.name: p for p in folders if _is_checkpoint_folder(p)}
 
 
-def user_checkpoints() -> dict[str, Path]:
-    """name → folder of each complete user checkpoint (a half-written one has no model.keras yet)."""
-    root = user_checkpoint_dir()
-    return {p.name: p for p in sorted(root.iterdir()) if _is_checkpoint_folder(p)}
+def user_checkpoints(viewer: str | None = None) -> dict[str, Path]:
+    """name → folder of each complete user checkpoint ``viewer`` may see (``colorizer.access``; None: all);
+    {} when the folder is missing or unreadable (a half-written one has no model.keras yet)."""
+    root = user_checkpoint_root()
+    try:
+        folders = sorted(root.iterdir())
+    except FileNotFoundError:
+        return {}
+    except OSError as err:  # not a folder, no permission: the shipped checkpoints still work
+        _log.warning("user checkpoint folder %s unreadable: %s", root, err.strerror or err)
+        return {}
+    return {p.name: p for p in folders if _is_checkpoint_folder(p) and access.visible(p, viewer)}
 
 
-def available_checkpoints() -> dict[str, Path]:
-    """name → folder of every checkpoint the app can offer: the shipped ones, then the user's."""
-    return {**shipped_checkpoints(), **user_checkpoints()}
+def available_checkpoints(viewer: str | None = None) -> dict[str, Path]:
+    """name → folder of every checkpoint ``viewer`` can use: the shipped ones, then the user's (a user
+    checkpoint never hides a shipped one of the same name)."""
+    shipped = shipped_checkpoints()
+    return {**shipped, **{k: v for k, v in user_checkpoints(viewer).items() if k not in shipped}}
 
 
 def _is_checkpoint_folder(path: Path) -> bool:
     """A complete checkpoint: a visible folder with its model file (hidden ones are being written)."""
-    return not path.name.startswith(".") and path.is_dir() and (path / "model.keras").is_file()
+    try:
+        return not path.name.startswith(".") and path.is_dir() and (path / "model.keras").is_file()
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -133,22 +164,53 @@ def write_card(folder: str | Path, card: dict) -> None:
     atomic_write_text(Path(folder) / "card.json", json.dumps(card, indent=2, default=str) + "\n")
 
 
-def read_card(folder: str | Path) -> dict:
-    """The card of a checkpoint folder ({} when there is none or it is unreadable)."""
+def _card_and_problem(folder: str | Path) -> tuple[dict, str | None]:
+    path = Path(folder) / "card.json"
     try:
-        return json.loads((Path(folder) / "card.json").read_text())
-    except (OSError, ValueError):
-        return {}
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            return {}, f"card.json is {path.stat().st_size / 2**20:,.0f} MB, not a model card"
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, None
+    except OSError as err:
+        return {}, f"card.json unreadable ({err.strerror or type(err).__name__})"
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else "not valid JSON"
+        return {}, f"card.json unreadable ({reason})"
+    if not isinstance(card, dict):
+        return {}, f"card.json is not a model card (it holds {json.dumps(card)[:20] if card is None or not card else type(card).__name__})"
+    return card, None
+
+
+def read_card(folder: str | Path) -> dict:
+    """The card of a checkpoint folder ({} when there is none, or it is unreadable or not a JSON object)."""
+    return _card_and_problem(folder)[0]
+
+
+def card_problem(folder: str | Path) -> str | None:
+    """One line on what is wrong with a folder's card.json (None when it is fine or absent)."""
+    return _card_and_problem(folder)[1]
 
 
 def read_history(folder: str | Path) -> list[dict]:
-    """Rows of ``history.csv`` with numeric values as floats ([] when there is none)."""
+    """Rows of ``history.csv`` with numeric values as floats ([] when there is none); ``CheckpointError``
+    (one line) when it is unreadable: not UTF-8, not CSV, or far too large to be a history."""
     path = Path(folder) / "history.csv"
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [{k: _number(v) for k, v in row.items()} for row in rows]
+    where = f"{Path(folder).name}/history.csv"
+    try:
+        if not path.is_file():
+            return []
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            raise CheckpointError(f"{where}: {path.stat().st_size / 2**20:,.0f} MB, not a training history")
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{where}: unreadable (not UTF-8 text)") from None
+    except csv.Error as err:
+        raise CheckpointError(f"{where}: unreadable (not CSV: {' '.join(str(err).split())[:80]})") from None
+    except OSError as err:
+        raise CheckpointError(f"{where}: unreadable ({err.strerror or type(err).__name__})") from None
+    return [{str(k): _number(v) for k, v in row.items() if k is not None} for row in rows]
 
 
 def _number(value: str):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from colorizer.checkpoints import CheckpointError
 from ui import charts, loaders, widgets
 from ui.cards import card_ui
+from ui.plain_text import plain
 
 LOG_SCALE_ALWAYS = {"learning_rate"}
 
@@ -16,7 +18,13 @@ def main() -> None:
     if not names:
         widgets.no_checkpoint_ui()
         return
-    histories = {name: loaders.history_of(name) for name in names}
+    histories = {}
+    for name in names:
+        try:
+            histories[name] = loaders.history_of(name)
+        except CheckpointError as err:  # a damaged history is one line; the others are drawn
+            st.warning(plain(str(err)), icon=":material/broken_image:")
+            histories[name] = []
     with_history = [name for name in names if histories[name]]
     if not with_history:
         st.info("No checkpoint has a history.csv yet (training writes one per epoch).", icon=":material/info:")

@@ -242,3 +242,66 @@ def test_a_deeply_nested_hints_file_is_one_line_not_a_recursion_error(tmp_path, 
     assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--hints", str(path)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"error: {path}: not a hints file (JSON nested deeper than 8 levels)"]
     assert hints.parse_hints_json('[{"x": 1, "y": 2, "rgb": [1, 2, 3], "note": "[[[["}]', "ok") == [{"x": 1.0, "y": 2.0, "rgb": [1, 2, 3]}]
+
+
+# ----------------------------------------------------------------------------------------- checkpoints on disk
+
+
+def test_shipped_models_load_with_a_missing_or_unwritable_checkpoint_folder(tiny_checkpoint_root, tmp_path, monkeypatch):
+    """Finding: a read-only or missing checkpoint folder broke every model load, the shipped ones included
+    (listing called mkdir). Listing now never creates anything: here the folder cannot exist at all (its
+    parent is a file: mkdir fails as it does on a read-only disk, even for root)."""
+    from colorizer import checkpoints, inference
+
+    monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", tiny_checkpoint_root)  # the tiny ones stand in as shipped
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(blocker / "checkpoints"))
+    assert list(checkpoints.available_checkpoints()) == list(checkpoints.shipped_checkpoints())
+    model = inference.load("cifar_ae")
+    assert model.colorize(np.zeros((20, 24), np.uint8)).shape == (20, 24, 3)
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(blocker))  # a file where the folder should be
+    assert checkpoints.user_checkpoints() == {}
+    assert not (blocker / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("content,line", [("[]", "card.json is not a model card (it holds [])"),
+                                          ("null", "card.json is not a model card (it holds null)"),
+                                          ("{bad", "card.json unreadable (not valid JSON)"),
+                                          (b"\xff\xfe{}", "card.json unreadable (not UTF-8 text)")])
+def test_a_corrupted_card_is_one_line(tmp_path, content, line):
+    """Finding: a card.json of [] or null crashed pages (card.get on a list). It reads as {} and
+    ``card_problem`` gives the one line the pages show."""
+    from colorizer import checkpoints
+    from ui.cards import card_summary
+
+    (tmp_path / "card.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert checkpoints.read_card(tmp_path) == {}
+    assert checkpoints.card_problem(tmp_path) == line
+    assert card_summary({"parameters": [], "training": None, "data": "x"}).startswith("- **architecture**: ?")
+
+
+def test_a_history_that_is_not_utf8_is_one_line(tmp_path):
+    """Finding: a history.csv with invalid UTF-8 crashed the Training curves page (UnicodeDecodeError)."""
+    from colorizer import checkpoints
+
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "history.csv").write_bytes(b"epoch,loss\n0,\xff\xfe0.5\n")
+    with pytest.raises(checkpoints.CheckpointError, match=r"^broken/history.csv: unreadable \(not UTF-8 text\)$"):
+        checkpoints.read_history(folder)
+    (folder / "history.csv").write_bytes(b"epoch,loss\n0,0.5\n1,0.25\n")
+    assert checkpoints.read_history(folder) == [{"epoch": 0.0, "loss": 0.5}, {"epoch": 1.0, "loss": 0.25}]
+
+
+def test_cards_show_no_server_path_and_no_file_names():
+    """Finding: cards showed the server's absolute paths and other visitors' upload file names."""
+    from ui.cards import public_card
+
+    card = {"base": {"name": "hypercolumn", "path": "/home/user/.cache/colorizer/checkpoints/x/model.keras"},
+            "command": "python -m colorizer finetune --data /srv/photos --out=/srv/out", "license": "https://example.org/x",
+            "data": {"skipped": ["alice_passport.png: not an image"], "source": "/home/alice/photos", "crop": 176}}
+    assert public_card(card) == {
+        "base": {"name": "hypercolumn"},
+        "command": "python -m colorizer finetune --data <server path> --out=<server path>", "license": "https://example.org/x",
+        "data": {"skipped": 1, "source": "<server path>", "crop": 176}}

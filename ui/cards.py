@@ -2,19 +2,48 @@
 
 - ``card_summary(card)`` → Markdown lines of a card's main facts (architecture, parameters, training,
   data and its sources, creation time);
-- ``card_ui(name, expanded)``: a checkpoint's card in an expander (summary, command, the full JSON);
+- ``card_ui(name, expanded)``: a checkpoint's card in an expander (summary, command, the full JSON),
+  through ``public_card``: no server paths and no file names (a card may be a visitor's, shared with the
+  class, or list photos skipped by name), and one line instead when card.json is damaged;
 - ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows (the gray baseline
   once), and the truths' colorfulness.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import streamlit as st
 
+from colorizer import checkpoints
 from ui import loaders, widgets
+from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS
 
-__all__ = ["card_summary", "card_ui", "evaluation_rows"]
+__all__ = ["card_summary", "card_ui", "evaluation_rows", "public_card"]
+
+# A server path in a card's string: absolute (POSIX or Windows) or in a home folder.
+_SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])(?:/(?!/)|~/|[A-Za-z]:\\)[^\s'\"]*")
+
+
+def public_card(card):
+    """The card as any visitor may see it: every server path replaced by "<server path>", the names of
+    skipped files by their count, "command" kept only without a path."""
+    if isinstance(card, dict):
+        out = {}
+        for key, value in card.items():
+            if key == "skipped" and isinstance(value, list):
+                out[key] = len(value)
+            elif key in ("path", "paths", "model_path", "folder", "out_dir"):
+                continue
+            else:
+                out[key] = public_card(value)
+        return out
+    if isinstance(card, list):
+        return [public_card(item) for item in card]
+    if isinstance(card, str):
+        return _SERVER_PATH.sub(r"\g<lead><server path>", card)
+    return card
 
 
 def _sources_line(sources) -> str:
@@ -38,7 +67,8 @@ def _fact(key: str, value) -> str:
 
 def card_summary(card: dict) -> str:
     """The card's main facts as Markdown lines (the full card is in the JSON view below it)."""
-    params, training, data = card.get("parameters", {}), card.get("training", {}), card.get("data", {})
+    params, training, data = (value if isinstance(value, dict) else {}
+                              for value in (card.get("parameters"), card.get("training"), card.get("data")))
     lines = [f"- **architecture**: {card.get('architecture', '?')} · working size {card.get('working_size', '?')} px"]
     if card.get("description"):
         lines.append(f"- {card['description']}")
@@ -58,8 +88,13 @@ def card_summary(card: dict) -> str:
 
 
 def card_ui(name: str, expanded: bool) -> None:
-    card = loaders.card_of(name)
-    with st.expander(f"{name} · {widgets.checkpoint_kind(name)}", expanded=expanded, icon=":material/badge:"):
+    card = public_card(loaders.card_of(name))
+    with st.expander(f"{plain(name)} · {widgets.checkpoint_kind(name)}", expanded=expanded, icon=":material/badge:"):
+        folder = loaders.available_checkpoints().get(name)
+        problem = checkpoints.card_problem(folder) if folder is not None else None
+        if problem:
+            st.warning(plain(f"{name}: {problem}"), icon=":material/broken_image:")
+            return
         if not card:
             st.caption("This checkpoint has no card.json.")
             return
@@ -73,8 +108,8 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
     """Rows of the cards' held-out "evaluation" entries (the gray baseline once) and the truths' colorfulness."""
     rows, truths, baselines = [], [], set()
     for name in names:
-        evaluation = loaders.card_of(name).get("evaluation") or {}
-        for label, metrics in evaluation.items():
+        evaluation = loaders.card_of(name).get("evaluation")
+        for label, metrics in (evaluation.items() if isinstance(evaluation, dict) else ()):
             if not isinstance(metrics, dict):
                 continue
             if label == "truth":
