@@ -8,6 +8,7 @@ file; the other pictures still go through.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,11 +17,12 @@ import streamlit as st
 
 from colorizer import quantize
 from colorizer.evaluate import gray_baseline
-from colorizer.imageio import DecodedImage, encode_png
+from colorizer.imageio import DecodedImage
 from ui import loaders, widgets
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
 from ui.hints_ui import hints_json, hints_ui
+from ui.plain_text import plain
 from ui.reference_ui import reference_picker_ui, reference_result_ui
 
 if TYPE_CHECKING:
@@ -85,32 +87,33 @@ def output_name(picture: DecodedImage, model: Colorizer) -> str:
 
 
 def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,
-               slider_open: bool, reference: DecodedImage | None = None) -> tuple[str, np.ndarray, np.ndarray | None] | None:
-    """One picture's results → (file name, RGB, alpha) for the ZIP, or None when it failed."""
-    st.markdown(f"#### {picture.name}")
+               slider_open: bool, reference: DecodedImage | None = None) -> tuple[str, object, np.ndarray | None] | None:
+    """One picture's results → (file name, a callable returning its RGB, alpha) for the ZIP, or None when it
+    failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked."""
+    st.markdown(f"#### {plain(picture.name)}")
     widgets.notes_ui(picture)
     if picture.was_color:
         st.info("This image is already in color: it was turned gray first (the model sees only its lightness L). "
                 "The original is shown as the truth, with metrics.", icon=":material/info:")
     digest = loaders.image_digest(picture.rgb)
+    hints = hints_json(digest) if model.takes_hints else ""
     try:
-        result, seconds = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"],
-                                            hints_json=hints_json(digest) if model.takes_hints else "")
+        result, seconds = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"], hints_json=hints)
     except Exception as err:  # never a traceback: say which file and why
-        st.error(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})")
+        st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
         return None
-    # What the model sees (L, no color), at display size: the full-size one is never shown.
-    gray = gray_baseline(widgets.display(picture.rgb))
+    # What the model sees (L, no color), at display size: the full-size one is never shown. Each display
+    # copy is made once (the slider shows the same two).
+    gray = widgets.display(gray_baseline(widgets.display(picture.rgb)), _display_alpha(picture))
+    shown = widgets.display(result, picture.alpha)
     columns = st.columns(3 if picture.was_color else 2)
-    columns[0].image(widgets.display(gray, _display_alpha(picture)), caption="Input as the model sees it (L only)")
+    columns[0].image(gray, caption="Input as the model sees it (L only)")
     typical = " (z = 0, its typical colorization)" if model.is_stochastic else ""
-    columns[1].image(widgets.display(result, picture.alpha),
-                     caption=f"Colorized by {model.name}{typical} in {seconds:.2f} s")
+    columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {seconds:.2f} s")
     if picture.was_color:
         columns[2].image(widgets.display(picture.rgb, picture.alpha), caption="Truth (the original colors)")
     with st.expander("Before / after slider", expanded=slider_open):
-        before_after_ui(widgets.display(gray, _display_alpha(picture)), widgets.display(result, picture.alpha),
-                        "Gray input", f"{model.name}")
+        before_after_ui(gray, shown, "Gray input", f"{model.name}")
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
     if model.takes_hints:
         with st.container(border=True):
@@ -122,12 +125,17 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     if reference is not None:
         reference_result_ui(i, picture, model, stamp, digest, reference, options["temperature"],
                             hints_json(digest) if model.takes_hints else "")
-    alpha = picture.alpha
+    again = functools.partial(_result_of, model, stamp, picture.pixels, digest, options["temperature"], hints)
     st.download_button(
-        "Download PNG", data=lambda: encode_png(result, alpha), file_name=output_name(picture, model),
+        "Download PNG", data=functools.partial(widgets.png_of, again, picture.alpha), file_name=output_name(picture, model),
         mime="image/png", key=f"colorize.download.{i}", on_click="ignore", icon=":material/download:",
     )
-    return output_name(picture, model), result, alpha
+    return output_name(picture, model), again, picture.alpha
+
+
+def _result_of(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, temperature, hints: str) -> np.ndarray:
+    """The colorized picture, from the server's results (made again in its turn if it was dropped)."""
+    return loaders.colorized(model, stamp, pixels, digest, temperature, hints_json=hints)[0]
 
 
 def model_caption(model: Colorizer) -> str:
@@ -142,7 +150,7 @@ def main() -> None:
     model = widgets.colorizer_ui(widgets.chosen_checkpoint())
     if model is None:
         for picture in pictures:  # the page stays useful: show what was read
-            st.image(widgets.display(picture.rgb, picture.alpha, 512), caption=picture.name)
+            st.image(widgets.display(picture.rgb, picture.alpha, 512), caption=plain(picture.name))
         return
     st.caption(model_caption(model))
     if not pictures:
@@ -154,7 +162,7 @@ def main() -> None:
     progress = st.progress(0.0, text=f"Colorizing {len(pictures)} images…") if len(pictures) > 1 else None
     results = []
     for i, picture in enumerate(pictures):
-        with st.container(border=True), st.spinner(f"Colorizing {picture.name}…"):
+        with st.container(border=True), st.spinner(f"Colorizing {plain(picture.name)}…"):
             outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0), reference=reference)
         if outcome:
             results.append(outcome)

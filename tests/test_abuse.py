@@ -305,3 +305,190 @@ def test_cards_show_no_server_path_and_no_file_names():
         "base": {"name": "hypercolumn"},
         "command": "python -m colorizer finetune --data <server path> --out=<server path>", "license": "https://example.org/x",
         "data": {"skipped": 1, "source": "<server path>", "crop": 176}}
+
+
+# ----------------------------------------------------------------------------------------- the work queue and the shared results
+
+
+class _CountingModel:
+    """Stands in for a Colorizer: counts its colorizations, which take ``seconds``."""
+
+    name, has_temperature, is_stochastic = "counting", False, False
+
+    def __init__(self, seconds: float = 0.0):
+        self.calls, self.seconds = 0, seconds
+
+    def timed_colorize(self, image, **options):
+        self.calls += 1
+        time.sleep(self.seconds)
+        return np.dstack([image] * 3), self.seconds
+
+
+def _fresh_results(monkeypatch):
+    from ui import loaders
+    from ui.shared_cache import SharedCache
+
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(50 * 2**20))
+    return loaders
+
+
+def test_a_dropped_result_is_made_again_in_its_turn_not_beside_the_running_job(monkeypatch):
+    """Finding: the queue was bypassed when a recent result had been evicted from the cache: the key was
+    "done recently", so the recomputation skipped the line and ran beside the job holding the slot."""
+    import streamlit as st
+
+    from ui import work_queue
+
+    loaders = _fresh_results(monkeypatch)
+    model, image = _CountingModel(), np.full((6, 5), 90, np.uint8)
+    digest = loaders.image_digest(image)
+    loaders.colorized(model, ("m",), image, digest)
+    assert model.calls == 1
+    st.cache_data.clear()  # the result falls out of every cache (the old code's and this one's)
+    loaders.CACHE.clear()
+    done = threading.Event()
+    with work_queue.QUEUE.turn():  # another visitor's colorization holds the slot
+        worker = threading.Thread(target=lambda: (loaders.colorized(model, ("m",), image, digest), done.set()))
+        worker.start()
+        assert not done.wait(0.5) and model.calls == 1, "recomputed beside the running job"
+    assert done.wait(10) and model.calls == 2
+    worker.join(5)
+
+
+def test_twenty_sessions_asking_for_one_result_compute_it_once_and_share_it_read_only(monkeypatch):
+    """Finding (throughput: work done twice): sessions missing the same key each computed it (twenty
+    students opening the default photo), and every rerun got its own unpickled copy of the result."""
+    loaders = _fresh_results(monkeypatch)
+    model, image = _CountingModel(seconds=0.3), np.full((6, 5), 40, np.uint8)
+    digest = loaders.image_digest(image)
+    results = [None] * 20
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, loaders.colorized(model, ("m",), image, digest)))
+               for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert model.calls == 1
+    assert all(r is results[0] for r in results)
+    with pytest.raises(ValueError, match="read-only"):
+        results[0][0][0, 0, 0] = 1  # shared: no session can change another's
+
+
+def test_a_refused_upload_is_remembered_not_decoded_again_on_every_rerun(monkeypatch):
+    """Finding (throughput: needless reruns' work): a broken file was decoded again on every rerun (errors
+    were not cached); a file that runs into the time limit would cost it each time."""
+    loaders = _fresh_results(monkeypatch)
+    calls = []
+    real = loaders.decode_image
+    monkeypatch.setattr(loaders, "decode_image", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for _ in range(3):
+        with pytest.raises(imageio.ImageError, match="more than 100 scans"):
+            loaders.decode_upload(hostile.progressive_jpeg(101, side=1024), "scans.jpg")
+    assert len(calls) == 1
+
+
+def test_uploads_are_read_in_a_lane_of_their_own_within_the_budget(monkeypatch):
+    """Finding: decoding ran inside the single work slot, so one visitor's slow file held every other
+    visitor's colorization. Reading takes turns in DECODE_QUEUE; colorizations go on meanwhile."""
+    from ui import work_queue
+
+    loaders = _fresh_results(monkeypatch)
+    with work_queue.QUEUE.turn():  # a long colorization holds the work slot
+        picture = loaders.decode_upload(hostile.png16(2000), "big16.png")
+    assert picture.rgb.shape == (2000, 2000, 3)
+    with work_queue.DECODE_QUEUE.turn():  # while an upload is read, a colorization goes through
+        result, _ = loaders.colorized(_CountingModel(), ("m",), picture.pixels, loaders.image_digest(picture.pixels))
+    assert result.shape == (2000, 2000, 3)
+
+
+def test_downloads_encode_when_asked_in_turns_of_the_queue(monkeypatch):
+    """Finding: PNG and ZIP encoding never queued, and the ZIP closed over every full-size result of the
+    session. A download now gets its result when clicked (a callable) and encodes each PNG in a turn."""
+    from ui import widgets, work_queue
+
+    asked = []
+
+    def result():
+        asked.append(1)
+        return np.full((4, 6, 3), 200, np.uint8)
+
+    done = []
+    with work_queue.QUEUE.turn():
+        worker = threading.Thread(target=lambda: done.append(widgets.zip_of_pngs([("a.png", result, None), ("a.png", result, None)])))
+        worker.start()
+        worker.join(0.5)
+        assert not done, "encoded beside the running job"
+    worker.join(10)
+    import io
+    import zipfile
+
+    assert zipfile.ZipFile(io.BytesIO(done[0])).namelist() == ["a.png", "a_2.png"] and len(asked) == 2
+
+
+# ----------------------------------------------------------------------------------------- per-session quotas, names, callbacks (AppTest)
+
+from app_fixtures import app_checkpoints, tiny_app_env  # noqa: E402,F401  (pytest fixtures)
+
+
+def _app():
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90)
+
+
+def _uploaded(files):
+    at = _app()
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value(files)
+    return at.run()
+
+
+def _headings(at) -> list[str]:
+    return [m.value[5:] for m in at.markdown if m.value.startswith("#### ")]
+
+
+def _errors(at) -> list[str]:
+    """The error lines as a visitor reads them (Markdown's backslash escapes removed)."""
+    import re
+
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+
+
+@pytest.mark.slow
+def test_a_session_holds_at_most_eight_pictures(tiny_app_env):
+    """Finding: every decoded picture (and every full-size result) of a session stayed in memory: about ten
+    small uploads exhausted the host. A session's pictures are capped (8 at a time), and a line says which
+    files were left out."""
+    files = [(f"p{i}.png", hostile.gray_png(np.full((24, 20 + i), 90, np.uint8)), "image/png") for i in range(10)]
+    at = _uploaded(files)
+    assert not at.exception, at.exception
+    assert _headings(at) == [f"p{i}.png" for i in range(8)]
+    assert _errors(at) == ["p8.png, p9.png: left out: this server colorizes 8 pictures at a time "
+                                          "(remove some to add others)"]
+
+
+@pytest.mark.slow
+def test_a_session_holds_a_bounded_number_of_pixels(tiny_app_env, monkeypatch):
+    """Finding (per-session quota: total pixels): a session's pictures together stay under
+    MAX_SESSION_PIXELS (three pictures at the decode budget); here the quota is set to two 32×32 pictures."""
+    from ui import widgets
+
+    monkeypatch.setattr(widgets, "MAX_SESSION_PIXELS", 2 * 32 * 32)
+    at = _uploaded([(f"q{i}.png", hostile.gray_png(np.full((32, 32), 60 + i, np.uint8)), "image/png") for i in range(3)])
+    assert not at.exception, at.exception
+    assert _headings(at) == ["q0.png", "q1.png"]
+    assert _errors(at) == ["q2.png: left out: your pictures together would pass 2,048 pixels, "
+                                          "what this server takes from one visitor at a time"]
+
+
+@pytest.mark.slow
+def test_upload_names_are_shown_as_text_never_as_markdown(tiny_app_env):
+    """Finding: upload names were rendered as Markdown (a name could be a link, or an image fetched from
+    elsewhere in the viewer's browser). Names are escaped wherever they are rendered."""
+    name = "[prize](https://evil.example)![t](https://tracker.example/p.gif)*x*.png"
+    at = _uploaded([(name, hostile.gray_png(np.full((16, 16), 100, np.uint8)), "image/png"), ("<b>" + name[:10] + ".png", b"not an image", "image/png")])
+    assert not at.exception, at.exception
+    rendered = [m.value for m in at.markdown] + [e.value for e in at.error] + [c.value for c in at.caption]
+    assert not any("](http" in text or "<b>" in text for text in rendered), rendered
+    assert _headings(at) == [r"\[prize\]\(https:\/\/evil.example\)\!\[t\]\(https:\/\/tracker.example/p.gif\)\*x\*.png"]

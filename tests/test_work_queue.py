@@ -1,4 +1,5 @@
-"""ui.work_queue: first come, first served turns, the waiting line's numbers, giving a place up."""
+"""ui.work_queue: first come, first served turns, the waiting line's numbers, giving a place up; every
+turn_ui call takes a turn (a cached result never asks for one: ``ui.shared_cache``)."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +8,7 @@ import time
 import pytest
 
 from ui import work_queue
-from ui.work_queue import WorkQueue, recently_done, wait_text
+from ui.work_queue import WorkQueue, wait_text
 
 
 class FakeClock:
@@ -174,23 +175,25 @@ def test_wait_text(ahead, eta, text):
     assert wait_text(ahead, eta) == text
 
 
-def test_recent_keys_are_remembered_up_to_a_bound(monkeypatch):
-    monkeypatch.setattr(work_queue, "RECENT_KEYS", 3)
-    monkeypatch.setattr(work_queue, "_recent", type(work_queue._recent)())
-    assert not recently_done("a", add=True)
-    assert recently_done("a")
-    for key in "bcd":
-        recently_done(key, add=True)
-    assert not recently_done("a") and recently_done("d")
+def test_turn_ui_always_takes_a_turn_even_with_a_key():
+    """A key no longer skips the line (it let a result the cache had dropped be recomputed beside the job
+    holding the slot): outside a page, turn_ui waits quietly for its turn."""
+    busy, entered = WorkQueue(), threading.Event()
 
-
-def test_turn_ui_skips_the_queue_for_a_recent_result(monkeypatch):
-    monkeypatch.setattr(work_queue, "_recent", type(work_queue._recent)())
-    busy = WorkQueue()
-    recently_done(("colorized", "x"), add=True)
-    with busy.turn():  # the queue is busy, yet a recent result goes straight through
+    def other():
         with work_queue.turn_ui("Colorizing", ("colorized", "x"), queue=busy):
-            pass
+            entered.set()
+
+    with busy.turn():
+        thread = threading.Thread(target=other, daemon=True)
+        thread.start()
+        assert not entered.wait(0.3), "turn_ui went past the job holding the slot"
+    assert entered.wait(5)
+    thread.join(5)
+
+
+def test_reading_uploads_has_a_lane_of_its_own():
+    assert work_queue.DECODE_QUEUE is not work_queue.QUEUE and work_queue.DECODE_QUEUE.slots == work_queue.DECODE_SLOTS
 
 
 def test_workers_from_the_environment(monkeypatch):

@@ -20,6 +20,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, parse_hints_json, validate_hints
 from ui import loaders, widgets
+from ui.callbacks import safe
 from ui.plain_text import plain
 
 if TYPE_CHECKING:
@@ -120,12 +121,12 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
         st.caption("The model's most probable colors here (click one to use it):")
         for column, (k, s) in zip(st.columns(len(suggestions)), enumerate(suggestions)):
             column.image(_swatch(s["rgb"]), width=28)
-            column.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=_set_picker,
+            column.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
                           args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
     st.color_picker("Hint color (starts at the model's current color here)", value=_hex(result[y, x]), key=picker_key)
     full = len(hints_of(digest)) >= MAX_HINTS
     st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
-              on_click=_add_hint, args=(digest, point, picker_key), disabled=full)
+              on_click=safe(_add_hint), args=(digest, point, picker_key), disabled=full)
     if full:
         st.caption(f"This image has {MAX_HINTS} hints, the most it takes: remove one to add another.")
 
@@ -140,8 +141,8 @@ def _list_ui(digest: str, name: str) -> None:
         swatch, text, remove = st.columns([1, 4, 2], vertical_alignment="center")
         swatch.image(_swatch(hint["rgb"], 20), width=20)
         text.write(f"x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
-        remove.button("Remove", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=_remove, args=(digest, j))
-    st.button("Remove all hints", key=f"colorize.hint_clear.{digest[:16]}", on_click=_remove, args=(digest, None))
+        remove.button("Remove", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove), args=(digest, j))
+    st.button("Remove all hints", key=f"colorize.hint_clear.{digest[:16]}", on_click=safe(_remove), args=(digest, None))
     st.download_button("Download hints (JSON)", data=hints_to_json(hints), file_name=f"{name}_hints.json",
                        mime="application/json", key=f"colorize.hint_download.{digest[:16]}", on_click="ignore",
                        icon=":material/download:")

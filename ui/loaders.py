@@ -1,33 +1,39 @@
 """Every cached loader of the app, in one module, so what is shared and for how long is visible at a glance.
 
-Shared per server (``st.cache_resource``):
-- ``load_colorizer(name)`` → ``colorizer.Colorizer``; keyed by the checkpoint's name, folder
-  and ``model.keras`` mtime/size, so a fine-tuned checkpoint re-written in place is loaded afresh.
-  A ``Colorizer`` is thread-safe (a lock around the forward pass), so sessions share one instance.
-  Raises ``CheckpointError`` (one line) for a missing or unusable checkpoint.
+What a visitor may use: ``available_checkpoints()`` (the shipped checkpoints, the operator's, the ones
+shared on this server and the visitor's own: ``colorizer.access``, ``ui.visitor``); ``checkpoint_stamp``
+and everything keyed by it see only those.
 
-Memoized data (``st.cache_data``, copies per caller, bounded by ``max_entries``):
+Shared per server, each computed once in its turn of the work queue (``ui.shared_cache``: values shared
+read-only, never copied per caller; a miss always queues; two sessions missing one key compute it once):
+- ``load_colorizer(name)`` → ``colorizer.Colorizer``; keyed by the checkpoint's name, folder and
+  ``model.keras`` mtime/size, so a fine-tuned checkpoint re-written in place is loaded afresh; at most
+  ``MODEL_CACHE_ENTRIES`` models. A ``Colorizer`` is thread-safe (a lock around the forward pass), so
+  sessions share one instance. Raises ``CheckpointError`` (one line) for a missing or unusable checkpoint.
 - ``gallery_picture(key)`` / ``decode_upload(data, name)`` → ``DecodedImage`` (uint8 RGB H×W×3);
-  ``decode_upload`` raises ``ImageError`` ("name: reason") for a broken file;
-- ``colorized(model, stamp, image, digest, temperature, seed, hints_json)`` → (uint8 RGB H×W×3,
-  seconds of the run that computed it); ``suggested_colors(model, stamp, image, digest, x, y,
-  hints_json)`` → the model's most probable colors at a pixel; ``reference_colorized(model, stamp,
-  image, digest, reference, reference_digest, temperature, hints_json)`` → ``exemplar.ReferenceResult``;
-- ``colorized_samples(model, stamp, image, digest, n, seed)`` → list of uint8 RGB H×W×3;
-- ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts;
-- ``history_of(name)`` / ``card_of(name)`` → history rows / card dict of a checkpoint ([] / {}).
+  ``decode_upload`` reads in ``work_queue.DECODE_QUEUE`` within the decode budget (a larger picture is
+  shrunk while it decodes) and raises ``ImageError`` ("name: reason", remembered like a result, so a
+  refused file is not decoded again on every rerun);
+- ``colorized(model, stamp, image, digest, temperature, seed, hints_json)`` → (uint8 RGB H×W×3, seconds
+  of the run that computed it); ``certainty(...)`` → h×w in [0, 1] or None; ``suggested_colors(model,
+  stamp, image, digest, x, y, hints_json)`` → the model's most probable colors at a pixel;
+  ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
+  hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
+  → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` →
+  ``evaluate.image_metrics`` dicts. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
+  least recently used first out, each for at most ``RESULT_TTL_S``).
+Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
+dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line).
 ``stamp`` is ``checkpoint_stamp(name)``: it makes cached results follow a re-written checkpoint.
-Heavy work waits its turn: ``decode_upload``, ``colorized``, ``reference_colorized`` and
-``colorized_samples`` go through ``ui.work_queue`` (one job at a time per server, the waiting line shown
-where they are called) unless the same result was made recently, which the cache answers at once.
-Images are passed as ``_image`` (not hashed) next to ``digest = image_digest(image)``: Streamlit only
-samples large arrays when hashing them, and two photos that differ in a few pixels must not collide.
+Images are passed next to ``digest = image_digest(image)``, the key of their contents.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,36 +42,59 @@ import streamlit as st
 
 from colorizer import checkpoints, evaluate, gallery
 from colorizer.checkpoints import CheckpointError
-from colorizer.imageio import DecodedImage, decode_image
-from ui import work_queue
+from colorizer.imageio import DecodedImage, ImageError, decode_image
+from ui import visitor, work_queue
+from ui.shared_cache import SharedCache
 
 if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the sidebar draws
     from colorizer.inference import Colorizer
 
 __all__ = [
     "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
-    "metrics_of", "gray_metrics", "history_of", "card_of",
+    "metrics_of", "gray_metrics", "history_of", "card_of", "certainty", "CACHE", "MODELS", "viewer",
 ]
 
 _log = logging.getLogger(__name__)
 
 # Bounds on what a long-running server keeps: each model is tens of MB, each result a full-size image.
 MODEL_CACHE_ENTRIES = 16
-IMAGE_CACHE_ENTRIES = 48
 RESULT_CACHE_ENTRIES = 64
-RESULT_CACHE_TTL = "2h"
+# Pictures and results together: twenty students' 12 MP photos and results would be ~1.7 GB; this
+# keeps the most recent (a rerun finds them), and what falls out is computed again in its turn.
+CACHE_MB = 300
+RESULT_TTL_S = 2 * 3600
 METRICS_MAX_SIDE = 2048
+
+CACHE = SharedCache(CACHE_MB * 2**20, ttl_s=RESULT_TTL_S)
+# Counted, not weighed: a model is one entry (its weights are TensorFlow's, not numpy arrays).
+MODELS = SharedCache(MODEL_CACHE_ENTRIES * 512)
+
+
+def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None = None):
+    """``CACHE.get`` with the turn shown on the page, and a toast when another visitor's identical
+    request is already in line (the result is then shared)."""
+    return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue),
+                     on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"))
+
+
+def _toast(text: str) -> None:
+    if work_queue._in_a_page():
+        try:
+            st.toast(text, icon=":material/group:")
+        except Exception:  # noqa: BLE001 - the page is going away: nothing to tell
+            pass
+
+
+def viewer() -> str:
+    """Whose checkpoints the running page may list: the visitor's token ("" outside a page: only the
+    shipped, the operator's and the shared ones)."""
+    return visitor.token() if work_queue._in_a_page() else ""
 
 
 def available_checkpoints() -> dict[str, Path]:
-    """name → folder of every checkpoint (``checkpoints.available_checkpoints``), falling back to the
-    shipped ones alone when the user checkpoint folder cannot be made, e.g. a read-only home on a
-    server: the shipped models still work."""
-    try:
-        return checkpoints.available_checkpoints()
-    except OSError as err:
-        _log.warning("user checkpoint folder unavailable: %s", err)
-        return checkpoints.shipped_checkpoints()
+    """name → folder of every checkpoint this visitor may use (``checkpoints.available_checkpoints``):
+    a missing or read-only user checkpoint folder lists none of its own, and the shipped ones still work."""
+    return checkpoints.available_checkpoints(viewer())
 
 
 def checkpoint_stamp(name: str) -> tuple[str, str, int, int]:
@@ -83,7 +112,6 @@ def checkpoint_stamp(name: str) -> tuple[str, str, int, int]:
     return name, str(folder), stat.st_mtime_ns, stat.st_size
 
 
-@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner=False)
 def _colorizer_for(name: str, folder: str, mtime_ns: int, size: int) -> Colorizer:
     from colorizer import inference
 
@@ -97,14 +125,20 @@ def _colorizer_for(name: str, folder: str, mtime_ns: int, size: int) -> Colorize
 
 
 def load_colorizer(name: str) -> Colorizer:
-    """The shared ``Colorizer`` of checkpoint ``name``; ``CheckpointError`` when it is missing or unusable."""
-    return _colorizer_for(*checkpoint_stamp(name))
+    """The shared ``Colorizer`` of checkpoint ``name`` (loaded in its turn of the work queue: a load is
+    seconds of both cores); ``CheckpointError`` when it is missing or unusable."""
+    stamp = checkpoint_stamp(name)
+    return MODELS.get(("model", *stamp), lambda: _colorizer_for(*stamp),
+                      turn=lambda: work_queue.turn_ui(f"Loading model {name}"))
 
 
-@st.cache_data(max_entries=IMAGE_CACHE_ENTRIES, show_spinner=False)
 def gallery_picture(key: str) -> DecodedImage:
     """A gallery photo as a ``DecodedImage`` (gray photos as R = G = B with their ``gray`` levels,
     ``was_color`` False)."""
+    return CACHE.get(("gallery", key), lambda: _gallery_picture(key))
+
+
+def _gallery_picture(key: str) -> DecodedImage:
     photo = gallery.GALLERY[key]
     image = photo.load()
     gray = np.ascontiguousarray(image) if image.ndim == 2 else None
@@ -113,24 +147,51 @@ def gallery_picture(key: str) -> DecodedImage:
                         notes=(f"Photo: {photo.credit}",), gray=gray)
 
 
-@st.cache_data(max_entries=IMAGE_CACHE_ENTRIES, show_spinner=False)
-def _decoded_upload(data: bytes, name: str) -> DecodedImage:
-    return decode_image(data, name)
+def _decoded_or_refused(data: bytes, name: str) -> DecodedImage | ImageError:
+    try:
+        return decode_image(data, name, fit=True)
+    except ImageError as err:
+        return err
 
 
 def decode_upload(data: bytes, name: str) -> DecodedImage:
-    """Uploaded bytes → ``DecodedImage``; ``ImageError`` (not cached) for a broken file."""
+    """Uploaded bytes → ``DecodedImage`` (within the decode budget, in the decode queue); ``ImageError``
+    for a file that cannot be used (remembered as a result is)."""
     key = ("decode", name, hashlib.blake2b(data, digest_size=16).hexdigest())
-    with work_queue.turn_ui(f"Reading {name}", key):
-        return _decoded_upload(data, name)
+    outcome = _shared(key, f"Reading {name}", lambda: _decoded_or_refused(data, name), queue=work_queue.DECODE_QUEUE)
+    if isinstance(outcome, ImageError):
+        raise outcome
+    return outcome
+
+
+_digests: dict[int, tuple[weakref.ref, str]] = {}
+_digests_lock = threading.Lock()
 
 
 def image_digest(image: np.ndarray) -> str:
-    """A content hash of an array (shape, dtype and every byte): the cache key of an image."""
-    image = np.ascontiguousarray(image)
-    h = hashlib.blake2b(f"{image.shape}{image.dtype}".encode(), digest_size=16)
-    h.update(memoryview(image).cast("B"))
-    return h.hexdigest()
+    """A content hash of an array (shape, dtype and every byte): the cache key of an image. Remembered
+    for a shared, read-only array (every rerun of every page asks again for the same picture: a 12 MP
+    photo is 36 MB to hash)."""
+    frozen = isinstance(image, np.ndarray) and not image.flags.writeable
+    if frozen:
+        with _digests_lock:
+            known = _digests.get(id(image))
+        if known is not None and known[0]() is image:
+            return known[1]
+    contiguous = np.ascontiguousarray(image)
+    h = hashlib.blake2b(f"{contiguous.shape}{contiguous.dtype}".encode(), digest_size=16)
+    h.update(memoryview(contiguous).cast("B"))
+    digest = h.hexdigest()
+    if frozen:
+        key = id(image)
+        with _digests_lock:
+            _digests[key] = (weakref.ref(image, lambda _, key=key: _forget_digest(key)), digest)
+    return digest
+
+
+def _forget_digest(key: int) -> None:
+    with _digests_lock:
+        _digests.pop(key, None)
 
 
 def _options_for(model: Colorizer, temperature: float | None, seed: int | None) -> dict:
@@ -142,73 +203,54 @@ def _options_for(model: Colorizer, temperature: float | None, seed: int | None) 
     return options
 
 
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def _colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
-               temperature: float | None, seed: int | None, hints_json: str) -> tuple[np.ndarray, float]:
-    options = _options_for(_model, temperature, seed)
-    if hints_json:
-        options["hints"] = json.loads(hints_json)
-    return _model.timed_colorize(_image, **options)
-
-
 def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
               temperature: float | None = None, seed: int | None = None, hints_json: str = "") -> tuple[np.ndarray, float]:
     """uint8 gray/RGB image → (uint8 RGB H×W×3, seconds); the model is identified by ``stamp``;
     ``hints_json``: the user's color hints (``colorizer.hints``) as JSON, "" for none."""
-    key = ("colorized", stamp, digest, temperature, seed, hints_json)
-    with work_queue.turn_ui(f"Colorizing with {model.name}", key):
-        return _colorized(model, stamp, image, digest, temperature, seed, hints_json)
+    def compute():
+        options = _options_for(model, temperature, seed)
+        if hints_json:
+            options["hints"] = json.loads(hints_json)
+        return model.timed_colorize(image, **options)
 
-
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def _certainty(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, temperature: float | None,
-               hints_json: str) -> np.ndarray | None:
-    return _model.certainty(_image, hints=json.loads(hints_json) if hints_json else None,
-                            temperature=temperature if _model.has_temperature else None)
+    return _shared(("colorized", stamp, digest, temperature, seed, hints_json), f"Colorizing with {model.name}", compute)
 
 
 def certainty(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None,
               hints_json: str = "") -> np.ndarray | None:
     """Where the model was sure of its colors (``Colorizer.certainty``: h×w in [0, 1]), None if it cannot say."""
-    key = ("certainty", stamp, digest, temperature, hints_json)
-    with work_queue.turn_ui(f"Measuring {model.name}'s certainty", key):
-        return _certainty(model, stamp, image, digest, temperature, hints_json)
+    def compute():
+        return (model.certainty(image, hints=json.loads(hints_json) if hints_json else None,
+                                temperature=temperature if model.has_temperature else None),)
 
-
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def _reference_colorized(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, _reference: np.ndarray,
-                         reference_digest: str, temperature: float | None, hints_json: str):
-    options = _options_for(_model, temperature, None)
-    hints = json.loads(hints_json) if hints_json else None
-    return _model.colorize_with_reference(_image, _reference, hints=hints, **options)
+    return _shared(("certainty", stamp, digest, temperature, hints_json), f"Measuring {model.name}'s certainty",
+                   compute)[0]
 
 
 def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, reference: np.ndarray,
                         reference_digest: str, temperature: float | None = None, hints_json: str = ""):
     """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence)."""
-    key = ("reference", stamp, digest, reference_digest, temperature, hints_json)
-    with work_queue.turn_ui(f"Colorizing from the reference with {model.name}", key):
-        return _reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature, hints_json)
+    def compute():
+        options = _options_for(model, temperature, None)
+        hints = json.loads(hints_json) if hints_json else None
+        return model.colorize_with_reference(image, reference, hints=hints, **options)
+
+    return _shared(("reference", stamp, digest, reference_digest, temperature, hints_json),
+                   f"Colorizing from the reference with {model.name}", compute)
 
 
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def suggested_colors(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str, x: int, y: int,
+def suggested_colors(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, x: int, y: int,
                      hints_json: str = "") -> list[dict]:
     """The model's most probable colors at pixel (x, y) (``Colorizer.suggested_colors``)."""
-    return _model.suggested_colors(_image, x, y, hints=json.loads(hints_json) if hints_json else None)
-
-
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def _colorized_samples(_model: Colorizer, stamp: tuple, _image: np.ndarray, digest: str,
-                       n_samples: int, seed: int) -> list[np.ndarray]:
-    return _model.colorize_samples(_image, n_samples=n_samples, seed=seed)
+    return _shared(("suggested", stamp, digest, x, y, hints_json), f"Asking {model.name} for its colors",
+                   lambda: model.suggested_colors(image, x, y, hints=json.loads(hints_json) if hints_json else None))
 
 
 def colorized_samples(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
                       n_samples: int, seed: int) -> list[np.ndarray]:
     """Several colorizations (the VAE's seeds seed, seed+1, …); one for a deterministic model."""
-    with work_queue.turn_ui(f"Sampling with {model.name}", ("samples", stamp, digest, n_samples, seed)):
-        return _colorized_samples(model, stamp, image, digest, n_samples, seed)
+    return _shared(("samples", stamp, digest, n_samples, seed), f"Sampling with {model.name}",
+                   lambda: model.colorize_samples(image, n_samples=n_samples, seed=seed))
 
 
 def _metric_size(image: np.ndarray) -> np.ndarray:
@@ -217,21 +259,23 @@ def _metric_size(image: np.ndarray) -> np.ndarray:
     return fit_within(image, METRICS_MAX_SIDE)
 
 
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def metrics_of(_truth: np.ndarray, _predicted: np.ndarray, key: tuple) -> dict[str, float]:
+def metrics_of(truth: np.ndarray, predicted: np.ndarray, key: tuple) -> dict[str, float]:
     """``evaluate.image_metrics`` of a prediction against the color truth (every ``METRIC_NAMES``).
 
     ``key`` identifies the pair, e.g. (truth digest, stamp, options). Both images are first brought
     to at most ``METRICS_MAX_SIDE`` px (SSIM's float64 buffers would need gigabytes on a 50 MP photo).
     """
-    return evaluate.image_metrics(_metric_size(_truth), _metric_size(_predicted))
+    return _shared(("metrics", key), "Measuring the result",
+                   lambda: evaluate.image_metrics(_metric_size(truth), _metric_size(predicted)))
 
 
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, ttl=RESULT_CACHE_TTL, show_spinner=False)
-def gray_metrics(_truth: np.ndarray, digest: str) -> dict[str, float]:
+def gray_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
     """The metrics of "no color at all" (the truth's L with a = b = 0): the baseline to beat."""
-    truth = _metric_size(_truth)
-    return evaluate.image_metrics(truth, evaluate.gray_baseline(truth))
+    def compute():
+        small = _metric_size(truth)
+        return evaluate.image_metrics(small, evaluate.gray_baseline(small))
+
+    return _shared(("gray metrics", digest), "Measuring the gray baseline", compute)
 
 
 def _file_stamp(path: Path) -> int:
@@ -252,7 +296,8 @@ def _card(folder: str, mtime_ns: int) -> dict:
 
 
 def history_of(name: str) -> list[dict]:
-    """Rows of checkpoint ``name``'s history.csv ([] when it has none)."""
+    """Rows of checkpoint ``name``'s history.csv ([] when it has none; ``CheckpointError``, one line,
+    when it is unreadable)."""
     folder = available_checkpoints().get(name)
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
 

@@ -2,11 +2,15 @@
 
 ``reference_picker_ui()`` (Colorize page): upload a color photo or pick one of the gallery's; the
 choice is kept in the session (not in widget state, which Streamlit drops on other pages), so the
-L/a/b page finds it with ``chosen_reference()``. ``reference_result_ui(...)``: the automatic result,
+L/a/b page finds it with ``chosen_reference()``. A session keeps one reference, shrunk to at most
+``KEEP_SIDE`` px (the matcher reads it at 256 px, ``exemplar.REFERENCE_MAX_SIDE``): not the uploaded
+file's bytes, which could be 50 MB per visitor. ``reference_result_ui(...)``: the automatic result,
 the result colored from the reference and the match confidence as a map, side by side.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 import cv2
@@ -14,8 +18,10 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
-from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
+from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
 from ui import loaders, widgets
+from ui.charts import fit_within
+from ui.plain_text import plain
 
 if TYPE_CHECKING:
     from colorizer.exemplar import ReferenceResult
@@ -25,7 +31,15 @@ __all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "co
 
 NONE, UPLOAD, GALLERY = "No reference", "Upload a photo", "A gallery photo"
 SOURCE_KEY = "reference.source"
-CHOSEN_KEY = "reference.chosen"  # ("upload", name, bytes) or ("gallery", key); survives page changes
+CHOSEN_KEY = "reference.chosen"  # ("upload", file id, small DecodedImage) or ("gallery", key); survives page changes
+KEEP_SIDE = 1024
+
+
+def _kept(picture: DecodedImage) -> DecodedImage:
+    """The reference as a session keeps it: at most ``KEEP_SIDE`` px on a side."""
+    if max(picture.rgb.shape[:2]) <= KEEP_SIDE:
+        return picture
+    return dataclasses.replace(picture, rgb=fit_within(picture.rgb, KEEP_SIDE), alpha=None, gray=None)
 
 
 def chosen_reference() -> DecodedImage | None:
@@ -33,7 +47,7 @@ def chosen_reference() -> DecodedImage | None:
     chosen = st.session_state.get(CHOSEN_KEY)
     try:
         if chosen and chosen[0] == "upload":
-            return loaders.decode_upload(chosen[2], chosen[1])
+            return chosen[2]
         if chosen and chosen[0] == "gallery":
             return loaders.gallery_picture(chosen[1])
     except (ImageError, KeyError):
@@ -48,13 +62,16 @@ def _choose(source: str) -> None:
         if upload is None:
             st.session_state.pop(CHOSEN_KEY, None)
             return
+        chosen = st.session_state.get(CHOSEN_KEY)
+        if chosen and chosen[0] == "upload" and chosen[1] == upload.file_id:
+            return  # read already
         try:
-            loaders.decode_upload(upload.getvalue(), upload.name)
+            picture = loaders.decode_upload(upload.getvalue(), upload.name)
         except ImageError as err:
             st.session_state.pop(CHOSEN_KEY, None)
-            st.error(f"reference {err}", icon=":material/broken_image:")
+            st.error(plain(f"reference {err}"), icon=":material/broken_image:")
             return
-        st.session_state[CHOSEN_KEY] = ("upload", upload.name, upload.getvalue())
+        st.session_state[CHOSEN_KEY] = ("upload", upload.file_id, _kept(picture))
     elif source == GALLERY:
         keys = gallery.color_keys()
         key = st.selectbox("Reference photo", keys, key="reference.gallery",
@@ -78,9 +95,9 @@ def reference_picker_ui() -> DecodedImage | None:
         _choose(st.segmented_control("Reference", options, key=SOURCE_KEY, required=True))
         reference = chosen_reference()
         if reference is not None:
-            st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {reference.name}")
+            st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {plain(reference.name)}")
             if not reference.was_color:
-                st.warning(f"{reference.name} is gray: it has no colors to give. Pick a color photo.",
+                st.warning(f"{plain(reference.name)} is gray: it has no colors to give. Pick a color photo.",
                            icon=":material/warning:")
                 return None
         return reference
@@ -98,14 +115,14 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
                         reference: DecodedImage, temperature: float | None, hints_json: str = "") -> ReferenceResult | None:
     """Automatic result | colored from the reference | match confidence, with a download."""
     try:
-        with st.spinner(f"Matching {picture.name} to {reference.name}…"):
+        with st.spinner(f"Matching {plain(picture.name)} to {plain(reference.name)}…"):
             result = loaders.reference_colorized(model, stamp, picture.pixels, digest, reference.rgb,
                                                  loaders.image_digest(reference.rgb), temperature, hints_json)
     except Exception as err:  # never a traceback: say which files and why
-        st.error(f"{picture.name} with reference {reference.name}: could not colorize "
-                 f"({type(err).__name__}: {' '.join(str(err).split())[:200]})")
+        st.error(plain(f"{picture.name} with reference {reference.name}: could not colorize "
+                       f"({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
         return None
-    st.markdown(f"**Colors from the reference** ({reference.name})")
+    st.markdown(f"**Colors from the reference** ({plain(reference.name)})")
     automatic, matched, confidence = st.columns(3)
     automatic.image(widgets.display(result.automatic, picture.alpha), caption=f"Automatic ({model.name})")
     matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference")
@@ -118,7 +135,15 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
         st.caption(f"Colored from the reference, against the truth: PSNR {m['psnr']:.2f} dB, "
                    f"right hue {m['right_hue']:.0%}, colorfulness {m['colorfulness_ratio']:.0%} of the truth's.")
     alpha, name = picture.alpha, f"{picture.name.rsplit('.', 1)[0] or 'image'}_{model.name}_reference.png"
-    st.download_button("Download PNG (from the reference)", data=lambda: encode_png(result.image, alpha),
+    again = functools.partial(_reference_image, model, stamp, picture.pixels, digest, reference.rgb, temperature, hints_json)
+    st.download_button("Download PNG (from the reference)", data=functools.partial(widgets.png_of, again, alpha),
                        file_name=name, mime="image/png", key=f"colorize.reference_download.{i}", on_click="ignore",
                        icon=":material/download:")
     return result
+
+
+def _reference_image(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, reference: np.ndarray,
+                     temperature: float | None, hints_json: str) -> np.ndarray:
+    """The picture colored from the reference, from the server's results (made again if it was dropped)."""
+    return loaders.reference_colorized(model, stamp, pixels, digest, reference, loaders.image_digest(reference),
+                                       temperature, hints_json).image

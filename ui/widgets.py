@@ -10,7 +10,11 @@ Widget keys are namespaced ``sidebar.*`` (the pages use ``<page>.*``).
 Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), ``pick_picture_ui()``,
 ``multiselect_ui()`` (a multiselect whose choice survives options that come and go),
 ``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
-Pure helpers: ``display(image, alpha)`` (display-size copy), ``zip_of_pngs(results)``.
+Pure helpers: ``display(image, alpha)`` (display-size copy), ``zip_of_pngs(results)``, ``png_of(result, alpha)``.
+Per-session quotas of a public server: at most ``MAX_PICTURES`` pictures at a time and
+``MAX_SESSION_PIXELS`` pixels in all (a line says which files were left out); results are not kept per
+session: a download encodes its PNG or ZIP when it is asked for, in turns of the work queue.
+Visitor text (file names, error lines quoting them) is escaped before it is rendered (``ui.plain_text``).
 """
 from __future__ import annotations
 
@@ -25,8 +29,10 @@ import streamlit as st
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
+from colorizer import imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
-from ui import loaders
+from ui import callbacks, loaders, work_queue
+from ui.plain_text import plain
 
 if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
     from colorizer.inference import Colorizer
@@ -36,7 +42,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint",
+    "default_checkpoint", "png_of", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -52,6 +58,9 @@ DEFAULT_GALLERY_PHOTO = "chelsea"
 # CIFAR one last.
 PREFERRED_DEFAULTS = (FLAGSHIP, "vgg16_ae", "unet313", "vae", "cifar_ae")
 APP_ROOT = Path(__file__).resolve().parent.parent
+# Per session: pictures at a time, and their pixels together (three photos at the decode budget).
+MAX_PICTURES = 8
+MAX_SESSION_PIXELS = 3 * imageio.MAX_PIXELS
 TRAIN_HINT = f"python -m colorizer train --arch {FLAGSHIP} --data data/photos"
 
 
@@ -97,16 +106,26 @@ def run_page(main: Callable[[], None]) -> None:
     that says what to do (the traceback goes to the server log), never a traceback on the page."""
     entry_guard()
     try:
+        callbacks.errors_ui()
         main()
     except Exception as err:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
         _log.exception("page failed")
-        st.error(f"Something went wrong: {type(err).__name__}: {' '.join(str(err).split())[:300]}. "
+        st.error(f"Something went wrong: {type(err).__name__}: {plain(' '.join(str(err).split())[:300])}. "
                  "Try another image or model, or reload the page; the details are in the server log.",
                  icon=":material/error:")
 
 
-def zip_of_pngs(results: list[tuple[str, np.ndarray, np.ndarray | None]]) -> bytes:
-    """[(file name, uint8 RGB H×W×3, alpha H×W or None)] → ZIP bytes of PNGs (alpha kept).
+def png_of(result, alpha: np.ndarray | None = None) -> bytes:
+    """PNG bytes of ``result`` (uint8 RGB H×W×3, or a no-argument callable returning it: the result is
+    then fetched, or made again, only now) in a turn of the work queue: a 12 MP PNG is a second of CPU."""
+    rgb = result() if callable(result) else result
+    with work_queue.turn_ui("Encoding the PNG"):
+        return encode_png(rgb, alpha)
+
+
+def zip_of_pngs(results: list[tuple[str, object, np.ndarray | None]]) -> bytes:
+    """[(file name, uint8 RGB H×W×3 or a callable returning it, alpha H×W or None)] → ZIP bytes of PNGs
+    (alpha kept), each encoded in its own turn of the work queue (others' colorizations go in between).
 
     Names are made unique (two uploads may share one): ``a.png``, ``a_2.png``, …
     """
@@ -115,7 +134,7 @@ def zip_of_pngs(results: list[tuple[str, np.ndarray, np.ndarray | None]]) -> byt
         for name, rgb, alpha in results:
             count = seen[name] = seen.get(name, 0) + 1
             unique = name if count == 1 else f"{Path(name).stem}_{count}{Path(name).suffix}"
-            archive.writestr(unique, encode_png(rgb, alpha))
+            archive.writestr(unique, png_of(rgb, alpha))
     return buffer.getvalue()
 
 
@@ -186,7 +205,7 @@ def sidebar_ui() -> None:
             image_source_ui()
         except Exception as err:  # the entry file has no other safety net
             _log.exception("sidebar failed")
-            st.error(f"The sidebar failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}. Reload the page.")
+            st.error(f"The sidebar failed: {type(err).__name__}: {plain(' '.join(str(err).split())[:200])}. Reload the page.")
 
 
 def chosen_checkpoint() -> str | None:
@@ -201,12 +220,25 @@ def chosen_checkpoint() -> str | None:
 def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
     """Decoded pictures of the sidebar's source and one "file: reason" line per broken upload."""
     if st.session_state.get(SOURCE_KEY, GALLERY) == UPLOAD:
-        pictures, errors = [], []
-        for upload in st.session_state.get(UPLOAD_KEY) or []:
+        pictures, errors, pixels = [], [], 0
+        uploads = list(st.session_state.get(UPLOAD_KEY) or [])
+        for upload in uploads[:MAX_PICTURES]:
             try:
-                pictures.append(loaders.decode_upload(upload.getvalue(), upload.name))
+                picture = loaders.decode_upload(upload.getvalue(), upload.name)
             except ImageError as err:
                 errors.append(str(err))
+                continue
+            pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
+            if pixels > MAX_SESSION_PIXELS:
+                errors.append(f"{picture.name}: left out: your pictures together would pass {MAX_SESSION_PIXELS:,} "
+                              "pixels, what this server takes from one visitor at a time")
+                pixels -= picture.rgb.shape[0] * picture.rgb.shape[1]
+                continue
+            pictures.append(picture)
+        if len(uploads) > MAX_PICTURES:
+            left = ", ".join(u.name for u in uploads[MAX_PICTURES:][:3]) + (", …" if len(uploads) > MAX_PICTURES + 3 else "")
+            errors.append(f"{left}: left out: this server colorizes {MAX_PICTURES} pictures at a time "
+                          "(remove some to add others)")
         return pictures, errors
     key = st.session_state.get(GALLERY_KEY, DEFAULT_GALLERY_PHOTO)
     key = key if key in gallery.GALLERY else DEFAULT_GALLERY_PHOTO
@@ -221,7 +253,7 @@ def pictures_ui() -> list[DecodedImage]:
     with st.spinner("Reading images…"):
         pictures, errors = chosen_pictures()
     for error in errors:
-        st.error(error, icon=":material/broken_image:")
+        st.error(plain(error), icon=":material/broken_image:")
     if not pictures and not errors:
         st.info("Upload images in the sidebar, or switch the image source to the gallery.", icon=":material/upload:")
     return pictures
@@ -259,10 +291,10 @@ def colorizer_ui(name: str | None) -> Colorizer | None:
         with st.spinner(f"Loading model {name}…"):
             return loaders.load_colorizer(name)
     except CheckpointError as err:
-        st.error(f"{err}. Pick another model in the sidebar, or re-create this checkpoint "
+        st.error(f"{plain(err)}. Pick another model in the sidebar, or re-create this checkpoint "
                  "(re-train or re-run the fine-tune).", icon=":material/error:")
     except Exception as err:  # an unexpected Keras/TensorFlow failure: still a message, not a traceback
-        st.error(f"{name}: could not load the model ({type(err).__name__}: {' '.join(str(err).split())[:300]}).",
+        st.error(f"{plain(name)}: could not load the model ({type(err).__name__}: {plain(' '.join(str(err).split())[:300])}).",
                  icon=":material/error:")
     return None
 
@@ -270,7 +302,7 @@ def colorizer_ui(name: str | None) -> Colorizer | None:
 def notes_ui(picture: DecodedImage) -> None:
     """Decoding notes (e.g. "animated GIF: used frame 1 of 12") and credits, as captions."""
     for note in picture.notes:
-        st.caption(note)
+        st.caption(plain(note))
 
 
 def display(image: np.ndarray, alpha: np.ndarray | None = None, max_side: int = 1024) -> np.ndarray:

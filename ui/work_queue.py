@@ -16,11 +16,16 @@ Contract
 - ``ahead``: jobs running or queued before this one; ``eta_s``: the wait until this job starts,
   ``ahead`` × the mean duration of the last ``window`` jobs ÷ ``slots`` (``first_guess_s`` before any
   finished). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
-- ``QUEUE``: the process's queue; ``COLORIZER_WORKERS`` sets its slots (default 1: TensorFlow and
-  OpenCV already use every core for one job).
-- ``turn_ui(what, key)``: ``QUEUE.turn`` showing the waiting line in the page. ``key`` names the
-  result: one made within the last ``RECENT_KEYS`` jobs skips the queue, because Streamlit's cache
-  answers it at once (a rerun after a widget change must not wait behind the class).
+- ``QUEUE``: the process's queue for the heavy work (model loads, colorizations, references, samples,
+  suggestions, metrics, PNG and ZIP encodes); ``COLORIZER_WORKERS`` sets its slots (default 1: TensorFlow
+  and OpenCV already use every core for one job). ``DECODE_QUEUE``: reading uploads, a lane of its own
+  (``DECODE_SLOTS``, 1), so that a visitor's large file never holds the colorizations of others, nor a
+  class's colorizations the reading of a new photo; each decode is bounded by the decode budget
+  (``colorizer.decode_budget``: memory, and a time limit).
+- ``turn_ui(what)``: a turn showing the waiting line in the page (when called from a page's script;
+  quietly elsewhere, e.g. a download generated on click). A result the server holds already never takes
+  a turn: ``ui.shared_cache`` answers it before asking for one (``key`` is accepted and unused: skipping
+  the line for keys "done recently" let evicted results be recomputed beside the running job).
 """
 from __future__ import annotations
 
@@ -28,14 +33,14 @@ import math
 import os
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator
 
-__all__ = ["WorkQueue", "QUEUE", "turn_ui", "wait_text", "recently_done", "RECENT_KEYS"]
+__all__ = ["WorkQueue", "QUEUE", "DECODE_QUEUE", "DECODE_SLOTS", "turn_ui", "wait_text"]
 
-RECENT_KEYS = 512
 WORKERS_ENV = "COLORIZER_WORKERS"
+DECODE_SLOTS = 1
 
 
 class WorkQueue:
@@ -117,21 +122,7 @@ def _slots_from_env() -> int:
 
 
 QUEUE = WorkQueue(slots=_slots_from_env())
-
-_recent: OrderedDict[Hashable, None] = OrderedDict()
-_recent_lock = threading.Lock()
-
-
-def recently_done(key: Hashable, add: bool = False) -> bool:
-    """Whether ``key`` was among the last ``RECENT_KEYS`` jobs done; ``add=True`` records it."""
-    with _recent_lock:
-        known = key in _recent
-        if add:
-            _recent[key] = None
-            _recent.move_to_end(key)
-            while len(_recent) > RECENT_KEYS:
-                _recent.popitem(last=False)
-        return known
+DECODE_QUEUE = WorkQueue(slots=DECODE_SLOTS, first_guess_s=0.3)
 
 
 def wait_text(ahead: int, eta_s: float) -> str:
@@ -141,12 +132,22 @@ def wait_text(ahead: int, eta_s: float) -> str:
     return f"Queued: {ahead} ahead of you, {wait}"
 
 
+def _in_a_page() -> bool:
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:
+        return False
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
 @contextmanager
 def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None) -> Iterator[None]:
-    """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line where this is called;
-    skip the queue for a ``key`` done recently (see the module docstring)."""
-    if key is not None and recently_done(key):
-        yield
+    """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line where this is called
+    (quietly outside a page's script); see the module docstring."""
+    queue = queue or QUEUE
+    if not _in_a_page():
+        with queue.turn():
+            yield
         return
     import streamlit as st
 
@@ -156,7 +157,7 @@ def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = No
         line.info(f"{wait_text(ahead, eta_s)}. {what} starts after them.", icon=":material/hourglass_top:")
 
     try:
-        with (queue or QUEUE).turn(on_wait=show):
+        with queue.turn(on_wait=show):
             line.empty()
             yield
     finally:
@@ -164,5 +165,3 @@ def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = No
             line.empty()
         except Exception:  # the page is going away (rerun, stop): nothing left to clear
             pass
-    if key is not None:
-        recently_done(key, add=True)

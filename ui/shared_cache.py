@@ -1,0 +1,175 @@
+"""Results every session of the server shares: each computed once, in its turn of a work queue, and
+kept within a byte budget. What the app's pictures and results are cached in (``ui.loaders``).
+
+Why not ``st.cache_data``: it pickles each value in and unpickles a copy out for every caller on every
+rerun (a 12 MP result is a 36 MB copy per rerun per session); it cannot be asked whether it holds a key,
+so the work queue skipped its line for keys "done recently" that the cache had since dropped, and the
+computation then ran beside the job holding the slot; and two sessions missing the same key (twenty
+students opening the page on its default photo) both computed it.
+
+``SharedCache(max_bytes, ttl_s)``; ``cache.get(key, compute, turn)`` → the value:
+- a hit is returned at once, without queueing (a rerun after a widget change does not wait);
+- a miss takes a turn (``turn()``: a context manager, e.g. ``work_queue.turn_ui(what)``, which shows the
+  waiting line on the page), looks again (another session may have made it meanwhile), computes,
+  stores and returns; every miss is computed in its turn, never beside the running job;
+- concurrent misses of one key compute it once: the others wait for that result (an error is theirs
+  too; a computation abandoned because its visitor left is taken over by the next one);
+- values are shared, not copied: every numpy array in them (inside tuples, lists, dicts and
+  dataclasses) is made read-only, so no session can change another's picture;
+- at most ``max_bytes`` (the arrays' bytes) are kept, least recently used first out, each for at most
+  ``ttl_s``; a value larger than the whole budget is returned but not kept.
+``stats()`` → (entries, bytes); ``clear()``. Thread-safe.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import OrderedDict
+from contextlib import nullcontext
+from typing import Callable, ContextManager, Hashable
+
+import numpy as np
+
+__all__ = ["SharedCache", "nbytes_of"]
+
+_OVERHEAD = 512  # bytes counted per entry beyond its arrays (keys, small objects)
+_MISSING = object()
+
+
+def _walk_arrays(value, seen: set[int]):
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _walk_arrays(item, seen)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk_arrays(item, seen)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _walk_arrays(getattr(value, field.name), seen)
+
+
+def nbytes_of(value) -> int:
+    """Bytes of the numpy arrays inside ``value`` (each counted once) plus a small overhead."""
+    return _OVERHEAD + sum(array.nbytes for array in _walk_arrays(value, set()))
+
+
+def _freeze(value) -> None:
+    for array in _walk_arrays(value, set()):
+        array.flags.writeable = False
+
+
+class _Pending:
+    """A computation in flight: its waiters sleep on ``done``."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.value = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+
+class SharedCache:
+    """See the module docstring."""
+
+    def __init__(self, max_bytes: int, ttl_s: float | None = None, clock: Callable[[], float] = time.monotonic):
+        self.max_bytes, self.ttl_s, self._clock = int(max_bytes), ttl_s, clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[object, int, float]] = OrderedDict()
+        self._bytes = 0
+        self._pending: dict[Hashable, _Pending] = {}
+
+    def stats(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._entries), self._bytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def peek(self, key: Hashable, default=None):
+        """The value stored for ``key``, or ``default`` (no computation, no queue)."""
+        with self._lock:
+            found = self._lookup(key)
+        return default if found is _MISSING else found
+
+    def _lookup(self, key: Hashable):
+        entry = self._entries.get(key)
+        if entry is None:
+            return _MISSING
+        value, size, stored = entry
+        if self.ttl_s is not None and self._clock() - stored > self.ttl_s:
+            self._drop(key)
+            return _MISSING
+        self._entries.move_to_end(key)
+        return value
+
+    def _drop(self, key: Hashable) -> None:
+        _, size, _ = self._entries.pop(key)
+        self._bytes -= size
+
+    def _store(self, key: Hashable, value) -> None:
+        size = nbytes_of(value)
+        if size > self.max_bytes:
+            return
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = (value, size, self._clock())
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def get(self, key: Hashable, compute: Callable[[], object], turn: Callable[[], ContextManager] | None = None,
+            on_join: Callable[[], object] | None = None, wait_poll_s: float = 0.25):
+        """The value of ``key``: stored, being computed by another caller (``on_join()`` is called once if
+        that takes a while: say so on the page), or computed now in ``turn()``."""
+        while True:
+            with self._lock:
+                found = self._lookup(key)
+                if found is not _MISSING:
+                    return found
+                pending = self._pending.get(key)
+                owner = pending is None
+                if owner:
+                    pending = self._pending[key] = _Pending()
+            if owner:
+                return self._compute(key, pending, compute, turn)
+            joined = False
+            while not pending.done.wait(wait_poll_s):
+                if on_join is not None and not joined:
+                    joined = True
+                    on_join()
+            if pending.error is not None:
+                raise pending.error
+            if not pending.abandoned:
+                return pending.value
+            # the computing caller left before it finished: the next one takes it over
+
+    def _compute(self, key: Hashable, pending: _Pending, compute, turn):
+        try:
+            with (turn() if turn is not None else nullcontext()):
+                with self._lock:  # made by someone else while this caller waited for its turn?
+                    found = self._lookup(key)
+                if found is _MISSING:
+                    found = compute()
+                    _freeze(found)
+        except Exception as err:
+            pending.error = err
+            raise
+        except BaseException:  # Streamlit stopping this script (its visitor left or reran): let another go on
+            pending.abandoned = True
+            raise
+        finally:
+            with self._lock:
+                if pending.error is None and not pending.abandoned:
+                    self._store(key, found)
+                    pending.value = found
+                self._pending.pop(key, None)
+            pending.done.set()
+        return found
