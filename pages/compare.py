@@ -1,5 +1,7 @@
-"""Compare architectures page: one picture through every checkpoint (shipped and fine-tuned), side by
-side with time and parameter count, metrics when the truth is known, and the cards' held-out table."""
+"""Compare architectures page: one picture through every shipped checkpoint and the fine-tuned ones the
+visitor picks (each costs a model load of up to ~130 MB: running every fine-tuned model on the server
+was a way to exhaust it), side by side with time and parameter count, metrics when the truth is known,
+and the cards' held-out table."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,8 +9,10 @@ import streamlit as st
 
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
+from colorizer import checkpoints
 from ui import loaders, widgets
 from ui.cards import evaluation_rows
+from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
@@ -28,7 +32,7 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
         try:
             result, seconds = loaders.colorized(model, stamp, picture.pixels, digest)
         except Exception as err:  # one failing model must not hide the others
-            st.error(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})")
+            st.error(plain(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})"))
             continue
         row = {"model": name, "kind": widgets.checkpoint_kind(name),
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
@@ -80,10 +84,20 @@ def evaluation_ui(names: list[str]) -> None:
                    "the right-hue rate and the rebalanced AuC.")
 
 
+def names_ui() -> list[str]:
+    """The shipped checkpoints, then the fine-tuned ones the visitor picks (none by default)."""
+    available = list(loaders.available_checkpoints())
+    shipped = [n for n in available if n in checkpoints.shipped_checkpoints()]
+    tuned = [n for n in available if n not in shipped]
+    picked = widgets.multiselect_ui("Fine-tuned models to compare too", tuned, [], "compare.tuned",
+                                    help="Yours and those shared on this server; each one is loaded to run it.") if tuned else []
+    return shipped + picked
+
+
 def main() -> None:
     st.title("Compare architectures")
     picture = widgets.pick_picture_ui(widgets.pictures_ui(), "compare.image")
-    names = list(loaders.available_checkpoints())
+    names = names_ui()
     if not names:
         widgets.no_checkpoint_ui()
     elif picture is not None:

@@ -492,3 +492,261 @@ def test_upload_names_are_shown_as_text_never_as_markdown(tiny_app_env):
     rendered = [m.value for m in at.markdown] + [e.value for e in at.error] + [c.value for c in at.caption]
     assert not any("](http" in text or "<b>" in text for text in rendered), rendered
     assert _headings(at) == [r"\[prize\]\(https:\/\/evil.example\)\!\[t\]\(https:\/\/tracker.example/p.gif\)\*x\*.png"]
+
+
+@pytest.mark.slow
+def test_a_failing_callback_is_one_line_not_a_traceback(checkpoint_dir, no_shipped_weights, monkeypatch):
+    """Finding: errors in callbacks (Start fine-tune, Add hint) showed tracebacks: Streamlit runs a callback
+    before the page, outside run_page's safety net. Here Start meets an unexpected error."""
+    import keras
+
+    from colorizer import checkpoints, finetune
+    from colorizer.models import cifar_ae
+
+    keras.utils.set_random_seed(0)
+    checkpoints.save_model_atomic(cifar_ae.build(16), checkpoint_dir / "cifar_ae" / "model.keras")
+    checkpoints.write_card(checkpoint_dir / "cifar_ae", {"name": "cifar_ae", "architecture": "cifar_ae", "working_size": 16})
+    queue = finetune.JobQueue()
+    monkeypatch.setattr(finetune, "QUEUE", queue)
+    monkeypatch.setattr(queue, "submit", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk on fire")))
+    at = _app().switch_page("pages/finetune.py").run()
+    at.segmented_control(key="finetune.source").set_value("Gallery color photos").run()
+    at.button(key="finetune.start").click().run()
+    assert not at.exception, at.exception
+    assert _errors(at) == ["That did not work: RuntimeError: disk on fire. The page is as it was; "
+                                          "the details are in the server log."]
+
+
+# ----------------------------------------------------------------------------------------- fine-tuning on a public server
+
+
+@pytest.fixture
+def fn():
+    from colorizer import finetune
+
+    return finetune
+
+
+def test_finetune_settings_are_capped_on_a_public_server(fn):
+    """Finding: fine-tuning had no caps (any number of photos, epochs up to 200, batch 64). A job the app
+    starts is checked against FinetuneLimits (defaults: 20 photos, 20 epochs, batch 16, crop 192, 10 min,
+    3 waiting), which one setting changes; the command line (the operator's) has none."""
+    limits = fn.FinetuneLimits()
+    assert (limits.photos, limits.epochs, limits.batch, limits.crop, limits.minutes, limits.queue) == (20, 20, 16, 192, 10.0, 3)
+    for change, what in (({"epochs": 200}, "epochs 200"), ({"batch_size": 64}, "batch size 64"), ({"crop": 256}, "crop size 256")):
+        with pytest.raises(fn.FinetuneError, match=f"^{what} is over this server's limit"):
+            fn.FinetuneConfig(base="x", **change).validate(limits)
+    fn.FinetuneConfig(base="x", epochs=200, batch_size=64).validate()  # no limits: the CLI
+    assert fn.FinetuneLimits.from_env("photos=5,minutes=2.5") == fn.FinetuneLimits(photos=5, minutes=2.5)
+    with pytest.warns(RuntimeWarning, match="ignoring 'epochs=lots'"):
+        assert fn.FinetuneLimits.from_env("epochs=lots").epochs == 20
+    job = fn.FinetuneJob(fn.FinetuneConfig(base="x"), [(f"p{i}.png", None) for i in range(21)], "alice", limits=limits)
+    job.run()
+    assert job.status().state == "failed" and job.status().error == "21 photos; this server fine-tunes on at most 20"
+
+
+def test_one_job_per_visitor_and_a_bounded_waiting_line(fn, monkeypatch):
+    """Finding: a visitor could queue any number of jobs, the server any number of waiting ones."""
+    release = threading.Event()
+    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running"), release.wait(10), job._update(state="done")))
+    queue = fn.JobQueue(max_waiting=1, one_per_owner=True)
+    try:
+        first = queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
+        with pytest.raises(fn.FinetuneError, match="you have a fine-tune queued or running already"):
+            queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
+        queue.submit(fn.FinetuneConfig(base="B"), [], owner="bob")
+        with pytest.raises(fn.FinetuneError, match="1 fine-tunes are waiting already"):
+            queue.submit(fn.FinetuneConfig(base="C"), [], owner="carol")
+    finally:
+        release.set()
+    first.join(5)
+
+
+@pytest.mark.slow
+def test_a_job_stops_at_its_time_budget_and_when_its_visitor_is_gone(fn, tiny_checkpoints, checkpoint_dir):
+    """Finding: no time budget, and jobs outlived their session. The queue's monitor stops a job past its
+    budget (keeping and saving the best epoch) and one whose visitor is gone (presence false)."""
+    from conftest import make_photo
+
+    photos = [(f"p{i}.png", make_photo(40, 48, seed=i)) for i in range(4)]
+    queue = fn.JobQueue(monitor_s=0.1)
+    config = fn.FinetuneConfig(base=str(tiny_checkpoints["cifar_ae"]), epochs=20, batch_size=4, crops_per_photo=8)
+    timed = queue.submit(config, photos, owner="alice", limits=fn.FinetuneLimits(minutes=0.05), cache=fn.FeatureCache())
+    timed.join(120)
+    status = timed.status()
+    assert status.state == "stopped" and "the server's limit of 0.05 min for a fine-tune" in status.message, status
+    assert status.result is not None and (status.result / "model.keras").is_file() and status.epoch < 20
+    present = [True]
+    gone = queue.submit(config, photos, owner="bob", presence=lambda: present[0], cache=fn.FeatureCache())
+    deadline = time.monotonic() + 60
+    while gone.status().state != "running" or gone.status().epoch < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    present[0] = False
+    gone.join(120)
+    assert gone.status().state == "stopped" and "(its visitor left)" in gone.status().message, gone.status()
+
+
+def test_a_visitor_is_present_through_a_reload_and_gone_after_the_grace():
+    """Finding (jobs outliving their session): presence is a visitor's, not a session's, with a grace for a
+    reload: a job is not stopped because its page reloaded, and is stopped once nobody comes back."""
+    from ui import visitor
+
+    visitor._register("t" * 22)
+    now = time.monotonic()
+    assert visitor.present("t" * 22, now=now + visitor.GRACE_S - 1)
+    assert not visitor.present("t" * 22, now=now + visitor.GRACE_S + 1)
+    assert not visitor.present("never-seen-token-0000000")
+
+
+def test_the_feature_cache_is_freed_when_the_jobs_end(fn, monkeypatch):
+    """Finding: the feature cache kept ended jobs' features (hundreds of MB for a large fine-tune)."""
+    cache = fn.FeatureCache()
+
+    def run(job):
+        job._update(state="running")
+        job.cache._entries["features-of-this-job"] = [np.zeros(1000, np.float32)]
+        job._update(state="done")
+
+    monkeypatch.setattr(fn.FinetuneJob, "run", run)
+    job = fn.JobQueue().submit(fn.FinetuneConfig(base="A"), [], owner="alice", cache=cache)
+    job.join(5)
+    deadline = time.monotonic() + 5
+    while cache._entries and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not cache._entries
+
+
+@pytest.mark.slow
+def test_stop_survives_a_reload(checkpoint_dir, no_shipped_weights, monkeypatch, fn):
+    """Finding: a page reload lost the Stop button (the job was found by the session's own id). The job
+    belongs to the visitor's token, which the address keeps: the reloaded page shows the job and its Stop."""
+    import keras
+
+    from colorizer import checkpoints
+    from colorizer.models import cifar_ae
+
+    keras.utils.set_random_seed(0)
+    checkpoints.save_model_atomic(cifar_ae.build(16), checkpoint_dir / "cifar_ae" / "model.keras")
+    checkpoints.write_card(checkpoint_dir / "cifar_ae", {"name": "cifar_ae", "architecture": "cifar_ae", "working_size": 16})
+    release = threading.Event()
+    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running", message="training"),
+                                                             release.wait(30), job._update(state="stopped")))
+    monkeypatch.setattr(fn, "QUEUE", fn.JobQueue())
+    try:
+        at = _app().switch_page("pages/finetune.py").run()
+        at.segmented_control(key="finetune.source").set_value("Gallery color photos").run()
+        at.button(key="finetune.start").click().run()
+        assert at.button(key="finetune.stop")
+        token = at.session_state["app.visitor"]
+        reloaded = _app()  # a new session: what a reload is
+        reloaded.query_params["visitor"] = token
+        reloaded.switch_page("pages/finetune.py").run()
+        assert not reloaded.exception, reloaded.exception
+        stop = reloaded.button(key="finetune.stop")
+        stop.click().run()
+        [job] = fn.QUEUE.jobs(token)
+        assert job.stop_requested
+        stranger = _app().switch_page("pages/finetune.py").run()
+        assert not stranger.exception and not stranger.get("button") or all(b.key != "finetune.stop" for b in stranger.button)
+    finally:
+        release.set()
+
+
+# ----------------------------------------------------------------------------------------- private checkpoints
+
+
+def _fake_checkpoint(folder):
+    folder.mkdir(parents=True)
+    (folder / "model.keras").write_bytes(b"x" * 1000)
+    return folder
+
+
+def test_a_visitors_checkpoint_is_theirs_until_shared(checkpoint_dir, no_shipped_weights):
+    """Finding: every visitor's fine-tuned checkpoint went into one shared folder, listed in every other
+    visitor's model picker. The app's checkpoints are private to their maker (an access file), until the
+    maker shares them; only the maker deletes; the operator's own (no access file) are everyone's."""
+    from colorizer import access, checkpoints
+
+    mine = _fake_checkpoint(checkpoint_dir / "hypercolumn-ft-0123456789abcdef")
+    access.grant(mine, "alice")
+    _fake_checkpoint(checkpoint_dir / "teacher-made")
+    assert set(checkpoints.available_checkpoints("alice")) == {"hypercolumn-ft-0123456789abcdef", "teacher-made"}
+    assert set(checkpoints.available_checkpoints("bob")) == {"teacher-made"}
+    assert set(checkpoints.available_checkpoints()) == {"hypercolumn-ft-0123456789abcdef", "teacher-made"}  # the operator
+    assert not access.share(mine, "bob") and not access.delete(mine, "bob")
+    assert access.share(mine, "alice")
+    assert "hypercolumn-ft-0123456789abcdef" in checkpoints.available_checkpoints("bob")
+    assert access.delete(mine, "alice") and not mine.exists()
+
+
+def test_checkpoint_names_are_unguessable(fn):
+    """Finding: names were <base>-ft-YYYYMMDD-HHMMSS, guessable to the second."""
+    import re
+
+    names = {fn.publishing.default_name("hypercolumn") for _ in range(100)}
+    assert len(names) == 100 and all(re.fullmatch(r"hypercolumn-ft-[0-9a-f]{16}", n) for n in names)
+
+
+def test_a_visitors_checkpoints_have_a_quota_and_expire(checkpoint_dir, no_shipped_weights):
+    """Finding: no disk quota, expiry or delete for fine-tuned checkpoints."""
+    from colorizer import access, checkpoints
+
+    limits = access.Limits(per_visitor=2, disk_mb=1, days=1)
+    first, second = (_fake_checkpoint(checkpoint_dir / f"m{i}") for i in range(2))
+    access.grant(first, "alice", limits)
+    access.grant(second, "alice", limits, now=time.time() - 2 * 86400)  # made two days ago: expired
+    assert set(checkpoints.available_checkpoints("alice")) == {"m0"}
+    access.check_room(checkpoint_dir, "alice", limits)  # the expired one is swept first: room for one more
+    assert not second.exists()
+    third = _fake_checkpoint(checkpoint_dir / "m2")
+    access.grant(third, "alice", limits)
+    with pytest.raises(access.CheckpointQuotaError, match="you have 2 fine-tuned models on this server"):
+        access.check_room(checkpoint_dir, "alice", limits)
+    with pytest.raises(access.CheckpointQuotaError, match="space for fine-tuned models is full"):
+        access.check_room(checkpoint_dir, "bob", limits, expected_mb=1.0)
+    access.check_room(checkpoint_dir, "bob", limits, expected_mb=0.5)
+
+
+@pytest.mark.slow
+def test_compare_runs_the_shipped_models_and_the_ones_the_visitor_picks(tiny_app_env):
+    """Finding: Compare ran every checkpoint on the server (about 126 MB each)."""
+    from app_fixtures import TUNED_NAME
+
+    at = _app().switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    ran = [c for image in at.image for c in image.captions if "M params" in c]
+    assert ran and not any(TUNED_NAME in c for c in ran)
+    at.multiselect(key="compare.tuned").set_value([TUNED_NAME]).run()
+    assert any(TUNED_NAME in c for image in at.image for c in image.captions)
+
+
+@pytest.mark.slow
+def test_an_app_fine_tune_is_written_private_with_a_card_others_may_see(fn, tiny_checkpoints, checkpoint_dir):
+    """Findings: fine-tuned checkpoints were visible to every visitor, named by the time, and their cards
+    held the server's paths and the visitor's file names. A job of the app (private=True) writes its
+    checkpoint private to its visitor (the access file is in place before it is published), under an
+    unguessable name, with a card holding neither."""
+    import json
+    import shutil
+
+    from colorizer import access, checkpoints
+    from conftest import make_photo
+
+    shutil.copytree(tiny_checkpoints["cifar_ae"], checkpoint_dir / "cifar_ae")  # the operator's: a base for all
+    photos = [(f"alice_{i}.png", make_photo(40, 48, seed=i)) for i in range(3)]
+    job = fn.FinetuneJob(fn.FinetuneConfig(base="cifar_ae", epochs=1, batch_size=4, crops_per_photo=2), photos, "alice-token",
+                         private=True, limits=fn.FinetuneLimits(), skipped=["alice_secret.png: not an image"],
+                         cache=fn.FeatureCache())
+    result = job.run()
+    assert job.status().state == "done", job.status().error
+    assert result.name.startswith("cifar_ae-ft-") and len(result.name) == len("cifar_ae-ft-") + 16
+    assert access.owned_by(result, "alice-token")
+    assert result.name in checkpoints.available_checkpoints("alice-token")
+    assert result.name not in checkpoints.available_checkpoints("bob-token")
+    text = (result / "card.json").read_text()
+    card = json.loads(text)
+    assert str(checkpoint_dir) not in text and "alice_" not in text
+    assert set(card["base"]) == {"name", "architecture", "created"} and card["data"]["skipped"] == 1
+    with pytest.raises(fn.FinetuneError, match="no such checkpoint"):  # a visitor starts only from what they see
+        fn.load_base(str(tiny_checkpoints["cifar_ae"]), viewer="bob-token")

@@ -127,7 +127,7 @@ def test_page_shows_queue_position_and_cancels(page_env):
 def test_page_failure_is_an_error_with_what_to_do(page_env, monkeypatch):
     from colorizer import finetune
 
-    def unusable(base):
+    def unusable(base, **_):
         raise finetune.FinetuneError(f"{base}: this checkpoint has no separate decoder to fine-tune")
 
     monkeypatch.setattr(finetune.job, "load_base", unusable)
@@ -138,7 +138,7 @@ def test_page_failure_is_an_error_with_what_to_do(page_env, monkeypatch):
 def test_page_unexpected_error_is_a_message_not_a_traceback(page_env, monkeypatch):
     from colorizer import finetune
 
-    def broken():
+    def broken(*_):
         raise RuntimeError("the checkpoint folder vanished")
 
     monkeypatch.setattr(finetune, "finetunable_checkpoints", broken)

@@ -1,32 +1,40 @@
 """The Fine-tune page's UI helpers (``*_ui()``); the training itself is ``colorizer.finetune``.
 
-The page shows either the settings form (no job in this session) or this session's job, found by the
-id kept in ``st.session_state["finetune.job_id"]`` and the session's owner id: a job belongs to the
-session that started it and no other session sees it. While the job is queued or running, its view is
-an ``st.fragment`` re-run every second (the page itself stays responsive and survives reruns: the job
-lives in a background thread, not in the script run); once it ends, one full rerun shows the result,
-and the model picker (which lists checkpoints on every run) includes the new checkpoint.
+The page shows either the settings form (no job of this visitor) or the visitor's job. A job belongs to
+the visitor who started it (``ui.visitor``: a token that survives a reload, so a reloaded page finds
+its running job and its Stop button again) and no one else sees it. While the job is queued or running,
+its view is an ``st.fragment`` re-run every second (the page itself stays responsive and survives
+reruns: the job lives in a background thread, not in the script run); once it ends, one full rerun
+shows the result, and the model picker includes the new checkpoint, for its maker only until they share it.
+
+On a public server the form offers only what ``FinetuneLimits`` allows (photos, epochs, batch, crop),
+the job stops at the time limit or when its visitor is gone, and a visitor keeps a few checkpoints for a
+few days (``colorizer.access``): "Your fine-tuned models" lists them with Share (every visitor of this
+server sees it from then on) and Delete. Callbacks run through ``ui.callbacks.safe``: a failure is one line.
 Widget keys are namespaced ``finetune.*``.
 """
 from __future__ import annotations
 
 import functools
-import uuid
+import time
+from datetime import datetime, timezone
 
 import streamlit as st
 
-from colorizer import checkpoints, finetune, gallery
+from colorizer import access, checkpoints, finetune, gallery
+from colorizer.finetune.config import FinetuneLimits
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
-from ui import charts, loaders, memory, widgets
+from ui import charts, loaders, memory, visitor, widgets, work_queue
+from ui.callbacks import safe
+from ui.plain_text import plain
 
-__all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "JOB_KEY", "OWNER_KEY"]
+__all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "my_models_ui", "JOB_KEY", "LIMITS"]
 
 JOB_KEY = "finetune.job_id"
-OWNER_KEY = "finetune.owner"
 START_ERRORS_KEY = "finetune.start_errors"
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
-EPOCH_CHOICES_MAX = 200
+LIMITS = FinetuneLimits.from_env()
 BATCH_SIZES = (4, 8, 16, 32, 64)
 # 8, not 16: the flagship's training activations at 16 crops a batch took ~180 MB more of a server whose
 # cap on Streamlit Community Cloud is near 2.7 GB (python -m colorizer bench --server measures it).
@@ -36,23 +44,29 @@ CROP_SIZES = (32, 64, 96, 128, 160, 192, 256)
 
 
 def owner_id() -> str:
-    """This session's owner id for the job queue (each session sees only its own jobs)."""
-    if OWNER_KEY not in st.session_state:
-        st.session_state[OWNER_KEY] = uuid.uuid4().hex
-    return st.session_state[OWNER_KEY]
+    """The visitor who owns jobs and fine-tuned checkpoints (``ui.visitor``: survives a reload)."""
+    return visitor.token()
 
 
 def current_job() -> finetune.FinetuneJob | None:
-    return finetune.QUEUE.get(st.session_state.get(JOB_KEY), owner_id())
+    """The visitor's active job (found again after a reload), else the one this session last showed."""
+    owner = owner_id()
+    active = [job for job in finetune.QUEUE.jobs(owner) if job.status().active]
+    if active:
+        st.session_state[JOB_KEY] = active[-1].id
+        return active[-1]
+    return finetune.QUEUE.get(st.session_state.get(JOB_KEY), owner)
 
 
-def crop_choices(card: dict) -> list[int]:
-    """Crop sizes a base accepts: its working size only when fixed, else multiples of 8 around it."""
+def crop_choices(card: dict, most: int | None = None) -> list[int]:
+    """Crop sizes a base accepts: its working size only when fixed, else multiples of 8 around it (at
+    most ``most`` px, the server's limit, except the working size itself when that is all it takes)."""
     working = int(card.get("working_size") or 128)
     arch = ARCHITECTURES.get(card.get("architecture"))
     if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
         return [working]
-    return sorted({*CROP_SIZES, working})
+    most = LIMITS.crop if most is None else most
+    return sorted(c for c in {*CROP_SIZES, working} if c <= most) or [min(working, most)]
 
 
 def _eta(seconds: float | None) -> str:
@@ -87,12 +101,29 @@ def photos_ui() -> tuple[list, list[str]] | None:
     uploads = st.file_uploader(
         "Color photos of one kind (landscapes, faces, flowers…)", type=list(SUPPORTED_EXTENSIONS),
         accept_multiple_files=True, key="finetune.uploads",
-        help="Twenty or so color photos are plenty. Grayscale files are skipped: they have no color to learn.",
+        help=f"Twenty or so color photos are plenty (this server takes {LIMITS.photos} at most). "
+             "Grayscale files are skipped: they have no color to learn.",
     )
     if not uploads:
         return None
+    used = uploads[:LIMITS.photos]
     st.caption(f"{len(uploads)} file(s) chosen.")
-    return lambda: finetune.photos_from_uploads((u.name, u.getvalue()) for u in uploads)
+    if len(uploads) > LIMITS.photos:
+        st.warning(f"This server fine-tunes on at most {LIMITS.photos} photos: the first {LIMITS.photos} are used.",
+                   icon=":material/photo_library:")
+    return lambda: _uploaded_photos([(u.name, u.getvalue()) for u in used])
+
+
+def _uploaded_photos(files: list[tuple[str, bytes]]) -> tuple[list, list[str]]:
+    """Uploads → (photos, error lines), each decoded in its turn of the server's decode queue (within the
+    decode budget: a large photo is shrunk while it decodes)."""
+    photos, errors = [], []
+    for name, data in files:
+        with work_queue.DECODE_QUEUE.turn():
+            found, failed = finetune.photos_from_uploads([(name, data)])
+        photos += found
+        errors += failed
+    return photos, errors
 
 
 def _gallery_photos(keys: list[str]) -> tuple[list, list[str]]:
@@ -103,10 +134,13 @@ def _gallery_photos(keys: list[str]) -> tuple[list, list[str]]:
 def settings_ui(base_card: dict) -> dict:
     """Epochs, learning rate, batch size, crop size and validation share → keyword arguments of the config."""
     left, middle, right = st.columns(3)
-    epochs = left.number_input("Epochs", 1, EPOCH_CHOICES_MAX, 5, key="finetune.epochs")
+    epochs = left.number_input("Epochs", 1, LIMITS.epochs, min(5, LIMITS.epochs), key="finetune.epochs",
+                               help=f"At most {LIMITS.epochs} on this server; a fine-tune stops after "
+                                    f"{LIMITS.minutes:g} min whatever it is doing, keeping its best epoch.")
     lr = middle.select_slider("Learning rate", LEARNING_RATES, value=3e-4, key="finetune.lr",
                               format_func=lambda v: f"{v:.0e}")
-    batch = right.select_slider("Batch size", BATCH_SIZES, value=DEFAULT_BATCH, key="finetune.batch")
+    batches = [b for b in BATCH_SIZES if b <= LIMITS.batch] or [LIMITS.batch]
+    batch = right.select_slider("Batch size", batches, value=min(DEFAULT_BATCH, batches[-1]), key="finetune.batch")
     crops = crop_choices(base_card)
     working = int(base_card.get("working_size") or crops[0])
     crop = left.selectbox("Crop size (px)", crops, index=crops.index(working) if working in crops else 0,
@@ -126,24 +160,35 @@ def start_ui(bases: dict) -> None:
     settings = settings_ui(card)
     source = "gallery color photos" if st.session_state.get("finetune.source") == GALLERY else "photos uploaded in the app"
     st.button("Start fine-tuning", type="primary", key="finetune.start", icon=":material/play_arrow:",
-              disabled=loader is None, on_click=_start, args=(base, loader, settings, source))
+              disabled=loader is None, on_click=safe(_start), args=(base, loader, settings, source, owner_id()))
     if loader is None:
         st.caption("Choose some color photos to start.")
     for error in st.session_state.pop(START_ERRORS_KEY, []):
-        st.error(error, icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
 
 
-def _start(base: str, loader, settings: dict, source: str) -> None:
-    """On Start (a callback: it runs before the page, so no rerun can drop the click): read the photos,
-    queue the job and remember its id; with no usable photo, say so on the form instead."""
+def _start(base: str, loader, settings: dict, source: str, owner: str) -> None:
+    """On Start (a callback: it runs before the page, so no rerun can drop the click): check the
+    visitor's room for another checkpoint, read the photos, queue the job and remember its id; what
+    stops it (no usable photo, no room, a full queue, a job running already) is a line on the form."""
+    try:
+        access.check_room(checkpoints.user_checkpoint_dir(), owner)
+    except (access.CheckpointQuotaError, OSError) as err:
+        st.session_state[START_ERRORS_KEY] = [f"Cannot start: {err}"]
+        return
     photos, errors = loader()
     if not photos:
         st.session_state[START_ERRORS_KEY] = [*errors, "No usable color photos: upload color photos (PNG, JPEG, "
                                               "WebP…) or use the gallery."]
         return
     config = finetune.FinetuneConfig(base=base, data_label=source, **settings)
-    job = finetune.QUEUE.submit(config, photos, owner=owner_id(), skipped=errors,
-                                on_update=memory.release_when_done)  # a server's memory back once it ends
+    try:
+        job = finetune.QUEUE.submit(config, photos, owner=owner, skipped=errors, limits=LIMITS, private=True,
+                                    presence=visitor.presence_of(owner),
+                                    on_update=memory.release_when_done)  # a server's memory back once it ends
+    except finetune.FinetuneError as err:
+        st.session_state[START_ERRORS_KEY] = [f"Cannot start: {err}"]
+        return
     st.session_state[JOB_KEY] = job.id
 
 
@@ -189,7 +234,7 @@ def queued_ui(job: finetune.FinetuneJob) -> None:
     ahead = finetune.QUEUE.position(job)
     st.info(f"Another fine-tune is running on this server; one runs at a time. Yours is in the queue with "
             f"{ahead or 0} job(s) ahead of it and starts by itself.", icon=":material/hourglass_top:")
-    st.button("Cancel", key="finetune.cancel", on_click=job.stop)
+    st.button("Cancel", key="finetune.cancel", on_click=safe(job.stop))
 
 
 def _job_fragment(job: finetune.FinetuneJob) -> None:
@@ -200,7 +245,7 @@ def _job_fragment(job: finetune.FinetuneJob) -> None:
         queued_ui(job)
         return
     progress = st.container()  # above the button, drawn after it
-    st.button("Stop", key="finetune.stop", icon=":material/stop:", disabled=status.state == "stopping", on_click=job.stop,
+    st.button("Stop", key="finetune.stop", icon=":material/stop:", disabled=status.state == "stopping", on_click=safe(job.stop),
               help="Ends after the current step, keeps the best weights so far and saves them.")
     with progress:
         progress_ui(status)
@@ -233,8 +278,8 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     training = card.get("training", {})
     stopped = " (stopped early; the best epoch's weights were kept)" if status.state == "stopped" else ""
     st.success(f"Saved **{status.result.name}** after {training.get('epochs_run', '?')} epoch(s){stopped}. "
-               "It is in the model picker now, and on the Compare and Training-curves pages.",
-               icon=":material/check_circle:")
+               "It is in your model picker now, and on the Compare and Training-curves pages: only you see it "
+               "until you share it (Your fine-tuned models, below).", icon=":material/check_circle:")
     st.caption(f"{device_line(status)} · {status.wall_time_s:.0f} s in all · "
                f"{training.get('time_per_epoch_s') or '–'} s per epoch (encoder features computed once, "
                f"in {training.get('feature_time_s', '?')} s)")
@@ -266,8 +311,9 @@ def held_out_ui(job: finetune.FinetuneJob, status: finetune.JobStatus) -> None:
     if not st.toggle("Colorize the held-out photo with the result", key="finetune.show_held_out"):
         return
     shown = {"Truth": photo}
+    visible = finetune.finetunable_checkpoints(owner_id())
     for label, name in ((f"Base ({job.config.base})", str(job.config.base)), ("Fine-tuned", status.result.name)):
-        model = widgets.colorizer_ui(name) if name in finetune.finetunable_checkpoints() else None
+        model = widgets.colorizer_ui(name) if name in visible else None
         if model is not None:
             shown[label], _ = loaders.colorized(model, loaders.checkpoint_stamp(name), photo, loaders.image_digest(photo))
     for column, (label, image) in zip(st.columns(len(shown)), shown.items()):
@@ -290,10 +336,51 @@ def finetune_page_ui() -> None:
             return
         result_ui(job)
         st.button("Start another fine-tune", key="finetune.new", icon=":material/add:",
-                  on_click=lambda: st.session_state.pop(JOB_KEY, None))
+                  on_click=safe(lambda: st.session_state.pop(JOB_KEY, None)))
+        my_models_ui()
         return
-    bases = finetune.finetunable_checkpoints()
+    bases = finetune.finetunable_checkpoints(owner_id())
     if not bases:
         widgets.no_checkpoint_ui()
         return
     start_ui(bases)
+    my_models_ui()
+
+
+# --------------------------------------------------------------------------- the visitor's checkpoints
+
+def _mine() -> dict:
+    """name → (folder, access record) of the visitor's own fine-tuned checkpoints."""
+    owner = owner_id()
+    return {name: (folder, access.read_access(folder))
+            for name, folder in checkpoints.user_checkpoints(owner).items() if access.owned_by(folder, owner)}
+
+
+def _share(folder, owner: str) -> None:
+    access.share(folder, owner)
+
+
+def _delete(folder, owner: str) -> None:
+    access.delete(folder, owner)
+
+
+def my_models_ui() -> None:
+    """The visitor's fine-tuned checkpoints: private or shared, when each expires, Share and Delete."""
+    mine = _mine()
+    if not mine:
+        return
+    st.subheader("Your fine-tuned models")
+    st.caption(f"Private to you (this browser's address holds your key) until you share one with every visitor of "
+               f"this server, e.g. a teacher's model for the class. Each is kept {access.Limits.from_env().days:g} days; "
+               "download the ZIP to keep it longer.")
+    owner = owner_id()
+    for name, (folder, record) in mine.items():
+        expires = datetime.fromtimestamp(float(record.get("expires") or time.time()), tz=timezone.utc)
+        label, share_col, delete_col = st.columns([4, 1, 1], vertical_alignment="center")
+        state = "shared on this server" if record.get("shared") else "private"
+        label.markdown(f"**{plain(name)}** · {state} · kept until {expires:%Y-%m-%d %H:%M} UTC")
+        share_col.button("Share", key=f"finetune.share.{name}", disabled=bool(record.get("shared")),
+                         on_click=safe(_share), args=(folder, owner), icon=":material/share:",
+                         help="Every visitor of this server sees it in their model picker from then on.")
+        delete_col.button("Delete", key=f"finetune.delete.{name}", on_click=safe(_delete), args=(folder, owner),
+                          icon=":material/delete:")

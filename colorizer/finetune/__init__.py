@@ -17,7 +17,7 @@ Contract
 - ``finetune_from_cli(args)`` is ``python -m colorizer finetune``; ``time_epoch`` serves the benchmark.
 
 One concern a module:
-- ``config``: ``FinetuneConfig``, ``FinetuneError``;
+- ``config``: ``FinetuneConfig``, ``FinetuneError``, ``FinetuneLimits`` (what the app's jobs may ask);
 - ``photos``: photo intake (uploads, folders, shrinking);
 - ``base``: the base checkpoint (``load_base``, ``ForeignArchitecture`` for one made elsewhere);
 - ``training``: preparation, split, trainable head, mixed precision, progress, preview, ``time_epoch``;
@@ -30,7 +30,7 @@ from __future__ import annotations
 from colorizer.features import FeatureCache
 from colorizer.finetune.base import Base, ForeignArchitecture, finetunable_checkpoints, load_base
 from colorizer.finetune.cli import finetune_from_cli
-from colorizer.finetune.config import CROPS_PER_PHOTO, FinetuneConfig, FinetuneError
+from colorizer.finetune.config import CROPS_PER_PHOTO, FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.job import ACTIVE_STATES, STATES, FinetuneJob, JobStatus
 from colorizer.finetune.job_queue import QUEUE, JobQueue
 from colorizer.finetune.photos import decode_photo, photos_from_folder, photos_from_uploads, shrink_photo
@@ -39,7 +39,7 @@ from colorizer.finetune.training import (FEATURE_CACHE, gpu_helps_mixed_precisio
                                          split_photos, time_epoch, trainable_head)
 
 __all__ = [
-    "FinetuneConfig", "FinetuneError", "FeatureCache", "FEATURE_CACHE", "FinetuneJob", "JobStatus", "JobQueue",
+    "FinetuneConfig", "FinetuneError", "FinetuneLimits", "FeatureCache", "FEATURE_CACHE", "FinetuneJob", "JobStatus", "JobQueue",
     "QUEUE", "load_base", "finetunable_checkpoints", "decode_photo", "photos_from_uploads", "photos_from_folder",
     "checkpoint_zip", "finetune_from_cli", "time_epoch", "STATES", "ACTIVE_STATES", "Base", "ForeignArchitecture",
     "prepare", "split_photos", "shrink_photo", "trainable_head", "mixed_precision_copy", "gpu_helps_mixed_precision",

@@ -81,12 +81,14 @@ class Base:
         return ARCHITECTURES.get(self.arch.NAME) is self.arch
 
 
-def _base_path(base: str | Path) -> tuple[Path, str]:
+def _base_path(base: str | Path, viewer: str | None = None) -> tuple[Path, str]:
     from colorizer.inference import available_checkpoints
 
-    known = available_checkpoints()
+    known = available_checkpoints(viewer)
     if isinstance(base, str) and base in known:
         return known[base] / "model.keras", base
+    if viewer is not None:  # a visitor's job: a name it may see, never a path on the server
+        raise FinetuneError(f"{base}: no such checkpoint")
     if isinstance(base, str) and base in ARCHITECTURES and not Path(base).exists():
         raise FinetuneError(f"{base}: no trained checkpoint in weights/{base}/ to start from "
                             f"(train it first: python -m colorizer train --arch {base})")
@@ -94,9 +96,10 @@ def _base_path(base: str | Path) -> tuple[Path, str]:
     return path, (path.parent.name if path.name == "model.keras" else path.stem)
 
 
-def load_base(base: str | Path) -> Base:
-    """A checkpoint name, folder or file → ``Base`` (a freshly loaded model, never a shared one)."""
-    path, label = _base_path(base)
+def load_base(base: str | Path, viewer: str | None = None) -> Base:
+    """A checkpoint name, folder or file → ``Base`` (a freshly loaded model, never a shared one);
+    ``viewer``: a visitor's token, who may start only from a checkpoint they can see, by name."""
+    path, label = _base_path(base, viewer)
     model = checkpoints.load_keras_model(path)
     card = checkpoints.read_card(path.parent) if path.name == "model.keras" else {}
     names = {layer.name for layer in model.layers}
@@ -109,12 +112,13 @@ def load_base(base: str | Path) -> Base:
     return Base(card.get("name") or label, path, model, arch, card, working, fixed)
 
 
-def finetunable_checkpoints() -> dict[str, Path]:
-    """name → folder of every checkpoint whose card names a known architecture (shipped + fine-tuned)."""
+def finetunable_checkpoints(viewer: str | None = None) -> dict[str, Path]:
+    """name → folder of every checkpoint ``viewer`` may see (None: all) whose card names a known
+    architecture (shipped + fine-tuned)."""
     from colorizer.inference import available_checkpoints
 
     found = {}
-    for name, folder in available_checkpoints().items():
+    for name, folder in available_checkpoints(viewer).items():
         card = checkpoints.read_card(folder)
         if card.get("architecture") in ARCHITECTURES or card.get("finetunable"):
             found[name] = folder

@@ -1,10 +1,21 @@
-"""What a fine-tune is asked to do (``FinetuneConfig``) and the error it refuses with (``FinetuneError``)."""
+"""What a fine-tune is asked to do (``FinetuneConfig``), the error it refuses with (``FinetuneError``) and
+what a public server allows (``FinetuneLimits``).
+
+``FinetuneLimits`` bounds the jobs the app starts (the command line is the operator's and has none): at
+most ``photos`` photos, ``epochs`` epochs, batches of ``batch`` crops of at most ``crop`` px, ``minutes``
+of wall clock (then the job stops as Stop does, keeping the best epoch so far), and ``queue`` jobs waiting
+on the server (each visitor has one job at a time). ``FinetuneLimits.from_env()`` reads
+``$COLORIZER_FINETUNE_LIMITS``, e.g. ``"photos=20,epochs=20,batch=16,crop=192,minutes=10,queue=3"``
+(the defaults: a flagship fine-tune of 20 photos then stays near 2 GB on a 2.7 GB host).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FinetuneConfig", "FinetuneError", "CROPS_PER_PHOTO"]
+__all__ = ["FinetuneConfig", "FinetuneError", "FinetuneLimits", "CROPS_PER_PHOTO", "LIMITS_ENV"]
+
+LIMITS_ENV = "COLORIZER_FINETUNE_LIMITS"
 
 CROPS_PER_PHOTO = 8
 
@@ -30,7 +41,8 @@ class FinetuneConfig:
     data_label: str = "uploaded photos"
     command: str | None = None
 
-    def validate(self) -> None:
+    def validate(self, limits: FinetuneLimits | None = None) -> None:
+        """FinetuneError (one line) for a setting out of range, or over ``limits`` (the app's)."""
         if self.epochs < 1:
             raise FinetuneError(f"epochs must be at least 1, got {self.epochs}")
         if not 0 < self.lr < 1:
@@ -41,3 +53,37 @@ class FinetuneConfig:
             raise FinetuneError(f"validation share must be in [0, 1), got {self.val_share}")
         if self.crops_per_photo < 1:
             raise FinetuneError(f"crops per photo must be at least 1, got {self.crops_per_photo}")
+        if limits is not None:
+            limits.check(self)
+
+
+@dataclass(frozen=True)
+class FinetuneLimits:
+    """What one fine-tune may ask of a public server (see the module docstring)."""
+
+    photos: int = 20
+    epochs: int = 20
+    batch: int = 16
+    crop: int = 192
+    minutes: float = 10.0
+    queue: int = 3
+
+    @classmethod
+    def from_env(cls, text: str | None = None) -> FinetuneLimits:
+        import os
+
+        from colorizer.access import parse_limits
+
+        return parse_limits(cls(), os.environ.get(LIMITS_ENV, "") if text is None else text, LIMITS_ENV)
+
+    @property
+    def seconds(self) -> float:
+        return self.minutes * 60.0
+
+    def check(self, config: FinetuneConfig) -> None:
+        over = [(config.epochs, self.epochs, "epochs"), (config.batch_size, self.batch, "batch size"),
+                (config.crop or 0, self.crop, "crop size")]
+        for value, most, what in over:
+            if value > most:
+                raise FinetuneError(f"{what} {value} is over this server's limit of {most} "
+                                    f"(the operator sets it: {LIMITS_ENV})")

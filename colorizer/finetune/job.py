@@ -6,6 +6,13 @@ Stop is honoured at every stage and the final state says what happened:
 - before the encoder's features or before training: nothing more runs, nothing is saved, "stopped";
 - during training: training ends after the current step, the best epoch's weights are saved, "stopped";
 - after the last epoch (scoring, writing): the result of all epochs is saved, "done".
+``stop(reason)`` says why in the final message (the server's time budget, the visitor gone).
+
+On a public server (``private=True``, ``limits``: ``FinetuneLimits``) a job also checks its settings
+and photo count against the limits, the visitor's room for another checkpoint (``colorizer.access``)
+before any expensive work, loads its base among the checkpoints its owner may see, and writes the new
+checkpoint private to its owner (the access file is in the staging folder before it is published, so it
+is never visible to anyone else, even for a moment). Its card holds no server path and no file names.
 """
 from __future__ import annotations
 
@@ -19,11 +26,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from colorizer import checkpoints, data, quantize, train
+from colorizer import access, checkpoints, data, quantize, train
 from colorizer.features import FeatureCache
 from colorizer.finetune import publishing
 from colorizer.finetune.base import load_base
-from colorizer.finetune.config import FinetuneConfig
+from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.photos import Photo
 from colorizer.finetune.training import FEATURE_CACHE, Prepared, Previewer, prepare, train_decoder
 from colorizer.models.contract import color_space
@@ -84,9 +91,13 @@ class FinetuneJob:
 
     def __init__(self, config: FinetuneConfig, photos: list[Photo], owner: str | None = None, *,
                  cache: FeatureCache | None = None, on_update: Callable[[JobStatus], None] | None = None,
-                 skipped: Iterable[str] = ()):
-        self.id = uuid.uuid4().hex[:12]
+                 skipped: Iterable[str] = (), limits: FinetuneLimits | None = None, private: bool = False,
+                 presence: Callable[[], bool] | None = None):
+        self.id = uuid.uuid4().hex
         self.config, self.owner = config, owner
+        self.limits, self.private, self.presence = limits, private and owner is not None, presence
+        self.started_at: float | None = None  # time.monotonic() when it left the queue
+        self.stop_reason: str | None = None
         self.cache = cache or FEATURE_CACHE
         self.on_update = on_update
         self.held_out_photo: np.ndarray | None = None
@@ -113,13 +124,17 @@ class FinetuneJob:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def stop(self) -> None:
-        """Ask the job to stop (see the module docstring); a queued job simply never starts."""
+    def stop(self, reason: str | None = None) -> None:
+        """Ask the job to stop (see the module docstring); a queued job simply never starts. ``reason``
+        (e.g. "its visitor left") goes into the final message."""
+        if reason and not self._stop.is_set():
+            self.stop_reason = reason
         self._stop.set()
         with self._lock:  # check and set together: the job may be starting or finishing at this very moment
             if self._status.state != "running":
                 return
-            self._status = status = replace(self._status, state="stopping", message="stopping after the current step…")
+            why = f" ({self.stop_reason})" if self.stop_reason else ""
+            self._status = status = replace(self._status, state="stopping", message=f"stopping after the current step{why}…")
         if self.on_update is not None:
             self.on_update(status)
 
@@ -130,7 +145,18 @@ class FinetuneJob:
     def _proceed(self, stage: str) -> None:
         """Raise ``Stopped`` when Stop came before ``stage``."""
         if self.stop_requested:
-            raise Stopped(stage)
+            raise Stopped(stage + (f" ({self.stop_reason})" if self.stop_reason else ""))
+
+    def check(self, now: float | None = None) -> None:
+        """Stop the job when it has run past its limits' time budget, or its visitor is gone (``presence``);
+        called by the queue every second or so."""
+        if self.stop_requested or not self.status().active:
+            return
+        now = time.monotonic() if now is None else now
+        if self.limits is not None and self.started_at is not None and now - self.started_at > self.limits.seconds:
+            self.stop(f"the server's limit of {self.limits.minutes:g} min for a fine-tune")
+        elif self.presence is not None and not self.presence():
+            self.stop("its visitor left")
 
     # ---- the work
     def run(self) -> Path | None:
@@ -159,8 +185,10 @@ class FinetuneJob:
         """queued → running, or → stopped when Stop came first (checked under the lock ``stop`` takes)."""
         with self._lock:
             stopped = self._stop.is_set()
+            why = f" ({self.stop_reason})" if self.stop_reason else ""
+            self.started_at = time.monotonic()
             self._status = replace(self._status, state="stopped" if stopped else "running",
-                                   message="stopped before it started; nothing was saved" if stopped
+                                   message=f"stopped before it started{why}; nothing was saved" if stopped
                                    else "loading the base checkpoint")
             status = self._status
         if self.on_update is not None:
@@ -174,19 +202,25 @@ class FinetuneJob:
     def _saved_message(self, result: Path, stopped_early: bool) -> str:
         status = self.status()
         if stopped_early:
-            return f"saved {result.name}: stopped in epoch {status.epoch} of {status.epochs}, with the best epoch's weights"
+            why = f" ({self.stop_reason})" if self.stop_reason else ""
+            return (f"saved {result.name}: stopped in epoch {status.epoch} of {status.epochs}{why}, "
+                    "with the best epoch's weights")
         if self.stop_requested:
             return f"saved {result.name}: all {status.epochs} epochs had run when Stop came"
         return f"saved {result.name}"
 
     def _execute(self, started: float) -> tuple[Path, bool]:
         config = self.config
-        config.validate()
+        config.validate(self.limits)
+        if self.limits is not None and len(self._photos) > self.limits.photos:
+            raise FinetuneError(f"{len(self._photos)} photos; this server fine-tunes on at most {self.limits.photos}")
         final = self._destination_preflight()
         self._proceed("before the base checkpoint was loaded")
-        base = load_base(config.base)
+        base = load_base(config.base, viewer=self.owner) if self.private else load_base(config.base)
         final = final or publishing.unique_folder(checkpoints.user_checkpoint_dir(), publishing.default_name(base.name))
         publishing.check_destination(final)
+        if self.private:  # before any expensive work; the new checkpoint is about the base's size
+            access.check_room(final.parent, self.owner, expected_mb=base.model_path.stat().st_size / 2**20)
         prepared = prepare(config, self._photos, base, self.cache, log=lambda m: self._update(message=m), proceed=self._proceed)
         self.held_out_photo = prepared.val_photos[0][1]
         self._proceed("before training started")
@@ -202,6 +236,8 @@ class FinetuneJob:
             card["evaluation"] = {k: v for k, v in base_scores.items() if k != "truth"} | {final.name: tuned[final.name], "truth": tuned["truth"]}
             self._update(message="writing the checkpoint")
             publishing.write_checkpoint(staging_folder, base.model, training["progress"].rows, card)
+            if self.private:
+                access.grant(staging_folder, self.owner)
             publishing.publish(staging_folder, final)
         return final, training["progress"].stopped_early
 
@@ -223,14 +259,16 @@ class FinetuneJob:
             "description": f"{arch.DESCRIPTION} Decoder fine-tuned on {len(prepared.train_photos)} photos.",
             "working_size": base.working_size,
             "finetunable": True,
-            "base": {"name": base.name, "path": str(base.model_path), "architecture": arch.NAME,
-                     "created": base.card.get("created")},
+            # No server path: a card is shown to whoever may see the checkpoint.
+            "base": {"name": base.name, "architecture": arch.NAME, "created": base.card.get("created")},
             "data": {
                 "source": config.data_label, "photos": len(prepared.train_photos) + n_held_out,
                 "train_photos": len(prepared.train_photos), "held_out_photos": n_held_out,
                 "held_out": prepared.held_out, "train_crops": prepared.n_train_crops, "val_crops": prepared.n_val_crops,
                 "crop": prepared.crop, "crops_per_photo": config.crops_per_photo, "crop_scales": list(data.CROP_SCALES),
-                "flips": "horizontal", "skipped": list(self.status().skipped),
+                # A visitor's file names stay out of a card others may see once it is shared.
+                "flips": "horizontal",
+                "skipped": len(self.status().skipped) if self.private else list(self.status().skipped),
             },
             "training": {
                 "epochs": config.epochs, "epochs_run": len(progress.rows), "stopped_early": progress.stopped_early,

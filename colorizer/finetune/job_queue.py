@@ -1,11 +1,20 @@
 """One fine-tune at a time per process: ``JobQueue`` (first come, first served; each owner sees only its
-own jobs) and ``QUEUE``, the app's."""
+own jobs) and ``QUEUE``, the app's.
+
+On a public server (``QUEUE``: ``one_per_owner`` and ``max_waiting`` from ``FinetuneLimits.from_env()``)
+a visitor has one job at a time and the waiting line is bounded (``FinetuneError``, one line, at
+``submit``). While jobs are queued or running, a monitor thread calls each one's ``check()`` every
+``monitor_s`` seconds: a job past its time budget, or whose visitor is gone (``presence``), stops.
+When the queue empties, the feature cache the jobs used is cleared (its arrays are the largest thing a
+fine-tune leaves behind).
+"""
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict, deque
 
-from colorizer.finetune.config import FinetuneConfig
+from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.job import FinetuneJob
 from colorizer.finetune.photos import Photo
 
@@ -15,23 +24,51 @@ __all__ = ["JobQueue", "QUEUE"]
 class JobQueue:
     """One fine-tune at a time per process, first come first served; each owner sees only its jobs."""
 
-    def __init__(self, keep_finished: int = 20):
-        self.keep_finished = keep_finished
+    def __init__(self, keep_finished: int = 8, max_waiting: int | None = None, one_per_owner: bool = False,
+                 monitor_s: float = 1.0):
+        self.keep_finished, self.max_waiting, self.one_per_owner = keep_finished, max_waiting, one_per_owner
+        self.monitor_s = monitor_s
         self._cond = threading.Condition()
         self._waiting: deque[FinetuneJob] = deque()
         self._running: FinetuneJob | None = None
         self._jobs: OrderedDict[str, FinetuneJob] = OrderedDict()
+        self._monitor: threading.Thread | None = None
 
     def submit(self, config: FinetuneConfig, photos: list[Photo], owner: str | None = None, **job_options) -> FinetuneJob:
-        """Queue a job and return it at once; it starts in a background thread when its turn comes."""
+        """Queue a job and return it at once; it starts in a background thread when its turn comes.
+        ``FinetuneError`` when ``owner`` has an active job already (``one_per_owner``) or the line is full."""
         job = FinetuneJob(config, photos, owner, **job_options)
         with self._cond:
+            if self.one_per_owner and owner is not None and any(
+                    j.owner == owner and j.status().active for j in self._jobs.values()):
+                raise FinetuneError("you have a fine-tune queued or running already: stop it or wait for it to end")
+            if self.max_waiting is not None and len(self._waiting) >= self.max_waiting:
+                raise FinetuneError(f"{len(self._waiting)} fine-tunes are waiting already, the most this server "
+                                    "queues: try again in a few minutes")
             self._forget_old()
             self._jobs[job.id] = job
             self._waiting.append(job)
+            if self._monitor is None:
+                self._monitor = threading.Thread(target=self._watch, name="finetune-monitor", daemon=True)
+                self._monitor.start()
         job._thread = threading.Thread(target=self._work, args=(job,), name=f"finetune-{job.id}", daemon=True)
         job._thread.start()
         return job
+
+    def _watch(self) -> None:
+        """Every ``monitor_s``: each queued or running job checks its time budget and its visitor."""
+        while True:
+            time.sleep(self.monitor_s)
+            with self._cond:
+                active = [j for j in (self._running, *self._waiting) if j is not None]
+                if not active:
+                    self._monitor = None
+                    return
+            for job in active:
+                try:
+                    job.check()
+                except Exception:  # noqa: BLE001 - a failing presence check must not end the monitor
+                    pass
 
     def _work(self, job: FinetuneJob) -> None:
         with self._cond:
@@ -40,7 +77,8 @@ class JobQueue:
             self._waiting.remove(job)
             if job.stop_requested:
                 self._cond.notify_all()
-                job._update(state="stopped", message="cancelled while waiting in the queue")
+                why = f" ({job.stop_reason})" if job.stop_reason else ""
+                job._update(state="stopped", message=f"cancelled while waiting in the queue{why}")
                 return
             self._running = job
         try:
@@ -48,7 +86,10 @@ class JobQueue:
         finally:
             with self._cond:
                 self._running = None
+                idle = not self._waiting
                 self._cond.notify_all()
+            if idle:  # the features of ended jobs: hundreds of MB a server cannot keep for nothing
+                job.cache.clear()
 
     def position(self, job: FinetuneJob) -> int | None:
         """How many jobs run or wait ahead of ``job``: 0 when it runs (or is about to); None once finished."""
@@ -80,4 +121,9 @@ class JobQueue:
             del self._jobs[job.id]
 
 
-QUEUE = JobQueue()
+def _public_queue() -> JobQueue:
+    limits = FinetuneLimits.from_env()
+    return JobQueue(max_waiting=limits.queue, one_per_owner=True)
+
+
+QUEUE = _public_queue()

@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import secrets
 import shutil
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from colorizer import checkpoints, staging
@@ -139,8 +139,10 @@ def checkpoint_zip(folder: str | Path) -> bytes:
 
 
 def default_name(base_name: str) -> str:
+    """``<base>-ft-<16 hex digits>``: 64 random bits, so no one finds another visitor's checkpoint by
+    guessing its name (a time stamp was guessable to the second)."""
     root = base_name.split("-ft-")[0]
-    return f"{root}-ft-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    return f"{root}-ft-{secrets.token_hex(8)}"
 
 
 def unique_folder(parent: Path, name: str) -> Path:
