@@ -23,17 +23,30 @@ the sRGB gamut; a and b are rounded to the table's steps of 2 (error ≤ 1 each:
 ≈ 2.3 of a just-noticeable difference). Chroma that is not finite (a diverged network) joins as gray.
 Memory: the table is 128 × 128 × 256 × 4 bytes = 16.8 MB, built on first use; a join holds two rows
 of coordinates per row of the network's output grid besides its result.
+Without Numba (``ACCELERATED`` False, a warning in the log) the same loops run in numpy
+(``colorizer.lab8_numpy``): the same results, a few times slower, instead of no colorization at all.
 """
 from __future__ import annotations
 
+import logging
 import threading
 
 import cv2
 import numpy as np
 
-from colorizer import color, lab8_kernels
+from colorizer import color
 
-__all__ = ["lightness8", "lightness8_and_shrunk", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
+try:
+    from colorizer import lab8_kernels
+    ACCELERATED = True
+except ImportError as _missing:  # numba, llvmlite or its threading layer: run the loops in numpy
+    from colorizer import lab8_numpy as lab8_kernels
+    ACCELERATED = False
+    logging.getLogger(__name__).warning(
+        "Numba is not available (%s): the 8-bit Lab join runs in numpy, a few times slower. "
+        "pip install -r requirements.txt installs it.", _missing)
+
+__all__ = ["ACCELERATED", "lightness8", "lightness8_and_shrunk", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
 
 # The table's grid (``lab8_kernels``, where the kernels read it), the same for a and b: index i holds
 # 2i − 128 (i < 128), so 0 is on it. Steps of 2 keep the table small (16.8 MB; with steps of 1 it is
