@@ -2,7 +2,8 @@
 
 Forms other tools call (keep them stable):
 - ``archs [--hints]``: one architecture name per line (``--hints``: those taking user color hints).
-- ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input; an
+- ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input (inputs that
+  share a stem, e.g. a/x.png and b/x.jpg, get <stem>_2.png, … in the order given, each said on stderr); an
   unreadable file (or one the memory left cannot hold) prints ``error: <file>: <reason>`` on stderr
   and the rest go on; exit 1 if any failed. ``--hints HINTS.json`` (a list of ``{"x", "y", "rgb"}``,
   see ``colorizer.hints``) applies to every input; a malformed file, a point outside an image or a
@@ -91,6 +92,7 @@ def cmd_colorize(args) -> int:
     if reference is not None:
         options["reference"] = reference
     failed, bad_hints = 0, 0
+    outputs = output_names(args.inputs)
     for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):
         try:
             image = read_image(path)
@@ -109,9 +111,28 @@ def cmd_colorize(args) -> int:
             _error(f"{image.name}: not enough memory to colorize {width}x{height} pixels")
             failed += 1
             continue
-        atomic_write_bytes(out_dir / f"{Path(path).stem}.png", encode_png(result, image.alpha))
+        atomic_write_bytes(out_dir / outputs[path], encode_png(result, image.alpha))
     return USAGE_ERROR if bad_hints else 1 if failed else 0
 
+
+
+def output_names(inputs: list[str]) -> dict[str, str]:
+    """Input path → its output file name: ``<stem>.png``, or ``<stem>_2.png``, ``_3``… for a stem an
+    earlier input already has (two inputs never overwrite one result); each renaming is said on stderr."""
+    names, used = {}, set()
+    for path in inputs:
+        if path in names:  # the same file given twice: one result
+            continue
+        stem, n = Path(path).stem or "image", 1
+        name = f"{stem}.png"
+        while name in used:
+            n += 1
+            name = f"{stem}_{n}.png"
+        if n > 1:
+            _stderr(f"note: {path} is written as {name} ({stem}.png is another input's)")
+        used.add(name)
+        names[path] = name
+    return names
 
 
 class _Tempered:
@@ -158,6 +179,7 @@ def cmd_evaluate(args) -> int:
 def _evaluate_references(args) -> int:
     """One table per pair set of ``evaluate.reference_pairs``: gray, the automatic model, the model
     with the reference."""
+    from colorizer.baselines import LightnessMeanReference, NearestNeighbourReference
     from colorizer.evaluate import ReferencedColorizer, evaluate_photos, format_table, reference_pairs
     from colorizer.inference import load
 
@@ -169,7 +191,8 @@ def _evaluate_references(args) -> int:
         if not pairs:
             print(f"\n{set_name}: no pairs in {args.dir}")
             continue
-        models = {}
+        models = {"baseline: the reference's mean color at each lightness": ReferencedColorizer(LightnessMeanReference(), pairs),
+                  "baseline: nearest neighbours (8 best cells, plain mean)": ReferencedColorizer(NearestNeighbourReference(), pairs)}
         for name in args.arch or [FLAGSHIP]:
             model = load(name)
             models.update({name: model, f"{name} + reference": ReferencedColorizer(model, pairs)})
@@ -189,7 +212,7 @@ def cmd_train(args) -> int:
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
-        stamps_dir=args.stamps, command="python -m colorizer " + shlex.join(args.argv),
+        stamps_dir=args.stamps, init_from=args.init_from, command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -270,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--stamps", default=None, metavar="DIR",
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
+    train.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                       help="start the decoder from this checkpoint's weights (name or folder), e.g. the hint "
+                            "network from the flagship's; new input channels start at zero")
     train.add_argument("--snapshots", default=None, metavar="DIR",
                        help="also write every epoch's trained weights here, to average them afterwards "
                             "(scripts/average_snapshots.py)")
