@@ -750,3 +750,85 @@ def test_an_app_fine_tune_is_written_private_with_a_card_others_may_see(fn, tiny
     assert set(card["base"]) == {"name", "architecture", "created"} and card["data"]["skipped"] == 1
     with pytest.raises(fn.FinetuneError, match="no such checkpoint"):  # a visitor starts only from what they see
         fn.load_base(str(tiny_checkpoints["cifar_ae"]), viewer="bob-token")
+
+
+# ----------------------------------------------------------------------------------------- numba, the CLI, the hosted config
+
+_WITHOUT_NUMBA = """
+import sys
+sys.modules["numba"] = None  # as on a machine where it is not installed
+import numpy as np
+from colorizer import lab8
+from colorizer.inference import load
+rng = np.random.default_rng(0)
+gray = rng.integers(0, 256, (97, 131), dtype=np.uint8)
+ab = rng.uniform(-90, 90, (13, 17, 2)).astype(np.float32)
+ab[0, 0, 0], ab[1, 1, 1] = np.nan, np.inf
+L8 = lab8.lightness8(gray)
+np.savez(sys.argv[1], accelerated=lab8.ACCELERATED, shrunk=lab8.lightness8_and_shrunk(gray, (9, 11))[1],
+         join=lab8.join(L8, ab), guided=lab8.join_guided(L8, ab / 3, ab), colorized=load(sys.argv[2]).colorize(gray))
+"""
+
+
+@pytest.mark.slow
+def test_without_numba_models_still_load_and_colorize_the_same(tiny_checkpoints, tmp_path):
+    """Finding: without numba no model loaded, with no clear message (an ImportError deep in the join).
+    The join's loops then run in numpy (colorizer.lab8_numpy), with a warning in the log: same results."""
+    from colorizer import lab8
+    from colorizer.inference import load
+
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_NUMBA, str(tmp_path / "out.npz"), str(tiny_checkpoints["vgg16_ae"])],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Numba is not available" in out.stderr and "runs in numpy" in out.stderr
+    got = np.load(tmp_path / "out.npz")
+    assert not got["accelerated"] and lab8.ACCELERATED
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (97, 131), dtype=np.uint8)
+    ab = rng.uniform(-90, 90, (13, 17, 2)).astype(np.float32)
+    ab[0, 0, 0], ab[1, 1, 1] = np.nan, np.inf
+    L8 = lab8.lightness8(gray)
+    np.testing.assert_array_equal(got["shrunk"], lab8.lightness8_and_shrunk(gray, (9, 11))[1])
+    np.testing.assert_array_equal(got["join"], lab8.join(L8, ab))
+    np.testing.assert_array_equal(got["guided"], lab8.join_guided(L8, ab / 3, ab))
+    np.testing.assert_array_equal(got["colorized"], load(tiny_checkpoints["vgg16_ae"]).colorize(gray))
+
+
+def test_cli_outputs_of_same_named_inputs_do_not_overwrite_each_other(tmp_path, capsys):
+    """Finding: CLI outputs of same-named inputs from different folders overwrote each other."""
+    from colorizer.cli import output_names
+
+    inputs = ["a/x.png", "b/x.png", "c/x.jpg", "d/x_2.png", "a/x.png", "y.tif"]
+    assert output_names(inputs) == {"a/x.png": "x.png", "b/x.png": "x_2.png", "c/x.jpg": "x_3.png",
+                                    "d/x_2.png": "x_2_2.png", "y.tif": "y.png"}
+    notes = capsys.readouterr().err.splitlines()
+    assert notes == ["note: b/x.png is written as x_2.png (x.png is another input's)",
+                     "note: c/x.jpg is written as x_3.png (x.png is another input's)",
+                     "note: d/x_2.png is written as x_2_2.png (x_2.png is another input's)"]
+
+
+@pytest.mark.slow
+def test_cli_colorizes_same_named_inputs_into_separate_files(installed_tiny_checkpoints, tmp_path):
+    """Finding (the CLI end to end): two x.png from two folders give two results."""
+    from colorizer.cli import main
+
+    for folder, level in (("a", 40), ("b", 200)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.png").write_bytes(hostile.gray_png(np.full((20, 30), level, np.uint8)))
+    out = tmp_path / "out"
+    assert main(["colorize", str(tmp_path / "a" / "x.png"), str(tmp_path / "b" / "x.png"), "-o", str(out), "--arch", "cifar_ae"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["x.png", "x_2.png"]
+    from PIL import Image
+
+    darker, lighter = (np.asarray(Image.open(out / n).convert("L")).mean() for n in ("x.png", "x_2.png"))
+    assert darker < lighter
+
+
+def test_hosted_config_keeps_xsrf_and_cors_on_and_shows_no_error_details():
+    """Finding: .streamlit/config.toml turned XSRF and CORS protection off everywhere, and error details
+    stayed at full (tracebacks and messages quoting server paths in the browser)."""
+    config = _streamlit_config()
+    assert config["server"]["enableXsrfProtection"] is True and config["server"]["enableCORS"] is True
+    assert config["client"]["showErrorDetails"] == "none"
+    text = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert "STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE=none" in text  # the documented setting for a Hugging Face Space
