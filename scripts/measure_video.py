@@ -45,7 +45,8 @@ REAL_DIRS = ("/usr/share/doc/opencv-doc/examples/data", "/work/debs/x/opencv-doc
 
 def photo_clips(frames: int):
     for seed, (key, motion) in enumerate(measure.PHOTO_CLIPS):
-        clip = synthetic.camera_clip(load_photo(key), frames=frames, motion=motion, seed=seed, name=f"{key} {motion}")
+        held_out = " (held out)" if key in measure.HELD_OUT else ""
+        clip = synthetic.camera_clip(load_photo(key), frames=frames, motion=motion, seed=seed, name=f"{key} {motion}{held_out}")
         yield clip.name, clip, [None] + [clip.previous_coordinates(t) for t in range(1, len(clip))]
 
 
@@ -83,10 +84,10 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def summary(results: dict, timed: set, labels: list[str]) -> str:
-    """Per colorization: the mean over clips of PSNR, flicker and flicker as a share of per-frame's, and
-    the mean frames per second over the ``timed`` clips (those at 640×360)."""
-    out = ["| colorization (mean over clips) | PSNR (dB) | Δ PSNR vs per-frame | flicker | flicker / per-frame's | frames/s at 640×360 |",
+def summary(results: dict, labels: list[str], title: str) -> str:
+    """Per colorization: the mean over ``results``' clips of PSNR, flicker, flicker as a share of
+    per-frame's, and frames per second."""
+    out = [f"| {title} | PSNR (dB) | Δ PSNR vs per-frame | flicker | flicker / per-frame's | frames/s |",
            "|---|---:|---:|---:|---:|---:|"]
     base = {clip: rows["per-frame"] for clip, rows in results.items()}
     for label in labels:
@@ -95,7 +96,7 @@ def summary(results: dict, timed: set, labels: list[str]) -> str:
         dpsnr = np.mean([r["psnr"] - base[c]["psnr"] for c, r in rows])
         flicker = np.mean([r["flicker"] for _, r in rows])
         ratio = np.mean([r["flicker"] / base[c]["flicker"] for c, r in rows])
-        fps = np.mean([r["fps"] for c, r in rows if c in timed])
+        fps = np.mean([r["fps"] for c, r in rows])
         out.append(f"| {label} | {psnr:.2f} | {dpsnr:+.2f} | {flicker:.2f} | {ratio:.2f} | {fps:.1f} |")
     return "\n".join(out)
 
@@ -107,6 +108,8 @@ def main(argv=None) -> int:
     parser.add_argument("--real-dir", type=Path, default=None, help="folder holding Megamind.avi, vtest.avi, tree.avi")
     parser.add_argument("--arch", default="hypercolumn")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--keep-clips", type=Path, default=None, metavar="DIR",
+                        help="also keep the gray clips built from photos here (to run python -m colorizer video on them)")
     parser.add_argument("--variants", action="store_true",
                         help="instead: the blend's choices (flow preset, grid, history, network stride) on the photo clips")
     args = parser.parse_args(argv)
@@ -120,6 +123,9 @@ def main(argv=None) -> int:
         for name, clip, back_maps in photo_clips(args.frames):
             source = Path(workdir) / "clip.mp4"
             measure.write_clip(clip, source)
+            if args.keep_clips:
+                args.keep_clips.mkdir(parents=True, exist_ok=True)
+                measure.write_clip(clip, args.keep_clips / f"{name.split(' (')[0].replace(' ', '_')}.mp4")
             if not results:   # warm-up: graphs traced, kernels compiled, before anything is timed
                 colorize_video(source, Path(workdir) / "warm.mp4", model, max_frames=4)
             print(name, file=sys.stderr, flush=True)
@@ -132,7 +138,12 @@ def main(argv=None) -> int:
                                                                args.real_frames, workdir)
     print(f"python scripts/measure_video.py {' '.join(argv if argv is not None else sys.argv[1:])}".strip())
     print(f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores; model {args.arch}\n")
-    print(summary(results, timed, list(methods)))
+    photo = {clip: rows for clip, rows in results.items() if clip in timed}
+    real = {clip: rows for clip, rows in results.items() if clip not in timed}
+    print(summary(photo, list(methods), f"{len(photo)} old-film clips from photos, 640×360 (mean)"))
+    if real:
+        print()
+        print(summary(real, list(methods), f"{len(real)} real clips, first {args.real_frames} frames (mean)"))
     print()
     print(table(results))
     if args.json:
