@@ -368,7 +368,12 @@ def plan(structure: Structure | None, size: tuple[int, int], mode: str, max_pixe
     scale = jpeg_scale(width, height, max_pixels) if fmt == "JPEG" else 1
     decoded = math.ceil(width / scale) * math.ceil(height / scale)
     need = coefficients + decoded * decode_bytes_per_pixel(mode, fmt)
-    if pixels > 4 * max_pixels * (16 if fmt == "JPEG" else 1) or need > memory:
+    ceiling = 4 * max_pixels * (16 if fmt == "JPEG" else 1)
+    if pixels > ceiling:
+        raise BudgetError(f"image too large ({label} = {pixels:,} pixels; pictures over {max_pixels:,} pixels are shrunk "
+                          f"while they decode, up to {ceiling:,}{' for a JPEG' if fmt == 'JPEG' else ''}); to allow "
+                          "larger images set the environment variable COLORIZER_MAX_PIXELS")
+    if need > memory:
         what = ("its coefficient buffer and " if coefficients else "") + (
             f"decoding at 1/{scale} scale" if scale > 1 else "decoding it whole before shrinking")
         raise BudgetError(_over_budget(label, need, memory, what))

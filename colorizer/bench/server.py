@@ -16,7 +16,11 @@ the way the Docker image starts it (``python -m ui.serve``; user checkpoints in 
 - a class at once: ``--sessions`` browser contexts (one browser) open the app and upload their own gray
   photo, all within a second or two; per session the seconds from its upload to its own colorized
   result, whether it saw only its own picture, no traceback, whether it was shown the queue; and the
-  server's peak resident set at the end.
+  server's peak resident set at the end;
+- two visitors (``two_visitors``): one uploads the four hostile files of issue 25 at once
+  (``colorizer.bench.hostile.bombs``: 20,000 JPEG scans, a float TIFF, a WebP and a 16-bit PNG of
+  7000×7000), another uploads an ordinary photo two seconds later; the seconds until the second one's
+  result shows, the first one's one-line refusals, no exception box on either page, the server's peak.
 
 ``class_at_once`` and the helpers are also what ``tests/test_browser.py`` drives (correctness only; the
 time is reported here, never asserted). Needs Playwright and Chromium (``$CHROMIUM``, default
@@ -45,7 +49,7 @@ from colorizer.bench.startup import stop_process
 
 __all__ = [
     "MEMORY_LIMIT_MB", "PAGES", "Server", "start_server", "launch_browser", "open_app", "rss_mb",
-    "cold_start", "memory_profile", "class_at_once", "run_server_benchmark", "server_markdown",
+    "cold_start", "memory_profile", "class_at_once", "two_visitors", "run_server_benchmark", "server_markdown",
     "server_bench_from_cli", "upload_photo",
 ]
 
@@ -295,7 +299,7 @@ def _run_finetune(page, pid: int, epochs: int, timeout: float) -> dict:
     """Start a fine-tune on the Fine-tune page (gallery photos, default base) and sample memory until it ends."""
     page.get_by_text("Gallery color photos").first.click()
     idle(page)
-    field_ = page.get_by_label("Epochs")
+    field_ = page.get_by_label("Epochs", exact=True)
     field_.fill(str(epochs))
     field_.press("Enter")
     idle(page)
@@ -402,6 +406,69 @@ def class_at_once(browser, url: str, n: int = 20, pid: int | None = None, timeou
         context.close()
 
 
+_MIME = {".jpg": "image/jpeg", ".tif": "image/tiff", ".webp": "image/webp", ".png": "image/png"}
+
+
+def two_visitors(browser, url: str, pid: int | None = None, delay_s: float = 2.0, timeout: float = 120) -> dict:
+    """One visitor uploads the four hostile files at once, another an ordinary photo ``delay_s`` later →
+    the second one's wait for its own result, what each page shows, the server's memory."""
+    from colorizer.bench.hostile import bombs
+
+    files = bombs()
+    attacker = browser.new_context(viewport={"width": 1100, "height": 900})
+    student = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        pages = {"attacker": open_app(attacker, url), "student": open_app(student, url)}
+        for page in pages.values():
+            page.get_by_text(PAGES["Colorize"]).first.wait_for(timeout=timeout * 1000)
+            choose_upload(page)
+            page.locator('[data-testid="stSidebar"] input[type="file"]').wait_for(state="attached", timeout=timeout * 1000)
+        name, photo = "ordinary.png", class_photo(7)
+        pages["attacker"].locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+            [{"name": n, "mimeType": _MIME[n[n.rindex("."):]], "buffer": data} for n, data in files.items()])
+        bombs_at = time.perf_counter()
+        time.sleep(delay_s)
+        upload_photo(pages["student"], name, png_bytes(photo))
+        uploaded_at = time.perf_counter()
+        done_at, peak = None, 0.0
+        while time.perf_counter() - uploaded_at < timeout:
+            state = pages["student"].evaluate(_RESULT_STATE)
+            peak = max(peak, (rss_mb(pid)["rss_mb"] or 0.0) if pid else 0.0)
+            if name in state["headings"] and [photo.shape[1], photo.shape[0]] in state["ready"]:
+                done_at = time.perf_counter()
+                break
+            time.sleep(0.1)
+        idle(pages["attacker"], int(timeout * 1000))
+        errors = [e.strip() for e in pages["attacker"].locator(
+            '[data-testid="stAlertContentError"] [data-testid="stMarkdownContainer"]').all_inner_texts()]
+        return {
+            "files": {n: len(data) for n, data in files.items()},
+            "ordinary_wait_s": None if done_at is None else done_at - uploaded_at,
+            "ordinary_shown_after_bombs_s": None if done_at is None else done_at - bombs_at,
+            "attacker_errors": errors,
+            "exception_box": any(has_traceback(page) for page in pages.values()),
+            "sampled_peak_rss_mb": peak or None,
+            **(rss_mb(pid) if pid else {}),
+        }
+    finally:
+        attacker.close()
+        student.close()
+
+
+def two_visitors_benchmark() -> dict | str:
+    try:
+        with launch_browser() as browser:
+            server = start_server()
+            try:
+                result = two_visitors(browser, server.url, pid=server.pid)
+                result["within_limit"] = result.get("peak_mb") is not None and result["peak_mb"] < MEMORY_LIMIT_MB
+                return result
+            finally:
+                server.stop()
+    except Exception as err:  # noqa: BLE001
+        return _na(err)
+
+
 def class_benchmark(n: int = 20) -> dict | str:
     try:
         with launch_browser() as browser:
@@ -433,6 +500,8 @@ def run_server_benchmark(sessions: int = 20, finetune_epochs: int = 2, progress=
     result["memory"] = memory_profile(finetune_epochs)
     progress(f"a class at once: {sessions} sessions")
     result["class"] = class_benchmark(sessions)
+    progress("two visitors: one uploads the four hostile files, the other an ordinary photo")
+    result["two_visitors"] = two_visitors_benchmark()
     result["load_average_end"] = load()
     return result
 
@@ -475,6 +544,15 @@ def server_markdown(result: dict, command: str = "python -m colorizer bench --se
                      f"{_fmt(klass.get('peak_mb'), ' MiB', 0)} ({'within' if klass.get('within_limit') else '**over**'} {MEMORY_LIMIT_MB} MiB).")
     else:
         lines.append(f"- **A class at once**: {klass}")
+    two = result.get("two_visitors")
+    if isinstance(two, dict):
+        lines.append(f"- **Two visitors**: while one uploads the four hostile files at once ({', '.join(two['files'])}), "
+                     f"another's ordinary photo, uploaded 2 s later, shows {_fmt(two['ordinary_wait_s'], ' s')} after its "
+                     f"upload; the first sees {len(two['attacker_errors'])} one-line refusals; exception box: "
+                     f"{'**yes**' if two['exception_box'] else 'none'}; server peak {_fmt(two.get('peak_mb'), ' MiB', 0)} "
+                     f"({'within' if two.get('within_limit') else '**over**'} {MEMORY_LIMIT_MB} MiB).")
+    elif two is not None:
+        lines.append(f"- **Two visitors**: {two}")
     return "\n".join(lines) + "\n"
 
 
