@@ -142,7 +142,7 @@ def test_a_large_jpeg_decodes_at_a_reduced_scale():
     ("segments.jpg", hostile.jpeg_segments(10_001), "10,000 segments before its picture"),
     ("tag.tif", hostile.tiff_tag(300_000), "holds 300,000 numbers"),
     ("scans.jpg", hostile.progressive_jpeg(150, side=1024), "more than 100 scans"),
-])
+], ids=["frames", "pages", "chunks", "segments", "tag", "scans"])
 def test_pathological_structure_is_refused_before_decoding(name, data, reason):
     """Finding: frame count, scans and the blocks Pillow walks in Python were unbounded (a 50 MB GIF of
     one-pixel frames, TIFF pages, PNG chunks or JPEG segments cost seconds each, under the decode lock).
@@ -268,7 +268,8 @@ def test_shipped_models_load_with_a_missing_or_unwritable_checkpoint_folder(tiny
 @pytest.mark.parametrize("content,line", [("[]", "card.json is not a model card (it holds [])"),
                                           ("null", "card.json is not a model card (it holds null)"),
                                           ("{bad", "card.json unreadable (not valid JSON)"),
-                                          (b"\xff\xfe{}", "card.json unreadable (not UTF-8 text)")])
+                                          (b"\xff\xfe{}", "card.json unreadable (not UTF-8 text)")],
+                         ids=["list", "null", "not-json", "not-utf8"])
 def test_a_corrupted_card_is_one_line(tmp_path, content, line):
     """Finding: a card.json of [] or null crashed pages (card.get on a list). It reads as {} and
     ``card_problem`` gives the one line the pages show."""
