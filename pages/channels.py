@@ -8,6 +8,7 @@ import streamlit as st
 
 from colorizer.imageio import DecodedImage
 from ui import charts, loaders, widgets
+from ui.plain_text import plain
 from ui.reference_ui import chosen_reference
 
 EXPLAINER = (
@@ -47,7 +48,7 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
         try:
             result, _ = loaders.colorized(model, stamp, picture.pixels, loaders.image_digest(picture.rgb))
         except Exception as err:
-            st.error(f"{picture.name}: could not colorize ({type(err).__name__}: {err})")
+            st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {err})"))
             return None
     return model.name, result
 
@@ -59,8 +60,8 @@ def reference_ui(picture: DecodedImage) -> None:
     model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if reference is not None and reference.was_color else None
     if model is None:
         return
-    st.subheader(f"Colors from the reference photo {reference.name}")
-    with st.spinner(f"Matching to {reference.name}…"):
+    st.subheader(f"Colors from the reference photo {plain(reference.name)}")
+    with st.spinner(f"Matching to {plain(reference.name)}…"):
         result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.rgb,
                                              loaders.image_digest(picture.rgb), reference.rgb,
                                              loaders.image_digest(reference.rgb))
