@@ -26,6 +26,7 @@ import streamlit as st
 from colorizer import gallery
 from colorizer.hints import HintError, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
+from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import loaders, widgets, work_queue
@@ -236,8 +237,8 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
         st.plotly_chart(flicker_figure(report), key="video.flicker")
         alone = np.nanmean(report.change_predicted) if any(not math.isnan(v) for v in report.change_predicted) else float("nan")
         st.caption(f"Mean change a frame: {alone:.2f} colorized alone, {np.nanmean(report.change_carried):.2f} carried "
-                   "along the motion (Lab units, where the motion was followed). The network runs on every second "
-                   "frame; the frames between carry the colors.")
+                   f"along the motion (Lab units, where the motion was followed). The network colors one frame in "
+                   f"{NETWORK_EVERY} and every scene cut; the frames between carry the colors.")
 
 
 def video_page_ui() -> None:
