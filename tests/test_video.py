@@ -363,3 +363,30 @@ def test_a_failure_mid_clip_leaves_no_file_and_no_thread(tmp_path):
     report = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), should_stop=lambda: len(done) >= 5,
                             progress=lambda count, total: done.append(count))
     assert report.stopped and report.frames == 5 and probe(tmp_path / "out.mp4").frames == 5
+
+
+def test_sound_mp4_cannot_hold_is_reencoded_to_aac(tmp_path):
+    """An AVI with PCM sound (as old digitized film often is): the MP4 gets the sound as AAC, the same length."""
+    container = av.open(str(tmp_path / "old.avi"), "w")
+    video = container.add_stream("mpeg4", rate=12)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    audio = container.add_stream("pcm_s16le", rate=16000)
+    audio.layout = "mono"
+    for i, gray in enumerate(synthetic.moving_square(frames=24, size=(64, 48)).gray):
+        frame = av.VideoFrame.from_ndarray(np.repeat(gray[..., None], 3, 2), format="rgb24")
+        frame.pts = i
+        container.mux(video.encode(frame))
+    container.mux(video.encode(None))
+    samples = (3000 * np.sin(np.arange(32000) / 10)).astype(np.int16)[None]
+    for start in range(0, 32000, 1600):
+        chunk = av.AudioFrame.from_ndarray(samples[:, start:start + 1600], format="s16", layout="mono")
+        chunk.sample_rate, chunk.pts = 16000, start
+        container.mux(audio.encode(chunk))
+    container.mux(audio.encode(None))
+    container.close()
+    report = colorize_video(tmp_path / "old.avi", tmp_path / "out.mp4", Oracle())
+    assert report.audio == "re-encoded to AAC" and report.frames == 24
+    out = av.open(str(tmp_path / "out.mp4"))
+    sound = out.streams.audio[0]
+    assert sound.codec_context.name == "aac" and abs(float(sound.duration * sound.time_base) - 2.0) < 0.1
+    out.close()
