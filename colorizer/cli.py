@@ -212,7 +212,7 @@ def cmd_train(args) -> int:
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
-        stamps_dir=args.stamps, init_from=args.init_from, command="python -m colorizer " + shlex.join(args.argv),
+        stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from, command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -293,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--stamps", default=None, metavar="DIR",
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
+    train.add_argument("--surfaces", default=None, metavar="DIR",
+                       help="photographed surfaces: adds 10 %% quiet scenes (a surface with stamps on it) to the crops")
     train.add_argument("--init-from", default=None, metavar="CHECKPOINT",
                        help="start the decoder from this checkpoint's weights (name or folder), e.g. the hint "
                             "network from the flagship's; new input channels start at zero")

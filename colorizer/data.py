@@ -20,13 +20,16 @@ from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rg
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, read_image
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
-           "load_stamps", "paste_stamp", "paste_stamps", "StampOptions", "HELD_OUT_PACKAGES", "check_held_out"]
+           "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "StampOptions", "HELD_OUT_PACKAGES",
+           "check_held_out", "SURFACE_SHARE"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
 # Packages whose photos are kept for evaluation only (scripts/fetch_eval_photos.py): choosing checkpoints
 # and decodings on photos from a source never trained on is what tells whether colors transfer.
-HELD_OUT_PACKAGES = ("opencv-doc",)
+HELD_OUT_PACKAGES = ("opencv-doc", "stellarium-data")
+# Quiet scenes (``surface_scenes``) added to the training crops, as a share of them.
+SURFACE_SHARE = 0.1
 
 
 def check_held_out(data_dir: str | Path) -> None:
@@ -100,6 +103,34 @@ def paste_stamps(crop: np.ndarray, stamps: list[np.ndarray], rng: np.random.Gene
         left = int(rng.integers(-(width // 2), size - width // 2))
         crop = paste_stamp(crop, stamp, top, left, side, bool(rng.integers(2)))
     return crop
+
+
+def surface_scenes(surfaces: list[np.ndarray], stamps: list[np.ndarray] | None, count: int, size: int,
+                   seed: int = 0, stamp_options: StampOptions | None = None) -> np.ndarray:
+    """``count`` quiet scenes, uint8 count×size×size×3: a photographed surface (wood, stone, paper, …;
+    ``scripts/fetch_stamps.py``) tiled at a random scale, flip and quarter turn, under a soft light
+    gradient, with 1 to 3 stamps lying on most of them (``stamp_options.share``): a table, a wall, a
+    floor with things on it, the scenes the training photos lack."""
+    rng = np.random.default_rng([seed, 2])
+    options = stamp_options or StampOptions()
+    scenes = np.zeros((count, size, size, 3), np.uint8)
+    for i in range(count):
+        surface = surfaces[int(rng.integers(len(surfaces)))][..., :3]
+        scale = rng.uniform(1.0, 2.5)
+        tile = resize(surface, (max(2, round(surface.shape[0] * scale)), max(2, round(surface.shape[1] * scale))))
+        tile = np.rot90(tile[:, ::-1] if rng.integers(2) else tile, int(rng.integers(4)))
+        reps = (size // tile.shape[0] + 2, size // tile.shape[1] + 2, 1)
+        top, left = int(rng.integers(tile.shape[0])), int(rng.integers(tile.shape[1]))
+        scene = np.tile(tile, reps)[top:top + size, left:left + size].astype(np.float32)
+        # Light falls off across a table or a wall: a gentle gradient in a random direction.
+        angle = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[:size, :size] / max(size - 1, 1) - 0.5
+        scene *= (rng.uniform(0.85, 1.0) + rng.uniform(0.0, 0.3) * (np.cos(angle) * xx + np.sin(angle) * yy))[..., None]
+        scene = np.clip(np.rint(scene), 0, 255).astype(np.uint8)
+        if stamps and rng.random() < options.share:
+            scene = paste_stamps(scene, stamps, rng, options)
+        scenes[i] = scene
+    return scenes
 
 
 def _scaled_size(stamp: np.ndarray, side: int) -> tuple[int, int]:

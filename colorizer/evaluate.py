@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")
-TRANSFER_NAMES = ("gain_over_gray", "quiet_gain", "worst_quiet_gain", "colorfulness_corr")  # see transfer_metrics
+TRANSFER_NAMES = ("gain_over_gray", "worst_gain", "quiet_gain", "worst_quiet_gain", "colorfulness_corr")  # see transfer_metrics
 
 SSIM_SIGMA = 1.5
 SSIM_WINDOW = 11  # scikit-image's Gaussian window: 2·int(3.5σ + 0.5) + 1 taps for σ = 1.5
@@ -247,7 +247,7 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
 def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness) -> dict[str, float]:
     """Per-photo figures of how a model holds up across a set (arrays in the photos' order):
 
-    - ``gain_over_gray``: mean PSNR − gray's mean PSNR (dB);
+    - ``gain_over_gray``: mean PSNR − gray's mean PSNR (dB); ``worst_gain``: the lowest single photo's;
     - ``quiet_gain``: the same over the quieter half, the photos whose truth's colorfulness is below
       the set's median, and ``worst_quiet_gain`` the lowest single photo there: where a model that
       paints its favorite colors everywhere loses most;
@@ -267,6 +267,7 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
         corr = float(np.corrcoef(predicted, truth)[0, 1])
     known = ~np.isnan(gain)  # an exact photo scores +inf; exact against exact (inf − inf) is unknown
     return {"gain_over_gray": float(gain[known].mean()) if known.any() else float("nan"),
+            "worst_gain": float(gain[known].min()) if known.any() else float("nan"),
             "quiet_gain": float(gain[quiet & known].mean()) if (quiet & known).any() else float("nan"),
             "worst_quiet_gain": float(gain[quiet & known].min()) if (quiet & known).any() else float("nan"),
             "colorfulness_corr": corr}
@@ -353,10 +354,33 @@ def _kinds(folder) -> dict[str, str]:
             for row in rows if row.get("source_file")}
 
 
+def folder_pairs(folder, on_error=print) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(name, truth RGB, reference RGB)] of a folder of real pairs: each ``NAME.png`` (any supported
+    image) with its reference ``NAME.ref.png`` (``scripts/fetch_eval_photos.py`` writes such folders)."""
+    from colorizer.imageio import ImageError, read_image
+
+    pairs = []
+    for reference_path in sorted(Path(folder).glob("*.ref.*")):
+        stem = reference_path.name.split(".ref.")[0]
+        photo_path = next((p for p in sorted(Path(folder).glob(f"{stem}.*")) if ".ref." not in p.name), None)
+        if photo_path is None:
+            on_error(f"error: {reference_path.name}: no photo {stem}.* beside this reference")
+            continue
+        try:
+            pairs.append((photo_path.name, read_image(photo_path).rgb, read_image(reference_path).rgb))
+        except ImageError as err:
+            on_error(f"error: {err}")
+    return pairs
+
+
 def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
-    """{set name: [(file name, truth RGB, reference RGB)]} for ``REFERENCE_PAIR_SETS``: every held-out
-    photo with another view of itself; and, where the manifest puts two or more held-out photos in one
-    package and kind, each with the next one of its group (by name, the last with the first)."""
+    """{set name: [(file name, truth RGB, reference RGB)]}. A folder of real pairs (``NAME.ref.*`` files,
+    ``folder_pairs``) is one set, named after the folder. Otherwise ``REFERENCE_PAIR_SETS`` from the
+    folder's held-out split: every photo with another view of itself; and, where the manifest puts two or
+    more held-out photos in one package and kind, each with the next one of its group (by name, the last
+    with the first)."""
+    if any(Path(folder).glob("*.ref.*")):
+        return {f"real pairs ({Path(folder).name})": folder_pairs(folder, on_error)}
     photos = held_out_truths(folder, on_error)
     kinds = _kinds(folder)
     groups: dict[str, list[tuple[str, np.ndarray]]] = {}
@@ -374,7 +398,8 @@ def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndar
 
 class ReferencedColorizer:
     """A Colorizer colorizing each truth from its own reference (``reference_pairs``), looked up by
-    the truth's bytes (``evaluate_photos`` hands predictors the truth only)."""
+    the truth's bytes (``evaluate_photos`` hands predictors the truth only). ``model``: anything with
+    ``colorize(image, reference=...)``: a ``Colorizer`` or a ``colorizer.baselines`` reference baseline."""
 
     def __init__(self, model, pairs: list[tuple[str, np.ndarray, np.ndarray]]):
         self.model = model

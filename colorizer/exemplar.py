@@ -12,12 +12,22 @@ Steps (``reference_colorize``), on the flagship's 44×44 grid of a 176-px workin
    ratio; the gray photo is read as the flagship reads it.
 2. **Match**: cosine similarity of every gray cell to every reference cell; the ``TOP_K`` best give a
    softmax-weighted mean color.
-3. **Confidence** per cell, in [0, 1]: how similar the best match is (``SIMILARITY_LOW`` → 0,
-   ``SIMILARITY_HIGH`` → 1) times how much the top matches agree on a color (their weight within
-   ``AGREEMENT_RADIUS`` ab units of the mean color).
-4. **Blend and smooth**: confident cells take the matched colors (smoothed over neighbours by
-   confidence, which removes single-cell blotches), others the automatic model's; the result is
-   joined to the full-resolution L by the model's own upsampling (the flagship's follows L's edges).
+3. **Three sources, most specific first.** How related the reference is to the photo as a whole is
+   the median best-match similarity (``RELATED_LOW`` → 0, ``RELATED_HIGH`` → 1). A cell whose best
+   match is close (``MATCH_LOW`` → 0, ``MATCH_HIGH`` → 1) takes the matched colors, as far as the
+   reference is related (a flat patch of an unrelated photo matches a flat patch of anything), smoothed
+   over its neighbours by that trust. Where matches are weak, the colors come from what the reference
+   says as a whole: its mean color at the cell's lightness (``lightness_palette``), again as far as it
+   is related. Only the rest, what a reference that holds nothing like the photo cannot say, falls
+   back to the automatic model's colors.
+4. **Join**: the blended colors reach the full-resolution L by the model's own upsampling.
+
+The returned ``confidence`` says where each color came from: the share taken from the reference
+(1 a match, ``related`` its palette, 0 the model's own guess).
+
+Why this order: on real same-scene pairs, trusting the matches outright (nearest neighbours) beat
+falling back to the automatic model wherever a match was only fair, and the reference's palette at a
+lightness beats a guess from a model trained on other photos (docs/results.md, "Reference photos").
 
 Entry points: ``Colorizer.colorize(image, reference=rgb)`` and ``reference_colorize(colorizer, image,
 references)`` → ``ReferenceResult`` (the image, the automatic image, the confidence map).
@@ -33,7 +43,8 @@ import numpy as np
 from colorizer import lab8
 from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
-__all__ = ["ReferenceResult", "ReferenceError", "reference_colorize", "reference_ab", "reference_cells", "reference_matcher", "MATCH_SIZE"]
+__all__ = ["ReferenceResult", "ReferenceError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
+           "reference_matcher", "lightness_palette", "MATCH_SIZE"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -41,13 +52,14 @@ REFERENCE_MAX_SIDE = 256    # the reference keeps its aspect ratio within this s
 LEVEL_WEIGHTS = {3: 0.45, 4: 0.35, 5: 0.20}
 TOP_K = 8
 MATCH_TEMPERATURE = 0.02    # softmax over cosine similarities of the top K (lower: trust the best more)
-# Best-match similarity → confidence. Measured (weighted cosines of these descriptors): a photo
-# against itself ≈ 0.9, another view of the same scene ≈ 0.8, an unrelated photo ≈ 0.7, a plain card
-# ≈ 0.4. Chosen on the held-out pairs (docs/results.md): looser trusts wrong matches of photos of
-# the same kind, stricter drops right matches of the same scene.
-SIMILARITY_LOW, SIMILARITY_HIGH = 0.6, 0.85
-AGREEMENT_RADIUS = 20.0     # ab units: top matches within this of their mean color "agree"
-SMOOTH_SIGMA = 1.0          # cells: confidence-weighted smoothing of matched colors
+# Similarities of these descriptors (weighted cosines), median best match over a photo's cells: the
+# photo against itself ≈ 0.9, another view of the same scene ≈ 0.8, an unrelated photo ≈ 0.7, a plain
+# card ≈ 0.4. A cell's best match → trust in its matched colors; the median over the photo → how
+# related the reference is at all (trust in its palette). Chosen on real pairs (docs/results.md).
+MATCH_LOW, MATCH_HIGH = 0.6, 0.8
+RELATED_LOW, RELATED_HIGH = 0.55, 0.7
+SMOOTH_SIGMA = 1.0          # cells: trust-weighted smoothing of matched colors
+PALETTE_BINS = 20           # lightness levels (of 5 L units) of the reference's palette
 
 
 class ReferenceError(ValueError):
@@ -57,8 +69,9 @@ class ReferenceError(ValueError):
 @dataclass
 class ReferenceResult:
     """``image``: uint8 RGB H×W×3 colored from the reference; ``confidence``: float32 h×w in [0, 1] on
-    the matching grid (1: colors from a match, 0: guessed); ``automatic``: the model's own result
-    (None when not asked for: joining it costs a full-resolution pass)."""
+    the matching grid, the share of each cell's color taken from the reference (1: a match; between:
+    the reference's palette; 0: the model's own guess); ``automatic``: the model's own result (None when
+    not asked for: joining it costs a full-resolution pass)."""
 
     image: np.ndarray
     confidence: np.ndarray
@@ -166,10 +179,23 @@ def _checked_reference(reference, index: int) -> np.ndarray:
     return reference
 
 
-def reference_cells(references: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Reference photos (and their mirror images) → (descriptors N×D, ab N×2 raw) of all their cells."""
+@dataclass
+class ReferenceCells:
+    """Every cell of the reference photo(s) and their mirror images: ``descriptors`` N×D (unit length),
+    ``ab`` N×2 and ``lightness`` N (raw Lab units)."""
+
+    descriptors: np.ndarray
+    ab: np.ndarray
+    lightness: np.ndarray
+
+    def __iter__(self):  # unpacks as (descriptors, ab, lightness): reference_ab(colorizer, L, *cells)
+        return iter((self.descriptors, self.ab, self.lightness))
+
+
+def reference_cells(references: list[np.ndarray]) -> ReferenceCells:
+    """Reference photos (and their mirror images) → their cells' descriptors, colors and lightness."""
     matcher = reference_matcher()
-    descriptors, colors = [], []
+    descriptors, colors, lightness = [], [], []
     for i, reference in enumerate(references):
         reference = _checked_reference(reference, i)
         small = resize(reference, _reference_size(reference.shape))
@@ -177,21 +203,38 @@ def reference_cells(references: list[np.ndarray]) -> tuple[np.ndarray, np.ndarra
             lab = rgb_to_lab(view)
             descriptors.append(matcher.descriptors(lab[..., 0]))
             grid = (view.shape[0] // STRIDE, view.shape[1] // STRIDE)
-            colors.append(resize(lab[..., 1:], grid).reshape(-1, 2))
-    return np.concatenate(descriptors), np.concatenate(colors)
+            cells = resize(lab, grid).reshape(-1, 3)
+            colors.append(cells[:, 1:])
+            lightness.append(cells[:, 0])
+    return ReferenceCells(np.concatenate(descriptors), np.concatenate(colors), np.concatenate(lightness))
 
 
 def match(target: np.ndarray, cells: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Target descriptors M×D against reference cells N×D (ab N×2) → (ab M×2, confidence M)."""
+    """Target descriptors M×D against reference cells N×D (ab N×2) → (ab M×2: the softmax-weighted mean
+    color of the ``TOP_K`` best matches; M: the best match's similarity)."""
     top_similarity, top = reference_matcher().top_matches(target, cells)     # M×k weighted cosines, best first
     weights = np.exp((top_similarity - top_similarity.max(axis=1, keepdims=True)) / MATCH_TEMPERATURE)
     weights /= weights.sum(axis=1, keepdims=True)
-    top_colors = colors[top]                                                 # M×k×2
-    mean = np.einsum("mk,mkc->mc", weights, top_colors)
-    near = np.linalg.norm(top_colors - mean[:, None], axis=2) <= AGREEMENT_RADIUS
-    agreement = np.sum(weights * near, axis=1)
-    similar = np.clip((top_similarity[:, 0] - SIMILARITY_LOW) / (SIMILARITY_HIGH - SIMILARITY_LOW), 0.0, 1.0)
-    return mean.astype(np.float32), np.clip(similar * agreement, 0.0, 1.0).astype(np.float32)
+    mean = np.einsum("mk,mkc->mc", weights, colors[top])
+    return mean.astype(np.float32), top_similarity[:, 0].astype(np.float32)
+
+
+def lightness_palette(lightness: np.ndarray, ab: np.ndarray, bins: int = PALETTE_BINS) -> np.ndarray:
+    """The reference's cells (L N, ab N×2) → its mean color at each of ``bins`` lightness levels
+    (bins×2): what the reference says a part of that lightness looks like, whatever it is. A level the
+    reference lacks takes the nearest level it has."""
+    index = np.clip((lightness / 100.0 * bins).astype(int), 0, bins - 1)
+    counts = np.bincount(index, minlength=bins).astype(np.float64)
+    sums = np.stack([np.bincount(index, weights=ab[:, c], minlength=bins) for c in range(2)], axis=1)
+    present = np.flatnonzero(counts)
+    if not len(present):
+        return np.zeros((bins, 2), np.float32)
+    nearest = present[np.argmin(np.abs(np.arange(bins)[:, None] - present[None]), axis=1)]
+    return (sums[nearest] / counts[nearest, None]).astype(np.float32)
+
+
+def _ramp(value, low: float, high: float):
+    return np.clip((value - low) / max(high - low, 1e-6), 0.0, 1.0)
 
 
 def _smoothed(ab: np.ndarray, confidence: np.ndarray) -> np.ndarray:
@@ -207,26 +250,42 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     references = [references] if isinstance(references, np.ndarray) else list(references)
     if not references:
         raise ReferenceError("no reference photo given")
-    cells, colors = reference_cells(references)
+    cells = reference_cells(references)
     L_full = luminance(image)
-    blended, confidence, automatic_ab = reference_ab(colorizer, L_full, cells, colors,
+    blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells,
                                                      hint_grid=colorizer.hint_grid(hints, image.shape), **options)
     return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
                            automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
 
 
-def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.ndarray, hint_grid=None,
+def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.ndarray,
+                 lightness: np.ndarray | None = None, hint_grid=None,
                  **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The colors before the join, for callers that match many images against one set of reference
     cells (``reference_cells``; a video's frames against its keyframe): full-resolution L (float H×W in
-    [0, 100], or uint8 L8 of ``colorizer.lab8``) → (blended ab float32 on the matching grid, h×w×2;
-    confidence h×w in [0, 1]; the model's automatic ab at its output size)."""
+    [0, 100], or uint8 L8 of ``colorizer.lab8``) and the reference cells' descriptors, ab and lightness
+    (without it, no palette: weak matches fall back to the model) → (blended ab float32 on the matching
+    grid, h×w×2; confidence h×w in [0, 1], see ``ReferenceResult``; the model's automatic ab at its
+    output size)."""
     size = (MATCH_SIZE, MATCH_SIZE)
     L_match = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
     grid = (MATCH_SIZE // STRIDE, MATCH_SIZE // STRIDE)
-    matched, confidence = match(reference_matcher().descriptors(L_match), cells, colors)
-    matched, confidence = matched.reshape(*grid, 2), confidence.reshape(grid)
+    matched, similarity = match(reference_matcher().descriptors(L_match), cells, colors)
+    matched, similarity = matched.reshape(*grid, 2), similarity.reshape(grid)
     automatic_ab = colorizer.predict_ab(colorizer.network_input(L_full), hint_grid=hint_grid, **options)[0]
     automatic_on_grid = resize(np.asarray(automatic_ab, np.float32), grid)
-    blended = confidence[..., None] * _smoothed(matched, confidence) + (1.0 - confidence[..., None]) * automatic_on_grid
-    return blended.astype(np.float32), confidence, automatic_ab
+    # A reference unrelated to the photo as a whole has no say, not even where a flat patch of it
+    # happens to match a flat patch of the photo.
+    related = float(_ramp(np.median(similarity), RELATED_LOW, RELATED_HIGH))
+    local = (_ramp(similarity, MATCH_LOW, MATCH_HIGH) * related).astype(np.float32)
+    fallback = automatic_on_grid
+    if lightness is None:  # no palette to fall back on: weak matches take the model's colors
+        related = 0.0
+    if related > 0:
+        palette = lightness_palette(lightness, colors)
+        cell_lightness = resize(L_match, grid)
+        palette_ab = palette[np.clip((cell_lightness / 100.0 * PALETTE_BINS).astype(int), 0, PALETTE_BINS - 1)]
+        fallback = related * palette_ab + (1.0 - related) * automatic_on_grid
+    blended = local[..., None] * _smoothed(matched, local) + (1.0 - local[..., None]) * fallback
+    confidence = local + (1.0 - local) * related
+    return blended.astype(np.float32), confidence.astype(np.float32), automatic_ab

@@ -29,7 +29,7 @@ from colorizer.models import architecture
 from colorizer.models.contract import color_space
 
 __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part", "parameter_counts",
-           "data_sources", "versions", "crops", "target_prior"]
+           "data_sources", "versions", "crops", "target_prior", "warm_start"]
 
 
 def parameter_counts(model, arch) -> dict[str, int]:
@@ -60,10 +60,12 @@ def data_sources(data_dir: str | Path) -> list[dict]:
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
-def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None):
+def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None,
+          surfaces: list[np.ndarray] | None = None):
     """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays;
     ``stamps`` (RGBA, ``data.load_stamps``) are pasted onto a share of the training crops only: validation
-    measures photos as they are. ValueError if the folder holds a held-out source (``data.check_held_out``)."""
+    measures photos as they are; ``surfaces`` add ``data.SURFACE_SHARE`` as many quiet scenes
+    (``data.surface_scenes``). ValueError if the folder holds a held-out source (``data.check_held_out``)."""
     data.check_held_out(data_dir)
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
@@ -74,6 +76,9 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     if not val_photos or not (Path(data_dir) / "val").is_dir():
         raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
     train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed, stamps=stamps)
+    if surfaces:
+        scenes = data.surface_scenes(surfaces, stamps, round(len(train_crops) * data.SURFACE_SHARE), size, seed)
+        train_crops = np.concatenate([train_crops, scenes])
     val_crops = np.concatenate([data.center_crops(val_photos, size), data.random_crops(val_photos, 3, size, seed=seed + 1)])
     return train_photos, val_photos, train_crops, val_crops
 
@@ -88,18 +93,22 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        epochs: int = 20, size: int | None = None, batch_size: int = 32, lr: float = 1e-3,
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
                        snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
+                       surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
                        command: str | None = None, log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
-    ``stamps_dir``: photographic stamps (``scripts/fetch_stamps.py``) pasted onto the training crops."""
+    ``stamps_dir``: photographic stamps (``scripts/fetch_stamps.py``) pasted onto the training crops.
+    ``surfaces_dir``: photographed surfaces (``scripts/fetch_stamps.py``) for quiet scenes added to the crops.
+    ``init_from``: a checkpoint (name or folder) whose decoder weights start this one (``warm_start``)."""
     arch = architecture(name)
     size = size or arch.WORKING_SIZE
     started = time.time()
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
+    surfaces = data.load_stamps(surfaces_dir) if surfaces_dir else None
     log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
         + (f", {len(stamps)} stamps pasted onto {data.StampOptions().share:.0%} of them" if stamps else ""))
-    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps)
+    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps, surfaces)
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
@@ -109,6 +118,10 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     # for the batches): until this line, two runs of one command started from different weights.
     keras.utils.set_random_seed(seed)
     model = arch.build(size)
+    if init_from:
+        source = _checkpoint_model(init_from)
+        copied = warm_start(model.get_layer("decoder"), source.get_layer("decoder"))
+        log(f"{name}: {len(copied)} decoder layers start from {init_from}")
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
     frozen = arch.FROZEN_ENCODER
     if frozen:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
@@ -135,12 +148,15 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "train_crops": int(len(train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
             "sources": data_sources(data_dir),
             "stamps": _stamps_card(stamps_dir, stamps),
+            "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
+                                                   "sources": data_sources(surfaces_dir)},
         },
         "training": {
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
             "epochs": _epochs_run(work / "history.csv"), "epochs_requested": epochs,
             "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
             "batch_size": batch_size, "learning_rate": lr, "seed": seed,
+            "initialized_from": str(init_from) if init_from else None,
             "frozen_encoder_features_cached": bool(frozen),
             "wall_time_s": round(wall_time, 1), "device": device_description(),
         },
@@ -164,6 +180,36 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     return card
 
 
+def warm_start(decoder: keras.Model, source: keras.Model) -> list[str]:
+    """Copy ``source``'s decoder weights into ``decoder`` layer by layer (same names): a kernel with more
+    input channels here (the hint channels a hint network joins) gets the source's kernel in its first
+    channels and zeros in the rest. → the names of the layers copied."""
+    copied = []
+    for layer in decoder.layers:
+        try:
+            theirs = source.get_layer(layer.name)
+        except ValueError:
+            continue
+        mine = layer.get_weights()
+        if not mine or len(mine) != len(theirs.get_weights()):
+            continue
+        new = []
+        for w, t in zip(mine, theirs.get_weights()):
+            if w.shape == t.shape:
+                new.append(t)
+            elif w.ndim == t.ndim and w.ndim >= 2 and w.shape[:-2] == t.shape[:-2] and w.shape[-1] == t.shape[-1] \
+                    and w.shape[-2] > t.shape[-2]:
+                grown = np.zeros_like(w)
+                grown[..., :t.shape[-2], :] = t
+                new.append(grown)
+            else:
+                break
+        else:
+            layer.set_weights(new)
+            copied.append(layer.name)
+    return copied
+
+
 def target_prior(arch, y, train_batch) -> np.ndarray | None:
     """The 313-bin prior for class rebalancing, from the ab the loss sees: the regression targets at
     the output resolution when the architecture has them (16× fewer pixels than full-resolution crops
@@ -172,6 +218,13 @@ def target_prior(arch, y, train_batch) -> np.ndarray | None:
         return None
     ab_norm = y["ab_reg"][..., :2] if isinstance(y, dict) and "ab_reg" in y else train_batch["ab_norm"]
     return quantize.empirical_prior(unnormalize_ab(ab_norm))
+
+
+def _checkpoint_model(name_or_path):
+    """The keras model of a checkpoint name (shipped or fine-tuned) or folder."""
+    known = checkpoints.available_checkpoints()
+    folder = known[name_or_path] if str(name_or_path) in known else Path(name_or_path)
+    return checkpoints.load_keras_model(folder / "model.keras" if folder.is_dir() else folder)
 
 
 def _stamps_card(stamps_dir, stamps) -> dict | None:

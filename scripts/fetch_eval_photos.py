@@ -15,7 +15,11 @@ Sets written under ``--out`` (default ``data/eval``), each ``<set>/<name>.png`` 
 - ``opencv-docs``: photos from OpenCV's tutorials (the HTML documentation), never used to choose
   anything: the set README's "never tuned on" figures come from.
 - ``pairs`` (for reference photos): same-scene pairs (stereo views, two moments, another view),
-  ``<name>.png`` with its reference ``<name>.ref.png``.
+  ``<name>.png`` with its reference ``<name>.ref.png``; never used to choose anything.
+- ``pairs-tune``: other real pairs, to choose the reference-photo constants on: two moments of two
+  OpenCV sample clips (``vtest.avi``, a static street camera, cropped to two viewpoints; ``tree.avi``, a
+  hand-held camera), neighbouring slices of three of Stellarium's photographic landscape panoramas
+  (``stellarium-data``, the opaque ground part), and scikit-image's stereo pair (``motorcycle``).
 
     python scripts/fetch_eval_photos.py [--out data/eval] [--cache data/debs]
 """
@@ -60,6 +64,39 @@ PAIRS = [
 ]
 
 
+# (name, clip, frame, column slice) × 2: two moments of a clip; vtest's static camera is cut to two viewpoints.
+CLIP_PAIRS = [
+    ("vtest", ("data/vtest.avi", 100, slice(0, 560)), ("data/vtest.avi", 600, slice(208, 768))),
+    ("tree", ("data/tree.avi", 0, slice(None)), ("data/tree.avi", 60, slice(None))),  # 68 frames readable
+]
+STELLARIUM = "stellarium-data"
+LANDSCAPES = "usr/share/stellarium/landscapes"
+# Neighbouring slices of a 360° panorama: the same place seen in another direction.
+PANORAMA_PAIRS = [("guereins/guereins3.png", "guereins/guereins2.png"),
+                  ("hurricane/hurricane2.png", "hurricane/hurricane1.png"),
+                  ("garching/garching-gl2.png", "garching/garching-gl1.png")]
+
+
+def clip_frame(path: Path, index: int, columns: slice) -> Image.Image:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    for _ in range(index + 1):  # read, not seek: seeking lands on the wrong frame in some of these clips
+        ok, frame = capture.read()
+        if not ok:
+            raise RuntimeError(f"{path}: no frame {index}")
+    return Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)[:, columns])
+
+
+def opaque_ground(path: Path) -> Image.Image:
+    """A landscape slice's rows that are opaque everywhere (the sky is transparent in Stellarium's)."""
+    import numpy as np
+
+    rgba = np.asarray(Image.open(path).convert("RGBA"))
+    rows = np.flatnonzero((rgba[..., 3] == 255).all(axis=1))
+    return Image.fromarray(rgba[rows.min():rows.max() + 1, :, :3])
+
+
 def docs_photos(root: Path) -> list[str]:
     """The tutorial photos of ``DOCS`` that the installed package has (paths relative to HTML)."""
     return [p for p in DOCS if (root / HTML / p).is_file()]
@@ -71,8 +108,8 @@ DOCS = ["230501201_1.jpg", "227943776_1.jpg", "astra_color.jpg", "fusion_mertens
         "pexels_double_decker_bus.jpg", "Background_Subtraction_Tutorial_frame.jpg"]
 
 
-def save(src: Path, dest: Path) -> tuple[int, int]:
-    image = Image.open(src).convert("RGB")
+def save(src, dest: Path) -> tuple[int, int]:
+    image = (src if isinstance(src, Image.Image) else Image.open(src)).convert("RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     image.save(dest)
     return image.size
@@ -83,17 +120,19 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/eval"))
     parser.add_argument("--cache", type=Path, default=Path("data/debs"))
     args = parser.parse_args(argv)
-    root = extract_deb(download_debs([PACKAGE], args.cache)[PACKAGE], args.cache / "unpacked" / PACKAGE)
-    license_of = load_copyright(root, PACKAGE)
+    debs = download_debs([PACKAGE, STELLARIUM], args.cache)
+    root = extract_deb(debs[PACKAGE], args.cache / "unpacked" / PACKAGE)
+    stellarium = extract_deb(debs[STELLARIUM], args.cache / "unpacked" / STELLARIUM)
+    license_of, stellarium_license = load_copyright(root, PACKAGE), load_copyright(stellarium, STELLARIUM)
     shutil.rmtree(args.out, ignore_errors=True)
     rows = []
 
-    def add(set_name: str, source: str, name: str) -> None:
+    def add(set_name: str, source: str, name: str, image=None, package: str = PACKAGE, license: str | None = None) -> None:
         folder = args.out / set_name
         folder.mkdir(parents=True, exist_ok=True)
-        width, height = save(root / source, folder / name)
-        rows.append({"path": f"{set_name}/{name}", "set": set_name, "package": PACKAGE,
-                     "source_file": source, "license": license_of.license_for(source), "width": width, "height": height})
+        width, height = save(root / source if image is None else image, folder / name)
+        rows.append({"path": f"{set_name}/{name}", "set": set_name, "package": package, "source_file": source,
+                     "license": license or license_of.license_for(source), "width": width, "height": height})
 
     for rel in OPENCV:
         add("opencv", f"{EXAMPLES}/{rel}", Path(rel).stem.replace(".", "_") + (
@@ -104,11 +143,24 @@ def main(argv=None) -> int:
         stem = Path(photo).stem
         add("pairs", f"{EXAMPLES}/{photo}", f"{stem}.png")
         add("pairs", f"{EXAMPLES}/{reference}", f"{stem}.ref.png")
+    for name, *views in CLIP_PAIRS:
+        for (clip, index, columns), suffix in zip(views, (".png", ".ref.png")):
+            add("pairs-tune", f"{EXAMPLES}/{clip}#{index}", name + suffix, clip_frame(root / EXAMPLES / clip, index, columns))
+    for photo, reference in PANORAMA_PAIRS:
+        for rel, suffix in ((photo, ".png"), (reference, ".ref.png")):
+            source = f"{LANDSCAPES}/{rel}"
+            add("pairs-tune", source, Path(photo).stem + suffix, opaque_ground(stellarium / source),
+                STELLARIUM, stellarium_license.license_for(source))
+    from skimage import data as skimage_data
+
+    for view, suffix, image in zip(("left", "right"), (".png", ".ref.png"), skimage_data.stereo_motorcycle()[:2]):
+        add("pairs-tune", f"skimage.data.stereo_motorcycle ({view})", "motorcycle" + suffix, Image.fromarray(image),
+            "scikit-image (PyPI wheel)", "Middlebury 2014 stereo (Scharstein et al.), as scikit-image's data/README.txt says")
     with open(args.out / "manifest.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    for set_name in ("opencv", "opencv-docs", "pairs"):
+    for set_name in ("opencv", "opencv-docs", "pairs", "pairs-tune"):
         print(f"  {set_name:12s} {sum(r['set'] == set_name for r in rows):3d} files")
     return 0
 

@@ -143,7 +143,17 @@ def variants(outputs: CachedOutputs) -> dict[str, Variant]:
     return {label({**base, **decode}, guide): Variant(outputs, {**decode}, guide) for decode, guide in grid}
 
 
-GRIDS = {"heads": variants, "agreement": agreement_variants, "saturation": saturation_variants,
+def calibration_variants(outputs: CachedOutputs) -> dict[str, Variant]:
+    """How bold unsure pixels are: the regression head alone, and the blend at several confidence ranges
+    with the regression's color scaled by 0.8, 1.0 or 1.25 (issue 23: a quiet scene should stay quiet)."""
+    grid = [{"head": "regression"}, {"head": "annealed", "temperature": 0.38}]
+    for (low, high), gain in itertools.product(((0.2, 0.6), (0.3, 0.8), (0.4, 1.0), (0.5, 1.2)), (0.8, 1.0, 1.25)):
+        grid.append({"head": "blend", "temperature": 0.38, "confidence_low": low, "confidence_high": high,
+                     "regression_gain": gain})
+    return _guided(outputs, grid)
+
+
+GRIDS = {"heads": variants, "calibration": calibration_variants, "agreement": agreement_variants, "saturation": saturation_variants,
          "shipped": shipped_variant}
 
 
@@ -196,7 +206,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--only", metavar="HEAD", help="only the variants whose label starts with HEAD (e.g. muted)")
     parser.add_argument("--grid", choices=tuple(GRIDS), default="heads",
-                        help="heads: each head, temperatures, confidence ranges, guides; agreement: the blend "
+                        help="heads: each head, temperatures, confidence ranges, guides; calibration: regression "
+                             "gains at several confidence ranges; agreement: the blend "
                              "gated by the heads' hue agreement; saturation: gains and chroma restoring; "
                              "shipped: the shipped decoding only")
     parser.add_argument("--gallery", action="store_true",

@@ -3,7 +3,7 @@
 reference-photo colorization (``colorizer.exemplar``: how similar a match must be to be trusted).
 
     python scripts/tune_guidance.py hints data/photos [--gallery]   # 10 simulated hints per photo
-    python scripts/tune_guidance.py reference data/photos           # the held-out reference pairs
+    python scripts/tune_guidance.py reference data/eval/pairs-tune  # real pairs (or data/photos: crop pairs)
 
 Each variant patches the module constants for its own calls only and is scored with
 ``colorizer.evaluate`` (PSNR, colorfulness ratio, right-hue rate), one line per variant.
@@ -28,8 +28,12 @@ HINT_VARIANTS = [(None, 0, 0, 0), ("residual", 0.05, 12, 0.05), ("replace", 0.05
                  ("replace", 0.2, 30, 0.2), ("replace", 0.05, 30, 0.01), ("residual", 0.1, 30, 0.01),
                  ("replace", 0.1, 30, 0.01), ("replace", 0.1, 30, 0.003), ("replace", 0.12, 40, 0.01),
                  ("replace", 0.15, 30, 0.003), ("replace", 0.1, 50, 0.003)]
-# (SIMILARITY_LOW, SIMILARITY_HIGH)
-REFERENCE_VARIANTS = [(0.45, 0.75), (0.6, 0.85), (0.7, 0.85), (0.65, 0.9)]
+# (MATCH_LOW, MATCH_HIGH, RELATED_LOW, RELATED_HIGH): trust in a cell's matches, and in the reference's
+# palette by how related it is as a whole (colorizer.exemplar); (9, 9, …) never trusts a match, and a
+# RELATED_LOW of 9 never trusts the palette.
+REFERENCE_VARIANTS = [(0.6, 0.85, 9, 9), (0.5, 0.7, 9, 9), (0.6, 0.8, 9, 9), (0.6, 0.8, 0.55, 0.7), (0.5, 0.7, 0.55, 0.7),
+                      (0.5, 0.7, 0.5, 0.65), (0.55, 0.75, 0.55, 0.7), (0.65, 0.85, 0.55, 0.7), (0.6, 0.8, 0.6, 0.75),
+                      (0.6, 0.8, 0.5, 0.6), (0.45, 0.65, 0.5, 0.65), (9, 9, 0.55, 0.7)]
 
 
 class Patched:
@@ -52,8 +56,9 @@ class Patched:
 def _report(summary: dict, prefix: str = "") -> None:
     for label, m in summary.items():
         if label != "truth":
-            print(f"{prefix}{label}: PSNR {m['psnr']:.2f} dB, colorfulness {m['colorfulness_ratio']:.2f}, "
-                  f"right hue {100 * m['right_hue']:.1f} %", flush=True)
+            print(f"{prefix}{label}: PSNR {m['psnr']:.2f} dB (over gray {m['gain_over_gray']:+.2f}, worst photo "
+                  f"{m['worst_gain']:+.2f}), colorfulness {m['colorfulness_ratio']:.2f}, right hue {100 * m['right_hue']:.1f} %",
+                  flush=True)
 
 
 def tune_hints(folder: str, gallery: bool, n_hints: int = 10) -> None:
@@ -68,11 +73,16 @@ def tune_hints(folder: str, gallery: bool, n_hints: int = 10) -> None:
 
 
 def tune_reference(folder: str) -> None:
+    from colorizer.baselines import LightnessMeanReference, NearestNeighbourReference
+
     model = load("hypercolumn")
     for set_name, pairs in reference_pairs(folder).items():
-        variants = {f"similarity {low}–{high}": Patched(ReferencedColorizer(model, pairs), exemplar, {
-            "SIMILARITY_LOW": low, "SIMILARITY_HIGH": high}) for low, high in REFERENCE_VARIANTS}
-        _report(evaluate_photos([(n, t) for n, t, _ in pairs], {"automatic": model, **variants}), f"{set_name}: ")
+        variants = {f"match {a}–{b}, palette {c}–{d}": Patched(ReferencedColorizer(model, pairs), exemplar, {
+            "MATCH_LOW": a, "MATCH_HIGH": b, "RELATED_LOW": c, "RELATED_HIGH": d}) for a, b, c, d in REFERENCE_VARIANTS}
+        baselines = {"nearest neighbours": ReferencedColorizer(NearestNeighbourReference(), pairs),
+                     "lightness mean": ReferencedColorizer(LightnessMeanReference(), pairs)}
+        summary = evaluate_photos([(n, t) for n, t, _ in pairs], {"automatic": model, **baselines, **variants})
+        _report(summary, f"{set_name}: ")
 
 
 def main() -> int:

@@ -168,3 +168,37 @@ def test_paste_of_a_thin_stamp_partly_or_wholly_outside_is_clipped():
     rng = np.random.default_rng(3)
     for _ in range(50):  # random places never fail, whatever the stamp's shape
         data.paste_stamps(crop, [thin, _stamp(9)], rng)
+
+
+def test_surface_scenes_tile_a_surface_under_soft_light_with_stamps_on_it():
+    wood = np.zeros((10, 12, 3), np.uint8)
+    wood[..., 0], wood[..., 1], wood[..., 2] = 150, 100, 60          # one brown, to follow through the scene
+    scenes = data.surface_scenes([wood], [_stamp(30, (0, 0, 255))], 6, 48, seed=1,
+                                 stamp_options=data.StampOptions(share=1.0))
+    assert scenes.shape == (6, 48, 48, 3) and scenes.dtype == np.uint8
+    for scene in scenes:
+        blue = (scene[..., 2] > 200) & (scene[..., 0] < 50)
+        assert blue.any()                                             # a stamp lies on every scene
+        rest = scene[~blue & (scene[..., 2] < 100)].astype(float)     # the surface around it
+        ratio = rest[:, 0] / np.maximum(rest[:, 2], 1)
+        assert np.mean(np.abs(ratio - 2.5) < 0.3) > 0.9               # the same brown, lit more or less (the
+                                                                      # rest: the stamps' blended edges)
+        assert 0.6 * 150 < rest[:, 0].mean() < 1.2 * 150
+    np.testing.assert_array_equal(scenes, data.surface_scenes([wood], [_stamp(30, (0, 0, 255))], 6, 48, seed=1,
+                                                              stamp_options=data.StampOptions(share=1.0)))
+    bare = data.surface_scenes([wood], None, 2, 48, seed=1)
+    assert not ((bare[..., 2] > 200) & (bare[..., 0] < 50)).any()
+
+
+def test_gimp_pattern_reader():
+    import struct
+
+    fs = _script("fetch_stamps")
+    pixels = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    name = b"wood\x00"
+    header = struct.pack(">5I", 24 + len(name), 1, 3, 2, 3) + b"GPAT" + name
+    np.testing.assert_array_equal(fs.read_gimp_pattern(header + pixels.tobytes()), pixels)
+    gray = struct.pack(">5I", 24 + len(name), 1, 2, 1, 1) + b"GPAT" + name + bytes([7, 9])
+    np.testing.assert_array_equal(fs.read_gimp_pattern(gray), [[[7, 7, 7], [9, 9, 9]]])
+    with pytest.raises(ValueError):
+        fs.read_gimp_pattern(b"\x00" * 40)

@@ -1,0 +1,83 @@
+"""The simple baselines every guided colorization is measured against, so that a class sees what each
+step buys (README and docs/results.md print them beside the project's results).
+
+Each is a colorizer in its own right, with the ``colorize`` signature the evaluation calls:
+- ``LightnessMeanReference``: every pixel takes the reference photo's mean color at its lightness
+  (Welsh et al.'s idea with no texture at all).
+- ``NearestNeighbourReference``: every cell takes the plain mean color of its ``k`` nearest reference
+  cells in the VGG16 descriptors the exemplar matcher uses, with no confidence, smoothing or fallback.
+- ``KernelSpreadHints``: each hint's color spreads over the image by a Gaussian of the distance to it
+  (no features: it does not know where an object ends), over the model's automatic colors.
+All keep the input's own L; the reference baselines join at full resolution by bilinear upsampling.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from colorizer.color import join_lab, luminance, resize
+
+__all__ = ["LightnessMeanReference", "NearestNeighbourReference", "KernelSpreadHints"]
+
+
+class LightnessMeanReference:
+    """uint8 photo + reference RGB → the reference's mean ab at each pixel's lightness (20 levels)."""
+
+    def colorize(self, image: np.ndarray, reference) -> np.ndarray:
+        from colorizer.exemplar import PALETTE_BINS, lightness_palette
+        from colorizer.color import rgb_to_lab
+
+        lab = np.concatenate([rgb_to_lab(r).reshape(-1, 3) for r in _references(reference)])
+        palette = lightness_palette(lab[:, 0], lab[:, 1:])
+        L = luminance(image)
+        return join_lab(L, palette[np.clip((L / 100.0 * PALETTE_BINS).astype(int), 0, PALETTE_BINS - 1)])
+
+
+class NearestNeighbourReference:
+    """uint8 photo + reference RGB → each cell's plain mean color of its ``k`` nearest reference cells."""
+
+    def __init__(self, k: int = 8):
+        self.k = k
+
+    def colorize(self, image: np.ndarray, reference) -> np.ndarray:
+        from colorizer import exemplar
+
+        cells = exemplar.reference_cells(_references(reference))
+        L = luminance(image)
+        side = exemplar.MATCH_SIZE
+        target = exemplar.reference_matcher().descriptors(resize(L, (side, side)))
+        _, top = exemplar.reference_matcher().top_matches(target, cells.descriptors)
+        ab = cells.ab[top[:, :self.k]].mean(axis=1).reshape(side // exemplar.STRIDE, side // exemplar.STRIDE, 2)
+        return join_lab(L, resize(ab, L.shape))
+
+
+class KernelSpreadHints:
+    """A model's automatic colors, with each hint's correction spread by a Gaussian of the image-space
+    distance (σ = ``sigma`` as a share of the shorter side), the nearest hint weighing most."""
+
+    def __init__(self, model, sigma: float = 0.1):
+        self.model, self.sigma = model, sigma
+
+    def colorize(self, image: np.ndarray, hints=None) -> np.ndarray:
+        from colorizer.color import rgb_to_lab
+
+        automatic = self.model.colorize(image)
+        if not hints:
+            return automatic
+        L = luminance(image)
+        ab = rgb_to_lab(automatic)[..., 1:]
+        h, w = L.shape
+        yy, xx = np.mgrid[:h, :w].astype(np.float32)
+        sigma = self.sigma * min(h, w)
+        weights, targets = [], []
+        for hint in hints:
+            weights.append(np.exp(-((yy - hint["y"]) ** 2 + (xx - hint["x"]) ** 2) / (2 * sigma ** 2)))
+            color = rgb_to_lab(np.asarray(hint["rgb"], np.uint8)[None, None])[0, 0, 1:]
+            targets.append(color)
+        weights = np.stack(weights)                      # n×H×W
+        reach = np.clip(weights.sum(axis=0), 0.0, 1.0)   # how far any hint reaches here
+        hinted = np.einsum("nhw,nc->hwc", weights, np.stack(targets)) / np.maximum(weights.sum(axis=0), 1e-6)[..., None]
+        return join_lab(L, reach[..., None] * hinted + (1 - reach[..., None]) * ab)
+
+
+def _references(reference) -> list[np.ndarray]:
+    return [reference] if isinstance(reference, np.ndarray) else list(reference)

@@ -1,0 +1,71 @@
+"""The simple baselines (colorizer.baselines) and the palette the reference colorization falls back to
+(colorizer.exemplar.lightness_palette), and real pairs read from a folder (evaluate.folder_pairs)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colorizer import baselines, color
+from colorizer.evaluate import folder_pairs, image_metrics
+from colorizer.exemplar import PALETTE_BINS, lightness_palette
+from conftest import write_png
+
+
+def lightness_coded(h: int = 60, w: int = 80) -> np.ndarray:
+    """A photo whose color is a function of its lightness: dark parts blue, light parts orange."""
+    L = np.tile(np.linspace(15, 90, w, dtype=np.float32), (h, 1))
+    ab = np.where(L[..., None] < 50, np.array([5.0, -30.0], np.float32), np.array([20.0, 45.0], np.float32))
+    return color.lab_to_rgb(np.concatenate([L[..., None], ab], axis=-1))
+
+
+def test_lightness_palette_means_and_fills_missing_levels():
+    L = np.array([2.0, 3.0, 52.0, 97.0])
+    ab = np.array([[10, 0], [20, 0], [0, -30], [5, 5]], np.float32)
+    palette = lightness_palette(L, ab)
+    assert palette.shape == (PALETTE_BINS, 2)
+    np.testing.assert_allclose(palette[0], [15, 0])      # the mean of the two darkest cells
+    np.testing.assert_allclose(palette[10], [0, -30])
+    np.testing.assert_allclose(palette[19], [5, 5])
+    np.testing.assert_allclose(palette[3], [15, 0])      # missing levels take the nearest present one
+    np.testing.assert_allclose(palette[8], [0, -30])
+
+
+def test_lightness_mean_baseline_recovers_lightness_coded_colors():
+    photo = lightness_coded()
+    result = baselines.LightnessMeanReference().colorize(photo, photo)
+    assert image_metrics(photo, result)["psnr"] > 30
+    gray = color.join_lab(color.luminance(photo), np.zeros((*photo.shape[:2], 2), np.float32))
+    assert image_metrics(photo, gray)["psnr"] < 25
+
+
+def test_nearest_neighbour_baseline_copies_a_photos_own_colors():
+    from colorizer import gallery
+
+    photo = color.resize(gallery.load_photo("chelsea"), (120, 180))
+    result = baselines.NearestNeighbourReference().colorize(photo, photo)
+    gray = color.join_lab(color.luminance(photo), np.zeros((*photo.shape[:2], 2), np.float32))
+    assert image_metrics(photo, result)["psnr"] > image_metrics(photo, gray)["psnr"] + 3
+
+
+def test_kernel_spread_colors_near_its_hint_and_not_far_away():
+    class Gray:
+        def colorize(self, image):
+            L = color.luminance(image)
+            return color.join_lab(L, np.zeros((*L.shape, 2), np.float32))
+
+    image = np.full((60, 120, 3), 128, np.uint8)
+    result = baselines.KernelSpreadHints(Gray(), sigma=0.1).colorize(image, [{"x": 10, "y": 30, "rgb": [200, 60, 60]}])
+    ab = color.rgb_to_lab(result)[..., 1:]
+    assert np.hypot(*ab[30, 10]) > 25          # at the hint: its red
+    assert np.hypot(*ab[30, 110]) < 1          # 100 px away (σ = 6 px): untouched
+    assert np.array_equal(baselines.KernelSpreadHints(Gray()).colorize(image, []), Gray().colorize(image))
+
+
+def test_folder_pairs_reads_each_photo_with_its_reference(tmp_path):
+    write_png(tmp_path / "a.png", np.full((8, 8, 3), 10, np.uint8))
+    write_png(tmp_path / "a.ref.png", np.full((8, 8, 3), 200, np.uint8))
+    write_png(tmp_path / "lonely.ref.png", np.full((8, 8, 3), 50, np.uint8))
+    messages = []
+    pairs = folder_pairs(tmp_path, on_error=messages.append)
+    assert [(name, truth[0, 0, 0], ref[0, 0, 0]) for name, truth, ref in pairs] == [("a.png", 10, 200)]
+    assert messages == ["error: lonely.ref.png: no photo lonely.* beside this reference"]
