@@ -111,3 +111,39 @@ def test_evaluate_references_prints_both_tables(photo_dir, capsys):
     out = capsys.readouterr().out
     assert "other view of itself: 2 pairs" in out and "| hypercolumn + reference |" in out and "| gray |" in out
     assert "same package and kind: no pairs" in out
+
+
+def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the_model(monkeypatch):
+    """Three sources, most specific first: matched colors, the reference's palette at each lightness, then
+    the model, weighted by how close each cell's match is and how related the reference is as a whole."""
+    from colorizer import exemplar
+
+    grid = exemplar.MATCH_SIZE // exemplar.STRIDE
+
+    class Flat:  # the automatic model paints everything one green
+        def network_input(self, L):
+            return L
+
+        def predict_ab(self, x, hint_grid=None, **options):
+            return np.broadcast_to(np.float32([-30.0, 20.0]), (1, grid, grid, 2))
+
+    similarity = np.full(grid * grid, 0.5 * (exemplar.RELATED_LOW + exemplar.RELATED_HIGH), np.float32)
+    similarity[: grid * grid // 3] = exemplar.MATCH_HIGH + 0.05   # a third of the cells match closely
+    matched = np.broadcast_to(np.float32([40.0, 10.0]), (grid * grid, 2))  # the matches say red
+    monkeypatch.setattr(exemplar, "match", lambda target, cells, colors: (matched, similarity))
+    monkeypatch.setattr(exemplar.reference_matcher(), "descriptors", lambda L: np.zeros((grid * grid, 4), np.float32))
+    L = np.full((64, 64), 60.0, np.float32)
+    lightness, colors = np.full(10, 60.0, np.float32), np.tile(np.float32([0.0, 50.0]), (10, 1))  # palette: yellow
+    ab, confidence, automatic = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors, lightness)
+    related = float(np.clip((np.median(similarity) - exemplar.RELATED_LOW) / (exemplar.RELATED_HIGH - exemplar.RELATED_LOW), 0, 1))
+    weak = ab.reshape(-1, 2)[grid * grid // 2:]          # cells whose best match is only fair
+    expected = related * np.float32([0.0, 50.0]) + (1 - related) * np.float32([-30.0, 20.0])
+    local = np.clip((similarity[-1] - exemplar.MATCH_LOW) / (exemplar.MATCH_HIGH - exemplar.MATCH_LOW), 0, 1) * related
+    np.testing.assert_allclose(weak, np.broadcast_to(local * np.float32([40.0, 10.0]) + (1 - local) * expected, weak.shape), atol=1e-3)
+    assert 0 < related < 1 and np.all(weak[:, 1] > 20)   # the palette's yellow shows, not only the model's green
+    close = ab.reshape(-1, 2)[: grid * grid // 4 - grid]   # well inside the closely matched third: red
+    assert np.all(np.abs(close - [40.0, 10.0]) < np.abs(close - expected).max() + 1)
+    np.testing.assert_allclose(confidence.reshape(-1)[-1], local + (1 - local) * related, atol=1e-5)
+    # Without the reference's lightness (no palette), weak matches take the model's colors.
+    ab2, _, _ = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors)
+    np.testing.assert_allclose(ab2.reshape(-1, 2)[-1], local * np.float32([40.0, 10.0]) + (1 - local) * np.float32([-30.0, 20.0]), atol=1e-3)
