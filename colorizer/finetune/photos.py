@@ -33,8 +33,9 @@ def _usable(image, name: str) -> Photo:
 
 
 def decode_photo(data_bytes: bytes, name: str) -> Photo:
-    """File bytes → (name, uint8 RGB ≤ 1024 px); ``ImageError`` for unreadable or grayscale files."""
-    return _usable(decode_image(data_bytes, name), name)
+    """File bytes → (name, uint8 RGB ≤ 1024 px); ``ImageError`` for unreadable or grayscale files. Decoded
+    within the decode budget (``imageio``: a photo over it is shrunk while it decodes, as the app's uploads are)."""
+    return _usable(decode_image(data_bytes, name, fit=True), name)
 
 
 def photos_from_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[Photo], list[str]]:
