@@ -295,6 +295,9 @@ def test_cli_video_form(installed_tiny_checkpoints, tmp_path, capsys):
     assert (info.frames, info.width, info.height) == (5, 64, 48)
     assert "colored.mp4: 5 frames 64x48 at 12 fps (libx264, no audio track)" in out.out
     assert "Traceback" not in out.err
+    cut = write_clip(tmp_path / "cut.mp4", synthetic.moving_square(frames=12, size=(96, 64), cut_at=6).gray)
+    assert main(["video", str(cut), "-o", str(tmp_path / "cut_color.mp4"), "--arch", "cifar_ae"]) == 0
+    assert "(libx264, no audio track, scene cut at frame 6 (0.50 s))" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", [b"", b"<html>not a video</html>"])

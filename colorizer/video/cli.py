@@ -71,7 +71,8 @@ def video_from_cli(args, progress, error) -> int:
         return USAGE_ERROR
     bar.close()
     sound = f", audio {report.audio}" if report.audio else (", no audio track" if not info.has_audio else ", audio unreadable: left out")
-    cuts = f", {len(report.cuts)} scene cut{'s' * (len(report.cuts) != 1)}" if report.cuts else ""
+    cuts = (f", scene cut{'s' * (len(report.cuts) != 1)} at frame{'s' * (len(report.cuts) != 1)} "
+            + ", ".join(f"{cut} ({cut / report.fps:.2f} s)" for cut in report.cuts)) if report.cuts else ""
     print(f"{output}: {report.frames} frames {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
     return 0
