@@ -78,7 +78,6 @@ Threads.
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import struct
