@@ -473,12 +473,16 @@ def test_a_session_holds_at_most_eight_pictures(tiny_app_env):
 def test_a_session_holds_a_bounded_number_of_pixels(tiny_app_env, monkeypatch):
     """Finding (per-session quota: total pixels): a session's pictures together stay under
     MAX_SESSION_PIXELS (three pictures at the decode budget); here the quota is set to two 32×32 pictures."""
-    from ui import widgets
+    from ui import loaders, widgets
 
     monkeypatch.setattr(widgets, "MAX_SESSION_PIXELS", 2 * 32 * 32)
+    decoded = []
+    real = loaders.decode_image
+    monkeypatch.setattr(loaders, "decode_image", lambda data, name, **k: decoded.append(name) or real(data, name, **k))
     at = _uploaded([(f"q{i}.png", hostile.gray_png(np.full((32, 32), 60 + i, np.uint8)), "image/png") for i in range(3)])
     assert not at.exception, at.exception
     assert _headings(at) == ["q0.png", "q1.png"]
+    assert "q2.png" not in decoded  # left out from its header, never decoded
     assert _errors(at) == ["q2.png: left out: your pictures together would pass 2,048 pixels, "
                                           "what this server takes from one visitor at a time"]
 

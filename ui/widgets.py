@@ -29,7 +29,7 @@ import streamlit as st
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
-from colorizer import imageio
+from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
 from ui import callbacks, loaders, work_queue
 from ui.plain_text import plain
@@ -223,17 +223,19 @@ def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
         pictures, errors, pixels = [], [], 0
         uploads = list(st.session_state.get(UPLOAD_KEY) or [])
         for upload in uploads[:MAX_PICTURES]:
+            data = upload.getvalue()
+            if pixels + _expected_pixels(data) > MAX_SESSION_PIXELS:  # from the header: not even decoded
+                errors.append(_over_session_pixels(upload.name))
+                continue
             try:
-                picture = loaders.decode_upload(upload.getvalue(), upload.name)
+                picture = loaders.decode_upload(data, upload.name)
             except ImageError as err:
                 errors.append(str(err))
                 continue
-            pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
-            if pixels > MAX_SESSION_PIXELS:
-                errors.append(f"{picture.name}: left out: your pictures together would pass {MAX_SESSION_PIXELS:,} "
-                              "pixels, what this server takes from one visitor at a time")
-                pixels -= picture.rgb.shape[0] * picture.rgb.shape[1]
+            if pixels + picture.rgb.shape[0] * picture.rgb.shape[1] > MAX_SESSION_PIXELS:
+                errors.append(_over_session_pixels(picture.name))
                 continue
+            pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
             pictures.append(picture)
         if len(uploads) > MAX_PICTURES:
             left = ", ".join(u.name for u in uploads[MAX_PICTURES:][:3]) + (", …" if len(uploads) > MAX_PICTURES + 3 else "")
@@ -246,6 +248,21 @@ def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
         return [loaders.gallery_picture(key)], []
     except Exception as err:  # e.g. the package that ships this photo is not installed
         return [], [f"{key}: cannot load this gallery photo ({type(err).__name__}: {err}); pick another one"]
+
+
+def _expected_pixels(data: bytes) -> int:
+    """The pixels a file will keep once decoded (its declared size, at most the decode budget), read from
+    its header; 0 when it cannot be told (the decoder then says what is wrong)."""
+    try:
+        structure = decode_budget.inspect(data)
+    except decode_budget.StructureError:
+        return 0
+    return 0 if structure is None else min(structure.pixels, imageio.MAX_PIXELS)
+
+
+def _over_session_pixels(name: str) -> str:
+    return (f"{name}: left out: your pictures together would pass {MAX_SESSION_PIXELS:,} pixels, what this "
+            "server takes from one visitor at a time")
 
 
 def pictures_ui() -> list[DecodedImage]:
