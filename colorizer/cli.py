@@ -165,9 +165,15 @@ def cmd_evaluate(args) -> int:
     if args.hints:  # extra rows: hint-taking models given n simulated hints per photo
         from colorizer.evaluate import HintedColorizer
 
+        from colorizer.baselines import KernelSpreadHints
+
         for name, model in [(n, m) for n, m in models.items() if getattr(m, "takes_hints", False)]:
             del models[name]
-            models.update({f"{name} ({k} hints)": HintedColorizer(model, k) for k in args.hints})
+            for k in args.hints:
+                models[f"{name} ({k} hints)"] = HintedColorizer(model, k)
+                if k:  # what the network reads by itself, and what a plain spread of the same hints gives
+                    models[f"{name} ({k} hints, network alone)"] = HintedColorizer(model, k, spread=None)
+                    models[f"baseline: kernel spread of {k} hints"] = HintedColorizer(KernelSpreadHints(model), k)
     summary = evaluate_photos(photos, models, progress=_progress)
     print(f"{len(photos)} color photos from {args.dir}")
     print(format_table(summary))

@@ -281,19 +281,21 @@ def _cell(value: float | None, spec: str, scale: float = 1.0) -> str:
 def format_table(summary: dict[str, dict]) -> str:
     """A Markdown table of ``evaluate_photos``' output (rates and AuC in percent, as Zhang et al. print them)."""
     lines = [
-        "| model | PSNR (dB) ↑ | SSIM ↑ | L2_ab ↓ | right hue (%) ↑ | AuC (%) ↑ | AuC rebal. (%) ↑ | colorfulness | ratio to truth |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | PSNR (dB) ↑ | SSIM ↑ | L2_ab ↓ | right hue (%) ↑ | AuC (%) ↑ | AuC rebal. (%) ↑ | colorfulness | ratio to truth "
+        "| quieter half vs gray (dB) | worst quiet photo vs gray (dB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, m in summary.items():
         if label == "truth":
             continue
         cells = [_cell(m["psnr"], ".2f"), _cell(m["ssim"], ".4f"), _cell(m["l2_ab"], ".2f"),
                  *(_cell(m.get(k), ".1f", 100) for k in ("right_hue", "auc", "auc_rebalanced")),
-                 _cell(m["colorfulness"], ".1f"), _cell(m["colorfulness_ratio"], ".2f")]
+                 _cell(m["colorfulness"], ".1f"), _cell(m["colorfulness_ratio"], ".2f"),
+                 _cell(m.get("quiet_gain"), "+.2f"), _cell(m.get("worst_quiet_gain"), "+.2f")]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     truth = summary.get("truth")
     if truth:
-        lines.append(f"| truth | – | – | – | – | – | – | {truth['colorfulness']:.1f} | 1.00 |")
+        lines.append(f"| truth | – | – | – | – | – | – | {truth['colorfulness']:.1f} | 1.00 | – | – |")
     return "\n".join(lines)
 
 
