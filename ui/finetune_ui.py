@@ -16,6 +16,7 @@ Widget keys are namespaced ``finetune.*``.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from datetime import datetime, timezone
 
@@ -41,6 +42,7 @@ BATCH_SIZES = (4, 8, 16, 32, 64)
 DEFAULT_BATCH = 8
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
 CROP_SIZES = (32, 64, 96, 128, 160, 192, 256)
+_log = logging.getLogger(__name__)
 
 
 def owner_id() -> str:
@@ -256,10 +258,20 @@ def _job_fragment(job: finetune.FinetuneJob) -> None:
         preview_ui(status)
 
 
+def _job_fragment_or_line(job: finetune.FinetuneJob) -> None:
+    """The fragment's body; an error in it is one line (a fragment's rerun runs outside ``run_page``)."""
+    try:
+        _job_fragment(job)
+    except Exception as err:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
+        _log.exception("fine-tune view failed")
+        st.error(plain(f"The progress view failed ({type(err).__name__}: {err}); reload the page: the job goes on."),
+                 icon=":material/error:")
+
+
 def job_ui(job: finetune.FinetuneJob) -> None:
     """The live view of an active job, refreshed every second by a fragment until the job ends; then one
     full rerun shows the result (so the fragment never stops refreshing on a stale view)."""
-    st.fragment(run_every=1.0)(_job_fragment)(job)
+    st.fragment(run_every=1.0)(_job_fragment_or_line)(job)
 
 
 # --------------------------------------------------------------------------- the result
