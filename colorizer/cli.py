@@ -218,7 +218,8 @@ def cmd_train(args) -> int:
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
-        stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from, command="python -m colorizer " + shlex.join(args.argv),
+        stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from,
+        train_layers=tuple(n for n in (args.train_layers or "").split(",") if n), command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -304,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--init-from", default=None, metavar="CHECKPOINT",
                        help="start the decoder from this checkpoint's weights (name or folder), e.g. the hint "
                             "network from the flagship's; new input channels start at zero")
+    train.add_argument("--train-layers", default=None, metavar="A,B,...",
+                       help="train only these decoder layers (the rest keep --init-from's weights), e.g. "
+                            "hint_attention,probs,ab_reg for the hint network")
     train.add_argument("--snapshots", default=None, metavar="DIR",
                        help="also write every epoch's trained weights here, to average them afterwards "
                             "(scripts/average_snapshots.py)")

@@ -29,7 +29,7 @@ from colorizer.models import architecture
 from colorizer.models.contract import color_space
 
 __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part", "parameter_counts",
-           "data_sources", "versions", "crops", "target_prior", "warm_start"]
+           "data_sources", "versions", "crops", "target_prior", "warm_start", "freeze_except"]
 
 
 def parameter_counts(model, arch) -> dict[str, int]:
@@ -94,13 +94,15 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
                        snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
                        surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
-                       command: str | None = None, log=print) -> dict:
+                       train_layers: tuple[str, ...] = (), command: str | None = None, log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
     ``stamps_dir``: photographic stamps (``scripts/fetch_stamps.py``) pasted onto the training crops.
     ``surfaces_dir``: photographed surfaces (``scripts/fetch_stamps.py``) for quiet scenes added to the crops.
-    ``init_from``: a checkpoint (name or folder) whose decoder weights start this one (``warm_start``)."""
+    ``init_from``: a checkpoint (name or folder) whose decoder weights start this one (``warm_start``).
+    ``train_layers``: train only these decoder layers (``freeze_except``), e.g. what a hint network adds
+    to the flagship it starts from, so that its automatic colors stay the flagship's."""
     arch = architecture(name)
     size = size or arch.WORKING_SIZE
     started = time.time()
@@ -122,6 +124,9 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
         source = _checkpoint_model(init_from)
         copied = warm_start(model.get_layer("decoder"), source.get_layer("decoder"))
         log(f"{name}: {len(copied)} decoder layers start from {init_from}")
+    if train_layers:
+        freeze_except(model.get_layer("decoder"), train_layers)
+        log(f"{name}: training only {', '.join(train_layers)}")
     loss, metrics, loss_weights = arch.loss_and_metrics(prior)
     frozen = arch.FROZEN_ENCODER
     if frozen:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
@@ -157,6 +162,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
             "batch_size": batch_size, "learning_rate": lr, "seed": seed,
             "initialized_from": str(init_from) if init_from else None,
+            "trained_layers": list(train_layers) or "all of the decoder",
             "frozen_encoder_features_cached": bool(frozen),
             "wall_time_s": round(wall_time, 1), "device": device_description(),
         },
@@ -218,6 +224,16 @@ def target_prior(arch, y, train_batch) -> np.ndarray | None:
         return None
     ab_norm = y["ab_reg"][..., :2] if isinstance(y, dict) and "ab_reg" in y else train_batch["ab_norm"]
     return quantize.empirical_prior(unnormalize_ab(ab_norm))
+
+
+def freeze_except(decoder: keras.Model, names) -> None:
+    """Make every layer of ``decoder`` untrainable but those named; ValueError naming any unknown name."""
+    known = {layer.name for layer in decoder.layers}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"no decoder layer named {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    for layer in decoder.layers:
+        layer.trainable = layer.name in names
 
 
 def _checkpoint_model(name_or_path):

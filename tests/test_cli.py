@@ -16,7 +16,7 @@ from PIL import Image
 
 from colorizer import ARCHITECTURE_NAMES, checkpoints
 from colorizer.cli import main
-from colorizer.evaluate import METRIC_NAMES
+from colorizer.evaluate import METRIC_NAMES, TRANSFER_NAMES
 from conftest import REPO_ROOT, make_photo, write_png
 
 ARCHS = ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]  # the flagship first
@@ -87,7 +87,7 @@ def test_evaluate_prints_table_with_gray_row_and_writes_json(installed_tiny_chec
     summary = json.loads(report.read_text())
     assert list(summary) == ["gray", "cifar_ae", "vae", "truth"]
     for label in ("gray", "cifar_ae", "vae"):
-        assert list(summary[label]) == [*METRIC_NAMES, "n_images"]
+        assert list(summary[label]) == [*METRIC_NAMES, "n_images", *TRANSFER_NAMES]
         assert summary[label]["n_images"] == 2
     assert summary["gray"]["colorfulness"] < 1.0 and summary["gray"]["l2_ab"] > 0
 
