@@ -80,6 +80,8 @@ def label(decode: dict, guided) -> str:
         parts.append(f"gain {decode['chroma_gain']:g}")
     if head == "blend" and decode.get("regression_gain", 1.0) != 1.0:
         parts.append(f"regression gain {decode['regression_gain']:g}")
+    if head == "blend" and decode.get("hue_of_annealed"):
+        parts.append("unsure: annealed hue at the regression's chroma")
     if decode.get("chroma_restore"):
         parts.append(f"chroma restored {decode['chroma_restore']:g}")
     if head == "muted":
@@ -147,9 +149,9 @@ def calibration_variants(outputs: CachedOutputs) -> dict[str, Variant]:
     """How bold unsure pixels are: the regression head alone, and the blend at several confidence ranges
     with the regression's color scaled by 0.8, 1.0 or 1.25 (issue 23: a quiet scene should stay quiet)."""
     grid = [{"head": "regression"}, {"head": "annealed", "temperature": 0.38}]
-    for (low, high), gain in itertools.product(((0.2, 0.6), (0.3, 0.8), (0.4, 1.0), (0.5, 1.2)), (0.8, 1.0, 1.25)):
+    for (low, high), gain, hue in itertools.product(((0.2, 0.6), (0.3, 0.8), (0.5, 1.2)), (0.8, 1.0, 1.25), (False, True)):
         grid.append({"head": "blend", "temperature": 0.38, "confidence_low": low, "confidence_high": high,
-                     "regression_gain": gain})
+                     "regression_gain": gain, "hue_of_annealed": hue})
     return _guided(outputs, grid)
 
 

@@ -33,6 +33,9 @@ def test_certainty_is_the_blends_weight_of_the_sure_color():
     w = hypercolumn.certainty(probs)[..., None]
     annealed = quantize.annealed_mean(probs, hypercolumn.DECODE["temperature"])
     regression = hypercolumn.unnormalize_ab(reg) * hypercolumn.DECODE.get("regression_gain", 1.0)
+    if hypercolumn.DECODE.get("hue_of_annealed"):  # the unsure color: the regression's chroma, the annealed hue
+        unit = annealed / np.linalg.norm(annealed, axis=-1, keepdims=True)
+        regression = unit * np.linalg.norm(regression, axis=-1, keepdims=True)
     # decode = w·annealed + (1 − w)·regression, pixel by pixel: the map says where each color came from.
     np.testing.assert_allclose(hypercolumn.decode(probs, reg), w * annealed + (1 - w) * regression, atol=1e-4)
     assert (w == 0).any() and (w > 0.5).any()  # both kinds of pixel in the test

@@ -295,5 +295,5 @@ def test_the_hint_model_decodes_as_it_was_measured_whatever_the_flagship_ships()
     from colorizer.models import hypercolumn, hypercolumn_hints
 
     assert set(hypercolumn.DECODE) <= set(hypercolumn_hints.DECODE)
-    assert hypercolumn_hints.DECODE["regression_gain"] == 1.0
+    assert hypercolumn_hints.DECODE["regression_gain"] == 1.0 and not hypercolumn_hints.DECODE["hue_of_annealed"]
     assert (hypercolumn_hints.DECODE["confidence_low"], hypercolumn_hints.DECODE["confidence_high"]) == (0.2, 0.6)

@@ -99,13 +99,20 @@ def test_flagship_regression_head_gives_its_ab():
 
 def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
     """A flat distribution is unsure everywhere: the blend gives the regression head's color, scaled by
-    the shipped regression gain (its hue kept)."""
+    the regression gain; the shipped decoding keeps that chroma in the classification head's hue."""
     probs = np.full((4, 4, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (4, 4, 1))
     gain = hypercolumn.DECODE["regression_gain"]
-    assert gain > 1.0  # the brown wash: the shipped decoding adds color to the regression's mean
-    np.testing.assert_allclose(hypercolumn.decode(probs, regression), np.tile([-10.0 * gain, 25.0 * gain], (4, 4, 1)), atol=1e-4)
-    np.testing.assert_allclose(hypercolumn.decode(probs, regression, regression_gain=1.0), np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
+    plain = {"hue_of_annealed": False}
+    np.testing.assert_allclose(hypercolumn.decode(probs, regression, **plain), np.tile([-10.0 * gain, 25.0 * gain], (4, 4, 1)), atol=1e-4)
+    np.testing.assert_allclose(hypercolumn.decode(probs, regression, regression_gain=1.0, **plain), np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
+    # Shipped: the regression's chroma (× gain), in the annealed mean's hue.
+    assert hypercolumn.DECODE["hue_of_annealed"]
+    annealed = quantize.annealed_mean(probs, hypercolumn.DECODE["temperature"])
+    shipped = hypercolumn.decode(probs, regression)
+    np.testing.assert_allclose(np.linalg.norm(shipped, axis=-1), np.hypot(10.0, 25.0) * gain, rtol=1e-4)
+    np.testing.assert_allclose(shipped / np.linalg.norm(shipped, axis=-1, keepdims=True),
+                               annealed / np.linalg.norm(annealed, axis=-1, keepdims=True), atol=1e-4)
     # ...and a sure one gives the annealed mean, whatever the regression says.
     sure = np.zeros_like(probs)
     k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
@@ -137,5 +144,5 @@ def test_saturation_options_of_the_flagship_decoding():
     # A chroma gain scales the blend's result: unsure everywhere, so the (ungained) regression color × 1.2.
     flat = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (2, 2, 1))
-    np.testing.assert_allclose(hypercolumn.decode(flat, regression, regression_gain=1.0, chroma_gain=1.2),
+    np.testing.assert_allclose(hypercolumn.decode(flat, regression, regression_gain=1.0, chroma_gain=1.2, hue_of_annealed=False),
                                np.tile([-12.0, 30.0], (2, 2, 1)), atol=1e-4)

@@ -7,6 +7,9 @@ checkpoint loads with ``safe_mode=True``).
   that package at load time and never written into a checkpoint, so they are not stored twice.
 - ``Sampling``: the VAE's reparameterization trick, z = μ + exp(½ log σ²)·ε.
 - ``KLDivergence``: adds β·KL(N(μ, σ²) ‖ N(0, I)) to the model's losses and passes μ, log σ² through.
+- ``HintAttention``: every cell attends to the hinted cells by learned feature similarity and distance,
+  and gets the hints' colors with a weight (how much the hints speak for it): how a hint network reads
+  its hints (``hypercolumn_hints``).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
 
-__all__ = ["GrayToVGGInput", "VGG16Features", "Sampling", "KLDivergence", "hed_weights_path"]
+__all__ = ["GrayToVGGInput", "VGG16Features", "Sampling", "KLDivergence", "HintAttention", "hed_weights_path"]
 
 # VGG16's ImageNet BGR mean, as keras.applications.vgg16.preprocess_input subtracts it.
 _VGG_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -151,3 +154,65 @@ class KLDivergence(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "beta": self.beta}
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class HintAttention(layers.Layer):
+    """[features B×h×w×C, hint grid B×h×w×3 (a·mask, b·mask, mask)] → B×h×w×3 (a·w, b·w, w): each cell's
+    attention-weighted hint color and the weight w in [0, 1) that the hints carry there.
+
+    Each cell (a query) attends to the ``max_hints`` most-hinted cells (keys; a cell with mask 0 is never
+    attended to) and to a learned "no hint applies" slot. A score is the scaled dot product of learned
+    projections of the two cells' features, minus a learned multiple of their squared distance (in cells,
+    over the grid's side): a hint reaches cells that look like it and are near it. The output's
+    (a·w, b·w, w) is linear in what a 1×1 head needs to put a hint's color where it applies.
+    """
+
+    def __init__(self, key_dim: int = 32, max_hints: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.key_dim, self.max_hints = int(key_dim), int(max_hints)
+
+    def build(self, input_shapes):
+        channels = input_shapes[0][-1]
+        self.query = self.add_weight(shape=(channels, self.key_dim), initializer="glorot_uniform", name="query")
+        self.key = self.add_weight(shape=(channels, self.key_dim), initializer="glorot_uniform", name="key")
+        self.null_logit = self.add_weight(shape=(), initializer="zeros", name="null_logit")
+        self.distance_scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(2.0), name="distance_scale")
+
+    def call(self, inputs):
+        features, hints = inputs
+        features, hints = ops.cast(features, "float32"), ops.cast(hints, "float32")
+        shape = ops.shape(features)
+        batch, height, width = shape[0], shape[1], shape[2]
+        cells = height * width
+        flat = ops.reshape(features, (batch, cells, -1))
+        flat_hints = ops.reshape(hints, (batch, cells, 3))
+        mask = flat_hints[..., 2]
+        k = min(self.max_hints, int(cells)) if isinstance(cells, int) else self.max_hints
+        strength, index = ops.top_k(mask, k)                                        # B×K, most-hinted first
+        colors = ops.take_along_axis(flat_hints[..., :2], ops.expand_dims(index, -1), axis=1)
+        colors = colors / ops.expand_dims(ops.maximum(strength, 1e-6), -1)          # the hint's own ab
+        keys = ops.take_along_axis(ops.matmul(flat, self.key), ops.expand_dims(index, -1), axis=1)
+        queries = ops.matmul(flat, self.query)
+        scores = ops.matmul(queries, ops.transpose(keys, (0, 2, 1))) / float(np.sqrt(self.key_dim))  # B×N×K
+        # Squared distance between each cell and each hinted cell, as a share of the grid's side.
+        rows = ops.cast(ops.arange(cells) // width, "float32")
+        cols = ops.cast(ops.arange(cells) % width, "float32")
+        hint_rows, hint_cols = ops.take(rows, index), ops.take(cols, index)        # B×K
+        side = ops.cast(ops.maximum(height, width), "float32")
+        distance = (ops.square(rows[None, :, None] - hint_rows[:, None, :])
+                    + ops.square(cols[None, :, None] - hint_cols[:, None, :])) / ops.square(side)
+        scores = scores - ops.softplus(self.distance_scale) * 10.0 * distance
+        scores = ops.where(strength[:, None, :] > 0, scores, -1e9)                  # never an unhinted cell
+        null = ops.broadcast_to(self.null_logit, (batch, cells, 1))
+        weights = ops.softmax(ops.concatenate([null, scores], axis=-1), axis=-1)[..., 1:]
+        weight = ops.sum(weights, axis=-1, keepdims=True)                           # B×N×1
+        ab = ops.matmul(weights, colors)                                            # B×N×2 = Σ w·ab
+        out = ops.concatenate([ab, weight], axis=-1)
+        return ops.reshape(out, (batch, height, width, 3))
+
+    def compute_output_shape(self, input_shapes):
+        return (*input_shapes[0][:-1], 3)
+
+    def get_config(self):
+        return {**super().get_config(), "key_dim": self.key_dim, "max_hints": self.max_hints}
