@@ -43,6 +43,11 @@ def page_env(checkpoint_dir, no_shipped_weights, monkeypatch):
                                                          "parameters": {"total": int(model.count_params())}})
     queue = finetune.JobQueue()
     monkeypatch.setattr(finetune, "QUEUE", queue)
+    # A long job, so it cannot end between two page runs before the test has seen it train and stopped it
+    # (at the public default of 20 epochs this tiny model finished first on a busy CI machine).
+    import ui.finetune_ui
+
+    monkeypatch.setattr(ui.finetune_ui, "LIMITS", finetune.FinetuneLimits(epochs=500))
     return queue
 
 
@@ -77,7 +82,7 @@ def run_until(at: AppTest, done, timeout: float = 60.0) -> AppTest:
 def test_page_finetunes_shows_progress_stops_and_colorizes(page_env):
     from colorizer import checkpoints
 
-    at = start(page(), epochs=200)
+    at = start(page(), epochs=500)
     assert not at.exception, at.exception
     assert any("broken.png" in w.value for w in at.warning)  # the broken upload is named; the rest go on
 
