@@ -20,7 +20,12 @@ Steps (``reference_colorize``), on the flagship's 44×44 grid of a 176-px workin
    says as a whole: its mean color at the cell's lightness (``lightness_palette``), again as far as it
    is related. Only the rest, what a reference that holds nothing like the photo cannot say, falls
    back to the automatic model's colors.
-4. **Join**: the blended colors reach the full-resolution L by the model's own upsampling.
+4. **Several references** (``match_references``): each speaks as far as it is related. A reference's
+   similarities are lowered by how much less related it is than the most related one, so an unrelated
+   photo added beside a good one lends neither matches nor palette, and two related ones share both
+   (real pairs: a reference's two halves together beat either half; an unrelated second reference
+   costs 0.1–0.2 dB instead of 0.7–0.9, docs/results.md).
+5. **Join**: the blended colors reach the full-resolution L by the model's own upsampling.
 
 The returned ``confidence`` says where each color came from: the share taken from the reference
 (1 a match, ``related`` its palette, 0 the model's own guess).
@@ -44,7 +49,7 @@ from colorizer import lab8
 from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
 __all__ = ["ReferenceResult", "ReferenceError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
-           "reference_matcher", "lightness_palette", "MATCH_SIZE"]
+           "reference_matcher", "match_references", "lightness_palette", "MATCH_SIZE"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -187,6 +192,7 @@ class ReferenceCells:
     descriptors: np.ndarray
     ab: np.ndarray
     lightness: np.ndarray
+    source: np.ndarray | None = None  # N: which reference photo each cell comes from (0, 1, …)
 
     def __iter__(self):  # unpacks as (descriptors, ab, lightness): reference_ab(colorizer, L, *cells)
         return iter((self.descriptors, self.ab, self.lightness))
@@ -195,7 +201,7 @@ class ReferenceCells:
 def reference_cells(references: list[np.ndarray]) -> ReferenceCells:
     """Reference photos (and their mirror images) → their cells' descriptors, colors and lightness."""
     matcher = reference_matcher()
-    descriptors, colors, lightness = [], [], []
+    descriptors, colors, lightness, source = [], [], [], []
     for i, reference in enumerate(references):
         reference = _checked_reference(reference, i)
         small = resize(reference, _reference_size(reference.shape))
@@ -206,7 +212,9 @@ def reference_cells(references: list[np.ndarray]) -> ReferenceCells:
             cells = resize(lab, grid).reshape(-1, 3)
             colors.append(cells[:, 1:])
             lightness.append(cells[:, 0])
-    return ReferenceCells(np.concatenate(descriptors), np.concatenate(colors), np.concatenate(lightness))
+            source.append(np.full(len(cells), i, np.int32))
+    return ReferenceCells(np.concatenate(descriptors), np.concatenate(colors), np.concatenate(lightness),
+                          np.concatenate(source))
 
 
 def match(target: np.ndarray, cells: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,6 +225,27 @@ def match(target: np.ndarray, cells: np.ndarray, colors: np.ndarray) -> tuple[np
     weights /= weights.sum(axis=1, keepdims=True)
     mean = np.einsum("mk,mkc->mc", weights, colors[top])
     return mean.astype(np.float32), top_similarity[:, 0].astype(np.float32)
+
+
+def match_references(target: np.ndarray, cells: np.ndarray, colors: np.ndarray,
+                     sources: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """``match`` against several references, each as far as it is related to the photo: a reference's
+    similarities are lowered by how much less related it is (median best match) than the most related
+    one, so an unrelated photo added beside a good reference lends neither its matches nor its palette.
+    → (ab M×2, best similarity M after that lowering, {reference: its palette's weight}, weights
+    summing to 1, a softmax of the relatedness gaps at ``MATCH_TEMPERATURE``). One reference: ``match``."""
+    if sources is None or len(np.unique(sources)) == 1:
+        return (*match(target, cells, colors), {int(sources[0]) if sources is not None else 0: 1.0})
+    per_reference = {int(r): match(target, cells[sources == r], colors[sources == r]) for r in np.unique(sources)}
+    related = {r: float(np.median(similarity)) for r, (_, similarity) in per_reference.items()}
+    gaps = {r: max(related.values()) - value for r, value in related.items()}
+    lowered = np.stack([per_reference[r][1] - gaps[r] for r in per_reference])          # R×M
+    choice = np.exp((lowered - lowered.max(axis=0)) / MATCH_TEMPERATURE)
+    choice /= choice.sum(axis=0)
+    ab = np.einsum("rm,rmc->mc", choice, np.stack([per_reference[r][0] for r in per_reference]))
+    palette = {r: float(np.exp(-gap / MATCH_TEMPERATURE)) for r, gap in gaps.items()}
+    total = sum(palette.values())
+    return ab.astype(np.float32), lowered.max(axis=0).astype(np.float32), {r: w / total for r, w in palette.items()}
 
 
 def lightness_palette(lightness: np.ndarray, ab: np.ndarray, bins: int = PALETTE_BINS) -> np.ndarray:
@@ -252,14 +281,14 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
         raise ReferenceError("no reference photo given")
     cells = reference_cells(references)
     L_full = luminance(image)
-    blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells,
+    blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,
                                                      hint_grid=colorizer.hint_grid(hints, image.shape), **options)
     return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
                            automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
 
 
 def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.ndarray,
-                 lightness: np.ndarray | None = None, hint_grid=None,
+                 lightness: np.ndarray | None = None, hint_grid=None, sources: np.ndarray | None = None,
                  **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The colors before the join, for callers that match many images against one set of reference
     cells (``reference_cells``; a video's frames against its keyframe): full-resolution L (float H×W in
@@ -270,7 +299,7 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     size = (MATCH_SIZE, MATCH_SIZE)
     L_match = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
     grid = (MATCH_SIZE // STRIDE, MATCH_SIZE // STRIDE)
-    matched, similarity = match(reference_matcher().descriptors(L_match), cells, colors)
+    matched, similarity, weights = match_references(reference_matcher().descriptors(L_match), cells, colors, sources)
     matched, similarity = matched.reshape(*grid, 2), similarity.reshape(grid)
     automatic_ab = colorizer.predict_ab(colorizer.network_input(L_full), hint_grid=hint_grid, **options)[0]
     automatic_on_grid = resize(np.asarray(automatic_ab, np.float32), grid)
@@ -282,7 +311,9 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     if lightness is None:  # no palette to fall back on: weak matches take the model's colors
         related = 0.0
     if related > 0:
-        palette = lightness_palette(lightness, colors)
+        palette = sum(w * lightness_palette(lightness[sources == r] if sources is not None else lightness,
+                                            colors[sources == r] if sources is not None else colors)
+                      for r, w in weights.items())
         cell_lightness = resize(L_match, grid)
         palette_ab = palette[np.clip((cell_lightness / 100.0 * PALETTE_BINS).astype(int), 0, PALETTE_BINS - 1)]
         fallback = related * palette_ab + (1.0 - related) * automatic_on_grid

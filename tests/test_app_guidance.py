@@ -86,7 +86,7 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
     at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     captions = [c for element in at.image for c in element.captions]
-    assert "Colored from the reference" in captions and any(c.startswith("Match confidence") for c in captions)
+    assert "Colored from the reference" in captions and any(c.startswith("Where colors came from") for c in captions)
     assert "Reference: ref.png" in captions
     # The L/a/b page draws the reference's ab distribution beside the result's.
     at.switch_page("pages/channels.py").run()

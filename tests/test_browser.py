@@ -343,7 +343,7 @@ def test_an_uploaded_reference_colors_the_photo(server, browser):
         page.get_by_text("Colored from the reference").first.wait_for(timeout=2 * WAIT_MS)
         _idle(page)
         assert _image_loaded(page, "Colored from the reference")
-        assert _image_loaded(page, "Match confidence")
+        assert _image_loaded(page, "Where colors came from")
         _assert_no_traceback(page)
         page.get_by_text("Colors from the reference", exact=False).last.scroll_into_view_if_needed()
         _screenshot(page, "reference")

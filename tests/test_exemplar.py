@@ -147,3 +147,39 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     # Without the reference's lightness (no palette), weak matches take the model's colors.
     ab2, _, _ = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors)
     np.testing.assert_allclose(ab2.reshape(-1, 2)[-1], local * np.float32([40.0, 10.0]) + (1 - local) * np.float32([-30.0, 20.0]), atol=1e-3)
+
+
+def test_an_unrelated_second_reference_lends_neither_matches_nor_palette(monkeypatch):
+    """Several references, each as far as it is related: beside a related reference (median best match
+    0.8, red) an unrelated one (0.7, blue) that matches a few cells better (0.85) still loses them, and
+    its palette has no weight; two equally related references share both."""
+    from colorizer import exemplar
+
+    m = 100
+    red, blue = np.float32([40.0, 10.0]), np.float32([-10.0, -40.0])
+
+    def match(target, cells, colors):  # each reference's cells carry its color in column 0 of the descriptors
+        related = cells[0, 0]
+        similarity = np.full(m, related, np.float32)
+        similarity[:10] = related + 0.15 if related < 0.75 else related  # the unrelated one: 10 cells match better (0.85)
+        return np.broadcast_to(colors[0], (m, 2)).astype(np.float32), similarity
+
+    monkeypatch.setattr(exemplar, "match", match)
+    cells = np.concatenate([np.full((5, 4), 0.8, np.float32), np.full((5, 4), 0.7, np.float32)])
+    colors = np.concatenate([np.tile(red, (5, 1)), np.tile(blue, (5, 1))])
+    sources = np.repeat(np.int32([0, 1]), 5)
+    ab, similarity, palette = exemplar.match_references(np.zeros((m, 4), np.float32), cells, colors, sources)
+    np.testing.assert_allclose(ab[10:], np.broadcast_to(red, (m - 10, 2)), atol=0.01)
+    blue_share = 1 / (1 + np.exp(0.05 / exemplar.MATCH_TEMPERATURE))  # its 0.85 lowered to 0.75 against red's 0.8
+    np.testing.assert_allclose(ab[:10], np.broadcast_to((1 - blue_share) * red + blue_share * blue, (10, 2)), atol=1e-3)
+    assert blue_share < 0.1  # without the lowering those cells would be mostly blue
+    np.testing.assert_allclose(similarity, 0.8, atol=1e-6)  # its 0.85, lowered by the 0.1 gap, loses to the related 0.8
+    assert palette[0] > 0.99 and palette[1] < 0.01 and sum(palette.values()) == pytest.approx(1.0)
+    # One reference: exactly ``match``; two equally related ones: their colors and palettes shared.
+    one = exemplar.match_references(np.zeros((m, 4), np.float32), cells[:5], colors[:5], sources[:5])
+    np.testing.assert_array_equal(one[0], match(None, cells[:5], colors[:5])[0])
+    assert one[2] == {0: 1.0}
+    cells[5:] = 0.8
+    ab, _, palette = exemplar.match_references(np.zeros((m, 4), np.float32), cells, colors, sources)
+    np.testing.assert_allclose(ab[50], (red + blue) / 2, atol=1e-4)
+    assert palette == pytest.approx({0: 0.5, 1: 0.5})

@@ -86,8 +86,9 @@ def reference_picker_ui() -> DecodedImage | None:
     active = st.session_state.get(CHOSEN_KEY) is not None
     with st.expander("Colors from a reference photo", expanded=active, icon=":material/palette:"):
         st.caption("A color photo of the same place or the same kind of thing: each part of your photo takes "
-                   "the colors of the part of the reference that looks most like it, and the model's own colors "
-                   "stay where nothing matches.")
+                   "the colors of the part of the reference that looks most like it; where nothing matches well, "
+                   "the reference's own colors at that lightness; the model's colors only where the reference "
+                   "is unrelated to the photo.")
         options = [NONE, UPLOAD, GALLERY]
         if st.session_state.get(SOURCE_KEY) not in options:
             st.session_state[SOURCE_KEY] = UPLOAD if (st.session_state.get(CHOSEN_KEY) or ("",))[0] == "upload" \
@@ -104,7 +105,8 @@ def reference_picker_ui() -> DecodedImage | None:
 
 
 def confidence_image(confidence: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: dark = guessed, yellow = matched)."""
+    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: yellow = a match, green = the
+    reference's palette, dark = the model's guess)."""
     height, width = shape[:2]
     levels = np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8)
     levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -128,7 +130,8 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference")
     shown = widgets.display(result.image)
     confidence.image(confidence_image(result.confidence, shown.shape), caption=(
-        f"Match confidence (yellow: colors from a match, dark: the model's guess); mean {result.confidence.mean():.0%}"))
+        f"Where colors came from (yellow: a match; green: the reference's colors at that lightness; "
+        f"dark: the model's guess); from the reference: {result.confidence.mean():.0%}"))
     if picture.was_color:  # the truth is known: how the reference's colors score against it
         key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb))
         m = loaders.metrics_of(picture.rgb, result.image, key)
