@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import threading
 import time
 import zipfile
@@ -494,15 +495,16 @@ def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_pa
     write_png(data / "gray.png", np.full((32, 32, 3), 128, np.uint8))
     out = tmp_path / "out" / "my-checkpoint"
 
-    code = main(["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "2",
-                 "--out", str(out), "--batch-size", "8", "--lr", "1e-3"])
+    argv = ["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "2",
+            "--out", str(out), "--batch-size", "8", "--lr", "1e-3"]
+    code = main(argv)  # an explicit argv, unlike sys.argv (pytest's): the card must record this one
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "error: broken.png:" in captured.err and "error: gray.png: grayscale photo" in captured.err
     assert captured.out.strip().splitlines() == [str(out)]  # stdout: the result path only
     card = json.loads((out / "card.json").read_text())
     assert card["data"]["source"] == str(data) and len(card["data"]["skipped"]) == 2
-    assert card["command"].startswith("python -m colorizer")
+    assert card["command"] == "python -m colorizer " + shlex.join(argv)
     check_result(fn, tiny_checkpoints["cifar_ae"], out, [("photo", make_photo(30, 30))], "cifar_ae", epochs=2)
 
 

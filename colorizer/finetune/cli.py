@@ -19,7 +19,10 @@ __all__ = ["finetune_from_cli"]
 
 
 def finetune_from_cli(args) -> int:
-    """0 when the checkpoint was written (even if some photos were unusable: each prints
+    """``args``: the parsed ``finetune`` arguments, with ``args.argv`` the list they were parsed from (the
+    card's ``command`` replays it, also when ``colorizer.cli.main`` is called in-process with its own list).
+
+    0 when the checkpoint was written (even if some photos were unusable: each prints
     ``error: <file>: <reason>``; or when a signal stopped training: the best weights are written);
     1 when no photo was usable, it failed, or a signal stopped it before training (nothing written)."""
     photos, errors = photos_from_folder(args.data)
@@ -31,7 +34,7 @@ def finetune_from_cli(args) -> int:
     config = FinetuneConfig(
         base=args.base, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, crop=args.crop,
         val_share=args.val_share, seed=args.seed, out_dir=Path(args.out),
-        data_label=str(args.data), command="python -m colorizer " + shlex.join(sys.argv[1:]),
+        data_label=str(args.data), command="python -m colorizer " + shlex.join(args.argv),
     )
     bar = _CliProgress()
     job = FinetuneJob(config, photos, on_update=bar.update, skipped=errors)
