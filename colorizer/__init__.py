@@ -14,8 +14,9 @@ ARCHITECTURE_NAMES = ("hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae"
 FLAGSHIP = ARCHITECTURE_NAMES[0]
 
 
-def load(name_or_path, **kwargs):
-    """A shipped architecture by name, or a checkpoint file/folder made elsewhere → ``Colorizer``."""
+def load(name_or_path):
+    """A checkpoint name (shipped or fine-tuned), folder, or ``.keras``/``.h5`` file → ``Colorizer``
+    (``colorizer.inference.load``, imported on first use so ``import colorizer`` stays light)."""
     from colorizer.inference import load as _load
 
-    return _load(name_or_path, **kwargs)
+    return _load(name_or_path)

@@ -135,6 +135,16 @@ def test_load_by_name_uses_available_checkpoints(installed_tiny_checkpoints):
     assert model.card["architecture"] == "vae"
 
 
+def test_package_load_takes_what_inference_load_takes(tiny_checkpoints):
+    """``colorizer.load`` is ``inference.load`` under a short name: same parameters, nothing it would
+    pass on and have refused further down (a keyword is refused before any checkpoint is read)."""
+    import inspect
+
+    assert inspect.signature(colorizer.load).parameters.keys() == inspect.signature(load).parameters.keys()
+    with pytest.raises(TypeError, match="temperature"):
+        colorizer.load(tiny_checkpoints["cifar_ae"], temperature=0.5)
+
+
 def test_load_architecture_without_checkpoint_says_how_to_train(checkpoint_dir, no_shipped_weights):
     with pytest.raises(CheckpointError, match="python -m colorizer train --arch unet313"):
         load("unet313")
