@@ -25,7 +25,7 @@ from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided,
 from colorizer.hardware import keep_large_buffers
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
-from colorizer.models.contract import CONTRACTS, contract_of
+from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names
 
 __all__ = ["Colorizer", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
 
@@ -67,7 +67,8 @@ class Colorizer:
 
     Derived attributes: ``arch`` (the architecture module, or None for a foreign model), ``network``
     (the part that runs at inference, e.g. the VAE's decoder), ``jit_compile`` (XLA or not, see
-    ``JIT_COMPILE``) and ``forward`` (that network traced once, see ``compiled_forward``).
+    ``JIT_COMPILE``), ``forward`` (that network traced once, see ``compiled_forward``) and ``options``
+    (the option names ``colorize`` takes: ``contract.COMMON_OPTIONS`` and the architecture's own).
     """
 
     name: str
@@ -84,6 +85,9 @@ class Colorizer:
         self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)
         # The traced network (see ``compiled_forward``); predict_ab runs it under the lock.
         self.forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
+        # The options the architecture's predict_ab takes by name; the common ones it lacks are ignored.
+        self._arch_options = option_names(self.arch) if self.arch else frozenset()
+        self.options = frozenset(COMMON_OPTIONS) | self._arch_options
         self._lock = threading.Lock()
 
     @property
@@ -137,14 +141,17 @@ class Colorizer:
             x = normalize_l(L_small)
         return x[None, :, :, None].astype(np.float32)
 
-    def predict_ab(self, x: np.ndarray, **options) -> np.ndarray:
+    def predict_ab(self, x: np.ndarray, hint_grid: np.ndarray | None = None, **options) -> np.ndarray:
         """N×S×S×1 network input → raw ab N×s×s×2 at the network's output size (``hint_grid``: the
-        hint input of a hint-taking model, see ``hint_grid``)."""
-        if options.get("hint_grid") is None:
-            options.pop("hint_grid", None)
+        hint input of a hint-taking model, see ``hint_grid``). ``options``: names in ``self.options``
+        (TypeError for any other); those this model does not use are ignored."""
+        check_options(options, self.options, self.name)
         with self._lock:
             if self.arch is not None:
-                return self.arch.predict_ab(self.forward, x, **options)
+                used = {k: v for k, v in options.items() if k in self._arch_options}
+                if hint_grid is not None:
+                    used["hint_grid"] = hint_grid
+                return self.arch.predict_ab(self.forward, x, **used)
             outputs = np.asarray(self.forward(x))
         if self.contract == "gray01_rgb":
             return np.stack([ab_of_rgb(np.clip(img, 0, 1)) for img in outputs])
@@ -153,13 +160,18 @@ class Colorizer:
         return quantize.annealed_mean(outputs, options.get("temperature", quantize.DEFAULT_TEMPERATURE))
 
     def colorize(self, image: np.ndarray, hints: list[dict] | None = None, reference=None, **options) -> np.ndarray:
-        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3 (options: temperature, seed, head). A gray photo
-        gives the same result either way, fastest as H×W (a gray file's ``DecodedImage.pixels``).
+        """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3. A gray photo gives the same result either way,
+        fastest as H×W (a gray file's ``DecodedImage.pixels``).
+
+        ``options``: ``temperature`` (313-bin models), ``seed`` (stochastic ones), ``head`` (a 313-bin
+        model's decoding), ``spread`` (hint-taking ones), and the keys of the architecture's ``DECODE``;
+        each model ignores those that do not apply to it, and any other name is a TypeError.
 
         ``hints``: ``[{"x": col, "y": row, "rgb": [r, g, b]}, ...]`` (optional ``"radius"``, pixels) in
         the image's own coordinates, for a hint-taking model (``takes_hints``); see ``colorizer.hints``.
         ``reference``: a uint8 RGB photo (any size) or a list of them to take the colors from, this
         model's colors filling in where nothing matches; see ``colorize_with_reference``."""
+        check_options(options, self.options, self.name)
         image = _validated(image)
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False, **options).image
@@ -229,7 +241,7 @@ class Colorizer:
         if not self.is_stochastic:
             return [self.colorize(image, **options)]
         L8, x = self.prepared(_validated(image))
-        return [self.join(L8, self.predict_ab(x, seed=seed + i)[0]) for i in range(n_samples)]
+        return [self.join(L8, self.predict_ab(x, seed=seed + i, **options)[0]) for i in range(n_samples)]
 
     def timed_colorize(self, image: np.ndarray, **options) -> tuple[np.ndarray, float]:
         start = time.perf_counter()

@@ -103,6 +103,36 @@ def test_unet313_temperature_and_regression_head(tiny_colorizers, photo_37x53):
     assert regression.shape == photo_37x53.shape
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_a_misspelt_option_is_refused_by_name(name, tiny_colorizers, photo_37x53):
+    """A typo is an error, not a silent default: by colorize, predict_ab and colorize_samples alike."""
+    model = tiny_colorizers[name]
+    with pytest.raises(TypeError, match="unknown option 'tempreature'"):
+        model.colorize(photo_37x53, tempreature=0.1)
+    with pytest.raises(TypeError, match="unknown option 'sead'"):
+        model.predict_ab(model.prepared(photo_37x53)[1], sead=3)
+    with pytest.raises(TypeError, match="unknown option 'tempreature'"):
+        model.colorize_samples(photo_37x53, n_samples=2, tempreature=0.1)
+    # The common options are taken by every model; where they do not apply, they change nothing.
+    plain = model.colorize(photo_37x53)
+    common = model.colorize(photo_37x53, temperature=0.38, seed=None if name == "vae" else 3)  # 0.38: the default
+    np.testing.assert_array_equal(common, plain)
+
+
+def test_unknown_decodings_are_refused(tiny_colorizers, photo_37x53):
+    with pytest.raises(ValueError, match="unknown head 'vivid'"):
+        tiny_colorizers["unet313"].colorize(photo_37x53, head="vivid")
+    with pytest.raises(ValueError, match="unknown head 'vivid'"):
+        tiny_colorizers["hypercolumn"].colorize(photo_37x53, head="vivid")
+    with pytest.raises(ValueError, match="unknown spread 'replaced'"):
+        tiny_colorizers["hypercolumn_hints"].colorize(photo_37x53, hints=[{"x": 3, "y": 4, "rgb": [200, 30, 30]}],
+                                                      spread="replaced")
+    with pytest.raises(TypeError, match="unknown decoding option 'confidence'"):
+        from colorizer.models import hypercolumn
+
+        hypercolumn.decode(np.full((2, 2, 313), 1 / 313, np.float32), np.zeros((2, 2, 2), np.float32), confidence=0.5)
+
+
 def test_timed_colorize(tiny_colorizers, photo_37x53):
     result, seconds = tiny_colorizers["cifar_ae"].timed_colorize(photo_37x53)
     assert result.shape == photo_37x53.shape and seconds > 0

@@ -59,7 +59,7 @@ def inference_network(model: keras.Model) -> keras.Model:
     return model
 
 
-def predict_ab(forward, batch_input: np.ndarray, **_) -> np.ndarray:
+def predict_ab(forward, batch_input: np.ndarray) -> np.ndarray:
     """gray01 N×32×32×1 → ab N×32×32×2 (raw units) of the predicted RGB; ``forward`` runs the network."""
     from colorizer.color import ab_of_rgb
 

@@ -12,7 +12,9 @@ Required:
 - ``training_pairs(batch)`` → (x, y) from a crop batch (see ``colorizer.data``);
 - ``loss_and_metrics(prior)`` → (loss, metrics, loss_weights) for ``model.compile``;
 - ``inference_network(model)`` → the network colorization runs;
-- ``predict_ab(forward, batch_input, **options)`` → raw ab at the network's output size;
+- ``predict_ab(forward, batch_input, <options>)`` → raw ab at the network's output size; its keyword
+  parameters are the decoding options it takes (``option_names``); a ``**options`` passed on to a
+  decoder takes the keys of its ``DECODE`` and must refuse any other name;
 - ``encoder_features(model, x)`` → the arrays the decoder consumes (list), computed by the encoder;
 - ``decoder_head(model)`` → the trainable part that maps those arrays to the model's outputs.
 
@@ -30,8 +32,13 @@ from typing import Callable, Protocol
 from colorizer.color import AB_NORM
 from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
 
-__all__ = ["Architecture", "Defaults", "Contract", "CONTRACTS", "contract_of", "contract_by_name", "declare",
-           "feature_family", "color_space"]
+__all__ = ["Architecture", "Defaults", "Contract", "CONTRACTS", "COMMON_OPTIONS", "contract_of", "contract_by_name",
+           "declare", "feature_family", "color_space", "option_names", "check_options"]
+
+# The options ``Colorizer.colorize`` takes whatever the model: each model uses those it names
+# (``option_names``) and ignores the rest, so one command line or page can pass a seed or a
+# temperature to any model. Any other name is refused (``check_options``): a typo is an error.
+COMMON_OPTIONS = ("temperature", "seed", "head", "spread")
 
 
 class Defaults:
@@ -130,6 +137,26 @@ CONTRACTS = {c.output_kind: c for c in (
     Contract("L_ab", "L", "ab", 2),               # L_norm H×W×1 in [-1, 1] → ab_norm H×W×2 in [-1, 1]
     Contract("L_313", "L", "ab313", N_BINS),        # L_norm H×W×1 → a distribution over the 313 ab bins
 )}
+
+
+def option_names(arch) -> frozenset:
+    """The decoding options ``arch.predict_ab`` takes by name: its keyword parameters after the network
+    and the batch (but ``hint_grid``, an input), and the keys of its ``DECODE`` when it passes further
+    keywords on to its decoder."""
+    import inspect
+
+    parameters = list(inspect.signature(arch.predict_ab).parameters.values())[2:]
+    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"hint_grid"}
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        names |= set(getattr(arch, "DECODE", {}))
+    return frozenset(names)
+
+
+def check_options(options, known, source: str) -> None:
+    """TypeError naming the first of ``options`` (names) not in ``known``, and what is known."""
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(f"{source}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
 def contract_of(arch) -> str:

@@ -61,6 +61,8 @@ DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2,
 REGRESSION_REBALANCING = 0.0
 ENCODER_BLOCKS = (3, 4, 5)
 HEADS = ("blend", "muted", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
+# The options ``decode`` takes beside ``temperature`` and ``head``: ``DECODE``'s and the saturation study's.
+DECODE_OPTIONS = (*DECODE, "chroma_floor", "agreement_power", "chroma_gain", "chroma_restore")
 
 
 def build_encoder(dtype=None) -> keras.Model:
@@ -225,7 +227,7 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     """
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
-    options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+    options = _options(decode_options, temperature)
     regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32))
     if head == "regression":
         return regression
@@ -250,6 +252,15 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     return blend
 
 
+def _options(decode_options: dict, temperature: float | None) -> dict:
+    """``DECODE`` updated by ``decode_options`` and ``temperature`` (unless None); TypeError naming any
+    option ``decode`` does not know."""
+    unknown = sorted(set(decode_options) - set(DECODE_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown decoding option {unknown[0]!r} (known: temperature, head, {', '.join(DECODE_OPTIONS[1:])})")
+    return {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+
+
 def _sureness(probs: np.ndarray, annealed: np.ndarray, options: dict) -> np.ndarray:
     """The blend's weight of the sure color: the probability mass within ``confidence_radius`` of the
     annealed-mean color, mapped linearly from ``confidence_low`` (0) to ``confidence_high`` (1)."""
@@ -262,7 +273,7 @@ def certainty(probs: np.ndarray, temperature: float | None = None, **decode_opti
     """probs …×313 → … in [0, 1]: where the model was sure of a color (1: the decoding took its vivid
     guess) and where it guessed (0: it fell back to the regression's muted color). What the Colorize
     page shows beside the result. Options as ``decode``'s."""
-    options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+    options = _options(decode_options, temperature)
     probs = np.asarray(probs, np.float32)
     return _sureness(probs, quantize.annealed_mean(probs, options["temperature"]), options)
 
@@ -286,10 +297,11 @@ def hue_agreement(annealed: np.ndarray, regression: np.ndarray) -> np.ndarray:
     return np.clip(dot / np.maximum(norms, 1e-6), 0.0, 1.0)
 
 
-def predict_ab(forward, batch_input: np.ndarray, **options) -> np.ndarray:
+def predict_ab(forward, batch_input: np.ndarray, temperature: float | None = None, head: str = "blend",
+               **decode_options) -> np.ndarray:
     """L_norm N×S×S×1 → ab N×S/4×S/4×2 (raw units); options as ``decode``'s."""
     outputs = forward(batch_input)
-    return decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), **options)
+    return decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), temperature, head, **decode_options)
 
 
 def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:

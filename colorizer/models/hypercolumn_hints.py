@@ -40,6 +40,7 @@ TAKES_HINTS = True
 FEATURES_OF = hypercolumn.NAME
 # How hints reach beyond their own cells at inference (see ``predict_ab``): None (the network alone),
 # "residual" or "replace"; the ablation is in docs/results.md.
+SPREADS = (None, "residual", "replace")
 SPREAD = "replace"
 # Its own decoding, the one its hint results were measured with: the blend with the regression's own color
 # (no gain, its own hue). Hints add color where they apply; a bolder unsure color then overshoots
@@ -98,12 +99,15 @@ def predict_outputs(forward, batch_input: np.ndarray, hint_grid: np.ndarray | No
 
 
 def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None, spread: str | None = SPREAD,
-               **options) -> np.ndarray:
-    """As the flagship's ``predict_ab``, with the hint grid as the second input; then, unless
-    ``spread`` is None, each hint's correction spreads to the cells that look like its own
-    (``hints.propagate_hints``; "residual" or "replace")."""
+               temperature: float | None = None, head: str = "blend", **decode_options) -> np.ndarray:
+    """As the flagship's ``predict_ab`` (with this model's ``DECODE``), with the hint grid as the second
+    input; then, unless ``spread`` is None, each hint's correction spreads to the cells that look like
+    its own (``hints.propagate_hints``; "residual" or "replace")."""
+    if spread not in SPREADS:
+        raise ValueError(f"unknown spread {spread!r}; known: {', '.join(map(str, SPREADS))}")
     outputs = predict_outputs(forward, batch_input, hint_grid)
-    ab = decode(outputs["probs"], outputs["ab_reg"], **{**DECODE, **options})
+    options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+    ab = decode(outputs["probs"], outputs["ab_reg"], head=head, **options)
     if hint_grid is None or spread is None or not np.any(hint_grid[..., 2]):
         return ab
     grids = np.broadcast_to(hint_grid, (len(ab), *hint_grid.shape[-3:]))

@@ -23,6 +23,7 @@ INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
 OUTPUT_STRIDE = 2
 REGRESSION_WEIGHT = 10.0
+HEADS = ("annealed", "regression")  # the decodings ``predict_ab`` knows; "annealed" is the default
 DESCRIPTION = "U-Net over 313 quantized ab bins, class rebalancing, annealed mean (+ regression head)."
 
 
@@ -121,8 +122,10 @@ def inference_network(model: keras.Model) -> keras.Model:
 
 
 def predict_ab(forward, batch_input: np.ndarray, temperature: float = quantize.DEFAULT_TEMPERATURE,
-               head: str = "annealed", **_) -> np.ndarray:
+               head: str = "annealed") -> np.ndarray:
     """L_norm N×S×S×1 → ab N×S/2×S/2×2 (raw units), by annealed mean (default) or the regression head."""
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
     outputs = forward(batch_input)
     if head == "regression":
         return unnormalize_ab(np.asarray(outputs["ab_reg"]))

@@ -89,7 +89,7 @@ def inference_network(model: keras.Model) -> keras.Model:
     return model.get_layer("decoder")
 
 
-def predict_ab(forward, batch_input: np.ndarray, seed: int | None = None, **_) -> np.ndarray:
+def predict_ab(forward, batch_input: np.ndarray, seed: int | None = None) -> np.ndarray:
     """L_norm N×S×S×1 → ab N×S×S×2 (raw units), image i decoded with the i-th seeded z."""
     z = sample_z(len(batch_input), seed)
     return unnormalize_ab(np.asarray(forward([batch_input, z])))

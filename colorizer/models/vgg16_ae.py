@@ -72,7 +72,7 @@ def inference_network(model: keras.Model) -> keras.Model:
     return model
 
 
-def predict_ab(forward, batch_input: np.ndarray, **_) -> np.ndarray:
+def predict_ab(forward, batch_input: np.ndarray) -> np.ndarray:
     """L_norm N×S×S×1 → ab N×S×S×2 (raw units); ``forward`` runs the network."""
     from colorizer.color import unnormalize_ab
 
