@@ -6,8 +6,8 @@ matched to the reference photo's cells by the frozen VGG16 the flagship already 
 colors from the best matches; where no match is confident, the automatic model's colors stay.
 
 Steps (``reference_colorize``), on the flagship's 44×44 grid of a 176-px working input:
-1. **Describe** every cell of the gray photo and of the reference(s) (and their mirror images: a
-   flipped object keeps its colors) by VGG16 blocks 3, 4 and 5 (``LEVEL_WEIGHTS``), each
+1. **Describe** every cell of the gray photo and of the reference(s) (with ``MIRRORED_VIEWS``, also
+   their mirror images) by VGG16 blocks 3, 4 and 5 (``LEVEL_WEIGHTS``), each
    L2-normalized: block 3 is local texture, block 5 what the thing is. The reference keeps its aspect
    ratio; the gray photo is read as the flagship reads it.
 2. **Match**: cosine similarity of every gray cell to every reference cell; the ``TOP_K`` best give a
@@ -24,7 +24,7 @@ Steps (``reference_colorize``), on the flagship's 44×44 grid of a 176-px workin
    similarities are lowered by how much less related it is than the most related one, so an unrelated
    photo added beside a good one lends neither matches nor palette, and two related ones share both
    (real pairs: a reference's two halves together beat either half; an unrelated second reference
-   costs 0.1–0.2 dB instead of 0.7–0.9, docs/results.md).
+   costs 0.02–0.15 dB instead of 0.7–0.9, docs/results.md).
 5. **Join**: the blended colors reach the full-resolution L by the model's own upsampling.
 
 The returned ``confidence`` says where each color came from: the share taken from the reference
@@ -64,6 +64,10 @@ MATCH_TEMPERATURE = 0.02    # softmax over cosine similarities of the top K (low
 MATCH_LOW, MATCH_HIGH = 0.6, 0.8
 RELATED_LOW, RELATED_HIGH = 0.55, 0.7
 SMOOTH_SIGMA = 1.0          # cells: trust-weighted smoothing of matched colors
+# Also match against the references' mirror images (a flipped object keeps its colors)? It doubles
+# the reference's VGG16 passes and the matching, 1.56× → 1.0× the yardstick's time at 1 MP, for
+# 0.05–0.09 dB on real pairs (pairs 29.51 → 29.42 dB, pairs-tune 29.11 → 29.06): not worth it.
+MIRRORED_VIEWS = False
 PALETTE_BINS = 20           # lightness levels (of 5 L units) of the reference's palette
 
 
@@ -186,7 +190,7 @@ def _checked_reference(reference, index: int) -> np.ndarray:
 
 @dataclass
 class ReferenceCells:
-    """Every cell of the reference photo(s) and their mirror images: ``descriptors`` N×D (unit length),
+    """Every cell of the reference photo(s) (and their mirror images, ``MIRRORED_VIEWS``): ``descriptors`` N×D (unit length),
     ``ab`` N×2 and ``lightness`` N (raw Lab units)."""
 
     descriptors: np.ndarray
@@ -199,13 +203,13 @@ class ReferenceCells:
 
 
 def reference_cells(references: list[np.ndarray]) -> ReferenceCells:
-    """Reference photos (and their mirror images) → their cells' descriptors, colors and lightness."""
+    """Reference photos (and their mirror images, ``MIRRORED_VIEWS``) → their cells' descriptors, colors and lightness."""
     matcher = reference_matcher()
     descriptors, colors, lightness, source = [], [], [], []
     for i, reference in enumerate(references):
         reference = _checked_reference(reference, i)
         small = resize(reference, _reference_size(reference.shape))
-        for view in (small, np.ascontiguousarray(small[:, ::-1])):
+        for view in (small, np.ascontiguousarray(small[:, ::-1])) if MIRRORED_VIEWS else (small,):
             lab = rgb_to_lab(view)
             descriptors.append(matcher.descriptors(lab[..., 0]))
             grid = (view.shape[0] // STRIDE, view.shape[1] // STRIDE)
