@@ -34,6 +34,15 @@ def test_checkpoint_files_card_and_history(name):
     assert len(rows) >= 5 and {"loss", "val_loss", "learning_rate"} <= rows[0].keys()
 
 
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_card_working_size_is_the_architectures(name):
+    """The size the shipped checkpoint was trained and runs at is the architecture's ``WORKING_SIZE``,
+    the default of ``train`` and of a card-less file: one number in code, card and docs."""
+    from colorizer.models import ARCHITECTURES
+
+    assert read_card(WEIGHTS_DIR / name)["working_size"] == ARCHITECTURES[name].WORKING_SIZE
+
+
 def test_vgg16_checkpoint_does_not_store_the_frozen_encoder():
     card = read_card(WEIGHTS_DIR / "vgg16_ae")
     encoder_bytes = 4 * card["parameters"]["encoder"]
