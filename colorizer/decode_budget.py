@@ -26,7 +26,7 @@ The budget (``max_pixels``, ``colorizer.imageio.MAX_PIXELS``, ``$COLORIZER_MAX_P
   (libjpeg's DCT scaling: it never holds the full size), up to 64 × ``max_pixels`` (Pillow's own guard
   stops at about 179 MP); other formats are decoded whole, up to 4 × ``max_pixels`` and the memory above:
   a 7000×7000 float TIFF or WebP is refused, a 7000×7000 16-bit gray PNG decoded and shrunk.
-Measured (``ru_maxrss`` of a fresh process, files made by ``colorizer.bench.hostile``): the peak of a
+Measured (``ru_maxrss`` of a fresh process, files made by ``benchmarks.hostile``): the peak of a
 decode that fits stays near 200 MB at the default (a 6900×6900 16-bit PNG 163 MB, a 24 MP colour PNG
 205 MB, a 12 MP WebP 209 MB); the worst seen, a 24 MP 16-bit RGBA PNG, 297 MB (the conversion to arrays
 after the shrink comes on top of the budget, and the allocator keeps some of what was freed).

@@ -1,7 +1,7 @@
 """The abuse suite: one test (at least) per finding of issue 25, "a public demo that one visitor cannot
 take down, and a class that gets its colors in seconds". Each test's docstring names its finding; each
 failed on the code before the fix. Hostile files are generated here, at test time, small on disk
-(``colorizer.bench.hostile``). The browser's two-visitor case is in ``tests/test_browser.py``.
+(``benchmarks.hostile``). The browser's two-visitor case is in ``tests/test_browser.py``.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from colorizer import imageio  # noqa: E402
-from colorizer.bench import hostile  # noqa: E402
+from benchmarks import hostile  # noqa: E402
 
 _DECODE_AND_MEASURE = """
 import json, sys, time

@@ -1,5 +1,5 @@
-"""colorizer.bench and colorizer.reference: the benchmark runs and reports every figure; the reference
-has ECCV16's shape; the fast paths it relies on give the same results as the plain ones.
+"""benchmarks and benchmarks.yardstick: the benchmark runs and reports every figure; the yardstick
+(the ECCV16-shaped reference) has ECCV16's shape; the fast paths it relies on give the same results as the plain ones.
 
 Correctness only: no test asserts a timing (the numbers live in the benchmark's output and README).
 """
@@ -11,7 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from colorizer import bench, color, reference
+import benchmarks as bench
+from benchmarks import yardstick as reference
+from colorizer import color
 from colorizer.cli import build_parser, main
 
 # The released ECCV16 model's trainable parameters, as PyTorch counts them (BatchNorm: scale and shift).
@@ -35,7 +37,7 @@ def test_reference_has_eccv16_shape_and_parameter_count(reference_model):
 
 
 def test_reference_colorizer_runs_the_demo_recipe():
-    ref = reference.reference_colorizer(size=64)  # same layers at a smaller working size: a quick test
+    ref = reference.yardstick_colorizer(size=64)  # same layers at a smaller working size: a quick test
     image = np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8)
     out = ref.colorize(image)
     assert out.shape == (37, 53, 3) and out.dtype == np.uint8

@@ -5,7 +5,7 @@ The server runs as a subprocess on a free port with the real weights when ``weig
 page, upload a gray photo and see the colorized image, upload a broken file and see a clear message,
 run a short fine-tune (progress and curve, Stop, the server under 2.5 GB, then colorize with the saved
 result). A class at once, on a server of its own: twenty sessions (one browser, a context each,
-``colorizer.bench.server.class_at_once``) upload their own photo within a second or two; each must get
+``benchmarks.server.class_at_once``) upload their own photo within a second or two; each must get
 its own result, no traceback, and the server must stay under 2.5 GB. The time they wait is reported by
 ``python -m colorizer bench --server``, never asserted here. Two visitors, on a server of their own: one
 uploads the four hostile files of issue 25 at once, the other an ordinary photo; the second gets its
@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.bench.startup import stop_process
+from benchmarks.startup import stop_process
 
 from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
 
@@ -272,7 +272,7 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
         page.locator('[data-testid="stAlert"]', has_text="Saved").wait_for(timeout=2 * WAIT_MS)
         # The server's peak resident set over every page, uploads and this fine-tune: under 2.5 GB
         # (Streamlit Community Cloud's cap is near 2.7 GB; python -m colorizer bench --server reports it).
-        from colorizer.bench.server import MEMORY_LIMIT_MB, rss_mb
+        from benchmarks.server import MEMORY_LIMIT_MB, rss_mb
 
         assert rss_mb(server.pid)["peak_mb"] < MEMORY_LIMIT_MB, rss_mb(server.pid)
         assert page.get_by_text("stopped early").count() >= 1
@@ -357,8 +357,8 @@ def test_one_visitor_uploads_the_bombs_and_another_still_gets_a_result(fresh_ser
     a float TIFF, a WebP and a 16-bit PNG of 7000×7000), another visitor's ordinary photo took 60 s to show
     and the server peaked at 3.1 GB. Each file is now refused from its structure in one line, the other
     visitor gets their own result, no page shows an exception box, the server stays under 2.5 GB."""
-    from colorizer.bench.hostile import bombs
-    from colorizer.bench.server import MEMORY_LIMIT_MB, two_visitors
+    from benchmarks.hostile import bombs
+    from benchmarks.server import MEMORY_LIMIT_MB, two_visitors
 
     result = two_visitors(browser, fresh_server, pid=fresh_server.pid)
     assert result["ordinary_wait_s"] is not None and result["ordinary_wait_s"] < 45, result
@@ -372,7 +372,7 @@ def test_twenty_sessions_at_once_each_get_their_own_result_and_the_server_stays_
     # and on a fresh server, so that this load slows no other test): every one must see their own
     # picture (file name and image size), no other's, and no traceback; the server's peak resident set
     # (VmHWM) must stay under 2.5 GB. How long they wait is reported by python -m colorizer bench --server.
-    from colorizer.bench.server import MEMORY_LIMIT_MB, class_at_once
+    from benchmarks.server import MEMORY_LIMIT_MB, class_at_once
 
     result = class_at_once(browser, fresh_server, n=20, pid=fresh_server.pid)
     assert result["all_own_result"], result["problems"]

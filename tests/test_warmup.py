@@ -1,5 +1,5 @@
 """ui.warmup (the default model loads in the background, once per process), ui.memory, and the pure
-parts of colorizer.bench.server (the browser-driven parts run in tests/test_browser.py)."""
+parts of benchmarks.server (the browser-driven parts run in tests/test_browser.py)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from colorizer.bench import server as serverbench
+from benchmarks import server as serverbench
 from ui import memory, warmup
 
 

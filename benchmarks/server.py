@@ -18,7 +18,7 @@ the way the Docker image starts it (``python -m ui.serve``; user checkpoints in 
   result, whether it saw only its own picture, no traceback, whether it was shown the queue; and the
   server's peak resident set at the end;
 - two visitors (``two_visitors``): one uploads the four hostile files of issue 25 at once
-  (``colorizer.bench.hostile.bombs``: 20,000 JPEG scans, a float TIFF, a WebP and a 16-bit PNG of
+  (``benchmarks.hostile.bombs``: 20,000 JPEG scans, a float TIFF, a WebP and a 16-bit PNG of
   7000×7000), another uploads an ordinary photo two seconds later; the seconds until the second one's
   result shows, the first one's one-line refusals, no exception box on either page, the server's peak.
 
@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer.bench.startup import stop_process
+from benchmarks.startup import stop_process
 
 __all__ = [
     "MEMORY_LIMIT_MB", "PAGES", "Server", "start_server", "launch_browser", "open_app", "rss_mb",
@@ -53,7 +53,7 @@ __all__ = [
     "server_bench_from_cli", "upload_photo",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]  # colorizer/bench/server.py → the repository
+REPO_ROOT = Path(__file__).resolve().parents[1]  # benchmarks/server.py → the repository
 # The budget for Streamlit Community Cloud (its cap is near 2.7 GB): 2.5 GB = 2.5e9 bytes, in MiB, the
 # unit of every memory figure here (VmHWM is in KiB).
 MEMORY_LIMIT_MB = 2384
@@ -412,7 +412,7 @@ _MIME = {".jpg": "image/jpeg", ".tif": "image/tiff", ".webp": "image/webp", ".pn
 def two_visitors(browser, url: str, pid: int | None = None, delay_s: float = 2.0, timeout: float = 120) -> dict:
     """One visitor uploads the four hostile files at once, another an ordinary photo ``delay_s`` later →
     the second one's wait for its own result, what each page shows, the server's memory."""
-    from colorizer.bench.hostile import bombs
+    from benchmarks.hostile import bombs
 
     files = bombs()
     attacker = browser.new_context(viewport={"width": 1100, "height": 900})

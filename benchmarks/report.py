@@ -2,9 +2,9 @@
 row per model, the speed goals, notes. Formatting only: the figures come from ``run_benchmark``."""
 from __future__ import annotations
 
-from colorizer.bench.goals import GOAL_EVERY, GOAL_FASTEST, GOAL_PRE_POST_SHARE, GOAL_SIZE_MP
-from colorizer.bench.measure import REFERENCE
-from colorizer.bench.startup import COLD_START_MP
+from benchmarks.goals import GOAL_EVERY, GOAL_FASTEST, GOAL_PRE_POST_SHARE, GOAL_SIZE_MP
+from benchmarks.measure import REFERENCE
+from benchmarks.startup import COLD_START_MP
 
 __all__ = ["markdown_report"]
 

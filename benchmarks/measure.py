@@ -1,6 +1,6 @@
 """The benchmark's measurements, one model at a time: synthetic inputs, load (or build) a model, FLOPs,
 timings of each stage of ``Colorizer.colorize``, peak memory, fine-tuning epochs, and every figure's
-ratio to the reference's. No formatting here (``colorizer.bench.report``)."""
+ratio to the reference's. No formatting here (``benchmarks.report``)."""
 from __future__ import annotations
 
 import statistics
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from colorizer.bench import BenchConfig
+    from benchmarks import BenchConfig
 
 __all__ = ["REFERENCE", "synthetic_photo", "synthetic_color_photos", "load_for_bench", "count_flops", "forward_ms",
            "split_times", "peak_memory_mb", "measure_model", "finetune_epoch_times", "add_ratios", "size_key"]
@@ -57,10 +57,10 @@ def load_for_bench(name: str, reference_size: int = 256):
     from colorizer.inference import Colorizer, load
     from colorizer.models import architecture
     from colorizer.models.contract import contract_of
-    from colorizer import reference
+    from benchmarks import yardstick
 
     if name == REFERENCE:
-        return reference.reference_colorizer(reference_size), "random weights (the reference's cost does not depend on them)"
+        return yardstick.yardstick_colorizer(reference_size), "random weights (the reference's cost does not depend on them)"
     shipped = shipped_checkpoints()
     if name in shipped:
         return load(name), f"weights/{name}"

@@ -1,6 +1,6 @@
 """Hostile files, made on demand: small on disk, expensive for a careless decoder. For the abuse tests
 (``tests/test_abuse.py``, ``tests/test_browser.py``) and the server benchmark's two-visitor case
-(``colorizer.bench.server``); nothing here is stored in the repository.
+(``benchmarks.server``); nothing here is stored in the repository.
 
 The four files of issue 25, each a few kilobytes to 1 MB, built in well under a second:
 - ``progressive_jpeg(scans=20_000)``: a gray 4096×4096 progressive JPEG whose AC scans are repeated

@@ -5,7 +5,8 @@ Markdown report (paste-ready for the README) and optionally writes the same figu
 
 What is measured, per model (each architecture, loaded from ``weights/<arch>/`` when that checkpoint
 exists, else built with random weights — speed does not depend on weight values — and the
-``colorizer.reference`` network, run through the very same ``Colorizer`` code path):
+``benchmarks.yardstick`` network, the ECCV16-shaped reference, run through the very same ``Colorizer``
+code path):
 - per photo size (megapixels): end-to-end ``Colorizer.colorize`` time (median of ``runs`` after
   warm-up), split into pre-processing (8-bit lightness + shrink to the working size), the network
   (the bare traced forward pass) and post-processing (``Colorizer.join``: upsample ab, bilinear or
@@ -37,11 +38,11 @@ import sys
 from dataclasses import asdict, dataclass
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
-from colorizer.bench.goals import goal_check
-from colorizer.bench.measure import (REFERENCE, add_ratios, count_flops, finetune_epoch_times, guided_times,
+from benchmarks.goals import goal_check
+from benchmarks.measure import (REFERENCE, add_ratios, count_flops, finetune_epoch_times, guided_times,
                                      load_for_bench, measure_model, synthetic_color_photos, synthetic_photo)
-from colorizer.bench.report import markdown_report
-from colorizer.bench.startup import cold_start, cold_start_child, load_average, machine_description, streamlit_cold_start
+from benchmarks.report import markdown_report
+from benchmarks.startup import cold_start, cold_start_child, load_average, machine_description, streamlit_cold_start
 
 __all__ = [
     "BenchConfig", "run_benchmark", "markdown_report", "bench_from_cli", "synthetic_photo", "count_flops",
@@ -163,8 +164,8 @@ def config_from_args(args) -> BenchConfig:
 def bench_from_cli(args) -> int:
     """``python -m colorizer bench``: progress on stderr, Markdown on stdout, JSON to ``--json``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep stderr for the bar
-    if getattr(args, "server", False):  # the app in a browser: colorizer/bench/server.py
-        from colorizer.bench.server import server_bench_from_cli
+    if getattr(args, "server", False):  # the app in a browser: benchmarks/server.py
+        from benchmarks.server import server_bench_from_cli
 
         return server_bench_from_cli(args)
     from tqdm import tqdm

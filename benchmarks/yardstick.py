@@ -1,4 +1,4 @@
-"""An ECCV16-shaped reference network: the yardstick of ``colorizer.bench``.
+"""The speed yardstick of ``benchmarks``: an ECCV16-shaped network ("the reference" in its reports).
 
 Zhang, Isola & Efros (ECCV 2016), as released in richzhang/colorization (``colorizers/eccv16.py``),
 rebuilt layer for layer in Keras with random weights: a network's speed does not depend on its weight
@@ -10,7 +10,7 @@ BatchNorm), conv5–conv6 dilated (rate 2) at 512, conv7 at 512, conv8 a 4×4 st
 convolution to 64×64 then two 3×3 convs at 256, a 1×1 conv to the 313 ab-bin logits, softmax, and a
 bias-free 1×1 conv from the 313 probabilities to ab (the released model's annealed-mean-free head).
 About 32.2 M parameters (32.24 M trainable, as PyTorch counts them; Keras adds BatchNorm's moving
-statistics). The demo's recipe, which ``reference_colorizer`` follows through ``Colorizer``: resize L to
+statistics). The demo's recipe, which ``yardstick_colorizer`` follows through ``Colorizer``: resize L to
 256×256, predict ab at 64×64, upsample them to the photo's size and join them to its own L.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-__all__ = ["NAME", "WORKING_SIZE", "PUBLISHED_PARAMETERS", "build", "reference_colorizer"]
+__all__ = ["NAME", "WORKING_SIZE", "PUBLISHED_PARAMETERS", "build", "yardstick_colorizer"]
 
 NAME = "eccv16_reference"
 WORKING_SIZE = 256
@@ -58,11 +58,11 @@ def build(size: int = WORKING_SIZE) -> keras.Model:
     return keras.Model(l_norm, ab_norm, name=NAME)
 
 
-def reference_colorizer(size: int = WORKING_SIZE):
-    """A ``Colorizer`` around a random-weight reference: the same code path as every shipped model."""
+def yardstick_colorizer(size: int = WORKING_SIZE):
+    """A ``Colorizer`` around the random-weight yardstick: the same code path as every shipped model."""
     from colorizer.inference import Colorizer
 
     model = build(size)
     card = {"name": NAME, "architecture": NAME, "working_size": size,
             "parameters": {"total": model.count_params()}, "random_weights": True}
-    return Colorizer(name=NAME, model=model, contract="L_ab", working_size=size, card=card, source="colorizer.reference")
+    return Colorizer(name=NAME, model=model, contract="L_ab", working_size=size, card=card, source="benchmarks.yardstick")

@@ -3,7 +3,7 @@ architecture at most half of it, the fastest at most a tenth, and pre- plus post
 quarter of each model's own end-to-end time."""
 from __future__ import annotations
 
-from colorizer.bench.measure import REFERENCE, size_key
+from benchmarks.measure import REFERENCE, size_key
 
 __all__ = ["GOAL_SIZE_MP", "GOAL_EVERY", "GOAL_FASTEST", "GOAL_PRE_POST_SHARE", "goal_check"]
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer.bench.measure import load_for_bench, synthetic_photo
+from benchmarks.measure import load_for_bench, synthetic_photo
 
 __all__ = ["COLD_START_MP", "cold_start_child", "cold_start", "streamlit_cold_start", "machine_description", "load_average",
            "stop_process"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 COLD_START_MP = 1.0
 
 
@@ -28,7 +28,7 @@ COLD_START_MP = 1.0
 _COLD_START_CHILD = """
 import time
 start = time.perf_counter()
-from colorizer.bench import cold_start_child
+from benchmarks import cold_start_child
 cold_start_child({name!r}, {mp!r}, start)
 """
 
