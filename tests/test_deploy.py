@@ -6,7 +6,7 @@
   tensorflow[and-cuda] at the pinned version, anything else stops the build (its shell step is run here
   with pip replaced by echo);
 - the Streamlit config parses and bounds the data caches; the entry file starts the warm-up first;
-- README's Deploy section has the three paths and the offline wheelhouse.
+- docs/deploy.md has the three paths and the offline wheelhouse, and README's Deploy section points to it.
 """
 from __future__ import annotations
 
@@ -87,10 +87,12 @@ def test_entry_file_starts_the_warm_up_before_drawing():
     assert source.index("warmup.start()") < source.index("st.set_page_config")
 
 
-def test_readme_deploy_section_has_the_three_paths_and_the_wheelhouse():
+def test_deploy_doc_has_the_three_paths_and_the_wheelhouse_and_readme_points_to_it():
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    for needle in ("Streamlit Community Cloud", "Hugging Face", "TENSORFLOW=gpu", "docker build", "docker run",
+                   "pip download -r requirements.txt", "--no-index --find-links", "python -m colorizer bench --server"):
+        assert needle in guide, needle
     readme = (ROOT / "README.md").read_text()
     deploy = readme[readme.index("\n## Deploy"):]
     deploy = deploy[:deploy.index("\n## ", 5)]
-    for needle in ("Streamlit Community Cloud", "Hugging Face", "TENSORFLOW=gpu", "docker build", "docker run",
-                   "pip download -r requirements.txt", "--no-index --find-links", "python -m colorizer bench --server"):
-        assert needle in deploy, needle
+    assert "docs/deploy.md" in deploy
