@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     # On a GPU, take its memory as needed rather than all of it at start (inference and a fine-tune share it).
     TF_FORCE_GPU_ALLOW_GROWTH=true \
-    # Two malloc arenas instead of one per busy thread: less memory held idle (see ui/memory.py).
+    # Two malloc arenas instead of one per busy thread: less memory held idle (see colorizer/process.py).
     MALLOC_ARENA_MAX=2 \
     HOME=/home/user \
     # Fine-tuned checkpoints go here: writable by the app user (a Space's disk is wiped on restart).

@@ -5,9 +5,10 @@ the page up, declares the navigation over the page files in ``pages/`` and draws
 sidebar (model picker and image source); the pages read those choices from the session state through
 ``ui.widgets``. Model code lives in ``colorizer/``, cached loaders in ``ui.loaders``.
 """
-from ui import memory, server_tuning, warmup
+from colorizer import process
+from ui import server_tuning, warmup
 
-memory.limit_malloc_arenas()  # before the threads it concerns exist (see ui/memory.py)
+process.limit_malloc_arenas()  # before the threads it concerns exist (see colorizer/process.py)
 server_tuning.keep_keras_state()  # Streamlit clears Keras's session after every run otherwise (ui/server_tuning.py)
 warmup.start()  # first: TensorFlow imports while the rest of the page draws
 

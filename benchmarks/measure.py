@@ -210,31 +210,15 @@ def split_times(colorizer, image: np.ndarray, runs: int) -> dict:
 # ---------------------------------------------------------------------------------------------- memory
 
 
-def _status_kb(key: str) -> int | None:
-    from colorizer.hardware import process_status
-
-    try:
-        return int((process_status(key) or "").split()[0])
-    except (ValueError, IndexError):
-        return None
-
-
-def _reset_rss_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux ≥ 4.0); False where that is not allowed."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def peak_memory_mb(call) -> tuple[float, float | None]:
     """(numpy-side peak MB by tracemalloc, process RSS high-water delta MB or None) of one ``call()``."""
+    from colorizer import process
+
     rss_delta = None
-    if _reset_rss_peak():
-        before = _status_kb("VmRSS")
+    if process.reset_peak():
+        before = process.status_kb("VmRSS")
         call()
-        peak = _status_kb("VmHWM")
+        peak = process.status_kb("VmHWM")
         if before is not None and peak is not None:
             rss_delta = max(0, peak - before) / 1024
     tracemalloc.start()

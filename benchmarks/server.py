@@ -22,43 +22,33 @@ the way the Docker image starts it (``python -m ui.serve``; user checkpoints in 
   7000×7000), another uploads an ordinary photo two seconds later; the seconds until the second one's
   result shows, the first one's one-line refusals, no exception box on either page, the server's peak.
 
-``class_at_once`` and the helpers are also what ``tests/test_browser.py`` drives (correctness only; the
-time is reported here, never asserted). Needs Playwright and Chromium (``$CHROMIUM``, default
+``class_at_once`` and ``two_visitors`` are also what ``tests/test_browser.py`` drives (correctness only;
+the time is reported here, never asserted); the server and browser helpers are ``benchmarks.browser``. Needs Playwright and Chromium (``$CHROMIUM``, default
 ``/usr/bin/chromium``, else Playwright's own); without them each figure says why it is "n/a".
 Timings are wall clock on whatever else the machine is doing: the report records the load average.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.startup import stop_process
+from benchmarks.browser import (WAIT_MS, choose_upload, has_traceback, idle, launch_browser, open_app, png_bytes,
+                                start_server, upload_photo, wait_until_healthy)
+from colorizer.process import memory_mb
 
 __all__ = [
-    "MEMORY_LIMIT_MB", "PAGES", "Server", "start_server", "launch_browser", "open_app", "rss_mb",
-    "cold_start", "memory_profile", "class_at_once", "two_visitors", "run_server_benchmark", "server_markdown",
-    "server_bench_from_cli", "upload_photo",
+    "MEMORY_LIMIT_MB", "PAGES", "class_photo", "cold_start", "memory_profile", "class_at_once", "two_visitors",
+    "run_server_benchmark", "server_markdown", "server_bench_from_cli",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]  # benchmarks/server.py → the repository
 # The budget for Streamlit Community Cloud (its cap is near 2.7 GB): 2.5 GB = 2.5e9 bytes, in MiB, the
 # unit of every memory figure here (VmHWM is in KiB).
 MEMORY_LIMIT_MB = 2384
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 # Navigation title → text on the page once it has done its work.
 PAGES = {
     "Colorize": "Colorized by",
@@ -67,149 +57,6 @@ PAGES = {
     "Training curves": "Model cards",
     "Fine-tune": "Start fine-tuning",
 }
-WAIT_MS = 120_000
-
-
-# ---------------------------------------------------------------------------------------------- the server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A running app server: its URL, process and log; ``started`` is ``time.perf_counter()`` at spawn."""
-
-    url: str
-    process: subprocess.Popen
-    log: Path
-    started: float
-    tmp: Path | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        stop_process(self.process, grace_s=15)
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def start_server(env: dict | None = None, plain: bool = False, checkpoint_dir: str | Path | None = None,
-                 wait_healthy: bool = True, timeout: float = 120) -> Server:
-    """Spawn the app on a free port: ``python -m ui.serve`` (warm-up at start), or ``plain``
-    ``streamlit run streamlit_app.py``; user checkpoints in ``checkpoint_dir`` (default: a fresh temp dir)."""
-    tmp = Path(tempfile.mkdtemp(prefix="colorizer-server-"))
-    port, log = _free_port(), tmp / "server.log"
-    options = ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false"]
-    command = ([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", *options] if plain
-               else [sys.executable, "-m", "ui.serve", *options])
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "COLORIZER_CHECKPOINT_DIR": str(checkpoint_dir or tmp / "checkpoints"), **(env or {})}
-    with open(log, "wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", process, log, started, tmp)
-    if wait_healthy:
-        try:
-            wait_until_healthy(server, timeout)
-        except BaseException:
-            server.stop()
-            raise
-    return server
-
-
-def wait_until_healthy(server: Server, timeout: float = 120) -> float:
-    """Seconds from spawn until ``/_stcore/health`` answers; RuntimeError (with the log's tail) if never."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - server.started
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server not healthy after {timeout:.0f} s:\n{server.log.read_text()[-3000:]}")
-
-
-def _status_kb(pid: int, key: str) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def rss_mb(pid: int) -> dict:
-    """{"rss_mb": resident now, "peak_mb": the high-water mark (VmHWM)} of process ``pid``; None if unknown."""
-    rss, peak = _status_kb(pid, "VmRSS"), _status_kb(pid, "VmHWM")
-    return {"rss_mb": None if rss is None else rss / 1024, "peak_mb": None if peak is None else peak / 1024}
-
-
-# ---------------------------------------------------------------------------------------------- the browser
-
-
-def chromium_path() -> str | None:
-    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    return path if Path(path).exists() else None
-
-
-@contextmanager
-def launch_browser():
-    """A headless Chromium through Playwright (Debian's when present)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        path = chromium_path()
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS) if path else \
-            playwright.chromium.launch(args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def open_app(context_or_browser, url: str, path: str = ""):
-    """A new page (a new Streamlit session) on the app; a browser's pages get a viewport of their own."""
-    if hasattr(context_or_browser, "new_context"):  # a Browser; a BrowserContext has its own viewport
-        page = context_or_browser.new_page(viewport={"width": 1300, "height": 1000})
-    else:
-        page = context_or_browser.new_page()
-    page.goto(f"{url}/{path}", wait_until="commit")
-    return page
-
-
-def idle(page, timeout_ms: int = WAIT_MS) -> None:
-    """Wait until the page's script run is over (Streamlit's 'running' indicator is gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
-
-
-def image_loaded(page, caption: str) -> bool:
-    """Whether the <img> of the image element captioned ``caption`` has decoded pixels."""
-    found = page.locator('[data-testid="stImage"]', has_text=caption).locator("img")
-    return found.count() > 0 and bool(found.first.evaluate("img => img.complete && img.naturalWidth > 0"))
-
-
-def has_traceback(page) -> bool:
-    return page.locator('[data-testid="stException"]').count() > 0
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def class_photo(i: int) -> np.ndarray:
@@ -220,20 +67,6 @@ def class_photo(i: int) -> np.ndarray:
     side_h, side_w = 200 + 6 * i, 240 + 8 * i
     top, left = (7 * i) % (512 - side_h), (11 * i) % (512 - side_w)
     return camera()[top:top + side_h, left:left + side_w]
-
-
-def choose_upload(page) -> None:
-    """Switch the sidebar's image source to Upload (its file input appears after the rerun)."""
-    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload", exact=True).click()
-
-
-def upload_photo(page, name: str, data: bytes) -> None:
-    """Give the sidebar's file input one PNG (switching the source to Upload first if needed)."""
-    file_input = page.locator('[data-testid="stSidebar"] input[type="file"]')
-    if file_input.count() == 0:
-        choose_upload(page)
-    file_input.wait_for(state="attached", timeout=WAIT_MS)
-    file_input.set_input_files([{"name": name, "mimeType": "image/png", "buffer": data}])
 
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -256,7 +89,7 @@ def cold_start(warmup: bool = True, plain: bool = False, timeout: float = 300) -
                     timeout=timeout * 1000)
                 first_image = time.perf_counter() - server.started
                 return {"health_s": health, "first_image_s": first_image, "traceback": has_traceback(page),
-                        **rss_mb(server.pid)}
+                        **memory_mb(server.pid)}
             finally:
                 server.stop()
     except Exception as err:  # noqa: BLE001 - a figure that cannot be measured says why
@@ -281,10 +114,10 @@ def memory_profile(finetune_epochs: int = 2, timeout: float = 1800) -> dict | st
                     nav.get_by_role("link", name=title, exact=True).click()
                     page.get_by_text(done_text).first.wait_for(timeout=WAIT_MS * 3)
                     idle(page, WAIT_MS * 3)
-                    visited[title] = rss_mb(server.pid)["peak_mb"]
-                after_pages = rss_mb(server.pid)
+                    visited[title] = memory_mb(server.pid)["peak_mb"]
+                after_pages = memory_mb(server.pid)
                 samples = _run_finetune(page, server.pid, finetune_epochs, timeout)
-                after_finetune = rss_mb(server.pid)
+                after_finetune = memory_mb(server.pid)
                 peak = after_finetune["peak_mb"]
                 return {"after_pages": after_pages, "per_page_peak_mb": visited, "finetune_epochs": finetune_epochs,
                         "finetune": samples, "peak_mb": peak, "limit_mb": MEMORY_LIMIT_MB,
@@ -308,7 +141,7 @@ def _run_finetune(page, pid: int, epochs: int, timeout: float) -> dict:
     done = page.locator('[data-testid="stAlert"]', has_text="Saved")
     failed = page.get_by_text("Fine-tuning failed")
     while time.perf_counter() - started < timeout:
-        now = rss_mb(pid)["rss_mb"] or 0.0
+        now = memory_mb(pid)["rss_mb"] or 0.0
         peak_rss = max(peak_rss, now)
         if done.count() or failed.count():
             break
@@ -400,7 +233,7 @@ def class_at_once(browser, url: str, n: int = 20, pid: int | None = None, timeou
             "all_own_result": all(not s.problems for s in sessions),
             "problems": {s.name: s.problems for s in sessions if s.problems},
             "sessions_shown_the_queue": sum(s.saw_queue for s in sessions),
-            **(rss_mb(pid) if pid else {}),
+            **(memory_mb(pid) if pid else {}),
         }
     finally:
         context.close()
@@ -433,7 +266,7 @@ def two_visitors(browser, url: str, pid: int | None = None, delay_s: float = 2.0
         done_at, peak = None, 0.0
         while time.perf_counter() - uploaded_at < timeout:
             state = pages["student"].evaluate(_RESULT_STATE)
-            peak = max(peak, (rss_mb(pid)["rss_mb"] or 0.0) if pid else 0.0)
+            peak = max(peak, (memory_mb(pid)["rss_mb"] or 0.0) if pid else 0.0)
             if name in state["headings"] and [photo.shape[1], photo.shape[0]] in state["ready"]:
                 done_at = time.perf_counter()
                 break
@@ -448,7 +281,7 @@ def two_visitors(browser, url: str, pid: int | None = None, delay_s: float = 2.0
             "attacker_errors": errors,
             "exception_box": any(has_traceback(page) for page in pages.values()),
             "sampled_peak_rss_mb": peak or None,
-            **(rss_mb(pid) if pid else {}),
+            **(memory_mb(pid) if pid else {}),
         }
     finally:
         attacker.close()

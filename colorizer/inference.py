@@ -22,7 +22,7 @@ from colorizer import lab8, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
-from colorizer.hardware import keep_large_buffers
+from colorizer.process import keep_large_buffers
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names

@@ -22,7 +22,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from colorizer.hardware import keep_large_buffers
+from colorizer.process import keep_large_buffers
 
 __all__ = ["LR_FACTOR", "KeepBestWeights", "SaveEachEpoch", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
 

@@ -5,7 +5,7 @@ The server runs as a subprocess on a free port with the real weights when ``weig
 page, upload a gray photo and see the colorized image, upload a broken file and see a clear message,
 run a short fine-tune (progress and curve, Stop, the server under 2.5 GB, then colorize with the saved
 result). A class at once, on a server of its own: twenty sessions (one browser, a context each,
-``benchmarks.server.class_at_once``) upload their own photo within a second or two; each must get
+``benchmarks.server.class_at_once``; the server and browser helpers are ``benchmarks.browser``) upload their own photo within a second or two; each must get
 its own result, no traceback, and the server must stay under 2.5 GB. The time they wait is reported by
 ``python -m colorizer bench --server``, never asserted here. Two visitors, on a server of their own: one
 uploads the four hostile files of issue 25 at once, the other an ordinary photo; the second gets its
@@ -16,29 +16,20 @@ Skipped only when ``/usr/bin/chromium`` is absent.
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from benchmarks.startup import stop_process
+from benchmarks.browser import has_traceback, idle, image_loaded, launch_browser, open_app, png_bytes, start_server, upload_files
 
 from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SAVE_SCREENSHOTS = os.environ.get("SAVE_SCREENSHOTS") == "1"
 PAGES = {  # nav title → (screenshot name, text that shows the page has done its work)
@@ -50,26 +41,6 @@ PAGES = {  # nav title → (screenshot name, text that shows the page has done i
 WAIT_MS = 45_000
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit not healthy after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 def _user_checkpoints(tmp: Path, request) -> Path:
@@ -94,19 +65,13 @@ class ServerURL(str):
 @contextmanager
 def _streamlit_server(tmp: Path, request):
     """``streamlit run streamlit_app.py`` on a free port (the real weights, or the tiny checkpoints)."""
-    port, log = _free_port(), tmp / "streamlit.log"
-    env = {**os.environ, "COLORIZER_CHECKPOINT_DIR": str(_user_checkpoints(tmp, request)), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = start_server(plain=True, checkpoint_dir=_user_checkpoints(tmp, request), timeout=60)
     try:
-        url = ServerURL(f"http://127.0.0.1:{port}")
-        url.pid = proc.pid
-        _wait_healthy(url, proc, log)
+        url = ServerURL(server.url)
+        url.pid = server.pid
         yield url
     finally:
-        stop_process(proc, grace_s=15)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -124,20 +89,8 @@ def fresh_server(tmp_path, request):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
+    with launch_browser() as chromium:
+        yield chromium
 
 
 def _gray_photo(seed: int = 0) -> bytes:
@@ -145,30 +98,23 @@ def _gray_photo(seed: int = 0) -> bytes:
     from skimage.data import camera
 
     offset = 16 * seed
-    return _png_bytes(camera() if seed == 0 else camera()[offset:offset + 256, offset:offset + 256])
+    return png_bytes(camera() if seed == 0 else camera()[offset:offset + 256, offset:offset + 256])
 
 
 def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1200})
-    page.goto(url, wait_until="domcontentloaded")
-    return page
+    return open_app(browser, url, viewport=(1400, 1200), wait_until="domcontentloaded")
 
 
 def _idle(page) -> None:
-    """Wait until the script run is over (the 'running' indicator is gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT_MS)
+    idle(page, WAIT_MS)
 
 
 def _assert_no_traceback(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+    assert not has_traceback(page), page.locator('[data-testid="stException"]').first.inner_text()
 
 
 def _upload(page, files: list[dict]) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload", exact=True).click()
-    file_input = page.locator('[data-testid="stSidebar"] input[type="file"]')
-    file_input.wait_for(state="attached", timeout=WAIT_MS)
-    file_input.set_input_files(files)
+    upload_files(page, files, WAIT_MS)
 
 
 def _screenshot(page, name: str) -> None:
@@ -182,10 +128,7 @@ def _screenshot(page, name: str) -> None:
 
 
 def _image_loaded(page, caption: str) -> bool:
-    """Whether the <img> of the image element captioned ``caption`` has decoded pixels."""
-    image = page.locator('[data-testid="stImage"]', has_text=caption).locator("img").first
-    image.wait_for(timeout=WAIT_MS)
-    return image.evaluate("img => img.complete && img.naturalWidth > 0")
+    return image_loaded(page, caption, WAIT_MS)
 
 
 def test_every_page_opens(server, browser):
@@ -272,9 +215,10 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
         page.locator('[data-testid="stAlert"]', has_text="Saved").wait_for(timeout=2 * WAIT_MS)
         # The server's peak resident set over every page, uploads and this fine-tune: under 2.5 GB
         # (Streamlit Community Cloud's cap is near 2.7 GB; python -m colorizer bench --server reports it).
-        from benchmarks.server import MEMORY_LIMIT_MB, rss_mb
+        from benchmarks.server import MEMORY_LIMIT_MB
+        from colorizer.process import memory_mb
 
-        assert rss_mb(server.pid)["peak_mb"] < MEMORY_LIMIT_MB, rss_mb(server.pid)
+        assert memory_mb(server.pid)["peak_mb"] < MEMORY_LIMIT_MB, memory_mb(server.pid)
         assert page.get_by_text("stopped early").count() >= 1
         page.get_by_text("Colorize the held-out photo with the result").click()
         page.locator('[data-testid="stImage"]', has_text="Fine-tuned").first.wait_for(timeout=WAIT_MS)
@@ -339,7 +283,7 @@ def test_an_uploaded_reference_colors_the_photo(server, browser):
             except Exception:  # playwright's TimeoutError: try the click once more
                 continue
         file_input.wait_for(state="attached", timeout=WAIT_MS)
-        file_input.set_input_files([{"name": "cat.png", "mimeType": "image/png", "buffer": _png_bytes(chelsea())}])
+        file_input.set_input_files([{"name": "cat.png", "mimeType": "image/png", "buffer": png_bytes(chelsea())}])
         page.get_by_text("Colored from the reference").first.wait_for(timeout=2 * WAIT_MS)
         _idle(page)
         assert _image_loaded(page, "Colored from the reference")

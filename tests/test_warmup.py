@@ -1,5 +1,6 @@
-"""ui.warmup (the default model loads in the background, once per process), ui.memory, and the pure
-parts of benchmarks.server (the browser-driven parts run in tests/test_browser.py)."""
+"""ui.warmup (the default model loads in the background, once per process), colorizer.process (the
+process's memory and glibc's malloc), and the pure parts of benchmarks.server (the browser-driven parts
+run in tests/test_browser.py)."""
 from __future__ import annotations
 
 import os
@@ -7,8 +8,9 @@ import time
 
 import pytest
 
-from benchmarks import server as serverbench
-from ui import memory, warmup
+from benchmarks import browser, server as serverbench
+from colorizer import process
+from ui import warmup
 
 
 @pytest.fixture
@@ -62,17 +64,19 @@ def test_default_checkpoint_prefers_the_flagship():
 
 
 def test_limit_malloc_arenas_is_harmless_to_call_twice():
-    assert memory.limit_malloc_arenas() in (True, False)
-    assert memory.limit_malloc_arenas() in (True, False)
+    assert process.limit_malloc_arenas() in (True, False)
+    assert process.limit_malloc_arenas() in (True, False)
 
 
 # ------------------------------------------------------------------------------ bench.server, no browser
 
 
-def test_rss_of_this_process():
-    figures = serverbench.rss_mb(os.getpid())
+def test_memory_of_this_process():
+    figures = process.memory_mb(os.getpid())
     assert figures["rss_mb"] > 10 and figures["peak_mb"] >= figures["rss_mb"]
-    assert serverbench.rss_mb(2**22 + 12345) == {"rss_mb": None, "peak_mb": None}
+    assert process.memory_mb() == pytest.approx(figures, rel=0.5)  # "self": the same process
+    assert process.memory_mb(2**22 + 12345) == {"rss_mb": None, "peak_mb": None}
+    assert process.status("Umask") is not None and process.status("NoSuchField") is None
 
 
 def test_class_photos_are_gray_and_each_of_its_own_size():
@@ -113,17 +117,17 @@ def test_bench_cli_has_the_server_options():
 
 def test_the_server_bench_starts_servers_from_the_repository():
     # The servers it spawns run `python -m ui.serve` / `streamlit run streamlit_app.py` from here.
-    assert (serverbench.REPO_ROOT / "streamlit_app.py").is_file() and (serverbench.REPO_ROOT / "ui" / "serve.py").is_file()
+    assert (browser.REPO_ROOT / "streamlit_app.py").is_file() and (browser.REPO_ROOT / "ui" / "serve.py").is_file()
 
 
 def test_malloc_keeps_large_buffers_after_fitting(monkeypatch):
-    """Keras fit's tf.data sets glibc's trim threshold to 128 KB; loop.fit undoes it (hardware.keep_large_buffers)."""
+    """Keras fit's tf.data sets glibc's trim threshold to 128 KB; loop.fit undoes it (process.keep_large_buffers)."""
     import keras
     import numpy as np
 
-    from colorizer import hardware, loop
+    from colorizer import loop
 
-    assert hardware.keep_large_buffers() is (hardware._mallopt() is not None)
+    assert process.keep_large_buffers() is (process._libc() is not None)
     calls = []
     monkeypatch.setattr(loop, "keep_large_buffers", lambda: calls.append("called") or True)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -131,5 +135,6 @@ def test_malloc_keeps_large_buffers_after_fitting(monkeypatch):
     loop.fit(model, x, y, (x, y), epochs=1, batch_size=2, lr=1e-3, loss="mse", verbose=0)
     assert calls == ["called"]
     # Without glibc there is nothing to tune, and no error.
-    monkeypatch.setattr(hardware, "_mallopt", lambda: None)
-    assert hardware.keep_large_buffers() is False
+    monkeypatch.setattr(process, "_libc", lambda: None)
+    assert process.keep_large_buffers() is False and process.limit_malloc_arenas() in (True, False)
+    process.release_unused()

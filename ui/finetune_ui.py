@@ -22,11 +22,11 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from colorizer import access, checkpoints, finetune, gallery
+from colorizer import access, checkpoints, finetune, gallery, process
 from colorizer.finetune.config import FinetuneLimits
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
-from ui import charts, loaders, memory, visitor, widgets, work_queue
+from ui import charts, loaders, visitor, widgets, work_queue
 from ui.callbacks import safe
 from ui.plain_text import plain
 
@@ -187,7 +187,7 @@ def _start(base: str, loader, settings: dict, source: str, owner: str) -> None:
     try:
         job = finetune.QUEUE.submit(config, photos, owner=owner, skipped=errors, limits=LIMITS, private=True,
                                     presence=visitor.presence_of(owner),
-                                    on_update=memory.release_when_done)  # a server's memory back once it ends
+                                    on_update=process.release_when_done)  # a server's memory back once it ends
     except finetune.FinetuneError as err:
         st.session_state[START_ERRORS_KEY] = [f"Cannot start: {err}"]
         return

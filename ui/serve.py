@@ -14,9 +14,10 @@ ENTRY = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ui import memory, server_tuning, warmup
+    from colorizer import process
+    from ui import server_tuning, warmup
 
-    memory.limit_malloc_arenas()
+    process.limit_malloc_arenas()
     server_tuning.keep_keras_state()
     warmup.start()
     from streamlit.web.cli import main as streamlit_main

@@ -23,9 +23,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from colorizer import checkpoints, staging
+from colorizer import checkpoints, process, staging
 from colorizer.finetune.config import FinetuneError
-from colorizer.hardware import process_status
 
 __all__ = ["STAGING_DIR_NAME", "CHECKPOINT_FILES", "check_destination", "staging_for", "write_checkpoint", "publish",
            "checkpoint_zip", "default_name", "unique_folder", "history_csv"]
@@ -107,7 +106,7 @@ def write_checkpoint(folder: Path, model, rows: list[dict], card: dict) -> None:
 def _umask() -> int:
     """The process umask, read without os.umask(), whose set-and-restore would race with other threads."""
     try:
-        return int(process_status("Umask") or "", 8)
+        return int(process.status("Umask") or "", 8)
     except ValueError:
         return 0o022
 

@@ -27,7 +27,8 @@ from colorizer.features import FeatureCache
 from colorizer.finetune.base import Base, crop_size, load_base
 from colorizer.finetune.config import CROPS_PER_PHOTO, FinetuneConfig, FinetuneError
 from colorizer.finetune.photos import Photo, shrink_photo
-from colorizer.hardware import device_description, keep_large_buffers
+from colorizer.hardware import device_description
+from colorizer.process import keep_large_buffers
 from colorizer.train import target_prior
 
 __all__ = ["FEATURE_CACHE", "Prepared", "split_photos", "prepare", "trainable_head", "gpu_helps_mixed_precision",
