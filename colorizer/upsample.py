@@ -37,7 +37,7 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _guide(L_full: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """L/100 area-averaged onto the grid, from float L or from uint8 L8 (``colorizer.lab8``: L/100 = L8/255)."""
+    """L/100 area-averaged onto the grid, given float L or uint8 L8 (``colorizer.lab8``: L/100 = L8/255)."""
     if L_full.dtype == np.uint8:
         return shrink(L_full, grid).astype(np.float32) / np.float32(255.0)
     return resize(np.asarray(L_full, np.float32), grid) / np.float32(100.0)
