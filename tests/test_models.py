@@ -11,6 +11,7 @@ import pytest
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, data, quantize
 from colorizer.color import unnormalize_ab
 from colorizer.models import ARCHITECTURES, architecture
+from colorizer.models import losses
 from conftest import TINY_SIZES, with_hints, make_photo
 
 NAMES = sorted(ARCHITECTURES)
@@ -151,10 +152,10 @@ def test_vae_adds_its_kl_term(tiny_models):
     assert len(model.losses) >= 1 and all(np.isfinite(float(loss)) for loss in model.losses)
 
 
-def test_unet313_rebalanced_loss_weights_rare_colors_more():
-    loss_fn = ARCHITECTURES["unet313"].RebalancedSoftCrossEntropy(weights=np.linspace(0.5, 2.0, 313))
+def test_the_313_bin_loss_weights_rare_colors_more():
+    loss_fn = losses.RebalancedSoftCrossEntropy(weights=np.linspace(0.5, 2.0, 313))
     ab_norm = np.array([[[[0.0, 0.0]]], [[[0.0, 0.0]]]], np.float32)
-    target = ARCHITECTURES["unet313"].soft_targets(ab_norm)
+    target = losses.soft_targets(ab_norm)
     assert target.shape == (2, 1, 1, 2 * quantize.NEIGHBOURS)
     uniform = np.full((2, 1, 1, 313), 1 / 313, np.float32)
     per_pixel = np.asarray(loss_fn.call(target, uniform))
@@ -173,17 +174,17 @@ def test_flagship_regression_loss_weights_each_pixel_by_its_true_bin():
     np.testing.assert_array_equal(bins, quantize.nearest_bin(unnormalize_ab(y["ab_reg"][..., :2]).reshape(-1, 2)).reshape(1, 2, 2))
     weights = np.linspace(0.5, 2.0, 313).astype(np.float32)
     predicted = np.zeros((1, 2, 2, 2), np.float32)
-    per_pixel = np.asarray(hc.RebalancedMSE(weights).call(y["ab_reg"], predicted))
+    per_pixel = np.asarray(losses.RebalancedMSE(weights).call(y["ab_reg"], predicted))
     squared = np.mean(y["ab_reg"][..., :2] ** 2, axis=-1)
     np.testing.assert_allclose(per_pixel, squared * weights[bins], rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(hc.RebalancedMSE(None).call(y["ab_reg"], predicted)), squared, rtol=1e-5)  # plain MSE
+    np.testing.assert_allclose(np.asarray(losses.RebalancedMSE(None).call(y["ab_reg"], predicted)), squared, rtol=1e-5)  # plain MSE
     # The regression's weights: the rebalancing weights to a power, mean 1 over the training colors.
     prior = np.random.default_rng(0).dirichlet(np.ones(313))
     for power in (0.0, 0.5, 1.0):
-        w = hc.regression_weights(prior, power)
+        w = losses.regression_weights(prior, power)
         assert abs(float(np.sum(prior * w)) - 1.0) < 1e-5
-    np.testing.assert_allclose(hc.regression_weights(prior, 0.0), 1.0, rtol=1e-5)
-    full, half = hc.regression_weights(prior, 1.0), hc.regression_weights(prior, 0.5)
+    np.testing.assert_allclose(losses.regression_weights(prior, 0.0), 1.0, rtol=1e-5)
+    full, half = losses.regression_weights(prior, 1.0), losses.regression_weights(prior, 0.5)
     assert np.ptp(half) < np.ptp(full)  # milder: a smaller spread between common and rare colors
 
 

@@ -28,10 +28,11 @@ from colorizer import quantize
 from colorizer.color import unnormalize_ab
 from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
-# unet313's two-head training (Zhang et al.'s "RegSoft"): its class-rebalanced cross-entropy on soft-encoded
-# bins and its regression weight, and a decoder head with both named outputs; the regression loss is
-# this module's ``RebalancedMSE`` (half class-rebalanced as shipped, see ``REGRESSION_REBALANCING``).
-from colorizer.models.unet313 import REGRESSION_WEIGHT, RebalancedSoftCrossEntropy, decoder_head, soft_targets
+# The two-head training of the 313-bin models (Zhang et al.'s "RegSoft", ``colorizer.models.losses``): a
+# class-rebalanced cross-entropy on soft-encoded bins, and a regression loss weighted by the true color's
+# bin to the power ``REGRESSION_REBALANCING`` (plain MSE as shipped).
+from colorizer.models.losses import (REGRESSION_WEIGHT, RebalancedMSE, RebalancedSoftCrossEntropy, regression_weights,
+                                     soft_targets, two_head_decoder)
 
 NAME = "hypercolumn"
 WORKING_SIZE = 176
@@ -159,43 +160,21 @@ def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
     return x, {"probs": y["probs"], "ab_reg": np.concatenate([y["ab_reg"], nearest], axis=-1)}
 
 
-@keras.saving.register_keras_serializable(package="colorizer")
-class RebalancedMSE(keras.losses.Loss):
-    """Squared ab error weighted by the true color's bin. y_true: …×3 (a_norm, b_norm, nearest bin index
-    as a float); y_pred: …×2; ``weights``: one per bin (all ones: plain MSE). Plain MSE pulls every
-    uncertain pixel to the mean color, brown; weighting rare, vivid colors up, as the classification
-    loss does, makes the regression head bolder."""
-
-    def __init__(self, weights=None, name="rebalanced_mse", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.weights = [float(w) for w in (np.ones(quantize.N_BINS) if weights is None else weights)]
-
-    def call(self, y_true, y_pred):
-        y_true = keras.ops.cast(y_true, "float32")
-        error = keras.ops.mean(keras.ops.square(y_true[..., :2] - keras.ops.cast(y_pred, "float32")), axis=-1)
-        weight = keras.ops.take(keras.ops.convert_to_tensor(self.weights, "float32"),
-                                keras.ops.cast(y_true[..., 2], "int32"))
-        return error * weight
-
-    def get_config(self):
-        return {"weights": self.weights, "name": self.name}
-
-
-def regression_weights(prior: np.ndarray, power: float = REGRESSION_REBALANCING) -> np.ndarray:
-    """The rebalancing weights to ``power``, renormalized to a mean of 1 over the training colors."""
-    weights = quantize.rebalancing_weights(prior).astype(np.float64) ** power
-    return (weights / np.sum(prior * weights)).astype(np.float32)
-
-
 def loss_and_metrics(prior=None) -> tuple:
     """Class-rebalanced cross-entropy on the bins; on the regression, ``RebalancedMSE`` with
-    ``regression_weights`` (plain MSE without a prior, as when fine-tuning on a few photos)."""
+    ``regression_weights`` to ``REGRESSION_REBALANCING`` (plain MSE without a prior, as when
+    fine-tuning on a few photos)."""
     if prior is None:
         losses = {"probs": RebalancedSoftCrossEntropy(None), "ab_reg": RebalancedMSE(None)}
     else:
         losses = {"probs": RebalancedSoftCrossEntropy(quantize.rebalancing_weights(prior)),
-                  "ab_reg": RebalancedMSE(regression_weights(prior))}
+                  "ab_reg": RebalancedMSE(regression_weights(prior, REGRESSION_REBALANCING))}
     return losses, {}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
+
+
+def decoder_head(model: keras.Model) -> keras.Model:
+    """The decoder with the model's named outputs {probs, ab_reg} (``losses.two_head_decoder``)."""
+    return two_head_decoder(model)
 
 
 def inference_network(model: keras.Model) -> keras.Model:

@@ -28,8 +28,9 @@ from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
 from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
                                           decode, encoder_features)
+from colorizer.models.hypercolumn import decoder_head  # noqa: F401 (the flagship's decoder, with a hint input)
 from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)
-from colorizer.models.unet313 import decoder_head, loss_and_metrics  # noqa: F401 (the two heads' losses)
+from colorizer.models.losses import two_head_losses as loss_and_metrics  # noqa: F401 (the two heads', plain MSE)
 
 NAME = "hypercolumn_hints"
 INPUT_KIND = "L"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
 from colorizer import quantize
-from colorizer.color import AB_NORM, unnormalize_ab
+from colorizer.color import unnormalize_ab
+from colorizer.models.losses import soft_targets, two_head_decoder, two_head_losses
 
 NAME = "unet313"
 # The size the shipped checkpoint was trained at (``train --size 64``, its card's ``working_size``): at
@@ -24,7 +25,6 @@ WORKING_SIZE = 64
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
 OUTPUT_STRIDE = 2
-REGRESSION_WEIGHT = 10.0
 HEADS = ("annealed", "regression")  # the decodings ``predict_ab`` knows; "annealed" is the default
 DESCRIPTION = "U-Net over 313 quantized ab bins, class rebalancing, annealed mean (+ regression head)."
 
@@ -70,38 +70,6 @@ def build(size: int = WORKING_SIZE) -> keras.Model:
     return keras.Model(l_norm, {"probs": probs, "ab_reg": ab_reg}, name=NAME)
 
 
-@keras.saving.register_keras_serializable(package="colorizer")
-class RebalancedSoftCrossEntropy(keras.losses.Loss):
-    """Class-rebalanced cross-entropy against soft-encoded targets.
-
-    y_true: …×2k, the k nearest bin indices (nearest first, as floats) then their k Gaussian weights
-    (``soft_targets``); y_pred: …×313 probabilities. Each pixel is weighted by its nearest bin's
-    rebalancing weight.
-    """
-
-    def __init__(self, weights=None, name="rebalanced_ce", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.weights = [float(w) for w in (np.ones(quantize.N_BINS) if weights is None else weights)]
-
-    def call(self, y_true, y_pred):
-        k = quantize.NEIGHBOURS
-        indices = ops.cast(y_true[..., :k], "int32")
-        target = ops.cast(y_true[..., k:], "float32")
-        log_p = ops.log(ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0))
-        picked = ops.take_along_axis(log_p, indices, axis=-1)
-        pixel_weight = ops.take(ops.convert_to_tensor(self.weights, "float32"), indices[..., 0])
-        return -ops.sum(target * picked, axis=-1) * pixel_weight
-
-    def get_config(self):
-        return {"weights": self.weights, "name": self.name}
-
-
-def soft_targets(ab_norm: np.ndarray) -> np.ndarray:
-    """ab_norm …×2 → float32 …×2k packed soft encoding (indices, then weights) for the loss."""
-    indices, weights = quantize.soft_encode_sparse(ab_norm * AB_NORM)
-    return np.concatenate([indices.astype(np.float32), weights], axis=-1)
-
-
 def _half(x: np.ndarray) -> np.ndarray:
     """N×H×W×C → N×H/2×W/2×C by 2×2 averaging (the output resolution, 1/OUTPUT_STRIDE)."""
     n, h, w, c = x.shape
@@ -114,9 +82,8 @@ def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
 
 
 def loss_and_metrics(prior=None) -> tuple:
-    weights = quantize.rebalancing_weights(prior) if prior is not None else None
-    losses = {"probs": RebalancedSoftCrossEntropy(weights), "ab_reg": "mse"}
-    return losses, {"ab_reg": ["mae"]}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
+    """Class-rebalanced cross-entropy on the bins, MSE on the regression (``losses.two_head_losses``)."""
+    return two_head_losses(prior)
 
 
 def inference_network(model: keras.Model) -> keras.Model:
@@ -140,8 +107,4 @@ def encoder_features(model: keras.Model, x, batch_size: int = 32) -> list[np.nda
 
 def decoder_head(model: keras.Model) -> keras.Model:
     """Decoder with the same named outputs as the full model, so the same losses apply."""
-    decoder = model.get_layer("decoder")
-    inputs = [keras.Input(t.shape[1:], name=t.name.split(":")[0] + "_in") for t in decoder.inputs]
-    probs, ab_reg = decoder(inputs)
-    outputs = {"probs": layers.Identity(name="probs")(probs), "ab_reg": layers.Identity(name="ab_reg")(ab_reg)}
-    return keras.Model(inputs, outputs, name="decoder_head")
+    return two_head_decoder(model)
