@@ -30,6 +30,8 @@ from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import DEFAULT_EPS, DEFAULT_RADIUS, guided_coefficients  # noqa: E402
 
+import ablation_decodings  # noqa: E402  (this folder's: the decodings tried and not shipped)
+
 # The flagship's own edge-guided upsampling (colorizer.upsample's defaults): (ε, radius).
 DEFAULT_GUIDE = (DEFAULT_EPS, DEFAULT_RADIUS)
 
@@ -60,7 +62,7 @@ class Variant:
 
     def colorize(self, truth: np.ndarray) -> np.ndarray:
         L_full, probs, ab_reg = self.outputs(truth)
-        ab = hypercolumn.decode(probs, ab_reg, **self.decode)
+        ab = ablation_decodings.decode(probs, ab_reg, **self.decode)
         if self.guided is None:
             return join_lab(L_full, ab)
         eps, radius = self.guided
@@ -96,7 +98,7 @@ def shipped_variant(outputs: CachedOutputs) -> dict[str, Variant]:
 
 
 def agreement_variants(outputs: CachedOutputs) -> dict[str, Variant]:
-    """The blend gated by the two heads' hue agreement (``hypercolumn.hue_agreement``), with a chroma gain."""
+    """The blend gated by the two heads' hue agreement (``ablation_decodings.hue_agreement``), with a chroma gain."""
     grid = []
     for t, (low, high), power, gain in itertools.product(
             (0.38, 0.6), ((0.0, 0.3), (0.1, 0.5), (0.2, 0.6)), (0, 1, 2), (1.0, 1.2)):
@@ -108,7 +110,7 @@ def agreement_variants(outputs: CachedOutputs) -> dict[str, Variant]:
 def saturation_variants(outputs: CachedOutputs) -> dict[str, Variant]:
     """Three ways to more color, at the blend's confidence ranges: a gain on the regression head only,
     a gain on the result, and moving each pixel's chroma up toward the distribution's expected chroma
-    (``hypercolumn.restore_chroma``)."""
+    (``ablation_decodings.restore_chroma``)."""
     grid = []
     for (low, high), gain in itertools.product(((0.1, 0.5), (0.15, 0.55), (0.2, 0.6), (0.3, 0.8)),
                                                (0.6, 0.65, 0.7, 0.75, 1.0, 1.15, 1.2, 1.25, 1.3, 1.4, 1.6)):

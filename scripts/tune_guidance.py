@@ -53,6 +53,12 @@ class Patched:
                 setattr(self.module, name, value)
 
 
+def _residual_spread(propagate=hints.propagate_hints):
+    """``hints.propagate_hints`` spreading each hint's correction (hint color − predicted color) rather
+    than its color: the "residual" variant of the ablation."""
+    return lambda ab, grid, descriptors, replace=True: propagate(ab, grid, descriptors, replace=False)
+
+
 def _report(summary: dict, prefix: str = "") -> None:
     for label, m in summary.items():
         if label != "truth":
@@ -67,8 +73,10 @@ def tune_hints(folder: str, gallery: bool, n_hints: int = 10) -> None:
     variants = {}
     for spread, sharpness, distance, damping in HINT_VARIANTS:
         label = "network alone" if spread is None else f"{spread} sharpness {sharpness} σ {distance:g} damping {damping}"
-        variants[label] = Patched(HintedColorizer(model, n_hints, spread=spread), hints, {
-            "SPREAD_SHARPNESS": sharpness, "SPREAD_DISTANCE": distance, "SPREAD_DAMPING": damping})
+        values = {"SPREAD_SHARPNESS": sharpness, "SPREAD_DISTANCE": distance, "SPREAD_DAMPING": damping}
+        if spread == "residual":  # not shipped: the model spreads hint colors; here, their corrections
+            values["propagate_hints"] = _residual_spread()
+        variants[label] = Patched(HintedColorizer(model, n_hints, spread=None if spread is None else "replace"), hints, values)
     _report(evaluate_photos(photos, {"automatic": model, **variants}))
 
 

@@ -127,6 +127,9 @@ def test_unknown_decodings_are_refused(tiny_colorizers, photo_37x53):
     with pytest.raises(ValueError, match="unknown spread 'replaced'"):
         tiny_colorizers["hypercolumn_hints"].colorize(photo_37x53, hints=[{"x": 3, "y": 4, "rgb": [200, 30, 30]}],
                                                       spread="replaced")
+    with pytest.raises(ValueError, match="unknown spread 'residual'"):  # an ablation's, not shipped
+        tiny_colorizers["hypercolumn_hints"].colorize(photo_37x53, hints=[{"x": 3, "y": 4, "rgb": [200, 30, 30]}],
+                                                      spread="residual")
     with pytest.raises(TypeError, match="unknown decoding option 'confidence'"):
         from colorizer.models import hypercolumn
 

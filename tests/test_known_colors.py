@@ -7,6 +7,8 @@ unscaled (ab_norm instead of ab) fails here.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -122,27 +124,57 @@ def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
 
 def test_flagship_unknown_head_is_refused():
     probs = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
-    with pytest.raises(ValueError, match="unknown head 'vivid'; known: blend, muted, annealed, regression"):
+    with pytest.raises(ValueError, match="unknown head 'vivid'; known: blend, annealed, regression"):
         hypercolumn.decode(probs, np.zeros((2, 2, 2), np.float32), head="vivid")
+    # The ablations' options are the tuning script's, not the shipped model's.
+    with pytest.raises(TypeError, match="unknown decoding option 'chroma_gain'"):
+        hypercolumn.decode(probs, np.zeros((2, 2, 2), np.float32), chroma_gain=1.2)
+
+
+def ablation_decodings():
+    """scripts/ablation_decodings.py, the decodings tried and not shipped (for scripts/tune_flagship.py)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "ablation_decodings.py"
+    spec = importlib.util.spec_from_file_location("ablation_decodings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ablation_decodings_without_options_are_the_shipped_ones():
+    ablation = ablation_decodings()
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(quantize.N_BINS, 0.05), size=(3, 4)).astype(np.float32)
+    regression = rng.uniform(-0.4, 0.4, (3, 4, 2)).astype(np.float32)
+    for head in ("blend", "annealed", "regression"):
+        np.testing.assert_array_equal(ablation.decode(probs, regression, head=head), hypercolumn.decode(probs, regression, head=head))
+    np.testing.assert_array_equal(ablation.decode(probs, regression, temperature=0.6, regression_gain=1.0),
+                                  hypercolumn.decode(probs, regression, temperature=0.6, regression_gain=1.0))
+    # "muted": the annealed mean, its chroma scaled by confidence from the floor up (a flat distribution: the floor).
+    flat = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
+    annealed = quantize.annealed_mean(flat, hypercolumn.DECODE["temperature"])
+    np.testing.assert_allclose(ablation.decode(flat, regression[:2, :2], head="muted", chroma_floor=0.4), 0.4 * annealed, atol=1e-5)
 
 
 def test_saturation_options_of_the_flagship_decoding():
     """The decode options of docs/results.md's saturation study, on known values."""
+    ablation = ablation_decodings()
     same, opposite, square = np.array([[10.0, 20.0]]), np.array([[-10.0, -20.0]]), np.array([[20.0, -10.0]])
-    np.testing.assert_allclose(hypercolumn.hue_agreement(same, 2 * same), [[1.0]], atol=1e-6)
-    np.testing.assert_allclose(hypercolumn.hue_agreement(same, opposite), [[0.0]], atol=1e-6)
-    np.testing.assert_allclose(hypercolumn.hue_agreement(same, square), [[0.0]], atol=1e-6)
+    np.testing.assert_allclose(ablation.hue_agreement(same, 2 * same), [[1.0]], atol=1e-6)
+    np.testing.assert_allclose(ablation.hue_agreement(same, opposite), [[0.0]], atol=1e-6)
+    np.testing.assert_allclose(ablation.hue_agreement(same, square), [[0.0]], atol=1e-6)
     # All the mass on one bin: the expected chroma is that bin's; restoring all of it keeps the hue.
     k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
     probs = np.zeros((1, quantize.N_BINS), np.float32)
     probs[0, k] = 1.0
     muted = np.array([[4.0, 3.0]], np.float32)  # chroma 5, hue atan2(3, 4)
-    restored = hypercolumn.restore_chroma(muted, probs, 1.0)
+    restored = ablation.restore_chroma(muted, probs, 1.0)
     np.testing.assert_allclose(np.linalg.norm(restored), np.linalg.norm(quantize.AB_BINS[k]), rtol=1e-5)
     np.testing.assert_allclose(restored / np.linalg.norm(restored), muted / 5.0, atol=1e-6)
-    np.testing.assert_allclose(hypercolumn.restore_chroma(muted, probs, 0.0), muted)
+    np.testing.assert_allclose(ablation.restore_chroma(muted, probs, 0.0), muted)
     # A chroma gain scales the blend's result: unsure everywhere, so the (ungained) regression color × 1.2.
     flat = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (2, 2, 1))
-    np.testing.assert_allclose(hypercolumn.decode(flat, regression, regression_gain=1.0, chroma_gain=1.2, hue_of_annealed=False),
+    np.testing.assert_allclose(ablation.decode(flat, regression, regression_gain=1.0, chroma_gain=1.2, hue_of_annealed=False),
                                np.tile([-12.0, 30.0], (2, 2, 1)), atol=1e-4)

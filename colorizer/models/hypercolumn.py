@@ -61,9 +61,7 @@ DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2,
 # the wash on quiet scenes from elsewhere; the plain mean is calibrated. docs/results.md has all runs.
 REGRESSION_REBALANCING = 0.0
 ENCODER_BLOCKS = (3, 4, 5)
-HEADS = ("blend", "muted", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
-# The options ``decode`` takes beside ``temperature`` and ``head``: ``DECODE``'s and the saturation study's.
-DECODE_OPTIONS = (*DECODE, "chroma_floor", "agreement_power", "chroma_gain", "chroma_restore")
+HEADS = ("blend", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
 
 def build_encoder(dtype=None) -> keras.Model:
@@ -195,52 +193,34 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
            head: str = "blend", **decode_options) -> np.ndarray:
     """probs …×313 and ab_reg_norm …×2 → ab …×2 (raw units).
 
-    ``head``: "blend" (default: confidence decides between annealed mean and regression), "muted"
-    (confidence scales the annealed mean's chroma, from ``chroma_floor`` up to 1), "annealed"
-    (annealed mean only) or "regression" (the head's own color, no gain). Missing options come from
-    ``DECODE``. ``hue_of_annealed``: unsure pixels take the regression's chroma in the annealed mean's
-    hue (``DECODE`` sets it). The blend also takes the options of the saturation study in docs/results.md
-    (all off unless given, except ``DECODE``'s ``regression_gain``): ``regression_gain`` and ``chroma_gain``
-    (factors on the regression color and on the result), ``agreement_power`` (vividness times the
-    heads' ``hue_agreement`` to that power) and ``chroma_restore`` (see ``restore_chroma``).
+    ``head``: "blend" (the shipped decoding: confidence decides between the annealed mean and the
+    regression, see ``blend``), "annealed" (the classification head alone: its annealed mean) or
+    "regression" (the regression head's own color, no gain). ``decode_options``: names of ``DECODE``
+    (TypeError for any other); missing ones come from ``DECODE``. The ablations of docs/results.md
+    (other heads, gains, hue agreement) are ``scripts/ablation_decodings.py``'s.
     """
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
-    options = _options(decode_options, temperature)
+    options = decode_options_of(decode_options, temperature)
     regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32))
     if head == "regression":
         return regression
     annealed = quantize.annealed_mean(probs, options["temperature"])
     if head == "annealed":
         return annealed
-    vivid = _sureness(probs, annealed, options)[..., None]
-    if options.get("agreement_power", 0):
-        vivid = vivid * hue_agreement(annealed, regression) ** options["agreement_power"]
-    if head == "muted":  # uncertain pixels keep the annealed hue at a fraction of its chroma
-        floor = options.get("chroma_floor", 0.3)
-        return annealed * (floor + (1.0 - floor) * vivid)
-    regression = regression * np.float32(options.get("regression_gain", 1.0))
-    if options.get("hue_of_annealed", False):
-        # Unsure pixels: the regression's chroma (how colorful, calibrated by the plain mean) in the
-        # classification head's hue (which of the colors, where the regression's mean hue drifts).
-        unit = annealed / np.maximum(np.linalg.norm(annealed, axis=-1, keepdims=True), 1e-6)
-        regression = unit * np.linalg.norm(regression, axis=-1, keepdims=True)
-    blend = (vivid * annealed + (1.0 - vivid) * regression) * np.float32(options.get("chroma_gain", 1.0))
-    if options.get("chroma_restore", 0):
-        blend = restore_chroma(blend, probs, options["chroma_restore"])
-    return blend
+    return blend(annealed, regression, sureness(probs, annealed, options)[..., None], options)
 
 
-def _options(decode_options: dict, temperature: float | None) -> dict:
+def decode_options_of(decode_options: dict, temperature: float | None = None) -> dict:
     """``DECODE`` updated by ``decode_options`` and ``temperature`` (unless None); TypeError naming any
     option ``decode`` does not know."""
-    unknown = sorted(set(decode_options) - set(DECODE_OPTIONS))
+    unknown = sorted(set(decode_options) - set(DECODE))
     if unknown:
-        raise TypeError(f"unknown decoding option {unknown[0]!r} (known: temperature, head, {', '.join(DECODE_OPTIONS[1:])})")
+        raise TypeError(f"unknown decoding option {unknown[0]!r} (known: head, {', '.join(DECODE)})")
     return {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
 
 
-def _sureness(probs: np.ndarray, annealed: np.ndarray, options: dict) -> np.ndarray:
+def sureness(probs: np.ndarray, annealed: np.ndarray, options: dict) -> np.ndarray:
     """The blend's weight of the sure color: the probability mass within ``confidence_radius`` of the
     annealed-mean color, mapped linearly from ``confidence_low`` (0) to ``confidence_high`` (1)."""
     confidence = quantize.mass_near(probs, annealed, options["confidence_radius"])
@@ -248,32 +228,26 @@ def _sureness(probs: np.ndarray, annealed: np.ndarray, options: dict) -> np.ndar
     return np.clip((confidence - options["confidence_low"]) / span, 0.0, 1.0)
 
 
+def blend(annealed: np.ndarray, regression: np.ndarray, vivid: np.ndarray, options: dict) -> np.ndarray:
+    """The annealed mean where the model is sure (``vivid`` …×1 → 1), the unsure color where it is not
+    (→ 0): the regression's color ×``regression_gain``, and with ``hue_of_annealed`` that chroma in the
+    annealed mean's hue. All ab …×2, raw units."""
+    regression = regression * np.float32(options["regression_gain"])
+    if options["hue_of_annealed"]:
+        # Unsure pixels: the regression's chroma (how colorful, calibrated by the plain mean) in the
+        # classification head's hue (which of the colors, where the regression's mean hue drifts).
+        unit = annealed / np.maximum(np.linalg.norm(annealed, axis=-1, keepdims=True), 1e-6)
+        regression = unit * np.linalg.norm(regression, axis=-1, keepdims=True)
+    return vivid * annealed + (1.0 - vivid) * regression
+
+
 def certainty(probs: np.ndarray, temperature: float | None = None, **decode_options) -> np.ndarray:
     """probs …×313 → … in [0, 1]: where the model was sure of a color (1: the decoding took its vivid
     guess) and where it guessed (0: it fell back to the regression's muted color). What the Colorize
     page shows beside the result. Options as ``decode``'s."""
-    options = _options(decode_options, temperature)
+    options = decode_options_of(decode_options, temperature)
     probs = np.asarray(probs, np.float32)
-    return _sureness(probs, quantize.annealed_mean(probs, options["temperature"]), options)
-
-
-def restore_chroma(ab: np.ndarray, probs: np.ndarray, share: float) -> np.ndarray:
-    """Move each pixel's chroma ``share`` of the way up to the distribution's expected chroma Σ p·|bin|,
-    keeping its hue. A mean of colors is grayer than any of them (red and green average to brown); the
-    expected chroma says how colorful the pixel is likely to be whatever its hue."""
-    expected = probs.astype(np.float32) @ np.linalg.norm(quantize.AB_BINS, axis=-1).astype(np.float32)
-    chroma = np.linalg.norm(ab, axis=-1)
-    target = chroma + share * np.maximum(expected - chroma, 0.0)
-    return ab * (target / np.maximum(chroma, 1e-6))[..., None]
-
-
-def hue_agreement(annealed: np.ndarray, regression: np.ndarray) -> np.ndarray:
-    """…×2 ab of both heads → …×1 in [0, 1]: the cosine of the angle between their ab vectors (0 when
-    they point more than 90° apart). Where the heads disagree on the hue, the classification head's
-    vivid color is a guess; the blend then leans on the regression head's muted one."""
-    dot = np.sum(annealed * regression, axis=-1, keepdims=True)
-    norms = np.linalg.norm(annealed, axis=-1, keepdims=True) * np.linalg.norm(regression, axis=-1, keepdims=True)
-    return np.clip(dot / np.maximum(norms, 1e-6), 0.0, 1.0)
+    return sureness(probs, quantize.annealed_mean(probs, options["temperature"]), options)
 
 
 def predict_ab(forward, batch_input: np.ndarray, temperature: float | None = None, head: str = "blend",

@@ -39,9 +39,10 @@ FROZEN_ENCODER = True
 TAKES_HINTS = True
 # The encoder is the flagship's, byte for byte: crops cached for one serve the other.
 FEATURES_OF = hypercolumn.NAME
-# How hints reach beyond their own cells at inference (see ``predict_ab``): None (the network alone),
-# "residual" or "replace"; the ablation is in docs/results.md.
-SPREADS = (None, "residual", "replace")
+# How hints reach beyond their own cells at inference (see ``predict_ab``): "replace" (each hint's color
+# spreads to the cells that look like its own), or None (the network alone, the evaluation's comparison).
+# The ablation (spreading each hint's correction instead) is scripts/tune_guidance.py's; docs/results.md.
+SPREADS = (None, "replace")
 SPREAD = "replace"
 # Its own decoding, the one its hint results were measured with: the blend with the regression's own color
 # (no gain, its own hue). Hints add color where they apply; a bolder unsure color then overshoots
@@ -102,8 +103,8 @@ def predict_outputs(forward, batch_input: np.ndarray, hint_grid: np.ndarray | No
 def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = None, spread: str | None = SPREAD,
                temperature: float | None = None, head: str = "blend", **decode_options) -> np.ndarray:
     """As the flagship's ``predict_ab`` (with this model's ``DECODE``), with the hint grid as the second
-    input; then, unless ``spread`` is None, each hint's correction spreads to the cells that look like
-    its own (``hints.propagate_hints``; "residual" or "replace")."""
+    input; then, unless ``spread`` is None, each hint's color spreads to the cells that look like its
+    own (``hints.propagate_hints``)."""
     if spread not in SPREADS:
         raise ValueError(f"unknown spread {spread!r}; known: {', '.join(map(str, SPREADS))}")
     outputs = predict_outputs(forward, batch_input, hint_grid)
