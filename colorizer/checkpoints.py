@@ -8,7 +8,9 @@ made). Shipped ones live in ``weights/<arch>/`` and are never written by the app
 read-only user folder lists no user checkpoints, and the shipped ones load as ever (only writers call
 ``user_checkpoint_dir()``, which creates it). ``available_checkpoints(viewer)`` lists what a visitor may
 see (``colorizer.access``: their own fine-tuned checkpoints, shared ones, the operator's); ``viewer=None``
-is the operator's view, every checkpoint.
+is the operator's view, every checkpoint. ``resolve(name_or_path, viewer)`` turns what a caller names
+(a checkpoint's name, a folder, a file) into the model file to load: the one resolver of inference,
+fine-tuning and training's ``--init-from``.
 
 Metadata is read defensively: ``read_card`` is {} for a card that is missing, unreadable or not a JSON
 object (``[]``, ``null``); ``card_problem`` says what is wrong with it in one line; ``read_history``
@@ -36,7 +38,7 @@ __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
     "user_checkpoint_root", "shipped_checkpoints", "card_problem",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
-    "read_card", "read_history", "load_keras_model", "checkpoint_file",
+    "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -230,6 +232,27 @@ def checkpoint_file(path: str | Path) -> Path:
     if path.suffix not in (".keras", ".h5"):
         raise CheckpointError(f"{path}: not a Keras checkpoint (expected .keras or .h5)")
     return path
+
+
+def resolve(name_or_path: str | Path, viewer: str | None = None) -> tuple[Path, str]:
+    """A checkpoint name (shipped or fine-tuned: one of ``available_checkpoints(viewer)``), folder, or
+    ``.keras``/``.h5`` file → (its model file, its label: the name, the folder's name or the file's stem).
+
+    CheckpointError (one line): an architecture's name without a trained checkpoint (saying how to train
+    one); any other name when ``viewer`` is given (a visitor names checkpoints, never paths on the
+    server); a path that is no checkpoint file."""
+    from colorizer import ARCHITECTURE_NAMES
+
+    known = available_checkpoints(viewer)
+    if isinstance(name_or_path, str) and name_or_path in known:
+        return known[name_or_path] / "model.keras", name_or_path
+    if viewer is not None:
+        raise CheckpointError(f"{name_or_path}: no such checkpoint")
+    if isinstance(name_or_path, str) and name_or_path in ARCHITECTURE_NAMES and not Path(name_or_path).exists():
+        raise CheckpointError(f"{name_or_path}: no trained checkpoint in weights/{name_or_path}/ "
+                              f"(train it: python -m colorizer train --arch {name_or_path})")
+    path = checkpoint_file(name_or_path)
+    return path, (path.parent.name if path.name == "model.keras" else path.stem)
 
 
 def _check_keras_zip(path: Path) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from colorizer import lab8, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
-from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card
+from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card, resolve
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
 from colorizer.process import keep_large_buffers
 from colorizer.upsample import guided_coefficients
@@ -295,19 +295,11 @@ def _validated(image: np.ndarray) -> np.ndarray:
 
 
 def load(name_or_path: str | Path) -> Colorizer:
-    """A checkpoint name (shipped or fine-tuned), folder, or ``.keras``/``.h5`` file → ``Colorizer``."""
-    known = available_checkpoints()
-    if isinstance(name_or_path, str) and name_or_path in known:
-        folder = known[name_or_path]
-        path, label = folder / "model.keras", name_or_path
-    elif isinstance(name_or_path, str) and name_or_path in ARCHITECTURES:
-        raise CheckpointError(f"{name_or_path}: no trained checkpoint in weights/{name_or_path}/ (train it: python -m colorizer train --arch {name_or_path})")
-    else:
-        path = Path(name_or_path)
-        folder = path if path.is_dir() else path.parent
-        label = path.stem if path.is_file() and path.name != "model.keras" else folder.name
+    """A checkpoint name (shipped or fine-tuned), folder, or ``.keras``/``.h5`` file → ``Colorizer``
+    (``checkpoints.resolve``; CheckpointError, one line, when it names none)."""
+    path, label = resolve(name_or_path)
     model = load_keras_model(path)
-    card = read_card(folder) if Path(path).name == "model.keras" or Path(path).is_dir() else {}
+    card = read_card(path.parent) if path.name == "model.keras" else {}
     arch = ARCHITECTURES.get(card.get("architecture", model.name))
     if arch is not None:
         contract = contract_of(arch)

@@ -9,42 +9,25 @@ itself, shared with fine-tuning, is ``colorizer.loop``. Runs on the GPU when Ten
 from __future__ import annotations
 
 import csv
-import platform
 import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from colorizer import checkpoints, data, quantize
+from colorizer.cards import model_card
 from colorizer.color import unnormalize_ab
 from colorizer.features import FeatureCache, default_disk_dir
 from colorizer.hardware import device_description
 from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpoch, fit  # noqa: F401 (the loop, re-exported)
 from colorizer.models import architecture
-from colorizer.models.contract import color_space
 
-__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part", "parameter_counts",
-           "data_sources", "versions", "crops", "target_prior", "warm_start", "freeze_except"]
-
-
-def parameter_counts(model, arch) -> dict[str, int]:
-    def count(weights):
-        return int(sum(np.prod(w.shape) for w in weights))
-
-    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
-    stored = count(model.weights) - (count(encoder.weights) if arch.FROZEN_ENCODER else 0)
-    return {
-        "total": count(model.weights),
-        "trainable": count(model.trainable_weights),
-        "encoder": count(encoder.weights),
-        "decoder": count(decoder.weights),
-        "stored_in_checkpoint": stored,
-    }
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part",
+           "data_sources", "crops", "target_prior", "warm_start", "freeze_except"]
 
 
 def data_sources(data_dir: str | Path) -> list[dict]:
@@ -141,14 +124,9 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                     metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed,
                     augment=arch.augment_batch, callbacks=[SaveEachEpoch(snapshots)] if snapshots else ())
     wall_time = time.time() - started
-    card = {
-        "name": name,
-        "architecture": name,
-        "description": arch.DESCRIPTION,
-        "color_space": color_space(arch),
-        "working_size": size,
-        "parameters": parameter_counts(model, arch),
-        "data": {
+    card = model_card(
+        name, arch, model, working_size=size,
+        data={
             "folder": str(data_dir), "train_photos": len(train_photos), "val_photos": len(val_photos),
             "train_crops": int(len(train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
             "sources": data_sources(data_dir),
@@ -156,7 +134,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
                                                    "sources": data_sources(surfaces_dir)},
         },
-        "training": {
+        training={
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
             "epochs": _epochs_run(work / "history.csv"), "epochs_requested": epochs,
             "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
@@ -166,14 +144,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "frozen_encoder_features_cached": bool(frozen),
             "wall_time_s": round(wall_time, 1), "device": device_description(),
         },
-        "command": command or " ".join(sys.argv),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "notes": arch.CARD_NOTES,
-    }
-    if prior is not None:
-        card["rebalancing"] = {"lambda": quantize.REBALANCE_LAMBDA, "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
-                               "default_temperature": quantize.DEFAULT_TEMPERATURE}
+        command=command or " ".join(sys.argv), rebalancing=None if prior is None else {}, notes=arch.CARD_NOTES,
+    )
     checkpoints.save_model_atomic(model, folder / "model.keras")
     checkpoints.atomic_write_bytes(folder / "history.csv", (work / "history.csv").read_bytes())
     shutil.rmtree(work, ignore_errors=True)
@@ -237,10 +209,8 @@ def freeze_except(decoder: keras.Model, names) -> None:
 
 
 def _checkpoint_model(name_or_path):
-    """The keras model of a checkpoint name (shipped or fine-tuned) or folder."""
-    known = checkpoints.available_checkpoints()
-    folder = known[name_or_path] if str(name_or_path) in known else Path(name_or_path)
-    return checkpoints.load_keras_model(folder / "model.keras" if folder.is_dir() else folder)
+    """The keras model of a checkpoint name (shipped or fine-tuned), folder or file."""
+    return checkpoints.load_keras_model(checkpoints.resolve(name_or_path)[0])
 
 
 def _stamps_card(stamps_dir, stamps) -> dict | None:
@@ -265,10 +235,3 @@ def _evaluate_checkpoint(folder: Path, photos: list[np.ndarray]) -> dict:
 
     model = load(folder)
     return evaluate_photos([(str(i), p) for i, p in enumerate(photos)], {folder.name: model})
-
-
-def versions() -> dict:
-    """Versions of what trained a checkpoint, for its card."""
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}

@@ -145,6 +145,34 @@ def test_missing_file_and_folder_without_model(tmp_path):
         load_keras_model(tmp_path)  # a folder without model.keras
 
 
+def test_one_resolver_for_loading_and_fine_tuning(installed_tiny_checkpoints, tmp_path):
+    """``checkpoints.resolve``: what inference, fine-tuning and --init-from name, the same way."""
+    folder = installed_tiny_checkpoints["cifar_ae"]
+    assert checkpoints.resolve("cifar_ae") == (folder / "model.keras", "cifar_ae")
+    assert checkpoints.resolve(folder) == (folder / "model.keras", "cifar_ae")
+    copy = tmp_path / "mine.keras"
+    copy.write_bytes((folder / "model.keras").read_bytes())
+    assert checkpoints.resolve(copy) == (copy, "mine")
+    with pytest.raises(CheckpointError, match=r"no such checkpoint$"):  # a visitor names, never a path
+        checkpoints.resolve(str(folder), viewer="someone")
+    from colorizer.finetune import load_base
+    from colorizer.inference import load
+
+    for name in ("cifar_ae", str(folder), copy):
+        assert load(name).name == load_base(name).name == checkpoints.resolve(name)[1]
+
+
+def test_an_architecture_without_a_checkpoint_says_how_to_train_it(checkpoint_dir, no_shipped_weights):
+    from colorizer.finetune import FinetuneError, load_base
+    from colorizer.inference import load
+
+    expected = "unet313: no trained checkpoint in weights/unet313/ (train it: python -m colorizer train --arch unet313)"
+    for call, error in ((load, CheckpointError), (load_base, FinetuneError)):
+        with pytest.raises(error) as caught:
+            call("unet313")
+        assert str(caught.value) == expected
+
+
 def test_size_cap(tiny_checkpoints, monkeypatch):
     monkeypatch.setattr(checkpoints, "MAX_CHECKPOINT_BYTES", 1024)
     with pytest.raises(CheckpointError, match="over the .* checkpoint limit"):

@@ -81,25 +81,13 @@ class Base:
         return ARCHITECTURES.get(self.arch.NAME) is self.arch
 
 
-def _base_path(base: str | Path, viewer: str | None = None) -> tuple[Path, str]:
-    from colorizer.inference import available_checkpoints
-
-    known = available_checkpoints(viewer)
-    if isinstance(base, str) and base in known:
-        return known[base] / "model.keras", base
-    if viewer is not None:  # a visitor's job: a name it may see, never a path on the server
-        raise FinetuneError(f"{base}: no such checkpoint")
-    if isinstance(base, str) and base in ARCHITECTURES and not Path(base).exists():
-        raise FinetuneError(f"{base}: no trained checkpoint in weights/{base}/ to start from "
-                            f"(train it first: python -m colorizer train --arch {base})")
-    path = checkpoints.checkpoint_file(base)
-    return path, (path.parent.name if path.name == "model.keras" else path.stem)
-
-
 def load_base(base: str | Path, viewer: str | None = None) -> Base:
     """A checkpoint name, folder or file → ``Base`` (a freshly loaded model, never a shared one);
     ``viewer``: a visitor's token, who may start only from a checkpoint they can see, by name."""
-    path, label = _base_path(base, viewer)
+    try:  # a visitor's job names a checkpoint it may see, never a path on the server
+        path, label = checkpoints.resolve(base, viewer)
+    except checkpoints.CheckpointError as err:
+        raise FinetuneError(str(err)) from None
     model = checkpoints.load_keras_model(path)
     card = checkpoints.read_card(path.parent) if path.name == "model.keras" else {}
     names = {layer.name for layer in model.layers}

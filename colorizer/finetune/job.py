@@ -20,20 +20,19 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from colorizer import access, checkpoints, data, quantize, train
+from colorizer import access, checkpoints, data
+from colorizer.cards import model_card
 from colorizer.features import FeatureCache
 from colorizer.finetune import publishing
 from colorizer.finetune.base import load_base
 from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.photos import Photo
 from colorizer.finetune.training import FEATURE_CACHE, Prepared, Previewer, prepare, train_decoder
-from colorizer.models.contract import color_space
 
 __all__ = ["STATES", "ACTIVE_STATES", "JobStatus", "FinetuneJob", "Stopped"]
 
@@ -253,15 +252,10 @@ class FinetuneJob:
         config, base, progress = self.config, prepared.base, training["progress"]
         arch, keep_best = base.arch, training["keep_best"]
         n_held_out = len(prepared.val_photos) if prepared.held_out else 0
-        card = {
-            "name": name,
-            "architecture": arch.NAME,
-            "description": f"{arch.DESCRIPTION} Decoder fine-tuned on {len(prepared.train_photos)} photos.",
-            "working_size": base.working_size,
-            "finetunable": True,
-            # No server path: a card is shown to whoever may see the checkpoint.
-            "base": {"name": base.name, "architecture": arch.NAME, "created": base.card.get("created")},
-            "data": {
+        return model_card(
+            name, arch, base.model, working_size=base.working_size, known=base.known,
+            description=f"{arch.DESCRIPTION} Decoder fine-tuned on {len(prepared.train_photos)} photos.",
+            data={
                 "source": config.data_label, "photos": len(prepared.train_photos) + n_held_out,
                 "train_photos": len(prepared.train_photos), "held_out_photos": n_held_out,
                 "held_out": prepared.held_out, "train_crops": prepared.n_train_crops, "val_crops": prepared.n_val_crops,
@@ -270,7 +264,7 @@ class FinetuneJob:
                 "flips": "horizontal",
                 "skipped": len(self.status().skipped) if self.private else list(self.status().skipped),
             },
-            "training": {
+            training={
                 "epochs": config.epochs, "epochs_run": len(progress.rows), "stopped_early": progress.stopped_early,
                 "last_epoch_steps": progress.steps_done, "steps_per_epoch": progress.steps,
                 "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
@@ -281,21 +275,12 @@ class FinetuneJob:
                 "time_per_epoch_s": round(float(np.mean(progress.epoch_times)), 2) if progress.epoch_times else None,
                 "device": training["device"], "mixed_precision": training["mixed"],
             },
-            "command": config.command,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "versions": train.versions(),
-        }
-        if base.known:
-            card["color_space"] = color_space(arch)
-            card["parameters"] = train.parameter_counts(base.model, arch)
-        else:
-            card["contract"] = base.contract
-            card["parameters"] = {"total": int(base.model.count_params())}
-        if prepared.prior is not None:
-            card["rebalancing"] = {"prior": "empirical, from the fine-tuning crops", "lambda": quantize.REBALANCE_LAMBDA,
-                                   "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
-                                   "default_temperature": quantize.DEFAULT_TEMPERATURE}
-        return card
+            command=config.command,
+            rebalancing=None if prepared.prior is None else {"prior": "empirical, from the fine-tuning crops"},
+            finetunable=True,
+            # No server path: a card is shown to whoever may see the checkpoint.
+            base={"name": base.name, "architecture": arch.NAME, "created": base.card.get("created")},
+        )
 
 
 def _evaluate(photos: list[Photo], label: str, colorizer) -> dict:
