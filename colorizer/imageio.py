@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import struct
 import threading
 import time
@@ -91,6 +90,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from colorizer import decode_budget
+from colorizer import imageio_pixels as pixels
+from colorizer.imageio_reasons import (MAX_DETAIL_CHARS, MAX_PIXELS_ENV, describe, format_from_signature, one_line,
+                                       pillow_bomb_reason, unidentified_reason)
 
 __all__ = [
     "MAX_PIXELS",
@@ -110,7 +112,6 @@ __all__ = [
 
 # 12 MP: a phone photo whole; what one colorization at a time holds on a 2.7 GB host (decode_budget).
 DEFAULT_MAX_PIXELS = 12_000_000
-MAX_PIXELS_ENV = "COLORIZER_MAX_PIXELS"
 
 
 def _max_pixels_from_env() -> int:
@@ -149,29 +150,19 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
 # Pillow plugin ids we let Image.open try.  (Camera JPEGs with a multi-picture
 # segment come out of the JPEG plugin with format "MPO".)
 _PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
-_SUPPORTED_HUMAN = "PNG, JPEG, WebP, BMP, GIF, TIFF"
 
-_MAX_DETAIL_CHARS = 200
 
 # --------------------------------------------------------------------------- #
 # Public types
 # --------------------------------------------------------------------------- #
 
 
-def _one_line(text: object, limit: int | None = None) -> str:
-    """Collapse all whitespace (incl. newlines) so messages stay on one line."""
-    line = " ".join(str(text).split())
-    if limit is not None and len(line) > limit:
-        line = line[: limit - 3].rstrip() + "..."
-    return line
-
-
 class ImageError(ValueError):
     """A file that cannot be used as an image; str(err) == f"{name}: {reason}" (one line)."""
 
     def __init__(self, name: str, reason: str):
-        self.name = _one_line(name) or "<unnamed>"
-        self.reason = _one_line(reason) or "unknown error"
+        self.name = one_line(name) or "<unnamed>"
+        self.reason = one_line(reason) or "unknown error"
         # args=(name, reason) keeps the exception picklable (multiprocessing,
         # caching layers), which a custom __init__ would otherwise break.
         super().__init__(self.name, self.reason)
@@ -227,7 +218,7 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None, *, fit: 
         data = bytes(data)
     if not isinstance(data, bytes):
         raise TypeError(f"decode_image() needs bytes, got {type(data).__name__}")
-    name = _one_line(name) or "<unnamed>"
+    name = one_line(name) or "<unnamed>"
     limit = MAX_PIXELS if max_pixels is None else int(max_pixels)
 
     if not data:
@@ -240,7 +231,7 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None, *, fit: 
     except MemoryError:
         raise ImageError(name, "not enough memory to decode this image") from None
     except Exception as exc:  # last resort: never leak a traceback to the user
-        raise ImageError(name, f"could not decode image ({_describe(exc)})") from exc
+        raise ImageError(name, f"could not decode image ({describe(exc)})") from exc
 
 
 def read_image(path: str | os.PathLike, max_pixels: int | None = None, *, fit: bool = False) -> DecodedImage:
@@ -259,7 +250,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None, *, fit: b
     except MemoryError:
         raise ImageError(name, "file too large to read into memory") from None
     except OSError as exc:
-        reason = exc.strerror or _describe(exc)
+        reason = exc.strerror or describe(exc)
         raise ImageError(name, f"cannot read file ({reason})") from None
     return decode_image(data, name, max_pixels=LOCAL_MAX_PIXELS if max_pixels is None else max_pixels, fit=fit)
 
@@ -342,7 +333,7 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
             plan = decode_budget.plan(structure, im.size, im.mode, max_pixels, fit)
             notes += _frames_note(im, structure)
             sixteen_bit = _declares_16_bit(im)
-            orientation, orientation_notes = _orientation(im)
+            orientation, orientation_notes = pixels.orientation(im)
             original = im.size
             if plan.jpeg_scale > 1:
                 im.draft(im.mode, (max(1, im.size[0] // plan.jpeg_scale), max(1, im.size[1] // plan.jpeg_scale)))
@@ -353,10 +344,10 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
         except _DecodeTimeout:
             raise ImageError(name, _timeout_reason(seconds)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(name, _pillow_bomb_reason(exc, data, max_pixels)) from None
+            raise ImageError(name, pillow_bomb_reason(exc, data, max_pixels)) from None
         except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
-            fmt = _format_from_signature(data)
-            raise ImageError(name, f"corrupt or truncated {fmt} file ({_describe(exc)})") from None
+            fmt = format_from_signature(data)
+            raise ImageError(name, f"corrupt or truncated {fmt} file ({describe(exc)})") from None
     notes += _warnings_to_notes(caught)
     try:
         im.decodermaxblock = _DECODE_CHUNK
@@ -365,13 +356,16 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
         raise ImageError(name, _timeout_reason(seconds)) from None
     except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
         # OSError("image file is truncated"), SyntaxError("broken PNG file"), ...
-        fmt = _format_from_signature(data)
-        raise ImageError(name, f"corrupt or truncated {fmt} file ({_describe(exc)})") from None
+        fmt = format_from_signature(data)
+        raise ImageError(name, f"corrupt or truncated {fmt} file ({describe(exc)})") from None
     im, fit_notes = _shrunk(im, plan, original, max_pixels)
     notes += fit_notes
-    im = _transposed(im, orientation)
+    im = pixels.transposed(im, orientation)
     notes += orientation_notes + (["EXIF orientation applied"] if orientation != 1 else [])
-    rgb, gray, alpha, was_color, mode_notes = _to_arrays(im, name, sixteen_bit)
+    try:
+        rgb, gray, alpha, was_color, mode_notes = pixels.to_arrays(im, sixteen_bit)
+    except pixels.ModeError as exc:
+        raise ImageError(name, str(exc)) from None
     notes += mode_notes
     if alpha is not None:
         notes.append("transparency kept as alpha channel")
@@ -412,7 +406,7 @@ def _warnings_to_notes(caught: list[warnings.WarningMessage]) -> list[str]:
     notes: list[str] = []
     for w in caught:
         if os.path.dirname(os.path.abspath(w.filename)) == _PIL_DIR:
-            note = "decoder warning: " + _one_line(w.message, _MAX_DETAIL_CHARS)
+            note = "decoder warning: " + one_line(w.message, MAX_DETAIL_CHARS)
             if note not in notes:
                 notes.append(note)
         else:
@@ -425,51 +419,13 @@ def _open(reader: io.BytesIO, data: bytes, name: str) -> Image.Image:
     try:
         return Image.open(reader, formats=_available_formats())
     except UnidentifiedImageError:
-        raise ImageError(name, _unidentified_reason(data, name)) from None
+        raise ImageError(name, unidentified_reason(data, name)) from None
 
 
 def _available_formats() -> tuple[str, ...]:
     """Our formats that this Pillow build can open (e.g. WebP may be missing)."""
     Image.init()  # registers all plugins; a no-op after the first call
     return tuple(fmt for fmt in _PILLOW_FORMATS if fmt in Image.OPEN)
-
-
-def _too_large_reason(pixels: int, max_pixels: int, size: str | None = None) -> str:
-    return decode_budget.too_large(pixels, max_pixels, size or "image")
-
-
-_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
-
-
-def _pillow_bomb_reason(exc: Exception, data: bytes, max_pixels: int) -> str:
-    """Reason for Pillow's own decompression-bomb guard firing (it fires in Image.open,
-    so we have no image object; the pixel count comes from Pillow's message)."""
-    match = _BOMB_PIXELS.search(str(exc))
-    pixels = int(match.group(1)) if match else None
-    if pixels is None or pixels > max_pixels:
-        # The usual case: our limit would refuse it as well; say it our way.
-        if pixels is None:
-            return (
-                f"image too large (over the limit of {max_pixels:,} pixels); "
-                f"to allow larger images set the environment variable {MAX_PIXELS_ENV}"
-            )
-        return _too_large_reason(pixels, max_pixels, _header_size(data, pixels))
-    return (
-        f"image too large for Pillow's decompression-bomb guard ({pixels:,} pixels; "
-        f"PIL.Image.MAX_IMAGE_PIXELS is {Image.MAX_IMAGE_PIXELS:,}); "
-        f"raising {MAX_PIXELS_ENV} alone is not enough"
-    )
-
-
-def _header_size(data: bytes, pixels: int) -> str | None:
-    """'WxH' read straight from a PNG/GIF header, for messages only."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-    elif data[:6] in (b"GIF87a", b"GIF89a"):
-        width, height = struct.unpack("<HH", data[6:10])
-    else:
-        return None
-    return f"{width}x{height}" if width * height == pixels else None
 
 
 def _frames_note(im: Image.Image, structure: decode_budget.Structure | None) -> list[str]:
@@ -495,261 +451,4 @@ def _declares_16_bit(im: Image.Image) -> bool:
             return True
     return False
 
-
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
-def _orientation(im: Image.Image) -> tuple[int, list[str]]:
-    """The EXIF orientation (1 when there is none) and a note when it is unreadable. Read from the
-    first directory's entries only (a TIFF's own directory, else the EXIF block Pillow kept in
-    ``info``): Pillow's full EXIF parse costs whatever the block holds."""
-    if im.format == "TIFF":
-        value = getattr(im, "tag_v2", {}).get(0x0112, 1)
-        return (value if value in _TRANSPOSE else 1), []
-    exif = im.info.get("exif")
-    if not exif:
-        return 1, []
-    try:
-        value = _exif_orientation(bytes(exif))
-    except (struct.error, ValueError):
-        return 1, ["EXIF data unreadable; orientation left as stored"]
-    return (value if value in _TRANSPOSE else 1), []
-
-
-def _exif_orientation(exif: bytes) -> int:
-    """The orientation tag (0x0112) of an EXIF block (a TIFF header and its first directory)."""
-    if exif.startswith(b"Exif\x00\x00"):
-        exif = exif[6:]
-    if exif[:4] not in (b"II*\x00", b"MM\x00*"):
-        raise ValueError("not a TIFF header")
-    order = "<" if exif[:2] == b"II" else ">"
-    offset = struct.unpack_from(order + "I", exif, 4)[0]
-    entries = struct.unpack_from(order + "H", exif, offset)[0]
-    for i in range(min(entries, 4096)):
-        tag, kind = struct.unpack_from(order + "HH", exif, offset + 2 + 12 * i)
-        if tag == 0x0112:
-            return struct.unpack_from(order + "H", exif, offset + 10 + 12 * i)[0] if kind == 3 else 1
-    return 1
-
-
-def _transposed(im: Image.Image, orientation: int) -> Image.Image:
-    """The picture in its displayed orientation."""
-    return im if orientation not in _TRANSPOSE else im.transpose(_TRANSPOSE[orientation])
-
-
-# --------------------------------------------------------------------------- #
-# Pixel conversion
-# --------------------------------------------------------------------------- #
-
-_GRAY_HIGH_DEPTH = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N")
-
-
-def _to_arrays(
-    im: Image.Image, name: str, sixteen_bit: bool
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, bool, list[str]]:
-    """(rgb, gray, alpha, was_color, notes) for any Pillow mode."""
-    mode = im.mode
-    has_key = im.info.get("transparency") is not None
-
-    if mode in ("1", "L", "LA", "La"):
-        la = np.asarray(im.convert("LA") if (mode != "L" or has_key) else im)
-        gray, alpha = (la[..., 0], la[..., 1]) if la.ndim == 3 else (la, None)
-        gray = np.array(gray, np.uint8, order="C")
-        return _gray_to_rgb(gray), gray, _alpha_or_none(alpha), False, []
-
-    if mode in _GRAY_HIGH_DEPTH:
-        values = np.asarray(im)
-        gray, notes = _high_depth_to_uint8(values, mode, sixteen_bit)
-        alpha = None
-        if has_key and mode != "F":  # PNG tRNS colour key on a 16-bit gray image
-            alpha = np.where(values == int(im.info["transparency"]), 0, 255).astype(np.uint8)
-        gray = np.array(gray, np.uint8, order="C")
-        return _gray_to_rgb(gray), gray, _alpha_or_none(alpha), False, notes
-
-    notes = ["16-bit image reduced to 8 bits"] if sixteen_bit else []
-    if mode == "CMYK":
-        notes.append("CMYK converted to RGB")
-    elif mode not in ("RGB", "RGBA", "RGBa", "RGBX", "P", "PA"):
-        notes.append(f"{mode} converted to RGB")
-    wants_alpha = has_key or mode in ("RGBA", "RGBa", "PA")
-    target = "RGBA" if wants_alpha else "RGB"
-    try:
-        converted = im if im.mode == target and not has_key else im.convert(target)
-    except (ValueError, OSError) as exc:
-        raise ImageError(name, f"unsupported colour mode {mode} ({_describe(exc)})") from None
-    # np.array (not asarray) so callers always get a writeable array they own.
-    arr = np.array(converted)
-    rgb = arr if not wants_alpha else np.ascontiguousarray(arr[..., :3])
-    alpha = _alpha_or_none(arr[..., 3]) if wants_alpha else None
-    equal = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
-    gray = np.ascontiguousarray(rgb[..., 0]) if equal.all() else None
-    return rgb, gray, alpha, _has_color(equal, alpha), notes
-
-
-def _high_depth_to_uint8(values: np.ndarray, mode: str, sixteen_bit: bool) -> tuple[np.ndarray, list[str]]:
-    """Scale 16/32-bit integer or float gray to uint8 without clipping (float32, in place: a picture at
-    the budget costs about 8 bytes a pixel here, not the 28 of float64 temporaries)."""
-    if mode.startswith("I;16") or sixteen_bit:
-        return _scale_16_bit(values), ["16-bit image reduced to 8 bits"]
-    if mode == "F":
-        values = np.array(values, dtype=np.float32)  # our own writeable copy
-        np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        lo, hi = float(values.min()), float(values.max())
-        if lo >= 0.0 and hi <= 1.0:
-            values *= 255.0
-            return _rounded(values), ["floating-point image scaled from 0-1 to 0-255"]
-        if lo >= 0.0 and hi <= 255.0:
-            return _rounded(values), ["floating-point image converted to 8 bits"]
-        return _rescale(values, lo, hi), [f"floating-point image rescaled from [{lo:g}, {hi:g}] to 0-255"]
-    # mode "I" (32-bit signed) -- bit depth unknown, so infer it from the range.
-    lo, hi = int(values.min()), int(values.max())
-    if lo >= 0 and hi <= 255:
-        return values.astype(np.uint8), []
-    if lo >= 0 and hi <= 65535:
-        return _scale_16_bit(values), ["16-bit image reduced to 8 bits"]
-    return _rescale(values, lo, hi), [f"32-bit image rescaled from [{lo}, {hi}] to 0-255"]
-
-
-# 0..65535 -> 0..255 with rounding (65535 -> 255, 32768 -> 128): one table read a pixel.
-_SIXTEEN_TO_EIGHT = ((np.arange(65536, dtype=np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-
-
-def _scale_16_bit(values: np.ndarray) -> np.ndarray:
-    """0..65535 -> 0..255 with rounding (65535 -> 255, 32768 -> 128)."""
-    return _SIXTEEN_TO_EIGHT[values]
-
-
-def _rounded(values: np.ndarray) -> np.ndarray:
-    """float32 in [0, 255] (rounded in place) -> uint8."""
-    return np.rint(values, out=values).astype(np.uint8)
-
-
-def _rescale(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    if hi <= lo:
-        return np.full(values.shape, int(np.clip(lo, 0, 255)), dtype=np.uint8)
-    scaled = values.astype(np.float32) if values.dtype != np.float32 else values
-    scaled -= np.float32(lo)
-    scaled *= np.float32(255.0 / (hi - lo))
-    return _rounded(scaled)
-
-
-def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    return np.repeat(gray.astype(np.uint8, copy=False)[..., None], 3, axis=2)
-
-
-def _alpha_or_none(alpha: np.ndarray | None) -> np.ndarray | None:
-    """Fully opaque alpha carries no information: report it as None."""
-    if alpha is None or bool((alpha == 255).all()):
-        return None
-    return np.array(alpha, dtype=np.uint8, order="C")
-
-
-def _has_color(equal: np.ndarray, alpha: np.ndarray | None) -> bool:
-    """True unless R == G == B (``equal``, per pixel) on every visible pixel."""
-    if alpha is not None:
-        equal = equal | (alpha == 0)
-    return not bool(equal.all())
-
-
-# --------------------------------------------------------------------------- #
-# Reasons for files Pillow could not use
-# --------------------------------------------------------------------------- #
-
-# Signatures of the formats we accept: used to say "corrupt PNG" rather than
-# "unknown format" when Pillow recognises the magic but chokes on the header.
-_OUR_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "TIFF"),
-    (b"MM\x00+", "TIFF"),
-    (b"BM", "BMP"),
-)
-
-# Common things people upload that we do not support, with actionable advice.
-_OTHER_SIGNATURES = (
-    (b"%PDF", "PDF documents are not supported; export the page as PNG or JPEG"),
-    (b"8BPS", "Photoshop (PSD) files are not supported; export a PNG or JPEG"),
-    (b"%!PS", "PostScript/EPS files are not supported; export a PNG or JPEG"),
-    (b"\xc5\xd0\xd3\xc6", "PostScript/EPS files are not supported; export a PNG or JPEG"),
-    (b"\x00\x00\x01\x00", "ICO icons are not supported; export a PNG"),
-    (b"\xff\x0a", "JPEG XL images are not supported; export a PNG or JPEG"),
-    (b"\x00\x00\x00\x0cJXL ", "JPEG XL images are not supported; export a PNG or JPEG"),
-    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000 images are not supported; export a PNG or JPEG"),
-    (b"\xff\x4f\xff\x51", "JPEG 2000 images are not supported; export a PNG or JPEG"),
-    (b"PK\x03\x04", "not an image (looks like a ZIP archive)"),
-    (b"\x1f\x8b", "not an image (looks like a gzip-compressed file)"),
-)
-
-_SVG_REASON = "SVG (vector) images are not supported; export a PNG or JPEG"
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-_AVIF_BRANDS = {b"avif", b"avis"}
-
-
-def _format_from_signature(data: bytes) -> str:
-    """Best guess at the (supported) format name from the signature, for messages."""
-    for magic, fmt in _OUR_SIGNATURES:
-        if data.startswith(magic):
-            return fmt
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    return "image"
-
-
-def _unidentified_reason(data: bytes, name: str) -> str:
-    """Why none of the supported decoders accepted the data."""
-    head = data[:2048]
-    text = _as_text(head)
-    if text is not None:
-        lowered = text.lstrip().lower()
-        if "<svg" in lowered or lowered.startswith("<!doctype svg"):
-            return _SVG_REASON
-        if any(tag in lowered for tag in ("<!doctype html", "<html", "<head", "<body")):
-            return "not an image (looks like an HTML web page - was the page saved instead of the image?)"
-        return "not an image (looks like a text file)"
-    if data[4:8] == b"ftyp":
-        brand = data[8:12]
-        if brand in _HEIF_BRANDS:
-            return "HEIC/HEIF photos are not supported; export or convert to JPEG or PNG"
-        if brand in _AVIF_BRANDS:
-            return "AVIF images are not supported; export a PNG or JPEG"
-        return "not an image (looks like a video or MP4-family file)"
-    if data[:2] == b"\x1f\x8b" and name.lower().endswith(".svgz"):
-        return _SVG_REASON
-    fmt = _format_from_signature(data)
-    if fmt != "image":
-        return f"corrupt or truncated {fmt} file (the header could not be read)"
-    for magic, reason in _OTHER_SIGNATURES:
-        if data.startswith(magic):
-            return reason
-    return f"unknown or unsupported image format (supported: {_SUPPORTED_HUMAN})"
-
-
-def _as_text(head: bytes) -> str | None:
-    """The decoded prefix if it looks like text (UTF-8/16, mostly printable), else None."""
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if head.startswith(bom):
-            return head[len(bom):].decode(codec, errors="replace")
-    if b"\x00" in head:
-        return None
-    decoded = head.decode("utf-8", errors="replace")
-    # The prefix may cut a multi-byte character at the end; allow that one.
-    bad = decoded[:-1].count("\ufffd") + sum(
-        1 for ch in decoded if ord(ch) < 32 and ch not in "\t\n\r\f\v"
-    )
-    return decoded if bad <= len(decoded) // 50 else None
-
-
-def _describe(exc: BaseException) -> str:
-    """'ExcClass: message' on one short line."""
-    message = _one_line(exc)
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return _one_line(text, _MAX_DETAIL_CHARS)
 
