@@ -259,7 +259,7 @@ def _counts(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m colorizer", description="Colorize grayscale photos with four autoencoders.")
+    parser = argparse.ArgumentParser(prog="python -m colorizer", description="Colorize grayscale photos: six architectures, hints, reference photos, video.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     archs = sub.add_parser("archs", help="list the architecture names")
@@ -286,10 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
     evaluate.add_argument("--json", metavar="FILE")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
-                          help="repeatable: also evaluate unet313 decoded at temperature T")
+                          help="repeatable: also evaluate the 313-bin models decoded at temperature T")
     evaluate.add_argument("--references", action="store_true",
-                          help="colors from a reference photo, on pairs built from DIR's held-out photos "
-                               "(another view of itself; another photo of the same package and kind); default --arch: the flagship")
+                          help="colors from a reference photo: on a folder of real pairs (NAME.png + NAME.ref.png), or on pairs "
+                               "built from DIR's held-out photos (another view of itself; another photo of the same "
+                               "package and kind); with the baselines; default --arch: the flagship")
     evaluate.add_argument("--hints", type=_counts, metavar="N,N,...",
                           help="hint-taking models: one row per count of simulated hints per photo (e.g. 0,1,2,5,10,20)")
     evaluate.set_defaults(run=cmd_evaluate)

@@ -9,8 +9,12 @@ Why this way:
   ``hypercolumn.build_decoder``), so the same cached encoder features train it: the hints change
   every batch, the features never do. The paper feeds them beside L at the input instead; that would
   put the 15 M-parameter encoder back into every training step.
-- Two dilated convolutions at H/16 give each output cell a view of the whole crop, so a hint on the
-  sky can recolor the rest of the sky, not only its own patch.
+- A ``HintAttention`` layer (``colorizer.models.layers``) lets every cell read the hinted cells by
+  learned feature similarity and distance, so a hint on the sky can recolor the rest of the sky, not
+  only its own patch; the hint grid also reaches the heads directly, at the chroma grid's resolution.
+- Warm-started from the flagship's decoder (``train --init-from``; the new weights start at zero) and
+  trained with only the hint layers and the heads free (``--train-layers``): training every layer let
+  the decoder drift before it learned to read the hints (docs/results.md, "Hints").
 - Training hints are simulated as in the paper (``hints.simulate_grid_hints``): a geometric number of
   points (often none), patches of 1–9 px, each with the truth's mean color there, drawn afresh for
   every batch; validation hints are drawn once, with a fixed seed.
