@@ -146,13 +146,20 @@ def run_benchmark(config: BenchConfig, progress=None) -> dict:
 # ---------------------------------------------------------------------------------------------- CLI
 
 
+def recorded_command(args, default: str) -> str:
+    """The command printed beside the tables: the argument list ``colorizer.cli.main`` parsed (``args.argv``),
+    not ``sys.argv``, which is another program's when the benchmark runs in-process (a test, a notebook)."""
+    argv = getattr(args, "argv", None)
+    return "python -m colorizer " + " ".join(argv) if argv else default
+
+
 def config_from_args(args) -> BenchConfig:
     sizes = tuple(float(s) for s in str(args.sizes).split(",") if s.strip())
     if not sizes or any(s <= 0 for s in sizes):
         raise ValueError(f"--sizes: expected positive megapixels separated by commas, got {args.sizes!r}")
     if args.runs < 1:
         raise ValueError(f"--runs: expected at least 1, got {args.runs}")
-    command = "python -m colorizer " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "python -m colorizer bench"
+    command = recorded_command(args, "python -m colorizer bench")
     if args.quick:
         overrides = {"command": command}
         if args.sizes != "0.25,1,4,12":

@@ -394,7 +394,9 @@ def server_bench_from_cli(args) -> int:
     sessions = getattr(args, "sessions", 20)
     epochs = getattr(args, "finetune_epochs", 2)
     result = run_server_benchmark(sessions, epochs, progress=lambda text: print(f"… {text}", file=sys.stderr, flush=True))
-    command = "python -m colorizer " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "python -m colorizer bench --server"
+    from benchmarks import recorded_command
+
+    command = recorded_command(args, "python -m colorizer bench --server")
     print(server_markdown(result, command))
     if args.json:
         from colorizer.checkpoints import atomic_write_text

@@ -163,6 +163,8 @@ def test_cli_prints_markdown_and_writes_json(quick_result, monkeypatch, tmp_path
     assert "| model | MP | end-to-end ms |" in capsys.readouterr().out
     assert json.loads(out.read_text())["models"].keys() == quick_result["models"].keys()
     assert seen["config"].quick and seen["config"].sizes_mp == (1.0,)
+    # The command printed beside the tables is the one main() parsed, not this test runner's sys.argv.
+    assert seen["config"].command == f"python -m colorizer bench --quick --json {out}"
 
 
 def test_cli_arguments_become_a_config():
