@@ -48,7 +48,7 @@ import numpy as np
 from colorizer import lab8
 from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
-__all__ = ["ReferenceResult", "ReferenceError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
+__all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
            "reference_matcher", "match_references", "lightness_palette", "MATCH_SIZE"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
@@ -71,8 +71,9 @@ MIRRORED_VIEWS = False
 PALETTE_BINS = 20           # lightness levels (of 5 L units) of the reference's palette
 
 
-class ReferenceError(ValueError):
-    """A reference that cannot be used (one line: what and why)."""
+class ReferencePhotoError(ValueError):
+    """A reference photo that cannot be used (one line: what and why). Not ``ReferenceError``: that name
+    is Python's own (a dead weak reference), and shadowing it misled readers."""
 
 
 @dataclass
@@ -183,7 +184,7 @@ def _reference_size(shape: tuple[int, ...]) -> tuple[int, int]:
 def _checked_reference(reference, index: int) -> np.ndarray:
     reference = np.asarray(reference)
     if reference.dtype != np.uint8 or reference.ndim != 3 or reference.shape[2] != 3 or min(reference.shape[:2]) < 1:
-        raise ReferenceError(f"reference {index + 1}: expected a uint8 RGB H×W×3 photo, got {reference.dtype} "
+        raise ReferencePhotoError(f"reference {index + 1}: expected a uint8 RGB H×W×3 photo, got {reference.dtype} "
                              f"array of shape {reference.shape}")
     return reference
 
@@ -282,7 +283,7 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     RGB, any size) or a list of them → ``ReferenceResult`` (``with_automatic``: also the automatic image)."""
     references = [references] if isinstance(references, np.ndarray) else list(references)
     if not references:
-        raise ReferenceError("no reference photo given")
+        raise ReferencePhotoError("no reference photo given")
     cells = reference_cells(references)
     L_full = luminance(image)
     blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,

@@ -11,7 +11,7 @@ from colorizer import gallery
 from colorizer.cli import main
 from colorizer.color import lab_to_rgb, luminance, resize, rgb_to_lab
 from colorizer.evaluate import image_metrics
-from colorizer.exemplar import ReferenceError
+from colorizer.exemplar import ReferencePhotoError
 from conftest import write_png
 
 
@@ -70,7 +70,7 @@ def test_a_reference_of_another_size_and_aspect_works(flagship, photo):
 
 
 def test_a_reference_that_is_not_an_rgb_photo_is_refused(flagship, photo):
-    with pytest.raises(ReferenceError, match="reference 1: expected a uint8 RGB"):
+    with pytest.raises(ReferencePhotoError, match="reference 1: expected a uint8 RGB"):
         flagship.colorize(photo, reference=np.zeros((10, 10), np.uint8))
 
 
