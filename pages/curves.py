@@ -1,54 +1,7 @@
 """Training curves page: every checkpoint's history.csv as plotly curves, overlaid for comparison,
-with each model card beside them."""
-from __future__ import annotations
+with each model card beside them. Layout only: the helpers are in ``ui.curves_ui``.
+"""
+from ui import widgets
+from ui.curves_ui import curves_page_ui
 
-import streamlit as st
-
-from colorizer.checkpoints import CheckpointError
-from ui import charts, loaders, widgets
-from ui.cards import card_ui
-from ui.plain_text import plain
-
-LOG_SCALE_ALWAYS = {"learning_rate"}
-
-
-def main() -> None:
-    st.title("Training curves")
-    names = list(loaders.available_checkpoints())
-    if not names:
-        widgets.no_checkpoint_ui()
-        return
-    histories = {}
-    for name in names:
-        try:
-            histories[name] = loaders.history_of(name)
-        except CheckpointError as err:  # a damaged history is one line; the others are drawn
-            st.warning(plain(str(err)), icon=":material/broken_image:")
-            histories[name] = []
-    with_history = [name for name in names if histories[name]]
-    if not with_history:
-        st.info("No checkpoint has a history.csv yet (training writes one per epoch).", icon=":material/info:")
-    chosen = widgets.multiselect_ui("Checkpoints", with_history, with_history, "curves.checkpoints")
-    metrics = charts.metric_names({name: histories[name] for name in chosen})
-    picked = widgets.multiselect_ui("Metrics", metrics, [m for m in ("loss", "learning_rate") if m in metrics], "curves.metrics",
-                            help="Solid: training; dashed: validation (val_…).")
-    log_losses = st.toggle(
-        "Log scale for losses and metrics", value=True, key="curves.log",
-        help="Losses differ in kind between architectures (MSE on ab or RGB, cross-entropy over 313 bins): "
-             "on a log axis they share a chart; compare their shapes rather than their levels.",
-    )
-    curves, cards = st.columns([3, 2], gap="large")
-    with curves:
-        for metric in picked:
-            figure = charts.history_figure({name: histories[name] for name in chosen}, metric,
-                                           log_y=metric in LOG_SCALE_ALWAYS or log_losses)
-            st.plotly_chart(figure, key=f"curves.figure.{metric}")
-        if chosen and not picked:
-            st.caption("Pick a metric to plot.")
-    with cards:
-        st.markdown("##### Model cards")
-        for i, name in enumerate(chosen or names):
-            card_ui(name, expanded=i == 0)
-
-
-widgets.run_page(main)
+widgets.run_page(curves_page_ui)

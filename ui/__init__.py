@@ -6,5 +6,9 @@
 - ``ui.compare_slider``: an offline before/after slider (inline HTML/CSS/JS, images as data URLs).
 - ``ui.tables``: the metric tables' columns: order, labels, help and number formats.
 - ``ui.work_queue``: heavy work one job at a time per server, with the waiting line ("Queued: N ahead").
-The pages in ``pages/`` hold layout only and call these; the model code lives in ``colorizer/``.
+- ``ui.<page>_ui`` (colorize, channels, compare, curves, finetune, video): one page's parts and its
+  ``<page>_page_ui()``, which the page file ``pages/<page>.py`` runs through ``widgets.run_page``;
+  ``hints_ui``, ``reference_ui``, ``certainty_ui``: parts of the Colorize page (the L/a/b page reads
+  the reference photo chosen there).
+The pages in ``pages/`` are thin scripts; the model code lives in ``colorizer/``.
 """

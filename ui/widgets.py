@@ -1,8 +1,9 @@
 """Shared widgets: the app's frame (navigation, sidebar, page runner) and small ``*_ui()`` helpers.
 
 The entry file declares ``st.navigation(app_pages())``, calls ``sidebar_ui()`` (model picker and
-image source) and ``mark_entry_ran()``, then runs the page; every page ends with ``run_page(main)``
-(``entry_guard()`` first, then ``main()`` with a one-message safety net). Pages read the sidebar's
+image source) and ``mark_entry_ran()``, then runs the page; every page is one call,
+``run_page(<page>_page_ui)`` (``entry_guard()`` first, then the page's function with a one-message
+safety net). Pages read the sidebar's
 choices with accessors that never raise:
 - ``chosen_checkpoint()`` → the picked checkpoint name, or None when there is none;
 - ``chosen_pictures()`` → (list of ``DecodedImage``, list of "file: reason" errors).

@@ -1,0 +1,104 @@
+"""The L/a/b channels page's UI helpers (``*_ui()``); the page file ``pages/channels.py`` only runs
+``channels_page_ui``.
+
+``channels_ui`` draws one image's L, a, b renderings, histograms and ab distribution; ``prediction_of``
+colorizes the picture with the sidebar's model; ``error_map_ui`` shows where prediction and truth
+differ; ``reference_ui`` compares a reference photo's colors with the result colored from it. Widget
+keys are namespaced ``channels.*``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from colorizer.imageio import DecodedImage
+from ui import charts, loaders, widgets
+from ui.plain_text import plain
+from ui.reference_ui import chosen_reference
+
+EXPLAINER = (
+    "CIE Lab splits a photo into **L**, the lightness (all a gray photo keeps), and two color axes: "
+    "**a** from green (−) to magenta (+) and **b** from blue (−) to yellow (+). A colorizer sees L and "
+    "has to guess a and b. Below, a and b are drawn at a fixed lightness with the other axis at 0, "
+    "so each shows only its own color."
+)
+
+
+def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True) -> None:
+    """One image's L, a, b renderings, histograms and ab distribution (plotly)."""
+    st.markdown(f"#### {label}")
+    lab = charts.lab_of(rgb)
+    images = charts.channel_images(lab)
+    tiles = [(rgb, "image"), (images["L"], "L: lightness")]
+    if has_color:
+        tiles += [(images["a"], "a: green (−) ↔ magenta (+)"), (images["b"], "b: blue (−) ↔ yellow (+)")]
+    for row in range(0, len(tiles), 2):
+        for column, (image, caption) in zip(st.columns(2), tiles[row:row + 2]):
+            column.image(widgets.display(image, max_side=480), caption=caption)
+    if not has_color:
+        st.caption("This image is gray: a = b = 0 everywhere. All of its color has to come from the model.")
+        return
+    st.plotly_chart(charts.channel_histograms(lab), key=f"channels.hist.{key}")
+    st.plotly_chart(charts.ab_distribution(lab, "ab distribution over the 313 in-gamut bins"),
+                    key=f"channels.ab.{key}")
+
+
+def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
+    """(model name, its colorization of the picture), or None (with a message) when there is no model."""
+    model = widgets.colorizer_ui(widgets.chosen_checkpoint())
+    if model is None:
+        return None
+    stamp = loaders.checkpoint_stamp(model.name)
+    with st.spinner(f"Colorizing with {model.name}…"):
+        try:
+            result, _ = loaders.colorized(model, stamp, picture.pixels, loaders.image_digest(picture.rgb))
+        except Exception as err:
+            st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {err})"))
+            return None
+    return model.name, result
+
+
+def reference_ui(picture: DecodedImage) -> None:
+    """With a reference photo chosen on the Colorize page: its ab distribution beside that of the
+    result colored from it (the colors it gave, and the ones it did not)."""
+    reference = chosen_reference()
+    model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if reference is not None and reference.was_color else None
+    if model is None:
+        return
+    st.subheader(f"Colors from the reference photo {plain(reference.name)}")
+    with st.spinner(f"Matching to {plain(reference.name)}…"):
+        result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.rgb,
+                                             loaders.image_digest(picture.rgb), reference.rgb,
+                                             loaders.image_digest(reference.rgb))
+    left, right = st.columns(2, gap="large")
+    for column, (label, rgb, key) in zip((left, right), (("Reference", reference.rgb, "reference"),
+                                                         ("Colored from the reference", result.image, "from_reference"))):
+        column.image(widgets.display(rgb, max_side=480), caption=label)
+        column.plotly_chart(charts.ab_distribution(charts.lab_of(rgb), f"{label}: ab distribution"), key=f"channels.ab.{key}")
+
+
+def error_map_ui(truth: np.ndarray, prediction: np.ndarray) -> None:
+    st.subheader("Where the colors went wrong")
+    st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off).")
+    st.plotly_chart(charts.ab_error_map(truth, prediction), key="channels.error")
+
+
+def channels_page_ui() -> None:
+    st.title("L/a/b channels")
+    st.markdown(EXPLAINER)
+    picture = widgets.pick_picture_ui(widgets.pictures_ui(), "channels.image")
+    if picture is None:
+        return
+    widgets.notes_ui(picture)
+    predicted = prediction_of(picture)
+    left, right = st.columns(2, gap="large")
+    with left:
+        channels_ui("Truth" if picture.was_color else "Input (gray)", picture.rgb, "truth", picture.was_color)
+    if predicted is not None:
+        name, prediction = predicted
+        with right:
+            channels_ui(f"Prediction: {name}", prediction, "prediction")
+        if picture.was_color:
+            error_map_ui(picture.rgb, prediction)
+    reference_ui(picture)
+

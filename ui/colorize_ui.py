@@ -1,0 +1,180 @@
+"""The Colorize page's UI helpers (``*_ui()``); the page file ``pages/colorize.py`` only runs
+``colorize_page_ui``.
+
+Per picture (``picture_ui``): input and result side by side, a before/after slider, decoding notes as
+captions, the truth and its metrics when the upload was in color (``metrics_ui``), the VAE's samples
+(``samples_ui``), click-to-color hints for a hint-taking model (``ui.hints_ui``), colors from a
+reference photo (``ui.reference_ui``), a PNG download. The model's own knobs are ``options_ui``.
+Widget keys are namespaced ``colorize.*``.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from colorizer import quantize
+from colorizer.evaluate import gray_baseline
+from colorizer.imageio import DecodedImage
+from ui import loaders, widgets
+from ui.certainty_ui import certainty_ui
+from ui.compare_slider import before_after_ui
+from ui.hints_ui import hints_json, hints_ui
+from ui.plain_text import plain
+from ui.reference_ui import reference_picker_ui, reference_result_ui
+
+if TYPE_CHECKING:
+    from colorizer.inference import Colorizer
+
+
+def options_ui(model: Colorizer) -> dict:
+    """The model's own knobs: temperature for the 313-bin model, samples and seed for the VAE."""
+    options = {"temperature": None, "n_samples": 0, "seed": 0}
+    if not (model.has_temperature or model.is_stochastic):
+        return options
+    left, right, _ = st.columns([2, 1, 2])
+    if model.has_temperature:
+        options["temperature"] = left.slider(
+            "Vividness: temperature T (lower = more vivid)", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key="colorize.temperature",
+            help="The annealed mean of the 313-bin distribution: lower T moves toward the most likely color "
+                 "(vivid), T = 1 is the plain mean (desaturated). The paper's default is 0.38.",
+        )
+    if model.is_stochastic:
+        options["n_samples"] = left.slider("Samples", 2, 8, 4, key="colorize.samples",
+                                           help="The VAE draws a different latent z for each sample.")
+        options["seed"] = int(right.number_input("Seed", 0, 1_000_000, 0, key="colorize.seed"))
+    return options
+
+
+def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple) -> None:
+    """PSNR, SSIM, L2_ab and colorfulness against the truth, each with its change over "no color"."""
+    m = loaders.metrics_of(truth, result, key)
+    gray = loaders.gray_metrics(truth, key[0])
+    psnr, ssim, l2, colorful = st.columns(4)
+    psnr.metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - gray['psnr']:+.2f} dB vs gray",
+                help="Peak signal-to-noise ratio against the truth (higher is better).")
+    has_ssim = np.isfinite(m["ssim"])  # NaN under 11 px on a side: SSIM's window does not fit
+    ssim.metric("SSIM", f"{m['ssim']:.4f}" if has_ssim else "–",
+                f"{m['ssim'] - gray['ssim']:+.4f} vs gray" if has_ssim else None,
+                help="Structural similarity against the truth (higher is better); needs 11 px on each side.")
+    l2.metric("L2_ab", f"{m['l2_ab']:.2f}", f"{m['l2_ab'] - gray['l2_ab']:+.2f} vs gray", delta_color="inverse",
+              help="Mean distance between predicted and true (a, b), in Lab units (lower is better).")
+    ratio = m["colorfulness_ratio"]
+    colorful.metric("Colorfulness", f"{m['colorfulness']:.1f}",
+                    f"{ratio:.0%} of the truth's" if np.isfinite(ratio) else "truth is gray", delta_color="off",
+                    help="Hasler & Süsstrunk's colorfulness: 0 for gray; a timid model scores far below the truth.")
+
+
+def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str, options: dict) -> None:
+    """The VAE's several plausible colorizations of the same photo."""
+    samples = loaders.colorized_samples(model, stamp, picture.pixels, digest, options["n_samples"], options["seed"])
+    st.markdown("**Samples** (one latent z each)")
+    columns = st.columns(min(4, len(samples)))
+    for i, sample in enumerate(samples):
+        columns[i % len(columns)].image(widgets.display(sample, picture.alpha, 512),
+                                        caption=f"seed {options['seed'] + i}")
+
+
+def _display_alpha(picture: DecodedImage) -> np.ndarray | None:
+    """The alpha plane at display size (to go with an image already shrunk for display)."""
+    return None if picture.alpha is None else widgets.display(picture.alpha)
+
+
+def output_name(picture: DecodedImage, model: Colorizer) -> str:
+    return f"{Path(picture.name).stem or 'image'}_{model.name}.png"
+
+
+def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,
+               slider_open: bool, reference: DecodedImage | None = None) -> tuple[str, object, np.ndarray | None] | None:
+    """One picture's results → (file name, a callable returning its RGB, alpha) for the ZIP, or None when it
+    failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked."""
+    st.markdown(f"#### {plain(picture.name)}")
+    widgets.notes_ui(picture)
+    if picture.was_color:
+        st.info("This image is already in color: it was turned gray first (the model sees only its lightness L). "
+                "The original is shown as the truth, with metrics.", icon=":material/info:")
+    digest = loaders.image_digest(picture.rgb)
+    hints = hints_json(digest) if model.takes_hints else ""
+    try:
+        result, seconds = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"], hints_json=hints)
+    except Exception as err:  # never a traceback: say which file and why
+        st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
+        return None
+    # What the model sees (L, no color), at display size: the full-size one is never shown. Each display
+    # copy is made once (the slider shows the same two).
+    gray = widgets.display(gray_baseline(widgets.display(picture.rgb)), _display_alpha(picture))
+    shown = widgets.display(result, picture.alpha)
+    columns = st.columns(3 if picture.was_color else 2)
+    columns[0].image(gray, caption="Input as the model sees it (L only)")
+    typical = " (z = 0, its typical colorization)" if model.is_stochastic else ""
+    columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {seconds:.2f} s")
+    if picture.was_color:
+        columns[2].image(widgets.display(picture.rgb, picture.alpha), caption="Truth (the original colors)")
+    with st.expander("Before / after slider", expanded=slider_open):
+        before_after_ui(gray, shown, "Gray input", f"{model.name}")
+    certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
+    if model.takes_hints:
+        with st.container(border=True):
+            hints_ui(i, picture, model, stamp, digest, result)
+    if picture.was_color:
+        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)))
+    if model.is_stochastic:
+        samples_ui(model, stamp, picture, digest, options)
+    if reference is not None:
+        reference_result_ui(i, picture, model, stamp, digest, reference, options["temperature"],
+                            hints_json(digest) if model.takes_hints else "")
+    again = functools.partial(_result_of, model, stamp, picture.pixels, digest, options["temperature"], hints)
+    st.download_button(
+        "Download PNG", data=functools.partial(widgets.png_of, again, picture.alpha), file_name=output_name(picture, model),
+        mime="image/png", key=f"colorize.download.{i}", on_click="ignore", icon=":material/download:",
+    )
+    return output_name(picture, model), again, picture.alpha
+
+
+def _result_of(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, temperature, hints: str) -> np.ndarray:
+    """The colorized picture, from the server's results (made again in its turn if it was dropped)."""
+    return loaders.colorized(model, stamp, pixels, digest, temperature, hints_json=hints)[0]
+
+
+def model_caption(model: Colorizer) -> str:
+    arch = model.arch.NAME if model.arch else "foreign checkpoint"
+    return (f"Model **{model.name}** ({arch}, {widgets.checkpoint_kind(model.name)}): {model.param_count:,} parameters, "
+            f"runs at {model.working_size}×{model.working_size} px; its a, b are joined to your photo's full-resolution L.")
+
+
+def colorize_page_ui() -> None:
+    st.title("Colorize")
+    pictures = widgets.pictures_ui()
+    model = widgets.colorizer_ui(widgets.chosen_checkpoint())
+    if model is None:
+        for picture in pictures:  # the page stays useful: show what was read
+            st.image(widgets.display(picture.rgb, picture.alpha, 512), caption=plain(picture.name))
+        return
+    st.caption(model_caption(model))
+    if not pictures:
+        return
+    stamp = loaders.checkpoint_stamp(model.name)
+    options = options_ui(model)
+    reference = reference_picker_ui()
+    zip_slot = st.empty()
+    progress = st.progress(0.0, text=f"Colorizing {len(pictures)} images…") if len(pictures) > 1 else None
+    results = []
+    for i, picture in enumerate(pictures):
+        with st.container(border=True), st.spinner(f"Colorizing {plain(picture.name)}…"):
+            outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0), reference=reference)
+        if outcome:
+            results.append(outcome)
+        if progress:
+            progress.progress((i + 1) / len(pictures), text=f"Colorized {i + 1} of {len(pictures)}")
+    if progress:
+        progress.empty()
+    if len(results) > 1:
+        zip_slot.download_button(
+            f"Download all {len(results)} results (ZIP)", data=lambda: widgets.zip_of_pngs(results),
+            file_name=f"colorized_{model.name}.zip", mime="application/zip", key="colorize.zip",
+            on_click="ignore", icon=":material/folder_zip:", type="primary",
+        )
+

@@ -1,0 +1,114 @@
+"""The Compare architectures page's UI helpers (``*_ui()``); the page file ``pages/compare.py`` only
+runs ``compare_page_ui``.
+
+``names_ui`` picks the checkpoints (every shipped one, the fine-tuned ones the visitor chooses),
+``run_all`` colorizes the picture with each, ``grid_ui`` and ``results_table_ui`` show the results
+with time, size and metrics, ``evaluation_ui`` the cards' held-out table. Widget keys are namespaced
+``compare.*``.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from colorizer.evaluate import gray_baseline
+from colorizer.imageio import DecodedImage
+from colorizer import checkpoints
+from ui import loaders, widgets
+from ui.cards import evaluation_rows
+from ui.plain_text import plain
+from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
+
+GRID_COLUMNS = 3
+
+
+def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
+    """Every checkpoint's colorization of the picture (a progress bar; a warning per unusable checkpoint)."""
+    digest = loaders.image_digest(picture.rgb)
+    progress = st.progress(0.0, text="Running every model…")
+    rows = []
+    for i, name in enumerate(names):
+        progress.progress(i / len(names), text=f"Running {name} ({i + 1} of {len(names)})…")
+        model = widgets.colorizer_ui(name)
+        if model is None:
+            continue
+        stamp = loaders.checkpoint_stamp(name)
+        try:
+            result, seconds = loaders.colorized(model, stamp, picture.pixels, digest)
+        except Exception as err:  # one failing model must not hide the others
+            st.error(plain(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})"))
+            continue
+        row = {"model": name, "kind": widgets.checkpoint_kind(name),
+               "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
+               "time_ms": seconds * 1000, "image": result}
+        if picture.was_color:
+            row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None)))
+        rows.append(row)
+    progress.empty()
+    return rows
+
+
+def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
+    """Input (and truth), then one tile per model with its time and size."""
+    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), "Input (L only)")]
+    if picture.was_color:
+        tiles.append((picture.rgb, "Truth"))
+    for row in rows:
+        tiles.append((row["image"], f"**{row['model']}** · {row['time_ms']:.0f} ms · {row['parameters'] / 1e6:.2f} M params"))
+    for start in range(0, len(tiles), GRID_COLUMNS):
+        for column, (image, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
+            column.image(widgets.display(image, max_side=640), caption=caption)
+
+
+def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
+    table = pd.DataFrame([{k: v for k, v in row.items() if k != "image"} for row in rows])
+    if picture.was_color:
+        gray = loaders.gray_metrics(picture.rgb, loaders.image_digest(picture.rgb))
+        baseline = {"model": "gray (no color)", "kind": "baseline", **gray}
+        table = pd.concat([pd.DataFrame([baseline]), table], ignore_index=True)
+    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
+                 column_order=[c for c in RESULT_COLUMNS if c in table.columns])
+    st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
+               "size, then the join with the full-resolution L)."
+               + (" Metrics compare each result with the original colors." if picture.was_color else
+                  " This picture is gray, so there is no truth to score against."))
+
+
+def evaluation_ui(names: list[str]) -> None:
+    st.subheader("Held-out evaluation (from the model cards)")
+    rows, truths = evaluation_rows(names)
+    if not rows:
+        st.info("No model card has an evaluation yet. Training writes one; or run "
+                "`python -m colorizer evaluate DIR --arch NAME`.", icon=":material/info:")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation")
+    if truths:
+        st.caption(f"Held-out validation photos (never trained on). The truth's mean colorfulness is {truths[0]:.1f}; "
+                   "PSNR, SSIM and the plain AuC reward safe, brownish guesses, so read them with colorfulness, "
+                   "the right-hue rate and the rebalanced AuC.")
+
+
+def names_ui() -> list[str]:
+    """The shipped checkpoints, then the fine-tuned ones the visitor picks (none by default)."""
+    available = list(loaders.available_checkpoints())
+    shipped = [n for n in available if n in checkpoints.shipped_checkpoints()]
+    tuned = [n for n in available if n not in shipped]
+    picked = widgets.multiselect_ui("Fine-tuned models to compare too", tuned, [], "compare.tuned",
+                                    help="Yours and those shared on this server; each one is loaded to run it.") if tuned else []
+    return shipped + picked
+
+
+def compare_page_ui() -> None:
+    st.title("Compare architectures")
+    picture = widgets.pick_picture_ui(widgets.pictures_ui(), "compare.image")
+    names = names_ui()
+    if not names:
+        widgets.no_checkpoint_ui()
+    elif picture is not None:
+        widgets.notes_ui(picture)
+        rows = run_all(picture, names)
+        grid_ui(picture, rows)
+        if rows:
+            results_table_ui(picture, rows)
+    evaluation_ui(names)
+
