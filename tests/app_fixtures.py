@@ -10,7 +10,10 @@ the project's generic fixtures are in ``tests/conftest.py``. These add what the 
 - ``app_checkpoints`` (session): that folder;
 - ``tiny_app_env`` (function): points ``colorizer.checkpoints.WEIGHTS_DIR`` and
   ``COLORIZER_CHECKPOINT_DIR`` at it for an in-process ``AppTest``;
-- ``gray_png(size)`` / ``color_png(size)``: small test images as PNG bytes.
+- ``gray_png(size)`` / ``color_png(size)``: small test images as PNG bytes;
+- ``assert_no_page_error(at)``: the page ran to its end. ``at.exception`` alone cannot tell:
+  ``widgets.run_page`` turns a page's exception into an ``st.error`` (as do the sidebar's and the
+  callbacks' safety nets): ``SAFETY_NET_ERRORS`` are how those messages start.
 """
 from __future__ import annotations
 
@@ -23,6 +26,10 @@ import pytest
 from PIL import Image
 
 TINY_SIZE = 16
+# How the app's safety nets start the st.error that replaces an unexpected exception: the page
+# (``ui.widgets.run_page``), the sidebar (``ui.widgets.sidebar_ui``), a callback (``ui.callbacks.errors_ui``).
+PAGE_FAILED = "Something went wrong: "
+SAFETY_NET_ERRORS = (PAGE_FAILED, "The sidebar failed: ", "That did not work: ")
 TINY_ARCHS = ("cifar_ae", "vae", "unet313", "hypercolumn_hints")
 TUNED_NAME = "cifar_ae_tuned"
 
@@ -116,3 +123,11 @@ def color_png(size: int = 40) -> bytes:
     rgb[third:2 * third, :, 1] = 200
     rgb[2 * third:, :, 2] = 230
     return _png(rgb)
+
+
+def assert_no_page_error(at, context=None) -> None:
+    """Fail when the last run of ``at`` (an ``AppTest``) raised, or when one of the app's safety nets
+    caught an exception: an ``st.error`` (main area or sidebar) starting with ``SAFETY_NET_ERRORS``."""
+    assert not at.exception, (context, at.exception)
+    failed = [e.value for e in at.error if e.value.startswith(SAFETY_NET_ERRORS)]
+    assert not failed, (context, failed)

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
-    TUNED_NAME, color_png, gray_png, no_checkpoints_env, tiny_app_env, app_checkpoints,
+    TUNED_NAME, assert_no_page_error, color_png, gray_png, no_checkpoints_env, tiny_app_env, app_checkpoints,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,13 +43,13 @@ def upload(at: AppTest, files: list[tuple[str, bytes, str]]) -> AppTest:
 
 def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
     at = app().run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert not at.error, texts(at.error)
     assert at.sidebar.selectbox(key="sidebar.model").options  # the shipped and fine-tuned checkpoints
     assert any("Colorized by" in c for c in captions(at))
     for page in PAGES[1:]:
         at.switch_page(page).run()
-        assert not at.exception, (page, at.exception)
+        assert_no_page_error(at, page)
         assert not at.error, (page, texts(at.error))
     assert [t.value for t in at.title] == ["Training curves"]
 
@@ -62,7 +62,7 @@ def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
 
 def test_gray_upload_is_colorized(tiny_app_env):
     at = upload(app(), [("gray.png", gray_png(), "image/png")])
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert not at.error, texts(at.error)
     assert any("Colorized by" in c for c in captions(at))
     assert at.get("download_button")  # the PNG download
@@ -73,7 +73,7 @@ def test_broken_upload_names_the_file_and_others_still_go_through(tiny_app_env):
              ("gray.png", gray_png(), "image/png"),
              ("empty.jpg", b"", "image/jpeg")]
     at = upload(app(), files)
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     errors = texts(at.error)
     assert any(e.startswith("broken.png: ") for e in errors), errors
     assert any(e.startswith("empty.jpg: ") for e in errors), errors
@@ -82,7 +82,7 @@ def test_broken_upload_names_the_file_and_others_still_go_through(tiny_app_env):
 
 def test_color_upload_shows_truth_metrics_and_zip(tiny_app_env):
     at = upload(app(), [("color.png", color_png(), "image/png"), ("gray.png", gray_png(), "image/png")])
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any("already in color" in i for i in texts(at.info))
     assert "Truth (the original colors)" in captions(at)
     assert {"PSNR", "SSIM", "L2_ab", "Colorfulness"} <= {m.label for m in at.metric}
@@ -98,11 +98,11 @@ def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_e
     thin[:150] = (200, 40, 40)
     thin[150:] = (40, 60, 210)
     at = upload(app(), [("thin_color.png", _png(thin), "image/png")])
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["SSIM"] == "–" and metrics["PSNR"].endswith("dB")
     at.switch_page("pages/compare.py").run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     table = at.dataframe[0].value.set_index("model")
     assert {"right_hue", "auc", "auc_rebalanced"} <= set(table.columns)
     assert table.loc["gray (no color)", "right_hue"] == 0.0
@@ -114,32 +114,32 @@ def test_model_specific_controls(tiny_app_env, model, widget_key):
     at = app()
     at.session_state["sidebar.model"] = model
     at.run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert at.slider(key=widget_key)
     if model == "vae":
         assert sum(c.startswith("seed ") for c in captions(at)) == 4
     at.slider(key=widget_key).set_value(0.2 if model == "unet313" else 2).run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
 
 
 def test_gallery_black_and_white_photo(tiny_app_env):
     at = app()
     at.session_state["sidebar.gallery"] = "camera"
     at.run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert not any("already in color" in i for i in texts(at.info))
     at.switch_page("pages/compare.py").run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(c.startswith("**unet313**") for c in captions(at))
 
 
 def test_every_page_without_any_checkpoint(no_checkpoints_env):
     at = app().run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any("No trained model" in w for w in texts(at.warning))
     for page in PAGES[1:]:
         at.switch_page(page).run()
-        assert not at.exception, (page, at.exception)
+        assert_no_page_error(at, page)
 
 
 def test_unusable_checkpoint_is_a_message(tiny_app_env, tmp_path, monkeypatch):
@@ -151,10 +151,10 @@ def test_unusable_checkpoint_is_a_message(tiny_app_env, tmp_path, monkeypatch):
     at = app()
     at.session_state["sidebar.model"] = "broken_tune"
     at.run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(e.startswith("model.keras: ") and "Pick another model" in e for e in texts(at.error)), texts(at.error)
     at.switch_page("pages/compare.py").run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(c.startswith("**cifar_ae**") for c in captions(at))  # the good ones still run
 
 
@@ -192,7 +192,7 @@ def test_odd_but_valid_uploads_all_colorize_with_notes(tiny_app_env):
         ("animated.gif", _animated_gif(), "image/gif"),
     ]
     at = upload(app(), files)
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert not at.error, texts(at.error)
     assert sum("Colorized by" in c for c in captions(at)) == len(files)
     assert any("frame 1" in c.value for c in at.caption), [c.value for c in at.caption]
@@ -228,6 +228,8 @@ def test_an_unexpected_failure_is_a_message_not_a_traceback(tiny_app_env, monkey
     at.switch_page("pages/channels.py").run()
     assert not at.exception, at.exception
     assert any(e.startswith("Something went wrong: RuntimeError: plotting exploded") for e in texts(at.error))
+    with pytest.raises(AssertionError, match="plotting exploded"):  # what every other AppTest relies on
+        assert_no_page_error(at)
 
 
 def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
@@ -243,7 +245,7 @@ def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
     for page in ALL_PAGES:
         before = len(calls)
         at.switch_page(page).run()
-        assert not at.exception, (page, at.exception)
+        assert_no_page_error(at, page)
         assert len(calls) > before, f"{page} does not run through widgets.run_page"
 
 

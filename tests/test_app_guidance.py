@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import app_checkpoints, color_png, gray_png, tiny_app_env  # noqa: F401  (pytest fixtures, registered by import)
+from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by import)
+    app_checkpoints, assert_no_page_error, color_png, gray_png, tiny_app_env,
+)
 from colorizer.imageio import decode_image
 from ui.loaders import image_digest
 
@@ -39,19 +41,20 @@ def result_url(at: AppTest) -> str:
 def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     data = gray_png(48)
     at = app_with_upload("hypercolumn_hints", data)
-    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert_no_page_error(at)
+    assert not at.error, [e.value for e in at.error]
     before = result_url(at)
     digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
     # What the click component sends back from the browser: a point on the shown image (its own size).
     at.session_state[f"colorize.hint_click.{digest}"] = {"x": 10, "y": 30, "width": 48, "height": 48,
                                                          "unix_time": time.time()}
     at.run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(m.value.startswith("**Point** x = 10, y = 30") for m in at.markdown)
     picker = at.color_picker(key=f"colorize.hint_color.{digest}.10.30")
     picker.set_value("#1e90ff").run()
     at.button(key=f"colorize.hint_color.{digest}.10.30.add").click().run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(m.value == "**1 hint**" for m in at.markdown)
     assert result_url(at) != before  # the model took the hint
     # Remove all: back to the automatic result.
@@ -66,7 +69,7 @@ def test_hint_file_upload_replaces_the_hints_and_a_bad_one_is_one_error(tiny_app
     hints = [{"x": 5, "y": 6, "rgb": [200, 30, 40]}, {"x": 40, "y": 40, "rgb": [30, 160, 60], "radius": 3}]
     at.file_uploader(key=f"colorize.hint_upload.{digest}").set_value(
         [("h.json", json.dumps(hints).encode(), "application/json")]).run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(m.value == "**2 hints**" for m in at.markdown)
     at.file_uploader(key=f"colorize.hint_upload.{digest}").set_value(
         [("far.json", json.dumps([{"x": 500, "y": 6, "rgb": [0, 0, 0]}]).encode(), "application/json")]).run()
@@ -84,13 +87,14 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
     at.session_state["reference.source"] = "Upload a photo"
     at.run()
     at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
-    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert_no_page_error(at)
+    assert not at.error, [e.value for e in at.error]
     captions = [c for element in at.image for c in element.captions]
     assert "Colored from the reference" in captions and any(c.startswith("Where colors came from") for c in captions)
     assert "Reference: ref.png" in captions
     # The L/a/b page draws the reference's ab distribution beside the result's.
     at.switch_page("pages/channels.py").run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.subheader)
 
 
@@ -99,7 +103,7 @@ def test_a_broken_reference_is_one_error_naming_it(tiny_app_env):
     at.session_state["reference.source"] = "Upload a photo"
     at.run()
     at.file_uploader(key="reference.upload").set_value([("broken.png", b"nope", "image/png")]).run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("reference broken.png:"), errors
     assert any(c.startswith("Colorized by") for element in at.image for c in element.captions)
@@ -107,7 +111,7 @@ def test_a_broken_reference_is_one_error_naming_it(tiny_app_env):
 
 def test_the_certainty_map_shows_where_the_model_was_sure(tiny_app_env):
     at = app_with_upload("hypercolumn_hints", gray_png(48))
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Where hypercolumn_hints was sure: ") and label.endswith("% of the photo")
                for label in labels), labels

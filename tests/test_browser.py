@@ -12,7 +12,7 @@ uploads the four hostile files of issue 25 at once, the other an ordinary photo;
 result (within a generous bound: before the decode budget it waited a minute), the first one line per
 file, no exception box anywhere, the server under 2.5 GB.
 ``SAVE_SCREENSHOTS=1`` saves each page to ``docs/screenshots/<page>.png`` (for the README).
-Skipped only when ``/usr/bin/chromium`` is absent.
+Skipped only when ``/usr/bin/chromium`` is absent; marked slow (``python -m pytest -m "not slow"`` leaves it out).
 """
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ PAGES = {  # nav title → (screenshot name, text that shows the page has done i
 }
 WAIT_MS = 45_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.slow,  # servers and a browser: minutes; the fast tier (-m "not slow") has the AppTests of the same pages
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium)"),
+]
 
 
 def _user_checkpoints(tmp: Path, request) -> Path:

@@ -129,6 +129,7 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
     assert model.name == "cifar_ae"
 
 
+@pytest.mark.slow
 def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
     # --snapshots writes every epoch's weights; scripts/average_snapshots.py turns the chosen epochs into a
     # checkpoint whose weights are their mean (and one epoch alone gives that epoch back exactly).

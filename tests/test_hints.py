@@ -264,6 +264,7 @@ def test_cli_hints_colorize_and_errors(installed_tiny_checkpoints, tmp_path, cap
     assert code == 2 and len(errors) == 1 and "cifar_ae takes no color hints" in errors[0]
 
 
+@pytest.mark.slow
 def test_a_hint_taking_model_finetunes_with_simulated_hints(tiny_checkpoints, checkpoint_dir, no_shipped_weights):
     """Through the one training loop, fine-tuning gets training's per-batch simulated hints: the result
     still takes hints (and follows them), its frozen VGG16 is untouched, only the decoder moved."""

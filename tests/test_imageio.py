@@ -8,7 +8,6 @@ import io
 import pickle
 import struct
 import sys
-import time
 import tracemalloc
 import warnings
 import zlib
@@ -325,14 +324,13 @@ def test_bomb_is_refused_fast_without_allocating(monkeypatch):
         data = bomb_png(width, height)
         assert len(data) < 200
         tracemalloc.start()
-        start = time.perf_counter()
         try:
             with pytest.raises(imageio.ImageError, match="too large"):
                 imageio.decode_image(data, "bomb.png")
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        assert time.perf_counter() - start < 1.0
+        # Fast because nothing is decoded: the spy (no load) and the peak say so without a clock.
         assert peak < 50 * 1024 * 1024
     assert loads == []  # refused from the header: pixel data never decoded
     imageio.decode_image(bomb_png(8, 1), "ok.png")  # control: the spy does see loads

@@ -337,6 +337,7 @@ def test_cli_refuses_a_hostile_checkpoint_with_one_line(tmp_path, odd_dir):
 CALLS_PER_SESSION = 4
 
 
+@pytest.mark.slow
 def test_concurrent_sessions_get_their_own_results_while_a_finetune_runs(shared_colorizer, tmp_path):
     from colorizer import finetune
 
@@ -426,6 +427,7 @@ def _events(stdout: str, kind: str) -> list[tuple[int, int]]:
     return [(int(row[1]), int(row[2])) for row in rows if len(row) == 3 and row[0] == kind]
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_never_loses_the_checkpoint(tmp_path, monkeypatch):
     root, sources = tmp_path / "user_checkpoints", tmp_path / "sources"
     folder = root / "killed"

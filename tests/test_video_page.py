@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import app_checkpoints, tiny_app_env  # noqa: F401  (pytest fixtures)
+from app_fixtures import app_checkpoints, assert_no_page_error, tiny_app_env  # noqa: F401  (pytest fixtures)
 from colorizer.video import synthetic
 from colorizer.video.io import VideoWriter
 from colorizer.video.pipeline import VideoReport
@@ -58,11 +58,11 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     calls = []
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert not at.error, [e.value for e in at.error]
     assert any("old.mp4: first frame of 6 (64×48, 12 fps" in c for image in at.image for c in image.captions)
     at.button(key="video.run").click().run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert not at.error, [e.value for e in at.error]
     assert len(calls) == 1 and calls[0]["max_pixels"] == video_ui.PAGE_BUDGET
     assert "reference" not in calls[0] and "hints" not in calls[0]
@@ -75,7 +75,7 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
 
 def test_a_broken_clip_is_one_error_naming_it(tiny_app_env):
     at = video_page(("broken.mp4", b"<html>not a video</html>"))
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("broken.mp4: not a readable video"), errors
 
@@ -103,7 +103,7 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
         [("hints.json", b'[{"x": 10, "y": 20, "rgb": [200, 40, 40]}]', "application/json")]).run()
     assert not at.error, [e.value for e in at.error]
     at.button(key="video.run").click().run()
-    assert not at.exception, at.exception
+    assert_no_page_error(at)
     assert calls and calls[-1]["hints"] == [{"x": 10, "y": 20, "rgb": [200, 40, 40]}]
     at.file_uploader(key="video.hints").set_value([("bad.json", b'[{"x": 999, "y": 0, "rgb": [1, 2, 3]}]', "application/json")]).run()
     assert len(at.error) == 1 and at.error[0].value.startswith("bad.json")

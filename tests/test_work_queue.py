@@ -11,6 +11,19 @@ from ui import work_queue
 from ui.work_queue import WorkQueue, wait_text
 
 
+# Generous: a thread on a loaded 2-core machine may wait seconds for its turn on a core; a test that
+# passes never waits this long.
+PATIENCE_S = 60
+
+
+def wait_until(condition, timeout: float = PATIENCE_S) -> None:
+    """Wait for ``condition()`` to hold (polling), failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.005)
+
+
 class FakeClock:
     def __init__(self):
         self.now = 0.0
@@ -26,9 +39,7 @@ def _start_in_order(queue: WorkQueue, n: int, work, on_wait=None) -> list[thread
         before = queue.snapshot()
         thread = threading.Thread(target=work, args=(i,), daemon=True)
         thread.start()
-        deadline = time.monotonic() + 5
-        while queue.snapshot()[:2] == before[:2] and time.monotonic() < deadline:
-            time.sleep(0.002)
+        wait_until(lambda: queue.snapshot()[:2] != before[:2])
         threads.append(thread)
     return threads
 
@@ -44,7 +55,7 @@ def test_jobs_run_one_at_a_time_in_arrival_order():
                 inside[0] += 1
                 most_inside[0] = max(most_inside[0], inside[0])
             if i == 0:
-                gate.wait(5)  # the first job holds its turn until every other one has queued
+                gate.wait(PATIENCE_S)  # the first job holds its turn until every other one has queued
             order.append(i)
             with lock:
                 inside[0] -= 1
@@ -53,26 +64,25 @@ def test_jobs_run_one_at_a_time_in_arrival_order():
     assert queue.snapshot()[:2] == (1, 5)
     gate.set()
     for thread in threads:
-        thread.join(5)
+        thread.join(PATIENCE_S)
     assert order == list(range(6)) and most_inside[0] == 1
     assert queue.snapshot()[:2] == (0, 0)
 
 
 def test_two_slots_run_two_jobs_at_once():
     queue = WorkQueue(slots=2)
-    both_in, release = threading.Barrier(2, timeout=5), threading.Event()
+    both_in, release = threading.Barrier(2, timeout=PATIENCE_S), threading.Event()
 
     def job(i):
         with queue.turn(poll_s=0.01):
             both_in.wait()  # would time out if the second job could not start beside the first
-            release.wait(5)
+            release.wait(PATIENCE_S)
 
     threads = _start_in_order(queue, 2, job)
-    time.sleep(0.05)
-    assert queue.snapshot()[0] == 2
+    wait_until(lambda: queue.snapshot()[0] == 2)  # with one slot the second job would never get in
     release.set()
     for thread in threads:
-        thread.join(5)
+        thread.join(PATIENCE_S)
 
 
 def test_the_waiting_line_counts_who_is_ahead_and_estimates_from_recent_durations():
@@ -91,21 +101,18 @@ def test_the_waiting_line_counts_who_is_ahead_and_estimates_from_recent_duration
     def job(i):
         with queue.turn(on_wait=lambda ahead, eta: seen[i].append((ahead, eta)) if i in seen else None, poll_s=0.01):
             if i in release:
-                release[i].wait(5)
+                release[i].wait(PATIENCE_S)
 
     threads = _start_in_order(queue, 3, job)
-    time.sleep(0.05)
+    wait_until(lambda: seen[1] and seen[2])
     assert seen[1][0] == (1, pytest.approx(2.0)) and seen[2][0] == (2, pytest.approx(4.0))
     release[0].set()
     # Once the first job ended, the third sees one fewer ahead of it (the second job holds its turn
     # until then, so a loaded machine cannot skip the moment).
-    deadline = time.monotonic() + 5
-    while not any(ahead == 1 for ahead, _ in seen[2]) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: any(ahead == 1 for ahead, _ in seen[2]))
     release[1].set()
     for thread in threads:
-        thread.join(5)
-    assert any(ahead == 1 for ahead, _ in seen[2])
+        thread.join(PATIENCE_S)
 
 
 def test_no_wait_means_no_waiting_line():
@@ -135,7 +142,7 @@ def test_a_waiter_that_leaves_gives_its_place_up():
         try:
             with queue.turn(on_wait=leave if i == 1 else None, poll_s=0.01):
                 if i == 0:
-                    release.wait(5)
+                    release.wait(PATIENCE_S)
                 order.append(i)
         except Left:
             order.append("left")
@@ -143,13 +150,13 @@ def test_a_waiter_that_leaves_gives_its_place_up():
     first = _start_in_order(queue, 1, job)
     leaver = threading.Thread(target=job, args=(1,), daemon=True)
     leaver.start()
-    assert left.wait(5)
-    leaver.join(5)
+    assert left.wait(PATIENCE_S)
+    leaver.join(PATIENCE_S)
     last = _start_in_order(queue, 1, lambda i: job(2))
     assert queue.snapshot()[:2] == (1, 1)  # job 0 runs, job 2 waits: the leaver holds no place
     release.set()
     for thread in first + last:
-        thread.join(5)
+        thread.join(PATIENCE_S)
     assert order == ["left", 0, 2]
     assert queue.snapshot()[:2] == (0, 0)
 
@@ -188,8 +195,8 @@ def test_turn_ui_always_takes_a_turn_even_with_a_key():
         thread = threading.Thread(target=other, daemon=True)
         thread.start()
         assert not entered.wait(0.3), "turn_ui went past the job holding the slot"
-    assert entered.wait(5)
-    thread.join(5)
+    assert entered.wait(PATIENCE_S)
+    thread.join(PATIENCE_S)
 
 
 def test_reading_uploads_has_a_lane_of_its_own():
