@@ -5,6 +5,9 @@
   scaling under mixed precision), feeds it batch by batch (``ArrayBatches``), lowers the learning rate
   by √0.1 after 5 epochs without a better val_loss (down to 5e-7), and ends with the weights of the
   best epoch (``KeepBestWeights``) → that callback (``best``, ``best_epoch``).
+- Several devices: ``fit`` compiles (optimizer included) and trains under the ``tf.distribute`` strategy
+  ``trainable`` was built under (``colorizer.distribute.training_strategy``; the callers build under its
+  ``scope()``). ``batch_size`` is the global batch, split across the replicas; nothing is rescaled.
 - Stopping: ``stop`` is an event; once it is set, training ends after the current step (or, when set
   during validation or a callback, before the next epoch) with the best weights so far. Without one,
   ``fit`` makes its own and SIGINT/SIGTERM set it (``stop_on_signals``), as for a ``docker stop``.
@@ -177,9 +180,14 @@ def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, 
     ``val``: (x, y) of the validation set; ``history_path``: a CSVLogger file (epoch, loss, val_loss,
     learning_rate, metrics); ``callbacks`` run after the schedule's (they see ``learning_rate`` in the
     logs); ``augment``: see ``ArrayBatches`` (an architecture's ``augment_batch``); ``stop``: see the
-    module docstring (None: SIGINT/SIGTERM stop this call)."""
+    module docstring (None: SIGINT/SIGTERM stop this call). ``batch_size``: the global batch; under a
+    strategy with several replicas (the one ``trainable`` was built under) each replica takes its share
+    of every batch and the gradients are averaged, so one step equals one device's step on that batch."""
     keras.utils.set_random_seed(seed)
-    compile_for_training(trainable, lr=lr, loss=loss, metrics=metrics, loss_weights=loss_weights, loss_scaling=loss_scaling)
+    # The optimizer's slots must live where the model's variables do: made under the model's strategy
+    # (the default one, i.e. no change, for a model built outside any scope).
+    with trainable.distribute_strategy.scope():
+        compile_for_training(trainable, lr=lr, loss=loss, metrics=metrics, loss_weights=loss_weights, loss_scaling=loss_scaling)
     keep_best = KeepBestWeights()
     own_stop = stop is None
     stop = threading.Event() if own_stop else stop

@@ -21,6 +21,7 @@ import numpy as np
 from colorizer import checkpoints, data, quantize
 from colorizer.cards import model_card
 from colorizer.color import unnormalize_ab
+from colorizer.distribute import describe, training_strategy
 from colorizer.features import FeatureCache, default_disk_dir
 from colorizer.hardware import device_description
 from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpoch, fit  # noqa: F401 (the loop, re-exported)
@@ -89,6 +90,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     arch = architecture(name)
     size = size or arch.WORKING_SIZE
     started = time.time()
+    strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
     surfaces = data.load_stamps(surfaces_dir) if surfaces_dir else None
     log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
@@ -102,7 +104,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     # Seeded before the network exists, so that its initial weights are the seed's too (fit seeds again
     # for the batches): until this line, two runs of one command started from different weights.
     keras.utils.set_random_seed(seed)
-    model = arch.build(size)
+    with strategy.scope():  # its variables are mirrored on every replica (nothing changes on one device)
+        model = arch.build(size)
     if init_from:
         source = _checkpoint_model(init_from)
         copied = warm_start(model.get_layer("decoder"), source.get_layer("decoder"))
@@ -116,8 +119,12 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
         cache = FeatureCache(max_entries=0, disk_dir=default_disk_dir())
         x = cache.features(arch, model, x, train_crops, log)
         val_x = cache.features(arch, model, val_x, val_crops, log)
-    trainable = trained_part(arch, model)
-    log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs")
+    with strategy.scope():  # a decoder head wrapped in a new keras.Model trains under the model's strategy
+        trainable = trained_part(arch, model)
+    distributed = describe(strategy)
+    log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs"
+        + (f", {distributed['replicas']} replicas ({distributed['strategy']}, global batch {batch_size})"
+           if distributed["replicas"] > 1 else ""))
     folder = Path(out_dir) / name
     work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))
     keep_best = fit(trainable, x, y, (val_x, val_y), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
@@ -143,6 +150,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "trained_layers": list(train_layers) or "all of the decoder",
             "frozen_encoder_features_cached": bool(frozen),
             "wall_time_s": round(wall_time, 1), "device": device_description(),
+            "distribution": distributed,  # batch_size is the global batch, split across the replicas
         },
         command=command or " ".join(sys.argv), rebalancing=None if prior is None else {}, notes=arch.CARD_NOTES,
     )

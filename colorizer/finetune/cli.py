@@ -10,6 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from colorizer.distribute import training_strategy
 from colorizer.finetune.config import FinetuneConfig
 from colorizer.finetune.job import FinetuneJob, JobStatus
 from colorizer.finetune.photos import photos_from_folder
@@ -25,6 +26,7 @@ def finetune_from_cli(args) -> int:
     0 when the checkpoint was written (even if some photos were unusable: each prints
     ``error: <file>: <reason>``; or when a signal stopped training: the best weights are written);
     1 when no photo was usable, it failed, or a signal stopped it before training (nothing written)."""
+    training_strategy()  # first: a multi-worker strategy (TF_CONFIG) must exist before TensorFlow starts
     photos, errors = photos_from_folder(args.data)
     for line in errors:
         print(f"error: {line}", file=sys.stderr, flush=True)

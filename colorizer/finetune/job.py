@@ -274,6 +274,7 @@ class FinetuneJob:
                 "wall_time_s": round(time.perf_counter() - started, 1),
                 "time_per_epoch_s": round(float(np.mean(progress.epoch_times)), 2) if progress.epoch_times else None,
                 "device": training["device"], "mixed_precision": training["mixed"],
+                "distribution": training["distribution"],  # batch_size is the global batch, split across replicas
             },
             command=config.command,
             rebalancing=None if prepared.prior is None else {"prior": "empirical, from the fine-tuning crops"},

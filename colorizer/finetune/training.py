@@ -8,7 +8,9 @@
   ``loop.fit``: training's schedule, batching (with the architecture's ``augment_batch``: a hint-taking
   model gets freshly simulated hints per batch, as in training), best-weights rule and Stop, a ``Progress`` callback
   (steps, ETA, losses) and a per-epoch ``Previewer`` of the held-out photo. On a GPU with tensor cores
-  the head trains in mixed precision (``mixed_precision_copy``); elsewhere in float32.
+  the head trains in mixed precision (``mixed_precision_copy``); elsewhere in float32. Under a
+  ``tf.distribute`` strategy with several replicas (``colorizer.distribute``: several GPUs) a copy of the
+  head made under its scope trains (``training_copy``) and its weights go back to the base's decoder.
 - ``time_epoch`` times one epoch the same way, with or without the feature cache (the benchmark).
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ import keras
 import numpy as np
 
 from colorizer import data, loop
+from colorizer.distribute import describe, training_strategy
 from colorizer.features import FeatureCache
 from colorizer.finetune.base import Base, crop_size, load_base
 from colorizer.finetune.config import CROPS_PER_PHOTO, FinetuneConfig, FinetuneError
@@ -32,7 +35,7 @@ from colorizer.process import keep_large_buffers
 from colorizer.train import target_prior
 
 __all__ = ["FEATURE_CACHE", "Prepared", "split_photos", "prepare", "trainable_head", "gpu_helps_mixed_precision",
-           "mixed_precision_copy", "Progress", "Previewer", "train_decoder", "time_epoch"]
+           "mixed_precision_copy", "training_copy", "Progress", "Previewer", "train_decoder", "time_epoch"]
 
 PREVIEW_SIDE = 512
 VAL_RANDOM_CROPS = 2
@@ -155,6 +158,22 @@ def mixed_precision_copy(head):
     return keras.Model(inner.inputs, outputs, name="decoder_head_mixed"), inner
 
 
+def training_copy(head, mixed: bool, strategy):
+    """What ``loop.fit`` trains for ``head`` → (trained, inner), ``inner`` holding ``head``'s weights in its
+    layout: (head, head) in float32 under the default strategy (one device, no copy); else a copy made
+    under ``strategy.scope()`` (its variables mirrored on every replica), in float16 when ``mixed``
+    (``mixed_precision_copy``), starting from ``head``'s weights."""
+    if not mixed and describe(strategy)["strategy"] == "default":
+        return head, head
+    with strategy.scope():
+        if mixed:
+            return mixed_precision_copy(head)
+        copy = keras.models.clone_model(head, clone_function=lambda layer: layer.__class__.from_config(layer.get_config()),
+                                        recursive=True)
+        copy.set_weights(head.get_weights())
+        return copy, copy
+
+
 class Progress(keras.callbacks.Callback):
     """Reports steps, epochs, ETA and each epoch's losses and preview through ``report(**status fields)``."""
 
@@ -213,14 +232,16 @@ class Previewer:
 
 def train_decoder(prepared: Prepared, config: FinetuneConfig, report: Callable[..., None], stop, preview: Previewer) -> dict:
     """Train the base's decoder head on the prepared features (``stop``: an event, see ``loop.fit``)
-    → {"progress", "keep_best", "mixed", "device", "fit_time_s"}; the base model holds the best weights."""
+    → {"progress", "keep_best", "mixed", "device", "distribution" (``distribute.describe``), "fit_time_s"};
+    the base model holds the best weights. ``config.batch_size`` is the global batch (see ``loop.fit``)."""
     base = prepared.base
     model, arch = base.model, base.arch
     encoder_before = [w.copy() for w in model.get_layer("encoder").get_weights()]
     head = trainable_head(model, arch)
     mixed, device = gpu_helps_mixed_precision(), device_description()
-    trained, inner = mixed_precision_copy(head) if mixed else (head, head)
-    preview.sync = (lambda: head.set_weights(inner.get_weights())) if mixed else (lambda: None)
+    strategy = training_strategy()
+    trained, inner = training_copy(head, mixed, strategy)
+    preview.sync = (lambda: head.set_weights(inner.get_weights())) if trained is not head else (lambda: None)
     steps = math.ceil(prepared.n_train_crops / config.batch_size)
     where = f"training on {device}" + (" with mixed precision" if mixed else "" if device.startswith("GPU") else " (no GPU found)")
     report(device=device, mixed_precision=mixed, steps_per_epoch=steps, message=where)
@@ -234,7 +255,7 @@ def train_decoder(prepared: Prepared, config: FinetuneConfig, report: Callable[.
     preview.sync()
     _assert_unchanged(encoder_before, model.get_layer("encoder").get_weights())
     return {"progress": progress, "keep_best": keep_best, "mixed": mixed, "device": device,
-            "fit_time_s": time.perf_counter() - started}
+            "distribution": describe(strategy), "fit_time_s": time.perf_counter() - started}
 
 
 def _assert_unchanged(before: list[np.ndarray], after: list[np.ndarray]) -> None:
