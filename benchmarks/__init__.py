@@ -19,7 +19,7 @@ code path):
   analytically: 2 × the multiply-adds of every Conv2D, transposed-conv, depthwise and MatMul op of the
   traced graph, custom layers included), images per second through the network in a batch, the
   forward time with and without XLA (``jit_compile``), fine-tuning time per epoch with and without
-  the encoder-feature cache (``colorizer.finetune.time_epoch``), and the cold start: a fresh
+  the encoder-feature cache (``benchmarks.epoch_timing.time_epoch``), and the cold start: a fresh
   process's time from spawn to its first colorized 1-megapixel photo.
 Every figure gets its ratio to the reference's. The input is a synthetic 4:3 grayscale photo as the
 app hands one to the colorizer (a gray file's levels, uint8 H×W: ``DecodedImage.pixels``):

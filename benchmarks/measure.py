@@ -295,13 +295,10 @@ def size_key(mp: float) -> str:
 
 
 def finetune_epoch_times(name: str, colorizer, photos: list) -> dict | str:
-    """{"cached": s, "uncached": s} per epoch via ``colorizer.finetune.time_epoch``, or why not."""
+    """{"cached": s, "uncached": s} per epoch via ``benchmarks.epoch_timing.time_epoch``, or why not."""
     if name == REFERENCE:
         return "n/a (no encoder/decoder split)"
-    try:
-        from colorizer.finetune import time_epoch
-    except ImportError:
-        return "n/a (finetune module missing)"
+    from benchmarks.epoch_timing import time_epoch
     from colorizer.checkpoints import save_model_atomic, shipped_checkpoints, write_card
 
     with tempfile.TemporaryDirectory(prefix="colorizer-bench-") as tmp:

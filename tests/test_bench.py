@@ -76,7 +76,7 @@ FINETUNE_CALLS = []
 
 
 def fake_time_epoch(base, photos, cached):
-    """Stands in for ``colorizer.finetune.time_epoch`` (tested with the fine-tuning code): records the call."""
+    """Stands in for ``benchmarks.epoch_timing.time_epoch`` (tested in tests/test_finetune.py): records the call."""
     FINETUNE_CALLS.append((base, len(photos), cached))
     return 1.0 if cached else 3.0
 
@@ -84,11 +84,12 @@ def fake_time_epoch(base, photos, cached):
 @pytest.fixture(scope="module")
 def quick_result(tmp_path_factory):
     """One quick run on the smallest architecture and a small reference, every measurement included."""
-    from colorizer import checkpoints, finetune
+    from benchmarks import epoch_timing
+    from colorizer import checkpoints
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(checkpoints, "WEIGHTS_DIR", tmp_path_factory.mktemp("no_weights"))  # random weights
-        patch.setattr(finetune, "time_epoch", fake_time_epoch)
+        patch.setattr(epoch_timing, "time_epoch", fake_time_epoch)
         config = bench.BenchConfig.quick_config(
             sizes_mp=(0.02, 0.05), architectures=("cifar_ae",), reference_size=64,
             cold_start_models=("cifar_ae",), finetune_models=("cifar_ae",), finetune_photos=2, xla=True,
@@ -99,9 +100,9 @@ def quick_result(tmp_path_factory):
 def test_bench_calls_finetune_time_epoch_as_it_is_defined():
     import inspect
 
-    from colorizer import finetune
+    from benchmarks import epoch_timing
 
-    assert list(inspect.signature(finetune.time_epoch).parameters)[:3] == ["base", "photos", "cached"]
+    assert list(inspect.signature(epoch_timing.time_epoch).parameters)[:3] == ["base", "photos", "cached"]
 
 
 def _is_number(value) -> bool:

@@ -535,6 +535,8 @@ def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, ca
 @pytest.mark.slow
 def test_time_epoch_with_and_without_cache(fn, tiny_checkpoints, photos):
     rgbs = [rgb for _, rgb in photos[:2]]
-    cached = fn.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=True, batch_size=4, crops_per_photo=4)
-    uncached = fn.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=False, batch_size=4, crops_per_photo=4)
+    from benchmarks.epoch_timing import time_epoch
+
+    cached = time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=True, batch_size=4, crops_per_photo=4)
+    uncached = time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=False, batch_size=4, crops_per_photo=4)
     assert 0 < cached and 0 < uncached

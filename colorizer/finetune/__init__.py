@@ -14,13 +14,13 @@ Contract
 - ``FinetuneJob`` runs one fine-tune (in the calling thread with ``run()``, or a background thread),
   exposes a thread-safe ``JobStatus`` snapshot and ``stop()``, honoured at every stage.
   ``QUEUE`` (a ``JobQueue``) runs one job per process at a time.
-- ``finetune_from_cli(args)`` is ``python -m colorizer finetune``; ``time_epoch`` serves the benchmark.
+- ``finetune_from_cli(args)`` is ``python -m colorizer finetune``.
 
 One concern a module:
 - ``config``: ``FinetuneConfig``, ``FinetuneError``, ``FinetuneLimits`` (what the app's jobs may ask);
 - ``photos``: photo intake (uploads, folders, shrinking);
 - ``base``: the base checkpoint (``load_base``, ``ForeignArchitecture`` for one made elsewhere);
-- ``training``: preparation, split, trainable head, mixed precision, progress, preview, ``time_epoch``;
+- ``training``: preparation, split, trainable head, mixed precision, progress, preview;
 - ``publishing``: staging, the atomic replace, the ZIP;
 - ``job`` and ``job_queue``: the job, its status and Stop, and the queue;
 - ``cli``: the command line.
@@ -36,12 +36,12 @@ from colorizer.finetune.job_queue import QUEUE, JobQueue
 from colorizer.finetune.photos import decode_photo, photos_from_folder, photos_from_uploads, shrink_photo
 from colorizer.finetune.publishing import checkpoint_zip, publish
 from colorizer.finetune.training import (FEATURE_CACHE, gpu_helps_mixed_precision, mixed_precision_copy, prepare,
-                                         split_photos, time_epoch, trainable_head)
+                                         split_photos, trainable_head)
 
 __all__ = [
     "FinetuneConfig", "FinetuneError", "FinetuneLimits", "FeatureCache", "FEATURE_CACHE", "FinetuneJob", "JobStatus", "JobQueue",
     "QUEUE", "load_base", "finetunable_checkpoints", "decode_photo", "photos_from_uploads", "photos_from_folder",
-    "checkpoint_zip", "finetune_from_cli", "time_epoch", "STATES", "ACTIVE_STATES", "Base", "ForeignArchitecture",
+    "checkpoint_zip", "finetune_from_cli", "STATES", "ACTIVE_STATES", "Base", "ForeignArchitecture",
     "prepare", "split_photos", "shrink_photo", "trainable_head", "mixed_precision_copy", "gpu_helps_mixed_precision",
     "publish", "CROPS_PER_PHOTO",
 ]

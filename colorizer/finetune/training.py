@@ -11,7 +11,6 @@
   the head trains in mixed precision (``mixed_precision_copy``); elsewhere in float32. Under a
   ``tf.distribute`` strategy with several replicas (``colorizer.distribute``: several GPUs) a copy of the
   head made under its scope trains (``training_copy``) and its weights go back to the base's decoder.
-- ``time_epoch`` times one epoch the same way, with or without the feature cache (the benchmark).
 """
 from __future__ import annotations
 
@@ -28,14 +27,13 @@ from colorizer import data, loop
 from colorizer.distribute import describe, training_strategy
 from colorizer.features import FeatureCache
 from colorizer.finetune.base import Base, crop_size, load_base
-from colorizer.finetune.config import CROPS_PER_PHOTO, FinetuneConfig, FinetuneError
+from colorizer.finetune.config import FinetuneConfig, FinetuneError
 from colorizer.finetune.photos import Photo, shrink_photo
 from colorizer.hardware import device_description
-from colorizer.process import keep_large_buffers
 from colorizer.train import target_prior
 
 __all__ = ["FEATURE_CACHE", "Prepared", "split_photos", "prepare", "trainable_head", "gpu_helps_mixed_precision",
-           "mixed_precision_copy", "training_copy", "Progress", "Previewer", "train_decoder", "time_epoch"]
+           "mixed_precision_copy", "training_copy", "Progress", "Previewer", "train_decoder"]
 
 PREVIEW_SIDE = 512
 VAL_RANDOM_CROPS = 2
@@ -261,39 +259,3 @@ def train_decoder(prepared: Prepared, config: FinetuneConfig, report: Callable[.
 def _assert_unchanged(before: list[np.ndarray], after: list[np.ndarray]) -> None:
     if len(before) != len(after) or any(not np.array_equal(a, b) for a, b in zip(before, after)):
         raise RuntimeError("the encoder's weights changed during fine-tuning (it must stay frozen)")
-
-
-def time_epoch(base: str | Path, photos: list[np.ndarray], cached: bool, *, batch_size: int = 16,
-               crops_per_photo: int = CROPS_PER_PHOTO, crop: int | None = None, seed: int = 0) -> float:
-    """Seconds for one training epoch on ``photos``' crops (uint8 RGB arrays) at the base's working size,
-    batched as ``loop.fit`` batches.
-
-    ``cached=True``: the decoder head trains on encoder features computed beforehand (what fine-tuning
-    does; the one-off feature computation is not counted). ``cached=False``: the full model trains with
-    the encoder frozen, so every step runs the encoder forward again. Compilation and tracing are excluded
-    (a one-batch warm-up epoch first); the crop count is rounded down to whole batches.
-    """
-    b = load_base(base)
-    size = crop_size(FinetuneConfig(base=base, crop=crop), b)
-    crops = data.random_crops(list(photos), crops_per_photo, size, seed=seed)
-    n = max(batch_size, len(crops) - len(crops) % batch_size)
-    if len(crops) < n:
-        raise FinetuneError(f"need at least {batch_size} crops to time an epoch, got {len(crops)}")
-    batch = data.crop_batch(crops[:n])
-    x, y = b.arch.training_pairs(batch)
-    if cached:
-        inputs, trainable = _single(b.arch.encoder_features(b.model, x)), trainable_head(b.model, b.arch)
-    else:
-        b.model.get_layer("encoder").trainable = False
-        inputs, trainable = x, b.model
-    loss, metrics, loss_weights = b.arch.loss_and_metrics(target_prior(b.arch, y, batch))
-    loop.compile_for_training(trainable, lr=3e-4, loss=loss, metrics=metrics, loss_weights=loss_weights)
-    def batches():
-        return loop.ArrayBatches(inputs, y, batch_size, seed=seed, augment=b.arch.augment_batch)
-
-    trainable.fit(batches(), epochs=1, steps_per_epoch=1, verbose=0)
-    start = time.perf_counter()
-    trainable.fit(batches(), epochs=1, verbose=0)
-    seconds = time.perf_counter() - start
-    keep_large_buffers()  # as loop.fit does after fitting
-    return seconds
