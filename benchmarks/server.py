@@ -288,32 +288,28 @@ def two_visitors(browser, url: str, pid: int | None = None, delay_s: float = 2.0
         student.close()
 
 
-def two_visitors_benchmark() -> dict | str:
+def _on_fresh_server(measure) -> dict | str:
+    """``measure(browser, url, pid)`` → its result on a server of its own, with ``within_limit`` (the peak
+    under ``MEMORY_LIMIT_MB``); or why it could not run."""
     try:
         with launch_browser() as browser:
             server = start_server()
             try:
-                result = two_visitors(browser, server.url, pid=server.pid)
+                result = measure(browser, server.url, server.pid)
                 result["within_limit"] = result.get("peak_mb") is not None and result["peak_mb"] < MEMORY_LIMIT_MB
                 return result
             finally:
                 server.stop()
     except Exception as err:  # noqa: BLE001
         return _na(err)
+
+
+def two_visitors_benchmark() -> dict | str:
+    return _on_fresh_server(lambda browser, url, pid: two_visitors(browser, url, pid=pid))
 
 
 def class_benchmark(n: int = 20) -> dict | str:
-    try:
-        with launch_browser() as browser:
-            server = start_server()
-            try:
-                result = class_at_once(browser, server.url, n, pid=server.pid)
-                result["within_limit"] = result.get("peak_mb") is not None and result["peak_mb"] < MEMORY_LIMIT_MB
-                return result
-            finally:
-                server.stop()
-    except Exception as err:  # noqa: BLE001
-        return _na(err)
+    return _on_fresh_server(lambda browser, url, pid: class_at_once(browser, url, n, pid=pid))
 
 
 # ---------------------------------------------------------------------------------------------- run and report

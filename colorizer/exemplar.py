@@ -233,14 +233,15 @@ def match(target: np.ndarray, cells: np.ndarray, colors: np.ndarray) -> tuple[np
 
 
 def match_references(target: np.ndarray, cells: np.ndarray, colors: np.ndarray,
-                     sources: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+                     sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
     """``match`` against several references, each as far as it is related to the photo: a reference's
     similarities are lowered by how much less related it is (median best match) than the most related
     one, so an unrelated photo added beside a good reference lends neither its matches nor its palette.
     → (ab M×2, best similarity M after that lowering, {reference: its palette's weight}, weights
-    summing to 1, a softmax of the relatedness gaps at ``MATCH_TEMPERATURE``). One reference: ``match``."""
-    if sources is None or len(np.unique(sources)) == 1:
-        return (*match(target, cells, colors), {int(sources[0]) if sources is not None else 0: 1.0})
+    summing to 1, a softmax of the relatedness gaps at ``MATCH_TEMPERATURE``). ``sources``: N, which
+    reference each cell comes from. One reference: ``match``."""
+    if len(np.unique(sources)) == 1:
+        return (*match(target, cells, colors), {int(sources[0]): 1.0})
     per_reference = {int(r): match(target, cells[sources == r], colors[sources == r]) for r in np.unique(sources)}
     related = {r: float(np.median(similarity)) for r, (_, similarity) in per_reference.items()}
     gaps = {r: max(related.values()) - value for r, value in related.items()}
@@ -304,6 +305,7 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     size = (MATCH_SIZE, MATCH_SIZE)
     L_match = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
     grid = (MATCH_SIZE // STRIDE, MATCH_SIZE // STRIDE)
+    sources = np.zeros(len(cells), np.int32) if sources is None else sources  # one reference
     matched, similarity, weights = match_references(reference_matcher().descriptors(L_match), cells, colors, sources)
     matched, similarity = matched.reshape(*grid, 2), similarity.reshape(grid)
     automatic_ab = colorizer.predict_ab(colorizer.network_input(L_full), hint_grid=hint_grid, **options)[0]
@@ -316,9 +318,7 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     if lightness is None:  # no palette to fall back on: weak matches take the model's colors
         related = 0.0
     if related > 0:
-        palette = sum(w * lightness_palette(lightness[sources == r] if sources is not None else lightness,
-                                            colors[sources == r] if sources is not None else colors)
-                      for r, w in weights.items())
+        palette = sum(w * lightness_palette(lightness[sources == r], colors[sources == r]) for r, w in weights.items())
         cell_lightness = resize(L_match, grid)
         palette_ab = palette[np.clip((cell_lightness / 100.0 * PALETTE_BINS).astype(int), 0, PALETTE_BINS - 1)]
         fallback = related * palette_ab + (1.0 - related) * automatic_on_grid
