@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer import lab8, quantize
+from colorizer import colorfulness_gate, lab8, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card, resolve
 from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
@@ -85,6 +85,10 @@ class Colorizer:
         self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)
         # The traced network (see ``compiled_forward``); predict_ab runs it under the lock.
         self.forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
+        # A checkpoint's colorfulness gate (the shipped flagship's) adds its prediction to the outputs.
+        self.gate = colorfulness_gate.beside(self.source) if self.arch is not None and self.source else None
+        if self.gate is not None:
+            self.forward = colorfulness_gate.with_prediction(self.forward, self.gate)
         # The options the architecture's predict_ab takes by name; the common ones it lacks are ignored.
         self._arch_options = option_names(self.arch) if self.arch else frozenset()
         self.options = frozenset(COMMON_OPTIONS) | self._arch_options

@@ -204,15 +204,18 @@ def test_tiny_model_overfits_one_sample(build_tiny_model):
 
 
 def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_float32(tiny_models, monkeypatch):
-    """``COLORIZER_BFLOAT16`` switches the flagship's inference encoder between float32 (the model
-    itself) and bfloat16; both give the same colors within bfloat16's rounding."""
+    """``COLORIZER_BFLOAT16`` switches the flagship's inference encoder between float32 (the model's own)
+    and bfloat16; both give the same colors within bfloat16's rounding, and both return the encoder's
+    blocks beside the two heads (the colorfulness gate pools blocks 4 and 5)."""
     from colorizer import quantize
     from colorizer.models import hypercolumn
 
     model = tiny_models["hypercolumn"]
     x, _ = hypercolumn.training_pairs(tiny_batch("hypercolumn"))
     monkeypatch.setenv("COLORIZER_BFLOAT16", "0")
-    assert hypercolumn.inference_network(model) is model
+    plain = hypercolumn.inference_network(model)
+    assert plain.get_layer("encoder") is model.get_layer("encoder") and plain.get_layer("decoder") is model.get_layer("decoder")
+    assert set(plain(x, training=False)) == {"probs", "ab_reg", "block3", "block4", "block5"}
     monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
     fast = hypercolumn.inference_network(model)
     assert fast is not model and fast.get_layer("decoder") is model.get_layer("decoder")

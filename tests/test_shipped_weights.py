@@ -90,3 +90,30 @@ def test_shipped_checkpoint_holds_no_optimizer_state(name):
     from test_checkpoints import weight_file_groups
 
     assert "optimizer" not in weight_file_groups(WEIGHTS_DIR / name / "model.keras")
+
+
+def test_flagship_ships_a_colorfulness_gate_that_caps_its_colors():
+    """weights/hypercolumn/colorfulness_gate.npz (issue 23): the gate expects a vivid photo to be far more
+    colorful than a uniform gray picture, and the flagship never paints a photo beyond its cap × that."""
+    from skimage import data as skimage_data
+
+    import colorizer
+    from colorizer import colorfulness_gate
+    from colorizer.color import unnormalize_l
+    from colorizer.models import hypercolumn
+
+    model = colorizer.load("hypercolumn")
+    assert model.gate is not None
+    assert read_card(WEIGHTS_DIR / "hypercolumn")["colorfulness_gate"]["file"] == colorfulness_gate.FILE_NAME
+    cap = hypercolumn.DECODE["colorfulness_cap"]
+    predicted = {}
+    for name, image in {"astronaut": skimage_data.astronaut(), "coffee": skimage_data.coffee(),
+                        "uniform gray": np.full((120, 160), 128, np.uint8)}.items():
+        _, x = model.prepared(image)
+        predicted[name] = float(model.forward(x)[colorfulness_gate.OUTPUT][0])
+        L = unnormalize_l(x[0, ..., 0])
+        colors = colorfulness_gate.output_colorfulness(model.predict_ab(x)[0], L)
+        assert colors <= cap * predicted[name] * 1.001, (name, colors, predicted[name])
+        tight = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0.2)[0], L)
+        assert tight <= 0.2 * predicted[name] * 1.001
+    assert min(predicted["astronaut"], predicted["coffee"]) > 1.5 * predicted["uniform gray"], predicted

@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers
 
 from colorizer import quantize
-from colorizer.color import unnormalize_ab
+from colorizer.color import unnormalize_ab, unnormalize_l
 from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
 # The two-head training of the 313-bin models (Zhang et al.'s "RegSoft", ``colorizer.models.losses``): a
@@ -54,8 +54,13 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bi
 # (hue_of_annealed: which of the colors, where the regression's mean hue drifts). Chosen by the worst of
 # three sets (the held-out split, the gallery, OpenCV's photos, a source never trained on) over the
 # quality bars: PSNR above gray, colorfulness ≥ 0.6 of the truth's, right hue ≥ 40 %.
+# colorfulness_cap: the decoded photo is never more colorful than this × the colorfulness its scene likely
+# has (``colorizer.colorfulness_gate``, predicted from the gray photo's VGG16 blocks 4–5, where the
+# checkpoint has a gate: the shipped one does); 0 turns it off.
+# 1.0 lifts the quiet scenes the flagship painted without breaking a bar R2 met (docs/results.md,
+# "The colorfulness gate").
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
-          "regression_gain": 1.25, "hue_of_annealed": True}
+          "regression_gain": 1.25, "hue_of_annealed": True, "colorfulness_cap": 1.0}
 # How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
 # rebalancing weight to this power, renormalized: 0 is plain MSE, 1 the classification loss's weights.
 # Plain MSE ships (run R2): rebalanced regression (runs D–F) paints unsure pixels with a confident color,
@@ -67,6 +72,7 @@ REGRESSION_REBALANCING = 0.0
 # left the worst quiet photo where it was: rebalancing stays (docs/results.md, "Run R4").
 CLASSIFICATION_REBALANCING = 1.0
 ENCODER_BLOCKS = (3, 4, 5)
+ENCODER_OUTPUTS = ("block3", "block4", "block5")  # the inference network's names for them
 HEADS = ("blend", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
 
@@ -182,17 +188,21 @@ def decoder_head(model: keras.Model) -> keras.Model:
 
 
 def inference_network(model: keras.Model) -> keras.Model:
-    """The network colorization runs. On a CPU where bfloat16 is fast (``hardware.bfloat16_is_fast``)
-    and no GPU is visible, the frozen VGG16 runs in bfloat16 (3–4× faster; the decoder was trained on
-    features extracted the same way, see ``encoder_features``) and the decoder in float32."""
+    """The network colorization runs: the model's encoder and decoder, with the encoder's blocks 4 and 5
+    as outputs beside {probs, ab_reg} (the colorfulness gate pools them, ``colorizer.colorfulness_gate``).
+    On a CPU where bfloat16 is fast (``hardware.bfloat16_is_fast``) and no GPU is visible, the frozen
+    VGG16 runs in bfloat16 (3–4× faster; the decoder was trained on features extracted that way, see
+    ``encoder_features``) and the decoder in float32."""
     import tensorflow as tf
 
-    if not bfloat16_is_fast() or tf.config.list_physical_devices("GPU"):
-        return model
+    bfloat16 = bfloat16_is_fast() and not tf.config.list_physical_devices("GPU")
+    encoder = build_encoder("mixed_bfloat16") if bfloat16 else model.get_layer("encoder")
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
-    outputs = model.get_layer("decoder")([*build_encoder("mixed_bfloat16")(l_norm), *extra])
-    return _named_outputs(l_norm, extra, outputs, f"{model.name}_bfloat16_encoder")
+    blocks = encoder(l_norm)
+    outputs = model.get_layer("decoder")([*blocks, *extra])
+    name = f"{model.name}_bfloat16_encoder" if bfloat16 else model.name
+    return _named_outputs(l_norm, extra, outputs, name, **dict(zip(ENCODER_OUTPUTS, blocks)))
 
 
 def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None = None,
@@ -258,9 +268,25 @@ def certainty(probs: np.ndarray, temperature: float | None = None, **decode_opti
 
 def predict_ab(forward, batch_input: np.ndarray, temperature: float | None = None, head: str = "blend",
                **decode_options) -> np.ndarray:
-    """L_norm N×S×S×1 → ab N×S/4×S/4×2 (raw units); options as ``decode``'s."""
+    """L_norm N×S×S×1 → ab N×S/4×S/4×2 (raw units); options as ``decode``'s. The shipped decoding ("blend")
+    then keeps each photo within ``colorfulness_cap`` × the colorfulness the scene likely has
+    (``capped``)."""
     outputs = forward(batch_input)
-    return decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), temperature, head, **decode_options)
+    options = decode_options_of(decode_options, temperature)
+    ab = decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), head=head, **options)
+    return capped(ab, batch_input, outputs, options["colorfulness_cap"]) if head == "blend" else ab
+
+
+def capped(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, cap: float) -> np.ndarray:
+    """``ab`` with each photo's chroma scaled down to at most ``cap`` × the colorfulness its checkpoint's
+    gate predicts for the scene (``colorfulness_gate``: the outputs then hold its prediction); as it is
+    where the cap is 0 or the checkpoint has no gate."""
+    from colorizer import colorfulness_gate
+
+    predicted = outputs.get(colorfulness_gate.OUTPUT) if isinstance(outputs, dict) else None
+    if cap <= 0 or predicted is None:
+        return ab
+    return colorfulness_gate.cap_colorfulness(ab, unnormalize_l(np.asarray(batch_input)[..., 0]), predicted, cap)
 
 
 def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:

@@ -1,0 +1,148 @@
+"""How colorful a scene is likely to be, from its gray photo alone; the flagship never paints beyond it.
+
+Issue 23: on quiet scenes from elsewhere (a wooden table, a hazy aerial view) the flagship paints
+boldly, because each pixel's colors are decided locally and nothing asks how colorful the whole
+scene should be. The colorfulness gate asks it once per photo:
+
+- **Descriptor**: the mean and the spread, over the image, of each channel of the frozen VGG16's
+  blocks 4 and 5 (``descriptor``: 2 × (512 + 512) = 2,048 numbers). It depends on the encoder only,
+  so every decoder on that encoder (the shipped flagship, a fine-tuned one) shares one gate.
+- **Prediction**: a ridge regression from the standardized descriptor to log(1 + colorfulness), fitted
+  on the flagship's training crops (``fit``; ``scripts/fit_colorfulness_gate.py``), colorfulness being
+  Hasler and Süsstrunk's (``colorizer.evaluate.colorfulness``). A linear model on pooled features: its
+  guess is a blurred one (correlation with the truth about 0.4 on crops it never saw), so it is used
+  only as a ceiling, never to add color.
+- **Cap** (``cap_colorfulness``): when the decoded colors are more colorful than ``cap`` × the
+  prediction, their chroma is scaled down until they are not; less colorful ones are left as they are.
+
+Contract: ``ColorfulnessGate.predict(descriptors N×2048) → N`` colorfulness values (≥ 0);
+``cap_colorfulness(ab N×h×w×2, L N×H×W (0–100, H, W multiples of h, w), predicted N, cap) → ab`` in raw
+ab units. A gate belongs to a checkpoint: ``colorfulness_gate.npz`` beside its ``model.keras``
+(``beside``; the shipped flagship has one, fitted by ``scripts/fit_colorfulness_gate.py``). A loaded
+model with a gate adds its prediction to the network's outputs (``with_prediction``), and the
+flagship's decoding caps by it; a checkpoint without one (a fine-tuned decoder, which learned its own
+photos' palette) is never capped. docs/results.md, "The colorfulness gate", has its numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from colorizer.color import lab_to_rgb
+from colorizer.evaluate import colorfulness
+
+__all__ = ["ColorfulnessGate", "descriptor", "fit", "cap_colorfulness", "beside", "FILE_NAME", "BLOCKS", "OUTPUT"]
+
+FILE_NAME = "colorfulness_gate.npz"
+CAP_STEPS = 10  # bisection steps of the cap's scale: within 0.1 % of the largest one under the ceiling
+OUTPUT = "scene_colorfulness"  # the network output ``with_prediction`` adds: N predicted colorfulness values
+# The encoder outputs the descriptor pools (names as the flagship's decoder inputs): block 5 knows the scene,
+# block 4 its parts; block 3 (texture, H/4) added nothing in the probe and would double the cost.
+BLOCKS = ("block4", "block5")
+
+
+def descriptor(*blocks: np.ndarray) -> np.ndarray:
+    """Encoder blocks, each N×h×w×C → N×(2·ΣC): per block, each channel's mean over the image, then its
+    standard deviation (float32; float16 cached features are summed in float32)."""
+    parts = []
+    for block in blocks:
+        block = np.asarray(block, np.float32)
+        parts += [block.mean(axis=(1, 2)), block.std(axis=(1, 2))]
+    return np.concatenate(parts, axis=1)
+
+
+@dataclass(frozen=True)
+class ColorfulnessGate:
+    """Ridge regression descriptor → log(1 + colorfulness); see the module docstring."""
+
+    mean: np.ndarray      # the descriptor's mean over the fitting crops (2,048)
+    scale: np.ndarray     # its standard deviation (2,048; ≥ 1e-6)
+    weights: np.ndarray   # on the standardized descriptor (2,048)
+    bias: float
+    l2: float             # the ridge penalty it was fitted with
+
+    def predict(self, descriptors: np.ndarray) -> np.ndarray:
+        """N×2048 descriptors → N predicted colorfulness values (≥ 0)."""
+        z = (np.asarray(descriptors, np.float64) - self.mean) / self.scale
+        return np.maximum(np.expm1(z @ self.weights + self.bias), 0.0)
+
+    def save(self, path: str | Path) -> None:
+        """Write the gate as one ``.npz`` (``np.savez``: plain arrays, no pickle)."""
+        with open(path, "wb") as f:
+            np.savez(f, mean=self.mean, scale=self.scale, weights=self.weights, bias=np.float64(self.bias),
+                     l2=np.float64(self.l2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ColorfulnessGate":
+        with np.load(path, allow_pickle=False) as f:
+            return cls(f["mean"], f["scale"], f["weights"], float(f["bias"]), float(f["l2"]))
+
+
+def fit(descriptors: np.ndarray, colorfulness_values: np.ndarray, l2: float) -> ColorfulnessGate:
+    """Ridge regression (penalty ``l2`` on the standardized descriptor, none on the bias) of
+    log(1 + colorfulness) on ``descriptors`` N×D → the gate. Closed form: D is small (2,048)."""
+    x = np.asarray(descriptors, np.float64)
+    target = np.log1p(np.maximum(np.asarray(colorfulness_values, np.float64), 0.0))
+    mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    z = (x - mean) / scale
+    # Centering z and the target makes the bias their mean; the weights then solve the penalized normal equations.
+    z_mean, t_mean = z.mean(axis=0), target.mean()
+    zc = z - z_mean
+    weights = np.linalg.solve(zc.T @ zc + l2 * np.eye(z.shape[1]), zc.T @ (target - t_mean))
+    return ColorfulnessGate(mean, scale, weights, float(t_mean - z_mean @ weights), float(l2))
+
+
+def output_colorfulness(ab: np.ndarray, L: np.ndarray) -> float:
+    """Colorfulness of one colorization at the chroma's own resolution: ``L`` (H×W, 0–100) averaged down to
+    ``ab``'s h×w grid (H, W multiples of h, w) and joined with it."""
+    h, w = ab.shape[:2]
+    fy, fx = L.shape[0] // h, L.shape[1] // w
+    L_small = np.asarray(L, np.float32)[:h * fy, :w * fx].reshape(h, fy, w, fx).mean(axis=(1, 3))
+    rgb = lab_to_rgb(np.concatenate([L_small[..., None], np.asarray(ab, np.float32)], axis=-1))
+    return colorfulness(rgb)
+
+
+def cap_colorfulness(ab: np.ndarray, L: np.ndarray, predicted: np.ndarray, cap: float) -> np.ndarray:
+    """Each colorization's chroma scaled down so that its colorfulness is at most ``cap`` × the gate's
+    prediction; those already within stay bit for bit. ``cap`` ≤ 0 turns the cap off. One scale per
+    photo (every pixel keeps its hue), found by bisection: colorfulness grows with the scale, but not
+    in proportion where colors leave the sRGB gamut and are clipped."""
+    if cap <= 0:
+        return ab
+    out = np.array(ab, np.float32, copy=True)
+    for i in range(len(out)):
+        ceiling = cap * float(predicted[i])
+        if output_colorfulness(out[i], L[i]) <= ceiling:
+            continue
+        under, over = 0.0, 1.0  # scales known to land under and over the ceiling
+        for _ in range(CAP_STEPS):
+            middle = 0.5 * (under + over)
+            if output_colorfulness(out[i] * np.float32(middle), L[i]) <= ceiling:
+                under = middle
+            else:
+                over = middle
+        out[i] *= np.float32(under)
+    return out
+
+
+def beside(checkpoint: str | Path) -> ColorfulnessGate | None:
+    """The gate in a checkpoint's folder (``checkpoint``: the folder or a file in it), or None."""
+    path = Path(checkpoint)
+    path = (path if path.is_dir() else path.parent) / FILE_NAME
+    return ColorfulnessGate.load(path) if path.is_file() else None
+
+
+def with_prediction(forward, gate: ColorfulnessGate):
+    """A network's ``forward`` (→ a dict of outputs holding ``BLOCKS``) → one whose outputs also hold
+    ``OUTPUT``, the gate's prediction per photo. Outputs without the blocks pass through unchanged."""
+
+    def gated(x):
+        outputs = dict(forward(x))
+        if all(name in outputs for name in BLOCKS):
+            outputs[OUTPUT] = gate.predict(descriptor(*(outputs[name] for name in BLOCKS)))
+        return outputs
+
+    gated.traced = getattr(forward, "traced", None)
+    return gated

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Fit the flagship's colorfulness gate (``colorizer.colorfulness_gate``) on its training crops.
+
+The crops are the ones ``train`` makes (same photos, stamps, crops per photo and seed as the shipped
+flagship's card), so their VGG16 features come from the on-disk feature cache when training ran on
+this machine (else they are computed once, about 2 minutes on 2 cores). Each crop's descriptor (blocks
+4–5 pooled) is paired with the crop's own colorfulness; the ridge penalty is reported with a 5-fold
+cross-validated correlation, the folds split by photo (a photo's crops are never both sides).
+
+    python scripts/fit_colorfulness_gate.py data/photos --stamps data/stamps [--l2 10000]
+        [--out weights/hypercolumn/colorfulness_gate.npz] [--card weights/hypercolumn/card.json]
+
+Then ``python scripts/fit_colorfulness_gate.py ... --evaluate val,gallery,opencv,opencv-docs`` prints
+the flagship's figures on those sets with the cap at several values (``--caps``) and without it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from colorizer import checkpoints, colorfulness_gate, data, train  # noqa: E402
+from colorizer.evaluate import colorfulness, evaluate_photos  # noqa: E402
+from colorizer.features import FeatureCache, default_disk_dir  # noqa: E402
+from colorizer.inference import load  # noqa: E402
+from colorizer.models import hypercolumn  # noqa: E402
+
+FOLDS = 5
+
+
+def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int, seed: int, log=print):
+    """The flagship's training crops → (descriptors N×2048, their colorfulness N, photo index N)."""
+    stamps = data.load_stamps(stamps_dir) if stamps_dir else None
+    _, _, crops, _ = train.crops(data_dir, hypercolumn.WORKING_SIZE, crops_per_photo, seed, log, stamps)
+    model = hypercolumn.build(hypercolumn.WORKING_SIZE)
+    x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
+    blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, model, x, crops, log)
+    chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:])) for i in range(0, len(crops), 256)]
+    values = np.array([colorfulness(c) for c in crops])
+    return np.concatenate(chunks), values, np.arange(len(crops)) // crops_per_photo
+
+
+def cross_validated_correlation(descriptors, values, photos, l2: float) -> float:
+    """Pearson correlation of held-out predictions with the truth, folds by photo."""
+    predicted = np.empty(len(values))
+    fold = photos % FOLDS
+    for k in range(FOLDS):
+        gate = colorfulness_gate.fit(descriptors[fold != k], values[fold != k], l2)
+        predicted[fold == k] = gate.predict(descriptors[fold == k])
+    return float(np.corrcoef(np.log1p(predicted), np.log1p(values))[0, 1])
+
+
+def evaluate_caps(sets: list[str], caps: list[float], photos_dir: str) -> None:
+    """The shipped flagship with each cap (0: off) on each set, through ``Colorizer.colorize``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tune_flagship import format_sets_table, photo_set  # this folder's
+
+    model = load("hypercolumn")
+    grid = {f"colorfulness_cap {cap:g}" if cap else "no cap": _Capped(model, cap) for cap in caps}
+    summaries = {name: evaluate_photos(photo_set(name, photos_dir), grid) for name in sets}
+    print(format_sets_table(summaries, list(grid)))
+    for name, summary in summaries.items():
+        print(f"{name}: colorfulness correlation across photos " +
+              ", ".join(f"{label} {summary[label].get('colorfulness_corr', float('nan')):.2f}" for label in grid))
+
+
+class _Capped:
+    """The flagship with one cap: ``colorize`` as ``evaluate_photos`` calls it (the truth's own L)."""
+
+    def __init__(self, model, cap: float):
+        self.model, self.cap = model, cap
+
+    def colorize(self, truth: np.ndarray) -> np.ndarray:
+        return self.model.colorize(truth, colorfulness_cap=self.cap)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", help="the training photo folder (train/ and val/, scripts/fetch_photos.py)")
+    parser.add_argument("--stamps", help="the stamps folder the flagship trained with (scripts/fetch_stamps.py)")
+    parser.add_argument("--crops-per-photo", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--l2", type=float, default=10_000.0, help="ridge penalty on the standardized descriptor")
+    parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
+    parser.add_argument("--card", help="a card.json to record the gate in (the shipped flagship's, usually)")
+    parser.add_argument("--evaluate", metavar="A,B,...", help="then score the flagship with the cap on these sets")
+    parser.add_argument("--caps", default="0,0.8,1,1.25", help="the caps --evaluate compares (0: off)")
+    args = parser.parse_args(argv)
+    started = time.time()
+    descriptors, values, photos = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed)
+    correlation = cross_validated_correlation(descriptors, values, photos, args.l2)
+    gate = colorfulness_gate.fit(descriptors, values, args.l2)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    gate.save(args.out)
+    print(f"{len(values)} crops of {photos.max() + 1} photos, l2 {args.l2:g}: cross-validated correlation "
+          f"(log colorfulness, folds by photo) {correlation:.3f}; wrote {args.out} ({time.time() - started:.0f} s)")
+    if args.card:
+        card_path = Path(args.card)
+        card = json.loads(card_path.read_text())
+        card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(len(values)),
+                                     "cross_validated_correlation": round(correlation, 3),
+                                     "command": "python scripts/fit_colorfulness_gate.py "
+                                                + " ".join(sys.argv[1:] if argv is None else argv)}
+        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    if args.evaluate:
+        evaluate_caps(args.evaluate.split(","), [float(c) for c in args.caps.split(",")], args.dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

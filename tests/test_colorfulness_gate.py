@@ -1,0 +1,109 @@
+"""The colorfulness gate (colorizer.colorfulness_gate): its descriptor, its fit, the cap, and how a loaded
+checkpoint with a gate caps the flagship's decoding (and one without is never capped)."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from colorizer import colorfulness_gate
+from colorizer.color import lab_to_rgb
+from colorizer.evaluate import colorfulness
+
+
+def _constant_gate(value: float, dims: int = 2048) -> colorfulness_gate.ColorfulnessGate:
+    """A gate that predicts ``value`` for every photo."""
+    return colorfulness_gate.ColorfulnessGate(np.zeros(dims), np.ones(dims), np.zeros(dims), float(np.log1p(value)), 1.0)
+
+
+def test_descriptor_is_each_channels_mean_then_spread_per_block():
+    block4 = np.zeros((1, 2, 2, 2), np.float16)
+    block4[0, :, :, 0] = [[1, 3], [1, 3]]          # mean 2, spread 1
+    block5 = np.full((1, 1, 1, 3), 5.0, np.float16)  # mean 5, spread 0
+    d = colorfulness_gate.descriptor(block4, block5)
+    np.testing.assert_allclose(d, [[2, 0, 1, 0, 5, 5, 5, 0, 0, 0]])
+    assert d.dtype == np.float32
+
+
+def test_fit_recovers_a_known_relation_and_survives_a_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, (500, 12))
+    truth = np.expm1(2.5 + 0.4 * x[:, 0] - 0.3 * x[:, 5] / 2.0 + rng.normal(0, 0.05, 500))
+    gate = colorfulness_gate.fit(x, truth, l2=1.0)
+    predicted = gate.predict(x)
+    assert np.corrcoef(np.log1p(predicted), np.log1p(truth))[0, 1] > 0.99
+    assert np.median(np.abs(predicted - truth) / truth) < 0.1
+    # A heavy penalty shrinks every photo toward the mean: the ridge is really there.
+    flat = colorfulness_gate.fit(x, truth, l2=1e9).predict(x)
+    assert flat.std() < 0.01 * predicted.std()
+    assert np.log1p(flat).mean() == pytest.approx(np.log1p(truth).mean(), rel=1e-3)
+    path = tmp_path / colorfulness_gate.FILE_NAME
+    gate.save(path)
+    np.testing.assert_array_equal(colorfulness_gate.ColorfulnessGate.load(path).predict(x), predicted)
+    assert colorfulness_gate.beside(tmp_path).l2 == 1.0 and colorfulness_gate.beside(tmp_path / "model.keras") is not None
+    (tmp_path / "other").mkdir()
+    assert colorfulness_gate.beside(tmp_path / "other") is None
+
+
+def _vivid_and_mild():
+    """Two 8×8 chroma grids under L 16×16 = 60: a vivid two-color one and a mild one."""
+    ab = np.zeros((2, 8, 8, 2), np.float32)
+    ab[0, :, :4] = (50, 30)
+    ab[0, :, 4:] = (-30, 40)
+    ab[1, ...] = (3, 4)
+    return ab, np.full((2, 16, 16), 60.0, np.float32)
+
+
+def test_cap_brings_a_too_colorful_photo_to_the_ceiling_in_its_own_hues_and_leaves_the_rest():
+    ab, L = _vivid_and_mild()
+    vivid = colorfulness_gate.output_colorfulness(ab[0], L[0])
+    mild = colorfulness_gate.output_colorfulness(ab[1], L[1])
+    assert vivid > 40 and mild < 10
+    capped = colorfulness_gate.cap_colorfulness(ab, L, np.array([20.0, 20.0]), cap=1.0)
+    assert 19.0 <= colorfulness_gate.output_colorfulness(capped[0], L[0]) <= 20.0  # uint8 RGB: steps of ~1
+    # Scaled, not re-colored: each pixel keeps its hue (a and b shrink by one factor).
+    ratio = capped[0] / ab[0]
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-5)
+    assert 0 < ratio.flat[0] < 1
+    np.testing.assert_array_equal(capped[1], ab[1])  # already under its ceiling: untouched
+    # The cap multiplies the ceiling, and 0 turns it off.
+    looser = colorfulness_gate.cap_colorfulness(ab, L, np.array([20.0, 20.0]), cap=1.5)
+    assert 28.5 <= colorfulness_gate.output_colorfulness(looser[0], L[0]) <= 30.0
+    np.testing.assert_array_equal(colorfulness_gate.cap_colorfulness(ab, L, np.array([1.0, 1.0]), cap=0), ab)
+
+
+def test_output_colorfulness_is_the_joined_images():
+    ab, L = _vivid_and_mild()
+    rgb = lab_to_rgb(np.concatenate([np.full((8, 8, 1), 60.0, np.float32), ab[0]], axis=-1))
+    assert colorfulness_gate.output_colorfulness(ab[0], L[0]) == pytest.approx(colorfulness(rgb))
+
+
+def test_a_checkpoint_with_a_gate_caps_the_flagship_and_one_without_never_does(tiny_checkpoints, tmp_path):
+    """End to end through ``colorizer.load``: a gate file beside a flagship checkpoint adds its prediction
+    to the network's outputs and ``predict_ab`` caps by it; the same checkpoint without the file is as it was."""
+    from colorizer.inference import load
+    from colorizer.models import hypercolumn
+
+    folder = tmp_path / "hypercolumn"
+    shutil.copytree(tiny_checkpoints["hypercolumn"], folder)
+    plain = load(folder)
+    assert plain.gate is None
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 1)).astype(np.float32)
+    # The tiny untrained decoder paints faintly: make its color bold enough to cap (temperature, gains).
+    bold = {"temperature": 0.05, "regression_gain": 4.0, "confidence_low": 0.9, "confidence_high": 1.0}
+    ab = plain.predict_ab(x, **bold)
+    L = hypercolumn.unnormalize_l(x[..., 0])
+    before = colorfulness_gate.output_colorfulness(ab[0], L[0])
+    assert before > 2.0, before
+    _constant_gate(before / 4).save(folder / colorfulness_gate.FILE_NAME)
+    gated = load(folder)
+    assert gated.gate is not None
+    outputs = gated.forward(x)
+    np.testing.assert_allclose(outputs[colorfulness_gate.OUTPUT], [before / 4], rtol=1e-6)
+    capped = gated.predict_ab(x, **bold)
+    assert 0.95 * before / 4 <= colorfulness_gate.output_colorfulness(capped[0], L[0]) <= before / 4
+    np.testing.assert_array_equal(gated.predict_ab(x, colorfulness_cap=0, **bold), ab)  # off
+    np.testing.assert_array_equal(gated.predict_ab(x, head="annealed", temperature=0.05), plain.predict_ab(x, head="annealed", temperature=0.05))
+    _constant_gate(before * 10).save(folder / colorfulness_gate.FILE_NAME)  # a ceiling above it: nothing moves
+    np.testing.assert_array_equal(load(folder).predict_ab(x, **bold), ab)
