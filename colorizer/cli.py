@@ -36,7 +36,9 @@ def _progress(items, desc=None, **kwargs):
 
 
 def _error(message: str) -> None:
-    _stderr(f"error: {message}")
+    from colorizer.imageio import error_line
+
+    _stderr(error_line(message))
 
 
 def _stderr(line: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
-from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, read_image
+from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read_image
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "StampOptions", "HELD_OUT_PACKAGES",
@@ -156,7 +156,7 @@ def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
         try:
             photos.append(read_image(path).rgb)
         except ImageError as err:
-            on_error(f"error: {err}")
+            on_error(error_line(err))
     return photos
 
 

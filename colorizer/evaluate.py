@@ -181,14 +181,14 @@ def held_out_truths(folder, on_error=print) -> list[tuple[str, np.ndarray]]:
     """[(file name, uint8 RGB)] of the color photos in ``folder``'s val/ split (the folder itself
     without one); a gray photo has no color truth and is skipped, an unreadable one reported."""
     from colorizer import data
-    from colorizer.imageio import ImageError, read_image
+    from colorizer.imageio import ImageError, error_line, read_image
 
     photos = []
     for path in data.list_photos(folder, "val"):
         try:
             image = read_image(path)
         except ImageError as err:
-            on_error(f"error: {err}")
+            on_error(error_line(err))
             continue
         if image.was_color:
             photos.append((path.name, image.rgb))
@@ -359,19 +359,19 @@ def _kinds(folder) -> dict[str, str]:
 def folder_pairs(folder, on_error=print) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """[(name, truth RGB, reference RGB)] of a folder of real pairs: each ``NAME.png`` (any supported
     image) with its reference ``NAME.ref.png`` (``scripts/fetch_eval_photos.py`` writes such folders)."""
-    from colorizer.imageio import ImageError, read_image
+    from colorizer.imageio import ImageError, error_line, read_image
 
     pairs = []
     for reference_path in sorted(Path(folder).glob("*.ref.*")):
         stem = reference_path.name.split(".ref.")[0]
         photo_path = next((p for p in sorted(Path(folder).glob(f"{stem}.*")) if ".ref." not in p.name), None)
         if photo_path is None:
-            on_error(f"error: {reference_path.name}: no photo {stem}.* beside this reference")
+            on_error(error_line(f"{reference_path.name}: no photo {stem}.* beside this reference"))
             continue
         try:
             pairs.append((photo_path.name, read_image(photo_path).rgb, read_image(reference_path).rgb))
         except ImageError as err:
-            on_error(f"error: {err}")
+            on_error(error_line(err))
     return pairs
 
 

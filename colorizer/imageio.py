@@ -101,6 +101,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "DecodedImage",
     "ImageError",
+    "error_line",
     "decode_image",
     "encode_png",
     "read_image",
@@ -169,6 +170,12 @@ class ImageError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.reason}"
+
+
+def error_line(problem: object) -> str:
+    """The one line a bad input gets wherever it is reported (CLI, training, evaluation):
+    ``error: <file>: <reason>`` for an ``ImageError``, ``error: <message>`` for anything else."""
+    return f"error: {problem}"
 
 
 # eq=False: generated __eq__/__hash__ would compare/hash numpy arrays, which is

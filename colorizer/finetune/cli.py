@@ -14,6 +14,7 @@ from colorizer.distribute import training_strategy
 from colorizer.finetune.config import FinetuneConfig
 from colorizer.finetune.job import FinetuneJob, JobStatus
 from colorizer.finetune.photos import photos_from_folder
+from colorizer.imageio import error_line
 from colorizer.loop import stop_on_signals
 
 __all__ = ["finetune_from_cli"]
@@ -29,9 +30,9 @@ def finetune_from_cli(args) -> int:
     training_strategy()  # first: a multi-worker strategy (TF_CONFIG) must exist before TensorFlow starts
     photos, errors = photos_from_folder(args.data)
     for line in errors:
-        print(f"error: {line}", file=sys.stderr, flush=True)
+        print(error_line(line), file=sys.stderr, flush=True)
     if not photos:
-        print(f"error: {args.data}: no usable color photos to fine-tune on", file=sys.stderr, flush=True)
+        print(error_line(f"{args.data}: no usable color photos to fine-tune on"), file=sys.stderr, flush=True)
         return 1
     config = FinetuneConfig(
         base=args.base, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, crop=args.crop,
@@ -47,7 +48,7 @@ def finetune_from_cli(args) -> int:
         bar.close()
     status = job.status()
     if status.state == "failed":
-        print(f"error: {status.error}", file=sys.stderr, flush=True)
+        print(error_line(status.error), file=sys.stderr, flush=True)
         return 1
     if status.result is None:
         print(status.message, file=sys.stderr, flush=True)
