@@ -224,3 +224,28 @@ def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_
     ab_exact = quantize.annealed_mean(np.asarray(exact["probs"]))
     ab_rounded = quantize.annealed_mean(np.asarray(rounded["probs"]))
     assert np.abs(ab_exact - ab_rounded).mean() < 2.0, np.abs(ab_exact - ab_rounded).mean()
+
+
+@pytest.mark.parametrize("global_context", [False, True])
+def test_flagship_decoder_reads_the_whole_scene_only_with_global_context(monkeypatch, global_context):
+    """``hypercolumn.GLOBAL_CONTEXT`` (run R5): a change in one corner of block 5 reaches the far corner of
+    the output only through the scene vector; without it the far corner is out of the decoder's reach."""
+    import keras
+
+    from colorizer.models import hypercolumn
+
+    monkeypatch.setattr(hypercolumn, "GLOBAL_CONTEXT", global_context)
+    keras.utils.set_random_seed(0)
+    decoder = hypercolumn.build_decoder()
+    rng = np.random.default_rng(0)
+    blocks = [rng.uniform(0, 1, (1, 64 // f, 64 // f, c)).astype(np.float32) for f, c in ((1, 256), (2, 512), (4, 512))]
+    probs, ab = (np.asarray(t) for t in decoder(blocks, training=False))
+    blocks[2][0, 0, 0, :] += 50.0  # the top-left cell of block 5
+    probs2, ab2 = (np.asarray(t) for t in decoder(blocks, training=False))
+    far = (slice(None), slice(-8, None), slice(-8, None))  # the bottom-right 8×8 output cells
+    assert np.abs(probs2 - probs)[(0, 0, 0)].max() > 1e-4  # near the change: it matters either way
+    if global_context:
+        assert np.abs(probs2[far] - probs[far]).max() > 1e-6 and np.abs(ab2[far] - ab[far]).max() > 1e-6
+    else:
+        np.testing.assert_array_equal(probs2[far], probs[far])
+        np.testing.assert_array_equal(ab2[far], ab[far])

@@ -71,6 +71,11 @@ REGRESSION_REBALANCING = 0.0
 # the held-out split and OpenCV's samples but lost half the right hues and 1 dB on the gallery, and
 # left the worst quiet photo where it was: rebalancing stays (docs/results.md, "Run R4").
 CLASSIFICATION_REBALANCING = 1.0
+# Whether the decoder also reads the whole scene at once: block 5 averaged over the image, as a
+# per-channel bias on its context (Iizuka et al. 2016 fuse global features the same way). Run R5 (True,
+# R2's recipe otherwise) was more colorful and found more right hues on OpenCV's samples, but lost
+# 0.3–0.9 dB on every set and its quieter halves: off (docs/results.md, "Run R5").
+GLOBAL_CONTEXT = False
 ENCODER_BLOCKS = (3, 4, 5)
 ENCODER_OUTPUTS = ("block3", "block4", "block5")  # the inference network's names for them
 HEADS = ("blend", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
@@ -110,6 +115,9 @@ def build_decoder(with_hints: bool = False) -> keras.Model:
     b3, b4, b5 = (layers.BatchNormalization(name=f"norm_block{i}")(b) for i, b in zip((3, 4, 5), (block3, block4, block5)))
     # Context: block 5 (H/16) knows what the scene is.
     x = _conv(b5, 128, "context_squeeze", kernel=1)
+    if GLOBAL_CONTEXT:  # the whole scene at once (Iizuka et al. 2016's fusion): one vector, added to every cell
+        scene = layers.GlobalAveragePooling2D(keepdims=True, name="scene_pool")(b5)
+        x = layers.Add(name="join_scene")([x, layers.Dense(128, name="scene_dense")(scene)])
     if with_hints:
         x = layers.Concatenate(name="join_hints16")([x, hints16])
     x = _conv(x, 128, "context_conv")
