@@ -27,13 +27,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from colorizer.color import lab_to_rgb
 from colorizer.evaluate import colorfulness
 
-__all__ = ["ColorfulnessGate", "descriptor", "fit", "cap_colorfulness", "beside", "FILE_NAME", "BLOCKS", "OUTPUT"]
+__all__ = ["ColorfulnessGate", "SceneColorfulness", "descriptor", "fit", "cap_colorfulness", "beside", "FILE_NAME",
+           "BLOCKS", "OUTPUT"]
 
 FILE_NAME = "colorfulness_gate.npz"
 CAP_STEPS = 10  # bisection steps of the cap's scale: within 0.1 % of the largest one under the ceiling
@@ -78,6 +80,19 @@ class ColorfulnessGate:
     def load(cls, path: str | Path) -> "ColorfulnessGate":
         with np.load(path, allow_pickle=False) as f:
             return cls(f["mean"], f["scale"], f["weights"], float(f["bias"]), float(f["l2"]))
+
+
+class SceneColorfulness(NamedTuple):
+    """What the cap did to one photo (``Colorizer.scene_colorfulness``), in colorfulness units: what the gate
+    expects of the scene, how colorful the model's own colors were, and the ceiling (cap × expected)."""
+
+    expected: float
+    painted: float
+    ceiling: float
+
+    @property
+    def held_back(self) -> bool:
+        return self.painted > self.ceiling
 
 
 def fit(descriptors: np.ndarray, colorfulness_values: np.ndarray, l2: float) -> ColorfulnessGate:

@@ -21,7 +21,8 @@ import numpy as np
 from colorizer import colorfulness_gate, lab8, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card, resolve
-from colorizer.color import ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize, unnormalize_ab
+from colorizer.color import (ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize,
+                             unnormalize_ab, unnormalize_l)
 from colorizer.process import keep_large_buffers
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
@@ -227,6 +228,21 @@ class Colorizer:
         with self._lock:
             outputs = self.arch.predict_outputs(self.forward, x, grid) if self.takes_hints else self.forward(x)
         return self.arch.certainty(np.asarray(outputs["probs"])[0], temperature).astype(np.float32)
+
+    def scene_colorfulness(self, image: np.ndarray, temperature: float | None = None) -> colorfulness_gate.SceneColorfulness | None:
+        """uint8 gray/RGB image → how colorful the gate expects the scene to be, how colorful the model's
+        own colors were, and the ceiling the shipped decoding holds them to (``colorfulness_gate``);
+        None for a model without a gate."""
+        if self.gate is None or not hasattr(self.arch, "decode"):
+            return None
+        _, x = self.prepared(_validated(image))
+        with self._lock:
+            outputs = self.forward(x)
+        options = {} if temperature is None else {"temperature": temperature}
+        ab = self.arch.decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), **options)[0]
+        expected = float(outputs[colorfulness_gate.OUTPUT][0])
+        painted = colorfulness_gate.output_colorfulness(ab, unnormalize_l(x[0, ..., 0]))
+        return colorfulness_gate.SceneColorfulness(expected, painted, self.arch.DECODE["colorfulness_cap"] * expected)
 
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Predicted ab (network output size) joined to the full-resolution lightness: bilinear, or

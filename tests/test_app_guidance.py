@@ -119,3 +119,23 @@ def test_the_certainty_map_shows_where_the_model_was_sure(tiny_app_env):
     # A model that cannot say shows no map.
     at = app_with_upload("cifar_ae", gray_png(48))
     assert not any(e.label.startswith("Where ") for e in at.expander)
+
+
+def test_the_certainty_map_says_what_the_colorfulness_gate_did(tiny_app_env, monkeypatch):
+    """The line on the scene's expected colorfulness sits under the certainty map (the tiny app weights
+    hold no flagship and no gate: the measurement is stubbed, the page's wiring is what is checked)."""
+    from colorizer.colorfulness_gate import SceneColorfulness
+    from ui import loaders
+
+    asked = []
+
+    def stub(model, stamp, image, digest, temperature=None):
+        asked.append(model.name)
+        return SceneColorfulness(expected=30.0, painted=45.0, ceiling=30.0)
+
+    monkeypatch.setattr(loaders, "scene_colorfulness", stub)
+    at = app_with_upload("hypercolumn_hints", gray_png(48))
+    assert_no_page_error(at)
+    captions = [c.value for c in at.caption]
+    assert any("guessed from the gray photo: 30 " in c and "toned down to 30." in c for c in captions), captions
+    assert asked and asked[0].startswith("hypercolumn_hints")

@@ -65,3 +65,13 @@ def test_certainty_summary_and_where_to_go_next():
     assert "hypercolumn_hints" in guidance_hint(Model()) and "reference photo" in guidance_hint(Model())
     Model.takes_hints = True
     assert "click the result" in guidance_hint(Model())
+
+
+def test_scene_line_says_whether_the_colors_were_toned_down():
+    from colorizer.colorfulness_gate import SceneColorfulness
+    from ui.certainty_ui import scene_line
+
+    held = scene_line(SceneColorfulness(expected=31.4, painted=52.0, ceiling=31.4))
+    assert "guessed from the gray photo: 31 " in held and "came to 52: toned down to 31." in held
+    kept = scene_line(SceneColorfulness(expected=60.6, painted=26.0, ceiling=60.6))
+    assert "guessed from the gray photo: 61 " in kept and "(26) stay within that" in kept and "toned down" not in kept

@@ -107,3 +107,22 @@ def test_a_checkpoint_with_a_gate_caps_the_flagship_and_one_without_never_does(t
     np.testing.assert_array_equal(gated.predict_ab(x, head="annealed", temperature=0.05), plain.predict_ab(x, head="annealed", temperature=0.05))
     _constant_gate(before * 10).save(folder / colorfulness_gate.FILE_NAME)  # a ceiling above it: nothing moves
     np.testing.assert_array_equal(load(folder).predict_ab(x, **bold), ab)
+
+
+def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path):
+    """``Colorizer.scene_colorfulness``: the gate's expectation, the colorfulness of the model's own colors
+    (the decoding without the cap) and the ceiling; None for a checkpoint without a gate."""
+    from colorizer.inference import load
+    from colorizer.models import hypercolumn
+
+    folder = tmp_path / "hypercolumn"
+    shutil.copytree(tiny_checkpoints["hypercolumn"], folder)
+    image = (np.random.default_rng(1).uniform(0, 255, (40, 56, 3))).astype(np.uint8)
+    assert load(folder).scene_colorfulness(image) is None
+    _constant_gate(0.5).save(folder / colorfulness_gate.FILE_NAME)
+    model = load(folder)
+    scene = model.scene_colorfulness(image)
+    _, x = model.prepared(image)
+    own = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0)[0], hypercolumn.unnormalize_l(x[0, ..., 0]))
+    assert scene.expected == pytest.approx(0.5) and scene.ceiling == pytest.approx(hypercolumn.DECODE["colorfulness_cap"] * 0.5)
+    assert scene.painted == pytest.approx(own) and scene.held_back == (own > scene.ceiling)

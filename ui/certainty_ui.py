@@ -2,7 +2,9 @@
 
 A 313-bin model that blends by confidence (the flagship) knows, per pixel, whether it took its sure,
 vivid color or fell back to a muted guess (``Colorizer.certainty``). Showing it tells a class why a
-region stays muted, and where hints or a reference photo would help.
+region stays muted, and where hints or a reference photo would help. A model with a colorfulness gate
+(the shipped flagship, ``colorizer.colorfulness_gate``) also says how colorful it expects the scene to
+be, and whether it toned its own colors down to that: a second reason a photo stays muted.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ui import loaders, widgets
 from ui.reference_ui import confidence_image
 
 if TYPE_CHECKING:
+    from colorizer.colorfulness_gate import SceneColorfulness
     from colorizer.inference import Colorizer
 
 SURE = 0.5  # a pixel counts as "sure" when at least half of its color is the model's sure guess
@@ -34,6 +37,16 @@ def guidance_hint(model: Colorizer) -> str:
     return "pick a reference photo above, or choose hypercolumn_hints in the sidebar and click to add color hints"
 
 
+def scene_line(scene: SceneColorfulness) -> str:
+    """One line on what the colorfulness gate did: the scene's expected colorfulness, and whether the
+    model's own colors were toned down to it."""
+    expected = (f"How colorful a scene like this usually is, guessed from the gray photo: {scene.expected:.0f} "
+                "(Hasler and Süsstrunk's colorfulness: 15 slightly colorful, 33 moderately, 59 quite, 82 highly).")
+    if scene.held_back:
+        return f"{expected} The model's own colors came to {scene.painted:.0f}: toned down to {scene.ceiling:.0f}."
+    return f"{expected} The model's own colors ({scene.painted:.0f}) stay within that, as they are."
+
+
 def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, temperature: float | None,
                  hints_json: str = "") -> None:
     """The certainty map at display size and a one-line summary; nothing for a model that cannot say."""
@@ -49,3 +62,7 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
                  caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there.")
         if guessed >= 0.2:
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
+        if not hints_json:  # hints set the colors; the gate caps the automatic ones only
+            scene = loaders.scene_colorfulness(model, stamp, picture.pixels, digest, temperature)
+            if scene is not None:
+                st.caption(scene_line(scene))

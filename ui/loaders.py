@@ -227,6 +227,15 @@ def certainty(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, te
                    compute)[0]
 
 
+def scene_colorfulness(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None):
+    """How colorful the scene likely is and what the cap did (``Colorizer.scene_colorfulness``), None without a gate."""
+    def compute():
+        return (model.scene_colorfulness(image, temperature=temperature if model.has_temperature else None),)
+
+    return _shared(("scene colorfulness", stamp, digest, temperature), f"Measuring {model.name}'s colorfulness",
+                   compute)[0]
+
+
 def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, reference: np.ndarray,
                         reference_digest: str, temperature: float | None = None, hints_json: str = ""):
     """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence)."""
