@@ -34,11 +34,12 @@ from colorizer.models import hypercolumn  # noqa: E402
 FOLDS = 5
 
 
-def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int, seed: int, log=print):
+def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int, seed: int,
+                     size: int = hypercolumn.WORKING_SIZE, log=print):
     """The flagship's training crops → (descriptors N×2048, their colorfulness N, photo index N)."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
-    _, _, crops, _ = train.crops(data_dir, hypercolumn.WORKING_SIZE, crops_per_photo, seed, log, stamps)
-    model = hypercolumn.build(hypercolumn.WORKING_SIZE)
+    _, _, crops, _ = train.crops(data_dir, size, crops_per_photo, seed, log, stamps)
+    model = hypercolumn.build(size)
     x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
     blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, model, x, crops, log)
     chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:])) for i in range(0, len(crops), 256)]
@@ -86,6 +87,7 @@ def main(argv=None) -> int:
     parser.add_argument("--stamps", help="the stamps folder the flagship trained with (scripts/fetch_stamps.py)")
     parser.add_argument("--crops-per-photo", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=hypercolumn.WORKING_SIZE, help="the crops' working size (the checkpoint's)")
     parser.add_argument("--l2", type=float, default=10_000.0, help="ridge penalty on the standardized descriptor")
     parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
     parser.add_argument("--card", help="a card.json to record the gate in (the shipped flagship's, usually)")
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--caps", default="0,0.8,1,1.25", help="the caps --evaluate compares (0: off)")
     args = parser.parse_args(argv)
     started = time.time()
-    descriptors, values, photos = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed)
+    descriptors, values, photos = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size)
     correlation = cross_validated_correlation(descriptors, values, photos, args.l2)
     gate = colorfulness_gate.fit(descriptors, values, args.l2)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

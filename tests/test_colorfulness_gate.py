@@ -126,3 +126,29 @@ def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path)
     own = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0)[0], hypercolumn.unnormalize_l(x[0, ..., 0]))
     assert scene.expected == pytest.approx(0.5) and scene.ceiling == pytest.approx(hypercolumn.DECODE["colorfulness_cap"] * 0.5)
     assert scene.painted == pytest.approx(own) and scene.held_back == (own > scene.ceiling)
+
+
+def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_path, checkpoint_dir, capsys):
+    """scripts/fit_colorfulness_gate.py on the tiny photo folder: crops' descriptors, a cross-validated
+    correlation, the gate file (loadable, predicting for the crops' descriptors) and the card's record."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "fit_colorfulness_gate.py"
+    spec = importlib.util.spec_from_file_location("fit_colorfulness_gate", script)
+    fit_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit_script)
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"name": "hypercolumn"}))
+    out = tmp_path / "gate" / colorfulness_gate.FILE_NAME
+    argv = [str(photo_dir), "--size", "32", "--crops-per-photo", "5", "--l2", "10", "--out", str(out), "--card", str(card)]
+    assert fit_script.main(argv) == 0
+    assert "20 crops of 4 photos" in capsys.readouterr().out
+    gate = colorfulness_gate.ColorfulnessGate.load(out)
+    descriptors, values, photos = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32)
+    assert descriptors.shape == (20, 2048) and list(photos) == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
+    np.testing.assert_allclose(gate.predict(descriptors), colorfulness_gate.fit(descriptors, values, 10).predict(descriptors))
+    record = json.loads(card.read_text())["colorfulness_gate"]
+    assert record["file"] == colorfulness_gate.FILE_NAME and record["crops"] == 20 and record["l2"] == 10
+    assert record["command"].startswith("python scripts/fit_colorfulness_gate.py ") and "--size 32" in record["command"]
