@@ -215,7 +215,7 @@ def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_
     monkeypatch.setenv("COLORIZER_BFLOAT16", "0")
     plain = hypercolumn.inference_network(model)
     assert plain.get_layer("encoder") is model.get_layer("encoder") and plain.get_layer("decoder") is model.get_layer("decoder")
-    assert set(plain(x, training=False)) == {"probs", "ab_reg", "block3", "block4", "block5"}
+    assert set(plain(x, training=False)) == {"probs", "ab_reg", "block4", "block5"}  # the gate's (colorfulness_gate.BLOCKS)
     monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
     fast = hypercolumn.inference_network(model)
     assert fast is not model and fast.get_layer("decoder") is model.get_layer("decoder")

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from colorizer import quantize
+from colorizer import colorfulness_gate, quantize
 from colorizer.color import unnormalize_ab, unnormalize_l
 from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
@@ -210,7 +210,8 @@ def inference_network(model: keras.Model) -> keras.Model:
     blocks = encoder(l_norm)
     outputs = model.get_layer("decoder")([*blocks, *extra])
     name = f"{model.name}_bfloat16_encoder" if bfloat16 else model.name
-    return _named_outputs(l_norm, extra, outputs, name, **dict(zip(ENCODER_OUTPUTS, blocks)))
+    gate_inputs = {key: block for key, block in zip(ENCODER_OUTPUTS, blocks) if key in colorfulness_gate.BLOCKS}
+    return _named_outputs(l_norm, extra, outputs, name, **gate_inputs)
 
 
 def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None = None,
@@ -289,8 +290,6 @@ def capped(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, cap: float) -
     """``ab`` with each photo's chroma scaled down to at most ``cap`` × the colorfulness its checkpoint's
     gate predicts for the scene (``colorfulness_gate``: the outputs then hold its prediction); as it is
     where the cap is 0 or the checkpoint has no gate."""
-    from colorizer import colorfulness_gate
-
     predicted = outputs.get(colorfulness_gate.OUTPUT) if isinstance(outputs, dict) else None
     if cap <= 0 or predicted is None:
         return ab
