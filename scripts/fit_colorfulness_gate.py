@@ -11,7 +11,8 @@ cross-validated correlation, the folds split by photo (a photo's crops are never
         [--out weights/hypercolumn/colorfulness_gate.npz] [--card weights/hypercolumn/card.json]
 
 Then ``python scripts/fit_colorfulness_gate.py ... --evaluate val,gallery,opencv,opencv-docs`` prints
-the flagship's figures on those sets with the cap at several values (``--caps``) and without it.
+the figures of the checkpoint in ``--out``'s folder on those sets with the cap at several values
+(``--caps``) and without it.
 """
 from __future__ import annotations
 
@@ -57,12 +58,13 @@ def cross_validated_correlation(descriptors, values, photos, l2: float) -> float
     return float(np.corrcoef(np.log1p(predicted), np.log1p(values))[0, 1])
 
 
-def evaluate_caps(sets: list[str], caps: list[float], photos_dir: str) -> None:
-    """The shipped flagship with each cap (0: off) on each set, through ``Colorizer.colorize``."""
+def evaluate_caps(checkpoint: Path, sets: list[str], caps: list[float], photos_dir: str) -> None:
+    """The checkpoint (with the gate just written beside it) at each cap (0: off) on each set, through
+    ``Colorizer.colorize``."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from tune_flagship import format_sets_table, photo_set  # this folder's
 
-    model = load("hypercolumn")
+    model = load(checkpoint)
     grid = {f"colorfulness_cap {cap:g}" if cap else "no cap": _Capped(model, cap) for cap in caps}
     summaries = {name: evaluate_photos(photo_set(name, photos_dir), grid) for name in sets}
     print(format_sets_table(summaries, list(grid)))
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
                                                 + " ".join(sys.argv[1:] if argv is None else argv)}
         card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     if args.evaluate:
-        evaluate_caps(args.evaluate.split(","), [float(c) for c in args.caps.split(",")], args.dir)
+        evaluate_caps(Path(args.out).parent, args.evaluate.split(","), [float(c) for c in args.caps.split(",")], args.dir)
     return 0
 
 

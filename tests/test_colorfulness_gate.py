@@ -128,9 +128,11 @@ def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path)
     assert scene.painted == pytest.approx(own) and scene.held_back == (own > scene.ceiling)
 
 
-def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_path, checkpoint_dir, capsys):
+def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_path, checkpoint_dir, capsys,
+                                                                 tiny_checkpoints):
     """scripts/fit_colorfulness_gate.py on the tiny photo folder: crops' descriptors, a cross-validated
-    correlation, the gate file (loadable, predicting for the crops' descriptors) and the card's record."""
+    correlation, the gate file beside a checkpoint (loadable, predicting for the crops' descriptors), the
+    card's record, and that checkpoint scored with and without the cap."""
     import importlib.util
     import json
     from pathlib import Path
@@ -139,12 +141,16 @@ def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_
     spec = importlib.util.spec_from_file_location("fit_colorfulness_gate", script)
     fit_script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fit_script)
-    card = tmp_path / "card.json"
-    card.write_text(json.dumps({"name": "hypercolumn"}))
-    out = tmp_path / "gate" / colorfulness_gate.FILE_NAME
-    argv = [str(photo_dir), "--size", "32", "--crops-per-photo", "5", "--l2", "10", "--out", str(out), "--card", str(card)]
+    folder = tmp_path / "hypercolumn"
+    shutil.copytree(tiny_checkpoints["hypercolumn"], folder)
+    card = folder / "card.json"
+    out = folder / colorfulness_gate.FILE_NAME
+    argv = [str(photo_dir), "--size", "32", "--crops-per-photo", "5", "--l2", "10", "--out", str(out), "--card", str(card),
+            "--evaluate", "val", "--caps", "0,1"]
     assert fit_script.main(argv) == 0
-    assert "20 crops of 4 photos" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "20 crops of 4 photos" in printed
+    assert "| no cap | " in printed and "| colorfulness_cap 1 | " in printed  # the checkpoint beside the gate, scored
     gate = colorfulness_gate.ColorfulnessGate.load(out)
     descriptors, values, photos = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32)
     assert descriptors.shape == (20, 2048) and list(photos) == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
