@@ -16,7 +16,7 @@ scene should be. The colorfulness gate asks it once per photo:
   prediction, their chroma is scaled down until they are not; less colorful ones are left as they are.
 
 Contract: ``ColorfulnessGate.predict(descriptors N×2048) → N`` colorfulness values (≥ 0);
-``cap_colorfulness(ab N×h×w×2, L N×H×W (0–100, H, W multiples of h, w), predicted N, cap) → ab`` in raw
+``cap_colorfulness(ab N×h×w×2, L N×H×W (0–100), predicted N, cap) → ab`` in raw
 ab units. A gate belongs to a checkpoint: ``colorfulness_gate.npz`` beside its ``model.keras``
 (``beside``; the shipped flagship has one, fitted by ``scripts/fit_colorfulness_gate.py``). A loaded
 model with a gate adds its prediction to the network's outputs (``with_prediction``), and the
@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from colorizer.color import lab_to_rgb
+from colorizer.color import lab_to_rgb, resize
 from colorizer.evaluate import colorfulness
 
 __all__ = ["ColorfulnessGate", "SceneColorfulness", "descriptor", "fit", "cap_colorfulness", "beside", "FILE_NAME",
@@ -110,11 +110,9 @@ def fit(descriptors: np.ndarray, colorfulness_values: np.ndarray, l2: float) -> 
 
 
 def output_colorfulness(ab: np.ndarray, L: np.ndarray) -> float:
-    """Colorfulness of one colorization at the chroma's own resolution: ``L`` (H×W, 0–100) averaged down to
-    ``ab``'s h×w grid (H, W multiples of h, w) and joined with it."""
-    h, w = ab.shape[:2]
-    fy, fx = L.shape[0] // h, L.shape[1] // w
-    L_small = np.asarray(L, np.float32)[:h * fy, :w * fx].reshape(h, fy, w, fx).mean(axis=(1, 3))
+    """Colorfulness of one colorization at the chroma's own resolution: ``L`` (H×W, 0–100) area-averaged down
+    to ``ab``'s h×w grid and joined with it."""
+    L_small = resize(np.asarray(L, np.float32), ab.shape[:2])
     rgb = lab_to_rgb(np.concatenate([L_small[..., None], np.asarray(ab, np.float32)], axis=-1))
     return colorfulness(rgb)
 

@@ -220,29 +220,33 @@ class Colorizer:
     def certainty(self, image: np.ndarray, hints: list[dict] | None = None, temperature: float | None = None) -> np.ndarray | None:
         """uint8 gray/RGB image → float32 h×w in [0, 1] at the network's output grid: where the decoding took
         the model's sure color (1) and where it guessed (0, muted colors); None for a model that cannot say."""
-        if not self.has_certainty:
-            return None
-        image = _validated(image)
-        grid = self.hint_grid(hints, image.shape)
-        L8, x = self.prepared(image)
-        with self._lock:
-            outputs = self.arch.predict_outputs(self.forward, x, grid) if self.takes_hints else self.forward(x)
-        return self.arch.certainty(np.asarray(outputs["probs"])[0], temperature).astype(np.float32)
+        return self.certainty_and_scene(image, hints, temperature)[0]
 
     def scene_colorfulness(self, image: np.ndarray, temperature: float | None = None) -> colorfulness_gate.SceneColorfulness | None:
         """uint8 gray/RGB image → how colorful the gate expects the scene to be, how colorful the model's
         own colors were, and the ceiling the shipped decoding holds them to (``colorfulness_gate``);
         None for a model without a gate."""
-        if self.gate is None or not hasattr(self.arch, "decode"):
-            return None
-        _, x = self.prepared(_validated(image))
+        return self.certainty_and_scene(image, temperature=temperature)[1]
+
+    def certainty_and_scene(self, image: np.ndarray, hints: list[dict] | None = None, temperature: float | None = None
+                            ) -> tuple[np.ndarray | None, colorfulness_gate.SceneColorfulness | None]:
+        """(``certainty``, ``scene_colorfulness``) of one network pass: the Colorize page shows both."""
+        if not self.has_certainty:
+            return None, None
+        image = _validated(image)
+        grid = self.hint_grid(hints, image.shape)
+        _, x = self.prepared(image)
         with self._lock:
-            outputs = self.forward(x)
+            outputs = self.arch.predict_outputs(self.forward, x, grid) if self.takes_hints else self.forward(x)
+        probs = np.asarray(outputs["probs"])
+        certainty = self.arch.certainty(probs[0], temperature).astype(np.float32)
+        if self.gate is None:
+            return certainty, None
         options = {} if temperature is None else {"temperature": temperature}
-        ab = self.arch.decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), **options)[0]
+        ab = self.arch.decode(probs, np.asarray(outputs["ab_reg"]), **options)[0]
         expected = float(outputs[colorfulness_gate.OUTPUT][0])
         painted = colorfulness_gate.output_colorfulness(ab, unnormalize_l(x[0, ..., 0]))
-        return colorfulness_gate.SceneColorfulness(expected, painted, self.arch.DECODE["colorfulness_cap"] * expected)
+        return certainty, colorfulness_gate.SceneColorfulness(expected, painted, self.arch.DECODE["colorfulness_cap"] * expected)
 
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Predicted ab (network output size) joined to the full-resolution lightness: bilinear, or

@@ -127,13 +127,14 @@ def test_the_certainty_map_says_what_the_colorfulness_gate_did(tiny_app_env, mon
     from colorizer.colorfulness_gate import SceneColorfulness
     from ui import loaders
 
-    asked = []
+    asked, measured = [], loaders.certainty_and_scene
 
-    def stub(model, stamp, image, digest, temperature=None):
+    def stub(model, stamp, image, digest, temperature=None, hints_json=""):
         asked.append(model.name)
-        return SceneColorfulness(expected=30.0, painted=45.0, ceiling=30.0)
+        certainty, _ = measured(model, stamp, image, digest, temperature, hints_json)
+        return certainty, SceneColorfulness(expected=30.0, painted=45.0, ceiling=30.0)
 
-    monkeypatch.setattr(loaders, "scene_colorfulness", stub)
+    monkeypatch.setattr(loaders, "certainty_and_scene", stub)
     at = app_with_upload("hypercolumn_hints", gray_png(48))
     assert_no_page_error(at)
     captions = [c.value for c in at.caption]

@@ -52,7 +52,7 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
     """The certainty map at display size and a one-line summary; nothing for a model that cannot say."""
     if not model.has_certainty:
         return
-    certainty = loaders.certainty(model, stamp, picture.pixels, digest, temperature, hints_json)
+    certainty, scene = loaders.certainty_and_scene(model, stamp, picture.pixels, digest, temperature, hints_json)
     if certainty is None:
         return
     sure, guessed = certainty_summary(certainty)
@@ -62,7 +62,5 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
                  caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there.")
         if guessed >= 0.2:
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
-        if not hints_json:  # hints set the colors; the gate caps the automatic ones only
-            scene = loaders.scene_colorfulness(model, stamp, picture.pixels, digest, temperature)
-            if scene is not None:
-                st.caption(scene_line(scene))
+        if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only
+            st.caption(scene_line(scene))

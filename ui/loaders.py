@@ -15,7 +15,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   shrunk while it decodes) and raises ``ImageError`` ("name: reason", remembered like a result, so a
   refused file is not decoded again on every rerun);
 - ``colorized(model, stamp, image, digest, temperature, seed, hints_json)`` → (uint8 RGB H×W×3, seconds
-  of the run that computed it); ``certainty(...)`` → h×w in [0, 1] or None; ``suggested_colors(model,
+  of the run that computed it); ``certainty_and_scene(...)`` → (h×w in [0, 1] or None, the colorfulness
+  gate's ``SceneColorfulness`` or None); ``suggested_colors(model,
   stamp, image, digest, x, y, hints_json)`` → the model's most probable colors at a pixel;
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
   hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
@@ -216,24 +217,15 @@ def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
     return _shared(("colorized", stamp, digest, temperature, seed, hints_json), f"Colorizing with {model.name}", compute)
 
 
-def certainty(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None,
-              hints_json: str = "") -> np.ndarray | None:
-    """Where the model was sure of its colors (``Colorizer.certainty``: h×w in [0, 1]), None if it cannot say."""
+def certainty_and_scene(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None,
+                        hints_json: str = "") -> tuple:
+    """(where the model was sure of its colors: h×w in [0, 1] or None if it cannot say; what its colorfulness
+    gate did or None) from one network pass (``Colorizer.certainty_and_scene``)."""
     def compute():
-        return (model.certainty(image, hints=json.loads(hints_json) if hints_json else None,
-                                temperature=temperature if model.has_temperature else None),)
+        return model.certainty_and_scene(image, hints=json.loads(hints_json) if hints_json else None,
+                                         temperature=temperature if model.has_temperature else None)
 
-    return _shared(("certainty", stamp, digest, temperature, hints_json), f"Measuring {model.name}'s certainty",
-                   compute)[0]
-
-
-def scene_colorfulness(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None):
-    """How colorful the scene likely is and what the cap did (``Colorizer.scene_colorfulness``), None without a gate."""
-    def compute():
-        return (model.scene_colorfulness(image, temperature=temperature if model.has_temperature else None),)
-
-    return _shared(("scene colorfulness", stamp, digest, temperature), f"Measuring {model.name}'s colorfulness",
-                   compute)[0]
+    return _shared(("certainty", stamp, digest, temperature, hints_json), f"Measuring {model.name}'s certainty", compute)
 
 
 def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, reference: np.ndarray,

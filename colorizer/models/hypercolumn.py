@@ -290,7 +290,7 @@ def capped(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, cap: float) -
     """``ab`` with each photo's chroma scaled down to at most ``cap`` × the colorfulness its checkpoint's
     gate predicts for the scene (``colorfulness_gate``: the outputs then hold its prediction); as it is
     where the cap is 0 or the checkpoint has no gate."""
-    predicted = outputs.get(colorfulness_gate.OUTPUT) if isinstance(outputs, dict) else None
+    predicted = outputs.get(colorfulness_gate.OUTPUT)
     if cap <= 0 or predicted is None:
         return ab
     return colorfulness_gate.cap_colorfulness(ab, unnormalize_l(np.asarray(batch_input)[..., 0]), predicted, cap)
