@@ -97,12 +97,11 @@ class _Matcher:
     def __init__(self):
         import tensorflow as tf
 
-        from colorizer.hardware import bfloat16_is_fast
         from colorizer.models import hypercolumn
 
-        fast = bfloat16_is_fast() and not tf.config.list_physical_devices("GPU")
-        self.encoder = hypercolumn.build_encoder("mixed_bfloat16" if fast else None)
-        self.match_dtype = tf.bfloat16 if fast else tf.float32
+        dtype = hypercolumn.fast_encoder_dtype()
+        self.encoder = hypercolumn.build_encoder(dtype)
+        self.match_dtype = tf.bfloat16 if dtype else tf.float32
         self._describe = tf.function(self._describe_graph, input_signature=[tf.TensorSpec((1, None, None, 1), tf.float32)])
         self._top = tf.function(self._top_graph, input_signature=[tf.TensorSpec((None, None), tf.float32),
                                                                   tf.TensorSpec((None, None), tf.float32)])

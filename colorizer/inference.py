@@ -23,7 +23,7 @@ from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card, resolve
 from colorizer.color import (ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize,
                              unnormalize_ab, unnormalize_l)
-from colorizer.process import keep_large_buffers
+from colorizer.process import keep_large_buffers, one_blas_thread
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names
@@ -81,6 +81,7 @@ class Colorizer:
 
     def __post_init__(self):
         keep_large_buffers()  # full-resolution arrays reused, not page-faulted anew (after any training too)
+        one_blas_thread()  # numpy's small products must not leave a spinning thread beside TensorFlow
         self.arch = ARCHITECTURES.get(self.card.get("architecture", self.model.name))
         self.network = self.arch.inference_network(self.model) if self.arch else self.model
         self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)

@@ -12,6 +12,9 @@ Tuning glibc's malloc:
 - ``limit_malloc_arenas()``: at most ``MALLOC_ARENAS`` arenas, for a server with a thread per session;
 - ``release_unused()``: garbage collected and freed heap pages handed back (``malloc_trim``);
   ``release_when_done(status)`` does it when a fine-tuning job has ended (its ``on_update`` callback).
+
+Threads:
+- ``one_blas_thread()``: numpy's matrix products on one thread, leaving the cores to TensorFlow (see there).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["status", "status_kb", "memory_mb", "reset_peak", "keep_large_buffers", "limit_malloc_arenas",
-           "release_unused", "release_when_done", "MALLOC_ARENAS"]
+           "release_unused", "release_when_done", "one_blas_thread", "MALLOC_ARENAS"]
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -134,3 +137,24 @@ def release_when_done(job_status) -> None:
     (a fine-tune leaves ~100 MB of freed memory that a server would otherwise keep)."""
     if not job_status.active:
         release_unused()
+
+
+# ---------------------------------------------------------------------------------------------- threads
+
+
+@lru_cache(maxsize=1)
+def one_blas_thread() -> bool:
+    """Run numpy's BLAS (OpenBLAS) on one thread in this process, once; False where threadpoolctl finds
+    no BLAS to limit.
+
+    Why: after each matrix product OpenBLAS's worker threads keep spinning for a while, waiting for the
+    next one. The decoding's products are small (a 44×44 grid × 313 bins), but on a 2-core machine the
+    spinning thread takes a core from TensorFlow's next forward pass: the flagship's network went from
+    34 to 58 ms when a decoding ran between two passes (scratch measurement of 2026-12-02, AMD EPYC),
+    and a whole colorization from 70 to 47 ms with one BLAS thread. The project's large products (the
+    reference matcher, training) run in TensorFlow, which this does not touch. Called when a model is
+    loaded (``inference.Colorizer``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return bool(threadpool_limits(limits=1, user_api="blas").get_original_num_threads().get("blas"))

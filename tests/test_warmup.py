@@ -120,6 +120,22 @@ def test_the_server_bench_starts_servers_from_the_repository():
     assert (browser.REPO_ROOT / "streamlit_app.py").is_file() and (browser.REPO_ROOT / "ui" / "serve.py").is_file()
 
 
+def test_loading_a_model_puts_numpy_blas_on_one_thread(tiny_checkpoints, monkeypatch):
+    """OpenBLAS's idle workers spin beside TensorFlow's next forward pass (process.one_blas_thread):
+    loading a model asks for one BLAS thread, and afterwards numpy's BLAS has one."""
+    from threadpoolctl import threadpool_info
+
+    from colorizer import inference
+
+    calls = []
+    monkeypatch.setattr(inference, "one_blas_thread", lambda: calls.append("called") or True)
+    inference.load(tiny_checkpoints["hypercolumn"])
+    assert calls == ["called"]
+    assert process.one_blas_thread() is True
+    numpy_blas = [info for info in threadpool_info() if info["user_api"] == "blas" and "numpy" in info["filepath"]]
+    assert numpy_blas and all(info["num_threads"] == 1 for info in numpy_blas), numpy_blas
+
+
 def test_malloc_keeps_large_buffers_after_fitting(monkeypatch):
     """Keras fit's tf.data sets glibc's trim threshold to 128 KB; loop.fit undoes it (process.keep_large_buffers)."""
     import keras
