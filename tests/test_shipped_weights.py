@@ -117,3 +117,24 @@ def test_flagship_ships_a_colorfulness_gate_that_caps_its_colors():
         tight = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0.2)[0], L)
         assert tight <= 0.2 * predicted[name] * 1.001
     assert min(predicted["astronaut"], predicted["coffee"]) > 1.5 * predicted["uniform gray"], predicted
+
+
+def test_flagship_leaves_a_quiet_building_quiet():
+    """Issue 23: a quiet scene is not painted. OpenCV's building photo (a gray facade, a strip of lawn and
+    trees, never trained on; tests/data/README.md): measured PSNR +0.33 dB over gray, colorfulness 0.66
+    of the truth's, right hue 44 %. A wash (the ×2.5 chroma of the same output: −4.7 dB, 1.51), a gray
+    output (ratio 0) and swapped a and b (right hue 0 %, −2.6 dB) each fail. The project's known failure
+    of this kind, OpenCV's `stuff.png` (a gray table painted green, −14.6 dB), is in docs/results.md."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    import colorizer
+    from colorizer.evaluate import gray_baseline, image_metrics
+
+    truth = np.asarray(Image.open(Path(__file__).parent / "data" / "quiet_building.jpg").convert("RGB"))
+    result = image_metrics(truth, colorizer.load("hypercolumn").colorize(truth))
+    gray = image_metrics(truth, gray_baseline(truth))
+    assert result["psnr"] >= gray["psnr"] - 0.5, (result["psnr"], gray["psnr"])
+    assert 0.4 <= result["colorfulness_ratio"] <= 1.3, result["colorfulness_ratio"]
+    assert result["right_hue"] >= 0.3, result["right_hue"]
