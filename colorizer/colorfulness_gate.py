@@ -158,4 +158,5 @@ def with_prediction(forward, gate: ColorfulnessGate):
         return outputs
 
     gated.traced = getattr(forward, "traced", None)
+    gated.other_shapes = getattr(forward, "other_shapes", {})
     return gated

@@ -2,8 +2,9 @@
 
 ``load(name_or_path)`` → ``Colorizer``. ``Colorizer.colorize(image)`` takes uint8 gray H×W or RGB
 H×W×3 (an RGB image is turned gray first: only its L is used) and returns uint8 RGB H×W×3. The
-network runs at its working size; its a, b are upsampled and joined to the input's own
-full-resolution L, so the output keeps every detail and exactly the input's luminance.
+network runs at its working size (S×S, or about S² pixels in the photo's own aspect for an
+architecture with ``KEEP_ASPECT``, see ``aspect_shape``); its a, b are upsampled and joined to the
+input's own full-resolution L, so the output keeps every detail and exactly the input's luminance.
 
 Contracts a checkpoint can have (``colorizer.models.contract.CONTRACTS``; inferred from its
 input/output shapes when it was made elsewhere): ``gray01_rgb`` (the CIFAR-10 report's code), ``L_ab``
@@ -28,7 +29,8 @@ from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names
 
-__all__ = ["Colorizer", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE"]
+__all__ = ["Colorizer", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
+           "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
 
 DEFAULT_FOREIGN_SIZE = 256
 # Architectures whose forward pass runs XLA-compiled (``jit_compile=True``; works on CPU). Measured
@@ -37,6 +39,34 @@ DEFAULT_FOREIGN_SIZE = 256
 # first colorization: none is listed. ``python -m colorizer bench`` times both ways per architecture
 # ("forward ms, XLA"); add ``name: True`` here where it shows a clear gain.
 JIT_COMPILE: dict[str, bool] = {}
+# The widest aspect ratio a KEEP_ASPECT network is run at; a panorama beyond it is squeezed to it.
+MAX_ASPECT = 3.0
+
+
+def aspect_shape(shape: tuple[int, ...], size: int, stride: int = 16, max_aspect: float = MAX_ASPECT) -> tuple[int, int]:
+    """A photo's (H, W, ...) → the (h, w) to run a network at: about ``size``² pixels in the photo's own
+    aspect ratio (clipped to ``max_aspect``), each side a multiple of ``stride``. A square photo gets
+    (size, size) when ``size`` is a multiple of ``stride``.
+
+    Why: the networks train on square crops of undistorted photos, and squeezing a 4:3 photo into a
+    square makes everything in it a quarter narrower than anything seen in training (docs/results.md,
+    "The photo's own aspect"). The same pixel budget keeps the time. The shapes form a small fixed set
+    (one width per height, a portrait the landscape shape turned), so a network traced per shape is
+    traced a bounded number of times whatever photos arrive.
+    """
+    if shape[0] > shape[1]:  # portrait: the landscape shape, turned
+        w, h = aspect_shape((shape[1], shape[0]), size, stride, max_aspect)
+        return h, w
+    ratio = min(shape[1] / max(shape[0], 1), max_aspect)
+    area = float(size * size)
+    lowest = max(stride, int(size / np.sqrt(max_aspect) / stride) * stride)
+    candidates = []
+    for h in range(lowest, int(size * np.sqrt(max_aspect)) + stride + 1, stride):
+        w = max(stride, int(round(area / h / stride)) * stride)
+        candidates.append((abs(np.log(w / h / ratio)), abs(h * w - area), h, w))
+    _, _, h, w = min(candidates)
+    return h, w
+
 
 
 def infer_contract(model, source: str | None = None) -> tuple[str, int]:
@@ -85,6 +115,8 @@ class Colorizer:
         self.arch = ARCHITECTURES.get(self.card.get("architecture", self.model.name))
         self.network = self.arch.inference_network(self.model) if self.arch else self.model
         self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)
+        # Runs at about working_size² pixels in the photo's own aspect (``aspect_shape``) or at S×S.
+        self.keep_aspect = bool(getattr(self.arch, "KEEP_ASPECT", False))
         # The traced network (see ``compiled_forward``); predict_ab runs it under the lock.
         self.forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
         # A checkpoint's colorfulness gate (the shipped flagship's) adds its prediction to the outputs.
@@ -124,10 +156,17 @@ class Colorizer:
             return None
         return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size))[None]
 
+    def input_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """A photo's (H, W, ...) → the (h, w) this network runs it at: ``aspect_shape`` for an architecture
+        with ``KEEP_ASPECT``, else the square working size."""
+        if self.keep_aspect:
+            return aspect_shape(shape, self.working_size)
+        return self.working_size, self.working_size
+
     def network_input(self, L_full: np.ndarray) -> np.ndarray:
-        """Full-resolution lightness → 1×S×S×1 network input at the working size. ``L_full``: float L
+        """Full-resolution lightness → 1×h×w×1 network input (``input_shape``). ``L_full``: float L
         (H×W, [0, 100]) or uint8 L8 (``lab8.lightness8``), which is shrunk in 8 bits, 4-6× faster."""
-        size = (self.working_size, self.working_size)
+        size = self.input_shape(L_full.shape)
         L_small = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
         return self._input_of(L_small)
 
@@ -136,11 +175,11 @@ class Colorizer:
         (``colorizer.lab8``: L·255/100, rounded); the network input, as ``network_input(L8)``): what
         ``colorize`` computes before the network, in one pass over a gray photo's pixels
         (``lab8.lightness8_and_shrunk``)."""
-        L8, L8_small = lab8.lightness8_and_shrunk(image, (self.working_size, self.working_size))
+        L8, L8_small = lab8.lightness8_and_shrunk(image, self.input_shape(image.shape))
         return L8, self._input_of(lab8.L_of(L8_small))
 
     def _input_of(self, L_small: np.ndarray) -> np.ndarray:
-        """float L (S×S, [0, 100]) → the network's 1×S×S×1 input, per its contract."""
+        """float L (h×w, [0, 100]) → the network's 1×h×w×1 input, per its contract."""
         if self.contract == "gray01_rgb":
             x = gray01_from_L(L_small)  # the same gray the model was trained on (colorizer.data)
         else:
@@ -278,7 +317,8 @@ def compiled_forward(network, working_size: int, jit_compile: bool = False):
     """A Keras network → ``forward(x)``: a ``tf.function`` with a fixed input signature, traced once.
 
     ``x`` is one array (or a list, for several inputs) of any batch size; unknown spatial sizes are
-    fixed at ``working_size`` (bilinear upsampling needs them static). Inputs are cast to float32
+    fixed at ``working_size`` (bilinear upsampling needs them static). A one-input network given
+    another spatial shape runs a graph traced for that shape (``forward.other_shapes``). Inputs are cast to float32
     first, so no call can retrace on a dtype. A traced graph instead of ``model.predict``: predict's
     per-call overhead dwarfs a small network. ``jit_compile=True`` compiles it with XLA (CPU too);
     ``forward.traced`` is the ``tf.function``, for ``experimental_get_tracing_count()``.
@@ -299,12 +339,28 @@ def compiled_forward(network, working_size: int, jit_compile: bool = False):
     else:
         traced = tf.function(call, input_signature=[specs if len(specs) > 1 else specs[0]], jit_compile=jit_compile)
 
+    # One-input networks also run at other spatial shapes (``aspect_shape``'s): one graph per shape,
+    # traced on first use. The shapes come from a small fixed set, so the graphs stay few.
+    other_shapes: dict[tuple[int, int], object] = {}
+    lock = threading.Lock()
+
+    def traced_at(spatial: tuple[int, int]):
+        with lock:
+            if spatial not in other_shapes:
+                spec = tf.TensorSpec((None, *spatial, *specs[0].shape[3:]), tf.float32)
+                other_shapes[spatial] = tf.function(call, input_signature=[spec], jit_compile=jit_compile)
+            return other_shapes[spatial]
+
     def forward(x):
         if isinstance(x, (list, tuple)):
             return traced([np.asarray(part, np.float32) for part in x])
-        return traced(np.asarray(x, np.float32))
+        x = np.asarray(x, np.float32)
+        if specs is not None and len(specs) == 1 and tuple(x.shape[1:3]) != tuple(specs[0].shape[1:3]):
+            return traced_at(tuple(int(d) for d in x.shape[1:3]))(x)
+        return traced(x)
 
     forward.traced = traced
+    forward.other_shapes = other_shapes
     return forward
 
 

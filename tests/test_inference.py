@@ -254,3 +254,49 @@ def test_infer_contract_names_the_model_without_a_source():
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(3, 1)], name="rgb_in")
     with pytest.raises(CheckpointError, match="^rgb_in: fits no known contract"):
         infer_contract(model)
+
+
+@pytest.mark.parametrize("shape, expected", [((866, 1155), (144, 208)), ((1155, 866), (208, 144)), ((600, 600), (176, 176)),
+                                             ((360, 640), (128, 240)), ((10, 5000), (96, 320))])
+def test_aspect_shape_keeps_the_photos_aspect_at_the_pixel_budget(shape, expected):
+    """``aspect_shape``: about 176² pixels in the photo's aspect, sides multiples of 16, a portrait the
+    landscape shape turned, panoramas clipped at 3:1."""
+    from colorizer.inference import aspect_shape
+
+    h, w = aspect_shape(shape, 176)
+    assert (h, w) == expected
+    assert h % 16 == 0 and w % 16 == 0 and abs(h * w - 176 * 176) <= 0.06 * 176 * 176
+
+
+def test_aspect_shape_gives_a_small_fixed_set_of_shapes():
+    """Every aspect from 1:10 to 10:1 lands on one of 11 shapes (the traced graphs stay few), each
+    within 18 % of the photo's aspect between 1:3 and 3:1."""
+    from colorizer.inference import aspect_shape
+
+    shapes = set()
+    for width in range(100, 10001, 3):
+        h, w = aspect_shape((1000, width), 176)
+        shapes.add((h, w))
+        if 1000 / 3 <= width <= 3000:
+            assert abs(np.log((w / h) / (width / 1000))) < np.log(1.18), (width, h, w)
+    assert len(shapes) == 11, sorted(shapes)
+
+
+def test_the_flagship_runs_at_the_photos_aspect_and_others_at_their_square(tiny_colorizers):
+    """A wide photo reaches a ``KEEP_ASPECT`` network (the flagship) wide, the same number of pixels as
+    its square, and comes back at full size; a second photo of that aspect reuses the graph traced for
+    it. Architectures without the flag still get their square."""
+    from colorizer.inference import aspect_shape
+
+    flagship = tiny_colorizers["hypercolumn"]
+    assert flagship.keep_aspect and not tiny_colorizers["unet313"].keep_aspect
+    wide = make_photo(30, 120, seed=3)
+    _, x = flagship.prepared(wide)
+    assert x.shape == (1, *aspect_shape(wide.shape, TINY_SIZES["hypercolumn"]), 1) == (1, 16, 64, 1)
+    assert flagship.colorize(wide).shape == (30, 120, 3)
+    graphs = flagship.forward.other_shapes
+    assert set(graphs) == {(16, 64)}
+    flagship.colorize(make_photo(31, 118, seed=4))  # the same shape at the network
+    assert set(graphs) == {(16, 64)} and graphs[(16, 64)].experimental_get_tracing_count() == 1
+    _, x_square = tiny_colorizers["unet313"].prepared(wide)
+    assert x_square.shape == (1, TINY_SIZES["unet313"], TINY_SIZES["unet313"], 1)

@@ -121,10 +121,11 @@ def test_flagship_ships_a_colorfulness_gate_that_caps_its_colors():
 
 def test_flagship_leaves_a_quiet_building_quiet():
     """Issue 23: a quiet scene is not painted. OpenCV's building photo (a gray facade, a strip of lawn and
-    trees, never trained on; tests/data/README.md): measured PSNR +0.33 dB over gray, colorfulness 0.66
-    of the truth's, right hue 44 %. A wash (the ×2.5 chroma of the same output: −4.7 dB, 1.51), a gray
-    output (ratio 0) and swapped a and b (right hue 0 %, −2.6 dB) each fail. The project's known failure
-    of this kind, OpenCV's `stuff.png` (a gray table painted green, −14.6 dB), is in docs/results.md."""
+    trees, never trained on; tests/data/README.md): measured +0.68 dB over gray, colorfulness 0.63 of
+    the truth's, right hue 44 %. The bolder annealed-mean decoding (−0.36 dB), the regression head alone
+    (−0.78 dB, 13 % right hue), a wash (the ×2.5 chroma of the same output: colorfulness over 1.5×), a
+    gray output (ratio 0) and swapped a and b (right hue near 0) each fail. The project's known failure
+    of this kind, OpenCV's `stuff.png` (a gray table painted green, −14 dB), is in docs/results.md."""
     from pathlib import Path
 
     from PIL import Image
@@ -135,6 +136,6 @@ def test_flagship_leaves_a_quiet_building_quiet():
     truth = np.asarray(Image.open(Path(__file__).parent / "data" / "quiet_building.jpg").convert("RGB"))
     result = image_metrics(truth, colorizer.load("hypercolumn").colorize(truth))
     gray = image_metrics(truth, gray_baseline(truth))
-    assert result["psnr"] >= gray["psnr"] - 0.5, (result["psnr"], gray["psnr"])
+    assert result["psnr"] >= gray["psnr"], (result["psnr"], gray["psnr"])
     assert 0.4 <= result["colorfulness_ratio"] <= 1.3, result["colorfulness_ratio"]
     assert result["right_hue"] >= 0.3, result["right_hue"]

@@ -141,8 +141,10 @@ def _result_of(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, 
 
 def model_caption(model: Colorizer) -> str:
     arch = model.arch.NAME if model.arch else "foreign checkpoint"
+    size = (f"about {model.working_size}×{model.working_size} px in your photo's own aspect" if model.keep_aspect
+            else f"{model.working_size}×{model.working_size} px")
     return (f"Model **{model.name}** ({arch}, {widgets.checkpoint_kind(model.name)}): {model.param_count:,} parameters, "
-            f"runs at {model.working_size}×{model.working_size} px; its a, b are joined to your photo's full-resolution L.")
+            f"runs at {size}; its a, b are joined to your photo's full-resolution L.")
 
 
 def colorize_page_ui() -> None:

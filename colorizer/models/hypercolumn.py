@@ -1,6 +1,6 @@
 """``hypercolumn``: the flagship. Frozen VGG16 hypercolumns → 313 ab bins + ab regression, blended.
 
-Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 16) → two outputs at H/4×W/4:
+Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 16; any aspect) → two outputs at H/4×W/4:
 ``probs`` (a softmax over the 313 in-gamut ab bins, see ``colorizer.quantize``) and ``ab_reg``
 (ab_norm in [-1, 1], tanh).
 
@@ -43,6 +43,11 @@ FROZEN_ENCODER = True
 # Full-resolution chroma follows L's edges (upsample.guided_coefficients → color.join_lab_guided).
 UPSAMPLING = "guided"
 OUTPUT_STRIDE = 4
+# Run at about WORKING_SIZE² pixels in the photo's own aspect ratio, not squeezed into a square
+# (``inference.aspect_shape``): it trained on square crops of undistorted photos. Against the square,
+# on the three choosing sets: +0.11 to +0.25 dB, every quieter half closer to gray, more right hues
+# on all three (docs/results.md, "The photo's own aspect").
+KEEP_ASPECT = True
 DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bins + regression; confident pixels "
                "vivid, uncertain ones muted; chroma upsampled along the photo's edges.")
 
