@@ -70,7 +70,6 @@ def aspect_shape(shape: tuple[int, ...], size: int, stride: int = 16, max_aspect
     return h, w
 
 
-
 def infer_contract(model, source: str | None = None) -> tuple[str, int]:
     """A foreign keras.Model → (contract name, working size); CheckpointError (naming ``source``, the
     file, when given, else the model) when none fits."""

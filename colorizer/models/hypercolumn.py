@@ -45,8 +45,8 @@ UPSAMPLING = "guided"
 OUTPUT_STRIDE = 4
 # Run at about WORKING_SIZE² pixels in the photo's own aspect ratio, not squeezed into a square
 # (``inference.aspect_shape``): it trained on square crops of undistorted photos. Against the square,
-# on the three choosing sets: +0.11 to +0.25 dB, every quieter half closer to gray, more right hues
-# on all three (docs/results.md, "The photo's own aspect").
+# on the three choosing sets: +0.14 to +0.25 dB, every quieter half closer to gray, more right hues
+# on the gallery and OpenCV's samples (docs/results.md, "The photo's own aspect").
 KEEP_ASPECT = True
 DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bins + regression; confident pixels "
                "vivid, uncertain ones muted; chroma upsampled along the photo's edges.")
@@ -219,13 +219,13 @@ def inference_network(model: keras.Model) -> keras.Model:
     On a CPU where bfloat16 is fast (``fast_encoder_dtype``) the frozen VGG16 runs in bfloat16 (3–4×
     faster; the decoder was trained on features extracted that way, see ``encoder_features``) and the
     decoder in float32."""
-    bfloat16 = fast_encoder_dtype() is not None
-    encoder = build_encoder(fast_encoder_dtype()) if bfloat16 else model.get_layer("encoder")
+    dtype = fast_encoder_dtype()
+    encoder = build_encoder(dtype) if dtype else model.get_layer("encoder")
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
     blocks = encoder(l_norm)
     outputs = model.get_layer("decoder")([*blocks, *extra])
-    name = f"{model.name}_bfloat16_encoder" if bfloat16 else model.name
+    name = f"{model.name}_bfloat16_encoder" if dtype else model.name
     gate_inputs = {key: block for key, block in zip(ENCODER_OUTPUTS, blocks) if key in colorfulness_gate.BLOCKS}
     return _named_outputs(l_norm, extra, outputs, name, **gate_inputs)
 
