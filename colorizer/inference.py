@@ -41,8 +41,6 @@ DEFAULT_FOREIGN_SIZE = 256
 JIT_COMPILE: dict[str, bool] = {}
 # The widest aspect ratio a KEEP_ASPECT network is run at; a panorama beyond it is squeezed to it.
 MAX_ASPECT = 3.0
-# Photo shapes (H, W) common enough that a server traces their network shapes before the first visitor.
-COMMON_PHOTO_SHAPES = ((3, 4), (4, 3), (9, 16), (16, 9))
 
 
 def aspect_shape(shape: tuple[int, ...], size: int, stride: int = 16, max_aspect: float = MAX_ASPECT) -> tuple[int, int]:
@@ -163,18 +161,6 @@ class Colorizer:
         if self.keep_aspect:
             return aspect_shape(shape, self.working_size)
         return self.working_size, self.working_size
-
-    def trace_common_shapes(self) -> int:
-        """Run the network once at the shapes of ``COMMON_PHOTO_SHAPES`` (a ``KEEP_ASPECT`` model traces a
-        graph per shape on its first use, about 0.2 s each): the server's warm-up calls it so that the
-        first 4:3 or 16:9 photo does not wait. → the number of shapes run (0 for a square-only model)."""
-        if not self.keep_aspect:
-            return 0
-        shapes = sorted({self.input_shape(shape) for shape in COMMON_PHOTO_SHAPES} - {(self.working_size, self.working_size)})
-        for h, w in shapes:
-            with self._lock:
-                self.forward(np.zeros((1, h, w, 1), np.float32))
-        return len(shapes)
 
     def network_input(self, L_full: np.ndarray) -> np.ndarray:
         """Full-resolution lightness → 1×h×w×1 network input (``input_shape``). ``L_full``: float L

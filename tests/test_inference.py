@@ -300,18 +300,3 @@ def test_the_flagship_runs_at_the_photos_aspect_and_others_at_their_square(tiny_
     assert set(graphs) == {(16, 64)} and graphs[(16, 64)].experimental_get_tracing_count() == 1
     _, x_square = tiny_colorizers["unet313"].prepared(wide)
     assert x_square.shape == (1, TINY_SIZES["unet313"], TINY_SIZES["unet313"], 1)
-
-
-def test_trace_common_shapes_runs_each_common_aspect_once(tiny_colorizers):
-    """``trace_common_shapes`` (the server's warm-up): the flagship's graphs for 4:3 and 16:9 photos, either
-    way, exist before any photo of those shapes; a square-only model has nothing to trace."""
-    from colorizer.inference import COMMON_PHOTO_SHAPES, Colorizer
-
-    base = tiny_colorizers["hypercolumn"]
-    # At 96 px (the tiny flagship's own 32 px is too coarse for any shape but the square; the network
-    # is fully convolutional) 4:3 runs at 80 × 112 and 16:9 at 64 × 144.
-    fresh = Colorizer(name="fresh", model=base.model, contract=base.contract, working_size=96)
-    expected = {fresh.input_shape(shape) for shape in COMMON_PHOTO_SHAPES} - {(fresh.working_size,) * 2}
-    assert fresh.trace_common_shapes() == len(expected) > 0
-    assert {key[:2] for key in fresh.forward.other_shapes} == expected
-    assert tiny_colorizers["unet313"].trace_common_shapes() == 0

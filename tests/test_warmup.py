@@ -24,11 +24,8 @@ def fresh_warmup(monkeypatch):
 
 
 def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup, installed_tiny_checkpoints, monkeypatch):
-    from colorizer.inference import Colorizer
     from ui import loaders, widgets
 
-    traced = []
-    monkeypatch.setattr(Colorizer, "trace_common_shapes", lambda self: traced.append(self.name) or 0)
     first = warmup.start()
     assert warmup.start() is first  # once per process, whatever the number of runs
     deadline = time.monotonic() + 120
@@ -39,7 +36,6 @@ def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup
     monkeypatch.setattr(loaders, "_colorizer_for", lambda *stamp: pytest.fail("loaded again: not a cache hit"))
     model = loaders.load_colorizer(first.name)  # a cache hit now
     assert model.name == first.name
-    assert traced == [first.name]  # the common photo shapes were traced too (Colorizer.trace_common_shapes)
 
 
 def test_warm_up_can_be_turned_off(fresh_warmup, monkeypatch):

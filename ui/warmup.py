@@ -70,8 +70,7 @@ def _warm(record: Warmup) -> None:
 
         record.name = widgets.default_checkpoint(list(loaders.available_checkpoints()))
         if record.name is not None:
-            model = loaders.load_colorizer(record.name)  # imports TensorFlow, loads, traces: the shared cache
-            model.trace_common_shapes()  # 4:3 and 16:9 photos, either way: traced before the first visitor
+            loaders.load_colorizer(record.name)  # imports TensorFlow, loads, traces: the shared cache
         lab8.warm_up()  # the join's table and its compiled kernels
         _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
     except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
