@@ -279,8 +279,10 @@ def measure_model(name: str, config: BenchConfig, photos: dict[float, np.ndarray
     batch_ms = forward_ms(colorizer, batch, colorizer.forward, max(1, config.runs // 2), 1)
     result["batch_size"] = config.batch_size
     result["batch_images_per_s"] = config.batch_size / (batch_ms / 1e3)
-    # One trace for everything above (single images and batches): the input signature is fixed.
-    result["traces"] = int(colorizer.forward.traced.experimental_get_tracing_count())
+    # One trace per input shape for everything above (single images and batches): each signature is fixed.
+    # A KEEP_ASPECT network adds a graph per shape it ran at (the photo's aspect: ``forward.other_shapes``).
+    graphs = [colorizer.forward.traced, *getattr(colorizer.forward, "other_shapes", {}).values()]
+    result["traces"] = sum(int(graph.experimental_get_tracing_count()) for graph in graphs)
     step("FLOPs")
     result["flops"] = count_flops(colorizer.network, S)
     result["_colorizer"] = colorizer  # for fine-tuning; dropped before the result is returned
