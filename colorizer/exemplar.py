@@ -100,7 +100,7 @@ class _Matcher:
         from colorizer.models import hypercolumn
 
         dtype = hypercolumn.fast_encoder_dtype()
-        self.encoder = hypercolumn.build_encoder(dtype)
+        self.encoder = hypercolumn.build_encoder(dtype, semantic=False)
         self.match_dtype = tf.bfloat16 if dtype else tf.float32
         self._describe = tf.function(self._describe_graph, input_signature=[tf.TensorSpec((1, None, None, 1), tf.float32)])
         self._top = tf.function(self._top_graph, input_signature=[tf.TensorSpec((None, None), tf.float32),

@@ -43,7 +43,9 @@ def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int
     model = hypercolumn.build(size)
     x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
     blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, model, x, crops, log)
-    chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:])) for i in range(0, len(crops), 256)]
+    # VGG16 blocks 4 and 5 (colorfulness_gate.BLOCKS), not the ImageNet encoder's block after them: the gate
+    # serves any decoder on the VGG16 (the shipped one was fit before the flagship had a second encoder).
+    chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:3])) for i in range(0, len(crops), 256)]
     values = np.array([colorfulness(c) for c in crops])
     return np.concatenate(chunks), values, np.arange(len(crops)) // crops_per_photo
 

@@ -127,7 +127,8 @@ def test_other_architectures_finetune(fn, tiny_checkpoints, photos, arch):
 
 def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, monkeypatch):
     """One cache for training and fine-tuning: keyed by feature family, encoder weights and crops; the
-    flagship and its hint-taking twin share features; a restarted process reads them back from disk."""
+    flagship and its hint-taking twin share features when their encoders match (the hint network has the
+    VGG16 alone, the flagship also EfficientNet-Lite0: then not); a restarted process reads them back from disk."""
     from colorizer.features import FeatureCache
     from colorizer.models import ARCHITECTURES, cifar_ae
 
@@ -138,7 +139,11 @@ def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, mo
     assert key != FeatureCache.key(cifar, model, crops // 2)
     assert key != FeatureCache.key(cifar, build_tiny_model("cifar_ae", seed=1), crops)  # another encoder
     flagship, hints = ARCHITECTURES["hypercolumn"], ARCHITECTURES["hypercolumn_hints"]
-    assert FeatureCache.key(flagship, tiny_models["hypercolumn"], crops) == FeatureCache.key(hints, tiny_models["hypercolumn_hints"], crops)
+    from colorizer.models import hypercolumn
+
+    hints_key = FeatureCache.key(hints, tiny_models["hypercolumn_hints"], crops)
+    assert FeatureCache.key(flagship, hypercolumn.build(32, semantic=False), crops) == hints_key
+    assert FeatureCache.key(flagship, tiny_models["hypercolumn"], crops) != hints_key  # its encoder has Lite0 too
 
     x = crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0
     first = FeatureCache(disk_dir=tmp_path / "features")

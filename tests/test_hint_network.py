@@ -61,8 +61,8 @@ def test_warm_started_hint_decoder_is_the_flagship_until_it_reads_hints():
     from colorizer.train import warm_start
 
     keras.utils.set_random_seed(0)
-    flagship = hypercolumn.build_decoder()
-    hinted = hypercolumn.build_decoder(with_hints=True)
+    flagship = hypercolumn.build_decoder(semantic=False)  # R2, the decoder the hint network started from
+    hinted = hypercolumn.build_decoder(with_hints=True, semantic=False)
     copied = warm_start(hinted, flagship)
     assert {"context_conv", "mid_conv1", "fine_conv", "probs", "ab_reg", "norm_block3"} <= set(copied)
     rng = np.random.default_rng(2)

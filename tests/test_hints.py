@@ -111,7 +111,7 @@ def copying_hint_model(size: int = 32) -> Colorizer:
     decoder = keras.Model([*block_inputs, hints_in], [probs, ab], name="decoder")
     l_norm = keras.Input((None, None, 1), name="L")
     grid_in = keras.Input((size // 4, size // 4, 3), name="hints")
-    model = hypercolumn._named_outputs(l_norm, [grid_in], decoder([*hypercolumn.build_encoder()(l_norm), grid_in]),
+    model = hypercolumn._named_outputs(l_norm, [grid_in], decoder([*hypercolumn.build_encoder(semantic=False)(l_norm), grid_in]),
                                        hypercolumn_hints.NAME)
     card = {"architecture": hypercolumn_hints.NAME, "working_size": size}
     return Colorizer(name="stub_hints", model=model, contract="L_313", working_size=size, card=card)

@@ -244,7 +244,7 @@ def test_flagship_decoder_reads_the_whole_scene_only_with_global_context(monkeyp
 
     monkeypatch.setattr(hypercolumn, "GLOBAL_CONTEXT", global_context)
     keras.utils.set_random_seed(0)
-    decoder = hypercolumn.build_decoder()
+    decoder = hypercolumn.build_decoder(semantic=False)
     rng = np.random.default_rng(0)
     blocks = [rng.uniform(0, 1, (1, 64 // f, 64 // f, c)).astype(np.float32) for f, c in ((1, 256), (2, 512), (4, 512))]
     probs, ab = (np.asarray(t) for t in decoder(blocks, training=False))

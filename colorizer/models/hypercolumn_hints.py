@@ -30,18 +30,21 @@ import numpy as np
 from colorizer import hints as hint_tools
 from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
-from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING, WORKING_SIZE,  # noqa: F401 (re-exported contract)
+from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING,  # noqa: F401 (re-exported contract)
                                           decode, encoder_features)
 from colorizer.models.hypercolumn import decoder_head  # noqa: F401 (the flagship's decoder, with a hint input)
 from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)
 from colorizer.models.losses import two_head_losses as loss_and_metrics  # noqa: F401 (the two heads', plain MSE)
 
 NAME = "hypercolumn_hints"
+# Trained and run at 176 px on the VGG16 alone (run H3); the flagship now runs at 144 beside an ImageNet encoder.
+WORKING_SIZE = 176
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
 FROZEN_ENCODER = True
 TAKES_HINTS = True
-# The encoder is the flagship's, byte for byte: crops cached for one serve the other.
+# The flagship's feature family: the cache key also hashes the encoder's weights, so the two share cached
+# crops when their encoders match (the hint network's has the VGG16 only).
 FEATURES_OF = hypercolumn.NAME
 # How hints reach beyond their own cells at inference (see ``predict_ab``): "replace" (each hint's color
 # spreads to the cells that look like its own), or None (the network alone, the evaluation's comparison).
@@ -60,7 +63,8 @@ DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a poin
 
 def build(size: int = WORKING_SIZE) -> keras.Model:
     """Inputs L (any multiple of 16) and hints (size/4 square); outputs {probs, ab_reg}."""
-    return hypercolumn.build(size, with_hints=True, name=NAME)
+    # VGG16 alone: the shipped hint network (run H3) was trained on it, warm-started from run R2.
+    return hypercolumn.build(size, with_hints=True, name=NAME, semantic=False)
 
 
 def augment_batch(x, y: dict, rng: np.random.Generator):

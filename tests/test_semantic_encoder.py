@@ -1,0 +1,104 @@
+"""The semantic encoder: EfficientNet-Lite0's ImageNet weights read without torch (``colorizer.torch_state``),
+ported to Keras (``colorizer.models.efficientnet_lite``), and joined to the flagship's decoder.
+
+The port is checked by what it is for: from a gray photo's L alone it names real photos as ImageNet
+does (a cat, a coffee cup). A wrong padding, a swapped kernel axis or an unfolded batch norm each
+break that."""
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+
+import keras
+import numpy as np
+import pytest
+import skimage.data
+
+from colorizer.color import normalize_l, rgb_to_lab
+from colorizer.models import hypercolumn
+from colorizer.models.efficientnet_lite import EfficientNetLite0Features, lite0_arrays, lite0_weights_path
+from colorizer.torch_state import load_state_dict
+
+CATS = {281, 282, 283, 284, 285}      # tabby, tiger cat, Persian, Siamese, Egyptian cat
+COFFEE = {967, 968, 504}              # espresso, cup, coffee mug
+
+
+def _imagenet_top5(rgb: np.ndarray) -> set[int]:
+    """Top-5 ImageNet classes the ported Lite0 gives a photo's L at 224×224 (its head and classifier in numpy)."""
+    import cv2
+
+    small = cv2.resize(rgb, (224, 224), interpolation=cv2.INTER_AREA)
+    l_norm = normalize_l(rgb_to_lab(small)[..., :1])[None].astype(np.float32)
+    features = np.asarray(EfficientNetLite0Features(upscale=1)(l_norm))[0]
+    (head_kernel, head_bias), (fc_kernel, fc_bias) = lite0_arrays(True)[-2:]
+    pooled = np.clip(np.tensordot(features, head_kernel[0, 0], 1) + head_bias, 0, 6).mean(axis=(0, 1))
+    return set(np.argsort(-(pooled @ fc_kernel + fc_bias))[:5].tolist())
+
+
+def test_state_dict_reads_without_torch():
+    state = load_state_dict(lite0_weights_path())
+    assert len(state) == 296
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3) and state["_fc.weight"].shape == (1000, 1280)
+    assert state["_conv_stem.weight"].dtype == np.float32 and np.isfinite(state["_conv_stem.weight"]).all()
+    assert 0.01 < float(np.abs(state["_conv_stem.weight"]).mean()) < 10  # real weights, not zeros
+
+
+def _legacy_file(payload) -> bytes:
+    buffer = io.BytesIO()
+    for header in (0x1950A86A20F9469CFC6C, 1001, {}):
+        pickle.dump(header, buffer)
+    buffer.write(payload)
+    return buffer.getvalue()
+
+
+def test_state_dict_reader_refuses_code_and_other_files(tmp_path):
+    hostile = tmp_path / "hostile.pth"
+    hostile.write_bytes(_legacy_file(b"cos\nsystem\n(S'echo owned'\ntR."))  # a pickle calling os.system
+    with pytest.raises(pickle.UnpicklingError, match="os.system"):
+        load_state_dict(hostile)
+    other = tmp_path / "other.pth"
+    other.write_bytes(pickle.dumps("not torch") + struct.pack("<q", 0))
+    with pytest.raises(ValueError, match="other.pth"):
+        load_state_dict(other)
+
+
+@pytest.mark.slow
+def test_ported_lite0_names_real_photos_from_their_lightness():
+    assert _imagenet_top5(skimage.data.chelsea()) & CATS
+    assert _imagenet_top5(skimage.data.coffee()) & COFFEE
+    # and a cat is not coffee: the classes follow the photo
+    assert not _imagenet_top5(skimage.data.chelsea()) & COFFEE
+
+
+def test_semantic_features_land_on_block5_grid():
+    l_norm = np.zeros((1, 48, 80, 1), np.float32)
+    encoder = hypercolumn.build_encoder(semantic=True)
+    shapes = [tuple(t.shape[1:]) for t in encoder(l_norm)]
+    assert shapes == [(12, 20, 256), (6, 10, 512), (3, 5, 512), (3, 5, hypercolumn.SEMANTIC_CHANNELS)]
+
+
+def test_a_model_built_with_the_semantic_encoder_says_so(monkeypatch):
+    monkeypatch.setattr(hypercolumn, "SEMANTIC_ENCODER", True)
+    model = hypercolumn.build(32)
+    assert hypercolumn.has_semantic_encoder(model)
+    assert [t.shape[-1] for t in model.get_layer("decoder").inputs] == [256, 512, 512, hypercolumn.SEMANTIC_CHANNELS]
+
+
+def test_warm_start_without_semantic_starts_at_the_same_colors():
+    """A decoder that joins Lite0's features, warm-started from one that does not, colorizes exactly as it
+    did (the new channels start at zero), and its encoder says it has the semantic part."""
+    from colorizer.train import warm_start
+
+    keras.utils.set_random_seed(0)
+    plain = hypercolumn.build(32, semantic=False)
+    joined = hypercolumn.build_decoder(semantic=True)
+    warm_start(joined, plain.get_layer("decoder"))
+    rng = np.random.default_rng(0)
+    blocks = [rng.uniform(0, 50, (1, 8 // s, 8 // s, c)).astype(np.float32) for s, c in ((1, 256), (2, 512), (4, 512))]
+    semantic = rng.uniform(0, 6, (1, 2, 2, hypercolumn.SEMANTIC_CHANNELS)).astype(np.float32)
+    before = plain.get_layer("decoder")(blocks)
+    after = joined([*blocks, semantic])
+    np.testing.assert_allclose(np.asarray(after[0]), np.asarray(before[0]), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(after[1]), np.asarray(before[1]), atol=1e-6)
+    assert not hypercolumn.has_semantic_encoder(plain)
