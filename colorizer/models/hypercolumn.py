@@ -41,8 +41,8 @@ from colorizer.models.losses import (REGRESSION_WEIGHT, RebalancedMSE, Rebalance
 NAME = "hypercolumn"
 # The decoder trained on 176-px crops (``train --size 176``) and runs at 144: the ImageNet encoder beside
 # VGG16 costs about a quarter more per pixel, and 144² pixels bring the flagship back to its old time
-# (issue 23's speed bar) while keeping run S1's colors (docs/results.md, "Run S1": at 176 px it was
-# only 0.1 dB better, and over the speed bar).
+# (issue 23's speed bar) while keeping run S1's colors (docs/results.md, "Run S1": at 176 px, with the same
+# decoding, it was no better: −0.04 to −0.36 dB on three of four sets, and over the speed bar).
 WORKING_SIZE = 144
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
