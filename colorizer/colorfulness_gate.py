@@ -35,7 +35,7 @@ from colorizer.color import lab_to_rgb, resize
 from colorizer.evaluate import colorfulness
 
 __all__ = ["ColorfulnessGate", "SceneColorfulness", "descriptor", "fit", "cap_colorfulness", "beside", "FILE_NAME",
-           "BLOCKS", "OUTPUT"]
+           "BLOCKS", "SEMANTIC", "OUTPUT"]
 
 FILE_NAME = "colorfulness_gate.npz"
 CAP_STEPS = 10  # bisection steps of the cap's scale: within 0.1 % of the largest one under the ceiling
@@ -43,6 +43,11 @@ OUTPUT = "scene_colorfulness"  # the network output ``with_prediction`` adds: N 
 # The encoder outputs the descriptor pools (names as the flagship's decoder inputs): block 5 knows the scene,
 # block 4 its parts; block 3 (texture, H/4) added nothing in the probe and would double the cost.
 BLOCKS = ("block4", "block5")
+# A gate may also read the ImageNet encoder's last block (EfficientNet-Lite0, the flagship's "semantic"
+# output since run S1): it knows an aerial city or a table of things, and its pooled features predicted the
+# training crops' colorfulness better (cross-validated correlation 0.433 → 0.507). Each gate records
+# which outputs it reads (``ColorfulnessGate.blocks``).
+SEMANTIC = "semantic"
 
 
 def descriptor(*blocks: np.ndarray) -> np.ndarray:
@@ -64,6 +69,7 @@ class ColorfulnessGate:
     weights: np.ndarray   # on the standardized descriptor (2,048)
     bias: float
     l2: float             # the ridge penalty it was fitted with
+    blocks: tuple = BLOCKS  # the network outputs its descriptor pools, in order
 
     def predict(self, descriptors: np.ndarray) -> np.ndarray:
         """N×2048 descriptors → N predicted colorfulness values (≥ 0)."""
@@ -74,12 +80,13 @@ class ColorfulnessGate:
         """Write the gate as one ``.npz`` (``np.savez``: plain arrays, no pickle)."""
         with open(path, "wb") as f:
             np.savez(f, mean=self.mean, scale=self.scale, weights=self.weights, bias=np.float64(self.bias),
-                     l2=np.float64(self.l2))
+                     l2=np.float64(self.l2), blocks=np.array(self.blocks, dtype=str))
 
     @classmethod
     def load(cls, path: str | Path) -> "ColorfulnessGate":
         with np.load(path, allow_pickle=False) as f:
-            return cls(f["mean"], f["scale"], f["weights"], float(f["bias"]), float(f["l2"]))
+            blocks = tuple(str(b) for b in f["blocks"]) if "blocks" in f.files else BLOCKS  # gates before run S1
+            return cls(f["mean"], f["scale"], f["weights"], float(f["bias"]), float(f["l2"]), blocks)
 
 
 class SceneColorfulness(NamedTuple):
@@ -95,7 +102,7 @@ class SceneColorfulness(NamedTuple):
         return self.painted > self.ceiling
 
 
-def fit(descriptors: np.ndarray, colorfulness_values: np.ndarray, l2: float) -> ColorfulnessGate:
+def fit(descriptors: np.ndarray, colorfulness_values: np.ndarray, l2: float, blocks: tuple = BLOCKS) -> ColorfulnessGate:
     """Ridge regression (penalty ``l2`` on the standardized descriptor, none on the bias) of
     log(1 + colorfulness) on ``descriptors`` N×D → the gate. Closed form: D is small (2,048)."""
     x = np.asarray(descriptors, np.float64)
@@ -106,7 +113,7 @@ def fit(descriptors: np.ndarray, colorfulness_values: np.ndarray, l2: float) -> 
     z_mean, t_mean = z.mean(axis=0), target.mean()
     zc = z - z_mean
     weights = np.linalg.solve(zc.T @ zc + l2 * np.eye(z.shape[1]), zc.T @ (target - t_mean))
-    return ColorfulnessGate(mean, scale, weights, float(t_mean - z_mean @ weights), float(l2))
+    return ColorfulnessGate(mean, scale, weights, float(t_mean - z_mean @ weights), float(l2), tuple(blocks))
 
 
 def output_colorfulness(ab: np.ndarray, L: np.ndarray) -> float:
@@ -148,13 +155,13 @@ def beside(checkpoint: str | Path) -> ColorfulnessGate | None:
 
 
 def with_prediction(forward, gate: ColorfulnessGate):
-    """A network's ``forward`` (→ a dict of outputs holding ``BLOCKS``) → one whose outputs also hold
-    ``OUTPUT``, the gate's prediction per photo. Outputs without the blocks pass through unchanged."""
+    """A network's ``forward`` (→ a dict of outputs holding the gate's ``blocks``) → one whose outputs also
+    hold ``OUTPUT``, the gate's prediction per photo. Outputs without those blocks pass through unchanged."""
 
     def gated(x):
         outputs = dict(forward(x))
-        if all(name in outputs for name in BLOCKS):
-            outputs[OUTPUT] = gate.predict(descriptor(*(outputs[name] for name in BLOCKS)))
+        if all(name in outputs for name in gate.blocks):
+            outputs[OUTPUT] = gate.predict(descriptor(*(outputs[name] for name in gate.blocks)))
         return outputs
 
     gated.traced = getattr(forward, "traced", None)

@@ -36,18 +36,19 @@ FOLDS = 5
 
 
 def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int, seed: int,
-                     size: int = hypercolumn.WORKING_SIZE, log=print):
-    """The flagship's training crops → (descriptors N×2048, their colorfulness N, photo index N)."""
+                     size: int = 176, log=print, semantic: bool = False):
+    """The flagship's training crops → (descriptors N×D, their colorfulness N, photo index N, the outputs pooled)."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
     _, _, crops, _ = train.crops(data_dir, size, crops_per_photo, seed, log, stamps)
     model = hypercolumn.build(size)
     x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
     blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, model, x, crops, log)
-    # VGG16 blocks 4 and 5 (colorfulness_gate.BLOCKS), not the ImageNet encoder's block after them: the gate
-    # serves any decoder on the VGG16 (the shipped one was fit before the flagship had a second encoder).
-    chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:3])) for i in range(0, len(crops), 256)]
+    # VGG16 blocks 4 and 5 (colorfulness_gate.BLOCKS; block 3 added nothing) and, with ``semantic``, the
+    # ImageNet encoder's block after them (colorfulness_gate.SEMANTIC; not shipped, docs/results.md "Run S1").
+    names = colorfulness_gate.BLOCKS + ((colorfulness_gate.SEMANTIC,) if semantic and len(blocks) > 3 else ())
+    chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:1 + len(names)])) for i in range(0, len(crops), 256)]
     values = np.array([colorfulness(c) for c in crops])
-    return np.concatenate(chunks), values, np.arange(len(crops)) // crops_per_photo
+    return np.concatenate(chunks), values, np.arange(len(crops)) // crops_per_photo, names
 
 
 def cross_validated_correlation(descriptors, values, photos, l2: float) -> float:
@@ -91,17 +92,21 @@ def main(argv=None) -> int:
     parser.add_argument("--stamps", help="the stamps folder the flagship trained with (scripts/fetch_stamps.py)")
     parser.add_argument("--crops-per-photo", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=hypercolumn.WORKING_SIZE, help="the crops' working size (the checkpoint's)")
+    parser.add_argument("--size", type=int, default=176,
+                        help="the crops' size (176: the shipped flagship's training crops; it runs at 144)")
     parser.add_argument("--l2", type=float, default=10_000.0, help="ridge penalty on the standardized descriptor")
+    parser.add_argument("--semantic", action="store_true",
+                        help="also pool EfficientNet-Lite0's block (the shipped gate reads VGG16 blocks 4-5 only)")
     parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
     parser.add_argument("--card", help="a card.json to record the gate in (the shipped flagship's, usually)")
     parser.add_argument("--evaluate", metavar="A,B,...", help="then score the flagship with the cap on these sets")
     parser.add_argument("--caps", default="0,0.8,1,1.25", help="the caps --evaluate compares (0: off)")
     args = parser.parse_args(argv)
     started = time.time()
-    descriptors, values, photos = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size)
+    descriptors, values, photos, names = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size,
+                                                          semantic=args.semantic)
     correlation = cross_validated_correlation(descriptors, values, photos, args.l2)
-    gate = colorfulness_gate.fit(descriptors, values, args.l2)
+    gate = colorfulness_gate.fit(descriptors, values, args.l2, names)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     gate.save(args.out)
     print(f"{len(values)} crops of {photos.max() + 1} photos, l2 {args.l2:g}: cross-validated correlation "
@@ -109,7 +114,7 @@ def main(argv=None) -> int:
     if args.card:
         card_path = Path(args.card)
         card = json.loads(card_path.read_text())
-        card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(len(values)),
+        card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(len(values)), "reads": list(names),
                                      "cross_validated_correlation": round(correlation, 3),
                                      "command": "python scripts/fit_colorfulness_gate.py "
                                                 + " ".join(sys.argv[1:] if argv is None else argv)}

@@ -152,9 +152,35 @@ def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_
     assert "20 crops of 4 photos" in printed
     assert "| no cap | " in printed and "| colorfulness_cap 1 | " in printed  # the checkpoint beside the gate, scored
     gate = colorfulness_gate.ColorfulnessGate.load(out)
-    descriptors, values, photos = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32)
+    descriptors, values, photos, names = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32)
+    assert names == colorfulness_gate.BLOCKS and gate.blocks == names  # VGG16 blocks 4-5, as shipped
     assert descriptors.shape == (20, 2048) and list(photos) == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
+    # --semantic: the ImageNet encoder's block too (2 × 320 more numbers), recorded in the gate
+    semantic, _, _, semantic_names = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32, semantic=True)
+    assert semantic_names == ("block4", "block5", "semantic") and semantic.shape == (20, 2048 + 640)
     np.testing.assert_allclose(gate.predict(descriptors), colorfulness_gate.fit(descriptors, values, 10).predict(descriptors))
     record = json.loads(card.read_text())["colorfulness_gate"]
     assert record["file"] == colorfulness_gate.FILE_NAME and record["crops"] == 20 and record["l2"] == 10
     assert record["command"].startswith("python scripts/fit_colorfulness_gate.py ") and "--size 32" in record["command"]
+
+
+def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
+    """A gate records its network outputs (``blocks``) and survives a save and load with them; a gate file
+    from before the record (R2's, shipped) reads VGG16 blocks 4-5. ``with_prediction`` pools exactly those."""
+    rng = np.random.default_rng(0)
+    semantic = rng.uniform(0, 6, (2, 3, 3, 320)).astype(np.float32)
+    block4, block5 = rng.uniform(0, 50, (2, 6, 6, 512)), rng.uniform(0, 50, (2, 3, 3, 512))
+    descriptors = colorfulness_gate.descriptor(block4, block5, semantic)
+    gate = colorfulness_gate.fit(np.concatenate([descriptors] * 3), np.array([10.0, 40.0] * 3), 1.0,
+                                 blocks=("block4", "block5", "semantic"))
+    gate.save(tmp_path / "g.npz")
+    again = colorfulness_gate.ColorfulnessGate.load(tmp_path / "g.npz")
+    assert again.blocks == ("block4", "block5", "semantic")
+    outputs = {"block4": block4, "block5": block5, "semantic": semantic}
+    predicted = colorfulness_gate.with_prediction(lambda x: outputs, again)(None)[colorfulness_gate.OUTPUT]
+    np.testing.assert_allclose(predicted, [10.0, 40.0], rtol=0.05)
+    no_semantic = colorfulness_gate.with_prediction(lambda x: {"block4": block4, "block5": block5}, again)(None)
+    assert colorfulness_gate.OUTPUT not in no_semantic  # without its inputs the gate stays out
+    old = tmp_path / "old.npz"
+    np.savez(old, mean=gate.mean[:2048], scale=gate.scale[:2048], weights=gate.weights[:2048], bias=0.0, l2=1.0)
+    assert colorfulness_gate.ColorfulnessGate.load(old).blocks == colorfulness_gate.BLOCKS

@@ -251,7 +251,8 @@ def decoder_head(model: keras.Model) -> keras.Model:
 
 def inference_network(model: keras.Model) -> keras.Model:
     """The network colorization runs: the model's encoder and decoder, with the encoder's blocks 4 and 5
-    as outputs beside {probs, ab_reg} (the colorfulness gate pools them, ``colorizer.colorfulness_gate``).
+    (and EfficientNet-Lite0's "semantic" block where the model has it) as outputs beside {probs, ab_reg}
+    (the colorfulness gate pools them, ``colorizer.colorfulness_gate``).
     On a CPU where bfloat16 is fast (``fast_encoder_dtype``) the frozen VGG16 runs in bfloat16 (3–4×
     faster; the decoder was trained on features extracted that way, see ``encoder_features``) and the
     decoder in float32."""
@@ -262,7 +263,8 @@ def inference_network(model: keras.Model) -> keras.Model:
     blocks = encoder(l_norm)
     outputs = model.get_layer("decoder")([*blocks, *extra])
     name = f"{model.name}_bfloat16_encoder" if dtype else model.name
-    gate_inputs = {key: block for key, block in zip(ENCODER_OUTPUTS, blocks) if key in colorfulness_gate.BLOCKS}
+    names = ENCODER_OUTPUTS + ((colorfulness_gate.SEMANTIC,) if len(blocks) > len(ENCODER_OUTPUTS) else ())
+    gate_inputs = {key: block for key, block in zip(names, blocks) if key in (*colorfulness_gate.BLOCKS, colorfulness_gate.SEMANTIC)}
     return _named_outputs(l_norm, extra, outputs, name, **gate_inputs)
 
 
