@@ -206,7 +206,7 @@ def test_tiny_model_overfits_one_sample(build_tiny_model):
 def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_float32(tiny_models, monkeypatch):
     """``COLORIZER_BFLOAT16`` switches the flagship's inference encoder between float32 (the model's own)
     and bfloat16; both give the same colors within bfloat16's rounding, and both return the encoder's
-    blocks beside the two heads (the colorfulness gate pools blocks 4 and 5)."""
+    blocks beside the two heads (the colorfulness gate pools blocks 4 and 5, or Lite0's too)."""
     from colorizer import quantize
     from colorizer.models import hypercolumn
 
@@ -215,7 +215,10 @@ def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_
     monkeypatch.setenv("COLORIZER_BFLOAT16", "0")
     plain = hypercolumn.inference_network(model)
     assert plain.get_layer("encoder") is model.get_layer("encoder") and plain.get_layer("decoder") is model.get_layer("decoder")
-    assert set(plain(x, training=False)) == {"probs", "ab_reg", "block4", "block5"}  # the gate's (colorfulness_gate.BLOCKS)
+    # The gate pools blocks 4-5 (colorfulness_gate.BLOCKS) and, where the model has it, Lite0's block.
+    assert hypercolumn.has_semantic_encoder(model) == hypercolumn.SEMANTIC_ENCODER
+    semantic = {"semantic"} if hypercolumn.SEMANTIC_ENCODER else set()
+    assert set(plain(x, training=False)) == {"probs", "ab_reg", "block4", "block5"} | semantic
     monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
     fast = hypercolumn.inference_network(model)
     assert fast is not model and fast.get_layer("decoder") is model.get_layer("decoder")
