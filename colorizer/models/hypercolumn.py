@@ -350,9 +350,12 @@ def capped(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, cap: float) -
     return colorfulness_gate.cap_colorfulness(ab, unnormalize_l(np.asarray(batch_input)[..., 0]), predicted, cap)
 
 
-def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:
+def encoder_features(model: keras.Model, x, batch_size: int = 8) -> list[np.ndarray]:
     """The encoder's features of L_norm ``x`` (VGG16 blocks 3–5, and EfficientNet-Lite0's last block where
     the model has it; float16 to halve memory), computed once, batch by batch.
+
+    Batches of 8: Lite0 runs on the input at 2×, and its activations at batch 16 cost a fine-tune on the
+    public server ~200 MiB more at its peak (144-px crops; ~380 MiB at 176) for no speed on 2 cores.
 
     On CPUs with AMX or AVX512-BF16 the encoder runs in bfloat16 here (4–5× faster; the features are
     stored as float16 either way, and the decoder trained on them runs unchanged on float32 ones).
