@@ -176,9 +176,14 @@ def cmd_evaluate(args) -> int:
                 if k:  # what the network reads by itself, and what a plain spread of the same hints gives
                     models[f"{name} ({k} hints, network alone)"] = HintedColorizer(model, k, spread=None)
                     models[f"baseline: kernel spread of {k} hints"] = HintedColorizer(KernelSpreadHints(model), k)
-    summary = evaluate_photos(photos, models, progress=_progress)
+    summary = evaluate_photos(photos, models, progress=_progress, per_photo=args.per_photo)
     print(f"{len(photos)} color photos from {args.dir}")
     print(format_table(summary))
+    if args.per_photo:
+        from colorizer.evaluate import format_per_photo
+
+        print()
+        print(format_per_photo(summary))
     if args.json:
         write_json(summary, args.json)
     return 0
@@ -287,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("dir", metavar="DIR", help=f"a photo folder, or '{GALLERY_SET}' for the built-in gallery's color photos")
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
     evaluate.add_argument("--json", metavar="FILE")
+    evaluate.add_argument("--per-photo", action="store_true",
+                          help="also list each photo's gain over gray and colorfulness, lowest first (--json then "
+                               "holds them too): the photos a set's averages hide")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
                           help="repeatable: also evaluate the 313-bin models decoded at temperature T")
     evaluate.add_argument("--references", action="store_true",

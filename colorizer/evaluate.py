@@ -50,7 +50,7 @@ from colorizer.color import ab_of_rgb, join_lab, luminance
 
 __all__ = [
     "held_out_truths", "gallery_truths", "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "gray_baseline", "evaluate_photos",
-    "format_table", "write_json", "METRIC_NAMES", "TRANSFER_NAMES", "transfer_metrics",
+    "format_table", "format_per_photo", "write_json", "METRIC_NAMES", "TRANSFER_NAMES", "transfer_metrics",
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")
@@ -213,11 +213,14 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, progress=None) -> dict[str, dict]:
+def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, progress=None,
+                    per_photo: bool = False) -> dict[str, dict]:
     """[(name, truth RGB)], {label: Colorizer} → {label: {metric: float, n_images}}, ``gray`` first, ``truth`` last.
 
     How each metric is aggregated is in the module docstring. ``colorfulness_ratio`` is a ratio of
-    means: steadier than a mean of per-image ratios, which near-gray truths blow up.
+    means: steadier than a mean of per-image ratios, which near-gray truths blow up. ``per_photo`` adds
+    each label's ``photos``: [{name, psnr, gain_over_gray, colorfulness, truth_colorfulness, quiet}] in order
+    (``quiet``: in the quieter half, see ``transfer_metrics``), so a set's failures can be named.
     """
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
     truths = [truth for _, truth in photos]
@@ -240,8 +243,43 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
         gray_psnr = psnr if gray_psnr is None else gray_psnr
         summary[label] = {**{k: values[k] for k in METRIC_NAMES}, "n_images": len(rows),
                           **transfer_metrics(psnr, gray_psnr, [r["colorfulness"] for r in rows], truth_colorfulness)}
+        if per_photo:
+            summary[label]["photos"] = _photo_rows(photos, rows, gray_psnr, truth_colorfulness)
     summary["truth"] = {"colorfulness": mean_truth_colorfulness, "n_images": len(photos)}
     return summary
+
+
+def quieter_half(truth_colorfulness) -> np.ndarray:
+    """Which photos are in a set's quieter half: truth's colorfulness below the set's median (all of
+    them when every truth is equally colorful)."""
+    truth = np.asarray(truth_colorfulness, np.float64)
+    quiet = truth < np.median(truth)
+    return quiet if quiet.any() else np.ones_like(quiet)
+
+
+def _photo_rows(photos, rows: list[dict], gray_psnr: np.ndarray, truth_colorfulness: list[float]) -> list[dict]:
+    quiet = quieter_half(truth_colorfulness)
+    with np.errstate(invalid="ignore"):
+        gains = np.array([r["psnr"] for r in rows]) - gray_psnr
+    return [{"name": name, "psnr": float(r["psnr"]), "gain_over_gray": float(gain), "colorfulness": float(r["colorfulness"]),
+             "truth_colorfulness": float(truth), "quiet": bool(q)}
+            for (name, _), r, gain, truth, q in zip(photos, rows, gains, truth_colorfulness, quiet)]
+
+
+def format_per_photo(summary: dict[str, dict], worst: int | None = None) -> str:
+    """A Markdown table per model of ``evaluate_photos(..., per_photo=True)``'s photos, the lowest gain
+    over gray first (``worst``: only that many): the photos a set's averages hide."""
+    blocks = []
+    for label, m in summary.items():
+        if label in ("gray", "truth") or "photos" not in m:
+            continue
+        ranked = sorted(m["photos"], key=lambda p: (np.nan_to_num(p["gain_over_gray"], nan=np.inf), p["name"]))[:worst]
+        lines = [f"{label}, lowest gain over gray first:",
+                 "| photo | vs gray (dB) | colorfulness | truth's | quieter half |", "|---|---|---|---|---|"]
+        lines += [f"| {p['name']} | {_cell(p['gain_over_gray'], '+.2f')} | {p['colorfulness']:.1f} | "
+                  f"{p['truth_colorfulness']:.1f} | {'yes' if p['quiet'] else ''} |" for p in ranked]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness) -> dict[str, float]:
@@ -258,9 +296,7 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
     with np.errstate(invalid="ignore"):
         gain = np.asarray(psnr, np.float64) - np.asarray(gray_psnr, np.float64)
     truth = np.asarray(truth_colorfulness, np.float64)
-    quiet = truth < np.median(truth)
-    if not quiet.any():  # every truth equally colorful: the "quieter half" is all of them
-        quiet = np.ones_like(quiet)
+    quiet = quieter_half(truth)
     predicted = np.asarray(predicted_colorfulness, np.float64)
     corr = float("nan")
     if len(truth) >= 3 and predicted.std() > 0 and truth.std() > 0:
@@ -302,6 +338,8 @@ def format_table(summary: dict[str, dict]) -> str:
 def _finite_or_none(value):
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
     return None if isinstance(value, float) and not np.isfinite(value) else value
 
 

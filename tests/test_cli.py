@@ -92,6 +92,17 @@ def test_evaluate_prints_table_with_gray_row_and_writes_json(installed_tiny_chec
     assert summary["gray"]["colorfulness"] < 1.0 and summary["gray"]["l2_ab"] > 0
 
 
+def test_evaluate_per_photo_lists_each_photo_lowest_gain_first(installed_tiny_checkpoints, photo_dir, tmp_path, capsys):
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(photo_dir), "--arch", "cifar_ae", "--per-photo", "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    listed = out.split("cifar_ae, lowest gain over gray first:")[1].strip().splitlines()[2:]
+    saved = json.loads(report.read_text())["cifar_ae"]["photos"]
+    assert sorted(line.split("|")[1].strip() for line in listed) == sorted(p["name"] for p in saved) and len(saved) == 2
+    gains = [float(line.split("|")[2]) for line in listed]
+    assert gains == sorted(gains) == sorted(round(p["gain_over_gray"], 2) for p in saved)
+
+
 def test_evaluate_folder_without_color_photos(tmp_path, capsys):
     write_png(tmp_path / "gray.png", np.full((8, 8), 128, np.uint8))
     assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae"]) == 1

@@ -184,3 +184,70 @@ def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
     old = tmp_path / "old.npz"
     np.savez(old, mean=gate.mean[:2048], scale=gate.scale[:2048], weights=gate.weights[:2048], bias=0.0, l2=1.0)
     assert colorfulness_gate.ColorfulnessGate.load(old).blocks == colorfulness_gate.BLOCKS
+
+
+def _oracle_script():
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "oracle_gate.py"
+    spec = importlib.util.spec_from_file_location("oracle_gate", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _textured(chroma: float, hue_deg: float, seed: int = 0) -> np.ndarray:
+    """A 24×24 photo of one hue at ``chroma``, lightness varying (so gray is not the truth)."""
+    rng = np.random.default_rng(seed)
+    lab = np.empty((24, 24, 3), np.float32)
+    lab[..., 0] = rng.uniform(40, 70, (24, 24))
+    lab[..., 1], lab[..., 2] = chroma * np.cos(np.radians(hue_deg)), chroma * np.sin(np.radians(hue_deg))
+    return lab_to_rgb(lab)
+
+
+def _painted(truth: np.ndarray, chroma: float, hue_deg: float) -> np.ndarray:
+    """``truth``'s lightness painted one color, as a colorizer keeps the photo's L."""
+    from colorizer.color import rgb_to_lab
+
+    lab = rgb_to_lab(truth).astype(np.float32)
+    lab[..., 1], lab[..., 2] = chroma * np.cos(np.radians(hue_deg)), chroma * np.sin(np.radians(hue_deg))
+    return lab_to_rgb(lab)
+
+
+def test_the_oracle_gate_fixes_too_much_color_but_not_a_wrong_hue():
+    """scripts/oracle_gate.py: scaling chroma to the truth's colorfulness repairs a right hue painted 2.5 times
+    too strongly, and cannot repair a wrong hue (below gray); the PSNR-best scale mutes a wrong hue to gray."""
+    oracle = _oracle_script()
+    from colorizer.evaluate import gray_baseline
+
+    truth = _textured(20, 40)
+    gray_psnr = oracle.psnr(truth, gray_baseline(truth))
+    np.testing.assert_allclose(oracle.with_chroma_scaled(truth, 1.0), truth, atol=1)
+    assert colorfulness(oracle.with_chroma_scaled(truth, 0.0)) < 0.5
+
+    too_strong = oracle.oracle_photo(truth, _painted(truth, 50, 40))
+    as_is, matched, best = (too_strong[v] for v in oracle.VARIANTS[:3])
+    assert as_is[0] < gray_psnr < matched[0] and matched[0] > 40        # the gate alone puts it right
+    assert matched[1] == pytest.approx(colorfulness(truth), rel=0.1) and best[0] >= matched[0] - 0.5
+
+    wrong_hue = oracle.oracle_photo(truth, _painted(truth, 20, 220))
+    as_is, matched, best = (wrong_hue[v] for v in oracle.VARIANTS[:3])
+    assert matched[0] < gray_psnr - 1.5                                 # as colorful as the truth, and wrong
+    assert best[0] == pytest.approx(gray_psnr, abs=0.3) and best[1] < 1  # the best is to leave it gray
+
+
+def test_the_oracle_set_mutes_only_the_quieter_half_in_its_last_variant():
+    oracle = _oracle_script()
+    photos = [("quiet", _textured(15, 40, 1)), ("loud", _textured(40, 120, 2)), ("louder", _textured(60, 300, 3))]
+    summary = oracle.oracle_set(photos, lambda truth: _painted(truth, 50, 200))   # paints everything one hue
+    assert list(summary) == list(oracle.VARIANTS)
+    assert summary["PSNR-best scale"]["quiet_gain"] == pytest.approx(0, abs=0.5)  # gray, up to 8-bit rounding
+    assert summary["as colorized"]["quiet_gain"] < -5
+    last = summary["PSNR-best on the quieter half only"]
+    assert last["quiet_gain"] == pytest.approx(summary["PSNR-best scale"]["quiet_gain"])
+    from colorizer.evaluate import gray_baseline
+
+    gains = [oracle.oracle_photo(t, _painted(t, 50, 200))["as colorized"][0] - oracle.psnr(t, gray_baseline(t)) for _, t in photos]
+    assert last["gain_over_gray"] == pytest.approx((last["quiet_gain"] + gains[1] + gains[2]) / 3)  # loud ones as they were
+    assert last["colorfulness_ratio"] < summary["as colorized"]["colorfulness_ratio"]

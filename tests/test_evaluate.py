@@ -11,7 +11,8 @@ from skimage.metrics import structural_similarity
 
 from colorizer import color, quantize
 from colorizer.evaluate import (
-    METRIC_NAMES, TRANSFER_NAMES, colorfulness, evaluate_photos, format_table, gray_baseline, image_metrics, ssim, true_bins, write_json,
+    METRIC_NAMES, TRANSFER_NAMES, colorfulness, evaluate_photos, format_per_photo, format_table, gray_baseline, image_metrics, ssim,
+    true_bins, write_json,
 )
 from conftest import make_photo
 
@@ -297,3 +298,39 @@ def test_a_model_that_paints_quiet_photos_loses_on_the_quieter_half():
     assert paints["gain_over_gray"] > paints["quiet_gain"]  # the vivid half gains: orange is near their truth
     assert perfect["quiet_gain"] > 0 and perfect["colorfulness_corr"] == pytest.approx(1.0)
     assert summary["gray"]["gain_over_gray"] == 0.0
+
+
+def test_per_photo_rows_name_each_photo_and_rank_the_worst_first(tmp_path):
+    """``per_photo``: each photo's PSNR, gain over gray, colorfulness and quieter-half flag, in the
+    photos' order; ``format_per_photo`` lists the lowest gain first; the JSON holds them (inf → null)."""
+    quiet = lab_patch(16, 16, 60, 6, 90)          # a near-gray photo: painting it costs most
+    loud = lab_patch(16, 16, 60, 50, 30)
+    louder = lab_patch(16, 16, 60, 70, 200)
+
+    class Painter:  # paints every photo one strong blue, whatever its truth
+        def colorize(self, image):
+            return lab_patch(*image.shape[:2], 60, 60, 250)
+
+    photos = [("quiet", quiet), ("loud", loud), ("louder", louder)]
+    summary = evaluate_photos(photos, {"perfect": Perfect(), "painter": Painter()}, per_photo=True)
+    rows = summary["painter"]["photos"]
+    assert [r["name"] for r in rows] == ["quiet", "loud", "louder"]
+    assert [r["quiet"] for r in rows] == [True, False, False]
+    for (name, truth), row in zip(photos, rows):
+        expected = image_metrics(truth, Painter().colorize(truth))["psnr"] - image_metrics(truth, gray_baseline(truth))["psnr"]
+        assert row["gain_over_gray"] == pytest.approx(expected)
+        assert row["truth_colorfulness"] == pytest.approx(colorfulness(truth))
+    assert rows[0]["gain_over_gray"] < -5 and rows[0]["colorfulness"] > 5 * rows[0]["truth_colorfulness"]
+    assert summary["painter"]["worst_quiet_gain"] == pytest.approx(rows[0]["gain_over_gray"])
+    assert all(math.isinf(r["gain_over_gray"]) for r in summary["perfect"]["photos"])
+    assert "photos" not in evaluate_photos(photos, {"perfect": Perfect()})["perfect"]
+    text = format_per_photo(summary)
+    painter_rows = text.split("painter, lowest gain over gray first:")[1].strip().splitlines()[2:]
+    gains = [float(line.split("|")[2]) for line in painter_rows]
+    assert [line.split("|")[1].strip() for line in painter_rows][0] == "quiet" and gains == sorted(gains)
+    assert format_per_photo(summary, worst=1).split("painter")[1].strip().splitlines()[3:] == painter_rows[:1]
+
+    write_json(summary, tmp_path / "s.json")
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert saved["perfect"]["photos"][0]["gain_over_gray"] is None
+    assert saved["painter"]["photos"][0]["gain_over_gray"] == pytest.approx(rows[0]["gain_over_gray"])

@@ -178,3 +178,24 @@ def test_saturation_options_of_the_flagship_decoding():
     regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (2, 2, 1))
     np.testing.assert_allclose(ablation.decode(flat, regression, regression_gain=1.0, chroma_gain=1.2, hue_of_annealed=False),
                                np.tile([-12.0, 30.0], (2, 2, 1)), atol=1e-4)
+
+
+def test_tune_decoding_averages_an_ensembles_colors_and_keeps_the_first_ones_gate():
+    """scripts/tune_decoding.py --ensemble: the checkpoints' probabilities and regressions averaged, every
+    other output (the colorfulness gate's prediction) the first checkpoint's."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "tune_decoding.py"
+    spec = importlib.util.spec_from_file_location("tune_decoding", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    outputs = [{"probs": rng.dirichlet(np.ones(quantize.N_BINS), (1, 2, 2)), "ab_reg": rng.uniform(-1, 1, (1, 2, 2, 2)),
+                "colorfulness": np.array([10.0 * (i + 1)])} for i in range(3)]
+    first, *members = (SimpleNamespace(forward=lambda x, o=o: o) for o in outputs)
+    averaged = module.averaged_forward(first, members)(np.zeros((1, 8, 8, 1)))
+    np.testing.assert_allclose(averaged["probs"], np.mean([o["probs"] for o in outputs], axis=0))
+    np.testing.assert_allclose(averaged["ab_reg"], (outputs[0]["ab_reg"] + outputs[1]["ab_reg"] + outputs[2]["ab_reg"]) / 3)
+    np.testing.assert_allclose(averaged["probs"].sum(-1), 1.0)
+    assert averaged["colorfulness"][0] == 10.0 and outputs[0]["probs"] is not averaged["probs"]

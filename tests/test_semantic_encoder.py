@@ -102,3 +102,28 @@ def test_warm_start_without_semantic_starts_at_the_same_colors():
     np.testing.assert_allclose(np.asarray(after[0]), np.asarray(before[0]), atol=1e-6)
     np.testing.assert_allclose(np.asarray(after[1]), np.asarray(before[1]), atol=1e-6)
     assert not hypercolumn.has_semantic_encoder(plain)
+
+
+def test_semantic_dropout_drops_lite0_channels_in_training_only(monkeypatch):
+    """``SEMANTIC_DROPOUT`` (run S3) drops whole Lite0 channels in training (about that share of them,
+    the rest scaled up to keep the mean) and nothing at inference, where the decoder with it colorizes
+    exactly as the same weights without it."""
+    keras.utils.set_random_seed(0)
+    plain = hypercolumn.build_decoder(semantic=True)
+    monkeypatch.setattr(hypercolumn, "SEMANTIC_DROPOUT", 0.5)
+    dropped = hypercolumn.build_decoder(semantic=True)
+    assert "semantic_dropout" not in [layer.name for layer in plain.layers]
+    for layer in plain.layers:  # by name: the extra layer changes the functional model's weight order
+        dropped.get_layer(layer.name).set_weights(layer.get_weights())
+    rng = np.random.default_rng(1)
+    blocks = [rng.uniform(0, 50, (2, 8 // s, 8 // s, c)).astype(np.float32) for s, c in ((1, 256), (2, 512), (4, 512))]
+    semantic = rng.uniform(0, 6, (2, 2, 2, hypercolumn.SEMANTIC_CHANNELS)).astype(np.float32)
+    inputs = [*blocks, semantic]
+    for a, b in zip(dropped(inputs, training=False), plain(inputs, training=False)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+    probe = keras.Model(dropped.inputs, [dropped.get_layer("norm_semantic").output, dropped.get_layer("semantic_dropout").output])
+    normed, out = (np.asarray(t) for t in probe(inputs, training=True))
+    zeroed = np.all(out == 0, axis=(1, 2))                      # per photo and channel
+    kept = np.all(np.isclose(out, 2 * normed, atol=1e-5), axis=(1, 2))
+    assert np.all(zeroed ^ kept)                                # each channel either dropped whole or kept whole
+    assert 0.4 < zeroed.mean() < 0.6, zeroed.mean()

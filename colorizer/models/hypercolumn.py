@@ -99,6 +99,10 @@ GLOBAL_CONTEXT = False
 # PSNR; with a more muted decoding it beats R2 on every set (docs/results.md, "Run S1").
 SEMANTIC_ENCODER = True
 SEMANTIC_CHANNELS = 320
+# Dropout of whole Lite0 channels before the decoder reads them (training only; 0: no layer). Run S2 (S1's
+# network from scratch) fitted the training photos by epoch 2 through Lite0's channels; run S3 asks whether
+# dropping them half the time stops that (docs/results.md, "Run S3"). Off: S1 ships.
+SEMANTIC_DROPOUT = 0.0
 ENCODER_BLOCKS = (3, 4, 5)
 ENCODER_OUTPUTS = ("block3", "block4", "block5")  # the inference network's names for them
 HEADS = ("blend", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
@@ -169,7 +173,10 @@ def build_decoder(with_hints: bool = False, semantic: bool | None = None) -> ker
         scene = layers.GlobalAveragePooling2D(keepdims=True, name="scene_pool")(b5)
         x = layers.Add(name="join_scene")([x, layers.Dense(128, name="scene_dense")(scene)])
     if semantic:  # appended after the VGG16 context, so a warm start from a decoder without it starts at zero there
-        squeezed = _conv(layers.BatchNormalization(name="norm_semantic")(lite0), 128, "semantic_squeeze", kernel=1)
+        semantic_in = layers.BatchNormalization(name="norm_semantic")(lite0)
+        if SEMANTIC_DROPOUT:
+            semantic_in = layers.SpatialDropout2D(SEMANTIC_DROPOUT, name="semantic_dropout")(semantic_in)
+        squeezed = _conv(semantic_in, 128, "semantic_squeeze", kernel=1)
         x = layers.Concatenate(name="join_semantic")([x, squeezed])
     if with_hints:
         x = layers.Concatenate(name="join_hints16")([x, hints16])
