@@ -193,7 +193,7 @@ def _evaluate_references(args) -> int:
     """One table per pair set of ``evaluate.reference_pairs``: gray, the automatic model, the model
     with the reference."""
     from colorizer.baselines import LightnessMeanReference, NearestNeighbourReference
-    from colorizer.evaluate import ReferencedColorizer, evaluate_photos, format_table, reference_pairs
+    from colorizer.evaluate import ReferencedColorizer, evaluate_photos, format_per_photo, format_table, reference_pairs
     from colorizer.inference import load
 
     if args.dir == GALLERY_SET:
@@ -209,9 +209,13 @@ def _evaluate_references(args) -> int:
         for name in args.arch or [FLAGSHIP]:
             model = load(name)
             models.update({name: model, f"{name} + reference": ReferencedColorizer(model, pairs)})
-        summaries[set_name] = evaluate_photos([(name, truth) for name, truth, _ in pairs], models, progress=_progress)
+        summaries[set_name] = evaluate_photos([(name, truth) for name, truth, _ in pairs], models, progress=_progress,
+                                              per_photo=args.per_photo)
         print(f"\n{set_name}: {len(pairs)} pairs from {args.dir}")
         print(format_table(summaries[set_name]))
+        if args.per_photo:
+            print()
+            print(format_per_photo(summaries[set_name]))
     if args.json:
         from colorizer.evaluate import write_json
 
@@ -293,8 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
     evaluate.add_argument("--json", metavar="FILE")
     evaluate.add_argument("--per-photo", action="store_true",
-                          help="also list each photo's gain over gray and colorfulness, lowest first (--json then "
-                               "holds them too): the photos a set's averages hide")
+                          help="also list each photo (or pair) with its gain over gray and colorfulness, lowest first "
+                               "(--json then holds them too): the photos a set's averages hide")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
                           help="repeatable: also evaluate the 313-bin models decoded at temperature T")
     evaluate.add_argument("--references", action="store_true",

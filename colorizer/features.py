@@ -50,9 +50,12 @@ class FeatureCache:
 
     @staticmethod
     def key(arch, model, crops: np.ndarray) -> str:
-        """sha256 of the feature family, the encoder's weights and the crops (uint8 N×S×S×3)."""
-        digest = hashlib.sha256(f"{feature_family(arch)}|{crops.shape}".encode())
-        for weights in model.get_layer("encoder").get_weights():
+        """sha256 of the feature family, the encoder's outputs (two encoders with the same weights can tap
+        different blocks), its weights and the crops (uint8 N×S×S×3)."""
+        encoder = model.get_layer("encoder")
+        outputs = [tuple(output.shape[1:]) for output in encoder.outputs]
+        digest = hashlib.sha256(f"{feature_family(arch)}|{crops.shape}|{outputs}".encode())
+        for weights in encoder.get_weights():
             digest.update(np.ascontiguousarray(weights).tobytes())
         digest.update(np.ascontiguousarray(crops).tobytes())
         return digest.hexdigest()[:32]

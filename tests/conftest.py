@@ -59,6 +59,17 @@ def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
+def load_script(name: str):
+    """``scripts/NAME.py`` imported as a module (the scripts folder is not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_png(path: Path, rgb: np.ndarray) -> Path:
     from PIL import Image
 

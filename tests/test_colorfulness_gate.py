@@ -10,6 +10,7 @@ import pytest
 from colorizer import colorfulness_gate
 from colorizer.color import lab_to_rgb
 from colorizer.evaluate import colorfulness
+from conftest import load_script
 
 
 def _constant_gate(value: float, dims: int = 2048) -> colorfulness_gate.ColorfulnessGate:
@@ -187,14 +188,7 @@ def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
 
 
 def _oracle_script():
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "scripts" / "oracle_gate.py"
-    spec = importlib.util.spec_from_file_location("oracle_gate", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("oracle_gate")
 
 
 def _textured(chroma: float, hue_deg: float, seed: int = 0) -> np.ndarray:

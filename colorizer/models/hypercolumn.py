@@ -30,7 +30,7 @@ from keras import layers
 from colorizer import colorfulness_gate, quantize
 from colorizer.color import unnormalize_ab, unnormalize_l
 from colorizer.hardware import bfloat16_is_fast
-from colorizer.models.efficientnet_lite import EfficientNetLite0Features
+from colorizer.models.efficientnet_lite import EfficientNetLite0Features, tap_channels
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
 # The two-head training of the 313-bin models (Zhang et al.'s "RegSoft", ``colorizer.models.losses``): a
 # class-rebalanced cross-entropy on soft-encoded bins, and a regression loss weighted by the true color's
@@ -103,27 +103,45 @@ SEMANTIC_CHANNELS = 320
 # network from scratch) fitted the training photos by epoch 2 through Lite0's channels; run S3 asks whether
 # dropping them half the time stops that (docs/results.md, "Run S3"). Off: S1 ships.
 SEMANTIC_DROPOUT = 0.0
+# Whether the decoder also reads Lite0 where it is finer: block 11's output (H/8, 112 channels, the last at
+# that stride), joined beside VGG16 block 4, so the decoder knows *where* the things Lite0 names are (a
+# cobblestone street, not grass). Run S5 (docs/results.md): off, S1 ships.
+SEMANTIC_LOCAL = False
+SEMANTIC_LOCAL_BLOCK = 11
 ENCODER_BLOCKS = (3, 4, 5)
 ENCODER_OUTPUTS = ("block3", "block4", "block5")  # the inference network's names for them
 HEADS = ("blend", "annealed", "regression")  # the decodings ``decode`` knows; "blend" ships
 
 
-def build_encoder(dtype=None, semantic: bool | None = None) -> keras.Model:
+def build_encoder(dtype=None, semantic: bool | None = None, local: bool | None = None) -> keras.Model:
     """L_norm → [block 3 (H/4, 256), block 4 (H/8, 512), block 5 (H/16, 512)] of the frozen VGG16, and
     with ``semantic`` (default ``SEMANTIC_ENCODER``) EfficientNet-Lite0's last block (H/16, 320; always
-    float32: ``dtype`` is the VGG16's)."""
+    float32: ``dtype`` is the VGG16's), and with ``local`` (default ``SEMANTIC_LOCAL``) its block
+    ``SEMANTIC_LOCAL_BLOCK`` too (H/8, 112)."""
     semantic = SEMANTIC_ENCODER if semantic is None else semantic
+    local = semantic and (SEMANTIC_LOCAL if local is None else local)
     l_norm = keras.Input((None, None, 1), name="L")
     vgg_input = GrayToVGGInput(name="to_vgg_input", dtype=dtype)(l_norm)
     features = VGG16Features(blocks=ENCODER_BLOCKS, name="vgg16_features", dtype=dtype)(vgg_input)
     if semantic:
-        features = [*features, EfficientNetLite0Features(name="lite0_features")(l_norm)]
+        lite0 = EfficientNetLite0Features(tap=SEMANTIC_LOCAL_BLOCK if local else 0, name="lite0_features")(l_norm)
+        features = [*features, *(lite0 if local else [lite0])]
     return keras.Model(l_norm, features, name="encoder")
 
 
 def has_semantic_encoder(model: keras.Model) -> bool:
     """Whether ``model``'s encoder runs EfficientNet-Lite0 beside VGG16 (whatever ``SEMANTIC_ENCODER`` says now)."""
     return any(layer.name == "lite0_features" for layer in model.get_layer("encoder").layers)
+
+
+def has_local_semantic(model: keras.Model) -> bool:
+    """Whether ``model``'s decoder also reads Lite0's H/8 block (whatever ``SEMANTIC_LOCAL`` says now)."""
+    return any(layer.name == "lite0_features" and layer.tap for layer in model.get_layer("encoder").layers)
+
+
+def _same_encoder(model: keras.Model, dtype) -> keras.Model:
+    """``model``'s encoder rebuilt with its VGG16 in ``dtype``: the same outputs in the same order."""
+    return build_encoder(dtype, has_semantic_encoder(model), has_local_semantic(model))
 
 
 def fast_encoder_dtype() -> str | None:
@@ -143,22 +161,28 @@ def _conv(x, filters, name, kernel=3, dilation=1):
     return layers.Conv2D(filters, kernel, padding="same", dilation_rate=dilation, activation="relu", name=name)(x)
 
 
-def build_decoder(with_hints: bool = False, semantic: bool | None = None) -> keras.Model:
+def build_decoder(with_hints: bool = False, semantic: bool | None = None, local: bool | None = None) -> keras.Model:
     """Blocks 3–5 → {probs, ab_reg} at H/4. ``with_hints`` adds a fourth input, ``hints`` (H/4, 3
     channels: a_norm·mask, b_norm·mask, mask; see ``colorizer.hints``), joined at every scale, and gives
     the heads a direct path to them at the chroma grid's resolution: the hint grid itself and what a
     ``HintAttention`` layer reads from it (each cell's attention-weighted hint color, by feature
     similarity and distance). The layers the flagship has keep their names, so a hint network can
     start from the flagship's weights (``train --init-from``, ``colorizer.train.warm_start``: the hint channels start at zero, and the
-    network then colorizes exactly as the flagship does until training teaches it to read hints)."""
+    network then colorizes exactly as the flagship does until training teaches it to read hints).
+    ``semantic`` adds the input ``semantic`` (Lite0's last block, H/16) and ``local`` the input
+    ``semantic_local`` (Lite0's H/8 block), in that order, before ``hints``."""
     block3 = keras.Input((None, None, 256), name="block3")
     block4 = keras.Input((None, None, 512), name="block4")
     block5 = keras.Input((None, None, 512), name="block5")
     inputs = [block3, block4, block5]
     semantic = SEMANTIC_ENCODER if semantic is None else semantic
+    local = semantic and (SEMANTIC_LOCAL if local is None else local)
     if semantic:
         lite0 = keras.Input((None, None, SEMANTIC_CHANNELS), name="semantic")
         inputs.append(lite0)
+    if local:
+        lite0_local = keras.Input((None, None, tap_channels(SEMANTIC_LOCAL_BLOCK)), name="semantic_local")
+        inputs.append(lite0_local)
     if with_hints:
         hints = keras.Input((None, None, 3), name="hints")
         inputs.append(hints)
@@ -182,7 +206,9 @@ def build_decoder(with_hints: bool = False, semantic: bool | None = None) -> ker
         x = layers.Concatenate(name="join_hints16")([x, hints16])
     x = _conv(x, 128, "context_conv")
     x = layers.UpSampling2D(interpolation="bilinear", name="up_to_8")(x)                 # H/8
-    x = layers.Concatenate(name="join_block4")([x, _conv(b4, 128, "block4_squeeze", kernel=1)] + ([hints8] if with_hints else []))
+    # Lite0's H/8 block after block 4 and before the hints: a warm start from a decoder without it starts at zero there.
+    here = [_conv(layers.BatchNormalization(name="norm_semantic_local")(lite0_local), 64, "semantic_local_squeeze", kernel=1)] if local else []
+    x = layers.Concatenate(name="join_block4")([x, _conv(b4, 128, "block4_squeeze", kernel=1), *here] + ([hints8] if with_hints else []))
     x = layers.SpatialDropout2D(0.1, name="dropout")(x)
     x = _conv(x, 128, "mid_conv1")
     x = _conv(x, 128, "mid_conv2", dilation=2)
@@ -205,7 +231,7 @@ def build(size: int = WORKING_SIZE, with_hints: bool = False, name: str = NAME, 
     """Full model with named ``encoder`` (frozen, never stored) and ``decoder``; outputs {probs, ab_reg}.
     ``with_hints``: a second input ``hints``, size/4 × size/4 × 3 (see ``build_decoder``); ``semantic``:
     EfficientNet-Lite0 beside the VGG16 (default ``SEMANTIC_ENCODER``)."""
-    encoder, decoder = build_encoder(semantic=semantic), build_decoder(with_hints, semantic)
+    encoder, decoder = build_encoder(semantic=semantic), build_decoder(with_hints, semantic)  # SEMANTIC_LOCAL in both
     encoder.trainable = False
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input((size // OUTPUT_STRIDE, size // OUTPUT_STRIDE, 3), name="hints")] if with_hints else []
@@ -264,7 +290,7 @@ def inference_network(model: keras.Model) -> keras.Model:
     faster; the decoder was trained on features extracted that way, see ``encoder_features``) and the
     decoder in float32."""
     dtype = fast_encoder_dtype()
-    encoder = build_encoder(dtype, has_semantic_encoder(model)) if dtype else model.get_layer("encoder")
+    encoder = _same_encoder(model, dtype) if dtype else model.get_layer("encoder")
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
     blocks = encoder(l_norm)
@@ -367,7 +393,7 @@ def encoder_features(model: keras.Model, x, batch_size: int = 8) -> list[np.ndar
     On CPUs with AMX or AVX512-BF16 the encoder runs in bfloat16 here (4–5× faster; the features are
     stored as float16 either way, and the decoder trained on them runs unchanged on float32 ones).
     """
-    encoder = build_encoder("bfloat16", has_semantic_encoder(model)) if bfloat16_is_fast() else model.get_layer("encoder")
+    encoder = _same_encoder(model, "bfloat16") if bfloat16_is_fast() else model.get_layer("encoder")
     n = len(x)
     shapes = [tuple(int(d) for d in s[1:]) for s in encoder.compute_output_shape((None, *x.shape[1:]))]
     out = [np.empty((n, *s), np.float16) for s in shapes]
