@@ -50,7 +50,7 @@ from colorizer.color import ab_of_rgb, join_lab, luminance
 
 __all__ = [
     "held_out_truths", "gallery_truths", "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "gray_baseline", "evaluate_photos",
-    "format_table", "format_per_photo", "write_json", "METRIC_NAMES", "TRANSFER_NAMES", "transfer_metrics",
+    "format_table", "format_per_photo", "write_json", "METRIC_NAMES", "TRANSFER_NAMES", "transfer_metrics", "quieter_half",
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")

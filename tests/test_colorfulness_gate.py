@@ -187,10 +187,6 @@ def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
     assert colorfulness_gate.ColorfulnessGate.load(old).blocks == colorfulness_gate.BLOCKS
 
 
-def _oracle_script():
-    return load_script("oracle_gate")
-
-
 def _textured(chroma: float, hue_deg: float, seed: int = 0) -> np.ndarray:
     """A 24×24 photo of one hue at ``chroma``, lightness varying (so gray is not the truth)."""
     rng = np.random.default_rng(seed)
@@ -212,7 +208,7 @@ def _painted(truth: np.ndarray, chroma: float, hue_deg: float) -> np.ndarray:
 def test_the_oracle_gate_fixes_too_much_color_but_not_a_wrong_hue():
     """scripts/oracle_gate.py: scaling chroma to the truth's colorfulness repairs a right hue painted 2.5 times
     too strongly, and cannot repair a wrong hue (below gray); the PSNR-best scale mutes a wrong hue to gray."""
-    oracle = _oracle_script()
+    oracle = load_script("oracle_gate")
     from colorizer.evaluate import gray_baseline
 
     truth = _textured(20, 40)
@@ -232,7 +228,7 @@ def test_the_oracle_gate_fixes_too_much_color_but_not_a_wrong_hue():
 
 
 def test_the_oracle_set_mutes_only_the_quieter_half_in_its_last_variant():
-    oracle = _oracle_script()
+    oracle = load_script("oracle_gate")
     photos = [("quiet", _textured(15, 40, 1)), ("loud", _textured(40, 120, 2)), ("louder", _textured(60, 300, 3))]
     summary = oracle.oracle_set(photos, lambda truth: _painted(truth, 50, 200))   # paints everything one hue
     assert list(summary) == list(oracle.VARIANTS)
