@@ -7,8 +7,12 @@ this machine (else they are computed once, about 2 minutes on 2 cores). Each cro
 4–5 pooled) is paired with the crop's own colorfulness; the ridge penalty is reported with a 5-fold
 cross-validated correlation, the folds split by photo (a photo's crops are never both sides).
 
-    python scripts/fit_colorfulness_gate.py data/photos --stamps data/stamps [--l2 10000]
+    python scripts/fit_colorfulness_gate.py data/photos --stamps data/stamps [--l2 10000] [--featureless 280]
         [--out weights/hypercolumn/colorfulness_gate.npz] [--card weights/hypercolumn/card.json]
+
+``--featureless N`` adds N gray pictures with nothing in them (``colorfulness_gate.featureless``: flat,
+ramps, faint noise), labeled with their colorfulness (0), so that a blank picture stays gray; they join
+the folds as photos of their own, and the reported correlation is over the photo crops alone.
 
 Then ``python scripts/fit_colorfulness_gate.py ... --evaluate val,gallery,opencv,opencv-docs`` prints
 the figures of the checkpoint in ``--out``'s folder on those sets with the cap at several values
@@ -51,13 +55,27 @@ def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int
     return np.concatenate(chunks), values, np.arange(len(crops)) // crops_per_photo, names
 
 
-def cross_validated_correlation(descriptors, values, photos, l2: float) -> float:
-    """Pearson correlation of held-out predictions with the truth, folds by photo."""
+def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=print):
+    """``n`` featureless pictures (``colorfulness_gate.featureless``) → (descriptors n×D, their colorfulness n)."""
+    pictures = colorfulness_gate.featureless(n, size, seed)
+    log(f"hypercolumn: encoder features of {n} featureless pictures")
+    x, _ = hypercolumn.training_pairs(data.crop_batch(pictures))
+    blocks = hypercolumn.encoder_features(hypercolumn.build(size), x)
+    return colorfulness_gate.descriptor(*blocks[1:1 + len(names)]), np.array([colorfulness(p) for p in pictures])
+
+
+def cross_validated_predictions(descriptors, values, photos, l2: float, log_features: bool = False) -> np.ndarray:
+    """Each crop's prediction by a gate fitted without its photo's fold."""
     predicted = np.empty(len(values))
     fold = photos % FOLDS
     for k in range(FOLDS):
-        gate = colorfulness_gate.fit(descriptors[fold != k], values[fold != k], l2)
+        gate = colorfulness_gate.fit(descriptors[fold != k], values[fold != k], l2, log_features=log_features)
         predicted[fold == k] = gate.predict(descriptors[fold == k])
+    return predicted
+
+
+def correlation(predicted, values) -> float:
+    """Pearson correlation of log(1 + colorfulness), predicted against the truth."""
     return float(np.corrcoef(np.log1p(predicted), np.log1p(values))[0, 1])
 
 
@@ -95,6 +113,10 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=176,
                         help="the crops' size (176: the shipped flagship's training crops; it runs at 144)")
     parser.add_argument("--l2", type=float, default=10_000.0, help="ridge penalty on the standardized descriptor")
+    parser.add_argument("--featureless", type=int, default=0,
+                        help="add this many gray pictures with nothing in them, labeled colorless (the shipped gate: 280)")
+    parser.add_argument("--log-features", action="store_true",
+                        help="regress on log(1 + descriptor) (the shipped gate does)")
     parser.add_argument("--semantic", action="store_true",
                         help="also pool EfficientNet-Lite0's block (the shipped gate reads VGG16 blocks 4-5 only)")
     parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
@@ -105,17 +127,28 @@ def main(argv=None) -> int:
     started = time.time()
     descriptors, values, photos, names = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size,
                                                           semantic=args.semantic)
-    correlation = cross_validated_correlation(descriptors, values, photos, args.l2)
-    gate = colorfulness_gate.fit(descriptors, values, args.l2, names)
+    n_crops = len(values)
+    if args.featureless:
+        blank, blank_values = featureless_descriptors(args.featureless, args.size, args.seed, names)
+        descriptors, values = np.concatenate([descriptors, blank]), np.concatenate([values, blank_values])
+        photos = np.concatenate([photos, photos.max() + 1 + np.arange(args.featureless)])
+    predicted = cross_validated_predictions(descriptors, values, photos, args.l2, args.log_features)
+    crop_correlation = correlation(predicted[:n_crops], values[:n_crops])
+    gate = colorfulness_gate.fit(descriptors, values, args.l2, names, args.log_features)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     gate.save(args.out)
-    print(f"{len(values)} crops of {photos.max() + 1} photos, l2 {args.l2:g}: cross-validated correlation "
-          f"(log colorfulness, folds by photo) {correlation:.3f}; wrote {args.out} ({time.time() - started:.0f} s)")
+    print(f"{n_crops} crops of {photos[n_crops - 1] + 1} photos, l2 {args.l2:g}: cross-validated correlation "
+          f"(log colorfulness, folds by photo) {crop_correlation:.3f}; wrote {args.out} ({time.time() - started:.0f} s)")
+    if args.featureless:
+        print(f"{args.featureless} featureless pictures: cross-validated prediction median "
+              f"{np.median(predicted[n_crops:]):.1f}, max {predicted[n_crops:].max():.1f} "
+              f"(photo crops: median {np.median(predicted[:n_crops]):.1f})")
     if args.card:
         card_path = Path(args.card)
         card = json.loads(card_path.read_text())
-        card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(len(values)), "reads": list(names),
-                                     "cross_validated_correlation": round(correlation, 3),
+        card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(n_crops), "reads": list(names),
+                                     "featureless": args.featureless, "log_features": args.log_features,
+                                     "cross_validated_correlation": round(crop_correlation, 3),
                                      "command": "python scripts/fit_colorfulness_gate.py "
                                                 + " ".join(sys.argv[1:] if argv is None else argv)}
         card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")

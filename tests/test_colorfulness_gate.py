@@ -47,6 +47,25 @@ def test_fit_recovers_a_known_relation_and_survives_a_round_trip(tmp_path):
     assert colorfulness_gate.beside(tmp_path / "other") is None
 
 
+def test_a_gate_on_log_features_fits_a_relation_in_the_logs_and_keeps_its_flag(tmp_path):
+    """``log_features``: the ridge reads log(1 + descriptor), so a relation in the logs of the features is a
+    linear one for it (and not for the plain gate); the flag survives a save and load, and a gate file
+    written before the flag existed loads as a plain gate."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 30, (400, 6))
+    truth = np.expm1(1.0 + 0.8 * np.log1p(x[:, 2]))
+    logged = colorfulness_gate.fit(x, truth, l2=0.1, log_features=True)
+    plain = colorfulness_gate.fit(x, truth, l2=0.1)
+    assert np.abs(logged.predict(x) - truth).max() < 1e-3 * truth.max() < np.abs(plain.predict(x) - truth).max()
+    path = tmp_path / colorfulness_gate.FILE_NAME
+    logged.save(path)
+    loaded = colorfulness_gate.ColorfulnessGate.load(path)
+    assert loaded.log_features and np.array_equal(loaded.predict(x), logged.predict(x))
+    with np.load(path) as f:  # as a gate from before the flag (the shipped R2 and S1 gates) was written
+        np.savez(tmp_path / "old.npz", **{k: f[k] for k in f.files if k != "log_features"})
+    assert not colorfulness_gate.ColorfulnessGate.load(tmp_path / "old.npz").log_features
+
+
 def _vivid_and_mild():
     """Two 8×8 chroma grids under L 16×16 = 60: a vivid two-color one and a mild one."""
     ab = np.zeros((2, 8, 8, 2), np.float32)
@@ -103,7 +122,8 @@ def test_a_checkpoint_with_a_gate_caps_the_flagship_and_one_without_never_does(t
     outputs = gated.forward(x)
     np.testing.assert_allclose(outputs[colorfulness_gate.OUTPUT], [before / 4], rtol=1e-6)
     capped = gated.predict_ab(x, **bold)
-    assert 0.95 * before / 4 <= colorfulness_gate.output_colorfulness(capped[0], L[0]) <= before / 4
+    ceiling = hypercolumn.DECODE["colorfulness_cap"] * before / 4
+    assert 0.95 * ceiling <= colorfulness_gate.output_colorfulness(capped[0], L[0]) <= ceiling
     np.testing.assert_array_equal(gated.predict_ab(x, colorfulness_cap=0, **bold), ab)  # off
     np.testing.assert_array_equal(gated.predict_ab(x, head="annealed", temperature=0.05), plain.predict_ab(x, head="annealed", temperature=0.05))
     _constant_gate(before * 10).save(folder / colorfulness_gate.FILE_NAME)  # a ceiling above it: nothing moves
@@ -241,3 +261,45 @@ def test_the_oracle_set_mutes_only_the_quieter_half_in_its_last_variant():
     gains = [oracle.oracle_photo(t, _painted(t, 50, 200))["as colorized"][0] - oracle.psnr(t, gray_baseline(t)) for _, t in photos]
     assert last["gain_over_gray"] == pytest.approx((last["quiet_gain"] + gains[1] + gains[2]) / 3)  # loud ones as they were
     assert last["colorfulness_ratio"] < summary["as colorized"]["colorfulness_ratio"]
+
+
+def test_featureless_pictures_are_gray_varied_and_seeded():
+    """The pictures the gate learns "nothing here, no color" from: gray (R = G = B, colorfulness 0), at many
+    levels, some flat and some with a ramp or grain, the same for the same seed."""
+    pictures = colorfulness_gate.featureless(16, 48, seed=3)
+    assert pictures.shape == (16, 48, 48, 3) and pictures.dtype == np.uint8
+    assert (pictures[..., 0] == pictures[..., 1]).all() and (pictures[..., 1] == pictures[..., 2]).all()
+    assert all(colorfulness(p) == 0.0 for p in pictures)
+    assert np.ptp(pictures.mean(axis=(1, 2, 3))) > 100  # dark to light
+    spread = pictures[..., 0].astype(np.float32).std(axis=(1, 2))
+    assert spread.min() < 0.5 < 3 < spread.max()  # a flat one and one with a ramp or grain
+    np.testing.assert_array_equal(pictures, colorfulness_gate.featureless(16, 48, seed=3))
+    assert not np.array_equal(pictures, colorfulness_gate.featureless(16, 48, seed=4))
+
+
+def test_featureless_pictures_teach_the_gate_that_a_blank_picture_is_colorless(photo_dir, tmp_path, tiny_checkpoints,
+                                                                               capsys):
+    """--featureless N: the gate is fitted on the photo crops and N gray pictures (labeled 0), and then expects
+    unseen featureless pictures to be far less colorful than the gate fitted without them did; the card says
+    how many, and the correlation printed is still the photo crops'."""
+    import json
+
+    fit_script = load_script("fit_colorfulness_gate")
+    expected, gates = {}, {}
+    for n in (0, 12):
+        folder = tmp_path / f"with{n}" / "hypercolumn"
+        shutil.copytree(tiny_checkpoints["hypercolumn"], folder)
+        out = folder / colorfulness_gate.FILE_NAME
+        argv = [str(photo_dir), "--size", "32", "--crops-per-photo", "5", "--l2", "10", "--out", str(out),
+                "--card", str(folder / "card.json"), "--featureless", str(n)]
+        assert fit_script.main(argv) == 0
+        printed = capsys.readouterr().out
+        assert "20 crops of 4 photos" in printed
+        assert ("12 featureless pictures: cross-validated prediction median" in printed) == (n == 12)
+        assert json.loads((folder / "card.json").read_text())["colorfulness_gate"]["featureless"] == n
+        unseen, _ = fit_script.featureless_descriptors(8, 32, seed=99, names=colorfulness_gate.BLOCKS, log=lambda m: None)
+        gates[n] = colorfulness_gate.ColorfulnessGate.load(out)
+        expected[n] = gates[n].predict(unseen)
+    assert np.median(expected[12]) < 0.5 * np.median(expected[0]), expected
+    crops, _, _, _ = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32)
+    assert np.median(gates[12].predict(crops)) > 2 * np.median(expected[12])  # photos still expected colorful
