@@ -7,8 +7,10 @@ this machine (else they are computed once, about 2 minutes on 2 cores). Each cro
 4–5 pooled) is paired with the crop's own colorfulness; the ridge penalty is reported with a 5-fold
 cross-validated correlation, the folds split by photo (a photo's crops are never both sides).
 
-    python scripts/fit_colorfulness_gate.py data/photos --stamps data/stamps [--l2 10000] [--featureless 280]
-        [--out weights/hypercolumn/colorfulness_gate.npz] [--card weights/hypercolumn/card.json]
+    python scripts/fit_colorfulness_gate.py data/photos --stamps data/stamps [--l2 10000] [--featureless N]
+        [--log-features] [--out weights/hypercolumn/colorfulness_gate.npz] [--card weights/hypercolumn/card.json]
+
+The shipped gate: ``--featureless 40 --log-features --l2 3000`` (the card's ``colorfulness_gate.command``).
 
 ``--featureless N`` adds N gray pictures with nothing in them (``colorfulness_gate.featureless``: flat,
 ramps, faint noise), labeled with their colorfulness (0), so that a blank picture stays gray; they join
@@ -112,9 +114,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=176,
                         help="the crops' size (176: the shipped flagship's training crops; it runs at 144)")
-    parser.add_argument("--l2", type=float, default=10_000.0, help="ridge penalty on the standardized descriptor")
+    parser.add_argument("--l2", type=float, default=10_000.0, help="ridge penalty on the standardized descriptor (the shipped gate: 3000)")
     parser.add_argument("--featureless", type=int, default=0,
-                        help="add this many gray pictures with nothing in them, labeled colorless (the shipped gate: 280)")
+                        help="add this many gray pictures with nothing in them, labeled colorless (the shipped gate: 40)")
     parser.add_argument("--log-features", action="store_true",
                         help="regress on log(1 + descriptor) (the shipped gate does)")
     parser.add_argument("--semantic", action="store_true",
