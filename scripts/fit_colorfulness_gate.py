@@ -23,6 +23,7 @@ the figures of the checkpoint in ``--out``'s folder on those sets with the cap a
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -41,12 +42,18 @@ from colorizer.models import hypercolumn  # noqa: E402
 FOLDS = 5
 
 
+@functools.cache
+def _network(size: int):
+    """The flagship's network at ``size``, built once (the photo crops and the featureless pictures share it)."""
+    return hypercolumn.build(size)
+
+
 def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int, seed: int,
                      size: int = 176, log=print, semantic: bool = False):
     """The flagship's training crops → (descriptors N×D, their colorfulness N, photo index N, the outputs pooled)."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
     _, _, crops, _ = train.crops(data_dir, size, crops_per_photo, seed, log, stamps)
-    model = hypercolumn.build(size)
+    model = _network(size)
     x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
     blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, model, x, crops, log)
     # VGG16 blocks 4 and 5 (colorfulness_gate.BLOCKS; block 3 added nothing) and, with ``semantic``, the
@@ -62,7 +69,7 @@ def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=prin
     pictures = colorfulness_gate.featureless(n, size, seed)
     log(f"hypercolumn: encoder features of {n} featureless pictures")
     x, _ = hypercolumn.training_pairs(data.crop_batch(pictures))
-    blocks = hypercolumn.encoder_features(hypercolumn.build(size), x)
+    blocks = hypercolumn.encoder_features(_network(size), x)
     return colorfulness_gate.descriptor(*blocks[1:1 + len(names)]), np.array([colorfulness(p) for p in pictures])
 
 

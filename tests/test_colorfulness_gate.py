@@ -154,14 +154,9 @@ def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_
     """scripts/fit_colorfulness_gate.py on the tiny photo folder: crops' descriptors, a cross-validated
     correlation, the gate file beside a checkpoint (loadable, predicting for the crops' descriptors), the
     card's record, and that checkpoint scored with and without the cap."""
-    import importlib.util
     import json
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "fit_colorfulness_gate.py"
-    spec = importlib.util.spec_from_file_location("fit_colorfulness_gate", script)
-    fit_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fit_script)
+    fit_script = load_script("fit_colorfulness_gate")
     folder = tmp_path / "hypercolumn"
     shutil.copytree(tiny_checkpoints["hypercolumn"], folder)
     card = folder / "card.json"
