@@ -2,6 +2,9 @@
 step buys (README and docs/results.md print them beside the project's results).
 
 Each is a colorizer in its own right, with the ``colorize`` signature the evaluation calls:
+- ``TrainingPalette`` (automatic): every pixel takes the training photos' mean color at its lightness,
+  the same for every photo: what knowing only the training set's palette buys, and what a model
+  falls back on when it learned the palette rather than the scene.
 - ``LightnessMeanReference``: every pixel takes the reference photo's mean color at its lightness
   (Welsh et al.'s idea with no texture at all).
 - ``NearestNeighbourReference``: every cell takes the plain mean color of its ``k`` nearest reference
@@ -12,24 +15,69 @@ All keep the input's own L; the reference baselines join at full resolution by b
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from colorizer.color import join_lab, luminance, resize
 
-__all__ = ["LightnessMeanReference", "NearestNeighbourReference", "KernelSpreadHints"]
+__all__ = ["TrainingPalette", "palette_of", "TRAINING_PALETTE_FILE", "LightnessMeanReference",
+           "NearestNeighbourReference", "KernelSpreadHints"]
+
+# The training photos' palette, fitted by scripts/fit_training_palette.py (its command is in the file).
+TRAINING_PALETTE_FILE = Path(__file__).with_name("assets") / "training_palette.json"
+# Photos are shrunk to this long side before their pixels are pooled, so a 5-MP wallpaper weighs about
+# as much as a 480-px background: the palette is the photos', not the largest photo's.
+PALETTE_SIDE = 256
+
+
+def palette_of(photos) -> np.ndarray:
+    """uint8 RGB photos → their pooled mean ab at each lightness level (``exemplar.PALETTE_BINS``×2),
+    each photo first shrunk to at most ``PALETTE_SIDE`` px on its long side."""
+    from colorizer.color import rgb_to_lab
+    from colorizer.exemplar import lightness_palette
+
+    lab = np.concatenate([rgb_to_lab(_shrunk(photo)).reshape(-1, 3) for photo in photos])
+    return lightness_palette(lab[:, 0], lab[:, 1:])
+
+
+def _shrunk(photo: np.ndarray) -> np.ndarray:
+    h, w = photo.shape[:2]
+    scale = PALETTE_SIDE / max(h, w)
+    return photo if scale >= 1 else resize(photo, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def _palette_colors(L: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Each pixel's color from a lightness palette (levels×2): the level its L falls in."""
+    levels = len(palette)
+    return palette[np.clip((L / 100.0 * levels).astype(int), 0, levels - 1)]
+
+
+class TrainingPalette:
+    """uint8 photo → every pixel the training photos' mean ab at its lightness (``palette``: levels×2,
+    by default the shipped ``TRAINING_PALETTE_FILE``'s)."""
+
+    def __init__(self, palette: np.ndarray | None = None):
+        if palette is None:
+            palette = json.loads(TRAINING_PALETTE_FILE.read_text())["ab"]
+        self.palette = np.asarray(palette, np.float32)
+
+    def colorize(self, image: np.ndarray) -> np.ndarray:
+        L = luminance(image)
+        return join_lab(L, _palette_colors(L, self.palette))
 
 
 class LightnessMeanReference:
     """uint8 photo + reference RGB → the reference's mean ab at each pixel's lightness (20 levels)."""
 
     def colorize(self, image: np.ndarray, reference) -> np.ndarray:
-        from colorizer.exemplar import PALETTE_BINS, lightness_palette
         from colorizer.color import rgb_to_lab
+        from colorizer.exemplar import lightness_palette
 
         lab = np.concatenate([rgb_to_lab(r).reshape(-1, 3) for r in _references(reference)])
-        palette = lightness_palette(lab[:, 0], lab[:, 1:])
         L = luminance(image)
-        return join_lab(L, palette[np.clip((L / 100.0 * PALETTE_BINS).astype(int), 0, PALETTE_BINS - 1)])
+        return join_lab(L, _palette_colors(L, lightness_palette(lab[:, 0], lab[:, 1:])))
 
 
 class NearestNeighbourReference:

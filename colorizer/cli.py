@@ -12,8 +12,9 @@ Forms other tools call (keep them stable):
 - ``video IN -o OUT.mp4 [--arch NAME] [--reference REF] [--hints HINTS.json] [--max-frames N]``: the
   clip colorized into an MP4 (``colorizer.video``); a file that is not a readable video, a clip beyond
   the host's budget, or a bad hints/reference file: one ``error:`` line, exit 2.
-- ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with a ``gray``
-  baseline, on DIR's held-out photos or on the built-in gallery's color photos.
+- ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with two
+  baselines, ``gray`` and ``baseline: training palette`` (``colorizer.baselines.TrainingPalette``), on
+  DIR's held-out photos or on the built-in gallery's color photos.
 - ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
@@ -148,9 +149,11 @@ class _Tempered:
 
 
 GALLERY_SET = "gallery"
+TRAINING_PALETTE_ROW = "baseline: training palette"
 
 
 def cmd_evaluate(args) -> int:
+    from colorizer.baselines import TrainingPalette
     from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json
     from colorizer.inference import load
 
@@ -162,6 +165,8 @@ def cmd_evaluate(args) -> int:
         return 1
     names = args.arch or list(ARCHITECTURE_NAMES)
     models = {name: load(name) for name in names}
+    # The simplest automatic colorizer beside gray: one color per lightness, the training photos' mean.
+    models = {TRAINING_PALETTE_ROW: TrainingPalette(), **models}
     for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
         models.update({f"{n} (T={t:g})": _Tempered(m, t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
     if args.hints:  # extra rows: hint-taking models given n simulated hints per photo

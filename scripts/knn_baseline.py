@@ -11,9 +11,11 @@ per crop with their true ab. Query: the same hypercolumn of every pixel of the p
 ab is the mean of the ``--k`` nearest bank pixels' ab, upsampled under L by the guided filter.
 
     python scripts/knn_baseline.py data/photos [--k 8 --dims 64 --per-crop 64] [--gallery]
+    python scripts/knn_baseline.py data/photos --eval data/photos --eval gallery --eval data/eval/opencv
 
-Prints ``colorizer.evaluate``'s table for the held-out split (or the gallery) with gray and the
-flagship beside the baseline.
+Prints ``colorizer.evaluate``'s table for the held-out split (or the gallery, or each ``--eval`` set:
+a folder, or "gallery") with gray, the training palette and the flagship beside the baseline; the bank
+is built once for all of them.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import colorizer  # noqa: E402
 from colorizer import FLAGSHIP, data, train  # noqa: E402
+from colorizer.baselines import TrainingPalette  # noqa: E402
 from colorizer.color import join_lab_guided, luminance, normalize_l, resize, unnormalize_ab  # noqa: E402
 from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths  # noqa: E402
 from colorizer.features import FeatureCache, default_disk_dir  # noqa: E402
@@ -102,16 +105,21 @@ def main(argv=None) -> int:
     parser.add_argument("--per-crop", type=int, default=64)
     parser.add_argument("--crops-per-photo", type=int, default=10, help="as the flagship's training run (cache reuse)")
     parser.add_argument("--gallery", action="store_true", help="evaluate on the gallery instead of DIR/val")
+    parser.add_argument("--eval", action="append", metavar="SET",
+                        help="repeatable: a photo folder (its val/ split if it has one) or 'gallery'; default DIR")
     args = parser.parse_args(argv)
     started = time.time()
     flagship = colorizer.load(FLAGSHIP)
     bank_x, bank_ab, scales, pca = build_bank(flagship.model, args.dir, args.crops_per_photo, args.per_crop, args.dims)
     knn = KnnColorizer(flagship.model.get_layer("encoder"), bank_x, bank_ab, scales, pca, args.k)
     print(f"bank: {len(bank_x)} pixels × {bank_x.shape[1]} dims, built in {time.time() - started:.0f} s")
-    photos = gallery_truths() if args.gallery else held_out_truths(args.dir)
-    summary = evaluate_photos(photos, {f"knn (k={args.k})": knn, FLAGSHIP: flagship})
-    print(f"{len(photos)} photos ({'gallery' if args.gallery else args.dir + '/val'}), {time.time() - started:.0f} s in all")
-    print(format_table(summary))
+    sets = args.eval or ["gallery" if args.gallery else args.dir]
+    for name in sets:
+        photos = gallery_truths() if name == "gallery" else held_out_truths(name)
+        summary = evaluate_photos(photos, {"baseline: training palette": TrainingPalette(),
+                                           f"knn (k={args.k})": knn, FLAGSHIP: flagship})
+        print(f"\n{len(photos)} photos ({name}), {time.time() - started:.0f} s in all")
+        print(format_table(summary), flush=True)
     return 0
 
 

@@ -91,7 +91,8 @@ def test_color_upload_shows_truth_metrics_and_zip(tiny_app_env):
 
 def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_env):
     """A 300×6 color photo: SSIM's 11 px window does not fit ("–", not a crash); the other metrics,
-    right-hue rate and AuC included, are in the Compare page's table, gray scoring no right hue."""
+    right-hue rate and AuC included, are in the Compare page's table, gray scoring no right hue, the
+    training palette beside it as a second baseline."""
     import numpy as np
 
     thin = np.zeros((300, 6, 3), np.uint8)
@@ -106,6 +107,8 @@ def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_e
     table = at.dataframe[0].value.set_index("model")
     assert {"right_hue", "auc", "auc_rebalanced"} <= set(table.columns)
     assert table.loc["gray (no color)", "right_hue"] == 0.0
+    palette = table.loc["training palette"]   # the second baseline: a tint, scored like the models
+    assert palette["kind"] == "baseline" and palette["l2_ab"] != table.loc["gray (no color)", "l2_ab"]
     assert table["auc"].between(0, 1).all() and table["ssim"].isna().all()
 
 

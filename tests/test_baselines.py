@@ -1,4 +1,4 @@
-"""The simple baselines (colorizer.baselines) and the palette the reference colorization falls back to
+"""The simple baselines (colorizer.baselines: the training palette and the guided ones) and the palette the reference colorization falls back to
 (colorizer.exemplar.lightness_palette), and real pairs read from a folder (evaluate.folder_pairs)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from colorizer import baselines, color
 from colorizer.evaluate import folder_pairs, image_metrics
 from colorizer.exemplar import PALETTE_BINS, lightness_palette
-from conftest import write_png
+from conftest import load_script, write_png
 
 
 def lightness_coded(h: int = 60, w: int = 80) -> np.ndarray:
@@ -36,6 +36,55 @@ def test_lightness_mean_baseline_recovers_lightness_coded_colors():
     assert image_metrics(photo, result)["psnr"] > 30
     gray = color.join_lab(color.luminance(photo), np.zeros((*photo.shape[:2], 2), np.float32))
     assert image_metrics(photo, gray)["psnr"] < 25
+
+
+def test_training_palette_is_the_pooled_mean_color_per_lightness_of_the_photos():
+    photos = [lightness_coded(), lightness_coded(30, 40)]
+    palette = baselines.palette_of(photos)
+    dark, light = palette[int(25 / 100 * PALETTE_BINS)], palette[int(75 / 100 * PALETTE_BINS)]
+    np.testing.assert_allclose(dark, [5, -30], atol=2.5)    # dark parts blue: b < 0, a small
+    np.testing.assert_allclose(light, [20, 45], atol=2.5)   # light parts orange: a and b > 0
+
+
+def test_training_palette_paints_each_pixel_its_lightness_color_and_keeps_l():
+    photo = lightness_coded()
+    result = baselines.TrainingPalette(baselines.palette_of([photo])).colorize(photo)
+    assert image_metrics(photo, result)["psnr"] > 30
+    lab = color.rgb_to_lab(result)
+    np.testing.assert_allclose(lab[..., 0], color.luminance(photo), atol=1.0)
+    assert lab[10, 5, 2] < -20 and lab[10, -5, 2] > 30 and lab[10, -5, 1] > 10   # blue left, orange right, a/b in place
+
+
+def test_a_uniform_palette_paints_a_photo_that_color_whatever_it_shows():
+    from colorizer import gallery
+
+    photo = color.resize(gallery.load_photo("coffee"), (60, 80))
+    ab = color.rgb_to_lab(baselines.TrainingPalette(np.tile([[0.0, 10.0]], (PALETTE_BINS, 1))).colorize(photo))[..., 1:]
+    L = color.luminance(photo)
+    mid = (L > 10) & (L < 90)   # near black and white the gamut leaves no room for the tint
+    np.testing.assert_allclose(np.median(ab[mid], axis=0), [0, 10], atol=1.5)
+
+
+def test_fit_script_writes_the_palette_of_the_training_split_only(tmp_path):
+    photo = lightness_coded()
+    write_png(tmp_path / "data" / "train" / "coded.png", photo)
+    write_png(tmp_path / "data" / "val" / "red.png", np.full((40, 40, 3), (200, 30, 30), np.uint8))
+    out = tmp_path / "palette.json"
+    assert load_script("fit_training_palette").main([str(tmp_path / "data"), "--out", str(out)]) == 0
+    record = __import__("json").loads(out.read_text())
+    assert record["photos"] == 1 and record["command"].startswith("python scripts/fit_training_palette.py")
+    np.testing.assert_allclose(record["ab"], baselines.palette_of([photo]), atol=1e-3)   # the red val photo left out
+    result = baselines.TrainingPalette(record["ab"]).colorize(photo)
+    assert image_metrics(photo, result)["psnr"] > 30
+
+
+def test_shipped_training_palette_is_a_faint_warm_tint():
+    """The file evaluate loads: 20 levels, fitted by its script, and as the training photos are (animals,
+    monuments, landscapes: warm) a small yellow lean, far from a confident color anywhere."""
+    record = __import__("json").loads(baselines.TRAINING_PALETTE_FILE.read_text())
+    ab = np.asarray(record["ab"])
+    assert ab.shape == (PALETTE_BINS, 2) and "fit_training_palette.py" in record["command"] and record["photos"] > 200
+    assert np.abs(ab).max() < 15 and ab[5:15, 1].mean() > 2
 
 
 def test_nearest_neighbour_baseline_copies_a_photos_own_colors():

@@ -82,11 +82,13 @@ def test_evaluate_prints_table_with_gray_row_and_writes_json(installed_tiny_chec
     out = capsys.readouterr().out
     assert status == 0
     rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
-    assert {"gray", "cifar_ae", "vae", "truth"} <= rows
+    assert {"gray", "baseline: training palette", "cifar_ae", "vae", "truth"} <= rows
     assert "PSNR" in out and "right hue" in out and "AuC" in out and "2 color photos" in out  # the val/ split only
     summary = json.loads(report.read_text())
-    assert list(summary) == ["gray", "cifar_ae", "vae", "truth"]
-    for label in ("gray", "cifar_ae", "vae"):
+    assert list(summary) == ["gray", "baseline: training palette", "cifar_ae", "vae", "truth"]
+    palette = summary["baseline: training palette"]
+    assert 0 < palette["colorfulness"] and palette["l2_ab"] != summary["gray"]["l2_ab"]   # a tint, not gray
+    for label in ("gray", "baseline: training palette", "cifar_ae", "vae"):
         assert list(summary[label]) == [*METRIC_NAMES, "n_images", *TRANSFER_NAMES]
         assert summary[label]["n_images"] == 2
     assert summary["gray"]["colorfulness"] < 1.0 and summary["gray"]["l2_ab"] > 0

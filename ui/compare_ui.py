@@ -63,14 +63,18 @@ def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
 def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "image"} for row in rows])
     if picture.was_color:
-        gray = loaders.gray_metrics(picture.rgb, loaders.image_digest(picture.rgb))
-        baseline = {"model": "gray (no color)", "kind": "baseline", **gray}
-        table = pd.concat([pd.DataFrame([baseline]), table], ignore_index=True)
+        digest = loaders.image_digest(picture.rgb)
+        baselines = [{"model": "gray (no color)", "kind": "baseline", **loaders.gray_metrics(picture.rgb, digest)},
+                     {"model": "training palette", "kind": "baseline", **loaders.palette_metrics(picture.rgb, digest)}]
+        table = pd.concat([pd.DataFrame(baselines), table], ignore_index=True)
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
                "size, then the join with the full-resolution L)."
-               + (" Metrics compare each result with the original colors." if picture.was_color else
+               + (" Metrics compare each result with the original colors. Baselines: gray keeps the picture's L "
+                  "with no color; the training palette paints each pixel the training photos' mean color at its "
+                  "lightness. A model that does not beat both has learned little about this scene."
+                  if picture.was_color else
                   " This picture is gray, so there is no truth to score against."))
 
 

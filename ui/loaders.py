@@ -279,6 +279,18 @@ def gray_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
     return _shared(("gray metrics", digest), "Measuring the gray baseline", compute)
 
 
+def palette_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
+    """The metrics of the training photos' mean color at each lightness (``baselines.TrainingPalette``):
+    the baseline that knows the training set's palette and nothing of the scene."""
+    def compute():
+        from colorizer.baselines import TrainingPalette
+
+        small = _metric_size(truth)
+        return evaluate.image_metrics(small, TrainingPalette().colorize(small))
+
+    return _shared(("palette metrics", digest), "Measuring the training-palette baseline", compute)
+
+
 def _file_stamp(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
