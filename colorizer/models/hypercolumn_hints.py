@@ -37,7 +37,12 @@ from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noq
 from colorizer.models.losses import two_head_losses as loss_and_metrics  # noqa: F401 (the two heads', plain MSE)
 
 NAME = "hypercolumn_hints"
-# Trained and run at 176 px on the VGG16 alone (run H3); the flagship now runs at 144 beside an ImageNet encoder.
+# Whether it reads the flagship's ImageNet encoder (EfficientNet-Lite0) beside VGG16, as the flagship does
+# (``hypercolumn.SEMANTIC_ENCODER``). Off: the shipped H3 was trained on VGG16 alone, from run R2. Run H4
+# (on: H3's recipe warm-started from S1, 32 epochs) painted better automatic colors (+0.2 dB) but read
+# its hints less well (network alone −0.5 dB) and tied H3 with spreading: docs/results.md, "Hints".
+SEMANTIC = False
+# Trained and run at 176 px (run H3); the flagship runs at 144 beside the ImageNet encoder.
 WORKING_SIZE = 176
 INPUT_KIND = "L"
 OUTPUT_KIND = "ab313"
@@ -63,8 +68,7 @@ DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a poin
 
 def build(size: int = WORKING_SIZE) -> keras.Model:
     """Inputs L (any multiple of 16) and hints (size/4 square); outputs {probs, ab_reg}."""
-    # VGG16 alone: the shipped hint network (run H3) was trained on it, warm-started from run R2.
-    return hypercolumn.build(size, with_hints=True, name=NAME, semantic=False)
+    return hypercolumn.build(size, with_hints=True, name=NAME, semantic=SEMANTIC)
 
 
 def augment_batch(x, y: dict, rng: np.random.Generator):
