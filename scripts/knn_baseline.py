@@ -8,7 +8,8 @@ features come from the same on-disk cache), at the chroma grid (a quarter of the
 per pixel, the flagship encoder's blocks (VGG16 blocks 3, 4 and 5, and since run S1 EfficientNet-Lite0's
 last block; the coarser ones repeated up to that grid), each block scaled by its RMS so no block
 dominates, reduced to ``--dims`` principal components; ``--per-crop`` random pixels per crop with
-their true ab. Query: the same hypercolumn of every pixel of the photo's grid; its ab is the mean of the ``--k`` nearest bank pixels' ab, upsampled under L by the guided filter.
+their true ab. Query: the same hypercolumn of every pixel of the photo's grid; its ab is the mean of
+the ``--k`` nearest bank pixels' ab, upsampled under L by the guided filter.
 
     python scripts/knn_baseline.py data/photos [--k 8 --dims 64 --per-crop 64] [--gallery]
     python scripts/knn_baseline.py data/photos --eval data/photos --eval gallery --eval data/eval/opencv
