@@ -13,6 +13,9 @@ them, so an epoch costs decoder time only.
   read back memory-mapped (gigabytes of float16 VGG16 features are paged in batch by batch, never
   loaded whole). A set is written to a held hidden temporary and renamed into place, so a killed
   writer leaves only a temporary that the next write sweeps (``colorizer.staging``).
+- Disk budget (``disk_budget`` bytes, by default ``default_disk_budget()``): before a new set is written,
+  the least recently used sets go until it fits; a set read back counts as used. A series of training
+  runs (8.7 GB a set for the flagship's 5,520 crops) then cannot fill the disk.
 - ``computations`` counts how many times an encoder actually ran (tests assert it).
 """
 from __future__ import annotations
@@ -31,7 +34,11 @@ import numpy as np
 from colorizer import checkpoints, staging
 from colorizer.models.contract import feature_family
 
-__all__ = ["FeatureCache", "default_disk_dir"]
+__all__ = ["FeatureCache", "default_disk_dir", "default_disk_budget"]
+
+# The on-disk sets together stay under this many GB unless ``COLORIZER_FEATURE_CACHE_GB`` says otherwise:
+# three or so of the flagship's training sets, a long afternoon of experiments.
+DEFAULT_DISK_BUDGET_GB = 32
 
 
 def default_disk_dir() -> Path:
@@ -39,11 +46,21 @@ def default_disk_dir() -> Path:
     return checkpoints.user_checkpoint_dir().parent / "features"
 
 
+def default_disk_budget() -> int:
+    """Bytes the on-disk sets may take together: ``COLORIZER_FEATURE_CACHE_GB`` (default 32) GB."""
+    try:
+        gigabytes = float(os.environ.get("COLORIZER_FEATURE_CACHE_GB", DEFAULT_DISK_BUDGET_GB))
+    except ValueError:
+        gigabytes = DEFAULT_DISK_BUDGET_GB
+    return int(max(gigabytes, 0.0) * 2**30)
+
+
 class FeatureCache:
     """Frozen-encoder features per (feature family, encoder weights, crops); see the module docstring."""
 
-    def __init__(self, max_entries: int = 2, disk_dir: str | Path | None = None):
+    def __init__(self, max_entries: int = 2, disk_dir: str | Path | None = None, disk_budget: int | None = None):
         self.max_entries, self.disk_dir = max_entries, Path(disk_dir) if disk_dir else None
+        self.disk_budget = default_disk_budget() if disk_budget is None else int(disk_budget)
         self.computations = 0
         self._entries: OrderedDict[str, list[np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
@@ -90,9 +107,14 @@ class FeatureCache:
             return None
         try:
             files = sorted(folder.glob("*.npy"), key=lambda p: int(p.stem))
-            return [np.load(p, mmap_mode="r", allow_pickle=False) for p in files] or None
+            arrays = [np.load(p, mmap_mode="r", allow_pickle=False) for p in files] or None
         except (OSError, ValueError):
             return None
+        try:
+            os.utime(folder)  # used now: the budget sweeps the least recently used sets first
+        except OSError:
+            pass
+        return arrays
 
     def _write_disk(self, key: str, arrays: list[np.ndarray]) -> list[np.ndarray]:
         """Store ``arrays`` under ``key`` → them memory-mapped from disk (or as they are, without a disk)."""
@@ -100,6 +122,7 @@ class FeatureCache:
             return arrays
         self.disk_dir.mkdir(parents=True, exist_ok=True)
         staging.sweep(self.disk_dir, ".")
+        self._make_room(sum(int(a.nbytes) for a in arrays))
         tmp = Path(tempfile.mkdtemp(dir=self.disk_dir, prefix=f".{key}-"))
         try:
             with staging.hold(tmp):
@@ -110,3 +133,20 @@ class FeatureCache:
             shutil.rmtree(tmp, ignore_errors=True)
             return arrays
         return self._read_disk(key) or arrays
+
+    def _make_room(self, needed: int) -> None:
+        """Delete the least recently used sets until ``needed`` more bytes fit in ``disk_budget``."""
+        sets = []
+        for folder in self.disk_dir.iterdir():
+            if folder.is_dir() and not folder.name.startswith("."):  # hidden: a writer's held temporary
+                try:
+                    size = sum(f.stat().st_size for f in folder.iterdir())
+                    sets.append((folder.stat().st_mtime_ns, size, folder))
+                except OSError:
+                    continue
+        total = sum(size for _, size, _ in sets)
+        for _, size, folder in sorted(sets, key=lambda item: item[0]):
+            if total + needed <= self.disk_budget:
+                break
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size

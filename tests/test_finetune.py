@@ -158,6 +158,39 @@ def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, mo
     assert [p.name for p in (tmp_path / "features").iterdir()] == [key]  # no temporary left
 
 
+def test_feature_cache_keeps_its_disk_sets_within_budget_least_recently_used_first(tiny_models, tmp_path):
+    """Three sets, room for two: writing the third deletes the one unused longest, not the one just read."""
+    import os
+
+    from colorizer.features import FeatureCache
+    from colorizer.models import ARCHITECTURES
+
+    cifar, model, disk = ARCHITECTURES["cifar_ae"], tiny_models["cifar_ae"], tmp_path / "features"
+    crop_sets = [make_photo(32, 32 * 3, seed=s).reshape(3, 32, 32, 3) for s in (11, 12, 13)]
+    x = [crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0 for crops in crop_sets]
+    keys = [FeatureCache.key(cifar, model, crops) for crops in crop_sets]
+    FeatureCache(max_entries=0, disk_dir=disk).features(cifar, model, x[0], crop_sets[0])
+    set_bytes = sum(f.stat().st_size for f in (disk / keys[0]).iterdir())
+    cache = FeatureCache(max_entries=0, disk_dir=disk, disk_budget=int(2.5 * set_bytes))
+    cache.features(cifar, model, x[1], crop_sets[1])
+    for age, key in ((300, keys[0]), (200, keys[1])):  # set 0 written first, set 1 after it
+        os.utime(disk / key, ns=(0, (1_000_000 - age) * 10**9))
+    cache.features(cifar, model, x[0], crop_sets[0])      # set 0 read back: now the most recently used
+    assert cache.computations == 1
+    cache.features(cifar, model, x[2], crop_sets[2])
+    assert sorted(p.name for p in disk.iterdir()) == sorted([keys[0], keys[2]])
+    assert FeatureCache(disk_budget=0).disk_budget == 0 and FeatureCache().disk_budget >= 2**30
+
+
+def test_feature_cache_budget_reads_its_setting(monkeypatch):
+    from colorizer.features import default_disk_budget
+
+    monkeypatch.setenv("COLORIZER_FEATURE_CACHE_GB", "1.5")
+    assert default_disk_budget() == int(1.5 * 2**30)
+    monkeypatch.setenv("COLORIZER_FEATURE_CACHE_GB", "lots")
+    assert default_disk_budget() == 32 * 2**30   # a setting that is not a number leaves the default
+
+
 # --------------------------------------------------------------------------- stopping
 
 @pytest.mark.slow
