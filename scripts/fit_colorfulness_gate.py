@@ -59,9 +59,16 @@ def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int
     # VGG16 blocks 4 and 5 (colorfulness_gate.BLOCKS; block 3 added nothing) and, with ``semantic``, the
     # ImageNet encoder's block after them (colorfulness_gate.SEMANTIC; not shipped, docs/results.md "Run S1").
     names = colorfulness_gate.BLOCKS + ((colorfulness_gate.SEMANTIC,) if semantic and len(blocks) > 3 else ())
-    chunks = [colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:1 + len(names)])) for i in range(0, len(crops), 256)]
     values = np.array([colorfulness(c) for c in crops])
-    return np.concatenate(chunks), values, np.arange(len(crops)) // crops_per_photo, names
+    return gate_descriptors(blocks, names), values, np.arange(len(crops)) // crops_per_photo, names
+
+
+def gate_descriptors(blocks: list, names: tuple) -> np.ndarray:
+    """The encoder's blocks of N pictures (block 3, block 4, block 5[, Lite0's]) → the gate's descriptors
+    N×D of the blocks ``names`` says, 256 pictures at a time (the blocks may be memory-mapped)."""
+    n = len(blocks[0])
+    return np.concatenate([colorfulness_gate.descriptor(*(b[i:i + 256] for b in blocks[1:1 + len(names)]))
+                           for i in range(0, n, 256)])
 
 
 def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=print):
@@ -70,7 +77,7 @@ def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=prin
     log(f"hypercolumn: encoder features of {n} featureless pictures")
     x, _ = hypercolumn.training_pairs(data.crop_batch(pictures))
     blocks = hypercolumn.encoder_features(_network(size), x)
-    return colorfulness_gate.descriptor(*blocks[1:1 + len(names)]), np.array([colorfulness(p) for p in pictures])
+    return gate_descriptors(blocks, names), np.array([colorfulness(p) for p in pictures])
 
 
 def cross_validated_predictions(descriptors, values, photos, l2: float, log_features: bool = False) -> np.ndarray:

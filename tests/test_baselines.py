@@ -2,6 +2,8 @@
 (colorizer.exemplar.lightness_palette), and real pairs read from a folder (evaluate.folder_pairs)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -71,7 +73,7 @@ def test_fit_script_writes_the_palette_of_the_training_split_only(tmp_path):
     write_png(tmp_path / "data" / "val" / "red.png", np.full((40, 40, 3), (200, 30, 30), np.uint8))
     out = tmp_path / "palette.json"
     assert load_script("fit_training_palette").main([str(tmp_path / "data"), "--out", str(out)]) == 0
-    record = __import__("json").loads(out.read_text())
+    record = json.loads(out.read_text())
     assert record["photos"] == 1 and record["command"].startswith("python scripts/fit_training_palette.py")
     np.testing.assert_allclose(record["ab"], baselines.palette_of([photo]), atol=1e-3)   # the red val photo left out
     result = baselines.TrainingPalette(record["ab"]).colorize(photo)
@@ -81,7 +83,7 @@ def test_fit_script_writes_the_palette_of_the_training_split_only(tmp_path):
 def test_shipped_training_palette_is_a_faint_warm_tint():
     """The file evaluate loads: 20 levels, fitted by its script, and as the training photos are (animals,
     monuments, landscapes: warm) a small yellow lean, far from a confident color anywhere."""
-    record = __import__("json").loads(baselines.TRAINING_PALETTE_FILE.read_text())
+    record = json.loads(baselines.TRAINING_PALETTE_FILE.read_text())
     ab = np.asarray(record["ab"])
     assert ab.shape == (PALETTE_BINS, 2) and "fit_training_palette.py" in record["command"] and record["photos"] > 200
     assert np.abs(ab).max() < 15 and ab[5:15, 1].mean() > 2

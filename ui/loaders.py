@@ -20,8 +20,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   stamp, image, digest, x, y, hints_json)`` → the model's most probable colors at a pixel;
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
   hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
-  → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` →
-  ``evaluate.image_metrics`` dicts. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
+  → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` /
+  ``palette_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
 dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line).
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
 
 __all__ = [
     "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
-    "metrics_of", "gray_metrics", "history_of", "card_of", "certainty", "CACHE", "MODELS", "viewer",
+    "metrics_of", "gray_metrics", "palette_metrics", "history_of", "card_of", "certainty", "CACHE", "MODELS", "viewer",
 ]
 
 _log = logging.getLogger(__name__)
@@ -272,23 +272,24 @@ def metrics_of(truth: np.ndarray, predicted: np.ndarray, key: tuple) -> dict[str
 
 def gray_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
     """The metrics of "no color at all" (the truth's L with a = b = 0): the baseline to beat."""
-    def compute():
-        small = _metric_size(truth)
-        return evaluate.image_metrics(small, evaluate.gray_baseline(small))
-
-    return _shared(("gray metrics", digest), "Measuring the gray baseline", compute)
+    return _baseline_metrics("gray", evaluate.gray_baseline, truth, digest)
 
 
 def palette_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
     """The metrics of the training photos' mean color at each lightness (``baselines.TrainingPalette``):
     the baseline that knows the training set's palette and nothing of the scene."""
+    from colorizer.baselines import TrainingPalette
+
+    return _baseline_metrics("training palette", lambda small: TrainingPalette().colorize(small), truth, digest)
+
+
+def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str) -> dict[str, float]:
+    """``evaluate.image_metrics`` of a baseline's colorization of the truth, at the metrics' size, once per picture."""
     def compute():
-        from colorizer.baselines import TrainingPalette
-
         small = _metric_size(truth)
-        return evaluate.image_metrics(small, TrainingPalette().colorize(small))
+        return evaluate.image_metrics(small, colorize(small))
 
-    return _shared(("palette metrics", digest), "Measuring the training-palette baseline", compute)
+    return _shared((f"{name} metrics", digest), f"Measuring the {name} baseline", compute)
 
 
 def _file_stamp(path: Path) -> int:
