@@ -7,7 +7,9 @@ each one's chroma (a, b × s in Lab, lightness kept) with knowledge no model has
 
 - **truth's colorfulness**: s chosen so the output is exactly as colorful as its truth (a perfect gate);
 - **PSNR-best scale**: the s in 0, 0.05, …, 1.6 that maximizes the photo's PSNR (mutes wrong hues);
-- **PSNR-best on the quieter half only**: that on the set's quieter half, the rest as they were.
+- **PSNR-best on the quieter half only**: that on the set's quieter half, the rest as they were;
+- **capped at the truth's colorfulness**: toned down to the truth's colorfulness where it is more colorful,
+  left alone where it is less: the shipped gate's mechanism (it only caps) with a perfect prediction.
 
 If the bars are missed even by the first, the errors left are hues, and only a better recognizer fixes
 them. docs/results.md, "What a perfect gate could buy", prints the numbers.
@@ -33,7 +35,8 @@ from colorizer.evaluate import colorfulness, gray_baseline, quieter_half, transf
 from colorizer.inference import load  # noqa: E402
 
 SCALES = np.linspace(0.0, 1.6, 33)
-VARIANTS = ("as colorized", "truth's colorfulness", "PSNR-best scale", "PSNR-best on the quieter half only")
+VARIANTS = ("as colorized", "truth's colorfulness", "PSNR-best scale", "PSNR-best on the quieter half only",
+            "capped at the truth's colorfulness")
 
 
 def with_chroma_scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
@@ -50,7 +53,7 @@ def psnr(truth: np.ndarray, rgb: np.ndarray) -> float:
 
 
 def oracle_photo(truth: np.ndarray, colorized: np.ndarray) -> dict[str, tuple[float, float]]:
-    """One photo: {variant: (PSNR, colorfulness)} for the first three of ``VARIANTS``."""
+    """One photo: {variant: (PSNR, colorfulness)} for every variant of ``VARIANTS`` but the quieter-half one."""
     truth_c, out_c = colorfulness(truth), colorfulness(colorized)
     matched = with_chroma_scaled(colorized, truth_c / out_c) if out_c > 0 else colorized
     candidates = [with_chroma_scaled(colorized, s) for s in SCALES]
@@ -58,7 +61,8 @@ def oracle_photo(truth: np.ndarray, colorized: np.ndarray) -> dict[str, tuple[fl
     best = candidates[int(np.argmax(scores))]
     return {VARIANTS[0]: (psnr(truth, colorized), out_c),
             VARIANTS[1]: (psnr(truth, matched), colorfulness(matched)),
-            VARIANTS[2]: (max(scores), colorfulness(best))}
+            VARIANTS[2]: (max(scores), colorfulness(best)),
+            VARIANTS[4]: (psnr(truth, matched), colorfulness(matched)) if out_c > truth_c else (psnr(truth, colorized), out_c)}
 
 
 def oracle_set(photos: list[tuple[str, np.ndarray]], colorize) -> dict[str, dict[str, float]]:
@@ -69,6 +73,7 @@ def oracle_set(photos: list[tuple[str, np.ndarray]], colorize) -> dict[str, dict
     quiet = quieter_half(truth_c)
     rows = {v: [p[v] for p in per_photo] for v in VARIANTS[:3]}
     rows[VARIANTS[3]] = [best if q else shipped for best, shipped, q in zip(rows[VARIANTS[2]], rows[VARIANTS[0]], quiet)]
+    rows[VARIANTS[4]] = [p[VARIANTS[4]] for p in per_photo]
     summary = {}
     for variant, values in rows.items():
         scores, colors = [v[0] for v in values], [v[1] for v in values]

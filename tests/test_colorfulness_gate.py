@@ -236,6 +236,12 @@ def test_the_oracle_gate_fixes_too_much_color_but_not_a_wrong_hue():
     assert as_is[0] < gray_psnr < matched[0] and matched[0] > 40        # the gate alone puts it right
     assert matched[1] == pytest.approx(colorfulness(truth), rel=0.1) and best[0] >= matched[0] - 0.5
 
+    capped = too_strong["capped at the truth's colorfulness"]
+    assert capped == pytest.approx(matched)                            # too colorful: capped to the truth's
+    too_faint = oracle.oracle_photo(truth, _painted(truth, 8, 40))
+    assert too_faint["capped at the truth's colorfulness"] == too_faint["as colorized"]  # a cap never adds color
+    assert too_faint["truth's colorfulness"][1] > too_faint["as colorized"][1] + 3
+
     wrong_hue = oracle.oracle_photo(truth, _painted(truth, 20, 220))
     as_is, matched, best = (wrong_hue[v] for v in oracle.VARIANTS[:3])
     assert matched[0] < gray_psnr - 1.5                                 # as colorful as the truth, and wrong
