@@ -130,6 +130,15 @@ def annealed_mean(probs: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -
     return tempered @ AB_BINS
 
 
+def hue_agreement(probs: np.ndarray) -> np.ndarray:
+    """Distribution ...×313 → float32 ... in [0, 1]: how much the probability mass agrees on a hue, the
+    length of the mean of the bins' unit hue vectors (1: every bin of one hue; near 0: hues that cancel,
+    e.g. orange against blue; the gray bin has no hue and counts as none)."""
+    norms = np.linalg.norm(AB_BINS, axis=-1, keepdims=True)
+    units = np.where(norms > 0, AB_BINS / np.maximum(norms, 1e-6), 0.0).astype(np.float32)
+    return np.linalg.norm(probs.astype(np.float32) @ units, axis=-1)
+
+
 def mass_near(probs: np.ndarray, ab: np.ndarray, radius: float) -> np.ndarray:
     """Distribution ...×313 and ab ...×2 (raw units) → float32 ... mass of the bins within ``radius`` of ab."""
     flat_ab = ab.reshape(-1, 2).astype(np.float32)

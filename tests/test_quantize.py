@@ -142,3 +142,40 @@ def test_rebalancing_weights_have_unit_expectation_and_favour_rare_bins():
 def test_rebalancing_with_lambda_one_is_uniform():
     weights = q.rebalancing_weights(skewed_prior(), lam=1.0)
     np.testing.assert_allclose(weights, 1.0, atol=1e-5)
+
+
+def _bin_near(a: float, b: float) -> int:
+    return int(np.argmin(np.sum((q.AB_BINS - [a, b]) ** 2, axis=1)))
+
+
+def test_hue_agreement_is_one_for_one_hue_and_near_zero_for_opposite_hues():
+    one_hue, opposite, neighbours = (np.zeros((1, q.N_BINS), np.float32) for _ in range(3))
+    one_hue[0, _bin_near(40, 40)] = 1.0
+    opposite[0, _bin_near(40, 40)] = opposite[0, _bin_near(-40, -40)] = 0.5  # orange against blue
+    neighbours[0, _bin_near(40, 40)] = neighbours[0, _bin_near(20, 20)] = 0.5  # one hue, two chromas
+    assert q.hue_agreement(one_hue)[0] == pytest.approx(1.0, abs=1e-5)
+    assert q.hue_agreement(opposite)[0] < 0.05
+    assert q.hue_agreement(neighbours)[0] == pytest.approx(1.0, abs=1e-3)
+    uniform = np.full((2, 3, q.N_BINS), 1 / q.N_BINS, np.float32)
+    assert q.hue_agreement(uniform).shape == (2, 3) and q.hue_agreement(uniform).max() < 0.2
+
+
+def test_muting_where_hues_disagree_scales_only_the_disagreeing_pixel():
+    from colorizer.models import hypercolumn
+
+    probs = np.zeros((1, 2, q.N_BINS), np.float32)
+    probs[0, 0, _bin_near(40, 40)] = 1.0                                          # sure of one hue
+    probs[0, 1, _bin_near(40, 40)] = 0.65
+    probs[0, 1, _bin_near(-40, -40)] = 0.35                                       # agreement about 0.3
+    ab = np.array([[[20.0, 30.0], [20.0, 30.0]]], np.float32)
+    np.testing.assert_array_equal(hypercolumn.muted_where_hues_disagree(ab, probs, 0.0), ab)  # off: unchanged
+    muted = hypercolumn.muted_where_hues_disagree(ab, probs, 0.6)
+    np.testing.assert_allclose(muted[0, 0], ab[0, 0])
+    agreement = q.hue_agreement(probs)[0, 1]
+    assert 0.25 < agreement < 0.35
+    np.testing.assert_allclose(muted[0, 1], ab[0, 1] * agreement / 0.6, rtol=1e-5)  # hue kept, chroma scaled
+    # decode takes it as an option; the shipped decoding leaves it off.
+    regression = np.zeros((1, 2, 2), np.float32)
+    assert hypercolumn.DECODE["hue_agreement"] == 0.0
+    np.testing.assert_allclose(hypercolumn.decode(probs, regression, hue_agreement=0.6),
+                               hypercolumn.muted_where_hues_disagree(hypercolumn.decode(probs, regression), probs, 0.6), atol=1e-5)

@@ -77,8 +77,12 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) and an ImageN
 # regression_gain 1.0 (R2's was 1.25): run S1 is bolder and knows more hues, so its unsure pixels keep the
 # regression's own chroma; of the decodings measured at 144 px it met the most bars on the three choosing
 # sets (11 of 15), then had the best worst margin (docs/results.md, "Run S1").
+# hue_agreement (0: off, as shipped): chroma × min(1, agreement / hue_agreement), where agreement is how much
+# the 313-bin distribution agrees on a hue (``quantize.hue_agreement``): issue 23's "entropy-gated chroma".
+# At 0.6 it put OpenCV's samples over gray (+0.03 dB) but cost 6–9 points of right hue on every set and the
+# tutorials' hue bar (docs/results.md, "Muting where the hues disagree"): off.
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
-          "regression_gain": 1.0, "hue_of_annealed": True, "colorfulness_cap": 1.1}
+          "regression_gain": 1.0, "hue_of_annealed": True, "colorfulness_cap": 1.1, "hue_agreement": 0.0}
 # How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
 # rebalancing weight to this power, renormalized: 0 is plain MSE, 1 the classification loss's weights.
 # Plain MSE ships (run R2): rebalanced regression (runs D–F) paints unsure pixels with a confident color,
@@ -322,7 +326,16 @@ def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None
     annealed = quantize.annealed_mean(probs, options["temperature"])
     if head == "annealed":
         return annealed
-    return blend(annealed, regression, sureness(probs, annealed, options)[..., None], options)
+    ab = blend(annealed, regression, sureness(probs, annealed, options)[..., None], options)
+    return muted_where_hues_disagree(ab, probs, options["hue_agreement"])
+
+
+def muted_where_hues_disagree(ab: np.ndarray, probs: np.ndarray, threshold: float) -> np.ndarray:
+    """``ab`` × min(1, hue agreement / ``threshold``) per pixel (``quantize.hue_agreement``); unchanged at 0."""
+    if threshold <= 0:
+        return ab
+    agreement = quantize.hue_agreement(np.asarray(probs, np.float32))
+    return ab * np.clip(agreement / threshold, 0.0, 1.0)[..., None].astype(np.float32)
 
 
 def decode_options_of(decode_options: dict, temperature: float | None = None) -> dict:
