@@ -136,7 +136,7 @@ def hue_agreement(probs: np.ndarray) -> np.ndarray:
     e.g. orange against blue; the gray bin has no hue and counts as none)."""
     norms = np.linalg.norm(AB_BINS, axis=-1, keepdims=True)
     units = np.where(norms > 0, AB_BINS / np.maximum(norms, 1e-6), 0.0).astype(np.float32)
-    return np.linalg.norm(probs.astype(np.float32) @ units, axis=-1)
+    return np.linalg.norm(np.asarray(probs, np.float32) @ units, axis=-1)
 
 
 def mass_near(probs: np.ndarray, ab: np.ndarray, radius: float) -> np.ndarray:

@@ -59,10 +59,9 @@ def oracle_photo(truth: np.ndarray, colorized: np.ndarray) -> dict[str, tuple[fl
     candidates = [with_chroma_scaled(colorized, s) for s in SCALES]
     scores = [psnr(truth, c) for c in candidates]
     best = candidates[int(np.argmax(scores))]
-    return {VARIANTS[0]: (psnr(truth, colorized), out_c),
-            VARIANTS[1]: (psnr(truth, matched), colorfulness(matched)),
-            VARIANTS[2]: (max(scores), colorfulness(best)),
-            VARIANTS[4]: (psnr(truth, matched), colorfulness(matched)) if out_c > truth_c else (psnr(truth, colorized), out_c)}
+    as_is, at_truths = (psnr(truth, colorized), out_c), (psnr(truth, matched), colorfulness(matched))
+    return {VARIANTS[0]: as_is, VARIANTS[1]: at_truths, VARIANTS[2]: (max(scores), colorfulness(best)),
+            VARIANTS[4]: at_truths if out_c > truth_c else as_is}
 
 
 def oracle_set(photos: list[tuple[str, np.ndarray]], colorize) -> dict[str, dict[str, float]]:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from colorizer import colorfulness_gate, data, train  # noqa: E402
+from colorizer import data, train  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.models.layers import _hed_vgg16_arrays  # noqa: E402
 
@@ -137,15 +137,11 @@ def tuned_colorizer(out: str | Path, checkpoint: str = "weights/hypercolumn"):
     shipped = hypercolumn.inference_network
 
     def network(model):
-        model.get_layer("decoder").load_weights(out / "decoder.weights.h5")
-        dtype = hypercolumn.fast_encoder_dtype()
-        encoder = hypercolumn._same_encoder(model, dtype) if dtype else model.get_layer("encoder")
-        l_norm = keras.Input((None, None, 1), name="L")
-        blocks = encoder(l_norm)
-        outputs = model.get_layer("decoder")([blocks[0], blocks[1], block5(blocks[1]), *blocks[3:]])
-        names = hypercolumn.ENCODER_OUTPUTS + (colorfulness_gate.SEMANTIC,)
-        gate = {k: b for k, b in zip(names, blocks) if k in (*colorfulness_gate.BLOCKS, colorfulness_gate.SEMANTIC)}
-        return hypercolumn._named_outputs(l_norm, [], outputs, "tuned_block5", **gate)
+        decoder = model.get_layer("decoder")
+        decoder.load_weights(out / "decoder.weights.h5")
+        inputs = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in decoder.inputs]
+        reading_tuned = keras.Model(inputs, decoder([inputs[0], inputs[1], block5(inputs[1]), *inputs[3:]]))
+        return shipped(model, decoder=reading_tuned)
 
     hypercolumn.inference_network = network  # Colorizer builds its network on construction
     try:

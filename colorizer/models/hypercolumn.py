@@ -288,19 +288,20 @@ def decoder_head(model: keras.Model) -> keras.Model:
     return two_head_decoder(model)
 
 
-def inference_network(model: keras.Model) -> keras.Model:
+def inference_network(model: keras.Model, decoder: keras.Model | None = None) -> keras.Model:
     """The network colorization runs: the model's encoder and decoder, with the encoder's blocks 4 and 5
     (and EfficientNet-Lite0's "semantic" block where the model has it) as outputs beside {probs, ab_reg}
     (the colorfulness gate pools them, ``colorizer.colorfulness_gate``).
     On a CPU where bfloat16 is fast (``fast_encoder_dtype``) the frozen VGG16 runs in bfloat16 (3–4×
     faster; the decoder was trained on features extracted that way, see ``encoder_features``) and the
-    decoder in float32."""
+    decoder in float32. ``decoder``: another one taking the same inputs, in place of the model's (an
+    experiment's, e.g. ``scripts/tune_vgg_block5.py``'s)."""
     dtype = fast_encoder_dtype()
     encoder = _same_encoder(model, dtype) if dtype else model.get_layer("encoder")
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
     blocks = encoder(l_norm)
-    outputs = model.get_layer("decoder")([*blocks, *extra])
+    outputs = (decoder or model.get_layer("decoder"))([*blocks, *extra])
     name = f"{model.name}_bfloat16_encoder" if dtype else model.name
     names = ENCODER_OUTPUTS + ((colorfulness_gate.SEMANTIC,) if len(blocks) > len(ENCODER_OUTPUTS) else ())
     gate_inputs = {key: block for key, block in zip(names, blocks) if key in (*colorfulness_gate.BLOCKS, colorfulness_gate.SEMANTIC)}
@@ -334,7 +335,7 @@ def muted_where_hues_disagree(ab: np.ndarray, probs: np.ndarray, threshold: floa
     """``ab`` × min(1, hue agreement / ``threshold``) per pixel (``quantize.hue_agreement``); unchanged at 0."""
     if threshold <= 0:
         return ab
-    agreement = quantize.hue_agreement(np.asarray(probs, np.float32))
+    agreement = quantize.hue_agreement(probs)
     return ab * np.clip(agreement / threshold, 0.0, 1.0)[..., None].astype(np.float32)
 
 
