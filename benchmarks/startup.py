@@ -130,7 +130,7 @@ def machine_description() -> dict:
     import keras
     import tensorflow as tf
 
-    from colorizer.hardware import cpu_model
+    from colorizer.hardware import bfloat16_is_fast, cpu_model
 
     cpu = cpu_model()
     try:
@@ -141,6 +141,7 @@ def machine_description() -> dict:
         "cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "os": platform.platform(),
         "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
         "numpy": np.__version__, "opencv": cv2.__version__,
+        "bfloat16_fast": bfloat16_is_fast(),
         "load_average_start": load_average(),
     }
 

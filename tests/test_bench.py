@@ -138,6 +138,7 @@ def test_quick_bench_produces_every_field(quick_result):
     machine = quick_result["machine"]
     for key in ("cpu", "cores", "python", "tensorflow", "keras", "numpy", "opencv"):
         assert machine[key], key
+    assert isinstance(machine["bfloat16_fast"], bool)
     assert quick_result["goals"] == {"size_mp": 1.0, "measured": False}
     json.dumps(quick_result)  # JSON-able as it is
 
@@ -149,6 +150,38 @@ def test_markdown_report_has_both_tables_and_the_command(quick_result):
     rows = [line for line in report.splitlines() if line.startswith("| cifar_ae |")]
     assert len(rows) == 3  # two sizes and the per-model row
     assert "(1.00×)" in next(line for line in report.splitlines() if line.startswith(f"| {bench.REFERENCE} |"))
+
+
+def _one_mp_result(ratios: dict) -> dict:
+    """A benchmark result at 1 MP with these end-to-end ratios to the reference (its own is 1)."""
+    from benchmarks.measure import size_key
+
+    key = size_key(1.0)
+    models = {name: {"sizes": {key: {"pre_post_share": 0.1}}, "ratios": {"sizes": {key: {"end_to_end_ms": ratio}}}}
+              for name, ratio in {**ratios, bench.REFERENCE: 1.0}.items()}
+    return {"models": models}
+
+
+def test_goals_judge_the_flagship_against_a_fifth_of_the_reference():
+    """Issue 23's speed bar: the flagship at most 0.2× the reference at 1 MP, judged apart from the others."""
+    from benchmarks.goals import goal_check
+
+    within = goal_check(_one_mp_result({"hypercolumn": 0.19, "cifar_ae": 0.03, "unet313": 0.45}))
+    assert within["flagship"] == "hypercolumn" and within["flagship_within_fifth"] is True
+    assert within["every_within_half"] and within["fastest"] == "cifar_ae" and within["fastest_within_tenth"]
+    over = goal_check(_one_mp_result({"hypercolumn": 0.21, "cifar_ae": 0.03}))
+    assert over["flagship_within_fifth"] is False and over["every_within_half"]
+    assert goal_check(_one_mp_result({"cifar_ae": 0.03}))["flagship_within_fifth"] is None  # not measured
+
+
+def test_report_says_whether_the_vgg16_ran_in_bfloat16_and_judges_the_flagship(quick_result):
+    from benchmarks.goals import goal_check
+
+    result = {**quick_result, "goals": goal_check(_one_mp_result({"hypercolumn": 0.21, "cifar_ae": 0.03}))}
+    for fast, phrase in ((True, "runs in it"), (False, "runs in float32")):
+        report = bench.markdown_report({**result, "machine": {**quick_result["machine"], "bfloat16_fast": fast}})
+        assert phrase in report
+    assert "the flagship ≤ 0.2 — hypercolumn 0.21× ❌" in report
 
 
 def test_cli_prints_markdown_and_writes_json(quick_result, monkeypatch, tmp_path, capsys):

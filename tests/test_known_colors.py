@@ -187,3 +187,28 @@ def test_tune_decoding_averages_an_ensembles_colors_and_keeps_the_first_ones_gat
     np.testing.assert_allclose(averaged["ab_reg"], (outputs[0]["ab_reg"] + outputs[1]["ab_reg"] + outputs[2]["ab_reg"]) / 3)
     np.testing.assert_allclose(averaged["probs"].sum(-1), 1.0)
     assert averaged["colorfulness"][0] == 10.0 and outputs[0]["probs"] is not averaged["probs"]
+
+
+def test_tune_decoding_flip_averages_the_photo_and_its_mirror_image_flipped_back():
+    """scripts/tune_decoding.py --flip: a network that colors the left half red and the right half blue *of
+    what it sees* gives, averaged over the photo and its mirror (flipped back), one color everywhere;
+    one that colors by the photo's own content (here: a bright pixel) is unchanged."""
+    module = load_script("tune_decoding")
+    red, blue = np.array([0.5, 0.3]), np.array([-0.2, -0.6])
+
+    def by_position(x):  # left columns red, right columns blue, whatever the photo
+        n, h, w, _ = x.shape
+        ab = np.where(np.arange(w)[None, None, :, None] < w // 2, red, blue) * np.ones((n, h, w, 2))
+        return {"probs": np.ones((n, h, w, quantize.N_BINS)) / quantize.N_BINS, "ab_reg": ab, "colorfulness": np.array([7.0])}
+
+    flipped = module.flip_averaged_forward(by_position)(np.zeros((1, 2, 4, 1)))
+    np.testing.assert_allclose(flipped["ab_reg"], np.broadcast_to((red + blue) / 2, (1, 2, 4, 2)))
+    assert flipped["colorfulness"][0] == 7.0
+
+    def by_content(x):  # red where the photo is bright, blue elsewhere: flipping it back undoes the flip
+        ab = np.where(x > 0.5, red, blue)
+        return {"probs": np.ones((*x.shape[:3], quantize.N_BINS)) / quantize.N_BINS, "ab_reg": ab}
+
+    photo = np.zeros((1, 2, 4, 1))
+    photo[0, 0, 0] = 1.0  # one bright pixel, top left
+    np.testing.assert_allclose(module.flip_averaged_forward(by_content)(photo)["ab_reg"], by_content(photo)["ab_reg"])
