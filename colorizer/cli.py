@@ -89,7 +89,12 @@ def cmd_colorize(args) -> int:
         return USAGE_ERROR
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.mirror and "mirror" not in model.options:
+        _error(f"--mirror: {model.name} does not average with the mirror image; it is the flagship's ({FLAGSHIP})")
+        return USAGE_ERROR
     options = {k: v for k, v in (("temperature", args.temperature), ("seed", args.seed)) if v is not None}
+    if args.mirror:
+        options["mirror"] = True
     if hints is not None:
         options["hints"] = hints
     if reference is not None:
@@ -138,6 +143,16 @@ def output_names(inputs: list[str]) -> dict[str, str]:
     return names
 
 
+class _Mirrored:
+    """A Colorizer that averages each photo's colors with its mirror image's (an extra evaluation row)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def colorize(self, image):
+        return self.model.colorize(image, mirror=True)
+
+
 class _Tempered:
     """A Colorizer decoded at a fixed annealed-mean temperature (an extra evaluation row)."""
 
@@ -169,6 +184,9 @@ def cmd_evaluate(args) -> int:
     models = {TRAINING_PALETTE_ROW: TrainingPalette(), **models}
     for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
         models.update({f"{n} (T={t:g})": _Tempered(m, t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
+    if args.mirror:  # extra rows: the models that can, averaged with the mirror image (twice the time)
+        models.update({f"{n} (mirror-averaged)": _Mirrored(m) for n, m in list(models.items())
+                       if "mirror" in getattr(m, "options", ())})
     if args.hints:  # extra rows: hint-taking models given n simulated hints per photo
         from colorizer.evaluate import HintedColorizer
 
@@ -290,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
     colorize.add_argument("--temperature", type=float, help="hypercolumn, unet313: annealed-mean temperature (default 0.38)")
     colorize.add_argument("--seed", type=int, help="vae: seed of the latent sample (default: z = 0)")
+    colorize.add_argument("--mirror", action="store_true", help=f"{FLAGSHIP}: also run on the mirror image and average "
+                          "(twice the time; slightly truer colors, docs/results.md)")
     colorize.add_argument("--reference", metavar="REF", help="a color photo to take the colors from (the model's "
                           "own colors fill in where nothing in it matches); applies to every input")
     colorize.add_argument("--hints", metavar="HINTS.json", help='user color hints for every input, a JSON list of '
@@ -306,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "(--json then holds them too): the photos a set's averages hide")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
                           help="repeatable: also evaluate the 313-bin models decoded at temperature T")
+    evaluate.add_argument("--mirror", action="store_true",
+                          help=f"also evaluate {FLAGSHIP} averaged with each photo's mirror image (twice the time)")
     evaluate.add_argument("--references", action="store_true",
                           help="colors from a reference photo: on a folder of real pairs (NAME.png + NAME.ref.png), or on pairs "
                                "built from DIR's held-out photos (another view of itself; another photo of the same "

@@ -9,7 +9,7 @@ network pass per photo (a few seconds a set).
     python scripts/tune_decoding.py data/photos --checkpoint runs/s1/hypercolumn [--size 144]
         [--sets val,gallery,opencv,opencv-docs] [--choose-on val,gallery,opencv]
         [--grid '[{"regression_gain": 1.0}, {"confidence_low": 0.3, "confidence_high": 0.7}]'] [--json out.json]
-        [--ensemble runs/s3/hypercolumn] [--flip]
+        [--ensemble runs/s3/hypercolumn]
 
 Prints ``tune_flagship``'s per-set table (gain over gray / colorfulness ratio / right hue / quieter half /
 worst quiet photo), then per variant the bars met on the choosing sets and the worst margin over them
@@ -51,22 +51,6 @@ def averaged_forward(model, members: list):
     return forward
 
 
-def flip_averaged_forward(forward):
-    """``forward`` with the 313-bin probabilities and the regression averaged over the photo and its mirror
-    image (a second network pass, flipped back; the rest, the gate's prediction included, is the photo's):
-    test-time flip averaging, measured, not shipped (docs/results.md, "Test-time flip averaging")."""
-
-    def flipped(x):
-        outputs = dict(forward(x))
-        mirror = forward(np.ascontiguousarray(np.asarray(x)[:, :, ::-1]))
-        for key in ("probs", "ab_reg"):
-            outputs[key] = (np.asarray(outputs[key]) + np.asarray(mirror[key])[:, :, ::-1]) / 2
-        return outputs
-
-    flipped.traced, flipped.other_shapes = getattr(forward, "traced", None), getattr(forward, "other_shapes", {})
-    return flipped
-
-
 class Decoded:
     """A colorizer whose ``colorize`` always passes the same decoding options."""
 
@@ -89,8 +73,6 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, help="run at this working size instead of the card's")
     parser.add_argument("--ensemble", action="append", metavar="CHECKPOINT",
                         help="repeatable: average these checkpoints' outputs with --checkpoint's (its gate stays)")
-    parser.add_argument("--flip", action="store_true",
-                        help="average every variant's network outputs over the photo and its mirror image")
     parser.add_argument("--sets", default="val,gallery,opencv,opencv-docs")
     parser.add_argument("--choose-on", default="val,gallery,opencv", help="the sets bars and margins are counted on")
     parser.add_argument("--grid", default="[{}]", help="a JSON list of decoding-option dicts ({} = as shipped)")
@@ -103,8 +85,6 @@ def main(argv=None) -> int:
         members = [load(name) for name in args.ensemble]
         members = [dataclasses.replace(m, working_size=model.working_size) for m in members]
         model.forward = averaged_forward(model, members)
-    if args.flip:
-        model.forward = flip_averaged_forward(model.forward)
     variants = {label(options): Decoded(model, options) for options in json.loads(args.grid)}
     summaries = {name: evaluate_photos(photo_set(name, args.dir), variants) for name in args.sets.split(",")}
     print(format_sets_table(summaries, list(variants)))

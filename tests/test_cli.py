@@ -105,6 +105,23 @@ def test_evaluate_per_photo_lists_each_photo_lowest_gain_first(installed_tiny_ch
     assert gains == sorted(gains) == sorted(round(p["gain_over_gray"], 2) for p in saved)
 
 
+def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(installed_tiny_checkpoints, photo_dir,
+                                                                          tmp_path, capsys):
+    """--mirror: refused in one line for a model without it; an extra evaluation row for the flagship,
+    scored on its own colors (not a copy of the plain row)."""
+    photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", "--mirror"]) == 2
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "--mirror" in lines[0] and "unet313" in lines[0]
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--mirror"]) == 0
+    assert (tmp_path / "out" / "photo.png").is_file()
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(photo_dir), "--arch", "hypercolumn", "--arch", "cifar_ae", "--mirror", "--json", str(report)]) == 0
+    summary = json.loads(report.read_text())
+    assert "hypercolumn (mirror-averaged)" in summary and "cifar_ae (mirror-averaged)" not in summary
+    assert summary["hypercolumn (mirror-averaged)"]["l2_ab"] != summary["hypercolumn"]["l2_ab"]
+
+
 def test_evaluate_folder_without_color_photos(tmp_path, capsys):
     write_png(tmp_path / "gray.png", np.full((8, 8), 128, np.uint8))
     assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae"]) == 1

@@ -189,26 +189,37 @@ def test_tune_decoding_averages_an_ensembles_colors_and_keeps_the_first_ones_gat
     assert averaged["colorfulness"][0] == 10.0 and outputs[0]["probs"] is not averaged["probs"]
 
 
-def test_tune_decoding_flip_averages_the_photo_and_its_mirror_image_flipped_back():
-    """scripts/tune_decoding.py --flip: a network that colors the left half red and the right half blue *of
-    what it sees* gives, averaged over the photo and its mirror (flipped back), one color everywhere;
-    one that colors by the photo's own content (here: a bright pixel) is unchanged."""
-    module = load_script("tune_decoding")
+def test_mirror_averaging_cancels_what_depends_on_position_and_keeps_what_the_photo_shows():
+    """``predict_ab(..., mirror=True)`` (the flagship's test-time flip averaging): a network that paints the
+    left half red and the right half blue *of what it sees* gives one color everywhere once averaged with
+    its mirror image, flipped back; one that paints by the photo's content (a bright pixel) is unchanged;
+    the other outputs (the gate's prediction) are the photo's own."""
+    from colorizer.color import AB_NORM
+    from colorizer.models import hypercolumn
+
     red, blue = np.array([0.5, 0.3]), np.array([-0.2, -0.6])
+    flat = lambda x: np.full((*x.shape[:3], quantize.N_BINS), 1.0 / quantize.N_BINS)  # noqa: E731
+    calls = []
 
     def by_position(x):  # left columns red, right columns blue, whatever the photo
-        n, h, w, _ = x.shape
-        ab = np.where(np.arange(w)[None, None, :, None] < w // 2, red, blue) * np.ones((n, h, w, 2))
-        return {"probs": np.ones((n, h, w, quantize.N_BINS)) / quantize.N_BINS, "ab_reg": ab, "colorfulness": np.array([7.0])}
-
-    flipped = module.flip_averaged_forward(by_position)(np.zeros((1, 2, 4, 1)))
-    np.testing.assert_allclose(flipped["ab_reg"], np.broadcast_to((red + blue) / 2, (1, 2, 4, 2)))
-    assert flipped["colorfulness"][0] == 7.0
-
-    def by_content(x):  # red where the photo is bright, blue elsewhere: flipping it back undoes the flip
-        ab = np.where(x > 0.5, red, blue)
-        return {"probs": np.ones((*x.shape[:3], quantize.N_BINS)) / quantize.N_BINS, "ab_reg": ab}
+        calls.append(x.copy())
+        w = x.shape[2]
+        ab = np.where(np.arange(w)[None, None, :, None] < w // 2, red, blue) * np.ones((*x.shape[:3], 2))
+        return {"probs": flat(x), "ab_reg": ab, "colorfulness": np.array([7.0 * len(calls)])}
 
     photo = np.zeros((1, 2, 4, 1))
     photo[0, 0, 0] = 1.0  # one bright pixel, top left
-    np.testing.assert_allclose(module.flip_averaged_forward(by_content)(photo)["ab_reg"], by_content(photo)["ab_reg"])
+    one_view = hypercolumn.predict_ab(by_position, photo, head="regression")
+    np.testing.assert_allclose(one_view[0, 0, 0], red * AB_NORM, rtol=1e-6)
+    calls.clear()
+    both = hypercolumn.predict_ab(by_position, photo, head="regression", mirror=True)
+    np.testing.assert_allclose(both, np.broadcast_to((red + blue) / 2 * AB_NORM, (1, 2, 4, 2)), rtol=1e-6)
+    assert len(calls) == 2 and np.array_equal(calls[1], photo[:, :, ::-1])  # the second pass saw the mirror
+
+    def by_content(x):  # red where the photo is bright, blue elsewhere
+        return {"probs": flat(x), "ab_reg": np.where(x > 0.5, red, blue), "colorfulness": np.array([7.0])}
+
+    averaged = hypercolumn.averaged_with_mirror(by_content(photo), by_content(photo[:, :, ::-1]))
+    np.testing.assert_allclose(averaged["ab_reg"], by_content(photo)["ab_reg"])
+    own, mirrored = {**by_content(photo), "colorfulness": np.array([3.0])}, {**by_content(photo), "colorfulness": np.array([9.0])}
+    assert hypercolumn.averaged_with_mirror(own, mirrored)["colorfulness"][0] == 3.0  # the photo's gate, not the mirror's
