@@ -99,8 +99,11 @@ def test_warm_start_without_semantic_starts_at_the_same_colors():
     semantic = rng.uniform(0, 6, (1, 2, 2, hypercolumn.SEMANTIC_CHANNELS)).astype(np.float32)
     before = plain.get_layer("decoder")(blocks)
     after = joined([*blocks, semantic])
-    np.testing.assert_allclose(np.asarray(after[0]), np.asarray(before[0]), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(after[1]), np.asarray(before[1]), atol=1e-6)
+    # Float32 rounding only: the joined decoder's convolutions sum over more (zero-weighted) channels, in
+    # another order on some CPUs (1.5e-6 on a 0.45 probability with AVX2 alone); new channels that were not
+    # zero would move these by orders of magnitude more.
+    np.testing.assert_allclose(np.asarray(after[0]), np.asarray(before[0]), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(after[1]), np.asarray(before[1]), atol=1e-5)
     assert not hypercolumn.has_semantic_encoder(plain)
 
 
@@ -120,7 +123,7 @@ def test_semantic_dropout_drops_lite0_channels_in_training_only(monkeypatch):
     semantic = rng.uniform(0, 6, (2, 2, 2, hypercolumn.SEMANTIC_CHANNELS)).astype(np.float32)
     inputs = [*blocks, semantic]
     for a, b in zip(dropped(inputs, training=False), plain(inputs, training=False)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)  # float32 rounding, as above
     probe = keras.Model(dropped.inputs, [dropped.get_layer("norm_semantic").output, dropped.get_layer("semantic_dropout").output])
     normed, out = (np.asarray(t) for t in probe(inputs, training=True))
     zeroed = np.all(out == 0, axis=(1, 2))                      # per photo and channel
@@ -163,7 +166,7 @@ def test_local_semantic_warm_started_from_s1_starts_at_its_colors(monkeypatch):
     before = s1.get_layer("decoder")([*blocks, semantic])
     after = model.get_layer("decoder")([*blocks, semantic, local])
     for a, b in zip(after, before):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)  # float32 rounding, as above
     mid = model.get_layer("decoder").get_layer("mid_conv1")
     kernel, bias = mid.get_weights()
     assert kernel.shape[-2] == 128 + 128 + 64 and not kernel[..., 256:, :].any()  # Lite0's H/8 rows start at zero

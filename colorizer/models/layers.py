@@ -18,6 +18,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
@@ -94,7 +95,10 @@ class VGG16Features(layers.Layer):
         for i, (block, _) in enumerate(_VGG16_CONVS[: self.n_convs]):
             if i > 0 and block != _VGG16_CONVS[i - 1][0]:
                 x = ops.max_pool(x, pool_size=2, strides=2, padding="same")
-            x = ops.relu(ops.conv(x, ops.cast(self.kernels[i], x.dtype), padding="same") + ops.cast(self.biases[i], x.dtype))
+            # tf.nn's bias_add and relu, not "+" and ops.relu: TensorFlow fuses Conv2D + BiasAdd + Relu into
+            # one oneDNN kernel only in that spelling (the same bits, ~1.5 % of the VGG16's time on an AVX2 CPU).
+            conv = ops.conv(x, ops.cast(self.kernels[i], x.dtype), padding="same")
+            x = tf.nn.relu(tf.nn.bias_add(conv, ops.cast(self.biases[i], x.dtype)))
             last_of_block = i + 1 == self.n_convs or _VGG16_CONVS[i + 1][0] != block
             if last_of_block and block in self.blocks:
                 outputs.append(x)
