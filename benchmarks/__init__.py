@@ -175,12 +175,29 @@ def bench_from_cli(args) -> int:
         from benchmarks.server import server_bench_from_cli
 
         return server_bench_from_cli(args)
+    if getattr(args, "alternate", None) is not None:  # the flagship's ratio, timed in alternation
+        return _alternate_from_cli(args)
     from tqdm import tqdm
 
     config = config_from_args(args)
     result = run_benchmark(config, progress=lambda total: tqdm(total=total, file=sys.stderr, unit="step",
                                                                  disable=None))
     print(markdown_report(result))
+    if args.json:
+        from colorizer.checkpoints import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result, indent=2, default=str) + "\n")
+    return 0
+
+
+def _alternate_from_cli(args) -> int:
+    from benchmarks.alternate import alternating_ratios, alternating_report
+
+    machine = machine_description()
+    result = {"machine": machine, "command": recorded_command(args, "python -m colorizer bench --alternate"),
+              **alternating_ratios(args.alternate)}
+    machine["load_average_end"] = load_average()
+    print(alternating_report(result, result["command"]))
     if args.json:
         from colorizer.checkpoints import atomic_write_text
 

@@ -387,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated")
     bench.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median reported)")
     bench.add_argument("--quick", action="store_true", help="fewer runs and sizes: a smoke test, not for README")
+    bench.add_argument("--alternate", type=int, metavar="ROUNDS",
+                       help=f"instead: {FLAGSHIP} and the reference in turn at 1 MP, ROUNDS rounds, the ratio taken per "
+                       "round (a host whose speed drifts cannot skew it)")
     bench.add_argument("--server", action="store_true", help="instead: the app in a browser (cold start, server "
                        "memory over every page and a fine-tune, many sessions at once); needs Playwright + Chromium")
     bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once")

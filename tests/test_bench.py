@@ -271,3 +271,34 @@ def test_colorizer_traces_its_network_once(no_shipped_weights):
     colorizer.colorize(image[:10])
     colorizer.predict_ab(np.zeros((3, 32, 32, 1), np.float64))  # another batch size and dtype
     assert colorizer.forward.traced.experimental_get_tracing_count() == 1
+
+
+def test_alternating_ratio_is_taken_within_each_round_so_drift_cancels(monkeypatch):
+    """``bench --alternate``: the host slows down 3× over the run; each round's ratio is still 0.2, and the
+    report judges the flagship's goal from it."""
+    from types import SimpleNamespace
+
+    from benchmarks import alternate
+
+    clock = {"now": 0.0, "calls": 0}
+    cost = {"hypercolumn": 0.02, bench.REFERENCE: 0.1}
+
+    def loader(name):
+        def colorize(photo):
+            assert photo.ndim == 2 and photo.size >= 1_000_000 * 0.99
+            clock["calls"] += 1
+            clock["now"] += cost[name] * (1 + (clock["calls"] - 1) // 2)  # each round slower than the last
+        return SimpleNamespace(colorize=colorize), "fake"
+
+    monkeypatch.setattr(alternate.time, "perf_counter", lambda: clock["now"])
+    result = alternate.alternating_ratios(7, loader=loader)
+    flagship, reference = result["models"]["hypercolumn"], result["models"][bench.REFERENCE]
+    assert clock["calls"] == 2 * (7 + alternate.WARMUP)
+    assert reference["ratio"] == 1.0 and flagship["ratio"] == pytest.approx(0.2, rel=1e-9)
+    assert reference["end_to_end_ms"] == pytest.approx(100 * (1 + 3 + 3), rel=1e-9)  # the middle round's, 7× slower than at first
+    machine = {"cpu": "AMD EPYC", "usable_cores": 2, "bfloat16_fast": False, "load_average_start": 0.5}
+    report = alternate.alternating_report({**result, "machine": machine}, "python -m colorizer bench --alternate 7")
+    assert "| hypercolumn |" in report and "--alternate 7" in report and "runs in float32" in report
+    assert ("✅" if flagship["ratio"] <= 0.2 else "❌") in report.splitlines()[-1]
+    with pytest.raises(ValueError, match="--alternate"):
+        alternate.alternating_ratios(0, loader=loader)

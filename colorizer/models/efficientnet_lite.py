@@ -126,7 +126,7 @@ class EfficientNetLite0Features(layers.Layer):
             gray = ops.image.resize(gray, (shape[1] * self.upscale, shape[2] * self.upscale), interpolation="bilinear")
         mean = ops.convert_to_tensor(IMAGENET_MEAN, dtype=gray.dtype)
         std = ops.convert_to_tensor(IMAGENET_STD, dtype=gray.dtype)
-        x = (ops.concatenate([gray, gray, gray], axis=-1) - mean) / std
+        x = (gray - mean) / std  # …×1 against 3 means: broadcast to gray RGB, no concatenation
         x = self._layer(x, 0, stride=2)
         i, tapped = 1, None
         for block, (stride, _, expands, skip) in enumerate(self.specs, start=1):

@@ -65,7 +65,7 @@ class GrayToVGGInput(layers.Layer):
     def call(self, l_norm):
         gray = (l_norm * L_NORM + L_CENT) * 2.55  # L in [0, 100] → gray level in [0, 255]
         mean = ops.convert_to_tensor(_VGG_BGR_MEAN, dtype=gray.dtype)
-        return ops.concatenate([gray, gray, gray], axis=-1) - mean
+        return gray - mean  # …×1 against 3 means: broadcast to 3 channels, no copy made by a concatenation
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
