@@ -8,7 +8,7 @@ network pass per photo (a few seconds a set).
 
     python scripts/tune_decoding.py data/photos --checkpoint runs/s1/hypercolumn [--size 144]
         [--sets val,gallery,opencv,opencv-docs] [--choose-on val,gallery,opencv]
-        [--grid '[{"regression_gain": 1.0}, {"confidence_low": 0.3, "confidence_high": 0.7}]'] [--json out.json]
+        [--grid '[{"regression_gain": 1.0}, {"confidence_low": 0.3, "confidence_high": 0.7}, {"mirror": true}]'] [--json out.json]
         [--ensemble runs/s3/hypercolumn]
 
 Prints ``tune_flagship``'s per-set table (gain over gray / colorfulness ratio / right hue / quieter half /
