@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Teach the flagship's decoder to give in one pass what mirror averaging gives in two (self-distillation).
+
+Mirror averaging (``colorize(..., mirror=True)``) was the one decoding measured that brought OpenCV's
+samples toward gray while adding right hues, at twice the time (docs/results.md, "Test-time flip
+averaging"). Here the shipped decoder is its own teacher: on random crops of the training photos, the
+teacher's 313-bin distribution and regression on a crop and on its mirror image (flipped back) are
+averaged, and a copy of the decoder, reading the crop alone, learns to match them (soft cross-entropy to
+the averaged distribution + ``losses.REGRESSION_WEIGHT`` × the squared error to the averaged regression).
+The frozen encoders' features are computed once per crop and per mirror (most of the cost). The result is
+a checkpoint folder beside the source's card, colorfulness gate and history (the gate reads the encoder,
+which does not change), with the card amended to say what was done.
+
+    python scripts/distill_mirror.py data/photos --out runs/sd [--from hypercolumn] [--crops-per-photo 6]
+        [--epochs 3] [--lr 5e-5] [--seed 5]
+
+How run SD1 was made and chosen: docs/results.md, "Run SD1".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from colorizer import data  # noqa: E402
+from colorizer.inference import load  # noqa: E402
+from colorizer.models import hypercolumn  # noqa: E402
+from colorizer.models.losses import REGRESSION_WEIGHT  # noqa: E402
+
+CROP_SIZE = 176  # S1's training crops
+BATCH = 16
+
+
+def crops_l(data_dir: str, per_photo: int, seed: int) -> np.ndarray:
+    """L_norm N×176×176×1 of random crops of the training photos (no stamps: teacher and student see the same)."""
+    photos = data.load_photos(data.list_photos(data_dir, "train"))
+    crops = data.random_crops(photos, per_photo, CROP_SIZE, seed=seed)
+    return np.concatenate([data.crop_batch(crops[i:i + 64])["L_norm"] for i in range(0, len(crops), 64)])
+
+
+def heads(decoder, blocks, training: bool = False):
+    """The decoder's (probs, ab_reg) on a list of feature blocks."""
+    out = decoder(blocks, training=training)
+    return (out["probs"], out["ab_reg"]) if isinstance(out, dict) else (out[0], out[1])
+
+
+def distill(teacher, features: list, mirror_features: list, epochs: int, lr: float, seed: int, log) -> keras.Model:
+    """A copy of ``teacher`` trained to match the teacher's outputs averaged over each crop and its mirror."""
+    student = keras.models.clone_model(teacher)
+    student.set_weights(teacher.get_weights())
+    optimizer = keras.optimizers.Adam(lr)
+
+    def blocks(fs, idx):
+        return [tf.constant(f[idx].astype(np.float32)) for f in fs]
+
+    @tf.function(reduce_retracing=True)
+    def step(inputs, target_probs, target_ab):
+        with tf.GradientTape() as tape:
+            probs, ab = heads(student, inputs, training=True)
+            cross_entropy = tf.reduce_mean(tf.reduce_sum(-target_probs * tf.math.log(tf.maximum(probs, 1e-8)), axis=-1))
+            squared = tf.reduce_mean(tf.square(ab - target_ab))
+            loss = cross_entropy + REGRESSION_WEIGHT * squared
+        grads = tape.gradient(loss, student.trainable_variables)
+        optimizer.apply_gradients(zip(grads, student.trainable_variables))
+        return cross_entropy, squared
+
+    rng = np.random.default_rng(seed)
+    n = len(features[0])
+    for epoch in range(epochs):
+        order, losses = rng.permutation(n), []
+        for start in range(0, n - BATCH + 1, BATCH):
+            idx = np.sort(order[start:start + BATCH])
+            p1, r1 = heads(teacher, blocks(features, idx))
+            p2, r2 = heads(teacher, blocks(mirror_features, idx))
+            losses.append([float(v) for v in step(blocks(features, idx), (p1 + p2[:, :, ::-1]) / 2, (r1 + r2[:, :, ::-1]) / 2)])
+        ce, mse = np.mean(losses, axis=0)
+        log(f"epoch {epoch + 1}: soft cross-entropy {ce:.4f}, regression MSE {mse:.6f}")
+    return student
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", help="photo folder with a train/ split (scripts/fetch_photos.py)")
+    parser.add_argument("--out", required=True, help="writes OUT/hypercolumn/")
+    parser.add_argument("--from", dest="source", default="hypercolumn", help="checkpoint name or folder (default: the shipped flagship)")
+    parser.add_argument("--crops-per-photo", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args(argv)
+    started = time.time()
+    log = lambda text: print(f"[{time.time() - started:7.1f} s] {text}", flush=True)  # noqa: E731
+
+    source = load(args.source)
+    L = crops_l(args.dir, args.crops_per_photo, args.seed)
+    log(f"{len(L)} crops")
+    features = hypercolumn.encoder_features(source.model, L)
+    log("features")
+    mirror_features = hypercolumn.encoder_features(source.model, np.ascontiguousarray(L[:, :, ::-1]))
+    log("mirror features")
+    decoder = source.model.get_layer("decoder")
+    student = distill(decoder, features, mirror_features, args.epochs, args.lr, args.seed, log)
+
+    out = Path(args.out) / "hypercolumn"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("colorfulness_gate.npz", "history.csv"):
+        shutil.copy(Path(source.source) / name, out / name)
+    decoder.set_weights(student.get_weights())  # the loaded model now holds the student
+    source.model.save(out / "model.keras")
+    card = dict(source.card)
+    card["training"] = {**card["training"], "distilled_from_mirror": {
+        "command": "python scripts/distill_mirror.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "crops": int(len(L)), "crop_size": CROP_SIZE, "epochs": args.epochs, "learning_rate": args.lr,
+        "seed": args.seed, "batch_size": BATCH, "wall_time_s": round(time.time() - started, 1),
+        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image"}}
+    (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    log(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
