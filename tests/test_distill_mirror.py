@@ -1,0 +1,38 @@
+"""scripts/distill_mirror.py (run SD1): a decoder taught its own mirror averaging gives it in one pass."""
+import numpy as np
+
+from tests.conftest import load_script
+
+
+def test_the_student_learns_the_mirror_average_its_teacher_needs_two_passes_for():
+    """A toy decoder (a lopsided 3×3 convolution: its colors depend on which way the photo faces) is its own
+    teacher; after distillation the student, reading each crop alone, gives the average of the teacher on the
+    crop and on its mirror (flipped back), which the teacher itself does not."""
+    import keras
+
+    script = load_script("distill_mirror")
+    keras.utils.set_random_seed(0)
+    block = keras.Input((6, 6, 3))
+    hidden = keras.layers.Conv2D(8, 3, padding="same", name="lopsided")(block)
+    teacher = keras.Model([block], {"probs": keras.layers.Softmax()(keras.layers.Conv2D(5, 1)(hidden)),
+                                    "ab_reg": keras.layers.Conv2D(2, 1)(hidden)})
+    kernel, bias = teacher.get_layer("lopsided").get_weights()
+    kernel[:, 0] += 0.5  # the left column of the kernel weighs more: mirror images get other colors
+    teacher.get_layer("lopsided").set_weights([kernel, bias])
+    rng = np.random.default_rng(0)
+    features = [rng.normal(0, 1, (32, 6, 6, 3)).astype(np.float16)]
+    mirror_features = [np.ascontiguousarray(features[0][:, :, ::-1])]
+
+    def target(model):
+        one, two = script.heads(model, [features[0].astype(np.float32)]), script.heads(model, [mirror_features[0].astype(np.float32)])
+        return [(np.asarray(a) + np.asarray(b)[:, :, ::-1]) / 2 for a, b in zip(one, two)]
+
+    probs_target, ab_target = target(teacher)
+    gap = lambda model: float(np.mean((np.asarray(script.heads(model, [features[0].astype(np.float32)])[1]) - ab_target) ** 2))  # noqa: E731
+    before = gap(teacher)
+    student = script.distill(teacher, features, mirror_features, epochs=60, lr=1e-2, seed=0, log=lambda text: None)
+    assert before > 1e-3  # the two views do differ
+    assert gap(student) < 0.1 * before
+    probs = np.asarray(script.heads(student, [features[0].astype(np.float32)])[0])
+    assert np.abs(probs - probs_target).mean() < np.abs(np.asarray(script.heads(teacher, [features[0].astype(np.float32)])[0]) - probs_target).mean()
+    assert gap(teacher) == before  # the teacher was not trained
