@@ -183,10 +183,7 @@ def bench_from_cli(args) -> int:
     result = run_benchmark(config, progress=lambda total: tqdm(total=total, file=sys.stderr, unit="step",
                                                                  disable=None))
     print(markdown_report(result))
-    if args.json:
-        from colorizer.checkpoints import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(result, indent=2, default=str) + "\n")
+    _write_json(args.json, result)
     return 0
 
 
@@ -198,8 +195,13 @@ def _alternate_from_cli(args) -> int:
               **alternating_ratios(args.alternate)}
     machine["load_average_end"] = load_average()
     print(alternating_report(result, result["command"]))
-    if args.json:
+    _write_json(args.json, result)
+    return 0
+
+
+def _write_json(path: str | None, result: dict) -> None:
+    """``--json``: the figures, written atomically (nothing when no path was given)."""
+    if path:
         from colorizer.checkpoints import atomic_write_text
 
-        atomic_write_text(args.json, json.dumps(result, indent=2, default=str) + "\n")
-    return 0
+        atomic_write_text(path, json.dumps(result, indent=2, default=str) + "\n")

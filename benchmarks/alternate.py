@@ -15,6 +15,7 @@ import time
 
 from benchmarks.goals import GOAL_FLAGSHIP, GOAL_SIZE_MP
 from benchmarks.measure import REFERENCE, load_for_bench, synthetic_photo
+from benchmarks.report import bfloat16_text
 from colorizer import FLAGSHIP
 
 __all__ = ["alternating_ratios", "alternating_report"]
@@ -49,9 +50,8 @@ def alternating_ratios(rounds: int, names: tuple[str, ...] = (FLAGSHIP,), megapi
 def alternating_report(result: dict, command: str) -> str:
     """The alternating timings as Markdown, with the flagship's goal (≤ ``GOAL_FLAGSHIP``) judged."""
     machine = result.get("machine")
-    where = ([f"Machine: {machine['cpu']}, {machine['usable_cores']} usable cores; "
-              f"{'fast bfloat16 (the VGG16 runs in it)' if machine.get('bfloat16_fast') else 'no fast bfloat16 (the VGG16 runs in float32)'}; "
-              f"load average {machine.get('load_average_start')} at start.", ""] if machine else [])
+    where = ([f"Machine: {machine['cpu']}, {machine['usable_cores']} usable cores. {bfloat16_text(machine)}"
+              f"Load average {machine.get('load_average_start')} at start.", ""] if machine else [])
     lines = [f"### {result['megapixels']:g} MP, models and the reference in alternation ({result['rounds']} rounds)", "",
              *where, f"Command: `{command}`", "", "| model | end-to-end ms (median) | ratio to the reference (median per round) |",
              "|---|---:|---:|"]

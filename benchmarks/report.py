@@ -6,7 +6,7 @@ from benchmarks.goals import GOAL_EVERY, GOAL_FASTEST, GOAL_FLAGSHIP, GOAL_PRE_P
 from benchmarks.measure import REFERENCE
 from benchmarks.startup import COLD_START_MP
 
-__all__ = ["markdown_report"]
+__all__ = ["markdown_report", "bfloat16_text"]
 
 
 def _num(value, digits: int = 1) -> str:
@@ -54,7 +54,7 @@ def markdown_report(result: dict) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['os']}; Python {m['python']}, "
         f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, NumPy {m['numpy']}, OpenCV {m['opencv']}. "
-        + _bfloat16_text(m)
+        + bfloat16_text(m)
         + f"Load average {m['load_average_start']} at start, {m.get('load_average_end')} at end"
         + (" — **the machine was busy: timings are noisy**." if _busy(m) else "."),
         "",
@@ -136,7 +136,7 @@ def _busy(machine: dict) -> bool:
     return any(load is not None and load > 0.5 * cores for load in loads)
 
 
-def _bfloat16_text(machine: dict) -> str:
+def bfloat16_text(machine: dict) -> str:
     """Whether the flagship's frozen VGG16 ran in bfloat16 (``hardware.bfloat16_is_fast``): the CPU feature
     that moves its ratio to the reference most (0.19× with it, 0.21× without, docs/speed.md)."""
     fast = machine.get("bfloat16_fast")

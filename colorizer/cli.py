@@ -143,24 +143,16 @@ def output_names(inputs: list[str]) -> dict[str, str]:
     return names
 
 
-class _Mirrored:
-    """A Colorizer that averages each photo's colors with its mirror image's (an extra evaluation row)."""
+class _WithOptions:
+    """A Colorizer that always colorizes with the same options (an extra evaluation row: another
+    temperature, mirror averaging)."""
 
-    def __init__(self, model):
-        self.model = model
-
-    def colorize(self, image):
-        return self.model.colorize(image, mirror=True)
-
-
-class _Tempered:
-    """A Colorizer decoded at a fixed annealed-mean temperature (an extra evaluation row)."""
-
-    def __init__(self, model, temperature: float):
-        self.model, self.temperature = model, temperature
+    def __init__(self, model, **fixed):
+        # Not ``options``: a Colorizer's ``options`` are the names it accepts, which this row does not widen.
+        self.model, self.fixed = model, fixed
 
     def colorize(self, image):
-        return self.model.colorize(image, temperature=self.temperature)
+        return self.model.colorize(image, **self.fixed)
 
 
 GALLERY_SET = "gallery"
@@ -183,9 +175,9 @@ def cmd_evaluate(args) -> int:
     # The simplest automatic colorizer beside gray: one color per lightness, the training photos' mean.
     models = {TRAINING_PALETTE_ROW: TrainingPalette(), **models}
     for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
-        models.update({f"{n} (T={t:g})": _Tempered(m, t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
+        models.update({f"{n} (T={t:g})": _WithOptions(m, temperature=t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
     if args.mirror:  # extra rows: the models that can, averaged with the mirror image (twice the time)
-        models.update({f"{n} (mirror-averaged)": _Mirrored(m) for n, m in list(models.items())
+        models.update({f"{n} (mirror-averaged)": _WithOptions(m, mirror=True) for n, m in list(models.items())
                        if "mirror" in getattr(m, "options", ())})
     if args.hints:  # extra rows: hint-taking models given n simulated hints per photo
         from colorizer.evaluate import HintedColorizer

@@ -80,6 +80,8 @@ def distill(teacher, features: list, mirror_features: list, epochs: int, lr: flo
         order, losses = rng.permutation(n), []
         for start in range(0, n - BATCH + 1, BATCH):
             idx = np.sort(order[start:start + BATCH])
+            # The teacher's targets are recomputed each epoch, not stored: 313 probabilities at 44 × 44 are
+            # 2.4 MB a crop in float32 (4 GB for 1,656 crops), and two decoder passes cost little beside the step.
             p1, r1 = heads(teacher, blocks(features, idx))
             p2, r2 = heads(teacher, blocks(mirror_features, idx))
             losses.append([float(v) for v in step(blocks(features, idx), (p1 + p2[:, :, ::-1]) / 2, (r1 + r2[:, :, ::-1]) / 2)])
