@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.startup import stop_process
 
-__all__ = ["CHROMIUM_ARGS", "WAIT_MS", "Server", "free_port", "start_server", "wait_until_healthy", "chromium_path",
+__all__ = ["CHROMIUM_ARGS", "NO_ANIMATIONS", "WAIT_MS", "Server", "free_port", "start_server", "wait_until_healthy", "chromium_path",
            "launch_browser", "open_app", "idle", "image_loaded", "has_traceback", "png_bytes", "choose_upload",
            "upload_files", "upload_photo"]
 
@@ -34,6 +34,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]  # benchmarks/browser.py → the
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 WAIT_MS = 120_000
+# Every page opened here draws without CSS animations or transitions. Why: the browsers of a measured
+# class run on the server's own two cores, and twenty tabs painting Streamlit's spinners and loading
+# skeletons in software cost 85 % of the class test's CPU time (13-14 s per tab, the server 35 s), so
+# the server waited on our harness. A student's browser runs on their own machine; nothing the tests
+# check (pictures, text, sizes, tracebacks, memory) depends on an animation.
+NO_ANIMATIONS = """document.addEventListener('DOMContentLoaded', () => {
+  const style = document.createElement('style');
+  style.textContent = '*, *::before, *::after { animation: none !important; transition: none !important; }';
+  document.head.appendChild(style);
+});"""
 
 
 # ---------------------------------------------------------------------------------------------- the server
@@ -130,12 +140,14 @@ def launch_browser():
 
 def open_app(context_or_browser, url: str, path: str = "", viewport: tuple[int, int] = (1300, 1000),
              wait_until: str = "commit"):
-    """A new page (a new Streamlit session) on the app at ``path``; a browser's pages get a ``viewport``
-    (width, height) of their own, a context's pages its own."""
+    """A new page (a new Streamlit session) on the app at ``path``, drawn without animations
+    (``NO_ANIMATIONS``); a browser's pages get a ``viewport`` (width, height) of their own, a context's
+    pages its own."""
     if hasattr(context_or_browser, "new_context"):  # a Browser; a BrowserContext has its own viewport
         page = context_or_browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     else:
         page = context_or_browser.new_page()
+    page.add_init_script(NO_ANIMATIONS)
     page.goto(f"{url}/{path}", wait_until=wait_until)
     return page
 
