@@ -26,6 +26,8 @@ the way the Docker image starts it (``python -m ui.serve``; user checkpoints in 
 the time is reported here, never asserted); the server and browser helpers are ``benchmarks.browser``. Needs Playwright and Chromium (``$CHROMIUM``, default
 ``/usr/bin/chromium``, else Playwright's own); without them each figure says why it is "n/a".
 Timings are wall clock on whatever else the machine is doing: the report records the load average.
+The pages draw without CSS animations (``benchmarks.browser.NO_ANIMATIONS``), so that the browsers, which
+share the server's cores here, do not spend them painting spinners as no real class's server would.
 """
 from __future__ import annotations
 

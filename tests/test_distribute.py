@@ -109,12 +109,18 @@ def main(photo_dir: str, out_dir: str) -> dict:
     x, y = rng.random((4, 32, 32, 1), dtype=np.float32), rng.random((4, 32, 32, 3), dtype=np.float32)
 
     def fit(model, epochs, data=(x, y)):
-        """``epochs`` steps (one batch of 4 each) → the loss of each."""
-        losses = []
-        record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(float(logs["loss"])))
-        loop.fit(model, *data, data, epochs=epochs, batch_size=4, lr=1e-3, loss="mse", callbacks=[record],
-                 verbose=0, stop=threading.Event())
-        return losses
+        """``epochs`` steps (one batch of 4 each) → the loss of each, and the weights after the first step
+        (recorded on the way, so that one compiled fit gives both the one-step and the few-step check)."""
+        losses, first_step = [], []
+
+        def record(epoch, logs):
+            losses.append(float(logs["loss"]))
+            if epoch == 0:
+                first_step.extend(model.get_weights())
+
+        loop.fit(model, *data, data, epochs=epochs, batch_size=4, lr=1e-3, loss="mse",
+                 callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=record)], verbose=0, stop=threading.Event())
+        return losses, first_step
 
     def difference(a, b):
         return max(float(np.max(np.abs(u - v))) for u, v in zip(a, b))
@@ -128,16 +134,11 @@ def main(photo_dir: str, out_dir: str) -> dict:
               "variable": type(mirrored.trainable_weights[0].value).__name__}
 
     mirrored.set_weights(initial)
-    fit(mirrored, 1)
+    result["losses"], mirrored_one_step = fit(mirrored, 4)
     single.set_weights(initial)
-    fit(single, 1)
-    result["one_step_difference"] = difference(mirrored.get_weights(), single.get_weights())
-    result["moved"] = difference(mirrored.get_weights(), initial)
-
-    mirrored.set_weights(initial)
-    result["losses"] = fit(mirrored, 4)
-    single.set_weights(initial)
-    result["single_losses"] = fit(single, 4)
+    result["single_losses"], single_one_step = fit(single, 4)
+    result["one_step_difference"] = difference(mirrored_one_step, single_one_step)
+    result["moved"] = difference(mirrored_one_step, initial)
     result["steps_difference"] = difference(mirrored.get_weights(), single.get_weights())
 
     # Fine-tuning: the decoder head on encoder features, trained as train_decoder trains it.
