@@ -90,6 +90,27 @@ def distill(teacher, features: list, mirror_features: list, epochs: int, lr: flo
     return student
 
 
+def save_student(source, out: Path, this_round: dict) -> Path:
+    """Write ``source``'s model (its decoder now the student's) to ``out``, with the source checkpoint's
+    colorfulness gate and history beside it and its card amended by ``this_round``; the model first, so
+    that a missing extra never costs the training. ``source.source`` is a checkpoint's folder or its
+    ``model.keras`` (a shipped name loads from the file)."""
+    folder = Path(source.source)
+    folder = folder.parent if folder.is_file() else folder
+    out.mkdir(parents=True, exist_ok=True)
+    source.model.save(out / "model.keras")
+    for name in ("colorfulness_gate.npz", "history.csv"):
+        if (folder / name).exists():
+            shutil.copy(folder / name, out / name)
+    card = dict(source.card)
+    earlier = card.get("training", {}).get("distilled_from_mirror")
+    if earlier:  # the teacher was itself distilled: keep how, inside this round's record
+        this_round = {**this_round, "teacher_distilled": earlier}
+    card["training"] = {**card.get("training", {}), "distilled_from_mirror": this_round}
+    (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="photo folder with a train/ split (scripts/fetch_photos.py)")
@@ -113,19 +134,12 @@ def main(argv=None) -> int:
     decoder = source.model.get_layer("decoder")
     student = distill(decoder, features, mirror_features, args.epochs, args.lr, args.seed, log)
 
-    out = Path(args.out) / "hypercolumn"
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("colorfulness_gate.npz", "history.csv"):
-        shutil.copy(Path(source.source) / name, out / name)
     decoder.set_weights(student.get_weights())  # the loaded model now holds the student
-    source.model.save(out / "model.keras")
-    card = dict(source.card)
-    card["training"] = {**card["training"], "distilled_from_mirror": {
+    out = save_student(source, Path(args.out) / "hypercolumn", {
         "command": "python scripts/distill_mirror.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "crops": int(len(L)), "crop_size": CROP_SIZE, "epochs": args.epochs, "learning_rate": args.lr,
         "seed": args.seed, "batch_size": BATCH, "wall_time_s": round(time.time() - started, 1),
-        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image"}}
-    (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image"})
     log(f"saved {out}")
     return 0
 

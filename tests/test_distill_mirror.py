@@ -36,3 +36,34 @@ def test_the_student_learns_the_mirror_average_its_teacher_needs_two_passes_for(
     probs = np.asarray(script.heads(student, [features[0].astype(np.float32)])[0])
     assert np.abs(probs - probs_target).mean() < np.abs(np.asarray(script.heads(teacher, [features[0].astype(np.float32)])[0]) - probs_target).mean()
     assert gap(teacher) == before  # the teacher was not trained
+
+
+def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or_a_folder(tmp_path):
+    """A shipped name loads from ``weights/NAME/model.keras`` (``source`` is the file), a run's folder from
+    the folder: either way the gate and history beside it go with the student, whose weights are what the
+    model holds, and a teacher that was itself distilled keeps that record inside the new round's."""
+    import json
+    from types import SimpleNamespace
+
+    import keras
+
+    script = load_script("distill_mirror")
+    folder = tmp_path / "teacher"
+    folder.mkdir()
+    (folder / "colorfulness_gate.npz").write_bytes(b"gate bytes")
+    (folder / "history.csv").write_text("epoch,loss\n1,3.6\n")
+    keras.utils.set_random_seed(0)
+    block = keras.Input((4, 4, 3))
+    model = keras.Model(block, keras.layers.Conv2D(2, 1, name="decoder_conv")(block))
+    card = {"arch": "hypercolumn", "training": {"epochs": 6, "distilled_from_mirror": {"seed": 5}}}
+    for n, source in enumerate([folder / "model.keras", folder]):
+        out = script.save_student(SimpleNamespace(source=str(source), model=model, card=card), tmp_path / f"out{n}",
+                                  {"seed": 6})
+        assert (out / "colorfulness_gate.npz").read_bytes() == b"gate bytes"
+        assert (out / "history.csv").read_text() == "epoch,loss\n1,3.6\n"
+        saved = json.loads((out / "card.json").read_text())
+        assert saved["training"]["epochs"] == 6
+        assert saved["training"]["distilled_from_mirror"] == {"seed": 6, "teacher_distilled": {"seed": 5}}
+        reloaded = keras.models.load_model(out / "model.keras")
+        np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])
+    assert card["training"]["distilled_from_mirror"] == {"seed": 5}  # the source's card is not changed
