@@ -96,7 +96,7 @@ def save_student(source, out: Path, this_round: dict) -> Path:
     that a missing extra never costs the training. ``source.source`` is a checkpoint's folder or its
     ``model.keras`` (a shipped name loads from the file)."""
     folder = Path(source.source)
-    folder = folder.parent if folder.is_file() else folder
+    folder = folder.parent if folder.suffix == ".keras" else folder
     out.mkdir(parents=True, exist_ok=True)
     source.model.save(out / "model.keras")
     for name in ("colorfulness_gate.npz", "history.csv"):
