@@ -19,7 +19,6 @@ How run SD1 was made and chosen: docs/results.md, "Run SD1".
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from colorizer import data  # noqa: E402
+from colorizer import checkpoints, data  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.models.losses import REGRESSION_WEIGHT  # noqa: E402
@@ -96,9 +95,9 @@ def save_student(source, out: Path, this_round: dict) -> Path:
     that a missing extra never costs the training. ``source.source`` is a checkpoint's folder or its
     ``model.keras`` (a shipped name loads from the file)."""
     folder = Path(source.source)
-    folder = folder.parent if folder.suffix == ".keras" else folder
+    folder = folder if folder.is_dir() else folder.parent  # as colorfulness_gate.beside finds the gate
     out.mkdir(parents=True, exist_ok=True)
-    source.model.save(out / "model.keras")
+    checkpoints.save_model_atomic(source.model, out / "model.keras")
     for name in ("colorfulness_gate.npz", "history.csv"):
         if (folder / name).exists():
             shutil.copy(folder / name, out / name)
@@ -107,7 +106,7 @@ def save_student(source, out: Path, this_round: dict) -> Path:
     if earlier:  # the teacher was itself distilled: keep how, inside this round's record
         this_round = {**this_round, "teacher_distilled": earlier}
     card["training"] = {**card.get("training", {}), "distilled_from_mirror": this_round}
-    (out / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    checkpoints.write_card(out, card)
     return out
 
 
