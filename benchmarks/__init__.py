@@ -54,7 +54,7 @@ SIZE_FIELDS = ("megapixels", "shape", "end_to_end_ms", "pre_ms", "network_ms", "
                "pre_post_share", "numpy_peak_mb", "rss_peak_delta_mb")
 MODEL_FIELDS = ("weights", "working_size", "contract", "parameters", "flops", "forward_ms", "forward_xla_ms",
                 "xla_in_use", "traces", "batch_size", "batch_images_per_s", "finetune_epoch_s", "cold_start_s",
-                "sizes", "ratios")
+                "sizes", "ratios", "runtime", "lite_status")
 
 
 @dataclass

@@ -43,7 +43,8 @@ def alternating_ratios(rounds: int, names: tuple[str, ...] = (FLAGSHIP,), megapi
             times[name].append(1000 * (time.perf_counter() - start))
     reference = times[REFERENCE]
     return {"megapixels": megapixels, "rounds": rounds, "models": {
-        name: {"end_to_end_ms": statistics.median(t), "ratio": statistics.median(a / r for a, r in zip(t, reference))}
+        name: {"end_to_end_ms": statistics.median(t), "ratio": statistics.median(a / r for a, r in zip(t, reference)),
+               "runtime": getattr(models[name], "runtime", "TensorFlow")}
         for name, t in times.items()}}
 
 
@@ -53,10 +54,11 @@ def alternating_report(result: dict, command: str) -> str:
     where = ([f"Machine: {machine['cpu']}, {machine['usable_cores']} usable cores. {bfloat16_text(machine)}"
               f"Load average {machine.get('load_average_start')} at start.", ""] if machine else [])
     lines = [f"### {result['megapixels']:g} MP, models and the reference in alternation ({result['rounds']} rounds)", "",
-             *where, f"Command: `{command}`", "", "| model | end-to-end ms (median) | ratio to the reference (median per round) |",
-             "|---|---:|---:|"]
+             *where, f"Command: `{command}`", "",
+             "| model | runtime | end-to-end ms (median) | ratio to the reference (median per round) |",
+             "|---|---|---:|---:|"]
     for name, row in result["models"].items():
-        lines.append(f"| {name} | {row['end_to_end_ms']:.1f} | {row['ratio']:.3f}× |")
+        lines.append(f"| {name} | {row.get('runtime', 'TensorFlow')} | {row['end_to_end_ms']:.1f} | {row['ratio']:.3f}× |")
     flagship = result["models"].get(FLAGSHIP)
     if flagship is not None:
         ok = "✅" if flagship["ratio"] <= GOAL_FLAGSHIP else "❌"

@@ -51,8 +51,11 @@ def synthetic_color_photos(n: int, side: int = 320, seed: int = 0) -> list[np.nd
 # ---------------------------------------------------------------------------------------------- models
 
 
-def load_for_bench(name: str, reference_size: int = 256):
-    """A model name → (Colorizer, where its weights come from). Absent checkpoints: random weights."""
+def load_for_bench(name: str, reference_size: int = 256, lite: bool = True):
+    """A model name → (Colorizer, where its weights come from). Absent checkpoints: random weights.
+    ``lite``: a shipped checkpoint runs where the app's runs once warm (``Colorizer.use_lite``: LiteRT
+    for the flagship on a CPU without fast bfloat16, converted here if ``export-lite`` has not cached it);
+    False keeps TensorFlow, which is what a cold start's first colorization runs on."""
     from colorizer.checkpoints import shipped_checkpoints
     from colorizer.inference import Colorizer, load
     from colorizer.models import architecture
@@ -63,7 +66,10 @@ def load_for_bench(name: str, reference_size: int = 256):
         return yardstick.yardstick_colorizer(reference_size), "random weights (the reference's cost does not depend on them)"
     shipped = shipped_checkpoints()
     if name in shipped:
-        return load(name), f"weights/{name}"
+        colorizer = load(name)
+        if lite:
+            colorizer.use_lite(wait=True, convert=True)
+        return colorizer, f"weights/{name}"
     arch = architecture(name)
     model = arch.build(arch.WORKING_SIZE)
     contract = contract_of(arch)
@@ -244,7 +250,8 @@ def measure_model(name: str, config: BenchConfig, photos: dict[float, np.ndarray
     S = colorizer.working_size
     result = {"weights": weights, "working_size": S, "contract": colorizer.contract,
               "parameters": int(colorizer.network.count_params()),
-              "parameters_checkpoint": int(colorizer.model.count_params())}
+              "parameters_checkpoint": int(colorizer.model.count_params()),
+              "runtime": colorizer.runtime, "lite_status": colorizer.lite_status}
     sizes = {}
     for mp, image in photos.items():
         step(f"{mp:g} MP")
@@ -281,7 +288,9 @@ def measure_model(name: str, config: BenchConfig, photos: dict[float, np.ndarray
     result["batch_images_per_s"] = config.batch_size / (batch_ms / 1e3)
     # One trace per input shape for everything above (single images and batches): each signature is fixed.
     # A KEEP_ASPECT network adds a graph per shape it ran at (the photo's aspect: ``forward.other_shapes``).
-    graphs = [colorizer.forward.traced, *getattr(colorizer.forward, "other_shapes", {}).values()]
+    # A forward on LiteRT traces nothing (``traced`` None): its TensorFlow forward's traces are counted.
+    forward = colorizer.forward if getattr(colorizer.forward, "traced", None) is not None else colorizer.tf_forward
+    graphs = [forward.traced, *getattr(forward, "other_shapes", {}).values()]
     result["traces"] = sum(int(graph.experimental_get_tracing_count()) for graph in graphs)
     step("FLOPs")
     result["flops"] = count_flops(colorizer.network, S)

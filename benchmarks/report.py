@@ -172,8 +172,12 @@ def _notes(result: dict) -> list[str]:
                     f"first page served after {app['index_s']:.1f} s (the model loads on the first colorization).")
     else:
         app_text = f"`streamlit run` cold start: {app}."
+    runtimes = "; ".join(f"{name} on {data['runtime']}: {data['lite_status']}" for name, data in result["models"].items()
+                         if data.get("runtime", "TensorFlow") != "TensorFlow")
     return [
         "Notes:",
+        "- runtime: TensorFlow" + (f", except {runtimes} (`Colorizer.use_lite`, `colorizer/lite.py`)" if runtimes else
+                                    " for every model."),
         "- end-to-end = `Colorizer.colorize`; pre = `Colorizer.prepared`: 8-bit lightness + shrink to the working size; network = the bare "
         "traced forward pass (graph mode, fixed input signature, one trace per model); post = `Colorizer.join` "
         "(upsample ab, bilinear or guided by L's edges for the flagship, Lab → RGB by table lookup, `colorizer/lab8.py`). Decoding the network output (e.g. unet313's annealed mean) is in "

@@ -274,6 +274,41 @@ def cmd_bench(args) -> int:
     return bench_from_cli(args)
 
 
+def cmd_export_lite(args) -> int:
+    import os
+    import time
+
+    from colorizer import lite
+    from colorizer.checkpoints import CheckpointError
+
+    # The flatbuffer is for CPUs without fast bfloat16: the float32 network, whatever this CPU has
+    # (the setting is read when the network is built, and put back after: main() also runs in-process).
+    before = os.environ.get("COLORIZER_BFLOAT16")
+    os.environ["COLORIZER_BFLOAT16"] = "0"
+    try:
+        model = _load_model(args)
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    finally:
+        if before is None:
+            os.environ.pop("COLORIZER_BFLOAT16", None)
+        else:
+            os.environ["COLORIZER_BFLOAT16"] = before
+    if model.arch is None or model.arch.NAME not in lite.LITE_ARCHITECTURES:
+        print(f"error: {model.name}: LiteRT is for {', '.join(lite.LITE_ARCHITECTURES)} checkpoints only", file=sys.stderr)
+        return USAGE_ERROR
+    start = time.perf_counter()
+    try:
+        path, error = model.export_lite()
+    except (lite.LiteError, ValueError, OSError) as err:
+        print(f"error: {model.name}: {err}", file=sys.stderr)
+        return 1
+    print(f"{model.name}: converted in {time.perf_counter() - start:.1f} s, {path.stat().st_size / 1e6:.1f} MB, "
+          f"within {error:.1e} of TensorFlow on a probe → {path}")
+    return 0
+
+
 def _counts(text: str) -> list[int]:
     try:
         counts = [int(part) for part in text.split(",") if part.strip()]
@@ -373,6 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--hints", metavar="HINTS.json", help="color hints for the first frame (a hint-taking --arch); it then guides the rest")
     video.add_argument("--max-frames", type=int, metavar="N", help="colorize only the first N frames")
     video.set_defaults(run=cmd_video)
+
+    export = sub.add_parser("export-lite", help=f"convert {FLAGSHIP} for LiteRT once, into the cache the app reads "
+                            "(faster on CPUs without fast bfloat16; colorizer/lite.py)")
+    export.add_argument("--checkpoint", help=f"a checkpoint name or path (default: {FLAGSHIP})")
+    export.set_defaults(run=cmd_export_lite, arch=FLAGSHIP)
 
     bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
     bench.add_argument("--json", metavar="FILE")

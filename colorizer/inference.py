@@ -12,6 +12,7 @@ and ``L_313`` (the 313 ab bins, decoded by annealed mean).
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,18 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer import colorfulness_gate, lab8, quantize
+from colorizer import colorfulness_gate, lab8, lite, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
 from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card, resolve
 from colorizer.color import (ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize,
                              unnormalize_ab, unnormalize_l)
-from colorizer.process import keep_large_buffers, one_blas_thread
+from colorizer.process import keep_large_buffers, one_blas_thread, release_unused
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names
 
 __all__ = ["Colorizer", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
            "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_FOREIGN_SIZE = 256
 # Architectures whose forward pass runs XLA-compiled (``jit_compile=True``; works on CPU). Measured
@@ -97,8 +100,10 @@ class Colorizer:
 
     Derived attributes: ``arch`` (the architecture module, or None for a foreign model), ``network``
     (the part that runs at inference, e.g. the VAE's decoder), ``jit_compile`` (XLA or not, see
-    ``JIT_COMPILE``), ``forward`` (that network traced once, see ``compiled_forward``) and ``options``
-    (the option names ``colorize`` takes: ``contract.COMMON_OPTIONS`` and the architecture's own).
+    ``JIT_COMPILE``), ``tf_forward`` (that network traced once, see ``compiled_forward``), ``forward``
+    (what colorizing runs: ``tf_forward``, or LiteRT's after ``use_lite``, with the gate's prediction added),
+    ``runtime`` and ``lite_status`` (which of the two, and why) and ``options`` (the option names
+    ``colorize`` takes: ``contract.COMMON_OPTIONS`` and the architecture's own).
     """
 
     name: str
@@ -117,15 +122,83 @@ class Colorizer:
         # Runs at about working_size² pixels in the photo's own aspect (``aspect_shape``) or at S×S.
         self.keep_aspect = bool(getattr(self.arch, "KEEP_ASPECT", False))
         # The traced network (see ``compiled_forward``); predict_ab runs it under the lock.
-        self.forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
+        self.tf_forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
         # A checkpoint's colorfulness gate (the shipped flagship's) adds its prediction to the outputs.
         self.gate = colorfulness_gate.beside(self.source) if self.arch is not None and self.source else None
-        if self.gate is not None:
-            self.forward = colorfulness_gate.with_prediction(self.forward, self.gate)
+        self.forward = self._gated(self.tf_forward)
+        # Which runtime ``forward`` runs on; ``use_lite`` may switch it to LiteRT.
+        self.runtime, self.lite_status = "TensorFlow", "not asked for"
         # The options the architecture's predict_ab takes by name; the common ones it lacks are ignored.
         self._arch_options = option_names(self.arch) if self.arch else frozenset()
         self.options = frozenset(COMMON_OPTIONS) | self._arch_options
         self._lock = threading.Lock()
+
+    def _gated(self, forward):
+        return forward if self.gate is None else colorfulness_gate.with_prediction(forward, self.gate)
+
+    def use_lite(self, wait: bool = False, convert: bool = False) -> threading.Thread | None:
+        """Switch ``forward`` to LiteRT's XNNPACK kernels where that is faster (``colorizer.lite``: the flagship
+        on a CPU without fast bfloat16), from the flatbuffer ``export_lite`` cached for this checkpoint, after
+        checking it against TensorFlow on a probe; in a daemon thread (``colorize`` runs on TensorFlow until
+        then), or now with ``wait``. ``convert``: with no cached flatbuffer, convert one in this process
+        (seconds, and ``lite.CONVERSION_MB`` of peak memory: for tools, not for a server).
+        → the thread, or None when the path does not apply. ``lite_status`` says what happened; on any
+        failure TensorFlow simply stays."""
+        why = lite.unwanted(self.arch.NAME if self.arch else None)
+        if why is not None:
+            self.lite_status = why
+            return None
+        self.lite_status = "switching"
+        thread = threading.Thread(target=self._switch_to_lite, args=(convert,), name=f"lite-{self.name}", daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
+        return thread
+
+    def export_lite(self) -> tuple[Path, float]:
+        """Convert this checkpoint's network for LiteRT (float32, whatever this CPU does best) and cache it where
+        ``use_lite`` looks (``lite.cached_path``) → (the file, the largest difference from TensorFlow on a
+        probe, relative to each output's scale). ``LiteError`` when it cannot be converted or disagrees;
+        ValueError for a model that is not a checkpoint file."""
+        if not self.source or not Path(self.source).is_file():
+            raise ValueError(f"{self.name}: not loaded from a checkpoint file, nothing to name a cached flatbuffer by")
+        blob, names = lite.convert(self.network)
+        error = lite.check(lite.LiteForward(blob, names), self.tf_forward, self._lite_probe())
+        path = lite.cached_path(self.source)
+        lite.save(path, blob, names)
+        return path, error
+
+    def _lite_probe(self) -> np.ndarray:
+        # A smooth 3:4 gray picture: any input shows a wrong conversion; this one runs at a photo's shape.
+        return self.network_input(np.linspace(0, 100, 96 * 128, dtype=np.float32).reshape(96, 128))
+
+    def _switch_to_lite(self, convert: bool):
+        start = time.perf_counter()
+        try:
+            path = lite.cached_path(self.source) if self.source and Path(self.source).is_file() else None
+            names = lite.read_names(path) if path is not None else None
+            if names is not None:
+                forward, where = lite.LiteForward(path, names), f"cached flatbuffer {path.name}"
+            elif convert:
+                forward, where = lite.LiteForward(*lite.convert(self.network)), "flatbuffer converted in this process"
+            else:
+                self.lite_status = ("TensorFlow kept: no LiteRT flatbuffer cached for this checkpoint "
+                                    "(python -m colorizer export-lite writes it)")
+                return
+            lite.check(forward, self.tf_forward, self._lite_probe())
+        except (lite.LiteError, OSError) as err:
+            self.lite_status = f"TensorFlow kept: {err}"
+            _log.warning("%s: %s", self.name, self.lite_status)
+            return
+        except Exception as err:  # noqa: BLE001 - a background thread: whatever LiteRT raised, TensorFlow stays
+            self.lite_status = f"TensorFlow kept: {type(err).__name__}: {err}"
+            _log.exception("%s: switching to LiteRT failed", self.name)
+            return
+        with self._lock:
+            self.forward = self._gated(forward)
+            self.runtime = "LiteRT (XNNPACK)"
+        release_unused()  # a conversion's copies go back to the system
+        self.lite_status = f"{where}, switched in {time.perf_counter() - start:.1f} s"
 
     @property
     def param_count(self) -> int:

@@ -144,7 +144,7 @@ def model_caption(model: Colorizer) -> str:
     size = (f"about {model.working_size}×{model.working_size} px in your photo's own aspect" if model.keep_aspect
             else f"{model.working_size}×{model.working_size} px")
     return (f"Model **{model.name}** ({arch}, {widgets.checkpoint_kind(model.name)}): {model.param_count:,} parameters, "
-            f"runs at {size}; its a, b are joined to your photo's full-resolution L.")
+            f"runs at {size} on {model.runtime}; its a, b are joined to your photo's full-resolution L.")
 
 
 def colorize_page_ui() -> None:
