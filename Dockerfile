@@ -42,10 +42,6 @@ USER user
 # Compile the join's kernels (colorizer/lab8_kernels.py) into numba's cache beside them now, not while
 # the first visitor waits (a host with another CPU model recompiles once, in the server's warm-up).
 RUN python -c "from colorizer import lab8; lab8.warm_up()"
-# The flagship converted for LiteRT into ~/.cache/colorizer/lite (colorizer/lite.py): on a CPU without fast
-# bfloat16 the server runs it there, a fifth faster. Converting takes 1.3 GB of peak memory, so it is done
-# here, once, and never by the server; a CPU with fast bfloat16 simply keeps TensorFlow.
-RUN python -m colorizer export-lite
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4)"

@@ -54,7 +54,7 @@ def synthetic_color_photos(n: int, side: int = 320, seed: int = 0) -> list[np.nd
 def load_for_bench(name: str, reference_size: int = 256, lite: bool = True):
     """A model name → (Colorizer, where its weights come from). Absent checkpoints: random weights.
     ``lite``: a shipped checkpoint runs where the app's runs once warm (``Colorizer.use_lite``: LiteRT
-    for the flagship on a CPU without fast bfloat16, converted here if ``export-lite`` has not cached it);
+    for the flagship on a CPU without fast bfloat16, converted here if its checkpoint has no template);
     False keeps TensorFlow, which is what a cold start's first colorization runs on."""
     from colorizer.checkpoints import shipped_checkpoints
     from colorizer.inference import Colorizer, load

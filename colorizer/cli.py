@@ -300,12 +300,13 @@ def cmd_export_lite(args) -> int:
         return USAGE_ERROR
     start = time.perf_counter()
     try:
-        path, error = model.export_lite()
+        path, error, index = model.export_lite()
     except (lite.LiteError, ValueError, OSError) as err:
         print(f"error: {model.name}: {err}", file=sys.stderr)
         return 1
-    print(f"{model.name}: converted in {time.perf_counter() - start:.1f} s, {path.stat().st_size / 1e6:.1f} MB, "
-          f"within {error:.1e} of TensorFlow on a probe → {path}")
+    print(f"{model.name}: converted in {time.perf_counter() - start:.1f} s, within {error:.1e} of TensorFlow on a "
+          f"probe; {len(index['buffers'])} weight buffers left to fill ({index['size'] / 1e6:.1f} MB flatbuffer, "
+          f"{index['verbatim_bytes']:,} bytes kept verbatim) → {path} ({path.stat().st_size / 1e3:.0f} KB)")
     return 0
 
 
@@ -409,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--max-frames", type=int, metavar="N", help="colorize only the first N frames")
     video.set_defaults(run=cmd_video)
 
-    export = sub.add_parser("export-lite", help=f"convert {FLAGSHIP} for LiteRT once, into the cache the app reads "
-                            "(faster on CPUs without fast bfloat16; colorizer/lite.py)")
+    export = sub.add_parser("export-lite", help=f"convert {FLAGSHIP} for LiteRT and write its weight-free template "
+                            "beside the checkpoint, which the app fills and runs on CPUs without fast bfloat16 (colorizer/lite.py)")
     export.add_argument("--checkpoint", help=f"a checkpoint name or path (default: {FLAGSHIP})")
     export.set_defaults(run=cmd_export_lite, arch=FLAGSHIP)
 

@@ -138,12 +138,12 @@ class Colorizer:
 
     def use_lite(self, wait: bool = False, convert: bool = False) -> threading.Thread | None:
         """Switch ``forward`` to LiteRT's XNNPACK kernels where that is faster (``colorizer.lite``: the flagship
-        on a CPU without fast bfloat16), from the flatbuffer ``export_lite`` cached for this checkpoint, after
-        checking it against TensorFlow on a probe; in a daemon thread (``colorize`` runs on TensorFlow until
-        then), or now with ``wait``. ``convert``: with no cached flatbuffer, convert one in this process
-        (seconds, and ``lite.CONVERSION_MB`` of peak memory: for tools, not for a server).
-        → the thread, or None when the path does not apply. ``lite_status`` says what happened; on any
-        failure TensorFlow simply stays."""
+        on a CPU without fast bfloat16): its flatbuffer rebuilt from the template ``export_lite`` wrote beside
+        the checkpoint and this model's own weights, then checked against TensorFlow on a probe; in a daemon
+        thread (``colorize`` runs on TensorFlow until then), or now with ``wait``. ``convert``: where there is
+        no template, convert in this process (seconds, and ``lite.CONVERSION_MB`` of peak memory: for tools,
+        not for a server). → the thread, or None when the path does not apply. ``lite_status`` says what
+        happened; on any failure TensorFlow simply stays."""
         why = lite.unwanted(self.arch.NAME if self.arch else None)
         if why is not None:
             self.lite_status = why
@@ -155,18 +155,22 @@ class Colorizer:
             thread.join()
         return thread
 
-    def export_lite(self) -> tuple[Path, float]:
-        """Convert this checkpoint's network for LiteRT (float32, whatever this CPU does best) and cache it where
-        ``use_lite`` looks (``lite.cached_path``) → (the file, the largest difference from TensorFlow on a
-        probe, relative to each output's scale). ``LiteError`` when it cannot be converted or disagrees;
-        ValueError for a model that is not a checkpoint file."""
-        if not self.source or not Path(self.source).is_file():
-            raise ValueError(f"{self.name}: not loaded from a checkpoint file, nothing to name a cached flatbuffer by")
+    def export_lite(self) -> tuple[Path, float, dict]:
+        """Convert this checkpoint's network for LiteRT (float32) and write its template beside the checkpoint
+        (``lite.TEMPLATE``, ``lite.INDEX``), where ``use_lite`` looks → (the template, the largest difference
+        from TensorFlow on a probe relative to each output's scale, the index). ``LiteError`` when it cannot
+        be converted or disagrees; ValueError for a model that was not loaded from a checkpoint file."""
+        folder = self._checkpoint_folder()
+        if folder is None:
+            raise ValueError(f"{self.name}: not loaded from a checkpoint file, nowhere to put a template")
         blob, names = lite.convert(self.network)
         error = lite.check(lite.LiteForward(blob, names), self.tf_forward, self._lite_probe())
-        path = lite.cached_path(self.source)
-        lite.save(path, blob, names)
-        return path, error
+        template, index = lite.make_template(blob, names, self.network)
+        lite.save_template(folder, template, index)
+        return folder / lite.TEMPLATE, error, index
+
+    def _checkpoint_folder(self) -> Path | None:
+        return Path(self.source).parent if self.source and Path(self.source).is_file() else None
 
     def _lite_probe(self) -> np.ndarray:
         # A smooth 3:4 gray picture: any input shows a wrong conversion; this one runs at a photo's shape.
@@ -175,15 +179,15 @@ class Colorizer:
     def _switch_to_lite(self, convert: bool):
         start = time.perf_counter()
         try:
-            path = lite.cached_path(self.source) if self.source and Path(self.source).is_file() else None
-            names = lite.read_names(path) if path is not None else None
-            if names is not None:
-                forward, where = lite.LiteForward(path, names), f"cached flatbuffer {path.name}"
+            folder = self._checkpoint_folder()
+            filled = lite.fill_template(folder, self.network) if folder is not None else None
+            if filled is not None:
+                forward, where = lite.LiteForward(*filled), f"filled from {lite.TEMPLATE}"
             elif convert:
-                forward, where = lite.LiteForward(*lite.convert(self.network)), "flatbuffer converted in this process"
+                forward, where = lite.LiteForward(*lite.convert(self.network)), "converted in this process"
             else:
-                self.lite_status = ("TensorFlow kept: no LiteRT flatbuffer cached for this checkpoint "
-                                    "(python -m colorizer export-lite writes it)")
+                self.lite_status = (f"TensorFlow kept: no {lite.TEMPLATE} beside the checkpoint "
+                                    "(python -m colorizer export-lite --checkpoint … writes it)")
                 return
             lite.check(forward, self.tf_forward, self._lite_probe())
         except (lite.LiteError, OSError) as err:
@@ -197,7 +201,7 @@ class Colorizer:
         with self._lock:
             self.forward = self._gated(forward)
             self.runtime = "LiteRT (XNNPACK)"
-        release_unused()  # a conversion's copies go back to the system
+        release_unused()  # the rebuilt flatbuffer's and a conversion's temporary copies go back to the system
         self.lite_status = f"{where}, switched in {time.perf_counter() - start:.1f} s"
 
     @property

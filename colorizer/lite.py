@@ -6,12 +6,16 @@ to a LiteRT flatbuffer and run by XNNPACK takes about a fifth less time there (d
 CPUs without fast bfloat16"). Where bfloat16 is fast (AMX, AVX512-BF16) TensorFlow runs the VGG16 in it,
 3–4× faster than float32 in either runtime, and on a GPU TensorFlow uses the GPU: this path is for the rest.
 
-Converted once, ahead of time, not in the server: the converter freezes the weights into its graph copy
-after copy, 1.3 GB of peak memory on top of a loaded app (``CONVERSION_MB``), which alone would break the
-app's 2.4 GB budget. ``python -m colorizer export-lite`` writes the flatbuffer into a cache folder
-(``cache_dir``; the Docker image does it at build time); a server finds it there by the checkpoint's
-content and only loads it (+0.2 GB resident: the flatbuffer's weights and XNNPACK's packed copy). Where
-there is none (Community Cloud builds no image) the flagship runs on TensorFlow, as before.
+Converted once, by a developer, never by the server: the converter freezes the weights into its graph
+copy after copy, 1.3 GB of peak memory on top of a loaded app (``CONVERSION_MB``), which alone would break
+the app's 2.4 GB budget. What is kept is a *template*: the converted flatbuffer with every buffer that
+holds one of the network's weights zeroed (gzip then makes the flagship's 75 MB 101 KB), and an index saying
+which weight, laid out how, goes where. ``python -m colorizer export-lite`` writes both beside the
+checkpoint (``TEMPLATE``, ``INDEX``; shipped in ``weights/hypercolumn/``). A server fills the template
+from the weights it has loaded anyway (byte for byte the converted flatbuffer; 0.17 GB more resident, no
+converter), checks the result against
+TensorFlow on a probe, and only then switches; a template that no longer fits the network (another
+architecture, retrained weights in its verbatim buffers) fails that check and TensorFlow stays.
 
 One flatbuffer serves every input shape (the photo's own aspect gives several): it is converted with an
 unknown batch and spatial size, and the interpreter is resized when a call's shape differs from the last
@@ -24,18 +28,19 @@ Contract
   (one line): ``COLORIZER_LITE=0``, another architecture, fast bfloat16 or a GPU, or no ``ai_edge_litert``.
 - ``convert(network)`` → (flatbuffer, output names) of a one-input Keras network with dict outputs (the
   flagship: 7–10 s on 2 cores); ``LiteError`` when it cannot be converted.
-- ``cached_path(source)``: where the flatbuffer of checkpoint file ``source`` goes (its content's hash and
-  the converter's version in the name); ``save(path, blob, names)`` writes it and its names atomically;
-  ``read_names(path)`` → the names, or None when there is no usable file.
-- ``LiteForward(model, names)`` (flatbuffer bytes or a file, mapped): ``forward(x)`` → {name: float32
-  array}, like ``inference.compiled_forward``'s (``traced`` None, ``other_shapes`` empty); one invoke at a time.
+- ``make_template(blob, names, network)`` → (gzipped template, index): every buffer equal to one of
+  ``network.weights`` as stored (or transposed the ways the converter lays kernels out) zeroed and indexed;
+  ``save_template(folder, …)`` writes both atomically, the index last.
+- ``fill_template(folder, network)`` → (flatbuffer, output names) from the template beside a checkpoint
+  and ``network``'s weights; None when the folder has none; ``LiteError`` when it does not fit the network.
+- ``LiteForward(blob, names)``: ``forward(x)`` → {name: float32 array}, like ``inference.compiled_forward``'s (``traced`` None, ``other_shapes`` empty); one invoke at a time.
 - ``check(forward, reference, probe)``: both run on ``probe``; ``LiteError`` naming the first output that
   differs from ``reference``'s (TensorFlow's) by more than ``TOLERANCE`` of its largest value.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import gzip
 import json
 import os
 import threading
@@ -43,18 +48,23 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LITE_ARCHITECTURES", "TOLERANCE", "CONVERSION_MB", "LiteError", "LiteForward", "cache_dir", "cached_path",
-           "check", "convert", "read_names", "save", "unwanted"]
+__all__ = ["LITE_ARCHITECTURES", "TOLERANCE", "CONVERSION_MB", "TEMPLATE", "INDEX", "LiteError", "LiteForward", "check",
+           "convert", "fill_template", "make_template", "save_template", "unwanted"]
 
 # Only the flagship: its frozen VGG16 is where the time goes. The small networks gain little and would pay
 # a conversion; hypercolumn_hints takes a second input (the hints), which this module does not handle.
 LITE_ARCHITECTURES = ("hypercolumn",)
 # The two runtimes sum in different orders: the flagship's outputs differ by about 1e-6 of their scale
-# (probabilities by under 1e-6, VGG16 block 5 by 3e-4 against values in the hundreds).
+# (probabilities by under 1e-6, VGG16 block 5 by 3e-4 against values in the hundreds); a wrong weight
+# moves them by far more.
 TOLERANCE = 1e-4
 # What a conversion adds to the process's peak memory (the flagship, on the loaded model: 1,073 → 2,346 MiB;
 # through a SavedModel it peaked lower but gave wrong outputs with Keras 3's variables).
 CONVERSION_MB = 1300
+# Beside a checkpoint's model.keras: the weight-free flatbuffer and where its weights go.
+TEMPLATE, INDEX = "lite_template.tflite.gz", "lite_template.json"
+# Buffers smaller than this are kept verbatim in the template (biases of a few channels, folded constants).
+MIN_INDEXED_BYTES = 64
 
 
 class LiteError(RuntimeError):
@@ -112,7 +122,9 @@ def convert(network) -> tuple[bytes, tuple[str, ...]]:
     from colorizer.process import release_unused
 
     channels = network.inputs[0].shape[-1]
-    names = tuple(sorted(network.output_names))
+    # The dict's keys, from one small call: Keras's ``output_names`` are the output layers' names, which
+    # need not be the keys.
+    names = tuple(sorted(network(np.zeros((1, 32, 32, channels), np.float32), training=False)))
     # A tuple in a fixed order: a flatbuffer converted from a function carries no output names, only this order.
     forward = tf.function(lambda x: tuple(network(x, training=False)[name] for name in names),
                           input_signature=[tf.TensorSpec((None, None, None, channels), tf.float32)])
@@ -130,14 +142,12 @@ def convert(network) -> tuple[bytes, tuple[str, ...]]:
 class LiteForward:
     """``forward(x)`` over a LiteRT interpreter (XNNPACK, one thread per usable core); see the module docstring."""
 
-    def __init__(self, model: bytes | Path, names: tuple[str, ...], threads: int | None = None):
+    def __init__(self, blob: bytes, names: tuple[str, ...], threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
         threads = threads or len(os.sched_getaffinity(0))
-        # A file is mapped, not read: its pages stay the page cache's, shared and reclaimable.
-        source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
         try:
-            self.interpreter = Interpreter(**source, num_threads=threads)
+            self.interpreter = Interpreter(model_content=bytes(blob), num_threads=threads)
         except (ValueError, RuntimeError) as err:
             raise LiteError(f"LiteRT cannot read the flatbuffer ({str(err).splitlines()[0][:200]})") from None
         self.names = tuple(names)
@@ -161,46 +171,90 @@ class LiteForward:
             return {name: self.interpreter.get_tensor(index) for name, index in zip(self.names, self._outputs)}
 
 
-def cache_dir() -> Path:
-    """Where converted flatbuffers go: ``$COLORIZER_CACHE_DIR/lite``, else ``~/.cache/colorizer/lite``
-    (never ``weights/``: the app does not write there, and the file is derived, 75 MB, and per converter)."""
-    root = os.environ.get("COLORIZER_CACHE_DIR") or Path.home() / ".cache" / "colorizer"
-    return Path(root) / "lite"
+# How the converter lays out a Keras weight: as stored, a convolution's kernel HWIO → OHWI, a depthwise
+# kernel H×W×C×1 → 1×H×W×C, a dense kernel transposed.
+_LAYOUTS = {
+    "as stored": lambda w: w,
+    "OHWI": lambda w: np.transpose(w, (3, 0, 1, 2)) if w.ndim == 4 else None,
+    "1HWC": lambda w: w.reshape(1, w.shape[0], w.shape[1], -1) if w.ndim == 4 else None,
+    "transposed": lambda w: w.T if w.ndim == 2 else None,
+}
 
 
-def cached_path(source: str | Path) -> Path:
-    """The flatbuffer's path for checkpoint file ``source`` (``model.keras``): named by the file's content and
-    the TensorFlow and LiteRT versions, so a retrained checkpoint or an upgrade never finds a stale one."""
-    import tensorflow as tf
-    from importlib.metadata import PackageNotFoundError, version
+def _buffers(blob) -> list[tuple[int, int]]:
+    """(offset, length) in ``blob`` of every flatbuffer buffer that holds data."""
+    from ai_edge_litert import schema_py_generated as schema
 
-    try:
-        litert = version("ai-edge-litert")
-    except PackageNotFoundError:
-        litert = "none"
-    digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16]
-    return cache_dir() / f"{Path(source).parent.name}-{digest}-tf{tf.__version__}-litert{litert}.tflite"
+    model = schema.Model.GetRootAsModel(blob, 0)
+    start = np.frombuffer(blob, np.uint8).__array_interface__["data"][0]
+    spans = []
+    for i in range(model.BuffersLength()):
+        buffer = model.Buffers(i)
+        if buffer.DataLength():
+            data = buffer.DataAsNumpy()
+            spans.append((data.__array_interface__["data"][0] - start, int(data.size)))
+    return spans
 
 
-def save(path: Path, blob: bytes, names: tuple[str, ...]) -> None:
-    """The flatbuffer and, beside it, its output names (``<path>.json``), each written atomically; the names
-    last, so a reader never pairs a new flatbuffer with missing names."""
+def _weights(network) -> list[np.ndarray]:
+    return [np.asarray(w.numpy(), np.float32) for w in network.weights]
+
+
+def make_template(blob: bytes, names: tuple[str, ...], network) -> tuple[bytes, dict]:
+    """A converted flatbuffer → (it gzipped with every weight buffer zeroed, the index of those buffers)."""
+    weights = _weights(network)
+    by_bytes: dict[bytes, tuple[int, str]] = {}
+    for i, weight in enumerate(weights):
+        for layout, arrange in _LAYOUTS.items():
+            arranged = arrange(weight)
+            if arranged is not None and arranged.nbytes >= MIN_INDEXED_BYTES:
+                by_bytes.setdefault(np.ascontiguousarray(arranged).tobytes(), (i, layout))
+    template, entries = bytearray(blob), []
+    for offset, length in _buffers(blob):
+        found = by_bytes.get(bytes(blob[offset:offset + length])) if length >= MIN_INDEXED_BYTES else None
+        if found is not None:
+            i, layout = found
+            template[offset:offset + length] = bytes(length)
+            entries.append({"offset": offset, "length": length, "weight": i, "path": network.weights[i].path,
+                            "shape": list(weights[i].shape), "layout": layout})
+    index = {"outputs": list(names), "size": len(blob), "buffers": entries,
+             "verbatim_bytes": sum(n for _, n in _buffers(blob)) - sum(e["length"] for e in entries)}
+    return gzip.compress(bytes(template), compresslevel=9, mtime=0), index
+
+
+def save_template(folder: str | Path, template: bytes, index: dict) -> None:
+    """Both files beside a checkpoint, each atomically; the index last, so a reader never pairs a new
+    template with an old index (``fill_template`` also checks the size)."""
     from colorizer.checkpoints import atomic_write_bytes, atomic_write_text
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, blob)
-    atomic_write_text(path.with_suffix(".json"), json.dumps({"outputs": list(names)}))
+    atomic_write_bytes(Path(folder) / TEMPLATE, template)
+    atomic_write_text(Path(folder) / INDEX, json.dumps(index, indent=1))
 
 
-def read_names(path: Path) -> tuple[str, ...] | None:
-    """The output names saved beside flatbuffer ``path``; None when either file is missing or unreadable."""
+def fill_template(folder: str | Path, network) -> tuple[bytes, tuple[str, ...]] | None:
+    """The flatbuffer rebuilt from the template beside a checkpoint and ``network``'s own weights; None where
+    the folder has no template, ``LiteError`` where it does not fit ``network``."""
+    folder = Path(folder)
+    if not (folder / TEMPLATE).is_file() or not (folder / INDEX).is_file():
+        return None
     try:
-        names = json.loads(path.with_suffix(".json").read_text())["outputs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not path.is_file() or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        return None
-    return tuple(names)
+        index = json.loads((folder / INDEX).read_text())
+        blob = bytearray(gzip.decompress((folder / TEMPLATE).read_bytes()))
+        entries, names = index["buffers"], tuple(index["outputs"])
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+        raise LiteError(f"cannot read {folder / TEMPLATE} ({type(err).__name__}: {err})") from None
+    if len(blob) != index.get("size"):
+        raise LiteError(f"{folder / TEMPLATE}: {len(blob)} bytes, its index says {index.get('size')}")
+    variables = network.weights
+    for entry in entries:
+        i = entry["weight"]
+        if not (0 <= i < len(variables)) or variables[i].path != entry["path"] or list(variables[i].shape) != entry["shape"]:
+            raise LiteError(f"{folder / TEMPLATE} does not fit this network (weight {entry['path']})")
+        data = np.ascontiguousarray(_LAYOUTS[entry["layout"]](np.asarray(variables[i].numpy(), np.float32))).tobytes()
+        if len(data) != entry["length"]:
+            raise LiteError(f"{folder / TEMPLATE}: weight {entry['path']} is {len(data)} bytes, its buffer {entry['length']}")
+        blob[entry["offset"]:entry["offset"] + entry["length"]] = data
+    return bytes(blob), names
 
 
 def check(forward: LiteForward, reference, probe: np.ndarray) -> float:

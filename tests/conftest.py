@@ -92,21 +92,6 @@ def _session_checkpoint_dir(tmp_path_factory):
         os.environ.pop("COLORIZER_CHECKPOINT_DIR", None)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _session_cache_dir(tmp_path_factory):
-    """No test reads the LiteRT flatbuffers ``export-lite`` cached on this machine: an empty cache folder,
-    so every host runs the same path (tests/test_lite.py converts its own)."""
-    before = os.environ.get("COLORIZER_CACHE_DIR")
-    os.environ["COLORIZER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    try:
-        yield Path(os.environ["COLORIZER_CACHE_DIR"])
-    finally:
-        if before is None:
-            os.environ.pop("COLORIZER_CACHE_DIR", None)
-        else:
-            os.environ["COLORIZER_CACHE_DIR"] = before
-
-
 @pytest.fixture
 def checkpoint_dir(tmp_path, monkeypatch) -> Path:
     """A fresh, empty user checkpoint folder for one test."""

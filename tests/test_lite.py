@@ -1,6 +1,6 @@
 """The flagship's network on LiteRT (``colorizer.lite``, ``Colorizer.use_lite``, ``export-lite``): same outputs
 as TensorFlow at every shape, each under its own name; a flatbuffer that disagrees is refused and TensorFlow kept;
-the app only loads a cached flatbuffer, it never converts."""
+the app never converts: it fills a weight-free template with the weights it has loaded."""
 import os
 
 import numpy as np
@@ -10,18 +10,20 @@ from colorizer import lite
 from colorizer.models import hypercolumn
 
 
-def _tiny_network():
+def _tiny_network(seed: int = 0, channels: int = 16):
     """One gray input of any size → two outputs of very different scales, through a strided convolution and
-    Keras's bilinear upsampling (the resize the flagship's decoder and Lite0's 2× input go through)."""
+    Keras's bilinear upsampling (the resize the flagship's decoder and Lite0's 2× input go through). Every
+    layer named, so that two builds have the same weight paths."""
     import keras
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     L = keras.Input((None, None, 1), name="L")
-    x = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(L)
-    x = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu", name="stem")(L)
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="up")(x)
     small = keras.layers.Conv2D(2, 1, name="small")(x)
-    big = keras.layers.Rescaling(100.0, name="big")(keras.layers.Conv2D(3, 1)(x))
-    return keras.Model(L, {"small": small, "big": big})
+    # Large weights, not a Rescaling layer after the convolution: the converter would fold that into the kernel.
+    big = keras.layers.Conv2D(3, 1, name="big_conv", kernel_initializer=keras.initializers.RandomNormal(stddev=50.0))(x)
+    return keras.Model(L, {"small": small, "big": big})  # output names are the dict's keys
 
 
 @pytest.fixture(scope="module")
@@ -57,28 +59,39 @@ def test_a_flatbuffer_that_disagrees_is_refused(tiny):
     assert lite.check(forward, lambda x: network(x, training=False), probe) < lite.TOLERANCE
 
 
-def test_the_cache_is_named_by_the_checkpoint_content(tmp_path, monkeypatch, tiny):
-    monkeypatch.setenv("COLORIZER_CACHE_DIR", str(tmp_path / "cache"))
-    checkpoint = tmp_path / "mine" / "model.keras"
-    checkpoint.parent.mkdir()
-    checkpoint.write_bytes(b"one")
-    first = lite.cached_path(checkpoint)
-    assert first.parent == tmp_path / "cache" / "lite" and first.name.startswith("mine-")
-    assert lite.read_names(first) is None  # nothing cached yet
-    network, forward = tiny
+def test_a_template_is_filled_with_the_weights_of_the_network_it_is_given(tiny, tmp_path):
+    network, _ = tiny
     blob, names = lite.convert(network)
-    lite.save(first, blob, names)
-    assert lite.read_names(first) == names == ("big", "small")
-    reloaded = lite.LiteForward(first, lite.read_names(first), threads=1)
-    x = np.random.default_rng(1).uniform(-1, 1, (1, 8, 8, 1)).astype(np.float32)
-    np.testing.assert_array_equal(reloaded(x)["big"], forward(x)["big"])
-    checkpoint.write_bytes(b"two")  # retrained: another name, the old file is not found for it
-    assert lite.cached_path(checkpoint) != first and lite.read_names(lite.cached_path(checkpoint)) is None
-    first.with_suffix(".json").write_text("{not json")
-    assert lite.read_names(first) is None
-    first.write_bytes(b"not a flatbuffer")
+    assert lite.fill_template(tmp_path, network) is None  # no template here
+    template, index = lite.make_template(blob, names, network)
+    lite.save_template(tmp_path, template, index)
+    assert {e["path"] for e in index["buffers"]} >= {"stem/kernel", "big_conv/kernel"}
+    assert all(not any(template_bytes) for template_bytes in _indexed_spans(template, index))  # zeroed
+    assert lite.fill_template(tmp_path, network) == (blob, names)  # the same bytes back
+    # Another draw of the same network: its own weights go in, and LiteRT then gives its outputs, not the first's.
+    other = _tiny_network(seed=7)
+    filled = lite.LiteForward(*lite.fill_template(tmp_path, other), threads=1)
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 16, 20, 1)).astype(np.float32)
+    assert lite.check(filled, lambda v: other(v, training=False), x) < lite.TOLERANCE
+    with pytest.raises(lite.LiteError):
+        lite.check(filled, lambda v: network(v, training=False), x)
+
+
+def _indexed_spans(template: bytes, index: dict) -> list[bytes]:
+    import gzip
+
+    raw = gzip.decompress(template)
+    return [raw[e["offset"]:e["offset"] + e["length"]] for e in index["buffers"]]
+
+
+def test_a_template_that_does_not_fit_is_refused(tiny, tmp_path):
+    network, _ = tiny
+    lite.save_template(tmp_path, *lite.make_template(*lite.convert(network), network))
+    with pytest.raises(lite.LiteError, match="does not fit"):
+        lite.fill_template(tmp_path, _tiny_network(channels=8))  # same names, other shapes
+    (tmp_path / lite.TEMPLATE).write_bytes(b"not gzip")
     with pytest.raises(lite.LiteError, match="cannot read"):
-        lite.LiteForward(first, names)
+        lite.fill_template(tmp_path, network)
 
 
 def test_when_the_path_applies(monkeypatch):
@@ -100,28 +113,29 @@ def test_a_small_model_stays_on_tensorflow(tiny_colorizers):
 @pytest.mark.slow
 @pytest.mark.skipif(hypercolumn.fast_encoder_dtype() is not None or lite.unwanted("hypercolumn") is not None,
                     reason="LiteRT is not used on this host (fast bfloat16, a GPU or COLORIZER_LITE=0)")
-def test_the_flagship_colorizes_alike_on_litert(build_tiny_model, tmp_path, monkeypatch):
+def test_the_flagship_colorizes_alike_on_litert(build_tiny_model, tmp_path):
     """A flagship-architecture checkpoint (its frozen VGG16 and Lite0 real, its decoder untrained): without a
-    cached flatbuffer it stays on TensorFlow; ``export_lite`` caches one, and then it switches to LiteRT and
-    gives TensorFlow's colors and certainty, at two aspects."""
+    template it stays on TensorFlow; ``export_lite`` writes one beside it, and a fresh load then switches to
+    LiteRT, filled from its own weights, and gives TensorFlow's colors and certainty, at two aspects."""
     from conftest import TINY_SIZES, make_photo, save_tiny_checkpoint
 
     from colorizer.inference import load
 
-    monkeypatch.setenv("COLORIZER_CACHE_DIR", str(tmp_path / "cache"))
     folder = save_tiny_checkpoint(build_tiny_model("hypercolumn"), tmp_path / "flagship", "flagship", "hypercolumn",
                                   TINY_SIZES["hypercolumn"])
-    colorizer, on_tensorflow = load(folder), load(folder)
-    photo, wide = make_photo(90, 120, seed=4), make_photo(60, 150, seed=5)
+    on_tensorflow = load(folder)
+    on_tensorflow.use_lite(wait=True)
+    assert on_tensorflow.runtime == "TensorFlow" and "export-lite" in on_tensorflow.lite_status
+    path, error, index = on_tensorflow.export_lite()
+    assert path == folder / lite.TEMPLATE and error < lite.TOLERANCE and index["verbatim_bytes"] < 64_000
+    assert path.stat().st_size < index["size"] / 50  # the weights are not in it: the VGG16's alone are 59 MB
+    colorizer = load(folder)
     colorizer.use_lite(wait=True)
-    assert colorizer.runtime == "TensorFlow" and "export-lite" in colorizer.lite_status
-    path, error = colorizer.export_lite()
-    assert path.is_file() and path.parent == tmp_path / "cache" / "lite" and error < lite.TOLERANCE
-    colorizer.use_lite(wait=True)
-    assert colorizer.runtime == "LiteRT (XNNPACK)" and colorizer.lite_status.startswith("cached flatbuffer"), colorizer.lite_status
-    for picture in (photo, wide):  # two aspects: two input shapes on the same flatbuffer
-        assert np.abs(np.diff(on_tensorflow.colorize(picture).astype(int), axis=2)).mean() > 3  # colors to compare
-        assert np.abs(colorizer.colorize(picture).astype(int) - on_tensorflow.colorize(picture).astype(int)).max() <= 2
+    assert colorizer.runtime == "LiteRT (XNNPACK)" and colorizer.lite_status.startswith("filled from"), colorizer.lite_status
+    for picture in (make_photo(90, 120, seed=4), make_photo(60, 150, seed=5)):  # two input shapes, one flatbuffer
+        expected = on_tensorflow.colorize(picture).astype(int)
+        assert np.abs(np.diff(expected, axis=2)).mean() > 3  # colors to compare, not gray
+        assert np.abs(colorizer.colorize(picture).astype(int) - expected).max() <= 2
         np.testing.assert_allclose(colorizer.certainty(picture), on_tensorflow.certainty(picture), atol=1e-3)
 
 

@@ -159,3 +159,19 @@ def test_flagship_leaves_a_quiet_building_quiet():
     assert result["psnr"] >= gray["psnr"], (result["psnr"], gray["psnr"])
     assert 0.4 <= result["colorfulness_ratio"] <= 1.3, result["colorfulness_ratio"]
     assert result["right_hue"] >= 0.4, result["right_hue"]
+
+
+def test_flagship_lite_template_fits_the_shipped_checkpoint(monkeypatch):
+    """``weights/hypercolumn/lite_template.tflite.gz``, filled with the shipped flagship's float32 weights, runs on
+    LiteRT within ``lite.TOLERANCE`` of TensorFlow: retrain the flagship and forget ``export-lite``, and this
+    fails (the server would quietly stay on TensorFlow). Checked on every host, whatever runtime it prefers."""
+    from colorizer import lite
+    from colorizer.inference import load
+
+    monkeypatch.setenv("COLORIZER_BFLOAT16", "0")  # the float32 network, which the template is for
+    flagship = load("hypercolumn")
+    index = (WEIGHTS_DIR / "hypercolumn" / lite.INDEX).read_text()
+    assert (WEIGHTS_DIR / "hypercolumn" / lite.TEMPLATE).stat().st_size < 1_000_000 and '"buffers"' in index
+    forward = lite.LiteForward(*lite.fill_template(WEIGHTS_DIR / "hypercolumn", flagship.network))
+    photo = np.linspace(0, 100, 120 * 160, dtype=np.float32).reshape(120, 160)
+    assert lite.check(forward, flagship.tf_forward, flagship.network_input(photo)) < lite.TOLERANCE

@@ -123,9 +123,9 @@ def _colorizer_for(name: str, folder: str, mtime_ns: int, size: int) -> Colorize
     except Exception as err:  # a foreign checkpoint that loads but does not fit its contract
         raise CheckpointError(f"{name}: loads but cannot colorize ({type(err).__name__}: {err})") from None
     if Path(folder).parent == checkpoints.WEIGHTS_DIR:
-        # A shipped model serves every visitor: on LiteRT where that is faster and ``export-lite`` cached its
-        # flatbuffer (loaded and checked in the background, TensorFlow meanwhile). Never converted here:
-        # a conversion's peak memory would break the server's budget (colorizer/lite.py).
+        # A shipped model serves every visitor: on LiteRT where that is faster, its flatbuffer filled from the
+        # template beside it and checked in the background (TensorFlow meanwhile). Never converted here: a
+        # conversion's peak memory would break the server's budget (colorizer/lite.py).
         model.use_lite()
     return model
 
