@@ -5,8 +5,7 @@ reading is None and every setting a no-op that returns False.
 Reading (``pid``: a process id, or "self"):
 - ``status(key, pid)``: a field of ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``, ``Umask``…) as text;
 - ``status_kb(key, pid)``: a memory field in KiB; ``memory_mb(pid)``: {"rss_mb", "peak_mb"} in MiB;
-- ``reset_peak()``: this process's high-water mark (``VmHWM``) back to its resident size;
-- ``available_mb()``: how much more memory the process may take (the system's, or its container's limit).
+- ``reset_peak()``: this process's high-water mark (``VmHWM``) back to its resident size.
 
 Tuning glibc's malloc:
 - ``keep_large_buffers()``: full-resolution arrays reused rather than page-faulted anew (see there);
@@ -23,7 +22,7 @@ import gc
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["status", "status_kb", "memory_mb", "reset_peak", "available_mb", "keep_large_buffers", "limit_malloc_arenas",
+__all__ = ["status", "status_kb", "memory_mb", "reset_peak", "keep_large_buffers", "limit_malloc_arenas",
            "release_unused", "release_when_done", "one_blas_thread", "MALLOC_ARENAS"]
 
 
@@ -55,39 +54,6 @@ def memory_mb(pid: int | str = "self") -> dict:
     (counting every thread, TensorFlow's included); None where unknown."""
     rss, peak = status_kb("VmRSS", pid), status_kb("VmHWM", pid)
     return {"rss_mb": None if rss is None else rss / 1024, "peak_mb": None if peak is None else peak / 1024}
-
-
-def _read_int(path: str) -> int | None:
-    try:
-        text = Path(path).read_text().split()[0]
-    except (OSError, IndexError):
-        return None
-    return int(text) if text.isdigit() else None  # cgroup v2 writes "max" for no limit
-
-
-def available_mb() -> float | None:
-    """MiB this process may still take: the system's ``MemAvailable``, or less where a container's cgroup
-    limit (v2 ``memory.max``, v1 ``memory.limit_in_bytes``) leaves less; None when none can be read."""
-    free = []
-    meminfo = _read_meminfo_kb("MemAvailable")
-    if meminfo is not None:
-        free.append(meminfo / 1024)
-    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        cap, used = _read_int(limit), _read_int(usage)
-        if cap is not None and used is not None and cap < 1 << 60:  # v1 writes a huge number for no limit
-            free.append(max(0, cap - used) / 2**20)
-    return min(free) if free else None
-
-
-def _read_meminfo_kb(key: str) -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def reset_peak() -> bool:
