@@ -247,13 +247,17 @@ def fill_template(folder: str | Path, network) -> tuple[bytes, tuple[str, ...]] 
         raise LiteError(f"{folder / TEMPLATE}: {len(blob)} bytes, its index says {index.get('size')}")
     variables = network.weights
     for entry in entries:
-        i = entry["weight"]
-        if not (0 <= i < len(variables)) or variables[i].path != entry["path"] or list(variables[i].shape) != entry["shape"]:
-            raise LiteError(f"{folder / TEMPLATE} does not fit this network (weight {entry['path']})")
-        data = np.ascontiguousarray(_LAYOUTS[entry["layout"]](np.asarray(variables[i].numpy(), np.float32))).tobytes()
-        if len(data) != entry["length"]:
-            raise LiteError(f"{folder / TEMPLATE}: weight {entry['path']} is {len(data)} bytes, its buffer {entry['length']}")
-        blob[entry["offset"]:entry["offset"] + entry["length"]] = data
+        try:
+            i, path, layout = int(entry["weight"]), entry["path"], _LAYOUTS[entry["layout"]]
+            offset, length = int(entry["offset"]), int(entry["length"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise LiteError(f"{folder / INDEX}: a malformed entry ({type(err).__name__}: {err})") from None
+        if not (0 <= i < len(variables)) or variables[i].path != path or list(variables[i].shape) != entry.get("shape"):
+            raise LiteError(f"{folder / TEMPLATE} does not fit this network (weight {path})")
+        data = np.ascontiguousarray(layout(np.asarray(variables[i].numpy(), np.float32))).tobytes()
+        if len(data) != length or not 0 <= offset <= len(blob) - length:
+            raise LiteError(f"{folder / TEMPLATE}: weight {path} is {len(data)} bytes, its buffer {length} at {offset}")
+        blob[offset:offset + length] = data
     return bytes(blob), names
 
 

@@ -1,6 +1,7 @@
 """The flagship's network on LiteRT (``colorizer.lite``, ``Colorizer.use_lite``, ``export-lite``): same outputs
 as TensorFlow at every shape, each under its own name; a flatbuffer that disagrees is refused and TensorFlow kept;
 the app never converts: it fills a weight-free template with the weights it has loaded."""
+import json
 import os
 
 import numpy as np
@@ -89,6 +90,11 @@ def test_a_template_that_does_not_fit_is_refused(tiny, tmp_path):
     lite.save_template(tmp_path, *lite.make_template(*lite.convert(network), network))
     with pytest.raises(lite.LiteError, match="does not fit"):
         lite.fill_template(tmp_path, _tiny_network(channels=8))  # same names, other shapes
+    index = json.loads((tmp_path / lite.INDEX).read_text())
+    index["buffers"][0]["layout"] = "sideways"
+    (tmp_path / lite.INDEX).write_text(json.dumps(index))
+    with pytest.raises(lite.LiteError, match="malformed"):
+        lite.fill_template(tmp_path, network)
     (tmp_path / lite.TEMPLATE).write_bytes(b"not gzip")
     with pytest.raises(lite.LiteError, match="cannot read"):
         lite.fill_template(tmp_path, network)
