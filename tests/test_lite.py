@@ -160,3 +160,19 @@ def test_the_colorize_page_names_the_runtime(tiny_colorizers):
     from ui.colorize_ui import model_caption
 
     assert "on TensorFlow;" in model_caption(tiny_colorizers["cifar_ae"])
+
+
+def test_the_app_switches_shipped_checkpoints_only(tiny_checkpoints, monkeypatch):
+    """A shipped model serves every visitor: the app asks it to switch; a visitor's own checkpoint is left alone."""
+    from colorizer import checkpoints
+    from colorizer.inference import Colorizer
+    from ui import loaders
+
+    asked = []
+    monkeypatch.setattr(Colorizer, "use_lite", lambda self, wait=False, convert=False: asked.append(self.name))
+    folder = tiny_checkpoints["cifar_ae"]
+    loaders._colorizer_for("cifar_ae", str(folder), 0, 0)
+    assert asked == []
+    monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", folder.parent)
+    loaders._colorizer_for("cifar_ae", str(folder), 0, 0)
+    assert len(asked) == 1
