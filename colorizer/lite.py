@@ -196,21 +196,22 @@ def _buffers(blob) -> list[tuple[int, int]]:
     return spans
 
 
-def _weights(network) -> list[np.ndarray]:
-    return [np.asarray(w.numpy(), np.float32) for w in network.weights]
+def _array(variable) -> np.ndarray:
+    """A Keras weight as the float32 array the flatbuffer holds."""
+    return np.asarray(variable.numpy(), np.float32)
 
 
 def make_template(blob: bytes, names: tuple[str, ...], network) -> tuple[bytes, dict]:
     """A converted flatbuffer → (it gzipped with every weight buffer zeroed, the index of those buffers)."""
-    weights = _weights(network)
+    weights = [_array(variable) for variable in network.weights]
     by_bytes: dict[bytes, tuple[int, str]] = {}
     for i, weight in enumerate(weights):
         for layout, arrange in _LAYOUTS.items():
             arranged = arrange(weight)
             if arranged is not None and arranged.nbytes >= MIN_INDEXED_BYTES:
                 by_bytes.setdefault(np.ascontiguousarray(arranged).tobytes(), (i, layout))
-    template, entries = bytearray(blob), []
-    for offset, length in _buffers(blob):
+    template, entries, spans = bytearray(blob), [], _buffers(blob)
+    for offset, length in spans:
         found = by_bytes.get(bytes(blob[offset:offset + length])) if length >= MIN_INDEXED_BYTES else None
         if found is not None:
             i, layout = found
@@ -218,7 +219,7 @@ def make_template(blob: bytes, names: tuple[str, ...], network) -> tuple[bytes, 
             entries.append({"offset": offset, "length": length, "weight": i, "path": network.weights[i].path,
                             "shape": list(weights[i].shape), "layout": layout})
     index = {"outputs": list(names), "size": len(blob), "buffers": entries,
-             "verbatim_bytes": sum(n for _, n in _buffers(blob)) - sum(e["length"] for e in entries)}
+             "verbatim_bytes": sum(n for _, n in spans) - sum(e["length"] for e in entries)}
     return gzip.compress(bytes(template), compresslevel=9, mtime=0), index
 
 
@@ -254,7 +255,7 @@ def fill_template(folder: str | Path, network) -> tuple[bytes, tuple[str, ...]] 
             raise LiteError(f"{folder / INDEX}: a malformed entry ({type(err).__name__}: {err})") from None
         if not (0 <= i < len(variables)) or variables[i].path != path or list(variables[i].shape) != entry.get("shape"):
             raise LiteError(f"{folder / TEMPLATE} does not fit this network (weight {path})")
-        data = np.ascontiguousarray(layout(np.asarray(variables[i].numpy(), np.float32))).tobytes()
+        data = np.ascontiguousarray(layout(_array(variables[i]))).tobytes()
         if len(data) != length or not 0 <= offset <= len(blob) - length:
             raise LiteError(f"{folder / TEMPLATE}: weight {path} is {len(data)} bytes, its buffer {length} at {offset}")
         blob[offset:offset + length] = data
