@@ -22,7 +22,7 @@ import numpy as np
 
 from colorizer.color import join_lab, luminance, resize
 
-__all__ = ["TrainingPalette", "palette_of", "TRAINING_PALETTE_FILE", "LightnessMeanReference",
+__all__ = ["TrainingPalette", "palette_of", "pooled_lab", "TRAINING_PALETTE_FILE", "LightnessMeanReference",
            "NearestNeighbourReference", "KernelSpreadHints"]
 
 # The training photos' palette, fitted by scripts/fit_training_palette.py (its command is in the file).
@@ -32,13 +32,19 @@ TRAINING_PALETTE_FILE = Path(__file__).with_name("assets") / "training_palette.j
 PALETTE_SIDE = 256
 
 
-def palette_of(photos) -> np.ndarray:
-    """uint8 RGB photos → their pooled mean ab at each lightness level (``exemplar.PALETTE_BINS``×2),
-    each photo first shrunk to at most ``PALETTE_SIDE`` px on its long side."""
+def pooled_lab(photos) -> np.ndarray:
+    """uint8 RGB photos → their pixels in Lab (N×3), each photo first shrunk to at most ``PALETTE_SIDE``
+    px on its long side: what the palette and ``lightness_ceiling``'s table are fitted on."""
     from colorizer.color import rgb_to_lab
+
+    return np.concatenate([rgb_to_lab(_shrunk(photo)).reshape(-1, 3) for photo in photos])
+
+
+def palette_of(photos) -> np.ndarray:
+    """uint8 RGB photos → their pooled mean ab at each lightness level (``exemplar.PALETTE_BINS``×2)."""
     from colorizer.exemplar import lightness_palette
 
-    lab = np.concatenate([rgb_to_lab(_shrunk(photo)).reshape(-1, 3) for photo in photos])
+    lab = pooled_lab(photos)
     return lightness_palette(lab[:, 0], lab[:, 1:])
 
 

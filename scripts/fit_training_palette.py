@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Fit the automatic baseline ``colorizer.baselines.TrainingPalette``: the training photos' mean color
-at each lightness level, written to ``colorizer/assets/training_palette.json`` with the command that
-made it. ``python -m colorizer evaluate`` prints it beside every model.
+"""Fit the training photos' statistics by lightness, written to ``colorizer/assets/training_palette.json``
+with the command that made it: their mean color at each lightness level (the automatic baseline
+``colorizer.baselines.TrainingPalette``, which ``python -m colorizer evaluate`` prints beside every model)
+and their median chroma there (``colorizer.lightness_ceiling``: the flagship keeps its whites and shadows
+within it).
 
     python scripts/fit_training_palette.py data/photos [--out colorizer/assets/training_palette.json]
 
@@ -19,7 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer import data  # noqa: E402
-from colorizer.baselines import PALETTE_SIDE, TRAINING_PALETTE_FILE, palette_of  # noqa: E402
+from colorizer.baselines import PALETTE_SIDE, TRAINING_PALETTE_FILE, pooled_lab  # noqa: E402
+from colorizer.exemplar import lightness_palette  # noqa: E402
+from colorizer.lightness_ceiling import median_chroma  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -32,14 +36,16 @@ def main(argv=None) -> int:
     if not photos:
         print(f"error: {args.data}: no training photos", file=sys.stderr)
         return 1
-    palette = palette_of(photos)
-    record = {"what": "the training photos' mean (a, b) at each of 20 lightness levels of 5 L units, every pixel "
-                      f"pooled, each photo shrunk to at most {PALETTE_SIDE} px on its long side",
+    lab = pooled_lab(photos)
+    palette, chroma = lightness_palette(lab[:, 0], lab[:, 1:]), median_chroma(lab)
+    record = {"what": "the training photos' mean (a, b) and median chroma at each of 20 lightness levels of 5 L "
+                      f"units, every pixel pooled, each photo shrunk to at most {PALETTE_SIDE} px on its long side",
               "command": "python scripts/fit_training_palette.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-              "photos": len(photos), "ab": [[round(float(a), 3), round(float(b), 3)] for a, b in palette]}
+              "photos": len(photos), "median_chroma": [round(float(c), 2) for c in chroma],
+              "ab": [[round(float(a), 3), round(float(b), 3)] for a, b in palette]}
     Path(args.out).write_text(_readable_json(record))
     print(f"{args.out}: palette of {len(photos)} photos; a {palette[:, 0].min():+.1f}..{palette[:, 0].max():+.1f}, "
-          f"b {palette[:, 1].min():+.1f}..{palette[:, 1].max():+.1f}")
+          f"b {palette[:, 1].min():+.1f}..{palette[:, 1].max():+.1f}; median chroma {chroma.min():.1f}..{chroma.max():.1f}")
     return 0
 
 

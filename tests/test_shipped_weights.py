@@ -161,6 +161,28 @@ def test_flagship_leaves_a_quiet_building_quiet():
     assert result["right_hue"] >= 0.4, result["right_hue"]
 
 
+def test_flagship_keeps_shadows_and_highlights_near_neutral():
+    """colorizer.lightness_ceiling in the shipped decoding: on coffee (a dark table, a white cup), measured
+    2026-12-04, the shadows (L < 12) carried chroma 10.5 without it and 6.4 with it, the highlights (L > 92)
+    9.7 and 8.7; the mid-tones (27.6) moved by under 0.1. Turning the ceiling off must bring the tint back."""
+    from skimage import data as skimage_data
+
+    import colorizer
+    from colorizer.color import rgb_to_lab
+
+    model, photo = colorizer.load("hypercolumn"), skimage_data.coffee()
+    L = luminance(photo)
+    parts = {"shadows": L < 12, "highlights": L > 92, "mid-tones": (L > 30) & (L < 70)}
+
+    def chroma(**options):
+        lab = rgb_to_lab(model.colorize(photo, **options))
+        return {name: float(np.hypot(lab[..., 1], lab[..., 2])[where].mean()) for name, where in parts.items()}
+
+    on, off = chroma(), chroma(shadows_below=0, highlights_above=100)
+    assert on["shadows"] < 8 < off["shadows"] and on["highlights"] < 0.95 * off["highlights"], (on, off)
+    assert abs(on["mid-tones"] - off["mid-tones"]) < 0.5 and on["mid-tones"] > 20, (on, off)
+
+
 def test_flagship_lite_template_fits_the_shipped_checkpoint(monkeypatch):
     """``weights/hypercolumn/lite_template.tflite.gz``, filled with the shipped flagship's float32 weights, runs on
     LiteRT within ``lite.TOLERANCE`` of TensorFlow: retrain the flagship and forget ``export-lite``, and this

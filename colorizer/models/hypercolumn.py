@@ -27,8 +27,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from colorizer import colorfulness_gate, quantize
-from colorizer.color import unnormalize_ab, unnormalize_l
+from colorizer import colorfulness_gate, lightness_ceiling, quantize
+from colorizer.color import resize, unnormalize_ab, unnormalize_l
 from colorizer.hardware import bfloat16_is_fast
 from colorizer.models.efficientnet_lite import EfficientNetLite0Features, tap_channels
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
@@ -84,8 +84,13 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) and an ImageN
 # colorfulness_cap 1.3 (S1's was 1.1): run SD1, S1's decoder distilled from its own mirror averaging, is more
 # muted than S1; at 1.3 it met 12 of 15 bars on the choosing sets, as at 1.2, with OpenCV's colorfulness at 0.61
 # instead of 0.60 (docs/results.md, "Run SD1").
+# shadows_below 15, highlights_above 90 (L units; 0 and 100 turn each off): where the model guessed, pixels
+# darker or lighter fall toward the training photos' median chroma at their lightness
+# (``colorizer.lightness_ceiling``, ``within_lightness_ceiling``): guessed whites stay white, shadows neutral.
+# docs/results.md, "Whites stay white", has the numbers and the harder version (every pixel, sure or not).
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
-          "regression_gain": 1.0, "hue_of_annealed": True, "colorfulness_cap": 1.3, "hue_agreement": 0.0}
+          "regression_gain": 1.0, "hue_of_annealed": True, "colorfulness_cap": 1.3, "hue_agreement": 0.0,
+          "shadows_below": 15.0, "highlights_above": 90.0}
 # How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
 # rebalancing weight to this power, renormalized: 0 is plain MSE, 1 the classification loss's weights.
 # Plain MSE ships (run R2): rebalanced regression (runs D–F) paints unsure pixels with a confident color,
@@ -393,7 +398,10 @@ def predict_ab(forward, batch_input: np.ndarray, temperature: float | None = Non
         outputs = averaged_with_mirror(outputs, forward(np.ascontiguousarray(np.asarray(batch_input)[:, :, ::-1])))
     options = decode_options_of(decode_options, temperature)
     ab = decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), head=head, **options)
-    return capped(ab, batch_input, outputs, options["colorfulness_cap"]) if head == "blend" else ab
+    if head != "blend":
+        return ab
+    ab = within_lightness_ceiling(ab, batch_input, outputs, options)
+    return capped(ab, batch_input, outputs, options["colorfulness_cap"])
 
 
 def averaged_with_mirror(outputs: dict, mirrored: dict) -> dict:
@@ -415,6 +423,28 @@ def capped(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, cap: float) -
     if cap <= 0 or predicted is None:
         return ab
     return colorfulness_gate.cap_colorfulness(ab, unnormalize_l(np.asarray(batch_input)[..., 0]), predicted, cap)
+
+
+def within_lightness_ceiling(ab: np.ndarray, batch_input: np.ndarray, outputs: dict, options: dict) -> np.ndarray:
+    """``ab`` (N×h×w×2, raw units) with the cells darker than ``shadows_below`` or lighter than
+    ``highlights_above`` brought toward the training photos' median chroma at their lightness
+    (``colorizer.lightness_ceiling``; a cell's L: the mean of the input's L over it) as far as the model
+    guessed there: by 1 − ``certainty``, so a color it was sure of (a lemon's yellow) stays and a guessed
+    tint (a cream white, an olive shadow) goes. ``options``: the full decoding options. Only where the
+    checkpoint has a colorfulness gate, as ``capped``: both speak for the training photos, and a decoder
+    fine-tuned on other photos learned their colors."""
+    low, high = options["shadows_below"], options["highlights_above"]
+    if outputs.get(colorfulness_gate.OUTPUT) is None or (low <= 0 and high >= 100):
+        return ab
+    L = unnormalize_l(np.asarray(batch_input, np.float32)[..., 0])
+    cells = np.stack([resize(image, ab.shape[1:3]) for image in L])  # area mean: the grid is a shrink
+    lowered = lightness_ceiling.apply(ab, cells, low, high)
+    changed = np.any(lowered != ab, axis=-1)  # the certainty only where it matters: most cells are mid-tones
+    out = np.array(ab, np.float32)
+    if changed.any():
+        sure = certainty(np.asarray(outputs["probs"])[changed], **options)[:, None]
+        out[changed] = lowered[changed] + sure * (out[changed] - lowered[changed])
+    return out
 
 
 def encoder_features(model: keras.Model, x, batch_size: int = 8) -> list[np.ndarray]:

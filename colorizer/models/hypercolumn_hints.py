@@ -59,9 +59,10 @@ SPREAD = "replace"
 # Its own decoding, the one its hint results were measured with: the blend with the regression's own color
 # (no gain, its own hue). Hints add color where they apply; a bolder unsure color then overshoots
 # (docs/results.md, "Hints H3": network alone at 10 hints +1.2 dB here, +0.7 with the flagship's decoding).
-# No colorfulness cap: hints say how colorful the photo is.
+# No colorfulness cap and no lightness ceiling: hints say how colorful the photo is.
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
-          "regression_gain": 1.0, "hue_of_annealed": False, "colorfulness_cap": 0.0, "hue_agreement": 0.0}
+          "regression_gain": 1.0, "hue_of_annealed": False, "colorfulness_cap": 0.0, "hue_agreement": 0.0,
+          "shadows_below": 0.0, "highlights_above": 100.0}
 DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, and it spreads "
                "to the parts of the photo that look like that point; no hints is automatic colorization.")
 
