@@ -3,10 +3,10 @@
 Issue 23: on near-neutral photos the flagship's unsure pixels take a faint cream or olive tint, and where
 gray is almost right (white swans on black water: gray is 40 dB from the truth) a tint of chroma 3 costs
 5 dB. In real photos the lightest and darkest pixels are rarely colorful (highlights clip toward white,
-shadows toward black, and the Lab gamut narrows at both ends), so the flagship's decoding keeps each
-pixel darker than ``shadows_below`` or lighter than ``highlights_above`` (L units) within the training
-photos' **median chroma at its lightness**; in between nothing changes. It only lowers chroma, never
-raises it, and keeps every hue.
+shadows toward black, and the Lab gamut narrows at both ends). This module keeps each pixel darker than
+``shadows_below`` or lighter than ``highlights_above`` (L units) within the training photos' **median
+chroma at its lightness**; in between nothing changes. It only lowers chroma, never raises it, and keeps
+every hue. The flagship's decoding applies it as far as the model guessed (``hypercolumn.within_lightness_ceiling``).
 
 - **Table**: the median chroma of the training photos' pixels at each of ``LEVELS`` lightness levels of
   5 L units, pooled as the training palette is (``colorizer.baselines.pooled_lab``); fitted with the
