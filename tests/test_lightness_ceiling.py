@@ -98,5 +98,8 @@ def test_the_flagship_decoding_lowers_guessed_tints_only_for_a_checkpoint_with_a
         assert np.linalg.norm(out[0, 4:, 4:], axis=-1).max() < 6  # guessed white: lowered
     else:
         np.testing.assert_allclose(out, ab)
+    if with_gate:  # every pixel alike: the sure tint goes too
+        every = hypercolumn.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, {**options, "ceiling_spares_sure": False})
+        assert np.linalg.norm(every[0, :, 4:], axis=-1).max() < 6
     off = {**options, "shadows_below": 0.0, "highlights_above": 100.0}
     np.testing.assert_array_equal(hypercolumn.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, off), ab)

@@ -62,7 +62,7 @@ SPREAD = "replace"
 # No colorfulness cap and no lightness ceiling: hints say how colorful the photo is.
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
           "regression_gain": 1.0, "hue_of_annealed": False, "colorfulness_cap": 0.0, "hue_agreement": 0.0,
-          "shadows_below": 0.0, "highlights_above": 100.0}
+          "shadows_below": 0.0, "highlights_above": 100.0, "ceiling_spares_sure": True}
 DESCRIPTION = ("The flagship with user color hints (SIGGRAPH 2017): click a point, give it a color, and it spreads "
                "to the parts of the photo that look like that point; no hints is automatic colorization.")
 
