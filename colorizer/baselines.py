@@ -56,8 +56,9 @@ def _shrunk(photo: np.ndarray) -> np.ndarray:
 
 def _palette_colors(L: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Each pixel's color from a lightness palette (levels×2): the level its L falls in."""
-    levels = len(palette)
-    return palette[np.clip((L / 100.0 * levels).astype(int), 0, levels - 1)]
+    from colorizer.exemplar import lightness_level
+
+    return palette[lightness_level(L, len(palette))]
 
 
 class TrainingPalette:

@@ -49,7 +49,8 @@ from colorizer import lab8
 from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
 __all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
-           "reference_matcher", "match_references", "lightness_palette", "MATCH_SIZE"]
+           "reference_matcher", "match_references", "lightness_palette", "lightness_level", "nearest_present_level",
+           "MATCH_SIZE"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -253,17 +254,27 @@ def match_references(target: np.ndarray, cells: np.ndarray, colors: np.ndarray,
     return ab.astype(np.float32), lowered.max(axis=0).astype(np.float32), {r: w / total for r, w in palette.items()}
 
 
+def lightness_level(lightness: np.ndarray, bins: int = PALETTE_BINS) -> np.ndarray:
+    """L (0–100, any shape) → the index of its level among ``bins`` lightness levels of equal width."""
+    return np.clip((np.asarray(lightness) / 100.0 * bins).astype(int), 0, bins - 1)
+
+
+def nearest_present_level(present: np.ndarray, bins: int = PALETTE_BINS) -> np.ndarray:
+    """The levels that hold pixels (sorted, non-empty) → for each of the ``bins`` levels, the nearest of them."""
+    return present[np.argmin(np.abs(np.arange(bins)[:, None] - present[None]), axis=1)]
+
+
 def lightness_palette(lightness: np.ndarray, ab: np.ndarray, bins: int = PALETTE_BINS) -> np.ndarray:
     """The reference's cells (L N, ab N×2) → its mean color at each of ``bins`` lightness levels
     (bins×2): what the reference says a part of that lightness looks like, whatever it is. A level the
     reference lacks takes the nearest level it has."""
-    index = np.clip((lightness / 100.0 * bins).astype(int), 0, bins - 1)
+    index = lightness_level(lightness, bins)
     counts = np.bincount(index, minlength=bins).astype(np.float64)
     sums = np.stack([np.bincount(index, weights=ab[:, c], minlength=bins) for c in range(2)], axis=1)
     present = np.flatnonzero(counts)
     if not len(present):
         return np.zeros((bins, 2), np.float32)
-    nearest = present[np.argmin(np.abs(np.arange(bins)[:, None] - present[None]), axis=1)]
+    nearest = nearest_present_level(present, bins)
     return (sums[nearest] / counts[nearest, None]).astype(np.float32)
 
 
@@ -319,7 +330,7 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     if related > 0:
         palette = sum(w * lightness_palette(lightness[sources == r], colors[sources == r]) for r, w in weights.items())
         cell_lightness = resize(L_match, grid)
-        palette_ab = palette[np.clip((cell_lightness / 100.0 * PALETTE_BINS).astype(int), 0, PALETTE_BINS - 1)]
+        palette_ab = palette[lightness_level(cell_lightness)]
         fallback = related * palette_ab + (1.0 - related) * automatic_on_grid
     blended = local[..., None] * _smoothed(matched, local) + (1.0 - local[..., None]) * fallback
     confidence = local + (1.0 - local) * related

@@ -26,10 +26,11 @@ import json
 import numpy as np
 
 from colorizer.baselines import TRAINING_PALETTE_FILE
+from colorizer.exemplar import PALETTE_BINS, lightness_level, nearest_present_level
 
-__all__ = ["LEVELS", "RAMP", "median_chroma", "table", "ceiling", "apply"]
+__all__ = ["LEVELS", "RAMP", "median_chroma", "table", "is_off", "ceiling", "apply"]
 
-LEVELS = 20   # lightness levels of 5 L units, as the training palette's
+LEVELS = PALETTE_BINS   # lightness levels of 5 L units, the training palette's
 # How fast the ceiling lifts inside the range (chroma per L unit): 5 units in, it is above any photo's chroma.
 RAMP = 20.0
 _CENTRES = (np.arange(LEVELS) + 0.5) * (100.0 / LEVELS)
@@ -38,18 +39,22 @@ _CENTRES = (np.arange(LEVELS) + 0.5) * (100.0 / LEVELS)
 def median_chroma(lab: np.ndarray) -> np.ndarray:
     """Pooled Lab pixels N×3 → the median chroma at each lightness level (``LEVELS``); a level with no
     pixel takes the nearest level's."""
-    index = np.clip((lab[:, 0] / 100.0 * LEVELS).astype(int), 0, LEVELS - 1)
+    index = lightness_level(lab[:, 0], LEVELS)
     chroma = np.hypot(lab[:, 1], lab[:, 2])
     present = np.unique(index)
     medians = {i: float(np.median(chroma[index == i])) for i in present}
-    nearest = present[np.argmin(np.abs(np.arange(LEVELS)[:, None] - present[None]), axis=1)]
-    return np.array([medians[i] for i in nearest], np.float32)
+    return np.array([medians[i] for i in nearest_present_level(present, LEVELS)], np.float32)
 
 
 @functools.lru_cache(maxsize=1)
 def table() -> np.ndarray:
     """The shipped table (``LEVELS``), read once from ``TRAINING_PALETTE_FILE``."""
     return np.asarray(json.loads(TRAINING_PALETTE_FILE.read_text())["median_chroma"], np.float32)
+
+
+def is_off(shadows_below: float, highlights_above: float) -> bool:
+    """Whether both bounds are turned off (``shadows_below`` ≤ 0, ``highlights_above`` ≥ 100): nothing to lower."""
+    return shadows_below <= 0 and highlights_above >= 100
 
 
 def ceiling(L: np.ndarray, shadows_below: float, highlights_above: float, levels: np.ndarray | None = None) -> np.ndarray:
@@ -67,7 +72,7 @@ def apply(ab: np.ndarray, L: np.ndarray, shadows_below: float, highlights_above:
           levels: np.ndarray | None = None) -> np.ndarray:
     """``ab`` (…×2) with each pixel's chroma lowered to ``ceiling`` of its ``L`` (…) where it exceeds it,
     hue kept; ``ab`` itself when both bounds are off."""
-    if shadows_below <= 0 and highlights_above >= 100:
+    if is_off(shadows_below, highlights_above):
         return ab
     chroma = np.linalg.norm(ab, axis=-1)
     limit = ceiling(np.asarray(L, np.float32), shadows_below, highlights_above, levels)

@@ -436,14 +436,14 @@ def within_lightness_ceiling(ab: np.ndarray, batch_input: np.ndarray, outputs: d
     checkpoint has a colorfulness gate, as ``capped``: both speak for the training photos, and a decoder
     fine-tuned on other photos learned their colors."""
     low, high = options["shadows_below"], options["highlights_above"]
-    if outputs.get(colorfulness_gate.OUTPUT) is None or (low <= 0 and high >= 100):
+    if outputs.get(colorfulness_gate.OUTPUT) is None or lightness_ceiling.is_off(low, high):
         return ab
     L = unnormalize_l(np.asarray(batch_input, np.float32)[..., 0])
     cells = np.stack([resize(image, ab.shape[1:3]) for image in L])  # area mean: the grid is a shrink
     lowered = lightness_ceiling.apply(ab, cells, low, high)
-    changed = np.any(lowered != ab, axis=-1)  # the certainty only where it matters: most cells are mid-tones
     if not options["ceiling_spares_sure"]:
         return lowered
+    changed = np.any(lowered != ab, axis=-1)  # the certainty only where it matters: most cells are mid-tones
     out = np.array(ab, np.float32)
     if changed.any():
         sure = certainty(np.asarray(outputs["probs"])[changed], **options)[:, None]
