@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")
+# Colorfulness under which a photo shows no color (Hasler–Süsstrunk's scale: 15 is "slightly colorful"). Gray
+# itself measures about 0.01 from uint8 rounding, which would otherwise "correlate" with the truth by chance.
+COLORLESS = 1.0
 TRANSFER_NAMES = ("gain_over_gray", "worst_gain", "quiet_gain", "worst_quiet_gain", "colorfulness_corr")  # see transfer_metrics
 
 SSIM_SIGMA = 1.5
@@ -290,8 +293,9 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
       the set's median, and ``worst_quiet_gain`` the lowest single photo there: where a model that
       paints its favorite colors everywhere loses most;
     - ``colorfulness_corr``: Pearson's correlation between the prediction's and the truth's
-      colorfulness across photos (NaN with fewer than 3 photos or a constant side): does the model
-      paint quiet photos quietly and colorful ones colorfully?
+      colorfulness across photos (NaN with fewer than 3 photos, a constant side, or a prediction with
+      no visible color, every photo under ``COLORLESS``): does the model paint quiet photos quietly
+      and colorful ones colorfully?
     """
     with np.errstate(invalid="ignore"):
         gain = np.asarray(psnr, np.float64) - np.asarray(gray_psnr, np.float64)
@@ -299,7 +303,7 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
     quiet = quieter_half(truth)
     predicted = np.asarray(predicted_colorfulness, np.float64)
     corr = float("nan")
-    if len(truth) >= 3 and predicted.std() > 0 and truth.std() > 0:
+    if len(truth) >= 3 and predicted.std() > 0 and truth.std() > 0 and predicted.max() >= COLORLESS:
         corr = float(np.corrcoef(predicted, truth)[0, 1])
     known = ~np.isnan(gain)  # an exact photo scores +inf; exact against exact (inf − inf) is unknown
     return {"gain_over_gray": float(gain[known].mean()) if known.any() else float("nan"),
@@ -315,11 +319,12 @@ def _cell(value: float | None, spec: str, scale: float = 1.0) -> str:
 
 
 def format_table(summary: dict[str, dict]) -> str:
-    """A Markdown table of ``evaluate_photos``' output (rates and AuC in percent, as Zhang et al. print them)."""
+    """A Markdown table of ``evaluate_photos``' output (rates and AuC in percent, as Zhang et al. print them;
+    the last column is ``colorfulness_corr``: "–" for gray, whose colorfulness is the same for every photo)."""
     lines = [
         "| model | PSNR (dB) ↑ | SSIM ↑ | L2_ab ↓ | right hue (%) ↑ | AuC (%) ↑ | AuC rebal. (%) ↑ | colorfulness | ratio to truth "
-        "| quieter half vs gray (dB) | worst quiet photo vs gray (dB) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| quieter half vs gray (dB) | worst quiet photo vs gray (dB) | colorfulness follows truth (r) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, m in summary.items():
         if label == "truth":
@@ -327,11 +332,12 @@ def format_table(summary: dict[str, dict]) -> str:
         cells = [_cell(m["psnr"], ".2f"), _cell(m["ssim"], ".4f"), _cell(m["l2_ab"], ".2f"),
                  *(_cell(m.get(k), ".1f", 100) for k in ("right_hue", "auc", "auc_rebalanced")),
                  _cell(m["colorfulness"], ".1f"), _cell(m["colorfulness_ratio"], ".2f"),
-                 _cell(m.get("quiet_gain"), "+.2f"), _cell(m.get("worst_quiet_gain"), "+.2f")]
+                 _cell(m.get("quiet_gain"), "+.2f"), _cell(m.get("worst_quiet_gain"), "+.2f"),
+                 _cell(m.get("colorfulness_corr"), "+.2f")]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     truth = summary.get("truth")
     if truth:
-        lines.append(f"| truth | – | – | – | – | – | – | {truth['colorfulness']:.1f} | 1.00 | – | – |")
+        lines.append(f"| truth | – | – | – | – | – | – | {truth['colorfulness']:.1f} | 1.00 | – | – | – |")
     return "\n".join(lines)
 
 

@@ -265,6 +265,15 @@ def test_table_has_the_new_columns_in_percent():
     assert len(truth.split("|")) == len(header.split("|"))
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_table_says_whether_colorfulness_follows_the_truth():
+    photos = [(f"p{i}", make_photo(20, 28, seed=i)) for i in range(3)]
+    header, _, gray, perfect, truth = format_table(evaluate_photos(photos, {"perfect": Perfect()})).splitlines()
+    assert header.rstrip(" |").endswith("colorfulness follows truth (r)")
+    assert perfect.rstrip(" |").endswith("+1.00")   # a perfect model's colorfulness is the truth's
+    assert gray.rstrip(" |").endswith("–")          # gray's is 0 for every photo: no correlation
+
+
 # --- Transfer: the quieter half, the worst quiet photo, colorfulness tracking -------------------------
 
 
@@ -279,6 +288,8 @@ def test_transfer_metrics_values():
     assert m["colorfulness_corr"] == pytest.approx(np.corrcoef([5, 20, 40, 60], [10, 20, 40, 80])[0, 1])
     flat = transfer_metrics([1.0, 2.0], [1.0, 1.0], [3.0, 3.0], [5.0, 9.0])
     assert np.isnan(flat["colorfulness_corr"])  # two photos, a constant prediction: no correlation
+    rounding = transfer_metrics([1.0] * 3, [1.0] * 3, [0.013, 0.002, 0.008], [38.0, 38.6, 36.7])
+    assert np.isnan(rounding["colorfulness_corr"])  # gray's uint8 rounding noise is no colorfulness to follow
 
 
 class PaintsEverything:
