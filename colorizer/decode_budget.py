@@ -130,8 +130,10 @@ def inspect(data: bytes) -> Structure | None:
             return _tiff(data)
         if data[:2] == b"BM":
             return _bmp(data)
-    except (struct.error, IndexError):
-        return None  # cut short: Pillow reports it as truncated
+    except (struct.error, IndexError, OverflowError):
+        # Cut short, or an offset past any size a buffer can have (a BigTIFF pointing 2^63 bytes on): Pillow
+        # then says what is wrong with the file.
+        return None
     return None
 
 

@@ -493,6 +493,34 @@ def test_a_session_holds_a_bounded_number_of_pixels(tiny_app_env, monkeypatch):
                                           "what this server takes from one visitor at a time"]
 
 
+def _bigtiff_pointing_past_any_buffer() -> bytes:
+    """A 16-byte BigTIFF whose first directory lies 2^63 + 5 bytes on: past what any offset can index."""
+    import struct
+
+    return b"II+\x00" + struct.pack("<HHQ", 8, 0, 2**63 + 5)
+
+
+def test_a_tiff_pointing_past_any_buffer_is_one_line():
+    """Finding: the header walk let an OverflowError out (only cut-short files were expected), so the
+    session's pre-count of pixels raised it: the page said "Something went wrong", not which file."""
+    from colorizer import decode_budget
+
+    assert decode_budget.inspect(_bigtiff_pointing_past_any_buffer()) is None
+    with pytest.raises(imageio.ImageError) as info:
+        imageio.decode_image(_bigtiff_pointing_past_any_buffer(), "far.tif", fit=True)
+    assert str(info.value).startswith("far.tif: ") and "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_tiff_pointing_past_any_buffer_leaves_the_good_files_of_the_batch(tiny_app_env):
+    at = _uploaded([("far.tif", _bigtiff_pointing_past_any_buffer(), "image/tiff"),
+                    ("good.png", hostile.gray_png(np.full((24, 20), 90, np.uint8)), "image/png")])
+    assert_no_page_error(at)
+    assert _headings(at) == ["good.png"]
+    errors = _errors(at)
+    assert len(errors) == 1 and errors[0].startswith("far.tif: "), errors
+
+
 @pytest.mark.slow
 def test_upload_names_are_shown_as_text_never_as_markdown(tiny_app_env):
     """Finding: upload names were rendered as Markdown (a name could be a link, or an image fetched from

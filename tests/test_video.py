@@ -6,6 +6,8 @@ values can be checked; the CLI tests run the real pipeline with the tiny checkpo
 """
 from __future__ import annotations
 
+import dataclasses
+
 import resource
 import tracemalloc
 
@@ -257,6 +259,10 @@ def test_budget_is_checked_from_the_header(tmp_path):
         check_budget(info, max_pixels=9 * 64 * 48 + 5)
     with pytest.raises(VideoError, match="exceed the limit of 1,000 pixels a frame"):
         check_budget(info, max_frame_pixels=1000)
+    unknown = dataclasses.replace(info, frames=0)   # a header with no count: the reader counts as it reads
+    assert check_budget(unknown, max_frames=900, max_pixels=5 * 64 * 48) == 900
+    with pytest.raises(VideoError, match="more frames than its header said"):
+        list(read_frames(tmp_path / "in.mp4", max_pixels=5 * 64 * 48))
 
 
 @pytest.mark.slow

@@ -65,6 +65,7 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert_no_page_error(at)
     assert not at.error, [e.value for e in at.error]
     assert len(calls) == 1 and calls[0]["max_pixels"] == video_ui.PAGE_BUDGET
+    assert calls[0]["max_frames"] == video_ui.MAX_FRAMES   # tiny frames at a huge rate cannot run for hours
     assert "reference" not in calls[0] and "hints" not in calls[0]
     assert [b.label for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
     assert at.get("plotly_chart")
@@ -88,6 +89,37 @@ def test_a_clip_over_the_hosted_caps_is_refused(tiny_app_env, tmp_path, monkeypa
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "long.mp4: 8 frames of 64x48 exceed this host's budget" in errors[0], errors
     assert "video.run" not in [button.key for button in at.button]
+
+
+def test_a_clip_of_too_many_frames_is_refused_however_small_they_are(tiny_app_env, tmp_path, monkeypatch):
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "MAX_FRAMES", 7)   # well within the pixel budget: only the frame count refuses it
+    at = video_page(("fast.mp4", clip_bytes(tmp_path, frames=8)))
+    errors = [e.value for e in at.error]
+    assert errors == ["fast.mp4: 8 frames, over this server's 7 for a clip "
+                      "(the command line takes longer clips: python -m colorizer video)"], errors
+    assert "video.run" not in [button.key for button in at.button]
+
+
+def test_an_oversized_or_deeply_nested_hints_file_is_refused_before_parsing(tiny_app_env, tmp_path, monkeypatch):
+    # The size and nesting are checked on the bytes (``parse_hints_json``): a 50 MB "[{},{},…]" would take
+    # over a gigabyte to parse, and deep nesting a RecursionError, before the hint count could refuse it.
+    from colorizer import hints
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
+    big = b"[" + b"{}," * (hints.MAX_HINTS_JSON_BYTES // 3) + b"{}]"
+    at.file_uploader(key="video.hints").set_value([("big.json", big, "application/json")]).run()
+    assert_no_page_error(at)
+    assert [e.value for e in at.error] == [f"big.json: {len(big):,} bytes; a hints file is at most "
+                                           f"{hints.MAX_HINTS_JSON_BYTES:,} bytes"]
+    at.file_uploader(key="video.hints").set_value([("deep.json", b"[" * 5000 + b"]" * 5000, "application/json")]).run()
+    assert_no_page_error(at)
+    assert len(at.error) == 1 and at.error[0].value.startswith("deep.json: not a hints file (JSON nested deeper")
 
 
 def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path, monkeypatch):

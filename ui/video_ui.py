@@ -15,7 +15,6 @@ Clips are kept on disk while in use, content-addressed under the temporary folde
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
-from colorizer.hints import HintError, validate_hints
+from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
@@ -40,6 +39,9 @@ MAX_UPLOAD_MB = 30
 MAX_SECONDS = 30                      # of clip
 MAX_FRAME_PIXELS = 1280 * 720         # a frame
 PAGE_BUDGET = 640 * 360 * 25 * 30     # frames × pixels: 30 s of 640×360 at 25 fps, about 2 minutes of CPU here
+# Frames, whatever their size: each costs a flow estimate and an encode, every few a network pass at the model's
+# working size, so tiny frames at a huge frame rate (or a header with no frame count) must not pass the pixel budget.
+MAX_FRAMES = MAX_SECONDS * 30
 KEPT_CLIPS = 8
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
@@ -106,7 +108,10 @@ def clip_ui():
         if info.duration > MAX_SECONDS:
             raise VideoError(f"{name}: {info.duration:.0f} s, over this server's {MAX_SECONDS} s for a clip "
                              "(the command line takes longer clips: python -m colorizer video)")
-        check_budget(info, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
+        if info.frames > MAX_FRAMES:
+            raise VideoError(f"{name}: {info.frames:,} frames, over this server's {MAX_FRAMES} for a clip "
+                             "(the command line takes longer clips: python -m colorizer video)")
+        check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
         frame = first_frame(str(path))
     except VideoError as err:
         st.error(str(err).replace(path.name, name), icon=":material/broken_image:")
@@ -145,11 +150,11 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
                                       type=["json"], key="video.hints")
             if upload is None:
                 return None
-            try:
-                hints = validate_hints(json.loads(upload.getvalue().decode("utf-8")), (info.height, info.width),
+            try:  # parse_hints_json caps the size and nesting before parsing: a 50 MB "[{},{},…]" costs nothing
+                hints = validate_hints(parse_hints_json(upload.getvalue(), upload.name), (info.height, info.width),
                                        source=upload.name)
-            except (HintError, UnicodeDecodeError, json.JSONDecodeError) as err:
-                st.error(str(err) if isinstance(err, HintError) else f"{upload.name}: {err}", icon=":material/error:")
+            except HintError as err:
+                st.error(str(err), icon=":material/error:")
                 return None
             return {"hints": hints}, f"{len(hints)} hints"
     return {}, "automatic"
@@ -181,7 +186,8 @@ def run_ui(model, path: Path, info, guidance: dict, label: str, key: tuple) -> N
     output = _clip_folder() / f".result-{hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()}.mp4"
     try:
         with work_queue.turn_ui("Colorizing this clip"):
-            report = colorize_video(path, output, model, max_pixels=PAGE_BUDGET, progress=progress, **guidance)
+            report = colorize_video(path, output, model, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET,
+                                    progress=progress, **guidance)
         data = output.read_bytes()
     except VideoError as err:
         st.error(str(err).replace(path.name, "the clip"), icon=":material/error:")

@@ -126,8 +126,8 @@ def probe(path) -> VideoInfo:
 
 def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int | None = None,
                  max_frame_pixels: int | None = None) -> int:
-    """→ the frames that will be colorized (the header's count, at most ``max_frames``); raises
-    ``VideoBudgetError`` when they times the frame's pixels exceed ``max_pixels`` (default
+    """→ the frames that will be colorized (the header's count, at most ``max_frames``; ``max_frames`` when the
+    header has no count); raises ``VideoBudgetError`` when they times the frame's pixels exceed ``max_pixels`` (default
     ``max_video_pixels()``) or a frame exceeds ``max_frame_pixels`` (default ``imageio.MAX_PIXELS``)."""
     from colorizer import imageio
 
@@ -138,7 +138,8 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
         raise VideoBudgetError(f"{info.name}: frames of {info.width}x{info.height} exceed the limit of "
                                f"{frame_limit:,} pixels a frame")
     frames = info.frames if max_frames is None else min(info.frames or max_frames, max_frames)
-    if frames * pixels > budget:
+    # A header with no frame count (0) is not refused here: ``read_frames`` counts the pixels as it reads.
+    if min(frames, info.frames) * pixels > budget:
         most = budget // pixels
         raise VideoBudgetError(f"{info.name}: {frames:,} frames of {info.width}x{info.height} exceed this host's "
                                f"budget of {budget:,} frame pixels ({most:,} frames at this size; "
