@@ -28,6 +28,7 @@ __all__ = ["keep_keras_state"]
 
 _log = logging.getLogger(__name__)
 _done = False
+_replaced = None  # Streamlit's own clean-up, once replaced (the tests call it to show what it did)
 
 
 def _close_matplotlib_figures() -> None:
@@ -43,7 +44,7 @@ def _close_matplotlib_figures() -> None:
 def keep_keras_state() -> bool:
     """Stop Streamlit from clearing Keras's session after each script run (once per process); → whether
     the hook was found and replaced."""
-    global _done
+    global _done, _replaced
     if _done:
         return True
     try:
@@ -53,6 +54,7 @@ def keep_keras_state() -> bool:
     if not callable(getattr(script_runner, "_clean_problem_modules", None)):
         _log.warning("Streamlit's per-run clean-up hook not found; Keras's session is cleared after every run")
         return False
+    _replaced = script_runner._clean_problem_modules
     script_runner._clean_problem_modules = _close_matplotlib_figures
     _done = True
     return True
