@@ -755,6 +755,7 @@ def test_a_visitors_checkpoints_have_a_quota_and_expire(checkpoint_dir, no_shipp
 def test_compare_runs_the_shipped_models_and_the_ones_the_visitor_picks(tiny_app_env):
     """Finding: Compare ran every checkpoint on the server (about 126 MB each)."""
     from app_fixtures import TUNED_NAME
+    from ui import compare_ui
 
     at = _app().switch_page("pages/compare.py").run()
     assert_no_page_error(at)
@@ -762,6 +763,18 @@ def test_compare_runs_the_shipped_models_and_the_ones_the_visitor_picks(tiny_app
     assert ran and not any(TUNED_NAME in c for c in ran)
     at.multiselect(key="compare.tuned").set_value([TUNED_NAME]).run()
     assert any(TUNED_NAME in c for image in at.image for c in image.captions)
+    assert at.multiselect(key="compare.tuned").max_selections == compare_ui.MAX_TUNED
+
+
+def test_compare_runs_at_most_max_tuned_fine_tuned_models_even_if_asked_for_more(monkeypatch):
+    """Finding (with the one above): the picks were not capped, and each loaded model holds ~140 MB."""
+    from ui import compare_ui, loaders, widgets
+
+    tuned = [f"tuned-{i}" for i in range(6)]
+    monkeypatch.setattr(loaders, "available_checkpoints", lambda: {name: f"/x/{name}" for name in ["hypercolumn", *tuned]})
+    monkeypatch.setattr(compare_ui.checkpoints, "shipped_checkpoints", lambda: {"hypercolumn": "/w/hypercolumn"})
+    monkeypatch.setattr(widgets, "multiselect_ui", lambda *a, **k: tuned)   # a request that ignored the widget's cap
+    assert compare_ui.names_ui() == ["hypercolumn", *tuned[:compare_ui.MAX_TUNED]]
 
 
 @pytest.mark.slow

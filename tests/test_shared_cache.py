@@ -30,6 +30,25 @@ def test_the_budget_keeps_the_most_recently_used():
     assert huge.shape == (10_000,) and cache.peek("huge") is None
 
 
+def test_models_are_weighed_by_their_parameters_not_counted():
+    """Finding: the model cache counted entries (16), and a flagship-sized load holds ~140 MB: a Compare page
+    of fine-tuned models reached gigabytes on a 2.7 GB host. Weighed, the budget holds what fits."""
+    from ui.loaders import BYTES_PER_PARAMETER, MODEL_CACHE_MB, model_bytes
+
+    class Loaded:  # what MODELS holds: a Colorizer, whose memory is TensorFlow's, not numpy's
+        def __init__(self, param_count):
+            self.param_count = param_count
+
+    flagship = 18_662_603
+    assert model_bytes(Loaded(flagship)) > flagship * BYTES_PER_PARAMETER > 140 * 2**20
+    cache = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
+    for i in range(16):
+        cache.get(("tuned", i), lambda: Loaded(flagship))
+    entries, used = cache.stats()
+    assert entries == MODEL_CACHE_MB * 2**20 // model_bytes(Loaded(flagship)) == 5 and used <= MODEL_CACHE_MB * 2**20
+    assert cache.peek(("tuned", 15)) is not None and cache.peek(("tuned", 0)) is None  # the oldest went first
+
+
 def test_an_entry_older_than_its_ttl_is_computed_again():
     clock = Clock()
     cache, calls = SharedCache(1 << 20, ttl_s=10, clock=clock), []

@@ -4,6 +4,7 @@ The browser test that uploads a clip and plays the result is in ``tests/test_bro
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,24 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
     assert calls and calls[-1]["hints"] == [{"x": 10, "y": 20, "rgb": [200, 40, 40]}]
     at.file_uploader(key="video.hints").set_value([("bad.json", b'[{"x": 999, "y": 0, "rgb": [1, 2, 3]}]', "application/json")]).run()
     assert len(at.error) == 1 and at.error[0].value.startswith("bad.json")
+
+
+def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, monkeypatch):
+    """Finding: the clip folder kept the 8 newest clips by when they were stored, so eight uploads from
+    others while a visitor waited in the queue removed that visitor's clip, and the run failed."""
+    from ui import video_ui
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    monkeypatch.setattr(video_ui, "_clip_folder", lambda: folder)
+    monkeypatch.setattr(video_ui, "KEPT_CLIPS", 3)
+    mine = video_ui.stored_clip("mine.mp4", b"my clip")
+    for i in range(2):
+        video_ui.stored_clip(f"other{i}.mp4", f"clip {i}".encode())
+    os.utime(mine, (1, 1))                                                    # stored long ago…
+    video_ui.stored_clip("mine.mp4", b"my clip")                              # …and used again: the most recent now
+    video_ui.stored_clip("other2.mp4", b"clip 2")
+    assert mine.exists() and len(list(folder.glob("[!.]*"))) == 3
+    mine.unlink()                                                             # pushed out all the same
+    assert video_ui.stored_clip("mine.mp4", b"my clip") == mine and mine.read_bytes() == b"my clip"
+    assert not list(folder.glob(".*"))                                        # no partial file left behind

@@ -20,6 +20,7 @@ from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
+MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one is ~140 MB (ui.loaders.MODEL_CACHE_MB)
 
 
 def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
@@ -98,8 +99,11 @@ def names_ui() -> list[str]:
     shipped = [n for n in available if n in checkpoints.shipped_checkpoints()]
     tuned = [n for n in available if n not in shipped]
     picked = widgets.multiselect_ui("Fine-tuned models to compare too", tuned, [], "compare.tuned",
-                                    help="Yours and those shared on this server; each one is loaded to run it.") if tuned else []
-    return shipped + picked
+                                    max_selections=MAX_TUNED,
+                                    help=f"Yours and those shared on this server, up to {MAX_TUNED}: each one is "
+                                         "loaded to run it, and a loaded model holds over 100 MB of the "
+                                         "server's memory.") if tuned else []
+    return shipped + picked[:MAX_TUNED]  # also against a tampered request: the widget alone caps it in the browser
 
 
 def compare_page_ui() -> None:

@@ -7,8 +7,8 @@ and everything keyed by it see only those.
 Shared per server, each computed once in its turn of the work queue (``ui.shared_cache``: values shared
 read-only, never copied per caller; a miss always queues; two sessions missing one key compute it once):
 - ``load_colorizer(name)`` → ``colorizer.Colorizer``; keyed by the checkpoint's name, folder and
-  ``model.keras`` mtime/size, so a fine-tuned checkpoint re-written in place is loaded afresh; at most
-  ``MODEL_CACHE_ENTRIES`` models. A ``Colorizer`` is thread-safe (a lock around the forward pass), so
+  ``model.keras`` mtime/size, so a fine-tuned checkpoint re-written in place is loaded afresh; kept within
+  ``MODEL_CACHE_MB``, each model weighed by its parameters (``model_bytes``). A ``Colorizer`` is thread-safe (a lock around the forward pass), so
   sessions share one instance. Raises ``CheckpointError`` (one line) for a missing or unusable checkpoint.
 - ``gallery_picture(key)`` / ``decode_upload(data, name)`` → ``DecodedImage`` (uint8 RGB H×W×3);
   ``decode_upload`` reads in ``work_queue.DECODE_QUEUE`` within the decode budget (a larger picture is
@@ -58,7 +58,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 # Bounds on what a long-running server keeps: each model is tens of MB, each result a full-size image.
-MODEL_CACHE_ENTRIES = 16
 RESULT_CACHE_ENTRIES = 64
 # Pictures and results together: twenty students' 12 MP photos and results would be ~1.7 GB; this
 # keeps the most recent (a rerun finds them), and what falls out is computed again in its turn.
@@ -66,9 +65,20 @@ CACHE_MB = 300
 RESULT_TTL_S = 2 * 3600
 METRICS_MAX_SIDE = 2048
 
+# Loaded models, weighed by their parameters: each load of a flagship-sized model (18.7 M parameters, its
+# frozen encoders rebuilt with it) measured about 140 MB of the server's memory, so counting entries let a
+# Compare page of fine-tuned models reach gigabytes. The six shipped models weigh about 400 MB.
+MODEL_CACHE_MB = 800
+BYTES_PER_PARAMETER = 8
+
+
+def model_bytes(model) -> int:
+    """What a loaded ``Colorizer`` is counted as in ``MODELS``: its parameters × ``BYTES_PER_PARAMETER``."""
+    return int(getattr(model, "param_count", 0)) * BYTES_PER_PARAMETER + 2**20
+
+
 CACHE = SharedCache(CACHE_MB * 2**20, ttl_s=RESULT_TTL_S)
-# Counted, not weighed: a model is one entry (its weights are TensorFlow's, not numpy arrays).
-MODELS = SharedCache(MODEL_CACHE_ENTRIES * 512)
+MODELS = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
 
 
 def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None = None):

@@ -7,7 +7,7 @@ so the work queue skipped its line for keys "done recently" that the cache had s
 computation then ran beside the job holding the slot; and two sessions missing the same key (twenty
 students opening the page on its default photo) both computed it.
 
-``SharedCache(max_bytes, ttl_s)``; ``cache.get(key, compute, turn)`` → the value:
+``SharedCache(max_bytes, ttl_s, weigh=nbytes_of)``; ``cache.get(key, compute, turn)`` → the value:
 - a hit is returned at once, without queueing (a rerun after a widget change does not wait);
 - a miss takes a turn (``turn()``: a context manager, e.g. ``work_queue.turn_ui(what)``, which shows the
   waiting line on the page), looks again (another session may have made it meanwhile), computes,
@@ -16,8 +16,9 @@ students opening the page on its default photo) both computed it.
   too; a computation abandoned because its visitor left is taken over by the next one);
 - values are shared, not copied: every numpy array in them (inside tuples, lists, dicts and
   dataclasses) is made read-only, so no session can change another's picture;
-- at most ``max_bytes`` (the arrays' bytes) are kept, least recently used first out, each for at most
-  ``ttl_s``; a value larger than the whole budget is returned but not kept.
+- at most ``max_bytes`` (the arrays' bytes, or what ``weigh(value)`` says for values whose memory is not
+  numpy's, e.g. loaded models) are kept, least recently used first out, each for at most ``ttl_s``; a
+  value larger than the whole budget is returned but not kept.
 ``stats()`` → (entries, bytes); ``clear()``. Thread-safe.
 """
 from __future__ import annotations
@@ -77,8 +78,9 @@ class _Pending:
 class SharedCache:
     """See the module docstring."""
 
-    def __init__(self, max_bytes: int, ttl_s: float | None = None, clock: Callable[[], float] = time.monotonic):
-        self.max_bytes, self.ttl_s, self._clock = int(max_bytes), ttl_s, clock
+    def __init__(self, max_bytes: int, ttl_s: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 weigh: Callable[[object], int] = nbytes_of):
+        self.max_bytes, self.ttl_s, self._clock, self._weigh = int(max_bytes), ttl_s, clock, weigh
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[object, int, float]] = OrderedDict()
         self._bytes = 0
@@ -115,7 +117,7 @@ class SharedCache:
         self._bytes -= size
 
     def _store(self, key: Hashable, value) -> None:
-        size = nbytes_of(value)
+        size = int(self._weigh(value))
         if size > self.max_bytes:
             return
         if key in self._entries:

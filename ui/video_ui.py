@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import uuid
 import tempfile
 from pathlib import Path
 
@@ -55,17 +57,26 @@ def _clip_folder() -> Path:
 
 
 def stored_clip(name: str, data: bytes) -> Path:
-    """Uploaded bytes → a file (named by content, so a rerun finds it); older clips beyond KEPT_CLIPS go."""
+    """Uploaded bytes → a file (named by content, so a rerun finds it); the clips used least recently beyond
+    KEPT_CLIPS go (using one makes it the most recent, so a clip in use is the last to go)."""
     suffix = Path(name).suffix.lower() if Path(name).suffix.lower().lstrip(".") in VIDEO_TYPES else ".bin"
     path = _clip_folder() / f"{hashlib.blake2b(data, digest_size=16).hexdigest()}{suffix}"
-    if not path.exists():
-        partial = path.with_name(f".{path.name}.partial")
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")  # two sessions may store one clip
         partial.write_bytes(data)
         partial.replace(path)
-        kept = sorted(_clip_folder().glob("[!.]*"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEPT_CLIPS:]:
+        for old in sorted(_clip_folder().glob("[!.]*"), key=_last_used, reverse=True)[KEPT_CLIPS:]:
             old.unlink(missing_ok=True)
     return path
+
+
+def _last_used(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # another session's trim took it meanwhile
+        return 0.0
 
 
 @st.cache_resource(show_spinner="Building the sample clip…")
@@ -168,8 +179,10 @@ def _request() -> None:
     st.session_state[REQUEST_KEY] = True
 
 
-def run_ui(model, path: Path, info, guidance: dict, label: str, key: tuple) -> None:
-    """The Colorize button; a run in the work queue with a progress bar and Stop; its result kept in the session."""
+def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
+    """The Colorize button; a run in the work queue with a progress bar and Stop; its result kept in the session.
+    ``clip``: ``clip_ui``'s (name, path, info, bytes)."""
+    name, path, info, data = clip
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
     if not st.session_state.pop(REQUEST_KEY, False):
         if st.session_state.pop(STOPPED_KEY, False):
@@ -183,9 +196,10 @@ def run_ui(model, path: Path, info, guidance: dict, label: str, key: tuple) -> N
     def progress(done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
 
-    output = _clip_folder() / f".result-{hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()}.mp4"
+    output = _clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
         with work_queue.turn_ui("Colorizing this clip"):
+            path = stored_clip(name, data)   # back if other visitors' clips pushed it out while this one waited
             report = colorize_video(path, output, model, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET,
                                     progress=progress, **guidance)
         data = output.read_bytes()
@@ -264,7 +278,7 @@ def video_page_ui() -> None:
         return
     guidance, label = chosen
     key = (path.name, loaders.checkpoint_stamp(checkpoint), label)
-    run_ui(model, path, info, guidance, label, key)
+    run_ui(model, clip, guidance, label, key)
     result = st.session_state.get(RESULT_KEY)
     if result is not None and result["key"] == key:
         result_ui(name, path, data, result)
