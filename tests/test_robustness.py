@@ -483,3 +483,7 @@ def test_upload_size_limit_is_set_explicitly():
         pytest.skip(".streamlit/config.toml does not exist yet (written with the Streamlit app)")
     limit = tomllib.loads(path.read_text()).get("server", {}).get("maxUploadSize")
     assert isinstance(limit, int) and not isinstance(limit, bool) and limit > 0, limit
+    # No larger than what any page takes (Streamlit keeps every upload in memory), and large enough for it.
+    from ui.video_ui import MAX_UPLOAD_MB
+
+    assert limit == MAX_UPLOAD_MB, (limit, MAX_UPLOAD_MB)

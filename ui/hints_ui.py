@@ -150,7 +150,8 @@ def _list_ui(digest: str, name: str) -> None:
 
 def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
     """A hints JSON (as the CLI takes) replaces this image's hints; a bad one is one error line."""
-    upload = st.file_uploader("Load hints (JSON)", type=["json"], key=f"colorize.hint_upload.{digest[:16]}")
+    upload = st.file_uploader("Load hints (JSON)", type=["json"], key=f"colorize.hint_upload.{digest[:16]}",
+                              max_upload_size=1)  # a hints file is at most 256 kB (colorizer.hints)
     if upload is None or _store(UPLOADED_KEY).get(digest) == upload.file_id:
         return
     try:

@@ -158,7 +158,7 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
                 st.info("Hints need a hint-taking model: pick hypercolumn_hints in the sidebar.", icon=":material/info:")
                 return None
             upload = st.file_uploader("Hints for the first frame (JSON, as the Colorize page downloads them)",
-                                      type=["json"], key="video.hints")
+                                      type=["json"], key="video.hints", max_upload_size=1)
             if upload is None:
                 return None
             try:  # parse_hints_json caps the size and nesting before parsing: a 50 MB "[{},{},…]" costs nothing
