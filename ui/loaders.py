@@ -8,8 +8,8 @@ Shared per server, each computed once in its turn of the work queue (``ui.shared
 read-only, never copied per caller; a miss always queues; two sessions missing one key compute it once):
 - ``load_colorizer(name)`` → ``colorizer.Colorizer``; keyed by the checkpoint's name, folder and
   ``model.keras`` mtime/size, so a fine-tuned checkpoint re-written in place is loaded afresh; kept within
-  ``MODEL_CACHE_MB``, each model weighed by its parameters (``model_bytes``). A ``Colorizer`` is thread-safe (a lock around the forward pass), so
-  sessions share one instance. Raises ``CheckpointError`` (one line) for a missing or unusable checkpoint.
+  ``MODEL_CACHE_MB``, each model weighed by its parameters (``model_bytes``). A ``Colorizer`` is
+  thread-safe (a lock around the forward pass), so sessions share one instance. Raises ``CheckpointError`` (one line) for a missing or unusable checkpoint.
 - ``gallery_picture(key)`` / ``decode_upload(data, name)`` → ``DecodedImage`` (uint8 RGB H×W×3);
   ``decode_upload`` reads in ``work_queue.DECODE_QUEUE`` within the decode budget (a larger picture is
   shrunk while it decodes) and raises ``ImageError`` ("name: reason", remembered like a result, so a

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import uuid
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +182,7 @@ def _request() -> None:
 def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     """The Colorize button; a run in the work queue with a progress bar and Stop; its result kept in the session.
     ``clip``: ``clip_ui``'s (name, path, info, bytes)."""
-    name, path, info, data = clip
+    name, path, info, clip_bytes = clip
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
     if not st.session_state.pop(REQUEST_KEY, False):
         if st.session_state.pop(STOPPED_KEY, False):
@@ -199,7 +199,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     output = _clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
         with work_queue.turn_ui("Colorizing this clip"):
-            path = stored_clip(name, data)   # back if other visitors' clips pushed it out while this one waited
+            path = stored_clip(name, clip_bytes)   # back if other visitors' clips pushed it out while this one waited
             report = colorize_video(path, output, model, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET,
                                     progress=progress, **guidance)
         data = output.read_bytes()
