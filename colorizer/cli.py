@@ -99,7 +99,7 @@ def cmd_colorize(args) -> int:
         options["hints"] = hints
     if reference is not None:
         options["reference"] = reference
-    failed, bad_hints = 0, 0
+    failed, bad_hints, written = 0, 0, set()
     outputs = output_names(args.inputs)
     for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):
         try:
@@ -120,6 +120,9 @@ def cmd_colorize(args) -> int:
             failed += 1
             continue
         atomic_write_bytes(out_dir / outputs[path], encode_png(result, image.alpha))
+        written.add(path)
+    # What happened, on stdout (stderr has one line per file that failed, and nothing else).
+    print(f"{len(written)} of {len(outputs)} colorized into {out_dir}", flush=True)
     return USAGE_ERROR if bad_hints else 1 if failed else 0
 
 

@@ -63,7 +63,9 @@ def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoi
 def test_colorize_all_good_exits_zero_with_arch_name(installed_tiny_checkpoints, tmp_path, capsys):
     photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
     assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", "--temperature", "0.5"]) == 0
-    assert not error_lines(capsys.readouterr().err)
+    captured = capsys.readouterr()
+    assert not error_lines(captured.err)
+    assert captured.out.splitlines()[-1] == f"1 of 1 colorized into {tmp_path / 'out'}"
     assert (tmp_path / "out" / "photo.png").is_file()
 
 
