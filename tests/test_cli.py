@@ -41,23 +41,27 @@ def test_archs_as_a_module_subprocess():
     assert "Traceback" not in result.stderr
 
 
-def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tmp_path, capsys):
+def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tiny_colorizers, tmp_path, capsys):
     inputs = tmp_path / "in"
-    good = [write_png(inputs / "street.png", make_photo(37, 53, seed=1)),
-            write_png(inputs / "gray.png", make_photo(20, 31, seed=2)[..., 0])]
+    street, gray = make_photo(37, 53, seed=1), make_photo(20, 31, seed=2)[..., 0]
+    good = [write_png(inputs / "street.png", street), write_png(inputs / "gray.png", gray)]
     broken = inputs / "broken.png"
     broken.write_text("this is not a PNG\n")
     out_dir = tmp_path / "out"
+    # vgg16_ae: its tiny checkpoint paints colors that depend on the input (the tiny cifar_ae's are one gray)
     status = main(["colorize", str(good[0]), str(broken), str(good[1]), "-o", str(out_dir),
-                   "--checkpoint", str(tiny_checkpoints["cifar_ae"])])
+                   "--checkpoint", str(tiny_checkpoints["vgg16_ae"])])
     captured = capsys.readouterr()
     assert status == 1
     lines = error_lines(captured.err)
     assert len(lines) == 1 and lines[0].startswith("error: broken.png: "), captured.err
     assert "Traceback" not in captured.err
     assert sorted(p.name for p in out_dir.iterdir()) == ["gray.png", "street.png"]
-    assert np.asarray(Image.open(out_dir / "street.png")).shape == (37, 53, 3)
-    assert np.asarray(Image.open(out_dir / "gray.png")).shape == (20, 31, 3)
+    # Each file holds its own input's colorization, pixel for pixel (not another input's, not channels swapped).
+    model = tiny_colorizers["vgg16_ae"]
+    np.testing.assert_array_equal(np.asarray(Image.open(out_dir / "street.png")), model.colorize(street))
+    np.testing.assert_array_equal(np.asarray(Image.open(out_dir / "gray.png")), model.colorize(gray))
+    assert np.abs(np.diff(model.colorize(street).astype(int), axis=2)).mean() > 1   # colors, not gray
 
 
 def test_colorize_all_good_exits_zero_with_arch_name(installed_tiny_checkpoints, tmp_path, capsys):

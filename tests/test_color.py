@@ -73,7 +73,10 @@ def test_lab_round_trip_property(rgb):
 def test_lab_to_rgb_clips_out_of_gamut_colors():
     impossible = np.array([[[50.0, 200.0, -200.0], [100.0, 0.0, 120.0]]], np.float32)
     rgb = color.lab_to_rgb(impossible)
-    assert rgb.dtype == np.uint8  # clipped into [0, 255], no wrap-around
+    # Clipped into [0, 255] channel by channel, as scikit-image clips: a wrap-around would turn a saturated
+    # channel dark (e.g. 255 + 10 → 9). Violet stays violet, yellow yellow.
+    assert rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb, [[[174, 0, 255], [255, 250, 0]]])
 
 
 def test_luminance_of_gray_and_rgb():

@@ -67,6 +67,8 @@ def test_a_reference_of_another_size_and_aspect_works(flagship, photo):
     assert error.mean() < 0.5 and np.percentile(error, 99) < 1.5, (error.mean(), np.percentile(error, 99))
     several = flagship.colorize(photo, reference=[tall, photo])  # several references at once
     assert several.shape == photo.shape
+    # With the photo itself among the references its colors come back (measured 35.7 dB; automatic 24.6)
+    assert image_metrics(photo, several)["psnr"] > 30
 
 
 def test_a_reference_that_is_not_an_rgb_photo_is_refused(flagship, photo):

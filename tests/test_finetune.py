@@ -107,6 +107,43 @@ def test_vgg16_ae_features_computed_once_over_epochs_and_reruns(fn, tiny_checkpo
     check_result(fn, tiny_checkpoints["vgg16_ae"], results[0], photos, "vgg16_ae", epochs=2)
 
 
+GREEN_AB = np.array([-30.0, 30.0], np.float32)
+
+
+def green_photos(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
+    """n photos of a textured lightness, every pixel the same green (Lab a −30, b +30)."""
+    from colorizer.color import lab_to_rgb
+
+    rng = np.random.default_rng(seed)
+    photos = []
+    for i in range(n):
+        L = np.clip(55 + 15 * rng.standard_normal((40, 56)), 25, 85).astype(np.float32)
+        lab = np.concatenate([L[..., None], np.broadcast_to(GREEN_AB, (40, 56, 2))], axis=-1)
+        photos.append((f"green{i}.png", lab_to_rgb(np.ascontiguousarray(lab))))
+    return photos
+
+
+def test_a_finetune_learns_the_colors_of_its_photos(fn, tiny_checkpoints):
+    """Values, not only shapes: tuned on green photos, the model paints a new one greener than its base
+    did (a fine-tune on gray or swapped targets would not), and its card's evaluation says so too."""
+    import colorizer
+    from colorizer.color import rgb_to_lab
+
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"]), green_photos(5, seed=1), cache=fn.FeatureCache())
+    result = job.run()
+    assert job.status().state == "done", job.status().error
+    new_photo = green_photos(1, seed=2)[0][1]
+
+    def distance_from_green(folder) -> float:
+        ab = rgb_to_lab(colorizer.load(folder).colorize(new_photo))[..., 1:].reshape(-1, 2).mean(axis=0)
+        return float(np.linalg.norm(ab - GREEN_AB))
+
+    before, after = distance_from_green(tiny_checkpoints["cifar_ae"]), distance_from_green(result)
+    assert after < before - 5, (before, after)   # measured: 42 → 33 in two epochs
+    evaluation = json.loads((result / "card.json").read_text())["evaluation"]
+    assert evaluation[result.name]["l2_ab"] < evaluation["cifar_ae"]["l2_ab"], evaluation
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["hypercolumn", "vae", "unet313"])
 def test_other_architectures_finetune(fn, tiny_checkpoints, photos, arch):

@@ -286,7 +286,14 @@ def test_a_hint_taking_model_finetunes_with_simulated_hints(tiny_checkpoints, ch
     assert tuned.takes_hints and checkpoints.read_card(result)["architecture"] == "hypercolumn_hints"
     gray = np.full((32, 32, 3), 120, np.uint8)
     hinted = tuned.colorize(gray, hints=[{"x": 16, "y": 16, "rgb": [30, 60, 220], "radius": 6}])
-    assert hinted.shape == gray.shape and not np.array_equal(hinted, tuned.colorize(gray))
+    assert hinted.shape == gray.shape
+    # Follows them: at the hint, the color moves toward the hint's blue (in a, b at the photo's lightness).
+    from colorizer.color import rgb_to_lab
+
+    blue = rgb_to_lab(np.array([[[30, 60, 220]]], np.uint8))[0, 0, 1:]
+    at_hint = {name: rgb_to_lab(image[14:19, 14:19])[..., 1:].reshape(-1, 2).mean(axis=0)
+               for name, image in (("hinted", hinted), ("automatic", tuned.colorize(gray)))}
+    assert np.linalg.norm(at_hint["hinted"] - blue) < np.linalg.norm(at_hint["automatic"] - blue) - 10, at_hint
     assert result.name in finetune.finetunable_checkpoints()  # and it can be fine-tuned again
 
 

@@ -170,6 +170,10 @@ def test_flagship_regression_loss_weights_each_pixel_by_its_true_bin():
              "ab_norm": np.concatenate([np.full((1, 8, 4, 2), [0.0, 0.0]), np.full((1, 8, 4, 2), [0.52, -0.31])], axis=2).astype(np.float32)}
     _, y = hc.training_pairs(batch)
     assert y["ab_reg"].shape == (1, 2, 2, 3)  # a, b and the nearest bin
+    # The target is the crop's own a, b pooled to the output grid, in order: the left half (0, 0), the right
+    # half (0.52, −0.31); swapped, mis-pooled or mirrored targets fail here.
+    np.testing.assert_allclose(y["ab_reg"][0, :, 0, :2], 0.0)
+    np.testing.assert_allclose(y["ab_reg"][0, :, 1, :2], [[0.52, -0.31]] * 2, atol=1e-6)
     bins = y["ab_reg"][..., 2].astype(int)
     np.testing.assert_array_equal(bins, quantize.nearest_bin(unnormalize_ab(y["ab_reg"][..., :2]).reshape(-1, 2)).reshape(1, 2, 2))
     weights = np.linspace(0.5, 2.0, 313).astype(np.float32)

@@ -480,8 +480,7 @@ def test_sigkill_during_saves_never_loses_the_checkpoint(tmp_path, monkeypatch):
 
 def test_upload_size_limit_is_set_explicitly():
     path = REPO_ROOT / ".streamlit" / "config.toml"
-    if not path.is_file():
-        pytest.skip(".streamlit/config.toml does not exist yet (written with the Streamlit app)")
+    assert path.is_file(), "the app's settings (.streamlit/config.toml) are missing"
     limit = tomllib.loads(path.read_text()).get("server", {}).get("maxUploadSize")
     assert isinstance(limit, int) and not isinstance(limit, bool) and limit > 0, limit
     # No larger than what any page takes (Streamlit keeps every upload in memory), and large enough for it.

@@ -203,8 +203,9 @@ def test_clip_through_the_pipeline_keeps_count_rate_size_lightness_and_sound(tmp
     seconds = float(container.streams.audio[0].duration * container.streams.audio[0].time_base)
     container.close()
     assert abs(seconds - 2.0) < 0.15
-    for given, out in zip(read_frames(source), read_frames(tmp_path / "out.mp4")):
+    for t, (given, out) in enumerate(zip(read_frames(source), read_frames(tmp_path / "out.mp4"))):
         assert np.abs(luminance(out) - luminance(given)).mean() < 1.5     # H.264 at CRF 18, both ways
+        assert np.linalg.norm(square_ab(out, t) - RED_AB) < 25             # the colors reach the file (gray: 73)
     assert not (tmp_path / ".out.partial").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
 
 
