@@ -3,7 +3,7 @@
 Plain Python + Keras 3 + numpy (no Streamlit). Entry points:
 - ``colorizer.load(name_or_path)`` → a ``Colorizer`` whose ``.colorize(image)`` maps uint8 gray H×W or
   RGB H×W×3 to uint8 RGB H×W×3 at full resolution;
-- ``python -m colorizer {archs,colorize,evaluate,train,finetune,bench}``.
+- ``python -m colorizer {archs,colorize,video,evaluate,train,finetune,export-lite,bench}``.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m colorizer {archs,colorize,video,evaluate,train,finetune,bench}``.
+"""Command line: ``python -m colorizer {archs,colorize,video,evaluate,train,finetune,export-lite,bench}``.
 
 Forms other tools call (keep them stable):
 - ``archs [--hints]``: one architecture name per line (``--hints``: those taking user color hints).

@@ -51,7 +51,7 @@ The decode budget (decompression bombs, files that cost minutes).
     ``width * height`` from the header, so a tiny file claiming 60000 x 60000 is refused at once.
     ``decode_image(..., fit=True)`` (what the app does with visitors' files) shrinks a larger picture to
     fit instead, while decoding where the format allows it (a JPEG is decoded at 1/2, 1/4 or 1/8 of
-    its size by libjpeg's DCT scaling, up to 16 x ``MAX_PIXELS``), else right after it (other formats
+    its size by libjpeg's DCT scaling, up to 64 x ``MAX_PIXELS``), else right after it (other formats
     up to 4 x ``MAX_PIXELS``, and only while the decoder's raster fits ``16 x MAX_PIXELS`` bytes: a
     7000 x 7000 float TIFF, WebP or 16-bit PNG is refused); a note says so. A decode that runs past
     ``DECODE_SECONDS`` (10 s) stops where it is (the streaming decoders: JPEG, PNG, GIF, BMP; TIFF and
