@@ -66,6 +66,7 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert_no_page_error(at)
     assert not at.error, [e.value for e in at.error]
     assert len(calls) == 1 and calls[0]["max_pixels"] == video_ui.PAGE_BUDGET
+    assert "video.stop" not in [button.key for button in at.button]   # done: nothing left to stop
     assert calls[0]["max_frames"] == video_ui.MAX_FRAMES   # tiny frames at a huge rate cannot run for hours
     assert "reference" not in calls[0] and "hints" not in calls[0]
     assert [b.label for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]

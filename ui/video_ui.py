@@ -190,7 +190,8 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
         return
     st.session_state.pop(RESULT_KEY, None)
     st.session_state[STOPPED_KEY] = False
-    st.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
+    stop = st.empty()  # only while the clip runs: afterwards there is nothing to stop
+    stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
     bar = st.progress(0.0, text="Waiting for the first frame…")
 
     def progress(done: int, total: int) -> None:
@@ -204,12 +205,15 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
                                     progress=progress, **guidance)
         data = output.read_bytes()
     except VideoError as err:
+        stop.empty()
+        bar.empty()
         st.error(str(err).replace(path.name, "the clip"), icon=":material/error:")
         return
     finally:
         output.unlink(missing_ok=True)
     st.session_state.pop(STOPPED_KEY, None)
     bar.empty()
+    stop.empty()
     st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label}
 
 
