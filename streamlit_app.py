@@ -19,6 +19,6 @@ from ui.widgets import app_pages, mark_entry_ran, sidebar_ui  # noqa: E402
 st.set_page_config(page_title="Colorizer studio", page_icon=":material/palette:", layout="wide")
 
 navigation = st.navigation(app_pages())
-sidebar_ui()
+sidebar_ui(navigation.title)
 mark_entry_ran()
 navigation.run()

@@ -54,6 +54,21 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
     assert [t.value for t in at.title] == ["Training curves"]
 
 
+def test_the_image_picker_folds_away_where_unused_and_uploads_survive_the_trip(tiny_app_env):
+    """Training curves, Fine-tune and Video do not colorize the sidebar's pictures: there the picker is folded
+    into an expander (still drawn, so Streamlit keeps the visitor's uploads for the way back)."""
+    at = upload(app(), [("gray.png", gray_png(), "image/png")])
+    assert not at.sidebar.expander and "Image" in [h.value for h in at.sidebar.subheader]
+    at.switch_page("pages/curves.py").run()
+    assert_no_page_error(at)
+    assert [e.label for e in at.sidebar.expander] == ["Image (for Colorize, L/a/b channels, Compare architectures)"]
+    assert "Image" not in [h.value for h in at.sidebar.subheader]
+    at.switch_page("pages/colorize.py").run()
+    assert_no_page_error(at)
+    assert [f.name for f in at.file_uploader(key="sidebar.upload").value] == ["gray.png"]
+    assert any("Colorized by" in c for c in captions(at))
+
+
 def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
     at = app().run()
     options = at.sidebar.selectbox(key="sidebar.model").options

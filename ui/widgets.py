@@ -65,6 +65,10 @@ MAX_SESSION_PIXELS = 3 * imageio.MAX_PIXELS
 TRAIN_HINT = f"python -m colorizer train --arch {FLAGSHIP} --data data/photos"
 
 
+# The pages that colorize the sidebar's pictures (the others have their own inputs, or none).
+PICTURE_PAGES = ("Colorize", "L/a/b channels", "Compare architectures")
+
+
 def app_pages() -> list:
     """The app's pages for ``st.navigation`` (paths relative to the entry file)."""
     pages = [
@@ -196,14 +200,21 @@ def image_source_ui() -> str:
     return source
 
 
-def sidebar_ui() -> None:
-    """The shared sidebar: model picker, then image source. Call once per run, before the page."""
+def sidebar_ui(page_title: str | None = None) -> None:
+    """The shared sidebar: model picker, then image source. Call once per run, before the page
+    (``page_title``: the page about to run). On a page that does not use the sidebar's pictures the image
+    source is folded away, not left out: a widget that is not drawn loses its state, and the visitor's
+    uploads would be gone on the way back to Colorize."""
     with st.sidebar:
         try:
             st.subheader("Model")
             model_picker_ui()
-            st.subheader("Image")
-            image_source_ui()
+            if page_title is None or page_title in PICTURE_PAGES:
+                st.subheader("Image")
+                image_source_ui()
+            else:
+                with st.expander(f"Image (for {', '.join(PICTURE_PAGES)})", expanded=False):
+                    image_source_ui()
         except Exception as err:  # the entry file has no other safety net
             _log.exception("sidebar failed")
             st.error(f"The sidebar failed: {type(err).__name__}: {plain(' '.join(str(err).split())[:200])}. Reload the page.")
