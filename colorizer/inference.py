@@ -359,11 +359,9 @@ class Colorizer:
         if self.gate is None:
             return certainty, None
         options = {} if temperature is None else {"temperature": temperature}
-        ab = self.arch.decode(probs, np.asarray(outputs["ab_reg"]), **options)
-        ceiling = getattr(self.arch, "within_lightness_ceiling", None)  # before the cap, as colorizing does
-        if ceiling is not None:
-            ab = ceiling(ab, x, outputs, self.arch.decode_options_of(options))
-        ab = ab[0]
+        uncapped = getattr(self.arch, "uncapped_ab", None)  # the flagship's colors before its cap, as colorizing paints them
+        ab = (uncapped(outputs, x, self.arch.decode_options_of(options)) if uncapped is not None
+              else self.arch.decode(probs, np.asarray(outputs["ab_reg"]), **options))[0]
         expected = float(outputs[colorfulness_gate.OUTPUT][0])
         painted = colorfulness_gate.output_colorfulness(ab, unnormalize_l(x[0, ..., 0]))
         return certainty, colorfulness_gate.SceneColorfulness(expected, painted, self.arch.DECODE["colorfulness_cap"] * expected)

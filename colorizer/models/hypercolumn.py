@@ -398,11 +398,17 @@ def predict_ab(forward, batch_input: np.ndarray, temperature: float | None = Non
     if mirror:
         outputs = averaged_with_mirror(outputs, forward(np.ascontiguousarray(np.asarray(batch_input)[:, :, ::-1])))
     options = decode_options_of(decode_options, temperature)
+    ab = uncapped_ab(outputs, batch_input, options, head)
+    return capped(ab, batch_input, outputs, options["colorfulness_cap"]) if head == "blend" else ab
+
+
+def uncapped_ab(outputs: dict, batch_input: np.ndarray, options: dict, head: str = "blend") -> np.ndarray:
+    """The network's outputs on ``batch_input`` → ab N×h×w×2 (raw units) as the shipped decoding paints them
+    before the colorfulness cap: decoded (``decode``), and for the blend kept within the lightness ceiling
+    (``within_lightness_ceiling``). ``options``: the full decoding options (``decode_options_of``). What
+    ``predict_ab`` caps, and what ``Colorizer.scene_colorfulness`` reports as the model's own colors."""
     ab = decode(np.asarray(outputs["probs"]), np.asarray(outputs["ab_reg"]), head=head, **options)
-    if head != "blend":
-        return ab
-    ab = within_lightness_ceiling(ab, batch_input, outputs, options)
-    return capped(ab, batch_input, outputs, options["colorfulness_cap"])
+    return within_lightness_ceiling(ab, batch_input, outputs, options) if head == "blend" else ab
 
 
 def averaged_with_mirror(outputs: dict, mirrored: dict) -> dict:
