@@ -65,16 +65,17 @@ MAX_SESSION_PIXELS = 3 * imageio.MAX_PIXELS
 TRAIN_HINT = f"python -m colorizer train --arch {FLAGSHIP} --data data/photos"
 
 
-# The pages that colorize the sidebar's pictures (the others have their own inputs, or none).
-PICTURE_PAGES = ("Colorize", "L/a/b channels", "Compare architectures")
+# The pages that colorize the sidebar's pictures (the others have their own inputs, or none), by title.
+COLORIZE, CHANNELS, COMPARE = "Colorize", "L/a/b channels", "Compare architectures"
+PICTURE_PAGES = (COLORIZE, CHANNELS, COMPARE)
 
 
 def app_pages() -> list:
     """The app's pages for ``st.navigation`` (paths relative to the entry file)."""
     pages = [
-        st.Page("pages/colorize.py", title="Colorize", icon=":material/palette:", default=True),
-        st.Page("pages/channels.py", title="L/a/b channels", icon=":material/tune:"),
-        st.Page("pages/compare.py", title="Compare architectures", icon=":material/view_module:"),
+        st.Page("pages/colorize.py", title=COLORIZE, icon=":material/palette:", default=True),
+        st.Page("pages/channels.py", title=CHANNELS, icon=":material/tune:"),
+        st.Page("pages/compare.py", title=COMPARE, icon=":material/view_module:"),
         st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
     ]
     # The Fine-tune page is its own piece of work; list it once its file exists.
