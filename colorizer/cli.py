@@ -248,7 +248,7 @@ def cmd_train(args) -> int:
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
         stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from,
-        train_layers=tuple(n for n in (args.train_layers or "").split(",") if n), command="python -m colorizer " + shlex.join(args.argv),
+        extra_photos_dir=args.extra_photos, train_layers=tuple(n for n in (args.train_layers or "").split(",") if n), command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -381,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
     train.add_argument("--surfaces", default=None, metavar="DIR",
                        help="photographed surfaces: adds 10 %% quiet scenes (a surface with stamps on it) to the crops")
+    train.add_argument("--extra-photos", default=None, metavar="DIR",
+                       help="a flat folder of photos from another source, all cropped for training "
+                            "(scripts/fetch_aerial.py: aerial views)")
     train.add_argument("--init-from", default=None, metavar="CHECKPOINT",
                        help="start the decoder from this checkpoint's weights (name or folder), e.g. the hint "
                             "network from the flagship's; new input channels start at zero")

@@ -45,12 +45,20 @@ def data_sources(data_dir: str | Path) -> list[dict]:
 
 
 def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None,
-          surfaces: list[np.ndarray] | None = None):
+          surfaces: list[np.ndarray] | None = None, extra_dir: str | Path | None = None):
     """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays;
     ``stamps`` (RGBA, ``data.load_stamps``) are pasted onto a share of the training crops only: validation
     measures photos as they are; ``surfaces`` add ``data.SURFACE_SHARE`` as many quiet scenes
-    (``data.surface_scenes``). ValueError if the folder holds a held-out source (``data.check_held_out``)."""
+    (``data.surface_scenes``); ``extra_dir``: a flat folder of photos from another source (``scripts/fetch_aerial.py``),
+    all of them cropped for training like the training photos, without stamps (a plum on a city seen from a
+    plane teaches nothing). ValueError if either folder holds a held-out source (``data.check_held_out``)."""
     data.check_held_out(data_dir)
+    extra_photos = []
+    if extra_dir:
+        data.check_held_out(extra_dir)
+        extra_photos = data.load_photos(data.list_photos(extra_dir), on_error=log)
+        if not extra_photos:
+            raise ValueError(f"{extra_dir}: no readable photos")
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
     if not train_photos:
@@ -60,6 +68,10 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     if not val_photos or not (Path(data_dir) / "val").is_dir():
         raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
     train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed, stamps=stamps)
+    if extra_photos:  # after the others: the photos' own crops stay those of a run without them
+        extra_crops = data.random_crops(extra_photos, crops_per_photo, size, seed=seed + 2)
+        train_crops = np.concatenate([train_crops, extra_crops])
+        train_photos = train_photos + extra_photos
     if surfaces:
         scenes = data.surface_scenes(surfaces, stamps, round(len(train_crops) * data.SURFACE_SHARE), size, seed)
         train_crops = np.concatenate([train_crops, scenes])
@@ -78,12 +90,14 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
                        snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
                        surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
-                       train_layers: tuple[str, ...] = (), command: str | None = None, log=print) -> dict:
+                       extra_photos_dir: str | Path | None = None, train_layers: tuple[str, ...] = (),
+                       command: str | None = None, log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
     ``stamps_dir``: photographic stamps (``scripts/fetch_stamps.py``) pasted onto the training crops.
     ``surfaces_dir``: photographed surfaces (``scripts/fetch_stamps.py``) for quiet scenes added to the crops.
+    ``extra_photos_dir``: photos of another source that all go to training (``scripts/fetch_aerial.py``).
     ``init_from``: a checkpoint (name or folder) whose decoder weights start this one (``warm_start``).
     ``train_layers``: train only these decoder layers (``freeze_except``), e.g. what a hint network adds
     to the flagship it starts from, so that its automatic colors stay the flagship's."""
@@ -95,7 +109,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     surfaces = data.load_stamps(surfaces_dir) if surfaces_dir else None
     log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
         + (f", {len(stamps)} stamps pasted onto {data.StampOptions().share:.0%} of them" if stamps else ""))
-    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps, surfaces)
+    train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps, surfaces,
+                                                           extra_photos_dir)
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
@@ -140,6 +155,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "stamps": _stamps_card(stamps_dir, stamps),
             "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
                                                    "sources": data_sources(surfaces_dir)},
+            "extra_photos": None if not extra_photos_dir else {"folder": str(extra_photos_dir),
+                                                               "sources": data_sources(extra_photos_dir)},
         },
         training={
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.

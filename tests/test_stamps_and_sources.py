@@ -202,3 +202,40 @@ def test_gimp_pattern_reader():
     np.testing.assert_array_equal(fs.read_gimp_pattern(gray), [[[7, 7, 7], [9, 9, 9]]])
     with pytest.raises(ValueError):
         fs.read_gimp_pattern(b"\x00" * 40)
+
+
+def _one_color_photo(rgb) -> np.ndarray:
+    return np.broadcast_to(np.array(rgb, np.uint8), (40, 40, 3)).copy()
+
+
+def test_extra_photos_all_go_to_training_and_leave_the_photos_crops_alone(tmp_path):
+    from colorizer.train import crops
+
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        write_png(tmp_path / split / f"{split}.png", make_photo(40, 40, seed=1))
+    extra = tmp_path / "aerial"
+    extra.mkdir()
+    write_png(extra / "city.png", _one_color_photo((20, 200, 30)))  # a green no training photo has
+    _manifest(extra, [{"path": "city.png", "split": "train", "package": "flightgear-data-base"}])
+    _, _, plain_train, plain_val = crops(tmp_path, 16, 3, 0, print)
+    photos, _, train, val = crops(tmp_path, 16, 3, 0, print, extra_dir=extra)
+    assert len(photos) == 2 and len(train) == 6
+    np.testing.assert_array_equal(train[:3], plain_train)           # the photos' own crops are unchanged
+    assert np.all(train[3:] == (20, 200, 30))                        # the extra photo's crops are its colors
+    np.testing.assert_array_equal(val, plain_val)                    # and none of them validate
+    _manifest(extra, [{"path": "city.png", "split": "train", "package": data.HELD_OUT_PACKAGES[0]}])
+    with pytest.raises(ValueError, match="held-out source"):
+        crops(tmp_path, 16, 3, 0, print, extra_dir=extra)
+
+
+def test_aerial_rule_names_photographs_only():
+    fa = _script("fetch_aerial")
+    members = fa.wanted_members()
+    assert len(members) == len(fa.TOWNS) + len(fa.FIELDS) and not set(fa.TOWNS) & set(fa.FIELDS)
+    assert all(path.startswith(fa.TERRAIN + "/") and path.endswith(".png") for path in members)
+    names = {Path(path).stem for path in members}
+    # Masks, overlays and relief maps sit beside every texture; drawn or tinted ones were left out by eye.
+    assert not {n for n in names if any(part in n for part in ("mask", "overlay", "relief"))}
+    assert not names & {"industry-midle-east", "mediterranean_city1", "town-madagascar"}
+    assert fa.PACKAGE not in data.HELD_OUT_PACKAGES

