@@ -12,7 +12,7 @@ a checkpoint folder beside the source's card, colorfulness gate and history (the
 which does not change), with the card amended to say what was done.
 
     python scripts/distill_mirror.py data/photos --out runs/sd [--from hypercolumn] [--crops-per-photo 6]
-        [--epochs 3] [--lr 5e-5] [--seed 5]
+        [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial]
 
 How run SD1 was made and chosen: docs/results.md, "Run SD1".
 """
@@ -40,11 +40,19 @@ CROP_SIZE = 176  # S1's training crops
 BATCH = 16
 
 
-def crops_l(data_dir: str, per_photo: int, seed: int) -> np.ndarray:
-    """L_norm N×176×176×1 of random crops of the training photos (no stamps: teacher and student see the same)."""
+def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir: str | None = None) -> tuple[np.ndarray, int]:
+    """(L_norm N×176×176×1 of random crops of the training photos (no stamps: teacher and student see the same),
+    then of ``extra_dir``'s photos (a flat folder of another source, as ``train --extra-photos``) when given;
+    how many of them are the training photos'). The photos' crops are the same with or without the extra."""
+    data.check_held_out(data_dir)
     photos = data.load_photos(data.list_photos(data_dir, "train"))
     crops = data.random_crops(photos, per_photo, CROP_SIZE, seed=seed)
-    return np.concatenate([data.crop_batch(crops[i:i + 64])["L_norm"] for i in range(0, len(crops), 64)])
+    photo_crops = len(crops)
+    if extra_dir:
+        data.check_held_out(extra_dir)
+        extra = data.load_photos(data.list_photos(extra_dir))
+        crops = np.concatenate([crops, data.random_crops(extra, per_photo, CROP_SIZE, seed=seed + 2)])
+    return np.concatenate([data.crop_batch(crops[i:i + 64])["L_norm"] for i in range(0, len(crops), 64)]), photo_crops
 
 
 def heads(decoder, blocks, training: bool = False):
@@ -53,8 +61,19 @@ def heads(decoder, blocks, training: bool = False):
     return (out["probs"], out["ab_reg"]) if isinstance(out, dict) else (out[0], out[1])
 
 
-def distill(teacher, features: list, mirror_features: list, epochs: int, lr: float, seed: int, log) -> keras.Model:
-    """A copy of ``teacher`` trained to match the teacher's outputs averaged over each crop and its mirror."""
+def mirror_averaged(decoder, inputs: list, mirror_inputs: list):
+    """``decoder``'s (probs, ab_reg) averaged over the crops and their mirror images, flipped back."""
+    p1, r1 = heads(decoder, inputs)
+    p2, r2 = heads(decoder, mirror_inputs)
+    return (p1 + p2[:, :, ::-1]) / 2, (r1 + r2[:, :, ::-1]) / 2
+
+
+def distill(teacher, features: list, mirror_features: list, epochs: int, lr: float, seed: int, log,
+            extra_teacher=None, extra_from: int | None = None) -> keras.Model:
+    """A copy of ``teacher`` trained to match the teacher's outputs averaged over each crop and its mirror;
+    with ``extra_teacher``, crops ``extra_from`` on (the extra photos') take their targets from it instead: a
+    decoder that was trained on those photos teaches what they look like, while the others keep ``teacher``'s
+    colors (the student learns the new source without the drift a further training round brings elsewhere)."""
     student = keras.models.clone_model(teacher)
     student.set_weights(teacher.get_weights())
     optimizer = keras.optimizers.Adam(lr)
@@ -81,9 +100,14 @@ def distill(teacher, features: list, mirror_features: list, epochs: int, lr: flo
             idx = np.sort(order[start:start + BATCH])
             # The teacher's targets are recomputed each epoch, not stored: 313 probabilities at 44 × 44 are
             # 2.4 MB a crop in float32 (4 GB for 1,656 crops), and two decoder passes cost little beside the step.
-            p1, r1 = heads(teacher, blocks(features, idx))
-            p2, r2 = heads(teacher, blocks(mirror_features, idx))
-            losses.append([float(v) for v in step(blocks(features, idx), (p1 + p2[:, :, ::-1]) / 2, (r1 + r2[:, :, ::-1]) / 2)])
+            target_probs, target_ab = mirror_averaged(teacher, blocks(features, idx), blocks(mirror_features, idx))
+            if extra_teacher is not None and idx[-1] >= extra_from:
+                extra = tf.constant(idx >= extra_from)[:, None, None, None]
+                extra_probs, extra_ab = mirror_averaged(extra_teacher, blocks(features, idx),
+                                                        blocks(mirror_features, idx))
+                target_probs = tf.where(extra, extra_probs, target_probs)
+                target_ab = tf.where(extra, extra_ab, target_ab)
+            losses.append([float(v) for v in step(blocks(features, idx), target_probs, target_ab)])
         ce, mse = np.mean(losses, axis=0)
         log(f"epoch {epoch + 1}: soft cross-entropy {ce:.4f}, regression MSE {mse:.6f}")
     return student
@@ -102,6 +126,7 @@ def save_student(source, out: Path, this_round: dict) -> Path:
         if (folder / name).exists():
             shutil.copy(folder / name, out / name)
     card = dict(source.card)
+    card.pop("evaluation", None)  # the source's held-out numbers, not the student's (evaluate writes them anew)
     earlier = card.get("training", {}).get("distilled_from_mirror")
     if earlier:  # the teacher was itself distilled: keep how, inside this round's record
         this_round = {**this_round, "teacher_distilled": earlier}
@@ -119,26 +144,41 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--extra-photos", default=None, metavar="DIR",
+                        help="a flat folder of photos from another source, cropped too (scripts/fetch_aerial.py)")
+    parser.add_argument("--extra-teacher", default=None, metavar="CHECKPOINT",
+                        help="the extra photos' crops take their targets from this checkpoint (one trained on "
+                             "them, on the same encoder) instead of --from")
     args = parser.parse_args(argv)
     started = time.time()
     log = lambda text: print(f"[{time.time() - started:7.1f} s] {text}", flush=True)  # noqa: E731
 
+    if args.extra_teacher and not args.extra_photos:
+        parser.error("--extra-teacher teaches the --extra-photos' crops: name the folder")
     source = load(args.source)
-    L = crops_l(args.dir, args.crops_per_photo, args.seed)
-    log(f"{len(L)} crops")
+    L, photo_crops = crops_l(args.dir, args.crops_per_photo, args.seed, args.extra_photos)
+    log(f"{len(L)} crops, {photo_crops} of them the training photos'")
     features = hypercolumn.encoder_features(source.model, L)
     log("features")
     mirror_features = hypercolumn.encoder_features(source.model, np.ascontiguousarray(L[:, :, ::-1]))
     log("mirror features")
     decoder = source.model.get_layer("decoder")
-    student = distill(decoder, features, mirror_features, args.epochs, args.lr, args.seed, log)
+    extra = load(args.extra_teacher) if args.extra_teacher else None
+    student = distill(decoder, features, mirror_features, args.epochs, args.lr, args.seed, log,
+                      extra_teacher=extra.model.get_layer("decoder") if extra else None, extra_from=photo_crops)
 
     decoder.set_weights(student.get_weights())  # the loaded model now holds the student
     out = save_student(source, Path(args.out) / "hypercolumn", {
         "command": "python scripts/distill_mirror.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "crops": int(len(L)), "crop_size": CROP_SIZE, "epochs": args.epochs, "learning_rate": args.lr,
         "seed": args.seed, "batch_size": BATCH, "wall_time_s": round(time.time() - started, 1),
-        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image"})
+        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image",
+        **({} if not extra else {
+            "extra_photos": args.extra_photos, "extra_photo_crops": int(len(L) - photo_crops),
+            "extra_teacher": {"checkpoint": args.extra_teacher, "command": extra.card.get("command"),
+                              "initialized_from": extra.card.get("training", {}).get("initialized_from")},
+            "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror "
+                    "image, and on the extra photos' crops the extra teacher's, averaged the same way"})})
     log(f"saved {out}")
     return 0
 

@@ -38,10 +38,41 @@ def test_the_student_learns_the_mirror_average_its_teacher_needs_two_passes_for(
     assert gap(teacher) == before  # the teacher was not trained
 
 
+def test_the_extra_photos_crops_learn_from_the_extra_teacher_and_the_others_from_the_teacher():
+    """Two toy decoders, the second the first with its colors shifted: after distillation the student gives the
+    second's colors on the crops from ``extra_from`` on and keeps the first's on the others."""
+    import keras
+
+    script = load_script("distill_mirror")
+    keras.utils.set_random_seed(0)
+    block = keras.Input((6, 6, 3))
+    hidden = keras.layers.Conv2D(4, 1)(block)  # 1×1: a crop and its mirror get mirrored colors
+    teacher = keras.Model([block], {"probs": keras.layers.Softmax()(keras.layers.Conv2D(5, 1)(hidden)),
+                                    "ab_reg": keras.layers.Conv2D(2, 1, name="ab")(hidden)})
+    extra_teacher = keras.models.clone_model(teacher)
+    extra_teacher.set_weights(teacher.get_weights())
+    kernel, bias = extra_teacher.get_layer("ab").get_weights()
+    extra_teacher.get_layer("ab").set_weights([kernel, bias + 0.5])  # the extra photos' colors, learned elsewhere
+    rng = np.random.default_rng(1)
+    features = [rng.normal(0, 1, (32, 6, 6, 3)).astype(np.float16)]
+    features[0][..., 2] = 0
+    features[0][24:, :, :, 2] = 3  # what sets the extra photos apart (an aerial view's look), for the student to see
+    mirror_features = [np.ascontiguousarray(features[0][:, :, ::-1])]
+    student = script.distill(teacher, features, mirror_features, epochs=40, lr=1e-2, seed=0, log=lambda text: None,
+                             extra_teacher=extra_teacher, extra_from=24)
+    inputs = [features[0].astype(np.float32)]
+    ab = np.asarray(script.heads(student, inputs)[1])
+    own, extra = np.asarray(script.heads(teacher, inputs)[1]), np.asarray(script.heads(extra_teacher, inputs)[1])
+    np.testing.assert_allclose(extra - own, 0.5, atol=1e-5)  # the two teachers disagree by the shift
+    assert np.abs(ab[24:] - extra[24:]).mean() < 0.1  # the extra crops took the extra teacher's colors
+    assert np.abs(ab[:24] - own[:24]).mean() < 0.1    # and the others kept the teacher's
+
+
 def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or_a_folder(tmp_path):
     """A shipped name loads from ``weights/NAME/model.keras`` (``source`` is the file), a run's folder from
     the folder: either way the gate and history beside it go with the student, whose weights are what the
-    model holds, and a teacher that was itself distilled keeps that record inside the new round's."""
+    model holds, a teacher that was itself distilled keeps that record inside the new round's, and the teacher's
+    evaluation is not passed off as the student's."""
     import json
     from types import SimpleNamespace
 
@@ -55,7 +86,8 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
     keras.utils.set_random_seed(0)
     block = keras.Input((4, 4, 3))
     model = keras.Model(block, keras.layers.Conv2D(2, 1, name="decoder_conv")(block))
-    card = {"arch": "hypercolumn", "training": {"epochs": 6, "distilled_from_mirror": {"seed": 5}}}
+    card = {"arch": "hypercolumn", "training": {"epochs": 6, "distilled_from_mirror": {"seed": 5}},
+            "evaluation": {"hypercolumn": {"psnr": 23.0}}}
     for n, source in enumerate([folder / "model.keras", folder]):
         out = script.save_student(SimpleNamespace(source=str(source), model=model, card=card), tmp_path / f"out{n}",
                                   {"seed": 6})
@@ -64,6 +96,7 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
         saved = json.loads((out / "card.json").read_text())
         assert saved["training"]["epochs"] == 6
         assert saved["training"]["distilled_from_mirror"] == {"seed": 6, "teacher_distilled": {"seed": 5}}
+        assert "evaluation" not in saved  # the teacher's held-out numbers are not the student's
         reloaded = keras.models.load_model(out / "model.keras")
         np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])
     assert card["training"]["distilled_from_mirror"] == {"seed": 5}  # the source's card is not changed
