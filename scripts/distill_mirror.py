@@ -12,9 +12,10 @@ a checkpoint folder beside the source's card, colorfulness gate and history (the
 which does not change), with the card amended to say what was done.
 
     python scripts/distill_mirror.py data/photos --out runs/sd [--from hypercolumn] [--crops-per-photo 6]
-        [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial]
+        [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial [--extra-crops-per-photo N]
+        [--extra-teacher CHECKPOINT]]
 
-How run SD1 was made and chosen: docs/results.md, "Run SD1".
+How runs SD1 and SDA were made and chosen: docs/results.md, "Run SD1" and "Run SDA".
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ CROP_SIZE = 176  # S1's training crops
 BATCH = 16
 
 
-def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir: str | None = None) -> tuple[np.ndarray, int]:
+def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir: str | None = None,
+            extra_per_photo: int | None = None) -> tuple[np.ndarray, int]:
     """(L_norm N×176×176×1 of random crops of the training photos (no stamps: teacher and student see the same),
     then of ``extra_dir``'s photos (a flat folder of another source, as ``train --extra-photos``) when given;
     how many of them are the training photos'). The photos' crops are the same with or without the extra."""
@@ -51,7 +53,7 @@ def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir: str | None = No
     if extra_dir:
         data.check_held_out(extra_dir)
         extra = data.load_photos(data.list_photos(extra_dir))
-        crops = np.concatenate([crops, data.random_crops(extra, per_photo, CROP_SIZE, seed=seed + 2)])
+        crops = np.concatenate([crops, data.random_crops(extra, extra_per_photo or per_photo, CROP_SIZE, seed=seed + 2)])
     return np.concatenate([data.crop_batch(crops[i:i + 64])["L_norm"] for i in range(0, len(crops), 64)]), photo_crops
 
 
@@ -146,6 +148,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--extra-photos", default=None, metavar="DIR",
                         help="a flat folder of photos from another source, cropped too (scripts/fetch_aerial.py)")
+    parser.add_argument("--extra-crops-per-photo", type=int, default=None, metavar="N",
+                        help="crops of each extra photo (default: --crops-per-photo)")
     parser.add_argument("--extra-teacher", default=None, metavar="CHECKPOINT",
                         help="the extra photos' crops take their targets from this checkpoint (one trained on "
                              "them, on the same encoder) instead of --from")
@@ -156,7 +160,7 @@ def main(argv=None) -> int:
     if args.extra_teacher and not args.extra_photos:
         parser.error("--extra-teacher teaches the --extra-photos' crops: name the folder")
     source = load(args.source)
-    L, photo_crops = crops_l(args.dir, args.crops_per_photo, args.seed, args.extra_photos)
+    L, photo_crops = crops_l(args.dir, args.crops_per_photo, args.seed, args.extra_photos, args.extra_crops_per_photo)
     log(f"{len(L)} crops, {photo_crops} of them the training photos'")
     features = hypercolumn.encoder_features(source.model, L)
     log("features")

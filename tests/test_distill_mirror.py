@@ -1,7 +1,7 @@
 """scripts/distill_mirror.py (run SD1): a decoder taught its own mirror averaging gives it in one pass."""
 import numpy as np
 
-from tests.conftest import load_script
+from tests.conftest import load_script, make_photo, write_png
 
 
 def test_the_student_learns_the_mirror_average_its_teacher_needs_two_passes_for():
@@ -100,3 +100,18 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
         reloaded = keras.models.load_model(out / "model.keras")
         np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])
     assert card["training"]["distilled_from_mirror"] == {"seed": 5}  # the source's card is not changed
+
+
+def test_the_extra_photos_crops_come_after_the_photos_own_which_they_leave_alone(tmp_path):
+    script = load_script("distill_mirror")
+    (tmp_path / "photos" / "train").mkdir(parents=True)
+    (tmp_path / "aerial").mkdir()
+    for i in range(2):
+        write_png(tmp_path / "photos" / "train" / f"{i}.png", make_photo(48, 64, seed=i))
+    write_png(tmp_path / "aerial" / "town.png", np.full((48, 48, 3), 90, np.uint8))
+    alone, count = script.crops_l(str(tmp_path / "photos"), 2, seed=3)
+    both, photo_crops = script.crops_l(str(tmp_path / "photos"), 2, seed=3, extra_dir=str(tmp_path / "aerial"),
+                                       extra_per_photo=5)
+    assert count == photo_crops == 4 and len(both) == 4 + 5
+    np.testing.assert_array_equal(both[:4], alone)                  # the photos' crops are those of a run without
+    np.testing.assert_allclose(both[4:], both[4, 0, 0, 0], atol=1e-6)  # the flat gray town's, after them
