@@ -248,7 +248,8 @@ def cmd_train(args) -> int:
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
         stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from,
-        extra_photos_dir=args.extra_photos, train_layers=tuple(n for n in (args.train_layers or "").split(",") if n), command="python -m colorizer " + shlex.join(args.argv),
+        extra_photos_dir=args.extra_photos, train_layers=tuple(n for n in (args.train_layers or "").split(",") if n),
+        command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
