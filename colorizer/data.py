@@ -21,7 +21,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "StampOptions", "HELD_OUT_PACKAGES",
-           "check_held_out", "SURFACE_SHARE"]
+           "check_held_out", "SURFACE_SHARE", "extra_photo_crops"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
@@ -158,6 +158,19 @@ def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
         except ImageError as err:
             on_error(error_line(err))
     return photos
+
+
+def extra_photo_crops(folder: str | Path, per_photo: int, size: int, seed: int,
+                      on_error=print) -> tuple[list[np.ndarray], np.ndarray]:
+    """A flat folder of photos from another source (``train --extra-photos``, ``scripts/fetch_aerial.py``) →
+    (its photos, ``per_photo`` random crops of each, no stamps). The crops draw from a stream of their own, so
+    that a run's other crops are those of the same run without them. ValueError for a held-out source
+    (``check_held_out``) or a folder with no readable photo."""
+    check_held_out(folder)
+    photos = load_photos(list_photos(folder), on_error=on_error)
+    if not photos:
+        raise ValueError(f"{folder}: no readable photos")
+    return photos, random_crops(photos, per_photo, size, seed=seed + 2)
 
 
 def _crop(photo: np.ndarray, top: int, left: int, side: int, size: int, flip: bool) -> np.ndarray:

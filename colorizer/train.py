@@ -53,12 +53,6 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     all of them cropped for training like the training photos, without stamps (a plum on a city seen from a
     plane teaches nothing). ValueError if either folder holds a held-out source (``data.check_held_out``)."""
     data.check_held_out(data_dir)
-    extra_photos = []
-    if extra_dir:
-        data.check_held_out(extra_dir)
-        extra_photos = data.load_photos(data.list_photos(extra_dir), on_error=log)
-        if not extra_photos:
-            raise ValueError(f"{extra_dir}: no readable photos")
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
     if not train_photos:
@@ -68,8 +62,8 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     if not val_photos or not (Path(data_dir) / "val").is_dir():
         raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
     train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed, stamps=stamps)
-    if extra_photos:  # after the others: the photos' own crops stay those of a run without them
-        extra_crops = data.random_crops(extra_photos, crops_per_photo, size, seed=seed + 2)
+    if extra_dir:  # after the others: the photos' own crops stay those of a run without them
+        extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=log)
         train_crops = np.concatenate([train_crops, extra_crops])
         train_photos = train_photos + extra_photos
     if surfaces:

@@ -51,9 +51,8 @@ def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir: str | None = No
     crops = data.random_crops(photos, per_photo, CROP_SIZE, seed=seed)
     photo_crops = len(crops)
     if extra_dir:
-        data.check_held_out(extra_dir)
-        extra = data.load_photos(data.list_photos(extra_dir))
-        crops = np.concatenate([crops, data.random_crops(extra, extra_per_photo or per_photo, CROP_SIZE, seed=seed + 2)])
+        _, extra_crops = data.extra_photo_crops(extra_dir, extra_per_photo or per_photo, CROP_SIZE, seed)
+        crops = np.concatenate([crops, extra_crops])
     return np.concatenate([data.crop_batch(crops[i:i + 64])["L_norm"] for i in range(0, len(crops), 64)]), photo_crops
 
 
@@ -102,14 +101,14 @@ def distill(teacher, features: list, mirror_features: list, epochs: int, lr: flo
             idx = np.sort(order[start:start + BATCH])
             # The teacher's targets are recomputed each epoch, not stored: 313 probabilities at 44 × 44 are
             # 2.4 MB a crop in float32 (4 GB for 1,656 crops), and two decoder passes cost little beside the step.
-            target_probs, target_ab = mirror_averaged(teacher, blocks(features, idx), blocks(mirror_features, idx))
+            inputs, mirror_inputs = blocks(features, idx), blocks(mirror_features, idx)
+            target_probs, target_ab = mirror_averaged(teacher, inputs, mirror_inputs)
             if extra_teacher is not None and idx[-1] >= extra_from:
                 extra = tf.constant(idx >= extra_from)[:, None, None, None]
-                extra_probs, extra_ab = mirror_averaged(extra_teacher, blocks(features, idx),
-                                                        blocks(mirror_features, idx))
+                extra_probs, extra_ab = mirror_averaged(extra_teacher, inputs, mirror_inputs)
                 target_probs = tf.where(extra, extra_probs, target_probs)
                 target_ab = tf.where(extra, extra_ab, target_ab)
-            losses.append([float(v) for v in step(blocks(features, idx), target_probs, target_ab)])
+            losses.append([float(v) for v in step(inputs, target_probs, target_ab)])
         ce, mse = np.mean(losses, axis=0)
         log(f"epoch {epoch + 1}: soft cross-entropy {ce:.4f}, regression MSE {mse:.6f}")
     return student
@@ -176,13 +175,12 @@ def main(argv=None) -> int:
         "command": "python scripts/distill_mirror.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "crops": int(len(L)), "crop_size": CROP_SIZE, "epochs": args.epochs, "learning_rate": args.lr,
         "seed": args.seed, "batch_size": BATCH, "wall_time_s": round(time.time() - started, 1),
-        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image",
+        "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror image"
+                + (", and on the extra photos' crops the extra teacher's, averaged the same way" if extra else ""),
         **({} if not extra else {
             "extra_photos": args.extra_photos, "extra_photo_crops": int(len(L) - photo_crops),
             "extra_teacher": {"checkpoint": args.extra_teacher, "command": extra.card.get("command"),
-                              "initialized_from": extra.card.get("training", {}).get("initialized_from")},
-            "what": "the decoder above, then trained to match its own outputs averaged over each crop and its mirror "
-                    "image, and on the extra photos' crops the extra teacher's, averaged the same way"})})
+                              "initialized_from": extra.card.get("training", {}).get("initialized_from")}})})
     log(f"saved {out}")
     return 0
 

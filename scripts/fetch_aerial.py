@@ -32,7 +32,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -69,6 +69,16 @@ def facade_tiles(atlas: Image.Image) -> list[tuple[int, Image.Image]]:
     return [(y, atlas.crop((0, y, atlas.width, y + FACADE_TILE))) for y in range(top, bottom, FACADE_TILE)]
 
 
+def kept_images(root: Path, members: dict[str, str], facades: bool):
+    """(file name, RGB image, source file, the file its license is looked up by, kind) of every picture kept, one
+    at a time (the textures are up to 2048 × 2048: not all of them in memory at once)."""
+    for source, kind in members.items():
+        yield f"{Path(source).stem.replace('.', '_')}.jpg", Image.open(root / source).convert("RGB"), source, source, kind
+    if facades:
+        for y, tile in facade_tiles(Image.open(root / FACADE_ATLAS).convert("RGB")):
+            yield f"facades_{y}.jpg", tile, f"{FACADE_ATLAS}:rows {y}-{y + FACADE_TILE}", FACADE_ATLAS, "facade"
+
+
 def extract_members(deb: Path, dest: Path, members: list[str]) -> Path:
     """Only ``members`` of ``deb`` (the package is 1.3 GB; a full ``dpkg-deb -x`` would unpack 1.8 GB)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -94,19 +104,13 @@ def main(argv=None) -> int:
     license_of = load_copyright(root, PACKAGE)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
-    kept = [(f"{Path(source).stem.replace('.', '_')}.jpg", Image.open(root / source).convert("RGB"), source, source,
-             kind) for source, kind in members.items()]
-    if args.facades:
-        atlas = Image.open(root / FACADE_ATLAS).convert("RGB")
-        kept += [(f"facades_{y}.jpg", tile, f"{FACADE_ATLAS}:rows {y}-{y + FACADE_TILE}", FACADE_ATLAS, "facade")
-                 for y, tile in facade_tiles(atlas)]
     rows, sheet = [], []
-    for name, rgb, source, licensed_file, kind in kept:
+    for name, rgb, source, licensed_file, kind in kept_images(root, members, args.facades):
         rgb.save(args.out / name, quality=JPEG_QUALITY)
         rows.append({"path": name, "split": "train", "package": PACKAGE, "source_file": source,
                      "license": license_of.license_for(licensed_file), "kind": kind,
                      "width": rgb.width, "height": rgb.height})
-        sheet.append((rgb, f"{kind} {Path(name).stem[:28]}"))
+        sheet.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {Path(name).stem[:28]}"))  # a thumbnail kept
     with open(args.out / "manifest.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
