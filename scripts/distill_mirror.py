@@ -23,6 +23,7 @@ import argparse
 import shutil
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,9 @@ def save_student(source, out: Path, this_round: dict) -> Path:
             shutil.copy(folder / name, out / name)
     card = dict(source.card)
     card.pop("evaluation", None)  # the source's held-out numbers, not the student's (evaluate writes them anew)
+    if card.get("created"):  # the student is made now; when its teacher was made stays in this round's record
+        this_round = {**this_round, "teacher_created": card["created"]}
+    card["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     earlier = card.get("training", {}).get("distilled_from_mirror")
     if earlier:  # the teacher was itself distilled: keep how, inside this round's record
         this_round = {**this_round, "teacher_distilled": earlier}

@@ -125,6 +125,13 @@ def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_e
     palette = table.loc["training palette"]   # the second baseline: a tint, scored like the models
     assert palette["kind"] == "baseline" and palette["l2_ab"] != table.loc["gray (no color)", "l2_ab"]
     assert table["auc"].between(0, 1).all() and table["ssim"].isna().all()
+    # The baselines' rows say what they are, what they hold and what they cost: no empty cells.
+    from colorizer.baselines import TrainingPalette
+    baselines = table[table["kind"] == "baseline"]
+    assert baselines[["architecture", "parameters", "time_ms"]].notna().all().all()
+    assert baselines.loc["gray (no color)", "parameters"] == 0
+    assert baselines.loc["training palette", "parameters"] == TrainingPalette().palette.size > 0
+    assert (baselines["time_ms"] > 0).all() and baselines["architecture"].str.startswith("none").all()
 
 
 @pytest.mark.parametrize("model, widget_key", [("unet313", "colorize.temperature"), ("vae", "colorize.samples")])

@@ -72,7 +72,7 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
     """A shipped name loads from ``weights/NAME/model.keras`` (``source`` is the file), a run's folder from
     the folder: either way the gate and history beside it go with the student, whose weights are what the
     model holds, a teacher that was itself distilled keeps that record inside the new round's, and the teacher's
-    evaluation is not passed off as the student's."""
+    evaluation and creation date are not passed off as the student's."""
     import json
     from types import SimpleNamespace
 
@@ -87,7 +87,7 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
     block = keras.Input((4, 4, 3))
     model = keras.Model(block, keras.layers.Conv2D(2, 1, name="decoder_conv")(block))
     card = {"arch": "hypercolumn", "training": {"epochs": 6, "distilled_from_mirror": {"seed": 5}},
-            "evaluation": {"hypercolumn": {"psnr": 23.0}}}
+            "evaluation": {"hypercolumn": {"psnr": 23.0}}, "created": "2020-01-02T03:04:05+00:00"}
     for n, source in enumerate([folder / "model.keras", folder]):
         out = script.save_student(SimpleNamespace(source=str(source), model=model, card=card), tmp_path / f"out{n}",
                                   {"seed": 6})
@@ -95,7 +95,9 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
         assert (out / "history.csv").read_text() == "epoch,loss\n1,3.6\n"
         saved = json.loads((out / "card.json").read_text())
         assert saved["training"]["epochs"] == 6
-        assert saved["training"]["distilled_from_mirror"] == {"seed": 6, "teacher_distilled": {"seed": 5}}
+        assert saved["training"]["distilled_from_mirror"] == {
+            "seed": 6, "teacher_created": "2020-01-02T03:04:05+00:00", "teacher_distilled": {"seed": 5}}
+        assert saved["created"] > "2026"  # now, not the teacher's date
         assert "evaluation" not in saved  # the teacher's held-out numbers are not the student's
         reloaded = keras.models.load_model(out / "model.keras")
         np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])

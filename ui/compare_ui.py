@@ -3,7 +3,8 @@ runs ``compare_page_ui``.
 
 ``names_ui`` picks the checkpoints (every shipped one, the fine-tuned ones the visitor chooses),
 ``run_all`` colorizes the picture with each, ``grid_ui`` and ``results_table_ui`` show the results
-with time, size and metrics, ``evaluation_ui`` the cards' held-out table. Widget keys are namespaced
+with time, size and metrics (``baseline_rows``: gray and the training palette beside them, described, sized
+and timed like the models), ``evaluation_ui`` the cards' held-out table. Widget keys are namespaced
 ``compare.*``.
 """
 from __future__ import annotations
@@ -61,17 +62,33 @@ def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
             column.image(widgets.display(image, max_side=640), caption=caption)
 
 
+def baseline_rows(picture: DecodedImage) -> list[dict]:
+    """The two baselines as table rows: what they are, the numbers they hold (gray none, the palette its
+    fitted levels×2 table), their full-resolution time measured like a model's, and their metrics."""
+    from colorizer.baselines import TrainingPalette
+
+    digest = loaders.image_digest(picture.rgb)
+    palette = TrainingPalette()
+    rows = []
+    for name, what, parameters, colorize, metrics in (
+            ("gray (no color)", "none: L kept, a = b = 0", 0, gray_baseline, loaders.gray_metrics),
+            ("training palette", "none: training photos' mean ab at each L", palette.palette.size,
+             palette.colorize, loaders.palette_metrics)):
+        seconds = loaders.baseline_seconds(name, colorize, picture.pixels, digest)
+        rows.append({"model": name, "kind": "baseline", "architecture": what, "parameters": parameters,
+                     "time_ms": seconds * 1000, **metrics(picture.rgb, digest)})
+    return rows
+
+
 def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "image"} for row in rows])
     if picture.was_color:
-        digest = loaders.image_digest(picture.rgb)
-        baselines = [{"model": "gray (no color)", "kind": "baseline", **loaders.gray_metrics(picture.rgb, digest)},
-                     {"model": "training palette", "kind": "baseline", **loaders.palette_metrics(picture.rgb, digest)}]
-        table = pd.concat([pd.DataFrame(baselines), table], ignore_index=True)
+        table = pd.concat([pd.DataFrame(baseline_rows(picture)), table], ignore_index=True)
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
-               "size, then the join with the full-resolution L)."
+               "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: the "
+               "numbers a model learned (the palette's: its table of mean colors)."
                + (" Metrics compare each result with the original colors. Baselines: gray keeps the picture's L "
                   "with no color; the training palette paints each pixel the training photos' mean color at its "
                   "lightness. A model that does not beat both has learned little about this scene."

@@ -21,7 +21,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
   hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
   → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` /
-  ``palette_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
+  ``palette_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts; ``baseline_seconds(name, colorize, image, digest)`` → seconds of one
+  full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
 dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line).
@@ -34,6 +35,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,7 +54,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
 
 __all__ = [
     "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
-    "metrics_of", "gray_metrics", "palette_metrics", "history_of", "card_of", "certainty", "CACHE", "MODELS", "viewer",
+    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "card_of", "certainty", "CACHE", "MODELS", "viewer",
 ]
 
 _log = logging.getLogger(__name__)
@@ -305,6 +307,17 @@ def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str) -> di
         return evaluate.image_metrics(small, colorize(small))
 
     return _shared((f"{name} metrics", digest), f"Measuring the {name} baseline", compute)
+
+
+def baseline_seconds(name: str, colorize, image: np.ndarray, digest: str) -> float:
+    """Seconds of one full-resolution run of a baseline's ``colorize`` on ``image`` (measured once per
+    picture, like a model's time on the Compare page)."""
+    def compute():
+        start = time.perf_counter()
+        colorize(image)
+        return time.perf_counter() - start
+
+    return _shared((f"{name} time", digest), f"Timing the {name} baseline", compute)
 
 
 def _file_stamp(path: Path) -> int:
