@@ -382,9 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
     train.add_argument("--surfaces", default=None, metavar="DIR",
                        help="photographed surfaces: adds 10 %% quiet scenes (a surface with stamps on it) to the crops")
-    train.add_argument("--extra-photos", default=None, metavar="DIR",
-                       help="a flat folder of photos from another source, all cropped for training "
-                            "(scripts/fetch_aerial.py: aerial views)")
+    train.add_argument("--extra-photos", default=None, nargs="+", metavar="DIR",
+                       help="flat folders of photos from other sources, all cropped for training "
+                            "(scripts/fetch_aerial.py: aerial views; scripts/fetch_everyday.py: rooms, streets, things)")
     train.add_argument("--init-from", default=None, metavar="CHECKPOINT",
                        help="start the decoder from this checkpoint's weights (name or folder), e.g. the hint "
                             "network from the flagship's; new input channels start at zero")

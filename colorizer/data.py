@@ -160,16 +160,22 @@ def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
     return photos
 
 
-def extra_photo_crops(folder: str | Path, per_photo: int, size: int, seed: int,
+def extra_photo_crops(folders, per_photo: int, size: int, seed: int,
                       on_error=print) -> tuple[list[np.ndarray], np.ndarray]:
-    """A flat folder of photos from another source (``train --extra-photos``, ``scripts/fetch_aerial.py``) →
-    (its photos, ``per_photo`` random crops of each, no stamps). The crops draw from a stream of their own, so
-    that a run's other crops are those of the same run without them. ValueError for a held-out source
-    (``check_held_out``) or a folder with no readable photo."""
-    check_held_out(folder)
-    photos = load_photos(list_photos(folder), on_error=on_error)
-    if not photos:
-        raise ValueError(f"{folder}: no readable photos")
+    """Flat folders of photos from other sources (``train --extra-photos``, ``scripts/fetch_aerial.py``,
+    ``scripts/fetch_everyday.py``; one folder or a list) → (their photos, folder after folder, and
+    ``per_photo`` random crops of each, no stamps). The crops draw from a stream of their own, so that a
+    run's other crops are those of the same run without them, and a folder's crops are the same with or
+    without the folders named after it. ValueError for a held-out source (``check_held_out``) or a folder
+    with no readable photo."""
+    folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
+    photos = []
+    for folder in folders:
+        check_held_out(folder)
+        found = load_photos(list_photos(folder), on_error=on_error)
+        if not found:
+            raise ValueError(f"{folder}: no readable photos")
+        photos += found
     return photos, random_crops(photos, per_photo, size, seed=seed + 2)
 
 

@@ -44,12 +44,18 @@ def data_sources(data_dir: str | Path) -> list[dict]:
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
+def _extra_photos_card(folders) -> dict:
+    """The card's record of ``train --extra-photos``: the folders in order and each one's sources."""
+    folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
+    return {"folders": [str(f) for f in folders], "sources": [s for f in folders for s in data_sources(f)]}
+
+
 def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None,
-          surfaces: list[np.ndarray] | None = None, extra_dir: str | Path | None = None):
+          surfaces: list[np.ndarray] | None = None, extra_dir=None):
     """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays;
     ``stamps`` (RGBA, ``data.load_stamps``) are pasted onto a share of the training crops only: validation
     measures photos as they are; ``surfaces`` add ``data.SURFACE_SHARE`` as many quiet scenes
-    (``data.surface_scenes``); ``extra_dir``: a flat folder of photos from another source (``scripts/fetch_aerial.py``),
+    (``data.surface_scenes``); ``extra_dir``: a flat folder of photos from another source (``scripts/fetch_aerial.py``), or a list,
     all of them cropped for training like the training photos, without stamps (a plum on a city seen from a
     plane teaches nothing). ValueError if either folder holds a held-out source (``data.check_held_out``)."""
     data.check_held_out(data_dir)
@@ -84,14 +90,14 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        crops_per_photo: int = 12, seed: int = 0, eval_photos: int = 0,
                        snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
                        surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
-                       extra_photos_dir: str | Path | None = None, train_layers: tuple[str, ...] = (),
+                       extra_photos_dir=None, train_layers: tuple[str, ...] = (),
                        command: str | None = None, log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
     ``stamps_dir``: photographic stamps (``scripts/fetch_stamps.py``) pasted onto the training crops.
     ``surfaces_dir``: photographed surfaces (``scripts/fetch_stamps.py``) for quiet scenes added to the crops.
-    ``extra_photos_dir``: photos of another source that all go to training (``scripts/fetch_aerial.py``).
+    ``extra_photos_dir``: photos of other sources that all go to training (``scripts/fetch_aerial.py``; a folder or a list).
     ``init_from``: a checkpoint (name or folder) whose decoder weights start this one (``warm_start``).
     ``train_layers``: train only these decoder layers (``freeze_except``), e.g. what a hint network adds
     to the flagship it starts from, so that its automatic colors stay the flagship's."""
@@ -149,8 +155,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "stamps": _stamps_card(stamps_dir, stamps),
             "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
                                                    "sources": data_sources(surfaces_dir)},
-            "extra_photos": None if not extra_photos_dir else {"folder": str(extra_photos_dir),
-                                                               "sources": data_sources(extra_photos_dir)},
+            "extra_photos": None if not extra_photos_dir else _extra_photos_card(extra_photos_dir),
         },
         training={
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.

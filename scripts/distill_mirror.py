@@ -12,7 +12,7 @@ a checkpoint folder beside the source's card, colorfulness gate and history (the
 which does not change), with the card amended to say what was done.
 
     python scripts/distill_mirror.py data/photos --out runs/sd [--from hypercolumn] [--crops-per-photo 6]
-        [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial [--extra-crops-per-photo N]
+        [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial [data/everyday] [--extra-crops-per-photo N]
         [--extra-teacher CHECKPOINT]]
 
 How runs SD1 and SDA were made and chosen: docs/results.md, "Run SD1" and "Run SDA".
@@ -42,10 +42,10 @@ CROP_SIZE = 176  # S1's training crops
 BATCH = 16
 
 
-def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir: str | None = None,
+def crops_l(data_dir: str, per_photo: int, seed: int, extra_dir=None,
             extra_per_photo: int | None = None) -> tuple[np.ndarray, int]:
     """(L_norm N×176×176×1 of random crops of the training photos (no stamps: teacher and student see the same),
-    then of ``extra_dir``'s photos (a flat folder of another source, as ``train --extra-photos``) when given;
+    then of ``extra_dir``'s photos (a flat folder of another source or a list, as ``train --extra-photos``) when given;
     how many of them are the training photos'). The photos' crops are the same with or without the extra."""
     data.check_held_out(data_dir)
     photos = data.load_photos(data.list_photos(data_dir, "train"))
@@ -149,8 +149,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--extra-photos", default=None, metavar="DIR",
-                        help="a flat folder of photos from another source, cropped too (scripts/fetch_aerial.py)")
+    parser.add_argument("--extra-photos", default=None, nargs="+", metavar="DIR",
+                        help="flat folders of photos from other sources, cropped too (scripts/fetch_aerial.py, "
+                             "scripts/fetch_everyday.py)")
     parser.add_argument("--extra-crops-per-photo", type=int, default=None, metavar="N",
                         help="crops of each extra photo (default: --crops-per-photo)")
     parser.add_argument("--extra-teacher", default=None, metavar="CHECKPOINT",

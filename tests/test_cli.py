@@ -166,20 +166,23 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
 
 
 def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir, tmp_path):
-    extra = tmp_path / "aerial"
-    extra.mkdir()
-    for i in range(3):
-        write_png(extra / f"town{i}.png", make_photo(40, 40, seed=20 + i))
-    with open(extra / "manifest.csv", "w", newline="") as f:
-        f.write("path,split,package,license\n" + "".join(f"town{i}.png,train,flightgear-data-base,GPL-2+\n" for i in range(3)))
+    extra, everyday = tmp_path / "aerial", tmp_path / "everyday"
+    for folder, count, package, license in ((extra, 3, "flightgear-data-base", "GPL-2+"),
+                                            (everyday, 2, "labelme-examples", "GPL-3+")):
+        folder.mkdir()
+        for i in range(count):
+            write_png(folder / f"town{i}.png", make_photo(40, 40, seed=20 + i))
+        with open(folder / "manifest.csv", "w", newline="") as f:
+            f.write("path,split,package,license\n" + "".join(f"town{i}.png,train,{package},{license}\n" for i in range(count)))
     out = tmp_path / "weights"
     assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
-                 "--crops-per-photo", "2", "--batch-size", "8", "--extra-photos", str(extra)]) == 0
+                 "--crops-per-photo", "2", "--batch-size", "8", "--extra-photos", str(extra), str(everyday)]) == 0
     card = json.loads((out / "cifar_ae" / "card.json").read_text())
-    assert card["data"]["train_photos"] == 4 + 3 and card["data"]["val_photos"] == 2
-    assert card["data"]["train_crops"] == (4 + 3) * 2
-    assert card["data"]["extra_photos"] == {"folder": str(extra), "sources": [
-        {"package": "flightgear-data-base", "license": "GPL-2+", "photos": 3}]}
+    assert card["data"]["train_photos"] == 4 + 3 + 2 and card["data"]["val_photos"] == 2
+    assert card["data"]["train_crops"] == (4 + 3 + 2) * 2
+    assert card["data"]["extra_photos"] == {"folders": [str(extra), str(everyday)], "sources": [
+        {"package": "flightgear-data-base", "license": "GPL-2+", "photos": 3},
+        {"package": "labelme-examples", "license": "GPL-3+", "photos": 2}]}
 
 
 @pytest.mark.slow

@@ -251,3 +251,54 @@ def test_facade_tiles_cut_the_photograph_rows_of_the_atlas():
     tiles = fa.facade_tiles(Image.fromarray(atlas))
     assert [y for y, _ in tiles] == list(range(top, bottom, fa.FACADE_TILE)) and len(tiles) == 22
     assert all(tile.size == (256, fa.FACADE_TILE) and np.all(np.asarray(tile) == 120) for _, tile in tiles)
+
+
+def test_several_extra_folders_crop_in_order_and_each_is_checked(tmp_path):
+    """``--extra-photos A B``: A's crops are those of ``--extra-photos A`` alone, B's follow with B's colors,
+    a held-out source in B is refused, and an empty B is named."""
+    folders = {}
+    for name, rgb, package in (("aerial", (20, 200, 30), "flightgear-data-base"),
+                               ("everyday", (200, 30, 200), "labelme-examples")):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        write_png(folders[name] / "a.png", _one_color_photo(rgb))
+        _manifest(folders[name], [{"path": "a.png", "split": "train", "package": package}])
+    alone_photos, alone = data.extra_photo_crops(folders["aerial"], 4, 16, seed=0)
+    photos, both = data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
+    assert len(alone_photos) == 1 and len(photos) == 2 and len(both) == 8
+    np.testing.assert_array_equal(both[:4], alone)                    # the first folder's crops are unchanged
+    assert np.all(both[4:] == (200, 30, 200))                        # the second's are its own colors
+    _manifest(folders["everyday"], [{"path": "a.png", "split": "train", "package": data.HELD_OUT_PACKAGES[0]}])
+    with pytest.raises(ValueError, match="held-out source"):
+        data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
+    (folders["everyday"] / "a.png").unlink()
+    (folders["everyday"] / "manifest.csv").unlink()
+    with pytest.raises(ValueError, match="everyday: no readable photos"):
+        data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
+
+
+def test_everyday_rule_names_photographs_only(tmp_path):
+    """The everyday photos: named files of training packages only, no held-out source, no logo, none of
+    GNOME's 96-px user pictures, one frame of labelme's street video; phone photos turned upright."""
+    from PIL import Image
+
+    fv = _script("fetch_everyday")
+    fp = _script("fetch_photos")
+    packages = set(fv.KEPT)
+    assert not packages & set(data.HELD_OUT_PACKAGES) and not packages & set(fp.PACKAGES)  # a new source
+    members = [m for kept in fv.KEPT.values() for m in kept]
+    assert len(members) == 31 and all(kind in ("thing", "scene") for kept in fv.KEPT.values() for kind in kept.values())
+    assert not [m for m in members if "logo" in m or "/legacy/" in m or "Visualization" in m]
+    small_faces = {"astronaut", "cat-eye", "chess", "coffee", "dice", "energy-arc", "fish", "flake", "flower",
+                   "grapes", "guitar", "launch", "leaf", "lightning", "penguin", "puppy", "sky", "sunflower",
+                   "sunset", "yellow-rose"}  # 96 px: too small to crop at 176
+    assert not {Path(m).stem for m in fv.KEPT["gnome-control-center-data"]} & small_faces
+    assert sum("video_annotation" in m for m in members) == 1
+    names = [fv.output_name(p, m) for p, kept in fv.KEPT.items() for m in kept]
+    assert len(set(names)) == len(names) and all(n.endswith(".jpg") for n in names)
+    sideways = Image.fromarray(np.zeros((30, 60, 3), np.uint8))   # stored 60 wide, EXIF: rotate 90°
+    exif = sideways.getexif()
+    exif[0x0112] = 6
+    sideways.save(tmp_path / "phone.jpg", exif=exif)
+    assert fv.upright_rgb(tmp_path / "phone.jpg", 1024).size == (30, 60)
+    assert fv.upright_rgb(tmp_path / "phone.jpg", 20).size == (10, 20)  # and no longer than max_side
