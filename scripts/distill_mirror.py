@@ -15,7 +15,7 @@ which does not change), with the card amended to say what was done.
         [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial [data/everyday] [--extra-crops-per-photo N]
         [--extra-teacher CHECKPOINT]]
 
-How runs SD1 and SDA were made and chosen: docs/results.md, "Run SD1" and "Run SDA".
+How runs SD1, SDA and SDE were made and chosen: docs/results.md, "Run SD1", "Run SDA" and "Run SDE".
 """
 from __future__ import annotations
 

@@ -310,11 +310,13 @@ def test_cards_show_no_server_path_and_no_file_names():
 
     card = {"base": {"name": "hypercolumn", "path": "/home/user/.cache/colorizer/checkpoints/x/model.keras"},
             "command": "python -m colorizer finetune --data /srv/photos --out=/srv/out", "license": "https://example.org/x",
-            "data": {"skipped": ["alice_passport.png: not an image"], "source": "/home/alice/photos", "crop": 176}}
+            "data": {"skipped": ["alice_passport.png: not an image"], "source": "/home/alice/photos", "crop": 176,
+                     "extra_photos": {"folders": ["/srv/aerial", "data/everyday"], "sources": ["flightgear-data-base"]}}}
     assert public_card(card) == {
         "base": {"name": "hypercolumn"},
         "command": "python -m colorizer finetune --data <server path> --out=<server path>", "license": "https://example.org/x",
-        "data": {"skipped": 1, "source": "<server path>", "crop": 176}}
+        "data": {"skipped": 1, "source": "<server path>", "crop": 176,
+                 "extra_photos": {"sources": ["flightgear-data-base"]}}}
 
 
 # ----------------------------------------------------------------------------------------- the work queue and the shared results

@@ -34,7 +34,7 @@ def public_card(card):
         for key, value in card.items():
             if key == "skipped" and isinstance(value, list):
                 out[key] = len(value)
-            elif key in ("path", "paths", "model_path", "folder", "out_dir"):
+            elif key in ("path", "paths", "model_path", "folder", "folders", "out_dir"):
                 continue
             else:
                 out[key] = public_card(value)
