@@ -21,7 +21,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "StampOptions", "HELD_OUT_PACKAGES",
-           "check_held_out", "SURFACE_SHARE", "extra_photo_crops"]
+           "check_held_out", "SURFACE_SHARE", "extra_photo_crops", "folder_list"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
@@ -160,6 +160,11 @@ def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
     return photos
 
 
+def folder_list(folders) -> list:
+    """One folder (str or Path) or several → a list of them (``--extra-photos`` takes either)."""
+    return [folders] if isinstance(folders, (str, Path)) else list(folders)
+
+
 def extra_photo_crops(folders, per_photo: int, size: int, seed: int,
                       on_error=print) -> tuple[list[np.ndarray], np.ndarray]:
     """Flat folders of photos from other sources (``train --extra-photos``, ``scripts/fetch_aerial.py``,
@@ -168,9 +173,8 @@ def extra_photo_crops(folders, per_photo: int, size: int, seed: int,
     run's other crops are those of the same run without them, and a folder's crops are the same with or
     without the folders named after it. ValueError for a held-out source (``check_held_out``) or a folder
     with no readable photo."""
-    folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
     photos = []
-    for folder in folders:
+    for folder in folder_list(folders):
         check_held_out(folder)
         found = load_photos(list_photos(folder), on_error=on_error)
         if not found:

@@ -46,7 +46,7 @@ def data_sources(data_dir: str | Path) -> list[dict]:
 
 def _extra_photos_card(folders) -> dict:
     """The card's record of ``train --extra-photos``: the folders in order and each one's sources."""
-    folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
+    folders = data.folder_list(folders)
     return {"folders": [str(f) for f in folders], "sources": [s for f in folders for s in data_sources(f)]}
 
 

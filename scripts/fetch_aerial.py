@@ -79,6 +79,23 @@ def kept_images(root: Path, members: dict[str, str], facades: bool):
             yield f"facades_{y}.jpg", tile, f"{FACADE_ATLAS}:rows {y}-{y + FACADE_TILE}", FACADE_ATLAS, "facade"
 
 
+def save_training_photo(out: Path, name: str, rgb: Image.Image, package: str, source_file: str, license: str,
+                        kind: str) -> dict:
+    """``rgb`` saved as ``out/name`` (JPEG, ``JPEG_QUALITY``) → its manifest row (``split`` train), as this script and
+    ``scripts/fetch_everyday.py`` write them."""
+    rgb.save(out / name, quality=JPEG_QUALITY)
+    return {"path": name, "split": "train", "package": package, "source_file": source_file, "license": license,
+            "kind": kind, "width": rgb.width, "height": rgb.height}
+
+
+def write_manifest(out: Path, rows: list[dict]) -> None:
+    """``out/manifest.csv`` of ``save_training_photo``'s rows."""
+    with open(out / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def extract_members(deb: Path, dest: Path, members: list[str]) -> Path:
     """Only ``members`` of ``deb`` (the package is 1.3 GB; a full ``dpkg-deb -x`` would unpack 1.8 GB)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -106,15 +123,9 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True)
     rows, sheet = [], []
     for name, rgb, source, licensed_file, kind in kept_images(root, members, args.facades):
-        rgb.save(args.out / name, quality=JPEG_QUALITY)
-        rows.append({"path": name, "split": "train", "package": PACKAGE, "source_file": source,
-                     "license": license_of.license_for(licensed_file), "kind": kind,
-                     "width": rgb.width, "height": rgb.height})
+        rows.append(save_training_photo(args.out, name, rgb, PACKAGE, source, license_of.license_for(licensed_file), kind))
         sheet.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {Path(name).stem[:28]}"))  # a thumbnail kept
-    with open(args.out / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(args.out, rows)
     print(f"  {len(TOWNS)} towns, {len(FIELDS)} fields and {len(rows) - len(members)} facade tiles from {PACKAGE} "
           f"in {args.out}")
     if args.sheet:

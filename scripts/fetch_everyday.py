@@ -19,7 +19,8 @@ named below and checked by eye on a contact sheet (``--sheet``):
   holder, a drop on a petal, a coast), at their largest size only.
 
 Output contract (``--out``, default ``data/everyday``, rebuilt on every run): ``<package>_<name>.jpg``
-RGB, turned upright by its EXIF orientation, longer side at most ``--max-side`` (Lanczos), quality 95, and
+RGB, turned upright by its EXIF orientation, longer side at most ``--max-side`` (Lanczos), quality 95
+(``fetch_aerial.save_training_photo``), and
 ``manifest.csv`` with ``path,split,package,source_file,license,kind,width,height``, as
 ``scripts/fetch_aerial.py`` writes it; ``split`` is ``train`` for every file (a whole source for training;
 the sets judged on stay those of ``fetch_photos.py`` and ``fetch_eval_photos.py``).
@@ -30,7 +31,6 @@ the sets judged on stay those of ``fetch_photos.py`` and ``fetch_eval_photos.py`
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import sys
 from pathlib import Path
@@ -39,7 +39,7 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fetch_aerial import extract_members  # noqa: E402
+from fetch_aerial import extract_members, save_training_photo, write_manifest  # noqa: E402
 from fetch_photos import download_debs, load_copyright, make_contact_sheet, resize_to_max_side  # noqa: E402
 
 FACES = "usr/share/pixmaps/faces"
@@ -69,7 +69,6 @@ KEPT = {
         f"{BACKSTRETCH}/{name}": "thing" if name in ("coffee.jpg", "pot-holder.jpg", "sample1_1920.jpg") else "scene"
         for name in ("coffee.jpg", "dome.jpg", "pot-holder.jpg", "sample1_1920.jpg", "sample2_1920.jpg")},
 }
-JPEG_QUALITY = 95
 
 
 def output_name(package: str, source: str) -> str:
@@ -101,15 +100,9 @@ def main(argv=None) -> int:
         for source, kind in members.items():
             rgb = upright_rgb(root / source, args.max_side)
             name = output_name(package, source)
-            rgb.save(args.out / name, quality=JPEG_QUALITY)
-            rows.append({"path": name, "split": "train", "package": package, "source_file": source,
-                         "license": license_of.license_for(source), "kind": kind,
-                         "width": rgb.width, "height": rgb.height})
+            rows.append(save_training_photo(args.out, name, rgb, package, source, license_of.license_for(source), kind))
             sheet.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {name[:40]}"))
-    with open(args.out / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(args.out, rows)
     print(f"  {len(rows)} photos from {len(KEPT)} packages in {args.out}")
     if args.sheet:
         make_contact_sheet(sheet, args.sheet, cell=160)
