@@ -28,7 +28,7 @@ from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpo
 from colorizer.models import architecture
 
 __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part",
-           "data_sources", "crops", "target_prior", "warm_start", "freeze_except"]
+           "data_sources", "extra_photos_card", "crops", "target_prior", "warm_start", "freeze_except"]
 
 
 def data_sources(data_dir: str | Path) -> list[dict]:
@@ -44,7 +44,7 @@ def data_sources(data_dir: str | Path) -> list[dict]:
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
-def _extra_photos_card(folders) -> dict:
+def extra_photos_card(folders) -> dict:
     """The card's record of ``train --extra-photos``: the folders in order and each one's sources."""
     folders = data.folder_list(folders)
     return {"folders": [str(f) for f in folders], "sources": [s for f in folders for s in data_sources(f)]}
@@ -155,7 +155,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "stamps": _stamps_card(stamps_dir, stamps),
             "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
                                                    "sources": data_sources(surfaces_dir)},
-            "extra_photos": None if not extra_photos_dir else _extra_photos_card(extra_photos_dir),
+            "extra_photos": None if not extra_photos_dir else extra_photos_card(extra_photos_dir),
         },
         training={
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.

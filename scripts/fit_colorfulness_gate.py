@@ -16,6 +16,10 @@ The shipped gate: ``--featureless 40 --log-features --l2 3000`` (the card's ``co
 ramps, faint noise), labeled with their colorfulness (0), so that a blank picture stays gray; they join
 the folds as photos of their own, and the reported correlation is over the photo crops alone.
 
+``--extra-photos FOLDER...`` adds photos of other sources (``scripts/fetch_aerial.py``, ``fetch_everyday.py``),
+``--extra-crops-per-photo`` crops each, labeled with their own colorfulness, each photo a fold unit (measured in
+docs/results.md, "Runs SDF and SDG": not shipped).
+
 Then ``python scripts/fit_colorfulness_gate.py ... --evaluate val,gallery,opencv,opencv-docs`` prints
 the figures of the checkpoint in ``--out``'s folder on those sets with the cap at several values
 (``--caps``) and without it.
@@ -80,6 +84,15 @@ def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=prin
     return gate_descriptors(blocks, names), np.array([colorfulness(p) for p in pictures])
 
 
+def extra_photo_descriptors(folders: list[str], per_photo: int, size: int, seed: int, names: tuple, log=print):
+    """Photos of other sources (``--extra-photos``: aerial views, rooms, streets; ``data.extra_photo_crops``) →
+    (descriptors, their crops' colorfulness, photo index from 0)."""
+    _, crops = data.extra_photo_crops(folders, per_photo, size, seed, on_error=log)
+    x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
+    blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, _network(size), x, crops, log)
+    return gate_descriptors(blocks, names), np.array([colorfulness(c) for c in crops]), np.arange(len(crops)) // per_photo
+
+
 def cross_validated_predictions(descriptors, values, photos, l2: float, log_features: bool = False) -> np.ndarray:
     """Each crop's prediction by a gate fitted without its photo's fold."""
     predicted = np.empty(len(values))
@@ -135,6 +148,10 @@ def main(argv=None) -> int:
                         help="regress on log(1 + descriptor) (the shipped gate does)")
     parser.add_argument("--semantic", action="store_true",
                         help="also pool EfficientNet-Lite0's block (the shipped gate reads VGG16 blocks 4-5 only)")
+    parser.add_argument("--extra-photos", nargs="+", metavar="FOLDER",
+                        help="also photos of other sources (scripts/fetch_aerial.py, fetch_everyday.py), "
+                             "--extra-crops-per-photo crops each, no stamps")
+    parser.add_argument("--extra-crops-per-photo", type=int, default=10)
     parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
     parser.add_argument("--card", help="a card.json to record the gate in (the shipped flagship's, usually)")
     parser.add_argument("--evaluate", metavar="A,B,...", help="then score the flagship with the cap on these sets")
@@ -143,6 +160,11 @@ def main(argv=None) -> int:
     started = time.time()
     descriptors, values, photos, names = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size,
                                                           semantic=args.semantic)
+    if args.extra_photos:  # scored with the training crops: the correlation below is over both
+        extra, extra_values, extra_photos = extra_photo_descriptors(args.extra_photos, args.extra_crops_per_photo,
+                                                                    args.size, args.seed, names)
+        descriptors, values = np.concatenate([descriptors, extra]), np.concatenate([values, extra_values])
+        photos = np.concatenate([photos, photos.max() + 1 + extra_photos])
     n_crops = len(values)
     if args.featureless:
         blank, blank_values = featureless_descriptors(args.featureless, args.size, args.seed, names)
@@ -164,6 +186,7 @@ def main(argv=None) -> int:
         card = json.loads(card_path.read_text())
         card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(n_crops), "reads": list(names),
                                      "featureless": args.featureless, "log_features": args.log_features,
+                                     "extra_photos": args.extra_photos and train.extra_photos_card(args.extra_photos),
                                      "cross_validated_correlation": round(crop_correlation, 3),
                                      "command": "python scripts/fit_colorfulness_gate.py "
                                                 + " ".join(sys.argv[1:] if argv is None else argv)}

@@ -304,3 +304,34 @@ def test_featureless_pictures_teach_the_gate_that_a_blank_picture_is_colorless(p
     assert np.median(expected[12]) < 0.5 * np.median(expected[0]), expected
     crops, _, _, _ = fit_script.crop_descriptors(str(photo_dir), None, 5, 0, 32)
     assert np.median(gates[12].predict(crops)) > 2 * np.median(expected[12])  # photos still expected colorful
+
+
+def test_extra_photos_join_the_gate_fit_as_photos_of_their_own(photo_dir, tmp_path, tiny_checkpoints, capsys):
+    """--extra-photos: photos of other sources (a gray street, a red one here) add their crops to the fit, each
+    photo a fold unit of its own, each crop labeled with its own colorfulness; the card names their sources."""
+    import json
+
+    from colorizer import data
+    from conftest import write_png
+
+    fit_script = load_script("fit_colorfulness_gate")
+    extra = tmp_path / "everyday"
+    write_png(extra / "gray.png", np.full((40, 48, 3), 128, np.uint8))
+    write_png(extra / "red.png", np.stack([np.full((48, 40), v, np.uint8) for v in (200, 30, 40)], axis=-1))
+    (extra / "manifest.csv").write_text("path,split,package,license\ngray.png,train,labelme-examples,GPL-3+\n"
+                                        "red.png,train,labelme-examples,GPL-3+\n")
+    folder = tmp_path / "hypercolumn"
+    shutil.copytree(tiny_checkpoints["hypercolumn"], folder)
+    argv = [str(photo_dir), "--size", "32", "--crops-per-photo", "5", "--l2", "10", "--out",
+            str(folder / colorfulness_gate.FILE_NAME), "--card", str(folder / "card.json"),
+            "--extra-photos", str(extra), "--extra-crops-per-photo", "3"]
+    assert fit_script.main(argv) == 0
+    assert "26 crops of 6 photos" in capsys.readouterr().out  # 4 photos × 5 crops + 2 × 3
+    record = json.loads((folder / "card.json").read_text())["colorfulness_gate"]["extra_photos"]
+    assert record == {"folders": [str(extra)], "sources": [{"package": "labelme-examples", "license": "GPL-3+", "photos": 2}]}
+    descriptors, values, photos = fit_script.extra_photo_descriptors([str(extra)], 3, 32, 0, colorfulness_gate.BLOCKS,
+                                                                     log=lambda m: None)
+    assert descriptors.shape == (6, 2048) and list(photos) == [0, 0, 0, 1, 1, 1]
+    _, crops = data.extra_photo_crops([str(extra)], 3, 32, 0)
+    np.testing.assert_allclose(values, [colorfulness(c) for c in crops])
+    assert values[:3].max() < 1 and values[3:].min() > 40  # the gray photo's crops colorless, the red one's not

