@@ -88,6 +88,22 @@ def save_training_photo(out: Path, name: str, rgb: Image.Image, package: str, so
             "kind": kind, "width": rgb.width, "height": rgb.height}
 
 
+def save_training_folder(out: Path, photos, sheet: Path | None = None) -> list[dict]:
+    """``photos``, (file name, RGB image, package, source file, license, kind) one at a time, saved into ``out``
+    (emptied first) with its ``manifest.csv``, and a contact sheet of them at ``sheet`` → the manifest's rows.
+    This script's, ``scripts/fetch_everyday.py``'s and ``scripts/fetch_package_photos.py``'s output."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    rows, thumbnails = [], []
+    for name, rgb, package, source, license, kind in photos:
+        rows.append(save_training_photo(out, name, rgb, package, source, license, kind))
+        thumbnails.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {Path(name).stem[:40]}"))  # not the whole photo
+    write_manifest(out, rows)
+    if sheet:
+        make_contact_sheet(thumbnails, sheet, cell=160)
+    return rows
+
+
 def write_manifest(out: Path, rows: list[dict]) -> None:
     """``out/manifest.csv`` of ``save_training_photo``'s rows."""
     with open(out / "manifest.csv", "w", newline="") as f:
@@ -119,17 +135,11 @@ def main(argv=None) -> int:
     root = extract_members(deb, args.cache / "unpacked" / PACKAGE,
                            [*members, FACADE_ATLAS, f"usr/share/doc/{PACKAGE}/copyright"])
     license_of = load_copyright(root, PACKAGE)
-    shutil.rmtree(args.out, ignore_errors=True)
-    args.out.mkdir(parents=True)
-    rows, sheet = [], []
-    for name, rgb, source, licensed_file, kind in kept_images(root, members, args.facades):
-        rows.append(save_training_photo(args.out, name, rgb, PACKAGE, source, license_of.license_for(licensed_file), kind))
-        sheet.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {Path(name).stem[:28]}"))  # a thumbnail kept
-    write_manifest(args.out, rows)
+    rows = save_training_folder(args.out, ((name, rgb, PACKAGE, source, license_of.license_for(licensed_file), kind)
+                                           for name, rgb, source, licensed_file, kind in kept_images(root, members, args.facades)),
+                                args.sheet)
     print(f"  {len(TOWNS)} towns, {len(FIELDS)} fields and {len(rows) - len(members)} facade tiles from {PACKAGE} "
           f"in {args.out}")
-    if args.sheet:
-        make_contact_sheet(sheet, args.sheet, cell=160)
     return 0
 
 

