@@ -81,8 +81,7 @@ def kept_images(root: Path, members: dict[str, str], facades: bool):
 
 def save_training_photo(out: Path, name: str, rgb: Image.Image, package: str, source_file: str, license: str,
                         kind: str) -> dict:
-    """``rgb`` saved as ``out/name`` (JPEG, ``JPEG_QUALITY``) → its manifest row (``split`` train), as this script and
-    ``scripts/fetch_everyday.py`` write them."""
+    """``rgb`` saved as ``out/name`` (JPEG, ``JPEG_QUALITY``) → its manifest row (``split`` train)."""
     rgb.save(out / name, quality=JPEG_QUALITY)
     return {"path": name, "split": "train", "package": package, "source_file": source_file, "license": license,
             "kind": kind, "width": rgb.width, "height": rgb.height}

@@ -57,14 +57,18 @@ def crop_descriptors(data_dir: str, stamps_dir: str | None, crops_per_photo: int
     """The flagship's training crops → (descriptors N×D, their colorfulness N, photo index N, the outputs pooled)."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
     _, _, crops, _ = train.crops(data_dir, size, crops_per_photo, seed, log, stamps)
-    model = _network(size)
-    x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
-    blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, model, x, crops, log)
+    blocks = encoder_blocks(crops, size, log)
     # VGG16 blocks 4 and 5 (colorfulness_gate.BLOCKS; block 3 added nothing) and, with ``semantic``, the
     # ImageNet encoder's block after them (colorfulness_gate.SEMANTIC; not shipped, docs/results.md "Run S1").
     names = colorfulness_gate.BLOCKS + ((colorfulness_gate.SEMANTIC,) if semantic and len(blocks) > 3 else ())
     values = np.array([colorfulness(c) for c in crops])
     return gate_descriptors(blocks, names), values, np.arange(len(crops)) // crops_per_photo, names
+
+
+def encoder_blocks(crops: np.ndarray, size: int, log=print) -> list:
+    """The frozen encoder's blocks of N crops, through the on-disk feature cache (``train`` fills it)."""
+    x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
+    return FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, _network(size), x, crops, log)
 
 
 def gate_descriptors(blocks: list, names: tuple) -> np.ndarray:
@@ -88,9 +92,7 @@ def extra_photo_descriptors(folders: list[str], per_photo: int, size: int, seed:
     """Photos of other sources (``--extra-photos``: aerial views, rooms, streets; ``data.extra_photo_crops``) →
     (descriptors, their crops' colorfulness, photo index from 0)."""
     _, crops = data.extra_photo_crops(folders, per_photo, size, seed, on_error=log)
-    x, _ = hypercolumn.training_pairs(data.crop_batch(crops))
-    blocks = FeatureCache(max_entries=0, disk_dir=default_disk_dir()).features(hypercolumn, _network(size), x, crops, log)
-    return gate_descriptors(blocks, names), np.array([colorfulness(c) for c in crops]), np.arange(len(crops)) // per_photo
+    return gate_descriptors(encoder_blocks(crops, size, log), names), np.array([colorfulness(c) for c in crops]), np.arange(len(crops)) // per_photo
 
 
 def cross_validated_predictions(descriptors, values, photos, l2: float, log_features: bool = False) -> np.ndarray:
