@@ -21,13 +21,22 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "StampOptions", "HELD_OUT_PACKAGES",
-           "check_held_out", "SURFACE_SHARE", "extra_photo_crops", "folder_list"]
+           "check_held_out", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
+           "trained_on_packages", "check_shippable"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
 # Packages whose photos are kept for evaluation only (scripts/fetch_eval_photos.py): choosing checkpoints
 # and decodings on photos from a source never trained on is what tells whether colors transfer.
 HELD_OUT_PACKAGES = ("opencv-doc", "stellarium-data")
+# The only sources shipped weights may be trained on: the training list of ``shared/OFFLINE_ASSETS.md``
+# (``scripts/fetch_photos.py``'s packages, Tux Paint's stamps, and two wallpaper packages that hold no photos).
+# Every other photo source is kept for independent evaluation: checks on photos the project never sees are only
+# honest if no shipped model saw their sources. Research runs may read others (``train --extra-photos``,
+# ``--surfaces``); a checkpoint that did cannot ship (``check_shippable``, tests/test_shipped_weights.py).
+SHIPPABLE_PACKAGES = ("scratch", "gcompris-qt-data", "mate-backgrounds", "lomiri-wallpapers-16.04",
+                      "lomiri-wallpapers-20.04", "plasma-workspace-wallpapers", "palapeli-data",
+                      "tuxpaint-stamps-default", "ukui-wallpapers", "gnome-backgrounds")
 # Quiet scenes (``surface_scenes``) added to the training crops, as a share of them.
 SURFACE_SHARE = 0.1
 
@@ -45,6 +54,33 @@ def check_held_out(data_dir: str | Path) -> None:
     if leaked:
         raise ValueError(f"{data_dir}: {len(leaked)} photo(s) of a held-out source in the training folder "
                          f"(first: {leaked[0]}); held-out sources ({', '.join(HELD_OUT_PACKAGES)}) are for evaluation only")
+
+
+def trained_on_packages(card: dict) -> set[str]:
+    """Every package a checkpoint's card says its weights learned from: the ``package`` of each source at any
+    depth (its photos, stamps, surfaces, extra photos, and those of the teachers it was distilled from)."""
+    found, stack = set(), [card]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.update([item["package"]] if isinstance(item.get("package"), str) else [])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def check_shippable(card: dict, name: str = "checkpoint") -> None:
+    """ValueError naming the sources when a card's weights learned from a package outside ``SHIPPABLE_PACKAGES``,
+    or when it records extra photos or surfaces without naming their packages (nothing to check them by)."""
+    others = sorted(trained_on_packages(card) - set(SHIPPABLE_PACKAGES))
+    if others:
+        raise ValueError(f"{name}: trained on {', '.join(others)}, kept for independent evaluation; "
+                         f"shipped weights learn only from {', '.join(SHIPPABLE_PACKAGES)}")
+    unnamed = [key for key in ("extra_photos", "surfaces") if (card.get("data") or {}).get(key)
+               and not trained_on_packages((card["data"] or {})[key])]
+    if unnamed:
+        raise ValueError(f"{name}: its card records {' and '.join(unnamed)} without their packages")
 
 
 class StampOptions:

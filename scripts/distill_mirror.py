@@ -15,7 +15,8 @@ which does not change), with the card amended to say what was done.
         [--epochs 3] [--lr 5e-5] [--seed 5] [--extra-photos data/aerial [data/everyday] [--extra-crops-per-photo N]
         [--extra-teacher CHECKPOINT]]
 
-How runs SD1, SDA and SDE were made and chosen: docs/results.md, "Run SD1", "Run SDA" and "Run SDE".
+How runs SD1, SDA and SDE were made and chosen: docs/results.md, "Run SD1", "Run SDA" and "Run SDE" (SD1 ships;
+SDA and SDE learned from sources kept for evaluation and were withdrawn: "Back to SD1").
 """
 from __future__ import annotations
 
@@ -137,6 +138,10 @@ def save_student(source, out: Path, this_round: dict) -> Path:
         this_round = {**this_round, "teacher_distilled": earlier}
     card["training"] = {**card.get("training", {}), "distilled_from_mirror": this_round}
     checkpoints.write_card(out, card)
+    try:  # a research round may teach sources kept for evaluation: say so before anyone ships it
+        data.check_shippable(card, str(out))
+    except ValueError as reason:
+        print(f"not shippable: {reason}")
     return out
 
 

@@ -165,7 +165,7 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
     assert model.name == "cifar_ae"
 
 
-def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir, tmp_path):
+def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir, tmp_path, capsys):
     extra, everyday = tmp_path / "aerial", tmp_path / "everyday"
     for folder, count, package, license in ((extra, 3, "flightgear-data-base", "GPL-2+"),
                                             (everyday, 2, "labelme-examples", "GPL-3+")):
@@ -183,6 +183,8 @@ def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir
     assert card["data"]["extra_photos"] == {"folders": [str(extra), str(everyday)], "sources": [
         {"package": "flightgear-data-base", "license": "GPL-2+", "photos": 3},
         {"package": "labelme-examples", "license": "GPL-3+", "photos": 2}]}
+    # Both packages are kept for independent evaluation: the run says it cannot ship, naming them.
+    assert "not shippable: cifar_ae: trained on flightgear-data-base, labelme-examples" in capsys.readouterr().out
 
 
 @pytest.mark.slow

