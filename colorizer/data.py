@@ -22,7 +22,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
-           "trained_on_packages", "check_shippable"]
+           "trained_on_packages", "shipping_problem", "check_shippable"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
@@ -63,24 +63,32 @@ def trained_on_packages(card: dict) -> set[str]:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            found.update([item["package"]] if isinstance(item.get("package"), str) else [])
+            if isinstance(item.get("package"), str):
+                found.add(item["package"])
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
     return found
 
 
-def check_shippable(card: dict, name: str = "checkpoint") -> None:
-    """ValueError naming the sources when a card's weights learned from a package outside ``SHIPPABLE_PACKAGES``,
-    or when it records extra photos or surfaces without naming their packages (nothing to check them by)."""
+def shipping_problem(card: dict, name: str = "checkpoint") -> str | None:
+    """Why a card's weights cannot ship, or None: they learned from a package outside ``SHIPPABLE_PACKAGES``, or
+    the card records extra photos or surfaces without naming their packages (nothing to check them by)."""
     others = sorted(trained_on_packages(card) - set(SHIPPABLE_PACKAGES))
     if others:
-        raise ValueError(f"{name}: trained on {', '.join(others)}, kept for independent evaluation; "
-                         f"shipped weights learn only from {', '.join(SHIPPABLE_PACKAGES)}")
-    unnamed = [key for key in ("extra_photos", "surfaces") if (card.get("data") or {}).get(key)
-               and not trained_on_packages((card["data"] or {})[key])]
-    if unnamed:
-        raise ValueError(f"{name}: its card records {' and '.join(unnamed)} without their packages")
+        return (f"{name}: trained on {', '.join(others)}, kept for independent evaluation; "
+                f"shipped weights learn only from {', '.join(SHIPPABLE_PACKAGES)}")
+    recorded = card.get("data") or {}
+    unnamed = [key for key in ("extra_photos", "surfaces")
+               if recorded.get(key) and not trained_on_packages(recorded[key])]
+    return f"{name}: its card records {' and '.join(unnamed)} without their packages" if unnamed else None
+
+
+def check_shippable(card: dict, name: str = "checkpoint") -> None:
+    """ValueError with ``shipping_problem``'s reason when a card's weights cannot ship."""
+    problem = shipping_problem(card, name)
+    if problem:
+        raise ValueError(problem)
 
 
 class StampOptions:
