@@ -41,9 +41,10 @@ def sheet_rows(photos: list[tuple[str, np.ndarray]], colorize) -> list[dict]:
     rows = []
     for name, truth in photos:
         colored = colorize(truth)
-        gain = image_metrics(truth, colored)["psnr"] - image_metrics(truth, gray_baseline(truth))["psnr"]
+        metrics = image_metrics(truth, colored)  # its colorfulness is the colored image's
+        gain = metrics["psnr"] - image_metrics(truth, gray_baseline(truth))["psnr"]
         rows.append({"name": name, "truth": truth, "colored": colored, "gain_over_gray": float(gain),
-                     "colorfulness": colorfulness(colored), "truth_colorfulness": colorfulness(truth)})
+                     "colorfulness": metrics["colorfulness"], "truth_colorfulness": colorfulness(truth)})
     return rows
 
 
