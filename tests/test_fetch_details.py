@@ -3,27 +3,16 @@ split's originals are never opened, and every tile's manifest row names its pack
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fetch_details.py"
+from conftest import load_script
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("fetch_details", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fetch_details"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fd = _load_module()
+fd = load_script("fetch_details")
 
 
 def _noise(width: int, height: int, seed: int) -> Image.Image:
