@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from colorizer.data import SHIPPABLE_PACKAGES  # noqa: E402
-from fetch_photos import download_debs, extract_deb, parse_rcc  # noqa: E402
+from fetch_photos import TRUSTED_MAX_PIXELS, download_debs, extract_deb, parse_rcc  # noqa: E402
 
 FIELDS = ["path", "split", "package", "source_file", "license", "width", "height", "box"]
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{manifest}: not found; run scripts/fetch_photos.py first", file=sys.stderr)
         return 1
     rows = training_rows(manifest)
-    Image.MAX_IMAGE_PIXELS = None  # the training list's own packages (fetch_photos.TRUSTED_MAX_PIXELS)
+    Image.MAX_IMAGE_PIXELS = TRUSTED_MAX_PIXELS  # the training list's own packages, as fetch_photos.py reads them
     tiles = detail_tiles(rows, Originals.unpacked(args.cache, sorted({row["package"] for row in rows})),
                          args.tiles, args.side, args.min_short, args.seed)
     write_tiles(tiles, args.out)
