@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from colorizer.data import SHIPPABLE_PACKAGES  # noqa: E402
-from fetch_photos import TRUSTED_MAX_PIXELS, download_debs, extract_deb, parse_rcc  # noqa: E402
+from fetch_photos import TRUSTED_MAX_PIXELS, download_debs, extract_deb, iter_candidates  # noqa: E402
 
 FIELDS = ["path", "split", "package", "source_file", "license", "width", "height", "box"]
 
@@ -79,12 +79,12 @@ def detail_tiles(rows: list[dict], open_original: Callable[[dict], Image.Image],
 
 
 class Originals:
-    """Opens a manifest row's original inside its unpacked package; ``archive.rcc:/inner/path`` sources are read
-    from the Qt resource archive (each archive parsed once)."""
+    """Opens a manifest row's original inside its unpacked package, found by (package, source_file) among
+    ``fetch_photos.iter_candidates``: the same walk that named it, Qt resource archives included (each parsed once)."""
 
     def __init__(self, roots: dict[str, Path]):
-        self.roots = roots
-        self.archives: dict[Path, dict[str, bytes]] = {}
+        self.loads = {(package, candidate.source_file): candidate.load
+                      for package, root in roots.items() for candidate in iter_candidates(package, root)}
 
     @classmethod
     def unpacked(cls, cache: Path, packages: list[str]) -> "Originals":
@@ -93,14 +93,7 @@ class Originals:
         return cls({pkg: extract_deb(debs[pkg], cache / "unpacked" / pkg) for pkg in packages})
 
     def __call__(self, row: dict) -> Image.Image:
-        root = self.roots[row["package"]]
-        if ".rcc:" not in row["source_file"]:
-            return Image.open(root / row["source_file"])
-        archive, inner = row["source_file"].split(":", 1)
-        path = root / archive
-        if path not in self.archives:
-            self.archives[path] = dict(parse_rcc(path.read_bytes()))
-        return Image.open(io.BytesIO(self.archives[path][inner]))
+        return Image.open(io.BytesIO(self.loads[row["package"], row["source_file"]]()))
 
 
 def write_tiles(tiles: list[tuple[Image.Image, dict]], out: Path) -> None:

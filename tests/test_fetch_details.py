@@ -79,22 +79,24 @@ def test_only_training_list_packages_are_taken(tmp_path):
 
 
 def test_originals_read_plain_files_and_qt_archives(tmp_path, monkeypatch):
-    root = tmp_path / "pkg"
-    (root / "usr").mkdir(parents=True)
-    _noise(40, 30, 5).save(root / "usr" / "plain.png")
+    mate, gcompris = tmp_path / "mate", tmp_path / "gcompris"
+    (mate / "usr/share/backgrounds").mkdir(parents=True)
+    _noise(40, 30, 5).save(mate / "usr/share/backgrounds/plain.png")
     packed = io.BytesIO()
     _noise(20, 10, 6).save(packed, "PNG")
-    (root / "usr" / "things.rcc").write_bytes(b"qres")
+    (gcompris / "usr/share/gcompris-qt/rcc").mkdir(parents=True)
+    (gcompris / "usr/share/gcompris-qt/rcc/erase.rcc").write_bytes(b"qres")
     parsed = []
 
     def fake_parse(blob):
         parsed.append(blob)
         return iter([("/gcompris/a.png", packed.getvalue())])
 
-    monkeypatch.setattr(fd, "parse_rcc", fake_parse)
-    originals = fd.Originals({"gcompris-qt-data": root})
-    plain = originals({"package": "gcompris-qt-data", "source_file": "usr/plain.png"})
-    inner = {"package": "gcompris-qt-data", "source_file": "usr/things.rcc:/gcompris/a.png"}
+    # The module iter_candidates lives in (tests/test_fetch_photos.py may load another copy under the same name).
+    monkeypatch.setitem(fd.iter_candidates.__globals__, "parse_rcc", fake_parse)
+    originals = fd.Originals({"mate-backgrounds": mate, "gcompris-qt-data": gcompris})
+    plain = originals({"package": "mate-backgrounds", "source_file": "usr/share/backgrounds/plain.png"})
+    inner = {"package": "gcompris-qt-data", "source_file": "usr/share/gcompris-qt/rcc/erase.rcc:/gcompris/a.png"}
     assert plain.size == (40, 30)
     assert originals(inner).size == (20, 10) and originals(inner).size == (20, 10)
     assert len(parsed) == 1  # each archive is parsed once
