@@ -249,7 +249,7 @@ def cmd_train(args) -> int:
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
         stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from,
         extra_photos_dir=args.extra_photos, train_layers=tuple(n for n in (args.train_layers or "").split(",") if n),
-        command="python -m colorizer " + shlex.join(args.argv),
+        class_rebalancing=args.class_rebalancing, command="python -m colorizer " + shlex.join(args.argv),
     )
     return 0
 
@@ -391,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-layers", default=None, metavar="A,B,...",
                        help="train only these decoder layers (the rest keep --init-from's weights), e.g. "
                             "hint_attention,probs,ab_reg for the hint network")
+    train.add_argument("--class-rebalancing", type=float, default=None, metavar="POWER",
+                       help="hypercolumn: the power of the 313 bins' class-rebalancing weights in its loss "
+                            "(default: hypercolumn.CLASSIFICATION_REBALANCING, 1; 0 is plain cross-entropy)")
     train.add_argument("--snapshots", default=None, metavar="DIR",
                        help="also write every epoch's trained weights here, to average them afterwards "
                             "(scripts/average_snapshots.py)")

@@ -91,7 +91,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
                        surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
                        extra_photos_dir=None, train_layers: tuple[str, ...] = (),
-                       command: str | None = None, log=print) -> dict:
+                       class_rebalancing: float | None = None, command: str | None = None, log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
@@ -100,8 +100,13 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     ``extra_photos_dir``: photos of other sources that all go to training (``scripts/fetch_aerial.py``; a folder or a list).
     ``init_from``: a checkpoint (name or folder) whose decoder weights start this one (``warm_start``).
     ``train_layers``: train only these decoder layers (``freeze_except``), e.g. what a hint network adds
-    to the flagship it starts from, so that its automatic colors stay the flagship's."""
+    to the flagship it starts from, so that its automatic colors stay the flagship's.
+    ``class_rebalancing``: the power of the 313 bins' rebalancing weights in the flagship's loss (None: its
+    ``CLASSIFICATION_REBALANCING``; run Z75B, half the shipped soup, trained at 0.75); ValueError elsewhere."""
     arch = architecture(name)
+    rebalanced = hasattr(arch, "CLASSIFICATION_REBALANCING")  # the flagship's own class-rebalanced loss
+    if class_rebalancing is not None and not rebalanced:
+        raise ValueError(f"--class-rebalancing: {name} has no class-rebalancing power to set (hypercolumn has)")
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
@@ -128,7 +133,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     if train_layers:
         freeze_except(model.get_layer("decoder"), train_layers)
         log(f"{name}: training only {', '.join(train_layers)}")
-    loss, metrics, loss_weights = arch.loss_and_metrics(prior)
+    power = {} if class_rebalancing is None else {"class_rebalancing": class_rebalancing}
+    loss, metrics, loss_weights = arch.loss_and_metrics(prior, **power)
     frozen = arch.FROZEN_ENCODER
     if frozen:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
         cache = FeatureCache(max_entries=0, disk_dir=default_disk_dir())
@@ -167,6 +173,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "frozen_encoder_features_cached": bool(frozen),
             "wall_time_s": round(wall_time, 1), "device": device_description(),
             "distribution": distributed,  # batch_size is the global batch, split across the replicas
+            **({"class_rebalancing": arch.CLASSIFICATION_REBALANCING if class_rebalancing is None else class_rebalancing}
+               if rebalanced else {}),
         },
         command=command or " ".join(sys.argv), rebalancing=None if prior is None else {}, notes=arch.CARD_NOTES,
     )

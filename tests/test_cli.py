@@ -265,3 +265,41 @@ def test_unknown_architecture_is_an_argparse_error(capsys):
         main(["train", "--arch", "resnet", "--data", "x"])
     assert caught.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_class_rebalancing_is_refused_where_there_is_none(photo_dir, tmp_path, capsys):
+    """--class-rebalancing sets the flagship's loss; an architecture without that power says so in one line, at once."""
+    out = tmp_path / "o"
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
+                 "--class-rebalancing", "0.5"]) == 1
+    assert error_lines(capsys.readouterr().err) == [
+        "error: --class-rebalancing: cifar_ae has no class-rebalancing power to set (hypercolumn has)"]
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_class_rebalancing_reaches_the_flagships_loss_and_card(photo_dir, tmp_path, monkeypatch):
+    """Run Z75B (half the shipped soup) trained the bins' rebalancing at the power 0.75: the option must reach the
+    loss (its weights are the default's to that power) and the card, so the command replays the run."""
+    from colorizer.models import hypercolumn
+
+    weights = []
+    shipped = hypercolumn.loss_and_metrics
+
+    def spy(prior=None, **kwargs):
+        losses, metrics, loss_weights = shipped(prior, **kwargs)
+        weights.append(np.array(losses["probs"].weights))
+        return losses, metrics, loss_weights
+
+    monkeypatch.setattr(hypercolumn, "loss_and_metrics", spy)
+    cards = []
+    for extra in ([], ["--class-rebalancing", "0.5"]):
+        out = tmp_path / f"o{len(cards)}"
+        assert main(["train", "--arch", "hypercolumn", "--data", str(photo_dir), "--out", str(out), "--size", "32",
+                     "--epochs", "1", "--crops-per-photo", "1", "--batch-size", "4", *extra]) == 0
+        cards.append(json.loads((out / "hypercolumn" / "card.json").read_text()))
+    assert [c["training"]["class_rebalancing"] for c in cards] == [hypercolumn.CLASSIFICATION_REBALANCING, 0.5]
+    assert cards[1]["command"].endswith("--class-rebalancing 0.5")
+    default, half = weights
+    assert not np.allclose(default, 1.0)  # the prior makes them differ, else the test shows nothing
+    np.testing.assert_allclose(half, default ** 0.5, rtol=1e-5)

@@ -108,7 +108,8 @@ REGRESSION_REBALANCING = 0.0
 # The same for the classification loss: 1 is Zhang et al.'s class rebalancing (λ = 0.5), which raises
 # rare, vivid bins; 0 is plain cross-entropy. Run R4 (0, warm-started from R2) came closer to gray on
 # the held-out split and OpenCV's samples but lost half the right hues and 1 dB on the gallery, and
-# left the worst quiet photo where it was: rebalancing stays (docs/results.md, "Run R4").
+# left the worst quiet photo where it was: rebalancing stays (docs/results.md, "Run R4"). `train --class-rebalancing`
+# sets it for one run (0.75 for run Z75B, half of the shipped soup: docs/results.md, "Detail tiles").
 CLASSIFICATION_REBALANCING = 1.0
 # Whether the decoder also reads the whole scene at once: block 5 averaged over the image, as a
 # per-channel bias on its context (Iizuka et al. 2016 fuse global features the same way). Run R5 (True,
@@ -288,14 +289,16 @@ def training_pairs(batch: dict) -> tuple[np.ndarray, dict]:
     return x, {"probs": y["probs"], "ab_reg": np.concatenate([y["ab_reg"], nearest], axis=-1)}
 
 
-def loss_and_metrics(prior=None) -> tuple:
-    """Class-rebalanced cross-entropy on the bins; on the regression, ``RebalancedMSE`` with
-    ``regression_weights`` to ``REGRESSION_REBALANCING`` (plain MSE without a prior, as when
-    fine-tuning on a few photos)."""
+def loss_and_metrics(prior=None, class_rebalancing: float | None = None) -> tuple:
+    """Class-rebalanced cross-entropy on the bins, the rebalancing weights to the power ``class_rebalancing``
+    (None: ``CLASSIFICATION_REBALANCING``; ``train --class-rebalancing``); on the regression, ``RebalancedMSE``
+    with ``regression_weights`` to ``REGRESSION_REBALANCING`` (plain MSE without a prior, as when fine-tuning on
+    a few photos)."""
+    power = CLASSIFICATION_REBALANCING if class_rebalancing is None else class_rebalancing
     if prior is None:
         losses = {"probs": RebalancedSoftCrossEntropy(None), "ab_reg": RebalancedMSE(None)}
     else:
-        losses = {"probs": RebalancedSoftCrossEntropy(quantize.rebalancing_weights(prior) ** CLASSIFICATION_REBALANCING),
+        losses = {"probs": RebalancedSoftCrossEntropy(quantize.rebalancing_weights(prior) ** power),
                   "ab_reg": RebalancedMSE(regression_weights(prior, REGRESSION_REBALANCING))}
     return losses, {}, {"probs": 1.0, "ab_reg": REGRESSION_WEIGHT}
 
