@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import copy
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -68,13 +67,13 @@ def main(argv=None) -> int:
         print(f"error: the checkpoints are of different architectures ({', '.join(sorted(architectures))})", file=sys.stderr)
         return 1
     models = [checkpoints.load_keras_model(checkpoints.checkpoint_file(folder)) for folder in args.checkpoints]
+    weights = [model.get_weights() for model in models]
     try:
-        soup = mean_weights([model.get_weights() for model in models])
+        soup = mean_weights(weights)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    differ = sum(not all(np.array_equal(w, m.get_weights()[i]) for m in models[1:])
-                 for i, w in enumerate(models[0].get_weights()))
+    differ = sum(not all(np.array_equal(w[i], weights[0][i]) for w in weights[1:]) for i in range(len(soup)))
     models[0].set_weights(soup)
 
     first = args.checkpoints[0]
@@ -82,7 +81,7 @@ def main(argv=None) -> int:
     checkpoints.save_model_atomic(models[0], folder / "model.keras")
     for path in sorted(first.iterdir()):
         if path.is_file() and path.name not in NOT_COPIED:
-            shutil.copyfile(path, folder / path.name)
+            checkpoints.atomic_write_bytes(folder / path.name, path.read_bytes())
     card = copy.deepcopy(cards[0])
     card.pop("evaluation", None)
     card.setdefault("training", {})["soup"] = {
