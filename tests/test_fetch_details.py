@@ -61,21 +61,20 @@ def test_the_same_seed_gives_the_same_tiles():
     assert make(9) == make(9) != make(10)
 
 
+def _manifest(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def test_only_training_list_packages_are_taken(tmp_path):
-    manifest = tmp_path / "manifest.csv"
     rows = [_row("ok"), _row("elsewhere", package="opencv-doc"), _row("val-only", split="val", package="stellarium-data")]
-    with open(manifest, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     with pytest.raises(ValueError, match="opencv-doc"):
-        fd.training_rows(manifest)
+        fd.training_rows(_manifest(tmp_path / "manifest.csv", rows))
     rows.pop(1)
-    with open(manifest, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    assert [row["path"] for row in fd.training_rows(manifest)] == ["train/ok.jpg"]
+    assert [row["path"] for row in fd.training_rows(_manifest(tmp_path / "manifest.csv", rows))] == ["train/ok.jpg"]
 
 
 def test_originals_read_plain_files_and_qt_archives(tmp_path, monkeypatch):
