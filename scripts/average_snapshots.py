@@ -23,11 +23,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from colorizer import checkpoints  # noqa: E402
 from colorizer.loop import SaveEachEpoch  # noqa: E402
 from colorizer.models import ARCHITECTURES  # noqa: E402
 from colorizer.train import trained_part  # noqa: E402
+from soup_checkpoints import mean_weights as soup_mean  # noqa: E402
 
 
 def epoch_range(text: str) -> list[int]:
@@ -39,13 +41,12 @@ def epoch_range(text: str) -> list[int]:
 
 
 def mean_weights(trainable, snapshot_paths: list[Path]) -> list:
-    """The element-wise mean of ``trainable``'s weights over the snapshot files (float64 sums)."""
-    total = None
+    """The element-wise mean of ``trainable``'s weights over the snapshot files (``soup_checkpoints.mean_weights``)."""
+    every = []
     for path in snapshot_paths:
         trainable.load_weights(str(path))
-        weights = [w.astype("float64") for w in trainable.get_weights()]
-        total = weights if total is None else [t + w for t, w in zip(total, weights)]
-    return [(t / len(snapshot_paths)).astype(w.dtype) for t, w in zip(total, trainable.get_weights())]
+        every.append(trainable.get_weights())
+    return soup_mean(every)
 
 
 def main(argv=None) -> int:
