@@ -275,7 +275,7 @@ def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
 
 
 def test_card_summary_and_evaluation_rows(tiny_app_env):
-    from ui.cards import card_summary, evaluation_rows
+    from ui.cards import card_summary, evaluation_rows, soup_size
 
     card = {"architecture": "cifar_ae", "working_size": 32, "description": "tiny",
             "parameters": {"total": 1234567, "trainable": 1000},
@@ -288,6 +288,12 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
         "- **training**: epochs 4, best val loss 0.01235, wall time 5 min",
         "- **data**: 4 train photos, 2 val photos; scratch (5 photos)",
     ]
+    assert soup_size(card) == 0 and soup_size({"training": {"soup": "x"}}) == 0
+    soup = {**card, "training": {**card["training"], "soup": {"ingredients": [{"folder": "a"}, {"folder": "b"}]}}}
+    assert soup_size(soup) == 2                       # a soup's curve is its first ingredient's: the card says so
+    assert card_summary(soup).splitlines()[4] == ("- **weight soup**: the mean of 2 trained checkpoints' weights, "
+                                                  "never trained itself; the training, data and curve shown are "
+                                                  "its first ingredient's")
     rows, truths = evaluation_rows(["cifar_ae", TUNED_NAME])
     assert [r["model"] for r in rows] == ["gray (no color)", "cifar_ae", TUNED_NAME]  # the gray baseline once
     assert rows[1]["psnr"] == 22.5 and truths == [30.0, 30.0]

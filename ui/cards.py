@@ -1,7 +1,8 @@
 """Model cards (``card.json``) as the app shows them; formatting only, the pages place them.
 
 - ``card_summary(card)`` → Markdown lines of a card's main facts (architecture, parameters, training,
-  data and its sources, creation time);
+  data and its sources, creation time), and a line when the model is a weight soup (``soup_size``): its
+  curve is then an ingredient's, not its own;
 - ``card_ui(name, expanded)``: a checkpoint's card in an expander (summary, command, the full JSON),
   through ``public_card``: no server paths and no file names (a card may be a visitor's, shared with the
   class, or list photos skipped by name), and one line instead when card.json is damaged;
@@ -20,7 +21,7 @@ from ui import loaders, widgets
 from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS
 
-__all__ = ["card_summary", "card_ui", "evaluation_rows", "public_card"]
+__all__ = ["card_summary", "card_ui", "evaluation_rows", "public_card", "soup_size"]
 
 # A server path in a card's string: absolute (POSIX or Windows) or in a home folder.
 _SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])(?:/(?!/)|~/|[A-Za-z]:\\)[^\s'\"]*")
@@ -78,6 +79,9 @@ def card_summary(card: dict) -> str:
     if training:
         facts = [_fact(k, v) for k, v in training.items() if not isinstance(v, (dict, list, bool))]
         lines.append("- **training**: " + ", ".join(facts))
+    if soup_size(card):
+        lines.append(f"- **weight soup**: the mean of {soup_size(card)} trained checkpoints' weights, never trained "
+                     "itself; the training, data and curve shown are its first ingredient's")
     if isinstance(data, dict) and data:
         counts = [f"{data[k]} {k.replace('_', ' ')}" for k in ("train_photos", "val_photos", "train_crops") if k in data]
         sources = _sources_line(data["sources"]) if data.get("sources") else ""
@@ -85,6 +89,14 @@ def card_summary(card: dict) -> str:
     if card.get("created"):
         lines.append(f"- **created**: {card['created']}")
     return "\n".join(lines)
+
+
+def soup_size(card: dict) -> int:
+    """How many checkpoints' weights a card's model averages (``scripts/soup_checkpoints.py``), 0 when none."""
+    training = card.get("training") if isinstance(card, dict) else None
+    soup = training.get("soup") if isinstance(training, dict) else None
+    ingredients = soup.get("ingredients") if isinstance(soup, dict) else None
+    return len(ingredients) if isinstance(ingredients, list) else 0
 
 
 def card_ui(name: str, expanded: bool) -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from colorizer.checkpoints import CheckpointError
 from ui import charts, loaders, widgets
-from ui.cards import card_ui
+from ui.cards import card_ui, soup_size
 from ui.plain_text import plain
 
 LOG_SCALE_ALWAYS = {"learning_rate"}
@@ -49,6 +49,10 @@ def curves_page_ui() -> None:
             st.plotly_chart(figure, key=f"curves.figure.{metric}")
         if chosen and not picked:
             st.caption("Pick a metric to plot.")
+        soups = [name for name in chosen if soup_size(loaders.card_of(name))]
+        if soups and picked:  # a soup was never trained: say whose curve it is, not let it pass for its own
+            st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
+                             "the curve drawn is its first ingredient's (see the card)."))
     with cards:
         st.markdown("##### Model cards")
         for i, name in enumerate(chosen or names):
