@@ -247,7 +247,7 @@ def cmd_train(args) -> int:
     train_architecture(
         args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
-        stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from,
+        stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from, backdrops=args.backdrops,
         extra_photos_dir=args.extra_photos, train_layers=tuple(n for n in (args.train_layers or "").split(",") if n),
         class_rebalancing=args.class_rebalancing, command="python -m colorizer " + shlex.join(args.argv),
     )
@@ -382,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
     train.add_argument("--surfaces", default=None, metavar="DIR",
                        help="photographed surfaces: adds 10 %% quiet scenes (a surface with stamps on it) to the crops")
+    train.add_argument("--backdrops", action="store_true",
+                       help="adds 10 %% synthetic scenes: the stamps on plain neutral ground, which stays gray")
     train.add_argument("--extra-photos", default=None, nargs="+", metavar="DIR",
                        help="flat folders of photos from other sources, all cropped for training "
                             "(scripts/fetch_aerial.py: aerial views; scripts/fetch_everyday.py: rooms, streets, things)")

@@ -51,13 +51,14 @@ def extra_photos_card(folders) -> dict:
 
 
 def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None,
-          surfaces: list[np.ndarray] | None = None, extra_dir=None):
+          surfaces: list[np.ndarray] | None = None, extra_dir=None, backdrops: bool = False):
     """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays;
     ``stamps`` (RGBA, ``data.load_stamps``) are pasted onto a share of the training crops only: validation
     measures photos as they are; ``surfaces`` add ``data.SURFACE_SHARE`` as many quiet scenes
     (``data.surface_scenes``); ``extra_dir``: a flat folder of photos from another source (``scripts/fetch_aerial.py``), or a list,
     all of them cropped for training like the training photos, without stamps (a plum on a city seen from a
-    plane teaches nothing). ValueError if either folder holds a held-out source (``data.check_held_out``)."""
+    plane teaches nothing); ``backdrops`` adds ``data.SURFACE_SHARE`` as many stamps on plain neutral ground
+    (``data.neutral_backdrops``). ValueError if either folder holds a held-out source (``data.check_held_out``)."""
     data.check_held_out(data_dir)
     train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
@@ -72,9 +73,12 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
         extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=log)
         train_crops = np.concatenate([train_crops, extra_crops])
         train_photos = train_photos + extra_photos
+    count = round(len(train_crops) * data.SURFACE_SHARE)
     if surfaces:
-        scenes = data.surface_scenes(surfaces, stamps, round(len(train_crops) * data.SURFACE_SHARE), size, seed)
-        train_crops = np.concatenate([train_crops, scenes])
+        train_crops = np.concatenate([train_crops, data.surface_scenes(surfaces, stamps, count, size, seed)])
+    if backdrops:
+        grounds = data.neutral_backdrops(32, seed)
+        train_crops = np.concatenate([train_crops, data.surface_scenes(grounds, stamps, count, size, seed + 1)])
     val_crops = np.concatenate([data.center_crops(val_photos, size), data.random_crops(val_photos, 3, size, seed=seed + 1)])
     return train_photos, val_photos, train_crops, val_crops
 
@@ -91,7 +95,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        snapshots: str | Path | None = None, stamps_dir: str | Path | None = None,
                        surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
                        extra_photos_dir=None, train_layers: tuple[str, ...] = (),
-                       class_rebalancing: float | None = None, command: str | None = None, log=print) -> dict:
+                       class_rebalancing: float | None = None, backdrops: bool = False, command: str | None = None,
+                       log=print) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
@@ -102,7 +107,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     ``train_layers``: train only these decoder layers (``freeze_except``), e.g. what a hint network adds
     to the flagship it starts from, so that its automatic colors stay the flagship's.
     ``class_rebalancing``: the power of the 313 bins' rebalancing weights in the flagship's loss (None: its
-    ``CLASSIFICATION_REBALANCING``; run Z75B, half the shipped soup, trained at 0.75); ValueError elsewhere."""
+    ``CLASSIFICATION_REBALANCING``; run Z75B, half the shipped soup, trained at 0.75); ValueError elsewhere.
+    ``backdrops``: stamps on synthetic neutral grounds added to the crops (``data.neutral_backdrops``)."""
     arch = architecture(name)
     rebalanced = hasattr(arch, "CLASSIFICATION_REBALANCING")  # the flagship's own class-rebalanced loss
     if class_rebalancing is not None and not rebalanced:
@@ -115,7 +121,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
         + (f", {len(stamps)} stamps pasted onto {data.StampOptions().share:.0%} of them" if stamps else ""))
     train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps, surfaces,
-                                                           extra_photos_dir)
+                                                           extra_photos_dir, backdrops)
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
@@ -162,6 +168,10 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
                                                    "sources": data_sources(surfaces_dir)},
             "extra_photos": None if not extra_photos_dir else extra_photos_card(extra_photos_dir),
+            # Synthetic: no photo and no package, so nothing for check_shippable to name.
+            "backdrops": None if not backdrops else {
+                "what": "stamps on synthetic neutral grounds (colorizer.data.neutral_backdrops)",
+                "scenes_share_of_crops": data.SURFACE_SHARE},
         },
         training={
             # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.

@@ -60,12 +60,17 @@ def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 
 def load_script(name: str):
-    """``scripts/NAME.py`` imported as a module (the scripts folder is not a package)."""
+    """``scripts/NAME.py`` imported as module ``NAME`` (the scripts folder is not a package). It is registered in
+    ``sys.modules`` (dataclasses look their module up there) and ``scripts/`` is put on ``sys.path``, since the
+    fetch scripts import each other by name."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    if str(scripts) not in sys.path:
+        sys.path.insert(0, str(scripts))
+    spec = importlib.util.spec_from_file_location(name, scripts / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

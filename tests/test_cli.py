@@ -17,7 +17,7 @@ from PIL import Image
 from colorizer import ARCHITECTURE_NAMES, checkpoints
 from colorizer.cli import main
 from colorizer.evaluate import METRIC_NAMES, TRANSFER_NAMES
-from conftest import REPO_ROOT, make_photo, write_png
+from conftest import REPO_ROOT, load_script, make_photo, write_png
 
 ARCHS = ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]  # the flagship first
 
@@ -188,14 +188,24 @@ def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir
 
 
 @pytest.mark.slow
+def test_train_adds_neutral_backdrops_and_says_so_on_the_card(photo_dir, tmp_path):
+    """--backdrops: 10 % more crops, stamps on synthetic neutral ground; the card says so, and names no package (a
+    synthetic ground is no source: it does not stop a checkpoint from shipping)."""
+    from colorizer import data
+
+    out = tmp_path / "weights"
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
+                 "--crops-per-photo", "5", "--batch-size", "8", "--backdrops"]) == 0
+    card = json.loads((out / "cifar_ae" / "card.json").read_text())
+    assert card["data"]["train_crops"] == 4 * 5 + 2
+    assert card["data"]["backdrops"]["scenes_share_of_crops"] == data.SURFACE_SHARE
+    assert card["command"].endswith("--backdrops") and "backdrops" not in (data.shipping_problem(card) or "")
+
+
 def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
     # --snapshots writes every epoch's weights; scripts/average_snapshots.py turns the chosen epochs into a
     # checkpoint whose weights are their mean (and one epoch alone gives that epoch back exactly).
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("average_snapshots", REPO_ROOT / "scripts" / "average_snapshots.py")
-    average = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(average)
+    average = load_script("average_snapshots")
 
     out, snapshots = tmp_path / "run", tmp_path / "snapshots"
     assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "2",

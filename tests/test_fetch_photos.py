@@ -1,29 +1,17 @@
 """Fast tests of the pure parts of scripts/fetch_photos.py (no network, no apt)."""
 from __future__ import annotations
 
-import importlib.util
 import struct
 import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fetch_photos.py"
+from conftest import load_script
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("fetch_photos", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look the module up in sys.modules while the class is created.
-    sys.modules["fetch_photos"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fp = _load_module()
+fp = load_script("fetch_photos")
 
 
 # ---------------------------------------------------------------------------

@@ -3,26 +3,13 @@ rule that keeps held-out sources out of training (colorizer.data.check_held_out,
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from colorizer import color, data
-from conftest import make_photo, write_png
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _script(name: str):
-    sys.path.insert(0, str(SCRIPTS))  # the fetch scripts import fetch_photos by name
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script, make_photo, write_png
 
 
 def _stamp(side: int = 20, rgb=(200, 30, 40)) -> np.ndarray:
@@ -102,7 +89,7 @@ def test_load_stamps_reads_rgba_and_names_an_empty_folder(tmp_path):
 
 
 def test_photographic_rule_keeps_photos_and_leaves_out_drawings():
-    fs = _script("fetch_stamps")
+    fs = load_script("fetch_stamps")
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:64, :64]
     # A "photo": shaded and textured, on transparency.
@@ -149,7 +136,7 @@ def test_a_held_out_source_cannot_reach_training(tmp_path):
 
 
 def test_fetch_scripts_keep_sources_apart():
-    fp, fe = _script("fetch_photos"), _script("fetch_eval_photos")
+    fp, fe = load_script("fetch_photos"), load_script("fetch_eval_photos")
     # The training packages and the evaluation package are disjoint, and the rule names the latter.
     assert not set(fp.PACKAGES) & set(data.HELD_OUT_PACKAGES)
     assert fe.PACKAGE in data.HELD_OUT_PACKAGES
@@ -190,10 +177,38 @@ def test_surface_scenes_tile_a_surface_under_soft_light_with_stamps_on_it():
     assert not ((bare[..., 2] > 200) & (bare[..., 0] < 50)).any()
 
 
+def test_backdrops_are_neutral_ground_with_the_stamps_colors_on_it(tmp_path):
+    """``--backdrops``: synthetic neutral grounds (R = G = B, light or dark) under the stamps; the ground's truth
+    has no color at all, the stamps keep theirs, and they are added after the photos' own crops."""
+    from colorizer.train import crops
+
+    grounds = data.neutral_backdrops(40, seed=0)
+    assert all(g.shape == (64, 64, 3) and np.array_equal(g[..., 0], g[..., 1]) and np.array_equal(g[..., 1], g[..., 2])
+               for g in grounds)
+    levels = np.array([g.mean() for g in grounds])
+    assert levels.min() >= 20 and levels.max() <= 252 and 0.5 < np.mean(levels > 170) < 0.95  # mostly light
+    scenes = data.surface_scenes(grounds, [_stamp(20, (0, 0, 255))], 8, 48, seed=1,
+                                 stamp_options=data.StampOptions(share=1.0))
+    for scene in scenes:
+        blue = (scene[..., 2] > 200) & (scene[..., 0] < 50)
+        assert blue.any()                                             # the stamp's color lands on the ground
+        neutral = (scene.max(axis=-1) - scene.min(axis=-1)) <= 1
+        assert np.mean(neutral) > 0.5 and not (neutral & blue).any()  # and the ground around it stays gray
+
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        write_png(tmp_path / split / f"{split}.png", make_photo(40, 40, seed=1))
+    _, _, plain, _ = crops(tmp_path, 16, 20, 0, print)
+    _, _, with_grounds, _ = crops(tmp_path, 16, 20, 0, print, backdrops=True)
+    assert len(with_grounds) == 22                                    # 10 % more crops, after the photos' own
+    np.testing.assert_array_equal(with_grounds[:20], plain)
+    assert all(np.mean(c.max(axis=-1) - c.min(axis=-1) <= 1) > 0.9 for c in with_grounds[20:])  # no stamps given
+
+
 def test_gimp_pattern_reader():
     import struct
 
-    fs = _script("fetch_stamps")
+    fs = load_script("fetch_stamps")
     pixels = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     name = b"wood\x00"
     header = struct.pack(">5I", 24 + len(name), 1, 3, 2, 3) + b"GPAT" + name
@@ -230,7 +245,7 @@ def test_extra_photos_all_go_to_training_and_leave_the_photos_crops_alone(tmp_pa
 
 
 def test_aerial_rule_names_photographs_only():
-    fa = _script("fetch_aerial")
+    fa = load_script("fetch_aerial")
     members = fa.wanted_members()
     assert len(members) == len(fa.TOWNS) + len(fa.FIELDS) and not set(fa.TOWNS) & set(fa.FIELDS)
     assert all(path.startswith(fa.TERRAIN + "/") and path.endswith(".png") for path in members)
@@ -244,7 +259,7 @@ def test_aerial_rule_names_photographs_only():
 def test_facade_tiles_cut_the_photograph_rows_of_the_atlas():
     from PIL import Image
 
-    fa = _script("fetch_aerial")
+    fa = load_script("fetch_aerial")
     top, bottom = fa.FACADE_ROWS
     atlas = np.zeros((bottom + 700, 256, 3), np.uint8)
     atlas[top:bottom] = 120  # the photographs; swatches above and an empty end below stay black
@@ -282,8 +297,8 @@ def test_everyday_rule_names_photographs_only(tmp_path):
     GNOME's 96-px user pictures, one frame of labelme's street video; phone photos turned upright."""
     from PIL import Image
 
-    fv = _script("fetch_everyday")
-    fp = _script("fetch_photos")
+    fv = load_script("fetch_everyday")
+    fp = load_script("fetch_photos")
     packages = set(fv.KEPT)
     assert not packages & set(data.HELD_OUT_PACKAGES) and not packages & set(fp.PACKAGES)  # a new source
     members = [m for kept in fv.KEPT.values() for m in kept]
@@ -312,12 +327,12 @@ def test_package_photos_rule_names_new_sources_and_reads_every_kind(tmp_path):
 
     import cv2
 
-    fpp = _script("fetch_package_photos")
+    fpp = load_script("fetch_package_photos")
     packages = {fpp.split_spec(spec)[1] for spec in fpp.KEPT}
     judged = {*data.HELD_OUT_PACKAGES, "scikit-image", "scikit-learn", "matplotlib",  # the gallery's packages
               "opencv", "opencv-python", "lwip"}  # npm's and PyPI's copies of OpenCV's samples (and Lena)
-    assert not packages & judged and not packages & set(_script("fetch_photos").PACKAGES)
-    everyday = {p.removeprefix("libjs-") for p in _script("fetch_everyday").KEPT}  # Debian's copy of an npm package
+    assert not packages & judged and not packages & set(load_script("fetch_photos").PACKAGES)
+    everyday = {p.removeprefix("libjs-") for p in load_script("fetch_everyday").KEPT}  # Debian's copy of an npm package
     assert not packages & everyday and "jquery-backstretch" in everyday
     assert packages <= set(fpp.LICENSE_OF) and all(fpp.LICENSE_OF[p] for p in packages)
     assert all(kind in ("thing", "scene") for kept in fpp.KEPT.values() for kind in kept.values())
@@ -347,11 +362,40 @@ def test_package_photos_rule_names_new_sources_and_reads_every_kind(tmp_path):
     assert fpp.archive_in(tmp_path / "cache", "scipy", "1.9.3") is None  # 1.9.30 is another version
 
 
+def test_fresh_set_is_new_sources_kept_out_of_training(tmp_path):
+    """The fresh set: named photographs of packages no other set, training or research used, every one of them
+    held out, so a folder the script writes is refused as training data."""
+    from PIL import Image
+
+    ff = load_script("fetch_fresh")
+    fk = load_script("fetch_package_photos")
+    used = {*load_script("fetch_photos").PACKAGES, load_script("fetch_stamps").PACKAGE, load_script("fetch_aerial").PACKAGE,
+            *load_script("fetch_everyday").KEPT, *(fk.split_spec(spec)[1] for spec in fk.KEPT), "opencv-doc",
+            "stellarium-data", *data.SHIPPABLE_PACKAGES}
+    fresh = {package for folder in ff.KEPT.values() for package in folder}
+    assert len(fresh) == 7 and not fresh & used and fresh <= set(data.HELD_OUT_PACKAGES)
+    assert "gimp-help-common" in ff.packages()                     # where gimp-help-en's license is written
+    members = {folder: [m for kept in packages.values() for m in kept] for folder, packages in ff.KEPT.items()}
+    assert (len(members["objects"]), len(members["scenes"])) == (61, 27)
+    names = [ff.output_name(p, m) for folder in ff.KEPT.values() for p, kept in folder.items() for m in kept]
+    assert len(set(names)) == len(names) and all(n.endswith(".jpg") for n in names)
+    # Only originals: no filtered copy from the manuals' galleries, no plot or drawing beside the photos.
+    assert not [m for ms in members.values() for m in ms
+                if any(word in m for word in ("blur", "taj", "-result", "Kgraph", "illumread", "HiRes", "Face"))]
+
+    out = tmp_path / "objects"
+    photo = Image.fromarray(np.full((40, 40, 3), (200, 40, 40), np.uint8))
+    load_script("fetch_aerial").save_training_folder(
+        out, [(ff.output_name("argyll-doc", "x/Huey.jpg"), photo, "argyll-doc", "x/Huey.jpg", "Expat", "objects")])
+    with pytest.raises(ValueError, match="held-out source"):
+        data.extra_photo_crops([out], 4, 16, seed=0)
+
+
 def test_only_the_training_list_can_ship_and_it_holds_no_judged_or_researched_source():
     """``SHIPPABLE_PACKAGES`` is the fetch scripts' training sources and nothing the project is judged on or only
     researched with (the aerial, everyday and package photos are kept for independent evaluation)."""
-    fp, fs = _script("fetch_photos"), _script("fetch_stamps")
-    fa, fv, fk = _script("fetch_aerial"), _script("fetch_everyday"), _script("fetch_package_photos")
+    fp, fs = load_script("fetch_photos"), load_script("fetch_stamps")
+    fa, fv, fk = load_script("fetch_aerial"), load_script("fetch_everyday"), load_script("fetch_package_photos")
     shippable = set(data.SHIPPABLE_PACKAGES)
     assert set(fp.PACKAGES) | {fs.PACKAGE} <= shippable
     researched = {fa.PACKAGE, fs.SURFACE_PACKAGE, *fv.KEPT, *fk.KEPT}

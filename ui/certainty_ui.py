@@ -4,7 +4,9 @@ A 313-bin model that blends by confidence (the flagship) knows, per pixel, wheth
 vivid color or fell back to a muted guess (``Colorizer.certainty``). Showing it tells a class why a
 region stays muted, and where hints or a reference photo would help. A model with a colorfulness gate
 (the shipped flagship, ``colorizer.colorfulness_gate``) also says how colorful it expects the scene to
-be, and whether it toned its own colors down to that: a second reason a photo stays muted.
+be, and whether it toned its own colors down to that: a second reason a photo stays muted. The caption says
+what "sure" is not: on the fresh set's things on plain ground the photos it was surest of were among its worst
+(docs/results.md, "Sure is not right").
 """
 from __future__ import annotations
 
@@ -59,7 +61,9 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
     with st.expander(f"Where {model.name} was sure: {sure:.0%} of the photo", icon=":material/psychology:"):
         shown = widgets.display(picture.rgb, None, 480)
         st.image(confidence_image(certainty, shown.shape), width=min(480, shown.shape[1]),
-                 caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there.")
+                 caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
+                         "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
+                         "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).")
         if guessed >= 0.2:
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
         if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only
