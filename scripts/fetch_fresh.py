@@ -100,12 +100,12 @@ def output_name(package: str, source: str) -> str:
 def license_reader(debs: dict[str, Path], cache: Path, package: str, members: list[str]):
     """(the package's unpacked root, a function from a member to its license)."""
     owner = COPYRIGHT_IN.get(package, package)
-    copyright = f"usr/share/doc/{owner}/copyright"
+    copyright_file = f"usr/share/doc/{owner}/copyright"
     if owner == package:
-        root = extract_members(debs[package], cache / "unpacked" / package, [*members, copyright])
+        root = extract_members(debs[package], cache / "unpacked" / package, [*members, copyright_file])
         return root, load_copyright(root, package).license_for
     root = extract_members(debs[package], cache / "unpacked" / package, members)
-    owner_root = extract_members(debs[owner], cache / "unpacked" / owner, [copyright])
+    owner_root = extract_members(debs[owner], cache / "unpacked" / owner, [copyright_file])
     return root, load_copyright(owner_root, owner).license_for
 
 
