@@ -16,6 +16,9 @@ The shipped gate: ``--featureless 40 --log-features --l2 3000`` (the card's ``co
 ramps, faint noise), labeled with their colorfulness (0), so that a blank picture stays gray; they join
 the folds as photos of their own, and the reported correlation is over the photo crops alone.
 
+``--backdrops N`` adds N things on plain neutral ground (``train --backdrops``' scenes), labeled with their own
+colorfulness, each a fold unit (docs/results.md, "The gate taught the same scenes": not shipped).
+
 ``--extra-photos FOLDER...`` adds photos of other sources (``scripts/fetch_aerial.py``, ``fetch_everyday.py``),
 ``--extra-crops-per-photo`` crops each, labeled with their own colorfulness, each photo a fold unit (measured in
 docs/results.md, "Runs SDF and SDG": not shipped).
@@ -88,6 +91,17 @@ def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=prin
     return gate_descriptors(blocks, names), np.array([colorfulness(p) for p in pictures])
 
 
+def backdrop_descriptors(n: int, stamps_dir: str | None, size: int, seed: int, names: tuple, log=print):
+    """``n`` things on plain neutral ground (``train --backdrops``' scenes: ``data.neutral_backdrops`` under the
+    stamps) → (descriptors n×D, their own colorfulness n)."""
+    stamps = data.load_stamps(stamps_dir) if stamps_dir else None
+    scenes = data.surface_scenes(data.neutral_backdrops(32, seed), stamps, n, size, seed + 1)
+    log(f"hypercolumn: encoder features of {n} scenes on neutral ground")
+    x, _ = hypercolumn.training_pairs(data.crop_batch(scenes))
+    blocks = hypercolumn.encoder_features(_network(size), x)
+    return gate_descriptors(blocks, names), np.array([colorfulness(s) for s in scenes])
+
+
 def extra_photo_descriptors(folders: list[str], per_photo: int, size: int, seed: int, names: tuple, log=print):
     """Photos of other sources (``--extra-photos``: aerial views, rooms, streets; ``data.extra_photo_crops``) →
     (descriptors, their crops' colorfulness, photo index from 0)."""
@@ -157,6 +171,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
     parser.add_argument("--card", help="a card.json to record the gate in (the shipped flagship's, usually)")
     parser.add_argument("--evaluate", metavar="A,B,...", help="then score the flagship with the cap on these sets")
+    parser.add_argument("--backdrops", type=int, default=0, metavar="N",
+                        help="add N things on plain neutral ground (train --backdrops' scenes), labeled with their own colorfulness")
     parser.add_argument("--caps", default="0,0.8,1,1.25", help="the caps --evaluate compares (0: off)")
     args = parser.parse_args(argv)
     started = time.time()
@@ -172,6 +188,10 @@ def main(argv=None) -> int:
         blank, blank_values = featureless_descriptors(args.featureless, args.size, args.seed, names)
         descriptors, values = np.concatenate([descriptors, blank]), np.concatenate([values, blank_values])
         photos = np.concatenate([photos, photos.max() + 1 + np.arange(args.featureless)])
+    if args.backdrops:
+        grounds, ground_values = backdrop_descriptors(args.backdrops, args.stamps, args.size, args.seed, names)
+        descriptors, values = np.concatenate([descriptors, grounds]), np.concatenate([values, ground_values])
+        photos = np.concatenate([photos, photos.max() + 1 + np.arange(args.backdrops)])
     predicted = cross_validated_predictions(descriptors, values, photos, args.l2, args.log_features)
     crop_correlation = correlation(predicted[:n_crops], values[:n_crops])
     gate = colorfulness_gate.fit(descriptors, values, args.l2, names, args.log_features)
@@ -187,7 +207,8 @@ def main(argv=None) -> int:
         card_path = Path(args.card)
         card = json.loads(card_path.read_text())
         card["colorfulness_gate"] = {"file": Path(args.out).name, "l2": args.l2, "crops": int(n_crops), "reads": list(names),
-                                     "featureless": args.featureless, "log_features": args.log_features,
+                                     "featureless": args.featureless, "backdrops": args.backdrops,
+                                     "log_features": args.log_features,
                                      "extra_photos": args.extra_photos and train.extra_photos_card(args.extra_photos),
                                      "cross_validated_correlation": round(crop_correlation, 3),
                                      "command": "python scripts/fit_colorfulness_gate.py "

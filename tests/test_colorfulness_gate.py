@@ -178,6 +178,13 @@ def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_
     record = json.loads(card.read_text())["colorfulness_gate"]
     assert record["file"] == colorfulness_gate.FILE_NAME and record["crops"] == 20 and record["l2"] == 10
     assert record["command"].startswith("python scripts/fit_colorfulness_gate.py ") and "--size 32" in record["command"]
+    assert record["backdrops"] == 0
+    # --backdrops N: N things on neutral ground, each labeled with its own colorfulness (bare ground: none at all).
+    grounds, ground_values = fit_script.backdrop_descriptors(3, None, 32, 0, names)
+    assert grounds.shape == (3, 2048) and np.all(ground_values == 0)
+    assert fit_script.main([*argv[:-4], "--backdrops", "3"]) == 0
+    assert "20 crops of 4 photos" in capsys.readouterr().out           # the correlation stays the photos' crops'
+    assert json.loads(card.read_text())["colorfulness_gate"]["backdrops"] == 3
 
 
 def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
