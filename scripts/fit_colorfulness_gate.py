@@ -82,24 +82,25 @@ def gate_descriptors(blocks: list, names: tuple) -> np.ndarray:
                            for i in range(0, n, 256)])
 
 
-def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=print):
-    """``n`` featureless pictures (``colorfulness_gate.featureless``) → (descriptors n×D, their colorfulness n)."""
-    pictures = colorfulness_gate.featureless(n, size, seed)
-    log(f"hypercolumn: encoder features of {n} featureless pictures")
+def picture_descriptors(pictures: np.ndarray, size: int, names: tuple):
+    """Made-up pictures (uint8 N×size×size×3, not cached) → (descriptors N×D, their own colorfulness N)."""
     x, _ = hypercolumn.training_pairs(data.crop_batch(pictures))
     blocks = hypercolumn.encoder_features(_network(size), x)
     return gate_descriptors(blocks, names), np.array([colorfulness(p) for p in pictures])
+
+
+def featureless_descriptors(n: int, size: int, seed: int, names: tuple, log=print):
+    """``n`` featureless pictures (``colorfulness_gate.featureless``) → (descriptors n×D, their colorfulness n)."""
+    log(f"hypercolumn: encoder features of {n} featureless pictures")
+    return picture_descriptors(colorfulness_gate.featureless(n, size, seed), size, names)
 
 
 def backdrop_descriptors(n: int, stamps_dir: str | None, size: int, seed: int, names: tuple, log=print):
     """``n`` things on plain neutral ground (``train --backdrops``' scenes: ``data.neutral_backdrops`` under the
     stamps) → (descriptors n×D, their own colorfulness n)."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
-    scenes = data.surface_scenes(data.neutral_backdrops(32, seed), stamps, n, size, seed + 1)
     log(f"hypercolumn: encoder features of {n} scenes on neutral ground")
-    x, _ = hypercolumn.training_pairs(data.crop_batch(scenes))
-    blocks = hypercolumn.encoder_features(_network(size), x)
-    return gate_descriptors(blocks, names), np.array([colorfulness(s) for s in scenes])
+    return picture_descriptors(data.surface_scenes(data.neutral_backdrops(32, seed), stamps, n, size, seed + 1), size, names)
 
 
 def extra_photo_descriptors(folders: list[str], per_photo: int, size: int, seed: int, names: tuple, log=print):
