@@ -110,6 +110,15 @@ def extra_photo_descriptors(folders: list[str], per_photo: int, size: int, seed:
     return gate_descriptors(encoder_blocks(crops, size, log), names), np.array([colorfulness(c) for c in crops]), np.arange(len(crops)) // per_photo
 
 
+def joined(fitted: tuple, more, more_values, more_photos=None) -> tuple:
+    """(descriptors, values, photo index) with more pictures after them; their photo indices follow on, each
+    made-up picture a fold unit of its own when ``more_photos`` is None."""
+    descriptors, values, photos = fitted
+    units = np.arange(len(more)) if more_photos is None else more_photos
+    return (np.concatenate([descriptors, more]), np.concatenate([values, more_values]),
+            np.concatenate([photos, photos.max() + 1 + units]))
+
+
 def cross_validated_predictions(descriptors, values, photos, l2: float, log_features: bool = False) -> np.ndarray:
     """Each crop's prediction by a gate fitted without its photo's fold."""
     predicted = np.empty(len(values))
@@ -179,20 +188,16 @@ def main(argv=None) -> int:
     started = time.time()
     descriptors, values, photos, names = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size,
                                                           semantic=args.semantic)
+    fitted = (descriptors, values, photos)
     if args.extra_photos:  # scored with the training crops: the correlation below is over both
-        extra, extra_values, extra_photos = extra_photo_descriptors(args.extra_photos, args.extra_crops_per_photo,
-                                                                    args.size, args.seed, names)
-        descriptors, values = np.concatenate([descriptors, extra]), np.concatenate([values, extra_values])
-        photos = np.concatenate([photos, photos.max() + 1 + extra_photos])
-    n_crops = len(values)
+        fitted = joined(fitted, *extra_photo_descriptors(args.extra_photos, args.extra_crops_per_photo, args.size,
+                                                         args.seed, names))
+    n_crops = len(fitted[1])
     if args.featureless:
-        blank, blank_values = featureless_descriptors(args.featureless, args.size, args.seed, names)
-        descriptors, values = np.concatenate([descriptors, blank]), np.concatenate([values, blank_values])
-        photos = np.concatenate([photos, photos.max() + 1 + np.arange(args.featureless)])
+        fitted = joined(fitted, *featureless_descriptors(args.featureless, args.size, args.seed, names))
     if args.backdrops:
-        grounds, ground_values = backdrop_descriptors(args.backdrops, args.stamps, args.size, args.seed, names)
-        descriptors, values = np.concatenate([descriptors, grounds]), np.concatenate([values, ground_values])
-        photos = np.concatenate([photos, photos.max() + 1 + np.arange(args.backdrops)])
+        fitted = joined(fitted, *backdrop_descriptors(args.backdrops, args.stamps, args.size, args.seed, names))
+    descriptors, values, photos = fitted
     predicted = cross_validated_predictions(descriptors, values, photos, args.l2, args.log_features)
     crop_correlation = correlation(predicted[:n_crops], values[:n_crops])
     gate = colorfulness_gate.fit(descriptors, values, args.l2, names, args.log_features)
@@ -200,10 +205,15 @@ def main(argv=None) -> int:
     gate.save(args.out)
     print(f"{n_crops} crops of {photos[n_crops - 1] + 1} photos, l2 {args.l2:g}: cross-validated correlation "
           f"(log colorfulness, folds by photo) {crop_correlation:.3f}; wrote {args.out} ({time.time() - started:.0f} s)")
-    if args.featureless:
+    if args.featureless:  # they follow the photo crops; the backdrops, if any, follow them
+        blank = predicted[n_crops:n_crops + args.featureless]
         print(f"{args.featureless} featureless pictures: cross-validated prediction median "
-              f"{np.median(predicted[n_crops:]):.1f}, max {predicted[n_crops:].max():.1f} "
+              f"{np.median(blank):.1f}, max {blank.max():.1f} "
               f"(photo crops: median {np.median(predicted[:n_crops]):.1f})")
+    if args.backdrops:
+        grounds = predicted[len(predicted) - args.backdrops:]
+        print(f"{args.backdrops} things on neutral ground: cross-validated prediction median {np.median(grounds):.1f}, "
+              f"their own colorfulness median {np.median(values[len(values) - args.backdrops:]):.1f}")
     if args.card:
         card_path = Path(args.card)
         card = json.loads(card_path.read_text())

@@ -183,7 +183,10 @@ def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_
     grounds, ground_values = fit_script.backdrop_descriptors(3, None, 32, 0, names)
     assert grounds.shape == (3, 2048) and np.all(ground_values == 0)
     assert fit_script.main([*argv[:-4], "--backdrops", "3"]) == 0
-    assert "20 crops of 4 photos" in capsys.readouterr().out           # the correlation stays the photos' crops'
+    printed = capsys.readouterr().out
+    assert "20 crops of 4 photos" in printed                           # the correlation stays the photos' crops'
+    assert "3 things on neutral ground: cross-validated prediction median" in printed
+    assert "featureless pictures" not in printed                       # none asked for: none reported
     assert json.loads(card.read_text())["colorfulness_gate"]["backdrops"] == 3
 
 

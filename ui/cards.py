@@ -79,8 +79,8 @@ def card_summary(card: dict) -> str:
     if training:
         facts = [_fact(k, v) for k, v in training.items() if not isinstance(v, (dict, list, bool))]
         lines.append("- **training**: " + ", ".join(facts))
-    if soup_size(card):
-        lines.append(f"- **weight soup**: the mean of {soup_size(card)} trained checkpoints' weights, never trained "
+    if ingredients := soup_size(card):
+        lines.append(f"- **weight soup**: the mean of {ingredients} trained checkpoints' weights, never trained "
                      "itself; the training, data and curve shown are its first ingredient's")
     if isinstance(data, dict) and data:
         counts = [f"{data[k]} {k.replace('_', ' ')}" for k in ("train_photos", "val_photos", "train_crops") if k in data]
