@@ -21,7 +21,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 
 __all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
-           "check_held_out", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
+           "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
            "trained_on_packages", "shipping_problem", "check_shippable"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
@@ -44,16 +44,28 @@ SHIPPABLE_PACKAGES = ("scratch", "gcompris-qt-data", "mate-backgrounds", "lomiri
 SURFACE_SHARE = 0.1
 
 
-def check_held_out(data_dir: str | Path) -> None:
-    """ValueError when the folder's ``manifest.csv`` puts a photo of a held-out package in train/ or val/."""
+def manifest_rows(folder: str | Path) -> list[dict] | None:
+    """The ``manifest.csv`` rows that describe ``folder``'s photos, or None when none does: its own manifest, or,
+    for the ``train/`` or ``val/`` split of a photo folder (``scripts/fetch_photos.py``), its parent's rows of that
+    split, so that ``train --extra-photos data/photos/val`` names the packages and licenses of what it adds."""
     import csv
 
-    manifest = Path(data_dir) / "manifest.csv"
+    folder = Path(folder)
+    manifest, split = folder / "manifest.csv", None
+    if not manifest.is_file() and folder.name in ("train", "val"):
+        manifest, split = folder.parent / "manifest.csv", folder.name
     if not manifest.is_file():
-        return
+        return None
     with open(manifest, newline="") as f:
-        leaked = [row.get("path", "?") for row in csv.DictReader(f)
-                  if row.get("package") in HELD_OUT_PACKAGES and row.get("split", "train") in ("train", "val")]
+        rows = list(csv.DictReader(f))
+    return rows if split is None else [row for row in rows if row.get("split") == split]
+
+
+def check_held_out(data_dir: str | Path) -> None:
+    """ValueError when the folder's manifest (``manifest_rows``) puts a photo of a held-out package in train/ or val/."""
+    rows = manifest_rows(data_dir) or []
+    leaked = [row.get("path", "?") for row in rows
+              if row.get("package") in HELD_OUT_PACKAGES and row.get("split", "train") in ("train", "val")]
     if leaked:
         raise ValueError(f"{data_dir}: {len(leaked)} photo(s) of a held-out source in the training folder "
                          f"(first: {leaked[0]}); held-out sources ({', '.join(HELD_OUT_PACKAGES)}) are for evaluation only")

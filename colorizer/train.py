@@ -32,15 +32,14 @@ __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "trai
 
 
 def data_sources(data_dir: str | Path) -> list[dict]:
-    """Packages and licenses of the photos, from ``manifest.csv`` when the folder has one."""
-    manifest = Path(data_dir) / "manifest.csv"
-    if not manifest.is_file():
+    """Packages and licenses of the folder's photos, from its manifest (``data.manifest_rows``) when it has one."""
+    rows = data.manifest_rows(data_dir)
+    if rows is None:
         return [{"source": str(data_dir), "license": "unknown (no manifest.csv)"}]
     counts: dict[tuple[str, str], int] = {}
-    with open(manifest, newline="") as f:
-        for row in csv.DictReader(f):
-            key = (row.get("package", "?"), row.get("license", "?"))
-            counts[key] = counts.get(key, 0) + 1
+    for row in rows:
+        key = (row.get("package", "?"), row.get("license", "?"))
+        counts[key] = counts.get(key, 0) + 1
     return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
 
 
@@ -70,6 +69,8 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
         raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
     train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed, stamps=stamps)
     if extra_dir:  # after the others: the photos' own crops stay those of a run without them
+        if any(Path(f).resolve() == (Path(data_dir) / "val").resolve() for f in data.folder_list(extra_dir)):
+            log(f"note: {data_dir}/val is trained on too, so its loss (which keeps the best epoch) is no longer held out")
         extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=log)
         train_crops = np.concatenate([train_crops, extra_crops])
         train_photos = train_photos + extra_photos

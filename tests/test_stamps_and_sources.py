@@ -419,3 +419,32 @@ def test_a_card_that_learned_from_a_source_kept_for_evaluation_cannot_ship():
         data.check_shippable({"data": {**photos, "extra_photos": {"folders": ["data/mine"]}}})
     with pytest.raises(ValueError, match="surfaces without their packages"):
         data.check_shippable({"data": {**photos, "surfaces": {"count": 30}}})
+
+
+def test_a_split_folder_is_described_by_its_parents_manifest(tmp_path):
+    """``train --extra-photos data/photos/val``: the split's own rows name its packages (and a held-out one is refused),
+    and the log says the validation loss is no longer held out."""
+    from colorizer.train import crops, data_sources, extra_photos_card
+
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        write_png(tmp_path / split / f"{split}.png", make_photo(40, 40, seed=1))
+    with open(tmp_path / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["path", "split", "package", "license"])
+        writer.writeheader()
+        writer.writerows([{"path": "train/train.png", "split": "train", "package": "scratch", "license": "CC-BY-SA-3.0"},
+                          {"path": "val/val.png", "split": "val", "package": "mate-backgrounds", "license": "GPL-2+"}])
+    assert [row["path"] for row in data.manifest_rows(tmp_path / "val")] == ["val/val.png"]
+    assert data.manifest_rows(tmp_path / "nowhere") is None
+    assert data_sources(tmp_path / "train") == [{"package": "scratch", "license": "CC-BY-SA-3.0", "photos": 1}]
+    assert len(data_sources(tmp_path)) == 2  # the whole folder: both splits
+    card = extra_photos_card([tmp_path / "val"])
+    assert card["sources"] == [{"package": "mate-backgrounds", "license": "GPL-2+", "photos": 1}]
+    assert data.shipping_problem({"data": {"extra_photos": card}}) is None
+    notes = []
+    photos, _, train, _ = crops(tmp_path, 16, 2, 0, notes.append, extra_dir=tmp_path / "val")
+    assert len(photos) == 2 and len(train) == 4 and any("no longer held out" in n for n in notes)
+    with open(tmp_path / "manifest.csv", "a", newline="") as f:
+        csv.writer(f).writerow(["val/val.png", "val", data.HELD_OUT_PACKAGES[0], "?"])
+    with pytest.raises(ValueError, match="val: 1 photo.*held-out source"):
+        data.check_held_out(tmp_path / "val")  # what extra_photo_crops checks each folder by
