@@ -58,7 +58,15 @@ def manifest_rows(folder: str | Path) -> list[dict] | None:
         return None
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))
-    return rows if split is None else [row for row in rows if row.get("split") == split]
+    if split is None:
+        return rows
+
+    def in_split(row: dict) -> bool:  # a manifest without a split column names it in the path: "train/x.png"
+        if row.get("split"):
+            return row["split"] == split
+        return str(row.get("path") or row.get("file") or "").replace("\\", "/").startswith(f"{split}/")
+
+    return [row for row in rows if in_split(row)]
 
 
 def check_held_out(data_dir: str | Path) -> None:

@@ -164,7 +164,10 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
         data={
             "folder": str(data_dir), "train_photos": len(train_photos), "val_photos": len(val_photos),
             "train_crops": int(len(train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
+            # Both splits, as cards always recorded; by split too, since only train/ is learned from
+            # (val/ chooses the epoch): a card should not count its validation photos as training photos.
             "sources": data_sources(data_dir),
+            "sources_by_split": {split: data_sources(Path(data_dir) / split) for split in ("train", "val")},
             "stamps": _stamps_card(stamps_dir, stamps),
             "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
                                                    "sources": data_sources(surfaces_dir)},

@@ -288,6 +288,12 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
         "- **training**: epochs 4, best val loss 0.01235, wall time 5 min",
         "- **data**: 4 train photos, 2 val photos; scratch (5 photos)",
     ]
+    # Cards that record their sources by split say which photos were learned from and which chose the epoch.
+    by_split = {**card, "data": {**card["data"], "sources_by_split": {
+        "train": [{"package": "scratch", "license": "CC0", "photos": 3}],
+        "val": [{"package": "mate-backgrounds", "license": "GPL-2+", "photos": 2}]}}}
+    assert card_summary(by_split).splitlines()[-1] == ("- **data**: 4 train photos, 2 val photos; trained on scratch "
+                                                       "(3 photos); validated on mate-backgrounds (2 photos)")
     assert soup_size(card) == 0 and soup_size({"training": {"soup": "x"}}) == 0
     soup = {**card, "training": {**card["training"], "soup": {"ingredients": [{"folder": "a"}, {"folder": "b"}]}}}
     assert soup_size(soup) == 2                       # a soup's curve is its first ingredient's: the card says so

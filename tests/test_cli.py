@@ -155,6 +155,9 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
     assert card["parameters"]["total"] == card["parameters"]["encoder"] + card["parameters"]["decoder"]
     assert card["data"]["train_photos"] == 4 and card["data"]["val_photos"] == 2
     assert card["data"]["sources"] == [{"package": "synthetic-test-photos", "license": "CC0-1.0", "photos": 6}]
+    assert card["data"]["sources_by_split"] == {  # only train/ is learned from: the card counts it apart
+        "train": [{"package": "synthetic-test-photos", "license": "CC0-1.0", "photos": 4}],
+        "val": [{"package": "synthetic-test-photos", "license": "CC0-1.0", "photos": 2}]}
     assert {"epochs", "best_epoch", "best_val_loss", "batch_size", "learning_rate", "wall_time_s", "device"} <= set(card["training"])
     assert card["training"]["epochs"] == 1 and card["training"]["best_epoch"] == 1
     assert card["command"] == "python -m colorizer " + " ".join(argv)

@@ -66,6 +66,18 @@ def _fact(key: str, value) -> str:
     return f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
 
 
+def _data_sources_text(data: dict) -> str:
+    """The card's photo sources: "trained on …; validated on …" where it records them by split (cards since
+    2026-12-05), else the whole folder's, both splits together, as older cards record them."""
+    by_split = data.get("sources_by_split")
+    if isinstance(by_split, dict) and by_split.get("train"):
+        parts = [f"trained on {_sources_line(by_split['train'])}"]
+        if by_split.get("val"):
+            parts.append(f"validated on {_sources_line(by_split['val'])}")
+        return "; ".join(parts)
+    return _sources_line(data["sources"]) if data.get("sources") else ""
+
+
 def card_summary(card: dict) -> str:
     """The card's main facts as Markdown lines (the full card is in the JSON view below it)."""
     params, training, data = (value if isinstance(value, dict) else {}
@@ -84,7 +96,7 @@ def card_summary(card: dict) -> str:
                      "itself; the training, data and curve shown are its first ingredient's")
     if isinstance(data, dict) and data:
         counts = [f"{data[k]} {k.replace('_', ' ')}" for k in ("train_photos", "val_photos", "train_crops") if k in data]
-        sources = _sources_line(data["sources"]) if data.get("sources") else ""
+        sources = _data_sources_text(data)
         lines.append("- **data**: " + "; ".join(part for part in (", ".join(counts), sources) if part))
     if card.get("created"):
         lines.append(f"- **created**: {card['created']}")
