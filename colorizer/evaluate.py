@@ -386,14 +386,11 @@ def _other_view(rgb: np.ndarray) -> np.ndarray:
 
 def _kinds(folder) -> dict[str, str]:
     """File name → "package kind" from the folder's manifest.csv (kind: the source's own folder)."""
-    import csv
     import posixpath
 
-    manifest = Path(folder) / "manifest.csv"
-    if not manifest.is_file():
-        return {}
-    with open(manifest, newline="") as f:
-        rows = [row for row in csv.DictReader(f) if row.get("path") or row.get("file")]
+    from colorizer import data
+
+    rows = [row for row in data.manifest_rows(folder) or [] if row.get("path") or row.get("file")]
     # A manifest without the source's own path (only a package) has no kinds: no same-kind pairs.
     return {Path(row.get("path") or row["file"]).name:
             f"{row.get('package', '')} {posixpath.dirname(row['source_file'].split(':')[-1])}"

@@ -294,6 +294,12 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
         "val": [{"package": "mate-backgrounds", "license": "GPL-2+", "photos": 2}]}}}
     assert card_summary(by_split).splitlines()[-1] == ("- **data**: 4 train photos, 2 val photos; trained on scratch "
                                                        "(3 photos); validated on mate-backgrounds (2 photos)")
+    # Photos added by ``train --extra-photos`` are not among the folder's: the line names them too.
+    extra = {**by_split, "data": {**by_split["data"], "extra_photos": {"folders": ["details"], "sources": [
+        {"package": "plasma-workspace-wallpapers", "license": "LGPL", "photos": 7}]}}}
+    assert card_summary(extra).splitlines()[-1].endswith("validated on mate-backgrounds (2 photos); "
+                                                         "extra photos trained on: plasma-workspace-wallpapers (7 photos)")
+    assert card_summary({**card, "data": {**card["data"], "extra_photos": None}}) == card_summary(card)
     assert soup_size(card) == 0 and soup_size({"training": {"soup": "x"}}) == 0
     soup = {**card, "training": {**card["training"], "soup": {"ingredients": [{"folder": "a"}, {"folder": "b"}]}}}
     assert soup_size(soup) == 2                       # a soup's curve is its first ingredient's: the card says so

@@ -68,14 +68,19 @@ def _fact(key: str, value) -> str:
 
 def _data_sources_text(data: dict) -> str:
     """The card's photo sources: "trained on …; validated on …" where it records them by split (cards since
-    2026-12-05), else the whole folder's, both splits together, as older cards record them."""
+    2026-12-05), else the whole folder's, both splits together, as older cards record them; then the photos
+    ``train --extra-photos`` added to training, which the folder's sources do not count."""
     by_split = data.get("sources_by_split")
     if isinstance(by_split, dict) and by_split.get("train"):
         parts = [f"trained on {_sources_line(by_split['train'])}"]
         if by_split.get("val"):
             parts.append(f"validated on {_sources_line(by_split['val'])}")
-        return "; ".join(parts)
-    return _sources_line(data["sources"]) if data.get("sources") else ""
+    else:
+        parts = [_sources_line(data["sources"])] if data.get("sources") else []
+    extra = data.get("extra_photos")
+    if isinstance(extra, dict) and extra.get("sources"):
+        parts.append(f"extra photos trained on: {_sources_line(extra['sources'])}")
+    return "; ".join(parts)
 
 
 def card_summary(card: dict) -> str:
