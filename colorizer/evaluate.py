@@ -57,7 +57,8 @@ METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "
 # Colorfulness under which a photo shows no color (Hasler–Süsstrunk's scale: 15 is "slightly colorful"). Gray
 # itself measures about 0.01 from uint8 rounding, which would otherwise "correlate" with the truth by chance.
 COLORLESS = 1.0
-TRANSFER_NAMES = ("gain_over_gray", "worst_gain", "quiet_gain", "worst_quiet_gain", "colorfulness_corr")  # see transfer_metrics
+TRANSFER_NAMES = ("gain_over_gray", "worst_gain", "quiet_gain", "worst_quiet_gain", "colorfulness_corr",
+                  "worst_quiet_ab_excess")  # see transfer_metrics
 
 SSIM_SIGMA = 1.5
 SSIM_WINDOW = 11  # scikit-image's Gaussian window: 2·int(3.5σ + 0.5) + 1 taps for σ = 1.5
@@ -223,14 +224,15 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
     How each metric is aggregated is in the module docstring. ``colorfulness_ratio`` is a ratio of
     means: steadier than a mean of per-image ratios, which near-gray truths blow up. ``per_photo`` adds
     each label's ``photos``: [{name, psnr, gain_over_gray, colorfulness, truth_colorfulness, quiet}] in order
-    (``quiet``: in the quieter half, see ``transfer_metrics``), so a set's failures can be named.
+    and ``ab_error_over_gray`` (its ``l2_ab`` minus gray's, see ``transfer_metrics``) in order (``quiet``: in the
+    quieter half), so a set's failures can be named.
     """
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
     truths = [truth for _, truth in photos]
     truth_colorfulness = [colorfulness(truth) for truth in truths]
     mean_truth_colorfulness = float(np.mean(truth_colorfulness))
     prior = truth_prior(truths)
-    summary, gray_psnr = {}, None
+    summary, gray_psnr, gray_ab_error = {}, None, None
     for label, predict in predictors.items():
         items = progress(photos, desc=label) if progress else photos
         rows, sums = [], {}
@@ -242,12 +244,14 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
         means["ssim"] = _nanmean([r["ssim"] for r in rows])
         means["colorfulness_ratio"] = means["colorfulness"] / mean_truth_colorfulness if mean_truth_colorfulness > 0 else float("nan")
         values = {**means, **_pooled(sums)}
-        psnr = np.array([r["psnr"] for r in rows])
-        gray_psnr = psnr if gray_psnr is None else gray_psnr
+        psnr, ab_error = np.array([r["psnr"] for r in rows]), np.array([r["l2_ab"] for r in rows])
+        if gray_psnr is None:
+            gray_psnr, gray_ab_error = psnr, ab_error
         summary[label] = {**{k: values[k] for k in METRIC_NAMES}, "n_images": len(rows),
-                          **transfer_metrics(psnr, gray_psnr, [r["colorfulness"] for r in rows], truth_colorfulness)}
+                          **transfer_metrics(psnr, gray_psnr, [r["colorfulness"] for r in rows], truth_colorfulness,
+                                             ab_error - gray_ab_error)}
         if per_photo:
-            summary[label]["photos"] = _photo_rows(photos, rows, gray_psnr, truth_colorfulness)
+            summary[label]["photos"] = _photo_rows(photos, rows, gray_psnr, gray_ab_error, truth_colorfulness)
     summary["truth"] = {"colorfulness": mean_truth_colorfulness, "n_images": len(photos)}
     return summary
 
@@ -260,13 +264,14 @@ def quieter_half(truth_colorfulness) -> np.ndarray:
     return quiet if quiet.any() else np.ones_like(quiet)
 
 
-def _photo_rows(photos, rows: list[dict], gray_psnr: np.ndarray, truth_colorfulness: list[float]) -> list[dict]:
+def _photo_rows(photos, rows: list[dict], gray_psnr: np.ndarray, gray_ab_error: np.ndarray,
+                truth_colorfulness: list[float]) -> list[dict]:
     quiet = quieter_half(truth_colorfulness)
     with np.errstate(invalid="ignore"):
         gains = np.array([r["psnr"] for r in rows]) - gray_psnr
     return [{"name": name, "psnr": float(r["psnr"]), "gain_over_gray": float(gain), "colorfulness": float(r["colorfulness"]),
-             "truth_colorfulness": float(truth), "quiet": bool(q)}
-            for (name, _), r, gain, truth, q in zip(photos, rows, gains, truth_colorfulness, quiet)]
+             "truth_colorfulness": float(truth), "quiet": bool(q), "ab_error_over_gray": float(r["l2_ab"] - gray_ab)}
+            for (name, _), r, gain, gray_ab, truth, q in zip(photos, rows, gains, gray_ab_error, truth_colorfulness, quiet)]
 
 
 def format_per_photo(summary: dict[str, dict], worst: int | None = None) -> str:
@@ -278,14 +283,16 @@ def format_per_photo(summary: dict[str, dict], worst: int | None = None) -> str:
             continue
         ranked = sorted(m["photos"], key=lambda p: (np.nan_to_num(p["gain_over_gray"], nan=np.inf), p["name"]))[:worst]
         lines = [f"{label}, lowest gain over gray first:",
-                 "| photo | vs gray (dB) | colorfulness | truth's | quieter half |", "|---|---|---|---|---|"]
+                 "| photo | vs gray (dB) | colorfulness | truth's | quieter half | ab error over gray |",
+                 "|---|---|---|---|---|---|"]
         lines += [f"| {p['name']} | {_cell(p['gain_over_gray'], '+.2f')} | {p['colorfulness']:.1f} | "
-                  f"{p['truth_colorfulness']:.1f} | {'yes' if p['quiet'] else ''} |" for p in ranked]
+                  f"{p['truth_colorfulness']:.1f} | {'yes' if p['quiet'] else ''} | {_cell(p.get('ab_error_over_gray'), '+.1f')} |"
+                  for p in ranked]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
-def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness) -> dict[str, float]:
+def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness, ab_excess=None) -> dict[str, float]:
     """Per-photo figures of how a model holds up across a set (arrays in the photos' order):
 
     - ``gain_over_gray``: mean PSNR − gray's mean PSNR (dB); ``worst_gain``: the lowest single photo's;
@@ -296,6 +303,10 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
       colorfulness across photos (NaN with fewer than 3 photos, a constant side, or a prediction with
       no visible color, every photo under ``COLORLESS``): does the model paint quiet photos quietly
       and colorful ones colorfully?
+    - ``worst_quiet_ab_excess`` (NaN without ``ab_excess``, each photo's ``l2_ab`` minus gray's): the quieter
+      half's largest, in Lab units. A perceptual reading of the worst quiet photo: PSNR is logarithmic, so on
+      a nearly colorless truth a tint a viewer barely sees (ΔE ~2) already costs several dB against gray,
+      while this counts how much farther from the truth's colors than gray the photo is painted.
     """
     with np.errstate(invalid="ignore"):
         gain = np.asarray(psnr, np.float64) - np.asarray(gray_psnr, np.float64)
@@ -310,7 +321,15 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
             "worst_gain": float(gain[known].min()) if known.any() else float("nan"),
             "quiet_gain": float(gain[quiet & known].mean()) if (quiet & known).any() else float("nan"),
             "worst_quiet_gain": float(gain[quiet & known].min()) if (quiet & known).any() else float("nan"),
-            "colorfulness_corr": corr}
+            "colorfulness_corr": corr, "worst_quiet_ab_excess": _worst_quiet_excess(ab_excess, quiet)}
+
+
+def _worst_quiet_excess(ab_excess, quiet: np.ndarray) -> float:
+    if ab_excess is None:
+        return float("nan")
+    excess = np.asarray(ab_excess, np.float64)[quiet]
+    excess = excess[~np.isnan(excess)]
+    return float(excess.max()) if excess.size else float("nan")
 
 
 def _cell(value: float | None, spec: str, scale: float = 1.0) -> str:

@@ -286,6 +286,11 @@ def test_transfer_metrics_values():
     assert m["gain_over_gray"] == pytest.approx((-3 - 1 + 3 + 4) / 4)
     assert m["quiet_gain"] == pytest.approx(-2.0) and m["worst_quiet_gain"] == pytest.approx(-3.0)
     assert m["colorfulness_corr"] == pytest.approx(np.corrcoef([5, 20, 40, 60], [10, 20, 40, 80])[0, 1])
+    assert np.isnan(m["worst_quiet_ab_excess"])  # not given: unknown, not zero
+    # The quieter half (photos 0 and 1) decides, not the vivid photo 3's larger excess.
+    excess = transfer_metrics([27.0, 24.0, 23.0, 22.0], gray, [5.0, 20.0, 40.0, 60.0], [10.0, 20.0, 40.0, 80.0],
+                              ab_excess=[1.5, 4.0, -2.0, 9.0])
+    assert excess["worst_quiet_ab_excess"] == pytest.approx(4.0)
     flat = transfer_metrics([1.0, 2.0], [1.0, 1.0], [3.0, 3.0], [5.0, 9.0])
     assert np.isnan(flat["colorfulness_corr"])  # two photos, a constant prediction: no correlation
     rounding = transfer_metrics([1.0] * 3, [1.0] * 3, [0.013, 0.002, 0.008], [38.0, 38.6, 36.7])
@@ -333,6 +338,15 @@ def test_per_photo_rows_name_each_photo_and_rank_the_worst_first(tmp_path):
         assert row["truth_colorfulness"] == pytest.approx(colorfulness(truth))
     assert rows[0]["gain_over_gray"] < -5 and rows[0]["colorfulness"] > 5 * rows[0]["truth_colorfulness"]
     assert summary["painter"]["worst_quiet_gain"] == pytest.approx(rows[0]["gain_over_gray"])
+    # The perceptual reading: the painted blue's mean ab distance from the truth, beyond gray's (the truth's chroma).
+    for (name, truth), row in zip(photos, rows):
+        ab_truth = color.ab_of_rgb(truth).astype(np.float64)
+        ab_painted = color.ab_of_rgb(Painter().colorize(truth)).astype(np.float64)
+        expected = np.linalg.norm(ab_painted - ab_truth, axis=-1).mean() - np.hypot(*np.moveaxis(ab_truth, -1, 0)).mean()
+        assert row["ab_error_over_gray"] == pytest.approx(expected, abs=0.05)
+    assert rows[0]["ab_error_over_gray"] > 40  # a strong blue on a near-gray truth: far beyond a faint cast
+    assert summary["painter"]["worst_quiet_ab_excess"] == pytest.approx(rows[0]["ab_error_over_gray"])
+    assert summary["perfect"]["worst_quiet_ab_excess"] < 0 and summary["gray"]["worst_quiet_ab_excess"] == 0.0
     assert all(math.isinf(r["gain_over_gray"]) for r in summary["perfect"]["photos"])
     assert "photos" not in evaluate_photos(photos, {"perfect": Perfect()})["perfect"]
     text = format_per_photo(summary)
