@@ -275,7 +275,7 @@ def test_every_page_runs_through_run_page(tiny_app_env, monkeypatch):
 
 
 def test_card_summary_and_evaluation_rows(tiny_app_env):
-    from ui.cards import card_summary, evaluation_rows, soup_size
+    from ui.cards import card_summary, evaluation_row_name, evaluation_rows, soup_size
 
     card = {"architecture": "cifar_ae", "working_size": 32, "description": "tiny",
             "parameters": {"total": 1234567, "trainable": 1000},
@@ -309,3 +309,6 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
     rows, truths = evaluation_rows(["cifar_ae", TUNED_NAME])
     assert [r["model"] for r in rows] == ["gray (no color)", "cifar_ae", TUNED_NAME]  # the gray baseline once
     assert rows[1]["psnr"] == 22.5 and truths == [30.0, 30.0]
+    # A card's own variants keep their label; another label is named after the checkpoint it belongs to.
+    assert [evaluation_row_name("unet313", label) for label in ("gray", "unet313", "unet313 (T=0.7)", "T=1")] == [
+        "gray (no color)", "unet313", "unet313 (T=0.7)", "unet313: T=1"]

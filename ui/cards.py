@@ -21,7 +21,7 @@ from ui import loaders, widgets
 from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS
 
-__all__ = ["card_summary", "card_ui", "evaluation_rows", "public_card", "soup_size"]
+__all__ = ["card_summary", "card_ui", "evaluation_row_name", "evaluation_rows", "public_card", "soup_size"]
 
 # A server path in a card's string: absolute (POSIX or Windows) or in a home folder.
 _SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])(?:/(?!/)|~/|[A-Za-z]:\\)[^\s'\"]*")
@@ -133,6 +133,13 @@ def card_ui(name: str, expanded: bool) -> None:
         st.json(card, expanded=False)
 
 
+def evaluation_row_name(name: str, label: str) -> str:
+    """A card's evaluation label as a table row's name: "unet313 (T=0.7)" as it is, "T=0.7" as "unet313: T=0.7"."""
+    if label == "gray":
+        return "gray (no color)"
+    return label if label == name or label.startswith(f"{name} ") else f"{name}: {label}"
+
+
 def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
     """Rows of the cards' held-out "evaluation" entries (the gray baseline once) and the truths' colorfulness."""
     rows, truths, baselines = [], [], set()
@@ -149,6 +156,6 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
                 if signature in baselines:
                     continue
                 baselines.add(signature)
-            model = "gray (no color)" if label == "gray" else (name if label == name else f"{name}: {label}")
+            model = evaluation_row_name(name, label)
             rows.append({"model": model, **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
     return rows, [t for t in truths if isinstance(t, (int, float))]
