@@ -354,8 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
     evaluate.add_argument("--json", metavar="FILE")
     evaluate.add_argument("--per-photo", action="store_true",
-                          help="also list each photo (or pair) with its gain over gray, colorfulness and ab error over gray, lowest first "
-                               "(--json then holds them too): the photos a set's averages hide")
+                          help="also list each photo (or pair) with its gain over gray, colorfulness and ab error "
+                               "over gray, lowest first (--json then holds them too): the photos a set's averages hide")
     evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
                           help="repeatable: also evaluate the 313-bin models decoded at temperature T")
     evaluate.add_argument("--mirror", action="store_true",

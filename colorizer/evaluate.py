@@ -223,9 +223,9 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
 
     How each metric is aggregated is in the module docstring. ``colorfulness_ratio`` is a ratio of
     means: steadier than a mean of per-image ratios, which near-gray truths blow up. ``per_photo`` adds
-    each label's ``photos``: [{name, psnr, gain_over_gray, colorfulness, truth_colorfulness, quiet}] in order
-    and ``ab_error_over_gray`` (its ``l2_ab`` minus gray's, see ``transfer_metrics``) in order (``quiet``: in the
-    quieter half), so a set's failures can be named.
+    each label's ``photos``: [{name, psnr, gain_over_gray, colorfulness, truth_colorfulness, quiet,
+    ab_error_over_gray}] in order (``quiet``: in the quieter half; ``ab_error_over_gray``: its ``l2_ab`` minus
+    gray's; see ``transfer_metrics``), so a set's failures can be named.
     """
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
     truths = [truth for _, truth in photos]
