@@ -152,9 +152,17 @@ def open_app(context_or_browser, url: str, path: str = "", viewport: tuple[int, 
     return page
 
 
+# The app root's script state: "initial" until a freshly opened page's first run starts, so a page that has not
+# begun running yet is not taken for one that has finished (its 'running' indicator is absent in both).
+_SCRIPT_DONE = ", ".join(f'[data-testid="stApp"][data-test-script-state="{state}"]'
+                         for state in ("notRunning", "compilationError"))
+
+
 def idle(page, timeout_ms: int = WAIT_MS) -> None:
-    """Wait until the page's script run is over (Streamlit's 'running' indicator is gone)."""
+    """Wait until the page's script run is over: its first run has started and ended, and Streamlit's 'running'
+    indicator is gone (the 300 ms first give a click's rerun time to begin)."""
     page.wait_for_timeout(300)
+    page.wait_for_selector(_SCRIPT_DONE, timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
 
 
