@@ -247,11 +247,12 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
         psnr, ab_error = np.array([r["psnr"] for r in rows]), np.array([r["l2_ab"] for r in rows])
         if gray_psnr is None:
             gray_psnr, gray_ab_error = psnr, ab_error
+        ab_excess = ab_error - gray_ab_error
         summary[label] = {**{k: values[k] for k in METRIC_NAMES}, "n_images": len(rows),
                           **transfer_metrics(psnr, gray_psnr, [r["colorfulness"] for r in rows], truth_colorfulness,
-                                             ab_error - gray_ab_error)}
+                                             ab_excess)}
         if per_photo:
-            summary[label]["photos"] = _photo_rows(photos, rows, gray_psnr, gray_ab_error, truth_colorfulness)
+            summary[label]["photos"] = _photo_rows(photos, rows, gray_psnr, ab_excess, truth_colorfulness)
     summary["truth"] = {"colorfulness": mean_truth_colorfulness, "n_images": len(photos)}
     return summary
 
@@ -264,14 +265,14 @@ def quieter_half(truth_colorfulness) -> np.ndarray:
     return quiet if quiet.any() else np.ones_like(quiet)
 
 
-def _photo_rows(photos, rows: list[dict], gray_psnr: np.ndarray, gray_ab_error: np.ndarray,
+def _photo_rows(photos, rows: list[dict], gray_psnr: np.ndarray, ab_excess: np.ndarray,
                 truth_colorfulness: list[float]) -> list[dict]:
     quiet = quieter_half(truth_colorfulness)
     with np.errstate(invalid="ignore"):
         gains = np.array([r["psnr"] for r in rows]) - gray_psnr
     return [{"name": name, "psnr": float(r["psnr"]), "gain_over_gray": float(gain), "colorfulness": float(r["colorfulness"]),
-             "truth_colorfulness": float(truth), "quiet": bool(q), "ab_error_over_gray": float(r["l2_ab"] - gray_ab)}
-            for (name, _), r, gain, gray_ab, truth, q in zip(photos, rows, gains, gray_ab_error, truth_colorfulness, quiet)]
+             "truth_colorfulness": float(truth), "quiet": bool(q), "ab_error_over_gray": float(excess)}
+            for (name, _), r, gain, excess, truth, q in zip(photos, rows, gains, ab_excess, truth_colorfulness, quiet)]
 
 
 def format_per_photo(summary: dict[str, dict], worst: int | None = None) -> str:
@@ -317,19 +318,14 @@ def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness
     if len(truth) >= 3 and predicted.std() > 0 and truth.std() > 0 and predicted.max() >= COLORLESS:
         corr = float(np.corrcoef(predicted, truth)[0, 1])
     known = ~np.isnan(gain)  # an exact photo scores +inf; exact against exact (inf − inf) is unknown
+    excess = np.full(len(gain), np.nan) if ab_excess is None else np.asarray(ab_excess, np.float64)
+    quiet_excess = quiet & ~np.isnan(excess)
     return {"gain_over_gray": float(gain[known].mean()) if known.any() else float("nan"),
             "worst_gain": float(gain[known].min()) if known.any() else float("nan"),
             "quiet_gain": float(gain[quiet & known].mean()) if (quiet & known).any() else float("nan"),
             "worst_quiet_gain": float(gain[quiet & known].min()) if (quiet & known).any() else float("nan"),
-            "colorfulness_corr": corr, "worst_quiet_ab_excess": _worst_quiet_excess(ab_excess, quiet)}
-
-
-def _worst_quiet_excess(ab_excess, quiet: np.ndarray) -> float:
-    if ab_excess is None:
-        return float("nan")
-    excess = np.asarray(ab_excess, np.float64)[quiet]
-    excess = excess[~np.isnan(excess)]
-    return float(excess.max()) if excess.size else float("nan")
+            "colorfulness_corr": corr,
+            "worst_quiet_ab_excess": float(excess[quiet_excess].max()) if quiet_excess.any() else float("nan")}
 
 
 def _cell(value: float | None, spec: str, scale: float = 1.0) -> str:

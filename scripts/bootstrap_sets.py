@@ -41,8 +41,9 @@ def bootstrap(photos: list[dict], against: list[dict] | None, rng: np.random.Gen
     if against is not None:
         if [p["name"] for p in against] != [p["name"] for p in photos]:
             raise ValueError("the two checkpoints' photos differ: a paired bootstrap needs the same photos in order")
-        difference = gain - np.array([p["gain_over_gray"] for p in against], np.float64)
-        result |= {"against_gain_over_gray": float(gain.mean() - difference.mean()),
+        other = np.array([p["gain_over_gray"] for p in against], np.float64)
+        difference = gain - other
+        result |= {"against_gain_over_gray": float(other.mean()),
                    "difference": float(difference.mean()), "difference_interval": _interval(difference[picks].mean(axis=1))}
     return result
 
