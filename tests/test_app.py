@@ -75,12 +75,39 @@ def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
     assert {"cifar_ae", "vae", "unet313", f"{TUNED_NAME} · fine-tuned"} <= set(options)
 
 
-def test_gray_upload_is_colorized(tiny_app_env):
+def test_gray_upload_is_colorized(tiny_app_env, monkeypatch):
+    """The picture shown as the result is the model's colorization of the upload: colored, with the upload's
+    lightness, and what ``colorizer.load`` of the same checkpoint gives (not the input, not gray)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from streamlit.delta_generator import DeltaGenerator
+
+    from colorizer.color import luminance, rgb_to_lab
+    from colorizer.inference import load
+
+    shown = {}
+    draw = DeltaGenerator.image
+
+    def spy(self, image, caption=None, *args, **kwargs):
+        if isinstance(caption, str) and caption.startswith("Colorized by "):
+            shown[caption] = np.asarray(image)
+        return draw(self, image, caption, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "image", spy)
     at = upload(app(), [("gray.png", gray_png(), "image/png")])
     assert_no_page_error(at)
     assert not at.error, texts(at.error)
     assert any("Colorized by" in c for c in captions(at))
     assert at.get("download_button")  # the PNG download
+    [(caption, result)] = shown.items()
+    gray = np.asarray(Image.open(io.BytesIO(gray_png())))
+    model_name = caption.removeprefix("Colorized by ").split(" ")[0]
+    np.testing.assert_array_equal(result, load(model_name).colorize(gray))
+    # The upload's lightness (a strong color at the black and white ends leaves the gamut: compare the mean).
+    assert np.abs(luminance(result) - luminance(np.dstack([gray] * 3))).mean() < 1.5
+    assert np.hypot(*np.moveaxis(rgb_to_lab(result)[..., 1:], -1, 0)).mean() > 2  # and color
 
 
 def test_broken_upload_names_the_file_and_others_still_go_through(tiny_app_env):

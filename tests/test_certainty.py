@@ -48,6 +48,8 @@ def test_colorizer_certainty_maps_the_network_grid(tiny_colorizers):
     side = flagship.working_size // hypercolumn.OUTPUT_STRIDE
     assert certainty.shape == (side, side) and certainty.dtype == np.float32
     assert np.all((0 <= certainty) & (certainty <= 1))
+    _, x = flagship.prepared(photo)  # the map is the decoding's weight on this photo's own distribution
+    np.testing.assert_allclose(certainty, hypercolumn.certainty(np.asarray(flagship.forward(x)["probs"])[0]), atol=1e-6)
     assert flagship.has_certainty and tiny_colorizers["hypercolumn_hints"].has_certainty
     assert tiny_colorizers["hypercolumn_hints"].certainty(photo).shape == (side, side)
     assert not tiny_colorizers["vgg16_ae"].has_certainty and tiny_colorizers["vgg16_ae"].certainty(photo) is None

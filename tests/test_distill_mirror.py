@@ -1,4 +1,6 @@
 """scripts/distill_mirror.py (run SD1): a decoder taught its own mirror averaging gives it in one pass."""
+from datetime import datetime, timezone
+
 import numpy as np
 
 from tests.conftest import load_script, make_photo, write_png
@@ -97,7 +99,8 @@ def test_the_student_is_saved_beside_its_sources_gate_and_history_from_a_file_or
         assert saved["training"]["epochs"] == 6
         assert saved["training"]["distilled_from_mirror"] == {
             "seed": 6, "teacher_created": "2020-01-02T03:04:05+00:00", "teacher_distilled": {"seed": 5}}
-        assert saved["created"] > "2026"  # now, not the teacher's date
+        made = datetime.fromisoformat(saved["created"])  # now, not the teacher's date
+        assert abs((datetime.now(timezone.utc) - made).total_seconds()) < 600
         assert "evaluation" not in saved  # the teacher's held-out numbers are not the student's
         reloaded = keras.models.load_model(out / "model.keras")
         np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])

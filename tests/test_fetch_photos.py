@@ -100,8 +100,9 @@ def test_parse_rcc_v2_zlib_and_plain_in_subdirectory():
 
 
 def test_parse_rcc_rejects_bad_magic():
-    with pytest.raises(ValueError):
-        list(fp.parse_rcc(b"nope" + bytes(16)))
+    header = struct.pack(">4I", 2, 20, 20, 20)  # a valid version, so only the magic is wrong
+    with pytest.raises(ValueError, match="missing 'qres' magic"):
+        list(fp.parse_rcc(b"nope" + header))
 
 
 def test_parse_rcc_skips_zstd_without_module(monkeypatch):

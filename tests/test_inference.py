@@ -104,6 +104,7 @@ def test_unet313_temperature_and_regression_head(tiny_colorizers, photo_37x53):
     assert not np.array_equal(vivid, muted)
     regression = unet.colorize(photo_37x53, head="regression")
     assert regression.shape == photo_37x53.shape
+    assert not np.array_equal(regression, muted)  # its own head (the colors: test_known_colors)
 
 
 @pytest.mark.parametrize("name", NAMES)

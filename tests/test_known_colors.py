@@ -97,6 +97,29 @@ def test_flagship_regression_head_gives_its_ab():
     assert_ab(model.colorize(GRAY_INPUT, head="regression"), [-10.0, 25.0])
 
 
+def test_unet313_heads_give_their_own_ab():
+    """The seed U-Net's two heads: the default takes its sure bin, ``head="regression"`` the regression's
+    color (a ≠ b, opposite signs), each through the U-Net's own outputs, not the flagship's decoding."""
+    from colorizer.models import unet313
+
+    size = TINY_SIZES["unet313"]
+    keras.utils.set_random_seed(0)
+    model = unet313.build(size)
+    decoder = model.get_layer("decoder")
+    k = int(quantize.nearest_bin(np.array([[20.0, 50.0]]))[0])
+    probs, ab_reg = decoder.get_layer("probs"), decoder.get_layer("ab_reg")
+    probs.kernel.assign(np.zeros(probs.kernel.shape, np.float32))
+    bias = np.full(quantize.N_BINS, -30.0, np.float32)
+    bias[k] = 30.0
+    probs.bias.assign(bias)
+    ab_reg.kernel.assign(np.zeros(ab_reg.kernel.shape, np.float32))
+    ab_reg.bias.assign(np.arctanh(np.array([-10.0, 25.0], np.float32) / AB_NORM))
+    card = {"architecture": "unet313", "working_size": size}
+    unet = Colorizer(name="stub", model=model, contract="L_313", working_size=size, card=card)
+    assert_ab(unet.colorize(GRAY_INPUT), quantize.AB_BINS[k])
+    assert_ab(unet.colorize(GRAY_INPUT, head="regression"), [-10.0, 25.0])
+
+
 def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
     """A flat distribution is unsure everywhere: the blend gives the regression head's color, scaled by
     the regression gain; the shipped decoding keeps that chroma in the classification head's hue."""

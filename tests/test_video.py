@@ -341,15 +341,30 @@ def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoi
 def test_cli_reference_and_hints_guide_the_first_frame(installed_tiny_checkpoints, tmp_path, capsys):
     from conftest import write_png
 
-    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
-    write_png(tmp_path / "ref.png", synthetic_photo())
-    assert main(["video", str(source), "-o", str(tmp_path / "ref.mp4"), "--arch", "hypercolumn",
-                 "--reference", str(tmp_path / "ref.png")]) == 0
+    from colorizer.color import lab_to_rgb
+
+    clip = synthetic.moving_square(frames=4, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray)
+    lab = rgb_to_lab(np.repeat(clip.gray[0][..., None], 3, axis=2))
+    lab[..., 0] = np.clip(lab[..., 0], 35, 80)   # keep the tint inside the sRGB gamut
+    lab[..., 1], lab[..., 2] = -25.0, 30.0       # the first frame itself, all one green
+    write_png(tmp_path / "ref.png", lab_to_rgb(lab))
     hints = tmp_path / "hints.json"
     hints.write_text('[{"x": 10, "y": 10, "rgb": [200, 40, 40]}]')
-    assert main(["video", str(source), "-o", str(tmp_path / "hints.mp4"), "--arch", "hypercolumn_hints",
-                 "--hints", str(hints)]) == 0
-    assert probe(tmp_path / "ref.mp4").frames == probe(tmp_path / "hints.mp4").frames == 4
+    runs = {"plain": ("hypercolumn",), "ref": ("hypercolumn", "--reference", str(tmp_path / "ref.png")),
+            "plain_hints": ("hypercolumn_hints",), "hints": ("hypercolumn_hints", "--hints", str(hints))}
+    first_ab = {}
+    for name, (arch, *guide) in runs.items():
+        assert main(["video", str(source), "-o", str(tmp_path / f"{name}.mp4"), "--arch", arch, *guide]) == 0
+        assert probe(tmp_path / f"{name}.mp4").frames == 4
+        first_ab[name] = rgb_to_lab(next(read_frames(tmp_path / f"{name}.mp4")))[..., 1:]
+    # The reference's green reaches the first frame: its median ab moves toward the tint.
+    green = np.array([-25.0, 30.0])
+    median = {name: np.median(first_ab[name].reshape(-1, 2), axis=0) for name in ("plain", "ref")}
+    assert np.linalg.norm(median["ref"] - green) < np.linalg.norm(median["plain"] - green) - 10, median
+    # The red hint colors the first frame where it was placed (a 5×5 patch around it).
+    near = {name: first_ab[name][8:13, 8:13].reshape(-1, 2).mean(axis=0) for name in ("plain_hints", "hints")}
+    assert np.linalg.norm(near["hints"] - RED_AB) < np.linalg.norm(near["plain_hints"] - RED_AB) - 10, near
 
 
 def test_a_failure_mid_clip_leaves_no_file_and_no_thread(tmp_path):
