@@ -10,6 +10,7 @@ from ui import server_tuning, warmup
 
 process.limit_malloc_arenas()  # before the threads it concerns exist (see colorizer/process.py)
 server_tuning.keep_keras_state()  # Streamlit clears Keras's session after every run otherwise (ui/server_tuning.py)
+server_tuning.cap_uploads()  # Streamlit keeps every upload of a session in memory otherwise
 warmup.start()  # first: TensorFlow imports while the rest of the page draws
 
 import streamlit as st  # noqa: E402

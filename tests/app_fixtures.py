@@ -125,6 +125,14 @@ def color_png(size: int = 40) -> bytes:
     return _png(rgb)
 
 
+def as_read(text: str) -> str:
+    """Text a page passed through ``ui.plain_text.plain``, as a visitor reads it (Markdown's backslash escapes
+    removed): what the assertions compare."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def assert_no_page_error(at, context=None) -> None:
     """Fail when the last run of ``at`` (an ``AppTest``) raised, or when one of the app's safety nets
     caught an exception: an ``st.error`` (main area or sidebar) starting with ``SAFETY_NET_ERRORS``."""

@@ -56,6 +56,41 @@ def test_hosted_config_runs_no_per_run_collection_or_file_watcher():
         assert "server_tuning.keep_keras_state()" in (ROOT / entry).read_text(), entry
 
 
+def test_a_session_cannot_hold_unbounded_uploads(monkeypatch):
+    """Finding (session 23's audit): Streamlit checks each upload against ``maxUploadSize`` and then keeps every
+    file until the session ends: 40 files of 25 MB from one session (straight to the upload endpoint) took the
+    server from 76 MB to 1,079 MB. ``cap_uploads`` refuses what would pass a session's or the server's ceiling."""
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    from ui import server_tuning
+
+    # Streamlit's own, even where an app test in this process capped it already.
+    original = getattr(MemoryUploadedFileManager.add_file, "original", MemoryUploadedFileManager.add_file)
+    monkeypatch.setattr(MemoryUploadedFileManager, "add_file", original)
+    assert server_tuning.cap_uploads(per_session_mb=1, total_mb=2)
+    assert server_tuning.cap_uploads()  # once per process: a second call keeps the first ceilings
+    store = MemoryUploadedFileManager("/upload")
+    kb450 = lambda file_id: UploadedFileRec(file_id=file_id, name=f"{file_id}.png", type="image/png",
+                                            data=bytes(450 * 1024))
+    store.add_file("a", kb450("one"))
+    store.add_file("a", kb450("two"))
+    store.add_file("a", kb450("two"))  # the same file sent again replaces itself: 0.9 MB, not 1.3
+    with pytest.raises(HTTPException) as refused:
+        store.add_file("a", kb450("three"))  # 1.3 MB > 1 MB for this session
+    assert refused.value.status_code == 413 and "remove some files first" in refused.value.detail
+    store.remove_file("a", "one")  # removed in the uploader: its share is free again
+    store.add_file("a", kb450("three"))
+    store.add_file("b", kb450("four"))  # another session has its own ceiling...
+    store.add_file("b", kb450("five"))
+    with pytest.raises(HTTPException, match="try again in a few minutes"):
+        store.add_file("c", kb450("six"))  # ...and the server's 2 MB holds for all: 1.8 + 0.45 MB
+    assert {s: sorted(files) for s, files in store.file_storage.items()} == {"a": ["three", "two"], "b": ["five", "four"]}
+    for entry in ("streamlit_app.py", "ui/serve.py"):
+        assert "server_tuning.cap_uploads()" in (ROOT / entry).read_text(), entry
+
+
 # ----------------------------------------------------------------------------------------- the decode budget
 
 import json  # noqa: E402

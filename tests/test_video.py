@@ -219,6 +219,47 @@ def test_sound_is_trimmed_with_max_frames(tmp_path):
     container.close()
 
 
+def test_max_seconds_bounds_the_timeline_and_its_sound_whatever_the_header_claims(tmp_path, monkeypatch):
+    """A header that understates its frames (say, one frame at 1/30 fps, "30 s") must not buy hours of
+    timeline and sound: ``max_seconds`` holds the output to frames ÷ rate, read from the frames themselves."""
+    import dataclasses
+
+    from colorizer.video import pipeline
+
+    clip = synthetic.moving_square(frames=24, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
+    honest = probe(source)
+    monkeypatch.setattr(pipeline, "probe", lambda path: dataclasses.replace(honest, frames=1))  # a header that lies
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_seconds=0.5)
+    assert report.frames == probe(tmp_path / "out.mp4").frames == 6 and report.cut_short
+    container = av.open(str(tmp_path / "out.mp4"))
+    audio = container.streams.audio[0]
+    assert float(audio.duration * audio.time_base) < 0.65
+    container.close()
+    whole = colorize_video(source, tmp_path / "whole.mp4", Oracle(clip.truth), max_seconds=2.0)
+    assert whole.frames == 24 and not whole.cut_short  # a clip within the limit loses nothing
+
+
+@pytest.mark.parametrize("audio_seconds", [2.0, None])  # without sound the file appears only with the first frames
+def test_a_result_past_max_bytes_is_refused_by_name_and_leaves_no_file(tmp_path, audio_seconds):
+    clip = synthetic.moving_square(frames=24, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=audio_seconds)
+    with pytest.raises(VideoError, match=r"^in\.mp4: the colorized clip passed 0 MB after \d+ frames"):
+        colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_bytes=2_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+    kept = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_bytes=2**20)
+    assert kept.frames == 24 and (tmp_path / "out.mp4").stat().st_size < 2**20
+
+
+def test_ffmpeg_errors_name_the_file_not_the_servers_folders(tmp_path):
+    folder = tmp_path / "private-server-folder"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))  # an MP4 box, then nothing
+    with pytest.raises(VideoError) as caught:
+        probe(folder / "clip.mp4")
+    assert str(caught.value).startswith("clip.mp4: ") and "private-server-folder" not in str(caught.value)
+
+
 def test_animated_gif_at_an_odd_size(tmp_path):
     clip = synthetic.moving_square(frames=6, size=(37, 23), side=9, step=2)
     frames = [Image.fromarray(np.repeat(g[..., None], 3, 2)) for g in clip.gray]

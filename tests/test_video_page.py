@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import app_checkpoints, assert_no_page_error, tiny_app_env  # noqa: F401  (pytest fixtures)
+from app_fixtures import app_checkpoints, as_read, assert_no_page_error, tiny_app_env  # noqa: F401  (pytest fixtures)
 from colorizer.video import synthetic
 from colorizer.video.io import VideoWriter
 from colorizer.video.pipeline import VideoReport
@@ -60,14 +60,16 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
     assert_no_page_error(at)
-    assert not at.error, [e.value for e in at.error]
-    assert any("old.mp4: first frame of 6 (64×48, 12 fps" in c for image in at.image for c in image.captions)
+    assert not at.error, [as_read(e.value) for e in at.error]
+    assert any("old.mp4: first frame of 6 (64×48, 12 fps" in as_read(c) for image in at.image for c in image.captions)
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [as_read(e.value) for e in at.error]
     assert len(calls) == 1 and calls[0]["max_pixels"] == video_ui.PAGE_BUDGET
     assert "video.stop" not in [button.key for button in at.button]   # done: nothing left to stop
     assert calls[0]["max_frames"] == video_ui.MAX_FRAMES   # tiny frames at a huge rate cannot run for hours
+    assert calls[0]["max_seconds"] == video_ui.MAX_SECONDS   # nor a header that understates its frames
+    assert calls[0]["max_bytes"] == video_ui.MAX_RESULT_MB * 2**20   # each result is held in memory
     assert "reference" not in calls[0] and "hints" not in calls[0]
     assert [b.label for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
     assert at.get("plotly_chart")
@@ -76,10 +78,29 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert result["mp4"][4:8] == b"ftyp" and result["report"].frames == 6
 
 
+def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny_app_env, tmp_path, monkeypatch):
+    """Finding (session 23): the page's 30-s cap was read from the header, so a clip claiming one frame at 1/30 fps
+    could run for hours of timeline and re-encode hours of sound. The run itself now stops at the limit."""
+    import dataclasses
+
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "MAX_SECONDS", 0.25)   # 3 frames at 12 fps; the clip holds 6
+    real_probe = video_ui.probe
+    monkeypatch.setattr(video_ui, "probe", lambda path: dataclasses.replace(real_probe(path), frames=1))  # it lies
+    at = video_page(("liar.mp4", clip_bytes(tmp_path)))
+    assert not at.error, [as_read(e.value) for e in at.error]
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert not at.error, [as_read(e.value) for e in at.error]
+    assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 3
+    assert any("only its first 3 frames (0.2 s" in as_read(w.value) for w in at.warning), [w.value for w in at.warning]
+
+
 def test_a_broken_clip_is_one_error_naming_it(tiny_app_env):
     at = video_page(("broken.mp4", b"<html>not a video</html>"))
     assert_no_page_error(at)
-    errors = [e.value for e in at.error]
+    errors = [as_read(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("broken.mp4: not a readable video"), errors
 
 
@@ -88,7 +109,7 @@ def test_a_clip_over_the_hosted_caps_is_refused(tiny_app_env, tmp_path, monkeypa
 
     monkeypatch.setattr(video_ui, "PAGE_BUDGET", 5 * 64 * 48)
     at = video_page(("long.mp4", clip_bytes(tmp_path, frames=8)))
-    errors = [e.value for e in at.error]
+    errors = [as_read(e.value) for e in at.error]
     assert len(errors) == 1 and "long.mp4: 8 frames of 64x48 exceed this host's budget" in errors[0], errors
     assert "video.run" not in [button.key for button in at.button]
 
@@ -98,7 +119,7 @@ def test_a_clip_of_too_many_frames_is_refused_however_small_they_are(tiny_app_en
 
     monkeypatch.setattr(video_ui, "MAX_FRAMES", 7)   # well within the pixel budget: only the frame count refuses it
     at = video_page(("fast.mp4", clip_bytes(tmp_path, frames=8)))
-    errors = [e.value for e in at.error]
+    errors = [as_read(e.value) for e in at.error]
     assert errors == ["fast.mp4: 8 frames, over this server's 7 for a clip "
                       "(the command line takes longer clips: python -m colorizer video)"], errors
     assert "video.run" not in [button.key for button in at.button]
@@ -117,11 +138,11 @@ def test_an_oversized_or_deeply_nested_hints_file_is_refused_before_parsing(tiny
     big = b"[" + b"{}," * (hints.MAX_HINTS_JSON_BYTES // 3) + b"{}]"
     at.file_uploader(key="video.hints").set_value([("big.json", big, "application/json")]).run()
     assert_no_page_error(at)
-    assert [e.value for e in at.error] == [f"big.json: {len(big):,} bytes; a hints file is at most "
+    assert [as_read(e.value) for e in at.error] == [f"big.json: {len(big):,} bytes; a hints file is at most "
                                            f"{hints.MAX_HINTS_JSON_BYTES:,} bytes"]
     at.file_uploader(key="video.hints").set_value([("deep.json", b"[" * 5000 + b"]" * 5000, "application/json")]).run()
     assert_no_page_error(at)
-    assert len(at.error) == 1 and at.error[0].value.startswith("deep.json: not a hints file (JSON nested deeper")
+    assert len(at.error) == 1 and as_read(at.error[0].value).startswith("deep.json: not a hints file (JSON nested deeper")
 
 
 def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path, monkeypatch):
@@ -135,12 +156,12 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
     at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
     at.file_uploader(key="video.hints").set_value(
         [("hints.json", b'[{"x": 10, "y": 20, "rgb": [200, 40, 40]}]', "application/json")]).run()
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [as_read(e.value) for e in at.error]
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     assert calls and calls[-1]["hints"] == [{"x": 10, "y": 20, "rgb": [200, 40, 40]}]
     at.file_uploader(key="video.hints").set_value([("bad.json", b'[{"x": 999, "y": 0, "rgb": [1, 2, 3]}]', "application/json")]).run()
-    assert len(at.error) == 1 and at.error[0].value.startswith("bad.json")
+    assert len(at.error) == 1 and as_read(at.error[0].value).startswith("bad.json")
 
 
 def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, monkeypatch):

@@ -228,7 +228,7 @@ def curves_ui(status: finetune.JobStatus, key: str) -> None:
 
 def preview_ui(status: finetune.JobStatus) -> None:
     if status.preview is not None:
-        st.image(status.preview, caption=f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}",
+        st.image(status.preview, caption=plain(f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}"),
                  width=360)
 
 
@@ -279,12 +279,12 @@ def job_ui(job: finetune.FinetuneJob) -> None:
 def result_ui(job: finetune.FinetuneJob) -> None:
     status = job.status()
     if status.state == "failed":
-        st.error(f"Fine-tuning failed: {status.error}", icon=":material/error:")
+        st.error(plain(f"Fine-tuning failed: {status.error}"), icon=":material/error:")
         st.info("Nothing was saved. Check that the photos are color photos, try another base checkpoint or a "
                 "smaller batch size, then start again.", icon=":material/lightbulb:")
         return
     if status.result is None:
-        st.warning(status.message or "Stopped: nothing was saved.", icon=":material/stop_circle:")
+        st.warning(plain(status.message or "Stopped: nothing was saved."), icon=":material/stop_circle:")
         return
     card = checkpoints.read_card(status.result)
     training = card.get("training", {})
@@ -329,7 +329,7 @@ def held_out_ui(job: finetune.FinetuneJob, status: finetune.JobStatus) -> None:
         if model is not None:
             shown[label], _ = loaders.colorized(model, loaders.checkpoint_stamp(name), photo, loaders.image_digest(photo))
     for column, (label, image) in zip(st.columns(len(shown)), shown.items()):
-        column.image(widgets.display(image, max_side=512), caption=f"{label} · {status.held_out_name}")
+        column.image(widgets.display(image, max_side=512), caption=plain(f"{label} · {status.held_out_name}"))
 
 
 # --------------------------------------------------------------------------- the page
@@ -342,7 +342,7 @@ def finetune_page_ui() -> None:
     if job is not None:
         status = job.status()  # one snapshot: the job's thread moves on meanwhile
         for line in status.skipped:
-            st.warning(f"Skipped {line}", icon=":material/broken_image:")
+            st.warning(plain(f"Skipped {line}"), icon=":material/broken_image:")
         if status.active:
             job_ui(job)
             return

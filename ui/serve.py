@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> None:
 
     process.limit_malloc_arenas()
     server_tuning.keep_keras_state()
+    server_tuning.cap_uploads()
     warmup.start()
     from streamlit.web.cli import main as streamlit_main
 

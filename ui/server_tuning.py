@@ -14,6 +14,14 @@ other half of Streamlit's function) and leaves Keras alone: the app builds no mo
 are loaded once and shared, ``ui.loaders``), so there is no per-run state to clear. It is idempotent
 and does nothing if Streamlit's internals moved (the app then runs as before, only slower).
 
+``cap_uploads()`` puts a ceiling on the uploads Streamlit holds in memory. Its server checks each file against
+``server.maxUploadSize`` and then keeps every file until its session ends, however many: one session that
+uploaded 40 files of 25 MB (or sent them straight to the upload endpoint, no widget needed) took a server from
+76 MB to 1,079 MB (session 23's audit). A session may now hold ``UPLOADS_PER_SESSION_MB`` and the server
+``UPLOADS_MB`` in all; an upload past either is refused with HTTP 413, which the uploader shows on that file,
+and files removed in the uploader free their share. Two uploads landing at the same instant may both pass
+(each at most ``maxUploadSize``): the check is outside Streamlit's lock, which is not re-entrant.
+
 Two settings in ``.streamlit/config.toml`` go with it: ``runner.postScriptGC = false`` (the second full
 collection after every run) and ``server.fileWatcherType = "none"`` (after every run the watcher walks
 the real path of each of the ~5,000 imported modules on the server's event loop, stalling every
@@ -22,9 +30,27 @@ session's connection meanwhile; a hosted app's files do not change under it).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
-__all__ = ["keep_keras_state"]
+__all__ = ["keep_keras_state", "cap_uploads", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
+
+
+
+def _megabytes(name: str, default: int) -> int:
+    """A positive whole number of MB from the environment; a bad value is logged and the default kept."""
+    raw = os.environ.get(name, "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    if raw:
+        logging.getLogger(__name__).warning("%s=%r is not a positive number of MB; using %d", name, raw, default)
+    return default
+
+
+# A visitor's photos for a fine-tune (20 phone photos of ~5 MB) or a 30-MB clip and its reference fit; beyond,
+# the uploader says the file was refused. The server's total leaves room for twenty sessions' work (~1.3 GB).
+UPLOADS_PER_SESSION_MB = _megabytes("COLORIZER_UPLOADS_PER_SESSION_MB", 160)
+UPLOADS_MB = _megabytes("COLORIZER_UPLOADS_MB", 800)
 
 _log = logging.getLogger(__name__)
 _done = False
@@ -57,4 +83,51 @@ def keep_keras_state() -> bool:
     _replaced = script_runner._clean_problem_modules
     script_runner._clean_problem_modules = _close_matplotlib_figures
     _done = True
+    return True
+
+
+class UploadRefused(Exception):
+    """An upload past a session's or the server's ceiling (an HTTP 413 where Starlette serves the app)."""
+
+
+def _refusal(message: str) -> Exception:
+    try:
+        from starlette.exceptions import HTTPException
+    except ImportError:
+        return UploadRefused(message)
+    return HTTPException(status_code=413, detail=message)
+
+
+def cap_uploads(per_session_mb: int | None = None, total_mb: int | None = None) -> bool:
+    """Refuse an upload that would take its session past ``per_session_mb`` or the server past ``total_mb``
+    (defaults ``UPLOADS_PER_SESSION_MB``, ``UPLOADS_MB``); once per process → whether the hook was found."""
+    try:
+        from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager as manager
+    except ImportError:
+        return False
+    if getattr(manager.add_file, "capped", False):
+        return True
+    if not all(hasattr(manager, name) for name in ("add_file", "remove_file")):
+        _log.warning("Streamlit's upload store not found; uploads are not capped per session")
+        return False
+    per_session = (UPLOADS_PER_SESSION_MB if per_session_mb is None else per_session_mb) * 2**20
+    total = (UPLOADS_MB if total_mb is None else total_mb) * 2**20
+    add_file = manager.add_file
+
+    def capped_add_file(self, session_id: str, file) -> None:
+        with self._lock:
+            held = self.file_storage.get(session_id, {})
+            replaced = len(held[file.file_id].data) if file.file_id in held else 0
+            session_bytes = sum(len(f.data) for f in held.values()) - replaced
+            server_bytes = self._total_bytes - replaced
+        size = len(file.data)
+        if session_bytes + size > per_session:
+            raise _refusal(f"this session already holds {session_bytes / 2**20:.0f} MB of uploads, the most is "
+                           f"{per_session / 2**20:.0f} MB: remove some files first")
+        if server_bytes + size > total:
+            raise _refusal("this server holds as many uploads as it can: try again in a few minutes")
+        add_file(self, session_id, file)
+
+    capped_add_file.capped, capped_add_file.original = True, add_file
+    manager.add_file = capped_add_file
     return True

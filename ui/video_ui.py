@@ -31,9 +31,10 @@ from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import loaders, widgets, work_queue
+from ui.plain_text import plain
 
 __all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "flicker_figure",
-           "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET"]
+           "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
 # Hosted caps (a shared 2-core server; the CLI has its own, larger budget, COLORIZER_MAX_VIDEO_PIXELS):
@@ -44,6 +45,9 @@ PAGE_BUDGET = 640 * 360 * 25 * 30     # frames × pixels: 30 s of 640×360 at 25
 # Frames, whatever their size: each costs a flow estimate and an encode, every few a network pass at the model's
 # working size, so tiny frames at a huge frame rate (or a header with no frame count) must not pass the pixel budget.
 MAX_FRAMES = MAX_SECONDS * 30
+# A result is held in memory while its tab is open (and Streamlit's media store serves it): honest 30-s clips come
+# out at a few MB; a file of noise re-encoded at film quality could be ten times its upload.
+MAX_RESULT_MB = 50
 KEPT_CLIPS = 8
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
@@ -107,8 +111,8 @@ def clip_ui():
             st.info("Upload a clip, or try the sample.", icon=":material/movie:")
             return None
         if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-            st.error(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {MAX_UPLOAD_MB} MB for a clip "
-                     "(the command line takes longer clips: python -m colorizer video)", icon=":material/error:")
+            st.error(plain(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {MAX_UPLOAD_MB} MB for a clip "
+                     "(the command line takes longer clips: python -m colorizer video)"), icon=":material/error:")
             return None
         name, data = upload.name, upload.getvalue()
     else:
@@ -125,11 +129,11 @@ def clip_ui():
         check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
         frame = first_frame(str(path))
     except VideoError as err:
-        st.error(str(err).replace(path.name, name), icon=":material/broken_image:")
+        st.error(plain(str(err).replace(path.name, name)), icon=":material/broken_image:")
         return None
-    st.image(widgets.display(frame, max_side=640), caption=f"{name}: first frame of {info.frames} "
+    st.image(widgets.display(frame, max_side=640), caption=plain(f"{name}: first frame of {info.frames} "
              f"({info.width}×{info.height}, {float(info.fps):g} fps, {info.duration:.1f} s"
-             f"{', with sound' if info.has_audio else ''})")
+             f"{', with sound' if info.has_audio else ''})"))
     st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{Path(name).stem}_frame1.png",
                        mime="image/png", key="video.frame_download",
                        help="Add hints to it on the Colorize page, download them, and load them below.")
@@ -150,7 +154,7 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             try:
                 picture = loaders.decode_upload(upload.getvalue(), upload.name) if upload else loaders.gallery_picture(pick)
             except ImageError as err:
-                st.error(f"reference {err}", icon=":material/error:")
+                st.error(plain(f"reference {err}"), icon=":material/error:")
                 return None
             return {"reference": picture.rgb}, f"reference {picture.name}"
         if how == HINTS:
@@ -165,7 +169,7 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
                 hints = validate_hints(parse_hints_json(upload.getvalue(), upload.name), (info.height, info.width),
                                        source=upload.name)
             except HintError as err:
-                st.error(str(err), icon=":material/error:")
+                st.error(plain(err), icon=":material/error:")
                 return None
             return {"hints": hints}, f"{len(hints)} hints"
     return {}, "automatic"
@@ -202,12 +206,13 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
         with work_queue.turn_ui("Colorizing this clip"):
             path = stored_clip(name, clip_bytes)   # back if other visitors' clips pushed it out while this one waited
             report = colorize_video(path, output, model, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET,
-                                    progress=progress, **guidance)
+                                    max_seconds=MAX_SECONDS, max_bytes=MAX_RESULT_MB * 2**20, progress=progress,
+                                    **guidance)
         data = output.read_bytes()
     except VideoError as err:
         stop.empty()
         bar.empty()
-        st.error(str(err).replace(path.name, "the clip"), icon=":material/error:")
+        st.error(plain(str(err).replace(path.name, "the clip")), icon=":material/error:")
         return
     finally:
         output.unlink(missing_ok=True)
@@ -250,11 +255,14 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
         left.image(widgets.display(first_frame(str(path)), max_side=640),
                    caption=f"The clip's first frame (browsers do not play .{kind} files)")
     right.video(result["mp4"])
-    right.caption(f"Colorized ({result['label']})")
+    right.caption(plain(f"Colorized ({result['label']})"))
     sound = f", sound {report.audio}" if report.audio else ""
     st.caption(f"{report.frames} frames at {report.fps:g} fps, {report.codec}{sound}; colorized at "
                f"{report.frames_per_second:.1f} frames a second"
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))
+    if report.cut_short:  # its header promised fewer frames, or a longer time, than the file holds
+        st.warning(f"The clip holds more than its header said: only its first {report.frames} frames "
+                   f"({report.frames / report.fps:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
     st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):

@@ -82,8 +82,13 @@ class VideoInfo:
         return self.frames / float(self.fps) if self.fps else 0.0
 
 
-def _one_line(err: Exception) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
+def _one_line(err: Exception, path=None) -> str:
+    """An FFmpeg error as one line; ``path`` (which FFmpeg quotes in full) shortened to its name: a server's
+    folders are not the visitor's business."""
+    text = str(err)
+    if path is not None:
+        text = text.replace(str(path), Path(path).name)
+    text = " ".join(text.split()) or type(err).__name__
     return text[:200]
 
 
@@ -98,7 +103,7 @@ def _open(path):
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
-        raise VideoError(f"{name}: not a readable video ({_one_line(err)})") from None
+        raise VideoError(f"{name}: not a readable video ({_one_line(err, path)})") from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{name}: not a readable video (no video stream)")
@@ -183,7 +188,7 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
                 yield rgb
         except av.FFmpegError as err:
             if count == 0:
-                raise VideoError(f"{name}: not a readable video ({_one_line(err)})") from None
+                raise VideoError(f"{name}: not a readable video ({_one_line(err, path)})") from None
             return  # a truncated clip: what could be decoded is the clip (FFmpeg players do the same)
         if count == 0:
             raise VideoError(f"{name}: not a readable video (no frame could be decoded)")
@@ -207,13 +212,16 @@ class VideoWriter:
     ``audio_from``: a clip whose audio track (if any) goes into the output, trimmed to the frames
     written (copied when MP4 takes its codec, else re-encoded to AAC) and interleaved with the
     pictures as they are written. Use as a context manager: on an exception the partial file is removed.
-    ``audio``: "copied", "re-encoded to AAC" or None (no track, or an unreadable one)."""
+    ``audio``: "copied", "re-encoded to AAC" or None (no track, or an unreadable one). ``max_bytes``: the file may
+    not grow past it (``VideoBudgetError`` naming ``name``, by default the file's): a server holds each result in
+    memory to show it."""
 
-    def __init__(self, path, size: tuple[int, int], fps: Fraction, audio_from=None, crf: int = CRF):
+    def __init__(self, path, size: tuple[int, int], fps: Fraction, audio_from=None, crf: int = CRF,
+                 max_bytes: int | None = None, name: str | None = None):
         import av
 
         self.path, self.size, self.fps = Path(path), tuple(size), Fraction(fps).limit_denominator(1001000)
-        self.frames = 0
+        self.frames, self.max_bytes, self.name = 0, max_bytes, name or self.path.name
         self._container = av.open(str(self.path), "w", format="mp4")
         self.codec, options = _video_codec(*self.size, crf=crf)
         self._stream = self._container.add_stream(self.codec, rate=self.fps, options=options)
@@ -233,12 +241,20 @@ class VideoWriter:
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
         self._mux_audio(Fraction(self.frames) / self.fps)
+        self._check_size()
 
     def close(self) -> None:
         self._container.mux(self._stream.encode(None))
         self._mux_audio(Fraction(self.frames) / self.fps, last=True)
         self._close_audio()
         self._container.close()
+        self._check_size()  # what FFmpeg still held in its buffer (tens of KB) is on disk now
+
+    def _check_size(self) -> None:
+        # FFmpeg creates the file with its first packet: the encoder holds the first frames back (lookahead).
+        if self.max_bytes is not None and self.path.is_file() and self.path.stat().st_size > self.max_bytes:
+            raise VideoBudgetError(f"{self.name}: the colorized clip passed {self.max_bytes / 2**20:.0f} MB after {self.frames} "
+                                   "frames, this server's limit for a result")
 
     def abort(self) -> None:
         self._close_audio()

@@ -9,6 +9,7 @@ half file.
 """
 from __future__ import annotations
 
+import math
 import os
 import queue
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from colorizer.video.frames import FrameColorizer
-from colorizer.video.io import VideoWriter, check_budget, probe, read_frames
+from colorizer.video.io import VideoError, VideoWriter, check_budget, probe, read_frames
 
 __all__ = ["colorize_video", "VideoReport", "PREFETCH"]
 
@@ -83,7 +84,8 @@ class VideoReport:
     the frames done), the clip's ``fps``, ``seconds`` of wall time, the video ``codec`` and ``audio``
     ("copied", "re-encoded to AAC" or None), the frames where a scene cut reset the colors, and per
     frame the motion-compensated change of a, b (``temporal.Step``) of the per-frame prediction and of
-    the colors shown (NaN at cuts)."""
+    the colors shown (NaN at cuts). ``cut_short``: the clip had frames beyond ``max_frames`` or
+    ``max_seconds``, which were left out."""
 
     frames: int = 0
     fps: float = 0.0
@@ -91,6 +93,7 @@ class VideoReport:
     codec: str = ""
     audio: str | None = None
     stopped: bool = False
+    cut_short: bool = False
     cuts: list[int] = field(default_factory=list)
     change_predicted: list[float] = field(default_factory=list)
     change_carried: list[float] = field(default_factory=list)
@@ -126,21 +129,47 @@ def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list,
             progress(index, max(total, index))
 
 
+def _at_most(frames, limit: int | None, report: VideoReport):
+    """``frames`` up to ``limit``. Whether the clip goes on is read from one frame more: if it does (even a frame
+    past a budget or of another size), ``report.cut_short`` is set. The inner generator is closed here, in the
+    decoder's thread, which closes this one."""
+    count = 0
+    try:
+        for frame in frames:
+            if limit is not None and count >= limit:
+                report.cut_short = True
+                return
+            yield frame
+            count += 1
+    except VideoError:
+        if limit is None or count < limit:
+            raise
+        report.cut_short = True
+    finally:
+        frames.close()
+
+
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
-                   max_frames: int | None = None, max_pixels: int | None = None,
-                   progress: Callable[[int, int], None] | None = None,
+                   max_frames: int | None = None, max_pixels: int | None = None, max_seconds: float | None = None,
+                   max_bytes: int | None = None, progress: Callable[[int, int], None] | None = None,
                    should_stop: Callable[[], bool] | None = None, **options) -> VideoReport:
     """Colorize the clip ``source`` with the ``Colorizer`` ``model`` into the MP4 ``destination``.
 
     ``temporal``: carry colors along the motion (False: each frame alone); ``reference`` (uint8 RGB
     photo) / ``hints`` (first frame's, a hint-taking model): keyframe guidance (``frames``);
     ``max_frames``: at most this many; ``max_pixels``: the frames × pixels budget (``io.check_budget``);
+    ``max_seconds``: at most this much of the output's timeline (frames ÷ the header's rate), sound included,
+    however many frames the header claimed (frames beyond either limit are left out: ``report.cut_short``);
+    ``max_bytes``: the output file's limit (``io.VideoBudgetError`` past it);
     ``progress(done, total)`` after each frame (total: the header's estimate); ``should_stop()``
     checked before each frame: True ends the clip there (the file keeps the frames done); other
     ``options`` go to ``frames.FrameColorizer`` (``network_every``, ...) and through it to the model. Raises
     ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget."""
     info = probe(source)
     total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels)
+    limit = max_frames
+    if max_seconds is not None:  # a header can understate the frames: the timeline the writer makes is what counts
+        limit = min(limit if limit is not None else math.inf, max(1, math.floor(max_seconds * info.fps)))
     destination = Path(destination)
     partial = destination.with_name(f".{destination.stem}.partial{os.getpid()}.mp4")
     colorizer = FrameColorizer(model, (info.height, info.width), temporal=temporal, reference=reference,
@@ -149,9 +178,10 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     start = time.perf_counter()
     incoming, outgoing, failure = _Pipe(PREFETCH), _Pipe(PREFETCH), []
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
-                              args=(read_frames(source, max_frames=max_frames, max_pixels=max_pixels), incoming))
+                              args=(_at_most(read_frames(source, max_pixels=max_pixels), limit, report), incoming))
     try:
-        with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source) as writer:
+        with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source, max_bytes=max_bytes,
+                         name=Path(source).name) as writer:
             encoder = threading.Thread(target=_write_behind, name="video-encode", daemon=True,
                                        args=(writer, outgoing, failure))
             reader.start()
