@@ -608,10 +608,15 @@ def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, ca
 # --------------------------------------------------------------------------- benchmark hook
 
 @pytest.mark.slow
-def test_time_epoch_with_and_without_cache(fn, tiny_checkpoints, photos):
+def test_time_epoch_with_and_without_cache(fn, tiny_checkpoints, photos, monkeypatch):
     rgbs = [rgb for _, rgb in photos[:2]]
-    from benchmarks.epoch_timing import time_epoch
+    from benchmarks import epoch_timing
 
-    cached = time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=True, batch_size=4, crops_per_photo=4)
-    uncached = time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=False, batch_size=4, crops_per_photo=4)
+    heads = []  # which model each timing trained: the decoder head on cached features, or the whole network
+    real_head = epoch_timing.trainable_head
+    monkeypatch.setattr(epoch_timing, "trainable_head", lambda *a: heads.append(real_head(*a)) or heads[-1])
+    cached = epoch_timing.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=True, batch_size=4, crops_per_photo=4)
+    assert len(heads) == 1 and "encoder" not in [layer.name for layer in heads[0].layers]  # the head, no encoder
+    uncached = epoch_timing.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=False, batch_size=4, crops_per_photo=4)
+    assert len(heads) == 1  # without the cache the full model trains: no head was split off
     assert 0 < cached and 0 < uncached
