@@ -30,6 +30,8 @@ import warnings
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from colorizer.settings import is_positive_number
+
 __all__ = ["ACCESS_FILE", "Limits", "CheckpointQuotaError", "owner_hash", "read_access", "visible", "grant", "share",
            "delete", "check_room", "sweep_expired", "owned_by", "LIMITS_ENV", "parse_limits"]
 
@@ -63,7 +65,7 @@ def parse_limits(defaults, text: str, variable: str):
         key = key.strip()
         try:
             number = (float if kinds[key] in (float, "float") else int)(value.strip())
-            if number <= 0:
+            if not is_positive_number(number):  # NaN would never expire, infinity never stop
                 raise ValueError
             changes[key] = number
         except (KeyError, ValueError):

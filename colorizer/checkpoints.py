@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from colorizer import access, staging
+from colorizer.settings import number_from_env
 
 __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-MAX_CHECKPOINT_BYTES = int(os.environ.get("COLORIZER_MAX_CHECKPOINT_BYTES", 200 * 1024 * 1024))
+MAX_CHECKPOINT_BYTES = number_from_env("COLORIZER_MAX_CHECKPOINT_BYTES", 200 * 1024 * 1024)
 _KERAS_ZIP_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "model.weights.npz", "assets"}
 # card.json and history.csv are a few kilobytes; anything far larger is not one.
 MAX_METADATA_BYTES = 8 * 1024 * 1024

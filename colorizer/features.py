@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from colorizer import checkpoints, staging
+from colorizer.settings import number_from_env
 from colorizer.models.contract import feature_family
 
 __all__ = ["FeatureCache", "default_disk_dir", "default_disk_budget"]
@@ -48,11 +49,8 @@ def default_disk_dir() -> Path:
 
 def default_disk_budget() -> int:
     """Bytes the on-disk sets may take together: ``COLORIZER_FEATURE_CACHE_GB`` (default 32) GB."""
-    try:
-        gigabytes = float(os.environ.get("COLORIZER_FEATURE_CACHE_GB", DEFAULT_DISK_BUDGET_GB))
-    except ValueError:
-        gigabytes = DEFAULT_DISK_BUDGET_GB
-    return int(max(gigabytes, 0.0) * 2**30)
+    gigabytes = number_from_env("COLORIZER_FEATURE_CACHE_GB", DEFAULT_DISK_BUDGET_GB, kind=float, zero_ok=True)
+    return int(gigabytes * 2**30)
 
 
 class FeatureCache:

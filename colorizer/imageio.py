@@ -93,6 +93,7 @@ from colorizer import decode_budget
 from colorizer import imageio_pixels as pixels
 from colorizer.imageio_reasons import (MAX_DETAIL_CHARS, MAX_PIXELS_ENV, describe, format_from_signature, one_line,
                                        pillow_bomb_reason, unidentified_reason)
+from colorizer.settings import number_from_env
 
 __all__ = [
     "MAX_PIXELS",
@@ -115,28 +116,7 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 12_000_000
 
 
-def _max_pixels_from_env() -> int:
-    """MAX_PIXELS from $COLORIZER_MAX_PIXELS, or the default if unset/invalid."""
-    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_PIXELS
-    try:
-        value = int(raw.replace(",", ""))  # int() already accepts 50_000_000
-    except ValueError:
-        value = 0
-    if value <= 0:
-        # A typo in an env var must not make the whole app unusable.
-        warnings.warn(
-            f"{MAX_PIXELS_ENV}={raw!r} is not a positive integer; "
-            f"using the default {DEFAULT_MAX_PIXELS:,} pixels",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return DEFAULT_MAX_PIXELS
-    return value
-
-
-MAX_PIXELS: int = _max_pixels_from_env()
+MAX_PIXELS: int = number_from_env(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS)  # a typo keeps the default, with a warning
 # read_image: a machine's own files (the CLI, training photos), as before the decode budget.
 LOCAL_MAX_PIXELS: int = max(MAX_PIXELS, 50_000_000)
 # A decode stops after this long (the decoders that read the file as they go).

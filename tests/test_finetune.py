@@ -225,7 +225,8 @@ def test_feature_cache_budget_reads_its_setting(monkeypatch):
     monkeypatch.setenv("COLORIZER_FEATURE_CACHE_GB", "1.5")
     assert default_disk_budget() == int(1.5 * 2**30)
     monkeypatch.setenv("COLORIZER_FEATURE_CACHE_GB", "lots")
-    assert default_disk_budget() == 32 * 2**30   # a setting that is not a number leaves the default
+    with pytest.warns(RuntimeWarning, match="COLORIZER_FEATURE_CACHE_GB"):
+        assert default_disk_budget() == 32 * 2**30   # a setting that is not a number leaves the default
 
 
 # --------------------------------------------------------------------------- stopping

@@ -207,4 +207,5 @@ def test_workers_from_the_environment(monkeypatch):
     monkeypatch.setenv(work_queue.WORKERS_ENV, "3")
     assert work_queue._slots_from_env() == 3
     monkeypatch.setenv(work_queue.WORKERS_ENV, "many")
-    assert work_queue._slots_from_env() == 1
+    with pytest.warns(RuntimeWarning, match=work_queue.WORKERS_ENV):
+        assert work_queue._slots_from_env() == 1

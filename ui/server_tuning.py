@@ -30,27 +30,18 @@ session's connection meanwhile; a hosted app's files do not change under it).
 from __future__ import annotations
 
 import logging
-import os
 import sys
+
+from colorizer.settings import number_from_env
 
 __all__ = ["keep_keras_state", "cap_uploads", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
 
 
 
-def _megabytes(name: str, default: int) -> int:
-    """A positive whole number of MB from the environment; a bad value is logged and the default kept."""
-    raw = os.environ.get(name, "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    if raw:
-        logging.getLogger(__name__).warning("%s=%r is not a positive number of MB; using %d", name, raw, default)
-    return default
-
-
 # A visitor's photos for a fine-tune (20 phone photos of ~5 MB) or a 30-MB clip and its reference fit; beyond,
 # the uploader says the file was refused. The server's total leaves room for twenty sessions' work (~1.3 GB).
-UPLOADS_PER_SESSION_MB = _megabytes("COLORIZER_UPLOADS_PER_SESSION_MB", 160)
-UPLOADS_MB = _megabytes("COLORIZER_UPLOADS_MB", 800)
+UPLOADS_PER_SESSION_MB = number_from_env("COLORIZER_UPLOADS_PER_SESSION_MB", 160)
+UPLOADS_MB = number_from_env("COLORIZER_UPLOADS_MB", 800)
 
 _log = logging.getLogger(__name__)
 _done = False

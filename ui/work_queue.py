@@ -30,12 +30,13 @@ Contract
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator
+
+from colorizer.settings import number_from_env
 
 __all__ = ["WorkQueue", "QUEUE", "DECODE_QUEUE", "DECODE_SLOTS", "turn_ui", "wait_text"]
 
@@ -115,10 +116,7 @@ class WorkQueue:
 
 
 def _slots_from_env() -> int:
-    try:
-        return max(1, int(os.environ.get(WORKERS_ENV, "1")))
-    except ValueError:
-        return 1
+    return number_from_env(WORKERS_ENV, 1)
 
 
 QUEUE = WorkQueue(slots=_slots_from_env())

@@ -19,14 +19,13 @@ hold an odd size, so an odd-sized clip (e.g. 37×23) is written as VP9 in MP4 at
 current browser plays it). The same frame count and frame rate as the input (constant rate: the
 stream's average rate).
 
-Budget (``check_budget``): a clip whose frames × pixels exceed ``MAX_VIDEO_PIXELS`` (default
+Budget (``check_budget``): a clip whose frames × pixels exceed ``max_video_pixels()`` (default
 2,000,000,000, about 15 minutes of colorizing on a 2-core CPU; ``$COLORIZER_MAX_VIDEO_PIXELS``) or a
 frame over ``colorizer.imageio.MAX_PIXELS`` is refused before decoding, and reading stops there too
 when the header understated the count.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -34,8 +33,10 @@ from typing import Iterator
 
 import numpy as np
 
+from colorizer.settings import number_from_env
+
 __all__ = ["VideoError", "VideoBudgetError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
-           "MAX_VIDEO_PIXELS", "max_video_pixels"]
+           "max_video_pixels"]
 
 DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
 MAX_VIDEO_PIXELS_ENV = "COLORIZER_MAX_VIDEO_PIXELS"
@@ -44,12 +45,9 @@ MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}   # copied as 
 
 
 def max_video_pixels() -> int:
-    """The budget in frames × pixels: ``$COLORIZER_MAX_VIDEO_PIXELS`` if a positive integer, else the default."""
-    raw = os.environ.get(MAX_VIDEO_PIXELS_ENV, "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_VIDEO_PIXELS
-
-
-MAX_VIDEO_PIXELS = max_video_pixels()
+    """The budget in frames × pixels: ``$COLORIZER_MAX_VIDEO_PIXELS`` if a positive integer, else the default
+    (read at each call: the CLI's tests and an operator's shell may set it late)."""
+    return number_from_env(MAX_VIDEO_PIXELS_ENV, DEFAULT_MAX_VIDEO_PIXELS)
 
 
 class VideoError(ValueError):
