@@ -369,7 +369,7 @@ class Colorizer:
     def join(self, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Predicted ab (network output size) joined to the full-resolution lightness: bilinear, or
         guided by L's edges for architectures that declare ``UPSAMPLING = "guided"``. ``L_full``: uint8
-        L8 (``lightness``: the table-lookup join of ``colorizer.lab8``) or float L (``colorizer.color``'s
+        L8 (``lab8.lightness8``: the table-lookup join of ``colorizer.lab8``) or float L (``colorizer.color``'s
         float conversion, exact to float precision)."""
         guided = self.arch is not None and self.arch.UPSAMPLING == "guided"
         if L_full.dtype == np.uint8:

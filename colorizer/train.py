@@ -2,7 +2,7 @@
 
 ``train_architecture(...)`` writes ``OUT/NAME/model.keras``, ``history.csv`` (Keras CSVLogger: epoch,
 loss, val_loss, learning_rate, metrics) and ``card.json``. Architectures with a frozen encoder
-(``FROZEN_ENCODER = True``: vgg16_ae) have their encoder features computed once, then only the
+(``FROZEN_ENCODER = True``: hypercolumn, hypercolumn_hints, vgg16_ae) have their encoder features computed once, then only the
 decoder trains, so an epoch costs decoder time only (``colorizer.features``, kept on disk). The loop
 itself, shared with fine-tuning, is ``colorizer.loop``. Runs on the GPU when TensorFlow sees one.
 """

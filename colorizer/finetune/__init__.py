@@ -4,7 +4,7 @@ Contract
 - In: a base checkpoint (a name from ``available_checkpoints()``, a folder or a ``.keras`` file) whose
   model has named ``encoder`` and ``decoder`` submodels, and color photos as ``(name, uint8 RGB H×W×3)``.
 - Out: a new checkpoint folder (``model.keras``, ``history.csv``, ``card.json``) at ``config.out_dir``,
-  by default ``user_checkpoint_dir()/<base>-ft-<time>``. It is built in a hidden staging folder
+  by default ``user_checkpoint_dir()/<base>-ft-<16 hex digits>`` (random: ``publishing.default_name``). It is built in a hidden staging folder
   (``<parent>/.tmp-finetune/<name>-…``) and put into place as the very last step, so a crash leaves
   no visible half-written checkpoint, and a replaced one is the old or the new at every moment; the
   shipped ``weights/`` folder is refused as a destination.

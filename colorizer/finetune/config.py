@@ -27,7 +27,7 @@ class FinetuneError(ValueError):
 @dataclass
 class FinetuneConfig:
     """What to fine-tune and how. ``crop=None`` → the model's working size; ``out_dir=None`` → a new
-    folder ``<base>-ft-<time>`` in ``user_checkpoint_dir()``; otherwise ``out_dir`` is the checkpoint folder."""
+    folder ``<base>-ft-<16 random hex digits>`` in ``user_checkpoint_dir()``; otherwise ``out_dir`` is the checkpoint folder."""
 
     base: str | Path
     epochs: int = 5

@@ -120,7 +120,7 @@ class EfficientNetLite0Features(layers.Layer):
     def features(self, l_norm):
         """The 320-channel last block (see the class docstring); with ``tap`` (a block number, 1–16) also
         that block's output: [last, tapped]."""
-        gray = (l_norm * L_NORM + L_CENT) / 100.0  # L in [0, 100] → gray in [0, 1]
+        gray = (l_norm * L_NORM + L_CENT) / 100.0  # L in [0, 100] scaled to [0, 1] (not sRGB's gray; trained so)
         if self.upscale != 1:
             shape = ops.shape(gray)
             gray = ops.image.resize(gray, (shape[1] * self.upscale, shape[2] * self.upscale), interpolation="bilinear")

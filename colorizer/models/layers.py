@@ -63,7 +63,9 @@ class GrayToVGGInput(layers.Layer):
     """L_norm …×1 → …×3 BGR minus the ImageNet mean (a gray image as VGG16 sees one)."""
 
     def call(self, l_norm):
-        gray = (l_norm * L_NORM + L_CENT) * 2.55  # L in [0, 100] → gray level in [0, 255]
+        # L in [0, 100] scaled to [0, 255]: not sRGB's gray level (L 50 is gray 119, not 127.5), but what the
+        # shipped decoders were trained on, so it stays.
+        gray = (l_norm * L_NORM + L_CENT) * 2.55
         mean = ops.convert_to_tensor(_VGG_BGR_MEAN, dtype=gray.dtype)
         return gray - mean  # …×1 against 3 means: broadcast to 3 channels, no copy made by a concatenation
 
