@@ -120,7 +120,7 @@ class Colorizer:
         self.network = self.arch.inference_network(self.model) if self.arch else self.model
         self.jit_compile = JIT_COMPILE.get(self.arch.NAME if self.arch else "", False)
         # Runs at about working_size² pixels in the photo's own aspect (``aspect_shape``) or at S×S.
-        self.keep_aspect = bool(getattr(self.arch, "KEEP_ASPECT", False))
+        self.keep_aspect = self.arch is not None and self.arch.KEEP_ASPECT
         # The traced network (see ``compiled_forward``); predict_ab runs it under the lock.
         self.tf_forward = compiled_forward(self.network, self.working_size, jit_compile=self.jit_compile)
         # A checkpoint's colorfulness gate (the shipped flagship's) adds its prediction to the outputs.
@@ -359,7 +359,7 @@ class Colorizer:
         if self.gate is None:
             return certainty, None
         options = {} if temperature is None else {"temperature": temperature}
-        uncapped = getattr(self.arch, "uncapped_ab", None)  # the flagship's colors before its cap, as colorizing paints them
+        uncapped = self.arch.uncapped_ab  # the flagship's colors before its cap, as colorizing paints them
         ab = (uncapped(outputs, x, self.arch.decode_options_of(options)) if uncapped is not None
               else self.arch.decode(probs, np.asarray(outputs["ab_reg"]), **options))[0]
         expected = float(outputs[colorfulness_gate.OUTPUT][0])

@@ -111,7 +111,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     ``CLASSIFICATION_REBALANCING``; run Z75B, half the shipped soup, trained at 0.75); ValueError elsewhere.
     ``backdrops``: stamps on synthetic neutral grounds added to the crops (``data.neutral_backdrops``)."""
     arch = architecture(name)
-    rebalanced = hasattr(arch, "CLASSIFICATION_REBALANCING")  # the flagship's own class-rebalanced loss
+    rebalanced = arch.CLASSIFICATION_REBALANCING is not None  # the flagship's own class-rebalanced loss
     if class_rebalancing is not None and not rebalanced:
         raise ValueError(f"--class-rebalancing: {name} has no class-rebalancing power to set (hypercolumn has)")
     size = size or arch.WORKING_SIZE

@@ -72,6 +72,12 @@ class Defaults:
     # The decodings of a 313-bin model: ``DECODE``, its default options; ``HEADS``, the ones it knows.
     DECODE: dict = {}
     HEADS: tuple = ()
+    # Runs at about WORKING_SIZE² pixels in the photo's own aspect (``inference.aspect_shape``), not at S×S.
+    KEEP_ASPECT: bool = False
+    # ``uncapped_ab(outputs, batch_input, options)`` → the ab colorizing paints before a colorfulness gate caps them.
+    uncapped_ab: Callable | None = None
+    # The power of the 313 bins' rebalancing weights in its loss, which ``train --class-rebalancing`` may set.
+    CLASSIFICATION_REBALANCING: float | None = None
 
 
 REQUIRED = ("NAME", "WORKING_SIZE", "INPUT_KIND", "OUTPUT_KIND", "DESCRIPTION", "build", "training_pairs",
@@ -100,6 +106,9 @@ class Architecture(Protocol):
     certainty: Callable | None
     DECODE: dict
     HEADS: tuple
+    KEEP_ASPECT: bool
+    uncapped_ab: Callable | None
+    CLASSIFICATION_REBALANCING: float | None
 
     def build(self, size: int): ...
     def training_pairs(self, batch: dict): ...
@@ -148,7 +157,7 @@ def option_names(arch) -> frozenset:
     parameters = list(inspect.signature(arch.predict_ab).parameters.values())[2:]
     names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"hint_grid"}
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        names |= set(getattr(arch, "DECODE", {}))
+        names |= set(arch.DECODE)
     return frozenset(names)
 
 
