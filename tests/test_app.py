@@ -339,3 +339,35 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
     # A card's own variants keep their label; another label is named after the checkpoint it belongs to.
     assert [evaluation_row_name("unet313", label) for label in ("gray", "unet313", "unet313 (T=0.7)", "T=1")] == [
         "gray (no color)", "unet313", "unet313 (T=0.7)", "unet313: T=1"]
+
+
+def test_the_error_map_keeps_black_for_right_colors():
+    """Finding (session 23's browser audit): Δab ≈ 0 showed light pink, not black. Streamlit's Plotly theme
+    swaps its placeholder colours ("#000001"…) for its own, and Inferno starts at one of them."""
+    import re
+
+    import numpy as np
+    from streamlit.elements.lib import streamlit_plotly_theme
+
+    from ui import charts
+
+    placeholders = set(re.findall(r'"(#0000[0-9a-fA-F]{2})"', Path(streamlit_plotly_theme.__file__).read_text()))
+    assert "#000004" in placeholders
+    figure = charts.ab_error_map(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
+    stops = [color.lower() for _, color in figure.data[0].colorscale]
+    assert not placeholders & set(stops), stops
+    assert stops[0] == "#010004" and stops[-1] == "#fcffa4"  # still black to pale yellow
+
+
+def test_near_the_upload_ceiling_the_sidebar_says_why_a_file_was_refused(tiny_app_env, monkeypatch):
+    """Finding (session 23's browser audit): past the per-visitor ceiling the refused file showed only a red
+    mark and "status code 413"; the page never said why. Near the ceiling a line now does."""
+    from ui import server_tuning
+
+    at = upload(app(), [("gray.png", gray_png(), "image/png")])
+    assert not [w for w in at.sidebar.warning if "per visitor" in w.value]
+    monkeypatch.setattr(server_tuning, "UPLOADS_PER_SESSION_MB", server_tuning.largest_upload_mb())  # a tiny file fills it
+    at.run()
+    [warning] = [w.value for w in at.sidebar.warning if "per visitor" in w.value]
+    assert f"of the {server_tuning.largest_upload_mb()} MB this server keeps per visitor" in warning
+    assert "Remove some files" in warning

@@ -154,6 +154,9 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
     at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
     assert any("hint-taking model" in i.value for i in at.info)
     at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    # No file yet: the run button waits, and a line says what it waits for (it vanished without a word).
+    assert "video.run" not in [button.key for button in at.button]
+    assert any("Load a hints file" in i.value for i in at.info), [i.value for i in at.info]
     at.file_uploader(key="video.hints").set_value(
         [("hints.json", b'[{"x": 10, "y": 20, "rgb": [200, 40, 40]}]', "application/json")]).run()
     assert not at.error, [as_read(e.value) for e in at.error]

@@ -133,11 +133,17 @@ def _grid_share() -> float:
     return quantize.GRID / (2 * AB_LIMIT)
 
 
+# Inferno (black = right, bright = far off) with its first stop one step redder: Streamlit's Plotly theme treats
+# "#000001"–"#000040" as placeholders for its own colours and drew Inferno's "#000004" light pink, so Δab ≈ 0
+# looked brighter than a miss.
+ERROR_COLORS = ["#01" + c[3:] if c.lower().startswith("#0000") else c for c in plotly.colors.sequential.Inferno]
+
+
 def ab_error_map(truth: np.ndarray, predicted: np.ndarray, max_side: int = 512, height: int = 360) -> go.Figure:
     """uint8 RGB truth and prediction (same size) → heatmap of the per-pixel ab distance (Lab units)."""
     truth_lab, pred_lab = lab_of(truth, max_side), lab_of(predicted, max_side)
     error = np.linalg.norm(truth_lab[..., 1:] - pred_lab[..., 1:], axis=-1)
-    fig = go.Figure(go.Heatmap(z=error, colorscale=plotly.colors.sequential.Inferno, zmin=0, zmax=max(20.0, float(np.percentile(error, 99))),
+    fig = go.Figure(go.Heatmap(z=error, colorscale=ERROR_COLORS, zmin=0, zmax=max(20.0, float(np.percentile(error, 99))),
                                colorbar=dict(title="Δab"), hovertemplate="x=%{x}, y=%{y}: Δab %{z:.1f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False))
@@ -172,8 +178,12 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
                 line=dict(color=color, dash=dash), marker=dict(size=5),
                 hovertemplate=f"{name}<br>epoch %{{x}}: {key} = %{{y:.4g}}<extra></extra>",
             ))
+    # The legend below the plot, two entries a row, the figure taller by its rows: at the side, twelve
+    # entries squeezed the curves to a third of the width and scrolled.
+    legend_rows = -(-len(fig.data) // 2)
     fig.update_layout(
-        title=metric, height=height, margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified",
-        xaxis_title="epoch", yaxis=dict(type="log" if log_y else "linear", title=metric),
+        title=metric, height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=40, b=10 + 24 * legend_rows),
+        hovermode="x unified", xaxis_title="epoch", yaxis=dict(type="log" if log_y else "linear", title=metric),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=0.5, entrywidthmode="fraction"),
     )
     return fig

@@ -35,6 +35,7 @@ SEEN_KEY = "colorize.hint_clicks"   # digest → the last click handled (a click
 UPLOADED_KEY = "colorize.hint_files"  # digest → id of the hints file already applied
 CLICK_SIDE = 640                    # the clickable image's longest side, px
 SUGGESTIONS = 6
+SUGGESTIONS_PER_ROW = 3
 
 
 def _store(key: str) -> dict:
@@ -119,7 +120,10 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
     suggestions = loaders.suggested_colors(model, stamp, picture.pixels, digest, x, y, hints_json(digest))[:SUGGESTIONS]
     if suggestions:
         st.caption("The model's most probable colors here (click one to use it):")
-        for column, (k, s) in zip(st.columns(len(suggestions)), enumerate(suggestions)):
+        # Rows of three: six buttons side by side in the controls column cut "9%" to "9." at 1280 px.
+        columns = [column for _ in range(0, len(suggestions), SUGGESTIONS_PER_ROW)
+                   for column in st.columns(SUGGESTIONS_PER_ROW)]
+        for column, (k, s) in zip(columns, enumerate(suggestions)):
             column.image(_swatch(s["rgb"]), width=28)
             column.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
                           args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")

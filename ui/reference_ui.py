@@ -84,7 +84,10 @@ def _choose(source: str) -> None:
 def reference_picker_ui() -> DecodedImage | None:
     """The "Colors from a reference photo" chooser → the chosen reference, or None."""
     active = st.session_state.get(CHOSEN_KEY) is not None
-    with st.expander("Colors from a reference photo", expanded=active, icon=":material/palette:"):
+    # Open while a source is picked, even before its photo arrives: an ``expanded`` that flipped between runs
+    # (no photo yet → closed) folded the panel away under the visitor's upload, and its warnings with it.
+    in_use = active or st.session_state.get(SOURCE_KEY) in (UPLOAD, GALLERY)
+    with st.expander("Colors from a reference photo", expanded=in_use, icon=":material/palette:"):
         st.caption("A color photo of the same place or the same kind of thing: each part of your photo takes "
                    "the colors of the part of the reference that looks most like it; where nothing matches well, "
                    "the reference's own colors at that lightness; the model's colors only where the reference "

@@ -34,7 +34,7 @@ import sys
 
 from colorizer.settings import number_from_env
 
-__all__ = ["keep_keras_state", "cap_uploads", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
+__all__ = ["keep_keras_state", "cap_uploads", "largest_upload_mb", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
 
 
 
@@ -75,6 +75,13 @@ def keep_keras_state() -> bool:
     script_runner._clean_problem_modules = _close_matplotlib_figures
     _done = True
     return True
+
+
+def largest_upload_mb() -> int:
+    """Streamlit's limit on one file (``server.maxUploadSize``, MB)."""
+    from streamlit import config
+
+    return int(config.get_option("server.maxUploadSize"))
 
 
 class UploadRefused(Exception):

@@ -150,7 +150,7 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             upload = st.file_uploader("A color photo of the same place or kind", type=list(SUPPORTED_EXTENSIONS),
                                       key="video.reference")
             pick = st.selectbox("…or a gallery photo", gallery.color_keys(), key="video.reference_gallery",
-                                disabled=upload is not None)
+                                disabled=upload is not None, format_func=lambda k: gallery.GALLERY[k].title)
             try:
                 picture = loaders.decode_upload(upload.getvalue(), upload.name) if upload else loaders.gallery_picture(pick)
             except ImageError as err:
@@ -164,6 +164,8 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             upload = st.file_uploader("Hints for the first frame (JSON, as the Colorize page downloads them)",
                                       type=["json"], key="video.hints", max_upload_size=1)
             if upload is None:
+                st.info("Load a hints file to colorize with it (on the Colorize page, click the first frame's "
+                        "picture to place hints, then download them).", icon=":material/upload_file:")
                 return None
             try:  # parse_hints_json caps the size and nesting before parsing: a 50 MB "[{},{},…]" costs nothing
                 hints = validate_hints(parse_hints_json(upload.getvalue(), upload.name), (info.height, info.width),
@@ -235,7 +237,9 @@ def flicker_figure(report: VideoReport, height: int = 320):
                                 mode="lines", line={"color": "#1f77b4", "width": 3}))
     for cut in report.cuts:
         figure.add_vline(x=cut + 1, line_dash="dot", annotation_text="scene cut")
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
+    # The legend between the title and the plot: below it, it covered the x axis's title.
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
                          xaxis_title="frame", yaxis_title="mean |Δab| from the frame before",
                          title="Flicker: how much the colors change from one frame to the next")
     return figure

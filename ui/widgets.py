@@ -32,7 +32,7 @@ from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
-from ui import callbacks, loaders, work_queue
+from ui import callbacks, loaders, server_tuning, work_queue
 from ui.plain_text import plain
 
 if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
@@ -182,15 +182,28 @@ def model_picker_ui() -> str | None:
     return name
 
 
+def upload_room_ui(files: list) -> None:
+    """Near the server's ceiling on a visitor's uploads (``server_tuning.cap_uploads``) a refused file shows
+    only a red mark in the uploader, with the browser's "status code 413": say what happened and what to do."""
+    held_mb = sum(f.size for f in files) / 2**20
+    room_mb = server_tuning.UPLOADS_PER_SESSION_MB - held_mb
+    if room_mb < server_tuning.largest_upload_mb():
+        st.warning(f"Your files take {held_mb:.0f} MB of the {server_tuning.UPLOADS_PER_SESSION_MB} MB this server "
+                   f"keeps per visitor: a file marked with a red ! was not accepted. Remove some files to add more.",
+                   icon=":material/cloud_off:")
+
+
 def image_source_ui() -> str:
     """Gallery pick or uploads (many files, every supported format) → the source chosen."""
     source = st.segmented_control("Image source", [GALLERY, UPLOAD], default=GALLERY, key=SOURCE_KEY,
                                   required=True)
     if source == UPLOAD:
-        st.file_uploader(
+        files = st.file_uploader(
             "Images", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key=UPLOAD_KEY,
-            help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first.",
+            help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first. "
+                 f"This server keeps up to {server_tuning.UPLOADS_PER_SESSION_MB} MB of files per visitor.",
         )
+        upload_room_ui(files or [])
     else:
         keys = list(gallery.GALLERY)
         st.selectbox(
