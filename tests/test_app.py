@@ -371,3 +371,17 @@ def test_near_the_upload_ceiling_the_sidebar_says_why_a_file_was_refused(tiny_ap
     [warning] = [w.value for w in at.sidebar.warning if "per visitor" in w.value]
     assert f"of the {server_tuning.largest_upload_mb()} MB this server keeps per visitor" in warning
     assert "Remove some files" in warning
+
+
+def test_training_curves_keep_their_legend_below_and_whole():
+    """Finding (session 23's browser audit): twelve legend entries at the side squeezed the curves to a third of
+    the width; below them, two a row, a long name was cut at the edge."""
+    from ui import charts
+
+    rows = [{"epoch": 0.0, "loss": 1.0, "val_loss": 1.2, "learning_rate": 1e-3}, {"epoch": 1.0, "loss": 0.8, "val_loss": 1.1, "learning_rate": 5e-4}]
+    histories = {name: rows for name in ("hypercolumn", "hypercolumn_hints", "cifar_ae")}
+    loss = charts.history_figure(histories, "loss")
+    assert loss.layout.legend.orientation == "h" and loss.layout.legend.y < 0
+    assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 3   # 6 entries, 2 a row
+    rate = charts.history_figure(histories, "learning_rate")   # "hypercolumn_hints · learning_rate": 33 characters
+    assert rate.layout.legend.entrywidth == 1 and rate.layout.height == 330 + 24 * 3  # 3 entries (no val_), 1 a row

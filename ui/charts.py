@@ -178,12 +178,14 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
                 line=dict(color=color, dash=dash), marker=dict(size=5),
                 hovertemplate=f"{name}<br>epoch %{{x}}: {key} = %{{y:.4g}}<extra></extra>",
             ))
-    # The legend below the plot, two entries a row, the figure taller by its rows: at the side, twelve
-    # entries squeezed the curves to a third of the width and scrolled.
-    legend_rows = -(-len(fig.data) // 2)
+    # The legend below the plot, two entries a row (one where a name is long: "hypercolumn_hints ·
+    # learning_rate" was cut at the edge), the figure taller by its rows: at the side, twelve entries squeezed
+    # the curves to a third of the width and scrolled.
+    per_row = 2 if all(len(trace.name) <= 30 for trace in fig.data) else 1
+    legend_rows = -(-len(fig.data) // per_row)
     fig.update_layout(
         title=metric, height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=40, b=10 + 24 * legend_rows),
         hovermode="x unified", xaxis_title="epoch", yaxis=dict(type="log" if log_y else "linear", title=metric),
-        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=0.5, entrywidthmode="fraction"),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row, entrywidthmode="fraction"),
     )
     return fig

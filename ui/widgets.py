@@ -188,8 +188,8 @@ def upload_room_ui(files: list) -> None:
     held_mb = sum(f.size for f in files) / 2**20
     room_mb = server_tuning.UPLOADS_PER_SESSION_MB - held_mb
     if room_mb < server_tuning.largest_upload_mb():
-        st.warning(f"Your files take {held_mb:.0f} MB of the {server_tuning.UPLOADS_PER_SESSION_MB} MB this server "
-                   f"keeps per visitor: a file marked with a red ! was not accepted. Remove some files to add more.",
+        st.warning(f"Your files take {held_mb:.1f} MB of the {server_tuning.UPLOADS_PER_SESSION_MB} MB this server "
+                   f"keeps per visitor: a larger file is refused (marked with a red !). Remove some files to add more.",
                    icon=":material/cloud_off:")
 
 
