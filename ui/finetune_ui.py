@@ -292,9 +292,10 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     st.success(f"Saved **{status.result.name}** after {training.get('epochs_run', '?')} epoch(s){stopped}. "
                "It is in your model picker now, and on the Compare and Training-curves pages: only you see it "
                "until you share it (Your fine-tuned models, below).", icon=":material/check_circle:")
-    st.caption(f"{device_line(status)} · {status.wall_time_s:.0f} s in all · "
-               f"{training.get('time_per_epoch_s') or '–'} s per epoch (encoder features computed once, "
-               f"in {training.get('feature_time_s', '?')} s)")
+    per_epoch = training.get("time_per_epoch_s")
+    pace = f"{per_epoch} s per epoch" if per_epoch else "stopped before an epoch was complete, so none was timed"
+    st.caption(f"{device_line(status)} · {status.wall_time_s:.0f} s in all · {pace} (encoder features computed "
+               f"once, in {training.get('feature_time_s', '?')} s)")
     st.download_button("Download the checkpoint (ZIP)", functools.partial(finetune.checkpoint_zip, status.result),
                        file_name=f"{status.result.name}.zip", mime="application/zip", key="finetune.download",
                        icon=":material/download:",
