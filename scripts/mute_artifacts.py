@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     model = load("hypercolumn")
-    summaries, separation = {}, {}
+    summaries, separation, pooled = {}, {}, ([], [])
     for name in args.sets.split(","):
         photos = photo_set(name, args.dir)
         cache = {id(truth): (model.colorize(truth), *artifact_maps(truth)) for _, truth in photos}
@@ -105,7 +105,9 @@ def main(argv=None) -> int:
         gains = np.array([p["gain_over_gray"] for p in summaries[name]["as shipped"]["photos"]])
         image_a = np.array([cache[id(truth)][2] for _, truth in photos])
         separation[name] = {"mean_image_A": float(image_a.mean()), "photos_3dB_under": int((gains < -3).sum()),
-                            "auc": auc(image_a, gains < -3)}
+                            "auc": auc(image_a, gains < -3), "image_A": image_a.tolist()}
+        pooled[0].extend(image_a)
+        pooled[1].extend(gains < -3)
     print(format_sets_table(summaries, list(VARIANTS)))
     for label in VARIANTS:
         met = sum(bars_met(summaries[s][label]) for s in summaries)
@@ -114,6 +116,8 @@ def main(argv=None) -> int:
     for name, s in separation.items():
         print(f"{name}: mean artifact mass {s['mean_image_A']:.2f}; AUC for its {s['photos_3dB_under']} photos "
               f"over 3 dB under gray {s['auc']:.2f}")
+    print(f"pooled over the sets: AUC {auc(np.array(pooled[0]), np.array(pooled[1])):.2f} "
+          f"for {int(np.sum(pooled[1]))} photos over 3 dB under gray of {len(pooled[1])}")
     if args.json:
         write_json({"summaries": summaries, "separation": separation}, args.json)
     return 0

@@ -67,11 +67,12 @@ def test_L_313_contract_gives_the_bin_its_distribution_is_sure_of(temperature):
     assert_ab(model.colorize(GRAY_INPUT, temperature=temperature), quantize.AB_BINS[k])
 
 
-def flagship_with_constant_outputs(bin_ab, regression_ab) -> Colorizer:
-    """A tiny hypercolumn whose decoder outputs one sure bin (``bin_ab``) and a constant regression."""
-    size = TINY_SIZES["hypercolumn"]
+def with_constant_outputs(arch, bin_ab, regression_ab) -> tuple[Colorizer, np.ndarray]:
+    """A tiny 313-bin model of ``arch`` (a module) whose decoder outputs one sure bin (``bin_ab``) and a constant
+    regression → (its Colorizer, the bin's ab)."""
+    size = TINY_SIZES[arch.NAME]
     keras.utils.set_random_seed(0)
-    model = hypercolumn.build(size)
+    model = arch.build(size)
     decoder = model.get_layer("decoder")
     k = int(quantize.nearest_bin(np.asarray([bin_ab], np.float32))[0])
     probs, ab_reg = decoder.get_layer("probs"), decoder.get_layer("ab_reg")
@@ -81,8 +82,12 @@ def flagship_with_constant_outputs(bin_ab, regression_ab) -> Colorizer:
     probs.bias.assign(bias)
     ab_reg.kernel.assign(np.zeros(ab_reg.kernel.shape, np.float32))
     ab_reg.bias.assign(np.arctanh(np.asarray(regression_ab, np.float32) / AB_NORM))
-    card = {"architecture": "hypercolumn", "working_size": size}
+    card = {"architecture": arch.NAME, "working_size": size}
     return Colorizer(name="stub", model=model, contract="L_313", working_size=size, card=card), quantize.AB_BINS[k]
+
+
+def flagship_with_constant_outputs(bin_ab, regression_ab) -> tuple[Colorizer, np.ndarray]:
+    return with_constant_outputs(hypercolumn, bin_ab, regression_ab)
 
 
 def test_flagship_sure_distribution_gives_its_bin_through_the_guided_upsampling():
@@ -102,21 +107,8 @@ def test_unet313_heads_give_their_own_ab():
     color (a ≠ b, opposite signs), each through the U-Net's own outputs, not the flagship's decoding."""
     from colorizer.models import unet313
 
-    size = TINY_SIZES["unet313"]
-    keras.utils.set_random_seed(0)
-    model = unet313.build(size)
-    decoder = model.get_layer("decoder")
-    k = int(quantize.nearest_bin(np.array([[20.0, 50.0]]))[0])
-    probs, ab_reg = decoder.get_layer("probs"), decoder.get_layer("ab_reg")
-    probs.kernel.assign(np.zeros(probs.kernel.shape, np.float32))
-    bias = np.full(quantize.N_BINS, -30.0, np.float32)
-    bias[k] = 30.0
-    probs.bias.assign(bias)
-    ab_reg.kernel.assign(np.zeros(ab_reg.kernel.shape, np.float32))
-    ab_reg.bias.assign(np.arctanh(np.array([-10.0, 25.0], np.float32) / AB_NORM))
-    card = {"architecture": "unet313", "working_size": size}
-    unet = Colorizer(name="stub", model=model, contract="L_313", working_size=size, card=card)
-    assert_ab(unet.colorize(GRAY_INPUT), quantize.AB_BINS[k])
+    unet, bin_ab = with_constant_outputs(unet313, [20.0, 50.0], [-10.0, 25.0])
+    assert_ab(unet.colorize(GRAY_INPUT), bin_ab)
     assert_ab(unet.colorize(GRAY_INPUT, head="regression"), [-10.0, 25.0])
 
 
