@@ -91,6 +91,27 @@ def test_a_session_cannot_hold_unbounded_uploads(monkeypatch):
         assert "server_tuning.cap_uploads()" in (ROOT / entry).read_text(), entry
 
 
+def test_uploads_go_on_uncapped_if_streamlits_store_changes_shape(monkeypatch):
+    """The ceiling reads Streamlit's private store; if a Streamlit release renames its parts, every upload must
+    still land (uncapped, with a warning), not fail."""
+    from streamlit.runtime import memory_uploaded_file_manager
+
+    from ui import server_tuning
+
+    class RenamedStore:  # another release's store: same methods, other insides
+        def __init__(self):
+            self.kept = {}
+
+        def add_file(self, session_id, file):
+            self.kept.setdefault(session_id, []).append(file)
+
+    monkeypatch.setattr(memory_uploaded_file_manager, "MemoryUploadedFileManager", RenamedStore)
+    assert server_tuning.cap_uploads(per_session_mb=1, total_mb=1)
+    store = RenamedStore()
+    store.add_file("a", "a file")
+    assert store.kept == {"a": ["a file"]}
+
+
 # ----------------------------------------------------------------------------------------- the decode budget
 
 import json  # noqa: E402

@@ -36,8 +36,6 @@ from colorizer.settings import number_from_env
 
 __all__ = ["keep_keras_state", "cap_uploads", "largest_upload_mb", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
 
-
-
 # A visitor's photos for a fine-tune (20 phone photos of ~5 MB) or a 30-MB clip and its reference fit; beyond,
 # the uploader says the file was refused. The server's total leaves room for twenty sessions' work (~1.3 GB).
 UPLOADS_PER_SESSION_MB = number_from_env("COLORIZER_UPLOADS_PER_SESSION_MB", 160)
@@ -105,19 +103,20 @@ def cap_uploads(per_session_mb: int | None = None, total_mb: int | None = None) 
         return False
     if getattr(manager.add_file, "capped", False):
         return True
-    if not all(hasattr(manager, name) for name in ("add_file", "remove_file")):
-        _log.warning("Streamlit's upload store not found; uploads are not capped per session")
-        return False
     per_session = (UPLOADS_PER_SESSION_MB if per_session_mb is None else per_session_mb) * 2**20
     total = (UPLOADS_MB if total_mb is None else total_mb) * 2**20
     add_file = manager.add_file
 
     def capped_add_file(self, session_id: str, file) -> None:
-        with self._lock:
-            held = self.file_storage.get(session_id, {})
-            replaced = len(held[file.file_id].data) if file.file_id in held else 0
-            session_bytes = sum(len(f.data) for f in held.values()) - replaced
-            server_bytes = self._total_bytes - replaced
+        try:
+            with self._lock:
+                held = self.file_storage.get(session_id, {})
+                replaced = len(held[file.file_id].data) if file.file_id in held else 0
+                session_bytes = sum(len(f.data) for f in held.values()) - replaced
+                server_bytes = self._total_bytes - replaced
+        except AttributeError:  # Streamlit's store changed shape: uploads go on uncapped rather than all refused
+            _log.warning("Streamlit's upload store changed; uploads are not capped per session")
+            return add_file(self, session_id, file)
         size = len(file.data)
         if session_bytes + size > per_session:
             raise _refusal(f"this session already holds {session_bytes / 2**20:.0f} MB of uploads, the most is "
