@@ -146,25 +146,14 @@ def output_names(inputs: list[str]) -> dict[str, str]:
     return names
 
 
-class _WithOptions:
-    """A Colorizer that always colorizes with the same options (an extra evaluation row: another
-    temperature, mirror averaging)."""
-
-    def __init__(self, model, **fixed):
-        # Not ``options``: a Colorizer's ``options`` are the names it accepts, which this row does not widen.
-        self.model, self.fixed = model, fixed
-
-    def colorize(self, image):
-        return self.model.colorize(image, **self.fixed)
-
-
 GALLERY_SET = "gallery"
 TRAINING_PALETTE_ROW = "baseline: training palette"
 
 
 def cmd_evaluate(args) -> int:
     from colorizer.baselines import TrainingPalette
-    from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json
+    from colorizer.evaluate import (WithOptions, evaluate_photos, format_table, gallery_truths, held_out_truths,
+                                    write_json)
     from colorizer.inference import load
 
     if args.references:
@@ -178,9 +167,9 @@ def cmd_evaluate(args) -> int:
     # The simplest automatic colorizer beside gray: one color per lightness, the training photos' mean.
     models = {TRAINING_PALETTE_ROW: TrainingPalette(), **models}
     for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
-        models.update({f"{n} (T={t:g})": _WithOptions(m, temperature=t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
+        models.update({f"{n} (T={t:g})": WithOptions(m, temperature=t) for n, m in list(models.items()) if getattr(m, "has_temperature", False)})
     if args.mirror:  # extra rows: the models that can, averaged with the mirror image (twice the time)
-        models.update({f"{n} (mirror-averaged)": _WithOptions(m, mirror=True) for n, m in list(models.items())
+        models.update({f"{n} (mirror-averaged)": WithOptions(m, mirror=True) for n, m in list(models.items())
                        if "mirror" in getattr(m, "options", ())})
     if args.hints:  # extra rows: hint-taking models given n simulated hints per photo
         from colorizer.evaluate import HintedColorizer

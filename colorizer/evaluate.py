@@ -51,6 +51,7 @@ from colorizer.color import ab_of_rgb, join_lab, luminance
 __all__ = [
     "held_out_truths", "gallery_truths", "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "gray_baseline", "evaluate_photos",
     "format_table", "format_per_photo", "write_json", "METRIC_NAMES", "TRANSFER_NAMES", "transfer_metrics", "quieter_half",
+    "WithOptions", "HintedColorizer",
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")
@@ -367,6 +368,18 @@ def _finite_or_none(value):
 def write_json(summary: dict, path: str | Path) -> None:
     """Strict JSON: an infinite PSNR (identical images) or an undefined metric (NaN) becomes null."""
     Path(path).write_text(json.dumps(_finite_or_none(summary), indent=2, allow_nan=False) + "\n")
+
+
+class WithOptions:
+    """A Colorizer that always colorizes with the same options: an extra row (another temperature, mirror
+    averaging) or a decoding under test (``scripts/tune_decoding.py``)."""
+
+    def __init__(self, model, **fixed):
+        # Not ``options``: a Colorizer's ``options`` are the names it accepts, which this row does not widen.
+        self.model, self.fixed = model, fixed
+
+    def colorize(self, image: np.ndarray) -> np.ndarray:
+        return self.model.colorize(image, **self.fixed)
 
 
 class HintedColorizer:

@@ -85,14 +85,13 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
 
-    from colorizer.evaluate import evaluate_photos
+    from colorizer.evaluate import WithOptions, evaluate_photos
     from colorizer.inference import load
-    from tune_decoding import Decoded
     from tune_flagship import photo_set
 
-    models = {"checkpoint": Decoded(load(args.checkpoint), json.loads(args.options))}
+    models = {"checkpoint": WithOptions(load(args.checkpoint), **json.loads(args.options))}
     if args.against:
-        models["against"] = Decoded(load(args.against), json.loads(args.against_options))
+        models["against"] = WithOptions(load(args.against), **json.loads(args.against_options))
     rng = np.random.default_rng(args.seed)  # one stream over the sets in order: the same sets, the same numbers
     results = {}
     for name in args.sets.split(","):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from colorizer.evaluate import evaluate_photos, write_json  # noqa: E402
+from colorizer.evaluate import WithOptions, evaluate_photos, write_json  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from tune_flagship import BARS, format_sets_table, margin, photo_set  # noqa: E402
 
@@ -49,13 +48,6 @@ def averaged_forward(model, members: list):
 
     forward.traced, forward.other_shapes = getattr(first, "traced", None), getattr(first, "other_shapes", {})
     return forward
-
-
-class Decoded:
-    """A colorizer whose ``colorize`` always passes the same decoding options."""
-
-    def __init__(self, model, options: dict):
-        self.colorize = functools.partial(model.colorize, **options)
 
 
 def bars_met(metrics: dict) -> int:
@@ -85,7 +77,7 @@ def main(argv=None) -> int:
         members = [load(name) for name in args.ensemble]
         members = [dataclasses.replace(m, working_size=model.working_size) for m in members]
         model.forward = averaged_forward(model, members)
-    variants = {label(options): Decoded(model, options) for options in json.loads(args.grid)}
+    variants = {label(options): WithOptions(model, **options) for options in json.loads(args.grid)}
     summaries = {name: evaluate_photos(photo_set(name, args.dir), variants) for name in args.sets.split(",")}
     print(format_sets_table(summaries, list(variants)))
     choose = args.choose_on.split(",")
