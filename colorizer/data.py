@@ -19,7 +19,7 @@ import numpy as np
 from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read_image
 
-__all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "crop_batch", "CROP_SCALES",
+__all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
            "trained_on_packages", "shipping_problem", "check_shippable"]
@@ -297,6 +297,12 @@ def center_crops(photos: list[np.ndarray], size: int) -> np.ndarray:
         side = min(h, w)
         crops.append(_crop(photo, (h - side) // 2, (w - side) // 2, side, size, False))
     return np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
+
+
+def validation_crops(photos: list[np.ndarray], size: int, random_per_photo: int, seed: int) -> np.ndarray:
+    """What the validation loss (which keeps the best epoch) is measured on: each photo's centre crop, then
+    ``random_per_photo`` seeded random crops of it."""
+    return np.concatenate([center_crops(photos, size), random_crops(photos, random_per_photo, size, seed=seed)])
 
 
 def crop_batch(crops: np.ndarray) -> dict[str, np.ndarray]:

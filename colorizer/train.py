@@ -30,6 +30,9 @@ from colorizer.models import architecture
 __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part",
            "data_sources", "extra_photos_card", "crops", "target_prior", "warm_start", "freeze_except"]
 
+# Random validation crops per held-out photo beside its centre crop (fine-tuning, with fewer photos, takes 2).
+VAL_RANDOM_CROPS = 3
+
 
 def data_sources(data_dir: str | Path) -> list[dict]:
     """Packages and licenses of the folder's photos, from its manifest (``data.manifest_rows``) when it has one."""
@@ -80,7 +83,7 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     if backdrops:
         grounds = data.neutral_backdrops(32, seed)
         train_crops = np.concatenate([train_crops, data.surface_scenes(grounds, stamps, count, size, seed + 1)])
-    val_crops = np.concatenate([data.center_crops(val_photos, size), data.random_crops(val_photos, 3, size, seed=seed + 1)])
+    val_crops = data.validation_crops(val_photos, size, VAL_RANDOM_CROPS, seed + 1)
     return train_photos, val_photos, train_crops, val_crops
 
 

@@ -100,3 +100,13 @@ def test_training_gray_is_the_gray_inference_feeds():
     levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
     gray_photo = np.repeat(levels[..., None], 3, axis=-1)
     np.testing.assert_allclose(color.gray01_from_L(color.luminance(gray_photo)) * 255, levels, atol=0.6)
+
+
+def test_validation_crops_are_the_centre_then_seeded_random_ones():
+    photos = [make_photo(60, 80, seed=i) for i in range(3)]
+    crops = data.validation_crops(photos, 32, 2, seed=5)
+    assert crops.shape == (3 + 3 * 2, 32, 32, 3)
+    np.testing.assert_array_equal(crops[:3], data.center_crops(photos, 32))
+    np.testing.assert_array_equal(crops[3:], data.random_crops(photos, 2, 32, seed=5))
+    np.testing.assert_array_equal(crops, data.validation_crops(photos, 32, 2, seed=5))    # the same every time
+    assert not np.array_equal(crops[3:], data.validation_crops(photos, 32, 2, seed=6)[3:])

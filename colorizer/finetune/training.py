@@ -91,8 +91,7 @@ def prepare(config: FinetuneConfig, photos: list[Photo], base: Base, cache: Feat
     crop = crop_size(config, base)
     train_photos, val_photos, held_out = split_photos(photos, config.val_share, config.seed)
     train_crops = data.random_crops(_rgbs(train_photos), config.crops_per_photo, crop, seed=config.seed)
-    val_crops = np.concatenate([data.center_crops(_rgbs(val_photos), crop),
-                                data.random_crops(_rgbs(val_photos), VAL_RANDOM_CROPS, crop, seed=config.seed + 1)])
+    val_crops = data.validation_crops(_rgbs(val_photos), crop, VAL_RANDOM_CROPS, config.seed + 1)
     arch = base.arch
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
