@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 
 __all__ = ["number_from_env", "is_positive_number"]
 
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+
 
 def is_positive_number(value: float, zero_ok: bool = False) -> bool:
-    """A finite number above 0 (or at 0 with ``zero_ok``): NaN and infinity are not limits."""
-    return math.isfinite(value) and (value >= 0 if zero_ok else value > 0)
+    """A finite number above 0 (or at 0 with ``zero_ok``): NaN and infinity are not limits. (An int is finite
+    however long: ``math.isfinite`` would overflow on one past a float's range.)"""
+    return (isinstance(value, int) or math.isfinite(value)) and (value >= 0 if zero_ok else value > 0)
 
 
 def number_from_env(name: str, default: int | float, kind: type = int, zero_ok: bool = False) -> int | float:
-    """``$name`` as ``kind`` (thousands may be written 1,000 or 1_000); the default when it is unset or bad."""
+    """``$name`` as ``kind`` (thousands may be written 1,000 or 1_000); the default when it is unset or bad. A comma
+    elsewhere is refused, not dropped: "1,5" is a decimal comma, and 15 would be a tenfold limit."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = kind(raw.replace(",", ""))
+        value = kind(raw.replace(",", "") if _THOUSANDS.fullmatch(raw) else raw)
     except ValueError:
         value = math.nan
     if is_positive_number(value, zero_ok):

@@ -385,3 +385,26 @@ def test_training_curves_keep_their_legend_below_and_whole():
     assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 3   # 6 entries, 2 a row
     rate = charts.history_figure(histories, "learning_rate")   # "hypercolumn_hints · learning_rate": 33 characters
     assert rate.layout.legend.entrywidth == 1 and rate.layout.height == 330 + 24 * 3  # 3 entries (no val_), 1 a row
+
+
+def test_every_uploader_counts_toward_the_upload_ceiling(tiny_app_env, monkeypatch):
+    """The ceiling counts all a session holds (``cap_uploads``), so the warning does too: a reference photo's
+    bytes, not only the sidebar's files (session 23's final review)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from ui import reference_ui, server_tuning
+
+    noise = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(noise, "PNG")
+    assert noise.tell() > 1.2 * 2**20  # noise does not compress: over a megabyte
+    monkeypatch.setattr(server_tuning, "UPLOADS_PER_SESSION_MB", server_tuning.largest_upload_mb() + 1)
+    at = upload(app(), [("gray.png", gray_png(), "image/png")])
+    assert not [w for w in at.sidebar.warning if "per visitor" in w.value]  # a small file: room for a large one
+    at.session_state[reference_ui.SOURCE_KEY] = reference_ui.UPLOAD
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("ref.png", noise.getvalue(), "image/png")]).run()
+    assert_no_page_error(at)
+    assert [w for w in at.sidebar.warning if "per visitor" in w.value], "the reference's bytes were not counted"

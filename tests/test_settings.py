@@ -11,7 +11,8 @@ from colorizer.settings import number_from_env
 
 
 @pytest.mark.parametrize("raw, kind, expected", [
-    ("", int, 7), ("12", int, 12), ("1,000", int, 1000), ("1_000", int, 1000), ("1.5", float, 1.5),
+    ("", int, 7), ("12", int, 12), (" 12 ", int, 12), ("1,000", int, 1000), ("12,000,000", int, 12_000_000),
+    ("1_000", int, 1000), ("1.5", float, 1.5), ("1,500.5", float, 1500.5), ("9" * 400, int, int("9" * 400)),
 ])
 def test_a_good_or_missing_value(monkeypatch, raw, kind, expected):
     monkeypatch.setenv("COLORIZER_TEST_LIMIT", raw)
@@ -20,6 +21,8 @@ def test_a_good_or_missing_value(monkeypatch, raw, kind, expected):
 
 @pytest.mark.parametrize("raw, kind", [
     ("200MB", int), ("1.5", int), ("0", int), ("-3", int), ("nan", float), ("inf", float), ("-inf", float), ("lots", float),
+    ("1,5", float),  # a decimal comma: dropping it would read a tenfold 15
+    ("1e9", int),
 ])
 def test_a_bad_value_keeps_the_default_with_a_warning_naming_it(monkeypatch, raw, kind):
     monkeypatch.setenv("COLORIZER_TEST_LIMIT", raw)

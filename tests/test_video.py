@@ -240,6 +240,23 @@ def test_max_seconds_bounds_the_timeline_and_its_sound_whatever_the_header_claim
     assert whole.frames == 24 and not whole.cut_short  # a clip within the limit loses nothing
 
 
+def test_a_frame_longer_than_max_seconds_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """Finding (session 23's final review): at least one frame was always allowed, so a header of one frame at
+    1/3600 fps (and a frame count of 0, which the page's duration check reads as 0 s) bought an hour of sound."""
+    import dataclasses
+    from fractions import Fraction
+
+    from colorizer.video import pipeline
+
+    clip = synthetic.moving_square(frames=4, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
+    slow = dataclasses.replace(probe(source), fps=Fraction(1, 2), frames=0)   # what a crafted header says
+    monkeypatch.setattr(pipeline, "probe", lambda path: slow)
+    with pytest.raises(VideoError, match=r"^in\.mp4: at 0\.5 frames a second one frame lasts 2 s, over the limit of 1 s"):
+        colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_seconds=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 @pytest.mark.parametrize("audio_seconds", [2.0, None])  # without sound the file appears only with the first frames
 def test_a_result_past_max_bytes_is_refused_by_name_and_leaves_no_file(tmp_path, audio_seconds):
     clip = synthetic.moving_square(frames=24, size=(64, 48))

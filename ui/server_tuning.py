@@ -19,8 +19,8 @@ and does nothing if Streamlit's internals moved (the app then runs as before, on
 uploaded 40 files of 25 MB (or sent them straight to the upload endpoint, no widget needed) took a server from
 76 MB to 1,079 MB (session 23's audit). A session may now hold ``UPLOADS_PER_SESSION_MB`` and the server
 ``UPLOADS_MB`` in all; an upload past either is refused with HTTP 413, which the uploader shows on that file,
-and files removed in the uploader free their share. Two uploads landing at the same instant may both pass
-(each at most ``maxUploadSize``): the check is outside Streamlit's lock, which is not re-entrant.
+and files removed in the uploader free their share. (Streamlit 1.67 stores each upload from its handler on the
+event loop, one at a time; were two ever stored at once, both could pass by at most ``maxUploadSize``.)
 
 Two settings in ``.streamlit/config.toml`` go with it: ``runner.postScriptGC = false`` (the second full
 collection after every run) and ``server.fileWatcherType = "none"`` (after every run the watcher walks
@@ -34,7 +34,8 @@ import sys
 
 from colorizer.settings import number_from_env
 
-__all__ = ["keep_keras_state", "cap_uploads", "largest_upload_mb", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
+__all__ = ["keep_keras_state", "cap_uploads", "session_upload_bytes", "largest_upload_mb", "UPLOADS_PER_SESSION_MB",
+           "UPLOADS_MB"]
 
 # A visitor's photos for a fine-tune (20 phone photos of ~5 MB) or a 30-MB clip and its reference fit; beyond,
 # the uploader says the file was refused. The server's total leaves room for twenty sessions' work (~1.3 GB).
@@ -73,6 +74,20 @@ def keep_keras_state() -> bool:
     script_runner._clean_problem_modules = _close_matplotlib_figures
     _done = True
     return True
+
+
+def session_upload_bytes() -> int | None:
+    """Bytes of uploads the running session holds (every uploader's: the sidebar's, the reference, the clip, the
+    fine-tune photos), as ``cap_uploads`` counts them; None outside a script run or if Streamlit's store changed."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        store = ctx.uploaded_file_mgr
+        with store._lock:
+            return sum(len(f.data) for f in store.file_storage.get(ctx.session_id, {}).values())
+    except AttributeError:
+        return None
 
 
 def largest_upload_mb() -> int:

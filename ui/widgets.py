@@ -184,8 +184,10 @@ def model_picker_ui() -> str | None:
 
 def upload_room_ui(files: list) -> None:
     """Near the server's ceiling on a visitor's uploads (``server_tuning.cap_uploads``) a refused file shows
-    only a red mark in the uploader, with the browser's "status code 413": say what happened and what to do."""
-    held_mb = sum(f.size for f in files) / 2**20
+    only a red mark in the uploader, with the browser's "status code 413": say what happened and what to do.
+    Every uploader's files count (the session's store), else ``files``, this uploader's."""
+    held = server_tuning.session_upload_bytes()
+    held_mb = (sum(f.size for f in files) if held is None else held) / 2**20
     room_mb = server_tuning.UPLOADS_PER_SESSION_MB - held_mb
     if room_mb < server_tuning.largest_upload_mb():
         st.warning(f"Your files take {held_mb:.1f} MB of the {server_tuning.UPLOADS_PER_SESSION_MB} MB this server "

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from colorizer.video.frames import FrameColorizer
-from colorizer.video.io import VideoError, VideoWriter, check_budget, probe, read_frames
+from colorizer.video.io import VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
 __all__ = ["colorize_video", "VideoReport", "PREFETCH"]
 
@@ -169,7 +169,11 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels)
     limit = max_frames
     if max_seconds is not None:  # a header can understate the frames: the timeline the writer makes is what counts
-        limit = min(limit if limit is not None else math.inf, max(1, math.floor(max_seconds * info.fps)))
+        fitting = math.floor(max_seconds * info.fps)
+        if fitting < 1:  # one frame would already outlast the limit, and its sound with it
+            raise VideoBudgetError(f"{Path(source).name}: at {float(info.fps):.3g} frames a second one frame lasts "
+                                   f"{1 / float(info.fps):,.0f} s, over the limit of {max_seconds:g} s")
+        limit = min(limit if limit is not None else math.inf, fitting)
     destination = Path(destination)
     partial = destination.with_name(f".{destination.stem}.partial{os.getpid()}.mp4")
     colorizer = FrameColorizer(model, (info.height, info.width), temporal=temporal, reference=reference,
