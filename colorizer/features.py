@@ -32,8 +32,8 @@ from typing import Callable
 import numpy as np
 
 from colorizer import checkpoints, staging
-from colorizer.settings import number_from_env
 from colorizer.models.contract import feature_family
+from colorizer.settings import number_from_env
 
 __all__ = ["FeatureCache", "default_disk_dir", "default_disk_budget"]
 

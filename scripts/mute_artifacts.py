@@ -15,6 +15,7 @@ image's A tells the photos more than 3 dB under gray from the others (AUC: 0.5 i
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -39,17 +40,23 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _classifier():
+    """Lite0 up to its last block (built once: its weights are assigned at build), and its head conv and classifier."""
+    from colorizer.models.efficientnet_lite import EfficientNetLite0Features, lite0_arrays
+
+    return EfficientNetLite0Features(upscale=1), *lite0_arrays(True)[-2:]
+
+
 def artifact_maps(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     """uint8 RGB → (the artifact classes' probability per Lite0 cell, bilinearly at full size; the whole
     image's, from the pooled head as ImageNet classifies)."""
-    from colorizer.models.efficientnet_lite import EfficientNetLite0Features, lite0_arrays
-
+    lite, (head_kernel, head_bias), (fc_kernel, fc_bias) = _classifier()
     h, w = rgb.shape[:2]
     scale = np.sqrt(WORKING_SIDE ** 2 / (h * w))
     side = lambda n: max(32, round(n * scale / 32) * 32)
     small = cv2.resize(rgb, (side(w), side(h)), interpolation=cv2.INTER_AREA)
-    features = np.asarray(EfficientNetLite0Features(upscale=1)(normalize_l(rgb_to_lab(small)[..., :1])[None]))[0]
-    (head_kernel, head_bias), (fc_kernel, fc_bias) = lite0_arrays(True)[-2:]
+    features = np.asarray(lite(normalize_l(rgb_to_lab(small)[..., :1])[None]))[0]
     head = np.clip(np.tensordot(features, head_kernel[0, 0], 1) + head_bias, 0, 6)
     cells = _softmax(head @ fc_kernel + fc_bias)[..., ARTIFACT_CLASSES].sum(-1).astype(np.float32)
     image = float(_softmax(head.mean(axis=(0, 1)) @ fc_kernel + fc_bias)[ARTIFACT_CLASSES].sum())

@@ -495,7 +495,7 @@ def test_downloads_encode_when_asked_in_turns_of_the_queue(monkeypatch):
 
 # ----------------------------------------------------------------------------------------- per-session quotas, names, callbacks (AppTest)
 
-from app_fixtures import app_checkpoints, assert_no_page_error, tiny_app_env  # noqa: E402,F401  (pytest fixtures)
+from app_fixtures import app_checkpoints, as_read, assert_no_page_error, tiny_app_env  # noqa: E402,F401  (pytest fixtures)
 
 
 def _app():
@@ -518,9 +518,7 @@ def _headings(at) -> list[str]:
 
 def _errors(at) -> list[str]:
     """The error lines as a visitor reads them (Markdown's backslash escapes removed)."""
-    import re
-
-    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+    return [as_read(e.value) for e in at.error]
 
 
 @pytest.mark.slow

@@ -106,7 +106,7 @@ def photos_ui() -> tuple[list, list[str]] | None:
         help=f"Twenty or so color photos are plenty (this server takes {LIMITS.photos} at most). "
              "Grayscale files are skipped: they have no color to learn.",
     )
-    widgets.upload_room_ui(uploads or [])
+    widgets.upload_room_ui()
     if not uploads:
         return None
     used = uploads[:LIMITS.photos]

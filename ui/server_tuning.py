@@ -76,16 +76,22 @@ def keep_keras_state() -> bool:
     return True
 
 
+def _held_bytes(store, session_id: str, leaving_out: str | None = None) -> int:
+    """Bytes of the uploads ``session_id`` holds in Streamlit's store (call with ``store._lock`` held), but
+    ``leaving_out``, a file about to be replaced."""
+    return sum(len(f.data) for file_id, f in store.file_storage.get(session_id, {}).items() if file_id != leaving_out)
+
+
 def session_upload_bytes() -> int | None:
     """Bytes of uploads the running session holds (every uploader's: the sidebar's, the reference, the clip, the
-    fine-tune photos), as ``cap_uploads`` counts them; None outside a script run or if Streamlit's store changed."""
+    fine-tune photos), as ``cap_uploads`` counts them; None outside a script run or if Streamlit's store changed
+    (``cap_uploads`` then lets every upload through, so there is no ceiling to warn of)."""
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
         ctx = get_script_run_ctx()
-        store = ctx.uploaded_file_mgr
-        with store._lock:
-            return sum(len(f.data) for f in store.file_storage.get(ctx.session_id, {}).values())
+        with ctx.uploaded_file_mgr._lock:
+            return _held_bytes(ctx.uploaded_file_mgr, ctx.session_id)
     except AttributeError:
         return None
 
@@ -125,10 +131,9 @@ def cap_uploads(per_session_mb: int | None = None, total_mb: int | None = None) 
     def capped_add_file(self, session_id: str, file) -> None:
         try:
             with self._lock:
-                held = self.file_storage.get(session_id, {})
-                replaced = len(held[file.file_id].data) if file.file_id in held else 0
-                session_bytes = sum(len(f.data) for f in held.values()) - replaced
-                server_bytes = self._total_bytes - replaced
+                session_bytes = _held_bytes(self, session_id, leaving_out=file.file_id)
+                replaced = self.file_storage.get(session_id, {}).get(file.file_id)  # the same file sent again
+                server_bytes = self._total_bytes - (len(replaced.data) if replaced is not None else 0)
         except AttributeError:  # Streamlit's store changed shape: uploads go on uncapped rather than all refused
             _log.warning("Streamlit's upload store changed; uploads are not capped per session")
             return add_file(self, session_id, file)

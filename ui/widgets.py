@@ -182,12 +182,14 @@ def model_picker_ui() -> str | None:
     return name
 
 
-def upload_room_ui(files: list) -> None:
+def upload_room_ui() -> None:
     """Near the server's ceiling on a visitor's uploads (``server_tuning.cap_uploads``) a refused file shows
     only a red mark in the uploader, with the browser's "status code 413": say what happened and what to do.
-    Every uploader's files count (the session's store), else ``files``, this uploader's."""
+    Every uploader's files count, as the ceiling counts them."""
     held = server_tuning.session_upload_bytes()
-    held_mb = (sum(f.size for f in files) if held is None else held) / 2**20
+    if held is None:  # no ceiling is being kept
+        return
+    held_mb = held / 2**20
     room_mb = server_tuning.UPLOADS_PER_SESSION_MB - held_mb
     if room_mb < server_tuning.largest_upload_mb():
         st.warning(f"Your files take {held_mb:.1f} MB of the {server_tuning.UPLOADS_PER_SESSION_MB} MB this server "
@@ -200,12 +202,12 @@ def image_source_ui() -> str:
     source = st.segmented_control("Image source", [GALLERY, UPLOAD], default=GALLERY, key=SOURCE_KEY,
                                   required=True)
     if source == UPLOAD:
-        files = st.file_uploader(
+        st.file_uploader(
             "Images", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key=UPLOAD_KEY,
             help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first. "
                  f"This server keeps up to {server_tuning.UPLOADS_PER_SESSION_MB} MB of files per visitor.",
         )
-        upload_room_ui(files or [])
+        upload_room_ui()
     else:
         keys = list(gallery.GALLERY)
         st.selectbox(
