@@ -11,7 +11,9 @@ Generic on purpose, so any test file may use them:
 - ``installed_tiny_checkpoints`` → points ``COLORIZER_CHECKPOINT_DIR`` at the tiny checkpoints and
   hides any shipped ``weights/``, so ``colorizer.load("cifar_ae")`` loads the tiny one;
 - ``checkpoint_dir`` → a fresh, empty ``COLORIZER_CHECKPOINT_DIR`` for one test;
-- ``no_shipped_weights`` → ``checkpoints.WEIGHTS_DIR`` pointed at an empty folder for one test.
+- ``no_shipped_weights`` → ``checkpoints.WEIGHTS_DIR`` pointed at an empty folder for one test;
+- ``wait_until(condition)`` → polls until it holds, failing after ``PATIENCE_S``: for waits on threads, which
+  assert what a thread has reached rather than that nothing happened within a fixed time.
 
 No test writes to the user's cache: for the whole session ``COLORIZER_CHECKPOINT_DIR`` points at a
 temporary folder (unless the environment already set it, e.g. a CI sandbox).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 # Before TensorFlow is imported anywhere: keep its C++ start-up chatter out of test output.
@@ -35,6 +38,19 @@ if str(REPO_ROOT) not in sys.path:  # the package is used from the checkout, not
 # Working sizes small enough for a training step in well under a second (multiples of 8 for the U-Nets,
 # of 16 for the flagship's VGG16 blocks 3–5).
 TINY_SIZES = {"hypercolumn": 32, "hypercolumn_hints": 32, "cifar_ae": 32, "vgg16_ae": 32, "vae": 16, "unet313": 32}
+
+
+# Generous: a thread on a loaded 2-core machine may wait seconds for its turn on a core; a test that
+# passes never waits this long.
+PATIENCE_S = 60
+
+
+def wait_until(condition, timeout: float = PATIENCE_S) -> None:
+    """Wait for ``condition()`` to hold (polling), failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.005)
 
 
 def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:

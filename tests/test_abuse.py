@@ -123,6 +123,7 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from colorizer import imageio  # noqa: E402
+from conftest import wait_until  # noqa: E402
 from benchmarks import hostile  # noqa: E402
 
 _DECODE_AND_MEASURE = """
@@ -418,7 +419,8 @@ def test_a_dropped_result_is_made_again_in_its_turn_not_beside_the_running_job(m
     with work_queue.QUEUE.turn():  # another visitor's colorization holds the slot
         worker = threading.Thread(target=lambda: (loaders.colorized(model, ("m",), image, digest), done.set()))
         worker.start()
-        assert not done.wait(0.5) and model.calls == 1, "recomputed beside the running job"
+        wait_until(lambda: work_queue.QUEUE.snapshot()[1] == 1)  # the recomputation waits in the line
+        assert not done.is_set() and model.calls == 1, "recomputed beside the running job"
     assert done.wait(10) and model.calls == 2
     worker.join(5)
 
@@ -676,10 +678,7 @@ def test_a_job_stops_at_its_time_budget_and_when_its_visitor_is_gone(fn, tiny_ch
     assert status.result is not None and (status.result / "model.keras").is_file() and status.epoch < 20
     present = [True]
     gone = queue.submit(config, photos, owner="bob", presence=lambda: present[0], cache=fn.FeatureCache())
-    deadline = time.monotonic() + 60
-    while gone.status().state != "running" or gone.status().epoch < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: gone.status().state == "running" and gone.status().epoch >= 1)
     present[0] = False
     gone.join(120)
     assert gone.status().state == "stopped" and "(its visitor left)" in gone.status().message, gone.status()
@@ -709,10 +708,7 @@ def test_the_feature_cache_is_freed_when_the_jobs_end(fn, monkeypatch):
     monkeypatch.setattr(fn.FinetuneJob, "run", run)
     job = fn.JobQueue().submit(fn.FinetuneConfig(base="A"), [], owner="alice", cache=cache)
     job.join(60)
-    deadline = time.monotonic() + 60
-    while cache._entries and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not cache._entries
+    wait_until(lambda: not cache._entries)
 
 
 @pytest.mark.slow

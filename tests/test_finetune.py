@@ -11,18 +11,18 @@ the CLI form with a broken file.
 """
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shlex
 import threading
-import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import make_photo, write_png
+from conftest import make_photo, wait_until, write_png
 
 
 @pytest.fixture(scope="module")
@@ -517,49 +517,56 @@ def fake_training(fn, monkeypatch):
     return lambda base: release.setdefault(base, threading.Event()).set()
 
 
-def wait_for(predicate, timeout=60.0):  # generous: threads on a loaded 2-core machine
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+class _CountedWaits(threading.Condition):
+    """A Condition that counts each thread's waits: a job seen waiting twice has checked its turn, been
+    refused, and checked again (a fixed sleep instead could pass on a loaded machine with the bug there)."""
+
+    def __init__(self):
+        super().__init__()
+        self.waits = collections.Counter()
+
+    def wait(self, timeout=None):
+        self.waits[threading.current_thread().name] += 1
+        return super().wait(timeout)
 
 
 def test_queue_runs_one_job_at_a_time_in_order(fn, fake_training):
     queue = fn.JobQueue()
+    queue._cond = _CountedWaits()
     first = queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
-    wait_for(lambda: first.status().state == "running")
+    wait_until(lambda: first.status().state == "running")
     second = queue.submit(fn.FinetuneConfig(base="B"), [], owner="bob")
     third = queue.submit(fn.FinetuneConfig(base="C"), [], owner="bob")
-    time.sleep(0.3)
+    wait_until(lambda: all(queue._cond.waits[f"finetune-{job.id}"] >= 2 for job in (second, third)))
     assert [j.status().state for j in (first, second, third)] == ["running", "queued", "queued"]
     assert [queue.position(j) for j in (first, second, third)] == [0, 1, 2]
     assert queue.busy()
 
     fake_training("A")
-    wait_for(lambda: second.status().state == "running")
+    wait_until(lambda: second.status().state == "running")
     assert first.status().state == "done" and queue.position(first) is None
     assert [queue.position(j) for j in (second, third)] == [0, 1]
     fake_training("B")
-    wait_for(lambda: third.status().state == "running")
+    wait_until(lambda: third.status().state == "running")
     fake_training("C")
-    wait_for(lambda: not queue.busy())
+    wait_until(lambda: not queue.busy())
     assert third.status().state == "done"
 
 
 def test_queue_owner_isolation_and_cancel(fn, fake_training):
     queue = fn.JobQueue()
     running = queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
-    wait_for(lambda: running.status().state == "running")
+    wait_until(lambda: running.status().state == "running")
     waiting = queue.submit(fn.FinetuneConfig(base="B"), [], owner="bob")
     assert queue.get(running.id, "alice") is running
     assert queue.get(running.id, "bob") is None and queue.get(waiting.id, "alice") is None
     assert queue.jobs("bob") == [waiting] and queue.get("no-such-id", "bob") is None
 
     waiting.stop()  # cancel while queued: it never runs
-    wait_for(lambda: waiting.status().state == "stopped")
+    wait_until(lambda: waiting.status().state == "stopped")
     assert queue.position(waiting) is None and running.status().state == "running"
     fake_training("A")
-    wait_for(lambda: not queue.busy())
+    wait_until(lambda: not queue.busy())
 
 
 # --------------------------------------------------------------------------- the command line

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from benchmarks import browser, server as serverbench
+from conftest import wait_until
 from colorizer import process
 from ui import warmup
 
@@ -28,9 +29,7 @@ def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup
 
     first = warmup.start()
     assert warmup.start() is first  # once per process, whatever the number of runs
-    deadline = time.monotonic() + 120
-    while first.finished is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: first.finished is not None, timeout=120)
     assert first.error is None and first.seconds is not None
     assert first.name == widgets.default_checkpoint(list(loaders.available_checkpoints()))
     monkeypatch.setattr(loaders, "_colorizer_for", lambda *stamp: pytest.fail("loaded again: not a cache hit"))
@@ -49,9 +48,7 @@ def test_warm_up_failure_is_recorded_not_raised(fresh_warmup, monkeypatch):
 
     monkeypatch.setattr(loaders, "available_checkpoints", lambda: (_ for _ in ()).throw(OSError("disk gone")))
     record = warmup.start()
-    deadline = time.monotonic() + 30
-    while record.finished is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: record.finished is not None)
     assert record.error == "OSError: disk gone"
 
 

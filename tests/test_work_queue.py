@@ -3,25 +3,12 @@ turn_ui call takes a turn (a cached result never asks for one: ``ui.shared_cache
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
+from conftest import PATIENCE_S, wait_until
 from ui import work_queue
 from ui.work_queue import WorkQueue, wait_text
-
-
-# Generous: a thread on a loaded 2-core machine may wait seconds for its turn on a core; a test that
-# passes never waits this long.
-PATIENCE_S = 60
-
-
-def wait_until(condition, timeout: float = PATIENCE_S) -> None:
-    """Wait for ``condition()`` to hold (polling), failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.005)
 
 
 class FakeClock:
@@ -194,7 +181,9 @@ def test_turn_ui_always_takes_a_turn_even_with_a_key():
     with busy.turn():
         thread = threading.Thread(target=other, daemon=True)
         thread.start()
-        assert not entered.wait(0.3), "turn_ui went past the job holding the slot"
+        # In the line, not past it: a wait of fixed length could pass on a loaded machine with the bug there.
+        wait_until(lambda: busy.snapshot()[1] == 1)
+        assert not entered.is_set(), "turn_ui went past the job holding the slot"
     assert entered.wait(PATIENCE_S)
     thread.join(PATIENCE_S)
 
