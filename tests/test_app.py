@@ -375,16 +375,25 @@ def test_near_the_upload_ceiling_the_sidebar_says_why_a_file_was_refused(tiny_ap
 
 def test_training_curves_keep_their_legend_below_and_whole():
     """Finding (session 23's browser audit): twelve legend entries at the side squeezed the curves to a third of
-    the width; below them, two a row, a long name was cut at the edge."""
+    the width; below them, two a row, a long name was cut at the edge. Session 24's phone audit: "name ·
+    val_loss" entries were cut even so. One entry per checkpoint, its two curves in its group, the title saying
+    which line is which; on a log scale over decades, a label at each power of ten only."""
     from ui import charts
 
-    rows = [{"epoch": 0.0, "loss": 1.0, "val_loss": 1.2, "learning_rate": 1e-3}, {"epoch": 1.0, "loss": 0.8, "val_loss": 1.1, "learning_rate": 5e-4}]
+    rows = [{"epoch": 0.0, "loss": 1.0, "val_loss": 1.2, "learning_rate": 1e-3},
+            {"epoch": 1.0, "loss": 0.05, "val_loss": 0.09, "learning_rate": 5e-4}]
     histories = {name: rows for name in ("hypercolumn", "hypercolumn_hints", "cifar_ae")}
-    loss = charts.history_figure(histories, "loss")
+    loss = charts.history_figure(histories, "loss", log_y=True)
     assert loss.layout.legend.orientation == "h" and loss.layout.legend.y < 0
-    assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 3   # 6 entries, 2 a row
-    rate = charts.history_figure(histories, "learning_rate")   # "hypercolumn_hints · learning_rate": 33 characters
-    assert rate.layout.legend.entrywidth == 1 and rate.layout.height == 330 + 24 * 3  # 3 entries (no val_), 1 a row
+    assert [t.name for t in loss.data if t.showlegend] == list(histories)
+    assert [(t.legendgroup, t.line.dash) for t in loss.data][:2] == [("hypercolumn", "solid"), ("hypercolumn", "dash")]
+    assert loss.layout.title.text == "loss: solid training, dashed validation"
+    assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 2   # 3 entries, 2 a row
+    assert loss.layout.yaxis.type == "log" and loss.layout.yaxis.dtick == 1            # 0.05 to 1.2: over a decade
+    rate = charts.history_figure(histories, "learning_rate", log_y=True)                # 5e-4 to 1e-3: within one
+    assert rate.layout.title.text == "learning_rate" and rate.layout.yaxis.dtick is None
+    long = charts.history_figure({"a_checkpoint_named_at_length": rows}, "loss")
+    assert long.layout.legend.entrywidth == 1 and long.layout.yaxis.type == "linear"
 
 
 def test_every_uploader_counts_toward_the_upload_ceiling(tiny_app_env, monkeypatch):

@@ -60,7 +60,7 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
     sure, guessed = certainty_summary(certainty)
     with st.expander(f"Where {model.name} was sure: {sure:.0%} of the photo", icon=":material/psychology:"):
         shown = widgets.display(picture.rgb, None, 480)
-        st.image(confidence_image(certainty, shown.shape), width=min(480, shown.shape[1]),
+        st.image(confidence_image(certainty, shown.shape), width="content",  # ≤ 480 px, and never past a phone's column
                  caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
                          "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
                          "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).")

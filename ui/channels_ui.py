@@ -38,9 +38,9 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True) -
     if not has_color:
         st.caption("This image is gray: a = b = 0 everywhere. All of its color has to come from the model.")
         return
-    st.plotly_chart(charts.channel_histograms(lab), key=f"channels.hist.{key}")
+    st.plotly_chart(charts.channel_histograms(lab), key=f"channels.hist.{key}", config=charts.PLOTLY_CONFIG)
     st.plotly_chart(charts.ab_distribution(lab, "ab distribution over the 313 in-gamut bins"),
-                    key=f"channels.ab.{key}")
+                    key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG)
 
 
 def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
@@ -74,13 +74,14 @@ def reference_ui(picture: DecodedImage) -> None:
     for column, (label, rgb, key) in zip((left, right), (("Reference", reference.rgb, "reference"),
                                                          ("Colored from the reference", result.image, "from_reference"))):
         column.image(widgets.display(rgb, max_side=480), caption=label)
-        column.plotly_chart(charts.ab_distribution(charts.lab_of(rgb), f"{label}: ab distribution"), key=f"channels.ab.{key}")
+        column.plotly_chart(charts.ab_distribution(charts.lab_of(rgb), f"{label}: ab distribution"),
+                            key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG)
 
 
 def error_map_ui(truth: np.ndarray, prediction: np.ndarray) -> None:
     st.subheader("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off).")
-    st.plotly_chart(charts.ab_error_map(truth, prediction), key="channels.error")
+    st.plotly_chart(charts.ab_error_map(truth, prediction), key="channels.error", config=charts.PLOTLY_CONFIG)
 
 
 def channels_page_ui() -> None:

@@ -22,9 +22,12 @@ from colorizer.color import lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
     "CHANNEL_L", "fit_within", "channel_images", "channel_histograms", "ab_distribution", "ab_error_map",
-    "history_figure", "metric_names", "lab_of",
+    "history_figure", "metric_names", "lab_of", "PLOTLY_CONFIG",
 ]
 
+# Every chart without Plotly's toolbar: on a touch screen it stays shown, over the charts' titles, and a drag
+# still zooms (a double tap resets).
+PLOTLY_CONFIG = {"displayModeBar": False}
 CHANNEL_L = 70.0          # light enough that both ends of a and b stay recognisable
 AB_LIMIT = 110.0          # |a|, |b| range shown (colorizer.color.AB_NORM)
 AB_HIST_STEP = 2.0        # ab histogram cell, in Lab units
@@ -164,7 +167,8 @@ def metric_names(histories: dict[str, list[dict]]) -> list[str]:
 
 
 def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = False, height: int = 330) -> go.Figure:
-    """{checkpoint: history rows} → curves of ``metric`` (solid) and ``val_<metric>`` (dashed) per checkpoint."""
+    """{checkpoint: history rows} → curves of ``metric`` (solid) and ``val_<metric>`` (dashed) per checkpoint.
+    One legend entry per checkpoint (clicking it hides both its curves); the title says which line is which."""
     fig = go.Figure()
     for i, (name, rows) in enumerate(histories.items()):
         color = _PALETTE[i % len(_PALETTE)]
@@ -174,18 +178,32 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
                 continue
             epochs = [e + 1 if isinstance(e, float) else j + 1 for j, (e, _) in enumerate(points)]
             fig.add_trace(go.Scatter(
-                x=epochs, y=[v for _, v in points], mode="lines+markers", name=f"{name} · {key}",
+                x=epochs, y=[v for _, v in points], mode="lines+markers", name=name, legendgroup=name,
+                showlegend=not any(trace.legendgroup == name for trace in fig.data),
                 line=dict(color=color, dash=dash), marker=dict(size=5),
                 hovertemplate=f"{name}<br>epoch %{{x}}: {key} = %{{y:.4g}}<extra></extra>",
             ))
-    # The legend below the plot, two entries a row (one where a name is long: "hypercolumn_hints ·
-    # learning_rate" was cut at the edge), the figure taller by its rows: at the side, twelve entries squeezed
-    # the curves to a third of the width and scrolled.
-    per_row = 2 if all(len(trace.name) <= 30 for trace in fig.data) else 1
-    legend_rows = -(-len(fig.data) // per_row)
+    # The legend below the plot, two checkpoints a row (one where a name is long), the figure taller by its rows:
+    # at the side, twelve entries squeezed the curves to a third of the width; "name · val_loss" entries two a
+    # row were cut at a phone's edge.
+    names = [trace.name for trace in fig.data if trace.showlegend]
+    per_row = 2 if all(len(n) <= 20 for n in names) else 1
+    legend_rows = -(-len(names) // per_row)
+    validated = any(trace.line.dash == "dash" for trace in fig.data)
     fig.update_layout(
-        title=metric, height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=40, b=10 + 24 * legend_rows),
-        hovermode="x unified", xaxis_title="epoch", yaxis=dict(type="log" if log_y else "linear", title=metric),
+        title=f"{metric}: solid training, dashed validation" if validated else metric,
+        height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=40, b=10 + 24 * legend_rows),
+        hovermode="x unified", xaxis_title="epoch", yaxis=_metric_axis(fig, metric, log_y),
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row, entrywidthmode="fraction"),
     )
     return fig
+
+
+def _metric_axis(fig: go.Figure, metric: str, log_y: bool) -> dict:
+    """The y axis; on a log scale spanning a decade or more, a label at each power of ten only (Plotly's
+    default there, "5 2 1 5 2 0.1 5 2", was unreadable on a phone). Within a decade its labels stay."""
+    axis = dict(type="log" if log_y else "linear", title=metric)
+    values = np.array([v for trace in fig.data for v in trace.y if v > 0], np.float64)
+    if log_y and values.size and np.log10(values.max() / values.min()) >= 1:
+        axis["dtick"] = 1
+    return axis

@@ -65,6 +65,7 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple) -> None:
     ratio = m["colorfulness_ratio"]
     colorful.metric("Colorfulness", f"{m['colorfulness']:.1f}",
                     f"{ratio:.0%} of the truth's" if np.isfinite(ratio) else "truth is gray", delta_color="off",
+                    delta_arrow="off",  # a share, not a change: an up arrow beside a low 26 % read as good
                     help="Hasler & Süsstrunk's colorfulness: 0 for gray; a timid model scores far below the truth.")
 
 
@@ -149,6 +150,8 @@ def model_caption(model: Colorizer) -> str:
 
 def colorize_page_ui() -> None:
     st.title("Colorize")
+    if st.session_state.get(widgets.SOURCE_KEY) == widgets.GALLERY:  # a phone hides the sidebar behind »
+        st.caption("A gallery photo. To colorize your own, choose Upload in the sidebar (on a phone, » at the top left).")
     pictures = widgets.pictures_ui()
     model = widgets.colorizer_ui(widgets.chosen_checkpoint())
     if model is None:

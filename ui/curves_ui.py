@@ -46,7 +46,7 @@ def curves_page_ui() -> None:
         for metric in picked:
             figure = charts.history_figure({name: histories[name] for name in chosen}, metric,
                                            log_y=metric in LOG_SCALE_ALWAYS or log_losses)
-            st.plotly_chart(figure, key=f"curves.figure.{metric}")
+            st.plotly_chart(figure, key=f"curves.figure.{metric}", config=charts.PLOTLY_CONFIG)
         if chosen and not picked:
             st.caption("Pick a metric to plot.")
         soups = [name for name in chosen if soup_size(loaders.card_of(name))]

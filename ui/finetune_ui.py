@@ -224,13 +224,13 @@ def curves_ui(status: finetune.JobStatus, key: str) -> None:
         st.caption("The loss curves appear after the first epoch.")
         return
     figure = charts.history_figure({"fine-tune": list(status.history)}, "loss", height=300)
-    st.plotly_chart(figure, key=key)
+    st.plotly_chart(figure, key=key, config=charts.PLOTLY_CONFIG)
 
 
 def preview_ui(status: finetune.JobStatus) -> None:
-    if status.preview is not None:
-        st.image(status.preview, caption=plain(f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}"),
-                 width=360)
+    if status.preview is not None:  # at most 360 px, and never past a phone's column
+        st.image(widgets.display(status.preview, None, 360), width="content",
+                 caption=plain(f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}"))
 
 
 def queued_ui(job: finetune.FinetuneJob) -> None:

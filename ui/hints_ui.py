@@ -35,7 +35,6 @@ SEEN_KEY = "colorize.hint_clicks"   # digest → the last click handled (a click
 UPLOADED_KEY = "colorize.hint_files"  # digest → id of the hints file already applied
 CLICK_SIDE = 640                    # the clickable image's longest side, px
 SUGGESTIONS = 6
-SUGGESTIONS_PER_ROW = 3
 
 
 def _store(key: str) -> dict:
@@ -120,14 +119,18 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
     suggestions = loaders.suggested_colors(model, stamp, picture.pixels, digest, x, y, hints_json(digest))[:SUGGESTIONS]
     if suggestions:
         st.caption("The model's most probable colors here (click one to use it):")
-        # Rows of three: six buttons side by side in the controls column cut "9%" to "9." at 1280 px.
-        columns = [column for _ in range(0, len(suggestions), SUGGESTIONS_PER_ROW)
-                   for column in st.columns(SUGGESTIONS_PER_ROW)]
-        for column, (k, s) in zip(columns, enumerate(suggestions)):
-            column.image(_swatch(s["rgb"]), width=28)
-            column.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
-                          args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
-    st.color_picker("Hint color (starts at the model's current color here)", value=_hex(result[y, x]), key=picker_key)
+        # Each swatch held to its button, the pairs wrapping as the width allows: in columns, a phone stacked
+        # them into twelve rows, swatches apart from their buttons.
+        row = st.container(horizontal=True, gap="small")
+        for k, s in enumerate(suggestions):
+            pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
+            pair.image(_swatch(s["rgb"]), width=28)
+            pair.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
+                        args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
+    # The picker's start set once through its state, not value=: both at once made Streamlit warn on every
+    # suggestion clicked.
+    st.session_state.setdefault(picker_key, _hex(result[y, x]))
+    st.color_picker("Hint color (starts at the model's current color here)", key=picker_key)
     full = len(hints_of(digest)) >= MAX_HINTS
     st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
               on_click=safe(_add_hint), args=(digest, point, picker_key), disabled=full)
@@ -178,7 +181,8 @@ def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, dige
     image_column, controls = st.columns([3, 2])
     with image_column:
         click = streamlit_image_coordinates(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
-                                            key=f"colorize.hint_click.{digest[:16]}", cursor="crosshair")
+                                            key=f"colorize.hint_click.{digest[:16]}", cursor="crosshair",
+                                            width="content")  # never wider than its column (a phone)
     _take_click(digest, click, picture.rgb.shape)
     point = _store(POINT_KEY).get(digest)
     with controls:

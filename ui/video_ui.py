@@ -30,7 +30,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
-from ui import loaders, widgets, work_queue
+from ui import charts, loaders, widgets, work_queue
 from ui.plain_text import plain
 
 __all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "flicker_figure",
@@ -237,11 +237,12 @@ def flicker_figure(report: VideoReport, height: int = 320):
                                 mode="lines", line={"color": "#1f77b4", "width": 3}))
     for cut in report.cuts:
         figure.add_vline(x=cut + 1, line_dash="dot", annotation_text="scene cut")
-    # The legend between the title and the plot: below it, it covered the x axis's title.
-    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 70, "b": 10},
+    # The legend between the title and the plot (below it, it covered the x axis's title), with room for its two
+    # entries on two rows and a title short enough for a phone, where they wrap.
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 90, "b": 10},
                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
                          xaxis_title="frame", yaxis_title="mean |Δab| from the frame before",
-                         title="Flicker: how much the colors change from one frame to the next")
+                         title="Flicker: color change per frame")
     return figure
 
 
@@ -270,7 +271,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):
-        st.plotly_chart(flicker_figure(report), key="video.flicker")
+        st.plotly_chart(flicker_figure(report), key="video.flicker", config=charts.PLOTLY_CONFIG)
         alone = np.nanmean(report.change_predicted) if any(not math.isnan(v) for v in report.change_predicted) else float("nan")
         st.caption(f"Mean change a frame: {alone:.2f} colorized alone, {np.nanmean(report.change_carried):.2f} carried "
                    f"along the motion (Lab units, where the motion was followed). The network colors one frame in "
