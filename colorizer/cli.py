@@ -152,8 +152,9 @@ TRAINING_PALETTE_ROW = "baseline: training palette"
 
 def cmd_evaluate(args) -> int:
     from colorizer.baselines import TrainingPalette
-    from colorizer.evaluate import (WithOptions, evaluate_photos, format_table, gallery_truths, held_out_truths,
-                                    write_json)
+    from colorizer.eval_report import format_table, write_json
+    from colorizer.eval_sets import gallery_truths, held_out_truths
+    from colorizer.evaluate import WithOptions, evaluate_photos
     from colorizer.inference import load
 
     if args.references:
@@ -187,7 +188,7 @@ def cmd_evaluate(args) -> int:
     print(f"{len(photos)} color photos from {args.dir}")
     print(format_table(summary))
     if args.per_photo:
-        from colorizer.evaluate import format_per_photo
+        from colorizer.eval_report import format_per_photo
 
         print()
         print(format_per_photo(summary))
@@ -197,10 +198,12 @@ def cmd_evaluate(args) -> int:
 
 
 def _evaluate_references(args) -> int:
-    """One table per pair set of ``evaluate.reference_pairs``: gray, the automatic model, the model
+    """One table per pair set of ``eval_sets.reference_pairs``: gray, the automatic model, the model
     with the reference."""
     from colorizer.baselines import LightnessMeanReference, NearestNeighbourReference
-    from colorizer.evaluate import ReferencedColorizer, evaluate_photos, format_per_photo, format_table, reference_pairs
+    from colorizer.eval_report import format_per_photo, format_table
+    from colorizer.eval_sets import reference_pairs
+    from colorizer.evaluate import ReferencedColorizer, evaluate_photos
     from colorizer.inference import load
 
     if args.dir == GALLERY_SET:
@@ -224,7 +227,7 @@ def _evaluate_references(args) -> int:
             print()
             print(format_per_photo(summaries[set_name]))
     if args.json:
-        from colorizer.evaluate import write_json
+        from colorizer.eval_report import write_json
 
         write_json(summaries, args.json)
     return 0

@@ -10,7 +10,7 @@ scene should be. The colorfulness gate asks it once per photo:
 - **Prediction**: a ridge regression from the standardized descriptor (the shipped gate: its log,
   ``log_features``) to log(1 + colorfulness), fitted on the flagship's training crops and some
   featureless gray pictures labeled 0 (``fit``, ``featureless``; ``scripts/fit_colorfulness_gate.py``),
-  colorfulness being Hasler and Süsstrunk's (``colorizer.evaluate.colorfulness``). A linear model on
+  colorfulness being Hasler and Süsstrunk's (``colorizer.metrics.colorfulness``). A linear model on
   pooled features: its guess is a blurred one (correlation with the truth about 0.4 on crops it never
   saw), so it is used only as a ceiling, never to add color.
 - **Cap** (``cap_colorfulness``): when the decoded colors are more colorful than ``cap`` × the
@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from colorizer.color import lab_to_rgb, resize
-from colorizer.evaluate import colorfulness
+from colorizer.metrics import colorfulness
 
 __all__ = ["ColorfulnessGate", "SceneColorfulness", "descriptor", "fit", "cap_colorfulness", "beside", "featureless",
            "FILE_NAME", "BLOCKS", "SEMANTIC", "OUTPUT"]

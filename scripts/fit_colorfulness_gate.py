@@ -41,9 +41,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer import checkpoints, colorfulness_gate, data, train  # noqa: E402
-from colorizer.evaluate import colorfulness, evaluate_photos  # noqa: E402
+from colorizer.evaluate import evaluate_photos  # noqa: E402
 from colorizer.features import FeatureCache, default_disk_dir  # noqa: E402
 from colorizer.inference import load  # noqa: E402
+from colorizer.metrics import colorfulness  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 
 FOLDS = 5

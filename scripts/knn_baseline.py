@@ -14,7 +14,7 @@ the ``--k`` nearest bank pixels' ab, upsampled under L by the guided filter.
     python scripts/knn_baseline.py data/photos [--k 8 --dims 64 --per-crop 64] [--gallery]
     python scripts/knn_baseline.py data/photos --eval data/photos --eval gallery --eval data/eval/opencv
 
-Prints ``colorizer.evaluate``'s table for the held-out split (or the gallery, or each ``--eval`` set:
+Prints ``colorizer.eval_report``'s table for the held-out split (or the gallery, or each ``--eval`` set:
 a folder, or "gallery") with gray, the training palette and the flagship beside the baseline; the bank
 is built once for all of them.
 """
@@ -33,7 +33,9 @@ import colorizer  # noqa: E402
 from colorizer import FLAGSHIP, data, train  # noqa: E402
 from colorizer.baselines import TrainingPalette  # noqa: E402
 from colorizer.color import join_lab_guided, luminance, normalize_l, resize, unnormalize_ab  # noqa: E402
-from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths  # noqa: E402
+from colorizer.eval_report import format_table  # noqa: E402
+from colorizer.eval_sets import gallery_truths, held_out_truths  # noqa: E402
+from colorizer.evaluate import evaluate_photos  # noqa: E402
 from colorizer.features import FeatureCache, default_disk_dir  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import guided_coefficients  # noqa: E402

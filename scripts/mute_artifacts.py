@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from colorizer.color import lab_to_rgb, normalize_l, rgb_to_lab  # noqa: E402
-from colorizer.evaluate import evaluate_photos, write_json  # noqa: E402
+from colorizer.eval_report import write_json  # noqa: E402
+from colorizer.evaluate import evaluate_photos  # noqa: E402
 
 ARTIFACT_CLASSES = slice(398, 924)   # ImageNet-1k in WordNet order: after the animals, before food and nature
 WORKING_SIDE = 288                   # what Lite0 sees in the flagship (its 144-px working size, upscaled 2×)

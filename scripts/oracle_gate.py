@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from colorizer.color import lab_to_rgb, rgb_to_lab  # noqa: E402
-from colorizer.evaluate import colorfulness, gray_baseline, quieter_half, transfer_metrics  # noqa: E402
+from colorizer.evaluate import gray_baseline, quieter_half, transfer_metrics  # noqa: E402
 from colorizer.inference import load  # noqa: E402
+from colorizer.metrics import colorfulness  # noqa: E402
 
 SCALES = np.linspace(0.0, 1.6, 33)
 VARIANTS = ("as colorized", "truth's colorfulness", "PSNR-best scale", "PSNR-best on the quieter half only",
@@ -47,7 +48,7 @@ def with_chroma_scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
 
 
 def psnr(truth: np.ndarray, rgb: np.ndarray) -> float:
-    """``colorizer.evaluate``'s PSNR, alone (33 scales a photo: the other metrics would cost minutes)."""
+    """``colorizer.metrics``' PSNR, alone (33 scales a photo: the other metrics would cost minutes)."""
     with np.errstate(divide="ignore"):
         return float(peak_signal_noise_ratio(truth, rgb, data_range=255))
 

@@ -22,7 +22,9 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from colorizer.evaluate import colorfulness, gray_baseline, held_out_truths, image_metrics, quieter_half  # noqa: E402
+from colorizer.eval_sets import held_out_truths  # noqa: E402
+from colorizer.evaluate import gray_baseline, quieter_half  # noqa: E402
+from colorizer.metrics import colorfulness, image_metrics  # noqa: E402
 
 
 def quiet_picks(photos: list[tuple[str, np.ndarray]], per_set: int) -> list[tuple[str, np.ndarray]]:

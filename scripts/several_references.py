@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer import exemplar, inference  # noqa: E402
-from colorizer.evaluate import folder_pairs  # noqa: E402
+from colorizer.eval_sets import folder_pairs  # noqa: E402
 from colorizer.video.measure import psnr  # noqa: E402
 
 VARIANTS = ("reference", "+ an unrelated one", "left 60 %", "right 60 %", "both halves")

@@ -28,7 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from colorizer.evaluate import WithOptions, evaluate_photos, write_json  # noqa: E402
+from colorizer.eval_report import write_json  # noqa: E402
+from colorizer.evaluate import WithOptions, evaluate_photos  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from tune_flagship import BARS, format_sets_table, margin, photo_set  # noqa: E402
 

@@ -25,7 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
-from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths, write_json  # noqa: E402
+from colorizer.eval_report import format_table, write_json  # noqa: E402
+from colorizer.eval_sets import gallery_truths, held_out_truths  # noqa: E402
+from colorizer.evaluate import evaluate_photos  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.upsample import DEFAULT_EPS, DEFAULT_RADIUS, guided_coefficients  # noqa: E402

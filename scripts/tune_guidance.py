@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer import exemplar, hints  # noqa: E402
-from colorizer.evaluate import (HintedColorizer, ReferencedColorizer, evaluate_photos, gallery_truths,  # noqa: E402
-                                held_out_truths, reference_pairs)
+from colorizer.eval_sets import gallery_truths, held_out_truths, reference_pairs  # noqa: E402
+from colorizer.evaluate import HintedColorizer, ReferencedColorizer, evaluate_photos  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 
 # (spreading, sharpness, σ in cells, damping); None: the network alone

@@ -151,7 +151,9 @@ def tuned_colorizer(out: str | Path, checkpoint: str = "weights/hypercolumn"):
 
 
 def evaluate(args) -> None:
-    from colorizer.evaluate import evaluate_photos, format_table, gallery_truths, held_out_truths
+    from colorizer.eval_report import format_table
+    from colorizer.eval_sets import gallery_truths, held_out_truths
+    from colorizer.evaluate import evaluate_photos
     from colorizer.inference import load
 
     models = {"start": load(args.init_from), "block 5 tuned": tuned_colorizer(args.out, args.init_from)}

@@ -3,6 +3,8 @@ checkpoint folder. Everything is seeded and small enough for a CPU test to take 
 
 Generic on purpose, so any test file may use them:
 - ``make_photo(h, w, seed)`` → uint8 RGB H×W×3: smooth gradients plus a few flat shapes;
+- ``lab_patch(h, w, L, chroma, hue)`` → uint8 RGB H×W×3 of one Lab color, ``flat_gray(rgb)`` → R = G = B,
+  ``measured_chroma_and_hue(rgb)``: colors with known metric answers (``test_metrics``, ``test_evaluate``);
 - ``photo_dir`` (session) → a folder with ``train/`` (4 PNGs), ``val/`` (2 PNGs) and ``manifest.csv``;
 - ``build_tiny_model(name, seed=0)`` → a freshly built, untrained model at ``TINY_SIZES[name]``;
 - ``tiny_models`` (session) → {arch: the tiny model saved in ``tiny_checkpoints``} (read-only);
@@ -73,6 +75,30 @@ def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     top, left = rng.uniform(0.0, 0.5, 2)
     image[(yy > top) & (yy < top + 0.3) & (xx > left) & (xx < left + 0.2)] = rng.uniform(0.1, 0.9, 3)
     return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def lab_patch(h: int, w: int, L: float, chroma: float, hue_deg: float) -> np.ndarray:
+    """A uint8 RGB h×w patch of one Lab color given as L, chroma and hue (degrees)."""
+    from colorizer import color
+
+    hue = np.radians(hue_deg)
+    lab = np.broadcast_to(np.array([L, chroma * np.cos(hue), chroma * np.sin(hue)], np.float32), (h, w, 3))
+    return color.lab_to_rgb(np.ascontiguousarray(lab))
+
+
+def measured_chroma_and_hue(rgb: np.ndarray) -> tuple[float, float]:
+    """The (chroma, hue in degrees) of ``rgb``'s top-left pixel, as ``colorizer.color`` measures them."""
+    from colorizer import color
+
+    a, b = color.ab_of_rgb(rgb)[0, 0]
+    return float(np.hypot(a, b)), float(np.degrees(np.arctan2(b, a)))
+
+
+def flat_gray(rgb: np.ndarray) -> np.ndarray:
+    """R = G = B exactly (a = b = 0 to float precision), of about the same lightness."""
+    from colorizer import color
+
+    return np.repeat(color.to_gray(rgb)[..., None], 3, axis=-1)
 
 
 def load_script(name: str):

@@ -1,5 +1,5 @@
 """The simple baselines (colorizer.baselines: the training palette and the guided ones) and the palette the reference colorization falls back to
-(colorizer.exemplar.lightness_palette), and real pairs read from a folder (evaluate.folder_pairs)."""
+(colorizer.exemplar.lightness_palette), and real pairs read from a folder (eval_sets.folder_pairs)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from colorizer import baselines, color
-from colorizer.evaluate import folder_pairs, image_metrics
+from colorizer.eval_sets import folder_pairs
 from colorizer.exemplar import PALETTE_BINS, lightness_palette
+from colorizer.metrics import image_metrics
 from conftest import load_script, write_png
 
 

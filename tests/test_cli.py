@@ -16,7 +16,8 @@ from PIL import Image
 
 from colorizer import ARCHITECTURE_NAMES, checkpoints
 from colorizer.cli import main
-from colorizer.evaluate import METRIC_NAMES, TRANSFER_NAMES
+from colorizer.evaluate import TRANSFER_NAMES
+from colorizer.metrics import METRIC_NAMES
 from conftest import REPO_ROOT, load_script, make_photo, write_png
 
 ARCHS = ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]  # the flagship first

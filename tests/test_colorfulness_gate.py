@@ -9,7 +9,7 @@ import pytest
 
 from colorizer import colorfulness_gate
 from colorizer.color import lab_to_rgb
-from colorizer.evaluate import colorfulness
+from colorizer.metrics import colorfulness
 from conftest import load_script
 
 

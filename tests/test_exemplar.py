@@ -10,8 +10,8 @@ import pytest
 from colorizer import gallery
 from colorizer.cli import main
 from colorizer.color import lab_to_rgb, luminance, resize, rgb_to_lab
-from colorizer.evaluate import image_metrics
 from colorizer.exemplar import ReferencePhotoError
+from colorizer.metrics import image_metrics
 from conftest import write_png
 
 
@@ -89,7 +89,7 @@ def test_cli_reference_colorizes_and_a_bad_reference_is_one_line(tmp_path, capsy
 
 
 def test_reference_pairs_other_views_and_same_kind(tmp_path):
-    from colorizer.evaluate import REFERENCE_PAIR_SETS, reference_pairs
+    from colorizer.eval_sets import REFERENCE_PAIR_SETS, reference_pairs
     from conftest import make_photo
 
     rows = ["path,split,package,source_file,license"]

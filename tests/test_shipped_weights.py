@@ -13,7 +13,7 @@ import pytest
 from colorizer import ARCHITECTURE_NAMES, data, gallery
 from colorizer.checkpoints import WEIGHTS_DIR, read_card
 from colorizer.color import join_lab, luminance, rgb_to_lab
-from colorizer.evaluate import image_metrics
+from colorizer.metrics import image_metrics
 
 MAX_WEIGHT_FILE_BYTES = 95 * 1024 * 1024
 CARD_KEYS = {"architecture", "color_space", "working_size", "parameters", "data", "training", "evaluation", "command"}
@@ -83,7 +83,8 @@ def flagship_on_gallery() -> dict:
     """``evaluate_photos`` of the shipped flagship on the gallery's color photos (never trained on)."""
     import colorizer
     from colorizer import FLAGSHIP
-    from colorizer.evaluate import evaluate_photos, gallery_truths
+    from colorizer.eval_sets import gallery_truths
+    from colorizer.evaluate import evaluate_photos
 
     summary = evaluate_photos(gallery_truths(), {FLAGSHIP: colorizer.load(FLAGSHIP)})
     return {"flagship": summary[FLAGSHIP], "gray": summary["gray"]}
@@ -143,7 +144,7 @@ def test_flagship_leaves_a_blank_picture_gray():
     from skimage import data as skimage_data
 
     import colorizer
-    from colorizer.evaluate import colorfulness
+    from colorizer.metrics import colorfulness
 
     model = colorizer.load("hypercolumn")
     for level in (40, 128, 200):
@@ -168,7 +169,8 @@ def test_flagship_leaves_a_quiet_building_quiet():
     from PIL import Image
 
     import colorizer
-    from colorizer.evaluate import gray_baseline, image_metrics
+    from colorizer.evaluate import gray_baseline
+    from colorizer.metrics import image_metrics
 
     truth = np.asarray(Image.open(Path(__file__).parent / "data" / "quiet_building.jpg").convert("RGB"))
     result = image_metrics(truth, colorizer.load("hypercolumn").colorize(truth))

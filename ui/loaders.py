@@ -21,7 +21,7 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
   hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
   → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` /
-  ``palette_metrics(truth, digest)`` → ``evaluate.image_metrics`` dicts; ``baseline_seconds(name, colorize, image, digest)`` → seconds of one
+  ``palette_metrics(truth, digest)`` → ``metrics.image_metrics`` dicts; ``baseline_seconds(name, colorize, image, digest)`` → seconds of one
   full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from colorizer import checkpoints, evaluate, gallery
+from colorizer import checkpoints, evaluate, gallery, metrics
 from colorizer.checkpoints import CheckpointError
 from colorizer.imageio import DecodedImage, ImageError, decode_image
 from ui import visitor, work_queue
@@ -278,13 +278,13 @@ def _metric_size(image: np.ndarray) -> np.ndarray:
 
 
 def metrics_of(truth: np.ndarray, predicted: np.ndarray, key: tuple) -> dict[str, float]:
-    """``evaluate.image_metrics`` of a prediction against the color truth (every ``METRIC_NAMES``).
+    """``metrics.image_metrics`` of a prediction against the color truth (every ``METRIC_NAMES``).
 
     ``key`` identifies the pair, e.g. (truth digest, stamp, options). Both images are first brought
     to at most ``METRICS_MAX_SIDE`` px (SSIM's float64 buffers would need gigabytes on a 50 MP photo).
     """
     return _shared(("metrics", key), "Measuring the result",
-                   lambda: evaluate.image_metrics(_metric_size(truth), _metric_size(predicted)))
+                   lambda: metrics.image_metrics(_metric_size(truth), _metric_size(predicted)))
 
 
 def gray_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
@@ -301,10 +301,10 @@ def palette_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
 
 
 def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str) -> dict[str, float]:
-    """``evaluate.image_metrics`` of a baseline's colorization of the truth, at the metrics' size, once per picture."""
+    """``metrics.image_metrics`` of a baseline's colorization of the truth, at the metrics' size, once per picture."""
     def compute():
         small = _metric_size(truth)
-        return evaluate.image_metrics(small, colorize(small))
+        return metrics.image_metrics(small, colorize(small))
 
     return _shared((f"{name} metrics", digest), f"Measuring the {name} baseline", compute)
 

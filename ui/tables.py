@@ -1,7 +1,7 @@
 """Metric tables of the app: which columns, in what order, with what label, help and number format.
 
 - ``METRIC_COLUMNS``: {key: ``st.column_config`` column} for every number a results or evaluation
-  table shows: ``colorizer.evaluate.METRIC_NAMES`` (rates and AuC as percentages) plus parameters,
+  table shows: ``colorizer.metrics.METRIC_NAMES`` (rates and AuC as percentages) plus parameters,
   time and image count. A NaN (SSIM of an image under 11 px, right hue of a truth without color)
   shows as Streamlit's gray "None": a cell with no number, so rows fill every cell they can.
 - ``RESULT_COLUMNS``: the Compare page's per-picture table, in display order.

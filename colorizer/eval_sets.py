@@ -1,0 +1,111 @@
+"""The photo sets an evaluation runs on: color truths, and (truth, reference) pairs for reference photos.
+
+- ``held_out_truths(folder)``: the color photos of a training folder's held-out val/ split;
+  ``gallery_truths()``: the built-in gallery's color photos (never trained on).
+- ``reference_pairs(folder)``: the sets reference-photo colorization (``colorizer.exemplar``) is measured
+  on, ``REFERENCE_PAIR_SETS`` built from the held-out split, or one set of real pairs from a folder of
+  ``NAME.ref.*`` files (``folder_pairs``).
+Every photo is uint8 RGB H×W×3, named by its file name (or gallery key); an unreadable file is reported
+through ``on_error`` (one line) and skipped, never raised.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["held_out_truths", "gallery_truths", "folder_pairs", "reference_pairs", "REFERENCE_PAIR_SETS"]
+
+# Reference-photo colorization (``colorizer.exemplar``) is measured on pairs built from the held-out
+# split: each photo colored from another view of itself, and from another photo of the same kind.
+REFERENCE_PAIR_SETS = ("other view of itself", "same package and kind")
+
+
+def held_out_truths(folder, on_error=print) -> list[tuple[str, np.ndarray]]:
+    """[(file name, uint8 RGB)] of the color photos in ``folder``'s val/ split (the folder itself
+    without one); a gray photo has no color truth and is skipped, an unreadable one reported."""
+    from colorizer import data
+    from colorizer.imageio import ImageError, error_line, read_image
+
+    photos = []
+    for path in data.list_photos(folder, "val"):
+        try:
+            image = read_image(path)
+        except ImageError as err:
+            on_error(error_line(err))
+            continue
+        if image.was_color:
+            photos.append((path.name, image.rgb))
+    return photos
+
+
+def gallery_truths() -> list[tuple[str, np.ndarray]]:
+    """[(key, uint8 RGB)] of the built-in gallery's color photos (from pip wheels, never trained on)."""
+    from colorizer import gallery
+
+    return [(key, gallery.load_photo(key)) for key in gallery.color_keys()]
+
+
+def _other_view(rgb: np.ndarray) -> np.ndarray:
+    """Another view of the same scene: a mirrored crop of 75 % × 75 %, shifted right and down (a
+    quarter of the photo is not in it), resized by 5/4 (the reference is of another size)."""
+    from colorizer.color import resize
+
+    h, w = rgb.shape[:2]
+    crop = rgb[h // 5: h // 5 + max(1, 3 * h // 4), w // 4: w // 4 + max(1, 3 * w // 4)][:, ::-1]
+    return resize(np.ascontiguousarray(crop), (max(1, crop.shape[0] * 5 // 4), max(1, crop.shape[1] * 5 // 4)))
+
+
+def _kinds(folder) -> dict[str, str]:
+    """File name → "package kind" from the folder's manifest.csv (kind: the source's own folder)."""
+    import posixpath
+
+    from colorizer import data
+
+    rows = [row for row in data.manifest_rows(folder) or [] if row.get("path") or row.get("file")]
+    # A manifest without the source's own path (only a package) has no kinds: no same-kind pairs.
+    return {Path(row.get("path") or row["file"]).name:
+            f"{row.get('package', '')} {posixpath.dirname(row['source_file'].split(':')[-1])}"
+            for row in rows if row.get("source_file")}
+
+
+def folder_pairs(folder, on_error=print) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(name, truth RGB, reference RGB)] of a folder of real pairs: each ``NAME.png`` (any supported
+    image) with its reference ``NAME.ref.png`` (``scripts/fetch_eval_photos.py`` writes such folders)."""
+    from colorizer.imageio import ImageError, error_line, read_image
+
+    pairs = []
+    for reference_path in sorted(Path(folder).glob("*.ref.*")):
+        stem = reference_path.name.split(".ref.")[0]
+        photo_path = next((p for p in sorted(Path(folder).glob(f"{stem}.*")) if ".ref." not in p.name), None)
+        if photo_path is None:
+            on_error(error_line(f"{reference_path.name}: no photo {stem}.* beside this reference"))
+            continue
+        try:
+            pairs.append((photo_path.name, read_image(photo_path).rgb, read_image(reference_path).rgb))
+        except ImageError as err:
+            on_error(error_line(err))
+    return pairs
+
+
+def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
+    """{set name: [(file name, truth RGB, reference RGB)]}. A folder of real pairs (``NAME.ref.*`` files,
+    ``folder_pairs``) is one set, named after the folder. Otherwise ``REFERENCE_PAIR_SETS`` from the
+    folder's held-out split: every photo with another view of itself; and, where the manifest puts two or
+    more held-out photos in one package and kind, each with the next one of its group (by name, the last
+    with the first)."""
+    if any(Path(folder).glob("*.ref.*")):
+        return {f"real pairs ({Path(folder).name})": folder_pairs(folder, on_error)}
+    photos = held_out_truths(folder, on_error)
+    kinds = _kinds(folder)
+    groups: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for name, rgb in photos:
+        if name in kinds:
+            groups.setdefault(kinds[name], []).append((name, rgb))
+    same_kind = []
+    for members in groups.values():
+        if len(members) > 1:
+            members = sorted(members, key=lambda m: m[0])
+            same_kind += [(name, rgb, members[(i + 1) % len(members)][1]) for i, (name, rgb) in enumerate(members)]
+    return {REFERENCE_PAIR_SETS[0]: [(name, rgb, _other_view(rgb)) for name, rgb in photos],
+            REFERENCE_PAIR_SETS[1]: sorted(same_kind, key=lambda p: p[0])}

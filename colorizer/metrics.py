@@ -1,0 +1,162 @@
+"""Per-image metrics against color ground truth: PSNR, SSIM, L2_ab, colorfulness, right-hue rate, AuC.
+
+Every metric compares a uint8 RGB H×W×3 prediction with its uint8 RGB H×W×3 truth of the same size,
+from 1×1 up. Lab is ``colorizer.color``'s CIE Lab; chroma C = √(a² + b²), hue h = atan2(b, a).
+
+Per image (``image_metrics``):
+- ``psnr``: 10·log10(255² / MSE) over R, G, B (scikit-image); inf for identical images.
+- ``ssim``: Wang et al. (2004) as published, so it compares with published figures: an 11×11
+  Gaussian window of σ = 1.5, population (co)variances, K1 = 0.01, K2 = 0.03, data range 255, the
+  mean over R, G, B (scikit-image, ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``).
+  NaN when the shorter side is under 11 px: the window does not fit, and a smaller window would be
+  a different metric.
+- ``l2_ab``: mean per-pixel Euclidean distance between the two images' (a, b), in Lab units.
+- ``colorfulness``: Hasler & Süsstrunk (2003) of the prediction, M = σ_rgyb + 0.3·μ_rgyb on
+  rg = R − G, yb = ½(R + G) − B; ``colorfulness_ratio``: that over the truth's (NaN for a gray truth).
+- ``right_hue``: among the truth's colorful pixels (C > 15), the share where the prediction has
+  C > 8 and a hue within 30° of the truth's (the angle between the two hues, 0° to 180°, so
+  −170° and +170° are 20° apart). Gray scores 0; NaN when the truth has no pixel with C > 15.
+- ``auc``: Zhang et al. (2016)'s area under the cumulative error curve. With e = ‖ab_pred − ab_true‖
+  per pixel and thresholds t = 0, 1, …, 150 (151 of them), the curve is the share of pixels with
+  e ≤ t and AuC is its mean over the 151 thresholds: in [0, 1], 1 when every pixel is exact. A pixel
+  contributes max(0, 151 − ⌈e⌉) / 151; gray against a truth of chroma c ∈ (39, 40] scores 111/151.
+- ``auc_rebalanced``: the same mean with each pixel weighted by 1 / p̃(bin of its TRUE ab), p̃ the
+  Gaussian-smoothed (σ = 5) prior over ``colorizer.quantize``'s 313 ab bins (its rebalancing weights
+  with λ = 0), so every color class counts about as much as any other whatever its pixel count. p̃
+  is the truth's own unless ``image_metrics`` is given a ``prior``.
+
+``metrics_and_sums`` also returns the counts behind ``right_hue``, ``auc`` and ``auc_rebalanced``, so that
+``colorizer.evaluate`` pools them over a set of photos (``pooled_rates``) rather than averaging rates.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from colorizer import quantize
+from colorizer.color import ab_of_rgb
+
+__all__ = ["METRIC_NAMES", "colorfulness", "ssim", "true_bins", "truth_prior", "image_metrics", "metrics_and_sums",
+           "pooled_rates"]
+
+METRIC_NAMES = ("psnr", "ssim", "l2_ab", "colorfulness", "colorfulness_ratio", "right_hue", "auc", "auc_rebalanced")
+
+SSIM_SIGMA = 1.5
+SSIM_WINDOW = 11  # scikit-image's Gaussian window: 2·int(3.5σ + 0.5) + 1 taps for σ = 1.5
+COLORFUL_CHROMA = 15.0  # truth pixels the right-hue rate counts
+HUE_CHROMA = 8.0  # a prediction below this chroma has no hue to be right about
+HUE_TOLERANCE_DEG = 30.0
+AUC_THRESHOLDS = 151  # t = 0, 1, …, 150 in ab units
+_FALLBACK_CHUNK = 65_536  # pixels per quantize.nearest_bin call: its N×313 distances stay ~80 MB
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk's colorfulness of a uint8 RGB image (0 for gray; ~100+ for vivid images)."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def ssim(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Wang et al.'s SSIM of two uint8 RGB H×W×3 images; NaN if the shorter side is under 11 px."""
+    from skimage.metrics import structural_similarity
+
+    if min(truth.shape[:2]) < SSIM_WINDOW:
+        return float("nan")
+    return float(structural_similarity(truth, predicted, gaussian_weights=True, sigma=SSIM_SIGMA,
+                                       use_sample_covariance=False, data_range=255, channel_axis=2))
+
+
+# The bins sit on the grid of 10, so a pixel whose nearest grid point is a bin has that bin as its
+# nearest (the grid's square cells are its Voronoi cells): a table lookup, not 313 distances a pixel.
+_GRID_ORIGIN = np.rint(quantize.AB_BINS.min(axis=0) / quantize.GRID).astype(np.int32)
+_GRID_CELLS = np.rint(quantize.AB_BINS / quantize.GRID).astype(np.int32) - _GRID_ORIGIN
+_GRID_TO_BIN = np.full(_GRID_CELLS.max(axis=0) + 1, -1, np.int32)
+_GRID_TO_BIN[_GRID_CELLS[:, 0], _GRID_CELLS[:, 1]] = np.arange(quantize.N_BINS)
+
+
+def true_bins(ab: np.ndarray) -> np.ndarray:
+    """ab ...×2 (raw units) → int32 ... index of the nearest of the 313 bins (``quantize.nearest_bin``'s
+    answer, up to exact ties, in bounded memory; the few pixels off the bins' grid go through it)."""
+    cells = np.rint(ab.reshape(-1, 2) / quantize.GRID).astype(np.int32) - _GRID_ORIGIN
+    on_grid = np.all((cells >= 0) & (cells < _GRID_TO_BIN.shape), axis=-1)
+    bins = np.full(len(cells), -1, np.int32)
+    bins[on_grid] = _GRID_TO_BIN[cells[on_grid, 0], cells[on_grid, 1]]
+    off = np.flatnonzero(bins < 0)  # off the grid's range, or on a grid point that is out of gamut
+    for start in range(0, len(off), _FALLBACK_CHUNK):
+        chunk = off[start:start + _FALLBACK_CHUNK]
+        bins[chunk] = quantize.nearest_bin(ab.reshape(-1, 2)[chunk])
+    return bins.reshape(ab.shape[:-1])
+
+
+def _bin_counts(truth: np.ndarray) -> np.ndarray:
+    return np.bincount(true_bins(ab_of_rgb(truth)).ravel(), minlength=quantize.N_BINS)
+
+
+def truth_prior(truths: list[np.ndarray]) -> np.ndarray:
+    """uint8 RGB truths → float64 313-vector: the share of all their pixels nearest each bin."""
+    counts = sum((_bin_counts(truth) for truth in truths), np.zeros(quantize.N_BINS))
+    return counts / counts.sum()
+
+
+def metrics_and_sums(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | None) -> tuple[dict, dict]:
+    """``image_metrics``' arguments → (its dict, the sums that ``colorizer.evaluate.evaluate_photos`` pools over
+    images: {right, colorful, within, thresholds, weighted_within, weighted_thresholds} as floats)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    if truth.shape != predicted.shape:
+        raise ValueError(f"shapes differ: truth {truth.shape}, prediction {predicted.shape}")
+    ab_true, ab_pred = ab_of_rgb(truth), ab_of_rgb(predicted)  # float32: a 12 MP photo stays ~100 MB a copy
+    error = np.linalg.norm(ab_pred - ab_true, axis=-1)
+
+    # Right hue: the angle between the two (a, b) directions is atan2(|cross|, dot), already in
+    # [0°, 180°], so no wrap-around at ±180° to handle.
+    colorful = np.hypot(ab_true[..., 0], ab_true[..., 1]) > COLORFUL_CHROMA
+    t, p = ab_true[colorful], ab_pred[colorful]
+    angle = np.degrees(np.arctan2(np.abs(t[:, 0] * p[:, 1] - t[:, 1] * p[:, 0]), np.sum(t * p, axis=-1)))
+    right = (np.hypot(p[:, 0], p[:, 1]) > HUE_CHROMA) & (angle <= HUE_TOLERANCE_DEG)
+
+    # AuC: a pixel of error e is within the thresholds ⌈e⌉, …, 150 (a whole number: exact in float32).
+    within = np.clip(AUC_THRESHOLDS - np.ceil(error), 0, AUC_THRESHOLDS)
+    bins = true_bins(ab_true)
+    if prior is None:
+        prior = np.bincount(bins.ravel(), minlength=quantize.N_BINS) / bins.size
+    # λ = 0: the pure inverse of the smoothed prior, as the paper's rebalanced AuC weighs pixels.
+    weights = quantize.rebalancing_weights(np.asarray(prior, np.float64), lam=0.0)[bins].astype(np.float64)
+
+    sums = {
+        "right": float(right.sum()), "colorful": float(colorful.sum()),
+        "within": float(within.sum(dtype=np.float64)), "thresholds": float(within.size * AUC_THRESHOLDS),
+        "weighted_within": float(np.sum(weights * within)),
+        "weighted_thresholds": float(weights.sum() * AUC_THRESHOLDS),
+    }
+    with np.errstate(divide="ignore"):  # identical images: inf, as documented, without numpy's warning
+        psnr = float(peak_signal_noise_ratio(truth, predicted, data_range=255))
+    truth_colorfulness, predicted_colorfulness = colorfulness(truth), colorfulness(predicted)
+    metrics = {
+        "psnr": psnr,
+        "ssim": ssim(truth, predicted),
+        "l2_ab": float(error.mean()),
+        "colorfulness": predicted_colorfulness,
+        "colorfulness_ratio": predicted_colorfulness / truth_colorfulness if truth_colorfulness > 0 else float("nan"),
+        **pooled_rates(sums),
+    }
+    return metrics, sums
+
+
+def pooled_rates(sums: dict[str, float]) -> dict[str, float]:
+    """(Summed) ``metrics_and_sums`` sums → {right_hue, auc, auc_rebalanced}; NaN where a denominator is 0."""
+    def ratio(numerator: str, denominator: str) -> float:
+        return sums[numerator] / sums[denominator] if sums[denominator] > 0 else float("nan")
+
+    return {"right_hue": ratio("right", "colorful"), "auc": ratio("within", "thresholds"),
+            "auc_rebalanced": ratio("weighted_within", "weighted_thresholds")}
+
+
+def image_metrics(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | None = None) -> dict[str, float]:
+    """uint8 RGB truth and prediction (same H×W×3, any size) → {name: float} for every ``METRIC_NAMES``.
+
+    ``prior`` (313, e.g. ``truth_prior`` of a test set that includes this truth) is what
+    ``auc_rebalanced`` weights by; by default the truth's own. ``ssim``, ``right_hue`` and
+    ``colorfulness_ratio`` may be NaN (module docstring). Raises ValueError if the shapes differ.
+    """
+    return metrics_and_sums(truth, predicted, prior)[0]

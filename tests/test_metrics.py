@@ -1,0 +1,160 @@
+"""colorizer.metrics: colorfulness (Hasler & Süsstrunk), SSIM (Wang et al.), right-hue rate, AuC (Zhang et al.)
+of one image, on constructed images with known answers."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from colorizer import color, quantize
+from colorizer.evaluate import gray_baseline
+from colorizer.metrics import METRIC_NAMES, colorfulness, image_metrics, ssim, true_bins
+from conftest import flat_gray, lab_patch, make_photo, measured_chroma_and_hue
+
+
+def test_colorfulness_of_gray_is_zero():
+    gray = np.repeat(np.random.default_rng(0).integers(0, 256, (16, 16, 1), dtype=np.uint8), 3, axis=-1)
+    assert colorfulness(gray) == 0.0
+
+
+def test_colorfulness_matches_hand_computed_example():
+    # One pure red pixel and one pure blue pixel.
+    # rg = R - G = [255, 0]; yb = (R + G) / 2 - B = [127.5, -255]
+    # σ_rg = 127.5, σ_yb = 191.25 (population std); μ_rg = 127.5, μ_yb = -63.75
+    # M = √(σ_rg² + σ_yb²) + 0.3·√(μ_rg² + μ_yb²) = 229.854 + 0.3 × 142.549 = 272.619
+    image = np.array([[[255, 0, 0], [0, 0, 255]]], np.uint8)
+    expected = math.sqrt(127.5**2 + 191.25**2) + 0.3 * math.sqrt(127.5**2 + 63.75**2)
+    assert expected == pytest.approx(272.619, abs=1e-3)
+    assert colorfulness(image) == pytest.approx(expected, rel=1e-9)
+
+
+def test_colorfulness_grows_with_saturation():
+    photo = make_photo(32, 32, seed=1)
+    lab = color.rgb_to_lab(photo)
+    muted = color.lab_to_rgb(np.concatenate([lab[..., :1], lab[..., 1:] * 0.3], axis=-1))
+    assert colorfulness(muted) < colorfulness(photo)
+
+
+# PSNR of identical images divides by a zero error: inf, with numpy's warning.
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_identical_images_score_perfectly():
+    photo = make_photo(30, 40, seed=2)
+    metrics = image_metrics(photo, photo.copy())
+    assert list(metrics) == list(METRIC_NAMES)
+    assert metrics["psnr"] == math.inf or metrics["psnr"] > 100
+    assert metrics["ssim"] == pytest.approx(1.0)
+    assert metrics["l2_ab"] == 0.0
+    assert metrics["colorfulness_ratio"] == pytest.approx(1.0)
+    assert metrics["right_hue"] == 1.0 and metrics["auc"] == 1.0 and metrics["auc_rebalanced"] == 1.0
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_metrics_of_a_different_image_and_tiny_images():
+    truth = make_photo(30, 40, seed=3)
+    worse = image_metrics(truth, gray_baseline(truth))
+    assert 10 < worse["psnr"] < 60 and worse["ssim"] < 1 and worse["l2_ab"] > 1
+    assert 0 < worse["auc"] < 1 and worse["right_hue"] == 0.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        image_metrics(truth, truth[:-1])
+
+
+# --- SSIM ------------------------------------------------------------------------------------------
+
+def test_ssim_is_wang_et_al_gaussian_window():
+    rng = np.random.default_rng(5)
+    truth = make_photo(24, 33, seed=5)
+    noisy = np.clip(truth + rng.normal(0, 20, truth.shape), 0, 255).astype(np.uint8)
+    wang = structural_similarity(truth, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                 data_range=255, channel_axis=2)
+    assert ssim(truth, noisy) == wang
+    assert image_metrics(truth, noisy)["ssim"] == wang
+    assert abs(wang - structural_similarity(truth, noisy, data_range=255, channel_axis=2)) > 0.01  # not the 7×7 box
+    assert ssim(truth, truth.copy()) == pytest.approx(1.0)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3000, 6), (6, 3000), (10, 500), (11, 11)])
+def test_small_and_thin_images_do_not_raise(shape):
+    rng = np.random.default_rng(6)
+    truth = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    other = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    same, different = image_metrics(truth, truth.copy()), image_metrics(truth, other)
+    if min(shape) < 11:  # the 11×11 window does not fit: undefined, not a different metric
+        assert math.isnan(same["ssim"]) and math.isnan(different["ssim"])
+    else:
+        assert same["ssim"] == pytest.approx(1.0) and different["ssim"] < 0.5
+    assert same["auc"] == 1.0 and same["l2_ab"] == 0.0
+    for key in ("psnr", "l2_ab", "auc", "auc_rebalanced"):
+        assert math.isfinite(different[key]), key
+
+
+# --- right hue -------------------------------------------------------------------------------------
+
+def test_right_hue_of_truth_gray_and_rotated_hue():
+    truth = np.concatenate([lab_patch(6, 6, 60, 40, hue) for hue in (0, 70, 150, -120)], axis=1)
+    assert image_metrics(truth, truth)["right_hue"] == 1.0
+    assert image_metrics(truth, flat_gray(truth))["right_hue"] == 0.0
+    assert image_metrics(truth, gray_baseline(truth))["right_hue"] == 0.0
+    rotated = np.concatenate([lab_patch(6, 6, 60, 40, hue + 90) for hue in (0, 70, 150, -120)], axis=1)
+    assert image_metrics(truth, rotated)["right_hue"] == 0.0
+
+
+def test_right_hue_wraps_around_at_180_degrees_and_needs_chroma():
+    truth = lab_patch(4, 4, 60, 30, 170)
+    chroma, hue = measured_chroma_and_hue(truth)
+    assert chroma > 20 and abs(hue - 170) < 2
+    near = lab_patch(4, 4, 60, 30, -170)  # 20° away across ±180°
+    far = lab_patch(4, 4, 60, 30, -140)  # 50° away
+    faint = lab_patch(4, 4, 60, 5, 170)  # the right hue, but chroma under 8
+    assert image_metrics(truth, near)["right_hue"] == 1.0
+    assert image_metrics(truth, far)["right_hue"] == 0.0
+    assert image_metrics(truth, faint)["right_hue"] == 0.0
+
+
+def test_right_hue_counts_only_colorful_truth_pixels_and_is_nan_without_any():
+    colorful, muted = lab_patch(4, 4, 60, 40, 30), lab_patch(4, 4, 60, 10, 30)
+    truth = np.concatenate([colorful, muted], axis=1)
+    prediction = np.concatenate([colorful, flat_gray(muted)], axis=1)  # gray where the truth is muted
+    assert image_metrics(truth, prediction)["right_hue"] == 1.0  # the muted half does not count
+    assert math.isnan(image_metrics(muted, muted)["right_hue"])
+
+
+# --- AuC -------------------------------------------------------------------------------------------
+
+def test_auc_is_the_mean_of_the_cumulative_error_curve_over_thresholds_0_to_150():
+    truth, predicted = make_photo(16, 20, seed=9), make_photo(16, 20, seed=10)
+    error = np.linalg.norm(color.ab_of_rgb(predicted) - color.ab_of_rgb(truth), axis=-1)
+    curve = [np.mean(error <= t) for t in range(151)]
+    assert image_metrics(truth, predicted)["auc"] == pytest.approx(np.mean(curve), abs=1e-12)
+    assert image_metrics(truth, truth)["auc"] == 1.0
+
+
+def test_auc_of_gray_against_constant_chroma_40():
+    truth = lab_patch(5, 7, 60, 39.5, 45)
+    chroma, _ = measured_chroma_and_hue(truth)
+    assert 39 < chroma <= 40  # so ⌈error⌉ = 40: thresholds 40, …, 150 hold it
+    metrics = image_metrics(truth, flat_gray(truth))
+    assert metrics["auc"] == pytest.approx(111 / 151, abs=1e-12)
+    assert metrics["auc_rebalanced"] == pytest.approx(111 / 151, abs=1e-9)  # one color: weighting changes nothing
+
+
+def test_rebalanced_auc_counts_a_rare_color_as_much_as_a_common_one():
+    common, rare = lab_patch(9, 10, 60, 40, 20), lab_patch(1, 10, 60, 40, -100)  # bins ~70 apart: no smoothing overlap
+    truth = np.concatenate([common, rare], axis=0)  # 90 % common, 10 % rare
+    predicted = np.concatenate([common, flat_gray(rare)], axis=0)  # the rare color missed
+    within = 151 - math.ceil(measured_chroma_and_hue(rare)[0])
+    rare_score = within / 151
+    metrics = image_metrics(truth, predicted)
+    assert metrics["auc"] == pytest.approx(0.9 + 0.1 * rare_score, abs=1e-12)
+    assert metrics["auc_rebalanced"] == pytest.approx((1 + rare_score) / 2, rel=1e-6)
+    assert metrics["auc_rebalanced"] < metrics["auc"]
+
+
+def test_true_bins_agree_with_quantize_nearest_bin():
+    ab = np.random.default_rng(11).uniform(-140, 140, (2000, 2)).astype(np.float32)  # in and far out of the bins
+    ours, reference = true_bins(ab), quantize.nearest_bin(ab)
+    distance = lambda bins: np.linalg.norm(ab - quantize.AB_BINS[bins], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(distance(ours), distance(reference), atol=1e-3)
+    assert true_bins(ab.reshape(40, 50, 2)).shape == (40, 50)
