@@ -317,13 +317,30 @@ def _counts(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m colorizer`` parser: one subcommand per ``_add_*_parser``, its handler in ``args.run``;
+    ``--help`` lists them in the order added here."""
     parser = argparse.ArgumentParser(prog="python -m colorizer", description="Colorize grayscale photos: six architectures, hints, reference photos, video.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_archs_parser(sub)
+    _add_colorize_parser(sub)
+    _add_evaluate_parser(sub)
+    _add_train_parser(sub)
+    _add_finetune_parser(sub)
+    _add_video_parser(sub)
+    _add_export_lite_parser(sub)
+    _add_bench_parser(sub)
+    return parser
 
+
+def _add_archs_parser(sub) -> None:
+    """``archs [--hints]``: the architecture names, one a line (``cmd_archs``)."""
     archs = sub.add_parser("archs", help="list the architecture names")
     archs.add_argument("--hints", action="store_true", help="only those that take user color hints")
     archs.set_defaults(run=cmd_archs)
 
+
+def _add_colorize_parser(sub) -> None:
+    """``colorize IN... -o OUTDIR``: image files colorized by one model (``cmd_colorize``)."""
     colorize = sub.add_parser("colorize", help="colorize image files into OUTDIR/<stem>.png")
     colorize.add_argument("inputs", nargs="+", metavar="IN")
     colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR")
@@ -340,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
                           '{"x": col, "y": row, "rgb": [r, g, b]} (optional "radius"); see `archs --hints`')
     colorize.set_defaults(run=cmd_colorize)
 
+
+def _add_evaluate_parser(sub) -> None:
+    """``evaluate DIR|gallery``: metrics per architecture beside the baselines (``cmd_evaluate``)."""
     evaluate = sub.add_parser("evaluate", help="PSNR, SSIM, L2_ab, right hue, AuC, colorfulness on color photos in DIR "
                                                 "(its val/ split if it has one), or on the built-in gallery")
     evaluate.add_argument("dir", metavar="DIR", help=f"a photo folder, or '{GALLERY_SET}' for the built-in gallery's color photos")
@@ -360,9 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="hint-taking models: one row per count of simulated hints per photo (e.g. 0,1,2,5,10,20)")
     evaluate.set_defaults(run=cmd_evaluate)
 
+
+def _add_train_parser(sub) -> None:
+    """``train --arch NAME --data DIR``: the options of ``train.train_architecture`` (``cmd_train``)."""
     train = sub.add_parser("train", help="train an architecture on a photo folder")
     train.add_argument("--arch", required=True, choices=ARCHITECTURE_NAMES)
     train.add_argument("--data", required=True, metavar="DIR", help="folder with train/ and val/ (scripts/fetch_photos.py)")
+    # None here: main() puts in checkpoints.WEIGHTS_DIR after parsing.
     train.add_argument("--out", default=None, metavar="DIR", help="default: weights/")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--size", type=int, default=None, help="working size (default: the architecture's)")
@@ -393,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(scripts/average_snapshots.py)")
     train.set_defaults(run=cmd_train)
 
+
+def _add_finetune_parser(sub) -> None:
+    """``finetune --base NAME_OR_PATH --data DIR --epochs N --out DIR`` (``finetune.finetune_from_cli``)."""
     finetune = sub.add_parser("finetune", help="fine-tune a checkpoint's decoder on your photos (encoder frozen)")
     finetune.add_argument("--base", required=True, metavar="NAME_OR_PATH", help="architecture name, checkpoint name, folder or file")
     finetune.add_argument("--data", required=True, metavar="DIR", help="folder of color photos")
@@ -405,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--seed", type=int, default=0)
     finetune.set_defaults(run=cmd_finetune)
 
+
+def _add_video_parser(sub) -> None:
+    """``video IN -o OUT.mp4``: a clip colorized (``video.cli.video_from_cli``)."""
     video = sub.add_parser("video", help="colorize a clip (MP4, AVI, MOV, WebM, GIF) into an MP4, colors carried along the motion")
     video.add_argument("input", metavar="IN")
     video.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
@@ -414,11 +444,18 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--max-frames", type=int, metavar="N", help="colorize only the first N frames")
     video.set_defaults(run=cmd_video)
 
+
+def _add_export_lite_parser(sub) -> None:
+    """``export-lite [--checkpoint PATH]``: the flagship converted for LiteRT (``cmd_export_lite``)."""
     export = sub.add_parser("export-lite", help=f"convert {FLAGSHIP} for LiteRT and write its weight-free template "
                             "beside the checkpoint, which the app fills and runs on CPUs without fast bfloat16 (colorizer/lite.py)")
     export.add_argument("--checkpoint", help=f"a checkpoint name or path (default: {FLAGSHIP})")
+    # No --arch here, but _load_model reads args.checkpoint or args.arch: without a checkpoint, the flagship.
     export.set_defaults(run=cmd_export_lite, arch=FLAGSHIP)
 
+
+def _add_bench_parser(sub) -> None:
+    """``bench``: speed and memory of every architecture (``benchmarks.bench_from_cli``)."""
     bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
     bench.add_argument("--json", metavar="FILE")
     bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated")
@@ -432,7 +469,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once")
     bench.add_argument("--finetune-epochs", type=int, default=2, help="--server: epochs of the fine-tune measured")
     bench.set_defaults(run=cmd_bench)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

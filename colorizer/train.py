@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -114,23 +115,88 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     ``CLASSIFICATION_REBALANCING``; run Z75B, half the shipped soup, trained at 0.75); ValueError elsewhere.
     ``backdrops``: stamps on synthetic neutral grounds added to the crops (``data.neutral_backdrops``)."""
     arch = architecture(name)
-    rebalanced = arch.CLASSIFICATION_REBALANCING is not None  # the flagship's own class-rebalanced loss
-    if class_rebalancing is not None and not rebalanced:
-        raise ValueError(f"--class-rebalancing: {name} has no class-rebalancing power to set (hypercolumn has)")
+    power = _rebalancing_power(arch, name, class_rebalancing)  # before anything slow: a wrong option fails at once
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
+    sets = _training_sets(arch, data_dir, size, crops_per_photo, seed, log, stamps_dir=stamps_dir,
+                          surfaces_dir=surfaces_dir, extra_photos_dir=extra_photos_dir, backdrops=backdrops)
+    model = _seeded_model(arch, size, seed, strategy, init_from, train_layers, log)
+    objective = arch.loss_and_metrics(sets.prior, **power)  # (loss, metrics, loss_weights): fit compiles them
+    if arch.FROZEN_ENCODER:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
+        sets = _with_encoder_features(arch, model, sets, log)
+    with strategy.scope():  # a decoder head wrapped in a new keras.Model trains under the model's strategy
+        trainable = trained_part(arch, model)
+    distributed = describe(strategy)
+    log(f"{name}: training on {device_description()}, {len(sets.train_crops)} crops, {epochs} epochs"
+        + (f", {distributed['replicas']} replicas ({distributed['strategy']}, global batch {batch_size})"
+           if distributed["replicas"] > 1 else ""))
+    work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))  # history.csv until the checkpoint is written
+    keep_best = _fit(arch, trainable, sets, objective, work / "history.csv", epochs=epochs, batch_size=batch_size,
+                     lr=lr, seed=seed, snapshots=snapshots)
+    wall_time = time.time() - started
+    card = model_card(
+        name, arch, model, working_size=size,
+        data=_data_record(data_dir, sets, stamps_dir, surfaces_dir, extra_photos_dir, backdrops),
+        training=_training_record(arch, keep_best, work / "history.csv", epochs=epochs, batch_size=batch_size, lr=lr,
+                                  seed=seed, init_from=init_from, train_layers=train_layers,
+                                  wall_time=wall_time, distributed=distributed, class_rebalancing=class_rebalancing),
+        command=command or " ".join(sys.argv), rebalancing=None if sets.prior is None else {}, notes=arch.CARD_NOTES,
+    )
+    folder = Path(out_dir) / name
+    _write_checkpoint(folder, model, card, work)
+    _add_evaluation(folder, card, data_dir, sets.val_photos[:eval_photos] if eval_photos else sets.val_photos)
+    _log_outcome(name, folder, card, wall_time, keep_best, log)
+    return card
+
+
+def _rebalancing_power(arch, name: str, class_rebalancing: float | None) -> dict:
+    """The keyword ``arch.loss_and_metrics`` takes for ``class_rebalancing`` (``{}``: the architecture's own
+    power); ValueError for an architecture without a class-rebalanced loss, which has no power to set."""
+    if class_rebalancing is not None and arch.CLASSIFICATION_REBALANCING is None:
+        raise ValueError(f"--class-rebalancing: {name} has no class-rebalancing power to set (hypercolumn has)")
+    return {} if class_rebalancing is None else {"class_rebalancing": class_rebalancing}
+
+
+@dataclass
+class _TrainingSets:
+    """What one run learns from and is measured on: the photos (uint8 RGB), their crops (uint8 N×size×size×3),
+    the network's inputs and targets made from the crops (``arch.training_pairs``: arrays, or lists or dicts
+    of arrays), the 313-bin prior (``target_prior``), and the loaded stamps and surfaces the card counts."""
+    train_photos: list[np.ndarray]
+    val_photos: list[np.ndarray]
+    train_crops: np.ndarray
+    val_crops: np.ndarray
+    x: object
+    y: object
+    val_x: object
+    val_y: object
+    prior: np.ndarray | None
+    stamps: list[np.ndarray] | None
+    surfaces: list[np.ndarray] | None
+
+
+def _training_sets(arch, data_dir, size: int, crops_per_photo: int, seed: int, log, *, stamps_dir, surfaces_dir,
+                   extra_photos_dir, backdrops: bool) -> _TrainingSets:
+    """The crops of ``data_dir`` (``crops``) with what the options add, turned into ``arch``'s training pairs."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
     surfaces = data.load_stamps(surfaces_dir) if surfaces_dir else None
-    log(f"{name}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
+    log(f"{arch.NAME}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
         + (f", {len(stamps)} stamps pasted onto {data.StampOptions().share:.0%} of them" if stamps else ""))
     train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps, surfaces,
                                                            extra_photos_dir, backdrops)
+    # The full crop batch (Lab, gray, … of every crop) is only needed for the pairs and the prior: it is
+    # dropped when this returns, before the network is built.
     train_batch = data.crop_batch(train_crops)
     x, y = arch.training_pairs(train_batch)
     val_x, val_y = arch.training_pairs(data.crop_batch(val_crops))
-    prior = target_prior(arch, y, train_batch)
-    del train_batch
+    return _TrainingSets(train_photos, val_photos, train_crops, val_crops, x, y, val_x, val_y,
+                         prior=target_prior(arch, y, train_batch), stamps=stamps, surfaces=surfaces)
+
+
+def _seeded_model(arch, size: int, seed: int, strategy, init_from, train_layers: tuple[str, ...], log) -> keras.Model:
+    """``arch``'s network at ``size``, built under ``strategy`` from the seed's initial weights; its decoder
+    started from ``init_from``'s (``warm_start``) and trained only in ``train_layers`` (``freeze_except``)."""
     # Seeded before the network exists, so that its initial weights are the seed's too (fit seeds again
     # for the batches): until this line, two runs of one command started from different weights.
     keras.utils.set_random_seed(seed)
@@ -139,75 +205,98 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     if init_from:
         source = _checkpoint_model(init_from)
         copied = warm_start(model.get_layer("decoder"), source.get_layer("decoder"))
-        log(f"{name}: {len(copied)} decoder layers start from {init_from}")
+        log(f"{arch.NAME}: {len(copied)} decoder layers start from {init_from}")
     if train_layers:
         freeze_except(model.get_layer("decoder"), train_layers)
-        log(f"{name}: training only {', '.join(train_layers)}")
-    power = {} if class_rebalancing is None else {"class_rebalancing": class_rebalancing}
-    loss, metrics, loss_weights = arch.loss_and_metrics(prior, **power)
-    frozen = arch.FROZEN_ENCODER
-    if frozen:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
-        cache = FeatureCache(max_entries=0, disk_dir=default_disk_dir())
-        x = cache.features(arch, model, x, train_crops, log)
-        val_x = cache.features(arch, model, val_x, val_crops, log)
-    with strategy.scope():  # a decoder head wrapped in a new keras.Model trains under the model's strategy
-        trainable = trained_part(arch, model)
-    distributed = describe(strategy)
-    log(f"{name}: training on {device_description()}, {len(train_crops)} crops, {epochs} epochs"
-        + (f", {distributed['replicas']} replicas ({distributed['strategy']}, global batch {batch_size})"
-           if distributed["replicas"] > 1 else ""))
-    folder = Path(out_dir) / name
-    work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))
-    keep_best = fit(trainable, x, y, (val_x, val_y), epochs=epochs, batch_size=batch_size, lr=lr, loss=loss,
-                    metrics=metrics, loss_weights=loss_weights, history_path=work / "history.csv", seed=seed,
-                    augment=arch.augment_batch, callbacks=[SaveEachEpoch(snapshots)] if snapshots else ())
-    wall_time = time.time() - started
-    card = model_card(
-        name, arch, model, working_size=size,
-        data={
-            "folder": str(data_dir), "train_photos": len(train_photos), "val_photos": len(val_photos),
-            "train_crops": int(len(train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
-            # Both splits, as cards always recorded; by split too, since only train/ is learned from
-            # (val/ chooses the epoch): a card should not count its validation photos as training photos.
-            "sources": data_sources(data_dir),
-            "sources_by_split": {split: data_sources(Path(data_dir) / split) for split in ("train", "val")},
-            "stamps": _stamps_card(stamps_dir, stamps),
-            "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
-                                                   "sources": data_sources(surfaces_dir)},
-            "extra_photos": None if not extra_photos_dir else extra_photos_card(extra_photos_dir),
-            # Synthetic: no photo and no package, so nothing for check_shippable to name.
-            "backdrops": None if not backdrops else {
-                "what": "stamps on synthetic neutral grounds (colorizer.data.neutral_backdrops)",
-                "scenes_share_of_crops": data.SURFACE_SHARE},
-        },
-        training={
-            # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
-            "epochs": _epochs_run(work / "history.csv"), "epochs_requested": epochs,
-            "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
-            "batch_size": batch_size, "learning_rate": lr, "seed": seed,
-            "initialized_from": str(init_from) if init_from else None,
-            "trained_layers": list(train_layers) or "all of the decoder",
-            "frozen_encoder_features_cached": bool(frozen),
-            "wall_time_s": round(wall_time, 1), "device": device_description(),
-            "distribution": distributed,  # batch_size is the global batch, split across the replicas
-            **({"class_rebalancing": arch.CLASSIFICATION_REBALANCING if class_rebalancing is None else class_rebalancing}
-               if rebalanced else {}),
-        },
-        command=command or " ".join(sys.argv), rebalancing=None if prior is None else {}, notes=arch.CARD_NOTES,
-    )
+        log(f"{arch.NAME}: training only {', '.join(train_layers)}")
+    return model
+
+
+def _with_encoder_features(arch, model, sets: _TrainingSets, log) -> _TrainingSets:
+    """``sets`` with the frozen encoder's features as the inputs, computed once per set of crops and kept on
+    disk (``FeatureCache``): only the decoder head trains, so the encoder need not run every epoch."""
+    cache = FeatureCache(max_entries=0, disk_dir=default_disk_dir())
+    return replace(sets, x=cache.features(arch, model, sets.x, sets.train_crops, log),
+                   val_x=cache.features(arch, model, sets.val_x, sets.val_crops, log))
+
+
+def _fit(arch, trainable, sets: _TrainingSets, objective: tuple, history_path: Path, *, epochs: int,
+         batch_size: int, lr: float, seed: int, snapshots) -> KeepBestWeights:
+    """``loop.fit`` of ``trainable`` on ``sets`` with ``objective`` (``arch.loss_and_metrics``), the history
+    to ``history_path`` → its ``KeepBestWeights`` (the best epoch's weights are back in ``trainable``)."""
+    loss, metrics, loss_weights = objective
+    callbacks = [SaveEachEpoch(snapshots)] if snapshots else ()
+    return fit(trainable, sets.x, sets.y, (sets.val_x, sets.val_y), epochs=epochs, batch_size=batch_size, lr=lr,
+               loss=loss, metrics=metrics, loss_weights=loss_weights, history_path=history_path, seed=seed,
+               augment=arch.augment_batch, callbacks=callbacks)
+
+
+def _data_record(data_dir, sets: _TrainingSets, stamps_dir, surfaces_dir, extra_photos_dir, backdrops: bool) -> dict:
+    """The card's ``data``: the photo folder, how it was cropped, and the sources of everything trained on."""
+    surfaces = sets.surfaces
+    return {
+        "folder": str(data_dir), "train_photos": len(sets.train_photos), "val_photos": len(sets.val_photos),
+        "train_crops": int(len(sets.train_crops)), "crop_scales": list(data.CROP_SCALES), "flips": "horizontal",
+        # Both splits, as cards always recorded; by split too, since only train/ is learned from
+        # (val/ chooses the epoch): a card should not count its validation photos as training photos.
+        "sources": data_sources(data_dir),
+        "sources_by_split": {split: data_sources(Path(data_dir) / split) for split in ("train", "val")},
+        "stamps": _stamps_card(stamps_dir, sets.stamps),
+        "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
+                                               "sources": data_sources(surfaces_dir)},
+        "extra_photos": None if not extra_photos_dir else extra_photos_card(extra_photos_dir),
+        # Synthetic: no photo and no package, so nothing for check_shippable to name.
+        "backdrops": None if not backdrops else {
+            "what": "stamps on synthetic neutral grounds (colorizer.data.neutral_backdrops)",
+            "scenes_share_of_crops": data.SURFACE_SHARE},
+    }
+
+
+def _training_record(arch, keep_best: KeepBestWeights, history_path: Path, *, epochs: int, batch_size: int,
+                     lr: float, seed: int, init_from, train_layers: tuple[str, ...], wall_time: float,
+                     distributed: dict, class_rebalancing: float | None) -> dict:
+    """The card's ``training``: the settings the command replays and what the run gave."""
+    record = {
+        # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
+        "epochs": _epochs_run(history_path), "epochs_requested": epochs,
+        "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
+        "batch_size": batch_size, "learning_rate": lr, "seed": seed,
+        "initialized_from": str(init_from) if init_from else None,
+        "trained_layers": list(train_layers) or "all of the decoder",
+        "frozen_encoder_features_cached": bool(arch.FROZEN_ENCODER),
+        "wall_time_s": round(wall_time, 1), "device": device_description(),
+        "distribution": distributed,  # batch_size is the global batch, split across the replicas
+    }
+    if arch.CLASSIFICATION_REBALANCING is not None:  # the flagship's own class-rebalanced loss
+        record["class_rebalancing"] = (arch.CLASSIFICATION_REBALANCING if class_rebalancing is None
+                                       else class_rebalancing)
+    return record
+
+
+def _write_checkpoint(folder: Path, model, card: dict, work: Path) -> None:
+    """``folder``/model.keras, history.csv (from the scratch folder ``work``, then removed) and card.json,
+    each written atomically."""
     checkpoints.save_model_atomic(model, folder / "model.keras")
     checkpoints.atomic_write_bytes(folder / "history.csv", (work / "history.csv").read_bytes())
     shutil.rmtree(work, ignore_errors=True)
     checkpoints.write_card(folder, card)  # first: loading for evaluation reads the working size from it
-    card["evaluation"] = _evaluate_checkpoint(folder, val_photos[:eval_photos] if eval_photos else val_photos)
-    card["evaluation_command"] = f"python -m colorizer evaluate {data_dir} --arch {name}"
+
+
+def _add_evaluation(folder: Path, card: dict, data_dir, photos: list[np.ndarray]) -> None:
+    """Measure the written checkpoint on held-out ``photos`` and add that, with the command that repeats
+    it, to ``card`` and its card.json."""
+    card["evaluation"] = _evaluate_checkpoint(folder, photos)
+    card["evaluation_command"] = f"python -m colorizer evaluate {data_dir} --arch {folder.name}"
     checkpoints.write_card(folder, card)
+
+
+def _log_outcome(name: str, folder: Path, card: dict, wall_time: float, keep_best: KeepBestWeights, log) -> None:
+    """The run's last lines: held-out PSNR, where it went, and whether its data allows shipping it."""
     log(f"{name}: held-out PSNR {card['evaluation'][name]['psnr']:.2f} dB (gray {card['evaluation']['gray']['psnr']:.2f})")
     log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch {keep_best.best_epoch})")
     problem = data.shipping_problem(card, name)  # a research run may learn from sources kept for evaluation
     if problem:
         log(f"not shippable: {problem}")
-    return card
 
 
 def warm_start(decoder: keras.Model, source: keras.Model) -> list[str]:
