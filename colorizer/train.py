@@ -9,7 +9,6 @@ itself, shared with fine-tuning, is ``colorizer.loop``. Runs on the GPU when Ten
 from __future__ import annotations
 
 import csv
-import shutil
 import sys
 import tempfile
 import time
@@ -131,20 +130,22 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     log(f"{name}: training on {device_description()}, {len(sets.train_crops)} crops, {epochs} epochs"
         + (f", {distributed['replicas']} replicas ({distributed['strategy']}, global batch {batch_size})"
            if distributed["replicas"] > 1 else ""))
-    work = Path(tempfile.mkdtemp(prefix=f"train-{name}-"))  # history.csv until the checkpoint is written
-    keep_best = _fit(arch, trainable, sets, objective, work / "history.csv", epochs=epochs, batch_size=batch_size,
-                     lr=lr, seed=seed, snapshots=snapshots)
-    wall_time = time.time() - started
-    card = model_card(
-        name, arch, model, working_size=size,
-        data=_data_record(data_dir, sets, stamps_dir, surfaces_dir, extra_photos_dir, backdrops),
-        training=_training_record(arch, keep_best, work / "history.csv", epochs=epochs, batch_size=batch_size, lr=lr,
-                                  seed=seed, init_from=init_from, train_layers=train_layers,
-                                  wall_time=wall_time, distributed=distributed, class_rebalancing=class_rebalancing),
-        command=command or " ".join(sys.argv), rebalancing=None if sets.prior is None else {}, notes=arch.CARD_NOTES,
-    )
-    folder = Path(out_dir) / name
-    _write_checkpoint(folder, model, card, work)
+    # history.csv until the checkpoint is written; removed however the fit ends (an error, a full disk)
+    with tempfile.TemporaryDirectory(prefix=f"train-{name}-") as scratch:
+        history = Path(scratch) / "history.csv"
+        keep_best = _fit(arch, trainable, sets, objective, history, epochs=epochs, batch_size=batch_size,
+                         lr=lr, seed=seed, snapshots=snapshots)
+        wall_time = time.time() - started
+        card = model_card(
+            name, arch, model, working_size=size,
+            data=_data_record(data_dir, sets, stamps_dir, surfaces_dir, extra_photos_dir, backdrops),
+            training=_training_record(arch, keep_best, history, epochs=epochs, batch_size=batch_size, lr=lr,
+                                      seed=seed, init_from=init_from, train_layers=train_layers,
+                                      wall_time=wall_time, distributed=distributed, class_rebalancing=class_rebalancing),
+            command=command or " ".join(sys.argv), rebalancing=None if sets.prior is None else {}, notes=arch.CARD_NOTES,
+        )
+        folder = Path(out_dir) / name
+        _write_checkpoint(folder, model, card, history)
     _add_evaluation(folder, card, data_dir, sets.val_photos[:eval_photos] if eval_photos else sets.val_photos)
     _log_outcome(name, folder, card, wall_time, keep_best, log)
     return card
@@ -273,12 +274,11 @@ def _training_record(arch, keep_best: KeepBestWeights, history_path: Path, *, ep
     return record
 
 
-def _write_checkpoint(folder: Path, model, card: dict, work: Path) -> None:
-    """``folder``/model.keras, history.csv (from the scratch folder ``work``, then removed) and card.json,
-    each written atomically."""
+def _write_checkpoint(folder: Path, model, card: dict, history: Path) -> None:
+    """``folder``/model.keras, history.csv (a copy of ``history``, the fit's log) and card.json, each written
+    atomically."""
     checkpoints.save_model_atomic(model, folder / "model.keras")
-    checkpoints.atomic_write_bytes(folder / "history.csv", (work / "history.csv").read_bytes())
-    shutil.rmtree(work, ignore_errors=True)
+    checkpoints.atomic_write_bytes(folder / "history.csv", history.read_bytes())
     checkpoints.write_card(folder, card)  # first: loading for evaluation reads the working size from it
 
 

@@ -241,8 +241,15 @@ def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
 
 def test_train_starts_from_the_seeds_weights(photo_dir, tmp_path, monkeypatch):
     """The seed fixes the network's initial weights too, not only the crops and batches: two runs of
-    one command start from the same network, and another seed from another one."""
+    one command start from the same network, and another seed from another one. A fit that fails leaves
+    no scratch folder behind (its history.csv was left in the temporary folder before session 24)."""
+    import tempfile
+
     from colorizer import train
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
     class Started(Exception):
         pass
@@ -261,6 +268,7 @@ def test_train_starts_from_the_seeds_weights(photo_dir, tmp_path, monkeypatch):
     first, again, other = initial(3), initial(3), initial(4)
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert not list(scratch.glob("train-cifar_ae-*"))
 
 
 @pytest.mark.parametrize("layout", ["train/a.png", "a.png"])
