@@ -182,7 +182,9 @@ def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, dige
     with image_column:
         click = streamlit_image_coordinates(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
                                             key=f"colorize.hint_click.{digest[:16]}", cursor="crosshair",
-                                            width="content")  # never wider than its column (a phone)
+                                            # the column's width: on a phone, narrower than the photo ("content"
+                                            # does not shrink in this component: the photo ran past the screen)
+                                            width="stretch")
     _take_click(digest, click, picture.rgb.shape)
     point = _store(POINT_KEY).get(digest)
     with controls:
