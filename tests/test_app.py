@@ -377,7 +377,7 @@ def test_training_curves_keep_their_legend_below_and_whole():
     """Finding (session 23's browser audit): twelve legend entries at the side squeezed the curves to a third of
     the width; below them, two a row, a long name was cut at the edge. Session 24's phone audit: "name ·
     val_loss" entries were cut even so. One entry per checkpoint, its two curves in its group, the title saying
-    which line is which; on a log scale over decades, a label at each power of ten only."""
+    which line is which (not an axis title the wrapped legend rose into); on a log scale over decades, a label at each power of ten only."""
     from ui import charts
 
     rows = [{"epoch": 0.0, "loss": 1.0, "val_loss": 1.2, "learning_rate": 1e-3},
@@ -387,11 +387,11 @@ def test_training_curves_keep_their_legend_below_and_whole():
     assert loss.layout.legend.orientation == "h" and loss.layout.legend.y < 0
     assert [t.name for t in loss.data if t.showlegend] == list(histories)
     assert [(t.legendgroup, t.line.dash) for t in loss.data][:2] == [("hypercolumn", "solid"), ("hypercolumn", "dash")]
-    assert loss.layout.title.text == "loss: solid training, dashed validation"
+    assert (loss.layout.title.text, loss.layout.title.subtitle.text) == ("loss by epoch", "solid: training · dashed: validation")
     assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 2   # 3 entries, 2 a row
     assert loss.layout.yaxis.type == "log" and loss.layout.yaxis.dtick == 1            # 0.05 to 1.2: over a decade
     rate = charts.history_figure(histories, "learning_rate", log_y=True)                # 5e-4 to 1e-3: within one
-    assert rate.layout.title.text == "learning_rate" and rate.layout.yaxis.dtick is None
+    assert rate.layout.title.subtitle.text == "" and rate.layout.yaxis.dtick is None  # no validation curve
     long = charts.history_figure({"a_checkpoint_named_at_length": rows}, "loss")
     assert long.layout.legend.entrywidth == 1 and long.layout.yaxis.type == "linear"
 

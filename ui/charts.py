@@ -190,10 +190,11 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
     per_row = 2 if all(len(n) <= 20 for n in names) else 1
     legend_rows = -(-len(names) // per_row)
     validated = any(trace.line.dash == "dash" for trace in fig.data)
+    # "by epoch" in the title, not under the axis: on a phone the legend wraps one a row and rose into that label.
     fig.update_layout(
-        title=f"{metric}: solid training, dashed validation" if validated else metric,
-        height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=40, b=10 + 24 * legend_rows),
-        hovermode="x unified", xaxis_title="epoch", yaxis=_metric_axis(fig, metric, log_y),
+        title=dict(text=f"{metric} by epoch", subtitle=dict(text="solid: training · dashed: validation" if validated else "")),
+        height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=60, b=10 + 24 * legend_rows),
+        hovermode="x unified", yaxis=_metric_axis(fig, metric, log_y),
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row, entrywidthmode="fraction"),
     )
     return fig
