@@ -196,9 +196,9 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
         return
     st.session_state.pop(RESULT_KEY, None)
     st.session_state[STOPPED_KEY] = False
+    bar = st.progress(0.0, text="Waiting for the first frame…")  # above Stop: a phone shows it without a scroll
     stop = st.empty()  # only while the clip runs: afterwards there is nothing to stop
     stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
-    bar = st.progress(0.0, text="Waiting for the first frame…")
 
     def progress(done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
