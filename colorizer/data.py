@@ -223,7 +223,7 @@ def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:
     """Image files of ``split`` ("train"/"val") under ``data_dir``; a flat folder when it has no such subfolder."""
     root = Path(data_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such folder")
+        raise FileNotFoundError(f"{root}: {'is a file, not a folder' if root.exists() else 'no such folder'}")
     folder = root / split if split and (root / split).is_dir() else root
     return sorted(p for p in folder.iterdir() if p.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS)
 

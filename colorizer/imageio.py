@@ -83,7 +83,7 @@ import struct
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -223,23 +223,24 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None, *, fit: 
 
 def read_image(path: str | os.PathLike, max_pixels: int | None = None, *, fit: bool = False) -> DecodedImage:
     """Read and decode an image file (``max_pixels`` defaults to ``LOCAL_MAX_PIXELS``); unreadable
-    paths raise ImageError too."""
+    paths raise ImageError too, named by the path as given (a/x.jpg and b/x.jpg are two files: the machine's own
+    files, never a visitor's upload, which ``decode_image`` names); ``DecodedImage.name`` is the file's name."""
     fspath = os.fsdecode(os.fspath(path))
-    name = Path(fspath).name or fspath
     try:
         data = Path(fspath).read_bytes()
     except FileNotFoundError:
-        raise ImageError(name, "file not found") from None
+        raise ImageError(fspath, "file not found") from None
     except IsADirectoryError:
-        raise ImageError(name, "is a directory, not an image file") from None
+        raise ImageError(fspath, "is a directory, not an image file") from None
     except PermissionError:
-        raise ImageError(name, "permission denied") from None
+        raise ImageError(fspath, "permission denied") from None
     except MemoryError:
-        raise ImageError(name, "file too large to read into memory") from None
+        raise ImageError(fspath, "file too large to read into memory") from None
     except OSError as exc:
         reason = exc.strerror or describe(exc)
-        raise ImageError(name, f"cannot read file ({reason})") from None
-    return decode_image(data, name, max_pixels=LOCAL_MAX_PIXELS if max_pixels is None else max_pixels, fit=fit)
+        raise ImageError(fspath, f"cannot read file ({reason})") from None
+    decoded = decode_image(data, fspath, max_pixels=LOCAL_MAX_PIXELS if max_pixels is None else max_pixels, fit=fit)
+    return replace(decoded, name=Path(fspath).name or decoded.name)
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:

@@ -55,7 +55,7 @@ def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoi
     captured = capsys.readouterr()
     assert status == 1
     lines = error_lines(captured.err)
-    assert len(lines) == 1 and lines[0].startswith("error: broken.png: "), captured.err
+    assert len(lines) == 1 and lines[0].startswith(f"error: {broken}: "), captured.err  # the path as given
     assert "Traceback" not in captured.err
     assert sorted(p.name for p in out_dir.iterdir()) == ["gray.png", "street.png"]
     # Each file holds its own input's colorization, pixel for pixel (not another input's, not channels swapped).

@@ -28,7 +28,7 @@ def test_load_photos_skips_and_reports_unreadable(photo_dir, tmp_path):
     photos = data.load_photos([*data.list_photos(photo_dir, "val"), broken], on_error=messages.append)
     assert [p.shape for p in photos] == [(48, 60, 3), (44, 44, 3)]
     assert all(p.dtype == np.uint8 for p in photos)
-    assert len(messages) == 1 and messages[0].startswith("error: broken.png: ")
+    assert len(messages) == 1 and messages[0].startswith(f"error: {broken}: ")
 
 
 def test_random_crops_shapes_and_determinism():

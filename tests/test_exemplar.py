@@ -85,7 +85,7 @@ def test_cli_reference_colorizes_and_a_bad_reference_is_one_line(tmp_path, capsy
     broken.write_bytes(b"not an image")
     assert main(["colorize", str(image), "-o", str(out), "--reference", str(broken)]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].startswith("error: reference broken.jpg:"), errors
+    assert len(errors) == 1 and errors[0].startswith(f"error: reference {broken}:"), errors
 
 
 def test_reference_pairs_other_views_and_same_kind(tmp_path):

@@ -587,7 +587,7 @@ def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_pa
     code = main(argv)  # an explicit argv, unlike sys.argv (pytest's): the card must record this one
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "error: broken.png:" in captured.err and "error: gray.png: grayscale photo" in captured.err
+    assert f"error: {data / 'broken.png'}:" in captured.err and f"error: {data / 'gray.png'}: grayscale photo" in captured.err
     assert captured.out.strip().splitlines() == [str(out)]  # stdout: the result path only
     card = json.loads((out / "card.json").read_text())
     assert card["data"]["source"] == str(data) and len(card["data"]["skipped"]) == 2
@@ -604,7 +604,7 @@ def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, ca
     code = main(["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "1",
                  "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 1 and "error: broken.jpg:" in err and "no usable color photos" in err
+    assert code == 1 and f"error: {data / 'broken.jpg'}:" in err and "no usable color photos" in err
     assert not (tmp_path / "out").exists()
 
     write_png(data / "ok.png", make_photo(40, 40))

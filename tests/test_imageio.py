@@ -429,15 +429,18 @@ def test_read_image(tmp_path):
 
 
 def test_read_image_unreadable_paths(tmp_path):
-    with pytest.raises(imageio.ImageError, match=r"^missing\.jpg: file not found$"):
+    """Named by the path as given: a/x.jpg and b/x.jpg are two files (the app's uploads go through decode_image)."""
+    with pytest.raises(imageio.ImageError) as caught:
         imageio.read_image(tmp_path / "missing.jpg")
+    assert str(caught.value) == f"{tmp_path / 'missing.jpg'}: file not found"
     folder = tmp_path / "folder.png"
     folder.mkdir()
     with pytest.raises(imageio.ImageError, match="directory"):
         imageio.read_image(folder)
     (tmp_path / "empty.jpg").write_bytes(b"")
-    with pytest.raises(imageio.ImageError, match=r"^empty\.jpg: empty file$"):
+    with pytest.raises(imageio.ImageError) as caught:
         imageio.read_image(tmp_path / "empty.jpg")
+    assert str(caught.value) == f"{tmp_path / 'empty.jpg'}: empty file"
 
 
 def test_encode_png_roundtrip():

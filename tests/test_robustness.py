@@ -143,9 +143,9 @@ def test_already_color_image_is_colorized_from_its_L_only(odd_dir, shared_colori
 
 
 @pytest.mark.parametrize("name,data,word", BROKEN_FILES, ids=[c[0] for c in BROKEN_FILES])
-def test_broken_file_in_a_cli_batch_gets_one_error_line(name, data, word, cli_batch):
+def test_broken_file_in_a_cli_batch_gets_one_error_line(name, data, word, odd_dir, cli_batch):
     _, stderr, out_dir = cli_batch
-    lines = [line for line in stderr.splitlines() if line.startswith(f"error: {name}: ")]
+    lines = [line for line in stderr.splitlines() if line.startswith(f"error: {odd_dir / name}: ")]  # the path as given
     assert len(lines) == 1, stderr
     assert word.lower() in lines[0].lower(), lines[0]
     assert not (out_dir / f"{Path(name).stem}.png").exists()

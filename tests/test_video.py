@@ -392,7 +392,7 @@ def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoi
     assert len(err) == 1 and "takes no color hints" in err[0]
     (tmp_path / "ref.png").write_text("not a photo")
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--reference", str(tmp_path / "ref.png")]) == 2
-    assert capsys.readouterr().err.strip().startswith("error: reference ref.png: ")
+    assert capsys.readouterr().err.strip().startswith(f"error: reference {tmp_path / 'ref.png'}: ")
 
 
 @pytest.mark.slow

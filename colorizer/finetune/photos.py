@@ -26,9 +26,10 @@ def shrink_photo(rgb: np.ndarray, side: int = MAX_PHOTO_SIDE) -> np.ndarray:
     return rgb if scale >= 1 else resize(rgb, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
-def _usable(image, name: str) -> Photo:
+def _usable(image, name: str, shown: str | None = None) -> Photo:
+    """(name, the photo ≤ ``MAX_PHOTO_SIDE``); ``ImageError`` naming ``shown`` (default: ``name``) for a gray one."""
     if not image.was_color:
-        raise ImageError(name, "grayscale photo: it has no color to learn from")
+        raise ImageError(shown or name, "grayscale photo: it has no color to learn from")
     return name, shrink_photo(image.rgb)
 
 
@@ -44,11 +45,12 @@ def photos_from_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[Photo]
 
 
 def photos_from_folder(folder: str | Path) -> tuple[list[Photo], list[str]]:
-    """Color photos of a folder (flat, or with ``train/`` and ``val/`` subfolders) and the error lines."""
+    """Color photos of a folder (flat, or with ``train/`` and ``val/`` subfolders) and the error lines, each naming
+    its file's path (the photos keep their file names)."""
     root = Path(folder)
     paths = data.list_photos(root)
     paths += [p for split in ("train", "val") if (root / split).is_dir() for p in data.list_photos(root, split)]
-    return _collect(lambda path=path: _usable(read_image(path), path.name) for path in paths)
+    return _collect(lambda path=path: _usable(read_image(path), path.name, str(path)) for path in paths)
 
 
 def _collect(readers) -> tuple[list[Photo], list[str]]:

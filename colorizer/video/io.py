@@ -11,7 +11,7 @@ Why PyAV and not OpenCV's ``VideoCapture``/``VideoWriter`` (whose FFmpeg is in o
   first frame can be shown without decoding the rest.
 - **Memory.** Both decode frame by frame; PyAV hands each frame as one array (``to_ndarray``) and
   nothing else is kept: memory stays flat however long the clip (tested).
-Both read MP4, AVI, MOV, WebM and animated GIF here (FFmpeg's demuxers). The cost: one more wheel
+Both read MP4, AVI, MOV, WebM, MKV and animated GIF here (FFmpeg's demuxers). The cost: one more wheel
 (``av``, about 40 MB, FFmpeg inside it with libx264, GPL).
 
 Output: H.264 (yuv420p, CRF ``CRF``) in MP4 when the frame's width and height are even; 4:2:0 cannot
@@ -95,7 +95,7 @@ def _open(path):
 
     name = Path(path).name
     if not Path(path).is_file():
-        raise VideoError(f"{name}: no such file")
+        raise VideoError(f"{name}: {'is a folder, not a video file' if Path(path).is_dir() else 'no such file'}")
     if Path(path).stat().st_size == 0:
         raise VideoError(f"{name}: empty file")
     try:
