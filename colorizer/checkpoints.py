@@ -24,6 +24,7 @@ Keras writes, none of whose paths climbs out of the archive.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
     "user_checkpoint_root", "shipped_checkpoints", "card_problem",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
-    "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
+    "check_writable", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -116,10 +117,13 @@ def _replacing(path: str | Path, suffix: str):
     The temporary is held (``staging.hold``) while it is written, so the next write to ``path`` sweeps
     the temporaries a killed writer left (``.model.keras.*.keras``…) and never a live writer's."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}."
-    staging.sweep(path.parent, prefix)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        prefix = f".{path.name}."
+        staging.sweep(path.parent, prefix)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+    except OSError as err:
+        raise _about(err, path) from err
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
     try:
@@ -128,9 +132,40 @@ def _replacing(path: str | Path, suffix: str):
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _about(err, path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _about(err: OSError, path: Path) -> OSError:
+    """``err`` naming ``path`` (same errno, so the same class: ``OSError`` picks it): the temporary beside it is
+    no name to show a user."""
+    return OSError(err.errno, err.strerror or str(err), str(path))
+
+
+def check_writable(path: str | Path, folder: bool = False) -> None:
+    """Before any work: raise OSError naming ``path`` (its ``filename``) unless a file can be written at ``path``,
+    or with ``folder`` into the folder ``path`` (created later by the writer if missing). Creates nothing that
+    stays: the nearest existing folder is tried with a hidden file, removed at once (permission bits say nothing
+    to root, nor of a read-only mount)."""
+    path = Path(path)
+    if path.is_dir() and not folder:
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+    where = path if folder else path.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        reason = "is a file, not a folder" if where == path else f"{where} is a file, not a folder"
+        raise NotADirectoryError(errno.ENOTDIR, reason, str(path))
+    try:
+        fd, probe = tempfile.mkstemp(dir=where, prefix=".write-check.")
+    except OSError as err:
+        raise _about(err, path) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

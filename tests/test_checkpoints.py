@@ -268,3 +268,32 @@ def test_a_trained_model_is_saved_without_its_optimizer_state(name, build_tiny_m
     loaded = load_keras_model(tmp_path / "model.keras")
     for saved, original in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(saved, original)
+
+
+def test_check_writable_names_the_users_path_and_leaves_nothing(tmp_path, monkeypatch):
+    """Every command that writes checks its output first (``colorizer.cli``); the error names the path as given, never
+    the probe, and a folder still to be made is not made."""
+    import errno
+    import tempfile
+
+    checkpoints.check_writable(tmp_path / "new" / "deeper", folder=True)
+    checkpoints.check_writable(tmp_path / "new" / "result.json")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    for path, folder, kind, reason in ((tmp_path, False, IsADirectoryError, "is a folder, not a file"),
+                                       (tmp_path / "file", True, NotADirectoryError, "is a file, not a folder"),
+                                       (tmp_path / "file" / "a.png", False, NotADirectoryError, f"{tmp_path / 'file'} is a file, not a folder")):
+        with pytest.raises(kind) as caught:
+            checkpoints.check_writable(path, folder)
+        assert (caught.value.filename, caught.value.strerror) == (str(path), reason)
+
+    def refused(*args, **kwargs):  # a read-only mount, or no write permission (which root ignores: hence no chmod here)
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".write-check.abc123"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError) as caught:
+        checkpoints.check_writable(tmp_path / "out", folder=True)
+    assert (caught.value.filename, caught.value.strerror) == (str(tmp_path / "out"), "Permission denied")
+    with pytest.raises(PermissionError) as caught:  # an atomic write names its file, not the hidden temporary
+        checkpoints.atomic_write_text(tmp_path / "out.json", "{}")
+    assert caught.value.filename == str(tmp_path / "out.json")

@@ -202,7 +202,10 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
                 raise failure[0]
             report.codec, report.audio = writer.codec, writer.audio
         report.frames = writer.frames
-        os.replace(partial, destination)
+        try:
+            os.replace(partial, destination)
+        except OSError as err:  # name the user's file, not the hidden partial one
+            raise OSError(err.errno, err.strerror, str(destination)) from err
     finally:
         incoming.closed.set()
         if reader.ident is not None:
