@@ -33,11 +33,11 @@ Measuring and formatting are apart: ``measure`` (per model: inputs, timings, mem
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
+from colorizer.settings import is_positive_number
 from benchmarks.goals import goal_check
 from benchmarks.measure import (REFERENCE, add_ratios, count_flops, finetune_epoch_times, guided_times,
                                      load_for_bench, measure_model, synthetic_color_photos, synthetic_photo)
@@ -154,8 +154,11 @@ def recorded_command(args, default: str) -> str:
 
 
 def config_from_args(args) -> BenchConfig:
-    sizes = tuple(float(s) for s in str(args.sizes).split(",") if s.strip())
-    if not sizes or any(s <= 0 for s in sizes):
+    try:
+        sizes = tuple(float(s) for s in str(args.sizes).split(",") if s.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or not all(is_positive_number(s) for s in sizes):
         raise ValueError(f"--sizes: expected positive megapixels separated by commas, got {args.sizes!r}")
     if args.runs < 1:
         raise ValueError(f"--runs: expected at least 1, got {args.runs}")
@@ -170,7 +173,6 @@ def config_from_args(args) -> BenchConfig:
 
 def bench_from_cli(args) -> int:
     """``python -m colorizer bench``: progress on stderr, Markdown on stdout, JSON to ``--json``."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep stderr for the bar
     if getattr(args, "server", False):  # the app in a browser: benchmarks/server.py
         from benchmarks.server import server_bench_from_cli
 

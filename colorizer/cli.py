@@ -3,7 +3,8 @@
 Forms other tools call (keep them stable):
 - ``archs [--hints]``: one architecture name per line (``--hints``: those taking user color hints).
 - ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input (inputs that
-  share a stem, e.g. a/x.png and b/x.jpg, get <stem>_2.png, … in the order given, each said on stderr); an
+  share a stem, e.g. a/x.png and b/x.jpg, get <stem>_2.png, … in the order given, each said on stderr, as
+  does an input in OUTDIR itself: OUTDIR/x.png colorized into OUTDIR is x_2.png, the photo never overwritten); an
   unreadable file (or one the memory left cannot hold) prints ``error: <file>: <reason>`` on stderr
   and the rest go on; exit 1 if any failed. ``--hints HINTS.json`` (a list of ``{"x", "y", "rgb"}``,
   see ``colorizer.hints``) applies to every input; a malformed file, a point outside an image or a
@@ -14,18 +15,27 @@ Forms other tools call (keep them stable):
   the host's budget, or a bad hints/reference file: one ``error:`` line, exit 2.
 - ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with two
   baselines, ``gray`` and ``baseline: training palette`` (``colorizer.baselines.TrainingPalette``), on
-  DIR's held-out photos or on the built-in gallery's color photos.
-- ``train --arch NAME --data DIR [--epochs --size --batch-size ...]``.
+  DIR's held-out photos or on the built-in gallery's color photos; an unreadable photo prints its
+  ``error:`` line and is left out, and the exit status is then 1 (after the table).
+- ``train --arch NAME --data DIR [--out DIR] [--epochs --size --batch-size ...]``: the checkpoint in
+  OUT/NAME (OUT: default ``weights/``, where a shipped NAME is refused unless ``--out weights`` says so); an
+  unreadable training photo prints its ``error:`` line on stderr and training goes on without it, exit 1.
+
+Every command: stdout says what was done, stderr holds only the ``error:`` line of each failure (and the
+notes above). Exit 2: a usage error found before any work (an option out of its range, an output that
+cannot be written or would overwrite an input); 1: some file failed or nothing could be done; 130: Ctrl-C.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
+from colorizer.settings import is_positive_number
 
 __all__ = ["main"]
 
@@ -44,6 +54,38 @@ def _error(message: str) -> None:
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+class _Failures:
+    """An ``on_error`` that prints each per-file ``error:`` line on stderr and counts them (``count``): a
+    command that left any file out exits 1, after its results."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, line: str) -> None:
+        _stderr(line)
+        self.count += 1
+
+
+def _problem(err: Exception) -> str:
+    """A failure as one line: an OSError as ``<the file it names>: <reason>``, never ``[Errno 13] …``."""
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror or err}"
+    return str(err)
+
+
+def _unwritable(path, folder: bool) -> bool:
+    """True (its ``error:`` line printed) when nothing can be written at ``path`` (``folder``: into it): checked
+    before any work, so an hour of training never ends in a permission error (``checkpoints.check_writable``)."""
+    from colorizer.checkpoints import check_writable
+
+    try:
+        check_writable(path, folder)
+    except OSError as err:
+        _error(_problem(err))
+        return True
+    return False
 
 
 def cmd_archs(args) -> int:
@@ -100,7 +142,7 @@ def cmd_colorize(args) -> int:
     if reference is not None:
         options["reference"] = reference
     failed, bad_hints, written = 0, 0, set()
-    outputs = output_names(args.inputs)
+    outputs = output_names(args.inputs, out_dir)
     for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):
         try:
             image = read_image(path)
@@ -111,15 +153,20 @@ def cmd_colorize(args) -> int:
         try:
             result = model.colorize(image.pixels, **options)
         except HintError as err:  # e.g. a point outside this image: say which image, go on with the rest
-            _error(f"{image.name}: {str(err).split(': ', 1)[-1]}")
+            _error(f"{path}: {str(err).split(': ', 1)[-1]}")
             bad_hints += 1
             continue
         except MemoryError:  # a photo within the pixel limit on a small machine: skip it, keep the batch going
             height, width = image.rgb.shape[:2]
-            _error(f"{image.name}: not enough memory to colorize {width}x{height} pixels")
+            _error(f"{path}: not enough memory to colorize {width}x{height} pixels")
             failed += 1
             continue
-        atomic_write_bytes(out_dir / outputs[path], encode_png(result, image.alpha))
+        try:
+            atomic_write_bytes(out_dir / outputs[path], encode_png(result, image.alpha))
+        except OSError as err:  # e.g. a folder of that name in OUTDIR: this result is lost, not the batch
+            _error(_problem(err))
+            failed += 1
+            continue
         written.add(path)
     # What happened, on stdout (stderr has one line per file that failed, and nothing else).
     print(f"{len(written)} of {len(outputs)} colorized into {out_dir}", flush=True)
@@ -127,23 +174,32 @@ def cmd_colorize(args) -> int:
 
 
 
-def output_names(inputs: list[str]) -> dict[str, str]:
-    """Input path → its output file name: ``<stem>.png``, or ``<stem>_2.png``, ``_3``… for a stem an
-    earlier input already has (two inputs never overwrite one result); each renaming is said on stderr."""
+def output_names(inputs: list[str], out_dir: str | Path | None = None) -> dict[str, str]:
+    """Input path → its output file name in ``out_dir``: ``<stem>.png``, or ``<stem>_2.png``, ``_3``… for a stem
+    an earlier input already has (two inputs never overwrite one result), or the name of an input that is in
+    ``out_dir`` itself (``colorize DIR/x.png -o DIR`` never writes over the photo); each renaming is said on stderr."""
     names, used = {}, set()
+    inputs_there = set() if out_dir is None else _names_in(inputs, Path(out_dir))
     for path in inputs:
         if path in names:  # the same file given twice: one result
             continue
         stem, n = Path(path).stem or "image", 1
         name = f"{stem}.png"
-        while name in used:
+        while name in used or name in inputs_there:
             n += 1
             name = f"{stem}_{n}.png"
         if n > 1:
-            _stderr(f"note: {path} is written as {name} ({stem}.png is another input's)")
+            whose = "an input" if f"{stem}.png" in inputs_there else "another input's"
+            _stderr(f"note: {path} is written as {name} ({stem}.png is {whose})")
         used.add(name)
         names[path] = name
     return names
+
+
+def _names_in(paths: list[str], folder: Path) -> set[str]:
+    """The file names of those of ``paths`` that lie in ``folder`` (paths resolved: ``./x.png`` is ``x.png``)."""
+    folder = folder.resolve()
+    return {Path(p).name for p in paths if Path(p).resolve().parent == folder}
 
 
 GALLERY_SET = "gallery"
@@ -159,7 +215,8 @@ def cmd_evaluate(args) -> int:
 
     if args.references:
         return _evaluate_references(args)
-    photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=_stderr)
+    skipped = _Failures()
+    photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=skipped)
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1
@@ -185,7 +242,7 @@ def cmd_evaluate(args) -> int:
                     models[f"{name} ({k} hints, network alone)"] = HintedColorizer(model, k, spread=None)
                     models[f"baseline: kernel spread of {k} hints"] = HintedColorizer(KernelSpreadHints(model), k)
     summary = evaluate_photos(photos, models, progress=_progress, per_photo=args.per_photo)
-    print(f"{len(photos)} color photos from {args.dir}")
+    print(f"{len(photos)} color photo{'s' * (len(photos) != 1)} from {args.dir}")
     print(format_table(summary))
     if args.per_photo:
         from colorizer.eval_report import format_per_photo
@@ -194,7 +251,7 @@ def cmd_evaluate(args) -> int:
         print(format_per_photo(summary))
     if args.json:
         write_json(summary, args.json)
-    return 0
+    return 1 if skipped.count else 0
 
 
 def _evaluate_references(args) -> int:
@@ -209,8 +266,8 @@ def _evaluate_references(args) -> int:
     if args.dir == GALLERY_SET:
         _error("--references needs a photo folder with a manifest.csv (the gallery has no pairs)")
         return USAGE_ERROR
-    summaries = {}
-    for set_name, pairs in reference_pairs(args.dir, on_error=_stderr).items():
+    summaries, skipped = {}, _Failures()
+    for set_name, pairs in reference_pairs(args.dir, on_error=skipped).items():
         if not pairs:
             print(f"\n{set_name}: no pairs in {args.dir}")
             continue
@@ -230,20 +287,44 @@ def _evaluate_references(args) -> int:
         from colorizer.eval_report import write_json
 
         write_json(summaries, args.json)
-    return 0
+    return 1 if skipped.count else 0
 
 
 def cmd_train(args) -> int:
+    from colorizer.checkpoints import WEIGHTS_DIR
+    from colorizer.models import architecture
     from colorizer.train import train_architecture
 
+    arch = architecture(args.arch)
+    if args.size is not None and args.size % arch.SIZE_MULTIPLE:
+        _error(f"--size: {args.arch} takes multiples of {arch.SIZE_MULTIPLE} (its encoder works down to "
+               f"1/{arch.SIZE_MULTIPLE} of the size), got {args.size}")
+        return USAGE_ERROR
+    if args.out is None and (WEIGHTS_DIR / args.arch).exists():
+        _error(f"{WEIGHTS_DIR / args.arch}: train without --out would replace this shipped checkpoint; pass "
+               f"--out {_shown(WEIGHTS_DIR)} to replace it on purpose, or --out DIR for another folder")
+        return USAGE_ERROR
+    out = WEIGHTS_DIR if args.out is None else args.out
+    if args.out is None and _unwritable(out, folder=True):
+        return USAGE_ERROR
+    skipped = _Failures()
     train_architecture(
-        args.arch, args.data, args.out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
+        args.arch, args.data, out, epochs=args.epochs, size=args.size, batch_size=args.batch_size,
         lr=args.lr, crops_per_photo=args.crops_per_photo, seed=args.seed, snapshots=args.snapshots,
         stamps_dir=args.stamps, surfaces_dir=args.surfaces, init_from=args.init_from, backdrops=args.backdrops,
         extra_photos_dir=args.extra_photos, train_layers=tuple(n for n in (args.train_layers or "").split(",") if n),
         class_rebalancing=args.class_rebalancing, command="python -m colorizer " + shlex.join(args.argv),
+        on_error=skipped,
     )
-    return 0
+    return 1 if skipped.count else 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` as a user types it here: relative to the working folder when inside it (``weights``)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def cmd_finetune(args) -> int:
@@ -306,6 +387,39 @@ def cmd_export_lite(args) -> int:
     return 0
 
 
+def _ranged(kind: type, low, high=None, *, low_open: bool = False, high_open: bool = False):
+    """An argparse type: the text as ``kind`` (int or float), finite, from ``low`` to ``high`` (None: no top; each end
+    excluded where ``low_open`` / ``high_open``); else argparse's one-line error, which names the option (exit 2)."""
+    span = (f"{'>' if low_open else '≥'} {low}" if high is None
+            else f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}")
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        # value − low: finite (NaN and infinity are no setting) and above 0, or at 0 where low is allowed
+        if not (is_positive_number(value - low, zero_ok=not low_open)
+                and (high is None or (value < high if high_open else value <= high))):
+            raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'} {span}, "
+                                             f"got {text!r}")
+        return value
+
+    return parse
+
+
+_COUNT = _ranged(int, 1)  # epochs, batch sizes, crops per photo: at least one
+# Seeds of numpy's legacy generator, which keras.utils.set_random_seed (training) seeds too: 0 to 2**32 − 1.
+_SEED = _ranged(int, 0, 2**32 - 1)
+_LEARNING_RATE = _ranged(float, 0, 1, low_open=True, high_open=True)  # the range FinetuneConfig.validate holds
+# The 313-bin decoders' annealed mean (quantize.annealed_mean) weighs each bin by probability ** (1 / T). At T = 1 that
+# is the distribution's own mean, already desaturated; above 1 the weights flatten toward all bins alike, whose mean is
+# gray (T = 1e9 gave a gray photo), so no T above 1 chooses a color. Toward 0 it becomes the likeliest bin: at 0.01 a
+# bin 5 % likelier than the next already takes 99 % of the weight (1.05 ** 100 = 131), and a float32 logit / T
+# overflows near 1e-38. The app's slider spans 0.05 to 1.
+_TEMPERATURE = _ranged(float, 0.01, 1)
+
+
 def _counts(text: str) -> list[int]:
     try:
         counts = [int(part) for part in text.split(",") if part.strip()]
@@ -347,15 +461,16 @@ def _add_colorize_parser(sub) -> None:
     which = colorize.add_mutually_exclusive_group()
     which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
-    colorize.add_argument("--temperature", type=float, help="hypercolumn, unet313: annealed-mean temperature (default 0.38)")
-    colorize.add_argument("--seed", type=int, help="vae: seed of the latent sample (default: z = 0)")
+    colorize.add_argument("--temperature", type=_TEMPERATURE, help="hypercolumn, unet313: annealed-mean temperature, "
+                          "0.01 (the likeliest color) to 1 (the plain mean, desaturated); default 0.38")
+    colorize.add_argument("--seed", type=_SEED, help="vae: seed of the latent sample (default: z = 0)")
     colorize.add_argument("--mirror", action="store_true", help=f"{FLAGSHIP}: also run on the mirror image and average "
                           "(twice the time; slightly truer colors, docs/results.md)")
     colorize.add_argument("--reference", metavar="REF", help="a color photo to take the colors from (the model's "
                           "own colors fill in where nothing in it matches); applies to every input")
     colorize.add_argument("--hints", metavar="HINTS.json", help='user color hints for every input, a JSON list of '
                           '{"x": col, "y": row, "rgb": [r, g, b]} (optional "radius"); see `archs --hints`')
-    colorize.set_defaults(run=cmd_colorize)
+    colorize.set_defaults(run=cmd_colorize, writes=(("output", True),))
 
 
 def _add_evaluate_parser(sub) -> None:
@@ -368,8 +483,8 @@ def _add_evaluate_parser(sub) -> None:
     evaluate.add_argument("--per-photo", action="store_true",
                           help="also list each photo (or pair) with its gain over gray, colorfulness and ab error "
                                "over gray, lowest first (--json then holds them too): the photos a set's averages hide")
-    evaluate.add_argument("--temperature", type=float, action="append", metavar="T",
-                          help="repeatable: also evaluate the 313-bin models decoded at temperature T")
+    evaluate.add_argument("--temperature", type=_TEMPERATURE, action="append", metavar="T",
+                          help="repeatable: also evaluate the 313-bin models decoded at temperature T (0.01 to 1)")
     evaluate.add_argument("--mirror", action="store_true",
                           help=f"also evaluate {FLAGSHIP} averaged with each photo's mirror image (twice the time)")
     evaluate.add_argument("--references", action="store_true",
@@ -378,22 +493,27 @@ def _add_evaluate_parser(sub) -> None:
                                "package and kind); with the baselines; default --arch: the flagship")
     evaluate.add_argument("--hints", type=_counts, metavar="N,N,...",
                           help="hint-taking models: one row per count of simulated hints per photo (e.g. 0,1,2,5,10,20)")
-    evaluate.set_defaults(run=cmd_evaluate)
+    evaluate.set_defaults(run=cmd_evaluate, writes=(("json", False),))
 
 
 def _add_train_parser(sub) -> None:
     """``train --arch NAME --data DIR``: the options of ``train.train_architecture`` (``cmd_train``)."""
-    train = sub.add_parser("train", help="train an architecture on a photo folder")
+    train = sub.add_parser("train", help="train an architecture on a photo folder",
+                           description="Train an architecture on a photo folder into OUT/NAME. An unreadable photo "
+                                       "prints its error line on stderr and training goes on without it; the exit "
+                                       "status is then 1.")
     train.add_argument("--arch", required=True, choices=ARCHITECTURE_NAMES)
     train.add_argument("--data", required=True, metavar="DIR", help="folder with train/ and val/ (scripts/fetch_photos.py)")
-    # None here: main() puts in checkpoints.WEIGHTS_DIR after parsing.
-    train.add_argument("--out", default=None, metavar="DIR", help="default: weights/")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--size", type=int, default=None, help="working size (default: the architecture's)")
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--crops-per-photo", type=int, default=12)
-    train.add_argument("--seed", type=int, default=0)
+    # None here: cmd_train puts in checkpoints.WEIGHTS_DIR, refusing to replace a shipped checkpoint unasked.
+    train.add_argument("--out", default=None, metavar="DIR", help="default: weights/, if NAME is not shipped there "
+                       "(--out weights replaces a shipped checkpoint on purpose)")
+    train.add_argument("--epochs", type=_COUNT, default=20)
+    train.add_argument("--size", type=_COUNT, default=None, help="working size (default: the architecture's); a "
+                       "multiple of 16 for hypercolumn and hypercolumn_hints (VGG16 block 5 at 1/16), of 8 for the others")
+    train.add_argument("--batch-size", type=_COUNT, default=32)
+    train.add_argument("--lr", type=_LEARNING_RATE, default=1e-3)
+    train.add_argument("--crops-per-photo", type=_COUNT, default=12)
+    train.add_argument("--seed", type=_SEED, default=0)
     train.add_argument("--stamps", default=None, metavar="DIR",
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
     train.add_argument("--surfaces", default=None, metavar="DIR",
@@ -409,13 +529,13 @@ def _add_train_parser(sub) -> None:
     train.add_argument("--train-layers", default=None, metavar="A,B,...",
                        help="train only these decoder layers (the rest keep --init-from's weights), e.g. "
                             "hint_attention,probs,ab_reg for the hint network")
-    train.add_argument("--class-rebalancing", type=float, default=None, metavar="POWER",
+    train.add_argument("--class-rebalancing", type=_ranged(float, 0), default=None, metavar="POWER",
                        help="hypercolumn: the power of the 313 bins' class-rebalancing weights in its loss "
                             "(default: hypercolumn.CLASSIFICATION_REBALANCING, 1; 0 is plain cross-entropy)")
     train.add_argument("--snapshots", default=None, metavar="DIR",
                        help="also write every epoch's trained weights here, to average them afterwards "
                             "(scripts/average_snapshots.py)")
-    train.set_defaults(run=cmd_train)
+    train.set_defaults(run=cmd_train, writes=(("out", True), ("snapshots", True)))
 
 
 def _add_finetune_parser(sub) -> None:
@@ -423,33 +543,35 @@ def _add_finetune_parser(sub) -> None:
     finetune = sub.add_parser("finetune", help="fine-tune a checkpoint's decoder on your photos (encoder frozen)")
     finetune.add_argument("--base", required=True, metavar="NAME_OR_PATH", help="architecture name, checkpoint name, folder or file")
     finetune.add_argument("--data", required=True, metavar="DIR", help="folder of color photos")
-    finetune.add_argument("--epochs", type=int, required=True, metavar="N")
+    finetune.add_argument("--epochs", type=_COUNT, required=True, metavar="N")
     finetune.add_argument("--out", required=True, metavar="DIR", help="where model.keras, history.csv and card.json go")
-    finetune.add_argument("--lr", type=float, default=3e-4)
-    finetune.add_argument("--batch-size", type=int, default=16)
+    finetune.add_argument("--lr", type=_LEARNING_RATE, default=3e-4)
+    finetune.add_argument("--batch-size", type=_COUNT, default=16)
     finetune.add_argument("--crop", type=int, default=None, help="crop size (default: the model's working size)")
-    finetune.add_argument("--val-share", type=float, default=0.2)
-    finetune.add_argument("--seed", type=int, default=0)
-    finetune.set_defaults(run=cmd_finetune)
+    finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2)
+    finetune.add_argument("--seed", type=_SEED, default=0)
+    finetune.set_defaults(run=cmd_finetune, writes=(("out", True),))
 
 
 def _add_video_parser(sub) -> None:
     """``video IN -o OUT.mp4``: a clip colorized (``video.cli.video_from_cli``)."""
-    video = sub.add_parser("video", help="colorize a clip (MP4, AVI, MOV, WebM, GIF) into an MP4, colors carried along the motion")
+    what = "colorize a clip (MP4, AVI, MOV, WebM, MKV, animated GIF) into an MP4, colors carried along the motion"
+    video = sub.add_parser("video", help=what, description=what[0].upper() + what[1:] + ".")
     video.add_argument("input", metavar="IN")
     video.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
     video.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
     video.add_argument("--reference", metavar="REF", help="a color photo whose colors the first frame takes; that frame then guides the rest")
     video.add_argument("--hints", metavar="HINTS.json", help="color hints for the first frame (a hint-taking --arch); it then guides the rest")
     video.add_argument("--max-frames", type=int, metavar="N", help="colorize only the first N frames")
-    video.set_defaults(run=cmd_video)
+    video.set_defaults(run=cmd_video, writes=(("output", False),))
 
 
 def _add_export_lite_parser(sub) -> None:
     """``export-lite [--checkpoint PATH]``: the flagship converted for LiteRT (``cmd_export_lite``)."""
     export = sub.add_parser("export-lite", help=f"convert {FLAGSHIP} for LiteRT and write its weight-free template "
                             "beside the checkpoint, which the app fills and runs on CPUs without fast bfloat16 (colorizer/lite.py)")
-    export.add_argument("--checkpoint", help=f"a checkpoint name or path (default: {FLAGSHIP})")
+    export.add_argument("--checkpoint", help=f"a checkpoint name or path (default: the shipped {FLAGSHIP}, whose template "
+                        f"in weights/{FLAGSHIP}/ it rewrites from the model beside it: after retraining it, docs/training.md)")
     # No --arch here, but _load_model reads args.checkpoint or args.arch: without a checkpoint, the flagship.
     export.set_defaults(run=cmd_export_lite, arch=FLAGSHIP)
 
@@ -468,21 +590,21 @@ def _add_bench_parser(sub) -> None:
                        "memory over every page and a fine-tune, many sessions at once); needs Playwright + Chromium")
     bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once")
     bench.add_argument("--finetune-epochs", type=int, default=2, help="--server: epochs of the fine-tune measured")
-    bench.set_defaults(run=cmd_bench)
+    bench.set_defaults(run=cmd_bench, writes=(("json", False),))
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # the card's "command" must replay this run, also when main() is called in-process
-    if getattr(args, "out", "unset") is None:
-        from colorizer.checkpoints import WEIGHTS_DIR
-
-        args.out = WEIGHTS_DIR
+    # What the command will write (``writes``: (option, is a folder) pairs), checked before it starts.
+    if any(_unwritable(getattr(args, option), folder) for option, folder in getattr(args, "writes", ())
+           if getattr(args, option) is not None):
+        return USAGE_ERROR
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError
-        _error(str(err))
+        _error(_problem(err))
         return 1
     except KeyboardInterrupt:
         _error("interrupted")

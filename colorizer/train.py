@@ -53,17 +53,19 @@ def extra_photos_card(folders) -> dict:
 
 
 def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: list[np.ndarray] | None = None,
-          surfaces: list[np.ndarray] | None = None, extra_dir=None, backdrops: bool = False):
+          surfaces: list[np.ndarray] | None = None, extra_dir=None, backdrops: bool = False, on_error=None):
     """A folder with train/ and val/ → (train photos, val photos, train crops, val crops) as uint8 arrays;
     ``stamps`` (RGBA, ``data.load_stamps``) are pasted onto a share of the training crops only: validation
     measures photos as they are; ``surfaces`` add ``data.SURFACE_SHARE`` as many quiet scenes
     (``data.surface_scenes``); ``extra_dir``: a flat folder of photos from another source (``scripts/fetch_aerial.py``), or a list,
     all of them cropped for training like the training photos, without stamps (a plum on a city seen from a
     plane teaches nothing); ``backdrops`` adds ``data.SURFACE_SHARE`` as many stamps on plain neutral ground
-    (``data.neutral_backdrops``). ValueError if either folder holds a held-out source (``data.check_held_out``)."""
+    (``data.neutral_backdrops``). ValueError if either folder holds a held-out source (``data.check_held_out``).
+    ``on_error(line)``: each unreadable photo's ``error:`` line (default: ``log``)."""
+    on_error = on_error or log
     data.check_held_out(data_dir)
-    train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=log)
-    val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=log)
+    train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=on_error)
+    val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=on_error)
     if not train_photos:
         raise ValueError(f"{data_dir}: no readable training photos")
     # list_photos falls back to the whole folder when a split is missing: a flat folder would then
@@ -74,7 +76,7 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     if extra_dir:  # after the others: the photos' own crops stay those of a run without them
         if any(Path(f).resolve() == (Path(data_dir) / "val").resolve() for f in data.folder_list(extra_dir)):
             log(f"note: {data_dir}/val is trained on too, so its loss (which keeps the best epoch) is no longer held out")
-        extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=log)
+        extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=on_error)
         train_crops = np.concatenate([train_crops, extra_crops])
         train_photos = train_photos + extra_photos
     count = round(len(train_crops) * data.SURFACE_SHARE)
@@ -100,7 +102,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
                        surfaces_dir: str | Path | None = None, init_from: str | Path | None = None,
                        extra_photos_dir=None, train_layers: tuple[str, ...] = (),
                        class_rebalancing: float | None = None, backdrops: bool = False, command: str | None = None,
-                       log=print) -> dict:
+                       log=print, on_error=None) -> dict:
     """Train architecture ``name`` on the photos in ``data_dir`` → the card of ``out_dir/name``.
 
     ``snapshots``: a folder for the trained weights of every epoch (``SaveEachEpoch``), to average later.
@@ -112,14 +114,17 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     to the flagship it starts from, so that its automatic colors stay the flagship's.
     ``class_rebalancing``: the power of the 313 bins' rebalancing weights in the flagship's loss (None: its
     ``CLASSIFICATION_REBALANCING``; run Z75B, half the shipped soup, trained at 0.75); ValueError elsewhere.
-    ``backdrops``: stamps on synthetic neutral grounds added to the crops (``data.neutral_backdrops``)."""
+    ``backdrops``: stamps on synthetic neutral grounds added to the crops (``data.neutral_backdrops``).
+    ``log(line)``: what it is doing; ``on_error(line)``: each unreadable photo's ``error:`` line, left out of
+    training (default: ``log``)."""
     arch = architecture(name)
     power = _rebalancing_power(arch, name, class_rebalancing)  # before anything slow: a wrong option fails at once
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
     sets = _training_sets(arch, data_dir, size, crops_per_photo, seed, log, stamps_dir=stamps_dir,
-                          surfaces_dir=surfaces_dir, extra_photos_dir=extra_photos_dir, backdrops=backdrops)
+                          surfaces_dir=surfaces_dir, extra_photos_dir=extra_photos_dir, backdrops=backdrops,
+                          on_error=on_error)
     model = _seeded_model(arch, size, seed, strategy, init_from, train_layers, log)
     objective = arch.loss_and_metrics(sets.prior, **power)  # (loss, metrics, loss_weights): fit compiles them
     if arch.FROZEN_ENCODER:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
@@ -127,7 +132,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     with strategy.scope():  # a decoder head wrapped in a new keras.Model trains under the model's strategy
         trainable = trained_part(arch, model)
     distributed = describe(strategy)
-    log(f"{name}: training on {device_description()}, {len(sets.train_crops)} crops, {epochs} epochs"
+    log(f"{name}: training on {device_description()}, {len(sets.train_crops)} crops, {epochs} epoch{'s' * (epochs != 1)}"
         + (f", {distributed['replicas']} replicas ({distributed['strategy']}, global batch {batch_size})"
            if distributed["replicas"] > 1 else ""))
     # history.csv until the checkpoint is written; removed however the fit ends (an error, a full disk)
@@ -178,14 +183,14 @@ class _TrainingSets:
 
 
 def _training_sets(arch, data_dir, size: int, crops_per_photo: int, seed: int, log, *, stamps_dir, surfaces_dir,
-                   extra_photos_dir, backdrops: bool) -> _TrainingSets:
+                   extra_photos_dir, backdrops: bool, on_error=None) -> _TrainingSets:
     """The crops of ``data_dir`` (``crops``) with what the options add, turned into ``arch``'s training pairs."""
     stamps = data.load_stamps(stamps_dir) if stamps_dir else None
     surfaces = data.load_stamps(surfaces_dir) if surfaces_dir else None
     log(f"{arch.NAME}: preparing {crops_per_photo} crops per photo at {size}×{size} from {data_dir}"
         + (f", {len(stamps)} stamps pasted onto {data.StampOptions().share:.0%} of them" if stamps else ""))
     train_photos, val_photos, train_crops, val_crops = crops(data_dir, size, crops_per_photo, seed, log, stamps, surfaces,
-                                                           extra_photos_dir, backdrops)
+                                                           extra_photos_dir, backdrops, on_error)
     # The full crop batch (Lab, gray, … of every crop) is only needed for the pairs and the prior: it is
     # dropped when this returns, before the network is built.
     train_batch = data.crop_batch(train_crops)

@@ -209,6 +209,9 @@ def test_cli_arguments_become_a_config():
     with pytest.raises(ValueError, match="--sizes"):
         bench.config_from_args(parse(["bench", "--sizes", "0,-1"]))
     assert main(["bench", "--runs", "0"]) == 1  # a one-line error, not a traceback
+    for sizes in ("abc", "nan,1"):  # "could not convert string to float" named no option; NaN passed
+        with pytest.raises(ValueError, match="--sizes: expected positive megapixels"):
+            bench.config_from_args(parse(["bench", "--sizes", sizes]))
 
 
 def test_synthetic_photo_is_gray_as_the_app_hands_one_to_the_colorizer():

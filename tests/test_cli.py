@@ -325,3 +325,162 @@ def test_class_rebalancing_reaches_the_flagships_loss_and_card(photo_dir, tmp_pa
     default, half = weights
     assert not np.allclose(default, 1.0)  # the prior makes them differ, else the test shows nothing
     np.testing.assert_allclose(half, default ** 0.5, rtol=1e-5)
+
+
+# -- the command-line audit: bad input is one line naming the file or option, nothing is silently destroyed --
+
+def test_colorize_into_the_inputs_own_folder_keeps_the_photo(tiny_checkpoints, tiny_colorizers, tmp_path, capsys):
+    """``colorize DIR/x.png -o DIR`` wrote x.png over the photo itself: an input in OUTDIR is a taken name."""
+    photo = make_photo(30, 40, seed=4)
+    source = write_png(tmp_path / "photo.png", photo)
+    before = source.read_bytes()
+    assert main(["colorize", str(source), "-o", str(tmp_path), "--checkpoint", str(tiny_checkpoints["vgg16_ae"])]) == 0
+    captured = capsys.readouterr()
+    assert source.read_bytes() == before
+    assert captured.err.splitlines() == [f"note: {source} is written as photo_2.png (photo.png is an input)"]
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "photo_2.png")),
+                                  tiny_colorizers["vgg16_ae"].colorize(photo))
+
+
+def test_train_without_out_never_replaces_a_shipped_checkpoint(photo_dir, no_shipped_weights, tmp_path, capsys):
+    """README's own ``train --arch hypercolumn --data data/photos`` replaced the shipped flagship; --out weights
+    still replaces it on purpose (how maintainers make shipped weights)."""
+    shipped = no_shipped_weights / "cifar_ae"
+    shipped.mkdir()
+    (shipped / "model.keras").write_bytes(b"the shipped weights")
+    argv = ["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--epochs", "1", "--crops-per-photo", "1"]
+    assert main(argv) == 2
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: {shipped}: train without --out would replace this shipped checkpoint; pass --out "
+        f"{no_shipped_weights} to replace it on purpose, or --out DIR for another folder"]
+    assert [p.name for p in shipped.iterdir()] == ["model.keras"] and (shipped / "model.keras").read_bytes() == b"the shipped weights"
+    assert main([*argv, "--out", str(no_shipped_weights)]) == 0
+    assert checkpoints.read_card(shipped)["name"] == "cifar_ae" and (shipped / "model.keras").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("option,value", [("--epochs", "0"), ("--epochs", "-1"), ("--lr", "-1"), ("--lr", "nan"),
+                                          ("--size", "0"), ("--size", "-5"), ("--batch-size", "0"),
+                                          ("--batch-size", "-4"), ("--crops-per-photo", "0"), ("--seed", "-1")])
+def test_train_options_out_of_range_are_usage_errors_naming_the_option(option, value, photo_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(tmp_path / "o"), "--epochs", "1",
+              "--crops-per-photo", "1", option, value])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and f"error: argument {option}: expected " in err and repr(value) in err, err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("arch,size,multiple", [("cifar_ae", 12, 8), ("vae", 3, 8), ("hypercolumn", 24, 16)])
+def test_train_size_the_encoder_cannot_take_is_refused_at_once(arch, size, multiple, photo_dir, tmp_path, capsys):
+    """The smallest sizes that build and train: multiples of 8 (three halvings), 16 for VGG16's block 5."""
+    assert main(["train", "--arch", arch, "--data", str(photo_dir), "--out", str(tmp_path / "o"), "--size", str(size)]) == 2
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: --size: {arch} takes multiples of {multiple} (its encoder works down to 1/{multiple} of the size), got {size}"]
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv,option", [(["--temperature", "nan"], "--temperature"), (["--temperature", "1e9"], "--temperature"),
+                                         (["--temperature", "-1"], "--temperature"), (["--temperature", "0"], "--temperature"),
+                                         (["--seed", "-3"], "--seed"), (["--seed", "1.5"], "--seed")])
+def test_colorize_decoding_options_are_checked_as_they_are_parsed(argv, option, installed_tiny_checkpoints, tmp_path, capsys):
+    """--temperature nan colorized gray (exit 0), -1 failed after loading the model without naming the option."""
+    photo = write_png(tmp_path / "photo.png", make_photo(16, 16))
+    with pytest.raises(SystemExit) as caught:
+        main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", *argv])
+    assert caught.value.code == 2 and f"error: argument {option}: expected " in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):
+        main(["evaluate", "gallery", "--arch", "unet313", "--temperature", "2"])
+    assert "argument --temperature: expected a number in [0.01, 1], got '2'" in capsys.readouterr().err
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(photo_dir, tmp_path, capsys, monkeypatch):
+    """colorize, train and evaluate failed after the work (a hidden temporary named, no summary): now at once, exit 2."""
+    from colorizer import inference
+
+    monkeypatch.setattr(inference, "load", lambda *a, **k: pytest.fail("loaded a model for an unwritable output"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    photo = write_png(tmp_path / "photo.png", make_photo(16, 16))
+    runs = {"colorize": (["colorize", str(photo), "-o", str(blocker / "out")], blocker / "out"),
+            "train": (["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(blocker / "runs")], blocker / "runs"),
+            "evaluate": (["evaluate", str(photo_dir), "--json", str(tmp_path)], tmp_path)}
+    for name, (argv, shown) in runs.items():
+        assert main(argv) == 2, name
+        captured = capsys.readouterr()
+        reason = "is a folder, not a file" if name == "evaluate" else f"{blocker} is a file, not a folder"
+        assert error_lines(captured.err) == [f"error: {shown}: {reason}"] and not captured.out, name
+
+
+def test_a_result_that_cannot_be_written_names_the_file_and_the_batch_goes_on(tiny_checkpoints, tmp_path, capsys):
+    """A write that fails midway named a hidden temporary (".x.png.q9e5qzb5.tmp") and stopped the batch."""
+    first, second = (write_png(tmp_path / f"{n}.png", make_photo(16, 16, seed=i)) for i, n in enumerate(("first", "second")))
+    out = tmp_path / "out"
+    (out / "first.png").mkdir(parents=True)  # where first's result would go: a folder
+    assert main(["colorize", str(first), str(second), "-o", str(out), "--checkpoint", str(tiny_checkpoints["cifar_ae"])]) == 1
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == [f"error: {out / 'first.png'}: Is a directory"]
+    assert captured.out.splitlines()[-1] == f"1 of 2 colorized into {out}"
+    assert sorted(p.name for p in out.iterdir()) == ["first.png", "second.png"] and (out / "second.png").is_file()
+
+
+def test_unreadable_photos_make_evaluate_and_train_exit_1_after_their_work(photo_dir, installed_tiny_checkpoints,
+                                                                         tmp_path, capsys):
+    """Both exited 0 with a photo left out, and train printed its error line on stdout."""
+    import shutil
+
+    data = tmp_path / "photos"
+    shutil.copytree(photo_dir, data)
+    (data / "val" / "val_1.png").unlink()  # one color photo left to evaluate: "1 color photo"
+    for split in ("train", "val"):
+        (data / split / "broken.png").write_text("not a photo")
+    assert main(["evaluate", str(data), "--arch", "cifar_ae"]) == 1
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == [f"error: {data / 'val' / 'broken.png'}: not an image (looks like a text file)"]
+    assert f"1 color photo from {data}\n" in captured.out and "| cifar_ae" in captured.out  # the table, then the status
+    out = tmp_path / "o"
+    assert main(["train", "--arch", "cifar_ae", "--data", str(data), "--out", str(out), "--epochs", "1",
+                 "--crops-per-photo", "1"]) == 1
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == [f"error: {data / split / 'broken.png'}: not an image (looks like a text file)"
+                                         for split in ("train", "val")]
+    assert "error:" not in captured.out and ", 1 epoch\n" in captured.out
+    assert checkpoints.read_card(out / "cifar_ae")["data"]["train_photos"] == 4  # trained without it
+
+
+def test_a_file_where_a_folder_is_expected_says_so(tmp_path, capsys):
+    photo = write_png(tmp_path / "photo.png", make_photo(8, 8))
+    assert main(["evaluate", str(photo)]) == 1
+    assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo), "--out", str(tmp_path / "o")]) == 1
+    assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
+
+
+def test_same_named_broken_inputs_are_told_apart(tiny_checkpoints, tmp_path, capsys):
+    """a/x.jpg and b/x.jpg gave "error: x.jpg: not an image" twice."""
+    inputs = [tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg"]
+    for path in inputs:
+        path.parent.mkdir()
+        path.write_text("not a photo")
+    assert main(["colorize", *map(str, inputs), "-o", str(tmp_path / "out"), "--checkpoint", str(tiny_checkpoints["cifar_ae"])]) == 1
+    assert error_lines(capsys.readouterr().err) == [f"error: {path}: not an image (looks like a text file)" for path in inputs]
+
+
+def test_tensorflow_start_up_chatter_stays_off_stderr(tiny_checkpoints, tmp_path):
+    """``python -m colorizer`` sets TF_CPP_MIN_LOG_LEVEL=3 unless the user set it: "failed call to cuInit" and the
+    CPU-instructions notice reached stderr, which holds only failed-file lines."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    photo = write_png(tmp_path / "photo.png", make_photo(16, 16))
+    result = subprocess.run([sys.executable, "-m", "colorizer", "colorize", str(photo), "-o", str(tmp_path / "out"),
+                             "--checkpoint", str(tiny_checkpoints["cifar_ae"])], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "cuInit" not in result.stderr and "cpu_feature_guard" not in result.stderr and "E0000" not in result.stderr
+    show = ("import os, runpy, sys\nsys.argv = ['colorizer', 'archs']\ntry:\n    runpy.run_module('colorizer', run_name='__main__')\n"
+            "except SystemExit:\n    print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))")
+    for given, kept in ((None, "3"), ("1", "1")):
+        run_env = env if given is None else {**env, "TF_CPP_MIN_LOG_LEVEL": given}
+        shown = subprocess.run([sys.executable, "-c", show], cwd=REPO_ROOT, env=run_env, capture_output=True, text=True, timeout=60)
+        assert shown.stdout.splitlines()[-1] == kept, shown.stderr

@@ -586,7 +586,7 @@ def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_pa
             "--out", str(out), "--batch-size", "8", "--lr", "1e-3"]
     code = main(argv)  # an explicit argv, unlike sys.argv (pytest's): the card must record this one
     captured = capsys.readouterr()
-    assert code == 0, captured.err
+    assert code == 1, captured.err  # photos were left out: said in the status too, as colorize and train do
     assert f"error: {data / 'broken.png'}:" in captured.err and f"error: {data / 'gray.png'}: grayscale photo" in captured.err
     assert captured.out.strip().splitlines() == [str(out)]  # stdout: the result path only
     card = json.loads((out / "card.json").read_text())

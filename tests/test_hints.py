@@ -255,7 +255,7 @@ def test_cli_hints_colorize_and_errors(installed_tiny_checkpoints, tmp_path, cap
     code, errors = _cli(["colorize", str(small), str(large), "-o", str(out), "--arch", "hypercolumn_hints",
                          "--hints", str(good)], capsys)
     assert code == 2 and (out / "large.png").is_file() and not (out / "small.png").exists()
-    assert errors == ["error: small.png: hint 1 at x=50, y=40 is outside the 30x20 image"]
+    assert errors == [f"error: {small}: hint 1 at x=50, y=40 is outside the 30x20 image"]
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
     code, errors = _cli(["colorize", str(large), "-o", str(out), "--arch", "hypercolumn_hints", "--hints", str(bad)], capsys)

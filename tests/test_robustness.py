@@ -175,7 +175,7 @@ def test_cli_batch_goes_on_when_one_photo_runs_out_of_memory(tiny_checkpoint, od
     inputs = [str(odd_dir / "strip_wide.png"), str(odd_dir / "one_pixel.png")]
     status, stdout, stderr = run_cli(["colorize", *inputs, "-o", str(out_dir), "--checkpoint", str(tiny_checkpoint)])
     assert status == 1
-    assert stderr == "error: strip_wide.png: not enough memory to colorize 3000x6 pixels\n"
+    assert stderr == f"error: {inputs[0]}: not enough memory to colorize 3000x6 pixels\n"
     assert stdout.splitlines()[-1] == f"1 of 2 colorized into {out_dir}"
     assert [p.name for p in out_dir.iterdir()] == ["one_pixel.png"]
 

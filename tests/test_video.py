@@ -473,3 +473,43 @@ def test_sound_mp4_cannot_hold_is_reencoded_to_aac(tmp_path):
     sound = out.streams.audio[0]
     assert sound.codec_context.name == "aac" and abs(float(sound.duration * sound.time_base) - 2.0) < 0.1
     out.close()
+
+
+def test_cli_video_never_replaces_its_own_input(installed_tiny_checkpoints, tmp_path, capsys):
+    """``video clip.mp4 -o clip.mp4`` replaced the source clip with its colorization: refused before any work."""
+    (tmp_path / "clips").mkdir()
+    source = write_clip(tmp_path / "clips" / "clip.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
+    before = source.read_bytes()
+    for output in (source, tmp_path / "clips" / "sub" / ".." / "clip.mp4"):  # the same file, however it is spelt
+        assert main(["video", str(source), "-o", str(output), "--arch", "cifar_ae"]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"error: {output}: is the input clip; give -o another file (the clip would be replaced by its colorization)"]
+    assert source.read_bytes() == before and [p.name for p in source.parent.iterdir()] == ["clip.mp4"]
+
+
+def test_cli_video_output_that_cannot_be_written_is_refused_before_any_work(installed_tiny_checkpoints, tmp_path, capsys):
+    """``-o <a folder>`` failed after the whole clip with "[Errno 21] Is a directory: '.vout.partial14433.mp4' -> 'vout'";
+    ``-o <unwritable>/a.mp4`` printed "[Errno 1] Operation not permitted", no file named."""
+    source = write_clip(tmp_path / "clip.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
+    (tmp_path / "vout").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    expected = {tmp_path / "vout": "is a folder, not a file", tmp_path / "a_file" / "a.mp4": f"{tmp_path / 'a_file'} is a file, not a folder"}
+    for output, reason in expected.items():
+        assert main(["video", str(source), "-o", str(output), "--arch", "cifar_ae"]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.splitlines() == [f"error: {output}: {reason}"] and not captured.out
+    assert list((tmp_path / "vout").iterdir()) == []
+
+
+def test_cli_video_reads_mkv_and_says_so(installed_tiny_checkpoints, tmp_path, capsys):
+    """README lists MKV and ``video --help`` did not; a folder was "no such file"; "1 frames"."""
+    with pytest.raises(SystemExit):
+        main(["video", "--help"])
+    assert "MKV" in capsys.readouterr().out
+    clip = synthetic.moving_square(frames=3, size=(64, 48)).gray
+    source = write_clip(tmp_path / "in.mkv", clip)
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae", "--max-frames", "1"]) == 0
+    assert "out.mp4: 1 frame 64x48 at 12 fps" in capsys.readouterr().out
+    assert probe(tmp_path / "out.mp4").frames == 1
+    assert main(["video", str(tmp_path), "-o", str(tmp_path / "x.mp4")]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path.name}: is a folder, not a video file"]

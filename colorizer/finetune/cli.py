@@ -24,9 +24,10 @@ def finetune_from_cli(args) -> int:
     """``args``: the parsed ``finetune`` arguments, with ``args.argv`` the list they were parsed from (the
     card's ``command`` replays it, also when ``colorizer.cli.main`` is called in-process with its own list).
 
-    0 when the checkpoint was written (even if some photos were unusable: each prints
-    ``error: <file>: <reason>``; or when a signal stopped training: the best weights are written);
-    1 when no photo was usable, it failed, or a signal stopped it before training (nothing written)."""
+    0 when the checkpoint was written (also when a signal stopped training: the best weights are written);
+    1 when some photos were unusable (each prints ``error: <file>: <reason>``; the checkpoint is still written
+    from the others, as ``colorize`` and ``train`` go on without a bad file and say so in their status), when no
+    photo was usable, it failed, or a signal stopped it before training (nothing written)."""
     training_strategy()  # first: a multi-worker strategy (TF_CONFIG) must exist before TensorFlow starts
     photos, errors = photos_from_folder(args.data)
     for line in errors:
@@ -54,7 +55,7 @@ def finetune_from_cli(args) -> int:
         print(status.message, file=sys.stderr, flush=True)
         return 1
     print(status.result)
-    return 0
+    return 1 if errors else 0
 
 
 class _CliProgress:

@@ -53,6 +53,10 @@ class Defaults:
     OUTPUT_STRIDE: int = 1
     # The input size is fixed at build time (Dense layers): crops must be exactly WORKING_SIZE.
     FIXED_SIZE: bool = False
+    # The sizes it builds and trains at (``train --size``) are multiples of this, the least of them the smallest: the
+    # encoder halves the size to 1/8 (three stride-2 or pooling steps) and the decoder doubles it back, so any other
+    # size comes back a few pixels off and the skip joins or the loss refuse it.
+    SIZE_MULTIPLE: int = 8
     # Several colorizations per photo: ``predict_ab(..., seed=…)`` draws one per seed.
     STOCHASTIC: bool = False
     # A second input, the user's hint grid (``hint_grid_shape(size)``; filled per batch in training
@@ -97,6 +101,7 @@ class Architecture(Protocol):
     UPSAMPLING: str
     OUTPUT_STRIDE: int
     FIXED_SIZE: bool
+    SIZE_MULTIPLE: int
     STOCHASTIC: bool
     TAKES_HINTS: bool
     FEATURES_OF: str | None

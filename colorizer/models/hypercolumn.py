@@ -50,6 +50,7 @@ FROZEN_ENCODER = True
 # Full-resolution chroma follows L's edges (upsample.guided_coefficients → color.join_lab_guided).
 UPSAMPLING = "guided"
 OUTPUT_STRIDE = 4
+SIZE_MULTIPLE = 16  # VGG16's block 5 (and EfficientNet-Lite0's last block) at 1/16, joined to block 4 at 1/8
 # Run at about WORKING_SIZE² pixels in the photo's own aspect ratio, not squeezed into a square
 # (``inference.aspect_shape``): it trained on square crops of undistorted photos. Against the square,
 # on the three choosing sets: +0.14 to +0.25 dB, every quieter half closer to gray, more right hues

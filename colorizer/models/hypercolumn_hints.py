@@ -30,7 +30,7 @@ import numpy as np
 from colorizer import hints as hint_tools
 from colorizer.color import unnormalize_l
 from colorizer.models import hypercolumn
-from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, UPSAMPLING,  # noqa: F401 (re-exported contract)
+from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, SIZE_MULTIPLE, UPSAMPLING,  # noqa: F401 (re-exported contract)
                                           decode, encoder_features)
 from colorizer.models.hypercolumn import decoder_head  # noqa: F401 (the flagship's decoder, with a hint input)
 from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)

@@ -1,8 +1,9 @@
 """``python -m colorizer video IN -o OUT.mp4 [--arch NAME] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
 
 Exit status: 0 done; 2 when IN is not a readable video, is beyond the host's budget (``io.check_budget``),
-or a hints/reference file is bad (one ``error: <file>: <reason>`` line each, never a traceback); 130
-on Ctrl-C (the partial output is removed).
+a hints/reference file is bad, or OUT is IN itself or cannot be written (``colorizer.cli`` checks that before
+any work) (one ``error: <file>: <reason>`` line each, never a traceback); 130 on Ctrl-C (the partial output
+is removed).
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def video_from_cli(args, progress, error) -> int:
 
     if args.max_frames is not None and args.max_frames < 1:
         error(f"--max-frames must be at least 1, got {args.max_frames}")
+        return USAGE_ERROR
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        error(f"{args.output}: is the input clip; give -o another file (the clip would be replaced by its colorization)")
         return USAGE_ERROR
     try:
         info = probe(args.input)
@@ -73,6 +77,6 @@ def video_from_cli(args, progress, error) -> int:
     sound = f", audio {report.audio}" if report.audio else (", no audio track" if not info.has_audio else ", audio unreadable: left out")
     cuts = (f", scene cut{'s' * (len(report.cuts) != 1)} at frame{'s' * (len(report.cuts) != 1)} "
             + ", ".join(f"{cut} ({cut / report.fps:.2f} s)" for cut in report.cuts)) if report.cuts else ""
-    print(f"{output}: {report.frames} frames {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
+    print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
     return 0
