@@ -628,3 +628,15 @@ def test_time_epoch_with_and_without_cache(fn, tiny_checkpoints, photos, monkeyp
     uncached = epoch_timing.time_epoch(tiny_checkpoints["cifar_ae"], rgbs, cached=False, batch_size=4, crops_per_photo=4)
     assert len(heads) == 1  # without the cache the full model trains: no head was split off
     assert 0 < cached and 0 < uncached
+
+
+def test_crop_size_follows_the_architectures_size_multiple(fn, tiny_checkpoints):
+    """A hypercolumn model takes multiples of 16 (VGG16's block 5 at 1/16): a crop of 24 is refused in one line
+    naming 16, where the old check (multiples of 8 for every model) let it through; unet313 takes 24."""
+    from colorizer.finetune.base import crop_size, load_base
+
+    hypercolumn = load_base(str(tiny_checkpoints["hypercolumn"]))
+    with pytest.raises(fn.FinetuneError, match="multiple of 16 and at least 16 .* got 24"):
+        crop_size(fn.FinetuneConfig(base="hypercolumn", crop=24), hypercolumn)
+    assert crop_size(fn.FinetuneConfig(base="hypercolumn", crop=32), hypercolumn) == 32
+    assert crop_size(fn.FinetuneConfig(base="unet313", crop=24), load_base(str(tiny_checkpoints["unet313"]))) == 24
