@@ -21,8 +21,8 @@ Forms other tools call (keep them stable):
   OUT/NAME (OUT: default ``weights/``, where a shipped NAME is refused unless ``--out weights`` says so); an
   unreadable training photo prints its ``error:`` line on stderr and training goes on without it, exit 1.
 
-Every command: stdout says what was done, stderr holds only the ``error:`` line of each failure (and the
-notes above). Exit 2: a usage error found before any work (an option out of its range, an output that
+Every command: stdout says what was done, stderr the ``error:`` line of each failure and the notes above
+(and the few lines TensorFlow prints while its libraries load, before ``TF_CPP_MIN_LOG_LEVEL`` is read). Exit 2: a usage error found before any work (an option out of its range, an output that
 cannot be written or would overwrite an input); 1: some file failed or nothing could be done; 130: Ctrl-C.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
@@ -300,12 +300,14 @@ def cmd_train(args) -> int:
         _error(f"--size: {args.arch} takes multiples of {arch.SIZE_MULTIPLE} (its encoder works down to "
                f"1/{arch.SIZE_MULTIPLE} of the size), got {args.size}")
         return USAGE_ERROR
-    if args.out is None and (WEIGHTS_DIR / args.arch).exists():
+    # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones.
+    if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():
         _error(f"{WEIGHTS_DIR / args.arch}: train without --out would replace this shipped checkpoint; pass "
                f"--out {_shown(WEIGHTS_DIR)} to replace it on purpose, or --out DIR for another folder")
         return USAGE_ERROR
     out = WEIGHTS_DIR if args.out is None else args.out
-    if args.out is None and _unwritable(out, folder=True):
+    # OUT/NAME, not only OUT (main checked a given --out): a file there would fail at the save, after the training.
+    if _unwritable(Path(out) / args.arch, folder=True):
         return USAGE_ERROR
     skipped = _Failures()
     train_architecture(
@@ -328,8 +330,16 @@ def _shown(path: Path) -> str:
 
 
 def cmd_finetune(args) -> int:
-    from colorizer.finetune import finetune_from_cli
+    from colorizer.finetune import FinetuneError, finetune_from_cli
+    from colorizer.finetune.publishing import check_destination
 
+    try:  # before the check that writes a probe file: never one inside weights/, even for a moment
+        check_destination(Path(args.out))
+    except FinetuneError as err:
+        _error(str(err))
+        return USAGE_ERROR
+    if _unwritable(args.out, folder=True):
+        return USAGE_ERROR
     return finetune_from_cli(args)
 
 
@@ -550,7 +560,7 @@ def _add_finetune_parser(sub) -> None:
     finetune.add_argument("--crop", type=int, default=None, help="crop size (default: the model's working size)")
     finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2)
     finetune.add_argument("--seed", type=_SEED, default=0)
-    finetune.set_defaults(run=cmd_finetune, writes=(("out", True),))
+    finetune.set_defaults(run=cmd_finetune)  # its --out is checked by cmd_finetune, weights/ refused first
 
 
 def _add_video_parser(sub) -> None:

@@ -70,5 +70,8 @@ def _finite_or_none(value):
 
 
 def write_json(summary: dict, path: str | Path) -> None:
-    """Strict JSON: an infinite PSNR (identical images) or an undefined metric (NaN) becomes null."""
-    Path(path).write_text(json.dumps(_finite_or_none(summary), indent=2, allow_nan=False) + "\n")
+    """Strict JSON: an infinite PSNR (identical images) or an undefined metric (NaN) becomes null. Written
+    atomically, its folder made if missing (the CLI checked before the evaluation that it can be)."""
+    from colorizer.checkpoints import atomic_write_text
+
+    atomic_write_text(path, json.dumps(_finite_or_none(summary), indent=2, allow_nan=False) + "\n")

@@ -486,7 +486,7 @@ def test_downloads_encode_when_asked_in_turns_of_the_queue(monkeypatch):
     with work_queue.QUEUE.turn():
         worker = threading.Thread(target=lambda: done.append(widgets.zip_of_pngs([("a.png", result, None), ("a.png", result, None)])))
         worker.start()
-        worker.join(0.5)
+        wait_until(lambda: work_queue.QUEUE.snapshot()[1] == 1)  # the encoding waits in the line
         assert not done, "encoded beside the running job"
     worker.join(10)
     import io

@@ -255,6 +255,40 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         page.close()
 
 
+def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_shows(server, browser):
+    """Session 24's phone audit: the photo that takes hint clicks was drawn at its own 600 px in a 294-px column,
+    its right half out of reach. At 390 px it fits the column, and a tap at its middle is the photo's middle."""
+    import re
+
+    from colorizer.gallery import load_photo
+    from ui.widgets import DEFAULT_GALLERY_PHOTO
+
+    height, width = load_photo(DEFAULT_GALLERY_PHOTO).shape[:2]
+    page = open_app(browser, server, viewport=(390, 844), wait_until="domcontentloaded")
+    try:
+        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+        page.locator('[data-testid="stExpandSidebarButton"]').click()  # a phone's sidebar starts closed
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.locator('[data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="hypercolumn_hints").first.click()
+        page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        sidebar.locator('[data-testid="stSidebarCollapseButton"] button').click(force=True)  # it lies over the page
+        frame = page.locator('iframe[title^="streamlit_image_coordinates"]')
+        clickable = page.frame_locator('iframe[title^="streamlit_image_coordinates"]').locator("img")
+        clickable.wait_for(timeout=WAIT_MS)
+        shown, column = clickable.bounding_box(), frame.bounding_box()
+        assert shown["width"] <= column["width"] + 1 and column["x"] + column["width"] <= 390, (shown, column)
+        clickable.click(position={"x": shown["width"] / 2, "y": shown["height"] / 2})
+        point = page.get_by_text(re.compile(r"^Point x = \d+, y = \d+")).first
+        point.wait_for(timeout=WAIT_MS)
+        x, y = map(int, re.findall(r"\d+", point.inner_text())[:2])
+        assert abs(x - width / 2) <= width * 0.02 and abs(y - height / 2) <= height * 0.02, (x, y, width, height)
+        _assert_no_traceback(page)
+    finally:
+        page.close()
+
+
 def test_an_uploaded_reference_colors_the_photo(server, browser):
     from skimage.data import chelsea
 

@@ -344,17 +344,21 @@ def test_colorize_into_the_inputs_own_folder_keeps_the_photo(tiny_checkpoints, t
 
 def test_train_without_out_never_replaces_a_shipped_checkpoint(photo_dir, no_shipped_weights, tmp_path, capsys):
     """README's own ``train --arch hypercolumn --data data/photos`` replaced the shipped flagship; --out weights
-    still replaces it on purpose (how maintainers make shipped weights)."""
+    still replaces it on purpose (how maintainers make shipped weights). A folder without a model is no shipped
+    checkpoint: the app's "train it" hints name a missing one, and that command trains."""
     shipped = no_shipped_weights / "cifar_ae"
     shipped.mkdir()
-    (shipped / "model.keras").write_bytes(b"the shipped weights")
     argv = ["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--epochs", "1", "--crops-per-photo", "1"]
+    assert main(argv) == 0  # an empty folder: nothing shipped to replace
+    capsys.readouterr()
+    trained = (shipped / "model.keras").read_bytes()
     assert main(argv) == 2
     assert error_lines(capsys.readouterr().err) == [
         f"error: {shipped}: train without --out would replace this shipped checkpoint; pass --out "
         f"{no_shipped_weights} to replace it on purpose, or --out DIR for another folder"]
-    assert [p.name for p in shipped.iterdir()] == ["model.keras"] and (shipped / "model.keras").read_bytes() == b"the shipped weights"
-    assert main([*argv, "--out", str(no_shipped_weights)]) == 0
+    assert (shipped / "model.keras").read_bytes() == trained
+    assert main([*argv, "--out", str(no_shipped_weights), "--seed", "1"]) == 0
+    assert (shipped / "model.keras").read_bytes() != trained
     assert checkpoints.read_card(shipped)["name"] == "cifar_ae" and (shipped / "model.keras").stat().st_size > 1000
 
 
@@ -404,12 +408,26 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(photo_dir, t
     photo = write_png(tmp_path / "photo.png", make_photo(16, 16))
     runs = {"colorize": (["colorize", str(photo), "-o", str(blocker / "out")], blocker / "out"),
             "train": (["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(blocker / "runs")], blocker / "runs"),
-            "evaluate": (["evaluate", str(photo_dir), "--json", str(tmp_path)], tmp_path)}
+            "evaluate": (["evaluate", str(photo_dir), "--json", str(tmp_path)], tmp_path),
+            "train into OUT/NAME": (["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(tmp_path)],
+                                    tmp_path / "cifar_ae")}
+    (tmp_path / "cifar_ae").write_text("a file where the checkpoint's folder goes")
     for name, (argv, shown) in runs.items():
         assert main(argv) == 2, name
         captured = capsys.readouterr()
-        reason = "is a folder, not a file" if name == "evaluate" else f"{blocker} is a file, not a folder"
+        reason = {"evaluate": "is a folder, not a file", "train into OUT/NAME": "is a file, not a folder"}.get(
+            name, f"{blocker} is a file, not a folder")
         assert error_lines(captured.err) == [f"error: {shown}: {reason}"] and not captured.out, name
+
+
+def test_evaluate_json_goes_into_a_folder_not_made_yet(photo_dir, installed_tiny_checkpoints, tmp_path, capsys):
+    """The check before the work passes for a folder to be made, so the writer must make it: the JSON was
+    lost after the whole evaluation ("No such file or directory", exit 1)."""
+    target = tmp_path / "not" / "yet" / "eval.json"
+    assert main(["evaluate", str(photo_dir), "--arch", "cifar_ae", "--json", str(target)]) == 0
+    rows = json.loads(target.read_text())
+    assert set(rows) == {"gray", "baseline: training palette", "cifar_ae", "truth"}
+    assert rows["cifar_ae"]["n_images"] == 2 and 0 < rows["cifar_ae"]["psnr"] < 99
 
 
 def test_a_result_that_cannot_be_written_names_the_file_and_the_batch_goes_on(tiny_checkpoints, tmp_path, capsys):

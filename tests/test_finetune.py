@@ -595,7 +595,8 @@ def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_pa
     check_result(fn, tiny_checkpoints["cifar_ae"], out, [("photo", make_photo(30, 30))], "cifar_ae", epochs=2)
 
 
-def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, capsys, no_shipped_weights):
+def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, capsys, no_shipped_weights, monkeypatch):
+    from colorizer import checkpoints
     from colorizer.cli import main
 
     data = tmp_path / "photos"
@@ -607,10 +608,14 @@ def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, ca
     assert code == 1 and f"error: {data / 'broken.jpg'}:" in err and "no usable color photos" in err
     assert not (tmp_path / "out").exists()
 
+    # weights/ refused as a usage error, before the check that writes a probe file (never one there, even for a moment)
     write_png(data / "ok.png", make_photo(40, 40))
+    probed = []
+    monkeypatch.setattr(checkpoints, "check_writable", lambda path, folder=False: probed.append(path))
     code = main(["finetune", "--base", str(tiny_checkpoints["cifar_ae"]), "--data", str(data), "--epochs", "1",
                  "--out", str(no_shipped_weights / "cifar_ae")])
-    assert code == 1 and "weights/" in capsys.readouterr().err
+    assert code == 2 and "weights/" in capsys.readouterr().err and probed == []
+    assert not list(no_shipped_weights.iterdir())
 
 
 # --------------------------------------------------------------------------- benchmark hook

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import assert_no_page_error
+from app_fixtures import as_read, assert_no_page_error
 from conftest import make_photo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +140,24 @@ def test_page_failure_is_an_error_with_what_to_do(page_env, monkeypatch):
     monkeypatch.setattr(finetune.job, "load_base", unusable)
     at = run_until(start(page(), epochs=1), lambda a: len(a.error) > 0)
     assert "no separate decoder" in at.error[0].value and "Nothing was saved" in at.info[0].value
+
+
+def test_page_failure_never_shows_a_server_path(page_env, monkeypatch):
+    """Session 24's review: an OSError raised while saving names the checkpoint's path on the server, and the
+    page showed it as it was."""
+    import errno
+
+    from colorizer import checkpoints
+
+    secret = "/srv/colorizer/user_checkpoints/.tmp-finetune/mine-abc/model.keras"
+
+    def full_disk(model, path):
+        raise OSError(errno.ENOSPC, "No space left on device", secret)
+
+    monkeypatch.setattr(checkpoints, "save_model_atomic", full_disk)
+    at = run_until(start(page(), epochs=1), lambda a: len(a.error) > 0)
+    shown = as_read(at.error[0].value)
+    assert "No space left on device" in shown and "<server path>" in shown and "/srv" not in shown, shown
 
 
 def test_page_unexpected_error_is_a_message_not_a_traceback(page_env, monkeypatch):

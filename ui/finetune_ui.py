@@ -28,6 +28,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
 from ui import charts, loaders, visitor, widgets, work_queue
 from ui.callbacks import safe
+from ui.cards import public_card
 from ui.plain_text import plain
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "my_models_ui", "JOB_KEY", "LIMITS"]
@@ -61,7 +62,7 @@ def current_job() -> finetune.FinetuneJob | None:
 
 
 def crop_choices(card: dict, most: int | None = None) -> list[int]:
-    """Crop sizes a base accepts: its working size only when fixed, else multiples of 8 around it (at
+    """Crop sizes a base accepts: its working size only when fixed, else multiples of 16 around it (at
     most ``most`` px, the server's limit, except the working size itself when that is all it takes)."""
     working = int(card.get("working_size") or 128)
     arch = ARCHITECTURES.get(card.get("architecture"))
@@ -280,7 +281,8 @@ def job_ui(job: finetune.FinetuneJob) -> None:
 def result_ui(job: finetune.FinetuneJob) -> None:
     status = job.status()
     if status.state == "failed":
-        st.error(plain(f"Fine-tuning failed: {status.error}"), icon=":material/error:")
+        # An OSError names its file: a server path no visitor should see (public_card replaces it).
+        st.error(plain(f"Fine-tuning failed: {public_card(status.error)}"), icon=":material/error:")
         st.info("Nothing was saved. Check that the photos are color photos, try another base checkpoint or a "
                 "smaller batch size, then start again.", icon=":material/lightbulb:")
         return
