@@ -392,6 +392,9 @@ def test_training_curves_keep_their_legend_below_and_whole():
     assert loss.layout.yaxis.type == "log" and loss.layout.yaxis.dtick == 1            # 0.05 to 1.2: over a decade
     rate = charts.history_figure(histories, "learning_rate", log_y=True)                # 5e-4 to 1e-3: within one
     assert rate.layout.title.subtitle.text == "" and rate.layout.yaxis.dtick is None  # no validation curve
+    # A shape per checkpoint besides its color, and the chart in words for a screen reader (session 24's audit).
+    assert [t.marker.symbol for t in loss.data if t.showlegend] == ["circle", "square", "diamond"]
+    assert charts.history_alt({"hypercolumn": rows}, "loss") == "loss by epoch: hypercolumn from 1 to 0.05 over 2 epochs"
     long = charts.history_figure({"a_checkpoint_named_at_length": rows}, "loss")
     assert long.layout.legend.entrywidth == 1 and long.layout.yaxis.type == "linear"
 

@@ -51,6 +51,8 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     at.run()
     assert_no_page_error(at)
     assert any(m.value.startswith("**Point** x = 10, y = 30") for m in at.markdown)
+    # The click fills in the typed point's numbers (the keyboard's way to the same point).
+    assert (at.number_input(key=f"colorize.hint_x.{digest}").value, at.number_input(key=f"colorize.hint_y.{digest}").value) == (10, 30)
     picker = at.color_picker(key=f"colorize.hint_color.{digest}.10.30")
     picker.set_value("#1e90ff").run()
     at.button(key=f"colorize.hint_color.{digest}.10.30.add").click().run()
@@ -60,6 +62,35 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     # Remove all: back to the automatic result.
     at.button(key=f"colorize.hint_clear.{digest}").click().run()
     assert result_url(at) == before
+
+
+def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):
+    """Session 24's accessibility audit: the photo takes mouse and touch only, so a keyboard could add no hint.
+    Two numbers and "Pick this point" do what a click does; a number out of the photo is refused by its input."""
+    data = gray_png(48)
+    at = app_with_upload("hypercolumn_hints", data)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    x_input, y_input = at.number_input(key=f"colorize.hint_x.{digest}"), at.number_input(key=f"colorize.hint_y.{digest}")
+    assert (x_input.value, y_input.value, x_input.max, y_input.max) == (24, 24, 47, 47)  # the middle, within the photo
+    x_input.set_value(5)
+    y_input.set_value(41)
+    at.button(key=f"colorize.hint_pick.{digest}").click().run()
+    assert_no_page_error(at)
+    assert any(m.value.startswith("**Point** x = 5, y = 41") for m in at.markdown)
+    at.color_picker(key=f"colorize.hint_color.{digest}.5.41").set_value("#e03c28").run()
+    at.button(key=f"colorize.hint_color.{digest}.5.41.add").click().run()
+    assert any(m.value == "**1 hint**" for m in at.markdown)
+    assert any("x 5, y 41 · #e03c28" in m.value for m in at.markdown), [m.value for m in at.markdown]
+
+
+def test_every_picture_on_the_page_says_what_it_shows(tiny_app_env):
+    """Session 24's accessibility audit: no image had a text alternative, so a screen reader said "image"."""
+    at = app_with_upload("hypercolumn_hints", color_png(48))
+    assert_no_page_error(at)
+    alts = [img.alt for element in at.image for img in element.proto.imgs]
+    assert alts and all(alts), alts
+    assert {"photo.png in gray, as the model sees it", "photo.png colorized by hypercolumn_hints",
+            "photo.png in its original colors"} <= set(alts), alts
 
 
 def test_hint_file_upload_replaces_the_hints_and_a_bad_one_is_one_error(tiny_app_env):

@@ -63,7 +63,8 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
         st.image(confidence_image(certainty, shown.shape), width="content",  # ≤ 480 px, and never past a phone's column
                  caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
                          "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
-                         "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).")
+                         "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).",
+                 alt=f"Certainty map: {model.name} was sure of the color on {sure:.0%} of the photo")
         if guessed >= 0.2:
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
         if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only

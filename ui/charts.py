@@ -22,7 +22,7 @@ from colorizer.color import lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
     "CHANNEL_L", "fit_within", "channel_images", "channel_histograms", "ab_distribution", "ab_error_map",
-    "history_figure", "metric_names", "lab_of", "PLOTLY_CONFIG",
+    "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG",
 ]
 
 # Every chart without Plotly's toolbar: on a touch screen it stays shown, over the charts' titles, and a drag
@@ -166,6 +166,10 @@ def metric_names(histories: dict[str, list[dict]]) -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, 1), names.index(n)))
 
 
+# A marker shape per checkpoint besides its color: blue and violet, green and cyan are hard to tell apart.
+_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
+
+
 def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = False, height: int = 330) -> go.Figure:
     """{checkpoint: history rows} → curves of ``metric`` (solid) and ``val_<metric>`` (dashed) per checkpoint.
     One legend entry per checkpoint (clicking it hides both its curves); the title says which line is which."""
@@ -180,7 +184,7 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
             fig.add_trace(go.Scatter(
                 x=epochs, y=[v for _, v in points], mode="lines+markers", name=name, legendgroup=name,
                 showlegend=not any(trace.legendgroup == name for trace in fig.data),
-                line=dict(color=color, dash=dash), marker=dict(size=5),
+                line=dict(color=color, dash=dash), marker=dict(size=6, symbol=_SYMBOLS[i % len(_SYMBOLS)]),
                 hovertemplate=f"{name}<br>epoch %{{x}}: {key} = %{{y:.4g}}<extra></extra>",
             ))
     # The legend below the plot, two checkpoints a row (one where a name is long), the figure taller by its rows:
@@ -198,6 +202,17 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row, entrywidthmode="fraction"),
     )
     return fig
+
+
+def history_alt(histories: dict[str, list[dict]], metric: str) -> str:
+    """What ``history_figure`` shows, in words (a chart is invisible to a screen reader): each checkpoint's
+    first and last ``metric``."""
+    parts = []
+    for name, rows in histories.items():
+        values = [r[metric] for r in rows if isinstance(r.get(metric), float)]
+        if values:
+            parts.append(f"{name} from {values[0]:.3g} to {values[-1]:.3g} over {len(values)} epochs")
+    return f"{metric} by epoch: " + ("; ".join(parts) if parts else "no values")
 
 
 def _metric_axis(fig: go.Figure, metric: str, log_y: bool) -> dict:

@@ -76,7 +76,8 @@ def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: st
     columns = st.columns(min(4, len(samples)))
     for i, sample in enumerate(samples):
         columns[i % len(columns)].image(widgets.display(sample, picture.alpha, 512),
-                                        caption=f"seed {options['seed'] + i}")
+                                        caption=f"seed {options['seed'] + i}",
+                                        alt=f"{picture.name}, sample with seed {options['seed'] + i}")
 
 
 def _display_alpha(picture: DecodedImage) -> np.ndarray | None:
@@ -92,7 +93,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                slider_open: bool, reference: DecodedImage | None = None) -> tuple[str, object, np.ndarray | None] | None:
     """One picture's results → (file name, a callable returning its RGB, alpha) for the ZIP, or None when it
     failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked."""
-    st.markdown(f"#### {plain(picture.name)}")
+    st.markdown(f"### {plain(picture.name)}")  # h3 under the page's h1: no level skipped
     widgets.notes_ui(picture)
     if picture.was_color:
         st.info("This image is already in color: it was turned gray first (the model sees only its lightness L). "
@@ -109,11 +110,13 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     gray = widgets.display(gray_baseline(widgets.display(picture.rgb)), _display_alpha(picture))
     shown = widgets.display(result, picture.alpha)
     columns = st.columns(3 if picture.was_color else 2)
-    columns[0].image(gray, caption="Input as the model sees it (L only)")
+    columns[0].image(gray, caption="Input as the model sees it (L only)", alt=f"{picture.name} in gray, as the model sees it")
     typical = " (z = 0, its typical colorization)" if model.is_stochastic else ""
-    columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {seconds:.2f} s")
+    columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {seconds:.2f} s",
+                      alt=f"{picture.name} colorized by {model.name}")
     if picture.was_color:
-        columns[2].image(widgets.display(picture.rgb, picture.alpha), caption="Truth (the original colors)")
+        columns[2].image(widgets.display(picture.rgb, picture.alpha), caption="Truth (the original colors)",
+                          alt=f"{picture.name} in its original colors")
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(gray, shown, "Gray input", f"{model.name}")
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
@@ -156,7 +159,7 @@ def colorize_page_ui() -> None:
     model = widgets.colorizer_ui(widgets.chosen_checkpoint())
     if model is None:
         for picture in pictures:  # the page stays useful: show what was read
-            st.image(widgets.display(picture.rgb, picture.alpha, 512), caption=plain(picture.name))
+            st.image(widgets.display(picture.rgb, picture.alpha, 512), caption=plain(picture.name), alt=picture.name)
         return
     st.caption(model_caption(model))
     if not pictures:

@@ -59,7 +59,7 @@ def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
         tiles.append((row["image"], f"**{row['model']}** · {row['time_ms']:.0f} ms · {row['parameters'] / 1e6:.2f} M params"))
     for start in range(0, len(tiles), GRID_COLUMNS):
         for column, (image, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
-            column.image(widgets.display(image, max_side=640), caption=caption)
+            column.image(widgets.display(image, max_side=640), caption=caption, alt=caption.replace("**", ""))
 
 
 def baseline_rows(picture: DecodedImage) -> list[dict]:

@@ -46,7 +46,8 @@ def curves_page_ui() -> None:
         for metric in picked:
             figure = charts.history_figure({name: histories[name] for name in chosen}, metric,
                                            log_y=metric in LOG_SCALE_ALWAYS or log_losses)
-            st.plotly_chart(figure, key=f"curves.figure.{metric}", config=charts.PLOTLY_CONFIG)
+            st.plotly_chart(figure, key=f"curves.figure.{metric}", config=charts.PLOTLY_CONFIG,
+                            alt=charts.history_alt({name: histories[name] for name in chosen}, metric))
         if chosen and not picked:
             st.caption("Pick a metric to plot.")
         soups = [name for name in chosen if soup_size(loaders.card_of(name))]
@@ -54,7 +55,7 @@ def curves_page_ui() -> None:
             st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
                              "the curve drawn is its first ingredient's (see the card)."))
     with cards:
-        st.markdown("##### Model cards")
+        st.markdown("### Model cards")
         for i, name in enumerate(chosen or names):
             card_ui(name, expanded=i == 0)
 

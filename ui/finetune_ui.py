@@ -225,13 +225,15 @@ def curves_ui(status: finetune.JobStatus, key: str) -> None:
         st.caption("The loss curves appear after the first epoch.")
         return
     figure = charts.history_figure({"fine-tune": list(status.history)}, "loss", height=300)
-    st.plotly_chart(figure, key=key, config=charts.PLOTLY_CONFIG)
+    st.plotly_chart(figure, key=key, config=charts.PLOTLY_CONFIG,
+                    alt=charts.history_alt({"fine-tune": list(status.history)}, "loss"))
 
 
 def preview_ui(status: finetune.JobStatus) -> None:
     if status.preview is not None:  # at most 360 px, and never past a phone's column
         st.image(widgets.display(status.preview, None, 360), width="content",
-                 caption=plain(f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}"))
+                 caption=plain(f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}"),
+                 alt=f"Held-out photo {status.held_out_name} colorized after epoch {status.preview_epoch}")
 
 
 def queued_ui(job: finetune.FinetuneJob) -> None:
@@ -315,7 +317,7 @@ def scores_ui(card: dict) -> None:
     rows = [{"model": k, "PSNR (dB)": round(v["psnr"], 2), "SSIM": round(v["ssim"], 4), "L2_ab": round(v["l2_ab"], 2),
              "colorfulness": round(v["colorfulness"], 1)} for k, v in evaluation.items()]
     held_out = card.get("data", {}).get("held_out")
-    st.markdown("##### On the held-out photos" if held_out else "##### On the training photo (none was held out)")
+    st.markdown("### On the held-out photos" if held_out else "### On the training photo (none was held out)")
     st.dataframe(rows, hide_index=True)
 
 
@@ -333,7 +335,8 @@ def held_out_ui(job: finetune.FinetuneJob, status: finetune.JobStatus) -> None:
         if model is not None:
             shown[label], _ = loaders.colorized(model, loaders.checkpoint_stamp(name), photo, loaders.image_digest(photo))
     for column, (label, image) in zip(st.columns(len(shown)), shown.items()):
-        column.image(widgets.display(image, max_side=512), caption=plain(f"{label} · {status.held_out_name}"))
+        column.image(widgets.display(image, max_side=512), caption=plain(f"{label} · {status.held_out_name}"),
+                     alt=f"{label}: {status.held_out_name}")
 
 
 # --------------------------------------------------------------------------- the page

@@ -89,7 +89,34 @@ def _take_click(digest: str, click: dict | None, shape: tuple[int, ...]) -> None
     x = min(width - 1, max(0, int(click["x"] * width / max(click["width"], 1))))
     y = min(height - 1, max(0, int(click["y"] * height / max(click["height"], 1))))
     _store(POINT_KEY)[digest] = (x, y)
+    x_key, y_key = _typed_keys(digest)
+    st.session_state[x_key], st.session_state[y_key] = x, y  # the typed point's numbers show the click
     st.rerun()  # redraw with the point ringed and its controls shown
+
+
+def _typed_point_ui(digest: str, shape: tuple[int, ...]) -> None:
+    """The point as two numbers and a button: the photo takes mouse and touch only (a keyboard or a screen
+    reader cannot click it), and a number is also the precise way. A click fills the numbers in."""
+    height, width = shape[:2]
+    x_key, y_key = _typed_keys(digest)
+    st.session_state.setdefault(x_key, width // 2)
+    st.session_state.setdefault(y_key, height // 2)
+    x_column, y_column, pick = st.columns([2, 2, 3], vertical_alignment="bottom")
+    x_column.number_input("Point x (px)", 0, width - 1, key=x_key, help=f"0 (left) to {width - 1} (right)")
+    y_column.number_input("Point y (px)", 0, height - 1, key=y_key, help=f"0 (top) to {height - 1} (bottom)")
+    pick.button("Pick this point", key=f"colorize.hint_pick.{digest[:16]}", icon=":material/my_location:",
+                on_click=safe(_pick_point), args=(digest,))
+
+
+def _typed_keys(digest: str) -> tuple[str, str]:
+    return f"colorize.hint_x.{digest[:16]}", f"colorize.hint_y.{digest[:16]}"
+
+
+def _pick_point(digest: str) -> None:
+    """The typed numbers as the pending point (read from the state: a number typed just before the click is
+    there, not yet in the arguments the button was drawn with)."""
+    x_key, y_key = _typed_keys(digest)
+    _store(POINT_KEY)[digest] = (int(st.session_state[x_key]), int(st.session_state[y_key]))
 
 
 def _add_hint(digest: str, point: tuple[int, int], picker_key: str) -> None:
@@ -124,8 +151,9 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
         row = st.container(horizontal=True, gap="small")
         for k, s in enumerate(suggestions):
             pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
-            pair.image(_swatch(s["rgb"]), width=28)
-            pair.button(f"{s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
+            pair.image(_swatch(s["rgb"]), width=28, alt=_hex(s["rgb"]))
+            # The color in the label too: six buttons all named "2%" told a screen reader nothing.
+            pair.button(f"{_hex(s['rgb'])} · {s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
                         args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
     # The picker's start set once through its state, not value=: both at once made Streamlit warn on every
     # suggestion clicked.
@@ -146,9 +174,10 @@ def _list_ui(digest: str, name: str) -> None:
     st.markdown(f"**{len(hints)} hint{'s' if len(hints) != 1 else ''}**")
     for j, hint in enumerate(hints):
         swatch, text, remove = st.columns([1, 4, 2], vertical_alignment="center")
-        swatch.image(_swatch(hint["rgb"], 20), width=20)
-        text.write(f"x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
-        remove.button("Remove", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove), args=(digest, j))
+        swatch.image(_swatch(hint["rgb"], 20), width=20, alt=_hex(hint["rgb"]))
+        text.write(f"Hint {j + 1}: x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
+        remove.button(f"Remove {j + 1}", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove),
+                      args=(digest, j), help=f"Remove hint {j + 1}")
     st.button("Remove all hints", key=f"colorize.hint_clear.{digest[:16]}", on_click=safe(_remove), args=(digest, None))
     st.download_button("Download hints (JSON)", data=hints_to_json(hints), file_name=f"{name}_hints.json",
                        mime="application/json", key=f"colorize.hint_download.{digest[:16]}", on_click="ignore",
@@ -174,8 +203,8 @@ def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
 
 def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, result: np.ndarray) -> None:
     """Click-to-color for one picture (see the module docstring)."""
-    st.markdown("**Color hints**: click the result to pick a point, choose its color, add it. "
-                "Each hint spreads to the parts of the photo that look like the point you clicked.")
+    st.markdown("**Color hints**: click the result to pick a point (or type it under the photo), choose its color, "
+                "add it. Each hint spreads to the parts of the photo that look like the point you picked.")
     shown = widgets.display(result, None, CLICK_SIDE)
     scale = shown.shape[1] / result.shape[1]
     image_column, controls = st.columns([3, 2])
@@ -185,7 +214,9 @@ def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, dige
                                             # the column's width: on a phone, narrower than the photo ("content"
                                             # does not shrink in this component: the photo ran past the screen)
                                             width="stretch")
-    _take_click(digest, click, picture.rgb.shape)
+    _take_click(digest, click, picture.rgb.shape)  # before the typed point's inputs: it sets them
+    with image_column:
+        _typed_point_ui(digest, picture.rgb.shape)
     point = _store(POINT_KEY).get(digest)
     with controls:
         if point is not None:

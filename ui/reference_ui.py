@@ -99,7 +99,8 @@ def reference_picker_ui() -> DecodedImage | None:
         _choose(st.segmented_control("Reference", options, key=SOURCE_KEY, required=True))
         reference = chosen_reference()
         if reference is not None:
-            st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {plain(reference.name)}")
+            st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {plain(reference.name)}",
+                     alt=f"Reference photo {reference.name}")
             if not reference.was_color:
                 st.warning(f"{plain(reference.name)} is gray: it has no colors to give. Pick a color photo.",
                            icon=":material/warning:")
@@ -129,12 +130,15 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
         return None
     st.markdown(f"**Colors from the reference** ({plain(reference.name)})")
     automatic, matched, confidence = st.columns(3)
-    automatic.image(widgets.display(result.automatic, picture.alpha), caption=f"Automatic ({model.name})")
-    matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference")
+    automatic.image(widgets.display(result.automatic, picture.alpha), caption=f"Automatic ({model.name})",
+                    alt=f"{picture.name} colorized automatically by {model.name}")
+    matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference",
+                  alt=f"{picture.name} colored from the reference photo")
     shown = widgets.display(result.image)
     confidence.image(confidence_image(result.confidence, shown.shape), caption=(
         f"Where colors came from (yellow: a match; green: the reference's colors at that lightness; "
-        f"dark: the model's guess); from the reference: {result.confidence.mean():.0%}"))
+        f"dark: the model's guess); from the reference: {result.confidence.mean():.0%}"),
+        alt=f"Map of where the colors came from: {result.confidence.mean():.0%} from the reference")
     if picture.was_color:  # the truth is known: how the reference's colors score against it
         key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb))
         m = loaders.metrics_of(picture.rgb, result.image, key)

@@ -133,7 +133,7 @@ def clip_ui():
         return None
     st.image(widgets.display(frame, max_side=640), caption=plain(f"{name}: first frame of {info.frames} "
              f"({info.width}×{info.height}, {float(info.fps):g} fps, {info.duration:.1f} s"
-             f"{', with sound' if info.has_audio else ''})"))
+             f"{', with sound' if info.has_audio else ''})"), alt=f"The first frame of {name}")
     st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{Path(name).stem}_frame1.png",
                        mime="image/png", key="video.frame_download",
                        help="Add hints to it on the Colorize page, download them, and load them below.")
@@ -255,10 +255,11 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
         left.video(data)
         left.caption("The clip as uploaded")
     elif kind == "gif":
-        left.image(data, caption="The clip as uploaded")
+        left.image(data, caption="The clip as uploaded", alt="The clip as uploaded")
     else:  # AVI, MKV: browsers do not play them
         left.image(widgets.display(first_frame(str(path)), max_side=640),
-                   caption=f"The clip's first frame (browsers do not play .{kind} files)")
+                   caption=f"The clip's first frame (browsers do not play .{kind} files)",
+                   alt="The clip's first frame")
     right.video(result["mp4"])
     right.caption(plain(f"Colorized ({result['label']})"))
     sound = f", sound {report.audio}" if report.audio else ""
@@ -271,7 +272,9 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):
-        st.plotly_chart(flicker_figure(report), key="video.flicker", config=charts.PLOTLY_CONFIG)
+        st.plotly_chart(flicker_figure(report), key="video.flicker", config=charts.PLOTLY_CONFIG,
+                        alt="Flicker: how much the colors change from one frame to the next, each frame colorized "
+                            "alone against the colors carried along the motion (the mean of each is below)")
         alone = np.nanmean(report.change_predicted) if any(not math.isnan(v) for v in report.change_predicted) else float("nan")
         st.caption(f"Mean change a frame: {alone:.2f} colorized alone, {np.nanmean(report.change_carried):.2f} carried "
                    f"along the motion (Lab units, where the motion was followed). The network colors one frame in "
