@@ -384,7 +384,7 @@ def test_training_curves_keep_their_legend_below_and_whole():
             {"epoch": 1.0, "loss": 0.05, "val_loss": 0.09, "learning_rate": 5e-4}]
     histories = {name: rows for name in ("hypercolumn", "hypercolumn_hints", "cifar_ae")}
     loss = charts.history_figure(histories, "loss", log_y=True)
-    assert loss.layout.legend.orientation == "h" and loss.layout.legend.y < 0
+    assert loss.layout.legend.orientation == "h" and loss.layout.legend.y < 0 and loss.layout.legend.traceorder == "normal"
     assert [t.name for t in loss.data if t.showlegend] == list(histories)
     assert [(t.legendgroup, t.line.dash) for t in loss.data][:2] == [("hypercolumn", "solid"), ("hypercolumn", "dash")]
     assert (loss.layout.title.text, loss.layout.title.subtitle.text) == ("loss by epoch", "solid: training · dashed: validation")

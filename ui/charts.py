@@ -199,7 +199,9 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
         title=dict(text=f"{metric} by epoch", subtitle=dict(text="solid: training · dashed: validation" if validated else "")),
         height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=60, b=10 + 24 * legend_rows),
         hovermode="x unified", yaxis=_metric_axis(fig, metric, log_y),
-        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row, entrywidthmode="fraction"),
+        # traceorder "normal": with legend groups Plotly's default ("grouped") put each group on a row of its own.
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row,
+                    entrywidthmode="fraction", traceorder="normal"),
     )
     return fig
 
