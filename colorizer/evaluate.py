@@ -160,6 +160,11 @@ class WithOptions:
         return self.model.colorize(image, **self.fixed)
 
 
+def _photo_key(truth: np.ndarray) -> int:
+    """A photo known by its bytes: ``evaluate_photos`` hands a predictor the truth alone, in any order."""
+    return zlib.crc32(np.ascontiguousarray(truth).tobytes())
+
+
 class HintedColorizer:
     """A hint-taking Colorizer given ``n_hints`` simulated hints per photo (``hints.sample_hints``:
     the truth's mean color in small patches at seeded random points; the seed comes from the photo's
@@ -171,7 +176,7 @@ class HintedColorizer:
     def colorize(self, truth: np.ndarray) -> np.ndarray:
         from colorizer.hints import sample_hints
 
-        seed = [self.seed, zlib.crc32(np.ascontiguousarray(truth).tobytes())]
+        seed = [self.seed, _photo_key(truth)]
         return self.model.colorize(truth, hints=sample_hints(truth, self.n_hints, seed=seed), **self.options)
 
 
@@ -182,7 +187,7 @@ class ReferencedColorizer:
 
     def __init__(self, model, pairs: list[tuple[str, np.ndarray, np.ndarray]]):
         self.model = model
-        self.references = {zlib.crc32(np.ascontiguousarray(truth).tobytes()): ref for _, truth, ref in pairs}
+        self.references = {_photo_key(truth): ref for _, truth, ref in pairs}
 
     def colorize(self, truth: np.ndarray) -> np.ndarray:
-        return self.model.colorize(truth, reference=self.references[zlib.crc32(np.ascontiguousarray(truth).tobytes())])
+        return self.model.colorize(truth, reference=self.references[_photo_key(truth)])
