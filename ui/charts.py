@@ -166,6 +166,11 @@ def metric_names(histories: dict[str, list[dict]]) -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, 1), names.index(n)))
 
 
+def _logged(rows: list[dict], key: str) -> list[dict]:
+    """The history rows that logged ``key`` (a metric a run did not log is missing or empty in its rows)."""
+    return [r for r in rows if isinstance(r.get(key), float)]
+
+
 # A marker shape per checkpoint besides its color: blue and violet, green and cyan are hard to tell apart.
 _SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
 
@@ -177,7 +182,7 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
     for i, (name, rows) in enumerate(histories.items()):
         color = _PALETTE[i % len(_PALETTE)]
         for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
-            points = [(r.get("epoch"), r.get(key)) for r in rows if isinstance(r.get(key), float)]
+            points = [(r.get("epoch"), r[key]) for r in _logged(rows, key)]
             if not points:
                 continue
             epochs = [e + 1 if isinstance(e, float) else j + 1 for j, (e, _) in enumerate(points)]
@@ -211,7 +216,7 @@ def history_alt(histories: dict[str, list[dict]], metric: str) -> str:
     first and last ``metric``."""
     parts = []
     for name, rows in histories.items():
-        values = [r[metric] for r in rows if isinstance(r.get(metric), float)]
+        values = [r[metric] for r in _logged(rows, metric)]
         if values:
             parts.append(f"{name} from {values[0]:.3g} to {values[-1]:.3g} over {len(values)} epochs")
     return f"{metric} by epoch: " + ("; ".join(parts) if parts else "no values")

@@ -43,11 +43,11 @@ def curves_page_ui() -> None:
     )
     curves, cards = st.columns([3, 2], gap="large")
     with curves:
+        shown = {name: histories[name] for name in chosen}
         for metric in picked:
-            figure = charts.history_figure({name: histories[name] for name in chosen}, metric,
-                                           log_y=metric in LOG_SCALE_ALWAYS or log_losses)
+            figure = charts.history_figure(shown, metric, log_y=metric in LOG_SCALE_ALWAYS or log_losses)
             st.plotly_chart(figure, key=f"curves.figure.{metric}", config=charts.PLOTLY_CONFIG,
-                            alt=charts.history_alt({name: histories[name] for name in chosen}, metric))
+                            alt=charts.history_alt(shown, metric))
         if chosen and not picked:
             st.caption("Pick a metric to plot.")
         soups = [name for name in chosen if soup_size(loaders.card_of(name))]

@@ -224,9 +224,9 @@ def curves_ui(status: finetune.JobStatus, key: str) -> None:
     if not status.history:
         st.caption("The loss curves appear after the first epoch.")
         return
-    figure = charts.history_figure({"fine-tune": list(status.history)}, "loss", height=300)
-    st.plotly_chart(figure, key=key, config=charts.PLOTLY_CONFIG,
-                    alt=charts.history_alt({"fine-tune": list(status.history)}, "loss"))
+    history = {"fine-tune": list(status.history)}
+    st.plotly_chart(charts.history_figure(history, "loss", height=300), key=key, config=charts.PLOTLY_CONFIG,
+                    alt=charts.history_alt(history, "loss"))
 
 
 def preview_ui(status: finetune.JobStatus) -> None:
