@@ -3,7 +3,6 @@ model) and colors from a reference photo (any model), with the tiny checkpoints 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +44,11 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     assert not at.error, [e.value for e in at.error]
     before = result_url(at)
     digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
-    # What the click component sends back from the browser: a point on the shown image (its own size).
-    at.session_state[f"colorize.hint_click.{digest}"] = {"x": 10, "y": 30, "width": 48, "height": 48,
-                                                         "unix_time": time.time()}
+    # What the click component sends back from the browser: a point in the shown image's pixels (here the photo's
+    # own: 48 px fits the shown size), reported on the next run only.
+    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 10, "y": 30}}
     at.run()
+    at.session_state[f"colorize.hint_click.{digest}"] = {"click": None}
     assert_no_page_error(at)
     assert any(m.value.startswith("**Point** x = 10, y = 30") for m in at.markdown)
     # The click fills in the typed point's numbers (the keyboard's way to the same point).
@@ -62,6 +62,18 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     # Remove all: back to the automatic result.
     at.button(key=f"colorize.hint_clear.{digest}").click().run()
     assert result_url(at) == before
+
+
+def test_a_click_on_the_photo_shown_smaller_lands_on_the_photo_pixel_under_it(tiny_app_env):
+    """The picture that takes clicks is at most ``CLICK_SIDE`` px (640) on a side; the click, in its pixels, is
+    scaled to the photo's (960 px here): its middle is the photo's middle, its last row the photo's last rows."""
+    data = gray_png(960)
+    at = app_with_upload("hypercolumn_hints", data)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 320, "y": 639}}
+    at.run()
+    assert_no_page_error(at)
+    assert any(m.value.startswith("**Point** x = 480, y = 958") for m in at.markdown), [m.value for m in at.markdown]
 
 
 def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):

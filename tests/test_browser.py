@@ -225,9 +225,12 @@ def _result_src(page) -> str:
     return page.locator('[data-testid="stImage"]', has_text="Colorized by").locator("img").first.get_attribute("src")
 
 
+HINT_PHOTO = 'img[alt$="click or tap a point to give it a color"]'  # ui.hints_ui's clickable result
+
+
 def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
-    # The hint-taking model, a click on the image (the streamlit-image-coordinates iframe), a color,
-    # Add: the hint is listed and the result is recomputed with it.
+    # The hint-taking model, a click on the image (ui.click_image), a color, Add: the hint is listed and the
+    # result is recomputed with it.
     page = _open(browser, server)
     try:
         page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
@@ -237,7 +240,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
         _idle(page)
         before = _result_src(page)
-        clickable = page.frame_locator('iframe[title^="streamlit_image_coordinates"]').locator("img")
+        clickable = page.locator(HINT_PHOTO)
         clickable.wait_for(timeout=WAIT_MS)
         clickable.click(position={"x": 60, "y": 40})
         page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
@@ -274,16 +277,58 @@ def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_show
         page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
         _idle(page)
         sidebar.locator('[data-testid="stSidebarCollapseButton"] button').click(force=True)  # it lies over the page
-        frame = page.locator('iframe[title^="streamlit_image_coordinates"]')
-        clickable = page.frame_locator('iframe[title^="streamlit_image_coordinates"]').locator("img")
+        clickable = page.locator(HINT_PHOTO)
         clickable.wait_for(timeout=WAIT_MS)
-        shown, column = clickable.bounding_box(), frame.bounding_box()
-        assert shown["width"] <= column["width"] + 1 and column["x"] + column["width"] <= 390, (shown, column)
+        shown = clickable.bounding_box()
+        assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, shown
         clickable.click(position={"x": shown["width"] / 2, "y": shown["height"] / 2})
         point = page.get_by_text(re.compile(r"^Point x = \d+, y = \d+")).first
         point.wait_for(timeout=WAIT_MS)
         x, y = map(int, re.findall(r"\d+", point.inner_text())[:2])
         assert abs(x - width / 2) <= width * 0.02 and abs(y - height / 2) <= height * 0.02, (x, y, width, height)
+        _assert_no_traceback(page)
+    finally:
+        page.close()
+
+
+def test_the_hint_photo_follows_its_column_when_the_sidebar_closes(server, browser):
+    """Session 24's phone audit: the clickable photo sat in an iframe whose height was set once, when the photo
+    loaded; closing the sidebar widened the column and the photo, and its bottom was cut off until the next click.
+    Now the photo is drawn in the page: after the sidebar closes it is wider, whole, and a click still lands on the
+    photo's pixel under it."""
+    import re
+
+    from colorizer.gallery import load_photo
+    from ui.widgets import DEFAULT_GALLERY_PHOTO
+
+    height, width = load_photo(DEFAULT_GALLERY_PHOTO).shape[:2]
+    page = _open(browser, server)
+    try:
+        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.locator('[data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="hypercolumn_hints").first.click()
+        clickable = page.locator(HINT_PHOTO)
+        clickable.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        before = clickable.bounding_box()
+        sidebar.locator('[data-testid="stSidebarCollapseButton"] button').click(force=True)
+        # The sidebar slides away and the column widens with it (sixty frames without a change: it has settled).
+        clickable.evaluate("""img => new Promise(settled => { let last = 0, still = 0;
+            const look = () => { const w = img.getBoundingClientRect().width; still = w === last ? still + 1 : 0;
+                                 last = w; still > 60 ? settled() : requestAnimationFrame(look); };
+            look(); })""")
+        after = clickable.bounding_box()
+        assert abs(after["height"] / after["width"] - height / width) < 0.02, (after, width, height)
+        # Whole: what holds the photo is as tall as the photo, so nothing below it is cut off.
+        holder = clickable.evaluate("img => { const r = img.getRootNode().host.getBoundingClientRect(); "
+                                    "return {top: r.top, bottom: r.bottom}; }")
+        assert holder["bottom"] >= after["y"] + after["height"] - 1, (holder, after)
+        clickable.click(position={"x": after["width"] * 0.25, "y": after["height"] * 0.75})
+        point = page.get_by_text(re.compile(r"^Point x = \d+, y = \d+")).first
+        point.wait_for(timeout=WAIT_MS)
+        x, y = map(int, re.findall(r"\d+", point.inner_text())[:2])
+        assert abs(x - width * 0.25) <= width * 0.02 and abs(y - height * 0.75) <= height * 0.02, (x, y)
         _assert_no_traceback(page)
     finally:
         page.close()

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 import streamlit as st
-from streamlit_image_coordinates import streamlit_image_coordinates
 
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, parse_hints_json, validate_hints
 from ui import loaders, widgets
 from ui.callbacks import safe
+from ui.click_image import clickable_image
 from ui.plain_text import plain
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ __all__ = ["hints_json", "hints_ui"]
 
 HINTS_KEY = "colorize.hints"        # digest → [hint, ...]
 POINT_KEY = "colorize.hint_point"   # digest → (x, y): the clicked point waiting for a color
-SEEN_KEY = "colorize.hint_clicks"   # digest → the last click handled (a click is reported on every rerun)
 UPLOADED_KEY = "colorize.hint_files"  # digest → id of the hints file already applied
 CLICK_SIDE = 640                    # the clickable image's longest side, px
 SUGGESTIONS = 6
@@ -80,14 +79,16 @@ def _marked(shown: np.ndarray, scale: float, hints: list[dict], point) -> np.nda
     return image
 
 
-def _take_click(digest: str, click: dict | None, shape: tuple[int, ...]) -> None:
-    """A new click on the shown image → the pending point, in the photo's own pixel coordinates."""
-    if not click or _store(SEEN_KEY).get(digest) == click.get("unix_time"):
+def _take_click(digest: str, click: tuple[int, int] | None, shown_shape: tuple[int, ...],
+                shape: tuple[int, ...]) -> None:
+    """A click on the shown image (its own pixels) → the pending point, in the photo's own pixel coordinates."""
+    if click is None:
         return
-    _store(SEEN_KEY)[digest] = click.get("unix_time")
     height, width = shape[:2]
-    x = min(width - 1, max(0, int(click["x"] * width / max(click["width"], 1))))
-    y = min(height - 1, max(0, int(click["y"] * height / max(click["height"], 1))))
+    x = min(width - 1, int(click[0] * width / shown_shape[1]))
+    y = min(height - 1, int(click[1] * height / shown_shape[0]))
+    if _store(POINT_KEY).get(digest) == (x, y):
+        return  # already pending: the rerun below may report the same click again
     _store(POINT_KEY)[digest] = (x, y)
     x_key, y_key = _typed_keys(digest)
     st.session_state[x_key], st.session_state[y_key] = x, y  # the typed point's numbers show the click
@@ -209,12 +210,10 @@ def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, dige
     scale = shown.shape[1] / result.shape[1]
     image_column, controls = st.columns([3, 2])
     with image_column:
-        click = streamlit_image_coordinates(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
-                                            key=f"colorize.hint_click.{digest[:16]}", cursor="crosshair",
-                                            # the column's width: on a phone, narrower than the photo ("content"
-                                            # does not shrink in this component: the photo ran past the screen)
-                                            width="stretch")
-    _take_click(digest, click, picture.rgb.shape)  # before the typed point's inputs: it sets them
+        click = clickable_image(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
+                                key=f"colorize.hint_click.{digest[:16]}",
+                                alt=f"{picture.name} colorized: click or tap a point to give it a color")
+    _take_click(digest, click, shown.shape, picture.rgb.shape)  # before the typed point's inputs: it sets them
     with image_column:
         _typed_point_ui(digest, picture.rgb.shape)
     point = _store(POINT_KEY).get(digest)
