@@ -293,12 +293,12 @@ def _evaluate_references(args) -> int:
 def cmd_train(args) -> int:
     from colorizer.checkpoints import WEIGHTS_DIR
     from colorizer.models import architecture
-    from colorizer.train import train_architecture
+    from colorizer.train import check_size, train_architecture
 
-    arch = architecture(args.arch)
-    if args.size is not None and args.size % arch.SIZE_MULTIPLE:
-        _error(f"--size: {args.arch} takes multiples of {arch.SIZE_MULTIPLE} (its encoder works down to "
-               f"1/{arch.SIZE_MULTIPLE} of the size), got {args.size}")
+    try:  # train_architecture checks it too, as a ValueError (exit 1): here it is a usage error, found first
+        check_size(architecture(args.arch), args.size)
+    except ValueError as err:
+        _error(str(err))
         return USAGE_ERROR
     # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones.
     if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():

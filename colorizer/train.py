@@ -27,7 +27,7 @@ from colorizer.hardware import device_description
 from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpoch, fit  # noqa: F401 (the loop, re-exported)
 from colorizer.models import architecture
 
-__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part",
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "check_size", "train_architecture", "trained_part",
            "data_sources", "extra_photos_card", "crops", "target_prior", "warm_start", "freeze_except"]
 
 # Random validation crops per held-out photo beside its centre crop (fine-tuning, with fewer photos, takes 2).
@@ -118,7 +118,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     ``log(line)``: what it is doing; ``on_error(line)``: each unreadable photo's ``error:`` line, left out of
     training (default: ``log``)."""
     arch = architecture(name)
-    power = _rebalancing_power(arch, name, class_rebalancing)  # before anything slow: a wrong option fails at once
+    check_size(arch, size)  # before anything slow: a wrong option fails at once
+    power = _rebalancing_power(arch, name, class_rebalancing)
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
@@ -154,6 +155,14 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     _add_evaluation(folder, card, data_dir, sets.val_photos[:eval_photos] if eval_photos else sets.val_photos)
     _log_outcome(name, folder, card, wall_time, keep_best, log)
     return card
+
+
+def check_size(arch, size: int | None) -> None:
+    """ValueError (one line naming the size and the multiple) unless ``size`` (None: the architecture's own) is a
+    multiple of ``arch.SIZE_MULTIPLE``: any other size fails deep inside Keras, at a skip join or at the loss."""
+    if size is not None and size % arch.SIZE_MULTIPLE:
+        raise ValueError(f"--size: {arch.NAME} takes multiples of {arch.SIZE_MULTIPLE} (its encoder works down to "
+                         f"1/{arch.SIZE_MULTIPLE} of the size), got {size}")
 
 
 def _rebalancing_power(arch, name: str, class_rebalancing: float | None) -> dict:

@@ -383,6 +383,16 @@ def test_train_size_the_encoder_cannot_take_is_refused_at_once(arch, size, multi
     assert not (tmp_path / "o").exists()
 
 
+def test_train_architecture_refuses_a_size_the_encoder_cannot_take(photo_dir, tmp_path):
+    """A Python caller with --size's rule broken got a Keras shape error deep inside the first epoch."""
+    from colorizer.train import train_architecture
+
+    with pytest.raises(ValueError) as caught:
+        train_architecture("hypercolumn", photo_dir, tmp_path / "o", epochs=1, size=24, log=lambda line: None)
+    assert str(caught.value) == "--size: hypercolumn takes multiples of 16 (its encoder works down to 1/16 of the size), got 24"
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("argv,option", [(["--temperature", "nan"], "--temperature"), (["--temperature", "1e9"], "--temperature"),
                                          (["--temperature", "-1"], "--temperature"), (["--temperature", "0"], "--temperature"),
                                          (["--seed", "-3"], "--seed"), (["--seed", "1.5"], "--seed")])
