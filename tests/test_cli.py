@@ -476,10 +476,17 @@ def test_unreadable_photos_make_evaluate_and_train_exit_1_after_their_work(photo
     assert checkpoints.read_card(out / "cifar_ae")["data"]["train_photos"] == 4  # trained without it
 
 
-def test_a_file_where_a_folder_is_expected_says_so(tmp_path, capsys):
+def test_a_file_where_a_folder_is_expected_says_so(tmp_path, capsys, monkeypatch):
+    """evaluate FILE exited 1, as if a photo had failed: a usage error exits 2, before any model loads."""
+    from colorizer import inference
+
     photo = write_png(tmp_path / "photo.png", make_photo(8, 8))
-    assert main(["evaluate", str(photo)]) == 1
-    assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
+    monkeypatch.setattr(inference, "load", lambda *a, **k: pytest.fail("loaded a model for a file given as a folder"))
+    for argv in (["evaluate", str(photo)], ["evaluate", str(photo), "--references"],
+                 ["evaluate", str(tmp_path / "missing")]):
+        assert main(argv) == 2, argv
+        reason = "no such folder" if "missing" in argv[1] else "is a file, not a folder"
+        assert error_lines(capsys.readouterr().err) == [f"error: {argv[1]}: {reason}"], argv
     assert main(["train", "--arch", "cifar_ae", "--data", str(photo), "--out", str(tmp_path / "o")]) == 1
     assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
 
