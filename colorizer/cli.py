@@ -315,6 +315,8 @@ def cmd_train(args) -> int:
     except ValueError as err:
         _error(str(err))
         return USAGE_ERROR
+    if _not_a_folder(args.data):
+        return USAGE_ERROR
     # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones.
     if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():
         _error(f"{WEIGHTS_DIR / args.arch}: train without --out would replace this shipped checkpoint; pass "
@@ -348,6 +350,8 @@ def cmd_finetune(args) -> int:
     from colorizer.finetune import FinetuneError, finetune_from_cli
     from colorizer.finetune.publishing import check_destination
 
+    if _not_a_folder(args.data):
+        return USAGE_ERROR
     try:  # before the check that writes a probe file: never one inside weights/, even for a moment
         check_destination(Path(args.out))
     except FinetuneError as err:

@@ -477,18 +477,21 @@ def test_unreadable_photos_make_evaluate_and_train_exit_1_after_their_work(photo
 
 
 def test_a_file_where_a_folder_is_expected_says_so(tmp_path, capsys, monkeypatch):
-    """evaluate FILE exited 1, as if a photo had failed: a usage error exits 2, before any model loads."""
+    """evaluate FILE, train --data FILE and finetune --data FILE exited 1, as if a photo had failed: a usage error
+    exits 2, before any model loads or any output is made."""
     from colorizer import inference
 
     photo = write_png(tmp_path / "photo.png", make_photo(8, 8))
     monkeypatch.setattr(inference, "load", lambda *a, **k: pytest.fail("loaded a model for a file given as a folder"))
-    for argv in (["evaluate", str(photo)], ["evaluate", str(photo), "--references"],
-                 ["evaluate", str(tmp_path / "missing")]):
+    out = tmp_path / "o"
+    for argv, given in ((["evaluate", str(photo)], photo), (["evaluate", str(photo), "--references"], photo),
+                        (["evaluate", str(tmp_path / "missing")], tmp_path / "missing"),
+                        (["train", "--arch", "cifar_ae", "--data", str(photo), "--out", str(out)], photo),
+                        (["finetune", "--base", "cifar_ae", "--data", str(photo), "--epochs", "1", "--out", str(out)], photo)):
         assert main(argv) == 2, argv
-        reason = "no such folder" if "missing" in argv[1] else "is a file, not a folder"
-        assert error_lines(capsys.readouterr().err) == [f"error: {argv[1]}: {reason}"], argv
-    assert main(["train", "--arch", "cifar_ae", "--data", str(photo), "--out", str(tmp_path / "o")]) == 1
-    assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
+        reason = "no such folder" if given.name == "missing" else "is a file, not a folder"
+        assert error_lines(capsys.readouterr().err) == [f"error: {given}: {reason}"], argv
+    assert not out.exists()
 
 
 def test_same_named_broken_inputs_are_told_apart(tiny_checkpoints, tmp_path, capsys):
