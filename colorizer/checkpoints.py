@@ -40,7 +40,7 @@ __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
     "user_checkpoint_root", "shipped_checkpoints", "card_problem",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
-    "check_writable", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
+    "error_naming", "check_writable", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -123,7 +123,7 @@ def _replacing(path: str | Path, suffix: str):
         staging.sweep(path.parent, prefix)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     except OSError as err:
-        raise _about(err, path) from err
+        raise error_naming(err, path) from err
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shareable file
     try:
@@ -134,15 +134,15 @@ def _replacing(path: str | Path, suffix: str):
             os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise _about(err, path) from err
+        raise error_naming(err, path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _about(err: OSError, path: Path) -> OSError:
-    """``err`` naming ``path`` (same errno, so the same class: ``OSError`` picks it): the temporary beside it is
-    no name to show a user."""
+def error_naming(err: OSError, path: str | Path) -> OSError:
+    """``err`` naming ``path`` (same errno, so the same class: ``OSError`` picks it): for a failure on a hidden
+    temporary written beside ``path``, which is no name to show a user."""
     return OSError(err.errno, err.strerror or str(err), str(path))
 
 
@@ -163,7 +163,7 @@ def check_writable(path: str | Path, folder: bool = False) -> None:
     try:
         fd, probe = tempfile.mkstemp(dir=where, prefix=".write-check.")
     except OSError as err:
-        raise _about(err, path) from None
+        raise error_naming(err, path) from None
     os.close(fd)
     os.unlink(probe)
 

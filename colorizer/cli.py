@@ -23,7 +23,7 @@ Forms other tools call (keep them stable):
 
 Every command: stdout says what was done, stderr the ``error:`` line of each failure and the notes above
 (and the few lines TensorFlow prints while its libraries load, before ``TF_CPP_MIN_LOG_LEVEL`` is read). Exit 2: a usage error found before any work (an option out of its range, an output that
-cannot be written or would overwrite an input); 1: some file failed or nothing could be done; 130: Ctrl-C.
+cannot be written or would overwrite an input, a photo folder that is a file or missing); 1: some file failed or nothing could be done; 130: Ctrl-C.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
 from __future__ import annotations
@@ -84,6 +84,19 @@ def _unwritable(path, folder: bool) -> bool:
         check_writable(path, folder)
     except OSError as err:
         _error(_problem(err))
+        return True
+    return False
+
+
+def _not_a_folder(path) -> bool:
+    """True (its ``error:`` line printed) when ``path``, a folder of photos to read, is a file or is missing: a
+    usage error, found before any model loads (``data.check_folder``)."""
+    from colorizer.data import check_folder
+
+    try:
+        check_folder(path)
+    except FileNotFoundError as err:
+        _error(str(err))
         return True
     return False
 
@@ -213,6 +226,8 @@ def cmd_evaluate(args) -> int:
     from colorizer.evaluate import WithOptions, evaluate_photos
     from colorizer.inference import load
 
+    if args.dir != GALLERY_SET and _not_a_folder(args.dir):
+        return USAGE_ERROR
     if args.references:
         return _evaluate_references(args)
     skipped = _Failures()
@@ -293,12 +308,14 @@ def _evaluate_references(args) -> int:
 def cmd_train(args) -> int:
     from colorizer.checkpoints import WEIGHTS_DIR
     from colorizer.models import architecture
-    from colorizer.train import train_architecture
+    from colorizer.train import check_size, train_architecture
 
-    arch = architecture(args.arch)
-    if args.size is not None and args.size % arch.SIZE_MULTIPLE:
-        _error(f"--size: {args.arch} takes multiples of {arch.SIZE_MULTIPLE} (its encoder works down to "
-               f"1/{arch.SIZE_MULTIPLE} of the size), got {args.size}")
+    try:  # train_architecture checks it too, as a ValueError (exit 1): here it is a usage error, found first
+        check_size(architecture(args.arch), args.size)
+    except ValueError as err:
+        _error(str(err))
+        return USAGE_ERROR
+    if _not_a_folder(args.data):
         return USAGE_ERROR
     # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones.
     if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():
@@ -333,6 +350,8 @@ def cmd_finetune(args) -> int:
     from colorizer.finetune import FinetuneError, finetune_from_cli
     from colorizer.finetune.publishing import check_destination
 
+    if _not_a_folder(args.data):
+        return USAGE_ERROR
     try:  # before the check that writes a probe file: never one inside weights/, even for a moment
         check_destination(Path(args.out))
     except FinetuneError as err:

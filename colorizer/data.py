@@ -19,7 +19,7 @@ import numpy as np
 from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read_image
 
-__all__ = ["list_photos", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
+__all__ = ["check_folder", "list_photos", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
            "trained_on_packages", "shipping_problem", "check_shippable"]
@@ -219,11 +219,17 @@ def _scaled_size(stamp: np.ndarray, side: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:
-    """Image files of ``split`` ("train"/"val") under ``data_dir``; a flat folder when it has no such subfolder."""
+def check_folder(data_dir: str | Path) -> Path:
+    """``data_dir`` as a Path; FileNotFoundError (one line naming it) when it is a file or missing."""
     root = Path(data_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: {'is a file, not a folder' if root.exists() else 'no such folder'}")
+    return root
+
+
+def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:
+    """Image files of ``split`` ("train"/"val") under ``data_dir``; a flat folder when it has no such subfolder."""
+    root = check_folder(data_dir)
     folder = root / split if split and (root / split).is_dir() else root
     return sorted(p for p in folder.iterdir() if p.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS)
 

@@ -27,7 +27,7 @@ from colorizer.hardware import device_description
 from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpoch, fit  # noqa: F401 (the loop, re-exported)
 from colorizer.models import architecture
 
-__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "train_architecture", "trained_part",
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "check_size", "train_architecture", "trained_part",
            "data_sources", "extra_photos_card", "crops", "target_prior", "warm_start", "freeze_except"]
 
 # Random validation crops per held-out photo beside its centre crop (fine-tuning, with fewer photos, takes 2).
@@ -118,7 +118,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     ``log(line)``: what it is doing; ``on_error(line)``: each unreadable photo's ``error:`` line, left out of
     training (default: ``log``)."""
     arch = architecture(name)
-    power = _rebalancing_power(arch, name, class_rebalancing)  # before anything slow: a wrong option fails at once
+    check_size(arch, size)  # before anything slow: a wrong option fails at once
+    power = _rebalancing_power(arch, name, class_rebalancing)
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
@@ -131,8 +132,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
         sets = _with_encoder_features(arch, model, sets, log)
     with strategy.scope():  # a decoder head wrapped in a new keras.Model trains under the model's strategy
         trainable = trained_part(arch, model)
-    distributed = describe(strategy)
-    log(f"{name}: training on {device_description()}, {len(sets.train_crops)} crops, {epochs} epoch{'s' * (epochs != 1)}"
+    distributed, device = describe(strategy), device_description()  # the same device in the log and the card
+    log(f"{name}: training on {device}, {len(sets.train_crops)} crops, {epochs} epoch{'s' * (epochs != 1)}"
         + (f", {distributed['replicas']} replicas ({distributed['strategy']}, global batch {batch_size})"
            if distributed["replicas"] > 1 else ""))
     # history.csv until the checkpoint is written; removed however the fit ends (an error, a full disk)
@@ -146,7 +147,8 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
             data=_data_record(data_dir, sets, stamps_dir, surfaces_dir, extra_photos_dir, backdrops),
             training=_training_record(arch, keep_best, history, epochs=epochs, batch_size=batch_size, lr=lr,
                                       seed=seed, init_from=init_from, train_layers=train_layers,
-                                      wall_time=wall_time, distributed=distributed, class_rebalancing=class_rebalancing),
+                                      wall_time=wall_time, device=device, distributed=distributed,
+                                      class_rebalancing=class_rebalancing),
             command=command or " ".join(sys.argv), rebalancing=None if sets.prior is None else {}, notes=arch.CARD_NOTES,
         )
         folder = Path(out_dir) / name
@@ -154,6 +156,14 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     _add_evaluation(folder, card, data_dir, sets.val_photos[:eval_photos] if eval_photos else sets.val_photos)
     _log_outcome(name, folder, card, wall_time, keep_best, log)
     return card
+
+
+def check_size(arch, size: int | None) -> None:
+    """ValueError (one line naming the size and the multiple) unless ``size`` (None: the architecture's own) is a
+    multiple of ``arch.SIZE_MULTIPLE``: any other size fails deep inside Keras, at a skip join or at the loss."""
+    if size is not None and size % arch.SIZE_MULTIPLE:
+        raise ValueError(f"--size: {arch.NAME} takes multiples of {arch.SIZE_MULTIPLE} (its encoder works down to "
+                         f"1/{arch.SIZE_MULTIPLE} of the size), got {size}")
 
 
 def _rebalancing_power(arch, name: str, class_rebalancing: float | None) -> dict:
@@ -260,7 +270,7 @@ def _data_record(data_dir, sets: _TrainingSets, stamps_dir, surfaces_dir, extra_
 
 def _training_record(arch, keep_best: KeepBestWeights, history_path: Path, *, epochs: int, batch_size: int,
                      lr: float, seed: int, init_from, train_layers: tuple[str, ...], wall_time: float,
-                     distributed: dict, class_rebalancing: float | None) -> dict:
+                     device: str, distributed: dict, class_rebalancing: float | None) -> dict:
     """The card's ``training``: the settings the command replays and what the run gave."""
     record = {
         # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
@@ -270,7 +280,7 @@ def _training_record(arch, keep_best: KeepBestWeights, history_path: Path, *, ep
         "initialized_from": str(init_from) if init_from else None,
         "trained_layers": list(train_layers) or "all of the decoder",
         "frozen_encoder_features_cached": bool(arch.FROZEN_ENCODER),
-        "wall_time_s": round(wall_time, 1), "device": device_description(),
+        "wall_time_s": round(wall_time, 1), "device": device,
         "distribution": distributed,  # batch_size is the global batch, split across the replicas
     }
     if arch.CLASSIFICATION_REBALANCING is not None:  # the flagship's own class-rebalanced loss

@@ -383,6 +383,16 @@ def test_train_size_the_encoder_cannot_take_is_refused_at_once(arch, size, multi
     assert not (tmp_path / "o").exists()
 
 
+def test_train_architecture_refuses_a_size_the_encoder_cannot_take(photo_dir, tmp_path):
+    """A Python caller with --size's rule broken got a Keras shape error deep inside the first epoch."""
+    from colorizer.train import train_architecture
+
+    with pytest.raises(ValueError) as caught:
+        train_architecture("hypercolumn", photo_dir, tmp_path / "o", epochs=1, size=24, log=lambda line: None)
+    assert str(caught.value) == "--size: hypercolumn takes multiples of 16 (its encoder works down to 1/16 of the size), got 24"
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("argv,option", [(["--temperature", "nan"], "--temperature"), (["--temperature", "1e9"], "--temperature"),
                                          (["--temperature", "-1"], "--temperature"), (["--temperature", "0"], "--temperature"),
                                          (["--seed", "-3"], "--seed"), (["--seed", "1.5"], "--seed")])
@@ -466,12 +476,22 @@ def test_unreadable_photos_make_evaluate_and_train_exit_1_after_their_work(photo
     assert checkpoints.read_card(out / "cifar_ae")["data"]["train_photos"] == 4  # trained without it
 
 
-def test_a_file_where_a_folder_is_expected_says_so(tmp_path, capsys):
+def test_a_file_where_a_folder_is_expected_says_so(tmp_path, capsys, monkeypatch):
+    """evaluate FILE, train --data FILE and finetune --data FILE exited 1, as if a photo had failed: a usage error
+    exits 2, before any model loads or any output is made."""
+    from colorizer import inference
+
     photo = write_png(tmp_path / "photo.png", make_photo(8, 8))
-    assert main(["evaluate", str(photo)]) == 1
-    assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
-    assert main(["train", "--arch", "cifar_ae", "--data", str(photo), "--out", str(tmp_path / "o")]) == 1
-    assert error_lines(capsys.readouterr().err) == [f"error: {photo}: is a file, not a folder"]
+    monkeypatch.setattr(inference, "load", lambda *a, **k: pytest.fail("loaded a model for a file given as a folder"))
+    out = tmp_path / "o"
+    for argv, given in ((["evaluate", str(photo)], photo), (["evaluate", str(photo), "--references"], photo),
+                        (["evaluate", str(tmp_path / "missing")], tmp_path / "missing"),
+                        (["train", "--arch", "cifar_ae", "--data", str(photo), "--out", str(out)], photo),
+                        (["finetune", "--base", "cifar_ae", "--data", str(photo), "--epochs", "1", "--out", str(out)], photo)):
+        assert main(argv) == 2, argv
+        reason = "no such folder" if given.name == "missing" else "is a file, not a folder"
+        assert error_lines(capsys.readouterr().err) == [f"error: {given}: {reason}"], argv
+    assert not out.exists()
 
 
 def test_same_named_broken_inputs_are_told_apart(tiny_checkpoints, tmp_path, capsys):

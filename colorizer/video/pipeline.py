@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from colorizer.checkpoints import error_naming
 from colorizer.video.frames import FrameColorizer
 from colorizer.video.io import VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
@@ -205,7 +206,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
         try:
             os.replace(partial, destination)
         except OSError as err:  # name the user's file, not the hidden partial one
-            raise OSError(err.errno, err.strerror, str(destination)) from err
+            raise error_naming(err, destination) from err
     finally:
         incoming.closed.set()
         if reader.ident is not None:
