@@ -22,7 +22,8 @@ Forms other tools call (keep them stable):
   unreadable training photo prints its ``error:`` line on stderr and training goes on without it, exit 1.
 
 Every command: stdout says what was done, stderr the ``error:`` line of each failure and the notes above
-(and the few lines TensorFlow prints while its libraries load, before ``TF_CPP_MIN_LOG_LEVEL`` is read). Exit 2: a usage error found before any work (an option out of its range, an output that
+(at ``TF_CPP_MIN_LOG_LEVEL`` 3, the default of ``python -m colorizer``, nothing of TensorFlow's: see
+``_import_tensorflow_quietly``). Exit 2: a usage error found before any work (an option out of its range, an output that
 cannot be written or would overwrite an input, a photo folder that is a file or missing); 1: some file failed or nothing could be done; 130: Ctrl-C.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
@@ -99,6 +100,27 @@ def _not_a_folder(path) -> bool:
         _error(str(err))
         return True
     return False
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with stderr shut, when ``TF_CPP_MIN_LOG_LEVEL`` is 3 (``python -m colorizer`` sets it
+    unless the user set another): its libraries print six lines as they load ("oneDNN custom operations are on",
+    "Could not find cuda drivers", twice) before they read the level, and stderr is for ``error:`` lines. A failed
+    import still raises, once stderr is back."""
+    import os
+
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3" or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        silent = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(silent, 2)
+        os.close(silent)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def cmd_archs(args) -> int:
@@ -631,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
            if getattr(args, option) is not None):
         return USAGE_ERROR
     try:
+        if args.run is not cmd_archs:  # every other command loads a model, so TensorFlow
+            _import_tensorflow_quietly()
         return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError
         _error(_problem(err))

@@ -506,7 +506,9 @@ def test_same_named_broken_inputs_are_told_apart(tiny_checkpoints, tmp_path, cap
 
 def test_tensorflow_start_up_chatter_stays_off_stderr(tiny_checkpoints, tmp_path):
     """``python -m colorizer`` sets TF_CPP_MIN_LOG_LEVEL=3 unless the user set it: "failed call to cuInit" and the
-    CPU-instructions notice reached stderr, which holds only failed-file lines."""
+    CPU-instructions notice reached stderr, which holds only failed-file lines; and at 3 the lines TensorFlow's
+    libraries print as they load, before they read the level (oneDNN, "Could not find cuda drivers"), are kept off
+    too (session 25): a clean run's stderr is empty."""
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
@@ -515,7 +517,7 @@ def test_tensorflow_start_up_chatter_stays_off_stderr(tiny_checkpoints, tmp_path
                              "--checkpoint", str(tiny_checkpoints["cifar_ae"])], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
-    assert "cuInit" not in result.stderr and "cpu_feature_guard" not in result.stderr and "E0000" not in result.stderr
+    assert result.stderr == ""
     show = ("import os, runpy, sys\nsys.argv = ['colorizer', 'archs']\ntry:\n    runpy.run_module('colorizer', run_name='__main__')\n"
             "except SystemExit:\n    print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))")
     for given, kept in ((None, "3"), ("1", "1")):
