@@ -289,6 +289,23 @@ def test_100000_hints_are_refused_in_one_line(tmp_path):
         hints.parse_hints_json(hostile.hints_json(301), "many.json")
 
 
+def test_an_unterminated_string_of_escaped_quotes_is_refused_at_once():
+    """Finding (session 25): the nesting check skipped JSON strings with a pattern that took quadratic time on an
+    unterminated string full of escaped quotes. A 256 kB hints upload of them held the whole server (the GIL) for
+    about four minutes, every visitor's page with it. The check is now one pass over the text: milliseconds."""
+    from colorizer import hints
+
+    text = '"' + '\\"' * (hints.MAX_HINTS_JSON_BYTES // 2 - 1)  # just under the upload limit
+    start = time.perf_counter()
+    with pytest.raises(hints.HintError, match=r"^q.json: not a JSON hints file \(Unterminated string"):
+        hints.parse_hints_json(text, "q.json")
+    assert time.perf_counter() - start < 5.0  # milliseconds; generous for a loaded machine
+    # Strings are still skipped, escaped quotes and backslashes within them included.
+    assert hints._json_depth('[{"a": "]]}}[[", "b": "\\"[[", "c": "\\\\"}, [[]]]') == 3
+    with pytest.raises(hints.HintError, match="nested deeper than 8"):
+        hints.parse_hints_json('[' * 9 + '"\\\\"' + ']' * 9, "deep.json")
+
+
 def test_a_deeply_nested_hints_file_is_one_line_not_a_recursion_error(tmp_path, capsys):
     """Finding: a deeply nested JSON raised RecursionError past the handler (a traceback in the app and the
     CLI). Now it is one HintError line, from bytes, from a file, and from the CLI (exit 2)."""
