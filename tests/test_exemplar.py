@@ -131,7 +131,9 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
         def predict_ab(self, x, hint_grid=None, **options):
             return np.broadcast_to(np.float32([-30.0, 20.0]), (1, grid, grid, 2))
 
-    similarity = np.full(grid * grid, 0.5 * (exemplar.RELATED_LOW + exemplar.RELATED_HIGH), np.float32)
+    # Related 0.75, not 0.5: at one half the palette and the model would weigh the same, and a swap of
+    # their weights would pass unseen.
+    similarity = np.full(grid * grid, exemplar.RELATED_LOW + 0.75 * (exemplar.RELATED_HIGH - exemplar.RELATED_LOW), np.float32)
     similarity[: grid * grid // 3] = exemplar.MATCH_HIGH + 0.05   # a third of the cells match closely
     matched = np.broadcast_to(np.float32([40.0, 10.0]), (grid * grid, 2))  # the matches say red
     monkeypatch.setattr(exemplar, "match", lambda target, cells, colors: (matched, similarity))
@@ -144,7 +146,7 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     expected = related * np.float32([0.0, 50.0]) + (1 - related) * np.float32([-30.0, 20.0])
     local = np.clip((similarity[-1] - exemplar.MATCH_LOW) / (exemplar.MATCH_HIGH - exemplar.MATCH_LOW), 0, 1) * related
     np.testing.assert_allclose(weak, np.broadcast_to(local * np.float32([40.0, 10.0]) + (1 - local) * expected, weak.shape), atol=1e-3)
-    assert 0 < related < 1 and np.all(weak[:, 1] > 20)   # the palette's yellow shows, not only the model's green
+    assert related == pytest.approx(0.75) and np.all(weak[:, 1] > 20)   # the palette's yellow shows, not only the model's green
     close = ab.reshape(-1, 2)[: grid * grid // 4 - grid]   # well inside the closely matched third: red
     assert np.all(np.abs(close - [40.0, 10.0]) < np.abs(close - expected).max() + 1)
     np.testing.assert_allclose(confidence.reshape(-1)[-1], local + (1 - local) * related, atol=1e-5)
