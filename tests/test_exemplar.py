@@ -189,3 +189,28 @@ def test_an_unrelated_second_reference_lends_neither_matches_nor_palette(monkeyp
     ab, _, palette = exemplar.match_references(np.zeros((m, 4), np.float32), cells, colors, sources)
     np.testing.assert_allclose(ab[50], (red + blue) / 2, atol=1e-4)
     assert palette == pytest.approx({0: 0.5, 1: 0.5})
+
+
+def test_a_cells_color_is_the_softmax_of_its_best_matches_led_by_the_closest(monkeypatch):
+    """``match``: a gray cell takes the mean color of its ``TOP_K`` best reference cells, each weighted by
+    exp(similarity / ``MATCH_TEMPERATURE``): the closest match leads, a far one hardly counts."""
+    from colorizer import exemplar
+
+    class ExactMatcher:  # the top K by exact cosine, in numpy (the shipped one runs TensorFlow, maybe in bfloat16)
+        def top_matches(self, target, cells):
+            similarity = target @ cells.T
+            top = np.argsort(-similarity, axis=1, kind="stable")[:, :exemplar.TOP_K]
+            return np.take_along_axis(similarity, top, axis=1), top
+
+    monkeypatch.setattr(exemplar, "reference_matcher", ExactMatcher)
+    angles = np.radians([0.0, 10.0, 20.0, 60.0])  # cosines 1, 0.985, 0.940, 0.5 to a target at 0°
+    cells = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    colors = np.float32([[40, 10], [0, 50], [-30, 20], [-10, -40]])  # red, yellow, green, blue
+    target = cells[[0, 2]]  # one gray cell like the red cell, one like the green
+    ab, best = exemplar.match(target, cells, colors)
+    for i, similarity in enumerate(target @ cells.T):
+        weights = np.exp((similarity - similarity.max()) / exemplar.MATCH_TEMPERATURE)
+        np.testing.assert_allclose(ab[i], weights @ colors / weights.sum(), atol=1e-3)
+        assert best[i] == pytest.approx(similarity.max(), abs=1e-6)
+    # Values: the red-like cell is mostly red (weights 1, 0.47, 0.05, ~0), never blue.
+    assert np.linalg.norm(ab[0] - colors[0]) < np.linalg.norm(ab[0] - colors[1]) and ab[0][0] > 20 and ab[0][1] > 0
