@@ -107,10 +107,11 @@ def _png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def gray_png(size: int = 40) -> bytes:
-    """A gray gradient with a square: uint8 L PNG bytes."""
-    y, x = np.mgrid[0:size, 0:size]
-    gray = (x * 255 // max(1, size - 1)).astype(np.uint8)
+def gray_png(size: int = 40, width: int | None = None) -> bytes:
+    """A gray gradient with a square: uint8 L PNG bytes, ``size`` px high and ``width`` (default ``size``) wide."""
+    width = size if width is None else width
+    y, x = np.mgrid[0:size, 0:width]
+    gray = (x * 255 // max(1, width - 1)).astype(np.uint8)
     gray[size // 4: size // 2, size // 4: size // 2] = 30
     return _png(gray)
 

@@ -76,6 +76,19 @@ def test_a_click_on_the_photo_shown_smaller_lands_on_the_photo_pixel_under_it(ti
     assert any(m.value.startswith("**Point** x = 480, y = 958") for m in at.markdown), [m.value for m in at.markdown]
 
 
+def test_a_click_on_a_wide_photo_shown_smaller_is_scaled_by_each_axis(tiny_app_env):
+    """A 960×480 photo is shown at 640×320: a click's x is scaled by the widths and its y by the heights. On a
+    square photo a mix-up of the two goes unseen; here it would put the point elsewhere (x 959, y 225 or x 478,
+    y 479)."""
+    data = gray_png(480, width=960)
+    at = app_with_upload("hypercolumn_hints", data)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 638, "y": 300}}
+    at.run()
+    assert_no_page_error(at)
+    assert any(m.value.startswith("**Point** x = 957, y = 450") for m in at.markdown), [m.value for m in at.markdown]
+
+
 def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):
     """Session 24's accessibility audit: the photo takes mouse and touch only, so a keyboard could add no hint.
     Two numbers and "Pick this point" do what a click does; a number out of the photo is refused by its input."""

@@ -131,7 +131,9 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
         def predict_ab(self, x, hint_grid=None, **options):
             return np.broadcast_to(np.float32([-30.0, 20.0]), (1, grid, grid, 2))
 
-    similarity = np.full(grid * grid, 0.5 * (exemplar.RELATED_LOW + exemplar.RELATED_HIGH), np.float32)
+    # Related 0.75, not 0.5: at one half the palette and the model would weigh the same, and a swap of
+    # their weights would pass unseen.
+    similarity = np.full(grid * grid, exemplar.RELATED_LOW + 0.75 * (exemplar.RELATED_HIGH - exemplar.RELATED_LOW), np.float32)
     similarity[: grid * grid // 3] = exemplar.MATCH_HIGH + 0.05   # a third of the cells match closely
     matched = np.broadcast_to(np.float32([40.0, 10.0]), (grid * grid, 2))  # the matches say red
     monkeypatch.setattr(exemplar, "match", lambda target, cells, colors: (matched, similarity))
@@ -144,7 +146,7 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     expected = related * np.float32([0.0, 50.0]) + (1 - related) * np.float32([-30.0, 20.0])
     local = np.clip((similarity[-1] - exemplar.MATCH_LOW) / (exemplar.MATCH_HIGH - exemplar.MATCH_LOW), 0, 1) * related
     np.testing.assert_allclose(weak, np.broadcast_to(local * np.float32([40.0, 10.0]) + (1 - local) * expected, weak.shape), atol=1e-3)
-    assert 0 < related < 1 and np.all(weak[:, 1] > 20)   # the palette's yellow shows, not only the model's green
+    assert related == pytest.approx(0.75) and np.all(weak[:, 1] > 20)   # the palette's yellow shows, not only the model's green
     close = ab.reshape(-1, 2)[: grid * grid // 4 - grid]   # well inside the closely matched third: red
     assert np.all(np.abs(close - [40.0, 10.0]) < np.abs(close - expected).max() + 1)
     np.testing.assert_allclose(confidence.reshape(-1)[-1], local + (1 - local) * related, atol=1e-5)
@@ -187,3 +189,28 @@ def test_an_unrelated_second_reference_lends_neither_matches_nor_palette(monkeyp
     ab, _, palette = exemplar.match_references(np.zeros((m, 4), np.float32), cells, colors, sources)
     np.testing.assert_allclose(ab[50], (red + blue) / 2, atol=1e-4)
     assert palette == pytest.approx({0: 0.5, 1: 0.5})
+
+
+def test_a_cells_color_is_the_softmax_of_its_best_matches_led_by_the_closest(monkeypatch):
+    """``match``: a gray cell takes the mean color of its ``TOP_K`` best reference cells, each weighted by
+    exp(similarity / ``MATCH_TEMPERATURE``): the closest match leads, a far one hardly counts."""
+    from colorizer import exemplar
+
+    class ExactMatcher:  # the top K by exact cosine, in numpy (the shipped one runs TensorFlow, maybe in bfloat16)
+        def top_matches(self, target, cells):
+            similarity = target @ cells.T
+            top = np.argsort(-similarity, axis=1, kind="stable")[:, :exemplar.TOP_K]
+            return np.take_along_axis(similarity, top, axis=1), top
+
+    monkeypatch.setattr(exemplar, "reference_matcher", ExactMatcher)
+    angles = np.radians([0.0, 10.0, 20.0, 60.0])  # cosines 1, 0.985, 0.940, 0.5 to a target at 0°
+    cells = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    colors = np.float32([[40, 10], [0, 50], [-30, 20], [-10, -40]])  # red, yellow, green, blue
+    target = cells[[0, 2]]  # one gray cell like the red cell, one like the green
+    ab, best = exemplar.match(target, cells, colors)
+    for i, similarity in enumerate(target @ cells.T):
+        weights = np.exp((similarity - similarity.max()) / exemplar.MATCH_TEMPERATURE)
+        np.testing.assert_allclose(ab[i], weights @ colors / weights.sum(), atol=1e-3)
+        assert best[i] == pytest.approx(similarity.max(), abs=1e-6)
+    # Values: the red-like cell is mostly red (weights 1, 0.47, 0.05, ~0), never blue.
+    assert np.linalg.norm(ab[0] - colors[0]) < np.linalg.norm(ab[0] - colors[1]) and ab[0][0] > 20 and ab[0][1] > 0

@@ -100,14 +100,19 @@ def test_sampled_evaluation_hints_are_the_truth_mean_and_nest():
 
 # --------------------------------------------------------------------------- the Colorizer's plumbing
 
-def copying_hint_model(size: int = 32) -> Colorizer:
+def copying_hint_model(size: int = 32, sure_bin: int | None = None) -> Colorizer:
     """hypercolumn_hints' real encoder with a stub decoder whose regression head is the hint grid itself
-    (a_norm·mask, b_norm·mask) and whose distribution is flat: the colors out are the hints in."""
+    (a_norm·mask, b_norm·mask) and whose distribution is flat: the colors out are the hints in.
+    ``sure_bin``: the distribution is sure of that bin where a hint is (still flat elsewhere)."""
     block_inputs = [keras.Input((None, None, c), name=n) for c, n in ((256, "block3"), (512, "block4"), (512, "block5"))]
     hints_in = keras.Input((None, None, 3), name="hints")
     ab = keras.layers.Conv2D(2, 1, use_bias=False, kernel_initializer=keras.initializers.Constant(
         np.array([[1, 0], [0, 1], [0, 0]], np.float32).reshape(1, 1, 3, 2)), name="ab_reg")(hints_in)
-    probs = keras.layers.Conv2D(313, 1, activation="softmax", kernel_initializer="zeros", name="probs")(hints_in)
+    probs_kernel = np.zeros((1, 1, 3, 313), np.float32)
+    if sure_bin is not None:
+        probs_kernel[0, 0, 2, sure_bin] = 30.0  # the mask channel: logit 30 for that bin where hinted
+    probs = keras.layers.Conv2D(313, 1, activation="softmax", kernel_initializer=keras.initializers.Constant(probs_kernel),
+                                name="probs")(hints_in)
     decoder = keras.Model([*block_inputs, hints_in], [probs, ab], name="decoder")
     l_norm = keras.Input((None, None, 1), name="L")
     grid_in = keras.Input((size // 4, size // 4, 3), name="hints")
@@ -131,6 +136,25 @@ def test_a_hint_reaches_the_network_where_it_was_placed():
     assert np.linalg.norm(right) < 2.0                     # no hint there: gray
     assert left[0] < -15 and left[1] > 15                  # green there: a < 0, b > 0
     assert np.linalg.norm(left - green_ab) < np.linalg.norm(green_ab) / 2
+
+
+def test_suggested_colors_are_the_distribution_at_the_point_clicked_the_right_way_round():
+    """The Colorize page's swatches at a clicked point (``Colorizer.suggested_colors``): the bins of the
+    network's cell under (x, y), x a column and y a row of a non-square photo, as colors whose a and b are
+    the bin's, at the point's lightness. A stub sure of one green-yellow bin where hinted, flat elsewhere."""
+    from colorizer import quantize
+
+    k = int(quantize.nearest_bin(np.array([[-30.0, 40.0]], np.float32))[0])  # a < 0, b > 0: a swap cannot pass
+    model = copying_hint_model(sure_bin=k)
+    gray = np.full((40, 120), 140, np.uint8)
+    hints = [{"x": 100, "y": 5, "rgb": GREEN}]  # the 8×8 grid's row 1, column 6
+    here = model.suggested_colors(gray, 100, 5, hints)
+    assert here[0]["probability"] > 0.99 and len(here) == 8
+    swatch = rgb_to_lab(np.array([[here[0]["rgb"]]], np.uint8))[0, 0]
+    np.testing.assert_allclose(swatch[1:], quantize.AB_BINS[k], atol=1.5)
+    assert abs(swatch[0] - rgb_to_lab(np.full((1, 1, 3), 140, np.uint8))[0, 0, 0]) < 1  # the point's own L
+    # The cell the point would be with x and y read the other way round (row 6, column 1): nothing sure there.
+    assert model.suggested_colors(gray, 20, 32, hints)[0]["probability"] < 0.01
 
 
 def test_propagation_spreads_a_hint_to_cells_that_look_like_its_own():

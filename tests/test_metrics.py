@@ -113,6 +113,14 @@ def test_right_hue_wraps_around_at_180_degrees_and_needs_chroma():
     assert image_metrics(truth, faint)["right_hue"] == 0.0
 
 
+def test_right_hue_is_as_wrong_turned_either_way():
+    """The hue difference is unsigned: a prediction turned 50° or 90° clockwise is as wrong as one turned
+    counter-clockwise (a signed angle would count every clockwise turn as right), 15° either way is right."""
+    truth = lab_patch(4, 4, 60, 35, 30)
+    for turn, right in ((15, 1.0), (-15, 1.0), (50, 0.0), (-50, 0.0), (90, 0.0), (-90, 0.0)):
+        assert image_metrics(truth, lab_patch(4, 4, 60, 35, 30 + turn))["right_hue"] == right, turn
+
+
 def test_right_hue_counts_only_colorful_truth_pixels_and_is_nan_without_any():
     colorful, muted = lab_patch(4, 4, 60, 40, 30), lab_patch(4, 4, 60, 10, 30)
     truth = np.concatenate([colorful, muted], axis=1)

@@ -115,6 +115,18 @@ def test_annealed_mean_keeps_leading_shape_and_rejects_bad_temperature():
         q.annealed_mean(probs, 0.0)
 
 
+def test_mass_near_sums_the_bins_within_the_radius():
+    """The decoding's sureness (``hypercolumn.sureness``) is this mass within ``confidence_radius`` (20) of the
+    annealed color: bins at distance 0, 10 and exactly 20 count, one at √500 ≈ 22.4 does not."""
+    probs = np.zeros((1, 2, q.N_BINS), np.float32)
+    for (a, b), p in (((0, 0), 0.1), ((10, 0), 0.3), ((0, 20), 0.2), ((20, 10), 0.4)):
+        probs[..., bin_index(a, b)] = p
+    ab = np.array([[[0.0, 0.0], [20.0, 10.0]]], np.float32)
+    # From (0, 0): 0.1 + 0.3 + 0.2 ((20, 10) is 22.4 away); from (20, 10): itself and (10, 0) at 14.1.
+    np.testing.assert_allclose(q.mass_near(probs, ab, 20.0), [[0.6, 0.7]], atol=1e-6)
+    np.testing.assert_allclose(q.mass_near(probs, ab, 5.0), [[0.1, 0.4]], atol=1e-6)  # each point's own bin only
+
+
 def skewed_prior() -> np.ndarray:
     """Most pixels near gray, a few saturated: the imbalance rebalancing exists for."""
     rng = np.random.default_rng(4)
