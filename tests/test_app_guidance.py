@@ -66,14 +66,15 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
 
 def test_a_click_on_the_photo_shown_smaller_lands_on_the_photo_pixel_under_it(tiny_app_env):
     """The picture that takes clicks is at most ``CLICK_SIDE`` px (640) on a side; the click, in its pixels, is
-    scaled to the photo's (960 px here): its middle is the photo's middle, its last row the photo's last rows."""
+    scaled to the photo's (960 px here), to the photo pixel under the shown pixel's centre: its middle is the photo's
+    middle, its last row the photo's last row."""
     data = gray_png(960)
     at = app_with_upload("hypercolumn_hints", data)
     digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
     at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 320, "y": 639}}
     at.run()
     assert_no_page_error(at)
-    assert any(m.value.startswith("**Point** x = 480, y = 958") for m in at.markdown), [m.value for m in at.markdown]
+    assert any(m.value.startswith("**Point** x = 480, y = 959") for m in at.markdown), [m.value for m in at.markdown]
 
 
 def test_a_click_on_a_wide_photo_shown_smaller_is_scaled_by_each_axis(tiny_app_env):

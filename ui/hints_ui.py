@@ -85,8 +85,9 @@ def _take_click(digest: str, click: tuple[int, int] | None, shown_shape: tuple[i
     if click is None:
         return
     height, width = shape[:2]
-    x = min(width - 1, int(click[0] * width / shown_shape[1]))
-    y = min(height - 1, int(click[1] * height / shown_shape[0]))
+    # The photo pixel under the centre of the shown pixel clicked (a shown pixel covers several of a larger photo's).
+    x = min(width - 1, int((click[0] + 0.5) * width / shown_shape[1]))
+    y = min(height - 1, int((click[1] + 0.5) * height / shown_shape[0]))
     if _store(POINT_KEY).get(digest) == (x, y):
         return  # already pending: the rerun below may report the same click again
     _store(POINT_KEY)[digest] = (x, y)
