@@ -20,6 +20,7 @@ level, so ``[[[…]]]`` 100,000 deep raised RecursionError). Each refusal is one
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,21 @@ class HintError(ValueError):
 
 
 def _number(value, what: str, source: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise HintError(f"{source}: {what} must be a number, got {value!r}")
-    return float(value)
+    """``value`` as a finite float, or HintError; an integer too large for a float (JSON allows 10**40) is refused
+    here, not by a TypeError in numpy further on."""
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise HintError(f"{source}: {what} must be a number, got {_shown(value)}")
+    return number
+
+
+def _shown(value, limit: int = 40) -> str:
+    """``repr(value)``, cut at ``limit`` characters: a hostile file's value can be thousands of digits long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _check_form(hints, source: str) -> list[dict]:
@@ -127,8 +140,9 @@ def parse_hints_json(data: str | bytes, source: str = "hints") -> list[dict]:
         raise HintError(f"{source}: not a hints file (JSON nested deeper than {MAX_JSON_DEPTH} levels)")
     try:
         content = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        reason = str(err).splitlines()[0] if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+    except (ValueError, RecursionError) as err:  # ValueError: malformed, or an integer of over 4,300 digits
+        reason = (str(err).splitlines()[0] if isinstance(err, json.JSONDecodeError)
+                  else "nested too deeply" if isinstance(err, RecursionError) else "a number with too many digits")
         raise HintError(f"{source}: not a JSON hints file ({reason})") from None
     return _check_form(content, source)
 

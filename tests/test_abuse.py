@@ -306,6 +306,31 @@ def test_an_unterminated_string_of_escaped_quotes_is_refused_at_once():
         hints.parse_hints_json('[' * 9 + '"\\\\"' + ']' * 9, "deep.json")
 
 
+def test_a_hints_file_with_an_enormous_number_is_one_line(tmp_path, capsys):
+    """Finding (session 25): JSON allows integers of any length. One of 41 digits in "x" or "radius" raised a
+    TypeError in numpy (the page's generic error, a traceback from the CLI), and one of 5,000 digits Python's own
+    ValueError. Each is now one line naming the file, the value cut short."""
+    from colorizer import hints
+    from colorizer.cli import main
+
+    big, huge, endless = "1" + "0" * 40, "1" + "0" * 400, "1" + "0" * 5000  # a float holds the first only
+    with pytest.raises(hints.HintError, match=r'^r.json: hint 1: "radius" must be a number, got 1000000000'):
+        hints.parse_hints_json(f'[{{"x": 1, "y": 2, "rgb": [1, 2, 3], "radius": {huge}}}]', "r.json")
+    with pytest.raises(hints.HintError) as info:
+        hints.validate_hints(hints.parse_hints_json(f'[{{"x": {big}, "y": 2, "rgb": [1, 2, 3]}}]', "x.json"), (8, 8), "x.json")
+    assert str(info.value) == "x.json: hint 1 at x=1e+40, y=2 is outside the 8x8 image"
+    with pytest.raises(hints.HintError, match=r"^d.json: not a JSON hints file \(a number with too many digits\)$"):
+        hints.parse_hints_json(f'[{{"x": {endless}, "y": 2, "rgb": [1, 2, 3]}}]', "d.json")
+    path = tmp_path / "r.json"
+    path.write_text(f'[{{"x": 1, "y": 2, "rgb": [1, 2, 3], "radius": -{huge}}}]')
+    photo = tmp_path / "p.png"
+    photo.write_bytes(hostile.gray_png(np.zeros((8, 8), np.uint8)))
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--hints", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'error: {path}: hint 1: "radius" must be a number, got -100000') \
+        and len(lines[0]) < len(str(path)) + 100, lines
+
+
 def test_a_deeply_nested_hints_file_is_one_line_not_a_recursion_error(tmp_path, capsys):
     """Finding: a deeply nested JSON raised RecursionError past the handler (a traceback in the app and the
     CLI). Now it is one HintError line, from bytes, from a file, and from the CLI (exit 2)."""
