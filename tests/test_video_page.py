@@ -78,6 +78,28 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert result["mp4"][4:8] == b"ftyp" and result["report"].frames == 6
 
 
+def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app_env, tmp_path, monkeypatch):
+    """Session 25's abuse audit: a clip held the server's one slot for its whole run, and a classmate's photo
+    waited behind every clip in line (102 s behind three). A clip now takes a turn in the clip lane (one clip at a
+    time: a paused clip keeps its buffers), then in the main line, where after each frame it offers the slot to
+    whoever queued meanwhile (``Turn.give_way``; the queue's own tests show the photo going first)."""
+    from ui import video_ui, work_queue
+
+    lanes, offers = [], []
+    main_turn, clip_turn = work_queue.QUEUE.turn, work_queue.CLIP_QUEUE.turn
+    monkeypatch.setattr(work_queue.QUEUE, "turn", lambda *a, **k: (lanes.append("main"), main_turn(*a, **k))[1])
+    monkeypatch.setattr(work_queue.CLIP_QUEUE, "turn", lambda *a, **k: (lanes.append("clip"), clip_turn(*a, **k))[1])
+    monkeypatch.setattr(work_queue.Turn, "give_way", lambda self, on_wait=None, part_s=1.0: offers.append(part_s) or False)
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    lanes.clear()
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert "clip" in lanes and lanes[lanes.index("clip") + 1] == "main"  # the clip lane first, then the main line
+    assert offers == [1.0] * 6  # after each of the clip's six frames
+    assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 6
+
+
 def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny_app_env, tmp_path, monkeypatch):
     """Finding (session 23): the page's 30-s cap was read from the header, so a clip claiming one frame at 1/30 fps
     could run for hours of timeline and re-encode hours of sound. The run itself now stops at the limit."""

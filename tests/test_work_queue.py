@@ -160,6 +160,72 @@ def test_an_error_in_the_work_frees_the_turn_and_counts_its_time():
         pass
 
 
+def test_a_long_job_gives_way_between_parts_to_those_who_queued_meanwhile():
+    """Session 25's abuse audit: one clip held the server's one slot for its whole run (40 s), and with three tabs a
+    classmate's photo waited 102 s. A long job now gives way between parts: the photo queued during the clip's
+    first part runs before its second, and the clip waits at the back of the line, its wait shown."""
+    clock = FakeClock()
+    queue = WorkQueue(slots=1, clock=clock)
+    order, photo_queued, waits = [], threading.Event(), []
+
+    def clip(i):
+        with queue.turn(poll_s=0.01) as turn:
+            order.append("clip part 1")
+            clock.now += 0.5
+            assert not turn.give_way(part_s=1.0)  # nobody waits yet, and the part is short: it goes on
+            assert photo_queued.wait(PATIENCE_S)
+            assert not turn.give_way(part_s=1.0)  # someone waits, but the part has run 0.5 s only
+            clock.now += 0.5
+            assert turn.give_way(lambda ahead, eta: waits.append(ahead), part_s=1.0)
+            order.append("clip part 2")
+
+    def photo(i):
+        with queue.turn(poll_s=0.01):
+            order.append("photo")
+
+    clip_thread = _start_in_order(queue, 1, clip)
+    wait_until(lambda: order == ["clip part 1"])
+    photo_thread = _start_in_order(queue, 1, photo)
+    photo_queued.set()
+    for thread in clip_thread + photo_thread:
+        thread.join(PATIENCE_S)
+    assert order == ["clip part 1", "photo", "clip part 2"]
+    assert waits and all(ahead <= 1 for ahead in waits)
+    assert queue.snapshot()[:2] == (0, 0)
+
+
+def test_a_job_that_leaves_while_it_gives_way_frees_its_place():
+    """The visitor stops a clip (or leaves) while it waits between parts: its place is given up, nothing is
+    left running, and the queue goes on."""
+    queue = WorkQueue(slots=1)
+    photo_in, photo_may_finish = threading.Event(), threading.Event()
+
+    class Left(Exception):
+        pass
+
+    def leave(ahead, eta):
+        raise Left
+
+    def photo():
+        with queue.turn(poll_s=0.01):
+            photo_in.set()
+            photo_may_finish.wait(PATIENCE_S)
+
+    with queue.turn(poll_s=0.01) as turn:
+        photo_thread = threading.Thread(target=photo, daemon=True)
+        photo_thread.start()
+        wait_until(lambda: queue.snapshot()[1] == 1)
+        with pytest.raises(Left):
+            turn.give_way(leave, part_s=0.0)
+    assert photo_in.wait(PATIENCE_S)
+    assert queue.snapshot()[:2] == (1, 0)  # the photo runs; the clip holds nothing
+    photo_may_finish.set()
+    photo_thread.join(PATIENCE_S)
+    assert queue.snapshot()[:2] == (0, 0)
+    with queue.turn():
+        pass
+
+
 @pytest.mark.parametrize("ahead,eta,text", [
     (1, 0.2, "Queued: 1 ahead of you, about 1 s"),
     (3, 4.2, "Queued: 3 ahead of you, about 5 s"),

@@ -200,12 +200,16 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     stop = st.empty()  # only while the clip runs: afterwards there is nothing to stop
     stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
-
     output = _clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
-        with work_queue.turn_ui("Colorizing this clip"):
+        with work_queue.turn_ui("This clip", queue=work_queue.CLIP_QUEUE), \
+                work_queue.turn_ui("Colorizing this clip") as turn:
+            def progress(done: int, total: int) -> None:
+                bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
+                # A clip holds the server's one slot for up to a minute: each second, whoever queued meanwhile (a
+                # photo, another clip) goes first, so a class's photos wait for a second of frames, not a clip.
+                turn.give_way()
+
             path = stored_clip(name, clip_bytes)   # back if other visitors' clips pushed it out while this one waited
             report = colorize_video(path, output, model, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET,
                                     max_seconds=MAX_SECONDS, max_bytes=MAX_RESULT_MB * 2**20, progress=progress,

@@ -13,6 +13,10 @@ Contract
   how long the work took. While it waits, ``on_wait(ahead, eta_s)`` is called from the waiting thread
   at once and then every ``poll_s`` (never when there is no wait). An exception raised by ``on_wait``
   (e.g. Streamlit stopping a script whose visitor left) gives the place up and propagates.
+- Long work gives way: ``with queue.turn() as turn`` yields a ``Turn``; ``turn.give_way()`` between parts (the
+  Video page: each frame) hands the slot to whoever waits once the part has run a second, and the job rejoins at
+  the back of the line (a clip of a minute held every photo of a class behind it for that minute). ``CLIP_QUEUE``:
+  clips wait there first, one at a time, so that only one paused clip holds its buffers.
 - ``ahead``: jobs running or queued before this one; ``eta_s``: the wait until this job starts,
   ``ahead`` × the mean duration of the last ``window`` jobs ÷ ``slots`` (``first_guess_s`` before any
   finished). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
@@ -38,7 +42,7 @@ from typing import Callable, Hashable, Iterator
 
 from colorizer.settings import number_from_env
 
-__all__ = ["WorkQueue", "QUEUE", "DECODE_QUEUE", "DECODE_SLOTS", "turn_ui", "wait_text"]
+__all__ = ["WorkQueue", "Turn", "QUEUE", "DECODE_QUEUE", "CLIP_QUEUE", "DECODE_SLOTS", "turn_ui", "wait_text"]
 
 WORKERS_ENV = "COLORIZER_WORKERS"
 DECODE_SLOTS = 1
@@ -82,18 +86,32 @@ class WorkQueue:
         return ahead * self.mean_s() / self.slots
 
     @contextmanager
-    def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5) -> Iterator[None]:
+    def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5) -> Iterator[Turn]:
+        """This caller's turn (see the module docstring); the ``Turn`` lets a long job give way between parts."""
+        turn = Turn(self, self._join(), poll_s)
+        self._wait_for(turn.ticket, on_wait, poll_s)
+        try:
+            yield turn
+        finally:
+            self._finish(turn.ticket)
+
+    def _join(self) -> int:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
             self._waiting.append(ticket)
+            self._cond.notify_all()
+            return ticket
+
+    def _wait_for(self, ticket: int, on_wait: Callable[[int, float], None] | None, poll_s: float) -> None:
+        """Block until ``ticket`` may run, then mark it running; on any exception its place is given up."""
         try:
             while True:
                 with self._cond:
                     if self._may_start(ticket):
                         self._waiting.popleft()
                         self._running[ticket] = self._clock()
-                        break
+                        return
                     ahead = self._ahead_locked(ticket)
                     eta = ahead * self._mean_locked() / self.slots
                 if on_wait is not None:  # outside the lock: it may draw on a page, or raise
@@ -107,12 +125,36 @@ class WorkQueue:
                     self._waiting.remove(ticket)
                 self._cond.notify_all()
             raise
-        try:
-            yield
-        finally:
-            with self._cond:
+
+    def _finish(self, ticket: int) -> None:
+        """The part that ran under ``ticket`` is over: its time counts in the estimate, its slot is free."""
+        with self._cond:
+            if ticket in self._running:  # not when a give-way's wait was left (its part was counted then)
                 self._durations.append(self._clock() - self._running.pop(ticket))
-                self._cond.notify_all()
+            self._cond.notify_all()
+
+    def _others_waiting(self, ticket: int, part_s: float) -> bool:
+        with self._cond:
+            return bool(self._waiting) and self._clock() - self._running[ticket] >= part_s
+
+
+class Turn:
+    """A running turn of ``WorkQueue.turn``. A long job (a clip: a minute of frames) calls ``give_way()`` between
+    its parts: once its part has run ``part_s`` and someone is waiting, its slot goes to them and it joins the back
+    of the line, so a photo queued behind a clip waits for one part, not the whole clip."""
+
+    def __init__(self, queue: WorkQueue, ticket: int, poll_s: float):
+        self.queue, self.ticket, self._poll_s = queue, ticket, poll_s
+
+    def give_way(self, on_wait: Callable[[int, float], None] | None = None, part_s: float = 1.0) -> bool:
+        """Let those waiting go first when this part has run ``part_s`` seconds; ``on_wait`` as for ``turn`` while
+        this job waits again. True when it gave way (it holds a turn again on return)."""
+        if not self.queue._others_waiting(self.ticket, part_s):
+            return False
+        self.queue._finish(self.ticket)
+        self.ticket = self.queue._join()
+        self.queue._wait_for(self.ticket, on_wait, self._poll_s)
+        return True
 
 
 def _slots_from_env() -> int:
@@ -121,6 +163,10 @@ def _slots_from_env() -> int:
 
 QUEUE = WorkQueue(slots=_slots_from_env())
 DECODE_QUEUE = WorkQueue(slots=DECODE_SLOTS, first_guess_s=0.3)
+# Clips, one at a time, before their turns in QUEUE: a clip that gives way there keeps its reader, writer and
+# frames in memory (~160 MB measured) while it waits, so clips interleaved with each other would add up; one clip
+# at a time interleaved with the photos keeps the memory of one clip (session 25).
+CLIP_QUEUE = WorkQueue(slots=1, first_guess_s=30.0)
 
 
 def wait_text(ahead: int, eta_s: float) -> str:
@@ -139,13 +185,13 @@ def _in_a_page() -> bool:
 
 
 @contextmanager
-def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None) -> Iterator[None]:
+def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None) -> Iterator[Turn]:
     """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line where this is called
     (quietly outside a page's script); see the module docstring."""
     queue = queue or QUEUE
     if not _in_a_page():
-        with queue.turn():
-            yield
+        with queue.turn() as turn:
+            yield turn
         return
     import streamlit as st
 
@@ -154,12 +200,29 @@ def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = No
     def show(ahead: int, eta_s: float) -> None:
         line.info(f"{wait_text(ahead, eta_s)}. {what} starts after them.", icon=":material/hourglass_top:")
 
+    def show_again(ahead: int, eta_s: float) -> None:
+        line.info(f"{wait_text(ahead, eta_s)}: long work takes turns with the others. {what} goes on after them.",
+                  icon=":material/hourglass_top:")
+
     try:
-        with queue.turn(on_wait=show):
+        with queue.turn(on_wait=show) as turn:
             line.empty()
-            yield
+            yield _PageTurn(turn, show_again, line)
     finally:
         try:
             line.empty()
         except Exception:  # the page is going away (rerun, stop): nothing left to clear
             pass
+
+
+class _PageTurn:
+    """``turn_ui``'s turn: ``give_way()`` shows the waiting line again in the page while the job waits."""
+
+    def __init__(self, turn: Turn, show, line):
+        self._turn, self._show, self._line = turn, show, line
+
+    def give_way(self, part_s: float = 1.0) -> bool:
+        gave_way = self._turn.give_way(self._show, part_s)
+        if gave_way:
+            self._line.empty()
+        return gave_way
