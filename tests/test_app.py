@@ -373,6 +373,21 @@ def test_near_the_upload_ceiling_the_sidebar_says_why_a_file_was_refused(tiny_ap
     assert "Remove some files" in warning
 
 
+def test_when_the_server_is_full_of_uploads_the_sidebar_says_so(tiny_app_env, monkeypatch):
+    """Finding (session 25's abuse audit): five connections filled the server's upload ceiling, shared by every
+    visitor, and a classmate's next file showed only a red mark and "status code 413"; the page said nothing,
+    since it looked at the visitor's own files only. Near the server's ceiling a line now says why."""
+    from ui import server_tuning
+
+    at = upload(app(), [("gray.png", gray_png(), "image/png")])
+    assert not [w for w in at.sidebar.warning if "holds nearly all" in w.value]
+    monkeypatch.setattr(server_tuning, "UPLOADS_MB", server_tuning.largest_upload_mb())  # the photo leaves less room
+    at.run()
+    [warning] = [w.value for w in at.sidebar.warning if "holds nearly all" in w.value]
+    held = server_tuning.largest_upload_mb() - len(gray_png()) / 2**20
+    assert f"({server_tuning.UPLOADS_MB} MB, other visitors' files included): a file over {held:.1f} MB is refused" in warning
+
+
 def test_training_curves_keep_their_legend_below_and_whole():
     """Finding (session 23's browser audit): twelve legend entries at the side squeezed the curves to a third of
     the width; below them, two a row, a long name was cut at the edge. Session 24's phone audit: "name ·

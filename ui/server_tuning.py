@@ -34,7 +34,7 @@ import sys
 
 from colorizer.settings import number_from_env
 
-__all__ = ["keep_keras_state", "cap_uploads", "session_upload_bytes", "largest_upload_mb", "UPLOADS_PER_SESSION_MB",
+__all__ = ["keep_keras_state", "cap_uploads", "session_upload_bytes", "server_upload_bytes", "largest_upload_mb", "UPLOADS_PER_SESSION_MB",
            "UPLOADS_MB"]
 
 # A visitor's photos for a fine-tune (20 phone photos of ~5 MB) or a 30-MB clip and its reference fit; beyond,
@@ -92,6 +92,19 @@ def session_upload_bytes() -> int | None:
         ctx = get_script_run_ctx()
         with ctx.uploaded_file_mgr._lock:
             return _held_bytes(ctx.uploaded_file_mgr, ctx.session_id)
+    except AttributeError:
+        return None
+
+
+def server_upload_bytes() -> int | None:
+    """Bytes of uploads every session holds together, as ``cap_uploads`` counts them against ``UPLOADS_MB``; None
+    outside a script run or if Streamlit's store changed."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        with ctx.uploaded_file_mgr._lock:
+            return int(ctx.uploaded_file_mgr._total_bytes)
     except AttributeError:
         return None
 

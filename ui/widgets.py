@@ -195,6 +195,15 @@ def upload_room_ui() -> None:
         st.warning(f"Your files take {held_mb:.1f} MB of the {server_tuning.UPLOADS_PER_SESSION_MB} MB this server "
                    f"keeps per visitor: a larger file is refused (marked with a red !). Remove some files to add more.",
                    icon=":material/cloud_off:")
+        return
+    # Every visitor's files share one ceiling: when others fill it, this visitor's upload is refused as well, and
+    # the uploader says only "status code 413" (session 25's abuse audit filled it from five connections).
+    everyone = server_tuning.server_upload_bytes()
+    free_mb = server_tuning.UPLOADS_MB - (everyone or 0) / 2**20
+    if everyone is not None and free_mb < server_tuning.largest_upload_mb():
+        st.warning(f"This server holds nearly all the uploads it can ({server_tuning.UPLOADS_MB} MB, other visitors' "
+                   f"files included): a file over {max(free_mb, 0):.1f} MB is refused (marked with a red !). Try again "
+                   "in a few minutes, as other visitors' files are freed when they leave.", icon=":material/cloud_off:")
 
 
 def image_source_ui() -> str:
