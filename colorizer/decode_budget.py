@@ -339,15 +339,17 @@ def _fitted(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     return w, h
 
 
+# How the operator (the CLI's user) lets larger pictures in; the app's pages say something a visitor can do instead.
+OPERATOR_ADVICE = "to allow larger images set the environment variable COLORIZER_MAX_PIXELS"
+
+
 def too_large(pixels: int, max_pixels: int, size: str) -> str:
-    return (f"image too large ({size} = {pixels:,} pixels; the limit is {max_pixels:,} pixels); "
-            "to allow larger images set the environment variable COLORIZER_MAX_PIXELS")
+    return f"image too large ({size} = {pixels:,} pixels; the limit is {max_pixels:,} pixels); {OPERATOR_ADVICE}"
 
 
 def _over_budget(size: str, need: int, memory: int, what: str) -> str:
     return (f"image too large to decode within the budget ({size}: {what} needs about {need / 2**20:,.0f} MB, "
-            f"the budget is {memory / 2**20:,.0f} MB); to allow larger images set the environment variable "
-            "COLORIZER_MAX_PIXELS")
+            f"the budget is {memory / 2**20:,.0f} MB); {OPERATOR_ADVICE}")
 
 
 def jpeg_scale(width: int, height: int, max_pixels: int) -> int:
@@ -377,8 +379,7 @@ def plan(structure: Structure | None, size: tuple[int, int], mode: str, max_pixe
     ceiling = 4 * max_pixels * (16 if fmt == "JPEG" else 1)
     if pixels > ceiling:
         raise BudgetError(f"image too large ({label} = {pixels:,} pixels; pictures over {max_pixels:,} pixels are shrunk "
-                          f"while they decode, up to {ceiling:,}{' for a JPEG' if fmt == 'JPEG' else ''}); to allow "
-                          "larger images set the environment variable COLORIZER_MAX_PIXELS")
+                          f"while they decode, up to {ceiling:,}{' for a JPEG' if fmt == 'JPEG' else ''}); {OPERATOR_ADVICE}")
     if need > memory:
         what = ("its coefficient buffer and " if coefficients else "") + (
             f"decoding at 1/{scale} scale" if scale > 1 else "decoding it whole before shrinking")

@@ -388,6 +388,20 @@ def test_when_the_server_is_full_of_uploads_the_sidebar_says_so(tiny_app_env, mo
     assert f"({server_tuning.UPLOADS_MB} MB, other visitors' files included): a file over {held:.1f} MB is refused" in warning
 
 
+def test_a_picture_over_the_budget_tells_the_visitor_what_they_can_do(tiny_app_env):
+    """Finding (session 25's abuse audit): a refused picture told the visitor to "set the environment variable
+    COLORIZER_MAX_PIXELS", advice for whoever runs the server. The page now says what a visitor can do; the
+    good photo beside it still goes through."""
+    from helpers_robustness import bomb_png
+    from ui.loaders import VISITOR_ADVICE
+
+    at = upload(app(), [("huge.png", bomb_png(20_000, 20_000), "image/png"), ("gray.png", gray_png(), "image/png")])
+    shown = " ".join(e.value for e in at.error) + " ".join(w.value for w in at.warning)
+    assert "huge.png" in shown and VISITOR_ADVICE in shown, shown
+    assert "environment variable" not in shown
+    assert any("Colorized by" in caption for image in at.image for caption in image.captions)
+
+
 def test_training_curves_keep_their_legend_below_and_whole():
     """Finding (session 23's browser audit): twelve legend entries at the side squeezed the curves to a third of
     the width; below them, two a row, a long name was cut at the edge. Session 24's phone audit: "name ·

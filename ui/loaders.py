@@ -45,6 +45,7 @@ import streamlit as st
 
 from colorizer import checkpoints, evaluate, gallery, metrics
 from colorizer.checkpoints import CheckpointError
+from colorizer.decode_budget import OPERATOR_ADVICE
 from colorizer.imageio import DecodedImage, ImageError, decode_image
 from ui import visitor, work_queue
 from ui.shared_cache import SharedCache
@@ -66,6 +67,8 @@ RESULT_CACHE_ENTRIES = 64
 CACHE_MB = 300
 RESULT_TTL_S = 2 * 3600
 METRICS_MAX_SIDE = 2048
+# What a visitor can do about a picture over the decode budget (the CLI's user is told to raise it instead).
+VISITOR_ADVICE = "this server takes no larger one: shrink it and upload it again"
 
 # Loaded models, weighed by their parameters: each load of a flagship-sized model (18.7 M parameters, its
 # frozen encoders rebuilt with it) measured about 140 MB of the server's memory, so counting entries let a
@@ -178,7 +181,8 @@ def decode_upload(data: bytes, name: str) -> DecodedImage:
     key = ("decode", name, hashlib.blake2b(data, digest_size=16).hexdigest())
     outcome = _shared(key, f"Reading {name}", lambda: _decoded_or_refused(data, name), queue=work_queue.DECODE_QUEUE)
     if isinstance(outcome, ImageError):
-        raise outcome
+        # A visitor cannot set the server's environment: the CLI's advice becomes what they can do.
+        raise ImageError(outcome.name, outcome.reason.replace(OPERATOR_ADVICE, VISITOR_ADVICE))
     return outcome
 
 
