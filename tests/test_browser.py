@@ -443,22 +443,17 @@ def test_a_websocket_message_over_a_megabyte_closes_that_connection_only(server)
     crafted 24 MB hint click added about 1.8 GB to the server while Streamlit parsed it, before the app's checks.
     ``server.maxWidgetStateSize = 1`` (.streamlit/config.toml): a larger frame closes its connection unread
     (1009, "message too big"), and the server goes on answering."""
-    import asyncio
     import urllib.request
 
-    import websockets
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect  # not asyncio: Playwright's loop runs in this thread
 
     address = server.replace("http://", "ws://") + "/_stcore/stream"
-
-    async def send_too_much() -> int | None:
-        async with websockets.connect(address, subprotocols=["streamlit"], max_size=None) as connection:
-            await connection.send(b"\0" * 1_500_000)
-            try:
-                while True:
-                    await asyncio.wait_for(connection.recv(), WAIT_MS / 1000)
-            except websockets.ConnectionClosed as closed:
-                return closed.rcvd.code if closed.rcvd else None
-
-    assert asyncio.run(send_too_much()) == 1009
+    with connect(address, subprotocols=["streamlit"], max_size=None) as connection:
+        connection.send(b"\0" * 1_500_000)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                connection.recv(timeout=WAIT_MS / 1000)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     with urllib.request.urlopen(server + "/_stcore/health", timeout=30) as answer:
         assert answer.status == 200

@@ -100,7 +100,6 @@ class WorkQueue:
             ticket = self._next_ticket
             self._next_ticket += 1
             self._waiting.append(ticket)
-            self._cond.notify_all()
             return ticket
 
     def _wait_for(self, ticket: int, on_wait: Callable[[int, float], None] | None, poll_s: float) -> None:
@@ -164,8 +163,8 @@ def _slots_from_env() -> int:
 QUEUE = WorkQueue(slots=_slots_from_env())
 DECODE_QUEUE = WorkQueue(slots=DECODE_SLOTS, first_guess_s=0.3)
 # Clips, one at a time, before their turns in QUEUE: a clip that gives way there keeps its reader, writer and
-# frames in memory (~160 MB measured) while it waits, so clips interleaved with each other would add up; one clip
-# at a time interleaved with the photos keeps the memory of one clip (session 25).
+# frames in memory while it waits, so clips interleaved with each other add up (three at once peaked at 1.86 GB,
+# one at a time at 1.77, in session 25's browser run); one clip interleaved with the photos holds one clip's.
 CLIP_QUEUE = WorkQueue(slots=1, first_guess_s=30.0)
 
 
