@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by import)
@@ -64,30 +65,23 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     assert result_url(at) == before
 
 
-def test_a_click_on_the_photo_shown_smaller_lands_on_the_photo_pixel_under_it(tiny_app_env):
-    """The picture that takes clicks is at most ``CLICK_SIDE`` px (640) on a side; the click, in its pixels, is
-    scaled to the photo's (960 px here), to the photo pixel under the shown pixel's centre: its middle is the photo's
-    middle, its last row the photo's last row."""
-    data = gray_png(960)
+@pytest.mark.parametrize("height,width,click,point", [
+    (960, 960, (320, 639), (480, 959)),
+    (480, 960, (638, 300), (957, 450)),
+], ids=["square", "wide"])
+def test_a_click_on_the_photo_shown_smaller_lands_on_the_photo_pixel_under_it(tiny_app_env, height, width, click, point):
+    """The picture that takes clicks is at most ``CLICK_SIDE`` px (640) on a side; a click, in its pixels, is
+    scaled to the photo's, to the photo pixel under the shown pixel's centre: the middle of a 960-px photo is its
+    middle, the last row its last row. On a 960×480 photo (shown 640×320) x is scaled by the widths and y by the
+    heights; a mix-up of the two, unseen on a square, would put the point at x 959, y 225 or x 478, y 479."""
+    data = gray_png(height, width=width)
     at = app_with_upload("hypercolumn_hints", data)
     digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
-    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 320, "y": 639}}
+    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": click[0], "y": click[1]}}
     at.run()
     assert_no_page_error(at)
-    assert any(m.value.startswith("**Point** x = 480, y = 959") for m in at.markdown), [m.value for m in at.markdown]
-
-
-def test_a_click_on_a_wide_photo_shown_smaller_is_scaled_by_each_axis(tiny_app_env):
-    """A 960×480 photo is shown at 640×320: a click's x is scaled by the widths and its y by the heights. On a
-    square photo a mix-up of the two goes unseen; here it would put the point elsewhere (x 959, y 225 or x 478,
-    y 479)."""
-    data = gray_png(480, width=960)
-    at = app_with_upload("hypercolumn_hints", data)
-    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
-    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 638, "y": 300}}
-    at.run()
-    assert_no_page_error(at)
-    assert any(m.value.startswith("**Point** x = 957, y = 450") for m in at.markdown), [m.value for m in at.markdown]
+    expected = f"**Point** x = {point[0]}, y = {point[1]}"
+    assert any(m.value.startswith(expected) for m in at.markdown), [m.value for m in at.markdown]
 
 
 def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):

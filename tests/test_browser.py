@@ -228,20 +228,25 @@ def _result_src(page) -> str:
 HINT_PHOTO = 'img[alt$="click or tap a point to give it a color"]'  # ui.hints_ui's clickable result
 
 
+def _with_the_hint_model(page):
+    """The Colorize page switched to the hint-taking model, settled → the photo that takes hint clicks."""
+    page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="hypercolumn_hints").first.click()
+    page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
+    clickable = page.locator(HINT_PHOTO)
+    clickable.wait_for(timeout=WAIT_MS)
+    _idle(page)
+    return clickable
+
+
 def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
     # The hint-taking model, a click on the image (ui.click_image), a color, Add: the hint is listed and the
     # result is recomputed with it.
     page = _open(browser, server)
     try:
-        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.locator('[data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name="hypercolumn_hints").first.click()
-        page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
-        _idle(page)
+        clickable = _with_the_hint_model(page)
         before = _result_src(page)
-        clickable = page.locator(HINT_PHOTO)
-        clickable.wait_for(timeout=WAIT_MS)
         clickable.click(position={"x": 60, "y": 40})
         page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
         _idle(page)
@@ -304,15 +309,9 @@ def test_the_hint_photo_follows_its_column_when_the_sidebar_closes(server, brows
     height, width = load_photo(DEFAULT_GALLERY_PHOTO).shape[:2]
     page = _open(browser, server)
     try:
-        page.get_by_text("Colorized by").first.wait_for(timeout=WAIT_MS)
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.locator('[data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name="hypercolumn_hints").first.click()
-        clickable = page.locator(HINT_PHOTO)
-        clickable.wait_for(timeout=WAIT_MS)
-        _idle(page)
+        clickable = _with_the_hint_model(page)
         before = clickable.bounding_box()
-        sidebar.locator('[data-testid="stSidebarCollapseButton"] button').click(force=True)
+        page.locator('[data-testid="stSidebar"] [data-testid="stSidebarCollapseButton"] button').click(force=True)
         # The sidebar slides away and the column widens with it (sixty frames without a change: it has settled).
         clickable.evaluate("""img => new Promise(settled => { let last = 0, still = 0;
             const look = () => { const w = img.getBoundingClientRect().width; still = w === last ? still + 1 : 0;
