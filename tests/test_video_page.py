@@ -86,17 +86,27 @@ def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app
     from ui import video_ui, work_queue
 
     lanes, offers = [], []
-    main_turn, clip_turn = work_queue.QUEUE.turn, work_queue.CLIP_QUEUE.turn
-    monkeypatch.setattr(work_queue.QUEUE, "turn", lambda *a, **k: (lanes.append("main"), main_turn(*a, **k))[1])
-    monkeypatch.setattr(work_queue.CLIP_QUEUE, "turn", lambda *a, **k: (lanes.append("clip"), clip_turn(*a, **k))[1])
-    monkeypatch.setattr(work_queue.Turn, "give_way", lambda self, on_wait=None, part_s=1.0: offers.append(part_s) or False)
+    turn = work_queue.WorkQueue.turn
+    lane = {id(work_queue.QUEUE): "main", id(work_queue.CLIP_QUEUE): "clip"}
+    monkeypatch.setattr(work_queue.WorkQueue, "turn", lambda queue, *a, **k: (lanes.append(lane.get(id(queue))),
+                                                                              turn(queue, *a, **k))[1])
+    # Which line the clip gives way in: in the clip lane, photos would wait for the whole clip (and two clips
+    # would wait on each other, each holding what the other needs).
+    def give_way(self, *, on_wait=None, part_s=1.0):  # as if others' work took 0.05 s after each frame
+        offers.append((lane.get(id(self.queue)), part_s))
+        self.waited_s += 0.05
+        return True
+
+    monkeypatch.setattr(work_queue.Turn, "give_way", give_way)
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
     lanes.clear()
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     assert "clip" in lanes and lanes[lanes.index("clip") + 1] == "main"  # the clip lane first, then the main line
-    assert offers == [1.0] * 6  # after each of the clip's six frames
+    assert offers == [("main", 1.0)] * 6  # after each of the clip's six frames, in the main line
+    # The clip's speed is its own: of the run's 0.5 s, 0.3 went to others' work (6 frames in 0.2 s, not 0.5).
+    assert any("colorized at 30.0 frames a second" in c.value for c in at.caption), [c.value for c in at.caption]
     assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 6
 
 

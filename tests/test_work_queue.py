@@ -176,12 +176,14 @@ def test_a_long_job_gives_way_between_parts_to_those_who_queued_meanwhile():
             assert photo_queued.wait(PATIENCE_S)
             assert not turn.give_way(part_s=1.0)  # someone waits, but the part has run 0.5 s only
             clock.now += 0.5
-            assert turn.give_way(lambda ahead, eta: waits.append(ahead), part_s=1.0)
+            assert turn.give_way(on_wait=lambda ahead, eta: waits.append(ahead), part_s=1.0)
+            assert turn.waited_s == pytest.approx(2.0)  # the photo's 2 s: the clip's own speed leaves them out
             order.append("clip part 2")
 
     def photo(i):
         with queue.turn(poll_s=0.01):
             order.append("photo")
+            clock.now += 2.0
 
     clip_thread = _start_in_order(queue, 1, clip)
     wait_until(lambda: order == ["clip part 1"])
@@ -192,6 +194,9 @@ def test_a_long_job_gives_way_between_parts_to_those_who_queued_meanwhile():
     assert order == ["clip part 1", "photo", "clip part 2"]
     assert waits and all(ahead <= 1 for ahead in waits)
     assert queue.snapshot()[:2] == (0, 0)
+    # The estimate counts the photo only (2 s; with the clip's parts it would be 1 s): a clip holds those behind it
+    # for a part at a time, not for its whole run.
+    assert queue.snapshot()[2] == pytest.approx(2.0)
 
 
 def test_a_job_that_leaves_while_it_gives_way_frees_its_place():
@@ -216,7 +221,7 @@ def test_a_job_that_leaves_while_it_gives_way_frees_its_place():
         photo_thread.start()
         wait_until(lambda: queue.snapshot()[1] == 1)
         with pytest.raises(Left):
-            turn.give_way(leave, part_s=0.0)
+            turn.give_way(on_wait=leave, part_s=0.0)
     assert photo_in.wait(PATIENCE_S)
     assert queue.snapshot()[:2] == (1, 0)  # the photo runs; the clip holds nothing
     photo_may_finish.set()

@@ -19,7 +19,7 @@ Contract
   clips wait there first, one at a time, so that only one paused clip holds its buffers.
 - ``ahead``: jobs running or queued before this one; ``eta_s``: the wait until this job starts,
   ``ahead`` × the mean duration of the last ``window`` jobs ÷ ``slots`` (``first_guess_s`` before any
-  finished). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
+  finished; a job that gave way is left out, as it holds the line for a part at a time). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
 - ``QUEUE``: the process's queue for the heavy work (model loads, colorizations, references, samples,
   suggestions, metrics, PNG and ZIP encodes); ``COLORIZER_WORKERS`` sets its slots (default 1: TensorFlow
   and OpenCV already use every core for one job). ``DECODE_QUEUE``: reading uploads, a lane of its own
@@ -93,7 +93,7 @@ class WorkQueue:
         try:
             yield turn
         finally:
-            self._finish(turn.ticket)
+            self._finish(turn.ticket, counted=not turn.takes_turns)
 
     def _join(self) -> int:
         with self._cond:
@@ -125,11 +125,12 @@ class WorkQueue:
                 self._cond.notify_all()
             raise
 
-    def _finish(self, ticket: int) -> None:
-        """The part that ran under ``ticket`` is over: its time counts in the estimate, its slot is free."""
+    def _finish(self, ticket: int, counted: bool = True) -> None:
+        """The work under ``ticket`` is over: its slot is free, and (``counted``) its time is in the estimate."""
         with self._cond:
-            if ticket in self._running:  # not when a give-way's wait was left (its part was counted then)
-                self._durations.append(self._clock() - self._running.pop(ticket))
+            started = self._running.pop(ticket, None)  # None: a give-way's wait was left, nothing ran
+            if started is not None and counted:
+                self._durations.append(self._clock() - started)
             self._cond.notify_all()
 
     def _others_waiting(self, ticket: int, part_s: float) -> bool:
@@ -140,19 +141,28 @@ class WorkQueue:
 class Turn:
     """A running turn of ``WorkQueue.turn``. A long job (a clip: a minute of frames) calls ``give_way()`` between
     its parts: once its part has run ``part_s`` and someone is waiting, its slot goes to them and it joins the back
-    of the line, so a photo queued behind a clip waits for one part, not the whole clip."""
+    of the line, so a photo queued behind a clip waits for one part, not the whole clip.
+
+    ``waited_s``: the time spent waiting between parts (a clip's own speed leaves it out). A job that takes turns
+    stays out of the estimate of a job's duration: those behind it wait for a part, not for the whole of it."""
 
     def __init__(self, queue: WorkQueue, ticket: int, poll_s: float):
         self.queue, self.ticket, self._poll_s = queue, ticket, poll_s
+        self.takes_turns, self.waited_s = False, 0.0
 
-    def give_way(self, on_wait: Callable[[int, float], None] | None = None, part_s: float = 1.0) -> bool:
+    def give_way(self, *, on_wait: Callable[[int, float], None] | None = None, part_s: float = 1.0) -> bool:
         """Let those waiting go first when this part has run ``part_s`` seconds; ``on_wait`` as for ``turn`` while
         this job waits again. True when it gave way (it holds a turn again on return)."""
+        self.takes_turns = True
         if not self.queue._others_waiting(self.ticket, part_s):
             return False
-        self.queue._finish(self.ticket)
+        self.queue._finish(self.ticket, counted=False)
         self.ticket = self.queue._join()
-        self.queue._wait_for(self.ticket, on_wait, self._poll_s)
+        left = self.queue._clock()
+        try:
+            self.queue._wait_for(self.ticket, on_wait, self._poll_s)
+        finally:
+            self.waited_s += self.queue._clock() - left
         return True
 
 
@@ -220,8 +230,12 @@ class _PageTurn:
     def __init__(self, turn: Turn, show, line):
         self._turn, self._show, self._line = turn, show, line
 
-    def give_way(self, part_s: float = 1.0) -> bool:
-        gave_way = self._turn.give_way(self._show, part_s)
+    def give_way(self, *, part_s: float = 1.0) -> bool:
+        gave_way = self._turn.give_way(on_wait=self._show, part_s=part_s)
         if gave_way:
             self._line.empty()
         return gave_way
+
+    @property
+    def waited_s(self) -> float:
+        return self._turn.waited_s
