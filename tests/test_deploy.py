@@ -82,6 +82,18 @@ def test_streamlit_config_bounds_the_data_caches():
     assert re.fullmatch(r"\d+mb", size) and 100 <= int(size[:-2]) <= 800
 
 
+def test_streamlit_config_bounds_what_a_browser_may_send():
+    """Session 25's abuse audit: one crafted 24 MB widget value cost the server ~1.8 GB before the app's checks,
+    and the web server held frames up to 200 MB whole. Both ceilings as Streamlit reads them from the config (the
+    browser tier sends over-size frames to a live server)."""
+    from streamlit import config as streamlit_config
+
+    values = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert values["maxWidgetStateSize"] == 1 and values["maxMessageSize"] == 20
+    names = {option for option in streamlit_config._config_options_template}
+    assert {"server.maxWidgetStateSize", "server.maxMessageSize"} <= names  # still Streamlit's options
+
+
 def test_entry_file_starts_the_warm_up_before_drawing():
     source = (ROOT / "streamlit_app.py").read_text()
     assert source.index("warmup.start()") < source.index("st.set_page_config")
