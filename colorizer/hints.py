@@ -63,8 +63,12 @@ def _number(value, what: str, source: str) -> float:
 
 
 def _shown(value, limit: int = 40) -> str:
-    """``repr(value)``, cut at ``limit`` characters: a hostile file's value can be thousands of digits long."""
-    text = repr(value)
+    """``repr(value)`` cut at ``limit`` characters, for an error line: a hostile file's value can be a 200 kB string
+    or an integer past the 4,300 digits ``repr`` will write."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "a number too long to show"
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -77,17 +81,17 @@ def _check_form(hints, source: str) -> list[dict]:
     for i, hint in enumerate(hints):
         where = f"{source}: hint {i + 1}"
         if not isinstance(hint, dict) or not {"x", "y", "rgb"} <= set(hint):
-            raise HintError(f"{where}: expected an object with \"x\", \"y\" and \"rgb\", got {hint!r}")
+            raise HintError(f"{where}: expected an object with \"x\", \"y\" and \"rgb\", got {_shown(hint)}")
         rgb = hint["rgb"]
         if (not isinstance(rgb, (list, tuple)) or len(rgb) != 3
                 or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgb)):
-            raise HintError(f"{where}: \"rgb\" must be three numbers in 0–255, got {rgb!r}")
+            raise HintError(f"{where}: \"rgb\" must be three numbers in 0–255, got {_shown(rgb)}")
         clean = {"x": _number(hint["x"], "\"x\"", where), "y": _number(hint["y"], "\"y\"", where),
                  "rgb": [int(round(c)) for c in rgb]}
         if hint.get("radius") is not None:
             clean["radius"] = _number(hint["radius"], "\"radius\"", where)
             if clean["radius"] < 0:
-                raise HintError(f"{where}: \"radius\" must be ≥ 0, got {hint['radius']!r}")
+                raise HintError(f"{where}: \"radius\" must be ≥ 0, got {_shown(hint['radius'])}")
         checked.append(clean)
     return checked
 

@@ -321,6 +321,14 @@ def test_a_hints_file_with_an_enormous_number_is_one_line(tmp_path, capsys):
     assert str(info.value) == "x.json: hint 1 at x=1e+40, y=2 is outside the 8x8 image"
     with pytest.raises(hints.HintError, match=r"^d.json: not a JSON hints file \(a number with too many digits\)$"):
         hints.parse_hints_json(f'[{{"x": {endless}, "y": 2, "rgb": [1, 2, 3]}}]', "d.json")
+    # Every message shows a value cut short (the review: a 200 kB string came back whole, a 5,000-digit integer
+    # from Python, where repr refuses it, as a ValueError).
+    long_text = "a" * 200_000
+    for bad in ([long_text], [{"x": 1, "y": 2, "rgb": long_text}], [{"x": 1, "y": 2, "rgb": [1, 2, 3], "radius": -int(huge)}],
+                [{"x": 10**5000, "y": 2, "rgb": [1, 2, 3]}], [{"x": 1, "y": 2, "rgb": [10**5000, 0, 0]}]):
+        with pytest.raises(hints.HintError) as info:
+            hints.validate_hints(bad, (8, 8), "v.json")
+        assert str(info.value).startswith("v.json: hint 1") and len(str(info.value)) < 120, str(info.value)[:200]
     path = tmp_path / "r.json"
     path.write_text(f'[{{"x": 1, "y": 2, "rgb": [1, 2, 3], "radius": -{huge}}}]')
     photo = tmp_path / "p.png"

@@ -400,6 +400,12 @@ def test_a_picture_over_the_budget_tells_the_visitor_what_they_can_do(tiny_app_e
     assert "huge.png" in shown and VISITOR_ADVICE in shown, shown
     assert "environment variable" not in shown
     assert any("Colorized by" in caption for image in at.image for caption in image.captions)
+    # The Fine-tune page reads its photos its own way (the review found it still gave the operator's advice).
+    from ui.finetune_ui import _uploaded_photos
+
+    photos, errors = _uploaded_photos([("huge.png", bomb_png(20_000, 20_000)), ("color.png", color_png(64))])
+    assert len(photos) == 1 and len(errors) == 1 and errors[0].startswith("huge.png")
+    assert VISITOR_ADVICE in errors[0] and "environment variable" not in errors[0], errors
 
 
 def test_training_curves_keep_their_legend_below_and_whole():

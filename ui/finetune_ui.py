@@ -126,7 +126,7 @@ def _uploaded_photos(files: list[tuple[str, bytes]]) -> tuple[list, list[str]]:
         with work_queue.DECODE_QUEUE.turn():
             found, failed = finetune.photos_from_uploads([(name, data)])
         photos += found
-        errors += failed
+        errors += [loaders.for_visitor(line) for line in failed]
     return photos, errors
 
 

@@ -181,9 +181,14 @@ def decode_upload(data: bytes, name: str) -> DecodedImage:
     key = ("decode", name, hashlib.blake2b(data, digest_size=16).hexdigest())
     outcome = _shared(key, f"Reading {name}", lambda: _decoded_or_refused(data, name), queue=work_queue.DECODE_QUEUE)
     if isinstance(outcome, ImageError):
-        # A visitor cannot set the server's environment: the CLI's advice becomes what they can do.
-        raise ImageError(outcome.name, outcome.reason.replace(OPERATOR_ADVICE, VISITOR_ADVICE))
+        raise ImageError(outcome.name, for_visitor(outcome.reason))
     return outcome
+
+
+def for_visitor(line: str) -> str:
+    """An error line for a page: a visitor cannot set the server's environment, so the CLI's advice on the decode
+    budget becomes what they can do."""
+    return line.replace(OPERATOR_ADVICE, VISITOR_ADVICE)
 
 
 _digests: dict[int, tuple[weakref.ref, str]] = {}
