@@ -102,25 +102,36 @@ def _not_a_folder(path) -> bool:
     return False
 
 
+# What TensorFlow's libraries print as they load, before they read TF_CPP_MIN_LOG_LEVEL (the import twice: TensorFlow
+# and its bundled copy); any other line they print then is passed on.
+_LOADING_CHATTER = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
+                    "Could not find cuda drivers", "failed call to cuInit")
+
+
 def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with stderr shut, when ``TF_CPP_MIN_LOG_LEVEL`` is 3 (``python -m colorizer`` sets it
-    unless the user set another): its libraries print six lines as they load ("oneDNN custom operations are on",
-    "Could not find cuda drivers", twice) before they read the level, and stderr is for ``error:`` lines. A failed
-    import still raises, once stderr is back."""
+    """Import TensorFlow with its loading chatter kept off stderr, when ``TF_CPP_MIN_LOG_LEVEL`` is 3
+    (``python -m colorizer`` sets it unless the user set another): stderr is for ``error:`` lines. What the import
+    prints goes to a temporary file, and every line but ``_LOADING_CHATTER`` is printed after it. A failed import
+    still raises, once stderr is back; a crash inside TensorFlow's loading (exit 134, no message) shows its
+    message when run again with ``TF_CPP_MIN_LOG_LEVEL=0``."""
     import os
+    import tempfile
 
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3" or "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
     saved = os.dup(2)
-    try:
-        silent = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(silent, 2)
-        os.close(silent)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with tempfile.TemporaryFile() as printed:
+        try:
+            os.dup2(printed.fileno(), 2)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            printed.seek(0)
+            for line in printed.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not any(chatter in line for chatter in _LOADING_CHATTER):
+                    print(line, file=sys.stderr)
 
 
 def cmd_archs(args) -> int:

@@ -524,3 +524,25 @@ def test_tensorflow_start_up_chatter_stays_off_stderr(tiny_checkpoints, tmp_path
         run_env = env if given is None else {**env, "TF_CPP_MIN_LOG_LEVEL": given}
         shown = subprocess.run([sys.executable, "-c", show], cwd=REPO_ROOT, env=run_env, capture_output=True, text=True, timeout=60)
         assert shown.stdout.splitlines()[-1] == kept, shown.stderr
+
+
+def test_only_tensorflows_loading_chatter_is_kept_off_stderr(tmp_path):
+    """Session 25's review: stderr was shut for the whole import, so anything else TensorFlow's libraries printed
+    while loading was lost too. A stand-in ``tensorflow`` that prints the chatter and a line of its own, at level 3:
+    only its own line reaches stderr. (At another level nothing is imported early: TensorFlow prints as it will.)"""
+    import os
+
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import os\n"
+        "os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+        "os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. You may see ...\\n')\n"
+        "os.write(2, b'I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\\n')\n"
+        "os.write(2, b'[libprotobuf WARNING] something the user should see\\n')\n")
+    script = "from colorizer.cli import _import_tensorflow_quietly\n_import_tensorflow_quietly()\nprint('imported')"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr
+    assert result.stderr.splitlines() == ["[libprotobuf WARNING] something the user should see"]
