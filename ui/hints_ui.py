@@ -89,7 +89,9 @@ def _take_click(digest: str, click: tuple[int, int] | None, shown_shape: tuple[i
     x = min(width - 1, int((click[0] + 0.5) * width / shown_shape[1]))
     y = min(height - 1, int((click[1] + 0.5) * height / shown_shape[0]))
     if _store(POINT_KEY).get(digest) == (x, y):
-        return  # already pending: the rerun below may report the same click again
+        # Already the pending point: a second click there, or a click value that outlives its run (AppTest keeps
+        # it; a browser clears it): nothing to redraw, and no rerun that would take it again.
+        return
     _store(POINT_KEY)[digest] = (x, y)
     x_key, y_key = _typed_keys(digest)
     st.session_state[x_key], st.session_state[y_key] = x, y  # the typed point's numbers show the click

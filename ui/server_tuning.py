@@ -86,25 +86,24 @@ def session_upload_bytes() -> int | None:
     """Bytes of uploads the running session holds (every uploader's: the sidebar's, the reference, the clip, the
     fine-tune photos), as ``cap_uploads`` counts them; None outside a script run or if Streamlit's store changed
     (``cap_uploads`` then lets every upload through, so there is no ceiling to warn of)."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        ctx = get_script_run_ctx()
-        with ctx.uploaded_file_mgr._lock:
-            return _held_bytes(ctx.uploaded_file_mgr, ctx.session_id)
-    except AttributeError:
-        return None
+    return _reading_the_store(_held_bytes)
 
 
 def server_upload_bytes() -> int | None:
     """Bytes of uploads every session holds together, as ``cap_uploads`` counts them against ``UPLOADS_MB``; None
     outside a script run or if Streamlit's store changed."""
+    return _reading_the_store(lambda store, session_id: int(store._total_bytes))
+
+
+def _reading_the_store(read):
+    """``read(store, session_id)`` on Streamlit's upload store, under its lock, for the running session; None outside
+    a script run or if the store changed shape."""
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
         ctx = get_script_run_ctx()
         with ctx.uploaded_file_mgr._lock:
-            return int(ctx.uploaded_file_mgr._total_bytes)
+            return read(ctx.uploaded_file_mgr, ctx.session_id)
     except AttributeError:
         return None
 

@@ -199,8 +199,10 @@ def upload_room_ui() -> None:
     # Every visitor's files share one ceiling: when others fill it, this visitor's upload is refused as well, and
     # the uploader says only "status code 413" (session 25's abuse audit filled it from five connections).
     everyone = server_tuning.server_upload_bytes()
-    free_mb = server_tuning.UPLOADS_MB - (everyone or 0) / 2**20
-    if everyone is not None and free_mb < server_tuning.largest_upload_mb():
+    if everyone is None:
+        return
+    free_mb = server_tuning.UPLOADS_MB - everyone / 2**20
+    if free_mb < server_tuning.largest_upload_mb():
         st.warning(f"This server holds nearly all the uploads it can ({server_tuning.UPLOADS_MB} MB, other visitors' "
                    f"files included): a file over {max(free_mb, 0):.1f} MB is refused (marked with a red !). Try again "
                    "in a few minutes, as other visitors' files are freed when they leave.", icon=":material/cloud_off:")
