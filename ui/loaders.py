@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
 
 __all__ = [
     "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
-    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "card_of", "certainty", "CACHE", "MODELS", "viewer",
+    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "card_of", "certainty_and_scene", "CACHE", "MODELS", "viewer",
 ]
 
 _log = logging.getLogger(__name__)
