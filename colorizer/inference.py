@@ -263,7 +263,8 @@ class Colorizer:
         return x[None, :, :, None].astype(np.float32)
 
     def predict_ab(self, x: np.ndarray, hint_grid: np.ndarray | None = None, **options) -> np.ndarray:
-        """N×S×S×1 network input → raw ab N×s×s×2 at the network's output size (``hint_grid``: the
+        """N×h×w×1 network input (``prepared``, ``network_input``: h×w is ``input_shape``, the square working size
+        or the photo's own aspect) → raw ab N×h'×w'×2 at the network's output size (``hint_grid``: the
         hint input of a hint-taking model, see ``hint_grid``). ``options``: names in ``self.options``
         (TypeError for any other); those this model does not use are ignored."""
         check_options(options, self.options, self.name)
