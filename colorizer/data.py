@@ -32,7 +32,8 @@ CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
 HELD_OUT_PACKAGES = ("opencv-doc", "stellarium-data",
                      "argyll-doc", "kalzium-data", "eyes17", "hugin-data", "psychtoolbox-3-common", "wand-doc",
                      "gimp-help-en")
-# The only sources shipped weights may be trained on: the training list of ``shared/OFFLINE_ASSETS.md``
+# The only sources shipped weights may be trained on: the training list of the maintainers' OFFLINE_ASSETS.md
+# (kept beside the repository, not in it; this tuple is its copy here)
 # (``scripts/fetch_photos.py``'s packages, Tux Paint's stamps, and two wallpaper packages that hold no photos).
 # Every other photo source is kept for independent evaluation: checks on photos the project never sees are only
 # honest if no shipped model saw their sources. Research runs may read others (``train --extra-photos``,
