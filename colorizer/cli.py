@@ -23,7 +23,7 @@ Forms other tools call (keep them stable):
 
 Every command: stdout says what was done, stderr the ``error:`` line of each failure and the notes above
 (at ``TF_CPP_MIN_LOG_LEVEL`` 3, the default of ``python -m colorizer``, nothing of TensorFlow's: see
-``_import_tensorflow_quietly``). Exit 2: a usage error found before any work (an option out of its range, an output that
+``colorizer.quiet_tensorflow``). Exit 2: a usage error found before any work (an option out of its range, an output that
 cannot be written or would overwrite an input, a photo folder that is a file or missing); 1: some file failed or nothing could be done; 130: Ctrl-C.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
@@ -36,6 +36,7 @@ import sys
 from pathlib import Path
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
+from colorizer.quiet_tensorflow import import_tensorflow_quietly
 from colorizer.settings import is_positive_number
 
 __all__ = ["main"]
@@ -100,38 +101,6 @@ def _not_a_folder(path) -> bool:
         _error(str(err))
         return True
     return False
-
-
-# What TensorFlow's libraries print as they load, before they read TF_CPP_MIN_LOG_LEVEL (the import twice: TensorFlow
-# and its bundled copy); any other line they print then is passed on.
-_LOADING_CHATTER = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
-                    "Could not find cuda drivers", "failed call to cuInit")
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its loading chatter kept off stderr, when ``TF_CPP_MIN_LOG_LEVEL`` is 3
-    (``python -m colorizer`` sets it unless the user set another): stderr is for ``error:`` lines. What the import
-    prints goes to a temporary file, and every line but ``_LOADING_CHATTER`` is printed after it. A failed import
-    still raises, once stderr is back; a crash inside TensorFlow's loading (exit 134, no message) shows its
-    message when run again with ``TF_CPP_MIN_LOG_LEVEL=0``."""
-    import os
-    import tempfile
-
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3" or "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as printed:
-        try:
-            os.dup2(printed.fileno(), 2)
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            printed.seek(0)
-            for line in printed.read().decode("utf-8", "replace").splitlines():
-                if line.strip() and not any(chatter in line for chatter in _LOADING_CHATTER):
-                    print(line, file=sys.stderr)
 
 
 def cmd_archs(args) -> int:
@@ -665,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     try:
         if args.run is not cmd_archs:  # every other command loads a model, so TensorFlow
-            _import_tensorflow_quietly()
+            import_tensorflow_quietly()
         return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError
         _error(_problem(err))

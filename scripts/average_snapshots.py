@@ -25,6 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer import checkpoints  # noqa: E402
 from colorizer.loop import SaveEachEpoch  # noqa: E402
 from colorizer.models import ARCHITECTURES  # noqa: E402

@@ -85,6 +85,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
 
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's loading chatter kept off stderr, before the imports below bring it in
     from colorizer.evaluate import WithOptions, evaluate_photos
     from colorizer.inference import load
     from tune_flagship import photo_set

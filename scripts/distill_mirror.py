@@ -31,6 +31,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 

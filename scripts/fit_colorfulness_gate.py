@@ -40,6 +40,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer import checkpoints, colorfulness_gate, data, train  # noqa: E402
 from colorizer.evaluate import evaluate_photos  # noqa: E402
 from colorizer.features import FeatureCache, default_disk_dir  # noqa: E402

@@ -29,6 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import colorizer  # noqa: E402
 from colorizer import FLAGSHIP, data, train  # noqa: E402
 from colorizer.baselines import TrainingPalette  # noqa: E402

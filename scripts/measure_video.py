@@ -26,6 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer.gallery import load_photo  # noqa: E402
 from colorizer.video import measure, synthetic  # noqa: E402
 from colorizer.video.io import probe, read_frames  # noqa: E402

@@ -25,6 +25,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer.color import lab_to_rgb, normalize_l, rgb_to_lab  # noqa: E402
 from colorizer.eval_report import write_json  # noqa: E402
 from colorizer.evaluate import evaluate_photos  # noqa: E402

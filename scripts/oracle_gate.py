@@ -30,6 +30,11 @@ from skimage.metrics import peak_signal_noise_ratio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer.color import lab_to_rgb, rgb_to_lab  # noqa: E402
 from colorizer.evaluate import gray_baseline, quieter_half, transfer_metrics  # noqa: E402
 from colorizer.inference import load  # noqa: E402

@@ -22,6 +22,11 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer.eval_sets import held_out_truths  # noqa: E402
 from colorizer.evaluate import gray_baseline, quieter_half  # noqa: E402
 from colorizer.metrics import colorfulness, image_metrics  # noqa: E402

@@ -15,6 +15,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer import exemplar, inference  # noqa: E402
 from colorizer.eval_sets import folder_pairs  # noqa: E402
 from colorizer.video.measure import psnr  # noqa: E402

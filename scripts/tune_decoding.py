@@ -28,6 +28,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer.eval_report import write_json  # noqa: E402
 from colorizer.evaluate import WithOptions, evaluate_photos  # noqa: E402
 from colorizer.inference import load  # noqa: E402

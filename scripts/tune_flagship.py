@@ -24,6 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
 from colorizer.eval_report import format_table, write_json  # noqa: E402
 from colorizer.eval_sets import gallery_truths, held_out_truths  # noqa: E402

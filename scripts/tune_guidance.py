@@ -17,6 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 from colorizer import exemplar, hints  # noqa: E402
 from colorizer.eval_sets import gallery_truths, held_out_truths, reference_pairs  # noqa: E402
 from colorizer.evaluate import HintedColorizer, ReferencedColorizer, evaluate_photos  # noqa: E402

@@ -32,6 +32,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr, before the imports below
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 

@@ -540,9 +540,24 @@ def test_only_tensorflows_loading_chatter_is_kept_off_stderr(tmp_path):
         "os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. You may see ...\\n')\n"
         "os.write(2, b'I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\\n')\n"
         "os.write(2, b'[libprotobuf WARNING] something the user should see\\n')\n")
-    script = "from colorizer.cli import _import_tensorflow_quietly\n_import_tensorflow_quietly()\nprint('imported')"
+    script = "from colorizer.quiet_tensorflow import import_tensorflow_quietly\nimport_tensorflow_quietly()\nprint('imported')"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr
     assert result.stderr.splitlines() == ["[libprotobuf WARNING] something the user should see"]
+
+
+def test_a_script_keeps_tensorflows_loading_chatter_off_stderr():
+    """``scripts/*.py`` that use TensorFlow print nothing of its loading on stderr (they printed six lines before
+    their own output), as ``python -m colorizer`` does; a user's own level is kept (0: the lines come back)."""
+    import os
+
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run([sys.executable, "scripts/tune_decoding.py", "--help"], cwd=REPO_ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and "--checkpoint" in quiet.stdout
+    assert quiet.stderr == ""
+    loud = subprocess.run([sys.executable, "scripts/tune_decoding.py", "--help"], cwd=REPO_ROOT,
+                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"}, capture_output=True, text=True, timeout=120)
+    assert loud.returncode == 0 and loud.stderr != ""

@@ -1,0 +1,56 @@
+"""TensorFlow without its C++ chatter on stderr, for programs whose stderr is for their own messages
+(``python -m colorizer``, ``scripts/*.py``): the one place that knows what TensorFlow prints as it loads.
+
+- ``quiet_logs()``: ``TF_CPP_MIN_LOG_LEVEL`` 3 unless the user set another level; before TensorFlow is imported.
+- ``import_tensorflow_quietly()``: at level 3, TensorFlow imported with the lines its libraries print as they load
+  (``LOADING_CHATTER``, printed before they read the level) kept off stderr; anything else is passed on.
+- ``quiet_tensorflow()``: both, for a script that will use TensorFlow anyway (the CLI imports it only for the
+  commands that need it, so ``archs`` answers at once).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+__all__ = ["LOADING_CHATTER", "quiet_logs", "import_tensorflow_quietly", "quiet_tensorflow"]
+
+# What TensorFlow's libraries print as they load, before they read TF_CPP_MIN_LOG_LEVEL (the import twice: TensorFlow
+# and its bundled copy); any other line they print then is passed on.
+LOADING_CHATTER = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
+                   "Could not find cuda drivers", "failed call to cuInit")
+
+
+def quiet_logs() -> None:
+    """``TF_CPP_MIN_LOG_LEVEL`` 3 (errors too) unless the user set another: 2 still lets "failed call to cuInit"
+    through, logged at ERROR on every machine without a GPU. Only takes effect before TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its loading chatter kept off stderr, when ``TF_CPP_MIN_LOG_LEVEL`` is 3: what the
+    import prints goes to a temporary file, and every line but ``LOADING_CHATTER`` is printed after it. A failed
+    import still raises, once stderr is back; a crash inside TensorFlow's loading (exit 134, no message) shows its
+    message when run again with ``TF_CPP_MIN_LOG_LEVEL=0``. A no-op at another level or once TensorFlow is in."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3" or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as printed:
+        try:
+            os.dup2(printed.fileno(), 2)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            printed.seek(0)
+            for line in printed.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not any(chatter in line for chatter in LOADING_CHATTER):
+                    print(line, file=sys.stderr)
+
+
+def quiet_tensorflow() -> None:
+    """``quiet_logs()`` then ``import_tensorflow_quietly()``: the first lines of a script that uses TensorFlow,
+    before it imports anything that imports it (``colorizer.inference``, ``colorizer.train``, ...)."""
+    quiet_logs()
+    import_tensorflow_quietly()
