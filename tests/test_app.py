@@ -455,3 +455,23 @@ def test_every_uploader_counts_toward_the_upload_ceiling(tiny_app_env, monkeypat
     at.file_uploader(key="reference.upload").set_value([("ref.png", noise.getvalue(), "image/png")]).run()
     assert_no_page_error(at)
     assert [w for w in at.sidebar.warning if "per visitor" in w.value], "the reference's bytes were not counted"
+
+
+def test_colorize_knobs_survive_a_trip_to_another_page(tiny_app_env):
+    """A visitor who set the vividness (or the VAE's samples and seed), looked at another page and came
+    back found them at their defaults again: Streamlit drops a widget's value on a page where it is not drawn."""
+    at = app()
+    at.session_state["sidebar.model"] = "unet313"
+    at.run()
+    at.slider(key="colorize.temperature").set_value(0.2).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/colorize.py").run()
+    assert_no_page_error(at)
+    assert at.slider(key="colorize.temperature").value == pytest.approx(0.2)
+    at.sidebar.selectbox(key="sidebar.model").set_value("vae").run()
+    at.slider(key="colorize.samples").set_value(3).run()
+    at.number_input(key="colorize.seed").set_value(7).run()
+    at.switch_page("pages/channels.py").run()
+    at.switch_page("pages/colorize.py").run()
+    assert_no_page_error(at)
+    assert (at.slider(key="colorize.samples").value, at.number_input(key="colorize.seed").value) == (3, 7)

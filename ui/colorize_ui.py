@@ -36,16 +36,17 @@ def options_ui(model: Colorizer) -> dict:
     if not (model.has_temperature or model.is_stochastic):
         return options
     left, right, _ = st.columns([2, 1, 2])
+    # persist_state="session": a trip to another page keeps them (Streamlit drops an undrawn widget's value).
     if model.has_temperature:
         options["temperature"] = left.slider(
             "Vividness: temperature T (lower = more vivid)", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key="colorize.temperature",
-            help="The annealed mean of the 313-bin distribution: lower T moves toward the most likely color "
+            persist_state="session", help="The annealed mean of the 313-bin distribution: lower T moves toward the most likely color "
                  "(vivid), T = 1 is the plain mean (desaturated). The paper's default is 0.38.",
         )
     if model.is_stochastic:
         options["n_samples"] = left.slider("Samples", 2, 8, 4, key="colorize.samples",
-                                           help="The VAE draws a different latent z for each sample.")
-        options["seed"] = int(right.number_input("Seed", 0, 1_000_000, 0, key="colorize.seed"))
+                                           persist_state="session", help="The VAE draws a different latent z for each sample.")
+        options["seed"] = int(right.number_input("Seed", 0, 1_000_000, 0, key="colorize.seed", persist_state="session"))
     return options
 
 
