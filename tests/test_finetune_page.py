@@ -179,3 +179,39 @@ def test_page_inside_the_app_navigation(page_env):
     at.switch_page("pages/finetune.py").run()
     assert_no_page_error(at)
     assert [t.value for t in at.title] == ["Fine-tune"] and at.button(key="finetune.start")
+
+
+def _result_page(folder: str) -> None:
+    """The result view of a job stopped one step into its only epoch (as a Stop 20 s into a 1-epoch run leaves it)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from ui import finetune_ui
+
+    status = SimpleNamespace(state="stopped", result=Path(folder), wall_time_s=28.0, device="CPU: test", history=(),
+                             mixed_precision=False, message="")
+    finetune_ui.result_ui(SimpleNamespace(status=lambda: status, held_out_photo=None))
+
+
+def test_result_of_a_stop_inside_an_epoch_says_so(tmp_path):
+    """Stopped one step into a 1-epoch fine-tune, the page said "Saved … after 1 epoch(s)" over a caption saying
+    it "stopped before an epoch was complete": the success line now counts the full epochs and the steps."""
+    from colorizer import checkpoints
+
+    folder = tmp_path / "cifar_ae-ft-1234"
+    checkpoints.write_card(folder, {"name": folder.name, "training": {
+        "epochs": 1, "epochs_run": 1, "stopped_early": True, "last_epoch_steps": 1, "steps_per_epoch": 3,
+        "time_per_epoch_s": None, "feature_time_s": 6.7}})
+    at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    [success] = at.success
+    assert "after 0 full epoch(s) and 1 of 3 steps of epoch 1 (stopped early" in success.value
+    assert any("stopped before an epoch was complete" in c.value for c in at.caption)
+
+
+def test_epochs_done_counts_whole_epochs_when_none_was_cut():
+    from ui.finetune_ui import epochs_done
+
+    assert epochs_done({"epochs_run": 3, "last_epoch_steps": 5, "steps_per_epoch": 5}) == "3 epoch(s)"
+    assert epochs_done({"epochs_run": 4}) == "4 epoch(s)"  # a card without step counts
+    assert epochs_done({}) == "? epoch(s)"

@@ -294,7 +294,7 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     card = checkpoints.read_card(status.result)
     training = card.get("training", {})
     stopped = " (stopped early; the best epoch's weights were kept)" if status.state == "stopped" else ""
-    st.success(f"Saved **{status.result.name}** after {training.get('epochs_run', '?')} epoch(s){stopped}. "
+    st.success(f"Saved **{status.result.name}** after {epochs_done(training)}{stopped}. "
                "It is in your model picker now, and on the Compare and Training-curves pages: only you see it "
                "until you share it (Your fine-tuned models, below).", icon=":material/check_circle:")
     per_epoch = training.get("time_per_epoch_s")
@@ -308,6 +308,17 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     curves_ui(status, key="finetune.curve.final")
     scores_ui(card)
     held_out_ui(job, status)
+
+
+def epochs_done(training: dict) -> str:
+    """How much training the card's ``training`` records: "3 epoch(s)", or with a Stop inside an epoch (Keras
+    still ends it, and history.csv has a row for it) "2 full epoch(s) and 1 of 3 steps of epoch 3"."""
+    run, steps, last = training.get("epochs_run"), training.get("steps_per_epoch"), training.get("last_epoch_steps")
+    if not isinstance(run, int):
+        return "? epoch(s)"
+    if run and isinstance(steps, int) and isinstance(last, int) and 0 <= last < steps:
+        return f"{run - 1} full epoch(s) and {last} of {steps} steps of epoch {run}"
+    return f"{run} epoch(s)"
 
 
 def scores_ui(card: dict) -> None:
