@@ -475,3 +475,37 @@ def test_colorize_knobs_survive_a_trip_to_another_page(tiny_app_env):
     at.switch_page("pages/colorize.py").run()
     assert_no_page_error(at)
     assert (at.slider(key="colorize.samples").value, at.number_input(key="colorize.seed").value) == (3, 7)
+
+
+def test_curves_choices_survive_a_trip_to_another_page(tiny_app_env):
+    """The Training-curves page's checkpoints, metrics and log scale were back at their defaults after a visit to
+    another page (Streamlit drops the value of a widget a page does not draw)."""
+    at = app().switch_page("pages/curves.py").run()
+    names = at.multiselect(key="curves.checkpoints").options
+    at.multiselect(key="curves.checkpoints").set_value(names[:1]).run()
+    at.multiselect(key="curves.metrics").set_value(["loss"]).run()
+    at.toggle(key="curves.log").set_value(False).run()
+    at.switch_page("pages/channels.py").run()
+    at.switch_page("pages/curves.py").run()
+    assert_no_page_error(at)
+    assert at.multiselect(key="curves.checkpoints").value == names[:1]
+    assert at.multiselect(key="curves.metrics").value == ["loss"]
+    assert at.toggle(key="curves.log").value is False
+
+
+def test_reference_gallery_choice_survives_a_trip_to_another_page(tiny_app_env):
+    """A gallery reference photo the visitor picked became the gallery's first photo after a visit to another page:
+    the undrawn select box was dropped, drawn again at its default, and that default recorded as the reference."""
+    from colorizer import gallery
+    from ui import reference_ui
+
+    at = app().run()
+    at.segmented_control(key="reference.source").set_value(reference_ui.GALLERY).run()
+    last = gallery.color_keys()[-1]
+    at.selectbox(key="reference.gallery").set_value(last).run()
+    assert at.session_state["reference.chosen"] == ("gallery", last)
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/colorize.py").run()
+    assert_no_page_error(at)
+    assert at.selectbox(key="reference.gallery").value == last
+    assert at.session_state["reference.chosen"] == ("gallery", last)

@@ -215,3 +215,22 @@ def test_epochs_done_counts_whole_epochs_when_none_was_cut():
     assert epochs_done({"epochs_run": 3, "last_epoch_steps": 5, "steps_per_epoch": 5}) == "3 epoch(s)"
     assert epochs_done({"epochs_run": 4}) == "4 epoch(s)"  # a card without step counts
     assert epochs_done({}) == "? epoch(s)"
+
+
+def test_page_settings_survive_a_trip_to_another_page(page_env):
+    """A visitor who set the epochs, learning rate, batch size, validation share and photo source, then looked at
+    another page, came back to the defaults (Streamlit drops the value of a widget a page does not draw)."""
+    at = page().run()
+    assert_no_page_error(at)
+    at.number_input(key="finetune.epochs").set_value(3)
+    at.select_slider(key="finetune.lr").set_value(1e-3)
+    at.select_slider(key="finetune.batch").set_value(4)
+    at.slider(key="finetune.val_share").set_value(0.3)
+    at.run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert_no_page_error(at)
+    assert at.number_input(key="finetune.epochs").value == 3
+    assert at.select_slider(key="finetune.lr").value == pytest.approx(1e-3)
+    assert at.select_slider(key="finetune.batch").value == 4
+    assert at.slider(key="finetune.val_share").value == pytest.approx(0.3)

@@ -218,3 +218,21 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
     mine.unlink()                                                             # pushed out all the same
     assert video_ui.stored_clip("mine.mp4", b"my clip") == mine and mine.read_bytes() == b"my clip"
     assert not list(folder.glob(".*"))                                        # no partial file left behind
+
+
+def test_video_page_choices_survive_a_trip_to_another_page(tiny_app_env):
+    """The first frame's guidance and the clip source were back at their defaults after a visit to another page
+    (Streamlit drops the value of a widget a page does not draw)."""
+    at = video_page()
+    assert_no_page_error(at)
+    guidance = at.radio(key="video.guidance").options[1]
+    at.radio(key="video.guidance").set_value(guidance).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/video.py").run()
+    assert_no_page_error(at)
+    assert at.radio(key="video.guidance").value == guidance
+    at.segmented_control(key="video.source").set_value("Upload a clip").run()
+    at.switch_page("pages/channels.py").run()
+    at.switch_page("pages/video.py").run()
+    assert_no_page_error(at)
+    assert at.segmented_control(key="video.source").value == "Upload a clip"

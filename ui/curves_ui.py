@@ -37,7 +37,7 @@ def curves_page_ui() -> None:
     picked = widgets.multiselect_ui("Metrics", metrics, [m for m in ("loss", "learning_rate") if m in metrics], "curves.metrics",
                             help="Solid: training; dashed: validation (val_…).")
     log_losses = st.toggle(
-        "Log scale for losses and metrics", value=True, key="curves.log",
+        "Log scale for losses and metrics", value=True, key="curves.log", persist_state="session",
         help="Losses differ in kind between architectures (MSE on ab or RGB, cross-entropy over 313 bins): "
              "on a log axis they share a chart; compare their shapes rather than their levels.",
     )

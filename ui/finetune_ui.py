@@ -94,10 +94,11 @@ def base_ui(bases: dict) -> str:
 
 def photos_ui() -> tuple[list, list[str]] | None:
     """The photo source → a loader returning (photos, error lines), or None when nothing is chosen yet."""
-    source = st.segmented_control("Photos", [UPLOAD, GALLERY], default=UPLOAD, key="finetune.source", required=True)
+    source = st.segmented_control("Photos", [UPLOAD, GALLERY], default=UPLOAD, key="finetune.source", required=True,
+                                  persist_state="session")
     if source == GALLERY:
         keys = gallery.color_keys()
-        picked = st.multiselect("Gallery photos", keys, default=keys, key="finetune.gallery",
+        picked = st.multiselect("Gallery photos", keys, default=keys, key="finetune.gallery", persist_state="session",
                                 format_func=lambda k: gallery.GALLERY[k].title,
                                 help="The gallery's color photos (from scikit-image, scikit-learn and matplotlib).")
         return (lambda: _gallery_photos(picked)) if picked else None
@@ -139,19 +140,22 @@ def settings_ui(base_card: dict) -> dict:
     """Epochs, learning rate, batch size, crop size and validation share → keyword arguments of the config."""
     left, middle, right = st.columns(3)
     epochs = left.number_input("Epochs", 1, LIMITS.epochs, min(5, LIMITS.epochs), key="finetune.epochs",
+                               persist_state="session",
                                help=f"At most {LIMITS.epochs} on this server; a fine-tune stops after "
                                     f"{LIMITS.minutes:g} min whatever it is doing, keeping its best epoch.")
-    lr = middle.select_slider("Learning rate", LEARNING_RATES, value=3e-4, key="finetune.lr",
+    lr = middle.select_slider("Learning rate", LEARNING_RATES, value=3e-4, key="finetune.lr", persist_state="session",
                               format_func=lambda v: f"{v:.0e}")
     batches = [b for b in BATCH_SIZES if b <= LIMITS.batch] or [LIMITS.batch]
-    batch = right.select_slider("Batch size", batches, value=min(DEFAULT_BATCH, batches[-1]), key="finetune.batch")
+    batch = right.select_slider("Batch size", batches, value=min(DEFAULT_BATCH, batches[-1]), key="finetune.batch",
+                              persist_state="session")
     crops = crop_choices(base_card)
     working = int(base_card.get("working_size") or crops[0])
     crop = left.selectbox("Crop size (px)", crops, index=crops.index(working) if working in crops else 0,
-                          key=f"finetune.crop.{base_card.get('name', '')}", disabled=len(crops) == 1,
+                          key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
+                          disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
                                "Default: the model's working size.")
-    share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share",
+    share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share", persist_state="session",
                           help="Photos held out to measure progress, preview each epoch and score the result.")
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}
 

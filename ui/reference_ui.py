@@ -74,7 +74,7 @@ def _choose(source: str) -> None:
         st.session_state[CHOSEN_KEY] = ("upload", upload.file_id, _kept(picture))
     elif source == GALLERY:
         keys = gallery.color_keys()
-        key = st.selectbox("Reference photo", keys, key="reference.gallery",
+        key = st.selectbox("Reference photo", keys, key="reference.gallery", persist_state="session",
                            format_func=lambda k: gallery.GALLERY[k].title)
         st.session_state[CHOSEN_KEY] = ("gallery", key)
     else:
@@ -96,7 +96,7 @@ def reference_picker_ui() -> DecodedImage | None:
         if st.session_state.get(SOURCE_KEY) not in options:
             st.session_state[SOURCE_KEY] = UPLOAD if (st.session_state.get(CHOSEN_KEY) or ("",))[0] == "upload" \
                 else GALLERY if active else NONE
-        _choose(st.segmented_control("Reference", options, key=SOURCE_KEY, required=True))
+        _choose(st.segmented_control("Reference", options, key=SOURCE_KEY, persist_state="session", required=True))
         reference = chosen_reference()
         if reference is not None:
             st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {plain(reference.name)}",

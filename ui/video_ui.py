@@ -104,7 +104,8 @@ def first_frame(path: str) -> np.ndarray:
 
 def clip_ui():
     """The clip: (its name, path, info, bytes) within the caps, or None (with a message when it is refused)."""
-    source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key="video.source", required=True)
+    source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key="video.source", required=True,
+                                  persist_state="session")
     if source == UPLOAD:
         upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {MAX_UPLOAD_MB} MB "
                                   f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key="video.upload")
@@ -146,11 +147,13 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
     a chosen guide is missing or broken (the error says which)."""
     with st.expander("Colors for the first frame (optional)"):
         how = st.radio("First frame's colors", [NONE, REFERENCE, HINTS], key="video.guidance", horizontal=True,
+                       persist_state="session",
                        help="The colored first frame then guides the frames after it (its colors are matched to theirs).")
         if how == REFERENCE:
             upload = st.file_uploader("A color photo of the same place or kind", type=list(SUPPORTED_EXTENSIONS),
                                       key="video.reference")
             pick = st.selectbox("…or a gallery photo", gallery.color_keys(), key="video.reference_gallery",
+                                persist_state="session",
                                 disabled=upload is not None, format_func=lambda k: gallery.GALLERY[k].title)
             try:
                 picture = loaders.decode_upload(upload.getvalue(), upload.name) if upload else loaders.gallery_picture(pick)

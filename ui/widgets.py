@@ -7,9 +7,11 @@ safety net). Pages read the sidebar's
 choices with accessors that never raise:
 - ``chosen_checkpoint()`` → the picked checkpoint name, or None when there is none;
 - ``chosen_pictures()`` → (list of ``DecodedImage``, list of "file: reason" errors).
-Widget keys are namespaced ``sidebar.*`` (the pages use ``<page>.*``).
+Widget keys are namespaced ``sidebar.*`` (the pages use ``<page>.*``). A page's settings take
+``persist_state="session"``: Streamlit drops the value of a widget a page does not draw, so without it a trip
+to another page set them back (file uploaders cannot keep theirs: a clip or fine-tune photos are chosen again).
 Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), ``pick_picture_ui()``,
-``multiselect_ui()`` (a multiselect whose choice survives options that come and go),
+``multiselect_ui()`` (a multiselect whose choice survives options that come and go, and other pages),
 ``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
 Pure helpers: ``display(image, alpha)`` (display-size copy), ``zip_of_pngs(results)``, ``png_of(result, alpha)``.
 Per-session quotas of a public server: at most ``MAX_PICTURES`` pictures at a time and
@@ -321,15 +323,18 @@ def pick_picture_ui(pictures: list[DecodedImage], key: str) -> DecodedImage | No
     """One picture of several (a select box when there is a choice)."""
     if len(pictures) <= 1:
         return pictures[0] if pictures else None
-    index = st.selectbox("Image", range(len(pictures)), format_func=lambda i: pictures[i].name, key=key)
+    index = st.selectbox("Image", range(len(pictures)), format_func=lambda i: pictures[i].name, key=key,
+                         persist_state="session")
     return pictures[index or 0]
 
 
 def multiselect_ui(label: str, options: list[str], default: list[str], key: str, **kwargs) -> list[str]:
-    """A multiselect whose remembered choice survives options that come and go (checkpoints, metrics)."""
+    """A multiselect whose remembered choice survives options that come and go (checkpoints, metrics) and a trip
+    to another page."""
     if key in st.session_state:
         st.session_state[key] = [o for o in st.session_state[key] if o in options]
-    return st.multiselect(label, options, default=None if key in st.session_state else default, key=key, **kwargs)
+    return st.multiselect(label, options, default=None if key in st.session_state else default, key=key,
+                          persist_state="session", **kwargs)
 
 
 def no_checkpoint_ui() -> None:
