@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names
 
-__all__ = ["Colorizer", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
+__all__ = ["Colorizer", "Timed", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
            "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
 
 _log = logging.getLogger(__name__)
@@ -94,6 +95,16 @@ def infer_contract(model, source: str | None = None) -> tuple[str, int]:
     return contracts[out_shape[-1]], int(size)
 
 
+class Timed(NamedTuple):
+    """``Colorizer.timed_colorize``'s answer. ``first_of_shape``: the model had not colorized a photo of this
+    network input shape (``Colorizer.input_shape``) before, so ``seconds`` include getting the network ready for
+    it (a TensorFlow trace of the photo's aspect: seconds on two cores, where the next photo of that shape
+    takes a tenth of a second)."""
+    image: np.ndarray
+    seconds: float
+    first_of_shape: bool
+
+
 @dataclass
 class Colorizer:
     """A loaded model ready to colorize; safe to share between threads (one forward pass at a time).
@@ -132,6 +143,7 @@ class Colorizer:
         self._arch_options = option_names(self.arch) if self.arch else frozenset()
         self.options = frozenset(COMMON_OPTIONS) | self._arch_options
         self._lock = threading.Lock()
+        self._shapes_timed: set[tuple[int, int]] = set()  # input shapes ``timed_colorize`` has run
 
     def _gated(self, forward):
         return forward if self.gate is None else colorfulness_gate.with_prediction(forward, self.gate)
@@ -386,10 +398,15 @@ class Colorizer:
         L8, x = self.prepared(_validated(image))
         return [self.join(L8, self.predict_ab(x, seed=seed + i, **options)[0]) for i in range(n_samples)]
 
-    def timed_colorize(self, image: np.ndarray, **options) -> tuple[np.ndarray, float]:
+    def timed_colorize(self, image: np.ndarray, **options) -> Timed:
+        """``colorize`` → ``Timed`` (the image, its seconds, whether it was this model's first of its shape)."""
+        shape = self.input_shape(np.shape(image))
+        with self._lock:
+            first = shape not in self._shapes_timed
+            self._shapes_timed.add(shape)
         start = time.perf_counter()
         result = self.colorize(image, **options)
-        return result, time.perf_counter() - start
+        return Timed(result, time.perf_counter() - start, first)
 
 
 def compiled_forward(network, working_size: int, jit_compile: bool = False):

@@ -440,7 +440,9 @@ class _CountingModel:
     def timed_colorize(self, image, **options):
         self.calls += 1
         time.sleep(self.seconds)
-        return np.dstack([image] * 3), self.seconds
+        from colorizer.inference import Timed
+
+        return Timed(np.dstack([image] * 3), self.seconds, False)
 
 
 def _fresh_results(monkeypatch):
@@ -517,7 +519,7 @@ def test_uploads_are_read_in_a_lane_of_their_own_within_the_budget(monkeypatch):
         picture = loaders.decode_upload(hostile.png16(2000), "big16.png")
     assert picture.rgb.shape == (2000, 2000, 3)
     with work_queue.DECODE_QUEUE.turn():  # while an upload is read, a colorization goes through
-        result, _ = loaders.colorized(_CountingModel(), ("m",), picture.pixels, loaders.image_digest(picture.pixels))
+        result, *_ = loaders.colorized(_CountingModel(), ("m",), picture.pixels, loaders.image_digest(picture.pixels))
     assert result.shape == (2000, 2000, 3)
 
 

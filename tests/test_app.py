@@ -509,3 +509,14 @@ def test_reference_gallery_choice_survives_a_trip_to_another_page(tiny_app_env):
     assert_no_page_error(at)
     assert at.selectbox(key="reference.gallery").value == last
     assert at.session_state["reference.chosen"] == ("gallery", last)
+
+
+def test_a_time_that_includes_getting_the_network_ready_says_so():
+    """The first photo of a shape (the default photo, on a fresh server) took seconds; its result is shared, so
+    every later visitor read those seconds as the model's speed. Such a time now says what it includes."""
+    from ui import widgets
+
+    assert widgets.time_text(0.0712, False) == "0.07 s"
+    assert widgets.time_text(8.41, True).startswith("8.41 s (the model's first photo of this shape")
+    assert widgets.time_text(0.0712, False, short=True) == "71 ms"
+    assert widgets.time_text(8.41, True, short=True) == "8,410 ms, first run at this shape"

@@ -141,8 +141,23 @@ def test_unknown_decodings_are_refused(tiny_colorizers, photo_37x53):
 
 
 def test_timed_colorize(tiny_colorizers, photo_37x53):
-    result, seconds = tiny_colorizers["cifar_ae"].timed_colorize(photo_37x53)
+    result, seconds, _ = tiny_colorizers["cifar_ae"].timed_colorize(photo_37x53)
     assert result.shape == photo_37x53.shape and seconds > 0
+    assert np.array_equal(result, tiny_colorizers["cifar_ae"].colorize(photo_37x53))
+
+
+def test_timed_colorize_says_when_it_was_the_first_photo_of_its_shape(tiny_checkpoints):
+    """The first photo a model runs at a network input shape pays for getting the network ready (a trace of that
+    shape): the app says so beside its time, which a shared result otherwise shows every visitor as the speed."""
+    from colorizer.inference import load
+
+    square, flagship = load(tiny_checkpoints["cifar_ae"]), load(tiny_checkpoints["hypercolumn"])  # fresh ones
+    assert square.timed_colorize(make_photo(37, 53, seed=1)).first_of_shape
+    assert not square.timed_colorize(make_photo(37, 53, seed=2)).first_of_shape
+    assert not square.timed_colorize(make_photo(90, 20, seed=3)).first_of_shape  # its square: the same shape
+    assert flagship.timed_colorize(make_photo(30, 40, seed=4)).first_of_shape
+    assert not flagship.timed_colorize(make_photo(60, 80, seed=5)).first_of_shape  # the same aspect
+    assert flagship.timed_colorize(make_photo(30, 120, seed=6)).first_of_shape  # a wide one: its own shape
 
 
 def test_colorize_is_thread_safe(tiny_colorizers):

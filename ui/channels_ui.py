@@ -53,7 +53,7 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
     stamp = loaders.checkpoint_stamp(model.name)
     with st.spinner(f"Colorizing with {model.name}…"):
         try:
-            result, _ = loaders.colorized(model, stamp, picture.pixels, loaders.image_digest(picture.rgb))
+            result = loaders.colorized(model, stamp, picture.pixels, loaders.image_digest(picture.rgb)).image
         except Exception as err:
             st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {err})"))
             return None

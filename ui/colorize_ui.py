@@ -104,7 +104,8 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     digest = loaders.image_digest(picture.rgb)
     hints = hints_json(digest) if model.takes_hints else ""
     try:
-        result, seconds = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"], hints_json=hints)
+        result, seconds, first_of_shape = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"],
+                                                            hints_json=hints)
     except Exception as err:  # never a traceback: say which file and why
         st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
         return None
@@ -115,7 +116,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     columns = st.columns(3 if picture.was_color else 2)
     columns[0].image(gray, caption="Input as the model sees it (L only)", alt=f"{picture.name} in gray, as the model sees it")
     typical = " (z = 0, its typical colorization)" if model.is_stochastic else ""
-    columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {seconds:.2f} s",
+    columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {widgets.time_text(seconds, first_of_shape)}",
                       alt=f"{picture.name} colorized by {model.name}")
     if picture.was_color:
         columns[2].image(widgets.display(picture.rgb, picture.alpha), caption="Truth (the original colors)",
@@ -143,7 +144,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
 
 def _result_of(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, temperature, hints: str) -> np.ndarray:
     """The colorized picture, from the server's results (made again in its turn if it was dropped)."""
-    return loaders.colorized(model, stamp, pixels, digest, temperature, hints_json=hints)[0]
+    return loaders.colorized(model, stamp, pixels, digest, temperature, hints_json=hints).image
 
 
 def model_caption(model: Colorizer) -> str:

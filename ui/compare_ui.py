@@ -36,13 +36,13 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
             continue
         stamp = loaders.checkpoint_stamp(name)
         try:
-            result, seconds = loaders.colorized(model, stamp, picture.pixels, digest)
+            result, seconds, first_of_shape = loaders.colorized(model, stamp, picture.pixels, digest)
         except Exception as err:  # one failing model must not hide the others
             st.error(plain(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})"))
             continue
         row = {"model": name, "kind": widgets.checkpoint_kind(name),
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
-               "time_ms": seconds * 1000, "image": result}
+               "time_ms": seconds * 1000, "first_of_shape": first_of_shape, "image": result}
         if picture.was_color:
             row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None)))
         rows.append(row)
@@ -56,7 +56,8 @@ def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
     if picture.was_color:
         tiles.append((picture.rgb, "Truth"))
     for row in rows:
-        tiles.append((row["image"], f"**{row['model']}** · {row['time_ms']:.0f} ms · {row['parameters'] / 1e6:.2f} M params"))
+        time = widgets.time_text(row["time_ms"] / 1000, row["first_of_shape"], short=True)
+        tiles.append((row["image"], f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"))
     for start in range(0, len(tiles), GRID_COLUMNS):
         for column, (image, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
             column.image(widgets.display(image, max_side=640), caption=caption, alt=caption.replace("**", ""))

@@ -348,7 +348,7 @@ def held_out_ui(job: finetune.FinetuneJob, status: finetune.JobStatus) -> None:
     for label, name in ((f"Base ({job.config.base})", str(job.config.base)), ("Fine-tuned", status.result.name)):
         model = widgets.colorizer_ui(name) if name in visible else None
         if model is not None:
-            shown[label], _ = loaders.colorized(model, loaders.checkpoint_stamp(name), photo, loaders.image_digest(photo))
+            shown[label] = loaders.colorized(model, loaders.checkpoint_stamp(name), photo, loaders.image_digest(photo)).image
     for column, (label, image) in zip(st.columns(len(shown)), shown.items()):
         column.image(widgets.display(image, max_side=512), caption=plain(f"{label} · {status.held_out_name}"),
                      alt=f"{label}: {status.held_out_name}")

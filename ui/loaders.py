@@ -231,9 +231,10 @@ def _options_for(model: Colorizer, temperature: float | None, seed: int | None) 
 
 
 def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
-              temperature: float | None = None, seed: int | None = None, hints_json: str = "") -> tuple[np.ndarray, float]:
-    """uint8 gray/RGB image → (uint8 RGB H×W×3, seconds); the model is identified by ``stamp``;
-    ``hints_json``: the user's color hints (``colorizer.hints``) as JSON, "" for none."""
+              temperature: float | None = None, seed: int | None = None, hints_json: str = ""):
+    """uint8 gray/RGB image → ``inference.Timed`` (uint8 RGB H×W×3, seconds, whether the model met its shape
+    for the first time then); the model is identified by ``stamp``; ``hints_json``: the user's color hints
+    (``colorizer.hints``) as JSON, "" for none."""
     def compute():
         options = _options_for(model, temperature, seed)
         if hints_json:

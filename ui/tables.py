@@ -17,6 +17,9 @@ _number = st.column_config.NumberColumn
 METRIC_COLUMNS = {
     "parameters": _number("parameters", format="localized"),
     "time_ms": _number("time (ms)", format="%.0f"),
+    "first_of_shape": st.column_config.CheckboxColumn(
+        "first run at this shape", help="The model's first photo of this shape on this server: its time includes "
+                                        "getting the network ready (seconds), not only colorizing."),
     "psnr": _number("PSNR (dB) ↑", format="%.2f"),
     "ssim": _number("SSIM ↑", format="%.4f", help="Wang et al.'s SSIM (11×11 Gaussian window, σ = 1.5); "
                     "empty for an image under 11 px on a side."),
@@ -36,5 +39,5 @@ METRIC_COLUMNS = {
 }
 
 # The model and what it scored first: on a phone the first three columns are all that shows without a swipe.
-RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "l2_ab", "auc", "auc_rebalanced",
+RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "first_of_shape", "l2_ab", "auc", "auc_rebalanced",
                   "colorfulness", "kind", "architecture", "parameters")

@@ -45,7 +45,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint", "png_of", "MAX_PICTURES", "MAX_SESSION_PIXELS",
+    "default_checkpoint", "png_of", "time_text", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -144,6 +144,17 @@ def zip_of_pngs(results: list[tuple[str, object, np.ndarray | None]]) -> bytes:
             unique = name if count == 1 else f"{Path(name).stem}_{count}{Path(name).suffix}"
             archive.writestr(unique, png_of(rgb, alpha))
     return buffer.getvalue()
+
+
+def time_text(seconds: float, first_of_shape: bool, short: bool = False) -> str:
+    """A colorization's time as shown ("0.07 s"; ``short``: "70 ms"), said to include getting the network ready
+    when it was the model's first photo of its shape (``inference.Timed``): a result is shared with every visitor
+    who shows the same photo, so a cold start's seconds would otherwise stand as the model's speed."""
+    text = f"{seconds * 1000:,.0f} ms" if short else f"{seconds:.2f} s"
+    if not first_of_shape:
+        return text
+    return f"{text}, first run at this shape" if short else \
+        f"{text} (the model's first photo of this shape on this server: that includes getting it ready)"
 
 
 def checkpoint_kind(name: str) -> str:
