@@ -4,7 +4,9 @@ The browser test that uploads a clip and plays the result is in ``tests/test_bro
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +238,25 @@ def test_video_page_choices_survive_a_trip_to_another_page(tiny_app_env):
     at.switch_page("pages/video.py").run()
     assert_no_page_error(at)
     assert at.segmented_control(key="video.source").value == "Upload a clip"
+
+
+def test_a_clip_shorter_than_its_header_is_said_so_and_rates_read_as_people_write_them(tiny_app_env, tmp_path,
+                                                                                          monkeypatch):
+    """The walkthrough's tree.avi: the page said "first frame of 444 (…, 14.9999 fps, …)", then "68 frames"
+    with no word on why. Headers estimate (an AVI's may overstate): the result now says the clip held fewer
+    frames than announced, and were all colorized; a rate reads "15", not "14.9999"."""
+    from ui import video_ui
+
+    assert [video_ui.fps_text(f) for f in (Fraction(149999, 10000), Fraction(30000, 1001), 25)] == ["15", "29.97", "25"]
+    calls = []
+    fake = fake_colorize_video(calls)
+
+    def fewer(source, destination, model, progress=None, **options):
+        return dataclasses.replace(fake(source, destination, model, progress, **options), frames=4)
+
+    monkeypatch.setattr(video_ui, "colorize_video", fewer)
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert [as_read(i.value) for i in at.info if "not the 6 its header announced" in as_read(i.value)] == [
+        "The clip held 4 frames, not the 6 its header announced: all of them were colorized."]

@@ -34,7 +34,7 @@ from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
 from ui.plain_text import plain
 
-__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "flicker_figure",
+__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "flicker_figure", "fps_text",
            "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
@@ -134,7 +134,7 @@ def clip_ui():
         st.error(plain(str(err).replace(path.name, name)), icon=":material/broken_image:")
         return None
     st.image(widgets.display(frame, max_side=640), caption=plain(f"{name}: first frame of {info.frames} "
-             f"({info.width}×{info.height}, {float(info.fps):g} fps, {info.duration:.1f} s"
+             f"({info.width}×{info.height}, {fps_text(info.fps)} fps, {info.duration:.1f} s"
              f"{', with sound' if info.has_audio else ''})"), alt=f"The first frame of {name}")
     st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{Path(name).stem}_frame1.png",
                        mime="image/png", key="video.frame_download",
@@ -231,7 +231,8 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     st.session_state.pop(STOPPED_KEY, None)
     bar.empty()
     stop.empty()
-    st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label}
+    st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label,
+                                    "header_frames": info.frames}
 
 
 def flicker_figure(report: VideoReport, height: int = 320):
@@ -256,6 +257,11 @@ def flicker_figure(report: VideoReport, height: int = 320):
     return figure
 
 
+def fps_text(fps) -> str:
+    """A frame rate as people write it: 14.9999 (a header's 149999/10000) → "15", 30000/1001 → "29.97"."""
+    return f"{float(fps):.4g}"
+
+
 def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     """Input and result side by side, the download, the run's figures and the flicker chart."""
     report = result["report"]
@@ -273,12 +279,16 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     right.video(result["mp4"])
     right.caption(plain(f"Colorized ({result['label']})"))
     sound = f", sound {report.audio}" if report.audio else ""
-    st.caption(f"{report.frames} frames at {report.fps:g} fps, {report.codec}{sound}; colorized at "
+    st.caption(f"{report.frames} frames at {fps_text(report.fps)} fps, {report.codec}{sound}; colorized at "
                f"{report.frames_per_second:.1f} frames a second"
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))
     if report.cut_short:  # its header promised fewer frames, or a longer time, than the file holds
         st.warning(f"The clip holds more than its header said: only its first {report.frames} frames "
                    f"({report.frames / report.fps:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
+    announced = result.get("header_frames", 0)
+    if not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
+        st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
+                "colorized.", icon=":material/info:")
     st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):
