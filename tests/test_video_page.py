@@ -260,3 +260,21 @@ def test_a_clip_shorter_than_its_header_is_said_so_and_rates_read_as_people_writ
     assert_no_page_error(at)
     assert [as_read(i.value) for i in at.info if "not the 6 its header announced" in as_read(i.value)] == [
         "The clip held 4 frames, not the 6 its header announced: all of them were colorized."]
+
+
+def test_the_last_colorized_clip_is_still_there_after_a_trip_to_another_page(tiny_app_env, tmp_path, monkeypatch):
+    """The walkthrough: after a visit to another page the Video page had forgotten the upload (Streamlit's
+    uploader cannot keep it) and with it the colorized clip, a minute of work. The result is kept and shown."""
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.button(key="video.run").click().run()
+    made = at.session_state[video_ui.RESULT_KEY]["mp4"]
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/video.py").run()
+    assert_no_page_error(at)
+    assert at.segmented_control(key="video.source").value == "Upload a clip"
+    assert any("old.mp4, colorized" in as_read(c.value) for c in at.caption)
+    download = [b for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
+    assert download and at.session_state[video_ui.RESULT_KEY]["mp4"] == made

@@ -34,7 +34,7 @@ from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
 from ui.plain_text import plain
 
-__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "flicker_figure", "fps_text",
+__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "last_result_ui", "flicker_figure", "fps_text",
            "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
@@ -232,7 +232,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     bar.empty()
     stop.empty()
     st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label,
-                                    "header_frames": info.frames}
+                                    "header_frames": info.frames, "name": name}
 
 
 def flicker_figure(report: VideoReport, height: int = 320):
@@ -301,6 +301,20 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
                    f"{NETWORK_EVERY} and every scene cut; the frames between carry the colors.")
 
 
+def last_result_ui() -> None:
+    """The visitor's last colorized clip, when its upload is gone: an uploader forgets its file on a trip to
+    another page, but the result (a minute of the server's work) stays in the session until the next run."""
+    result = st.session_state.get(RESULT_KEY)
+    if result is None:
+        return
+    name = result.get("name", "your clip")
+    st.subheader("Your last colorized clip")
+    st.video(result["mp4"])
+    st.caption(plain(f"{name}, colorized ({result['label']}). Upload it again to see it beside the original."))
+    st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
+                       mime="video/mp4", key="video.last_download", icon=":material/download:")
+
+
 def video_page_ui() -> None:
     st.title("Video")
     st.caption("Old film in, color film out: each frame's colors are carried to the next along the motion "
@@ -311,6 +325,7 @@ def video_page_ui() -> None:
         return
     clip = clip_ui()
     if clip is None:
+        last_result_ui()
         return
     name, path, info, data = clip
     chosen = guidance_ui(model, info)
