@@ -520,3 +520,4 @@ def test_a_time_that_includes_getting_the_network_ready_says_so():
     assert widgets.time_text(8.41, True).startswith("8.41 s (the model's first photo of this shape")
     assert widgets.time_text(0.0712, False, short=True) == "71 ms"
     assert widgets.time_text(8.41, True, short=True) == "8,410 ms, first run at this shape"
+    assert widgets.time_text(0.012, True) == "0.01 s"  # ready at once: nothing worth saying

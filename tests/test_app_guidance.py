@@ -191,3 +191,23 @@ def test_the_certainty_map_says_what_the_colorfulness_gate_did(tiny_app_env, mon
     captions = [c.value for c in at.caption]
     assert any("guessed from the gray photo: 30 " in c and "toned down to 30." in c for c in captions), captions
     assert asked and asked[0].startswith("hypercolumn_hints")
+
+
+def test_an_uploaded_reference_is_still_used_after_a_trip_to_another_page(tiny_app_env):
+    """The L/a/b page shows the reference, but back on Colorize the reference's uploader had forgotten its file
+    (Streamlit drops an undrawn uploader's), and the page took that for the visitor removing it."""
+    at = app_with_upload("cifar_ae", gray_png(48))
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
+    at.switch_page("pages/channels.py").run()
+    at.switch_page("pages/colorize.py").run()
+    assert_no_page_error(at)
+    captions = [c for element in at.image for c in element.captions]
+    assert "Reference: ref.png" in captions and "Colored from the reference" in captions
+    # Emptied by the visitor, on the page: the reference goes.
+    at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
+    at.file_uploader(key="reference.upload").set_value([]).run()
+    assert_no_page_error(at)
+    assert "reference.chosen" not in at.session_state
+    assert "Reference: ref.png" not in [c for element in at.image for c in element.captions]

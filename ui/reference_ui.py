@@ -31,6 +31,7 @@ __all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "co
 
 NONE, UPLOAD, GALLERY = "No reference", "Upload a photo", "A gallery photo"
 SOURCE_KEY = "reference.source"
+UPLOAD_KEY = "reference.upload"
 CHOSEN_KEY = "reference.chosen"  # ("upload", file id, small DecodedImage) or ("gallery", key); survives page changes
 KEEP_SIDE = 1024
 
@@ -58,11 +59,17 @@ def chosen_reference() -> DecodedImage | None:
 def _choose(source: str) -> None:
     """Draw the chooser for ``source`` and record what it holds in ``CHOSEN_KEY``."""
     if source == UPLOAD:
-        upload = st.file_uploader("Reference photo (in color)", type=list(SUPPORTED_EXTENSIONS), key="reference.upload")
+        # Streamlit forgets an uploader's file on a page that does not draw it, and its key with it: an uploader
+        # that is empty and was not drawn on the last run came back from another page, not emptied by the visitor.
+        came_back = UPLOAD_KEY not in st.session_state
+        upload = st.file_uploader("Reference photo (in color)", type=list(SUPPORTED_EXTENSIONS), key=UPLOAD_KEY)
+        chosen = st.session_state.get(CHOSEN_KEY)
         if upload is None:
+            if came_back and chosen and chosen[0] == "upload":
+                st.caption(plain(f"Still using {chosen[2].name}; upload another photo to change it."))
+                return
             st.session_state.pop(CHOSEN_KEY, None)
             return
-        chosen = st.session_state.get(CHOSEN_KEY)
         if chosen and chosen[0] == "upload" and chosen[1] == upload.file_id:
             return  # read already
         try:

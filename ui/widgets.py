@@ -146,12 +146,17 @@ def zip_of_pngs(results: list[tuple[str, object, np.ndarray | None]]) -> bytes:
     return buffer.getvalue()
 
 
+# A first run's time under this is not worth a note: getting ready cost nobody a wait.
+COLD_NOTE_S = 0.25
+
+
 def time_text(seconds: float, first_of_shape: bool, short: bool = False) -> str:
     """A colorization's time as shown ("0.07 s"; ``short``: "70 ms"), said to include getting the network ready
-    when it was the model's first photo of its shape (``inference.Timed``): a result is shared with every visitor
-    who shows the same photo, so a cold start's seconds would otherwise stand as the model's speed."""
+    when it was the model's first photo of its shape (``inference.Timed``) and took ``COLD_NOTE_S`` or more: a
+    result is shared with every visitor who shows the same photo, so a cold start's seconds would otherwise stand
+    as the model's speed."""
     text = f"{seconds * 1000:,.0f} ms" if short else f"{seconds:.2f} s"
-    if not first_of_shape:
+    if not first_of_shape or seconds < COLD_NOTE_S:
         return text
     return f"{text}, first run at this shape" if short else \
         f"{text} (the model's first photo of this shape on this server: that includes getting it ready)"
