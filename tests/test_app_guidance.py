@@ -205,6 +205,8 @@ def test_an_uploaded_reference_is_still_used_after_a_trip_to_another_page(tiny_a
     assert_no_page_error(at)
     captions = [c for element in at.image for c in element.captions]
     assert "Reference: ref.png" in captions and "Colored from the reference" in captions
+    at.run()  # the next interaction: the uploader is drawn, and still empty
+    assert "Reference: ref.png" in [c for element in at.image for c in element.captions]
     # Emptied by the visitor, on the page: the reference goes.
     at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
     at.file_uploader(key="reference.upload").set_value([]).run()

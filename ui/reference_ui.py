@@ -32,6 +32,7 @@ __all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "co
 NONE, UPLOAD, GALLERY = "No reference", "Upload a photo", "A gallery photo"
 SOURCE_KEY = "reference.source"
 UPLOAD_KEY = "reference.upload"
+KEPT_KEY = "reference.kept"  # the chosen upload outlived its uploader's file (a trip to another page)
 CHOSEN_KEY = "reference.chosen"  # ("upload", file id, small DecodedImage) or ("gallery", key); survives page changes
 KEEP_SIDE = 1024
 
@@ -61,15 +62,19 @@ def _choose(source: str) -> None:
     if source == UPLOAD:
         # Streamlit forgets an uploader's file on a page that does not draw it, and its key with it: an uploader
         # that is empty and was not drawn on the last run came back from another page, not emptied by the visitor.
+        # The upload chosen before stays until another is uploaded (KEPT_KEY: through the runs after that one).
         came_back = UPLOAD_KEY not in st.session_state
         upload = st.file_uploader("Reference photo (in color)", type=list(SUPPORTED_EXTENSIONS), key=UPLOAD_KEY)
         chosen = st.session_state.get(CHOSEN_KEY)
         if upload is None:
-            if came_back and chosen and chosen[0] == "upload":
+            if chosen and chosen[0] == "upload" and (came_back or st.session_state.get(KEPT_KEY)):
+                st.session_state[KEPT_KEY] = True
                 st.caption(plain(f"Still using {chosen[2].name}; upload another photo to change it."))
                 return
+            st.session_state.pop(KEPT_KEY, None)
             st.session_state.pop(CHOSEN_KEY, None)
             return
+        st.session_state.pop(KEPT_KEY, None)
         if chosen and chosen[0] == "upload" and chosen[1] == upload.file_id:
             return  # read already
         try:
