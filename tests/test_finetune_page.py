@@ -234,3 +234,20 @@ def test_page_settings_survive_a_trip_to_another_page(page_env):
     assert at.select_slider(key="finetune.lr").value == pytest.approx(1e-3)
     assert at.select_slider(key="finetune.batch").value == 4
     assert at.slider(key="finetune.val_share").value == pytest.approx(0.3)
+
+
+def test_photos_let_go_on_a_trip_to_another_page_are_said_so(page_env):
+    """Streamlit's uploader keeps its files only while its page is shown: back from another page, the form was
+    simply empty. It now says the chosen photos were let go, once; an uploader the visitor empties says nothing."""
+    at = page().run()
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert_no_page_error(at)
+    assert [i.value for i in at.info if "let go" in i.value] == [
+        "The 3 photo(s) you chose were let go when you left this page: choose them again."]
+    at.run()
+    assert not [i for i in at.info if "let go" in i.value]
+    at.file_uploader(key="finetune.uploads").set_value([("photo.png", png(5), "image/png")]).run()
+    at.file_uploader(key="finetune.uploads").set_value([]).run()
+    assert not [i for i in at.info if "let go" in i.value]

@@ -35,6 +35,8 @@ __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui"
 
 JOB_KEY = "finetune.job_id"
 START_ERRORS_KEY = "finetune.start_errors"
+UPLOADS_KEY = "finetune.uploads"
+CHOSEN_COUNT_KEY = "finetune.uploads_chosen"  # how many photos the uploader held on its last run
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
 LIMITS = FinetuneLimits.from_env()
 BATCH_SIZES = (4, 8, 16, 32, 64)
@@ -102,15 +104,21 @@ def photos_ui() -> tuple[list, list[str]] | None:
                                 format_func=lambda k: gallery.GALLERY[k].title,
                                 help="The gallery's color photos (from scikit-image, scikit-learn and matplotlib).")
         return (lambda: _gallery_photos(picked)) if picked else None
+    came_back = UPLOADS_KEY not in st.session_state  # not drawn on the last run: back from another page
     uploads = st.file_uploader(
         "Color photos of one kind (landscapes, faces, flowers…)", type=list(SUPPORTED_EXTENSIONS),
-        accept_multiple_files=True, key="finetune.uploads",
+        accept_multiple_files=True, key=UPLOADS_KEY,
         help=f"Twenty or so color photos are plenty (this server takes {LIMITS.photos} at most). "
              "Grayscale files are skipped: they have no color to learn.",
     )
     widgets.upload_room_ui()
     if not uploads:
+        forgotten = st.session_state.pop(CHOSEN_COUNT_KEY, 0)
+        if came_back and forgotten:  # Streamlit's uploader keeps its files only while its page is shown
+            st.info(f"The {forgotten} photo(s) you chose were let go when you left this page: choose them again.",
+                    icon=":material/photo_library:")
         return None
+    st.session_state[CHOSEN_COUNT_KEY] = len(uploads)
     used = uploads[:LIMITS.photos]
     st.caption(f"{len(uploads)} file(s) chosen.")
     if len(uploads) > LIMITS.photos:
