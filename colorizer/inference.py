@@ -96,10 +96,10 @@ def infer_contract(model, source: str | None = None) -> tuple[str, int]:
 
 
 class Timed(NamedTuple):
-    """``Colorizer.timed_colorize``'s answer. ``first_of_shape``: the model had not colorized a photo of this
-    network input shape (``Colorizer.input_shape``) before, so ``seconds`` include getting the network ready for
-    it (a TensorFlow trace of the photo's aspect: seconds on two cores, where the next photo of that shape
-    takes a tenth of a second)."""
+    """``Colorizer.timed_colorize``'s answer. ``first_of_shape``: the network had not run this input shape
+    (``Colorizer.input_shape``) to the end before, by any call (the app's loading pass runs the square working
+    size), so ``seconds`` include getting the network ready for it (a TensorFlow trace of the photo's aspect:
+    seconds on two cores, where the next photo of that shape takes a tenth of a second)."""
     image: np.ndarray
     seconds: float
     first_of_shape: bool
@@ -143,10 +143,15 @@ class Colorizer:
         self._arch_options = option_names(self.arch) if self.arch else frozenset()
         self.options = frozenset(COMMON_OPTIONS) | self._arch_options
         self._lock = threading.Lock()
-        self._shapes_timed: set[tuple[int, int]] = set()  # input shapes ``timed_colorize`` has run
+        self._shapes_run: set[tuple[int, int]] = set()  # network input shapes a pass has finished (``_ran``)
 
     def _gated(self, forward):
         return forward if self.gate is None else colorfulness_gate.with_prediction(forward, self.gate)
+
+    def _ran(self, x: np.ndarray) -> None:
+        """Note that the network finished a pass at network input ``x``'s shape (N×h×w×1), which is ready now
+        (``timed_colorize``'s ``first_of_shape``). Called under the lock, after the pass."""
+        self._shapes_run.add((int(x.shape[1]), int(x.shape[2])))
 
     def use_lite(self, wait: bool = False, convert: bool = False) -> threading.Thread | None:
         """Switch ``forward`` to LiteRT's XNNPACK kernels where that is faster (``colorizer.lite``: the flagship
@@ -285,8 +290,11 @@ class Colorizer:
                 used = {k: v for k, v in options.items() if k in self._arch_options}
                 if hint_grid is not None:
                     used["hint_grid"] = hint_grid
-                return self.arch.predict_ab(self.forward, x, **used)
+                ab = self.arch.predict_ab(self.forward, x, **used)
+                self._ran(x)
+                return ab
             outputs = np.asarray(self.forward(x))
+            self._ran(x)
         if self.contract == "gray01_rgb":
             return np.stack([ab_of_rgb(np.clip(img, 0, 1)) for img in outputs])
         if self.contract == "L_ab":
@@ -367,6 +375,7 @@ class Colorizer:
         _, x = self.prepared(image)
         with self._lock:
             outputs = self.arch.predict_outputs(self.forward, x, grid) if self.takes_hints else self.forward(x)
+            self._ran(x)
         probs = np.asarray(outputs["probs"])
         certainty = self.arch.certainty(probs[0], temperature).astype(np.float32)
         if self.gate is None:
@@ -399,11 +408,10 @@ class Colorizer:
         return [self.join(L8, self.predict_ab(x, seed=seed + i, **options)[0]) for i in range(n_samples)]
 
     def timed_colorize(self, image: np.ndarray, **options) -> Timed:
-        """``colorize`` → ``Timed`` (the image, its seconds, whether it was this model's first of its shape)."""
-        shape = self.input_shape(np.shape(image))
-        with self._lock:
-            first = shape not in self._shapes_timed
-            self._shapes_timed.add(shape)
+        """``colorize`` → ``Timed`` (the image, its seconds, whether the network had not run its shape before).
+        Read before the pass: of two calls at a new shape at once, the second waits out the first's trace on the
+        lock, so both times include it. A call that fails before the network leaves the shape new."""
+        first = self.input_shape(np.shape(image)) not in self._shapes_run
         start = time.perf_counter()
         result = self.colorize(image, **options)
         return Timed(result, time.perf_counter() - start, first)

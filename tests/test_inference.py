@@ -319,3 +319,20 @@ def test_the_flagship_runs_at_the_photos_aspect_and_others_at_their_square(tiny_
     assert set(graphs) == {(16, 64)} and graphs[(16, 64)].experimental_get_tracing_count() == 1
     _, x_square = tiny_colorizers["unet313"].prepared(wide)
     assert x_square.shape == (1, TINY_SIZES["unet313"], TINY_SIZES["unet313"], 1)
+
+
+def test_first_of_shape_counts_the_shapes_the_network_ran(tiny_checkpoints):
+    """``first_of_shape`` is about the network: a shape it already ran is not first, whoever ran it. The app's
+    loading pass (``ui.loaders``: an 8×8 gray photo, at the square working size) traced that shape, yet the first
+    photo after it was said to include getting ready (Compare ticked it for every square model). A call that
+    failed before the network (a hint for a model without hints) ran nothing: the next one still pays the trace."""
+    from colorizer.hints import HintError
+    from colorizer.inference import load
+
+    warmed = load(tiny_checkpoints["cifar_ae"])
+    warmed.colorize(np.zeros((8, 8), np.uint8))  # as ui.loaders does on loading
+    assert not warmed.timed_colorize(make_photo(37, 53, seed=1)).first_of_shape
+    failed = load(tiny_checkpoints["cifar_ae"])
+    with pytest.raises(HintError):
+        failed.timed_colorize(make_photo(37, 53, seed=2), hints=[{"x": 1, "y": 1, "rgb": [255, 0, 0]}])
+    assert failed.timed_colorize(make_photo(37, 53, seed=2)).first_of_shape
