@@ -521,3 +521,22 @@ def test_a_time_that_includes_getting_the_network_ready_says_so():
     assert widgets.time_text(0.0712, False, short=True) == "71 ms"
     assert widgets.time_text(8.41, True, short=True) == "8,410 ms, first run at this shape"
     assert widgets.time_text(0.012, True) == "0.01 s"  # ready at once: nothing worth saying
+
+
+def test_compare_marks_a_first_runs_time_as_its_tile_does(tiny_app_env, monkeypatch):
+    """Compare's table ticked "first run at this shape" (help: its time includes getting the network ready,
+    seconds) beside 12 ms, where the tile above it, through ``widgets.time_text``, rightly said nothing: a first
+    run that cost nobody a wait is not worth the note in either (``widgets.COLD_NOTE_S``)."""
+    import numpy as np
+
+    from colorizer.inference import Timed
+    from ui import loaders
+
+    monkeypatch.setattr(loaders, "colorized", lambda model, stamp, image, digest, *a, **k: Timed(
+        np.dstack([image] * 3) if image.ndim == 2 else image, 0.012 if model.name == "unet313" else 8.41, True))
+    at = app().switch_page("pages/compare.py").run()
+    assert_no_page_error(at)
+    table = at.dataframe[0].value.set_index("model")
+    tiles = [c for c in captions(at) if c.startswith("**unet313**") or c.startswith("**cifar_ae**")]
+    assert any("· 12 ms ·" in c for c in tiles) and any("8,410 ms, first run at this shape" in c for c in tiles)
+    assert not table.loc["unet313", "first_of_shape"] and table.loc["cifar_ae", "first_of_shape"]

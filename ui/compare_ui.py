@@ -42,7 +42,9 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
             continue
         row = {"model": name, "kind": widgets.checkpoint_kind(name),
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
-               "time_ms": seconds * 1000, "first_of_shape": first_of_shape, "image": result}
+               "time_ms": seconds * 1000, "image": result,
+               # as the tile's time_text says it: a quick first run is not marked
+               "first_of_shape": widgets.includes_getting_ready(seconds, first_of_shape)}
         if picture.was_color:
             row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None)))
         rows.append(row)

@@ -45,7 +45,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint", "png_of", "time_text", "MAX_PICTURES", "MAX_SESSION_PIXELS",
+    "default_checkpoint", "png_of", "time_text", "includes_getting_ready", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -150,13 +150,19 @@ def zip_of_pngs(results: list[tuple[str, object, np.ndarray | None]]) -> bytes:
 COLD_NOTE_S = 0.25
 
 
+def includes_getting_ready(seconds: float, first_of_shape: bool) -> bool:
+    """Whether a colorization's time is shown as including getting the network ready: the model's first photo of
+    its shape (``inference.Timed``) that took ``COLD_NOTE_S`` or more. The one rule for ``time_text`` and
+    Compare's table column."""
+    return first_of_shape and seconds >= COLD_NOTE_S
+
+
 def time_text(seconds: float, first_of_shape: bool, short: bool = False) -> str:
     """A colorization's time as shown ("0.07 s"; ``short``: "70 ms"), said to include getting the network ready
-    when it was the model's first photo of its shape (``inference.Timed``) and took ``COLD_NOTE_S`` or more: a
-    result is shared with every visitor who shows the same photo, so a cold start's seconds would otherwise stand
-    as the model's speed."""
+    when ``includes_getting_ready``: a result is shared with every visitor who shows the same photo, so a cold
+    start's seconds would otherwise stand as the model's speed."""
     text = f"{seconds * 1000:,.0f} ms" if short else f"{seconds:.2f} s"
-    if not first_of_shape or seconds < COLD_NOTE_S:
+    if not includes_getting_ready(seconds, first_of_shape):
         return text
     return f"{text}, first run at this shape" if short else \
         f"{text} (the model's first photo of this shape on this server: that includes getting it ready)"
