@@ -278,3 +278,19 @@ def test_the_last_colorized_clip_is_still_there_after_a_trip_to_another_page(tin
     assert any("old.mp4, colorized" in as_read(c.value) for c in at.caption)
     download = [b for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
     assert download and at.session_state[video_ui.RESULT_KEY]["mp4"] == made
+
+
+def test_the_samples_result_is_not_offered_as_a_clip_to_upload_again(tiny_app_env, monkeypatch):
+    """The last result is shown when its upload is gone; the sample's result (the sample is always there, and
+    shows its result beside it) was shown under "Upload a clip" as "Your last colorized clip", with
+    "old_film_sample.mp4 … Upload it again to see it beside the original": a file the visitor never had."""
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
+    at = video_page()
+    at.button(key="video.run").click().run()
+    assert at.session_state[video_ui.RESULT_KEY]["mp4"]
+    at.segmented_control(key="video.source").set_value("Upload a clip").run()
+    assert_no_page_error(at)
+    assert not [s.value for s in at.subheader if "last colorized clip" in s.value]
+    assert not [c.value for c in at.caption if "Upload it again" in as_read(c.value)]

@@ -52,7 +52,7 @@ MAX_RESULT_MB = 50
 KEPT_CLIPS = 8
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
-RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.result", "video.stopped", "video.requested"
+SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result", "video.stopped", "video.requested"
 
 
 def _clip_folder() -> Path:
@@ -104,7 +104,7 @@ def first_frame(path: str) -> np.ndarray:
 
 def clip_ui():
     """The clip: (its name, path, info, bytes) within the caps, or None (with a message when it is refused)."""
-    source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key="video.source", required=True,
+    source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key=SOURCE_KEY, required=True,
                                   persist_state="session")
     if source == UPLOAD:
         upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {MAX_UPLOAD_MB} MB "
@@ -232,7 +232,8 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     bar.empty()
     stop.empty()
     st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label,
-                                    "header_frames": info.frames, "name": name}
+                                    "header_frames": info.frames, "name": name,
+                                    "uploaded": st.session_state.get(SOURCE_KEY) == UPLOAD}
 
 
 def flicker_figure(report: VideoReport, height: int = 320):
@@ -303,9 +304,10 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
 
 def last_result_ui() -> None:
     """The visitor's last colorized clip, when its upload is gone: an uploader forgets its file on a trip to
-    another page, but the result (a minute of the server's work) stays in the session until the next run."""
+    another page, but the result (a minute of the server's work) stays in the session until the next run.
+    Not the sample's: the sample is always there, its result beside it."""
     result = st.session_state.get(RESULT_KEY)
-    if result is None:
+    if result is None or not result.get("uploaded"):
         return
     name = result.get("name", "your clip")
     st.subheader("Your last colorized clip")
