@@ -540,3 +540,17 @@ def test_compare_marks_a_first_runs_time_as_its_tile_does(tiny_app_env, monkeypa
     tiles = [c for c in captions(at) if c.startswith("**unet313**") or c.startswith("**cifar_ae**")]
     assert any("· 12 ms ·" in c for c in tiles) and any("8,410 ms, first run at this shape" in c for c in tiles)
     assert not table.loc["unet313", "first_of_shape"] and table.loc["cifar_ae", "first_of_shape"]
+
+
+def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):
+    """The persist change named Compare's picture and fine-tuned models among the settings that survive a trip to
+    another page, but no test set them: here the second of two pictures and the fine-tuned model."""
+    at = upload(app(), [("first.png", gray_png(40), "image/png"), ("second.png", gray_png(48), "image/png")])
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="compare.image").set_value(1)
+    at.multiselect(key="compare.tuned").set_value([TUNED_NAME]).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert_no_page_error(at)
+    assert at.selectbox(key="compare.image").value == 1
+    assert at.multiselect(key="compare.tuned").value == [TUNED_NAME]

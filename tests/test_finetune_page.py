@@ -220,6 +220,9 @@ def test_epochs_done_counts_whole_epochs_when_none_was_cut():
 def test_page_settings_survive_a_trip_to_another_page(page_env):
     """A visitor who set the epochs, learning rate, batch size, validation share and photo source, then looked at
     another page, came back to the defaults (Streamlit drops the value of a widget a page does not draw)."""
+    from colorizer import gallery
+    from ui import finetune_ui
+
     at = page().run()
     assert_no_page_error(at)
     at.number_input(key="finetune.epochs").set_value(3)
@@ -234,6 +237,15 @@ def test_page_settings_survive_a_trip_to_another_page(page_env):
     assert at.select_slider(key="finetune.lr").value == pytest.approx(1e-3)
     assert at.select_slider(key="finetune.batch").value == 4
     assert at.slider(key="finetune.val_share").value == pytest.approx(0.3)
+    # The photo source and the gallery photos, which the docstring names too.
+    at.segmented_control(key="finetune.source").set_value(finetune_ui.GALLERY).run()
+    keys = gallery.color_keys()
+    at.multiselect(key="finetune.gallery").set_value(keys[:2]).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert_no_page_error(at)
+    assert at.segmented_control(key="finetune.source").value == finetune_ui.GALLERY
+    assert at.multiselect(key="finetune.gallery").value == keys[:2]
 
 
 def test_photos_let_go_on_a_trip_to_another_page_are_said_so(page_env):
