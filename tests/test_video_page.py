@@ -248,6 +248,9 @@ def test_a_clip_shorter_than_its_header_is_said_so_and_rates_read_as_people_writ
     from ui import video_ui
 
     assert [video_ui.fps_text(f) for f in (Fraction(149999, 10000), Fraction(30000, 1001), 25)] == ["15", "29.97", "25"]
+    # Film's and high-speed rates as written, and no exponent for a rate that is a stream's time base
+    assert [video_ui.fps_text(f) for f in (Fraction(24000, 1001), Fraction(120000, 1001), 90000)] == [
+        "23.976", "119.88", "90000"]
     calls = []
     fake = fake_colorize_video(calls)
 

@@ -259,8 +259,10 @@ def flicker_figure(report: VideoReport, height: int = 320):
 
 
 def fps_text(fps) -> str:
-    """A frame rate as people write it: 14.9999 (a header's 149999/10000) → "15", 30000/1001 → "29.97"."""
-    return f"{float(fps):.4g}"
+    """A frame rate as people write it: 14.9999 (a header's 149999/10000) → "15", 30000/1001 → "29.97",
+    24000/1001 → "23.976", 120000/1001 → "119.88"; never an exponent (a stream's 90000 time base as its rate).
+    Three decimals, not four significant digits: those cut 23.976 and 119.88 and wrote 90000 as "9e+04"."""
+    return f"{round(float(fps), 3):.15g}"
 
 
 def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
