@@ -139,6 +139,18 @@ def _session_checkpoint_dir(tmp_path_factory):
         os.environ.pop("COLORIZER_CHECKPOINT_DIR", None)
 
 
+@pytest.fixture(autouse=True)
+def _no_background_warmup(monkeypatch):
+    """AppTest runs the entry file in this process, and its first run started ui.warmup's thread: the default
+    model loading in the background while a test built its own raced Keras's global state (the review saw a
+    warm-up fail inside network(x), once in four runs of test_finetune_page). Here the warm-up counts as done;
+    the warm-up's own tests start it afresh (test_warmup's ``fresh_warmup``); the browser tests' servers are
+    other processes and keep theirs."""
+    from ui import warmup
+
+    monkeypatch.setattr(warmup, "_current", warmup.Warmup(error="off in the tests", finished=0.0))
+
+
 @pytest.fixture
 def checkpoint_dir(tmp_path, monkeypatch) -> Path:
     """A fresh, empty user checkpoint folder for one test."""
