@@ -2,11 +2,13 @@
 model) and colors from a reference photo (any model), with the tiny checkpoints of ``app_fixtures``."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by import)
@@ -213,3 +215,18 @@ def test_an_uploaded_reference_is_still_used_after_a_trip_to_another_page(tiny_a
     assert_no_page_error(at)
     assert "reference.chosen" not in at.session_state
     assert "Reference: ref.png" not in [c for element in at.image for c in element.captions]
+
+
+def test_metrics_of_a_picture_with_transparent_pixels_say_they_count_them(tiny_app_env):
+    """The walkthrough: on a PNG with a transparent border the metrics count the hidden pixels too, which the page
+    did not say. An opaque picture gets no such line."""
+    rgba = np.dstack([np.asarray(Image.open(io.BytesIO(color_png(48)))), np.full((48, 48), 255, np.uint8)])
+    rgba[:8, :, 3] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    line = "These count every pixel, the transparent ones too"
+    at = app_with_upload("cifar_ae", buffer.getvalue())
+    assert_no_page_error(at)
+    assert any(c.value.startswith(line) for c in at.caption)
+    at = app_with_upload("cifar_ae", color_png(48))
+    assert at.metric and not any(c.value.startswith(line) for c in at.caption)

@@ -50,8 +50,9 @@ def options_ui(model: Colorizer) -> dict:
     return options
 
 
-def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple) -> None:
-    """PSNR, SSIM, L2_ab and colorfulness against the truth, each with its change over "no color"."""
+def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndarray | None = None) -> None:
+    """PSNR, SSIM, L2_ab and colorfulness against the truth, each with its change over "no color" (``alpha``: the
+    picture's, when it has one: a line says that its transparent pixels are counted too)."""
     m = loaders.metrics_of(truth, result, key)
     gray = loaders.gray_metrics(truth, key[0])
     psnr, ssim, l2, colorful = st.columns(4)
@@ -70,6 +71,9 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple) -> None:
                     f"{ratio:.0%} of the truth's" if np.isfinite(ratio) else "truth is gray", delta_color="off",
                     delta_arrow="off",  # a share, not a change: an up arrow beside a low 26 % read as good
                     help="Hasler & Süsstrunk's colorfulness: 0 for gray; a timid model scores far below the truth.")
+    if alpha is not None and (alpha < 255).any():
+        st.caption("These count every pixel, the transparent ones too: their hidden colors are in the file, and "
+                   "a plain background there is easy to get right, which lifts the model and gray alike.")
 
 
 def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str, options: dict) -> None:
@@ -128,7 +132,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
         with st.container(border=True):
             hints_ui(i, picture, model, stamp, digest, result)
     if picture.was_color:
-        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)))
+        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha)
     if model.is_stochastic:
         samples_ui(model, stamp, picture, digest, options)
     if reference is not None:
