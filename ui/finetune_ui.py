@@ -104,7 +104,7 @@ def photos_ui() -> tuple[list, list[str]] | None:
                                 format_func=lambda k: gallery.GALLERY[k].title,
                                 help="The gallery's color photos (from scikit-image, scikit-learn and matplotlib).")
         return (lambda: _gallery_photos(picked)) if picked else None
-    came_back = UPLOADS_KEY not in st.session_state  # not drawn on the last run: back from another page
+    came_back = not widgets.drawn_last_run(UPLOADS_KEY)  # back from another page: its files let go
     uploads = st.file_uploader(
         "Color photos of one kind (landscapes, faces, flowers…)", type=list(SUPPORTED_EXTENSIONS),
         accept_multiple_files=True, key=UPLOADS_KEY,
@@ -114,7 +114,7 @@ def photos_ui() -> tuple[list, list[str]] | None:
     widgets.upload_room_ui()
     if not uploads:
         forgotten = st.session_state.pop(CHOSEN_COUNT_KEY, 0)
-        if came_back and forgotten:  # Streamlit's uploader keeps its files only while its page is shown
+        if came_back and forgotten:
             st.info(f"The {forgotten} photo(s) you chose were let go when you left this page: choose them again.",
                     icon=":material/photo_library:")
         return None

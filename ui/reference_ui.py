@@ -60,10 +60,9 @@ def chosen_reference() -> DecodedImage | None:
 def _choose(source: str) -> None:
     """Draw the chooser for ``source`` and record what it holds in ``CHOSEN_KEY``."""
     if source == UPLOAD:
-        # Streamlit forgets an uploader's file on a page that does not draw it, and its key with it: an uploader
-        # that is empty and was not drawn on the last run came back from another page, not emptied by the visitor.
-        # The upload chosen before stays until another is uploaded (KEPT_KEY: through the runs after that one).
-        came_back = UPLOAD_KEY not in st.session_state
+        # Back from another page, the uploader has let its file go: the upload chosen before stays until another is
+        # uploaded (KEPT_KEY: through the runs after that one).
+        came_back = not widgets.drawn_last_run(UPLOAD_KEY)
         upload = st.file_uploader("Reference photo (in color)", type=list(SUPPORTED_EXTENSIONS), key=UPLOAD_KEY)
         chosen = st.session_state.get(CHOSEN_KEY)
         if upload is None:

@@ -45,7 +45,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint", "png_of", "time_text", "includes_getting_ready", "MAX_PICTURES", "MAX_SESSION_PIXELS",
+    "default_checkpoint", "png_of", "time_text", "includes_getting_ready", "drawn_last_run", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -339,6 +339,14 @@ def pictures_ui() -> list[DecodedImage]:
     if not pictures and not errors:
         st.info("Upload images in the sidebar, or switch the image source to the gallery.", icon=":material/upload:")
     return pictures
+
+
+def drawn_last_run(key: str) -> bool:
+    """Whether the widget ``key`` was drawn on the session's last run; ask before drawing it. Streamlit drops the
+    state of a widget a run does not draw, key and all, and an uploader cannot keep its file (no
+    ``persist_state``): an uploader that is empty and was not drawn came back from another page with its file let
+    go, rather than emptied by the visitor."""
+    return key in st.session_state
 
 
 def pick_picture_ui(pictures: list[DecodedImage], key: str) -> DecodedImage | None:
