@@ -27,6 +27,12 @@ Per image (``image_metrics``):
 
 ``metrics_and_sums`` also returns the counts behind ``right_hue``, ``auc`` and ``auc_rebalanced``, so that
 ``colorizer.evaluate`` pools them over a set of photos (``pooled_rates``) rather than averaging rates.
+
+``visible`` (bool H×W, e.g. a picture's alpha > 0) limits every metric to those pixels: what a transparent pixel
+hides is in the file but not in the picture, and a plain background there would lift the model and gray alike.
+PSNR is then over the visible pixels' R, G, B; SSIM the mean of its map over the visible pixels that the
+published mean averages (those at least 5 px from the border; NaN if none), with windows that still reach
+into hidden pixels nearby; the rest are plain sums and means over the visible pixels.
 """
 from __future__ import annotations
 
@@ -56,14 +62,35 @@ def colorfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
-def ssim(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """Wang et al.'s SSIM of two uint8 RGB H×W×3 images; NaN if the shorter side is under 11 px."""
+def ssim(truth: np.ndarray, predicted: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """Wang et al.'s SSIM of two uint8 RGB H×W×3 images; NaN if the shorter side is under 11 px (or, with
+    ``visible``, when no visible pixel is one the published mean counts)."""
     from skimage.metrics import structural_similarity
 
     if min(truth.shape[:2]) < SSIM_WINDOW:
         return float("nan")
-    return float(structural_similarity(truth, predicted, gaussian_weights=True, sigma=SSIM_SIGMA,
-                                       use_sample_covariance=False, data_range=255, channel_axis=2))
+    options = dict(gaussian_weights=True, sigma=SSIM_SIGMA, use_sample_covariance=False, data_range=255,
+                   channel_axis=2)
+    if visible is None:
+        return float(structural_similarity(truth, predicted, **options))
+    _, ssim_map = structural_similarity(truth, predicted, full=True, **options)
+    # scikit-image's mean leaves out a border of half a window, where the window was padded: so does this one
+    pad = (SSIM_WINDOW - 1) // 2
+    counted = np.zeros(truth.shape[:2], bool)
+    counted[pad:-pad, pad:-pad] = True
+    counted &= visible
+    return float(ssim_map.mean(axis=2)[counted].mean()) if counted.any() else float("nan")
+
+
+def _psnr(truth: np.ndarray, predicted: np.ndarray, visible: np.ndarray | None) -> float:
+    """PSNR over R, G, B of every pixel (scikit-image's), or of the ``visible`` ones; inf when they are equal."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    with np.errstate(divide="ignore"):  # identical images: inf, as documented, without numpy's warning
+        if visible is None:
+            return float(peak_signal_noise_ratio(truth, predicted, data_range=255))
+        difference = truth[visible].astype(np.float64) - predicted[visible]
+        return float(10 * np.log10(255.0 ** 2 / np.mean(difference ** 2)))
 
 
 # The bins sit on the grid of 10, so a pixel whose nearest grid point is a bin has that bin as its
@@ -98,14 +125,21 @@ def truth_prior(truths: list[np.ndarray]) -> np.ndarray:
     return counts / counts.sum()
 
 
-def metrics_and_sums(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | None) -> tuple[dict, dict]:
+def metrics_and_sums(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | None,
+                     visible: np.ndarray | None = None) -> tuple[dict, dict]:
     """``image_metrics``' arguments → (its dict, the sums that ``colorizer.evaluate.evaluate_photos`` pools over
     images: {right, colorful, within, thresholds, weighted_within, weighted_thresholds} as floats)."""
-    from skimage.metrics import peak_signal_noise_ratio
-
     if truth.shape != predicted.shape:
         raise ValueError(f"shapes differ: truth {truth.shape}, prediction {predicted.shape}")
+    if visible is not None:
+        visible = np.asarray(visible, bool)
+        if visible.shape != truth.shape[:2]:
+            raise ValueError(f"visible is {visible.shape}, the images {truth.shape[:2]}")
+        if not visible.any():
+            raise ValueError("no visible pixel to measure")
     ab_true, ab_pred = ab_of_rgb(truth), ab_of_rgb(predicted)  # float32: a 12 MP photo stays ~100 MB a copy
+    if visible is not None:  # from here on, a flat list of the visible pixels
+        ab_true, ab_pred = ab_true[visible], ab_pred[visible]
     error = np.linalg.norm(ab_pred - ab_true, axis=-1)
 
     # Right hue: the angle between the two (a, b) directions is atan2(|cross|, dot), already in
@@ -129,12 +163,11 @@ def metrics_and_sums(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray
         "weighted_within": float(np.sum(weights * within)),
         "weighted_thresholds": float(weights.sum() * AUC_THRESHOLDS),
     }
-    with np.errstate(divide="ignore"):  # identical images: inf, as documented, without numpy's warning
-        psnr = float(peak_signal_noise_ratio(truth, predicted, data_range=255))
-    truth_colorfulness, predicted_colorfulness = colorfulness(truth), colorfulness(predicted)
+    shown_truth, shown_predicted = (truth, predicted) if visible is None else (truth[visible], predicted[visible])
+    truth_colorfulness, predicted_colorfulness = colorfulness(shown_truth), colorfulness(shown_predicted)
     metrics = {
-        "psnr": psnr,
-        "ssim": ssim(truth, predicted),
+        "psnr": _psnr(truth, predicted, visible),
+        "ssim": ssim(truth, predicted, visible),
         "l2_ab": float(error.mean()),
         "colorfulness": predicted_colorfulness,
         "colorfulness_ratio": predicted_colorfulness / truth_colorfulness if truth_colorfulness > 0 else float("nan"),
@@ -152,11 +185,13 @@ def pooled_rates(sums: dict[str, float]) -> dict[str, float]:
             "auc_rebalanced": ratio("weighted_within", "weighted_thresholds")}
 
 
-def image_metrics(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | None = None) -> dict[str, float]:
+def image_metrics(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray | None = None,
+                  visible: np.ndarray | None = None) -> dict[str, float]:
     """uint8 RGB truth and prediction (same H×W×3, any size) → {name: float} for every ``METRIC_NAMES``.
 
     ``prior`` (313, e.g. ``truth_prior`` of a test set that includes this truth) is what
-    ``auc_rebalanced`` weights by; by default the truth's own. ``ssim``, ``right_hue`` and
-    ``colorfulness_ratio`` may be NaN (module docstring). Raises ValueError if the shapes differ.
+    ``auc_rebalanced`` weights by; by default the truth's own. ``visible`` (bool H×W): count only those
+    pixels (module docstring). ``ssim``, ``right_hue`` and ``colorfulness_ratio`` may be NaN (module
+    docstring). Raises ValueError if the shapes differ, or ``visible`` has another shape or no pixel.
     """
-    return metrics_and_sums(truth, predicted, prior)[0]
+    return metrics_and_sums(truth, predicted, prior, visible)[0]

@@ -217,16 +217,33 @@ def test_an_uploaded_reference_is_still_used_after_a_trip_to_another_page(tiny_a
     assert "Reference: ref.png" not in [c for element in at.image for c in element.captions]
 
 
-def test_metrics_of_a_picture_with_transparent_pixels_say_they_count_them(tiny_app_env):
-    """The walkthrough: on a PNG with a transparent border the metrics count the hidden pixels too, which the page
-    did not say. An opaque picture gets no such line."""
-    rgba = np.dstack([np.asarray(Image.open(io.BytesIO(color_png(48)))), np.full((48, 48), 255, np.uint8)])
-    rgba[:8, :, 3] = 0
+def test_metrics_of_a_picture_with_transparent_pixels_leave_them_out(tiny_app_env):
+    """The walkthrough: on a PNG with a transparent band the metrics counted the hidden pixels too. They now measure
+    what the picture shows, and say so: here the hidden band is vivid magenta under a gray-ish picture, so counted
+    it would put gray's PSNR (the shown value less its "vs gray") far lower. An opaque picture gets no line."""
+    from colorizer.evaluate import gray_baseline
+    from colorizer.metrics import image_metrics
+
+    rgb = np.zeros((48, 48, 3), np.uint8)
+    rgb[:, :16], rgb[:, 16:32], rgb[:, 32:] = [150, 130, 120], [120, 140, 125], [120, 125, 150]  # muted bands
+    rgb[:12] = [255, 0, 255]
+    alpha = np.full((48, 48), 255, np.uint8)
+    alpha[:12] = 0
     buffer = io.BytesIO()
-    Image.fromarray(rgba).save(buffer, format="PNG")
-    line = "These count every pixel, the transparent ones too"
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
     at = app_with_upload("cifar_ae", buffer.getvalue())
     assert_no_page_error(at)
-    assert any(c.value.startswith(line) for c in at.caption)
+    assert any(c.value.startswith("Measured over the 75% of the picture that is not fully transparent")
+               for c in at.caption)
+    psnr = next(m for m in at.metric if m.label == "PSNR")
+    shown_gray = float(psnr.value.split()[0]) - float(psnr.delta.split()[0])
+    visible_gray = image_metrics(rgb[12:], gray_baseline(rgb)[12:])["psnr"]
+    every_pixel_gray = image_metrics(rgb, gray_baseline(rgb))["psnr"]
+    assert abs(shown_gray - visible_gray) <= 0.011 and abs(every_pixel_gray - visible_gray) > 3
+    at.switch_page("pages/compare.py").run()  # its table measures the same pixels, and says so
+    assert_no_page_error(at)
+    table = at.dataframe[0].value  # the results table comes first
+    assert table.loc[table["model"] == "gray (no color)", "psnr"].item() == pytest.approx(visible_gray, abs=1e-9)
+    assert any("over the pixels that are not fully transparent" in c.value for c in at.caption)
     at = app_with_upload("cifar_ae", color_png(48))
-    assert at.metric and not any(c.value.startswith(line) for c in at.caption)
+    assert at.metric and not any(c.value.startswith("Measured over") for c in at.caption)

@@ -166,3 +166,49 @@ def test_true_bins_agree_with_quantize_nearest_bin():
     distance = lambda bins: np.linalg.norm(ab - quantize.AB_BINS[bins], axis=-1)  # noqa: E731
     np.testing.assert_allclose(distance(ours), distance(reference), atol=1e-3)
     assert true_bins(ab.reshape(40, 50, 2)).shape == (40, 50)
+
+
+def test_visible_pixels_alone_are_measured():
+    """A picture's transparent band hides colors that are in the file but not in the picture: with ``visible``, the
+    metrics are those of the visible part, whatever the hidden one holds (SSIM's windows aside, next test)."""
+    rng = np.random.default_rng(5)
+    truth = make_photo(40, 48, seed=3)
+    predicted = np.clip(truth.astype(int) + rng.integers(-25, 25, truth.shape), 0, 255).astype(np.uint8)
+    visible = np.ones((40, 48), bool)
+    visible[:, 30:] = False
+    hidden_wrong = predicted.copy()
+    hidden_wrong[:, 30:] = 255 - truth[:, 30:]  # the hidden part painted as wrong as can be
+    shown = image_metrics(truth[:, :30].copy(), predicted[:, :30].copy())
+    masked = image_metrics(truth, hidden_wrong, visible=visible)
+    for name in METRIC_NAMES:
+        if name != "ssim":
+            assert masked[name] == pytest.approx(shown[name], rel=1e-6), name
+    unmasked = image_metrics(truth, hidden_wrong)
+    assert unmasked["psnr"] < masked["psnr"] - 3 and unmasked["l2_ab"] > masked["l2_ab"] + 5
+
+
+def test_visible_everywhere_is_the_plain_metric_and_ssim_skips_hidden_pixels():
+    truth = make_photo(32, 32, seed=4)
+    predicted = gray_baseline(truth)
+    everywhere = np.ones((32, 32), bool)
+    plain, masked = image_metrics(truth, predicted), image_metrics(truth, predicted, visible=everywhere)
+    for name in METRIC_NAMES:
+        assert masked[name] == pytest.approx(plain[name], rel=1e-9, nan_ok=True), name
+    # Hidden pixels painted wrong lower SSIM only through the windows that reach them.
+    visible = np.zeros((32, 32), bool)
+    visible[:, :16] = True
+    wrong = truth.copy()
+    wrong[:, 16:] = 255 - truth[:, 16:]
+    assert ssim(truth, wrong, visible) > ssim(truth, wrong) + 0.2
+    assert ssim(truth, wrong, visible) > 0.6  # the left half is exact; only windows within 5 px of it reach over
+    only_border = np.zeros((32, 32), bool)
+    only_border[:3] = True  # within half a window of the edge: none of the pixels SSIM's mean counts
+    assert math.isnan(ssim(truth, wrong, only_border))
+
+
+def test_visible_must_fit_and_show_something():
+    truth = make_photo(8, 8, seed=1)
+    with pytest.raises(ValueError, match="visible is"):
+        image_metrics(truth, truth, visible=np.ones((8, 9), bool))
+    with pytest.raises(ValueError, match="no visible pixel"):
+        image_metrics(truth, truth, visible=np.zeros((8, 8), bool))

@@ -51,10 +51,10 @@ def options_ui(model: Colorizer) -> dict:
 
 
 def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndarray | None = None) -> None:
-    """PSNR, SSIM, L2_ab and colorfulness against the truth, each with its change over "no color" (``alpha``: the
-    picture's, when it has one: a line says that its transparent pixels are counted too)."""
-    m = loaders.metrics_of(truth, result, key)
-    gray = loaders.gray_metrics(truth, key[0])
+    """PSNR, SSIM, L2_ab and colorfulness against the truth, each with its change over "no color", over the
+    pixels ``alpha`` (the picture's, when it has one) does not hide: a line then says how many those are."""
+    m = loaders.metrics_of(truth, result, key, alpha)
+    gray = loaders.gray_metrics(truth, key[0], alpha)
     psnr, ssim, l2, colorful = st.columns(4)
     psnr.metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - gray['psnr']:+.2f} dB vs gray",
                 help="Peak signal-to-noise ratio against the truth (higher is better).")
@@ -71,9 +71,9 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndar
                     f"{ratio:.0%} of the truth's" if np.isfinite(ratio) else "truth is gray", delta_color="off",
                     delta_arrow="off",  # a share, not a change: an up arrow beside a low 26 % read as good
                     help="Hasler & Süsstrunk's colorfulness: 0 for gray; a timid model scores far below the truth.")
-    if alpha is not None and (alpha < 255).any():
-        st.caption("These count every pixel, the transparent ones too: their hidden colors are in the file, and "
-                   "a plain background there is easy to get right, which lifts the model and gray alike.")
+    if alpha is not None and (alpha == 0).any() and (alpha > 0).any():
+        st.caption(f"Measured over the {np.mean(alpha > 0):.0%} of the picture that is not fully transparent: "
+                   "the colors hidden under the rest are in the file but not in the picture.")
 
 
 def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str, options: dict) -> None:

@@ -46,7 +46,7 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
                # as the tile's time_text says it: a quick first run is not marked
                "first_of_shape": widgets.includes_getting_ready(seconds, first_of_shape)}
         if picture.was_color:
-            row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None)))
+            row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None), picture.alpha))
         rows.append(row)
     progress.empty()
     return rows
@@ -79,7 +79,7 @@ def baseline_rows(picture: DecodedImage) -> list[dict]:
              palette.colorize, loaders.palette_metrics)):
         seconds = loaders.baseline_seconds(name, colorize, picture.pixels, digest)
         rows.append({"model": name, "kind": "baseline", "architecture": what, "parameters": parameters,
-                     "time_ms": seconds * 1000, **metrics(picture.rgb, digest)})
+                     "time_ms": seconds * 1000, **metrics(picture.rgb, digest, picture.alpha)})
     return rows
 
 
@@ -92,11 +92,18 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
                "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: the "
                "numbers a model learned (the palette's: its table of mean colors)."
-               + (" Metrics compare each result with the original colors. Baselines: gray keeps the picture's L "
+               + (" Metrics compare each result with the original colors"
+                  + (", over the pixels that are not fully transparent" if _has_hidden_pixels(picture) else "")
+                  + ". Baselines: gray keeps the picture's L "
                   "with no color; the training palette paints each pixel the training photos' mean color at its "
                   "lightness. A model that does not beat both has learned little about this scene."
                   if picture.was_color else
                   " This picture is gray, so there is no truth to score against."))
+
+
+def _has_hidden_pixels(picture: DecodedImage) -> bool:
+    """Whether metrics leave some of the picture out (``loaders.metrics_of``: fully transparent pixels)."""
+    return picture.alpha is not None and bool((picture.alpha == 0).any())
 
 
 def evaluation_ui(names: list[str]) -> None:

@@ -20,8 +20,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   stamp, image, digest, x, y, hints_json)`` → the model's most probable colors at a pixel;
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
   hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
-  → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key)`` / ``gray_metrics(truth, digest)`` /
-  ``palette_metrics(truth, digest)`` → ``metrics.image_metrics`` dicts; ``baseline_seconds(name, colorize, image, digest)`` → seconds of one
+  → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key, alpha)`` / ``gray_metrics(truth, digest, alpha)`` /
+  ``palette_metrics(truth, digest, alpha)`` → ``metrics.image_metrics`` dicts, over the pixels the alpha plane shows; ``baseline_seconds(name, colorize, image, digest)`` → seconds of one
   full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
@@ -287,36 +287,53 @@ def _metric_size(image: np.ndarray) -> np.ndarray:
     return fit_within(image, METRICS_MAX_SIDE)
 
 
-def metrics_of(truth: np.ndarray, predicted: np.ndarray, key: tuple) -> dict[str, float]:
-    """``metrics.image_metrics`` of a prediction against the color truth (every ``METRIC_NAMES``).
+def metrics_of(truth: np.ndarray, predicted: np.ndarray, key: tuple, alpha: np.ndarray | None = None) -> dict[str, float]:
+    """``metrics.image_metrics`` of a prediction against the color truth (every ``METRIC_NAMES``), over the
+    pixels ``alpha`` does not hide (the picture's alpha plane, if it has one).
 
     ``key`` identifies the pair, e.g. (truth digest, stamp, options). Both images are first brought
     to at most ``METRICS_MAX_SIDE`` px (SSIM's float64 buffers would need gigabytes on a 50 MP photo).
     """
-    return _shared(("metrics", key), "Measuring the result",
-                   lambda: metrics.image_metrics(_metric_size(truth), _metric_size(predicted)))
+    return _shared(("metrics", key, _alpha_key(alpha)), "Measuring the result",
+                   lambda: metrics.image_metrics(_metric_size(truth), _metric_size(predicted),
+                                                 visible=_visible(alpha)))
 
 
-def gray_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
+def gray_metrics(truth: np.ndarray, digest: str, alpha: np.ndarray | None = None) -> dict[str, float]:
     """The metrics of "no color at all" (the truth's L with a = b = 0): the baseline to beat."""
-    return _baseline_metrics("gray", evaluate.gray_baseline, truth, digest)
+    return _baseline_metrics("gray", evaluate.gray_baseline, truth, digest, alpha)
 
 
-def palette_metrics(truth: np.ndarray, digest: str) -> dict[str, float]:
+def palette_metrics(truth: np.ndarray, digest: str, alpha: np.ndarray | None = None) -> dict[str, float]:
     """The metrics of the training photos' mean color at each lightness (``baselines.TrainingPalette``):
     the baseline that knows the training set's palette and nothing of the scene."""
     from colorizer.baselines import TrainingPalette
 
-    return _baseline_metrics("training palette", lambda small: TrainingPalette().colorize(small), truth, digest)
+    return _baseline_metrics("training palette", lambda small: TrainingPalette().colorize(small), truth, digest, alpha)
 
 
-def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str) -> dict[str, float]:
+def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str, alpha: np.ndarray | None) -> dict[str, float]:
     """``metrics.image_metrics`` of a baseline's colorization of the truth, at the metrics' size, once per picture."""
     def compute():
         small = _metric_size(truth)
-        return metrics.image_metrics(small, colorize(small))
+        return metrics.image_metrics(small, colorize(small), visible=_visible(alpha))
 
-    return _shared((f"{name} metrics", digest), f"Measuring the {name} baseline", compute)
+    return _shared((f"{name} metrics", digest, _alpha_key(alpha)), f"Measuring the {name} baseline", compute)
+
+
+def _visible(alpha: np.ndarray | None) -> np.ndarray | None:
+    """The pixels metrics count, at the metrics' size: those not fully transparent (all of them without an
+    alpha plane, or when every one is transparent: there is nothing else to measure)."""
+    if alpha is None:
+        return None
+    visible = _metric_size(alpha) > 0
+    return visible if visible.any() else None
+
+
+def _alpha_key(alpha: np.ndarray | None) -> str:
+    """What of the alpha plane the metrics depend on, for their cache key: two pictures of the same colors
+    with different transparency measure different pixels."""
+    return "" if alpha is None else image_digest(alpha)
 
 
 def baseline_seconds(name: str, colorize, image: np.ndarray, digest: str) -> float:
