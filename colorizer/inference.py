@@ -339,9 +339,10 @@ class Colorizer:
         image = _validated(image)
         validate_hints([{"x": x, "y": y, "rgb": [0, 0, 0]}], image.shape, source=self.name)
         L_full = luminance(image)
+        x_in = self.network_input(L_full)
         with self._lock:
-            probs = self.arch.predict_outputs(self.forward, self.network_input(L_full),
-                                              self.hint_grid(hints, image.shape))["probs"][0]
+            probs = self.arch.predict_outputs(self.forward, x_in, self.hint_grid(hints, image.shape))["probs"][0]
+            self._ran(x_in)
         gh, gw = probs.shape[:2]
         cell = probs[min(int(y * gh / image.shape[0]), gh - 1), min(int(x * gw / image.shape[1]), gw - 1)]
         top = np.argsort(cell)[::-1][:count]

@@ -336,3 +336,14 @@ def test_first_of_shape_counts_the_shapes_the_network_ran(tiny_checkpoints):
     with pytest.raises(HintError):
         failed.timed_colorize(make_photo(37, 53, seed=2), hints=[{"x": 1, "y": 1, "rgb": [255, 0, 0]}])
     assert failed.timed_colorize(make_photo(37, 53, seed=2)).first_of_shape
+
+
+def test_a_suggestion_pass_counts_as_the_network_running_its_shape(tiny_checkpoints):
+    """The hint swatches (``suggested_colors``) run the network at the photo's shape too: the colorizing after them
+    does not include getting ready (the review's note: only ``predict_ab`` and ``certainty_and_scene`` counted)."""
+    from colorizer.inference import load
+
+    model = load(tiny_checkpoints["hypercolumn_hints"])
+    photo = make_photo(30, 40, seed=7)
+    assert model.suggested_colors(photo, 10, 10)
+    assert not model.timed_colorize(make_photo(30, 40, seed=8)).first_of_shape
