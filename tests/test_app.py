@@ -103,6 +103,9 @@ def test_gray_upload_is_colorized(tiny_app_env, monkeypatch):
     assert at.get("download_button")  # the PNG download
     [(caption, result)] = shown.items()
     gray = np.asarray(Image.open(io.BytesIO(gray_png())))
+    block = result.shape[0] // gray.shape[0]  # a small picture is shown enlarged, each pixel a block
+    assert block > 1 and (result[block - 1::block, block - 1::block] == result[::block, ::block]).all()
+    result = result[::block, ::block]
     model_name = caption.removeprefix("Colorized by ").split(" ")[0]
     np.testing.assert_array_equal(result, load(model_name).colorize(gray))
     # The upload's lightness (a strong color at the black and white ends leaves the gamut: compare the mean).
@@ -267,6 +270,26 @@ def test_zip_of_pngs_keeps_alpha_and_makes_names_unique():
         assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 7
     with Image.open(io.BytesIO(archive.read("a_2.png"))) as image:
         assert image.mode == "RGB"
+
+
+def test_a_tiny_picture_is_shown_enlarged_in_blocks_and_a_large_one_shrunk():
+    """The walkthrough: an 8×8 upload's three columns drew it as wide as each caption (152 to 207 px, blurred).
+    Shown pictures under ``MIN_DISPLAY_SIDE`` are enlarged by a whole factor, each pixel a block of its color."""
+    import numpy as np
+
+    from ui.widgets import MIN_DISPLAY_SIDE, display
+
+    tiny = np.random.default_rng(3).integers(0, 256, (8, 6, 3), dtype=np.uint8)
+    alpha = np.arange(48, dtype=np.uint8).reshape(8, 6)
+    shown = display(tiny, alpha)
+    factor = MIN_DISPLAY_SIDE // 8
+    assert shown.shape == (8 * factor, 6 * factor, 4)
+    assert (shown[::factor, ::factor, :3] == tiny).all() and (shown[::factor, ::factor, 3] == alpha).all()
+    assert (shown[factor - 1::factor, factor - 1::factor, :3] == tiny).all()  # whole blocks, no blending
+    assert display(alpha).shape == (8 * factor, 6 * factor)  # an alpha plane alone: the same factor
+    assert display(tiny, max_side=40).shape == (40, 30, 3)  # never past max_side
+    assert display(np.zeros((300, 2, 3), np.uint8)).shape == (300, 2, 3)  # long enough already: as it is
+    assert display(np.zeros((2000, 1000, 3), np.uint8)).shape == (1024, 512, 3)
 
 
 def test_an_unexpected_failure_is_a_message_not_a_traceback(tiny_app_env, monkeypatch):

@@ -16,6 +16,7 @@ from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by import
 )
 from colorizer.imageio import decode_image
 from ui.loaders import image_digest
+from ui.widgets import MIN_DISPLAY_SIDE
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 90
@@ -47,9 +48,11 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     assert not at.error, [e.value for e in at.error]
     before = result_url(at)
     digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
-    # What the click component sends back from the browser: a point in the shown image's pixels (here the photo's
-    # own: 48 px fits the shown size), reported on the next run only.
-    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 10, "y": 30}}
+    # What the click component sends back from the browser: a point in the shown image's pixels, reported on the
+    # next run only. A 48 px photo is shown enlarged, each pixel a block (``widgets.MIN_DISPLAY_SIDE``): the click
+    # lands inside the block of pixel (10, 30).
+    block = MIN_DISPLAY_SIDE // 48
+    at.session_state[f"colorize.hint_click.{digest}"] = {"click": {"x": 10 * block + 1, "y": 30 * block + block - 1}}
     at.run()
     at.session_state[f"colorize.hint_click.{digest}"] = {"click": None}
     assert_no_page_error(at)

@@ -63,6 +63,9 @@ PREFERRED_DEFAULTS = (FLAGSHIP, "vgg16_ae", "unet313", "vae", "cifar_ae")
 APP_ROOT = Path(__file__).resolve().parent.parent
 # Per session: pictures at a time, and their pixels together (three photos at the decode budget).
 MAX_PICTURES = 8
+# A picture smaller than this on its longer side is shown enlarged, pixels as blocks: left at its own size, each
+# column drew it as wide as its caption (an 8×8 upload at 152, 199 and 207 px, blurred by the browser).
+MIN_DISPLAY_SIDE = 256
 MAX_SESSION_PIXELS = 3 * imageio.MAX_PIXELS
 TRAIN_HINT = f"python -m colorizer train --arch {FLAGSHIP} --data data/photos"
 
@@ -399,9 +402,13 @@ def notes_ui(picture: DecodedImage) -> None:
 
 
 def display(image: np.ndarray, alpha: np.ndarray | None = None, max_side: int = 1024) -> np.ndarray:
-    """An image to show (not to download): alpha re-attached, at most ``max_side`` px on a side."""
+    """An image to show (not to download): alpha re-attached, at most ``max_side`` px on a side; one under
+    ``MIN_DISPLAY_SIDE`` enlarged by a whole factor, each pixel a block (an alpha plane alone: the same factor)."""
     from ui.charts import fit_within
 
     if alpha is not None:
         image = np.dstack([image, alpha])
+    factor = min(MIN_DISPLAY_SIDE, max_side) // max(image.shape[:2])
+    if factor > 1:
+        return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
     return fit_within(image, max_side)
