@@ -171,7 +171,7 @@ def test_the_certainty_map_shows_where_the_model_was_sure(tiny_app_env):
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Where hypercolumn_hints was sure: ") and label.endswith("% of the photo")
                for label in labels), labels
-    assert any("Yellow: sure of the color" in c and "Sure is not right" in c for element in at.image for c in element.captions)
+    assert any("Yellow: sure of the color" in c.value and "Sure is not right" in c.value for c in at.caption)
     # A model that cannot say shows no map.
     at = app_with_upload("cifar_ae", gray_png(48))
     assert not any(e.label.startswith("Where ") for e in at.expander)

@@ -60,11 +60,13 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
     sure, guessed = certainty_summary(certainty)
     with st.expander(f"Where {model.name} was sure: {sure:.0%} of the photo", icon=":material/psychology:"):
         shown = widgets.display(picture.rgb, None, 480)
-        st.image(confidence_image(certainty, shown.shape), width="content",  # ≤ 480 px, and never past a phone's column
-                 caption="Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
-                         "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
-                         "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).",
+        # ≤ 480 px, and never past a phone's column. The explanation is a caption of its own: as the image's, its
+        # width became the image's, and the map was drawn 874 px wide, blurred.
+        st.image(confidence_image(certainty, shown.shape), width="content",
                  alt=f"Certainty map: {model.name} was sure of the color on {sure:.0%} of the photo")
+        st.caption("Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
+                   "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
+                   "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).")
         if guessed >= 0.2:
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
         if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only
