@@ -562,7 +562,7 @@ def test_compare_marks_a_first_runs_time_as_its_tile_does(tiny_app_env, monkeypa
     table = at.dataframe[0].value.set_index("model")
     tiles = [c for c in captions(at) if c.startswith("**unet313**") or c.startswith("**cifar_ae**")]
     assert any("· 12 ms ·" in c for c in tiles) and any("8,410 ms, first run at this shape" in c for c in tiles)
-    assert not table.loc["unet313", "first_of_shape"] and table.loc["cifar_ae", "first_of_shape"]
+    assert not table.loc["unet313", "getting_ready"] and table.loc["cifar_ae", "getting_ready"]
 
 
 def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):

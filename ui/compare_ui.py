@@ -44,7 +44,7 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
                "time_ms": seconds * 1000, "image": result,
                # as the tile's time_text says it: a quick first run is not marked
-               "first_of_shape": widgets.includes_getting_ready(seconds, first_of_shape)}
+               "getting_ready": widgets.includes_getting_ready(seconds, first_of_shape)}
         if picture.was_color:
             row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None), picture.alpha))
         rows.append(row)
@@ -58,7 +58,7 @@ def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
     if picture.was_color:
         tiles.append((picture.rgb, "Truth"))
     for row in rows:
-        time = widgets.time_text(row["time_ms"] / 1000, row["first_of_shape"], short=True)
+        time = widgets.time_text(row["time_ms"] / 1000, row["getting_ready"], short=True)
         tiles.append((row["image"], f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"))
     for start in range(0, len(tiles), GRID_COLUMNS):
         for column, (image, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):

@@ -17,7 +17,7 @@ _number = st.column_config.NumberColumn
 METRIC_COLUMNS = {
     "parameters": _number("parameters", format="localized"),
     "time_ms": _number("time (ms)", format="%.0f"),
-    "first_of_shape": st.column_config.CheckboxColumn(
+    "getting_ready": st.column_config.CheckboxColumn(
         "first run at this shape", help="The model's first photo of this shape on this server: its time includes "
                                         "getting the network ready (seconds), not only colorizing."),
     "psnr": _number("PSNR (dB) ↑", format="%.2f"),
@@ -39,5 +39,5 @@ METRIC_COLUMNS = {
 }
 
 # The model and what it scored first: on a phone the first three columns are all that shows without a swipe.
-RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "first_of_shape", "l2_ab", "auc", "auc_rebalanced",
+RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "getting_ready", "l2_ab", "auc", "auc_rebalanced",
                   "colorfulness", "kind", "architecture", "parameters")

@@ -34,8 +34,8 @@ from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
 from ui.plain_text import plain
 
-__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "last_result_ui", "flicker_figure", "fps_text",
-           "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
+__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "last_result_ui", "download_name",
+           "flicker_figure", "fps_text", "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
 # Hosted caps (a shared 2-core server; the CLI has its own, larger budget, COLORIZER_MAX_VIDEO_PIXELS):
@@ -292,7 +292,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     if not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
         st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
                 "colorized.", icon=":material/info:")
-    st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
+    st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):
         st.plotly_chart(flicker_figure(report), key="video.flicker", config=charts.PLOTLY_CONFIG,
@@ -302,6 +302,11 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
         st.caption(f"Mean change a frame: {alone:.2f} colorized alone, {np.nanmean(report.change_carried):.2f} carried "
                    f"along the motion (Lab units, where the motion was followed). The network colors one frame in "
                    f"{NETWORK_EVERY} and every scene cut; the frames between carry the colors.")
+
+
+def download_name(name: str) -> str:
+    """A colorized clip's file name: the upload's (or the sample's) stem, then ``_colorized.mp4``."""
+    return f"{Path(name).stem}_colorized.mp4"
 
 
 def last_result_ui() -> None:
@@ -315,7 +320,7 @@ def last_result_ui() -> None:
     st.subheader("Your last colorized clip")
     st.video(result["mp4"])
     st.caption(plain(f"{name}, colorized ({result['label']}). Upload it again to see it beside the original."))
-    st.download_button("Download the MP4", result["mp4"], file_name=f"{Path(name).stem}_colorized.mp4",
+    st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.last_download", icon=":material/download:")
 
 
