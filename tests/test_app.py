@@ -382,6 +382,25 @@ def test_the_error_map_keeps_black_for_right_colors():
     assert stops[0] == "#010004" and stops[-1] == "#fcffa4"  # still black to pale yellow
 
 
+def test_the_error_map_leaves_transparent_pixels_blank():
+    """Where a picture is fully transparent the error map has no value (drawn blank), and its scale follows the
+    visible pixels: the hidden half here is wildly wrong and would set the top of the scale."""
+    import numpy as np
+
+    from ui import charts
+
+    truth = np.full((20, 20, 3), [150, 120, 100], np.uint8)
+    predicted = truth.copy()
+    predicted[:, 10:] = [0, 255, 0]  # wrong where hidden
+    predicted[:, :10] = [140, 125, 105]  # a little off where shown
+    alpha = np.zeros((20, 20), np.uint8)
+    alpha[:, :10] = 255
+    error = np.asarray(charts.ab_error_map(truth, predicted, alpha=alpha).data[0].z, float)
+    assert np.isnan(error[:, 10:]).all() and np.isfinite(error[:, :10]).all() and (error[:, :10] > 1).all()
+    assert np.isfinite(np.asarray(charts.ab_error_map(truth, predicted).data[0].z, float)).all()
+    assert charts.visible_at(np.zeros((4, 4), np.uint8)) is None  # nothing shows: every pixel counts
+
+
 def test_near_the_upload_ceiling_the_sidebar_says_why_a_file_was_refused(tiny_app_env, monkeypatch):
     """Finding (session 23's browser audit): past the per-visitor ceiling the refused file showed only a red
     mark and "status code 413"; the page never said why. Near the ceiling a line now does."""

@@ -250,3 +250,34 @@ def test_metrics_of_a_picture_with_transparent_pixels_leave_them_out(tiny_app_en
     assert any("over the pixels that are not fully transparent" in c.value for c in at.caption)
     at = app_with_upload("cifar_ae", color_png(48))
     assert at.metric and not any(c.value.startswith("Measured over") for c in at.caption)
+
+
+def plotly_array(values) -> np.ndarray:
+    """An array of a figure's JSON: a list, or Plotly 6's typed array ({"dtype", "bdata": base64})."""
+    import base64
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), values["dtype"])
+    return np.asarray(values)
+
+
+def test_the_channels_page_leaves_out_what_transparent_pixels_hide(tiny_app_env):
+    """The L/a/b page drew an RGBA upload's hidden colors (here a white band) in its tiles and counted them in its
+    histograms; now its L histogram holds only the visible lightness, and says what share it counts."""
+    rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)  # L about 47 where it shows
+    rgb[:12] = 255  # hidden: white, L 100
+    alpha = np.full((48, 48), 255, np.uint8)
+    alpha[:12] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    at = app_with_upload("cifar_ae", buffer.getvalue())
+    at.switch_page("pages/channels.py").run()
+    assert_no_page_error(at)
+    assert any(c.value.startswith("Histograms of the 75% of the picture that is not fully transparent")
+               for c in at.caption)
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    truth_histograms = next(f for f in figures if [a.get("text") for a in f["layout"].get("annotations", [])][:3] == ["L", "a", "b"])
+    lightness = truth_histograms["data"][0]
+    shares = dict(zip(plotly_array(lightness["x"]), plotly_array(lightness["y"])))
+    assert sum(shares.values()) == pytest.approx(100)
+    assert shares[99.0] == 0 and max(shares, key=shares.get) == pytest.approx(47, abs=3)

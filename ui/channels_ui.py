@@ -24,23 +24,30 @@ EXPLAINER = (
 )
 
 
-def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True) -> None:
-    """One image's L, a, b renderings, histograms and ab distribution (plotly)."""
+def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, alpha: np.ndarray | None = None) -> None:
+    """One image's L, a, b renderings, histograms and ab distribution (plotly); with the picture's ``alpha``, its
+    transparent pixels stay transparent in the renderings and out of the histograms (``charts.visible_at``)."""
     st.markdown(f"### {label}")  # h3 under the page's h1: a screen reader's outline skips no level
     lab = charts.lab_of(rgb)
     images = charts.channel_images(lab)
-    tiles = [(rgb, "image"), (images["L"], "L: lightness")]
+    small_alpha = None if alpha is None else charts.fit_within(alpha, max(lab.shape[:2]))  # the renderings' size
+    tiles = [(rgb, alpha, "image"), (images["L"], small_alpha, "L: lightness")]
     if has_color:
-        tiles += [(images["a"], "a: green (−) ↔ magenta (+)"), (images["b"], "b: blue (−) ↔ yellow (+)")]
+        tiles += [(images["a"], small_alpha, "a: green (−) ↔ magenta (+)"),
+                  (images["b"], small_alpha, "b: blue (−) ↔ yellow (+)")]
     for row in range(0, len(tiles), 2):
-        for column, (image, caption) in zip(st.columns(2), tiles[row:row + 2]):
-            column.image(widgets.display(image, max_side=480), caption=caption, alt=f"{label}, {caption}")
+        for column, (image, plane, caption) in zip(st.columns(2), tiles[row:row + 2]):
+            column.image(widgets.display(image, plane, max_side=480), caption=caption, alt=f"{label}, {caption}")
     if not has_color:
         st.caption("This image is gray: a = b = 0 everywhere. All of its color has to come from the model.")
         return
-    st.plotly_chart(charts.channel_histograms(lab), key=f"channels.hist.{key}", config=charts.PLOTLY_CONFIG,
+    visible = charts.visible_at(alpha)
+    shown = charts.counted(lab, visible)
+    st.plotly_chart(charts.channel_histograms(shown), key=f"channels.hist.{key}", config=charts.PLOTLY_CONFIG,
                     alt=f"{label}: histograms of L, a and b")
-    st.plotly_chart(charts.ab_distribution(lab, "ab distribution over the 313 in-gamut bins"),
+    if visible is not None and not visible.all():
+        st.caption(f"Histograms of the {visible.mean():.0%} of the picture that is not fully transparent.")
+    st.plotly_chart(charts.ab_distribution(shown, "ab distribution over the 313 in-gamut bins"),
                     key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG,
                     alt=f"{label}: how its pixels spread over the 313 ab bins")
 
@@ -73,17 +80,20 @@ def reference_ui(picture: DecodedImage) -> None:
                                              loaders.image_digest(picture.rgb), reference.rgb,
                                              loaders.image_digest(reference.rgb))
     left, right = st.columns(2, gap="large")
-    for column, (label, rgb, key) in zip((left, right), (("Reference", reference.rgb, "reference"),
-                                                         ("Colored from the reference", result.image, "from_reference"))):
-        column.image(widgets.display(rgb, max_side=480), caption=label, alt=label)
-        column.plotly_chart(charts.ab_distribution(charts.lab_of(rgb), f"{label}: ab distribution"),
+    for column, (label, rgb, alpha, key) in zip((left, right), (
+            ("Reference", reference.rgb, reference.alpha, "reference"),
+            ("Colored from the reference", result.image, picture.alpha, "from_reference"))):
+        column.image(widgets.display(rgb, alpha, max_side=480), caption=label, alt=label)
+        lab = charts.counted(charts.lab_of(rgb), charts.visible_at(alpha))
+        column.plotly_chart(charts.ab_distribution(lab, f"{label}: ab distribution"),
                             key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG, alt=f"{label}: ab distribution")
 
 
-def error_map_ui(truth: np.ndarray, prediction: np.ndarray) -> None:
+def error_map_ui(truth: np.ndarray, prediction: np.ndarray, alpha: np.ndarray | None = None) -> None:
     st.subheader("Where the colors went wrong")
-    st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off).")
-    st.plotly_chart(charts.ab_error_map(truth, prediction), key="channels.error", config=charts.PLOTLY_CONFIG,
+    st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off)"
+               + ("; fully transparent pixels are left blank." if alpha is not None and (alpha == 0).any() else "."))
+    st.plotly_chart(charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error", config=charts.PLOTLY_CONFIG,
                     alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
 
 
@@ -97,12 +107,13 @@ def channels_page_ui() -> None:
     predicted = prediction_of(picture)
     left, right = st.columns(2, gap="large")
     with left:
-        channels_ui("Truth" if picture.was_color else "Input (gray)", picture.rgb, "truth", picture.was_color)
+        channels_ui("Truth" if picture.was_color else "Input (gray)", picture.rgb, "truth", picture.was_color,
+                    picture.alpha)
     if predicted is not None:
         name, prediction = predicted
         with right:
-            channels_ui(f"Prediction: {name}", prediction, "prediction")
+            channels_ui(f"Prediction: {name}", prediction, "prediction", alpha=picture.alpha)
         if picture.was_color:
-            error_map_ui(picture.rgb, prediction)
+            error_map_ui(picture.rgb, prediction, picture.alpha)
     reference_ui(picture)
 

@@ -21,8 +21,8 @@ from colorizer import quantize
 from colorizer.color import lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
-    "CHANNEL_L", "fit_within", "channel_images", "channel_histograms", "ab_distribution", "ab_error_map",
-    "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG",
+    "CHANNEL_L", "fit_within", "visible_at", "counted", "channel_images", "channel_histograms", "ab_distribution",
+    "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG",
 ]
 
 # Every chart without Plotly's toolbar: on a touch screen it stays shown, over the charts' titles, and a drag
@@ -46,6 +46,21 @@ def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
 def lab_of(rgb: np.ndarray, max_side: int = 512) -> np.ndarray:
     """uint8 RGB H×W×3 → float32 Lab at most ``max_side`` on a side (enough for histograms)."""
     return rgb_to_lab(fit_within(rgb, max_side))
+
+
+def visible_at(alpha: np.ndarray | None, max_side: int = 512) -> np.ndarray | None:
+    """A picture's alpha plane → bool at ``lab_of``'s size: the pixels not fully transparent (None without an
+    alpha plane, or when every pixel is transparent: then all of them count). What a transparent pixel hides is
+    in the file but not in the picture, so histograms and error maps leave it out, as the metrics do."""
+    if alpha is None:
+        return None
+    visible = fit_within(alpha, max_side) > 0
+    return visible if visible.any() else None
+
+
+def counted(lab: np.ndarray, visible: np.ndarray | None) -> np.ndarray:
+    """The Lab pixels histograms count: all of ``lab`` (H×W×3), or the ``visible`` ones (N×3)."""
+    return lab if visible is None else lab[visible]
 
 
 def channel_images(lab: np.ndarray) -> dict[str, np.ndarray]:
@@ -76,7 +91,7 @@ def _bar_colors(channel: str, centres: np.ndarray) -> list[str]:
 
 
 def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
-    """Lab H×W×3 → three histograms (share of pixels per value) with bars in the value's color."""
+    """Lab H×W×3 (or N×3, e.g. ``counted``'s) → three histograms (share of pixels per value) with bars in the value's color."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=("L", "a", "b"), horizontal_spacing=0.06)
     ranges = {"L": (0.0, 100.0, 2.0), "a": (-AB_LIMIT, AB_LIMIT, 4.0), "b": (-AB_LIMIT, AB_LIMIT, 4.0)}
     for col, (channel, (lo, hi, step)) in enumerate(ranges.items(), start=1):
@@ -109,7 +124,7 @@ def _gamut_trace(marker_size: float) -> go.Scatter:
 
 
 def ab_distribution(lab: np.ndarray, title: str = "", height: int = 420) -> go.Figure:
-    """Lab H×W×3 → the (a, b) density (log scale, dark = many pixels) over the colored 313-bin gamut."""
+    """Lab H×W×3 (or N×3) → the (a, b) density (log scale, dark = many pixels) over the colored 313-bin gamut."""
     edges = np.arange(-AB_LIMIT, AB_LIMIT + AB_HIST_STEP, AB_HIST_STEP)
     counts, _, _ = np.histogram2d(lab[..., 1].ravel(), lab[..., 2].ravel(), bins=[edges, edges])
     density = np.where(counts > 0, np.log10(np.maximum(counts, 1) / max(1, counts.sum())), np.nan)
@@ -142,11 +157,17 @@ def _grid_share() -> float:
 ERROR_COLORS = ["#01" + c[3:] if c.lower().startswith("#0000") else c for c in plotly.colors.sequential.Inferno]
 
 
-def ab_error_map(truth: np.ndarray, predicted: np.ndarray, max_side: int = 512, height: int = 360) -> go.Figure:
-    """uint8 RGB truth and prediction (same size) → heatmap of the per-pixel ab distance (Lab units)."""
+def ab_error_map(truth: np.ndarray, predicted: np.ndarray, max_side: int = 512, height: int = 360,
+                 alpha: np.ndarray | None = None) -> go.Figure:
+    """uint8 RGB truth and prediction (same size) → heatmap of the per-pixel ab distance (Lab units); with the
+    picture's ``alpha``, fully transparent pixels are left blank (``visible_at``)."""
     truth_lab, pred_lab = lab_of(truth, max_side), lab_of(predicted, max_side)
     error = np.linalg.norm(truth_lab[..., 1:] - pred_lab[..., 1:], axis=-1)
-    fig = go.Figure(go.Heatmap(z=error, colorscale=ERROR_COLORS, zmin=0, zmax=max(20.0, float(np.percentile(error, 99))),
+    visible = visible_at(alpha, max_side)
+    if visible is not None:
+        error = np.where(visible, error, np.nan)
+    top = float(np.nanpercentile(error, 99))
+    fig = go.Figure(go.Heatmap(z=error, colorscale=ERROR_COLORS, zmin=0, zmax=max(20.0, top),
                                colorbar=dict(title="Δab"), hovertemplate="x=%{x}, y=%{y}: Δab %{z:.1f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False))
