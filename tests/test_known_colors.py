@@ -67,6 +67,36 @@ def test_L_313_contract_gives_the_bin_its_distribution_is_sure_of(temperature):
     assert_ab(model.colorize(GRAY_INPUT, temperature=temperature), quantize.AB_BINS[k])
 
 
+# Two bins, 3:1: the annealed mean lies between them, nearer the likelier one the lower the temperature
+# (T = 1: the plain mean, 15 units from either end here; T = 0.1: within half a unit of the likelier bin).
+# A sure distribution (one bin) gives that bin at any temperature: it cannot tell whether T reached the decoding.
+LIKELY_AB, UNLIKELY_AB = [20.0, 50.0], [-40.0, -10.0]
+
+
+def two_bin_logits() -> tuple[np.ndarray, np.ndarray]:
+    """313 logits whose softmax is 3/4 on LIKELY_AB's bin and 1/4 on UNLIKELY_AB's (the rest ~e-26) → (logits, probs)."""
+    bins = quantize.nearest_bin(np.array([LIKELY_AB, UNLIKELY_AB], np.float32))
+    logits = np.full(quantize.N_BINS, -30.0, np.float32)
+    logits[bins] = [30.0 + np.log(3.0), 30.0]
+    probs = np.exp(logits - logits.max())
+    return logits, (probs / probs.sum()).astype(np.float32)
+
+
+def assert_follows_the_temperature(colorize, probs: np.ndarray) -> None:
+    """``colorize(temperature)`` of a two-bin distribution gives its annealed mean at that temperature."""
+    expected = {t: quantize.annealed_mean(probs, t) for t in (0.1, 1.0)}
+    assert np.linalg.norm(expected[0.1] - expected[1.0]) > 15  # temperatures far enough apart to tell
+    for temperature, ab in expected.items():
+        assert_ab(colorize(temperature), ab)
+
+
+def test_L_313_contract_decodes_at_the_temperature_asked_for():
+    logits, probs = two_bin_logits()
+    network = constant_network(quantize.N_BINS, logits, activation="softmax")
+    model = Colorizer(name="stub", model=network, contract="L_313", working_size=16)
+    assert_follows_the_temperature(lambda t: model.colorize(GRAY_INPUT, temperature=t), probs)
+
+
 def with_constant_outputs(arch, bin_ab, regression_ab) -> tuple[Colorizer, np.ndarray]:
     """A tiny 313-bin model of ``arch`` (a module) whose decoder outputs one sure bin (``bin_ab``) and a constant
     regression → (its Colorizer, the bin's ab)."""
@@ -95,6 +125,20 @@ def test_flagship_sure_distribution_gives_its_bin_through_the_guided_upsampling(
     # A sure distribution is confident everywhere: the blend takes the annealed mean, i.e. the bin.
     assert_ab(model.colorize(GRAY_INPUT), bin_ab)
     assert_ab(model.colorize(GRAY_INPUT, head="annealed"), bin_ab)
+
+
+@pytest.mark.parametrize("arch_name", ["hypercolumn", "hypercolumn_hints", "unet313"])
+def test_313_bin_architectures_decode_at_the_temperature_asked_for(arch_name):
+    """The Colorize page's vividness slider: ``colorize(temperature=T)`` reaches each architecture's decoding
+    (the classification head's annealed mean; the flagship's blend caps colors, so its "annealed" head)."""
+    from colorizer.models import ARCHITECTURES
+
+    arch = ARCHITECTURES[arch_name]
+    model, _ = with_constant_outputs(arch, LIKELY_AB, [0.0, 0.0])
+    logits, probs = two_bin_logits()
+    model.model.get_layer("decoder").get_layer("probs").bias.assign(logits)
+    head = {} if arch_name == "unet313" else {"head": "annealed"}
+    assert_follows_the_temperature(lambda t: model.colorize(GRAY_INPUT, temperature=t, **head), probs)
 
 
 def test_flagship_regression_head_gives_its_ab():
