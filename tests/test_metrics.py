@@ -60,6 +60,25 @@ def test_metrics_of_a_different_image_and_tiny_images():
         image_metrics(truth, truth[:-1])
 
 
+def test_psnr_l2_ab_and_colorfulness_ratio_on_known_values():
+    """Hand-computed: PSNR over R, G, B at a data range of 255; l2_ab the mean (not the largest) per-pixel ab
+    distance; colorfulness_ratio the prediction's colorfulness over the truth's (not the other way round)."""
+    truth = np.full((4, 6, 3), 100, np.uint8)
+    off_by_ten = truth.copy()
+    off_by_ten[..., 0] = 110  # one channel of three off by 10 everywhere: MSE = 100 / 3
+    assert image_metrics(truth, off_by_ten)["psnr"] == pytest.approx(10 * math.log10(255**2 * 3 / 100), abs=1e-9)
+    colored = lab_patch(4, 6, 60, 40, 30)
+    half_gray = colored.copy()
+    half_gray[:, :3] = flat_gray(colored)[:, :3]  # half the pixels gray: ab error = chroma there, 0 elsewhere
+    chroma, _ = measured_chroma_and_hue(colored)
+    assert chroma > 35 and image_metrics(colored, half_gray)["l2_ab"] == pytest.approx(chroma / 2, abs=0.5)
+    photo = make_photo(24, 32, seed=1)
+    lab = color.rgb_to_lab(photo)
+    muted = color.lab_to_rgb(np.concatenate([lab[..., :1], lab[..., 1:] * 0.3], axis=-1))
+    ratio = image_metrics(photo, muted)["colorfulness_ratio"]
+    assert ratio == pytest.approx(colorfulness(muted) / colorfulness(photo), rel=1e-9) and ratio < 0.6
+
+
 # --- SSIM ------------------------------------------------------------------------------------------
 
 def test_ssim_is_wang_et_al_gaussian_window():
