@@ -138,6 +138,20 @@ def test_a_hint_reaches_the_network_where_it_was_placed():
     assert np.linalg.norm(left - green_ab) < np.linalg.norm(green_ab) / 2
 
 
+def test_a_hint_spreads_to_cells_that_look_like_its_own_by_default():
+    """The shipped spreading (``spread="replace"``, the default): on a plain photo every cell looks like the
+    hinted one, so one hint's green reaches cells the network left gray; ``spread=None`` (the network alone)
+    colors the hinted cell only."""
+    model = copying_hint_model()
+    gray = np.full((40, 120), 140, np.uint8)
+    hint = [{"x": 15, "y": 20, "rgb": GREEN}]  # radius 0: one cell of the 8×8 grid
+    green_ab = _ab(np.array([[GREEN]], np.uint8))[0, 0]
+    far = {spread: _ab(model.colorize(gray, hints=hint, head="regression", **spread_option)[:, 45:75]).reshape(-1, 2).mean(axis=0)
+           for spread, spread_option in (("default", {}), ("none", {"spread": None}))}
+    assert np.linalg.norm(far["none"]) < 2.0, far                                          # the network alone: gray there
+    assert np.linalg.norm(far["default"] - green_ab) < np.linalg.norm(green_ab) / 4, far  # spread: near the hint's green
+
+
 def test_suggested_colors_are_the_distribution_at_the_point_clicked_the_right_way_round():
     """The Colorize page's swatches at a clicked point (``Colorizer.suggested_colors``): the bins of the
     network's cell under (x, y), x a column and y a row of a non-square photo, as colors whose a and b are
