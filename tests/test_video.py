@@ -125,6 +125,28 @@ def test_network_every_second_frame_runs_the_network_half_as_often():
     assert np.all(np.linalg.norm(np.array([square_ab(c.rgb, t, step=2) for t, c in enumerate(colored)]) - RED_AB, axis=1) < 25)
 
 
+def test_each_frame_alone_with_a_reference_takes_its_colors(tiny_colorizers):
+    """``temporal=False`` with a reference: every frame is matched to the keyframe colored from the
+    reference, and joined, frame by frame (no carried colors). The reference is the first frame itself, all
+    one green: the frames come out green, where the tiny model alone paints them nearly gray."""
+    from colorizer.color import lab_to_rgb
+
+    model = tiny_colorizers["hypercolumn"]
+    clip = synthetic.moving_square(frames=3, size=(64, 48))
+    lab = rgb_to_lab(np.repeat(clip.gray[0][..., None], 3, axis=2))
+    lab[..., 0] = np.clip(lab[..., 0], 35, 80)   # keep the tint inside the sRGB gamut
+    lab[..., 1], lab[..., 2] = -25.0, 30.0
+    green = np.array([-25.0, 30.0])
+    median_ab = lambda rgb: np.median(rgb_to_lab(rgb)[..., 1:].reshape(-1, 2), axis=0)  # noqa: E731
+    for reference, near_green in ((lab_to_rgb(lab), True), (None, False)):
+        colorizer = FrameColorizer(model, clip.gray.shape[1:3], temporal=False, reference=reference)
+        for t, frame in enumerate(clip.gray):
+            colored = colorizer.colorize(frame)
+            assert colored.step is None                                  # each frame alone: nothing carried
+            distance = np.linalg.norm(median_ab(colored.rgb) - green)
+            assert (distance < 12) if near_green else (distance > 25), (t, reference is not None, distance)
+
+
 def test_carried_colors_follow_a_translation():
     rng = np.random.default_rng(0)
     texture = (resize(rng.uniform(40, 220, (24, 32)).astype(np.float32), (96, 128))).astype(np.uint8)
@@ -137,6 +159,20 @@ def test_carried_colors_follow_a_translation():
     assert step.valid_share > 0.8 and not step.cut
     assert np.allclose(step.ab[40:50, 50:70], (25, -10), atol=3)     # half the carried color, moved with the texture
     assert np.abs(step.ab[40:50, 85:95]).max() < 3                    # not dragged beyond where it was
+
+
+def test_carried_colors_weigh_at_most_history_frames_against_a_new_prediction():
+    """However long a still scene lasts, its carried colors weigh at most ``history`` frames: a new prediction
+    then moves them by 1 / (history + 1) of the way (history 2: a third), not by less and less every frame."""
+    rng = np.random.default_rng(1)
+    texture = resize(rng.uniform(40, 220, (24, 32)).astype(np.float32), (96, 128)).astype(np.uint8)
+    old, new = np.array([30.0, -20.0], np.float32), np.array([-30.0, 40.0], np.float32)
+    carried = CarriedColors((96, 128), history=2)
+    for _ in range(6):  # a still scene predicted one color: its history fills up, then stays at 2 frames
+        carried.step(texture, np.broadcast_to(old, (96, 128, 2)).copy())
+    step = carried.step(texture, np.broadcast_to(new, (96, 128, 2)).copy())
+    assert step.valid_share > 0.9 and not step.cut
+    np.testing.assert_allclose(step.ab[10:-10, 10:-10], np.broadcast_to((2 * old + new) / 3, (76, 108, 2)), atol=0.5)
 
 
 def test_flicker_meter_undoes_known_motion():
