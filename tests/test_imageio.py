@@ -385,6 +385,37 @@ def test_module_max_pixels_is_read_at_call_time(monkeypatch):
         imageio.decode_image(_20x20, "x.png")
 
 
+# decode_budget.plan on its own, at a budget of 1,000 pixels (16,000 bytes of decoding): each of its limits,
+# just over and just under. The hostile files that meet them (tests/test_abuse.py) are in the slow tier.
+def test_plan_refuses_beyond_four_times_the_budget_and_a_jpeg_beyond_64_times():
+    from colorizer.decode_budget import BudgetError, Plan, Structure, plan
+
+    assert plan(None, (63, 63), "L", 1000, fit=True) == Plan(1, (31, 31))  # 3,969 pixels: decoded, then shrunk
+    with pytest.raises(BudgetError, match=r"64x63 = 4,032 pixels; pictures over 1,000 pixels are shrunk while they decode, up to 4,000"):
+        plan(None, (64, 63), "L", 1000, fit=True)
+    assert plan(Structure("JPEG", 252, 252, components=3), (252, 252), "RGB", 1000, fit=True).jpeg_scale == 8
+    with pytest.raises(BudgetError, match="up to 64,000 for a JPEG"):
+        plan(Structure("JPEG", 253, 253, components=3), (253, 253), "RGB", 1000, fit=True)
+
+
+def test_plan_refuses_a_decode_that_would_hold_more_than_its_memory():
+    from colorizer.decode_budget import BudgetError, Plan, Structure, plan
+
+    # 2,500 pixels (within 4× the budget) of 8-bit gray hold 2 bytes each, of RGB 8: 5,000 and 20,000 bytes.
+    assert plan(None, (50, 50), "L", 1000, fit=True) == Plan(1, (31, 31))
+    with pytest.raises(BudgetError, match=r"50x50: decoding it whole before shrinking needs about"):
+        plan(None, (50, 50), "RGB", 1000, fit=True)
+    # A progressive JPEG buffers every DCT coefficient (2 bytes a sample), at whatever scale it decodes.
+    progressive, baseline = (Structure("JPEG", 200, 200, components=3, progressive=p) for p in (True, False))
+    assert plan(baseline, (200, 200), "RGB", 1000, fit=True).jpeg_scale == 8
+    with pytest.raises(BudgetError, match="its coefficient buffer and decoding at 1/8 scale"):
+        plan(progressive, (200, 200), "RGB", 1000, fit=True)
+    # Within the budget's pixels, only a JPEG of more components than any photo has can pass its memory.
+    assert plan(Structure("JPEG", 30, 30, components=8, progressive=True), (30, 30), "RGB", 1000, fit=False) == Plan()
+    with pytest.raises(BudgetError, match="a progressive JPEG's coefficient buffer"):
+        plan(Structure("JPEG", 30, 30, components=9, progressive=True), (30, 30), "RGB", 1000, fit=False)
+
+
 def _fresh_copy_of_module(monkeypatch, env_value: str):
     """Execute imageio.py again as a private module, so the shared one is untouched."""
     monkeypatch.setenv("COLORIZER_MAX_PIXELS", env_value)

@@ -148,6 +148,18 @@ def test_a_clip_over_the_hosted_caps_is_refused(tiny_app_env, tmp_path, monkeypa
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_a_clip_over_the_upload_size_is_refused_before_it_is_read(tiny_app_env, tmp_path, monkeypatch):
+    from ui import video_ui
+
+    stored, store = [], video_ui.stored_clip
+    monkeypatch.setattr(video_ui, "stored_clip", lambda name, data: stored.append(name) or store(name, data))
+    monkeypatch.setattr(video_ui, "MAX_UPLOAD_MB", 0.001)   # about 1 kB: the clip (a few kB) is over it
+    at = video_page(("big.mp4", clip_bytes(tmp_path)))
+    errors = [as_read(e.value) for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("big.mp4: ") and "over this server's 0.001 MB for a clip" in errors[0], errors
+    assert "video.run" not in [button.key for button in at.button] and "big.mp4" not in stored
+
+
 def test_a_clip_of_too_many_frames_is_refused_however_small_they_are(tiny_app_env, tmp_path, monkeypatch):
     from ui import video_ui
 
