@@ -197,6 +197,36 @@ def test_atomic_write_replaces_and_leaves_no_temporary_files(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["card.json"]
 
 
+def test_atomic_write_syncs_a_temporary_and_renames_it_over_the_old_file(tmp_path, monkeypatch):
+    """Readers see the old file or the new one, never part of one: the new bytes go to a hidden temporary
+    beside the file, are synced, and only then renamed over it. Here the sync sees the old file still whole;
+    a sync that fails (a full or failing disk) leaves it whole, and no temporary behind."""
+    import os
+
+    target = tmp_path / "card.json"
+    checkpoints.atomic_write_text(target, "old")
+    synced, sync = [], os.fsync
+
+    def watching_fsync(fd):
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), target.read_text()))
+        return sync(fd)
+
+    monkeypatch.setattr(os, "fsync", watching_fsync)
+    checkpoints.atomic_write_bytes(target, b"new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["card.json"]
+    [(synced_path, seen_then)] = synced
+    assert seen_then == "old" and synced_path != str(target) and os.path.basename(synced_path).startswith(".card.json.")
+
+    def failing_fsync(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(OSError) as caught:
+        checkpoints.atomic_write_bytes(target, b"newer")
+    assert caught.value.filename == str(target)  # named by the user's file, not the temporary
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["card.json"]
+
+
 def test_failed_save_leaves_nothing(tmp_path):
     class Broken:
         def save(self, path):
