@@ -177,6 +177,37 @@ def test_model_specific_controls(tiny_app_env, model, widget_key):
     assert_no_page_error(at)
 
 
+def test_the_vividness_slider_reaches_the_colors_shown(tiny_app_env, monkeypatch):
+    """The picture shown after moving the temperature slider is the 313-bin model's colorization at that
+    temperature, not at the default (test_model_specific_controls only moves the slider)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from streamlit.delta_generator import DeltaGenerator
+
+    from colorizer.inference import load
+
+    shown, draw = [], DeltaGenerator.image
+
+    def spy(self, image, caption=None, *args, **kwargs):
+        if isinstance(caption, str) and caption.startswith("Colorized by unet313"):
+            shown.append(np.asarray(image))
+        return draw(self, image, caption, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "image", spy)
+    at = app()
+    at.session_state["sidebar.model"] = "unet313"
+    at = upload(at, [("gray.png", gray_png(), "image/png")])
+    at.slider(key="colorize.temperature").set_value(0.05).run()
+    assert_no_page_error(at)
+    gray = np.asarray(Image.open(io.BytesIO(gray_png())))
+    model = load("unet313")
+    vivid = model.colorize(gray, temperature=0.05)
+    assert not np.array_equal(vivid, model.colorize(gray))  # the two temperatures give different pictures here
+    np.testing.assert_array_equal(shown[-1], vivid)
+
+
 def test_gallery_black_and_white_photo(tiny_app_env):
     at = app()
     at.session_state["sidebar.gallery"] = "camera"
@@ -399,6 +430,36 @@ def test_the_error_map_leaves_transparent_pixels_blank():
     assert np.isnan(error[:, 10:]).all() and np.isfinite(error[:, :10]).all() and (error[:, :10] > 1).all()
     assert np.isfinite(np.asarray(charts.ab_error_map(truth, predicted).data[0].z, float)).all()
     assert charts.visible_at(np.zeros((4, 4), np.uint8)) is None  # nothing shows: every pixel counts
+
+
+def test_the_channels_page_draws_a_and_b_each_on_its_own_axis():
+    """The L/a/b page's renderings and charts of one known color (a = +35, b = -25): the a image holds its a
+    (b at 0), the b image its b (a at 0), the ab distribution's dark cell sits at x = a, y = b, the histograms
+    put it at a on the a plot and b on the b plot, and the error map is that color's distance from gray (in a, b
+    only: the same color lighter is no error)."""
+    import numpy as np
+
+    from colorizer.color import rgb_to_lab
+    from conftest import flat_gray, lab_patch
+    from ui import charts
+
+    chroma, hue = np.hypot(35, 25), np.degrees(np.arctan2(-25, 35))
+    rgb = lab_patch(8, 8, 60, chroma, hue)
+    lab = charts.lab_of(rgb)
+    a, b = np.median(lab[..., 1]), np.median(lab[..., 2])
+    assert abs(a - 35) < 1.5 and abs(b + 25) < 1.5
+    images = {name: np.median(rgb_to_lab(image)[..., 1:].reshape(-1, 2), axis=0) for name, image in charts.channel_images(lab).items()}
+    np.testing.assert_allclose(images["a"], [a, 0], atol=1.5)
+    np.testing.assert_allclose(images["b"], [0, b], atol=1.5)
+    heatmap = charts.ab_distribution(lab).data[1]
+    row, column = np.argwhere(np.isfinite(np.asarray(heatmap.z, float)))[0]  # z is transposed: rows are b, columns a
+    assert abs(heatmap.x[column] - a) <= 5 and abs(heatmap.y[row] - b) <= 5
+    bars = {bar.name: bar.x[np.argmax(bar.y)] for bar in charts.channel_histograms(lab).data}
+    assert abs(bars["a"] - a) <= 2 and abs(bars["b"] - b) <= 2 and abs(bars["L"] - 60) <= 1
+    error = np.asarray(charts.ab_error_map(rgb, flat_gray(rgb)).data[0].z)
+    np.testing.assert_allclose(error, np.hypot(a, b), atol=1.5)
+    lighter = np.asarray(charts.ab_error_map(rgb, lab_patch(8, 8, 70, chroma, hue)).data[0].z)
+    assert np.abs(lighter).max() < 1.5  # the same a, b ten units lighter: no ab error
 
 
 def test_near_the_upload_ceiling_the_sidebar_says_why_a_file_was_refused(tiny_app_env, monkeypatch):
