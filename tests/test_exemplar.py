@@ -155,6 +155,37 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     np.testing.assert_allclose(ab2.reshape(-1, 2)[-1], local * np.float32([40.0, 10.0]) + (1 - local) * np.float32([-30.0, 20.0]), atol=1e-3)
 
 
+def test_a_stray_match_among_close_ones_takes_its_neighbours_colors(monkeypatch):
+    """Matched colors are smoothed, each weighted by how close its match is: one cell whose only weak match says
+    blue, among cells closely matched to red, shows the neighbours' red (a quarter of it: its weak match leaves
+    the rest to the model's green), not the stray blue, nor a plain blur's mix of the two."""
+    from colorizer import exemplar
+
+    grid = exemplar.MATCH_SIZE // exemplar.STRIDE
+    red, blue, green = np.float32([40.0, 10.0]), np.float32([-60.0, -60.0]), np.float32([-30.0, 20.0])
+
+    class Flat:  # the automatic model paints everything one green
+        def network_input(self, L):
+            return L
+
+        def predict_ab(self, x, hint_grid=None, **options):
+            return np.broadcast_to(green, (1, grid, grid, 2))
+
+    stray = (grid // 2) * grid + grid // 2
+    similarity = np.full(grid * grid, exemplar.MATCH_HIGH + 0.05, np.float32)
+    similarity[stray] = exemplar.MATCH_LOW + 0.25 * (exemplar.MATCH_HIGH - exemplar.MATCH_LOW)  # trusted a quarter
+    matched = np.tile(red, (grid * grid, 1))
+    matched[stray] = blue
+    monkeypatch.setattr(exemplar, "match", lambda target, cells, colors: (matched, similarity))
+    monkeypatch.setattr(exemplar.reference_matcher(), "descriptors", lambda L: np.zeros((grid * grid, 4), np.float32))
+    ab, _, _ = exemplar.reference_ab(Flat(), np.full((64, 64), 60.0, np.float32), np.zeros((10, 4), np.float32),
+                                     np.tile(red, (10, 1)))
+    ab = ab.reshape(-1, 2)
+    np.testing.assert_allclose(ab[0], red, atol=1e-3)                               # a close match: its own red
+    # Measured 1.4 from a quarter red; unsmoothed (blue + 3 green) / 4 is 30 away, a blur not weighted by trust 4.9.
+    assert np.linalg.norm(ab[stray] - (red + 3 * green) / 4) < 3, ab[stray]
+
+
 def test_an_unrelated_second_reference_lends_neither_matches_nor_palette(monkeypatch):
     """Several references, each as far as it is related: beside a related reference (median best match
     0.8, red) an unrelated one (0.7, blue) that matches a few cells better (0.85) still loses them, and
