@@ -252,6 +252,36 @@ def test_metrics_of_a_picture_with_transparent_pixels_leave_them_out(tiny_app_en
     assert at.metric and not any(c.value.startswith("Measured over") for c in at.caption)
 
 
+def test_compare_tiles_keep_a_pictures_transparency(tiny_app_env, monkeypatch):
+    """Compare's tiles drew an RGBA upload's hidden colors (here magenta): every tile (input, truth, each model)
+    now keeps the picture's alpha, as the Colorize page does."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)
+    rgb[:12] = [255, 0, 255]
+    alpha = np.full((48, 48), 255, np.uint8)
+    alpha[:12] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    at = app_with_upload("cifar_ae", buffer.getvalue())
+    shown, draw = {}, DeltaGenerator.image
+
+    def spy(self, image, caption=None, *args, **kwargs):
+        if isinstance(caption, str):
+            shown[caption] = np.asarray(image)
+        return draw(self, image, caption, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "image", spy)
+    at.switch_page("pages/compare.py").run()
+    assert_no_page_error(at)
+    tiles = {caption: image for caption, image in shown.items() if caption in ("Input (L only)", "Truth")
+             or caption.startswith("**")}
+    assert len(tiles) >= 4, list(shown)  # input, truth and the tiny models
+    for caption, image in tiles.items():
+        block = image.shape[0] // 48  # shown enlarged, each pixel a block
+        assert image.shape[2] == 4 and (image[:12 * block, :, 3] == 0).all() and (image[12 * block:, :, 3] == 255).all(), caption
+
+
 def plotly_array(values) -> np.ndarray:
     """An array of a figure's JSON: a list, or Plotly 6's typed array ({"dtype", "bdata": base64})."""
     import base64

@@ -54,15 +54,18 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
 
 def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
     """Input (and truth), then one tile per model with its time and size."""
-    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), "Input (L only)")]
+    # Each tile keeps the picture's transparency: what a transparent pixel hides is not part of the picture.
+    shown_alpha = None if picture.alpha is None else widgets.display(picture.alpha, max_side=640)
+    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), shown_alpha, "Input (L only)")]
     if picture.was_color:
-        tiles.append((picture.rgb, "Truth"))
+        tiles.append((picture.rgb, picture.alpha, "Truth"))
     for row in rows:
         time = widgets.time_text(row["time_ms"] / 1000, row["getting_ready"], short=True)
-        tiles.append((row["image"], f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"))
+        tiles.append((row["image"], picture.alpha,
+                      f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"))
     for start in range(0, len(tiles), GRID_COLUMNS):
-        for column, (image, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
-            column.image(widgets.display(image, max_side=640), caption=caption, alt=caption.replace("**", ""))
+        for column, (image, alpha, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
+            column.image(widgets.display(image, alpha, max_side=640), caption=caption, alt=caption.replace("**", ""))
 
 
 def baseline_rows(picture: DecodedImage) -> list[dict]:
