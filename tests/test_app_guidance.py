@@ -282,6 +282,35 @@ def test_compare_tiles_keep_a_pictures_transparency(tiny_app_env, monkeypatch):
         assert image.shape[2] == 4 and (image[:12 * block, :, 3] == 0).all() and (image[12 * block:, :, 3] == 255).all(), caption
 
 
+def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks_show(tiny_app_env, monkeypatch):
+    """The clickable result of an RGBA upload drew the colors its transparent pixels hide; it is now transparent
+    there too, and a hint's dot stays opaque wherever it is placed (on a transparent pixel as well)."""
+    import ui.hints_ui as hints_ui
+
+    rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)
+    rgb[:12] = [255, 0, 255]
+    alpha = np.full((48, 48), 255, np.uint8)
+    alpha[:12] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    clickable, real = [], hints_ui.clickable_image
+
+    def spy(image, key, alt):
+        clickable.append(np.asarray(image))
+        return real(image, key, alt)
+
+    monkeypatch.setattr(hints_ui, "clickable_image", spy)
+    at = app_with_upload("hypercolumn_hints", buffer.getvalue())
+    assert_no_page_error(at)
+    shown = clickable[-1]
+    block = shown.shape[0] // 48
+    assert shown.shape[2] == 4 and (shown[:12 * block, :, 3] == 0).all() and (shown[12 * block:, :, 3] == 255).all()
+    marked = hints_ui._marked(shown, block, [{"x": 24, "y": 4, "rgb": [0, 0, 255]}], None)
+    centre = marked[4 * block, 24 * block]
+    assert list(centre) == [0, 0, 255, 255]  # on a transparent pixel, the dot is its color and opaque
+    assert (marked[:12 * block, :5 * block, 3] == 0).all()  # away from it, still transparent
+
+
 def plotly_array(values) -> np.ndarray:
     """An array of a figure's JSON: a list, or Plotly 6's typed array ({"dtype", "bdata": base64})."""
     import base64

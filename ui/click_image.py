@@ -45,7 +45,7 @@ _component = st.components.v2.component("colorizer.clickable_image", js=_JS, css
 
 
 def clickable_image(image: np.ndarray, key: str, alt: str) -> tuple[int, int] | None:
-    """Show uint8 RGB ``image`` across its column; return the point clicked since the last run, as (x, y) in
+    """Show uint8 RGB (or RGBA) ``image`` across its column; return the point clicked since the last run, as (x, y) in
     ``image``'s pixels (0 ≤ x < width, 0 ≤ y < height), or None when there was no click."""
     result = _component(key=key, data={"src": data_url(image), "alt": alt}, on_click_change=_ignore)
     return _point(result.get("click"), image.shape)

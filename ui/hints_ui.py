@@ -63,19 +63,24 @@ def _swatch(rgb, side: int = 28) -> np.ndarray:
 
 
 def _marked(shown: np.ndarray, scale: float, hints: list[dict], point) -> np.ndarray:
-    """The result at display size with each hint as a dot of its color (ringed, to be seen on any
-    background) and the pending point as an open ring."""
-    image = np.ascontiguousarray(shown[..., :3]).copy()
+    """The result at display size (RGB, or RGBA with the picture's transparency) with each hint as a dot of its
+    color (ringed, to be seen on any background) and the pending point as an open ring; marks are opaque."""
+    image = np.ascontiguousarray(shown).copy()
+    opaque = (255,) if image.shape[2] == 4 else ()
+
+    def color(rgb) -> tuple:
+        return tuple(int(c) for c in rgb) + opaque
+
     radius = max(4, round(min(image.shape[:2]) / 80))
     for hint in hints:
         centre = (round(hint["x"] * scale), round(hint["y"] * scale))
-        cv2.circle(image, centre, radius + 2, (255, 255, 255), -1, cv2.LINE_AA)
-        cv2.circle(image, centre, radius + 1, (0, 0, 0), -1, cv2.LINE_AA)
-        cv2.circle(image, centre, radius, tuple(int(c) for c in hint["rgb"]), -1, cv2.LINE_AA)
+        cv2.circle(image, centre, radius + 2, color((255, 255, 255)), -1, cv2.LINE_AA)
+        cv2.circle(image, centre, radius + 1, color((0, 0, 0)), -1, cv2.LINE_AA)
+        cv2.circle(image, centre, radius, color(hint["rgb"]), -1, cv2.LINE_AA)
     if point is not None:
         centre = (round(point[0] * scale), round(point[1] * scale))
-        cv2.circle(image, centre, radius + 3, (255, 255, 255), 2, cv2.LINE_AA)
-        cv2.circle(image, centre, radius + 5, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.circle(image, centre, radius + 3, color((255, 255, 255)), 2, cv2.LINE_AA)
+        cv2.circle(image, centre, radius + 5, color((0, 0, 0)), 1, cv2.LINE_AA)
     return image
 
 
@@ -209,7 +214,7 @@ def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, dige
     """Click-to-color for one picture (see the module docstring)."""
     st.markdown("**Color hints**: click the result to pick a point (or type it under the photo), choose its color, "
                 "add it. Each hint spreads to the parts of the photo that look like the point you picked.")
-    shown = widgets.display(result, None, CLICK_SIDE)
+    shown = widgets.display(result, picture.alpha, CLICK_SIDE)  # transparent where the picture is
     scale = shown.shape[1] / result.shape[1]
     image_column, controls = st.columns([3, 2])
     with image_column:
