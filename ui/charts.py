@@ -91,7 +91,8 @@ def _bar_colors(channel: str, centres: np.ndarray) -> list[str]:
 
 
 def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
-    """Lab H×W×3 (or N×3, e.g. ``counted``'s) → three histograms (share of pixels per value) with bars in the value's color."""
+    """Lab H×W×3 (or N×3, e.g. ``counted``'s) → three histograms (share of pixels per value) with bars in the
+    value's color."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=("L", "a", "b"), horizontal_spacing=0.06)
     ranges = {"L": (0.0, 100.0, 2.0), "a": (-AB_LIMIT, AB_LIMIT, 4.0), "b": (-AB_LIMIT, AB_LIMIT, 4.0)}
     for col, (channel, (lo, hi, step)) in enumerate(ranges.items(), start=1):
