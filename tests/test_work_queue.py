@@ -109,6 +109,48 @@ def test_no_wait_means_no_waiting_line():
     assert calls == []
 
 
+def test_with_two_slots_the_wait_shown_is_divided_between_them():
+    """The waiting line a visitor reads: with two jobs running on two slots, the next one starts when either ends,
+    so its wait is 2 ahead × 4 s ÷ 2 slots = 4 s, not 8 (COLORIZER_WORKERS=2 would otherwise double every wait)."""
+    queue = WorkQueue(slots=2, first_guess_s=4.0, clock=FakeClock())
+    release, seen = threading.Event(), []
+
+    def job(i):
+        with queue.turn(on_wait=lambda ahead, eta: seen.append((ahead, eta)), poll_s=0.01):
+            if i < 2:
+                release.wait(PATIENCE_S)
+
+    threads = _start_in_order(queue, 3, job)
+    wait_until(lambda: seen)
+    assert seen[0] == (2, pytest.approx(4.0))
+    release.set()
+    for thread in threads:
+        thread.join(PATIENCE_S)
+
+
+@pytest.mark.parametrize("lane", ["CLIP_QUEUE", "DECODE_QUEUE"])
+def test_the_clip_and_upload_lanes_run_one_job_at_a_time(lane):
+    """The server's own lanes, not a queue made for the test: a second clip waits while one runs (a paused clip
+    keeps its reader, writer and frames: two at once held both), and a second upload is read after the first (the
+    decode budget is one decode's memory)."""
+    queue = getattr(work_queue, lane)
+    assert queue.snapshot()[:2] == (0, 0)
+    entered = threading.Event()
+
+    def second():
+        with queue.turn(poll_s=0.01):
+            entered.set()
+
+    with queue.turn():
+        thread = threading.Thread(target=second, daemon=True)
+        thread.start()
+        wait_until(lambda: entered.is_set() or queue.snapshot()[1] == 1)
+        assert not entered.is_set() and queue.snapshot()[:2] == (1, 1)  # waiting, not running beside the first
+    assert entered.wait(PATIENCE_S)
+    thread.join(PATIENCE_S)
+    assert queue.snapshot()[:2] == (0, 0)
+
+
 def test_the_first_estimate_is_the_first_guess_divided_by_slots():
     queue = WorkQueue(slots=2, first_guess_s=3.0)
     assert queue.mean_s() == 3.0 and queue.eta_s(4) == pytest.approx(6.0)
