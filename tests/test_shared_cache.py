@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
+from conftest import wait_until
+
 from ui.shared_cache import SharedCache, nbytes_of
 
 
@@ -28,6 +30,8 @@ def test_the_budget_keeps_the_most_recently_used():
     assert cache.peek("b") is None and cache.peek("a") is not None and cache.stats() == (3, 3 * 1512)
     huge = cache.get("huge", lambda: np.zeros(10_000, np.uint8))  # larger than the budget: returned, not kept
     assert huge.shape == (10_000,) and cache.peek("huge") is None
+    # ...and it pushed nothing out: one visitor's oversized picture must not empty the cache for the class.
+    assert cache.stats() == (3, 3 * 1512) and all(cache.peek(key) is not None for key in "acd")
 
 
 def test_models_are_weighed_by_their_parameters_not_counted():
@@ -50,14 +54,22 @@ def test_models_are_weighed_by_their_parameters_not_counted():
 
 
 def test_an_entry_older_than_its_ttl_is_computed_again():
+    """The age counts from when the value was computed, not from its last use: a result every session keeps
+    asking for is still made afresh once its time is up."""
     clock = Clock()
     cache, calls = SharedCache(1 << 20, ttl_s=10, clock=clock), []
     cache.get("k", lambda: calls.append(1) or 1)
     clock.now = 9
+    cache.get("k", lambda: calls.append(1) or 1)  # a hit: 9 s old
+    assert len(calls) == 1
+    clock.now = 10.5
+    cache.get("k", lambda: calls.append(1) or 1)  # 10.5 s since it was made (1.5 s since it was last used)
+    assert len(calls) == 2
+    clock.now = 20
     cache.get("k", lambda: calls.append(1) or 1)
     clock.now = 21
     cache.get("k", lambda: calls.append(1) or 1)
-    assert len(calls) == 2
+    assert len(calls) == 3
 
 
 def test_values_are_shared_read_only_and_counted_once():
@@ -108,3 +120,87 @@ def test_a_computation_abandoned_by_its_caller_is_taken_over():
     for thread in (leaver, joiner):
         thread.join(5)
     assert sorted(results) == ["left", "made by the second"]
+
+
+def _hold_compute(started: threading.Event, release: threading.Event, calls: list, outcome):
+    def compute():
+        calls.append(1)
+        started.set()
+        assert release.wait(5)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+    return compute
+
+
+def test_two_callers_missing_one_key_compute_it_once_and_the_second_is_told():
+    """Two visitors ask for the same result at once, no queue in between (``turn`` None): the second waits for the
+    first's computation (and is told once that another visitor asked for the same) rather than computing it too."""
+    cache = SharedCache(1 << 20)
+    started, release, calls, joined, results = threading.Event(), threading.Event(), [], [], []
+    first = threading.Thread(target=lambda: results.append(cache.get("k", _hold_compute(started, release, calls, "made"))))
+    first.start()
+    assert started.wait(5)
+    second = threading.Thread(target=lambda: results.append(
+        cache.get("k", lambda: calls.append("again") or "again", on_join=lambda: joined.append(1), wait_poll_s=0.01)))
+    second.start()
+    wait_until(lambda: joined or len(calls) > 1)  # the second waits on the first's computation (or, wrongly, computes)
+    release.set()
+    for thread in (first, second):
+        thread.join(5)
+    assert calls == [1] and results == ["made", "made"] and joined == [1]
+
+
+def test_an_error_reaches_everyone_who_waited_for_it_and_is_not_kept():
+    """A broken computation's error is the waiting visitor's too (one line on their page, not a second run of the
+    same failing work), and the next request computes afresh."""
+    cache = SharedCache(1 << 20)
+    started, release, calls, errors = threading.Event(), threading.Event(), [], []
+
+    def ask(compute, **kwargs):
+        try:
+            cache.get("k", compute, **kwargs)
+        except ValueError as err:
+            errors.append(str(err))
+
+    first = threading.Thread(target=ask, args=(_hold_compute(started, release, calls, ValueError("broken")),))
+    first.start()
+    assert started.wait(5)
+    joined = threading.Event()
+    second = threading.Thread(target=ask, args=(lambda: calls.append("again") or "again",),
+                              kwargs={"on_join": joined.set, "wait_poll_s": 0.01})
+    second.start()
+    assert joined.wait(5)
+    release.set()
+    for thread in (first, second):
+        thread.join(5)
+    assert calls == [1] and errors == ["broken", "broken"]
+    assert cache.get("k", lambda: "fixed") == "fixed" and cache.stats()[0] == 1
+
+
+def test_the_servers_model_cache_weighs_models_by_their_parameters():
+    """``loaders.MODELS`` itself (not a cache built by the test): a loaded model counts as its parameters, so the
+    800 MB budget holds five flagship-sized models, not sixteen."""
+    from ui import loaders
+
+    class Loaded:
+        param_count = 18_662_603
+
+    before = loaders.MODELS.stats()
+    key = ("model", "test-weighed", object())
+    model = loaders.MODELS.get(key, Loaded)
+    try:
+        assert loaders.MODELS.stats() == (before[0] + 1, before[1] + loaders.model_bytes(model))
+        assert loaders.MODELS.max_bytes == loaders.MODEL_CACHE_MB * 2**20
+    finally:
+        with loaders.MODELS._lock:
+            loaders.MODELS._drop(key)
+
+
+def test_the_servers_result_cache_keeps_results_for_a_limited_time():
+    """``loaders.CACHE``: within ``CACHE_MB``, each result kept at most ``RESULT_TTL_S`` (a result nobody asks for
+    again is not held for the server's lifetime)."""
+    from ui import loaders
+
+    assert loaders.CACHE.max_bytes == loaders.CACHE_MB * 2**20
+    assert loaders.CACHE.ttl_s == loaders.RESULT_TTL_S and 0 < loaders.RESULT_TTL_S <= 24 * 3600
