@@ -1,0 +1,257 @@
+"""The public server's protections, each shown failing without it (session 27's mutation audit of
+``tests/test_abuse.py``): a visitor's quota of pictures and pixels, the decode budget and the metrics' size on the
+app's own paths, one visitor's checkpoints kept from another's pages, the visitor's token, and the server's
+ceiling on uploads when a file is sent again. Fast: no page runs but the token's one-line script.
+"""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from benchmarks import hostile
+
+
+# ----------------------------------------------------------------------------------------- a session's pictures
+
+
+class _Upload:
+    """What Streamlit's uploader hands a page: a name and the bytes."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+@pytest.fixture
+def sidebar(monkeypatch):
+    """``widgets.chosen_pictures`` over a plain session state (the sidebar's uploads) and a fresh result cache;
+    → (set the uploads, the names decoded)."""
+    from ui import loaders, widgets
+    from ui.shared_cache import SharedCache
+
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(50 * 2**20))
+    state = {widgets.SOURCE_KEY: widgets.UPLOAD}
+    monkeypatch.setattr(widgets, "st", SimpleNamespace(session_state=state))
+    decoded = []
+    real = loaders.decode_image
+    monkeypatch.setattr(loaders, "decode_image", lambda data, name, **k: decoded.append(name) or real(data, name, **k))
+
+    def upload(files):
+        state[widgets.UPLOAD_KEY] = [_Upload(name, data) for name, data in files]
+
+    return upload, decoded
+
+
+def _pngs(prefix: str, n: int, side: int = 16) -> list[tuple[str, bytes]]:
+    return [(f"{prefix}{i}.png", hostile.gray_png(np.full((side, side), 40 + i, np.uint8))) for i in range(n)]
+
+
+def test_a_session_colorizes_eight_pictures_at_a_time_and_names_the_rest_in_one_line(sidebar):
+    """Twelve uploads: the first eight are read (the others never decoded), and one line names the first three
+    left out, then "…" (a class's worth of names would fill the page)."""
+    from ui import widgets
+
+    upload, decoded = sidebar
+    upload(_pngs("p", 12))
+    pictures, errors = widgets.chosen_pictures()
+    assert [p.name for p in pictures] == [f"p{i}.png" for i in range(8)] == decoded
+    assert errors == ["p8.png, p9.png, p10.png, …: left out: this server colorizes 8 pictures at a time "
+                      "(remove some to add others)"]
+
+
+def test_pictures_past_the_sessions_pixels_are_left_out_from_their_header_before_decoding(sidebar, monkeypatch):
+    """The session's pixels are counted from each file's header first: the picture that would pass
+    MAX_SESSION_PIXELS (here two 32×32 pictures) is named and never decoded."""
+    from ui import widgets
+
+    upload, decoded = sidebar
+    monkeypatch.setattr(widgets, "MAX_SESSION_PIXELS", 2 * 32 * 32)
+    upload(_pngs("q", 3, side=32))
+    pictures, errors = widgets.chosen_pictures()
+    assert [p.name for p in pictures] == ["q0.png", "q1.png"] and decoded == ["q0.png", "q1.png"]
+    assert errors == ["q2.png: left out: your pictures together would pass 2,048 pixels, what this server takes "
+                      "from one visitor at a time"]
+
+
+def test_a_picture_whose_header_does_not_tell_its_size_is_counted_once_decoded(sidebar, monkeypatch):
+    """A file whose header the pre-count cannot read (counted as 0 pixels) is still held to the session's pixels:
+    counted once decoded, and left out if it passes them."""
+    from ui import widgets
+
+    upload, decoded = sidebar
+    monkeypatch.setattr(widgets, "MAX_SESSION_PIXELS", 2 * 32 * 32)
+    monkeypatch.setattr(widgets, "_expected_pixels", lambda data: 0)
+    upload(_pngs("r", 3, side=32))
+    pictures, errors = widgets.chosen_pictures()
+    assert [p.name for p in pictures] == ["r0.png", "r1.png"]
+    assert errors == ["r2.png: left out: your pictures together would pass 2,048 pixels, what this server takes "
+                      "from one visitor at a time"]
+
+
+def test_an_upload_over_the_decode_budget_is_shrunk_while_it_is_read_not_refused(monkeypatch):
+    """The app reads uploads with ``fit=True``: a photo over the decode budget (here 2,500 pixels) comes back
+    shrunk to fit it, with a note, rather than refused; a visitor cannot raise the server's budget."""
+    from colorizer import imageio
+    from ui import loaders
+    from ui.shared_cache import SharedCache
+
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(50 * 2**20))
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 2500)
+    picture = loaders.decode_upload(hostile.gray_png(np.full((100, 100), 90, np.uint8)), "big.png")
+    assert picture.rgb.shape == (50, 50, 3) and int(picture.rgb[..., 0].mean()) == 90
+    assert any(note.startswith("shrunk from 100x100 to 50x50") for note in picture.notes), picture.notes
+
+
+def test_metrics_are_measured_at_most_metrics_max_side(monkeypatch):
+    """SSIM's float64 buffers on a 50 MP photo would take gigabytes: the truth and the result are measured at most
+    METRICS_MAX_SIDE px on a side (here 16), the baselines' too."""
+    from ui import loaders
+    from ui.shared_cache import SharedCache
+
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(50 * 2**20))
+    monkeypatch.setattr(loaders, "METRICS_MAX_SIDE", 16)
+    shapes = []
+    monkeypatch.setattr(loaders.metrics, "image_metrics",
+                        lambda truth, predicted, visible=None: shapes.append((truth.shape, predicted.shape)) or {})
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    loaders.metrics_of(truth, truth[::-1].copy(), ("t", "m"))
+    loaders.gray_metrics(truth, loaders.image_digest(truth))
+    assert shapes == [((10, 16, 3), (10, 16, 3))] * 2
+
+
+# ----------------------------------------------------------------------------------------- private checkpoints
+
+
+def _checkpoint(folder):
+    folder.mkdir(parents=True)
+    (folder / "model.keras").write_bytes(b"x" * 100)
+    return folder
+
+
+@pytest.fixture
+def alices_model(checkpoint_dir, no_shipped_weights):
+    from colorizer import access
+
+    folder = _checkpoint(checkpoint_dir / "hypercolumn-ft-00112233aabbccdd")
+    access.grant(folder, "alice-token-0123456789ab")
+    return folder
+
+
+def _in_a_page_as(monkeypatch, token: str) -> None:
+    from ui import visitor, work_queue
+
+    monkeypatch.setattr(work_queue, "_in_a_page", lambda: True)
+    monkeypatch.setattr(visitor, "token", lambda: token)
+
+
+def test_another_visitors_checkpoint_cannot_be_loaded_by_its_name(alices_model, monkeypatch):
+    """The model picker lists only a visitor's own checkpoints, but a name can reach the loaders another way (a
+    page's state, a stale choice): the loaders look it up among what the visitor may see, not the server's."""
+    from colorizer.checkpoints import CheckpointError
+    from ui import loaders
+
+    name = alices_model.name
+    _in_a_page_as(monkeypatch, "bob-token-0123456789abcd")
+    assert name not in loaders.available_checkpoints()
+    with pytest.raises(CheckpointError, match=f"^{name}: no such checkpoint"):
+        loaders.checkpoint_stamp(name)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        loaders.load_colorizer(name)
+    _in_a_page_as(monkeypatch, "alice-token-0123456789ab")
+    assert loaders.checkpoint_stamp(name)[:2] == (name, str(alices_model))
+
+
+def test_outside_a_page_only_shared_and_operators_checkpoints_are_listed(alices_model, checkpoint_dir):
+    """Work done outside a page's script (a download made on click) has no visitor: it sees what every visitor
+    does, not the operator's view of everyone's checkpoints."""
+    from ui import loaders
+
+    _checkpoint(checkpoint_dir / "teacher-made")
+    assert set(loaders.available_checkpoints()) == {"teacher-made"}
+
+
+@pytest.mark.parametrize("content", ["{bad", "[]", '"shared"'], ids=["not-json", "a-list", "a-string"])
+def test_a_damaged_access_file_hides_the_checkpoint_from_every_visitor(alices_model, content):
+    """An access file that cannot be read never widens who sees a checkpoint (read as the operator's, it would be
+    everyone's): no visitor lists it, its maker included, no one may share or delete it; only the operator sees
+    it, and the next sweep removes it as expired."""
+    from colorizer import access, checkpoints
+
+    (alices_model / access.ACCESS_FILE).write_text(content)
+    for viewer in ("alice-token-0123456789ab", "bob-token-0123456789abcd"):
+        assert alices_model.name not in checkpoints.available_checkpoints(viewer)
+        assert not access.share(alices_model, viewer) and not access.delete(alices_model, viewer)
+    assert alices_model.name in checkpoints.available_checkpoints()  # the operator
+    assert access.sweep_expired(alices_model.parent) == [alices_model] and not alices_model.exists()
+
+
+def test_the_operator_owns_no_visitors_checkpoint(alices_model):
+    """``owned_by(folder, None)``: the operator's view lists everything but owns nothing, so a caller without a
+    visitor (no token) cannot delete or share a visitor's checkpoint."""
+    from colorizer import access
+
+    assert access.owned_by(alices_model, "alice-token-0123456789ab")
+    assert not access.owned_by(alices_model, None)
+    assert not access.delete(alices_model, None) and alices_model.exists()
+
+
+# ----------------------------------------------------------------------------------------- the visitor's token
+
+
+def _token_script():
+    import streamlit as st
+
+    from ui import visitor
+
+    st.write(visitor.token())
+
+
+@pytest.mark.parametrize("given,kept", [("a" * 22, True), ("Ab_-" * 16, True), ("short", False), ("a" * 65, False),
+                                        ("a" * 21 + "/", False), ("../" * 10, False)],
+                         ids=["22", "64", "short", "long", "slash", "climbing"])
+def test_a_token_in_the_address_is_kept_only_if_it_is_as_unguessable_as_a_new_one(given, kept):
+    """``?visitor=`` is the key to a visitor's models: one a visitor typed ("short", "teacher") could be guessed by
+    anyone, so only 22 to 64 URL-safe characters are taken; anything else gets a new random token, written back to
+    the address."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_token_script, default_timeout=30)
+    at.query_params["visitor"] = given
+    at.run()
+    assert not at.exception, at.exception
+    token = at.session_state["app.visitor"]
+    assert (token == given) is kept
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22,64}", token) and at.query_params["visitor"] == token
+
+
+# ----------------------------------------------------------------------------------------- the server's uploads
+
+
+def test_a_file_sent_again_near_the_servers_ceiling_replaces_itself_and_is_not_refused(monkeypatch):
+    """A browser sends a file again (a retry, a reconnect): it replaces its own copy, so the server's ceiling counts
+    it once. Here the server holds 0.9 of its 1 MB; the same 450 kB file sent again still lands, a new one is
+    refused."""
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    from ui import server_tuning
+
+    original = getattr(MemoryUploadedFileManager.add_file, "original", MemoryUploadedFileManager.add_file)
+    monkeypatch.setattr(MemoryUploadedFileManager, "add_file", original)
+    assert server_tuning.cap_uploads(per_session_mb=10, total_mb=1)
+    store = MemoryUploadedFileManager("/upload")
+    kb450 = lambda file_id: UploadedFileRec(file_id=file_id, name=f"{file_id}.png", type="image/png",
+                                            data=bytes(450 * 1024))
+    store.add_file("a", kb450("one"))
+    store.add_file("b", kb450("two"))
+    store.add_file("b", kb450("two"))  # 0.9 MB before and after
+    assert store._total_bytes == 900 * 1024
+    with pytest.raises(HTTPException, match="try again in a few minutes"):
+        store.add_file("b", kb450("three"))
