@@ -255,3 +255,65 @@ def test_a_file_sent_again_near_the_servers_ceiling_replaces_itself_and_is_not_r
     assert store._total_bytes == 900 * 1024
     with pytest.raises(HTTPException, match="try again in a few minutes"):
         store.add_file("b", kb450("three"))
+
+
+# ----------------------------------------------------------------------------------------- fine-tunes
+
+
+def test_a_fine_tune_past_its_time_budget_is_stopped_and_says_why():
+    """``FinetuneJob.check`` (the queue's monitor calls it every second): a job that has run past
+    ``FinetuneLimits.minutes`` stops as Stop does (keeping its best epoch), with the reason; one within it goes on,
+    and a queued job's wait does not count against it."""
+    from colorizer import finetune as fn
+
+    job = fn.FinetuneJob(fn.FinetuneConfig(base="x"), [], "alice", limits=fn.FinetuneLimits(minutes=1))
+    job.check(now=10**6)  # queued: it has not started, its budget has not either
+    assert not job.stop_requested
+    job._update(state="running")
+    job.started_at = 100.0
+    job.check(now=159.0)
+    assert not job.stop_requested
+    job.check(now=161.0)
+    assert job.stop_requested and job.status().state == "stopping"
+    assert job.status().message == "stopping after the current step (the server's limit of 1 min for a fine-tune)…"
+
+
+def test_the_queues_monitor_stops_a_fine_tune_whose_visitor_left(monkeypatch):
+    """A visitor who closed the tab does not keep the server's one fine-tune slot: the monitor asks each job's
+    ``presence`` and stops the job once its visitor is gone."""
+    import threading
+
+    from colorizer import finetune as fn
+
+    present, seen = threading.Event(), []
+    present.set()
+
+    def run(job):
+        job._update(state="running")
+        deadline = __import__("time").monotonic() + 10  # without the monitor's stop it ends here, unstopped
+        while not job.stop_requested and __import__("time").monotonic() < deadline:
+            seen.append(1)
+            __import__("time").sleep(0.01)
+        job._update(state="stopped")
+
+    monkeypatch.setattr(fn.FinetuneJob, "run", run)
+    queue = fn.JobQueue(monitor_s=0.01)
+    job = queue.submit(fn.FinetuneConfig(base="x"), [], owner="alice", presence=present.is_set)
+    from conftest import wait_until
+
+    wait_until(lambda: len(seen) > 20)
+    assert not job.stop_requested  # still here: it goes on
+    present.clear()
+    job.join(30)
+    assert job.status().state == "stopped" and job.stop_reason == "its visitor left"
+
+
+def test_at_most_max_hints_are_taken_per_image():
+    """A hint list of MAX_HINTS + 1 (from a file or the API) is refused in one line; MAX_HINTS still are taken (the
+    slow abuse test sends 100,000)."""
+    from colorizer import hints
+
+    hint = {"x": 1, "y": 2, "rgb": [10, 20, 30]}
+    assert len(hints.validate_hints([hint] * hints.MAX_HINTS, (8, 8))) == 300
+    with pytest.raises(hints.HintError, match=r"^h.json: 301 hints; at most 300 are taken per image$"):
+        hints.validate_hints([hint] * 301, (8, 8), "h.json")
