@@ -263,3 +263,57 @@ def test_photos_let_go_on_a_trip_to_another_page_are_said_so(page_env):
     at.file_uploader(key="finetune.uploads").set_value([("photo.png", png(5), "image/png")]).run()
     at.file_uploader(key="finetune.uploads").set_value([]).run()
     assert not [i for i in at.info if "let go" in i.value]
+
+
+def test_start_queues_a_private_job_within_the_servers_limits_that_stops_when_its_visitor_leaves(page_env, monkeypatch):
+    """What Start hands the queue is what keeps a public server safe: the job is private to its visitor (their
+    checkpoint is listed for no one else), held to the server's limits (here 2 photos: the first two of three are
+    used, and the form says so), and stops when the visitor is gone (``presence``)."""
+    from colorizer import finetune
+    from ui import finetune_ui
+
+    monkeypatch.setattr(finetune_ui, "LIMITS", finetune.FinetuneLimits(photos=2))
+    submitted = []
+
+    def submit(config, photos, owner=None, **options):
+        submitted.append({"photos": [name for name, _ in photos], "owner": owner, **options})
+        raise finetune.FinetuneError("recorded by the test")
+
+    monkeypatch.setattr(page_env, "submit", submit)
+    at = page().run()
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
+    assert [w.value for w in at.warning if "at most 2 photos" in w.value]
+    at.button(key="finetune.start").click().run()
+    assert_no_page_error(at)
+    [job] = submitted
+    assert job["photos"] == ["photo0.png", "photo1.png"]
+    assert job["owner"] == at.session_state["app.visitor"] and job["private"] is True
+    assert job["limits"] == finetune.FinetuneLimits(photos=2)
+    assert callable(job["presence"]) and job["presence"]()  # the visitor is here now
+
+
+def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_photos(page_env, checkpoint_dir, monkeypatch):
+    """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so on Start, in one line,
+    before their photos are read or a job queued."""
+    from colorizer import access
+    from ui import finetune_ui
+
+    token = "carol-token-0123456789ab"
+    for i in range(access.Limits().per_visitor):
+        folder = checkpoint_dir / f"cifar_ae-ft-{i:016x}"
+        folder.mkdir()
+        (folder / "model.keras").write_bytes(b"x")
+        access.grant(folder, token)
+    read = []
+    monkeypatch.setattr(finetune_ui, "_gallery_photos", lambda keys: read.append(keys) or ([], []))
+    monkeypatch.setattr(page_env, "submit", lambda *a, **k: pytest.fail("a job was queued"))
+    at = page()
+    at.query_params["visitor"] = token
+    at.session_state["finetune.source"] = "Gallery color photos"
+    at.run()
+    at.button(key="finetune.start").click().run()
+    assert_no_page_error(at)
+    assert [as_read(e.value) for e in at.error] == [
+        "Cannot start: you have 3 fine-tuned models on this server, the most one visitor keeps: delete one "
+        "(Fine-tune page) to make another"]
+    assert read == []
