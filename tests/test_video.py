@@ -549,3 +549,19 @@ def test_cli_video_reads_mkv_and_says_so(installed_tiny_checkpoints, tmp_path, c
     assert probe(tmp_path / "out.mp4").frames == 1
     assert main(["video", str(tmp_path), "-o", str(tmp_path / "x.mp4")]) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path.name}: is a folder, not a video file"]
+
+
+def test_a_frame_larger_than_the_budget_stops_the_read_even_when_the_header_said_otherwise(tmp_path, monkeypatch):
+    """``read_frames`` checks each decoded frame against the per-frame budget (``imageio.MAX_PIXELS``, here one pixel
+    under the clip's 64×48), not only the header's size: a header that understates the frames stops at frame 0."""
+    from colorizer import imageio
+    from colorizer.video.io import VideoBudgetError
+
+    path = tmp_path / "big.mp4"
+    with VideoWriter(path, (64, 48), 12) as writer:
+        for _ in range(3):
+            writer.write(np.full((48, 64, 3), 120, np.uint8))
+    assert len(list(read_frames(path))) == 3
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 64 * 48 - 1)
+    with pytest.raises(VideoBudgetError, match=r"^big.mp4: frame 0 is 64x48, over the limit of 3,071 pixels a frame$"):
+        next(read_frames(path))

@@ -148,6 +148,31 @@ def test_a_clip_over_the_hosted_caps_is_refused(tiny_app_env, tmp_path, monkeypa
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_a_clip_longer_than_the_hosted_seconds_is_refused_from_its_header(tiny_app_env, tmp_path, monkeypatch):
+    """A clip over MAX_SECONDS (here 1 s; the clip is 2 s of tiny frames, well within the frame and pixel budgets) is
+    refused before a frame is colorized, in one line naming it, with no Colorize button."""
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "MAX_SECONDS", 1)
+    at = video_page(("long.mp4", clip_bytes(tmp_path, frames=24)))
+    errors = [as_read(e.value) for e in at.error]
+    assert errors == ["long.mp4: 2 s, over this server's 1 s for a clip "
+                      "(the command line takes longer clips: python -m colorizer video)"], errors
+    assert "video.run" not in [button.key for button in at.button]
+
+
+def test_a_clip_of_frames_over_the_hosted_frame_size_is_refused(tiny_app_env, tmp_path, monkeypatch):
+    """MAX_FRAME_PIXELS (here one pixel under the clip's 64×48) refuses a clip of large frames however short it is:
+    each frame is a network pass and a flow estimate at its size."""
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "MAX_FRAME_PIXELS", 64 * 48 - 1)
+    at = video_page(("wide.mp4", clip_bytes(tmp_path)))
+    errors = [as_read(e.value) for e in at.error]
+    assert errors == ["wide.mp4: frames of 64x48 exceed the limit of 3,071 pixels a frame"], errors
+    assert "video.run" not in [button.key for button in at.button]
+
+
 def test_a_clip_over_the_upload_size_is_refused_before_it_is_read(tiny_app_env, tmp_path, monkeypatch):
     from ui import video_ui
 
@@ -181,6 +206,8 @@ def test_an_oversized_or_deeply_nested_hints_file_is_refused_before_parsing(tiny
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
     at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
     at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
+    # Streamlit itself holds a hints upload to 1 MB (the page's default would let 200 MB sit in the session).
+    assert at.file_uploader(key="video.hints").proto.max_upload_size_mb == 1
     big = b"[" + b"{}," * (hints.MAX_HINTS_JSON_BYTES // 3) + b"{}]"
     at.file_uploader(key="video.hints").set_value([("big.json", big, "application/json")]).run()
     assert_no_page_error(at)
