@@ -317,3 +317,12 @@ def test_at_most_max_hints_are_taken_per_image():
     assert len(hints.validate_hints([hint] * hints.MAX_HINTS, (8, 8))) == 300
     with pytest.raises(hints.HintError, match=r"^h.json: 301 hints; at most 300 are taken per image$"):
         hints.validate_hints([hint] * 301, (8, 8), "h.json")
+
+
+def test_the_apps_fine_tune_queue_is_the_public_one():
+    """``colorizer.finetune.QUEUE``, the one the page submits to: one job per visitor and a bounded waiting line
+    (a queue built by a test shows what those do; this is the app's own)."""
+    from colorizer.finetune import FinetuneLimits, job_queue
+
+    assert job_queue.QUEUE.one_per_owner is True
+    assert job_queue.QUEUE.max_waiting == FinetuneLimits.from_env().queue
