@@ -293,6 +293,24 @@ def test_a_frame_longer_than_max_seconds_is_refused_before_anything_is_written(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
+def test_a_header_that_understates_the_frame_size_is_stopped_at_the_callers_frame_limit(tmp_path, monkeypatch):
+    """The Video page holds frames to 1280×720 (``max_frame_pixels``); it checked the header alone, and reading
+    held decoded frames only to ``imageio.MAX_PIXELS`` (12 MP), so a header claiming small frames ran large ones.
+    ``colorize_video`` now holds each decoded frame to the caller's limit too, and leaves no file."""
+    import dataclasses
+
+    from colorizer.video import pipeline
+    from colorizer.video.io import VideoBudgetError
+
+    clip = synthetic.moving_square(frames=4, size=(64, 48))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12)
+    small = dataclasses.replace(probe(source), width=32, height=24)   # what a crafted header says
+    monkeypatch.setattr(pipeline, "probe", lambda path: small)
+    with pytest.raises(VideoBudgetError, match=r"^in\.mp4: frame 0 is 64x48, over the limit of 768 pixels a frame$"):
+        colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_frame_pixels=32 * 24)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 @pytest.mark.parametrize("audio_seconds", [2.0, None])  # without sound the file appears only with the first frames
 def test_a_result_past_max_bytes_is_refused_by_name_and_leaves_no_file(tmp_path, audio_seconds):
     clip = synthetic.moving_square(frames=24, size=(64, 48))

@@ -70,6 +70,7 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert len(calls) == 1 and calls[0]["max_pixels"] == video_ui.PAGE_BUDGET
     assert "video.stop" not in [button.key for button in at.button]   # done: nothing left to stop
     assert calls[0]["max_frames"] == video_ui.MAX_FRAMES   # tiny frames at a huge rate cannot run for hours
+    assert calls[0]["max_frame_pixels"] == video_ui.MAX_FRAME_PIXELS   # nor large frames under a header claiming small
     assert calls[0]["max_seconds"] == video_ui.MAX_SECONDS   # nor a header that understates its frames
     assert calls[0]["max_bytes"] == video_ui.MAX_RESULT_MB * 2**20   # each result is held in memory
     assert "reference" not in calls[0] and "hints" not in calls[0]

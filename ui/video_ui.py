@@ -216,8 +216,8 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
 
             path = stored_clip(name, clip_bytes)   # back if other visitors' clips pushed it out while this one waited
             report = colorize_video(path, output, model, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET,
-                                    max_seconds=MAX_SECONDS, max_bytes=MAX_RESULT_MB * 2**20, progress=progress,
-                                    **guidance)
+                                    max_frame_pixels=MAX_FRAME_PIXELS, max_seconds=MAX_SECONDS,
+                                    max_bytes=MAX_RESULT_MB * 2**20, progress=progress, **guidance)
             # The clip's own speed: the time it waited while others' work went first is not the model's.
             report = dataclasses.replace(report, seconds=max(report.seconds - turn.waited_s, 1e-6))
         data = output.read_bytes()

@@ -21,8 +21,8 @@ stream's average rate).
 
 Budget (``check_budget``): a clip whose frames × pixels exceed ``max_video_pixels()`` (default
 2,000,000,000, about 15 minutes of colorizing on a 2-core CPU; ``$COLORIZER_MAX_VIDEO_PIXELS``) or a
-frame over ``colorizer.imageio.MAX_PIXELS`` is refused before decoding, and reading stops there too
-when the header understated the count.
+frame over ``colorizer.imageio.MAX_PIXELS`` (or the caller's ``max_frame_pixels``) is refused before decoding, and
+reading stops there too when the header understated the count or the frame size.
 """
 from __future__ import annotations
 
@@ -150,15 +150,18 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
     return frames
 
 
-def read_frames(path, max_frames: int | None = None, max_pixels: int | None = None) -> Iterator[np.ndarray]:
+def read_frames(path, max_frames: int | None = None, max_pixels: int | None = None,
+                max_frame_pixels: int | None = None) -> Iterator[np.ndarray]:
     """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``).
     ``VideoError`` when the file cannot be decoded from the start, or a frame changes size;
-    ``VideoBudgetError`` when the frames read pass ``max_pixels`` (a header that understated them)."""
+    ``VideoBudgetError`` when the frames read pass ``max_pixels`` or a frame passes ``max_frame_pixels`` (default
+    ``imageio.MAX_PIXELS``), as ``check_budget`` holds the header to: a header can understate both."""
     import av
 
     from colorizer import imageio
 
     budget = max_video_pixels() if max_pixels is None else int(max_pixels)
+    frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
     name = Path(path).name
     container = _open(path)
     try:
@@ -169,9 +172,9 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
             for frame in container.decode(stream):
                 if max_frames is not None and count >= max_frames:
                     return
-                if frame.width * frame.height > imageio.MAX_PIXELS:   # a header that lied about the size
+                if frame.width * frame.height > frame_limit:   # a header that lied about the size
                     raise VideoBudgetError(f"{name}: frame {count} is {frame.width}x{frame.height}, over the limit of "
-                                           f"{imageio.MAX_PIXELS:,} pixels a frame")
+                                           f"{frame_limit:,} pixels a frame")
                 rgb = frame.to_ndarray(format="rgb24")
                 if size is None:
                     size = rgb.shape

@@ -152,13 +152,14 @@ def _at_most(frames, limit: int | None, report: VideoReport):
 
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
                    max_frames: int | None = None, max_pixels: int | None = None, max_seconds: float | None = None,
-                   max_bytes: int | None = None, progress: Callable[[int, int], None] | None = None,
+                   max_bytes: int | None = None, max_frame_pixels: int | None = None, progress: Callable[[int, int], None] | None = None,
                    should_stop: Callable[[], bool] | None = None, **options) -> VideoReport:
     """Colorize the clip ``source`` with the ``Colorizer`` ``model`` into the MP4 ``destination``.
 
     ``temporal``: carry colors along the motion (False: each frame alone); ``reference`` (uint8 RGB
     photo) / ``hints`` (first frame's, a hint-taking model): keyframe guidance (``frames``);
-    ``max_frames``: at most this many; ``max_pixels``: the frames × pixels budget (``io.check_budget``);
+    ``max_frames``: at most this many; ``max_pixels``: the frames × pixels budget and ``max_frame_pixels`` a
+    frame's (``io.check_budget``, then each frame as it is decoded: a header can understate them);
     ``max_seconds``: at most this much of the output's timeline (frames ÷ the header's rate), sound included,
     however many frames the header claimed (frames beyond either limit are left out: ``report.cut_short``);
     ``max_bytes``: the output file's limit (``io.VideoBudgetError`` past it);
@@ -167,7 +168,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     ``options`` go to ``frames.FrameColorizer`` (``network_every``, ...) and through it to the model. Raises
     ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget."""
     info = probe(source)
-    total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels)
+    total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels)
     limit = max_frames
     if max_seconds is not None:  # a header can understate the frames: the timeline the writer makes is what counts
         fitting = math.floor(max_seconds * info.fps)
@@ -183,7 +184,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     start = time.perf_counter()
     incoming, outgoing, failure = _Pipe(PREFETCH), _Pipe(PREFETCH), []
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
-                              args=(_at_most(read_frames(source, max_pixels=max_pixels), limit, report), incoming))
+                              args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels), limit, report), incoming))
     try:
         with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source, max_bytes=max_bytes,
                          name=Path(source).name) as writer:
