@@ -311,6 +311,42 @@ def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks
     assert (marked[:12 * block, :5 * block, 3] == 0).all()  # away from it, still transparent
 
 
+def test_an_uploaded_reference_is_kept_at_most_keep_side_pixels(tiny_app_env):
+    """The session keeps the chosen reference past its uploader (a page trip), so it keeps a small copy: a
+    1,500 × 600 upload is held at 1,024 × 410, its colors intact (the matcher reads it at 256 px anyway)."""
+    from ui.reference_ui import CHOSEN_KEY, KEEP_SIDE
+
+    wide = np.zeros((600, 1500, 3), np.uint8)
+    wide[:, :750] = [200, 40, 40]
+    wide[:, 750:] = [40, 40, 200]
+    buffer = io.BytesIO()
+    Image.fromarray(wide).save(buffer, format="PNG")
+    at = app_with_upload("cifar_ae", gray_png(48))
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("wide.png", buffer.getvalue(), "image/png")]).run()
+    assert_no_page_error(at)
+    kind, _, kept = at.session_state[CHOSEN_KEY]
+    assert kind == "upload" and kept.rgb.shape == (410, KEEP_SIDE, 3) == (410, 1024, 3)
+    assert (kept.rgb[:, :500] == [200, 40, 40]).all() and (kept.rgb[:, -500:] == [40, 40, 200]).all()
+
+
+def test_add_at_the_hint_cap_is_dropped(monkeypatch):
+    """Add is disabled at ``MAX_HINTS``; a stale click (a button drawn before the cap was reached) adds nothing."""
+    from types import SimpleNamespace
+
+    import ui.hints_ui as hints_ui
+    from colorizer.hints import MAX_HINTS
+
+    monkeypatch.setattr(hints_ui, "st", SimpleNamespace(session_state={"picker": "#ff0000"}))
+    hints = hints_ui.hints_of("d")
+    hints.extend({"x": i % 10, "y": i // 10, "rgb": [0, 0, 0]} for i in range(MAX_HINTS - 1))
+    hints_ui._add_hint("d", (5, 5), "picker")
+    assert len(hints_ui.hints_of("d")) == MAX_HINTS and hints_ui.hints_of("d")[-1]["rgb"] == [255, 0, 0]
+    hints_ui._add_hint("d", (6, 6), "picker")
+    assert len(hints_ui.hints_of("d")) == MAX_HINTS
+
+
 def plotly_array(values) -> np.ndarray:
     """An array of a figure's JSON: a list, or Plotly 6's typed array ({"dtype", "bdata": base64})."""
     import base64
