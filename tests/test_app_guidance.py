@@ -220,6 +220,17 @@ def test_an_uploaded_reference_is_still_used_after_a_trip_to_another_page(tiny_a
     assert "Reference: ref.png" not in [c for element in at.image for c in element.captions]
 
 
+def with_hidden_band(rgb: np.ndarray, hidden) -> bytes:
+    """A 48×48 RGBA PNG of ``rgb`` whose top 12 rows hold ``hidden`` under alpha 0: colors in the file, not in
+    the picture (rgb is changed in place, so a test can measure what the file holds)."""
+    rgb[:12] = hidden
+    alpha = np.full((48, 48), 255, np.uint8)
+    alpha[:12] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_metrics_of_a_picture_with_transparent_pixels_leave_them_out(tiny_app_env):
     """The walkthrough: on a PNG with a transparent band the metrics counted the hidden pixels too. They now measure
     what the picture shows, and say so: here the hidden band is vivid magenta under a gray-ish picture, so counted
@@ -229,12 +240,8 @@ def test_metrics_of_a_picture_with_transparent_pixels_leave_them_out(tiny_app_en
 
     rgb = np.zeros((48, 48, 3), np.uint8)
     rgb[:, :16], rgb[:, 16:32], rgb[:, 32:] = [150, 130, 120], [120, 140, 125], [120, 125, 150]  # muted bands
-    rgb[:12] = [255, 0, 255]
-    alpha = np.full((48, 48), 255, np.uint8)
-    alpha[:12] = 0
-    buffer = io.BytesIO()
-    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
-    at = app_with_upload("cifar_ae", buffer.getvalue())
+    png = with_hidden_band(rgb, [255, 0, 255])
+    at = app_with_upload("cifar_ae", png)
     assert_no_page_error(at)
     assert any(c.value.startswith("Measured over the 75% of the picture that is not fully transparent")
                for c in at.caption)
@@ -258,12 +265,8 @@ def test_compare_tiles_keep_a_pictures_transparency(tiny_app_env, monkeypatch):
     from streamlit.delta_generator import DeltaGenerator
 
     rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)
-    rgb[:12] = [255, 0, 255]
-    alpha = np.full((48, 48), 255, np.uint8)
-    alpha[:12] = 0
-    buffer = io.BytesIO()
-    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
-    at = app_with_upload("cifar_ae", buffer.getvalue())
+    png = with_hidden_band(rgb, [255, 0, 255])
+    at = app_with_upload("cifar_ae", png)
     shown, draw = {}, DeltaGenerator.image
 
     def spy(self, image, caption=None, *args, **kwargs):
@@ -288,11 +291,7 @@ def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks
     import ui.hints_ui as hints_ui
 
     rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)
-    rgb[:12] = [255, 0, 255]
-    alpha = np.full((48, 48), 255, np.uint8)
-    alpha[:12] = 0
-    buffer = io.BytesIO()
-    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    png = with_hidden_band(rgb, [255, 0, 255])
     clickable, real = [], hints_ui.clickable_image
 
     def spy(image, key, alt):
@@ -300,7 +299,7 @@ def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks
         return real(image, key, alt)
 
     monkeypatch.setattr(hints_ui, "clickable_image", spy)
-    at = app_with_upload("hypercolumn_hints", buffer.getvalue())
+    at = app_with_upload("hypercolumn_hints", png)
     assert_no_page_error(at)
     shown = clickable[-1]
     block = shown.shape[0] // 48
@@ -360,12 +359,8 @@ def test_the_channels_page_leaves_out_what_transparent_pixels_hide(tiny_app_env)
     """The L/a/b page drew an RGBA upload's hidden colors (here a white band) in its tiles and counted them in its
     histograms; now its L histogram holds only the visible lightness, and says what share it counts."""
     rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)  # L about 47 where it shows
-    rgb[:12] = 255  # hidden: white, L 100
-    alpha = np.full((48, 48), 255, np.uint8)
-    alpha[:12] = 0
-    buffer = io.BytesIO()
-    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
-    at = app_with_upload("cifar_ae", buffer.getvalue())
+    png = with_hidden_band(rgb, 255)  # hidden: white, L 100
+    at = app_with_upload("cifar_ae", png)
     at.switch_page("pages/channels.py").run()
     assert_no_page_error(at)
     assert any(c.value.startswith("Histograms of the 75% of the picture that is not fully transparent")
