@@ -330,6 +330,21 @@ def test_an_uploaded_reference_is_kept_at_most_keep_side_pixels(tiny_app_env):
     assert (kept.rgb[:, :500] == [200, 40, 40]).all() and (kept.rgb[:, -500:] == [40, 40, 200]).all()
 
 
+def test_a_large_reference_keeps_its_transparency_at_the_kept_size():
+    """The review: ``_kept`` dropped the alpha of a reference over 1,024 px, so the L/a/b page drew and counted the
+    hidden part of a large RGBA reference and not of a small one."""
+    from colorizer.imageio import DecodedImage
+    from ui.reference_ui import _kept
+
+    alpha = np.full((600, 1500), 255, np.uint8)
+    alpha[:, :300] = 0
+    picture = DecodedImage(name="ref.png", rgb=np.zeros((600, 1500, 3), np.uint8), alpha=alpha, was_color=True,
+                           notes=(), gray=None)
+    kept = _kept(picture)
+    assert kept.rgb.shape == (410, 1024, 3) and kept.alpha.shape == (410, 1024)
+    assert (kept.alpha[:, :200] == 0).all() and (kept.alpha[:, 210:] == 255).all()
+
+
 def test_add_at_the_hint_cap_is_dropped(monkeypatch):
     """Add is disabled at ``MAX_HINTS``; a stale click (a button drawn before the cap was reached) adds nothing."""
     from types import SimpleNamespace
@@ -344,6 +359,58 @@ def test_add_at_the_hint_cap_is_dropped(monkeypatch):
     assert len(hints_ui.hints_of("d")) == MAX_HINTS and hints_ui.hints_of("d")[-1]["rgb"] == [255, 0, 0]
     hints_ui._add_hint("d", (6, 6), "picker")
     assert len(hints_ui.hints_of("d")) == MAX_HINTS
+
+
+def test_a_picture_with_transparency_is_sent_small_with_its_alpha_exact():
+    """The review: the hint picture of an RGBA upload went to the browser as a PNG data URL, about 1 MB at 640 px,
+    again after every click. It is WebP now: its alpha exact, its colors within a few levels, far smaller."""
+    import base64
+
+    from skimage import data
+
+    from ui.compare_slider import data_url
+
+    rgb = data.astronaut()
+    alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    alpha[:, :100], alpha[:50, 200:260] = 0, 128
+    url = data_url(np.dstack([rgb, alpha]))
+    assert url.startswith("data:image/webp;base64,")
+    sent = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    assert (sent[..., 3] == alpha).all() and np.abs(sent[..., :3].astype(int) - rgb)[alpha > 0].mean() < 4
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    assert len(url) < len(buffer.getvalue()) / 4  # base64 and all
+
+
+def test_the_certainty_share_counts_what_the_picture_shows():
+    """The review: "Where the model was sure: N % of the photo" counted the cells over transparent pixels. Here the
+    model is sure only under a hidden band (a quarter of the picture): of what the picture shows, it is sure of none."""
+    from ui import charts
+    from ui.certainty_ui import SURE, certainty_summary
+
+    certainty = np.zeros((12, 16), np.float32)
+    certainty[:3] = SURE  # sure only in the top quarter of the grid
+    alpha = np.full((48, 64), 255, np.uint8)
+    alpha[:12] = 0  # ... which the picture hides
+    assert certainty_summary(certainty) == (0.25, 0.75)
+    assert certainty_summary(certainty, alpha) == (0.0, 1.0)
+    cells = charts.visible_cells(alpha, certainty.shape)
+    assert cells.shape == (12, 16) and not cells[:3].any() and cells[3:].all()
+    assert charts.visible_cells(np.zeros((48, 64), np.uint8), (12, 16)) is None  # nothing shows: every cell counts
+
+
+def test_hint_marks_sit_on_the_centre_of_their_pixels_block():
+    """The review: on a picture shown enlarged (an 8×8 upload, 32 px a pixel) the dots and the ring were drawn at
+    the pixel's top-left corner, 23 px from where the visitor clicked; they now sit on the block's centre."""
+    import ui.hints_ui as hints_ui
+
+    shown = np.full((256, 256, 3), 128, np.uint8)
+    marked = hints_ui._marked(shown, 32, [{"x": 2, "y": 3, "rgb": [0, 0, 255]}], (7, 7))
+    assert list(marked[3 * 32 + 16, 2 * 32 + 16]) == [0, 0, 255]  # the dot's colour at its block's centre
+    assert list(marked[3 * 32, 2 * 32]) == [128, 128, 128]  # not at the block's corner
+    white = (marked[..., 0] == 255) & (marked[..., 1] == 255)
+    ring = np.argwhere(white[160:, 160:]) + 160  # the pending point's white ring (away from the dot's white rim)
+    assert np.allclose(ring.mean(axis=0), [7 * 32 + 15.5, 7 * 32 + 15.5], atol=1)
 
 
 def plotly_array(values) -> np.ndarray:

@@ -6,6 +6,7 @@ ceiling on uploads when a file is sent again. Fast: no page runs but the token's
 from __future__ import annotations
 
 import re
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -290,10 +291,10 @@ def test_the_queues_monitor_stops_a_fine_tune_whose_visitor_left(monkeypatch):
 
     def run(job):
         job._update(state="running")
-        deadline = __import__("time").monotonic() + 10  # without the monitor's stop it ends here, unstopped
-        while not job.stop_requested and __import__("time").monotonic() < deadline:
+        deadline = time.monotonic() + 10  # without the monitor's stop it ends here, unstopped
+        while not job.stop_requested and time.monotonic() < deadline:
             seen.append(1)
-            __import__("time").sleep(0.01)
+            time.sleep(0.01)
         job._update(state="stopped")
 
     monkeypatch.setattr(fn.FinetuneJob, "run", run)

@@ -174,6 +174,21 @@ def test_a_clip_of_frames_over_the_hosted_frame_size_is_refused(tiny_app_env, tm
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_a_header_that_understates_the_frame_size_is_refused_at_the_first_frame(tiny_app_env, tmp_path, monkeypatch):
+    """The review: a header claiming 32×24 passed the page's frame-size check, and the preview decoded the real
+    64×48 frame (a 12 MP one would have been held in the page's cache). The first frame is held to the page's
+    limit as it is decoded: one line, no Colorize button."""
+    from ui import video_ui
+
+    monkeypatch.setattr(video_ui, "MAX_FRAME_PIXELS", 32 * 24)
+    real_probe = video_ui.probe
+    monkeypatch.setattr(video_ui, "probe", lambda path: dataclasses.replace(real_probe(path), width=32, height=24))
+    at = video_page(("small.mp4", clip_bytes(tmp_path, frames=5)))  # its own file: the preview is cached by it
+    errors = [as_read(e.value) for e in at.error]
+    assert errors == ["small.mp4: frame 0 is 64x48, over the limit of 768 pixels a frame"], errors
+    assert "video.run" not in [button.key for button in at.button]
+
+
 def test_a_clip_over_the_upload_size_is_refused_before_it_is_read(tiny_app_env, tmp_path, monkeypatch):
     from ui import video_ui
 

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer.imageio import DecodedImage
-from ui import loaders, widgets
+from ui import charts, loaders, widgets
 from ui.reference_ui import confidence_image
 
 if TYPE_CHECKING:
@@ -26,10 +26,14 @@ if TYPE_CHECKING:
 SURE = 0.5  # a pixel counts as "sure" when at least half of its color is the model's sure guess
 
 
-def certainty_summary(certainty: np.ndarray) -> tuple[float, float]:
-    """Certainty h×w in [0, 1] → (share of the photo the model was sure of, share where it guessed)."""
-    sure = float(np.mean(certainty >= SURE))
-    return sure, 1.0 - sure
+def certainty_summary(certainty: np.ndarray, alpha: np.ndarray | None = None) -> tuple[float, float]:
+    """Certainty h×w in [0, 1] → (share of the photo the model was sure of, share where it guessed); with the
+    picture's ``alpha``, shares of what it shows (``charts.visible_cells``)."""
+    sure = certainty >= SURE
+    visible = charts.visible_cells(alpha, certainty.shape)
+    share = float(np.mean(sure if visible is None else sure[visible]))
+    return share, 1.0 - share
+
 
 
 def guidance_hint(model: Colorizer) -> str:
@@ -57,12 +61,12 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
     certainty, scene = loaders.certainty_and_scene(model, stamp, picture.pixels, digest, temperature, hints_json)
     if certainty is None:
         return
-    sure, guessed = certainty_summary(certainty)
+    sure, guessed = certainty_summary(certainty, picture.alpha)
     with st.expander(f"Where {model.name} was sure: {sure:.0%} of the photo", icon=":material/psychology:"):
         shown = widgets.display(picture.rgb, None, 480)
         # ≤ 480 px, and never past a phone's column. The explanation is a caption of its own: as the image's, its
         # width became the image's, and the map was drawn 874 px wide, blurred.
-        st.image(confidence_image(certainty, shown.shape), width="content",
+        st.image(widgets.display(confidence_image(certainty, shown.shape), _shown_alpha(picture, 480)), width="content",
                  alt=f"Certainty map: {model.name} was sure of the color on {sure:.0%} of the photo")
         st.caption("Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
                    "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
@@ -71,3 +75,8 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
         if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only
             st.caption(scene_line(scene))
+
+
+def _shown_alpha(picture, max_side: int) -> np.ndarray | None:
+    """The picture's alpha at the size ``widgets.display`` shows it (a map drawn over it stays transparent there)."""
+    return None if picture.alpha is None else widgets.display(picture.alpha, max_side=max_side)

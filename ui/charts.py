@@ -21,7 +21,7 @@ from colorizer import quantize
 from colorizer.color import lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
-    "CHANNEL_L", "fit_within", "visible_at", "counted", "channel_images", "channel_histograms", "ab_distribution",
+    "CHANNEL_L", "fit_within", "visible_at", "visible_cells", "counted", "channel_images", "channel_histograms", "ab_distribution",
     "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG",
 ]
 
@@ -55,6 +55,15 @@ def visible_at(alpha: np.ndarray | None, max_side: int = 512) -> np.ndarray | No
     if alpha is None:
         return None
     visible = fit_within(alpha, max_side) > 0
+    return visible if visible.any() else None
+
+
+def visible_cells(alpha: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``visible_at`` for the cells of an h×w map (the network's grid, a match-confidence map): bool, True where a
+    cell covers a pixel the picture shows; None to count every cell (no alpha plane, or nothing visible)."""
+    if alpha is None:
+        return None
+    visible = resize(alpha, (shape[0], shape[1])) > 0
     return visible if visible.any() else None
 
 

@@ -72,13 +72,17 @@ def _marked(shown: np.ndarray, scale: float, hints: list[dict], point) -> np.nda
         return tuple(int(c) for c in rgb) + opaque
 
     radius = max(4, round(min(image.shape[:2]) / 80))
+
+    def at(x: float, y: float) -> tuple[int, int]:  # the centre of the photo pixel's block, however enlarged
+        return round((x + 0.5) * scale - 0.5), round((y + 0.5) * scale - 0.5)
+
     for hint in hints:
-        centre = (round(hint["x"] * scale), round(hint["y"] * scale))
+        centre = at(hint["x"], hint["y"])
         cv2.circle(image, centre, radius + 2, color((255, 255, 255)), -1, cv2.LINE_AA)
         cv2.circle(image, centre, radius + 1, color((0, 0, 0)), -1, cv2.LINE_AA)
         cv2.circle(image, centre, radius, color(hint["rgb"]), -1, cv2.LINE_AA)
     if point is not None:
-        centre = (round(point[0] * scale), round(point[1] * scale))
+        centre = at(*point)
         cv2.circle(image, centre, radius + 3, color((255, 255, 255)), 2, cv2.LINE_AA)
         cv2.circle(image, centre, radius + 5, color((0, 0, 0)), 1, cv2.LINE_AA)
     return image

@@ -322,12 +322,11 @@ def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str, alpha
 
 
 def _visible(alpha: np.ndarray | None) -> np.ndarray | None:
-    """The pixels metrics count, at the metrics' size: those not fully transparent (all of them without an
-    alpha plane, or when every one is transparent: there is nothing else to measure)."""
-    if alpha is None:
-        return None
-    visible = _metric_size(alpha) > 0
-    return visible if visible.any() else None
+    """The pixels metrics count, at the metrics' size: ``charts.visible_at``'s rule (those not fully transparent;
+    all of them without an alpha plane, or when every one is transparent: there is nothing else to measure)."""
+    from ui.charts import visible_at
+
+    return visible_at(alpha, METRICS_MAX_SIDE)
 
 
 def _alpha_key(alpha: np.ndarray | None) -> str:

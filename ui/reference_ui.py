@@ -19,7 +19,7 @@ import streamlit as st
 
 from colorizer import gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
-from ui import loaders, widgets
+from ui import charts, loaders, widgets
 from ui.charts import fit_within
 from ui.plain_text import plain
 
@@ -41,7 +41,8 @@ def _kept(picture: DecodedImage) -> DecodedImage:
     """The reference as a session keeps it: at most ``KEEP_SIDE`` px on a side."""
     if max(picture.rgb.shape[:2]) <= KEEP_SIDE:
         return picture
-    return dataclasses.replace(picture, rgb=fit_within(picture.rgb, KEEP_SIDE), alpha=None, gray=None)
+    alpha = None if picture.alpha is None else fit_within(picture.alpha, KEEP_SIDE)  # what it shows, at its size
+    return dataclasses.replace(picture, rgb=fit_within(picture.rgb, KEEP_SIDE), alpha=alpha, gray=None)
 
 
 def chosen_reference() -> DecodedImage | None:
@@ -146,10 +147,13 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference",
                   alt=f"{picture.name} colored from the reference photo")
     shown = widgets.display(result.image)
-    confidence.image(confidence_image(result.confidence, shown.shape), caption=(
+    visible = charts.visible_cells(picture.alpha, result.confidence.shape)
+    matched_share = float(result.confidence.mean() if visible is None else result.confidence[visible].mean())
+    shown_alpha = None if picture.alpha is None else widgets.display(picture.alpha)
+    confidence.image(widgets.display(confidence_image(result.confidence, shown.shape), shown_alpha), caption=(
         f"Where colors came from (yellow: a match; green: the reference's colors at that lightness; "
-        f"dark: the model's guess); from the reference: {result.confidence.mean():.0%}"),
-        alt=f"Map of where the colors came from: {result.confidence.mean():.0%} from the reference")
+        f"dark: the model's guess); from the reference: {matched_share:.0%}"),
+        alt=f"Map of where the colors came from: {matched_share:.0%} from the reference")
     if picture.was_color:  # the truth is known: how the reference's colors score against it
         key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb))
         m = loaders.metrics_of(picture.rgb, result.image, key, picture.alpha)

@@ -99,7 +99,8 @@ def sample_clip() -> tuple[str, bytes]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def first_frame(path: str) -> np.ndarray:
-    return next(read_frames(path, max_frames=1))
+    """The clip's first frame, held to the page's frame size as it is decoded (a header can understate it)."""
+    return next(read_frames(path, max_frames=1, max_frame_pixels=MAX_FRAME_PIXELS))
 
 
 def clip_ui():
