@@ -66,7 +66,8 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
         shown = widgets.display(picture.rgb, None, 480)
         # ≤ 480 px, and never past a phone's column. The explanation is a caption of its own: as the image's, its
         # width became the image's, and the map was drawn 874 px wide, blurred.
-        st.image(widgets.display(confidence_image(certainty, shown.shape), _shown_alpha(picture, 480)), width="content",
+        certainty_map = widgets.display(confidence_image(certainty, shown.shape), widgets.display_alpha(picture, 480))
+        st.image(certainty_map, width="content",
                  alt=f"Certainty map: {model.name} was sure of the color on {sure:.0%} of the photo")
         st.caption("Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
                    "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
@@ -76,7 +77,3 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
         if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only
             st.caption(scene_line(scene))
 
-
-def _shown_alpha(picture, max_side: int) -> np.ndarray | None:
-    """The picture's alpha at the size ``widgets.display`` shows it (a map drawn over it stays transparent there)."""
-    return None if picture.alpha is None else widgets.display(picture.alpha, max_side=max_side)

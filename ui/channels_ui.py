@@ -45,8 +45,9 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
     shown = charts.counted(lab, visible)
     st.plotly_chart(charts.channel_histograms(shown), key=f"channels.hist.{key}", config=charts.PLOTLY_CONFIG,
                     alt=f"{label}: histograms of L, a and b")
-    if visible is not None and not visible.all():
-        st.caption(f"Histograms of the {visible.mean():.0%} of the picture that is not fully transparent.")
+    share = charts.shown_share(alpha)
+    if share is not None:
+        st.caption(f"Histograms of the {share:.0%} of the picture that is not fully transparent.")
     st.plotly_chart(charts.ab_distribution(shown, "ab distribution over the 313 in-gamut bins"),
                     key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG,
                     alt=f"{label}: how its pixels spread over the 313 ab bins")
@@ -92,7 +93,7 @@ def reference_ui(picture: DecodedImage) -> None:
 def error_map_ui(truth: np.ndarray, prediction: np.ndarray, alpha: np.ndarray | None = None) -> None:
     st.subheader("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off)"
-               + ("; fully transparent pixels are left blank." if alpha is not None and (alpha == 0).any() else "."))
+               + ("; fully transparent pixels are left blank." if charts.shown_share(alpha) is not None else "."))
     st.plotly_chart(charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error", config=charts.PLOTLY_CONFIG,
                     alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
 

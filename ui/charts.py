@@ -21,7 +21,7 @@ from colorizer import quantize
 from colorizer.color import lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
-    "CHANNEL_L", "fit_within", "visible_at", "visible_cells", "counted", "channel_images", "channel_histograms", "ab_distribution",
+    "CHANNEL_L", "fit_within", "visible_at", "visible_cells", "shown_share", "counted", "channel_images", "channel_histograms", "ab_distribution",
     "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG",
 ]
 
@@ -56,6 +56,15 @@ def visible_at(alpha: np.ndarray | None, max_side: int = 512) -> np.ndarray | No
         return None
     visible = fit_within(alpha, max_side) > 0
     return visible if visible.any() else None
+
+
+def shown_share(alpha: np.ndarray | None) -> float | None:
+    """The share of a picture that is not fully transparent, when it hides part of itself; None when it hides
+    nothing, or everything (then ``visible_at`` counts every pixel). What the pages say they measured."""
+    if alpha is None:
+        return None
+    share = float(np.mean(alpha > 0))
+    return share if 0.0 < share < 1.0 else None
 
 
 def visible_cells(alpha: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -19,7 +19,7 @@ import streamlit as st
 from colorizer import quantize
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
-from ui import loaders, widgets
+from ui import charts, loaders, widgets
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
 from ui.hints_ui import hints_json, hints_ui
@@ -71,8 +71,9 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndar
                     f"{ratio:.0%} of the truth's" if np.isfinite(ratio) else "truth is gray", delta_color="off",
                     delta_arrow="off",  # a share, not a change: an up arrow beside a low 26 % read as good
                     help="Hasler & Süsstrunk's colorfulness: 0 for gray; a timid model scores far below the truth.")
-    if alpha is not None and (alpha == 0).any() and (alpha > 0).any():
-        st.caption(f"Measured over the {np.mean(alpha > 0):.0%} of the picture that is not fully transparent: "
+    share = charts.shown_share(alpha)
+    if share is not None:
+        st.caption(f"Measured over the {share:.0%} of the picture that is not fully transparent: "
                    "the colors hidden under the rest are in the file but not in the picture.")
 
 
@@ -85,11 +86,6 @@ def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: st
         columns[i % len(columns)].image(widgets.display(sample, picture.alpha, 512),
                                         caption=f"seed {options['seed'] + i}",
                                         alt=f"{picture.name}, sample with seed {options['seed'] + i}")
-
-
-def _display_alpha(picture: DecodedImage) -> np.ndarray | None:
-    """The alpha plane at display size (to go with an image already shrunk for display)."""
-    return None if picture.alpha is None else widgets.display(picture.alpha)
 
 
 def output_name(picture: DecodedImage, model: Colorizer) -> str:
@@ -115,7 +111,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
         return None
     # What the model sees (L, no color), at display size: the full-size one is never shown. Each display
     # copy is made once (the slider shows the same two).
-    gray = widgets.display(gray_baseline(widgets.display(picture.rgb)), _display_alpha(picture))
+    gray = widgets.display(gray_baseline(widgets.display(picture.rgb)), widgets.display_alpha(picture))
     shown = widgets.display(result, picture.alpha)
     columns = st.columns(3 if picture.was_color else 2)
     columns[0].image(gray, caption="Input as the model sees it (L only)", alt=f"{picture.name} in gray, as the model sees it")

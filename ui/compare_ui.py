@@ -15,7 +15,7 @@ import streamlit as st
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from colorizer import checkpoints
-from ui import loaders, widgets
+from ui import charts, loaders, widgets
 from ui.cards import evaluation_rows
 from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
@@ -55,8 +55,8 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
 def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
     """Input (and truth), then one tile per model with its time and size."""
     # Each tile keeps the picture's transparency: what a transparent pixel hides is not part of the picture.
-    shown_alpha = None if picture.alpha is None else widgets.display(picture.alpha, max_side=640)
-    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), shown_alpha, "Input (L only)")]
+    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), widgets.display_alpha(picture, 640),
+              "Input (L only)")]
     if picture.was_color:
         tiles.append((picture.rgb, picture.alpha, "Truth"))
     for row in rows:
@@ -96,17 +96,12 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
                "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: the "
                "numbers a model learned (the palette's: its table of mean colors)."
                + (" Metrics compare each result with the original colors"
-                  + (", over the pixels that are not fully transparent" if _has_hidden_pixels(picture) else "")
+                  + (", over the pixels that are not fully transparent" if charts.shown_share(picture.alpha) is not None else "")
                   + ". Baselines: gray keeps the picture's L "
                   "with no color; the training palette paints each pixel the training photos' mean color at its "
                   "lightness. A model that does not beat both has learned little about this scene."
                   if picture.was_color else
                   " This picture is gray, so there is no truth to score against."))
-
-
-def _has_hidden_pixels(picture: DecodedImage) -> bool:
-    """Whether metrics leave some of the picture out (``loaders.metrics_of``: fully transparent pixels)."""
-    return picture.alpha is not None and bool((picture.alpha == 0).any())
 
 
 def evaluation_ui(names: list[str]) -> None:

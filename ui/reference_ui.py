@@ -149,8 +149,8 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     shown = widgets.display(result.image)
     visible = charts.visible_cells(picture.alpha, result.confidence.shape)
     matched_share = float(result.confidence.mean() if visible is None else result.confidence[visible].mean())
-    shown_alpha = None if picture.alpha is None else widgets.display(picture.alpha)
-    confidence.image(widgets.display(confidence_image(result.confidence, shown.shape), shown_alpha), caption=(
+    match_map = widgets.display(confidence_image(result.confidence, shown.shape), widgets.display_alpha(picture))
+    confidence.image(match_map, caption=(
         f"Where colors came from (yellow: a match; green: the reference's colors at that lightness; "
         f"dark: the model's guess); from the reference: {matched_share:.0%}"),
         alt=f"Map of where the colors came from: {matched_share:.0%} from the reference")

@@ -45,7 +45,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint", "png_of", "time_text", "includes_getting_ready", "drawn_last_run", "MAX_PICTURES", "MAX_SESSION_PIXELS",
+    "default_checkpoint", "png_of", "time_text", "includes_getting_ready", "drawn_last_run", "display_alpha", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -412,3 +412,9 @@ def display(image: np.ndarray, alpha: np.ndarray | None = None, max_side: int = 
     if factor > 1:
         return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
     return fit_within(image, max_side)
+
+
+def display_alpha(picture: DecodedImage, max_side: int = 1024) -> np.ndarray | None:
+    """The picture's alpha plane as ``display`` shows the picture at ``max_side`` (None without one): for what is
+    drawn at display size over it (its gray input, a map) to keep its transparency."""
+    return None if picture.alpha is None else display(picture.alpha, max_side=max_side)
