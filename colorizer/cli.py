@@ -16,7 +16,8 @@ Forms other tools call (keep them stable):
 - ``evaluate DIR|gallery [--arch NAME ...] [--json FILE]``: metrics per architecture with two
   baselines, ``gray`` and ``baseline: training palette`` (``colorizer.baselines.TrainingPalette``), on
   DIR's held-out photos or on the built-in gallery's color photos; an unreadable photo prints its
-  ``error:`` line and is left out, and the exit status is then 1 (after the table).
+  ``error:`` line and is left out, and the exit status is then 1 (after the table). A picture with
+  transparency is measured over the pixels it shows, as the app measures it.
 - ``train --arch NAME --data DIR [--out DIR] [--epochs --size --batch-size ...]``: the checkpoint in
   OUT/NAME (OUT: default ``weights/``, where a shipped NAME is refused unless ``--out weights`` says so); an
   unreadable training photo prints its ``error:`` line on stderr and training goes on without it, exit 1.
@@ -233,7 +234,7 @@ def cmd_evaluate(args) -> int:
     if args.references:
         return _evaluate_references(args)
     skipped = _Failures()
-    photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=skipped)
+    photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=skipped, with_visible=True)
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1
@@ -260,6 +261,9 @@ def cmd_evaluate(args) -> int:
                     models[f"baseline: kernel spread of {k} hints"] = HintedColorizer(KernelSpreadHints(model), k)
     summary = evaluate_photos(photos, models, progress=_progress, per_photo=args.per_photo)
     print(f"{len(photos)} color photo{'s' * (len(photos) != 1)} from {args.dir}")
+    transparent = sum(1 for photo in photos if len(photo) > 2 and photo[2] is not None)
+    if transparent:  # as the app measures them: what a transparent pixel hides is not the picture
+        print(f"{transparent} of them with transparency: measured over their visible pixels only")
     print(format_table(summary))
     if args.per_photo:
         from colorizer.eval_report import format_per_photo

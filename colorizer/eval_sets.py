@@ -21,9 +21,12 @@ __all__ = ["held_out_truths", "gallery_truths", "folder_pairs", "reference_pairs
 REFERENCE_PAIR_SETS = ("other view of itself", "same package and kind")
 
 
-def held_out_truths(folder, on_error=print) -> list[tuple[str, np.ndarray]]:
+def held_out_truths(folder, on_error=print, with_visible: bool = False) -> list[tuple]:
     """[(file name, uint8 RGB)] of the color photos in ``folder``'s val/ split (the folder itself
-    without one); a gray photo has no color truth and is skipped, an unreadable one reported."""
+    without one); a gray photo has no color truth and is skipped, an unreadable one reported.
+    ``with_visible``: [(file name, uint8 RGB, visible)] instead, ``visible`` the bool H×W of the pixels a
+    transparent picture shows (alpha > 0; None for an opaque one), so it is measured as it is seen; a
+    picture that shows nothing is reported and skipped."""
     from colorizer import data
     from colorizer.imageio import ImageError, error_line, read_image
 
@@ -34,8 +37,11 @@ def held_out_truths(folder, on_error=print) -> list[tuple[str, np.ndarray]]:
         except ImageError as err:
             on_error(error_line(err))
             continue
-        if image.was_color:
-            photos.append((path.name, image.rgb))
+        visible = None if image.alpha is None else image.alpha > 0
+        if with_visible and visible is not None and not visible.any():
+            on_error(error_line(f"{path.name}: every pixel is transparent, nothing to measure"))
+        elif image.was_color:
+            photos.append((path.name, image.rgb, visible) if with_visible else (path.name, image.rgb))
     return photos
 
 

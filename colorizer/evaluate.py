@@ -14,6 +14,9 @@ Over photos (``evaluate_photos``), one row per model, ``gray`` first, ``truth`` 
   set; a larger image weighs more), p̃ from all the truths together.
 - ``truth``: the truths' mean ``colorfulness`` and ``n_images`` only.
 The ``gray`` baseline is the truth's own luminance with no color (a = b = 0).
+A photo given as (name, truth, visible), ``visible`` a bool H×W such as a PNG's alpha > 0, is measured over
+its visible pixels only (``colorizer.metrics``' ``visible``): its colorfulness, its share of the prior and
+every metric. Without it, or with None, every pixel counts, as in every table of docs/results.md.
 
 ``transfer_metrics``: how a model holds up across a set, photo by photo (its gain over gray on the quieter
 half, whether its colorfulness follows the truth's). The wrappers ``WithOptions``, ``HintedColorizer`` and
@@ -51,9 +54,14 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, progress=None,
+def _shown(truth: np.ndarray, visible: np.ndarray | None) -> np.ndarray:
+    """The pixels a truth shows: all of it, or its visible pixels as one row (1 × N × 3)."""
+    return truth if visible is None else truth[visible][None]
+
+
+def evaluate_photos(photos: list[tuple], colorizers: dict, progress=None,
                     per_photo: bool = False) -> dict[str, dict]:
-    """[(name, truth RGB)], {label: Colorizer} → {label: {metric: float, n_images}}, ``gray`` first, ``truth`` last.
+    """[(name, truth RGB[, visible])], {label: Colorizer} → {label: {metric: float, n_images}}, ``gray`` first, ``truth`` last.
 
     How each metric is aggregated is in the module docstring. ``colorfulness_ratio`` is a ratio of
     means: steadier than a mean of per-image ratios, which near-gray truths blow up. ``per_photo`` adds
@@ -62,16 +70,17 @@ def evaluate_photos(photos: list[tuple[str, np.ndarray]], colorizers: dict, prog
     gray's; see ``transfer_metrics``), so a set's failures can be named.
     """
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
-    truths = [truth for _, truth in photos]
-    truth_colorfulness = [colorfulness(truth) for truth in truths]
+    photos = [(name, truth, visible[0] if visible else None) for name, truth, *visible in photos]
+    shown = [_shown(truth, visible) for _, truth, visible in photos]
+    truth_colorfulness = [colorfulness(pixels) for pixels in shown]
     mean_truth_colorfulness = float(np.mean(truth_colorfulness))
-    prior = truth_prior(truths)
+    prior = truth_prior(shown)
     summary, gray_psnr, gray_ab_error = {}, None, None
     for label, predict in predictors.items():
         items = progress(photos, desc=label) if progress else photos
         rows, sums = [], {}
-        for _, truth in items:
-            metrics, image_sums = metrics_and_sums(truth, predict(truth), prior)
+        for _, truth, visible in items:
+            metrics, image_sums = metrics_and_sums(truth, predict(truth), prior, visible)
             rows.append(metrics)
             sums = {k: sums.get(k, 0.0) + v for k, v in image_sums.items()}
         means = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "l2_ab", "colorfulness")}
@@ -111,7 +120,7 @@ def _photo_rows(photos, rows: list[dict], gains: np.ndarray, ab_excess: np.ndarr
     quiet = quieter_half(truth_colorfulness)
     return [{"name": name, "psnr": float(r["psnr"]), "gain_over_gray": float(gain), "colorfulness": float(r["colorfulness"]),
              "truth_colorfulness": float(truth), "quiet": bool(q), "ab_error_over_gray": float(excess)}
-            for (name, _), r, gain, excess, truth, q in zip(photos, rows, gains, ab_excess, truth_colorfulness, quiet)]
+            for (name, *_), r, gain, excess, truth, q in zip(photos, rows, gains, ab_excess, truth_colorfulness, quiet)]
 
 
 def transfer_metrics(psnr, gray_psnr, predicted_colorfulness, truth_colorfulness, ab_excess=None) -> dict[str, float]:

@@ -129,6 +129,28 @@ def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(insta
     assert summary["hypercolumn (mirror-averaged)"]["l2_ab"] != summary["hypercolumn"]["l2_ab"]
 
 
+def test_evaluate_measures_a_transparent_picture_over_what_it_shows(installed_tiny_checkpoints, tmp_path, capsys):
+    """A folder holding an RGBA picture with a vivid band under alpha 0: gray's PSNR is the visible part's, as the
+    app measures it (counted, the band would put it about 15 dB lower), and the table says so; a picture that shows
+    nothing at all is one line naming it, the others still measured."""
+    from colorizer.evaluate import gray_baseline
+    from colorizer.metrics import image_metrics
+
+    shown = make_photo(36, 24, seed=5) // 4 + 96
+    rgba = np.dstack([np.concatenate([np.full((12, 24, 3), [255, 0, 255], np.uint8), shown]),
+                      np.concatenate([np.zeros((12, 24), np.uint8), np.full((36, 24), 255, np.uint8)])])
+    Image.fromarray(rgba).save(tmp_path / "band.png")
+    Image.fromarray(np.dstack([shown, np.zeros((36, 24), np.uint8)])).save(tmp_path / "hidden.png")
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae", "--json", str(report)]) == 1   # one file skipped
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == ["error: hidden.png: every pixel is transparent, nothing to measure"]
+    assert "1 of them with transparency: measured over their visible pixels only" in captured.out
+    gray = json.loads(report.read_text())["gray"]
+    assert gray["n_images"] == 1
+    assert gray["psnr"] == pytest.approx(image_metrics(shown, gray_baseline(shown))["psnr"], rel=1e-9)
+
+
 def test_evaluate_folder_without_color_photos(tmp_path, capsys):
     write_png(tmp_path / "gray.png", np.full((8, 8), 128, np.uint8))
     assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae"]) == 1

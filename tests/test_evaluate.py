@@ -44,6 +44,36 @@ def test_evaluate_photos_and_table():
     assert [line.split("|")[1].strip() for line in table[2:]] == ["gray", "perfect", "truth"]
 
 
+def test_a_photo_given_with_visible_pixels_is_measured_over_them_only():
+    """(name, truth, visible): a vivid band the picture hides counts in nothing (gray's PSNR, the truth's
+    colorfulness and prior, a model's metrics); the same numbers as the visible part measured alone. A photo
+    without ``visible`` beside it still counts every pixel."""
+    shown = make_photo(36, 24, seed=5) // 4 + 96   # a muted picture
+    truth = np.concatenate([np.full((12, 24, 3), [255, 0, 255], np.uint8), shown])
+    visible = np.ones(truth.shape[:2], bool)
+    visible[:12] = False
+    tint = Lookup([(truth, np.concatenate([truth[:12], make_photo(36, 24, seed=6)])), (shown, make_photo(36, 24, seed=6))])
+    masked = evaluate_photos([("band", truth, visible)], {"m": tint})
+    alone = evaluate_photos([("band", shown)], {"m": tint})
+    for label in ("gray", "m"):
+        for metric in ("psnr", "l2_ab", "colorfulness", "right_hue", "auc", "auc_rebalanced"):
+            assert masked[label][metric] == pytest.approx(alone[label][metric], rel=1e-9), (label, metric)
+    assert masked["truth"]["colorfulness"] == pytest.approx(colorfulness(shown))
+    counted = evaluate_photos([("band", truth)], {})   # every pixel: the magenta band makes gray far worse
+    assert counted["gray"]["psnr"] < masked["gray"]["psnr"] - 10
+    # The prior that rebalances AuC is the shown pixels' too: hidden, the rare color stays rare (weighs half).
+    common, rare = lab_patch(9, 10, 60, 40, 20), lab_patch(1, 10, 60, 40, -100)
+    hidden_rare = np.concatenate([lab_patch(30, 10, 60, 40, -100), common, rare])
+    shows = np.concatenate([np.zeros((30, 10), bool), np.ones((10, 10), bool)])
+    model = Lookup([(hidden_rare, np.concatenate([hidden_rare[:30], common, flat_gray(rare)]))])
+    rebalanced = evaluate_photos([("r", hidden_rare, shows)], {"m": model})["m"]["auc_rebalanced"]
+    rare_score = (151 - math.ceil(measured_chroma_and_hue(rare)[0])) / 151
+    assert rebalanced == pytest.approx((1 + rare_score) / 2, rel=1e-6)
+    mixed = evaluate_photos([("band", truth, visible), ("plain", shown, None)], {}, per_photo=True)
+    assert [p["name"] for p in mixed["gray"]["photos"]] == ["band", "plain"]
+    assert mixed["gray"]["photos"][0]["psnr"] == pytest.approx(mixed["gray"]["photos"][1]["psnr"])
+
+
 # --- SSIM ------------------------------------------------------------------------------------------
 
 def test_ssim_of_tiny_images_is_skipped_by_the_mean_and_null_in_json(tmp_path):
