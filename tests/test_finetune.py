@@ -572,6 +572,33 @@ def test_queue_owner_isolation_and_cancel(fn, fake_training):
 # --------------------------------------------------------------------------- the command line
 
 @pytest.mark.slow
+def test_a_transparent_photo_is_learned_as_it_looks_on_white():
+    """What hidden pixels hold is not the picture: an upload with a magenta band under alpha 0 and a half-transparent
+    band comes to training flattened onto white (the hidden band white, the half band halfway to white), the rest
+    exactly as uploaded; an opaque upload is untouched."""
+    import io
+
+    from PIL import Image
+
+    from colorizer.finetune.photos import decode_photo
+
+    rgb = make_photo(30, 20, seed=2)
+    alpha = np.full((30, 20), 255, np.uint8)
+    rgb[:10], alpha[:10] = [255, 0, 255], 0
+    alpha[10:20] = 128
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+    name, learned = decode_photo(buffer.getvalue(), "band.png")
+    assert name == "band.png" and learned.shape == (30, 20, 3)
+    assert (learned[:10] == 255).all()
+    expected_half = np.rint(rgb[10:20] * (128 / 255) + 255 * (127 / 255))
+    assert np.abs(learned[10:20].astype(int) - expected_half).max() <= 1
+    np.testing.assert_array_equal(learned[20:], rgb[20:])
+    opaque = io.BytesIO()
+    Image.fromarray(rgb).save(opaque, format="PNG")
+    np.testing.assert_array_equal(decode_photo(opaque.getvalue(), "opaque.png")[1], rgb)
+
+
 def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_path, capsys):
     from colorizer.cli import main
 

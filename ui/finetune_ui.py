@@ -109,7 +109,7 @@ def photos_ui() -> tuple[list, list[str]] | None:
         "Color photos of one kind (landscapes, faces, flowers…)", type=list(SUPPORTED_EXTENSIONS),
         accept_multiple_files=True, key=UPLOADS_KEY,
         help=f"Twenty or so color photos are plenty (this server takes {LIMITS.photos} at most). "
-             "Grayscale files are skipped: they have no color to learn.",
+             "Grayscale files are skipped: they have no color to learn. Transparent parts are filled with white.",
     )
     widgets.upload_room_ui()
     if not uploads:
