@@ -144,6 +144,27 @@ def test_a_finetune_learns_the_colors_of_its_photos(fn, tiny_checkpoints):
     assert evaluation[result.name]["l2_ab"] < evaluation["cifar_ae"]["l2_ab"], evaluation
 
 
+def test_a_private_job_publishes_a_checkpoint_only_its_visitor_sees(fn, tiny_checkpoints, checkpoint_dir):
+    """On a public server a visitor's fine-tuned model is theirs: a private job's checkpoint is owned by its visitor
+    from the moment it appears, listed for them as a model and as a base to fine-tune further, and for no other
+    visitor; the shipped bases stay everyone's."""
+    import shutil
+
+    from colorizer import access, checkpoints
+
+    # A visitor starts from a checkpoint they can see, by name: here an operator's (no access record: everyone's).
+    shutil.copytree(tiny_checkpoints["cifar_ae"], checkpoint_dir / "class-base")
+    job = fn.FinetuneJob(config(fn, "class-base", epochs=1), green_photos(3, seed=3), owner="alice",
+                         private=True, cache=fn.FeatureCache())
+    result = job.run()
+    assert job.status().state == "done", job.status().error
+    assert result.parent == checkpoint_dir and access.owned_by(result, "alice") and not access.owned_by(result, "bob")
+    assert checkpoints.user_checkpoints("alice") == {"class-base": checkpoint_dir / "class-base", result.name: result}
+    assert checkpoints.user_checkpoints("bob") == {"class-base": checkpoint_dir / "class-base"}
+    assert result.name in fn.finetunable_checkpoints("alice") and result.name not in fn.finetunable_checkpoints("bob")
+    assert set(fn.finetunable_checkpoints("bob")) == set(fn.finetunable_checkpoints("alice")) - {result.name}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["hypercolumn", "vae", "unet313"])
 def test_other_architectures_finetune(fn, tiny_checkpoints, photos, arch):

@@ -292,6 +292,20 @@ def test_start_queues_a_private_job_within_the_servers_limits_that_stops_when_it
     assert callable(job["presence"]) and job["presence"]()  # the visitor is here now
 
 
+def test_the_epochs_field_offers_no_more_than_the_server_allows(page_env, monkeypatch):
+    """The form itself holds a visitor to the server's epochs (the job would refuse more, after the visitor waited in
+    the queue): the field's ceiling and its help are the limit's, and a default over it comes down to it."""
+    from colorizer import finetune
+    from ui import finetune_ui
+
+    monkeypatch.setattr(finetune_ui, "LIMITS", finetune.FinetuneLimits(epochs=3))
+    at = page().run()
+    assert_no_page_error(at)
+    epochs = at.number_input(key="finetune.epochs")
+    assert epochs.max == 3 and epochs.min == 1 and epochs.value == 3   # the default 5, held to 3
+    assert "At most 3 on this server" in epochs.help
+
+
 def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_photos(page_env, checkpoint_dir, monkeypatch):
     """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so on Start, in one line,
     before their photos are read or a job queued."""
