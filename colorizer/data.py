@@ -236,11 +236,12 @@ def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:
 
 
 def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
-    """uint8 RGB arrays of the readable photos; each unreadable one is reported and skipped."""
+    """uint8 RGB arrays of the readable photos, a transparent one as it looks on white (``DecodedImage.on_white``);
+    each unreadable one is reported and skipped."""
     photos = []
     for path in paths:
         try:
-            photos.append(read_image(path).rgb)
+            photos.append(read_image(path).on_white)
         except ImageError as err:
             on_error(error_line(err))
     return photos

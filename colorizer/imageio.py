@@ -186,6 +186,16 @@ class DecodedImage:
         fastest path; the same result as ``rgb``), else ``rgb``."""
         return self.rgb if self.gray is None else self.gray
 
+    @property
+    def on_white(self) -> np.ndarray:
+        """uint8 RGB of the picture as it looks on white: ``rgb`` where opaque, blended toward white where not. What
+        training learns from: hidden pixels often hold black, or whatever an editor left there, and learned from,
+        that color would be what a model paints around every object."""
+        if self.alpha is None:
+            return self.rgb
+        weight = self.alpha[..., None].astype(np.float32) / 255
+        return np.rint(self.rgb * weight + 255 * (1 - weight)).astype(np.uint8)
+
 
 # --------------------------------------------------------------------------- #
 # Public functions

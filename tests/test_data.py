@@ -31,6 +31,22 @@ def test_load_photos_skips_and_reports_unreadable(photo_dir, tmp_path):
     assert len(messages) == 1 and messages[0].startswith(f"error: {broken}: ")
 
 
+def test_load_photos_learns_a_transparent_photo_as_it_looks_on_white(tmp_path):
+    """Training learns what a picture shows: a magenta band under alpha 0 comes to training white, a band at alpha
+    128 halfway to white, the opaque rest exactly as in the file."""
+    from PIL import Image
+
+    rgb = make_photo(30, 20, seed=4)
+    alpha = np.full((30, 20), 255, np.uint8)
+    rgb[:10], alpha[:10], alpha[10:20] = [255, 0, 255], 0, 128
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "stamp.png")
+    [learned] = data.load_photos([tmp_path / "stamp.png"])
+    assert (learned[:10] == 255).all()
+    half = np.rint(rgb[10:20] * (128 / 255) + 255 * (127 / 255))
+    assert np.abs(learned[10:20].astype(int) - half).max() <= 1
+    np.testing.assert_array_equal(learned[20:], rgb[20:])
+
+
 def test_random_crops_shapes_and_determinism():
     photos = [make_photo(48, 64, seed=0), make_photo(40, 30, seed=1)]
     crops = data.random_crops(photos, per_photo=5, size=16, seed=3)

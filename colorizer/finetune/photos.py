@@ -1,8 +1,7 @@
 """Photo intake for fine-tuning: uploads or a folder → ``(name, uint8 RGB)`` color photos, at most
 ``MAX_PHOTO_SIDE`` px on a side, and one ``"<file>: <reason>"`` line per file that cannot be used
-(unreadable, or grayscale: it has no color to learn from). A picture with transparency is flattened onto white
-(``flatten_onto_white``), as it looks on the page: what its transparent pixels hold is not part of the picture.
-"""
+(unreadable, or grayscale: it has no color to learn from). A picture with transparency is learned as it looks on
+white (``DecodedImage.on_white``): what its transparent pixels hold is not part of the picture."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +13,7 @@ from colorizer import data
 from colorizer.color import resize
 from colorizer.imageio import ImageError, decode_image, read_image
 
-__all__ = ["Photo", "MAX_PHOTO_SIDE", "flatten_onto_white", "shrink_photo", "decode_photo", "photos_from_uploads", "photos_from_folder"]
+__all__ = ["Photo", "MAX_PHOTO_SIDE", "shrink_photo", "decode_photo", "photos_from_uploads", "photos_from_folder"]
 
 MAX_PHOTO_SIDE = 1024       # crops are ≤ 256 px: bigger photos only cost memory
 
@@ -28,20 +27,11 @@ def shrink_photo(rgb: np.ndarray, side: int = MAX_PHOTO_SIDE) -> np.ndarray:
     return rgb if scale >= 1 else resize(rgb, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
-def flatten_onto_white(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    """uint8 RGB and its alpha (None: opaque) → the picture over white, uint8 RGB. Hidden pixels often hold black,
-    or whatever color an editor left there: trained on, the decoder would learn that color around every object."""
-    if alpha is None:
-        return rgb
-    weight = alpha[..., None].astype(np.float32) / 255
-    return np.rint(rgb * weight + 255 * (1 - weight)).astype(np.uint8)
-
-
 def _usable(image, name: str, shown: str | None = None) -> Photo:
     """(name, the photo ≤ ``MAX_PHOTO_SIDE``); ``ImageError`` naming ``shown`` (default: ``name``) for a gray one."""
     if not image.was_color:
         raise ImageError(shown or name, "grayscale photo: it has no color to learn from")
-    return name, shrink_photo(flatten_onto_white(image.rgb, image.alpha))
+    return name, shrink_photo(image.on_white)
 
 
 def decode_photo(data_bytes: bytes, name: str) -> Photo:
