@@ -209,6 +209,50 @@ def test_the_vividness_slider_reaches_the_colors_shown(tiny_app_env, monkeypatch
     np.testing.assert_array_equal(shown[-1][::block, ::block], vivid)
 
 
+def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_env, monkeypatch):
+    """Finding (session 28's walkthrough): a visitor who set the vividness on Colorize and opened L/a/b saw its
+    channels of another picture, colored at the default temperature, under "Prediction". The L/a/b page now
+    colors at the Colorize page's settings and says which."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from streamlit.delta_generator import DeltaGenerator
+
+    from colorizer.inference import load
+    from ui import loaders, widgets
+
+    shown, draw = [], DeltaGenerator.image
+
+    def spy(self, image, *args, **kwargs):
+        if str(kwargs.get("alt")).startswith("Prediction: ") and str(kwargs.get("alt")).endswith(", image"):
+            shown.append(np.asarray(image))
+        return draw(self, image, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "image", spy)
+    at = app()
+    at.session_state["sidebar.model"] = "unet313"
+    at = upload(at, [("gray.png", gray_png(), "image/png")])
+    at.slider(key="colorize.temperature").set_value(0.05).run()
+    at.switch_page("pages/channels.py").run()
+    assert_no_page_error(at)
+    gray = np.asarray(Image.open(io.BytesIO(gray_png())))
+    model = load("unet313")
+    vivid, default = model.colorize(gray, temperature=0.05), model.colorize(gray)
+    assert not np.array_equal(vivid, default)  # the two temperatures give different pictures here
+    np.testing.assert_array_equal(shown[-1], widgets.display(vivid, max_side=480))
+    assert "Colored as on the Colorize page: vividness T = 0.05." in texts(at.caption)
+    # The picture's hints too, for a hint-taking model (placed on Colorize: here straight into the session).
+    hint = {"x": 5, "y": 5, "rgb": [200, 30, 30]}
+    at.session_state["colorize.hints"] = {loaders.image_digest(np.repeat(gray[..., None], 3, axis=2)): [hint]}
+    at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    assert_no_page_error(at)
+    hinted = load("hypercolumn_hints").colorize(gray, hints=[hint], temperature=0.05)
+    assert not np.array_equal(hinted, load("hypercolumn_hints").colorize(gray, temperature=0.05))
+    np.testing.assert_array_equal(shown[-1], widgets.display(hinted, max_side=480))
+    assert "Colored as on the Colorize page: vividness T = 0.05, 1 hint." in texts(at.caption)
+
+
 def test_gallery_black_and_white_photo(tiny_app_env):
     at = app()
     at.session_state["sidebar.gallery"] = "camera"

@@ -2,17 +2,21 @@
 ``channels_page_ui``.
 
 ``channels_ui`` draws one image's L, a, b renderings, histograms and ab distribution; ``prediction_of``
-colorizes the picture with the sidebar's model; ``error_map_ui`` shows where prediction and truth
-differ; ``reference_ui`` compares a reference photo's colors with the result colored from it. Widget
-keys are namespaced ``channels.*``.
+colorizes the picture with the sidebar's model, as the Colorize page does (its vividness, the picture's hints);
+``error_map_ui`` shows where prediction and truth differ; ``reference_ui`` compares a reference photo's colors
+with the result colored from it. Widget keys are namespaced ``channels.*``.
 """
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import streamlit as st
 
+from colorizer import quantize
 from colorizer.imageio import DecodedImage
 from ui import charts, loaders, widgets
+from ui.colorize_ui import colorize_settings
 from ui.plain_text import plain
 from ui.reference_ui import chosen_reference
 
@@ -54,18 +58,35 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
 
 
 def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
-    """(model name, its colorization of the picture), or None (with a message) when there is no model."""
+    """(model name, its colorization of the picture), or None (with a message) when there is no model; colored as
+    the Colorize page colors it (its vividness, the picture's hints), with a line saying so where they are set."""
     model = widgets.colorizer_ui(widgets.chosen_checkpoint())
     if model is None:
         return None
     stamp = loaders.checkpoint_stamp(model.name)
+    digest = loaders.image_digest(picture.rgb)
+    temperature, hints = colorize_settings(model, digest)
     with st.spinner(f"Colorizing with {model.name}…"):
         try:
-            result = loaders.colorized(model, stamp, picture.pixels, loaders.image_digest(picture.rgb)).image
+            result = loaders.colorized(model, stamp, picture.pixels, digest, temperature, hints_json=hints).image
         except Exception as err:
             st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {err})"))
             return None
+    settings = settings_text(temperature, hints)
+    if settings:
+        st.caption(f"Colored as on the Colorize page: {settings}.")
     return model.name, result
+
+
+def settings_text(temperature: float | None, hints: str) -> str:
+    """The Colorize page's settings that change the colors, in words ("" at its defaults)."""
+    parts = []
+    if temperature is not None and round(temperature, 2) != round(quantize.DEFAULT_TEMPERATURE, 2):
+        parts.append(f"vividness T = {temperature:.2f}")
+    count = len(json.loads(hints)) if hints else 0
+    if count:
+        parts.append(f"{count} hint{'s' if count != 1 else ''}")
+    return ", ".join(parts)
 
 
 def reference_ui(picture: DecodedImage) -> None:
@@ -76,10 +97,11 @@ def reference_ui(picture: DecodedImage) -> None:
     if model is None:
         return
     st.subheader(f"Colors from the reference photo {plain(reference.name)}")
+    digest = loaders.image_digest(picture.rgb)
+    temperature, hints = colorize_settings(model, digest)  # the Colorize page's result from this reference
     with st.spinner(f"Matching to {plain(reference.name)}…"):
-        result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.rgb,
-                                             loaders.image_digest(picture.rgb), reference.rgb,
-                                             loaders.image_digest(reference.rgb))
+        result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.pixels, digest,
+                                             reference.rgb, loaders.image_digest(reference.rgb), temperature, hints)
     left, right = st.columns(2, gap="large")
     for column, (label, rgb, alpha, key) in zip((left, right), (
             ("Reference", reference.rgb, reference.alpha, "reference"),

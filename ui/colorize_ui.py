@@ -30,6 +30,20 @@ if TYPE_CHECKING:
     from colorizer.inference import Colorizer
 
 
+TEMPERATURE_KEY = "colorize.temperature"
+
+
+def colorize_settings(model: Colorizer, digest: str) -> tuple[float | None, str]:
+    """(temperature, hints as JSON) that the Colorize page colors the picture ``digest`` with: the vividness slider's
+    value (its default where the visitor never moved it) for a 313-bin model, the picture's hints for a hint-taking
+    one. The L/a/b page shows the same colors with them: at its own defaults it drew another picture than the one
+    the visitor had just made, and called it the prediction."""
+    temperature = None
+    if model.has_temperature:
+        temperature = float(st.session_state.get(TEMPERATURE_KEY, quantize.DEFAULT_TEMPERATURE))
+    return temperature, hints_json(digest) if model.takes_hints else ""
+
+
 def options_ui(model: Colorizer) -> dict:
     """The model's own knobs: temperature for the 313-bin model, samples and seed for the VAE."""
     options = {"temperature": None, "n_samples": 0, "seed": 0}
@@ -39,7 +53,7 @@ def options_ui(model: Colorizer) -> dict:
     # persist_state="session": a trip to another page keeps them (Streamlit drops an undrawn widget's value).
     if model.has_temperature:
         options["temperature"] = left.slider(
-            "Vividness: temperature T (lower = more vivid)", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key="colorize.temperature",
+            "Vividness: temperature T (lower = more vivid)", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key=TEMPERATURE_KEY,
             persist_state="session", help="The annealed mean of the 313-bin distribution: lower T moves toward the most likely color "
                  "(vivid), T = 1 is the plain mean (desaturated). The paper's default is 0.38.",
         )
