@@ -65,6 +65,22 @@ def test_a_session_colorizes_eight_pictures_at_a_time_and_names_the_rest_in_one_
                       "(remove some to add others)"]
 
 
+def test_a_refused_file_takes_no_pictures_place(sidebar):
+    """Finding (session 28's walkthrough): of ten uploads, two broken, the page showed six pictures and said the
+    last two good ones were "left out: this server colorizes 8 pictures at a time". Broken files are named, and
+    eight pictures are read; the file past them is still left out unread."""
+    from ui import widgets
+
+    upload, decoded = sidebar
+    good = _pngs("p", 9)
+    upload([("broken.png", b"not an image at all"), *good[:3], ("empty.png", b""), *good[3:]])
+    pictures, errors = widgets.chosen_pictures()
+    assert [p.name for p in pictures] == [f"p{i}.png" for i in range(8)]
+    assert "p8.png" not in decoded
+    assert errors == ["broken.png: not an image (looks like a text file)", "empty.png: empty file",
+                      "p8.png: left out: this server colorizes 8 pictures at a time (remove some to add others)"]
+
+
 def test_pictures_past_the_sessions_pixels_are_left_out_from_their_header_before_decoding(sidebar, monkeypatch):
     """The session's pixels are counted from each file's header first: the picture that would pass
     MAX_SESSION_PIXELS (here two 32×32 pictures) is named and never decoded."""

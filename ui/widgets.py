@@ -288,9 +288,14 @@ def chosen_checkpoint() -> str | None:
 def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
     """Decoded pictures of the sidebar's source and one "file: reason" line per broken upload."""
     if st.session_state.get(SOURCE_KEY, GALLERY) == UPLOAD:
-        pictures, errors, pixels = [], [], 0
+        pictures, errors, pixels, left_out = [], [], 0, []
         uploads = list(st.session_state.get(UPLOAD_KEY) or [])
-        for upload in uploads[:MAX_PICTURES]:
+        for k, upload in enumerate(uploads):
+            # A place is a picture's: a refused file takes none (two broken files among ten left two good ones out,
+            # and the page said it colorizes 8 while it showed 6). The files past the 8th picture are never read.
+            if len(pictures) == MAX_PICTURES:
+                left_out = uploads[k:]
+                break
             data = upload.getvalue()
             if pixels + _expected_pixels(data) > MAX_SESSION_PIXELS:  # from the header: not even decoded
                 errors.append(_over_session_pixels(upload.name))
@@ -305,8 +310,8 @@ def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
                 continue
             pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
             pictures.append(picture)
-        if len(uploads) > MAX_PICTURES:
-            left = ", ".join(u.name for u in uploads[MAX_PICTURES:][:3]) + (", …" if len(uploads) > MAX_PICTURES + 3 else "")
+        if left_out:
+            left = ", ".join(u.name for u in left_out[:3]) + (", …" if len(left_out) > 3 else "")
             errors.append(f"{left}: left out: this server colorizes {MAX_PICTURES} pictures at a time "
                           "(remove some to add others)")
         return pictures, errors
