@@ -582,6 +582,18 @@ def test_training_curves_keep_their_legend_below_and_whole():
     assert long.layout.legend.entrywidth == 1 and long.layout.yaxis.type == "linear"
 
 
+def test_a_short_runs_curves_tick_whole_epochs_only():
+    """Finding (session 28's walkthrough): a 2-epoch fine-tune's loss curve had ticks at epochs 1, 1.2, 1.4, 1.6 and
+    1.8. A run of up to EVERY_EPOCH_TICKED epochs gets a tick at each epoch; a long one keeps Plotly's own."""
+    from ui import charts
+
+    two = [{"epoch": float(e), "loss": 3.0 - e} for e in range(2)]
+    figure = charts.history_figure({"fine-tune": two}, "loss")
+    assert list(figure.data[0].x) == [1, 2] and figure.layout.xaxis.dtick == 1
+    thirty = [{"epoch": float(e), "loss": 1.0 / (e + 1)} for e in range(30)]
+    assert charts.history_figure({"cifar_ae": thirty, "fine-tune": two}, "loss").layout.xaxis.dtick is None
+
+
 def test_every_uploader_counts_toward_the_upload_ceiling(tiny_app_env, monkeypatch):
     """The ceiling counts all a session holds (``cap_uploads``), so the warning does too: a reference photo's
     bytes, not only the sidebar's files (session 23's final review)."""

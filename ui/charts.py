@@ -243,12 +243,23 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
     fig.update_layout(
         title=dict(text=f"{metric} by epoch", subtitle=dict(text="solid: training · dashed: validation" if validated else "")),
         height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=60, b=10 + 24 * legend_rows),
-        hovermode="x unified", yaxis=_metric_axis(fig, metric, log_y),
+        hovermode="x unified", yaxis=_metric_axis(fig, metric, log_y), xaxis=_epoch_axis(fig),
         # traceorder "normal": with legend groups Plotly's default ("grouped") put each group on a row of its own.
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row,
                     entrywidthmode="fraction", traceorder="normal"),
     )
     return fig
+
+
+# Up to this many epochs, a tick at each: Plotly's own ticks on a short run (a 2-epoch fine-tune) read 1, 1.2, 1.4, …,
+# epochs that do not exist.
+EVERY_EPOCH_TICKED = 12
+
+
+def _epoch_axis(fig: go.Figure) -> dict:
+    """The x axis of epochs: whole epochs only on a short run; Plotly's own ticks on a long one."""
+    last = max((max(trace.x) for trace in fig.data if trace.x), default=0)
+    return dict(dtick=1) if last <= EVERY_EPOCH_TICKED else {}
 
 
 def history_alt(histories: dict[str, list[dict]], metric: str) -> str:
