@@ -256,6 +256,31 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
     assert len(at.error) == 1 and as_read(at.error[0].value).startswith("bad.json")
 
 
+def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp_path, monkeypatch):
+    """Finding (session 28's walkthrough): the result was kept under the guide's label, a reference's file name or
+    the number of hints, so after another hints file of as many hints (or another photo named image.jpg) the page
+    showed the last result as colored from it. Another guide of the same label shows no result until it is run."""
+    from ui import video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
+    red, blue = (f'[{{"x": 10, "y": 20, "rgb": {rgb}}}]'.encode() for rgb in ("[200, 40, 40]", "[40, 40, 200]"))
+    at.file_uploader(key="video.hints").set_value([("hints.json", red, "application/json")]).run()
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert "Colorized (1 hint)" in [as_read(c.value) for c in at.caption]
+    assert "video.download" in [b.key for b in at.get("download_button")]
+    at.file_uploader(key="video.hints").set_value([("hints.json", blue, "application/json")]).run()
+    assert_no_page_error(at)
+    assert "video.download" not in [b.key for b in at.get("download_button")]
+    assert not [c.value for c in at.caption if as_read(c.value).startswith("Colorized")]
+    at.file_uploader(key="video.hints").set_value([("hints.json", red, "application/json")]).run()
+    assert "video.download" in [b.key for b in at.get("download_button")]  # the red hints' result is theirs
+
+
 def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, monkeypatch):
     """Finding: the clip folder kept the 8 newest clips by when they were stored, so eight uploads from
     others while a visitor waited in the queue removed that visitor's clip, and the run failed."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 import os
 import tempfile
@@ -34,7 +35,7 @@ from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
 from ui.plain_text import plain
 
-__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "run_ui", "result_ui", "last_result_ui", "download_name",
+__all__ = ["video_page_ui", "clip_ui", "guidance_ui", "guidance_key", "run_ui", "result_ui", "last_result_ui", "download_name",
            "flicker_figure", "fps_text", "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
@@ -178,8 +179,19 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             except HintError as err:
                 st.error(plain(err), icon=":material/error:")
                 return None
-            return {"hints": hints}, f"{len(hints)} hints"
+            return {"hints": hints}, f"{len(hints)} hint{'s' if len(hints) != 1 else ''}"
     return {}, "automatic"
+
+
+def guidance_key(guidance: dict) -> str:
+    """What the first frame's colors come from, by content: the label names a reference by its file name and
+    hints by their count, so another photo of the same name (a phone calls every photo image.jpg) or another
+    hints file of as many hints showed the last clip's result as theirs."""
+    if "reference" in guidance:
+        return loaders.image_digest(guidance["reference"])
+    if "hints" in guidance:
+        return json.dumps(guidance["hints"], sort_keys=True)
+    return ""
 
 
 def _stop() -> None:
@@ -342,7 +354,7 @@ def video_page_ui() -> None:
     if chosen is None:
         return
     guidance, label = chosen
-    key = (path.name, loaders.checkpoint_stamp(checkpoint), label)
+    key = (path.name, loaders.checkpoint_stamp(checkpoint), label, guidance_key(guidance))
     run_ui(model, clip, guidance, label, key)
     result = st.session_state.get(RESULT_KEY)
     if result is not None and result["key"] == key:
