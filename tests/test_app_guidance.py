@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,27 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     # Remove all: back to the automatic result.
     at.button(key=f"colorize.hint_clear.{digest}").click().run()
     assert result_url(at) == before
+
+
+def test_the_suggested_colors_say_their_probabilities_apart(tiny_app_env):
+    """Finding (session 28's walkthrough): the top bins hold 1 to 3 % each, and the six swatches' buttons all read
+    "2%". Under 10 % a decimal tells them apart (here the tiny model's top bin holds 69 %, the others 1 to 2 %)."""
+    from colorizer.inference import load
+    from ui.hints_ui import share_text
+
+    data = gray_png(48)
+    at = app_with_upload("hypercolumn_hints", data)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    at.number_input(key=f"colorize.hint_x.{digest}").set_value(10)
+    at.number_input(key=f"colorize.hint_y.{digest}").set_value(30)
+    at.button(key=f"colorize.hint_pick.{digest}").click().run()
+    assert_no_page_error(at)
+    expected = [f"#{s['rgb'][0]:02x}{s['rgb'][1]:02x}{s['rgb'][2]:02x} · {share_text(s['probability'])}"
+                for s in load("hypercolumn_hints").suggested_colors(decode_image(data, "photo.png").rgb, 10, 30)[:6]]
+    labels = [b.label for b in at.button if ".suggest." in str(b.key)]
+    assert labels == expected and len(labels) == 6
+    assert any(re.search(r" · \d\.\d%$", label) for label in labels), labels  # the thin ones, with their decimal
+    assert [share_text(p) for p in (0.0177, 0.004, 0.094, 0.096, 0.234)] == ["1.8%", "0.4%", "9.4%", "10%", "23%"]
 
 
 @pytest.mark.parametrize("height,width,click,point", [

@@ -58,6 +58,13 @@ def _rgb(hex_color: str) -> list[int]:
     return [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
 
 
+def share_text(probability: float) -> str:
+    """A suggestion's probability as its button says it: whole percent from 10 %, a decimal under it. The
+    313 bins share the probability thinly (the top ones hold 1 to 3 % on a photo), and whole percent labelled six
+    suggestions "2%" alike, as if the model could not rank them."""
+    return f"{probability:.0%}" if probability >= 0.095 else f"{probability:.1%}"
+
+
 def _swatch(rgb, side: int = 28) -> np.ndarray:
     return np.full((side, side, 3), rgb, np.uint8)
 
@@ -166,7 +173,7 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
             pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
             pair.image(_swatch(s["rgb"]), width=28, alt=_hex(s["rgb"]))
             # The color in the label too: six buttons all named "2%" told a screen reader nothing.
-            pair.button(f"{_hex(s['rgb'])} · {s['probability']:.0%}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
+            pair.button(f"{_hex(s['rgb'])} · {share_text(s['probability'])}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
                         args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
     # The picker's start set once through its state, not value=: both at once made Streamlit warn on every
     # suggestion clicked.
