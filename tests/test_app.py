@@ -434,10 +434,45 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
                                                   "its first ingredient's")
     rows, truths = evaluation_rows(["cifar_ae", TUNED_NAME])
     assert [r["model"] for r in rows] == ["gray (no color)", "cifar_ae", TUNED_NAME]  # the gray baseline once
-    assert rows[1]["psnr"] == 22.5 and truths == [30.0, 30.0]
+    assert rows[1]["psnr"] == 22.5 and truths == {"the shipped models' held-out photos": 30.0}
     # A card's own variants keep their label; another label is named after the checkpoint it belongs to.
     assert [evaluation_row_name("unet313", label) for label in ("gray", "unet313", "unet313 (T=0.7)", "T=1")] == [
         "gray (no color)", "unet313", "unet313 (T=0.7)", "unet313: T=1"]
+
+
+def test_a_fine_tunes_held_out_rows_say_they_are_measured_on_its_own_photos(monkeypatch):
+    """Finding (session 28's walkthrough): with a fine-tune picked on Compare, the held-out table showed a second
+    "gray (no color)" at 14.13 dB and the fine-tune's rows among the shipped models', measured on its one held-out
+    photo, under a caption quoting the shipped set's truth alone. Each row now says what it was measured on, and
+    the caption says to compare rows of one set only."""
+    from ui import cards, loaders
+
+    def card(gray_psnr, n, model, psnr, truth):
+        return {"evaluation": {"gray": {"psnr": gray_psnr, "n_images": n}, model: {"psnr": psnr, "n_images": n},
+                               "truth": {"colorfulness": truth}}}
+
+    shipped = {"hypercolumn": card(21.65, 60, "hypercolumn", 23.37, 46.2),
+               "vae": card(21.65, 60, "vae", 22.35, 46.2),
+               "hc-ft": {"evaluation": {**card(14.13, 1, "hypercolumn", 18.15, 76.9)["evaluation"],
+                                        "hc-ft": {"psnr": 21.74, "n_images": 1}}}}
+    monkeypatch.setattr(loaders, "card_of", lambda name: shipped[name])
+    monkeypatch.setattr(cards.widgets, "checkpoint_kind", lambda name: "fine-tuned" if name == "hc-ft" else "shipped")
+    rows, truths = cards.evaluation_rows(["hypercolumn", "vae", "hc-ft"])
+    assert [(r["model"], r["measured on"], r["psnr"]) for r in rows] == [
+        ("gray (no color)", "the shipped models' held-out photos", 21.65),
+        ("hypercolumn", "the shipped models' held-out photos", 23.37),
+        ("vae", "the shipped models' held-out photos", 22.35), ("gray (no color)", "hc-ft's held-out photos", 14.13),
+        ("hc-ft: hypercolumn", "hc-ft's held-out photos", 18.15), ("hc-ft", "hc-ft's held-out photos", 21.74)]
+    assert truths == {"the shipped models' held-out photos": 46.2, "hc-ft's held-out photos": 76.9}
+    from ui.compare_ui import evaluation_caption
+
+    assert evaluation_caption(truths, several=True).startswith(
+        "Held-out validation photos (never trained on), each card's own: a row is comparable only with the rows "
+        "measured on the same photos (a fine-tune holds out a few of its own). The truth's mean colorfulness: 46.2 on "
+        "the shipped models' held-out photos; 76.9 on hc-ft's held-out photos.")
+    only = {"the shipped models' held-out photos": 46.2}
+    assert evaluation_caption(only, several=False).startswith(
+        "Held-out validation photos (never trained on). The truth's mean colorfulness is 46.2; PSNR, SSIM")
 
 
 def test_the_error_map_keeps_black_for_right_colors():

@@ -6,8 +6,8 @@
 - ``card_ui(name, expanded)``: a checkpoint's card in an expander (summary, command, the full JSON),
   through ``public_card``: no server paths and no file names (a card may be a visitor's, shared with the
   class, or list photos skipped by name), and one line instead when card.json is damaged;
-- ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows (the gray baseline
-  once), and the truths' colorfulness.
+- ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows, each with the set it was
+  measured on (the gray baseline once a set), and each set's truth colorfulness.
 """
 from __future__ import annotations
 
@@ -140,22 +140,33 @@ def evaluation_row_name(name: str, label: str) -> str:
     return label if label == name or label.startswith(f"{name} ") else f"{name}: {label}"
 
 
-def evaluation_rows(names: list[str]) -> tuple[list[dict], list[float]]:
-    """Rows of the cards' held-out "evaluation" entries (the gray baseline once) and the truths' colorfulness."""
-    rows, truths, baselines = [], [], set()
+def evaluation_rows(names: list[str]) -> tuple[list[dict], dict[str, float]]:
+    """Rows of the cards' held-out "evaluation" entries, each saying what it was measured on ("measured on": the
+    shipped models' held-out photos, or those of the first card measured on them; the gray baseline once a set),
+    and each set's truth colorfulness → (rows, {set: colorfulness}). Cards share a set when their gray baselines
+    match: the shipped ones do, a fine-tune's card holds its own few photos, and its rows (gray 14 dB on one
+    photo) read as the shipped models' set otherwise."""
+    rows, truths, sets = [], {}, {}
     for name in names:
         evaluation = loaders.card_of(name).get("evaluation")
-        for label, metrics in (evaluation.items() if isinstance(evaluation, dict) else ()):
+        if not isinstance(evaluation, dict):
+            continue
+        gray = evaluation.get("gray")
+        signature = (tuple(round(float(gray.get(k, np.nan)), 4) for k in ("psnr", "n_images"))
+                     if isinstance(gray, dict) else name)
+        first = signature not in sets
+        measured_on = sets.setdefault(signature, "the shipped models' held-out photos"
+                                      if widgets.checkpoint_kind(name) == "shipped" else f"{name}'s held-out photos")
+        for label, metrics in evaluation.items():
             if not isinstance(metrics, dict):
                 continue
             if label == "truth":
-                truths.append(metrics.get("colorfulness"))
+                colorfulness = metrics.get("colorfulness")
+                if isinstance(colorfulness, (int, float)):
+                    truths.setdefault(measured_on, colorfulness)
                 continue
-            if label == "gray":
-                signature = tuple(round(float(metrics.get(k, np.nan)), 4) for k in ("psnr", "n_images"))
-                if signature in baselines:
-                    continue
-                baselines.add(signature)
-            model = evaluation_row_name(name, label)
-            rows.append({"model": model, **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
-    return rows, [t for t in truths if isinstance(t, (int, float))]
+            if label == "gray" and not first:
+                continue
+            rows.append({"model": evaluation_row_name(name, label), "measured on": measured_on,
+                         **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
+    return rows, truths

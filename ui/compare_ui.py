@@ -111,11 +111,25 @@ def evaluation_ui(names: list[str]) -> None:
         st.info("No model card has an evaluation yet. Training writes one; or run "
                 "`python -m colorizer evaluate DIR --arch NAME`.", icon=":material/info:")
         return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation")
-    if truths:
-        st.caption(f"Held-out validation photos (never trained on). The truth's mean colorfulness is {truths[0]:.1f}; "
-                   "PSNR, SSIM and the plain AuC reward safe, brownish guesses, so read them with colorfulness, "
-                   "the right-hue rate and the rebalanced AuC.")
+    table = pd.DataFrame(rows)
+    several = table["measured on"].nunique() > 1
+    if not several:  # one set (the shipped cards'): the column would say nothing
+        table = table.drop(columns="measured on")
+    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation")
+    st.caption(evaluation_caption(truths, several))
+
+
+def evaluation_caption(truths: dict[str, float], several: bool) -> str:
+    """What the held-out table measures: one set, or ``several`` (then compare rows of one set only)."""
+    reading = ("PSNR, SSIM and the plain AuC reward safe, brownish guesses, so read them with colorfulness, the "
+               "right-hue rate and the rebalanced AuC.")
+    if not several:
+        truth = f" The truth's mean colorfulness is {next(iter(truths.values())):.1f};" if truths else ""
+        return f"Held-out validation photos (never trained on).{truth} {reading}"
+    sets = "; ".join(f"{colorfulness:.1f} on {name}" for name, colorfulness in truths.items())
+    return ("Held-out validation photos (never trained on), each card's own: a row is comparable only with the rows "
+            "measured on the same photos (a fine-tune holds out a few of its own)."
+            + (f" The truth's mean colorfulness: {sets}." if sets else "") + f" {reading}")
 
 
 def names_ui() -> list[str]:
