@@ -352,6 +352,16 @@ def test_unreadable_file_is_one_line(tmp_path, content):
     assert str(caught.value).startswith("broken.mp4: ") and "\n" not in str(caught.value)
 
 
+def test_an_unreadable_clip_says_why_without_ffmpegs_error_code(tmp_path):
+    """Finding (session 28's walkthrough): a text file named .mp4 on the Video page read "text.mp4: not a readable
+    video ([Errno 1094995529] Invalid data found when processing input: 'text.mp4')". FFmpeg's reason alone."""
+    path = tmp_path / "text.mp4"
+    path.write_bytes(b"hello, this is not a video" * 20)
+    with pytest.raises(VideoError) as caught:
+        probe(path)
+    assert str(caught.value) == "text.mp4: not a readable video (Invalid data found when processing input)"
+
+
 def test_truncated_clip_gives_the_frames_it_has(tmp_path):
     clip = synthetic.moving_square(frames=24, size=(64, 48))
     data = write_clip(tmp_path / "in.mp4", clip.gray).read_bytes()

@@ -81,9 +81,12 @@ class VideoInfo:
 
 
 def _one_line(err: Exception, path=None) -> str:
-    """An FFmpeg error as one line; ``path`` (which FFmpeg quotes in full) shortened to its name: a server's
-    folders are not the visitor's business."""
-    text = str(err)
+    """An FFmpeg error as one line: its reason alone where it has one (the whole message repeated the file's name
+    after an internal code, "[Errno 1094995529] Invalid data found when processing input: 'clip.mp4'"); else the
+    message, ``path`` (which FFmpeg quotes in full) shortened to its name: a server's folders are not the
+    visitor's business."""
+    reason = getattr(err, "strerror", None)
+    text = reason if isinstance(reason, str) and reason.strip() else str(err)
     if path is not None:
         text = text.replace(str(path), Path(path).name)
     text = " ".join(text.split()) or type(err).__name__
