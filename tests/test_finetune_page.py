@@ -306,6 +306,33 @@ def test_the_epochs_field_offers_no_more_than_the_server_allows(page_env, monkey
     assert "At most 3 on this server" in epochs.help
 
 
+def test_a_broken_or_gray_upload_takes_no_place_among_the_servers_photos(page_env, monkeypatch):
+    """Finding (session 28's walkthrough, as on the sidebar): at most N photos were the first N files, broken and
+    gray ones included, so a fine-tune trained on fewer photos than the server allows while good ones were left
+    out. The first N usable color photos are used; the broken and gray files are named as skipped."""
+    from app_fixtures import gray_png
+    from colorizer import finetune
+    from ui import finetune_ui
+
+    monkeypatch.setattr(finetune_ui, "LIMITS", finetune.FinetuneLimits(photos=2))
+    submitted = []
+
+    def submit(config, photos, owner=None, skipped=(), **options):
+        submitted.append({"photos": [name for name, _ in photos], "skipped": list(skipped)})
+        raise finetune.FinetuneError("recorded by the test")
+
+    monkeypatch.setattr(page_env, "submit", submit)
+    at = page().run()
+    files = [("broken.png", b"not an image", "image/png"), ("gray.png", gray_png(), "image/png"),
+             *[(f"photo{i}.png", png(i), "image/png") for i in range(3)]]
+    at.file_uploader(key="finetune.uploads").set_value(files).run()
+    at.button(key="finetune.start").click().run()
+    assert_no_page_error(at)
+    [job] = submitted
+    assert job["photos"] == ["photo0.png", "photo1.png"]
+    assert [line.split(":")[0] for line in job["skipped"]] == ["broken.png", "gray.png"], job["skipped"]
+
+
 def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_photos(page_env, checkpoint_dir, monkeypatch):
     """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so on Start, in one line,
     before their photos are read or a job queued."""
