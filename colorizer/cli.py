@@ -491,8 +491,10 @@ def _add_archs_parser(sub) -> None:
 def _add_colorize_parser(sub) -> None:
     """``colorize IN... -o OUTDIR``: image files colorized by one model (``cmd_colorize``)."""
     colorize = sub.add_parser("colorize", help="colorize image files into OUTDIR/<stem>.png")
-    colorize.add_argument("inputs", nargs="+", metavar="IN")
-    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    colorize.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, JPEG, WebP, BMP, GIF, TIFF; "
+                          "a color photo is turned gray first)")
+    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="the folder the PNGs go to "
+                          "(<stem>.png each; made if missing)")
     which = colorize.add_mutually_exclusive_group()
     which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
@@ -615,16 +617,20 @@ def _add_bench_parser(sub) -> None:
     """``bench``: speed and memory of every architecture (``benchmarks.bench_from_cli``)."""
     bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
     bench.add_argument("--json", metavar="FILE")
-    bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated")
-    bench.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median reported)")
+    # "(default: …)" in each help: a contributor reading --help could not tell what a plain run measures.
+    bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated (default: %(default)s)")
+    bench.add_argument("--runs", type=int, default=5, help="timed runs per measurement, median reported (default: "
+                       "%(default)s)")
     bench.add_argument("--quick", action="store_true", help="fewer runs and sizes: a smoke test, not for README")
     bench.add_argument("--alternate", type=int, metavar="ROUNDS",
                        help=f"instead: {FLAGSHIP} and the reference in turn at 1 MP, ROUNDS rounds, the ratio taken per "
                        "round (a host whose speed drifts cannot skew it)")
     bench.add_argument("--server", action="store_true", help="instead: the app in a browser (cold start, server "
                        "memory over every page and a fine-tune, many sessions at once); needs Playwright + Chromium")
-    bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once")
-    bench.add_argument("--finetune-epochs", type=int, default=2, help="--server: epochs of the fine-tune measured")
+    bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once "
+                       "(default: %(default)s)")
+    bench.add_argument("--finetune-epochs", type=int, default=2, help="--server: epochs of the fine-tune measured "
+                       "(default: %(default)s)")
     bench.set_defaults(run=cmd_bench, writes=(("json", False),))
 
 

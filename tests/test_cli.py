@@ -34,6 +34,23 @@ def test_archs_in_process(capsys):
     assert sorted(out.split()) == sorted(ARCHS)
 
 
+def test_help_says_what_each_input_is_and_what_a_plain_bench_measures(capsys):
+    """Finding (session 28's walkthrough, as a new contributor): ``colorize --help`` listed IN and -o OUTDIR with no
+    word on them, and ``bench --help`` gave no default for --sizes, --runs, --sessions or --finetune-epochs."""
+    def help_of(command: str) -> str:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        return " ".join(capsys.readouterr().out.split())
+
+    colorize = help_of("colorize")
+    assert "IN image files (PNG, JPEG, WebP, BMP, GIF, TIFF; a color photo is turned gray first)" in colorize
+    assert "the folder the PNGs go to (<stem>.png each; made if missing)" in colorize
+    bench = help_of("bench")
+    for default in ("(default: 0.25,1,4,12)", "median reported (default: 5)", "at once (default: 20)",
+                    "measured (default: 2)"):
+        assert default in bench, (default, bench)
+
+
 def test_archs_as_a_module_subprocess():
     result = subprocess.run([sys.executable, "-m", "colorizer", "archs"], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
