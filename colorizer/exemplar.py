@@ -69,6 +69,7 @@ SMOOTH_SIGMA = 1.0          # cells: trust-weighted smoothing of matched colors
 # the reference's VGG16 passes and the matching, 1.56× → 1.0× the yardstick's time at 1 MP, for
 # 0.05–0.09 dB on real pairs (pairs 29.51 → 29.42 dB, pairs-tune 29.11 → 29.06): not worth it.
 MIRRORED_VIEWS = False
+SHOWN_CELL = 0.999          # a reference cell gives colors only when this share of it is shown (not transparent)
 PALETTE_BINS = 20           # lightness levels (of 5 L units) of the reference's palette
 
 
@@ -203,21 +204,37 @@ class ReferenceCells:
         return iter((self.descriptors, self.ab, self.lightness))
 
 
-def reference_cells(references: list[np.ndarray]) -> ReferenceCells:
-    """Reference photos (and their mirror images, ``MIRRORED_VIEWS``) → their cells' descriptors, colors and lightness."""
+def reference_cells(references: list[np.ndarray], visible: list | None = None) -> ReferenceCells:
+    """Reference photos (and their mirror images, ``MIRRORED_VIEWS``) → their cells' descriptors, colors and lightness.
+
+    ``visible``: per reference, None or a bool H×W of the pixels it shows (a PNG's alpha > 0). A cell not wholly
+    shown is left out (its color is a mean over its pixels, hidden ones too): the colors under a transparent area are in the file but not in the photo (a cutout's hidden
+    magenta painted a face pink); ``ReferencePhotoError`` when a reference shows none of its cells."""
     matcher = reference_matcher()
     descriptors, colors, lightness, source = [], [], [], []
     for i, reference in enumerate(references):
         reference = _checked_reference(reference, i)
-        small = resize(reference, _reference_size(reference.shape))
-        for view in (small, np.ascontiguousarray(small[:, ::-1])) if MIRRORED_VIEWS else (small,):
+        shown = None if visible is None or visible[i] is None else np.asarray(visible[i], bool)
+        size = _reference_size(reference.shape)
+        small = resize(reference, size)
+        shown_small = None if shown is None else resize(shown.astype(np.float32), size)
+        views = [(small, shown_small)]
+        if MIRRORED_VIEWS:
+            views.append((np.ascontiguousarray(small[:, ::-1]), None if shown is None else shown_small[:, ::-1]))
+        kept = 0
+        for view, view_shown in views:
             lab = rgb_to_lab(view)
-            descriptors.append(matcher.descriptors(lab[..., 0]))
             grid = (view.shape[0] // STRIDE, view.shape[1] // STRIDE)
-            cells = resize(lab, grid).reshape(-1, 3)
+            keep = (np.ones(grid[0] * grid[1], bool) if view_shown is None
+                    else resize(np.ascontiguousarray(view_shown), grid).reshape(-1) >= SHOWN_CELL)
+            descriptors.append(matcher.descriptors(lab[..., 0])[keep])
+            cells = resize(lab, grid).reshape(-1, 3)[keep]
             colors.append(cells[:, 1:])
             lightness.append(cells[:, 0])
             source.append(np.full(len(cells), i, np.int32))
+            kept += len(cells)
+        if not kept:
+            raise ReferencePhotoError(f"reference {i + 1}: it is transparent all over: no colors to give")
     return ReferenceCells(np.concatenate(descriptors), np.concatenate(colors), np.concatenate(lightness),
                           np.concatenate(source))
 
@@ -289,13 +306,18 @@ def _smoothed(ab: np.ndarray, confidence: np.ndarray) -> np.ndarray:
 
 
 def reference_colorize(colorizer, image: np.ndarray, references, hints=None, with_automatic: bool = True,
-                       **options) -> ReferenceResult:
+                       visible=None, **options) -> ReferenceResult:
     """A ``Colorizer`` (its automatic colors fill in), a uint8 gray/RGB photo and one reference (uint8
-    RGB, any size) or a list of them → ``ReferenceResult`` (``with_automatic``: also the automatic image)."""
-    references = [references] if isinstance(references, np.ndarray) else list(references)
+    RGB, any size) or a list of them → ``ReferenceResult`` (``with_automatic``: also the automatic image).
+    ``visible``: the pixels each reference shows (one bool H×W, or a list beside the references; see
+    ``reference_cells``)."""
+    single = isinstance(references, np.ndarray)
+    references = [references] if single else list(references)
     if not references:
         raise ReferencePhotoError("no reference photo given")
-    cells = reference_cells(references)
+    if visible is not None and single:
+        visible = [visible]
+    cells = reference_cells(references, visible)
     L_full = luminance(image)
     blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,
                                                      hint_grid=colorizer.hint_grid(hints, image.shape), **options)

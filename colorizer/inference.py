@@ -322,12 +322,15 @@ class Colorizer:
         return self.join(L8, self.predict_ab(x, hint_grid=grid, **options)[0])
 
     def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None,
-                                with_automatic: bool = True, **options):
+                                with_automatic: bool = True, reference_visible=None, **options):
         """→ ``exemplar.ReferenceResult``: the image colored from the reference photo(s), the match
-        confidence map and (``with_automatic``) this model's automatic result (``colorizer.exemplar``)."""
+        confidence map and (``with_automatic``) this model's automatic result (``colorizer.exemplar``).
+        ``reference_visible``: the pixels a reference shows (bool H×W, e.g. its PNG alpha > 0; a list for several):
+        the colors its transparent pixels hide are not given."""
         from colorizer.exemplar import reference_colorize
 
-        return reference_colorize(self, _validated(image), reference, hints=hints, with_automatic=with_automatic, **options)
+        return reference_colorize(self, _validated(image), reference, hints=hints, with_automatic=with_automatic,
+                                  visible=reference_visible, **options)
 
     def suggested_colors(self, image: np.ndarray, x: float, y: float, hints: list[dict] | None = None,
                          count: int = 8) -> list[dict]:

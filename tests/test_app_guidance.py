@@ -460,3 +460,30 @@ def test_the_channels_page_leaves_out_what_transparent_pixels_hide(tiny_app_env)
     shares = dict(zip(plotly_array(lightness["x"]), plotly_array(lightness["y"])))
     assert sum(shares.values()) == pytest.approx(100)
     assert shares[99.0] == 0 and max(shares, key=shares.get) == pytest.approx(47, abs=3)
+
+
+def test_the_pages_give_the_reference_only_the_pixels_it_shows(monkeypatch):
+    """The Colorize and L/a/b pages' reference result (``loaders.reference_colorized``) is made from the pixels the
+    reference shows, its alpha > 0 (``test_exemplar``: the colors hidden under the rest are given no more), and two
+    references of the same colors but not the same transparency are two results."""
+    from ui import loaders
+    from ui.shared_cache import SharedCache
+
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(50 * 2**20))
+    seen = []
+
+    class Model:
+        name, has_temperature, is_stochastic = "fake", False, False
+
+        def colorize_with_reference(self, image, reference, hints=None, reference_visible=None, **options):
+            seen.append(None if reference_visible is None else reference_visible.copy())
+            return "result"
+
+    photo, reference = np.zeros((8, 8), np.uint8), np.zeros((6, 10, 3), np.uint8)
+    alpha = np.full((6, 10), 255, np.uint8)
+    alpha[:2] = 0
+    for plane in (alpha, None, alpha):
+        loaders.reference_colorized(Model(), ("fake",), photo, "photo", reference, "ref", reference_alpha=plane)
+    assert len(seen) == 2  # the third is the first's, shared
+    np.testing.assert_array_equal(seen[0], alpha > 0)
+    assert seen[1] is None

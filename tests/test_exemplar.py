@@ -58,6 +58,31 @@ def test_a_reference_with_nothing_like_the_photo_is_not_trusted(flagship, photo)
     assert image_metrics(result.automatic, result.image)["psnr"] > 30
 
 
+def test_what_a_references_transparent_pixels_hide_gives_no_color(flagship, photo):
+    """Finding (session 28's walkthrough): a PNG reference whose top third was transparent over magenta painted the
+    photo's face and wall pink. With the pixels it shows (its alpha > 0), the hidden part, whatever it holds, gives
+    no color: magenta or green under it, the same colors (within what the hidden part still does to its shown
+    neighbours' VGG16 features, which decide the matches: 0.2 Lab units on average here); without them, pink."""
+    shown = np.ones(photo.shape[:2], bool)
+    shown[:50] = False
+    under = {}
+    for name, rgb in (("magenta", (255, 0, 255)), ("green", (0, 200, 0))):
+        reference = photo.copy()
+        reference[~shown] = rgb
+        under[name] = reference
+    magenta = flagship.colorize_with_reference(photo, under["magenta"], reference_visible=shown).image
+    green = flagship.colorize_with_reference(photo, under["green"], reference_visible=shown).image
+    apart = lambda x, y: np.hypot(*(rgb_to_lab(x)[..., 1:] - rgb_to_lab(y)[..., 1:]).transpose(2, 0, 1))
+    assert apart(magenta, green).mean() < 0.5 and apart(magenta, green).max() < 10
+    pink = flagship.colorize_with_reference(photo, under["magenta"]).image  # the hidden magenta given, as before
+    assert apart(pink, magenta).max() > 40 and apart(pink, magenta).mean() > 2
+    everything = np.ones_like(shown)  # a plane that hides nothing changes nothing
+    np.testing.assert_array_equal(flagship.colorize_with_reference(photo, photo, reference_visible=everything).image,
+                                  flagship.colorize_with_reference(photo, photo).image)
+    with pytest.raises(ReferencePhotoError, match="reference 1: it is transparent all over"):
+        flagship.colorize_with_reference(photo, photo, reference_visible=np.zeros_like(shown))
+
+
 def test_a_reference_of_another_size_and_aspect_works(flagship, photo):
     tall = np.ascontiguousarray(resize(photo, (300, 61)))
     result = flagship.colorize_with_reference(photo, tall)

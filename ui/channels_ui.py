@@ -101,7 +101,8 @@ def reference_ui(picture: DecodedImage) -> None:
     temperature, hints = colorize_settings(model, digest)  # the Colorize page's result from this reference
     with st.spinner(f"Matching to {plain(reference.name)}…"):
         result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.pixels, digest,
-                                             reference.rgb, loaders.image_digest(reference.rgb), temperature, hints)
+                                             reference.rgb, loaders.image_digest(reference.rgb), temperature, hints,
+                                             reference.alpha)
     left, right = st.columns(2, gap="large")
     for column, (label, rgb, alpha, key) in zip((left, right), (
             ("Reference", reference.rgb, reference.alpha, "reference"),

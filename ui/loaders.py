@@ -19,7 +19,7 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   gate's ``SceneColorfulness`` or None); ``suggested_colors(model,
   stamp, image, digest, x, y, hints_json)`` → the model's most probable colors at a pixel;
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,
-  hints_json)`` → ``exemplar.ReferenceResult``; ``colorized_samples(model, stamp, image, digest, n, seed)``
+  hints_json, reference_alpha)`` → ``exemplar.ReferenceResult`` (from the pixels the reference shows); ``colorized_samples(model, stamp, image, digest, n, seed)``
   → list of uint8 RGB H×W×3; ``metrics_of(truth, predicted, key, alpha)`` / ``gray_metrics(truth, digest, alpha)`` /
   ``palette_metrics(truth, digest, alpha)`` → ``metrics.image_metrics`` dicts, over the pixels the alpha plane shows; ``baseline_seconds(name, colorize, image, digest)`` → seconds of one
   full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
@@ -256,14 +256,17 @@ def certainty_and_scene(model: Colorizer, stamp: tuple, image: np.ndarray, diges
 
 
 def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, reference: np.ndarray,
-                        reference_digest: str, temperature: float | None = None, hints_json: str = ""):
-    """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence)."""
+                        reference_digest: str, temperature: float | None = None, hints_json: str = "",
+                        reference_alpha: np.ndarray | None = None):
+    """The image colored from a reference photo → ``exemplar.ReferenceResult`` (image, automatic, confidence); with
+    the reference's alpha plane, from the pixels it shows only (what its transparent pixels hide is no color of it)."""
     def compute():
         options = _options_for(model, temperature, None)
         hints = json.loads(hints_json) if hints_json else None
-        return model.colorize_with_reference(image, reference, hints=hints, **options)
+        visible = None if reference_alpha is None else reference_alpha > 0
+        return model.colorize_with_reference(image, reference, hints=hints, reference_visible=visible, **options)
 
-    return _shared(("reference", stamp, digest, reference_digest, temperature, hints_json),
+    return _shared(("reference", stamp, digest, reference_digest, _alpha_key(reference_alpha), temperature, hints_json),
                    f"Colorizing from the reference with {model.name}", compute)
 
 

@@ -111,7 +111,7 @@ def reference_picker_ui() -> DecodedImage | None:
         _choose(st.segmented_control("Reference", options, key=SOURCE_KEY, persist_state="session", required=True))
         reference = chosen_reference()
         if reference is not None:
-            st.image(widgets.display(reference.rgb, None, 240), caption=f"Reference: {plain(reference.name)}",
+            st.image(widgets.display(reference.rgb, reference.alpha, 240), caption=f"Reference: {plain(reference.name)}",
                      alt=f"Reference photo {reference.name}")
             if not reference.was_color:
                 st.warning(f"{plain(reference.name)} is gray: it has no colors to give. Pick a color photo.",
@@ -135,7 +135,7 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     try:
         with st.spinner(f"Matching {plain(picture.name)} to {plain(reference.name)}…"):
             result = loaders.reference_colorized(model, stamp, picture.pixels, digest, reference.rgb,
-                                                 loaders.image_digest(reference.rgb), temperature, hints_json)
+                                                 loaders.image_digest(reference.rgb), temperature, hints_json, reference.alpha)
     except Exception as err:  # never a traceback: say which files and why
         st.error(plain(f"{picture.name} with reference {reference.name}: could not colorize "
                        f"({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
@@ -155,20 +155,21 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
         f"dark: the model's guess); from the reference: {matched_share:.0%}"),
         alt=f"Map of where the colors came from: {matched_share:.0%} from the reference")
     if picture.was_color:  # the truth is known: how the reference's colors score against it
-        key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb))
+        key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb),
+               "" if reference.alpha is None else loaders.image_digest(reference.alpha))
         m = loaders.metrics_of(picture.rgb, result.image, key, picture.alpha)
         st.caption(f"Colored from the reference, against the truth: PSNR {m['psnr']:.2f} dB, "
                    f"right hue {m['right_hue']:.0%}, colorfulness {m['colorfulness_ratio']:.0%} of the truth's.")
     alpha, name = picture.alpha, f"{picture.name.rsplit('.', 1)[0] or 'image'}_{model.name}_reference.png"
-    again = functools.partial(_reference_image, model, stamp, picture.pixels, digest, reference.rgb, temperature, hints_json)
+    again = functools.partial(_reference_image, model, stamp, picture.pixels, digest, reference, temperature, hints_json)
     st.download_button("Download PNG (from the reference)", data=functools.partial(widgets.png_of, again, alpha),
                        file_name=name, mime="image/png", key=f"colorize.reference_download.{i}", on_click="ignore",
                        icon=":material/download:")
     return result
 
 
-def _reference_image(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, reference: np.ndarray,
+def _reference_image(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, reference: DecodedImage,
                      temperature: float | None, hints_json: str) -> np.ndarray:
     """The picture colored from the reference, from the server's results (made again if it was dropped)."""
-    return loaders.reference_colorized(model, stamp, pixels, digest, reference, loaders.image_digest(reference),
-                                       temperature, hints_json).image
+    return loaders.reference_colorized(model, stamp, pixels, digest, reference.rgb, loaders.image_digest(reference.rgb),
+                                       temperature, hints_json, reference.alpha).image
