@@ -81,6 +81,26 @@ def test_a_refused_file_takes_no_pictures_place(sidebar):
                       "p8.png: left out: this server colorizes 8 pictures at a time (remove some to add others)"]
 
 
+def test_at_most_max_files_read_files_are_read_and_the_pixels_refusals_are_one_line(sidebar, monkeypatch):
+    """A refused file takes no picture's place, but reading stops at MAX_FILES_READ files (twenty broken files were
+    twenty error lines and twenty reads), and the files past the session's pixels are named in one line."""
+    from ui import widgets
+
+    upload, decoded = sidebar
+    broken = [(f"b{i}.png", b"not an image") for i in range(widgets.MAX_FILES_READ + 2)]
+    upload([*broken, *_pngs("p", 1)])
+    pictures, errors = widgets.chosen_pictures()
+    assert pictures == [] and len(errors) == widgets.MAX_FILES_READ + 1
+    assert errors[-1] == (f"b{widgets.MAX_FILES_READ}.png, b{widgets.MAX_FILES_READ + 1}.png, p0.png: left out: this "
+                          f"server reads {widgets.MAX_FILES_READ} files at a time (remove some to add others)")
+    monkeypatch.setattr(widgets, "MAX_SESSION_PIXELS", 32 * 32)
+    upload(_pngs("q", 5, side=32))
+    pictures, errors = widgets.chosen_pictures()
+    assert [p.name for p in pictures] == ["q0.png"]
+    assert errors == ["q1.png, q2.png, q3.png, …: left out: your pictures together would pass 1,024 pixels, what this "
+                      "server takes from one visitor at a time"]
+
+
 def test_pictures_past_the_sessions_pixels_are_left_out_from_their_header_before_decoding(sidebar, monkeypatch):
     """The session's pixels are counted from each file's header first: the picture that would pass
     MAX_SESSION_PIXELS (here two 32×32 pictures) is named and never decoded."""

@@ -63,6 +63,8 @@ PREFERRED_DEFAULTS = (FLAGSHIP, "vgg16_ae", "unet313", "vae", "cifar_ae")
 APP_ROOT = Path(__file__).resolve().parent.parent
 # Per session: pictures at a time, and their pixels together (three photos at the decode budget).
 MAX_PICTURES = 8
+# Files read a run at most: a refused one takes no picture's place, but each costs a read and a line on the page.
+MAX_FILES_READ = 2 * MAX_PICTURES
 # A picture smaller than this on its longer side is shown enlarged, pixels as blocks: left at its own size, each
 # column drew it as wide as its caption (an 8×8 upload at 152, 199 and 207 px, blurred by the browser).
 MIN_DISPLAY_SIDE = 256
@@ -288,39 +290,52 @@ def chosen_checkpoint() -> str | None:
 def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
     """Decoded pictures of the sidebar's source and one "file: reason" line per broken upload."""
     if st.session_state.get(SOURCE_KEY, GALLERY) == UPLOAD:
-        pictures, errors, pixels, left_out = [], [], 0, []
-        uploads = list(st.session_state.get(UPLOAD_KEY) or [])
-        for k, upload in enumerate(uploads):
-            # A place is a picture's: a refused file takes none (two broken files among ten left two good ones out,
-            # and the page said it colorizes 8 while it showed 6). The files past the 8th picture are never read.
-            if len(pictures) == MAX_PICTURES:
-                left_out = uploads[k:]
-                break
-            data = upload.getvalue()
-            if pixels + _expected_pixels(data) > MAX_SESSION_PIXELS:  # from the header: not even decoded
-                errors.append(_over_session_pixels(upload.name))
-                continue
-            try:
-                picture = loaders.decode_upload(data, upload.name)
-            except ImageError as err:
-                errors.append(str(err))
-                continue
-            if pixels + picture.rgb.shape[0] * picture.rgb.shape[1] > MAX_SESSION_PIXELS:
-                errors.append(_over_session_pixels(picture.name))
-                continue
-            pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
-            pictures.append(picture)
-        if left_out:
-            left = ", ".join(u.name for u in left_out[:3]) + (", …" if len(left_out) > 3 else "")
-            errors.append(f"{left}: left out: this server colorizes {MAX_PICTURES} pictures at a time "
-                          "(remove some to add others)")
-        return pictures, errors
+        return _uploaded_pictures(list(st.session_state.get(UPLOAD_KEY) or []))
     key = st.session_state.get(GALLERY_KEY, DEFAULT_GALLERY_PHOTO)
     key = key if key in gallery.GALLERY else DEFAULT_GALLERY_PHOTO
     try:
         return [loaders.gallery_picture(key)], []
     except Exception as err:  # e.g. the package that ships this photo is not installed
         return [], [f"{key}: cannot load this gallery photo ({type(err).__name__}: {err}); pick another one"]
+
+
+def _uploaded_pictures(uploads: list) -> tuple[list[DecodedImage], list[str]]:
+    """The uploads read in order until ``MAX_PICTURES`` pictures are taken or ``MAX_FILES_READ`` files read → (the
+    pictures, lines). A place is a picture's: a file refused takes none (two broken files among ten left two good ones
+    out, and the page said it colorizes 8 while it showed 6). A broken file is a line of its own; those past the
+    session's pixels are one line, and so are the files never read."""
+    pictures, errors, over_pixels, pixels, read = [], [], [], 0, 0
+    for upload in uploads:
+        if len(pictures) == MAX_PICTURES or read == MAX_FILES_READ:
+            break
+        read += 1
+        data = upload.getvalue()
+        if pixels + _expected_pixels(data) > MAX_SESSION_PIXELS:  # from the header: not even decoded
+            over_pixels.append(upload.name)
+            continue
+        try:
+            picture = loaders.decode_upload(data, upload.name)
+        except ImageError as err:
+            errors.append(str(err))
+            continue
+        if pixels + picture.rgb.shape[0] * picture.rgb.shape[1] > MAX_SESSION_PIXELS:
+            over_pixels.append(picture.name)
+            continue
+        pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
+        pictures.append(picture)
+    if over_pixels:
+        errors.append(_over_session_pixels(_first_names(over_pixels)))
+    if uploads[read:]:
+        limit = (f"colorizes {MAX_PICTURES} pictures" if len(pictures) == MAX_PICTURES
+                 else f"reads {MAX_FILES_READ} files")
+        errors.append(f"{_first_names([u.name for u in uploads[read:]])}: left out: this server {limit} at a time "
+                      "(remove some to add others)")
+    return pictures, errors
+
+
+def _first_names(names: list[str]) -> str:
+    """The first three names, then "…" (a class's worth of names would fill the page)."""
+    return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
 
 
 def _expected_pixels(data: bytes) -> int:
