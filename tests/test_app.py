@@ -586,7 +586,8 @@ def test_a_picture_over_the_budget_tells_the_visitor_what_they_can_do(tiny_app_e
     # The Fine-tune page reads its photos its own way (the review found it still gave the operator's advice).
     from ui.finetune_ui import _uploaded_photos
 
-    photos, errors = _uploaded_photos([("huge.png", bomb_png(20_000, 20_000)), ("color.png", color_png(64))])
+    huge, color = bomb_png(20_000, 20_000), color_png(64)
+    photos, errors = _uploaded_photos([("huge.png", lambda: huge), ("color.png", lambda: color)], most=20)
     assert len(photos) == 1 and len(errors) == 1 and errors[0].startswith("huge.png")
     assert VISITOR_ADVICE in errors[0] and "environment variable" not in errors[0], errors
 

@@ -333,6 +333,28 @@ def test_a_broken_or_gray_upload_takes_no_place_among_the_servers_photos(page_en
     assert [line.split(":")[0] for line in job["skipped"]] == ["broken.png", "gray.png"], job["skipped"]
 
 
+def test_a_batch_of_broken_uploads_costs_at_most_twice_the_photos_in_reads(page_env, monkeypatch):
+    """A broken file takes no photo's place, but each costs a decode: at most twice the server's photos are read, and
+    the files never read are one line naming them (here 2 photos: four broken files read, the good ones after them
+    never read, and nothing submitted)."""
+    from ui import finetune_ui
+
+    reads = []
+
+    def content(name, data):
+        return lambda: reads.append(name) or data
+
+    files = [(f"broken{i}.png", content(f"broken{i}.png", b"not an image")) for i in range(5)]
+    files += [(f"photo{i}.png", content(f"photo{i}.png", png(i))) for i in range(2)]
+    photos, errors = finetune_ui._uploaded_photos(files, most=2)
+    assert photos == [] and reads == [f"broken{i}.png" for i in range(4)]
+    assert [line.split(":")[0] for line in errors[:4]] == reads
+    assert errors[4] == ("broken4.png, photo0.png, photo1.png: not read: this server reads 4 files at most for a "
+                         "fine-tune (remove the broken ones and start again)")
+    photos, errors = finetune_ui._uploaded_photos(files[3:], most=2)   # two photos taken: nothing said of the rest
+    assert [name for name, _ in photos] == ["photo0.png", "photo1.png"] and len(errors) == 2
+
+
 def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_photos(page_env, checkpoint_dir, monkeypatch):
     """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so on Start, in one line,
     before their photos are read or a job queued."""

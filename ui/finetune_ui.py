@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from typing import Callable
 from datetime import datetime, timezone
 
 import streamlit as st
@@ -123,22 +124,27 @@ def photos_ui() -> tuple[list, list[str]] | None:
     if len(uploads) > LIMITS.photos:
         st.warning(f"This server fine-tunes on at most {LIMITS.photos} photos: the first {LIMITS.photos} usable color "
                    "photos are used.", icon=":material/photo_library:")
-    return lambda: _uploaded_photos([(u.name, u.getvalue()) for u in uploads], most=LIMITS.photos)
+    return lambda: _uploaded_photos([(u.name, u.getvalue) for u in uploads], most=LIMITS.photos)
 
 
-def _uploaded_photos(files: list[tuple[str, bytes]], most: int | None = None) -> tuple[list, list[str]]:
-    """Uploads → (photos, error lines), each decoded in its turn of the server's decode queue (within the
-    decode budget: a large photo is shrunk while it decodes), until ``most`` photos are read: a broken or gray
-    file takes no photo's place (the first 20 files, two of them broken, trained on 18 while a good 21st waited),
-    and the files after the last photo taken are never read."""
-    photos, errors = [], []
-    for name, data in files:
-        if most is not None and len(photos) >= most:
+def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) -> tuple[list, list[str]]:
+    """(name, its bytes when asked) of each upload → (photos, error lines), each decoded in its turn of the server's
+    decode queue (within the decode budget: a large photo is shrunk while it decodes), until ``most`` photos are
+    taken: a broken or gray file takes no photo's place (the first 20 files, two of them broken, trained on 18 while
+    a good 21st waited). Each file costs a decode, so at most ``2 × most`` are read, and the files never read are
+    one line."""
+    photos, errors, read = [], [], 0
+    for name, content in files:
+        if len(photos) >= most or read >= 2 * most:
             break
+        read += 1
         with work_queue.DECODE_QUEUE.turn():
-            found, failed = finetune.photos_from_uploads([(name, data)])
+            found, failed = finetune.photos_from_uploads([(name, content())])
         photos += found
         errors += [loaders.for_visitor(line) for line in failed]
+    if len(photos) < most and files[read:]:
+        errors.append(f"{widgets.first_names([name for name, _ in files[read:]])}: not read: this server reads "
+                      f"{2 * most} files at most for a fine-tune (remove the broken ones and start again)")
     return photos, errors
 
 

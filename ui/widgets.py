@@ -324,16 +324,16 @@ def _uploaded_pictures(uploads: list) -> tuple[list[DecodedImage], list[str]]:
         pixels += picture.rgb.shape[0] * picture.rgb.shape[1]
         pictures.append(picture)
     if over_pixels:
-        errors.append(_over_session_pixels(_first_names(over_pixels)))
+        errors.append(_over_session_pixels(first_names(over_pixels)))
     if uploads[read:]:
         limit = (f"colorizes {MAX_PICTURES} pictures" if len(pictures) == MAX_PICTURES
                  else f"reads {MAX_FILES_READ} files")
-        errors.append(f"{_first_names([u.name for u in uploads[read:]])}: left out: this server {limit} at a time "
+        errors.append(f"{first_names([u.name for u in uploads[read:]])}: left out: this server {limit} at a time "
                       "(remove some to add others)")
     return pictures, errors
 
 
-def _first_names(names: list[str]) -> str:
+def first_names(names: list[str]) -> str:
     """The first three names, then "…" (a class's worth of names would fill the page)."""
     return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
 
