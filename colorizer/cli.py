@@ -234,7 +234,8 @@ def cmd_evaluate(args) -> int:
     if args.references:
         return _evaluate_references(args)
     skipped = _Failures()
-    photos = gallery_truths() if args.dir == GALLERY_SET else held_out_truths(args.dir, on_error=skipped, with_visible=True)
+    photos = (gallery_truths() if args.dir == GALLERY_SET
+              else held_out_truths(args.dir, on_error=skipped, with_visible=True))
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1

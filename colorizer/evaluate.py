@@ -61,7 +61,8 @@ def _shown(truth: np.ndarray, visible: np.ndarray | None) -> np.ndarray:
 
 def evaluate_photos(photos: list[tuple], colorizers: dict, progress=None,
                     per_photo: bool = False) -> dict[str, dict]:
-    """[(name, truth RGB[, visible])], {label: Colorizer} → {label: {metric: float, n_images}}, ``gray`` first, ``truth`` last.
+    """[(name, truth RGB[, visible])], {label: Colorizer} → {label: {metric: float, n_images}}, ``gray`` first,
+    ``truth`` last.
 
     How each metric is aggregated is in the module docstring. ``colorfulness_ratio`` is a ratio of
     means: steadier than a mean of per-image ratios, which near-gray truths blow up. ``per_photo`` adds

@@ -208,8 +208,9 @@ def reference_cells(references: list[np.ndarray], visible: list | None = None) -
     """Reference photos (and their mirror images, ``MIRRORED_VIEWS``) → their cells' descriptors, colors and lightness.
 
     ``visible``: per reference, None or a bool H×W of the pixels it shows (a PNG's alpha > 0). A cell not wholly
-    shown is left out (its color is a mean over its pixels, hidden ones too): the colors under a transparent area are in the file but not in the photo (a cutout's hidden
-    magenta painted a face pink); ``ReferencePhotoError`` when a reference shows none of its cells."""
+    shown is left out (its color is a mean over its pixels, hidden ones too): the colors under a transparent area
+    are in the file but not in the photo (a cutout's hidden magenta painted a face pink); ``ReferencePhotoError``
+    when a reference shows none of its cells."""
     matcher = reference_matcher()
     descriptors, colors, lightness, source = [], [], [], []
     for i, reference in enumerate(references):
