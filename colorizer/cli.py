@@ -127,6 +127,7 @@ def cmd_colorize(args) -> int:
     from colorizer.checkpoints import atomic_write_bytes
     from colorizer.imageio import ImageError, encode_png, read_image
 
+    from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
     from colorizer.models import hint_taking_architectures
 
@@ -136,7 +137,7 @@ def cmd_colorize(args) -> int:
         _error(str(err))
         return USAGE_ERROR
     try:
-        reference = read_image(args.reference).rgb if args.reference else None
+        reference, reference_visible = read_reference(args.reference) if args.reference else (None, None)
     except ImageError as err:
         _error(f"reference {err}")
         return USAGE_ERROR
@@ -155,8 +156,8 @@ def cmd_colorize(args) -> int:
         options["mirror"] = True
     if hints is not None:
         options["hints"] = hints
-    if reference is not None:
-        options["reference"] = reference
+    if reference is not None:  # what a transparent area of it hides gives no color
+        options.update(reference=reference, reference_visible=reference_visible)
     failed, bad_hints, written = 0, 0, set()
     outputs = output_names(args.inputs, out_dir)
     for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):

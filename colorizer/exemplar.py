@@ -50,7 +50,7 @@ from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
 __all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
            "reference_matcher", "match_references", "lightness_palette", "lightness_level", "nearest_present_level",
-           "MATCH_SIZE"]
+           "MATCH_SIZE", "read_reference"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -202,6 +202,19 @@ class ReferenceCells:
 
     def __iter__(self):  # unpacks as (descriptors, ab, lightness): reference_ab(colorizer, L, *cells)
         return iter((self.descriptors, self.ab, self.lightness))
+
+
+def read_reference(path) -> tuple[np.ndarray, np.ndarray | None]:
+    """A reference photo's file (the command line's) → (uint8 RGB, the pixels it shows: alpha > 0, or None when it is
+    opaque), for ``reference_colorize``'s ``visible``; ``ImageError`` (one line naming the file) when it cannot be
+    read or shows nothing at all."""
+    from colorizer.imageio import ImageError, read_image
+
+    image = read_image(path)
+    visible = None if image.alpha is None else image.alpha > 0
+    if visible is not None and not visible.any():
+        raise ImageError(str(path), "it is transparent all over: no colors to give")
+    return image.rgb, visible
 
 
 def reference_cells(references: list[np.ndarray], visible: list | None = None) -> ReferenceCells:

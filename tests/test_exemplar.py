@@ -113,6 +113,49 @@ def test_cli_reference_colorizes_and_a_bad_reference_is_one_line(tmp_path, capsy
     assert len(errors) == 1 and errors[0].startswith(f"error: reference {broken}:"), errors
 
 
+def test_a_reference_files_transparency_reaches_the_command_line_colorings(tmp_path, capsys, photo, monkeypatch):
+    """``read_reference``: a PNG reference's shown pixels (alpha > 0; None for an opaque one), and one line naming a
+    file transparent all over. ``colorize --reference`` and ``video --reference`` pass them on, so what the
+    transparent part hides gives no color there either."""
+    from PIL import Image
+
+    from colorizer.exemplar import read_reference
+    from colorizer.imageio import ImageError
+    from colorizer.video.frames import FrameColorizer
+
+    alpha = np.full(photo.shape[:2], 255, np.uint8)
+    alpha[:50] = 0
+    Image.fromarray(np.dstack([photo, alpha])).save(tmp_path / "cutout.png")
+    rgb, visible = read_reference(tmp_path / "cutout.png")
+    np.testing.assert_array_equal(rgb, photo)
+    np.testing.assert_array_equal(visible, alpha > 0)
+    assert read_reference(write_png(tmp_path / "opaque.png", photo))[1] is None
+    Image.fromarray(np.dstack([photo, np.zeros_like(alpha)])).save(tmp_path / "nothing.png")
+    with pytest.raises(ImageError, match="nothing.png: it is transparent all over"):
+        read_reference(tmp_path / "nothing.png")
+
+    seen = []
+
+    class Recording:
+        """Stands in for the model: records the shown pixels it is given with the reference."""
+        name, takes_hints, options = "recording", False, ()
+
+        def colorize(self, image, reference=None, reference_visible=None, **options):
+            seen.append(reference_visible)
+            return np.repeat(luminance(image)[..., None].astype(np.uint8), 3, axis=2)
+
+    monkeypatch.setattr("colorizer.cli._load_model", lambda args: Recording())
+    image = write_png(tmp_path / "cat.png", photo)
+    assert main(["colorize", str(image), "-o", str(tmp_path / "out"), "--reference", str(tmp_path / "cutout.png")]) == 0
+    np.testing.assert_array_equal(seen.pop(), alpha > 0)
+    assert main(["colorize", str(image), "-o", str(tmp_path / "out"), "--reference", str(tmp_path / "nothing.png")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: reference {tmp_path / 'nothing.png'}: it is transparent all over: no colors to give"]
+    frames = FrameColorizer(Recording(), photo.shape[:2], reference=photo, reference_visible=alpha > 0)
+    frames._guide(photo)   # the keyframe colored from the reference's shown pixels
+    np.testing.assert_array_equal(seen.pop(), alpha > 0)
+
+
 def test_reference_pairs_other_views_and_same_kind(tmp_path):
     from colorizer.eval_sets import REFERENCE_PAIR_SETS, reference_pairs
     from conftest import make_photo

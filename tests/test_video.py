@@ -459,6 +459,22 @@ def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoi
     assert capsys.readouterr().err.strip().startswith(f"error: reference {tmp_path / 'ref.png'}: ")
 
 
+def test_cli_gives_the_run_the_pixels_a_reference_shows(installed_tiny_checkpoints, tmp_path, monkeypatch):
+    """``video --reference`` with a PNG whose top rows are transparent: the run is given the pixels it shows
+    (``exemplar.read_reference``), so what they hide gives the first frame no color."""
+    from colorizer.video import pipeline
+
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
+    alpha = np.full((24, 32), 255, np.uint8)
+    alpha[:6] = 0
+    Image.fromarray(np.dstack([np.full((24, 32, 3), [40, 160, 60], np.uint8), alpha])).save(tmp_path / "ref.png")
+    given = []
+    monkeypatch.setattr(pipeline, "colorize_video", lambda *args, **options: given.append(options) or pipeline.VideoReport())
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae",
+                 "--reference", str(tmp_path / "ref.png")]) == 0
+    np.testing.assert_array_equal(given[-1]["reference_visible"], alpha > 0)
+
+
 @pytest.mark.slow
 def test_cli_reference_and_hints_guide_the_first_frame(installed_tiny_checkpoints, tmp_path, capsys):
     from conftest import write_png

@@ -281,6 +281,43 @@ def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp
     assert "video.download" in [b.key for b in at.get("download_button")]  # the red hints' result is theirs
 
 
+def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_app_env, tmp_path, monkeypatch):
+    """A reference with a transparent band: the run is given the pixels it shows (alpha > 0), so what the band hides
+    gives the first frame no color; the same colors with another transparency are another guide (no old result);
+    a reference transparent all over is one line, and no run."""
+    import io
+
+    from PIL import Image
+
+    from ui import video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+
+    def rgba_png(hidden_rows: int) -> bytes:
+        rgb = np.zeros((20, 30, 3), np.uint8)
+        rgb[:] = [40, 160, 60]
+        alpha = np.full((20, 30), 255, np.uint8)
+        alpha[:hidden_rows] = 0
+        buffer = io.BytesIO()
+        Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
+    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(5), "image/png")]).run()
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    visible = calls[-1]["reference_visible"]
+    assert visible.shape == (20, 30) and not visible[:5].any() and visible[5:].all()
+    assert "video.download" in [b.key for b in at.get("download_button")]
+    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(8), "image/png")]).run()
+    assert "video.download" not in [b.key for b in at.get("download_button")]   # another guide, not run yet
+    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(20), "image/png")]).run()
+    assert [as_read(e.value) for e in at.error] == ["reference ref.png: it is transparent all over: no colors to give"]
+    assert "video.run" not in [button.key for button in at.button]
+
+
 def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, monkeypatch):
     """Finding: the clip folder kept the 8 newest clips by when they were stored, so eight uploads from
     others while a visitor waited in the queue removed that visitor's clip, and the run failed."""

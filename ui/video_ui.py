@@ -162,7 +162,13 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             except ImageError as err:
                 st.error(plain(f"reference {err}"), icon=":material/error:")
                 return None
-            return {"reference": picture.rgb}, f"reference {picture.name}"
+            # What a transparent area of it hides gives no color (exemplar.reference_cells).
+            visible = None if picture.alpha is None else picture.alpha > 0
+            if visible is not None and not visible.any():
+                st.error(plain(f"reference {picture.name}: it is transparent all over: no colors to give"),
+                         icon=":material/error:")
+                return None
+            return {"reference": picture.rgb, "reference_visible": visible}, f"reference {picture.name}"
         if how == HINTS:
             if not model.takes_hints:
                 st.info("Hints need a hint-taking model: pick hypercolumn_hints in the sidebar.", icon=":material/info:")
@@ -188,7 +194,8 @@ def guidance_key(guidance: dict) -> str:
     hints by their count, so another photo of the same name (a phone calls every photo image.jpg) or another
     hints file of as many hints showed the last clip's result as theirs."""
     if "reference" in guidance:
-        return loaders.image_digest(guidance["reference"])
+        visible = guidance.get("reference_visible")
+        return loaders.image_digest(guidance["reference"]) + ("" if visible is None else loaders.image_digest(visible))
     if "hints" in guidance:
         return json.dumps(guidance["hints"], sort_keys=True)
     return ""

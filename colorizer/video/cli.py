@@ -17,8 +17,9 @@ USAGE_ERROR = 2
 def video_from_cli(args, progress, error) -> int:
     """``args`` from ``colorizer.cli``'s ``video`` parser; ``progress`` makes a tqdm-like bar,
     ``error(message)`` prints one line."""
+    from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
-    from colorizer.imageio import ImageError, read_image
+    from colorizer.imageio import ImageError
     from colorizer.video.io import VideoError, check_budget, probe
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -35,7 +36,7 @@ def video_from_cli(args, progress, error) -> int:
         return USAGE_ERROR
     try:
         hints = read_hints_file(args.hints) if args.hints else None
-        reference = read_image(args.reference).rgb if args.reference else None
+        reference, reference_visible = read_reference(args.reference) if args.reference else (None, None)
     except HintError as err:
         error(str(err))
         return USAGE_ERROR
@@ -67,7 +68,8 @@ def video_from_cli(args, progress, error) -> int:
         done[0] = count
 
     try:
-        report = colorize_video(args.input, output, model, reference=reference, hints=hints,
+        report = colorize_video(args.input, output, model, reference=reference, reference_visible=reference_visible,
+                                hints=hints,
                                 max_frames=args.max_frames, progress=advance)
     except VideoError as err:
         bar.close()

@@ -53,13 +53,14 @@ class FrameColorizer:
     """A clip's frames in order → colored frames. ``options`` go to the model (temperature, seed, …)."""
 
     def __init__(self, model, frame_shape: tuple[int, int], temporal: bool = True, reference=None, hints=None,
-                 network_every: int = NETWORK_EVERY, grid_side: int = GRID_SIDE, history: float = HISTORY,
+                 reference_visible=None, network_every: int = NETWORK_EVERY, grid_side: int = GRID_SIDE, history: float = HISTORY,
                  flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST, **options):
         self.model, self.options = model, options
         self.frame_shape = tuple(frame_shape[:2])
         self.grid = grid_shape(*self.frame_shape, side=grid_side)
         self.carried = CarriedColors(self.grid, history=history, preset=flow_preset) if temporal else None
         self.hints, self.reference = hints, reference
+        self.reference_visible = reference_visible   # the pixels the reference shows (None: all of them)
         self._cells = None            # the keyframe's (or reference's) matching cells, once known
         self._frames = 0
         self.network_every = max(1, int(network_every)) if temporal else 1
@@ -70,7 +71,8 @@ class FrameColorizer:
         from colorizer.exemplar import reference_cells
 
         if self.reference is not None:
-            keyframe = self.model.colorize(frame, reference=self.reference, hints=self.hints, **self.options)
+            keyframe = self.model.colorize(frame, reference=self.reference, reference_visible=self.reference_visible,
+                                           hints=self.hints, **self.options)
         else:
             keyframe = self.model.colorize(frame, hints=self.hints, **self.options)
         self._cells = reference_cells([keyframe])

@@ -157,7 +157,8 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     """Colorize the clip ``source`` with the ``Colorizer`` ``model`` into the MP4 ``destination``.
 
     ``temporal``: carry colors along the motion (False: each frame alone); ``reference`` (uint8 RGB
-    photo) / ``hints`` (first frame's, a hint-taking model): keyframe guidance (``frames``);
+    photo; ``reference_visible`` in ``options``: the pixels it shows) / ``hints`` (first frame's, a hint-taking
+    model): keyframe guidance (``frames``);
     ``max_frames``: at most this many; ``max_pixels``: the frames × pixels budget and ``max_frame_pixels`` a
     frame's (``io.check_budget``, then each frame as it is decoded: a header can understate them);
     ``max_seconds``: at most this much of the output's timeline (frames ÷ the header's rate), sound included,
