@@ -22,7 +22,8 @@ def _cell(value: float | None, spec: str, scale: float = 1.0) -> str:
 
 def format_table(summary: dict[str, dict]) -> str:
     """A Markdown table of ``evaluate_photos``' output (rates and AuC in percent, as Zhang et al. print them;
-    the last column is ``colorfulness_corr``: "–" for gray, whose colorfulness is the same for every photo)."""
+    the last column is ``colorfulness_corr``: "–" for gray, whose colorfulness is the same for every photo, as are
+    its two columns against gray, itself)."""
     lines = [
         "| model | PSNR (dB) ↑ | SSIM ↑ | L2_ab ↓ | right hue (%) ↑ | AuC (%) ↑ | AuC rebal. (%) ↑ | colorfulness | ratio to truth "
         "| quieter half vs gray (dB) | worst quiet photo vs gray (dB) | colorfulness follows truth (r) |",
@@ -34,7 +35,8 @@ def format_table(summary: dict[str, dict]) -> str:
         cells = [_cell(m["psnr"], ".2f"), _cell(m["ssim"], ".4f"), _cell(m["l2_ab"], ".2f"),
                  *(_cell(m.get(k), ".1f", 100) for k in ("right_hue", "auc", "auc_rebalanced")),
                  _cell(m["colorfulness"], ".1f"), _cell(m["colorfulness_ratio"], ".2f"),
-                 _cell(m.get("quiet_gain"), "+.2f"), _cell(m.get("worst_quiet_gain"), "+.2f"),
+                 *(("–",) * 2 if label == "gray" else  # gray against itself: nothing to tell
+                   (_cell(m.get("quiet_gain"), "+.2f"), _cell(m.get("worst_quiet_gain"), "+.2f"))),
                  _cell(m.get("colorfulness_corr"), "+.2f")]
         lines.append(f"| {label} | {' | '.join(cells)} |")
     truth = summary.get("truth")

@@ -142,7 +142,7 @@ def test_table_says_whether_colorfulness_follows_the_truth():
     header, _, gray, perfect, truth = format_table(evaluate_photos(photos, {"perfect": Perfect()})).splitlines()
     assert header.rstrip(" |").endswith("colorfulness follows truth (r)")
     assert perfect.rstrip(" |").endswith("+1.00")   # a perfect model's colorfulness is the truth's
-    assert gray.rstrip(" |").endswith("–")          # gray's is 0 for every photo: no correlation
+    assert gray.rstrip(" |").endswith("– | – | –")  # against itself, and 0 for every photo: no correlation
 
 
 # --- Transfer: the quieter half, the worst quiet photo, colorfulness tracking -------------------------
