@@ -76,7 +76,8 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert "reference" not in calls[0] and "hints" not in calls[0]
     assert [b.label for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
     assert at.get("plotly_chart")
-    assert any("Mean change a frame: 2.00 colorized alone, 0.50 carried" in c.value for c in at.caption)
+    assert any("Mean change: 2.00 between the frames colorized alone, 0.50 a frame carried" in c.value
+               for c in at.caption)
     result = at.session_state[video_ui.RESULT_KEY]
     assert result["mp4"][4:8] == b"ftyp" and result["report"].frames == 6
 

@@ -263,7 +263,10 @@ def flicker_figure(report: VideoReport, height: int = 320):
     frames = list(range(1, len(report.change_carried) + 1))
     clean = lambda values: [None if v is None or math.isnan(v) else v for v in values]
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=frames, y=clean(report.change_predicted), name="each frame colorized alone",
+    # The network colors one frame in NETWORK_EVERY: its own colors change from one such frame to the next, so the
+    # red line's points are that many frames apart (the legend says so), the blue line's one.
+    figure.add_trace(go.Scatter(x=frames, y=clean(report.change_predicted),
+                                name=f"colorized alone (one frame in {NETWORK_EVERY}, from the last such)",
                                 mode="lines+markers", connectgaps=True, line={"color": "#d62728"}))
     figure.add_trace(go.Scatter(x=frames, y=clean(report.change_carried), name="colors carried along the motion (shown)",
                                 mode="lines", line={"color": "#1f77b4", "width": 3}))
@@ -273,7 +276,7 @@ def flicker_figure(report: VideoReport, height: int = 320):
     # entries on two rows and a title short enough for a phone, where they wrap.
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 90, "b": 10},
                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-                         xaxis_title="frame", yaxis_title="mean |Δab| from the frame before",
+                         xaxis_title="frame", yaxis_title="mean |Δab|, motion undone",
                          title="Flicker: color change per frame")
     return figure
 
@@ -319,9 +322,10 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
                         alt="Flicker: how much the colors change from one frame to the next, each frame colorized "
                             "alone against the colors carried along the motion (the mean of each is below)")
         alone = np.nanmean(report.change_predicted) if any(not math.isnan(v) for v in report.change_predicted) else float("nan")
-        st.caption(f"Mean change a frame: {alone:.2f} colorized alone, {np.nanmean(report.change_carried):.2f} carried "
-                   f"along the motion (Lab units, where the motion was followed). The network colors one frame in "
-                   f"{NETWORK_EVERY} and every scene cut; the frames between carry the colors.")
+        st.caption(f"Mean change: {alone:.2f} between the frames colorized alone, {np.nanmean(report.change_carried):.2f} "
+                   f"a frame carried along the motion (Lab units, where the motion was followed). The network colors "
+                   f"one frame in {NETWORK_EVERY} and every scene cut, so its own colors are compared {NETWORK_EVERY} "
+                   "frames apart; the frames between carry the colors.")
 
 
 def download_name(name: str) -> str:
