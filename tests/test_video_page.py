@@ -319,6 +319,35 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_a_single_picture_uploaded_as_a_clip_is_pointed_to_the_colorize_page(tiny_app_env):
+    """A still GIF is a clip of one frame: it still colors here, and a line says the Colorize page does more with a
+    picture; a clip of several frames gets no such line."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((40, 40, 3), 120, np.uint8)).save(buffer, format="GIF")
+    at = video_page(("still.gif", buffer.getvalue()))
+    assert_no_page_error(at)
+    assert [i.value for i in at.info if "single picture" in i.value] == [
+        "still.gif holds a single picture: the Colorize page colors it with hints, a reference and metrics (this page "
+        "makes a one-frame MP4 of it)."]
+    at = video_page(("moving.gif", _gif_of_frames(3)))
+    assert not [i.value for i in at.info if "single picture" in i.value]
+
+
+def _gif_of_frames(n: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((40, 40, 3), 40 + 60 * k, np.uint8)) for k in range(n)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    return buffer.getvalue()
+
+
 def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, monkeypatch):
     """Finding: the clip folder kept the 8 newest clips by when they were stored, so eight uploads from
     others while a visitor waited in the queue removed that visitor's clip, and the run failed."""

@@ -138,6 +138,9 @@ def clip_ui():
     st.image(widgets.display(frame, max_side=640), caption=plain(f"{name}: first frame of {info.frames} "
              f"({info.width}×{info.height}, {fps_text(info.fps)} fps, {info.duration:.1f} s"
              f"{', with sound' if info.has_audio else ''})"), alt=f"The first frame of {name}")
+    if info.frames == 1:  # a still GIF or a one-frame clip: it colors as a clip, but the Colorize page does more
+        st.info(f"{name} holds a single picture: the Colorize page colors it with hints, a reference and metrics "
+                "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
     st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{Path(name).stem}_frame1.png",
                        mime="image/png", key="video.frame_download",
                        help="Add hints to it on the Colorize page, download them, and load them below.")
