@@ -301,7 +301,8 @@ class Colorizer:
             return unnormalize_ab(outputs)
         return quantize.annealed_mean(outputs, options.get("temperature", quantize.DEFAULT_TEMPERATURE))
 
-    def colorize(self, image: np.ndarray, hints: list[dict] | None = None, reference=None, **options) -> np.ndarray:
+    def colorize(self, image: np.ndarray, hints: list[dict] | None = None, reference=None, reference_visible=None,
+                 **options) -> np.ndarray:
         """uint8 gray H×W or RGB H×W×3 → uint8 RGB H×W×3. A gray photo gives the same result either way,
         fastest as H×W (a gray file's ``DecodedImage.pixels``).
 
@@ -312,11 +313,13 @@ class Colorizer:
         ``hints``: ``[{"x": col, "y": row, "rgb": [r, g, b]}, ...]`` (optional ``"radius"``, pixels) in
         the image's own coordinates, for a hint-taking model (``takes_hints``); see ``colorizer.hints``.
         ``reference``: a uint8 RGB photo (any size) or a list of them to take the colors from, this
-        model's colors filling in where nothing matches; see ``colorize_with_reference``."""
+        model's colors filling in where nothing matches, and ``reference_visible`` the pixels it shows (None: all of
+        them); see ``colorize_with_reference``."""
         check_options(options, self.options, self.name)
         image = _validated(image)
         if reference is not None:
-            return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False, **options).image
+            return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False,
+                                                reference_visible=reference_visible, **options).image
         grid = self.hint_grid(hints, image.shape)
         L8, x = self.prepared(image)
         return self.join(L8, self.predict_ab(x, hint_grid=grid, **options)[0])
