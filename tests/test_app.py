@@ -750,3 +750,76 @@ def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):
     assert_no_page_error(at)
     assert at.selectbox(key="compare.image").value == 1
     assert at.multiselect(key="compare.tuned").value == [TUNED_NAME]
+
+
+def test_curves_page_draws_each_history_warns_of_a_damaged_one_and_names_a_soup(tmp_path, monkeypatch):
+    """The Training curves page over checkpoints made on the spot (no model needed: only the folders' files are read):
+    a damaged history.csv is one warning naming it while the others are drawn, and so is a damaged card.json; a checkpoint without a history is not
+    offered; the default metrics are loss and the learning rate, the learning rate on a log axis even with the
+    toggle off; a weight soup's curve is said to be its first ingredient's."""
+    import json
+
+    from colorizer import checkpoints
+
+    weights = tmp_path / "weights"
+    rows = "epoch,learning_rate,loss,val_loss\n0,0.001,1.0,1.2\n1,0.0005,0.5,0.6\n"
+    for name, history, card in [
+        ("alpha", rows, {"architecture": "cifar_ae"}),
+        ("broken", b"epoch,loss\n0,\xff\xfe0.5\n", {"architecture": "cifar_ae"}),
+        ("nohistory", None, {"architecture": "cifar_ae"}),
+        ("souped", rows, {"architecture": "cifar_ae", "training": {"soup": {"ingredients": [{"folder": "a"}, {"folder": "b"}]}}}),
+        ("torn", rows, "{not json"),
+    ]:
+        (weights / name).mkdir(parents=True)
+        (weights / name / "model.keras").write_bytes(b"not loaded by this page")
+        (weights / name / "card.json").write_text(card if isinstance(card, str) else json.dumps(card))
+        if history is not None:
+            (weights / name / "history.csv").write_bytes(history if isinstance(history, bytes) else history.encode())
+    monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", weights)
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(tmp_path / "user"))
+
+    def page():
+        from ui.curves_ui import curves_page_ui
+
+        curves_page_ui()
+
+    at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert [w.value.replace("\\", "") for w in at.warning] == ["broken/history.csv: unreadable (not UTF-8 text)",
+                                                                "torn: card.json unreadable (not valid JSON)"]
+    assert at.multiselect(key="curves.checkpoints").options == ["alpha", "souped", "torn"]
+    assert at.multiselect(key="curves.metrics").value == ["loss", "learning_rate"]
+    assert any(c.value.startswith("souped: a weight soup") for c in at.caption), [c.value for c in at.caption]
+
+    def axis_types(at):
+        figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+        return {f["layout"]["title"]["text"].split(" by ")[0]: f["layout"]["yaxis"].get("type") for f in figures}
+
+    assert axis_types(at) == {"loss": "log", "learning_rate": "log"}
+    at.toggle(key="curves.log").set_value(False).run()
+    assert axis_types(at) == {"loss": "linear", "learning_rate": "log"}  # a learning rate spans decades: always log
+    at.multiselect(key="curves.checkpoints").set_value(["alpha"]).run()
+    assert not any("weight soup" in c.value for c in at.caption)
+
+
+def test_card_summary_reads_counts_and_durations_as_words():
+    """A card's facts as the app words them: one photo is "1 photo", several "N photos"; a duration under two minutes
+    in seconds, from two minutes on in minutes; a label that only starts like the checkpoint's name is another's."""
+    from ui.cards import card_summary, evaluation_row_name
+
+    card = {"architecture": "cifar_ae", "working_size": 32,
+            "training": {"epochs": 3, "wall_time_s": 90, "feature_time_s": 120.0, "learning_rate": 0.001},
+            "data": {"train_photos": 1, "sources": [{"package": "scratch", "photos": 1}, {"package": "other", "photos": 2}]}}
+    assert card_summary(card).splitlines()[1:] == [
+        "- **training**: epochs 3, wall time 90 s, feature time 2 min, learning rate 0.001",
+        "- **data**: 1 train photos; scratch (1 photo), other (2 photos)"]
+    assert evaluation_row_name("unet313", "unet313_old") == "unet313: unet313_old"
+    assert evaluation_row_name("unet313", "unet313 (T=0.7)") == "unet313 (T=0.7)"
+
+
+def test_a_card_hides_home_folder_and_windows_paths_too():
+    from ui.cards import public_card
+
+    card = {"command": "python -m colorizer train --data ~/photos/mine --out C:\\runs\\x", "note": "from /srv/data/a.png"}
+    assert public_card(card) == {"command": "python -m colorizer train --data <server path> --out <server path>",
+                                 "note": "from <server path>"}

@@ -600,3 +600,71 @@ def test_a_script_keeps_tensorflows_loading_chatter_off_stderr():
     loud = subprocess.run([sys.executable, "scripts/tune_decoding.py", "--help"], cwd=REPO_ROOT,
                           env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"}, capture_output=True, text=True, timeout=120)
     assert loud.returncode == 0 and loud.stderr != ""
+
+
+@pytest.mark.parametrize("argv,option,value", [
+    (["train", "--arch", "cifar_ae", "--data", "d", "--lr"], "--lr", "1"),            # the open top of (0, 1)
+    (["train", "--arch", "cifar_ae", "--data", "d", "--lr"], "--lr", "0"),            # the open bottom
+    (["train", "--arch", "cifar_ae", "--data", "d", "--seed"], "--seed", str(2**32)),  # one past numpy's seeds
+    (["finetune", "--base", "cifar_ae", "--data", "d", "--epochs", "1", "--out", "o", "--val-share"], "--val-share", "1"),
+    (["evaluate", "gallery", "--hints"], "--hints", "0,-1,5"),                       # a negative count
+])
+def test_options_at_the_edges_of_their_ranges_are_usage_errors(argv, option, value, tmp_path, capsys, monkeypatch):
+    """The ends of each range as documented: --lr in (0, 1), --seed up to 2**32 − 1, --val-share in [0, 1),
+    --hints counts ≥ 0; each refused by argparse (exit 2, the option named) before anything is read or loaded."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, value])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and f"error: argument {option}: expected " in err and repr(value) in err, err
+
+
+def test_the_largest_seed_and_edge_values_inside_the_ranges_are_taken():
+    from colorizer.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--arch", "cifar_ae", "--data", "d", "--seed", str(2**32 - 1), "--lr", "0.999"])
+    assert (args.seed, args.lr) == (2**32 - 1, 0.999)
+    args = build_parser().parse_args(["finetune", "--base", "b", "--data", "d", "--epochs", "1", "--out", "o", "--val-share", "0"])
+    assert args.val_share == 0.0
+    assert build_parser().parse_args(["evaluate", "gallery", "--hints", "0,1,5"]).hints == [0, 1, 5]
+
+
+def test_ctrl_c_exits_130_and_a_failure_names_its_file_not_an_errno(capsys, monkeypatch):
+    """What ``main`` makes of an exception from a command: KeyboardInterrupt → "error: interrupted", exit 130; an
+    OSError → "error: <file>: <reason>", exit 1 (never "[Errno 13] …")."""
+    from colorizer import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_archs", interrupted)
+    assert main(["archs"]) == 130
+    assert error_lines(capsys.readouterr().err) == ["error: interrupted"]
+
+    def denied(args):
+        raise PermissionError(13, "Permission denied", "/srv/photos/x.png")
+
+    monkeypatch.setattr(cli, "cmd_archs", denied)
+    assert main(["archs"]) == 1
+    assert error_lines(capsys.readouterr().err) == ["error: /srv/photos/x.png: Permission denied"]
+
+
+def test_evaluate_references_with_a_broken_reference_exits_1_after_its_table(installed_tiny_checkpoints, tmp_path, capsys):
+    """A folder of real pairs where one reference is not an image: that pair is named and left out, the others
+    are evaluated and tabled, and the exit status is 1 (as plain evaluate's)."""
+    write_png(tmp_path / "good.png", make_photo(32, 32, seed=1))
+    write_png(tmp_path / "good.ref.png", make_photo(32, 32, seed=2))
+    write_png(tmp_path / "bad.png", make_photo(32, 32, seed=3))
+    (tmp_path / "bad.ref.png").write_text("not a photo")
+    assert main(["evaluate", str(tmp_path), "--references", "--arch", "cifar_ae"]) == 1
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == [f"error: {tmp_path / 'bad.ref.png'}: not an image (looks like a text file)"]
+    assert f"1 pairs from {tmp_path}" in captured.out and "| cifar_ae + reference |" in captured.out
+
+
+def test_the_same_file_given_twice_gets_one_result(capsys):
+    """``output_names``: a file named twice is one result, not x.png and x_2.png; another file of that stem is x_2."""
+    from colorizer.cli import output_names
+
+    assert output_names(["a/x.png", "b/x.jpg", "a/x.png"]) == {"a/x.png": "x.png", "b/x.jpg": "x_2.png"}
+    assert capsys.readouterr().err.splitlines() == ["note: b/x.jpg is written as x_2.png (x.png is another input's)"]

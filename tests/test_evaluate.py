@@ -155,6 +155,7 @@ def test_transfer_metrics_values():
     # Photos 0 and 1 are the quieter half (truth colorfulness below the median 30).
     m = transfer_metrics([27.0, 24.0, 23.0, 22.0], gray, [5.0, 20.0, 40.0, 60.0], [10.0, 20.0, 40.0, 80.0])
     assert m["gain_over_gray"] == pytest.approx((-3 - 1 + 3 + 4) / 4)
+    assert m["worst_gain"] == pytest.approx(-3.0)  # the lowest single photo's, over the whole set
     assert m["quiet_gain"] == pytest.approx(-2.0) and m["worst_quiet_gain"] == pytest.approx(-3.0)
     assert m["colorfulness_corr"] == pytest.approx(np.corrcoef([5, 20, 40, 60], [10, 20, 40, 80])[0, 1])
     assert np.isnan(m["worst_quiet_ab_excess"])  # not given: unknown, not zero
@@ -230,3 +231,35 @@ def test_per_photo_rows_name_each_photo_and_rank_the_worst_first(tmp_path):
     saved = json.loads((tmp_path / "s.json").read_text())
     assert saved["perfect"]["photos"][0]["gain_over_gray"] is None
     assert saved["painter"]["photos"][0]["gain_over_gray"] == pytest.approx(rows[0]["gain_over_gray"])
+
+
+def test_transfer_metrics_edge_cases_equal_truths_two_photos_and_exact_photos():
+    from colorizer.evaluate import transfer_metrics
+
+    # Every truth equally colorful: no photo is below the median, so the quieter half is the whole set.
+    even = transfer_metrics([21.0, 22.0, 23.0], [20.0] * 3, [5.0, 6.0, 7.0], [30.0] * 3, ab_excess=[0.5, 2.5, 1.0])
+    assert even["quiet_gain"] == pytest.approx(2.0) and even["worst_quiet_gain"] == pytest.approx(1.0)
+    assert even["worst_quiet_ab_excess"] == pytest.approx(2.5)
+    # Two photos are too few for a correlation, even when both sides vary.
+    assert np.isnan(transfer_metrics([1.0, 2.0], [1.0, 1.0], [3.0, 9.0], [5.0, 9.0])["colorfulness_corr"])
+    # An exact photo against an exact gray (inf − inf) is unknown and left out; the others still count.
+    exact = transfer_metrics([math.inf, 25.0, 26.0], [math.inf, 20.0, 20.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert exact["gain_over_gray"] == pytest.approx(5.5) and exact["worst_gain"] == pytest.approx(5.0)
+
+
+def test_per_photo_table_ranks_unknown_gains_last_flags_the_quiet_half_and_leaves_out_gray():
+    def row(name, gain, quiet):
+        return {"name": name, "psnr": 20.0, "gain_over_gray": gain, "colorfulness": 3.0, "truth_colorfulness": 4.0,
+                "quiet": quiet, "ab_error_over_gray": 1.25}
+
+    summary = {"gray": {"photos": [row("g", 0.0, True)]},
+               "m": {"photos": [row("unknown", float("nan"), True), row("better", 2.0, False), row("worse", -1.0, True)]},
+               "truth": {"colorfulness": 4.0, "n_images": 3}}
+    assert format_per_photo(summary).splitlines() == [
+        "m, lowest gain over gray first:",
+        "| photo | vs gray (dB) | colorfulness | truth's | quieter half | ab error over gray |",
+        "|---|---|---|---|---|---|",
+        "| worse | -1.00 | 3.0 | 4.0 | yes | +1.2 |",
+        "| better | +2.00 | 3.0 | 4.0 |  | +1.2 |",
+        "| unknown | – | 3.0 | 4.0 | yes | +1.2 |",
+    ]

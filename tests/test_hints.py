@@ -269,6 +269,8 @@ def test_hinted_evaluation_gives_each_photo_its_own_hints(tiny_colorizers):
     hinted = HintedColorizer(Recorder(), 5)
     hinted.colorize(photo_a), hinted.colorize(photo_b), hinted.colorize(photo_a)
     assert len(seen[0]) == 5 and seen[0] == seen[2] and seen[0] != seen[1]
+    # Its own points, not only its own colors at the same points: the seed comes from the photo's bytes.
+    assert [(h["x"], h["y"]) for h in seen[0]] != [(h["x"], h["y"]) for h in seen[1]]
 
 
 # --------------------------------------------------------------------------- CLI
