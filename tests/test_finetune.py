@@ -142,6 +142,33 @@ def test_a_finetune_learns_the_colors_of_its_photos(fn, tiny_checkpoints):
     assert after < before - 5, (before, after)   # measured: 42 → 33 in two epochs
     evaluation = json.loads((result / "card.json").read_text())["evaluation"]
     assert evaluation[result.name]["l2_ab"] < evaluation["cifar_ae"]["l2_ab"], evaluation
+    # In the fast tier too: the folder is complete, two epochs ran, the encoder is byte-identical, the decoder moved.
+    check_result(fn, tiny_checkpoints["cifar_ae"], result, green_photos(5, seed=1), "cifar_ae", epochs=2)
+
+
+def test_a_fine_tune_whose_encoder_moved_fails_and_saves_nothing(fn, tiny_checkpoints, checkpoint_dir, monkeypatch):
+    """The frozen-encoder guard: should anything in training touch the encoder's weights, the job fails with
+    that one line and writes no checkpoint (a decoder fine-tune must never ship a changed encoder)."""
+    from colorizer.finetune import training
+
+    real_fit = training.loop.fit
+
+    def fit_that_nudges_the_encoder(trainable, *args, **kwargs):
+        result = real_fit(trainable, *args, **kwargs)
+        encoder = job_models[0].get_layer("encoder")
+        encoder.set_weights([w + 1 for w in encoder.get_weights()])
+        return result
+
+    job_models = []
+    real_train_decoder = training.train_decoder
+    monkeypatch.setattr(training.loop, "fit", fit_that_nudges_the_encoder)
+    monkeypatch.setattr(fn.job, "train_decoder", lambda prepared, *a, **k: job_models.append(prepared.base.model)
+                        or real_train_decoder(prepared, *a, **k))
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], epochs=1), green_photos(3, seed=3), cache=fn.FeatureCache())
+    assert job.run() is None
+    assert job.status().state == "failed"
+    assert job.status().error == "the encoder's weights changed during fine-tuning (it must stay frozen)"
+    assert visible_folders(checkpoint_dir) == set() and staged_leftovers(checkpoint_dir) == []
 
 
 def test_a_private_job_publishes_a_checkpoint_only_its_visitor_sees(fn, tiny_checkpoints, checkpoint_dir):
@@ -693,3 +720,158 @@ def test_crop_size_follows_the_architectures_size_multiple(fn, tiny_checkpoints)
         crop_size(fn.FinetuneConfig(base="hypercolumn", crop=24), hypercolumn)
     assert crop_size(fn.FinetuneConfig(base="hypercolumn", crop=32), hypercolumn) == 32
     assert crop_size(fn.FinetuneConfig(base="unet313", crop=24), load_base(str(tiny_checkpoints["unet313"]))) == 24
+
+
+def test_a_running_job_stops_once_past_its_time_budget_or_when_its_visitor_left(fn, photos):
+    """``FinetuneJob.check`` (the queue calls it every second or so), at chosen moments: within the limits'
+    minutes nothing happens, a second past them the job is asked to stop and says why; a job whose visitor is
+    gone stops for that; a job without limits or presence runs on however long it takes."""
+    limits = fn.FinetuneLimits(minutes=2)
+    job = fn.FinetuneJob(config(fn, "cifar_ae"), photos, owner="alice", limits=limits)
+    assert job._start() and job.status().state == "running"
+    job.check(now=job.started_at + limits.seconds - 1)
+    assert not job.stop_requested and job.status().state == "running"
+    job.check(now=job.started_at + limits.seconds + 1)
+    assert job.stop_requested and job.status().state == "stopping"
+    assert job.status().message == "stopping after the current step (the server's limit of 2 min for a fine-tune)…"
+
+    present = [True]
+    gone = fn.FinetuneJob(config(fn, "cifar_ae"), photos, owner="bob", presence=lambda: present[0])
+    assert gone._start()
+    gone.check(now=gone.started_at + 10**6)  # no limits: no budget; the visitor is here
+    assert not gone.stop_requested
+    present[0] = False
+    gone.check()
+    assert gone.stop_requested and gone.status().message.endswith("(its visitor left)…")
+
+
+def test_split_photos_holds_out_a_share_and_always_leaves_one_to_train_on(fn):
+    """Values of ``split_photos`` (seeded): the share rounded, at least one photo each side from two photos up, a
+    single photo both sides (not held out), share 0 nothing held out; train and held-out photos never overlap."""
+    from colorizer.finetune.training import split_photos
+
+    photos = [(f"p{i}.png", None) for i in range(5)]
+    train, val, held_out = split_photos(photos, 0.2, seed=0)
+    assert (len(train), len(val), held_out) == (4, 1, True)
+    assert sorted(n for n, _ in train + val) == [n for n, _ in photos]  # a split, each photo once
+    train, val, held_out = split_photos(photos[:3], 0.9, seed=0)  # 2.7 rounds to 3: one must stay to train on
+    assert (len(train), len(val), held_out) == (1, 2, True) and not {n for n, _ in train} & {n for n, _ in val}
+    train, val, held_out = split_photos(photos[:1], 0.5, seed=0)
+    assert (train, val, held_out) == (photos[:1], photos[:1], False)
+    train, val, held_out = split_photos(photos, 0.0, seed=0)
+    assert len(train) == 5 and val == train[:1] and held_out is False
+    assert split_photos(photos, 0.4, seed=3) == split_photos(photos, 0.4, seed=3)  # seeded
+
+
+def test_progress_counts_a_stopped_epoch_as_stopped_early_and_leaves_it_out_of_the_eta(fn):
+    """``Progress`` driven by hand: two full epochs of three steps are not "stopped early" and each counts toward
+    the time per epoch; a last epoch cut after two of its steps (Stop mid-epoch) is, and its time is not counted."""
+    from colorizer.finetune.training import Progress
+
+    reports = []
+    full = Progress(lambda **fields: reports.append(fields), epochs=2, steps=3, preview=lambda: None)
+    for epoch in range(2):
+        full.on_epoch_begin(epoch)
+        for step in range(3):
+            full.on_train_batch_end(step)
+        full.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
+    assert not full.stopped_early and len(full.epoch_times) == 2
+    assert [row["loss"] for row in full.rows] == [1.0, 0.5] and reports[-1]["history"] == tuple(full.rows)
+
+    cut = Progress(lambda **fields: None, epochs=2, steps=3, preview=lambda: None)
+    cut.on_epoch_begin(0)
+    for step in range(3):
+        cut.on_train_batch_end(step)
+    cut.on_epoch_end(0, {"loss": 1.0})
+    cut.on_epoch_begin(1)
+    for step in range(2):  # Stop after the second step
+        cut.on_train_batch_end(step)
+    cut.on_epoch_end(1, {"loss": 0.9})
+    assert len(cut.rows) == 2 and cut.stopped_early and len(cut.epoch_times) == 1
+
+
+@pytest.mark.parametrize("overrides,reason", [
+    ({"epochs": 0}, "epochs must be at least 1, got 0"), ({"lr": 0.0}, "learning rate must be in (0, 1), got 0.0"),
+    ({"lr": 1.0}, "learning rate must be in (0, 1), got 1.0"), ({"batch_size": 0}, "batch size must be at least 1, got 0"),
+    ({"val_share": 1.0}, "validation share must be in [0, 1), got 1.0"),
+    ({"val_share": -0.1}, "validation share must be in [0, 1), got -0.1"),
+    ({"crops_per_photo": 0}, "crops per photo must be at least 1, got 0")])
+def test_settings_at_the_edges_of_their_ranges_are_refused(fn, overrides, reason):
+    with pytest.raises(fn.FinetuneError) as caught:
+        config(fn, "cifar_ae", **overrides).validate()
+    assert str(caught.value) == reason
+    config(fn, "cifar_ae", lr=0.999, val_share=0.0, epochs=1, batch_size=1, crops_per_photo=1).validate()  # the edges inside
+
+
+def test_a_jobs_fraction_done_counts_the_steps_of_the_epochs_before(fn):
+    status = fn.JobStatus("id", None, state="running", epoch=2, epochs=3, step=1, steps_per_epoch=4)
+    assert status.fraction == pytest.approx((4 + 1) / 12)
+    assert fn.JobStatus("id", None, state="running", epoch=3, epochs=3, step=4, steps_per_epoch=4).fraction == 1.0
+    assert fn.JobStatus("id", None, state="running", epochs=3, steps_per_epoch=4).fraction == 0.0   # not started
+    assert fn.JobStatus("id", None, state="done").fraction == 1.0
+
+
+def test_progress_eta_counts_the_epochs_still_to_come(fn, monkeypatch):
+    """The ETA on a clock set by hand: from the steps' pace in the first epoch, then from whole epochs' times; both
+    count the epochs still to come, not only the rest of this one."""
+    from colorizer.finetune import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
+    reports = []
+    progress = training.Progress(lambda **fields: reports.append(fields), epochs=3, steps=2, preview=lambda: None)
+    progress.on_epoch_begin(0)
+    clock[0] = 1.0
+    progress.on_train_batch_end(0)
+    assert reports[-1]["eta_s"] == pytest.approx(1.0 * (1 + 2 * 2))  # 1 s a step: this epoch's last and two more epochs
+    clock[0] = 2.0
+    progress.on_train_batch_end(1)
+    progress.on_epoch_end(0, {"loss": 1.0})
+    assert reports[-1]["eta_s"] == pytest.approx(2 * 2.0)            # 2 s an epoch, two to come
+
+
+def test_history_csv_has_keras_csvloggers_columns_and_whole_epochs(fn):
+    from colorizer.finetune.publishing import history_csv
+
+    rows = [{"epoch": 0.0, "val_loss": 0.75, "loss": 0.5}, {"epoch": 1.0, "loss": 0.25, "val_loss": 0.5}]
+    assert history_csv(rows) == "epoch,loss,val_loss\n0,0.5,0.75\n1,0.25,0.5\n"
+
+
+def test_stop_in_the_first_epoch_ends_training_there_and_the_card_says_so(fn, tiny_checkpoints, checkpoint_dir):
+    """A lean, fast-tier cousin of the mid-epoch stop test: Stop after the first step of three epochs' training
+    ends it in that epoch (the loop honours the job's stop event), saves, and the card counts the one epoch run."""
+    from colorizer import checkpoints
+
+    def stop_at_the_first_step(status):
+        if status.epoch == 1 and status.step == 1 and not job.stop_requested:
+            job.stop()
+
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], epochs=3), green_photos(5, seed=4),
+                         cache=fn.FeatureCache(), on_update=stop_at_the_first_step)
+    result = job.run()
+    status = job.status()
+    assert status.state == "stopped" and result is not None, status.error
+    training = checkpoints.read_card(result)["training"]
+    assert (training["epochs"], training["epochs_run"], training["stopped_early"]) == (3, 1, True)
+    assert training["last_epoch_steps"] == 1 < training["steps_per_epoch"]
+    assert len(checkpoints.read_history(result)) == 1
+
+
+def test_held_out_crops_come_from_the_held_out_photos_only(fn, tiny_checkpoints, monkeypatch):
+    """``prepare`` cuts its validation crops from the held-out photos, never from the photos it trains on."""
+    from colorizer.finetune import training
+
+    class Seen(Exception):
+        pass
+
+    def validation_crops(rgbs, *args, **kwargs):
+        raise Seen(rgbs)
+
+    monkeypatch.setattr(training.data, "validation_crops", validation_crops)
+    photos = green_photos(5, seed=5)
+    cfg = config(fn, tiny_checkpoints["cifar_ae"], val_share=0.4)
+    with pytest.raises(Seen) as seen:
+        training.prepare(cfg, photos, fn.load_base(tiny_checkpoints["cifar_ae"]), fn.FeatureCache())
+    _, held_out, _ = training.split_photos(photos, 0.4, cfg.seed)
+    assert len(seen.value.args[0]) == 2
+    assert all(a is b for a, b in zip(seen.value.args[0], [rgb for _, rgb in held_out]))
