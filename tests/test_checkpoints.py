@@ -327,3 +327,75 @@ def test_check_writable_names_the_users_path_and_leaves_nothing(tmp_path, monkey
     with pytest.raises(PermissionError) as caught:  # an atomic write names its file, not the hidden temporary
         checkpoints.atomic_write_text(tmp_path / "out.json", "{}")
     assert caught.value.filename == str(tmp_path / "out.json")
+
+
+def test_each_size_cap_holds_on_its_own(tiny_checkpoints, tmp_path, monkeypatch):
+    """The file's size and what a .keras zip unpacks to are capped separately: a file over the cap is refused by its
+    size, and a small zip whose members inflate past the cap (a zip bomb) by what it unpacks to."""
+    import zipfile
+
+    size = (tiny_checkpoints["cifar_ae"] / "model.keras").stat().st_size
+    monkeypatch.setattr(checkpoints, "MAX_CHECKPOINT_BYTES", size - 1)
+    with pytest.raises(CheckpointError, match=r"^model\.keras: \d+ MB is over the \d+ MB checkpoint limit$"):
+        load_keras_model(tiny_checkpoints["cifar_ae"])
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", " " * 400_000)
+    monkeypatch.setattr(checkpoints, "MAX_CHECKPOINT_BYTES", 100_000)
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(CheckpointError, match=r"^bomb\.keras: refused, its contents unpack to"):
+        load_keras_model(bomb)
+
+
+def test_an_atomically_written_file_is_readable_by_others_as_an_ordinary_file_is(tmp_path):
+    """mkstemp makes its temporary 0600; a checkpoint, card or result written through it is 0644 like any other."""
+    target = tmp_path / "card.json"
+    checkpoints.atomic_write_text(target, "{}")
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_user_checkpoint_never_hides_a_shipped_one_and_hidden_folders_are_not_offered(checkpoint_dir, no_shipped_weights):
+    for folder in (no_shipped_weights / "cifar_ae", checkpoint_dir / "cifar_ae", checkpoint_dir / "mine",
+                   checkpoint_dir / ".mine-being-written"):
+        folder.mkdir()
+        (folder / "model.keras").write_bytes(b"")
+    assert checkpoints.available_checkpoints() == {"cifar_ae": no_shipped_weights / "cifar_ae", "mine": checkpoint_dir / "mine"}
+    assert checkpoints.user_checkpoints() == {"cifar_ae": checkpoint_dir / "cifar_ae", "mine": checkpoint_dir / "mine"}
+
+
+def test_a_history_far_too_large_to_be_one_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "MAX_METADATA_BYTES", 64)
+    (tmp_path / "history.csv").write_text("epoch,loss\n" + "".join(f"{i},0.5\n" for i in range(20)))
+    with pytest.raises(CheckpointError, match=rf"^{tmp_path.name}/history.csv: 0 MB, not a training history$"):
+        checkpoints.read_history(tmp_path)
+
+
+def test_a_cards_parameter_counts_leave_a_frozen_encoder_out_of_what_is_stored_and_trained(tiny_models):
+    """``cards.parameter_counts``: for vgg16_ae (frozen VGG16 encoder, rebuilt at load time) the checkpoint stores
+    and trains only the decoder; for cifar_ae (trained end to end) everything is stored, and trained."""
+    from colorizer.cards import parameter_counts
+
+    for name, frozen in (("vgg16_ae", True), ("cifar_ae", False)):
+        model = tiny_models[name]
+        counts = parameter_counts(model, ARCHITECTURES[name])
+        encoder, decoder = counts["encoder"], counts["decoder"]
+        assert encoder > 0 and decoder > 0 and counts["total"] == encoder + decoder == model.count_params(), name
+        assert counts["stored_in_checkpoint"] == (decoder if frozen else encoder + decoder), name
+        # Trainable: what the optimizer moves (batch norms' running statistics are weights, not trainable ones).
+        assert (counts["trainable"] <= decoder) if frozen else (decoder < counts["trainable"] <= encoder + decoder), name
+
+
+def test_a_model_card_records_the_command_and_a_313_bin_models_rebalancing_constants(tiny_models):
+    from colorizer import quantize
+    from colorizer.cards import model_card
+
+    card = model_card("u", ARCHITECTURES["unet313"], tiny_models["unet313"], working_size=32, data={"photos": 1},
+                      training={"epochs": 1}, command="python -m colorizer train --arch unet313",
+                      rebalancing={"prior": "empirical"}, finetunable=True)
+    assert card["rebalancing"] == {"prior": "empirical", "lambda": quantize.REBALANCE_LAMBDA,
+                                   "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
+                                   "default_temperature": quantize.DEFAULT_TEMPERATURE}
+    assert (card["name"], card["architecture"], card["working_size"], card["command"], card["finetunable"]) == (
+        "u", "unet313", 32, "python -m colorizer train --arch unet313", True)
+    assert "rebalancing" not in model_card("c", ARCHITECTURES["cifar_ae"], tiny_models["cifar_ae"], working_size=32,
+                                           data={}, training={}, command="")

@@ -615,3 +615,55 @@ def test_concurrent_decodes_leave_warning_filters_untouched():
         results = list(pool.map(decode, range(4 * len(inputs))))
     assert sum(r is not None for r in results) == 4 * len(VALID_CASES)
     assert list(warnings.filters) == before
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_read_image_allows_the_local_limit_where_an_upload_is_refused(tmp_path, monkeypatch):
+    """A machine's own files (the CLI, training) are read up to ``LOCAL_MAX_PIXELS``; a visitor's upload stops at
+    ``MAX_PIXELS``."""
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 100)
+    monkeypatch.setattr(imageio, "LOCAL_MAX_PIXELS", 10_000)
+    data = _png_bytes(np.full((50, 40, 3), 90, np.uint8))
+    (tmp_path / "mine.png").write_bytes(data)
+    assert imageio.read_image(tmp_path / "mine.png").rgb.shape == (50, 40, 3)
+    with pytest.raises(imageio.ImageError, match=r"^upload.png: "):
+        imageio.decode_image(data, "upload.png")
+
+
+def test_fit_shrinks_a_png_to_the_limit_and_says_so():
+    rgb = np.random.default_rng(0).integers(0, 256, (80, 100, 3), dtype=np.uint8)
+    decoded = imageio.decode_image(_png_bytes(rgb), "big.png", max_pixels=6000, fit=True)
+    height, width = decoded.rgb.shape[:2]
+    assert height * width <= 6000 and abs(width / height - 100 / 80) < 0.1
+    assert any(note.startswith(f"shrunk from 100x80 to {width}x{height} to fit the limit of 6,000 pixels")
+               for note in decoded.notes), decoded.notes
+
+
+def test_an_unexpected_failure_inside_the_decoder_is_one_named_line(monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(imageio, "_decode", boom)
+    with pytest.raises(imageio.ImageError) as caught:
+        imageio.decode_image(b"\x89PNG anything", "odd.png")
+    assert str(caught.value) == "odd.png: could not decode image (RuntimeError: boom second line)"
+
+
+def test_reasons_are_bounded_and_say_which_guard_refused():
+    from colorizer import imageio_reasons as reasons
+
+    line = reasons.one_line("word " * 100, 50)
+    assert len(line) == 50 and line.endswith("...") and "\n" not in line
+    assert len(reasons.describe(ValueError("x" * 1000))) == reasons.MAX_DETAIL_CHARS
+    # Over our own limit: said our way, with the size read from the header (a GIF's is width then height).
+    gif = b"GIF89a" + struct.pack("<HH", 300, 200) + b"\x00" * 8
+    ours = reasons.pillow_bomb_reason(Exception("Image size (60000 pixels) exceeds limit"), gif, max_pixels=1000)
+    assert ours == reasons.too_large_reason(60000, 1000, "300x200") and "300x200" in ours
+    # Within our limit but over Pillow's own guard: raising our setting alone would not help.
+    pillows = reasons.pillow_bomb_reason(Exception("Image size (60000 pixels) exceeds limit"), gif, max_pixels=100_000)
+    assert "Pillow's decompression-bomb guard (60,000 pixels" in pillows and "alone is not enough" in pillows

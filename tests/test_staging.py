@@ -160,3 +160,41 @@ def test_a_killed_save_is_swept_by_the_next_save_but_a_live_writers_temporary_st
         live.stdin.close()
         assert live.wait(timeout=60) == 0
     assert target.read_bytes() == b"the live writer's model" and temporaries(target.parent) == []
+
+
+def test_sweep_leaves_an_unheld_temporary_younger_than_the_grace_and_removes_it_after(tmp_path):
+    """Between creating a temporary and locking it a writer holds nothing: ``GRACE_S`` covers that moment. An
+    unheld leftover is removed only once it is older than the grace; other names are never touched."""
+    young, old, other = tmp_path / ".x.young.tmp", tmp_path / ".x.old.tmp", tmp_path / "x.png"
+    for path in (young, old, other):
+        path.write_bytes(b"partial")
+    past = time.time() - staging.GRACE_S - 5
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    assert staging.sweep(tmp_path, ".x.") == [old]
+    assert young.exists() and not old.exists() and other.exists()
+    assert staging.sweep(tmp_path, ".x.", grace_s=0.0) == [young]
+
+
+def test_a_failed_second_rename_puts_the_old_folder_back(tmp_path, monkeypatch):
+    """The fallback without a swap: the old folder set aside, then the new one renamed into place. When that rename
+    fails (a full disk, a permission), the old folder goes back to ``final`` and the error is raised."""
+    final, staging_dir = tmp_path / "ckpt", tmp_path / ".staging"
+    final.mkdir()
+    (final / "model.keras").write_text("old")
+    staging_dir.mkdir()
+    new = staging_dir / "ckpt-new"
+    new.mkdir()
+    (new / "model.keras").write_text("new")
+    monkeypatch.setattr(staging, "_exchange", lambda a, b: False)
+    real_rename = os.rename
+
+    def rename(src, dst):
+        if Path(src) == new:
+            raise OSError(28, "No space left on device", str(src))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(staging.os, "rename", rename)
+    with pytest.raises(OSError, match="No space left"):
+        staging.replace_folder(new, final, staging_dir)
+    assert (final / "model.keras").read_text() == "old" and (new / "model.keras").read_text() == "new"
