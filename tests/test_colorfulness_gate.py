@@ -345,3 +345,16 @@ def test_extra_photos_join_the_gate_fit_as_photos_of_their_own(photo_dir, tmp_pa
     _, crops = data.extra_photo_crops([str(extra)], 3, 32, 0)
     np.testing.assert_allclose(values, [colorfulness(c) for c in crops])
     assert values[:3].max() < 1 and values[3:].min() > 40  # the gray photo's crops colorless, the red one's not
+
+
+def test_a_gate_never_predicts_less_than_no_color():
+    """log(1 + colorfulness) is regressed; a regression below 0 would mean a negative colorfulness: it is 0."""
+    gate = colorfulness_gate.ColorfulnessGate(np.zeros(2), np.ones(2), np.array([-10.0, 0.0]), 0.0, 1.0)
+    np.testing.assert_allclose(gate.predict(np.array([[1.0, 5.0], [-0.1, 5.0], [0.0, 0.0]])), [0.0, np.e - 1, 0.0])
+
+
+def test_a_photo_exactly_at_its_ceiling_is_not_held_back():
+    """The cap leaves colors at the ceiling bit for bit, so the report must not say it held them back."""
+    S = colorfulness_gate.SceneColorfulness
+    assert not S(expected=10.0, painted=20.0, ceiling=20.0).held_back
+    assert S(expected=10.0, painted=20.5, ceiling=20.0).held_back and not S(10.0, 5.0, 20.0).held_back

@@ -103,3 +103,17 @@ def test_the_flagship_decoding_lowers_guessed_tints_only_for_a_checkpoint_with_a
         assert np.linalg.norm(every[0, :, 4:], axis=-1).max() < 6
     off = {**options, "shadows_below": 0.0, "highlights_above": 100.0}
     np.testing.assert_array_equal(hypercolumn.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, off), ab)
+
+
+def test_each_bound_alone_and_the_tables_values_at_its_level_centres():
+    """Highlights only (shadows off at 0): a dark pixel keeps its color, a light one is lowered. The table is read at
+    each level's centre (level i of 5 L units at 5·i + 2.5) and interpolated between; a level's value is its median,
+    which one vivid pixel among neutral ones does not move."""
+    ab = np.full((3, 2), 30.0, np.float32)
+    highlights_only = lightness_ceiling.apply(ab, np.array([2.0, 50.0, 98.0]), 0.0, 90.0, LEVELS)
+    assert np.array_equal(highlights_only[:2], ab[:2]) and np.linalg.norm(highlights_only[2]) < 6
+    ramp = np.arange(lightness_ceiling.LEVELS, dtype=np.float32)  # level i: chroma i
+    np.testing.assert_allclose(lightness_ceiling.ceiling(np.array([12.5, 3.0, 50.0]), 60.0, 100.0, ramp), [2.0, 0.1, 9.5],
+                               rtol=1e-6)
+    lab = np.array([[51.0, 0, 0], [52.0, 0, 1], [53.0, 60, 80]])  # one level: chroma 0, 1, 100
+    assert lightness_ceiling.median_chroma(lab)[10] == pytest.approx(1.0)

@@ -188,3 +188,41 @@ def test_the_app_switches_shipped_checkpoints_only(tiny_checkpoints, monkeypatch
     monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", folder.parent)
     loaders._colorizer_for("cifar_ae", str(folder), 0, 0)
     assert len(asked) == 1
+
+
+class _Outputs:
+    """A stand-in for ``LiteForward``: fixed outputs under their names."""
+
+    def __init__(self, **outputs):
+        self.outputs, self.names = outputs, tuple(outputs)
+
+    def __call__(self, x):
+        return self.outputs
+
+
+def test_check_measures_against_a_scale_of_at_least_one_and_refuses_nan_and_other_shapes():
+    """``check`` on fixed outputs: a difference of 5e-7 on outputs near 1e-6 passes (each output's scale is at least
+    1, so near-zero outputs are not judged relative to themselves); a NaN is no agreement; nor is another shape."""
+    probe = np.zeros((1, 4, 4, 1), np.float32)
+    tiny = np.full(3, 1e-6, np.float32)
+    assert lite.check(_Outputs(t=tiny), lambda x: {"t": tiny + np.float32(5e-7)}, probe) == pytest.approx(5e-7, rel=1e-3)
+    with pytest.raises(lite.LiteError, match="t differs from TensorFlow's by nan"):
+        lite.check(_Outputs(t=np.array([np.nan, 0, 0], np.float32)), lambda x: {"t": np.zeros(3, np.float32)}, probe)
+    with pytest.raises(lite.LiteError, match=r"LiteRT's t has shape \(2,\), TensorFlow's \(3,\)"):
+        lite.check(_Outputs(t=np.zeros(2, np.float32)), lambda x: {"t": np.zeros(3, np.float32)}, probe)
+
+
+def test_a_template_whose_size_is_not_its_indexs_is_refused(tiny, tmp_path):
+    network, _ = tiny
+    lite.save_template(tmp_path, *lite.make_template(*lite.convert(network), network))
+    index = json.loads((tmp_path / lite.INDEX).read_text())
+    index["size"] += 1  # a new template beside an old index
+    (tmp_path / lite.INDEX).write_text(json.dumps(index))
+    with pytest.raises(lite.LiteError, match=f"its index says {index['size']}"):
+        lite.fill_template(tmp_path, network)
+    index["size"] -= 1
+    entry = index["buffers"][0]
+    entry["offset"] = index["size"] - entry["length"] + 1  # its weight would run one byte past the flatbuffer's end
+    (tmp_path / lite.INDEX).write_text(json.dumps(index))
+    with pytest.raises(lite.LiteError, match=f"its buffer {entry['length']} at {entry['offset']}"):
+        lite.fill_template(tmp_path, network)

@@ -191,3 +191,15 @@ def test_muting_where_hues_disagree_scales_only_the_disagreeing_pixel():
     assert hypercolumn.DECODE["hue_agreement"] == 0.0
     np.testing.assert_allclose(hypercolumn.decode(probs, regression, hue_agreement=0.6),
                                hypercolumn.muted_where_hues_disagree(hypercolumn.decode(probs, regression), probs, 0.6), atol=1e-5)
+
+
+def test_bin_searches_over_more_pixels_than_one_chunk_cover_every_row():
+    """The searches run in chunks of ``_CHUNK_ROWS`` pixels: every row of a larger array, the ones at a chunk's
+    edge included, gets its own nearest bin and encoding (not whatever np.empty left there)."""
+    n = q._CHUNK_ROWS * 2 + 3
+    index = np.arange(n) % q.N_BINS
+    ab = q.AB_BINS[index] + np.float32(0.5)  # half a unit off each centre: the nearest is still that bin
+    np.testing.assert_array_equal(q.nearest_bin(ab), index)
+    indices, weights = q.soft_encode_sparse(ab)
+    np.testing.assert_array_equal(indices[:, 0], index)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)

@@ -65,3 +65,19 @@ def test_every_size_works_and_keeps_L(shape):
     out = join_lab_guided(L, *guided_coefficients(L, coarse))
     assert out.shape == (*shape, 3) and out.dtype == np.uint8
     assert np.abs(luminance(out) - L).mean() < 1.0
+
+
+def test_flat_lightness_gives_the_twice_box_smoothed_prediction():
+    """Values on a 7×7 grid: under a flat L the edge model has nothing to follow (A = 0), and B is the prediction's
+    window mean, itself averaged over the window (the coefficients are smoothed before they are upsampled): an
+    impulse of 81 at the centre gives 9 there, 3 two cells to its side and 1 two cells diagonally, where one box alone
+    gives 0."""
+    L = np.full((28, 28), 50.0, np.float32)
+    coarse = np.zeros((7, 7, 2), np.float32)
+    coarse[3, 3] = [81.0, -81.0]
+    gain, offset = guided_coefficients(L, coarse)
+    np.testing.assert_allclose(gain, 0.0, atol=1e-4)
+    np.testing.assert_allclose(offset[3, 3], [9.0, -9.0], atol=1e-3)
+    np.testing.assert_allclose(offset[3, 5], [3.0, -3.0], atol=1e-3)
+    np.testing.assert_allclose(offset[1, 1], [1.0, -1.0], atol=1e-3)
+    np.testing.assert_allclose(offset[0, 0], [0.0, 0.0], atol=1e-3)
