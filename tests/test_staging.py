@@ -198,3 +198,18 @@ def test_a_failed_second_rename_puts_the_old_folder_back(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         staging.replace_folder(new, final, staging_dir)
     assert (final / "model.keras").read_text() == "old" and (new / "model.keras").read_text() == "new"
+
+
+def test_sweep_removes_a_set_aside_folder_whose_checkpoint_is_back_in_place(tmp_path):
+    """A set-aside old folder goes back only where its checkpoint is missing; where the checkpoint is in place (the
+    replacement finished, its clean-up did not) it is a leftover like any other, and the checkpoint is left alone."""
+    final, staging_dir = tmp_path / "ckpt", tmp_path / ".staging"
+    final.mkdir()
+    (final / "model.keras").write_text("new")
+    aside = staging_dir / f"{staging.set_aside_name(final)}abc"
+    aside.mkdir(parents=True)
+    (aside / "model.keras").write_text("old")
+    past = time.time() - staging.GRACE_S - 5
+    os.utime(aside, (past, past))
+    assert staging.sweep(staging_dir, "") == [aside]
+    assert not aside.exists() and (final / "model.keras").read_text() == "new"
