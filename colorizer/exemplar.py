@@ -50,7 +50,7 @@ from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
 __all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
            "reference_matcher", "match_references", "lightness_palette", "lightness_level", "nearest_present_level",
-           "MATCH_SIZE", "read_reference"]
+           "MATCH_SIZE", "read_reference", "reference_shown"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -205,16 +205,46 @@ class ReferenceCells:
 
 
 def read_reference(path) -> tuple[np.ndarray, np.ndarray | None]:
-    """A reference photo's file (the command line's) → (uint8 RGB, the pixels it shows: alpha > 0, or None when it is
-    opaque), for ``reference_colorize``'s ``visible``; ``ImageError`` (one line naming the file) when it cannot be
-    read or shows nothing at all."""
+    """A reference photo's file (the command line's) → (uint8 RGB, the pixels it shows: ``reference_shown``), for
+    ``reference_colorize``'s ``visible``; ``ImageError`` (one line naming the file) when it cannot be read or what
+    it shows gives no color."""
     from colorizer.imageio import ImageError, read_image
 
     image = read_image(path)
-    visible = None if image.alpha is None else image.alpha > 0
-    if visible is not None and not visible.any():
-        raise ImageError(str(path), "it is transparent all over: no colors to give")
-    return image.rgb, visible
+    try:
+        return image.rgb, reference_shown(image.alpha)
+    except ReferencePhotoError as err:
+        raise ImageError(str(path), str(err)) from None
+
+
+def reference_shown(alpha: np.ndarray | None) -> np.ndarray | None:
+    """A reference's alpha plane (uint8 H×W; None for an opaque photo) → the pixels it shows (alpha > 0; None when
+    opaque): the one rule the command line, the pages and ``reference_cells`` share. ``ReferencePhotoError`` when
+    they give no color: checked here, before any matching, with ``reference_cells``' own test (a reference that
+    showed a few pixels but no whole cell passed a check of "any pixel shown", then failed in the matcher, after
+    its wait in the queue, saying it was transparent all over)."""
+    if alpha is None:
+        return None
+    shown = np.asarray(alpha) > 0
+    if not _shown_cells(shown, _reference_size(shown.shape)).any():
+        raise ReferencePhotoError(_no_colors(shown))
+    return shown
+
+
+def _shown_cells(shown: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The pixels a reference shows (bool H×W) → which of its cells at the matcher's ``size`` are wholly shown
+    (bool grid): only those give colors (a cell's color is a mean over its pixels, hidden ones too)."""
+    grid = (size[0] // STRIDE, size[1] // STRIDE)
+    return resize(np.ascontiguousarray(resize(shown.astype(np.float32), size)), grid) >= SHOWN_CELL
+
+
+def _no_colors(shown: np.ndarray) -> str:
+    """Why a reference whose cells are none of them wholly shown gives no color, in words."""
+    if not shown.any():
+        return "it is transparent all over: no colors to give"
+    side = STRIDE * max(shown.shape) / max(_reference_size(shown.shape))
+    return (f"too little of it is shown: its colors come from patches of about {side:.0f}×{side:.0f} px with no "
+            "transparent pixel, and it has none")
 
 
 def reference_cells(references: list[np.ndarray], visible: list | None = None) -> ReferenceCells:
@@ -224,31 +254,34 @@ def reference_cells(references: list[np.ndarray], visible: list | None = None) -
     shown is left out (its color is a mean over its pixels, hidden ones too): the colors under a transparent area
     are in the file but not in the photo (a cutout's hidden magenta painted a face pink); ``ReferencePhotoError``
     when a reference shows none of its cells."""
+    if visible is not None and (isinstance(visible, np.ndarray) or len(visible) != len(references)):
+        raise ReferencePhotoError(f"{len(references)} reference photo(s) and visible pixels for "
+                                  f"{'one' if isinstance(visible, np.ndarray) else len(visible)}: give one per photo")
     matcher = reference_matcher()
     descriptors, colors, lightness, source = [], [], [], []
     for i, reference in enumerate(references):
         reference = _checked_reference(reference, i)
         shown = None if visible is None or visible[i] is None else np.asarray(visible[i], bool)
+        if shown is not None and shown.shape != reference.shape[:2]:  # a mask stretched onto the photo would lie
+            raise ReferencePhotoError(f"reference {i + 1}: its visible pixels are {shown.shape[1]}×{shown.shape[0]}, "
+                                      f"the photo {reference.shape[1]}×{reference.shape[0]}")
         size = _reference_size(reference.shape)
         small = resize(reference, size)
-        shown_small = None if shown is None else resize(shown.astype(np.float32), size)
-        views = [(small, shown_small)]
+        keep = None if shown is None else _shown_cells(shown, size)
+        if keep is not None and not keep.any():  # before the VGG16 pass: nothing of it would be used
+            raise ReferencePhotoError(f"reference {i + 1}: {_no_colors(shown)}")
+        views = [(small, keep)]
         if MIRRORED_VIEWS:
-            views.append((np.ascontiguousarray(small[:, ::-1]), None if shown is None else shown_small[:, ::-1]))
-        kept = 0
-        for view, view_shown in views:
+            views.append((np.ascontiguousarray(small[:, ::-1]), None if keep is None else keep[:, ::-1]))
+        for view, view_keep in views:
             lab = rgb_to_lab(view)
             grid = (view.shape[0] // STRIDE, view.shape[1] // STRIDE)
-            keep = (np.ones(grid[0] * grid[1], bool) if view_shown is None
-                    else resize(np.ascontiguousarray(view_shown), grid).reshape(-1) >= SHOWN_CELL)
-            descriptors.append(matcher.descriptors(lab[..., 0])[keep])
-            cells = resize(lab, grid).reshape(-1, 3)[keep]
+            kept = np.ones(grid[0] * grid[1], bool) if view_keep is None else view_keep.reshape(-1)
+            descriptors.append(matcher.descriptors(lab[..., 0])[kept])
+            cells = resize(lab, grid).reshape(-1, 3)[kept]
             colors.append(cells[:, 1:])
             lightness.append(cells[:, 0])
             source.append(np.full(len(cells), i, np.int32))
-            kept += len(cells)
-        if not kept:
-            raise ReferencePhotoError(f"reference {i + 1}: it is transparent all over: no colors to give")
     return ReferenceCells(np.concatenate(descriptors), np.concatenate(colors), np.concatenate(lightness),
                           np.concatenate(source))
 

@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by import)
-    app_checkpoints, assert_no_page_error, color_png, gray_png, tiny_app_env,
+    app_checkpoints, as_read, assert_no_page_error, color_png, gray_png, tiny_app_env,
 )
 from colorizer.imageio import decode_image
 from ui.loaders import image_digest
@@ -174,6 +174,28 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
     at.switch_page("pages/channels.py").run()
     assert_no_page_error(at)
     assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.subheader)
+
+
+def test_a_reference_that_gives_no_color_is_one_line_on_both_pages(tiny_app_env):
+    """Review finding: a reference whose shown pixels give no color (every other pixel shown: no patch of it free
+    of transparency) was one line per picture on the Colorize page, but on the L/a/b page the matcher's
+    ReferencePhotoError reached the page's generic "Something went wrong ... reload the page". It is the same one
+    line there, the rest of the page drawn."""
+    alpha = np.zeros((64, 64), np.uint8)
+    alpha[::2, ::2] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([np.full((64, 64, 3), [200, 40, 40], np.uint8), alpha])).save(buffer, format="PNG")
+    at = app_with_upload("cifar_ae", gray_png(48))
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("lace.png", buffer.getvalue(), "image/png")]).run()
+    why = "too little of it is shown: its colors come from patches of about 4×4 px with no transparent pixel, " \
+          "and it has none"
+    assert [as_read(e.value) for e in at.error] == [f"photo.png with reference lace.png: could not colorize "
+                                           f"(ReferencePhotoError: {why})"]
+    at.switch_page("pages/channels.py").run()
+    assert_no_page_error(at)
+    assert [as_read(e.value) for e in at.error] == [f"photo.png with reference lace.png: {why}"]
 
 
 def test_a_broken_reference_is_one_error_naming_it(tiny_app_env):

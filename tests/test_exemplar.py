@@ -156,6 +156,38 @@ def test_a_reference_files_transparency_reaches_the_command_line_colorings(tmp_p
     np.testing.assert_array_equal(seen.pop(), alpha > 0)
 
 
+def test_a_reference_that_shows_no_whole_patch_is_refused_in_words_before_matching(tmp_path, photo):
+    """Review finding: the command line and the Video page let a reference through when any pixel of it showed,
+    while the matcher takes colors only from patches with no transparent pixel: a lace-like PNG (every other
+    pixel shown) passed, then failed in the matcher, after the clip's wait in the queue, saying it was
+    "transparent all over". ``reference_shown`` is the matcher's own rule, and says what is wrong; a visible mask
+    of another size than its photo, or one mask beside a list of photos, is one line, not a stretched mask or an
+    IndexError."""
+    from PIL import Image
+
+    from colorizer.exemplar import read_reference, reference_cells, reference_shown
+    from colorizer.imageio import ImageError
+
+    lace = np.zeros(photo.shape[:2], np.uint8)
+    lace[::2, ::2] = 255
+    Image.fromarray(np.dstack([photo, lace])).save(tmp_path / "lace.png")
+    with pytest.raises(ImageError, match=r"lace.png: too little of it is shown: its colors come from patches of about "
+                                         r"4×4 px with no transparent pixel, and it has none"):
+        read_reference(tmp_path / "lace.png")
+    with pytest.raises(ReferencePhotoError, match="reference 1: too little of it is shown"):
+        reference_cells([photo], [lace > 0])
+    with pytest.raises(ReferencePhotoError, match="^it is transparent all over"):
+        reference_shown(np.zeros_like(lace))
+    band = np.full(photo.shape[:2], 255, np.uint8)
+    band[:50] = 0
+    np.testing.assert_array_equal(reference_shown(band), band > 0)
+    assert reference_shown(None) is None
+    with pytest.raises(ReferencePhotoError, match=r"reference 1: its visible pixels are 32×16, the photo "):
+        reference_cells([photo], [np.ones((16, 32), bool)])
+    with pytest.raises(ReferencePhotoError, match="2 reference photo\\(s\\) and visible pixels for one"):
+        reference_cells([photo, photo], band > 0)
+
+
 def test_reference_pairs_other_views_and_same_kind(tmp_path):
     from colorizer.eval_sets import REFERENCE_PAIR_SETS, reference_pairs
     from conftest import make_photo

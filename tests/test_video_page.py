@@ -319,6 +319,33 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_env, tmp_path, monkeypatch):
+    """Review finding: a reference showing every other pixel passed the page's "any pixel shown" check, waited for
+    its turn, then failed in the matcher (no patch of it wholly shown) as the page's generic "Something went
+    wrong", calling it transparent all over. The page now asks the matcher's rule first: one line, and no run."""
+    import io
+
+    from PIL import Image
+
+    from ui import video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:] = [40, 160, 60]
+    lace = np.zeros((40, 60), np.uint8)
+    lace[::2, ::2] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, lace])).save(buffer, format="PNG")
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
+    at.file_uploader(key="video.reference").set_value([("lace.png", buffer.getvalue(), "image/png")]).run()
+    assert [as_read(e.value) for e in at.error] == [
+        "reference lace.png: too little of it is shown: its colors come from patches of about 4×4 px with no "
+        "transparent pixel, and it has none"]
+    assert "video.run" not in [button.key for button in at.button] and not calls
+
+
 def test_a_single_picture_uploaded_as_a_clip_is_pointed_to_the_colorize_page(tiny_app_env):
     """A still GIF is a clip of one frame: it still colors here, and a line says the Colorize page does more with a
     picture; a clip of several frames gets no such line."""

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import quantize
+from colorizer.exemplar import ReferencePhotoError
 from colorizer.imageio import DecodedImage
 from ui import charts, loaders, widgets
 from ui.colorize_ui import colorize_settings
@@ -99,10 +100,14 @@ def reference_ui(picture: DecodedImage) -> None:
     st.subheader(f"Colors from the reference photo {plain(reference.name)}")
     digest = loaders.image_digest(picture.rgb)
     temperature, hints = colorize_settings(model, digest)  # the Colorize page's result from this reference
-    with st.spinner(f"Matching to {plain(reference.name)}…"):
-        result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.pixels, digest,
-                                             reference.rgb, loaders.image_digest(reference.rgb), temperature, hints,
-                                             reference.alpha)
+    try:
+        with st.spinner(f"Matching to {plain(reference.name)}…"):
+            result = loaders.reference_colorized(model, loaders.checkpoint_stamp(model.name), picture.pixels, digest,
+                                                 reference.rgb, loaders.image_digest(reference.rgb), temperature,
+                                                 hints, reference.alpha)
+    except ReferencePhotoError as err:  # e.g. one transparent all over: its line, as on the Colorize page
+        st.error(plain(f"{picture.name} with reference {reference.name}: {err}"), icon=":material/error:")
+        return
     left, right = st.columns(2, gap="large")
     for column, (label, rgb, alpha, key) in zip((left, right), (
             ("Reference", reference.rgb, reference.alpha, "reference"),

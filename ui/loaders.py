@@ -46,6 +46,7 @@ import streamlit as st
 from colorizer import checkpoints, evaluate, gallery, metrics
 from colorizer.checkpoints import CheckpointError
 from colorizer.decode_budget import OPERATOR_ADVICE
+from colorizer.exemplar import reference_shown
 from colorizer.imageio import DecodedImage, ImageError, decode_image
 from ui import visitor, work_queue
 from ui.shared_cache import SharedCache
@@ -263,7 +264,7 @@ def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, diges
     def compute():
         options = _options_for(model, temperature, None)
         hints = json.loads(hints_json) if hints_json else None
-        visible = None if reference_alpha is None else reference_alpha > 0
+        visible = reference_shown(reference_alpha)  # the pixels it shows, by the matcher's rule
         return model.colorize_with_reference(image, reference, hints=hints, reference_visible=visible, **options)
 
     return _shared(("reference", stamp, digest, reference_digest, _alpha_key(reference_alpha), temperature, hints_json),

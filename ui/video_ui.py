@@ -27,6 +27,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
+from colorizer.exemplar import ReferencePhotoError, reference_shown
 from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
@@ -165,11 +166,12 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             except ImageError as err:
                 st.error(plain(f"reference {err}"), icon=":material/error:")
                 return None
-            # What a transparent area of it hides gives no color (exemplar.reference_cells).
-            visible = None if picture.alpha is None else picture.alpha > 0
-            if visible is not None and not visible.any():
-                st.error(plain(f"reference {picture.name}: it is transparent all over: no colors to give"),
-                         icon=":material/error:")
+            # What a transparent area of it hides gives no color; one shown too little to give any is refused here,
+            # not after the clip's wait in the queue (exemplar.reference_shown: the matcher's own rule).
+            try:
+                visible = reference_shown(picture.alpha)
+            except ReferencePhotoError as err:
+                st.error(plain(f"reference {picture.name}: {err}"), icon=":material/error:")
                 return None
             return {"reference": picture.rgb, "reference_visible": visible}, f"reference {picture.name}"
         if how == HINTS:
