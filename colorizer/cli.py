@@ -17,7 +17,8 @@ Forms other tools call (keep them stable):
   baselines, ``gray`` and ``baseline: training palette`` (``colorizer.baselines.TrainingPalette``), on
   DIR's held-out photos or on the built-in gallery's color photos; an unreadable photo prints its
   ``error:`` line and is left out, and the exit status is then 1 (after the table). A picture with
-  transparency is measured over the pixels it shows, as the app measures it.
+  transparency is measured over the pixels it shows, as the app measures it (not with ``--references``,
+  whose pairs are taken as opaque photos).
 - ``train --arch NAME --data DIR [--out DIR] [--epochs --size --batch-size ...]``: the checkpoint in
   OUT/NAME (OUT: default ``weights/``, where a shipped NAME is refused unless ``--out weights`` says so); an
   unreadable training photo prints its ``error:`` line on stderr and training goes on without it, exit 1.

@@ -53,8 +53,8 @@ class FrameColorizer:
     """A clip's frames in order → colored frames. ``options`` go to the model (temperature, seed, …)."""
 
     def __init__(self, model, frame_shape: tuple[int, int], temporal: bool = True, reference=None, hints=None,
-                 reference_visible=None, network_every: int = NETWORK_EVERY, grid_side: int = GRID_SIDE, history: float = HISTORY,
-                 flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST, **options):
+                 reference_visible=None, network_every: int = NETWORK_EVERY, grid_side: int = GRID_SIDE,
+                 history: float = HISTORY, flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST, **options):
         self.model, self.options = model, options
         self.frame_shape = tuple(frame_shape[:2])
         self.grid = grid_shape(*self.frame_shape, side=grid_side)
