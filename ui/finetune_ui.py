@@ -131,11 +131,11 @@ def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) ->
     """(name, its bytes when asked) of each upload → (photos, error lines), each decoded in its turn of the server's
     decode queue (within the decode budget: a large photo is shrunk while it decodes), until ``most`` photos are
     taken: a broken or gray file takes no photo's place (the first 20 files, two of them broken, trained on 18 while
-    a good 21st waited). Each file costs a decode, so at most ``2 × most`` are read, and the files never read are
-    one line."""
-    photos, errors, read = [], [], 0
+    a good 21st waited). Each file costs a decode, so at most ``widgets.READS_PER_PLACE × most`` are read, and the
+    files never read are one line."""
+    photos, errors, read, most_read = [], [], 0, widgets.READS_PER_PLACE * most
     for name, content in files:
-        if len(photos) >= most or read >= 2 * most:
+        if len(photos) >= most or read >= most_read:
             break
         read += 1
         with work_queue.DECODE_QUEUE.turn():
@@ -144,7 +144,7 @@ def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) ->
         errors += [loaders.for_visitor(line) for line in failed]
     if len(photos) < most and files[read:]:
         errors.append(f"{widgets.first_names([name for name, _ in files[read:]])}: not read: this server reads "
-                      f"{2 * most} files at most for a fine-tune (remove the broken ones and start again)")
+                      f"{most_read} files at most for a fine-tune (remove the broken ones and start again)")
     return photos, errors
 
 

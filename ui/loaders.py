@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
     from colorizer.inference import Colorizer
 
 __all__ = [
-    "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
+    "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "alpha_key", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
     "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "card_of", "certainty_and_scene", "CACHE", "MODELS", "viewer",
 ]
 
@@ -267,7 +267,7 @@ def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, diges
         visible = reference_shown(reference_alpha)  # the pixels it shows, by the matcher's rule
         return model.colorize_with_reference(image, reference, hints=hints, reference_visible=visible, **options)
 
-    return _shared(("reference", stamp, digest, reference_digest, _alpha_key(reference_alpha), temperature, hints_json),
+    return _shared(("reference", stamp, digest, reference_digest, alpha_key(reference_alpha), temperature, hints_json),
                    f"Colorizing from the reference with {model.name}", compute)
 
 
@@ -298,7 +298,7 @@ def metrics_of(truth: np.ndarray, predicted: np.ndarray, key: tuple, alpha: np.n
     ``key`` identifies the pair, e.g. (truth digest, stamp, options). Both images are first brought
     to at most ``METRICS_MAX_SIDE`` px (SSIM's float64 buffers would need gigabytes on a 50 MP photo).
     """
-    return _shared(("metrics", key, _alpha_key(alpha)), "Measuring the result",
+    return _shared(("metrics", key, alpha_key(alpha)), "Measuring the result",
                    lambda: metrics.image_metrics(_metric_size(truth), _metric_size(predicted),
                                                  visible=_visible(alpha)))
 
@@ -322,7 +322,7 @@ def _baseline_metrics(name: str, colorize, truth: np.ndarray, digest: str, alpha
         small = _metric_size(truth)
         return metrics.image_metrics(small, colorize(small), visible=_visible(alpha))
 
-    return _shared((f"{name} metrics", digest, _alpha_key(alpha)), f"Measuring the {name} baseline", compute)
+    return _shared((f"{name} metrics", digest, alpha_key(alpha)), f"Measuring the {name} baseline", compute)
 
 
 def _visible(alpha: np.ndarray | None) -> np.ndarray | None:
@@ -333,9 +333,9 @@ def _visible(alpha: np.ndarray | None) -> np.ndarray | None:
     return visible_at(alpha, METRICS_MAX_SIDE)
 
 
-def _alpha_key(alpha: np.ndarray | None) -> str:
-    """What of the alpha plane the metrics depend on, for their cache key: two pictures of the same colors
-    with different transparency measure different pixels."""
+def alpha_key(alpha: np.ndarray | None) -> str:
+    """An alpha (or visible-pixels) plane's part of a cache key, "" without one: two pictures of the same colors
+    with different transparency measure different pixels, and two references give different colors."""
     return "" if alpha is None else image_digest(alpha)
 
 

@@ -156,7 +156,7 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
         alt=f"Map of where the colors came from: {matched_share:.0%} from the reference")
     if picture.was_color:  # the truth is known: how the reference's colors score against it
         key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb),
-               "" if reference.alpha is None else loaders.image_digest(reference.alpha))
+               loaders.alpha_key(reference.alpha))
         m = loaders.metrics_of(picture.rgb, result.image, key, picture.alpha)
         st.caption(f"Colored from the reference, against the truth: PSNR {m['psnr']:.2f} dB, "
                    f"right hue {m['right_hue']:.0%}, colorfulness {m['colorfulness_ratio']:.0%} of the truth's.")

@@ -199,8 +199,7 @@ def guidance_key(guidance: dict) -> str:
     hints by their count, so another photo of the same name (a phone calls every photo image.jpg) or another
     hints file of as many hints showed the last clip's result as theirs."""
     if "reference" in guidance:
-        visible = guidance.get("reference_visible")
-        return loaders.image_digest(guidance["reference"]) + ("" if visible is None else loaders.image_digest(visible))
+        return loaders.image_digest(guidance["reference"]) + loaders.alpha_key(guidance.get("reference_visible"))
     if "hints" in guidance:
         return json.dumps(guidance["hints"], sort_keys=True)
     return ""

@@ -63,8 +63,10 @@ PREFERRED_DEFAULTS = (FLAGSHIP, "vgg16_ae", "unet313", "vae", "cifar_ae")
 APP_ROOT = Path(__file__).resolve().parent.parent
 # Per session: pictures at a time, and their pixels together (three photos at the decode budget).
 MAX_PICTURES = 8
-# Files read a run at most: a refused one takes no picture's place, but each costs a read and a line on the page.
-MAX_FILES_READ = 2 * MAX_PICTURES
+# Files read for each place to fill, at most: a refused file takes no place, but each costs a read (a decode in the
+# shared lane) and a line on the page. The sidebar's pictures and Fine-tune's photos both hold to it.
+READS_PER_PLACE = 2
+MAX_FILES_READ = READS_PER_PLACE * MAX_PICTURES
 # A picture smaller than this on its longer side is shown enlarged, pixels as blocks: left at its own size, each
 # column drew it as wide as its caption (an 8×8 upload at 152, 199 and 207 px, blurred by the browser).
 MIN_DISPLAY_SIDE = 256
