@@ -69,8 +69,7 @@ def video_from_cli(args, progress, error) -> int:
 
     try:
         report = colorize_video(args.input, output, model, reference=reference, reference_visible=reference_visible,
-                                hints=hints,
-                                max_frames=args.max_frames, progress=advance)
+                                hints=hints, max_frames=args.max_frames, progress=advance)
     except VideoError as err:
         bar.close()
         error(str(err))

@@ -152,8 +152,9 @@ def _at_most(frames, limit: int | None, report: VideoReport):
 
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
                    max_frames: int | None = None, max_pixels: int | None = None, max_seconds: float | None = None,
-                   max_bytes: int | None = None, max_frame_pixels: int | None = None, progress: Callable[[int, int], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None, **options) -> VideoReport:
+                   max_bytes: int | None = None, max_frame_pixels: int | None = None,
+                   progress: Callable[[int, int], None] | None = None, should_stop: Callable[[], bool] | None = None,
+                   **options) -> VideoReport:
     """Colorize the clip ``source`` with the ``Colorizer`` ``model`` into the MP4 ``destination``.
 
     ``temporal``: carry colors along the motion (False: each frame alone); ``reference`` (uint8 RGB
@@ -185,7 +186,8 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     start = time.perf_counter()
     incoming, outgoing, failure = _Pipe(PREFETCH), _Pipe(PREFETCH), []
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
-                              args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels), limit, report), incoming))
+                              args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels),
+                                             limit, report), incoming))
     try:
         with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source, max_bytes=max_bytes,
                          name=Path(source).name) as writer:
