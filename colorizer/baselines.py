@@ -76,27 +76,34 @@ class TrainingPalette:
 
 
 class LightnessMeanReference:
-    """uint8 photo + reference RGB → the reference's mean ab at each pixel's lightness (20 levels)."""
+    """uint8 photo + reference RGB → the reference's mean ab at each pixel's lightness (20 levels).
+    ``reference_visible``: per reference (or one), None or the bool H×W of the pixels it shows: only those count."""
 
-    def colorize(self, image: np.ndarray, reference) -> np.ndarray:
+    def colorize(self, image: np.ndarray, reference, reference_visible=None) -> np.ndarray:
         from colorizer.color import rgb_to_lab
         from colorizer.exemplar import lightness_palette
 
-        lab = np.concatenate([rgb_to_lab(r).reshape(-1, 3) for r in _references(reference)])
+        references = _references(reference)
+        visible = [None] * len(references) if reference_visible is None else _references(reference_visible)
+        lab = np.concatenate([rgb_to_lab(r)[np.ones(r.shape[:2], bool) if v is None else np.asarray(v, bool)]
+                              for r, v in zip(references, visible)])
         L = luminance(image)
         return join_lab(L, _palette_colors(L, lightness_palette(lab[:, 0], lab[:, 1:])))
 
 
 class NearestNeighbourReference:
-    """uint8 photo + reference RGB → each cell's plain mean color of its ``k`` nearest reference cells."""
+    """uint8 photo + reference RGB → each cell's plain mean color of its ``k`` nearest reference cells.
+    ``reference_visible`` as ``LightnessMeanReference``'s: only wholly shown cells are matched."""
 
     def __init__(self, k: int = 8):
         self.k = k
 
-    def colorize(self, image: np.ndarray, reference) -> np.ndarray:
+    def colorize(self, image: np.ndarray, reference, reference_visible=None) -> np.ndarray:
         from colorizer import exemplar
 
-        cells = exemplar.reference_cells(_references(reference))
+        references = _references(reference)
+        visible = None if reference_visible is None else _references(reference_visible)
+        cells = exemplar.reference_cells(references, visible)
         L = luminance(image)
         side = exemplar.MATCH_SIZE
         target = exemplar.reference_matcher().descriptors(resize(L, (side, side)))

@@ -17,8 +17,8 @@ Forms other tools call (keep them stable):
   baselines, ``gray`` and ``baseline: training palette`` (``colorizer.baselines.TrainingPalette``), on
   DIR's held-out photos or on the built-in gallery's color photos; an unreadable photo prints its
   ``error:`` line and is left out, and the exit status is then 1 (after the table). A picture with
-  transparency is measured over the pixels it shows, as the app measures it (not with ``--references``,
-  whose pairs are taken as opaque photos).
+  transparency is measured over the pixels it shows, as the app measures it; with ``--references``, a
+  reference gives colors only from the pixels it shows, as in the app.
 - ``train --arch NAME --data DIR [--out DIR] [--epochs --size --batch-size ...]``: the checkpoint in
   OUT/NAME (OUT: default ``weights/``, where a shipped NAME is refused unless ``--out weights`` says so); an
   unreadable training photo prints its ``error:`` line on stderr and training goes on without it, exit 1.
@@ -291,7 +291,7 @@ def _evaluate_references(args) -> int:
         _error("--references needs a photo folder with a manifest.csv (the gallery has no pairs)")
         return USAGE_ERROR
     summaries, skipped = {}, _Failures()
-    for set_name, pairs in reference_pairs(args.dir, on_error=skipped).items():
+    for set_name, pairs in reference_pairs(args.dir, on_error=skipped, with_visible=True).items():
         if not pairs:
             print(f"\n{set_name}: no pairs in {args.dir}")
             continue
@@ -300,9 +300,13 @@ def _evaluate_references(args) -> int:
         for name in args.arch or [FLAGSHIP]:
             model = load(name)
             models.update({name: model, f"{name} + reference": ReferencedColorizer(model, pairs)})
-        summaries[set_name] = evaluate_photos([(name, truth) for name, truth, _ in pairs], models, progress=_progress,
-                                              per_photo=args.per_photo)
+        summaries[set_name] = evaluate_photos([(name, truth, visible) for name, truth, _, visible, _ in pairs], models,
+                                              progress=_progress, per_photo=args.per_photo)
         print(f"\n{set_name}: {len(pairs)} pairs from {args.dir}")
+        transparent = sum(1 for pair in pairs if pair[3] is not None or pair[4] is not None)
+        if transparent:  # as the app takes them: a transparent pixel hides its color from the measure and the match
+            print(f"{transparent} of them with transparency: measured over the photo's visible pixels, colored from "
+                  "what the reference shows")
         print(format_table(summaries[set_name]))
         if args.per_photo:
             print()

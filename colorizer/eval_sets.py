@@ -75,9 +75,14 @@ def _kinds(folder) -> dict[str, str]:
             for row in rows if row.get("source_file")}
 
 
-def folder_pairs(folder, on_error=print) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def folder_pairs(folder, on_error=print, with_visible: bool = False) -> list[tuple]:
     """[(name, truth RGB, reference RGB)] of a folder of real pairs: each ``NAME.png`` (any supported
-    image) with its reference ``NAME.ref.png`` (``scripts/fetch_eval_photos.py`` writes such folders)."""
+    image) with its reference ``NAME.ref.png`` (``scripts/fetch_eval_photos.py`` writes such folders).
+    ``with_visible``: [(name, truth RGB, reference RGB, visible, reference visible)] instead, each None for an
+    opaque picture: the truth's pixels it shows (alpha > 0; measured over those, as ``held_out_truths``), the
+    reference's by ``exemplar.reference_shown`` (its colors come only from what it shows). A pair whose truth or
+    reference shows nothing to measure or to take colors from is reported and skipped."""
+    from colorizer.exemplar import ReferencePhotoError, reference_shown
     from colorizer.imageio import ImageError, error_line, read_image
 
     pairs = []
@@ -88,30 +93,69 @@ def folder_pairs(folder, on_error=print) -> list[tuple[str, np.ndarray, np.ndarr
             on_error(error_line(f"{reference_path.name}: no photo {stem}.* beside this reference"))
             continue
         try:
-            pairs.append((photo_path.name, read_image(photo_path).rgb, read_image(reference_path).rgb))
+            truth, reference = read_image(photo_path), read_image(reference_path)
         except ImageError as err:
             on_error(error_line(err))
+            continue
+        if not with_visible:
+            pairs.append((photo_path.name, truth.rgb, reference.rgb))
+            continue
+        visible = None if truth.alpha is None else truth.alpha > 0
+        if visible is not None and not visible.any():
+            on_error(error_line(f"{photo_path.name}: every pixel is transparent, nothing to measure"))
+            continue
+        try:
+            pairs.append((photo_path.name, truth.rgb, reference.rgb, visible, reference_shown(reference.alpha)))
+        except ReferencePhotoError as err:
+            on_error(error_line(f"{reference_path.name}: {err}"))
     return pairs
 
 
-def reference_pairs(folder, on_error=print) -> dict[str, list[tuple[str, np.ndarray, np.ndarray]]]:
+def reference_pairs(folder, on_error=print, with_visible: bool = False) -> dict[str, list[tuple]]:
     """{set name: [(file name, truth RGB, reference RGB)]}. A folder of real pairs (``NAME.ref.*`` files,
     ``folder_pairs``) is one set, named after the folder. Otherwise ``REFERENCE_PAIR_SETS`` from the
     folder's held-out split: every photo with another view of itself; and, where the manifest puts two or
     more held-out photos in one package and kind, each with the next one of its group (by name, the last
-    with the first)."""
+    with the first). ``with_visible``: each pair also carries the truth's and the reference's shown pixels,
+    as ``folder_pairs`` gives them (another view of a transparent photo shows what its crop of it shows)."""
     if any(Path(folder).glob("*.ref.*")):
-        return {f"real pairs ({Path(folder).name})": folder_pairs(folder, on_error)}
-    photos = held_out_truths(folder, on_error)
+        return {f"real pairs ({Path(folder).name})": folder_pairs(folder, on_error, with_visible)}
+    photos = [(name, rgb, visible[0] if visible else None)
+              for name, rgb, *visible in held_out_truths(folder, on_error, with_visible)]
     kinds = _kinds(folder)
-    groups: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for name, rgb in photos:
-        if name in kinds:
-            groups.setdefault(kinds[name], []).append((name, rgb))
+    groups: dict[str, list[tuple]] = {}
+    for photo in photos:
+        if photo[0] in kinds:
+            groups.setdefault(kinds[photo[0]], []).append(photo)
     same_kind = []
     for members in groups.values():
         if len(members) > 1:
             members = sorted(members, key=lambda m: m[0])
-            same_kind += [(name, rgb, members[(i + 1) % len(members)][1]) for i, (name, rgb) in enumerate(members)]
-    return {REFERENCE_PAIR_SETS[0]: [(name, rgb, _other_view(rgb)) for name, rgb in photos],
-            REFERENCE_PAIR_SETS[1]: sorted(same_kind, key=lambda p: p[0])}
+            same_kind += [_pair(photo, members[(i + 1) % len(members)], with_visible, on_error)
+                          for i, photo in enumerate(members)]
+    other_views = [_pair(photo, (photo[0], _other_view(photo[1]), _other_view_shown(photo[2])), with_visible, on_error)
+                   for photo in photos]
+    return {REFERENCE_PAIR_SETS[0]: [pair for pair in other_views if pair],
+            REFERENCE_PAIR_SETS[1]: sorted((pair for pair in same_kind if pair), key=lambda p: p[0])}
+
+
+def _other_view_shown(visible: np.ndarray | None) -> np.ndarray | None:
+    """The pixels ``_other_view`` of a transparent photo shows: the same crop, mirror and resize of its mask."""
+    return None if visible is None else _other_view(visible.astype(np.uint8) * 255) > 127
+
+
+def _pair(photo: tuple, reference: tuple, with_visible: bool, on_error) -> tuple | None:
+    """(name, truth, visible) and its reference's (name, RGB, visible) → one pair as ``folder_pairs`` gives it;
+    None (reported) where the reference shows no whole patch to take colors from."""
+    from colorizer.exemplar import ReferencePhotoError, reference_shown
+    from colorizer.imageio import error_line
+
+    name, truth, visible = photo
+    if not with_visible:
+        return name, truth, reference[1]
+    try:
+        shown = reference_shown(reference[2])
+    except ReferencePhotoError as err:
+        on_error(error_line(f"{name}: its reference ({reference[0]}): {err}"))
+        return None
+    return name, truth, reference[1], visible, shown

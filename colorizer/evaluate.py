@@ -193,11 +193,17 @@ class HintedColorizer:
 class ReferencedColorizer:
     """A Colorizer colorizing each truth from its own reference (``reference_pairs``), looked up by
     the truth's bytes (``evaluate_photos`` hands predictors the truth only). ``model``: anything with
-    ``colorize(image, reference=...)``: a ``Colorizer`` or a ``colorizer.baselines`` reference baseline."""
+    ``colorize(image, reference=..., reference_visible=...)``: a ``Colorizer`` or a ``colorizer.baselines``
+    reference baseline. A pair with visible pixels (``reference_pairs(with_visible=True)``) gives the model the
+    pixels its reference shows."""
 
-    def __init__(self, model, pairs: list[tuple[str, np.ndarray, np.ndarray]]):
+    def __init__(self, model, pairs: list[tuple]):
         self.model = model
-        self.references = {_photo_key(truth): ref for _, truth, ref in pairs}
+        self.references = {_photo_key(truth): (reference, shown[1] if shown else None)
+                           for _, truth, reference, *shown in pairs}
 
     def colorize(self, truth: np.ndarray) -> np.ndarray:
-        return self.model.colorize(truth, reference=self.references[_photo_key(truth)])
+        reference, shown = self.references[_photo_key(truth)]
+        if shown is None:  # as before visible pixels: every model and baseline takes this
+            return self.model.colorize(truth, reference=reference)
+        return self.model.colorize(truth, reference=reference, reference_visible=shown)

@@ -124,6 +124,53 @@ def test_folder_pairs_reads_each_photo_with_its_reference(tmp_path):
     assert messages == ["error: lonely.ref.png: no photo lonely.* beside this reference"]
 
 
+def _with_alpha(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return np.dstack([rgb, alpha]).astype(np.uint8)
+
+
+def test_folder_pairs_with_visible_gives_the_pixels_each_picture_shows(tmp_path):
+    """A transparent truth is measured over what it shows, and a reference gives colors only from what it shows
+    (exemplar.reference_shown); a pair with nothing to measure or nothing to take colors from is one line."""
+    shown = np.zeros((64, 64), np.uint8)
+    shown[:, :40] = 255
+    write_png(tmp_path / "a.png", _with_alpha(np.full((64, 64, 3), 90, np.uint8), shown))
+    write_png(tmp_path / "a.ref.png", _with_alpha(np.full((64, 64, 3), 200, np.uint8), shown.T))
+    write_png(tmp_path / "b.png", np.full((64, 64, 3), 90, np.uint8))
+    write_png(tmp_path / "b.ref.png", _with_alpha(np.full((64, 64, 3), 200, np.uint8), np.zeros((64, 64), np.uint8)))
+    write_png(tmp_path / "c.png", _with_alpha(np.full((64, 64, 3), 90, np.uint8), np.zeros((64, 64), np.uint8)))
+    write_png(tmp_path / "c.ref.png", np.full((64, 64, 3), 200, np.uint8))
+    write_png(tmp_path / "d.png", np.full((64, 64, 3), 90, np.uint8))
+    write_png(tmp_path / "d.ref.png", np.full((64, 64, 3), 200, np.uint8))
+    messages = []
+    pairs = folder_pairs(tmp_path, on_error=messages.append, with_visible=True)
+    assert [name for name, *_ in pairs] == ["a.png", "d.png"]
+    (_, _, _, visible, reference_visible), (_, _, _, opaque, opaque_reference) = pairs
+    assert np.array_equal(visible, shown > 0) and np.array_equal(reference_visible, shown.T > 0)
+    assert opaque is None and opaque_reference is None
+    assert messages == ["error: b.ref.png: it is transparent all over: no colors to give",
+                        "error: c.png: every pixel is transparent, nothing to measure"]
+    # Without visible pixels, every pair is read as before: (name, truth, reference).
+    assert [(name, len(rest)) for name, *rest in folder_pairs(tmp_path)] == [(n, 2) for n in ("a.png", "b.png", "c.png", "d.png")]
+
+
+@pytest.mark.parametrize("baseline", [baselines.LightnessMeanReference(), baselines.NearestNeighbourReference()],
+                         ids=["lightness mean", "nearest neighbours"])
+def test_reference_baselines_take_colors_only_from_what_a_reference_shows(baseline):
+    """A reference whose hidden half holds magenta and whose shown half green: given its visible pixels, the
+    baseline paints green; given none, the magenta pulls the result toward it (the file, not the photo)."""
+    green, magenta = color.lab_to_rgb(np.array([[[57.0, -50.0, 40.0]]], np.float32))[0, 0], \
+        color.lab_to_rgb(np.array([[[57.0, 80.0, -50.0]]], np.float32))[0, 0]  # one lightness level (of 20)
+    reference = np.empty((128, 128, 3), np.uint8)
+    reference[:, :64], reference[:, 64:] = magenta, green
+    visible = np.zeros((128, 128), bool)
+    visible[:, 64:] = True
+    photo = np.full((48, 48, 3), green, np.uint8)
+    a_shown, b_shown = color.rgb_to_lab(baseline.colorize(photo, reference, reference_visible=visible))[..., 1:].mean(axis=(0, 1))
+    a_all, _ = color.rgb_to_lab(baseline.colorize(photo, reference))[..., 1:].mean(axis=(0, 1))
+    assert a_shown < -30 and b_shown > 25          # green: a negative, b positive
+    assert a_all > a_shown + 20                     # the hidden magenta, counted, drags a upward
+
+
 def test_kernel_spread_follows_its_gaussian_and_never_overshoots_a_hint():
     """Over a gray model: one σ from a lone hint (σ = 0.1 of the short side, 6 px) the color is exp(−1/2) of the hint's;
     two hints of one color at one point reach fully there and no further than that color."""
@@ -150,7 +197,7 @@ def test_nearest_neighbour_baseline_averages_its_k_best_cells(monkeypatch):
     from colorizer import exemplar
 
     ab = np.array([[2.0 * i, -1.0 * i] for i in range(16)], np.float32)
-    monkeypatch.setattr(exemplar, "reference_cells", lambda references: SimpleNamespace(descriptors=None, ab=ab))
+    monkeypatch.setattr(exemplar, "reference_cells", lambda references, visible=None: SimpleNamespace(descriptors=None, ab=ab))
     cells = (exemplar.MATCH_SIZE // exemplar.STRIDE) ** 2
     matcher = SimpleNamespace(descriptors=lambda L: None,
                               top_matches=lambda target, descriptors: (None, np.tile(np.arange(16), (cells, 1))))

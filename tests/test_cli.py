@@ -662,6 +662,31 @@ def test_evaluate_references_with_a_broken_reference_exits_1_after_its_table(ins
     assert f"1 pairs from {tmp_path}" in captured.out and "| cifar_ae + reference |" in captured.out
 
 
+def test_evaluate_references_measure_and_color_from_what_each_picture_shows(installed_tiny_checkpoints, tmp_path, capsys):
+    """A real pair whose photo hides a magenta band under alpha 0 and whose reference hides magenta too: gray's PSNR
+    is the shown part's, and the reference's lightness-mean baseline paints the shown green (counted, the hidden
+    magenta pulls its mean ab error to about 40); the table says how the pair was taken."""
+    from colorizer import color
+    from colorizer.evaluate import gray_baseline
+    from colorizer.metrics import image_metrics
+
+    green = color.lab_to_rgb(np.array([[[57.0, -40.0, 35.0]]], np.float32))[0, 0]
+    magenta = color.lab_to_rgb(np.array([[[57.0, 50.0, -35.0]]], np.float32))[0, 0]
+    shown = np.full((48, 64, 3), green, np.uint8)
+    photo = np.dstack([np.concatenate([shown, np.full((16, 64, 3), magenta, np.uint8)]),
+                       np.concatenate([np.full((48, 64), 255, np.uint8), np.zeros((16, 64), np.uint8)])])
+    reference = np.dstack([np.concatenate([np.full((64, 64, 3), magenta, np.uint8), np.full((64, 64, 3), green, np.uint8)]),
+                           np.concatenate([np.zeros((64, 64), np.uint8), np.full((64, 64), 255, np.uint8)])])
+    Image.fromarray(photo).save(tmp_path / "cut.png")
+    Image.fromarray(reference).save(tmp_path / "cut.ref.png")
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(tmp_path), "--references", "--arch", "cifar_ae", "--json", str(report)]) == 0
+    assert "1 of them with transparency: measured over the photo's visible pixels" in capsys.readouterr().out
+    table = json.loads(report.read_text())["real pairs (" + tmp_path.name + ")"]
+    assert table["gray"]["psnr"] == pytest.approx(image_metrics(shown, gray_baseline(shown))["psnr"], rel=1e-9)
+    assert table["baseline: the reference's mean color at each lightness"]["l2_ab"] < 2   # green, counted: 40 off
+
+
 def test_the_same_file_given_twice_gets_one_result(capsys):
     """``output_names``: a file named twice is one result, not x.png and x_2.png; another file of that stem is x_2."""
     from colorizer.cli import output_names

@@ -208,6 +208,38 @@ def test_reference_pairs_other_views_and_same_kind(tmp_path):
     np.testing.assert_array_equal(same[2][2], views[0][1])
 
 
+def test_reference_pairs_with_visible_carry_what_each_view_shows(tmp_path):
+    """A held-out photo shown only on its left half: its pair is measured there, its other view shows the same crop
+    and mirror of that half, and the photo it lends its colors to gets its mask too; a photo shown only in its top
+    rows, which its other view crops away, has a reference that gives no color: one line, that pair skipped."""
+    from colorizer.eval_sets import REFERENCE_PAIR_SETS, reference_pairs
+    from conftest import make_photo
+
+    rows = ["path,split,package,source_file,license"]
+    left, top = np.zeros((40, 60), np.uint8), np.zeros((40, 60), np.uint8)
+    left[:, :30], top[:8] = 255, 255
+    for i, alpha in enumerate([left, top, None]):
+        photo = make_photo(40, 60, seed=i)
+        write_png(tmp_path / "val" / f"p{i}.png", photo if alpha is None else np.dstack([photo, alpha]))
+        rows.append(f"val/p{i}.png,val,pkg,a.rcc:/images/fish/p{i}.webp,CC0")
+    (tmp_path / "train").mkdir()
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    messages = []
+    pairs = reference_pairs(tmp_path, on_error=messages.append, with_visible=True)
+    views, same = pairs[REFERENCE_PAIR_SETS[0]], pairs[REFERENCE_PAIR_SETS[1]]
+    assert [name for name, *_ in views] == ["p0.png", "p2.png"]
+    assert messages == ["error: p1.png: its reference (p1.png): it is transparent all over: no colors to give"]
+    _, _, view, visible, view_visible = views[0]
+    assert np.array_equal(visible, left > 0) and view_visible.shape == view.shape[:2]
+    # The crop (columns 15–59) mirrored: its 15 shown columns of 45 are the right third, 19 of the view's 56.
+    assert view_visible[:, -19:].all() and not view_visible[:, :-19].any()
+    assert views[1][3] is None and views[1][4] is None   # an opaque photo and its view: every pixel counts
+    # Same kind: p0 → p1, p1 → p2, p2 → p0; p0 lends p2 its mask, p1's own is kept for its measure.
+    assert [(name, None if shown is None else shown.mean().round(2)) for name, _, _, _, shown in same] == \
+        [("p0.png", 0.2), ("p1.png", None), ("p2.png", 0.5)]
+    assert np.array_equal(same[1][3], top > 0)
+
+
 def test_evaluate_references_prints_both_tables(photo_dir, capsys):
     assert main(["evaluate", str(photo_dir), "--references", "--per-photo"]) == 0
     out = capsys.readouterr().out
