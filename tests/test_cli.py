@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -49,6 +50,20 @@ def test_help_says_what_each_input_is_and_what_a_plain_bench_measures(capsys):
     for default in ("(default: 0.25,1,4,12)", "median reported (default: 5)", "at once (default: 20)",
                     "measured (default: 2)"):
         assert default in bench, (default, bench)
+
+
+def test_colorize_help_names_every_model_its_temperature_reaches(capsys):
+    """``colorize --help`` said "hypercolumn, unet313: annealed-mean temperature", but hypercolumn_hints decodes its
+    313 bins with the same annealed mean and takes ``temperature`` too (the app's vividness slider shows for it)."""
+    from colorizer.models import ARCHITECTURES
+    from colorizer.models.contract import option_names
+
+    with pytest.raises(SystemExit):
+        main(["colorize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    help_text = text[text.index("--temperature TEMPERATURE ") + len("--temperature TEMPERATURE "):text.index("--seed SEED ")]
+    takers = [name for name, arch in ARCHITECTURES.items() if "temperature" in option_names(arch)]
+    assert takers and all(name in re.findall(r"\w+", help_text) for name in takers), help_text
 
 
 def test_archs_as_a_module_subprocess():
