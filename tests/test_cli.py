@@ -61,7 +61,8 @@ def test_colorize_help_names_every_model_its_temperature_reaches(capsys):
     with pytest.raises(SystemExit):
         main(["colorize", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    help_text = text[text.index("--temperature TEMPERATURE ") + len("--temperature TEMPERATURE "):text.index("--seed SEED ")]
+    start = "--temperature TEMPERATURE "
+    help_text = text[text.index(start) + len(start):text.index("--seed SEED ")]
     takers = [name for name, arch in ARCHITECTURES.items() if "temperature" in option_names(arch)]
     assert takers and all(name in re.findall(r"\w+", help_text) for name in takers), help_text
 

@@ -114,7 +114,8 @@ def test_video_doc_limits_quote_the_first_tables_speed():
     """docs/video.md's Limits quoted "32.8 at 640×360 ... in the first table above" after newer runs were put above
     it (the first table's default row had 29.2): the frames a second it calls the first table's are that row's."""
     text = (ROOT / "docs" / "video.md").read_text()
-    default_row = next(line for line in text.splitlines() if line.startswith("| temporal, network every 3rd frame (default) |"))
+    default_row = next(line for line in text.splitlines()
+                       if line.startswith("| temporal, network every 3rd frame (default) |"))
     first_fps = default_row.rstrip(" |").rsplit("|", 1)[1].strip()
     limits = " ".join(text[text.index("## Limits and what is not done"):].split())
     quoted = re.search(r"\(([\d.]+) at 640×360 [^;,]*? in the first table above", limits)
