@@ -1,5 +1,5 @@
 """Compare architectures page: one picture through every shipped checkpoint and the fine-tuned ones the
-visitor picks (each costs a model load of up to ~130 MB: running every fine-tuned model on the server
+visitor picks (each costs a model load of up to ~140 MB: running every fine-tuned model on the server
 was a way to exhaust it), side by side with time and parameter count, metrics when the truth is known,
 and the cards' held-out table. Layout only: the helpers are in ``ui.compare_ui``.
 """
