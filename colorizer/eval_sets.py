@@ -37,7 +37,7 @@ def held_out_truths(folder, on_error=print, with_visible: bool = False) -> list[
         except ImageError as err:
             on_error(error_line(err))
             continue
-        visible = None if image.alpha is None else image.alpha > 0
+        visible = image.visible
         if with_visible and visible is not None and not visible.any():
             on_error(error_line(f"{path.name}: every pixel is transparent, nothing to measure"))
         elif image.was_color:
@@ -100,7 +100,7 @@ def folder_pairs(folder, on_error=print, with_visible: bool = False) -> list[tup
         if not with_visible:
             pairs.append((photo_path.name, truth.rgb, reference.rgb))
             continue
-        visible = None if truth.alpha is None else truth.alpha > 0
+        visible = truth.visible
         if visible is not None and not visible.any():
             on_error(error_line(f"{photo_path.name}: every pixel is transparent, nothing to measure"))
             continue

@@ -166,7 +166,7 @@ class DecodedImage:
 
     name:      the name used in messages (file name, or what the caller passed)
     rgb:       uint8 H x W x 3, at the displayed size/orientation (EXIF applied)
-    alpha:     uint8 H x W, or None when the image has no transparency
+    alpha:     uint8 H x W, or None when the image has no transparency (``visible``: the pixels it shows)
     was_color: False if the source was grayscale
     notes:     human-readable remarks about what was done to the image
     gray:      uint8 H x W, the gray levels when every pixel has R == G == B
@@ -185,6 +185,12 @@ class DecodedImage:
         """What to colorize: ``gray`` when there is one (a third of the bytes, and the colorizer's
         fastest path; the same result as ``rgb``), else ``rgb``."""
         return self.rgb if self.gray is None else self.gray
+
+    @property
+    def visible(self) -> np.ndarray | None:
+        """bool H×W of the pixels the picture shows (alpha > 0), or None when it hides none: what it is measured over
+        (a hidden pixel's color is in the file, not in the picture)."""
+        return None if self.alpha is None else self.alpha > 0
 
     @property
     def on_white(self) -> np.ndarray:

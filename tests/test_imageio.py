@@ -272,11 +272,16 @@ def test_a_colour_pixel_under_full_transparency_leaves_no_gray_levels():
     rgba[0, 0] = (250, 0, 0, 0)
     d = imageio.decode_image(save(Image.fromarray(rgba, "RGBA"), "PNG"), "t.png")
     assert not d.was_color and d.gray is None and d.pixels is d.rgb
+    # What it shows: every pixel but the hidden one (alpha 1 counts as shown; only 0 hides).
+    rgba[0, 1, 3] = 1
+    expected = np.ones((4, 4), bool)
+    expected[0, 0] = False
+    assert np.array_equal(imageio.decode_image(save(Image.fromarray(rgba, "RGBA"), "PNG"), "t.png").visible, expected)
 
 
 def test_fully_opaque_alpha_is_reported_as_none():
     d = imageio.decode_image(save(Image.new("RGBA", (4, 4), (5, 6, 7, 255)), "PNG"), "o.png")
-    assert d.alpha is None
+    assert d.alpha is None and d.visible is None
 
 
 # --------------------------------------------------------------------------- #
