@@ -15,7 +15,8 @@ The four files of issue 25, each a few kilobytes to 1 MB, built in well under a 
 Structural extremes for the other checks: ``gif_frames(n)`` (an animated GIF of ``n`` 1×1 frames),
 ``tiff_pages(n)`` (a multi-page TIFF), ``png_chunks(n)`` (a 1×1 PNG with ``n`` ancillary chunks before
 its pixels), ``jpeg_segments(n)`` (a JPEG with ``n`` empty APP segments), ``tiff_tag(count)`` (a TIFF
-whose strip-offset tag claims ``count`` entries), ``deep_json(depth)`` and ``hints_json(n)``.
+whose strip-offset tag claims ``count`` entries), ``deep_json(depth)`` and ``hints_json(n)``; for the Video page,
+``png_in_mov(path, side)`` (a clip whose header says 64×64 holding one ``side``×``side`` 16-bit RGBA PNG).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import zlib
 import numpy as np
 
 __all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "png_chunks",
-           "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png"]
+           "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png", "png_in_mov"]
 
 
 # ---------------------------------------------------------------------------------------------- JPEG
@@ -151,6 +152,28 @@ def png16(side: int = 7000) -> bytes:
     idat = b"".join(chunks) + compressor.flush()
     header = struct.pack(">IIBBBBB", side, side, 16, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def png_in_mov(path, side: int = 16_000) -> None:
+    """A MOV at ``path`` whose header says one 64×64 frame, a PNG, and whose one packet is a ``side``×``side``
+    16-bit RGBA PNG of zeros (2 MB at 16,000: 2 GB decoded; FFmpeg decodes it while opening the file)."""
+    from fractions import Fraction
+
+    import av
+
+    row = b"\x00" * (1 + 8 * side)
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row * min(256, side - y)) for y in range(0, side, 256)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
+    picture = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat)
+               + _png_chunk(b"IEND", b""))
+    with av.open(str(path), "w", format="mov") as container:
+        stream = container.add_stream("png", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "rgba64be"
+        packet = av.Packet(picture)
+        packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 25)
+        packet.is_keyframe = True
+        container.mux(packet)
 
 
 def png_chunks(n: int) -> bytes:

@@ -10,6 +10,7 @@ import dataclasses
 
 import resource
 import tracemalloc
+from pathlib import Path
 
 import av
 import numpy as np
@@ -265,7 +266,7 @@ def test_max_seconds_bounds_the_timeline_and_its_sound_whatever_the_header_claim
     clip = synthetic.moving_square(frames=24, size=(64, 48))
     source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
     honest = probe(source)
-    monkeypatch.setattr(pipeline, "probe", lambda path: dataclasses.replace(honest, frames=1))  # a header that lies
+    monkeypatch.setattr(pipeline, "probe", lambda path, **_: dataclasses.replace(honest, frames=1))  # a lying header
     report = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_seconds=0.5)
     assert report.frames == probe(tmp_path / "out.mp4").frames == 6 and report.cut_short
     container = av.open(str(tmp_path / "out.mp4"))
@@ -287,7 +288,7 @@ def test_a_frame_longer_than_max_seconds_is_refused_before_anything_is_written(t
     clip = synthetic.moving_square(frames=4, size=(64, 48))
     source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
     slow = dataclasses.replace(probe(source), fps=Fraction(1, 2), frames=0)   # what a crafted header says
-    monkeypatch.setattr(pipeline, "probe", lambda path: slow)
+    monkeypatch.setattr(pipeline, "probe", lambda path, **_: slow)
     with pytest.raises(VideoError, match=r"^in\.mp4: at 0\.5 frames a second one frame lasts 2 s, over the limit of 1 s"):
         colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_seconds=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
@@ -305,10 +306,44 @@ def test_a_header_that_understates_the_frame_size_is_stopped_at_the_callers_fram
     clip = synthetic.moving_square(frames=4, size=(64, 48))
     source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12)
     small = dataclasses.replace(probe(source), width=32, height=24)   # what a crafted header says
-    monkeypatch.setattr(pipeline, "probe", lambda path: small)
+    monkeypatch.setattr(pipeline, "probe", lambda path, **_: small)
     with pytest.raises(VideoBudgetError, match=r"^in\.mp4: frame 0 is 64x48, over the limit of 768 pixels a frame$"):
         colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth), max_frame_pixels=32 * 24)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+_PEAK_OF_READING = """
+import sys
+from colorizer.process import status_kb
+from colorizer.video.io import VideoError, read_frames
+before = status_kb("VmRSS")   # and VmHWM, this process's own peak (ru_maxrss counts the parent's, before exec)
+try:
+    next(read_frames(sys.argv[1], max_frame_pixels=1280 * 720))
+except VideoError as err:
+    print((status_kb("VmHWM") - before) // 1024, err, sep="\\n")
+"""
+
+
+def test_a_frame_far_over_the_limit_is_refused_by_ffmpeg_before_it_is_decoded(tmp_path):
+    """Session 29's audit: FFmpeg decodes a frame while it opens a file (to learn the stream's size), before any check
+    of ours. A 2-MB MOV whose header said 64×64 held one 16000×16000 16-bit RGBA PNG: uploading it to the Video page
+    took the server from 1,385 to 3,312 MiB (a hosted app's cap is ~2.7 GB). FFmpeg's decoders are now told the limit
+    (``max_pixels``, four times the frame's): the clip is one line and the frame is never held. Here a 4000×4000
+    one (128 MB decoded), read in a fresh process: it grew the process by 146 MiB, now by a few."""
+    import subprocess
+    import sys
+
+    from benchmarks.hostile import png_in_mov
+
+    png_in_mov(tmp_path / "lying.mov", side=4000)
+    run = subprocess.run([sys.executable, "-c", _PEAK_OF_READING, str(tmp_path / "lying.mov")], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    grown_mib, line = run.stdout.splitlines()
+    assert line == "lying.mov: not a readable video (Invalid argument)" and int(grown_mib) < 32, run.stdout
+    with pytest.raises(VideoError) as refused:   # the page's probe, at the page's limit
+        probe(tmp_path / "lying.mov", max_frame_pixels=1280 * 720)
+    assert str(refused.value) == ("lying.mov: not a readable video (no frame size in its header, or frames far over "
+                                  "the limit of 921,600 pixels a frame)")
 
 
 @pytest.mark.parametrize("audio_seconds", [2.0, None])  # without sound the file appears only with the first frames

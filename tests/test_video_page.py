@@ -123,7 +123,8 @@ def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny
 
     monkeypatch.setattr(video_ui, "MAX_SECONDS", 0.25)   # 3 frames at 12 fps; the clip holds 6
     real_probe = video_ui.probe
-    monkeypatch.setattr(video_ui, "probe", lambda path: dataclasses.replace(real_probe(path), frames=1))  # it lies
+    monkeypatch.setattr(video_ui, "probe",  # it lies
+                        lambda path, **limits: dataclasses.replace(real_probe(path, **limits), frames=1))
     at = video_page(("liar.mp4", clip_bytes(tmp_path)))
     assert not at.error, [as_read(e.value) for e in at.error]
     at.button(key="video.run").click().run()
@@ -183,7 +184,8 @@ def test_a_header_that_understates_the_frame_size_is_refused_at_the_first_frame(
 
     monkeypatch.setattr(video_ui, "MAX_FRAME_PIXELS", 32 * 24)
     real_probe = video_ui.probe
-    monkeypatch.setattr(video_ui, "probe", lambda path: dataclasses.replace(real_probe(path), width=32, height=24))
+    monkeypatch.setattr(video_ui, "probe",
+                        lambda path, **limits: dataclasses.replace(real_probe(path, **limits), width=32, height=24))
     at = video_page(("small.mp4", clip_bytes(tmp_path, frames=5)))  # its own file: the preview is cached by it
     errors = [as_read(e.value) for e in at.error]
     assert errors == ["small.mp4: frame 0 is 64x48, over the limit of 768 pixels a frame"], errors

@@ -124,7 +124,7 @@ def clip_ui():
         name, data = sample_clip()
     path = stored_clip(name, data)
     try:
-        info = probe(path)
+        info = probe(path, max_frame_pixels=MAX_FRAME_PIXELS)
         if info.duration > MAX_SECONDS:
             raise VideoError(f"{name}: {info.duration:.0f} s, over this server's {MAX_SECONDS} s for a clip "
                              "(the command line takes longer clips: python -m colorizer video)")

@@ -42,6 +42,12 @@ DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
 MAX_VIDEO_PIXELS_ENV = "COLORIZER_MAX_VIDEO_PIXELS"
 CRF = 18                    # x264 quality: visually lossless for film, a few MB a minute at 640×360
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}   # copied as they are; others → AAC
+# FFmpeg's own ceiling on a picture it decodes (its codec option ``max_pixels``, checked before it allocates one), as
+# a multiple of the frame limit: our check sees a frame only once it is decoded, and FFmpeg decodes one already while
+# opening a file (to learn the stream's size). A MOV whose header said 64x64 held one PNG of 16000x16000 in 16-bit
+# RGBA (2 MB): opening it took a server from 1.4 to 3.3 GB. FFmpeg counts padded sizes (widths rounded up for
+# alignment, a codec's macroblocks), hence the margin; the exact limit is ours, on each frame.
+DECODER_MARGIN = 4
 
 
 def max_video_pixels() -> int:
@@ -93,7 +99,12 @@ def _one_line(err: Exception, path=None) -> str:
     return text[:200]
 
 
-def _open(path):
+def _decoder_options(max_frame_pixels: int) -> dict:
+    return {"max_pixels": str(DECODER_MARGIN * int(max_frame_pixels))}
+
+
+def _open(path, max_frame_pixels: int):
+    """The clip's container, its decoders refusing pictures over ``DECODER_MARGIN`` × ``max_frame_pixels``."""
     import av
 
     name = Path(path).name
@@ -102,23 +113,30 @@ def _open(path):
     if Path(path).stat().st_size == 0:
         raise VideoError(f"{name}: empty file")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), metadata_errors="ignore", options=_decoder_options(max_frame_pixels))
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise VideoError(f"{name}: not a readable video ({_one_line(err, path)})") from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{name}: not a readable video (no video stream)")
+    for stream in container.streams.video:   # the options above held the opening's decoding; these hold reading's
+        stream.codec_context.options = _decoder_options(max_frame_pixels)
     return container
 
 
-def probe(path) -> VideoInfo:
-    """A clip's header → ``VideoInfo``; ``VideoError`` when it is not a readable video."""
-    container = _open(path)
+def probe(path, max_frame_pixels: int | None = None) -> VideoInfo:
+    """A clip's header → ``VideoInfo``; ``VideoError`` when it is not a readable video. ``max_frame_pixels`` (default
+    ``imageio.MAX_PIXELS``): FFmpeg decodes a frame while opening the file, and refuses one far over it."""
+    from colorizer import imageio
+
+    frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
+    container = _open(path, frame_limit)
     try:
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
-        if not width or not height:
-            raise VideoError(f"{Path(path).name}: not a readable video (no frame size in its header)")
+        if not width or not height:   # FFmpeg forgets the size of a frame it refused
+            raise VideoError(f"{Path(path).name}: not a readable video (no frame size in its header, or frames far "
+                             f"over the limit of {frame_limit:,} pixels a frame)")
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(24)
         frames = int(stream.frames or 0)
         if not frames:
@@ -166,7 +184,7 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
     budget = max_video_pixels() if max_pixels is None else int(max_pixels)
     frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
     name = Path(path).name
-    container = _open(path)
+    container = _open(path, frame_limit)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -284,7 +302,7 @@ class VideoWriter:
         import av
 
         try:
-            source = av.open(str(path), metadata_errors="ignore")
+            source = av.open(str(path), metadata_errors="ignore", options=_decoder_options(self.size[0] * self.size[1]))
         except (av.FFmpegError, UnicodeDecodeError, ValueError):
             return None
         if not source.streams.audio:

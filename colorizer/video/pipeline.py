@@ -169,7 +169,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     checked before each frame: True ends the clip there (the file keeps the frames done); other
     ``options`` go to ``frames.FrameColorizer`` (``network_every``, ...) and through it to the model. Raises
     ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget."""
-    info = probe(source)
+    info = probe(source, max_frame_pixels=max_frame_pixels)
     total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels)
     limit = max_frames
     if max_seconds is not None:  # a header can understate the frames: the timeline the writer makes is what counts
