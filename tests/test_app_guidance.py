@@ -375,16 +375,16 @@ def test_an_uploaded_reference_is_kept_at_most_keep_side_pixels(tiny_app_env):
 
 
 def test_a_large_reference_keeps_its_transparency_at_the_kept_size():
-    """The review: ``_kept`` dropped the alpha of a reference over 1,024 px, so the L/a/b page drew and counted the
+    """The review: ``kept_reference`` dropped the alpha of a reference over 1,024 px, so the L/a/b page drew and counted the
     hidden part of a large RGBA reference and not of a small one."""
     from colorizer.imageio import DecodedImage
-    from ui.reference_ui import _kept
+    from ui.reference_ui import kept_reference
 
     alpha = np.full((600, 1500), 255, np.uint8)
     alpha[:, :300] = 0
     picture = DecodedImage(name="ref.png", rgb=np.zeros((600, 1500, 3), np.uint8), alpha=alpha, was_color=True,
                            notes=(), gray=None)
-    kept = _kept(picture)
+    kept = kept_reference(picture)
     assert kept.rgb.shape == (410, 1024, 3) and kept.alpha.shape == (410, 1024)
     assert (kept.alpha[:, :200] == 0).all() and (kept.alpha[:, 210:] == 255).all()
 

@@ -321,6 +321,34 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_a_reference_reaches_the_run_at_the_size_the_colorize_page_keeps(tiny_app_env, tmp_path, monkeypatch):
+    """Session 29's audit: the Video page handed a run the reference as decoded (up to 12 MP, 36 MB held by a queued
+    clip), where the Colorize page keeps it at most KEEP_SIDE px on a side (here 16): the same colors on both pages.
+    Its transparency is shrunk with it."""
+    import io
+
+    from PIL import Image
+
+    from ui import reference_ui, video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    monkeypatch.setattr(reference_ui, "KEEP_SIDE", 16)
+    rgba = np.zeros((20, 40, 4), np.uint8)
+    rgba[:] = [40, 160, 60, 255]
+    rgba[:, :20, 3] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
+    at.file_uploader(key="video.reference").set_value([("wide.png", buffer.getvalue(), "image/png")]).run()
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    reference, visible = calls[-1]["reference"], calls[-1]["reference_visible"]
+    assert reference.shape == (8, 16, 3) and np.array_equal(reference[0, -1], [40, 160, 60])
+    assert visible.shape == (8, 16) and not visible[:, :7].any() and visible[:, 9:].all()
+
+
 def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_env, tmp_path, monkeypatch):
     """Review finding: a reference showing every other pixel passed the page's "any pixel shown" check, waited for
     its turn, then failed in the matcher (no patch of it wholly shown) as the page's generic "Something went

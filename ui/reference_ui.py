@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from colorizer.exemplar import ReferenceResult
     from colorizer.inference import Colorizer
 
-__all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "confidence_image"]
+__all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "confidence_image", "kept_reference"]
 
 NONE, UPLOAD, GALLERY = "No reference", "Upload a photo", "A gallery photo"
 SOURCE_KEY = "reference.source"
@@ -37,8 +37,9 @@ CHOSEN_KEY = "reference.chosen"  # ("upload", file id, small DecodedImage) or ("
 KEEP_SIDE = 1024
 
 
-def _kept(picture: DecodedImage) -> DecodedImage:
-    """The reference as a session keeps it: at most ``KEEP_SIDE`` px on a side."""
+def kept_reference(picture: DecodedImage) -> DecodedImage:
+    """The reference as a session keeps it, and as the Video page gives it to a run: at most ``KEEP_SIDE`` px on a
+    side (the same colors on both pages; not a 12 MP photo held by a queued clip)."""
     if max(picture.rgb.shape[:2]) <= KEEP_SIDE:
         return picture
     alpha = None if picture.alpha is None else fit_within(picture.alpha, KEEP_SIDE)  # what it shows, at its size
@@ -83,7 +84,7 @@ def _choose(source: str) -> None:
             st.session_state.pop(CHOSEN_KEY, None)
             st.error(plain(f"reference {err}"), icon=":material/broken_image:")
             return
-        st.session_state[CHOSEN_KEY] = ("upload", upload.file_id, _kept(picture))
+        st.session_state[CHOSEN_KEY] = ("upload", upload.file_id, kept_reference(picture))
     elif source == GALLERY:
         keys = gallery.color_keys()
         key = st.selectbox("Reference photo", keys, key="reference.gallery", persist_state="session",

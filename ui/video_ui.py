@@ -34,6 +34,7 @@ from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
+from ui.reference_ui import kept_reference
 from ui.plain_text import plain
 
 __all__ = ["video_page_ui", "clip_ui", "guidance_ui", "guidance_key", "run_ui", "result_ui", "last_result_ui", "download_name",
@@ -162,7 +163,8 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
                                 persist_state="session",
                                 disabled=upload is not None, format_func=lambda k: gallery.GALLERY[k].title)
             try:
-                picture = loaders.decode_upload(upload.getvalue(), upload.name) if upload else loaders.gallery_picture(pick)
+                picture = kept_reference(loaders.decode_upload(upload.getvalue(), upload.name) if upload
+                                         else loaders.gallery_picture(pick))
             except ImageError as err:
                 st.error(plain(f"reference {err}"), icon=":material/error:")
                 return None
