@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -424,6 +425,25 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
     mine.unlink()                                                             # pushed out all the same
     assert video_ui.stored_clip("mine.mp4", b"my clip") == mine and mine.read_bytes() == b"my clip"
     assert not list(folder.glob(".*"))                                        # no partial file left behind
+
+
+def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_stored(tmp_path, monkeypatch):
+    """Session 29's audit: a server killed mid-run leaves its hidden partial result (up to 50 MB) in the clip folder,
+    and the trim of old clips skipped hidden files, so they stayed for good. One untouched for over STALE_HIDDEN_S
+    goes when the next clip is stored; a run's own, written as it goes, stays."""
+    from ui import video_ui
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    monkeypatch.setattr(video_ui, "_clip_folder", lambda: folder)
+    left = folder / ".result-0123.mp4"
+    running = folder / ".result-4567.mp4"
+    left.write_bytes(b"half a result")
+    running.write_bytes(b"being written")
+    os.utime(left, (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
+    os.utime(running, (time.time() - video_ui.STALE_HIDDEN_S + 60,) * 2)
+    video_ui.stored_clip("new.mp4", b"a new clip")
+    assert not left.exists() and running.exists()
 
 
 def test_video_page_choices_survive_a_trip_to_another_page(tiny_app_env):

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -53,6 +54,9 @@ MAX_FRAMES = MAX_SECONDS * 30
 # out at a few MB; a file of noise re-encoded at film quality could be ten times its upload.
 MAX_RESULT_MB = 50
 KEPT_CLIPS = 8
+# A hidden file (a result or a clip being written) this long untouched was left by a server that stopped mid-run: a
+# run writes its result as it goes and lasts minutes, so such a file is swept when the next clip is stored.
+STALE_HIDDEN_S = 3600
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
 SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result", "video.stopped", "video.requested"
@@ -77,6 +81,9 @@ def stored_clip(name: str, data: bytes) -> Path:
         partial.replace(path)
         for old in sorted(_clip_folder().glob("[!.]*"), key=_last_used, reverse=True)[KEPT_CLIPS:]:
             old.unlink(missing_ok=True)
+        for left in _clip_folder().glob(".*"):  # up to 50 MB each, hidden from the trim above
+            if time.time() - _last_used(left) > STALE_HIDDEN_S:
+                left.unlink(missing_ok=True)
     return path
 
 
