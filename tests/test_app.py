@@ -329,6 +329,21 @@ def test_odd_but_valid_uploads_all_colorize_with_notes(tiny_app_env):
     assert any("frame 1" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
+def test_a_download_is_named_by_the_uploads_bare_name_whatever_separators_it_sent():
+    """Session 29's audit: a crafted upload named "..\\..\\x.png" kept its backslashes in the result's name (a ZIP
+    entry a tool on Windows unpacks two folders up); a browser sends bare names, so this changes no honest name."""
+    from types import SimpleNamespace
+
+    from ui.colorize_ui import output_name
+    from ui.video_ui import download_name
+
+    model = SimpleNamespace(name="hypercolumn")
+    names = ["..\\..\\x.png", "a/b/x.png", "C:x.png", "x.png"]
+    assert {output_name(SimpleNamespace(name=n), model) for n in names} == {"x_hypercolumn.png"}
+    assert {download_name(n.replace(".png", ".mp4")) for n in names} == {"x_colorized.mp4"}
+    assert output_name(SimpleNamespace(name=""), model) == "image_hypercolumn.png"
+
+
 def test_zip_of_pngs_keeps_alpha_and_makes_names_unique():
     import io
     import zipfile

@@ -10,7 +10,6 @@ Widget keys are namespaced ``colorize.*``.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,7 +102,7 @@ def samples_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: st
 
 
 def output_name(picture: DecodedImage, model: Colorizer) -> str:
-    return f"{Path(picture.name).stem or 'image'}_{model.name}.png"
+    return f"{widgets.file_stem(picture.name)}_{model.name}.png"
 
 
 def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,

@@ -150,7 +150,7 @@ def clip_ui():
     if info.frames == 1:  # a still GIF or a one-frame clip: it colors as a clip, but the Colorize page does more
         st.info(f"{name} holds a single picture: the Colorize page colors it with hints, a reference and metrics "
                 "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
-    st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{Path(name).stem}_frame1.png",
+    st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{widgets.file_stem(name, 'clip')}_frame1.png",
                        mime="image/png", key="video.frame_download",
                        help="Add hints to it on the Colorize page, download them, and load them below.")
     return name, path, info, data
@@ -343,7 +343,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
 
 def download_name(name: str) -> str:
     """A colorized clip's file name: the upload's (or the sample's) stem, then ``_colorized.mp4``."""
-    return f"{Path(name).stem}_colorized.mp4"
+    return f"{widgets.file_stem(name, 'clip')}_colorized.mp4"
 
 
 def last_result_ui() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -333,6 +333,13 @@ def _uploaded_pictures(uploads: list) -> tuple[list[DecodedImage], list[str]]:
         errors.append(f"{first_names([u.name for u in uploads[read:]])}: left out: this server {limit} at a time "
                       "(remove some to add others)")
     return pictures, errors
+
+
+def file_stem(name: str, default: str = "image") -> str:
+    """An upload's name → its stem, for a download's name: the part after its last / or \\, without its extension;
+    ``default`` when nothing is left. A browser sends a bare name, but a crafted upload can send "..\\..\\x.png",
+    which a ZIP tool on Windows would unpack two folders up."""
+    return Path(PureWindowsPath(name).name).stem or default
 
 
 def first_names(names: list[str]) -> str:
