@@ -22,7 +22,9 @@ stream's average rate).
 Budget (``check_budget``): a clip whose frames × pixels exceed ``max_video_pixels()`` (default
 2,000,000,000, about 15 minutes of colorizing on a 2-core CPU; ``$COLORIZER_MAX_VIDEO_PIXELS``) or a
 frame over ``colorizer.imageio.MAX_PIXELS`` (or the caller's ``max_frame_pixels``) is refused before decoding, and
-reading stops there too when the header understated the count or the frame size.
+reading stops there too when the header understated the count or the frame size. FFmpeg decodes a frame already
+while it opens a file, before any check here: its decoders are told a ceiling of ``DECODER_MARGIN`` × the frame limit
+(its ``max_pixels``), so a frame far over it is never decoded, whatever the header says.
 """
 from __future__ import annotations
 
@@ -99,6 +101,20 @@ def _one_line(err: Exception, path=None) -> str:
     return text[:200]
 
 
+def _frame_limit(max_frame_pixels: int | None) -> int:
+    """The pixels a frame may have: the caller's ``max_frame_pixels``, by default ``imageio.MAX_PIXELS``."""
+    from colorizer import imageio
+
+    return imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
+
+
+def _far_over_or_unreadable(name: str, frame_limit: int, detail: str) -> VideoError:
+    """FFmpeg's refusal of a frame over its ceiling (``DECODER_MARGIN`` × the limit) tells no size, and looks like
+    some broken files' errors: the likelier cause first, then what FFmpeg said."""
+    return VideoError(f"{name}: frames far over the limit of {frame_limit:,} pixels a frame, or not a readable video "
+                      f"({detail})")
+
+
 def _decoder_options(max_frame_pixels: int) -> dict:
     return {"max_pixels": str(DECODER_MARGIN * int(max_frame_pixels))}
 
@@ -127,16 +143,13 @@ def _open(path, max_frame_pixels: int):
 def probe(path, max_frame_pixels: int | None = None) -> VideoInfo:
     """A clip's header → ``VideoInfo``; ``VideoError`` when it is not a readable video. ``max_frame_pixels`` (default
     ``imageio.MAX_PIXELS``): FFmpeg decodes a frame while opening the file, and refuses one far over it."""
-    from colorizer import imageio
-
-    frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
+    frame_limit = _frame_limit(max_frame_pixels)
     container = _open(path, frame_limit)
     try:
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
-        if not width or not height:   # FFmpeg forgets the size of a frame it refused
-            raise VideoError(f"{Path(path).name}: not a readable video (no frame size in its header, or frames far "
-                             f"over the limit of {frame_limit:,} pixels a frame)")
+        if not width or not height:   # FFmpeg forgets the size of a frame it refused (VP9, MJPEG, PNG, MPEG-4)
+            raise _far_over_or_unreadable(Path(path).name, frame_limit, "no frame size in its header")
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(24)
         frames = int(stream.frames or 0)
         if not frames:
@@ -153,10 +166,8 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
     """→ the frames that will be colorized (the header's count, at most ``max_frames``; ``max_frames`` when the
     header has no count); raises ``VideoBudgetError`` when they times the frame's pixels exceed ``max_pixels`` (default
     ``max_video_pixels()``) or a frame exceeds ``max_frame_pixels`` (default ``imageio.MAX_PIXELS``)."""
-    from colorizer import imageio
-
     budget = max_video_pixels() if max_pixels is None else int(max_pixels)
-    frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
+    frame_limit = _frame_limit(max_frame_pixels)
     pixels = info.width * info.height
     if pixels > frame_limit:
         raise VideoBudgetError(f"{info.name}: frames of {info.width}x{info.height} exceed the limit of "
@@ -176,13 +187,12 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
     """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``).
     ``VideoError`` when the file cannot be decoded from the start, or a frame changes size;
     ``VideoBudgetError`` when the frames read pass ``max_pixels`` or a frame passes ``max_frame_pixels`` (default
-    ``imageio.MAX_PIXELS``), as ``check_budget`` holds the header to: a header can understate both."""
+    ``imageio.MAX_PIXELS``), as ``check_budget`` holds the header to: a header can understate both. A frame far over
+    it (``DECODER_MARGIN`` ×) is refused by FFmpeg before it is decoded: a ``VideoError`` that says so."""
     import av
 
-    from colorizer import imageio
-
     budget = max_video_pixels() if max_pixels is None else int(max_pixels)
-    frame_limit = imageio.MAX_PIXELS if max_frame_pixels is None else int(max_frame_pixels)
+    frame_limit = _frame_limit(max_frame_pixels)
     name = Path(path).name
     container = _open(path, frame_limit)
     try:
@@ -209,6 +219,8 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
                 count += 1
                 yield rgb
         except av.FFmpegError as err:
+            if count == 0 and isinstance(err, av.error.ArgumentError):  # what FFmpeg's frame ceiling raises
+                raise _far_over_or_unreadable(name, frame_limit, _one_line(err, path)) from None
             if count == 0:
                 raise VideoError(f"{name}: not a readable video ({_one_line(err, path)})") from None
             return  # a truncated clip: what could be decoded is the clip (FFmpeg players do the same)
