@@ -86,7 +86,7 @@ class LightnessMeanReference:
         references = _references(reference)
         visible = [None] * len(references) if reference_visible is None else _references(reference_visible)
         lab = np.concatenate([rgb_to_lab(r)[np.ones(r.shape[:2], bool) if v is None else np.asarray(v, bool)]
-                              for r, v in zip(references, visible)])
+                              for r, v in zip(references, visible, strict=True)])  # a mask for each
         L = luminance(image)
         return join_lab(L, _palette_colors(L, lightness_palette(lab[:, 0], lab[:, 1:])))
 

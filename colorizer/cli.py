@@ -303,7 +303,8 @@ def _evaluate_references(args) -> int:
         summaries[set_name] = evaluate_photos([(name, truth, visible) for name, truth, _, visible, _ in pairs], models,
                                               progress=_progress, per_photo=args.per_photo)
         print(f"\n{set_name}: {len(pairs)} pairs from {args.dir}")
-        transparent = sum(1 for pair in pairs if pair[3] is not None or pair[4] is not None)
+        transparent = sum(1 for _, _, _, shown, reference_shown in pairs
+                          if shown is not None or reference_shown is not None)
         if transparent:  # as the app takes them: a transparent pixel hides its color from the measure and the match
             print(f"{transparent} of them with transparency: measured over the photo's visible pixels, colored from "
                   "what the reference shows")

@@ -39,10 +39,16 @@ def held_out_truths(folder, on_error=print, with_visible: bool = False) -> list[
             continue
         visible = image.visible
         if with_visible and visible is not None and not visible.any():
-            on_error(error_line(f"{path.name}: every pixel is transparent, nothing to measure"))
+            on_error(_nothing_to_measure(path.name))
         elif image.was_color:
             photos.append((path.name, image.rgb, visible) if with_visible else (path.name, image.rgb))
     return photos
+
+
+def _nothing_to_measure(name: str) -> str:
+    from colorizer.imageio import error_line
+
+    return error_line(f"{name}: every pixel is transparent, nothing to measure")
 
 
 def gallery_truths() -> list[tuple[str, np.ndarray]]:
@@ -102,7 +108,7 @@ def folder_pairs(folder, on_error=print, with_visible: bool = False) -> list[tup
             continue
         visible = truth.visible
         if visible is not None and not visible.any():
-            on_error(error_line(f"{photo_path.name}: every pixel is transparent, nothing to measure"))
+            on_error(_nothing_to_measure(photo_path.name))
             continue
         try:
             pairs.append((photo_path.name, truth.rgb, reference.rgb, visible, reference_shown(reference.alpha)))

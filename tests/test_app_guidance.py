@@ -375,8 +375,8 @@ def test_an_uploaded_reference_is_kept_at_most_keep_side_pixels(tiny_app_env):
 
 
 def test_a_large_reference_keeps_its_transparency_at_the_kept_size():
-    """The review: ``kept_reference`` dropped the alpha of a reference over 1,024 px, so the L/a/b page drew and counted the
-    hidden part of a large RGBA reference and not of a small one."""
+    """The review: ``_kept`` (now ``kept_reference``) dropped the alpha of a reference over 1,024 px, so the L/a/b
+    page drew and counted the hidden part of a large RGBA reference and not of a small one."""
     from colorizer.imageio import DecodedImage
     from ui.reference_ui import kept_reference
 

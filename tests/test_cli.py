@@ -678,7 +678,8 @@ def test_evaluate_references_with_a_broken_reference_exits_1_after_its_table(ins
     assert f"1 pairs from {tmp_path}" in captured.out and "| cifar_ae + reference |" in captured.out
 
 
-def test_evaluate_references_measure_and_color_from_what_each_picture_shows(installed_tiny_checkpoints, tmp_path, capsys):
+def test_evaluate_references_measure_and_color_from_what_each_picture_shows(installed_tiny_checkpoints, tmp_path,
+                                                                            capsys):
     """A real pair whose photo hides a magenta band under alpha 0 and whose reference hides magenta too: gray's PSNR
     is the shown part's, and the reference's lightness-mean baseline paints the shown green (counted, the hidden
     magenta pulls its mean ab error to about 40); the table says how the pair was taken."""
@@ -691,7 +692,8 @@ def test_evaluate_references_measure_and_color_from_what_each_picture_shows(inst
     shown = np.full((48, 64, 3), green, np.uint8)
     photo = np.dstack([np.concatenate([shown, np.full((16, 64, 3), magenta, np.uint8)]),
                        np.concatenate([np.full((48, 64), 255, np.uint8), np.zeros((16, 64), np.uint8)])])
-    reference = np.dstack([np.concatenate([np.full((64, 64, 3), magenta, np.uint8), np.full((64, 64, 3), green, np.uint8)]),
+    reference = np.dstack([np.concatenate([np.full((64, 64, 3), magenta, np.uint8),
+                                           np.full((64, 64, 3), green, np.uint8)]),
                            np.concatenate([np.zeros((64, 64), np.uint8), np.full((64, 64), 255, np.uint8)])])
     Image.fromarray(photo).save(tmp_path / "cut.png")
     Image.fromarray(reference).save(tmp_path / "cut.ref.png")

@@ -430,7 +430,7 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
 def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_stored(tmp_path, monkeypatch):
     """Session 29's audit: a server killed mid-run leaves its hidden partial result (up to 50 MB) in the clip folder,
     and the trim of old clips skipped hidden files, so they stayed for good. One untouched for over STALE_HIDDEN_S
-    goes when the next clip is stored; a run's own, written as it goes, stays."""
+    goes the next time a clip is stored or used again; a run's own, written as it goes, stays, and so does a folder."""
     from ui import video_ui
 
     folder = tmp_path / "clips"
@@ -442,8 +442,14 @@ def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_store
     running.write_bytes(b"being written")
     os.utime(left, (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
     os.utime(running, (time.time() - video_ui.STALE_HIDDEN_S + 60,) * 2)
+    (folder / ".a-folder").mkdir()
+    os.utime(folder / ".a-folder", (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
     video_ui.stored_clip("new.mp4", b"a new clip")
-    assert not left.exists() and running.exists()
+    assert not left.exists() and running.exists() and (folder / ".a-folder").is_dir()
+    left.write_bytes(b"another half result")
+    os.utime(left, (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
+    video_ui.stored_clip("new.mp4", b"a new clip")   # stored already: used again
+    assert not left.exists()
 
 
 def test_video_page_choices_survive_a_trip_to_another_page(tiny_app_env):

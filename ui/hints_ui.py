@@ -239,5 +239,5 @@ def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, dige
     with controls:
         if point is not None:
             _point_ui(model, stamp, picture, digest, result, point)
-        _list_ui(digest, picture.name.rsplit(".", 1)[0] or "image")
+        _list_ui(digest, widgets.file_stem(picture.name))
         _upload_ui(digest, picture.rgb.shape)

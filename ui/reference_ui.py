@@ -1,4 +1,5 @@
-"""Colors from a reference photo (``colorizer.exemplar``) on the Colorize and L/a/b pages.
+"""Colors from a reference photo (``colorizer.exemplar``) on the Colorize and L/a/b pages (and its size on the Video
+page's: ``kept_reference``).
 
 ``reference_picker_ui()`` (Colorize page): upload a color photo or pick one of the gallery's; the
 choice is kept in the session (not in widget state, which Streamlit drops on other pages), so the
@@ -161,7 +162,7 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
         m = loaders.metrics_of(picture.rgb, result.image, key, picture.alpha)
         st.caption(f"Colored from the reference, against the truth: PSNR {m['psnr']:.2f} dB, "
                    f"right hue {m['right_hue']:.0%}, colorfulness {m['colorfulness_ratio']:.0%} of the truth's.")
-    alpha, name = picture.alpha, f"{picture.name.rsplit('.', 1)[0] or 'image'}_{model.name}_reference.png"
+    alpha, name = picture.alpha, f"{widgets.file_stem(picture.name)}_{model.name}_reference.png"
     again = functools.partial(_reference_image, model, stamp, picture.pixels, digest, reference, temperature, hints_json)
     st.download_button("Download PNG (from the reference)", data=functools.partial(widgets.png_of, again, alpha),
                        file_name=name, mime="image/png", key=f"colorize.reference_download.{i}", on_click="ignore",

@@ -10,7 +10,8 @@ prediction against the colors carried along the motion.
 Stop: pressing it reruns the page, which interrupts the run at its next progress update; the partial
 file is removed and the queue's place given up (``colorizer.video.pipeline`` writes to a hidden file).
 Clips are kept on disk while in use, content-addressed under the temporary folder, at most
-``KEPT_CLIPS`` of them. Widget keys are namespaced ``video.*``.
+``KEPT_CLIPS`` of them; a hidden result a stopped server left there goes after ``STALE_HIDDEN_S``. Widget keys are
+namespaced ``video.*``.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
-from ui.reference_ui import kept_reference
 from ui.plain_text import plain
+from ui.reference_ui import kept_reference
 
 __all__ = ["video_page_ui", "clip_ui", "guidance_ui", "guidance_key", "run_ui", "result_ui", "last_result_ui", "download_name",
            "flicker_figure", "fps_text", "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
@@ -55,7 +56,7 @@ MAX_FRAMES = MAX_SECONDS * 30
 MAX_RESULT_MB = 50
 KEPT_CLIPS = 8
 # A hidden file (a result or a clip being written) this long untouched was left by a server that stopped mid-run: a
-# run writes its result as it goes and lasts minutes, so such a file is swept when the next clip is stored.
+# run writes its result as it goes and lasts minutes, so such a file is swept the next time a clip is used.
 STALE_HIDDEN_S = 3600
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
@@ -81,10 +82,17 @@ def stored_clip(name: str, data: bytes) -> Path:
         partial.replace(path)
         for old in sorted(_clip_folder().glob("[!.]*"), key=_last_used, reverse=True)[KEPT_CLIPS:]:
             old.unlink(missing_ok=True)
-        for left in _clip_folder().glob(".*"):  # up to 50 MB each, hidden from the trim above
-            if time.time() - _last_used(left) > STALE_HIDDEN_S:
-                left.unlink(missing_ok=True)
+    _sweep_left_results()
     return path
+
+
+def _sweep_left_results() -> None:
+    """Hidden files (a result, or a clip being stored) untouched for ``STALE_HIDDEN_S``: left by a server stopped
+    mid-run, up to 50 MB each, and hidden from the trim of old clips. A few files to look at, each time a clip is
+    used."""
+    for left in _clip_folder().glob(".*"):
+        if left.is_file() and time.time() - _last_used(left) > STALE_HIDDEN_S:
+            left.unlink(missing_ok=True)
 
 
 def _last_used(path: Path) -> float:
@@ -150,8 +158,9 @@ def clip_ui():
     if info.frames == 1:  # a still GIF or a one-frame clip: it colors as a clip, but the Colorize page does more
         st.info(f"{name} holds a single picture: the Colorize page colors it with hints, a reference and metrics "
                 "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
-    st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=f"{widgets.file_stem(name, 'clip')}_frame1.png",
-                       mime="image/png", key="video.frame_download",
+    st.download_button("Download the first frame (PNG)", encode_png(frame),
+                       file_name=f"{widgets.file_stem(name, 'clip')}_frame1.png", mime="image/png",
+                       key="video.frame_download",
                        help="Add hints to it on the Colorize page, download them, and load them below.")
     return name, path, info, data
 

@@ -336,10 +336,10 @@ def _uploaded_pictures(uploads: list) -> tuple[list[DecodedImage], list[str]]:
 
 
 def file_stem(name: str, default: str = "image") -> str:
-    """An upload's name → its stem, for a download's name: the part after its last / or \\, without its extension;
-    ``default`` when nothing is left. A browser sends a bare name, but a crafted upload can send "..\\..\\x.png",
-    which a ZIP tool on Windows would unpack two folders up."""
-    return Path(PureWindowsPath(name).name).stem or default
+    """An upload's name → its stem, for every download's name: the part after its last / or \\ (or a drive's colon),
+    without its extension; ``default`` when nothing is left. A browser sends a bare name, but a crafted upload can
+    send "..\\..\\x.png", which a ZIP tool on Windows would unpack two folders up."""
+    return PureWindowsPath(name).stem or default
 
 
 def first_names(names: list[str]) -> str:
