@@ -102,6 +102,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "DecodedImage",
     "ImageError",
+    "DecodeTimeoutError",
     "error_line",
     "decode_image",
     "encode_png",
@@ -150,6 +151,10 @@ class ImageError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.reason}"
+
+
+class DecodeTimeoutError(ImageError):
+    """A decode stopped at its time limit (``DECODE_SECONDS``): about the machine's load then as much as the file."""
 
 
 def error_line(problem: object) -> str:
@@ -346,7 +351,7 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
         except decode_budget.BudgetError as exc:
             raise ImageError(name, str(exc)) from None
         except _DecodeTimeout:
-            raise ImageError(name, _timeout_reason(seconds)) from None
+            raise DecodeTimeoutError(name, _timeout_reason(seconds)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(name, pillow_bomb_reason(exc, data, max_pixels)) from None
         except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
@@ -357,7 +362,7 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
         im.decodermaxblock = _DECODE_CHUNK
         im.load()  # Image.open is lazy: force decoding so errors surface here
     except _DecodeTimeout:
-        raise ImageError(name, _timeout_reason(seconds)) from None
+        raise DecodeTimeoutError(name, _timeout_reason(seconds)) from None
     except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
         # OSError("image file is truncated"), SyntaxError("broken PNG file"), ...
         fmt = format_from_signature(data)

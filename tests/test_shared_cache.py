@@ -72,6 +72,52 @@ def test_an_entry_older_than_its_ttl_is_computed_again():
     assert len(calls) == 3
 
 
+def test_a_value_can_be_kept_for_less_than_the_caches_ttl_never_more():
+    """``ttl_of(value)``: a refusal that depends on the server's load is kept a minute where results are kept two
+    hours; a lifetime over ``ttl_s`` is held to it, and None is ``ttl_s``."""
+    clock = Clock()
+    cache, calls = SharedCache(1 << 20, ttl_s=100, clock=clock), []
+    lifetime = {"short": 5, "long": 1000, "plain": None}
+    for key in lifetime:
+        cache.get(key, lambda key=key: calls.append(key) or key, ttl_of=lambda value: lifetime[value])
+    clock.now = 6
+    assert [cache.peek(key) for key in lifetime] == [None, "long", "plain"]
+    clock.now = 101
+    assert [cache.peek(key) for key in lifetime] == [None, None, None]
+
+
+def test_a_read_stopped_at_its_time_limit_is_tried_again_after_a_minute(monkeypatch):
+    """Session 29's audit: an upload refused for its decode time was remembered like any refusal, for two hours: an
+    honest photo refused while the server was busy stayed refused for that visitor. A time refusal is kept
+    ``TIMED_OUT_TTL_S`` (a page's reruns within it do not spend the decode lane again); other refusals as before."""
+    from colorizer.imageio import DecodeTimeoutError, ImageError
+    from ui import loaders
+
+    clock, reads = Clock(), []
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(50 * 2**20, ttl_s=loaders.RESULT_TTL_S, clock=clock))
+
+    def decode(data, name, fit):
+        reads.append(name)
+        if name == "busy.png" and len(reads) == 1:
+            raise DecodeTimeoutError(name, "took too long to decode (stopped at the limit of 10 s)")
+        raise ImageError(name, "not an image")
+
+    monkeypatch.setattr(loaders, "decode_image", decode)
+    for _ in range(2):   # the second, a rerun: from the cache
+        with pytest.raises(ImageError, match="took too long"):
+            loaders.decode_upload(b"photo", "busy.png")
+        with pytest.raises(ImageError, match="not an image"):
+            loaders.decode_upload(b"text", "broken.png")
+    assert reads == ["busy.png", "broken.png"]
+    clock.now = loaders.TIMED_OUT_TTL_S + 1
+    with pytest.raises(ImageError, match="not an image"):   # read again: this time it decodes as far as it goes
+        loaders.decode_upload(b"photo", "busy.png")
+    with pytest.raises(ImageError, match="not an image"):
+        loaders.decode_upload(b"text", "broken.png")
+    assert reads == ["busy.png", "broken.png", "busy.png"]
+    assert 10 < loaders.TIMED_OUT_TTL_S < loaders.RESULT_TTL_S
+
+
 def test_values_are_shared_read_only_and_counted_once():
     cache = SharedCache(1 << 20)
     array = np.zeros(100, np.uint8)

@@ -47,7 +47,7 @@ from colorizer import checkpoints, evaluate, gallery, metrics
 from colorizer.checkpoints import CheckpointError
 from colorizer.decode_budget import OPERATOR_ADVICE
 from colorizer.exemplar import reference_shown
-from colorizer.imageio import DecodedImage, ImageError, decode_image
+from colorizer.imageio import DecodedImage, DecodeTimeoutError, ImageError, decode_image
 from ui import visitor, work_queue
 from ui.shared_cache import SharedCache
 
@@ -67,6 +67,10 @@ RESULT_CACHE_ENTRIES = 64
 # keeps the most recent (a rerun finds them), and what falls out is computed again in its turn.
 CACHE_MB = 300
 RESULT_TTL_S = 2 * 3600
+# A read stopped at its time limit says as much about the server's load then as about the file: kept a minute, not
+# RESULT_TTL_S (an honest photo refused in a rush can be tried again), and not less (each widget touch reruns the
+# page, and would spend the shared decode lane's 10 s again on the same file).
+TIMED_OUT_TTL_S = 60
 METRICS_MAX_SIDE = 2048
 # What a visitor can do about a picture over the decode budget (the CLI's user is told to raise it instead).
 VISITOR_ADVICE = "this server takes no larger one: shrink it and upload it again"
@@ -87,11 +91,12 @@ CACHE = SharedCache(CACHE_MB * 2**20, ttl_s=RESULT_TTL_S)
 MODELS = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
 
 
-def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None = None):
+def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None = None, ttl_of=None):
     """``CACHE.get`` with the turn shown on the page, and a toast when another visitor's identical
     request is already in line (the result is then shared)."""
     return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue),
-                     on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"))
+                     on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"),
+                     ttl_of=ttl_of)
 
 
 def _toast(text: str) -> None:
@@ -180,7 +185,8 @@ def decode_upload(data: bytes, name: str) -> DecodedImage:
     """Uploaded bytes → ``DecodedImage`` (within the decode budget, in the decode queue); ``ImageError``
     for a file that cannot be used (remembered as a result is)."""
     key = ("decode", name, hashlib.blake2b(data, digest_size=16).hexdigest())
-    outcome = _shared(key, f"Reading {name}", lambda: _decoded_or_refused(data, name), queue=work_queue.DECODE_QUEUE)
+    outcome = _shared(key, f"Reading {name}", lambda: _decoded_or_refused(data, name), queue=work_queue.DECODE_QUEUE,
+                      ttl_of=lambda outcome: TIMED_OUT_TTL_S if isinstance(outcome, DecodeTimeoutError) else None)
     if isinstance(outcome, ImageError):
         raise ImageError(outcome.name, for_visitor(outcome.reason))
     return outcome

@@ -17,7 +17,8 @@ students opening the page on its default photo) both computed it.
 - values are shared, not copied: every numpy array in them (inside tuples, lists, dicts and
   dataclasses) is made read-only, so no session can change another's picture;
 - at most ``max_bytes`` (the arrays' bytes, or what ``weigh(value)`` says for values whose memory is not
-  numpy's, e.g. loaded models) are kept, least recently used first out, each for at most ``ttl_s``; a
+  numpy's, e.g. loaded models) are kept, least recently used first out, each for at most ``ttl_s`` (or
+  less: ``get(..., ttl_of=...)`` gives a value its own, e.g. a refusal that depends on the server's load); a
   value larger than the whole budget is returned but not kept.
 ``stats()`` → (entries, bytes); ``clear()``. Thread-safe.
 """
@@ -82,7 +83,7 @@ class SharedCache:
                  weigh: Callable[[object], int] = nbytes_of):
         self.max_bytes, self.ttl_s, self._clock, self._weigh = int(max_bytes), ttl_s, clock, weigh
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[object, int, float]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[object, int, float, float | None]] = OrderedDict()
         self._bytes = 0
         self._pending: dict[Hashable, _Pending] = {}
 
@@ -105,32 +106,35 @@ class SharedCache:
         entry = self._entries.get(key)
         if entry is None:
             return _MISSING
-        value, size, stored = entry
-        if self.ttl_s is not None and self._clock() - stored > self.ttl_s:
+        value, size, stored, ttl_s = entry
+        if ttl_s is not None and self._clock() - stored > ttl_s:
             self._drop(key)
             return _MISSING
         self._entries.move_to_end(key)
         return value
 
     def _drop(self, key: Hashable) -> None:
-        _, size, _ = self._entries.pop(key)
+        _, size, _, _ = self._entries.pop(key)
         self._bytes -= size
 
-    def _store(self, key: Hashable, value) -> None:
+    def _store(self, key: Hashable, value, ttl_s: float | None = None) -> None:
         size = int(self._weigh(value))
         if size > self.max_bytes:
             return
         if key in self._entries:
             self._drop(key)
-        self._entries[key] = (value, size, self._clock())
+        lifetimes = [t for t in (self.ttl_s, ttl_s) if t is not None]
+        self._entries[key] = (value, size, self._clock(), min(lifetimes) if lifetimes else None)
         self._bytes += size
         while self._bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
     def get(self, key: Hashable, compute: Callable[[], object], turn: Callable[[], ContextManager] | None = None,
-            on_join: Callable[[], object] | None = None, wait_poll_s: float = 0.25):
+            on_join: Callable[[], object] | None = None, wait_poll_s: float = 0.25,
+            ttl_of: Callable[[object], float | None] | None = None):
         """The value of ``key``: stored, being computed by another caller (``on_join()`` is called once if
-        that takes a while: say so on the page), or computed now in ``turn()``."""
+        that takes a while: say so on the page), or computed now in ``turn()``. ``ttl_of(value)``: how long a value
+        computed now is kept, at most ``ttl_s`` (None: ``ttl_s``)."""
         while True:
             with self._lock:
                 found = self._lookup(key)
@@ -141,7 +145,7 @@ class SharedCache:
                 if owner:
                     pending = self._pending[key] = _Pending()
             if owner:
-                return self._compute(key, pending, compute, turn)
+                return self._compute(key, pending, compute, turn, ttl_of)
             joined = False
             while not pending.done.wait(wait_poll_s):
                 if on_join is not None and not joined:
@@ -153,7 +157,7 @@ class SharedCache:
                 return pending.value
             # the computing caller left before it finished: the next one takes it over
 
-    def _compute(self, key: Hashable, pending: _Pending, compute, turn):
+    def _compute(self, key: Hashable, pending: _Pending, compute, turn, ttl_of=None):
         try:
             with (turn() if turn is not None else nullcontext()):
                 with self._lock:  # made by someone else while this caller waited for its turn?
@@ -170,7 +174,7 @@ class SharedCache:
         finally:
             with self._lock:
                 if pending.error is None and not pending.abandoned:
-                    self._store(key, found)
+                    self._store(key, found, ttl_of(found) if ttl_of is not None else None)
                     pending.value = found
                 self._pending.pop(key, None)
             pending.done.set()
