@@ -119,6 +119,14 @@ def _decoder_options(max_frame_pixels: int) -> dict:
     return {"max_pixels": str(DECODER_MARGIN * int(max_frame_pixels))}
 
 
+def _av_open(path, max_frame_pixels: int):
+    """``av.open`` to read ``path``, FFmpeg's decoders held to ``DECODER_MARGIN`` × ``max_frame_pixels`` while it opens
+    the file (it decodes a frame to learn the stream's size): the pictures' reader and the sound's."""
+    import av
+
+    return av.open(str(path), metadata_errors="ignore", options=_decoder_options(max_frame_pixels))
+
+
 def _open(path, max_frame_pixels: int):
     """The clip's container, its decoders refusing pictures over ``DECODER_MARGIN`` × ``max_frame_pixels``."""
     import av
@@ -129,7 +137,7 @@ def _open(path, max_frame_pixels: int):
     if Path(path).stat().st_size == 0:
         raise VideoError(f"{name}: empty file")
     try:
-        container = av.open(str(path), metadata_errors="ignore", options=_decoder_options(max_frame_pixels))
+        container = _av_open(path, max_frame_pixels)
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise VideoError(f"{name}: not a readable video ({_one_line(err, path)})") from None
     if not container.streams.video:
@@ -314,7 +322,7 @@ class VideoWriter:
         import av
 
         try:
-            source = av.open(str(path), metadata_errors="ignore", options=_decoder_options(self.size[0] * self.size[1]))
+            source = _av_open(path, self.size[0] * self.size[1])   # the sound's source is the pictures' clip
         except (av.FFmpegError, UnicodeDecodeError, ValueError):
             return None
         if not source.streams.audio:
