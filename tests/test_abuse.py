@@ -883,6 +883,55 @@ def test_compare_runs_at_most_max_tuned_fine_tuned_models_even_if_asked_for_more
     assert compare_ui.names_ui() == ["hypercolumn", *tuned[:compare_ui.MAX_TUNED]]
 
 
+def _shared_by_others(tiny_app_env, tmp_path, monkeypatch, n: int) -> Path:
+    """The tiny app's checkpoints, plus ``n`` copies of its fine-tuned one that other visitors shared."""
+    import shutil
+
+    from app_fixtures import TUNED_NAME
+    from colorizer import access
+
+    user = tmp_path / "user"
+    shutil.copytree(tiny_app_env / "user", user)
+    for i in range(n):
+        folder = shutil.copytree(user / TUNED_NAME, user / f"cifar_ae-ft-{i:016x}")
+        access.grant(folder, f"visitor-{i}")
+        access.share(folder, f"visitor-{i}")
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(user))
+    return user
+
+
+@pytest.mark.slow
+def test_the_curves_page_lists_the_checkpoints_once_and_draws_others_shared_ones_only_when_picked(
+        tiny_app_env, tmp_path, monkeypatch):
+    """Finding (session 29's audit): the Training-curves page listed the checkpoints once per checkpoint (each
+    history and card looked its folder up in a fresh listing, which reads every fine-tuned model's access file), and
+    drew every one, other visitors' shared models included: with 300 shared on a server, one view took 14 s of the
+    server's CPU (4 s at 60, a class of 20 sharing three each). The page lists once, draws the shipped, the
+    operator's and the visitor's own, offers the shared ones, and draws at most MAX_CURVES."""
+    from app_fixtures import TUNED_NAME
+    from colorizer import checkpoints
+    from ui import curves_ui
+
+    listings = []
+    listing = checkpoints.available_checkpoints
+    monkeypatch.setattr(checkpoints, "available_checkpoints", lambda *a, **k: listings.append(1) or listing(*a, **k))
+    counts = {}
+    for n in (0, 20):
+        _shared_by_others(tiny_app_env, tmp_path / str(n), monkeypatch, n)
+        listings.clear()
+        at = _app().switch_page("pages/curves.py").run()
+        assert_no_page_error(at)
+        counts[n] = len(listings)
+        picker = at.multiselect(key="curves.checkpoints")
+        assert len(picker.options) == 5 + n  # every one is offered
+        assert sorted(picker.value) == sorted(["cifar_ae", "vae", "unet313", "hypercolumn_hints", TUNED_NAME])
+    assert counts[20] == counts[0], counts  # the listings do not grow with the shared models
+    assert picker.max_selections == curves_ui.MAX_CURVES
+    picker.set_value(picker.options[:curves_ui.MAX_CURVES]).run()
+    assert_no_page_error(at)
+    assert len([e for e in at.expander if "·" in e.label]) == curves_ui.MAX_CURVES  # one card each
+
+
 @pytest.mark.slow
 def test_an_app_fine_tune_is_written_private_with_a_card_others_may_see(fn, tiny_checkpoints, checkpoint_dir):
     """Findings: fine-tuned checkpoints were visible to every visitor, named by the time, and their cards

@@ -1,38 +1,55 @@
 """The Training curves page's UI (``curves_page_ui``); the page file ``pages/curves.py`` only runs it.
 
 Every checkpoint's history.csv as plotly curves (``ui.charts.history_figure``), overlaid for
-comparison, with each model card beside them (``ui.cards.card_ui``). Widget keys are namespaced
-``curves.*``.
+comparison, with each model card beside them (``ui.cards.card_ui``). Drawn at first: the shipped ones, the
+operator's and the visitor's own; those other visitors shared are offered, not drawn (a class's shared models
+are many), and at most ``MAX_CURVES`` are drawn at once. Widget keys are namespaced ``curves.*``.
 """
 from __future__ import annotations
 
 import streamlit as st
 
+from colorizer import access
 from colorizer.checkpoints import CheckpointError
 from ui import charts, loaders, widgets
 from ui.cards import card_ui, soup_size
 from ui.plain_text import plain
 
 LOG_SCALE_ALWAYS = {"learning_rate"}
+# Checkpoints drawn at once: each is a curve in every chart and a card. Every visitor's shared models are listed
+# here (a class of 20 sharing three each is 60; the disk quota allows ~375), and drawing 300 took 14 s of the
+# server's CPU a view (session 29's audit).
+MAX_CURVES = 12
+
+
+def shared_by_others(folder, viewer: str) -> bool:
+    """Whether the checkpoint in ``folder`` is another visitor's, shared on this server (not drawn by default)."""
+    return access.read_access(folder) is not None and not access.owned_by(folder, viewer)
 
 
 def curves_page_ui() -> None:
     st.title("Training curves")
-    names = list(loaders.available_checkpoints())
+    available = loaders.available_checkpoints()  # once: each listing reads every fine-tuned model's access file
+    names = list(available)
     if not names:
         widgets.no_checkpoint_ui()
         return
     histories = {}
     for name in names:
         try:
-            histories[name] = loaders.history_of(name)
+            histories[name] = loaders.history_of(name, available)
         except CheckpointError as err:  # a damaged history is one line; the others are drawn
             st.warning(plain(str(err)), icon=":material/broken_image:")
             histories[name] = []
     with_history = [name for name in names if histories[name]]
     if not with_history:
         st.info("No checkpoint has a history.csv yet (training writes one per epoch).", icon=":material/info:")
-    chosen = widgets.multiselect_ui("Checkpoints", with_history, with_history, "curves.checkpoints")
+    viewer = loaders.viewer()
+    default = [name for name in with_history if not shared_by_others(available[name], viewer)][:MAX_CURVES]
+    chosen = widgets.multiselect_ui("Checkpoints", with_history, default, "curves.checkpoints",
+                                    max_selections=MAX_CURVES,
+                                    help=f"Up to {MAX_CURVES} at once; models other visitors shared are here too.")
+    chosen = chosen[:MAX_CURVES]  # also against a tampered request: the widget alone caps it in the browser
     metrics = charts.metric_names({name: histories[name] for name in chosen})
     picked = widgets.multiselect_ui("Metrics", metrics, [m for m in ("loss", "learning_rate") if m in metrics], "curves.metrics",
                             help="Solid: training; dashed: validation (val_…).")
@@ -56,6 +73,6 @@ def curves_page_ui() -> None:
                              "the curve drawn is its first ingredient's (see the card)."))
     with cards:
         st.markdown("### Model cards")
-        for i, name in enumerate(chosen or names):
+        for i, name in enumerate(chosen or names[:MAX_CURVES]):
             card_ui(name, expanded=i == 0)
 

@@ -373,10 +373,11 @@ def _card(folder: str, mtime_ns: int) -> dict:
     return checkpoints.read_card(folder)
 
 
-def history_of(name: str) -> list[dict]:
+def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict]:
     """Rows of checkpoint ``name``'s history.csv ([] when it has none; ``CheckpointError``, one line,
-    when it is unreadable)."""
-    folder = available_checkpoints().get(name)
+    when it is unreadable). ``available``: a listing the caller holds (``available_checkpoints()``), so that a
+    page reading every checkpoint's history lists them once, not once a checkpoint."""
+    folder = (available_checkpoints() if available is None else available).get(name)
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
 
 
