@@ -188,17 +188,25 @@ def start_ui(bases: dict) -> None:
               disabled=loader is None, on_click=safe(_start), args=(base, loader, settings, source, owner_id()))
     if loader is None:
         st.caption("Choose some color photos to start.")
+    start_errors_ui()
+
+
+def start_errors_ui() -> None:
+    """What stopped the last Start, once: under the form, or over the job that refused it (a second tab's Start)."""
     for error in st.session_state.pop(START_ERRORS_KEY, []):
         st.error(plain(error), icon=":material/error:")
 
 
 def _start(base: str, loader, settings: dict, source: str, owner: str) -> None:
     """On Start (a callback: it runs before the page, so no rerun can drop the click): check the
-    visitor's room for another checkpoint, read the photos, queue the job and remember its id; what
-    stops it (no usable photo, no room, a full queue, a job running already) is a line on the form."""
+    visitor's room for another checkpoint and the queue's for their job, read the photos, queue the job and
+    remember its id; what stops it (no usable photo, no room, a full queue, a job running already) is a line on
+    the form. Both rooms are asked before the photos are read: 20 photos are seconds of the decode lane that every
+    visitor's uploads wait behind, spent for nothing when the job is then refused."""
     try:
         access.check_room(checkpoints.user_checkpoint_dir(), owner)
-    except (access.CheckpointQuotaError, OSError) as err:
+        finetune.QUEUE.check_room(owner)
+    except (access.CheckpointQuotaError, finetune.FinetuneError, OSError) as err:
         st.session_state[START_ERRORS_KEY] = [f"Cannot start: {err}"]
         return
     photos, errors = loader()
@@ -379,6 +387,7 @@ def finetune_page_ui() -> None:
                "are computed once), in the background, one job per server at a time.")
     job = current_job()
     if job is not None:
+        start_errors_ui()
         status = job.status()  # one snapshot: the job's thread moves on meanwhile
         for line in status.skipped:
             st.warning(plain(f"Skipped {line}"), icon=":material/broken_image:")
