@@ -202,11 +202,24 @@ def test_result_of_a_stop_inside_an_epoch_says_so(tmp_path):
     checkpoints.write_card(folder, {"name": folder.name, "training": {
         "epochs": 1, "epochs_run": 1, "stopped_early": True, "last_epoch_steps": 1, "steps_per_epoch": 3,
         "time_per_epoch_s": None, "feature_time_s": 6.7}})
+    (folder / "model.keras").write_bytes(b"x")  # the result is still on the server
     at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
     [success] = at.success
     assert "after 0 full epoch(s) and 1 of 3 steps of epoch 1 (stopped early" in success.value
     assert any("stopped before an epoch was complete" in c.value for c in at.caption)
+
+
+def test_the_result_of_a_deleted_fine_tune_offers_no_download(tmp_path):
+    """Finding (session 29's audit): after Delete under "Your fine-tuned models" (or its expiry), the result view
+    still said "Saved … after ? epoch(s). It is in your model picker now" and its Download gave a 22-byte empty ZIP
+    (3.75 MB before the Delete, in a browser). It now says the model was deleted, and offers nothing to download."""
+    folder = tmp_path / "cifar_ae-ft-1234"  # deleted: nothing left of it
+    at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert [as_read(i.value) for i in at.info] == [
+        "cifar_ae-ft-1234 was deleted from this server, so there is nothing to download."]
+    assert not at.success and not at.get("download_button")
 
 
 def test_epochs_done_counts_whole_epochs_when_none_was_cut():

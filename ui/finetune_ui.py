@@ -320,6 +320,11 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     if status.result is None:
         st.warning(plain(status.message or "Stopped: nothing was saved."), icon=":material/stop_circle:")
         return
+    if not (status.result / "model.keras").is_file():  # deleted below (Your fine-tuned models), or expired
+        # Its download would be an empty ZIP, and its card "? epoch(s)" in a model picker that no longer has it.
+        st.info(plain(f"{status.result.name} was deleted from this server, so there is nothing to download."),
+                icon=":material/delete:")
+        return
     card = checkpoints.read_card(status.result)
     training = card.get("training", {})
     stopped = " (stopped early; the best epoch's weights were kept)" if status.state == "stopped" else ""
