@@ -204,6 +204,4 @@ class ReferencedColorizer:
 
     def colorize(self, truth: np.ndarray) -> np.ndarray:
         reference, shown = self.references[_photo_key(truth)]
-        if shown is None:  # as before visible pixels: every model and baseline takes this
-            return self.model.colorize(truth, reference=reference)
         return self.model.colorize(truth, reference=reference, reference_visible=shown)

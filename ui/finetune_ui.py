@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from typing import Callable
 from datetime import datetime, timezone
+from typing import Callable
 
 import streamlit as st
 
