@@ -8,6 +8,15 @@
 - Several devices: ``fit`` compiles (optimizer included) and trains under the ``tf.distribute`` strategy
   ``trainable`` was built under (``colorizer.distribute.training_strategy``; the callers build under its
   ``scope()``). ``batch_size`` is the global batch, split across the replicas; nothing is rescaled.
+- Memory: what ``fit`` traced is freed with the model. TensorFlow keeps the gradient function of every
+  ``CustomGradient`` its tracing registers in a process-wide registry, for good; Keras's optimizer registers one per
+  traced train step (an ``all_reduce`` of the gradients, under every strategy, the default one included), and that
+  function holds the whole traced graph: about 250 MB more after each fine-tune on a server that never restarts
+  (tensorflow/tensorflow#97697; tf-keras#898 purges them in ``clear_session``). ``fit`` drops the entries its
+  tracing added once it returns, when nothing will differentiate those graphs again. TensorFlow also keeps, in
+  its process-wide default graph, the generator through which Keras reads each ``ArrayBatches``
+  (``tf.data.Dataset.from_generator``'s ``numpy_function``, attached to the outermost graph): ``fit`` empties
+  both ``ArrayBatches`` when it returns, so what stays is a few small objects, not the cached features.
 - Stopping: ``stop`` is an event; once it is set, training ends after the current step (or, when set
   during validation or a callback, before the next epoch) with the best weights so far. Without one,
   ``fit`` makes its own and SIGINT/SIGTERM set it (``stop_on_signals``), as for a ``docker stop``.
@@ -108,6 +117,11 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.shuffle:
             self.rng.shuffle(self.order)
 
+    def release(self) -> None:
+        """Let go of the arrays (and ``augment``) once training is over: nothing can be read after this."""
+        self.x = self.y = self.augment = None
+        self.order = np.arange(0)
+
 
 def _first(arrays):
     if isinstance(arrays, dict):
@@ -194,11 +208,45 @@ def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, 
     schedule = [keras.callbacks.ReduceLROnPlateau(factor=LR_FACTOR, patience=LR_PATIENCE, min_lr=MIN_LR), keep_best]
     if history_path is not None:
         schedule.insert(1, keras.callbacks.CSVLogger(str(history_path)))
-    with stop_on_signals(stop.set, stop.is_set) if own_stop else nullcontext():
-        trainable.fit(
-            ArrayBatches(x, y, batch_size, seed=seed, augment=augment),
-            validation_data=ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment),
-            epochs=epochs, verbose=verbose, callbacks=[*schedule, *callbacks, StopWhenSet(stop)],
-        )
+    batches = ArrayBatches(x, y, batch_size, seed=seed, augment=augment)
+    val_batches = ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment)
+    try:
+        with stop_on_signals(stop.set, stop.is_set) if own_stop else nullcontext(), _forgetting_what_tracing_keeps():
+            trainable.fit(batches, validation_data=val_batches, epochs=epochs, verbose=verbose,
+                          callbacks=[*schedule, *callbacks, StopWhenSet(stop)])
+    finally:  # TensorFlow keeps both for good (see the module docstring): only their arrays can go
+        batches.release()
+        val_batches.release()
     keep_large_buffers()  # fit's tf.data lowered malloc's trim threshold: undo it (see its docstring)
     return keep_best
+
+
+def _what_tracing_keeps() -> tuple[dict, list]:
+    """TensorFlow's process-wide keepers of what tracing made, as they are now: its registry of gradient functions
+    (op type → entry) and the list of Python functions its global default graph holds alive (made at the first
+    one); empty where their layout is not the one known (then nothing is dropped there: a leak, not a failure)."""
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops._gradient_registry._registry
+        py_funcs = getattr(ops.get_default_graph(), "_py_funcs_used_in_graph", [])
+    except (ImportError, AttributeError):
+        return {}, []
+    return (registry if isinstance(registry, dict) else {}), (py_funcs if isinstance(py_funcs, list) else [])
+
+
+@contextmanager
+def _forgetting_what_tracing_keeps():
+    """Drop what TensorFlow kept for good while the block ran (see the module docstring): the
+    ``CustomGradient-<n>`` entries, each pinning a traced training graph, and the Python functions attached
+    to the global graph (the batches' generators). Fine-tunes run one at a time, so no other training is
+    tracing meanwhile; an inference graph traced then is never differentiated, and reads no generator."""
+    registry, py_funcs = _what_tracing_keeps()
+    gradients_before, n_py_funcs = set(registry), len(py_funcs)
+    try:
+        yield
+    finally:
+        registry, py_funcs = _what_tracing_keeps()
+        for name in [name for name in list(registry) if name not in gradients_before and name.startswith("CustomGradient-")]:
+            registry.pop(name, None)
+        del py_funcs[n_py_funcs:]

@@ -87,7 +87,9 @@ def test_server_markdown_reports_every_measurement():
         "cold_start": {"health_s": 0.8, "first_image_s": 6.2}, "cold_start_no_warmup": {"health_s": 0.5, "first_image_s": 8.4},
         "cold_start_streamlit_run": {"health_s": 0.6, "first_image_s": 7.5},
         "memory": {"after_pages": {"peak_mb": 1225.6}, "per_page_peak_mb": {"Colorize": 1149.2, "Fine-tune": 1225.6},
-                   "finetune_epochs": 2, "finetune": {"saved": True, "seconds": 50.9}, "peak_mb": 2100.0,
+                   "finetune_epochs": 2, "finetune": {"saved": True, "seconds": 50.9},
+                   "after_finetune": {"rss_mb": 1877.2, "peak_mb": 2064.9}, "second_finetune": {"saved": True, "seconds": 12.3},
+                   "after_second_finetune": {"rss_mb": 1894.5, "peak_mb": 2174.8}, "peak_mb": 2174.8,
                    "limit_mb": serverbench.MEMORY_LIMIT_MB, "within_limit": True},
         "class": {"sessions": 20, "upload_spread_s": 1.2, "last_wait_s": 9.5, "median_wait_s": 6.1,
                   "all_done_after_first_upload_s": 10.1, "all_own_result": True, "problems": {},
@@ -95,7 +97,8 @@ def test_server_markdown_reports_every_measurement():
     }
     text = serverbench.server_markdown(result)
     for needle in ("6.2 s with the background warm-up from server start", "7.5 s with plain `streamlit run`",
-                   "8.4 s without it", "2,100 MiB with a 2-epoch fine-tune",
+                   "8.4 s without it", "2,065 MiB with a 2-epoch fine-tune",
+                   "resident 1,877 MiB after it), 2,175 MiB after a second one (saved; resident 1,894 MiB",
                    "longest wait from a session's upload to its own result was 9.5 s", "every one its own result",
                    "17 were shown their place in the queue"):
         assert needle in text, needle

@@ -1,0 +1,94 @@
+"""Fine-tunes in a row in one long-running process, as on a public server that never restarts: does each
+leave memory behind?
+
+``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]`` loads the six
+shipped models and colorizes once with each (what a server holds after a visitor opened every page), then runs
+``--runs`` fine-tunes of the flagship one after the other on the first ``--photos`` training photos
+(``data/photos/train``, from ``scripts/fetch_photos.py``), each freeing what a server frees after a job (the
+feature cache, ``process.release_unused``). Per fine-tune it prints the seconds, the peak resident set (sampled
+every 20 ms) and the resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
+
+A peak that settles after the second fine-tune is a server that keeps what it reuses; one that climbs by the
+same step each time is a leak (docs/deploy.md, session 30: ~250 MB a fine-tune before ``loop.fit`` dropped
+what TensorFlow kept of its training).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from colorizer import process
+
+SHIPPED = ("hypercolumn", "hypercolumn_hints", "unet313", "vgg16_ae", "cifar_ae", "vae")
+TRAIN_PHOTOS = Path("data/photos/train")
+
+
+class PeakSampler:
+    """The resident set's highest value since ``reset()``, sampled every ``every_s`` in a daemon thread."""
+
+    def __init__(self, every_s: float = 0.02):
+        self.peak_mb, self._every_s = 0.0, every_s
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def reset(self) -> None:
+        self.peak_mb = 0.0
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_mb = max(self.peak_mb, process.memory_mb()["rss_mb"] or 0.0)
+            time.sleep(self._every_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--photos", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--crop", type=int, default=None, help="crop size in px (default: the model's working size)")
+    args = parser.parse_args(argv)
+    process.limit_malloc_arenas()
+    from colorizer.finetune import FinetuneConfig, FinetuneJob
+    from colorizer.finetune.photos import photos_from_folder
+    from colorizer.finetune.training import FEATURE_CACHE
+    from colorizer.inference import load
+
+    sampler = PeakSampler()
+    photo = (np.random.default_rng(0).random((480, 640, 3)) * 255).astype(np.uint8)
+    models = [load(name) for name in SHIPPED]
+    for model in models:
+        model.colorize(photo)
+    chosen = sorted(TRAIN_PHOTOS.glob("*"))[: args.photos]
+    if not chosen:
+        raise SystemExit(f"{TRAIN_PHOTOS}: no photos (run scripts/fetch_photos.py)")
+    work = Path(tempfile.mkdtemp(prefix="finetune-memory-"))
+    try:
+        for path in chosen:
+            shutil.copy(path, work / path.name)
+        photos, _ = photos_from_folder(work)
+        print(f"six models loaded and used: {process.memory_mb()['rss_mb']:,.0f} MiB resident", flush=True)
+        print("| fine-tune | seconds | peak (MiB) | resident after (MiB) |\n|---|---|---|---|", flush=True)
+        for run in range(1, args.runs + 1):
+            sampler.reset()
+            started = time.perf_counter()
+            config = FinetuneConfig(base="hypercolumn", epochs=args.epochs, batch_size=args.batch, crop=args.crop,
+                                    out_dir=work / f"finetune-{run}")
+            FinetuneJob(config, photos, on_update=process.release_when_done).run()
+            FEATURE_CACHE.clear()  # what the app's queue does when it empties
+            process.release_unused()
+            models[0].colorize(photo)
+            print(f"| {run} | {time.perf_counter() - started:.0f} | {sampler.peak_mb:,.0f} | "
+                  f"{process.memory_mb()['rss_mb']:,.0f} |", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
