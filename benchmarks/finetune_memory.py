@@ -1,9 +1,9 @@
 """Fine-tunes in a row in one long-running process, as on a public server that never restarts: does each
 leave memory behind?
 
-``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]`` loads the six
+``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX] [--base hypercolumn]`` loads the six
 shipped models and colorizes once with each (what a server holds after a visitor opened every page), then runs
-``--runs`` fine-tunes of the flagship one after the other on the first ``--photos`` training photos
+``--runs`` fine-tunes of ``--base`` (the flagship) one after the other on the first ``--photos`` training photos
 (``data/photos/train``, from ``scripts/fetch_photos.py``), each freeing what a server frees after a job (the
 feature cache, ``process.release_unused``). Per fine-tune it prints the seconds, the peak resident set (sampled
 every 20 ms) and the resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--crop", type=int, default=None, help="crop size in px (default: the model's working size)")
+    parser.add_argument("--base", default="hypercolumn", choices=SHIPPED, help="the checkpoint to fine-tune")
     args = parser.parse_args(argv)
     process.limit_malloc_arenas()
     from colorizer.finetune import FinetuneConfig, FinetuneJob
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(1, args.runs + 1):
             sampler.reset()
             started = time.perf_counter()
-            config = FinetuneConfig(base="hypercolumn", epochs=args.epochs, batch_size=args.batch, crop=args.crop,
+            config = FinetuneConfig(base=args.base, epochs=args.epochs, batch_size=args.batch, crop=args.crop,
                                     out_dir=work / f"finetune-{run}")
             FinetuneJob(config, photos, on_update=process.release_when_done).run()
             FEATURE_CACHE.clear()  # what the app's queue does when it empties

@@ -683,15 +683,16 @@ def fn():
 
 def test_finetune_settings_are_capped_on_a_public_server(fn):
     """Finding: fine-tuning had no caps (any number of photos, epochs up to 200, batch 64). A job the app
-    starts is checked against FinetuneLimits (defaults: 20 photos, 20 epochs, batch 8, crop 192, 10 min,
-    3 waiting), which one setting changes; the command line (the operator's) has none. Batch 8: at batch 16
-    the flagship's fine-tunes settled at a 2,770 MiB peak on a server, over a 2.7 GB host's cap (session 30)."""
+    starts is checked against FinetuneLimits (defaults: 20 photos, 20 epochs, batch 8, crop 176, 10 min,
+    3 waiting), which one setting changes; the command line (the operator's) has none. Batch 8 and crop 176:
+    at batch 16 and crop 192 the flagship's fine-tunes settled at a 2,770 MiB peak on a server, over a 2.7 GB
+    host's cap; at batch 8 and crop 176, 2,370 MiB (session 30)."""
     limits = fn.FinetuneLimits()
-    assert (limits.photos, limits.epochs, limits.batch, limits.crop, limits.minutes, limits.queue) == (20, 20, 8, 192, 10.0, 3)
-    for change, what in (({"epochs": 200}, "epochs 200"), ({"batch_size": 16}, "batch size 16"), ({"crop": 256}, "crop size 256")):
+    assert (limits.photos, limits.epochs, limits.batch, limits.crop, limits.minutes, limits.queue) == (20, 20, 8, 176, 10.0, 3)
+    for change, what in (({"epochs": 200}, "epochs 200"), ({"batch_size": 16}, "batch size 16"), ({"crop": 192}, "crop size 192")):
         with pytest.raises(fn.FinetuneError, match=f"^{what} is over this server's limit"):
             fn.FinetuneConfig(base="x", **{"batch_size": 8, **change}).validate(limits)
-    fn.FinetuneConfig(base="x", epochs=20, batch_size=8, crop=192).validate(limits)  # the largest allowed
+    fn.FinetuneConfig(base="x", epochs=20, batch_size=8, crop=176).validate(limits)  # the largest allowed
     fn.FinetuneConfig(base="x", epochs=200, batch_size=64).validate()  # no limits: the CLI
     assert fn.FinetuneLimits.from_env("photos=5,minutes=2.5") == fn.FinetuneLimits(photos=5, minutes=2.5)
     with pytest.warns(RuntimeWarning, match="ignoring 'epochs=lots'"):
