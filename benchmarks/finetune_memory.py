@@ -1,11 +1,11 @@
 """Fine-tunes in a row in one long-running process, as on a public server that never restarts: does each
 leave memory behind?
 
-``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX] [--base hypercolumn]`` loads the six
-shipped models and colorizes once with each (what a server holds after a visitor opened every page), then runs
-``--runs`` fine-tunes of ``--base`` (the flagship) one after the other on the first ``--photos`` training photos
-(``data/photos/train``, from ``scripts/fetch_photos.py``), each freeing what a server frees after a job (the
-feature cache, ``process.release_unused``). Per fine-tune it prints the seconds, the peak resident set (sampled
+``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]
+[--base hypercolumn]`` loads the six shipped models and colorizes once with each (what a server holds after a
+visitor opened every page), then runs ``--runs`` fine-tunes of ``--base`` (the flagship) one after the other on
+the first ``--photos`` training photos (``data/photos/train``, from ``scripts/fetch_photos.py``), each freeing
+what a server frees after a job (the feature cache, ``process.release_unused``). Per fine-tune it prints the seconds, the peak resident set (sampled
 every 20 ms) and the resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
 
 A peak that settles after the second fine-tune is a server that keeps what it reuses; one that climbs by the
@@ -30,7 +30,10 @@ TRAIN_PHOTOS = Path("data/photos/train")
 
 
 class PeakSampler:
-    """The resident set's highest value since ``reset()``, sampled every ``every_s`` in a daemon thread."""
+    """The resident set's highest value since ``reset()``, sampled every ``every_s`` in a daemon thread.
+
+    Sampled rather than read from VmHWM (``process.reset_peak``, exact), so that the figures in docs/deploy.md
+    before and after session 30's fix were taken the same way; a peak shorter than 20 ms can be missed."""
 
     def __init__(self, every_s: float = 0.02):
         self.peak_mb, self._every_s = 0.0, every_s

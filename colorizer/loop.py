@@ -15,8 +15,11 @@
   (tensorflow/tensorflow#97697; tf-keras#898 purges them in ``clear_session``). ``fit`` drops the entries its
   tracing added once it returns, when nothing will differentiate those graphs again. TensorFlow also keeps, in
   its process-wide default graph, the generator through which Keras reads each ``ArrayBatches``
-  (``tf.data.Dataset.from_generator``'s ``numpy_function``, attached to the outermost graph): ``fit`` empties
-  both ``ArrayBatches`` when it returns, so what stays is a few small objects, not the cached features.
+  (``tf.data.Dataset.from_generator``'s ``numpy_function``, attached to the outermost graph): ``fit`` cuts that
+  graph's list back to what it held before, and empties both ``ArrayBatches`` too, so that the cached features go
+  even where TensorFlow's layout is not the one known. Both clean-ups take away what any training running at the
+  same time would need, so one ``fit`` runs at a time in a process (``_ONE_AT_A_TIME``; the app's fine-tunes
+  queue anyway, ``colorizer.finetune.job_queue``).
 - Stopping: ``stop`` is an event; once it is set, training ends after the current step (or, when set
   during validation or a callback, before the next epoch) with the best weights so far. Without one,
   ``fit`` makes its own and SIGINT/SIGTERM set it (``stop_on_signals``), as for a ``docker stop``.
@@ -39,6 +42,9 @@ from colorizer.process import keep_large_buffers
 __all__ = ["LR_FACTOR", "KeepBestWeights", "SaveEachEpoch", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
 
 LR_FACTOR = math.sqrt(0.1)
+# One ``fit`` at a time in a process: each drops, when it ends, what TensorFlow kept of the tracing done meanwhile
+# (see the module docstring), which a second training running beside it would still need.
+_ONE_AT_A_TIME = threading.Lock()
 LR_PATIENCE = 5
 MIN_LR = 5e-7
 
@@ -118,9 +124,9 @@ class ArrayBatches(keras.utils.PyDataset):
             self.rng.shuffle(self.order)
 
     def release(self) -> None:
-        """Let go of the arrays (and ``augment``) once training is over: nothing can be read after this."""
+        """Let go of the arrays (and ``augment``) once training is over: no batch is left to read after this."""
         self.x = self.y = self.augment = None
-        self.order = np.arange(0)
+        self.n, self.order = 0, np.arange(0)
 
 
 def _first(arrays):
@@ -211,10 +217,11 @@ def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, 
     batches = ArrayBatches(x, y, batch_size, seed=seed, augment=augment)
     val_batches = ArrayBatches(*val, batch_size, shuffle=False, seed=seed, augment=augment)
     try:
-        with stop_on_signals(stop.set, stop.is_set) if own_stop else nullcontext(), _forgetting_what_tracing_keeps():
+        with _ONE_AT_A_TIME, stop_on_signals(stop.set, stop.is_set) if own_stop else nullcontext(), \
+                _forgetting_what_tracing_keeps():
             trainable.fit(batches, validation_data=val_batches, epochs=epochs, verbose=verbose,
                           callbacks=[*schedule, *callbacks, StopWhenSet(stop)])
-    finally:  # TensorFlow keeps both for good (see the module docstring): only their arrays can go
+    finally:  # TensorFlow may hold them still (see the module docstring): their arrays go in any case
         batches.release()
         val_batches.release()
     keep_large_buffers()  # fit's tf.data lowered malloc's trim threshold: undo it (see its docstring)

@@ -66,8 +66,8 @@ def soft_encode_sparse(ab: np.ndarray, neighbours: int = NEIGHBOURS, sigma: floa
 
 
 # Pixels per step of the bin searches: an N×313 float32 distance matrix for all of a training set's
-# pixels would take tens of gigabytes. 2^12 rows: each step's temporaries (the distances, their partition's
-# int64 indices, the sums) stay in the CPU's caches, ~45 MB at most. At 2^16 they took ~410 MB at once, the
+# pixels would take tens of gigabytes. 2^12 rows: a step's temporaries are a few MB each (the 5 MB distances,
+# their partition's 10 MB of int64 indices), ~45 MB at most in all. At 2^16 they took ~410 MB at once, the
 # largest spike of a fine-tune on the public server (its 128 crops' targets), and ran 1.7× slower
 # (soft_encode_sparse of 128×48×48 pixels: 847 → 505 ms, nearest_bin 296 → 133 ms; session 30).
 _CHUNK_ROWS = 1 << 12

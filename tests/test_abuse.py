@@ -685,7 +685,7 @@ def test_finetune_settings_are_capped_on_a_public_server(fn):
     """Finding: fine-tuning had no caps (any number of photos, epochs up to 200, batch 64). A job the app
     starts is checked against FinetuneLimits (defaults: 20 photos, 20 epochs, batch 8, crop 176, 10 min,
     3 waiting), which one setting changes; the command line (the operator's) has none. Batch 8 and crop 176:
-    at batch 16 and crop 192 the flagship's fine-tunes settled at a 2,770 MiB peak on a server, over a 2.7 GB
+    at batch 16 and crop 192 the flagship's fine-tunes settled at a 2,683 MiB peak on a server, over a 2.7 GB
     host's cap; at batch 8 and crop 176, 2,370 MiB (session 30)."""
     limits = fn.FinetuneLimits()
     assert (limits.photos, limits.epochs, limits.batch, limits.crop, limits.minutes, limits.queue) == (20, 20, 8, 176, 10.0, 3)

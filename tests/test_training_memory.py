@@ -55,15 +55,22 @@ def test_fit_leaves_no_traced_graph_behind_once_its_model_is_gone():
         del model, keep_best
     added = [name for name in ops._gradient_registry._registry if name not in registry_before]
     assert not [name for name in added if name.startswith("CustomGradient-")], added
-    assert _live_train_steps() == before_graphs
+    assert _live_train_steps() <= before_graphs  # an earlier test's graph may go meanwhile
 
 
 def test_fit_lets_go_of_its_arrays_when_it_returns():
+    from tensorflow.python.framework import ops
+
+    def py_funcs() -> int:  # what the global graph holds alive: the batches' generators, until session 30
+        return len(getattr(ops.get_default_graph(), "_py_funcs_used_in_graph", []))
+
+    held_before = py_funcs()
     model = _tiny_model()
     x, y = _data(2)
     val_x, val_y = _data(3)
     watched = [weakref.ref(a) for a in (x, y, val_x, val_y)]
     _fit(model, x, y, (val_x, val_y))
+    assert py_funcs() == held_before  # TensorFlow's layout as known: a rename would bring the leak back
     del x, y, val_x, val_y, model
     gc.collect()
     assert [ref() is None for ref in watched] == [True] * 4
@@ -79,4 +86,4 @@ def test_a_released_batch_source_is_empty_and_the_training_result_stands():
     batches = loop.ArrayBatches(x, y, 4)
     assert len(batches) == 3 and batches[0][0].shape == (4, 8, 8, 2)
     batches.release()
-    assert batches.x is None and batches.y is None and len(batches.order) == 0
+    assert batches.x is None and batches.y is None and len(batches) == 0 and len(batches.order) == 0
