@@ -26,6 +26,7 @@
 """
 from __future__ import annotations
 
+import gc
 import math
 import signal
 import sys
@@ -42,11 +43,11 @@ from colorizer.process import keep_large_buffers
 __all__ = ["LR_FACTOR", "KeepBestWeights", "SaveEachEpoch", "ArrayBatches", "StopWhenSet", "stop_on_signals", "compile_for_training", "fit"]
 
 LR_FACTOR = math.sqrt(0.1)
+LR_PATIENCE = 5
+MIN_LR = 5e-7
 # One ``fit`` at a time in a process: each drops, when it ends, what TensorFlow kept of the tracing done meanwhile
 # (see the module docstring), which a second training running beside it would still need.
 _ONE_AT_A_TIME = threading.Lock()
-LR_PATIENCE = 5
-MIN_LR = 5e-7
 
 
 class KeepBestWeights(keras.callbacks.Callback):
@@ -253,6 +254,9 @@ def _forgetting_what_tracing_keeps():
     try:
         yield
     finally:
+        # An epoch cut short by Stop leaves its iterator for the garbage collector, and the iterator's finalizer
+        # calls the generator's Python function: it has to go while that function is still there.
+        gc.collect()
         registry, py_funcs = _what_tracing_keeps()
         for name in [name for name in list(registry) if name not in gradients_before and name.startswith("CustomGradient-")]:
             registry.pop(name, None)
