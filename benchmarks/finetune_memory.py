@@ -2,11 +2,13 @@
 leave memory behind?
 
 ``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]
-[--base hypercolumn]`` loads the six shipped models and colorizes once with each (what a server holds after a
-visitor opened every page), then runs ``--runs`` fine-tunes of ``--base`` (the flagship) one after the other on
-the first ``--photos`` training photos (``data/photos/train``, from ``scripts/fetch_photos.py``), each freeing
-what a server frees after a job (the feature cache, ``process.release_unused``). Per fine-tune it prints the seconds, the peak resident set (sampled
-every 20 ms) and the resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
+[--base hypercolumn] [--beside MP]`` loads the six shipped models and colorizes once with each (what a server
+holds after a visitor opened every page), then runs ``--runs`` fine-tunes of ``--base`` (the flagship) one
+after the other on the first ``--photos`` training photos (``data/photos/train``, from
+``scripts/fetch_photos.py``), each freeing what a server frees after a job (the feature cache,
+``process.release_unused``); ``--beside 12`` keeps the flagship colorizing a 12 MP photo meanwhile, as a
+class's queue would. Per fine-tune it prints the seconds, the peak resident set (sampled every 20 ms) and the
+resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
 
 A peak that settles after the second fine-tune is a server that keeps what it reuses; one that climbs by the
 same step each time is a leak (docs/deploy.md, session 30: ~250 MB a fine-tune before ``loop.fit`` dropped
@@ -19,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +51,29 @@ class PeakSampler:
             time.sleep(self._every_s)
 
 
+@contextmanager
+def _colorizing(colorizer, megapixels: float):
+    """Colorizations of a random ``megapixels`` photo, one after another in a thread, while the block runs."""
+    if megapixels <= 0:
+        yield
+        return
+    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
+    photo = (np.random.default_rng(1).random((height, height * 4 // 3, 3)) * 255).astype(np.uint8)
+    done = threading.Event()
+
+    def keep_colorizing() -> None:
+        while not done.is_set():
+            colorizer.colorize(photo)
+
+    worker = threading.Thread(target=keep_colorizing, daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        worker.join()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=4)
@@ -56,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--crop", type=int, default=None, help="crop size in px (default: the model's working size)")
     parser.add_argument("--base", default="hypercolumn", choices=SHIPPED, help="the checkpoint to fine-tune")
+    parser.add_argument("--beside", type=float, default=0.0, metavar="MP",
+                        help="colorize an MP-megapixel photo with the flagship over and over during each fine-tune, "
+                             "as the app's queue does for a class beside it (0: none)")
     args = parser.parse_args(argv)
     process.limit_malloc_arenas()
     from colorizer.finetune import FinetuneConfig, FinetuneJob
@@ -83,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             config = FinetuneConfig(base=args.base, epochs=args.epochs, batch_size=args.batch, crop=args.crop,
                                     out_dir=work / f"finetune-{run}")
-            FinetuneJob(config, photos, on_update=process.release_when_done).run()
+            with _colorizing(models[0], args.beside):
+                FinetuneJob(config, photos, on_update=process.release_when_done).run()
             FEATURE_CACHE.clear()  # what the app's queue does when it empties
             process.release_unused()
             models[0].colorize(photo)
