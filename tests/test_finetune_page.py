@@ -431,3 +431,18 @@ def test_start_refused_by_the_queue_says_so_before_reading_the_photos(page_env, 
     assert_no_page_error(at)
     assert [as_read(e.value) for e in at.error] == [expected]
     assert read == []
+
+
+def test_the_form_starts_at_the_working_size_or_the_largest_crop_under_it(monkeypatch):
+    """A server whose crop limit is under a base's working size (160 against the hint model's 176) started the
+    form at the first size offered, 32 px: it starts at the largest one under the working size now."""
+    from colorizer import finetune
+    import ui.finetune_ui as form
+
+    hints, flagship = ({"architecture": a, "working_size": w} for a, w in (("hypercolumn_hints", 176), ("hypercolumn", 144)))
+    assert form.default_crop(form.crop_choices(hints), hints) == 176  # the public limit (176) offers it
+    assert form.default_crop(form.crop_choices(flagship), flagship) == 144
+    monkeypatch.setattr(form, "LIMITS", finetune.FinetuneLimits(crop=160))
+    crops = form.crop_choices(hints)
+    assert crops == [32, 64, 96, 128, 160] and form.default_crop(crops, hints) == 160
+    assert form.default_crop([64], {"architecture": "x", "working_size": 32}) == 64  # nothing under it: the first

@@ -75,6 +75,13 @@ def crop_choices(card: dict, most: int | None = None) -> list[int]:
     return sorted(c for c in {*CROP_SIZES, working} if c <= most) or [min(working, most)]
 
 
+def default_crop(crops: list[int], card: dict) -> int:
+    """The crop the form starts at: the base's working size, else the largest offered below it (a server whose
+    crop limit is under a base's working size, e.g. 160 for the hint model's 176, started it at 32 px)."""
+    working = int(card.get("working_size") or crops[0])
+    return working if working in crops else max([c for c in crops if c <= working] or crops[:1])
+
+
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return "estimating time left"
@@ -166,8 +173,7 @@ def settings_ui(base_card: dict) -> dict:
     batch = right.select_slider("Batch size", batches, value=min(DEFAULT_BATCH, batches[-1]), key="finetune.batch",
                               persist_state="session")
     crops = crop_choices(base_card)
-    working = int(base_card.get("working_size") or crops[0])
-    crop = left.selectbox("Crop size (px)", crops, index=crops.index(working) if working in crops else 0,
+    crop = left.selectbox("Crop size (px)", crops, index=crops.index(default_crop(crops, base_card)),
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
                           disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
