@@ -33,7 +33,7 @@ from pathlib import Path
 from colorizer.settings import is_positive_number
 
 __all__ = ["ACCESS_FILE", "Limits", "CheckpointQuotaError", "owner_hash", "read_access", "visible", "grant", "share",
-           "delete", "check_room", "sweep_expired", "owned_by", "LIMITS_ENV", "parse_limits"]
+           "delete", "check_room", "sweep_expired", "is_owner", "owned_by", "LIMITS_ENV", "parse_limits"]
 
 ACCESS_FILE = ".access.json"
 LIMITS_ENV = "COLORIZER_CHECKPOINT_LIMITS"
@@ -100,12 +100,16 @@ def visible(folder: Path, viewer: str | None, now: float | None = None) -> bool:
         return True
     if float(record.get("expires") or 0) < (time.time() if now is None else now):
         return False
-    return bool(record.get("shared")) or record.get("owner") == owner_hash(viewer)
+    return bool(record.get("shared")) or is_owner(record, viewer)
+
+
+def is_owner(record: dict | None, viewer: str | None) -> bool:
+    """Whether an access record (``read_access``) names ``viewer`` as its owner (None, the operator, owns none)."""
+    return viewer is not None and record is not None and record.get("owner") == owner_hash(viewer)
 
 
 def owned_by(folder: Path, viewer: str | None) -> bool:
-    record = read_access(folder)
-    return viewer is not None and record is not None and record.get("owner") == owner_hash(viewer)
+    return is_owner(read_access(folder), viewer)
 
 
 def _write(folder: Path, record: dict) -> None:

@@ -24,7 +24,8 @@ MAX_CURVES = 12
 
 def shared_by_others(folder, viewer: str) -> bool:
     """Whether the checkpoint in ``folder`` is another visitor's, shared on this server (not drawn by default)."""
-    return access.read_access(folder) is not None and not access.owned_by(folder, viewer)
+    record = access.read_access(folder)  # once: a class's shared models are many
+    return record is not None and not access.is_owner(record, viewer)
 
 
 def curves_page_ui() -> None:
