@@ -2,12 +2,14 @@
 leave memory behind?
 
 ``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]
-[--base hypercolumn] [--beside MP]`` loads the six shipped models and colorizes once with each (what a server
+[--base hypercolumn] [--beside MP] [--queued]`` loads the six shipped models and colorizes once with each (what a server
 holds after a visitor opened every page), then runs ``--runs`` fine-tunes of ``--base`` (the flagship) one
 after the other on the first ``--photos`` training photos (``data/photos/train``, from
 ``scripts/fetch_photos.py``), each freeing what a server frees after a job (the feature cache,
 ``process.release_unused``); ``--beside 12`` keeps the flagship colorizing a 12 MP photo meanwhile, as a
-class's queue would. Per fine-tune it prints the seconds, the peak resident set (sampled every 20 ms) and the
+class's queue would. ``--queued``: each fine-tune on photos of its own (the next ``--photos`` of the folder), as
+different visitors' jobs waiting in the queue one behind the other; the feature cache is then not cleared between
+them, since the queue clears it only when no job waits. Per fine-tune it prints the seconds, the peak resident set (sampled every 20 ms) and the
 resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
 
 A peak that settles after the second fine-tune is a server that keeps what it reuses; one that climbs by the
@@ -74,6 +76,13 @@ def _colorizing(colorizer, megapixels: float):
         worker.join()
 
 
+def _photos(paths: list[Path], folder: Path, photos_from_folder):
+    folder.mkdir(parents=True)
+    for path in paths:
+        shutil.copy(path, folder / path.name)
+    return photos_from_folder(folder)[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=4)
@@ -85,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beside", type=float, default=0.0, metavar="MP",
                         help="colorize an MP-megapixel photo with the flagship over and over during each fine-tune, "
                              "as the app's queue does for a class beside it (0: none)")
+    parser.add_argument("--queued", action="store_true",
+                        help="each fine-tune on photos of its own, queued behind the one before (the feature cache "
+                             "is not cleared between them, as when visitors' jobs wait in the queue)")
     args = parser.parse_args(argv)
     process.limit_malloc_arenas()
     from colorizer.finetune import FinetuneConfig, FinetuneJob
@@ -97,14 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     models = [load(name) for name in SHIPPED]
     for model in models:
         model.colorize(photo)
-    chosen = sorted(TRAIN_PHOTOS.glob("*"))[: args.photos]
-    if not chosen:
-        raise SystemExit(f"{TRAIN_PHOTOS}: no photos (run scripts/fetch_photos.py)")
+    every = sorted(TRAIN_PHOTOS.glob("*"))
+    sets = args.runs if args.queued else 1
+    if len(every) < args.photos * sets:
+        raise SystemExit(f"{TRAIN_PHOTOS}: {len(every)} photos, {args.photos * sets} needed (run scripts/fetch_photos.py)")
     work = Path(tempfile.mkdtemp(prefix="finetune-memory-"))
     try:
-        for path in chosen:
-            shutil.copy(path, work / path.name)
-        photos, _ = photos_from_folder(work)
+        photo_sets = [_photos(every[k * args.photos:(k + 1) * args.photos], work / f"photos-{k}", photos_from_folder)
+                      for k in range(sets)]
         print(f"six models loaded and used: {process.memory_mb()['rss_mb']:,.0f} MiB resident", flush=True)
         print("| fine-tune | seconds | peak (MiB) | resident after (MiB) |\n|---|---|---|---|", flush=True)
         for run in range(1, args.runs + 1):
@@ -113,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             config = FinetuneConfig(base=args.base, epochs=args.epochs, batch_size=args.batch, crop=args.crop,
                                     out_dir=work / f"finetune-{run}")
             with _colorizing(models[0], args.beside):
-                FinetuneJob(config, photos, on_update=process.release_when_done).run()
-            FEATURE_CACHE.clear()  # what the app's queue does when it empties
+                FinetuneJob(config, photo_sets[(run - 1) % sets], on_update=process.release_when_done).run()
+            if not args.queued or run == args.runs:
+                FEATURE_CACHE.clear()  # what the app's queue does when no job waits
             process.release_unused()
             models[0].colorize(photo)
             print(f"| {run} | {time.perf_counter() - started:.0f} | {sampler.peak_mb:,.0f} | "

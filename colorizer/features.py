@@ -8,7 +8,10 @@ them, so an epoch costs decoder time only.
 - Key: sha256 of the feature family (``contract.feature_family``: the flagship and its hint-taking
   twin share one encoder, so they share features), of the encoder's weights (a fine-tuned unet313 has
   an encoder of its own; a fine-tuned flagship shares the flagship's VGG16) and of the crops' pixels.
-- Memory: the ``max_entries`` most recently used sets.
+- Memory: the ``max_entries`` most recently used sets. Room is made *before* a new set is computed or read:
+  the sets over ``max_entries - 1`` go first, so that at most ``max_entries`` sets are ever held (a new set
+  computed beside a full cache would peak one set above it: on the public server, hundreds of MB when
+  visitors' fine-tunes on different photos follow one another in the queue).
 - Disk (``disk_dir``; training uses ``default_disk_dir()``): one folder of ``.npy`` files per key,
   read back memory-mapped (gigabytes of float16 VGG16 features are paged in batch by batch, never
   loaded whole). A set is written to a held hidden temporary and renamed into place, so a killed
@@ -82,6 +85,7 @@ class FeatureCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
+            self._make_memory_room()
             arrays = self._read_disk(key)
             if arrays is None:
                 log(f"{arch.NAME}: computing the frozen encoder's features once for {len(crops)} crops")
@@ -90,10 +94,14 @@ class FeatureCache:
                 arrays = self._write_disk(key, arrays)
             else:
                 log(f"{arch.NAME}: reusing cached encoder features for {len(crops)} crops")
-            self._entries[key] = arrays
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if self.max_entries > 0:
+                self._entries[key] = arrays
             return arrays
+
+    def _make_memory_room(self) -> None:
+        """Forget the least recently used sets until a new one fits within ``max_entries``."""
+        while self._entries and len(self._entries) >= self.max_entries:
+            self._entries.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

@@ -267,6 +267,44 @@ def test_feature_cache_keeps_its_disk_sets_within_budget_least_recently_used_fir
     assert FeatureCache(disk_budget=0).disk_budget == 0 and FeatureCache().disk_budget >= 2**30
 
 
+def test_feature_cache_forgets_an_old_set_before_computing_a_new_one(tiny_models, monkeypatch):
+    """At most ``max_entries`` sets are ever held: the app's cache (one set) lets the last job's features go
+    *before* the next job's encoder runs, not after, so that visitors' fine-tunes on different photos, one
+    behind the other in the queue, do not peak a set higher each (session 31: 2,103 → 2,311 → 2,407 MiB).
+    The same crops again are reused."""
+    import gc
+    import weakref
+
+    from colorizer.features import FeatureCache
+    from colorizer.finetune.training import FEATURE_CACHE
+    from colorizer.models import ARCHITECTURES, cifar_ae
+
+    cifar, model = ARCHITECTURES["cifar_ae"], tiny_models["cifar_ae"]
+    crop_sets = [make_photo(32, 32 * 3, seed=s).reshape(3, 32, 32, 3) for s in (21, 22)]
+    x = [crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0 for crops in crop_sets]
+    real, alive_while_computing = cifar_ae.encoder_features, []
+
+    def watched(model, x, **kw):
+        gc.collect()
+        alive_while_computing.append([ref() is not None for ref in held])
+        return real(model, x, **kw)
+
+    monkeypatch.setattr(cifar_ae, "encoder_features", watched)
+    assert FEATURE_CACHE.max_entries == 1
+    cache, held = FeatureCache(max_entries=1), []
+    held.append(weakref.ref(cache.features(cifar, model, x[0], crop_sets[0])[0]))
+    assert cache.features(cifar, model, x[0], crop_sets[0])[0] is held[0]()  # the same crops: reused
+    second = cache.features(cifar, model, x[1], crop_sets[1])
+    assert alive_while_computing == [[], [False]] and cache.computations == 2
+    np.testing.assert_allclose(second[0], model.get_layer("encoder").predict(x[1], verbose=0), rtol=1e-5, atol=1e-6)
+
+    two, held = FeatureCache(max_entries=2), []
+    for i in (0, 1):
+        held.append(weakref.ref(two.features(cifar, model, x[i], crop_sets[i])[0]))
+    two.features(cifar, model, x[0][:2], crop_sets[0][:2])  # a third set: the oldest goes first, the newer stays
+    assert alive_while_computing[-1] == [False, True]
+
+
 def test_feature_cache_budget_reads_its_setting(monkeypatch):
     from colorizer.features import default_disk_budget
 
