@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.widgets import STEADY_SCROLL_CSS
+
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
     TUNED_NAME, assert_no_page_error, color_png, gray_png, no_checkpoints_env, tiny_app_env, app_checkpoints,
 )
@@ -51,6 +53,8 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
         at.switch_page(page).run()
         assert_no_page_error(at, page)
         assert not at.error, (page, texts(at.error))
+        # The page keeps its scroll when a rerun adds to it (ui.widgets.steady_scroll; its effect: test_browser.py)
+        assert any(STEADY_SCROLL_CSS in html.proto.body for html in at.get("html")), page
     assert [t.value for t in at.title] == ["Training curves"]
 
 

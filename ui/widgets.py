@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
     from colorizer.inference import Colorizer
 
 __all__ = [
-    "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs",
+    "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs", "steady_scroll", "STEADY_SCROLL_CSS",
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
@@ -92,6 +92,20 @@ def app_pages() -> list:
         pages.append(st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"))
     pages.append(st.Page("pages/video.py", title="Video", icon=":material/movie:"))
     return pages
+
+
+# The browser's scroll anchoring (CSS ``overflow-anchor``) keeps some element it picked fixed on screen while a rerun
+# redraws the page around it, and it picked badly: the first hint point tapped (or typed) added its colors and
+# buttons to the page, and the page jumped to its bottom, 480 px on a desktop and 1,400 on a phone, the photo just
+# tapped off the screen (session 31; streamlit/streamlit#6953 is the same family). Without it the page stays
+# where the visitor left it.
+STEADY_SCROLL_CSS = '[data-testid="stMain"] { overflow-anchor: none; }'
+
+
+def steady_scroll() -> None:
+    """Called by the entry file on every run: the page does not scroll by itself when a rerun adds to it
+    (``STEADY_SCROLL_CSS``). A style alone takes no room on the page (``st.html`` sends it apart)."""
+    st.html(f"<style>{STEADY_SCROLL_CSS}</style>")
 
 
 def mark_entry_ran() -> None:
