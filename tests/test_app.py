@@ -58,6 +58,27 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
     assert [t.value for t in at.title] == ["Training curves"]
 
 
+def element_kinds(node) -> list[str]:
+    """The page's elements and blocks in order, by kind: its layout as Streamlit's frontend diffs it."""
+    kinds = [str(getattr(node, "type", type(node).__name__))]
+    for child in getattr(node, "children", {}).values():
+        kinds += element_kinds(child)
+    return kinds
+
+
+def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_held(tiny_app_env):
+    """Session 31: a waiting line's placeholder was put on the page only by a run that had work to do, one element
+    more, so the browser redrew everything after it and the page jumped while its images reloaded (the browser
+    test of hints checks the photo stays put). ``work_queue.waiting_line`` holds the place on every run."""
+    from ui import loaders
+
+    loaders.CACHE.clear()
+    at = app().run()
+    made_now = element_kinds(at.main)
+    assert "empty" in made_now  # the placeholders, kept on the page, empty
+    assert element_kinds(at.run().main) == made_now
+
+
 def test_the_image_picker_folds_away_where_unused_and_uploads_survive_the_trip(tiny_app_env):
     """Training curves, Fine-tune and Video do not colorize the sidebar's pictures: there the picker is folded
     into an expander (still drawn, so Streamlit keeps the visitor's uploads for the way back)."""

@@ -93,8 +93,10 @@ MODELS = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
 
 def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None = None, ttl_of=None):
     """``CACHE.get`` with the turn shown on the page, and a toast when another visitor's identical
-    request is already in line (the result is then shared)."""
-    return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue),
+    request is already in line (the result is then shared). The line's place is kept whether the result is
+    held already or not (``work_queue.waiting_line``)."""
+    line = work_queue.waiting_line()
+    return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue, line=line),
                      on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"),
                      ttl_of=ttl_of)
 
@@ -155,8 +157,9 @@ def load_colorizer(name: str) -> Colorizer:
     """The shared ``Colorizer`` of checkpoint ``name`` (loaded in its turn of the work queue: a load is
     seconds of both cores); ``CheckpointError`` when it is missing or unusable."""
     stamp = checkpoint_stamp(name)
+    line = work_queue.waiting_line()
     return MODELS.get(("model", *stamp), lambda: _colorizer_for(*stamp),
-                      turn=lambda: work_queue.turn_ui(f"Loading model {name}"))
+                      turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line))
 
 
 def gallery_picture(key: str) -> DecodedImage:

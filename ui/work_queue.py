@@ -30,6 +30,10 @@ Contract
   quietly elsewhere, e.g. a download generated on click). A result the server holds already never takes
   a turn: ``ui.shared_cache`` answers it before asking for one (``key`` is accepted and unused: skipping
   the line for keys "done recently" let evicted results be recomputed beside the running job).
+- ``waiting_line()``: the place a ``turn_ui`` shows its line in, made on every run whether a turn is taken or not
+  (``turn_ui(..., line=)``): a placeholder made only when work was to be done put one element more on the page
+  in that run, so Streamlit redrew every element after it from scratch, and the images and frames that
+  collapsed while they reloaded scrolled the page (session 31: a hint added moved its photo ~1,000 px).
 """
 from __future__ import annotations
 
@@ -42,7 +46,8 @@ from typing import Callable, Hashable, Iterator
 
 from colorizer.settings import number_from_env
 
-__all__ = ["WorkQueue", "Turn", "QUEUE", "DECODE_QUEUE", "CLIP_QUEUE", "DECODE_SLOTS", "turn_ui", "wait_text"]
+__all__ = ["WorkQueue", "Turn", "QUEUE", "DECODE_QUEUE", "CLIP_QUEUE", "DECODE_SLOTS", "turn_ui", "waiting_line",
+           "wait_text"]
 
 WORKERS_ENV = "COLORIZER_WORKERS"
 DECODE_SLOTS = 1
@@ -193,10 +198,20 @@ def _in_a_page() -> bool:
     return get_script_run_ctx(suppress_warning=True) is not None
 
 
+def waiting_line():
+    """A placeholder for ``turn_ui``'s waiting line, made where this is called (None outside a page's script).
+    Call it on every run, before asking for what may take a turn: see the module docstring."""
+    if not _in_a_page():
+        return None
+    import streamlit as st
+
+    return st.empty()
+
+
 @contextmanager
-def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None) -> Iterator[Turn]:
-    """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line where this is called
-    (quietly outside a page's script); see the module docstring."""
+def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None, line=None) -> Iterator[Turn]:
+    """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line in ``line`` (``waiting_line()``)
+    or where this is called (quietly outside a page's script); see the module docstring."""
     queue = queue or QUEUE
     if not _in_a_page():
         with queue.turn() as turn:
@@ -204,7 +219,7 @@ def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = No
         return
     import streamlit as st
 
-    line = st.empty()
+    line = line if line is not None else st.empty()
 
     def show(ahead: int, eta_s: float) -> None:
         line.info(f"{wait_text(ahead, eta_s)}. {what} starts after them.", icon=":material/hourglass_top:")
