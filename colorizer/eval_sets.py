@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["held_out_truths", "gallery_truths", "folder_pairs", "reference_pairs", "REFERENCE_PAIR_SETS"]
+__all__ = ["held_out_truths", "gallery_truths", "folder_pairs", "reference_pairs", "REFERENCE_PAIR_SETS",
+           "with_visible_or_none"]
 
 # Reference-photo colorization (``colorizer.exemplar``) is measured on pairs built from the held-out
 # split: each photo colored from another view of itself, and from another photo of the same kind.
@@ -117,6 +118,12 @@ def folder_pairs(folder, on_error=print, with_visible: bool = False) -> list[tup
     return pairs
 
 
+def with_visible_or_none(photos) -> list[tuple]:
+    """[(name, RGB[, visible])], as the sets above give them with or without ``with_visible`` → [(name, RGB,
+    visible or None)]: one shape for the code that handles both."""
+    return [(name, rgb, visible[0] if visible else None) for name, rgb, *visible in photos]
+
+
 def reference_pairs(folder, on_error=print, with_visible: bool = False) -> dict[str, list[tuple]]:
     """{set name: [(file name, truth RGB, reference RGB)]}. A folder of real pairs (``NAME.ref.*`` files,
     ``folder_pairs``) is one set, named after the folder. Otherwise ``REFERENCE_PAIR_SETS`` from the
@@ -126,8 +133,7 @@ def reference_pairs(folder, on_error=print, with_visible: bool = False) -> dict[
     as ``folder_pairs`` gives them (another view of a transparent photo shows what its crop of it shows)."""
     if any(Path(folder).glob("*.ref.*")):
         return {f"real pairs ({Path(folder).name})": folder_pairs(folder, on_error, with_visible)}
-    photos = [(name, rgb, visible[0] if visible else None)
-              for name, rgb, *visible in held_out_truths(folder, on_error, with_visible)]
+    photos = with_visible_or_none(held_out_truths(folder, on_error, with_visible))
     kinds = _kinds(folder)
     groups: dict[str, list[tuple]] = {}
     for photo in photos:

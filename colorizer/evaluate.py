@@ -29,6 +29,7 @@ import zlib
 import numpy as np
 
 from colorizer.color import join_lab, luminance
+from colorizer.eval_sets import with_visible_or_none
 from colorizer.metrics import METRIC_NAMES, colorfulness, metrics_and_sums, pooled_rates, truth_prior
 
 __all__ = [
@@ -71,7 +72,7 @@ def evaluate_photos(photos: list[tuple], colorizers: dict, progress=None,
     gray's; see ``transfer_metrics``), so a set's failures can be named.
     """
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
-    photos = [(name, truth, visible[0] if visible else None) for name, truth, *visible in photos]
+    photos = with_visible_or_none(photos)
     shown = [_shown(truth, visible) for _, truth, visible in photos]
     truth_colorfulness = [colorfulness(pixels) for pixels in shown]
     mean_truth_colorfulness = float(np.mean(truth_colorfulness))
