@@ -747,6 +747,31 @@ def test_reference_gallery_choice_survives_a_trip_to_another_page(tiny_app_env):
     assert at.session_state["reference.chosen"] == ("gallery", last)
 
 
+def test_the_gallery_reference_offered_first_is_another_photo_than_the_one_colorized(tiny_app_env):
+    """Session 31: "A gallery photo" offered the cat as the reference for the cat (the app's first photo), and the
+    page showed its own colors copied back (35 dB, every hue right). The first offered is now another photo; the
+    photo itself can still be picked."""
+    from colorizer import gallery
+    from ui import reference_ui, widgets
+
+    at = app().run()
+    assert at.session_state[widgets.GALLERY_KEY] == widgets.DEFAULT_GALLERY_PHOTO == gallery.color_keys()[0]
+    at.segmented_control(key="reference.source").set_value(reference_ui.GALLERY).run()
+    assert_no_page_error(at)
+    offered = at.selectbox(key="reference.gallery").value
+    assert offered != widgets.DEFAULT_GALLERY_PHOTO and offered in gallery.color_keys()
+    assert at.session_state["reference.chosen"] == ("gallery", offered)
+    assert any("Colored from the reference" in c for c in captions(at))
+
+    other = app()  # a visitor whose sidebar photo is another one: the cat is offered to them
+    other.session_state[widgets.GALLERY_KEY] = offered
+    other.run()
+    other.segmented_control(key="reference.source").set_value(reference_ui.GALLERY).run()
+    assert other.selectbox(key="reference.gallery").value == gallery.color_keys()[0]
+    other.selectbox(key="reference.gallery").set_value(offered).run()  # the photo itself, on purpose
+    assert other.session_state["reference.chosen"] == ("gallery", offered)
+
+
 def test_a_time_that_includes_getting_the_network_ready_says_so():
     """The first photo of a shape (the default photo, on a fresh server) took seconds; its result is shared, so
     every later visitor read those seconds as the model's speed. Such a time now says what it includes."""

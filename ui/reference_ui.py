@@ -88,11 +88,21 @@ def _choose(source: str) -> None:
         st.session_state[CHOSEN_KEY] = ("upload", upload.file_id, kept_reference(picture))
     elif source == GALLERY:
         keys = gallery.color_keys()
-        key = st.selectbox("Reference photo", keys, key="reference.gallery", persist_state="session",
-                           format_func=lambda k: gallery.GALLERY[k].title)
+        key = st.selectbox("Reference photo", keys, index=keys.index(first_reference(keys)), key="reference.gallery",
+                           persist_state="session", format_func=lambda k: gallery.GALLERY[k].title)
         st.session_state[CHOSEN_KEY] = ("gallery", key)
     else:
         st.session_state.pop(CHOSEN_KEY, None)
+
+
+def first_reference(keys: list[str]) -> str:
+    """The gallery reference offered first: the first that is not the sidebar's gallery photo. Offered the photo
+    itself (the cat, the app's first photo, was both), a class saw its own colors copied back, 35 dB and every hue
+    right, and learned that a reference is a perfect answer; another photo shows what a reference does."""
+    shown = st.session_state.get(widgets.GALLERY_KEY, widgets.DEFAULT_GALLERY_PHOTO)
+    if st.session_state.get(widgets.SOURCE_KEY, widgets.GALLERY) != widgets.GALLERY:
+        shown = None
+    return next((key for key in keys if key != shown), keys[0])
 
 
 def reference_picker_ui() -> DecodedImage | None:
