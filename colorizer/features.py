@@ -99,7 +99,7 @@ class FeatureCache:
             return arrays
 
     def _make_memory_room(self) -> None:
-        """Forget the least recently used sets until a new one fits within ``max_entries``."""
+        """Forget the least recently used sets until a new one fits within ``max_entries`` (under ``_lock``)."""
         while self._entries and len(self._entries) >= self.max_entries:
             self._entries.popitem(last=False)
 

@@ -140,3 +140,11 @@ def assert_no_page_error(at, context=None) -> None:
     assert not at.exception, (context, at.exception)
     failed = [e.value for e in at.error if e.value.startswith(SAFETY_NET_ERRORS)]
     assert not failed, (context, failed)
+
+
+def element_kinds(node) -> list[str]:
+    """The page's elements and blocks in order, by kind: its layout as Streamlit's frontend diffs it."""
+    kinds = [str(getattr(node, "type", type(node).__name__))]
+    for child in getattr(node, "children", {}).values():
+        kinds += element_kinds(child)
+    return kinds

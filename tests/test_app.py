@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from ui.widgets import STEADY_SCROLL_CSS
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
-    TUNED_NAME, assert_no_page_error, color_png, gray_png, no_checkpoints_env, tiny_app_env, app_checkpoints,
+    TUNED_NAME, assert_no_page_error, color_png, element_kinds, gray_png, no_checkpoints_env, tiny_app_env,
+    app_checkpoints,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,14 +59,6 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
     assert [t.value for t in at.title] == ["Training curves"]
 
 
-def element_kinds(node) -> list[str]:
-    """The page's elements and blocks in order, by kind: its layout as Streamlit's frontend diffs it."""
-    kinds = [str(getattr(node, "type", type(node).__name__))]
-    for child in getattr(node, "children", {}).values():
-        kinds += element_kinds(child)
-    return kinds
-
-
 def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_held(tiny_app_env):
     """Session 31: a waiting line's placeholder was put on the page only by a run that had work to do, one element
     more, so the browser redrew everything after it and the page jumped while its images reloaded (the browser
@@ -77,6 +70,20 @@ def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_hel
     made_now = element_kinds(at.main)
     assert "empty" in made_now  # the placeholders, kept on the page, empty
     assert element_kinds(at.run().main) == made_now
+
+
+def test_a_reference_upload_draws_the_same_elements_on_the_run_that_read_it_and_after(tiny_app_env):
+    """The run that reads a reference upload shows its reading's waiting line (``loaders.decode_upload``); the runs
+    after it, which find it read, keep that place, so the preview after it is not drawn anew."""
+    from ui import reference_ui
+
+    at = app().run()
+    at.segmented_control(key="reference.source").set_value(reference_ui.UPLOAD).run()
+    at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(), "image/png")]).run()
+    assert_no_page_error(at)
+    assert at.session_state["reference.chosen"][0] == "upload"
+    read_now = element_kinds(at.main)
+    assert element_kinds(at.run().main) == read_now
 
 
 def test_the_image_picker_folds_away_where_unused_and_uploads_survive_the_trip(tiny_app_env):

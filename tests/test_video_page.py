@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import app_checkpoints, as_read, assert_no_page_error, tiny_app_env  # noqa: F401  (pytest fixtures)
+from app_fixtures import app_checkpoints, as_read, assert_no_page_error, element_kinds, tiny_app_env  # noqa: F401  (pytest fixtures)
 from colorizer.video import synthetic
 from colorizer.video.io import VideoWriter
 from colorizer.video.pipeline import VideoReport
@@ -81,6 +81,10 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
                for c in at.caption)
     result = at.session_state[video_ui.RESULT_KEY]
     assert result["mp4"][4:8] == b"ftyp" and result["report"].frames == 6
+    # The next run draws the same elements as the run that colorized (its bar, Stop and waiting lines kept as
+    # places), so the result's videos and chart are not drawn anew (session 31; ui.work_queue.waiting_line).
+    colorized_now = element_kinds(at.main)
+    assert element_kinds(at.run().main) == colorized_now
 
 
 def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app_env, tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ import streamlit as st
 
 from colorizer import gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
-from ui import charts, loaders, widgets
+from ui import charts, loaders, widgets, work_queue
 from ui.charts import fit_within
 from ui.plain_text import plain
 
@@ -78,7 +78,10 @@ def _choose(source: str) -> None:
             return
         st.session_state.pop(KEPT_KEY, None)
         if chosen and chosen[0] == "upload" and chosen[1] == upload.file_id:
-            return  # read already
+            # Read already. The place its reading's waiting line took (loaders.decode_upload) is kept, so that the
+            # preview after it is not drawn anew, and the page not moved, on the next run (work_queue.waiting_line).
+            work_queue.waiting_line()
+            return
         try:
             picture = loaders.decode_upload(upload.getvalue(), upload.name)
         except ImageError as err:

@@ -236,20 +236,23 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     ``clip``: ``clip_ui``'s (name, path, info, bytes)."""
     name, path, info, clip_bytes = clip
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
+    # The run's places, made on every run, used or not: a run that colorized drew four elements more than the next,
+    # and Streamlit then drew the result's videos and chart after them anew (work_queue.waiting_line).
+    bar, stop = st.empty(), st.empty()  # the bar above Stop: a phone shows it without a scroll
+    clip_line, colorize_line = work_queue.waiting_line(), work_queue.waiting_line()
     if not st.session_state.pop(REQUEST_KEY, False):
         if st.session_state.pop(STOPPED_KEY, False):
-            st.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
+            bar.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
         return
     st.session_state.pop(RESULT_KEY, None)
     st.session_state[STOPPED_KEY] = False
-    bar = st.progress(0.0, text="Waiting for the first frame…")  # above Stop: a phone shows it without a scroll
-    stop = st.empty()  # only while the clip runs: afterwards there is nothing to stop
-    stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
+    bar = bar.progress(0.0, text="Waiting for the first frame…")
+    stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")  # only while the clip runs
 
     output = _clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
-        with work_queue.turn_ui("This clip", queue=work_queue.CLIP_QUEUE), \
-                work_queue.turn_ui("Colorizing this clip") as turn:
+        with work_queue.turn_ui("This clip", queue=work_queue.CLIP_QUEUE, line=clip_line), \
+                work_queue.turn_ui("Colorizing this clip", line=colorize_line) as turn:
             def progress(done: int, total: int) -> None:
                 bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
                 # A clip holds the server's one slot for up to a minute: each second, whoever queued meanwhile (a

@@ -36,8 +36,9 @@ __all__ = ["FEATURE_CACHE", "Prepared", "split_photos", "prepare", "trainable_he
 
 PREVIEW_SIDE = 512
 VAL_RANDOM_CROPS = 2
-# In memory only: the app's uploaded photos are not written to disk as features. One set: a visitor's next
-# fine-tune on the same photos and crop size reuses it; anyone else's replaces it (features/``FeatureCache``).
+# In memory only: the app's uploaded photos are not written to disk as features. One set, held while jobs wait
+# (the queue clears it when none does): the next job reuses it when its crops are the same (the same photos,
+# crop size and seed, e.g. the gallery's photos again); any other set replaces it (``colorizer.features``).
 FEATURE_CACHE = FeatureCache(max_entries=1)
 
 
