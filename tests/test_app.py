@@ -59,16 +59,21 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
     assert [t.value for t in at.title] == ["Training curves"]
 
 
-def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_held(tiny_app_env):
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_held(tiny_app_env, page):
     """Session 31: a waiting line's placeholder was put on the page only by a run that had work to do, one element
     more, so the browser redrew everything after it and the page jumped while its images reloaded (the browser
     test of hints checks the photo stays put). ``work_queue.waiting_line`` holds the place on every run."""
     from ui import loaders
 
-    loaders.CACHE.clear()
     at = app().run()
-    made_now = element_kinds(at.main)
-    assert "empty" in made_now  # the placeholders, kept on the page, empty
+    if page != ALL_PAGES[0]:
+        at.switch_page(page).run()
+    loaders.CACHE.clear()
+    made_now = element_kinds(at.run().main)
+    assert_no_page_error(at, page)
+    if page == ALL_PAGES[0]:
+        assert "empty" in made_now  # the placeholders, kept on the page, empty
     assert element_kinds(at.run().main) == made_now
 
 
