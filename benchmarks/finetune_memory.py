@@ -2,14 +2,17 @@
 leave memory behind?
 
 ``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]
-[--base hypercolumn] [--beside MP] [--queued]`` loads the six shipped models and colorizes once with each (what a server
+[--base hypercolumn] [--beside MP] [--queued] [--results-cache MB] [--decoding MP]`` loads the six shipped models and colorizes once with each (what a server
 holds after a visitor opened every page), then runs ``--runs`` fine-tunes of ``--base`` (the flagship) one
 after the other on the first ``--photos`` training photos (``data/photos/train``, from
 ``scripts/fetch_photos.py``), each freeing what a server frees after a job (the feature cache,
 ``process.release_unused``); ``--beside 12`` keeps the flagship colorizing a 12 MP photo meanwhile, as a
 class's queue would. ``--queued``: each fine-tune on photos of its own (the next ``--photos`` of the folder), as
 different visitors' jobs waiting in the queue one behind the other; the feature cache is then not cleared between
-them, since the queue clears it only when no job waits. Per fine-tune it prints the seconds, the peak resident set (sampled every 20 ms) and the
+them, since the queue clears it only when no job waits. ``--results-cache 300`` first fills the app's shared
+results (``ui.loaders.CACHE``) with that many MB of 12 MP results, as a class leaves it, and ``--decoding 12`` reads
+a 12 MP JPEG over and over in another thread, as the upload lane would: with ``--beside``, the server's worst
+moment (session 31: 2,672 MiB at crop 144 before a fine-tune shrank that cache). Per fine-tune it prints the seconds, the peak resident set (sampled every 20 ms) and the
 resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
 
 A peak that settles after the second fine-tune is a server that keeps what it reuses; one that climbs by the
@@ -76,6 +79,51 @@ def _colorizing(colorizer, megapixels: float):
         worker.join()
 
 
+def _random_photo(megapixels: float, seed: int) -> np.ndarray:
+    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
+    return np.random.default_rng(seed).integers(0, 256, (height, height * 4 // 3, 3), dtype=np.uint8)
+
+
+def _fill_results_cache(megabytes: int) -> None:
+    """The app's shared results cache holding ``megabytes`` of 12 MP results (importing ``ui.loaders`` also lets a
+    fine-tune shrink it, as in the app)."""
+    if megabytes <= 0:
+        return
+    from ui import loaders
+
+    for i in range(megabytes // 36):
+        loaders.CACHE.get(("result", i), lambda: _random_photo(12, seed=i))
+
+
+@contextmanager
+def _decoding(megapixels: float):
+    """A ``megapixels`` JPEG decoded over and over in a thread while the block runs (as the app reads uploads)."""
+    if megapixels <= 0:
+        yield
+        return
+    import io
+
+    from PIL import Image
+
+    from colorizer.imageio import decode_image
+
+    buffer = io.BytesIO()
+    Image.fromarray(_random_photo(megapixels, seed=2)).save(buffer, "JPEG", quality=90)
+    jpeg, done = buffer.getvalue(), threading.Event()
+
+    def keep_decoding() -> None:
+        while not done.is_set():
+            decode_image(jpeg, "upload.jpg", fit=True)
+
+    worker = threading.Thread(target=keep_decoding, daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        worker.join()
+
+
 def _photos(paths: list[Path], folder: Path, photos_from_folder):
     folder.mkdir(parents=True)
     for path in paths:
@@ -97,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queued", action="store_true",
                         help="each fine-tune on photos of its own, queued behind the one before (the feature cache "
                              "is not cleared between them, as when visitors' jobs wait in the queue)")
+    parser.add_argument("--results-cache", type=int, default=0, metavar="MB",
+                        help="fill the app's shared results cache with MB of 12 MP results first (0: none)")
+    parser.add_argument("--decoding", type=float, default=0.0, metavar="MP",
+                        help="decode an MP-megapixel JPEG over and over during each fine-tune, as uploads are (0: none)")
     args = parser.parse_args(argv)
     process.limit_malloc_arenas()
     from colorizer.finetune import FinetuneConfig, FinetuneJob
@@ -109,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     models = [load(name) for name in SHIPPED]
     for model in models:
         model.colorize(photo)
+    _fill_results_cache(args.results_cache)
     every = sorted(TRAIN_PHOTOS.glob("*"))
     sets = args.runs if args.queued else 1
     if len(every) < args.photos * sets:
@@ -124,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             config = FinetuneConfig(base=args.base, epochs=args.epochs, batch_size=args.batch, crop=args.crop,
                                     out_dir=work / f"finetune-{run}")
-            with _colorizing(models[0], args.beside):
+            with _colorizing(models[0], args.beside), _decoding(args.decoding):
                 FinetuneJob(config, photo_sets[(run - 1) % sets], on_update=process.release_when_done).run()
             if not args.queued or run == args.runs:
                 FEATURE_CACHE.clear()  # what the app's queue does when no job waits

@@ -13,17 +13,29 @@ Tuning glibc's malloc:
 - ``release_unused()``: garbage collected and freed heap pages handed back (``malloc_trim``);
   ``release_when_done(status)`` does it when a fine-tuning job has ended (its ``on_update`` callback).
 
+Room for a big job:
+- ``big_job()``: a context manager a fine-tune runs in; ``on_big_job(callback)``: ``callback(True)`` when the
+  first big job starts, ``callback(False)`` when the last ends. The app's shared results hold less meanwhile
+  (``ui.loaders``): a fine-tune's training takes ~850 MiB more than the server's resident set, and with a full
+  results cache, a colorization and a decode beside it the server passed a 2.7 GB host's cap (docs/deploy.md).
+
 Threads:
 - ``one_blas_thread()``: numpy's matrix products on one thread, leaving the cores to TensorFlow (see there).
 """
 from __future__ import annotations
 
 import gc
+import logging
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Iterator
 
 __all__ = ["status", "status_kb", "memory_mb", "reset_peak", "keep_large_buffers", "limit_malloc_arenas",
-           "release_unused", "release_when_done", "one_blas_thread", "MALLOC_ARENAS"]
+           "release_unused", "release_when_done", "one_blas_thread", "MALLOC_ARENAS", "big_job", "on_big_job"]
+
+_log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -137,6 +149,45 @@ def release_when_done(job_status) -> None:
     (a fine-tune leaves ~100 MB of freed memory that a server would otherwise keep)."""
     if not job_status.active:
         release_unused()
+
+
+# ---------------------------------------------------------------------------------------------- room for a big job
+
+_big_job_callbacks: list[Callable[[bool], None]] = []
+_big_jobs = 0
+_big_jobs_lock = threading.Lock()
+
+
+def on_big_job(callback: Callable[[bool], None]) -> None:
+    """Call ``callback(True)`` when a big job starts with none running, ``callback(False)`` when the last ends."""
+    _big_job_callbacks.append(callback)
+
+
+@contextmanager
+def big_job() -> Iterator[None]:
+    """The block is a big job (a fine-tune): what registered with ``on_big_job`` makes room for it meanwhile."""
+    global _big_jobs
+    with _big_jobs_lock:
+        _big_jobs += 1
+        first = _big_jobs == 1
+    if first:
+        _tell_big_job(True)
+    try:
+        yield
+    finally:
+        with _big_jobs_lock:
+            _big_jobs -= 1
+            last = _big_jobs == 0
+        if last:
+            _tell_big_job(False)
+
+
+def _tell_big_job(running: bool) -> None:
+    for callback in list(_big_job_callbacks):
+        try:
+            callback(running)
+        except Exception:  # noqa: BLE001 - making room is a courtesy: it must not fail the job
+            _log.exception("a big job's callback failed")
 
 
 # ---------------------------------------------------------------------------------------------- threads

@@ -129,9 +129,19 @@ def test_a_finetune_learns_the_colors_of_its_photos(fn, tiny_checkpoints):
     import colorizer
     from colorizer.color import rgb_to_lab
 
-    job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"]), green_photos(5, seed=1), cache=fn.FeatureCache())
-    result = job.run()
+    from colorizer import process
+
+    big_job = []  # a fine-tune is a big job: the app's caches make room for it meanwhile (colorizer.process)
+    process.on_big_job(big_job.append)
+    try:
+        job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"]), green_photos(5, seed=1), cache=fn.FeatureCache(),
+                             on_update=lambda status: big_job.append(status.state) if status.history else None)
+        result = job.run()
+    finally:
+        process._big_job_callbacks.remove(big_job.append)
     assert job.status().state == "done", job.status().error
+    assert big_job[0] is True and big_job.count(False) == 1 and big_job[-1] == "done", big_job
+    assert "running" in big_job[1:big_job.index(False)], big_job  # training ran inside the big job
     new_photo = green_photos(1, seed=2)[0][1]
 
     def distance_from_green(folder) -> float:

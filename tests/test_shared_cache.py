@@ -34,6 +34,42 @@ def test_the_budget_keeps_the_most_recently_used():
     assert cache.stats() == (3, 3 * 1512) and all(cache.peek(key) is not None for key in "acd")
 
 
+def test_a_new_budget_is_kept_at_once_least_recently_used_out_first():
+    cache = SharedCache(max_bytes=4 * 1512)
+    for key in "abcd":
+        cache.get(key, lambda: np.zeros(1000, np.uint8))
+    cache.get("a", lambda: pytest.fail("a is stored"))  # now the most recent: b and c are the oldest
+    cache.limit(2 * 1512)
+    assert cache.stats() == (2, 2 * 1512) and cache.peek("d") is not None and cache.peek("a") is not None
+    cache.get("e", lambda: np.zeros(1000, np.uint8))  # the new budget holds for what comes next
+    assert cache.stats() == (2, 2 * 1512) and cache.peek("d") is None
+    cache.limit(4 * 1512)  # back up: nothing returns, room for more
+    cache.get("f", lambda: np.zeros(1000, np.uint8))
+    assert cache.stats() == (3, 3 * 1512)
+
+
+def test_the_results_hold_less_while_a_fine_tune_runs(monkeypatch):
+    """Session 31: a full results cache beside a fine-tune, a 12 MP colorization and a decode took the server to
+    2,734 MiB, past a 2.7 GB host's cap. ``process.big_job`` (a fine-tune runs in it) shrinks the app's cache to
+    ``CACHE_MB_BESIDE_FINETUNE`` and gives it back its budget after; a callback that fails does not fail the job."""
+    from colorizer import process
+    from ui import loaders
+
+    monkeypatch.setattr(process, "_big_job_callbacks", [*process._big_job_callbacks])
+    monkeypatch.setattr(loaders, "CACHE", SharedCache(loaders.CACHE_MB * 2**20))
+    for i in range(8):  # 8 × 12 MB
+        loaders.CACHE.get(("result", i), lambda: np.ones(12 * 2**20, np.uint8))
+    process.on_big_job(lambda running: 1 / 0)
+    with process.big_job():
+        assert loaders.CACHE.max_bytes == loaders.CACHE_MB_BESIDE_FINETUNE * 2**20
+        assert loaders.CACHE.stats()[1] <= loaders.CACHE_MB_BESIDE_FINETUNE * 2**20
+        assert loaders.CACHE.peek(("result", 7)) is not None and loaders.CACHE.peek(("result", 0)) is None
+        with process.big_job():  # a second at once (not in the app: one fine-tune at a time): nothing changes
+            pass
+        assert loaders.CACHE.max_bytes == loaders.CACHE_MB_BESIDE_FINETUNE * 2**20
+    assert loaders.CACHE.max_bytes == loaders.CACHE_MB * 2**20
+
+
 def test_models_are_weighed_by_their_parameters_not_counted():
     """Finding: the model cache counted entries (16), and a flagship-sized load holds ~140 MB: a Compare page
     of fine-tuned models reached gigabytes on a 2.7 GB host. Weighed, the budget holds what fits."""

@@ -65,14 +65,19 @@ def current_job() -> finetune.FinetuneJob | None:
 
 
 def crop_choices(card: dict, most: int | None = None) -> list[int]:
-    """Crop sizes a base accepts: its working size only when fixed, else multiples of 16 around it (at
-    most ``most`` px, the server's limit, except the working size itself when that is all it takes)."""
+    """Crop sizes a base accepts: its working size only when fixed, else ``CROP_SIZES`` up to its working size and
+    the working size itself (at most ``most`` px, the server's limit, except the working size itself when that is
+    all it takes).
+
+    None over the working size: the model colorizes every photo at that size, so a larger crop teaches its decoder
+    things at a scale it never meets, and costs the server most: the flagship at 160 instead of its 144, beside a
+    class's colorizations and uploads, was the fine-tune that took a 2.7 GB host to its cap (docs/deploy.md)."""
     working = int(card.get("working_size") or 128)
     arch = ARCHITECTURES.get(card.get("architecture"))
     if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
         return [working]
-    most = LIMITS.crop if most is None else most
-    return sorted(c for c in {*CROP_SIZES, working} if c <= most) or [min(working, most)]
+    most = min(LIMITS.crop if most is None else most, working)
+    return sorted(c for c in {*CROP_SIZES, working} if c <= most) or [most]
 
 
 def default_crop(crops: list[int], card: dict) -> int:

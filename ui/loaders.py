@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from colorizer import checkpoints, evaluate, gallery, metrics
+from colorizer import checkpoints, evaluate, gallery, metrics, process
 from colorizer.checkpoints import CheckpointError
 from colorizer.decode_budget import OPERATOR_ADVICE
 from colorizer.exemplar import reference_shown
@@ -89,6 +89,19 @@ def model_bytes(model) -> int:
 
 CACHE = SharedCache(CACHE_MB * 2**20, ttl_s=RESULT_TTL_S)
 MODELS = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
+
+# While a fine-tune runs, pictures and results together hold this much: its training takes ~850 MiB above the
+# server's resident set, and beside a full cache, a 12 MP colorization and a 12 MP decode the server peaked at
+# 2,734 MiB, past a 2.7 GB host's cap (2,575); with 64 MB, 2,520 (docs/deploy.md, session 31). What falls out is
+# made again in its turn when a page asks for it.
+CACHE_MB_BESIDE_FINETUNE = 64
+
+
+def _room_for_a_finetune(running: bool) -> None:
+    CACHE.limit((CACHE_MB_BESIDE_FINETUNE if running else CACHE_MB) * 2**20)
+
+
+process.on_big_job(_room_for_a_finetune)
 
 
 def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None = None, ttl_of=None):

@@ -20,7 +20,8 @@ students opening the page on its default photo) both computed it.
   numpy's, e.g. loaded models) are kept, least recently used first out, each for at most ``ttl_s`` (or
   less: ``get(..., ttl_of=...)`` gives a value its own, e.g. a refusal that depends on the server's load); a
   value larger than the whole budget is returned but not kept.
-``stats()`` → (entries, bytes); ``clear()``. Thread-safe.
+``stats()`` → (entries, bytes); ``clear()``; ``limit(max_bytes)``: a new budget, kept at once (least recently used
+out first). Thread-safe.
 """
 from __future__ import annotations
 
@@ -95,6 +96,13 @@ class SharedCache:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+
+    def limit(self, max_bytes: int) -> None:
+        """Keep at most ``max_bytes`` from now on, dropping the least recently used values now if need be."""
+        with self._lock:
+            self.max_bytes = int(max_bytes)
+            while self._entries and self._bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
 
     def peek(self, key: Hashable, default=None):
         """The value stored for ``key``, or ``default`` (no computation, no queue)."""

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from colorizer import access, checkpoints, data
+from colorizer import access, checkpoints, data, process
 from colorizer.cards import model_card
 from colorizer.features import FeatureCache
 from colorizer.finetune import publishing
@@ -164,7 +164,8 @@ class FinetuneJob:
         try:
             if not self._start():
                 return None
-            result, stopped_early = self._execute(started)
+            with process.big_job():  # the server's caches make room meanwhile (colorizer.process)
+                result, stopped_early = self._execute(started)
         except Stopped as stage:
             self._finish(started, state="stopped", message=f"stopped {stage}; nothing was saved")
             return None
