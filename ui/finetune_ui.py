@@ -182,7 +182,7 @@ def settings_ui(base_card: dict) -> dict:
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
                           disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
-                               "Default: the model's working size.")
+                               "Default and largest: the model's working size, the size it colorizes at.")
     share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share", persist_state="session",
                           help="Photos held out to measure progress, preview each epoch and score the result.")
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}
