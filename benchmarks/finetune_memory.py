@@ -57,26 +57,33 @@ class PeakSampler:
 
 
 @contextmanager
-def _colorizing(colorizer, megapixels: float):
-    """Colorizations of a random ``megapixels`` photo, one after another in a thread, while the block runs."""
-    if megapixels <= 0:
+def _over_and_over(work):
+    """``work()`` called again and again in a thread while the block runs (``work`` None: nothing)."""
+    if work is None:
         yield
         return
-    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
-    photo = (np.random.default_rng(1).random((height, height * 4 // 3, 3)) * 255).astype(np.uint8)
     done = threading.Event()
 
-    def keep_colorizing() -> None:
+    def keep_working() -> None:
         while not done.is_set():
-            colorizer.colorize(photo)
+            work()
 
-    worker = threading.Thread(target=keep_colorizing, daemon=True)
+    worker = threading.Thread(target=keep_working, daemon=True)
     worker.start()
     try:
         yield
     finally:
         done.set()
         worker.join()
+
+
+def _colorizing(colorizer, megapixels: float):
+    """Colorizations of a random ``megapixels`` photo, one after another in a thread, while the block runs."""
+    if megapixels <= 0:
+        return _over_and_over(None)
+    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
+    photo = (np.random.default_rng(1).random((height, height * 4 // 3, 3)) * 255).astype(np.uint8)
+    return _over_and_over(lambda: colorizer.colorize(photo))
 
 
 def _random_photo(megapixels: float, seed: int) -> np.ndarray:
@@ -95,12 +102,10 @@ def _fill_results_cache(megabytes: int) -> None:
         loaders.CACHE.get(("result", i), lambda: _random_photo(12, seed=i))
 
 
-@contextmanager
 def _decoding(megapixels: float):
     """A ``megapixels`` JPEG decoded over and over in a thread while the block runs (as the app reads uploads)."""
     if megapixels <= 0:
-        yield
-        return
+        return _over_and_over(None)
     import io
 
     from PIL import Image
@@ -109,19 +114,8 @@ def _decoding(megapixels: float):
 
     buffer = io.BytesIO()
     Image.fromarray(_random_photo(megapixels, seed=2)).save(buffer, "JPEG", quality=90)
-    jpeg, done = buffer.getvalue(), threading.Event()
-
-    def keep_decoding() -> None:
-        while not done.is_set():
-            decode_image(jpeg, "upload.jpg", fit=True)
-
-    worker = threading.Thread(target=keep_decoding, daemon=True)
-    worker.start()
-    try:
-        yield
-    finally:
-        done.set()
-        worker.join()
+    jpeg = buffer.getvalue()
+    return _over_and_over(lambda: decode_image(jpeg, "upload.jpg", fit=True))
 
 
 def _photos(paths: list[Path], folder: Path, photos_from_folder):
