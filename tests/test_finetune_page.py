@@ -449,8 +449,8 @@ def test_the_form_starts_at_the_working_size_or_the_largest_crop_under_it(monkey
 
 
 def test_the_form_offers_no_crop_over_the_working_size():
-    """Session 31: the flagship was offered 160 px crops (its working size 144): a scale it never colorizes at, and
-    the fine-tune that took a 2.7 GB host to its cap beside a class. Sizes stop at the working size now."""
+    """Session 31: the flagship was offered 160 px crops (its working size 144), the fine-tune that took a 2.7 GB
+    host to its cap beside a class. Sizes stop at the working size now."""
     import ui.finetune_ui as form
 
     flagship, hints = ({"architecture": a, "working_size": w} for a, w in (("hypercolumn", 144), ("hypercolumn_hints", 176)))

@@ -69,9 +69,10 @@ def crop_choices(card: dict, most: int | None = None) -> list[int]:
     the working size itself (at most ``most`` px, the server's limit, except the working size itself when that is
     all it takes).
 
-    None over the working size: the model colorizes every photo at that size, so a larger crop teaches its decoder
-    things at a scale it never meets, and costs the server most: the flagship at 160 instead of its 144, beside a
-    class's colorizations and uploads, was the fine-tune that took a 2.7 GB host to its cap (docs/deploy.md)."""
+    None over the working size, for the server's memory: the flagship at 160 instead of its 144, beside a class's
+    colorizations and uploads, was the fine-tune that took a 2.7 GB host to its cap (docs/deploy.md). (The shipped
+    flagship was trained on 176-px crops; a fine-tune of its decoder on a few photos at 144 is the page's default
+    since issue 4. ``python -m colorizer finetune --crop`` takes any size.)"""
     working = int(card.get("working_size") or 128)
     arch = ARCHITECTURES.get(card.get("architecture"))
     if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
@@ -182,7 +183,7 @@ def settings_ui(base_card: dict) -> dict:
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
                           disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
-                               "Default and largest: the model's working size, the size it colorizes at.")
+                               "Default and largest on this server: the model's working size (larger crops take the most memory).")
     share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share", persist_state="session",
                           help="Photos held out to measure progress, preview each epoch and score the result.")
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}
