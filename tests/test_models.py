@@ -264,21 +264,3 @@ def test_flagship_decoder_reads_the_whole_scene_only_with_global_context(monkeyp
     else:
         np.testing.assert_array_equal(probs2[far], probs[far])
         np.testing.assert_array_equal(ab2[far], ab[far])
-
-
-def test_flagship_family_models_share_one_rebuilt_frozen_encoder(tiny_models):
-    """Session 31: every flagship-family model loaded rebuilt its own bfloat16 VGG16 (+ Lite0) for inference, and
-    every fine-tune another for its features (~40 MB each beyond the weights). The encoder is frozen and always
-    VGG16's and Lite0's own weights, so one per kind serves them all, and it computes what a fresh one does."""
-    from colorizer.models import hypercolumn
-
-    flagship, hints = tiny_models["hypercolumn"], tiny_models["hypercolumn_hints"]
-    shared = hypercolumn._same_encoder(flagship, "bfloat16")
-    assert hypercolumn._same_encoder(hypercolumn.build(32), "bfloat16") is shared  # another flagship-family model
-    assert hypercolumn._same_encoder(hints, "bfloat16") is not shared  # the hint network's has no Lite0
-    assert hypercolumn._same_encoder(flagship, None) is not shared  # float32: another kind
-    x = np.random.default_rng(0).random((1, 32, 32, 1)).astype(np.float32)
-    fresh = hypercolumn.build_encoder("bfloat16", hypercolumn.has_semantic_encoder(flagship),
-                                      hypercolumn.has_local_semantic(flagship))
-    for got, expected in zip(shared(x), fresh(x)):
-        np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(expected, np.float32))

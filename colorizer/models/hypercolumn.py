@@ -23,8 +23,6 @@ Why this recipe (the ablation is in ``docs/results.md``):
 from __future__ import annotations
 
 
-import threading
-
 import keras
 import numpy as np
 from keras import layers
@@ -171,19 +169,8 @@ def has_local_semantic(model: keras.Model) -> bool:
 
 
 def _same_encoder(model: keras.Model, dtype) -> keras.Model:
-    """``model``'s encoder rebuilt with its VGG16 in ``dtype``: the same outputs in the same order. One per kind in a
-    process: the encoder is frozen and its weights are always VGG16's and Lite0's own (``build_encoder``), so every
-    flagship-family model loaded (the shipped one, each fine-tuned one a Compare page loads) and every fine-tune's
-    feature pass share it; a copy each was ~80 MB more of a server's memory (session 31)."""
-    key = (dtype, has_semantic_encoder(model), has_local_semantic(model))
-    with _SAME_ENCODERS_LOCK:
-        if key not in _SAME_ENCODERS:
-            _SAME_ENCODERS[key] = build_encoder(*key)
-        return _SAME_ENCODERS[key]
-
-
-_SAME_ENCODERS: dict[tuple, keras.Model] = {}
-_SAME_ENCODERS_LOCK = threading.Lock()
+    """``model``'s encoder rebuilt with its VGG16 in ``dtype``: the same outputs in the same order."""
+    return build_encoder(dtype, has_semantic_encoder(model), has_local_semantic(model))
 
 
 def fast_encoder_dtype() -> str | None:
