@@ -183,7 +183,8 @@ def settings_ui(base_card: dict) -> dict:
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
                           disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
-                               "Default and largest on this server: the model's working size (larger crops take the most memory).")
+                               "Default: the model's working size, also the largest offered here (with the server's limit, "
+                               "if lower): larger crops take the most memory.")
     share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share", persist_state="session",
                           help="Photos held out to measure progress, preview each epoch and score the result.")
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}
