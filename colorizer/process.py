@@ -167,19 +167,17 @@ def on_big_job(callback: Callable[[bool], None]) -> None:
 def big_job() -> Iterator[None]:
     """The block is a big job (a fine-tune): what registered with ``on_big_job`` makes room for it meanwhile."""
     global _big_jobs
-    with _big_jobs_lock:
+    with _big_jobs_lock:  # the callbacks too: one job's end told after the next one's start would undo it
         _big_jobs += 1
-        first = _big_jobs == 1
-    if first:
-        _tell_big_job(True)
+        if _big_jobs == 1:
+            _tell_big_job(True)
     try:
         yield
     finally:
         with _big_jobs_lock:
             _big_jobs -= 1
-            last = _big_jobs == 0
-        if last:
-            _tell_big_job(False)
+            if _big_jobs == 0:
+                _tell_big_job(False)
 
 
 def _tell_big_job(running: bool) -> None:
