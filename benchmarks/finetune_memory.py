@@ -1,19 +1,20 @@
 """Fine-tunes in a row in one long-running process, as on a public server that never restarts: does each
 leave memory behind?
 
-``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX]
-[--base hypercolumn] [--beside MP] [--queued] [--results-cache MB] [--decoding MP]`` loads the six shipped models and colorizes once with each (what a server
-holds after a visitor opened every page), then runs ``--runs`` fine-tunes of ``--base`` (the flagship) one
-after the other on the first ``--photos`` training photos (``data/photos/train``, from
+``python -m benchmarks.finetune_memory [--runs 4] [--batch 8] [--photos 20] [--epochs 2] [--crop PX] [--base
+hypercolumn] [--beside MP] [--queued] [--results-cache MB] [--decoding MP]`` loads the six shipped models and
+colorizes once with each (what a server holds after a visitor opened every page), then runs ``--runs`` fine-tunes of
+``--base`` (the flagship) one after the other on the first ``--photos`` training photos (``data/photos/train``, from
 ``scripts/fetch_photos.py``), each freeing what a server frees after a job (the feature cache,
-``process.release_unused``); ``--beside 12`` keeps the flagship colorizing a 12 MP photo meanwhile, as a
-class's queue would. ``--queued``: each fine-tune on photos of its own (the next ``--photos`` of the folder), as
-different visitors' jobs waiting in the queue one behind the other; the feature cache is then not cleared between
-them, since the queue clears it only when no job waits. ``--results-cache 300`` first fills the app's shared
-results (``ui.loaders.CACHE``) with that many MB of 12 MP results, as a class leaves it, and ``--decoding 12`` reads
-a 12 MP JPEG over and over in another thread, as the upload lane would: with ``--beside``, the server's worst
-moment (session 31: 2,672 MiB at crop 144 before a fine-tune shrank that cache). Per fine-tune it prints the seconds, the peak resident set (sampled every 20 ms) and the
-resident set after it, in MiB. Set ``MALLOC_ARENA_MAX=2`` as the Docker image does.
+``process.release_unused``); ``--beside 12`` keeps the flagship colorizing a 12 MP photo meanwhile, as a class's
+queue would. ``--queued``: each fine-tune on photos of its own (the next ``--photos`` of the folder), as different
+visitors' jobs waiting in the queue one behind the other; the feature cache is then not cleared between them, since
+the queue clears it only when no job waits. ``--results-cache 300`` first fills the app's shared results
+(``ui.loaders.CACHE``) with that many MB of 12 MP results, as a class leaves it, and ``--decoding 12`` reads a 12 MP
+JPEG over and over in another thread, as the upload lane would: with ``--beside``, the server's worst moment
+(session 31: 2,645 / 2,714 MiB at crop 144 before a fine-tune shrank that cache). Per fine-tune it prints the
+seconds, the peak resident set (sampled every 20 ms) and the resident set after it, in MiB. Set
+``MALLOC_ARENA_MAX=2`` as the Docker image does.
 
 A peak that settles after the second fine-tune is a server that keeps what it reuses; one that climbs by the
 same step each time is a leak (docs/deploy.md, session 30: ~250 MB a fine-tune before ``loop.fit`` dropped
@@ -77,18 +78,18 @@ def _over_and_over(work):
         worker.join()
 
 
+def _random_photo(megapixels: float, seed: int) -> np.ndarray:
+    """uint8 RGB noise of ``megapixels``, 4:3."""
+    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
+    return np.random.default_rng(seed).integers(0, 256, (height, height * 4 // 3, 3), dtype=np.uint8)
+
+
 def _colorizing(colorizer, megapixels: float):
     """Colorizations of a random ``megapixels`` photo, one after another in a thread, while the block runs."""
     if megapixels <= 0:
         return _over_and_over(None)
-    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
-    photo = (np.random.default_rng(1).random((height, height * 4 // 3, 3)) * 255).astype(np.uint8)
+    photo = _random_photo(megapixels, seed=1)
     return _over_and_over(lambda: colorizer.colorize(photo))
-
-
-def _random_photo(megapixels: float, seed: int) -> np.ndarray:
-    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
-    return np.random.default_rng(seed).integers(0, 256, (height, height * 4 // 3, 3), dtype=np.uint8)
 
 
 def _fill_results_cache(megabytes: int) -> None:

@@ -82,10 +82,10 @@ def crop_choices(card: dict, most: int | None = None) -> list[int]:
 
 
 def default_crop(crops: list[int], card: dict) -> int:
-    """The crop the form starts at: the base's working size, else the largest offered below it (a server whose
-    crop limit is under a base's working size, e.g. 160 for the hint model's 176, started it at 32 px)."""
-    working = int(card.get("working_size") or crops[0])
-    return working if working in crops else max([c for c in crops if c <= working] or crops[:1])
+    """The crop the form starts at: the largest offered. ``crop_choices`` offers none over the base's working size,
+    so that is the working size, or the largest under it where the server's limit is lower (a limit of 160 for the
+    hint model's 176 once started it at 32 px). ``card``: the base's, as ``crop_choices`` reads it."""
+    return max(crops)
 
 
 def _eta(seconds: float | None) -> str:
