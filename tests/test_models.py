@@ -226,7 +226,7 @@ def test_flagship_runs_its_encoder_in_bfloat16_only_where_asked_and_agrees_with_
     monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
     fast = hypercolumn.inference_network(model)
     assert fast is not model and fast.get_layer("decoder") is model.get_layer("decoder")
-    vgg = fast.get_layer("encoder").get_layer("vgg16_features")
+    vgg = fast.get_layer("encoder").encoder.get_layer("vgg16_features")  # the process-wide one (``SharedEncoder``)
     assert vgg.compute_dtype == "bfloat16"
     # Weights stored in bfloat16 (no cast of 14.7 M float32 weights per call), the same bits as the
     # mixed policy's float32 weights cast per call.
@@ -264,3 +264,51 @@ def test_flagship_decoder_reads_the_whole_scene_only_with_global_context(monkeyp
     else:
         np.testing.assert_array_equal(probs2[far], probs[far])
         np.testing.assert_array_equal(ab2[far], ab[far])
+
+
+def test_flagship_family_models_share_one_rebuilt_frozen_encoder(tiny_models, monkeypatch):
+    """Every flagship-family model loaded rebuilt its own bfloat16 VGG16 (+ Lite0) for inference, and every
+    fine-tune another for its features (~40 MiB each on a server). The encoder is frozen and always VGG16's and
+    Lite0's own weights, so one per kind serves them all, and it computes what a fresh one does."""
+    from colorizer.models import hypercolumn
+
+    monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
+    flagship, hints = tiny_models["hypercolumn"], tiny_models["hypercolumn_hints"]
+    shared = hypercolumn._same_encoder(flagship, "bfloat16")
+    assert hypercolumn._same_encoder(hypercolumn.build(32), "bfloat16") is shared  # another flagship-family model
+    assert hypercolumn._same_encoder(hints, "bfloat16") is not shared  # the hint network's has no Lite0
+    assert hypercolumn._same_encoder(flagship, None) is not shared  # float32: another kind
+    assert hypercolumn.inference_network(flagship).get_layer("encoder").encoder is shared
+    x = np.random.default_rng(0).random((1, 32, 32, 1)).astype(np.float32)
+    fresh = hypercolumn.build_encoder("bfloat16", hypercolumn.has_semantic_encoder(flagship),
+                                      hypercolumn.has_local_semantic(flagship))
+    for got, expected in zip(shared(x), fresh(x)):
+        np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(expected, np.float32))
+
+
+@pytest.mark.parametrize("name", ["hypercolumn", "hypercolumn_hints"])
+def test_a_dropped_model_is_freed_though_its_encoder_is_shared(name, installed_tiny_checkpoints, monkeypatch):
+    """Session 31's first shared encoder was called on each new network's ``keras.Input``, which records a node on
+    it pointing at that network's decoder, and through it the model's own encoder: they lived as long as the process
+    (load and drop four times: +238 MiB). Loaded, colorizing, then dropped, a model must be freed whole, and the
+    shared encoder keep no trace of it."""
+    import gc
+    import weakref
+
+    import colorizer
+    from colorizer.models import hypercolumn
+
+    monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
+    photo = make_photo(40, 48, seed=3)
+    first = colorizer.load(name)
+    first.colorize(photo)  # the shared encoder exists, and has run once
+    shared = hypercolumn._same_encoder(first.model, "bfloat16")
+    nodes = len(shared._inbound_nodes), len(shared._outbound_nodes)
+    model = colorizer.load(name)
+    model.colorize(photo)
+    parts = model.model, model.model.get_layer("encoder"), model.model.get_layer("decoder"), model.network
+    gone = [weakref.ref(part) for part in parts]
+    del model, parts
+    gc.collect()
+    assert [ref() for ref in gone] == [None] * 4  # the decoder and the model's own encoder too (~75 MiB)
+    assert (len(shared._inbound_nodes), len(shared._outbound_nodes)) == nodes

@@ -23,6 +23,8 @@ Why this recipe (the ablation is in ``docs/results.md``):
 from __future__ import annotations
 
 
+import threading
+
 import keras
 import numpy as np
 from keras import layers
@@ -169,8 +171,37 @@ def has_local_semantic(model: keras.Model) -> bool:
 
 
 def _same_encoder(model: keras.Model, dtype) -> keras.Model:
-    """``model``'s encoder rebuilt with its VGG16 in ``dtype``: the same outputs in the same order."""
-    return build_encoder(dtype, has_semantic_encoder(model), has_local_semantic(model))
+    """``model``'s encoder rebuilt with its VGG16 in ``dtype``: the same outputs in the same order. One per kind in a
+    process: the encoder is frozen and its weights are always VGG16's and Lite0's own (``build_encoder``), so every
+    flagship-family model loaded (the shipped one, the hint network, each fine-tuned one a Compare page loads) and
+    every fine-tune's feature pass share it, where a copy each cost a server ~40 MiB (session 32). Call it eagerly,
+    or inside another network through ``SharedEncoder``, never on a ``keras.Input``: that records a node on it
+    pointing at the new network, which then lives as long as the process (session 31's leak)."""
+    key = (dtype, has_semantic_encoder(model), has_local_semantic(model))
+    with _SAME_ENCODERS_LOCK:
+        if key not in _SAME_ENCODERS:
+            _SAME_ENCODERS[key] = build_encoder(*key)
+        return _SAME_ENCODERS[key]
+
+
+_SAME_ENCODERS: dict[tuple, keras.Model] = {}
+_SAME_ENCODERS_LOCK = threading.Lock()
+
+
+class SharedEncoder(layers.Layer):
+    """A network's door to a process-wide encoder (``_same_encoder``): the encoder runs inside ``call``, on the
+    backend's own tensors, so building a network around it leaves no trace on the shared encoder and the network
+    is freed when dropped. Not serializable (it is built at load time, never saved)."""
+
+    def __init__(self, encoder: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+
+    def call(self, l_norm):
+        return self.encoder(l_norm, training=False)
+
+    def compute_output_spec(self, l_norm):  # the encoder's own, which records nothing either
+        return self.encoder.compute_output_spec(l_norm)
 
 
 def fast_encoder_dtype() -> str | None:
@@ -322,7 +353,7 @@ def inference_network(model: keras.Model, decoder: keras.Model | None = None) ->
     decoder in float32. ``decoder``: another one taking the same inputs, in place of the model's (an
     experiment's, e.g. ``scripts/tune_vgg_block5.py``'s)."""
     dtype = fast_encoder_dtype()
-    encoder = _same_encoder(model, dtype) if dtype else model.get_layer("encoder")
+    encoder = SharedEncoder(_same_encoder(model, dtype), name="encoder") if dtype else model.get_layer("encoder")
     l_norm = keras.Input((None, None, 1), name="L")
     extra = [keras.Input(t.shape[1:], name=t.name.split(":")[0]) for t in model.inputs[1:]]  # the hints, if any
     blocks = encoder(l_norm)
