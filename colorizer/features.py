@@ -32,6 +32,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
+import keras
 import numpy as np
 
 from colorizer import checkpoints, staging
@@ -56,6 +57,16 @@ def default_disk_budget() -> int:
     return int(gigabytes * 2**30)
 
 
+def weights_digest(layer, digest=None):
+    """``digest`` (a new sha256 by default) updated with ``layer``'s weights, one variable at a time: its
+    ``get_weights()`` would copy them all at once (the flagship's frozen encoder: ~75 MB, on a server beside a
+    fine-tune)."""
+    digest = hashlib.sha256() if digest is None else digest
+    for variable in layer.weights:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(variable)))
+    return digest
+
+
 class FeatureCache:
     """Frozen-encoder features per (feature family, encoder weights, crops); see the module docstring."""
 
@@ -72,10 +83,8 @@ class FeatureCache:
         different blocks), its weights and the crops (uint8 N×S×S×3)."""
         encoder = model.get_layer("encoder")
         outputs = [tuple(output.shape[1:]) for output in encoder.outputs]
-        digest = hashlib.sha256(f"{feature_family(arch)}|{crops.shape}|{outputs}".encode())
-        for weights in encoder.get_weights():
-            digest.update(np.ascontiguousarray(weights).tobytes())
-        digest.update(np.ascontiguousarray(crops).tobytes())
+        digest = weights_digest(encoder, hashlib.sha256(f"{feature_family(arch)}|{crops.shape}|{outputs}".encode()))
+        digest.update(np.ascontiguousarray(crops))
         return digest.hexdigest()[:32]
 
     def features(self, arch, model, x, crops: np.ndarray, log: Callable[[str], None] = lambda m: None) -> list[np.ndarray]:

@@ -181,6 +181,26 @@ def test_a_fine_tune_whose_encoder_moved_fails_and_saves_nothing(fn, tiny_checkp
     assert visible_folders(checkpoint_dir) == set() and staged_leftovers(checkpoint_dir) == []
 
 
+def test_a_fine_tune_holds_no_copy_of_the_frozen_encoders_weights(fn, tiny_checkpoints, checkpoint_dir, monkeypatch):
+    """The frozen-encoder guard compared a copy of every encoder weight taken before training with the weights
+    after it: for the flagship ~75 MB held through training, the peak of a fine-tune on a server. It compares
+    digests now, read a variable at a time: no copy of all the encoder's weights at once, anywhere in a job."""
+    import keras
+
+    real_get_weights = keras.Model.get_weights
+
+    def get_weights(self):
+        if self.name == "encoder":
+            pytest.fail("a copy of every encoder weight at once")
+        return real_get_weights(self)
+
+    monkeypatch.setattr(keras.Model, "get_weights", get_weights)
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["hypercolumn"], epochs=1, crop=32), green_photos(3, seed=3),
+                         cache=fn.FeatureCache())
+    assert job.run() is not None, job.status().error
+    assert job.status().state == "done"
+
+
 def test_a_private_job_publishes_a_checkpoint_only_its_visitor_sees(fn, tiny_checkpoints, checkpoint_dir):
     """On a public server a visitor's fine-tuned model is theirs: a private job's checkpoint is owned by its visitor
     from the moment it appears, listed for them as a model and as a base to fine-tune further, and for no other
@@ -251,6 +271,30 @@ def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, mo
     assert (first.computations, again.computations) == (1, 0)
     assert isinstance(loaded[0], np.memmap) and np.array_equal(computed[0], loaded[0])
     assert [p.name for p in (tmp_path / "features").iterdir()] == [key]  # no temporary left
+
+
+def test_feature_cache_key_reads_the_encoder_a_variable_at_a_time_and_finds_old_sets(tiny_models, monkeypatch):
+    """The key hashes the encoder's weights one variable at a time, never through ``get_weights`` (a copy of them
+    all: the flagship's ~75 MB, beside a fine-tune on a server), and it is the key that copy gave, so the sets an
+    earlier version wrote to disk are found again."""
+    import hashlib
+
+    import keras
+
+    from colorizer.features import FeatureCache
+    from colorizer.models import ARCHITECTURES
+    from colorizer.models.contract import feature_family
+
+    flagship, crops = ARCHITECTURES["hypercolumn"], make_photo(32, 32 * 2, seed=6).reshape(2, 32, 32, 3)
+    model = tiny_models["hypercolumn"]
+    encoder = model.get_layer("encoder")
+    outputs = [tuple(output.shape[1:]) for output in encoder.outputs]
+    before = hashlib.sha256(f"{feature_family(flagship)}|{crops.shape}|{outputs}".encode())
+    for weights in encoder.get_weights():
+        before.update(np.ascontiguousarray(weights).tobytes())
+    before.update(crops.tobytes())
+    monkeypatch.setattr(keras.Model, "get_weights", lambda self: pytest.fail("a copy of every weight at once"))
+    assert FeatureCache.key(flagship, model, crops) == before.hexdigest()[:32]
 
 
 def test_feature_cache_keeps_its_disk_sets_within_budget_least_recently_used_first(tiny_models, tmp_path):
