@@ -226,9 +226,12 @@ def test_a_decode_stops_at_its_time_limit():
     """Finding: a decode could not be interrupted (20,000 scans: 60 s; the 50 MB upload cap allowed about
     25 minutes). The streaming decoders now stop at the limit (DECODE_SECONDS, here 1/10 of the decode)."""
     data = hostile.png16(3000)
-    start = time.perf_counter()
-    assert imageio.decode_image(data, "slow.png").rgb.shape == (3000, 3000, 3)
-    whole = time.perf_counter() - start
+    times = []
+    for _ in range(2):  # the quicker of two: a burst that slowed the one measure let the stopped decodes finish
+        start = time.perf_counter()
+        assert imageio.decode_image(data, "slow.png").rgb.shape == (3000, 3000, 3)
+        times.append(time.perf_counter() - start)
+    whole = min(times)
     stopped_after = []
     for _ in range(3):  # the quickest of three: another process's burst must not fail the test
         start = time.perf_counter()
