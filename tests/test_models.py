@@ -312,3 +312,41 @@ def test_a_dropped_model_is_freed_though_its_encoder_is_shared(name, installed_t
     gc.collect()
     assert [ref() for ref in gone] == [None] * 4  # the decoder and the model's own encoder too (~75 MiB)
     assert (len(shared._inbound_nodes), len(shared._outbound_nodes)) == nodes
+
+
+def test_the_frozen_encoders_weights_are_read_per_build_and_not_kept(monkeypatch):
+    """VGG16's and Lite0's weights were read once and kept for the process (~72 MB for good on a server, beside
+    the variables each model fills from them). Read at each build now, the arrays are freed once the variables
+    hold them, and the variables hold the files' weights: VGG16's first convolutions only, as many as it runs."""
+    import gc
+    import weakref
+
+    from colorizer.models import efficientnet_lite, hypercolumn
+    from colorizer.models import layers as model_layers
+
+    refs = []
+
+    def recording(read):
+        def recorded(*args, **kwargs):
+            arrays = read(*args, **kwargs)
+            refs.extend(weakref.ref(array) for pair in arrays for array in pair)
+            return arrays
+        return recorded
+
+    monkeypatch.setattr(model_layers, "_hed_vgg16_arrays", recording(model_layers._hed_vgg16_arrays))
+    monkeypatch.setattr(efficientnet_lite, "lite0_arrays", recording(efficientnet_lite.lite0_arrays))
+    encoder = hypercolumn.build_encoder(semantic=True, local=True)
+    vgg3 = model_layers.VGG16Features(blocks=(3,))
+    vgg3.build((None, 32, 32, 3))
+    gc.collect()
+    kept = [ref for ref in refs if ref() is not None]
+    assert len(refs) > 2 * (13 + 7) and len(kept) == 0, f"{len(kept)} of {len(refs)} arrays kept"
+    expected = monkeypatch.undo() or model_layers._hed_vgg16_arrays()
+    assert len(vgg3.kernels) == 7  # blocks 1-3: 2 + 2 + 3 convolutions
+    for variables in (vgg3, encoder.get_layer("vgg16_features")):
+        for (kernel, bias), variable, variable_bias in zip(expected, variables.kernels, variables.biases):
+            np.testing.assert_array_equal(np.asarray(variable), kernel)
+            np.testing.assert_array_equal(np.asarray(variable_bias), bias)
+    lite0 = encoder.get_layer("lite0_features")
+    for (kernel, bias), variable in zip(efficientnet_lite.lite0_arrays(), lite0.kernels):
+        np.testing.assert_array_equal(np.asarray(variable), kernel)

@@ -13,7 +13,6 @@ Like ``VGG16Features``, its weights are rebuilt from the package at load time, n
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import keras
@@ -66,10 +65,10 @@ def _fold(state, conv: str, bn: str, depthwise: bool = False):
     return kernel.astype(np.float32), bias.astype(np.float32)
 
 
-@lru_cache(maxsize=1)
 def lite0_arrays(with_classifier: bool = False) -> tuple:
     """The folded (kernel, bias) pairs in call order: stem, then per block [expand], depthwise, project;
-    with_classifier adds the head conv and the 1000-way classifier (tests only)."""
+    with_classifier adds the head conv and the 1000-way classifier (tests only). Read and folded at each call
+    (~20 ms): a process-wide copy (~13 MB) was held for good beside the variables each model fills from it."""
     from colorizer.torch_state import load_state_dict
 
     state = load_state_dict(lite0_weights_path())

