@@ -335,6 +335,7 @@ def test_the_frozen_encoders_weights_are_read_per_build_and_not_kept(monkeypatch
 
     monkeypatch.setattr(model_layers, "_hed_vgg16_arrays", recording(model_layers._hed_vgg16_arrays))
     monkeypatch.setattr(efficientnet_lite, "lite0_arrays", recording(efficientnet_lite.lite0_arrays))
+    monkeypatch.setattr(model_layers, "_FROZEN", weakref.WeakValueDictionary())  # none shared yet: the files are read
     encoder = hypercolumn.build_encoder(semantic=True, local=True)
     vgg3 = model_layers.VGG16Features(blocks=(3,))
     vgg3.build((None, 32, 32, 3))
@@ -350,3 +351,36 @@ def test_the_frozen_encoders_weights_are_read_per_build_and_not_kept(monkeypatch
     lite0 = encoder.get_layer("lite0_features")
     for (kernel, bias), variable in zip(efficientnet_lite.lite0_arrays(), lite0.kernels):
         np.testing.assert_array_equal(np.asarray(variable), kernel)
+
+
+def test_every_model_shares_one_copy_of_the_frozen_weights_freed_with_the_last(monkeypatch):
+    """Every model loaded (flagship, hint network, vgg16_ae, each fine-tuned one, each fine-tune's base) held its
+    own float32 VGG16 (59 MB) and Lite0 (13 MB), though frozen and always the files' weights. One copy per variable
+    dtype now, freed when the last layer holding it goes; a strategy's models (multi-GPU training) keep their own."""
+    import gc
+    import weakref
+
+    import tensorflow as tf
+
+    from colorizer.models import hypercolumn, vgg16_ae
+    from colorizer.models import layers as model_layers
+
+    monkeypatch.setattr(model_layers, "_FROZEN", weakref.WeakValueDictionary())
+    flagship, seed = hypercolumn.build(32), vgg16_ae.build(32)
+    vgg, seed_vgg = (m.get_layer("encoder").get_layer("vgg16_features") for m in (flagship, seed))
+    assert len(seed_vgg.kernels) < len(vgg.kernels)  # vgg16_ae runs fewer blocks: it shares those it runs
+    assert all(a is b for a, b in zip(seed_vgg.weights, vgg.weights))
+    other = hypercolumn.build_encoder()
+    assert other.get_layer("lite0_features").weights[5] is flagship.get_layer("encoder").get_layer("lite0_features").weights[5]
+    assert [w.path for w in vgg.weights[:4]] == ["vgg16_features/kernel_0", "vgg16_features/bias_0",
+                                                 "vgg16_features/kernel_1", "vgg16_features/bias_1"]
+    fast = hypercolumn.build_encoder("bfloat16").get_layer("vgg16_features")
+    assert fast.kernels[0].dtype == "bfloat16" and fast.kernels[0] is not vgg.kernels[0]
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        own = hypercolumn.build_encoder(semantic=False).get_layer("vgg16_features")
+    assert own.kernels[0] is not vgg.kernels[0]
+    np.testing.assert_array_equal(np.asarray(own.kernels[3]), np.asarray(vgg.kernels[3]))
+    assert len(model_layers._FROZEN) > 0
+    del flagship, seed, vgg, seed_vgg, other, fast, own
+    gc.collect()
+    assert len(model_layers._FROZEN) == 0

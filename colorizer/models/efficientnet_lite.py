@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
+from colorizer.models.layers import fill_frozen_weights
 
 __all__ = ["EfficientNetLite0Features", "lite0_weights_path", "lite0_arrays", "BLOCKS", "IMAGENET_MEAN", "IMAGENET_STD",
            "tap_channels", "tap_stride"]
@@ -101,12 +102,7 @@ class EfficientNetLite0Features(layers.Layer):
         self.specs = _block_specs()[:self.n_blocks]
 
     def build(self, input_shape):
-        self.kernels, self.biases = [], []
-        for i, (kernel, bias) in enumerate(lite0_arrays()[:1 + sum(2 + expands for _, _, expands, _ in self.specs)]):
-            self.kernels.append(self.add_weight(shape=kernel.shape, initializer="zeros", trainable=False, name=f"kernel_{i}"))
-            self.biases.append(self.add_weight(shape=bias.shape, initializer="zeros", trainable=False, name=f"bias_{i}"))
-            self.kernels[-1].assign(kernel)
-            self.biases[-1].assign(bias)
+        fill_frozen_weights(self, 1 + sum(2 + expands for _, _, expands, _ in self.specs), lite0_arrays)
 
     def _layer(self, x, i, stride=1, depthwise=False, relu=True):
         kernel, bias = ops.cast(self.kernels[i], x.dtype), ops.cast(self.biases[i], x.dtype)

@@ -13,7 +13,10 @@ checkpoint loads with ``safe_mode=True``).
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
+from typing import Callable, Sequence
 
 import keras
 import numpy as np
@@ -22,7 +25,7 @@ from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
 
-__all__ = ["GrayToVGGInput", "VGG16Features", "Sampling", "KLDivergence", "HintAttention", "hed_weights_path"]
+__all__ = ["GrayToVGGInput", "VGG16Features", "fill_frozen_weights", "Sampling", "KLDivergence", "HintAttention", "hed_weights_path"]
 
 # VGG16's ImageNet BGR mean, as keras.applications.vgg16.preprocess_input subtracts it.
 _VGG_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -57,6 +60,40 @@ def _hed_vgg16_arrays(n_convs: int = len(_VGG16_CONVS)) -> tuple[tuple[np.ndarra
     return tuple(arrays)
 
 
+def fill_frozen_weights(layer: layers.Layer, count: int,
+                        read: Callable[[], Sequence[tuple[np.ndarray, np.ndarray]]]) -> None:
+    """``layer.kernels``, ``layer.biases`` ← the first ``count`` (kernel, bias) pairs ``read`` gives, as variables
+    every layer of its class and variable dtype in the process shares (kernel_0, bias_0, kernel_1, … in that
+    order: the LiteRT template and the feature cache's key read the weights in it).
+
+    Why shared: these encoders are frozen, and their weights always the files' own, so every model loaded (the
+    flagship, the hint network, vgg16_ae, each fine-tuned one and each fine-tune's base) held its own float32 copy
+    of the same 59 MB of VGG16 (and 13 MB of Lite0). A pair is freed when no layer holds it. Under a distribution
+    strategy (multi-GPU training) each layer makes its own, as the strategy must own its variables.
+    """
+    layer.kernels, layer.biases = [], []
+    shared = not tf.distribute.has_strategy()
+    with _FROZEN_LOCK:
+        key = (type(layer).__name__, layer.variable_dtype)
+        found = [(_FROZEN.get((*key, i, "kernel")), _FROZEN.get((*key, i, "bias"))) if shared else (None, None)
+                 for i in range(count)]
+        arrays = read() if any(v is None for pair in found for v in pair) else None  # read only what is missing
+        for i, (kernel, bias) in enumerate(found):
+            if kernel is None or bias is None:
+                kernel = layer.add_weight(shape=arrays[i][0].shape, initializer="zeros", trainable=False, name=f"kernel_{i}")
+                bias = layer.add_weight(shape=arrays[i][1].shape, initializer="zeros", trainable=False, name=f"bias_{i}")
+                kernel.assign(arrays[i][0])
+                bias.assign(arrays[i][1])
+                if shared:
+                    _FROZEN[(*key, i, "kernel")], _FROZEN[(*key, i, "bias")] = kernel, bias
+            layer.kernels.append(kernel)  # tracked by the layer (Keras tracks a list attribute's variables)
+            layer.biases.append(bias)
+
+
+_FROZEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_FROZEN_LOCK = threading.Lock()
+
+
 @keras.saving.register_keras_serializable(package="colorizer")
 class GrayToVGGInput(layers.Layer):
     """L_norm …×1 → …×3 BGR minus the ImageNet mean (a gray image as VGG16 sees one)."""
@@ -84,12 +121,7 @@ class VGG16Features(layers.Layer):
         self.n_convs = sum(1 for block, _ in _VGG16_CONVS if block <= max(self.blocks))
 
     def build(self, input_shape):
-        self.kernels, self.biases = [], []
-        for i, (kernel, bias) in enumerate(_hed_vgg16_arrays(self.n_convs)):
-            self.kernels.append(self.add_weight(shape=kernel.shape, initializer="zeros", trainable=False, name=f"kernel_{i}"))
-            self.biases.append(self.add_weight(shape=bias.shape, initializer="zeros", trainable=False, name=f"bias_{i}"))
-            self.kernels[-1].assign(kernel)
-            self.biases[-1].assign(bias)
+        fill_frozen_weights(self, self.n_convs, lambda: _hed_vgg16_arrays(self.n_convs))
 
     def call(self, x):
         outputs = []
