@@ -188,7 +188,9 @@ def _without_optimizer(model):
     # Rebuilt from its config, not keras.models.clone_model: in Keras 3.15 a clone is compiled like
     # its original, so the copy carried the optimizer into the file anyway (a 41 MB cifar_ae).
     copy = type(model).from_config(model.get_config())
-    copy.set_weights(model.get_weights())
+    for target, source in zip(copy.weights, model.weights, strict=True):
+        if target is not source:  # a frozen encoder's are the same variables (models.layers.fill_frozen_weights)
+            target.assign(source)  # a variable at a time: get_weights() would copy them all at once
     return copy
 
 
