@@ -448,16 +448,14 @@ def test_the_form_starts_at_the_working_size_or_the_largest_crop_under_it(monkey
     assert form.default_crop([64], {"architecture": "x", "working_size": 32}) == 64  # nothing under it: the first
 
 
-def test_the_form_offers_crops_up_to_the_servers_limit_and_starts_at_the_working_size():
-    """Session 31 offered no crop over the working size: the flagship at 160 beside a class took a 2.7 GB host to its
-    cap. With the frozen encoders shared (session 32) its worst moment at 176 is under the budget, so the server's
-    limit bounds the sizes again; the form still starts at the working size (a larger crop costs time)."""
+def test_the_form_offers_no_crop_over_the_working_size():
+    """Session 31: the flagship was offered 160 px crops (its working size 144), the fine-tune that took a 2.7 GB
+    host to its cap beside a class. Sizes stop at the working size now."""
     import ui.finetune_ui as form
 
     flagship, hints = ({"architecture": a, "working_size": w} for a, w in (("hypercolumn", 144), ("hypercolumn_hints", 176)))
-    assert form.crop_choices(flagship) == [32, 64, 96, 128, 144, 160]  # the public limit is 176: 192 is over it
-    assert form.default_crop(form.crop_choices(flagship), flagship) == 144
-    assert form.crop_choices(hints) == [32, 64, 96, 128, 160, 176]
+    assert form.crop_choices(flagship) == [32, 64, 96, 128, 144]
+    assert form.crop_choices(hints) == [32, 64, 96, 128, 160, 176]  # the public limit is 176
     assert form.crop_choices({"architecture": "unet313", "working_size": 256}) == [32, 64, 96, 128, 160]  # the limit
     assert form.crop_choices(flagship, most=100) == [32, 64, 96]
     assert form.crop_choices({"architecture": "cifar_ae", "working_size": 32}) == [32]  # fixed size

@@ -65,27 +65,29 @@ def current_job() -> finetune.FinetuneJob | None:
 
 
 def crop_choices(card: dict, most: int | None = None) -> list[int]:
-    """Crop sizes a base accepts: its working size only when fixed, else ``CROP_SIZES`` and the working size itself,
-    up to ``most`` px (the server's limit, ``LIMITS.crop``: 176 on a public server), or the limit alone.
+    """Crop sizes a base accepts: its working size only when fixed, else ``CROP_SIZES`` up to its working size and
+    the working size itself (at most ``most`` px, the server's limit, except the working size itself when that is
+    all it takes).
 
-    Session 31 offered none over the working size: the flagship at 160 beside a class's colorizations and uploads
-    took a 2.7 GB host to its cap. Session 32 shared the frozen encoders' weights between models and that worst
-    moment at 176 measures 2,189 / 2,258 MiB, under the 2,384 budget (docs/deploy.md), so the server's limit is
-    again the only bound. (The shipped flagship was trained on 176-px crops.)"""
+    None over the working size, for the server's memory: the flagship at 160 instead of its 144, beside a class's
+    colorizations and uploads, was the fine-tune that took a 2.7 GB host to its cap (docs/deploy.md). Since the
+    frozen encoders are shared (session 32) the flagship would fit at 176 (2,258 MiB at worst), but unet313 at 160
+    instead of its 64 peaks at 3,187: the working size stays the bound for all. (The shipped flagship was trained on
+    176-px crops; a fine-tune of its decoder on a few photos at 144 is the page's default since issue 4.
+    ``python -m colorizer finetune --crop`` takes any size.)"""
     working = int(card.get("working_size") or 128)
     arch = ARCHITECTURES.get(card.get("architecture"))
     if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
         return [working]
-    most = LIMITS.crop if most is None else most
+    most = min(LIMITS.crop if most is None else most, working)
     return sorted(c for c in {*CROP_SIZES, working} if c <= most) or [most]
 
 
 def default_crop(crops: list[int], card: dict) -> int:
-    """The crop the form starts at: the base's working size (the flagship's 144: a larger crop costs time, ~1.5×
-    at 176), else the largest offered under it (a server limit of 160 for the hint model's 176 once started the
-    form at 32 px), else the first offered. ``card``: the base's, as ``crop_choices`` reads it."""
-    working = int(card.get("working_size") or 128)
-    return working if working in crops else max((c for c in crops if c <= working), default=crops[0])
+    """The crop the form starts at: the largest offered. ``crop_choices`` offers none over the base's working size,
+    so that is the working size, or the largest under it where the server's limit is lower (a limit of 160 for the
+    hint model's 176 once started it at 32 px). ``card``: the base's, as ``crop_choices`` reads it."""
+    return max(crops)
 
 
 def _eta(seconds: float | None) -> str:
@@ -183,8 +185,8 @@ def settings_ui(base_card: dict) -> dict:
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
                           disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
-                               "Default: the model's working size (or the largest under it the server allows); "
-                               "larger crops see more of each photo, and take more time and memory.")
+                               "Default: the model's working size, also the largest offered here (with the server's limit, "
+                               "if lower): larger crops take the most memory.")
     share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share", persist_state="session",
                           help="Photos held out to measure progress, preview each epoch and score the result.")
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}

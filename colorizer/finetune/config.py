@@ -7,11 +7,9 @@ of wall clock (then the job stops as Stop does, keeping the best epoch so far), 
 on the server (each visitor has one job at a time). ``FinetuneLimits.from_env()`` reads
 ``$COLORIZER_FINETUNE_LIMITS``, e.g. ``"photos=20,epochs=20,batch=8,crop=176,minutes=10,queue=3"`` (the defaults).
 Beside the six shipped models, fine-tunes of the flagship on 20 photos at batch 8 settle at a 2,370 MiB peak at crop
-176, within the 2,384 MiB (2.5 GB) budget; at crop 192 at 2,479
+176 (the page offers it 144 at most, its working size), within the 2,384 MiB (2.5 GB) budget; at crop 192 at 2,479
 MiB, and at batch 16 and crop 192 at 2,683, over Streamlit Community Cloud's cap of about 2.7 GB (``python -m
-benchmarks.finetune_memory``; docs/deploy.md, session 30; since session 32, with the frozen encoders' weights shared
-between models, the flagship at 176 beside a class's colorizations and uploads peaks at 2,258). 176 is the hint
-model's working size.
+benchmarks.finetune_memory``; docs/deploy.md, session 30). 176 is the hint model's working size.
 """
 from __future__ import annotations
 
