@@ -268,11 +268,15 @@ def test_flagship_decoder_reads_the_whole_scene_only_with_global_context(monkeyp
 
 def test_flagship_family_models_share_one_rebuilt_frozen_encoder(tiny_models, monkeypatch):
     """Every flagship-family model loaded rebuilt its own bfloat16 VGG16 (+ Lite0) for inference, and every
-    fine-tune another for its features (~40 MiB each on a server). The encoder is frozen and always VGG16's and
+    fine-tune another for its features (~50 MiB each on a server). The encoder is frozen and always VGG16's and
     Lite0's own weights, so one per kind serves them all, and it computes what a fresh one does."""
-    from colorizer.models import hypercolumn
+    import weakref
 
-    monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
+    from colorizer.models import hypercolumn
+    from colorizer.models import layers as model_layers
+
+    monkeypatch.setattr(hypercolumn, "fast_encoder_dtype", lambda: "bfloat16")  # also on a host without fast bfloat16
+    monkeypatch.setattr(hypercolumn, "_SAME_ENCODERS", {})  # none kept past this test
     flagship, hints = tiny_models["hypercolumn"], tiny_models["hypercolumn_hints"]
     shared = hypercolumn._same_encoder(flagship, "bfloat16")
     assert hypercolumn._same_encoder(hypercolumn.build(32), "bfloat16") is shared  # another flagship-family model
@@ -280,8 +284,10 @@ def test_flagship_family_models_share_one_rebuilt_frozen_encoder(tiny_models, mo
     assert hypercolumn._same_encoder(flagship, None) is not shared  # float32: another kind
     assert hypercolumn.inference_network(flagship).get_layer("encoder").encoder is shared
     x = np.random.default_rng(0).random((1, 32, 32, 1)).astype(np.float32)
+    monkeypatch.setattr(model_layers, "_FROZEN", weakref.WeakValueDictionary())  # fresh: its own weights, from the files
     fresh = hypercolumn.build_encoder("bfloat16", hypercolumn.has_semantic_encoder(flagship),
                                       hypercolumn.has_local_semantic(flagship))
+    assert fresh.get_layer("vgg16_features").kernels[0] is not shared.get_layer("vgg16_features").kernels[0]
     for got, expected in zip(shared(x), fresh(x)):
         np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(expected, np.float32))
 
@@ -298,7 +304,7 @@ def test_a_dropped_model_is_freed_though_its_encoder_is_shared(name, installed_t
     import colorizer
     from colorizer.models import hypercolumn
 
-    monkeypatch.setenv("COLORIZER_BFLOAT16", "1")
+    monkeypatch.setattr(hypercolumn, "fast_encoder_dtype", lambda: "bfloat16")  # also on a host without fast bfloat16
     photo = make_photo(40, 48, seed=3)
     first = colorizer.load(name)
     first.colorize(photo)  # the shared encoder exists, and has run once
@@ -336,12 +342,13 @@ def test_the_frozen_encoders_weights_are_read_per_build_and_not_kept(monkeypatch
     monkeypatch.setattr(model_layers, "_hed_vgg16_arrays", recording(model_layers._hed_vgg16_arrays))
     monkeypatch.setattr(efficientnet_lite, "lite0_arrays", recording(efficientnet_lite.lite0_arrays))
     monkeypatch.setattr(model_layers, "_FROZEN", weakref.WeakValueDictionary())  # none shared yet: the files are read
-    encoder = hypercolumn.build_encoder(semantic=True, local=True)
     vgg3 = model_layers.VGG16Features(blocks=(3,))
     vgg3.build((None, 32, 32, 3))
+    assert len(refs) == 2 * 7  # blocks 1-3: 2 + 2 + 3 convolutions, read alone
+    encoder = hypercolumn.build_encoder(semantic=True, local=True)
     gc.collect()
     kept = [ref for ref in refs if ref() is not None]
-    assert len(refs) > 2 * (13 + 7) and len(kept) == 0, f"{len(kept)} of {len(refs)} arrays kept"
+    assert len(refs) > 2 * (7 + 13) and len(kept) == 0, f"{len(kept)} of {len(refs)} arrays kept"
     expected = monkeypatch.undo() or model_layers._hed_vgg16_arrays()
     assert len(vgg3.kernels) == 7  # blocks 1-3: 2 + 2 + 3 convolutions
     for variables in (vgg3, encoder.get_layer("vgg16_features")):
@@ -366,14 +373,14 @@ def test_every_model_shares_one_copy_of_the_frozen_weights_freed_with_the_last(m
     from colorizer.models import layers as model_layers
 
     monkeypatch.setattr(model_layers, "_FROZEN", weakref.WeakValueDictionary())
-    flagship, seed = hypercolumn.build(32), vgg16_ae.build(32)
+    seed, flagship = vgg16_ae.build(32), hypercolumn.build(32)  # the shorter first: the flagship reads the rest
     vgg, seed_vgg = (m.get_layer("encoder").get_layer("vgg16_features") for m in (flagship, seed))
-    assert len(seed_vgg.kernels) < len(vgg.kernels)  # vgg16_ae runs fewer blocks: it shares those it runs
+    assert 0 < len(seed_vgg.kernels) < len(vgg.kernels)  # vgg16_ae runs fewer blocks: it shares those it runs
+    assert len(seed_vgg.weights) == 2 * len(seed_vgg.kernels) and len(vgg.weights) == 2 * len(vgg.kernels)
     assert all(a is b for a, b in zip(seed_vgg.weights, vgg.weights))
     other = hypercolumn.build_encoder()
     assert other.get_layer("lite0_features").weights[5] is flagship.get_layer("encoder").get_layer("lite0_features").weights[5]
-    assert [w.path for w in vgg.weights[:4]] == ["vgg16_features/kernel_0", "vgg16_features/bias_0",
-                                                 "vgg16_features/kernel_1", "vgg16_features/bias_1"]
+    assert [w.path for w in vgg.weights] == [f"vgg16_features/{kind}_{i}" for i in range(13) for kind in ("kernel", "bias")]
     fast = hypercolumn.build_encoder("bfloat16").get_layer("vgg16_features")
     assert fast.kernels[0].dtype == "bfloat16" and fast.kernels[0] is not vgg.kernels[0]
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
@@ -384,3 +391,10 @@ def test_every_model_shares_one_copy_of_the_frozen_weights_freed_with_the_last(m
     del flagship, seed, vgg, seed_vgg, other, fast, own
     gc.collect()
     assert len(model_layers._FROZEN) == 0
+    # A variable keeps the name it was made with (the LiteRT template checks it): a layer of another name, made
+    # first, shares nothing with the flagship's.
+    short = model_layers.VGG16Features(blocks=(1,), name="short")
+    short.build((None, 32, 32, 3))
+    later = hypercolumn.build(32).get_layer("encoder").get_layer("vgg16_features")
+    assert [w.path for w in short.weights] == ["short/kernel_0", "short/bias_0", "short/kernel_1", "short/bias_1"]
+    assert [w.path for w in later.weights[:2]] == ["vgg16_features/kernel_0", "vgg16_features/bias_0"]

@@ -174,7 +174,7 @@ def _same_encoder(model: keras.Model, dtype) -> keras.Model:
     """``model``'s encoder rebuilt with its VGG16 in ``dtype``: the same outputs in the same order. One per kind in a
     process: the encoder is frozen and its weights are always VGG16's and Lite0's own (``build_encoder``), so every
     flagship-family model loaded (the shipped one, the hint network, each fine-tuned one a Compare page loads) and
-    every fine-tune's feature pass share it, where a copy each cost a server ~40 MiB (session 32). Call it eagerly,
+    every fine-tune's feature pass share it, where a copy each cost a server ~50 MiB (session 32). Call it eagerly,
     or inside another network through ``SharedEncoder``, never on a ``keras.Input``: that records a node on it
     pointing at the new network, which then lives as long as the process (session 31's leak)."""
     key = (dtype, has_semantic_encoder(model), has_local_semantic(model))

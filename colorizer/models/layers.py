@@ -63,18 +63,20 @@ def _hed_vgg16_arrays(n_convs: int = len(_VGG16_CONVS)) -> tuple[tuple[np.ndarra
 def fill_frozen_weights(layer: layers.Layer, count: int,
                         read: Callable[[], Sequence[tuple[np.ndarray, np.ndarray]]]) -> None:
     """``layer.kernels``, ``layer.biases`` ← the first ``count`` (kernel, bias) pairs ``read`` gives, as variables
-    every layer of its class and variable dtype in the process shares (kernel_0, bias_0, kernel_1, … in that
-    order: the LiteRT template and the feature cache's key read the weights in it).
+    every layer of its class, name and variable dtype in the process shares (kernel_0, bias_0, kernel_1, … in that
+    order, named ``<layer name>/kernel_0``…: the LiteRT template checks both, the feature cache's key reads the
+    order; a variable keeps the name it was made with, so layers of another name get their own).
 
     Why shared: these encoders are frozen, and their weights always the files' own, so every model loaded (the
     flagship, the hint network, vgg16_ae, each fine-tuned one and each fine-tune's base) held its own float32 copy
     of the same 59 MB of VGG16 (and 13 MB of Lite0). A pair is freed when no layer holds it. Under a distribution
-    strategy (multi-GPU training) each layer makes its own, as the strategy must own its variables.
+    strategy (multi-GPU training) each layer makes its own, as the strategy must own its variables. A write to one
+    layer's would change every model's: nothing writes them but this function (the fine-tune's guard checks).
     """
     layer.kernels, layer.biases = [], []
     shared = not tf.distribute.has_strategy()
     with _FROZEN_LOCK:
-        key = (type(layer).__name__, layer.variable_dtype)
+        key = (type(layer).__name__, layer.name, layer.variable_dtype)
         found = [(_FROZEN.get((*key, i, "kernel")), _FROZEN.get((*key, i, "bias"))) if shared else (None, None)
                  for i in range(count)]
         arrays = read() if any(v is None for pair in found for v in pair) else None  # read only what is missing
