@@ -56,6 +56,30 @@ def test_save_model_atomic_leaves_only_the_model(tiny_models, tmp_path):
     assert load_keras_model(path).count_params() == tiny_models["cifar_ae"].count_params()
 
 
+def test_a_compiled_model_is_saved_without_its_optimizer_and_without_copying_its_frozen_encoder(build_tiny_model,
+                                                                                                  tmp_path, monkeypatch):
+    """A compiled model is saved through an uncompiled copy (no optimizer state in the file). The copy took
+    ``set_weights(get_weights())``: every weight copied at once (a flagship's frozen encoders, ~75 MB) and written
+    onto the frozen variables the copy shares with it. It copies the decoder's variable by variable now; the
+    file holds the trained decoder."""
+    model = build_tiny_model("hypercolumn", seed=4)
+    model.get_layer("decoder").compile(optimizer="adam", loss="mse")
+    model.get_layer("decoder").optimizer.build(model.get_layer("decoder").trainable_variables)  # Adam's slots exist
+    real_get_weights = keras.layers.Layer.get_weights
+    monkeypatch.setattr(keras.layers.Layer, "get_weights", lambda self: pytest.fail(f"get_weights() of {self.name}"))
+    save_model_atomic(model, tmp_path / "model.keras")
+    monkeypatch.setattr(keras.layers.Layer, "get_weights", real_get_weights)
+    reloaded = load_keras_model(tmp_path / "model.keras")
+    decoder, saved = model.get_layer("decoder").get_weights(), reloaded.get_layer("decoder").get_weights()
+    assert len(decoder) == len(saved) > 0
+    for before, after in zip(decoder, saved):
+        np.testing.assert_array_equal(before, after)
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as f:
+        stored = []
+        f.visit(stored.append)
+    assert stored and not any("optimizer" in name for name in stored)
+
+
 def test_vgg16_ae_checkpoint_does_not_store_vgg16(tiny_checkpoints):
     path = tiny_checkpoints["vgg16_ae"] / "model.keras"
     model = load_keras_model(path)
