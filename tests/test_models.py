@@ -398,3 +398,28 @@ def test_every_model_shares_one_copy_of_the_frozen_weights_freed_with_the_last(m
     later = hypercolumn.build(32).get_layer("encoder").get_layer("vgg16_features")
     assert [w.path for w in short.weights] == ["short/kernel_0", "short/bias_0", "short/kernel_1", "short/bias_1"]
     assert [w.path for w in later.weights[:2]] == ["vgg16_features/kernel_0", "vgg16_features/bias_0"]
+
+
+@pytest.mark.parametrize("name, dtype", [("vgg16_ae", np.float16), ("unet313", np.float32), ("hypercolumn", np.float16)])
+def test_encoder_features_come_batch_by_batch_as_the_encoder_gives_them(name, dtype, tiny_models, monkeypatch):
+    """``encoder_features`` ran ``predict`` for vgg16_ae and unet313: every batch's float32 outputs kept, then joined
+    (and vgg16_ae's cast to float16 after it), at batches of 16 and 32: vgg16_ae's fine-tune beside a class peaked
+    at 2,406 / 2,488 MiB, over the budget. Batch by batch into arrays made once now, the same values, in the dtype
+    each decoder was trained on; 12 crops make a full batch and a partial one."""
+    import keras
+
+    monkeypatch.setenv("COLORIZER_BFLOAT16", "0")  # the flagship's own float32 encoder, as predict runs it
+    arch, model = ARCHITECTURES[name], tiny_models[name]
+    x, _ = arch.training_pairs(tiny_batch(name, n_photos=3, per_photo=4))
+    assert len(x) == 12
+    expected = model.get_layer("encoder").predict(x, batch_size=5, verbose=0)
+    expected = expected if isinstance(expected, list) else [expected]
+    monkeypatch.setattr(keras.Model, "predict", lambda *a, **k: pytest.fail("predict keeps every batch"))
+    features = arch.encoder_features(model, x)
+    assert len(features) == len(expected) > 0
+    for got, want in zip(features, expected):
+        assert got.dtype == dtype and got.shape == want.shape
+        scale = float(np.abs(want).max())
+        assert scale > 0  # features, not zeros
+        tolerance = 2e-3 if dtype == np.float16 else 1e-5  # float16's rounding; float32's batch-size noise
+        np.testing.assert_allclose(got.astype(np.float32), want, rtol=tolerance, atol=tolerance * scale)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Protocol
 
+import numpy as np
+
 from colorizer.color import AB_NORM
 from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
 
@@ -196,3 +198,23 @@ def color_space(arch) -> dict:
         "ab313": f"distribution over Zhang et al.'s {N_BINS} ab bins (annealed mean, T = {DEFAULT_TEMPERATURE:g}) + ab regression head",
     }
     return {"input": inputs[arch.INPUT_KIND], "output": outputs[arch.OUTPUT_KIND], "lab": "CIE Lab, D65, sRGB (OpenCV float32)"}
+
+
+def features_in_batches(encoder, x, batch_size: int = 8, dtype=np.float16) -> list[np.ndarray]:
+    """``encoder``'s outputs of ``x`` (N×…), batch by batch, written into arrays of ``dtype`` made once: an
+    ``encoder_features`` for any frozen encoder. Not ``predict``: it keeps every batch's float32 outputs and then
+    joins them (and a cast to float16 after it copies them again), and at its batch of 32 VGG16's first blocks
+    alone hold hundreds of MB; vgg16_ae's features that way took a fine-tune beside a class to 2,406 / 2,488 MiB
+    (session 32)."""
+    import keras
+
+    n = len(x)
+    shapes = encoder.compute_output_shape((None, *x.shape[1:]))
+    shapes = [shapes] if isinstance(shapes[0], (int, type(None))) else shapes
+    out = [np.empty((n, *(int(d) for d in shape[1:])), dtype) for shape in shapes]
+    for start in range(0, n, batch_size):
+        chunk = np.asarray(x[start:start + batch_size], np.float32)
+        features = encoder(chunk, training=False)
+        for target, feature in zip(out, features if isinstance(features, (list, tuple)) else [features]):
+            target[start:start + len(chunk)] = keras.ops.convert_to_numpy(feature).astype(dtype, copy=False)
+    return out

@@ -32,6 +32,7 @@ from keras import layers
 from colorizer import colorfulness_gate, lightness_ceiling, quantize
 from colorizer.color import resize, unnormalize_ab, unnormalize_l
 from colorizer.hardware import bfloat16_is_fast
+from colorizer.models.contract import features_in_batches
 from colorizer.models.efficientnet_lite import EfficientNetLite0Features, tap_channels
 from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
 # The two-head training of the 313-bin models (Zhang et al.'s "RegSoft", ``colorizer.models.losses``): a
@@ -515,11 +516,4 @@ def encoder_features(model: keras.Model, x, batch_size: int = 8) -> list[np.ndar
     stored as float16 either way, and the decoder trained on them runs unchanged on float32 ones).
     """
     encoder = _same_encoder(model, "bfloat16") if bfloat16_is_fast() else model.get_layer("encoder")
-    n = len(x)
-    shapes = [tuple(int(d) for d in s[1:]) for s in encoder.compute_output_shape((None, *x.shape[1:]))]
-    out = [np.empty((n, *s), np.float16) for s in shapes]
-    for start in range(0, n, batch_size):
-        chunk = np.asarray(x[start:start + batch_size], np.float32)
-        for target, feature in zip(out, encoder(chunk, training=False)):
-            target[start:start + len(chunk)] = np.asarray(keras.ops.convert_to_numpy(feature), np.float16)
-    return out
+    return features_in_batches(encoder, x, batch_size)

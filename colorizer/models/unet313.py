@@ -16,6 +16,7 @@ from keras import layers
 
 from colorizer import quantize
 from colorizer.color import unnormalize_ab
+from colorizer.models.contract import features_in_batches
 from colorizer.models.losses import soft_targets, two_head_decoder, two_head_losses
 
 NAME = "unet313"
@@ -101,8 +102,9 @@ def predict_ab(forward, batch_input: np.ndarray, temperature: float = quantize.D
     return quantize.annealed_mean(np.asarray(outputs["probs"]), temperature)
 
 
-def encoder_features(model: keras.Model, x, batch_size: int = 32) -> list[np.ndarray]:
-    return list(model.get_layer("encoder").predict(x, batch_size=batch_size, verbose=0))
+def encoder_features(model: keras.Model, x, batch_size: int = 8) -> list[np.ndarray]:
+    """The U-Net encoder's skips and bottleneck, float32 (its decoder was trained on them so), batch by batch."""
+    return features_in_batches(model.get_layer("encoder"), x, batch_size, np.float32)
 
 
 def decoder_head(model: keras.Model) -> keras.Model:

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorizer.models.contract import features_in_batches
 from colorizer.models.layers import GrayToVGGInput, VGG16Features
 
 NAME = "vgg16_ae"
@@ -79,10 +80,9 @@ def predict_ab(forward, batch_input: np.ndarray) -> np.ndarray:
     return unnormalize_ab(np.asarray(forward(batch_input)))
 
 
-def encoder_features(model: keras.Model, x, batch_size: int = 16) -> list[np.ndarray]:
-    """Block-3 and block-4 VGG16 features (float16 to halve memory), computed once."""
-    features = model.get_layer("encoder").predict(x, batch_size=batch_size, verbose=0)
-    return [f.astype(np.float16) for f in features]
+def encoder_features(model: keras.Model, x, batch_size: int = 8) -> list[np.ndarray]:
+    """Block-3 and block-4 VGG16 features (float16 to halve memory), computed once, batch by batch."""
+    return features_in_batches(model.get_layer("encoder"), x, batch_size)
 
 
 def decoder_head(model: keras.Model) -> keras.Model:
