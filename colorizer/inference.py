@@ -226,14 +226,6 @@ class Colorizer:
         return int(self.card.get("parameters", {}).get("total") or self.model.count_params())
 
     @property
-    def own_param_count(self) -> int:
-        """The parameters this model holds alone: the frozen encoders' weights are shared by every model loaded in
-        the process (``models.layers.fill_frozen_weights``), so a second flagship adds its decoder, not 18.7 M."""
-        from colorizer.models.layers import is_shared_frozen
-
-        return sum(int(np.prod(v.shape)) for v in self.model.weights if not is_shared_frozen(v))
-
-    @property
     def is_stochastic(self) -> bool:
         return self.arch is not None and self.arch.STOCHASTIC
 

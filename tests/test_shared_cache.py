@@ -70,29 +70,23 @@ def test_the_results_hold_less_while_a_fine_tune_runs(monkeypatch):
     assert loaders.CACHE.max_bytes == loaders.CACHE_MB * 2**20
 
 
-def test_models_are_weighed_by_the_parameters_they_hold_alone_not_counted():
-    """Finding: the model cache counted entries (16), and a flagship-sized load held ~140 MB: a Compare page
-    of fine-tuned models reached gigabytes on a 2.7 GB host. Weighed, the budget holds what fits. Since the frozen
-    encoders are shared (session 32) a further flagship holds its decoder alone (~24 MiB measured with its traces):
-    weighed so, a class's fine-tuned flagships fit 28 at a time where 4 did; a model that shares nothing (a
-    checkpoint made elsewhere) still counts every parameter."""
-    from ui.loaders import BYTES_PER_PARAMETER, MODEL_CACHE_MB, MODEL_OVERHEAD_MB, model_bytes
+def test_models_are_weighed_by_their_parameters_not_counted():
+    """Finding: the model cache counted entries (16), and a flagship-sized load holds ~140 MB: a Compare page
+    of fine-tuned models reached gigabytes on a 2.7 GB host. Weighed, the budget holds what fits."""
+    from ui.loaders import BYTES_PER_PARAMETER, MODEL_CACHE_MB, model_bytes
 
     class Loaded:  # what MODELS holds: a Colorizer, whose memory is TensorFlow's, not numpy's
-        def __init__(self, param_count, own_param_count=None):
-            self.param_count, self.own_param_count = param_count, own_param_count
+        def __init__(self, param_count):
+            self.param_count = param_count
 
-    flagship, decoder = 18_662_603, 1_000_000
+    flagship = 18_662_603
     assert model_bytes(Loaded(flagship)) > flagship * BYTES_PER_PARAMETER > 140 * 2**20
-    assert model_bytes(Loaded(flagship, decoder)) == decoder * BYTES_PER_PARAMETER + MODEL_OVERHEAD_MB * 2**20 > 24 * 2**20
-    for own, fits in ((None, 4), (decoder, 28)):
-        cache = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
-        for i in range(40):
-            cache.get(("tuned", i), lambda: Loaded(flagship, own))
-        entries, used = cache.stats()
-        assert entries == MODEL_CACHE_MB * 2**20 // model_bytes(Loaded(flagship, own)) == fits
-        assert used <= MODEL_CACHE_MB * 2**20
-        assert cache.peek(("tuned", 39)) is not None and cache.peek(("tuned", 0)) is None  # the oldest went first
+    cache = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
+    for i in range(16):
+        cache.get(("tuned", i), lambda: Loaded(flagship))
+    entries, used = cache.stats()
+    assert entries == MODEL_CACHE_MB * 2**20 // model_bytes(Loaded(flagship)) == 5 and used <= MODEL_CACHE_MB * 2**20
+    assert cache.peek(("tuned", 15)) is not None and cache.peek(("tuned", 0)) is None  # the oldest went first
 
 
 def test_an_entry_older_than_its_ttl_is_computed_again():
@@ -268,7 +262,7 @@ def test_an_error_reaches_everyone_who_waited_for_it_and_is_not_kept():
 
 def test_the_servers_model_cache_weighs_models_by_their_parameters():
     """``loaders.MODELS`` itself (not a cache built by the test): a loaded model counts as its parameters, so the
-    800 MB budget holds what fits, not sixteen of anything."""
+    800 MB budget holds five flagship-sized models, not sixteen."""
     from ui import loaders
 
     class Loaded:

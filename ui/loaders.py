@@ -8,7 +8,7 @@ Shared per server, each computed once in its turn of the work queue (``ui.shared
 read-only, never copied per caller; a miss always queues; two sessions missing one key compute it once):
 - ``load_colorizer(name)`` → ``colorizer.Colorizer``; keyed by the checkpoint's name, folder and
   ``model.keras`` mtime/size, so a fine-tuned checkpoint re-written in place is loaded afresh; kept within
-  ``MODEL_CACHE_MB``, each model weighed by the parameters it holds alone (``model_bytes``). A ``Colorizer`` is
+  ``MODEL_CACHE_MB``, each model weighed by its parameters (``model_bytes``). A ``Colorizer`` is
   thread-safe (a lock around the forward pass), so sessions share one instance. Raises ``CheckpointError`` (one line) for a missing or unusable checkpoint.
 - ``gallery_picture(key)`` / ``decode_upload(data, name)`` → ``DecodedImage`` (uint8 RGB H×W×3);
   ``decode_upload`` reads in ``work_queue.DECODE_QUEUE`` within the decode budget (a larger picture is
@@ -75,22 +75,16 @@ METRICS_MAX_SIDE = 2048
 # What a visitor can do about a picture over the decode budget (the CLI's user is told to raise it instead).
 VISITOR_ADVICE = "this server takes no larger one: shrink it and upload it again"
 
-# Loaded models, weighed by the parameters each holds alone: each load of a flagship-sized model (18.7 M
-# parameters, its frozen encoders rebuilt with it) measured about 140 MB of the server's memory, so counting
-# entries let a Compare page of fine-tuned models reach gigabytes. Since session 32 the frozen encoders' weights
-# are shared by every model (~100 MB once, whatever is loaded), and each further flagship loaded and used at two
-# photo shapes measured ~24 MiB (its 1.0 M-parameter decoder and its traced graphs): weighed at its own
-# parameters plus MODEL_OVERHEAD_MB, a class's fine-tuned models fit the budget ~25 at a time, not 5.
+# Loaded models, weighed by their parameters: each load of a flagship-sized model (18.7 M parameters, its
+# frozen encoders rebuilt with it) measured about 140 MB of the server's memory, so counting entries let a
+# Compare page of fine-tuned models reach gigabytes. The six shipped models weigh about 400 MB.
 MODEL_CACHE_MB = 800
 BYTES_PER_PARAMETER = 8
-MODEL_OVERHEAD_MB = 20
 
 
 def model_bytes(model) -> int:
-    """What a loaded ``Colorizer`` is counted as in ``MODELS``: the parameters it holds alone (``own_param_count``)
-    × ``BYTES_PER_PARAMETER``, plus ``MODEL_OVERHEAD_MB``."""
-    own = getattr(model, "own_param_count", None)
-    return int(getattr(model, "param_count", 0) if own is None else own) * BYTES_PER_PARAMETER + MODEL_OVERHEAD_MB * 2**20
+    """What a loaded ``Colorizer`` is counted as in ``MODELS``: its parameters × ``BYTES_PER_PARAMETER``."""
+    return int(getattr(model, "param_count", 0)) * BYTES_PER_PARAMETER + 2**20
 
 
 CACHE = SharedCache(CACHE_MB * 2**20, ttl_s=RESULT_TTL_S)

@@ -25,7 +25,7 @@ from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
 
-__all__ = ["GrayToVGGInput", "VGG16Features", "fill_frozen_weights", "is_shared_frozen", "Sampling", "KLDivergence", "HintAttention", "hed_weights_path"]
+__all__ = ["GrayToVGGInput", "VGG16Features", "fill_frozen_weights", "Sampling", "KLDivergence", "HintAttention", "hed_weights_path"]
 
 # VGG16's ImageNet BGR mean, as keras.applications.vgg16.preprocess_input subtracts it.
 _VGG_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -90,13 +90,6 @@ def fill_frozen_weights(layer: layers.Layer, count: int,
                     _FROZEN[(*key, i, "kernel")], _FROZEN[(*key, i, "bias")] = kernel, bias
             layer.kernels.append(kernel)  # tracked by the layer (Keras tracks a list attribute's variables)
             layer.biases.append(bias)
-
-
-def is_shared_frozen(variable) -> bool:
-    """Whether ``variable`` is one of the frozen weights every model shares (``fill_frozen_weights``): memory a
-    model loaded does not add."""
-    with _FROZEN_LOCK:
-        return any(shared is variable for shared in _FROZEN.values())
 
 
 _FROZEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
