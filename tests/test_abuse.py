@@ -880,7 +880,8 @@ def test_compare_runs_the_shipped_models_and_the_ones_the_visitor_picks(tiny_app
 
 
 def test_compare_runs_at_most_max_tuned_fine_tuned_models_even_if_asked_for_more(monkeypatch):
-    """Finding (with the one above): the picks were not capped, and each loaded model holds ~140 MB."""
+    """Finding (with the one above): the picks were not capped, and each loaded model held ~140 MB (~24 MiB for a
+    further flagship since session 32, which shares the frozen encoders' weights; the cap stays)."""
     from ui import compare_ui, loaders, widgets
 
     tuned = [f"tuned-{i}" for i in range(6)]

@@ -21,7 +21,7 @@ from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
-MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one is ~140 MB (ui.loaders.MODEL_CACHE_MB)
+MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one counts ~150 MB (ui.loaders.MODEL_CACHE_MB)
 
 
 def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
@@ -140,8 +140,7 @@ def names_ui() -> list[str]:
     picked = widgets.multiselect_ui("Fine-tuned models to compare too", tuned, [], "compare.tuned",
                                     max_selections=MAX_TUNED,
                                     help=f"Yours and those shared on this server, up to {MAX_TUNED}: each one is "
-                                         "loaded to run it, and a loaded model holds over 100 MB of the "
-                                         "server's memory.") if tuned else []
+                                         "loaded to run it, and takes some of the server's memory.") if tuned else []
     return shipped + picked[:MAX_TUNED]  # also against a tampered request: the widget alone caps it in the browser
 
 

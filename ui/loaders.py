@@ -77,7 +77,11 @@ VISITOR_ADVICE = "this server takes no larger one: shrink it and upload it again
 
 # Loaded models, weighed by their parameters: each load of a flagship-sized model (18.7 M parameters, its
 # frozen encoders rebuilt with it) measured about 140 MB of the server's memory, so counting entries let a
-# Compare page of fine-tuned models reach gigabytes. The six shipped models weigh about 400 MB.
+# Compare page of fine-tuned models reach gigabytes. The six shipped models weigh about 400 MB. Since session 32
+# the frozen encoders' weights are shared (models.layers.fill_frozen_weights) and a further flagship measures
+# ~24 MiB: the weighing is conservative now, on purpose. Weighed by what each holds alone, this budget would keep
+# ~21 fine-tuned flagships beside the shipped six for good (~500 MiB), past the cap beside a fine-tune; a smaller
+# budget to go with it wants a benchmark with the model cache full (docs/deploy.md).
 MODEL_CACHE_MB = 800
 BYTES_PER_PARAMETER = 8
 
