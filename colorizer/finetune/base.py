@@ -17,7 +17,7 @@ from colorizer import checkpoints
 from colorizer.color import resize
 from colorizer.finetune.config import FinetuneConfig, FinetuneError
 from colorizer.models import ARCHITECTURES
-from colorizer.models.contract import Defaults, contract_by_name, contract_of
+from colorizer.models.contract import Defaults, contract_by_name, contract_of, features_in_batches
 
 __all__ = ["Base", "ForeignArchitecture", "load_base", "finetunable_checkpoints", "crop_size"]
 
@@ -51,9 +51,8 @@ class ForeignArchitecture(Defaults):
     def loss_and_metrics(self, prior=None):
         return "mse", ["mae"], None
 
-    def encoder_features(self, model, x, batch_size: int = 32) -> list[np.ndarray]:
-        out = model.get_layer("encoder").predict(x, batch_size=batch_size, verbose=0)
-        return list(out) if isinstance(out, (list, tuple)) else [out]
+    def encoder_features(self, model, x, batch_size: int = 8) -> list[np.ndarray]:
+        return features_in_batches(model.get_layer("encoder"), x, batch_size, np.float32)
 
     def decoder_head(self, model):
         return model.get_layer("decoder")

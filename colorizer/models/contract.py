@@ -201,11 +201,12 @@ def color_space(arch) -> dict:
 
 
 def features_in_batches(encoder, x, batch_size: int = 8, dtype=np.float16) -> list[np.ndarray]:
-    """``encoder``'s outputs of ``x`` (N×…), batch by batch, written into arrays of ``dtype`` made once: an
-    ``encoder_features`` for any frozen encoder. Not ``predict``: it keeps every batch's float32 outputs and then
-    joins them (and a cast to float16 after it copies them again), and at its batch of 32 VGG16's first blocks
-    alone hold hundreds of MB; vgg16_ae's features that way took a fine-tune beside a class to 2,406 / 2,488 MiB
-    (session 32)."""
+    """``encoder``'s outputs of ``x`` (one N×… array; the encoder's outputs one array or a list), batch by batch,
+    written into arrays of ``dtype`` made once: the ``encoder_features`` of the flagship family, vgg16_ae, unet313
+    and checkpoints made elsewhere (cifar_ae's and the VAE's are small, the VAE's input a pair). Not ``predict``:
+    it keeps every batch's float32 outputs and then joins them (and a cast to float16 after it copies them again),
+    and at vgg16_ae's batch of 16 VGG16's first blocks alone hold hundreds of MB: its features that way took a
+    fine-tune beside a class to 2,406 / 2,488 MiB (session 32)."""
     import keras
 
     n = len(x)
