@@ -35,7 +35,7 @@ from colorizer.color import AB_NORM
 from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
 
 __all__ = ["Architecture", "Defaults", "Contract", "CONTRACTS", "COMMON_OPTIONS", "contract_of", "contract_by_name",
-           "declare", "feature_family", "color_space", "option_names", "check_options"]
+           "declare", "feature_family", "color_space", "option_names", "check_options", "features_in_batches"]
 
 # The options ``Colorizer.colorize`` takes whatever the model: each model uses those it names
 # (``option_names``) and ignores the rest, so one command line or page can pass a seed or a

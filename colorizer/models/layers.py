@@ -25,7 +25,8 @@ from keras import layers, ops
 
 from colorizer.color import L_CENT, L_NORM
 
-__all__ = ["GrayToVGGInput", "VGG16Features", "fill_frozen_weights", "Sampling", "KLDivergence", "HintAttention", "hed_weights_path"]
+__all__ = ["GrayToVGGInput", "VGG16Features", "fill_frozen_weights", "Sampling", "KLDivergence", "HintAttention",
+           "hed_weights_path"]
 
 # VGG16's ImageNet BGR mean, as keras.applications.vgg16.preprocess_input subtracts it.
 _VGG_BGR_MEAN = (103.939, 116.779, 123.68)
