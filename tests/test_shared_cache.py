@@ -57,13 +57,14 @@ def test_the_results_hold_less_while_a_fine_tune_runs(monkeypatch):
 
     monkeypatch.setattr(process, "_big_job_callbacks", [*process._big_job_callbacks])
     monkeypatch.setattr(loaders, "CACHE", SharedCache(loaders.CACHE_MB * 2**20))
-    for i in range(8):  # 8 × 12 MB
+    for i in range(16):  # 16 × 12 MB: more than a fine-tune leaves room for, less than the whole budget
         loaders.CACHE.get(("result", i), lambda: np.ones(12 * 2**20, np.uint8))
+    assert 16 * 12 > loaders.CACHE_MB_BESIDE_FINETUNE and loaders.CACHE.stats()[0] == 16
     process.on_big_job(lambda running: 1 / 0)
     with process.big_job():
         assert loaders.CACHE.max_bytes == loaders.CACHE_MB_BESIDE_FINETUNE * 2**20
         assert loaders.CACHE.stats()[1] <= loaders.CACHE_MB_BESIDE_FINETUNE * 2**20
-        assert loaders.CACHE.peek(("result", 7)) is not None and loaders.CACHE.peek(("result", 0)) is None
+        assert loaders.CACHE.peek(("result", 15)) is not None and loaders.CACHE.peek(("result", 0)) is None
         with process.big_job():  # a second at once (not in the app: one fine-tune at a time): nothing changes
             pass
         assert loaders.CACHE.max_bytes == loaders.CACHE_MB_BESIDE_FINETUNE * 2**20

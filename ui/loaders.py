@@ -97,10 +97,12 @@ MODELS = SharedCache(MODEL_CACHE_MB * 2**20, weigh=model_bytes)
 # While a fine-tune runs, pictures and results together hold this much: its training takes ~850 MiB above the
 # server's resident set, and beside a full cache, a 12 MP colorization and a 12 MP decode the server peaked at
 # 2,714 MiB, past a 2.7 GB host's cap (2,575); with 64 MB, 2,403 / 2,464, with 80 MB 2,448 / 2,564, with 128 MB
-# 2,493 / 2,544 (docs/deploy.md, session 31). What falls out is made again in its turn when a page asks for it;
-# the price: a 12 MP picture and its result (72 MB) do not fit together, so meanwhile each rerun of such a page
-# colorizes it again, and a value over 64 MB (a 12 MP reference result with its automatic one) is not kept.
-CACHE_MB_BESIDE_FINETUNE = 64
+# 2,493 / 2,544 (docs/deploy.md, session 31). Since the frozen encoders are shared (session 32): 64 MB 2,005 /
+# 2,087, 128 MB 2,065 / 2,160, 300 MB (no shrink) 2,229 / 2,308 against the 2,384 budget. 128 keeps a 12 MP
+# picture and its result (72 MB) together, so a class's reruns do not colorize them again meanwhile; what falls
+# out is made again in its turn when a page asks for it (a 12 MP reference result with its automatic one, over
+# 128 MB, is not kept).
+CACHE_MB_BESIDE_FINETUNE = 128
 
 
 def _room_for_a_finetune(running: bool) -> None:
