@@ -440,12 +440,12 @@ def test_the_form_starts_at_the_working_size_or_the_largest_crop_under_it(monkey
     import ui.finetune_ui as form
 
     hints, flagship = ({"architecture": a, "working_size": w} for a, w in (("hypercolumn_hints", 176), ("hypercolumn", 144)))
-    assert form.default_crop(form.crop_choices(hints), hints) == 176  # the public limit (176) offers it
-    assert form.default_crop(form.crop_choices(flagship), flagship) == 144
+    assert form.default_crop(form.crop_choices(hints)) == 176  # the public limit (176) offers it
+    assert form.default_crop(form.crop_choices(flagship)) == 144
     monkeypatch.setattr(form, "LIMITS", finetune.FinetuneLimits(crop=160))
     crops = form.crop_choices(hints)
-    assert crops == [32, 64, 96, 128, 160] and form.default_crop(crops, hints) == 160
-    assert form.default_crop([64], {"architecture": "x", "working_size": 32}) == 64  # nothing under it: the first
+    assert crops == [32, 64, 96, 128, 160] and form.default_crop(crops) == 160
+    assert form.default_crop([64]) == 64  # a base whose only size is over its working size (32): that one
 
 
 def test_the_form_offers_no_crop_over_the_working_size():

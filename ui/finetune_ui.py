@@ -83,10 +83,10 @@ def crop_choices(card: dict, most: int | None = None) -> list[int]:
     return sorted(c for c in {*CROP_SIZES, working} if c <= most) or [most]
 
 
-def default_crop(crops: list[int], card: dict) -> int:
+def default_crop(crops: list[int]) -> int:
     """The crop the form starts at: the largest offered. ``crop_choices`` offers none over the base's working size,
     so that is the working size, or the largest under it where the server's limit is lower (a limit of 160 for the
-    hint model's 176 once started it at 32 px). ``card``: the base's, as ``crop_choices`` reads it."""
+    hint model's 176 once started it at 32 px)."""
     return max(crops)
 
 
@@ -181,7 +181,7 @@ def settings_ui(base_card: dict) -> dict:
     batch = right.select_slider("Batch size", batches, value=min(DEFAULT_BATCH, batches[-1]), key="finetune.batch",
                               persist_state="session")
     crops = crop_choices(base_card)
-    crop = left.selectbox("Crop size (px)", crops, index=crops.index(default_crop(crops, base_card)),
+    crop = left.selectbox("Crop size (px)", crops, index=crops.index(default_crop(crops)),
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
                           disabled=len(crops) == 1,
                           help="Crops are cut at several scales, flipped half the time, and resized to this size. "
