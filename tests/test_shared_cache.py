@@ -261,6 +261,34 @@ def test_an_error_reaches_everyone_who_waited_for_it_and_is_not_kept():
     assert cache.get("k", lambda: "fixed") == "fixed" and cache.stats()[0] == 1
 
 
+def test_a_value_that_cannot_be_weighed_fails_its_waiters_instead_of_hanging_them():
+    """A ``weigh`` (or ``ttl_of``) that raises once the value is made: the caller and whoever waited for the same key
+    get the error, and the key is not left "being computed" for good (the next request computes afresh)."""
+    cache = SharedCache(1 << 20, weigh=lambda value: len(value) if value != "unweighable" else 1 // 0)
+    started, release, calls, errors = threading.Event(), threading.Event(), [], []
+
+    def ask(compute, **kwargs):
+        try:
+            errors.append(("got", cache.get("k", compute, **kwargs)))
+        except ZeroDivisionError:
+            errors.append("weigh failed")
+
+    first = threading.Thread(target=ask, args=(_hold_compute(started, release, calls, "unweighable"),))
+    first.start()
+    assert started.wait(5)
+    joined = threading.Event()
+    second = threading.Thread(target=ask, args=(lambda: calls.append("again") or "again",),
+                              kwargs={"on_join": joined.set, "wait_poll_s": 0.01})
+    second.start()
+    assert joined.wait(5)
+    release.set()
+    for thread in (first, second):
+        thread.join(5)
+    assert not first.is_alive() and not second.is_alive()
+    assert calls == [1] and errors == ["weigh failed", "weigh failed"]
+    assert cache.get("k", lambda: "fine") == "fine" and cache.stats() == (1, 4)
+
+
 def test_the_servers_model_cache_weighs_models_by_their_parameters():
     """``loaders.MODELS`` itself (not a cache built by the test): a loaded model counts as its parameters, so the
     800 MB budget holds five flagship-sized models, not sixteen."""

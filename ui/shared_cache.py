@@ -180,10 +180,17 @@ class SharedCache:
             pending.abandoned = True
             raise
         finally:
-            with self._lock:
-                if pending.error is None and not pending.abandoned:
-                    self._store(key, found, ttl_of(found) if ttl_of is not None else None)
-                    pending.value = found
-                self._pending.pop(key, None)
-            pending.done.set()
+            try:
+                with self._lock:
+                    if pending.error is None and not pending.abandoned:
+                        pending.value = found
+                        try:
+                            self._store(key, found, ttl_of(found) if ttl_of is not None else None)
+                        except Exception as err:  # a weigh or ttl_of that fails: the waiters get the error
+                            pending.error = err
+                            raise
+            finally:  # whatever happened above, no waiter and no later caller may wait on this forever
+                with self._lock:
+                    self._pending.pop(key, None)
+                pending.done.set()
         return found
