@@ -723,6 +723,27 @@ def test_one_job_per_visitor_and_a_bounded_waiting_line(fn, monkeypatch):
     first.join(5)
 
 
+def test_a_job_cancelled_while_waiting_lets_its_photos_go(fn, monkeypatch):
+    """Finding (session 33's audit): a job stopped in the queue (Cancel, or its visitor left) kept its uploads, and
+    the queue keeps 8 ended jobs for their pages: 8 cancelled jobs of 20 phone photos held 360 MiB."""
+    release = threading.Event()
+    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running"), release.wait(10), job._update(state="done")))
+    queue = fn.JobQueue(max_waiting=3, one_per_owner=True)
+    photos = [(f"p{i}.jpg", np.full((48, 64, 3), i, np.uint8)) for i in range(3)]
+    try:
+        running = queue.submit(fn.FinetuneConfig(base="A"), [], owner="bob")
+        waiting = queue.submit(fn.FinetuneConfig(base="A"), photos, owner="alice")
+        assert len(waiting._photos) == 3
+        waiting.stop()
+        waiting.join(5)
+        status = waiting.status()
+        assert status.state == "stopped" and status.message.startswith("cancelled while waiting in the queue")
+        assert waiting._photos == [] and waiting in queue.jobs("alice")  # kept for its page, without the photos
+    finally:
+        release.set()
+    running.join(5)
+
+
 @pytest.mark.slow
 def test_a_job_stops_at_its_time_budget_and_when_its_visitor_is_gone(fn, tiny_checkpoints, checkpoint_dir):
     """Finding: no time budget, and jobs outlived their session. The queue's monitor stops a job past its

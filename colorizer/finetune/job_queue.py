@@ -87,8 +87,7 @@ class JobQueue:
             self._waiting.remove(job)
             if job.stop_requested:
                 self._cond.notify_all()
-                why = f" ({job.stop_reason})" if job.stop_reason else ""
-                job._update(state="stopped", message=f"cancelled while waiting in the queue{why}")
+                job.cancel_before_start()
                 return
             self._running = job
         try:
