@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import warnings
 from dataclasses import dataclass, fields, replace
@@ -37,6 +38,10 @@ __all__ = ["ACCESS_FILE", "Limits", "CheckpointQuotaError", "owner_hash", "read_
 
 ACCESS_FILE = ".access.json"
 LIMITS_ENV = "COLORIZER_CHECKPOINT_LIMITS"
+# Share, delete and the expiry sweep, one at a time: a visitor's two tabs clicking Share and Delete at once had
+# Share write its access file after Delete moved the folder away, which made the folder again holding only that
+# file (counted against the visitor's quota for days, listed nowhere, so never deletable).
+_changing = threading.Lock()
 
 
 class CheckpointQuotaError(ValueError):
@@ -127,20 +132,25 @@ def grant(folder: Path, owner: str, limits: Limits | None = None, now: float | N
 
 def share(folder: Path, owner: str) -> bool:
     """Share ``owner``'s checkpoint with every visitor of this server → whether it was theirs to share."""
-    record = read_access(folder)
-    if record is None or record.get("owner") != owner_hash(owner):
-        return False
-    _write(folder, {**record, "shared": True})
-    return True
+    with _changing:
+        record = read_access(folder)
+        if record is None or record.get("owner") != owner_hash(owner):
+            return False
+        _write(folder, {**record, "shared": True})
+        return True
 
 
 def delete(folder: Path, owner: str) -> bool:
     """Remove ``owner``'s checkpoint (renamed aside first, so no reader sees half of it) → whether it was theirs."""
     folder = Path(folder)
-    if not owned_by(folder, owner):
-        return False
-    aside = folder.with_name(f".deleted-{folder.name}-{os.getpid()}-{time.monotonic_ns()}")
-    os.rename(folder, aside)
+    with _changing:
+        if not owned_by(folder, owner):
+            return False
+        aside = folder.with_name(f".deleted-{folder.name}-{os.getpid()}-{time.monotonic_ns()}")
+        try:
+            os.rename(folder, aside)
+        except FileNotFoundError:  # gone meanwhile (another process's sweep): nothing left to delete
+            return False
     shutil.rmtree(aside, ignore_errors=True)
     return True
 
@@ -168,7 +178,8 @@ def sweep_expired(root: Path, now: float | None = None) -> list[Path]:
         if float(record.get("expires") or 0) < now:
             aside = folder.with_name(f".expired-{folder.name}-{os.getpid()}")
             try:
-                os.rename(folder, aside)
+                with _changing:
+                    os.rename(folder, aside)
             except OSError:
                 continue
             shutil.rmtree(aside, ignore_errors=True)

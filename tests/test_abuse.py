@@ -674,6 +674,22 @@ def test_a_failing_callback_is_one_line_not_a_traceback(checkpoint_dir, no_shipp
                                           "the details are in the server log."]
 
 
+def test_an_error_line_on_a_page_names_no_server_path():
+    """Finding (session 33's audit): Delete losing a race to another tab showed "That did not work:
+    FileNotFoundError: [Errno 2] No such file or directory: '/srv/…/checkpoints/hypercolumn-ft-…' ->
+    '/srv/…/.deleted-…'" to the visitor; cards were scrubbed of server paths, error lines were not."""
+    from ui import callbacks
+
+    err = FileNotFoundError(2, "No such file or directory", "/srv/app/checkpoints/hypercolumn-ft-01", None,
+                            "/srv/app/.deleted-x")
+    line = callbacks.error_line(err)
+    assert line == ("FileNotFoundError: [Errno 2] No such file or directory: '<server path>' -> '<server path>'")
+    assert callbacks.error_line(RuntimeError("C:\\Users\\ops\\model.keras is damaged"), 40) == (
+        "RuntimeError: <server path> is damaged")
+    assert callbacks.error_line(ValueError("epochs 1/3: loss nan")) == "ValueError: epochs 1/3: loss nan"
+    assert callbacks.error_line(KeyError()) == "KeyError"
+
+
 # ----------------------------------------------------------------------------------------- fine-tuning on a public server
 
 
@@ -855,6 +871,35 @@ def test_a_visitors_checkpoint_is_theirs_until_shared(checkpoint_dir, no_shipped
     assert access.share(mine, "alice")
     assert "hypercolumn-ft-0123456789abcdef" in checkpoints.available_checkpoints("bob")
     assert access.delete(mine, "alice") and not mine.exists()
+
+
+def test_share_and_delete_at_once_leave_no_folder_behind(checkpoint_dir, monkeypatch):
+    """Finding (session 33's audit): a visitor's two tabs, Share in one and Delete in the other at the same moment:
+    when Delete moved the folder away between Share's read of the access file and its write, Share made the folder
+    again holding only that file (56 of 400 races), counted against the visitor's quota for days and listed
+    nowhere, so never deletable; the losing tab could also fail with an OSError naming server paths."""
+    from colorizer import access
+
+    folder = _fake_checkpoint(checkpoint_dir / "hypercolumn-ft-0123456789abcdef")
+    access.grant(folder, "alice")
+    read, in_share = access.read_access, threading.Event()
+
+    def slow_read(path):  # Share has read the record; Delete gets its chance before Share writes
+        record = read(path)
+        if threading.current_thread().name == "share":
+            in_share.set()
+            time.sleep(0.3)
+        return record
+
+    monkeypatch.setattr(access, "read_access", slow_read)
+    outcomes = {}
+    share = threading.Thread(name="share", target=lambda: outcomes.update(share=access.share(folder, "alice")))
+    share.start()
+    assert in_share.wait(5)
+    outcomes["delete"] = access.delete(folder, "alice")
+    share.join(5)
+    assert outcomes == {"share": True, "delete": True}
+    assert not folder.exists() and not list(checkpoint_dir.iterdir())
 
 
 def test_checkpoint_names_are_unguessable(fn):
