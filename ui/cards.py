@@ -11,21 +11,15 @@
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import streamlit as st
 
 from colorizer import checkpoints
 from ui import loaders, widgets
-from ui.plain_text import plain
+from ui.plain_text import plain, without_server_paths
 from ui.tables import METRIC_COLUMNS
 
 __all__ = ["card_summary", "card_ui", "evaluation_row_name", "evaluation_rows", "public_card", "soup_size"]
-
-# A server path in a card's string: absolute (POSIX or Windows) or in a home folder.
-_SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])(?:/(?!/)|~/|[A-Za-z]:\\)[^\s'\"]*")
-
 
 def public_card(card):
     """The card as any visitor may see it: every server path replaced by "<server path>", the names of
@@ -43,7 +37,7 @@ def public_card(card):
     if isinstance(card, list):
         return [public_card(item) for item in card]
     if isinstance(card, str):
-        return _SERVER_PATH.sub(r"\g<lead><server path>", card)
+        return without_server_paths(card)
     return card
 
 

@@ -18,7 +18,7 @@ import streamlit as st
 from colorizer import quantize
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
-from ui import charts, loaders, widgets
+from ui import callbacks, charts, loaders, widgets
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
 from ui.hints_ui import hints_json, hints_ui
@@ -120,7 +120,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
         result, seconds, first_of_shape = loaders.colorized(model, stamp, picture.pixels, digest, options["temperature"],
                                                             hints_json=hints)
     except Exception as err:  # never a traceback: say which file and why
-        st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
+        st.error(plain(f"{picture.name}: could not colorize ({callbacks.error_line(err, 200)})"))
         return None
     # What the model sees (L, no color), at display size: the full-size one is never shown. Each display
     # copy is made once (the slider shows the same two).

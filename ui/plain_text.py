@@ -7,14 +7,17 @@ link, ``![x](https://tracker.example/p.gif).png`` would fetch a remote image in 
 backslash-escapes the characters that open Markdown's links, images, emphasis, code, HTML, headings and
 tables, Streamlit's directives (``:red[...]``: the bracket) and KaTeX (``$``), and folds line breaks, so
 the text shows exactly as it was written (ordinary names such as ``photo.png: reason`` keep their source).
+``without_server_paths(text)``: every server path in an error line or a card's text made "<server path>".
 """
 from __future__ import annotations
 
 import re
 
-__all__ = ["plain"]
+__all__ = ["plain", "without_server_paths"]
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$])")
+# A server path in a text: absolute (POSIX or Windows) or in a home folder.
+_SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])(?:/(?!/)|~/|[A-Za-z]:\\)[^\s'\"]*")
 # What GitHub-flavoured Markdown turns into links by itself: "scheme://…" and "www.…".
 _AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
 
@@ -23,3 +26,9 @@ def plain(text: object) -> str:
     """``text`` (made one line) with Markdown's special characters backslash-escaped."""
     escaped = _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
     return _AUTOLINK.sub(lambda m: ":\\/\\/" if m.group(1) == "://" else m.group(1)[:3] + "\\.", escaped)
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with every server path replaced by "<server path>": what a page may say of an error or a card
+    without telling every visitor how the server's disk is laid out."""
+    return _SERVER_PATH.sub(r"\g<lead><server path>", text)

@@ -20,7 +20,7 @@ import streamlit as st
 
 from colorizer import gallery
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
-from ui import charts, loaders, widgets, work_queue
+from ui import callbacks, charts, loaders, widgets, work_queue
 from ui.charts import fit_within
 from ui.plain_text import plain
 
@@ -153,7 +153,7 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
                                                  loaders.image_digest(reference.rgb), temperature, hints_json, reference.alpha)
     except Exception as err:  # never a traceback: say which files and why
         st.error(plain(f"{picture.name} with reference {reference.name}: could not colorize "
-                       f"({type(err).__name__}: {' '.join(str(err).split())[:200]})"))
+                       f"({callbacks.error_line(err, 200)})"))
         return None
     st.markdown(f"**Colors from the reference** ({plain(reference.name)})")
     automatic, matched, confidence = st.columns(3)

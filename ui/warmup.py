@@ -24,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ui import callbacks
+
 __all__ = ["Warmup", "start", "current"]
 
 _log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ def _warm(record: Warmup) -> None:
         lab8.warm_up()  # the join's table and its compiled kernels
         _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
     except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
-        record.error = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        record.error = callbacks.error_line(err, 200)
         _log.warning("warm-up failed (%s); the first page loads its model itself", record.error)
     finally:
         record.finished = time.monotonic()

@@ -139,7 +139,7 @@ def run_page(main: Callable[[], None]) -> None:
         main()
     except Exception as err:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
         _log.exception("page failed")
-        st.error(f"Something went wrong: {type(err).__name__}: {plain(' '.join(str(err).split())[:300])}. "
+        st.error(f"Something went wrong: {plain(callbacks.error_line(err))}. "
                  "Try another image or model, or reload the page; the details are in the server log.",
                  icon=":material/error:")
 
@@ -291,7 +291,7 @@ def sidebar_ui(page_title: str | None = None) -> None:
                     image_source_ui()
         except Exception as err:  # the entry file has no other safety net
             _log.exception("sidebar failed")
-            st.error(f"The sidebar failed: {type(err).__name__}: {plain(' '.join(str(err).split())[:200])}. Reload the page.")
+            st.error(f"The sidebar failed: {plain(callbacks.error_line(err, 200))}. Reload the page.")
 
 
 def chosen_checkpoint() -> str | None:
@@ -433,7 +433,7 @@ def colorizer_ui(name: str | None) -> Colorizer | None:
         st.error(f"{plain(err)}. Pick another model in the sidebar, or re-create this checkpoint "
                  "(re-train or re-run the fine-tune).", icon=":material/error:")
     except Exception as err:  # an unexpected Keras/TensorFlow failure: still a message, not a traceback
-        st.error(f"{plain(name)}: could not load the model ({type(err).__name__}: {plain(' '.join(str(err).split())[:300])}).",
+        st.error(f"{plain(name)}: could not load the model ({plain(callbacks.error_line(err))}).",
                  icon=":material/error:")
     return None
 
