@@ -794,6 +794,24 @@ def test_a_visitor_is_present_through_a_reload_and_gone_after_the_grace():
     assert not visitor.present("never-seen-token-0000000")
 
 
+def test_visitors_long_gone_are_forgotten(monkeypatch):
+    """Finding (session 33's audit): every page load without a token registered a new visitor and nothing ever
+    forgot one: 100,000 ended sessions held 45 MiB for good. Those gone past the grace are forgotten; one seen
+    within it, and so still ``present``, is kept."""
+    from ui import visitor
+
+    monkeypatch.setattr(visitor, "_seen", {})
+    monkeypatch.setattr(visitor, "_sessions", {})
+    for i in range(50):
+        visitor._register(f"gone-visitor-{i:012d}")
+    now = time.monotonic()
+    visitor._seen["still-here-000000000000"] = now + visitor.GRACE_S
+    assert visitor.forget_gone(now=now + visitor.GRACE_S - 1) == 0 and len(visitor._seen) == 51
+    assert visitor.forget_gone(now=now + visitor.GRACE_S + 1) == 50
+    assert list(visitor._seen) == ["still-here-000000000000"] and visitor._sessions == {}
+    assert visitor.present("still-here-000000000000", now=now + visitor.GRACE_S + 1)
+
+
 def test_the_feature_cache_is_freed_when_the_jobs_end(fn, monkeypatch):
     """Finding: the feature cache kept ended jobs' features (hundreds of MB for a large fine-tune)."""
     cache = fn.FeatureCache()

@@ -9,7 +9,8 @@ is shared shares them, as a link to a private document would).
 
 - ``token()`` → this visitor's token; also records the running session as theirs;
 - ``present(token)`` → whether a session of that visitor is connected now, or was within ``GRACE_S``
-  (a reload, a network hiccup): a fine-tune whose visitor is gone stops (``colorizer.finetune.JobQueue``).
+  (a reload, a network hiccup): a fine-tune whose visitor is gone stops (``colorizer.finetune.JobQueue``);
+- ``forget_gone()``: visitors gone longer than the grace are forgotten (a page load calls it once a minute).
 Thread-safe; ``present`` may be called from any thread.
 """
 from __future__ import annotations
@@ -19,16 +20,18 @@ import secrets
 import threading
 import time
 
-__all__ = ["token", "present", "presence_of", "GRACE_S", "QUERY_KEY"]
+__all__ = ["token", "present", "presence_of", "forget_gone", "GRACE_S", "QUERY_KEY"]
 
 QUERY_KEY = "visitor"
 _STATE_KEY = "app.visitor"
 _VALID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 GRACE_S = 45.0
+FORGET_EVERY_S = 60.0  # how often a page load also forgets the visitors long gone (``forget_gone``)
 
 _lock = threading.Lock()
 _sessions: dict[str, set[str]] = {}
 _seen: dict[str, float] = {}
+_last_forget = [0.0]
 
 
 def token() -> str:
@@ -50,10 +53,35 @@ def _register(value: str) -> None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
+    now = time.monotonic()
     with _lock:
         if ctx is not None:
             _sessions.setdefault(value, set()).add(ctx.session_id)
-        _seen[value] = time.monotonic()
+        _seen[value] = now
+        due = now - _last_forget[0] >= FORGET_EVERY_S
+        if due:
+            _last_forget[0] = now
+    if due:
+        forget_gone(now)
+
+
+def forget_gone(now: float | None = None) -> int:
+    """Drop the visitors with no session connected and none seen within ``GRACE_S`` → how many: ``present`` says
+    False of them anyway, and every page load without a token made one (a bot's loads grew it without end)."""
+    from streamlit import runtime
+
+    now = time.monotonic() if now is None else now
+    with _lock:
+        stale = [value for value, seen in _seen.items() if now - seen >= GRACE_S]
+    if runtime.exists():
+        active = runtime.get_instance().is_active_session
+        stale = [value for value in stale if not any(active(sid) for sid in list(_sessions.get(value, ())))]
+    with _lock:
+        gone = [value for value in stale if now - _seen.get(value, now) >= GRACE_S]  # not seen again meanwhile
+        for value in gone:
+            _seen.pop(value, None)
+            _sessions.pop(value, None)
+    return len(gone)
 
 
 def present(value: str, now: float | None = None) -> bool:
