@@ -15,7 +15,8 @@ The four files of issue 25, each a few kilobytes to 1 MB, built in well under a 
 Structural extremes for the other checks: ``gif_frames(n)`` (an animated GIF of ``n`` 1×1 frames),
 ``tiff_pages(n)`` (a multi-page TIFF), ``png_chunks(n)`` (a 1×1 PNG with ``n`` ancillary chunks before
 its pixels), ``jpeg_segments(n)`` (a JPEG with ``n`` empty APP segments), ``tiff_tag(count)`` (a TIFF
-whose strip-offset tag claims ``count`` entries), ``deep_json(depth)`` and ``hints_json(n)``; for the Video page,
+whose strip-offset tag claims ``count`` entries), ``tiff_tile(tile)`` (a 16×16 TIFF in one ``tile``×``tile`` tile),
+``thin_png(width, height)`` (a one-pixel-thin PNG), ``deep_json(depth)`` and ``hints_json(n)``; for the Video page,
 ``png_in_mov(path, side)`` (a clip whose header says 64×64 holding one ``side``×``side`` 16-bit RGBA PNG).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "png_chunks",
+__all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "tiff_tile", "thin_png", "png_chunks",
            "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png", "png_in_mov"]
 
 
@@ -127,6 +128,24 @@ def tiff_tag(count: int = 4_000_000) -> bytes:
     return _tiff(entries, b"\x00" * (4 * count) + b"\x80", offsets_at)
 
 
+def tiff_tile(tile: int = 46_336, side: int = 16, samples: int = 1) -> bytes:
+    """A ``side``×``side`` 8-bit TIFF (gray, or RGB with ``samples`` 3) stored in one deflate tile declared
+    ``tile``×``tile``: libtiff decodes a whole tile into a buffer of its size (2 GB at 46,336), whatever the
+    picture's; about 1 kB."""
+    payload = zlib.compress(b"\x00" * min(tile * tile * samples, 1 << 20), 9)
+    offsets_at = 8 + 2 + 12 * 10 + 4 + 16
+    short, long_ = 3, 4
+    bits = struct.pack("<H", 8) if samples == 1 else struct.pack("<I", offsets_at)  # 3 shorts: out of line
+    entries = [
+        (256, long_, 1, struct.pack("<I", side)), (257, long_, 1, struct.pack("<I", side)),
+        (258, short, samples, bits), (259, short, 1, struct.pack("<H", 8)),
+        (262, short, 1, struct.pack("<H", 2 if samples == 3 else 1)), (277, short, 1, struct.pack("<H", samples)),
+        (322, long_, 1, struct.pack("<I", tile)), (323, long_, 1, struct.pack("<I", tile)),
+        (324, long_, 1, struct.pack("<I", offsets_at + 16)), (325, long_, 1, struct.pack("<I", len(payload))),
+    ]
+    return _tiff(entries, struct.pack("<HHH", 8, 8, 8).ljust(16, b"\x00") + payload, offsets_at)
+
+
 def tiff_pages(n: int) -> bytes:
     """A TIFF of ``n`` 1×1 gray pages (each page an IFD of its own)."""
     from PIL import Image
@@ -151,6 +170,18 @@ def png16(side: int = 7000) -> bytes:
     chunks = [compressor.compress(row * min(256, side - y)) for y in range(0, side, 256)]
     idat = b"".join(chunks) + compressor.flush()
     header = struct.pack(">IIBBBBB", side, side, 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def thin_png(width: int = 1, height: int = 48_000_000) -> bytes:
+    """A ``width``×``height`` 8-bit gray PNG of zeros (93 kB at 1×48,000,000: within the 4 × 12 MP a PNG may be
+    shrunk from, yet Pillow's row pointers and its shrink's per-row weights cost a gigabyte)."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + width)
+    rows_a_block = max(1, (1 << 22) // len(row))
+    idat = b"".join(compressor.compress(row * min(rows_a_block, height - y))
+                    for y in range(0, height, rows_a_block)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 

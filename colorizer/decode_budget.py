@@ -22,6 +22,8 @@ The budget (``max_pixels``, ``colorizer.imageio.MAX_PIXELS``, ``$COLORIZER_MAX_P
   gray, 4 for 16-bit gray, 8 for color, float and palette pictures, 16 for WebP, whose decoder holds
   three copies) plus, for a progressive or multi-scan JPEG, libjpeg's buffer of every DCT coefficient
   (2 bytes a sample, whatever the scale);
+- no side may pass ``MAX_SIDE`` (65,535 px, a JPEG's most), and a tiled TIFF's one tile (libtiff decodes a whole
+  tile at once) counts in full beside the pixels: a picture's pixel count alone hid those costs;
 - a JPEG is decoded at the smallest of 1/2, 1/4, 1/8 of its size that keeps half the budget's pixels
   (libjpeg's DCT scaling: it never holds the full size), up to 64 × ``max_pixels`` (Pillow's own guard
   stops at about 179 MP); other formats are decoded whole, up to 4 × ``max_pixels`` and the memory above:
@@ -42,7 +44,7 @@ import struct
 from dataclasses import dataclass
 
 __all__ = ["Structure", "Plan", "StructureError", "BudgetError", "inspect", "plan", "MAX_JPEG_SCANS", "MAX_FRAMES",
-           "MAX_BLOCKS", "MAX_HEADER_BLOCKS", "MAX_TIFF_VALUES", "BYTES_PER_BUDGET_PIXEL", "JPEG_SCALES",
+           "MAX_BLOCKS", "MAX_HEADER_BLOCKS", "MAX_TIFF_VALUES", "BYTES_PER_BUDGET_PIXEL", "MAX_SIDE", "JPEG_SCALES",
            "decode_bytes_per_pixel", "jpeg_scale", "too_large"]
 
 # libjpeg's own default progression has 10 scans (6 for gray); encoders that optimize it stay near 20.
@@ -56,6 +58,9 @@ MAX_HEADER_BLOCKS = 10_000
 # Numbers in one TIFF tag (Pillow turns each into a Python object when it reads the directory).
 MAX_TIFF_VALUES = 1 << 18
 BYTES_PER_BUDGET_PIXEL = 16
+# The longest side a picture may have, whatever its pixels: Pillow keeps a pointer per row and its shrink a
+# few weights per row and column, so a 93 kB PNG of 1×48,000,000 pixels cost 1 GB and 4 s before this.
+MAX_SIDE = 65_535
 JPEG_SCALES = (1, 2, 4, 8)
 # Bytes a decoded pixel costs until the picture is shrunk to the budget (measured on 6900×6900 files
 # with ru_maxrss): Pillow's raster, its copy into 4-byte RGB(A) for palette and 1-bit pictures, and the
@@ -77,7 +82,8 @@ class BudgetError(ValueError):
 class Structure:
     """What a file says it is. ``frames``: frames or pages (1 for a still); ``scans``: a JPEG's scans
     before its end; ``components``/``sampling``: a JPEG's color components and its (h, v) sampling
-    factors; ``progressive``: libjpeg buffers every coefficient (a progressive or multi-scan JPEG)."""
+    factors; ``progressive``: libjpeg buffers every coefficient (a progressive or multi-scan JPEG);
+    ``tile_bytes``: a tiled TIFF's one tile, as libtiff decodes it (its buffer, whatever the picture's size)."""
 
     format: str
     width: int
@@ -87,6 +93,7 @@ class Structure:
     components: int = 0
     sampling: tuple[tuple[int, int], ...] = ()
     progressive: bool = False
+    tile_bytes: int = 0
 
     @property
     def pixels(self) -> int:
@@ -277,6 +284,8 @@ def _webp(data: bytes) -> Structure | None:
 # TIFF field types → bytes per value; the numeric ones become Python objects one by one in Pillow.
 _TIFF_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 _TIFF_BYTE_TYPES = {1, 2, 6, 7}
+# ImageWidth, ImageLength, BitsPerSample, SamplesPerPixel, TileWidth, TileLength.
+_TIFF_SIZE_TAGS = (256, 257, 258, 277, 322, 323)
 
 
 def _tiff(data: bytes) -> Structure | None:
@@ -284,7 +293,7 @@ def _tiff(data: bytes) -> Structure | None:
     big = data[2:4] in (b"+\x00", b"\x00+")
     count_fmt, entry_size, offset_fmt = ("Q", 20, "Q") if big else ("H", 12, "I")
     offset = struct.unpack_from(order + offset_fmt, data, 8 if big else 4)[0]
-    width = height = None
+    tags: dict[int, int] = {}
     pages, seen = 0, set()
     while offset and offset not in seen:
         seen.add(offset)
@@ -302,13 +311,29 @@ def _tiff(data: bytes) -> Structure | None:
                 count = struct.unpack_from(order + offset_fmt, data, at + 4)[0]
                 if kind in _TIFF_SIZES and kind not in _TIFF_BYTE_TYPES and count > MAX_TIFF_VALUES:
                     raise StructureError(f"TIFF tag {tag} holds {count:,} numbers (the limit is {MAX_TIFF_VALUES:,})")
-                if tag in (256, 257) and kind in (3, 4, 16):
-                    value = struct.unpack_from(order + {3: "H", 4: "I", 16: "Q"}[kind], data, at + (12 if big else 8))[0]
-                    width, height = (value, height) if tag == 256 else (width, value)
+                if tag in _TIFF_SIZE_TAGS and kind in (3, 4, 16) and count >= 1:
+                    first = _tiff_first_value(data, order, kind, count, at + (12 if big else 8), big)
+                    if first is not None:
+                        tags[tag] = first
         offset = struct.unpack_from(order + offset_fmt, data, start + entries * entry_size)[0]
+    width, height = tags.get(256), tags.get(257)
     if width is None or height is None:
         return None
-    return Structure("TIFF", width, height, frames=pages)
+    tile_bytes = 0
+    if 322 in tags and 323 in tags:  # libtiff decodes a whole tile at once, however small the picture it belongs to
+        bits = max(1, tags.get(258, 8))
+        tile_bytes = math.ceil(tags[322] * bits / 8) * tags[323] * max(1, tags.get(277, 1))
+    return Structure("TIFF", width, height, frames=pages, tile_bytes=tile_bytes)
+
+
+def _tiff_first_value(data: bytes, order: str, kind: int, count: int, field: int, big: bool) -> int | None:
+    """A TIFF tag's first number: in the entry's value field when all of them fit there, else at its offset."""
+    code, size = {3: ("H", 2), 4: ("I", 4), 16: ("Q", 8)}[kind]
+    if count * size > (8 if big else 4):
+        field = struct.unpack_from(order + ("Q" if big else "I"), data, field)[0]
+    if field + size > len(data):
+        return None
+    return struct.unpack_from(order + code, data, field)[0]
 
 
 def _bmp(data: bytes) -> Structure | None:
@@ -334,6 +359,8 @@ def _fitted(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     """The largest size of the same aspect within ``max_pixels`` (each side at least 1)."""
     scale = math.sqrt(max_pixels / (width * height))
     w, h = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    if min(w, h) == 1 and w * h > max_pixels:  # a one-pixel-thin picture: the loop below would take a step per pixel
+        w, h = (min(w, max_pixels), 1) if w >= h else (1, min(h, max_pixels))
     while w * h > max_pixels:
         w, h = (w - 1, h) if w >= h else (w, h - 1)
     return w, h
@@ -366,7 +393,12 @@ def plan(structure: Structure | None, size: tuple[int, int], mode: str, max_pixe
     label = f"{width}x{height}"
     fmt = structure.format if structure is not None else None
     memory = BYTES_PER_BUDGET_PIXEL * max_pixels
+    if max(width, height) > MAX_SIDE:
+        raise BudgetError(f"image too long ({label}: no side may pass {MAX_SIDE:,} pixels, the most a JPEG can have)")
     coefficients = structure.coefficient_bytes() if fmt == "JPEG" and structure.progressive else 0
+    tile = structure.tile_bytes if structure is not None else 0
+    if tile and tile + min(pixels, max_pixels) * decode_bytes_per_pixel(mode, fmt) > memory:
+        raise BudgetError(_over_budget(label, tile, memory, "one of its TIFF tiles"))
     if pixels <= max_pixels:
         if coefficients > memory:  # a picture within the budget otherwise always fits it (16 bytes a pixel)
             raise BudgetError(_over_budget(label, coefficients, memory, "a progressive JPEG's coefficient buffer"))
@@ -375,7 +407,7 @@ def plan(structure: Structure | None, size: tuple[int, int], mode: str, max_pixe
         raise BudgetError(too_large(pixels, max_pixels, label))
     scale = jpeg_scale(width, height, max_pixels) if fmt == "JPEG" else 1
     decoded = math.ceil(width / scale) * math.ceil(height / scale)
-    need = coefficients + decoded * decode_bytes_per_pixel(mode, fmt)
+    need = coefficients + tile + decoded * decode_bytes_per_pixel(mode, fmt)
     ceiling = 4 * max_pixels * (16 if fmt == "JPEG" else 1)
     if pixels > ceiling:
         raise BudgetError(f"image too large ({label} = {pixels:,} pixels; pictures over {max_pixels:,} pixels are shrunk "

@@ -214,6 +214,33 @@ def test_pathological_structure_is_refused_before_decoding(name, data, reason):
     assert str(info.value).startswith(f"{name}: ") and reason in info.value.reason
 
 
+@pytest.mark.parametrize("name,data,reason", [
+    ("tile.tif", hostile.tiff_tile(46_336), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
+    ("tile_rgb.tif", hostile.tiff_tile(26_752, samples=3), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
+    ("tall.png", hostile.thin_png(1, 48_000_000), "image too long (1x48000000: no side may pass 65,535 pixels"),
+    ("wide.png", hostile.thin_png(48_000_000, 1), "image too long (48000000x1: no side may pass 65,535 pixels"),
+], ids=["tiff-tile", "tiff-tile-rgb", "tall", "wide"])
+def test_a_picture_whose_size_hides_its_cost_is_refused_before_decoding(name, data, reason):
+    """Finding (session 33's audit): the budget counted a picture's pixels only. A 1 kB TIFF of 16×16 pixels in
+    one 46,336×46,336 tile cost 2 GB (libtiff decodes a whole tile), a 93 kB PNG of 1×48,000,000 pixels 1 GB
+    and 4 s (a pointer and shrink weights per row); both fit the 12 MP budget's count. Refused from the header."""
+    start = time.perf_counter()
+    with pytest.raises(imageio.ImageError) as info:
+        imageio.decode_image(data, name, fit=True)
+    assert time.perf_counter() - start < 2.0
+    assert str(info.value).startswith(f"{name}: ") and reason in info.value.reason
+
+
+def test_tiled_and_long_pictures_of_ordinary_cost_still_decode():
+    """The control: a tile the picture's own size, a 256×256 tile holding a 200×200 picture, and pictures one pixel
+    thin up to the longest side allowed decode as before."""
+    assert imageio.decode_image(hostile.tiff_tile(16), "one_tile.tif").rgb.shape == (16, 16, 3)
+    assert imageio.decode_image(hostile.tiff_tile(256, side=200, samples=3), "padded.tif").rgb.shape == (200, 200, 3)
+    assert imageio.decode_image(hostile.thin_png(1, 65_535), "tall.png").rgb.shape == (65_535, 1, 3)
+    thin = imageio.decode_image(hostile.thin_png(65_535, 1), "wide.png", max_pixels=50_000, fit=True)
+    assert thin.rgb.shape == (1, 50_000, 3)  # shrunk at once, not a step per pixel (decode_budget._fitted)
+
+
 def test_files_just_under_the_structure_limits_still_decode():
     """Finding (control for the above): the limits refuse only the pathological."""
     assert imageio.decode_image(hostile.gif_frames(1000), "ok.gif").notes == ("animated GIF: used frame 1 of 1000",)
