@@ -160,6 +160,25 @@ def test_a_model_without_hints_shows_no_hint_controls(tiny_app_env):
     assert not any("Color hints" in m.value for m in at.markdown)
 
 
+def test_two_copies_of_one_photo_share_one_set_of_hints_and_the_batch_goes_through(tiny_app_env):
+    """Finding (session 33's audit): with the hint model, a photo uploaded twice ("photo.png" and its copy
+    "photo (1).png") drew the same hint widgets twice (keyed by the picture's content): the page failed with a
+    duplicate-key error and the third picture was never colorized. The copy now says its hints are the first's."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state["sidebar.model"] = "hypercolumn_hints"
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value([("photo.png", gray_png(32), "image/png"),
+                                                      ("photo (1).png", gray_png(32), "image/png"),
+                                                      ("other.png", color_png(32), "image/png")]).run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    colorized = [c for element in at.image for c in element.captions if c.startswith("Colorized by")]
+    assert len(colorized) == 3
+    assert sum("Color hints" in m.value for m in at.markdown) == 2  # photo.png and other.png
+    assert [c.value for c in at.caption if c.value.startswith("The same picture as")] == [
+        "The same picture as photo.png: the hints given there color this one too."]
+
+
 def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_app_env):
     at = app_with_upload("cifar_ae", gray_png(48))
     at.session_state["reference.source"] = "Upload a photo"

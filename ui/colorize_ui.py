@@ -106,9 +106,11 @@ def output_name(picture: DecodedImage, model: Colorizer) -> str:
 
 
 def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,
-               slider_open: bool, reference: DecodedImage | None = None) -> tuple[str, object, np.ndarray | None] | None:
+               slider_open: bool, reference: DecodedImage | None = None,
+               hinted: dict[str, tuple[int, str]] | None = None) -> tuple[str, object, np.ndarray | None] | None:
     """One picture's results → (file name, a callable returning its RGB, alpha) for the ZIP, or None when it
-    failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked."""
+    failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked. ``hinted``: digest →
+    (index, name) of the picture of this run showing that content's hints (a copy shows them once, above)."""
     st.markdown(f"### {plain(picture.name)}")  # h3 under the page's h1: no level skipped
     widgets.notes_ui(picture)
     if picture.was_color:
@@ -139,7 +141,13 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
     if model.takes_hints:
         with st.container(border=True):
-            hints_ui(i, picture, model, stamp, digest, result)
+            # Hints belong to a picture's content, and their widgets are keyed by it: a second copy of the same
+            # photo in one upload (photo.png, "photo (1).png") drew the same widgets twice and failed the page.
+            first, name = (hinted if hinted is not None else {}).setdefault(digest, (i, picture.name))
+            if first == i:
+                hints_ui(i, picture, model, stamp, digest, result)
+            else:
+                st.caption(plain(f"The same picture as {name}: the hints given there color this one too."))
     if picture.was_color:
         metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha)
     if model.is_stochastic:
@@ -186,10 +194,11 @@ def colorize_page_ui() -> None:
     reference = reference_picker_ui()
     zip_slot = st.empty()
     progress = st.progress(0.0, text=f"Colorizing {len(pictures)} images…") if len(pictures) > 1 else None
-    results = []
+    results, hinted = [], {}
     for i, picture in enumerate(pictures):
         with st.container(border=True), st.spinner(f"Colorizing {plain(picture.name)}…"):
-            outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0), reference=reference)
+            outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0), reference=reference,
+                                 hinted=hinted)
         if outcome:
             results.append(outcome)
         if progress:
