@@ -857,7 +857,7 @@ def test_the_feature_cache_is_freed_when_the_jobs_end(fn, monkeypatch):
 @pytest.mark.slow
 def test_stop_survives_a_reload(checkpoint_dir, no_shipped_weights, monkeypatch, fn):
     """Finding: a page reload lost the Stop button (the job was found by the session's own id). The job
-    belongs to the visitor's token, which the address keeps: the reloaded page shows the job and its Stop."""
+    belongs to the visitor's key, which the browser keeps (a cookie): the reloaded page shows the job and its Stop."""
     import keras
 
     from colorizer import checkpoints
@@ -876,14 +876,17 @@ def test_stop_survives_a_reload(checkpoint_dir, no_shipped_weights, monkeypatch,
         at.button(key="finetune.start").click().run()
         assert at.button(key="finetune.stop")
         token = at.session_state["app.visitor"]
+        from ui import visitor
+
+        monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: token})  # the browser keeps the key
         reloaded = _app()  # a new session: what a reload is
-        reloaded.query_params["visitor"] = token
         reloaded.switch_page("pages/finetune.py").run()
         assert_no_page_error(reloaded)
         stop = reloaded.button(key="finetune.stop")
         stop.click().run()
         [job] = fn.QUEUE.jobs(token)
         assert job.stop_requested
+        monkeypatch.setattr(visitor, "_sent_cookies", lambda: {})  # another browser
         stranger = _app().switch_page("pages/finetune.py").run()
         assert_no_page_error(stranger)
         assert all(b.key != "finetune.stop" for b in stranger.button)

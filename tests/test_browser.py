@@ -60,18 +60,20 @@ def _user_checkpoints(tmp: Path, request) -> Path:
 
 
 class ServerURL(str):
-    """The server's base URL, with the process id of the server (for its memory)."""
+    """The server's base URL, with the process id of the server (for its memory) and its user checkpoints' folder."""
 
     pid: int
+    checkpoints: Path
 
 
 @contextmanager
 def _streamlit_server(tmp: Path, request):
     """``streamlit run streamlit_app.py`` on a free port (the real weights, or the tiny checkpoints)."""
-    server = start_server(plain=True, checkpoint_dir=_user_checkpoints(tmp, request), timeout=60)
+    checkpoints = _user_checkpoints(tmp, request)
+    server = start_server(plain=True, checkpoint_dir=checkpoints, timeout=60)
     try:
         url = ServerURL(server.url)
-        url.pid = server.pid
+        url.pid, url.checkpoints = server.pid, checkpoints
         yield url
     finally:
         server.stop()
@@ -159,6 +161,44 @@ def test_every_page_opens(server, browser):
             _screenshot(page, name)
     finally:
         page.close()
+
+
+def test_the_visitors_key_stays_with_their_browser_not_with_a_link(server, browser):
+    """Finding (session 33's audit): the visitor's key travelled in the address, so a link copied from it made whoever
+    opened it that visitor. The key is a cookie now: the browser that got it finds its model after a reload and in a
+    second tab; another browser opening the address with that key in it (``?visitor=``) is someone else, and the
+    address loses the key."""
+    from colorizer import access
+    from ui import visitor
+
+    alice = browser.new_context(viewport={"width": 1300, "height": 1000})
+    bob = browser.new_context(viewport={"width": 1300, "height": 1000})
+    try:
+        page = open_app(alice, server, "finetune", wait_until="domcontentloaded")
+        _idle(page)
+        page.wait_for_function(f"document.cookie.includes('{visitor.COOKIE}=')", timeout=WAIT_MS)
+        [key] = [c["value"] for c in alice.cookies() if c["name"] == visitor.COOKIE]
+        name = "cifar_ae-ft-00112233aabbccdd"
+        folder = server.checkpoints / name
+        folder.mkdir()
+        (folder / "model.keras").write_bytes(b"x" * 100)
+        access.grant(folder, key)
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_text(name).first.wait_for(timeout=WAIT_MS)  # "Your fine-tuned models", after a reload
+        second_tab = open_app(alice, server, "finetune", wait_until="domcontentloaded")
+        second_tab.get_by_text(name).first.wait_for(timeout=WAIT_MS)
+        strangers = open_app(bob, server, f"finetune?visitor={key}", wait_until="domcontentloaded")
+        _idle(strangers)
+        strangers.get_by_role("heading", name="Fine-tune").first.wait_for(timeout=WAIT_MS)
+        assert strangers.get_by_text(name).count() == 0 and "visitor=" not in strangers.url
+        strangers.wait_for_function(f"document.cookie.includes('{visitor.COOKIE}=')", timeout=WAIT_MS)
+        assert [c["value"] for c in bob.cookies() if c["name"] == visitor.COOKIE] != [key]
+        _assert_no_traceback(page)
+        _assert_no_traceback(strangers)
+    finally:
+        alice.close()
+        bob.close()
+        shutil.rmtree(server.checkpoints / "cifar_ae-ft-00112233aabbccdd", ignore_errors=True)
 
 
 def test_uploads_a_good_and_a_broken_file_the_good_one_is_colorized(server, browser):

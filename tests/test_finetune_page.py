@@ -383,8 +383,10 @@ def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_ph
     read = []
     monkeypatch.setattr(finetune_ui, "_gallery_photos", lambda keys: read.append(keys) or ([], []))
     monkeypatch.setattr(page_env, "submit", lambda *a, **k: pytest.fail("a job was queued"))
+    from ui import visitor
+
+    monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: token})  # the visitor's browser
     at = page()
-    at.query_params["visitor"] = token
     at.session_state["finetune.source"] = "Gallery color photos"
     at.run()
     at.button(key="finetune.start").click().run()
@@ -417,8 +419,10 @@ def test_start_refused_by_the_queue_says_so_before_reading_the_photos(page_env, 
     monkeypatch.setattr(finetune, "QUEUE", queue)
     read = []
     monkeypatch.setattr(finetune_ui, "_gallery_photos", lambda keys: read.append(keys) or ([], []))
+    from ui import visitor
+
+    monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: token})  # the visitor's browser
     at = page()
-    at.query_params["visitor"] = token
     at.session_state["finetune.source"] = "Gallery color photos"
     at.run()
     if queue_state == "own job":

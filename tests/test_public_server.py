@@ -241,30 +241,50 @@ def test_the_operator_owns_no_visitors_checkpoint(alices_model):
 # ----------------------------------------------------------------------------------------- the visitor's token
 
 
-def _token_script():
-    import streamlit as st
-
-    from ui import visitor
-
-    st.write(visitor.token())
-
-
 @pytest.mark.parametrize("given,kept", [("a" * 22, True), ("Ab_-" * 16, True), ("short", False), ("a" * 65, False),
                                         ("a" * 21 + "/", False), ("../" * 10, False)],
                          ids=["22", "64", "short", "long", "slash", "climbing"])
-def test_a_token_in_the_address_is_kept_only_if_it_is_as_unguessable_as_a_new_one(given, kept):
-    """``?visitor=`` is the key to a visitor's models: one a visitor typed ("short", "teacher") could be guessed by
-    anyone, so only 22 to 64 URL-safe characters are taken; anything else gets a new random token, written back to
-    the address."""
+def test_the_key_in_the_browsers_cookie_is_kept_only_if_it_is_as_unguessable_as_a_new_one(given, kept, monkeypatch):
+    """The cookie holds the key to a visitor's models: one typed by hand ("short", "teacher") could be guessed by
+    anyone, so only 22 to 64 URL-safe characters are taken; anything else gets a new random key, and the page then
+    draws the line of script that keeps it in the browser (it does not when the browser sent the same key)."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_token_script, default_timeout=30)
-    at.query_params["visitor"] = given
+    from ui import visitor
+
+    monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: given})
+    at = AppTest.from_function(_remember_script, default_timeout=30)
     at.run()
     assert not at.exception, at.exception
     token = at.session_state["app.visitor"]
-    assert (token == given) is kept
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22,64}", token) and at.query_params["visitor"] == token
+    assert (token == given) is kept and re.fullmatch(r"[A-Za-z0-9_-]{22,64}", token)
+    scripts = [element.proto.body for element in at.get("html")]
+    if kept:
+        assert scripts == []
+    else:
+        [script] = scripts
+        assert f'"{visitor.COOKIE}={token}; Path=/; Max-Age=2592000; "' in script and "SameSite=Lax" in script
+
+
+def test_a_key_in_the_address_is_nobodys_and_leaves_the_address():
+    """Finding (session 33's audit): the key travelled in the address (``?visitor=…``), and an address is what people
+    share: whoever opened a link a teacher copied for the class became the teacher (their private models listed,
+    deletable; one fine-tune slot for the whole class), and a link could hand out a key of its maker's choosing.
+    A key in the address is ignored and removed from it; the session gets its own."""
+    from streamlit.testing.v1 import AppTest
+
+    teachers = "T" * 22
+    at = AppTest.from_function(_remember_script, default_timeout=30)
+    at.query_params["visitor"] = teachers
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["app.visitor"] != teachers and "visitor" not in at.query_params
+
+
+def _remember_script():
+    from ui import visitor
+
+    visitor.remember_ui()
 
 
 # ----------------------------------------------------------------------------------------- the server's uploads

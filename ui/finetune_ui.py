@@ -450,7 +450,7 @@ def my_models_ui() -> None:
     if not mine:
         return
     st.subheader("Your fine-tuned models")
-    st.caption(f"Private to you (this browser's address holds your key) until you share one with every visitor of "
+    st.caption(f"Private to you (this browser keeps your key in a cookie) until you share one with every visitor of "
                f"this server, e.g. a teacher's model for the class. Each is kept {access.Limits.from_env().days:g} days; "
                "download the ZIP to keep it longer.")
     owner = owner_id()

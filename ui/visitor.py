@@ -1,13 +1,21 @@
-"""Who is visiting: a token that survives a reload, and whether that visitor is still here.
+"""Who is visiting: a key kept by the browser, and whether that visitor is still here.
 
 A Streamlit session ends when its tab reloads, so "this session" cannot be what owns a fine-tune job or
 a fine-tuned checkpoint: the Stop button would be lost with the session, and the visitor's own models
-with it. The visitor is a random token instead (128 bits, ``secrets``), kept in the session and in the
-page's address (``?visitor=…``, written back on every run because switching pages drops it), so a reload
-finds the same visitor, their job and their models; nobody else can list or load those (an address that
-is shared shares them, as a link to a private document would).
+with it. The visitor is a random key instead (128 bits, ``secrets``), kept in the session and in a cookie
+of this site (``COOKIE``, set by a line of script on the page: Streamlit reads cookies but sets none), so a
+reload, another tab or another day finds the same visitor, their job and their models; nobody else can
+list or load those.
 
-- ``token()`` → this visitor's token; also records the running session as theirs;
+Why a cookie and not the page's address: until session 33 the key travelled as ``?visitor=…`` in the
+address, and an address is what people share. A teacher who copied it for the class made every student
+that visitor (one fine-tune slot for all, each able to delete the teacher's models), and anyone could hand
+out a link with a key of their choosing. A key in an address is now ignored and removed from it. A browser
+that keeps no cookie for the site (some block them in embedded pages) starts afresh on each reload.
+
+- ``token()`` → this visitor's key; also records the running session as theirs;
+- ``remember_ui()`` (every run, at the end of the shared sidebar, ``ui.widgets.sidebar_ui``): the line of script that keeps the key in
+  the browser, drawn only while the browser did not send it;
 - ``present(token)`` → whether a session of that visitor is connected now, or was within ``GRACE_S``
   (a reload, a network hiccup): a fine-tune whose visitor is gone stops (``colorizer.finetune.JobQueue``);
 - ``forget_gone()``: visitors gone longer than the grace are forgotten (a page load calls it once a minute).
@@ -20,9 +28,18 @@ import secrets
 import threading
 import time
 
-__all__ = ["token", "present", "presence_of", "forget_gone", "GRACE_S", "QUERY_KEY"]
+__all__ = ["token", "browser_key", "remember_ui", "present", "presence_of", "forget_gone", "GRACE_S", "QUERY_KEY",
+           "COOKIE"]
 
-QUERY_KEY = "visitor"
+QUERY_KEY = "visitor"  # where the key was until session 33: removed from an address that still has it
+COOKIE = "colorization_studio_visitor"
+COOKIE_DAYS = 30  # renewed on every visit; the models it opens expire sooner (colorizer.access.Limits.days)
+_REMEMBER_SCRIPT = """<script>
+(() => {
+  const attributes = window.location.protocol === "https:" ? "SameSite=None; Secure; Partitioned" : "SameSite=Lax";
+  document.cookie = "{cookie}={key}; Path=/; Max-Age={seconds}; " + attributes;
+})();
+</script>"""
 _STATE_KEY = "app.visitor"
 _VALID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 GRACE_S = 45.0
@@ -35,18 +52,48 @@ _last_forget = [0.0]
 
 
 def token() -> str:
-    """This visitor's token (from the address, else new), recorded for the running session."""
+    """This visitor's key (the browser's cookie, else new), recorded for the running session."""
     import streamlit as st
 
     value = st.session_state.get(_STATE_KEY)
     if value is None:
-        given = st.query_params.get(QUERY_KEY)
-        value = given if isinstance(given, str) and _VALID.fullmatch(given) else secrets.token_urlsafe(16)
+        value = browser_key() or secrets.token_urlsafe(16)
         st.session_state[_STATE_KEY] = value
-    if st.query_params.get(QUERY_KEY) != value:
-        st.query_params[QUERY_KEY] = value
+    if QUERY_KEY in st.query_params:  # an address from before session 33, or someone's link: never a key
+        del st.query_params[QUERY_KEY]
     _register(value)
     return value
+
+
+def browser_key() -> str | None:
+    """The key the browser sent with this session's connection (None: none, or not one a server of ours made:
+    a key typed by hand, "teacher", could be guessed)."""
+    value = _sent_cookies().get(COOKIE)
+    return value if isinstance(value, str) and _VALID.fullmatch(value) else None
+
+
+def _sent_cookies():
+    """The cookies the browser sent when this session connected (Streamlit reads them once per session)."""
+    import streamlit as st
+
+    try:
+        return st.context.cookies
+    except Exception:  # noqa: BLE001 - no browser behind this session (a test, a bare run)
+        return {}
+
+
+def remember_ui() -> None:
+    """Keep this visitor's key in the browser: a line of script setting the cookie, drawn while the browser did
+    not send it (its first visit here, or a key it forgot). Over HTTPS the cookie is ``SameSite=None; Secure;
+    Partitioned``, so that a page embedded in another site's (a Hugging Face Space) keeps it too; over plain HTTP
+    (a local run, a class's own server) ``SameSite=Lax``."""
+    import streamlit as st
+
+    value = token()
+    if browser_key() == value:
+        return
+    st.html(_REMEMBER_SCRIPT.replace("{cookie}", COOKIE).replace("{key}", value)
+            .replace("{seconds}", str(int(COOKIE_DAYS * 86400))), unsafe_allow_javascript=True)
 
 
 def _register(value: str) -> None:

@@ -34,7 +34,7 @@ from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
-from ui import callbacks, loaders, server_tuning, work_queue
+from ui import callbacks, loaders, server_tuning, visitor, work_queue
 from ui.plain_text import plain
 
 if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
@@ -292,6 +292,7 @@ def sidebar_ui(page_title: str | None = None) -> None:
         except Exception as err:  # the entry file has no other safety net
             _log.exception("sidebar failed")
             st.error(f"The sidebar failed: {plain(callbacks.error_line(err, 200))}. Reload the page.")
+        visitor.remember_ui()  # last: its (empty) element would move the sidebar's controls down on a first visit
 
 
 def chosen_checkpoint() -> str | None:
