@@ -16,7 +16,7 @@ Structural extremes for the other checks: ``gif_frames(n)`` (an animated GIF of 
 ``tiff_pages(n)`` (a multi-page TIFF), ``png_chunks(n)`` (a 1×1 PNG with ``n`` ancillary chunks before
 its pixels), ``jpeg_segments(n)`` (a JPEG with ``n`` empty APP segments), ``tiff_tag(count)`` (a TIFF
 whose strip-offset tag claims ``count`` entries), ``tiff_tile(tile)`` (a 16×16 TIFF in one ``tile``×``tile`` tile),
-``thin_png(width, height)`` (a one-pixel-thin PNG), ``deep_json(depth)`` and ``hints_json(n)``; for the Video page,
+``thin_png(width, height)`` (a one-pixel-thin PNG), ``lossless_jpeg(width, height)`` (valid, rare), ``deep_json(depth)`` and ``hints_json(n)``; for the Video page,
 ``png_in_mov(path, side)`` (a clip whose header says 64×64 holding one ``side``×``side`` 16-bit RGBA PNG).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "tiff_tile", "thin_png", "png_chunks",
+__all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "tiff_tile", "thin_png", "lossless_jpeg", "png_chunks",
            "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png", "png_in_mov"]
 
 
@@ -183,6 +183,18 @@ def thin_png(width: int = 1, height: int = 48_000_000) -> bytes:
                     for y in range(0, height, rows_a_block)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def lossless_jpeg(width: int, height: int) -> bytes:
+    """A valid gray lossless JPEG (SOF3, which libjpeg-turbo decodes), mid-gray: every sample predicted exactly by one
+    1-bit Huffman code, so ``width``×``height`` costs ``width``·``height``/8 bytes. No DCT: no decoding at 1/2..1/8."""
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    frame = segment(0xC3, struct.pack(">BHHB", 8, height, width, 1) + bytes([1, 0x11, 0]))
+    table = segment(0xC4, bytes([0x00]) + bytes([1] + [0] * 15) + bytes([0]))  # DC table 0: code "0" → difference 0
+    scan = segment(0xDA, bytes([1, 1, 0x00, 1, 0, 0]))  # one component, predictor 1
+    return b"\xff\xd8" + frame + table + scan + bytes((width * height + 7) // 8) + b"\xff\xd9"
 
 
 def png_in_mov(path, side: int = 16_000) -> None:

@@ -83,7 +83,8 @@ class Structure:
     """What a file says it is. ``frames``: frames or pages (1 for a still); ``scans``: a JPEG's scans
     before its end; ``components``/``sampling``: a JPEG's color components and its (h, v) sampling
     factors; ``progressive``: libjpeg buffers every coefficient (a progressive or multi-scan JPEG);
-    ``tile_bytes``: a tiled TIFF's one tile, as libtiff decodes it (its buffer, whatever the picture's size)."""
+    ``tile_bytes``: a tiled TIFF's one tile, as libtiff decodes it (its buffer, whatever the picture's size);
+    ``lossless``: a lossless JPEG (no DCT: it cannot be decoded at a smaller scale)."""
 
     format: str
     width: int
@@ -94,6 +95,7 @@ class Structure:
     sampling: tuple[tuple[int, int], ...] = ()
     progressive: bool = False
     tile_bytes: int = 0
+    lossless: bool = False
 
     @property
     def pixels(self) -> int:
@@ -146,6 +148,7 @@ def inspect(data: bytes) -> Structure | None:
 
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
+_LOSSLESS_SOF = {0xC3, 0xC7, 0xCB, 0xCF}  # no DCT, so no decoding at 1/2, 1/4, 1/8: decoded whole like a PNG
 # A marker in a JPEG's entropy-coded data: 0xFF then anything but 0x00 (a stuffed byte), RST0–7
 # (0xD0–0xD7) or 0xFF (fill). In C, so a file of 0xFF 0x00 pairs costs no Python loop.
 _MARKER = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
@@ -169,7 +172,7 @@ def _jpeg(data: bytes) -> Structure | None:
         if marker in _SOF:
             _, height, width, count = struct.unpack_from(">BHHB", data, pos + 2)
             sampling = tuple((data[pos + 8 + 3 * i + 1] >> 4, data[pos + 8 + 3 * i + 1] & 15) for i in range(count))
-            frame = (width, height, count, sampling, marker in _PROGRESSIVE_SOF)
+            frame = (width, height, count, sampling, marker in _PROGRESSIVE_SOF, marker in _LOSSLESS_SOF)
         pos += length
         if marker == 0xDA:
             break
@@ -194,9 +197,9 @@ def _jpeg(data: bytes) -> Structure | None:
         if pos + 2 > n:
             break
         pos += struct.unpack_from(">H", data, pos)[0]
-    width, height, count, sampling, progressive = frame
+    width, height, count, sampling, progressive, lossless = frame
     return Structure("JPEG", width, height, scans=scans, components=count, sampling=sampling,
-                     progressive=progressive or scans > 1)
+                     progressive=progressive or scans > 1, lossless=lossless)
 
 
 def _png(data: bytes) -> Structure | None:
@@ -405,13 +408,14 @@ def plan(structure: Structure | None, size: tuple[int, int], mode: str, max_pixe
         return Plan()
     if not fit:
         raise BudgetError(too_large(pixels, max_pixels, label))
-    scale = jpeg_scale(width, height, max_pixels) if fmt == "JPEG" else 1
+    scalable = fmt == "JPEG" and not structure.lossless
+    scale = jpeg_scale(width, height, max_pixels) if scalable else 1
     decoded = math.ceil(width / scale) * math.ceil(height / scale)
     need = coefficients + tile + decoded * decode_bytes_per_pixel(mode, fmt)
-    ceiling = 4 * max_pixels * (16 if fmt == "JPEG" else 1)
+    ceiling = 4 * max_pixels * (16 if scalable else 1)
     if pixels > ceiling:
         raise BudgetError(f"image too large ({label} = {pixels:,} pixels; pictures over {max_pixels:,} pixels are shrunk "
-                          f"while they decode, up to {ceiling:,}{' for a JPEG' if fmt == 'JPEG' else ''}); {OPERATOR_ADVICE}")
+                          f"while they decode, up to {ceiling:,}{' for a JPEG' if scalable else ''}); {OPERATOR_ADVICE}")
     if need > memory:
         what = ("its coefficient buffer and " if coefficients else "") + (
             f"decoding at 1/{scale} scale" if scale > 1 else "decoding it whole before shrinking")

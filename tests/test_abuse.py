@@ -241,6 +241,14 @@ def test_tiled_and_long_pictures_of_ordinary_cost_still_decode():
     assert thin.rgb.shape == (1, 50_000, 3)  # shrunk at once, not a step per pixel (decode_budget._fitted)
 
 
+def test_a_lossless_jpeg_over_the_budget_is_shrunk_not_called_corrupt():
+    """Finding (session 33's audit): a valid lossless JPEG of 6000×6000 was "corrupt or truncated": the plan asked
+    libjpeg for a decode at 1/2 scale, which only DCT JPEGs can do. It is decoded whole, as a PNG would be, and
+    shrunk to the budget."""
+    picture = imageio.decode_image(hostile.lossless_jpeg(6000, 6000), "lossless.jpg", fit=True)
+    assert picture.rgb.shape == (3464, 3464, 3) and int(picture.rgb.min()) == int(picture.rgb.max()) == 128  # mid-gray
+
+
 def test_files_just_under_the_structure_limits_still_decode():
     """Finding (control for the above): the limits refuse only the pathological."""
     assert imageio.decode_image(hostile.gif_frames(1000), "ok.gif").notes == ("animated GIF: used frame 1 of 1000",)
