@@ -970,3 +970,66 @@ def test_held_out_crops_come_from_the_held_out_photos_only(fn, tiny_checkpoints,
     _, held_out, _ = training.split_photos(photos, 0.4, cfg.seed)
     assert len(seen.value.args[0]) == 2
     assert all(a is b for a, b in zip(seen.value.args[0], [rgb for _, rgb in held_out]))
+
+
+# --------------------------------------------------------------------------- photo intake: memory and pixels
+
+def _rgba_png(rgb: np.ndarray, alpha: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def test_a_transparent_photo_is_flattened_onto_white_within_the_decodes_own_memory():
+    """Finding (session 33's audit): decode_photo flattened a transparent upload onto white with full-size float32
+    copies (``DecodedImage.on_white``) before shrinking it to 1024 px: a 12 MP RGBA PNG cost +414 MB and 2.7 s where
+    its decode costs 163 MB and 0.85 s. ``on_white`` now blends a strip at a time (training's reads too): numpy's traced peak stays within
+    the decode's own (a 3 MP half-transparent photo: ~10 bytes a pixel either way; before, ~36 against ~10)."""
+    import tracemalloc
+
+    from colorizer.finetune.photos import decode_photo
+    from colorizer.imageio import decode_image
+
+    h, w = 1500, 2000
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1] = 200, (np.arange(w) % 256)[None, :]
+    data = _rgba_png(rgb, np.full((h, w), 128, np.uint8))  # every pixel blended: the worst case
+
+    def traced_peak(decode) -> int:
+        tracemalloc.start()
+        try:
+            decode()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    decode_peak = traced_peak(lambda: decode_image(data, "big.png", fit=True))
+    photo_peak = traced_peak(lambda: decode_photo(data, "big.png"))
+    assert photo_peak < decode_peak + 2 * h * w, (photo_peak / (h * w), decode_peak / (h * w))
+
+
+def test_a_transparent_photo_keeps_the_pixels_of_on_white_shrunk():
+    """The strip-wise flattening gives exactly what the whole-picture formula gave, over strips that are all opaque,
+    hidden or half transparent: hidden pixels (magenta under alpha 0) come out white, opaque colors as they were,
+    at the same size (1024 px on the long side)."""
+    from colorizer.finetune.photos import decode_photo, shrink_photo
+
+    h, w = 900, 1400
+    rgb = make_photo(h, w, seed=3)
+    alpha = np.full((h, w), 255, np.uint8)
+    rgb[:300, :700] = [20, 150, 60]  # an opaque green block (all of the first strips is opaque)
+    rgb[300:600] = [255, 0, 255]
+    alpha[300:600, 700:] = 0  # magenta hidden on the right, shown on the left
+    alpha[600:750] = np.arange(w, dtype=np.uint32)[None, :] * 255 // (w - 1)  # a ramp of transparency
+    data = _rgba_png(rgb, alpha)
+    name, learned = decode_photo(data, "ramp.png")
+    weight = alpha[..., None].astype(np.float32) / 255  # the formula on the whole picture at once, as before
+    before = shrink_photo(np.rint(rgb * weight + 255 * (1 - weight)).astype(np.uint8))
+    assert name == "ramp.png" and learned.shape == before.shape == (658, 1024, 3) and learned.dtype == np.uint8
+    np.testing.assert_array_equal(learned, before)  # the same formula, a strip at a time
+    assert (learned[230:430, 520:] == 255).all()  # hidden magenta → white
+    assert (learned[230:430, :500] == [255, 0, 255]).all() and (learned[:210, :500] == [20, 150, 60]).all()
