@@ -647,3 +647,129 @@ def test_a_frame_larger_than_the_budget_stops_the_read_even_when_the_header_said
     monkeypatch.setattr(imageio, "MAX_PIXELS", 64 * 48 - 1)
     with pytest.raises(VideoBudgetError, match=r"^big.mp4: frame 0 is 64x48, over the limit of 3,071 pixels a frame$"):
         next(read_frames(path))
+
+
+# -- decoding time and sound rates (session 33's audit) ---------------------------------------------------------------
+
+def progressive_mjpeg(path, scans: int, second_field_scans: int = 0, size=(256, 128)):
+    """A one-frame MOV (MJPEG) whose frame is a gray progressive JPEG of ``size`` (blocks a power of 2): a DC scan,
+    then ``scans`` AC scans of empty blocks, each one end-of-band run over the whole picture, so each costs FFmpeg a
+    pass over every block for a few bytes (``benchmarks.hostile.progressive_jpeg``'s trick). ``second_field_scans``:
+    as many more after its end, with no header of their own, in a stream twice as high: FFmpeg reads the frame as
+    interlaced and decodes them as its second field."""
+    import struct
+    from fractions import Fraction
+
+    from benchmarks.hostile import _bits_to_bytes, _segment
+
+    width, height = size
+    run = (width * height // 64).bit_length() - 1     # log2 of the blocks: the end-of-band symbol of that run
+    sof = _segment(0xC2, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
+    tables = (_segment(0xDB, b"\x00" + bytes([1] * 64)) + _segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
+              + _segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + bytes([run << 4])))
+    dc_scan = _segment(0xDA, b"\x01\x01\x00\x00\x00\x00") + _bits_to_bytes("0" * (width * height // 64))
+    ac_scan = _segment(0xDA, b"\x01\x01\x00\x01\x3f\x00") + _bits_to_bytes("0" * (1 + run))
+    picture = b"\xff\xd8" + tables + sof + dc_scan + ac_scan * scans + b"\xff\xd9"
+    if second_field_scans:
+        picture += dc_scan + ac_scan * second_field_scans + b"\xff\xd9"
+    with av.open(str(path), "w", format="mov") as container:
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height * (2 if second_field_scans else 1), "yuvj420p"
+        packet = av.Packet(picture)
+        packet.stream, packet.pts, packet.dts, packet.time_base, packet.is_keyframe = stream, 0, 0, Fraction(1, 25), True
+        container.mux(packet)
+    return path
+
+
+def test_an_mjpeg_frame_of_too_many_scans_is_refused_before_it_is_decoded(tmp_path):
+    """Session 33's audit: one MJPEG frame that was a progressive JPEG of 2,400,000 empty scans (27.5 MB, 1024×512)
+    passed every header check, and showing it took FFmpeg 27.6 s of CPU, uninterruptible, while a Colorize of it held
+    the server's work queue. The image path refused the same JPEG at once (``decode_budget``, at most 100 scans);
+    each JPEG-based frame is now held to that rule before FFmpeg sees it, and an interlaced frame's second field (no
+    header of its own) to twice as many, at any size. Here 300 scans: decoded in milliseconds, refused all the same."""
+    assert next(read_frames(progressive_mjpeg(tmp_path / "fine.mov", scans=20))).shape == (128, 256, 3)
+    with pytest.raises(VideoError) as refused:
+        next(read_frames(progressive_mjpeg(tmp_path / "storm.mov", scans=300)))
+    assert str(refused.value) == ("storm.mov: frame 0: JPEG with more than 100 scans (each one costs the decoder a pass "
+                                  "over the whole picture); re-save the clip as H.264")
+    with pytest.raises(VideoError, match=r"^fields\.mov: frame 0: JPEG with more than 200 scans .*; re-save the clip"):
+        next(read_frames(progressive_mjpeg(tmp_path / "fields.mov", scans=10, second_field_scans=300)))
+    with pytest.raises(VideoError, match=r"^storm\.mov: frame 0: JPEG with more than 100 scans"):
+        colorize_video(tmp_path / "storm.mov", tmp_path / "out.mp4", Oracle())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fields.mov", "fine.mov", "storm.mov"]
+
+
+def test_a_frame_slower_to_decode_than_the_limit_ends_the_read(tmp_path, monkeypatch):
+    """FFmpeg cannot be stopped inside a frame: a frame that took over ``MAX_FRAME_DECODE_SECONDS`` (here none may
+    take any time) ends the read, so a clip costs one such frame, not one per frame."""
+    from colorizer.video import io
+
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=3, size=(64, 48)).gray)
+    assert len(list(read_frames(source))) == 3
+    monkeypatch.setattr(io, "MAX_FRAME_DECODE_SECONDS", -1.0)
+    with pytest.raises(VideoError, match=r"^in\.mp4: frame 0 took \d+\.\d s to decode, over the limit of -1 s a frame$"):
+        next(read_frames(source))
+
+
+def clip_with_pcm(path, rate: int):
+    """3 frames of 64×48 and an eighth of a second of mono PCM sound at ``rate``, in MKV."""
+    container = av.open(str(path), "w")
+    video = container.add_stream("mpeg4", rate=24)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    audio = container.add_stream("pcm_s16le", rate=rate)
+    audio.layout = "mono"
+    for i, gray in enumerate(synthetic.moving_square(frames=3, size=(64, 48)).gray):
+        frame = av.VideoFrame.from_ndarray(np.repeat(gray[..., None], 3, 2), format="rgb24")
+        frame.pts = i
+        container.mux(video.encode(frame))
+    container.mux(video.encode(None))
+    tone = (3000 * np.sin(np.arange(rate // 8) / 3)).astype(np.int16)[None]
+    sound = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+    sound.sample_rate, sound.pts = rate, 0
+    container.mux(audio.encode(sound))
+    container.mux(audio.encode(None))
+    container.close()
+    return path
+
+
+@pytest.mark.parametrize("rate", [192_000, 1_000])
+def test_sound_at_a_rate_aac_does_not_take_is_resampled(tmp_path, rate):
+    """Session 33's audit: a clip with PCM sound at 192 kHz (a field recorder's; AAC stops at 96) or 1 kHz failed at
+    its first frame with ``av.error.ArgumentError: avcodec_open2("aac") returned 22``, not a ``VideoError``: the page
+    said "Something went wrong", naming nothing, and the clip could never be colorized. It is resampled to 48 kHz."""
+    source = clip_with_pcm(tmp_path / "field.mkv", rate)
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle())
+    assert report.audio == "re-encoded to AAC" and report.frames == 3
+    with av.open(str(tmp_path / "out.mp4")) as out:
+        sound = out.streams.audio[0]
+        assert (sound.codec_context.name, sound.rate) == ("aac", 48_000)
+        assert abs(float(sound.duration * sound.time_base) - 0.125) < 0.03
+
+
+def test_sound_the_mp4_refuses_is_left_out_and_the_pictures_kept(tmp_path, monkeypatch):
+    """Sound that still cannot be written (here AAC told the source's 1 kHz, as before the resampling) costs the
+    sound, not the clip: the writer opens its encoders when it starts, and starts again without the sound."""
+    from colorizer.video import io
+
+    monkeypatch.setattr(io, "_aac_rate", lambda rate: rate)
+    report = colorize_video(clip_with_pcm(tmp_path / "field.mkv", 1_000), tmp_path / "out.mp4", Oracle())
+    assert report.audio is None and report.frames == 3
+    info = probe(tmp_path / "out.mp4")
+    assert info.frames == 3 and not info.has_audio
+
+
+def test_ffmpegs_errors_in_writing_are_one_line_naming_the_clip(tmp_path):
+    """An encoder's failure mid-clip was FFmpeg's own exception, which the page does not catch as a clip's error."""
+    import types
+
+    def refuse(frame):
+        raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    writer = VideoWriter(tmp_path / ".partial.mp4", (64, 48), 12, name="clip.mov")
+    writer._stream = types.SimpleNamespace(encode=refuse)
+    with pytest.raises(VideoError) as failed:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.abort()
+    assert str(failed.value) == ("clip.mov: the colorized clip could not be written (Invalid data found when "
+                                 "processing input)")
+    assert not (tmp_path / ".partial.mp4").exists()

@@ -531,3 +531,29 @@ def test_the_samples_result_is_not_offered_as_a_clip_to_upload_again(tiny_app_en
     assert_no_page_error(at)
     assert not [s.value for s in at.subheader if "last colorized clip" in s.value]
     assert not [c.value for c in at.caption if "Upload it again" in as_read(c.value)]
+
+
+def test_a_clip_of_a_jpeg_frame_built_to_stall_the_decoder_is_one_line_at_once(tiny_app_env, tmp_path):
+    """Session 33's audit: one MJPEG frame of 2,400,000 empty progressive scans took 27.6 s of the server's CPU to
+    show as the first frame. Each JPEG-based frame is held to the image path's 100 scans before FFmpeg decodes it."""
+    from test_video import progressive_mjpeg
+
+    at = video_page(("storm.mov", progressive_mjpeg(tmp_path / "storm.mov", scans=300).read_bytes()))
+    assert_no_page_error(at)
+    errors = [as_read(e.value) for e in at.error]
+    assert errors == ["storm.mov: frame 0: JPEG with more than 100 scans (each one costs the decoder a pass over the "
+                      "whole picture); re-save the clip as H.264"], errors
+    assert "video.run" not in [button.key for button in at.button]
+
+
+def test_a_clip_with_sound_at_192_khz_is_colorized_with_its_sound(tiny_app_env, tmp_path):
+    """Session 33's audit: sound at 192 kHz failed the run at its first frame with FFmpeg's own error, which the page
+    showed as "Something went wrong", naming nothing. The sound is resampled to a rate AAC takes (the real run)."""
+    from test_video import clip_with_pcm
+
+    at = video_page(("field.mkv", clip_with_pcm(tmp_path / "field.mkv", 192_000).read_bytes()))
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert not at.error, [as_read(e.value) for e in at.error]
+    assert at.session_state["video.result"]["report"].audio == "re-encoded to AAC"
+    assert any("sound re-encoded to AAC" in c.value for c in at.caption), [c.value for c in at.caption]

@@ -277,7 +277,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     bar.empty()
     stop.empty()
     st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label,
-                                    "header_frames": info.frames, "name": name,
+                                    "header_frames": info.frames, "had_sound": info.has_audio, "name": name,
                                     "uploaded": st.session_state.get(SOURCE_KEY) == UPLOAD}
 
 
@@ -330,6 +330,8 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     right.video(result["mp4"])
     right.caption(plain(f"Colorized ({result['label']})"))
     sound = f", sound {report.audio}" if report.audio else ""
+    if not report.audio and result.get("had_sound"):  # unreadable, or refused by MP4 and by AAC alike
+        sound = ", without its sound (it could not be read or re-encoded)"
     st.caption(f"{report.frames} frames at {fps_text(report.fps)} fps, {report.codec}{sound}; colorized at "
                f"{report.frames_per_second:.1f} frames a second"
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))

@@ -25,9 +25,17 @@ frame over ``colorizer.imageio.MAX_PIXELS`` (or the caller's ``max_frame_pixels`
 reading stops there too when the header understated the count or the frame size. FFmpeg decodes a frame already
 while it opens a file, before any check here: its decoders are told a ceiling of ``DECODER_MARGIN`` × the frame limit
 (its ``max_pixels``), so a frame far over it is never decoded, whatever the header says.
+
+Decoding time: a frame's pixels do not bound it. A JPEG-based frame (MJPEG, ``JPEG_CODECS``) is checked before FFmpeg
+decodes it, as the image path checks a JPEG (``colorizer.decode_budget.inspect``: at most ``MAX_JPEG_SCANS`` scans, each
+one a pass of the decoder over the whole picture); a one-frame MJPEG clip of 2,400,000 empty scans (27.5 MB) took
+FFmpeg 27.6 s of CPU, uninterruptible. FFmpeg cannot be stopped inside a frame, so for other codecs the limit comes
+after the fact: a frame that took over ``MAX_FRAME_DECODE_SECONDS`` ends the read, and the clip costs one such frame,
+not one per frame.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +43,7 @@ from typing import Iterator
 
 import numpy as np
 
+from colorizer import decode_budget
 from colorizer.settings import number_from_env
 
 __all__ = ["VideoError", "VideoBudgetError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
@@ -44,12 +53,20 @@ DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
 MAX_VIDEO_PIXELS_ENV = "COLORIZER_MAX_VIDEO_PIXELS"
 CRF = 18                    # x264 quality: visually lossless for film, a few MB a minute at 640×360
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}   # copied as they are; others → AAC
+AAC_RATE = 48_000   # what sound at a rate AAC does not take (a field recorder's 192 kHz, 1 kHz) is resampled to
 # FFmpeg's own ceiling on a picture it decodes (its codec option ``max_pixels``, checked before it allocates one), as
 # a multiple of the frame limit: our check sees a frame only once it is decoded, and FFmpeg decodes one already while
 # opening a file (to learn the stream's size). A MOV whose header said 64x64 held one PNG of 16000x16000 in 16-bit
 # RGBA (2 MB): opening it took a server from 1.4 to 3.3 GB. FFmpeg counts padded sizes (widths rounded up for
 # alignment, a codec's macroblocks), hence the margin; the exact limit is ours, on each frame.
 DECODER_MARGIN = 4
+# FFmpeg's decoders that read JPEG pictures, with no limit of their own on a picture's scans.
+JPEG_CODECS = {"mjpeg", "mjpegb", "jpegls", "amv", "smvjpeg", "thp", "avrn", "sp5x", "mxpeg", "media100"}
+# An interlaced MJPEG frame is two pictures (fields) in one packet, the second with no header that ``inspect`` would
+# walk to: FFmpeg decodes both, so the packet as a whole may hold twice a picture's scans.
+MAX_PACKET_SCANS = 2 * decode_budget.MAX_JPEG_SCANS
+# A frame of 1280×720 decodes in milliseconds; one that takes seconds was made to take them.
+MAX_FRAME_DECODE_SECONDS = 5.0
 
 
 def max_video_pixels() -> int:
@@ -193,7 +210,8 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
 def read_frames(path, max_frames: int | None = None, max_pixels: int | None = None,
                 max_frame_pixels: int | None = None) -> Iterator[np.ndarray]:
     """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``).
-    ``VideoError`` when the file cannot be decoded from the start, or a frame changes size;
+    ``VideoError`` when the file cannot be decoded from the start, a frame changes size, a JPEG-based frame passes the
+    image path's limits (checked before it is decoded) or a frame took over ``MAX_FRAME_DECODE_SECONDS`` to decode;
     ``VideoBudgetError`` when the frames read pass ``max_pixels`` or a frame passes ``max_frame_pixels`` (default
     ``imageio.MAX_PIXELS``), as ``check_budget`` holds the header to: a header can understate both. A frame far over
     it (``DECODER_MARGIN`` ×) is refused by FFmpeg before it is decoded: a ``VideoError`` that says so."""
@@ -208,7 +226,7 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
         stream.thread_type = "AUTO"
         count, size, used = 0, None, 0
         try:
-            for frame in container.decode(stream):
+            for frame in _decoded(container, stream, name):
                 if max_frames is not None and count >= max_frames:
                     return
                 if frame.width * frame.height > frame_limit:   # a header that lied about the size
@@ -238,6 +256,36 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
         container.close()
 
 
+def _decoded(container, stream, name: str):
+    """The stream's frames, as ``container.decode(stream)``, each packet checked before FFmpeg decodes it
+    (``_check_jpeg_packet``) and timed after (``MAX_FRAME_DECODE_SECONDS``): ``VideoError`` naming the file."""
+    jpeg = stream.codec_context.name in JPEG_CODECS
+    for index, packet in enumerate(container.demux(stream)):
+        if jpeg and packet.size:   # the last packet is empty: it flushes the decoder
+            _check_jpeg_packet(bytes(packet), name, index)
+        started = time.perf_counter()
+        frames = packet.decode()
+        took = time.perf_counter() - started
+        if took > MAX_FRAME_DECODE_SECONDS:
+            raise VideoError(f"{name}: frame {index} took {took:.1f} s to decode, over the limit of "
+                             f"{MAX_FRAME_DECODE_SECONDS:g} s a frame")
+        yield from frames
+
+
+def _check_jpeg_packet(data: bytes, name: str, index: int) -> None:
+    """A JPEG-based frame's bytes held to the image path's rules (``decode_budget.inspect``) and to
+    ``MAX_PACKET_SCANS`` in all: ``VideoError`` otherwise. Milliseconds, whatever the packet holds."""
+    try:
+        decode_budget.inspect(data)
+    except decode_budget.StructureError as err:  # the image path's advice, said of a clip
+        reason = str(err).replace("re-save it as an ordinary JPEG", "re-save the clip as H.264")
+        raise VideoError(f"{name}: frame {index}: {reason}") from None
+    # Past the first picture's end ``inspect`` does not look; a scan's marker cannot occur inside coded data.
+    if data.count(b"\xff\xda") > MAX_PACKET_SCANS:
+        raise VideoError(f"{name}: frame {index}: JPEG with more than {MAX_PACKET_SCANS} scans (each one costs the "
+                         "decoder a pass over the whole picture); re-save the clip as H.264")
+
+
 def _video_codec(width: int, height: int, crf: int = CRF) -> tuple[str, dict]:
     """(encoder, options) for a frame size: H.264 when 4:2:0 holds it, else VP9 (odd sizes)."""
     import av
@@ -249,29 +297,62 @@ def _video_codec(width: int, height: int, crf: int = CRF) -> tuple[str, dict]:
     return "mpeg4", {"qscale": "3"}
 
 
+def _aac_rate(rate: int | None) -> int:
+    """The rate sound is re-encoded at: the source's when FFmpeg's AAC encoder takes it (7.35 to 96 kHz, listed),
+    else ``AAC_RATE`` (``_reencoded`` resamples to it): any other failed to open the encoder at the first frame."""
+    import av
+
+    return rate if rate and rate in (av.codec.Codec("aac", "w").audio_rates or ()) else AAC_RATE
+
+
 class VideoWriter:
     """An MP4 written frame by frame: ``write(rgb)`` (uint8 H×W×3 of ``size`` (w, h)), then ``close()``.
     ``audio_from``: a clip whose audio track (if any) goes into the output, trimmed to the frames
     written (copied when MP4 takes its codec, else re-encoded to AAC) and interleaved with the
     pictures as they are written. Use as a context manager: on an exception the partial file is removed.
-    ``audio``: "copied", "re-encoded to AAC" or None (no track, or an unreadable one). ``max_bytes``: the file may
-    not grow past it (``VideoBudgetError`` naming ``name``, by default the file's): a server holds each result in
-    memory to show it."""
+    ``audio``: "copied", "re-encoded to AAC" or None (no track, or one that could not be read or written: the
+    pictures then go without it). ``max_bytes``: the file may not grow past it (``VideoBudgetError`` naming ``name``,
+    by default the file's): a server holds each result in memory to show it. FFmpeg's errors in writing are
+    ``VideoError`` naming ``name``."""
 
     def __init__(self, path, size: tuple[int, int], fps: Fraction, audio_from=None, crf: int = CRF,
                  max_bytes: int | None = None, name: str | None = None):
         import av
 
         self.path, self.size, self.fps = Path(path), tuple(size), Fraction(fps).limit_denominator(1001000)
-        self.frames, self.max_bytes, self.name = 0, max_bytes, name or self.path.name
+        self.frames, self.max_bytes, self.name, self.crf = 0, max_bytes, name or self.path.name, crf
+        self.audio, self._audio, self._container = None, None, None
+        try:
+            self._start(audio_from)
+        except av.FFmpegError as err:
+            refused_sound = self._audio is not None
+            self.abort()
+            if not refused_sound:
+                raise self._failed(err) from None
+            # MP4 or the AAC encoder refused the sound (the header is written and the encoders opened here, not at
+            # the first frame, so that this can be seen): the pictures go without it rather than not at all.
+            self.audio = None
+            try:
+                self._start(None)
+            except av.FFmpegError as again:
+                self.abort()
+                raise self._failed(again) from None
+
+    def _start(self, audio_from) -> None:
+        """The file with its streams (every one must exist before the first packet), its header written."""
+        import av
+
         self._container = av.open(str(self.path), "w", format="mp4")
-        self.codec, options = _video_codec(*self.size, crf=crf)
+        self.codec, options = _video_codec(*self.size, crf=self.crf)
         self._stream = self._container.add_stream(self.codec, rate=self.fps, options=options)
         self._stream.width, self._stream.height = self.size
         self._stream.pix_fmt = "yuv420p"   # pts count frames: the codec's time base is 1/rate
-        self.audio, self._audio = None, None
-        if audio_from is not None:  # every stream must exist before the first packet is written
+        if audio_from is not None:
             self._audio = self._open_audio(audio_from)
+        self._container.start_encoding()
+
+    def _failed(self, err: Exception) -> VideoError:
+        return VideoError(f"{self.name}: the colorized clip could not be written ({_one_line(err, self.path)})")
 
     def write(self, rgb: np.ndarray) -> None:
         import av
@@ -280,16 +361,24 @@ class VideoWriter:
             raise ValueError(f"frame {self.frames}: size {rgb.shape[1]}x{rgb.shape[0]}, expected {self.size[0]}x{self.size[1]}")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
-        self._container.mux(self._stream.encode(frame))
+        try:
+            self._container.mux(self._stream.encode(frame))
+        except av.FFmpegError as err:
+            raise self._failed(err) from None
         self.frames += 1
         self._mux_audio(Fraction(self.frames) / self.fps)
         self._check_size()
 
     def close(self) -> None:
-        self._container.mux(self._stream.encode(None))
-        self._mux_audio(Fraction(self.frames) / self.fps, last=True)
-        self._close_audio()
-        self._container.close()
+        import av
+
+        try:
+            self._container.mux(self._stream.encode(None))
+            self._mux_audio(Fraction(self.frames) / self.fps, last=True)
+            self._close_audio()
+            self._container.close()
+        except av.FFmpegError as err:
+            raise self._failed(err) from None
         self._check_size()  # what FFmpeg still held in its buffer (tens of KB) is on disk now
 
     def _check_size(self) -> None:
@@ -301,7 +390,8 @@ class VideoWriter:
     def abort(self) -> None:
         self._close_audio()
         try:
-            self._container.close()
+            if self._container is not None:
+                self._container.close()
         except Exception:  # noqa: BLE001 - already failing: the file goes anyway
             pass
         self.path.unlink(missing_ok=True)
@@ -333,8 +423,7 @@ class VideoWriter:
             out = self._container.add_stream_from_template(audio)
             items, self.audio = self._copied(source, audio, out), "copied"
         else:
-            rate = audio.codec_context.sample_rate or 44100
-            out = self._container.add_stream("aac", rate=rate)
+            out = self._container.add_stream("aac", rate=_aac_rate(audio.codec_context.sample_rate))
             layout = audio.codec_context.layout.name if audio.codec_context.layout else "stereo"
             out.layout = layout if layout in ("mono", "stereo") else "stereo"
             items, self.audio = self._reencoded(source, audio, out), "re-encoded to AAC"
