@@ -162,6 +162,20 @@ def test_carried_colors_follow_a_translation():
     assert np.abs(step.ab[40:50, 85:95]).max() < 3                    # not dragged beyond where it was
 
 
+def test_a_clip_smaller_than_the_flow_needs_is_taken_as_still():
+    """Finding (session 33's audit): a 10×10 animated GIF (or a 2×2 AVI) failed with OpenCV's "The input image must
+    have either width or height >= 12" as a traceback from the CLI and the page: DIS flow needs a 12-px side. Such a
+    clip is taken as still: its colors are carried in place from frame to frame."""
+    texture = np.random.default_rng(0).uniform(40, 220, (10, 10)).astype(np.uint8)
+    ab = np.zeros((10, 10, 2), np.float32)
+    ab[:, :5] = (40, 20)
+    carried = CarriedColors((10, 10), history=4)
+    carried.step(texture, ab)
+    step = carried.step(texture, np.zeros_like(ab))
+    assert not step.cut and step.valid_share == 1.0
+    assert np.allclose(step.ab[:, :5], (20, 10), atol=1) and np.abs(step.ab[:, 5:]).max() < 1e-3  # history vs gray
+
+
 def test_carried_colors_weigh_at_most_history_frames_against_a_new_prediction():
     """However long a still scene lasts, its carried colors weigh at most ``history`` frames: a new prediction
     then moves them by 1 / (history + 1) of the way (history 2: a third), not by less and less every frame."""

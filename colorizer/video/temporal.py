@@ -40,6 +40,7 @@ import numpy as np
 __all__ = ["CarriedColors", "Motion", "Step", "grid_shape", "GRID_SIDE", "HISTORY"]
 
 GRID_SIDE = 320              # px: the longest side of the grid where flow and blending run
+MIN_FLOW_SIDE = 12           # px: OpenCV's DIS flow needs a side this long; a smaller clip is taken as still
 HISTORY = 4.0                # most frames of weight behind a carried color (steady state: 4 parts carried, 1 new)
 CONSISTENCY_SLACK = 0.7      # px on the grid: forward–backward round trip allowed to miss by this ...
 CONSISTENCY_SHARE = 0.05     # ... plus this share of the squared motion (Sundaram et al.'s rule)
@@ -123,8 +124,11 @@ class CarriedColors:
 
     def _back_coordinates(self, current: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """→ (map_x, map_y: where each pixel of the current frame was in the previous one; valid: bool)."""
-        backward = self._flow.calc(current, previous, None)      # current(x) ≈ previous(x + backward(x))
-        forward = self._flow.calc(previous, current, None)
+        if max(self.grid) < MIN_FLOW_SIDE:  # OpenCV's DIS refuses such a grid: a clip this small is taken as still
+            backward = forward = np.zeros((*self.grid, 2), np.float32)
+        else:
+            backward = self._flow.calc(current, previous, None)      # current(x) ≈ previous(x + backward(x))
+            forward = self._flow.calc(previous, current, None)
         map_x, map_y = self._x + backward[..., 0], self._y + backward[..., 1]
         there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         round_trip = np.sum((backward + there) ** 2, axis=2)
