@@ -128,22 +128,31 @@ def tiff_tag(count: int = 4_000_000) -> bytes:
     return _tiff(entries, b"\x00" * (4 * count) + b"\x80", offsets_at)
 
 
-def tiff_tile(tile: int = 46_336, side: int = 16, samples: int = 1) -> bytes:
+def tiff_tile(tile: int = 46_336, side: int = 16, samples: int = 1, tile_type: int = 4, twice: bool = False,
+              next_directory: int = 0) -> bytes:
     """A ``side``×``side`` 8-bit TIFF (gray, or RGB with ``samples`` 3) stored in one deflate tile declared
     ``tile``×``tile``: libtiff decodes a whole tile into a buffer of its size (2 GB at 46,336), whatever the
-    picture's; about 1 kB."""
+    picture's; about 1 kB. Ways to hide the tile's size: ``tile_type`` 9 (SLONG) or 8 (SSHORT) for its tags;
+    ``twice``: each tag given twice, the true size first and 16 after; ``next_directory``: the offset of a next
+    directory (one past the file's end)."""
     payload = zlib.compress(b"\x00" * min(tile * tile * samples, 1 << 20), 9)
-    offsets_at = 8 + 2 + 12 * 10 + 4 + 16
+    sizes = [(322, tile), (323, tile)] + ([(322, 16), (323, 16)] if twice else [])
+    offsets_at = 8 + 2 + 12 * (8 + len(sizes)) + 4 + 16
     short, long_ = 3, 4
     bits = struct.pack("<H", 8) if samples == 1 else struct.pack("<I", offsets_at)  # 3 shorts: out of line
+    size_code = {4: "<I", 9: "<i", 8: "<h", 3: "<H"}[tile_type]
     entries = [
         (256, long_, 1, struct.pack("<I", side)), (257, long_, 1, struct.pack("<I", side)),
         (258, short, samples, bits), (259, short, 1, struct.pack("<H", 8)),
         (262, short, 1, struct.pack("<H", 2 if samples == 3 else 1)), (277, short, 1, struct.pack("<H", samples)),
-        (322, long_, 1, struct.pack("<I", tile)), (323, long_, 1, struct.pack("<I", tile)),
+        *[(tag, tile_type, 1, struct.pack(size_code, value)) for tag, value in sizes],
         (324, long_, 1, struct.pack("<I", offsets_at + 16)), (325, long_, 1, struct.pack("<I", len(payload))),
     ]
-    return _tiff(entries, struct.pack("<HHH", 8, 8, 8).ljust(16, b"\x00") + payload, offsets_at)
+    data = _tiff(entries, struct.pack("<HHH", 8, 8, 8).ljust(16, b"\x00") + payload, offsets_at)
+    if next_directory:
+        at = 8 + 2 + 12 * len(entries)
+        data = data[:at] + struct.pack("<I", next_directory) + data[at + 4:]
+    return data
 
 
 def tiff_pages(n: int) -> bytes:

@@ -289,6 +289,9 @@ _TIFF_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 
 _TIFF_BYTE_TYPES = {1, 2, 6, 7}
 # ImageWidth, ImageLength, BitsPerSample, SamplesPerPixel, TileWidth, TileLength.
 _TIFF_SIZE_TAGS = (256, 257, 258, 277, 322, 323)
+# Every integer type → (struct code, bytes), read unsigned: libtiff takes a size of any of them (a signed one too,
+# so a tile's size given as SLONG is as large as its bits say).
+_TIFF_INTEGERS = {1: ("B", 1), 6: ("B", 1), 3: ("H", 2), 8: ("H", 2), 4: ("I", 4), 9: ("I", 4), 16: ("Q", 8), 17: ("Q", 8)}
 
 
 def _tiff(data: bytes) -> Structure | None:
@@ -303,6 +306,8 @@ def _tiff(data: bytes) -> Structure | None:
         pages += 1
         if pages > MAX_FRAMES:
             raise StructureError(f"TIFF with more than {MAX_FRAMES:,} pages; only the first would be used")
+        if pages > 1 and offset + (8 if big else 2) > len(data):
+            break  # a later directory past the file's end: Pillow never reads it, the first one's tags stand
         entries = struct.unpack_from(order + count_fmt, data, offset)[0]
         start = offset + (8 if big else 2)
         if pages == 1:
@@ -314,11 +319,14 @@ def _tiff(data: bytes) -> Structure | None:
                 count = struct.unpack_from(order + offset_fmt, data, at + 4)[0]
                 if kind in _TIFF_SIZES and kind not in _TIFF_BYTE_TYPES and count > MAX_TIFF_VALUES:
                     raise StructureError(f"TIFF tag {tag} holds {count:,} numbers (the limit is {MAX_TIFF_VALUES:,})")
-                if tag in _TIFF_SIZE_TAGS and kind in (3, 4, 16) and count >= 1:
+                if tag in _TIFF_SIZE_TAGS and kind in _TIFF_INTEGERS and count >= 1:
                     first = _tiff_first_value(data, order, kind, count, at + (12 if big else 8), big)
-                    if first is not None:
-                        tags[tag] = first
-        offset = struct.unpack_from(order + offset_fmt, data, start + entries * entry_size)[0]
+                    if first is not None:  # a tag given twice: its larger value (libtiff may read either)
+                        tags[tag] = max(first, tags.get(tag, 0))
+        next_at = start + entries * entry_size
+        if next_at + (8 if big else 4) > len(data):
+            break  # no room for the next directory's offset: the first directory's tags stand
+        offset = struct.unpack_from(order + offset_fmt, data, next_at)[0]
     width, height = tags.get(256), tags.get(257)
     if width is None or height is None:
         return None
@@ -331,7 +339,7 @@ def _tiff(data: bytes) -> Structure | None:
 
 def _tiff_first_value(data: bytes, order: str, kind: int, count: int, field: int, big: bool) -> int | None:
     """A TIFF tag's first number: in the entry's value field when all of them fit there, else at its offset."""
-    code, size = {3: ("H", 2), 4: ("I", 4), 16: ("Q", 8)}[kind]
+    code, size = _TIFF_INTEGERS[kind]
     if count * size > (8 if big else 4):
         field = struct.unpack_from(order + ("Q" if big else "I"), data, field)[0]
     if field + size > len(data):
@@ -397,7 +405,7 @@ def plan(structure: Structure | None, size: tuple[int, int], mode: str, max_pixe
     fmt = structure.format if structure is not None else None
     memory = BYTES_PER_BUDGET_PIXEL * max_pixels
     if max(width, height) > MAX_SIDE:
-        raise BudgetError(f"image too long ({label}: no side may pass {MAX_SIDE:,} pixels, the most a JPEG can have)")
+        raise BudgetError(f"image too long ({label}: no side may pass {MAX_SIDE:,} pixels)")
     coefficients = structure.coefficient_bytes() if fmt == "JPEG" and structure.progressive else 0
     tile = structure.tile_bytes if structure is not None else 0
     if tile and tile + min(pixels, max_pixels) * decode_bytes_per_pixel(mode, fmt) > memory:

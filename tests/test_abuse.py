@@ -217,13 +217,19 @@ def test_pathological_structure_is_refused_before_decoding(name, data, reason):
 @pytest.mark.parametrize("name,data,reason", [
     ("tile.tif", hostile.tiff_tile(46_336), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
     ("tile_rgb.tif", hostile.tiff_tile(26_752, samples=3), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
+    ("slong.tif", hostile.tiff_tile(tile_type=9), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
+    ("sshort.tif", hostile.tiff_tile(32_752, tile_type=8), "(16x16: one of its TIFF tiles needs about 1,023 MB"),
+    ("twice.tif", hostile.tiff_tile(twice=True), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
+    ("next.tif", hostile.tiff_tile(next_directory=0xFFFFFF00), "(16x16: one of its TIFF tiles needs about 2,048 MB"),
     ("tall.png", hostile.thin_png(1, 48_000_000), "image too long (1x48000000: no side may pass 65,535 pixels"),
     ("wide.png", hostile.thin_png(48_000_000, 1), "image too long (48000000x1: no side may pass 65,535 pixels"),
-], ids=["tiff-tile", "tiff-tile-rgb", "tall", "wide"])
+], ids=["tiff-tile", "tiff-tile-rgb", "tile-slong", "tile-sshort", "tile-twice", "next-past-the-end", "tall", "wide"])
 def test_a_picture_whose_size_hides_its_cost_is_refused_before_decoding(name, data, reason):
     """Finding (session 33's audit): the budget counted a picture's pixels only. A 1 kB TIFF of 16×16 pixels in
     one 46,336×46,336 tile cost 2 GB (libtiff decodes a whole tile), a 93 kB PNG of 1×48,000,000 pixels 1 GB
-    and 4 s (a pointer and shrink weights per row); both fit the 12 MP budget's count. Refused from the header."""
+    and 4 s (a pointer and shrink weights per row); both fit the 12 MP budget's count. Refused from the header, the
+    tile's size however it is given (a review found signed types, a tag given twice and a next directory past the
+    file's end, which had stopped the walk, each let the 2 GB through)."""
     start = time.perf_counter()
     with pytest.raises(imageio.ImageError) as info:
         imageio.decode_image(data, name, fit=True)
