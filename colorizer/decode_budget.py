@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 __all__ = ["Structure", "Plan", "StructureError", "BudgetError", "inspect", "plan", "MAX_JPEG_SCANS", "MAX_FRAMES",
            "MAX_BLOCKS", "MAX_HEADER_BLOCKS", "MAX_TIFF_VALUES", "BYTES_PER_BUDGET_PIXEL", "MAX_SIDE", "JPEG_SCALES",
-           "decode_bytes_per_pixel", "jpeg_scale", "too_large"]
+           "decode_bytes_per_pixel", "jpeg_scale", "too_large", "markers_over"]
 
 # libjpeg's own default progression has 10 scans (6 for gray); encoders that optimize it stay near 20.
 MAX_JPEG_SCANS = 100
@@ -152,6 +152,16 @@ _LOSSLESS_SOF = {0xC3, 0xC7, 0xCB, 0xCF}  # no DCT, so no decoding at 1/2, 1/4, 
 # A marker in a JPEG's entropy-coded data: 0xFF then anything but 0x00 (a stuffed byte), RST0–7
 # (0xD0–0xD7) or 0xFF (fill). In C, so a file of 0xFF 0x00 pairs costs no Python loop.
 _MARKER = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
+
+
+def markers_over(data: bytes, limit: int = MAX_BLOCKS) -> bool:
+    """Whether ``data`` holds more than ``limit`` JPEG markers (segments, scans) anywhere, whatever precedes or follows
+    its pictures: what a video frame's JPEG bytes are held to beyond ``inspect``, which reads one picture from its
+    start. Stops counting at ``limit``: milliseconds."""
+    for count, _ in enumerate(_MARKER.finditer(data), 1):
+        if count > limit:
+            return True
+    return False
 
 
 def _jpeg(data: bytes) -> Structure | None:

@@ -273,14 +273,18 @@ def _decoded(container, stream, name: str):
 
 
 def _check_jpeg_packet(data: bytes, name: str, index: int) -> None:
-    """A JPEG-based frame's bytes held to the image path's rules (``decode_budget.inspect``) and to
-    ``MAX_PACKET_SCANS`` in all: ``VideoError`` otherwise. Milliseconds, whatever the packet holds."""
+    """A JPEG-based frame's bytes held to the image path's rules (``decode_budget.inspect``, from the picture's start
+    whatever precedes it), to ``decode_budget.MAX_BLOCKS`` markers and ``MAX_PACKET_SCANS`` scans in all:
+    ``VideoError`` otherwise. Milliseconds, whatever the packet holds."""
+    start = data.find(b"\xff\xd8")  # FFmpeg skips bytes before a picture's start; inspect reads from it
     try:
-        decode_budget.inspect(data)
+        decode_budget.inspect(data[start:] if start > 0 else data)
     except decode_budget.StructureError as err:  # the image path's advice, said of a clip
         reason = str(err).replace("re-save it as an ordinary JPEG", "re-save the clip as H.264")
         raise VideoError(f"{name}: frame {index}: {reason}") from None
-    # Past the first picture's end ``inspect`` does not look; a scan's marker cannot occur inside coded data.
+    # Past the first picture's end ``inspect`` does not look; a marker cannot occur inside coded data.
+    if decode_budget.markers_over(data):
+        raise VideoError(f"{name}: frame {index}: JPEG with more than {decode_budget.MAX_BLOCKS:,} segments")
     if data.count(b"\xff\xda") > MAX_PACKET_SCANS:
         raise VideoError(f"{name}: frame {index}: JPEG with more than {MAX_PACKET_SCANS} scans (each one costs the "
                          "decoder a pass over the whole picture); re-save the clip as H.264")
@@ -401,7 +405,11 @@ class VideoWriter:
 
     def __exit__(self, kind, value, traceback):
         if kind is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:  # a close that failed (FFmpeg, the size limit): no open file, no partial result
+                self.abort()
+                raise
         else:
             self.abort()
         return False
