@@ -246,8 +246,9 @@ def test_the_operator_owns_no_visitors_checkpoint(alices_model):
                          ids=["22", "64", "short", "long", "slash", "climbing"])
 def test_the_key_in_the_browsers_cookie_is_kept_only_if_it_is_as_unguessable_as_a_new_one(given, kept, monkeypatch):
     """The cookie holds the key to a visitor's models: one typed by hand ("short", "teacher") could be guessed by
-    anyone, so only 22 to 64 URL-safe characters are taken; anything else gets a new random key, and the page then
-    draws the line of script that keeps it in the browser (it does not when the browser sent the same key)."""
+    anyone, so only 22 to 64 URL-safe characters are taken; anything else gets a new random key. The page draws the
+    line of script that keeps the key in the browser once a session (renewing it), and again on every run while
+    the browser did not send that key."""
     from streamlit.testing.v1 import AppTest
 
     from ui import visitor
@@ -258,12 +259,25 @@ def test_the_key_in_the_browsers_cookie_is_kept_only_if_it_is_as_unguessable_as_
     assert not at.exception, at.exception
     token = at.session_state["app.visitor"]
     assert (token == given) is kept and re.fullmatch(r"[A-Za-z0-9_-]{22,64}", token)
-    scripts = [element.proto.body for element in at.get("html")]
-    if kept:
-        assert scripts == []
-    else:
-        [script] = scripts
-        assert f'"{visitor.COOKIE}={token}; Path=/; Max-Age=2592000; "' in script and "SameSite=Lax" in script
+    [script] = [element.proto.body for element in at.get("html")]
+    assert f'"{visitor.COOKIE}"' in script and f'"{visitor.SECURE_COOKIE}"' in script
+    assert f'"={token}; Path=/; Max-Age=2592000; "' in script and '"SameSite=Lax"' in script
+    at.run()
+    assert len(at.get("html")) == (0 if kept else 1)
+
+
+def test_over_https_only_a_cookie_no_neighbour_can_set_is_a_key(monkeypatch):
+    """A review's hardening (session 33): another site under the same parent domain (another Space on hf.space) can
+    set a plain cookie for ours, and so plant a key it knows. Over HTTPS the key is read from the ``__Host-`` cookie
+    alone, which browsers let only this very origin set; over HTTP (a local run) either name is read."""
+    from ui import visitor
+
+    key = "k" * 22
+    for https, cookies, expected in [(True, {visitor.COOKIE: key}, None), (True, {visitor.SECURE_COOKIE: key}, key),
+                                     (False, {visitor.COOKIE: key}, key), (False, {visitor.SECURE_COOKIE: key}, key)]:
+        monkeypatch.setattr(visitor, "_over_https", lambda: https)
+        monkeypatch.setattr(visitor, "_sent_cookies", lambda: cookies)
+        assert visitor.browser_key() == expected, (https, cookies)
 
 
 def test_a_key_in_the_address_is_nobodys_and_leaves_the_address():

@@ -14,8 +14,8 @@ out a link with a key of their choosing. A key in an address is now ignored and 
 that keeps no cookie for the site (some block them in embedded pages) starts afresh on each reload.
 
 - ``token()`` → this visitor's key; also records the running session as theirs;
-- ``remember_ui()`` (every run, at the end of the shared sidebar, ``ui.widgets.sidebar_ui``): the line of script that keeps the key in
-  the browser, drawn only while the browser did not send it;
+- ``remember_ui()`` (every run, at the end of the shared sidebar, ``ui.widgets.sidebar_ui``): the line of script
+  that keeps the key in the browser, drawn once a session (a renewal) and while the browser did not send it;
 - ``present(token)`` → whether a session of that visitor is connected now, or was within ``GRACE_S``
   (a reload, a network hiccup): a fine-tune whose visitor is gone stops (``colorizer.finetune.JobQueue``);
 - ``forget_gone()``: visitors gone longer than the grace are forgotten (a page load calls it once a minute).
@@ -29,15 +29,21 @@ import threading
 import time
 
 __all__ = ["token", "browser_key", "remember_ui", "present", "presence_of", "forget_gone", "GRACE_S", "QUERY_KEY",
-           "COOKIE"]
+           "COOKIE", "SECURE_COOKIE"]
 
 QUERY_KEY = "visitor"  # where the key was until session 33: removed from an address that still has it
 COOKIE = "colorization_studio_visitor"
-COOKIE_DAYS = 30  # renewed on every visit; the models it opens expire sooner (colorizer.access.Limits.days)
+# Over HTTPS: a name only this very origin can set (no Domain, Secure, Path=/), so a site beside it under the same
+# parent domain (another Space on hf.space) cannot plant a key of its choosing for our visitors.
+SECURE_COOKIE = "__Host-" + COOKIE
+COOKIE_DAYS = 30  # renewed once a session; the models it opens expire sooner (colorizer.access.Limits.days)
+_RENEWED_KEY = "app.visitor_cookie_set"
 _REMEMBER_SCRIPT = """<script>
 (() => {
-  const attributes = window.location.protocol === "https:" ? "SameSite=None; Secure; Partitioned" : "SameSite=Lax";
-  document.cookie = "{cookie}={key}; Path=/; Max-Age={seconds}; " + attributes;
+  const secure = window.location.protocol === "https:";
+  const name = secure ? "{secure_cookie}" : "{cookie}";
+  const attributes = secure ? "SameSite=None; Secure; Partitioned" : "SameSite=Lax";
+  document.cookie = name + "={key}; Path=/; Max-Age={seconds}; " + attributes;
 })();
 </script>"""
 _STATE_KEY = "app.visitor"
@@ -67,9 +73,22 @@ def token() -> str:
 
 def browser_key() -> str | None:
     """The key the browser sent with this session's connection (None: none, or not one a server of ours made:
-    a key typed by hand, "teacher", could be guessed)."""
-    value = _sent_cookies().get(COOKIE)
-    return value if isinstance(value, str) and _VALID.fullmatch(value) else None
+    a key typed by hand, "teacher", could be guessed). Over HTTPS only the ``SECURE_COOKIE`` counts."""
+    cookies = _sent_cookies()
+    for name in (SECURE_COOKIE,) if _over_https() else (SECURE_COOKIE, COOKIE):
+        value = cookies.get(name)
+        if isinstance(value, str) and _VALID.fullmatch(value):
+            return value
+    return None
+
+
+def _over_https() -> bool:
+    import streamlit as st
+
+    try:
+        return str(st.context.url or "").startswith("https:")
+    except Exception:  # noqa: BLE001 - no browser behind this session
+        return False
 
 
 def _sent_cookies():
@@ -83,17 +102,20 @@ def _sent_cookies():
 
 
 def remember_ui() -> None:
-    """Keep this visitor's key in the browser: a line of script setting the cookie, drawn while the browser did
-    not send it (its first visit here, or a key it forgot). Over HTTPS the cookie is ``SameSite=None; Secure;
-    Partitioned``, so that a page embedded in another site's (a Hugging Face Space) keeps it too; over plain HTTP
-    (a local run, a class's own server) ``SameSite=Lax``."""
+    """Keep this visitor's key in the browser: a line of script setting the cookie, drawn once a session (which
+    renews it for ``COOKIE_DAYS``) and on every run while the browser did not send it (its first visit here, or a
+    key it forgot). Over HTTPS the cookie is ``SECURE_COOKIE``, ``SameSite=None; Secure; Partitioned``, so that a
+    page embedded in another site's (a Hugging Face Space) keeps it too; over plain HTTP (a local run, a class's
+    own server) ``COOKIE``, ``SameSite=Lax``."""
     import streamlit as st
 
     value = token()
-    if browser_key() == value:
+    if browser_key() == value and st.session_state.get(_RENEWED_KEY):
         return
-    st.html(_REMEMBER_SCRIPT.replace("{cookie}", COOKIE).replace("{key}", value)
-            .replace("{seconds}", str(int(COOKIE_DAYS * 86400))), unsafe_allow_javascript=True)
+    st.session_state[_RENEWED_KEY] = True
+    script = (_REMEMBER_SCRIPT.replace("{secure_cookie}", SECURE_COOKIE).replace("{cookie}", COOKIE)
+              .replace("{key}", value).replace("{seconds}", str(int(COOKIE_DAYS * 86400))))
+    st.html(script, unsafe_allow_javascript=True)
 
 
 def _register(value: str) -> None:
