@@ -815,6 +815,23 @@ def test_compare_marks_a_first_runs_time_as_its_tile_does(tiny_app_env, monkeypa
     assert not table.loc["unet313", "getting_ready"] and table.loc["cifar_ae", "getting_ready"]
 
 
+def test_a_models_failure_on_compare_and_channels_names_no_server_path(tiny_app_env, monkeypatch):
+    """Finding (session 33's review): Compare's and L/a/b's per-model error lines printed the exception as it was, and
+    an OSError names the files it failed on: the server's disk layout, shown to every visitor. One line, no path."""
+    from ui import loaders
+
+    def broken(model, *a, **k):
+        raise FileNotFoundError(2, "No such file or directory", "/srv/app/checkpoints/secret/model.keras")
+
+    monkeypatch.setattr(loaders, "colorized", broken)
+    for page in ("pages/compare.py", "pages/channels.py"):
+        at = app().switch_page(page).run()
+        assert_no_page_error(at)
+        lines = [e.value for e in at.error]
+        assert lines and all("could not colorize" in line and "/srv" not in line and "server path" in line
+                             for line in lines), lines
+
+
 def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):
     """The persist change named Compare's picture and fine-tuned models among the settings that survive a trip to
     another page, but no test set them: here the second of two pictures and the fine-tuned model."""

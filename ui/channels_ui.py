@@ -16,7 +16,7 @@ import streamlit as st
 from colorizer import quantize
 from colorizer.exemplar import ReferencePhotoError
 from colorizer.imageio import DecodedImage
-from ui import charts, loaders, widgets
+from ui import callbacks, charts, loaders, widgets
 from ui.colorize_ui import colorize_settings
 from ui.plain_text import plain
 from ui.reference_ui import chosen_reference
@@ -71,7 +71,7 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
         try:
             result = loaders.colorized(model, stamp, picture.pixels, digest, temperature, hints_json=hints).image
         except Exception as err:
-            st.error(plain(f"{picture.name}: could not colorize ({type(err).__name__}: {err})"))
+            st.error(plain(f"{picture.name}: could not colorize ({callbacks.error_line(err, 200)})"))
             return None
     settings = settings_text(temperature, hints)
     if settings:

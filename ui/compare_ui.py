@@ -15,7 +15,7 @@ import streamlit as st
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from colorizer import checkpoints
-from ui import charts, loaders, widgets
+from ui import callbacks, charts, loaders, widgets
 from ui.cards import evaluation_rows
 from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
@@ -38,7 +38,7 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
         try:
             result, seconds, first_of_shape = loaders.colorized(model, stamp, picture.pixels, digest)
         except Exception as err:  # one failing model must not hide the others
-            st.error(plain(f"{name}: could not colorize {picture.name} ({type(err).__name__}: {err})"))
+            st.error(plain(f"{name}: could not colorize {picture.name} ({callbacks.error_line(err, 200)})"))
             continue
         row = {"model": name, "kind": widgets.checkpoint_kind(name),
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,

@@ -13,7 +13,7 @@ from colorizer import access
 from colorizer.checkpoints import CheckpointError
 from ui import charts, loaders, widgets
 from ui.cards import card_ui, soup_size
-from ui.plain_text import plain
+from ui.plain_text import plain, without_server_paths
 
 LOG_SCALE_ALWAYS = {"learning_rate"}
 # Checkpoints drawn at once: each is a curve in every chart and a card. Every visitor's shared models are listed
@@ -40,7 +40,7 @@ def curves_page_ui() -> None:
         try:
             histories[name] = loaders.history_of(name, available)
         except CheckpointError as err:  # a damaged history is one line; the others are drawn
-            st.warning(plain(str(err)), icon=":material/broken_image:")
+            st.warning(plain(without_server_paths(str(err))), icon=":material/broken_image:")
             histories[name] = []
     with_history = [name for name in names if histories[name]]
     if not with_history:

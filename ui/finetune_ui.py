@@ -27,7 +27,7 @@ from colorizer import access, checkpoints, finetune, gallery, process
 from colorizer.finetune.config import FinetuneLimits
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
-from ui import charts, loaders, visitor, widgets, work_queue
+from ui import callbacks, charts, loaders, visitor, widgets, work_queue
 from ui.callbacks import safe
 from ui.cards import public_card
 from ui.plain_text import plain
@@ -312,7 +312,7 @@ def _job_fragment_or_line(job: finetune.FinetuneJob) -> None:
         _job_fragment(job)
     except Exception as err:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
         _log.exception("fine-tune view failed")
-        st.error(plain(f"The progress view failed ({type(err).__name__}: {err}); reload the page: the job goes on."),
+        st.error(plain(f"The progress view failed ({callbacks.error_line(err, 200)}); reload the page: the job goes on."),
                  icon=":material/error:")
 
 

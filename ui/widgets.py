@@ -35,7 +35,7 @@ from colorizer.checkpoints import CheckpointError
 from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
 from ui import callbacks, loaders, server_tuning, visitor, work_queue
-from ui.plain_text import plain
+from ui.plain_text import plain, without_server_paths
 
 if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
     from colorizer.inference import Colorizer
@@ -313,7 +313,7 @@ def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
     try:
         return [loaders.gallery_picture(key)], []
     except Exception as err:  # e.g. the package that ships this photo is not installed
-        return [], [f"{key}: cannot load this gallery photo ({type(err).__name__}: {err}); pick another one"]
+        return [], [f"{key}: cannot load this gallery photo ({callbacks.error_line(err, 200)}); pick another one"]
 
 
 def _uploaded_pictures(uploads: list) -> tuple[list[DecodedImage], list[str]]:
@@ -431,7 +431,7 @@ def colorizer_ui(name: str | None) -> Colorizer | None:
         with st.spinner(f"Loading model {name}…"):
             return loaders.load_colorizer(name)
     except CheckpointError as err:
-        st.error(f"{plain(err)}. Pick another model in the sidebar, or re-create this checkpoint "
+        st.error(f"{plain(without_server_paths(str(err)))}. Pick another model in the sidebar, or re-create this checkpoint "
                  "(re-train or re-run the fine-tune).", icon=":material/error:")
     except Exception as err:  # an unexpected Keras/TensorFlow failure: still a message, not a traceback
         st.error(f"{plain(name)}: could not load the model ({plain(callbacks.error_line(err))}).",
