@@ -206,15 +206,18 @@ class ReferenceCells:
 
 def read_reference(path) -> tuple[np.ndarray, np.ndarray | None]:
     """A reference photo's file (the command line's) → (uint8 RGB, the pixels it shows: ``reference_shown``), for
-    ``reference_colorize``'s ``visible``; ``ImageError`` (one line naming the file) when it cannot be read or what
-    it shows gives no color."""
+    ``reference_colorize``'s ``visible``; ``ImageError`` (one line naming the file) when it cannot be read, is gray,
+    or what it shows gives no color."""
     from colorizer.imageio import ImageError, read_image
 
     image = read_image(path)
     try:
-        return image.rgb, reference_shown(image.alpha)
+        shown = reference_shown(image.alpha)
     except ReferencePhotoError as err:
         raise ImageError(str(path), str(err)) from None
+    if not image.was_color:  # as the app's pages refuse it: a gray reference drained the result's colors, silently
+        raise ImageError(str(path), "it is gray: it has no colors to give; use a color photo")
+    return image.rgb, shown
 
 
 def reference_shown(alpha: np.ndarray | None) -> np.ndarray | None:

@@ -133,6 +133,10 @@ def test_a_reference_files_transparency_reaches_the_command_line_colorings(tmp_p
     Image.fromarray(np.dstack([photo, np.zeros_like(alpha)])).save(tmp_path / "nothing.png")
     with pytest.raises(ImageError, match="nothing.png: it is transparent all over"):
         read_reference(tmp_path / "nothing.png")
+    # Finding (session 33's audit): a gray reference was taken silently and drained the result (colorfulness 32 → 5);
+    # the pages refuse it, and so does the command line now.
+    with pytest.raises(ImageError, match="gray.png: it is gray: it has no colors to give"):
+        read_reference(write_png(tmp_path / "gray.png", np.repeat(luminance(photo)[..., None].astype(np.uint8), 3, 2)))
 
     seen = []
 
