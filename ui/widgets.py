@@ -407,9 +407,14 @@ def pick_picture_ui(pictures: list[DecodedImage], key: str) -> DecodedImage | No
 
 def multiselect_ui(label: str, options: list[str], default: list[str], key: str, **kwargs) -> list[str]:
     """A multiselect whose remembered choice survives options that come and go (checkpoints, metrics) and a trip
-    to another page."""
+    to another page: a choice not offered now (a metric the checkpoint picked now does not log) is kept aside and
+    chosen again once it is offered again; only what the visitor unpicks goes."""
+    hidden_key = f"{key}.not_offered"
     if key in st.session_state:
-        st.session_state[key] = [o for o in st.session_state[key] if o in options]
+        chosen = list(st.session_state[key])
+        wanted = chosen + [o for o in st.session_state.get(hidden_key, []) if o not in chosen]
+        st.session_state[key] = [o for o in wanted if o in options]
+        st.session_state[hidden_key] = [o for o in wanted if o not in options]
     return st.multiselect(label, options, default=None if key in st.session_state else default, key=key,
                           persist_state="session", **kwargs)
 
