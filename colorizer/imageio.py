@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import threading
 import time
@@ -257,6 +258,9 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None, *, fit: b
     paths raise ImageError too, named by the path as given (a/x.jpg and b/x.jpg are two files: the machine's own
     files, never a visitor's upload, which ``decode_image`` names); ``DecodedImage.name`` is the file's name."""
     fspath = os.fsdecode(os.fspath(path))
+    not_a_file = special_file_reason(fspath)
+    if not_a_file:
+        raise ImageError(fspath, not_a_file)
     try:
         data = Path(fspath).read_bytes()
     except FileNotFoundError:
@@ -272,6 +276,18 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None, *, fit: b
         raise ImageError(fspath, f"cannot read file ({reason})") from None
     decoded = decode_image(data, fspath, max_pixels=LOCAL_MAX_PIXELS if max_pixels is None else max_pixels, fit=fit)
     return replace(decoded, name=Path(fspath).name or decoded.name)
+
+
+def special_file_reason(path: str) -> str | None:
+    """Why ``path`` is no file to read whole (a pipe would block a batch for good, a device like /dev/zero fill the
+    memory), or None for a regular file, a directory or a path that cannot be looked at (the read then says why)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return "not a regular file (a pipe, a device or a socket)"
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:

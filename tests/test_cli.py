@@ -98,6 +98,23 @@ def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoi
     assert np.abs(np.diff(model.colorize(street).astype(int), axis=2)).mean() > 1   # colors, not gray
 
 
+def test_a_pipe_among_the_inputs_is_one_line_and_the_batch_goes_on(tiny_checkpoints, tmp_path, capsys):
+    """Finding (session 33's audit): a named pipe among the inputs blocked the whole batch for good (read whole,
+    it never ends; /dev/zero would fill the memory), and the photos after it were never colorized."""
+    import os
+
+    inputs = tmp_path / "in"
+    good = write_png(inputs / "street.png", make_photo(37, 53, seed=1))
+    pipe = inputs / "pipe.png"
+    os.mkfifo(pipe)
+    status = main(["colorize", str(pipe), str(good), "-o", str(tmp_path / "out"),
+                   "--checkpoint", str(tiny_checkpoints["cifar_ae"])])
+    captured = capsys.readouterr()
+    assert status == 1 and error_lines(captured.err) == [
+        f"error: {pipe}: not a regular file (a pipe, a device or a socket)"], captured.err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["street.png"]
+
+
 def test_colorize_all_good_exits_zero_with_arch_name(installed_tiny_checkpoints, tmp_path, capsys):
     photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
     assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", "--temperature", "0.5"]) == 0

@@ -150,7 +150,9 @@ def _open(path, max_frame_pixels: int):
 
     name = Path(path).name
     if not Path(path).is_file():
-        raise VideoError(f"{name}: {'is a folder, not a video file' if Path(path).is_dir() else 'no such file'}")
+        reason = ("is a folder, not a video file" if Path(path).is_dir()
+                  else "not a regular file (a pipe, a device or a socket)" if Path(path).exists() else "no such file")
+        raise VideoError(f"{name}: {reason}")
     if Path(path).stat().st_size == 0:
         raise VideoError(f"{name}: empty file")
     try:
