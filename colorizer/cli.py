@@ -463,6 +463,21 @@ _LEARNING_RATE = _ranged(float, 0, 1, low_open=True, high_open=True)  # the rang
 _TEMPERATURE = _ranged(float, 0.01, 1)
 
 
+def _megapixels(text: str) -> str:
+    """``bench --sizes``: megapixels, comma-separated, each above 0 and at most the command line's image limit (a
+    100,000-MP size asked the synthetic photo for 400 GB); the text itself, as ``benchmarks.config_from_args`` reads."""
+    from colorizer.imageio import LOCAL_MAX_PIXELS
+
+    most = LOCAL_MAX_PIXELS / 1e6
+    try:
+        sizes = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or not all(is_positive_number(size) and size <= most for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected megapixels in (0, {most:g}] separated by commas, got {text!r}")
+    return text
+
+
 def _counts(text: str) -> list[int]:
     try:
         counts = [int(part) for part in text.split(",") if part.strip()]
@@ -627,18 +642,18 @@ def _add_bench_parser(sub) -> None:
     bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
     bench.add_argument("--json", metavar="FILE")
     # "(default: …)" in each help: a contributor reading --help could not tell what a plain run measures.
-    bench.add_argument("--sizes", default="0.25,1,4,12", help="megapixels, comma-separated (default: %(default)s)")
-    bench.add_argument("--runs", type=int, default=5, help="timed runs per measurement, median reported (default: "
+    bench.add_argument("--sizes", type=_megapixels, default="0.25,1,4,12", help="megapixels, comma-separated (default: %(default)s)")
+    bench.add_argument("--runs", type=_COUNT, default=5, help="timed runs per measurement, median reported (default: "
                        "%(default)s)")
     bench.add_argument("--quick", action="store_true", help="fewer runs and sizes: a smoke test, not for README")
-    bench.add_argument("--alternate", type=int, metavar="ROUNDS",
+    bench.add_argument("--alternate", type=_COUNT, metavar="ROUNDS",
                        help=f"instead: {FLAGSHIP} and the reference in turn at 1 MP, ROUNDS rounds, the ratio taken per "
                        "round (a host whose speed drifts cannot skew it)")
     bench.add_argument("--server", action="store_true", help="instead: the app in a browser (cold start, server "
                        "memory over every page and a fine-tune, many sessions at once); needs Playwright + Chromium")
-    bench.add_argument("--sessions", type=int, default=20, help="--server: browser sessions uploading at once "
+    bench.add_argument("--sessions", type=_COUNT, default=20, help="--server: browser sessions uploading at once "
                        "(default: %(default)s)")
-    bench.add_argument("--finetune-epochs", type=int, default=2, help="--server: epochs of the fine-tune measured "
+    bench.add_argument("--finetune-epochs", type=_COUNT, default=2, help="--server: epochs of the fine-tune measured "
                        "(default: %(default)s)")
     bench.set_defaults(run=cmd_bench, writes=(("json", False),))
 

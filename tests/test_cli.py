@@ -446,6 +446,18 @@ def test_train_options_out_of_range_are_usage_errors_naming_the_option(option, v
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("option,value", [("--sizes", "100000"), ("--sizes", "1,0"), ("--sizes", "abc"),
+                                          ("--runs", "0"), ("--alternate", "0"), ("--sessions", "-1"),
+                                          ("--finetune-epochs", "0")])
+def test_bench_options_out_of_range_are_usage_errors_naming_the_option(option, value, capsys):
+    """Finding (session 33's audit): ``bench --sizes 100000`` asked for a 400 GB synthetic photo and ended in
+    OpenCV's traceback; ``--runs 0`` exited 1, not as the usage error an option out of range is elsewhere."""
+    with pytest.raises(SystemExit) as caught:
+        main(["bench", "--quick", option, value])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and f"error: argument {option}: expected " in err and repr(value) in err, err
+
+
 @pytest.mark.parametrize("arch,size,multiple", [("cifar_ae", 12, 8), ("vae", 3, 8), ("hypercolumn", 24, 16)])
 def test_train_size_the_encoder_cannot_take_is_refused_at_once(arch, size, multiple, photo_dir, tmp_path, capsys):
     """The smallest sizes that build and train: multiples of 8 (three halvings), 16 for VGG16's block 5."""
