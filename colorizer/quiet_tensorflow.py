@@ -3,12 +3,14 @@
 
 - ``quiet_logs()``: ``TF_CPP_MIN_LOG_LEVEL`` 3 unless the user set another level; before TensorFlow is imported.
 - ``import_tensorflow_quietly()``: at level 3, TensorFlow imported with the lines its libraries print as they load
-  (``LOADING_CHATTER``, printed before they read the level) kept off stderr; anything else is passed on.
+  (``LOADING_CHATTER``, printed before they read the level) kept off stderr, anything else passed on, and its Python
+  logger's warnings (retracing) off too.
 - ``quiet_tensorflow()``: both, for a script that will use TensorFlow anyway (the CLI imports it only for the
   commands that need it, so ``archs`` answers at once).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -47,6 +49,9 @@ def import_tensorflow_quietly() -> None:
             for line in printed.read().decode("utf-8", "replace").splitlines():
                 if line.strip() and not any(chatter in line for chatter in LOADING_CHATTER):
                     print(line, file=sys.stderr)
+    # Its Python side logs too, past the C++ level: "5 out of the last 12 calls ... triggered tf.function retracing"
+    # reached an evaluate's stderr over photos of several sizes (session 33's audit). Errors still show.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def quiet_tensorflow() -> None:
