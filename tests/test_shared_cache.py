@@ -289,6 +289,46 @@ def test_a_value_that_cannot_be_weighed_fails_its_waiters_instead_of_hanging_the
     assert cache.get("k", lambda: "fine") == "fine" and cache.stats() == (1, 4)
 
 
+class _Rerun(BaseException):
+    """Stands in for Streamlit's RerunException: what drawing on a page raises once the visitor touched a widget."""
+
+
+def test_a_value_made_before_a_rerun_is_kept_and_given_to_its_waiters():
+    """Finding (session 33's audit): a visitor touched a widget while their picture was colorized; leaving the work
+    queue's turn then drew on the page, which raised Streamlit's rerun, and the finished result was thrown away as
+    if abandoned: the rerun colorized it again, and a classmate waiting on it made it a third time. A value made
+    is kept whatever ends the call after it; the rerun still goes through."""
+    cache = SharedCache(1 << 20)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    @contextmanager
+    def turn_left_by_a_rerun():
+        yield
+        raise _Rerun()
+
+    outcome = {}
+
+    def first():
+        try:
+            cache.get("k", _hold_compute(started, release, calls, "made"), turn=turn_left_by_a_rerun)
+        except _Rerun:
+            outcome["first"] = "rerun"
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert started.wait(5)
+    joined = threading.Event()
+    waiter = threading.Thread(target=lambda: outcome.update(waiter=cache.get(
+        "k", lambda: calls.append("again") or "again", on_join=joined.set, wait_poll_s=0.01)))
+    waiter.start()
+    assert joined.wait(5)
+    release.set()
+    for t in (thread, waiter):
+        t.join(5)
+    assert outcome == {"first": "rerun", "waiter": "made"} and calls == [1]
+    assert cache.get("k", lambda: "made again") == "made"  # the rerun finds it
+
+
 def test_the_servers_model_cache_weighs_models_by_their_parameters():
     """``loaders.MODELS`` itself (not a cache built by the test): a loaded model counts as its parameters, so the
     800 MB budget holds five flagship-sized models, not sixteen."""

@@ -13,7 +13,8 @@ students opening the page on its default photo) both computed it.
   waiting line on the page), looks again (another session may have made it meanwhile), computes,
   stores and returns; every miss is computed in its turn, never beside the running job;
 - concurrent misses of one key compute it once: the others wait for that result (an error is theirs
-  too; a computation abandoned because its visitor left is taken over by the next one);
+  too; a computation abandoned because its visitor left is taken over by the next one; one that finished is kept,
+  even when its visitor's rerun arrived meanwhile);
 - values are shared, not copied: every numpy array in them (inside tuples, lists, dicts and
   dataclasses) is made read-only, so no session can change another's picture;
 - at most ``max_bytes`` (the arrays' bytes, or what ``weigh(value)`` says for values whose memory is not
@@ -166,6 +167,7 @@ class SharedCache:
             # the computing caller left before it finished: the next one takes it over
 
     def _compute(self, key: Hashable, pending: _Pending, compute, turn, ttl_of=None):
+        made = False
         try:
             with (turn() if turn is not None else nullcontext()):
                 with self._lock:  # made by someone else while this caller waited for its turn?
@@ -173,11 +175,17 @@ class SharedCache:
                 if found is _MISSING:
                     found = compute()
                     _freeze(found)
+                made = True
+        # Once made, the value is kept and given to the waiters whatever ends this call: leaving the turn draws on the
+        # page, where a widget touched meanwhile raises Streamlit's rerun, and a finished colorization was thrown
+        # away and made again (session 33's audit: a picture colorized twice, a classmate waiting on it twice).
         except Exception as err:
-            pending.error = err
+            if not made:
+                pending.error = err
             raise
         except BaseException:  # Streamlit stopping this script (its visitor left or reran): let another go on
-            pending.abandoned = True
+            if not made:
+                pending.abandoned = True
             raise
         finally:
             try:
