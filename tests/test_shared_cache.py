@@ -329,6 +329,60 @@ def test_a_value_made_before_a_rerun_is_kept_and_given_to_its_waiters():
     assert cache.get("k", lambda: "made again") == "made"  # the rerun finds it
 
 
+def test_a_visitor_waiting_on_anothers_computation_can_leave_it_at_a_click():
+    """Finding (session 33's audit): a page waiting for another visitor's identical request made no Streamlit call,
+    so its visitor's clicks waited as long as that request did (6.2 s behind three jobs; at a server's start, 8.5 s
+    behind the warm-up's model load). ``on_wait`` is called at every poll (the page draws its line there, where a
+    click's rerun comes through); the waiter leaves, the computation goes on and is kept."""
+    cache = SharedCache(1 << 20)
+    started, release, calls, waited = threading.Event(), threading.Event(), [], []
+    owner = threading.Thread(target=lambda: cache.get("k", _hold_compute(started, release, calls, "made")))
+    owner.start()
+    assert started.wait(5)
+
+    def on_wait(seconds: float) -> None:
+        waited.append(seconds)
+        if len(waited) == 3:  # the visitor clicks: the page's next drawing raises the rerun
+            raise _Rerun()
+
+    left = []
+
+    def waiter():
+        try:
+            cache.get("k", lambda: calls.append("again") or "again", on_wait=on_wait, wait_poll_s=0.01)
+        except _Rerun:
+            left.append(True)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    thread.join(5)
+    assert left == [True] and len(waited) == 3 and waited == sorted(waited) and not release.is_set()
+    release.set()
+    owner.join(5)
+    assert calls == [1] and cache.get("k", lambda: "made again") == "made"
+
+
+def test_the_page_says_once_a_second_that_another_visitors_request_is_under_way():
+    """``ui.loaders``' ``on_wait``: the waiting line says whose request the page waits on, redrawn once a second (not
+    at every poll); nothing outside a page."""
+    from ui import loaders
+
+    class Line:
+        def __init__(self):
+            self.shown = []
+
+        def info(self, text, icon=None):
+            self.shown.append(text)
+
+    line = Line()
+    on_wait = loaders._waiting_on_another("Colorizing cat.png", line)
+    for seconds in (0.01, 0.3, 0.9, 1.2, 1.5, 2.05):
+        on_wait(seconds)
+    assert line.shown == [f"Colorizing cat.png: another visitor asked for the same first; their result is shared when "
+                          f"it is ready ({s} s)" for s in (0, 1, 2)]
+    assert loaders._waiting_on_another("Colorizing", None) is None
+
+
 def test_the_servers_model_cache_weighs_models_by_their_parameters():
     """``loaders.MODELS`` itself (not a cache built by the test): a loaded model counts as its parameters, so the
     800 MB budget holds five flagship-sized models, not sixteen."""

@@ -119,7 +119,23 @@ def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None =
     line = work_queue.waiting_line()
     return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue, line=line),
                      on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"),
-                     ttl_of=ttl_of)
+                     on_wait=_waiting_on_another(what, line), ttl_of=ttl_of)
+
+
+def _waiting_on_another(what: str, line):
+    """``SharedCache.get``'s ``on_wait`` for a page: the waiting line says, each second, that another visitor's identical
+    request is under way (drawing also lets this visitor's clicks through: a silent wait froze the page for as long
+    as the other request waited its turn, 6 s behind three jobs in session 33's audit). None outside a page."""
+    if line is None:
+        return None
+    shown = [-1]
+
+    def on_wait(seconds: float) -> None:
+        if int(seconds) != shown[0]:
+            shown[0] = int(seconds)
+            line.info(f"{what}: another visitor asked for the same first; their result is shared when it is ready "
+                      f"({int(seconds)} s)", icon=":material/hourglass_top:")
+    return on_wait
 
 
 def _toast(text: str) -> None:
@@ -180,7 +196,8 @@ def load_colorizer(name: str) -> Colorizer:
     stamp = checkpoint_stamp(name)
     line = work_queue.waiting_line()
     return MODELS.get(("model", *stamp), lambda: _colorizer_for(*stamp),
-                      turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line))
+                      turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line),
+                      on_wait=_waiting_on_another(f"Loading model {name}", line))
 
 
 def gallery_picture(key: str) -> DecodedImage:

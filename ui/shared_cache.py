@@ -140,10 +140,12 @@ class SharedCache:
 
     def get(self, key: Hashable, compute: Callable[[], object], turn: Callable[[], ContextManager] | None = None,
             on_join: Callable[[], object] | None = None, wait_poll_s: float = 0.25,
-            ttl_of: Callable[[object], float | None] | None = None):
+            ttl_of: Callable[[object], float | None] | None = None,
+            on_wait: Callable[[float], object] | None = None):
         """The value of ``key``: stored, being computed by another caller (``on_join()`` is called once if
-        that takes a while: say so on the page), or computed now in ``turn()``. ``ttl_of(value)``: how long a value
-        computed now is kept, at most ``ttl_s`` (None: ``ttl_s``)."""
+        that takes a while: say so on the page; ``on_wait(seconds waited)`` at every poll meanwhile: a page that draws
+        there lets its visitor's clicks through, where a silent wait froze it), or computed now in ``turn()``.
+        ``ttl_of(value)``: how long a value computed now is kept, at most ``ttl_s`` (None: ``ttl_s``)."""
         while True:
             with self._lock:
                 found = self._lookup(key)
@@ -155,11 +157,13 @@ class SharedCache:
                     pending = self._pending[key] = _Pending()
             if owner:
                 return self._compute(key, pending, compute, turn, ttl_of)
-            joined = False
+            joined, since = False, time.monotonic()
             while not pending.done.wait(wait_poll_s):
                 if on_join is not None and not joined:
                     joined = True
                     on_join()
+                if on_wait is not None:
+                    on_wait(time.monotonic() - since)
             if pending.error is not None:
                 raise pending.error
             if not pending.abandoned:
