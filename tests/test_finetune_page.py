@@ -222,6 +222,36 @@ def test_the_result_of_a_deleted_fine_tune_offers_no_download(tmp_path):
     assert not at.success and not at.get("download_button")
 
 
+def test_each_of_your_fine_tuned_models_downloads_as_a_zip_and_a_deleted_one_says_so(page_env, checkpoint_dir,
+                                                                                   monkeypatch):
+    """Finding (session 33's audit): the ZIP was offered only beside a job's result, so after a reload or another
+    fine-tune "Your fine-tuned models" told the visitor to download the ZIP and offered Share and Delete alone; and a
+    ZIP asked for after its model was deleted in another tab came out empty (22 bytes), without a word."""
+    import io
+    import zipfile
+
+    from colorizer import access, finetune
+    from ui import visitor
+
+    token = "erin-token-0123456789abcd"
+    folder = checkpoint_dir / "cifar_ae-ft-00112233aabbccdd"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"weights")
+    (folder / "card.json").write_text("{}")
+    access.grant(folder, token)
+    monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: token})
+    at = page()
+    at.run()
+    assert_no_page_error(at)
+    [download] = [d for d in at.get("download_button") if d.proto.id and "cifar_ae-ft-00112233aabbccdd" in str(d.proto)]
+    assert download.proto.label == "ZIP"
+    names = zipfile.ZipFile(io.BytesIO(finetune.checkpoint_zip(folder))).namelist()
+    assert names == ["cifar_ae-ft-00112233aabbccdd/card.json", "cifar_ae-ft-00112233aabbccdd/model.keras"]
+    (folder / "model.keras").unlink()  # deleted in another tab since the page drew
+    with pytest.raises(FileNotFoundError, match="cifar_ae-ft-00112233aabbccdd: this checkpoint is gone"):
+        finetune.checkpoint_zip(folder)
+
+
 def test_epochs_done_counts_whole_epochs_when_none_was_cut():
     from ui.finetune_ui import epochs_done
 

@@ -456,9 +456,14 @@ def my_models_ui() -> None:
     owner = owner_id()
     for name, (folder, record) in mine.items():
         expires = datetime.fromtimestamp(float(record.get("expires") or time.time()), tz=timezone.utc)
-        label, share_col, delete_col = st.columns([4, 1, 1], vertical_alignment="center")
+        label, zip_col, share_col, delete_col = st.columns([4, 1, 1, 1], vertical_alignment="center")
         state = "shared on this server" if record.get("shared") else "private"
         label.markdown(f"**{plain(name)}** · {state} · kept until {expires:%Y-%m-%d %H:%M} UTC")
+        # Here too, not only beside the job's result: after a reload or another fine-tune that view is gone, and the
+        # caption above tells the visitor to download the ZIP (made when clicked).
+        zip_col.download_button("ZIP", functools.partial(finetune.checkpoint_zip, folder), file_name=f"{name}.zip",
+                                mime="application/zip", key=f"finetune.zip.{name}", on_click="ignore",
+                                icon=":material/download:", help="model.keras, history.csv and card.json")
         share_col.button("Share", key=f"finetune.share.{name}", disabled=bool(record.get("shared")),
                          on_click=safe(_share), args=(folder, owner), icon=":material/share:",
                          help="Every visitor of this server sees it in their model picker from then on.")

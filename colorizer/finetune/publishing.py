@@ -127,8 +127,12 @@ def publish(staging_folder: Path, final: Path) -> None:
 
 
 def checkpoint_zip(folder: str | Path) -> bytes:
-    """A checkpoint folder → ZIP bytes holding ``<name>/model.keras``, ``history.csv``, ``card.json``."""
+    """A checkpoint folder → ZIP bytes holding ``<name>/model.keras``, ``history.csv``, ``card.json``; ``FileNotFoundError``
+    naming the checkpoint when it holds no model (deleted, or expired, since the page offered it: an empty ZIP was
+    downloaded without a word)."""
     folder = Path(folder)
+    if not (folder / "model.keras").is_file():
+        raise FileNotFoundError(f"{folder.name}: this checkpoint is gone (deleted, or expired)")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(CHECKPOINT_FILES):
