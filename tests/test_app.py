@@ -837,7 +837,8 @@ def _metrics_script():
 
     from ui import widgets
 
-    widgets.multiselect_ui("Metrics", st.session_state.get("offered", ["loss", "mae"]), ["loss"], key="metrics")
+    widgets.multiselect_ui("Metrics", st.session_state.get("offered", ["loss", "mae"]), ["loss"], key="metrics",
+                           max_selections=st.session_state.get("cap"))
 
 
 def test_a_choice_not_offered_for_a_moment_comes_back_when_it_is():
@@ -860,6 +861,19 @@ def test_a_choice_not_offered_for_a_moment_comes_back_when_it_is():
     at.session_state["offered"] = ["loss", "mae"]
     at.run()
     assert at.multiselect(key="metrics").value == ["mae"]
+    # A review's finding: with a cap (Compare's 3, Curves' 12), a choice coming back over it failed the page for
+    # good (Streamlit refuses more than max_selections). The visible picks come first; what does not fit goes.
+    capped = AppTest.from_function(_metrics_script, default_timeout=30)
+    capped.session_state["cap"], capped.session_state["offered"] = 2, ["loss", "mae", "psnr"]
+    capped.run()
+    capped.multiselect(key="metrics").set_value(["loss", "mae"]).run()
+    capped.session_state["offered"] = ["mae", "psnr"]
+    capped.run()
+    capped.multiselect(key="metrics").set_value(["mae", "psnr"]).run()
+    capped.session_state["offered"] = ["loss", "mae", "psnr"]
+    capped.run()
+    capped.run()
+    assert not capped.exception and capped.multiselect(key="metrics").value == ["mae", "psnr"]
 
 
 def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):

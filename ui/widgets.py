@@ -413,7 +413,8 @@ def multiselect_ui(label: str, options: list[str], default: list[str], key: str,
     if key in st.session_state:
         chosen = list(st.session_state[key])
         wanted = chosen + [o for o in st.session_state.get(hidden_key, []) if o not in chosen]
-        st.session_state[key] = [o for o in wanted if o in options]
+        # Within the widget's cap, the visible picks first: a choice coming back over it failed the page for good.
+        st.session_state[key] = [o for o in wanted if o in options][:kwargs.get("max_selections") or None]
         st.session_state[hidden_key] = [o for o in wanted if o not in options]
     return st.multiselect(label, options, default=None if key in st.session_state else default, key=key,
                           persist_state="session", **kwargs)
