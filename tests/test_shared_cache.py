@@ -364,7 +364,7 @@ def test_a_visitor_waiting_on_anothers_computation_can_leave_it_at_a_click():
 
 def test_the_page_says_once_a_second_that_another_visitors_request_is_under_way():
     """``ui.loaders``' ``on_wait``: the waiting line says whose request the page waits on, redrawn once a second (not
-    at every poll); nothing outside a page."""
+    at every poll), and is cleared when the wait is over; nothing outside a page."""
     from ui import loaders
 
     class Line:
@@ -374,13 +374,21 @@ def test_the_page_says_once_a_second_that_another_visitors_request_is_under_way(
         def info(self, text, icon=None):
             self.shown.append(text)
 
+        def empty(self):
+            self.shown.append("")
+
     line = Line()
-    on_wait = loaders._waiting_on_another("Colorizing cat.png", line)
-    for seconds in (0.01, 0.3, 0.9, 1.2, 1.5, 2.05):
-        on_wait(seconds)
+    with loaders._waiting_on_another("Colorizing cat.png", line) as on_wait:
+        for seconds in (0.01, 0.3, 0.9, 1.2, 1.5, 2.05):
+            on_wait(seconds)
     assert line.shown == [f"Colorizing cat.png: another visitor asked for the same first; their result is shared when "
-                          f"it is ready ({s} s)" for s in (0, 1, 2)]
-    assert loaders._waiting_on_another("Colorizing", None) is None
+                          f"it is ready ({s} s)" for s in (0, 1, 2)] + [""]  # cleared once the wait is over (a review)
+    untouched = Line()
+    with loaders._waiting_on_another("Colorizing", untouched):
+        pass
+    assert untouched.shown == []  # no wait: the line is the turn's, left alone
+    with loaders._waiting_on_another("Colorizing", None) as outside_a_page:
+        assert outside_a_page is None
 
 
 def test_the_servers_model_cache_weighs_models_by_their_parameters():

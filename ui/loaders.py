@@ -37,6 +37,7 @@ import logging
 import threading
 import time
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,17 +118,21 @@ def _shared(key: tuple, what: str, compute, queue: work_queue.WorkQueue | None =
     request is already in line (the result is then shared). The line's place is kept whether the result is
     held already or not (``work_queue.waiting_line``)."""
     line = work_queue.waiting_line()
-    return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue, line=line),
-                     on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"),
-                     on_wait=_waiting_on_another(what, line), ttl_of=ttl_of)
+    with _waiting_on_another(what, line) as on_wait:
+        return CACHE.get(key, compute, turn=lambda: work_queue.turn_ui(what, queue=queue, line=line),
+                         on_join=lambda: _toast(f"{what}: another visitor asked for the same; their result is shared"),
+                         on_wait=on_wait, ttl_of=ttl_of)
 
 
+@contextmanager
 def _waiting_on_another(what: str, line):
     """``SharedCache.get``'s ``on_wait`` for a page: the waiting line says, each second, that another visitor's identical
     request is under way (drawing also lets this visitor's clicks through: a silent wait froze the page for as long
-    as the other request waited its turn, 6 s behind three jobs in session 33's audit). None outside a page."""
+    as the other request waited its turn, 6 s behind three jobs in session 33's audit), and is cleared once the wait is
+    over. None outside a page."""
     if line is None:
-        return None
+        yield None
+        return
     shown = [-1]
 
     def on_wait(seconds: float) -> None:
@@ -135,7 +140,14 @@ def _waiting_on_another(what: str, line):
             shown[0] = int(seconds)
             line.info(f"{what}: another visitor asked for the same first; their result is shared when it is ready "
                       f"({int(seconds)} s)", icon=":material/hourglass_top:")
-    return on_wait
+    try:
+        yield on_wait
+    finally:
+        if shown[0] >= 0:
+            try:
+                line.empty()
+            except Exception:  # noqa: BLE001 - the page is going away (rerun, stop): nothing left to clear
+                pass
 
 
 def _toast(text: str) -> None:
@@ -195,9 +207,9 @@ def load_colorizer(name: str) -> Colorizer:
     seconds of both cores); ``CheckpointError`` when it is missing or unusable."""
     stamp = checkpoint_stamp(name)
     line = work_queue.waiting_line()
-    return MODELS.get(("model", *stamp), lambda: _colorizer_for(*stamp),
-                      turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line),
-                      on_wait=_waiting_on_another(f"Loading model {name}", line))
+    with _waiting_on_another(f"Loading model {name}", line) as on_wait:
+        return MODELS.get(("model", *stamp), lambda: _colorizer_for(*stamp),
+                          turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line), on_wait=on_wait)
 
 
 def gallery_picture(key: str) -> DecodedImage:

@@ -136,7 +136,7 @@ def checkpoint_zip(folder: str | Path) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(CHECKPOINT_FILES):
-            if (folder / name).is_file():
+            if name == "model.keras" or (folder / name).is_file():  # the model gone meanwhile: an error, no ZIP
                 archive.write(folder / name, f"{folder.name}/{name}")
     return out.getvalue()
 
