@@ -216,6 +216,23 @@ def _hold_compute(started: threading.Event, release: threading.Event, calls: lis
     return compute
 
 
+def _compute_then_join(ask, compute, started: threading.Event, release: threading.Event, calls: list):
+    """``ask(compute)`` in one thread; once it computes, ``ask`` again in another, which must join it (computing, it
+    would add "again" to ``calls``); then ``release`` the first and wait for both → the two threads."""
+    first = threading.Thread(target=ask, args=(compute,))
+    first.start()
+    assert started.wait(5)
+    joined = threading.Event()
+    second = threading.Thread(target=ask, args=(lambda: calls.append("again") or "again",),
+                              kwargs={"on_join": joined.set, "wait_poll_s": 0.01})
+    second.start()
+    assert joined.wait(5)
+    release.set()
+    for thread in (first, second):
+        thread.join(5)
+    return first, second
+
+
 def test_two_callers_missing_one_key_compute_it_once_and_the_second_is_told():
     """Two visitors ask for the same result at once, no queue in between (``turn`` None): the second waits for the
     first's computation (and is told once that another visitor asked for the same) rather than computing it too."""
@@ -246,17 +263,7 @@ def test_an_error_reaches_everyone_who_waited_for_it_and_is_not_kept():
         except ValueError as err:
             errors.append(str(err))
 
-    first = threading.Thread(target=ask, args=(_hold_compute(started, release, calls, ValueError("broken")),))
-    first.start()
-    assert started.wait(5)
-    joined = threading.Event()
-    second = threading.Thread(target=ask, args=(lambda: calls.append("again") or "again",),
-                              kwargs={"on_join": joined.set, "wait_poll_s": 0.01})
-    second.start()
-    assert joined.wait(5)
-    release.set()
-    for thread in (first, second):
-        thread.join(5)
+    _compute_then_join(ask, _hold_compute(started, release, calls, ValueError("broken")), started, release, calls)
     assert calls == [1] and errors == ["broken", "broken"]
     assert cache.get("k", lambda: "fixed") == "fixed" and cache.stats()[0] == 1
 
@@ -273,18 +280,8 @@ def test_a_value_that_cannot_be_weighed_fails_its_waiters_instead_of_hanging_the
         except ZeroDivisionError:
             errors.append("weigh failed")
 
-    first = threading.Thread(target=ask, args=(_hold_compute(started, release, calls, "unweighable"),))
-    first.start()
-    assert started.wait(5)
-    joined = threading.Event()
-    second = threading.Thread(target=ask, args=(lambda: calls.append("again") or "again",),
-                              kwargs={"on_join": joined.set, "wait_poll_s": 0.01})
-    second.start()
-    assert joined.wait(5)
-    release.set()
-    for thread in (first, second):
-        thread.join(5)
-    assert not first.is_alive() and not second.is_alive()
+    threads = _compute_then_join(ask, _hold_compute(started, release, calls, "unweighable"), started, release, calls)
+    assert not any(thread.is_alive() for thread in threads)
     assert calls == [1] and errors == ["weigh failed", "weigh failed"]
     assert cache.get("k", lambda: "fine") == "fine" and cache.stats() == (1, 4)
 

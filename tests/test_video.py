@@ -582,23 +582,7 @@ def test_a_failure_mid_clip_leaves_no_file_and_no_thread(tmp_path):
 
 def test_sound_mp4_cannot_hold_is_reencoded_to_aac(tmp_path):
     """An AVI with PCM sound (as old digitized film often is): the MP4 gets the sound as AAC, the same length."""
-    container = av.open(str(tmp_path / "old.avi"), "w")
-    video = container.add_stream("mpeg4", rate=12)
-    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-    audio = container.add_stream("pcm_s16le", rate=16000)
-    audio.layout = "mono"
-    for i, gray in enumerate(synthetic.moving_square(frames=24, size=(64, 48)).gray):
-        frame = av.VideoFrame.from_ndarray(np.repeat(gray[..., None], 3, 2), format="rgb24")
-        frame.pts = i
-        container.mux(video.encode(frame))
-    container.mux(video.encode(None))
-    samples = (3000 * np.sin(np.arange(32000) / 10)).astype(np.int16)[None]
-    for start in range(0, 32000, 1600):
-        chunk = av.AudioFrame.from_ndarray(samples[:, start:start + 1600], format="s16", layout="mono")
-        chunk.sample_rate, chunk.pts = 16000, start
-        container.mux(audio.encode(chunk))
-    container.mux(audio.encode(None))
-    container.close()
+    clip_with_pcm(tmp_path / "old.avi", 16000, frames=24, fps=12, seconds=2.0)
     report = colorize_video(tmp_path / "old.avi", tmp_path / "out.mp4", Oracle())
     assert report.audio == "re-encoded to AAC" and report.frames == 24
     out = av.open(str(tmp_path / "out.mp4"))
@@ -733,19 +717,20 @@ def test_a_frame_slower_to_decode_than_the_limit_ends_the_read(tmp_path, monkeyp
         next(read_frames(source))
 
 
-def clip_with_pcm(path, rate: int):
-    """3 frames of 64×48 and an eighth of a second of mono PCM sound at ``rate``, in MKV."""
+def clip_with_pcm(path, rate: int, frames: int = 3, fps: int = 24, seconds: float = 0.125):
+    """``frames`` frames of 64×48 at ``fps`` and ``seconds`` of mono PCM sound at ``rate``, in the container the
+    file's extension names (.mkv, .avi)."""
     container = av.open(str(path), "w")
-    video = container.add_stream("mpeg4", rate=24)
+    video = container.add_stream("mpeg4", rate=fps)
     video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
     audio = container.add_stream("pcm_s16le", rate=rate)
     audio.layout = "mono"
-    for i, gray in enumerate(synthetic.moving_square(frames=3, size=(64, 48)).gray):
+    for i, gray in enumerate(synthetic.moving_square(frames=frames, size=(64, 48)).gray):
         frame = av.VideoFrame.from_ndarray(np.repeat(gray[..., None], 3, 2), format="rgb24")
         frame.pts = i
         container.mux(video.encode(frame))
     container.mux(video.encode(None))
-    tone = (3000 * np.sin(np.arange(rate // 8) / 3)).astype(np.int16)[None]
+    tone = (3000 * np.sin(np.arange(int(rate * seconds)) / 3)).astype(np.int16)[None]
     sound = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
     sound.sample_rate, sound.pts = rate, 0
     container.mux(audio.encode(sound))
