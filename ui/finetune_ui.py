@@ -9,8 +9,8 @@ shows the result, and the model picker includes the new checkpoint, for its make
 
 On a public server the form offers only what ``FinetuneLimits`` allows (photos, epochs, batch, crop),
 the job stops at the time limit or when its visitor is gone, and a visitor keeps a few checkpoints for a
-few days (``colorizer.access``): "Your fine-tuned models" lists them with Share (every visitor of this
-server sees it from then on) and Delete. Callbacks run through ``ui.callbacks.safe``: a failure is one line.
+few days (``colorizer.access``): "Your fine-tuned models" lists them with their ZIP, Share (every visitor of
+this server sees it from then on) and Delete. Callbacks run through ``ui.callbacks.safe``: a failure is one line.
 Widget keys are namespaced ``finetune.*``.
 """
 from __future__ import annotations
