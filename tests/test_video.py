@@ -7,7 +7,7 @@ values can be checked; the CLI tests run the real pipeline with the tiny checkpo
 from __future__ import annotations
 
 import dataclasses
-
+import os
 import resource
 import tracemalloc
 from pathlib import Path
@@ -629,6 +629,9 @@ def test_cli_video_reads_mkv_and_says_so(installed_tiny_checkpoints, tmp_path, c
     assert probe(tmp_path / "out.mp4").frames == 1
     assert main(["video", str(tmp_path), "-o", str(tmp_path / "x.mp4")]) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path.name}: is a folder, not a video file"]
+    os.mkfifo(tmp_path / "pipe.mkv")  # opened, it would wait for a writer for good
+    assert main(["video", str(tmp_path / "pipe.mkv"), "-o", str(tmp_path / "y.mp4")]) == 2
+    assert capsys.readouterr().err.splitlines() == ["error: pipe.mkv: not a regular file (a pipe, a device or a socket)"]
 
 
 def test_a_frame_larger_than_the_budget_stops_the_read_even_when_the_header_said_otherwise(tmp_path, monkeypatch):

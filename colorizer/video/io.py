@@ -44,6 +44,7 @@ from typing import Iterator
 import numpy as np
 
 from colorizer import decode_budget
+from colorizer.imageio import special_file_reason
 from colorizer.settings import number_from_env
 
 __all__ = ["VideoError", "VideoBudgetError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
@@ -151,7 +152,7 @@ def _open(path, max_frame_pixels: int):
     name = Path(path).name
     if not Path(path).is_file():
         reason = ("is a folder, not a video file" if Path(path).is_dir()
-                  else "not a regular file (a pipe, a device or a socket)" if Path(path).exists() else "no such file")
+                  else special_file_reason(str(path)) or "no such file")
         raise VideoError(f"{name}: {reason}")
     if Path(path).stat().st_size == 0:
         raise VideoError(f"{name}: empty file")
