@@ -731,6 +731,21 @@ def test_an_error_line_on_a_page_names_no_server_path():
     assert callbacks.error_line(KeyError()) == "KeyError"
 
 
+def test_a_server_path_with_spaces_or_as_a_file_url_is_scrubbed_whole():
+    """Session 33's note: a quoted path with a space in it ("/srv/my app/…", as an OSError quotes its files) kept
+    everything after the space ("<server path> app/ckpt 1/model.keras'"), and a file:/// URL was kept whole."""
+    from ui import callbacks
+
+    err = FileNotFoundError(2, "No such file or directory", "/srv/my app/ckpt 1/model.keras")
+    assert callbacks.error_line(err) == "FileNotFoundError: [Errno 2] No such file or directory: '<server path>'"
+    err = PermissionError(13, "Permission denied", "/home/o'brien/studio/x.keras")  # repr quotes it with "
+    assert callbacks.error_line(err) == 'PermissionError: [Errno 13] Permission denied: "<server path>"'
+    assert callbacks.error_line(OSError("cannot open file:///srv/app/weights/x.keras now")) == (
+        "OSError: cannot open <server path> now")
+    assert callbacks.error_line(ValueError("can't read 'photo 1.png': 3/4 done")) == (
+        "ValueError: can't read 'photo 1.png': 3/4 done")
+
+
 # ----------------------------------------------------------------------------------------- fine-tuning on a public server
 
 

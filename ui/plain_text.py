@@ -16,8 +16,11 @@ import re
 __all__ = ["plain", "without_server_paths"]
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$])")
-# A server path in a text: absolute (POSIX or Windows) or in a home folder.
-_SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])(?:/(?!/)|~/|[A-Za-z]:\\)[^\s'\"]*")
+# A server path in a text: absolute (POSIX or Windows), in a home folder, or a file:// URL of one. Quoted (as an
+# OSError quotes its files) it runs to the closing quote, spaces and all ("/srv/my app/x"); bare, to a space.
+_START = r"(?:file://)?(?:/(?!/)|~/|[A-Za-z]:\\)"
+_QUOTED_PATH = re.compile(r"(?P<lead>['\"])" + _START + r"(?:(?!(?P=lead))[^\n])*(?P=lead)")
+_SERVER_PATH = re.compile(r"(?P<lead>^|[\s=:'\"(])" + _START + r"[^\s'\"]*")
 # What GitHub-flavoured Markdown turns into links by itself: "scheme://…" and "www.…".
 _AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
 
@@ -31,4 +34,5 @@ def plain(text: object) -> str:
 def without_server_paths(text: str) -> str:
     """``text`` with every server path replaced by "<server path>": what a page may say of an error or a card
     without telling every visitor how the server's disk is laid out."""
-    return _SERVER_PATH.sub(r"\g<lead><server path>", text)
+    quoted_scrubbed = _QUOTED_PATH.sub(r"\g<lead><server path>\g<lead>", text)
+    return _SERVER_PATH.sub(r"\g<lead><server path>", quoted_scrubbed)
