@@ -416,10 +416,16 @@ def _timeout_reason(seconds: float) -> str:
 def _shrunk(im: Image.Image, plan: decode_budget.Plan, original: tuple[int, int],
             max_pixels: int) -> tuple[Image.Image, list[str]]:
     """The decoded picture shrunk to ``plan.size`` by area averaging (after a reduced-scale JPEG decode,
-    from that scale); palette and 1-bit pictures become RGB(A) or L first, a colour key an alpha."""
+    from that scale); palette and 1-bit pictures become RGB(A) or L first, a colour key an alpha (a 16-bit gray
+    one's by ``keyed_gray_as_la``: Pillow has no 16-bit gray with alpha)."""
     if plan.size is None or im.size == plan.size:
         return im, []
     key = im.info.get("transparency")
+    width, height = original
+    notes = [f"shrunk from {width}x{height} to {plan.size[0]}x{plan.size[1]} to fit the limit of "
+             f"{max_pixels:,} pixels"]
+    if key is not None and im.mode.startswith("I;16"):
+        return pixels.keyed_gray_as_la(im, plan.size), notes + ["16-bit image reduced to 8 bits"]
     if im.mode == "1":
         im = im.convert("L")
     elif im.mode in ("P", "PA"):
@@ -429,9 +435,7 @@ def _shrunk(im: Image.Image, plan: decode_budget.Plan, original: tuple[int, int]
     im.info.pop("transparency", None)
     shrunk = im.resize(plan.size, Image.Resampling.BOX)
     shrunk.info.pop("transparency", None)
-    width, height = original
-    return shrunk, [f"shrunk from {width}x{height} to {plan.size[0]}x{plan.size[1]} to fit the limit of "
-                    f"{max_pixels:,} pixels"]
+    return shrunk, notes
 
 
 _PIL_DIR = os.path.dirname(Image.__file__)

@@ -649,6 +649,26 @@ def test_fit_shrinks_a_png_to_the_limit_and_says_so():
                for note in decoded.notes), decoded.notes
 
 
+def test_a_16_bit_gray_pngs_colour_key_stays_transparent_when_it_is_shrunk():
+    """Session 33's note: a 16-bit gray PNG's tRNS key became an alpha at its own size but was dropped when the
+    picture was shrunk to the limit (Pillow keeps no 16-bit gray with alpha): the keyed half came out opaque."""
+    values = np.full((80, 100), 40_000, np.uint16)
+    values[:, :50] = 7  # the key: the left half is transparent
+    values[:, 50:75] = 65_535
+    data = save(Image.fromarray(values), "PNG", transparency=7)
+    whole = imageio.decode_image(data, "keyed.png")
+    shrunk = imageio.decode_image(data, "keyed.png", max_pixels=6000, fit=True)
+    for decoded in (whole, shrunk):
+        width = decoded.rgb.shape[1]
+        assert decoded.alpha is not None, decoded.notes
+        assert decoded.alpha[:, : width // 2 - 2].max() == 0 and decoded.alpha[:, width // 2 + 2:].min() == 255
+        # 65,535 and 40,000 scaled to 8 bits, whole or averaged
+        assert (decoded.rgb[:, width // 2 + 2: width * 3 // 4 - 2] == 255).all()
+        assert (decoded.rgb[:, width * 3 // 4 + 2:] == 156).all()
+        assert "16-bit image reduced to 8 bits" in decoded.notes and "transparency kept as alpha channel" in decoded.notes
+    assert shrunk.rgb.shape[0] * shrunk.rgb.shape[1] <= 6000 and any(n.startswith("shrunk from 100x80") for n in shrunk.notes)
+
+
 def test_an_unexpected_failure_inside_the_decoder_is_one_named_line(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
