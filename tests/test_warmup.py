@@ -23,8 +23,10 @@ def fresh_warmup(monkeypatch):
 
 
 def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup, installed_tiny_checkpoints, monkeypatch):
-    from ui import loaders, widgets
+    from ui import loaders, widgets, work_queue
 
+    queue = work_queue.WorkQueue()
+    monkeypatch.setattr(work_queue, "QUEUE", queue)
     first = warmup.start()
     assert warmup.start() is first  # once per process, whatever the number of runs
     wait_until(lambda: first.finished is not None, timeout=120)
@@ -33,6 +35,9 @@ def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup
     monkeypatch.setattr(loaders, "_colorizer_for", lambda *stamp: pytest.fail("loaded again: not a cache hit"))
     model = loaders.load_colorizer(first.name)  # a cache hit now
     assert model.name == first.name
+    # The warm-up's load is the first estimate for a visitor waiting behind any model's load (not a colorization's).
+    (load_s,) = queue._durations_by_kind[loaders.MODEL_LOAD]
+    assert 0 < load_s <= first.seconds
 
 
 def test_warm_up_can_be_turned_off(fresh_warmup, monkeypatch):

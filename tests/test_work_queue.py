@@ -102,6 +102,44 @@ def test_the_waiting_line_counts_who_is_ahead_and_estimates_from_recent_duration
         thread.join(PATIENCE_S)
 
 
+def test_the_wait_is_estimated_by_kind_and_counts_down_while_the_job_ahead_runs():
+    """Session 33's note: the estimate was jobs ahead × the mean of recent jobs of any kind, so a visitor behind a
+    model load (8 s) after a few colorizations (1 s) was told "about 3 s", and the figure never fell while the load
+    ran. Now each job ahead counts as its own kind's mean, less the time a running one has run already."""
+    clock = FakeClock()
+    queue = WorkQueue(slots=1, first_guess_s=1.0, clock=clock)
+    for kind, seconds in (("load", 8.0), ("colorize", 1.0), ("colorize", 1.0), ("colorize", 1.0)):
+        with queue.turn(kind=kind):
+            clock.now += seconds
+    assert queue.mean_s() == pytest.approx(2.75)  # what the old estimate said for any job ahead
+
+    release, seen = threading.Event(), {1: [], 2: []}
+
+    def job(i):
+        kind = ("load", "colorize", "never seen")[i]
+        with queue.turn(on_wait=lambda ahead, eta: seen[i].append((ahead, eta)) if i in seen else None,
+                        poll_s=0.01, kind=kind):
+            if i == 0:
+                release.wait(PATIENCE_S)
+
+    threads = _start_in_order(queue, 3, job)
+    wait_until(lambda: seen[1] and seen[2])
+    assert seen[1][0] == (1, pytest.approx(8.0))  # behind a load: 8 s, not 2.75
+    assert seen[2][0] == (2, pytest.approx(9.0))  # behind the load and a colorization
+    clock.now += 5.0  # the load has run 5 of its 8 s
+    wait_until(lambda: seen[1][-1][1] == pytest.approx(3.0) and seen[2][-1][1] == pytest.approx(4.0))
+    clock.now += 10.0  # running past its estimate: nothing left of it, not a negative wait
+    wait_until(lambda: seen[1][-1][1] == pytest.approx(0.0) and seen[2][-1][1] == pytest.approx(1.0))
+    release.set()
+    for thread in threads:
+        thread.join(PATIENCE_S)
+    # A kind never finished before estimates by every kind's mean; the kinds remembered are bounded.
+    for i in range(WorkQueue.MAX_KINDS + 10):
+        with queue.turn(kind=("visitor model", i)):
+            pass
+    assert len(queue._durations_by_kind) == WorkQueue.MAX_KINDS
+
+
 def test_no_wait_means_no_waiting_line():
     queue, calls = WorkQueue(), []
     with queue.turn(on_wait=lambda ahead, eta: calls.append(ahead)):

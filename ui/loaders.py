@@ -84,6 +84,9 @@ VISITOR_ADVICE = "this server takes no larger one: shrink it and upload it again
 # ~21 fine-tuned flagships beside the shipped six for good (~500 MiB), past the cap beside a fine-tune; a smaller
 # budget to go with it wants a benchmark with the model cache full (docs/deploy.md).
 MODEL_CACHE_MB = 800
+# The work queue's kind for every model load: a load (seconds) estimates the next one, whichever model it is, and
+# the warm-up's load at a server's start gives the first estimate (not a 1 s colorization's).
+MODEL_LOAD = "model load"
 BYTES_PER_PARAMETER = 8
 
 
@@ -209,7 +212,8 @@ def load_colorizer(name: str) -> Colorizer:
     line = work_queue.waiting_line()
     with _waiting_on_another(f"Loading model {name}", line) as on_wait:
         return MODELS.get(("model", *stamp), lambda: _colorizer_for(*stamp),
-                          turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line), on_wait=on_wait)
+                          turn=lambda: work_queue.turn_ui(f"Loading model {name}", line=line, kind=MODEL_LOAD),
+                          on_wait=on_wait)
 
 
 def gallery_picture(key: str) -> DecodedImage:

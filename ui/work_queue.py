@@ -17,9 +17,13 @@ Contract
   Video page: each frame) hands the slot to whoever waits once the part has run a second, and the job rejoins at
   the back of the line (a clip of a minute held every photo of a class behind it for that minute). ``CLIP_QUEUE``:
   clips wait there first, one at a time, so that only one paused clip holds its buffers.
-- ``ahead``: jobs running or queued before this one; ``eta_s``: the wait until this job starts,
-  ``ahead`` × the mean duration of the last ``window`` jobs ÷ ``slots`` (``first_guess_s`` before any
-  finished; a job that gave way is left out, as it holds the line for a part at a time). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
+- ``ahead``: jobs running or queued before this one; ``eta_s``: the wait until this job starts, the time the running
+  jobs have left plus what each queued one ahead will take, ÷ ``slots``. A job's expected duration is the mean of the
+  last ``window`` jobs of its ``kind`` (``turn(kind=...)``: a model load, a colorization with one model), else of the
+  last ``window`` jobs of any kind, else ``first_guess_s``; a job that gave way is left out, as it holds the line for a
+  part at a time. Why by kind: a model load takes 6-10 s on a slow host and a colorization 1 s, and a visitor
+  behind a load was told "about 1 s". Why the time left: a 30 s job half done leaves 15 s, and a wait that never
+  counted down read as a hang. ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
 - ``QUEUE``: the process's queue for the heavy work (model loads, colorizations, references, samples,
   suggestions, metrics, PNG and ZIP encodes); ``COLORIZER_WORKERS`` sets its slots (default 1: TensorFlow
   and OpenCV already use every core for one job). ``DECODE_QUEUE``: reading uploads, a lane of its own
@@ -37,10 +41,11 @@ Contract
 """
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator
 
@@ -56,6 +61,9 @@ DECODE_SLOTS = 1
 class WorkQueue:
     """First come, first served turns for heavy work; thread-safe."""
 
+    # Kinds remembered (least recently finished forgotten first): a visitor's fine-tuned model is a kind of its own.
+    MAX_KINDS = 64
+
     def __init__(self, slots: int = 1, window: int = 20, first_guess_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic):
         self.slots = max(1, int(slots))
@@ -65,7 +73,10 @@ class WorkQueue:
         self._next_ticket = 0
         self._waiting: deque[int] = deque()
         self._running: dict[int, float] = {}
-        self._durations: deque[float] = deque(maxlen=max(1, int(window)))
+        self._kinds: dict[int, Hashable] = {}  # ticket → kind, while it waits or runs
+        self._window = max(1, int(window))
+        self._durations: deque[float] = deque(maxlen=self._window)
+        self._durations_by_kind: OrderedDict[Hashable, deque[float]] = OrderedDict()
 
     def mean_s(self) -> float:
         """Mean duration of the recent jobs (``first_guess_s`` before any finished)."""
@@ -86,25 +97,38 @@ class WorkQueue:
     def _ahead_locked(self, ticket: int) -> int:
         return len(self._running) + self._waiting.index(ticket)
 
+    def _expected_locked(self, ticket: int) -> float:
+        recent = self._durations_by_kind.get(self._kinds.get(ticket))
+        return sum(recent) / len(recent) if recent else self._mean_locked()
+
+    def _eta_locked(self, ticket: int) -> float:
+        now = self._clock()
+        left = sum(max(0.0, self._expected_locked(t) - (now - started)) for t, started in self._running.items())
+        queued = sum(self._expected_locked(t) for t in itertools.islice(self._waiting, self._waiting.index(ticket)))
+        return (left + queued) / self.slots
+
     def eta_s(self, ahead: int) -> float:
         """Seconds until a job with ``ahead`` jobs before it starts."""
         return ahead * self.mean_s() / self.slots
 
     @contextmanager
-    def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5) -> Iterator[Turn]:
-        """This caller's turn (see the module docstring); the ``Turn`` lets a long job give way between parts."""
-        turn = Turn(self, self._join(), poll_s)
+    def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5,
+             kind: Hashable = None) -> Iterator[Turn]:
+        """This caller's turn (see the module docstring); the ``Turn`` lets a long job give way between parts.
+        ``kind``: what the job is, for the estimates of those behind it (None: a job like any)."""
+        turn = Turn(self, self._join(kind), poll_s)
         self._wait_for(turn.ticket, on_wait, poll_s)
         try:
             yield turn
         finally:
             self._finish(turn.ticket, counted=not turn.takes_turns)
 
-    def _join(self) -> int:
+    def _join(self, kind: Hashable = None) -> int:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
             self._waiting.append(ticket)
+            self._kinds[ticket] = kind
             return ticket
 
     def _wait_for(self, ticket: int, on_wait: Callable[[int, float], None] | None, poll_s: float) -> None:
@@ -117,7 +141,7 @@ class WorkQueue:
                         self._running[ticket] = self._clock()
                         return
                     ahead = self._ahead_locked(ticket)
-                    eta = ahead * self._mean_locked() / self.slots
+                    eta = self._eta_locked(ticket)
                 if on_wait is not None:  # outside the lock: it may draw on a page, or raise
                     on_wait(ahead, eta)
                 with self._cond:
@@ -127,6 +151,7 @@ class WorkQueue:
             with self._cond:  # give the place up: whoever is behind moves forward
                 if ticket in self._waiting:
                     self._waiting.remove(ticket)
+                    self._kinds.pop(ticket, None)
                 self._cond.notify_all()
             raise
 
@@ -134,8 +159,15 @@ class WorkQueue:
         """The work under ``ticket`` is over: its slot is free, and (``counted``) its time is in the estimate."""
         with self._cond:
             started = self._running.pop(ticket, None)  # None: a give-way's wait was left, nothing ran
+            kind = self._kinds.pop(ticket, None)
             if started is not None and counted:
-                self._durations.append(self._clock() - started)
+                took = self._clock() - started
+                self._durations.append(took)
+                if kind is not None:
+                    self._durations_by_kind.setdefault(kind, deque(maxlen=self._window)).append(took)
+                    self._durations_by_kind.move_to_end(kind)
+                    while len(self._durations_by_kind) > self.MAX_KINDS:
+                        self._durations_by_kind.popitem(last=False)
             self._cond.notify_all()
 
     def _others_waiting(self, ticket: int, part_s: float) -> bool:
@@ -161,8 +193,9 @@ class Turn:
         self.takes_turns = True
         if not self.queue._others_waiting(self.ticket, part_s):
             return False
+        kind = self.queue._kinds.get(self.ticket)
         self.queue._finish(self.ticket, counted=False)
-        self.ticket = self.queue._join()
+        self.ticket = self.queue._join(kind)
         left = self.queue._clock()
         try:
             self.queue._wait_for(self.ticket, on_wait, self._poll_s)
@@ -209,12 +242,15 @@ def waiting_line():
 
 
 @contextmanager
-def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None, line=None) -> Iterator[Turn]:
+def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None, line=None,
+            kind: Hashable = None) -> Iterator[Turn]:
     """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line in ``line`` (``waiting_line()``)
-    or where this is called (quietly outside a page's script); see the module docstring."""
+    or where this is called (quietly outside a page's script); see the module docstring. ``kind`` (default
+    ``what``): jobs of one kind estimate each other's durations."""
     queue = queue or QUEUE
+    kind = what if kind is None else kind
     if not _in_a_page():
-        with queue.turn() as turn:
+        with queue.turn(kind=kind) as turn:
             yield turn
         return
     import streamlit as st
@@ -229,7 +265,7 @@ def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = No
                   icon=":material/hourglass_top:")
 
     try:
-        with queue.turn(on_wait=show) as turn:
+        with queue.turn(on_wait=show, kind=kind) as turn:
             line.empty()
             yield _PageTurn(turn, show_again, line)
     finally:
