@@ -522,8 +522,9 @@ def _add_colorize_parser(sub) -> None:
     which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
     colorize.add_argument("--temperature", type=_TEMPERATURE, help="the 313-bin models (hypercolumn, "
-                          "hypercolumn_hints, unet313): annealed-mean temperature, 0.01 (the likeliest color) to 1 "
-                          "(the plain mean, desaturated); default 0.38")
+                          "hypercolumn_hints, unet313): annealed-mean temperature, 0.01 (each pixel's likeliest "
+                          "color bin) to 1 (the bins' plain mean); default 0.38. The hypercolumn models use it only "
+                          "where they are sure, within their colorfulness cap: it changes them little")
     colorize.add_argument("--seed", type=_SEED, help="vae: seed of the latent sample (default: z = 0)")
     colorize.add_argument("--mirror", action="store_true", help=f"{FLAGSHIP}: also run on the mirror image and average "
                           "(twice the time; slightly truer colors, docs/results.md)")

@@ -214,7 +214,30 @@ def test_model_specific_controls(tiny_app_env, model, widget_key):
     assert_no_page_error(at)
 
 
-def test_the_vividness_slider_reaches_the_colors_shown(tiny_app_env, monkeypatch):
+@pytest.mark.parametrize("model", ["hypercolumn_hints", "unet313"])
+def test_the_temperature_slider_says_what_it_does_to_each_model(tiny_app_env, model):
+    """Session 34's audit: the slider read "Vividness: temperature T (lower = more vivid)", but on the flagship lower
+    T gave less chroma on all five photos measured (it blends the annealed mean in only where it is sure, under its
+    colorfulness cap), and on any 313-bin model a pixel whose likeliest bin is gray goes grayer."""
+    at = app()
+    at.session_state["sidebar.model"] = model
+    at.run()
+    slider = at.slider(key="colorize.temperature")
+    assert slider.label == "Temperature T of the color bins" and "vivid" not in slider.label.lower()
+    assert "T near 0 takes its likeliest bin" in slider.help and "grayer where the likeliest color is gray" in slider.help
+    assert ("hypercolumn_hints uses T only where it is sure of a color, so T changes its colors little"
+            in slider.help) == (model == "hypercolumn_hints")
+    from types import SimpleNamespace
+
+    from colorizer.models import ARCHITECTURES
+    from ui.colorize_ui import temperature_help
+
+    flagship = temperature_help(SimpleNamespace(arch=ARCHITECTURES["hypercolumn"]))
+    assert flagship.endswith("hypercolumn uses T only where it is sure of a color, and keeps the picture's overall "
+                             "colorfulness within a cap, so T changes its colors little.")
+
+
+def test_the_temperature_slider_reaches_the_colors_shown(tiny_app_env, monkeypatch):
     """The picture shown after moving the temperature slider is the 313-bin model's colorization at that
     temperature, not at the default (test_model_specific_controls only moves the slider)."""
     import io
@@ -278,7 +301,7 @@ def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_e
     vivid, default = model.colorize(gray, temperature=0.05), model.colorize(gray)
     assert not np.array_equal(vivid, default)  # the two temperatures give different pictures here
     np.testing.assert_array_equal(shown[-1], widgets.display(vivid, max_side=480))
-    assert "Colored as on the Colorize page: vividness T = 0.05." in texts(at.caption)
+    assert "Colored as on the Colorize page: temperature T = 0.05." in texts(at.caption)
     # The picture's hints too, for a hint-taking model (placed on Colorize: here straight into the session).
     hint = {"x": 5, "y": 5, "rgb": [200, 30, 30]}
     at.session_state["colorize.hints"] = {loaders.image_digest(np.repeat(gray[..., None], 3, axis=2)): [hint]}
@@ -287,7 +310,7 @@ def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_e
     hinted = load("hypercolumn_hints").colorize(gray, hints=[hint], temperature=0.05)
     assert not np.array_equal(hinted, load("hypercolumn_hints").colorize(gray, temperature=0.05))
     np.testing.assert_array_equal(shown[-1], widgets.display(hinted, max_side=480))
-    assert "Colored as on the Colorize page: vividness T = 0.05, 1 hint." in texts(at.caption)
+    assert "Colored as on the Colorize page: temperature T = 0.05, 1 hint." in texts(at.caption)
 
 
 def test_gallery_black_and_white_photo(tiny_app_env):

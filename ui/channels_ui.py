@@ -2,7 +2,7 @@
 ``channels_page_ui``.
 
 ``channels_ui`` draws one image's L, a, b renderings, histograms and ab distribution; ``prediction_of``
-colorizes the picture with the sidebar's model, as the Colorize page does (its vividness, the picture's hints);
+colorizes the picture with the sidebar's model, as the Colorize page does (its temperature, the picture's hints);
 ``error_map_ui`` shows where prediction and truth differ; ``reference_ui`` compares a reference photo's colors
 with the result colored from it. Widget keys are namespaced ``channels.*``.
 """
@@ -60,7 +60,7 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
 
 def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
     """(model name, its colorization of the picture), or None (with a message) when there is no model; colored as
-    the Colorize page colors it (its vividness, the picture's hints), with a line saying so where they are set."""
+    the Colorize page colors it (its temperature, the picture's hints), with a line saying so where they are set."""
     model = widgets.colorizer_ui(widgets.chosen_checkpoint())
     if model is None:
         return None
@@ -83,7 +83,7 @@ def settings_text(temperature: float | None, hints: str) -> str:
     """The Colorize page's settings that change the colors, in words ("" at its defaults)."""
     parts = []
     if temperature is not None and round(temperature, 2) != round(quantize.DEFAULT_TEMPERATURE, 2):
-        parts.append(f"vividness T = {temperature:.2f}")
+        parts.append(f"temperature T = {temperature:.2f}")
     count = len(json.loads(hints)) if hints else 0
     if count:
         parts.append(f"{count} hint{'s' if count != 1 else ''}")

@@ -33,7 +33,7 @@ TEMPERATURE_KEY = "colorize.temperature"
 
 
 def colorize_settings(model: Colorizer, digest: str) -> tuple[float | None, str]:
-    """(temperature, hints as JSON) that the Colorize page colors the picture ``digest`` with: the vividness slider's
+    """(temperature, hints as JSON) that the Colorize page colors the picture ``digest`` with: the temperature slider's
     value (its default where the visitor never moved it) for a 313-bin model, the picture's hints for a hint-taking
     one. The L/a/b page shows the same colors with them: at its own defaults it drew another picture than the one
     the visitor had just made, and called it the prediction."""
@@ -52,15 +52,30 @@ def options_ui(model: Colorizer) -> dict:
     # persist_state="session": a trip to another page keeps them (Streamlit drops an undrawn widget's value).
     if model.has_temperature:
         options["temperature"] = left.slider(
-            "Vividness: temperature T (lower = more vivid)", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key=TEMPERATURE_KEY,
-            persist_state="session", help="The annealed mean of the 313-bin distribution: lower T moves toward the most likely color "
-                 "(vivid), T = 1 is the plain mean (desaturated). The paper's default is 0.38.",
+            "Temperature T of the color bins", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key=TEMPERATURE_KEY,
+            persist_state="session", help=temperature_help(model),
         )
     if model.is_stochastic:
         options["n_samples"] = left.slider("Samples", 2, 8, 4, key="colorize.samples",
                                            persist_state="session", help="The VAE draws a different latent z for each sample.")
         options["seed"] = int(right.number_input("Seed", 0, 1_000_000, 0, key="colorize.seed", persist_state="session"))
     return options
+
+
+def temperature_help(model: Colorizer) -> str:
+    """What the temperature does to this model's colors. Not "vividness": on the flagship, lower T gave less chroma
+    on all five photos of session 34's audit (the blend uses T only where the model is sure, and its colorfulness cap
+    holds the picture's), and on any 313-bin model a pixel whose likeliest bin is gray goes grayer as T falls."""
+    text = ("Each pixel's color is a mix of the 313 color bins the model weighs (the annealed mean): T near 0 takes "
+            "its likeliest bin, T = 1 their plain mean. Lower T is bolder where one color clearly leads, and grayer "
+            "where the likeliest color is gray. The paper's default is 0.38.")
+    decoding = getattr(model.arch, "DECODE", {})
+    if "confidence_low" in decoding:  # the hypercolumn models' blend: the annealed mean only where sure
+        capped = decoding.get("colorfulness_cap", 0) > 0
+        text += (f" {model.arch.NAME} uses T only where it is sure of a color"
+                 + (", and keeps the picture's overall colorfulness within a cap" if capped else "")
+                 + ", so T changes its colors little.")
+    return text
 
 
 def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndarray | None = None) -> None:
