@@ -210,6 +210,35 @@ def test_result_of_a_stop_inside_an_epoch_says_so(tmp_path):
     assert any("stopped before an epoch was complete" in c.value for c in at.caption)
 
 
+@pytest.mark.parametrize("tuned_psnr, verdict", [(11.75, "worse"), (14.0, "better")])
+def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_path, tuned_psnr, verdict):
+    """Finding (session 34's audit): 3 photos and 1 epoch gave 11.75 dB against the base's 13.24 on its one held-out
+    photo, shown under a green "Saved" in a table without arrows and without the photo count: a class took it for
+    an improvement. The heading counts the photos, the columns say which way is better, and a line says how the
+    fine-tuned model compares with its base."""
+    from colorizer import checkpoints
+
+    folder = tmp_path / "hypercolumn-ft-1234"
+    scores = lambda psnr: {"psnr": psnr, "ssim": 0.8, "l2_ab": 30.0, "colorfulness": 20.0, "n_images": 1}
+    checkpoints.write_card(folder, {
+        "name": folder.name, "base": {"name": "hypercolumn"}, "data": {"held_out": True, "held_out_photos": 1},
+        "training": {"epochs": 1, "epochs_run": 1, "time_per_epoch_s": 3.0, "feature_time_s": 6.7},
+        "evaluation": {"gray": scores(15.31), "hypercolumn": scores(13.24), folder.name: scores(tuned_psnr)}})
+    (folder / "model.keras").write_bytes(b"x")
+    at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert "### On the 1 held-out photo" in [m.value for m in at.markdown]
+    [table] = at.dataframe
+    assert list(table.value.columns) == ["model", "PSNR (dB) ↑", "SSIM ↑", "L2_ab ↓", "colorfulness"]
+    warnings, captions = [as_read(w.value) for w in at.warning], [as_read(c.value) for c in at.caption]
+    if verdict == "worse":
+        assert warnings == ["The fine-tuned model is 1.49 dB below its base hypercolumn on the held-out photos: it "
+                            "learned less than it lost. More photos of one kind, more epochs or a lower learning rate "
+                            "may help; the base is still in your model picker."]
+    else:
+        assert not warnings and "The fine-tuned model is 0.76 dB above its base hypercolumn on the held-out photos." in captions
+
+
 def test_the_result_of_a_deleted_fine_tune_offers_no_download(tmp_path):
     """Finding (session 29's audit): after Delete under "Your fine-tuned models" (or its expiry), the result view
     still said "Saved … after ? epoch(s). It is in your model picker now" and its Download gave a 22-byte empty ZIP

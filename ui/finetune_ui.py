@@ -371,14 +371,42 @@ def epochs_done(training: dict) -> str:
 
 
 def scores_ui(card: dict) -> None:
+    """The held-out scores of gray, the base and the fine-tuned model, and in a line which did better. Why the line:
+    a short fine-tune can make a model worse (session 34's audit: 3 photos, 1 epoch, 13.24 dB → 11.75 on its one
+    held-out photo), and a green "Saved" above a table without arrows read as an improvement."""
     evaluation = {k: v for k, v in card.get("evaluation", {}).items() if k != "truth" and isinstance(v, dict)}
     if not evaluation:
         return
-    rows = [{"model": k, "PSNR (dB)": round(v["psnr"], 2), "SSIM": round(v["ssim"], 4), "L2_ab": round(v["l2_ab"], 2),
-             "colorfulness": round(v["colorfulness"], 1)} for k, v in evaluation.items()]
-    held_out = card.get("data", {}).get("held_out")
-    st.markdown("### On the held-out photos" if held_out else "### On the training photo (none was held out)")
+    rows = [{"model": k, "PSNR (dB) ↑": round(v["psnr"], 2), "SSIM ↑": round(v["ssim"], 4),
+             "L2_ab ↓": round(v["l2_ab"], 2), "colorfulness": round(v["colorfulness"], 1)} for k, v in evaluation.items()]
+    data = card.get("data", {})
+    count = data.get("held_out_photos")
+    if data.get("held_out"):
+        photos = f"{count} held-out photo{'s' if count != 1 else ''}" if isinstance(count, int) else "held-out photos"
+        st.markdown(f"### On the {photos}")
+    else:
+        st.markdown("### On the training photo (none was held out)")
     st.dataframe(rows, hide_index=True)
+    verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"))
+    if verdict is not None and verdict[0] == "worse":
+        st.warning(plain(verdict[1]), icon=":material/trending_down:")
+    elif verdict is not None:
+        st.caption(plain(verdict[1]))
+
+
+def scores_verdict(evaluation: dict, base: str | None, tuned: str | None, held_out: bool | None
+                   ) -> tuple[str, str] | None:
+    """("better" | "worse", a line saying how the fine-tuned model's PSNR compares with its base's), or None when
+    either is missing."""
+    if not (base in evaluation and tuned in evaluation):
+        return None
+    change = evaluation[tuned]["psnr"] - evaluation[base]["psnr"]
+    where = "on the held-out photos" if held_out else "on the photo it trained on"
+    if change < 0:
+        return "worse", (f"The fine-tuned model is {-change:.2f} dB below its base {base} {where}: it learned less "
+                         "than it lost. More photos of one kind, more epochs or a lower learning rate may help; the "
+                         "base is still in your model picker.")
+    return "better", f"The fine-tuned model is {change:.2f} dB above its base {base} {where}."
 
 
 def held_out_ui(job: finetune.FinetuneJob, status: finetune.JobStatus) -> None:
