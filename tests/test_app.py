@@ -681,7 +681,11 @@ def test_training_curves_keep_their_legend_below_and_whole():
     assert loss.layout.legend.orientation == "h" and loss.layout.legend.y < 0 and loss.layout.legend.traceorder == "normal"
     assert [t.name for t in loss.data if t.showlegend] == list(histories)
     assert [(t.legendgroup, t.line.dash) for t in loss.data][:2] == [("hypercolumn", "solid"), ("hypercolumn", "dash")]
-    assert (loss.layout.title.text, loss.layout.title.subtitle.text) == ("loss by epoch", "solid: training · dashed: validation")
+    assert (loss.layout.title.text, loss.layout.title.subtitle.text) == ("loss by epoch",
+                                                                         "solid, filled: training · dashed, open: validation")
+    # A one-epoch run is a point each, no line: its validation point is open, not a second like dot (session 34).
+    one = charts.history_figure({"ft": rows[:1]}, "loss")
+    assert [(t.line.dash, t.marker.symbol, t.x) for t in one.data] == [("solid", "circle", (1,)), ("dash", "circle-open", (1,))]
     assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 2   # 3 entries, 2 a row
     assert loss.layout.yaxis.type == "log" and loss.layout.yaxis.dtick == 1            # 0.05 to 1.2: over a decade
     rate = charts.history_figure(histories, "learning_rate", log_y=True)                # 5e-4 to 1e-3: within one

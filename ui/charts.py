@@ -215,13 +215,17 @@ def _logged(rows: list[dict], key: str) -> list[dict]:
 _SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
 
 
+VALIDATED_SUBTITLE = "solid, filled: training · dashed, open: validation"
+
+
 def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = False, height: int = 330) -> go.Figure:
-    """{checkpoint: history rows} → curves of ``metric`` (solid) and ``val_<metric>`` (dashed) per checkpoint.
-    One legend entry per checkpoint (clicking it hides both its curves); the title says which line is which."""
+    """{checkpoint: history rows} → curves of ``metric`` (solid, filled markers) and ``val_<metric>`` (dashed, open
+    markers) per checkpoint. One legend entry per checkpoint (clicking it hides both its curves); the title says which
+    line is which. Open markers: a one-epoch fine-tune has a point each, no line, and two like dots read as one."""
     fig = go.Figure()
     for i, (name, rows) in enumerate(histories.items()):
         color = _PALETTE[i % len(_PALETTE)]
-        for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
+        for key, dash, fill in ((metric, "solid", ""), (f"val_{metric}", "dash", "-open")):
             points = [(r.get("epoch"), r[key]) for r in _logged(rows, key)]
             if not points:
                 continue
@@ -229,7 +233,7 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
             fig.add_trace(go.Scatter(
                 x=epochs, y=[v for _, v in points], mode="lines+markers", name=name, legendgroup=name,
                 showlegend=not any(trace.legendgroup == name for trace in fig.data),
-                line=dict(color=color, dash=dash), marker=dict(size=6, symbol=_SYMBOLS[i % len(_SYMBOLS)]),
+                line=dict(color=color, dash=dash), marker=dict(size=7, symbol=_SYMBOLS[i % len(_SYMBOLS)] + fill),
                 hovertemplate=f"{name}<br>epoch %{{x}}: {key} = %{{y:.4g}}<extra></extra>",
             ))
     # The legend below the plot, two checkpoints a row (one where a name is long), the figure taller by its rows:
@@ -241,7 +245,7 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
     validated = any(trace.line.dash == "dash" for trace in fig.data)
     # "by epoch" in the title, not under the axis: on a phone the legend wraps one a row and rose into that label.
     fig.update_layout(
-        title=dict(text=f"{metric} by epoch", subtitle=dict(text="solid: training · dashed: validation" if validated else "")),
+        title=dict(text=f"{metric} by epoch", subtitle=dict(text=VALIDATED_SUBTITLE if validated else "")),
         height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=60, b=10 + 24 * legend_rows),
         hovermode="x unified", yaxis=_metric_axis(fig, metric, log_y), xaxis=_epoch_axis(fig),
         # traceorder "normal": with legend groups Plotly's default ("grouped") put each group on a row of its own.
