@@ -611,6 +611,14 @@ def test_the_channels_page_draws_a_and_b_each_on_its_own_axis():
     assert abs(heatmap.x[column] - a) <= 5 and abs(heatmap.y[row] - b) <= 5
     bars = {bar.name: bar.x[np.argmax(bar.y)] for bar in charts.channel_histograms(lab).data}
     assert abs(bars["a"] - a) <= 2 and abs(bars["b"] - b) <= 2 and abs(bars["L"] - 60) <= 1
+    # Two pictures' a and b histograms on one scale (session 34's audit: side by side, each picked its own, 0.001-10 %
+    # beside 1-10 %), from one pixel of the largest picture counted to all of them.
+    flat = charts.lab_of(flat_gray(rgb))
+    big = charts.lab_of(np.random.default_rng(0).integers(0, 256, (600, 600, 3), dtype=np.uint8))
+    for figure in (charts.channel_histograms(lab), charts.channel_histograms(flat), charts.channel_histograms(big)):
+        assert [tuple(figure.layout[axis].range) for axis in ("yaxis2", "yaxis3")] == [(-3.5, 2.0)] * 2
+    one_pixel = 100 / (big.shape[0] * big.shape[1])
+    assert big.shape[:2] == (512, 512) and np.log10(one_pixel) > -3.5
     error = np.asarray(charts.ab_error_map(rgb, flat_gray(rgb)).data[0].z)
     np.testing.assert_allclose(error, np.hypot(a, b), atol=1.5)
     lighter = np.asarray(charts.ab_error_map(rgb, lab_patch(8, 8, 70, chroma, hue)).data[0].z)

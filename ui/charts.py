@@ -108,6 +108,10 @@ def _bar_colors(channel: str, centres: np.ndarray) -> list[str]:
     return _css(lab_to_rgb(lab))
 
 
+# log10 of the a and b histograms' y range (% of pixels): one pixel of a 512 × 512 picture (3.8e-4 %) to 100 %.
+AB_SHARE_LOG_RANGE = (-3.5, 2.0)
+
+
 def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
     """Lab H×W×3 (or N×3, e.g. ``counted``'s) → three histograms (share of pixels per value) with bars in the
     value's color."""
@@ -123,8 +127,13 @@ def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
                    marker_line_width=0, name=channel, hovertemplate=f"{channel}=%{{x:.0f}}: %{{y:.2f}}% of pixels<extra></extra>"),
             row=1, col=col,
         )
-        # a and b pile up near 0 with long colorful tails: a log axis (powers of ten) shows both.
-        fig.update_yaxes(type="log" if channel != "L" else "linear", dtick=1 if channel != "L" else None, row=1, col=col)
+        # a and b pile up near 0 with long colorful tails: a log axis (powers of ten) shows both. Its range is fixed,
+        # from one pixel of the most ``lab_of`` keeps to all of them: the truth's and the prediction's, side by side,
+        # each picked its own (0.001-10 % beside 1-10 %), so like bars meant unlike shares (session 34's audit).
+        if channel == "L":
+            fig.update_yaxes(type="linear", row=1, col=col)
+        else:
+            fig.update_yaxes(type="log", dtick=1, range=list(AB_SHARE_LOG_RANGE), row=1, col=col)
     fig.update_yaxes(title_text="% of pixels", row=1, col=1)
     fig.update_layout(title=title or None, showlegend=False, height=260, margin=dict(l=10, r=10, t=50 if title else 30, b=10),
                       bargap=0)
