@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ui.widgets import STEADY_SCROLL_CSS
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
-    TUNED_NAME, assert_no_page_error, color_png, element_kinds, gray_png, no_checkpoints_env, tiny_app_env,
+    TUNED_NAME, as_read, assert_no_page_error, color_png, element_kinds, gray_png, no_checkpoints_env, tiny_app_env,
     app_checkpoints,
 )
 
@@ -774,6 +774,24 @@ def test_curves_choices_survive_a_trip_to_another_page(tiny_app_env):
     assert at.multiselect(key="curves.checkpoints").value == names[:1]
     assert at.multiselect(key="curves.metrics").value == ["loss"]
     assert at.toggle(key="curves.log").value is False
+
+
+def test_curves_say_when_their_losses_differ_in_kind_and_what_to_do_with_none_picked(tiny_app_env):
+    """Session 34's audit: cross-entropy over 313 bins (about 3.5) and squared errors (about 0.02) shared the loss
+    chart with the warning only in a toggle's tooltip, so cifar_ae read 100× better; and with every checkpoint
+    unpicked the chart column was blank."""
+    at = app().switch_page("pages/curves.py").run()
+    at.multiselect(key="curves.checkpoints").set_value(["cifar_ae", "vae", "unet313"]).run()
+    at.multiselect(key="curves.metrics").set_value(["loss"]).run()
+    assert_no_page_error(at)
+    assert ("Their losses are not one measure: cifar_ae: squared error of the RGB colors; vae: squared error of a and "
+            "b; unet313: cross-entropy over the 313 color bins. Compare the curves' shapes, not their heights."
+            ) in [as_read(c.value) for c in at.caption]
+    at.multiselect(key="curves.checkpoints").set_value(["unet313", "hypercolumn_hints"]).run()
+    assert not any("not one measure" in c.value for c in at.caption)  # one kind: nothing to say
+    at.multiselect(key="curves.checkpoints").set_value([]).run()
+    assert_no_page_error(at)
+    assert [i.value for i in at.info] == ["Pick up to 12 checkpoints above to draw their curves."]
 
 
 def test_reference_gallery_choice_survives_a_trip_to_another_page(tiny_app_env):

@@ -11,6 +11,7 @@ import streamlit as st
 
 from colorizer import access
 from colorizer.checkpoints import CheckpointError
+from colorizer.models import ARCHITECTURES
 from ui import charts, loaders, widgets
 from ui.cards import card_ui, soup_size
 from ui.plain_text import plain, without_server_paths
@@ -26,6 +27,23 @@ def shared_by_others(folder, viewer: str) -> bool:
     """Whether the checkpoint in ``folder`` is another visitor's, shared on this server (not drawn by default)."""
     record = access.read_access(folder)  # once: a class's shared models are many
     return record is not None and not access.is_owner(record, viewer)
+
+
+# What each kind of output is trained to lower (the architectures' OUTPUT_KIND).
+LOSS_OF_OUTPUT = {"ab313": "cross-entropy over the 313 color bins", "ab": "squared error of a and b",
+                  "rgb": "squared error of the RGB colors"}
+
+
+def loss_kinds(names: list[str]) -> dict[str, list[str]]:
+    """{what the loss measures: the checkpoints among ``names`` trained on it}, by their cards' architectures
+    (a checkpoint made elsewhere, of no known architecture, is left out)."""
+    kinds: dict[str, list[str]] = {}
+    for name in names:
+        arch = ARCHITECTURES.get(loaders.card_of(name).get("architecture", ""))
+        kind = LOSS_OF_OUTPUT.get(getattr(arch, "OUTPUT_KIND", ""))
+        if kind:
+            kinds.setdefault(kind, []).append(name)
+    return kinds
 
 
 def curves_page_ui() -> None:
@@ -66,8 +84,15 @@ def curves_page_ui() -> None:
             figure = charts.history_figure(shown, metric, log_y=metric in LOG_SCALE_ALWAYS or log_losses)
             st.plotly_chart(figure, key=f"curves.figure.{metric}", config=charts.PLOTLY_CONFIG,
                             alt=charts.history_alt(shown, metric))
-        if chosen and not picked:
+        if not chosen and with_history:
+            st.info(f"Pick up to {MAX_CURVES} checkpoints above to draw their curves.", icon=":material/show_chart:")
+        elif chosen and not picked:
             st.caption("Pick a metric to plot.")
+        kinds = loss_kinds(chosen) if "loss" in picked else {}
+        if len(kinds) > 1:  # said beside the chart, not only in the toggle's tooltip (session 34's audit)
+            st.caption(plain("Their losses are not one measure: " + "; ".join(
+                f"{', '.join(names)}: {kind}" for kind, names in kinds.items()) + ". Compare the curves' shapes, "
+                "not their heights."))
         soups = [name for name in chosen if soup_size(loaders.card_of(name))]
         if soups and picked:  # a soup was never trained: say whose curve it is, not let it pass for its own
             st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
