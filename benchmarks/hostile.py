@@ -17,7 +17,8 @@ Structural extremes for the other checks: ``gif_frames(n)`` (an animated GIF of 
 its pixels), ``jpeg_segments(n)`` (a JPEG with ``n`` empty APP segments), ``tiff_tag(count)`` (a TIFF
 whose strip-offset tag claims ``count`` entries), ``tiff_tile(tile)`` (a 16×16 TIFF in one ``tile``×``tile`` tile),
 ``thin_png(width, height)`` (a one-pixel-thin PNG), ``lossless_jpeg(width, height)`` (valid, rare), ``deep_json(depth)`` and ``hints_json(n)``; for the Video page,
-``png_in_mov(path, side)`` (a clip whose header says 64×64 holding one ``side``×``side`` 16-bit RGBA PNG).
+``png_in_mov(path, side)`` (a clip whose header says 64×64 holding one ``side``×``side`` 16-bit RGBA PNG),
+``mp4_claiming(path, samples)`` (tables claiming ``samples`` frames) and ``clip_of_streams(path, sounds)``.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ import zlib
 import numpy as np
 
 __all__ = ["progressive_jpeg", "float_tiff", "webp", "png16", "bombs", "gif_frames", "tiff_pages", "tiff_tile", "thin_png", "lossless_jpeg", "png_chunks",
-           "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png", "png_in_mov"]
+           "jpeg_segments", "tiff_tag", "deep_json", "hints_json", "gray_png", "png_in_mov", "mp4_claiming",
+           "clip_of_streams"]
 
 
 # ---------------------------------------------------------------------------------------------- JPEG
@@ -226,6 +228,71 @@ def png_in_mov(path, side: int = 16_000) -> None:
         packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 25)
         packet.is_keyframe = True
         container.mux(packet)
+
+
+def mp4_claiming(path, samples: int = 50_000_000, fragmented: bool = False) -> None:
+    """An MP4 at ``path`` of one 64×64 H.264 frame whose tables claim ``samples`` frames (a few hundred bytes):
+    patched in place, one constant sample size, one timing entry and one chunk of them (``stsz``, ``stts``,
+    ``stsc``), or, ``fragmented``, a fragment's ``trun`` of that many with no per-sample fields. FFmpeg makes an index
+    entry for each while it opens the file (50,000,000: 1.75 GB)."""
+    import av
+
+    options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragmented else {}
+    with av.open(str(path), "w", format="mp4", options=options) as container:
+        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24")
+        frame.pts = 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    data = bytearray(open(path, "rb").read())
+    for kind, at in _mp4_boxes(data, 0, len(data)):
+        if kind == b"stsz" and not fragmented:  # constant size: the first sample's; the count: ``samples``
+            size = struct.unpack_from(">I", data, at + 12)[0] or struct.unpack_from(">I", data, at + 20)[0]
+            struct.pack_into(">II", data, at + 12, size, samples)
+        elif kind == b"stts" and not fragmented:
+            struct.pack_into(">I", data, at + 16, samples)
+        elif kind == b"stsc" and not fragmented:
+            struct.pack_into(">I", data, at + 20, samples)
+        elif kind == b"trun" and fragmented:  # no per-sample fields: every sample takes the defaults
+            flags = struct.unpack_from(">I", data, at + 8)[0] & ~0xF00
+            struct.pack_into(">II", data, at + 8, flags, samples)
+    open(path, "wb").write(bytes(data))
+
+
+def _mp4_boxes(data: bytes, start: int, end: int):
+    """(kind, offset) of every box under the movie's and fragments' containers, depth first."""
+    offset = start
+    while offset + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, offset)
+        if size < 8:
+            return
+        yield kind, offset
+        if kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"moof", b"traf"):
+            yield from _mp4_boxes(data, offset + 8, offset + size)
+        offset += size
+
+
+def clip_of_streams(path, sounds: int) -> None:
+    """A clip at ``path`` (its extension names the container) of one 64×48 frame and ``sounds`` sound streams of a
+    tenth of a second each. FFmpeg decodes a frame of every stream while it opens a file (900 720p tracks: 2.6 GB)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = [container.add_stream("pcm_s16le", rate=8000) for _ in range(sounds)]
+        for stream in audio:
+            stream.layout = "mono"
+        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+        frame.pts = 0
+        container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for stream in audio:
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+            sound.sample_rate, sound.pts = 8000, 0
+            container.mux(stream.encode(sound))
+            container.mux(stream.encode(None))
 
 
 def png_chunks(n: int) -> bytes:

@@ -363,6 +363,69 @@ def test_a_frame_far_over_the_limit_is_refused_by_ffmpeg_before_it_is_decoded(tm
                                   "video (no frame size in its header)")
 
 
+@pytest.mark.parametrize("fragmented", [False, True])
+def test_an_mp4_whose_tables_claim_millions_of_frames_is_refused_before_ffmpeg_indexes_them(tmp_path, fragmented,
+                                                                                             monkeypatch):
+    """Session 34's audit: FFmpeg makes an index entry for every sample an MP4's tables claim while it opens the file,
+    and one constant sample size, one timing entry and one chunk (or a fragment's ``trun``) claim 50,000,000 frames
+    in 1.4 kB: the Video page's probe took 1.75 GB (85,000,000: 3 GB) before it said "2,000,000 s, over this
+    server's 30 s". The claims are read first (``container_budget``); here the reading grew by 1,750 MiB, now by
+    under 16."""
+    import subprocess
+    import sys
+
+    from benchmarks.hostile import mp4_claiming
+    from colorizer.video import container_budget
+    from colorizer.video.io import VideoBudgetError
+
+    mp4_claiming(tmp_path / "lying.mp4", 50_000_000, fragmented=fragmented)
+    run = subprocess.run([sys.executable, "-c", _PEAK_OF_READING, str(tmp_path / "lying.mp4")], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    grown_mib, line = run.stdout.splitlines()
+    assert line == ("lying.mp4: its tables claim 50,000,000 frames and sound packets, over the 1,000,000 this "
+                    "server indexes in a clip (a damaged or crafted file)") and int(grown_mib) < 16, run.stdout
+    with pytest.raises(VideoBudgetError, match="claim 50,000,000 frames"):
+        probe(tmp_path / "lying.mp4", max_frame_pixels=1280 * 720)
+    # The limit itself is read: at it, FFmpeg opens the file; one over, it is refused.
+    mp4_claiming(tmp_path / "at.mp4", 1000, fragmented=fragmented)
+    monkeypatch.setattr(container_budget, "MAX_SAMPLES", 1000)
+    assert container_budget.claimed_samples(tmp_path / "at.mp4") == 1000 and probe(tmp_path / "at.mp4").width == 64
+    monkeypatch.setattr(container_budget, "MAX_SAMPLES", 999)
+    with pytest.raises(VideoBudgetError, match="claim 1,000 frames and sound packets, over the 999"):
+        probe(tmp_path / "at.mp4")
+
+
+def test_the_samples_counted_are_those_ffmpeg_indexes_one_at_a_time(tmp_path):
+    """Frames and compressed sound packets count; raw sound in a MOV or MP4 (one sample each tick: 48,000 a second)
+    does not, as FFmpeg indexes it by chunk; other containers are not read (their indexes are bytes of the file)."""
+    from benchmarks.hostile import clip_of_streams
+    from colorizer.video import container_budget
+
+    write_clip(tmp_path / "tone.mp4", [np.zeros((16, 16), np.uint8)] * 5, audio_seconds=2.0)
+    assert 5 + 2 * 22050 // 1024 <= container_budget.claimed_samples(tmp_path / "tone.mp4") <= 5 + 50
+    for name in ("raw.mov", "raw.mp4"):
+        clip_of_streams(tmp_path / name, sounds=3)  # 3 tracks of 800 samples each
+        assert container_budget.claimed_samples(tmp_path / name) == 1
+    clip_of_streams(tmp_path / "raw.mkv", sounds=3)
+    assert container_budget.claimed_samples(tmp_path / "raw.mkv") is None
+
+
+def test_a_clip_of_more_streams_than_the_server_reads_is_refused(tmp_path):
+    """Session 34's audit: FFmpeg decodes a frame of every stream while it opens a file, and a 5 MB MKV of 900 720p
+    tracks took 2.6 GB each time the page opened it, shown as an ordinary clip. FFmpeg reads one stream more than
+    ``MAX_STREAMS`` now, and a file that has it is refused (dropping the rest would cut an MKV's reading short)."""
+    from benchmarks.hostile import clip_of_streams
+    from colorizer.video.io import MAX_STREAMS, VideoBudgetError
+
+    clip_of_streams(tmp_path / "many.mkv", sounds=MAX_STREAMS)
+    with pytest.raises(VideoBudgetError) as refused:
+        probe(tmp_path / "many.mkv")
+    assert str(refused.value) == ("many.mkv: over 16 streams (pictures, sound, subtitles), more than this server reads "
+                                  "in a clip; keep its picture and one sound")
+    clip_of_streams(tmp_path / "most.mkv", sounds=MAX_STREAMS - 1)
+    assert probe(tmp_path / "most.mkv").has_audio and len(list(read_frames(tmp_path / "most.mkv"))) == 1
+
+
 @pytest.mark.parametrize("audio_seconds", [2.0, None])  # without sound the file appears only with the first frames
 def test_a_result_past_max_bytes_is_refused_by_name_and_leaves_no_file(tmp_path, audio_seconds):
     clip = synthetic.moving_square(frames=24, size=(64, 48))

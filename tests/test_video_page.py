@@ -119,6 +119,25 @@ def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app
     assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 6
 
 
+def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit(tiny_app_env, tmp_path, monkeypatch):
+    """Session 34's audits: the page opened a clip (FFmpeg decodes a frame of each stream) outside every queue on every
+    rerun, two visitors' at once; and its 30 MB cap was a constant of its own that ``server.maxUploadSize``, which
+    deploy.md says sets it, did not move."""
+    from ui import server_tuning, video_ui, work_queue
+
+    kinds, turn = [], work_queue.WorkQueue.turn
+    monkeypatch.setattr(work_queue.WorkQueue, "turn", lambda queue, *a, **k: (
+        kinds.append((queue is work_queue.DECODE_QUEUE, k.get("kind"))), turn(queue, *a, **k))[1])
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    assert_no_page_error(at)
+    assert (True, "opening a clip") in kinds
+    assert "up to 30 MB" in at.get("file_uploader")[0].proto.label  # .streamlit/config.toml's maxUploadSize
+    monkeypatch.setattr(server_tuning, "largest_upload_mb", lambda: 0.001)
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    errors = [as_read(e.value) for e in at.error]
+    assert len(errors) == 1 and "over this server's 0.001 MB for a clip" in errors[0], errors
+
+
 def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny_app_env, tmp_path, monkeypatch):
     """Finding (session 23): the page's 30-s cap was read from the header, so a clip claiming one frame at 1/30 fps
     could run for hours of timeline and re-encode hours of sound. The run itself now stops at the limit."""

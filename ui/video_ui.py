@@ -44,7 +44,7 @@ __all__ = ["video_page_ui", "clip_ui", "guidance_ui", "guidance_key", "run_ui", 
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
 # Hosted caps (a shared 2-core server; the CLI has its own, larger budget, COLORIZER_MAX_VIDEO_PIXELS):
-MAX_UPLOAD_MB = 30
+MAX_UPLOAD_MB: float | None = None   # None: the server's limit on a file (server.maxUploadSize; 30 in the config)
 MAX_SECONDS = 30                      # of clip
 MAX_FRAME_PIXELS = 1280 * 720         # a frame
 PAGE_BUDGET = 640 * 360 * 25 * 30     # frames × pixels: 30 s of 640×360 at 25 fps, about 2 minutes of CPU here
@@ -121,18 +121,40 @@ def first_frame(path: str) -> np.ndarray:
     return next(read_frames(path, max_frames=1, max_frame_pixels=MAX_FRAME_PIXELS))
 
 
+def clip_upload_mb() -> float:
+    """The largest clip the page takes, in MB: ``MAX_UPLOAD_MB``, by default the server's limit on any file (a 30
+    here beside it drifted from ``server.maxUploadSize``, which deploy.md says sets it)."""
+    from ui.server_tuning import largest_upload_mb
+
+    return float(largest_upload_mb() if MAX_UPLOAD_MB is None else MAX_UPLOAD_MB)
+
+
+def opened_clip(path: Path, name: str):
+    """(header, first frame) of the stored clip at ``path`` within the page's caps; ``VideoError`` naming ``name``."""
+    info = probe(path, max_frame_pixels=MAX_FRAME_PIXELS)
+    if info.duration > MAX_SECONDS:
+        raise VideoError(f"{name}: {info.duration:.0f} s, over this server's {MAX_SECONDS} s for a clip "
+                         "(the command line takes longer clips: python -m colorizer video)")
+    if info.frames > MAX_FRAMES:
+        raise VideoError(f"{name}: {info.frames:,} frames, over this server's {MAX_FRAMES} for a clip "
+                         "(the command line takes longer clips: python -m colorizer video)")
+    check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
+    return info, first_frame(str(path))
+
+
 def clip_ui():
     """The clip: (its name, path, info, bytes) within the caps, or None (with a message when it is refused)."""
     source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key=SOURCE_KEY, required=True,
                                   persist_state="session")
     if source == UPLOAD:
-        upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {MAX_UPLOAD_MB} MB "
+        largest = clip_upload_mb()
+        upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {largest:g} MB "
                                   f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key="video.upload")
         if upload is None:
             st.info("Upload a clip, or try the sample.", icon=":material/movie:")
             return None
-        if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-            st.error(plain(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {MAX_UPLOAD_MB} MB for a clip "
+        if upload.size > largest * 1024 * 1024:
+            st.error(plain(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {largest:g} MB for a clip "
                      "(the command line takes longer clips: python -m colorizer video)"), icon=":material/error:")
             return None
         name, data = upload.name, upload.getvalue()
@@ -140,15 +162,10 @@ def clip_ui():
         name, data = sample_clip()
     path = stored_clip(name, data)
     try:
-        info = probe(path, max_frame_pixels=MAX_FRAME_PIXELS)
-        if info.duration > MAX_SECONDS:
-            raise VideoError(f"{name}: {info.duration:.0f} s, over this server's {MAX_SECONDS} s for a clip "
-                             "(the command line takes longer clips: python -m colorizer video)")
-        if info.frames > MAX_FRAMES:
-            raise VideoError(f"{name}: {info.frames:,} frames, over this server's {MAX_FRAMES} for a clip "
-                             "(the command line takes longer clips: python -m colorizer video)")
-        check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
-        frame = first_frame(str(path))
+        # In the uploads' lane, as a photo is read: opening a clip decodes a frame of each of its streams (up to
+        # video.io.MAX_STREAMS), and every rerun of the page opens it again; two visitors' clips are not opened at once.
+        with work_queue.DECODE_QUEUE.turn(kind="opening a clip"):
+            info, frame = opened_clip(path, name)
     except VideoError as err:
         st.error(plain(str(err).replace(path.name, name)), icon=":material/broken_image:")
         return None

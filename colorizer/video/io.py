@@ -24,7 +24,9 @@ Budget (``check_budget``): a clip whose frames × pixels exceed ``max_video_pixe
 frame over ``colorizer.imageio.MAX_PIXELS`` (or the caller's ``max_frame_pixels``) is refused before decoding, and
 reading stops there too when the header understated the count or the frame size. FFmpeg decodes a frame already
 while it opens a file, before any check here: its decoders are told a ceiling of ``DECODER_MARGIN`` × the frame limit
-(its ``max_pixels``), so a frame far over it is never decoded, whatever the header says.
+(its ``max_pixels``), so a frame far over it is never decoded, whatever the header says. FFmpeg also indexes every
+sample an MP4's tables claim while opening it (``container_budget`` checks the claims first), and decodes a frame of
+every stream (at most ``MAX_STREAMS`` are read).
 
 Decoding time: a frame's pixels do not bound it. A JPEG-based frame (MJPEG, ``JPEG_CODECS``) is checked before FFmpeg
 decodes it, as the image path checks a JPEG (``colorizer.decode_budget.inspect``: at most ``MAX_JPEG_SCANS`` scans, each
@@ -44,6 +46,7 @@ from typing import Iterator
 import numpy as np
 
 from colorizer import decode_budget
+from colorizer.video import container_budget
 from colorizer.imageio import special_file_reason
 from colorizer.settings import number_from_env
 
@@ -68,6 +71,10 @@ JPEG_CODECS = {"mjpeg", "mjpegb", "jpegls", "amv", "smvjpeg", "thp", "avrn", "sp
 MAX_PACKET_SCANS = 2 * decode_budget.MAX_JPEG_SCANS
 # A frame of 1280×720 decodes in milliseconds; one that takes seconds was made to take them.
 MAX_FRAME_DECODE_SECONDS = 5.0
+# Streams FFmpeg reads from a file (its ``max_streams``; its own default is 1,000): it decodes a frame of each while
+# opening the file, and a 5 MB MKV of 900 720p video tracks took 2.6 GB each time it was opened (session 34's audit).
+# A clip, its sounds and subtitles fit in 16; one with more is refused (see ``_av_open``).
+MAX_STREAMS = 16
 
 
 def max_video_pixels() -> int:
@@ -139,10 +146,24 @@ def _decoder_options(max_frame_pixels: int) -> dict:
 
 def _av_open(path, max_frame_pixels: int):
     """``av.open`` to read ``path``, FFmpeg's decoders held to ``DECODER_MARGIN`` × ``max_frame_pixels`` while it opens
-    the file (it decodes a frame to learn the stream's size): the pictures' reader and the sound's."""
+    the file (it decodes a frame to learn the stream's size), and its streams to ``MAX_STREAMS``: the pictures' reader
+    and the sound's. Its tables' claims are checked first (``container_budget``: FFmpeg indexes every claimed
+    sample while it opens the file): ``VideoBudgetError``."""
     import av
 
-    return av.open(str(path), metadata_errors="ignore", options=_decoder_options(max_frame_pixels))
+    try:
+        container_budget.check(path)
+    except container_budget.ContainerBudgetError as err:
+        raise VideoBudgetError(str(err)) from None
+    # One stream more than the most we read: a file that has it has too many (FFmpeg would drop the rest quietly,
+    # and an MKV's reading then stops at the first packet of a dropped one: a clip cut to one frame).
+    container = av.open(str(path), metadata_errors="ignore",
+                        options={**_decoder_options(max_frame_pixels), "max_streams": str(MAX_STREAMS + 1)})
+    if len(container.streams) > MAX_STREAMS:
+        container.close()
+        raise VideoBudgetError(f"{Path(path).name}: over {MAX_STREAMS} streams (pictures, sound, subtitles), more "
+                               "than this server reads in a clip; keep its picture and one sound")
+    return container
 
 
 def _open(path, max_frame_pixels: int):
@@ -158,6 +179,8 @@ def _open(path, max_frame_pixels: int):
         raise VideoError(f"{name}: empty file")
     try:
         container = _av_open(path, max_frame_pixels)
+    except VideoError:
+        raise
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise VideoError(f"{name}: not a readable video ({_one_line(err, path)})") from None
     if not container.streams.video:
