@@ -21,7 +21,8 @@ from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
-MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one counts ~150 MB (ui.loaders.MODEL_CACHE_MB)
+MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one counts ~150 MB, and ui.loaders.MODEL_CACHE_MB
+# holds the six and three (fewer places than the page sweeps made every rerun load them all again)
 
 
 def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
