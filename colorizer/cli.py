@@ -668,7 +668,8 @@ def main(argv: list[str] | None = None) -> int:
            if getattr(args, option) is not None):
         return USAGE_ERROR
     try:
-        if args.run is not cmd_archs:  # every other command loads a model, so TensorFlow
+        # Every other command loads a model, so TensorFlow; ``archs --hints`` asks the architectures, which import it.
+        if args.run is not cmd_archs or getattr(args, "hints", False):
             import_tensorflow_quietly()
         return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError

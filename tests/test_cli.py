@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -73,6 +74,12 @@ def test_archs_as_a_module_subprocess():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ARCHS
     assert "Traceback" not in result.stderr
+    # ``archs --hints`` asks the architectures, which import TensorFlow: quietly, as every other command does
+    # (session 34's docs audit: six lines of TensorFlow's start-up log on stderr).
+    as_run = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # conftest's 2 asks for the log
+    hints = subprocess.run([sys.executable, "-m", "colorizer", "archs", "--hints"], cwd=REPO_ROOT, env=as_run,
+                           capture_output=True, text=True, timeout=120)
+    assert (hints.returncode, hints.stdout.split(), hints.stderr) == (0, ["hypercolumn_hints"], "")
 
 
 def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tiny_colorizers, tmp_path, capsys):

@@ -261,7 +261,7 @@ def image_source_ui() -> str:
         st.file_uploader(
             "Images", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key=UPLOAD_KEY,
             help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first. "
-                 f"This server keeps up to {server_tuning.UPLOADS_PER_SESSION_MB} MB of files per visitor.",
+                 f"This server keeps up to {server_tuning.UPLOADS_PER_SESSION_MB} MB of files per browser tab.",
         )
         upload_room_ui()
     else:
