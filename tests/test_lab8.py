@@ -271,6 +271,11 @@ def test_join_of_chroma_that_is_not_finite_is_gray_or_the_grid_edge():
     edge = lab8.join(L8, np.full((2, 2, 2), 126.0, np.float32))
     np.testing.assert_array_equal(lab8.join(L8, np.full((2, 2, 2), np.inf, np.float32)), edge)
     np.testing.assert_array_equal(lab8.join_guided(L8, np.full((2, 2, 2), np.inf, np.float32), ab), edge)
+    # The float joins (references, the evaluation's gray) give the same pictures: NaN was white there (session 34).
+    L = lab8.L_of(L8)
+    for join in (lambda ab: color.join_lab(L, ab), lambda ab: color.join_lab_guided(L, ab, ab)):
+        assert np.abs(join(ab).astype(int) - gray).max() <= 1
+    assert np.abs(color.join_lab(L, np.full((2, 2, 2), np.inf, np.float32)).astype(int) - edge).max() <= 1
 
 
 def test_join_guided_clips_each_pixel_to_the_grid():
