@@ -60,6 +60,17 @@ def test_metrics_of_a_different_image_and_tiny_images():
         image_metrics(truth, truth[:-1])
 
 
+def test_metrics_refuse_pictures_that_are_not_8_bit_rgb():
+    """Session 34's audit: 16-bit pictures one pixel apart measured PSNR −1.75 dB and colorfulness 36,035; 0-1 floats
+    colorfulness 0.55 against 140.2 as uint8: taken as if 8-bit, without a word."""
+    truth = make_photo(20, 30, seed=4)
+    for other in (truth.astype(np.uint16) * 257, truth / 255.0):
+        with pytest.raises(ValueError, match="metrics take uint8 RGB"):
+            image_metrics(other, other)
+    with pytest.raises(ValueError, match="metrics take uint8 RGB"):
+        image_metrics(truth[..., 0], truth[..., 0])
+
+
 def test_psnr_l2_ab_and_colorfulness_ratio_on_known_values():
     """Hand-computed: PSNR over R, G, B at a data range of 255; l2_ab the mean (not the largest) per-pixel ab
     distance; colorfulness_ratio the prediction's colorfulness over the truth's (not the other way round)."""
