@@ -10,7 +10,9 @@ Conventions (the one place they are defined):
 
 The standard recipe (Zhang et al.'s demo): run the network on a small working-size L, upsample
 its a, b to the input's size and join them to the input's own full-resolution L, so the output keeps
-every detail and exactly the input's luminance.
+every detail and the input's luminance: to within rounding where the color is inside sRGB; a color outside it is
+clipped to RGB, which moves L (on photos of session 34's audit, 0.05-0.4 % of pixels by more than 1 unit, at most
+4-10).
 """
 from __future__ import annotations
 

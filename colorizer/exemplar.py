@@ -5,7 +5,8 @@ He et al. ("Deep Exemplar-based Colorization", 2018, match deep features): the g
 matched to the reference photo's cells by the frozen VGG16 the flagship already has, and take their
 colors from the best matches; where no match is confident, the automatic model's colors stay.
 
-Steps (``reference_colorize``), on the flagship's 44×44 grid of a 176-px working input:
+Steps (``reference_colorize``), on a 44×44 grid of the gray photo at 176 px (``MATCH_SIZE``; square, whatever the
+flagship's own working size):
 1. **Describe** every cell of the gray photo and of the reference(s) (with ``MIRRORED_VIEWS``, also
    their mirror images) by VGG16 blocks 3, 4 and 5 (``LEVEL_WEIGHTS``), each
    L2-normalized: block 3 is local texture, block 5 what the thing is. The reference keeps its aspect
@@ -50,11 +51,14 @@ from colorizer.color import luminance, normalize_l, resize, rgb_to_lab
 
 __all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
            "reference_matcher", "match_references", "lightness_palette", "lightness_level", "nearest_present_level",
-           "MATCH_SIZE", "read_reference", "reference_shown"]
+           "MATCH_SIZE", "MIN_REFERENCE_SIDE", "read_reference", "reference_shown", "too_small_reason"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
 REFERENCE_MAX_SIDE = 256    # the reference keeps its aspect ratio within this side (multiples of 16)
+# The smallest side of a reference taken: under it, block 5 has a cell or two across, nothing matches, and the
+# result was the automatic one without a word (a 1×1, an 8×8 thumbnail of the truth, a 1×300 strip: session 34).
+MIN_REFERENCE_SIDE = 32
 LEVEL_WEIGHTS = {3: 0.45, 4: 0.35, 5: 0.20}
 TOP_K = 8
 MATCH_TEMPERATURE = 0.02    # softmax over cosine similarities of the top K (lower: trust the best more)
@@ -187,7 +191,19 @@ def _checked_reference(reference, index: int) -> np.ndarray:
     if reference.dtype != np.uint8 or reference.ndim != 3 or reference.shape[2] != 3 or min(reference.shape[:2]) < 1:
         raise ReferencePhotoError(f"reference {index + 1}: expected a uint8 RGB H×W×3 photo, got {reference.dtype} "
                              f"array of shape {reference.shape}")
+    small = too_small_reason(reference.shape)
+    if small:
+        raise ReferencePhotoError(f"reference {index + 1}: {small}")
     return reference
+
+
+def too_small_reason(shape: tuple[int, ...]) -> str | None:
+    """Why a reference of ``shape`` (H×W…) is too small to match against, or None: the one rule the command line, the
+    Colorize page and ``reference_cells`` share."""
+    if min(shape[:2]) >= MIN_REFERENCE_SIDE:
+        return None
+    return (f"{shape[1]}×{shape[0]} px is too small to match the photo's parts against (at least "
+            f"{MIN_REFERENCE_SIDE} px a side)")
 
 
 @dataclass
@@ -207,7 +223,7 @@ class ReferenceCells:
 def read_reference(path) -> tuple[np.ndarray, np.ndarray | None]:
     """A reference photo's file (the command line's) → (uint8 RGB, the pixels it shows: ``reference_shown``), for
     ``reference_colorize``'s ``visible``; ``ImageError`` (one line naming the file) when it cannot be read, is gray,
-    or what it shows gives no color."""
+    is too small (``too_small_reason``) or what it shows gives no color."""
     from colorizer.imageio import ImageError, read_image
 
     image = read_image(path)
@@ -217,6 +233,9 @@ def read_reference(path) -> tuple[np.ndarray, np.ndarray | None]:
         raise ImageError(str(path), str(err)) from None
     if not image.was_color:  # as the app's pages refuse it: a gray reference drained the result's colors, silently
         raise ImageError(str(path), "it is gray: it has no colors to give; use a color photo")
+    small = too_small_reason(image.rgb.shape)
+    if small:  # before any model loads, as the gray one
+        raise ImageError(str(path), small)
     return image.rgb, shown
 
 

@@ -4,7 +4,8 @@
 H×W×3 (an RGB image is turned gray first: only its L is used) and returns uint8 RGB H×W×3. The
 network runs at its working size (S×S, or about S² pixels in the photo's own aspect for an
 architecture with ``KEEP_ASPECT``, see ``aspect_shape``); its a, b are upsampled and joined to the
-input's own full-resolution L, so the output keeps every detail and exactly the input's luminance.
+input's own full-resolution L, so the output keeps every detail and the input's luminance (to within rounding, but
+where a color outside sRGB is clipped: ``colorizer.color``).
 
 Contracts a checkpoint can have (``colorizer.models.contract.CONTRACTS``; inferred from its
 input/output shapes when it was made elsewhere): ``gray01_rgb`` (the CIFAR-10 report's code), ``L_ab``

@@ -195,6 +195,20 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
     assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.subheader)
 
 
+def test_a_reference_too_small_to_match_is_one_line_before_any_work(tiny_app_env):
+    """Session 34's audit: a tiny reference (an 8×8 thumbnail) gave the automatic colors without a word."""
+    at = app_with_upload("cifar_ae", gray_png(48))
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("thumb.png", color_png(16), "image/png")]).run()
+    assert_no_page_error(at)
+    assert [as_read(w.value) for w in at.warning if "too small" in w.value] == [
+        "thumb.png: 16×16 px is too small to match the photo's parts against (at least 32 px a side). Pick a larger "
+        "photo."]
+    captions = [c for element in at.image for c in element.captions]
+    assert "Colored from the reference" not in captions
+
+
 def test_a_reference_that_gives_no_color_is_one_line_on_both_pages(tiny_app_env):
     """Review finding: a reference whose shown pixels give no color (every other pixel shown: no patch of it free
     of transparency) was one line per picture on the Colorize page, but on the L/a/b page the matcher's

@@ -101,6 +101,26 @@ def test_a_reference_that_is_not_an_rgb_photo_is_refused(flagship, photo):
         flagship.colorize(photo, reference=np.zeros((10, 10), np.uint8))
 
 
+def test_a_reference_too_small_to_match_is_refused_in_one_line(flagship, photo, tmp_path, capsys):
+    """Session 34's audit: a 1×1, an 8×8 thumbnail of the truth or a 1×300 strip gave the automatic colors (22.74 dB
+    each, against 25.41 with the full-size truth) without a word: too few cells to match. Refused, by the matcher
+    and, before the model loads, by the command line (exit 2); 32 px a side is taken."""
+    thumbnail = resize(photo, (8, 12))
+    with pytest.raises(ReferencePhotoError) as refused:
+        flagship.colorize(photo, reference=thumbnail)
+    assert str(refused.value) == ("reference 1: 12×8 px is too small to match the photo's parts against (at least "
+                                  "32 px a side)")
+    with pytest.raises(ReferencePhotoError, match="reference 2: 300×1 px is too small"):
+        flagship.colorize(photo, reference=[photo, np.ascontiguousarray(resize(photo, (1, 300)))])
+    assert flagship.colorize(photo, reference=resize(photo, (32, 48))).shape == photo.shape
+    write_png(tmp_path / "gray.png", luminance(photo).astype(np.uint8))
+    write_png(tmp_path / "thumb.png", thumbnail)
+    assert main(["colorize", str(tmp_path / "gray.png"), "-o", str(tmp_path / "out"), "--reference",
+                 str(tmp_path / "thumb.png")]) == 2
+    assert capsys.readouterr().err.strip().endswith("thumb.png: 12×8 px is too small to match the photo's parts "
+                                                    "against (at least 32 px a side)")
+
+
 def test_cli_reference_colorizes_and_a_bad_reference_is_one_line(tmp_path, capsys, photo):
     image = write_png(tmp_path / "cat.png", photo)
     out = tmp_path / "out"

@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
+from colorizer.exemplar import too_small_reason
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
 from ui import callbacks, charts, loaders, widgets, work_queue
 from ui.charts import fit_within
@@ -131,6 +132,10 @@ def reference_picker_ui() -> DecodedImage | None:
             if not reference.was_color:
                 st.warning(f"{plain(reference.name)} is gray: it has no colors to give. Pick a color photo.",
                            icon=":material/warning:")
+                return None
+            small = too_small_reason(reference.rgb.shape)
+            if small:  # before a turn in the queue: the matcher would refuse it after one
+                st.warning(plain(f"{reference.name}: {small}. Pick a larger photo."), icon=":material/warning:")
                 return None
         return reference
 
