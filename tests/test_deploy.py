@@ -76,6 +76,12 @@ def test_docker_image_starts_the_app_with_the_warm_up_launcher():
     assert (ROOT / "ui" / "serve.py").is_file()
 
 
+def test_the_app_shows_visitors_no_developer_toolbar_even_on_localhost():
+    """Session 34's walkthrough: on a teacher's laptop (localhost) "auto" showed Deploy and the developer menu."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer" and config["client"]["showErrorDetails"] == "none"
+
+
 def test_streamlit_config_bounds_the_data_caches():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     size = config["server"]["maxCacheDataSize"]
