@@ -138,6 +138,19 @@ def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit
     assert len(errors) == 1 and "over this server's 0.001 MB for a clip" in errors[0], errors
 
 
+def test_a_clip_let_go_on_a_trip_to_another_page_is_said_so(tiny_app_env, tmp_path):
+    """Session 34's walkthrough: Video → Colorize → Video showed only "Upload a clip, or try the sample." (Streamlit
+    lets an uploader's file go when a page does not draw it), where the Fine-tune page says its photos were let go."""
+    at = video_page(("my_film.mp4", clip_bytes(tmp_path)))
+    assert_no_page_error(at)
+    at.switch_page("pages/colorize.py").run()
+    at.switch_page("pages/video.py").run()
+    assert_no_page_error(at)
+    assert [as_read(i.value) for i in at.info] == ["my_film.mp4 was let go when you left this page: upload it again."]
+    at.run()  # said once: the next run is the page's usual invitation
+    assert [as_read(i.value) for i in at.info] == ["Upload a clip, or try the sample."]
+
+
 def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny_app_env, tmp_path, monkeypatch):
     """Finding (session 23): the page's 30-s cap was read from the header, so a clip claiming one frame at 1/30 fps
     could run for hours of timeline and re-encode hours of sound. The run itself now stops at the limit."""

@@ -61,6 +61,7 @@ STALE_HIDDEN_S = 3600
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
 SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result", "video.stopped", "video.requested"
+UPLOAD_KEY, CHOSEN_KEY = "video.upload", "video.upload_chosen"  # the uploader; the name of the clip it held last run
 
 
 def _clip_folder() -> Path:
@@ -148,11 +149,18 @@ def clip_ui():
                                   persist_state="session")
     if source == UPLOAD:
         largest = clip_upload_mb()
+        came_back = not widgets.drawn_last_run(UPLOAD_KEY)  # back from another page: its clip let go
         upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {largest:g} MB "
-                                  f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key="video.upload")
+                                  f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key=UPLOAD_KEY)
         if upload is None:
-            st.info("Upload a clip, or try the sample.", icon=":material/movie:")
+            forgotten = st.session_state.pop(CHOSEN_KEY, None)
+            if came_back and forgotten:  # as the Fine-tune page says of its photos (session 34's walkthrough)
+                st.info(plain(f"{forgotten} was let go when you left this page: upload it again."),
+                        icon=":material/movie:")
+            else:
+                st.info("Upload a clip, or try the sample.", icon=":material/movie:")
             return None
+        st.session_state[CHOSEN_KEY] = upload.name
         if upload.size > largest * 1024 * 1024:
             st.error(plain(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {largest:g} MB for a clip "
                      "(the command line takes longer clips: python -m colorizer video)"), icon=":material/error:")
