@@ -193,7 +193,8 @@ def _list_ui(digest: str, name: str) -> None:
         return
     st.markdown(f"**{len(hints)} hint{'s' if len(hints) != 1 else ''}**")
     for j, hint in enumerate(hints):
-        swatch, text, remove = st.columns([1, 4, 2], vertical_alignment="center")
+        # The button's third of the row: at [1, 4, 2] it read "Remo…" at 1300 px (session 34's walkthrough).
+        swatch, text, remove = st.columns([1, 3, 3], vertical_alignment="center")
         swatch.image(_swatch(hint["rgb"], 20), width=20, alt=_hex(hint["rgb"]))
         text.write(f"Hint {j + 1}: x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
         remove.button(f"Remove {j + 1}", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove),
@@ -224,7 +225,9 @@ def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
 def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, result: np.ndarray) -> None:
     """Click-to-color for one picture (see the module docstring)."""
     st.markdown("**Color hints**: click the result to pick a point (or type it under the photo), choose its color, "
-                "add it. Each hint spreads to the parts of the photo that look like the point you picked.")
+                "add it. The model spreads each hint to the parts it takes to share that color, often far beyond "
+                "the object you clicked (one hint can tint most of a photo): give each region that should keep its "
+                "own color a hint of its own.")
     shown = widgets.display(result, picture.alpha, CLICK_SIDE)  # transparent where the picture is
     scale = shown.shape[1] / result.shape[1]
     image_column, controls = st.columns([3, 2])
