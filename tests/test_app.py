@@ -237,6 +237,25 @@ def test_the_temperature_slider_says_what_it_does_to_each_model(tiny_app_env, mo
                              "colorfulness within a cap, so T changes its colors little.")
 
 
+def test_a_panorama_is_shown_stacked_and_its_slider_keeps_a_usable_height(tiny_app_env):
+    """Session 34's walkthrough: a 4000×300 panorama was three 19-px strips side by side, and its before/after slider
+    a 20-px strip on a phone with its labels cut. Far wider than tall, the input and result are stacked (no columns
+    for them), and the slider is at least ``MIN_HEIGHT`` tall, the picture letterboxed in it."""
+    import numpy as np
+
+    from ui import compare_slider
+
+    def image_columns(width: int) -> int:
+        at = upload(app(), [("p.png", gray_png(40, width), "image/png")])
+        assert_no_page_error(at)
+        return len(at.columns)
+
+    assert image_columns(40) - image_columns(40 * 13) == 2  # the square photo's input | result
+    strip = np.zeros((30, 400, 3), np.uint8)
+    page, height = compare_slider.before_after_html(strip, strip)
+    assert "min-height: 64px" in page and height >= compare_slider.MIN_HEIGHT
+
+
 def test_the_temperature_slider_reaches_the_colors_shown(tiny_app_env, monkeypatch):
     """The picture shown after moving the temperature slider is the 313-bin model's colorization at that
     temperature, not at the default (test_model_specific_controls only moves the slider)."""

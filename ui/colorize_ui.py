@@ -120,6 +120,10 @@ def output_name(picture: DecodedImage, model: Colorizer) -> str:
     return f"{widgets.file_stem(picture.name)}_{model.name}.png"
 
 
+# Width over height past which a picture's input, result and truth are stacked rather than side by side.
+WIDE_ASPECT = 3
+
+
 def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,
                slider_open: bool, reference: DecodedImage | None = None,
                hinted: dict[str, tuple[int, str]] | None = None) -> tuple[str, object, np.ndarray | None] | None:
@@ -143,7 +147,11 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     # copy is made once (the slider shows the same two).
     gray = widgets.display(gray_baseline(widgets.display(picture.rgb)), widgets.display_alpha(picture))
     shown = widgets.display(result, picture.alpha)
-    columns = st.columns(3 if picture.was_color else 2)
+    # Side by side, unless the picture is far wider than tall: three 13:1 panoramas in columns were 19-px strips
+    # (session 34's walkthrough); stacked, each takes the page's width.
+    count = 3 if picture.was_color else 2
+    wide = picture.rgb.shape[1] > WIDE_ASPECT * picture.rgb.shape[0]
+    columns = [st.container() for _ in range(count)] if wide else st.columns(count)
     columns[0].image(gray, caption="Input as the model sees it (L only)", alt=f"{picture.name} in gray, as the model sees it")
     typical = " (z = 0, its typical colorization)" if model.is_stochastic else ""
     columns[1].image(shown, caption=f"Colorized by {model.name}{typical} in {widgets.time_text(seconds, first_of_shape)}",

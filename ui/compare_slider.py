@@ -49,6 +49,11 @@ def _display_size(shape: tuple[int, ...]) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
+# The slider's least height (the picture letterboxed in it): a 4000×300 panorama on a phone was a 20-px strip with
+# its labels cut and the handle taller than the picture (session 34's walkthrough).
+MIN_HEIGHT = 64
+
+
 def before_after_html(before: np.ndarray, after: np.ndarray, before_label: str = "Before",
                       after_label: str = "After", start: float = 50.0) -> tuple[str, int]:
     """Two uint8 images → a self-contained HTML page with the slider, and the height it needs."""
@@ -57,11 +62,11 @@ def before_after_html(before: np.ndarray, after: np.ndarray, before_label: str =
     longest = 2 * max(width, height)
     before_src, after_src = data_url(fit_within(before, longest)), data_url(fit_within(after, longest))
     page = _TEMPLATE.format(
-        width=width, height=height, start=float(start),
+        width=width, height=height, start=float(start), min_height=MIN_HEIGHT,
         before=before_src, after=after_src,
         before_label=html.escape(before_label), after_label=html.escape(after_label),
     )
-    return page, height + _LABEL_ROOM + 4
+    return page, max(height, MIN_HEIGHT) + _LABEL_ROOM + 4
 
 
 def before_after_ui(before: np.ndarray, after: np.ndarray, before_label: str = "Before",
@@ -78,7 +83,7 @@ _TEMPLATE = """<!doctype html>
 <style>
   html, body {{ margin: 0; padding: 0; background: transparent; font-family: sans-serif; }}
   .ba {{ position: relative; width: {width}px; max-width: 100%; aspect-ratio: {width} / {height};
-         margin: 0 auto; overflow: hidden; border-radius: 6px; user-select: none; }}
+         min-height: {min_height}px; margin: 0 auto; overflow: hidden; border-radius: 6px; user-select: none; }}
   .ba img {{ position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain;
              pointer-events: none; display: block; }}
   .ba .before {{ clip-path: inset(0 calc(100% - var(--pos)) 0 0); }}
