@@ -176,10 +176,15 @@ def settings_ui(base_card: dict) -> dict:
                                help=f"At most {LIMITS.epochs} on this server; a fine-tune stops after "
                                     f"{LIMITS.minutes:g} min whatever it is doing, keeping its best epoch.")
     lr = middle.select_slider("Learning rate", LEARNING_RATES, value=3e-4, key="finetune.lr", persist_state="session",
-                              format_func=lambda v: f"{v:.0e}")
+                              format_func=lambda v: f"{v:.0e}",
+                              help="How far each training step moves the decoder's weights (3e-04 is 0.0003). Higher "
+                                   "learns faster and can overshoot, making the model worse; lower is slower and "
+                                   "safer.")
     batches = [b for b in BATCH_SIZES if b <= LIMITS.batch] or [LIMITS.batch]
     batch = right.select_slider("Batch size", batches, value=min(DEFAULT_BATCH, batches[-1]), key="finetune.batch",
-                              persist_state="session")
+                              persist_state="session",
+                              help="Crops the decoder sees at once before each step: larger steps are steadier and "
+                                   "take more memory.")
     crops = crop_choices(base_card)
     crop = left.selectbox("Crop size (px)", crops, index=crops.index(default_crop(crops)),
                           key=f"finetune.crop.{base_card.get('name', '')}", persist_state="session",
@@ -188,7 +193,8 @@ def settings_ui(base_card: dict) -> dict:
                                "Default: the model's working size, also the largest offered here (with the server's limit, "
                                "if lower): larger crops take the most memory.")
     share = middle.slider("Validation share", 0.0, 0.5, 0.2, 0.05, key="finetune.val_share", persist_state="session",
-                          help="Photos held out to measure progress, preview each epoch and score the result.")
+                          help="The share of your photos kept out of training (0.2: one in five) to measure progress, "
+                               "preview each epoch and score the result on photos the model did not learn from.")
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}
 
 

@@ -33,8 +33,11 @@ METRIC_COLUMNS = {
     "auc_rebalanced": _number("AuC rebalanced ↑", format="percent",
                               help="The AuC with each pixel weighted by the rarity of its true color, so vivid, "
                                    "rare colors count as much as common ones."),
-    "colorfulness": _number("colorfulness", format="%.1f"),
-    "colorfulness_ratio": _number("ratio to truth", format="%.2f"),
+    "colorfulness": _number("colorfulness", format="%.1f",
+                            help="Hasler and Süsstrunk's colorfulness: 0 for a gray picture, about 100 for a vivid one."),
+    "colorfulness_ratio": _number("ratio to truth", format="%.2f",
+                                  help="The result's colorfulness over the truth's: 1 is as colorful as the original, "
+                                       "under 1 more muted, over 1 more vivid."),
     "n_images": _number("images", format="%d"),
 }
 
