@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -199,6 +200,29 @@ def test_the_visitors_key_stays_with_their_browser_not_with_a_link(server, brows
         alice.close()
         bob.close()
         shutil.rmtree(server.checkpoints / "cifar_ae-ft-00112233aabbccdd", ignore_errors=True)
+
+
+@pytest.mark.parametrize("origin", ["https://studio.example", "http://studio.example"])
+def test_the_key_cookie_a_browser_keeps_over_https_and_over_http(browser, origin):
+    """Session 34's test audit: nothing checked the cookie a browser keeps over HTTPS (the browser tests run the app
+    over HTTP), where a Space embedded in another site's page needs SameSite=None and a ``__Host-`` name no
+    neighbour can set; "SameSite=Lax" there would drop the key on each reload. The script the page draws, run by
+    Chromium on a page of each scheme (served by the test, no network)."""
+    from ui import visitor
+
+    key = "k" * 22
+    context = browser.new_context()
+    page = context.new_page()
+    page.route(f"{origin}/**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body=f"<html><body>{visitor.remember_script(key)}</body></html>"))
+    page.goto(f"{origin}/")
+    [cookie] = context.cookies()
+    secure = origin.startswith("https")
+    assert (cookie["name"], cookie["value"], cookie["path"], cookie["domain"]) == (
+        visitor.SECURE_COOKIE if secure else visitor.COOKIE, key, "/", "studio.example")  # host-only: no leading dot
+    assert (cookie["secure"], cookie["sameSite"]) == ((True, "None") if secure else (False, "Lax"))
+    assert 29 * 86400 < cookie["expires"] - time.time() <= visitor.COOKIE_DAYS * 86400
+    context.close()
 
 
 def test_uploads_a_good_and_a_broken_file_the_good_one_is_colorized(server, browser):

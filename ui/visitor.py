@@ -113,9 +113,13 @@ def remember_ui() -> None:
     if browser_key() == value and st.session_state.get(_RENEWED_KEY):
         return
     st.session_state[_RENEWED_KEY] = True
-    script = (_REMEMBER_SCRIPT.replace("{secure_cookie}", SECURE_COOKIE).replace("{cookie}", COOKIE)
-              .replace("{key}", value).replace("{seconds}", str(int(COOKIE_DAYS * 86400))))
-    st.html(script, unsafe_allow_javascript=True)
+    st.html(remember_script(value), unsafe_allow_javascript=True)
+
+
+def remember_script(value: str) -> str:
+    """The line of script ``remember_ui`` draws: the cookie holding key ``value`` (see there)."""
+    return (_REMEMBER_SCRIPT.replace("{secure_cookie}", SECURE_COOKIE).replace("{cookie}", COOKIE)
+            .replace("{key}", value).replace("{seconds}", str(int(COOKIE_DAYS * 86400))))
 
 
 def _register(value: str) -> None:
