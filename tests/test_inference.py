@@ -251,6 +251,48 @@ def test_foreign_L_ab_and_L_313_checkpoints(tmp_path):
         assert model.colorize(make_photo(30, 20)).shape == (30, 20, 3)
 
 
+def _constant_model(path, channels: int, activation: str, bias: np.ndarray, size=None):
+    """A one-layer model whose output is ``activation(bias)`` everywhere, saved at ``path``: its colors are known."""
+    inputs = keras.Input((size, size, 1))
+    layer = keras.layers.Conv2D(channels, 1, activation=activation, kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(bias))
+    keras.Model(inputs, layer(inputs)).save(path)
+    return load(path)
+
+
+def test_foreign_checkpoints_paint_the_colors_they_predict(tmp_path):
+    """Session 34's test audit: a model made elsewhere was checked for its output's shape alone, so a and b swapped,
+    RGB read as BGR or the temperature ignored passed every test. Models whose outputs are known constants:
+    L_ab of (a, b) = (+44, −22), L_313 sure of two bins 0.7 / 0.3, gray01_rgb of a red."""
+    from colorizer import quantize
+
+    gray = np.full((30, 20), 128, np.uint8)
+    painted = lambda rgb: color.ab_of_rgb(rgb).reshape(-1, 2).mean(0)
+
+    l_ab = _constant_model(tmp_path / "l_ab.keras", 2, "tanh", np.arctanh([0.4, -0.2]))
+    assert l_ab.contract == "L_ab"
+    np.testing.assert_allclose(painted(l_ab.colorize(gray)), [44.0, -22.0], atol=1.5)
+
+    likely, other = 200, 40  # two bins far apart: the annealed mean moves between them with T
+    logits = np.full(quantize.N_BINS, -30.0, np.float32)
+    logits[likely], logits[other] = np.log(0.7), np.log(0.3)
+    l_313 = _constant_model(tmp_path / "l_313.keras", quantize.N_BINS, "softmax", logits)
+    assert l_313.contract == "L_313" and l_313.has_temperature
+    bins = quantize.AB_BINS
+    probs = np.zeros((1, quantize.N_BINS), np.float32)
+    probs[0, likely], probs[0, other] = 0.7, 0.3
+    for temperature in (0.05, 1.0):
+        expected = quantize.annealed_mean(probs, temperature)[0]
+        np.testing.assert_allclose(painted(l_313.colorize(gray, temperature=temperature)), expected, atol=2.0)
+    assert np.linalg.norm(painted(l_313.colorize(gray, temperature=0.05)) - bins[likely]) < 2.0
+
+    rgb = np.array([0.8, 0.2, 0.2])
+    red = _constant_model(tmp_path / "red.keras", 3, "sigmoid", np.log(rgb / (1 - rgb)), size=32)  # logit: sigmoid⁻¹
+    assert red.contract == "gray01_rgb"
+    a, b = painted(red.colorize(gray))
+    assert a > 30 and b > 10  # red: magenta-ward a, yellow-ward b (read as BGR it would be blue: b < 0)
+
+
 @pytest.mark.parametrize("make", ["five_channels", "classifier", "two_inputs"])
 def test_checkpoint_that_fits_no_contract_is_refused(make, tmp_path):
     if make == "five_channels":
