@@ -61,6 +61,15 @@ def test_hint_grid_maps_x_to_columns_and_y_to_rows_on_a_non_square_photo():
     assert wide[..., 2].sum() > 4  # a radius covers several cells
 
 
+def test_a_later_hint_on_the_same_cell_wins():
+    """A visitor who corrects a hint by clicking the same spot again sees the new color (``hint_grid``: later hints
+    win where two overlap; session 34's test audit: taking the earlier passed every test)."""
+    grid = H.hint_grid([{"x": 10, "y": 10, "rgb": RED}, {"x": 11, "y": 10, "rgb": GREEN}], (100, 100), (8, 8))
+    green = normalize_ab(rgb_to_lab(np.array([[GREEN]], np.uint8))[0, 0, 1:])
+    assert grid[..., 2].sum() == 1
+    np.testing.assert_allclose(grid[0, 0, :2], green, atol=1e-6)
+
+
 @pytest.mark.parametrize("bad, reason", [
     ({"x": 1, "y": 1, "rgb": [0, 0, 0]}, "must be a list"),
     ([{"x": 1, "rgb": [0, 0, 0]}], 'expected an object with "x", "y" and "rgb"'),
