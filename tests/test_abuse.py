@@ -256,9 +256,14 @@ def test_a_lossless_jpeg_over_the_budget_is_shrunk_not_called_corrupt():
 
 
 def test_files_just_under_the_structure_limits_still_decode():
-    """Finding (control for the above): the limits refuse only the pathological."""
+    """Finding (control for the above): the limits refuse only the pathological. At each limit exactly (session 34's
+    test audit: 3 pages, and no JPEG at its segment limit, let '>=' for '>' pass): 1,000 frames or pages, 10,000
+    segments before a JPEG's picture (its own six among them)."""
     assert imageio.decode_image(hostile.gif_frames(1000), "ok.gif").notes == ("animated GIF: used frame 1 of 1000",)
-    assert imageio.decode_image(hostile.tiff_pages(3), "ok.tif").notes == ("multi-page TIFF: used page 1 of 3",)
+    assert imageio.decode_image(hostile.tiff_pages(1000), "ok.tif").notes == ("multi-page TIFF: used page 1 of 1000",)
+    assert imageio.decode_image(hostile.jpeg_segments(9_994), "ok.jpg").rgb.shape == (8, 8, 3)
+    with pytest.raises(imageio.ImageError, match="more than 10,000 segments"):
+        imageio.decode_image(hostile.jpeg_segments(9_995), "over.jpg")
     assert imageio.decode_image(hostile.png_chunks(100), "ok.png").rgb.shape == (1, 1, 3)
     assert imageio.decode_image(hostile.progressive_jpeg(99, side=1024), "ok.jpg").rgb.shape == (1024, 1024, 3)
 
