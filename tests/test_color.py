@@ -95,6 +95,10 @@ def test_to_gray():
     assert gray.shape == rgb.shape[:2] and gray.dtype == np.uint8
     assert color.to_gray(gray) is gray
     assert color.to_gray(np.full((2, 2, 3), 77, np.uint8)).tolist() == [[77, 77], [77, 77]]
+    # The luma of ITU-R BT.601 (what a grayscale photo holds), red and blue in their places: BGR passed before.
+    luma = rgb.astype(np.float64) @ [0.299, 0.587, 0.114]
+    assert np.abs(gray.astype(np.float64) - luma).max() <= 1.0
+    assert color.to_gray(np.array([[[255, 0, 0], [0, 0, 255]]], np.uint8)).tolist() == [[76, 29]]
 
 
 def test_normalization_ranges_and_inverse():
