@@ -580,9 +580,9 @@ def test_cli_gives_the_run_the_pixels_a_reference_shows(installed_tiny_checkpoin
     from colorizer.video import pipeline
 
     source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
-    alpha = np.full((24, 32), 255, np.uint8)
-    alpha[:6] = 0
-    Image.fromarray(np.dstack([np.full((24, 32, 3), [40, 160, 60], np.uint8), alpha])).save(tmp_path / "ref.png")
+    alpha = np.full((40, 48), 255, np.uint8)  # at least exemplar.MIN_REFERENCE_SIDE a side
+    alpha[:10] = 0
+    Image.fromarray(np.dstack([np.full((40, 48, 3), [40, 160, 60], np.uint8), alpha])).save(tmp_path / "ref.png")
     given = []
     monkeypatch.setattr(pipeline, "colorize_video", lambda *args, **options: given.append(options) or pipeline.VideoReport())
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae",
