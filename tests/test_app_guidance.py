@@ -179,12 +179,18 @@ def test_two_copies_of_one_photo_share_one_set_of_hints_and_the_batch_goes_throu
         "The same picture as photo.png: the hints given there color this one too."]
 
 
-def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_app_env):
+def _with_uploaded_reference(name: str, data: bytes):
+    """The Colorize page with a gray photo (cifar_ae) and ``data`` uploaded as its reference photo."""
     at = app_with_upload("cifar_ae", gray_png(48))
     at.session_state["reference.source"] = "Upload a photo"
     at.run()
-    at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
+    at.file_uploader(key="reference.upload").set_value([(name, data, "image/png")]).run()
     assert_no_page_error(at)
+    return at
+
+
+def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_app_env):
+    at = _with_uploaded_reference("ref.png", color_png(64))
     assert not at.error, [e.value for e in at.error]
     captions = [c for element in at.image for c in element.captions]
     assert "Colored from the reference" in captions and any(c.startswith("Where colors came from") for c in captions)
@@ -197,11 +203,7 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
 
 def test_a_reference_too_small_to_match_is_one_line_before_any_work(tiny_app_env):
     """Session 34's audit: a tiny reference (an 8×8 thumbnail) gave the automatic colors without a word."""
-    at = app_with_upload("cifar_ae", gray_png(48))
-    at.session_state["reference.source"] = "Upload a photo"
-    at.run()
-    at.file_uploader(key="reference.upload").set_value([("thumb.png", color_png(16), "image/png")]).run()
-    assert_no_page_error(at)
+    at = _with_uploaded_reference("thumb.png", color_png(16))
     assert [as_read(w.value) for w in at.warning if "too small" in w.value] == [
         "thumb.png: 16×16 px is too small to match the photo's parts against (at least 32 px a side). Pick a larger "
         "photo."]
