@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import resource
+import struct
 import tracemalloc
 from pathlib import Path
 
@@ -404,10 +405,76 @@ def test_the_samples_counted_are_those_ffmpeg_indexes_one_at_a_time(tmp_path):
     write_clip(tmp_path / "tone.mp4", [np.zeros((16, 16), np.uint8)] * 5, audio_seconds=2.0)
     assert 5 + 2 * 22050 // 1024 <= container_budget.claimed_samples(tmp_path / "tone.mp4") <= 5 + 50
     for name in ("raw.mov", "raw.mp4"):
-        clip_of_streams(tmp_path / name, sounds=3)  # 3 tracks of 800 samples each
-        assert container_budget.claimed_samples(tmp_path / name) == 1
+        clip_of_streams(tmp_path / name, sounds=3)  # 3 tracks of one chunk of 800 samples: pieces of at least 160
+        assert container_budget.claimed_samples(tmp_path / name) == 1 + 3 * 5
     clip_of_streams(tmp_path / "raw.mkv", sounds=3)
     assert container_budget.claimed_samples(tmp_path / "raw.mkv") is None
+
+
+def _grown(data: bytes, at: int, extra: bytes, *parents: int) -> bytes:
+    """``data`` with ``extra`` inserted at ``at`` and each box starting at ``parents`` that much longer."""
+    data = bytearray(data[:at] + extra + data[at:])
+    for start in parents:
+        struct.pack_into(">I", data, start, struct.unpack_from(">I", data, start)[0] + len(extra))
+    return bytes(data)
+
+
+def test_claims_hidden_where_ffmpeg_still_reads_them_are_counted(tmp_path):
+    """Session 34's review of the first walk: FFmpeg reads a movie header after a ``junk`` box, one running past the
+    file's end, one renamed ``hoov`` or ``free``, a table in a track's ``udta``, a compressed one, and raw sound of
+    2^31 samples a chunk; each passed the walk and took 386-1,442 MiB. Nested 2,000 deep, the walk overflowed
+    Python's recursion (a traceback); an MP4's 18th track failed FFmpeg as "Cannot allocate memory"."""
+    import zlib
+
+    from benchmarks.hostile import clip_of_streams, mp4_claiming
+    from colorizer.video.io import VideoBudgetError
+
+    mp4_claiming(tmp_path / "claim.mp4", 20_000_000)
+    raw = (tmp_path / "claim.mp4").read_bytes()
+    moov = raw.index(b"moov") - 4
+    trak = raw.index(b"trak") - 4
+    stsz = raw.index(b"stsz") - 4
+    past_the_end = bytearray(raw)
+    struct.pack_into(">I", past_the_end, moov, struct.unpack_from(">I", raw, moov)[0] + 8)
+    small_table = bytearray(raw)
+    struct.pack_into(">I", small_table, stsz + 16, 1)  # the track's own table claims one frame...
+    table = raw[stsz:stsz + struct.unpack_from(">I", raw, stsz)[0]]
+    udta = struct.pack(">I4s", 8 + len(table), b"udta") + table  # ...one in its udta the rest
+    trak_end = trak + struct.unpack_from(">I", raw, trak)[0]
+    movie = raw[moov:]
+    packed = struct.pack(">I", len(movie)) + zlib.compress(movie)
+    cmov = (struct.pack(">I4s", 12, b"dcom") + b"zlib" + struct.pack(">I4s", 8 + len(packed), b"cmvd") + packed)
+    cmov = struct.pack(">I4s", 8 + len(cmov), b"cmov") + cmov
+    variants = {
+        "junk_first.mp4": b"\x00\x00\x00\x08junk" + raw,
+        "past_the_end.mp4": bytes(past_the_end),
+        "hoov.mp4": raw[:moov + 4] + b"hoov" + raw[moov + 8:],
+        "free.mp4": raw[:moov + 4] + b"free" + raw[moov + 8:],
+        "udta.mp4": _grown(bytes(small_table), trak_end, udta, trak, moov),
+    }
+    for name, data in variants.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(VideoBudgetError, match="claim 20,000,00[01] frames"):
+            probe(tmp_path / name)
+    (tmp_path / "cmov.mp4").write_bytes(raw[:moov] + struct.pack(">I4s", 8 + len(cmov), b"moov") + cmov)
+    with pytest.raises(VideoBudgetError, match="a compressed movie header"):
+        probe(tmp_path / "cmov.mp4")
+    deep = b""
+    for _ in range(2000):
+        deep = struct.pack(">I4s", len(deep) + 8, b"moov") + deep
+    (tmp_path / "deep.mp4").write_bytes(raw[:moov] + deep)
+    with pytest.raises(VideoError, match="deep.mp4: not a readable video"):  # one line, no RecursionError
+        probe(tmp_path / "deep.mp4")
+    clip_of_streams(tmp_path / "sound.mov", sounds=1)
+    sound = bytearray((tmp_path / "sound.mov").read_bytes())
+    chunks = sound.index(b"stsc", sound.index(b"soun")) + 16
+    struct.pack_into(">I", sound, chunks, 0x7FFFFC00)  # one chunk of 2^31 samples: 13,421,773 pieces
+    (tmp_path / "sound.mov").write_bytes(bytes(sound))
+    with pytest.raises(VideoBudgetError, match="claim 13,421,7"):
+        probe(tmp_path / "sound.mov")
+    clip_of_streams(tmp_path / "tracks.mp4", sounds=17)
+    with pytest.raises(VideoBudgetError, match="tracks.mp4: over 16 streams"):
+        probe(tmp_path / "tracks.mp4")
 
 
 def test_a_clip_of_more_streams_than_the_server_reads_is_refused(tmp_path):

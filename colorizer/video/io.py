@@ -152,7 +152,7 @@ def _av_open(path, max_frame_pixels: int):
     import av
 
     try:
-        container_budget.check(path)
+        container_budget.check(path, max_tracks=MAX_STREAMS)  # an MP4's 18th track failed FFmpeg as "out of memory"
     except container_budget.ContainerBudgetError as err:
         raise VideoBudgetError(str(err)) from None
     # One stream more than the most we read: a file that has it has too many (FFmpeg would drop the rest quietly,
