@@ -136,19 +136,19 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-# The chroma a join takes: 8-bit Lab's range (``lab8``'s table holds −128..126). Beyond it, and what is not finite (a
-# broken checkpoint's NaN, an overflow's inf), as ``lab8``'s kernels take it: NaN no color, ±inf the range's edge,
-# so a page shows one picture whichever join ran (NaN came out white here, gray there: session 34's audit).
+# What a join makes of values that are not finite (a broken checkpoint's NaN, an overflow's inf), as ``lab8``'s kernels
+# take them: NaN no color, ±inf the edge of 8-bit Lab's range (``lab8``'s table: −128..126), so a page shows one
+# picture whichever join ran (NaN came out white here, gray there: session 34's audit). Finite values pass as they
+# are: the guided join's inputs are a line's coefficients, not colors, and may lie beyond the range (a review).
 CHROMA_LOW, CHROMA_HIGH = -128.0, 127.0
 
 
 def _upsampled_lab(ab_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """ab h×w×2 → float32 H×W×3 buffer holding (0, a↑, b↑), bilinearly upsampled (NaN as 0, the rest within
-    ``CHROMA_LOW``..``CHROMA_HIGH``)."""
+    """ab h×w×2 → float32 H×W×3 buffer holding (0, a↑, b↑), bilinearly upsampled (NaN as 0, ±inf as
+    ``CHROMA_HIGH``/``CHROMA_LOW``)."""
     small = np.zeros((*ab_small.shape[:2], 3), np.float32)
     small[..., 1:] = ab_small
     np.nan_to_num(small, copy=False, nan=0.0, posinf=CHROMA_HIGH, neginf=CHROMA_LOW)
-    np.clip(small, CHROMA_LOW, CHROMA_HIGH, out=small)
     return resize(small, size)
 
 
