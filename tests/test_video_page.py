@@ -149,6 +149,11 @@ def test_a_clip_let_go_on_a_trip_to_another_page_is_said_so(tiny_app_env, tmp_pa
     assert [as_read(i.value) for i in at.info] == ["my_film.mp4 was let go when you left this page: upload it again."]
     at.run()  # said once: the next run is the page's usual invitation
     assert [as_read(i.value) for i in at.info] == ["Upload a clip, or try the sample."]
+    # Switched to the sample and back on the page itself, the clip went with the switch: not "when you left".
+    at.file_uploader(key="video.upload").set_value([("my_film.mp4", clip_bytes(tmp_path), "video/mp4")]).run()
+    at.segmented_control(key="video.source").set_value("Sample: an old-film pan").run()
+    at.segmented_control(key="video.source").set_value("Upload a clip").run()
+    assert [as_read(i.value) for i in at.info] == ["Upload a clip, or try the sample."]
 
 
 def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny_app_env, tmp_path, monkeypatch):

@@ -400,14 +400,21 @@ def scores_ui(card: dict) -> None:
         st.caption(plain(verdict[1]))
 
 
+# A PSNR change smaller than this is "about the same" (a review: −0.0009 dB read "0.00 dB below… it learned less than
+# it lost").
+SAME_DB = 0.05
+
+
 def scores_verdict(evaluation: dict, base: str | None, tuned: str | None, held_out: bool | None
                    ) -> tuple[str, str] | None:
-    """("better" | "worse", a line saying how the fine-tuned model's PSNR compares with its base's), or None when
-    either is missing."""
+    """("better" | "same" | "worse", a line saying how the fine-tuned model's PSNR compares with its base's), or None
+    when either is missing."""
     if not (base in evaluation and tuned in evaluation):
         return None
     change = evaluation[tuned]["psnr"] - evaluation[base]["psnr"]
     where = "on the held-out photos" if held_out else "on the photo it trained on"
+    if abs(change) < SAME_DB:
+        return "same", f"The fine-tuned model scores about as its base {base} {where} ({change:+.2f} dB)."
     if change < 0:
         return "worse", (f"The fine-tuned model is {-change:.2f} dB below its base {base} {where}: it learned less "
                          "than it lost. More photos of one kind, more epochs or a lower learning rate may help; the "

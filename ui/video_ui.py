@@ -167,6 +167,7 @@ def clip_ui():
             return None
         name, data = upload.name, upload.getvalue()
     else:
+        st.session_state.pop(CHOSEN_KEY, None)  # the uploader's clip goes with the switch, not on a trip away
         name, data = sample_clip()
     path = stored_clip(name, data)
     try:
