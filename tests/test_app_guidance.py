@@ -209,6 +209,9 @@ def test_a_reference_too_small_to_match_is_one_line_before_any_work(tiny_app_env
         "photo."]
     captions = [c for element in at.image for c in element.captions]
     assert "Colored from the reference" not in captions
+    at.switch_page("pages/channels.py").run()  # not matched there either, after a turn in the queue
+    assert_no_page_error(at)
+    assert not at.error and not any(s.value.startswith("Colors from the reference") for s in at.subheader)
 
 
 def test_a_reference_that_gives_no_color_is_one_line_on_both_pages(tiny_app_env):

@@ -340,9 +340,9 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
 
     def rgba_png(hidden_rows: int) -> bytes:
-        rgb = np.zeros((20, 30, 3), np.uint8)
+        rgb = np.zeros((40, 60, 3), np.uint8)  # at least exemplar.MIN_REFERENCE_SIDE a side
         rgb[:] = [40, 160, 60]
-        alpha = np.full((20, 30), 255, np.uint8)
+        alpha = np.full((40, 60), 255, np.uint8)
         alpha[:hidden_rows] = 0
         buffer = io.BytesIO()
         Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
@@ -350,22 +350,22 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
 
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
     at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
-    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(5), "image/png")]).run()
+    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(10), "image/png")]).run()
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     visible = calls[-1]["reference_visible"]
-    assert visible.shape == (20, 30) and not visible[:5].any() and visible[5:].all()
+    assert visible.shape == (40, 60) and not visible[:10].any() and visible[10:].all()
     assert "video.download" in [b.key for b in at.get("download_button")]
-    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(8), "image/png")]).run()
+    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(16), "image/png")]).run()
     assert "video.download" not in [b.key for b in at.get("download_button")]   # another guide, not run yet
-    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(20), "image/png")]).run()
+    at.file_uploader(key="video.reference").set_value([("ref.png", rgba_png(40), "image/png")]).run()
     assert [as_read(e.value) for e in at.error] == ["reference ref.png: it is transparent all over: no colors to give"]
     assert "video.run" not in [button.key for button in at.button]
 
 
 def test_a_reference_reaches_the_run_at_the_size_the_colorize_page_keeps(tiny_app_env, tmp_path, monkeypatch):
     """Session 29's audit: the Video page handed a run the reference as decoded (up to 12 MP, 36 MB held by a queued
-    clip), where the Colorize page keeps it at most KEEP_SIDE px on a side (here 16): the same colors on both pages.
+    clip), where the Colorize page keeps it at most KEEP_SIDE px on a side (here 64): the same colors on both pages.
     Its transparency is shrunk with it."""
     import io
 
@@ -375,10 +375,10 @@ def test_a_reference_reaches_the_run_at_the_size_the_colorize_page_keeps(tiny_ap
 
     calls = []
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
-    monkeypatch.setattr(reference_ui, "KEEP_SIDE", 16)
-    rgba = np.zeros((20, 40, 4), np.uint8)
+    monkeypatch.setattr(reference_ui, "KEEP_SIDE", 64)
+    rgba = np.zeros((80, 160, 4), np.uint8)
     rgba[:] = [40, 160, 60, 255]
-    rgba[:, :20, 3] = 0
+    rgba[:, :80, 3] = 0
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="PNG")
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
@@ -387,8 +387,8 @@ def test_a_reference_reaches_the_run_at_the_size_the_colorize_page_keeps(tiny_ap
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     reference, visible = calls[-1]["reference"], calls[-1]["reference_visible"]
-    assert reference.shape == (8, 16, 3) and np.array_equal(reference[0, -1], [40, 160, 60])
-    assert visible.shape == (8, 16) and not visible[:, :7].any() and visible[:, 9:].all()
+    assert reference.shape == (32, 64, 3) and np.array_equal(reference[0, -1], [40, 160, 60])
+    assert visible.shape == (32, 64) and not visible[:, :31].any() and visible[:, 33:].all()
 
 
 def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_env, tmp_path, monkeypatch):
@@ -415,6 +415,13 @@ def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_e
     assert [as_read(e.value) for e in at.error] == [
         "reference lace.png: too little of it is shown: its colors come from patches of about 4×4 px with no "
         "transparent pixel, and it has none"]
+    assert "video.run" not in [button.key for button in at.button] and not calls
+    # Too small to match (session 34's review: it failed after the clip's wait, as "Something went wrong").
+    buffer = io.BytesIO()
+    Image.fromarray(rgb[:20, :30]).save(buffer, format="PNG")
+    at.file_uploader(key="video.reference").set_value([("small.png", buffer.getvalue(), "image/png")]).run()
+    assert [as_read(e.value) for e in at.error] == [
+        "reference small.png: 30×20 px is too small to match the photo's parts against (at least 32 px a side)"]
     assert "video.run" not in [button.key for button in at.button] and not calls
 
 

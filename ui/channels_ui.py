@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import quantize
-from colorizer.exemplar import ReferencePhotoError
+from colorizer.exemplar import ReferencePhotoError, too_small_reason
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
 from ui.colorize_ui import colorize_settings
@@ -94,7 +94,10 @@ def reference_ui(picture: DecodedImage) -> None:
     """With a reference photo chosen on the Colorize page: its ab distribution beside that of the
     result colored from it (the colors it gave, and the ones it did not)."""
     reference = chosen_reference()
-    model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if reference is not None and reference.was_color else None
+    # A gray one or one too small to match is not used: the Colorize page says why (the matcher would refuse it
+    # after its turn in the queue).
+    usable = reference is not None and reference.was_color and not too_small_reason(reference.rgb.shape)
+    model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if usable else None
     if model is None:
         return
     st.subheader(f"Colors from the reference photo {plain(reference.name)}")

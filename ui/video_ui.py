@@ -29,7 +29,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
-from colorizer.exemplar import ReferencePhotoError, reference_shown
+from colorizer.exemplar import ReferencePhotoError, reference_shown, too_small_reason
 from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
@@ -216,6 +216,10 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
                 visible = reference_shown(picture.alpha)
             except ReferencePhotoError as err:
                 st.error(plain(f"reference {picture.name}: {err}"), icon=":material/error:")
+                return None
+            small = too_small_reason(picture.rgb.shape)  # here, not after the clip's wait (session 34's review)
+            if small:
+                st.error(plain(f"reference {picture.name}: {small}"), icon=":material/error:")
                 return None
             return {"reference": picture.rgb, "reference_visible": visible}, f"reference {picture.name}"
         if how == HINTS:
