@@ -123,7 +123,8 @@ def card_ui(name: str, expanded: bool) -> None:
             return
         st.markdown(card_summary(card))
         if card.get("command"):
-            st.code(card["command"], language="bash", wrap_lines=True)
+            # No highlighting: its colors were 2.5-2.85:1 on the code block's ground (session 34's audit; WCAG 4.5:1).
+            st.code(card["command"], language=None, wrap_lines=True)
         st.json(card, expanded=False)
 
 

@@ -107,7 +107,7 @@ _TEMPLATE = """<!doctype html>
   <div class="line"></div>
   <span class="label left">{before_label}</span>
   <span class="label right">{after_label}</span>
-  <input type="range" min="0" max="100" step="0.1" value="{start}" aria-label="Reveal: {before_label} (left) vs {after_label} (right)">
+  <input type="range" min="0" max="100" step="1" value="{start}" aria-label="Reveal: {before_label} (left) vs {after_label} (right)">
   <div class="knob">&#x2194;</div>
 </div>
 <script>

@@ -15,6 +15,8 @@ __all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS"]
 _number = st.column_config.NumberColumn
 
 METRIC_COLUMNS = {
+    # Pinned: on a phone a swipe to the numbers left rows without their names (session 34's audit).
+    "model": st.column_config.TextColumn("model", pinned=True),
     "parameters": _number("parameters", format="localized"),
     "time_ms": _number("time (ms)", format="%.0f"),
     "getting_ready": st.column_config.CheckboxColumn(

@@ -349,7 +349,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     left, right = st.columns(2)
     kind = path.suffix.lower().lstrip(".")
     if kind in ("mp4", "m4v", "mov", "webm"):
-        left.video(data)
+        left.video(data, alt=f"{name} as uploaded")  # a name for a screen reader (session 34's audit: "Video")
         left.caption("The clip as uploaded")
     elif kind == "gif":
         left.image(data, caption="The clip as uploaded", alt="The clip as uploaded")
@@ -357,7 +357,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
         left.image(widgets.display(first_frame(str(path)), max_side=640),
                    caption=f"The clip's first frame (browsers do not play .{kind} files)",
                    alt="The clip's first frame")
-    right.video(result["mp4"])
+    right.video(result["mp4"], alt=f"{name} colorized ({result['label']})")
     right.caption(plain(f"Colorized ({result['label']})"))
     sound = f", sound {report.audio}" if report.audio else ""
     if not report.audio and result.get("had_sound"):  # unreadable, or refused by MP4 and by AAC alike
@@ -399,7 +399,7 @@ def last_result_ui() -> None:
         return
     name = result.get("name", "your clip")
     st.subheader("Your last colorized clip")
-    st.video(result["mp4"])
+    st.video(result["mp4"], alt=f"{name} colorized ({result['label']})")
     st.caption(plain(f"{name}, colorized ({result['label']}). Upload it again to see it beside the original."))
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.last_download", icon=":material/download:")
