@@ -152,6 +152,15 @@ def cmd_colorize(args) -> int:
     if args.mirror and "mirror" not in model.options:
         _error(f"--mirror: {model.name} does not average with the mirror image; it is the flagship's ({FLAGSHIP})")
         return USAGE_ERROR
+    # A model that does not use an option would ignore it: a class comparing temperatures on cifar_ae got the same
+    # picture each time, without a word (session 34's audit).
+    if args.temperature is not None and not model.has_temperature:
+        _error(f"--temperature: {model.name} does not decode color bins; the 313-bin models do (hypercolumn, "
+               "hypercolumn_hints, unet313)")
+        return USAGE_ERROR
+    if args.seed is not None and not model.is_stochastic:
+        _error(f"--seed: {model.name} draws no random colors; the VAE does (--arch vae)")
+        return USAGE_ERROR
     options = {k: v for k, v in (("temperature", args.temperature), ("seed", args.seed)) if v is not None}
     if args.mirror:
         options["mirror"] = True
@@ -609,7 +618,8 @@ def _add_finetune_parser(sub) -> None:
     finetune.add_argument("--out", required=True, metavar="DIR", help="where model.keras, history.csv and card.json go")
     finetune.add_argument("--lr", type=_LEARNING_RATE, default=3e-4)
     finetune.add_argument("--batch-size", type=_COUNT, default=16)
-    finetune.add_argument("--crop", type=int, default=None, help="crop size (default: the model's working size)")
+    finetune.add_argument("--crop", type=_ranged(int, 16), default=None,
+                          help="crop size, a multiple of 16 (default: the model's working size)")
     finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2)
     finetune.add_argument("--seed", type=_SEED, default=0)
     finetune.set_defaults(run=cmd_finetune)  # its --out is checked by cmd_finetune, weights/ refused first
@@ -624,7 +634,7 @@ def _add_video_parser(sub) -> None:
     video.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
     video.add_argument("--reference", metavar="REF", help="a color photo whose colors the first frame takes; that frame then guides the rest")
     video.add_argument("--hints", metavar="HINTS.json", help="color hints for the first frame (a hint-taking --arch); it then guides the rest")
-    video.add_argument("--max-frames", type=int, metavar="N", help="colorize only the first N frames")
+    video.add_argument("--max-frames", type=_COUNT, metavar="N", help="colorize only the first N frames")
     video.set_defaults(run=cmd_video, writes=(("output", False),))
 
 

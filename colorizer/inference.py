@@ -30,7 +30,8 @@ from colorizer.color import (ab_of_rgb, gray01_from_L, join_lab, join_lab_guided
 from colorizer.process import keep_large_buffers, one_blas_thread, release_unused
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
-from colorizer.models.contract import COMMON_OPTIONS, CONTRACTS, check_options, contract_of, option_names
+from colorizer.models.contract import (COMMON_OPTIONS, CONTRACTS, check_option_values, check_options, contract_of,
+                                       option_names)
 
 __all__ = ["Colorizer", "Timed", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
            "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
@@ -286,6 +287,7 @@ class Colorizer:
         hint input of a hint-taking model, see ``hint_grid``). ``options``: names in ``self.options``
         (TypeError for any other); those this model does not use are ignored."""
         check_options(options, self.options, self.name)
+        check_option_values(options, self.name)
         with self._lock:
             if self.arch is not None:
                 used = {k: v for k, v in options.items() if k in self._arch_options}
@@ -317,6 +319,7 @@ class Colorizer:
         model's colors filling in where nothing matches, and ``reference_visible`` the pixels it shows (None: all of
         them); see ``colorize_with_reference``."""
         check_options(options, self.options, self.name)
+        check_option_values(options, self.name)
         image = _validated(image)
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False,

@@ -169,6 +169,48 @@ def test_evaluate_per_photo_lists_each_photo_lowest_gain_first(installed_tiny_ch
     assert gains == sorted(gains) == sorted(round(p["gain_over_gray"], 2) for p in saved)
 
 
+def test_an_option_the_model_would_ignore_is_refused_and_counts_are_checked_as_parsed(installed_tiny_checkpoints,
+                                                                                      tmp_path, capsys):
+    """Session 34's audit: ``--temperature`` on cifar_ae or vae and ``--seed`` on cifar_ae were taken and ignored (the
+    same picture each time, without a word), as ``--mirror`` on a model without it is not; ``finetune --crop 0`` ran a
+    fine-tune at the default size, ``video --max-frames -4`` was refused only after TensorFlow loaded."""
+    photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
+    for arch, option, value in (("cifar_ae", "--temperature", "0.5"), ("vae", "--temperature", "0.05"),
+                                ("cifar_ae", "--seed", "3")):
+        assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", arch, option, value]) == 2
+        [line] = error_lines(capsys.readouterr().err)
+        assert line.startswith(f"error: {option}: {arch} ") and not (tmp_path / "out" / "photo.png").exists()
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "vae", "--seed", "3"]) == 0
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", "--temperature", "0.5"]) == 0
+    for argv in (["finetune", "--base", "cifar_ae", "--data", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "f"),
+                  "--crop", "0"], ["video", str(photo), "-o", str(tmp_path / "v.mp4"), "--max-frames", "-4"]):
+        with pytest.raises(SystemExit) as usage:
+            main(argv)
+        assert usage.value.code == 2 and "expected a whole number" in capsys.readouterr().err
+
+
+def test_the_python_api_checks_option_values_not_only_names():
+    """Session 34's audit: ``temperature=float('nan')`` painted a photo gray, ``'high'`` failed deep in the decoding
+    ("'<=' not supported between 'str' and 'int'"), ``seed=-1`` in numpy's words."""
+    from colorizer.models.contract import check_option_values
+
+    for value, kind in (("high", TypeError), (True, TypeError), (float("nan"), ValueError), (0, ValueError),
+                        (float("inf"), ValueError)):
+        with pytest.raises(kind, match=r"^m: temperature must be a"):
+            check_option_values({"temperature": value}, "m")
+    for value in (-1, 2.5, "3"):
+        with pytest.raises(ValueError, match=r"^m: seed must be an integer of at least 0"):
+            check_option_values({"seed": value}, "m")
+    check_option_values({"temperature": np.float32(0.38), "seed": np.int64(3)}, "m")  # numpy's numbers are numbers
+    from colorizer import load
+
+    model, gray = load("unet313"), np.full((16, 16), 128, np.uint8)
+    with pytest.raises(ValueError, match="unet313: temperature must be a finite number over 0"):
+        model.colorize(gray, temperature=float("nan"))
+    with pytest.raises(TypeError, match="unet313: temperature must be a number"):
+        model.predict_ab(model.network_input(np.full((16, 16), 50.0, np.float32)), temperature="high")
+
+
 def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(installed_tiny_checkpoints, photo_dir,
                                                                           tmp_path, capsys):
     """--mirror: refused in one line for a model without it; an extra evaluation row for the flagship,

@@ -25,6 +25,8 @@ Optional, with the defaults of ``Defaults``: see its comments.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Protocol
@@ -35,7 +37,8 @@ from colorizer.color import AB_NORM
 from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
 
 __all__ = ["Architecture", "Defaults", "Contract", "CONTRACTS", "COMMON_OPTIONS", "contract_of", "contract_by_name",
-           "declare", "feature_family", "color_space", "option_names", "check_options", "features_in_batches"]
+           "declare", "feature_family", "color_space", "option_names", "check_options", "check_option_values",
+           "features_in_batches"]
 
 # The options ``Colorizer.colorize`` takes whatever the model: each model uses those it names
 # (``option_names``) and ignores the rest, so one command line or page can pass a seed or a
@@ -173,6 +176,23 @@ def check_options(options, known, source: str) -> None:
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise TypeError(f"{source}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
+def check_option_values(options: dict, source: str) -> None:
+    """TypeError or ValueError naming ``temperature`` (a real number over 0) or ``seed`` (an integer, at least 0) when
+    its value is not one: a NaN temperature painted a whole photo gray, "high" failed deep in the decoding with
+    "'<=' not supported between 'str' and 'int'" (session 34's audit)."""
+    temperature = options.get("temperature")
+    if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+            raise TypeError(f"{source}: temperature must be a number (0.01 to 1 as the command line takes it), "
+                            f"not {temperature!r}")
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"{source}: temperature must be a finite number over 0 (0.01 to 1 as the command line "
+                             f"takes it), not {temperature!r}")
+    seed = options.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"{source}: seed must be an integer of at least 0, not {seed!r}")
 
 
 def contract_of(arch) -> str:
