@@ -16,7 +16,12 @@ FLAGSHIP = ARCHITECTURE_NAMES[0]
 
 def load(name_or_path):
     """A checkpoint name (shipped or fine-tuned), folder, or ``.keras``/``.h5`` file → ``Colorizer``
-    (``colorizer.inference.load``, imported on first use so ``import colorizer`` stays light)."""
+    (``colorizer.inference.load``, imported on first use so ``import colorizer`` stays light). TensorFlow, when this
+    imports it, loads without its start-up chatter ("failed call to cuInit" on every machine without a GPU read as
+    a failure to a class; session 34's audit) unless ``TF_CPP_MIN_LOG_LEVEL`` is set (``colorizer.quiet_tensorflow``)."""
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
     from colorizer.inference import load as _load
 
     return _load(name_or_path)

@@ -80,6 +80,10 @@ def test_archs_as_a_module_subprocess():
     hints = subprocess.run([sys.executable, "-m", "colorizer", "archs", "--hints"], cwd=REPO_ROOT, env=as_run,
                            capture_output=True, text=True, timeout=120)
     assert (hints.returncode, hints.stdout.split(), hints.stderr) == (0, ["hypercolumn_hints"], "")
+    # The Python API too: a student's colorizer.load printed seven lines, "failed call to cuInit" among them.
+    api = subprocess.run([sys.executable, "-c", "import colorizer; print(colorizer.load('cifar_ae').name)"],
+                         cwd=REPO_ROOT, env=as_run, capture_output=True, text=True, timeout=120)
+    assert (api.returncode, api.stdout.split(), api.stderr) == (0, ["cifar_ae"], "")
 
 
 def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tiny_colorizers, tmp_path, capsys):
