@@ -197,6 +197,13 @@ def _checked_reference(reference, index: int) -> np.ndarray:
     return reference
 
 
+def _refuse_gray(reference: np.ndarray, index: int) -> None:
+    """``ReferencePhotoError`` for a gray reference photo (R = G = B everywhere), as the command line and the pages
+    refuse its file: given to the Python API it drained the result's colors without a word (session 34's audit)."""
+    if np.array_equal(reference[..., 0], reference[..., 1]) and np.array_equal(reference[..., 1], reference[..., 2]):
+        raise ReferencePhotoError(f"reference {index + 1}: it is gray: it has no colors to give; use a color photo")
+
+
 def too_small_reason(shape: tuple[int, ...]) -> str | None:
     """Why a reference of ``shape`` (H×W…) is too small to match against, or None: the one rule the command line, the
     Colorize page and ``reference_cells`` share."""
@@ -386,6 +393,8 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
         raise ReferencePhotoError("no reference photo given")
     if visible is not None and single:
         visible = [visible]
+    for i, reference in enumerate(references):  # the photos given (a video's keyframe may be gray: not here)
+        _refuse_gray(_checked_reference(reference, i), i)
     cells = reference_cells(references, visible)
     L_full = luminance(image)
     blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,

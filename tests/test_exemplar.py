@@ -113,6 +113,9 @@ def test_a_reference_too_small_to_match_is_refused_in_one_line(flagship, photo, 
     with pytest.raises(ReferencePhotoError, match="reference 2: 300×1 px is too small"):
         flagship.colorize(photo, reference=[photo, np.ascontiguousarray(resize(photo, (1, 300)))])
     assert flagship.colorize(photo, reference=resize(photo, (32, 48))).shape == photo.shape
+    gray = np.repeat(luminance(photo).astype(np.uint8)[..., None], 3, axis=-1)  # as the CLI and the pages refuse it
+    with pytest.raises(ReferencePhotoError, match="reference 1: it is gray: it has no colors to give"):
+        flagship.colorize_with_reference(photo, gray)
     write_png(tmp_path / "gray.png", luminance(photo).astype(np.uint8))
     write_png(tmp_path / "thumb.png", thumbnail)
     assert main(["colorize", str(tmp_path / "gray.png"), "-o", str(tmp_path / "out"), "--reference",
