@@ -301,6 +301,11 @@ def resolve(name_or_path: str | Path, viewer: str | None = None) -> tuple[Path, 
     if isinstance(name_or_path, str) and name_or_path in ARCHITECTURE_NAMES and not Path(name_or_path).exists():
         raise CheckpointError(f"{name_or_path}: no trained checkpoint in weights/{name_or_path}/ "
                               f"(train it: python -m colorizer train --arch {name_or_path})")
+    bare = isinstance(name_or_path, str) and not any(sep in name_or_path for sep in ("/", "\\", "."))
+    if bare and not Path(name_or_path).exists():  # a name, not a path: say which names there are
+        listed = sorted(known)
+        names = ", ".join(listed[:12]) + (f" and {len(listed) - 12} more" if len(listed) > 12 else "") or "none"
+        raise CheckpointError(f"{name_or_path}: no checkpoint of that name (known: {names}), nor a file or folder")
     path = checkpoint_file(name_or_path)
     return path, (path.parent.name if path.name == "model.keras" else path.stem)
 

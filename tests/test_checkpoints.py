@@ -179,6 +179,13 @@ def test_one_resolver_for_loading_and_fine_tuning(installed_tiny_checkpoints, tm
     assert checkpoints.resolve(copy) == (copy, "mine")
     with pytest.raises(CheckpointError, match=r"no such checkpoint$"):  # a visitor names, never a path
         checkpoints.resolve(str(folder), viewer="someone")
+    # A misspelt name says which names there are (session 34's audit: "hypercolum: no such checkpoint file").
+    with pytest.raises(CheckpointError) as misspelt:
+        checkpoints.resolve("cifar_a")
+    assert str(misspelt.value).startswith("cifar_a: no checkpoint of that name (known: ") and "cifar_ae" in str(
+        misspelt.value)
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):  # a path stays a path
+        checkpoints.resolve(str(tmp_path / "absent.keras"))
     from colorizer.finetune import load_base
     from colorizer.inference import load
 
