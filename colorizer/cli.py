@@ -125,11 +125,9 @@ def _load_model(args):
 
 
 def cmd_colorize(args) -> int:
-    from colorizer.checkpoints import atomic_write_bytes
-    from colorizer.imageio import ImageError, encode_png, read_image
-
     from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
+    from colorizer.imageio import ImageError
     from colorizer.models import hint_taking_architectures
 
     try:
@@ -168,8 +166,26 @@ def cmd_colorize(args) -> int:
         options["hints"] = hints
     if reference is not None:  # what a transparent area of it hides gives no color
         options.update(reference=reference, reference_visible=reference_visible)
-    failed, bad_hints, written = 0, 0, set()
+    written: set[str] = set()
     outputs = output_names(args.inputs, out_dir)
+    try:
+        failed, bad_hints = _colorize_each(args, model, options, outputs, out_dir, written)
+    except KeyboardInterrupt:  # what was written is whole (each PNG lands atomically): say how far it got
+        print(f"{len(written)} of {len(outputs)} colorized into {out_dir} before the interruption", flush=True)
+        raise
+    # What happened, on stdout (stderr has one line per file that failed, and nothing else).
+    print(f"{len(written)} of {len(outputs)} colorized into {out_dir}", flush=True)
+    return USAGE_ERROR if bad_hints else 1 if failed else 0
+
+
+def _colorize_each(args, model, options: dict, outputs: dict, out_dir: Path, written: set) -> tuple[int, int]:
+    """``cmd_colorize``'s batch: each input colorized and written (added to ``written``), a file that fails one line
+    on stderr → (files failed, files whose hints did not fit)."""
+    from colorizer.checkpoints import atomic_write_bytes
+    from colorizer.hints import HintError
+    from colorizer.imageio import ImageError, encode_png, read_image
+
+    failed = bad_hints = 0
     for path in _progress(args.inputs, desc=f"colorizing with {model.name}", unit="image"):
         try:
             image = read_image(path)
@@ -195,9 +211,7 @@ def cmd_colorize(args) -> int:
             failed += 1
             continue
         written.add(path)
-    # What happened, on stdout (stderr has one line per file that failed, and nothing else).
-    print(f"{len(written)} of {len(outputs)} colorized into {out_dir}", flush=True)
-    return USAGE_ERROR if bad_hints else 1 if failed else 0
+    return failed, bad_hints
 
 
 

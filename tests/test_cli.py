@@ -215,6 +215,27 @@ def test_the_python_api_checks_option_values_not_only_names():
         model.predict_ab(model.network_input(np.full((16, 16), 50.0, np.float32)), temperature="high")
 
 
+def test_an_interrupted_batch_says_how_far_it_got(installed_tiny_checkpoints, tmp_path, capsys, monkeypatch):
+    """Session 34's audit: Ctrl-C left every written PNG whole but said only "error: interrupted"."""
+    from colorizer import checkpoints
+
+    photos = [write_png(tmp_path / f"p{i}.png", make_photo(16, 16, seed=i)) for i in range(3)]
+    write, calls = checkpoints.atomic_write_bytes, []
+
+    def write_then_interrupt(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return write(path, data)
+
+    monkeypatch.setattr(checkpoints, "atomic_write_bytes", write_then_interrupt)
+    assert main(["colorize", *map(str, photos), "-o", str(tmp_path / "out"), "--arch", "cifar_ae"]) == 130
+    captured = capsys.readouterr()
+    assert f"1 of 3 colorized into {tmp_path / 'out'} before the interruption" in captured.out
+    assert error_lines(captured.err) == ["error: interrupted"] and [p.name for p in (tmp_path / "out").iterdir()] == [
+        "p0.png"]
+
+
 def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(installed_tiny_checkpoints, photo_dir,
                                                                           tmp_path, capsys):
     """--mirror: refused in one line for a model without it; an extra evaluation row for the flagship,

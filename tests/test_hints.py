@@ -10,7 +10,7 @@ import pytest
 
 from colorizer import hints as H
 from colorizer.cli import main
-from colorizer.color import AB_NORM, normalize_ab, rgb_to_lab
+from colorizer.color import normalize_ab, rgb_to_lab
 from colorizer.evaluate import HintedColorizer
 from colorizer.inference import Colorizer
 from colorizer.models import hypercolumn, hypercolumn_hints

@@ -123,7 +123,7 @@ def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit
     """Session 34's audits: the page opened a clip (FFmpeg decodes a frame of each stream) outside every queue on every
     rerun, two visitors' at once; and its 30 MB cap was a constant of its own that ``server.maxUploadSize``, which
     deploy.md says sets it, did not move."""
-    from ui import server_tuning, video_ui, work_queue
+    from ui import server_tuning, work_queue
 
     kinds, turn = [], work_queue.WorkQueue.turn
     monkeypatch.setattr(work_queue.WorkQueue, "turn", lambda queue, *a, **k: (
