@@ -119,6 +119,7 @@ USAGE_ERROR = 2  # a bad hints or reference file, or hints for a model that take
 
 
 def _load_model(args):
+    import_tensorflow_quietly()  # colorize checks its hints and reference first, in a fraction of a second
     from colorizer.inference import load
 
     return load(args.checkpoint or args.arch)
@@ -128,7 +129,6 @@ def cmd_colorize(args) -> int:
     from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
     from colorizer.imageio import ImageError
-    from colorizer.models import hint_taking_architectures
 
     try:
         hints = read_hints_file(args.hints) if args.hints else None
@@ -142,6 +142,8 @@ def cmd_colorize(args) -> int:
         return USAGE_ERROR
     model = _load_model(args)
     if hints and not model.takes_hints:
+        from colorizer.models import hint_taking_architectures
+
         _error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
                + ", ".join(hint_taking_architectures()))
         return USAGE_ERROR
@@ -693,7 +695,10 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     try:
         # Every other command loads a model, so TensorFlow; ``archs --hints`` asks the architectures, which import it.
-        if args.run is not cmd_archs or getattr(args, "hints", False):
+        # colorize and video check their inputs first and import it as they load the model: a bad hints file or
+        # reference was refused only after 4-6 s of TensorFlow's loading (session 34's audit).
+        later = args.run in (cmd_colorize, cmd_video) or (args.run is cmd_archs and not args.hints)
+        if not later:
             import_tensorflow_quietly()
         return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError

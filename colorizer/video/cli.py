@@ -43,6 +43,9 @@ def video_from_cli(args, progress, error) -> int:
     except ImageError as err:
         error(f"reference {err}")
         return USAGE_ERROR
+    from colorizer.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # after the checks above: a bad input is refused before TensorFlow's seconds of loading
     from colorizer.inference import load
     from colorizer.models import hint_taking_architectures
     from colorizer.video.pipeline import colorize_video
