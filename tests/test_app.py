@@ -694,6 +694,30 @@ def test_a_picture_over_the_budget_tells_the_visitor_what_they_can_do(tiny_app_e
     assert VISITOR_ADVICE in errors[0] and "environment variable" not in errors[0], errors
 
 
+def test_every_chart_draws_its_text_at_a_readable_contrast():
+    """Session 34's audit: Streamlit's theme drew ticks, axis and subplot titles and the curves' subtitle (the only key
+    to their line styles) rgb(128, 132, 149), 3.72:1 on white; ``charts.readable`` sets them all (measured in
+    Chromium after: 5.55:1)."""
+    import numpy as np
+
+    from ui import charts
+
+    def contrast_on_white(hex_color: str) -> float:
+        linear = [(c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4)
+                  for c in (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))]
+        return 1.05 / (0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2] + 0.05)
+
+    assert contrast_on_white(charts.CHART_TEXT) >= 4.5
+    rgb = np.random.default_rng(0).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    rows = [{"epoch": 0.0, "loss": 1.0, "val_loss": 1.2}]
+    for fig in (charts.channel_histograms(charts.lab_of(rgb)), charts.ab_distribution(charts.lab_of(rgb)),
+                charts.ab_error_map(rgb, rgb[::-1]), charts.history_figure({"m": rows}, "loss")):
+        axes = [fig.layout[name] for name in fig.layout if name.startswith(("xaxis", "yaxis"))]
+        assert axes and all(a.tickfont.color == a.title.font.color == charts.CHART_TEXT for a in axes)
+        assert all(note.font.color == charts.CHART_TEXT for note in fig.layout.annotations)
+        assert fig.layout.font.color == charts.CHART_TEXT
+
+
 def test_training_curves_keep_their_legend_below_and_whole():
     """Finding (session 23's browser audit): twelve legend entries at the side squeezed the curves to a third of
     the width; below them, two a row, a long name was cut at the edge. Session 24's phone audit: "name ·

@@ -22,7 +22,7 @@ from colorizer.color import lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
     "CHANNEL_L", "fit_within", "visible_at", "visible_cells", "shown_share", "counted", "channel_images", "channel_histograms", "ab_distribution",
-    "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG",
+    "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG", "CHART_TEXT", "readable",
 ]
 
 # Every chart without Plotly's toolbar: on a touch screen it stays shown, over the charts' titles, and a drag
@@ -112,6 +112,23 @@ def _bar_colors(channel: str, centres: np.ndarray) -> list[str]:
 AB_SHARE_LOG_RANGE = (-3.5, 2.0)
 
 
+# Chart text (ticks, axis and subplot titles, subtitles, color bars): Streamlit's theme draws it rgb(128, 132, 149),
+# 3.72:1 on white against WCAG's 4.5:1 for text (session 34's audit); this gray is 5.5:1.
+CHART_TEXT = "#646876"
+
+
+def readable(fig: go.Figure) -> go.Figure:
+    """``fig`` with its text in ``CHART_TEXT``, set on each element the theme colors (a template's axis colors win
+    over the layout's font). Every chart of the app goes through it."""
+    fig.update_layout(font_color=CHART_TEXT, title_subtitle_font_color=CHART_TEXT)
+    fig.update_xaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
+    fig.update_yaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
+    fig.update_annotations(font_color=CHART_TEXT)  # subplot titles, a scene cut's label
+    fig.update_traces(colorbar_tickfont_color=CHART_TEXT, colorbar_title_font_color=CHART_TEXT,
+                      selector={"type": "heatmap"})
+    return fig
+
+
 def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
     """Lab H×W×3 (or N×3, e.g. ``counted``'s) → three histograms (share of pixels per value) with bars in the
     value's color."""
@@ -137,7 +154,7 @@ def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
     fig.update_yaxes(title_text="% of pixels", row=1, col=1)
     fig.update_layout(title=title or None, showlegend=False, height=260, margin=dict(l=10, r=10, t=50 if title else 30, b=10),
                       bargap=0)
-    return fig
+    return readable(fig)
 
 
 def _gamut_trace(marker_size: float) -> go.Scatter:
@@ -171,7 +188,7 @@ def ab_distribution(lab: np.ndarray, title: str = "", height: int = 420) -> go.F
         xaxis=dict(title="a (green ↔ magenta)", **axis), yaxis=dict(title="b (blue ↔ yellow)", scaleanchor="x", **axis),
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
     )
-    return fig
+    return readable(fig)
 
 
 def _grid_share() -> float:
@@ -199,7 +216,7 @@ def ab_error_map(truth: np.ndarray, predicted: np.ndarray, max_side: int = 512, 
                                colorbar=dict(title="Δab"), hovertemplate="x=%{x}, y=%{y}: Δab %{z:.1f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(autorange="reversed", scaleanchor="x", visible=False), xaxis=dict(visible=False))
-    return fig
+    return readable(fig)
 
 
 def metric_names(histories: dict[str, list[dict]]) -> list[str]:
@@ -261,7 +278,7 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row,
                     entrywidthmode="fraction", traceorder="normal"),
     )
-    return fig
+    return readable(fig)
 
 
 # Up to this many epochs, a tick at each: Plotly's own ticks on a short run (a 2-epoch fine-tune) read 1, 1.2, 1.4, …,

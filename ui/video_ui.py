@@ -333,7 +333,7 @@ def flicker_figure(report: VideoReport, height: int = 320):
                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
                          xaxis_title="frame", yaxis_title="mean |Δab|, motion undone",
                          title="Flicker: color change per frame")
-    return figure
+    return charts.readable(figure)
 
 
 def fps_text(fps) -> str:
