@@ -617,8 +617,8 @@ def _uploaded(files):
 
 
 def _headings(at) -> list[str]:
-    """Each picture's heading on the Colorize page (its name, an h3)."""
-    return [m.value[4:] for m in at.markdown if m.value.startswith("### ")]
+    """Each picture's heading on the Colorize page (its name, an h2)."""
+    return [m.value[3:] for m in at.markdown if m.value.startswith("## ")]
 
 
 def _errors(at) -> list[str]:

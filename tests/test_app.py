@@ -95,11 +95,11 @@ def test_the_image_picker_folds_away_where_unused_and_uploads_survive_the_trip(t
     """Training curves, Fine-tune and Video do not colorize the sidebar's pictures: there the picker is folded
     into an expander (still drawn, so Streamlit keeps the visitor's uploads for the way back)."""
     at = upload(app(), [("gray.png", gray_png(), "image/png")])
-    assert not at.sidebar.expander and "Image" in [h.value for h in at.sidebar.subheader]
+    assert not at.sidebar.expander and "**Image**" in [m.value for m in at.sidebar.markdown]
     at.switch_page("pages/curves.py").run()
     assert_no_page_error(at)
     assert [e.label for e in at.sidebar.expander] == ["Image (for Colorize, L/a/b channels, Compare architectures)"]
-    assert "Image" not in [h.value for h in at.sidebar.subheader]
+    assert "**Image**" not in [m.value for m in at.sidebar.markdown]
     at.switch_page("pages/colorize.py").run()
     assert_no_page_error(at)
     assert [f.name for f in at.file_uploader(key="sidebar.upload").value] == ["gray.png"]

@@ -198,7 +198,7 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
     # The L/a/b page draws the reference's ab distribution beside the result's.
     at.switch_page("pages/channels.py").run()
     assert_no_page_error(at)
-    assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.subheader)
+    assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.header)
 
 
 def test_a_reference_too_small_to_match_is_one_line_before_any_work(tiny_app_env):
@@ -211,7 +211,7 @@ def test_a_reference_too_small_to_match_is_one_line_before_any_work(tiny_app_env
     assert "Colored from the reference" not in captions
     at.switch_page("pages/channels.py").run()  # not matched there either, after a turn in the queue
     assert_no_page_error(at)
-    assert not at.error and not any(s.value.startswith("Colors from the reference") for s in at.subheader)
+    assert not at.error and not any(s.value.startswith("Colors from the reference") for s in at.header)
 
 
 def test_a_reference_that_gives_no_color_is_one_line_on_both_pages(tiny_app_env):

@@ -155,6 +155,12 @@ def test_every_page_opens(server, browser):
             page.get_by_text(done_text).first.wait_for(timeout=WAIT_MS)
             _idle(page)
             _assert_no_traceback(page)
+            # The outline a screen reader reads: the page's h1 first, then no level skipped (session 34's audit: the
+            # sidebar's h3s came first and every page went from h1 to h3).
+            levels = page.evaluate("() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]"
+                                   ".filter(h => h.offsetParent !== null && h.textContent.trim())"
+                                   ".map(h => Number(h.tagName[1]))")
+            assert levels[:1] == [1] and all(b - a <= 1 for a, b in zip(levels, levels[1:])), (title, levels)
             if title == "Colorize":
                 assert _image_loaded(page, "Colorized by")
                 slider = page.frame_locator('iframe[title^="Before/after slider"]').locator("#ba")

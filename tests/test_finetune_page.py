@@ -227,7 +227,7 @@ def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_pa
     (folder / "model.keras").write_bytes(b"x")
     at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
-    assert "### On the 1 held-out photo" in [m.value for m in at.markdown]
+    assert "## On the 1 held-out photo" in [m.value for m in at.markdown]
     [table] = at.dataframe
     assert list(table.value.columns) == ["model", "PSNR (dB) ↑", "SSIM ↑", "L2_ab ↓", "colorfulness"]
     warnings, captions = [as_read(w.value) for w in at.warning], [as_read(c.value) for c in at.caption]

@@ -573,7 +573,7 @@ def test_the_samples_result_is_not_offered_as_a_clip_to_upload_again(tiny_app_en
     assert at.session_state[video_ui.RESULT_KEY]["mp4"]
     at.segmented_control(key="video.source").set_value("Upload a clip").run()
     assert_no_page_error(at)
-    assert not [s.value for s in at.subheader if "last colorized clip" in s.value]
+    assert not [s.value for s in at.header if "last colorized clip" in s.value]
     assert not [c.value for c in at.caption if "Upload it again" in as_read(c.value)]
 
 

@@ -32,7 +32,7 @@ EXPLAINER = (
 def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, alpha: np.ndarray | None = None) -> None:
     """One image's L, a, b renderings, histograms and ab distribution (plotly); with the picture's ``alpha``, its
     transparent pixels stay transparent in the renderings and out of the histograms (``charts.visible_at``)."""
-    st.markdown(f"### {label}")  # h3 under the page's h1: a screen reader's outline skips no level
+    st.markdown(f"## {label}")  # h2 under the page's h1: a screen reader's outline skips no level (h3 skipped one)
     lab = charts.lab_of(rgb)
     images = charts.channel_images(lab)
     small_alpha = None if alpha is None else charts.fit_within(alpha, max(lab.shape[:2]))  # the renderings' size
@@ -100,7 +100,7 @@ def reference_ui(picture: DecodedImage) -> None:
     model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if usable else None
     if model is None:
         return
-    st.subheader(f"Colors from the reference photo {plain(reference.name)}")
+    st.header(f"Colors from the reference photo {plain(reference.name)}")
     digest = loaders.image_digest(picture.rgb)
     temperature, hints = colorize_settings(model, digest)  # the Colorize page's result from this reference
     try:
@@ -122,7 +122,7 @@ def reference_ui(picture: DecodedImage) -> None:
 
 
 def error_map_ui(truth: np.ndarray, prediction: np.ndarray, alpha: np.ndarray | None = None) -> None:
-    st.subheader("Where the colors went wrong")
+    st.header("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off)"
                + ("; fully transparent pixels are left blank." if charts.shown_share(alpha) is not None else "."))
     st.plotly_chart(charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error", config=charts.PLOTLY_CONFIG,

@@ -130,7 +130,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     """One picture's results → (file name, a callable returning its RGB, alpha) for the ZIP, or None when it
     failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked. ``hinted``: digest →
     (index, name) of the picture of this run showing that content's hints (a copy shows them once, above)."""
-    st.markdown(f"### {plain(picture.name)}")  # h3 under the page's h1: no level skipped
+    st.markdown(f"## {plain(picture.name)}")  # h2 under the page's h1: no level skipped (h3 skipped one)
     widgets.notes_ui(picture)
     if picture.was_color:
         st.info("This image is already in color: it was turned gray first (the model sees only its lightness L). "

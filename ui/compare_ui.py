@@ -106,7 +106,7 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
 
 
 def evaluation_ui(names: list[str]) -> None:
-    st.subheader("Held-out evaluation (from the model cards)")
+    st.header("Held-out evaluation (from the model cards)")
     rows, truths = evaluation_rows(names)
     if not rows:
         st.info("No model card has an evaluation yet. Training writes one; or run "

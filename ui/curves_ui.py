@@ -98,7 +98,7 @@ def curves_page_ui() -> None:
             st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
                              "the curve drawn is its first ingredient's (see the card)."))
     with cards:
-        st.markdown("### Model cards")
+        st.markdown("## Model cards")
         for i, name in enumerate(chosen or names[:MAX_CURVES]):
             card_ui(name, expanded=i == 0)
 

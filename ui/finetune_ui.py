@@ -389,9 +389,9 @@ def scores_ui(card: dict) -> None:
     count = data.get("held_out_photos")
     if data.get("held_out"):
         photos = f"{count} held-out photo{'s' if count != 1 else ''}" if isinstance(count, int) else "held-out photos"
-        st.markdown(f"### On the {photos}")
+        st.markdown(f"## On the {photos}")
     else:
-        st.markdown("### On the training photo (none was held out)")
+        st.markdown("## On the training photo (none was held out)")
     st.dataframe(rows, hide_index=True)
     verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"))
     if verdict is not None and verdict[0] == "worse":
@@ -490,7 +490,7 @@ def my_models_ui() -> None:
     mine = _mine()
     if not mine:
         return
-    st.subheader("Your fine-tuned models")
+    st.header("Your fine-tuned models")
     st.caption(f"Private to you (this browser keeps your key in a cookie) until you share one with every visitor of "
                f"this server, e.g. a teacher's model for the class. Each is kept {access.Limits.from_env().days:g} days; "
                "download the ZIP to keep it longer.")

@@ -398,7 +398,7 @@ def last_result_ui() -> None:
     if result is None or not result.get("uploaded"):
         return
     name = result.get("name", "your clip")
-    st.subheader("Your last colorized clip")
+    st.header("Your last colorized clip")
     st.video(result["mp4"], alt=f"{name} colorized ({result['label']})")
     st.caption(plain(f"{name}, colorized ({result['label']}). Upload it again to see it beside the original."))
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),

@@ -281,10 +281,12 @@ def sidebar_ui(page_title: str | None = None) -> None:
     uploads would be gone on the way back to Colorize."""
     with st.sidebar:
         try:
-            st.subheader("Model")
+            # Bold, not headings: the sidebar comes before the page's h1, and its h3s began every page's outline
+            # there (session 34's accessibility audit).
+            st.markdown("**Model**")
             model_picker_ui()
             if page_title is None or page_title in PICTURE_PAGES:
-                st.subheader("Image")
+                st.markdown("**Image**")
                 image_source_ui()
             else:
                 with st.expander(f"Image (for {', '.join(PICTURE_PAGES)})", expanded=False):
