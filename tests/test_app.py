@@ -167,7 +167,9 @@ def test_color_upload_shows_truth_metrics_and_zip(tiny_app_env):
     assert_no_page_error(at)
     assert any("already in color" in i for i in texts(at.info))
     assert "Truth (the original colors)" in captions(at)
-    assert {"PSNR", "SSIM", "L2_ab", "Colorfulness"} <= {m.label for m in at.metric}
+    assert {"PSNR", "SSIM", "L2_ab (↓ better)", "Colorfulness"} <= {m.label for m in at.metric}
+    # Which way is better, in words where the label has room (its delta's "(lower is better)" was cut at 1300 px).
+    assert all("(lower is better)" not in (m.proto.delta or "") for m in at.metric)
     assert any(b.label.endswith("(ZIP)") for b in at.get("download_button"))
 
 

@@ -90,8 +90,9 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndar
     ssim.metric("SSIM", f"{m['ssim']:.4f}" if has_ssim else "–",
                 f"{m['ssim'] - gray['ssim']:+.4f} vs gray" if has_ssim else None,
                 help="Structural similarity against the truth (higher is better); needs 11 px on each side.")
-    # "lower is better" in words: green for a fall told it by color alone (session 24's accessibility audit)
-    l2.metric("L2_ab", f"{m['l2_ab']:.2f}", f"{m['l2_ab'] - gray['l2_ab']:+.2f} vs gray (lower is better)",
+    # "lower is better" in words: green for a fall told it by color alone (session 24's accessibility audit); in the
+    # label, as "↓ better", since the delta's "(lower is better)" was cut at 1300 px (session 34's).
+    l2.metric("L2_ab (↓ better)", f"{m['l2_ab']:.2f}", f"{m['l2_ab'] - gray['l2_ab']:+.2f} vs gray",
               delta_color="inverse",
               help="Mean distance between predicted and true (a, b), in Lab units (lower is better).")
     ratio = m["colorfulness_ratio"]
