@@ -197,10 +197,13 @@ def _checked_reference(reference, index: int) -> np.ndarray:
     return reference
 
 
-def _refuse_gray(reference: np.ndarray, index: int) -> None:
-    """``ReferencePhotoError`` for a gray reference photo (R = G = B everywhere), as the command line and the pages
-    refuse its file: given to the Python API it drained the result's colors without a word (session 34's audit)."""
-    if np.array_equal(reference[..., 0], reference[..., 1]) and np.array_equal(reference[..., 1], reference[..., 2]):
+def _refuse_gray(reference: np.ndarray, index: int, visible=None) -> None:
+    """``ReferencePhotoError`` for a gray reference photo (R = G = B wherever it shows: ``visible``, None for every
+    pixel), as the command line and the pages refuse its file: given to the Python API it drained the result's colors
+    without a word (session 34's audit)."""
+    mask = None if visible is None else np.asarray(visible, bool)
+    shown = reference if mask is None or mask.shape != reference.shape[:2] else reference[mask]
+    if shown.size and np.array_equal(shown[..., 0], shown[..., 1]) and np.array_equal(shown[..., 1], shown[..., 2]):
         raise ReferencePhotoError(f"reference {index + 1}: it is gray: it has no colors to give; use a color photo")
 
 
@@ -394,7 +397,7 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     if visible is not None and single:
         visible = [visible]
     for i, reference in enumerate(references):  # the photos given (a video's keyframe may be gray: not here)
-        _refuse_gray(_checked_reference(reference, i), i)
+        _refuse_gray(_checked_reference(reference, i), i, None if visible is None else visible[i])
     cells = reference_cells(references, visible)
     L_full = luminance(image)
     blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,

@@ -116,6 +116,12 @@ def test_a_reference_too_small_to_match_is_refused_in_one_line(flagship, photo, 
     gray = np.repeat(luminance(photo).astype(np.uint8)[..., None], 3, axis=-1)  # as the CLI and the pages refuse it
     with pytest.raises(ReferencePhotoError, match="reference 1: it is gray: it has no colors to give"):
         flagship.colorize_with_reference(photo, gray)
+    tinted_under = gray.copy()  # gray where it shows, colored only under its transparent half (a review)
+    tinted_under[:, :100] = [200, 30, 40]
+    shows = np.ones(gray.shape[:2], bool)
+    shows[:, :100] = False
+    with pytest.raises(ReferencePhotoError, match="it is gray"):
+        flagship.colorize_with_reference(photo, tinted_under, reference_visible=shows)
     write_png(tmp_path / "gray.png", luminance(photo).astype(np.uint8))
     write_png(tmp_path / "thumb.png", thumbnail)
     assert main(["colorize", str(tmp_path / "gray.png"), "-o", str(tmp_path / "out"), "--reference",

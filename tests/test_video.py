@@ -405,8 +405,8 @@ def test_the_samples_counted_are_those_ffmpeg_indexes_one_at_a_time(tmp_path):
     write_clip(tmp_path / "tone.mp4", [np.zeros((16, 16), np.uint8)] * 5, audio_seconds=2.0)
     assert 5 + 2 * 22050 // 1024 <= container_budget.claimed_samples(tmp_path / "tone.mp4") <= 5 + 50
     for name in ("raw.mov", "raw.mp4"):
-        clip_of_streams(tmp_path / name, sounds=3)  # 3 tracks of one chunk of 800 samples: pieces of at least 160
-        assert container_budget.claimed_samples(tmp_path / name) == 1 + 3 * 5
+        clip_of_streams(tmp_path / name, sounds=3)  # 3 tracks of one chunk of 800 samples: a piece each
+        assert container_budget.claimed_samples(tmp_path / name) == 1 + 3
     clip_of_streams(tmp_path / "raw.mkv", sounds=3)
     assert container_budget.claimed_samples(tmp_path / "raw.mkv") is None
 
@@ -468,13 +468,35 @@ def test_claims_hidden_where_ffmpeg_still_reads_them_are_counted(tmp_path):
     clip_of_streams(tmp_path / "sound.mov", sounds=1)
     sound = bytearray((tmp_path / "sound.mov").read_bytes())
     chunks = sound.index(b"stsc", sound.index(b"soun")) + 16
-    struct.pack_into(">I", sound, chunks, 0x7FFFFC00)  # one chunk of 2^31 samples: 13,421,773 pieces
+    struct.pack_into(">I", sound, chunks, 0x7FFFFC00)  # one chunk of 2^31 samples: 2,097,151 pieces
     (tmp_path / "sound.mov").write_bytes(bytes(sound))
-    with pytest.raises(VideoBudgetError, match="claim 13,421,7"):
+    with pytest.raises(VideoBudgetError, match="claim 2,097,15"):
         probe(tmp_path / "sound.mov")
     clip_of_streams(tmp_path / "tracks.mp4", sounds=17)
     with pytest.raises(VideoBudgetError, match="tracks.mp4: over 16 streams"):
         probe(tmp_path / "tracks.mp4")
+
+
+def test_a_clip_whose_opening_costs_the_server_too_much_is_refused_after_a_child_opened_it(tmp_path):
+    """Session 34's second review: tables the claims' walk does not read made FFmpeg allocate as it opened a file (a
+    sample group description claiming 2^31 entries: 2,050 MB from 3 kB). A child process opens each clip first and
+    measures what that cost (``open_check``): over 256 MB, the clip is refused and this process never opens it."""
+    from benchmarks.hostile import clip_of_streams
+    from colorizer.video import open_check
+    from colorizer.video.io import VideoBudgetError
+
+    clip_of_streams(tmp_path / "honest.mov", sounds=1)
+    data = (tmp_path / "honest.mov").read_bytes()
+    assert open_check.opening_cost(tmp_path / "honest.mov", 4 * 1280 * 720, 17)[0] == "ok"
+    boxes = [data.index(name) - 4 for name in (b"moov", b"trak", b"mdia", b"minf", b"stbl")]
+    stbl_end = boxes[-1] + struct.unpack_from(">I", data, boxes[-1])[0]
+    sgpd = b"sync" + struct.pack(">I", 0x7FFFFFFF) + b"\x01"  # grouping "sync", 2^31 - 1 entries of one byte: none
+    sgpd = struct.pack(">I4sI", 12 + len(sgpd), b"sgpd", 0) + sgpd
+    (tmp_path / "groups.mov").write_bytes(_grown(data, stbl_end, sgpd, *boxes))
+    with pytest.raises(VideoBudgetError, match=r"groups.mov: opening it takes more memory than this server gives a "
+                                               r"clip \([\d,]+ MB or more; a damaged or crafted file\)"):
+        probe(tmp_path / "groups.mov")
+    assert open_check.opening_cost(tmp_path / "groups.mov", 4 * 1280 * 720, 17)[1] > open_check.MAX_OPEN_MB
 
 
 def test_a_clip_of_more_streams_than_the_server_reads_is_refused(tmp_path):

@@ -178,6 +178,10 @@ def check_options(options, known, source: str) -> None:
         raise TypeError(f"{source}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
+# The temperatures an annealed mean takes: under 0.01 it underflows (1e-40 painted a photo gray, a review found).
+TEMPERATURE_RANGE = (0.01, 1.0)
+
+
 def check_option_values(options: dict, source: str) -> None:
     """TypeError or ValueError naming ``temperature`` (a real number over 0) or ``seed`` (an integer, at least 0) when
     its value is not one: a NaN temperature painted a whole photo gray, "high" failed deep in the decoding with
@@ -187,9 +191,9 @@ def check_option_values(options: dict, source: str) -> None:
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
             raise TypeError(f"{source}: temperature must be a number (0.01 to 1 as the command line takes it), "
                             f"not {temperature!r}")
-        if not (math.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"{source}: temperature must be a finite number over 0 (0.01 to 1 as the command line "
-                             f"takes it), not {temperature!r}")
+        if not (math.isfinite(temperature) and TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]):
+            raise ValueError(f"{source}: temperature must be from {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g} "
+                             f"(as the command line takes it), not {temperature!r}")
     seed = options.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"{source}: seed must be an integer of at least 0, not {seed!r}")

@@ -26,7 +26,8 @@ reading stops there too when the header understated the count or the frame size.
 while it opens a file, before any check here: its decoders are told a ceiling of ``DECODER_MARGIN`` × the frame limit
 (its ``max_pixels``), so a frame far over it is never decoded, whatever the header says. FFmpeg also indexes every
 sample an MP4's tables claim while opening it (``container_budget`` checks the claims first), and decodes a frame of
-every stream (at most ``MAX_STREAMS`` are read).
+every stream (at most ``MAX_STREAMS`` are read); and whatever else a file's tables make it allocate, a child process
+opens the file first (``open_check``: over 256 MB, the clip is refused).
 
 Decoding time: a frame's pixels do not bound it. A JPEG-based frame (MJPEG, ``JPEG_CODECS``) is checked before FFmpeg
 decodes it, as the image path checks a JPEG (``colorizer.decode_budget.inspect``: at most ``MAX_JPEG_SCANS`` scans, each
@@ -46,7 +47,7 @@ from typing import Iterator
 import numpy as np
 
 from colorizer import decode_budget
-from colorizer.video import container_budget
+from colorizer.video import container_budget, open_check
 from colorizer.imageio import special_file_reason
 from colorizer.settings import number_from_env
 
@@ -153,7 +154,9 @@ def _av_open(path, max_frame_pixels: int):
 
     try:
         container_budget.check(path, max_tracks=MAX_STREAMS)  # an MP4's 18th track failed FFmpeg as "out of memory"
-    except container_budget.ContainerBudgetError as err:
+        # What the claims this does not read cost: the file opened first by a child process, its memory measured.
+        open_check.check(path, DECODER_MARGIN * int(max_frame_pixels), MAX_STREAMS + 1)
+    except (container_budget.ContainerBudgetError, open_check.OpenTooCostlyError) as err:
         raise VideoBudgetError(str(err)) from None
     # One stream more than the most we read: a file that has it has too many (FFmpeg would drop the rest quietly,
     # and an MKV's reading then stops at the first packet of a dropped one: a clip cut to one frame).
