@@ -177,7 +177,7 @@ class Session:
 
 
 _RESULT_STATE = """() => {
-  const headings = Array.from(document.querySelectorAll('h3')).map(h => h.innerText.trim());  // each picture's heading (its name) on the Colorize page
+  const headings = Array.from(document.querySelectorAll('h2')).map(h => h.innerText.trim());  // each picture's heading (its name, an h2) on the Colorize page
   const images = Array.from(document.querySelectorAll('[data-testid=stImage]'))
     .filter(e => e.innerText.includes('Colorized by')).map(e => e.querySelector('img'));
   const ready = images.filter(img => img && img.complete && img.naturalWidth > 0);
