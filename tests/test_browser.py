@@ -231,6 +231,38 @@ def test_the_key_cookie_a_browser_keeps_over_https_and_over_http(browser, origin
     context.close()
 
 
+def test_on_a_phone_the_sidebar_folds_after_a_choice_and_not_on_a_desktop(server, browser):
+    """Session 34's accessibility audit: on a phone (360 px) the sidebar stayed open over 300 of 360 px after a photo
+    was chosen in it, the result hidden behind it until its close button was found; Streamlit folds it after a page
+    is picked, not after a choice in it. A desktop keeps it open."""
+    for width, phone in ((360, True), (1300, False)):
+        context = browser.new_context(viewport={"width": width, "height": 740}, is_mobile=phone, has_touch=phone)
+        page = context.new_page()
+        page.goto(f"{server}/")
+        _idle(page)
+        left = lambda: page.evaluate(  # noqa: E731
+            "() => Math.round(document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().left)")
+        if left() < 0:
+            opener = page.locator('[data-testid=stExpandSidebarButton], [data-testid=stSidebarCollapsedControl] button')
+            opener.first.tap() if phone else opener.first.click()
+            page.wait_for_timeout(800)
+        assert left() == 0
+        photo = page.locator('[data-testid=stSidebar] [data-testid=stSelectbox]').filter(has_text="Photo").locator("input")
+        if phone:
+            photo.tap()
+            page.locator("[role=option]", has_text="Coffee cup").tap()
+        else:
+            photo.click()
+            page.keyboard.type("Coffee")
+            page.keyboard.press("Enter")
+        _idle(page)
+        page.get_by_role("heading", name="coffee.png").wait_for(timeout=WAIT_MS)
+        page.wait_for_timeout(1000)  # the fold's transition
+        assert (left() < 0) == phone, (width, left())
+        _assert_no_traceback(page)
+        context.close()
+
+
 def test_uploads_a_good_and_a_broken_file_the_good_one_is_colorized(server, browser):
     """What only a browser shows (the AppTests check the same logic): the real upload widget, the
     colorized image decoded by the browser, the download button, the broken file's one line."""

@@ -218,7 +218,7 @@ def model_picker_ui() -> str | None:
         st.session_state.pop(MODEL_KEY, None)
     preferred = default_checkpoint(names)
     name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY, format_func=_checkpoint_label,
-                        help="Shipped checkpoints from weights/ and your fine-tuned ones.")
+                        help="Shipped checkpoints from weights/ and your fine-tuned ones.", on_change=_chosen)
     card = loaders.card_of(name)
     st.caption(f"{card.get('architecture', name)} · {checkpoint_kind(name)}. {card.get('description', '')}")
     missing = [a for a in ARCHITECTURE_NAMES if a not in checkpoints.shipped_checkpoints()]
@@ -259,7 +259,7 @@ def image_source_ui() -> str:
                                   required=True)
     if source == UPLOAD:
         st.file_uploader(
-            "Images", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key=UPLOAD_KEY,
+            "Images", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key=UPLOAD_KEY, on_change=_chosen,
             help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first. "
                  f"This server keeps up to {server_tuning.UPLOADS_PER_SESSION_MB} MB of files per browser tab.",
         )
@@ -268,7 +268,7 @@ def image_source_ui() -> str:
         keys = list(gallery.GALLERY)
         st.selectbox(
             "Photo", keys, index=keys.index(DEFAULT_GALLERY_PHOTO), key=GALLERY_KEY,
-            format_func=lambda k: gallery.GALLERY[k].title + ("" if gallery.GALLERY[k].is_color else " ★"),
+            format_func=lambda k: gallery.GALLERY[k].title + ("" if gallery.GALLERY[k].is_color else " ★"), on_change=_chosen,
             help="Photos that ship inside scikit-image, scikit-learn and matplotlib. ★ = a real black-and-white photo.",
         )
     return source
@@ -295,6 +295,33 @@ def sidebar_ui(page_title: str | None = None) -> None:
             _log.exception("sidebar failed")
             st.error(f"The sidebar failed: {plain(callbacks.error_line(err, 200))}. Reload the page.")
         visitor.remember_ui()  # last: its (empty) element would move the sidebar's controls down on a first visit
+        fold_on_a_phone_ui()
+
+
+# Set when the visitor picks a model or a photo, or uploads: on a phone the sidebar then folds away (below).
+_CHOSEN_KEY = "sidebar.chosen"
+# Folds the sidebar on a narrow screen, as Streamlit does after a page is picked but not after a choice in it: on a
+# phone the sidebar covered 300 of 360 px over the result until its close button was found (session 34's audit).
+# The count makes each drawing new, so that the browser runs it again after the next choice.
+_FOLD_SCRIPT = """<script>
+(() => {  // choice {count}
+  if (!window.matchMedia("(max-width: 640px)").matches) return;
+  const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (button) button.click();
+})();
+</script>"""
+
+
+def _chosen() -> None:
+    st.session_state[_CHOSEN_KEY] = st.session_state.get(_CHOSEN_KEY, 0) + 1
+
+
+def fold_on_a_phone_ui() -> None:
+    """After a choice in the sidebar, a line of script folding it away on a narrow screen (``_FOLD_SCRIPT``)."""
+    count = st.session_state.get(_CHOSEN_KEY)
+    if count and st.session_state.get(_CHOSEN_KEY + ".folded") != count:
+        st.session_state[_CHOSEN_KEY + ".folded"] = count
+        st.html(_FOLD_SCRIPT.replace("{count}", str(count)), unsafe_allow_javascript=True)
 
 
 def chosen_checkpoint() -> str | None:
