@@ -392,7 +392,9 @@ def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_show
         page.get_by_role("option", name="hypercolumn_hints").first.click()
         page.get_by_text("Color hints").first.wait_for(timeout=WAIT_MS)
         _idle(page)
-        sidebar.locator('[data-testid="stSidebarCollapseButton"] button').click(force=True)  # it lies over the page
+        # It lay over the page; since session 34 it folds itself after the choice (a phone's width).
+        page.wait_for_function("() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect()"
+                               ".left < 0", timeout=WAIT_MS)
         clickable = page.locator(HINT_PHOTO)
         clickable.wait_for(timeout=WAIT_MS)
         clickable.scroll_into_view_if_needed()
