@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ContainerBudgetError", "Claims", "MAX_SAMPLES", "MAX_BOXES", "MAX_DEPTH", "check", "claims",
-           "claimed_samples"]
+           "claimed_samples", "too_many_streams"]
 
 # An hour at 60 fps is 216,000 frames and its AAC sound 169,000 packets; a million index entries are ~35 MB.
 MAX_SAMPLES = 1_000_000
@@ -77,11 +77,16 @@ def check(path, max_samples: int | None = None, max_tracks: int | None = None) -
         raise ContainerBudgetError(f"{name}: a compressed movie header (cmov), which this server does not read; "
                                    "save the clip again as an ordinary MP4")
     if max_tracks is not None and found.tracks > max_tracks:
-        raise ContainerBudgetError(f"{name}: over {max_tracks} streams (pictures, sound, subtitles), more than this "
-                                   "server reads in a clip; keep its picture and one sound")
+        raise ContainerBudgetError(too_many_streams(name, max_tracks))
     if found.samples > max_samples:
         raise ContainerBudgetError(f"{name}: its tables claim {found.samples:,} frames and sound packets, over the "
                                    f"{max_samples:,} this server indexes in a clip (a damaged or crafted file)")
+
+
+def too_many_streams(name: str, most: int) -> str:
+    """The line for a clip of more than ``most`` streams, whoever counted them (this walk, or FFmpeg's streams)."""
+    return (f"{name}: over {most} streams (pictures, sound, subtitles), more than this server reads in a clip; keep "
+            "its picture and one sound")
 
 
 def claimed_samples(path) -> int | None:

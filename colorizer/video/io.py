@@ -145,6 +145,13 @@ def _decoder_options(max_frame_pixels: int) -> dict:
     return {"max_pixels": str(DECODER_MARGIN * int(max_frame_pixels))}
 
 
+def _open_options(max_frame_pixels: int) -> dict:
+    """``av.open``'s options: the decoders' ceiling, and one stream more than the most we read: a file that has it has
+    too many (FFmpeg would drop the rest quietly, and an MKV's reading then stops at the first packet of a dropped
+    one: a clip cut to one frame)."""
+    return {**_decoder_options(max_frame_pixels), "max_streams": str(MAX_STREAMS + 1)}
+
+
 def _av_open(path, max_frame_pixels: int):
     """``av.open`` to read ``path``, FFmpeg's decoders held to ``DECODER_MARGIN`` × ``max_frame_pixels`` while it opens
     the file (it decodes a frame to learn the stream's size), and its streams to ``MAX_STREAMS``: the pictures' reader
@@ -152,20 +159,17 @@ def _av_open(path, max_frame_pixels: int):
     sample while it opens the file): ``VideoBudgetError``."""
     import av
 
+    options = _open_options(max_frame_pixels)
     try:
         container_budget.check(path, max_tracks=MAX_STREAMS)  # an MP4's 18th track failed FFmpeg as "out of memory"
         # What the claims this does not read cost: the file opened first by a child process, its memory measured.
-        open_check.check(path, DECODER_MARGIN * int(max_frame_pixels), MAX_STREAMS + 1)
+        open_check.check(path, options)
     except (container_budget.ContainerBudgetError, open_check.OpenTooCostlyError) as err:
         raise VideoBudgetError(str(err)) from None
-    # One stream more than the most we read: a file that has it has too many (FFmpeg would drop the rest quietly,
-    # and an MKV's reading then stops at the first packet of a dropped one: a clip cut to one frame).
-    container = av.open(str(path), metadata_errors="ignore",
-                        options={**_decoder_options(max_frame_pixels), "max_streams": str(MAX_STREAMS + 1)})
+    container = av.open(str(path), metadata_errors="ignore", options=options)
     if len(container.streams) > MAX_STREAMS:
         container.close()
-        raise VideoBudgetError(f"{Path(path).name}: over {MAX_STREAMS} streams (pictures, sound, subtitles), more "
-                               "than this server reads in a clip; keep its picture and one sound")
+        raise VideoBudgetError(container_budget.too_many_streams(Path(path).name, MAX_STREAMS))
     return container
 
 

@@ -8,14 +8,16 @@ table, edit lists repeating a track). A child that opens the file as ``io._av_op
 format: if it grew past ``MAX_OPEN_MB``, died or hung, the clip is refused, and the server never opens it.
 
 Contract
-- ``check(path, max_frame_pixels)``: raises ``OpenTooCostlyError`` (one line naming the file) when opening ``path``
+- ``check(path, options)``: ``options`` are ``av.open``'s, as the caller will open the file with them; raises
+  ``OpenTooCostlyError`` (one line naming the file) when opening ``path``
   took a child process more than ``MAX_OPEN_MB`` of memory, more than ``TIMEOUT_S``, or killed it; a file FFmpeg
   merely cannot open passes (the caller's own open says why). Each file (its path, size and time of change) is
   tried once a process (``_verdicts``, the last ``KEPT`` files): a rerun of a page does not pay again.
-- ``opening_cost(path, max_frame_pixels)`` → (status, MB grown): "ok", "error", "memory", "died" or "timeout".
+- ``opening_cost(path, options)`` → (status, MB grown): "ok", "error", "memory", "died" or "timeout".
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,12 +32,12 @@ __all__ = ["OpenTooCostlyError", "MAX_OPEN_MB", "TIMEOUT_S", "check", "opening_c
 MAX_OPEN_MB = 256
 TIMEOUT_S = 20.0
 KEPT = 128
-# The child: FFmpeg's options as io._av_open gives them, and what it grew by, in MB. No limit on its memory: FFmpeg
+# The child: the file opened with the caller's options (JSON), and what it grew by, in MB. No limit on its memory: FFmpeg
 # takes a failed allocation of an index in its stride (a raw sound track's 1.4 GB, refused under a limit, left the
 # child at 3 MB and "ok", and the server then spent it). It is the first the kernel's out-of-memory killer takes
 # (oom_score_adj 1000): on a small host a file that would have killed the server kills the child ("died").
 _CHILD = r"""
-import sys
+import json, sys
 def kb(field):
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
@@ -47,7 +49,7 @@ except OSError:
 import av
 before = kb("VmRSS")
 try:
-    av.open(sys.argv[1], metadata_errors="ignore", options={"max_pixels": sys.argv[2], "max_streams": sys.argv[3]}).close()
+    av.open(sys.argv[1], metadata_errors="ignore", options=json.loads(sys.argv[2])).close()
     status = "ok"
 except MemoryError:
     status = "memory"
@@ -65,9 +67,10 @@ _verdicts: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def check(path, max_frame_pixels: int, max_streams: int) -> None:
-    """Raise ``OpenTooCostlyError`` when opening ``path`` costs more than the server allows (module docstring)."""
-    status, grew = opening_cost(path, max_frame_pixels, max_streams)
+def check(path, options: dict[str, str]) -> None:
+    """Raise ``OpenTooCostlyError`` when opening ``path`` with ``av.open``'s ``options`` costs more than the server
+    allows (module docstring)."""
+    status, grew = opening_cost(path, options)
     name = Path(path).name
     if status == "timeout":
         raise OpenTooCostlyError(f"{name}: took over {TIMEOUT_S:g} s just to open (a damaged or crafted file)")
@@ -76,15 +79,17 @@ def check(path, max_frame_pixels: int, max_streams: int) -> None:
                                  f"({max(grew, MAX_OPEN_MB):,} MB or more; a damaged or crafted file)")
 
 
-def opening_cost(path, max_frame_pixels: int, max_streams: int) -> tuple[str, int]:
-    """(status, MB grown) of opening ``path`` in a child process (module docstring); once a file a process."""
+def opening_cost(path, options: dict[str, str]) -> tuple[str, int]:
+    """(status, MB grown) of opening ``path`` with ``av.open``'s ``options`` in a child process (module docstring);
+    once a file a process."""
     stat = os.stat(path)
-    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns, int(max_frame_pixels), int(max_streams))
+    encoded = json.dumps(options, sort_keys=True)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns, encoded)
     with _lock:
         if key in _verdicts:
             _verdicts.move_to_end(key)
             return _verdicts[key]
-    verdict = _measured(str(path), int(max_frame_pixels), int(max_streams))
+    verdict = _measured(str(path), encoded)
     with _lock:
         _verdicts[key] = verdict
         while len(_verdicts) > KEPT:
@@ -92,9 +97,9 @@ def opening_cost(path, max_frame_pixels: int, max_streams: int) -> tuple[str, in
     return verdict
 
 
-def _measured(path: str, max_pixels: int, max_streams: int) -> tuple[str, int]:
+def _measured(path: str, options: str) -> tuple[str, int]:
     try:
-        run = subprocess.run([sys.executable, "-c", _CHILD, path, str(max_pixels), str(max_streams)],
+        run = subprocess.run([sys.executable, "-c", _CHILD, path, options],
                              capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return "timeout", 0
