@@ -37,7 +37,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, TEMPERATURE_RANGE
 from colorizer.quiet_tensorflow import import_tensorflow_quietly
 from colorizer.settings import is_positive_number
 
@@ -485,7 +485,7 @@ _LEARNING_RATE = _ranged(float, 0, 1, low_open=True, high_open=True)  # the rang
 # gray (T = 1e9 gave a gray photo), so no T above 1 chooses a color. Toward 0 it becomes the likeliest bin: at 0.01 a
 # bin 5 % likelier than the next already takes 99 % of the weight (1.05 ** 100 = 131), and a float32 logit / T
 # overflows near 1e-38. The app's slider spans 0.05 to 1.
-_TEMPERATURE = _ranged(float, 0.01, 1)
+_TEMPERATURE = _ranged(float, *TEMPERATURE_RANGE)  # as Colorizer.colorize checks it (models.contract)
 
 
 def _megapixels(text: str) -> str:

@@ -33,6 +33,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from colorizer import TEMPERATURE_RANGE
 from colorizer.color import AB_NORM
 from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
 
@@ -178,10 +179,6 @@ def check_options(options, known, source: str) -> None:
         raise TypeError(f"{source}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
-# The temperatures an annealed mean takes: under 0.01 it underflows (1e-40 painted a photo gray, a review found).
-TEMPERATURE_RANGE = (0.01, 1.0)
-
-
 def check_option_values(options: dict, source: str) -> None:
     """TypeError or ValueError naming ``temperature`` (a real number over 0) or ``seed`` (an integer, at least 0) when
     its value is not one: a NaN temperature painted a whole photo gray, "high" failed deep in the decoding with
@@ -189,8 +186,8 @@ def check_option_values(options: dict, source: str) -> None:
     temperature = options.get("temperature")
     if temperature is not None:
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-            raise TypeError(f"{source}: temperature must be a number (0.01 to 1 as the command line takes it), "
-                            f"not {temperature!r}")
+            raise TypeError(f"{source}: temperature must be a number ({TEMPERATURE_RANGE[0]:g} to "
+                            f"{TEMPERATURE_RANGE[1]:g} as the command line takes it), not {temperature!r}")
         if not (math.isfinite(temperature) and TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]):
             raise ValueError(f"{source}: temperature must be from {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g} "
                              f"(as the command line takes it), not {temperature!r}")
