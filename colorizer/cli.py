@@ -107,6 +107,7 @@ def _not_a_folder(path) -> bool:
 
 def cmd_archs(args) -> int:
     if args.hints:
+        import_tensorflow_quietly()  # the architectures' modules build Keras models
         from colorizer.models import hint_taking_architectures
 
         print("\n".join(hint_taking_architectures()))
@@ -250,14 +251,15 @@ TRAINING_PALETTE_ROW = "baseline: training palette"
 
 
 def cmd_evaluate(args) -> int:
+    if args.dir != GALLERY_SET and _not_a_folder(args.dir):
+        return USAGE_ERROR
+    import_tensorflow_quietly()
     from colorizer.baselines import TrainingPalette
     from colorizer.eval_report import format_table, write_json
     from colorizer.eval_sets import gallery_truths, held_out_truths
     from colorizer.evaluate import WithOptions, evaluate_photos
     from colorizer.inference import load
 
-    if args.dir != GALLERY_SET and _not_a_folder(args.dir):
-        return USAGE_ERROR
     if args.references:
         return _evaluate_references(args)
     skipped = _Failures()
@@ -346,6 +348,10 @@ def _evaluate_references(args) -> int:
 
 def cmd_train(args) -> int:
     from colorizer.checkpoints import WEIGHTS_DIR
+
+    if _not_a_folder(args.data):
+        return USAGE_ERROR
+    import_tensorflow_quietly()  # the architecture's size check builds nothing, but its module imports Keras
     from colorizer.models import architecture
     from colorizer.train import check_size, train_architecture
 
@@ -353,8 +359,6 @@ def cmd_train(args) -> int:
         check_size(architecture(args.arch), args.size)
     except ValueError as err:
         _error(str(err))
-        return USAGE_ERROR
-    if _not_a_folder(args.data):
         return USAGE_ERROR
     # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones.
     if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():
@@ -386,11 +390,19 @@ def _shown(path: Path) -> str:
 
 
 def cmd_finetune(args) -> int:
-    from colorizer.finetune import FinetuneError, finetune_from_cli
-    from colorizer.finetune.publishing import check_destination
+    from colorizer import checkpoints
 
     if _not_a_folder(args.data):
         return USAGE_ERROR
+    try:  # a misspelt --base is named with the checkpoints there are, before TensorFlow's seconds of loading
+        checkpoints.resolve(args.base)
+    except checkpoints.CheckpointError as err:
+        _error(str(err))
+        return USAGE_ERROR
+    import_tensorflow_quietly()  # the fine-tuning package imports it
+    from colorizer.finetune import FinetuneError, finetune_from_cli
+    from colorizer.finetune.publishing import check_destination
+
     try:  # before the check that writes a probe file: never one inside weights/, even for a moment
         check_destination(Path(args.out))
     except FinetuneError as err:
@@ -408,6 +420,7 @@ def cmd_video(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    import_tensorflow_quietly()
     # The benchmark drives the library from outside it: the checkout's top-level ``benchmarks`` package.
     try:
         from benchmarks import bench_from_cli
@@ -694,12 +707,8 @@ def main(argv: list[str] | None = None) -> int:
            if getattr(args, option) is not None):
         return USAGE_ERROR
     try:
-        # Every other command loads a model, so TensorFlow; ``archs --hints`` asks the architectures, which import it.
-        # colorize and video check their inputs first and import it as they load the model: a bad hints file or
-        # reference was refused only after 4-6 s of TensorFlow's loading (session 34's audit).
-        later = args.run in (cmd_colorize, cmd_video) or (args.run is cmd_archs and not args.hints)
-        if not later:
-            import_tensorflow_quietly()
+        # Each command imports TensorFlow itself, after the checks that need none: a bad hints file, reference or
+        # folder was refused only after 4-6 s of TensorFlow's loading (session 34's and 35's audits).
         return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError
         _error(_problem(err))
