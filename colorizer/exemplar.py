@@ -51,7 +51,8 @@ from colorizer.color import normalize_l, resize, rgb_to_lab
 
 __all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "reference_colorize", "reference_ab", "reference_cells",
            "reference_matcher", "match_references", "lightness_palette", "lightness_level", "nearest_present_level",
-           "MATCH_SIZE", "MIN_REFERENCE_SIDE", "read_reference", "reference_shown", "too_small_reason"]
+           "MATCH_SIZE", "MIN_REFERENCE_SIDE", "read_reference", "reference_shown", "too_small_reason",
+           "usable_reference"]
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
@@ -59,6 +60,7 @@ REFERENCE_MAX_SIDE = 256    # the reference keeps its aspect ratio within this s
 # The smallest side of a reference taken: under it, block 5 has a cell or two across, nothing matches, and the
 # result was the automatic one without a word (a 1×1, an 8×8 thumbnail of the truth, a 1×300 strip: session 34).
 MIN_REFERENCE_SIDE = 32
+GRAY_REFERENCE = "it is gray: it has no colors to give; use a color photo"
 LEVEL_WEIGHTS = {3: 0.45, 4: 0.35, 5: 0.20}
 TOP_K = 8
 MATCH_TEMPERATURE = 0.02    # softmax over cosine similarities of the top K (lower: trust the best more)
@@ -204,7 +206,7 @@ def _refuse_gray(reference: np.ndarray, index: int, visible=None) -> None:
     mask = None if visible is None else np.asarray(visible, bool)
     shown = reference if mask is None or mask.shape != reference.shape[:2] else reference[mask]
     if shown.size and np.array_equal(shown[..., 0], shown[..., 1]) and np.array_equal(shown[..., 1], shown[..., 2]):
-        raise ReferencePhotoError(f"reference {index + 1}: it is gray: it has no colors to give; use a color photo")
+        raise ReferencePhotoError(f"reference {index + 1}: {GRAY_REFERENCE}")
 
 
 def too_small_reason(shape: tuple[int, ...]) -> str | None:
@@ -237,16 +239,25 @@ def read_reference(path) -> tuple[np.ndarray, np.ndarray | None]:
     from colorizer.imageio import ImageError, read_image
 
     image = read_image(path)
-    try:
-        shown = reference_shown(image.alpha)
+    try:  # before any model loads
+        return image.rgb, usable_reference(image.rgb.shape, image.alpha, image.was_color)
     except ReferencePhotoError as err:
         raise ImageError(str(path), str(err)) from None
-    if not image.was_color:  # as the app's pages refuse it: a gray reference drained the result's colors, silently
-        raise ImageError(str(path), "it is gray: it has no colors to give; use a color photo")
-    small = too_small_reason(image.rgb.shape)
-    if small:  # before any model loads, as the gray one
-        raise ImageError(str(path), small)
-    return image.rgb, shown
+
+
+def usable_reference(shape: tuple[int, ...], alpha: np.ndarray | None, was_color: bool) -> np.ndarray | None:
+    """A decoded reference photo (its RGB's ``shape``, its alpha plane or None, whether its file held colors) → the
+    pixels it shows (``reference_shown``; None when opaque); ``ReferencePhotoError`` with the reason when the
+    matcher could not use it: what it shows gives no color, it is gray, or it is too small (``too_small_reason``).
+    The one check the command line and the Colorize, L/a/b and Video pages make before a model or a queue's turn
+    (the Video page checked all but gray, and a gray reference failed after the clip's wait: session 35)."""
+    shown = reference_shown(alpha)
+    if not was_color:  # a gray reference drained the result's colors, silently
+        raise ReferencePhotoError(GRAY_REFERENCE)
+    small = too_small_reason(shape)
+    if small:
+        raise ReferencePhotoError(small)
+    return shown
 
 
 def reference_shown(alpha: np.ndarray | None) -> np.ndarray | None:

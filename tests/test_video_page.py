@@ -423,6 +423,13 @@ def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_e
     assert [as_read(e.value) for e in at.error] == [
         "reference small.png: 30×20 px is too small to match the photo's parts against (at least 32 px a side)"]
     assert "video.run" not in [button.key for button in at.button] and not calls
+    # Gray (session 35: the API refused it only after the clip's wait, as "Something went wrong").
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((40, 60), 128, np.uint8)).save(buffer, format="PNG")
+    at.file_uploader(key="video.reference").set_value([("gray.png", buffer.getvalue(), "image/png")]).run()
+    assert [as_read(e.value) for e in at.error] == [
+        "reference gray.png: it is gray: it has no colors to give; use a color photo"]
+    assert "video.run" not in [button.key for button in at.button] and not calls
 
 
 def test_a_single_picture_uploaded_as_a_clip_is_pointed_to_the_colorize_page(tiny_app_env):

@@ -14,12 +14,12 @@ import numpy as np
 import streamlit as st
 
 from colorizer import quantize
-from colorizer.exemplar import ReferencePhotoError, too_small_reason
+from colorizer.exemplar import ReferencePhotoError
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
 from ui.colorize_ui import colorize_settings
 from ui.plain_text import plain
-from ui.reference_ui import chosen_reference
+from ui.reference_ui import chosen_reference, reference_problem
 
 EXPLAINER = (
     "CIE Lab splits a photo into **L**, the lightness (all a gray photo keeps), and two color axes: "
@@ -94,9 +94,9 @@ def reference_ui(picture: DecodedImage) -> None:
     """With a reference photo chosen on the Colorize page: its ab distribution beside that of the
     result colored from it (the colors it gave, and the ones it did not)."""
     reference = chosen_reference()
-    # A gray one or one too small to match is not used: the Colorize page says why (the matcher would refuse it
-    # after its turn in the queue).
-    usable = reference is not None and reference.was_color and not too_small_reason(reference.rgb.shape)
+    # One the matcher would refuse (gray, too small, shown too little) is not used: the Colorize page says why, and
+    # the matcher would refuse it only after a turn in the queue.
+    usable = reference is not None and reference_problem(reference) is None
     model = widgets.colorizer_ui(widgets.chosen_checkpoint()) if usable else None
     if model is None:
         return

@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
-from colorizer.exemplar import too_small_reason
+from colorizer.exemplar import ReferencePhotoError, usable_reference
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
 from ui import callbacks, charts, loaders, widgets, work_queue
 from ui.charts import fit_within
@@ -129,15 +129,21 @@ def reference_picker_ui() -> DecodedImage | None:
         if reference is not None:
             st.image(widgets.display(reference.rgb, reference.alpha, 240), caption=f"Reference: {plain(reference.name)}",
                      alt=f"Reference photo {reference.name}")
-            if not reference.was_color:
-                st.warning(f"{plain(reference.name)} is gray: it has no colors to give. Pick a color photo.",
-                           icon=":material/warning:")
-                return None
-            small = too_small_reason(reference.rgb.shape)
-            if small:  # before a turn in the queue: the matcher would refuse it after one
-                st.warning(plain(f"{reference.name}: {small}. Pick a larger photo."), icon=":material/warning:")
+            problem = reference_problem(reference)
+            if problem:  # before a turn in the queue: the matcher would refuse it after one
+                st.warning(plain(f"{reference.name}: {problem}."), icon=":material/warning:")
                 return None
         return reference
+
+
+def reference_problem(reference: DecodedImage) -> str | None:
+    """Why the matcher could not use this reference (gray, too small, transparent all over), or None: the Colorize
+    and L/a/b pages' words for ``exemplar.usable_reference``."""
+    try:
+        usable_reference(reference.rgb.shape, reference.alpha, reference.was_color)
+    except ReferencePhotoError as err:
+        return str(err)
+    return None
 
 
 def confidence_image(confidence: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

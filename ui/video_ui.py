@@ -29,7 +29,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
-from colorizer.exemplar import ReferencePhotoError, reference_shown, too_small_reason
+from colorizer.exemplar import ReferencePhotoError, usable_reference
 from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
@@ -210,16 +210,12 @@ def guidance_ui(model, info) -> tuple[dict, str] | None:
             except ImageError as err:
                 st.error(plain(f"reference {err}"), icon=":material/error:")
                 return None
-            # What a transparent area of it hides gives no color; one shown too little to give any is refused here,
-            # not after the clip's wait in the queue (exemplar.reference_shown: the matcher's own rule).
+            # What a transparent area of it hides gives no color; one gray, too small or shown too little is refused
+            # here, not after the clip's wait in the queue (the matcher's own rules).
             try:
-                visible = reference_shown(picture.alpha)
+                visible = usable_reference(picture.rgb.shape, picture.alpha, picture.was_color)
             except ReferencePhotoError as err:
                 st.error(plain(f"reference {picture.name}: {err}"), icon=":material/error:")
-                return None
-            small = too_small_reason(picture.rgb.shape)  # here, not after the clip's wait (session 34's review)
-            if small:
-                st.error(plain(f"reference {picture.name}: {small}"), icon=":material/error:")
                 return None
             return {"reference": picture.rgb, "reference_visible": visible}, f"reference {picture.name}"
         if how == HINTS:
