@@ -829,8 +829,11 @@ def test_curves_say_when_their_losses_differ_in_kind_and_what_to_do_with_none_pi
     at.multiselect(key="curves.checkpoints").set_value(["cifar_ae", "vae", "unet313"]).run()
     at.multiselect(key="curves.metrics").set_value(["loss"]).run()
     assert_no_page_error(at)
+    # Session 35's review: a 313-bin model's loss is both heads' (3.785 + 10 × 0.0210 ≈ 3.997 in the flagship's
+    # history), and the VAE's adds its KL term.
     assert ("Their losses are not one measure: cifar_ae: squared error of the RGB colors; vae: squared error of a and "
-            "b; unet313: cross-entropy over the 313 color bins. Compare the curves' shapes, not their heights."
+            "b + β × the KL divergence of its code; unet313: cross-entropy over the 313 color bins + 10 × the "
+            "regression head's squared error of a and b. Compare the curves' shapes, not their heights."
             ) in [as_read(c.value) for c in at.caption]
     at.multiselect(key="curves.checkpoints").set_value(["unet313", "hypercolumn_hints"]).run()
     assert not any("not one measure" in c.value for c in at.caption)  # one kind: nothing to say

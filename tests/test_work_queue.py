@@ -80,7 +80,6 @@ def test_the_waiting_line_counts_who_is_ahead_and_estimates_from_recent_duration
         with queue.turn():
             clock.now += seconds
     assert queue.mean_s() == pytest.approx(2.0)
-    assert queue.eta_s(3) == pytest.approx(6.0)
 
     release = {0: threading.Event(), 1: threading.Event()}
     seen: dict[int, list] = {1: [], 2: []}
@@ -190,8 +189,22 @@ def test_the_clip_and_upload_lanes_run_one_job_at_a_time(lane):
 
 
 def test_the_first_estimate_is_the_first_guess_divided_by_slots():
-    queue = WorkQueue(slots=2, first_guess_s=3.0)
-    assert queue.mean_s() == 3.0 and queue.eta_s(4) == pytest.approx(6.0)
+    """Before any job finished, each job ahead counts as ``first_guess_s``, shared among the slots."""
+    queue = WorkQueue(slots=2, first_guess_s=3.0, clock=FakeClock())
+    assert queue.mean_s() == 3.0
+    release, seen = threading.Event(), []
+
+    def job(i):
+        with queue.turn(on_wait=lambda ahead, eta: seen.append((ahead, eta)) if i == 4 else None, poll_s=0.01):
+            if i < 4:
+                release.wait(PATIENCE_S)
+
+    threads = _start_in_order(queue, 5, job)
+    wait_until(lambda: seen)
+    assert seen[0] == (4, pytest.approx(6.0))  # two running, two waiting: (3 + 3 + 3 + 3) s over 2 slots
+    release.set()
+    for thread in threads:
+        thread.join(PATIENCE_S)
 
 
 def test_a_waiter_that_leaves_gives_its_place_up():
@@ -326,7 +339,7 @@ def test_turn_ui_always_takes_a_turn_even_with_a_key():
     busy, entered = WorkQueue(), threading.Event()
 
     def other():
-        with work_queue.turn_ui("Colorizing", ("colorized", "x"), queue=busy):
+        with work_queue.turn_ui("Colorizing", queue=busy):
             entered.set()
 
     with busy.turn():

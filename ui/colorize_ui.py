@@ -169,7 +169,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
             # photo in one upload (photo.png, "photo (1).png") drew the same widgets twice and failed the page.
             first, name = (hinted if hinted is not None else {}).setdefault(digest, (i, picture.name))
             if first == i:
-                hints_ui(i, picture, model, stamp, digest, result)
+                hints_ui(picture, model, stamp, digest, result)
             else:
                 st.caption(plain(f"The same picture as {name}: the hints given there color this one too."))
     if picture.was_color:

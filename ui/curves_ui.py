@@ -12,6 +12,7 @@ import streamlit as st
 from colorizer import access
 from colorizer.checkpoints import CheckpointError
 from colorizer.models import ARCHITECTURES
+from colorizer.models.losses import REGRESSION_WEIGHT
 from ui import charts, loaders, widgets
 from ui.cards import card_ui, soup_size
 from ui.plain_text import plain, without_server_paths
@@ -29,9 +30,12 @@ def shared_by_others(folder, viewer: str) -> bool:
     return record is not None and not access.is_owner(record, viewer)
 
 
-# What each kind of output is trained to lower (the architectures' OUTPUT_KIND).
-LOSS_OF_OUTPUT = {"ab313": "cross-entropy over the 313 color bins", "ab": "squared error of a and b",
-                  "rgb": "squared error of the RGB colors"}
+# What each kind of output is trained to lower (the architectures' OUTPUT_KIND; the 313-bin models' two heads: the
+# history's loss is their weighted sum, ``two_head_losses``), and an architecture that adds a term of its own.
+LOSS_OF_OUTPUT = {"ab313": f"cross-entropy over the 313 color bins + {REGRESSION_WEIGHT:g} × the regression head's "
+                           "squared error of a and b",
+                  "ab": "squared error of a and b", "rgb": "squared error of the RGB colors"}
+LOSS_OF_ARCHITECTURE = {"vae": "squared error of a and b + β × the KL divergence of its code"}
 
 
 def loss_kinds(names: list[str]) -> dict[str, list[str]]:
@@ -40,7 +44,7 @@ def loss_kinds(names: list[str]) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {}
     for name in names:
         arch = ARCHITECTURES.get(loaders.card_of(name).get("architecture", ""))
-        kind = LOSS_OF_OUTPUT.get(getattr(arch, "OUTPUT_KIND", ""))
+        kind = LOSS_OF_ARCHITECTURE.get(getattr(arch, "NAME", "")) or LOSS_OF_OUTPUT.get(getattr(arch, "OUTPUT_KIND", ""))
         if kind:
             kinds.setdefault(kind, []).append(name)
     return kinds

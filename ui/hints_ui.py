@@ -222,7 +222,7 @@ def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
     st.rerun()
 
 
-def hints_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, result: np.ndarray) -> None:
+def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, result: np.ndarray) -> None:
     """Click-to-color for one picture (see the module docstring)."""
     st.markdown("**Color hints**: click the result to pick a point (or type it under the photo), choose its color, "
                 "add it. The model spreads each hint to the parts it takes to share that color, often far beyond "

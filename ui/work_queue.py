@@ -107,10 +107,6 @@ class WorkQueue:
         queued = sum(self._expected_locked(t) for t in itertools.islice(self._waiting, self._waiting.index(ticket)))
         return (left + queued) / self.slots
 
-    def eta_s(self, ahead: int) -> float:
-        """Seconds until a job with ``ahead`` jobs before it starts."""
-        return ahead * self.mean_s() / self.slots
-
     @contextmanager
     def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5,
              kind: Hashable = None) -> Iterator[Turn]:
@@ -242,8 +238,7 @@ def waiting_line():
 
 
 @contextmanager
-def turn_ui(what: str, key: Hashable | None = None, queue: WorkQueue | None = None, line=None,
-            kind: Hashable = None) -> Iterator[Turn]:
+def turn_ui(what: str, queue: WorkQueue | None = None, line=None, kind: Hashable = None) -> Iterator[Turn]:
     """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line in ``line`` (``waiting_line()``)
     or where this is called (quietly outside a page's script); see the module docstring. ``kind`` (default
     ``what``): jobs of one kind estimate each other's durations."""

@@ -51,7 +51,7 @@ NORMALIZED_MEAN, NORMALIZED_SPREAD = 128.0, 40.0
 STALE_CONFIDENCE = 0.05      # a skipped frame's stand-in prediction, against one frame of history
 
 
-def _confidence(confidence, grid) -> np.ndarray:
+def _confidence(confidence) -> np.ndarray:
     return np.clip(np.asarray(confidence, np.float32), 1e-3, 1.0)
 
 
@@ -167,7 +167,7 @@ class CarriedColors:
         change_predicted = change_carried = float("nan")
         if motion.cut:
             ab_predicted = np.asarray(ab_predicted, np.float32)
-            ab, weight, last_prediction = ab_predicted, np.broadcast_to(_confidence(confidence, self.grid), self.grid), ab_predicted
+            ab, weight, last_prediction = ab_predicted, np.broadcast_to(_confidence(confidence), self.grid), ab_predicted
         else:
             carried, carried_weight, last_prediction = self._previous[2:]
             remap = lambda plane: cv2.remap(plane, motion.map_x, motion.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -175,7 +175,7 @@ class CarriedColors:
             if ab_predicted is None:
                 ab_predicted, own = last_prediction, np.float32(STALE_CONFIDENCE)
             else:
-                ab_predicted, own = np.asarray(ab_predicted, np.float32), _confidence(confidence, self.grid)
+                ab_predicted, own = np.asarray(ab_predicted, np.float32), _confidence(confidence)
                 if motion.valid.any():
                     change_predicted = float(np.linalg.norm(ab_predicted - last_prediction, axis=2)[motion.valid].mean())
                 last_prediction = ab_predicted
