@@ -442,6 +442,9 @@ def test_zip_of_pngs_keeps_alpha_and_makes_names_unique():
         assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 7
     with Image.open(io.BytesIO(archive.read("a_2.png"))) as image:
         assert image.mode == "RGB"
+    # Past a name already taken (session 35's review: two entries named a_2.png), as the command line names them.
+    archive = zipfile.ZipFile(io.BytesIO(zip_of_pngs([("a.png", rgb, None), ("a.png", rgb, None), ("a_2.png", rgb, None)])))
+    assert archive.namelist() == ["a.png", "a_2.png", "a_2_2.png"]
 
 
 def test_a_tiny_picture_is_shown_enlarged_in_blocks_and_a_large_one_shrunk():

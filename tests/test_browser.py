@@ -438,6 +438,7 @@ def test_the_hint_photo_follows_its_column_when_the_sidebar_closes(server, brows
                                  last = w; still > 60 ? settled() : requestAnimationFrame(look); };
             look(); })""")
         after = clickable.bounding_box()
+        assert after["width"] > before["width"] + 50, (before, after)  # it followed the column
         assert abs(after["height"] / after["width"] - height / width) < 0.02, (after, width, height)
         # Whole: what holds the photo is as tall as the photo, so nothing below it is cut off.
         holder = clickable.evaluate("img => { const r = img.getRootNode().host.getBoundingClientRect(); "

@@ -14,7 +14,7 @@ from colorizer.color import normalize_ab, rgb_to_lab
 from colorizer.evaluate import HintedColorizer
 from colorizer.inference import Colorizer
 from colorizer.models import hypercolumn, hypercolumn_hints
-from conftest import TINY_SIZES, make_photo, write_png
+from conftest import make_photo, write_png
 
 GREEN, RED = [30, 160, 60], [200, 30, 40]
 

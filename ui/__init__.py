@@ -1,6 +1,7 @@
 """Streamlit UI support for the app (the only package besides the pages that imports streamlit).
 
-- ``ui.loaders``: every ``st.cache_resource`` / ``st.cache_data`` loader (models, images, results);
+- ``ui.loaders``: the app's cached loaders (models, images, results: ``ui.shared_cache``; cards and histories);
+  the Video page keeps its sample clip and first frames in ``ui.video_ui``;
 - ``ui.widgets``: the shared sidebar (model picker, image source) and other ``*_ui()`` helpers;
 - ``ui.charts``: plotly figure builders and channel renderings (no streamlit calls);
 - ``ui.compare_slider``: an offline before/after slider (inline HTML/CSS/JS, images as data URLs).

@@ -1,4 +1,5 @@
-"""Every cached loader of the app, in one module, so what is shared and for how long is visible at a glance.
+"""The app's cached loaders, in one module, so what is shared and for how long is visible at a glance (the Video
+page's sample clip and first frames are cached in ``ui.video_ui``, beside the clip store they read).
 
 What a visitor may use: ``available_checkpoints()`` (the shipped checkpoints, the operator's, the ones
 shared on this server and the visitor's own: ``colorizer.access``, ``ui.visitor``); ``checkpoint_stamp``
@@ -14,8 +15,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   ``decode_upload`` reads in ``work_queue.DECODE_QUEUE`` within the decode budget (a larger picture is
   shrunk while it decodes) and raises ``ImageError`` ("name: reason", remembered like a result, so a
   refused file is not decoded again on every rerun);
-- ``colorized(model, stamp, image, digest, temperature, seed, hints_json)`` → (uint8 RGB H×W×3, seconds
-  of the run that computed it); ``certainty_and_scene(...)`` → (h×w in [0, 1] or None, the colorfulness
+- ``colorized(model, stamp, image, digest, temperature, seed, hints_json)`` → ``inference.Timed`` (the uint8
+  RGB H×W×3, the seconds of the run that computed it, whether it was the network's first at that shape); ``certainty_and_scene(...)`` → (h×w in [0, 1] or None, the colorfulness
   gate's ``SceneColorfulness`` or None); ``suggested_colors(model,
   stamp, image, digest, x, y, hints_json)`` → the model's most probable colors at a pixel;
   ``reference_colorized(model, stamp, image, digest, reference, reference_digest, temperature,

@@ -13,7 +13,8 @@ to another page set them back (file uploaders cannot keep theirs: a clip or fine
 Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), ``pick_picture_ui()``,
 ``multiselect_ui()`` (a multiselect whose choice survives options that come and go, and other pages),
 ``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
-Pure helpers: ``display(image, alpha)`` (display-size copy), ``zip_of_pngs(results)``, ``png_of(result, alpha)``.
+Helpers: ``display(image, alpha)`` (display-size copy, pure); ``zip_of_pngs(results)``, ``png_of(result, alpha)``
+(encoded in a turn of the work queue, whose waiting line they draw).
 Per-session quotas of a public server: at most ``MAX_PICTURES`` pictures at a time and
 ``MAX_SESSION_PIXELS`` pixels in all (a line says which files were left out); results are not kept per
 session: a download encodes its PNG or ZIP when it is asked for, in turns of the work queue.
@@ -60,7 +61,6 @@ DEFAULT_GALLERY_PHOTO = "chelsea"
 # The first choice when the session has none: the flagship, then the pretrained-encoder seed, the toy
 # CIFAR one last.
 PREFERRED_DEFAULTS = (FLAGSHIP, "vgg16_ae", "unet313", "vae", "cifar_ae")
-APP_ROOT = Path(__file__).resolve().parent.parent
 # Per session: pictures at a time, and their pixels together (three photos at the decode budget).
 MAX_PICTURES = 8
 # Files read for each place to fill, at most: a refused file takes no place, but each costs a read (a decode in the
@@ -87,9 +87,7 @@ def app_pages() -> list:
         st.Page("pages/compare.py", title=COMPARE, icon=":material/view_module:"),
         st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
     ]
-    # The Fine-tune page is its own piece of work; list it once its file exists.
-    if (APP_ROOT / "pages" / "finetune.py").exists():
-        pages.append(st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"))
+    pages.append(st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"))
     pages.append(st.Page("pages/video.py", title="Video", icon=":material/movie:"))
     return pages
 
@@ -156,13 +154,17 @@ def zip_of_pngs(results: list[tuple[str, object, np.ndarray | None]]) -> bytes:
     """[(file name, uint8 RGB H×W×3 or a callable returning it, alpha H×W or None)] → ZIP bytes of PNGs
     (alpha kept), each encoded in its own turn of the work queue (others' colorizations go in between).
 
-    Names are made unique (two uploads may share one): ``a.png``, ``a_2.png``, …
+    Names are made unique (two uploads may share one): ``a.png``, ``a_2.png``, …, past any name already taken
+    (``a.png``, ``a.png``, ``a_2.png`` → ``a.png``, ``a_2.png``, ``a_2_2.png``: one entry each, as the command line's).
     """
-    buffer, seen = io.BytesIO(), {}
+    buffer, used = io.BytesIO(), set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG is compressed already
         for name, rgb, alpha in results:
-            count = seen[name] = seen.get(name, 0) + 1
-            unique = name if count == 1 else f"{Path(name).stem}_{count}{Path(name).suffix}"
+            unique, n = name, 1
+            while unique in used:
+                n += 1
+                unique = f"{Path(name).stem}_{n}{Path(name).suffix}"
+            used.add(unique)
             archive.writestr(unique, png_of(rgb, alpha))
     return buffer.getvalue()
 

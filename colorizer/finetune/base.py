@@ -117,7 +117,7 @@ def crop_size(config: FinetuneConfig, base: Base) -> int:
     crop = config.crop or base.fixed_size or base.working_size
     if base.fixed_size and crop != base.fixed_size:
         raise FinetuneError(f"{base.name} takes {base.fixed_size}×{base.fixed_size} inputs only: use crop {base.fixed_size}")
-    multiple = getattr(base.arch, "SIZE_MULTIPLE", 8)  # 16 for the hypercolumn models (VGG16's block 5 at 1/16)
+    multiple = base.arch.SIZE_MULTIPLE  # 16 for the hypercolumn models (VGG16's block 5 at 1/16); Defaults: 8
     if crop < 16 or crop % multiple:
         raise FinetuneError(f"crop size must be a multiple of {multiple} and at least 16 for {base.name}, got {crop}")
     return int(crop)
