@@ -26,7 +26,9 @@ flagship's own working size):
    photo added beside a good one lends neither matches nor palette, and two related ones share both
    (real pairs: a reference's two halves together beat either half; an unrelated second reference
    costs 0.02–0.15 dB instead of 0.7–0.9, docs/results.md).
-5. **Join**: the blended colors reach the full-resolution L by the model's own upsampling.
+5. **Hints** (a hint-taking model's): the user's word over the reference's, each hint's correction spread to the
+   cells that look like its own, as the hint network spreads it (``hints.propagate_hints``).
+6. **Join**: the blended colors reach the full-resolution L by the model's own upsampling.
 
 The returned ``confidence`` says where each color came from: the share taken from the reference
 (1 a match, ``related`` its palette, 0 the model's own guess).
@@ -432,7 +434,8 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     L_match = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
     grid = (MATCH_SIZE // STRIDE, MATCH_SIZE // STRIDE)
     sources = np.zeros(len(cells), np.int32) if sources is None else sources  # one reference
-    matched, similarity, weights = match_references(reference_matcher().descriptors(L_match), cells, colors, sources)
+    photo_cells = reference_matcher().descriptors(L_match)
+    matched, similarity, weights = match_references(photo_cells, cells, colors, sources)
     matched, similarity = matched.reshape(*grid, 2), similarity.reshape(grid)
     automatic_ab = colorizer.predict_ab(colorizer.network_input(L_full), hint_grid=hint_grid, **options)[0]
     automatic_on_grid = resize(np.asarray(automatic_ab, np.float32), grid)
@@ -450,4 +453,18 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
         fallback = related * palette_ab + (1.0 - related) * automatic_on_grid
     blended = local[..., None] * _smoothed(matched, local) + (1.0 - local[..., None]) * fallback
     confidence = local + (1.0 - local) * related
+    if hint_grid is not None and np.asarray(hint_grid)[..., 2].any():
+        blended = _with_hints(blended, np.asarray(hint_grid)[0], photo_cells)
     return blended.astype(np.float32), confidence.astype(np.float32), automatic_ab
+
+
+def _with_hints(blended: np.ndarray, hint_grid: np.ndarray, photo_cells: np.ndarray) -> np.ndarray:
+    """The user's hints over the reference's colors: each hint's correction spread to the cells that look like its
+    own, as the hint network spreads it (``hints.propagate_hints``). The matched colors replaced the model's wherever
+    a match was sure, and the hints, which only the model had read, went with them without a word (session 35)."""
+    from colorizer.hints import propagate_hints
+
+    grid = blended.shape[:2]
+    if hint_grid.shape[:2] != grid:  # the hint network's grid, squeezed as the matching grid is
+        hint_grid = cv2.resize(hint_grid, grid[::-1], interpolation=cv2.INTER_NEAREST)
+    return propagate_hints(blended, hint_grid, photo_cells)

@@ -36,6 +36,22 @@ def test_the_photo_as_its_own_reference_gives_back_its_colors(flagship, photo):
     np.testing.assert_array_equal(flagship.colorize(photo, reference=photo), result.image)
 
 
+def test_hints_color_a_reference_result_too(photo):
+    """Session 35's audit: with a reference, a hint-taking model's hints changed nothing (the matched colors replaced
+    the model's, which alone had read them), on the command line and the Colorize page alike."""
+    from colorizer import load
+
+    model = load("hypercolumn_hints")
+    gray = photo.mean(axis=2).round().astype(np.uint8)
+    red = [220, 30, 30]
+    hints = [{"x": 110, "y": 75, "rgb": red, "radius": 3}]
+    hint_ab = rgb_to_lab(np.array([[red]], np.uint8))[0, 0, 1:]
+    for reference in (photo, resize(gallery.load_photo("coffee"), (150, 200))):  # itself, then an unrelated one
+        without = rgb_to_lab(model.colorize(gray, reference=reference))[75, 110, 1:]
+        given = rgb_to_lab(model.colorize(gray, reference=reference, hints=hints))[75, 110, 1:]
+        assert np.linalg.norm(given - hint_ab) < 8 and np.linalg.norm(without - hint_ab) > 30, (given, without, hint_ab)
+
+
 def test_the_automatic_image_beside_a_reference_result_is_the_models_own(flagship, photo):
     """Session 35: the reference path read the photo's lightness in float, ``colorize`` in 8 bits; the automatic
     image shown beside the reference result was 0.7 levels off on average (5 at most)."""
