@@ -416,7 +416,7 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     # model gives without a reference (float L moved it by up to 5 levels, 0.7 on average: session 35).
     L_full = lab8.lightness8(image)
     blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,
-                                                     hint_grid=colorizer.hint_grid(hints, image.shape), **options)
+                                                     hint_grid=colorizer.hint_grid(hints, image.shape, L_full), **options)
     return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
                            automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
 

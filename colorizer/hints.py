@@ -13,7 +13,8 @@ Limits (a hints file is untrusted input): at most ``MAX_HINTS`` hints (each one 
 row of a similarity matrix: 100,000 took 2.5 s a colorization), ``MAX_HINTS_JSON_BYTES`` of JSON nested at
 most ``MAX_JSON_DEPTH`` deep (a list of objects holding a list is 3; Python's parser recurses once a
 level, so ``[[[…]]]`` 100,000 deep raised RecursionError). Each refusal is one ``HintError`` line.
-- ``hint_grid(hints, shape, grid_shape)`` → the network's hint input;
+- ``hint_grid(hints, shape, grid_shape, lightness)`` → the network's hint input, each hint's color taken at the
+  photo's lightness under it (``within_gamut``);
 - ``simulate_grid_hints(ab_grid, rng, stride)`` → training hints, as the paper simulates them;
 - ``sample_hints(rgb, n, seed)`` → evaluation hints: the truth's mean color in small patches.
 """
@@ -23,13 +24,14 @@ import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from colorizer.color import normalize_ab, rgb_to_lab, unnormalize_ab
 
 __all__ = ["HintError", "validate_hints", "parse_hints_json", "read_hints_file", "MAX_HINTS", "MAX_HINTS_JSON_BYTES",
            "MAX_JSON_DEPTH", "hint_grid", "simulate_grid_hints",
-           "sample_hints", "hints_to_json", "propagate_hints", "EVAL_RADIUS_SHARE"]
+           "sample_hints", "hints_to_json", "propagate_hints", "within_gamut", "EVAL_RADIUS_SHARE"]
 
 # Training hints (the paper's simulation): the number of points is geometric with p = 1/8 counted
 # from zero (often none: automatic mode is trained too), each a square patch of side 1–9 px at the
@@ -167,26 +169,57 @@ def hints_to_json(hints: list[dict]) -> str:
     return json.dumps(_check_form(hints, "hints"), indent=1)
 
 
-def _ab_norm_of(rgb) -> np.ndarray:
-    return normalize_ab(rgb_to_lab(np.asarray(rgb, np.uint8).reshape(1, 1, 3))[0, 0, 1:])
+def _ab_of(rgb) -> np.ndarray:
+    return rgb_to_lab(np.asarray(rgb, np.uint8).reshape(1, 1, 3))[0, 0, 1:]
 
 
-def hint_grid(hints: list[dict], shape: tuple[int, ...], grid_shape: tuple[int, int]) -> np.ndarray:
+# Chroma scales tried, largest first, for a hint's color at the photo's lightness (steps of 2.5 %).
+_GAMUT_SCALES = np.linspace(1.0, 0.0, 41, dtype=np.float32)
+
+
+def within_gamut(L: float, ab: np.ndarray) -> np.ndarray:
+    """A color's a, b given at lightness ``L`` → the same hue at the most chroma (up to its own) that sRGB can show
+    at that lightness. A swatch's a, b at the lightness of the pixel it is given to is often a color no screen
+    shows: pure red (L 53) on a wall at L 81 was clipped in RGB to a red 15 L darker, and one hint darkened up to a
+    quarter of a photo by 18-26 L (session 35's audit); with its chroma lowered, the photo keeps its lightness."""
+    scales = _GAMUT_SCALES[:, None] * np.asarray(ab, np.float32)[None]
+    lab = np.concatenate([np.full((len(scales), 1), L, np.float32), scales], axis=1)[None]
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)  # float: clipped to [0, 1], so an out-of-gamut color comes back moved
+    held = np.abs(rgb_to_lab(rgb)[0] - lab[0]).max(axis=1) < 1.0
+    return scales[int(np.argmax(held))]  # gray (scale 0) always holds
+
+
+def _lightness_under(lightness: np.ndarray, hint: dict) -> float:
+    """The photo's mean L over the hint's square (its radius, at least its own pixel); ``lightness`` is float L
+    or uint8 L8 (``colorizer.lab8``), H×W."""
+    r = int(round(hint.get("radius") or 0.0))
+    y, x = int(hint["y"]), int(hint["x"])
+    patch = lightness[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1]
+    mean = float(patch.mean())
+    return mean * 100 / 255 if lightness.dtype == np.uint8 else mean
+
+
+def hint_grid(hints: list[dict], shape: tuple[int, ...], grid_shape: tuple[int, int],
+              lightness: np.ndarray | None = None) -> np.ndarray:
     """Checked hints on an image of ``shape`` → float32 grid_h×grid_w×3 (a·mask, b·mask, mask).
 
     The photo is squeezed to the network's square input, so a point maps to its cell by each axis's
     own scale; a hint covers the cells within its radius (at least its own cell). Later hints win
-    where two overlap."""
+    where two overlap. ``lightness``: the photo's full-resolution L (float, or uint8 L8), when known: each hint's
+    color is then taken at the lightness under it (``within_gamut``); None: its a, b as given."""
     height, width = shape[:2]
     gh, gw = grid_shape
     grid = np.zeros((gh, gw, 3), np.float32)
     for hint in hints:
         row, col = hint["y"] * gh / height, hint["x"] * gw / width
+        ab = _ab_of(hint["rgb"])
+        if lightness is not None:
+            ab = within_gamut(_lightness_under(lightness, hint), ab)
         radius = hint.get("radius") or 0.0
         dr, dc = radius * gh / height, radius * gw / width
         r0, r1 = int(np.clip(np.floor(row - dr), 0, gh - 1)), int(np.clip(np.floor(row + dr), 0, gh - 1))
         c0, c1 = int(np.clip(np.floor(col - dc), 0, gw - 1)), int(np.clip(np.floor(col + dc), 0, gw - 1))
-        grid[r0:r1 + 1, c0:c1 + 1, :2] = _ab_norm_of(hint["rgb"])
+        grid[r0:r1 + 1, c0:c1 + 1, :2] = normalize_ab(ab)
         grid[r0:r1 + 1, c0:c1 + 1, 2] = 1.0
     return grid
 

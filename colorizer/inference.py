@@ -240,16 +240,18 @@ class Colorizer:
         """True for a hint-taking architecture (``TAKES_HINTS``): ``colorize(image, hints=[...])``."""
         return self.arch is not None and self.arch.TAKES_HINTS
 
-    def hint_grid(self, hints, shape: tuple[int, ...]) -> np.ndarray | None:
+    def hint_grid(self, hints, shape: tuple[int, ...], lightness: np.ndarray | None = None) -> np.ndarray | None:
         """User hints on an image of ``shape`` → the network's 1×h×w×3 hint input; None for a model
-        without hints (an empty list is fine there; any hint is a ``HintError``)."""
+        without hints (an empty list is fine there; any hint is a ``HintError``). ``lightness``: the image's L
+        (float or uint8 L8), so that each hint's color is one the photo can show at its lightness
+        (``hints.within_gamut``)."""
         hints = validate_hints([] if hints is None else hints, shape, source=self.name)
         if not self.takes_hints:
             if hints:
                 raise HintError(f"{self.name}: this model takes no color hints (hint-taking: "
                                 f"{', '.join(hint_taking_architectures())})")
             return None
-        return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size))[None]
+        return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size), lightness)[None]
 
     def input_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """A photo's (H, W, ...) → the (h, w) this network runs it at: ``aspect_shape`` for an architecture
@@ -324,8 +326,9 @@ class Colorizer:
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False,
                                                 reference_visible=reference_visible, **options).image
-        grid = self.hint_grid(hints, image.shape)
+        self.hint_grid(hints, image.shape)  # a bad hint is refused before any work
         L8, x = self.prepared(image)
+        grid = self.hint_grid(hints, image.shape, L8)
         return self.join(L8, self.predict_ab(x, hint_grid=grid, **options)[0])
 
     def colorize_with_reference(self, image: np.ndarray, reference, hints: list[dict] | None = None,
@@ -351,7 +354,7 @@ class Colorizer:
         L_full = luminance(image)
         x_in = self.network_input(L_full)
         with self._lock:
-            probs = self.arch.predict_outputs(self.forward, x_in, self.hint_grid(hints, image.shape))["probs"][0]
+            probs = self.arch.predict_outputs(self.forward, x_in, self.hint_grid(hints, image.shape, L_full))["probs"][0]
             self._ran(x_in)
         gh, gw = probs.shape[:2]
         cell = probs[min(int(y * gh / image.shape[0]), gh - 1), min(int(x * gw / image.shape[1]), gw - 1)]
@@ -382,8 +385,9 @@ class Colorizer:
         if not self.has_certainty:
             return None, None
         image = _validated(image)
-        grid = self.hint_grid(hints, image.shape)
-        _, x = self.prepared(image)
+        self.hint_grid(hints, image.shape)  # a bad hint is refused before any work
+        L8, x = self.prepared(image)
+        grid = self.hint_grid(hints, image.shape, L8)
         with self._lock:
             outputs = self.arch.predict_outputs(self.forward, x, grid) if self.takes_hints else self.forward(x)
             self._ran(x)

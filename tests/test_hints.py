@@ -217,6 +217,34 @@ def test_a_hint_moves_the_shipped_models_colors_toward_it(shipped_hint_model):
         assert after < before - 5, (rgb, before, after)  # strictly (and clearly) closer
 
 
+def test_a_hint_keeps_the_photos_lightness_and_its_hue(shipped_hint_model):
+    """Session 35's audit: a hint's a, b were taken at the swatch's own lightness; pure red on a light gray wall
+    (L 80.5) painted a red 15 L darker, pure blue on mid-gray a violet. Each hint's color is now the one the photo
+    can show at the lightness under it: the same hue, less chroma where sRGB holds no more."""
+    from colorizer.color import rgb_to_lab
+
+    for level in (200, 128, 60):
+        gray = np.full((96, 128), level, np.uint8)
+        L = rgb_to_lab(np.dstack([gray] * 3))[0, 0, 0]
+        for rgb in ([255, 0, 0], [0, 0, 255], [0, 200, 0], [255, 255, 0]):
+            out = rgb_to_lab(shipped_hint_model.colorize(gray, hints=[{"x": 64, "y": 48, "rgb": rgb, "radius": 4}]))
+            target = rgb_to_lab(np.array([[rgb]], np.uint8))[0, 0]
+            hue, wanted = (np.degrees(np.arctan2(lab[2], lab[1])) for lab in (out[48, 64], target))
+            assert np.abs(out[..., 0] - L).max() < 1.0, (level, rgb)
+            assert abs(hue - wanted) < 3 and np.hypot(*out[48, 64, 1:]) > 25, (level, rgb, hue, wanted)
+
+
+def test_within_gamut_keeps_a_color_sRGB_shows_and_lowers_only_the_chroma_of_one_it_cannot():
+    from colorizer.color import rgb_to_lab
+    from colorizer.hints import within_gamut
+
+    red = rgb_to_lab(np.array([[[255, 0, 0]]], np.uint8))[0, 0]
+    np.testing.assert_allclose(within_gamut(red[0], red[1:]), red[1:])  # at its own lightness: itself
+    lighter = within_gamut(80.5, red[1:])
+    assert 0.2 < lighter[0] / red[1] < 0.6 and lighter[0] / red[1] == pytest.approx(lighter[1] / red[2])
+    np.testing.assert_allclose(within_gamut(100.0, red[1:]), [0, 0], atol=3)  # white holds no chroma
+
+
 def test_the_spreading_compares_cells_by_the_networks_own_blocks_not_a_second_vgg16_pass(shipped_hint_model, monkeypatch):
     """The hint model's network returns its encoder's blocks; the cell descriptors made from them are the
     matcher's (which runs the VGG16 again), and a hinted colorization never calls the matcher."""
@@ -228,7 +256,7 @@ def test_the_spreading_compares_cells_by_the_networks_own_blocks_not_a_second_vg
     photo = make_photo(120, 160, seed=9)
     hints = [{"x": 30, "y": 40, "rgb": [40, 90, 200]}, {"x": 120, "y": 90, "rgb": [230, 200, 40]}]
     L8, x = model.prepared(photo)
-    grid = model.hint_grid(hints, photo.shape)
+    grid = model.hint_grid(hints, photo.shape, L8)  # as colorize makes it: each hint at the photo's lightness
     outputs = hypercolumn_hints.predict_outputs(model.forward, x, grid)
     from_blocks = exemplar.descriptors_of_blocks([outputs[name] for name in hypercolumn_hints.BLOCKS])
     second_pass = exemplar.reference_matcher().descriptors(unnormalize_l(x[0, ..., 0]))

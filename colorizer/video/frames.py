@@ -83,7 +83,7 @@ class FrameColorizer:
             return self.model.predict_ab(x, **self.options)[0]
         from colorizer.exemplar import reference_ab
 
-        hint_grid = self.model.hint_grid(self.hints, self.frame_shape) if first and self.hints else None
+        hint_grid = self.model.hint_grid(self.hints, self.frame_shape, L8) if first and self.hints else None
         return reference_ab(self.model, L8, *self._cells, hint_grid=hint_grid, **self.options)[0]
 
     def _on_grid(self, L8_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
