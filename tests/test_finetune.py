@@ -906,23 +906,35 @@ def test_a_jobs_fraction_done_counts_the_steps_of_the_epochs_before(fn):
     assert fn.JobStatus("id", None, state="done").fraction == 1.0
 
 
-def test_progress_eta_counts_the_epochs_still_to_come(fn, monkeypatch):
-    """The ETA on a clock set by hand: from the steps' pace in the first epoch, then from whole epochs' times; both
-    count the epochs still to come, not only the rest of this one."""
+def test_progress_eta_counts_the_epochs_still_to_come_at_the_pace_after_tracing(fn, monkeypatch):
+    """The ETA on a clock set by hand: the first step traces TensorFlow's function (10 s here, 1 s each after it)
+    and the first epoch's end its validation (5 s more). Session 35's audit: the ETA drawn from those said
+    "24 min left" for a 50 s job. From the first epoch's later steps, then from whole epochs after the first; each
+    counts the epochs still to come, not only the rest of this one."""
     from colorizer.finetune import training
 
     clock = [0.0]
     monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
     reports = []
-    progress = training.Progress(lambda **fields: reports.append(fields), epochs=3, steps=2, preview=lambda: None)
+    progress = training.Progress(lambda **fields: reports.append(fields), epochs=4, steps=3, preview=lambda: None)
     progress.on_epoch_begin(0)
-    clock[0] = 1.0
+    clock[0] = 10.0
     progress.on_train_batch_end(0)
-    assert reports[-1]["eta_s"] == pytest.approx(1.0 * (1 + 2 * 2))  # 1 s a step: this epoch's last and two more epochs
-    clock[0] = 2.0
+    assert reports[-1]["eta_s"] is None                              # one traced step says nothing of the pace
+    clock[0] = 11.0
     progress.on_train_batch_end(1)
+    assert reports[-1]["eta_s"] == pytest.approx(1.0 * (1 + 3 * 3))  # 1 s a step: this epoch's last, three more epochs
+    clock[0] = 12.0
+    progress.on_train_batch_end(2)
+    clock[0] = 17.0                                                  # the validation's trace
     progress.on_epoch_end(0, {"loss": 1.0})
-    assert reports[-1]["eta_s"] == pytest.approx(2 * 2.0)            # 2 s an epoch, two to come
+    assert reports[-1]["eta_s"] == pytest.approx(3 * 3.0)            # 3 s an epoch (not 17), three to come
+    for epoch, end in ((1, 21.0), (2, 25.0)):                        # 4 s an epoch with validation, once traced
+        progress.on_epoch_begin(epoch)
+        clock[0] = end
+        progress.on_train_batch_end(2)
+        progress.on_epoch_end(epoch, {"loss": 1.0})
+    assert reports[-1]["eta_s"] == pytest.approx(4.0) and progress.per_epoch_s == pytest.approx(4.0)
 
 
 def test_history_csv_has_keras_csvloggers_columns_and_whole_epochs(fn):

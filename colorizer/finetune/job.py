@@ -280,7 +280,7 @@ class FinetuneJob:
                 "val_share": config.val_share, "frozen_encoder_features_cached": True,
                 "feature_time_s": round(prepared.feature_time_s, 2),
                 "wall_time_s": round(time.perf_counter() - started, 1),
-                "time_per_epoch_s": round(float(np.mean(progress.epoch_times)), 2) if progress.epoch_times else None,
+                "time_per_epoch_s": round(progress.per_epoch_s, 2) if progress.epoch_times else None,
                 "device": training["device"], "mixed_precision": training["mixed"],
                 "distribution": training["distribution"],  # batch_size is the global batch, split across replicas
             },
