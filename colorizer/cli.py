@@ -394,6 +394,13 @@ def cmd_finetune(args) -> int:
 
     if _not_a_folder(args.data):
         return USAGE_ERROR
+    from colorizer.data import every_photo
+    from colorizer.imageio import SUPPORTED_EXTENSIONS
+
+    if not every_photo(args.data):  # the files are read after TensorFlow loads (the fine-tuning package imports it)
+        _error(f"{args.data}: no photos to fine-tune on (none of {', '.join(sorted(SUPPORTED_EXTENSIONS))} here or in "
+               "train/ or val/)")
+        return USAGE_ERROR
     try:  # a misspelt --base is named with the checkpoints there are, before TensorFlow's seconds of loading
         checkpoints.resolve(args.base)
     except checkpoints.CheckpointError as err:

@@ -19,7 +19,7 @@ import numpy as np
 from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read_image
 
-__all__ = ["check_folder", "list_photos", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
+__all__ = ["check_folder", "list_photos", "every_photo", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
            "trained_on_packages", "shipping_problem", "check_shippable"]
@@ -233,6 +233,12 @@ def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:
     root = check_folder(data_dir)
     folder = root / split if split and (root / split).is_dir() else root
     return sorted(p for p in folder.iterdir() if p.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS)
+
+
+def every_photo(data_dir: str | Path) -> list[Path]:
+    """Image files of a folder and of its ``train/`` and ``val/`` subfolders, if any (what fine-tuning reads)."""
+    root = check_folder(data_dir)
+    return list_photos(root) + [p for split in ("train", "val") if (root / split).is_dir() for p in list_photos(root, split)]
 
 
 def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:

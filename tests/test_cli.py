@@ -92,14 +92,16 @@ def test_a_bad_input_to_any_command_is_refused_before_tensorflow_loads(tmp_path)
     photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
     (tmp_path / "bad.json").write_text('[{"x": 1}')
     write_png(tmp_path / "tiny.png", make_photo(8, 8, seed=4))
-    absent = str(tmp_path / "absent")
+    absent, empty = str(tmp_path / "absent"), tmp_path / "empty"
+    empty.mkdir()
     # Session 35: evaluate, train and finetune checked their folder (and finetune its --base) after TensorFlow too.
     for argv in (["colorize", str(photo), "-o", str(tmp_path / "o"), "--hints", str(tmp_path / "bad.json")],
                  ["colorize", str(photo), "-o", str(tmp_path / "o"), "--reference", str(tmp_path / "tiny.png")],
                  ["video", str(tmp_path / "absent.mp4"), "-o", str(tmp_path / "v.mp4")],
                  ["evaluate", absent], ["train", "--arch", "cifar_ae", "--data", absent],
                  ["finetune", "--data", absent, "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")],
-                 ["finetune", "--data", str(tmp_path), "--base", "cifar_a", "--epochs", "1", "--out", str(tmp_path / "f")]):
+                 ["finetune", "--data", str(tmp_path), "--base", "cifar_a", "--epochs", "1", "--out", str(tmp_path / "f")],
+                 ["finetune", "--data", str(empty), "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")]):
         script = f"import sys; from colorizer.cli import main; print(main({argv!r}), 'tensorflow' in sys.modules)"
         run = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
                              timeout=120)

@@ -725,14 +725,14 @@ def test_a_transparent_photo_is_learned_as_it_looks_on_white():
 
     from colorizer.finetune.photos import decode_photo
 
-    rgb = make_photo(30, 20, seed=2)
-    alpha = np.full((30, 20), 255, np.uint8)
+    rgb = make_photo(48, 32, seed=2)
+    alpha = np.full((48, 32), 255, np.uint8)
     rgb[:10], alpha[:10] = [255, 0, 255], 0
     alpha[10:20] = 128
     buffer = io.BytesIO()
     Image.fromarray(np.dstack([rgb, alpha])).save(buffer, format="PNG")
     name, learned = decode_photo(buffer.getvalue(), "band.png")
-    assert name == "band.png" and learned.shape == (30, 20, 3)
+    assert name == "band.png" and learned.shape == (48, 32, 3)
     assert (learned[:10] == 255).all()
     expected_half = np.rint(rgb[10:20] * (128 / 255) + 255 * (127 / 255))
     assert np.abs(learned[10:20].astype(int) - expected_half).max() <= 1
@@ -740,6 +740,31 @@ def test_a_transparent_photo_is_learned_as_it_looks_on_white():
     opaque = io.BytesIO()
     Image.fromarray(rgb).save(opaque, format="PNG")
     np.testing.assert_array_equal(decode_photo(opaque.getvalue(), "opaque.png")[1], rgb)
+
+
+def test_a_tiny_photo_and_a_copy_are_one_line_each_and_the_rest_is_used():
+    """Session 35's audit: a 1×1 PNG was trained on without a word, and a copy of a photo under another name could
+    be the held-out photo while its original trained (the verdict against the base then scored a learned picture)."""
+    import io
+
+    from PIL import Image
+
+    from colorizer.finetune.photos import MIN_PHOTO_SIDE, photos_from_uploads
+
+    def png(rgb):
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    garden, street = make_photo(40, 60, seed=1), make_photo(40, 60, seed=2)
+    photos, errors = photos_from_uploads([("garden.png", png(garden)), ("pixel.png", png(garden[:1, :1])),
+                                          ("garden (1).png", png(garden)), ("street.png", png(street)),
+                                          ("strip.png", png(street[:MIN_PHOTO_SIDE - 1]))])
+    assert [name for name, _ in photos] == ["garden.png", "street.png"]
+    np.testing.assert_array_equal(photos[1][1], street)
+    assert errors == ["pixel.png: 1×1 px is too small to learn from (at least 32 px a side)",
+                      "garden (1).png: the same picture as garden.png: learned once",
+                      "strip.png: 60×31 px is too small to learn from (at least 32 px a side)"]
 
 
 def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_path, capsys):

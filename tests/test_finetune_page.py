@@ -430,6 +430,17 @@ def test_a_batch_of_broken_uploads_costs_at_most_twice_the_photos_in_reads(page_
     assert [name for name, _ in photos] == ["photo0.png", "photo1.png"] and len(errors) == 2
 
 
+def test_a_copy_of_an_upload_is_one_line_and_takes_no_photos_place(page_env):
+    """Session 35's audit: the page reads its uploads one by one, and a copy under another name could be held out
+    while its original trained. It is a line naming both, and the next photo is taken in its place."""
+    from ui import finetune_ui
+
+    files = [("photo0.png", lambda: png(0)), ("photo0 (1).png", lambda: png(0)), ("photo1.png", lambda: png(1))]
+    photos, errors = finetune_ui._uploaded_photos(files, most=2)
+    assert [name for name, _ in photos] == ["photo0.png", "photo1.png"]
+    assert errors == ["photo0 (1).png: the same picture as photo0.png: learned once"]
+
+
 def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_photos(page_env, checkpoint_dir, monkeypatch):
     """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so on Start, in one line,
     before their photos are read or a job queued."""

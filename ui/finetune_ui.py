@@ -148,13 +148,13 @@ def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) ->
     taken: a broken or gray file takes no photo's place (the first 20 files, two of them broken, trained on 18 while
     a good 21st waited). Each file costs a decode, so at most ``widgets.READS_PER_PLACE × most`` are read, and the
     files never read are one line."""
-    photos, errors, read, most_read = [], [], 0, widgets.READS_PER_PLACE * most
+    photos, errors, read, most_read, seen = [], [], 0, widgets.READS_PER_PLACE * most, {}
     for name, content in files:
         if len(photos) >= most or read >= most_read:
             break
         read += 1
         with work_queue.DECODE_QUEUE.turn():
-            found, failed = finetune.photos_from_uploads([(name, content())])
+            found, failed = finetune.photos_from_uploads([(name, content())], seen)  # a copy: one line
         photos += found
         errors += [loaders.for_visitor(line) for line in failed]
     if len(photos) < most and files[read:]:

@@ -1,9 +1,11 @@
 """Photo intake for fine-tuning: uploads or a folder → ``(name, uint8 RGB)`` color photos, at most
 ``MAX_PHOTO_SIDE`` px on a side, and one ``"<file>: <reason>"`` line per file that cannot be used
-(unreadable, or grayscale: it has no color to learn from). A picture with transparency is learned as it looks on
-white (``DecodedImage.on_white``): what its transparent pixels hold is not part of the picture."""
+(unreadable; grayscale: it has no color to learn from; under ``MIN_PHOTO_SIDE``; the same picture as one taken
+already). A picture with transparency is learned as it looks on white (``DecodedImage.on_white``): what its
+transparent pixels hold is not part of the picture."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Iterable
 
@@ -13,9 +15,12 @@ from colorizer import data
 from colorizer.color import resize
 from colorizer.imageio import ImageError, decode_image, read_image
 
-__all__ = ["Photo", "MAX_PHOTO_SIDE", "shrink_photo", "decode_photo", "photos_from_uploads", "photos_from_folder"]
+__all__ = ["Photo", "MAX_PHOTO_SIDE", "MIN_PHOTO_SIDE", "shrink_photo", "decode_photo", "photos_from_uploads",
+           "photos_from_folder"]
 
 MAX_PHOTO_SIDE = 1024       # crops are ≤ 256 px: bigger photos only cost memory
+# Under it a photo is a few pixels blown up into every crop: a 1×1 PNG was trained on without a word (session 35).
+MIN_PHOTO_SIDE = 32
 
 Photo = tuple[str, np.ndarray]
 
@@ -31,6 +36,10 @@ def _usable(image, name: str, shown: str | None = None) -> Photo:
     """(name, the photo ≤ ``MAX_PHOTO_SIDE``); ``ImageError`` naming ``shown`` (default: ``name``) for a gray one."""
     if not image.was_color:
         raise ImageError(shown or name, "grayscale photo: it has no color to learn from")
+    height, width = image.rgb.shape[:2]
+    if min(height, width) < MIN_PHOTO_SIDE:
+        raise ImageError(shown or name, f"{width}×{height} px is too small to learn from (at least {MIN_PHOTO_SIDE} px "
+                                        "a side)")
     return name, shrink_photo(image.on_white)
 
 
@@ -40,26 +49,34 @@ def decode_photo(data_bytes: bytes, name: str) -> Photo:
     return _usable(decode_image(data_bytes, name, fit=True), name)
 
 
-def photos_from_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[Photo], list[str]]:
-    """(name, bytes) pairs → (usable photos, one ``"<file>: <reason>"`` line per unusable file)."""
-    return _collect(lambda content=content, name=name: decode_photo(content, name) for name, content in files)
+def photos_from_uploads(files: Iterable[tuple[str, bytes]], seen: dict | None = None) -> tuple[list[Photo], list[str]]:
+    """(name, bytes) pairs → (usable photos, one ``"<file>: <reason>"`` line per unusable file). ``seen``: the
+    pictures taken already by earlier calls (kept up to date here), for a caller that reads its files one by one."""
+    return _collect((lambda content=content, name=name: decode_photo(content, name) for name, content in files), seen)
 
 
 def photos_from_folder(folder: str | Path) -> tuple[list[Photo], list[str]]:
     """Color photos of a folder (flat, or with ``train/`` and ``val/`` subfolders) and the error lines, each naming
     its file's path (the photos keep their file names)."""
-    root = Path(folder)
-    paths = data.list_photos(root)
-    paths += [p for split in ("train", "val") if (root / split).is_dir() for p in data.list_photos(root, split)]
+    paths = data.every_photo(folder)
     return _collect(lambda path=path: _usable(read_image(path), path.name, str(path)) for path in paths)
 
 
-def _collect(readers) -> tuple[list[Photo], list[str]]:
-    """Run each reader → (the photos read, the error line of each one that raised ImageError)."""
-    photos, errors = [], []
+def _collect(readers, seen: dict | None = None) -> tuple[list[Photo], list[str]]:
+    """Run each reader → (the photos read, the error line of each one that raised ImageError or repeats a picture
+    read already: a copy of a photo could be held out while its original trained, and the held-out score, the
+    page's verdict against the base, was then measured on a picture the model had learned: session 35)."""
+    photos, errors, seen = [], [], {} if seen is None else seen  # digest of a picture's pixels → its name
     for read in readers:
         try:
-            photos.append(read())
+            name, rgb = read()
         except ImageError as err:
             errors.append(str(err))
+            continue
+        digest = hashlib.blake2b(rgb.tobytes() + repr(rgb.shape).encode(), digest_size=16).digest()
+        if digest in seen:
+            errors.append(str(ImageError(name, f"the same picture as {seen[digest]}: learned once")))
+            continue
+        seen[digest] = name
+        photos.append((name, rgb))
     return photos, errors
