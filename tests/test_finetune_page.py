@@ -190,7 +190,7 @@ def _result_page(folder: str) -> None:
 
     status = SimpleNamespace(state="stopped", result=Path(folder), wall_time_s=28.0, device="CPU: test", history=(),
                              mixed_precision=False, message="")
-    finetune_ui.result_ui(SimpleNamespace(status=lambda: status, held_out_photo=None))
+    finetune_ui.result_ui(SimpleNamespace(status=lambda: status, held_out_photo=None, stop_reason=None))
 
 
 def test_result_of_a_stop_inside_an_epoch_says_so(tmp_path):
@@ -282,6 +282,39 @@ def test_each_of_your_fine_tuned_models_downloads_as_a_zip_and_a_deleted_one_say
     (folder / "model.keras").unlink()  # deleted in another tab since the page drew
     with pytest.raises(FileNotFoundError, match="cifar_ae-ft-00112233aabbccdd: this checkpoint is gone"):
         finetune.checkpoint_zip(folder)
+
+
+def test_a_job_that_stopped_while_its_visitor_was_away_is_shown_once_when_they_come_back(page_env, checkpoint_dir,
+                                                                                          monkeypatch):
+    """Session 35's audit: a fine-tune stops 45 s after its visitor's last page closes; coming back, the visitor saw
+    a blank form and a third model in the list, nothing saying it was cut short or why. Its result is shown once,
+    with the reason, then the form."""
+    from types import SimpleNamespace
+
+    from colorizer import access, checkpoints
+    from ui import finetune_ui, visitor
+
+    token = "dora-token-0123456789abcd"
+    folder = checkpoint_dir / "cifar_ae-ft-0011223344556677"
+    checkpoints.write_card(folder, {"name": folder.name, "training": {
+        "epochs": 20, "epochs_run": 13, "stopped_early": True, "time_per_epoch_s": 2.5, "feature_time_s": 6.7}})
+    (folder / "model.keras").write_bytes(b"weights")
+    access.grant(folder, token)
+    status = SimpleNamespace(state="stopped", result=folder, wall_time_s=40.0, device="CPU: test", history=(),
+                             mixed_precision=False, message="", skipped=(), active=False)
+    job = SimpleNamespace(id="ended-while-away", owner=token, status=lambda: status, held_out_photo=None,
+                          stop_reason="its visitor left")
+    with page_env._cond:
+        page_env._jobs[job.id] = job
+    monkeypatch.setattr(finetune_ui, "_SHOWN", {})
+    monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: token})
+    at = page().run()
+    assert_no_page_error(at)
+    [success] = at.success
+    assert "after 13 epoch(s) (stopped early: its visitor left; the best epoch's weights were kept)" in success.value
+    again = page().run()  # once: a second visit has the form, which says a visitor's leaving stops a fine-tune
+    assert not again.success and again.button(key="finetune.start")
+    assert any("Keep this page open" in c.value for c in again.caption)
 
 
 def test_epochs_done_counts_whole_epochs_when_none_was_cut():

@@ -54,14 +54,37 @@ def owner_id() -> str:
     return visitor.token()
 
 
+# Ids of the ended jobs whose ending a page of their visitor has shown (process-wide, as the queue; the latest few
+# hundred: the queue keeps 8 finished jobs): one that ended while none of its visitor's pages was open is shown once
+# when they come back.
+_SHOWN: dict[str, None] = {}
+SHOWN_KEPT = 256
+
+
 def current_job() -> finetune.FinetuneJob | None:
-    """The visitor's active job (found again after a reload), else the one this session last showed."""
+    """The visitor's active job (found again after a reload), else the one this session last showed, else one that
+    ended while the visitor was away (it stops ``visitor.GRACE_S`` after their last page closed): the page had
+    shown a blank form, and the half-trained model's reason nowhere (session 35's audit)."""
     owner = owner_id()
-    active = [job for job in finetune.QUEUE.jobs(owner) if job.status().active]
+    jobs = finetune.QUEUE.jobs(owner)
+    active = [job for job in jobs if job.status().active]
     if active:
         st.session_state[JOB_KEY] = active[-1].id
         return active[-1]
-    return finetune.QUEUE.get(st.session_state.get(JOB_KEY), owner)
+    job = finetune.QUEUE.get(st.session_state.get(JOB_KEY), owner)
+    if job is None:
+        unseen = [job for job in jobs if job.id not in _SHOWN]
+        job = unseen[-1] if unseen else None
+    if job is not None:  # ended: its result, or how it failed or stopped, is drawn now
+        st.session_state[JOB_KEY] = job.id
+        _shown(job.id)
+    return job
+
+
+def _shown(job_id: str) -> None:
+    _SHOWN[job_id] = None
+    while len(_SHOWN) > SHOWN_KEPT:
+        del _SHOWN[next(iter(_SHOWN))]
 
 
 def crop_choices(card: dict, most: int | None = None) -> list[int]:
@@ -349,6 +372,9 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     card = checkpoints.read_card(status.result)
     training = card.get("training", {})
     stopped = " (stopped early; the best epoch's weights were kept)" if status.state == "stopped" else ""
+    why = job.stop_reason
+    if status.state == "stopped" and why:  # its visitor left, or the server's time limit: not the visitor's Stop
+        stopped = f" (stopped early: {why}; the best epoch's weights were kept)"
     st.success(f"Saved **{status.result.name}** after {epochs_done(training)}{stopped}. "
                "It is in your model picker now, and on the Compare and Training-curves pages: only you see it "
                "until you share it (Your fine-tuned models, below).", icon=":material/check_circle:")
@@ -445,7 +471,8 @@ def held_out_ui(job: finetune.FinetuneJob, status: finetune.JobStatus) -> None:
 def finetune_page_ui() -> None:
     st.title("Fine-tune")
     st.caption("Specialize a model to your photos: only the decoder trains (the encoder is frozen and its features "
-               "are computed once), in the background, one job per server at a time.")
+               "are computed once), one job per server at a time. Keep this page open, or come back within "
+               f"{visitor.GRACE_S:.0f} s: a fine-tune whose visitor has left stops, keeping its best epoch.")
     job = current_job()
     if job is not None:
         start_errors_ui()
