@@ -1070,3 +1070,42 @@ def test_a_transparent_photo_keeps_the_pixels_of_on_white_shrunk():
     np.testing.assert_array_equal(learned, before)  # the same formula, a strip at a time
     assert (learned[230:430, 520:] == 255).all()  # hidden magenta → white
     assert (learned[230:430, :500] == [255, 0, 255]).all() and (learned[:210, :500] == [20, 150, 60]).all()
+
+
+SHUTDOWN_SCRIPT = """
+import sys, time
+import keras, numpy as np
+from colorizer import checkpoints, finetune
+from colorizer.models import cifar_ae
+
+root = checkpoints.user_checkpoint_dir()
+keras.utils.set_random_seed(0)
+checkpoints.save_model_atomic(cifar_ae.build(16), root / "cifar_ae" / "model.keras")
+checkpoints.write_card(root / "cifar_ae", {"name": "cifar_ae", "architecture": "cifar_ae", "working_size": 16})
+rng = np.random.default_rng(0)
+photos = [(f"p{i}.png", rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)) for i in range(4)]
+job = finetune.QUEUE.submit(finetune.FinetuneConfig(base="cifar_ae", epochs=100000, batch_size=4), photos, owner="o")
+deadline = time.monotonic() + 120
+while len(job.status().history) < 2 and time.monotonic() < deadline:
+    time.sleep(0.2)
+print("epochs before exit:", len(job.status().history), flush=True)
+sys.exit(0)  # as Streamlit ends on SIGTERM: the main thread returns, atexit runs, daemon threads are cut after it
+"""
+
+
+@pytest.mark.slow
+def test_a_server_shutting_down_saves_the_running_fine_tunes_best_epoch(tmp_path):
+    """Session 35's audit: a SIGTERM (``docker stop``, a Space's restart) ended Streamlit in 2 s and the running
+    fine-tune's daemon thread with it: nothing saved, though the command line saves the best epoch on a signal.
+    At exit the queue stops the job and waits for its save."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "COLORIZER_CHECKPOINT_DIR": str(tmp_path), "PYTHONPATH": str(root)}
+    run = subprocess.run([sys.executable, "-c", SHUTDOWN_SCRIPT], env=env, cwd=root, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0 and "epochs before exit: 2" in run.stdout, (run.stdout, run.stderr[-2000:])
+    [saved] = [p for p in tmp_path.iterdir() if p.name.startswith("cifar_ae-ft-")]
+    card = json.loads((saved / "card.json").read_text())
+    assert (saved / "model.keras").is_file() and card["training"]["stopped_early"] and card["training"]["epochs_run"] >= 2

@@ -6,10 +6,13 @@ a visitor has one job at a time and the waiting line is bounded (``FinetuneError
 ``submit``). While jobs are queued or running, a monitor thread calls each one's ``check()`` every
 ``monitor_s`` seconds: a job past its time budget, or whose visitor is gone (``presence``), stops.
 When the queue empties, the feature cache the jobs used is cleared (its arrays are the largest thing a
-fine-tune leaves behind).
+fine-tune leaves behind). As the server's process exits (a SIGTERM: ``docker stop``, a Space's restart),
+``QUEUE.stop_all`` stops every job and waits up to ``SHUTDOWN_WAIT_S`` for the running one to save its best epoch,
+as the command line does on a signal (the job threads are daemons: the run was lost, session 35's audit).
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections import OrderedDict, deque
@@ -18,7 +21,9 @@ from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLim
 from colorizer.finetune.job import FinetuneJob
 from colorizer.finetune.photos import Photo
 
-__all__ = ["JobQueue", "QUEUE"]
+__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S"]
+
+SHUTDOWN_WAIT_S = 8.0  # docker stop sends SIGKILL 10 s after SIGTERM: a step and the save fit well within
 
 
 class JobQueue:
@@ -124,6 +129,17 @@ class JobQueue:
         with self._cond:
             return self._running is not None or bool(self._waiting)
 
+    def stop_all(self, reason: str, wait_s: float = SHUTDOWN_WAIT_S) -> None:
+        """Stop every job (``reason`` in its final message): the waiting ones never start, and the running one is
+        given up to ``wait_s`` to stop after its current step and write its best weights."""
+        with self._cond:
+            running, waiting = self._running, list(self._waiting)
+        for job in waiting:
+            job.stop(reason)
+        if running is not None:
+            running.stop(reason)
+            running.join(wait_s)
+
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if not j.status().active]
         for job in finished[: max(0, len(finished) - self.keep_finished)]:
@@ -132,7 +148,9 @@ class JobQueue:
 
 def _public_queue() -> JobQueue:
     limits = FinetuneLimits.from_env()
-    return JobQueue(max_waiting=limits.queue, one_per_owner=True)
+    queue = JobQueue(max_waiting=limits.queue, one_per_owner=True)
+    atexit.register(queue.stop_all, "the server was shutting down")
+    return queue
 
 
 QUEUE = _public_queue()
