@@ -317,6 +317,18 @@ def test_a_job_that_stopped_while_its_visitor_was_away_is_shown_once_when_they_c
     assert any("Keep this page open" in c.value for c in again.caption)
 
 
+def test_a_fine_tuned_models_line_says_what_tells_it_apart(tmp_path):
+    """Session 35's audit: four "hypercolumn-ft-<hex>" lines could not be told apart (nor the one cut short)."""
+    from colorizer import checkpoints
+    from ui.finetune_ui import model_line
+
+    checkpoints.write_card(tmp_path, {"data": {"photos": 8}, "training": {"epochs_run": 13, "stopped_early": True}})
+    record = {"created": 1796562000.0, "expires": 1796734800.0, "shared": False}
+    assert model_line("hypercolumn-ft-00aa", tmp_path, record) == (
+        "**hypercolumn-ft-00aa** · made 2026-12-06 13:00 UTC · 8 photos · 13 epochs (stopped early) · private · "
+        "kept until 2026-12-08 13:00 UTC")
+
+
 def test_epochs_done_counts_whole_epochs_when_none_was_cut():
     from ui.finetune_ui import epochs_done
 
@@ -475,8 +487,9 @@ def test_a_copy_of_an_upload_is_one_line_and_takes_no_photos_place(page_env):
 
 
 def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_photos(page_env, checkpoint_dir, monkeypatch):
-    """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so on Start, in one line,
-    before their photos are read or a job queued."""
+    """A visitor who keeps the most fine-tuned models a visitor may (3 by default) is told so before Start (session
+    35's audit: only after it), with Start disabled; and on Start, as a second tab's click, in one line, before their
+    photos are read or a job queued."""
     from colorizer import access
     from ui import finetune_ui
 
@@ -494,6 +507,12 @@ def test_start_with_no_room_for_another_checkpoint_says_so_before_reading_the_ph
     monkeypatch.setattr(visitor, "_sent_cookies", lambda: {visitor.COOKIE: token})  # the visitor's browser
     at = page()
     at.session_state["finetune.source"] = "Gallery color photos"
+    at.run()
+    assert at.button(key="finetune.start").disabled
+    assert "You keep 3 fine-tuned models on this server, the most one visitor may: delete one below (download its " \
+           "ZIP first to keep it) to make another." in [c.value for c in at.caption]
+    assert any(c.value.startswith("3 of the 3 one visitor may keep") for c in at.caption)
+    monkeypatch.setattr(finetune_ui, "_mine", lambda: {})  # the list as another tab drew it, before the third was made
     at.run()
     at.button(key="finetune.start").click().run()
     assert_no_page_error(at)

@@ -228,9 +228,14 @@ def start_ui(bases: dict) -> None:
     loader = photos_ui()
     settings = settings_ui(card)
     source = "gallery color photos" if st.session_state.get("finetune.source") == GALLERY else "photos uploaded in the app"
+    most = access.Limits.from_env().per_visitor
+    full = len(_mine()) >= most  # said here, not only after Start (session 35's audit)
     st.button("Start fine-tuning", type="primary", key="finetune.start", icon=":material/play_arrow:",
-              disabled=loader is None, on_click=safe(_start), args=(base, loader, settings, source, owner_id()))
-    if loader is None:
+              disabled=loader is None or full, on_click=safe(_start), args=(base, loader, settings, source, owner_id()))
+    if full:
+        st.caption(f"You keep {most} fine-tuned models on this server, the most one visitor may: delete one below "
+                   "(download its ZIP first to keep it) to make another.")
+    elif loader is None:
         st.caption("Choose some color photos to start.")
     start_errors_ui()
 
@@ -498,10 +503,30 @@ def finetune_page_ui() -> None:
 # --------------------------------------------------------------------------- the visitor's checkpoints
 
 def _mine() -> dict:
-    """name → (folder, access record) of the visitor's own fine-tuned checkpoints."""
+    """name → (folder, access record) of the visitor's own fine-tuned checkpoints, the newest first."""
     owner = owner_id()
-    return {name: (folder, access.read_access(folder))
+    mine = {name: (folder, access.read_access(folder))
             for name, folder in checkpoints.user_checkpoints(owner).items() if access.owned_by(folder, owner)}
+    return dict(sorted(mine.items(), key=lambda item: -float((item[1][1] or {}).get("created") or 0)))
+
+
+def model_line(name: str, folder, record: dict) -> str:
+    """One of "Your fine-tuned models": its name (random, so that no one guesses another's), then what tells it
+    apart: when it was made, from how many photos and epochs, private or shared, until when it is kept. Four
+    "hypercolumn-ft-<hex>" names alone could not be told apart (session 35's audit)."""
+    card = checkpoints.read_card(folder)
+    made = datetime.fromtimestamp(float(record.get("created") or time.time()), tz=timezone.utc)
+    expires = datetime.fromtimestamp(float(record.get("expires") or time.time()), tz=timezone.utc)
+    photos, training = card.get("data", {}).get("photos"), card.get("training", {})
+    what = [f"made {made:%Y-%m-%d %H:%M} UTC"]
+    if isinstance(photos, int):
+        what.append(f"{photos} photo{'s' * (photos != 1)}")
+    if isinstance(training.get("epochs_run"), int):
+        what.append(f"{training['epochs_run']} epoch{'s' * (training['epochs_run'] != 1)}"
+                    + (" (stopped early)" if training.get("stopped_early") else ""))
+    what.append("shared on this server" if record.get("shared") else "private")
+    what.append(f"kept until {expires:%Y-%m-%d %H:%M} UTC")
+    return f"**{plain(name)}** · " + " · ".join(what)
 
 
 def _share(folder, owner: str) -> None:
@@ -518,15 +543,16 @@ def my_models_ui() -> None:
     if not mine:
         return
     st.header("Your fine-tuned models")
-    st.caption(f"Private to you (this browser keeps your key in a cookie) until you share one with every visitor of "
-               f"this server, e.g. a teacher's model for the class. Each is kept {access.Limits.from_env().days:g} days; "
-               "download the ZIP to keep it longer.")
+    limits = access.Limits.from_env()
+    st.caption(f"{len(mine)} of the {limits.per_visitor} one visitor may keep, the newest first. Private to you (this "
+               "browser keeps your key in a cookie) until you share one with every visitor of this server, e.g. a "
+               f"teacher's model for the class. Each is kept {limits.days:g} days; download the ZIP to keep it longer "
+               "(unzipped, it is a checkpoint folder for `python -m colorizer colorize --checkpoint FOLDER` or for "
+               "your own run of this app: docs/training.md).")
     owner = owner_id()
     for name, (folder, record) in mine.items():
-        expires = datetime.fromtimestamp(float(record.get("expires") or time.time()), tz=timezone.utc)
         label, zip_col, share_col, delete_col = st.columns([4, 1, 1, 1], vertical_alignment="center")
-        state = "shared on this server" if record.get("shared") else "private"
-        label.markdown(f"**{plain(name)}** · {state} · kept until {expires:%Y-%m-%d %H:%M} UTC")
+        label.markdown(model_line(name, folder, record))
         # Here too, not only beside the job's result: after a reload or another fine-tune that view is gone, and the
         # caption above tells the visitor to download the ZIP (made when clicked).
         zip_col.download_button("ZIP", functools.partial(finetune.checkpoint_zip, folder), file_name=f"{name}.zip",
