@@ -112,6 +112,16 @@ def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
     assert {"cifar_ae", "vae", "unet313", f"{TUNED_NAME} · fine-tuned"} <= set(options)
 
 
+def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
+    """Session 35's audit: four "hypercolumn-ft-<hex>" options could not be told apart."""
+    from ui import loaders, widgets
+
+    monkeypatch.setattr(widgets, "checkpoint_kind", lambda name: "fine-tuned")
+    monkeypatch.setattr(loaders, "card_of", lambda name: {"created": "2026-12-06T14:02:51+00:00"} if name == "a" else {})
+    assert widgets._checkpoint_label("a") == "a · fine-tuned 06 Dec 14:02 UTC"
+    assert widgets._checkpoint_label("b") == "b · fine-tuned"  # no card: no time
+
+
 def test_gray_upload_is_colorized(tiny_app_env, monkeypatch):
     """The picture shown as the result is the model's colorization of the upload: colored, with the upload's
     lightness, and what ``colorizer.load`` of the same checkpoint gives (not the input, not gray)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
+from datetime import datetime
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Callable
 
@@ -197,7 +198,15 @@ def checkpoint_kind(name: str) -> str:
 
 
 def _checkpoint_label(name: str) -> str:
-    return name if checkpoint_kind(name) == "shipped" else f"{name} · fine-tuned"
+    """A shipped model's name; a fine-tuned one's with when it was made (its name is random hex: several of one
+    visitor could not be told apart)."""
+    if checkpoint_kind(name) == "shipped":
+        return name
+    try:
+        made = datetime.fromisoformat(str(loaders.card_of(name).get("created"))).strftime(" %d %b %H:%M UTC")
+    except ValueError:  # no card, or no time on it
+        made = ""
+    return f"{name} · fine-tuned{made}"
 
 
 def default_checkpoint(names: list[str]) -> str | None:
