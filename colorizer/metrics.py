@@ -52,14 +52,34 @@ COLORFUL_CHROMA = 15.0  # truth pixels the right-hue rate counts
 HUE_CHROMA = 8.0  # a prediction below this chroma has no hue to be right about
 HUE_TOLERANCE_DEG = 30.0
 AUC_THRESHOLDS = 151  # t = 0, 1, …, 150 in ab units
+_STRIP_PIXELS = 1 << 18  # pixels a strip of colorfulness, PSNR and SSIM holds at a time
+_SSIM_HALO = 8
 _FALLBACK_CHUNK = 65_536  # pixels per quantize.nearest_bin call: its N×313 distances stay ~80 MB
 
 
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler & Süsstrunk's colorfulness of a uint8 RGB image (0 for gray; ~100+ for vivid images)."""
-    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:  # the plain float64 formula (not a page's path)
+        r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+        rg, yb = r - g, 0.5 * (r + g) - b
+        return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    # rg = R − G and 2·yb = R + G − 2B are integers: their sums and sums of squares are exact in int64, a strip of
+    # rows at a time (five float64 copies of a 3 MP picture held 144 MiB).
+    flat = rgb.reshape(-1, 3)
+    n, s_rg, s_rg2, s_yb, s_yb2 = flat.shape[0], 0, 0, 0, 0
+    for top in range(0, n, _STRIP_PIXELS):
+        part = flat[top:top + _STRIP_PIXELS].astype(np.int32)
+        rg = part[:, 0] - part[:, 1]
+        yb2 = part[:, 0] + part[:, 1] - 2 * part[:, 2]
+        s_rg += int(rg.sum(dtype=np.int64)); s_rg2 += int(np.dot(rg.astype(np.int64), rg))
+        s_yb += int(yb2.sum(dtype=np.int64)); s_yb2 += int(np.dot(yb2.astype(np.int64), yb2))
+    if n == 0:
+        return float("nan")
+    # population variances, exact as fractions, rounded once: var(yb) = var(2·yb) / 4
+    var_rg = (n * s_rg2 - s_rg * s_rg) / (n * n)
+    var_yb = (n * s_yb2 - s_yb * s_yb) / (4 * n * n)
+    return float(np.hypot(np.sqrt(var_rg), np.sqrt(var_yb)) + 0.3 * np.hypot(s_rg / n, s_yb / (2 * n)))
 
 
 def ssim(truth: np.ndarray, predicted: np.ndarray, visible: np.ndarray | None = None) -> float:
@@ -70,27 +90,60 @@ def ssim(truth: np.ndarray, predicted: np.ndarray, visible: np.ndarray | None = 
     if min(truth.shape[:2]) < SSIM_WINDOW:
         return float("nan")
     options = dict(gaussian_weights=True, sigma=SSIM_SIGMA, use_sample_covariance=False, data_range=255,
-                   channel_axis=2)
-    if visible is None:
-        return float(structural_similarity(truth, predicted, **options))
-    _, ssim_map = structural_similarity(truth, predicted, full=True, **options)
+                   full=True)
     # scikit-image's mean leaves out a border of half a window, where the window was padded: so does this one
     pad = (SSIM_WINDOW - 1) // 2
-    counted = np.zeros(truth.shape[:2], bool)
-    counted[pad:-pad, pad:-pad] = True
-    counted &= visible
-    return float(ssim_map.mean(axis=2)[counted].mean()) if counted.any() else float("nan")
+    height, width = truth.shape[:2]
+    # The map a strip of rows at a time, each with _SSIM_HALO rows of the picture around it (more than the Gaussian's
+    # reach of 5): every pixel's value is the whole picture's, bit for bit, in ~15 float64 planes of a strip instead
+    # of the picture (384 MiB at the page's 2048×1536).
+    rows = max(SSIM_WINDOW, _STRIP_PIXELS // max(width, 1))
+    sums, count = np.zeros(3), 0  # per channel without ``visible`` (scikit-image's mean of channel means)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        if height - bottom < SSIM_WINDOW:  # no strip left under a window's height: this one takes it
+            bottom = height
+        low, high = max(0, top - _SSIM_HALO), min(height, bottom + _SSIM_HALO)
+        first, last = max(pad, top), min(height - pad, bottom)  # the rows the published mean counts, in this strip
+        if visible is None:
+            for ch in range(3):  # as scikit-image does: one channel at a time, its map's cropped mean
+                _, part = structural_similarity(truth[low:high, :, ch], predicted[low:high, :, ch], **options)
+                block = part[first - low:last - low, pad:width - pad]
+                if top == 0 and bottom == height:  # one strip: scikit-image's very sum
+                    sums[ch] = block.mean(dtype=np.float64)
+                else:
+                    sums[ch] += block.sum(dtype=np.float64)
+            count += max(0, last - first) * (width - 2 * pad)
+        else:
+            _, part = structural_similarity(truth[low:high], predicted[low:high], channel_axis=2, **options)
+            counted = np.zeros((high - low, width), bool)
+            counted[first - low:last - low, pad:width - pad] = True
+            counted &= visible[low:high]
+            means = part.mean(axis=2)[counted]
+            sums[0] += means.mean() if top == 0 and bottom == height else means.sum()
+            count += int(counted.sum())
+        if bottom == height:
+            break
+    if count == 0:
+        return float("nan")
+    if top == 0:  # one strip: the means are already taken
+        return float(sums.mean()) if visible is None else float(sums[0])
+    return float((sums / count).mean()) if visible is None else float(sums[0] / count)
 
 
 def _psnr(truth: np.ndarray, predicted: np.ndarray, visible: np.ndarray | None) -> float:
     """PSNR over R, G, B of every pixel (scikit-image's), or of the ``visible`` ones; inf when they are equal."""
-    from skimage.metrics import peak_signal_noise_ratio
-
+    if visible is not None:
+        truth, predicted = truth[visible], predicted[visible]
+    # The squared differences' sum in int64, a strip at a time: exact, as scikit-image's float64 sum of them is
+    # (under 2**53), so the same PSNR without its two float64 copies of the pictures (216 MiB at 2048×1536).
+    t, p = truth.reshape(-1), predicted.reshape(-1)
+    squares = 0
+    for top in range(0, t.size, 3 * _STRIP_PIXELS):
+        d = t[top:top + 3 * _STRIP_PIXELS].astype(np.int32) - p[top:top + 3 * _STRIP_PIXELS]
+        squares += int(np.dot(d.astype(np.int64), d))
     with np.errstate(divide="ignore"):  # identical images: inf, as documented, without numpy's warning
-        if visible is None:
-            return float(peak_signal_noise_ratio(truth, predicted, data_range=255))
-        difference = truth[visible].astype(np.float64) - predicted[visible]
-        return float(10 * np.log10(255.0 ** 2 / np.mean(difference ** 2)))
+        return float(10 * np.log10(255.0 ** 2 / np.float64(squares / t.size)))
 
 
 # The bins sit on the grid of 10, so a pixel whose nearest grid point is a bin has that bin as its
@@ -142,37 +195,53 @@ def metrics_and_sums(truth: np.ndarray, predicted: np.ndarray, prior: np.ndarray
             raise ValueError(f"visible is {visible.shape}, the images {truth.shape[:2]}")
         if not visible.any():
             raise ValueError("no visible pixel to measure")
-    ab_true, ab_pred = ab_of_rgb(truth), ab_of_rgb(predicted)  # float32: a 12 MP photo stays ~100 MB a copy
-    if visible is not None:  # from here on, a flat list of the visible pixels
-        ab_true, ab_pred = ab_true[visible], ab_pred[visible]
-    error = np.linalg.norm(ab_pred - ab_true, axis=-1)
-
-    # Right hue: the angle between the two (a, b) directions is atan2(|cross|, dot), already in
-    # [0°, 180°], so no wrap-around at ±180° to handle.
-    colorful = np.hypot(ab_true[..., 0], ab_true[..., 1]) > COLORFUL_CHROMA
-    t, p = ab_true[colorful], ab_pred[colorful]
-    angle = np.degrees(np.arctan2(np.abs(t[:, 0] * p[:, 1] - t[:, 1] * p[:, 0]), np.sum(t * p, axis=-1)))
-    right = (np.hypot(p[:, 0], p[:, 1]) > HUE_CHROMA) & (angle <= HUE_TOLERANCE_DEG)
-
-    # AuC: a pixel of error e is within the thresholds ⌈e⌉, …, 150 (a whole number: exact in float32).
-    within = np.clip(AUC_THRESHOLDS - np.ceil(error), 0, AUC_THRESHOLDS)
-    bins = true_bins(ab_true)
+    # The whole-picture metrics first: the ab arrays below are not alive then.
+    shown_truth, shown_predicted = (truth, predicted) if visible is None else (truth[visible], predicted[visible])
+    truth_colorfulness, predicted_colorfulness = colorfulness(shown_truth), colorfulness(shown_predicted)
+    del shown_truth, shown_predicted
+    psnr, ssim_value = _psnr(truth, predicted, visible), ssim(truth, predicted, visible)
+    # Per pixel, a strip of rows at a time (whole-picture float32 Lab copies, their differences and the bins'
+    # intermediates held ~195 MiB at 2048×1536); kept whole: the three per-pixel arrays the means and sums read, so
+    # every sum is taken over the same array as before, in the same order.
+    height, width = truth.shape[:2]
+    count = height * width if visible is None else int(np.count_nonzero(visible))
+    error, within = np.empty(count, np.float32), np.empty(count, np.float32)
+    bins = np.empty(count, np.int32)
+    n_right = n_colorful = done = 0
+    rows = max(1, _STRIP_PIXELS // max(width, 1))
+    for top in range(0, height, rows):
+        ab_true, ab_pred = ab_of_rgb(truth[top:top + rows]), ab_of_rgb(predicted[top:top + rows])
+        if visible is not None:
+            ab_true, ab_pred = ab_true[visible[top:top + rows]], ab_pred[visible[top:top + rows]]
+        else:
+            ab_true, ab_pred = ab_true.reshape(-1, 2), ab_pred.reshape(-1, 2)
+        here = slice(done, done + len(ab_true))
+        done += len(ab_true)
+        error[here] = np.linalg.norm(ab_pred - ab_true, axis=-1)
+        # Right hue: the angle between the two (a, b) directions is atan2(|cross|, dot), already in
+        # [0°, 180°], so no wrap-around at ±180° to handle.
+        colorful = np.hypot(ab_true[..., 0], ab_true[..., 1]) > COLORFUL_CHROMA
+        t, p = ab_true[colorful], ab_pred[colorful]
+        angle = np.degrees(np.arctan2(np.abs(t[:, 0] * p[:, 1] - t[:, 1] * p[:, 0]), np.sum(t * p, axis=-1)))
+        n_right += int(np.count_nonzero((np.hypot(p[:, 0], p[:, 1]) > HUE_CHROMA) & (angle <= HUE_TOLERANCE_DEG)))
+        n_colorful += int(np.count_nonzero(colorful))
+        # AuC: a pixel of error e is within the thresholds ⌈e⌉, …, 150 (a whole number: exact in float32).
+        within[here] = np.clip(AUC_THRESHOLDS - np.ceil(error[here]), 0, AUC_THRESHOLDS)
+        bins[here] = true_bins(ab_true)
     if prior is None:
         prior = np.bincount(bins.ravel(), minlength=quantize.N_BINS) / bins.size
     # λ = 0: the pure inverse of the smoothed prior, as the paper's rebalanced AuC weighs pixels.
     weights = quantize.rebalancing_weights(np.asarray(prior, np.float64), lam=0.0)[bins].astype(np.float64)
 
     sums = {
-        "right": float(right.sum()), "colorful": float(colorful.sum()),
+        "right": float(n_right), "colorful": float(n_colorful),
         "within": float(within.sum(dtype=np.float64)), "thresholds": float(within.size * AUC_THRESHOLDS),
         "weighted_within": float(np.sum(weights * within)),
         "weighted_thresholds": float(weights.sum() * AUC_THRESHOLDS),
     }
-    shown_truth, shown_predicted = (truth, predicted) if visible is None else (truth[visible], predicted[visible])
-    truth_colorfulness, predicted_colorfulness = colorfulness(shown_truth), colorfulness(shown_predicted)
     metrics = {
-        "psnr": _psnr(truth, predicted, visible),
-        "ssim": ssim(truth, predicted, visible),
+        "psnr": psnr,
+        "ssim": ssim_value,
         "l2_ab": float(error.mean()),
         "colorfulness": predicted_colorfulness,
         "colorfulness_ratio": predicted_colorfulness / truth_colorfulness if truth_colorfulness > 0 else float("nan"),

@@ -237,6 +237,42 @@ def test_visible_everywhere_is_the_plain_metric_and_ssim_skips_hidden_pixels():
     assert math.isnan(ssim(truth, wrong, only_border))
 
 
+def test_a_large_picture_measured_in_strips_scores_as_the_whole_picture():
+    """Session 35: SSIM, PSNR, colorfulness and the ab metrics of a picture over one strip (262,144 pixels) are taken
+    a strip of rows at a time (a 2048×1536 color upload's metrics held ~600 MiB, twice a picture, and took a public
+    server over its memory). The numbers are the whole picture's: scikit-image's SSIM and PSNR, the float64
+    colorfulness, and the same metrics with every pixel visible (the masked path); and in numpy arrays worth a few
+    copies of the picture, not ~45 (float64 planes of it, each 8 bytes a pixel and channel)."""
+    import tracemalloc
+
+    from skimage.metrics import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(8)
+    truth = color.resize(make_photo(60, 80, seed=8), (1400, 1066))  # 1,492,400 pixels: five strips and a rest
+    noisy = np.clip(truth + rng.normal(0, 12, truth.shape), 0, 255).astype(np.uint8)
+    wang = structural_similarity(truth, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                 data_range=255, channel_axis=2)
+    metrics = image_metrics(truth, noisy)
+    assert metrics["ssim"] == pytest.approx(wang, rel=1e-12, abs=0)
+    assert metrics["psnr"] == peak_signal_noise_ratio(truth, noisy, data_range=255)
+    r, g, b = (noisy[..., i].astype(np.float64) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    expected = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    assert colorfulness(noisy) == pytest.approx(expected, rel=1e-12)
+    ab_true, ab_pred = color.ab_of_rgb(truth).reshape(-1, 2), color.ab_of_rgb(noisy).reshape(-1, 2)
+    assert metrics["l2_ab"] == pytest.approx(float(np.linalg.norm(ab_pred - ab_true, axis=-1).mean()), rel=1e-6)
+    masked = image_metrics(truth, noisy, visible=np.ones(truth.shape[:2], bool))
+    for name in METRIC_NAMES:
+        assert masked[name] == pytest.approx(metrics[name], rel=1e-9, nan_ok=True), name
+    tracemalloc.start()
+    try:
+        image_metrics(truth, noisy)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * truth.size, peak / truth.size  # bytes per picture byte (11 here; the whole-picture code: 64)
+
+
 def test_visible_must_fit_and_show_something():
     truth = make_photo(8, 8, seed=1)
     with pytest.raises(ValueError, match="visible is"):
