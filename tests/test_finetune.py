@@ -12,6 +12,7 @@ the CLI form with a broken file.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import shlex
@@ -1109,3 +1110,24 @@ def test_a_server_shutting_down_saves_the_running_fine_tunes_best_epoch(tmp_path
     [saved] = [p for p in tmp_path.iterdir() if p.name.startswith("cifar_ae-ft-")]
     card = json.loads((saved / "card.json").read_text())
     assert (saved / "model.keras").is_file() and card["training"]["stopped_early"] and card["training"]["epochs_run"] >= 2
+
+
+def test_the_waiting_line_estimates_each_job_ahead(fn):
+    """Session 35's audit: a queued fine-tune saw its place but no time, in a line of up to 40 min. Each job ahead
+    counts as what the running one has left (its own estimate, else the recent jobs' mean less what it ran, else the
+    rest of its time limit) and, for a waiting one, the recent jobs' mean (else the time limit)."""
+    limits = fn.FinetuneLimits(minutes=10)
+    queue = fn.JobQueue()
+    running, first, second, mine = (fn.FinetuneJob(fn.FinetuneConfig(base="cifar_ae"), [], owner=o, limits=limits)
+                                    for o in "abcd")
+    running.started_at = 1000.0
+    queue._running, queue._waiting = running, collections.deque([first, second, mine])
+    assert queue.wait_s(mine, now=1030.0) == pytest.approx(570 + 600 + 600)  # nothing finished yet: the limits
+    queue._durations.extend([100.0, 200.0])
+    assert queue.wait_s(mine, now=1030.0) == pytest.approx(120 + 150 + 150)  # the recent mean, 150 s
+    assert queue.wait_s(first, now=1030.0) == pytest.approx(120)
+    running._status = dataclasses.replace(running._status, eta_s=40.0)      # training: its own estimate
+    assert queue.wait_s(mine, now=1030.0) == pytest.approx(40 + 150 + 150)
+    assert queue.wait_s(now=1030.0) == pytest.approx(40 + 3 * 150)           # a job queued now: behind all three
+    assert fn.job_queue.duration_words(40) == "40 s" and fn.job_queue.duration_words(1770) == "30 min"
+    assert fn.job_queue.duration_words(3900) == "1 h 5 min"

@@ -111,9 +111,13 @@ def test_page_finetunes_shows_progress_stops_and_colorizes(page_env):
 
 
 def test_page_shows_queue_position_and_cancels(page_env):
-    class Holder:  # another session's job holding the server
+    from types import SimpleNamespace
+
+    class Holder:  # another session's job holding the server, 90 s from its end by its own estimate
+        started_at, limits = None, None
+
         def status(self):
-            return None
+            return SimpleNamespace(eta_s=90.0)
 
     with page_env._cond:
         page_env._running = Holder()
@@ -123,7 +127,7 @@ def test_page_shows_queue_position_and_cancels(page_env):
     at.multiselect(key="finetune.gallery").set_value(["chelsea", "coffee"]).run()
     at.button(key="finetune.start").click().run()
     at = run_until(at, lambda a: len(a.info) > 0 and "queue" in a.info[0].value)
-    assert "1 job(s) ahead" in at.info[0].value
+    assert "1 job(s) ahead of it and starts by itself, in about 2 min." in at.info[0].value
     at.button(key="finetune.cancel").click().run()
     at = run_until(at, lambda a: len(a.warning) > 0 and any("cancelled" in w.value for w in a.warning))
     with page_env._cond:
@@ -534,9 +538,12 @@ def test_start_refused_by_the_queue_says_so_before_reading_the_photos(page_env, 
     token = "dave-token-0123456789abcd"
     queue = finetune.JobQueue(max_waiting=1, one_per_owner=True)
     if queue_state == "full":
-        queue._waiting.append(object())  # another visitor's job waiting: the line's one place is taken
-        expected = ("Cannot start: 1 fine-tunes are waiting already, the most this server queues: try again in a few "
-                    "minutes")
+        # Another visitor's job waiting: the line's one place is taken. Session 35's audit: "try again in a few
+        # minutes" for a line of up to 40 min; with nothing run yet, each job ahead counts as the time limit.
+        queue._waiting.append(finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner="eve",
+                                                   limits=finetune.FinetuneLimits(minutes=10)))
+        expected = ("Cannot start: 1 fine-tunes are waiting already, the most this server queues: try again in about "
+                    "10 min, when the line is shorter")
     else:
         running = finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner=token)
         queue._jobs[running.id] = running  # queued: active

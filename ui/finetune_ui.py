@@ -25,6 +25,7 @@ import streamlit as st
 
 from colorizer import access, checkpoints, finetune, gallery, process
 from colorizer.finetune.config import FinetuneLimits
+from colorizer.finetune.job_queue import duration_words
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
 from ui import callbacks, charts, loaders, visitor, widgets, work_queue
@@ -316,8 +317,10 @@ def preview_ui(status: finetune.JobStatus) -> None:
 
 def queued_ui(job: finetune.FinetuneJob) -> None:
     ahead = finetune.QUEUE.position(job)
+    wait = finetune.QUEUE.wait_s(job)  # each job ahead: its own estimate, recent jobs' times, or the time limit
+    when = f", in about {duration_words(wait)}" if wait is not None else ""
     st.info(f"Another fine-tune is running on this server; one runs at a time. Yours is in the queue with "
-            f"{ahead or 0} job(s) ahead of it and starts by itself.", icon=":material/hourglass_top:")
+            f"{ahead or 0} job(s) ahead of it and starts by itself{when}.", icon=":material/hourglass_top:")
     st.button("Cancel", key="finetune.cancel", on_click=safe(job.stop))
 
 

@@ -414,7 +414,7 @@ def _expected_pixels(data: bytes) -> int:
 
 def _over_session_pixels(name: str) -> str:
     return (f"{name}: left out: your pictures together would pass {MAX_SESSION_PIXELS:,} pixels, what this "
-            "server takes from one visitor at a time")
+            "server takes from one browser tab at a time")
 
 
 def pictures_ui() -> list[DecodedImage]:

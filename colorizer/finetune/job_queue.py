@@ -13,6 +13,7 @@ as the command line does on a signal (the job threads are daemons: the run was l
 from __future__ import annotations
 
 import atexit
+import itertools
 import threading
 import time
 from collections import OrderedDict, deque
@@ -21,7 +22,7 @@ from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLim
 from colorizer.finetune.job import FinetuneJob
 from colorizer.finetune.photos import Photo
 
-__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S"]
+__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S", "duration_words"]
 
 SHUTDOWN_WAIT_S = 8.0  # docker stop sends SIGKILL 10 s after SIGTERM: a step and the save fit well within
 
@@ -38,6 +39,7 @@ class JobQueue:
         self._running: FinetuneJob | None = None
         self._jobs: OrderedDict[str, FinetuneJob] = OrderedDict()
         self._monitor: threading.Thread | None = None
+        self._durations: deque[float] = deque(maxlen=8)  # seconds the recent jobs ran, for the waiting line's estimate
 
     def submit(self, config: FinetuneConfig, photos: list[Photo], owner: str | None = None, **job_options) -> FinetuneJob:
         """Queue a job and return it at once; it starts in a background thread when its turn comes.
@@ -67,8 +69,10 @@ class JobQueue:
                 j.owner == owner and j.status().active for j in self._jobs.values()):
             raise FinetuneError("you have a fine-tune queued or running already: stop it or wait for it to end")
         if self.max_waiting is not None and len(self._waiting) >= self.max_waiting:
+            wait = self.wait_s()
+            when = f"in about {duration_words(wait)}" if wait else "later"
             raise FinetuneError(f"{len(self._waiting)} fine-tunes are waiting already, the most this server "
-                                "queues: try again in a few minutes")
+                                f"queues: try again {when}, when the line is shorter")
 
     def _watch(self) -> None:
         """Every ``monitor_s``: each queued or running job checks its time budget and its visitor."""
@@ -99,6 +103,8 @@ class JobQueue:
             job.run()  # a Stop from here on is the job's own business: it starts stopped, or stops at a stage
         finally:
             with self._cond:
+                if job.started_at is not None:
+                    self._durations.append(time.monotonic() - job.started_at)
                 self._running = None
                 idle = not self._waiting
                 self._cond.notify_all()
@@ -114,6 +120,19 @@ class JobQueue:
                 if waiting is job:
                     return i + (self._running is not None)
             return None
+
+    def wait_s(self, job: FinetuneJob | None = None, now: float | None = None) -> float | None:
+        """Roughly how many seconds until the queued ``job`` (None: a job queued now) starts: what the running job has left (its own estimate,
+        else the rest of its time limit) and, for each job waiting ahead, the mean time of the recent jobs (else the
+        time limit); None when the queue has nothing to go by (no limits and no job finished yet)."""
+        now = time.monotonic() if now is None else now
+        with self._cond:
+            running, ahead = self._running, list(itertools.takewhile(lambda j: j is not job, self._waiting))
+            recent = sum(self._durations) / len(self._durations) if self._durations else None
+        limit = lambda other: other.limits.seconds if other.limits is not None else None  # noqa: E731
+        lefts = [] if running is None else [_running_left(running, recent, limit(running), now)]
+        lefts += [recent if recent is not None else limit(other) for other in ahead]
+        return None if None in lefts else sum(max(0.0, left) for left in lefts)
 
     def get(self, job_id: str | None, owner: str | None) -> FinetuneJob | None:
         """The job ``job_id`` if it belongs to ``owner`` (another session's job is invisible)."""
@@ -144,6 +163,27 @@ class JobQueue:
         finished = [j for j in self._jobs.values() if not j.status().active]
         for job in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._jobs[job.id]
+
+
+def duration_words(seconds: float) -> str:
+    """A wait in words, rounded as a person would say it: "40 s", "3 min", "1 h 5 min"."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes = int(round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _running_left(job: FinetuneJob, recent: float | None, limit: float | None, now: float) -> float | None:
+    """Seconds the running ``job`` has left: its own estimate once training, else the recent jobs' mean time less
+    what it has run, else the rest of its time limit."""
+    estimate = job.status().eta_s
+    if estimate is not None:
+        return estimate
+    ran = now - job.started_at if job.started_at is not None else 0.0
+    if recent is not None:
+        return recent - ran
+    return None if limit is None else limit - ran
 
 
 def _public_queue() -> JobQueue:
