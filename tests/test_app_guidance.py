@@ -393,7 +393,7 @@ def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks
     shown = clickable[-1]
     block = shown.shape[0] // 48
     assert shown.shape[2] == 4 and (shown[:12 * block, :, 3] == 0).all() and (shown[12 * block:, :, 3] == 255).all()
-    marked = hints_ui._marked(shown, block, [{"x": 24, "y": 4, "rgb": [0, 0, 255]}], None)
+    marked = hints_ui._marked(shown, (block, block), [{"x": 24, "y": 4, "rgb": [0, 0, 255]}], None)
     centre = marked[4 * block, 24 * block]
     assert list(centre) == [0, 0, 255, 255]  # on a transparent pixel, the dot is its color and opaque
     assert (marked[:12 * block, :5 * block, 3] == 0).all()  # away from it, still transparent
@@ -494,12 +494,24 @@ def test_hint_marks_sit_on_the_centre_of_their_pixels_block():
     import ui.hints_ui as hints_ui
 
     shown = np.full((256, 256, 3), 128, np.uint8)
-    marked = hints_ui._marked(shown, 32, [{"x": 2, "y": 3, "rgb": [0, 0, 255]}], (7, 7))
+    marked = hints_ui._marked(shown, (32, 32), [{"x": 2, "y": 3, "rgb": [0, 0, 255]}], (7, 7))
     assert list(marked[3 * 32 + 16, 2 * 32 + 16]) == [0, 0, 255]  # the dot's colour at its block's centre
     assert list(marked[3 * 32, 2 * 32]) == [128, 128, 128]  # not at the block's corner
     white = (marked[..., 0] == 255) & (marked[..., 1] == 255)
     ring = np.argwhere(white[160:, 160:]) + 160  # the pending point's white ring (away from the dot's white rim)
     assert np.allclose(ring.mean(axis=0), [7 * 32 + 15.5, 7 * 32 + 15.5], atol=1)
+
+
+def test_a_tall_strips_ring_sits_where_it_was_clicked():
+    """Session 35's audit: a 24×4000 strip is shown 4×640 (the width rounded from 3.84), and one scale for both axes
+    (4/24 across) put the ring of a click at row 3600 at shown row 600 instead of 576: each axis has its own."""
+    import ui.hints_ui as hints_ui
+
+    shown = np.full((640, 4, 3), 128, np.uint8)
+    marked = hints_ui._marked(shown, (4 / 24, 640 / 4000), [], (12, 3600))
+    white = (marked[..., 0] == 255) & (marked[..., 1] == 255) & (marked[..., 2] == 255)
+    rows = np.flatnonzero(white.any(axis=1))
+    assert abs((rows.min() + rows.max()) / 2 - 576) <= 1, (rows.min(), rows.max())
 
 
 def plotly_array(values) -> np.ndarray:

@@ -416,6 +416,32 @@ def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_show
         page.close()
 
 
+def test_a_tall_strips_hint_photo_stays_within_the_window_and_a_click_lands_where_it_shows(server, browser):
+    """Session 35's audit: a 60×2000 photo's clickable copy was drawn at its column's width, 458×15,414 CSS px
+    (15 screens). It is at most 80 % of the window's height now, its aspect kept, and a click still maps."""
+    import re
+
+    page = _open(browser, server)
+    try:
+        _with_the_hint_model(page)
+        strip = np.tile(np.linspace(40, 220, 2000, dtype=np.uint8)[:, None], (1, 60))
+        _upload(page, [{"name": "strip.png", "mimeType": "image/png", "buffer": png_bytes(strip)}])
+        page.get_by_role("heading", name="strip.png").wait_for(timeout=WAIT_MS)
+        clickable = page.locator(HINT_PHOTO).first
+        clickable.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        box = clickable.bounding_box()
+        assert box["height"] <= 0.8 * 1200 + 1 and abs(box["height"] / box["width"] - 2000 / 60) < 2, box
+        clickable.click(position={"x": box["width"] / 2, "y": box["height"] * 0.9})
+        point = page.get_by_text(re.compile(r"^Point x = \d+, y = \d+")).first
+        point.wait_for(timeout=WAIT_MS)
+        x, y = map(int, re.findall(r"\d+", point.inner_text())[:2])
+        assert abs(x - 30) <= 3 and abs(y - 1800) <= 40, (x, y)
+        _assert_no_traceback(page)
+    finally:
+        page.close()
+
+
 def test_the_hint_photo_follows_its_column_when_the_sidebar_closes(server, browser):
     """Session 24's phone audit: the clickable photo sat in an iframe whose height was set once, when the photo
     loaded; closing the sidebar widened the column and the photo, and its bottom was cut off until the next click.

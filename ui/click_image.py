@@ -28,6 +28,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
     parentElement.appendChild(picture);
   }
   picture.alt = data.alt;  // a property, not markup: a file's name in it stays text
+  // As wide as its column, but never taller than most of the window: a tall strip drawn at the column's width was
+  // 15 screens high (session 35's audit). The drawn box keeps the picture's aspect, so the click maths holds.
+  picture.style.width = `min(100%, calc(${MAX_HEIGHT_VH}vh * ${data.aspect}))`;
   if (picture.getAttribute("src") !== data.src) picture.setAttribute("src", data.src);
   picture.onclick = (event) => {
     const box = picture.getBoundingClientRect();
@@ -39,6 +42,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
   };
 }
 """
+MAX_HEIGHT_VH = 80  # the tallest a picture is drawn, in hundredths of the window's height
+_JS = _JS.replace("${MAX_HEIGHT_VH}", str(MAX_HEIGHT_VH))
 _CSS = "img { display: block; width: 100%; height: auto; cursor: crosshair; border-radius: 0.5rem; }"
 
 _component = st.components.v2.component("colorizer.clickable_image", js=_JS, css=_CSS)
@@ -47,7 +52,9 @@ _component = st.components.v2.component("colorizer.clickable_image", js=_JS, css
 def clickable_image(image: np.ndarray, key: str, alt: str) -> tuple[int, int] | None:
     """Show uint8 RGB (or RGBA) ``image`` across its column; return the point clicked since the last run, as (x, y) in
     ``image``'s pixels (0 ≤ x < width, 0 ≤ y < height), or None when there was no click."""
-    result = _component(key=key, data={"src": data_url(image), "alt": alt}, on_click_change=_ignore)
+    aspect = image.shape[1] / max(image.shape[0], 1)  # width / height: the drawn width for a height cap
+    result = _component(key=key, data={"src": data_url(image), "alt": alt, "aspect": round(aspect, 6)},
+                        on_click_change=_ignore)
     return _point(result.get("click"), image.shape)
 
 

@@ -69,9 +69,11 @@ def _swatch(rgb, side: int = 28) -> np.ndarray:
     return np.full((side, side, 3), rgb, np.uint8)
 
 
-def _marked(shown: np.ndarray, scale: float, hints: list[dict], point) -> np.ndarray:
+def _marked(shown: np.ndarray, scale: tuple[float, float], hints: list[dict], point) -> np.ndarray:
     """The result at display size (RGB, or RGBA with the picture's transparency) with each hint as a dot of its
-    color (ringed, to be seen on any background) and the pending point as an open ring; marks are opaque."""
+    color (ringed, to be seen on any background) and the pending point as an open ring; marks are opaque.
+    ``scale``: (across, down) from the photo's pixels to the shown ones, each axis its own (the shown size is
+    rounded: one scale for both put a tall strip's ring 169 CSS px above its click, session 35's audit)."""
     image = np.ascontiguousarray(shown).copy()
     opaque = (255,) if image.shape[2] == 4 else ()
 
@@ -81,7 +83,7 @@ def _marked(shown: np.ndarray, scale: float, hints: list[dict], point) -> np.nda
     radius = max(4, round(min(image.shape[:2]) / 80))
 
     def at(x: float, y: float) -> tuple[int, int]:  # the centre of the photo pixel's block, however enlarged
-        return round((x + 0.5) * scale - 0.5), round((y + 0.5) * scale - 0.5)
+        return round((x + 0.5) * scale[0] - 0.5), round((y + 0.5) * scale[1] - 0.5)
 
     for hint in hints:
         centre = at(hint["x"], hint["y"])
@@ -229,7 +231,7 @@ def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
                 "the object you clicked (one hint can tint most of a photo): give each region that should keep its "
                 "own color a hint of its own.")
     shown = widgets.display(result, picture.alpha, CLICK_SIDE)  # transparent where the picture is
-    scale = shown.shape[1] / result.shape[1]
+    scale = (shown.shape[1] / result.shape[1], shown.shape[0] / result.shape[0])
     image_column, controls = st.columns([3, 2])
     with image_column:
         click = clickable_image(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
