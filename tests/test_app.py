@@ -112,6 +112,20 @@ def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
     assert {"cifar_ae", "vae", "unet313", f"{TUNED_NAME} · fine-tuned"} <= set(options)
 
 
+def test_a_chosen_model_that_is_gone_is_said_so_once(tiny_app_env):
+    """Session 35's audit: a shared model deleted by its maker left the page on another model without a word."""
+    at = app()
+    at.session_state["sidebar.model"] = "cifar_ae-ft-0000deadbeef0000"
+    at.run()
+    assert_no_page_error(at)
+    fallback = at.sidebar.selectbox(key="sidebar.model").value
+    assert [as_read(i.value) for i in at.sidebar.info if "no longer" in i.value] == [
+        f"cifar_ae-ft-0000deadbeef0000 is no longer on this server (deleted by its maker, or expired): showing "
+        f"{fallback}."]
+    at.run()
+    assert not [i for i in at.sidebar.info if "no longer" in i.value]
+
+
 def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
     """Session 35's audit: four "hypercolumn-ft-<hex>" options could not be told apart."""
     from ui import loaders, widgets

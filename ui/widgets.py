@@ -224,12 +224,17 @@ def model_picker_ui() -> str | None:
         )
         return None
     names = list(available)
-    if st.session_state.get(MODEL_KEY) not in names:
-        # A checkpoint can disappear between runs (a fine-tune deleted); fall back to the first.
+    gone = st.session_state.get(MODEL_KEY)
+    if gone not in names:
+        # A checkpoint can disappear between runs (a fine-tune deleted by its maker, or expired); fall back to the
+        # first, and say so: a page that changed model without a word (session 35's audit) reads as the model's doing.
         st.session_state.pop(MODEL_KEY, None)
     preferred = default_checkpoint(names)
     name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY, format_func=_checkpoint_label,
                         help="Shipped checkpoints from weights/ and your fine-tuned ones.", on_change=_chosen)
+    if gone is not None and gone not in names:
+        st.info(plain(f"{gone} is no longer on this server (deleted by its maker, or expired): showing {name}."),
+                icon=":material/info:")
     card = loaders.card_of(name)
     st.caption(f"{card.get('architecture', name)} · {checkpoint_kind(name)}. {card.get('description', '')}")
     missing = [a for a in ARCHITECTURE_NAMES if a not in checkpoints.shipped_checkpoints()]
