@@ -407,7 +407,7 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     references = [references] if single else list(references)
     if not references:
         raise ReferencePhotoError("no reference photo given")
-    if visible is not None and single:
+    if visible is not None and single and isinstance(visible, np.ndarray):  # one mask; a list of one is taken as is
         visible = [visible]
     for i, reference in enumerate(references):  # the photos given (a video's keyframe may be gray: not here)
         _refuse_gray(_checked_reference(reference, i), i, None if visible is None else visible[i])

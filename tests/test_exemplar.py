@@ -34,6 +34,10 @@ def test_the_photo_as_its_own_reference_gives_back_its_colors(flagship, photo):
     assert psnr > 27 and psnr > automatic + 3, (psnr, automatic)
     assert result.confidence.min() >= 0 and result.confidence.max() <= 1 and result.confidence.mean() > 0.8
     np.testing.assert_array_equal(flagship.colorize(photo, reference=photo), result.image)
+    # Its visible pixels as one mask or a list of one (session 35's audit: the list was wrapped again and refused)
+    shown = np.ones(photo.shape[:2], bool)
+    for visible in (shown, [shown]):
+        np.testing.assert_array_equal(flagship.colorize(photo, reference=photo, reference_visible=visible), result.image)
 
 
 def test_hints_color_a_reference_result_too(photo):
