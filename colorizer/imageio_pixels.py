@@ -107,13 +107,12 @@ def to_arrays(
         converted = im if im.mode == target and not has_key else im.convert(target)
     except (ValueError, OSError) as exc:
         raise ModeError(f"unsupported colour mode {mode} ({describe(exc)})") from None
-    # np.array (not asarray) so callers always get a writeable array they own.
-    arr = np.array(converted)
+    arr = _array_of(converted)  # writeable, the caller's own
     rgb = arr if not wants_alpha else np.ascontiguousarray(arr[..., :3])
     alpha = _alpha_or_none(arr[..., 3]) if wants_alpha else None
-    equal = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
-    gray = np.ascontiguousarray(rgb[..., 0]) if equal.all() else None
-    return rgb, gray, alpha, _has_color(equal, alpha), notes
+    all_equal, has_color = _gray_and_color(rgb, alpha)
+    gray = np.ascontiguousarray(rgb[..., 0]) if all_equal else None
+    return rgb, gray, alpha, has_color, notes
 
 
 def keyed_gray_as_la(im: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -191,8 +190,32 @@ def _alpha_or_none(alpha: np.ndarray | None) -> np.ndarray | None:
     return np.array(alpha, dtype=np.uint8, order="C")
 
 
-def _has_color(equal: np.ndarray, alpha: np.ndarray | None) -> bool:
-    """True unless R == G == B (``equal``, per pixel) on every visible pixel."""
-    if alpha is not None:
-        equal = equal | (alpha == 0)
-    return not bool(equal.all())
+# Rows of a strip, for the copies below: a 12 MP photo's whole-picture bytes copy and three boolean planes held
+# ~55 MiB more than its array (session 35's profile of a color upload).
+_STRIP_ROWS = 256
+
+
+def _array_of(im: Image.Image) -> np.ndarray:
+    """A loaded Pillow image → a new uint8 array of its pixels, filled a strip of rows at a time (``np.array(im)``
+    goes through a whole-picture bytes copy first)."""
+    width, height = im.size
+    channels = len(im.getbands())
+    arr = np.empty((height, width, channels) if channels > 1 else (height, width), np.uint8)
+    for top in range(0, height, _STRIP_ROWS):
+        arr[top:top + _STRIP_ROWS] = np.asarray(im.crop((0, top, width, min(height, top + _STRIP_ROWS))))
+    return arr
+
+
+def _gray_and_color(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[bool, bool]:
+    """(R == G == B on every pixel, some visible pixel has R, G, B not all equal), a strip of rows at a time."""
+    all_equal, has_color = True, False
+    for top in range(0, rgb.shape[0], _STRIP_ROWS):
+        part = rgb[top:top + _STRIP_ROWS]
+        equal = (part[..., 0] == part[..., 1]) & (part[..., 1] == part[..., 2])
+        all_equal = all_equal and bool(equal.all())
+        if not has_color:
+            shown_equal = equal if alpha is None else equal | (alpha[top:top + _STRIP_ROWS] == 0)
+            has_color = not bool(shown_equal.all())
+        if not all_equal and has_color:
+            break
+    return all_equal, has_color

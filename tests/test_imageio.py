@@ -692,3 +692,24 @@ def test_reasons_are_bounded_and_say_which_guard_refused():
     # Within our limit but over Pillow's own guard: raising our setting alone would not help.
     pillows = reasons.pillow_bomb_reason(Exception("Image size (60000 pixels) exceeds limit"), gif, max_pixels=100_000)
     assert "Pillow's decompression-bomb guard (60,000 pixels" in pillows and "alone is not enough" in pillows
+
+
+def test_a_color_photo_is_decoded_without_a_whole_picture_copy_beside_its_array():
+    """Session 35's profile of a 12 MP color upload: ``np.array`` of Pillow's picture went through a whole-picture
+    bytes copy, and the gray check held three boolean planes; filled and checked a strip of rows at a time, the
+    decode's numpy and Python peak is the array and a third (it was twice the array)."""
+    import io
+
+    rng = np.random.default_rng(0)
+    rgb = np.repeat(np.repeat(rng.integers(0, 256, (150, 200, 3), dtype=np.uint8), 10, 0), 10, 1)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    tracemalloc.start()
+    try:
+        decoded = imageio.decode_image(buffer.getvalue(), "big.png")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(decoded.rgb, rgb)
+    assert decoded.was_color and decoded.gray is None
+    assert peak < 1.7 * rgb.nbytes, peak / rgb.nbytes  # 1.52 here; 2.18 with the whole-picture copy
