@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer.color import join_lab, luminance, resize
+from colorizer.color import fit_within, join_lab, luminance, resize
 
 __all__ = ["TrainingPalette", "palette_of", "pooled_lab", "TRAINING_PALETTE_FILE", "LightnessMeanReference",
            "NearestNeighbourReference", "KernelSpreadHints"]
@@ -37,7 +37,7 @@ def pooled_lab(photos) -> np.ndarray:
     px on its long side: what the palette and ``lightness_ceiling``'s table are fitted on."""
     from colorizer.color import rgb_to_lab
 
-    return np.concatenate([rgb_to_lab(_shrunk(photo)).reshape(-1, 3) for photo in photos])
+    return np.concatenate([rgb_to_lab(fit_within(photo, PALETTE_SIDE)).reshape(-1, 3) for photo in photos])
 
 
 def palette_of(photos) -> np.ndarray:
@@ -46,12 +46,6 @@ def palette_of(photos) -> np.ndarray:
 
     lab = pooled_lab(photos)
     return lightness_palette(lab[:, 0], lab[:, 1:])
-
-
-def _shrunk(photo: np.ndarray) -> np.ndarray:
-    h, w = photo.shape[:2]
-    scale = PALETTE_SIDE / max(h, w)
-    return photo if scale >= 1 else resize(photo, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
 def _palette_colors(L: np.ndarray, palette: np.ndarray) -> np.ndarray:

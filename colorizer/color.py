@@ -22,7 +22,7 @@ import numpy as np
 __all__ = [
     "L_CENT", "L_NORM", "AB_NORM",
     "rgb_to_lab", "lab_to_rgb", "luminance", "to_gray", "gray01_from_L", "normalize_l", "unnormalize_l", "unnormalize_ab",
-    "normalize_ab", "resize", "join_lab", "join_lab_guided", "ab_of_rgb",
+    "normalize_ab", "resize", "fit_within", "join_lab", "join_lab_guided", "ab_of_rgb",
 ]
 
 L_CENT = 50.0
@@ -134,6 +134,16 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     shrinking = h * w < image.shape[0] * image.shape[1]
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink (never enlarge) so that the longer side is at most ``max_side``, the aspect kept; same dtype and
+    channels (the image itself when it fits)."""
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image
+    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
 # What a join makes of values that are not finite (a broken checkpoint's NaN, an overflow's inf), as ``lab8``'s kernels

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer import quantize
+from colorizer.color import fit_within
 from colorizer.exemplar import ReferencePhotoError
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
@@ -35,7 +36,7 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
     st.markdown(f"## {label}")  # h2 under the page's h1: a screen reader's outline skips no level (h3 skipped one)
     lab = charts.lab_of(rgb)
     images = charts.channel_images(lab)
-    small_alpha = None if alpha is None else charts.fit_within(alpha, max(lab.shape[:2]))  # the renderings' size
+    small_alpha = None if alpha is None else fit_within(alpha, max(lab.shape[:2]))  # the renderings' size
     tiles = [(rgb, alpha, "image"), (images["L"], small_alpha, "L: lightness")]
     if has_color:
         tiles += [(images["a"], small_alpha, "a: green (−) ↔ magenta (+)"),

@@ -18,10 +18,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from colorizer import quantize
-from colorizer.color import lab_to_rgb, resize, rgb_to_lab
+from colorizer.color import fit_within, lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
-    "CHANNEL_L", "fit_within", "visible_at", "visible_cells", "shown_share", "counted", "channel_images", "channel_histograms", "ab_distribution",
+    "CHANNEL_L", "visible_at", "visible_cells", "shown_share", "counted", "channel_images", "channel_histograms", "ab_distribution",
     "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG", "CHART_TEXT", "readable",
 ]
 
@@ -32,15 +32,6 @@ CHANNEL_L = 70.0          # light enough that both ends of a and b stay recognis
 AB_LIMIT = 110.0          # |a|, |b| range shown (colorizer.color.AB_NORM)
 AB_HIST_STEP = 2.0        # ab histogram cell, in Lab units
 _PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880")
-
-
-def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink (never enlarge) so that the longer side is at most ``max_side``; same dtype and channels."""
-    h, w = image.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        return image
-    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
 def lab_of(rgb: np.ndarray, max_side: int = 512) -> np.ndarray:

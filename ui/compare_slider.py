@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ui.charts import fit_within
+from colorizer.color import fit_within
 
 __all__ = ["before_after_html", "before_after_ui", "data_url"]
 

@@ -353,7 +353,7 @@ def colorized_samples(model: Colorizer, stamp: tuple, image: np.ndarray, digest:
 
 
 def _metric_size(image: np.ndarray) -> np.ndarray:
-    from ui.charts import fit_within
+    from colorizer.color import fit_within
 
     return fit_within(image, METRICS_MAX_SIDE)
 

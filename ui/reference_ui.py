@@ -19,10 +19,10 @@ import numpy as np
 import streamlit as st
 
 from colorizer import gallery
+from colorizer.color import fit_within
 from colorizer.exemplar import ReferencePhotoError, usable_reference
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError
 from ui import callbacks, charts, loaders, widgets, work_queue
-from ui.charts import fit_within
 from ui.plain_text import plain
 
 if TYPE_CHECKING:

@@ -499,7 +499,7 @@ def notes_ui(picture: DecodedImage) -> None:
 def display(image: np.ndarray, alpha: np.ndarray | None = None, max_side: int = 1024) -> np.ndarray:
     """An image to show (not to download): alpha re-attached, at most ``max_side`` px on a side; one under
     ``MIN_DISPLAY_SIDE`` enlarged by a whole factor, each pixel a block (an alpha plane alone: the same factor)."""
-    from ui.charts import fit_within
+    from colorizer.color import fit_within
 
     if alpha is not None:
         image = np.dstack([image, alpha])

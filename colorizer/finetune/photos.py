@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 
 from colorizer import data
-from colorizer.color import resize
+from colorizer.color import fit_within
 from colorizer.imageio import ImageError, decode_image, read_image
 
 __all__ = ["Photo", "MAX_PHOTO_SIDE", "MIN_PHOTO_SIDE", "shrink_photo", "decode_photo", "photos_from_uploads",
@@ -26,10 +26,8 @@ Photo = tuple[str, np.ndarray]
 
 
 def shrink_photo(rgb: np.ndarray, side: int = MAX_PHOTO_SIDE) -> np.ndarray:
-    """uint8 RGB → the same, at most ``side`` px on its longer side (never enlarged)."""
-    h, w = rgb.shape[:2]
-    scale = side / max(h, w)
-    return rgb if scale >= 1 else resize(rgb, (max(1, round(h * scale)), max(1, round(w * scale))))
+    """uint8 RGB → the same, at most ``side`` px on its longer side (never enlarged: ``color.fit_within``)."""
+    return fit_within(rgb, side)
 
 
 def _usable(image, name: str, shown: str | None = None) -> Photo:
