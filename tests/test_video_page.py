@@ -464,21 +464,21 @@ def _gif_of_frames(n: int) -> bytes:
 def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, monkeypatch):
     """Finding: the clip folder kept the 8 newest clips by when they were stored, so eight uploads from
     others while a visitor waited in the queue removed that visitor's clip, and the run failed."""
-    from ui import video_ui
+    from ui import clip_store
 
     folder = tmp_path / "clips"
     folder.mkdir()
-    monkeypatch.setattr(video_ui, "_clip_folder", lambda: folder)
-    monkeypatch.setattr(video_ui, "KEPT_CLIPS", 3)
-    mine = video_ui.stored_clip("mine.mp4", b"my clip")
+    monkeypatch.setattr(clip_store, "clip_folder", lambda: folder)
+    monkeypatch.setattr(clip_store, "KEPT_CLIPS", 3)
+    mine = clip_store.stored_clip("mine.mp4", b"my clip")
     for i in range(2):
-        video_ui.stored_clip(f"other{i}.mp4", f"clip {i}".encode())
+        clip_store.stored_clip(f"other{i}.mp4", f"clip {i}".encode())
     os.utime(mine, (1, 1))                                                    # stored long ago…
-    video_ui.stored_clip("mine.mp4", b"my clip")                              # …and used again: the most recent now
-    video_ui.stored_clip("other2.mp4", b"clip 2")
+    clip_store.stored_clip("mine.mp4", b"my clip")                              # …and used again: the most recent now
+    clip_store.stored_clip("other2.mp4", b"clip 2")
     assert mine.exists() and len(list(folder.glob("[!.]*"))) == 3
     mine.unlink()                                                             # pushed out all the same
-    assert video_ui.stored_clip("mine.mp4", b"my clip") == mine and mine.read_bytes() == b"my clip"
+    assert clip_store.stored_clip("mine.mp4", b"my clip") == mine and mine.read_bytes() == b"my clip"
     assert not list(folder.glob(".*"))                                        # no partial file left behind
 
 
@@ -486,24 +486,24 @@ def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_store
     """Session 29's audit: a server killed mid-run leaves its hidden partial result (up to 50 MB) in the clip folder,
     and the trim of old clips skipped hidden files, so they stayed for good. One untouched for over STALE_HIDDEN_S
     goes the next time a clip is stored or used again; a run's own, written as it goes, stays, and so does a folder."""
-    from ui import video_ui
+    from ui import clip_store
 
     folder = tmp_path / "clips"
     folder.mkdir()
-    monkeypatch.setattr(video_ui, "_clip_folder", lambda: folder)
+    monkeypatch.setattr(clip_store, "clip_folder", lambda: folder)
     left = folder / ".result-0123.mp4"
     running = folder / ".result-4567.mp4"
     left.write_bytes(b"half a result")
     running.write_bytes(b"being written")
-    os.utime(left, (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
-    os.utime(running, (time.time() - video_ui.STALE_HIDDEN_S + 60,) * 2)
+    os.utime(left, (time.time() - clip_store.STALE_HIDDEN_S - 60,) * 2)
+    os.utime(running, (time.time() - clip_store.STALE_HIDDEN_S + 60,) * 2)
     (folder / ".a-folder").mkdir()
-    os.utime(folder / ".a-folder", (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
-    video_ui.stored_clip("new.mp4", b"a new clip")
+    os.utime(folder / ".a-folder", (time.time() - clip_store.STALE_HIDDEN_S - 60,) * 2)
+    clip_store.stored_clip("new.mp4", b"a new clip")
     assert not left.exists() and running.exists() and (folder / ".a-folder").is_dir()
     left.write_bytes(b"another half result")
-    os.utime(left, (time.time() - video_ui.STALE_HIDDEN_S - 60,) * 2)
-    video_ui.stored_clip("new.mp4", b"a new clip")   # stored already: used again
+    os.utime(left, (time.time() - clip_store.STALE_HIDDEN_S - 60,) * 2)
+    clip_store.stored_clip("new.mp4", b"a new clip")   # stored already: used again
     assert not left.exists()
 
 

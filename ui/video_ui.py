@@ -9,19 +9,14 @@ prediction against the colors carried along the motion.
 
 Stop: pressing it reruns the page, which interrupts the run at its next progress update; the partial
 file is removed and the queue's place given up (``colorizer.video.pipeline`` writes to a hidden file).
-Clips are kept on disk while in use, content-addressed under the temporary folder, at most
-``KEPT_CLIPS`` of them; a hidden result a stopped server left there goes after ``STALE_HIDDEN_S``. Widget keys are
-namespaced ``video.*``.
+Clips are kept on disk while in use (``ui.clip_store``). Widget keys are namespaced ``video.*``.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
-import os
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -36,13 +31,13 @@ from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
+from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
 from ui.plain_text import plain
 from ui.reference_ui import kept_reference
 
 __all__ = ["video_page_ui", "clip_ui", "guidance_ui", "guidance_key", "run_ui", "result_ui", "last_result_ui", "download_name",
            "flicker_figure", "fps_text", "MAX_UPLOAD_MB", "MAX_SECONDS", "MAX_FRAME_PIXELS", "PAGE_BUDGET", "MAX_RESULT_MB"]
 
-VIDEO_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
 # Hosted caps (a shared 2-core server; the CLI has its own, larger budget, COLORIZER_MAX_VIDEO_PIXELS):
 MAX_UPLOAD_MB: float | None = None   # None: the server's limit on a file (server.maxUploadSize; 30 in the config)
 MAX_SECONDS = 30                      # of clip
@@ -54,53 +49,10 @@ MAX_FRAMES = MAX_SECONDS * 30
 # A result is held in memory while its tab is open (and Streamlit's media store serves it): honest 30-s clips come
 # out at a few MB; a file of noise re-encoded at film quality could be ten times its upload.
 MAX_RESULT_MB = 50
-KEPT_CLIPS = 8
-# A hidden file (a result or a clip being written) this long untouched was left by a server that stopped mid-run: a
-# run writes its result as it goes and lasts minutes, so such a file is swept the next time a clip is used.
-STALE_HIDDEN_S = 3600
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
 SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result", "video.stopped", "video.requested"
 UPLOAD_KEY, CHOSEN_KEY = "video.upload", "video.upload_chosen"  # the uploader; the name of the clip it held last run
-
-
-def _clip_folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / "colorizer-video"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def stored_clip(name: str, data: bytes) -> Path:
-    """Uploaded bytes → a file (named by content, so a rerun finds it); the clips used least recently beyond
-    KEPT_CLIPS go (using one makes it the most recent, so a clip in use is the last to go)."""
-    suffix = Path(name).suffix.lower() if Path(name).suffix.lower().lstrip(".") in VIDEO_TYPES else ".bin"
-    path = _clip_folder() / f"{hashlib.blake2b(data, digest_size=16).hexdigest()}{suffix}"
-    try:
-        os.utime(path)
-    except FileNotFoundError:
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")  # two sessions may store one clip
-        partial.write_bytes(data)
-        partial.replace(path)
-        for old in sorted(_clip_folder().glob("[!.]*"), key=_last_used, reverse=True)[KEPT_CLIPS:]:
-            old.unlink(missing_ok=True)
-    _sweep_left_results()
-    return path
-
-
-def _sweep_left_results() -> None:
-    """Hidden files (a result, or a clip being stored) untouched for ``STALE_HIDDEN_S``: left by a server stopped
-    mid-run, up to 50 MB each, and hidden from the trim of old clips. A few files to look at, each time a clip is
-    used."""
-    for left in _clip_folder().glob(".*"):
-        if left.is_file() and time.time() - _last_used(left) > STALE_HIDDEN_S:
-            left.unlink(missing_ok=True)
-
-
-def _last_used(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:  # another session's trim took it meanwhile
-        return 0.0
 
 
 @st.cache_resource(show_spinner="Building the sample clip…")
@@ -275,7 +227,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     bar = bar.progress(0.0, text="Waiting for the first frame…")
     stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")  # only while the clip runs
 
-    output = _clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
+    output = clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
         with work_queue.turn_ui("This clip", queue=work_queue.CLIP_QUEUE, line=clip_line), \
                 work_queue.turn_ui("Colorizing this clip", line=colorize_line) as turn:
