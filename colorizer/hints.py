@@ -31,7 +31,7 @@ from colorizer.color import normalize_ab, rgb_to_lab, unnormalize_ab
 
 __all__ = ["HintError", "validate_hints", "parse_hints_json", "read_hints_file", "MAX_HINTS", "MAX_HINTS_JSON_BYTES",
            "MAX_JSON_DEPTH", "hint_grid", "simulate_grid_hints",
-           "sample_hints", "hints_to_json", "propagate_hints", "within_gamut", "EVAL_RADIUS_SHARE"]
+           "sample_hints", "hints_to_json", "propagate_hints", "within_gamut", "painted_color", "EVAL_RADIUS_SHARE"]
 
 # Training hints (the paper's simulation): the number of points is geometric with p = 1/8 counted
 # from zero (often none: automatic mode is trained too), each a square patch of side 1–9 px at the
@@ -187,6 +187,14 @@ def within_gamut(L: float, ab: np.ndarray) -> np.ndarray:
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)  # float: clipped to [0, 1], so an out-of-gamut color comes back moved
     held = np.abs(rgb_to_lab(rgb)[0] - lab[0]).max(axis=1) < 1.0
     return scales[int(np.argmax(held))]  # gray (scale 0) always holds
+
+
+def painted_color(rgb, L: float) -> list[int]:
+    """The color a hint of ``rgb`` paints where the photo's lightness is ``L``: that L, the hint's hue, its chroma
+    as far as sRGB holds it there (``within_gamut``); what a page shows beside its color picker."""
+    ab = within_gamut(L, _ab_of(rgb))
+    lab = np.array([[[L, ab[0], ab[1]]]], np.float32)
+    return [int(c) for c in cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)[0, 0] * 255 + 0.5]
 
 
 def _lightness_under(lightness: np.ndarray, hint: dict) -> float:

@@ -62,6 +62,18 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     assert (at.number_input(key=f"colorize.hint_x.{digest}").value, at.number_input(key=f"colorize.hint_y.{digest}").value) == (10, 30)
     picker = at.color_picker(key=f"colorize.hint_color.{digest}.10.30")
     picker.set_value("#1e90ff").run()
+    # Session 35: the color it paints at this point's lightness, beside the picker, when it differs from the picked.
+    from colorizer.color import luminance
+    from colorizer.hints import painted_color
+
+    L = float(luminance(decode_image(data, "photo.png").rgb[30:31, 10:11])[0, 0])
+    painted = "#{:02x}{:02x}{:02x}".format(*painted_color([0x1e, 0x90, 0xff], L))
+    assert [c.value for c in at.caption if c.value.startswith("Painted here as")] == [
+        f"Painted here as {painted}: the photo keeps its lightness at this point (L {L:.0f}), so the color takes "
+        "that lightness, less vivid where a screen shows no more."]
+    picker.set_value(painted).run()  # a color the point can show: nothing to say
+    assert not [c for c in at.caption if c.value.startswith("Painted here as")]
+    picker.set_value("#1e90ff").run()
     at.button(key=f"colorize.hint_color.{digest}.10.30.add").click().run()
     assert_no_page_error(at)
     assert any(m.value == "**1 hint**" for m in at.markdown)

@@ -243,6 +243,12 @@ def test_within_gamut_keeps_a_color_sRGB_shows_and_lowers_only_the_chroma_of_one
     lighter = within_gamut(80.5, red[1:])
     assert 0.2 < lighter[0] / red[1] < 0.6 and lighter[0] / red[1] == pytest.approx(lighter[1] / red[2])
     np.testing.assert_allclose(within_gamut(100.0, red[1:]), [0, 0], atol=3)  # white holds no chroma
+    from colorizer.hints import painted_color
+
+    assert painted_color([255, 0, 0], float(red[0])) == [255, 0, 0]  # at its own lightness, itself
+    painted = rgb_to_lab(np.array([[painted_color([255, 0, 0], 80.5)]], np.uint8))[0, 0]
+    assert abs(painted[0] - 80.5) < 0.6 and abs(np.degrees(np.arctan2(painted[2], painted[1]))
+                                                 - np.degrees(np.arctan2(red[2], red[1]))) < 3
 
 
 def test_the_spreading_compares_cells_by_the_networks_own_blocks_not_a_second_vgg16_pass(shipped_hint_model, monkeypatch):

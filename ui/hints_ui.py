@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from colorizer.hints import MAX_HINTS, HintError, hints_to_json, parse_hints_json, validate_hints
+from colorizer.color import luminance
+from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from ui import loaders, widgets
 from ui.callbacks import safe
 from ui.click_image import clickable_image
@@ -181,11 +182,33 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
     # suggestion clicked.
     st.session_state.setdefault(picker_key, _hex(result[y, x]))
     st.color_picker("Hint color (starts at the model's current color here)", key=picker_key)
+    _painted_ui(st.session_state[picker_key], float(luminance(picture.rgb[y:y + 1, x:x + 1])[0, 0]))
     full = len(hints_of(digest)) >= MAX_HINTS
     st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
               on_click=safe(_add_hint), args=(digest, point, picker_key), disabled=full)
     if full:
         st.caption(f"This image has {MAX_HINTS} hints, the most it takes: remove one to add another.")
+
+
+# Picked and painted colors closer than this (CIE76 ΔE) look alike: nothing to say.
+PAINTED_DELTA_E = 3.0
+
+
+def _painted_ui(picked_hex: str, L: float) -> None:
+    """The color the picked one paints at this point: the photo keeps its lightness, so a color much lighter or
+    darker than the point is painted at the point's lightness, less vivid where a screen has no brighter version."""
+    from colorizer.color import rgb_to_lab
+
+    picked = _rgb(picked_hex)
+    painted = painted_color(picked, L)
+    labs = rgb_to_lab(np.array([[picked, painted]], np.uint8))[0]
+    difference = float(np.linalg.norm(labs[0] - labs[1]))
+    if difference < PAINTED_DELTA_E:
+        return
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.image(_swatch(painted, 20), width=20, alt=_hex(painted))
+    row.caption(f"Painted here as {_hex(painted)}: the photo keeps its lightness at this point (L {L:.0f}), so the "
+                "color takes that lightness, less vivid where a screen shows no more.")
 
 
 def _list_ui(digest: str, name: str) -> None:
