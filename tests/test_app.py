@@ -109,7 +109,8 @@ def test_the_image_picker_folds_away_where_unused_and_uploads_survive_the_trip(t
 def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
     at = app().run()
     options = at.sidebar.selectbox(key="sidebar.model").options
-    assert {"cifar_ae", "vae", "unet313", f"{TUNED_NAME} · fine-tuned"} <= set(options)
+    assert {"cifar_ae", "vae", "unet313"} <= set(options)
+    assert [o for o in options if o.endswith(f" · {TUNED_NAME}")] == [f"cifar_ae fine-tuned · {TUNED_NAME}"], options
 
 
 def test_a_chosen_model_that_is_gone_is_said_so_once(tiny_app_env):
@@ -131,9 +132,10 @@ def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
     from ui import loaders, widgets
 
     monkeypatch.setattr(widgets, "checkpoint_kind", lambda name: "fine-tuned")
-    monkeypatch.setattr(loaders, "card_of", lambda name: {"created": "2026-12-06T14:02:51+00:00"} if name == "a" else {})
-    assert widgets._checkpoint_label("a") == "a · fine-tuned 06 Dec 14:02 UTC"
-    assert widgets._checkpoint_label("b") == "b · fine-tuned"  # no card: no time
+    monkeypatch.setattr(loaders, "card_of", lambda name: {"created": "2026-12-06T14:02:51+00:00",
+                                                          "architecture": "hypercolumn"} if name == "a" else {})
+    assert widgets._checkpoint_label("a") == "hypercolumn fine-tuned 06 Dec 14:02 UTC · a"  # what tells it apart first
+    assert widgets._checkpoint_label("b") == "model fine-tuned · b"  # no card: no time
 
 
 def test_gray_upload_is_colorized(tiny_app_env, monkeypatch):

@@ -198,15 +198,16 @@ def checkpoint_kind(name: str) -> str:
 
 
 def _checkpoint_label(name: str) -> str:
-    """A shipped model's name; a fine-tuned one's with when it was made (its name is random hex: several of one
-    visitor could not be told apart)."""
+    """A shipped model's name; a fine-tuned one's architecture and when it was made first, then its name (random
+    hex: several of one visitor could not be told apart, and the sidebar's box cuts a long label at its end)."""
     if checkpoint_kind(name) == "shipped":
         return name
+    card = loaders.card_of(name)
     try:
-        made = datetime.fromisoformat(str(loaders.card_of(name).get("created"))).strftime(" %d %b %H:%M UTC")
+        made = datetime.fromisoformat(str(card.get("created"))).strftime(" %d %b %H:%M UTC")
     except ValueError:  # no card, or no time on it
         made = ""
-    return f"{name} · fine-tuned{made}"
+    return f"{card.get('architecture') or 'model'} fine-tuned{made} · {name}"
 
 
 def default_checkpoint(names: list[str]) -> str | None:
