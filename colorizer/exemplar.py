@@ -90,8 +90,9 @@ class ReferencePhotoError(ValueError):
 class ReferenceResult:
     """``image``: uint8 RGB H×W×3 colored from the reference; ``confidence``: float32 h×w in [0, 1] on
     the matching grid, the share of each cell's color taken from the reference (1: a match; between:
-    the reference's palette; 0: the model's own guess); ``automatic``: the model's own result (None when
-    not asked for: joining it costs a full-resolution pass)."""
+    the reference's palette; 0: the model's own guess), before any hints (a hint-taking model's hints are spread
+    over these colors after: ``_with_hints``); ``automatic``: the model's own result (None when not asked for:
+    joining it costs a full-resolution pass)."""
 
     image: np.ndarray
     confidence: np.ndarray
@@ -409,6 +410,9 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
         raise ReferencePhotoError("no reference photo given")
     if visible is not None and single and isinstance(visible, np.ndarray):  # one mask; a list of one is taken as is
         visible = [visible]
+    if visible is not None and len(visible) != len(references):  # as reference_cells says it, before any indexing
+        raise ReferencePhotoError(f"{len(references)} reference photo(s) and visible pixels for {len(visible)}: give "
+                                  "one per photo")
     for i, reference in enumerate(references):  # the photos given (a video's keyframe may be gray: not here)
         _refuse_gray(_checked_reference(reference, i), i, None if visible is None else visible[i])
     cells = reference_cells(references, visible)
@@ -466,5 +470,10 @@ def _with_hints(blended: np.ndarray, hint_grid: np.ndarray, photo_cells: np.ndar
 
     grid = blended.shape[:2]
     if hint_grid.shape[:2] != grid:  # the hint network's grid, squeezed as the matching grid is
-        hint_grid = cv2.resize(hint_grid, grid[::-1], interpolation=cv2.INTER_NEAREST)
+        # By area, then each cell's hint color is the mean of those it covers: nearest dropped about half the
+        # single-cell hints of a finer grid (a hint model trained at 256 px; session 35's review).
+        hint_grid = cv2.resize(hint_grid, grid[::-1], interpolation=cv2.INTER_AREA)
+        mask = hint_grid[..., 2:]
+        hint_grid = np.concatenate([np.divide(hint_grid[..., :2], mask, out=np.zeros_like(hint_grid[..., :2]),
+                                              where=mask > 0), (mask > 0).astype(np.float32)], axis=-1)
     return propagate_hints(blended, hint_grid, photo_cells)

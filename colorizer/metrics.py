@@ -66,7 +66,7 @@ def colorfulness(rgb: np.ndarray) -> float:
         return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
     # rg = R − G and 2·yb = R + G − 2B are integers: their sums and sums of squares are exact in int64, a strip of
     # rows at a time (five float64 copies of a 3 MP picture held 144 MiB).
-    flat = rgb.reshape(-1, 3)
+    flat = rgb[..., :3].reshape(-1, 3)  # an alpha channel, if any, is not a color
     n, s_rg, s_rg2, s_yb, s_yb2 = flat.shape[0], 0, 0, 0, 0
     for top in range(0, n, _STRIP_PIXELS):
         part = flat[top:top + _STRIP_PIXELS].astype(np.int32)

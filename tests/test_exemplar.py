@@ -438,3 +438,40 @@ def test_a_cells_color_is_the_softmax_of_its_best_matches_led_by_the_closest(mon
         assert best[i] == pytest.approx(similarity.max(), abs=1e-6)
     # Values: the red-like cell is mostly red (weights 1, 0.47, 0.05, ~0), never blue.
     assert np.linalg.norm(ab[0] - colors[0]) < np.linalg.norm(ab[0] - colors[1]) and ab[0][0] > 20 and ab[0][1] > 0
+
+
+def test_a_finer_hint_grid_keeps_every_hint_on_the_matching_grid():
+    """Session 35's review: a hint network's grid finer than the matching grid (a model trained at 256 px: 64×64
+    against 44×44) was shrunk by nearest neighbour, which dropped about half of the one-cell hints."""
+    from colorizer import exemplar
+
+    rng = np.random.default_rng(0)
+    grid = np.zeros((1, 64, 64, 3), np.float32)
+    cells = [(int(r), int(c)) for r, c in rng.integers(0, 64, (40, 2))]
+    for r, c in cells:
+        grid[0, r, c] = [0.5, -0.25, 1.0]
+    seen = {}
+
+    def spread(ab, hint_grid, descriptors):
+        seen["grid"] = hint_grid
+        return ab
+
+    import colorizer.hints
+
+    original = colorizer.hints.propagate_hints
+    colorizer.hints.propagate_hints = spread
+    try:
+        exemplar._with_hints(np.zeros((44, 44, 2), np.float32), grid[0], np.zeros((44 * 44, 4), np.float32))
+    finally:
+        colorizer.hints.propagate_hints = original
+    shrunk = seen["grid"]
+    hinted = {(r * 44 // 64, c * 44 // 64) for r, c in cells}
+    assert {tuple(x) for x in np.argwhere(shrunk[..., 2] > 0)} >= hinted  # every hint's cell is hinted
+    np.testing.assert_allclose(shrunk[shrunk[..., 2] > 0][:, :2], [[0.5, -0.25]] * int((shrunk[..., 2] > 0).sum()),
+                               atol=1e-6)  # with the hint's own color, not a share of it
+
+
+def test_too_few_visible_masks_for_several_references_is_one_line(flagship, photo):
+    """Session 35's review: an IndexError before the check that says it."""
+    with pytest.raises(ReferencePhotoError, match=r"2 reference photo\(s\) and visible pixels for 1: give one per"):
+        flagship.colorize_with_reference(photo, [photo, photo], reference_visible=[np.ones(photo.shape[:2], bool)])

@@ -766,6 +766,24 @@ def test_a_tiny_photo_and_a_copy_are_one_line_each_and_the_rest_is_used():
     assert errors == ["pixel.png: 1×1 px is too small to learn from (at least 32 px a side)",
                       "garden (1).png: the same picture as garden.png: learned once",
                       "strip.png: 60×31 px is too small to learn from (at least 32 px a side)"]
+    # Session 35's review: a long strip passed the check, then was learned at 1024×8.
+    long_strip = np.repeat(street[:40, :50], 100, axis=1)  # 5000×40
+    photos, errors = photos_from_uploads([("long.png", png(long_strip))])
+    assert photos == [] and errors == [
+        "long.png: 5000×40 px is too thin to learn from: at 1024 px on its long side it is 1024×8 (at least 32 px a "
+        "side)"]
+
+
+def test_a_copy_in_a_folder_is_named_by_its_path(tmp_path):
+    """Session 35's review: ``train/a.png`` and ``val/a.png`` alike read "a.png: the same picture as a.png"."""
+    from colorizer.finetune.photos import photos_from_folder
+
+    photo = make_photo(40, 60, seed=3)
+    for split in ("train", "val"):
+        write_png(tmp_path / split / "a.png", photo)
+    photos, errors = photos_from_folder(tmp_path)
+    assert len(photos) == 1
+    assert errors == [f"{tmp_path / 'val' / 'a.png'}: the same picture as {tmp_path / 'train' / 'a.png'}: learned once"]
 
 
 def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_path, capsys):

@@ -538,12 +538,15 @@ def test_start_refused_by_the_queue_says_so_before_reading_the_photos(page_env, 
     token = "dave-token-0123456789abcd"
     queue = finetune.JobQueue(max_waiting=1, one_per_owner=True)
     if queue_state == "full":
-        # Another visitor's job waiting: the line's one place is taken. Session 35's audit: "try again in a few
-        # minutes" for a line of up to 40 min; with nothing run yet, each job ahead counts as the time limit.
+        # Another visitor's job waiting: the line's one place is taken, behind one running for 4 of its 10 min.
+        # Session 35's audit: "try again in a few minutes"; a place frees when the running job ends.
+        limits = finetune.FinetuneLimits(minutes=10)
         queue._waiting.append(finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner="eve",
-                                                   limits=finetune.FinetuneLimits(minutes=10)))
+                                                   limits=limits))
+        queue._running = finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner="fay", limits=limits)
+        queue._running.started_at = time.monotonic() - 240
         expected = ("Cannot start: 1 fine-tunes are waiting already, the most this server queues: try again in about "
-                    "10 min, when the line is shorter")
+                    "6 min, when the running one ends")
     else:
         running = finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner=token)
         queue._jobs[running.id] = running  # queued: active

@@ -30,6 +30,14 @@ def test_colorfulness_matches_hand_computed_example():
     assert colorfulness(image) == pytest.approx(expected, rel=1e-9)
 
 
+def test_colorfulness_reads_the_colors_of_an_rgba_picture():
+    """Session 35's review: the integer path took an H×W×4 picture's bytes as RGB triples."""
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[..., 0] = 255
+    rgba = np.dstack([rgb, np.full((4, 4), 255, np.uint8)])
+    assert colorfulness(rgba) == colorfulness(rgb)
+
+
 def test_colorfulness_grows_with_saturation():
     photo = make_photo(32, 32, seed=1)
     lab = color.rgb_to_lab(photo)

@@ -333,8 +333,8 @@ def test_wait_text(ahead, eta, text):
     assert wait_text(ahead, eta) == text
 
 
-def test_turn_ui_always_takes_a_turn_even_with_a_key():
-    """A key no longer skips the line (it let a result the cache had dropped be recomputed beside the job
+def test_turn_ui_always_takes_a_turn():
+    """Nothing skips the line (a key once did, and let a result the cache had dropped be recomputed beside the job
     holding the slot): outside a page, turn_ui waits quietly for its turn."""
     busy, entered = WorkQueue(), threading.Event()
 

@@ -315,10 +315,14 @@ def preview_ui(status: finetune.JobStatus) -> None:
                  alt=f"Held-out photo {status.held_out_name} colorized after epoch {status.preview_epoch}")
 
 
+SOON_S = 20
+
+
 def queued_ui(job: finetune.FinetuneJob) -> None:
     ahead = finetune.QUEUE.position(job)
     wait = finetune.QUEUE.wait_s(job)  # each job ahead: its own estimate, recent jobs' times, or the time limit
-    when = f", in about {duration_words(wait)}" if wait is not None else ""
+    # Under SOON_S it is the running job's last seconds (scoring, saving) or an estimate run out: "0 s" read wrong.
+    when = "" if wait is None else ", any moment now" if wait < SOON_S else f", in about {duration_words(wait)}"
     st.info(f"Another fine-tune is running on this server; one runs at a time. Yours is in the queue with "
             f"{ahead or 0} job(s) ahead of it and starts by itself{when}.", icon=":material/hourglass_top:")
     st.button("Cancel", key="finetune.cancel", on_click=safe(job.stop))

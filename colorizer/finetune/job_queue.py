@@ -69,10 +69,13 @@ class JobQueue:
                 j.owner == owner and j.status().active for j in self._jobs.values()):
             raise FinetuneError("you have a fine-tune queued or running already: stop it or wait for it to end")
         if self.max_waiting is not None and len(self._waiting) >= self.max_waiting:
-            wait = self.wait_s()
-            when = f"in about {duration_words(wait)}" if wait else "later"
+            # A place frees when the running job ends and the first waiting one starts (session 35's review: the
+            # time until every waiting job had started said "40 min" for a place free within 10).
+            running = self._running
+            left = None if running is None else _running_left(running, self._recent(), _limit_s(running), time.monotonic())
+            when = f"in about {duration_words(left)}, when the running one ends" if left else "in a moment"
             raise FinetuneError(f"{len(self._waiting)} fine-tunes are waiting already, the most this server "
-                                f"queues: try again {when}, when the line is shorter")
+                                f"queues: try again {when}")
 
     def _watch(self) -> None:
         """Every ``monitor_s``: each queued or running job checks its time budget and its visitor."""
@@ -103,7 +106,7 @@ class JobQueue:
             job.run()  # a Stop from here on is the job's own business: it starts stopped, or stops at a stage
         finally:
             with self._cond:
-                if job.started_at is not None:
+                if job.started_at is not None and job.status().state == "done":  # a failed or stopped one says little
                     self._durations.append(time.monotonic() - job.started_at)
                 self._running = None
                 idle = not self._waiting
@@ -128,11 +131,14 @@ class JobQueue:
         now = time.monotonic() if now is None else now
         with self._cond:
             running, ahead = self._running, list(itertools.takewhile(lambda j: j is not job, self._waiting))
-            recent = sum(self._durations) / len(self._durations) if self._durations else None
-        limit = lambda other: other.limits.seconds if other.limits is not None else None  # noqa: E731
-        lefts = [] if running is None else [_running_left(running, recent, limit(running), now)]
-        lefts += [recent if recent is not None else limit(other) for other in ahead]
+            recent = self._recent()
+        lefts = [] if running is None else [_running_left(running, recent, _limit_s(running), now)]
+        lefts += [recent if recent is not None else _limit_s(other) for other in ahead]
         return None if None in lefts else sum(max(0.0, left) for left in lefts)
+
+    def _recent(self) -> float | None:
+        """The mean time of the recent jobs that ran to their end (None before any)."""
+        return sum(self._durations) / len(self._durations) if self._durations else None
 
     def get(self, job_id: str | None, owner: str | None) -> FinetuneJob | None:
         """The job ``job_id`` if it belongs to ``owner`` (another session's job is invisible)."""
@@ -172,6 +178,10 @@ def duration_words(seconds: float) -> str:
         return f"{seconds} s"
     minutes = int(round(seconds / 60))
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _limit_s(job: FinetuneJob) -> float | None:
+    return job.limits.seconds if job.limits is not None else None
 
 
 def _running_left(job: FinetuneJob, recent: float | None, limit: float | None, now: float) -> float | None:

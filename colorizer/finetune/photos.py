@@ -38,7 +38,12 @@ def _usable(image, name: str, shown: str | None = None) -> Photo:
     if min(height, width) < MIN_PHOTO_SIDE:
         raise ImageError(shown or name, f"{width}×{height} px is too small to learn from (at least {MIN_PHOTO_SIDE} px "
                                         "a side)")
-    return name, shrink_photo(image.on_white)
+    photo = shrink_photo(image.on_white)
+    if min(photo.shape[:2]) < MIN_PHOTO_SIDE:  # a long strip: 5000×40 is learned at 1024×8 (session 35's review)
+        raise ImageError(shown or name, f"{width}×{height} px is too thin to learn from: at {MAX_PHOTO_SIDE} px on its "
+                                        f"long side it is {photo.shape[1]}×{photo.shape[0]} (at least "
+                                        f"{MIN_PHOTO_SIDE} px a side)")
+    return name, photo
 
 
 def decode_photo(data_bytes: bytes, name: str) -> Photo:
@@ -50,22 +55,24 @@ def decode_photo(data_bytes: bytes, name: str) -> Photo:
 def photos_from_uploads(files: Iterable[tuple[str, bytes]], seen: dict | None = None) -> tuple[list[Photo], list[str]]:
     """(name, bytes) pairs → (usable photos, one ``"<file>: <reason>"`` line per unusable file). ``seen``: the
     pictures taken already by earlier calls (kept up to date here), for a caller that reads its files one by one."""
-    return _collect((lambda content=content, name=name: decode_photo(content, name) for name, content in files), seen)
+    return _collect(((lambda content=content, name=name: decode_photo(content, name), name) for name, content in files),
+                    seen)
 
 
 def photos_from_folder(folder: str | Path) -> tuple[list[Photo], list[str]]:
     """Color photos of a folder (flat, or with ``train/`` and ``val/`` subfolders) and the error lines, each naming
     its file's path (the photos keep their file names)."""
     paths = data.every_photo(folder)
-    return _collect(lambda path=path: _usable(read_image(path), path.name, str(path)) for path in paths)
+    return _collect((lambda path=path: _usable(read_image(path), path.name, str(path)), str(path)) for path in paths)
 
 
 def _collect(readers, seen: dict | None = None) -> tuple[list[Photo], list[str]]:
-    """Run each reader → (the photos read, the error line of each one that raised ImageError or repeats a picture
-    read already: a copy of a photo could be held out while its original trained, and the held-out score, the
-    page's verdict against the base, was then measured on a picture the model had learned: session 35)."""
-    photos, errors, seen = [], [], {} if seen is None else seen  # digest of a picture's pixels → its name
-    for read in readers:
+    """(reader, the file as its lines name it) pairs → (the photos read, the error line of each one that raised
+    ImageError or repeats a picture read already: a copy of a photo could be held out while its original trained,
+    and the held-out score, the page's verdict against the base, was then measured on a picture the model had
+    learned: session 35)."""
+    photos, errors, seen = [], [], {} if seen is None else seen  # digest of a picture's pixels → its file
+    for read, shown in readers:
         try:
             name, rgb = read()
         except ImageError as err:
@@ -73,8 +80,8 @@ def _collect(readers, seen: dict | None = None) -> tuple[list[Photo], list[str]]
             continue
         digest = hashlib.blake2b(rgb.tobytes() + repr(rgb.shape).encode(), digest_size=16).digest()
         if digest in seen:
-            errors.append(str(ImageError(name, f"the same picture as {seen[digest]}: learned once")))
+            errors.append(str(ImageError(shown, f"the same picture as {seen[digest]}: learned once")))
             continue
-        seen[digest] = name
+        seen[digest] = shown
         photos.append((name, rgb))
     return photos, errors
