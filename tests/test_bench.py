@@ -308,3 +308,24 @@ def test_alternating_ratio_is_taken_within_each_round_so_drift_cancels(monkeypat
     assert ("✅" if flagship["ratio"] <= 0.2 else "❌") in report.splitlines()[-1]
     with pytest.raises(ValueError, match="--alternate"):
         alternate.alternating_ratios(0, loader=loader)
+
+
+def test_class_memory_photos_are_12_mp_color_jpegs_the_same_every_time():
+    """benchmarks.class_memory's visitor B uploads phone-sized color JPEGs made from the gallery, byte for byte the
+    same in every process (the benchmark's figures depend on what it decodes and scores)."""
+    import io
+
+    from PIL import Image
+
+    from benchmarks.class_memory import BIG_SIZE, big_color_jpeg, big_color_jpegs
+
+    first = big_color_jpeg(4)
+    big_color_jpeg.cache_clear()
+    assert big_color_jpeg(4) == first
+    picture = Image.open(io.BytesIO(first))
+    assert (picture.format, picture.mode, picture.size) == ("JPEG", "RGB", BIG_SIZE) == ("JPEG", "RGB", (4000, 3000))
+    assert 0.6e6 < len(first) < 1.9e6  # a phone's 12 MP JPEG, as session 35 measured with
+    chroma = np.asarray(picture.convert("YCbCr").reduce(8), np.float32)[..., 1:] - 128
+    assert np.abs(chroma).mean() > 5  # a color photo: the page scores it against its truth
+    files = big_color_jpegs(2)
+    assert [f["name"] for f in files] == ["big0.jpg", "big1.jpg"] and files[0]["buffer"] != files[1]["buffer"]
