@@ -132,7 +132,7 @@ def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
     from ui import loaders, widgets
 
     monkeypatch.setattr(widgets, "checkpoint_kind", lambda name: "fine-tuned")
-    monkeypatch.setattr(loaders, "card_of", lambda name: {"created": "2026-12-06T14:02:51+00:00",
+    monkeypatch.setattr(loaders, "card_of", lambda name, available=None: {"created": "2026-12-06T14:02:51+00:00",
                                                           "architecture": "hypercolumn"} if name == "a" else {})
     assert widgets._checkpoint_label("a") == "hypercolumn fine-tuned 06 Dec 14:02 UTC · a"  # what tells it apart first
     assert widgets._checkpoint_label("b") == "model fine-tuned · b"  # no card: no time

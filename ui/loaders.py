@@ -442,7 +442,8 @@ def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
 
 
-def card_of(name: str) -> dict:
-    """Checkpoint ``name``'s card.json ({} when it has none)."""
-    folder = available_checkpoints().get(name)
+def card_of(name: str, available: dict[str, Path] | None = None) -> dict:
+    """Checkpoint ``name``'s card.json ({} when it has none). ``available``: a listing the caller holds, as for
+    ``history_of`` (a model picker labelling every checkpoint lists them once)."""
+    folder = (available_checkpoints() if available is None else available).get(name)
     return _card(str(folder), _file_stamp(folder / "card.json")) if folder else {}

@@ -197,12 +197,13 @@ def checkpoint_kind(name: str) -> str:
     return "shipped" if name in checkpoints.shipped_checkpoints() else "fine-tuned"
 
 
-def _checkpoint_label(name: str) -> str:
+def _checkpoint_label(name: str, available: dict | None = None) -> str:
     """A shipped model's name; a fine-tuned one's architecture and when it was made first, then its name (random
-    hex: several of one visitor could not be told apart, and the sidebar's box cuts a long label at its end)."""
+    hex: several of one visitor could not be told apart, and the sidebar's box cuts a long label at its end).
+    ``available``: the listing the picker holds (one listing reads every fine-tuned model's access file)."""
     if checkpoint_kind(name) == "shipped":
         return name
-    card = loaders.card_of(name)
+    card = loaders.card_of(name, available)
     try:
         made = datetime.fromisoformat(str(card.get("created"))).strftime(" %d %b %H:%M UTC")
     except ValueError:  # no card, or no time on it
@@ -231,7 +232,8 @@ def model_picker_ui() -> str | None:
         # first, and say so: a page that changed model without a word (session 35's audit) reads as the model's doing.
         st.session_state.pop(MODEL_KEY, None)
     preferred = default_checkpoint(names)
-    name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY, format_func=_checkpoint_label,
+    name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY,
+                        format_func=lambda option: _checkpoint_label(option, available),
                         help="Shipped checkpoints from weights/ and your fine-tuned ones.", on_change=_chosen)
     if gone is not None and gone not in names:
         st.info(plain(f"{gone} is no longer on this server (deleted by its maker, or expired): showing {name}."),
