@@ -120,7 +120,8 @@ def ssim(truth: np.ndarray, predicted: np.ndarray, visible: np.ndarray | None = 
             counted[first - low:last - low, pad:width - pad] = True
             counted &= visible[low:high]
             means = part.mean(axis=2)[counted]
-            sums[0] += means.mean() if top == 0 and bottom == height else means.sum()
+            if means.size:  # none counted here (all hidden, or within the border): nothing to add, and no warning
+                sums[0] += means.mean() if top == 0 and bottom == height else means.sum()
             count += int(counted.sum())
         if bottom == height:
             break
