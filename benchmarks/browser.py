@@ -28,7 +28,7 @@ from benchmarks.startup import stop_process
 
 __all__ = ["CHROMIUM_ARGS", "NO_ANIMATIONS", "WAIT_MS", "Server", "free_port", "start_server", "wait_until_healthy", "chromium_path",
            "launch_browser", "open_app", "idle", "image_loaded", "has_traceback", "png_bytes", "choose_upload",
-           "upload_files", "upload_photo"]
+           "upload_files", "upload_photo", "start_gallery_finetune"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]  # benchmarks/browser.py → the repository
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -206,3 +206,15 @@ def upload_files(page, files: list[dict], timeout_ms: int = WAIT_MS) -> None:
 def upload_photo(page, name: str, data: bytes) -> None:
     """Give the sidebar's file input one PNG (switching the source to Upload first if needed)."""
     upload_files(page, [{"name": name, "mimeType": "image/png", "buffer": data}])
+
+
+def start_gallery_finetune(page, epochs: int) -> None:
+    """On an open Fine-tune page: the gallery's color photos, ``epochs`` epochs, the other settings as the page
+    offers them (the default base, batch 8), Start."""
+    page.get_by_text("Gallery color photos").first.click()
+    idle(page)
+    field = page.get_by_label("Epochs", exact=True)
+    field.fill(str(epochs))
+    field.press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Start fine-tuning").click()

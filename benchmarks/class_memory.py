@@ -40,7 +40,7 @@ from functools import lru_cache
 import numpy as np
 
 from benchmarks.browser import WAIT_MS, choose_upload, has_traceback, idle, launch_browser, open_app, png_bytes, \
-    start_server, upload_photo
+    start_gallery_finetune, start_server, upload_photo
 from benchmarks.server import MEMORY_LIMIT_MB, PAGES, _RESULT_STATE, class_photo
 from colorizer.process import memory_mb
 
@@ -136,13 +136,7 @@ def _start_finetune(page, epochs: int) -> None:
     them (batch 8), Start."""
     page.get_by_text(PAGES["Fine-tune"]).first.wait_for(timeout=WAIT_MS * 3)
     idle(page)
-    page.get_by_text("Gallery color photos").first.click()
-    idle(page)
-    field = page.get_by_label("Epochs", exact=True)
-    field.fill(str(epochs))
-    field.press("Enter")
-    idle(page)
-    page.get_by_role("button", name="Start fine-tuning").click()
+    start_gallery_finetune(page, epochs)
 
 
 def _finetune_outcome(page, started: float, timeout: float = _TIMEOUT_S) -> dict:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmarks.browser import (WAIT_MS, choose_upload, has_traceback, idle, launch_browser, open_app, png_bytes,
-                                start_server, upload_photo, wait_until_healthy)
+                                start_gallery_finetune, start_server, upload_photo, wait_until_healthy)
 from colorizer.process import memory_mb
 
 __all__ = [
@@ -140,13 +140,7 @@ def memory_profile(finetune_epochs: int = 2, timeout: float = 1800) -> dict | st
 
 def _run_finetune(page, pid: int, epochs: int, timeout: float) -> dict:
     """Start a fine-tune on the Fine-tune page (gallery photos, default base) and sample memory until it ends."""
-    page.get_by_text("Gallery color photos").first.click()
-    idle(page)
-    field_ = page.get_by_label("Epochs", exact=True)
-    field_.fill(str(epochs))
-    field_.press("Enter")
-    idle(page)
-    page.get_by_role("button", name="Start fine-tuning").click()
+    start_gallery_finetune(page, epochs)
     started, peak_rss = time.perf_counter(), 0.0
     done = page.locator('[data-testid="stAlert"]', has_text="Saved")
     failed = page.get_by_text("Fine-tuning failed")
