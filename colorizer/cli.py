@@ -253,6 +253,14 @@ TRAINING_PALETTE_ROW = "baseline: training palette"
 def cmd_evaluate(args) -> int:
     if args.dir != GALLERY_SET and _not_a_folder(args.dir):
         return USAGE_ERROR
+    from colorizer import checkpoints
+
+    for path in args.checkpoint or []:  # a misspelt path, before TensorFlow loads
+        try:
+            checkpoints.resolve(path)
+        except checkpoints.CheckpointError as err:
+            _error(str(err))
+            return USAGE_ERROR
     import_tensorflow_quietly()
     from colorizer.baselines import TrainingPalette
     from colorizer.eval_report import format_table, write_json
@@ -268,8 +276,15 @@ def cmd_evaluate(args) -> int:
     if not photos:
         _error(f"{args.dir}: no color photos to evaluate")
         return 1
-    names = args.arch or list(ARCHITECTURE_NAMES)
+    names = args.arch or ([] if args.checkpoint else list(ARCHITECTURE_NAMES))
     models = {name: load(name) for name in names}
+    for path in args.checkpoint or []:  # a trained run's own weights (--arch NAME loads the shipped ones)
+        model = load(path)
+        models[model.name if model.name not in models else str(path)] = model
+    unused = _options_for_none(args, models)
+    if unused:  # as colorize refuses them: an extra row asked for and silently missing (session 35's audit)
+        _error(unused)
+        return USAGE_ERROR
     # The simplest automatic colorizer beside gray: one color per lightness, the training photos' mean.
     models = {TRAINING_PALETTE_ROW: TrainingPalette(), **models}
     for t in args.temperature or []:  # extra rows: the 313-bin models decoded at other temperatures
@@ -303,6 +318,18 @@ def cmd_evaluate(args) -> int:
     if args.json:
         write_json(summary, args.json)
     return 1 if skipped.count else 0
+
+
+def _options_for_none(args, models: dict) -> str | None:
+    """The line for an option that adds rows to none of the chosen ``models`` (``--temperature``: the 313-bin ones,
+    ``--mirror``: those that can, ``--hints``: the hint-taking ones), or None."""
+    wanted = (("--temperature", args.temperature, lambda m: getattr(m, "has_temperature", False), "decodes 313 bins"),
+              ("--mirror", args.mirror, lambda m: "mirror" in getattr(m, "options", ()), "averages with a mirror image"),
+              ("--hints", args.hints, lambda m: getattr(m, "takes_hints", False), "takes hints"))
+    for option, given, applies, what in wanted:
+        if given and not any(applies(m) for m in models.values()):
+            return f"{option}: none of {', '.join(models)} {what}, so it would add no row"
+    return None
 
 
 def _evaluate_references(args) -> int:
@@ -586,6 +613,9 @@ def _add_evaluate_parser(sub) -> None:
                                                 "(its val/ split if it has one), or on the built-in gallery")
     evaluate.add_argument("dir", metavar="DIR", help=f"a photo folder, or '{GALLERY_SET}' for the built-in gallery's color photos")
     evaluate.add_argument("--arch", action="append", choices=ARCHITECTURE_NAMES, help="repeatable; default: all")
+    evaluate.add_argument("--checkpoint", action="append", metavar="PATH",
+                          help="repeatable: a checkpoint folder or .keras file (a run of `train --out`, a fine-tune) "
+                               "or a checkpoint's name; without --arch only these are scored, beside the baselines")
     evaluate.add_argument("--json", metavar="FILE")
     evaluate.add_argument("--per-photo", action="store_true",
                           help="also list each photo (or pair) with its gain over gray, colorfulness and ab error "

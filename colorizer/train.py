@@ -9,6 +9,7 @@ itself, shared with fine-tuning, is ``colorizer.loop``. Runs on the GPU when Ten
 from __future__ import annotations
 
 import csv
+import shlex
 import sys
 import tempfile
 import time
@@ -301,7 +302,8 @@ def _add_evaluation(folder: Path, card: dict, data_dir, photos: list[np.ndarray]
     """Measure the written checkpoint on held-out ``photos`` and add that, with the command that repeats
     it, to ``card`` and its card.json."""
     card["evaluation"] = _evaluate_checkpoint(folder, photos)
-    card["evaluation_command"] = f"python -m colorizer evaluate {data_dir} --arch {folder.name}"
+    # --checkpoint: this run's weights (--arch NAME would score the shipped ones: session 35's audit)
+    card["evaluation_command"] = f"python -m colorizer evaluate {data_dir} --checkpoint {shlex.quote(str(folder))}"
     checkpoints.write_card(folder, card)
 
 

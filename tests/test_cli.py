@@ -258,6 +258,28 @@ def test_an_interrupted_batch_says_how_far_it_got(installed_tiny_checkpoints, tm
         "p0.png"]
 
 
+def test_evaluate_scores_a_checkpoint_folder_and_refuses_options_that_add_no_row(installed_tiny_checkpoints, photo_dir,
+                                                                                tmp_path, capsys):
+    """Session 35's audit: a trained run's card said "evaluate DATA --arch NAME", which scored the shipped NAME, and
+    evaluate could not take a checkpoint; --temperature (--mirror, --hints) for models without it printed the plain
+    table without a word. --checkpoint scores the folder's own weights; an option no chosen model takes is one line."""
+    import shutil
+
+    run = tmp_path / "runs" / "cifar_ae"
+    shutil.copytree(installed_tiny_checkpoints["cifar_ae"], run)
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(photo_dir), "--checkpoint", str(run), "--arch", "cifar_ae", "--json", str(report)]) == 0
+    summary = json.loads(report.read_text())
+    assert list(summary) == ["gray", "baseline: training palette", "cifar_ae", str(run), "truth"]  # both, apart
+    assert summary[str(run)]["psnr"] == summary["cifar_ae"]["psnr"]  # the same weights, copied
+    capsys.readouterr()
+    for option in (["--temperature", "0.2"], ["--mirror"], ["--hints", "0,5"]):
+        assert main(["evaluate", str(photo_dir), "--arch", "cifar_ae", *option]) == 2
+        lines = error_lines(capsys.readouterr().err)
+        assert len(lines) == 1 and lines[0].startswith(f"error: {option[0]}: none of cifar_ae"), lines
+    assert main(["evaluate", str(photo_dir), "--checkpoint", str(tmp_path / "typo")]) == 2
+
+
 def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(installed_tiny_checkpoints, photo_dir,
                                                                           tmp_path, capsys):
     """--mirror: refused in one line for a model without it; an extra evaluation row for the flagship,
@@ -352,6 +374,9 @@ def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir
     card = json.loads((out / "cifar_ae" / "card.json").read_text())
     assert card["data"]["train_photos"] == 4 + 3 + 2 and card["data"]["val_photos"] == 2
     assert card["data"]["train_crops"] == (4 + 3 + 2) * 2
+    # The command that repeats the card's evaluation scores this run's weights (session 35: "--arch cifar_ae" scored
+    # the shipped ones).
+    assert card["evaluation_command"] == f"python -m colorizer evaluate {photo_dir} --checkpoint {out / 'cifar_ae'}"
     assert card["data"]["extra_photos"] == {"folders": [str(extra), str(everyday)], "sources": [
         {"package": "flightgear-data-base", "license": "GPL-2+", "photos": 3},
         {"package": "labelme-examples", "license": "GPL-3+", "photos": 2}]}
