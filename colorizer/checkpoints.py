@@ -27,6 +27,8 @@ import csv
 import errno
 import json
 import logging
+import math
+import numbers
 import os
 import tempfile
 import zipfile
@@ -212,8 +214,23 @@ def save_model_atomic(model, path: str | Path) -> None:
         _without_optimizer(model).save(tmp)
 
 
+def finite_or_none(value):
+    """``value`` with every float that is not finite (NaN, ±inf; numpy's too) as None, through dicts and lists: what
+    strict JSON can hold (``json.dumps`` writes NaN, which JavaScript's JSON.parse and strict readers refuse)."""
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    if isinstance(value, numbers.Real) and not math.isfinite(value):  # numpy's floats are Reals too
+        return None
+    return value
+
+
 def write_card(folder: str | Path, card: dict) -> None:
-    atomic_write_text(Path(folder) / "card.json", json.dumps(card, indent=2, default=str) + "\n")
+    """card.json in ``folder``, atomically, in strict JSON (a metric that is not finite, such as a correlation over
+    gray's constant colorfulness, is null: session 35's audit found NaN in every trained card)."""
+    atomic_write_text(Path(folder) / "card.json", json.dumps(finite_or_none(card), indent=2, default=str,
+                                                           allow_nan=False) + "\n")
 
 
 def _card_and_problem(folder: str | Path) -> tuple[dict, str | None]:

@@ -63,17 +63,9 @@ def format_per_photo(summary: dict[str, dict], worst: int | None = None) -> str:
     return "\n\n".join(blocks)
 
 
-def _finite_or_none(value):
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite_or_none(v) for v in value]
-    return None if isinstance(value, float) and not np.isfinite(value) else value
-
-
 def write_json(summary: dict, path: str | Path) -> None:
     """Strict JSON: an infinite PSNR (identical images) or an undefined metric (NaN) becomes null. Written
     atomically, its folder made if missing (the CLI checked before the evaluation that it can be)."""
-    from colorizer.checkpoints import atomic_write_text
+    from colorizer.checkpoints import atomic_write_text, finite_or_none
 
-    atomic_write_text(path, json.dumps(_finite_or_none(summary), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(finite_or_none(summary), indent=2, allow_nan=False) + "\n")

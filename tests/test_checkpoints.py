@@ -430,3 +430,20 @@ def test_a_model_card_records_the_command_and_a_313_bin_models_rebalancing_const
         "u", "unet313", 32, "python -m colorizer train --arch unet313", True)
     assert "rebalancing" not in model_card("c", ARCHITECTURES["cifar_ae"], tiny_models["cifar_ae"], working_size=32,
                                            data={}, training={}, command="")
+
+
+def test_a_card_is_strict_json_with_metrics_that_are_not_finite_as_null(tmp_path):
+    """Session 35's audit: every trained card held ``"colorfulness_corr": NaN`` (gray's colorfulness is constant),
+    which JavaScript's JSON.parse and strict readers refuse."""
+    import json
+
+    import numpy as np
+
+    from colorizer.checkpoints import read_card, write_card
+
+    write_card(tmp_path, {"evaluation": {"gray": {"colorfulness_corr": float("nan"), "psnr": np.float64(21.5)},
+                                         "same": {"psnr": float("inf")}}, "epochs": 3})
+    text = (tmp_path / "card.json").read_text()
+    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in a card"))
+    assert strict["evaluation"] == {"gray": {"colorfulness_corr": None, "psnr": 21.5}, "same": {"psnr": None}}
+    assert read_card(tmp_path)["epochs"] == 3

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 from datetime import datetime, timezone
 from typing import Callable
@@ -421,8 +422,13 @@ def scores_ui(card: dict) -> None:
     evaluation = {k: v for k, v in card.get("evaluation", {}).items() if k != "truth" and isinstance(v, dict)}
     if not evaluation:
         return
-    rows = [{"model": k, "PSNR (dB) ↑": round(v["psnr"], 2), "SSIM ↑": round(v["ssim"], 4),
-             "L2_ab ↓": round(v["l2_ab"], 2), "colorfulness": round(v["colorfulness"], 1)} for k, v in evaluation.items()]
+    def rounded(scores: dict, key: str, digits: int):  # None: not finite when measured (a card holds it as null)
+        value = scores.get(key)
+        return round(value, digits) if isinstance(value, (int, float)) else None
+
+    rows = [{"model": k, "PSNR (dB) ↑": rounded(v, "psnr", 2), "SSIM ↑": rounded(v, "ssim", 4),
+             "L2_ab ↓": rounded(v, "l2_ab", 2), "colorfulness": rounded(v, "colorfulness", 1)}
+            for k, v in evaluation.items()]
     data = card.get("data", {})
     count = data.get("held_out_photos")
     if data.get("held_out"):
@@ -449,7 +455,10 @@ def scores_verdict(evaluation: dict, base: str | None, tuned: str | None, held_o
     when either is missing."""
     if not (base in evaluation and tuned in evaluation):
         return None
-    change = evaluation[tuned]["psnr"] - evaluation[base]["psnr"]
+    scores = evaluation[tuned].get("psnr"), evaluation[base].get("psnr")
+    if not all(isinstance(score, (int, float)) and math.isfinite(score) for score in scores):
+        return None  # identical to the truth (inf, stored as null): nothing to compare
+    change = scores[0] - scores[1]
     where = "on the held-out photos" if held_out else "on the photo it trained on"
     if abs(change) < SAME_DB:
         return "same", f"The fine-tuned model scores about as its base {base} {where} ({change:+.2f} dB)."
