@@ -378,6 +378,11 @@ def cmd_train(args) -> int:
 
     if _not_a_folder(args.data):
         return USAGE_ERROR
+    inside = args.out is not None and Path(WEIGHTS_DIR).resolve() in Path(args.out).resolve().parents
+    if inside:  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
+        _error(f"{args.out}: is inside the shipped weights/ folder; pass --out {_shown(WEIGHTS_DIR)} to replace the "
+               "shipped checkpoint on purpose, or --out DIR outside it")
+        return USAGE_ERROR
     import_tensorflow_quietly()  # the architecture's size check builds nothing, but its module imports Keras
     from colorizer.models import architecture
     from colorizer.train import check_size, train_architecture

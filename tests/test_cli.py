@@ -99,6 +99,8 @@ def test_a_bad_input_to_any_command_is_refused_before_tensorflow_loads(tmp_path)
                  ["colorize", str(photo), "-o", str(tmp_path / "o"), "--reference", str(tmp_path / "tiny.png")],
                  ["video", str(tmp_path / "absent.mp4"), "-o", str(tmp_path / "v.mp4")],
                  ["evaluate", absent], ["train", "--arch", "cifar_ae", "--data", absent],
+                 # Session 35: a folder inside weights/ (only weights/ itself replaces a shipped checkpoint)
+                 ["train", "--arch", "cifar_ae", "--data", str(tmp_path), "--out", str(REPO_ROOT / "weights" / "mine")],
                  ["finetune", "--data", absent, "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")],
                  ["finetune", "--data", str(tmp_path), "--base", "cifar_a", "--epochs", "1", "--out", str(tmp_path / "f")],
                  ["finetune", "--data", str(empty), "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")]):
