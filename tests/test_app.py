@@ -1091,3 +1091,17 @@ def test_a_card_hides_home_folder_and_windows_paths_too():
     card = {"command": "python -m colorizer train --data ~/photos/mine --out C:\\runs\\x", "note": "from /srv/data/a.png"}
     assert public_card(card) == {"command": "python -m colorizer train --data <server path> --out <server path>",
                                  "note": "from <server path>"}
+
+
+def test_a_fine_tunes_curve_is_said_to_start_from_its_base_and_rates_read_as_powers_of_ten():
+    """Session 35's audit: a fine-tune's curve began at "epoch 1" with a low loss beside its base's from scratch
+    (read as "fine-tuning learns faster"), and the learning-rate axis read "100μ"."""
+    import plotly.graph_objects as go
+
+    from ui import charts
+    from ui.curves_ui import fine_tuned_from
+
+    assert fine_tuned_from({"finetunable": True, "base": {"name": "hypercolumn"}}) == "hypercolumn"
+    assert fine_tuned_from({"base": "cifar_ae"}) is None and fine_tuned_from({}) is None  # trained from scratch
+    figure = go.Figure(go.Scatter(x=[1, 2], y=[1e-4, 1e-3]))
+    assert charts._metric_axis(figure, "learning_rate", log_y=True)["exponentformat"] == "power"

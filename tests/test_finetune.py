@@ -84,6 +84,9 @@ def check_result(fn, base: Path, result: Path, photos, arch: str, epochs: int) -
     assert [row["epoch"] for row in history] == [float(e) for e in range(epochs)] and "val_loss" in history[0]
 
     base_model, tuned = checkpoints.load_keras_model(base), checkpoints.load_keras_model(result)
+    # What it trained: the decoder head's weights, not the whole model's (session 35: cifar_ae's card said all)
+    parameters = card["parameters"]
+    assert parameters["trainable"] <= parameters["decoder"] < parameters["total"], parameters
     assert same(weights_of(base_model, "encoder"), weights_of(tuned, "encoder"))  # byte-identical
     assert not same(weights_of(base_model, "decoder"), weights_of(tuned, "decoder"))
     out = colorizer.load(result).colorize(photos[0][1])

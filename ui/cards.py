@@ -94,7 +94,8 @@ def card_summary(card: dict) -> str:
         lines.append(f"- **weight soup**: the mean of {ingredients} trained checkpoints' weights, never trained "
                      "itself; the training, data and curve shown are its first ingredient's")
     if isinstance(data, dict) and data:
-        counts = [f"{data[k]} {k.replace('_', ' ')}" for k in ("train_photos", "val_photos", "train_crops") if k in data]
+        counts = [f"{data[k]} {k.replace('_', ' ')}" for k in ("train_photos", "val_photos", "held_out_photos",
+                                                                "train_crops") if k in data]
         sources = _data_sources_text(data)
         lines.append("- **data**: " + "; ".join(part for part in (", ".join(counts), sources) if part))
     if card.get("created"):

@@ -297,7 +297,8 @@ def history_alt(histories: dict[str, list[dict]], metric: str) -> str:
 def _metric_axis(fig: go.Figure, metric: str, log_y: bool) -> dict:
     """The y axis; on a log scale spanning a decade or more, a label at each power of ten only (Plotly's
     default there, "5 2 1 5 2 0.1 5 2", was unreadable on a phone). Within a decade its labels stay."""
-    axis = dict(type="log" if log_y else "linear", title=metric)
+    # Powers of ten as 10⁻⁴, not SI's "100μ" (a learning rate read as a hundred micro-somethings: session 35's audit)
+    axis = dict(type="log" if log_y else "linear", title=metric, exponentformat="power")
     values = np.array([v for trace in fig.data for v in trace.y if v > 0], np.float64)
     if log_y and values.size and np.log10(values.max() / values.min()) >= 1:
         axis["dtick"] = 1

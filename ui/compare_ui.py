@@ -94,13 +94,16 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
-               "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: the "
-               "numbers a model learned (the palette's: its table of mean colors)."
+               "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: every "
+               "number of the model, a frozen pretrained encoder's included (most of the flagship's are its frozen "
+               "ImageNet encoders'; a card says how many were trained; the palette's: its table of mean colors)."
                + (" Metrics compare each result with the original colors"
                   + (", over the pixels that are not fully transparent" if charts.shown_share(picture.alpha) is not None else "")
                   + ". Baselines: gray keeps the picture's L "
                   "with no color; the training palette paints each pixel the training photos' mean color at its "
-                  "lightness. A model that does not beat both has learned little about this scene."
+                  "lightness. Read PSNR, SSIM and the plain AuC with colorfulness and the right-hue rate: they reward "
+                  "safe, brownish guesses, and on a quiet scene gray often wins them; a model that beats neither "
+                  "baseline on any of them has learned little about this scene."
                   if picture.was_color else
                   " This picture is gray, so there is no truth to score against."))
 
@@ -116,6 +119,8 @@ def evaluation_ui(names: list[str]) -> None:
     several = table["measured on"].nunique() > 1
     if not several:  # one set (the shipped cards'): the column would say nothing
         table = table.drop(columns="measured on")
+    else:  # last: on a phone the model and this long column filled the width before any number (session 35's audit)
+        table = table[[c for c in table.columns if c != "measured on"] + ["measured on"]]
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation")
     st.caption(evaluation_caption(truths, several))
 

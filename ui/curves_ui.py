@@ -38,6 +38,12 @@ LOSS_OF_OUTPUT = {"ab313": f"cross-entropy over the 313 color bins + {REGRESSION
 LOSS_OF_ARCHITECTURE = {"vae": "squared error of a and b + β × the KL divergence of its code"}
 
 
+def fine_tuned_from(card: dict) -> str | None:
+    """The base a fine-tuned checkpoint's card names (``base.name``), or None for a model trained from scratch."""
+    base = card.get("base")
+    return base.get("name") if isinstance(base, dict) and card.get("finetunable") and base.get("name") else None
+
+
 def loss_kinds(names: list[str]) -> dict[str, list[str]]:
     """{what the loss measures: the checkpoints among ``names`` trained on it}, by their cards' architectures
     (a checkpoint made elsewhere, of no known architecture, is left out)."""
@@ -101,6 +107,11 @@ def curves_page_ui() -> None:
         if soups and picked:  # a soup was never trained: say whose curve it is, not let it pass for its own
             st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
                              "the curve drawn is its first ingredient's (see the card)."))
+        tuned = {name: base for name in chosen if (base := fine_tuned_from(loaders.card_of(name)))}
+        if tuned and picked:  # its epoch 1 is not a start from scratch (session 35's audit: "fine-tuning learns faster")
+            st.caption(plain("; ".join(f"{name} starts from {base}'s trained weights" for name, base in tuned.items())
+                             + ": a fine-tune's epoch 1 continues its base, on other photos, so its curve starts low "
+                               "and is not measured on the same validation photos."))
     with cards:
         st.markdown("## Model cards")
         for i, name in enumerate(chosen or names[:MAX_CURVES]):

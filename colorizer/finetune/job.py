@@ -260,7 +260,7 @@ class FinetuneJob:
         config, base, progress = self.config, prepared.base, training["progress"]
         arch, keep_best = base.arch, training["keep_best"]
         n_held_out = len(prepared.val_photos) if prepared.held_out else 0
-        return model_card(
+        card = model_card(
             name, arch, base.model, working_size=base.working_size, known=base.known,
             description=f"{arch.DESCRIPTION} Decoder fine-tuned on {len(prepared.train_photos)} photos.",
             data={
@@ -290,6 +290,10 @@ class FinetuneJob:
             # No server path: a card is shown to whoever may see the checkpoint.
             base={"name": base.name, "architecture": arch.NAME, "created": base.card.get("created")},
         )
+        if "trainable" in card["parameters"]:  # what this fine-tune trained: the decoder head, not the whole model
+            head = arch.decoder_head(base.model)
+            card["parameters"]["trainable"] = int(sum(np.prod(w.shape) for w in head.trainable_weights))
+        return card
 
 
 def _evaluate(photos: list[Photo], label: str, colorizer) -> dict:
