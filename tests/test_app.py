@@ -579,7 +579,8 @@ def test_a_fine_tunes_held_out_rows_say_they_are_measured_on_its_own_photos(monk
     shipped = {"hypercolumn": card(21.65, 60, "hypercolumn", 23.37, 46.2),
                "vae": card(21.65, 60, "vae", 22.35, 46.2),
                "hc-ft": {"evaluation": {**card(14.13, 1, "hypercolumn", 18.15, 76.9)["evaluation"],
-                                        "hc-ft": {"psnr": 21.74, "n_images": 1}}}}
+                                        "hc-ft": {"psnr": 21.74, "n_images": 1}},
+                         "base": {"name": "hypercolumn"}, "finetunable": True}}
     monkeypatch.setattr(loaders, "card_of", lambda name: shipped[name])
     monkeypatch.setattr(cards.widgets, "checkpoint_kind", lambda name: "fine-tuned" if name == "hc-ft" else "shipped")
     rows, truths = cards.evaluation_rows(["hypercolumn", "vae", "hc-ft"])
@@ -587,7 +588,8 @@ def test_a_fine_tunes_held_out_rows_say_they_are_measured_on_its_own_photos(monk
         ("gray (no color)", "the shipped models' held-out photos", 21.65),
         ("hypercolumn", "the shipped models' held-out photos", 23.37),
         ("vae", "the shipped models' held-out photos", 22.35), ("gray (no color)", "hc-ft's held-out photos", 14.13),
-        ("hc-ft: hypercolumn", "hc-ft's held-out photos", 18.15), ("hc-ft", "hc-ft's held-out photos", 21.74)]
+        # Session 35: the base's row leads with what it is (a table cut "hc-ft: hypercolumn" to the fine-tune's name)
+        ("hypercolumn (base of hc-ft)", "hc-ft's held-out photos", 18.15), ("hc-ft", "hc-ft's held-out photos", 21.74)]
     assert truths == {"the shipped models' held-out photos": 46.2, "hc-ft's held-out photos": 76.9}
     from ui.compare_ui import evaluation_caption
 

@@ -144,9 +144,11 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], dict[str, float]]:
     photo) read as the shipped models' set otherwise."""
     rows, truths, sets = [], {}, {}
     for name in names:
-        evaluation = loaders.card_of(name).get("evaluation")
+        card = loaders.card_of(name)
+        evaluation = card.get("evaluation")
         if not isinstance(evaluation, dict):
             continue
+        base = card.get("base", {}).get("name") if isinstance(card.get("base"), dict) else None
         gray = evaluation.get("gray")
         signature = (tuple(round(float(gray.get(k, np.nan)), 4) for k in ("psnr", "n_images"))
                      if isinstance(gray, dict) else name)
@@ -163,6 +165,9 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], dict[str, float]]:
                 continue
             if label == "gray" and not first:
                 continue
-            rows.append({"model": evaluation_row_name(name, label), "measured on": measured_on,
+            # A fine-tune's card scores its base too: "cifar_ae (base of …)" leads with what it is, where
+            # "<fine-tune>: cifar_ae" read as the fine-tune itself once a table cut it (session 35's audit).
+            row_name = f"{label} (base of {name})" if base is not None and label == base else evaluation_row_name(name, label)
+            rows.append({"model": row_name, "measured on": measured_on,
                          **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
     return rows, truths
