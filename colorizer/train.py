@@ -273,9 +273,11 @@ def _training_record(arch, keep_best: KeepBestWeights, history_path: Path, *, ep
                      lr: float, seed: int, init_from, train_layers: tuple[str, ...], wall_time: float,
                      device: str, distributed: dict, class_rebalancing: float | None) -> dict:
     """The card's ``training``: the settings the command replays and what the run gave."""
+    run = _epochs_run(history_path)
     record = {
-        # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights) and asked for.
-        "epochs": _epochs_run(history_path), "epochs_requested": epochs,
+        # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights; the epoch it came in counts as
+        # run) and asked for; "stopped_early" as a fine-tune's card says it (session 35's audit: nothing said so).
+        "epochs": run, "epochs_requested": epochs, "stopped_early": run < epochs,
         "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
         "batch_size": batch_size, "learning_rate": lr, "seed": seed,
         "initialized_from": str(init_from) if init_from else None,
@@ -310,7 +312,11 @@ def _add_evaluation(folder: Path, card: dict, data_dir, photos: list[np.ndarray]
 def _log_outcome(name: str, folder: Path, card: dict, wall_time: float, keep_best: KeepBestWeights, log) -> None:
     """The run's last lines: held-out PSNR, where it went, and whether its data allows shipping it."""
     log(f"{name}: held-out PSNR {card['evaluation'][name]['psnr']:.2f} dB (gray {card['evaluation']['gray']['psnr']:.2f})")
-    log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch {keep_best.best_epoch})")
+    training = card["training"]
+    stopped = (f", stopped after {training['epochs']} of {training['epochs_requested']} epochs"
+               if training.get("stopped_early") else "")
+    log(f"{name}: wrote {folder} in {wall_time:.0f} s (best val_loss {keep_best.best:.4f} at epoch "
+        f"{keep_best.best_epoch}{stopped})")
     problem = data.shipping_problem(card, name)  # a research run may learn from sources kept for evaluation
     if problem:
         log(f"not shippable: {problem}")

@@ -867,3 +867,26 @@ def test_the_same_file_given_twice_gets_one_result(capsys):
 
     assert output_names(["a/x.png", "b/x.jpg", "a/x.png"]) == {"a/x.png": "x.png", "b/x.jpg": "x_2.png"}
     assert capsys.readouterr().err.splitlines() == ["note: b/x.jpg is written as x_2.png (x.png is another input's)"]
+
+
+def test_a_training_run_stopped_early_says_so_on_its_card_and_in_its_last_line(tmp_path):
+    """Session 35's audit: a Ctrl-C or SIGTERM 1 s into epoch 2 of 6 wrote a card with "epochs": 2 and the usual
+    last line, nothing saying the run was cut short (a fine-tune's card says "stopped_early")."""
+    from types import SimpleNamespace
+
+    from colorizer import train
+
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,loss,val_loss\n0,0.05,0.04\n1,0.04,0.036\n")
+    arch = SimpleNamespace(FROZEN_ENCODER=False, CLASSIFICATION_REBALANCING=None)
+    keep_best = SimpleNamespace(best_epoch=2, best=0.036)
+    record = train._training_record(arch, keep_best, history, epochs=6, batch_size=8, lr=1e-3, seed=0, init_from=None,
+                                    train_layers=(), wall_time=3.0, device="CPU", distributed={}, class_rebalancing=None)
+    assert (record["epochs"], record["epochs_requested"], record["stopped_early"]) == (2, 6, True)
+    lines = []
+    card = {"training": record, "evaluation": {"cifar_ae": {"psnr": 22.0}, "gray": {"psnr": 21.0}}}
+    train._log_outcome("cifar_ae", tmp_path / "cifar_ae", card, 3.0, keep_best, lines.append)
+    assert lines[1].endswith("(best val_loss 0.0360 at epoch 2, stopped after 2 of 6 epochs)"), lines
+    full = train._training_record(arch, keep_best, history, epochs=2, batch_size=8, lr=1e-3, seed=0, init_from=None,
+                                  train_layers=(), wall_time=3.0, device="CPU", distributed={}, class_rebalancing=None)
+    assert full["stopped_early"] is False
