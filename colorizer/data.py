@@ -241,15 +241,30 @@ def every_photo(data_dir: str | Path) -> list[Path]:
     return list_photos(root) + [p for split in ("train", "val") if (root / split).is_dir() for p in list_photos(root, split)]
 
 
+# The smallest side of a photo trained on: under it a photo is a few pixels blown up into every crop (a 1×1 PNG was
+# trained on without a word: session 35). Fine-tuning takes the same rule (``finetune.photos.MIN_PHOTO_SIDE``).
+MIN_TRAINING_SIDE = 32
+
+
 def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
-    """uint8 RGB arrays of the readable photos, a transparent one as it looks on white (``DecodedImage.on_white``);
-    each unreadable one is reported and skipped."""
+    """uint8 RGB arrays of the readable color photos, a transparent one as it looks on white
+    (``DecodedImage.on_white``); each unreadable, grayscale (no color to learn) or tiny (under
+    ``MIN_TRAINING_SIDE``) one is reported in one line and skipped, as fine-tuning's photos are."""
     photos = []
     for path in paths:
         try:
-            photos.append(read_image(path).on_white)
+            image = read_image(path)
         except ImageError as err:
             on_error(error_line(err))
+            continue
+        height, width = image.rgb.shape[:2]
+        if not image.was_color:
+            on_error(error_line(ImageError(str(path), "grayscale photo: it has no color to learn from")))
+        elif min(height, width) < MIN_TRAINING_SIDE:
+            on_error(error_line(ImageError(str(path), f"{width}×{height} px is too small to learn from (at least "
+                                                      f"{MIN_TRAINING_SIDE} px a side)")))
+        else:
+            photos.append(image.on_white)
     return photos
 
 

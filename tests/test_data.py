@@ -36,8 +36,8 @@ def test_load_photos_learns_a_transparent_photo_as_it_looks_on_white(tmp_path):
     128 halfway to white, the opaque rest exactly as in the file."""
     from PIL import Image
 
-    rgb = make_photo(30, 20, seed=4)
-    alpha = np.full((30, 20), 255, np.uint8)
+    rgb = make_photo(40, 32, seed=4)
+    alpha = np.full((40, 32), 255, np.uint8)
     rgb[:10], alpha[:10], alpha[10:20] = [255, 0, 255], 0, 128
     Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "stamp.png")
     [learned] = data.load_photos([tmp_path / "stamp.png"])
@@ -45,6 +45,20 @@ def test_load_photos_learns_a_transparent_photo_as_it_looks_on_white(tmp_path):
     half = np.rint(rgb[10:20] * (128 / 255) + 255 * (127 / 255))
     assert np.abs(learned[10:20].astype(int) - half).max() <= 1
     np.testing.assert_array_equal(learned[20:], rgb[20:])
+
+
+def test_load_photos_skips_a_gray_and_a_tiny_photo_in_one_line_each(tmp_path):
+    """Session 35's audit: ``train`` learned from a gray PNG, a 4×4 and a 1×1 photo without a word (fine-tuning
+    refused them). Each is one line now, and the color photo beside them is read."""
+    color = write_png(tmp_path / "color.png", make_photo(40, 48, seed=1))
+    gray = write_png(tmp_path / "gray.png", make_photo(40, 48, seed=2)[..., 0])
+    tiny = write_png(tmp_path / "tiny.png", make_photo(4, 4, seed=3))
+    lines = []
+    photos = data.load_photos([color, gray, tiny], on_error=lines.append)
+    assert len(photos) == 1 and photos[0].shape == (40, 48, 3)
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        f"{gray}: grayscale photo: it has no color to learn from",
+        f"{tiny}: 4×4 px is too small to learn from (at least 32 px a side)"]
 
 
 def test_random_crops_shapes_and_determinism():

@@ -20,7 +20,7 @@ __all__ = ["Photo", "MAX_PHOTO_SIDE", "MIN_PHOTO_SIDE", "shrink_photo", "decode_
 
 MAX_PHOTO_SIDE = 1024       # crops are ≤ 256 px: bigger photos only cost memory
 # Under it a photo is a few pixels blown up into every crop: a 1×1 PNG was trained on without a word (session 35).
-MIN_PHOTO_SIDE = 32
+MIN_PHOTO_SIDE = data.MIN_TRAINING_SIDE
 
 Photo = tuple[str, np.ndarray]
 
