@@ -246,10 +246,11 @@ def every_photo(data_dir: str | Path) -> list[Path]:
 MIN_TRAINING_SIDE = 32
 
 
-def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
-    """uint8 RGB arrays of the readable color photos, a transparent one as it looks on white
-    (``DecodedImage.on_white``); each unreadable, grayscale (no color to learn) or tiny (under
-    ``MIN_TRAINING_SIDE``) one is reported in one line and skipped, as fine-tuning's photos are."""
+def load_photos(paths: list[Path], on_error=print, colors_to_learn: bool = False) -> list[np.ndarray]:
+    """uint8 RGB arrays of the readable photos, a transparent one as it looks on white (``DecodedImage.on_white``);
+    each unreadable one is reported in one line and skipped. ``colors_to_learn`` (a training set's photos): a
+    grayscale one (no color to learn) or a tiny one (under ``MIN_TRAINING_SIDE``) too, as fine-tuning's photos are;
+    the colorfulness gate's extra pictures keep their gray ones (a gray picture teaches it that gray is gray)."""
     photos = []
     for path in paths:
         try:
@@ -258,7 +259,9 @@ def load_photos(paths: list[Path], on_error=print) -> list[np.ndarray]:
             on_error(error_line(err))
             continue
         height, width = image.rgb.shape[:2]
-        if not image.was_color:
+        if not colors_to_learn:
+            photos.append(image.on_white)
+        elif not image.was_color:
             on_error(error_line(ImageError(str(path), "grayscale photo: it has no color to learn from")))
         elif min(height, width) < MIN_TRAINING_SIDE:
             on_error(error_line(ImageError(str(path), f"{width}×{height} px is too small to learn from (at least "

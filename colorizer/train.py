@@ -65,8 +65,8 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     ``on_error(line)``: each unreadable photo's ``error:`` line (default: ``log``)."""
     on_error = on_error or log
     data.check_held_out(data_dir)
-    train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=on_error)
-    val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=on_error)
+    train_photos = data.load_photos(data.list_photos(data_dir, "train"), on_error=on_error, colors_to_learn=True)
+    val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=on_error, colors_to_learn=True)
     if not train_photos:
         raise ValueError(f"{data_dir}: no readable training photos")
     # list_photos falls back to the whole folder when a split is missing: a flat folder would then

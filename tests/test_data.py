@@ -54,7 +54,7 @@ def test_load_photos_skips_a_gray_and_a_tiny_photo_in_one_line_each(tmp_path):
     gray = write_png(tmp_path / "gray.png", make_photo(40, 48, seed=2)[..., 0])
     tiny = write_png(tmp_path / "tiny.png", make_photo(4, 4, seed=3))
     lines = []
-    photos = data.load_photos([color, gray, tiny], on_error=lines.append)
+    photos = data.load_photos([color, gray, tiny], on_error=lines.append, colors_to_learn=True)
     assert len(photos) == 1 and photos[0].shape == (40, 48, 3)
     assert [line.split(": ", 1)[1] for line in lines] == [
         f"{gray}: grayscale photo: it has no color to learn from",

@@ -113,10 +113,10 @@ def test_the_extra_photos_crops_come_after_the_photos_own_which_they_leave_alone
     (tmp_path / "aerial").mkdir()
     for i in range(2):
         write_png(tmp_path / "photos" / "train" / f"{i}.png", make_photo(48, 64, seed=i))
-    write_png(tmp_path / "aerial" / "town.png", np.full((48, 48, 3), (90, 110, 70), np.uint8))  # flat (a gray one is refused)
+    write_png(tmp_path / "aerial" / "town.png", np.full((48, 48, 3), 90, np.uint8))
     alone, count = script.crops_l(str(tmp_path / "photos"), 2, seed=3)
     both, photo_crops = script.crops_l(str(tmp_path / "photos"), 2, seed=3, extra_dir=str(tmp_path / "aerial"),
                                        extra_per_photo=5)
     assert count == photo_crops == 4 and len(both) == 4 + 5
     np.testing.assert_array_equal(both[:4], alone)                  # the photos' crops are those of a run without
-    np.testing.assert_allclose(both[4:], both[4, 0, 0, 0], atol=1e-6)  # the flat town's lightness, after them
+    np.testing.assert_allclose(both[4:], both[4, 0, 0, 0], atol=1e-6)  # the flat gray town's, after them
