@@ -270,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
 
         atomic_write_text(args.json, json.dumps({"command": command.strip(), "load_average_start": load_start,
                                                  "load_average_end": load_end, "runs": runs}, indent=2) + "\n")
+    # A run whose fine-tune failed or never ended is no "with A's fine-tune" figure either (session 35's review).
     failed = any("error" in run or run["tracebacks"] or run["c_under_load_s"] is None or run["b_shown"] < run["b_kept"]
-                 for run in runs)
+                 or (run.get("finetune") is not None and not run["finetune"].get("saved")) for run in runs)
     return 1 if failed else 0
 
 

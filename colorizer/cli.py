@@ -269,6 +269,12 @@ def cmd_evaluate(args) -> int:
     from colorizer.inference import load
 
     if args.references:
+        extra = [o for o, given in (("--checkpoint", args.checkpoint), ("--temperature", args.temperature),
+                                    ("--mirror", args.mirror), ("--hints", args.hints)) if given]
+        if extra:  # the pairs' tables score the architectures named, with and without the reference
+            _error(f"{', '.join(extra)}: not taken with --references (its tables score --arch models, default the "
+                   "flagship)")
+            return USAGE_ERROR
         return _evaluate_references(args)
     skipped = _Failures()
     photos = (gallery_truths() if args.dir == GALLERY_SET

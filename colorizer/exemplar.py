@@ -410,9 +410,10 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
         raise ReferencePhotoError("no reference photo given")
     if visible is not None and single and isinstance(visible, np.ndarray):  # one mask; a list of one is taken as is
         visible = [visible]
-    if visible is not None and len(visible) != len(references):  # as reference_cells says it, before any indexing
-        raise ReferencePhotoError(f"{len(references)} reference photo(s) and visible pixels for {len(visible)}: give "
-                                  "one per photo")
+    if visible is not None and (isinstance(visible, np.ndarray) or len(visible) != len(references)):
+        # as reference_cells says it, before any indexing (one mask beside several references, or too few)
+        raise ReferencePhotoError(f"{len(references)} reference photo(s) and visible pixels for "
+                                  f"{'one' if isinstance(visible, np.ndarray) else len(visible)}: give one per photo")
     for i, reference in enumerate(references):  # the photos given (a video's keyframe may be gray: not here)
         _refuse_gray(_checked_reference(reference, i), i, None if visible is None else visible[i])
     cells = reference_cells(references, visible)

@@ -305,7 +305,8 @@ def _add_evaluation(folder: Path, card: dict, data_dir, photos: list[np.ndarray]
     it, to ``card`` and its card.json."""
     card["evaluation"] = _evaluate_checkpoint(folder, photos)
     # --checkpoint: this run's weights (--arch NAME would score the shipped ones: session 35's audit)
-    card["evaluation_command"] = f"python -m colorizer evaluate {data_dir} --checkpoint {shlex.quote(str(folder))}"
+    card["evaluation_command"] = (f"python -m colorizer evaluate {shlex.quote(str(data_dir))} "
+                                  f"--checkpoint {shlex.quote(str(folder))}")
     checkpoints.write_card(folder, card)
 
 

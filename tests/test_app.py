@@ -1105,5 +1105,6 @@ def test_a_fine_tunes_curve_is_said_to_start_from_its_base_and_rates_read_as_pow
 
     assert fine_tuned_from({"finetunable": True, "base": {"name": "hypercolumn"}}) == "hypercolumn"
     assert fine_tuned_from({"base": "cifar_ae"}) is None and fine_tuned_from({}) is None  # trained from scratch
+    assert fine_tuned_from({"training": {"initialized_from": "weights/hypercolumn (run R2, …)"}}) == "weights/hypercolumn"
     figure = go.Figure(go.Scatter(x=[1, 2], y=[1e-4, 1e-3]))
     assert charts._metric_axis(figure, "learning_rate", log_y=True)["exponentformat"] == "power"

@@ -280,6 +280,10 @@ def test_evaluate_scores_a_checkpoint_folder_and_refuses_options_that_add_no_row
         lines = error_lines(capsys.readouterr().err)
         assert len(lines) == 1 and lines[0].startswith(f"error: {option[0]}: none of cifar_ae"), lines
     assert main(["evaluate", str(photo_dir), "--checkpoint", str(tmp_path / "typo")]) == 2
+    capsys.readouterr()
+    assert main(["evaluate", str(photo_dir), "--references", "--checkpoint", str(run)]) == 2  # its tables take --arch
+    assert error_lines(capsys.readouterr().err) == [
+        "error: --checkpoint: not taken with --references (its tables score --arch models, default the flagship)"]
 
 
 def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(installed_tiny_checkpoints, photo_dir,

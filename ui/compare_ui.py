@@ -101,8 +101,8 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
                   + (", over the pixels that are not fully transparent" if charts.shown_share(picture.alpha) is not None else "")
                   + ". Baselines: gray keeps the picture's L "
                   "with no color; the training palette paints each pixel the training photos' mean color at its "
-                  "lightness. Read PSNR, SSIM and the plain AuC with colorfulness and the right-hue rate: they reward "
-                  "safe, brownish guesses, and on a quiet scene gray often wins them; a model that beats neither "
+                  "lightness. PSNR, SSIM and the plain AuC reward safe, brownish guesses (on a quiet scene gray often "
+                  "wins them): read them with colorfulness and the right-hue rate; a model that beats neither "
                   "baseline on any of them has learned little about this scene."
                   if picture.was_color else
                   " This picture is gray, so there is no truth to score against."))

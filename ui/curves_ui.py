@@ -39,9 +39,14 @@ LOSS_OF_ARCHITECTURE = {"vae": "squared error of a and b + β × the KL divergen
 
 
 def fine_tuned_from(card: dict) -> str | None:
-    """The base a fine-tuned checkpoint's card names (``base.name``), or None for a model trained from scratch."""
+    """What a checkpoint's training started from: the base a fine-tune's card names (``base.name``), or the
+    checkpoint a run was initialized from (``training.initialized_from``: the shipped hint model, from the flagship);
+    None for a model trained from scratch."""
     base = card.get("base")
-    return base.get("name") if isinstance(base, dict) and card.get("finetunable") and base.get("name") else None
+    if isinstance(base, dict) and card.get("finetunable") and base.get("name"):
+        return base["name"]
+    start = card.get("training", {}).get("initialized_from") if isinstance(card.get("training"), dict) else None
+    return str(start).split()[0] if start else None
 
 
 def loss_kinds(names: list[str]) -> dict[str, list[str]]:
@@ -110,8 +115,8 @@ def curves_page_ui() -> None:
         tuned = {name: base for name in chosen if (base := fine_tuned_from(loaders.card_of(name)))}
         if tuned and picked:  # its epoch 1 is not a start from scratch (session 35's audit: "fine-tuning learns faster")
             st.caption(plain("; ".join(f"{name} starts from {base}'s trained weights" for name, base in tuned.items())
-                             + ": a fine-tune's epoch 1 continues its base, on other photos, so its curve starts low "
-                               "and is not measured on the same validation photos."))
+                             + ": its epoch 1 continues training that was done already, so its curve starts low (a "
+                               "fine-tune's on other photos, measured on other validation photos)."))
     with cards:
         st.markdown("## Model cards")
         for i, name in enumerate(chosen or names[:MAX_CURVES]):

@@ -26,7 +26,7 @@ import streamlit as st
 
 from colorizer import access, checkpoints, finetune, gallery, process
 from colorizer.finetune.config import FinetuneLimits
-from colorizer.finetune.job_queue import duration_words
+from colorizer.finetune.job_queue import SOON_S, duration_words
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
 from ui import callbacks, charts, loaders, visitor, widgets, work_queue
@@ -314,9 +314,6 @@ def preview_ui(status: finetune.JobStatus) -> None:
         st.image(widgets.display(status.preview, None, 360), width="content",
                  caption=plain(f"Held-out photo {status.held_out_name} after epoch {status.preview_epoch}"),
                  alt=f"Held-out photo {status.held_out_name} colorized after epoch {status.preview_epoch}")
-
-
-SOON_S = 20
 
 
 def queued_ui(job: finetune.FinetuneJob) -> None:

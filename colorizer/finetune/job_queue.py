@@ -22,8 +22,9 @@ from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLim
 from colorizer.finetune.job import FinetuneJob
 from colorizer.finetune.photos import Photo
 
-__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S", "duration_words"]
+__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S", "SOON_S", "duration_words"]
 
+SOON_S = 20  # a wait under this is said as "a moment": an estimate this close to its end is no count of seconds
 SHUTDOWN_WAIT_S = 8.0  # docker stop sends SIGKILL 10 s after SIGTERM: a step and the save fit well within
 
 
@@ -73,7 +74,8 @@ class JobQueue:
             # time until every waiting job had started said "40 min" for a place free within 10).
             running = self._running
             left = None if running is None else _running_left(running, self._recent(), _limit_s(running), time.monotonic())
-            when = f"in about {duration_words(left)}, when the running one ends" if left else "in a moment"
+            when = (f"in about {duration_words(left)}, when the running one ends" if left is not None and left >= SOON_S
+                    else "in a moment")
             raise FinetuneError(f"{len(self._waiting)} fine-tunes are waiting already, the most this server "
                                 f"queues: try again {when}")
 
@@ -191,9 +193,11 @@ def _running_left(job: FinetuneJob, recent: float | None, limit: float | None, n
     if estimate is not None:
         return estimate
     ran = now - job.started_at if job.started_at is not None else 0.0
-    if recent is not None:
+    if recent is not None and recent > ran:
         return recent - ran
-    return None if limit is None else limit - ran
+    if limit is not None:  # overrunning the recent mean, or none yet: the rest of its time limit, not "0 s" (a review)
+        return max(0.0, limit - ran)
+    return None if recent is None else 0.0
 
 
 def _public_queue() -> JobQueue:

@@ -40,9 +40,8 @@ def _usable(image, name: str, shown: str | None = None) -> Photo:
                                         "a side)")
     photo = shrink_photo(image.on_white)
     if min(photo.shape[:2]) < MIN_PHOTO_SIDE:  # a long strip: 5000×40 is learned at 1024×8 (session 35's review)
-        raise ImageError(shown or name, f"{width}×{height} px is too thin to learn from: at {MAX_PHOTO_SIDE} px on its "
-                                        f"long side it is {photo.shape[1]}×{photo.shape[0]} (at least "
-                                        f"{MIN_PHOTO_SIDE} px a side)")
+        raise ImageError(shown or name, f"too thin to learn from: at {MAX_PHOTO_SIDE} px on its long side it is "
+                                        f"{photo.shape[1]}×{photo.shape[0]} (at least {MIN_PHOTO_SIDE} px a side)")
     return name, photo
 
 
