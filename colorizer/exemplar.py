@@ -471,10 +471,11 @@ def _with_hints(blended: np.ndarray, hint_grid: np.ndarray, photo_cells: np.ndar
 
     grid = blended.shape[:2]
     if hint_grid.shape[:2] != grid:  # the hint network's grid, squeezed as the matching grid is
-        # By area, then each cell's hint color is the mean of those it covers: nearest dropped about half the
-        # single-cell hints of a finer grid (a hint model trained at 256 px; session 35's review).
-        hint_grid = cv2.resize(hint_grid, grid[::-1], interpolation=cv2.INTER_AREA)
-        mask = hint_grid[..., 2:]
-        hint_grid = np.concatenate([np.divide(hint_grid[..., :2], mask, out=np.zeros_like(hint_grid[..., :2]),
-                                              where=mask > 0), (mask > 0).astype(np.float32)], axis=-1)
+        # Each hinted cell to the cell of the matching grid it falls in, its color whole (a later one wins, as in
+        # ``hints.hint_grid``): nearest resizing dropped about half the one-cell hints of a finer grid, and area
+        # averaging mixed neighbouring hints into a color no one gave (session 35's reviews).
+        rows, cols = np.nonzero(hint_grid[..., 2] > 0)
+        moved = np.zeros((*grid, 3), np.float32)
+        moved[rows * grid[0] // hint_grid.shape[0], cols * grid[1] // hint_grid.shape[1]] = hint_grid[rows, cols]
+        hint_grid = moved
     return propagate_hints(blended, hint_grid, photo_cells)

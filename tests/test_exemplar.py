@@ -440,35 +440,33 @@ def test_a_cells_color_is_the_softmax_of_its_best_matches_led_by_the_closest(mon
     assert np.linalg.norm(ab[0] - colors[0]) < np.linalg.norm(ab[0] - colors[1]) and ab[0][0] > 20 and ab[0][1] > 0
 
 
-def test_a_finer_hint_grid_keeps_every_hint_on_the_matching_grid():
-    """Session 35's review: a hint network's grid finer than the matching grid (a model trained at 256 px: 64×64
-    against 44×44) was shrunk by nearest neighbour, which dropped about half of the one-cell hints."""
+def test_a_finer_hint_grid_keeps_every_hint_on_the_matching_grid(monkeypatch):
+    """Session 35's reviews: a hint network's grid finer than the matching grid (a model trained at 256 px: 64×64
+    against 44×44) was shrunk by nearest neighbour, which dropped about half of the one-cell hints; by area, it mixed
+    neighbouring hints into a color no one gave. Each hint lands whole in the cell it falls in."""
+    import colorizer.hints
     from colorizer import exemplar
 
+    seen = {}
+    monkeypatch.setattr(colorizer.hints, "propagate_hints", lambda ab, hint_grid, cells: seen.update(grid=hint_grid) or ab)
+
+    def moved(grid):
+        exemplar._with_hints(np.zeros((44, 44, 2), np.float32), grid, np.zeros((44 * 44, 4), np.float32))
+        return seen["grid"]
+
     rng = np.random.default_rng(0)
-    grid = np.zeros((1, 64, 64, 3), np.float32)
+    grid = np.zeros((64, 64, 3), np.float32)
     cells = [(int(r), int(c)) for r, c in rng.integers(0, 64, (40, 2))]
     for r, c in cells:
-        grid[0, r, c] = [0.5, -0.25, 1.0]
-    seen = {}
-
-    def spread(ab, hint_grid, descriptors):
-        seen["grid"] = hint_grid
-        return ab
-
-    import colorizer.hints
-
-    original = colorizer.hints.propagate_hints
-    colorizer.hints.propagate_hints = spread
-    try:
-        exemplar._with_hints(np.zeros((44, 44, 2), np.float32), grid[0], np.zeros((44 * 44, 4), np.float32))
-    finally:
-        colorizer.hints.propagate_hints = original
-    shrunk = seen["grid"]
-    hinted = {(r * 44 // 64, c * 44 // 64) for r, c in cells}
-    assert {tuple(x) for x in np.argwhere(shrunk[..., 2] > 0)} >= hinted  # every hint's cell is hinted
-    np.testing.assert_allclose(shrunk[shrunk[..., 2] > 0][:, :2], [[0.5, -0.25]] * int((shrunk[..., 2] > 0).sum()),
-                               atol=1e-6)  # with the hint's own color, not a share of it
+        grid[r, c] = [0.5, -0.25, 1.0]
+    shrunk = moved(grid)
+    assert {tuple(x) for x in np.argwhere(shrunk[..., 2] > 0)} == {(r * 44 // 64, c * 44 // 64) for r, c in cells}
+    np.testing.assert_allclose(shrunk[shrunk[..., 2] > 0][:, :2], 0.5 * np.array([[1, -0.5]]).repeat(
+        int((shrunk[..., 2] > 0).sum()), axis=0), atol=1e-6)  # the hint's own color, not a share of it
+    grid[:] = 0
+    grid[10, 0], grid[10, 1] = [0.6, 0.3, 1.0], [-0.6, -0.3, 1.0]  # neighbours of opposite colors, in one cell
+    given = {tuple(np.round(v.astype(np.float64), 3).tolist()) for v in moved(grid)[moved(grid)[..., 2] > 0][:, :2]}
+    assert given in ({(0.6, 0.3)}, {(-0.6, -0.3)}), given  # one of them whole, never a gray mix
 
 
 def test_too_few_visible_masks_for_several_references_is_one_line(flagship, photo):
