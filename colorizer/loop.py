@@ -57,6 +57,7 @@ class KeepBestWeights(keras.callbacks.Callback):
     def __init__(self, monitor: str = "val_loss"):
         super().__init__()
         self.monitor, self.best, self.best_weights, self.best_epoch = monitor, np.inf, None, None
+        self.stopped = False  # set by ``fit``: a Stop or a signal ended it (its last epoch may be partial)
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -226,6 +227,7 @@ def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, 
         batches.release()
         val_batches.release()
     keep_large_buffers()  # fit's tf.data lowered malloc's trim threshold: undo it (see its docstring)
+    keep_best.stopped = stop.is_set()  # a Stop or a signal came: the last epoch may have been cut short
     return keep_best
 
 

@@ -894,3 +894,7 @@ def test_a_training_run_stopped_early_says_so_on_its_card_and_in_its_last_line(t
     full = train._training_record(arch, keep_best, history, epochs=2, batch_size=8, lr=1e-3, seed=0, init_from=None,
                                   train_layers=(), wall_time=3.0, device="CPU", distributed={}, class_rebalancing=None)
     assert full["stopped_early"] is False
+    keep_best.stopped = True  # a signal in the last epoch: Keras still wrote its row (a review)
+    last = train._training_record(arch, keep_best, history, epochs=2, batch_size=8, lr=1e-3, seed=0, init_from=None,
+                                  train_layers=(), wall_time=3.0, device="CPU", distributed={}, class_rebalancing=None)
+    assert last["stopped_early"] is True
