@@ -74,7 +74,8 @@ class JobQueue:
             # time until every waiting job had started said "40 min" for a place free within 10).
             running = self._running
             left = None if running is None else _running_left(running, self._recent(), _limit_s(running), time.monotonic())
-            when = (f"in about {duration_words(left)}, when the running one ends" if left is not None and left >= SOON_S
+            when = ("later" if left is None  # nothing to go by: no time limit, no job finished yet
+                    else f"in about {duration_words(left)}, when the running one ends" if left >= SOON_S
                     else "in a moment")
             raise FinetuneError(f"{len(self._waiting)} fine-tunes are waiting already, the most this server "
                                 f"queues: try again {when}")
