@@ -19,7 +19,7 @@ import numpy as np
 from colorizer.color import gray01_from_L, normalize_ab, normalize_l, resize, rgb_to_lab
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read_image
 
-__all__ = ["check_folder", "list_photos", "every_photo", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
+__all__ = ["check_folder", "list_photos", "every_photo", "learning_problem", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
            "trained_on_packages", "shipping_problem", "check_shippable"]
@@ -246,6 +246,17 @@ def every_photo(data_dir: str | Path) -> list[Path]:
 MIN_TRAINING_SIDE = 32
 
 
+def learning_problem(image) -> str | None:
+    """Why a decoded photo (``imageio.DecodedImage``) teaches no colors, or None: grayscale, or under
+    ``MIN_TRAINING_SIDE`` a side. The one rule of training's and fine-tuning's photos."""
+    height, width = image.rgb.shape[:2]
+    if not image.was_color:
+        return "grayscale photo: it has no color to learn from"
+    if min(height, width) < MIN_TRAINING_SIDE:
+        return f"{width}×{height} px is too small to learn from (at least {MIN_TRAINING_SIDE} px a side)"
+    return None
+
+
 def load_photos(paths: list[Path], on_error=print, colors_to_learn: bool = False) -> list[np.ndarray]:
     """uint8 RGB arrays of the readable photos, a transparent one as it looks on white (``DecodedImage.on_white``);
     each unreadable one is reported in one line and skipped. ``colors_to_learn`` (a training set's photos): a
@@ -258,14 +269,9 @@ def load_photos(paths: list[Path], on_error=print, colors_to_learn: bool = False
         except ImageError as err:
             on_error(error_line(err))
             continue
-        height, width = image.rgb.shape[:2]
-        if not colors_to_learn:
-            photos.append(image.on_white)
-        elif not image.was_color:
-            on_error(error_line(ImageError(str(path), "grayscale photo: it has no color to learn from")))
-        elif min(height, width) < MIN_TRAINING_SIDE:
-            on_error(error_line(ImageError(str(path), f"{width}×{height} px is too small to learn from (at least "
-                                                      f"{MIN_TRAINING_SIDE} px a side)")))
+        problem = learning_problem(image) if colors_to_learn else None
+        if problem:
+            on_error(error_line(ImageError(str(path), problem)))
         else:
             photos.append(image.on_white)
     return photos

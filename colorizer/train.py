@@ -278,7 +278,7 @@ def _training_record(arch, keep_best: KeepBestWeights, history_path: Path, *, ep
         # Epochs that ran (a Ctrl-C or SIGTERM stops early and keeps the best weights; the epoch it came in counts as
         # run) and asked for; "stopped_early" as a fine-tune's card says it (session 35's audit: nothing said so).
         "epochs": run, "epochs_requested": epochs,
-        "stopped_early": run < epochs or bool(getattr(keep_best, "stopped", False)),
+        "stopped_early": run < epochs or keep_best.stopped,
         "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
         "batch_size": batch_size, "learning_rate": lr, "seed": seed,
         "initialized_from": str(init_from) if init_from else None,

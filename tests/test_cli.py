@@ -883,7 +883,7 @@ def test_a_training_run_stopped_early_says_so_on_its_card_and_in_its_last_line(t
     history = tmp_path / "history.csv"
     history.write_text("epoch,loss,val_loss\n0,0.05,0.04\n1,0.04,0.036\n")
     arch = SimpleNamespace(FROZEN_ENCODER=False, CLASSIFICATION_REBALANCING=None)
-    keep_best = SimpleNamespace(best_epoch=2, best=0.036)
+    keep_best = SimpleNamespace(best_epoch=2, best=0.036, stopped=False)
     record = train._training_record(arch, keep_best, history, epochs=6, batch_size=8, lr=1e-3, seed=0, init_from=None,
                                     train_layers=(), wall_time=3.0, device="CPU", distributed={}, class_rebalancing=None)
     assert (record["epochs"], record["epochs_requested"], record["stopped_early"]) == (2, 6, True)

@@ -31,13 +31,11 @@ def shrink_photo(rgb: np.ndarray, side: int = MAX_PHOTO_SIDE) -> np.ndarray:
 
 
 def _usable(image, name: str, shown: str | None = None) -> Photo:
-    """(name, the photo ≤ ``MAX_PHOTO_SIDE``); ``ImageError`` naming ``shown`` (default: ``name``) for a gray one."""
-    if not image.was_color:
-        raise ImageError(shown or name, "grayscale photo: it has no color to learn from")
-    height, width = image.rgb.shape[:2]
-    if min(height, width) < MIN_PHOTO_SIDE:
-        raise ImageError(shown or name, f"{width}×{height} px is too small to learn from (at least {MIN_PHOTO_SIDE} px "
-                                        "a side)")
+    """(name, the photo ≤ ``MAX_PHOTO_SIDE``); ``ImageError`` naming ``shown`` (default: ``name``) for one that
+    teaches no colors (``data.learning_problem``), or is too thin once shrunk."""
+    problem = data.learning_problem(image)
+    if problem:
+        raise ImageError(shown or name, problem)
     photo = shrink_photo(image.on_white)
     if min(photo.shape[:2]) < MIN_PHOTO_SIDE:  # a long strip: 5000×40 is learned at 1024×8 (session 35's review)
         raise ImageError(shown or name, f"too thin to learn from: at {MAX_PHOTO_SIDE} px on its long side it is "
