@@ -245,13 +245,19 @@ class Colorizer:
         without hints (an empty list is fine there; any hint is a ``HintError``). ``lightness``: the image's L
         (float or uint8 L8), so that each hint's color is one the photo can show at its lightness
         (``hints.within_gamut``)."""
-        hints = validate_hints([] if hints is None else hints, shape, source=self.name)
+        hints = self._checked_hints(hints, shape)
         if not self.takes_hints:
-            if hints:
-                raise HintError(f"{self.name}: this model takes no color hints (hint-taking: "
-                                f"{', '.join(hint_taking_architectures())})")
             return None
         return hint_grid(hints, shape, self.arch.hint_grid_shape(self.working_size), lightness)[None]
+
+    def _checked_hints(self, hints, shape: tuple[int, ...]) -> list[dict]:
+        """``hints`` checked against an image of ``shape`` (``HintError``, also for any hint to a model without
+        hints): what ``colorize`` asks before its work, the grid made once the lightness is known."""
+        hints = validate_hints([] if hints is None else hints, shape, source=self.name)
+        if hints and not self.takes_hints:
+            raise HintError(f"{self.name}: this model takes no color hints (hint-taking: "
+                            f"{', '.join(hint_taking_architectures())})")
+        return hints
 
     def input_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """A photo's (H, W, ...) → the (h, w) this network runs it at: ``aspect_shape`` for an architecture
@@ -326,7 +332,7 @@ class Colorizer:
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False,
                                                 reference_visible=reference_visible, **options).image
-        self.hint_grid(hints, image.shape)  # a bad hint is refused before any work
+        hints = self._checked_hints(hints, image.shape)  # a bad hint is refused before any work
         L8, x = self.prepared(image)
         grid = self.hint_grid(hints, image.shape, L8)
         return self.join(L8, self.predict_ab(x, hint_grid=grid, **options)[0])
@@ -385,7 +391,7 @@ class Colorizer:
         if not self.has_certainty:
             return None, None
         image = _validated(image)
-        self.hint_grid(hints, image.shape)  # a bad hint is refused before any work
+        hints = self._checked_hints(hints, image.shape)  # a bad hint is refused before any work
         L8, x = self.prepared(image)
         grid = self.hint_grid(hints, image.shape, L8)
         with self._lock:
