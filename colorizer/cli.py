@@ -105,6 +105,19 @@ def _not_a_folder(path) -> bool:
     return False
 
 
+def _unknown_checkpoint(name_or_path) -> bool:
+    """Say (one line) that ``name_or_path`` names no checkpoint there is, with the names there are → True; a
+    filesystem and name check only, done before TensorFlow loads."""
+    from colorizer import checkpoints
+
+    try:
+        checkpoints.resolve(name_or_path)
+    except checkpoints.CheckpointError as err:
+        _error(str(err))
+        return True
+    return False
+
+
 def cmd_archs(args) -> int:
     if args.hints:
         import_tensorflow_quietly()  # the architectures' modules build Keras models
@@ -253,14 +266,8 @@ TRAINING_PALETTE_ROW = "baseline: training palette"
 def cmd_evaluate(args) -> int:
     if args.dir != GALLERY_SET and _not_a_folder(args.dir):
         return USAGE_ERROR
-    from colorizer import checkpoints
-
-    for path in args.checkpoint or []:  # a misspelt path, before TensorFlow loads
-        try:
-            checkpoints.resolve(path)
-        except checkpoints.CheckpointError as err:
-            _error(str(err))
-            return USAGE_ERROR
+    if any(_unknown_checkpoint(path) for path in args.checkpoint or []):  # a misspelt path, before TensorFlow loads
+        return USAGE_ERROR
     import_tensorflow_quietly()
     from colorizer.baselines import TrainingPalette
     from colorizer.eval_report import format_table, write_json
@@ -428,8 +435,6 @@ def _shown(path: Path) -> str:
 
 
 def cmd_finetune(args) -> int:
-    from colorizer import checkpoints
-
     if _not_a_folder(args.data):
         return USAGE_ERROR
     from colorizer.data import every_photo
@@ -439,10 +444,7 @@ def cmd_finetune(args) -> int:
         _error(f"{args.data}: no photos to fine-tune on (none of {', '.join(sorted(SUPPORTED_EXTENSIONS))} here or in "
                "train/ or val/)")
         return USAGE_ERROR
-    try:  # a misspelt --base is named with the checkpoints there are, before TensorFlow's seconds of loading
-        checkpoints.resolve(args.base)
-    except checkpoints.CheckpointError as err:
-        _error(str(err))
+    if _unknown_checkpoint(args.base):  # a misspelt --base, named with those there are, before TensorFlow loads
         return USAGE_ERROR
     import_tensorflow_quietly()  # the fine-tuning package imports it
     from colorizer.finetune import FinetuneError, finetune_from_cli
