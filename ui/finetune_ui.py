@@ -223,15 +223,16 @@ def settings_ui(base_card: dict) -> dict:
     return {"epochs": int(epochs), "lr": float(lr), "batch_size": int(batch), "crop": int(crop), "val_share": float(share)}
 
 
-def start_ui(bases: dict) -> None:
-    """The whole form and its Start button (Start queues the job: see ``_start``)."""
+def start_ui(bases: dict, mine: dict) -> None:
+    """The whole form and its Start button (Start queues the job: see ``_start``); ``mine``: the visitor's
+    fine-tuned checkpoints (``_mine()``), Start disabled when they keep the most already."""
     base = base_ui(bases)
     card = checkpoints.read_card(bases[base])
     loader = photos_ui()
     settings = settings_ui(card)
     source = "gallery color photos" if st.session_state.get("finetune.source") == GALLERY else "photos uploaded in the app"
     most = access.Limits.from_env().per_visitor
-    full = len(_mine()) >= most  # said here, not only after Start (session 35's audit)
+    full = len(mine) >= most  # said here, not only after Start (session 35's audit)
     st.button("Start fine-tuning", type="primary", key="finetune.start", icon=":material/play_arrow:",
               disabled=loader is None or full, on_click=safe(_start), args=(base, loader, settings, source, owner_id()))
     if full:
@@ -509,8 +510,9 @@ def finetune_page_ui() -> None:
     if not bases:
         widgets.no_checkpoint_ui()
         return
-    start_ui(bases)
-    my_models_ui()
+    mine = _mine()  # once a run: each listing reads the visitor's access files
+    start_ui(bases, mine)
+    my_models_ui(mine)
 
 
 # --------------------------------------------------------------------------- the visitor's checkpoints
@@ -550,9 +552,10 @@ def _delete(folder, owner: str) -> None:
     access.delete(folder, owner)
 
 
-def my_models_ui() -> None:
-    """The visitor's fine-tuned checkpoints: private or shared, when each expires, Share and Delete."""
-    mine = _mine()
+def my_models_ui(mine: dict | None = None) -> None:
+    """The visitor's fine-tuned checkpoints (``mine``: ``_mine()``'s listing, when the caller holds it): private or
+    shared, when each expires, Share and Delete."""
+    mine = _mine() if mine is None else mine
     if not mine:
         return
     st.header("Your fine-tuned models")
