@@ -196,11 +196,10 @@ _STRIP_ROWS = 256
 
 
 def _array_of(im: Image.Image) -> np.ndarray:
-    """A loaded Pillow image → a new uint8 array of its pixels, filled a strip of rows at a time (``np.array(im)``
-    goes through a whole-picture bytes copy first)."""
+    """A loaded RGB or RGBA Pillow image → a new uint8 H×W×bands array of its pixels, filled a strip of rows at a
+    time (``np.array(im)`` goes through a whole-picture bytes copy first)."""
     width, height = im.size
-    channels = len(im.getbands())
-    arr = np.empty((height, width, channels) if channels > 1 else (height, width), np.uint8)
+    arr = np.empty((height, width, len(im.getbands())), np.uint8)
     for top in range(0, height, _STRIP_ROWS):
         arr[top:top + _STRIP_ROWS] = np.asarray(im.crop((0, top, width, min(height, top + _STRIP_ROWS))))
     return arr
