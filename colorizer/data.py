@@ -22,7 +22,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 __all__ = ["check_folder", "list_photos", "every_photo", "learning_problem", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
-           "trained_on_packages", "shipping_problem", "check_shippable"]
+           "trained_on_packages", "shipping_problem", "check_shippable", "manifest_row_of", "unnamed_sources"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
@@ -45,16 +45,21 @@ SHIPPABLE_PACKAGES = ("scratch", "gcompris-qt-data", "mate-backgrounds", "lomiri
 SURFACE_SHARE = 0.1
 
 
+def _manifest_of(folder: Path) -> tuple[Path, str | None]:
+    """The ``manifest.csv`` that describes ``folder`` and the split its rows are kept to (None: every row): its own,
+    or its parent's for a ``train/`` or ``val/`` split folder."""
+    if not (folder / "manifest.csv").is_file() and folder.name in ("train", "val"):
+        return folder.parent / "manifest.csv", folder.name
+    return folder / "manifest.csv", None
+
+
 def manifest_rows(folder: str | Path) -> list[dict] | None:
     """The ``manifest.csv`` rows that describe ``folder``'s photos, or None when none does: its own manifest, or,
     for the ``train/`` or ``val/`` split of a photo folder (``scripts/fetch_photos.py``), its parent's rows of that
     split, so that ``train --extra-photos data/photos/val`` names the packages and licenses of what it adds."""
     import csv
 
-    folder = Path(folder)
-    manifest, split = folder / "manifest.csv", None
-    if not manifest.is_file() and folder.name in ("train", "val"):
-        manifest, split = folder.parent / "manifest.csv", folder.name
+    manifest, split = _manifest_of(Path(folder))
     if not manifest.is_file():
         return None
     with open(manifest, newline="") as f:
@@ -65,9 +70,22 @@ def manifest_rows(folder: str | Path) -> list[dict] | None:
     def in_split(row: dict) -> bool:  # a manifest without a split column names it in the path: "train/x.png"
         if row.get("split"):
             return row["split"] == split
-        return str(row.get("path") or row.get("file") or "").replace("\\", "/").startswith(f"{split}/")
+        return _row_path(row).startswith(f"{split}/")
 
     return [row for row in rows if in_split(row)]
+
+
+def _row_path(row: dict) -> str:
+    return str(row.get("path") or row.get("file") or "").replace("\\", "/")
+
+
+def manifest_row_of(folder: str | Path) -> dict[Path, dict]:
+    """Each photo file ``folder``'s manifest lists (``manifest_rows``), by its resolved path → its row; empty when
+    the folder has no manifest. What a card counts is looked up here, file by file: a manifest copied from another
+    folder names what that folder held, not what this one holds."""
+    rows = manifest_rows(folder) or []
+    base = _manifest_of(Path(folder))[0].parent
+    return {(base / _row_path(row)).resolve(): row for row in rows if _row_path(row)}
 
 
 def check_held_out(data_dir: str | Path) -> None:
@@ -95,13 +113,33 @@ def trained_on_packages(card: dict) -> set[str]:
     return found
 
 
+def unnamed_sources(card: dict) -> list[str]:
+    """The sources a card records without a package, at any depth: a folder without a manifest, photos its manifest
+    does not list (``train.data_sources``). Nothing tells where their photos came from, so nothing can clear them."""
+    found, stack = [], [card]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found += [str(source.get("source", "?")) for source in item.get("sources") or []
+                      if isinstance(source, dict) and not isinstance(source.get("package"), str)]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return sorted(set(found))
+
+
 def shipping_problem(card: dict, name: str = "checkpoint") -> str | None:
-    """Why a card's weights cannot ship, or None: they learned from a package outside ``SHIPPABLE_PACKAGES``, or
-    the card records extra photos or surfaces without naming their packages (nothing to check them by)."""
+    """Why a card's weights cannot ship, or None: they learned from a package outside ``SHIPPABLE_PACKAGES``, from
+    photos of no named package (``unnamed_sources``), or the card records extra photos or surfaces without naming
+    their packages (nothing to check them by)."""
     others = sorted(trained_on_packages(card) - set(SHIPPABLE_PACKAGES))
     if others:
         return (f"{name}: trained on {', '.join(others)}, kept for independent evaluation; "
                 f"shipped weights learn only from {', '.join(SHIPPABLE_PACKAGES)}")
+    unknown = unnamed_sources(card)
+    if unknown:
+        return (f"{name}: trained on photos of no named package (in {', '.join(unknown)}: no manifest.csv row "
+                f"names their source); shipped weights learn only from {', '.join(SHIPPABLE_PACKAGES)}")
     recorded = card.get("data") or {}
     unnamed = [key for key in ("extra_photos", "surfaces")
                if recorded.get(key) and not trained_on_packages(recorded[key])]

@@ -35,16 +35,32 @@ __all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "chec
 VAL_RANDOM_CROPS = 3
 
 
-def data_sources(data_dir: str | Path) -> list[dict]:
-    """Packages and licenses of the folder's photos, from its manifest (``data.manifest_rows``) when it has one."""
-    rows = data.manifest_rows(data_dir)
-    if rows is None:
-        return [{"source": str(data_dir), "license": "unknown (no manifest.csv)"}]
+def data_sources(data_dir: str | Path, files=None) -> list[dict]:
+    """Packages and licenses of the folder's photo files (``data.every_photo``, or ``files``), each looked up in
+    its manifest (``data.manifest_row_of``). Files it does not list are counted under the folder with an unknown
+    license and no package, which ``data.shipping_problem`` refuses to ship: the count is of the files trained on,
+    not of the manifest's rows."""
+    files = data.every_photo(data_dir) if files is None else files
+    rows = data.manifest_row_of(data_dir)
     counts: dict[tuple[str, str], int] = {}
-    for row in rows:
-        key = (row.get("package", "?"), row.get("license", "?"))
+    unlisted = 0
+    for path in files:
+        row = rows.get(Path(path).resolve())
+        if row is None:
+            unlisted += 1
+            continue
+        key = (row.get("package") or "?", row.get("license") or "?")
         counts[key] = counts.get(key, 0) + 1
-    return [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
+    sources = [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
+    if unlisted:
+        why = "not in manifest.csv" if rows else "no manifest.csv"
+        sources.append({"source": str(data_dir), "license": f"unknown ({why})", "photos": unlisted})
+    return sources
+
+
+def _pngs(folder) -> list[Path]:
+    """The files ``data.load_stamps`` reads (stamps and surfaces), for their card's sources."""
+    return sorted(Path(folder).glob("*.png"))
 
 
 def extra_photos_card(folders) -> dict:
@@ -260,7 +276,7 @@ def _data_record(data_dir, sets: _TrainingSets, stamps_dir, surfaces_dir, extra_
         "sources_by_split": {split: data_sources(Path(data_dir) / split) for split in ("train", "val")},
         "stamps": _stamps_card(stamps_dir, sets.stamps),
         "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
-                                               "sources": data_sources(surfaces_dir)},
+                                               "sources": data_sources(surfaces_dir, _pngs(surfaces_dir))},
         "extra_photos": None if not extra_photos_dir else extra_photos_card(extra_photos_dir),
         # Synthetic: no photo and no package, so nothing for check_shippable to name.
         "backdrops": None if not backdrops else {
@@ -385,7 +401,7 @@ def _stamps_card(stamps_dir, stamps) -> dict | None:
         return None
     options = data.StampOptions()
     return {"count": len(stamps), "share_of_crops": options.share, "per_crop": [1, options.most],
-            "side_share": list(options.side), "sources": data_sources(stamps_dir)}
+            "side_share": list(options.side), "sources": data_sources(stamps_dir, _pngs(stamps_dir))}
 
 
 def _epochs_run(history_path: Path) -> int:

@@ -448,3 +448,33 @@ def test_a_split_folder_is_described_by_its_parents_manifest(tmp_path):
         csv.writer(f).writerow(["val/val.png", "val", data.HELD_OUT_PACKAGES[0], "?"])
     with pytest.raises(ValueError, match="val: 1 photo.*held-out source"):
         data.check_held_out(tmp_path / "val")  # what extra_photo_crops checks each folder by
+
+
+def test_a_cards_sources_count_the_files_trained_on_not_the_manifests_rows(tmp_path):
+    """Session 35's research audit: a manifest copied from another folder named 336 sources for 8 photos, and a photo
+    it did not list trained as shippable. The card counts the files, row by row; an unlisted file, or a folder with no
+    manifest, is a source of no package, which cannot ship."""
+    from colorizer.train import data_sources
+
+    (tmp_path / "train").mkdir()
+    for name in ("listed.png", "stray.png"):
+        write_png(tmp_path / "train" / name, make_photo(40, 40, seed=2))
+    with open(tmp_path / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["path", "split", "package", "license"])
+        writer.writeheader()
+        writer.writerows([{"path": f"train/{name}", "split": "train", "package": "scratch", "license": "CC-BY-SA-3.0"}
+                          for name in ("listed.png", "gone1.png", "gone2.png")])
+    sources = data_sources(tmp_path / "train")
+    assert sources == [{"package": "scratch", "license": "CC-BY-SA-3.0", "photos": 1},
+                       {"source": str(tmp_path / "train"), "license": "unknown (not in manifest.csv)", "photos": 1}]
+    card = {"data": {"sources": sources}}
+    assert data.unnamed_sources(card) == [str(tmp_path / "train")]
+    with pytest.raises(ValueError, match="photos of no named package"):
+        data.check_shippable(card, "hypercolumn")
+    (tmp_path / "manifest.csv").unlink()
+    assert data_sources(tmp_path / "train") == [
+        {"source": str(tmp_path / "train"), "license": "unknown (no manifest.csv)", "photos": 2}]
+    # A source of no package deep inside a teacher's record is found too.
+    taught = {"data": {"sources": [{"package": "scratch", "photos": 1}]},
+              "training": {"teacher": {"data": {"sources": [{"source": "mine", "license": "unknown"}]}}}}
+    assert "photos of no named package (in mine" in data.shipping_problem(taught, "x")
