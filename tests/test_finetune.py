@@ -78,7 +78,7 @@ def check_result(fn, base: Path, result: Path, photos, arch: str, epochs: int) -
     card = json.loads((result / "card.json").read_text())
     assert card["architecture"] == arch and card["base"]["name"] == arch
     assert card["training"]["frozen_encoder_features_cached"] is True
-    assert card["training"]["epochs_run"] == epochs and card["training"]["device"].startswith("CPU")
+    assert card["training"]["epochs"] == epochs and card["training"]["device"].startswith("CPU")
     assert {"gray", arch, result.name, "truth"} <= set(card["evaluation"])
     history = checkpoints.read_history(result)
     assert [row["epoch"] for row in history] == [float(e) for e in range(epochs)] and "val_loss" in history[0]
@@ -453,7 +453,7 @@ def test_stop_after_the_last_epoch_is_done_not_stopped_early(fn, tiny_checkpoint
     assert status.state == "done" and result is not None, status.error
     assert status.message == f"saved {result.name}: all 2 epochs had run when Stop came"
     training = json.loads((result / "card.json").read_text())["training"]
-    assert training["stopped_early"] is False and training["epochs_run"] == 2
+    assert training["stopped_early"] is False and training["epochs"] == 2
     assert training["last_epoch_steps"] == training["steps_per_epoch"]
 
 
@@ -491,9 +491,9 @@ def test_sigterm_stops_the_cli_after_the_current_step_and_saves_the_best_weights
     assert stdout.strip() == str(out) and "SIGTERM: stopping fine-tuning after this step" in stderr
     card = checkpoints.read_card(out)
     training = card["training"]
-    assert training["stopped_early"] and 1 <= training["epochs_run"] < 1000
+    assert training["stopped_early"] and 1 <= training["epochs"] < 1000
     history = checkpoints.read_history(out)
-    assert len(history) == training["epochs_run"]
+    assert len(history) == training["epochs"]
     assert training["best_val_loss"] == pytest.approx(min(row["val_loss"] for row in history))
     assert sorted(p.name for p in out.iterdir()) == ["card.json", "history.csv", "model.keras"]
     assert checkpoints.load_keras_model(out).name == "cifar_ae"
@@ -1005,7 +1005,7 @@ def test_stop_in_the_first_epoch_ends_training_there_and_the_card_says_so(fn, ti
     status = job.status()
     assert status.state == "stopped" and result is not None, status.error
     training = checkpoints.read_card(result)["training"]
-    assert (training["epochs"], training["epochs_run"], training["stopped_early"]) == (3, 1, True)
+    assert (training["epochs_requested"], training["epochs"], training["stopped_early"]) == (3, 1, True)
     assert training["last_epoch_steps"] == 1 < training["steps_per_epoch"]
     assert len(checkpoints.read_history(result)) == 1
 
@@ -1129,7 +1129,7 @@ def test_a_server_shutting_down_saves_the_running_fine_tunes_best_epoch(tmp_path
     assert run.returncode == 0 and "epochs before exit: 2" in run.stdout, (run.stdout, run.stderr[-2000:])
     [saved] = [p for p in tmp_path.iterdir() if p.name.startswith("cifar_ae-ft-")]
     card = json.loads((saved / "card.json").read_text())
-    assert (saved / "model.keras").is_file() and card["training"]["stopped_early"] and card["training"]["epochs_run"] >= 2
+    assert (saved / "model.keras").is_file() and card["training"]["stopped_early"] and card["training"]["epochs"] >= 2
 
 
 def test_the_waiting_line_estimates_each_job_ahead(fn):

@@ -204,7 +204,7 @@ def test_result_of_a_stop_inside_an_epoch_says_so(tmp_path):
 
     folder = tmp_path / "cifar_ae-ft-1234"
     checkpoints.write_card(folder, {"name": folder.name, "training": {
-        "epochs": 1, "epochs_run": 1, "stopped_early": True, "last_epoch_steps": 1, "steps_per_epoch": 3,
+        "epochs_requested": 1, "epochs": 1, "stopped_early": True, "last_epoch_steps": 1, "steps_per_epoch": 3,
         "time_per_epoch_s": None, "feature_time_s": 6.7}})
     (folder / "model.keras").write_bytes(b"x")  # the result is still on the server
     at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
@@ -226,7 +226,7 @@ def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_pa
     scores = lambda psnr: {"psnr": psnr, "ssim": 0.8, "l2_ab": 30.0, "colorfulness": 20.0, "n_images": 1}
     checkpoints.write_card(folder, {
         "name": folder.name, "base": {"name": "hypercolumn"}, "data": {"held_out": True, "held_out_photos": 1},
-        "training": {"epochs": 1, "epochs_run": 1, "time_per_epoch_s": 3.0, "feature_time_s": 6.7},
+        "training": {"epochs_requested": 1, "epochs": 1, "time_per_epoch_s": 3.0, "feature_time_s": 6.7},
         "evaluation": {"gray": scores(15.31), "hypercolumn": scores(13.24), folder.name: scores(tuned_psnr)}})
     (folder / "model.keras").write_bytes(b"x")
     at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
@@ -301,7 +301,7 @@ def test_a_job_that_stopped_while_its_visitor_was_away_is_shown_once_when_they_c
     token = "dora-token-0123456789abcd"
     folder = checkpoint_dir / "cifar_ae-ft-0011223344556677"
     checkpoints.write_card(folder, {"name": folder.name, "training": {
-        "epochs": 20, "epochs_run": 13, "stopped_early": True, "time_per_epoch_s": 2.5, "feature_time_s": 6.7}})
+        "epochs_requested": 20, "epochs": 13, "stopped_early": True, "time_per_epoch_s": 2.5, "feature_time_s": 6.7}})
     (folder / "model.keras").write_bytes(b"weights")
     access.grant(folder, token)
     status = SimpleNamespace(state="stopped", result=folder, wall_time_s=40.0, device="CPU: test", history=(),
@@ -326,7 +326,7 @@ def test_a_fine_tuned_models_line_says_what_tells_it_apart(tmp_path):
     from colorizer import checkpoints
     from ui.finetune_ui import model_line
 
-    checkpoints.write_card(tmp_path, {"data": {"photos": 8}, "training": {"epochs_run": 13, "stopped_early": True}})
+    checkpoints.write_card(tmp_path, {"data": {"photos": 8}, "training": {"epochs": 13, "stopped_early": True}})
     record = {"created": 1796562000.0, "expires": 1796734800.0, "shared": False}
     assert model_line("hypercolumn-ft-00aa", tmp_path, record) == (
         "**hypercolumn-ft-00aa** · made 2026-12-06 13:00 UTC · 8 photos · 13 epochs (stopped early) · private · "
@@ -336,8 +336,8 @@ def test_a_fine_tuned_models_line_says_what_tells_it_apart(tmp_path):
 def test_epochs_done_counts_whole_epochs_when_none_was_cut():
     from ui.finetune_ui import epochs_done
 
-    assert epochs_done({"epochs_run": 3, "last_epoch_steps": 5, "steps_per_epoch": 5}) == "3 epoch(s)"
-    assert epochs_done({"epochs_run": 4}) == "4 epoch(s)"  # a card without step counts
+    assert epochs_done({"epochs": 3, "last_epoch_steps": 5, "steps_per_epoch": 5}) == "3 epoch(s)"
+    assert epochs_done({"epochs": 4}) == "4 epoch(s)"  # a card without step counts
     assert epochs_done({}) == "? epoch(s)"
 
 

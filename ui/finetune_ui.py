@@ -405,7 +405,7 @@ def result_ui(job: finetune.FinetuneJob) -> None:
 def epochs_done(training: dict) -> str:
     """How much training the card's ``training`` records: "3 epoch(s)", or with a Stop inside an epoch (Keras
     still ends it, and history.csv has a row for it) "2 full epoch(s) and 1 of 3 steps of epoch 3"."""
-    run, steps, last = training.get("epochs_run"), training.get("steps_per_epoch"), training.get("last_epoch_steps")
+    run, steps, last = training.get("epochs"), training.get("steps_per_epoch"), training.get("last_epoch_steps")
     if not isinstance(run, int):
         return "? epoch(s)"
     if run and isinstance(steps, int) and isinstance(last, int) and 0 <= last < steps:
@@ -536,8 +536,8 @@ def model_line(name: str, folder, record: dict) -> str:
     what = [f"made {made:%Y-%m-%d %H:%M} UTC"]
     if isinstance(photos, int):
         what.append(f"{photos} photo{'s' * (photos != 1)}")
-    if isinstance(training.get("epochs_run"), int):
-        what.append(f"{training['epochs_run']} epoch{'s' * (training['epochs_run'] != 1)}"
+    if isinstance(training.get("epochs"), int):
+        what.append(f"{training['epochs']} epoch{'s' * (training['epochs'] != 1)}"
                     + (" (stopped early)" if training.get("stopped_early") else ""))
     what.append("shared on this server" if record.get("shared") else "private")
     what.append(f"kept until {expires:%Y-%m-%d %H:%M} UTC")

@@ -273,7 +273,8 @@ class FinetuneJob:
                 "skipped": len(self.status().skipped) if self.private else list(self.status().skipped),
             },
             training={
-                "epochs": config.epochs, "epochs_run": len(progress.rows), "stopped_early": progress.stopped_early,
+                # As a trained card says it: "epochs" ran, "epochs_requested" were asked for (a Stop or a visitor leaving ends early).
+                "epochs": len(progress.rows), "epochs_requested": config.epochs, "stopped_early": progress.stopped_early,
                 "last_epoch_steps": progress.steps_done, "steps_per_epoch": progress.steps,
                 "best_epoch": keep_best.best_epoch, "best_val_loss": keep_best.best,
                 "batch_size": config.batch_size, "learning_rate": config.lr, "seed": config.seed,
