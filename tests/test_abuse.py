@@ -1088,7 +1088,8 @@ def test_the_curves_page_lists_the_checkpoints_once_and_draws_others_shared_ones
         assert sorted(picker.value) == sorted(["cifar_ae", "vae", "unet313", "hypercolumn_hints", TUNED_NAME])
     assert counts[20] == counts[0], counts  # the listings do not grow with the shared models
     assert picker.max_selections == curves_ui.MAX_CURVES
-    picker.set_value(picker.options[:curves_ui.MAX_CURVES]).run()
+    # Options are labels (a fine-tuned model's ends " · NAME"); set_value takes the names.
+    picker.set_value([label.split(" · ")[-1] for label in picker.options[:curves_ui.MAX_CURVES]]).run()
     assert_no_page_error(at)
     assert len([e for e in at.expander if "·" in e.label]) == curves_ui.MAX_CURVES  # one card each
 

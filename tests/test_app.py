@@ -134,8 +134,8 @@ def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
     monkeypatch.setattr(widgets, "checkpoint_kind", lambda name: "fine-tuned")
     monkeypatch.setattr(loaders, "card_of", lambda name, available=None: {"created": "2026-12-06T14:02:51+00:00",
                                                           "architecture": "hypercolumn"} if name == "a" else {})
-    assert widgets._checkpoint_label("a") == "hypercolumn fine-tuned 06 Dec 14:02 UTC · a"  # what tells it apart first
-    assert widgets._checkpoint_label("b") == "model fine-tuned · b"  # no card: no time
+    assert widgets.checkpoint_label("a") == "hypercolumn fine-tuned 06 Dec 14:02 UTC · a"  # what tells it apart first
+    assert widgets.checkpoint_label("b") == "model fine-tuned · b"  # no card: no time
 
 
 def test_gray_upload_is_colorized(tiny_app_env, monkeypatch):
@@ -1013,6 +1013,8 @@ def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):
     another page, but no test set them: here the second of two pictures and the fine-tuned model."""
     at = upload(app(), [("first.png", gray_png(40), "image/png"), ("second.png", gray_png(48), "image/png")])
     at.switch_page("pages/compare.py").run()
+    # Labelled as the sidebar labels it (session 35: the bare random name here, the architecture there).
+    assert at.multiselect(key="compare.tuned").options == [f"cifar_ae fine-tuned · {TUNED_NAME}"]
     at.selectbox(key="compare.image").set_value(1)
     at.multiselect(key="compare.tuned").set_value([TUNED_NAME]).run()
     at.switch_page("pages/curves.py").run()

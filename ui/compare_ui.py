@@ -140,11 +140,12 @@ def evaluation_caption(truths: dict[str, float], several: bool) -> str:
 
 def names_ui() -> list[str]:
     """The shipped checkpoints, then the fine-tuned ones the visitor picks (none by default)."""
-    available = list(loaders.available_checkpoints())
+    available = loaders.available_checkpoints()  # once: each listing reads every fine-tuned model's access file
     shipped = [n for n in available if n in checkpoints.shipped_checkpoints()]
     tuned = [n for n in available if n not in shipped]
     picked = widgets.multiselect_ui("Fine-tuned models to compare too", tuned, [], "compare.tuned",
                                     max_selections=MAX_TUNED,
+                                    format_func=lambda name: widgets.checkpoint_label(name, available),
                                     help=f"Yours and those shared on this server, up to {MAX_TUNED}: each one is "
                                          "loaded to run it, and takes some of the server's memory.") if tuned else []
     return shipped + picked[:MAX_TUNED]  # also against a tampered request: the widget alone caps it in the browser

@@ -82,6 +82,7 @@ def curves_page_ui() -> None:
     default = [name for name in with_history if not shared_by_others(available[name], viewer)][:MAX_CURVES]
     chosen = widgets.multiselect_ui("Checkpoints", with_history, default, "curves.checkpoints",
                                     max_selections=MAX_CURVES,
+                                    format_func=lambda name: widgets.checkpoint_label(name, available),
                                     help=f"Up to {MAX_CURVES} at once; models other visitors shared are here too.")
     chosen = chosen[:MAX_CURVES]  # also against a tampered request: the widget alone caps it in the browser
     metrics = charts.metric_names({name: histories[name] for name in chosen})

@@ -197,7 +197,7 @@ def checkpoint_kind(name: str) -> str:
     return "shipped" if name in checkpoints.shipped_checkpoints() else "fine-tuned"
 
 
-def _checkpoint_label(name: str, available: dict | None = None) -> str:
+def checkpoint_label(name: str, available: dict | None = None) -> str:
     """A shipped model's name; a fine-tuned one's architecture and when it was made first, then its name (random
     hex: several of one visitor could not be told apart, and the sidebar's box cuts a long label at its end).
     ``available``: the listing the picker holds (one listing reads every fine-tuned model's access file)."""
@@ -233,7 +233,7 @@ def model_picker_ui() -> str | None:
         st.session_state.pop(MODEL_KEY, None)
     preferred = default_checkpoint(names)
     name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY,
-                        format_func=lambda option: _checkpoint_label(option, available),
+                        format_func=lambda option: checkpoint_label(option, available),
                         help="Shipped checkpoints from weights/ and your fine-tuned ones.", on_change=_chosen)
     if gone is not None and gone not in names:
         st.info(plain(f"{gone} is no longer on this server (deleted by its maker, or expired): showing {name}."),
