@@ -195,17 +195,20 @@ def compile_for_training(trainable, *, lr: float, loss, metrics=None, loss_weigh
 
 
 def fit(trainable, x, y, val, *, epochs: int, batch_size: int, lr: float, loss, metrics=None, loss_weights=None,
-        history_path=None, callbacks=(), verbose: int = 1, seed: int = 0, augment=None, loss_scaling: bool = False,
+        history_path=None, callbacks=(), verbose: int | None = None, seed: int = 0, augment=None, loss_scaling: bool = False,
         stop: threading.Event | None = None) -> KeepBestWeights:
     """Compile and fit ``trainable`` with the project's schedule → the KeepBestWeights callback.
 
     ``val``: (x, y) of the validation set; ``history_path``: a CSVLogger file (epoch, loss, val_loss,
     learning_rate, metrics); ``callbacks`` run after the schedule's (they see ``learning_rate`` in the
-    logs); ``augment``: see ``ArrayBatches`` (an architecture's ``augment_batch``); ``stop``: see the
+    logs); ``verbose``: Keras's (None: a progress bar on a terminal, one line an epoch otherwise: the bar
+    rewrites itself ~200 bytes a step into a log file of a run started with nohup); ``augment``: see ``ArrayBatches`` (an architecture's ``augment_batch``); ``stop``: see the
     module docstring (None: SIGINT/SIGTERM stop this call). ``batch_size``: the global batch; under a
     strategy with several replicas (the one ``trainable`` was built under) each replica takes its share
     of every batch and the gradients are averaged, so one step equals one device's step on that batch."""
     keras.utils.set_random_seed(seed)
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
     # The optimizer's slots must live where the model's variables do: made under the model's strategy
     # (the default one, i.e. no change, for a model built outside any scope).
     with trainable.distribute_strategy.scope():

@@ -331,13 +331,18 @@ def test_evaluate_folder_without_color_photos(tmp_path, capsys):
     assert error_lines(capsys.readouterr().err) == [f"error: {tmp_path}: no color photos to evaluate"]
 
 
-def test_train_writes_model_history_and_card(photo_dir, tmp_path, capsys):
+def test_train_writes_model_history_and_card(photo_dir, tmp_path, capfd):
     out = tmp_path / "weights"
     argv = ["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
             "--crops-per-photo", "2", "--batch-size", "8"]
     assert main(argv) == 0
     folder = out / "cifar_ae"
     assert sorted(p.name for p in folder.iterdir()) == ["card.json", "history.csv", "model.keras"]
+    # Not a terminal (a log file, a pipe): one line an epoch, not Keras's bar redrawn at every step.
+    printed = capfd.readouterr().out  # Keras writes past pytest's capsys
+    epoch_lines = [line for line in printed.splitlines() if " - loss: " in line]
+    assert len(epoch_lines) == 1 and "val_loss: " in epoch_lines[0], printed[-400:]
+    assert "\r" not in printed and "━" not in printed, printed[-400:]
 
     with open(folder / "history.csv", newline="") as f:
         rows = list(csv.DictReader(f))
