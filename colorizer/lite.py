@@ -145,9 +145,15 @@ class LiteForward:
     def __init__(self, blob: bytes, names: tuple[str, ...], threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
+        from colorizer.quiet_tensorflow import chatter_off_stderr
+
         threads = threads or len(os.sched_getaffinity(0))
         try:
-            self.interpreter = Interpreter(model_content=bytes(blob), num_threads=threads)
+            # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every one, as its first allocation
+            # applies the delegate: allocated here once, inside the block.
+            with chatter_off_stderr():
+                self.interpreter = Interpreter(model_content=bytes(blob), num_threads=threads)
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise LiteError(f"LiteRT cannot read the flatbuffer ({str(err).splitlines()[0][:200]})") from None
         self.names = tuple(names)

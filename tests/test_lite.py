@@ -226,3 +226,14 @@ def test_a_template_whose_size_is_not_its_indexs_is_refused(tiny, tmp_path):
     (tmp_path / lite.INDEX).write_text(json.dumps(index))
     with pytest.raises(lite.LiteError, match=f"its buffer {entry['length']} at {entry['offset']}"):
         lite.fill_template(tmp_path, network)
+
+
+def test_an_interpreter_prints_nothing_on_stderr(tiny, capfd):
+    """LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." as an interpreter first allocates
+    (``export-lite``'s stderr, which is for its errors, held it): kept off stderr, the outputs unchanged."""
+    network, forward = tiny
+    capfd.readouterr()
+    quiet = lite.LiteForward(*lite.convert(network), threads=1)
+    assert capfd.readouterr().err == ""
+    x = np.random.default_rng(3).random((1, 32, 48, 1), np.float32)
+    assert all(np.array_equal(a, b) for a, b in zip(quiet(x).values(), forward(x).values()))
