@@ -102,6 +102,13 @@ def test_the_suggested_colors_say_their_probabilities_apart(tiny_app_env):
     assert labels == expected and len(labels) == 6
     assert any(re.search(r" · \d\.\d%$", label) for label in labels), labels  # the thin ones, with their decimal
     assert [share_text(p) for p in (0.0177, 0.004, 0.094, 0.096, 0.234)] == ["1.8%", "0.4%", "9.4%", "10%", "23%"]
+    # Each swatch is a square of its color named for a screen reader, not an image (whose Fullscreen button was
+    # a tab stop read out beside each of them: session 34's accessibility walkthrough).
+    swatches = [h.proto.body for h in at.get("html")]
+    for label in labels:
+        code = label.split(" · ")[0]
+        assert any(f'aria-label="{code}"' in body and f"background:{code}" in body for body in swatches), swatches
+    assert not [img for element in at.image for img in element.proto.imgs if img.alt.startswith("#")]
 
 
 @pytest.mark.parametrize("height,width,click,point", [

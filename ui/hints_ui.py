@@ -66,8 +66,13 @@ def share_text(probability: float) -> str:
     return f"{probability:.0%}" if probability >= 0.095 else f"{probability:.1%}"
 
 
-def _swatch(rgb, side: int = 28) -> np.ndarray:
-    return np.full((side, side, 3), rgb, np.uint8)
+def _swatch_ui(container, rgb, side: int = 28) -> None:
+    """A square of color ``rgb`` named by its hex code for screen readers. Drawn as HTML, not as an image: an image
+    gets Streamlit's Fullscreen button, a tab stop and "Fullscreen" read out beside each of a dozen swatches."""
+    code = _hex(rgb)
+    container.html(f'<div role="img" aria-label="{code}" title="{code}" style="width:{side}px;height:{side}px;'
+                   f'background:{code};border:1px solid rgba(128,128,128,.6);border-radius:4px"></div>',
+                   width=side + 2)
 
 
 def _marked(shown: np.ndarray, scale: tuple[float, float], hints: list[dict], point) -> np.ndarray:
@@ -174,7 +179,7 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
         row = st.container(horizontal=True, gap="small")
         for k, s in enumerate(suggestions):
             pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
-            pair.image(_swatch(s["rgb"]), width=28, alt=_hex(s["rgb"]))
+            _swatch_ui(pair, s["rgb"])
             # The color in the label too: six buttons all named "2%" told a screen reader nothing.
             pair.button(f"{_hex(s['rgb'])} · {share_text(s['probability'])}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
                         args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
@@ -206,7 +211,7 @@ def _painted_ui(picked_hex: str, L: float) -> None:
     if difference < PAINTED_DELTA_E:
         return
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    row.image(_swatch(painted, 20), width=20, alt=_hex(painted))
+    _swatch_ui(row, painted, 20)
     row.caption(f"Painted here as {_hex(painted)}: the photo keeps its lightness at this point (L {L:.0f}), so the "
                 "color takes that lightness, less vivid where a screen shows no more.")
 
@@ -220,7 +225,7 @@ def _list_ui(digest: str, name: str) -> None:
     for j, hint in enumerate(hints):
         # The button's third of the row: at [1, 4, 2] it read "Remo…" at 1300 px (session 34's walkthrough).
         swatch, text, remove = st.columns([1, 3, 3], vertical_alignment="center")
-        swatch.image(_swatch(hint["rgb"], 20), width=20, alt=_hex(hint["rgb"]))
+        _swatch_ui(swatch, hint["rgb"], 20)
         text.write(f"Hint {j + 1}: x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
         remove.button(f"Remove {j + 1}", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove),
                       args=(digest, j), help=f"Remove hint {j + 1}")
