@@ -218,13 +218,16 @@ def test_camera_clip_gray_and_truth_share_lightness():
 
 # -- clips in and out --------------------------------------------------------------------------------
 
-def write_clip(path, frames, fps=12, audio_seconds: float | None = None):
-    """uint8 gray or RGB frames → an MP4 (with a sine tone of ``audio_seconds`` in AAC)."""
+def write_clip(path, frames, fps=12, audio_seconds: float | None = None, rotation: int = 0):
+    """uint8 gray or RGB frames → an MP4 (with a sine tone of ``audio_seconds`` in AAC; ``rotation``: its display
+    matrix's, degrees counterclockwise, as a phone writes a portrait clip)."""
     frames = [np.repeat(f[..., None], 3, 2) if f.ndim == 2 else f for f in frames]
     height, width = frames[0].shape[:2]
     container = av.open(str(path), "w")
     video = container.add_stream("libx264", rate=fps, options={"crf": "10"})
     video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+    if rotation:
+        video.set_display_rotation(rotation)
     audio = container.add_stream("aac", rate=22050) if audio_seconds else None
     if audio is not None:
         audio.layout = "mono"
@@ -259,6 +262,25 @@ def test_clip_through_the_pipeline_keeps_count_rate_size_lightness_and_sound(tmp
         assert np.abs(luminance(out) - luminance(given)).mean() < 1.5     # H.264 at CRF 18, both ways
         assert np.linalg.norm(square_ab(out, t) - RED_AB) < 25             # the colors reach the file (gray: 73)
     assert not (tmp_path / ".out.partial").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
+
+
+def test_a_phone_clip_stored_sideways_is_read_and_written_upright(tmp_path):
+    """The video audit (session 36): a portrait phone clip (stored 320x180 with a display rotation of -90°) came back
+    sideways, hints and references matched on the sideways frames. Its frames are turned as players show them."""
+    frames = []
+    for _ in range(3):
+        frame = np.full((32, 64, 3), 128, np.uint8)
+        frame[:, :8] = [220, 40, 40]  # red along the stored frame's left edge: clockwise, along the top
+        frames.append(frame)
+    source = write_clip(tmp_path / "phone.mp4", frames, rotation=-90)
+    info = probe(source)
+    assert (info.width, info.height, info.rotation) == (32, 64, 270)
+    first = next(read_frames(source))
+    assert first.shape == (64, 32, 3)
+    assert first[:6, :, 0].mean() > 200 and first[10:, :, 0].mean() < 150  # red at the top, nowhere else
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(np.stack([np.rot90(f, -1) for f in frames])))
+    out = probe(tmp_path / "out.mp4")
+    assert (report.frames, out.width, out.height, out.rotation) == (3, 32, 64, 0)  # written upright, no rotation left
 
 
 def test_sound_is_trimmed_with_max_frames(tmp_path):

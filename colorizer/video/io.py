@@ -95,7 +95,9 @@ class VideoBudgetError(VideoError):
 @dataclass(frozen=True)
 class VideoInfo:
     """What a clip's header says: ``frames`` is the stream's count, or duration × rate when it has
-    none (0 when neither is known); ``fps`` a Fraction."""
+    none (0 when neither is known); ``fps`` a Fraction; ``width`` and ``height`` as the clip is shown, after
+    ``rotation`` (degrees counterclockwise, a multiple of 90: a phone's portrait clip is stored sideways with a
+    rotation to show it upright), which ``read_frames`` applies to every frame."""
 
     path: str
     width: int
@@ -104,6 +106,7 @@ class VideoInfo:
     frames: int
     codec: str
     has_audio: bool
+    rotation: int = 0
 
     @property
     def name(self) -> str:
@@ -213,10 +216,33 @@ def probe(path, max_frame_pixels: int | None = None) -> VideoInfo:
         if not frames:
             seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
             frames = int(round(seconds * float(fps)))
+        rotation = _first_rotation(container, stream, Path(path).name)
+        if rotation % 180:
+            width, height = height, width
         return VideoInfo(str(path), int(width), int(height), Fraction(fps), frames, stream.codec_context.name,
-                         bool(container.streams.audio))
+                         bool(container.streams.audio), rotation)
     finally:
         container.close()
+
+
+def _quarter_turns(frame) -> int:
+    """The frame's display rotation (its display matrix; PyAV's ``rotation``, degrees counterclockwise) in quarter
+    turns, 0 to 3; a rotation that is not a multiple of 90° (none a camera writes) is left out."""
+    degrees = getattr(frame, "rotation", 0) or 0
+    return round(degrees / 90) % 4 if degrees % 90 == 0 else 0
+
+
+def _first_rotation(container, stream, name: str) -> int:
+    """The first frame's rotation in degrees (0 to 270): only a frame carries it in PyAV. It is decoded with the
+    same checks as ``read_frames``'s (FFmpeg decoded one already while opening the file); a clip whose first frame
+    cannot be decoded is ``read_frames``'s to refuse, with its reason."""
+    import av
+
+    try:
+        frame = next(iter(_decoded(container, stream, name)), None)
+    except av.FFmpegError:
+        return 0
+    return 90 * _quarter_turns(frame) if frame is not None else 0
 
 
 def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int | None = None,
@@ -266,6 +292,9 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
                     raise VideoBudgetError(f"{name}: frame {count} is {frame.width}x{frame.height}, over the limit of "
                                            f"{frame_limit:,} pixels a frame")
                 rgb = frame.to_ndarray(format="rgb24")
+                turns = _quarter_turns(frame)
+                if turns:  # shown upright, as players show it: a portrait phone clip is stored sideways
+                    rgb = np.ascontiguousarray(np.rot90(rgb, turns))
                 if size is None:
                     size = rgb.shape
                 elif rgb.shape != size:
