@@ -34,7 +34,10 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, TEMPERATURE_RANGE
@@ -759,10 +762,31 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Each command imports TensorFlow itself, after the checks that need none: a bad hints file, reference or
         # folder was refused only after 4-6 s of TensorFlow's loading (session 34's and 35's audits).
-        return args.run(args)
+        with _terminate_as_interrupt():
+            return args.run(args)
     except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError is a ValueError
         _error(_problem(err))
         return 1
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``timeout``, ``docker stop``, a cancelled CI job) ends a command as Ctrl-C does: its cleanup runs
+    (a video's hidden partial file was left behind, session 36's audit) and it says so. Training installs its own
+    handler inside (the best epoch is saved first: ``loop.stop_on_signals``). Main thread only: Python delivers
+    signals there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

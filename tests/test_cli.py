@@ -830,6 +830,31 @@ def test_ctrl_c_exits_130_and_a_failure_names_its_file_not_an_errno(capsys, monk
     assert error_lines(capsys.readouterr().err) == ["error: /srv/photos/x.png: Permission denied"]
 
 
+def test_sigterm_ends_a_command_as_ctrl_c_does_and_its_cleanup_runs(capsys, monkeypatch):
+    """The video audit (session 36): SIGTERM (``timeout``, ``docker stop``) killed ``video`` outright (exit -15) and left
+    its hidden partial file; it ends a command as Ctrl-C does, its ``finally`` run, and the handler is put back."""
+    import os
+    import signal
+    import time
+
+    from colorizer import cli
+
+    cleaned = []
+
+    def terminated(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the signal arrives first
+        finally:
+            cleaned.append(True)
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "cmd_archs", terminated)
+    assert main(["archs"]) == 130 and cleaned == [True]
+    assert error_lines(capsys.readouterr().err) == ["error: interrupted"]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_evaluate_references_with_a_broken_reference_exits_1_after_its_table(installed_tiny_checkpoints, tmp_path, capsys):
     """A folder of real pairs where one reference is not an image: that pair is named and left out, the others
     are evaluated and tabled, and the exit status is 1 (as plain evaluate's)."""
