@@ -283,6 +283,58 @@ def test_a_phone_clip_stored_sideways_is_read_and_written_upright(tmp_path):
     assert (report.frames, out.width, out.height, out.rotation) == (3, 32, 64, 0)  # written upright, no rotation left
 
 
+def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000)):
+    """Frames at irregular times (a variable frame rate: a screen recording, an edited clip) → an MP4."""
+    from fractions import Fraction
+
+    container = av.open(str(path), "w")
+    video = container.add_stream("libx264", rate=25)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    video.codec_context.time_base = Fraction(1, 1000)
+    for t in times_ms:
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = t, Fraction(1, 1000)
+        container.mux(video.encode(frame))
+    container.mux(video.encode(None))
+    container.close()
+    return path
+
+
+def test_a_clip_of_unevenly_spaced_frames_is_said_to_play_another_length(tmp_path, capsys, installed_tiny_checkpoints):
+    """The video audit (session 36): a clip of 20 frames over 4 s came out 0.8 s long, its sound cut to that, and
+    nothing said so. The writer still spaces frames evenly; the report measures the clip's own span and says it."""
+    from colorizer.video.pipeline import uneven_note
+
+    source = write_uneven_clip(tmp_path / "screen.mp4")
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle())
+    assert report.frames == 6 and report.clip_seconds == pytest.approx(3.04, abs=0.01)
+    assert report.uneven and report.written_seconds < 1.5
+    assert "in 1.1 s instead of 3.0 s" in uneven_note(report)
+    even = colorize_video(write_clip(tmp_path / "even.mp4", synthetic.moving_square(frames=6, size=(64, 48)).gray),
+                          tmp_path / "even_out.mp4", Oracle())
+    assert not even.uneven and even.clip_seconds == pytest.approx(even.written_seconds, abs=1e-6)
+    assert main(["video", str(source), "-o", str(tmp_path / "cli.mp4"), "--arch", "cifar_ae"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert notes == [f"note: screen.mp4: {uneven_note(report)}"], notes
+
+
+def test_the_cli_says_when_a_clip_held_fewer_frames_than_its_header(tmp_path, capsys, installed_tiny_checkpoints,
+                                                                  monkeypatch):
+    """The video audit: a clip cut short (header 75 frames, 17 readable) was colorized without a word on the command
+    line, where the page says it."""
+    import dataclasses
+
+    from colorizer.video import io
+
+    source = write_clip(tmp_path / "cut.mp4", synthetic.moving_square(frames=5, size=(64, 48)).gray)
+    real_probe = io.probe
+    monkeypatch.setattr(io, "probe", lambda path, **kw: dataclasses.replace(real_probe(path, **kw), frames=9))
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: cut.mp4 held 5 frames, not the 9 its header announced: all of them were colorized "
+                     "(a file cut short?)"], notes
+
+
 def test_sound_is_trimmed_with_max_frames(tmp_path):
     clip = synthetic.moving_square(frames=24, size=(64, 48))
     source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
@@ -671,7 +723,7 @@ def test_cli_clip_beyond_budget_is_a_clear_message(tmp_path, capsys, monkeypatch
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: in.mp4: 8 frames of 64x48 exceed this host's budget of 15,360 frame pixels "
-                   "(5 frames at this size; use --max-frames, or set COLORIZER_MAX_VIDEO_PIXELS)"]
+                   "(5 frames at this size); use --max-frames, or set COLORIZER_MAX_VIDEO_PIXELS"]
 
 
 def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoints, tmp_path, capsys):

@@ -28,8 +28,8 @@ from colorizer.exemplar import ReferencePhotoError, usable_reference
 from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
-from colorizer.video.io import VideoError, check_budget, probe, read_frames
-from colorizer.video.pipeline import VideoReport, colorize_video
+from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
+from colorizer.video.pipeline import VideoReport, colorize_video, uneven_note
 from ui import charts, loaders, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
 from ui.plain_text import plain
@@ -91,8 +91,35 @@ def opened_clip(path: Path, name: str):
     if info.frames > MAX_FRAMES:
         raise VideoError(f"{name}: {info.frames:,} frames, over this server's {MAX_FRAMES} for a clip "
                          "(the command line takes longer clips: python -m colorizer video)")
-    check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
+    try:
+        check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)
+    except VideoBudgetError:  # its own words name the command line's options and an operator's setting
+        raise VideoError(f"{name}: {budget_refusal(info)}") from None
     return info, first_frame(str(path))
+
+
+def _largest_frame() -> str:
+    return "1280×720" if MAX_FRAME_PIXELS == 1280 * 720 else f"{MAX_FRAME_PIXELS:,} pixels a frame"
+
+
+def budget_refusal(info) -> str:
+    """Why a clip within the upload limits is too much for the page, and what the visitor can do about it."""
+    if info.width * info.height > MAX_FRAME_PIXELS:
+        return (f"its frames are {info.width}×{info.height}, over this server's {_largest_frame()}: export it smaller, "
+                "or use the command line (python -m colorizer video)")
+    fitting = PAGE_BUDGET // (info.width * info.height) / float(info.fps or 1)
+    return (f"{info.duration:.1f} s of {info.width}×{info.height} is more than this server colorizes in one clip "
+            f"(at this size, about {fitting:.2g} s): shorten it, export it smaller, or use the command line "
+            "(python -m colorizer video)")
+
+
+def limits_help() -> str:
+    """The page's limits beside its uploader: the frame size and the time it holds at each size (a 10-s 720p clip
+    was refused for a reason the label never named: session 36's audit)."""
+    seconds = {size: PAGE_BUDGET / (w * h) / 25 for size, (w, h) in (("640×360", (640, 360)), ("1280×720", (1280, 720)))}
+    return (f"Frames up to {_largest_frame()}. This server colorizes about {min(MAX_SECONDS, seconds['640×360']):.0f} s of a "
+            f"640×360 clip at 25 fps, {seconds['1280×720']:.1f} s at 1280×720; the command line "
+            "(python -m colorizer video) takes longer and larger clips.")
 
 
 def clip_ui():
@@ -103,7 +130,7 @@ def clip_ui():
         largest = clip_upload_mb()
         came_back = not widgets.drawn_last_run(UPLOAD_KEY)  # back from another page: its clip let go
         upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {largest:g} MB "
-                                  f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key=UPLOAD_KEY)
+                                  f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key=UPLOAD_KEY, help=limits_help())
         if upload is None:
             forgotten = st.session_state.pop(CHOSEN_KEY, None)
             if came_back and forgotten:  # as the Fine-tune page says of its photos (session 34's walkthrough)
@@ -247,7 +274,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     except VideoError as err:
         stop.empty()
         bar.empty()
-        st.error(plain(str(err).replace(path.name, "the clip")), icon=":material/error:")
+        st.error(plain(str(err).replace(path.name, name)), icon=":material/error:")  # the visitor's file, by name
         return
     finally:
         output.unlink(missing_ok=True)
@@ -310,7 +337,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     sound = f", sound {report.audio}" if report.audio else ""
     if not report.audio and result.get("had_sound"):  # unreadable, or refused by MP4 and by AAC alike
         sound = ", without its sound (it could not be read or re-encoded)"
-    st.caption(f"{report.frames} frames at {fps_text(report.fps)} fps, {report.codec}{sound}; colorized at "
+    st.caption(f"{report.frames} frame{'s' * (report.frames != 1)} at {fps_text(report.fps)} fps, {report.codec}{sound}; colorized at "
                f"{report.frames_per_second:.1f} frames a second"
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))
     if report.cut_short:  # its header promised fewer frames, or a longer time, than the file holds
@@ -320,6 +347,8 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     if not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
         st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
                 "colorized.", icon=":material/info:")
+    if report.uneven:
+        st.warning(f"{uneven_note(report)[0].upper()}{uneven_note(report)[1:]}.", icon=":material/timer:")
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):

@@ -7,6 +7,7 @@ is removed).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 __all__ = ["video_from_cli", "USAGE_ERROR"]
@@ -20,7 +21,7 @@ def video_from_cli(args, progress, error) -> int:
     from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
     from colorizer.imageio import ImageError
-    from colorizer.video.io import VideoError, check_budget, probe
+    from colorizer.video.io import MAX_VIDEO_PIXELS_ENV, VideoBudgetError, VideoError, check_budget, probe
 
     if args.max_frames is not None and args.max_frames < 1:
         error(f"--max-frames must be at least 1, got {args.max_frames}")
@@ -31,6 +32,9 @@ def video_from_cli(args, progress, error) -> int:
     try:
         info = probe(args.input)
         total = check_budget(info, max_frames=args.max_frames)
+    except VideoBudgetError as err:
+        error(f"{err}; use --max-frames, or set {MAX_VIDEO_PIXELS_ENV}" if "frame pixels" in str(err) else str(err))
+        return USAGE_ERROR
     except VideoError as err:
         error(str(err))
         return USAGE_ERROR
@@ -48,7 +52,7 @@ def video_from_cli(args, progress, error) -> int:
     import_tensorflow_quietly()  # after the checks above: a bad input is refused before TensorFlow's seconds of loading
     from colorizer.inference import load
     from colorizer.models import hint_taking_architectures
-    from colorizer.video.pipeline import colorize_video
+    from colorizer.video.pipeline import colorize_video, uneven_note
 
     model = load(args.arch)
     if hints:
@@ -83,4 +87,9 @@ def video_from_cli(args, progress, error) -> int:
             + ", ".join(f"{cut} ({cut / report.fps:.2f} s)" for cut in report.cuts)) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
+    if not report.cut_short and 0 < report.frames < total:  # headers estimate; a file cut short holds fewer
+        print(f"note: {info.name} held {report.frames} frames, not the {total} its header announced: all of them "
+              "were colorized (a file cut short?)", file=sys.stderr)
+    if report.uneven:
+        print(f"note: {info.name}: {uneven_note(report)}", file=sys.stderr)
     return 0

@@ -260,15 +260,16 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
     # A header with no frame count (0) is not refused here: ``read_frames`` counts the pixels as it reads.
     if min(frames, info.frames) * pixels > budget:
         most = budget // pixels
+        # The facts only: what to do differs on the command line (``video.cli``) and on the page (``ui.video_ui``).
         raise VideoBudgetError(f"{info.name}: {frames:,} frames of {info.width}x{info.height} exceed this host's "
-                               f"budget of {budget:,} frame pixels ({most:,} frames at this size; "
-                               f"use --max-frames, or set {MAX_VIDEO_PIXELS_ENV})")
+                               f"budget of {budget:,} frame pixels ({most:,} frames at this size)")
     return frames
 
 
 def read_frames(path, max_frames: int | None = None, max_pixels: int | None = None,
-                max_frame_pixels: int | None = None) -> Iterator[np.ndarray]:
-    """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``).
+                max_frame_pixels: int | None = None, times: list | None = None) -> Iterator[np.ndarray]:
+    """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``); ``times``: a list
+    each frame's (start, end) in the clip is appended to before it is yielded (seconds; NaN where FFmpeg gives none).
     ``VideoError`` when the file cannot be decoded from the start, a frame changes size, a JPEG-based frame passes the
     image path's limits (checked before it is decoded) or a frame took over ``MAX_FRAME_DECODE_SECONDS`` to decode;
     ``VideoBudgetError`` when the frames read pass ``max_pixels`` or a frame passes ``max_frame_pixels`` (default
@@ -305,6 +306,8 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
                     raise VideoBudgetError(f"{name}: more frames than its header said, beyond this host's budget "
                                            f"of {budget:,} frame pixels (set {MAX_VIDEO_PIXELS_ENV})")
                 count += 1
+                if times is not None:
+                    times.append(_start_and_end(frame, stream))
                 yield rgb
         except av.FFmpegError as err:
             if count == 0 and isinstance(err, av.error.ArgumentError):  # what FFmpeg's frame ceiling raises
@@ -316,6 +319,14 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
             raise VideoError(f"{name}: not a readable video (no frame could be decoded)")
     finally:
         container.close()
+
+
+def _start_and_end(frame, stream) -> tuple[float, float]:
+    """A decoded frame's start and end in the clip, in seconds (NaN for what FFmpeg does not know)."""
+    start = float(frame.time) if frame.time is not None else float("nan")
+    length = getattr(frame, "duration", None)
+    end = start + float(length * stream.time_base) if length else float("nan")
+    return start, end
 
 
 def _decoded(container, stream, name: str):

@@ -22,7 +22,7 @@ from colorizer.checkpoints import error_naming
 from colorizer.video.frames import FrameColorizer
 from colorizer.video.io import VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
-__all__ = ["colorize_video", "VideoReport", "PREFETCH"]
+__all__ = ["colorize_video", "VideoReport", "PREFETCH", "uneven_note"]
 
 PREFETCH = 3   # frames queued between the decoder's thread, the colorizer and the encoder's thread
 
@@ -82,7 +82,8 @@ def _write_behind(writer, pipe: _Pipe, failure: list) -> None:
 @dataclass
 class VideoReport:
     """What a run did: ``frames`` written (``stopped``: Stop was pressed before the end, the file holds
-    the frames done), the clip's ``fps``, ``seconds`` of wall time, the video ``codec`` and ``audio``
+    the frames done), the clip's ``fps``, ``seconds`` of wall time, ``clip_seconds`` the frames' span in the clip
+    (the first frame's start to the last one's end; None where the clip gives no times), the video ``codec`` and ``audio``
     ("copied", "re-encoded to AAC" or None), the frames where a scene cut reset the colors, and per
     frame the motion-compensated change of a, b (``temporal.Step``) of the per-frame prediction and of
     the colors shown (NaN at cuts). ``cut_short``: the clip had frames beyond ``max_frames`` or
@@ -95,6 +96,7 @@ class VideoReport:
     audio: str | None = None
     stopped: bool = False
     cut_short: bool = False
+    clip_seconds: float | None = None
     cuts: list[int] = field(default_factory=list)
     change_predicted: list[float] = field(default_factory=list)
     change_carried: list[float] = field(default_factory=list)
@@ -102,6 +104,21 @@ class VideoReport:
     @property
     def frames_per_second(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
+
+    @property
+    def written_seconds(self) -> float:
+        """How long the colorized clip plays: its frames at ``fps``, evenly spaced."""
+        return self.frames / self.fps if self.fps else 0.0
+
+    @property
+    def uneven(self) -> bool:
+        """The clip's frames were not evenly spaced (a variable frame rate: screen recordings, edited clips): the
+        output, evenly spaced at ``fps``, plays longer or shorter than they did (by over a frame and 5 %), and its
+        sound is cut to the pictures."""
+        if self.clip_seconds is None or not self.fps or not self.frames:
+            return False
+        gap = abs(self.clip_seconds - self.written_seconds)
+        return gap > max(1.5 / self.fps, 0.05 * self.clip_seconds)
 
 
 def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list, report: VideoReport, total: int,
@@ -150,6 +167,21 @@ def _at_most(frames, limit: int | None, report: VideoReport):
         frames.close()
 
 
+def uneven_note(report: VideoReport) -> str:
+    """What a clip of unevenly spaced frames (``VideoReport.uneven``) became, in one sentence for the CLI and the page:
+    MP4 could keep each frame's time, but the writer spaces them evenly at the clip's average rate."""
+    sound = ", and its sound is cut to that" if report.audio else ""
+    return (f"its frames were unevenly spaced (a variable frame rate): the colorized clip shows them evenly at "
+            f"{report.fps:.3g} fps, in {report.written_seconds:.1f} s instead of {report.clip_seconds:.1f} s{sound}")
+
+
+def _span(times: list[tuple[float, float]]) -> float | None:
+    """The frames' span in the clip: the first one's start to the last one's end (None: the clip gives no times)."""
+    if not times or math.isnan(times[0][0]) or math.isnan(times[-1][1]):
+        return None
+    return times[-1][1] - times[0][0]
+
+
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
                    max_frames: int | None = None, max_pixels: int | None = None, max_seconds: float | None = None,
                    max_bytes: int | None = None, max_frame_pixels: int | None = None,
@@ -184,10 +216,10 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
                                hints=hints, **options)
     report = VideoReport(fps=float(info.fps))
     start = time.perf_counter()
-    incoming, outgoing, failure = _Pipe(PREFETCH), _Pipe(PREFETCH), []
+    incoming, outgoing, failure, times = _Pipe(PREFETCH), _Pipe(PREFETCH), [], []
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
-                              args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels),
-                                             limit, report), incoming))
+                              args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels,
+                                                         times=times), limit, report), incoming))
     try:
         with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source, max_bytes=max_bytes,
                          name=Path(source).name) as writer:
@@ -207,6 +239,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
                 raise failure[0]
             report.codec, report.audio = writer.codec, writer.audio
         report.frames = writer.frames
+        report.clip_seconds = _span(times[:report.frames])
         try:
             os.replace(partial, destination)
         except OSError as err:  # name the user's file, not the hidden partial one
