@@ -290,6 +290,15 @@ def test_a_decode_stops_at_its_time_limit():
     assert min(stopped_after) < whole / 2, (stopped_after, whole)
 
 
+def test_an_upload_is_decoded_under_the_default_time_limit(monkeypatch):
+    """Uploads are decoded with ``DECODE_SECONDS`` (no caller passes its own): the default is what bounds a
+    visitor's file, at most 10 s of a core (a mutation audit raised it 100-fold unseen)."""
+    assert 0 < imageio.DECODE_SECONDS <= 10
+    monkeypatch.setattr(imageio, "DECODE_SECONDS", 1e-4)
+    with pytest.raises(imageio.DecodeTimeoutError, match=r"slow.png: took too long to decode"):
+        imageio.decode_image(hostile.png16(1500), "slow.png")
+
+
 def test_decoding_runs_outside_any_process_wide_lock(monkeypatch):
     """Finding: Pillow's load() ran under imageio's process-wide _WARNINGS_LOCK, so one slow decode held
     every other session's decode. Here one decode is held inside load(); another must finish meanwhile."""

@@ -258,13 +258,16 @@ def test_atomic_write_syncs_a_temporary_and_renames_it_over_the_old_file(tmp_pat
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["card.json"]
 
 
-def test_failed_save_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("failure", [OSError("disk full"), ValueError("cannot serialize"), KeyboardInterrupt()],
+                         ids=["os", "keras", "ctrl-c"])
+def test_failed_save_leaves_nothing(tmp_path, failure):
+    """Whatever stops a save (a full disk, Keras refusing a layer, Ctrl-C), its hidden temporary file goes too."""
     class Broken:
         def save(self, path):
             open(path, "wb").write(b"half")
-            raise OSError("disk full")
+            raise failure
 
-    with pytest.raises(OSError):
+    with pytest.raises(type(failure)):
         save_model_atomic(Broken(), tmp_path / "model.keras")
     assert list(tmp_path.iterdir()) == []
 

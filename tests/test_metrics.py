@@ -156,8 +156,21 @@ def test_right_hue_is_as_wrong_turned_either_way():
     """The hue difference is unsigned: a prediction turned 50° or 90° clockwise is as wrong as one turned
     counter-clockwise (a signed angle would count every clockwise turn as right), 15° either way is right."""
     truth = lab_patch(4, 4, 60, 35, 30)
-    for turn, right in ((15, 1.0), (-15, 1.0), (50, 0.0), (-50, 0.0), (90, 0.0), (-90, 0.0)):
+    # Either side of the 30° tolerance (a mutation audit moved it to 35° unseen), and the opposite hue: a model
+    # that paints every color's complement must score 0, not 1 (an |cos| in the angle would count it right).
+    for turn, right in ((15, 1.0), (-15, 1.0), (27, 1.0), (-27, 1.0), (33, 0.0), (-33, 0.0), (50, 0.0), (-50, 0.0),
+                        (90, 0.0), (-90, 0.0), (150, 0.0), (180, 0.0)):
         assert image_metrics(truth, lab_patch(4, 4, 60, 35, 30 + turn))["right_hue"] == right, turn
+
+
+def test_right_hue_counts_only_truth_pixels_over_chroma_15():
+    """The rate is over the truth's colorful pixels, chroma above 15: a truth of chroma 13 has none to count (NaN),
+    one of 17 has (a mutation audit moved the threshold to 12 unseen: the muted patch was at 10)."""
+    for chroma, counted in ((13, False), (17, True)):
+        truth = lab_patch(4, 4, 60, chroma, 30)
+        assert abs(measured_chroma_and_hue(truth)[0] - chroma) < 1
+        rate = image_metrics(truth, truth)["right_hue"]
+        assert (rate == 1.0) if counted else math.isnan(rate), (chroma, rate)
 
 
 def test_right_hue_counts_only_colorful_truth_pixels_and_is_nan_without_any():
