@@ -711,12 +711,17 @@ def _add_video_parser(sub) -> None:
     """``video IN -o OUT.mp4``: a clip colorized (``video.cli.video_from_cli``)."""
     what = "colorize a clip (MP4, AVI, MOV, WebM, MKV, animated GIF) into an MP4, colors carried along the motion"
     video = sub.add_parser("video", help=what, description=what[0].upper() + what[1:] + ".")
-    video.add_argument("input", metavar="IN")
-    video.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
-    video.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
+    video.add_argument("input", metavar="IN", help="the clip; its sound is kept (copied, or re-encoded to AAC)")
+    video.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="the colorized clip, always an MP4 "
+                       "(H.264; VP9 for an odd frame size), whatever its name says")
+    which = video.add_mutually_exclusive_group()
+    which.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=FLAGSHIP, help=f"default: {FLAGSHIP}, the flagship")
+    which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder (your trained or "
+                       "fine-tuned weights)")
     video.add_argument("--reference", metavar="REF", help="a color photo whose colors the first frame takes; that frame then guides the rest")
     video.add_argument("--hints", metavar="HINTS.json", help="color hints for the first frame (a hint-taking --arch); it then guides the rest")
-    video.add_argument("--max-frames", type=_COUNT, metavar="N", help="colorize only the first N frames")
+    video.add_argument("--max-frames", type=_COUNT, metavar="N", help="colorize only the first N frames (a clip of "
+                       "more frames × pixels than $COLORIZER_MAX_VIDEO_PIXELS, default 2e9, is refused without it)")
     video.set_defaults(run=cmd_video, writes=(("output", False),))
 
 

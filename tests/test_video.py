@@ -1010,3 +1010,19 @@ def test_ffmpegs_errors_in_writing_are_one_line_naming_the_clip(tmp_path):
     assert str(failed.value) == ("clip.mov: the colorized clip could not be written (Invalid data found when "
                                  "processing input)")
     assert not (tmp_path / ".partial.mp4").exists()
+
+
+def test_the_cli_colorizes_a_clip_with_a_checkpoint_and_refuses_a_misspelt_one(tmp_path, capsys, installed_tiny_checkpoints):
+    """The video audit (session 36): ``colorize`` took ``--checkpoint`` (a fine-tuned or trained model), ``video`` did
+    not. A path that names no checkpoint is one line, before TensorFlow loads."""
+    from colorizer import checkpoints
+
+    folder = checkpoints.resolve("cifar_ae")[0].parent
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=3, size=(64, 48)).gray)
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--checkpoint", str(folder)]) == 0
+    assert probe(tmp_path / "out.mp4").frames == 3
+    capsys.readouterr()
+    assert main(["video", str(source), "-o", str(tmp_path / "no.mp4"), "--checkpoint", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "nothing" in err[0], err
+    assert not (tmp_path / "no.mp4").exists()

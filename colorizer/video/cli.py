@@ -1,4 +1,4 @@
-"""``python -m colorizer video IN -o OUT.mp4 [--arch NAME] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
+"""``python -m colorizer video IN -o OUT.mp4 [--arch NAME | --checkpoint PATH] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
 
 Exit status: 0 done; 2 when IN is not a readable video, is beyond the host's budget (``io.check_budget``),
 a hints/reference file is bad, or OUT is IN itself or cannot be written (``colorizer.cli`` checks that before
@@ -38,6 +38,14 @@ def video_from_cli(args, progress, error) -> int:
     except VideoError as err:
         error(str(err))
         return USAGE_ERROR
+    if args.checkpoint:  # a misspelt path, before TensorFlow's seconds of loading
+        from colorizer.checkpoints import CheckpointError, resolve
+
+        try:
+            resolve(args.checkpoint)
+        except CheckpointError as err:
+            error(str(err))
+            return USAGE_ERROR
     try:
         hints = read_hints_file(args.hints) if args.hints else None
         reference, reference_visible = read_reference(args.reference) if args.reference else (None, None)
@@ -54,7 +62,7 @@ def video_from_cli(args, progress, error) -> int:
     from colorizer.models import hint_taking_architectures
     from colorizer.video.pipeline import colorize_video, uneven_note
 
-    model = load(args.arch)
+    model = load(args.checkpoint or args.arch)
     if hints:
         if not model.takes_hints:
             error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "

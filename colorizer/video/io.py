@@ -20,7 +20,9 @@ current browser plays it). The same frame count and frame rate as the input (con
 stream's average rate).
 
 Budget (``check_budget``): a clip whose frames × pixels exceed ``max_video_pixels()`` (default
-2,000,000,000, about 15 minutes of colorizing on a 2-core CPU; ``$COLORIZER_MAX_VIDEO_PIXELS``) or a
+2,000,000,000, about 15 minutes of colorizing 640×360 frames on a 2-core CPU; smaller frames cost more a pixel, the
+network's pass being at its working size: 16×16 frames ran at 47 a second, so the budget let 6 h of them through; the
+Video page also caps the frames; ``$COLORIZER_MAX_VIDEO_PIXELS``) or a
 frame over ``colorizer.imageio.MAX_PIXELS`` (or the caller's ``max_frame_pixels``) is refused before decoding, and
 reading stops there too when the header understated the count or the frame size. FFmpeg decodes a frame already
 while it opens a file, before any check here: its decoders are told a ceiling of ``DECODER_MARGIN`` × the frame limit
