@@ -195,6 +195,23 @@ def test_a_clip_of_unevenly_spaced_frames_is_said_to_play_another_length(tiny_ap
     assert any(c.value.startswith("1 frame at ") for c in one.caption), [c.value for c in one.caption]
 
 
+def test_the_page_says_how_long_a_clip_will_take_before_it_runs(tiny_app_env, tmp_path, monkeypatch):
+    """The video audit: nothing said how long a clip would take (a 30-s clip is minutes of a 2-core server). The
+    estimate is the clip lane's pace per frame × its frames, said to be a guess until a clip ran here."""
+    from ui import video_ui, work_queue
+
+    now = [0.0]
+    lane = work_queue.WorkQueue(slots=1, first_guess_s=0.1, clock=lambda: now[0])
+    monkeypatch.setattr(work_queue, "CLIP_QUEUE", lane)
+    at = video_page(("six.mp4", clip_bytes(tmp_path, frames=6)))
+    assert "Its 6 frames take about 1 s on this server (a guess: no clip has run here yet)." in [
+        c.value for c in at.caption], [c.value for c in at.caption]
+    with lane.turn(kind=video_ui.CLIP_KIND, work=2):
+        now[0] += 1.0  # 0.5 s a frame
+    at.run()
+    assert "Its 6 frames take about 3 s on this server, as recent clips ran here." in [c.value for c in at.caption]
+
+
 def test_a_clip_refused_after_its_wait_is_named(tiny_app_env, tmp_path, monkeypatch):
     """The video audit: an error raised while the clip ran (its frames changed size) named "the clip", not the file."""
     from colorizer.video.io import VideoError

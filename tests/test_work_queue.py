@@ -139,6 +139,37 @@ def test_the_wait_is_estimated_by_kind_and_counts_down_while_the_job_ahead_runs(
     assert len(queue._durations_by_kind) == WorkQueue.MAX_KINDS
 
 
+def test_a_job_of_many_units_is_expected_to_take_its_units_times_the_kinds_pace():
+    """The video audit (session 36): the clip lane's estimate was the mean of recent clips, so a visitor behind a
+    250-frame clip, after short ones, was told "about 1 s" and waited 10. Clips give their frames as ``work``: their
+    time is remembered per frame, and a job ahead counts as its frames × that."""
+    clock = FakeClock()
+    queue = WorkQueue(slots=1, first_guess_s=0.1, clock=clock)
+    assert not queue.has_measured("clip") and queue.expected_s("clip", 30) == pytest.approx(3.0)  # the first guess
+    for frames, seconds in ((10, 0.5), (20, 1.0)):  # 0.05 s a frame
+        with queue.turn(kind="clip", work=frames):
+            clock.now += seconds
+    assert queue.has_measured("clip") and queue.expected_s("clip", 250) == pytest.approx(12.5)
+
+    release, seen = threading.Event(), []
+
+    def job(i):
+        with queue.turn(on_wait=lambda ahead, eta: seen.append(eta) if i == 1 else None, poll_s=0.01,
+                        kind="clip", work=(250, 12)[i]):
+            if i == 0:
+                release.wait(PATIENCE_S)
+
+    threads = _start_in_order(queue, 2, job)
+    wait_until(lambda: seen)
+    assert seen[0] == pytest.approx(12.5)  # the long clip's 250 frames, not the mean clip's 0.75 s
+    clock.now += 10.0
+    wait_until(lambda: seen[-1] == pytest.approx(2.5))
+    release.set()
+    for thread in threads:
+        thread.join(PATIENCE_S)
+    assert queue.expected_s("clip", 1) == pytest.approx((0.05 + 0.05 + 10 / 250 + 0.0) / 4)  # per frame, each run
+
+
 def test_no_wait_means_no_waiting_line():
     queue, calls = WorkQueue(), []
     with queue.turn(on_wait=lambda ahead, eta: calls.append(ahead)):

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -236,11 +237,26 @@ def _request() -> None:
     st.session_state[REQUEST_KEY] = True
 
 
+# The clip lane's kind: its jobs' time is remembered per frame (``work_queue``'s ``work``).
+CLIP_KIND = "This clip"
+
+
+def frames_to_colorize(info) -> int:
+    """The frames a run will colorize: the header's count within the page's caps (``MAX_FRAMES``, ``MAX_SECONDS``)."""
+    fitting = max(1, math.floor(MAX_SECONDS * float(info.fps))) if info.fps else MAX_FRAMES
+    return max(1, min(info.frames or MAX_FRAMES, MAX_FRAMES, fitting))
+
+
 def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     """The Colorize button; a run in the work queue with a progress bar and Stop; its result kept in the session.
     ``clip``: ``clip_ui``'s (name, path, info, bytes)."""
     name, path, info, clip_bytes = clip
+    frames = frames_to_colorize(info)
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
+    lane = work_queue.CLIP_QUEUE
+    st.caption(f"Its {frames} frame{'s' * (frames != 1)} take {work_queue.about_text(lane.expected_s(CLIP_KIND, frames))} "
+               "on this server" + (", as recent clips ran here" if lane.has_measured(CLIP_KIND)
+                                   else " (a guess: no clip has run here yet)") + ".")
     # The run's places, made on every run, used or not: a run that colorized drew four elements more than the next,
     # and Streamlit then drew the result's videos and chart after them anew (work_queue.waiting_line).
     bar, stop = st.empty(), st.empty()  # the bar above Stop: a phone shows it without a scroll
@@ -256,10 +272,15 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
 
     output = clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
-        with work_queue.turn_ui("This clip", queue=work_queue.CLIP_QUEUE, line=clip_line), \
+        # The clip's frames are its size in the clip lane: those behind it are told its time, not the mean clip's.
+        with work_queue.turn_ui(CLIP_KIND, queue=work_queue.CLIP_QUEUE, line=clip_line, work=frames), \
                 work_queue.turn_ui("Colorizing this clip", line=colorize_line) as turn:
+            started = time.monotonic()
+
             def progress(done: int, total: int) -> None:
-                bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}")
+                left = (time.monotonic() - started) / done * (total - done) if done else 0.0
+                bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}"
+                             + (f" · {work_queue.about_text(left)} left" if done < total else ""))
                 # A clip holds the server's one slot for up to a minute: each second, whoever queued meanwhile (a
                 # photo, another clip) goes first, so a class's photos wait for a second of frames, not a clip.
                 turn.give_way()

@@ -23,7 +23,9 @@ Contract
   last ``window`` jobs of any kind, else ``first_guess_s``; a job that gave way is left out, as it holds the line for a
   part at a time. Why by kind: a model load takes 6-10 s on a slow host and a colorization 1 s, and a visitor
   behind a load was told "about 1 s". Why the time left: a 30 s job half done leaves 15 s, and a wait that never
-  counted down read as a hang. ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
+  counted down read as a hang. ``turn(work=...)``: a job's size in its kind's units (a clip: its frames); its
+  time is then remembered per unit and its expected duration is its units × that (``CLIP_QUEUE``: a visitor behind
+  a 250-frame clip was told "about 1 s", the mean of the short clips before it, and waited 10: session 36). ``snapshot()`` → (running, waiting, mean duration s) for display and tests.
 - ``QUEUE``: the process's queue for the heavy work (model loads, colorizations, references, samples,
   suggestions, metrics, PNG and ZIP encodes); ``COLORIZER_WORKERS`` sets its slots (default 1: TensorFlow
   and OpenCV already use every core for one job). ``DECODE_QUEUE``: reading uploads, a lane of its own
@@ -74,6 +76,7 @@ class WorkQueue:
         self._waiting: deque[int] = deque()
         self._running: dict[int, float] = {}
         self._kinds: dict[int, Hashable] = {}  # ticket → kind, while it waits or runs
+        self._work: dict[int, float] = {}  # ticket → its units of work (1 unless ``turn(work=...)``)
         self._window = max(1, int(window))
         self._durations: deque[float] = deque(maxlen=self._window)
         self._durations_by_kind: OrderedDict[Hashable, deque[float]] = OrderedDict()
@@ -98,8 +101,21 @@ class WorkQueue:
         return len(self._running) + self._waiting.index(ticket)
 
     def _expected_locked(self, ticket: int) -> float:
-        recent = self._durations_by_kind.get(self._kinds.get(ticket))
+        return self._work.get(ticket, 1.0) * self._per_unit_locked(self._kinds.get(ticket))
+
+    def _per_unit_locked(self, kind: Hashable) -> float:
+        recent = self._durations_by_kind.get(kind)
         return sum(recent) / len(recent) if recent else self._mean_locked()
+
+    def has_measured(self, kind: Hashable) -> bool:
+        """Whether a job of ``kind`` has finished here (else its estimate is another kind's, or the first guess)."""
+        with self._cond:
+            return bool(self._durations_by_kind.get(kind))
+
+    def expected_s(self, kind: Hashable = None, work: float = 1.0) -> float:
+        """How long a job of ``kind`` and ``work`` units is expected to take (see the module docstring)."""
+        with self._cond:
+            return work * self._per_unit_locked(kind)
 
     def _eta_locked(self, ticket: int) -> float:
         now = self._clock()
@@ -109,22 +125,24 @@ class WorkQueue:
 
     @contextmanager
     def turn(self, on_wait: Callable[[int, float], None] | None = None, poll_s: float = 0.5,
-             kind: Hashable = None) -> Iterator[Turn]:
+             kind: Hashable = None, work: float = 1.0) -> Iterator[Turn]:
         """This caller's turn (see the module docstring); the ``Turn`` lets a long job give way between parts.
-        ``kind``: what the job is, for the estimates of those behind it (None: a job like any)."""
-        turn = Turn(self, self._join(kind), poll_s)
+        ``kind``: what the job is, for the estimates of those behind it (None: a job like any); ``work``: its size
+        in that kind's units (its time is remembered per unit)."""
+        turn = Turn(self, self._join(kind, work), poll_s)
         self._wait_for(turn.ticket, on_wait, poll_s)
         try:
             yield turn
         finally:
             self._finish(turn.ticket, counted=not turn.takes_turns)
 
-    def _join(self, kind: Hashable = None) -> int:
+    def _join(self, kind: Hashable = None, work: float = 1.0) -> int:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
             self._waiting.append(ticket)
             self._kinds[ticket] = kind
+            self._work[ticket] = max(float(work), 1e-9)
             return ticket
 
     def _wait_for(self, ticket: int, on_wait: Callable[[int, float], None] | None, poll_s: float) -> None:
@@ -148,6 +166,7 @@ class WorkQueue:
                 if ticket in self._waiting:
                     self._waiting.remove(ticket)
                     self._kinds.pop(ticket, None)
+                    self._work.pop(ticket, None)
                 self._cond.notify_all()
             raise
 
@@ -156,8 +175,9 @@ class WorkQueue:
         with self._cond:
             started = self._running.pop(ticket, None)  # None: a give-way's wait was left, nothing ran
             kind = self._kinds.pop(ticket, None)
+            work = self._work.pop(ticket, 1.0)
             if started is not None and counted:
-                took = self._clock() - started
+                took = (self._clock() - started) / work
                 self._durations.append(took)
                 if kind is not None:
                     self._durations_by_kind.setdefault(kind, deque(maxlen=self._window)).append(took)
@@ -189,9 +209,9 @@ class Turn:
         self.takes_turns = True
         if not self.queue._others_waiting(self.ticket, part_s):
             return False
-        kind = self.queue._kinds.get(self.ticket)
+        kind, work = self.queue._kinds.get(self.ticket), self.queue._work.get(self.ticket, 1.0)
         self.queue._finish(self.ticket, counted=False)
-        self.ticket = self.queue._join(kind)
+        self.ticket = self.queue._join(kind, work)
         left = self.queue._clock()
         try:
             self.queue._wait_for(self.ticket, on_wait, self._poll_s)
@@ -209,14 +229,19 @@ DECODE_QUEUE = WorkQueue(slots=DECODE_SLOTS, first_guess_s=0.3)
 # Clips, one at a time, before their turns in QUEUE: a clip that gives way there keeps its reader, writer and
 # frames in memory while it waits, so clips interleaved with each other add up (three at once peaked at 1.86 GB,
 # one at a time at 1.77, in session 25's browser run); one clip interleaved with the photos holds one clip's.
-CLIP_QUEUE = WorkQueue(slots=1, first_guess_s=30.0)
+# Its jobs give their frames as ``work``: the first guess is a frame's (10 a second, a slow 2-core host's pace).
+CLIP_QUEUE = WorkQueue(slots=1, first_guess_s=0.1)
+
+
+def about_text(seconds: float) -> str:
+    """A time to come, rounded up: "about 5 s", "about 3 min"."""
+    seconds = max(1, math.ceil(seconds))
+    return f"about {seconds} s" if seconds < 90 else f"about {math.ceil(seconds / 60)} min"
 
 
 def wait_text(ahead: int, eta_s: float) -> str:
     """The waiting line: "Queued: 3 ahead of you, about 5 s"."""
-    seconds = max(1, math.ceil(eta_s))
-    wait = f"about {seconds} s" if seconds < 90 else f"about {math.ceil(seconds / 60)} min"
-    return f"Queued: {ahead} ahead of you, {wait}"
+    return f"Queued: {ahead} ahead of you, {about_text(eta_s)}"
 
 
 def _in_a_page() -> bool:
@@ -238,14 +263,15 @@ def waiting_line():
 
 
 @contextmanager
-def turn_ui(what: str, queue: WorkQueue | None = None, line=None, kind: Hashable = None) -> Iterator[Turn]:
+def turn_ui(what: str, queue: WorkQueue | None = None, line=None, kind: Hashable = None,
+            work: float = 1.0) -> Iterator[Turn]:
     """Wait for a turn in ``queue`` (default ``QUEUE``), showing the waiting line in ``line`` (``waiting_line()``)
     or where this is called (quietly outside a page's script); see the module docstring. ``kind`` (default
-    ``what``): jobs of one kind estimate each other's durations."""
+    ``what``): jobs of one kind estimate each other's durations, per unit of ``work``."""
     queue = queue or QUEUE
     kind = what if kind is None else kind
     if not _in_a_page():
-        with queue.turn(kind=kind) as turn:
+        with queue.turn(kind=kind, work=work) as turn:
             yield turn
         return
     import streamlit as st
@@ -260,7 +286,7 @@ def turn_ui(what: str, queue: WorkQueue | None = None, line=None, kind: Hashable
                   icon=":material/hourglass_top:")
 
     try:
-        with queue.turn(on_wait=show, kind=kind) as turn:
+        with queue.turn(on_wait=show, kind=kind, work=work) as turn:
             line.empty()
             yield _PageTurn(turn, show_again, line)
     finally:
