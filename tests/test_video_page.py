@@ -212,6 +212,21 @@ def test_the_page_says_how_long_a_clip_will_take_before_it_runs(tiny_app_env, tm
     assert "Its 6 frames take about 3 s on this server, as recent clips ran here." in [c.value for c in at.caption]
 
 
+def test_a_clip_whose_header_has_no_frame_count_is_not_called_one_of_0(tiny_app_env):
+    """The video audit: a PNG named .mp4 (FFmpeg reads it as a one-picture clip) was "first frame of 0 (…, 0.0 s)"."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((48, 64, 3), 120, np.uint8)).save(buffer, format="PNG")
+    at = video_page(("still.mp4", buffer.getvalue()))
+    assert_no_page_error(at)
+    captions = [as_read(c) for element in at.image for c in element.captions]
+    assert any(c.startswith("still.mp4: first frame (its header gives no frame count; 64×48") for c in captions), captions
+    assert not any("of 0" in c for c in captions)
+
+
 def test_a_clip_refused_after_its_wait_is_named(tiny_app_env, tmp_path, monkeypatch):
     """The video audit: an error raised while the clip ran (its frames changed size) named "the clip", not the file."""
     from colorizer.video.io import VideoError
