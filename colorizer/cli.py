@@ -26,7 +26,7 @@ Forms other tools call (keep them stable):
 Every command: stdout says what was done, stderr the ``error:`` line of each failure and the notes above
 (at ``TF_CPP_MIN_LOG_LEVEL`` 3, the default of ``python -m colorizer``, nothing of TensorFlow's: see
 ``colorizer.quiet_tensorflow``). Exit 2: a usage error found before any work (an option out of its range, an output that
-cannot be written or would overwrite an input, a photo folder that is a file or missing); 1: some file failed or nothing could be done; 130: Ctrl-C.
+cannot be written or would overwrite an input, a photo folder that is a file or missing); 1: some file failed or nothing could be done; 130: Ctrl-C or SIGTERM.
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
 from __future__ import annotations

@@ -149,8 +149,8 @@ class LiteForward:
 
         threads = threads or len(os.sched_getaffinity(0))
         try:
-            # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every one, as its first allocation
-            # applies the delegate: allocated here once, inside the block.
+            # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.", once a process, as the first interpreter's
+            # first allocation applies the delegate: each one is allocated here, inside the block.
             with chatter_off_stderr():
                 self.interpreter = Interpreter(model_content=bytes(blob), num_threads=threads)
                 self.interpreter.allocate_tensors()

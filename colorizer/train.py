@@ -36,11 +36,11 @@ VAL_RANDOM_CROPS = 3
 
 
 def data_sources(data_dir: str | Path, files=None) -> list[dict]:
-    """Packages and licenses of the folder's photo files (``data.every_photo``, or ``files``), each looked up in
-    its manifest (``data.manifest_row_of``). Files it does not list are counted under the folder with an unknown
-    license and no package, which ``data.shipping_problem`` refuses to ship: the count is of the files trained on,
-    not of the manifest's rows."""
-    files = data.every_photo(data_dir) if files is None else files
+    """Packages and licenses of the photo files training reads in the folder (``_read_by_training``, or ``files``),
+    each looked up in its manifest (``data.manifest_row_of``): the count is of those files, not of the manifest's rows
+    (a photo training then skips as gray or tiny is counted too). Files it does not list are counted under the folder
+    with an unknown license and no package, which ``data.shipping_problem`` refuses to ship."""
+    files = _read_by_training(data_dir) if files is None else files
     rows = data.manifest_row_of(data_dir)
     counts: dict[tuple[str, str], int] = {}
     unlisted = 0
@@ -53,9 +53,16 @@ def data_sources(data_dir: str | Path, files=None) -> list[dict]:
         counts[key] = counts.get(key, 0) + 1
     sources = [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
     if unlisted:
-        why = "not in manifest.csv" if rows else "no manifest.csv"
+        why = "no manifest.csv" if data.manifest_rows(data_dir) is None else "not in manifest.csv"
         sources.append({"source": str(data_dir), "license": f"unknown ({why})", "photos": unlisted})
     return sources
+
+
+def _read_by_training(data_dir) -> list[Path]:
+    """The photo files ``crops`` reads: a folder's train/ and val/ (not what lies beside them), or a flat folder's."""
+    root = Path(data_dir)
+    splits = [split for split in ("train", "val") if (root / split).is_dir()]
+    return [path for split in splits for path in data.list_photos(root, split)] if splits else data.list_photos(root)
 
 
 def _pngs(folder) -> list[Path]:

@@ -338,6 +338,8 @@ def test_epochs_done_counts_whole_epochs_when_none_was_cut():
 
     assert epochs_done({"epochs": 3, "last_epoch_steps": 5, "steps_per_epoch": 5}) == "3 epoch(s)"
     assert epochs_done({"epochs": 4}) == "4 epoch(s)"  # a card without step counts
+    # A card written before session 36: "epochs" were those asked for, "epochs_run" those run (kept for days).
+    assert epochs_done({"epochs": 20, "epochs_run": 13}) == "13 epoch(s)"
     assert epochs_done({}) == "? epoch(s)"
 
 

@@ -471,6 +471,9 @@ def test_a_cards_sources_count_the_files_trained_on_not_the_manifests_rows(tmp_p
     assert data.unnamed_sources(card) == [str(tmp_path / "train")]
     with pytest.raises(ValueError, match="photos of no named package"):
         data.check_shippable(card, "hypercolumn")
+    # What training does not read is not counted: a preview beside the splits.
+    write_png(tmp_path / "preview.png", make_photo(40, 40, seed=3))
+    assert data_sources(tmp_path)[-1] == {"source": str(tmp_path), "license": "unknown (not in manifest.csv)", "photos": 1}
     (tmp_path / "manifest.csv").unlink()
     assert data_sources(tmp_path / "train") == [
         {"source": str(tmp_path / "train"), "license": "unknown (no manifest.csv)", "photos": 2}]

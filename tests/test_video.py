@@ -303,19 +303,19 @@ def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000)):
 def test_a_clip_of_unevenly_spaced_frames_is_said_to_play_another_length(tmp_path, capsys, installed_tiny_checkpoints):
     """The video audit (session 36): a clip of 20 frames over 4 s came out 0.8 s long, its sound cut to that, and
     nothing said so. The writer still spaces frames evenly; the report measures the clip's own span and says it."""
-    from colorizer.video.pipeline import uneven_note
+    from colorizer.video.pipeline import length_note
 
     source = write_uneven_clip(tmp_path / "screen.mp4")
     report = colorize_video(source, tmp_path / "out.mp4", Oracle())
     assert report.frames == 6 and report.clip_seconds == pytest.approx(3.04, abs=0.01)
-    assert report.uneven and report.written_seconds < 1.5
-    assert "in 1.1 s instead of 3.0 s" in uneven_note(report)
+    assert report.length_changed and report.written_seconds < 1.5
+    assert "in 1.1 s instead of 3.0 s" in length_note(report)
     even = colorize_video(write_clip(tmp_path / "even.mp4", synthetic.moving_square(frames=6, size=(64, 48)).gray),
                           tmp_path / "even_out.mp4", Oracle())
-    assert not even.uneven and even.clip_seconds == pytest.approx(even.written_seconds, abs=1e-6)
+    assert not even.length_changed and even.clip_seconds == pytest.approx(even.written_seconds, abs=1e-6)
     assert main(["video", str(source), "-o", str(tmp_path / "cli.mp4"), "--arch", "cifar_ae"]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
-    assert notes == [f"note: screen.mp4: {uneven_note(report)}"], notes
+    assert notes == [f"note: screen.mp4: {length_note(report)}"], notes
 
 
 def test_the_cli_says_when_a_clip_held_fewer_frames_than_its_header(tmp_path, capsys, installed_tiny_checkpoints,

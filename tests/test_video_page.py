@@ -186,9 +186,9 @@ def test_a_clip_of_unevenly_spaced_frames_is_said_to_play_another_length(tiny_ap
     at = video_page(("screen.mp4", write_uneven_clip(tmp_path / "screen.mp4").read_bytes()))
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
-    assert at.session_state[video_ui.RESULT_KEY]["report"].uneven
+    assert at.session_state[video_ui.RESULT_KEY]["report"].length_changed
     assert [as_read(w.value) for w in at.warning] == [
-        "Its frames were unevenly spaced (a variable frame rate): the colorized clip shows them evenly at 5.36 fps, "
+        "Its frames were unevenly spaced (a variable frame rate): the colorized clip shows them evenly at 5.35714 fps, "
         "in 1.1 s instead of 3.0 s."], [w.value for w in at.warning]
     one = video_page(("one.mp4", write_uneven_clip(tmp_path / "one.mp4", times_ms=(0,)).read_bytes()))
     one.button(key="video.run").click().run()
@@ -225,6 +225,7 @@ def test_a_clip_whose_header_has_no_frame_count_is_not_called_one_of_0(tiny_app_
     captions = [as_read(c) for element in at.image for c in element.captions]
     assert any(c.startswith("still.mp4: first frame (its header gives no frame count; 64×48") for c in captions), captions
     assert not any("of 0" in c for c in captions)
+    assert any(c.value.startswith("Its header gives no frame count: up to ") for c in at.caption)
 
 
 def test_a_clip_refused_after_its_wait_is_named(tiny_app_env, tmp_path, monkeypatch):

@@ -169,6 +169,22 @@ def test_a_job_of_many_units_is_expected_to_take_its_units_times_the_kinds_pace(
         thread.join(PATIENCE_S)
     assert queue.expected_s("clip", 1) == pytest.approx((0.05 + 0.05 + 10 / 250 + 0.0) / 4)  # per frame, each run
 
+    # A clip stopped at frame 10 of 250 did 10 frames' work, one that failed at frame 10 too; one that did nothing
+    # tells no pace (the diff review: a class pressing Stop halved the estimate for everyone).
+    pace = queue.expected_s("clip", 1)
+    with queue.turn(kind="clip", work=250) as turn:
+        clock.now += 10 * pace
+        turn.did(10)
+    with pytest.raises(RuntimeError):
+        with queue.turn(kind="clip", work=250) as turn:
+            clock.now += 10 * pace
+            turn.did(10)
+            raise RuntimeError("the visitor left")
+    with queue.turn(kind="clip", work=250) as turn:
+        turn.did(0)
+        clock.now += 5.0
+    assert queue.expected_s("clip", 1) == pytest.approx(pace)
+
 
 def test_no_wait_means_no_waiting_line():
     queue, calls = WorkQueue(), []

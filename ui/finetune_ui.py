@@ -402,10 +402,16 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     held_out_ui(job, status)
 
 
+def epochs_run(training: dict):
+    """The epochs a fine-tune ran: its card's "epochs"; a card written before session 36 says them "epochs_run" (its
+    "epochs" were those asked for), and a visitor's models are kept for days."""
+    return training.get("epochs_run", training.get("epochs"))
+
+
 def epochs_done(training: dict) -> str:
     """How much training the card's ``training`` records: "3 epoch(s)", or with a Stop inside an epoch (Keras
     still ends it, and history.csv has a row for it) "2 full epoch(s) and 1 of 3 steps of epoch 3"."""
-    run, steps, last = training.get("epochs"), training.get("steps_per_epoch"), training.get("last_epoch_steps")
+    run, steps, last = epochs_run(training), training.get("steps_per_epoch"), training.get("last_epoch_steps")
     if not isinstance(run, int):
         return "? epoch(s)"
     if run and isinstance(steps, int) and isinstance(last, int) and 0 <= last < steps:
@@ -536,8 +542,9 @@ def model_line(name: str, folder, record: dict) -> str:
     what = [f"made {made:%Y-%m-%d %H:%M} UTC"]
     if isinstance(photos, int):
         what.append(f"{photos} photo{'s' * (photos != 1)}")
-    if isinstance(training.get("epochs"), int):
-        what.append(f"{training['epochs']} epoch{'s' * (training['epochs'] != 1)}"
+    run = epochs_run(training)
+    if isinstance(run, int):
+        what.append(f"{run} epoch{'s' * (run != 1)}"
                     + (" (stopped early)" if training.get("stopped_early") else ""))
     what.append("shared on this server" if record.get("shared") else "private")
     what.append(f"kept until {expires:%Y-%m-%d %H:%M} UTC")

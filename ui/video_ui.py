@@ -30,7 +30,7 @@ from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
-from colorizer.video.pipeline import VideoReport, colorize_video, uneven_note
+from colorizer.video.pipeline import VideoReport, colorize_video, length_note
 from ui import charts, loaders, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
 from ui.plain_text import plain
@@ -257,9 +257,13 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     frames = frames_to_colorize(info)
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
     lane = work_queue.CLIP_QUEUE
-    st.caption(f"Its {frames} frame{'s' * (frames != 1)} take {work_queue.about_text(lane.expected_s(CLIP_KIND, frames))} "
-               "on this server" + (", as recent clips ran here" if lane.has_measured(CLIP_KIND)
-                                   else " (a guess: no clip has run here yet)") + ".")
+    if not info.frames:  # frames_to_colorize's count is then the page's cap
+        what = f"Its header gives no frame count: up to {frames} frames take"
+    else:
+        what = "Its 1 frame takes" if frames == 1 else f"Its {frames} frames take"
+    st.caption(f"{what} {work_queue.about_text(lane.expected_s(CLIP_KIND, frames))} on this server"
+               + (", as recent clips ran here" if lane.has_measured(CLIP_KIND) else " (a guess: no clip has run here yet)")
+               + ".")
     # The run's places, made on every run, used or not: a run that colorized drew four elements more than the next,
     # and Streamlit then drew the result's videos and chart after them anew (work_queue.waiting_line).
     bar, stop = st.empty(), st.empty()  # the bar above Stop: a phone shows it without a scroll
@@ -276,11 +280,14 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     output = clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
         # The clip's frames are its size in the clip lane: those behind it are told its time, not the mean clip's.
-        with work_queue.turn_ui(CLIP_KIND, queue=work_queue.CLIP_QUEUE, line=clip_line, work=frames), \
+        with work_queue.turn_ui(CLIP_KIND, queue=work_queue.CLIP_QUEUE, line=clip_line, work=frames) as clip_turn, \
                 work_queue.turn_ui("Colorizing this clip", line=colorize_line) as turn:
             started = time.monotonic()
 
+            clip_turn.did(0)  # until a frame is done: a clip that fails before tells no pace
+
             def progress(done: int, total: int) -> None:
+                clip_turn.did(done)  # a clip stopped or failed part way took its done frames' time
                 left = (time.monotonic() - started) / done * (total - done) if done else 0.0
                 bar.progress(min(done / max(total, 1), 1.0), text=f"Frame {done} of {total}"
                              + (f" · {work_queue.about_text(left)} left" if done < total else ""))
@@ -371,8 +378,8 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     if not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
         st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
                 "colorized.", icon=":material/info:")
-    if report.uneven:
-        st.warning(f"{uneven_note(report)[0].upper()}{uneven_note(report)[1:]}.", icon=":material/timer:")
+    if report.length_changed:
+        st.warning(f"{length_note(report)[0].upper()}{length_note(report)[1:]}.", icon=":material/timer:")
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):

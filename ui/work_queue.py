@@ -77,6 +77,7 @@ class WorkQueue:
         self._running: dict[int, float] = {}
         self._kinds: dict[int, Hashable] = {}  # ticket → kind, while it waits or runs
         self._work: dict[int, float] = {}  # ticket → its units of work (1 unless ``turn(work=...)``)
+        self._done: dict[int, float] = {}  # ticket → the units it did, where it said (``Turn.did``)
         self._window = max(1, int(window))
         self._durations: deque[float] = deque(maxlen=self._window)
         self._durations_by_kind: OrderedDict[Hashable, deque[float]] = OrderedDict()
@@ -176,7 +177,8 @@ class WorkQueue:
             started = self._running.pop(ticket, None)  # None: a give-way's wait was left, nothing ran
             kind = self._kinds.pop(ticket, None)
             work = self._work.pop(ticket, 1.0)
-            if started is not None and counted:
+            work = self._done.pop(ticket, work)  # what it did, where it said: a stopped clip did a part of its frames
+            if started is not None and counted and work > 0:
                 took = (self._clock() - started) / work
                 self._durations.append(took)
                 if kind is not None:
@@ -202,6 +204,13 @@ class Turn:
     def __init__(self, queue: WorkQueue, ticket: int, poll_s: float):
         self.queue, self.ticket, self._poll_s = queue, ticket, poll_s
         self.takes_turns, self.waited_s = False, 0.0
+
+    def did(self, units: float) -> None:
+        """The units of work done so far (a clip: its frames colorized), called as they are done: the job's time is
+        remembered per unit done, whether it ends, is stopped or fails (a clip stopped at frame 10 of 250 took 10
+        frames' time, not 250's); none done leaves it out. Those behind it are still told its planned ``work``."""
+        with self.queue._cond:
+            self.queue._done[self.ticket] = float(units)
 
     def give_way(self, *, on_wait: Callable[[int, float], None] | None = None, part_s: float = 1.0) -> bool:
         """Let those waiting go first when this part has run ``part_s`` seconds; ``on_wait`` as for ``turn`` while
@@ -311,3 +320,6 @@ class _PageTurn:
     @property
     def waited_s(self) -> float:
         return self._turn.waited_s
+
+    def did(self, units: float) -> None:
+        self._turn.did(units)

@@ -1,9 +1,9 @@
 """``python -m colorizer video IN -o OUT.mp4 [--arch NAME | --checkpoint PATH] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
 
 Exit status: 0 done; 2 when IN is not a readable video, is beyond the host's budget (``io.check_budget``),
-a hints/reference file is bad, or OUT is IN itself or cannot be written (``colorizer.cli`` checks that before
-any work) (one ``error: <file>: <reason>`` line each, never a traceback); 130 on Ctrl-C (the partial output
-is removed).
+a hints/reference file or ``--checkpoint`` is bad, or OUT is IN itself or cannot be written (``colorizer.cli`` checks
+that before any work) (one ``error: <file>: <reason>`` line each, never a traceback); 130 on Ctrl-C or SIGTERM (the
+partial output is removed).
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def video_from_cli(args, progress, error) -> int:
     import_tensorflow_quietly()  # after the checks above: a bad input is refused before TensorFlow's seconds of loading
     from colorizer.inference import load
     from colorizer.models import hint_taking_architectures
-    from colorizer.video.pipeline import colorize_video, uneven_note
+    from colorizer.video.pipeline import colorize_video, length_note
 
     model = load(args.checkpoint or args.arch)
     if hints:
@@ -95,9 +95,10 @@ def video_from_cli(args, progress, error) -> int:
             + ", ".join(f"{cut} ({cut / report.fps:.2f} s)" for cut in report.cuts)) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
-    if not report.cut_short and 0 < report.frames < total:  # headers estimate; a file cut short holds fewer
-        print(f"note: {info.name} held {report.frames} frames, not the {total} its header announced: all of them "
-              "were colorized (a file cut short?)", file=sys.stderr)
-    if report.uneven:
-        print(f"note: {info.name}: {uneven_note(report)}", file=sys.stderr)
+    # Headers estimate, and a file cut short holds fewer; --max-frames is the user's own number, not the header's.
+    if not report.cut_short and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
+        print(f"note: {info.name} held {report.frames} frame{'s' * (report.frames != 1)}, not the {info.frames} its "
+              "header announced: all of them were colorized (a file cut short?)", file=sys.stderr)
+    if report.length_changed:
+        print(f"note: {info.name}: {length_note(report)}", file=sys.stderr)
     return 0

@@ -22,7 +22,7 @@ from colorizer.checkpoints import error_naming
 from colorizer.video.frames import FrameColorizer
 from colorizer.video.io import VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
-__all__ = ["colorize_video", "VideoReport", "PREFETCH", "uneven_note"]
+__all__ = ["colorize_video", "VideoReport", "PREFETCH", "length_note"]
 
 PREFETCH = 3   # frames queued between the decoder's thread, the colorizer and the encoder's thread
 
@@ -111,10 +111,11 @@ class VideoReport:
         return self.frames / self.fps if self.fps else 0.0
 
     @property
-    def uneven(self) -> bool:
-        """The clip's frames were not evenly spaced (a variable frame rate: screen recordings, edited clips): the
-        output, evenly spaced at ``fps``, plays longer or shorter than they did (by over a frame and 5 %), and its
-        sound is cut to the pictures."""
+    def length_changed(self) -> bool:
+        """The output plays another length than the clip's frames did (by over one and a half frames and 5 %):
+        they were not evenly spaced (a variable frame rate: screen recordings, edited clips) and the writer spaces
+        them evenly at ``fps``; its sound is cut to the pictures. (A GIF whose delays vary but whose rate is their
+        average keeps its length: only its spacing changes, and this is False.)"""
         if self.clip_seconds is None or not self.fps or not self.frames:
             return False
         gap = abs(self.clip_seconds - self.written_seconds)
@@ -167,12 +168,12 @@ def _at_most(frames, limit: int | None, report: VideoReport):
         frames.close()
 
 
-def uneven_note(report: VideoReport) -> str:
-    """What a clip of unevenly spaced frames (``VideoReport.uneven``) became, in one sentence for the CLI and the page:
-    MP4 could keep each frame's time, but the writer spaces them evenly at the clip's average rate."""
+def length_note(report: VideoReport) -> str:
+    """What a clip of unevenly spaced frames (``VideoReport.length_changed``) became, in one sentence for the CLI and
+    the page: MP4 could keep each frame's time, but the writer spaces them evenly at the clip's average rate."""
     sound = ", and its sound is cut to that" if report.audio else ""
     return (f"its frames were unevenly spaced (a variable frame rate): the colorized clip shows them evenly at "
-            f"{report.fps:.3g} fps, in {report.written_seconds:.1f} s instead of {report.clip_seconds:.1f} s{sound}")
+            f"{report.fps:g} fps, in {report.written_seconds:.1f} s instead of {report.clip_seconds:.1f} s{sound}")
 
 
 def _span(times: list[tuple[float, float]]) -> float | None:
