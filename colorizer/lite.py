@@ -3,7 +3,7 @@
 Why: on a CPU with AVX2 only, TensorFlow runs the frozen VGG16 in float32 through oneDNN, and the flagship
 sat at issue 23's speed bar (0.20–0.21× the ECCV16-shaped yardstick at 1 MP). The same network converted
 to a LiteRT flatbuffer and run by XNNPACK takes about a fifth less time there (docs/speed.md, "LiteRT on
-CPUs without fast bfloat16"). Where bfloat16 is fast (AMX, AVX512-BF16) TensorFlow runs the VGG16 in it,
+a CPU without fast bfloat16: under the bar"). Where bfloat16 is fast (AMX, AVX512-BF16) TensorFlow runs the VGG16 in it,
 3–4× faster than float32 in either runtime, and on a GPU TensorFlow uses the GPU: this path is for the rest.
 
 Converted once, by a developer, never by the server: the converter freezes the weights into its graph

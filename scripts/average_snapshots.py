@@ -5,7 +5,7 @@
     python -m colorizer train --arch hypercolumn ... --out /tmp/run --snapshots /tmp/run/snapshots
     python scripts/average_snapshots.py /tmp/run/hypercolumn /tmp/run/snapshots --epochs 4-8 --out /tmp/run_avg
 
-Why it can work where averaging two runs fails (docs/results.md, "weight soup"): the epochs of one
+Why it can work where averaging two runs fails (docs/results.md, "E and C together"): the epochs of one
 run start from the same weights and stay near one minimum, so their mean is a network in the same
 basin, often a flatter and more general point of it. Two runs start from different random weights.
 (For the flagship it did not pay: the mean painted less color and was no better at equal color,

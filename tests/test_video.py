@@ -333,6 +333,11 @@ def test_the_cli_says_when_a_clip_held_fewer_frames_than_its_header(tmp_path, ca
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
     assert notes == ["note: cut.mp4 held 5 frames, not the 9 its header announced: all of them were colorized "
                      "(a file cut short?)"], notes
+    # --max-frames is the user's number, not the header's (the review: "not the 100 its header announced").
+    assert main(["video", str(source), "-o", str(tmp_path / "out2.mp4"), "--arch", "cifar_ae", "--max-frames", "100"]) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")] == notes
+    assert main(["video", str(source), "-o", str(tmp_path / "out3.mp4"), "--arch", "cifar_ae", "--max-frames", "3"]) == 0
+    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
 
 
 def test_sound_is_trimmed_with_max_frames(tmp_path):

@@ -58,7 +58,8 @@ SPREADS = (None, "replace")
 SPREAD = "replace"
 # Its own decoding, the one its hint results were measured with: the blend with the regression's own color
 # (no gain, its own hue). Hints add color where they apply; a bolder unsure color then overshoots
-# (docs/results.md, "Hints H3": network alone at 10 hints +1.2 dB here, +0.7 with the flagship's decoding).
+# (docs/results.md, "Hints: a decoder that reads them", run H3: network alone at 10 hints +1.2 dB here, +0.7 with
+# the flagship's decoding).
 # No colorfulness cap and no lightness ceiling: hints say how colorful the photo is.
 DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2, "confidence_high": 0.6,
           "regression_gain": 1.0, "hue_of_annealed": False, "colorfulness_cap": 0.0, "hue_agreement": 0.0,
