@@ -663,7 +663,7 @@ def test_a_session_holds_a_bounded_number_of_pixels(tiny_app_env, monkeypatch):
     assert _headings(at) == ["q0.png", "q1.png"]
     assert "q2.png" not in decoded  # left out from its header, never decoded
     assert _errors(at) == ["q2.png: left out: your pictures together would pass 2,048 pixels, "
-                                          "what this server takes from one browser tab at a time"]
+                                          "what this server takes from one browser tab at a time (remove some, or upload smaller copies)"]
 
 
 def _bigtiff_pointing_past_any_buffer() -> bytes:

@@ -451,6 +451,35 @@ def test_a_download_is_named_by_the_uploads_bare_name_whatever_separators_it_sen
     assert output_name(SimpleNamespace(name=""), model) == "image_hypercolumn.png"
 
 
+def test_two_uploads_of_one_name_download_under_the_zips_names(tiny_app_env, monkeypatch):
+    """The batch audit (session 36): two students' photo.jpg both downloaded as photo_<model>.png while the ZIP named
+    the second photo_<model>_2.png, and nothing said which tile was which. Each download is named as its ZIP entry,
+    and the second's heading says it."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    offered, button = {}, DeltaGenerator.download_button
+
+    def spy(self, label, data, file_name=None, *args, **kwargs):
+        offered.setdefault(label, []).append(file_name)
+        return button(self, label, data, file_name, *args, **kwargs)
+
+    import streamlit as st
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    monkeypatch.setattr(st, "download_button", lambda *args, **kwargs: spy(st._main, *args, **kwargs))  # bound at import
+    at = upload(app(), [("photo.png", gray_png(40), "image/png"), ("photo.png", gray_png(48), "image/png")])
+    at.switch_page("pages/colorize.py").run()
+    assert_no_page_error(at)
+    names = offered["Download PNG"][-2:]
+    model = at.sidebar.selectbox(key="sidebar.model").value
+    assert names == [f"photo_{model}.png", f"photo_{model}_2.png"], names
+    assert f"## photo.png (saved as photo_{model}_2.png)" in [as_read(m.value) for m in at.markdown]
+    # Gray uploads: no scores, and a word why (the batch audit: the metrics were simply absent).
+    assert sum(c.value.startswith("No scores: this picture has no original colors") for c in at.caption) == 2
+    color = upload(app(), [("color.png", color_png(40), "image/png")])
+    assert any(c.value.startswith("Each change is against the same photo left gray") for c in color.caption)
+
+
 def test_zip_of_pngs_keeps_alpha_and_makes_names_unique():
     import io
     import zipfile

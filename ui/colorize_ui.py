@@ -100,6 +100,9 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndar
                     f"{ratio:.0%} of the truth's" if np.isfinite(ratio) else "truth is gray", delta_color="off",
                     delta_arrow="off",  # a share, not a change: an up arrow beside a low 26 % read as good
                     help="Hasler & Süsstrunk's colorfulness: 0 for gray; a timid model scores far below the truth.")
+    # "−0.40 dB vs gray" in red on most photos needs its baseline said (session 36's batch audit).
+    st.caption("Each change is against the same photo left gray (its lightness, no color): the baseline a model has "
+               "to beat. A wrong color costs more than none, so a cautious model often scores near gray.")
     share = charts.shown_share(alpha)
     if share is not None:
         st.caption(f"Measured over the {share:.0%} of the picture that is not fully transparent: "
@@ -127,11 +130,15 @@ WIDE_ASPECT = 3
 
 def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, options: dict,
                slider_open: bool, reference: DecodedImage | None = None,
-               hinted: dict[str, tuple[int, str]] | None = None) -> tuple[str, object, np.ndarray | None] | None:
+               hinted: dict[str, tuple[int, str]] | None = None,
+               file_name: str | None = None) -> tuple[str, object, np.ndarray | None] | None:
     """One picture's results → (file name, a callable returning its RGB, alpha) for the ZIP, or None when it
     failed. Downloads hold no full-size result: they fetch it (or make it again) when clicked. ``hinted``: digest →
-    (index, name) of the picture of this run showing that content's hints (a copy shows them once, above)."""
-    st.markdown(f"## {plain(picture.name)}")  # h2 under the page's h1: no level skipped (h3 skipped one)
+    (index, name) of the picture of this run showing that content's hints (a copy shows them once, above).
+    ``file_name``: its download's name (default ``output_name``; the page makes a batch's unique, as the ZIP's)."""
+    file_name = file_name or output_name(picture, model)
+    heading = picture.name if file_name == output_name(picture, model) else f"{picture.name} (saved as {file_name})"
+    st.markdown(f"## {plain(heading)}")  # h2 under the page's h1: no level skipped (h3 skipped one)
     widgets.notes_ui(picture)
     if picture.was_color:
         st.info("This image is already in color: it was turned gray first (the model sees only its lightness L). "
@@ -174,6 +181,9 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                 st.caption(plain(f"The same picture as {name}: the hints given there color this one too."))
     if picture.was_color:
         metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha)
+    else:  # a gray upload has no truth to score against: say so rather than show nothing
+        st.caption("No scores: this picture has no original colors to compare with (upload a color photo to see how "
+                   "close the model comes).")
     if model.is_stochastic:
         samples_ui(model, stamp, picture, digest, options)
     if reference is not None:
@@ -181,10 +191,10 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                             hints_json(digest) if model.takes_hints else "")
     again = functools.partial(_result_of, model, stamp, picture.pixels, digest, options["temperature"], hints)
     st.download_button(
-        "Download PNG", data=functools.partial(widgets.png_of, again, picture.alpha), file_name=output_name(picture, model),
+        "Download PNG", data=functools.partial(widgets.png_of, again, picture.alpha), file_name=file_name,
         mime="image/png", key=f"colorize.download.{i}", on_click="ignore", icon=":material/download:",
     )
-    return output_name(picture, model), again, picture.alpha
+    return file_name, again, picture.alpha
 
 
 def _result_of(model: Colorizer, stamp: tuple, pixels: np.ndarray, digest: str, temperature, hints: str) -> np.ndarray:
@@ -219,10 +229,12 @@ def colorize_page_ui() -> None:
     zip_slot = st.empty()
     progress = st.progress(0.0, text=f"Colorizing {len(pictures)} images…") if len(pictures) > 1 else None
     results, hinted = [], {}
+    # Two students' IMG_0001.jpg: each download named as its ZIP entry, and the second's heading says so.
+    file_names = widgets.unique_names([output_name(picture, model) for picture in pictures])
     for i, picture in enumerate(pictures):
         with st.container(border=True), st.spinner(f"Colorizing {plain(picture.name)}…"):
             outcome = picture_ui(i, picture, model, stamp, options, slider_open=(i == 0), reference=reference,
-                                 hinted=hinted)
+                                 hinted=hinted, file_name=file_names[i])
         if outcome:
             results.append(outcome)
         if progress:

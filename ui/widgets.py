@@ -155,19 +155,28 @@ def zip_of_pngs(results: list[tuple[str, object, np.ndarray | None]]) -> bytes:
     """[(file name, uint8 RGB H×W×3 or a callable returning it, alpha H×W or None)] → ZIP bytes of PNGs
     (alpha kept), each encoded in its own turn of the work queue (others' colorizations go in between).
 
-    Names are made unique (two uploads may share one): ``a.png``, ``a_2.png``, …, past any name already taken
-    (``a.png``, ``a.png``, ``a_2.png`` → ``a.png``, ``a_2.png``, ``a_2_2.png``: one entry each, as the command line's).
+    Names are made unique (two uploads may share one; ``unique_names``): one entry each, as the command line's.
     """
-    buffer, used = io.BytesIO(), set()
+    buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG is compressed already
-        for name, rgb, alpha in results:
-            unique, n = name, 1
-            while unique in used:
-                n += 1
-                unique = f"{Path(name).stem}_{n}{Path(name).suffix}"
-            used.add(unique)
+        for unique, (_, rgb, alpha) in zip(unique_names([name for name, _, _ in results]), results):
             archive.writestr(unique, png_of(rgb, alpha))
     return buffer.getvalue()
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """The names made unique in order: ``a.png``, ``a_2.png``, …, past any name already taken (``a.png``, ``a.png``,
+    ``a_2.png`` → ``a.png``, ``a_2.png``, ``a_2_2.png``). The Colorize page names each download so, and the ZIP's
+    entries are the same names."""
+    used, unique = set(), []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{Path(name).stem}_{n}{Path(name).suffix}"
+        used.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 # A first run's time under this is not worth a note: getting ready cost nobody a wait.
@@ -421,8 +430,9 @@ def _expected_pixels(data: bytes) -> int:
 
 
 def _over_session_pixels(name: str) -> str:
+    # What to do, as the picture-count line says it (session 36's batch audit: this one said only what happened).
     return (f"{name}: left out: your pictures together would pass {MAX_SESSION_PIXELS:,} pixels, what this "
-            "server takes from one browser tab at a time")
+            "server takes from one browser tab at a time (remove some, or upload smaller copies)")
 
 
 def pictures_ui() -> list[DecodedImage]:
