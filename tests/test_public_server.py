@@ -98,7 +98,7 @@ def test_at_most_max_files_read_files_are_read_and_the_pixels_refusals_are_one_l
     pictures, errors = widgets.chosen_pictures()
     assert [p.name for p in pictures] == ["q0.png"]
     assert errors == ["q1.png, q2.png, q3.png, …: left out: your pictures together would pass 1,024 pixels, what this "
-                      "server takes from one browser tab at a time"]
+                      "server takes from one browser tab at a time (remove some, or upload smaller copies)"]
 
 
 def test_pictures_past_the_sessions_pixels_are_left_out_from_their_header_before_decoding(sidebar, monkeypatch):
@@ -112,7 +112,7 @@ def test_pictures_past_the_sessions_pixels_are_left_out_from_their_header_before
     pictures, errors = widgets.chosen_pictures()
     assert [p.name for p in pictures] == ["q0.png", "q1.png"] and decoded == ["q0.png", "q1.png"]
     assert errors == ["q2.png: left out: your pictures together would pass 2,048 pixels, what this server takes "
-                      "from one browser tab at a time"]
+                      "from one browser tab at a time (remove some, or upload smaller copies)"]
 
 
 def test_a_picture_whose_header_does_not_tell_its_size_is_counted_once_decoded(sidebar, monkeypatch):
@@ -127,7 +127,7 @@ def test_a_picture_whose_header_does_not_tell_its_size_is_counted_once_decoded(s
     pictures, errors = widgets.chosen_pictures()
     assert [p.name for p in pictures] == ["r0.png", "r1.png"]
     assert errors == ["r2.png: left out: your pictures together would pass 2,048 pixels, what this server takes "
-                      "from one browser tab at a time"]
+                      "from one browser tab at a time (remove some, or upload smaller copies)"]
 
 
 def test_an_upload_over_the_decode_budget_is_shrunk_while_it_is_read_not_refused(monkeypatch):
