@@ -1042,6 +1042,8 @@ def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):
     another page, but no test set them: here the second of two pictures and the fine-tuned model."""
     at = upload(app(), [("first.png", gray_png(40), "image/png"), ("second.png", gray_png(48), "image/png")])
     at.switch_page("pages/compare.py").run()
+    # Each tile is the model as shipped, and says so (a hint model's tile had no word of the visitor's hints).
+    assert any(c.value.startswith("Each model's automatic colorization at its default settings") for c in at.caption)
     # Labelled as the sidebar labels it (session 35: the bare random name here, the architecture there).
     assert at.multiselect(key="compare.tuned").options == [f"cifar_ae fine-tuned · {TUNED_NAME}"]
     at.selectbox(key="compare.image").set_value(1)

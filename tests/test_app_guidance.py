@@ -147,6 +147,8 @@ def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):
     at.button(key=f"colorize.hint_color.{digest}.5.41.add").click().run()
     assert any(m.value == "**1 hint**" for m in at.markdown)
     assert any("x 5, y 41 · #e03c28" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    # Where they live, and how to keep them past a reload (session 36's state audit: a reload lost them unsaid).
+    assert any(c.value.startswith("Hints live in this browser tab: a reload") for c in at.caption)
 
 
 def test_every_picture_on_the_page_says_what_it_shows(tiny_app_env):

@@ -65,6 +65,23 @@ def test_a_session_colorizes_eight_pictures_at_a_time_and_names_the_rest_in_one_
                       "(remove some to add others)"]
 
 
+def test_uploads_the_server_let_go_while_the_browser_was_away_are_one_line(sidebar):
+    """The state audit (session 36): after a connection drop of over two minutes (a laptop asleep) Streamlit had
+    forgotten the session's files, its state held placeholders with no bytes, and every page failed with
+    "'DeletedFile' object has no attribute 'getvalue'". They are one line; the files still held go on."""
+    from streamlit.runtime.uploaded_file_manager import DeletedFile
+
+    from ui import widgets
+
+    upload, decoded = sidebar
+    upload(_pngs("p", 2))
+    widgets.st.session_state[widgets.UPLOAD_KEY] += [DeletedFile("gone-1"), DeletedFile("gone-2")]
+    pictures, errors = widgets.chosen_pictures()
+    assert [p.name for p in pictures] == ["p0.png", "p1.png"]
+    assert errors == ["2 of your uploaded files were let go by the server while this page was away (over two minutes "
+                      "without a connection: a laptop asleep, a phone locked): remove and upload them again"]
+
+
 def test_a_refused_file_takes_no_pictures_place(sidebar):
     """Finding (session 28's walkthrough): of ten uploads, two broken, the page showed six pictures and said the
     last two good ones were "left out: this server colorizes 8 pictures at a time". Broken files are named, and

@@ -161,6 +161,10 @@ def compare_page_ui() -> None:
         widgets.notes_ui(picture)
         rows = run_all(picture, names)
         grid_ui(picture, rows)
+        # The L/a/b page colors as the Colorize page does; here each model runs as shipped (session 36's state
+        # audit: a hint model's tile was its automatic result, under the name the visitor had hinted).
+        st.caption("Each model's automatic colorization at its default settings: a temperature or hints set on the "
+                   "Colorize page are not applied here.")
         if rows:
             results_table_ui(picture, rows)
     evaluation_ui(names)

@@ -233,6 +233,9 @@ def _list_ui(digest: str, name: str) -> None:
     st.download_button("Download hints (JSON)", data=hints_to_json(hints), file_name=f"{name}_hints.json",
                        mime="application/json", key=f"colorize.hint_download.{digest[:16]}", on_click="ignore",
                        icon=":material/download:")
+    # A reload lost them without a word (session 36's state audit): say where they live and how to keep them.
+    st.caption("Hints live in this browser tab: a reload or a closed tab loses them. Download them to keep them, and "
+               "load the file here (or on the Video page, or with the command line's --hints) to use them again.")
 
 
 def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:

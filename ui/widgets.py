@@ -364,13 +364,28 @@ def chosen_checkpoint() -> str | None:
 def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
     """Decoded pictures of the sidebar's source and one "file: reason" line per broken upload."""
     if st.session_state.get(SOURCE_KEY, GALLERY) == UPLOAD:
-        return _uploaded_pictures(list(st.session_state.get(UPLOAD_KEY) or []))
+        uploads, gone = _held_uploads(list(st.session_state.get(UPLOAD_KEY) or []))
+        pictures, errors = _uploaded_pictures(uploads)
+        if gone:
+            errors.insert(0, f"{gone} of your uploaded file{'s were' if gone != 1 else ' was'} let go by the server "
+                             "while this page was away (over two minutes without a connection: a laptop asleep, a "
+                             "phone locked): remove and upload them again")
+        return pictures, errors
     key = st.session_state.get(GALLERY_KEY, DEFAULT_GALLERY_PHOTO)
     key = key if key in gallery.GALLERY else DEFAULT_GALLERY_PHOTO
     try:
         return [loaders.gallery_picture(key)], []
     except Exception as err:  # e.g. the package that ships this photo is not installed
         return [], [f"{key}: cannot load this gallery photo ({callbacks.error_line(err, 200)}); pick another one"]
+
+
+def _held_uploads(values: list) -> tuple[list, int]:
+    """(the uploads the server still holds, how many it let go). Streamlit forgets a session's files once its browser
+    has been away ``server.disconnectedSessionTTL`` (120 s); the widget's state, read here, then holds a placeholder
+    with no name and no bytes (its ``DeletedFile``), and every page failed on it with "'DeletedFile' object has no
+    attribute 'getvalue'" (session 36's state audit). The widget's own return value leaves them out."""
+    held = [value for value in values if hasattr(value, "getvalue")]
+    return held, len(values) - len(held)
 
 
 def _uploaded_pictures(uploads: list) -> tuple[list[DecodedImage], list[str]]:
