@@ -78,7 +78,7 @@ def test_uploads_the_server_let_go_while_the_browser_was_away_are_one_line(sideb
     widgets.st.session_state[widgets.UPLOAD_KEY] += [DeletedFile("gone-1"), DeletedFile("gone-2")]
     pictures, errors = widgets.chosen_pictures()
     assert [p.name for p in pictures] == ["p0.png", "p1.png"]
-    assert errors == ["2 of your uploaded files were let go by the server while this page was away (over two minutes "
+    assert errors == ["2 uploaded files were let go by the server while this page was away (over two minutes "
                       "without a connection: a laptop asleep, a phone locked): remove and upload them again"]
 
 

@@ -367,7 +367,7 @@ def chosen_pictures() -> tuple[list[DecodedImage], list[str]]:
         uploads, gone = _held_uploads(list(st.session_state.get(UPLOAD_KEY) or []))
         pictures, errors = _uploaded_pictures(uploads)
         if gone:
-            errors.insert(0, f"{gone} of your uploaded file{'s were' if gone != 1 else ' was'} let go by the server "
+            errors.insert(0, f"{gone} uploaded file{'s were' if gone != 1 else ' was'} let go by the server "
                              "while this page was away (over two minutes without a connection: a laptop asleep, a "
                              "phone locked): remove and upload them again")
         return pictures, errors
