@@ -466,6 +466,8 @@ def cmd_finetune(args) -> int:
 def cmd_video(args) -> int:
     from colorizer.video.cli import video_from_cli
 
+    if args.checkpoint and _unknown_checkpoint(args.checkpoint):  # a misspelt path, before TensorFlow loads
+        return USAGE_ERROR
     return video_from_cli(args, progress=_progress, error=_error)
 
 

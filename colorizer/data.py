@@ -22,7 +22,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 __all__ = ["check_folder", "list_photos", "every_photo", "learning_problem", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
-           "trained_on_packages", "shipping_problem", "check_shippable", "manifest_row_of", "unnamed_sources"]
+           "trained_on_packages", "shipping_problem", "check_shippable", "manifest_row_of", "unnamed_sources", "stamp_paths"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
@@ -79,11 +79,13 @@ def _row_path(row: dict) -> str:
     return str(row.get("path") or row.get("file") or "").replace("\\", "/")
 
 
-def manifest_row_of(folder: str | Path) -> dict[Path, dict]:
-    """Each photo file ``folder``'s manifest lists (``manifest_rows``), by its resolved path → its row; empty when
+def manifest_row_of(folder: str | Path) -> dict[Path, dict] | None:
+    """Each photo file ``folder``'s manifest lists (``manifest_rows``), by its resolved path → its row; None when
     the folder has no manifest. What a card counts is looked up here, file by file: a manifest copied from another
     folder names what that folder held, not what this one holds."""
-    rows = manifest_rows(folder) or []
+    rows = manifest_rows(folder)
+    if rows is None:
+        return None
     base = _manifest_of(Path(folder))[0].parent
     return {(base / _row_path(row)).resolve(): row for row in rows if _row_path(row)}
 
@@ -161,11 +163,17 @@ class StampOptions:
         self.share, self.most, self.side = share, most, side
 
 
+def stamp_paths(folder: str | Path) -> list[Path]:
+    """The ``*.png`` files of a stamps (or surfaces) folder, sorted by name: what ``load_stamps`` reads and a card
+    counts."""
+    return sorted(Path(folder).glob("*.png"))
+
+
 def load_stamps(folder: str | Path) -> list[np.ndarray]:
     """uint8 RGBA H×W×4 arrays of the ``*.png`` stamps in ``folder`` (``scripts/fetch_stamps.py``), sorted by name."""
     from PIL import Image
 
-    paths = sorted(Path(folder).glob("*.png"))
+    paths = stamp_paths(folder)
     if not paths:
         raise ValueError(f"{folder}: no stamps (*.png); run scripts/fetch_stamps.py")
     return [np.asarray(Image.open(p).convert("RGBA")) for p in paths]

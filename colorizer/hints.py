@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorizer.color import normalize_ab, rgb_to_lab, unnormalize_ab
+from colorizer.color import lab_to_rgb, normalize_ab, rgb_to_lab, unnormalize_ab
 
 __all__ = ["HintError", "validate_hints", "parse_hints_json", "read_hints_file", "MAX_HINTS", "MAX_HINTS_JSON_BYTES",
            "MAX_JSON_DEPTH", "hint_grid", "simulate_grid_hints",
@@ -193,8 +193,7 @@ def painted_color(rgb, L: float) -> list[int]:
     """The color a hint of ``rgb`` paints where the photo's lightness is ``L``: that L, the hint's hue, its chroma
     as far as sRGB holds it there (``within_gamut``); what a page shows beside its color picker."""
     ab = within_gamut(L, _ab_of(rgb))
-    lab = np.array([[[L, ab[0], ab[1]]]], np.float32)
-    return [int(c) for c in cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)[0, 0] * 255 + 0.5]
+    return [int(c) for c in lab_to_rgb(np.array([[[L, ab[0], ab[1]]]], np.float32))[0, 0]]
 
 
 def _lightness_under(lightness: np.ndarray, hint: dict) -> float:

@@ -45,7 +45,7 @@ def data_sources(data_dir: str | Path, files=None) -> list[dict]:
     counts: dict[tuple[str, str], int] = {}
     unlisted = 0
     for path in files:
-        row = rows.get(Path(path).resolve())
+        row = None if rows is None else rows.get(Path(path).resolve())
         if row is None:
             unlisted += 1
             continue
@@ -53,7 +53,7 @@ def data_sources(data_dir: str | Path, files=None) -> list[dict]:
         counts[key] = counts.get(key, 0) + 1
     sources = [{"package": p, "license": lic, "photos": n} for (p, lic), n in sorted(counts.items())]
     if unlisted:
-        why = "no manifest.csv" if data.manifest_rows(data_dir) is None else "not in manifest.csv"
+        why = "no manifest.csv" if rows is None else "not in manifest.csv"
         sources.append({"source": str(data_dir), "license": f"unknown ({why})", "photos": unlisted})
     return sources
 
@@ -63,11 +63,6 @@ def _read_by_training(data_dir) -> list[Path]:
     root = Path(data_dir)
     splits = [split for split in ("train", "val") if (root / split).is_dir()]
     return [path for split in splits for path in data.list_photos(root, split)] if splits else data.list_photos(root)
-
-
-def _pngs(folder) -> list[Path]:
-    """The files ``data.load_stamps`` reads (stamps and surfaces), for their card's sources."""
-    return sorted(Path(folder).glob("*.png"))
 
 
 def extra_photos_card(folders) -> dict:
@@ -283,7 +278,7 @@ def _data_record(data_dir, sets: _TrainingSets, stamps_dir, surfaces_dir, extra_
         "sources_by_split": {split: data_sources(Path(data_dir) / split) for split in ("train", "val")},
         "stamps": _stamps_card(stamps_dir, sets.stamps),
         "surfaces": None if not surfaces else {"count": len(surfaces), "scenes_share_of_crops": data.SURFACE_SHARE,
-                                               "sources": data_sources(surfaces_dir, _pngs(surfaces_dir))},
+                                               "sources": data_sources(surfaces_dir, data.stamp_paths(surfaces_dir))},
         "extra_photos": None if not extra_photos_dir else extra_photos_card(extra_photos_dir),
         # Synthetic: no photo and no package, so nothing for check_shippable to name.
         "backdrops": None if not backdrops else {
@@ -408,7 +403,7 @@ def _stamps_card(stamps_dir, stamps) -> dict | None:
         return None
     options = data.StampOptions()
     return {"count": len(stamps), "share_of_crops": options.share, "per_crop": [1, options.most],
-            "side_share": list(options.side), "sources": data_sources(stamps_dir, _pngs(stamps_dir))}
+            "side_share": list(options.side), "sources": data_sources(stamps_dir, data.stamp_paths(stamps_dir))}
 
 
 def _epochs_run(history_path: Path) -> int:

@@ -21,7 +21,7 @@ def video_from_cli(args, progress, error) -> int:
     from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
     from colorizer.imageio import ImageError
-    from colorizer.video.io import MAX_VIDEO_PIXELS_ENV, VideoBudgetError, VideoError, check_budget, probe
+    from colorizer.video.io import MAX_VIDEO_PIXELS_ENV, VideoError, VideoTooLongError, check_budget, probe
 
     if args.max_frames is not None and args.max_frames < 1:
         error(f"--max-frames must be at least 1, got {args.max_frames}")
@@ -32,20 +32,12 @@ def video_from_cli(args, progress, error) -> int:
     try:
         info = probe(args.input)
         total = check_budget(info, max_frames=args.max_frames)
-    except VideoBudgetError as err:
-        error(f"{err}; use --max-frames, or set {MAX_VIDEO_PIXELS_ENV}" if "frame pixels" in str(err) else str(err))
+    except VideoTooLongError as err:  # fewer frames would fit: the options that let them
+        error(f"{err}; use --max-frames, or set {MAX_VIDEO_PIXELS_ENV}")
         return USAGE_ERROR
     except VideoError as err:
         error(str(err))
         return USAGE_ERROR
-    if args.checkpoint:  # a misspelt path, before TensorFlow's seconds of loading
-        from colorizer.checkpoints import CheckpointError, resolve
-
-        try:
-            resolve(args.checkpoint)
-        except CheckpointError as err:
-            error(str(err))
-            return USAGE_ERROR
     try:
         hints = read_hints_file(args.hints) if args.hints else None
         reference, reference_visible = read_reference(args.reference) if args.reference else (None, None)

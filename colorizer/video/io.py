@@ -55,7 +55,7 @@ from colorizer.video import container_budget, open_check
 from colorizer.imageio import special_file_reason
 from colorizer.settings import number_from_env
 
-__all__ = ["VideoError", "VideoBudgetError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
+__all__ = ["VideoError", "VideoBudgetError", "VideoTooLongError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
            "max_video_pixels"]
 
 DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
@@ -94,6 +94,11 @@ class VideoError(ValueError):
 
 class VideoBudgetError(VideoError):
     """A clip beyond the budget in frames × pixels (or a frame beyond the pixel limit)."""
+
+
+class VideoTooLongError(VideoBudgetError):
+    """``check_budget``'s refusal of a clip whose header's frames × pixels pass the budget: fewer frames would fit
+    (its frames are within the frame limit), which the command line and the page each say in their own words."""
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,7 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
     if min(frames, info.frames) * pixels > budget:
         most = budget // pixels
         # The facts only: what to do differs on the command line (``video.cli``) and on the page (``ui.video_ui``).
-        raise VideoBudgetError(f"{info.name}: {frames:,} frames of {info.width}x{info.height} exceed this host's "
+        raise VideoTooLongError(f"{info.name}: {frames:,} frames of {info.width}x{info.height} exceed this host's "
                                f"budget of {budget:,} frame pixels ({most:,} frames at this size)")
     return frames
 
