@@ -283,39 +283,108 @@ def test_a_phone_clip_stored_sideways_is_read_and_written_upright(tmp_path):
     assert (report.frames, out.width, out.height, out.rotation) == (3, 32, 64, 0)  # written upright, no rotation left
 
 
-def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000)):
-    """Frames at irregular times (a variable frame rate: a screen recording, an edited clip) → an MP4."""
+def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000), audio_seconds: float | None = None):
+    """Frames at irregular times (a variable frame rate: a screen recording, an edited clip) → an MP4, each frame a
+    gray of its own (10, 40, 70, ...), with a tone of ``audio_seconds`` in AAC. No B-frames, as screen recorders
+    write: each frame's length is then its own (the last one's 1/25 s)."""
     from fractions import Fraction
 
     container = av.open(str(path), "w")
-    video = container.add_stream("libx264", rate=25)
+    video = container.add_stream("libx264", rate=25, options={"x264-params": "bframes=0"})
     video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
     video.codec_context.time_base = Fraction(1, 1000)
-    for t in times_ms:
-        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+    audio = container.add_stream("aac", rate=22050) if audio_seconds else None
+    if audio is not None:
+        audio.layout = "mono"
+    for index, t in enumerate(times_ms):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 + 30 * index, np.uint8), format="rgb24")
         frame.pts, frame.time_base = t, Fraction(1, 1000)
         container.mux(video.encode(frame))
     container.mux(video.encode(None))
+    if audio is not None:
+        samples = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(22050 * audio_seconds)) / 22050)).astype(np.float32)
+        for start in range(0, len(samples), 1024):
+            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 22050, start
+            container.mux(audio.encode(chunk))
+        container.mux(audio.encode(None))
     container.close()
     return path
 
 
-def test_a_clip_of_unevenly_spaced_frames_is_said_to_play_another_length(tmp_path, capsys, installed_tiny_checkpoints):
-    """The video audit (session 36): a clip of 20 frames over 4 s came out 0.8 s long, its sound cut to that, and
-    nothing said so. The writer still spaces frames evenly; the report measures the clip's own span and says it."""
-    from colorizer.video.pipeline import length_note
+def played(path) -> tuple[list[float], float, float | None]:
+    """(each frame's start, how long the file plays as FFmpeg reads it, its sound's length or None) of an MP4."""
+    times = []
+    frames = list(read_frames(path, times=times))
+    assert frames
+    container = av.open(str(path))
+    sound = container.streams.audio[0] if container.streams.audio else None
+    length = container.duration / 1e6
+    heard = float(sound.duration * sound.time_base) if sound is not None else None
+    container.close()
+    return [start for start, _ in times], length, heard
 
-    source = write_uneven_clip(tmp_path / "screen.mp4")
-    report = colorize_video(source, tmp_path / "out.mp4", Oracle())
-    assert report.frames == 6 and report.clip_seconds == pytest.approx(3.04, abs=0.01)
-    assert report.length_changed and report.written_seconds < 1.5
-    assert "in 1.1 s instead of 3.0 s" in length_note(report)
-    even = colorize_video(write_clip(tmp_path / "even.mp4", synthetic.moving_square(frames=6, size=(64, 48)).gray),
-                          tmp_path / "even_out.mp4", Oracle())
-    assert not even.length_changed and even.clip_seconds == pytest.approx(even.written_seconds, abs=1e-6)
+
+def test_a_clip_of_unevenly_spaced_frames_keeps_each_frames_time_and_its_sound(tmp_path, capsys,
+                                                                            installed_tiny_checkpoints):
+    """The video audit (session 36): a clip of 20 frames over 4 s came out 0.8 s long, its sound cut to that. Each
+    frame now keeps its own time. The last frames, seconds apart, are where H.264's reordered frames had cut the file
+    short (its last sample lasting 1/25 s from a decoding time that runs frames behind)."""
+    source = write_uneven_clip(tmp_path / "screen.mp4", audio_seconds=3.0)
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(noise=0))
+    starts, length, heard = played(tmp_path / "out.mp4")
+    assert report.frames == 6 and starts == pytest.approx([0, 0.04, 0.08, 1.0, 2.0, 3.0], abs=1e-3)
+    assert report.starts == pytest.approx(starts, abs=1e-3)
+    assert report.written_seconds == pytest.approx(3.04, abs=1e-3) and length == pytest.approx(3.04, abs=0.01)
+    assert report.audio == "copied" and heard == pytest.approx(3.0, abs=0.1)
+    grays = [frame.mean() for frame in read_frames(tmp_path / "out.mp4")]
+    assert grays == pytest.approx([10, 40, 70, 100, 130, 160], abs=3)   # each frame at its own time, in order
+    again = colorize_video(tmp_path / "out.mp4", tmp_path / "again.mp4", Oracle(noise=0))  # our own, with B-frames
+    assert again.starts == pytest.approx(starts, abs=1e-3)
+    assert again.written_seconds == pytest.approx(3.0 + 3.04 / 6, abs=1e-3)   # the last frame: the average frame
     assert main(["video", str(source), "-o", str(tmp_path / "cli.mp4"), "--arch", "cifar_ae"]) == 0
-    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
-    assert notes == [f"note: screen.mp4: {length_note(report)}"], notes
+    assert "note: " not in capsys.readouterr().err
+    assert played(tmp_path / "cli.mp4")[:2] == (pytest.approx(starts, abs=1e-3), pytest.approx(3.04, abs=0.01))
+
+
+def test_an_evenly_spaced_clip_stays_evenly_spaced(tmp_path):
+    clip = synthetic.moving_square(frames=6, size=(64, 48))
+    report = colorize_video(write_clip(tmp_path / "even.mp4", clip.gray, fps=12), tmp_path / "out.mp4", Oracle(clip.truth))
+    starts, length, _ = played(tmp_path / "out.mp4")
+    assert starts == pytest.approx([k / 12 for k in range(6)], abs=1e-4) and length == pytest.approx(0.5, abs=1e-3)
+    assert report.written_seconds == pytest.approx(0.5, abs=1e-6) and probe(tmp_path / "out.mp4").fps == 12
+
+
+def test_a_gifs_own_delays_are_kept_at_an_odd_size(tmp_path):
+    """A GIF's frames each have their own delay (the last one held half a second); at 37×23 the output is VP9."""
+    frames = [Image.fromarray(np.full((23, 37, 3), 20 + 40 * i, np.uint8)) for i in range(5)]
+    frames[0].save(tmp_path / "var.gif", save_all=True, append_images=frames[1:], duration=[100, 100, 1000, 200, 500])
+    report = colorize_video(tmp_path / "var.gif", tmp_path / "out.mp4", Oracle(noise=0))
+    assert report.codec == "libvpx-vp9" and report.written_seconds == pytest.approx(1.9, abs=1e-3)
+    assert played(tmp_path / "out.mp4")[:2] == (pytest.approx([0, 0.1, 0.2, 1.2, 1.4], abs=1e-3),
+                                                 pytest.approx(1.9, abs=0.01))
+
+
+def test_max_seconds_counts_a_variable_rate_clips_own_time(tmp_path):
+    """The page's limit in seconds is the output's time, each frame's own: the frame shown from 1 s to 2 s passes a
+    limit of 1.5 s, and the clip ends where the frame before it does."""
+    source = write_uneven_clip(tmp_path / "screen.mp4", times_ms=(0, 40, 80, 1000, 2000, 2040, 2080, 2120))
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(), max_seconds=1.5)
+    assert (report.frames, report.cut_short) == (3, True) and report.written_seconds == pytest.approx(1.0, abs=1e-3)
+    assert played(tmp_path / "out.mp4")[1] == pytest.approx(1.0, abs=0.01)
+    whole = colorize_video(source, tmp_path / "whole.mp4", Oracle(), max_seconds=2.16)
+    assert (whole.frames, whole.cut_short) == (8, False) and whole.written_seconds == pytest.approx(2.16, abs=1e-3)
+
+
+def test_the_writer_keeps_order_where_a_clip_gives_no_or_broken_times(tmp_path):
+    """Frames with no time follow the last one at 1/fps; a time at or before the previous frame's follows it by a
+    tick (MP4 needs them to grow)."""
+    with VideoWriter(tmp_path / "out.mp4", (64, 48), 10) as writer:
+        for start, end in [(5.0, 5.5), (float("nan"), float("nan")), (5.2, 5.3), (None, None), (7.0, float("nan"))]:
+            writer.write(np.zeros((48, 64, 3), np.uint8), start, end)
+    assert writer.starts == pytest.approx([0, 0.5, 0.5 + 1 / 90_000, 0.6 + 1 / 90_000, 2.0], abs=1e-6)
+    assert writer.seconds == pytest.approx(2.1, abs=1e-6)
+    assert played(tmp_path / "out.mp4")[:2] == (pytest.approx(writer.starts, abs=1e-4), pytest.approx(2.1, abs=0.01))
 
 
 def test_the_cli_says_when_a_clip_held_fewer_frames_than_its_header(tmp_path, capsys, installed_tiny_checkpoints,

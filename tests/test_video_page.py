@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import app_checkpoints, as_read, assert_no_page_error, element_kinds, tiny_app_env  # noqa: F401  (pytest fixtures)
@@ -176,20 +177,22 @@ def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny
     assert any("only its first 3 frames (0.2 s" in as_read(w.value) for w in at.warning), [w.value for w in at.warning]
 
 
-def test_a_clip_of_unevenly_spaced_frames_is_said_to_play_another_length(tiny_app_env, tmp_path):
-    """The video audit (session 36): a variable-frame-rate clip came out a quarter of its length, the page blaming its
-    header. It says what became of the clip's timing; one frame is "1 frame"."""
-    from test_video import write_uneven_clip
+def test_a_clip_of_unevenly_spaced_frames_keeps_its_length_on_the_page(tiny_app_env, tmp_path):
+    """The video audit (session 36): a variable-frame-rate clip came out a quarter of its length. Each frame keeps its
+    own time; one frame is "1 frame"."""
+    from test_video import played, write_uneven_clip
 
     from ui import video_ui
 
     at = video_page(("screen.mp4", write_uneven_clip(tmp_path / "screen.mp4").read_bytes()))
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
-    assert at.session_state[video_ui.RESULT_KEY]["report"].length_changed
-    assert [as_read(w.value) for w in at.warning] == [
-        "Its frames were unevenly spaced (a variable frame rate): the colorized clip shows them evenly at 5.35714 fps, "
-        "in 1.1 s instead of 3.0 s."], [w.value for w in at.warning]
+    assert not at.warning, [w.value for w in at.warning]
+    result = at.session_state[video_ui.RESULT_KEY]
+    assert result["report"].written_seconds == pytest.approx(3.04, abs=1e-3)
+    (tmp_path / "out.mp4").write_bytes(result["mp4"])
+    assert played(tmp_path / "out.mp4")[:2] == (pytest.approx([0, 0.04, 0.08, 1.0, 2.0, 3.0], abs=1e-3),
+                                                 pytest.approx(3.04, abs=0.01))
     one = video_page(("one.mp4", write_uneven_clip(tmp_path / "one.mp4", times_ms=(0,)).read_bytes()))
     one.button(key="video.run").click().run()
     assert any(c.value.startswith("1 frame at ") for c in one.caption), [c.value for c in one.caption]

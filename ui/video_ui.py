@@ -30,7 +30,7 @@ from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
-from colorizer.video.pipeline import VideoReport, colorize_video, length_note
+from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
 from ui.plain_text import plain
@@ -373,13 +373,11 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))
     if report.cut_short:  # its header promised fewer frames, or a longer time, than the file holds
         st.warning(f"The clip holds more than its header said: only its first {report.frames} frames "
-                   f"({report.frames / report.fps:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
+                   f"({report.written_seconds:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
     announced = result.get("header_frames", 0)
     if not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
         st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
                 "colorized.", icon=":material/info:")
-    if report.length_changed:
-        st.warning(f"{length_note(report)[0].upper()}{length_note(report)[1:]}.", icon=":material/timer:")
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):

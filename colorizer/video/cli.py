@@ -52,7 +52,7 @@ def video_from_cli(args, progress, error) -> int:
     import_tensorflow_quietly()  # after the checks above: a bad input is refused before TensorFlow's seconds of loading
     from colorizer.inference import load
     from colorizer.models import hint_taking_architectures
-    from colorizer.video.pipeline import colorize_video, length_note
+    from colorizer.video.pipeline import colorize_video
 
     model = load(args.checkpoint or args.arch)
     if hints:
@@ -84,13 +84,11 @@ def video_from_cli(args, progress, error) -> int:
     bar.close()
     sound = f", audio {report.audio}" if report.audio else (", no audio track" if not info.has_audio else ", audio unreadable: left out")
     cuts = (f", scene cut{'s' * (len(report.cuts) != 1)} at frame{'s' * (len(report.cuts) != 1)} "
-            + ", ".join(f"{cut} ({cut / report.fps:.2f} s)" for cut in report.cuts)) if report.cuts else ""
+            + ", ".join(f"{cut} ({report.starts[cut]:.2f} s)" for cut in report.cuts)) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
     # Headers estimate, and a file cut short holds fewer; --max-frames is the user's own number, not the header's.
     if not report.cut_short and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
         print(f"note: {info.name} held {report.frames} frame{'s' * (report.frames != 1)}, not the {info.frames} its "
               "header announced: all of them were colorized (a file cut short?)", file=sys.stderr)
-    if report.length_changed:
-        print(f"note: {info.name}: {length_note(report)}", file=sys.stderr)
     return 0

@@ -16,8 +16,9 @@ Both read MP4, AVI, MOV, WebM, MKV and animated GIF here (FFmpeg's demuxers). Th
 
 Output: H.264 (yuv420p, CRF ``CRF``) in MP4 when the frame's width and height are even; 4:2:0 cannot
 hold an odd size, so an odd-sized clip (e.g. 37×23) is written as VP9 in MP4 at its exact size (every
-current browser plays it). The same frame count and frame rate as the input (constant rate: the
-stream's average rate).
+current browser plays it). The same frames at the same times as the input: each frame keeps its own start (on a
+``TIME_BASE`` clock), so a variable-rate clip (a screen recording, an edited clip, a GIF's own delays) plays as long
+as it did, with its sound in step.
 
 Budget (``check_budget``): a clip whose frames × pixels exceed ``max_video_pixels()`` (default
 2,000,000,000, about 15 minutes of colorizing 640×360 frames on a 2-core CPU; smaller frames cost more a pixel, the
@@ -40,6 +41,7 @@ not one per frame.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -80,6 +82,9 @@ MAX_FRAME_DECODE_SECONDS = 5.0
 # opening the file, and a 5 MB MKV of 900 720p video tracks took 2.6 GB each time it was opened (session 34's audit).
 # A clip, its sounds and subtitles fit in 16; one with more is refused (see ``_av_open``).
 MAX_STREAMS = 16
+# The output's clock: MPEG's 90 kHz, on which a frame of every common rate (24, 25, 30000/1001, a GIF's 1/100 s) is a
+# whole number of ticks; a frame's own start in the clip is rounded to it (at most 6 µs off).
+TIME_BASE = Fraction(1, 90_000)
 
 
 def max_video_pixels() -> int:
@@ -354,11 +359,16 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
 
 
 def _start_and_end(frame, stream) -> tuple[float, float]:
-    """A decoded frame's start and end in the clip, in seconds (NaN for what FFmpeg does not know)."""
+    """A decoded frame's start and end in the clip, in seconds (NaN for what FFmpeg does not know). Its end is its
+    own duration where that is the frame's: with reordered frames (H.264's B-frames) FFmpeg gives each frame the
+    length of the sample decoded in its place (a frame 0.04 s long came back lasting 0.92 s), so there, and where there
+    is none, a frame lasts one frame at the stream's average rate."""
     start = float(frame.time) if frame.time is not None else float("nan")
     length = getattr(frame, "duration", None)
-    end = start + float(length * stream.time_base) if length else float("nan")
-    return start, end
+    if length and not stream.codec_context.has_b_frames:
+        return start, start + float(length * stream.time_base)
+    rate = stream.average_rate or stream.guessed_rate
+    return start, start + 1 / float(rate) if rate else float("nan")
 
 
 def _decoded(container, stream, name: str):
@@ -415,7 +425,10 @@ def _aac_rate(rate: int | None) -> int:
 
 
 class VideoWriter:
-    """An MP4 written frame by frame: ``write(rgb)`` (uint8 H×W×3 of ``size`` (w, h)), then ``close()``.
+    """An MP4 written frame by frame: ``write(rgb, start, end)`` (uint8 H×W×3 of ``size`` (w, h); the frame's start and
+    end in the source clip, in seconds, or None/NaN where it has none: then it follows the previous frame and lasts
+    1/``fps``), then ``close()``. The first frame starts the output at 0 and every frame keeps its time from there
+    (``starts``: each one's, in seconds; ``seconds``: the output's length, the last frame's end).
     ``audio_from``: a clip whose audio track (if any) goes into the output, trimmed to the frames
     written (copied when MP4 takes its codec, else re-encoded to AAC) and interleaved with the
     pictures as they are written. Use as a context manager: on an exception the partial file is removed.
@@ -431,6 +444,11 @@ class VideoWriter:
         self.path, self.size, self.fps = Path(path), tuple(size), Fraction(fps).limit_denominator(1001000)
         self.frames, self.max_bytes, self.name, self.crf = 0, max_bytes, name or self.path.name, crf
         self.audio, self._audio, self._container = None, None, None
+        self.starts: list[float] = []
+        self._frame_ticks = max(1, round(1 / (self.fps * TIME_BASE)))   # a frame with no time of its own lasts 1/fps
+        self._origin: float | None = None   # the source's time at the output's 0
+        self._pts, self._end = 0, 0          # in ticks: where the last frame written starts and ends
+        self._held, self._first_dts = None, None
         try:
             self._start(audio_from)
         except av.FFmpegError as err:
@@ -455,7 +473,9 @@ class VideoWriter:
         self.codec, options = _video_codec(*self.size, crf=self.crf)
         self._stream = self._container.add_stream(self.codec, rate=self.fps, options=options)
         self._stream.width, self._stream.height = self.size
-        self._stream.pix_fmt = "yuv420p"   # pts count frames: the codec's time base is 1/rate
+        self._stream.pix_fmt = "yuv420p"
+        # Frames are stamped with their own times on this clock; ``rate`` stays the average, for the rate control.
+        self._stream.codec_context.time_base = TIME_BASE
         if audio_from is not None:
             self._audio = self._open_audio(audio_from)
         self._container.start_encoding()
@@ -463,27 +483,68 @@ class VideoWriter:
     def _failed(self, err: Exception) -> VideoError:
         return VideoError(f"{self.name}: the colorized clip could not be written ({_one_line(err, self.path)})")
 
-    def write(self, rgb: np.ndarray) -> None:
+    @property
+    def seconds(self) -> float:
+        """How long the output plays: the last frame's end (0 before any frame)."""
+        return float(self._end * TIME_BASE)
+
+    def write(self, rgb: np.ndarray, start: float | None = None, end: float | None = None) -> None:
         import av
 
         if rgb.shape[1::-1] != self.size:
             raise ValueError(f"frame {self.frames}: size {rgb.shape[1]}x{rgb.shape[0]}, expected {self.size[0]}x{self.size[1]}")
+        pts, ticks = self._timing(start, end)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self.frames
+        frame.pts, frame.time_base = pts, TIME_BASE
         try:
-            self._container.mux(self._stream.encode(frame))
+            self._mux_video(self._stream.encode(frame))
         except av.FFmpegError as err:
             raise self._failed(err) from None
         self.frames += 1
-        self._mux_audio(Fraction(self.frames) / self.fps)
+        self.starts.append(float(pts * TIME_BASE))
+        self._pts, self._end = pts, pts + ticks
+        self._mux_audio(self._end * TIME_BASE)
         self._check_size()
+
+    def _timing(self, start: float | None, end: float | None) -> tuple[int, int]:
+        """(pts, length) in ticks of a frame that starts and ends at ``start``, ``end`` in the source (None or NaN:
+        unknown). The pts only grows: a frame stamped at or before the previous one (a broken file) follows it."""
+        known = start is not None and math.isfinite(start)
+        if known and self._origin is None:   # the first frame with a time of its own sets where the output's 0 is
+            self._origin = start - float(self._end * TIME_BASE)
+        pts = round((start - self._origin) / TIME_BASE) if known else self._end
+        if self.frames:
+            pts = max(pts, self._pts + 1)
+        lasts = round((end - start) / TIME_BASE) if known and end is not None and math.isfinite(end) else 0
+        return pts, lasts if lasts > 0 else self._frame_ticks
+
+    def _mux_video(self, packets) -> None:
+        """The encoder's packets into the file, the latest held back: ``close`` sets how long it lasts."""
+        for packet in packets:
+            if self._first_dts is None:
+                self._first_dts = packet.dts
+            if self._held is not None:
+                self._container.mux(self._held)
+            self._held = packet
+
+    def _mux_last_video(self) -> None:
+        """The last packet in decoding order, lasting to the last frame's end. MP4 keeps a sample's length as the
+        gap to the next one's decoding time, and the last one's as its packet says (the encoder's 1/rate): with
+        reordered frames (H.264's B-frames) decoding times run behind the pictures' by as much as the frames held
+        back, and a clip whose last frames were seconds apart came out seconds short."""
+        if self._held is None:
+            return
+        self._held.duration = max(1, self._end - (self._held.dts - (self._first_dts or 0)))
+        self._container.mux(self._held)
+        self._held = None
 
     def close(self) -> None:
         import av
 
         try:
-            self._container.mux(self._stream.encode(None))
-            self._mux_audio(Fraction(self.frames) / self.fps, last=True)
+            self._mux_video(self._stream.encode(None))
+            self._mux_last_video()
+            self._mux_audio(self._end * TIME_BASE, last=True)
             self._close_audio()
             self._container.close()
         except av.FFmpegError as err:

@@ -22,7 +22,7 @@ from colorizer.checkpoints import error_naming
 from colorizer.video.frames import FrameColorizer
 from colorizer.video.io import VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
-__all__ = ["colorize_video", "VideoReport", "PREFETCH", "length_note"]
+__all__ = ["colorize_video", "VideoReport", "PREFETCH"]
 
 PREFETCH = 3   # frames queued between the decoder's thread, the colorizer and the encoder's thread
 
@@ -66,13 +66,15 @@ def _read_ahead(frames, pipe: _Pipe) -> None:
 
 
 def _write_behind(writer, pipe: _Pipe, failure: list) -> None:
-    """The encoder's thread: frames from ``pipe`` into ``writer`` until "end"; a failure is kept for the caller."""
+    """The encoder's thread: (frame, (start, end)) from ``pipe`` into ``writer`` until "end"; a failure is kept for
+    the caller."""
     while True:
-        kind, frame = pipe.get()
+        kind, item = pipe.get()
         if kind != "frame":
             return
+        frame, (start, end) = item
         try:
-            writer.write(frame)
+            writer.write(frame, start, end)
         except BaseException as err:  # noqa: BLE001
             failure.append(err)
             pipe.closed.set()
@@ -82,8 +84,9 @@ def _write_behind(writer, pipe: _Pipe, failure: list) -> None:
 @dataclass
 class VideoReport:
     """What a run did: ``frames`` written (``stopped``: Stop was pressed before the end, the file holds
-    the frames done), the clip's ``fps``, ``seconds`` of wall time, ``clip_seconds`` the frames' span in the clip
-    (the first frame's start to the last one's end; None where the clip gives no times), the video ``codec`` and ``audio``
+    the frames done), the clip's ``fps`` (its header's average rate), ``seconds`` of wall time, ``written_seconds``
+    how long the colorized clip plays (each frame keeps its own time: a variable-rate clip keeps its length) and
+    ``starts`` each frame's start in it, the video ``codec`` and ``audio``
     ("copied", "re-encoded to AAC" or None), the frames where a scene cut reset the colors, and per
     frame the motion-compensated change of a, b (``temporal.Step``) of the per-frame prediction and of
     the colors shown (NaN at cuts). ``cut_short``: the clip had frames beyond ``max_frames`` or
@@ -96,7 +99,8 @@ class VideoReport:
     audio: str | None = None
     stopped: bool = False
     cut_short: bool = False
-    clip_seconds: float | None = None
+    written_seconds: float = 0.0
+    starts: list[float] = field(default_factory=list)
     cuts: list[int] = field(default_factory=list)
     change_predicted: list[float] = field(default_factory=list)
     change_carried: list[float] = field(default_factory=list)
@@ -105,38 +109,23 @@ class VideoReport:
     def frames_per_second(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
 
-    @property
-    def written_seconds(self) -> float:
-        """How long the colorized clip plays: its frames at ``fps``, evenly spaced."""
-        return self.frames / self.fps if self.fps else 0.0
-
-    @property
-    def length_changed(self) -> bool:
-        """The output plays another length than the clip's frames did (by over one and a half frames and 5 %):
-        they were not evenly spaced (a variable frame rate: screen recordings, edited clips) and the writer spaces
-        them evenly at ``fps``; its sound is cut to the pictures. (A GIF whose delays vary but whose rate is their
-        average keeps its length: only its spacing changes, and this is False.)"""
-        if self.clip_seconds is None or not self.fps or not self.frames:
-            return False
-        gap = abs(self.clip_seconds - self.written_seconds)
-        return gap > max(1.5 / self.fps, 0.05 * self.clip_seconds)
-
 
 def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list, report: VideoReport, total: int,
                      progress, should_stop) -> None:
     """Frames from the decoder's pipe, colorized, into the encoder's pipe; the report filled as they go."""
     index = 0
     while True:
-        kind, frame = incoming.get()
+        kind, item = incoming.get()
         if kind == "error":
-            raise frame
+            raise item
         if kind != "frame":
             return
         if should_stop is not None and should_stop():
             report.stopped = True
             return
+        frame, when = item
         colored = colorizer.colorize(frame)
-        if not outgoing.put(("frame", colored.rgb)):
+        if not outgoing.put(("frame", (colored.rgb, when))):
             raise failure[0]
         if colored.step is not None:
             if colored.step.cut and index:
@@ -148,39 +137,32 @@ def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list,
             progress(index, max(total, index))
 
 
-def _at_most(frames, limit: int | None, report: VideoReport):
-    """``frames`` up to ``limit``. Whether the clip goes on is read from one frame more: if it does (even a frame
-    past a budget or of another size), ``report.cut_short`` is set. The inner generator is closed here, in the
-    decoder's thread, which closes this one."""
-    count = 0
+def _at_most(frames, times: list, limit: int | None, max_seconds: float | None, frame_seconds: float,
+             report: VideoReport):
+    """``frames`` (whose (start, end) ``read_frames`` appends to ``times`` before it yields each) as (frame, (start,
+    end)), up to ``limit`` frames and to ``max_seconds`` from the first frame's start to a frame's end (frames with
+    no time: ``frame_seconds`` each, as the writer spaces them). Whether the
+    clip goes on is read from one frame more: if it does (even a frame past a budget or of another size),
+    ``report.cut_short`` is set. The inner generator is closed here, in the decoder's thread, which closes this one."""
+    count, first, ends = 0, None, 0.0
     try:
         for frame in frames:
-            if limit is not None and count >= limit:
+            start, end = times[count]
+            if first is None and math.isfinite(start):
+                first = start
+            ends = end - first if first is not None and math.isfinite(end) else ends + frame_seconds
+            if (limit is not None and count >= limit) or (max_seconds is not None and ends > max_seconds + 1e-6):
                 report.cut_short = True
                 return
-            yield frame
+            yield frame, (start, end)
             count += 1
-    except VideoError:
-        if limit is None or count < limit:
+    except VideoError:   # a frame past a budget, where the limits had let no other frame in anyway
+        full = (limit is not None and count >= limit) or (max_seconds is not None and ends + frame_seconds > max_seconds)
+        if not full:
             raise
         report.cut_short = True
     finally:
         frames.close()
-
-
-def length_note(report: VideoReport) -> str:
-    """What a clip of unevenly spaced frames (``VideoReport.length_changed``) became, in one sentence for the CLI and
-    the page: MP4 could keep each frame's time, but the writer spaces them evenly at the clip's average rate."""
-    sound = ", and its sound is cut to that" if report.audio else ""
-    return (f"its frames were unevenly spaced (a variable frame rate): the colorized clip shows them evenly at "
-            f"{report.fps:g} fps, in {report.written_seconds:.1f} s instead of {report.clip_seconds:.1f} s{sound}")
-
-
-def _span(times: list[tuple[float, float]]) -> float | None:
-    """The frames' span in the clip: the first one's start to the last one's end (None: the clip gives no times)."""
-    if not times or math.isnan(times[0][0]) or math.isnan(times[-1][1]):
-        return None
-    return times[-1][1] - times[0][0]
 
 
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
@@ -195,7 +177,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     model): keyframe guidance (``frames``);
     ``max_frames``: at most this many; ``max_pixels``: the frames × pixels budget and ``max_frame_pixels`` a
     frame's (``io.check_budget``, then each frame as it is decoded: a header can understate them);
-    ``max_seconds``: at most this much of the output's timeline (frames ÷ the header's rate), sound included,
+    ``max_seconds``: at most this much of the output's timeline (each frame keeps its own time), sound included,
     however many frames the header claimed (frames beyond either limit are left out: ``report.cut_short``);
     ``max_bytes``: the output file's limit (``io.VideoBudgetError`` past it);
     ``progress(done, total)`` after each frame (total: the header's estimate); ``should_stop()``
@@ -204,13 +186,9 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget."""
     info = probe(source, max_frame_pixels=max_frame_pixels)
     total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels)
-    limit = max_frames
-    if max_seconds is not None:  # a header can understate the frames: the timeline the writer makes is what counts
-        fitting = math.floor(max_seconds * info.fps)
-        if fitting < 1:  # one frame would already outlast the limit, and its sound with it
-            raise VideoBudgetError(f"{Path(source).name}: at {float(info.fps):.3g} frames a second one frame lasts "
-                                   f"{1 / float(info.fps):,.0f} s, over the limit of {max_seconds:g} s")
-        limit = min(limit if limit is not None else math.inf, fitting)
+    if max_seconds is not None and math.floor(max_seconds * info.fps) < 1:  # one frame would outlast the limit
+        raise VideoBudgetError(f"{Path(source).name}: at {float(info.fps):.3g} frames a second one frame lasts "
+                               f"{1 / float(info.fps):,.0f} s, over the limit of {max_seconds:g} s")
     destination = Path(destination)
     partial = destination.with_name(f".{destination.stem}.partial{os.getpid()}.mp4")
     colorizer = FrameColorizer(model, (info.height, info.width), temporal=temporal, reference=reference,
@@ -220,7 +198,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     incoming, outgoing, failure, times = _Pipe(PREFETCH), _Pipe(PREFETCH), [], []
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
                               args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels,
-                                                         times=times), limit, report), incoming))
+                                                         times=times), times, max_frames, max_seconds, 1 / float(info.fps), report), incoming))
     try:
         with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source, max_bytes=max_bytes,
                          name=Path(source).name) as writer:
@@ -239,8 +217,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
             if failure:
                 raise failure[0]
             report.codec, report.audio = writer.codec, writer.audio
-        report.frames = writer.frames
-        report.clip_seconds = _span(times[:report.frames])
+        report.frames, report.written_seconds, report.starts = writer.frames, writer.seconds, writer.starts
         try:
             os.replace(partial, destination)
         except OSError as err:  # name the user's file, not the hidden partial one
