@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from colorizer import quantize
-from colorizer.models.contract import color_space, contract_of
+from colorizer.models.contract import color_space, contract_of, default_temperature
 
 __all__ = ["model_card", "parameter_counts", "versions"]
 
@@ -44,7 +44,7 @@ def model_card(name: str, arch, model, *, working_size: int, data: dict, trainin
     if rebalancing is not None:
         card["rebalancing"] = {**rebalancing, "lambda": quantize.REBALANCE_LAMBDA,
                                "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
-                               "default_temperature": quantize.DEFAULT_TEMPERATURE}
+                               "default_temperature": default_temperature(arch) if known else quantize.DEFAULT_TEMPERATURE}
     return card
 
 

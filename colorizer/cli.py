@@ -613,7 +613,8 @@ def _add_colorize_parser(sub) -> None:
     which.add_argument("--checkpoint", metavar="PATH", help="a .keras/.h5 file or checkpoint folder")
     colorize.add_argument("--temperature", type=_TEMPERATURE, help="the 313-bin models (hypercolumn, "
                           "hypercolumn_hints, unet313): annealed-mean temperature, 0.01 (each pixel's likeliest "
-                          "color bin) to 1 (the bins' plain mean); default 0.38. The hypercolumn models use it only "
+                          "color bin) to 1 (the bins' plain mean); default: the model's own "
+                          "(its architecture's DECODE; else the paper's 0.38). The hypercolumn models use it only "
                           "where they are sure, within their colorfulness cap: it changes them little")
     colorize.add_argument("--seed", type=_SEED, help="vae: seed of the latent sample (default: z = 0)")
     colorize.add_argument("--mirror", action="store_true", help=f"{FLAGSHIP}: also run on the mirror image and average "

@@ -58,7 +58,15 @@ __all__ = ["ReferenceResult", "ReferencePhotoError", "ReferenceCells", "referenc
 
 MATCH_SIZE = 176            # the gray photo's working size (the flagship's); cells are 4×4 px of it
 STRIDE = 4                  # block 3's stride: one cell per 4×4 input pixels
-REFERENCE_MAX_SIDE = 256    # the reference keeps its aspect ratio within this side (multiples of 16)
+# The reference is matched with its longest side at this size (multiples of 16, aspect kept), shrunk or enlarged:
+# VGG16's features are not scale-invariant, and the gray photo is matched at MATCH_SIZE. A 64×48 reference (the truth's
+# own colors) gave 15 % of a photo's colors at its own size and 100 % enlarged (22.07 → 28.44 dB; session 37).
+REFERENCE_MAX_SIDE = 256
+# ...unless its shortest side would then be under MATCHED_MIN_SIDE: a long strip is matched at that height, its
+# longest side up to REFERENCE_LONGEST (the cells, and so the cost, of a 256×256 one: 1024×60 gave 0 % at 256×16).
+MATCHED_MIN_SIDE = 64
+REFERENCE_LONGEST = 1024
+MAX_REFERENCE_ASPECT = 20   # longer than this many times its width, a strip gives little even so (1024×40: 0–15 %)
 # The smallest side of a reference taken: under it, block 5 has a cell or two across, nothing matches, and the
 # result was the automatic one without a word (a 1×1, an 8×8 thumbnail of the truth, a 1×300 strip: session 34).
 MIN_REFERENCE_SIDE = 32
@@ -185,9 +193,11 @@ def reference_matcher() -> _Matcher:
 
 
 def _reference_size(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(h, w) of the resized reference: aspect kept, longest side ≤ REFERENCE_MAX_SIDE, multiples of 16."""
+    """(h, w) of the resized reference: aspect kept, longest side REFERENCE_MAX_SIDE, or shortest side
+    MATCHED_MIN_SIDE where that is longer (the longest side at most REFERENCE_LONGEST), multiples of 16."""
     height, width = shape[:2]
-    scale = min(1.0, REFERENCE_MAX_SIDE / max(height, width))
+    scale = max(REFERENCE_MAX_SIDE / max(height, width), MATCHED_MIN_SIDE / min(height, width))
+    scale = min(scale, REFERENCE_LONGEST / max(height, width))
     return tuple(max(16, int(round(side * scale / 16)) * 16) for side in (height, width))
 
 
@@ -215,10 +225,13 @@ def _refuse_gray(reference: np.ndarray, index: int, visible=None) -> None:
 def too_small_reason(shape: tuple[int, ...]) -> str | None:
     """Why a reference of ``shape`` (H×W…) is too small to match against, or None: the one rule the command line, the
     Colorize page and ``reference_cells`` share."""
-    if min(shape[:2]) >= MIN_REFERENCE_SIDE:
-        return None
-    return (f"{shape[1]}×{shape[0]} px is too small to match the photo's parts against (at least "
-            f"{MIN_REFERENCE_SIDE} px a side)")
+    if min(shape[:2]) < MIN_REFERENCE_SIDE:
+        return (f"{shape[1]}×{shape[0]} px is too small to match the photo's parts against (at least "
+                f"{MIN_REFERENCE_SIDE} px a side)")
+    if max(shape[:2]) > MAX_REFERENCE_ASPECT * min(shape[:2]):
+        return (f"{shape[1]}×{shape[0]} px is too narrow a strip to match the photo's parts against (at most "
+                f"{MAX_REFERENCE_ASPECT} times as long as it is wide)")
+    return None
 
 
 @dataclass

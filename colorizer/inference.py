@@ -31,7 +31,7 @@ from colorizer.process import keep_large_buffers, one_blas_thread, release_unuse
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import (COMMON_OPTIONS, CONTRACTS, check_option_values, check_options, contract_of,
-                                       option_names)
+                                       default_temperature, option_names)
 
 __all__ = ["Colorizer", "Timed", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
            "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
@@ -234,6 +234,13 @@ class Colorizer:
     @property
     def has_temperature(self) -> bool:
         return self.contract == "L_313"
+
+    @property
+    def default_temperature(self) -> float | None:
+        """The temperature it decodes at when none is given (``contract.default_temperature``); None without one."""
+        if not self.has_temperature:
+            return None
+        return quantize.DEFAULT_TEMPERATURE if self.arch is None else default_temperature(self.arch)
 
     @property
     def takes_hints(self) -> bool:

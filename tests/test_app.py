@@ -260,7 +260,7 @@ def test_the_temperature_slider_says_what_it_does_to_each_model(tiny_app_env, mo
     from colorizer.models import ARCHITECTURES
     from ui.colorize_ui import temperature_help
 
-    flagship = temperature_help(SimpleNamespace(arch=ARCHITECTURES["hypercolumn"]))
+    flagship = temperature_help(SimpleNamespace(arch=ARCHITECTURES["hypercolumn"], name="hypercolumn", default_temperature=0.38))
     assert flagship.endswith("hypercolumn uses T only where it is sure of a color, and keeps the picture's overall "
                              "colorfulness within a cap, so T changes its colors little.")
 
@@ -314,6 +314,43 @@ def test_the_temperature_slider_reaches_the_colors_shown(tiny_app_env, monkeypat
     assert not np.array_equal(vivid, model.colorize(gray))  # the two temperatures give different pictures here
     block = shown[-1].shape[0] // gray.shape[0]  # a small picture may be shown enlarged, each pixel a block
     np.testing.assert_array_equal(shown[-1][::block, ::block], vivid)
+
+
+def test_an_untouched_colorize_page_decodes_at_the_models_own_temperature(tiny_app_env, monkeypatch):
+    """The contributor audit (session 37): the page passed the shared quantize.DEFAULT_TEMPERATURE to every 313-bin
+    model, so a model whose DECODE says another temperature showed other colors on the Colorize and L/a/b pages than
+    from the command line and Compare, and the L/a/b page did not say so."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from streamlit.delta_generator import DeltaGenerator
+
+    from colorizer.inference import load
+    from colorizer.models import hypercolumn_hints
+
+    monkeypatch.setitem(hypercolumn_hints.DECODE, "temperature", 0.9)
+    shown, draw = [], DeltaGenerator.image
+
+    def spy(self, image, caption=None, *args, **kwargs):
+        if isinstance(caption, str) and caption.startswith("Colorized by hypercolumn_hints"):
+            shown.append(np.asarray(image))
+        return draw(self, image, caption, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "image", spy)
+    at = app()
+    at.session_state["sidebar.model"] = "hypercolumn_hints"
+    at = upload(at, [("gray.png", gray_png(), "image/png")])
+    assert_no_page_error(at)
+    assert at.slider(key="colorize.temperature").value == pytest.approx(0.9)
+    gray = np.asarray(Image.open(io.BytesIO(gray_png())))
+    model = load("hypercolumn_hints")
+    own = model.colorize(gray)
+    assert not np.array_equal(own, model.colorize(gray, temperature=0.38))  # the temperature shows here
+    block = shown[-1].shape[0] // gray.shape[0]
+    np.testing.assert_array_equal(shown[-1][::block, ::block], own)
+    at.switch_page("pages/channels.py").run()
+    assert not any(c.startswith("Colored as on the Colorize page") for c in texts(at.caption))
 
 
 def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_env, monkeypatch):

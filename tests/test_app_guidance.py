@@ -83,6 +83,36 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     assert result_url(at) == before
 
 
+def test_many_hints_list_the_latest_as_rows_and_the_rest_as_one_table(tiny_app_env):
+    """Session 37's audit: every hint was a row of widgets, redrawn at each click: at 300 hints a click took 5.9 s
+    and the page was 23,000 px tall. The last ``LISTED_HINTS`` are rows; the earlier ones one table, and one of them
+    is removed by its number."""
+    from ui.hints_ui import LISTED_HINTS
+
+    data = gray_png(48)
+    digest = image_digest(decode_image(data, "photo.png").rgb)
+    hints = [{"x": k, "y": 2 * k, "rgb": [10 * k, 0, 0]} for k in range(LISTED_HINTS + 2)]
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state["colorize.hints"] = {digest: [dict(h) for h in hints]}
+    at.session_state["sidebar.model"] = "hypercolumn_hints"
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value([("photo.png", data, "image/png")]).run()
+    assert_no_page_error(at)
+    rows = [b.label for b in at.button if b.key.startswith(f"colorize.hint_remove.{digest[:16]}.")]
+    assert rows == [f"Remove {k}" for k in range(3, LISTED_HINTS + 3)]
+    def tables():
+        return [d.value for d in at.dataframe if "hint" in d.value.columns]
+
+    (table,) = tables()
+    assert list(table["hint"]) == [1, 2] and list(table["x"]) == [0, 1] and list(table["color"]) == ["#000000", "#0a0000"]
+    at.number_input(key=f"colorize.hint_number.{digest[:16]}").set_value(2).run()
+    at.button(key=f"colorize.hint_remove_number.{digest[:16]}").click().run()
+    assert_no_page_error(at)
+    assert at.session_state["colorize.hints"][digest] == hints[:1] + hints[2:]   # hint 2 gone, the others kept
+    assert [list(t["hint"]) for t in tables()] == [[1]]
+
+
 def test_the_suggested_colors_say_their_probabilities_apart(tiny_app_env):
     """Finding (session 28's walkthrough): the top bins hold 1 to 3 % each, and the six swatches' buttons all read
     "2%". Under 10 % a decimal tells them apart (here the tiny model's top bin holds 69 %, the others 1 to 2 %)."""
@@ -198,6 +228,55 @@ def test_two_copies_of_one_photo_share_one_set_of_hints_and_the_batch_goes_throu
     assert sum("Color hints" in m.value for m in at.markdown) == 2  # photo.png and other.png
     assert [c.value for c in at.caption if c.value.startswith("The same picture as")] == [
         "The same picture as photo.png: the hints given there color this one too."]
+
+
+def test_hints_kept_under_a_model_that_takes_none_are_said_so(tiny_app_env):
+    """Session 37's audit: with two hints on a photo, switching to a model without hints made them vanish from the
+    Colorize and L/a/b pages without a word (switching back showed them again)."""
+    data = gray_png(48)
+    digest = image_digest(decode_image(data, "photo.png").rgb)
+    at = app_with_upload("hypercolumn_hints", data)
+    at.session_state["colorize.hints"] = {digest: [{"x": 5, "y": 5, "rgb": [200, 30, 30]},
+                                                   {"x": 9, "y": 9, "rgb": [30, 30, 200]}]}
+    at.sidebar.selectbox(key="sidebar.model").set_value("cifar_ae").run()
+    assert_no_page_error(at)
+    note = ("This picture's 2 hints are kept, but cifar_ae takes no hints: choose hypercolumn_hints in the sidebar to "
+            "color with them.")
+    assert [c.value for c in at.caption if "hints are kept" in c.value] == [note]
+    at.switch_page("pages/channels.py").run()
+    assert_no_page_error(at)
+    assert [c.value for c in at.caption if "hints are kept" in c.value] == [note]
+    at.switch_page("pages/colorize.py").run()
+    at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    assert not [c for c in at.caption if "hints are kept" in c.value]
+
+
+def test_beside_a_reference_result_the_models_own_says_it_took_the_hints(tiny_app_env):
+    """Session 37's audit: with hints, the column captioned "Automatic" beside the reference's result was the
+    hinted result (both take the hints)."""
+    data = gray_png(48)
+    digest = image_digest(decode_image(data, "photo.png").rgb)
+    at = app_with_upload("hypercolumn_hints", data)
+    at.session_state["reference.source"] = "Upload a photo"
+    at.run()
+    at.file_uploader(key="reference.upload").set_value([("ref.png", color_png(64), "image/png")]).run()
+    captions = [c for element in at.image for c in element.captions]
+    assert "Automatic (hypercolumn_hints)" in captions
+    at.session_state["colorize.hints"] = {digest: [{"x": 5, "y": 5, "rgb": [200, 30, 30]}]}
+    at.run()
+    assert_no_page_error(at)
+    captions = [c for element in at.image for c in element.captions]
+    assert "With your 1 hint, no reference (hypercolumn_hints)" in captions and not any(
+        c.startswith("Automatic (") for c in captions)
+
+
+def test_a_references_decoding_notes_are_shown(tiny_app_env):
+    """Session 37's audit: an animated GIF as the reference said nothing of the frame it used, as the photo does."""
+    frames = [Image.fromarray(np.full((64, 64, 3), value, np.uint8)) for value in ((200, 40, 40), (40, 40, 200))]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    at = _with_uploaded_reference("anim.gif", gif.getvalue())
+    assert "animated GIF: used frame 1 of 2" in [c.value for c in at.caption]
 
 
 def _with_uploaded_reference(name: str, data: bytes):

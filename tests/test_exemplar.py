@@ -158,6 +158,22 @@ def test_a_reference_too_small_to_match_is_refused_in_one_line(flagship, photo, 
                                                     "against (at least 32 px a side)")
 
 
+def test_a_small_reference_is_matched_at_the_photos_scale(flagship, photo):
+    """Session 37's audit: a reference was matched at its own size when under 256 px, where VGG16's features of its
+    parts are those of things several times smaller than the gray photo's: a 48×32 thumbnail of the truth passed the
+    size check and gave nothing (confidence 0, the automatic 24.41 dB), without a word. Enlarged to the matcher's
+    scale it gives its colors (measured: confidence 1.00, 32.0 dB)."""
+    thumbnail = np.ascontiguousarray(resize(photo, (32, 48)))
+    result = flagship.colorize_with_reference(photo, thumbnail)
+    psnr, automatic = image_metrics(photo, result.image)["psnr"], image_metrics(photo, result.automatic)["psnr"]
+    assert result.confidence.mean() > 0.9 and psnr > automatic + 5, (result.confidence.mean(), psnr, automatic)
+    strip = np.ascontiguousarray(resize(photo, (40, 1000)))   # 25 times as long as it is wide
+    with pytest.raises(ReferencePhotoError) as refused:
+        flagship.colorize(photo, reference=strip)
+    assert str(refused.value) == ("reference 1: 1000×40 px is too narrow a strip to match the photo's parts against "
+                                  "(at most 20 times as long as it is wide)")
+
+
 def test_cli_reference_colorizes_and_a_bad_reference_is_one_line(tmp_path, capsys, photo):
     image = write_png(tmp_path / "cat.png", photo)
     out = tmp_path / "out"

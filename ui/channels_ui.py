@@ -13,12 +13,12 @@ import json
 import numpy as np
 import streamlit as st
 
-from colorizer import quantize
 from colorizer.color import fit_within
 from colorizer.exemplar import ReferencePhotoError
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
 from ui.colorize_ui import colorize_settings
+from ui.hints_ui import unused_hints_note
 from ui.plain_text import plain
 from ui.reference_ui import chosen_reference, reference_problem
 
@@ -74,16 +74,19 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
         except Exception as err:
             st.error(plain(f"{picture.name}: could not colorize ({callbacks.error_line(err, 200)})"))
             return None
-    settings = settings_text(temperature, hints)
+    settings = settings_text(temperature, hints, model.default_temperature)
     if settings:
         st.caption(f"Colored as on the Colorize page: {settings}.")
+    if unused_hints_note(digest, model):
+        st.caption(unused_hints_note(digest, model))
     return model.name, result
 
 
-def settings_text(temperature: float | None, hints: str) -> str:
-    """The Colorize page's settings that change the colors, in words ("" at its defaults)."""
+def settings_text(temperature: float | None, hints: str, default: float | None) -> str:
+    """The Colorize page's settings that change the colors, in words ("" at its defaults: ``default`` is the model's
+    own temperature)."""
     parts = []
-    if temperature is not None and round(temperature, 2) != round(quantize.DEFAULT_TEMPERATURE, 2):
+    if temperature is not None and round(temperature, 2) != round(default, 2):
         parts.append(f"temperature T = {temperature:.2f}")
     count = len(json.loads(hints)) if hints else 0
     if count:

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from colorizer import quantize
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
-from ui.hints_ui import hints_json, hints_ui
+from ui.hints_ui import hints_json, hints_ui, unused_hints_note
 from ui.plain_text import plain
 from ui.reference_ui import reference_picker_ui, reference_result_ui
 
@@ -39,7 +38,7 @@ def colorize_settings(model: Colorizer, digest: str) -> tuple[float | None, str]
     the visitor had just made, and called it the prediction."""
     temperature = None
     if model.has_temperature:
-        temperature = float(st.session_state.get(TEMPERATURE_KEY, quantize.DEFAULT_TEMPERATURE))
+        temperature = float(st.session_state.get(TEMPERATURE_KEY, model.default_temperature))
     return temperature, hints_json(digest) if model.takes_hints else ""
 
 
@@ -52,7 +51,7 @@ def options_ui(model: Colorizer) -> dict:
     # persist_state="session": a trip to another page keeps them (Streamlit drops an undrawn widget's value).
     if model.has_temperature:
         options["temperature"] = left.slider(
-            "Temperature T of the color bins", 0.05, 1.0, float(quantize.DEFAULT_TEMPERATURE), 0.01, key=TEMPERATURE_KEY,
+            "Temperature T of the color bins", 0.05, 1.0, model.default_temperature, 0.01, key=TEMPERATURE_KEY,
             persist_state="session", help=temperature_help(model),
         )
     if model.is_stochastic:
@@ -69,6 +68,8 @@ def temperature_help(model: Colorizer) -> str:
     text = ("Each pixel's color is a mix of the 313 color bins the model weighs (the annealed mean): T near 0 takes "
             "its likeliest bin, T = 1 their plain mean. Lower T is bolder where one color clearly leads, and grayer "
             "where the likeliest color is gray. The paper's default is 0.38.")
+    if round(model.default_temperature, 2) != 0.38:
+        text += f" {model.name} decodes at {model.default_temperature:g} by default."
     decoding = getattr(model.arch, "DECODE", {})
     if "confidence_low" in decoding:  # the hypercolumn models' blend: the annealed mean only where sure
         capped = decoding.get("colorfulness_cap", 0) > 0
@@ -170,6 +171,8 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(gray, shown, "Gray input", f"{model.name}")
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
+    if unused_hints_note(digest, model):
+        st.caption(unused_hints_note(digest, model))
     if model.takes_hints:
         with st.container(border=True):
             # Hints belong to a picture's content, and their widgets are keyed by it: a second copy of the same

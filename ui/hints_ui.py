@@ -19,6 +19,7 @@ import streamlit as st
 
 from colorizer.color import luminance
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
+from colorizer.models import hint_taking_architectures
 from ui import loaders, widgets
 from ui.callbacks import safe
 from ui.click_image import clickable_image
@@ -28,13 +29,17 @@ if TYPE_CHECKING:
     from colorizer.imageio import DecodedImage
     from colorizer.inference import Colorizer
 
-__all__ = ["hints_json", "hints_ui"]
+__all__ = ["hints_json", "hints_ui", "unused_hints_note"]
 
 HINTS_KEY = "colorize.hints"        # digest → [hint, ...]
 POINT_KEY = "colorize.hint_point"   # digest → (x, y): the clicked point waiting for a color
 UPLOADED_KEY = "colorize.hint_files"  # digest → id of the hints file already applied
 CLICK_SIDE = 640                    # the clickable image's longest side, px
 SUGGESTIONS = 6
+# Hints listed one row each (a swatch, the point, a Remove button), the latest ones; earlier ones are one table and a
+# number to remove. Every row is widgets a rerun draws: 300 of them made each click 5.9 s and the page 23,000 px tall
+# (session 37's audit), on a server a class shares.
+LISTED_HINTS = 10
 
 
 def _store(key: str) -> dict:
@@ -49,6 +54,17 @@ def hints_json(digest: str) -> str:
     """The image's hints as JSON (the cache key of its result); "" when it has none."""
     hints = _store(HINTS_KEY).get(digest) or []
     return json.dumps(hints, sort_keys=True) if hints else ""
+
+
+def unused_hints_note(digest: str, model: Colorizer) -> str:
+    """What becomes of this picture's hints under a model that takes none ("" when it takes them, or there are none):
+    switching to one made them vanish from the page without a word (session 37's audit)."""
+    count = len(_store(HINTS_KEY).get(digest) or [])
+    if not count or model.takes_hints:
+        return ""
+    takers = ", ".join(hint_taking_architectures())
+    return (f"This picture's {count} hint{'s' * (count != 1)} {'are' if count != 1 else 'is'} kept, but {model.name} "
+            f"takes no hints: choose {takers} in the sidebar to color with them.")
 
 
 def _hex(rgb) -> str:
@@ -222,7 +238,10 @@ def _list_ui(digest: str, name: str) -> None:
         st.caption("No hints yet: the result is the model's automatic colorization.")
         return
     st.markdown(f"**{len(hints)} hint{'s' if len(hints) != 1 else ''}**")
-    for j, hint in enumerate(hints):
+    earlier = max(0, len(hints) - LISTED_HINTS)
+    if earlier:
+        _earlier_ui(digest, hints[:earlier])
+    for j, hint in enumerate(hints[earlier:], start=earlier):
         # The button's third of the row: at [1, 4, 2] it read "Remo…" at 1300 px (session 34's walkthrough).
         swatch, text, remove = st.columns([1, 3, 3], vertical_alignment="center")
         _swatch_ui(swatch, hint["rgb"], 20)
@@ -236,6 +255,18 @@ def _list_ui(digest: str, name: str) -> None:
     # A reload lost them without a word (session 36's state audit): say where they live and how to keep them.
     st.caption("Hints live in this browser tab: a reload or a closed tab loses them. Download them to keep them, and "
                "load the file here (or on the Video page, or with the command line's --hints) to use them again.")
+
+
+def _earlier_ui(digest: str, hints: list[dict]) -> None:
+    """Hints 1 to ``len(hints)``, before the last ``LISTED_HINTS``: one table, and one of them removed by its number."""
+    with st.expander(f"Hints 1–{len(hints)}"):
+        st.dataframe({"hint": list(range(1, len(hints) + 1)), "x": [h["x"] for h in hints],
+                      "y": [h["y"] for h in hints], "color": [_hex(h["rgb"]) for h in hints]},
+                     hide_index=True)
+        number_key = f"colorize.hint_number.{digest[:16]}"
+        number = st.number_input("Hint number", 1, len(hints), 1, key=number_key)
+        st.button(f"Remove hint {number}", key=f"colorize.hint_remove_number.{digest[:16]}", on_click=safe(_remove),
+                  args=(digest, int(number) - 1))
 
 
 def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:

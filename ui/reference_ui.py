@@ -4,7 +4,7 @@ page's: ``kept_reference``).
 ``reference_picker_ui()`` (Colorize page): upload a color photo or pick one of the gallery's; the
 choice is kept in the session (not in widget state, which Streamlit drops on other pages), so the
 L/a/b page finds it with ``chosen_reference()``. A session keeps one reference, shrunk to at most
-``KEEP_SIDE`` px (the matcher reads it at 256 px, ``exemplar.REFERENCE_MAX_SIDE``): not the uploaded
+``KEEP_SIDE`` px (the matcher reads it at 256 px, ``exemplar.REFERENCE_MAX_SIDE``; a strip at most at 1024): not the uploaded
 file's bytes, which could be 50 MB per visitor. ``reference_result_ui(...)``: the automatic result,
 the result colored from the reference and the match confidence as a map, side by side.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from typing import TYPE_CHECKING
 
 import cv2
@@ -129,6 +130,7 @@ def reference_picker_ui() -> DecodedImage | None:
         if reference is not None:
             st.image(widgets.display(reference.rgb, reference.alpha, 240), caption=f"Reference: {plain(reference.name)}",
                      alt=f"Reference photo {reference.name}")
+            widgets.notes_ui(reference)  # "animated GIF: used frame 1 of 12", a gallery photo's credit
             problem = reference_problem(reference)
             if problem:  # before a turn in the queue: the matcher would refuse it after one
                 st.warning(plain(f"{reference.name}: {problem}."), icon=":material/warning:")
@@ -168,8 +170,11 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
         return None
     st.markdown(f"**Colors from the reference** ({plain(reference.name)})")
     automatic, matched, confidence = st.columns(3)
-    automatic.image(widgets.display(result.automatic, picture.alpha), caption=f"Automatic ({model.name})",
-                    alt=f"{picture.name} colorized automatically by {model.name}")
+    # With hints, the model's own result beside the reference's is the hinted one (both take the hints).
+    count = len(json.loads(hints_json)) if hints_json else 0
+    own = f"With your {count} hint{'s' * (count != 1)}, no reference" if count else "Automatic"
+    automatic.image(widgets.display(result.automatic, picture.alpha), caption=f"{own} ({model.name})",
+                    alt=f"{picture.name} colorized {'with your hints' if count else 'automatically'} by {model.name}")
     matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference",
                   alt=f"{picture.name} colored from the reference photo")
     shown = widgets.display(result.image)

@@ -25,6 +25,8 @@ Optional, with the defaults of ``Defaults``: see its comments.
 """
 from __future__ import annotations
 
+import copy
+
 import math
 import numbers
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from colorizer.color import AB_NORM
 from colorizer.quantize import DEFAULT_TEMPERATURE, N_BINS
 
 __all__ = ["Architecture", "Defaults", "Contract", "CONTRACTS", "COMMON_OPTIONS", "contract_of", "contract_by_name",
-           "declare", "feature_family", "color_space", "option_names", "check_options", "check_option_values",
+           "declare", "feature_family", "default_temperature", "color_space", "option_names", "check_options", "check_option_values",
            "features_in_batches"]
 
 # The options ``Colorizer.colorize`` takes whatever the model: each model uses those it names
@@ -136,8 +138,8 @@ def declare(module: ModuleType) -> ModuleType:
     if missing:
         raise TypeError(f"{module.__name__} breaks the architecture contract: no {', '.join(missing)}")
     for name, default in OPTIONAL.items():
-        if not hasattr(module, name):
-            setattr(module, name, default)
+        if not hasattr(module, name):   # a copy: one module's DECODE changed must not change every other's
+            setattr(module, name, copy.copy(default))
     return module
 
 
@@ -210,13 +212,20 @@ def feature_family(arch) -> str:
     return arch.FEATURES_OF or arch.NAME
 
 
+def default_temperature(arch) -> float:
+    """A 313-bin architecture's annealed-mean temperature where none is asked for: its ``DECODE``'s, else the shared
+    ``quantize.DEFAULT_TEMPERATURE``. The one rule the model, its card, the pages' sliders and the command line's help
+    read (the Colorize page had passed the shared constant to a model whose own was changed)."""
+    return float(arch.DECODE.get("temperature", DEFAULT_TEMPERATURE))
+
+
 def color_space(arch) -> dict:
     """The card's "color_space": what the input and the output are, in words."""
     inputs = {"gray01": "gray in [0, 1] (uint8 / 255)", "L": "CIE Lab L, normalized (L - 50) / 50 to [-1, 1]"}
     outputs = {
         "rgb": "sRGB in [0, 1] (sigmoid); its a, b are joined to the input's full-resolution L",
         "ab": f"CIE Lab a, b normalized by {AB_NORM:g} to [-1, 1] (tanh)",
-        "ab313": f"distribution over Zhang et al.'s {N_BINS} ab bins (annealed mean, T = {DEFAULT_TEMPERATURE:g}) + ab regression head",
+        "ab313": f"distribution over Zhang et al.'s {N_BINS} ab bins (annealed mean, T = {default_temperature(arch):g}) + ab regression head",
     }
     return {"input": inputs[arch.INPUT_KIND], "output": outputs[arch.OUTPUT_KIND], "lab": "CIE Lab, D65, sRGB (OpenCV float32)"}
 
