@@ -46,17 +46,23 @@ SURFACE_SHARE = 0.1
 
 
 def _manifest_of(folder: Path) -> tuple[Path, str | None]:
-    """The ``manifest.csv`` that describes ``folder`` and the split its rows are kept to (None: every row): its own,
-    or its parent's for a ``train/`` or ``val/`` split folder."""
-    if not (folder / "manifest.csv").is_file() and folder.name in ("train", "val"):
-        return folder.parent / "manifest.csv", folder.name
+    """The ``manifest.csv`` that describes ``folder`` and the part of it that is ``folder`` (its path from the
+    manifest's folder; None: every row): its own, or the nearest one of the two folders above it. A set of
+    ``data/eval`` (one manifest for every set, ``scripts/fetch_eval_photos.py``) had none of its own, so
+    ``check_held_out`` let ``train --extra-photos data/eval/opencv`` train on held-out photos (session 37's audit)."""
+    if (folder / "manifest.csv").is_file():
+        return folder / "manifest.csv", None
+    for parent in list(folder.parents)[:2]:
+        if (parent / "manifest.csv").is_file():
+            return parent / "manifest.csv", folder.relative_to(parent).as_posix()
     return folder / "manifest.csv", None
 
 
 def manifest_rows(folder: str | Path) -> list[dict] | None:
-    """The ``manifest.csv`` rows that describe ``folder``'s photos, or None when none does: its own manifest, or,
-    for the ``train/`` or ``val/`` split of a photo folder (``scripts/fetch_photos.py``), its parent's rows of that
-    split, so that ``train --extra-photos data/photos/val`` names the packages and licenses of what it adds."""
+    """The ``manifest.csv`` rows that describe ``folder``'s photos, or None when none does: its own manifest, or the
+    rows of the manifest a folder or two above it under ``folder``'s path (for the ``train/`` or ``val/`` split of a
+    photo folder, ``scripts/fetch_photos.py``, the rows of that split), so that ``train --extra-photos
+    data/photos/val`` names the packages and licenses of what it adds, and a set of ``data/eval`` is held out."""
     import csv
 
     manifest, split = _manifest_of(Path(folder))
@@ -68,11 +74,13 @@ def manifest_rows(folder: str | Path) -> list[dict] | None:
         return rows
 
     def in_split(row: dict) -> bool:  # a manifest without a split column names it in the path: "train/x.png"
-        if row.get("split"):
+        if row.get("split") and split in ("train", "val"):
             return row["split"] == split
         return _row_path(row).startswith(f"{split}/")
 
-    return [row for row in rows if in_split(row)]
+    kept = [row for row in rows if in_split(row)]
+    # A folder the manifest above it does not name is not described by it (a split folder is, even empty).
+    return kept if kept or split in ("train", "val") else None
 
 
 def _row_path(row: dict) -> str:
@@ -94,7 +102,7 @@ def check_held_out(data_dir: str | Path) -> None:
     """ValueError when the folder's manifest (``manifest_rows``) puts a photo of a held-out package in train/ or val/."""
     rows = manifest_rows(data_dir) or []
     leaked = [row.get("path", "?") for row in rows
-              if row.get("package") in HELD_OUT_PACKAGES and row.get("split", "train") in ("train", "val")]
+              if row.get("package") in HELD_OUT_PACKAGES and (row.get("split") or "train") in ("train", "val")]
     if leaked:
         raise ValueError(f"{data_dir}: {len(leaked)} photo(s) of a held-out source in the training folder "
                          f"(first: {leaked[0]}); held-out sources ({', '.join(HELD_OUT_PACKAGES)}) are for evaluation only")

@@ -135,6 +135,34 @@ def test_a_held_out_source_cannot_reach_training(tmp_path):
         crops(tmp_path, 16, 1, 0, print)
 
 
+def test_a_set_of_a_folder_with_one_manifest_for_all_its_sets_is_held_out(tmp_path):
+    """The contributor audit (session 37): ``data/eval`` has one manifest for its sets, and a set's own folder was
+    taken as having none: ``train --extra-photos data/eval/opencv`` trained on 29 held-out photos. A folder is
+    described by the manifest a folder or two above it, by the rows under its path."""
+    from colorizer.train import crops
+
+    for name in ("opencv", "other"):
+        (tmp_path / "eval" / name).mkdir(parents=True)
+        write_png(tmp_path / "eval" / name / "a.png", make_photo(40, 40, seed=1))
+    _manifest(tmp_path / "eval", [{"path": "opencv/a.png", "package": data.HELD_OUT_PACKAGES[0]},
+                                  {"path": "other/a.png", "package": "scratch"}])
+    assert [row["path"] for row in data.manifest_rows(tmp_path / "eval" / "opencv")] == ["opencv/a.png"]
+    with pytest.raises(ValueError, match="opencv: 1 photo.*held-out source"):
+        data.check_held_out(tmp_path / "eval" / "opencv")
+    data.check_held_out(tmp_path / "eval" / "other")
+    assert data.manifest_row_of(tmp_path / "eval" / "other") == {
+        (tmp_path / "eval" / "other" / "a.png").resolve(): {"path": "other/a.png", "split": "", "package": "scratch"}}
+    for split in ("train", "val"):
+        (tmp_path / "photos" / split).mkdir(parents=True)
+        write_png(tmp_path / "photos" / split / "t.png", make_photo(40, 40, seed=2))
+    _manifest(tmp_path / "photos", [{"path": "train/t.png", "split": "train", "package": "scratch"},
+                                    {"path": "val/t.png", "split": "val", "package": "scratch"}])
+    assert len(crops(tmp_path / "photos", 16, 1, 0, print, extra_dir=tmp_path / "eval" / "other")[0]) == 2
+    with pytest.raises(ValueError, match="held-out source"):
+        crops(tmp_path / "photos", 16, 1, 0, print, extra_dir=tmp_path / "eval" / "opencv")
+    assert data.manifest_rows(tmp_path / "eval" / "unlisted") is None   # a folder no row names: no manifest
+
+
 def test_fetch_scripts_keep_sources_apart():
     fp, fe = load_script("fetch_photos"), load_script("fetch_eval_photos")
     # The training packages and the evaluation package are disjoint, and the rule names the latter.
