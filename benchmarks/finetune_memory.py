@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer import process
+from colorizer import ARCHITECTURE_NAMES, process
 
-SHIPPED = ("hypercolumn", "hypercolumn_hints", "unet313", "vgg16_ae", "cifar_ae", "vae")
+SHIPPED = ARCHITECTURE_NAMES   # every shipped checkpoint is one of each architecture
 TRAIN_PHOTOS = Path("data/photos/train")
 
 
