@@ -1,7 +1,9 @@
 """The photo sets an evaluation runs on: color truths, and (truth, reference) pairs for reference photos.
 
 - ``held_out_truths(folder)``: the color photos of a training folder's held-out val/ split;
-  ``gallery_truths()``: the built-in gallery's color photos (never trained on).
+  ``gallery_truths()``: the built-in gallery's color photos (never trained on);
+  ``photo_set(name, folder)``: a set by the name the scripts' ``--sets`` take ("val", "gallery", a set of
+  ``data/eval`` or a path), and ``CHOOSING_SETS`` the seven a flagship's decoding is chosen on (docs/results.md).
 - ``reference_pairs(folder)``: the sets reference-photo colorization (``colorizer.exemplar``) is measured
   on, ``REFERENCE_PAIR_SETS`` built from the held-out split, or one set of real pairs from a folder of
   ``NAME.ref.*`` files (``folder_pairs``).
@@ -14,8 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["held_out_truths", "gallery_truths", "folder_pairs", "reference_pairs", "REFERENCE_PAIR_SETS",
-           "with_visible_or_none"]
+__all__ = ["held_out_truths", "gallery_truths", "photo_set", "CHOOSING_SETS", "folder_pairs", "reference_pairs",
+           "REFERENCE_PAIR_SETS", "with_visible_or_none"]
+
+# The sets issue 23's bars are counted on and a decoding is chosen by (docs/results.md, "The soup ships"), as
+# ``--sets`` takes them: a new evaluation set joins here, and every script that chooses reads it.
+CHOOSING_SETS = "val,gallery,opencv,opencv-docs,data/everyday,data/packages,data/aerial"
 
 # Reference-photo colorization (``colorizer.exemplar``) is measured on pairs built from the held-out
 # split: each photo colored from another view of itself, and from another photo of the same kind.
@@ -50,6 +56,17 @@ def _nothing_to_measure(name: str) -> str:
     from colorizer.imageio import error_line
 
     return error_line(f"{name}: every pixel is transparent, nothing to measure")
+
+
+def photo_set(name: str, folder: str):
+    """``val``: the held-out split of ``folder``; ``gallery``: the built-in gallery; else a folder of
+    evaluation photos (``data/eval/NAME``, written by scripts/fetch_eval_photos.py) or a path."""
+    if name == "val":
+        return held_out_truths(folder)
+    if name == "gallery":
+        return gallery_truths()
+    path = Path(name) if Path(name).is_dir() else Path("data/eval") / name
+    return held_out_truths(path)
 
 
 def gallery_truths() -> list[tuple[str, np.ndarray]]:

@@ -23,8 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from colorizer.eval_sets import CHOOSING_SETS  # noqa: E402
+
 INTERVAL = (0.05, 0.95)  # a 90 % interval
-SEVEN_SETS = "val,gallery,opencv,opencv-docs,data/everyday,data/packages,data/aerial"
+SEVEN_SETS = CHOOSING_SETS
 
 
 def bootstrap(photos: list[dict], against: list[dict] | None, rng: np.random.Generator, resamples: int) -> dict:

@@ -32,13 +32,14 @@ if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept
 
 from colorizer.color import lab_to_rgb, normalize_l, rgb_to_lab  # noqa: E402
 from colorizer.eval_report import write_json  # noqa: E402
+from colorizer.eval_sets import CHOOSING_SETS  # noqa: E402
 from colorizer.evaluate import evaluate_photos  # noqa: E402
 
 ARTIFACT_CLASSES = slice(398, 924)   # ImageNet-1k in WordNet order: after the animals, before food and nature
 WORKING_SIDE = 288                   # what Lite0 sees in the flagship (its 144-px working size, upscaled 2×)
 VARIANTS = {"as shipped": None, "cells s=0.5": ("cells", 0.5), "cells s=1.0": ("cells", 1.0),
             "image s=0.5": ("image", 0.5), "image s=1.0": ("image", 1.0)}
-SETS = "val,gallery,opencv,opencv-docs,data/everyday,data/packages,data/aerial"
+SETS = CHOOSING_SETS
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept
 
 from colorizer.color import join_lab, join_lab_guided, luminance  # noqa: E402
 from colorizer.eval_report import format_table, write_json  # noqa: E402
-from colorizer.eval_sets import gallery_truths, held_out_truths  # noqa: E402
+from colorizer.eval_sets import gallery_truths, held_out_truths, photo_set  # noqa: E402  (photo_set: the scripts import it from here too)
 from colorizer.evaluate import evaluate_photos  # noqa: E402
 from colorizer.inference import load  # noqa: E402
 from colorizer.models import hypercolumn  # noqa: E402
@@ -178,17 +178,6 @@ BARS = {"gain_over_gray": (0.0, 1.0), "colorfulness_ratio": (0.6, 0.1), "right_h
 def margin(metrics: dict) -> float:
     """The smallest scaled margin over the bars: ≥ 0 when every bar is met."""
     return min((metrics[key] - floor) / scale for key, (floor, scale) in BARS.items())
-
-
-def photo_set(name: str, folder: str):
-    """``val``: the held-out split of ``folder``; ``gallery``: the built-in gallery; else a folder of
-    evaluation photos (``data/eval/NAME``, written by scripts/fetch_eval_photos.py) or a path."""
-    if name == "val":
-        return held_out_truths(folder)
-    if name == "gallery":
-        return gallery_truths()
-    path = Path(name) if Path(name).is_dir() else Path("data/eval") / name
-    return held_out_truths(path)
 
 
 def format_sets_table(summaries: dict[str, dict], labels: list[str]) -> str:

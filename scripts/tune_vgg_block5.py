@@ -45,7 +45,6 @@ from colorizer.models import hypercolumn  # noqa: E402
 from colorizer.models.layers import _hed_vgg16_arrays  # noqa: E402
 
 BLOCK5_CONVS = slice(10, 13)  # VGG16's 13 convolutions: blocks 1–2 have two, blocks 3–5 three
-SETS = {"val": "data/photos/val", "gallery": None, "opencv": "data/eval/opencv", "opencv-docs": "data/eval/opencv-docs"}
 
 
 class TunedBlock5(layers.Layer):
@@ -157,14 +156,14 @@ def tuned_colorizer(out: str | Path, checkpoint: str = "weights/hypercolumn"):
 
 def evaluate(args) -> None:
     from colorizer.eval_report import format_table
-    from colorizer.eval_sets import gallery_truths, held_out_truths
+    from colorizer.eval_sets import photo_set
     from colorizer.evaluate import evaluate_photos
     from colorizer.inference import load
 
     models = {"start": load(args.init_from), "block 5 tuned": tuned_colorizer(args.out, args.init_from)}
     results = {}
     for name in args.sets.split(","):
-        photos = gallery_truths() if SETS[name] is None else held_out_truths(SETS[name])
+        photos = photo_set(name, "data/photos")
         results[name] = evaluate_photos(photos, models)
         print(f"\n## {name} ({len(photos)} photos)\n" + format_table(results[name]), flush=True)
     (Path(args.out) / "evaluation.json").write_text(json.dumps(results, default=str, indent=1))
