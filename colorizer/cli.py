@@ -40,7 +40,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, TEMPERATURE_RANGE
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, HINT_TAKING_NAMES, TEMPERATURE_RANGE
 from colorizer.quiet_tensorflow import import_tensorflow_quietly
 from colorizer.settings import is_positive_number
 
@@ -135,6 +135,14 @@ def cmd_archs(args) -> int:
 USAGE_ERROR = 2  # a bad hints or reference file, or hints for a model that takes none: argparse's status
 
 
+def _hints_without_a_hint_model(args) -> str | None:
+    """Why ``--hints`` cannot go with this ``--arch`` (one line), known from its name before anything loads; None
+    when it can, or when the model is a ``--checkpoint`` (its architecture is known once it loads)."""
+    if not args.hints or args.checkpoint or args.arch in HINT_TAKING_NAMES:
+        return None
+    return f"{args.hints}: {args.arch} takes no color hints; use --arch with one of: " + ", ".join(HINT_TAKING_NAMES)
+
+
 def _load_model(args):
     import_tensorflow_quietly()  # colorize checks its hints and reference first, in a fraction of a second
     from colorizer.inference import load
@@ -156,6 +164,9 @@ def cmd_colorize(args) -> int:
         reference, reference_visible = read_reference(args.reference) if args.reference else (None, None)
     except ImageError as err:
         _error(f"reference {err}")
+        return USAGE_ERROR
+    if _hints_without_a_hint_model(args):
+        _error(_hints_without_a_hint_model(args))
         return USAGE_ERROR
     model = _load_model(args)
     if hints and not model.takes_hints:
@@ -467,6 +478,9 @@ def cmd_video(args) -> int:
     from colorizer.video.cli import video_from_cli
 
     if args.checkpoint and _unknown_checkpoint(args.checkpoint):  # a misspelt path, before TensorFlow loads
+        return USAGE_ERROR
+    if _hints_without_a_hint_model(args):
+        _error(_hints_without_a_hint_model(args))
         return USAGE_ERROR
     return video_from_cli(args, progress=_progress, error=_error)
 

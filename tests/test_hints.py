@@ -343,7 +343,11 @@ def test_cli_hints_colorize_and_errors(installed_tiny_checkpoints, tmp_path, cap
     bad.write_text("not json")
     code, errors = _cli(["colorize", str(large), "-o", str(out), "--arch", "hypercolumn_hints", "--hints", str(bad)], capsys)
     assert code == 2 and len(errors) == 1 and "bad.json: not a JSON hints file" in errors[0]
-    code, errors = _cli(["colorize", str(large), "-o", str(out), "--arch", "cifar_ae", "--hints", str(good)], capsys)
+    from colorizer import inference
+
+    with pytest.MonkeyPatch.context() as patch:   # refused from the name, before the model loads
+        patch.setattr(inference, "load", lambda *_: pytest.fail("loaded a model to refuse --hints"))
+        code, errors = _cli(["colorize", str(large), "-o", str(out), "--arch", "cifar_ae", "--hints", str(good)], capsys)
     assert code == 2 and len(errors) == 1 and "cifar_ae takes no color hints" in errors[0]
 
 

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, data, quantize
+from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, HINT_TAKING_NAMES, data, quantize
 from colorizer.color import unnormalize_ab
-from colorizer.models import ARCHITECTURES, architecture
+from colorizer.models import ARCHITECTURES, architecture, hint_taking_architectures
 from colorizer.models import losses
 from conftest import TINY_SIZES, with_hints, make_photo
 
@@ -45,6 +45,7 @@ def compiled(trainable, arch, prior, lr=1e-3, eager=True):
 
 def test_registry_has_the_flagship_first_then_the_four_seeds():
     assert list(ARCHITECTURES) == list(ARCHITECTURE_NAMES) == ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]
+    assert list(HINT_TAKING_NAMES) == hint_taking_architectures() == ["hypercolumn_hints"]
     assert FLAGSHIP == "hypercolumn"
     with pytest.raises(ValueError, match="cifar_ae"):
         architecture("resnet")

@@ -800,13 +800,18 @@ def test_cli_clip_beyond_budget_is_a_clear_message(tmp_path, capsys, monkeypatch
                    "(5 frames at this size); use --max-frames, or set COLORIZER_MAX_VIDEO_PIXELS"]
 
 
-def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoints, tmp_path, capsys):
+def test_cli_hints_for_a_model_without_hints_is_status_2(installed_tiny_checkpoints, tmp_path, capsys, monkeypatch):
+    """Refused from the architecture's name, before the model loads (8 s), as a misspelt --checkpoint is."""
+    from colorizer import inference
+
     source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=4, size=(64, 48)).gray)
     hints = tmp_path / "hints.json"
     hints.write_text('[{"x": 10, "y": 10, "rgb": [200, 40, 40]}]')
-    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae", "--hints", str(hints)]) == 2
+    with monkeypatch.context() as patch:
+        patch.setattr(inference, "load", lambda *_: pytest.fail("loaded a model to refuse --hints"))
+        assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae", "--hints", str(hints)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "takes no color hints" in err[0]
+    assert err == [f"error: {hints}: cifar_ae takes no color hints; use --arch with one of: hypercolumn_hints"]
     (tmp_path / "ref.png").write_text("not a photo")
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--reference", str(tmp_path / "ref.png")]) == 2
     assert capsys.readouterr().err.strip().startswith(f"error: reference {tmp_path / 'ref.png'}: ")
