@@ -1013,6 +1013,25 @@ def test_compare_marks_a_first_runs_time_as_its_tile_does(tiny_app_env, monkeypa
     assert not table.loc["unet313", "getting_ready"] and table.loc["cifar_ae", "getting_ready"]
 
 
+def test_the_zip_says_which_pictures_it_left_out(tiny_app_env, monkeypatch):
+    """Session 36's batch audit: a picture that could not be colorized was left out of the ZIP without a word there."""
+    from ui import loaders
+
+    made = loaders.colorized
+
+    def fails_on_the_tall_one(model, stamp, image, *args, **kwargs):
+        if image.shape[0] == 48:
+            raise ValueError("something went wrong")
+        return made(model, stamp, image, *args, **kwargs)
+
+    monkeypatch.setattr(loaders, "colorized", fails_on_the_tall_one)
+    at = upload(app(), [("a.png", gray_png(40), "image/png"), ("tall.png", gray_png(48, 40), "image/png"),
+                        ("b.png", gray_png(32), "image/png")])
+    assert_no_page_error(at)
+    assert at.get("download_button")[0].proto.label == "Download all 2 results (ZIP)"
+    assert "Not in the ZIP: tall.png (could not be colorized; the reason is below)." in texts(at.caption)
+
+
 def test_a_models_failure_on_compare_and_channels_names_no_server_path(tiny_app_env, monkeypatch):
     """Finding (session 33's review): Compare's and L/a/b's per-model error lines printed the exception as it was, and
     an OSError names the files it failed on: the server's disk layout, shown to every visitor. One line, no path."""

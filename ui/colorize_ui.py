@@ -231,7 +231,7 @@ def colorize_page_ui() -> None:
     reference = reference_picker_ui()
     zip_slot = st.empty()
     progress = st.progress(0.0, text=f"Colorizing {len(pictures)} images…") if len(pictures) > 1 else None
-    results, hinted = [], {}
+    results, hinted, failed = [], {}, []
     # Two students' IMG_0001.jpg: each download named as its ZIP entry, and the second's heading says so.
     file_names = widgets.unique_names([output_name(picture, model) for picture in pictures])
     for i, picture in enumerate(pictures):
@@ -240,14 +240,19 @@ def colorize_page_ui() -> None:
                                  hinted=hinted, file_name=file_names[i])
         if outcome:
             results.append(outcome)
+        else:
+            failed.append(picture.name)
         if progress:
             progress.progress((i + 1) / len(pictures), text=f"Colorized {i + 1} of {len(pictures)}")
     if progress:
         progress.empty()
     if len(results) > 1:
-        zip_slot.download_button(
+        slot = zip_slot.container()
+        slot.download_button(
             f"Download all {len(results)} results (ZIP)", data=lambda: widgets.zip_of_pngs(results),
             file_name=f"colorized_{model.name}.zip", mime="application/zip", key="colorize.zip",
             on_click="ignore", icon=":material/folder_zip:", type="primary",
         )
+        if failed:  # the ZIP held the good ones without a word of the rest (session 36's batch audit)
+            slot.caption(f"Not in the ZIP: {plain(', '.join(failed))} (could not be colorized; the reason is below).")
 
