@@ -556,6 +556,7 @@ def _ranged(kind: type, low, high=None, *, low_open: bool = False, high_open: bo
 
 
 _COUNT = _ranged(int, 1)  # epochs, batch sizes, crops per photo: at least one
+FINETUNE_MAX_CROP = 1024
 # Seeds of numpy's legacy generator, which keras.utils.set_random_seed (training) seeds too: 0 to 2**32 − 1.
 _SEED = _ranged(int, 0, 2**32 - 1)
 _LEARNING_RATE = _ranged(float, 0, 1, low_open=True, high_open=True)  # the range FinetuneConfig.validate holds
@@ -717,8 +718,11 @@ def _add_finetune_parser(sub) -> None:
     finetune.add_argument("--out", required=True, metavar="DIR", help="where model.keras, history.csv and card.json go")
     finetune.add_argument("--lr", type=_LEARNING_RATE, default=3e-4)
     finetune.add_argument("--batch-size", type=_COUNT, default=16)
-    finetune.add_argument("--crop", type=_ranged(int, 16), default=None,
-                          help="crop size, a multiple of 16 (default: the model's working size)")
+    # At most the side photos are read at (finetune.photos.MAX_PHOTO_SIDE; a test holds the two equal): --crop 100000
+    # ended in OpenCV's "Failed to allocate 30000000000 bytes" after 12 s (session 37's audit).
+    finetune.add_argument("--crop", type=_ranged(int, 16, FINETUNE_MAX_CROP), default=None,
+                          help=f"crop size, a multiple of 16, at most {FINETUNE_MAX_CROP} (the side photos are read at; "
+                               "default: the model's working size)")
     finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2)
     finetune.add_argument("--seed", type=_SEED, default=0)
     finetune.set_defaults(run=cmd_finetune)  # its --out is checked by cmd_finetune, weights/ refused first

@@ -776,6 +776,36 @@ def test_a_tiny_photo_and_a_copy_are_one_line_each_and_the_rest_is_used():
         "long.png: too thin to learn from: at 1024 px on its long side it is 1024×8 (at least 32 px a side)"]
 
 
+def test_a_copy_saved_again_is_the_same_picture():
+    """Session 37's audit: chelsea.jpg and a PNG saved from it (39 dB apart) were both taken; the JPEG was held out
+    while its copy trained, and the page's verdict measured the model on a picture it had learned. A copy saved
+    again (smaller, at JPEG quality 60, brighter) is the same picture; another photo is not."""
+    import io
+
+    import cv2
+    from PIL import Image
+
+    from colorizer import gallery
+    from colorizer.finetune.photos import photos_from_uploads
+
+    def encoded(rgb, kind, **options):
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, format=kind, **options)
+        return buffer.getvalue()
+
+    cat, coffee = gallery.load_photo("chelsea"), gallery.load_photo("coffee")
+    half = cv2.resize(cat, (cat.shape[1] // 2, cat.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    brighter = np.clip(cat.astype(int) + 12, 0, 255).astype(np.uint8)
+    photos, errors = photos_from_uploads([("chelsea.jpg", encoded(cat, "JPEG", quality=90)),
+                                          ("chelsea_copy.png", encoded(half, "PNG")),
+                                          ("chelsea_q60.jpg", encoded(cat, "JPEG", quality=60)),
+                                          ("brighter.png", encoded(brighter, "PNG")),
+                                          ("coffee.png", encoded(coffee, "PNG"))])
+    assert [name for name, _ in photos] == ["chelsea.jpg", "coffee.png"]
+    assert errors == [f"{name}: the same picture as chelsea.jpg: learned once"
+                      for name in ("chelsea_copy.png", "chelsea_q60.jpg", "brighter.png")]
+
+
 def test_a_copy_in_a_folder_is_named_by_its_path(tmp_path):
     """Session 35's review: ``train/a.png`` and ``val/a.png`` alike read "a.png: the same picture as a.png"."""
     from colorizer.finetune.photos import photos_from_folder
@@ -834,6 +864,19 @@ def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, ca
     assert not list(no_shipped_weights.iterdir())
 
 
+def test_cli_finetune_crop_is_at_most_the_side_photos_are_read_at(tmp_path, capsys):
+    """Session 37's audit: ``--crop 100000`` ended after 12 s in OpenCV's "Failed to allocate 30000000000 bytes"."""
+    from colorizer import cli
+    from colorizer.finetune.photos import MAX_PHOTO_SIDE
+
+    assert cli.FINETUNE_MAX_CROP == MAX_PHOTO_SIDE
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["finetune", "--base", "cifar_ae", "--data", str(tmp_path), "--crop", "100000"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert refused.value.code == 2 and err[-1].endswith("argument --crop: expected a whole number in [16, 1024], got "
+                                                         "'100000'")
+
+
 # --------------------------------------------------------------------------- benchmark hook
 
 @pytest.mark.slow
@@ -857,8 +900,10 @@ def test_crop_size_follows_the_architectures_size_multiple(fn, tiny_checkpoints)
     from colorizer.finetune.base import crop_size, load_base
 
     hypercolumn = load_base(str(tiny_checkpoints["hypercolumn"]))
-    with pytest.raises(fn.FinetuneError, match="multiple of 16 and at least 16 .* got 24"):
+    with pytest.raises(fn.FinetuneError, match="multiple of 16 from 16 to 1024 .* got 24"):
         crop_size(fn.FinetuneConfig(base="hypercolumn", crop=24), hypercolumn)
+    with pytest.raises(fn.FinetuneError, match="got 1040"):   # past the side photos are read at
+        crop_size(fn.FinetuneConfig(base="hypercolumn", crop=1040), hypercolumn)
     assert crop_size(fn.FinetuneConfig(base="hypercolumn", crop=32), hypercolumn) == 32
     assert crop_size(fn.FinetuneConfig(base="unet313", crop=24), load_base(str(tiny_checkpoints["unet313"]))) == 24
 
@@ -1142,13 +1187,15 @@ def test_the_waiting_line_estimates_each_job_ahead(fn):
                                     for o in "abcd")
     running.started_at = 1000.0
     queue._running, queue._waiting = running, collections.deque([first, second, mine])
-    assert queue.wait_s(mine, now=1030.0) == pytest.approx(570 + 600 + 600)  # nothing finished yet: the limits
+    # Nothing finished yet: the limits, a bound (session 37's audit: "in about 30 min" for jobs that took 12 s).
+    assert queue.wait(mine, now=1030.0) == fn.job_queue.Wait(pytest.approx(570 + 600 + 600), True)
     queue._durations.extend([100.0, 200.0])
-    assert queue.wait_s(mine, now=1030.0) == pytest.approx(120 + 150 + 150)  # the recent mean, 150 s
-    assert queue.wait_s(first, now=1030.0) == pytest.approx(120)
-    assert queue.wait_s(first, now=1400.0) == pytest.approx(200)  # past the mean (400 s run): the rest of its limit
+    assert queue.wait(mine, now=1030.0) == fn.job_queue.Wait(pytest.approx(120 + 150 + 150), False)  # the recent mean
+    assert queue.wait(first, now=1030.0) == fn.job_queue.Wait(pytest.approx(120), False)
+    # Past the mean (400 s run): the rest of its limit, a bound again
+    assert queue.wait(first, now=1400.0) == fn.job_queue.Wait(pytest.approx(200), True)
     running._status = dataclasses.replace(running._status, eta_s=40.0)      # training: its own estimate
-    assert queue.wait_s(mine, now=1030.0) == pytest.approx(40 + 150 + 150)
-    assert queue.wait_s(now=1030.0) == pytest.approx(40 + 3 * 150)           # a job queued now: behind all three
+    assert queue.wait(mine, now=1030.0) == fn.job_queue.Wait(pytest.approx(40 + 150 + 150), False)
+    assert queue.wait(now=1030.0).seconds == pytest.approx(40 + 3 * 150)     # a job queued now: behind all three
     assert fn.job_queue.duration_words(40) == "40 s" and fn.job_queue.duration_words(1770) == "30 min"
     assert fn.job_queue.duration_words(3900) == "1 h 5 min"

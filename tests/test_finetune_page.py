@@ -321,6 +321,26 @@ def test_a_job_that_stopped_while_its_visitor_was_away_is_shown_once_when_they_c
     assert any("Keep this page open" in c.value for c in again.caption)
 
 
+def _progress_page(message: str, eta_s: float | None):
+    from colorizer.finetune.job import JobStatus
+    from ui.finetune_ui import progress_ui
+
+    progress_ui(JobStatus("job", None, state="running", epoch=1, epochs=1, step=4, steps_per_epoch=4, eta_s=eta_s,
+                          message=message))
+
+
+def test_the_bar_says_what_runs_after_the_last_step_not_0_s_left():
+    """Session 37's audit: after the last step the bar read "about 0 s left" for 11 s of a 36-s job while the
+    fine-tuned model was scored and written. The stage takes the time-left's place."""
+    at = AppTest.from_function(_progress_page, args=("scoring the fine-tuned checkpoint on the held-out photos", 0.0),
+                               default_timeout=TIMEOUT).run()
+    assert at.get("progress")[0].proto.text == (
+        "Epoch 1/1 · step 4/4 · scoring the fine-tuned checkpoint on the held-out photos…")
+    at = AppTest.from_function(_progress_page, args=("training on CPU", 12.0), default_timeout=TIMEOUT).run()
+    assert at.get("progress")[0].proto.text.startswith("Epoch 1/1 · step 4/4 · ") and "left" in at.get(
+        "progress")[0].proto.text
+
+
 def test_a_fine_tuned_models_line_says_what_tells_it_apart(tmp_path):
     """Session 35's audit: four "hypercolumn-ft-<hex>" lines could not be told apart (nor the one cut short)."""
     from colorizer import checkpoints
@@ -331,6 +351,10 @@ def test_a_fine_tuned_models_line_says_what_tells_it_apart(tmp_path):
     assert model_line("hypercolumn-ft-00aa", tmp_path, record) == (
         "**hypercolumn-ft-00aa** · made 2026-12-06 13:00 UTC · 8 photos · 13 epochs (stopped early) · private · "
         "kept until 2026-12-08 13:00 UTC")
+    # Session 37's audit: "5 photos" here, "fine-tuned on 4 photos" in the card's description: both counts said.
+    checkpoints.write_card(tmp_path, {"data": {"photos": 5, "train_photos": 4, "held_out_photos": 1},
+                                      "training": {"epochs": 1}})
+    assert " · 4 photos + 1 held out · 1 epoch · " in model_line("hypercolumn-ft-00aa", tmp_path, record)
 
 
 def test_epochs_done_counts_whole_epochs_when_none_was_cut():
@@ -547,8 +571,8 @@ def test_start_refused_by_the_queue_says_so_before_reading_the_photos(page_env, 
                                                    limits=limits))
         queue._running = finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner="fay", limits=limits)
         queue._running.started_at = time.monotonic() - 240
-        expected = ("Cannot start: 1 fine-tunes are waiting already, the most this server queues: try again in about "
-                    "6 min, when the running one ends")
+        expected = ("Cannot start: 1 fine-tunes are waiting already, the most this server queues: try again when the "
+                    "running one ends (within 6 min, its time limit)")
     else:
         running = finetune.FinetuneJob(finetune.FinetuneConfig(base="cifar_ae"), [], owner=token)
         queue._jobs[running.id] = running  # queued: active

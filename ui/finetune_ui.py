@@ -288,17 +288,18 @@ def device_line(status: finetune.JobStatus) -> str:
 
 
 def progress_ui(status: finetune.JobStatus) -> None:
+    # Stopping, scoring, writing: what happens after the last step takes the time-left's place in the bar's text.
+    # "about 0 s left" stood there for 11 s of a 36-s job while it scored and wrote (session 37's audit).
+    after = bool(status.message) and not status.message.startswith("training on")
     if status.steps_per_epoch:
         text = (f"Epoch {max(status.epoch, 1)}/{status.epochs} · step {status.step}/{status.steps_per_epoch} · "
-                f"{_eta(status.eta_s)}")
+                + (f"{status.message.rstrip('…')}…" if after else _eta(status.eta_s)))
     else:
         text = status.message or "preparing…"
     st.progress(status.fraction, text=text)
     line = device_line(status)
     if line:
         st.caption(line)
-    if status.steps_per_epoch and status.message and not status.message.startswith("training on"):
-        st.caption(status.message)  # stopping, scoring, writing: what happens after the last step
 
 
 def curves_ui(status: finetune.JobStatus, key: str) -> None:
@@ -319,9 +320,12 @@ def preview_ui(status: finetune.JobStatus) -> None:
 
 def queued_ui(job: finetune.FinetuneJob) -> None:
     ahead = finetune.QUEUE.position(job)
-    wait = finetune.QUEUE.wait_s(job)  # each job ahead: its own estimate, recent jobs' times, or the time limit
+    wait = finetune.QUEUE.wait(job)  # each job ahead: its own estimate, recent jobs' times, or the time limit
     # Under SOON_S it is the running job's last seconds (scoring, saving) or an estimate run out: "0 s" read wrong.
-    when = "" if wait is None else ", any moment now" if wait < SOON_S else f", in about {duration_words(wait)}"
+    # A bound (time limits, nothing measured yet) is said as one: jobs end well within them.
+    when = ("" if wait is None else ", any moment now" if wait.seconds < SOON_S
+            else f", within {duration_words(wait.seconds)} (the time limit of the jobs ahead; they usually end sooner)"
+            if wait.bound else f", in about {duration_words(wait.seconds)}")
     st.info(f"Another fine-tune is running on this server; one runs at a time. Yours is in the queue with "
             f"{ahead or 0} job(s) ahead of it and starts by itself{when}.", icon=":material/hourglass_top:")
     st.button("Cancel", key="finetune.cancel", on_click=safe(job.stop))
@@ -538,9 +542,12 @@ def model_line(name: str, folder, record: dict) -> str:
     card = checkpoints.read_card(folder)
     made = datetime.fromtimestamp(float(record.get("created") or time.time()), tz=timezone.utc)
     expires = datetime.fromtimestamp(float(record.get("expires") or time.time()), tz=timezone.utc)
-    photos, training = card.get("data", {}).get("photos"), card.get("training", {})
+    data, training = card.get("data", {}), card.get("training", {})
+    photos, trained, held_out = data.get("photos"), data.get("train_photos"), data.get("held_out_photos")
     what = [f"made {made:%Y-%m-%d %H:%M} UTC"]
-    if isinstance(photos, int):
+    if isinstance(trained, int) and isinstance(held_out, int) and held_out:  # as the card's description counts them
+        what.append(f"{trained} photo{'s' * (trained != 1)} + {held_out} held out")
+    elif isinstance(photos, int):
         what.append(f"{photos} photo{'s' * (photos != 1)}")
     run = epochs_run(training)
     if isinstance(run, int):

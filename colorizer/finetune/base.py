@@ -16,6 +16,7 @@ import numpy as np
 from colorizer import checkpoints
 from colorizer.color import resize
 from colorizer.finetune.config import FinetuneConfig, FinetuneError
+from colorizer.finetune.photos import MAX_PHOTO_SIDE
 from colorizer.models import ARCHITECTURES
 from colorizer.models.contract import Defaults, contract_by_name, contract_of, features_in_batches
 
@@ -118,6 +119,7 @@ def crop_size(config: FinetuneConfig, base: Base) -> int:
     if base.fixed_size and crop != base.fixed_size:
         raise FinetuneError(f"{base.name} takes {base.fixed_size}×{base.fixed_size} inputs only: use crop {base.fixed_size}")
     multiple = base.arch.SIZE_MULTIPLE  # 16 for the hypercolumn models (VGG16's block 5 at 1/16); Defaults: 8
-    if crop < 16 or crop % multiple:
-        raise FinetuneError(f"crop size must be a multiple of {multiple} and at least 16 for {base.name}, got {crop}")
+    if crop < 16 or crop % multiple or crop > MAX_PHOTO_SIDE:
+        raise FinetuneError(f"crop size must be a multiple of {multiple} from 16 to {MAX_PHOTO_SIDE} (the side photos "
+                            f"are read at) for {base.name}, got {crop}")
     return int(crop)

@@ -67,7 +67,7 @@ class _CliProgress:
     def update(self, status: JobStatus) -> None:
         from tqdm import tqdm
 
-        if status.message != self.message:
+        if status.message != self.message and status.state != "failed":  # a failure is said once, as an error line
             self.message = status.message
             if self.bar is not None:
                 self.bar.write(status.message, file=sys.stderr)  # above the bar; stdout is for the result path

@@ -17,15 +17,26 @@ import itertools
 import threading
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 
 from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.job import FinetuneJob
 from colorizer.finetune.photos import Photo
 
-__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S", "SOON_S", "duration_words"]
+__all__ = ["JobQueue", "QUEUE", "SHUTDOWN_WAIT_S", "SOON_S", "Wait", "duration_words"]
 
 SOON_S = 20  # a wait under this is said as "a moment": an estimate this close to its end is no count of seconds
 SHUTDOWN_WAIT_S = 8.0  # docker stop sends SIGKILL 10 s after SIGTERM: a step and the save fit well within
+
+
+@dataclass(frozen=True)
+class Wait:
+    """How long until a queued job starts: ``seconds``, and whether that is only a ``bound`` (some job's time
+    limit stood in for a time nothing measured yet: before the first job ends, each job ahead counted as its 10
+    minutes, and a class was told "in about 30 min" for jobs that ended within 12 s; session 37's audit)."""
+
+    seconds: float
+    bound: bool
 
 
 class JobQueue:
@@ -75,8 +86,9 @@ class JobQueue:
             running = self._running
             left = None if running is None else _running_left(running, self._recent(), _limit_s(running), time.monotonic())
             when = ("later" if left is None  # nothing to go by: no time limit, no job finished yet
-                    else f"in about {duration_words(left)}, when the running one ends" if left >= SOON_S
-                    else "in a moment")
+                    else "in a moment" if left.seconds < SOON_S
+                    else f"when the running one ends (within {duration_words(left.seconds)}, its time limit)" if left.bound
+                    else f"in about {duration_words(left.seconds)}, when the running one ends")
             raise FinetuneError(f"{len(self._waiting)} fine-tunes are waiting already, the most this server "
                                 f"queues: try again {when}")
 
@@ -127,17 +139,20 @@ class JobQueue:
                     return i + (self._running is not None)
             return None
 
-    def wait_s(self, job: FinetuneJob | None = None, now: float | None = None) -> float | None:
-        """Roughly how many seconds until the queued ``job`` (None: a job queued now) starts: what the running job has left (its own estimate,
-        else the rest of its time limit) and, for each job waiting ahead, the mean time of the recent jobs (else the
-        time limit); None when the queue has nothing to go by (no limits and no job finished yet)."""
+    def wait(self, job: FinetuneJob | None = None, now: float | None = None) -> Wait | None:
+        """Until the queued ``job`` (None: a job queued now) starts: what the running job has left (its own
+        estimate, else the recent jobs' mean less what it ran, else the rest of its time limit) and, for each job
+        waiting ahead, the mean time of the recent jobs (else its time limit: then the wait is a ``bound``); None
+        when the queue has nothing to go by (no limits and no job finished yet)."""
         now = time.monotonic() if now is None else now
         with self._cond:
             running, ahead = self._running, list(itertools.takewhile(lambda j: j is not job, self._waiting))
             recent = self._recent()
         lefts = [] if running is None else [_running_left(running, recent, _limit_s(running), now)]
-        lefts += [recent if recent is not None else _limit_s(other) for other in ahead]
-        return None if None in lefts else sum(max(0.0, left) for left in lefts)
+        lefts += [Wait(recent, False) if recent is not None else _bound(_limit_s(other)) for other in ahead]
+        if None in lefts:
+            return None
+        return Wait(sum(max(0.0, left.seconds) for left in lefts), any(left.bound for left in lefts))
 
     def _recent(self) -> float | None:
         """The mean time of the recent jobs that ran to their end (None before any)."""
@@ -187,18 +202,22 @@ def _limit_s(job: FinetuneJob) -> float | None:
     return job.limits.seconds if job.limits is not None else None
 
 
-def _running_left(job: FinetuneJob, recent: float | None, limit: float | None, now: float) -> float | None:
-    """Seconds the running ``job`` has left: its own estimate once training, else the recent jobs' mean time less
-    what it has run, else the rest of its time limit."""
+def _bound(limit: float | None) -> Wait | None:
+    return None if limit is None else Wait(limit, True)
+
+
+def _running_left(job: FinetuneJob, recent: float | None, limit: float | None, now: float) -> Wait | None:
+    """What the running ``job`` has left: its own estimate once training, else the recent jobs' mean time less
+    what it has run, else the rest of its time limit (a ``bound``)."""
     estimate = job.status().eta_s
     if estimate is not None:
-        return estimate
+        return Wait(estimate, False)
     ran = now - job.started_at if job.started_at is not None else 0.0
     if recent is not None and recent > ran:
-        return recent - ran
+        return Wait(recent - ran, False)
     if limit is not None:  # overrunning the recent mean, or none yet: the rest of its time limit, not "0 s" (a review)
-        return max(0.0, limit - ran)
-    return None if recent is None else 0.0
+        return Wait(max(0.0, limit - ran), True)
+    return None if recent is None else Wait(0.0, False)
 
 
 def _public_queue() -> JobQueue:

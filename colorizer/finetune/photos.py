@@ -65,10 +65,10 @@ def photos_from_folder(folder: str | Path) -> tuple[list[Photo], list[str]]:
 
 def _collect(readers, seen: dict | None = None) -> tuple[list[Photo], list[str]]:
     """(reader, the file as its lines name it) pairs → (the photos read, the error line of each one that raised
-    ImageError or repeats a picture read already: a copy of a photo could be held out while its original trained,
-    and the held-out score, the page's verdict against the base, was then measured on a picture the model had
-    learned: session 35)."""
-    photos, errors, seen = [], [], {} if seen is None else seen  # digest of a picture's pixels → its file
+    ImageError or repeats a picture read already, the same pixels or a copy saved again (``same_picture``): a copy
+    of a photo could be held out while its original trained, and the held-out score, the page's verdict against the
+    base, was then measured on a picture the model had learned: session 35, and for a re-saved copy session 37)."""
+    photos, errors, seen = [], [], {} if seen is None else seen  # digest of a picture's pixels → (its file, look)
     for read, shown in readers:
         try:
             name, rgb = read()
@@ -76,9 +76,32 @@ def _collect(readers, seen: dict | None = None) -> tuple[list[Photo], list[str]]
             errors.append(str(err))
             continue
         digest = hashlib.blake2b(rgb.tobytes() + repr(rgb.shape).encode(), digest_size=16).digest()
-        if digest in seen:
-            errors.append(str(ImageError(shown, f"the same picture as {seen[digest]}: learned once")))
+        look = _look(rgb)
+        first = seen[digest][0] if digest in seen else next(
+            (file for file, other in seen.values() if same_picture(look, other)), None)
+        if first is not None:
+            errors.append(str(ImageError(shown, f"the same picture as {first}: learned once")))
             continue
-        seen[digest] = shown
+        seen[digest] = (shown, look)
         photos.append((name, rgb))
     return photos, errors
+
+
+# A picture's look: its gray at 32×32, less its mean, and its aspect. Copies of one photo saved again (JPEG at
+# quality 60, half the size at 70, a brighter copy) were 0.2–0.5 gray levels apart on average; different photos
+# (the gallery's, 30 everyday ones) at least 33. Seven apart or closer is one picture.
+LOOK_SIDE, SAME_LOOK = 32, 7.0
+
+
+def _look(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    import cv2
+
+    gray = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (LOOK_SIDE, LOOK_SIDE), interpolation=cv2.INTER_AREA)
+    gray = gray.astype(np.float32)
+    return gray - gray.mean(), rgb.shape[1] / rgb.shape[0]
+
+
+def same_picture(look: tuple[np.ndarray, float], other: tuple[np.ndarray, float]) -> bool:
+    """Two pictures' looks (``_look``) are one picture's: the same aspect (within 2 %) and grays close."""
+    (gray, aspect), (other_gray, other_aspect) = look, other
+    return abs(aspect / other_aspect - 1) < 0.02 and float(np.abs(gray - other_gray).mean()) <= SAME_LOOK
