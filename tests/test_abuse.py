@@ -91,6 +91,41 @@ def test_a_session_cannot_hold_unbounded_uploads(monkeypatch):
         assert "server_tuning.cap_uploads()" in (ROOT / entry).read_text(), entry
 
 
+def test_the_uploads_of_sessions_streamlit_let_go_are_freed(monkeypatch):
+    """Session 37's memory audit: a closed tab's session is dropped from Streamlit's reconnection store without the
+    shutdown that frees its uploads: 5 visitors' 667 MB stayed with no session left, counted against the server's
+    ceiling until every upload was refused. What no known session owns is freed before an upload is counted."""
+    from types import SimpleNamespace
+
+    from starlette.exceptions import HTTPException
+    from streamlit import runtime
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    from ui import server_tuning
+
+    original = getattr(MemoryUploadedFileManager.add_file, "original", MemoryUploadedFileManager.add_file)
+    monkeypatch.setattr(MemoryUploadedFileManager, "add_file", original)
+    store = MemoryUploadedFileManager("/upload")
+    kb450 = lambda file_id: UploadedFileRec(file_id=file_id, name=f"{file_id}.png", type="image/png",
+                                            data=bytes(450 * 1024))
+    for session, file_id in (("here", "one"), ("away", "two"), ("gone", "three"), ("gone", "four")):
+        store.add_file(session, kb450(file_id))   # before the cap: what the server holds already
+    known = [SimpleNamespace(session=SimpleNamespace(id=sid))   # connected, or kept for reconnection
+             for sid in ("here", "away", "new", "late", "later")]
+    fake = SimpleNamespace(_session_mgr=SimpleNamespace(list_sessions=lambda: known), uploaded_file_mgr=store)
+    monkeypatch.setattr(runtime, "exists", lambda: True)
+    monkeypatch.setattr(runtime, "get_instance", lambda: fake)
+    monkeypatch.setattr(MemoryUploadedFileManager, "add_file", original)
+    assert server_tuning.cap_uploads(per_session_mb=1, total_mb=2)
+    store.add_file("new", kb450("five"))   # 1.8 MB held: it passes only once "gone"'s 0.9 MB are freed
+    assert sorted(store.file_storage) == ["away", "here", "new"] and store._total_bytes == 3 * 450 * 1024
+    assert server_tuning.release_gone_uploads() == 0   # nothing else to free
+    store.add_file("late", kb450("six"))               # 1.8 MB of 2
+    with pytest.raises(HTTPException, match="try again in a few minutes"):
+        store.add_file("later", kb450("seven"))        # the ceiling still holds for the sessions there are
+
+
 def test_uploads_go_on_uncapped_if_streamlits_store_changes_shape(monkeypatch):
     """The ceiling reads Streamlit's private store; if a Streamlit release renames its parts, every upload must
     still land (uncapped, with a warning), not fail."""

@@ -474,6 +474,26 @@ def test_compare_tiles_keep_a_pictures_transparency(tiny_app_env, monkeypatch):
         assert image.shape[2] == 4 and (image[:12 * block, :, 3] == 0).all() and (image[12 * block:, :, 3] == 255).all(), caption
 
 
+def test_compare_keeps_each_models_tile_not_its_full_size_result(tiny_app_env, monkeypatch):
+    """Session 37's memory audit: every row of a Compare run held its model's full-size result (34 MiB at 12 MP)
+    until the run ended, outside the caches' bounds: four visitors on Compare took a server past 2.7 GB. A row keeps
+    the tile as shown; the scores are still the full-size result's."""
+    from ui import compare_ui
+
+    kept = []
+    grid = compare_ui.grid_ui
+    monkeypatch.setattr(compare_ui, "grid_ui", lambda picture, rows: kept.append(rows) or grid(picture, rows))
+    big = Image.new("RGB", (1500, 1000), (150, 90, 60))
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    at = app_with_upload("cifar_ae", buffer.getvalue())
+    at.switch_page("pages/compare.py").run()
+    assert_no_page_error(at)
+    rows = kept[-1]
+    assert rows and all(row["image"].shape[:2] == (427, 640) for row in rows), [row["image"].shape for row in rows]
+    assert all("psnr" in row for row in rows)
+
+
 def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks_show(tiny_app_env, monkeypatch):
     """The clickable result of an RGBA upload drew the colors its transparent pixels hide; it is now transparent
     there too, and a hint's dot stays opaque wherever it is placed (on a transparent pixel as well)."""

@@ -46,7 +46,7 @@ def test_the_app_still_imports_with_a_typo_in_a_limit():
             "io.max_video_pixels(), server_tuning.UPLOADS_MB)")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == [str(200 * 2**20), str(32 * 2**30), "1", "2000000000", "800"]
+    assert done.stdout.split() == [str(200 * 2**20), str(32 * 2**30), "1", "2000000000", "400"]
     for name in env:
         if name != "PATH":
             assert name in done.stderr  # each bad value named in the log

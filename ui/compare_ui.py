@@ -21,6 +21,7 @@ from ui.plain_text import plain
 from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
 
 GRID_COLUMNS = 3
+TILE_SIDE = 640  # a tile's longest side: what a row keeps of each result
 MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one counts ~150 MB, and ui.loaders.MODEL_CACHE_MB
 # holds the six and three (fewer places than the page sweeps made every rerun load them all again)
 
@@ -41,9 +42,12 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
         except Exception as err:  # one failing model must not hide the others
             st.error(plain(f"{name}: could not colorize {picture.name} ({callbacks.error_line(err, 200)})"))
             continue
+        # The row keeps the tile as it is shown, not the full-size result: a 12 MP result is 34 MiB, held by every
+        # row of every visitor's run outside the caches' bounds; four visitors on Compare took a server from 1.75 to
+        # 3.0 GB, over Community Cloud's 2.7 (session 37's memory audit).
         row = {"model": name, "kind": widgets.checkpoint_kind(name),
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
-               "time_ms": seconds * 1000, "image": result,
+               "time_ms": seconds * 1000, "image": widgets.display(result, picture.alpha, max_side=TILE_SIDE),
                # as the tile's time_text says it: a quick first run is not marked
                "getting_ready": widgets.includes_getting_ready(seconds, first_of_shape)}
         if picture.was_color:
@@ -56,17 +60,18 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
 def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
     """Input (and truth), then one tile per model with its time and size."""
     # Each tile keeps the picture's transparency: what a transparent pixel hides is not part of the picture.
-    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=640)), widgets.display_alpha(picture, 640),
+    tiles = [(gray_baseline(widgets.display(picture.rgb, max_side=TILE_SIDE)), widgets.display_alpha(picture, TILE_SIDE),
               "Input (L only)")]
     if picture.was_color:
         tiles.append((picture.rgb, picture.alpha, "Truth"))
     for row in rows:
         time = widgets.time_text(row["time_ms"] / 1000, row["getting_ready"], short=True)
-        tiles.append((row["image"], picture.alpha,
+        tiles.append((row["image"], None,   # at display size already, its alpha with it
                       f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"))
     for start in range(0, len(tiles), GRID_COLUMNS):
         for column, (image, alpha, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
-            column.image(widgets.display(image, alpha, max_side=640), caption=caption, alt=caption.replace("**", ""))
+            column.image(widgets.display(image, alpha, max_side=TILE_SIDE), caption=caption,
+                         alt=caption.replace("**", ""))
 
 
 def baseline_rows(picture: DecodedImage) -> list[dict]:

@@ -22,6 +22,12 @@ uploaded 40 files of 25 MB (or sent them straight to the upload endpoint, no wid
 and files removed in the uploader free their share. (Streamlit 1.67 stores each upload from its handler on the
 event loop, one at a time; were two ever stored at once, both could pass by at most ``maxUploadSize``.)
 
+``release_gone_uploads()`` frees the uploads of sessions Streamlit no longer knows. A closed tab's session is kept
+for reconnection (``disconnectedSessionTTL``), then dropped from an expiring store without its ``shutdown()``,
+which is what frees its files: they stayed until the server restarted (5 visitors' 667 MB with no session left,
+session 37's memory audit), and counted against ``UPLOADS_MB`` until every upload was refused. It runs before each
+upload is counted and once a minute with ``visitor.forget_gone``.
+
 Two settings in ``.streamlit/config.toml`` go with it: ``runner.postScriptGC = false`` (the second full
 collection after every run) and ``server.fileWatcherType = "none"`` (after every run the watcher walks
 the real path of each of the ~5,000 imported modules on the server's event loop, stalling every
@@ -34,13 +40,16 @@ import sys
 
 from colorizer.settings import number_from_env
 
-__all__ = ["keep_keras_state", "cap_uploads", "session_upload_bytes", "server_upload_bytes", "largest_upload_mb", "UPLOADS_PER_SESSION_MB",
-           "UPLOADS_MB"]
+__all__ = ["keep_keras_state", "cap_uploads", "release_gone_uploads", "session_upload_bytes", "server_upload_bytes",
+           "largest_upload_mb", "UPLOADS_PER_SESSION_MB", "UPLOADS_MB"]
 
 # A visitor's photos for a fine-tune (20 phone photos of ~5 MB) or a 30-MB clip and its reference fit; beyond,
-# the uploader says the file was refused. The server's total leaves room for twenty sessions' work (~1.3 GB).
+# the uploader says the file was refused. The server's total is memory as it is held: 667 MB of uploads took a
+# server 685 MiB higher (session 37's memory audit). 800 MB of them beside the server's 1.2–1.3 GB after its first
+# model, the pictures' 300 MB and a fine-tune's ~850 MiB passed a 2.7 GB container; 400 MB leaves a class of thirty
+# about 13 MB each (three phone photos) and the rest for the spikes.
 UPLOADS_PER_SESSION_MB = number_from_env("COLORIZER_UPLOADS_PER_SESSION_MB", 160)
-UPLOADS_MB = number_from_env("COLORIZER_UPLOADS_MB", 800)
+UPLOADS_MB = number_from_env("COLORIZER_UPLOADS_MB", 400)
 
 _log = logging.getLogger(__name__)
 _done = False
@@ -108,6 +117,27 @@ def _reading_the_store(read):
         return None
 
 
+def release_gone_uploads() -> int:
+    """Free the uploads Streamlit's store holds for sessions its session manager no longer knows (neither connected
+    nor kept for reconnection) → how many sessions' files were freed; 0 without a runtime or if Streamlit's
+    internals moved."""
+    try:
+        from streamlit import runtime
+
+        if not runtime.exists():
+            return 0
+        instance = runtime.get_instance()
+        known = {info.session.id for info in instance._session_mgr.list_sessions()}
+        store = instance.uploaded_file_mgr
+        with store._lock:
+            gone = [session_id for session_id in store.file_storage if session_id not in known]
+        for session_id in gone:
+            store.remove_session_files(session_id)
+        return len(gone)
+    except AttributeError:
+        return 0
+
+
 def largest_upload_mb() -> int:
     """Streamlit's limit on one file (``server.maxUploadSize``, MB)."""
     from streamlit import config
@@ -141,6 +171,7 @@ def cap_uploads(per_session_mb: int | None = None, total_mb: int | None = None) 
     add_file = manager.add_file
 
     def capped_add_file(self, session_id: str, file) -> None:
+        release_gone_uploads()  # what sessions long gone still held does not count against this one
         try:
             with self._lock:
                 session_bytes = _held_bytes(self, session_id, leaving_out=file.file_id)

@@ -136,6 +136,9 @@ def _register(value: str) -> None:
             _last_forget[0] = now
     if due:
         forget_gone(now)
+        from ui.server_tuning import release_gone_uploads
+
+        release_gone_uploads()  # a closed tab's uploads, which Streamlit keeps once its session has expired
 
 
 def forget_gone(now: float | None = None) -> int:
