@@ -302,6 +302,9 @@ def _no_colors(shown: np.ndarray) -> str:
     if not shown.any():
         return "it is transparent all over: no colors to give"
     side = STRIDE * max(shown.shape) / max(_reference_size(shown.shape))
+    if side < 2:  # enlarged to the matcher's scale (a small reference): a patch is a pixel and its neighbours
+        return ("too little of it is shown: its colors come from pixels with no transparent pixel beside them, and it "
+                "has none")
     return (f"too little of it is shown: its colors come from patches of about {side:.0f}×{side:.0f} px with no "
             "transparent pixel, and it has none")
 

@@ -333,8 +333,7 @@ def test_a_reference_that_gives_no_color_is_one_line_before_any_work(tiny_app_en
     at.session_state["reference.source"] = "Upload a photo"
     at.run()
     at.file_uploader(key="reference.upload").set_value([("lace.png", buffer.getvalue(), "image/png")]).run()
-    why = "too little of it is shown: its colors come from patches of about 4×4 px with no transparent pixel, " \
-          "and it has none"
+    why = "too little of it is shown: its colors come from pixels with no transparent pixel beside them, and it has none"
     assert not at.error, [e.value for e in at.error]
     assert [as_read(w.value) for w in at.warning if "lace.png" in w.value] == [f"lace.png: {why}."]
     assert "Colored from the reference" not in [c for element in at.image for c in element.captions]

@@ -486,8 +486,8 @@ def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_e
     at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
     at.file_uploader(key="video.reference").set_value([("lace.png", buffer.getvalue(), "image/png")]).run()
     assert [as_read(e.value) for e in at.error] == [
-        "reference lace.png: too little of it is shown: its colors come from patches of about 4×4 px with no "
-        "transparent pixel, and it has none"]
+        "reference lace.png: too little of it is shown: its colors come from pixels with no transparent pixel beside "
+        "them, and it has none"]   # a 60×40 reference is matched enlarged: a patch is a pixel and its neighbours
     assert "video.run" not in [button.key for button in at.button] and not calls
     # Too small to match (session 34's review: it failed after the clip's wait, as "Something went wrong").
     buffer = io.BytesIO()
