@@ -165,8 +165,9 @@ def cmd_colorize(args) -> int:
     except ImageError as err:
         _error(f"reference {err}")
         return USAGE_ERROR
-    if _hints_without_a_hint_model(args):
-        _error(_hints_without_a_hint_model(args))
+    refused = _hints_without_a_hint_model(args)
+    if refused:
+        _error(refused)
         return USAGE_ERROR
     model = _load_model(args)
     if hints and not model.takes_hints:
@@ -479,8 +480,9 @@ def cmd_video(args) -> int:
 
     if args.checkpoint and _unknown_checkpoint(args.checkpoint):  # a misspelt path, before TensorFlow loads
         return USAGE_ERROR
-    if _hints_without_a_hint_model(args):
-        _error(_hints_without_a_hint_model(args))
+    refused = _hints_without_a_hint_model(args)
+    if refused:
+        _error(refused)
         return USAGE_ERROR
     return video_from_cli(args, progress=_progress, error=_error)
 

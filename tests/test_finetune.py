@@ -804,6 +804,15 @@ def test_a_copy_saved_again_is_the_same_picture():
     assert [name for name, _ in photos] == ["chelsea.jpg", "coffee.png"]
     assert errors == [f"{name}: the same picture as chelsea.jpg: learned once"
                       for name in ("chelsea_copy.png", "chelsea_q60.jpg", "brighter.png")]
+    # Quiet textures of one gray (ice, slate: session 37's review, where a mean gray difference called them one
+    # picture) are told apart by their pattern; two blank pictures are not judged (nothing to tell a copy by).
+    rng = np.random.default_rng(0)
+    textures = [np.repeat(cv2.GaussianBlur(rng.normal(128, 6, (240, 320)), (0, 0), sigma)[..., None], 3, 2)
+                .clip(0, 255).astype(np.uint8) + np.array([8, 0, 0], np.uint8) for sigma in (2, 2, 5)]
+    white = [np.full((240, 320, 3), [255, 255, 250 - k], np.uint8) for k in range(2)]
+    photos, errors = photos_from_uploads([(f"t{k}.png", encoded(t, "PNG")) for k, t in enumerate(textures)]
+                                         + [(f"w{k}.png", encoded(w, "PNG")) for k, w in enumerate(white)])
+    assert len(photos) == 5 and errors == []
 
 
 def test_a_copy_in_a_folder_is_named_by_its_path(tmp_path):

@@ -355,6 +355,34 @@ def test_an_evenly_spaced_clip_stays_evenly_spaced(tmp_path):
     assert report.written_seconds == pytest.approx(0.5, abs=1e-6) and probe(tmp_path / "out.mp4").fps == 12
 
 
+def test_the_timeline_places_frames_as_the_writer_and_the_time_limit_both_count_them():
+    """Session 37's review: the page's time limit had its own rule for where a frame lands (it restarted at the first
+    frame with a time; a start with no end counted 1/fps), and let 20 frames into 1 s, or a frame at 100 s. One
+    ``Timeline`` now places frames for both."""
+    from colorizer.video.io import MAX_GAP_S, TIME_BASE, Timeline
+
+    nan = float("nan")
+    timeline = Timeline(10, "clip.mkv")
+    placed = [timeline.place(start, end) for start, end in
+              [(nan, nan), (nan, nan), (100.0, 100.1), (100.05, nan), (100.05, 100.2), (None, None)]]
+    np.testing.assert_allclose([(float(pts * TIME_BASE), float(ticks * TIME_BASE)) for pts, ticks in placed],
+                               [(0, 0.1), (0.1, 0.1), (0.2, 0.1), (0.25, 0.1), (0.25 + 1 / 90_000, 0.15),
+                                (0.4 + 1 / 90_000, 0.1)], atol=1e-9)
+    with pytest.raises(VideoError, match=r"^clip.mkv: frame 6 starts 13 h after the one before it; an MP4 holds at "
+                                         r"most 12 h between frames$"):
+        timeline.place(100.05 + MAX_GAP_S + 3600, nan)
+
+
+def test_frames_far_apart_are_one_line_on_the_command_line(tmp_path, capsys, installed_tiny_checkpoints):
+    """Session 37's review: a frame 2^61 ms after the one before overflowed the writer's pts (a traceback), and one
+    14 h after it failed in FFmpeg as "Not yet implemented"."""
+    source = write_uneven_clip(tmp_path / "far.mp4", times_ms=(0, 40, 14 * 3600 * 1000))
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: far.mp4: frame 2 starts 14 h after the one before it; an MP4 holds at most 12 h between frames")
+    assert not (tmp_path / "out.mp4").exists()
+
+
 def test_a_gifs_own_delays_are_kept_at_an_odd_size(tmp_path):
     """A GIF's frames each have their own delay (the last one held half a second); at 37×23 the output is VP9."""
     frames = [Image.fromarray(np.full((23, 37, 3), 20 + 40 * i, np.uint8)) for i in range(5)]

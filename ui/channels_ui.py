@@ -77,8 +77,9 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
     settings = settings_text(temperature, hints, model.default_temperature)
     if settings:
         st.caption(f"Colored as on the Colorize page: {settings}.")
-    if unused_hints_note(digest, model):
-        st.caption(unused_hints_note(digest, model))
+    unused = unused_hints_note(digest, model)
+    if unused:
+        st.caption(unused)
     return model.name, result
 
 

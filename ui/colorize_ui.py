@@ -171,8 +171,9 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(gray, shown, "Gray input", f"{model.name}")
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
-    if unused_hints_note(digest, model):
-        st.caption(unused_hints_note(digest, model))
+    unused = unused_hints_note(digest, model)
+    if unused:
+        st.caption(unused)
     if model.takes_hints:
         with st.container(border=True):
             # Hints belong to a picture's content, and their widgets are keyed by it: a second copy of the same

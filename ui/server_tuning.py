@@ -26,7 +26,8 @@ event loop, one at a time; were two ever stored at once, both could pass by at m
 for reconnection (``disconnectedSessionTTL``), then dropped from an expiring store without its ``shutdown()``,
 which is what frees its files: they stayed until the server restarted (5 visitors' 667 MB with no session left,
 session 37's memory audit), and counted against ``UPLOADS_MB`` until every upload was refused. It runs before each
-upload is counted and once a minute with ``visitor.forget_gone``.
+upload is counted and once a minute with ``visitor.forget_gone``, and frees a session's files once it has been
+missing for ``GONE_AFTER_S`` (a reconnecting session is missing for an instant).
 
 Two settings in ``.streamlit/config.toml`` go with it: ``runner.postScriptGC = false`` (the second full
 collection after every run) and ``server.fileWatcherType = "none"`` (after every run the watcher walks
@@ -37,6 +38,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 
 from colorizer.settings import number_from_env
 
@@ -117,10 +120,19 @@ def _reading_the_store(read):
         return None
 
 
-def release_gone_uploads() -> int:
-    """Free the uploads Streamlit's store holds for sessions its session manager no longer knows (neither connected
-    nor kept for reconnection) → how many sessions' files were freed; 0 without a runtime or if Streamlit's
-    internals moved."""
+# A session missing from the session manager this long is gone. A reconnecting one moves from its reconnection store
+# to its active sessions on the event loop, and a sweep from a script thread that read one, then the other, saw it in
+# neither for that instant (session 37's review freed a live session's files 14 times in a tight loop).
+GONE_AFTER_S = 10.0
+_missing_since: dict[str, float] = {}   # session id → when a sweep first found its files with no session
+_missing_lock = threading.Lock()
+
+
+def release_gone_uploads(now: float | None = None) -> int:
+    """Free the uploads Streamlit's store holds for sessions its session manager has not listed (neither connected
+    nor kept for reconnection) for ``GONE_AFTER_S`` → how many sessions' files were freed; 0 without a runtime, or
+    (logged) if Streamlit's internals moved or changed under the sweep."""
+    now = time.monotonic() if now is None else now
     try:
         from streamlit import runtime
 
@@ -130,12 +142,25 @@ def release_gone_uploads() -> int:
         known = {info.session.id for info in instance._session_mgr.list_sessions()}
         store = instance.uploaded_file_mgr
         with store._lock:
-            gone = [session_id for session_id in store.file_storage if session_id not in known]
-        for session_id in gone:
-            store.remove_session_files(session_id)
-        return len(gone)
+            held = list(store.file_storage)
     except AttributeError:
+        _log.warning("Streamlit's session manager or upload store changed; closed sessions' uploads are not freed")
         return 0
+    except Exception:  # noqa: BLE001 - its expiring store is not thread-safe: a sweep that met it changing waits
+        _log.debug("upload sweep skipped", exc_info=True)
+        return 0
+    gone = []
+    with _missing_lock:
+        for session_id in list(_missing_since):
+            if session_id not in held or session_id in known:
+                del _missing_since[session_id]
+        for session_id in held:
+            if session_id not in known and now - _missing_since.setdefault(session_id, now) >= GONE_AFTER_S:
+                gone.append(session_id)
+                del _missing_since[session_id]
+    for session_id in gone:
+        store.remove_session_files(session_id)
+    return len(gone)
 
 
 def largest_upload_mb() -> int:

@@ -26,7 +26,6 @@ Optional, with the defaults of ``Defaults``: see its comments.
 from __future__ import annotations
 
 import copy
-
 import math
 import numbers
 from dataclasses import dataclass

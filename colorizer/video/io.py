@@ -57,8 +57,8 @@ from colorizer.video import container_budget, open_check
 from colorizer.imageio import special_file_reason
 from colorizer.settings import number_from_env
 
-__all__ = ["VideoError", "VideoBudgetError", "VideoTooLongError", "VideoInfo", "probe", "read_frames", "VideoWriter", "check_budget",
-           "max_video_pixels"]
+__all__ = ["VideoError", "VideoBudgetError", "VideoTooLongError", "VideoInfo", "probe", "read_frames", "VideoWriter", "Timeline",
+           "check_budget", "max_video_pixels", "TIME_BASE"]
 
 DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
 MAX_VIDEO_PIXELS_ENV = "COLORIZER_MAX_VIDEO_PIXELS"
@@ -85,6 +85,9 @@ MAX_STREAMS = 16
 # The output's clock: MPEG's 90 kHz, on which a frame of every common rate (24, 25, 30000/1001, a GIF's 1/100 s) is a
 # whole number of ticks; a frame's own start in the clip is rounded to it (at most 6 µs off).
 TIME_BASE = Fraction(1, 90_000)
+# The longest gap between two frames an MP4 holds on that clock: a sample's length is 32 bits of ticks (13.25 h). A
+# frame 14 h after the one before failed in FFmpeg as "Not yet implemented", and one 2^61 ms on overflowed its pts.
+MAX_GAP_S = 12 * 3600
 
 
 def max_video_pixels() -> int:
@@ -424,6 +427,48 @@ def _aac_rate(rate: int | None) -> int:
     return rate if rate and rate in (av.codec.Codec("aac", "w").audio_rates or ()) else AAC_RATE
 
 
+class Timeline:
+    """Where each frame lands on the output's clock (``TIME_BASE`` ticks): the first frame with a time of its own sets
+    the output's 0 (after any frames before it that had none), each frame keeps its own start from there, and one with
+    no time follows the frame before; each lasts its own length, else 1/``fps``. A start at or before the previous
+    frame's follows it by a tick (MP4 needs them to grow). The writer places frames by it and the pipeline's time limit
+    reads it: one timeline, not two rules. ``VideoError`` naming ``name`` for a frame over ``MAX_GAP_S`` after the one
+    before (an MP4 cannot hold it)."""
+
+    def __init__(self, fps, name: str):
+        self.name, self.frames = name, 0
+        self._frame_ticks = max(1, round(1 / (Fraction(fps) * TIME_BASE)))
+        self._origin: float | None = None   # the source's time at the output's 0
+        self._pts, self._end = 0, 0          # ticks: where the last frame placed starts and ends
+
+    @property
+    def end(self) -> int:
+        """Where the last frame placed ends, in ticks (0 before any frame)."""
+        return self._end
+
+    @property
+    def seconds(self) -> float:
+        """``end`` in seconds: how long the output plays."""
+        return float(self._end * TIME_BASE)
+
+    def place(self, start: float | None, end: float | None) -> tuple[int, int]:
+        """(pts, length) in ticks of the next frame, which starts and ends at ``start``, ``end`` in the source
+        (seconds; None or NaN: unknown)."""
+        known = start is not None and math.isfinite(start)
+        if known and self._origin is None:
+            self._origin = start - float(self._end * TIME_BASE)
+        pts = self._end if not known else (start - self._origin) / TIME_BASE
+        if self.frames and pts - self._pts > MAX_GAP_S / TIME_BASE:
+            raise VideoError(f"{self.name}: frame {self.frames} starts {float((pts - self._pts) * TIME_BASE) / 3600:,.0f} h "
+                             f"after the one before it; an MP4 holds at most {MAX_GAP_S // 3600} h between frames")
+        pts = max(round(pts), self._pts + 1) if self.frames else round(pts)
+        length = (end - start) / TIME_BASE if known and end is not None and math.isfinite(end) else 0
+        ticks = round(length) if 0 < length <= MAX_GAP_S / TIME_BASE else self._frame_ticks
+        self.frames += 1
+        self._pts, self._end = pts, pts + ticks
+        return pts, ticks
+
+
 class VideoWriter:
     """An MP4 written frame by frame: ``write(rgb, start, end)`` (uint8 H×W×3 of ``size`` (w, h); the frame's start and
     end in the source clip, in seconds, or None/NaN where it has none: then it follows the previous frame and lasts
@@ -445,9 +490,7 @@ class VideoWriter:
         self.frames, self.max_bytes, self.name, self.crf = 0, max_bytes, name or self.path.name, crf
         self.audio, self._audio, self._container = None, None, None
         self.starts: list[float] = []
-        self._frame_ticks = max(1, round(1 / (self.fps * TIME_BASE)))   # a frame with no time of its own lasts 1/fps
-        self._origin: float | None = None   # the source's time at the output's 0
-        self._pts, self._end = 0, 0          # in ticks: where the last frame written starts and ends
+        self._timeline = Timeline(self.fps, self.name)
         self._held, self._first_dts = None, None
         try:
             self._start(audio_from)
@@ -486,14 +529,14 @@ class VideoWriter:
     @property
     def seconds(self) -> float:
         """How long the output plays: the last frame's end (0 before any frame)."""
-        return float(self._end * TIME_BASE)
+        return self._timeline.seconds
 
     def write(self, rgb: np.ndarray, start: float | None = None, end: float | None = None) -> None:
         import av
 
         if rgb.shape[1::-1] != self.size:
             raise ValueError(f"frame {self.frames}: size {rgb.shape[1]}x{rgb.shape[0]}, expected {self.size[0]}x{self.size[1]}")
-        pts, ticks = self._timing(start, end)
+        pts, _ = self._timeline.place(start, end)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts, frame.time_base = pts, TIME_BASE
         try:
@@ -502,21 +545,8 @@ class VideoWriter:
             raise self._failed(err) from None
         self.frames += 1
         self.starts.append(float(pts * TIME_BASE))
-        self._pts, self._end = pts, pts + ticks
-        self._mux_audio(self._end * TIME_BASE)
+        self._mux_audio(self._timeline.end * TIME_BASE)
         self._check_size()
-
-    def _timing(self, start: float | None, end: float | None) -> tuple[int, int]:
-        """(pts, length) in ticks of a frame that starts and ends at ``start``, ``end`` in the source (None or NaN:
-        unknown). The pts only grows: a frame stamped at or before the previous one (a broken file) follows it."""
-        known = start is not None and math.isfinite(start)
-        if known and self._origin is None:   # the first frame with a time of its own sets where the output's 0 is
-            self._origin = start - float(self._end * TIME_BASE)
-        pts = round((start - self._origin) / TIME_BASE) if known else self._end
-        if self.frames:
-            pts = max(pts, self._pts + 1)
-        lasts = round((end - start) / TIME_BASE) if known and end is not None and math.isfinite(end) else 0
-        return pts, lasts if lasts > 0 else self._frame_ticks
 
     def _mux_video(self, packets) -> None:
         """The encoder's packets into the file, the latest held back: ``close`` sets how long it lasts."""
@@ -534,7 +564,7 @@ class VideoWriter:
         back, and a clip whose last frames were seconds apart came out seconds short."""
         if self._held is None:
             return
-        self._held.duration = max(1, self._end - (self._held.dts - (self._first_dts or 0)))
+        self._held.duration = max(1, self._timeline.end - (self._held.dts - (self._first_dts or 0)))
         self._container.mux(self._held)
         self._held = None
 
@@ -544,7 +574,7 @@ class VideoWriter:
         try:
             self._mux_video(self._stream.encode(None))
             self._mux_last_video()
-            self._mux_audio(self._end * TIME_BASE, last=True)
+            self._mux_audio(self._timeline.end * TIME_BASE, last=True)
             self._close_audio()
             self._container.close()
         except av.FFmpegError as err:

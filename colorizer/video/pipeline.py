@@ -20,7 +20,7 @@ from typing import Callable
 
 from colorizer.checkpoints import error_naming
 from colorizer.video.frames import FrameColorizer
-from colorizer.video.io import VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
+from colorizer.video.io import Timeline, VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
 __all__ = ["colorize_video", "VideoReport", "PREFETCH"]
 
@@ -137,27 +137,29 @@ def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list,
             progress(index, max(total, index))
 
 
-def _at_most(frames, times: list, limit: int | None, max_seconds: float | None, frame_seconds: float,
+def _at_most(frames, times: list, limit: int | None, max_seconds: float | None, timeline: Timeline,
              report: VideoReport):
     """``frames`` (whose (start, end) ``read_frames`` appends to ``times`` before it yields each) as (frame, (start,
-    end)), up to ``limit`` frames and to ``max_seconds`` from the first frame's start to a frame's end (frames with
-    no time: ``frame_seconds`` each, as the writer spaces them). Whether the
-    clip goes on is read from one frame more: if it does (even a frame past a budget or of another size),
-    ``report.cut_short`` is set. The inner generator is closed here, in the decoder's thread, which closes this one."""
-    count, first, ends = 0, None, 0.0
+    end)), up to ``limit`` frames and to ``max_seconds`` of the output, each frame placed on it by ``timeline`` as the
+    writer will place it. Whether the clip goes on is read from one frame more: if it does (even a frame past a budget
+    or of another size), ``report.cut_short`` is set. The inner generator is closed here, in the decoder's thread,
+    which closes this one."""
+    count = 0
     try:
         for frame in frames:
             start, end = times[count]
-            if first is None and math.isfinite(start):
-                first = start
-            ends = end - first if first is not None and math.isfinite(end) else ends + frame_seconds
-            if (limit is not None and count >= limit) or (max_seconds is not None and ends > max_seconds + 1e-6):
+            if limit is not None and count >= limit:
+                report.cut_short = True
+                return
+            timeline.place(start, end)
+            if max_seconds is not None and timeline.seconds > max_seconds + 1e-6:
                 report.cut_short = True
                 return
             yield frame, (start, end)
             count += 1
     except VideoError:   # a frame past a budget, where the limits had let no other frame in anyway
-        full = (limit is not None and count >= limit) or (max_seconds is not None and ends + frame_seconds > max_seconds)
+        full = (limit is not None and count >= limit) or (
+            max_seconds is not None and timeline.seconds + 1 / float(report.fps or 1) > max_seconds)
         if not full:
             raise
         report.cut_short = True
@@ -196,9 +198,10 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     report = VideoReport(fps=float(info.fps))
     start = time.perf_counter()
     incoming, outgoing, failure, times = _Pipe(PREFETCH), _Pipe(PREFETCH), [], []
+    frames = read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels, times=times)
+    timeline = Timeline(info.fps, Path(source).name)   # as the writer will place the frames: one timeline
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
-                              args=(_at_most(read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels,
-                                                         times=times), times, max_frames, max_seconds, 1 / float(info.fps), report), incoming))
+                              args=(_at_most(frames, times, max_frames, max_seconds, timeline, report), incoming))
     try:
         with VideoWriter(partial, (info.width, info.height), info.fps, audio_from=source, max_bytes=max_bytes,
                          name=Path(source).name) as writer:
