@@ -312,6 +312,18 @@ def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000), audio_second
     return path
 
 
+def mp4_header_seconds(path) -> float:
+    """The length an MP4's movie header (``mvhd``) gives, as a player that reads it would show it."""
+    data = Path(path).read_bytes()
+    at = data.index(b"mvhd") + 4
+    version = data[at]
+    if version == 1:
+        timescale, duration = struct.unpack(">IQ", data[at + 20:at + 32])
+    else:
+        timescale, duration = struct.unpack(">II", data[at + 12:at + 20])
+    return duration / timescale
+
+
 def played(path) -> tuple[list[float], float, float | None]:
     """(each frame's start, how long the file plays as FFmpeg reads it, its sound's length or None) of an MP4."""
     times = []
@@ -339,12 +351,76 @@ def test_a_clip_of_unevenly_spaced_frames_keeps_each_frames_time_and_its_sound(t
     assert report.audio == "copied" and heard == pytest.approx(3.0, abs=0.1)
     grays = [frame.mean() for frame in read_frames(tmp_path / "out.mp4")]
     assert grays == pytest.approx([10, 40, 70, 100, 130, 160], abs=3)   # each frame at its own time, in order
-    again = colorize_video(tmp_path / "out.mp4", tmp_path / "again.mp4", Oracle(noise=0))  # our own, with B-frames
-    assert again.starts == pytest.approx(starts, abs=1e-3)
-    assert again.written_seconds == pytest.approx(3.0 + 3.04 / 6, abs=1e-3)   # the last frame: the average frame
+    again = colorize_video(tmp_path / "out.mp4", tmp_path / "again.mp4", Oracle(noise=0))  # our own output again
+    assert again.starts == pytest.approx(starts, abs=1e-3) and again.written_seconds == pytest.approx(3.04, abs=1e-3)
+    # The MP4's own header says that length too (with B-frames it said 4.96 s: session 37's timing audit), and its
+    # decoding times never run behind the pictures'.
+    assert mp4_header_seconds(tmp_path / "out.mp4") == pytest.approx(3.04, abs=0.01)
+    container = av.open(str(tmp_path / "out.mp4"))
+    assert all(p.dts == p.pts for p in container.demux(container.streams.video[0]) if p.size)
+    container.close()
     assert main(["video", str(source), "-o", str(tmp_path / "cli.mp4"), "--arch", "cifar_ae"]) == 0
     assert "note: " not in capsys.readouterr().err
     assert played(tmp_path / "cli.mp4")[:2] == (pytest.approx(starts, abs=1e-3), pytest.approx(3.04, abs=0.01))
+
+
+def write_late_clip(path, video_from: float = 1.5, sound_seconds: float = 3.5):
+    """2 s of frames (25 fps) starting ``video_from`` s into the clip, and AAC sound from 0 with a click at each
+    whole second (a camcorder's or a trimmed clip's first frame comes late; its sound does not)."""
+    from fractions import Fraction
+
+    container = av.open(str(path), "w")
+    video = container.add_stream("libx264", rate=25, options={"x264-params": "bframes=0"})
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    video.codec_context.time_base = Fraction(1, 1000)
+    audio = container.add_stream("aac", rate=22050)
+    audio.layout = "mono"
+    for index in range(50):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = round(1000 * video_from) + 40 * index, Fraction(1, 1000)
+        container.mux(video.encode(frame))
+    container.mux(video.encode(None))
+    samples = np.zeros(int(22050 * sound_seconds), np.float32)
+    for second in range(int(sound_seconds) + 1):
+        samples[second * 22050:second * 22050 + 110] = 0.9
+    for start in range(0, len(samples), 1024):
+        chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
+        chunk.sample_rate, chunk.pts = 22050, start
+        container.mux(audio.encode(chunk))
+    container.mux(audio.encode(None))
+    container.close()
+    return path
+
+
+def clicks(path) -> list[float]:
+    """Where a clip's sound clicks (loud samples, one a second), in seconds, the first frame's start taken as 0."""
+    with av.open(str(path)) as container:
+        first = float(next(container.decode(video=0)).time)
+    container = av.open(str(path))
+    found = []
+    for frame in container.decode(audio=0):
+        loud = np.flatnonzero(np.abs(frame.to_ndarray()[0]) > 0.5)
+        for k in loud:
+            at = float(frame.time) + k / frame.sample_rate - first
+            if not found or at - found[-1] > 0.2:
+                found.append(at)
+    container.close()
+    return found
+
+
+def test_the_sound_stays_in_step_when_the_first_frame_comes_late(tmp_path):
+    """Session 37's timing audit: the pictures were moved to start at 0 and the sound kept the source's times, so a
+    clip whose first frame came 1.5 s in played its sound 1.5 s early (and lost 1.5 s of it at the end). The sound
+    is moved with the pictures; what lies before the first frame is left out."""
+    source = write_late_clip(tmp_path / "late.mp4")
+    assert clicks(source) == pytest.approx([-1.5, -0.5, 0.5, 1.5], abs=0.01)
+    report = colorize_video(source, tmp_path / "out.mp4", Oracle(noise=0))
+    assert report.audio == "copied" and report.written_seconds == pytest.approx(2.0, abs=1e-3)
+    assert clicks(tmp_path / "out.mp4") == pytest.approx([0.5, 1.5], abs=0.03)
+    # Sound that lies wholly before the first frame: no track, and the report does not say "copied".
+    silent = colorize_video(write_late_clip(tmp_path / "early.mp4", sound_seconds=1.2), tmp_path / "out2.mp4",
+                            Oracle(noise=0))
+    assert silent.audio is None and played(tmp_path / "out2.mp4")[2] is None
 
 
 def test_an_evenly_spaced_clip_stays_evenly_spaced(tmp_path):

@@ -219,7 +219,8 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
             encoder.join()
             if failure:
                 raise failure[0]
-            report.codec, report.audio = writer.codec, writer.audio
+        # After the writer closed: whether any sound reached the file is known only then.
+        report.codec, report.audio = writer.codec, writer.audio
         report.frames, report.written_seconds, report.starts = writer.frames, writer.seconds, writer.starts
         try:
             os.replace(partial, destination)
