@@ -218,6 +218,20 @@ def test_camera_clip_gray_and_truth_share_lightness():
 
 # -- clips in and out --------------------------------------------------------------------------------
 
+def tone(seconds: float) -> np.ndarray:
+    """A 440 Hz sine of ``seconds`` at 22,050 Hz, float32."""
+    return (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(22050 * seconds)) / 22050)).astype(np.float32)
+
+
+def mux_sound(container, audio, samples: np.ndarray) -> None:
+    """Mono float32 ``samples`` at 22,050 Hz through ``audio`` (an AAC stream of ``container``), from time 0."""
+    for start in range(0, len(samples), 1024):
+        chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
+        chunk.sample_rate, chunk.pts = 22050, start
+        container.mux(audio.encode(chunk))
+    container.mux(audio.encode(None))
+
+
 def write_clip(path, frames, fps=12, audio_seconds: float | None = None, rotation: int = 0):
     """uint8 gray or RGB frames → an MP4 (with a sine tone of ``audio_seconds`` in AAC; ``rotation``: its display
     matrix's, degrees counterclockwise, as a phone writes a portrait clip)."""
@@ -237,12 +251,7 @@ def write_clip(path, frames, fps=12, audio_seconds: float | None = None, rotatio
         container.mux(video.encode(image))
     container.mux(video.encode(None))
     if audio is not None:
-        samples = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(22050 * audio_seconds)) / 22050)).astype(np.float32)
-        for start in range(0, len(samples), 1024):
-            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = 22050, start
-            container.mux(audio.encode(chunk))
-        container.mux(audio.encode(None))
+        mux_sound(container, audio, tone(audio_seconds))
     container.close()
     return path
 
@@ -302,12 +311,7 @@ def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000), audio_second
         container.mux(video.encode(frame))
     container.mux(video.encode(None))
     if audio is not None:
-        samples = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(22050 * audio_seconds)) / 22050)).astype(np.float32)
-        for start in range(0, len(samples), 1024):
-            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = 22050, start
-            container.mux(audio.encode(chunk))
-        container.mux(audio.encode(None))
+        mux_sound(container, audio, tone(audio_seconds))
     container.close()
     return path
 
@@ -383,11 +387,7 @@ def write_late_clip(path, video_from: float = 1.5, sound_seconds: float = 3.5):
     samples = np.zeros(int(22050 * sound_seconds), np.float32)
     for second in range(int(sound_seconds) + 1):
         samples[second * 22050:second * 22050 + 110] = 0.9
-    for start in range(0, len(samples), 1024):
-        chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
-        chunk.sample_rate, chunk.pts = 22050, start
-        container.mux(audio.encode(chunk))
-    container.mux(audio.encode(None))
+    mux_sound(container, audio, samples)
     container.close()
     return path
 
