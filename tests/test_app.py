@@ -255,6 +255,9 @@ def test_the_temperature_slider_says_what_it_does_to_each_model(tiny_app_env, mo
     assert "T near 0 takes its likeliest bin" in slider.help and "grayer where the likeliest color is gray" in slider.help
     assert ("hypercolumn_hints uses T only where it is sure of a color, so T changes its colors little"
             in slider.help) == (model == "hypercolumn_hints")
+    # Beside the slider too (session 37's walkthrough: dragged in a demo, the flagship's picture did not visibly change).
+    assert any(c.value.startswith(f"{model} uses T only where it is sure") for c in at.caption) == (
+        model == "hypercolumn_hints")
     from types import SimpleNamespace
 
     from colorizer.models import ARCHITECTURES
@@ -836,7 +839,10 @@ def test_training_curves_keep_their_legend_below_and_whole():
     # A one-epoch run is a point each, no line: its validation point is open, not a second like dot (session 34).
     one = charts.history_figure({"ft": rows[:1]}, "loss")
     assert [(t.line.dash, t.marker.symbol, t.x) for t in one.data] == [("solid", "circle", (1,)), ("dash", "circle-open", (1,))]
-    assert loss.layout.legend.entrywidth == 0.5 and loss.layout.height == 330 + 24 * 2   # 3 entries, 2 a row
+    # hypercolumn_hints does not fit half a 360-px row (it read "hypercolumn_hir": session 37): one entry a row.
+    assert loss.layout.legend.entrywidth == 1 and loss.layout.height == 330 + 24 * 3
+    short = charts.history_figure({name: rows for name in ("hypercolumn", "cifar_ae", "unet313")}, "loss")
+    assert short.layout.legend.entrywidth == 0.5 and short.layout.height == 330 + 24 * 2   # 3 entries, 2 a row
     assert loss.layout.yaxis.type == "log" and loss.layout.yaxis.dtick == 1            # 0.05 to 1.2: over a decade
     rate = charts.history_figure(histories, "learning_rate", log_y=True)                # 5e-4 to 1e-3: within one
     assert rate.layout.title.subtitle.text == "" and rate.layout.yaxis.dtick is None  # no validation curve
@@ -1194,6 +1200,9 @@ def test_a_fine_tunes_curve_is_said_to_start_from_its_base_and_rates_read_as_pow
 
     assert fine_tuned_from({"finetunable": True, "base": {"name": "hypercolumn"}}) == "hypercolumn"
     assert fine_tuned_from({"base": "cifar_ae"}) is None and fine_tuned_from({}) is None  # trained from scratch
-    assert fine_tuned_from({"training": {"initialized_from": "weights/hypercolumn (run R2, …)"}}) == "weights/hypercolumn"
+    assert fine_tuned_from({"training": {"initialized_from": "weights/hypercolumn (run R2, …)"}}) == "hypercolumn"
+    # The shipped flagship's card: "run's trained weights" was all a teacher read (session 37's walkthrough).
+    assert fine_tuned_from({"training": {"initialized_from": "run R2 (weights/hypercolumn at commit c575700; …)"}}) \
+        == "run R2"
     figure = go.Figure(go.Scatter(x=[1, 2], y=[1e-4, 1e-3]))
     assert charts._metric_axis(figure, "learning_rate", log_y=True)["exponentformat"] == "power"

@@ -214,6 +214,10 @@ def test_result_of_a_stop_inside_an_epoch_says_so(tmp_path):
     assert any("stopped before an epoch was complete" in c.value for c in at.caption)
 
 
+# One held-out photo is an example (session 37's walkthrough: "+3.96 dB on the held-out photos", from one photo).
+ONE_PHOTO = "on the held-out photo (one photo: an example, not a measurement)"
+
+
 @pytest.mark.parametrize("tuned_psnr, verdict", [(11.75, "worse"), (14.0, "better"), (13.2391, "same")])
 def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_path, tuned_psnr, verdict):
     """Finding (session 34's audit): 3 photos and 1 epoch gave 11.75 dB against the base's 13.24 on its one held-out
@@ -236,13 +240,13 @@ def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_pa
     assert list(table.value.columns) == ["model", "PSNR (dB) ↑", "SSIM ↑", "L2_ab ↓", "colorfulness"]
     warnings, captions = [as_read(w.value) for w in at.warning], [as_read(c.value) for c in at.caption]
     if verdict == "worse":
-        assert warnings == ["The fine-tuned model is 1.49 dB below its base hypercolumn on the held-out photos: it "
-                            "learned less than it lost. More photos of one kind, more epochs or a lower learning rate "
+        assert warnings == ["The fine-tuned model is 1.49 dB below its base hypercolumn on the held-out photo (one "
+                            "photo: an example, not a measurement): it learned less than it lost. More photos of one kind, more epochs or a lower learning rate "
                             "may help; the base is still in your model picker."]
     elif verdict == "better":
-        assert not warnings and "The fine-tuned model is 0.76 dB above its base hypercolumn on the held-out photos." in captions
+        assert not warnings and (f"The fine-tuned model is 0.76 dB above its base hypercolumn {ONE_PHOTO}." in captions)
     else:  # within 0.05 dB: neither "below" nor "above" (a review: −0.0009 dB read "0.00 dB below")
-        assert not warnings and ("The fine-tuned model scores about as its base hypercolumn on the held-out photos "
+        assert not warnings and (f"The fine-tuned model scores about as its base hypercolumn {ONE_PHOTO} "
                                  "(-0.00 dB).") in captions
 
 

@@ -213,6 +213,15 @@ def test_the_page_says_how_long_a_clip_will_take_before_it_runs(tiny_app_env, tm
         now[0] += 1.0  # 0.5 s a frame
     at.run()
     assert "Its 6 frames take about 3 s on this server, as recent clips ran here." in [c.value for c in at.caption]
+    # Said again once the clip itself ran (session 37's walkthrough: "a guess: no clip has run here yet" stayed above
+    # the result of the clip that had just run).
+    monkeypatch.setattr(work_queue, "CLIP_QUEUE", work_queue.WorkQueue(slots=1, first_guess_s=0.1))
+    at.run()
+    assert any(c.value.endswith("(a guess: no clip has run here yet).") for c in at.caption)
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 6
+    assert not any("a guess" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 def test_a_clip_whose_header_has_no_frame_count_is_not_called_one_of_0(tiny_app_env):
@@ -389,7 +398,7 @@ def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp
     at.file_uploader(key="video.hints").set_value([("hints.json", red, "application/json")]).run()
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
-    assert "Colorized (1 hint)" in [as_read(c.value) for c in at.caption]
+    assert "Colorized by hypercolumn_hints (1 hint)" in [as_read(c.value) for c in at.caption]
     assert "video.download" in [b.key for b in at.get("download_button")]
     at.file_uploader(key="video.hints").set_value([("hints.json", blue, "application/json")]).run()
     assert_no_page_error(at)

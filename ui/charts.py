@@ -256,8 +256,9 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
     # The legend below the plot, two checkpoints a row (one where a name is long), the figure taller by its rows:
     # at the side, twelve entries squeezed the curves to a third of the width; "name · val_loss" entries two a
     # row were cut at a phone's edge.
+    # A half row at 360 px holds about 14 characters: "hypercolumn_hints" two a row read "hypercolumn_hir" (session 37).
     names = [trace.name for trace in fig.data if trace.showlegend]
-    per_row = 2 if all(len(n) <= 20 for n in names) else 1
+    per_row = 2 if all(len(n) <= 14 for n in names) else 1
     legend_rows = -(-len(names) // per_row)
     validated = any(trace.line.dash == "dash" for trace in fig.data)
     # "by epoch" in the title, not under the axis: on a phone the legend wraps one a row and rose into that label.

@@ -54,6 +54,11 @@ def options_ui(model: Colorizer) -> dict:
             "Temperature T of the color bins", 0.05, 1.0, model.default_temperature, 0.01, key=TEMPERATURE_KEY,
             persist_state="session", help=temperature_help(model),
         )
+        if "confidence_low" in getattr(model.arch, "DECODE", {}):  # the hypercolumn models' blend
+            # Said beside the slider, not only in its tooltip: dragged across its range in a class demo, it changed
+            # the flagship's picture by 2 levels of 255 on average and no one saw a difference (session 37).
+            left.caption(f"{model.name} uses T only where it is sure of a color, so T changes its picture little; "
+                         "unet313 shows it most.")
     if model.is_stochastic:
         options["n_samples"] = left.slider("Samples", 2, 8, 4, key="colorize.samples",
                                            persist_state="session", help="The VAE draws a different latent z for each sample.")

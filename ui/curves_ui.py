@@ -46,7 +46,14 @@ def fine_tuned_from(card: dict) -> str | None:
     if isinstance(base, dict) and card.get("finetunable") and base.get("name"):
         return base["name"]
     start = card.get("training", {}).get("initialized_from") if isinstance(card.get("training"), dict) else None
-    return str(start).split()[0] if start else None
+    words = str(start).split() if start else []
+    if not words:
+        return None
+    # "run R2 (weights/hypercolumn at …)" → "run R2" (its first word alone read "starts from run's trained weights":
+    # session 37's walkthrough); "weights/hypercolumn (…)" → "hypercolumn", as the sidebar names it.
+    if words[0] == "run" and len(words) > 1:
+        return f"run {words[1]}"
+    return words[0].rstrip(",;:").split("/")[-1]
 
 
 def loss_kinds(names: list[str]) -> dict[str, list[str]]:

@@ -445,7 +445,8 @@ def scores_ui(card: dict) -> None:
     else:
         st.markdown("## On the training photo (none was held out)")
     st.dataframe(rows, hide_index=True)
-    verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"))
+    verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"),
+                             count if isinstance(count, int) else None)
     if verdict is not None and verdict[0] == "worse":
         st.warning(plain(verdict[1]), icon=":material/trending_down:")
     elif verdict is not None:
@@ -457,17 +458,20 @@ def scores_ui(card: dict) -> None:
 SAME_DB = 0.05
 
 
-def scores_verdict(evaluation: dict, base: str | None, tuned: str | None, held_out: bool | None
-                   ) -> tuple[str, str] | None:
+def scores_verdict(evaluation: dict, base: str | None, tuned: str | None, held_out: bool | None,
+                   count: int | None = None) -> tuple[str, str] | None:
     """("better" | "same" | "worse", a line saying how the fine-tuned model's PSNR compares with its base's), or None
-    when either is missing."""
+    when either is missing. ``count``: the held-out photos it was measured on; one is an example, and the line says
+    so ("+3.96 dB on the held-out photos", from one photo, read as a measurement: session 37's walkthrough)."""
     if not (base in evaluation and tuned in evaluation):
         return None
     scores = evaluation[tuned].get("psnr"), evaluation[base].get("psnr")
     if not all(isinstance(score, (int, float)) and math.isfinite(score) for score in scores):
         return None  # identical to the truth (inf, stored as null): nothing to compare
     change = scores[0] - scores[1]
-    where = "on the held-out photos" if held_out else "on the photo it trained on"
+    where = ("on the photo it trained on" if not held_out
+             else "on the held-out photo (one photo: an example, not a measurement)" if count == 1
+             else "on the held-out photos")
     if abs(change) < SAME_DB:
         return "same", f"The fine-tuned model scores about as its base {base} {where} ({change:+.2f} dB)."
     if change < 0:

@@ -256,14 +256,8 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     name, path, info, clip_bytes = clip
     frames = frames_to_colorize(info)
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
-    lane = work_queue.CLIP_QUEUE
-    if not info.frames:  # frames_to_colorize's count is then the page's cap
-        what = f"Its header gives no frame count: up to {frames} frames take"
-    else:
-        what = "Its 1 frame takes" if frames == 1 else f"Its {frames} frames take"
-    st.caption(f"{what} {work_queue.about_text(lane.expected_s(CLIP_KIND, frames))} on this server"
-               + (", as recent clips ran here" if lane.has_measured(CLIP_KIND) else " (a guess: no clip has run here yet)")
-               + ".")
+    estimate = st.empty()   # said again once this clip has run: "a guess: no clip has run here yet" had stayed
+    estimate.caption(estimate_text(info, frames))
     # The run's places, made on every run, used or not: a run that colorized drew four elements more than the next,
     # and Streamlit then drew the result's videos and chart after them anew (work_queue.waiting_line).
     bar, stop = st.empty(), st.empty()  # the bar above Stop: a phone shows it without a scroll
@@ -312,9 +306,22 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     st.session_state.pop(STOPPED_KEY, None)
     bar.empty()
     stop.empty()
-    st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label,
+    st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label, "model": model.name,
                                     "header_frames": info.frames, "had_sound": info.has_audio, "name": name,
                                     "uploaded": st.session_state.get(SOURCE_KEY) == UPLOAD}
+    estimate.caption(estimate_text(info, frames))
+
+
+def estimate_text(info, frames: int) -> str:
+    """How long the clip's frames take on this server, by the clip lane's pace, and whether that is a guess."""
+    lane = work_queue.CLIP_QUEUE
+    if not info.frames:  # frames_to_colorize's count is then the page's cap
+        what = f"Its header gives no frame count: up to {frames} frames take"
+    else:
+        what = "Its 1 frame takes" if frames == 1 else f"Its {frames} frames take"
+    return (f"{what} {work_queue.about_text(lane.expected_s(CLIP_KIND, frames))} on this server"
+            + (", as recent clips ran here" if lane.has_measured(CLIP_KIND) else " (a guess: no clip has run here yet)")
+            + ".")
 
 
 def flicker_figure(report: VideoReport, height: int = 320):
@@ -364,7 +371,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
                    caption=f"The clip's first frame (browsers do not play .{kind} files)",
                    alt="The clip's first frame")
     right.video(result["mp4"], alt=f"{name} colorized ({result['label']})")
-    right.caption(plain(f"Colorized ({result['label']})"))
+    right.caption(plain(f"Colorized by {result.get('model', 'the model')} ({result['label']})"))
     sound = f", sound {report.audio}" if report.audio else ""
     if not report.audio and result.get("had_sound"):  # unreadable, or refused by MP4 and by AAC alike
         sound = ", without its sound (it could not be read or re-encoded)"
@@ -406,7 +413,8 @@ def last_result_ui() -> None:
     name = result.get("name", "your clip")
     st.header("Your last colorized clip")
     st.video(result["mp4"], alt=f"{name} colorized ({result['label']})")
-    st.caption(plain(f"{name}, colorized ({result['label']}). Upload it again to see it beside the original."))
+    st.caption(plain(f"{name}, colorized by {result.get('model', 'the model')} ({result['label']}). Upload it again to "
+                     "see it beside the original."))
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.last_download", icon=":material/download:")
 
