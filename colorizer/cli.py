@@ -95,6 +95,19 @@ def _unwritable(path, folder: bool) -> bool:
     return False
 
 
+def _into_weights(path) -> bool:
+    """True (its ``error:`` line printed) when ``path`` is ``weights/`` or inside it: the shipped checkpoints' folder,
+    which only ``train --out weights`` (its own check) and ``export-lite`` write into, on purpose. ``colorize -o``,
+    ``evaluate --json``, ``video -o`` and ``train --snapshots`` wrote there (session 37's CLI audit)."""
+    from colorizer.checkpoints import WEIGHTS_DIR
+
+    weights, target = Path(WEIGHTS_DIR).resolve(), Path(path).resolve()
+    if target != weights and weights not in target.parents:
+        return False
+    _error(f"{path}: is inside the shipped weights/ folder, which holds the shipped checkpoints; write elsewhere")
+    return True
+
+
 def _not_a_folder(path) -> bool:
     """True (its ``error:`` line printed) when ``path``, a folder of photos to read, is a file or is missing: a
     usage error, found before any model loads (``data.check_folder``)."""
@@ -122,11 +135,8 @@ def _unknown_checkpoint(name_or_path) -> bool:
 
 
 def cmd_archs(args) -> int:
-    if args.hints:
-        import_tensorflow_quietly()  # the architectures' modules build Keras models
-        from colorizer.models import hint_taking_architectures
-
-        print("\n".join(hint_taking_architectures()))
+    if args.hints:  # named beside ARCHITECTURE_NAMES: no TensorFlow (it took 4.8 s), as the list without --hints
+        print("\n".join(HINT_TAKING_NAMES))
     else:
         print("\n".join(ARCHITECTURE_NAMES))
     return 0
@@ -151,6 +161,8 @@ def _load_model(args):
 
 
 def cmd_colorize(args) -> int:
+    if args.checkpoint and _unknown_checkpoint(args.checkpoint):  # a misspelt path, before TensorFlow loads
+        return USAGE_ERROR
     from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
     from colorizer.imageio import ImageError
@@ -404,7 +416,7 @@ def _evaluate_references(args) -> int:
 def cmd_train(args) -> int:
     from colorizer.checkpoints import WEIGHTS_DIR
 
-    if _not_a_folder(args.data):
+    if _not_a_folder(args.data) or (args.init_from and _unknown_checkpoint(args.init_from)):
         return USAGE_ERROR
     inside = args.out is not None and Path(WEIGHTS_DIR).resolve() in Path(args.out).resolve().parents
     if inside:  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
@@ -558,7 +570,11 @@ def _ranged(kind: type, low, high=None, *, low_open: bool = False, high_open: bo
 
 
 _COUNT = _ranged(int, 1)  # epochs, batch sizes, crops per photo: at least one
-FINETUNE_MAX_CROP = 1024
+# The largest crop train and finetune take: the side fine-tuning reads photos at (finetune.photos.MAX_PHOTO_SIDE; a
+# test holds the two equal). --crop 100000 or --size 100000 ended in OpenCV's "Failed to allocate 30000000000 bytes"
+# (session 37's audits); the shipped models train at 176-256.
+MAX_CROP_SIDE = 1024
+MAX_CROPS_PER_PHOTO = 200   # the shipped runs took 10-20; 10^9 ran out of memory before a line was said
 # Seeds of numpy's legacy generator, which keras.utils.set_random_seed (training) seeds too: 0 to 2**32 − 1.
 _SEED = _ranged(int, 0, 2**32 - 1)
 _LEARNING_RATE = _ranged(float, 0, 1, low_open=True, high_open=True)  # the range FinetuneConfig.validate holds
@@ -680,13 +696,15 @@ def _add_train_parser(sub) -> None:
     # None here: cmd_train puts in checkpoints.WEIGHTS_DIR, refusing to replace a shipped checkpoint unasked.
     train.add_argument("--out", default=None, metavar="DIR", help="default: weights/, if NAME is not shipped there "
                        "(--out weights replaces a shipped checkpoint on purpose)")
-    train.add_argument("--epochs", type=_COUNT, default=20)
-    train.add_argument("--size", type=_COUNT, default=None, help="working size (default: the architecture's); a "
-                       "multiple of 16 for hypercolumn and hypercolumn_hints (VGG16 block 5 at 1/16), of 8 for the others")
-    train.add_argument("--batch-size", type=_COUNT, default=32)
-    train.add_argument("--lr", type=_LEARNING_RATE, default=1e-3)
-    train.add_argument("--crops-per-photo", type=_COUNT, default=12)
-    train.add_argument("--seed", type=_SEED, default=0)
+    train.add_argument("--epochs", type=_COUNT, default=20, help="(default: %(default)s)")
+    train.add_argument("--size", type=_ranged(int, 1, MAX_CROP_SIDE), default=None,
+                       help=f"working size, at most {MAX_CROP_SIDE} (default: the architecture's); a multiple of 16 for "
+                            "hypercolumn and hypercolumn_hints (VGG16 block 5 at 1/16), of 8 for the others")
+    train.add_argument("--batch-size", type=_COUNT, default=32, help="(default: %(default)s)")
+    train.add_argument("--lr", type=_LEARNING_RATE, default=1e-3, help="learning rate (default: %(default)s)")
+    train.add_argument("--crops-per-photo", type=_ranged(int, 1, MAX_CROPS_PER_PHOTO), default=12,
+                       help=f"random crops of each photo, at most {MAX_CROPS_PER_PHOTO} (default: %(default)s)")
+    train.add_argument("--seed", type=_SEED, default=0, help="(default: %(default)s)")
     train.add_argument("--stamps", default=None, metavar="DIR",
                        help="photographic stamps pasted onto 70 %% of the training crops (scripts/fetch_stamps.py)")
     train.add_argument("--surfaces", default=None, metavar="DIR",
@@ -722,8 +740,8 @@ def _add_finetune_parser(sub) -> None:
     finetune.add_argument("--batch-size", type=_COUNT, default=16)
     # At most the side photos are read at (finetune.photos.MAX_PHOTO_SIDE; a test holds the two equal): --crop 100000
     # ended in OpenCV's "Failed to allocate 30000000000 bytes" after 12 s (session 37's audit).
-    finetune.add_argument("--crop", type=_ranged(int, 16, FINETUNE_MAX_CROP), default=None,
-                          help=f"crop size, a multiple of 16, at most {FINETUNE_MAX_CROP} (the side photos are read at; "
+    finetune.add_argument("--crop", type=_ranged(int, 16, MAX_CROP_SIDE), default=None,
+                          help=f"crop size, a multiple of 16, at most {MAX_CROP_SIDE} (the side photos are read at; "
                                "default: the model's working size)")
     finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2)
     finetune.add_argument("--seed", type=_SEED, default=0)
@@ -783,9 +801,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # the card's "command" must replay this run, also when main() is called in-process
-    # What the command will write (``writes``: (option, is a folder) pairs), checked before it starts.
-    if any(_unwritable(getattr(args, option), folder) for option, folder in getattr(args, "writes", ())
-           if getattr(args, option) is not None):
+    # What the command will write (``writes``: (option, is a folder) pairs), checked before it starts: never into
+    # weights/ (but train's --out, which has its own rule), and somewhere writable.
+    writes = [(option, folder) for option, folder in getattr(args, "writes", ()) if getattr(args, option) is not None]
+    if any(_into_weights(getattr(args, option)) for option, _ in writes
+           if not (args.run is cmd_train and option == "out")):
+        return USAGE_ERROR
+    if any(_unwritable(getattr(args, option), folder) for option, folder in writes):
         return USAGE_ERROR
     try:
         # Each command imports TensorFlow itself, after the checks that need none: a bad hints file, reference or

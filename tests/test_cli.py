@@ -928,3 +928,39 @@ def test_a_training_run_stopped_early_says_so_on_its_card_and_in_its_last_line(t
     last = train._training_record(arch, keep_best, history, epochs=2, batch_size=8, lr=1e-3, seed=0, init_from=None,
                                   train_layers=(), wall_time=3.0, device="CPU", distributed={}, class_rebalancing=None)
     assert last["stopped_early"] is True
+
+
+def test_no_command_writes_into_the_shipped_weights_folder(no_shipped_weights, tmp_path, capsys):
+    """Session 37's CLI audit: only ``train --out`` and ``finetune --out`` were kept out of weights/; ``colorize -o``,
+    ``evaluate --json``, ``video -o`` and ``train --snapshots`` each left a file there. Refused before any work."""
+    photo = tmp_path / "photo.png"
+    write_png(photo, make_photo(32, 32))
+    weights = no_shipped_weights
+    for argv in (["colorize", str(photo), "-o", str(weights / "hypercolumn")],
+                 ["evaluate", str(tmp_path), "--json", str(weights / "e.json")],
+                 ["video", str(photo), "-o", str(weights / "x.mp4")],
+                 ["train", "--arch", "cifar_ae", "--data", str(tmp_path), "--out", str(tmp_path / "runs"),
+                  "--snapshots", str(weights / "snaps")]):
+        assert main(argv) == 2, argv
+        assert error_lines(capsys.readouterr().err) == [
+            f"error: {argv[-1]}: is inside the shipped weights/ folder, which holds the shipped checkpoints; write "
+            "elsewhere"], argv
+    assert list(weights.iterdir()) == []
+
+
+def test_a_misspelt_checkpoint_is_a_usage_error_before_tensorflow(tmp_path, capsys):
+    """Session 37's CLI audit: ``colorize --checkpoint`` and ``train --init-from`` with a missing path exited 1 after
+    TensorFlow's 5 s, where video, evaluate and finetune exit 2 at once. ``archs --hints`` loaded TensorFlow too."""
+    import subprocess
+    import sys
+
+    photo = tmp_path / "photo.png"
+    write_png(photo, make_photo(32, 32))
+    code = ("import sys; from colorizer.cli import main; "
+            f"codes = [main(['colorize', {str(photo)!r}, '-o', {str(tmp_path / 'out')!r}, '--checkpoint', 'nothere']), "
+            f"main(['train', '--arch', 'cifar_ae', '--data', {str(tmp_path)!r}, '--init-from', 'nothere']), "
+            "main(['archs', '--hints'])]; "
+            "print(codes, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[-2] == "[2, 2, 0] False", (done.stdout, done.stderr[-2000:])
+    assert [line for line in done.stderr.splitlines() if "nothere" in line and line.startswith("error:")]

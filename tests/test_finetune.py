@@ -878,7 +878,7 @@ def test_cli_finetune_crop_is_at_most_the_side_photos_are_read_at(tmp_path, caps
     from colorizer import cli
     from colorizer.finetune.photos import MAX_PHOTO_SIDE
 
-    assert cli.FINETUNE_MAX_CROP == MAX_PHOTO_SIDE
+    assert cli.MAX_CROP_SIDE == MAX_PHOTO_SIDE
     with pytest.raises(SystemExit) as refused:
         cli.main(["finetune", "--base", "cifar_ae", "--data", str(tmp_path), "--crop", "100000"])
     err = capsys.readouterr().err.strip().splitlines()
