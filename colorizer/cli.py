@@ -418,6 +418,14 @@ def cmd_train(args) -> int:
 
     if _not_a_folder(args.data) or (args.init_from and _unknown_checkpoint(args.init_from)):
         return USAGE_ERROR
+    # The other folders it reads, and the split it needs, before TensorFlow's seconds: a missing --surfaces said
+    # "no stamps (*.png)" after 4.6 s, and a flat --data read every photo twice to then ask for val/ (session 37).
+    if any(_not_a_folder(folder) for folder in (args.stamps, args.surfaces, *(args.extra_photos or ())) if folder):
+        return USAGE_ERROR
+    if not (Path(args.data) / "val").is_dir():
+        _error(f"{args.data}: no validation photos (expected a val/ folder beside train/; scripts/fetch_photos.py "
+               "makes both)")
+        return USAGE_ERROR
     inside = args.out is not None and Path(WEIGHTS_DIR).resolve() in Path(args.out).resolve().parents
     if inside:  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
         _error(f"{args.out}: is inside the shipped weights/ folder; pass --out {_shown(WEIGHTS_DIR)} to replace the "
@@ -736,15 +744,17 @@ def _add_finetune_parser(sub) -> None:
     finetune.add_argument("--data", required=True, metavar="DIR", help="folder of color photos")
     finetune.add_argument("--epochs", type=_COUNT, required=True, metavar="N")
     finetune.add_argument("--out", required=True, metavar="DIR", help="where model.keras, history.csv and card.json go")
-    finetune.add_argument("--lr", type=_LEARNING_RATE, default=3e-4)
-    finetune.add_argument("--batch-size", type=_COUNT, default=16)
+    finetune.add_argument("--lr", type=_LEARNING_RATE, default=3e-4, help="learning rate (default: %(default)s)")
+    finetune.add_argument("--batch-size", type=_COUNT, default=16, help="(default: %(default)s)")
     # At most the side photos are read at (finetune.photos.MAX_PHOTO_SIDE; a test holds the two equal): --crop 100000
     # ended in OpenCV's "Failed to allocate 30000000000 bytes" after 12 s (session 37's audit).
     finetune.add_argument("--crop", type=_ranged(int, 16, MAX_CROP_SIDE), default=None,
                           help=f"crop size, a multiple of 16, at most {MAX_CROP_SIDE} (the side photos are read at; "
                                "default: the model's working size)")
-    finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2)
-    finetune.add_argument("--seed", type=_SEED, default=0)
+    finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2,
+                          help="the share of the photos held out to score the result on, at least one (default: "
+                               "%(default)s; 0: none held out)")
+    finetune.add_argument("--seed", type=_SEED, default=0, help="(default: %(default)s)")
     finetune.set_defaults(run=cmd_finetune)  # its --out is checked by cmd_finetune, weights/ refused first
 
 

@@ -477,13 +477,21 @@ def test_train_starts_from_the_seeds_weights(photo_dir, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("layout", ["train/a.png", "a.png"])
 def test_train_without_val_split_is_one_line(layout, tmp_path, capsys):
-    # A flat folder must not silently validate on its own training photos.
+    # A flat folder must not silently validate on its own training photos. A usage error, said before any photo is
+    # read (session 37's CLI audit: each bad file's line came twice, then this, exit 1).
     data_dir = tmp_path / "photos"
     write_png(data_dir / layout, make_photo(32, 32))
-    assert main(["train", "--arch", "cifar_ae", "--data", str(data_dir), "--out", str(tmp_path / "o"), "--epochs", "1"]) == 1
+    (data_dir / "broken.png").write_bytes(b"nope")
+    assert main(["train", "--arch", "cifar_ae", "--data", str(data_dir), "--out", str(tmp_path / "o"), "--epochs", "1"]) == 2
     lines = error_lines(capsys.readouterr().err)
-    assert lines == [f"error: {data_dir}: no validation photos (expected a val/ folder beside train/)"]
+    assert lines == [f"error: {data_dir}: no validation photos (expected a val/ folder beside train/; "
+                     "scripts/fetch_photos.py makes both)"]
     assert not (tmp_path / "o").exists()
+    # The other folders train reads, before TensorFlow: a missing --surfaces had said "no stamps (*.png)".
+    (data_dir / "val").mkdir()
+    for option in ("--stamps", "--surfaces", "--extra-photos"):
+        assert main(["train", "--arch", "cifar_ae", "--data", str(data_dir), option, str(tmp_path / "nothere")]) == 2
+        assert [line for line in error_lines(capsys.readouterr().err) if "nothere" in line], option
 
 
 def test_unknown_architecture_is_an_argparse_error(capsys):

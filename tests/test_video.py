@@ -1209,3 +1209,14 @@ def test_the_cli_colorizes_a_clip_with_a_checkpoint_and_refuses_a_misspelt_one(t
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "nothing" in err[0], err
     assert not (tmp_path / "no.mp4").exists()
+
+
+def test_the_output_may_not_be_the_reference_or_the_hints_file(tmp_path, capsys):
+    """Session 37's CLI audit: ``-o`` equal to ``--reference`` turned the reference photo into an MP4."""
+    source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=2, size=(64, 48)).gray)
+    reference = tmp_path / "ref.png"
+    Image.fromarray(np.full((48, 64, 3), [200, 40, 40], np.uint8)).save(reference)
+    before = reference.read_bytes()
+    assert main(["video", str(source), "-o", str(reference), "--reference", str(reference)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {reference}: is the --reference file; give -o another file"
+    assert reference.read_bytes() == before

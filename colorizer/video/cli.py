@@ -29,6 +29,10 @@ def video_from_cli(args, progress, error) -> int:
     if Path(args.output).resolve() == Path(args.input).resolve():
         error(f"{args.output}: is the input clip; give -o another file (the clip would be replaced by its colorization)")
         return USAGE_ERROR
+    for option, given in (("--reference", args.reference), ("--hints", args.hints)):
+        if given and Path(args.output).resolve() == Path(given).resolve():  # it became an MP4 (session 37's audit)
+            error(f"{args.output}: is the {option} file; give -o another file")
+            return USAGE_ERROR
     try:
         info = probe(args.input)
         total = check_budget(info, max_frames=args.max_frames)
