@@ -44,7 +44,7 @@ def model_card(name: str, arch, model, *, working_size: int, data: dict, trainin
     if rebalancing is not None:
         card["rebalancing"] = {**rebalancing, "lambda": quantize.REBALANCE_LAMBDA,
                                "prior_smoothing_sigma": quantize.PRIOR_SMOOTHING_SIGMA,
-                               "default_temperature": default_temperature(arch) if known else quantize.DEFAULT_TEMPERATURE}
+                               "default_temperature": default_temperature(arch)}
     return card
 
 

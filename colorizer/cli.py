@@ -95,14 +95,20 @@ def _unwritable(path, folder: bool) -> bool:
     return False
 
 
+def _inside_weights(path) -> bool:
+    """Whether ``path`` (resolved) lies inside the shipped ``weights/`` folder, not at it."""
+    from colorizer.checkpoints import WEIGHTS_DIR
+
+    return Path(WEIGHTS_DIR).resolve() in Path(path).resolve().parents
+
+
 def _into_weights(path) -> bool:
     """True (its ``error:`` line printed) when ``path`` is ``weights/`` or inside it: the shipped checkpoints' folder,
     which only ``train --out weights`` (its own check) and ``export-lite`` write into, on purpose. ``colorize -o``,
     ``evaluate --json``, ``video -o`` and ``train --snapshots`` wrote there (session 37's CLI audit)."""
     from colorizer.checkpoints import WEIGHTS_DIR
 
-    weights, target = Path(WEIGHTS_DIR).resolve(), Path(path).resolve()
-    if target != weights and weights not in target.parents:
+    if Path(path).resolve() != Path(WEIGHTS_DIR).resolve() and not _inside_weights(path):
         return False
     _error(f"{path}: is inside the shipped weights/ folder, which holds the shipped checkpoints; write elsewhere")
     return True
@@ -422,12 +428,12 @@ def cmd_train(args) -> int:
     # "no stamps (*.png)" after 4.6 s, and a flat --data read every photo twice to then ask for val/ (session 37).
     if any(_not_a_folder(folder) for folder in (args.stamps, args.surfaces, *(args.extra_photos or ())) if folder):
         return USAGE_ERROR
-    if not (Path(args.data) / "val").is_dir():
-        _error(f"{args.data}: no validation photos (expected a val/ folder beside train/; scripts/fetch_photos.py "
-               "makes both)")
+    from colorizer.data import NO_VALIDATION, has_val_split
+
+    if not has_val_split(args.data):
+        _error(f"{args.data}: {NO_VALIDATION}")
         return USAGE_ERROR
-    inside = args.out is not None and Path(WEIGHTS_DIR).resolve() in Path(args.out).resolve().parents
-    if inside:  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
+    if args.out is not None and _inside_weights(args.out):  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
         _error(f"{args.out}: is inside the shipped weights/ folder; pass --out {_shown(WEIGHTS_DIR)} to replace the "
                "shipped checkpoint on purpose, or --out DIR outside it")
         return USAGE_ERROR

@@ -22,7 +22,8 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, error_line, read
 __all__ = ["check_folder", "list_photos", "every_photo", "learning_problem", "load_photos", "random_crops", "center_crops", "validation_crops", "crop_batch", "CROP_SCALES",
            "load_stamps", "paste_stamp", "paste_stamps", "surface_scenes", "neutral_backdrops", "StampOptions", "HELD_OUT_PACKAGES",
            "check_held_out", "manifest_rows", "SURFACE_SHARE", "extra_photo_crops", "folder_list", "SHIPPABLE_PACKAGES",
-           "trained_on_packages", "shipping_problem", "check_shippable", "manifest_row_of", "unnamed_sources", "stamp_paths"]
+           "trained_on_packages", "shipping_problem", "check_shippable", "manifest_row_of", "unnamed_sources", "stamp_paths",
+           "NO_VALIDATION", "has_val_split"]
 
 # Crop side as a share of the photo's short side: whole-scene views and closer details.
 CROP_SCALES = (1.0, 0.75, 0.5, 0.35)
@@ -280,6 +281,15 @@ def check_folder(data_dir: str | Path) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: {'is a file, not a folder' if root.exists() else 'no such folder'}")
     return root
+
+
+# Training validates on a folder's val/ split: a flat folder would validate on its own training photos.
+NO_VALIDATION = "no validation photos (expected a val/ folder beside train/; scripts/fetch_photos.py makes both)"
+
+
+def has_val_split(data_dir: str | Path) -> bool:
+    """Whether ``data_dir`` has the ``val/`` folder training validates on."""
+    return (Path(data_dir) / "val").is_dir()
 
 
 def list_photos(data_dir: str | Path, split: str | None = None) -> list[Path]:

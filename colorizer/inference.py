@@ -238,9 +238,7 @@ class Colorizer:
     @property
     def default_temperature(self) -> float | None:
         """The temperature it decodes at when none is given (``contract.default_temperature``); None without one."""
-        if not self.has_temperature:
-            return None
-        return quantize.DEFAULT_TEMPERATURE if self.arch is None else default_temperature(self.arch)
+        return default_temperature(self.arch) if self.has_temperature else None
 
     @property
     def takes_hints(self) -> bool:

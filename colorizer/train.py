@@ -87,10 +87,9 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     val_photos = data.load_photos(data.list_photos(data_dir, "val"), on_error=on_error, colors_to_learn=True)
     if not train_photos:
         raise ValueError(f"{data_dir}: no readable training photos")
-    # list_photos falls back to the whole folder when a split is missing: a flat folder would then
-    # validate on its own training photos, so insist on a real val/ split.
-    if not val_photos or not (Path(data_dir) / "val").is_dir():
-        raise ValueError(f"{data_dir}: no validation photos (expected a val/ folder beside train/)")
+    # list_photos falls back to the whole folder when a split is missing: insist on a real val/ split.
+    if not val_photos or not data.has_val_split(data_dir):
+        raise ValueError(f"{data_dir}: {data.NO_VALIDATION}")
     train_crops = data.random_crops(train_photos, crops_per_photo, size, seed=seed, stamps=stamps)
     if extra_dir:  # after the others: the photos' own crops stay those of a run without them
         if any(Path(f).resolve() == (Path(data_dir) / "val").resolve() for f in data.folder_list(extra_dir)):

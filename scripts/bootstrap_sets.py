@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from colorizer.eval_sets import CHOOSING_SETS  # noqa: E402
 
 INTERVAL = (0.05, 0.95)  # a 90 % interval
-SEVEN_SETS = CHOOSING_SETS
 
 
 def bootstrap(photos: list[dict], against: list[dict] | None, rng: np.random.Generator, resamples: int) -> dict:
@@ -81,7 +80,7 @@ def main(argv=None) -> int:
     parser.add_argument("--options", default="{}", help="its decoding options, a JSON dict ({} = as shipped)")
     parser.add_argument("--against", metavar="CHECKPOINT", help="a second checkpoint, scored on the same resamples")
     parser.add_argument("--against-options", default="{}", help="the second checkpoint's decoding options")
-    parser.add_argument("--sets", default=SEVEN_SETS)
+    parser.add_argument("--sets", default=CHOOSING_SETS)
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="FILE")

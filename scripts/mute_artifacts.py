@@ -39,7 +39,6 @@ ARTIFACT_CLASSES = slice(398, 924)   # ImageNet-1k in WordNet order: after the a
 WORKING_SIDE = 288                   # what Lite0 sees in the flagship (its 144-px working size, upscaled 2×)
 VARIANTS = {"as shipped": None, "cells s=0.5": ("cells", 0.5), "cells s=1.0": ("cells", 1.0),
             "image s=0.5": ("image", 0.5), "image s=1.0": ("image", 1.0)}
-SETS = CHOOSING_SETS
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -106,7 +105,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="photo folder with a val/ split (scripts/fetch_photos.py)")
-    parser.add_argument("--sets", default=SETS)
+    parser.add_argument("--sets", default=CHOOSING_SETS)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     model = load("hypercolumn")

@@ -223,6 +223,13 @@ def tone(seconds: float) -> np.ndarray:
     return (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(22050 * seconds)) / 22050)).astype(np.float32)
 
 
+def sound_stream(container):
+    """A mono AAC stream at 22,050 Hz in ``container`` (every stream must exist before the first packet)."""
+    audio = container.add_stream("aac", rate=22050)
+    audio.layout = "mono"
+    return audio
+
+
 def mux_sound(container, audio, samples: np.ndarray) -> None:
     """Mono float32 ``samples`` at 22,050 Hz through ``audio`` (an AAC stream of ``container``), from time 0."""
     for start in range(0, len(samples), 1024):
@@ -242,9 +249,7 @@ def write_clip(path, frames, fps=12, audio_seconds: float | None = None, rotatio
     video.width, video.height, video.pix_fmt = width, height, "yuv420p"
     if rotation:
         video.set_display_rotation(rotation)
-    audio = container.add_stream("aac", rate=22050) if audio_seconds else None
-    if audio is not None:
-        audio.layout = "mono"
+    audio = sound_stream(container) if audio_seconds else None
     for i, frame in enumerate(frames):
         image = av.VideoFrame.from_ndarray(frame, format="rgb24")
         image.pts = i
@@ -302,9 +307,7 @@ def write_uneven_clip(path, times_ms=(0, 40, 80, 1000, 2000, 3000), audio_second
     video = container.add_stream("libx264", rate=25, options={"x264-params": "bframes=0"})
     video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
     video.codec_context.time_base = Fraction(1, 1000)
-    audio = container.add_stream("aac", rate=22050) if audio_seconds else None
-    if audio is not None:
-        audio.layout = "mono"
+    audio = sound_stream(container) if audio_seconds else None
     for index, t in enumerate(times_ms):
         frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 + 30 * index, np.uint8), format="rgb24")
         frame.pts, frame.time_base = t, Fraction(1, 1000)
@@ -377,8 +380,7 @@ def write_late_clip(path, video_from: float = 1.5, sound_seconds: float = 3.5):
     video = container.add_stream("libx264", rate=25, options={"x264-params": "bframes=0"})
     video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
     video.codec_context.time_base = Fraction(1, 1000)
-    audio = container.add_stream("aac", rate=22050)
-    audio.layout = "mono"
+    audio = sound_stream(container)
     for index in range(50):
         frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
         frame.pts, frame.time_base = round(1000 * video_from) + 40 * index, Fraction(1, 1000)

@@ -18,7 +18,7 @@ from colorizer.exemplar import ReferencePhotoError
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
 from ui.colorize_ui import colorize_settings
-from ui.hints_ui import unused_hints_note
+from ui.hints_ui import unused_hints_ui
 from ui.plain_text import plain
 from ui.reference_ui import chosen_reference, reference_problem
 
@@ -77,9 +77,7 @@ def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
     settings = settings_text(temperature, hints, model.default_temperature)
     if settings:
         st.caption(f"Colored as on the Colorize page: {settings}.")
-    unused = unused_hints_note(digest, model)
-    if unused:
-        st.caption(unused)
+    unused_hints_ui(digest, model)
     return model.name, result
 
 

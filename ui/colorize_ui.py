@@ -20,7 +20,7 @@ from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
-from ui.hints_ui import hints_json, hints_ui, unused_hints_note
+from ui.hints_ui import hints_json, hints_ui, unused_hints_ui
 from ui.plain_text import plain
 from ui.reference_ui import reference_picker_ui, reference_result_ui
 
@@ -54,7 +54,7 @@ def options_ui(model: Colorizer) -> dict:
             "Temperature T of the color bins", 0.05, 1.0, model.default_temperature, 0.01, key=TEMPERATURE_KEY,
             persist_state="session", help=temperature_help(model),
         )
-        if "confidence_low" in getattr(model.arch, "DECODE", {}):  # the hypercolumn models' blend
+        if _blends_where_sure(model):
             # Said beside the slider, not only in its tooltip: dragged across its range in a class demo, it changed
             # the flagship's picture by 2 levels of 255 on average and no one saw a difference (session 37).
             left.caption(f"{model.name} uses T only where it is sure of a color, so T changes its picture little; "
@@ -66,6 +66,11 @@ def options_ui(model: Colorizer) -> dict:
     return options
 
 
+def _blends_where_sure(model: Colorizer) -> bool:
+    """The hypercolumn models' decoding: the annealed mean blended in only where the model is sure of a color."""
+    return "confidence_low" in getattr(model.arch, "DECODE", {})
+
+
 def temperature_help(model: Colorizer) -> str:
     """What the temperature does to this model's colors. Not "vividness": on the flagship, lower T gave less chroma
     on all five photos of session 34's audit (the blend uses T only where the model is sure, and its colorfulness cap
@@ -75,9 +80,8 @@ def temperature_help(model: Colorizer) -> str:
             "where the likeliest color is gray. The paper's default is 0.38.")
     if round(model.default_temperature, 2) != 0.38:
         text += f" {model.name} decodes at {model.default_temperature:g} by default."
-    decoding = getattr(model.arch, "DECODE", {})
-    if "confidence_low" in decoding:  # the hypercolumn models' blend: the annealed mean only where sure
-        capped = decoding.get("colorfulness_cap", 0) > 0
+    if _blends_where_sure(model):
+        capped = model.arch.DECODE.get("colorfulness_cap", 0) > 0
         text += (f" {model.arch.NAME} uses T only where it is sure of a color"
                  + (", and keeps the picture's overall colorfulness within a cap" if capped else "")
                  + ", so T changes its colors little.")
@@ -176,9 +180,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(gray, shown, "Gray input", f"{model.name}")
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
-    unused = unused_hints_note(digest, model)
-    if unused:
-        st.caption(unused)
+    unused_hints_ui(digest, model)
     if model.takes_hints:
         with st.container(border=True):
             # Hints belong to a picture's content, and their widgets are keyed by it: a second copy of the same

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from colorizer.imageio import DecodedImage
     from colorizer.inference import Colorizer
 
-__all__ = ["hints_json", "hints_ui", "unused_hints_note"]
+__all__ = ["hints_json", "hints_ui", "unused_hints_ui"]
 
 HINTS_KEY = "colorize.hints"        # digest → [hint, ...]
 POINT_KEY = "colorize.hint_point"   # digest → (x, y): the clicked point waiting for a color
@@ -56,15 +56,15 @@ def hints_json(digest: str) -> str:
     return json.dumps(hints, sort_keys=True) if hints else ""
 
 
-def unused_hints_note(digest: str, model: Colorizer) -> str:
-    """What becomes of this picture's hints under a model that takes none ("" when it takes them, or there are none):
-    switching to one made them vanish from the page without a word (session 37's audit)."""
+def unused_hints_ui(digest: str, model: Colorizer) -> None:
+    """A line on what becomes of this picture's hints under a model that takes none (nothing when it takes them, or
+    there are none): switching to one made them vanish from the page without a word (session 37's audit)."""
     count = len(_store(HINTS_KEY).get(digest) or [])
     if not count or model.takes_hints:
-        return ""
+        return
     takers = ", ".join(hint_taking_architectures())
-    return (f"This picture's {count} hint{'s' * (count != 1)} {'are' if count != 1 else 'is'} kept, but {model.name} "
-            f"takes no hints: choose {takers} in the sidebar to color with them.")
+    st.caption(f"This picture's {count} hint{'s' * (count != 1)} {'are' if count != 1 else 'is'} kept, but "
+               f"{model.name} takes no hints: choose {takers} in the sidebar to color with them.")
 
 
 def _hex(rgb) -> str:

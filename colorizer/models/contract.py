@@ -212,10 +212,11 @@ def feature_family(arch) -> str:
 
 
 def default_temperature(arch) -> float:
-    """A 313-bin architecture's annealed-mean temperature where none is asked for: its ``DECODE``'s, else the shared
-    ``quantize.DEFAULT_TEMPERATURE``. The one rule the model, its card, the pages' sliders and the command line's help
-    read (the Colorize page had passed the shared constant to a model whose own was changed)."""
-    return float(arch.DECODE.get("temperature", DEFAULT_TEMPERATURE))
+    """A 313-bin architecture's annealed-mean temperature where none is asked for: its ``DECODE``'s, else (or for a
+    model made elsewhere, ``arch`` None) the shared ``quantize.DEFAULT_TEMPERATURE``. The one rule the model, its card,
+    the pages' sliders and the command line's help read (the Colorize page had passed the shared constant to a model
+    whose own was changed)."""
+    return float(getattr(arch, "DECODE", {}).get("temperature", DEFAULT_TEMPERATURE))
 
 
 def color_space(arch) -> dict:

@@ -499,7 +499,7 @@ class VideoWriter:
         self.audio, self._audio, self._container = None, None, None
         self.starts: list[float] = []
         self._timeline = Timeline(self.fps, self.name)
-        self._held, self._first_dts, self._sound_packets = None, None, 0
+        self._held, self._sound_packets = None, 0
         try:
             self._start(audio_from)
         except av.FFmpegError as err:
@@ -559,20 +559,18 @@ class VideoWriter:
     def _mux_video(self, packets) -> None:
         """The encoder's packets into the file, the latest held back: ``close`` sets how long it lasts."""
         for packet in packets:
-            if self._first_dts is None:
-                self._first_dts = packet.dts
             if self._held is not None:
                 self._container.mux(self._held)
             self._held = packet
 
     def _mux_last_video(self) -> None:
-        """The last packet in decoding order, lasting to the last frame's end. MP4 keeps a sample's length as the
-        gap to the next one's decoding time, and the last one's as its packet says (the encoder's 1/rate): with
-        reordered frames (H.264's B-frames) decoding times run behind the pictures' by as much as the frames held
-        back, and a clip whose last frames were seconds apart came out seconds short."""
+        """The last packet, lasting to the last frame's end. MP4 keeps a sample's length as the gap to the next one's
+        decoding time, and the last one's as its packet says: the encoder's 1/rate, and a clip whose last frame was
+        held for seconds came out seconds short. (The encoders here reorder no frames, ``_video_codec``: a packet's
+        decoding time is its frame's start.)"""
         if self._held is None:
             return
-        self._held.duration = max(1, self._timeline.end - (self._held.dts - (self._first_dts or 0)))
+        self._held.duration = max(1, self._timeline.end - self._held.dts)
         self._container.mux(self._held)
         self._held = None
 
