@@ -316,11 +316,11 @@ def cmd_evaluate(args) -> int:
                    "flagship)")
             return USAGE_ERROR
         return _evaluate_references(args)
-    skipped = _Failures()
+    skipped, gray = _Failures(), []
     photos = (gallery_truths() if args.dir == GALLERY_SET
-              else held_out_truths(args.dir, on_error=skipped, with_visible=True))
+              else held_out_truths(args.dir, on_error=skipped, with_visible=True, on_gray=gray.append))
     if not photos:
-        _error(f"{args.dir}: no color photos to evaluate")
+        _error(f"{args.dir}: no color photos to evaluate" + (f" ({_gray_left_out(gray)})" if gray else ""))
         return 1
     names = args.arch or ([] if args.checkpoint else list(ARCHITECTURE_NAMES))
     models = {name: load(name) for name in names}
@@ -351,7 +351,8 @@ def cmd_evaluate(args) -> int:
                     models[f"{name} ({k} hints, network alone)"] = HintedColorizer(model, k, spread=None)
                     models[f"baseline: kernel spread of {k} hints"] = HintedColorizer(KernelSpreadHints(model), k)
     summary = evaluate_photos(photos, models, progress=_progress, per_photo=args.per_photo)
-    print(f"{len(photos)} color photo{'s' * (len(photos) != 1)} from {args.dir}")
+    print(f"{len(photos)} color photo{'s' * (len(photos) != 1)} from {args.dir}"
+          + (f"; {_gray_left_out(gray)}" if gray else ""))
     transparent = sum(1 for photo in photos if len(photo) > 2 and photo[2] is not None)
     if transparent:  # as the app measures them: what a transparent pixel hides is not the picture
         print(f"{transparent} of them with transparency: measured over their visible pixels only")
@@ -364,6 +365,13 @@ def cmd_evaluate(args) -> int:
     if args.json:
         write_json(summary, args.json)
     return 1 if skipped.count else 0
+
+
+def _gray_left_out(names: list[str], shown: int = 5) -> str:
+    """The words for the gray photos ``evaluate`` leaves out (they have no color to measure against): a class
+    counting its photos should not find some silently missing (session 37's audit)."""
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{len(names)} gray one{'s' * (len(names) != 1)} left out, no color to measure against: {listed}"
 
 
 def _options_for_none(args, models: dict) -> str | None:

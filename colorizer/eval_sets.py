@@ -28,9 +28,10 @@ CHOOSING_SETS = "val,gallery,opencv,opencv-docs,data/everyday,data/packages,data
 REFERENCE_PAIR_SETS = ("other view of itself", "same package and kind")
 
 
-def held_out_truths(folder, on_error=print, with_visible: bool = False) -> list[tuple]:
+def held_out_truths(folder, on_error=print, with_visible: bool = False, on_gray=None) -> list[tuple]:
     """[(file name, uint8 RGB)] of the color photos in ``folder``'s val/ split (the folder itself
-    without one); a gray photo has no color truth and is skipped, an unreadable one reported.
+    without one); a gray photo has no color truth and is skipped (its name given to ``on_gray`` if any), an
+    unreadable one reported.
     ``with_visible``: [(file name, uint8 RGB, visible)] instead, ``visible`` the bool H×W of the pixels a
     transparent picture shows (alpha > 0; None for an opaque one), so it is measured as it is seen; a
     picture that shows nothing is reported and skipped."""
@@ -49,6 +50,8 @@ def held_out_truths(folder, on_error=print, with_visible: bool = False) -> list[
             on_error(_nothing_to_measure(path.name))
         elif image.was_color:
             photos.append((path.name, image.rgb, visible) if with_visible else (path.name, image.rgb))
+        elif on_gray is not None:
+            on_gray(path.name)
     return photos
 
 

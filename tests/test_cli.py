@@ -328,7 +328,18 @@ def test_evaluate_measures_a_transparent_picture_over_what_it_shows(installed_ti
 def test_evaluate_folder_without_color_photos(tmp_path, capsys):
     write_png(tmp_path / "gray.png", np.full((8, 8), 128, np.uint8))
     assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae"]) == 1
-    assert error_lines(capsys.readouterr().err) == [f"error: {tmp_path}: no color photos to evaluate"]
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: {tmp_path}: no color photos to evaluate (1 gray one left out, no color to measure against: gray.png)"]
+
+
+def test_evaluate_names_the_gray_photos_it_leaves_out(installed_tiny_checkpoints, tmp_path, capsys):
+    write_png(tmp_path / "color.png", make_photo(24, 24, seed=3))
+    for name in ("b_gray.png", "a_gray.png"):
+        write_png(tmp_path / name, np.full((24, 24), 90, np.uint8))
+    assert main(["evaluate", str(tmp_path), "--arch", "cifar_ae"]) == 0  # a gray photo is not a failure
+    out = capsys.readouterr().out
+    assert ("1 color photo from " + str(tmp_path) + "; 2 gray ones left out, no color to measure against: "
+            "a_gray.png, b_gray.png") in out
 
 
 def test_train_writes_model_history_and_card(photo_dir, tmp_path, capfd):
