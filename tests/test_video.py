@@ -461,6 +461,27 @@ def test_frames_far_apart_are_one_line_on_the_command_line(tmp_path, capsys, ins
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_a_clip_too_small_to_guide_is_refused_before_any_work(tmp_path, capsys, installed_tiny_checkpoints,
+                                                                tiny_colorizers):
+    """Session 38's review: the colored first frame is matched as a reference photo is; a 24×24 clip failed at its
+    first frame with the reference photo's error ("reference 1: …", exit 1, even for --hints). Now a VideoError
+    naming the clip, before the output is begun, and exit 2 on the command line before TensorFlow loads."""
+    source = tmp_path / "tiny.mp4"
+    write_clip(source, [np.full((24, 24, 3), 90 + 10 * i, np.uint8) for i in range(3)])
+    reference = np.zeros((64, 64, 3), np.uint8)
+    reference[..., 0] = 200
+    with pytest.raises(VideoError, match=r"^tiny.mp4: frames of 24×24 px are too small or too narrow to carry"):
+        colorize_video(source, tmp_path / "out.mp4", tiny_colorizers["cifar_ae"], reference=reference)
+    assert not (tmp_path / "out.mp4").exists()
+    Image.fromarray(reference).save(tmp_path / "ref.png")
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae",
+                 "--reference", str(tmp_path / "ref.png")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: tiny.mp4: frames of 24×24 px are too small or too narrow to carry a reference's or hints' colors (at "
+        "least 32 px a side, at most 20 times as long as wide); colorize it automatically"]
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0  # automatic
+
+
 def test_a_gifs_own_delays_are_kept_at_an_odd_size(tmp_path):
     """A GIF's frames each have their own delay (the last one held half a second); at 37×23 the output is VP9."""
     frames = [Image.fromarray(np.full((23, 37, 3), 20 + 40 * i, np.uint8)) for i in range(5)]

@@ -514,6 +514,24 @@ def test_a_reference_that_shows_too_little_is_one_line_before_the_run(tiny_app_e
     assert "video.run" not in [button.key for button in at.button] and not calls
 
 
+def test_a_clip_too_small_to_guide_is_one_line_before_the_run(tiny_app_env, tmp_path, monkeypatch):
+    """Session 38's review: the colored first frame of a 24×24 clip is matched as a reference photo is, and failed
+    after the clip's wait in the queue as the page's "Something went wrong: reference 1: …". Now one line at once,
+    for hints as for a reference; automatic colors still run."""
+    from ui import video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    at = video_page(("tiny.mp4", clip_bytes(tmp_path, size=(24, 24))))
+    at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
+    assert [as_read(e.value) for e in at.error] == [
+        "tiny.mp4: frames of 24×24 px are too small or too narrow to carry a reference's or hints' colors (at least "
+        "32 px a side, at most 20 times as long as wide); colorize it automatically"]
+    assert "video.run" not in [button.key for button in at.button]
+    at.radio(key="video.guidance").set_value(video_ui.NONE).run()
+    assert not at.error and "video.run" in [button.key for button in at.button]
+
+
 def test_a_single_picture_uploaded_as_a_clip_is_pointed_to_the_colorize_page(tiny_app_env):
     """A still GIF is a clip of one frame: it still colors here, and a line says the Colorize page does more with a
     picture; a clip of several frames gets no such line."""

@@ -28,7 +28,7 @@ from colorizer import gallery
 from colorizer.exemplar import ReferencePhotoError, usable_reference
 from colorizer.hints import HintError, parse_hints_json, validate_hints
 from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
-from colorizer.video.frames import NETWORK_EVERY
+from colorizer.video.frames import NETWORK_EVERY, unguidable_reason
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, loaders, widgets, work_queue
@@ -174,13 +174,17 @@ def clip_ui():
     return name, path, info, data
 
 
-def guidance_ui(model, info) -> tuple[dict, str] | None:
-    """Colors for the first frame → (keyword arguments for ``colorize_video``, a label), or None while
-    a chosen guide is missing or broken (the error says which)."""
+def guidance_ui(model, info, name: str) -> tuple[dict, str] | None:
+    """Colors for the first frame of the clip ``name`` → (keyword arguments for ``colorize_video``, a label), or None
+    while a chosen guide is missing or broken, or the clip's frames too small to guide (the error says which)."""
     with st.expander("Colors for the first frame (optional)"):
         how = st.radio("First frame's colors", [NONE, REFERENCE, HINTS], key="video.guidance", horizontal=True,
                        persist_state="session",
                        help="The colored first frame then guides the frames after it (its colors are matched to theirs).")
+        unguidable = unguidable_reason((info.height, info.width)) if how != NONE else None
+        if unguidable:  # here, not after the clip's wait in the queue
+            st.error(plain(f"{name}: {unguidable}"), icon=":material/error:")
+            return None
         if how == REFERENCE:
             upload = st.file_uploader("A color photo of the same place or kind", type=list(SUPPORTED_EXTENSIONS),
                                       key="video.reference")
@@ -378,7 +382,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     st.caption(f"{report.frames} frame{'s' * (report.frames != 1)} at {fps_text(report.fps)} fps, {report.codec}{sound}; colorized at "
                f"{report.frames_per_second:.1f} frames a second"
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))
-    if report.cut_short:  # its header promised fewer frames, or a longer time, than the file holds
+    if report.cut_short:  # its header promised fewer frames, or a shorter time, than the file holds
         st.warning(f"The clip holds more than its header said: only its first {report.frames} frames "
                    f"({report.written_seconds:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
     announced = result.get("header_frames", 0)
@@ -432,7 +436,7 @@ def video_page_ui() -> None:
         last_result_ui()
         return
     name, path, info, data = clip
-    chosen = guidance_ui(model, info)
+    chosen = guidance_ui(model, info, name)
     if chosen is None:
         return
     guidance, label = chosen

@@ -34,8 +34,8 @@ Contract
   (``colorizer.decode_budget``: memory, and a time limit).
 - ``turn_ui(what)``: a turn showing the waiting line in the page (when called from a page's script;
   quietly elsewhere, e.g. a download generated on click). A result the server holds already never takes
-  a turn: ``ui.shared_cache`` answers it before asking for one (``key`` is accepted and unused: skipping
-  the line for keys "done recently" let evicted results be recomputed beside the running job).
+  a turn: ``ui.shared_cache`` answers it before asking for one (it takes no key: skipping the line for keys
+  "done recently" let evicted results be recomputed beside the running job).
 - ``waiting_line()``: the place a ``turn_ui`` shows its line in, made on every run whether a turn is taken or not
   (``turn_ui(..., line=)``): a placeholder made only when work was to be done put one element more on the page
   in that run, so Streamlit redrew every element after it from scratch, and the images and frames that

@@ -1,7 +1,7 @@
 """``python -m colorizer video IN -o OUT.mp4 [--arch NAME | --checkpoint PATH] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
 
 Exit status: 0 done; 2 when IN is not a readable video, is beyond the host's budget (``io.check_budget``),
-a hints/reference file or ``--checkpoint`` is bad, or OUT is IN itself or cannot be written (``colorizer.cli`` checks
+a hints/reference file or ``--checkpoint`` is bad, IN's frames are too small to guide (``frames.unguidable_reason``), or OUT is IN itself or cannot be written (``colorizer.cli`` checks
 that before any work) (one ``error: <file>: <reason>`` line each, never a traceback); 130 on Ctrl-C or SIGTERM (the
 partial output is removed).
 """
@@ -23,9 +23,6 @@ def video_from_cli(args, progress, error) -> int:
     from colorizer.imageio import ImageError
     from colorizer.video.io import MAX_VIDEO_PIXELS_ENV, VideoError, VideoTooLongError, check_budget, probe
 
-    if args.max_frames is not None and args.max_frames < 1:
-        error(f"--max-frames must be at least 1, got {args.max_frames}")
-        return USAGE_ERROR
     if Path(args.output).resolve() == Path(args.input).resolve():
         error(f"{args.output}: is the input clip; give -o another file (the clip would be replaced by its colorization)")
         return USAGE_ERROR
@@ -42,6 +39,13 @@ def video_from_cli(args, progress, error) -> int:
     except VideoError as err:
         error(str(err))
         return USAGE_ERROR
+    if args.reference or args.hints:
+        from colorizer.video.frames import unguidable_reason
+
+        unguidable = unguidable_reason((info.height, info.width))
+        if unguidable:
+            error(f"{info.name}: {unguidable}")
+            return USAGE_ERROR
     try:
         hints = read_hints_file(args.hints) if args.hints else None
         reference, reference_visible = read_reference(args.reference) if args.reference else (None, None)

@@ -32,13 +32,26 @@ from colorizer import lab8
 from colorizer.upsample import guided_coefficients
 from colorizer.video.temporal import GRID_SIDE, HISTORY, CarriedColors, Step, grid_shape
 
-__all__ = ["FrameColorizer", "Colored", "NETWORK_EVERY"]
+__all__ = ["FrameColorizer", "Colored", "NETWORK_EVERY", "unguidable_reason"]
 
 # The network runs on every NETWORK_EVERY-th frame (and at every cut); the frames between take the
 # colors carried along the motion, the pixels that lost their history the last prediction carried
 # along. Measured on six old-film clips (docs/video.md): every 2nd or 3rd frame costs no PSNR against
 # every frame and flickers a little less; every 3rd is the fastest of the three.
 NETWORK_EVERY = 3
+
+
+def unguidable_reason(frame_shape: tuple[int, ...]) -> str | None:
+    """Why frames of ``frame_shape`` (H×W…) cannot be guided by a reference or hints, or None: the colored first
+    frame is matched as a reference photo is, by ``exemplar.too_small_reason``'s rule. Asked before any work: found
+    at the first frame, a 24×24 clip failed after its wait in the page's queue, as a reference photo's error."""
+    from colorizer.exemplar import MAX_REFERENCE_ASPECT, MIN_REFERENCE_SIDE, too_small_reason
+
+    if too_small_reason(frame_shape) is None:
+        return None
+    return (f"frames of {frame_shape[1]}×{frame_shape[0]} px are too small or too narrow to carry a reference's or hints' colors "
+            f"(at least {MIN_REFERENCE_SIDE} px a side, at most {MAX_REFERENCE_ASPECT} times as long as wide); "
+            "colorize it automatically")
 
 
 @dataclass

@@ -16,7 +16,7 @@ Both read MP4, AVI, MOV, WebM, MKV and animated GIF here (FFmpeg's demuxers). Th
 
 Output: H.264 (yuv420p, CRF ``CRF``, no B-frames: ``_video_codec``) in MP4 when the frame's width and height are even; 4:2:0 cannot
 hold an odd size, so an odd-sized clip (e.g. 37×23) is written as VP9 in MP4 at its exact size (every
-current browser plays it). The same frames at the same times as the input: each frame keeps its own start (on a
+current browser plays it); an FFmpeg built without libx264 (or libvpx) falls back to VP9 (or MPEG-4 Part 2). The same frames at the same times as the input: each frame keeps its own start (on a
 ``TIME_BASE`` clock), so a variable-rate clip (a screen recording, an edited clip, a GIF's own delays) plays as long
 as it did; its sound is moved with the pictures (the output starts at the first frame).
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from colorizer.checkpoints import error_naming
-from colorizer.video.frames import FrameColorizer
+from colorizer.video.frames import FrameColorizer, unguidable_reason
 from colorizer.video.io import Timeline, VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
 __all__ = ["colorize_video", "VideoReport", "PREFETCH"]
@@ -191,6 +191,9 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     if max_seconds is not None and math.floor(max_seconds * info.fps) < 1:  # one frame would outlast the limit
         raise VideoBudgetError(f"{Path(source).name}: at {float(info.fps):.3g} frames a second one frame lasts "
                                f"{1 / float(info.fps):,.0f} s, over the limit of {max_seconds:g} s")
+    unguidable = unguidable_reason((info.height, info.width)) if reference is not None or hints else None
+    if unguidable:
+        raise VideoError(f"{Path(source).name}: {unguidable}")
     destination = Path(destination)
     partial = destination.with_name(f".{destination.stem}.partial{os.getpid()}.mp4")
     colorizer = FrameColorizer(model, (info.height, info.width), temporal=temporal, reference=reference,
