@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import resource
 import struct
 import tracemalloc
@@ -267,7 +268,7 @@ def test_clip_through_the_pipeline_keeps_count_rate_size_lightness_and_sound(tmp
     report = colorize_video(source, tmp_path / "out.mp4", Oracle(clip.truth))
     info = probe(tmp_path / "out.mp4")
     assert (report.frames, info.frames, info.width, info.height, info.fps) == (24, 24, 96, 64, 12)
-    assert info.codec == "h264" and info.has_audio and report.audio == "copied"
+    assert info.codec == "h264" and info.has_audio and report.audio == "copied" and report.sound_note is None
     container = av.open(str(tmp_path / "out.mp4"))
     seconds = float(container.streams.audio[0].duration * container.streams.audio[0].time_base)
     container.close()
@@ -423,6 +424,7 @@ def test_the_sound_stays_in_step_when_the_first_frame_comes_late(tmp_path):
     silent = colorize_video(write_late_clip(tmp_path / "early.mp4", sound_seconds=1.2), tmp_path / "out2.mp4",
                             Oracle(noise=0))
     assert silent.audio is None and played(tmp_path / "out2.mp4")[2] is None
+    assert silent.sound_note == "it lies outside the frames colorized"   # session 38: it was called unreadable
 
 
 def test_an_evenly_spaced_clip_stays_evenly_spaced(tmp_path):
@@ -1196,9 +1198,32 @@ def test_sound_the_mp4_refuses_is_left_out_and_the_pictures_kept(tmp_path, monke
 
     monkeypatch.setattr(io, "_aac_rate", lambda rate: rate)
     report = colorize_video(clip_with_pcm(tmp_path / "field.mkv", 1_000), tmp_path / "out.mp4", Oracle())
-    assert report.audio is None and report.frames == 3
+    assert report.audio is None and report.frames == 3 and report.sound_note == "it could not be read or re-encoded"
     info = probe(tmp_path / "out.mp4")
     assert info.frames == 3 and not info.has_audio
+
+
+def test_sound_unreadable_partway_is_said_cut_not_copied(tmp_path, monkeypatch, capsys, installed_tiny_checkpoints):
+    """Session 38's review: sound that FFmpeg failed to read partway was dropped from there on, and the report still
+    said "copied"; the command line now says where it was cut."""
+    from colorizer.video import io
+
+    copied = io.VideoWriter._copied
+
+    def failing_after_a_second(source, audio, out):
+        for start, packets in copied(source, audio, out):
+            if start >= 1:
+                raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+            yield start, packets
+
+    monkeypatch.setattr(io.VideoWriter, "_copied", staticmethod(failing_after_a_second))
+    clip = synthetic.moving_square(frames=24, size=(96, 64))
+    source = write_clip(tmp_path / "in.mp4", clip.gray, fps=12, audio_seconds=2.0)
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
+    out = capsys.readouterr().out
+    cut = re.search(r"audio copied \(it could not be read past (\d\.\d) s: the rest is left out\)", out)
+    assert cut and 0.8 <= float(cut.group(1)) <= 1.0, out
+    assert played(tmp_path / "out.mp4")[2] == pytest.approx(1.0, abs=0.1)   # the sound in the file: its first second
 
 
 def test_ffmpegs_errors_in_writing_are_one_line_naming_the_clip(tmp_path):

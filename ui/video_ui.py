@@ -311,7 +311,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     bar.empty()
     stop.empty()
     st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label, "model": model.name,
-                                    "header_frames": info.frames, "had_sound": info.has_audio, "name": name,
+                                    "header_frames": info.frames, "name": name,
                                     "uploaded": st.session_state.get(SOURCE_KEY) == UPLOAD}
     estimate.caption(estimate_text(info, frames))
 
@@ -376,9 +376,9 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
                    alt="The clip's first frame")
     right.video(result["mp4"], alt=f"{name} colorized ({result['label']})")
     right.caption(plain(f"Colorized by {result.get('model', 'the model')} ({result['label']})"))
-    sound = f", sound {report.audio}" if report.audio else ""
-    if not report.audio and result.get("had_sound"):  # unreadable, or refused by MP4 and by AAC alike
-        sound = ", without its sound (it could not be read or re-encoded)"
+    sound = f", sound {report.audio}" if report.audio else ", without its sound" if report.sound_note else ""
+    if report.sound_note:  # unreadable, refused by MP4 and AAC alike, cut partway, or all outside the frames kept
+        sound += f" ({report.sound_note})"
     st.caption(f"{report.frames} frame{'s' * (report.frames != 1)} at {fps_text(report.fps)} fps, {report.codec}{sound}; colorized at "
                f"{report.frames_per_second:.1f} frames a second"
                + (f"; {len(report.cuts)} scene cut(s): colors started again" if report.cuts else ""))

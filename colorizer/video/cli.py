@@ -90,7 +90,8 @@ def video_from_cli(args, progress, error) -> int:
         error(str(err))
         return USAGE_ERROR
     bar.close()
-    sound = f", audio {report.audio}" if report.audio else (", no audio track" if not info.has_audio else ", audio unreadable: left out")
+    sound = (f", audio {report.audio}" if report.audio else ", no audio track" if not report.sound_note
+             else ", audio left out") + (f" ({report.sound_note})" if report.sound_note else "")
     cuts = (f", scene cut{'s' * (len(report.cuts) != 1)} at frame{'s' * (len(report.cuts) != 1)} "
             + ", ".join(f"{cut} ({report.starts[cut]:.2f} s)" for cut in report.cuts)) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "

@@ -58,7 +58,7 @@ from colorizer.imageio import special_file_reason
 from colorizer.settings import number_from_env
 
 __all__ = ["VideoError", "VideoBudgetError", "VideoTooLongError", "VideoInfo", "probe", "read_frames", "VideoWriter", "Timeline",
-           "check_budget", "max_video_pixels", "TIME_BASE"]
+           "check_budget", "max_video_pixels", "TIME_BASE", "UNREADABLE_SOUND", "SOUND_OUTSIDE", "sound_cut_at"]
 
 DEFAULT_MAX_VIDEO_PIXELS = 2_000_000_000
 MAX_VIDEO_PIXELS_ENV = "COLORIZER_MAX_VIDEO_PIXELS"
@@ -477,6 +477,16 @@ class Timeline:
         return pts, ticks
 
 
+# Why the source's sound is not in the output, or not all of it (``VideoWriter.sound_note``), as the page and the
+# command line say it.
+UNREADABLE_SOUND = "it could not be read or re-encoded"
+SOUND_OUTSIDE = "it lies outside the frames colorized"
+
+
+def sound_cut_at(seconds) -> str:
+    return f"it could not be read past {float(seconds):.1f} s: the rest is left out"
+
+
 class VideoWriter:
     """An MP4 written frame by frame: ``write(rgb, start, end)`` (uint8 H×W×3 of ``size`` (w, h); the frame's start and
     end in the source clip, in seconds, or None/NaN where it has none: then it follows the previous frame and lasts
@@ -485,8 +495,9 @@ class VideoWriter:
     ``audio_from``: a clip whose audio track (if any) goes into the output, trimmed to the frames
     written (copied when MP4 takes its codec, else re-encoded to AAC) and interleaved with the
     pictures as they are written. Use as a context manager: on an exception the partial file is removed.
-    ``audio``: "copied", "re-encoded to AAC" or None (no track, or one that could not be read or written: the
-    pictures then go without it). ``max_bytes``: the file may not grow past it (``VideoBudgetError`` naming ``name``,
+    ``audio``: "copied", "re-encoded to AAC" or None (no track, or none of it in the file: the pictures then go
+    without it); ``sound_note``: why the source's sound is not in the file, or not all of it (``UNREADABLE_SOUND``,
+    ``SOUND_OUTSIDE``, ``sound_cut_at``), None when it is whole or there is none. ``max_bytes``: the file may not grow past it (``VideoBudgetError`` naming ``name``,
     by default the file's): a server holds each result in memory to show it. FFmpeg's errors in writing are
     ``VideoError`` naming ``name``."""
 
@@ -496,7 +507,7 @@ class VideoWriter:
 
         self.path, self.size, self.fps = Path(path), tuple(size), Fraction(fps).limit_denominator(1001000)
         self.frames, self.max_bytes, self.name, self.crf = 0, max_bytes, name or self.path.name, crf
-        self.audio, self._audio, self._container = None, None, None
+        self.audio, self.sound_note, self._audio, self._container = None, None, None, None
         self.starts: list[float] = []
         self._timeline = Timeline(self.fps, self.name)
         self._held, self._sound_packets = None, 0
@@ -509,7 +520,7 @@ class VideoWriter:
                 raise self._failed(err) from None
             # MP4 or the AAC encoder refused the sound (the header is written and the encoders opened here, not at
             # the first frame, so that this can be seen): the pictures go without it rather than not at all.
-            self.audio = None
+            self.audio, self.sound_note = None, UNREADABLE_SOUND
             try:
                 self._start(None)
             except av.FFmpegError as again:
@@ -583,8 +594,8 @@ class VideoWriter:
             self._mux_audio(self._timeline.end * TIME_BASE, last=True)
             self._close_audio()
             self._container.close()
-            if not self._sound_packets:  # its sound all lay outside the pictures' time: the file has no sound track
-                self.audio = None
+            if self.audio and not self._sound_packets:  # its sound all lay outside the pictures' time: none in the file
+                self.audio, self.sound_note = None, self.sound_note or SOUND_OUTSIDE
         except av.FFmpegError as err:
             raise self._failed(err) from None
         self._check_size()  # what FFmpeg still held in its buffer (tens of KB) is on disk now
@@ -626,6 +637,7 @@ class VideoWriter:
         try:
             source = _av_open(path, self.size[0] * self.size[1])   # the sound's source is the pictures' clip
         except (av.FFmpegError, UnicodeDecodeError, ValueError):
+            self.sound_note = UNREADABLE_SOUND
             return None
         if not source.streams.audio:
             source.close()
@@ -639,7 +651,7 @@ class VideoWriter:
             layout = audio.codec_context.layout.name if audio.codec_context.layout else "stereo"
             out.layout = layout if layout in ("mono", "stereo") else "stereo"
             items, self.audio = self._reencoded(source, audio, out), "re-encoded to AAC"
-        return {"source": source, "items": items, "pending": None}
+        return {"source": source, "items": items, "pending": None, "reached": 0}
 
     @staticmethod
     def _copied(source, audio, out):
@@ -680,8 +692,11 @@ class VideoWriter:
                 packets = [p for p in packets if self._on_output_clock(p)]
                 self._container.mux(packets)
                 self._sound_packets += len(packets)
+                if start is not None:
+                    state["reached"] = start - self._timeline.origin
         except av.FFmpegError:
             self._close_audio()  # unreadable sound does not cost the picture: the rest goes without it
+            self.sound_note = sound_cut_at(state["reached"]) if self._sound_packets else UNREADABLE_SOUND
 
     def _on_output_clock(self, packet) -> bool:
         """A sound packet moved from the source's clock to the output's, whose 0 is the first frame's start: the sound

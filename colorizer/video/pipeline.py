@@ -87,7 +87,7 @@ class VideoReport:
     the frames done), the clip's ``fps`` (its header's average rate), ``seconds`` of wall time, ``written_seconds``
     how long the colorized clip plays (each frame keeps its own time: a variable-rate clip keeps its length) and
     ``starts`` each frame's start in it, the video ``codec`` and ``audio``
-    ("copied", "re-encoded to AAC" or None), the frames where a scene cut reset the colors, and per
+    ("copied", "re-encoded to AAC" or None; ``sound_note``: why the clip's sound is missing or cut, ``VideoWriter``'s), the frames where a scene cut reset the colors, and per
     frame the motion-compensated change of a, b (``temporal.Step``) of the per-frame prediction and of
     the colors shown (NaN at cuts). ``cut_short``: the clip had frames beyond ``max_frames`` or
     ``max_seconds``, which were left out."""
@@ -97,6 +97,7 @@ class VideoReport:
     seconds: float = 0.0
     codec: str = ""
     audio: str | None = None
+    sound_note: str | None = None
     stopped: bool = False
     cut_short: bool = False
     written_seconds: float = 0.0
@@ -223,7 +224,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
             if failure:
                 raise failure[0]
         # After the writer closed: whether any sound reached the file is known only then.
-        report.codec, report.audio = writer.codec, writer.audio
+        report.codec, report.audio, report.sound_note = writer.codec, writer.audio, writer.sound_note
         report.frames, report.written_seconds, report.starts = writer.frames, writer.seconds, writer.starts
         try:
             os.replace(partial, destination)
