@@ -352,14 +352,16 @@ def extra_photo_crops(folders, per_photo: int, size: int, seed: int,
     ``scripts/fetch_everyday.py``; one folder or a list) → (their photos, folder after folder, and
     ``per_photo`` random crops of each, no stamps). The crops draw from a stream of their own, so that a
     run's other crops are those of the same run without them, and a folder's crops are the same with or
-    without the folders named after it. ValueError for a held-out source (``check_held_out``) or a folder
-    with no readable photo."""
+    without the folders named after it. A photo that teaches no colors (``learning_problem``) is reported as an
+    unreadable one is. ValueError for a held-out source (``check_held_out``) or a folder with no photo to learn from."""
     photos = []
     for folder in folder_list(folders):
         check_held_out(folder)
-        found = load_photos(list_photos(folder), on_error=on_error)
+        # The training photos' rule (a gray or tiny one teaches no colors): every folder of the notebook's runs passes
+        # it whole, so their crops are the same (session 38's review: a 1×1 and a gray PNG were trained on here).
+        found = load_photos(list_photos(folder), on_error=on_error, colors_to_learn=True)
         if not found:
-            raise ValueError(f"{folder}: no readable photos")
+            raise ValueError(f"{folder}: no color photos to learn from")
         photos += found
     return photos, random_crops(photos, per_photo, size, seed=seed + 2)
 

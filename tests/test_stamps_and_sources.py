@@ -316,8 +316,17 @@ def test_several_extra_folders_crop_in_order_and_each_is_checked(tmp_path):
         data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
     (folders["everyday"] / "a.png").unlink()
     (folders["everyday"] / "manifest.csv").unlink()
-    with pytest.raises(ValueError, match="everyday: no readable photos"):
+    with pytest.raises(ValueError, match="everyday: no color photos to learn from"):
         data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
+    # The training photos' rule, as for --data (session 38's review: a 1×1 and a gray PNG were trained on here).
+    write_png(folders["aerial"] / "dot.png", np.array([[[200, 30, 30]]], np.uint8))
+    write_png(folders["aerial"] / "gray.png", np.full((40, 40), 128, np.uint8))
+    lines = []
+    photos, crops = data.extra_photo_crops(folders["aerial"], 4, 16, seed=0, on_error=lines.append)
+    assert len(photos) == 1 and np.all(crops == (20, 200, 30))
+    assert sorted(lines) == [
+        f"error: {folders['aerial'] / 'dot.png'}: 1×1 px is too small to learn from (at least 32 px a side)",
+        f"error: {folders['aerial'] / 'gray.png'}: grayscale photo: it has no color to learn from"]
 
 
 def test_everyday_rule_names_photographs_only(tmp_path):
