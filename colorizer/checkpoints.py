@@ -42,7 +42,7 @@ __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
     "user_checkpoint_root", "shipped_checkpoints", "card_problem",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
-    "error_naming", "check_writable", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
+    "error_naming", "check_writable", "in_weights", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -55,6 +55,14 @@ _log = logging.getLogger(__name__)
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; str(err) is one line naming the file and the reason."""
+
+
+def in_weights(path: str | Path, *, the_folder_itself: bool = True) -> bool:
+    """Whether ``path`` (resolved) lies inside the shipped ``WEIGHTS_DIR``, or is that folder (``the_folder_itself``):
+    the one rule of where the app, fine-tuning and the commands never write (only ``train --out weights`` and
+    ``export-lite`` replace shipped checkpoints, on purpose)."""
+    weights, target = Path(WEIGHTS_DIR).resolve(), Path(path).resolve()
+    return weights in target.parents or (the_folder_itself and target == weights)
 
 
 def user_checkpoint_root() -> Path:

@@ -95,20 +95,13 @@ def _unwritable(path, folder: bool) -> bool:
     return False
 
 
-def _inside_weights(path) -> bool:
-    """Whether ``path`` (resolved) lies inside the shipped ``weights/`` folder, not at it."""
-    from colorizer.checkpoints import WEIGHTS_DIR
-
-    return Path(WEIGHTS_DIR).resolve() in Path(path).resolve().parents
-
-
 def _into_weights(path) -> bool:
     """True (its ``error:`` line printed) when ``path`` is ``weights/`` or inside it: the shipped checkpoints' folder,
     which only ``train --out weights`` (its own check) and ``export-lite`` write into, on purpose. ``colorize -o``,
     ``evaluate --json``, ``video -o`` and ``train --snapshots`` wrote there (session 37's CLI audit)."""
-    from colorizer.checkpoints import WEIGHTS_DIR
+    from colorizer.checkpoints import in_weights
 
-    if Path(path).resolve() != Path(WEIGHTS_DIR).resolve() and not _inside_weights(path):
+    if not in_weights(path):
         return False
     _error(f"{path}: is inside the shipped weights/ folder, which holds the shipped checkpoints; write elsewhere")
     return True
@@ -428,7 +421,7 @@ def _evaluate_references(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from colorizer.checkpoints import WEIGHTS_DIR
+    from colorizer.checkpoints import WEIGHTS_DIR, in_weights
 
     if _not_a_folder(args.data) or (args.init_from and _unknown_checkpoint(args.init_from)):
         return USAGE_ERROR
@@ -441,7 +434,7 @@ def cmd_train(args) -> int:
     if not has_val_split(args.data):
         _error(f"{args.data}: {NO_VALIDATION}")
         return USAGE_ERROR
-    if args.out is not None and _inside_weights(args.out):  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
+    if args.out is not None and in_weights(args.out, the_folder_itself=False):  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
         _error(f"{args.out}: is inside the shipped weights/ folder; pass --out {_shown(WEIGHTS_DIR)} to replace the "
                "shipped checkpoint on purpose, or --out DIR outside it")
         return USAGE_ERROR

@@ -35,9 +35,7 @@ CHECKPOINT_FILES = ("model.keras", "history.csv", "card.json")
 
 def check_destination(folder: Path) -> None:
     """FinetuneError for a folder inside ``weights/``, a file, or a folder holding other files."""
-    weights = Path(checkpoints.WEIGHTS_DIR).resolve()
-    target = Path(folder).resolve()
-    if target == weights or weights in target.parents:
+    if checkpoints.in_weights(folder):
         raise FinetuneError(f"{folder}: is inside the shipped weights/ folder, which fine-tuning never writes; "
                             "choose another output folder")
     if not folder.exists():
