@@ -88,6 +88,57 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert element_kinds(at.run().main) == colorized_now
 
 
+def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_env, tmp_path, monkeypatch):
+    """Session 38's class audit: one visitor queued a clip in five tabs and another visitor's clip waited 45 s, not
+    5; and a reload mid-clip brought the page back on the sample without a word. A visitor's second clip, while one
+    is queued or running, is one line and no run; a run that a reload, a trip or a changed setting cut off is said
+    once when the visitor comes back."""
+    import threading
+
+    from ui import clip_runs, video_ui, visitor
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    owner = at.session_state[visitor._STATE_KEY]
+    holding, release = threading.Event(), threading.Event()
+
+    def other_tab():
+        with clip_runs.claim(owner, "first.mp4") as claimed:
+            assert claimed
+            holding.set()
+            release.wait(30)
+
+    tab = threading.Thread(target=other_tab)
+    tab.start()
+    try:
+        assert holding.wait(10)
+        at.button(key="video.run").click().run()
+        assert [as_read(w.value) for w in at.warning] == [
+            "first.mp4 of yours is being colorized in another tab: wait for it there, or stop it, then press "
+            "Colorize again."]
+        assert not calls
+    finally:
+        release.set()
+        tab.join()
+    at.button(key="video.run").click().run()   # the other tab's clip done: this one runs
+    assert len(calls) == 1 and not at.warning
+    # A run ended by Streamlit (a reload's stop, a rerun), not by Stop: said once, then not again.
+    with pytest.raises(KeyboardInterrupt):   # stands in for Streamlit's StopException: a BaseException too
+        with clip_runs.claim(owner, "old.mp4"):
+            raise KeyboardInterrupt
+    with pytest.raises(RuntimeError):        # a clip that failed is not called cut off
+        with clip_runs.claim("someone else", "x.mp4"):
+            raise RuntimeError("boom")
+    assert clip_runs.interrupted("someone else") is None
+    at.run()
+    assert [as_read(i.value) for i in at.info if "stopped before its end" in as_read(i.value)] == [
+        "old.mp4 stopped before its end, when the page was reloaded, left or changed while it ran: nothing was kept. "
+        "Colorize it again, and stay on the page until it ends."]
+    at.run()
+    assert not [i for i in at.info if "stopped before its end" in as_read(i.value)]
+
+
 def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app_env, tmp_path, monkeypatch):
     """Session 25's abuse audit: a clip held the server's one slot for its whole run, and a classmate's photo
     waited behind every clip in line (102 s behind three). A clip now takes a turn in the clip lane (one clip at a

@@ -31,7 +31,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY, unguidable_reason
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
-from ui import charts, loaders, widgets, work_queue
+from ui import charts, clip_runs, loaders, visitor, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
 from ui.plain_text import plain
 from ui.reference_ui import kept_reference
@@ -270,10 +270,25 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
         if st.session_state.pop(STOPPED_KEY, False):
             bar.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
         return
+    owner = visitor.token()
+    with clip_runs.claim(owner, name) as claimed:
+        if not claimed:  # one clip at a time a visitor: five tabs held a class's clips back 45 s (session 38)
+            bar.warning(plain(f"{clip_runs.running(owner) or 'A clip'} of yours is being colorized in another tab: "
+                              "wait for it there, or stop it, then press Colorize again."), icon=":material/tab:")
+            return
+        _run(model, clip, guidance, label, key, frames, estimate, bar, stop, clip_line, colorize_line)
+
+
+def _run(model, clip: tuple, guidance: dict, label: str, key: tuple, frames: int, estimate, bar, stop, clip_line,
+         colorize_line) -> None:
+    """``run_ui``'s run, in the places it made: the clip in the clip lane, its result kept in the session."""
+    name, path, info, clip_bytes = clip
     st.session_state.pop(RESULT_KEY, None)
     st.session_state[STOPPED_KEY] = False
     bar = bar.progress(0.0, text="Waiting for the first frame…")
-    stop.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")  # only while the clip runs
+    with stop.container():  # only while the clip runs
+        st.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
+        st.caption("Stay on this page until it ends: reloading, leaving or changing a setting stops the clip.")
 
     output = clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
@@ -423,10 +438,21 @@ def last_result_ui() -> None:
                        mime="video/mp4", key="video.last_download", icon=":material/download:")
 
 
+def cut_off_ui() -> None:
+    """Once, the visitor's clip whose run a reload, a trip to another page or a setting changed mid-clip ended (Stop
+    says so itself): the page had come back without a word, on the sample clip."""
+    cut_off = clip_runs.interrupted(visitor.token())
+    if cut_off and not st.session_state.get(STOPPED_KEY):
+        st.info(plain(f"{cut_off} stopped before its end, when the page was reloaded, left or changed while it ran: "
+                      "nothing was kept. Colorize it again, and stay on the page until it ends."),
+                icon=":material/stop_circle:")
+
+
 def video_page_ui() -> None:
     st.title("Video")
     st.caption("Old film in, color film out: each frame's colors are carried to the next along the motion "
                "(optical flow), so they do not flicker; scene cuts start afresh; the sound is kept.")
+    cut_off_ui()
     checkpoint = widgets.chosen_checkpoint()
     model = widgets.colorizer_ui(checkpoint)
     if model is None:
