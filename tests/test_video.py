@@ -178,6 +178,33 @@ def test_a_clip_smaller_than_the_flow_needs_is_taken_as_still():
     assert np.allclose(step.ab[:, :5], (20, 10), atol=1) and np.abs(step.ab[:, 5:]).max() < 1e-3  # history vs gray
 
 
+def test_thin_clips_flow_without_crashing_the_process():
+    """Session 38's hostile-input audit: a 640×48 clip (its grid 320×24) crashed the whole server in OpenCV's DIS
+    flow (SIGSEGV: one upload, every visitor's session gone), and a 4000×2 clip raised OpenCV's error as a traceback.
+    No pyramid level is finer than a patch now, and a grid thinner than one is taken as still. In a child process:
+    a crash cannot be caught in this one."""
+    import subprocess
+    import sys
+
+    child = (
+        "import numpy as np\n"
+        "from colorizer.video.temporal import CarriedColors\n"
+        "for h, w in ((24, 320), (25, 320), (12, 240), (15, 160), (320, 20), (8, 320), (7, 320), (1, 320), (2, 300)):\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    texture = rng.uniform(40, 220, (h, w + 4)).astype(np.uint8)\n"
+        "    carried = CarriedColors((h, w))\n"
+        "    ab = np.zeros((h, w, 2), np.float32)\n"
+        "    carried.step(texture[:, :w], ab)\n"
+        "    step = carried.step(texture[:, 2:w + 2], ab)\n"
+        "    print(h, w, round(float(step.valid_share), 2))\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    shares = {tuple(map(int, line.split()[:2])): float(line.split()[2]) for line in done.stdout.splitlines()}
+    assert len(shares) == 9
+    assert shares[(24, 320)] > 0.5 and shares[(320, 20)] > 0.5   # thin, but the flow still follows the pan
+
+
 def test_carried_colors_weigh_at_most_history_frames_against_a_new_prediction():
     """However long a still scene lasts, its carried colors weigh at most ``history`` frames: a new prediction
     then moves them by 1 / (history + 1) of the way (history 2: a third), not by less and less every frame."""

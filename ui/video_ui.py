@@ -320,6 +320,10 @@ def _run(model, clip: tuple, guidance: dict, label: str, key: tuple, frames: int
         bar.empty()
         st.error(plain(str(err).replace(path.name, name)), icon=":material/error:")  # the visitor's file, by name
         return
+    except Exception:  # the page's "Something went wrong" follows: no progress bar nor Stop left beside it
+        stop.empty()
+        bar.empty()
+        raise
     finally:
         output.unlink(missing_ok=True)
     st.session_state.pop(STOPPED_KEY, None)

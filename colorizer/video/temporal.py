@@ -114,7 +114,14 @@ class CarriedColors:
         self._flow = cv2.DISOpticalFlow_create(preset)
         # The preset's finest pyramid level is 1/4 of the grid: right for 320 px, blind on a small clip's
         # grid (a 96×64 GIF). Smaller grids get finer levels: the flow is then solved on ≥ 80 px.
-        self._flow.setFinestScale(int(np.clip(np.floor(np.log2(max(self.grid) / 80)), 0, 2)))
+        finest = int(np.clip(np.floor(np.log2(max(self.grid) / 80)), 0, 2))
+        # ...and no level whose short side is under one patch: OpenCV's DIS then crashed the process (SIGSEGV: a
+        # 640×48 clip's 320×24 grid at 1/4) or raised (session 38's hostile-input audit). A grid whose short side is
+        # under a patch, or whose long side is under MIN_FLOW_SIDE, is taken as still.
+        patch = self._flow.getPatchSize()
+        self._still = max(self.grid) < MIN_FLOW_SIDE or min(self.grid) < patch
+        if not self._still:
+            self._flow.setFinestScale(min(finest, int(np.floor(np.log2(min(self.grid) / patch)))))
         height, width = self.grid
         self._x, self._y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self.reset()
@@ -124,7 +131,7 @@ class CarriedColors:
 
     def _back_coordinates(self, current: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """→ (map_x, map_y: where each pixel of the current frame was in the previous one; valid: bool)."""
-        if max(self.grid) < MIN_FLOW_SIDE:  # OpenCV's DIS refuses such a grid: a clip this small is taken as still
+        if self._still:  # OpenCV's DIS refuses such a grid (or crashes on it): taken as still
             backward = forward = np.zeros((*self.grid, 2), np.float32)
         else:
             backward = self._flow.calc(current, previous, None)      # current(x) ≈ previous(x + backward(x))
