@@ -511,6 +511,26 @@ def test_a_clip_too_small_to_guide_is_refused_before_any_work(tmp_path, capsys, 
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0  # automatic
 
 
+def test_a_clip_damaged_in_its_middle_keeps_the_frames_after_the_damage(tmp_path, capsys, installed_tiny_checkpoints):
+    """Session 38's hostile-input audit: a clip whose middle third was overwritten stopped at the damage (100 frames of
+    300), and the page said "all of them were colorized". The packets FFmpeg cannot decode are skipped, as players
+    skip them, and counted; the command line says so."""
+    rng = np.random.default_rng(0)
+    source = write_clip(tmp_path / "damaged.mp4", [rng.integers(0, 255, (48, 64, 3), np.uint8) for _ in range(90)])
+    data = bytearray(source.read_bytes())
+    third = len(data) // 3
+    data[third:2 * third] = rng.integers(0, 255, third, np.uint8).tobytes()
+    source.write_bytes(bytes(data))
+    damaged = []
+    frames = sum(1 for _ in read_frames(source, damaged=damaged))
+    assert damaged and 45 <= frames < 90, (frames, len(damaged))   # the last third's frames, not only the first's
+    assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"note: damaged.mp4: {len(damaged)} damaged packets could not be decoded and were skipped: the "
+                       "frames there are missing")
+    assert probe(tmp_path / "out.mp4").frames == frames
+
+
 def test_a_gifs_own_delays_are_kept_at_an_odd_size(tmp_path):
     """A GIF's frames each have their own delay (the last one held half a second); at 37×23 the output is VP9."""
     frames = [Image.fromarray(np.full((23, 37, 3), 20 + 40 * i, np.uint8)) for i in range(5)]

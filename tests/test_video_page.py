@@ -139,6 +139,22 @@ def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_en
     assert not [i for i in at.info if "stopped before its end" in as_read(i.value)]
 
 
+def test_a_damaged_clip_says_its_skipped_parts_not_all_colorized(tiny_app_env, tmp_path, monkeypatch):
+    """Session 38's hostile-input audit: a clip damaged in its middle was said to hold fewer frames than its header,
+    "all of them were colorized". Its skipped packets are said instead."""
+    from ui import video_ui
+
+    calls = []
+    fake = fake_colorize_video(calls)
+    monkeypatch.setattr(video_ui, "colorize_video",
+                        lambda *a, **k: dataclasses.replace(fake(*a, **k), frames=4, damaged=2))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.button(key="video.run").click().run()
+    assert [as_read(w.value) for w in at.warning] == [
+        "2 damaged parts of the clip could not be decoded and were skipped: the frames there are missing."]
+    assert not [i for i in at.info if "all of them were colorized" in as_read(i.value)]
+
+
 def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app_env, tmp_path, monkeypatch):
     """Session 25's abuse audit: a clip held the server's one slot for its whole run, and a classmate's photo
     waited behind every clip in line (102 s behind three). A clip now takes a turn in the clip lane (one clip at a

@@ -405,7 +405,11 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
         st.warning(f"The clip holds more than its header said: only its first {report.frames} frames "
                    f"({report.written_seconds:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
     announced = result.get("header_frames", 0)
-    if not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
+    if report.damaged:  # skipped as players skip them (the clip's damage, not its end)
+        st.warning(f"{report.damaged} damaged part{'s' * (report.damaged != 1)} of the clip could not be decoded and "
+                   f"{'were' if report.damaged != 1 else 'was'} skipped: the frames there are missing.",
+                   icon=":material/broken_image:")
+    elif not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
         st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
                 "colorized.", icon=":material/info:")
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),

@@ -13,6 +13,7 @@ from pathlib import Path
 __all__ = ["video_from_cli", "USAGE_ERROR"]
 
 USAGE_ERROR = 2
+LISTED_CUTS = 10   # scene cuts named on the summary line, the rest counted (a noise clip had 99 in one line)
 
 
 def video_from_cli(args, progress, error) -> int:
@@ -93,11 +94,16 @@ def video_from_cli(args, progress, error) -> int:
     sound = (f", audio {report.audio}" if report.audio else ", no audio track" if not report.sound_note
              else ", audio left out") + (f" ({report.sound_note})" if report.sound_note else "")
     cuts = (f", scene cut{'s' * (len(report.cuts) != 1)} at frame{'s' * (len(report.cuts) != 1)} "
-            + ", ".join(f"{cut} ({report.starts[cut]:.2f} s)" for cut in report.cuts)) if report.cuts else ""
+            + ", ".join(f"{cut} ({report.starts[cut]:.2f} s)" for cut in report.cuts[:LISTED_CUTS])
+            + (f" and {len(report.cuts) - LISTED_CUTS} more" if len(report.cuts) > LISTED_CUTS else "")) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
+    if report.damaged:  # skipped as players skip them: the frames there are missing, not the rest of the clip
+        print(f"note: {info.name}: {report.damaged} damaged packet{'s' * (report.damaged != 1)} could not be decoded "
+              "and {} skipped: the frames there are missing".format("were" if report.damaged != 1 else "was"),
+              file=sys.stderr)
     # Headers estimate, and a file cut short holds fewer; --max-frames is the user's own number, not the header's.
-    if not report.cut_short and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
+    elif not report.cut_short and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
         print(f"note: {info.name} held {report.frames} frame{'s' * (report.frames != 1)}, not the {info.frames} its "
               "header announced: all of them were colorized (a file cut short?)", file=sys.stderr)
     return 0

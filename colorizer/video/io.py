@@ -77,6 +77,7 @@ JPEG_CODECS = {"mjpeg", "mjpegb", "jpegls", "amv", "smvjpeg", "thp", "avrn", "sp
 # walk to: FFmpeg decodes both, so the packet as a whole may hold twice a picture's scans.
 MAX_PACKET_SCANS = 2 * decode_budget.MAX_JPEG_SCANS
 # A frame of 1280×720 decodes in milliseconds; one that takes seconds was made to take them.
+MAX_DAMAGED_PACKETS = 1000   # undecodable packets skipped in a clip before its damage ends it (``_decoded``)
 MAX_FRAME_DECODE_SECONDS = 5.0
 # Streams FFmpeg reads from a file (its ``max_streams``; its own default is 1,000): it decodes a frame of each while
 # opening the file, and a 5 MB MKV of 900 720p video tracks took 2.6 GB each time it was opened (session 34's audit).
@@ -307,9 +308,12 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
 
 
 def read_frames(path, max_frames: int | None = None, max_pixels: int | None = None,
-                max_frame_pixels: int | None = None, times: list | None = None) -> Iterator[np.ndarray]:
+                max_frame_pixels: int | None = None, times: list | None = None,
+                damaged: list | None = None) -> Iterator[np.ndarray]:
     """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``); ``times``: a list
     each frame's (start, end) in the clip is appended to before it is yielded (seconds; NaN where FFmpeg gives none).
+    A packet FFmpeg cannot decode once a frame has been is skipped, as players skip it (``damaged``: a list its index
+    is appended to), up to ``MAX_DAMAGED_PACKETS``; the clip then ends there.
     ``VideoError`` when the file cannot be decoded from the start, a frame changes size, a JPEG-based frame passes the
     image path's limits (checked before it is decoded) or a frame took over ``MAX_FRAME_DECODE_SECONDS`` to decode;
     ``VideoBudgetError`` when the frames read pass ``max_pixels`` or a frame passes ``max_frame_pixels`` (default
@@ -326,7 +330,7 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
         stream.thread_type = "AUTO"
         count, size, used = 0, None, 0
         try:
-            for frame in _decoded(container, stream, name):
+            for frame in _decoded(container, stream, name, damaged):
                 if max_frames is not None and count >= max_frames:
                     return
                 if frame.width * frame.height > frame_limit:   # a header that lied about the size
@@ -374,15 +378,29 @@ def _start_and_end(frame, stream) -> tuple[float, float]:
     return start, start + 1 / float(rate) if rate else float("nan")
 
 
-def _decoded(container, stream, name: str):
+def _decoded(container, stream, name: str, damaged: list | None = None):
     """The stream's frames, as ``container.decode(stream)``, each packet checked before FFmpeg decodes it
-    (``_check_jpeg_packet``) and timed after (``MAX_FRAME_DECODE_SECONDS``): ``VideoError`` naming the file."""
+    (``_check_jpeg_packet``) and timed after (``MAX_FRAME_DECODE_SECONDS``): ``VideoError`` naming the file. Once a
+    frame has come, a packet that fails to decode is skipped (its index appended to ``damaged``): a clip damaged in
+    its middle lost every frame after the damage, and was said to be all colorized (session 38's hostile-input audit).
+    Past ``MAX_DAMAGED_PACKETS`` of them, FFmpeg's error ends the clip there."""
+    import av
+
     jpeg = stream.codec_context.name in JPEG_CODECS
+    damaged = [] if damaged is None else damaged
+    decoded_any = False
     for index, packet in enumerate(container.demux(stream)):
         if jpeg and packet.size:   # the last packet is empty: it flushes the decoder
             _check_jpeg_packet(bytes(packet), name, index)
         started = time.perf_counter()
-        frames = packet.decode()
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            if not decoded_any or len(damaged) >= MAX_DAMAGED_PACKETS:
+                raise
+            damaged.append(index)
+            frames = []
+        decoded_any = decoded_any or bool(frames)
         took = time.perf_counter() - started
         if took > MAX_FRAME_DECODE_SECONDS:
             raise VideoError(f"{name}: frame {index} took {took:.1f} s to decode, over the limit of "

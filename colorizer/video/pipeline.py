@@ -90,7 +90,8 @@ class VideoReport:
     ("copied", "re-encoded to AAC" or None; ``sound_note``: why the clip's sound is missing or cut, ``VideoWriter``'s), the frames where a scene cut reset the colors, and per
     frame the motion-compensated change of a, b (``temporal.Step``) of the per-frame prediction and of
     the colors shown (NaN at cuts). ``cut_short``: the clip had frames beyond ``max_frames`` or
-    ``max_seconds``, which were left out."""
+    ``max_seconds``, which were left out. ``damaged``: the clip's packets that could not be decoded, skipped
+    (``io.read_frames``)."""
 
     frames: int = 0
     fps: float = 0.0
@@ -98,6 +99,7 @@ class VideoReport:
     codec: str = ""
     audio: str | None = None
     sound_note: str | None = None
+    damaged: int = 0
     stopped: bool = False
     cut_short: bool = False
     written_seconds: float = 0.0
@@ -201,8 +203,9 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
                                hints=hints, **options)
     report = VideoReport(fps=float(info.fps))
     start = time.perf_counter()
-    incoming, outgoing, failure, times = _Pipe(PREFETCH), _Pipe(PREFETCH), [], []
-    frames = read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels, times=times)
+    incoming, outgoing, failure, times, damaged = _Pipe(PREFETCH), _Pipe(PREFETCH), [], [], []
+    frames = read_frames(source, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels, times=times,
+                         damaged=damaged)
     timeline = Timeline(info.fps, Path(source).name)   # as the writer will place the frames: one timeline
     reader = threading.Thread(target=_read_ahead, name="video-decode", daemon=True,
                               args=(_at_most(frames, times, max_frames, max_seconds, timeline, report), incoming))
@@ -226,6 +229,7 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
         # After the writer closed: whether any sound reached the file is known only then.
         report.codec, report.audio, report.sound_note = writer.codec, writer.audio, writer.sound_note
         report.frames, report.written_seconds, report.starts = writer.frames, writer.seconds, writer.starts
+        report.damaged = len(damaged)
         try:
             os.replace(partial, destination)
         except OSError as err:  # name the user's file, not the hidden partial one
