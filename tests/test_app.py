@@ -227,6 +227,11 @@ def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_e
     assert baselines.loc["gray (no color)", "parameters"] == 0
     assert baselines.loc["training palette", "parameters"] == TrainingPalette().palette.size > 0
     assert (baselines["time_ms"] > 0).all() and baselines["architecture"].str.startswith("none").all()
+    # Both tables lead with what a phone shows first: PSNR read beside colorfulness and right hue (session 38).
+    results, evaluation = at.dataframe
+    assert list(results.proto.column_order)[:4] == ["model", "psnr", "colorfulness_ratio", "right_hue"]
+    assert list(evaluation.proto.column_order)[:3] == ["model", "psnr", "colorfulness_ratio"]  # 8th before (tiny cards'
+    assert set(evaluation.proto.column_order) == set(evaluation.value.columns)                 # have no right hue)
 
 
 @pytest.mark.parametrize("model, widget_key", [("unet313", "colorize.temperature"), ("vae", "colorize.samples")])
@@ -738,6 +743,11 @@ def test_the_channels_page_draws_a_and_b_each_on_its_own_axis():
     big = charts.lab_of(np.random.default_rng(0).integers(0, 256, (600, 600, 3), dtype=np.uint8))
     for figure in (charts.channel_histograms(lab), charts.channel_histograms(flat), charts.channel_histograms(big)):
         assert [tuple(figure.layout[axis].range) for axis in ("yaxis2", "yaxis3")] == [(-3.5, 2.0)] * 2
+    # Each axis says what it counts and on which scale (session 38's audit: the log ones had no title at all).
+    assert [figure.layout[axis].title.text for axis in ("yaxis", "yaxis2", "yaxis3")] == [
+        "% of pixels", "% of pixels (log scale)", "% of pixels (log scale)"]
+    assert [figure.layout[axis].title.text for axis in ("xaxis", "xaxis2", "xaxis3")] == [
+        "lightness L (0 to 100)", "a (green − to red +)", "b (blue − to yellow +)"]
     one_pixel = 100 / (big.shape[0] * big.shape[1])
     assert big.shape[:2] == (512, 512) and np.log10(one_pixel) > -3.5
     error = np.asarray(charts.ab_error_map(rgb, flat_gray(rgb)).data[0].z)
@@ -844,6 +854,7 @@ def test_training_curves_keep_their_legend_below_and_whole():
     short = charts.history_figure({name: rows for name in ("hypercolumn", "cifar_ae", "unet313")}, "loss")
     assert short.layout.legend.entrywidth == 0.5 and short.layout.height == 330 + 24 * 2   # 3 entries, 2 a row
     assert loss.layout.yaxis.type == "log" and loss.layout.yaxis.dtick == 1            # 0.05 to 1.2: over a decade
+    assert tuple(loss.layout.yaxis.range) == (-2, 1)   # a label below and above every curve (1.2 had none above it)
     rate = charts.history_figure(histories, "learning_rate", log_y=True)                # 5e-4 to 1e-3: within one
     assert rate.layout.title.subtitle.text == "" and rate.layout.yaxis.dtick is None  # no validation curve
     # A shape per checkpoint besides its color, and the chart in words for a screen reader (session 24's audit).

@@ -142,7 +142,12 @@ def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
             fig.update_yaxes(type="linear", row=1, col=col)
         else:
             fig.update_yaxes(type="log", dtick=1, range=list(AB_SHARE_LOG_RANGE), row=1, col=col)
+    # Each axis says its scale: a and b's log ticks beside L's linear ones read as one scale (session 38's audit).
     fig.update_yaxes(title_text="% of pixels", row=1, col=1)
+    for col in (2, 3):
+        fig.update_yaxes(title_text="% of pixels (log scale)", title_standoff=2, row=1, col=col)
+    for col, axis in enumerate(("lightness L (0 to 100)", "a (green − to red +)", "b (blue − to yellow +)"), start=1):
+        fig.update_xaxes(title_text=axis, title_standoff=4, row=1, col=col)
     fig.update_layout(title=title or None, showlegend=False, height=260, margin=dict(l=10, r=10, t=50 if title else 30, b=10),
                       bargap=0)
     return readable(fig)
@@ -302,5 +307,7 @@ def _metric_axis(fig: go.Figure, metric: str, log_y: bool) -> dict:
     axis = dict(type="log" if log_y else "linear", title=metric, exponentformat="power")
     values = np.array([v for trace in fig.data for v in trace.y if v > 0], np.float64)
     if log_y and values.size and np.log10(values.max() / values.min()) >= 1:
-        axis["dtick"] = 1
+        # ...from the power of ten below the lowest value to the one above the highest: a range ending between
+        # two left curves above its last label (losses of 3.3–5.3 over a top label of 1: session 38's audit).
+        axis.update(dtick=1, range=[np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))])
     return axis

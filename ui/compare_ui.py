@@ -126,7 +126,11 @@ def evaluation_ui(names: list[str]) -> None:
         table = table.drop(columns="measured on")
     else:  # last: on a phone the model and this long column filled the width before any number (session 35's audit)
         table = table[[c for c in table.columns if c != "measured on"] + ["measured on"]]
-    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation")
+    # The results table's order: colorfulness and right hue, which the caption says to read PSNR with, were its 8th
+    # and 9th columns, off a phone's screen (session 38's audit).
+    order = [c for c in RESULT_COLUMNS if c in table.columns]
+    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation",
+                 column_order=order + [c for c in table.columns if c not in order])
     st.caption(evaluation_caption(truths, several))
 
 

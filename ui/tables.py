@@ -37,9 +37,11 @@ METRIC_COLUMNS = {
                                    "rare colors count as much as common ones."),
     "colorfulness": _number("colorfulness", format="%.1f",
                             help="Hasler and Süsstrunk's colorfulness: 0 for a gray picture, about 100 for a vivid one."),
-    "colorfulness_ratio": _number("ratio to truth", format="%.2f",
-                                  help="The result's colorfulness over the truth's: 1 is as colorful as the original, "
-                                       "under 1 more muted, over 1 more vivid."),
+    # A percent, as the Colorize page says it ("85 % of the truth's"): "ratio to truth 0.85" beside PSNR read as a
+    # ratio of PSNRs (session 38's audit).
+    "colorfulness_ratio": _number("colorfulness vs truth", format="percent",
+                                  help="The result's colorfulness as a share of the truth's: 100 % is as colorful as "
+                                       "the original, under 100 % more muted, over 100 % more vivid."),
     "n_images": _number("images", format="%d"),
 }
 
