@@ -128,10 +128,12 @@ def base_ui(bases: dict) -> str:
     names = list(bases)
     chosen = widgets.chosen_checkpoint()
     index = names.index(chosen) if chosen in names else 0
+    # Named as the sidebar's Model picker names it (session 38's audit: "Base checkpoint", "hypercolumn (hypercolumn)
+    # · shipped", and a fine-tuned model by its bare hex name, for what the sidebar calls "cifar_ae fine-tuned …").
     return st.selectbox(
-        "Base checkpoint", names, index=index, key="finetune.base",
-        format_func=lambda n: f"{n} ({checkpoints.read_card(bases[n]).get('architecture', '?')}) · {widgets.checkpoint_kind(n)}",
-        help="Any checkpoint with a separate decoder: the shipped ones and your fine-tuned ones. Its encoder stays frozen.",
+        "Base model", names, index=index, key="finetune.base",
+        format_func=lambda n: widgets.checkpoint_label(n, bases),
+        help="Any model with a separate decoder: the shipped ones and your fine-tuned ones. Its encoder stays frozen.",
     )
 
 
