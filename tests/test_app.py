@@ -743,11 +743,8 @@ def test_the_channels_page_draws_a_and_b_each_on_its_own_axis():
     big = charts.lab_of(np.random.default_rng(0).integers(0, 256, (600, 600, 3), dtype=np.uint8))
     for figure in (charts.channel_histograms(lab), charts.channel_histograms(flat), charts.channel_histograms(big)):
         assert [tuple(figure.layout[axis].range) for axis in ("yaxis2", "yaxis3")] == [(-3.5, 2.0)] * 2
-    # Each axis says what it counts and on which scale (session 38's audit: the log ones had no title at all).
-    assert [figure.layout[axis].title.text for axis in ("yaxis", "yaxis2", "yaxis3")] == [
-        "% of pixels", "% of pixels (log scale)", "% of pixels (log scale)"]
-    assert [figure.layout[axis].title.text for axis in ("xaxis", "xaxis2", "xaxis3")] == [
-        "lightness L (0 to 100)", "a (green − to red +)", "b (blue − to yellow +)"]
+    # Which panels are on a log scale (session 38's audit: nothing said so).
+    assert [note.text for note in figure.layout.annotations] == ["L", "a (log scale)", "b (log scale)"]
     one_pixel = 100 / (big.shape[0] * big.shape[1])
     assert big.shape[:2] == (512, 512) and np.log10(one_pixel) > -3.5
     error = np.asarray(charts.ab_error_map(rgb, flat_gray(rgb)).data[0].z)
@@ -828,6 +825,38 @@ def test_every_chart_draws_its_text_at_a_readable_contrast():
         assert axes and all(a.tickfont.color == a.title.font.color == charts.CHART_TEXT for a in axes)
         assert all(note.font.color == charts.CHART_TEXT for note in fig.layout.annotations)
         assert fig.layout.font.color == charts.CHART_TEXT
+    # The dark theme (a phone set to dark, session 38's audit): that gray was 3.3:1 on its background (#171614).
+    def contrast(one: str, other: str) -> float:
+        def luminance(hex_color: str) -> float:
+            linear = [(c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4)
+                      for c in (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))]
+            return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+        high, low = sorted((luminance(one), luminance(other)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    assert contrast(charts.CHART_TEXT, "#171614") < 4.5 <= min(contrast(charts.CHART_TEXT_DARK, background)
+                                                              for background in ("#0e1117", "#171614", "#262730"))
+    dark = charts.readable(charts.channel_histograms(charts.lab_of(rgb)), dark=True)
+    axes = [dark.layout[name] for name in dark.layout if name.startswith(("xaxis", "yaxis"))]
+    assert all(a.tickfont.color == a.title.font.color == charts.CHART_TEXT_DARK for a in axes)
+    assert all(note.font.color == charts.CHART_TEXT_DARK for note in dark.layout.annotations)
+
+
+def test_the_pages_draw_their_charts_in_the_visitors_theme(tiny_app_env, monkeypatch):
+    """Every page's chart goes through ``widgets.chart_ui``, which reads the visitor's theme (session 38's audit)."""
+    import json
+
+    from ui import charts, widgets
+
+    monkeypatch.setattr(widgets, "dark_theme", lambda: True)
+    at = app()
+    at.switch_page("pages/channels.py").run()
+    assert_no_page_error(at)
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert figures and all(f["layout"]["font"]["color"] == charts.CHART_TEXT_DARK for f in figures)
+    drawn_elsewhere = [path.name for folder in ("ui", "pages") for path in (ROOT / folder).glob("*.py")
+                       if "plotly_chart(" in path.read_text() and path.name != "widgets.py"]
+    assert drawn_elsewhere == []
 
 
 def test_training_curves_keep_their_legend_below_and_whole():

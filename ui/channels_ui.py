@@ -49,14 +49,13 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
         return
     visible = charts.visible_at(alpha)
     shown = charts.counted(lab, visible)
-    st.plotly_chart(charts.channel_histograms(shown), key=f"channels.hist.{key}", config=charts.PLOTLY_CONFIG,
-                    alt=f"{label}: histograms of L, a and b")
+    widgets.chart_ui(charts.channel_histograms(shown), key=f"channels.hist.{key}",
+                     alt=f"{label}: histograms of L, a and b")
     share = charts.shown_share(alpha)
     if share is not None:
         st.caption(f"Histograms of the {share:.0%} of the picture that is not fully transparent.")
-    st.plotly_chart(charts.ab_distribution(shown, "ab distribution over the 313 in-gamut bins"),
-                    key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG,
-                    alt=f"{label}: how its pixels spread over the 313 ab bins")
+    widgets.chart_ui(charts.ab_distribution(shown, "ab distribution over the 313 in-gamut bins"),
+                     key=f"channels.ab.{key}", alt=f"{label}: how its pixels spread over the 313 ab bins")
 
 
 def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
@@ -120,16 +119,16 @@ def reference_ui(picture: DecodedImage) -> None:
             ("Colored from the reference", result.image, picture.alpha, "from_reference"))):
         column.image(widgets.display(rgb, alpha, max_side=480), caption=label, alt=label)
         lab = charts.counted(charts.lab_of(rgb), charts.visible_at(alpha))
-        column.plotly_chart(charts.ab_distribution(lab, f"{label}: ab distribution"),
-                            key=f"channels.ab.{key}", config=charts.PLOTLY_CONFIG, alt=f"{label}: ab distribution")
+        widgets.chart_ui(charts.ab_distribution(lab, f"{label}: ab distribution"), key=f"channels.ab.{key}",
+                         alt=f"{label}: ab distribution", where=column)
 
 
 def error_map_ui(truth: np.ndarray, prediction: np.ndarray, alpha: np.ndarray | None = None) -> None:
     st.header("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off)"
                + ("; fully transparent pixels are left blank." if charts.shown_share(alpha) is not None else "."))
-    st.plotly_chart(charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error", config=charts.PLOTLY_CONFIG,
-                    alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
+    widgets.chart_ui(charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error",
+                     alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
 
 
 def channels_page_ui() -> None:

@@ -22,7 +22,7 @@ from colorizer.color import fit_within, lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
     "CHANNEL_L", "visible_at", "visible_cells", "shown_share", "counted", "channel_images", "channel_histograms", "ab_distribution",
-    "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG", "CHART_TEXT", "readable",
+    "ab_error_map", "history_figure", "history_alt", "metric_names", "lab_of", "PLOTLY_CONFIG", "CHART_TEXT", "CHART_TEXT_DARK", "readable",
 ]
 
 # Every chart without Plotly's toolbar: on a touch screen it stays shown, over the charts' titles, and a drag
@@ -106,24 +106,30 @@ AB_SHARE_LOG_RANGE = (-3.5, 2.0)
 # Chart text (ticks, axis and subplot titles, subtitles, color bars): Streamlit's theme draws it rgb(128, 132, 149),
 # 3.72:1 on white against WCAG's 4.5:1 for text (session 34's audit); this gray is 5.5:1.
 CHART_TEXT = "#646876"
+# ...and on the dark theme's background (#0e1117 to #171614), where that gray is 3.3:1: this one is 7.6:1 or more
+# (session 38's audit: a phone set to dark).
+CHART_TEXT_DARK = "#a3a8b8"
 
 
-def readable(fig: go.Figure) -> go.Figure:
-    """``fig`` with its text in ``CHART_TEXT``, set on each element the theme colors (a template's axis colors win
-    over the layout's font). Every chart of the app goes through it."""
-    fig.update_layout(font_color=CHART_TEXT, title_subtitle_font_color=CHART_TEXT)
-    fig.update_xaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
-    fig.update_yaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
-    fig.update_annotations(font_color=CHART_TEXT)  # subplot titles, a scene cut's label
-    fig.update_traces(colorbar_tickfont_color=CHART_TEXT, colorbar_title_font_color=CHART_TEXT,
-                      selector={"type": "heatmap"})
+def readable(fig: go.Figure, dark: bool = False) -> go.Figure:
+    """``fig`` with its text in ``CHART_TEXT`` (``dark``: the dark theme's, ``CHART_TEXT_DARK``), set on each element
+    the theme colors (a template's axis colors win over the layout's font). Every chart of the app goes through it,
+    and again through ``ui.widgets.chart_ui`` with the visitor's theme."""
+    color = CHART_TEXT_DARK if dark else CHART_TEXT
+    fig.update_layout(font_color=color, title_subtitle_font_color=color)
+    fig.update_xaxes(tickfont_color=color, title_font_color=color)
+    fig.update_yaxes(tickfont_color=color, title_font_color=color)
+    fig.update_annotations(font_color=color)  # subplot titles, a scene cut's label
+    fig.update_traces(colorbar_tickfont_color=color, colorbar_title_font_color=color, selector={"type": "heatmap"})
     return fig
 
 
 def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
     """Lab H×W×3 (or N×3, e.g. ``counted``'s) → three histograms (share of pixels per value) with bars in the
     value's color."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("L", "a", "b"), horizontal_spacing=0.06)
+    # The titles say which scale is log: a and b's ticks beside L's linear ones read as one scale (session 38's audit;
+    # axis titles of their own overlapped the next panel in a 378-px column).
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("L", "a (log scale)", "b (log scale)"), horizontal_spacing=0.06)
     ranges = {"L": (0.0, 100.0, 2.0), "a": (-AB_LIMIT, AB_LIMIT, 4.0), "b": (-AB_LIMIT, AB_LIMIT, 4.0)}
     for col, (channel, (lo, hi, step)) in enumerate(ranges.items(), start=1):
         values = lab[..., col - 1].ravel()
@@ -142,12 +148,7 @@ def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
             fig.update_yaxes(type="linear", row=1, col=col)
         else:
             fig.update_yaxes(type="log", dtick=1, range=list(AB_SHARE_LOG_RANGE), row=1, col=col)
-    # Each axis says its scale: a and b's log ticks beside L's linear ones read as one scale (session 38's audit).
     fig.update_yaxes(title_text="% of pixels", row=1, col=1)
-    for col in (2, 3):
-        fig.update_yaxes(title_text="% of pixels (log scale)", title_standoff=2, row=1, col=col)
-    for col, axis in enumerate(("lightness L (0 to 100)", "a (green − to red +)", "b (blue − to yellow +)"), start=1):
-        fig.update_xaxes(title_text=axis, title_standoff=4, row=1, col=col)
     fig.update_layout(title=title or None, showlegend=False, height=260, margin=dict(l=10, r=10, t=50 if title else 30, b=10),
                       bargap=0)
     return readable(fig)

@@ -105,8 +105,7 @@ def curves_page_ui() -> None:
         shown = {name: histories[name] for name in chosen}
         for metric in picked:
             figure = charts.history_figure(shown, metric, log_y=metric in LOG_SCALE_ALWAYS or log_losses)
-            st.plotly_chart(figure, key=f"curves.figure.{metric}", config=charts.PLOTLY_CONFIG,
-                            alt=charts.history_alt(shown, metric))
+            widgets.chart_ui(figure, key=f"curves.figure.{metric}", alt=charts.history_alt(shown, metric))
         if not chosen and with_history:
             st.info(f"Pick up to {MAX_CURVES} checkpoints above to draw their curves.", icon=":material/show_chart:")
         elif chosen and not picked:

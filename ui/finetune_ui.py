@@ -309,8 +309,8 @@ def curves_ui(status: finetune.JobStatus, key: str) -> None:
         st.caption("The loss curves appear after the first epoch.")
         return
     history = {"fine-tune": list(status.history)}
-    st.plotly_chart(charts.history_figure(history, "loss", height=300), key=key, config=charts.PLOTLY_CONFIG,
-                    alt=charts.history_alt(history, "loss"))
+    widgets.chart_ui(charts.history_figure(history, "loss", height=300), key=key,
+                     alt=charts.history_alt(history, "loss"))
 
 
 def preview_ui(status: finetune.JobStatus) -> None:

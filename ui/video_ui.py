@@ -415,8 +415,8 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
     st.download_button("Download the MP4", result["mp4"], file_name=download_name(name),
                        mime="video/mp4", key="video.download", type="primary", icon=":material/download:")
     if any(not math.isnan(v) for v in report.change_carried):
-        st.plotly_chart(flicker_figure(report), key="video.flicker", config=charts.PLOTLY_CONFIG,
-                        alt="Flicker: how much the colors change from one frame to the next, each frame colorized "
+        widgets.chart_ui(flicker_figure(report), key="video.flicker",
+                         alt="Flicker: how much the colors change from one frame to the next, each frame colorized "
                             "alone against the colors carried along the motion (the mean of each is below)")
         alone = np.nanmean(report.change_predicted) if any(not math.isnan(v) for v in report.change_predicted) else float("nan")
         st.caption(f"Mean change: {alone:.2f} between the frames colorized alone, {np.nanmean(report.change_carried):.2f} "

@@ -13,6 +13,7 @@ to another page set them back (file uploaders cannot keep theirs: a clip or fine
 Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), ``pick_picture_ui()``,
 ``multiselect_ui()`` (a multiselect whose choice survives options that come and go, and other pages),
 ``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
+``chart_ui(figure, key, alt)`` (a ``ui.charts`` figure as every page draws it, in the visitor's theme).
 Helpers: ``display(image, alpha)`` (display-size copy, pure); ``zip_of_pngs(results)``, ``png_of(result, alpha)``
 (encoded in a turn of the work queue, whose waiting line they draw).
 Per-session quotas of a public server: at most ``MAX_PICTURES`` pictures at a time and
@@ -36,7 +37,7 @@ from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
-from ui import callbacks, loaders, server_tuning, visitor, work_queue
+from ui import callbacks, charts, loaders, server_tuning, visitor, work_queue
 from ui.plain_text import plain, without_server_paths
 
 if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
@@ -47,7 +48,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint", "png_of", "time_text", "includes_getting_ready", "drawn_last_run", "display_alpha", "MAX_PICTURES", "MAX_SESSION_PIXELS",
+    "default_checkpoint", "png_of", "time_text", "chart_ui", "dark_theme", "includes_getting_ready", "drawn_last_run", "display_alpha", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -541,3 +542,19 @@ def display_alpha(picture: DecodedImage, max_side: int = 1024) -> np.ndarray | N
     """The picture's alpha plane as ``display`` shows the picture at ``max_side`` (None without one): for what is
     drawn at display size over it (its gray input, a map) to keep its transparency."""
     return None if picture.alpha is None else display(picture.alpha, max_side=max_side)
+
+
+def dark_theme() -> bool:
+    """Whether the visitor's browser shows the dark theme (False where Streamlit cannot tell)."""
+    try:
+        return st.context.theme.type == "dark"
+    except Exception:  # noqa: BLE001 - outside a page run, or a Streamlit without it: the light theme's colors
+        return False
+
+
+def chart_ui(figure, key: str, alt: str, where=None) -> None:
+    """A ``ui.charts`` figure as every page draws it: no toolbar (``PLOTLY_CONFIG``), its text readable in the
+    visitor's theme (the light theme's gray was 3.3:1 on the dark one's background: session 38's audit), ``alt`` for
+    a screen reader; in ``where`` (a column; default the page)."""
+    (where or st).plotly_chart(charts.readable(figure, dark=dark_theme()), key=key, config=charts.PLOTLY_CONFIG,
+                               alt=alt)
