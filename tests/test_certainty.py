@@ -50,6 +50,12 @@ def test_colorizer_certainty_maps_the_network_grid(tiny_colorizers):
     assert np.all((0 <= certainty) & (certainty <= 1))
     _, x = flagship.prepared(photo)  # the map is the decoding's weight on this photo's own distribution
     np.testing.assert_allclose(certainty, hypercolumn.certainty(np.asarray(flagship.forward(x)["probs"])[0]), atol=1e-6)
+    # The map of the decoding on screen: at the slider's temperature, not the default's (session 38's mutation audit:
+    # a map that dropped it passed every test).
+    probs = np.asarray(flagship.forward(x)["probs"])[0]
+    cooler = flagship.certainty(photo, temperature=0.1)
+    np.testing.assert_allclose(cooler, hypercolumn.certainty(probs, 0.1), rtol=1e-4, atol=1e-9)
+    assert not np.allclose(cooler, certainty, rtol=1e-2, atol=1e-9)   # a tiny model is unsure: values of ~1e-3
     assert flagship.has_certainty and tiny_colorizers["hypercolumn_hints"].has_certainty
     assert tiny_colorizers["hypercolumn_hints"].certainty(photo).shape == (side, side)
     assert not tiny_colorizers["vgg16_ae"].has_certainty and tiny_colorizers["vgg16_ae"].certainty(photo) is None

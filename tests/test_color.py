@@ -107,6 +107,8 @@ def test_normalization_ranges_and_inverse():
     ab = np.array([-110.0, 0.0, 55.0])
     np.testing.assert_allclose(color.normalize_ab(ab), [-1, 0, 0.5])
     np.testing.assert_allclose(color.unnormalize_ab(color.normalize_ab(ab)), ab)
+    np.testing.assert_allclose(color.unnormalize_l(np.array([-1.0, 0.0, 1.0])), L)   # the L inverse too (session 38)
+    np.testing.assert_allclose(color.unnormalize_l(color.normalize_l(L)), L)
 
 
 def test_ab_of_rgb_is_lab_ab():

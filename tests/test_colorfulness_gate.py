@@ -147,6 +147,11 @@ def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path)
     own = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0)[0], hypercolumn.unnormalize_l(x[0, ..., 0]))
     assert scene.expected == pytest.approx(0.5) and scene.ceiling == pytest.approx(hypercolumn.DECODE["colorfulness_cap"] * 0.5)
     assert scene.painted == pytest.approx(own) and scene.held_back == (own > scene.ceiling)
+    # At the slider's temperature, as the picture on screen is decoded (session 38's mutation audit).
+    cooler = model.scene_colorfulness(image, temperature=0.1).painted
+    at_01 = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0, temperature=0.1)[0],
+                                                  hypercolumn.unnormalize_l(x[0, ..., 0]))
+    assert cooler == pytest.approx(at_01) and abs(cooler - own) > 1e-3
 
 
 def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_path, checkpoint_dir, capsys,
