@@ -1037,6 +1037,34 @@ def test_progress_eta_counts_the_epochs_still_to_come_at_the_pace_after_tracing(
     assert reports[-1]["eta_s"] == pytest.approx(4.0) and progress.per_epoch_s == pytest.approx(4.0)
 
 
+def test_progress_eta_counts_each_epochs_preview(fn, monkeypatch):
+    """Session 38's class audit: at small crops the preview after each epoch is most of its time, and the ETA, drawn
+    from the steps alone, said 8 s for 23. An epoch's time counts its preview; the pace from steps adds the last one."""
+    from colorizer.finetune import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
+
+    def preview():
+        clock[0] += 2.0   # a preview of 2 s
+        return None
+
+    reports = []
+    progress = training.Progress(lambda **fields: reports.append(fields), epochs=4, steps=3, preview=preview)
+    progress.on_epoch_begin(0)
+    for step, at in enumerate((10.0, 11.0, 12.0)):   # a traced first step, then 1 s a step
+        clock[0] = at
+        progress.on_train_batch_end(step)
+    progress.on_epoch_end(0, {"loss": 1.0})
+    assert reports[-1]["eta_s"] == pytest.approx(3 * (3.0 + 2.0))   # three epochs to come, each 3 s and its preview
+    for epoch in (1, 2):
+        progress.on_epoch_begin(epoch)
+        clock[0] += 3.0
+        progress.on_train_batch_end(2)
+        progress.on_epoch_end(epoch, {"loss": 1.0})
+    assert progress.per_epoch_s == pytest.approx(5.0) and reports[-1]["eta_s"] == pytest.approx(5.0)
+
+
 def test_history_csv_has_keras_csvloggers_columns_and_whole_epochs(fn):
     from colorizer.finetune.publishing import history_csv
 

@@ -188,6 +188,7 @@ class Progress(keras.callbacks.Callback):
         self.epoch_index, self.epoch_start, self.steps_done = 0, time.perf_counter(), 0
         self.first_step_end: float | None = None  # the first epoch's first step, traced: the pace counts from it
         self.step_pace: float | None = None       # seconds a step, over the first epoch's later steps
+        self.preview_s = 0.0                      # the last epoch's preview, in seconds
         self.rows: list[dict] = []
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -206,12 +207,13 @@ class Progress(keras.callbacks.Callback):
 
     @property
     def per_epoch_s(self) -> float | None:
-        """Seconds an epoch takes once TensorFlow has traced its functions: the mean of the whole epochs after the
-        first; else the first epoch's pace after its first step; else the first epoch's time; None before any."""
+        """Seconds an epoch takes once TensorFlow has traced its functions, its preview included: the mean of the
+        whole epochs after the first; else the first epoch's pace after its first step, plus the last preview; else
+        the first epoch's time; None before any."""
         if len(self.epoch_times) > 1:
             return float(np.mean(self.epoch_times[1:]))
         if self.step_pace is not None:
-            return self.step_pace * self.steps
+            return self.step_pace * self.steps + self.preview_s
         return self.epoch_times[0] if self.epoch_times else None
 
     def _eta(self) -> float | None:
@@ -226,10 +228,15 @@ class Progress(keras.callbacks.Callback):
         return this_epoch + per_epoch * remaining_epochs
 
     def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
+        started = time.perf_counter()
+        preview = self.preview()
+        # An epoch's time counts its preview, and the pace from steps adds the last one: at small crops the preview
+        # and the validation are most of an epoch, and the ETA said 8 s for 23 (session 38's class audit).
+        self.preview_s = time.perf_counter() - started
         if self.steps_done == self.steps:  # a stopped, partial epoch would skew the ETA
             self.epoch_times.append(time.perf_counter() - self.epoch_start)
-        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
-        self.report(history=tuple(self.rows), preview=self.preview(), preview_epoch=epoch + 1, eta_s=self._eta())
+        self.report(history=tuple(self.rows), preview=preview, preview_epoch=epoch + 1, eta_s=self._eta())
 
     @property
     def stopped_early(self) -> bool:
