@@ -77,6 +77,8 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     at.button(key=f"colorize.hint_color.{digest}.10.30.add").click().run()
     assert_no_page_error(at)
     assert any(m.value == "**1 hint**" for m in at.markdown)
+    assert [t.value for t in at.toast] == [   # said where a screen reader reads it (session 38)
+        "Hint 1 added at x = 10, y = 30: the picture is colored again with it."]
     assert result_url(at) != before  # the model took the hint
     # Remove all: back to the automatic result.
     at.button(key=f"colorize.hint_clear.{digest}").click().run()
@@ -560,13 +562,15 @@ def test_add_at_the_hint_cap_is_dropped(monkeypatch):
     import ui.hints_ui as hints_ui
     from colorizer.hints import MAX_HINTS
 
-    monkeypatch.setattr(hints_ui, "st", SimpleNamespace(session_state={"picker": "#ff0000"}))
+    state = {"picker": "#ff0000"}
+    monkeypatch.setattr(hints_ui, "st", SimpleNamespace(session_state=state))
     hints = hints_ui.hints_of("d")
     hints.extend({"x": i % 10, "y": i // 10, "rgb": [0, 0, 0]} for i in range(MAX_HINTS - 1))
     hints_ui._add_hint("d", (5, 5), "picker")
     assert len(hints_ui.hints_of("d")) == MAX_HINTS and hints_ui.hints_of("d")[-1]["rgb"] == [255, 0, 0]
+    del state[hints_ui.ADDED_KEY]
     hints_ui._add_hint("d", (6, 6), "picker")
-    assert len(hints_ui.hints_of("d")) == MAX_HINTS
+    assert len(hints_ui.hints_of("d")) == MAX_HINTS and hints_ui.ADDED_KEY not in state   # a dropped click says nothing
 
 
 def test_a_picture_with_transparency_is_sent_small_with_its_alpha_exact():

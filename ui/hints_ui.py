@@ -34,6 +34,7 @@ __all__ = ["hints_json", "hints_ui", "unused_hints_ui"]
 HINTS_KEY = "colorize.hints"        # digest → [hint, ...]
 POINT_KEY = "colorize.hint_point"   # digest → (x, y): the clicked point waiting for a color
 UPLOADED_KEY = "colorize.hint_files"  # digest → id of the hints file already applied
+ADDED_KEY = "colorize.hint_added"    # what Add did, said once by the next run
 CLICK_SIDE = 640                    # the clickable image's longest side, px
 SUGGESTIONS = 6
 # Hints listed one row each (a swatch, the point, a Remove button), the latest ones; earlier ones are one table and a
@@ -167,6 +168,11 @@ def _add_hint(digest: str, point: tuple[int, int], picker_key: str) -> None:
     hints = hints_of(digest)
     if len(hints) < MAX_HINTS:  # the button is disabled at the cap; a stale click is dropped
         hints.append({"x": point[0], "y": point[1], "rgb": _rgb(st.session_state.get(picker_key, "#808080"))})
+        # Said where it is read aloud (a toast, drawn by the run this click starts: ``_list_ui``): the rerun takes
+        # the keyboard's focus to the page's start, and the new hint showed only in the list further down (session
+        # 38's accessibility audit).
+        st.session_state[ADDED_KEY] = (f"Hint {len(hints)} added at x = {point[0]}, y = {point[1]}: the picture is "
+                                       "colored again with it.")
     _store(POINT_KEY).pop(digest, None)
 
 
@@ -233,6 +239,9 @@ def _painted_ui(picked_hex: str, L: float) -> None:
 
 
 def _list_ui(digest: str, name: str) -> None:
+    added = st.session_state.pop(ADDED_KEY, None)
+    if added:
+        st.toast(added, icon=":material/colorize:")
     hints = hints_of(digest)
     if not hints:
         st.caption("No hints yet: the result is the model's automatic colorization.")
