@@ -405,6 +405,24 @@ def test_a_clip_of_too_many_frames_is_refused_however_small_they_are(tiny_app_en
                       "(the command line takes longer clips: python -m colorizer video)"], errors
     assert "video.run" not in [button.key for button in at.button]
 
+    # A file that gives no count (MKV, WebM) is said to hold "about" its length × rate (session 38's hostile-input
+    # audit: 25 frames declaring 1,000 a second were refused as "24,001 frames", said as a fact).
+    import av
+
+    path = tmp_path / "counted.mkv"
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(8):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    at.file_uploader(key="video.upload").set_value([("uncounted.mkv", path.read_bytes(), "video/x-matroska")]).run()
+    assert [as_read(e.value) for e in at.error] == [
+        "uncounted.mkv: about 8 frames (its length at 25 a second: the file gives no count), over this server's 7 for "
+        "a clip (the command line takes longer clips: python -m colorizer video)"]
+
 
 def test_an_oversized_or_deeply_nested_hints_file_is_refused_before_parsing(tiny_app_env, tmp_path, monkeypatch):
     # The size and nesting are checked on the bytes (``parse_hints_json``): a 50 MB "[{},{},…]" would take

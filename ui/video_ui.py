@@ -90,7 +90,7 @@ def opened_clip(path: Path, name: str):
         raise VideoError(f"{name}: {info.duration:.0f} s, over this server's {MAX_SECONDS} s for a clip "
                          "(the command line takes longer clips: python -m colorizer video)")
     if info.frames > MAX_FRAMES:
-        raise VideoError(f"{name}: {info.frames:,} frames, over this server's {MAX_FRAMES} for a clip "
+        raise VideoError(f"{name}: {info.frames_text}, over this server's {MAX_FRAMES} for a clip "
                          "(the command line takes longer clips: python -m colorizer video)")
     try:
         check_budget(info, max_frames=MAX_FRAMES, max_pixels=PAGE_BUDGET, max_frame_pixels=MAX_FRAME_PIXELS)

@@ -113,7 +113,7 @@ class VideoTooLongError(VideoBudgetError):
 @dataclass(frozen=True)
 class VideoInfo:
     """What a clip's header says: ``frames`` is the stream's count, or duration × rate when it has
-    none (0 when neither is known); ``fps`` a Fraction; ``width`` and ``height`` as the clip is shown, after
+    none (``estimated``; 0 when neither is known); ``fps`` a Fraction; ``width`` and ``height`` as the clip is shown, after
     ``rotation`` (degrees counterclockwise, a multiple of 90: a phone's portrait clip is stored sideways with a
     rotation to show it upright), which ``read_frames`` applies to every frame."""
 
@@ -125,10 +125,19 @@ class VideoInfo:
     codec: str
     has_audio: bool
     rotation: int = 0
+    estimated: bool = False
 
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    @property
+    def frames_text(self) -> str:
+        """``frames`` in words, "about" when the file gave no count (MKV, WebM): a clip of 25 frames declaring 1,000 a
+        second was refused as "24,001 frames" (session 38's hostile-input audit)."""
+        if not self.estimated:
+            return f"{self.frames:,} frames"
+        return f"about {self.frames:,} frames (its length at {float(self.fps):,.4g} a second: the file gives no count)"
 
     @property
     def duration(self) -> float:
@@ -231,14 +240,15 @@ def probe(path, max_frame_pixels: int | None = None) -> VideoInfo:
             raise _far_over_or_unreadable(Path(path).name, frame_limit, "no frame size in its header")
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(24)
         frames = int(stream.frames or 0)
-        if not frames:
+        estimated = not frames
+        if estimated:
             seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
             frames = int(round(seconds * float(fps)))
         rotation = _rotation_of(path, container, stream)
         if rotation % 180:
             width, height = height, width
         return VideoInfo(str(path), int(width), int(height), Fraction(fps), frames, stream.codec_context.name,
-                         bool(container.streams.audio), rotation)
+                         bool(container.streams.audio), rotation, estimated=estimated and frames > 0)
     finally:
         container.close()
 
@@ -302,7 +312,8 @@ def check_budget(info: VideoInfo, max_frames: int | None = None, max_pixels: int
     if min(frames, info.frames) * pixels > budget:
         most = budget // pixels
         # The facts only: what to do differs on the command line (``video.cli``) and on the page (``ui.video_ui``).
-        raise VideoTooLongError(f"{info.name}: {frames:,} frames of {info.width}x{info.height} exceed this host's "
+        counted = info.frames_text if frames == info.frames else f"{frames:,} frames"
+        raise VideoTooLongError(f"{info.name}: {counted} of {info.width}x{info.height} exceed this host's "
                                f"budget of {budget:,} frame pixels ({most:,} frames at this size)")
     return frames
 
