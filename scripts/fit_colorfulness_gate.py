@@ -8,9 +8,11 @@ this machine (else they are computed once, about 2 minutes on 2 cores). Each cro
 cross-validated correlation, the folds split by photo (a photo's crops are never both sides).
 
     python scripts/fit_colorfulness_gate.py data/photos --stamps data/stamps [--l2 10000] [--featureless N]
-        [--log-features] [--out weights/hypercolumn/colorfulness_gate.npz] [--card weights/hypercolumn/card.json]
+        [--log-features] --out DIR/colorfulness_gate.npz [--card DIR/card.json]
 
-The shipped gate: ``--featureless 40 --log-features --l2 3000`` (the card's ``colorfulness_gate.command``).
+The shipped gate: ``--featureless 40 --log-features --l2 3000`` (the card's ``colorfulness_gate.command``), written
+with ``--out weights/hypercolumn/colorfulness_gate.npz``. ``--out`` has no default: it was the shipped gate's file, and
+repeating an experiment the notebook did not ship replaced the shipped gate without a word (session 38's audit).
 
 ``--featureless N`` adds N gray pictures with nothing in them (``colorfulness_gate.featureless``: flat,
 ramps, faint noise), labeled with their colorfulness (0), so that a blank picture stays gray; they join
@@ -184,7 +186,9 @@ def main(argv=None) -> int:
                         help="also photos of other sources (scripts/fetch_aerial.py, fetch_everyday.py), "
                              "--extra-crops-per-photo crops each, no stamps")
     parser.add_argument("--extra-crops-per-photo", type=int, default=10)
-    parser.add_argument("--out", default=str(checkpoints.WEIGHTS_DIR / "hypercolumn" / colorfulness_gate.FILE_NAME))
+    parser.add_argument("--out", required=True, metavar="FILE.npz",
+                        help="where the gate goes: beside the checkpoint it serves (the shipped one: "
+                             f"{checkpoints.WEIGHTS_DIR.name}/hypercolumn/{colorfulness_gate.FILE_NAME}, on purpose only)")
     parser.add_argument("--card", help="a card.json to record the gate in (the shipped flagship's, usually)")
     parser.add_argument("--evaluate", metavar="A,B,...", help="then score the flagship with the cap on these sets")
     parser.add_argument("--backdrops", type=int, default=0, metavar="N",
@@ -230,7 +234,7 @@ def main(argv=None) -> int:
                                      "cross_validated_correlation": round(crop_correlation, 3),
                                      "command": "python scripts/fit_colorfulness_gate.py "
                                                 + " ".join(sys.argv[1:] if argv is None else argv)}
-        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+        checkpoints.atomic_write_text(card_path, json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     if args.evaluate:
         evaluate_caps(Path(args.out).parent, args.evaluate.split(","), [float(c) for c in args.caps.split(",")], args.dir)
     return 0

@@ -195,6 +195,15 @@ def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_
     assert json.loads(card.read_text())["colorfulness_gate"]["backdrops"] == 3
 
 
+def test_the_fit_script_needs_its_out_file(photo_dir, capsys):
+    """Session 38's README audit: ``--out`` defaulted to the shipped gate's file, so repeating an experiment the
+    notebook did not ship replaced the shipped gate without a word. It has no default now: a usage error, at once."""
+    fit_script = load_script("fit_colorfulness_gate")
+    with pytest.raises(SystemExit) as stopped:
+        fit_script.main([str(photo_dir), "--backdrops", "4"])
+    assert stopped.value.code == 2 and "the following arguments are required: --out" in capsys.readouterr().err
+
+
 def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
     """A gate records its network outputs (``blocks``) and survives a save and load with them; a gate file
     from before the record (R2's, shipped) reads VGG16 blocks 4-5. ``with_prediction`` pools exactly those."""
