@@ -440,10 +440,11 @@ def cmd_train(args) -> int:
         return USAGE_ERROR
     import_tensorflow_quietly()  # the architecture's size check builds nothing, but its module imports Keras
     from colorizer.models import architecture
-    from colorizer.train import check_size, train_architecture
+    from colorizer.train import check_size, rebalancing_power, train_architecture
 
-    try:  # train_architecture checks it too, as a ValueError (exit 1): here it is a usage error, found first
+    try:  # train_architecture checks them too, as a ValueError (exit 1): here they are usage errors, found first
         check_size(architecture(args.arch), args.size)
+        rebalancing_power(architecture(args.arch), args.arch, args.class_rebalancing)
     except ValueError as err:
         _error(str(err))
         return USAGE_ERROR

@@ -28,7 +28,7 @@ from colorizer.hardware import device_description
 from colorizer.loop import LR_FACTOR, ArrayBatches, KeepBestWeights, SaveEachEpoch, fit  # noqa: F401 (the loop, re-exported)
 from colorizer.models import architecture
 
-__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "check_size", "train_architecture", "trained_part",
+__all__ = ["device_description", "KeepBestWeights", "ArrayBatches", "fit", "check_size", "rebalancing_power", "train_architecture", "trained_part",
            "data_sources", "extra_photos_card", "crops", "target_prior", "warm_start", "freeze_except"]
 
 # Random validation crops per held-out photo beside its centre crop (fine-tuning, with fewer photos, takes 2).
@@ -137,7 +137,7 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     training (default: ``log``)."""
     arch = architecture(name)
     check_size(arch, size)  # before anything slow: a wrong option fails at once
-    power = _rebalancing_power(arch, name, class_rebalancing)
+    power = rebalancing_power(arch, name, class_rebalancing)
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
@@ -184,7 +184,7 @@ def check_size(arch, size: int | None) -> None:
                          f"1/{arch.SIZE_MULTIPLE} of the size), got {size}")
 
 
-def _rebalancing_power(arch, name: str, class_rebalancing: float | None) -> dict:
+def rebalancing_power(arch, name: str, class_rebalancing: float | None) -> dict:
     """The keyword ``arch.loss_and_metrics`` takes for ``class_rebalancing`` (``{}``: the architecture's own
     power); ValueError for an architecture without a class-rebalanced loss, which has no power to set."""
     if class_rebalancing is not None and arch.CLASSIFICATION_REBALANCING is None:

@@ -513,10 +513,11 @@ def test_unknown_architecture_is_an_argparse_error(capsys):
 
 
 def test_class_rebalancing_is_refused_where_there_is_none(photo_dir, tmp_path, capsys):
-    """--class-rebalancing sets the flagship's loss; an architecture without that power says so in one line, at once."""
+    """--class-rebalancing sets the flagship's loss; an architecture without that power says so in one line, at once,
+    as a usage error (it was exit 1, found inside the training: session 37's CLI audit)."""
     out = tmp_path / "o"
     assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
-                 "--class-rebalancing", "0.5"]) == 1
+                 "--class-rebalancing", "0.5"]) == 2
     assert error_lines(capsys.readouterr().err) == [
         "error: --class-rebalancing: cifar_ae has no class-rebalancing power to set (hypercolumn has)"]
     assert not out.exists()
