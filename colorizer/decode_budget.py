@@ -396,8 +396,10 @@ def too_large(pixels: int, max_pixels: int, size: str) -> str:
 
 
 def _over_budget(size: str, need: int, memory: int, what: str) -> str:
-    return (f"image too large to decode within the budget ({size}: {what} needs about {need / 2**20:,.0f} MB, "
-            f"the budget is {memory / 2**20:,.0f} MB); {OPERATOR_ADVICE}")
+    # As many decimals as it takes to tell the two apart: "needs about 183 MB, the budget is 183 MB" (session 38).
+    digits = next((d for d in (0, 1, 2) if round(need / 2**20, d) != round(memory / 2**20, d)), 2)
+    return (f"image too large to decode within the budget ({size}: {what} needs about {need / 2**20:,.{digits}f} MB, "
+            f"the budget is {memory / 2**20:,.{digits}f} MB); {OPERATOR_ADVICE}")
 
 
 def jpeg_scale(width: int, height: int, max_pixels: int) -> int:

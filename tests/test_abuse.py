@@ -1269,3 +1269,13 @@ def test_hosted_config_keeps_xsrf_and_cors_on_and_shows_no_error_details():
     assert config["client"]["showErrorDetails"] == "none"
     text = (ROOT / ".streamlit" / "config.toml").read_text()
     assert "STREAMLIT_SERVER_XSRF_COOKIE_SAME_SITE=none" in text  # the documented setting for a Hugging Face Space
+
+
+def test_a_budget_refusal_tells_its_two_sizes_apart():
+    """Session 38's hostile-input audit: a 4900×4900 16-bit RGBA PNG was refused as "needs about 183 MB, the budget is
+    183 MB". Each number gets as many decimals as it takes to tell them apart; far apart, none."""
+    from colorizer.decode_budget import _over_budget
+
+    close = _over_budget("4900x4900", int(183.4 * 2**20), 183 * 2**20, "its raster")
+    assert "needs about 183.4 MB, the budget is 183.0 MB" in close
+    assert "needs about 300 MB, the budget is 183 MB" in _over_budget("4900x4900", 300 * 2**20, 183 * 2**20, "its raster")
