@@ -392,7 +392,8 @@ OPERATOR_ADVICE = "to allow larger images set the environment variable COLORIZER
 
 
 def too_large(pixels: int, max_pixels: int, size: str) -> str:
-    return f"image too large ({size} = {pixels:,} pixels; the limit is {max_pixels:,} pixels); {OPERATOR_ADVICE}"
+    counted = f"{pixels:,} pixels" if size == "image" else f"{size} = {pixels:,} pixels"  # no "image = 3,600,120,001"
+    return f"image too large ({counted}; the limit is {max_pixels:,} pixels); {OPERATOR_ADVICE}"
 
 
 def _over_budget(size: str, need: int, memory: int, what: str) -> str:

@@ -380,7 +380,7 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
         except _DecodeTimeout:
             raise DecodeTimeoutError(name, _timeout_reason(seconds)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(name, pillow_bomb_reason(exc, data, max_pixels)) from None
+            raise ImageError(name, pillow_bomb_reason(exc, data, max_pixels, reduced_jpeg)) from None
         except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
             fmt = format_from_signature(data)
             raise ImageError(name, f"corrupt or truncated {fmt} file ({describe(exc)})") from None

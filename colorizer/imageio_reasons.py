@@ -133,11 +133,16 @@ def too_large_reason(pixels: int, max_pixels: int, size: str | None = None) -> s
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
-def pillow_bomb_reason(exc: Exception, data: bytes, max_pixels: int) -> str:
+def pillow_bomb_reason(exc: Exception, data: bytes, max_pixels: int, reduced_jpeg: bool = False) -> str:
     """Reason for Pillow's own decompression-bomb guard firing (it fires in Image.open,
-    so we have no image object; the pixel count comes from Pillow's message)."""
+    so we have no image object; the pixel count comes from Pillow's message). ``reduced_jpeg``: a JPEG the caller
+    would shrink while decoding, whose limit is then Pillow's own (a 192 MP one was told "the limit is 12,000,000
+    pixels" where the page shrinks JPEGs of up to 179 MP: session 38's hostile-input audit)."""
     match = _BOMB_PIXELS.search(str(exc))
     pixels = int(match.group(1)) if match else None
+    if reduced_jpeg and pixels is not None:
+        return (f"image too large ({pixels:,} pixels; a JPEG is shrunk while it is decoded, up to "
+                f"{2 * Image.MAX_IMAGE_PIXELS:,} pixels, the most Pillow opens)")
     if pixels is None or pixels > max_pixels:
         # The usual case: our limit would refuse it as well; say it our way.
         if pixels is None:

@@ -701,6 +701,15 @@ def test_reasons_are_bounded_and_say_which_guard_refused():
     # Within our limit but over Pillow's own guard: raising our setting alone would not help.
     pillows = reasons.pillow_bomb_reason(Exception("Image size (60000 pixels) exceeds limit"), gif, max_pixels=100_000)
     assert "Pillow's decompression-bomb guard (60,000 pixels" in pillows and "alone is not enough" in pillows
+    # A JPEG the page would shrink while decoding: its limit is Pillow's, not the 12 MP budget (session 38's
+    # hostile-input audit: a 192 MP JPEG was told "the limit is 12,000,000 pixels"); no size from the header: no "=".
+    from PIL import Image
+
+    jpeg = reasons.pillow_bomb_reason(Exception("Image size (192000000 pixels) exceeds limit"), b"\xff\xd8",
+                                      max_pixels=12_000_000, reduced_jpeg=True)
+    assert jpeg == (f"image too large (192,000,000 pixels; a JPEG is shrunk while it is decoded, up to "
+                    f"{2 * Image.MAX_IMAGE_PIXELS:,} pixels, the most Pillow opens)")
+    assert reasons.too_large_reason(60000, 1000).startswith("image too large (60,000 pixels; the limit is 1,000 pixels)")
 
 
 def test_a_color_photo_is_decoded_without_a_whole_picture_copy_beside_its_array():
