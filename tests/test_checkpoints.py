@@ -305,8 +305,14 @@ def test_card_and_history(tmp_path, tiny_checkpoints):
 def test_checkpoint_loads_and_colorizes(tiny_checkpoints):
     # the loaded model works with the custom layers registered by importing colorizer.models
     model = load_keras_model(tiny_checkpoints["unet313"])
-    out = model(np.zeros((1, 16, 16, 1), np.float32))
-    assert out["probs"].shape == (1, 8, 8, 313)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 1)).astype(np.float32)
+    probs = np.asarray(model(x)["probs"])
+    assert probs.shape == (1, 8, 8, 313)
+    # A distribution over the bins at every cell, that depends on the picture (session 38's mutation audit: this
+    # test checked the shape alone), and the same from a second load of the file.
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-4)
+    assert np.all(probs >= 0) and not np.allclose(probs, np.asarray(model(np.zeros_like(x))["probs"]), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(load_keras_model(tiny_checkpoints["unet313"])(x)["probs"]), probs, atol=1e-6)
 
 
 def weight_file_groups(path) -> set[str]:
