@@ -139,6 +139,52 @@ def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_en
     assert not [i for i in at.info if "stopped before its end" in as_read(i.value)]
 
 
+def test_a_run_ended_by_stop_is_not_called_cut_off_whichever_ends_first():
+    """Session 38's browser check: Streamlit runs Stop's callback in the new page run while the old one unwinds its
+    clip, in either order; the old run's end was then recorded as a cut-off and said on the next run ("when the page
+    was reloaded…", after Stop). And a new run of the same session waits for its old run to let go of its clip, so
+    that a cut-off is said at once, not one run late."""
+    import threading
+    import time
+
+    from ui import clip_runs
+
+    def unwinding(owner, session, started, go):
+        try:
+            with clip_runs.claim(owner, "clip.mp4", session=session):
+                started.set()
+                go.wait(10)
+                raise KeyboardInterrupt   # stands in for Streamlit's StopException
+        except KeyboardInterrupt:
+            pass
+
+    for stop_first in (True, False):   # Stop's callback before the old run unwinds, and after
+        started, go = threading.Event(), threading.Event()
+        old_run = threading.Thread(target=unwinding, args=("stopper", "tab", started, go))
+        old_run.start()
+        assert started.wait(10)
+        assert not clip_runs.wait_released("stopper", "tab", timeout=0.05)   # still held by this session's run
+        assert clip_runs.wait_released("stopper", "another tab", timeout=0.05)
+        if stop_first:
+            clip_runs.stopping("stopper")
+        go.set()
+        began = time.monotonic()
+        assert clip_runs.wait_released("stopper", "tab", timeout=5) and time.monotonic() - began < 2
+        old_run.join()
+        if not stop_first:
+            clip_runs.stopping("stopper")
+        assert clip_runs.interrupted("stopper") is None, stop_first
+    # Without Stop, the same end is a cut-off, said once.
+    started, go = threading.Event(), threading.Event()
+    old_run = threading.Thread(target=unwinding, args=("reloader", "tab", started, go))
+    old_run.start()
+    assert started.wait(10)
+    go.set()
+    assert clip_runs.wait_released("reloader", "tab", timeout=5)
+    old_run.join()
+    assert clip_runs.interrupted("reloader") == "clip.mp4" and clip_runs.interrupted("reloader") is None
+
+
 def test_a_damaged_clip_says_its_skipped_parts_not_all_colorized(tiny_app_env, tmp_path, monkeypatch):
     """Session 38's hostile-input audit: a clip damaged in its middle was said to hold fewer frames than its header,
     "all of them were colorized". Its skipped packets are said instead."""

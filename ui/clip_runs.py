@@ -8,7 +8,10 @@ or running at a time (``claim``).
 A run ends when its page run does: a reload, leaving the page or changing a setting mid-clip stops it (Streamlit
 stops or reruns the script), and the page came back with nothing said. ``claim`` records such an end (any
 ``BaseException`` that is not an ``Exception``: Streamlit's stop and rerun), and the visitor's next page run reads it
-once (``interrupted``). Thread-safe: every visitor's page runs in a thread of its own.
+once (``interrupted``), after waiting for its own session's run to let go (``wait_released``): Streamlit starts the
+new run while the old one is still unwinding. A run ended by the page's Stop is not cut off (``stopping``); Stop's
+callback may run before or after the old run unwinds, so it marks the claim and clears a record alike.
+Thread-safe: every visitor's page runs in a thread of its own.
 """
 from __future__ import annotations
 
@@ -16,24 +19,27 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["claim", "running", "interrupted"]
+__all__ = ["claim", "running", "interrupted", "stopping", "wait_released", "MAX_REMEMBERED"]
 
 MAX_REMEMBERED = 1000   # cut-off runs kept until their visitors come back (a name each)
-_lock = threading.Lock()
-_running: dict[str, str] = {}       # visitor → the clip's name, while it is queued or colorized
-_interrupted: dict[str, str] = {}   # visitor → the name of their clip whose run was cut off, until they are told
+_changed = threading.Condition()
+_running: dict[str, tuple[str, str | None]] = {}   # visitor → (the clip's name, its session), while queued or colorized
+_stopped: set[str] = set()                          # visitors whose running clip their Stop ended
+_interrupted: dict[str, str] = {}                   # visitor → their cut-off clip's name, until they are told
 
 
 @contextmanager
-def claim(owner: str, name: str) -> Iterator[bool]:
-    """True (the visitor's clip ``name`` is theirs to run until the block ends) unless ``owner`` has one queued or
-    running already (False: nothing is claimed). A block ended by Streamlit's stop or rerun is recorded as cut off."""
-    with _lock:
+def claim(owner: str, name: str, session: str | None = None) -> Iterator[bool]:
+    """True (the visitor's clip ``name`` is theirs to run until the block ends; ``session``: the page session running
+    it) unless ``owner`` has one queued or running already (False: nothing is claimed). A block ended by Streamlit's
+    stop or rerun, not by the page's Stop, is recorded as cut off."""
+    with _changed:
         if owner in _running:
             claimed = False
         else:
-            _running[owner] = name
+            _running[owner] = (name, session)
             _interrupted.pop(owner, None)   # an older cut-off run is not news once another one starts
+            _stopped.discard(owner)
             claimed = True
     if not claimed:
         yield False
@@ -43,23 +49,44 @@ def claim(owner: str, name: str) -> Iterator[bool]:
     except Exception:
         raise
     except BaseException:   # Streamlit's StopException or RerunException: the page run ended, and the clip with it
-        with _lock:
-            _interrupted[owner] = name
-            if len(_interrupted) > MAX_REMEMBERED:   # visitors who never came back: the oldest go first
-                del _interrupted[next(iter(_interrupted))]
+        with _changed:
+            if owner not in _stopped:
+                _interrupted[owner] = name
+                if len(_interrupted) > MAX_REMEMBERED:   # visitors who never came back: the oldest go first
+                    del _interrupted[next(iter(_interrupted))]
         raise
     finally:
-        with _lock:
+        with _changed:
             _running.pop(owner, None)
+            _stopped.discard(owner)
+            _changed.notify_all()
+
+
+def stopping(owner: str) -> None:
+    """The page's Stop, pressed by ``owner``: their running clip's end is not a cut-off (marked while it unwinds, or
+    its record cleared if it unwound first)."""
+    with _changed:
+        if owner in _running:
+            _stopped.add(owner)
+        _interrupted.pop(owner, None)
 
 
 def running(owner: str) -> str | None:
     """The name of ``owner``'s clip queued or colorized now, or None."""
-    with _lock:
-        return _running.get(owner)
+    with _changed:
+        entry = _running.get(owner)
+        return entry[0] if entry else None
+
+
+def wait_released(owner: str, session: str | None, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds while ``owner``'s clip is held by ``session`` (a run of this very session still
+    unwinding) → whether it is let go."""
+    with _changed:
+        return _changed.wait_for(lambda: _running.get(owner, (None, None))[1] != session or session is None,
+                                 timeout=timeout)
 
 
 def interrupted(owner: str) -> str | None:
     """The name of ``owner``'s clip whose run was cut off since they were last told, or None (told once)."""
-    with _lock:
+    with _changed:
         return _interrupted.pop(owner, None)

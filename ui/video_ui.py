@@ -238,12 +238,22 @@ def guidance_key(guidance: dict) -> str:
 
 def _stop() -> None:
     st.session_state[STOPPED_KEY] = True
+    clip_runs.stopping(visitor.token())   # its run's end is the visitor's Stop, not a cut-off
+
+
+def _session_id() -> str | None:
+    """The running page session's id (None outside one): a visitor's tabs are sessions of their own."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else None
 
 
 def _request() -> None:
     st.session_state[REQUEST_KEY] = True
 
 
+CUT_OFF_WAIT_S = 3.0   # the longest a page run waits for its session's previous run to let go of its clip
 # The clip lane's kind: its jobs' time is remembered per frame (``work_queue``'s ``work``).
 CLIP_KIND = "This clip"
 
@@ -271,7 +281,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
             bar.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
         return
     owner = visitor.token()
-    with clip_runs.claim(owner, name) as claimed:
+    with clip_runs.claim(owner, name, session=_session_id()) as claimed:
         if not claimed:  # one clip at a time a visitor: five tabs held a class's clips back 45 s (session 38)
             bar.warning(plain(f"{clip_runs.running(owner) or 'A clip'} of yours is being colorized in another tab: "
                               "wait for it there, or stop it, then press Colorize again."), icon=":material/tab:")
@@ -449,7 +459,11 @@ def last_result_ui() -> None:
 def cut_off_ui() -> None:
     """Once, the visitor's clip whose run a reload, a trip to another page or a setting changed mid-clip ended (Stop
     says so itself): the page had come back without a word, on the sample clip."""
-    cut_off = clip_runs.interrupted(visitor.token())
+    owner = visitor.token()
+    # Streamlit starts this run while the one it replaces may still be unwinding its clip: wait for it to let go
+    # (the next frame's progress, well under a second), or the cut-off was said one run late (session 38).
+    clip_runs.wait_released(owner, _session_id(), timeout=CUT_OFF_WAIT_S)
+    cut_off = clip_runs.interrupted(owner)
     if cut_off and not st.session_state.get(STOPPED_KEY):
         st.info(plain(f"{cut_off} stopped before its end, when the page was reloaded, left or changed while it ran: "
                       "nothing was kept. Colorize it again, and stay on the page until it ends."),
