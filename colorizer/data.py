@@ -347,21 +347,24 @@ def folder_list(folders) -> list:
 
 
 def extra_photo_crops(folders, per_photo: int, size: int, seed: int,
-                      on_error=print) -> tuple[list[np.ndarray], np.ndarray]:
+                      on_error=print, colors_to_learn: bool = False) -> tuple[list[np.ndarray], np.ndarray]:
     """Flat folders of photos from other sources (``train --extra-photos``, ``scripts/fetch_aerial.py``,
     ``scripts/fetch_everyday.py``; one folder or a list) → (their photos, folder after folder, and
     ``per_photo`` random crops of each, no stamps). The crops draw from a stream of their own, so that a
     run's other crops are those of the same run without them, and a folder's crops are the same with or
-    without the folders named after it. A photo that teaches no colors (``learning_problem``) is reported as an
-    unreadable one is. ValueError for a held-out source (``check_held_out``) or a folder with no photo to learn from."""
+    without the folders named after it. ``colors_to_learn`` (``train --extra-photos``): a photo that teaches no colors
+    (``learning_problem``) is reported as an unreadable one is and left out, as ``--data``'s are; the colorfulness
+    gate's fit keeps its gray ones (a gray picture teaches it that gray is gray). ValueError for a held-out source
+    (``check_held_out``) or a folder with no photo to take."""
     photos = []
     for folder in folder_list(folders):
         check_held_out(folder)
         # The training photos' rule (a gray or tiny one teaches no colors): every folder of the notebook's runs passes
         # it whole, so their crops are the same (session 38's review: a 1×1 and a gray PNG were trained on here).
-        found = load_photos(list_photos(folder), on_error=on_error, colors_to_learn=True)
+        found = load_photos(list_photos(folder), on_error=on_error, colors_to_learn=colors_to_learn)
         if not found:
-            raise ValueError(f"{folder}: no color photos to learn from")
+            raise ValueError(f"{folder}: no {'color ' if colors_to_learn else 'readable '}photos"
+                             + (" to learn from" if colors_to_learn else ""))
         photos += found
     return photos, random_crops(photos, per_photo, size, seed=seed + 2)
 

@@ -94,7 +94,8 @@ def crops(data_dir, size: int, crops_per_photo: int, seed: int, log, stamps: lis
     if extra_dir:  # after the others: the photos' own crops stay those of a run without them
         if any(Path(f).resolve() == (Path(data_dir) / "val").resolve() for f in data.folder_list(extra_dir)):
             log(f"note: {data_dir}/val is trained on too, so its loss (which keeps the best epoch) is no longer held out")
-        extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=on_error)
+        extra_photos, extra_crops = data.extra_photo_crops(extra_dir, crops_per_photo, size, seed, on_error=on_error,
+                                                           colors_to_learn=True)
         train_crops = np.concatenate([train_crops, extra_crops])
         train_photos = train_photos + extra_photos
     count = round(len(train_crops) * data.SURFACE_SHARE)

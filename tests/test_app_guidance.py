@@ -657,7 +657,7 @@ def test_the_channels_page_leaves_out_what_transparent_pixels_hide(tiny_app_env)
     assert any(c.value.startswith("Histograms of the 75% of the picture that is not fully transparent")
                for c in at.caption)
     figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    truth_histograms = next(f for f in figures if [a.get("text") for a in f["layout"].get("annotations", [])][:3] == ["L", "a", "b"])
+    truth_histograms = next(f for f in figures if [a.get("text") for a in f["layout"].get("annotations", [])][:3] == ["L", "a (log scale)", "b (log scale)"])
     lightness = truth_histograms["data"][0]
     shares = dict(zip(plotly_array(lightness["x"]), plotly_array(lightness["y"])))
     assert sum(shares.values()) == pytest.approx(100)

@@ -316,17 +316,28 @@ def test_several_extra_folders_crop_in_order_and_each_is_checked(tmp_path):
         data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
     (folders["everyday"] / "a.png").unlink()
     (folders["everyday"] / "manifest.csv").unlink()
-    with pytest.raises(ValueError, match="everyday: no color photos to learn from"):
+    with pytest.raises(ValueError, match="everyday: no readable photos"):
         data.extra_photo_crops([folders["aerial"], folders["everyday"]], 4, 16, seed=0)
     # The training photos' rule, as for --data (session 38's review: a 1×1 and a gray PNG were trained on here).
     write_png(folders["aerial"] / "dot.png", np.array([[[200, 30, 30]]], np.uint8))
     write_png(folders["aerial"] / "gray.png", np.full((40, 40), 128, np.uint8))
     lines = []
-    photos, crops = data.extra_photo_crops(folders["aerial"], 4, 16, seed=0, on_error=lines.append)
+    photos, crops = data.extra_photo_crops(folders["aerial"], 4, 16, seed=0, on_error=lines.append, colors_to_learn=True)
     assert len(photos) == 1 and np.all(crops == (20, 200, 30))
     assert sorted(lines) == [
         f"error: {folders['aerial'] / 'dot.png'}: 1×1 px is too small to learn from (at least 32 px a side)",
         f"error: {folders['aerial'] / 'gray.png'}: grayscale photo: it has no color to learn from"]
+    # The colorfulness gate's fit keeps them (a gray picture teaches it that gray is gray); train takes the rule.
+    assert len(data.extra_photo_crops(folders["aerial"], 4, 16, seed=0, on_error=lines.append)[0]) == 3
+    from colorizer import train
+    from conftest import make_photo
+
+    for split, seed in (("train", 1), ("val", 2)):
+        write_png(tmp_path / "photos" / split / "p.png", make_photo(40, 40, seed=seed))
+    lines.clear()
+    trained, _, crops, _ = train.crops(tmp_path / "photos", 16, 2, 0, log=lambda line: None,
+                                       extra_dir=folders["aerial"], on_error=lines.append)
+    assert len(trained) == 2 and len(crops) == 2 + 2 and len(lines) == 2   # the color photo's 2 crops, not the others'
 
 
 def test_everyday_rule_names_photographs_only(tmp_path):
