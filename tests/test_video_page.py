@@ -137,6 +137,12 @@ def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_en
         "Colorize it again, and stay on the page until it ends."]
     at.run()
     assert not [i for i in at.info if "stopped before its end" in as_read(i.value)]
+    # Colorize pressed again mid-clip cuts the old run off to start it again: not said (session 38's review).
+    with pytest.raises(KeyboardInterrupt):
+        with clip_runs.claim(owner, "old.mp4"):
+            raise KeyboardInterrupt
+    at.button(key="video.run").click().run()
+    assert not [i for i in at.info if "stopped before its end" in as_read(i.value)] and len(calls) == 2
 
 
 def test_a_run_ended_by_stop_is_not_called_cut_off_whichever_ends_first():

@@ -464,7 +464,9 @@ def cut_off_ui() -> None:
     # (the next frame's progress, well under a second), or the cut-off was said one run late (session 38).
     clip_runs.wait_released(owner, _session_id(), timeout=CUT_OFF_WAIT_S)
     cut_off = clip_runs.interrupted(owner)
-    if cut_off and not st.session_state.get(STOPPED_KEY):
+    # Stop says so itself, and Colorize pressed again mid-clip starts it again (session 38's review: the page said
+    # "stopped before its end" above the new run's result).
+    if cut_off and not st.session_state.get(STOPPED_KEY) and not st.session_state.get(REQUEST_KEY):
         st.info(plain(f"{cut_off} stopped before its end, when the page was reloaded, left or changed while it ran: "
                       "nothing was kept. Colorize it again, and stay on the page until it ends."),
                 icon=":material/stop_circle:")
