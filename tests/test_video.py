@@ -511,7 +511,8 @@ def test_a_clip_too_small_to_guide_is_refused_before_any_work(tmp_path, capsys, 
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0  # automatic
 
 
-def test_a_clip_damaged_in_its_middle_keeps_the_frames_after_the_damage(tmp_path, capsys, installed_tiny_checkpoints):
+def test_a_clip_damaged_in_its_middle_keeps_the_frames_after_the_damage(tmp_path, capsys, installed_tiny_checkpoints,
+                                                                       monkeypatch):
     """Session 38's hostile-input audit: a clip whose middle third was overwritten stopped at the damage (100 frames of
     300), and the page said "all of them were colorized". The packets FFmpeg cannot decode are skipped, as players
     skip them, and counted; the command line says so."""
@@ -526,9 +527,39 @@ def test_a_clip_damaged_in_its_middle_keeps_the_frames_after_the_damage(tmp_path
     assert damaged and 45 <= frames < 90, (frames, len(damaged))   # the last third's frames, not only the first's
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == (f"note: damaged.mp4: {len(damaged)} damaged packets could not be decoded and were skipped: the "
+    assert err[-1] == (f"note: damaged.mp4: {len(damaged)} damaged parts could not be decoded and were skipped: the "
                        "frames there are missing")
     assert probe(tmp_path / "out.mp4").frames == frames
+    # Past the cap the clip ends there, and says so (session 38's review: it ended without a word).
+    from colorizer.video import io
+
+    monkeypatch.setattr(io, "MAX_DAMAGED_PACKETS", 3)
+    capped = []
+    assert sum(1 for _ in read_frames(source, damaged=capped)) < frames and len(capped) == 4
+    report = colorize_video(source, tmp_path / "capped.mp4", Oracle())
+    assert report.damaged == 4 and report.damage_text == (
+        "damaged past 3 parts that could not be decoded: it was colorized up to there, the rest is left out")
+
+
+def test_a_clip_whose_file_gives_no_count_is_not_said_to_fall_short_of_it(tmp_path, capsys, installed_tiny_checkpoints):
+    """Session 38's review: an MKV (no frame count: its length × rate, "about") whose sound outlasts its pictures was
+    said to hold "6 frames, not the 24 its header announced … (a file cut short?)"."""
+    path = tmp_path / "sound_longer.mkv"
+    container = av.open(str(path), "w", format="matroska")
+    video = container.add_stream("libx264", rate=12)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    audio = sound_stream(container)
+    for i in range(6):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8), format="rgb24")
+        frame.pts = i
+        container.mux(video.encode(frame))
+    container.mux(video.encode(None))
+    mux_sound(container, audio, tone(2.0))
+    container.close()
+    info = probe(path)
+    assert info.estimated and info.frames > 6
+    assert main(["video", str(path), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
+    assert "header announced" not in capsys.readouterr().err
 
 
 def test_a_gifs_own_delays_are_kept_at_an_odd_size(tmp_path):

@@ -203,7 +203,7 @@ def test_a_damaged_clip_says_its_skipped_parts_not_all_colorized(tiny_app_env, t
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
     at.button(key="video.run").click().run()
     assert [as_read(w.value) for w in at.warning] == [
-        "2 damaged parts of the clip could not be decoded and were skipped: the frames there are missing."]
+        "old.mp4: 2 damaged parts could not be decoded and were skipped: the frames there are missing."]
     assert not [i for i in at.info if "all of them were colorized" in as_read(i.value)]
 
 

@@ -340,7 +340,7 @@ def _run(model, clip: tuple, guidance: dict, label: str, key: tuple, frames: int
     bar.empty()
     stop.empty()
     st.session_state[RESULT_KEY] = {"key": key, "mp4": data, "report": report, "label": label, "model": model.name,
-                                    "header_frames": info.frames, "name": name,
+                                    "header_frames": 0 if info.estimated else info.frames, "name": name,
                                     "uploaded": st.session_state.get(SOURCE_KEY) == UPLOAD}
     estimate.caption(estimate_text(info, frames))
 
@@ -416,9 +416,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
                    f"({report.written_seconds:.1f} s, this server's limit) were colorized.", icon=":material/content_cut:")
     announced = result.get("header_frames", 0)
     if report.damaged:  # skipped as players skip them (the clip's damage, not its end)
-        st.warning(f"{report.damaged} damaged part{'s' * (report.damaged != 1)} of the clip could not be decoded and "
-                   f"{'were' if report.damaged != 1 else 'was'} skipped: the frames there are missing.",
-                   icon=":material/broken_image:")
+        st.warning(plain(f"{name}: {report.damage_text}."), icon=":material/broken_image:")
     elif not report.cut_short and 0 < report.frames < announced:  # headers estimate; some (AVI's) overstate
         st.info(f"The clip held {report.frames} frames, not the {announced} its header announced: all of them were "
                 "colorized.", icon=":material/info:")

@@ -99,11 +99,11 @@ def video_from_cli(args, progress, error) -> int:
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
     if report.damaged:  # skipped as players skip them: the frames there are missing, not the rest of the clip
-        print(f"note: {info.name}: {report.damaged} damaged packet{'s' * (report.damaged != 1)} could not be decoded "
-              "and {} skipped: the frames there are missing".format("were" if report.damaged != 1 else "was"),
-              file=sys.stderr)
+        print(f"note: {info.name}: {report.damage_text}", file=sys.stderr)
     # Headers estimate, and a file cut short holds fewer; --max-frames is the user's own number, not the header's.
-    elif not report.cut_short and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
+    # A count the file did not give (MKV, WebM: its length × rate) is not a count to fall short of.
+    elif not report.cut_short and not info.estimated and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
         print(f"note: {info.name} held {report.frames} frame{'s' * (report.frames != 1)}, not the {info.frames} its "
               "header announced: all of them were colorized (a file cut short?)", file=sys.stderr)
     return 0
+

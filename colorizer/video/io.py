@@ -324,7 +324,8 @@ def read_frames(path, max_frames: int | None = None, max_pixels: int | None = No
     """The clip's frames in order, each uint8 RGB H×W×3, one at a time (at most ``max_frames``); ``times``: a list
     each frame's (start, end) in the clip is appended to before it is yielded (seconds; NaN where FFmpeg gives none).
     A packet FFmpeg cannot decode once a frame has been is skipped, as players skip it (``damaged``: a list its index
-    is appended to), up to ``MAX_DAMAGED_PACKETS``; the clip then ends there.
+    is appended to), up to ``MAX_DAMAGED_PACKETS``; the next one ends the clip there (its index appended too: more
+    than ``MAX_DAMAGED_PACKETS`` in ``damaged`` says so).
     ``VideoError`` when the file cannot be decoded from the start, a frame changes size, a JPEG-based frame passes the
     image path's limits (checked before it is decoded) or a frame took over ``MAX_FRAME_DECODE_SECONDS`` to decode;
     ``VideoBudgetError`` when the frames read pass ``max_pixels`` or a frame passes ``max_frame_pixels`` (default
@@ -394,7 +395,8 @@ def _decoded(container, stream, name: str, damaged: list | None = None):
     (``_check_jpeg_packet``) and timed after (``MAX_FRAME_DECODE_SECONDS``): ``VideoError`` naming the file. Once a
     frame has come, a packet that fails to decode is skipped (its index appended to ``damaged``): a clip damaged in
     its middle lost every frame after the damage, and was said to be all colorized (session 38's hostile-input audit).
-    Past ``MAX_DAMAGED_PACKETS`` of them, FFmpeg's error ends the clip there."""
+    Only FFmpeg's "invalid data" is damage; its other errors are ``read_frames``'. One past ``MAX_DAMAGED_PACKETS``
+    ends the clip (appended too)."""
     import av
 
     jpeg = stream.codec_context.name in JPEG_CODECS
@@ -406,10 +408,12 @@ def _decoded(container, stream, name: str, damaged: list | None = None):
         started = time.perf_counter()
         try:
             frames = packet.decode()
-        except av.FFmpegError:
-            if not decoded_any or len(damaged) >= MAX_DAMAGED_PACKETS:
+        except av.error.InvalidDataError:
+            if not decoded_any:
                 raise
             damaged.append(index)
+            if len(damaged) > MAX_DAMAGED_PACKETS:
+                return
             frames = []
         decoded_any = decoded_any or bool(frames)
         took = time.perf_counter() - started

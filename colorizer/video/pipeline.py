@@ -20,6 +20,7 @@ from typing import Callable
 
 from colorizer.checkpoints import error_naming
 from colorizer.video.frames import FrameColorizer, unguidable_reason
+from colorizer.video import io
 from colorizer.video.io import Timeline, VideoBudgetError, VideoError, VideoWriter, check_budget, probe, read_frames
 
 __all__ = ["colorize_video", "VideoReport", "PREFETCH"]
@@ -91,7 +92,7 @@ class VideoReport:
     frame the motion-compensated change of a, b (``temporal.Step``) of the per-frame prediction and of
     the colors shown (NaN at cuts). ``cut_short``: the clip had frames beyond ``max_frames`` or
     ``max_seconds``, which were left out. ``damaged``: the clip's packets that could not be decoded, skipped
-    (``io.read_frames``)."""
+    (``io.read_frames``; over ``io.MAX_DAMAGED_PACKETS``: the clip was read up to there, the rest left out)."""
 
     frames: int = 0
     fps: float = 0.0
@@ -111,6 +112,17 @@ class VideoReport:
     @property
     def frames_per_second(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
+
+    @property
+    def damage_text(self) -> str:
+        """What ``damaged`` means, as the command line and the Video page say it ("" for none)."""
+        if not self.damaged:
+            return ""
+        if self.damaged > io.MAX_DAMAGED_PACKETS:   # read at call time: a setting, as read_frames reads it
+            return (f"damaged past {io.MAX_DAMAGED_PACKETS:,} parts that could not be decoded: it was colorized up to "
+                    "there, the rest is left out")
+        return (f"{self.damaged} damaged part{'s' * (self.damaged != 1)} could not be decoded and "
+                f"{'were' if self.damaged != 1 else 'was'} skipped: the frames there are missing")
 
 
 def _colorize_frames(colorizer, incoming: _Pipe, outgoing: _Pipe, failure: list, report: VideoReport, total: int,
