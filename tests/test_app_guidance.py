@@ -179,8 +179,22 @@ def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):
     at.button(key=f"colorize.hint_color.{digest}.5.41.add").click().run()
     assert any(m.value == "**1 hint**" for m in at.markdown)
     assert any("x 5, y 41 · #e03c28" in m.value for m in at.markdown), [m.value for m in at.markdown]
-    # Where they live, and how to keep them past a reload (session 36's state audit: a reload lost them unsaid).
-    assert any(c.value.startswith("Hints live in this browser tab: a reload") for c in at.caption)
+    # Where they live, and for how long (session 36's state audit: a reload lost them unsaid).
+    assert any(c.value.startswith("Hints are kept on this server for this browser for 6 hours: a reload") for c in at.caption)
+    hinted = result_url(at)
+    # Session 38: a reload (a new session of the same browser: its visitor key) finds them for the same picture, and
+    # colors with them from its first run; another visitor does not.
+    from ui import visitor
+
+    again = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    again.session_state[visitor._STATE_KEY] = at.session_state[visitor._STATE_KEY]
+    again.session_state["sidebar.model"] = "hypercolumn_hints"
+    again.session_state["sidebar.source"] = "Upload"
+    again.run()
+    again.file_uploader(key="sidebar.upload").set_value([("photo.png", data, "image/png")]).run()
+    assert any(m.value == "**1 hint**" for m in again.markdown) and result_url(again) == hinted
+    stranger = app_with_upload("hypercolumn_hints", data)
+    assert not any(m.value == "**1 hint**" for m in stranger.markdown) and result_url(stranger) != hinted
 
 
 def test_every_picture_on_the_page_says_what_it_shows(tiny_app_env):

@@ -3,7 +3,8 @@
 Click the result to pick a point; the model's own color there is the color picker's default and its
 most probable colors there (the top bins of its 313-bin distribution) are offered as swatches; "Add
 hint" puts the point in the image's hint list, and the result is recomputed with it. Hints are kept
-per image (by content digest) in the session, listed with their colors, removable one by one or all
+per image (by content digest) in the session, and for a while on the server per visitor (``ui.hint_store``: a
+reload finds them again), listed with their colors, removable one by one or all
 at once, and downloadable/uploadable as the JSON that ``python -m colorizer colorize --hints`` takes.
 At most ``colorizer.hints.MAX_HINTS`` hints per image (Add is disabled at the cap; a longer hints file
 is refused with one line, as a malformed or too deeply nested one is).
@@ -20,7 +21,7 @@ import streamlit as st
 from colorizer.color import luminance
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from colorizer.models import hint_taking_architectures
-from ui import loaders, widgets
+from ui import hint_store, loaders, visitor, widgets
 from ui.callbacks import safe
 from ui.click_image import clickable_image
 from ui.plain_text import plain
@@ -47,20 +48,32 @@ def _store(key: str) -> dict:
     return st.session_state.setdefault(key, {})
 
 
+def _known(digest: str) -> list[dict] | None:
+    """The session's hints of the image, or the visitor's kept ones (``ui.hint_store``) the first time this session
+    asks: read before the image is colorized, since they are its result's key."""
+    store = _store(HINTS_KEY)
+    if digest not in store:
+        kept = hint_store.recall(visitor.token(), digest)
+        if kept:
+            store[digest] = kept
+    return store.get(digest)
+
+
 def hints_of(digest: str) -> list[dict]:
+    _known(digest)
     return _store(HINTS_KEY).setdefault(digest, [])
 
 
 def hints_json(digest: str) -> str:
     """The image's hints as JSON (the cache key of its result); "" when it has none."""
-    hints = _store(HINTS_KEY).get(digest) or []
+    hints = _known(digest) or []
     return json.dumps(hints, sort_keys=True) if hints else ""
 
 
 def unused_hints_ui(digest: str, model: Colorizer) -> None:
     """A line on what becomes of this picture's hints under a model that takes none (nothing when it takes them, or
     there are none): switching to one made them vanish from the page without a word (session 37's audit)."""
-    count = len(_store(HINTS_KEY).get(digest) or [])
+    count = len(_known(digest) or [])
     if not count or model.takes_hints:
         return
     takers = ", ".join(hint_taking_architectures())
@@ -261,9 +274,10 @@ def _list_ui(digest: str, name: str) -> None:
     st.download_button("Download hints (JSON)", data=hints_to_json(hints), file_name=f"{name}_hints.json",
                        mime="application/json", key=f"colorize.hint_download.{digest[:16]}", on_click="ignore",
                        icon=":material/download:")
-    # A reload lost them without a word (session 36's state audit): say where they live and how to keep them.
-    st.caption("Hints live in this browser tab: a reload or a closed tab loses them. Download them to keep them, and "
-               "load the file here (or on the Video page, or with the command line's --hints) to use them again.")
+    # A reload lost them (session 36's state audit said so; session 38 keeps them): say where they live and for how long.
+    st.caption(f"Hints are kept on this server for this browser for {hint_store.KEEP_S / 3600:.0f} hours: a reload "
+               "or another tab finds them for the same picture. Download them to keep them longer, and load the file "
+               "here (or on the Video page, or with the command line's --hints) to use them again.")
 
 
 def _earlier_ui(digest: str, hints: list[dict]) -> None:
@@ -317,3 +331,4 @@ def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
             _point_ui(model, stamp, picture, digest, result, point)
         _list_ui(digest, widgets.file_stem(picture.name))
         _upload_ui(digest, picture.rgb.shape)
+    hint_store.remember(visitor.token(), digest, hints_of(digest))   # as the callbacks before this run left them
