@@ -325,7 +325,7 @@ def resolve(name_or_path: str | Path, viewer: str | None = None) -> tuple[Path, 
         raise CheckpointError(f"{name_or_path}: no such checkpoint")
     if isinstance(name_or_path, str) and name_or_path in ARCHITECTURE_NAMES and not Path(name_or_path).exists():
         raise CheckpointError(f"{name_or_path}: no trained checkpoint in weights/{name_or_path}/ "
-                              f"(train it: python -m colorizer train --arch {name_or_path})")
+                              f"(train it: python -m colorizer train --arch {name_or_path} --data data/photos)")
     bare = isinstance(name_or_path, str) and not any(sep in name_or_path for sep in ("/", "\\", "."))
     if bare and not Path(name_or_path).exists():  # a name, not a path: say which names there are
         listed = sorted(known)

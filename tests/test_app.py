@@ -258,7 +258,7 @@ def test_the_temperature_slider_says_what_it_does_to_each_model(tiny_app_env, mo
     slider = at.slider(key="colorize.temperature")
     assert slider.label == "Temperature T of the color bins" and "vivid" not in slider.label.lower()
     assert "T near 0 takes its likeliest bin" in slider.help and "grayer where the likeliest color is gray" in slider.help
-    assert ("hypercolumn_hints uses T only where it is sure of a color, so T changes its colors little"
+    assert ("hypercolumn_hints uses T only where it is sure of a color, so T changes its picture little."
             in slider.help) == (model == "hypercolumn_hints")
     # Beside the slider too (session 37's walkthrough: dragged in a demo, the flagship's picture did not visibly change).
     assert any(c.value.startswith(f"{model} uses T only where it is sure") for c in at.caption) == (
@@ -269,8 +269,11 @@ def test_the_temperature_slider_says_what_it_does_to_each_model(tiny_app_env, mo
     from ui.colorize_ui import temperature_help
 
     flagship = temperature_help(SimpleNamespace(arch=ARCHITECTURES["hypercolumn"], name="hypercolumn", default_temperature=0.38))
-    assert flagship.endswith("hypercolumn uses T only where it is sure of a color, and keeps the picture's overall "
-                             "colorfulness within a cap, so T changes its colors little.")
+    # The flagship takes the annealed mean's hue where it guessed too: some photos change hue in whole regions
+    # (session 38's text audit: the gallery's coffee cup, teal at T 0.05, pink at 1, under "T changes it little").
+    assert flagship.endswith("hypercolumn: T sets each color's hue everywhere, and its vividness only where it is sure: "
+                             "most photos change a little, some change hue in whole regions (try the gallery's coffee). "
+                             "Its overall colorfulness is held within a cap.")
 
 
 def test_a_panorama_is_shown_stacked_and_its_slider_keeps_a_usable_height(tiny_app_env):
@@ -673,7 +676,8 @@ def test_a_fine_tunes_held_out_rows_say_they_are_measured_on_its_own_photos(monk
         "the shipped models' held-out photos; 76.9 on hc-ft's held-out photos.")
     only = {"the shipped models' held-out photos": 46.2}
     assert evaluation_caption(only, several=False).startswith(
-        "Held-out validation photos (never trained on). The truth's mean colorfulness is 46.2; PSNR, SSIM")
+        "Held-out validation photos (never trained on; the flagship's decoding was chosen on them). The truth's mean "
+        "colorfulness is 46.2; PSNR, SSIM")
 
 
 def test_the_error_map_keeps_black_for_right_colors():

@@ -197,7 +197,7 @@ def test_an_architecture_without_a_checkpoint_says_how_to_train_it(checkpoint_di
     from colorizer.finetune import FinetuneError, load_base
     from colorizer.inference import load
 
-    expected = "unet313: no trained checkpoint in weights/unet313/ (train it: python -m colorizer train --arch unet313)"
+    expected = "unet313: no trained checkpoint in weights/unet313/ (train it: python -m colorizer train --arch unet313 --data data/photos)"
     for call, error in ((load, CheckpointError), (load_base, FinetuneError)):
         with pytest.raises(error) as caught:
             call("unet313")

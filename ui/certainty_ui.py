@@ -48,9 +48,13 @@ def scene_line(scene: SceneColorfulness) -> str:
     model's own colors were toned down to it."""
     expected = (f"How colorful a scene like this usually is, guessed from the gray photo: {scene.expected:.0f} "
                 "(Hasler and Süsstrunk's colorfulness: 15 slightly colorful, 33 moderately, 59 quite, 82 highly).")
+    # The allowance is said, not only the guess: "expected 56 … the model's (65) stay within that" read as a
+    # contradiction (session 38's text audit); the ceiling is colorfulness_cap × the guess.
+    allowed = f"up to {scene.ceiling:.0f} is allowed"
     if scene.held_back:
-        return f"{expected} The model's own colors came to {scene.painted:.0f}: toned down to {scene.ceiling:.0f}."
-    return f"{expected} The model's own colors ({scene.painted:.0f}) stay within that, as they are."
+        return (f"{expected} The model's own colors came to {scene.painted:.0f}, where {allowed}: toned down to "
+                f"{scene.ceiling:.0f}.")
+    return f"{expected} The model's own colors ({scene.painted:.0f}) are kept as they are: {allowed}."
 
 
 def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str, temperature: float | None,
@@ -69,9 +73,10 @@ def certainty_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: 
         certainty_map = widgets.display(confidence_image(certainty, shown.shape), widgets.display_alpha(picture, 480))
         st.image(certainty_map, width="content",
                  alt=f"Certainty map: {model.name} was sure of the color on {sure:.0%} of the photo")
+        example = (" (hypercolumn painted a black device on white paper brown, 80 % of it sure: docs/results.md, "
+                   "\"Sure is not right\")") if model.name == "hypercolumn" else ""  # measured on the flagship only
         st.caption("Yellow: sure of the color (vivid). Dark: it guessed, and its colors stay muted there. "
-                   "Sure is not right: on photos unlike its training photos it can be sure of wrong colors "
-                   "(a black device on white paper painted brown, 80 % of it sure: docs/results.md).")
+                   f"Sure is not right: on photos unlike its training photos it can be sure of wrong colors{example}.")
         if guessed >= 0.2:
             st.caption(f"It guessed on {guessed:.0%} of the photo. To color those parts: {guidance_hint(model)}.")
         if scene is not None and not hints_json:  # hints set the colors; the gate caps the automatic ones only

@@ -56,9 +56,9 @@ def options_ui(model: Colorizer) -> dict:
         )
         if _blends_where_sure(model):
             # Said beside the slider, not only in its tooltip: dragged across its range in a class demo, it changed
-            # the flagship's picture by 2 levels of 255 on average and no one saw a difference (session 37).
-            left.caption(f"{model.name} uses T only where it is sure of a color, so T changes its picture little; "
-                         "unet313 shows it most.")
+            # the flagship's picture by 2 levels of 255 on average and no one saw a difference (session 37); on some
+            # photos whole regions change hue (the coffee cup: teal at 0.05, pink at 1: session 38's text audit).
+            left.caption(_temperature_effect(model) + " unet313 shows T most plainly.")
     if model.is_stochastic:
         options["n_samples"] = left.slider("Samples", 2, 8, 4, key="colorize.samples",
                                            persist_state="session", help="The VAE draws a different latent z for each sample.")
@@ -82,10 +82,17 @@ def temperature_help(model: Colorizer) -> str:
         text += f" {model.name} decodes at {model.default_temperature:g} by default."
     if _blends_where_sure(model):
         capped = model.arch.DECODE.get("colorfulness_cap", 0) > 0
-        text += (f" {model.arch.NAME} uses T only where it is sure of a color"
-                 + (", and keeps the picture's overall colorfulness within a cap" if capped else "")
-                 + ", so T changes its colors little.")
+        text += " " + _temperature_effect(model) + (" Its overall colorfulness is held within a cap." if capped else "")
     return text
+
+
+def _temperature_effect(model: Colorizer) -> str:
+    """What T does to a hypercolumn model's picture, by its decoding: the flagship takes the annealed mean's hue
+    everywhere (``hue_of_annealed``), so T moves hues where it guessed too."""
+    if model.arch.DECODE.get("hue_of_annealed"):
+        return (f"{model.name}: T sets each color's hue everywhere, and its vividness only where it is sure: most "
+                "photos change a little, some change hue in whole regions (try the gallery's coffee).")
+    return f"{model.name} uses T only where it is sure of a color, so T changes its picture little."
 
 
 def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndarray | None = None) -> None:

@@ -140,7 +140,8 @@ def evaluation_caption(truths: dict[str, float], several: bool) -> str:
                "right-hue rate and the rebalanced AuC.")
     if not several:
         truth = f" The truth's mean colorfulness is {next(iter(truths.values())):.1f};" if truths else ""
-        return f"Held-out validation photos (never trained on).{truth} {reading}"
+        return (f"Held-out validation photos (never trained on; the flagship's decoding was chosen on them).{truth} "
+                f"{reading}")
     sets = "; ".join(f"{colorfulness:.1f} on {name}" for name, colorfulness in truths.items())
     return ("Held-out validation photos (never trained on), each card's own: a row is comparable only with the rows "
             "measured on the same photos (a fine-tune holds out a few of its own)."

@@ -118,7 +118,8 @@ def curves_page_ui() -> None:
         soups = [name for name in chosen if soup_size(loaders.card_of(name))]
         if soups and picked:  # a soup was never trained: say whose curve it is, not let it pass for its own
             st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
-                             "the curve drawn is its first ingredient's (see the card)."))
+                             "the curve drawn is its first ingredient's training; what came after it (the flagship's: "
+                             "a mirror distillation) is not drawn (see the card)."))
         tuned = {name: base for name in chosen if (base := fine_tuned_from(loaders.card_of(name)))}
         if tuned and picked:  # its epoch 1 is not a start from scratch (session 35's audit: "fine-tuning learns faster")
             st.caption(plain("; ".join(f"{name} starts from {base}'s trained weights" for name, base in tuned.items())

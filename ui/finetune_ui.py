@@ -133,7 +133,8 @@ def base_ui(bases: dict) -> str:
     return st.selectbox(
         "Base model", names, index=index, key="finetune.base",
         format_func=lambda n: widgets.checkpoint_label(n, bases),
-        help="Any model with a separate decoder: the shipped ones and your fine-tuned ones. Its encoder stays frozen.",
+        help="Any model with a separate decoder: the shipped ones, yours, and those other visitors shared. Its encoder "
+             "stays frozen.",
     )
 
 

@@ -182,7 +182,7 @@ def checkpoint_stamp(name: str) -> tuple[str, str, int, int]:
     folder = available_checkpoints().get(name)
     if folder is None:
         raise CheckpointError(
-            f"{name}: no such checkpoint (train it: python -m colorizer train --arch ARCH, "
+            f"{name}: no such checkpoint (train it: python -m colorizer train --arch ARCH --data data/photos, "
             "or fine-tune one on the Fine-tune page)"
         )
     try:

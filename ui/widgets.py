@@ -244,7 +244,8 @@ def model_picker_ui() -> str | None:
     preferred = default_checkpoint(names)
     name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY,
                         format_func=lambda option: checkpoint_label(option, available),
-                        help="Shipped checkpoints from weights/ and your fine-tuned ones.", on_change=_chosen)
+                        help="The models this app ships, your fine-tuned ones, and those other visitors shared.",
+                        on_change=_chosen)
     if gone is not None and gone not in names:
         st.info(plain(f"{gone} is no longer on this server (deleted by its maker, or expired): showing {name}."),
                 icon=":material/info:")
