@@ -80,10 +80,16 @@ class FeatureCache:
     @staticmethod
     def key(arch, model, crops: np.ndarray) -> str:
         """sha256 of the feature family, the encoder's outputs (two encoders with the same weights can tap
-        different blocks), its weights and the crops (uint8 N×S×S×3)."""
+        different blocks), the precision it runs in here, its weights and the crops (uint8 N×S×S×3)."""
+        from colorizer.hardware import bfloat16_is_fast
+
         encoder = model.get_layer("encoder")
         outputs = [tuple(output.shape[1:]) for output in encoder.outputs]
-        digest = weights_digest(encoder, hashlib.sha256(f"{feature_family(arch)}|{crops.shape}|{outputs}".encode()))
+        # bfloat16 features differ from float32 ones by up to 1 % of their scale: a COLORIZER_BFLOAT16=0 run reused
+        # the other's from disk (session 38's code review).
+        precision = "bfloat16" if bfloat16_is_fast() else "float32"
+        digest = weights_digest(encoder, hashlib.sha256(
+            f"{feature_family(arch)}|{crops.shape}|{outputs}|{precision}".encode()))
         digest.update(np.ascontiguousarray(crops))
         return digest.hexdigest()[:32]
 

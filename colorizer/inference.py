@@ -301,6 +301,9 @@ class Colorizer:
         (TypeError for any other); those this model does not use are ignored."""
         check_options(options, self.options, self.name)
         check_option_values(options, self.name)
+        # None is "not given", as check_option_values reads it: passed on, unet313 and a model made elsewhere compared
+        # None with a number (session 38's code review).
+        options = {k: v for k, v in options.items() if v is not None}
         with self._lock:
             if self.arch is not None:
                 used = {k: v for k, v in options.items() if k in self._arch_options}
@@ -395,6 +398,7 @@ class Colorizer:
         """(``certainty``, ``scene_colorfulness``) of one network pass: the Colorize page shows both."""
         if not self.has_certainty:
             return None, None
+        check_option_values({"temperature": temperature}, self.name)   # as colorize: NaN mapped "no certainty" anywhere
         image = _validated(image)
         hints = self._checked_hints(hints, image.shape)  # a bad hint is refused before any work
         L8, x = self.prepared(image)

@@ -237,6 +237,11 @@ def test_the_python_api_checks_option_values_not_only_names():
         model.colorize(gray, temperature=float("nan"))
     with pytest.raises(TypeError, match="unet313: temperature must be a number"):
         model.predict_ab(model.network_input(np.full((16, 16), 50.0, np.float32)), temperature="high")
+    # None is "not given" all the way down (session 38's code review: unet313 compared it with a number), and the
+    # certainty map checks its temperature as colorize does (NaN had mapped "no certainty" everywhere).
+    np.testing.assert_array_equal(model.colorize(gray, temperature=None), model.colorize(gray))
+    with pytest.raises(ValueError, match="hypercolumn: temperature must be from 0.01 to 1"):
+        load("hypercolumn").certainty(np.full((16, 16), 128, np.uint8), temperature=float("nan"))
 
 
 def test_an_interrupted_batch_says_how_far_it_got(installed_tiny_checkpoints, tmp_path, capsys, monkeypatch):

@@ -266,6 +266,13 @@ def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, mo
     hints_key = FeatureCache.key(hints, tiny_models["hypercolumn_hints"], crops)
     assert FeatureCache.key(flagship, hypercolumn.build(32, semantic=False), crops) == hints_key
     assert FeatureCache.key(flagship, tiny_models["hypercolumn"], crops) != hints_key  # its encoder has Lite0 too
+    # The precision the encoder runs in here: bfloat16 features are not float32's (session 38's code review).
+    precisions = set()
+    with monkeypatch.context() as forcing:
+        for forced in ("0", "1"):
+            forcing.setenv("COLORIZER_BFLOAT16", forced)
+            precisions.add(FeatureCache.key(flagship, tiny_models["hypercolumn"], crops))
+    assert len(precisions) == 2
 
     x = crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0
     first = FeatureCache(disk_dir=tmp_path / "features")
