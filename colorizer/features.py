@@ -86,10 +86,11 @@ class FeatureCache:
         encoder = model.get_layer("encoder")
         outputs = [tuple(output.shape[1:]) for output in encoder.outputs]
         # bfloat16 features differ from float32 ones by up to 1 % of their scale: a COLORIZER_BFLOAT16=0 run reused
-        # the other's from disk (session 38's code review).
-        precision = "bfloat16" if bfloat16_is_fast() else "float32"
+        # the other's from disk (session 38's code review). The bfloat16 key is the one sets were written under before
+        # (on the hosts with AMX that made them), so those are found again.
+        precision = "" if bfloat16_is_fast() else "|float32"
         digest = weights_digest(encoder, hashlib.sha256(
-            f"{feature_family(arch)}|{crops.shape}|{outputs}|{precision}".encode()))
+            f"{feature_family(arch)}|{crops.shape}|{outputs}{precision}".encode()))
         digest.update(np.ascontiguousarray(crops))
         return digest.hexdigest()[:32]
 
