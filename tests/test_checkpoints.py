@@ -456,3 +456,23 @@ def test_a_card_is_strict_json_with_metrics_that_are_not_finite_as_null(tmp_path
     strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in a card"))
     assert strict["evaluation"] == {"gray": {"colorfulness_corr": None, "psnr": 21.5}, "same": {"psnr": None}}
     assert read_card(tmp_path)["epochs"] == 3
+
+
+@pytest.mark.parametrize("card", [{"architecture": "unet313", "working_size": "big"},
+                                  {"architecture": "unet313", "working_size": -16},
+                                  {"architecture": "unet313", "working_size": 4096},
+                                  {"architecture": ["unet313"]}], ids=["text", "negative", "huge", "list"])
+def test_a_card_made_elsewhere_with_wrong_fields_is_one_line(tiny_checkpoints, tmp_path, card):
+    """Session 38's code review: a card.json from elsewhere with a list for its architecture raised a TypeError,
+    "big" a plain ValueError, and -16 or 4096 were taken as the size the network runs at (no bound on its time)."""
+    import json
+    import shutil
+
+    from colorizer.inference import load
+
+    folder = tmp_path / "elsewhere"
+    shutil.copytree(tiny_checkpoints["unet313"], folder)
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError) as caught:
+        load(folder)
+    assert "\n" not in str(caught.value) and ("working_size" in str(caught.value) or "contract" in str(caught.value))
