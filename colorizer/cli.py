@@ -26,7 +26,9 @@ Forms other tools call (keep them stable):
 Every command: stdout says what was done, stderr the ``error:`` line of each failure and the notes above
 (at ``TF_CPP_MIN_LOG_LEVEL`` 3, the default of ``python -m colorizer``, nothing of TensorFlow's: see
 ``colorizer.quiet_tensorflow``). Exit 2: a usage error found before any work (an option out of its range, an output that
-cannot be written or would overwrite an input, a photo folder that is a file or missing); 1: some file failed or nothing could be done; 130: Ctrl-C or SIGTERM.
+cannot be written or would overwrite an input, or an existing file of another kind, a photo folder that is a file or
+missing); 1: some file failed or nothing could be done; 130: Ctrl-C or SIGTERM (``train`` and ``finetune``: the first
+stops training after its step and saves the best epoch, exit 0, saying it stopped early; a second aborts, 130).
 TensorFlow is imported only by the commands that need it, so ``archs`` answers at once.
 """
 from __future__ import annotations
@@ -104,6 +106,17 @@ def _into_weights(path) -> bool:
     if not in_weights(path):
         return False
     _error(f"{path}: is inside the shipped weights/ folder, which holds the shipped checkpoints; write elsewhere")
+    return True
+
+
+def _another_kind(path, suffix: str) -> bool:
+    """True (its ``error:`` line printed) when ``path`` is an existing file of another kind than the ``suffix`` the
+    command writes: ``evaluate --json`` wrote its report over a photo it had read, or a checkpoint's model.keras, and
+    ``video -o`` over a PNG (session 38's CLI audit). A file of its own kind is replaced, as a rerun expects."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() == suffix:
+        return False
+    _error(f"{path}: exists and is not a {suffix} file (it would be replaced); give a new file name")
     return True
 
 
@@ -187,8 +200,6 @@ def cmd_colorize(args) -> int:
         _error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
                + ", ".join(hint_taking_architectures()))
         return USAGE_ERROR
-    out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if args.mirror and "mirror" not in model.options:
         _error(f"--mirror: {model.name} does not average with the mirror image; it is the flagship's ({FLAGSHIP})")
         return USAGE_ERROR
@@ -201,6 +212,8 @@ def cmd_colorize(args) -> int:
     if args.seed is not None and not model.is_stochastic:
         _error(f"--seed: {model.name} draws no random colors; the VAE does (--arch vae)")
         return USAGE_ERROR
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)   # after the refusals above: they left an empty OUTDIR behind
     options = {k: v for k, v in (("temperature", args.temperature), ("seed", args.seed)) if v is not None}
     if args.mirror:
         options["mirror"] = True
@@ -210,12 +223,19 @@ def cmd_colorize(args) -> int:
         options.update(reference=reference, reference_visible=reference_visible)
     written: set[str] = set()
     outputs = output_names(args.inputs, out_dir)
+    # A PNG already there (an earlier run's, or the user's own photo.png beside photo.jpg) is replaced: said, not
+    # silent (session 38's CLI audit); the inputs themselves are never written over (output_names).
+    existed = sorted(name for name in set(outputs.values()) if (out_dir / name).exists())
     try:
         failed, bad_hints = _colorize_each(args, model, options, outputs, out_dir, written)
     except KeyboardInterrupt:  # what was written is whole (each PNG lands atomically): say how far it got
         print(f"{len(written)} of {len(outputs)} colorized into {out_dir} before the interruption", flush=True)
         raise
-    # What happened, on stdout (stderr has one line per file that failed, and nothing else).
+    replaced = [name for name in existed if any(outputs[path] == name for path in written)]
+    if replaced:
+        _stderr(f"note: {len(replaced)} file{'s' * (len(replaced) != 1)} already in {out_dir} replaced: "
+                + ", ".join(replaced[:5]) + (f" and {len(replaced) - 5} more" if len(replaced) > 5 else ""))
+    # What happened, on stdout.
     print(f"{len(written)} of {len(outputs)} colorized into {out_dir}", flush=True)
     return USAGE_ERROR if bad_hints else 1 if failed else 0
 
@@ -815,6 +835,10 @@ def _add_bench_parser(sub) -> None:
     bench.set_defaults(run=cmd_bench, writes=(("json", False),))
 
 
+# The kind of file each command writes to its one output file (``_another_kind``).
+REPORT_SUFFIXES = {cmd_evaluate: ".json", cmd_video: ".mp4", cmd_bench: ".json"}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -826,6 +850,9 @@ def main(argv: list[str] | None = None) -> int:
            if not (args.run is cmd_train and option == "out")):
         return USAGE_ERROR
     if any(_unwritable(getattr(args, option), folder) for option, folder in writes):
+        return USAGE_ERROR
+    if any(_another_kind(getattr(args, option), REPORT_SUFFIXES[args.run]) for option, folder in writes
+           if not folder and args.run in REPORT_SUFFIXES):
         return USAGE_ERROR
     try:
         # Each command imports TensorFlow itself, after the checks that need none: a bad hints file, reference or

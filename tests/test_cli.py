@@ -989,3 +989,32 @@ def test_a_misspelt_checkpoint_is_a_usage_error_before_tensorflow(tmp_path, caps
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.split("\n")[-2] == "[2, 2, 0] False", (done.stdout, done.stderr[-2000:])
     assert [line for line in done.stderr.splitlines() if "nothere" in line and line.startswith("error:")]
+
+
+def test_an_output_never_replaces_a_file_of_another_kind_and_says_what_it_replaced(installed_tiny_checkpoints,
+                                                                                  photo_dir, tmp_path, capsys):
+    """Session 38's CLI audit: ``evaluate --json`` wrote its report over a photo it read (or a checkpoint's
+    model.keras), ``video -o`` over a PNG, and ``colorize -o DIR`` replaced DIR's photo.png beside photo.jpg without a
+    word. A file of another kind is a usage error before any work; a file of the command's own kind is replaced, and
+    colorize says which."""
+    photo = write_png(tmp_path / "precious.png", make_photo(24, 24, seed=1))
+    before = photo.read_bytes()
+    for argv in (["evaluate", str(photo_dir), "--arch", "cifar_ae", "--json", str(photo)],
+                 ["video", str(photo), "-o", str(photo), "--arch", "cifar_ae"]):
+        assert main(argv) == 2
+        assert error_lines(capsys.readouterr().err) == [
+            f"error: {photo}: exists and is not a {'.json' if argv[0] == 'evaluate' else '.mp4'} file (it would be "
+            "replaced); give a new file name"]
+        assert photo.read_bytes() == before
+    mine = tmp_path / "mine"
+    write_png(mine / "photo.png", make_photo(24, 24, seed=2))
+    Image.fromarray(make_photo(24, 24, seed=3)).save(mine / "photo.jpg")
+    assert main(["colorize", str(mine / "photo.jpg"), "-o", str(mine), "--arch", "cifar_ae"]) == 0
+    captured = capsys.readouterr()
+    assert f"note: 1 file already in {mine} replaced: photo.png" in captured.err.splitlines()
+    assert main(["colorize", str(mine / "photo.jpg"), "-o", str(tmp_path / "fresh"), "--arch", "cifar_ae"]) == 0
+    assert "replaced" not in capsys.readouterr().err
+    # A refusal after the model loads leaves no OUTDIR behind (it was made before the checks).
+    assert main(["colorize", str(mine / "photo.jpg"), "-o", str(tmp_path / "never"), "--arch", "cifar_ae",
+                 "--seed", "3"]) == 2
+    assert not (tmp_path / "never").exists()

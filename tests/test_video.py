@@ -1338,11 +1338,13 @@ def test_the_cli_colorizes_a_clip_with_a_checkpoint_and_refuses_a_misspelt_one(t
 
 
 def test_the_output_may_not_be_the_reference_or_the_hints_file(tmp_path, capsys):
-    """Session 37's CLI audit: ``-o`` equal to ``--reference`` turned the reference photo into an MP4."""
+    """Session 37's CLI audit: ``-o`` equal to ``--reference`` turned the reference photo into an MP4. Since session 38
+    no existing file of another kind than MP4 may be ``-o`` (``colorizer.cli._another_kind``), a reference included."""
     source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=2, size=(64, 48)).gray)
     reference = tmp_path / "ref.png"
     Image.fromarray(np.full((48, 64, 3), [200, 40, 40], np.uint8)).save(reference)
     before = reference.read_bytes()
     assert main(["video", str(source), "-o", str(reference), "--reference", str(reference)]) == 2
-    assert capsys.readouterr().err.strip() == f"error: {reference}: is the --reference file; give -o another file"
+    assert capsys.readouterr().err.strip() == (f"error: {reference}: exists and is not a .mp4 file (it would be "
+                                               "replaced); give a new file name")
     assert reference.read_bytes() == before

@@ -1,7 +1,7 @@
 """``python -m colorizer video IN -o OUT.mp4 [--arch NAME | --checkpoint PATH] [--reference REF] [--hints HINTS.json] [--max-frames N]``.
 
 Exit status: 0 done; 2 when IN is not a readable video, is beyond the host's budget (``io.check_budget``),
-a hints/reference file or ``--checkpoint`` is bad, IN's frames are too small to guide (``frames.unguidable_reason``), or OUT is IN itself or cannot be written (``colorizer.cli`` checks
+a hints/reference file or ``--checkpoint`` is bad, IN's frames are too small to guide (``frames.unguidable_reason``), or OUT is IN itself, an existing file of another kind than MP4, or cannot be written (``colorizer.cli`` checks
 that before any work) (one ``error: <file>: <reason>`` line each, never a traceback); 130 on Ctrl-C or SIGTERM (the
 partial output is removed).
 """
@@ -27,10 +27,6 @@ def video_from_cli(args, progress, error) -> int:
     if Path(args.output).resolve() == Path(args.input).resolve():
         error(f"{args.output}: is the input clip; give -o another file (the clip would be replaced by its colorization)")
         return USAGE_ERROR
-    for option, given in (("--reference", args.reference), ("--hints", args.hints)):
-        if given and Path(args.output).resolve() == Path(given).resolve():  # it became an MP4 (session 37's audit)
-            error(f"{args.output}: is the {option} file; give -o another file")
-            return USAGE_ERROR
     try:
         info = probe(args.input)
         total = check_budget(info, max_frames=args.max_frames)
@@ -76,6 +72,7 @@ def video_from_cli(args, progress, error) -> int:
             return USAGE_ERROR
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    replacing = output.exists()   # an MP4 of an earlier run (colorizer.cli refuses a file of another kind)
     bar = progress(None, desc=f"{info.name} with {model.name}", unit="frame", total=total or None)
     done = [0]
 
@@ -98,6 +95,8 @@ def video_from_cli(args, progress, error) -> int:
             + (f" and {len(report.cuts) - LISTED_CUTS} more" if len(report.cuts) > LISTED_CUTS else "")) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
+    if replacing:
+        print(f"note: {output} existed and was replaced", file=sys.stderr)
     if report.damaged:  # skipped as players skip them: the frames there are missing, not the rest of the clip
         print(f"note: {info.name}: {report.damage_text}", file=sys.stderr)
     # Headers estimate, and a file cut short holds fewer; --max-frames is the user's own number, not the header's.
