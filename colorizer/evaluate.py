@@ -71,6 +71,8 @@ def evaluate_photos(photos: list[tuple], colorizers: dict, progress=None,
     ab_error_over_gray}] in order (``quiet``: in the quieter half; ``ab_error_over_gray``: its ``l2_ab`` minus
     gray's; see ``transfer_metrics``), so a set's failures can be named.
     """
+    if not photos:  # a folder of gray photos only: its KeyError deep in the transfer metrics said nothing
+        raise ValueError("no color photos to evaluate")
     predictors = {"gray": gray_baseline, **{label: m.colorize for label, m in colorizers.items()}}
     photos = with_visible_or_none(photos)
     shown = [_shown(truth, visible) for _, truth, visible in photos]

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Is the certainty map sure where the model is right? Per photo of each set: the share of pixels the Colorize page
-calls sure (``ui.certainty_ui.SURE``), the gain over gray, and the colorfulness the gate expected against the truth's.
+"""Is the certainty map sure where the model is right? Per photo: how sure it was, its gain over gray, and the gate's guess.
+
+Per photo of each set: the share of pixels the Colorize page calls sure (``hypercolumn.SURE``), the gain over gray,
+and the colorfulness the gate expected against the truth's.
 
 Per set, the mean share sure and its correlation with the gain over gray (positive: the surer, the better), the gate's
 mean expectation and the truth's, and their correlation; then the set's worst photos with how sure the model was.
@@ -20,7 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ui.certainty_ui import SURE  # noqa: E402  (the page's own threshold: one definition)
+if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept off stderr
+    from colorizer.quiet_tensorflow import quiet_tensorflow
+
+    quiet_tensorflow()
+
+from colorizer.models.hypercolumn import SURE  # noqa: E402  (the Colorize page's threshold: one definition)
 
 DEFAULT_SETS = "val,opencv,data/fresh/scenes,data/fresh/objects"
 
@@ -72,24 +79,40 @@ def worst_lines(name: str, rows: list[dict], count: int) -> list[str]:
             f"{r['expected']:.1f}, truth {r['truth_colorfulness']:.1f}" for r in worst]
 
 
+def _at_least_0(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="the training photo folder, for the held-out split (val)")
     parser.add_argument("--checkpoint", default="hypercolumn", help="a name or folder (default: the shipped flagship)")
     parser.add_argument("--sets", default=DEFAULT_SETS, help=f"comma-separated ``eval_sets.photo_set`` names (default {DEFAULT_SETS})")
-    parser.add_argument("--worst", type=int, default=3, help="each set's worst photos listed (default 3)")
+    parser.add_argument("--worst", type=_at_least_0, default=3, help="each set's worst photos listed (default 3)")
     args = parser.parse_args(argv)
+    if not Path(args.dir).is_dir():
+        parser.error(f"{args.dir}: no such folder (scripts/fetch_photos.py builds data/photos)")
     from colorizer.eval_sets import photo_set
     from colorizer.inference import load
 
-    model = load(args.checkpoint)
-    if not model.has_certainty:
-        parser.error(f"{args.checkpoint}: {model.name} gives no certainty map (the 313-bin hypercolumn models do)")
-    summaries, worst = {}, []
-    for name in args.sets.split(","):
-        rows = photo_rows(model, photo_set(name, args.dir))
-        summaries[name] = set_summary(rows)
-        worst += worst_lines(name, rows, args.worst)
+    try:  # one line naming what failed, as the command line's (a missing set or checkpoint was a traceback)
+        model = load(args.checkpoint)
+        if not model.has_certainty:
+            parser.error(f"{args.checkpoint}: {model.name} gives no certainty map (the 313-bin hypercolumn models do)")
+        summaries, worst = {}, []
+        for name in args.sets.split(","):
+            photos = photo_set(name, args.dir)
+            if not photos:
+                raise ValueError(f"{name}: no color photos to measure")
+            rows = photo_rows(model, photos)
+            summaries[name] = set_summary(rows)
+            worst += worst_lines(name, rows, args.worst)
+    except (ValueError, OSError) as err:   # CheckpointError is a ValueError
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(format_table(summaries))
     print()
     print("\n".join(worst))

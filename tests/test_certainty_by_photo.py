@@ -31,7 +31,7 @@ def test_a_set_where_the_surer_photos_are_worse_has_a_negative_correlation():
 def test_photo_rows_read_the_pages_threshold_and_the_evaluations_gain(tiny_colorizers, photo_dir):
     from colorizer.eval_sets import held_out_truths
     from colorizer.evaluate import evaluate_photos
-    from ui.certainty_ui import SURE
+    from colorizer.models.hypercolumn import SURE
 
     script = load_script("certainty_by_photo")
     model = tiny_colorizers["hypercolumn"]
@@ -42,3 +42,18 @@ def test_photo_rows_read_the_pages_threshold_and_the_evaluations_gain(tiny_color
     for row, (_, truth) in zip(rows, photos):
         assert row["share_sure"] == pytest.approx(float(np.mean(model.certainty(truth) >= SURE)))
         assert math.isnan(row["expected"])   # the tiny checkpoint has no gate
+
+
+def test_the_script_says_what_went_wrong_in_one_line(tmp_path, capsys):
+    """Session 38's CLI audit: a missing folder, set or checkpoint, or a set of gray photos, was a traceback."""
+    from conftest import write_png
+
+    script = load_script("certainty_by_photo")
+    with pytest.raises(SystemExit) as usage:
+        script.main([str(tmp_path / "nope")])
+    assert usage.value.code == 2 and "no such folder" in capsys.readouterr().err
+    write_png(tmp_path / "gray" / "g.png", np.full((40, 40), 128, np.uint8))
+    assert script.main([str(tmp_path), "--sets", str(tmp_path / "gray"), "--checkpoint", "hypercolumn"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {tmp_path / 'gray'}: no color photos to measure"]
+    with pytest.raises(SystemExit):
+        script.main([str(tmp_path), "--worst", "-1"])

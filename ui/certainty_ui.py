@@ -16,14 +16,13 @@ import numpy as np
 import streamlit as st
 
 from colorizer.imageio import DecodedImage
+from colorizer.models.hypercolumn import SURE  # a pixel is "sure" at half its color the sure guess: one definition
 from ui import charts, loaders, widgets
 from ui.reference_ui import confidence_image
 
 if TYPE_CHECKING:
     from colorizer.colorfulness_gate import SceneColorfulness
     from colorizer.inference import Colorizer
-
-SURE = 0.5  # a pixel counts as "sure" when at least half of its color is the model's sure guess
 
 
 def certainty_summary(certainty: np.ndarray, alpha: np.ndarray | None = None) -> tuple[float, float]:

@@ -426,6 +426,11 @@ def blend(annealed: np.ndarray, regression: np.ndarray, vivid: np.ndarray, optio
     return vivid * annealed + (1.0 - vivid) * regression
 
 
+# A pixel counts as "sure" when at least half of its color is the model's sure guess: the Colorize page's share and
+# scripts/certainty_by_photo.py's, one definition.
+SURE = 0.5
+
+
 def certainty(probs: np.ndarray, temperature: float | None = None, **decode_options) -> np.ndarray:
     """probs …×313 → … in [0, 1]: where the model was sure of a color (1: the decoding took its vivid
     guess) and where it guessed (0: it fell back to the regression's muted color). What the Colorize
