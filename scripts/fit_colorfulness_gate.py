@@ -195,6 +195,16 @@ def main(argv=None) -> int:
                         help="add N things on plain neutral ground (train --backdrops' scenes), labeled with their own colorfulness")
     parser.add_argument("--caps", default="0,0.8,1,1.25", help="the caps --evaluate compares (0: off)")
     args = parser.parse_args(argv)
+    # Before the minutes of the fit (session 38's CLI audit: a missing --card failed after it, the gate written): a
+    # checkpoint reads its gate from that one file name beside it, so another name was never read, and --evaluate
+    # scored whatever gate sat there.
+    if Path(args.out).name != colorfulness_gate.FILE_NAME:
+        parser.error(f"--out: a checkpoint reads its gate from {colorfulness_gate.FILE_NAME} beside it; "
+                     f"name the file so (got {Path(args.out).name})")
+    if not Path(args.dir).is_dir():
+        parser.error(f"{args.dir}: no such folder (scripts/fetch_photos.py builds data/photos)")
+    if args.card and not Path(args.card).is_file():
+        parser.error(f"--card {args.card}: no such file")
     started = time.time()
     descriptors, values, photos, names = crop_descriptors(args.dir, args.stamps, args.crops_per_photo, args.seed, args.size,
                                                           semantic=args.semantic)

@@ -202,6 +202,14 @@ def test_the_fit_script_needs_its_out_file(photo_dir, capsys):
     with pytest.raises(SystemExit) as stopped:
         fit_script.main([str(photo_dir), "--backdrops", "4"])
     assert stopped.value.code == 2 and "the following arguments are required: --out" in capsys.readouterr().err
+    # ...named as a checkpoint reads it, and the folders and card it needs there before the fit (session 38's CLI
+    # audit: another name was never read, and a missing --card failed after the fit).
+    for argv, said in (([str(photo_dir), "--out", "x/exp_gate.npz"], "reads its gate from colorfulness_gate.npz"),
+                       (["/nope", "--out", "x/colorfulness_gate.npz"], "/nope: no such folder"),
+                       ([str(photo_dir), "--out", "x/colorfulness_gate.npz", "--card", "/nope/card.json"], "no such file")):
+        with pytest.raises(SystemExit) as stopped:
+            fit_script.main(argv)
+        assert stopped.value.code == 2 and said in capsys.readouterr().err
 
 
 def test_a_gate_reads_the_outputs_it_was_fitted_on(tmp_path):
