@@ -97,6 +97,12 @@ def _unwritable(path, folder: bool) -> bool:
     return False
 
 
+def _inside_weights(path) -> bool:
+    from colorizer.checkpoints import in_weights
+
+    return in_weights(path, the_folder_itself=False)
+
+
 def _into_weights(path) -> bool:
     """True (its ``error:`` line printed) when ``path`` is ``weights/`` or inside it: the shipped checkpoints' folder,
     which only ``train --out weights`` (its own check) and ``export-lite`` write into, on purpose. ``colorize -o``,
@@ -441,7 +447,7 @@ def _evaluate_references(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from colorizer.checkpoints import WEIGHTS_DIR, in_weights
+    from colorizer.checkpoints import WEIGHTS_DIR
 
     if _not_a_folder(args.data) or (args.init_from and _unknown_checkpoint(args.init_from)):
         return USAGE_ERROR
@@ -454,9 +460,15 @@ def cmd_train(args) -> int:
     if not has_val_split(args.data):
         _error(f"{args.data}: {NO_VALIDATION}")
         return USAGE_ERROR
-    if args.out is not None and in_weights(args.out, the_folder_itself=False):  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
+    if args.out is not None and _inside_weights(args.out):  # weights/ holds the shipped checkpoints, one folder each: --out weights replaces one, on purpose
         _error(f"{args.out}: is inside the shipped weights/ folder; pass --out {_shown(WEIGHTS_DIR)} to replace the "
                "shipped checkpoint on purpose, or --out DIR outside it")
+        return USAGE_ERROR
+    # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones. A file
+    # test, before TensorFlow's seconds (session 38's CLI audit: after them).
+    if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():
+        _error(f"{WEIGHTS_DIR / args.arch}: train without --out would replace this shipped checkpoint; pass "
+               f"--out {_shown(WEIGHTS_DIR)} to replace it on purpose, or --out DIR for another folder")
         return USAGE_ERROR
     import_tensorflow_quietly()  # the architecture's size check builds nothing, but its module imports Keras
     from colorizer.models import architecture
@@ -467,11 +479,6 @@ def cmd_train(args) -> int:
         rebalancing_power(architecture(args.arch), args.arch, args.class_rebalancing)
     except ValueError as err:
         _error(str(err))
-        return USAGE_ERROR
-    # A shipped model, not a folder: the app's "train it: python -m colorizer train …" hints name missing ones.
-    if args.out is None and (WEIGHTS_DIR / args.arch / "model.keras").exists():
-        _error(f"{WEIGHTS_DIR / args.arch}: train without --out would replace this shipped checkpoint; pass "
-               f"--out {_shown(WEIGHTS_DIR)} to replace it on purpose, or --out DIR for another folder")
         return USAGE_ERROR
     out = WEIGHTS_DIR if args.out is None else args.out
     # OUT/NAME, not only OUT (main checked a given --out): a file there would fail at the save, after the training.
@@ -849,7 +856,9 @@ def main(argv: list[str] | None = None) -> int:
     if any(_into_weights(getattr(args, option)) for option, _ in writes
            if not (args.run is cmd_train and option == "out")):
         return USAGE_ERROR
-    if any(_unwritable(getattr(args, option), folder) for option, folder in writes):
+    # (train's --out inside weights/ is cmd_train's to refuse: the write check's probe file went in there first.)
+    if any(_unwritable(getattr(args, option), folder) for option, folder in writes
+           if not (args.run is cmd_train and option == "out" and _inside_weights(args.out))):
         return USAGE_ERROR
     if any(_another_kind(getattr(args, option), REPORT_SUFFIXES[args.run]) for option, folder in writes
            if not folder and args.run in REPORT_SUFFIXES):

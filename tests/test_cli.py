@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1018,3 +1019,24 @@ def test_an_output_never_replaces_a_file_of_another_kind_and_says_what_it_replac
     assert main(["colorize", str(mine / "photo.jpg"), "-o", str(tmp_path / "never"), "--arch", "cifar_ae",
                  "--seed", "3"]) == 2
     assert not (tmp_path / "never").exists()
+
+
+def test_train_refuses_an_out_inside_weights_without_probing_it_and_before_tensorflow(photo_dir, monkeypatch, capsys):
+    """Session 38's CLI audit: ``train --out weights/cifar_ae`` was refused, but the write check's probe file went into
+    weights/cifar_ae first; and ``train`` without --out on a shipped architecture was refused after TensorFlow's
+    seconds, for a file test."""
+    from colorizer import checkpoints
+
+    probed = []
+    real = checkpoints.check_writable
+    monkeypatch.setattr(checkpoints, "check_writable", lambda path, folder=False: (probed.append(Path(path)),
+                                                                                   real(path, folder))[1])
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out",
+                 str(checkpoints.WEIGHTS_DIR / "cifar_ae")]) == 2
+    assert "is inside the shipped weights/ folder" in capsys.readouterr().err
+    assert not [p for p in probed if checkpoints.in_weights(p)]
+    code = ("import sys; from colorizer.cli import main; status = main(['train', '--arch', 'hypercolumn', '--data', "
+            f"{str(photo_dir)!r}]); print(status, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.split() == ["2", "False"] and "would replace this shipped checkpoint" in done.stderr
