@@ -301,9 +301,9 @@ class Colorizer:
         (TypeError for any other); those this model does not use are ignored."""
         check_options(options, self.options, self.name)
         check_option_values(options, self.name)
-        # None is "not given", as check_option_values reads it: passed on, unet313 and a model made elsewhere compared
-        # None with a number (session 38's code review).
-        options = {k: v for k, v in options.items() if v is not None}
+        # temperature or seed None is "not given", as check_option_values reads it: passed on, unet313 and a model made
+        # elsewhere compared None with a number (session 38's code review). (spread=None means something: no spreading.)
+        options = {k: v for k, v in options.items() if v is not None or k not in NOT_GIVEN_WHEN_NONE}
         with self._lock:
             if self.arch is not None:
                 used = {k: v for k, v in options.items() if k in self._arch_options}
@@ -496,6 +496,9 @@ def compiled_forward(network, working_size: int, jit_compile: bool = False):
     forward.traced = traced
     forward.other_shapes = other_shapes
     return forward
+
+
+NOT_GIVEN_WHEN_NONE = ("temperature", "seed")   # options whose None is "the model's own" (check_option_values)
 
 
 def _validated(image: np.ndarray) -> np.ndarray:
