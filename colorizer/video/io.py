@@ -76,8 +76,8 @@ JPEG_CODECS = {"mjpeg", "mjpegb", "jpegls", "amv", "smvjpeg", "thp", "avrn", "sp
 # An interlaced MJPEG frame is two pictures (fields) in one packet, the second with no header that ``inspect`` would
 # walk to: FFmpeg decodes both, so the packet as a whole may hold twice a picture's scans.
 MAX_PACKET_SCANS = 2 * decode_budget.MAX_JPEG_SCANS
-# A frame of 1280×720 decodes in milliseconds; one that takes seconds was made to take them.
 MAX_DAMAGED_PACKETS = 1000   # undecodable packets skipped in a clip before its damage ends it (``_decoded``)
+# A frame of 1280×720 decodes in milliseconds; one that takes seconds was made to take them.
 MAX_FRAME_DECODE_SECONDS = 5.0
 # Streams FFmpeg reads from a file (its ``max_streams``; its own default is 1,000): it decodes a frame of each while
 # opening the file, and a 5 MB MKV of 900 720p video tracks took 2.6 GB each time it was opened (session 34's audit).
