@@ -703,3 +703,51 @@ def test_the_pages_give_the_reference_only_the_pixels_it_shows(monkeypatch):
     assert len(seen) == 2  # the third is the first's, shared
     np.testing.assert_array_equal(seen[0], alpha > 0)
     assert seen[1] is None
+
+
+def _hint_tab(key: str, data: bytes) -> AppTest:
+    """A tab of the browser whose visitor key is ``key``, on the Colorize page with ``data`` uploaded."""
+    from ui import visitor
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state[visitor._STATE_KEY] = key
+    at.session_state["sidebar.model"] = "hypercolumn_hints"
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value([("photo.png", data, "image/png")])
+    return at.run()
+
+
+def _add_typed_hint(at: AppTest, digest: str, x: int, y: int) -> None:
+    at.number_input(key=f"colorize.hint_x.{digest}").set_value(x)
+    at.number_input(key=f"colorize.hint_y.{digest}").set_value(y)
+    at.button(key=f"colorize.hint_pick.{digest}").click().run()
+    at.button(key=f"colorize.hint_color.{digest}.{x}.{y}.add").click().run()
+
+
+def _hint_count(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.endswith(("hint**", "hints**"))]
+
+
+def test_kept_hints_follow_what_the_visitor_did_not_what_a_run_reached(tiny_app_env, monkeypatch):
+    """Session 38's review of the kept hints: written at the end of each run, another tab of the same browser that held
+    none erased them on its every run, and Remove all was undone by a reload when the run after it stopped before its
+    end (a reload mid-colorization, the next click, an error). They are kept by whatever changes them, at once."""
+    from ui import loaders
+
+    data = gray_png(48)
+    digest = image_digest(decode_image(data, "photo.png").rgb)[:16]
+    first, second = _hint_tab("K" * 30, data), _hint_tab("K" * 30, data)   # two tabs of one browser, same picture
+    _add_typed_hint(first, digest, 5, 41)
+    assert _hint_count(first) == ["**1 hint**"]
+    second.run()                                                           # the other tab's rerun erases nothing
+    assert _hint_count(_hint_tab("K" * 30, data)) == ["**1 hint**"]
+    _add_typed_hint(first, digest, 10, 10)
+
+    def stopped(*args, **kwargs):
+        raise RuntimeError("stopped mid-colorization")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(loaders, "colorized", stopped)
+        first.button(key=f"colorize.hint_clear.{digest}").click().run()
+    assert _hint_count(_hint_tab("K" * 30, data)) == []                   # Remove all holds after a reload

@@ -186,6 +186,7 @@ def _add_hint(digest: str, point: tuple[int, int], picker_key: str) -> None:
         # 38's accessibility audit).
         st.session_state[ADDED_KEY] = (f"Hint {len(hints)} added at x = {point[0]}, y = {point[1]}: the picture is "
                                        "colored again with it.")
+        _kept(digest)
     _store(POINT_KEY).pop(digest, None)
 
 
@@ -199,6 +200,14 @@ def _remove(digest: str, index: int | None) -> None:
         hints.clear()
     elif 0 <= index < len(hints):
         del hints[index]
+    _kept(digest)
+
+
+def _kept(digest: str) -> None:
+    """The image's hints as they are now, kept for the visitor (``ui.hint_store``), by whatever changed them, at once:
+    written once a run, after the picture was colored again, they were lost to a reload mid-run (Remove all undone),
+    and another tab holding none erased them on its every run (session 38's review)."""
+    hint_store.remember(visitor.token(), digest, hints_of(digest))
 
 
 def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str, result: np.ndarray, point) -> None:
@@ -275,9 +284,11 @@ def _list_ui(digest: str, name: str) -> None:
                        mime="application/json", key=f"colorize.hint_download.{digest[:16]}", on_click="ignore",
                        icon=":material/download:")
     # A reload lost them (session 36's state audit said so; session 38 keeps them): say where they live and for how long.
+    # (A browser that keeps no cookie for the site is a new visitor at each reload: ui.visitor.)
     st.caption(f"Hints are kept on this server for this browser for {hint_store.KEEP_S / 3600:.0f} hours: a reload "
-               "or another tab finds them for the same picture. Download them to keep them longer, and load the file "
-               "here (or on the Video page, or with the command line's --hints) to use them again.")
+               "or another tab finds them for the same picture (unless the browser keeps no cookie for this site). "
+               "Download them to keep them longer, and load the file here (or on the Video page, or with the command "
+               "line's --hints) to use them again.")
 
 
 def _earlier_ui(digest: str, hints: list[dict]) -> None:
@@ -305,6 +316,7 @@ def _upload_ui(digest: str, shape: tuple[int, ...]) -> None:
         return
     _store(UPLOADED_KEY)[digest] = upload.file_id
     _store(HINTS_KEY)[digest] = hints
+    _kept(digest)
     _store(POINT_KEY).pop(digest, None)
     st.rerun()
 
@@ -331,4 +343,3 @@ def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
             _point_ui(model, stamp, picture, digest, result, point)
         _list_ui(digest, widgets.file_stem(picture.name))
         _upload_ui(digest, picture.rgb.shape)
-    hint_store.remember(visitor.token(), digest, hints_of(digest))   # as the callbacks before this run left them
