@@ -34,6 +34,7 @@ TensorFlow is imported only by the commands that need it, so ``archs`` answers a
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shlex
 import signal
@@ -120,10 +121,25 @@ def _another_kind(path, suffix: str) -> bool:
     command writes: ``evaluate --json`` wrote its report over a photo it had read, or a checkpoint's model.keras, and
     ``video -o`` over a PNG (session 38's CLI audit). A file of its own kind is replaced, as a rerun expects."""
     path = Path(path)
-    if not path.is_file() or path.suffix.lower() == suffix:
+    if not path.is_file() or path.suffix.lower() == suffix or _holds(path, suffix):
         return False
     _error(f"{path}: exists and is not a {suffix} file (it would be replaced); give a new file name")
     return True
+
+
+def _holds(path: Path, suffix: str) -> bool:
+    """Whether ``path`` holds what a command writes as ``suffix`` whatever its own name says (a first run's ``-o
+    out.mov``, ``--json report``): its rerun was refused (session 38's review)."""
+    try:
+        if suffix == ".mp4":  # an MP4 (ISO media) opens with its ftyp box
+            with open(path, "rb") as f:
+                return f.read(12)[4:8] == b"ftyp"
+        if suffix == ".json" and path.stat().st_size <= MAX_REPORT_BYTES:
+            json.loads(path.read_bytes())
+            return True
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 def _not_a_folder(path) -> bool:
@@ -842,6 +858,7 @@ def _add_bench_parser(sub) -> None:
     bench.set_defaults(run=cmd_bench, writes=(("json", False),))
 
 
+MAX_REPORT_BYTES = 64 * 2**20   # a JSON report read to tell it is one (``_holds``): evaluate's are kilobytes
 # The kind of file each command writes to its one output file (``_another_kind``).
 REPORT_SUFFIXES = {cmd_evaluate: ".json", cmd_video: ".mp4", cmd_bench: ".json"}
 

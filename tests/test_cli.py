@@ -1007,6 +1007,11 @@ def test_an_output_never_replaces_a_file_of_another_kind_and_says_what_it_replac
             f"error: {photo}: exists and is not a {'.json' if argv[0] == 'evaluate' else '.mp4'} file (it would be "
             "replaced); give a new file name"]
         assert photo.read_bytes() == before
+    # A rerun of a first run that wrote its own kind under another name is no refusal (session 38's review).
+    report = tmp_path / "report"
+    assert main(["evaluate", str(photo_dir), "--arch", "cifar_ae", "--json", str(report)]) == 0
+    assert main(["evaluate", str(photo_dir), "--arch", "cifar_ae", "--json", str(report)]) == 0
+    capsys.readouterr()
     mine = tmp_path / "mine"
     write_png(mine / "photo.png", make_photo(24, 24, seed=2))
     Image.fromarray(make_photo(24, 24, seed=3)).save(mine / "photo.jpg")
