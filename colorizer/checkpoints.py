@@ -42,7 +42,7 @@ __all__ = [
     "WEIGHTS_DIR", "MAX_CHECKPOINT_BYTES", "MAX_METADATA_BYTES", "CheckpointError", "user_checkpoint_dir",
     "user_checkpoint_root", "shipped_checkpoints", "card_problem",
     "user_checkpoints", "available_checkpoints", "atomic_write_bytes", "atomic_write_text", "save_model_atomic", "write_card",
-    "error_naming", "check_writable", "in_weights", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
+    "error_naming", "check_writable", "in_weights", "card_architecture", "card_working_size", "read_card", "read_history", "load_keras_model", "checkpoint_file", "resolve",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -63,6 +63,27 @@ def in_weights(path: str | Path, *, the_folder_itself: bool = True) -> bool:
     ``export-lite`` replace shipped checkpoints, on purpose)."""
     weights, target = Path(WEIGHTS_DIR).resolve(), Path(path).resolve()
     return weights in target.parents or (the_folder_itself and target == weights)
+
+
+# A card's working size the network may run at: a checkpoint made elsewhere said "big", -16 or 4096 (session 38's code
+# review: a TypeError, a plain ValueError, or a network run at any size).
+WORKING_SIZE_RANGE = (16, 1024)
+
+
+def card_architecture(card: dict, default=None):
+    """The architecture name a card (read from elsewhere) gives, or ``default``: a name, never a list or a number."""
+    named = card.get("architecture", default)
+    return named if isinstance(named, str) else None
+
+
+def card_working_size(value, where: str | Path) -> int:
+    """A working size (a card's, or the model's own fixed input) as a whole number in ``WORKING_SIZE_RANGE``;
+    CheckpointError naming ``where`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not (
+            WORKING_SIZE_RANGE[0] <= int(value) <= WORKING_SIZE_RANGE[1]):
+        raise CheckpointError(f"{where}: working_size {value!r} is not a size from {WORKING_SIZE_RANGE[0]} to "
+                              f"{WORKING_SIZE_RANGE[1]} px")
+    return int(value)
 
 
 def user_checkpoint_root() -> Path:

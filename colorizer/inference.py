@@ -24,7 +24,8 @@ import numpy as np
 
 from colorizer import colorfulness_gate, lab8, lite, quantize
 from colorizer.hints import HintError, hint_grid, validate_hints
-from colorizer.checkpoints import CheckpointError, available_checkpoints, load_keras_model, read_card, resolve
+from colorizer.checkpoints import (CheckpointError, available_checkpoints, card_architecture, card_working_size,
+                                   load_keras_model, read_card, resolve)
 from colorizer.color import (ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize,
                              unnormalize_ab, unnormalize_l)
 from colorizer.process import keep_large_buffers, one_blas_thread, release_unused
@@ -512,33 +513,19 @@ def _validated(image: np.ndarray) -> np.ndarray:
     return image
 
 
-# A card's working size the network may run at: a checkpoint made elsewhere said "big", -16 or 4096 (session 38's code
-# review: a TypeError, a plain ValueError, or a network run at any size).
-WORKING_SIZE_RANGE = (16, 1024)
-
-
-def _working_size(value, path: Path) -> int:
-    """The card's (or the model's) working size as a number in ``WORKING_SIZE_RANGE``; CheckpointError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not (
-            WORKING_SIZE_RANGE[0] <= int(value) <= WORKING_SIZE_RANGE[1]):
-        raise CheckpointError(f"{path.parent / 'card.json'}: working_size {value!r} is not a size from "
-                              f"{WORKING_SIZE_RANGE[0]} to {WORKING_SIZE_RANGE[1]} px")
-    return int(value)
-
-
 def load(name_or_path: str | Path) -> Colorizer:
     """A checkpoint name (shipped or fine-tuned), folder, or ``.keras``/``.h5`` file → ``Colorizer``
     (``checkpoints.resolve``; CheckpointError, one line, when it names none)."""
     path, label = resolve(name_or_path)
     model = load_keras_model(path)
     card = read_card(path.parent) if path.name == "model.keras" else {}
-    named = card.get("architecture", model.name)
-    arch = ARCHITECTURES.get(named) if isinstance(named, str) else None
+    arch = ARCHITECTURES.get(card_architecture(card, model.name))
     if arch is not None:
         contract = contract_of(arch)
         # A file without a card (e.g. a .keras passed directly) may have been trained at another size:
         # a fixed input size in the model itself beats the architecture's default.
-        size = _working_size(card.get("working_size") or model.inputs[0].shape[1] or arch.WORKING_SIZE, path)
+        size = card_working_size(card.get("working_size") or model.inputs[0].shape[1] or arch.WORKING_SIZE,
+                                 path.parent / "card.json" if card else path)
     else:
         contract, size = infer_contract(model, source=Path(path).name)
     return Colorizer(name=label, model=model, contract=contract, working_size=size, card=card, source=str(path))

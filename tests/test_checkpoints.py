@@ -476,3 +476,21 @@ def test_a_card_made_elsewhere_with_wrong_fields_is_one_line(tiny_checkpoints, t
     with pytest.raises(CheckpointError) as caught:
         load(folder)
     assert "\n" not in str(caught.value) and ("working_size" in str(caught.value) or "contract" in str(caught.value))
+
+
+def test_fine_tuning_holds_a_card_made_elsewhere_to_the_same_fields(tiny_checkpoints, tmp_path):
+    """Session 38's review: the card checks were added to inference.load only; fine-tuning such a base said "invalid
+    literal for int()" or "unhashable type: 'list'", naming no file."""
+    import json
+    import shutil
+
+    from colorizer.finetune import FinetuneError, finetunable_checkpoints, load_base
+
+    folder = tmp_path / "elsewhere"
+    shutil.copytree(tiny_checkpoints["unet313"], folder)
+    (folder / "card.json").write_text(json.dumps({"architecture": "unet313", "working_size": "big"}))
+    with pytest.raises(FinetuneError, match=r"card\.json: working_size 'big' is not a size from 16 to 1024 px"):
+        load_base(folder)
+    (folder / "card.json").write_text(json.dumps({"architecture": ["unet313"]}))
+    assert checkpoints.card_architecture(json.loads((folder / "card.json").read_text())) is None
+    finetunable_checkpoints()   # a listing that meets such a card does not fail on it

@@ -100,8 +100,11 @@ def crop_choices(card: dict, most: int | None = None) -> list[int]:
     instead of its 64 peaks at 3,187: the working size stays the bound for all. (The shipped flagship was trained on
     176-px crops; a fine-tune of its decoder on a few photos at 144 is the page's default since issue 4.
     ``python -m colorizer finetune --crop`` takes any size.)"""
-    working = int(card.get("working_size") or 128)
-    arch = ARCHITECTURES.get(card.get("architecture"))
+    try:  # a card made elsewhere: its size held to the rule load_base holds it to (a text one raised here)
+        working = checkpoints.card_working_size(card.get("working_size") or 128, "card.json")
+    except checkpoints.CheckpointError:
+        working = 128
+    arch = ARCHITECTURES.get(checkpoints.card_architecture(card))
     if arch is not None and arch.FIXED_SIZE:  # Dense layers (cifar_ae, vae): the input size is fixed at build time
         return [working]
     most = min(LIMITS.crop if most is None else most, working)

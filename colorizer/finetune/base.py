@@ -94,9 +94,13 @@ def load_base(base: str | Path, viewer: str | None = None) -> Base:
     if not {"encoder", "decoder"} <= names:
         raise FinetuneError(f"{label}: this checkpoint has no separate decoder to fine-tune "
                             "(its model has no 'encoder' and 'decoder' submodels)")
-    arch = ARCHITECTURES.get(card.get("architecture", model.name)) or ForeignArchitecture(model, label)
+    arch = ARCHITECTURES.get(checkpoints.card_architecture(card, model.name)) or ForeignArchitecture(model, label)
     fixed = model.inputs[0].shape[1] if not isinstance(model.inputs, dict) else None
-    working = int(card.get("working_size") or arch.WORKING_SIZE)
+    try:  # a card made elsewhere is held to its fields, as inference.load holds it (session 38's review)
+        working = checkpoints.card_working_size(card.get("working_size") or arch.WORKING_SIZE,
+                                                path.parent / "card.json")
+    except checkpoints.CheckpointError as err:
+        raise FinetuneError(str(err)) from None
     return Base(card.get("name") or label, path, model, arch, card, working, fixed)
 
 
@@ -108,7 +112,7 @@ def finetunable_checkpoints(viewer: str | None = None) -> dict[str, Path]:
     found = {}
     for name, folder in available_checkpoints(viewer).items():
         card = checkpoints.read_card(folder)
-        if card.get("architecture") in ARCHITECTURES or card.get("finetunable"):
+        if checkpoints.card_architecture(card) in ARCHITECTURES or card.get("finetunable"):
             found[name] = folder
     return found
 
