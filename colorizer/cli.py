@@ -4,7 +4,8 @@ Forms other tools call (keep them stable):
 - ``archs [--hints]``: one architecture name per line (``--hints``: those taking user color hints).
 - ``colorize IN... -o OUTDIR [--arch NAME | --checkpoint PATH]``: OUTDIR/<stem>.png per input (inputs that
   share a stem, e.g. a/x.png and b/x.jpg, get <stem>_2.png, … in the order given, each said on stderr, as
-  does an input in OUTDIR itself: OUTDIR/x.png colorized into OUTDIR is x_2.png, the photo never overwritten); an
+  does an input in OUTDIR itself: OUTDIR/x.png colorized into OUTDIR is x_2.png, the photo never overwritten; a PNG
+  of an earlier run, or of the user's, already at OUTDIR/<stem>.png is replaced, and a note on stderr names them); an
   unreadable file (or one the memory left cannot hold) prints ``error: <file>: <reason>`` on stderr
   and the rest go on; exit 1 if any failed. ``--hints HINTS.json`` (a list of ``{"x", "y", "rgb"}``,
   see ``colorizer.hints``) applies to every input; a malformed file, a point outside an image or a

@@ -7,7 +7,8 @@ them, so an epoch costs decoder time only.
 
 - Key: sha256 of the feature family (``contract.feature_family``: the flagship and its hint-taking
   twin share one encoder, so they share features), of the encoder's weights (a fine-tuned unet313 has
-  an encoder of its own; a fine-tuned flagship shares the flagship's VGG16) and of the crops' pixels.
+  an encoder of its own; a fine-tuned flagship shares the flagship's VGG16), of the precision the encoder runs in
+  here (float32 sets apart from bfloat16's) and of the crops' pixels.
 - Memory: the ``max_entries`` most recently used sets. Room is made *before* a new set is computed or read:
   the sets over ``max_entries - 1`` go first, so that at most ``max_entries`` sets are ever held (a new set
   computed beside a full cache would peak one set above it: on the public server, hundreds of MB when

@@ -40,7 +40,7 @@ LOSS_OF_ARCHITECTURE = {"vae": "squared error of a and b + β × the KL divergen
 
 def fine_tuned_from(card: dict) -> str | None:
     """What a checkpoint's training started from: the base a fine-tune's card names (``base.name``), or the
-    checkpoint a run was initialized from (``training.initialized_from``: the shipped hint model, from the flagship);
+    checkpoint a run was initialized from (``training.initialized_from``: the shipped hint model, from run R2);
     None for a model trained from scratch."""
     base = card.get("base")
     if isinstance(base, dict) and card.get("finetunable") and base.get("name"):

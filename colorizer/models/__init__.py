@@ -1,5 +1,5 @@
 """The architectures, one module each: the four seeds (the lesson) and the flagship ``hypercolumn``
-(the quality), and ``hypercolumn_hints``, the flagship taking user color hints.
+(the quality), and ``hypercolumn_hints``, an earlier flagship (run R2, VGG16 alone) taught user color hints.
 
 Every module declares what it is under one contract, ``colorizer.models.contract`` (required names,
 optional ones with defaults, the output kind → contract map); ``ARCHITECTURES`` holds them declared.
