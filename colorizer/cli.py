@@ -254,10 +254,10 @@ def cmd_colorize(args) -> int:
     except KeyboardInterrupt:  # what was written is whole (each PNG lands atomically): say how far it got
         print(f"{len(written)} of {len(outputs)} colorized into {out_dir} before the interruption", flush=True)
         raise
-    replaced = [name for name in existed if any(outputs[path] == name for path in written)]
+    written_names = {outputs[path] for path in written}
+    replaced = [name for name in existed if name in written_names]
     if replaced:
-        _stderr(f"note: {len(replaced)} file{'s' * (len(replaced) != 1)} already in {out_dir} replaced: "
-                + ", ".join(replaced[:5]) + (f" and {len(replaced) - 5} more" if len(replaced) > 5 else ""))
+        _stderr(f"note: {len(replaced)} file{'s' * (len(replaced) != 1)} already in {out_dir} replaced: {listed(replaced)}")
     # What happened, on stdout.
     print(f"{len(written)} of {len(outputs)} colorized into {out_dir}", flush=True)
     return USAGE_ERROR if bad_hints else 1 if failed else 0
@@ -403,11 +403,17 @@ def cmd_evaluate(args) -> int:
     return 1 if skipped.count else 0
 
 
-def _gray_left_out(names: list[str], shown: int = 5) -> str:
+def listed(items, shown: int = 5) -> str:
+    """The first ``shown`` of ``items`` (strings), then how many more: a line that stays a line however many there are
+    (the command line's notes: files replaced, gray photos left out, scene cuts)."""
+    items = list(items)
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+def _gray_left_out(names: list[str]) -> str:
     """The words for the gray photos ``evaluate`` leaves out (they have no color to measure against): a class
     counting its photos should not find some silently missing (session 37's audit)."""
-    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-    return f"{len(names)} gray one{'s' * (len(names) != 1)} left out, no color to measure against: {listed}"
+    return f"{len(names)} gray one{'s' * (len(names) != 1)} left out, no color to measure against: {listed(names)}"
 
 
 def _options_for_none(args, models: dict) -> str | None:

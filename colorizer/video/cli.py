@@ -22,6 +22,7 @@ def video_from_cli(args, progress, error) -> int:
     from colorizer.exemplar import read_reference
     from colorizer.hints import HintError, read_hints_file
     from colorizer.imageio import ImageError
+    from colorizer.cli import listed
     from colorizer.video.io import MAX_VIDEO_PIXELS_ENV, VideoError, VideoTooLongError, check_budget, probe
 
     if Path(args.output).resolve() == Path(args.input).resolve():
@@ -91,8 +92,7 @@ def video_from_cli(args, progress, error) -> int:
     sound = (f", audio {report.audio}" if report.audio else ", no audio track" if not report.sound_note
              else ", audio left out") + (f" ({report.sound_note})" if report.sound_note else "")
     cuts = (f", scene cut{'s' * (len(report.cuts) != 1)} at frame{'s' * (len(report.cuts) != 1)} "
-            + ", ".join(f"{cut} ({report.starts[cut]:.2f} s)" for cut in report.cuts[:LISTED_CUTS])
-            + (f" and {len(report.cuts) - LISTED_CUTS} more" if len(report.cuts) > LISTED_CUTS else "")) if report.cuts else ""
+            + listed([f"{cut} ({report.starts[cut]:.2f} s)" for cut in report.cuts], LISTED_CUTS)) if report.cuts else ""
     print(f"{output}: {report.frames} frame{'s' * (report.frames != 1)} {info.width}x{info.height} at {report.fps:g} fps ({report.codec}{sound}{cuts}), "
           f"{report.frames_per_second:.1f} frames/s")
     if replacing:
