@@ -807,8 +807,9 @@ def _add_finetune_parser(sub) -> None:
     # At most the side photos are read at (finetune.photos.MAX_PHOTO_SIDE; a test holds the two equal): --crop 100000
     # ended in OpenCV's "Failed to allocate 30000000000 bytes" after 12 s (session 37's audit).
     finetune.add_argument("--crop", type=_ranged(int, 16, MAX_CROP_SIDE), default=None,
-                          help=f"crop size, a multiple of 16, at most {MAX_CROP_SIDE} (the side photos are read at; "
-                               "default: the model's working size)")
+                          help=f"crop size, at most {MAX_CROP_SIDE} (the side photos are read at): a multiple of 16 for "
+                               "hypercolumn and hypercolumn_hints, of 8 for vgg16_ae and unet313; cifar_ae and vae "
+                               "take only their own size (default: the model's working size)")
     finetune.add_argument("--val-share", type=_ranged(float, 0, 1, high_open=True), default=0.2,
                           help="the share of the photos held out to score the result on, at least one (default: "
                                "%(default)s; 0: none held out)")

@@ -142,10 +142,12 @@ def train_architecture(name: str, data_dir: str | Path, out_dir: str | Path = ch
     size = size or arch.WORKING_SIZE
     started = time.time()
     strategy = training_strategy()  # first: a multi-worker strategy must exist before TensorFlow starts
+    # The network before the crops: a misspelt --init-from or --train-layers fails in seconds, not after minutes of
+    # cropping. The order changes nothing drawn: the crops draw from generators of their own (data.random_crops).
+    model = _seeded_model(arch, size, seed, strategy, init_from, train_layers, log)
     sets = _training_sets(arch, data_dir, size, crops_per_photo, seed, log, stamps_dir=stamps_dir,
                           surfaces_dir=surfaces_dir, extra_photos_dir=extra_photos_dir, backdrops=backdrops,
                           on_error=on_error)
-    model = _seeded_model(arch, size, seed, strategy, init_from, train_layers, log)
     objective = arch.loss_and_metrics(sets.prior, **power)  # (loss, metrics, loss_weights): fit compiles them
     if arch.FROZEN_ENCODER:  # on disk: a re-run with the same crops (photos, size, seed) skips the encoder entirely
         sets = _with_encoder_features(arch, model, sets, log)
@@ -387,7 +389,7 @@ def freeze_except(decoder: keras.Model, names) -> None:
     known = {layer.name for layer in decoder.layers}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"no decoder layer named {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        raise ValueError(f"--train-layers: no decoder layer named {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     for layer in decoder.layers:
         layer.trainable = layer.name in names
 

@@ -492,6 +492,20 @@ def test_train_starts_from_the_seeds_weights(photo_dir, tmp_path, monkeypatch):
     assert not list(scratch.glob("train-cifar_ae-*"))
 
 
+def test_a_misspelt_train_layer_fails_before_any_crop_is_made(photo_dir, tmp_path, capsys, monkeypatch):
+    # Session 39: the name was checked after the crops (minutes on real data), and the error named no option.
+    from colorizer import train
+
+    def no_crops(*args, **kwargs):
+        raise AssertionError("the crops were made before the layer names were checked")
+
+    monkeypatch.setattr(train, "_training_sets", no_crops)
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(tmp_path / "o"),
+                 "--epochs", "1", "--train-layers", "latent,nope"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --train-layers: no decoder layer named nope (known: ") and "\n" not in err
+
+
 @pytest.mark.parametrize("layout", ["train/a.png", "a.png"])
 def test_train_without_val_split_is_one_line(layout, tmp_path, capsys):
     # A flat folder must not silently validate on its own training photos. A usage error, said before any photo is

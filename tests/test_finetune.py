@@ -629,7 +629,7 @@ def test_foreign_encoder_decoder_checkpoint_finetunes(fn, photos, tmp_path):
 
 
 def test_bad_settings_are_one_line_errors(fn, tiny_checkpoints, photos):
-    for overrides, reason in (({"crop": 64}, "takes 32×32 inputs only"), ({"epochs": 0}, "epochs must be")):
+    for overrides, reason in (({"crop": 64}, "--crop: cifar_ae takes 32×32 inputs only: pass --crop 32"), ({"epochs": 0}, "epochs must be")):
         job = fn.FinetuneJob(config(fn, tiny_checkpoints["cifar_ae"], **overrides), photos, cache=fn.FeatureCache())
         job.run()
         assert reason in job.status().error and "\n" not in job.status().error

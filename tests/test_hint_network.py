@@ -98,5 +98,5 @@ def test_freeze_except_trains_only_the_named_layers():
     trainable = {layer.name for layer in decoder.layers if layer.trainable and layer.weights}
     assert trainable == {"hint_attention", "probs", "ab_reg"}
     assert {w.path.split("/")[0] for w in decoder.trainable_weights} == trainable
-    with pytest.raises(ValueError, match="no decoder layer named hint_atention"):
+    with pytest.raises(ValueError, match="--train-layers: no decoder layer named hint_atention"):
         freeze_except(decoder, ("hint_atention",))

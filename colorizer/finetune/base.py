@@ -121,9 +121,10 @@ def crop_size(config: FinetuneConfig, base: Base) -> int:
     """The crop size to train at: the config's, else the model's fixed input or working size."""
     crop = config.crop or base.fixed_size or base.working_size
     if base.fixed_size and crop != base.fixed_size:
-        raise FinetuneError(f"{base.name} takes {base.fixed_size}×{base.fixed_size} inputs only: use crop {base.fixed_size}")
+        raise FinetuneError(f"--crop: {base.name} takes {base.fixed_size}×{base.fixed_size} inputs only: pass --crop "
+                            f"{base.fixed_size} or leave it out")
     multiple = base.arch.SIZE_MULTIPLE  # 16 for the hypercolumn models (VGG16's block 5 at 1/16); Defaults: 8
     if crop < 16 or crop % multiple or crop > MAX_PHOTO_SIDE:
-        raise FinetuneError(f"crop size must be a multiple of {multiple} from 16 to {MAX_PHOTO_SIDE} (the side photos "
+        raise FinetuneError(f"--crop: the crop size must be a multiple of {multiple} from 16 to {MAX_PHOTO_SIDE} (the side photos "
                             f"are read at) for {base.name}, got {crop}")
     return int(crop)
