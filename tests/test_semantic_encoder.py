@@ -142,6 +142,8 @@ def test_lite0_tap_is_the_same_network_stopped_at_that_block():
     np.testing.assert_allclose(local, np.asarray(EfficientNetLite0Features(n_blocks=11)(l_norm)), atol=1e-5)
     assert local.shape == (1, 4, 6, 112) and last.shape == (1, 2, 3, 320)
     assert EfficientNetLite0Features(tap=11).compute_output_shape((1, 32, 48, 1)) == [(1, 2, 3, 320), (1, 4, 6, 112)]
+    # A Lite0 stopped early says its own shape (it said the last block's, 320 channels at H/16, before session 39).
+    assert EfficientNetLite0Features(n_blocks=11).compute_output_shape((1, 32, 48, 1)) == local.shape
 
 
 def test_local_semantic_warm_started_from_s1_starts_at_its_colors(monkeypatch):

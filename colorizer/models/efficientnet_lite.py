@@ -147,7 +147,7 @@ class EfficientNetLite0Features(layers.Layer):
             scale = stride // self.upscale
             return (b, None if h is None else -(-h // scale), None if w is None else -(-w // scale), channels)
 
-        last = shape(32, 320)
+        last = shape(tap_stride(self.n_blocks), tap_channels(self.n_blocks))  # 32 and 320 for all 16 blocks
         if not self.tap:
             return last
         return [last, shape(tap_stride(self.tap), tap_channels(self.tap))]
