@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from colorizer import colorfulness_gate, lab8, lite, quantize
-from colorizer.hints import HintError, hint_grid, validate_hints
+from colorizer.hints import HintError, hint_grid, validate_hints, within_gamut
 from colorizer.checkpoints import (CheckpointError, available_checkpoints, card_architecture, card_working_size,
                                    load_keras_model, read_card, resolve)
 from colorizer.color import (ab_of_rgb, gray01_from_L, join_lab, join_lab_guided, lab_to_rgb, luminance, normalize_l, resize,
@@ -374,7 +374,10 @@ class Colorizer:
         gh, gw = probs.shape[:2]
         cell = probs[min(int(y * gh / image.shape[0]), gh - 1), min(int(x * gw / image.shape[1]), gw - 1)]
         top = np.argsort(cell)[::-1][:count]
-        lab = np.concatenate([np.full((len(top), 1), L_full[int(y), int(x)], np.float32), quantize.AB_BINS[top]], axis=1)
+        # Each bin at the point's lightness with its chroma held within sRGB (``within_gamut``), as a hint of that
+        # swatch paints: clipped in RGB, a vivid bin on a pale wall showed a darker, other-hued color than it painted.
+        L = float(L_full[int(y), int(x)])
+        lab = np.array([[L, *within_gamut(L, quantize.AB_BINS[i])] for i in top], np.float32)
         colors = lab_to_rgb(lab[None])[0]
         return [{"rgb": [int(c) for c in rgb], "probability": float(cell[i])} for rgb, i in zip(colors, top)]
 

@@ -180,6 +180,26 @@ def test_suggested_colors_are_the_distribution_at_the_point_clicked_the_right_wa
     assert model.suggested_colors(gray, 20, 32, hints)[0]["probability"] < 0.01
 
 
+def test_a_vivid_suggestion_on_a_pale_wall_shows_the_color_its_hint_paints():
+    """A swatch is the bin at the point's lightness with its chroma held within sRGB, the color a hint of it
+    paints (``hints.painted_color``): clipped in RGB instead, a vivid magenta bin on a wall at L 93 showed a
+    color 15 L darker and another hue than it painted (session 39)."""
+    from colorizer import quantize
+    from colorizer.hints import painted_color
+
+    k = int(quantize.nearest_bin(np.array([[70.0, -50.0]], np.float32))[0])  # far outside sRGB at L 93
+    model = copying_hint_model(sure_bin=k)
+    pale = np.full((40, 120), 235, np.uint8)
+    L = float(rgb_to_lab(np.full((1, 1, 3), 235, np.uint8))[0, 0, 0])
+    swatch = model.suggested_colors(pale, 100, 5, [{"x": 100, "y": 5, "rgb": GREEN}])[0]
+    assert swatch["probability"] > 0.99
+    lab = rgb_to_lab(np.array([[swatch["rgb"]]], np.uint8))[0, 0]
+    assert abs(lab[0] - L) < 1.5, lab                                                    # the wall's own lightness
+    hue = np.degrees(np.arctan2(lab[2], lab[1]) - np.arctan2(*quantize.AB_BINS[k][::-1]))
+    assert abs((hue + 180) % 360 - 180) < 6 and np.hypot(*lab[1:]) > 8, lab              # the bin's hue, still a color
+    np.testing.assert_allclose(painted_color(swatch["rgb"], L), swatch["rgb"], atol=3)  # what its hint paints
+
+
 def test_propagation_spreads_a_hint_to_cells_that_look_like_its_own():
     """Two kinds of cells (left and right halves, orthogonal descriptors): a hint in the left half
     recolors the left half toward the hint, and leaves the right half as predicted."""
