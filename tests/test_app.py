@@ -127,6 +127,28 @@ def test_a_chosen_model_that_is_gone_is_said_so_once(tiny_app_env):
     assert not [i for i in at.sidebar.info if "no longer" in i.value]
 
 
+def test_the_chosen_model_is_kept_in_the_address_for_a_reload_or_a_shared_link(tiny_app_env):
+    """Session 38 kept a reloaded page's hints, but the picker went back to the default model: the choice now
+    lives in the address (``?model=NAME``), the default leaving it clean, a name no one may see ignored."""
+    at = app().run()
+    default = at.sidebar.selectbox(key="sidebar.model").value
+    other = next(o for o in at.sidebar.selectbox(key="sidebar.model").options if o not in (default, TUNED_NAME))
+    at.sidebar.selectbox(key="sidebar.model").select(other).run()
+    assert at.query_params.get("model") in (other, [other])
+    reloaded = app()  # a new session, as a reload starts, at the address the page had
+    reloaded.query_params["model"] = other
+    reloaded.run()
+    assert_no_page_error(reloaded)
+    assert reloaded.sidebar.selectbox(key="sidebar.model").value == other
+    reloaded.sidebar.selectbox(key="sidebar.model").select(default).run()
+    assert "model" not in reloaded.query_params
+    stranger = app()
+    stranger.query_params["model"] = "cifar_ae-ft-0000deadbeef0000"  # not on this server, or not this visitor's
+    stranger.run()
+    assert_no_page_error(stranger)
+    assert stranger.sidebar.selectbox(key="sidebar.model").value == default and "model" not in stranger.query_params
+
+
 def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
     """Session 35's audit: four "hypercolumn-ft-<hex>" options could not be told apart."""
     from ui import loaders, widgets

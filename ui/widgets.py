@@ -55,6 +55,7 @@ _log = logging.getLogger(__name__)
 
 ENTRY_MARK = "app.entry_ran"
 MODEL_KEY = "sidebar.model"
+MODEL_QUERY = "model"  # the chosen model in the page's address: a reload keeps it
 SOURCE_KEY = "sidebar.source"
 GALLERY_KEY = "sidebar.gallery"
 UPLOAD_KEY = "sidebar.upload"
@@ -242,10 +243,14 @@ def model_picker_ui() -> str | None:
         # first, and say so: a page that changed model without a word (session 35's audit) reads as the model's doing.
         st.session_state.pop(MODEL_KEY, None)
     preferred = default_checkpoint(names)
+    linked = st.query_params.get(MODEL_QUERY)
+    if MODEL_KEY not in st.session_state and linked in names:  # a reload, or a link a teacher shared
+        preferred = linked
     name = st.selectbox("Model", names, index=names.index(preferred), key=MODEL_KEY,
                         format_func=lambda option: checkpoint_label(option, available),
                         help="The models this app ships, your fine-tuned ones, and those other visitors shared.",
                         on_change=_chosen)
+    _keep_in_address(name, default_checkpoint(names))
     if gone is not None and gone not in names:
         st.info(plain(f"{gone} is no longer on this server (deleted by its maker, or expired): showing {name}."),
                 icon=":material/info:")
@@ -255,6 +260,18 @@ def model_picker_ui() -> str | None:
     if missing:
         st.caption(f"Not trained yet: {', '.join(missing)}.")
     return name
+
+
+def _keep_in_address(name: str, default: str | None) -> None:
+    """The chosen model in the page's address (``?model=NAME``), unless it is the default: a reload kept every hint
+    but went back to the default model, and a teacher can share a link that opens on the hint model. Only names
+    this visitor may see are ever read from it (``model_picker_ui``): a fine-tuned model's name opens nothing for
+    anyone else."""
+    if name == default:
+        if MODEL_QUERY in st.query_params:
+            del st.query_params[MODEL_QUERY]
+    elif st.query_params.get(MODEL_QUERY) != name:
+        st.query_params[MODEL_QUERY] = name
 
 
 def upload_room_ui() -> None:
