@@ -241,14 +241,6 @@ def _stop() -> None:
     clip_runs.stopping(visitor.token())   # its run's end is the visitor's Stop, not a cut-off
 
 
-def _session_id() -> str | None:
-    """The running page session's id (None outside one): a visitor's tabs are sessions of their own."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    return context.session_id if context is not None else None
-
-
 def _request() -> None:
     st.session_state[REQUEST_KEY] = True
 
@@ -281,7 +273,7 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
             bar.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
         return
     owner = visitor.token()
-    with clip_runs.claim(owner, name, session=_session_id()) as claimed:
+    with clip_runs.claim(owner, name, session=visitor.session_id()) as claimed:
         if not claimed:  # one clip at a time a visitor: five tabs held a class's clips back 45 s (session 38)
             bar.warning(plain(f"{clip_runs.running(owner) or 'A clip'} of yours is being colorized in another tab: "
                               "wait for it there, or stop it, then press Colorize again."), icon=":material/tab:")
@@ -460,7 +452,7 @@ def cut_off_ui() -> None:
     owner = visitor.token()
     # Streamlit starts this run while the one it replaces may still be unwinding its clip: wait for it to let go
     # (the next frame's progress, well under a second), or the cut-off was said one run late (session 38).
-    clip_runs.wait_released(owner, _session_id(), timeout=CUT_OFF_WAIT_S)
+    clip_runs.wait_released(owner, visitor.session_id(), timeout=CUT_OFF_WAIT_S)
     cut_off = clip_runs.interrupted(owner)
     # Stop says so itself, and Colorize pressed again mid-clip starts it again (session 38's review: the page said
     # "stopped before its end" above the new run's result).

@@ -28,7 +28,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["token", "browser_key", "remember_ui", "present", "presence_of", "forget_gone", "GRACE_S", "QUERY_KEY",
+__all__ = ["token", "session_id", "browser_key", "remember_ui", "present", "presence_of", "forget_gone", "GRACE_S", "QUERY_KEY",
            "COOKIE", "SECURE_COOKIE"]
 
 QUERY_KEY = "visitor"  # where the key was until session 33: removed from an address that still has it
@@ -122,14 +122,20 @@ def remember_script(value: str) -> str:
             .replace("{key}", value).replace("{seconds}", str(int(COOKIE_DAYS * 86400))))
 
 
-def _register(value: str) -> None:
+def session_id() -> str | None:
+    """The running page session's id (None outside one): each of a visitor's tabs is a session of its own."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    ctx = get_script_run_ctx()
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def _register(value: str) -> None:
+    session = session_id()
     now = time.monotonic()
     with _lock:
-        if ctx is not None:
-            _sessions.setdefault(value, set()).add(ctx.session_id)
+        if session is not None:
+            _sessions.setdefault(value, set()).add(session)
         _seen[value] = now
         due = now - _last_forget[0] >= FORGET_EVERY_S
         if due:
