@@ -127,6 +127,21 @@ def test_a_chosen_model_that_is_gone_is_said_so_once(tiny_app_env):
     assert not [i for i in at.sidebar.info if "no longer" in i.value]
 
 
+def test_the_picker_says_what_the_model_does_in_plain_words(tiny_app_env):
+    """Under the picker: the architecture's plain sentence, not the card's terms of the trade (those are one
+    hover away, in the caption's help); a fine-tuned model says it learned from someone's own photos."""
+    from colorizer.models import ARCHITECTURES
+
+    at = app().run()
+    at.sidebar.selectbox(key="sidebar.model").select("cifar_ae").run()
+    shown = [c.value for c in at.sidebar.caption]
+    assert ARCHITECTURES["cifar_ae"].IN_PLAIN_WORDS in shown, shown
+    assert not any("autoencoder" in c for c in shown), shown
+    at.sidebar.selectbox(key="sidebar.model").select(TUNED_NAME).run()
+    shown = [c.value for c in at.sidebar.caption]
+    assert f"{ARCHITECTURES['cifar_ae'].IN_PLAIN_WORDS} Then fine-tuned on someone's own photos." in shown, shown
+
+
 def test_the_chosen_model_is_kept_in_the_address_for_a_reload_or_a_shared_link(tiny_app_env):
     """Session 38 kept a reloaded page's hints, but the picker went back to the default model: the choice now
     lives in the address (``?model=NAME``), the default leaving it clean, a name no one may see ignored."""

@@ -43,6 +43,19 @@ def compiled(trainable, arch, prior, lr=1e-3, eager=True):
     return trainable
 
 
+def test_every_architecture_says_what_it_does_in_plain_words():
+    """The app's model picker shows ``IN_PLAIN_WORDS`` to a class (a teacher's walk-through, session 39: the cards'
+    descriptions read "frozen VGG16 hypercolumns (blocks 3-5) → 313 ab bins + regression"): one short sentence
+    or two, none of the trade's terms, each different."""
+    jargon = ("VGG", "hypercolumn", "bins", "regression", "autoencoder", "VAE", "U-Net", "latent", "decoder", "encoder",
+              "ImageNet", "ab ", "MSE", "KL")
+    words = {name: arch.IN_PLAIN_WORDS for name, arch in ARCHITECTURES.items()}
+    assert len(set(words.values())) == len(words)
+    for name, text in words.items():
+        assert 40 < len(text) < 240 and text.endswith("."), (name, text)
+        assert not [term for term in jargon if term in text], (name, text)
+
+
 def test_registry_has_the_flagship_first_then_the_four_seeds():
     assert list(ARCHITECTURES) == list(ARCHITECTURE_NAMES) == ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]
     assert list(HINT_TAKING_NAMES) == hint_taking_architectures() == ["hypercolumn_hints"]

@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
 __all__ = [
     "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs", "steady_scroll", "STEADY_SCROLL_CSS",
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
-    "sidebar_ui", "model_picker_ui", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
+    "sidebar_ui", "model_picker_ui", "in_plain_words", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
     "default_checkpoint", "png_of", "time_text", "chart_ui", "dark_theme", "includes_getting_ready", "drawn_last_run", "display_alpha", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
@@ -255,7 +255,9 @@ def model_picker_ui() -> str | None:
         st.info(plain(f"{gone} is no longer on this server (deleted by its maker, or expired): showing {name}."),
                 icon=":material/info:")
     card = loaders.card_of(name)
-    st.caption(f"{card.get('architecture', name)} · {checkpoint_kind(name)}. {card.get('description', '')}")
+    # A class reads the plain sentence; the card's own description (its terms of the trade) is one hover away.
+    st.caption(in_plain_words(name, card),
+               help=f"{card.get('architecture', name)} · {checkpoint_kind(name)}. {card.get('description', '')}")
     missing = [a for a in ARCHITECTURE_NAMES if a not in checkpoints.shipped_checkpoints()]
     if missing:
         st.caption(f"Not trained yet: {', '.join(missing)}.")
@@ -272,6 +274,18 @@ def _keep_in_address(name: str, default: str | None) -> None:
             del st.query_params[MODEL_QUERY]
     elif st.query_params.get(MODEL_QUERY) != name:
         st.query_params[MODEL_QUERY] = name
+
+
+def in_plain_words(name: str, card: dict) -> str:
+    """What the model does, in a sentence a class can follow: its architecture's ``IN_PLAIN_WORDS`` (else the card's
+    description), and for a fine-tuned one, that it learned from someone's own photos."""
+    from colorizer.models import ARCHITECTURES
+
+    arch = ARCHITECTURES.get(str(card.get("architecture") or name))
+    words = (arch.IN_PLAIN_WORDS if arch is not None else "") or str(card.get("description") or "")
+    if checkpoint_kind(name) != "shipped":
+        words = f"{words} Then fine-tuned on someone's own photos.".strip()
+    return plain(words)
 
 
 def upload_room_ui() -> None:

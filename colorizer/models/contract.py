@@ -73,6 +73,8 @@ class Defaults:
     FEATURES_OF: str | None = None
     # Extra text for the card's "notes".
     CARD_NOTES: str = ""
+    # What it does in one sentence a class can follow, for the app's model picker ("": ``DESCRIPTION`` is shown).
+    IN_PLAIN_WORDS: str = ""
     # ``augment_batch(x, y, rng)`` → (x, y): changes each training batch (e.g. simulated hints).
     augment_batch: Callable | None = None
     # ``predict_outputs(forward, batch_input, hint_grid)`` → raw {probs, ab_reg} (313-bin models).
@@ -113,6 +115,7 @@ class Architecture(Protocol):
     TAKES_HINTS: bool
     FEATURES_OF: str | None
     CARD_NOTES: str
+    IN_PLAIN_WORDS: str
     augment_batch: Callable | None
     predict_outputs: Callable | None
     certainty: Callable | None

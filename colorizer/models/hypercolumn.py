@@ -62,6 +62,10 @@ KEEP_ASPECT = True
 DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) and an ImageNet classifier's view (EfficientNet-Lite0) "
                "→ 313 ab bins + regression; confident pixels vivid, uncertain ones muted; chroma upsampled along the "
                "photo's edges.")
+# The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
+IN_PLAIN_WORDS = ("Our best model: two ready-made picture-recognition networks say what is in the photo (sky, "
+                  "grass, fur), and a small trained part picks a color for each spot: bold where it is sure, muted "
+                  "where it guesses.")
 
 # Decoding (scripts/tune_flagship.py --grid calibration --sets val,gallery,opencv; docs/results.md, "Run R2"):
 # annealed-mean temperature; confidence = probability mass within confidence_radius (ab units) of the

@@ -70,6 +70,9 @@ DECODE = {"temperature": 0.38, "confidence_radius": 20.0, "confidence_low": 0.2,
 DESCRIPTION = ("An earlier flagship (run R2, VGG16 alone) taught user color hints (SIGGRAPH 2017): click a point, give "
                "it a color, and it spreads to the parts of the photo that look like that point; without hints its "
                "automatic colors are weaker than today's flagship's.")
+# The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
+IN_PLAIN_WORDS = ("An earlier version of the best model that also listens to you: click a spot, pick a color, and "
+                  "it spreads that color to the parts that look alike. Without hints its colors are weaker.")
 
 
 def build(size: int = WORKING_SIZE) -> keras.Model:

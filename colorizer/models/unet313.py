@@ -28,6 +28,9 @@ OUTPUT_KIND = "ab313"
 OUTPUT_STRIDE = 2
 HEADS = ("annealed", "regression")  # the decodings ``predict_ab`` knows; "annealed" is the default
 DESCRIPTION = "U-Net over 313 quantized ab bins, class rebalancing, annealed mean (+ regression head)."
+# The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
+IN_PLAIN_WORDS = ("Treats coloring as multiple choice, 313 colors for each spot, with rare bright colors given "
+                  "extra weight in training: bolder colors, more often wrong.")
 
 
 def _block(x, filters, name):

