@@ -1285,5 +1285,14 @@ def test_a_fine_tunes_curve_is_said_to_start_from_its_base_and_rates_read_as_pow
     # The shipped flagship's card: "run's trained weights" was all a teacher read (session 37's walkthrough).
     assert fine_tuned_from({"training": {"initialized_from": "run R2 (weights/hypercolumn at commit c575700; …)"}}) \
         == "run R2"
+    # The two shipped models that started from run R2, then a fine-tune: one line a class can read (session 39).
+    from ui.curves_ui import started_caption
+
+    assert started_caption({"hypercolumn": ("run R2", False), "hypercolumn_hints": ("run R2", False)}) == (
+        "hypercolumn started from an earlier trained model (run R2); hypercolumn_hints started from an earlier trained "
+        "model (run R2): epoch 1 went on with training done before, so their curves start low.")
+    assert started_caption({"mine": ("hypercolumn", True)}) == (
+        "mine is hypercolumn fine-tuned on other photos (its dashed curve: measured on other photos too): epoch 1 "
+        "went on with training done before, so its curve starts low.")
     figure = go.Figure(go.Scatter(x=[1, 2], y=[1e-4, 1e-3]))
     assert charts._metric_axis(figure, "learning_rate", log_y=True)["exponentformat"] == "power"

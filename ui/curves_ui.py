@@ -56,6 +56,17 @@ def fine_tuned_from(card: dict) -> str | None:
     return words[0].rstrip(",;:").split("/")[-1]
 
 
+def started_caption(started: dict[str, tuple[str, bool]]) -> str:
+    """The line under the curves for models that did not start from scratch: {name: (what it started from, whether
+    it is a fine-tune)} → e.g. "hypercolumn started from an earlier trained model (run R2): epoch 1 went on with
+    training done before, so its curve starts low." A teacher read the line it replaces as garbled (session 39)."""
+    parts = [f"{name} is {base} fine-tuned on other photos (its dashed curve: measured on other photos too)"
+             if fine_tune else f"{name} started from an earlier trained model ({base})"
+             for name, (base, fine_tune) in started.items()]
+    curves = "its curve starts" if len(parts) == 1 else "their curves start"
+    return "; ".join(parts) + f": epoch 1 went on with training done before, so {curves} low."
+
+
 def loss_kinds(names: list[str]) -> dict[str, list[str]]:
     """{what the loss measures: the checkpoints among ``names`` trained on it}, by their cards' architectures
     (a checkpoint made elsewhere, of no known architecture, is left out)."""
@@ -122,9 +133,8 @@ def curves_page_ui() -> None:
                              "a mirror distillation) is not drawn (see the card)."))
         tuned = {name: base for name in chosen if (base := fine_tuned_from(loaders.card_of(name)))}
         if tuned and picked:  # its epoch 1 is not a start from scratch (session 35's audit: "fine-tuning learns faster")
-            st.caption(plain("; ".join(f"{name} starts from {base}'s trained weights" for name, base in tuned.items())
-                             + ": its epoch 1 continues training that was done already, so its curve starts low (a "
-                               "fine-tune's on other photos, measured on other validation photos)."))
+            st.caption(plain(started_caption({name: (base, bool(loaders.card_of(name).get("finetunable")))
+                                              for name, base in tuned.items()})))
     with cards:
         st.markdown("## Model cards")
         for i, name in enumerate(chosen or names[:MAX_CURVES]):
