@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from colorizer import HINT_TAKING_NAMES
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, widgets
@@ -50,15 +51,18 @@ def options_ui(model: Colorizer) -> dict:
     left, right, _ = st.columns([2, 1, 2])
     # persist_state="session": a trip to another page keeps them (Streamlit drops an undrawn widget's value).
     if model.has_temperature:
-        options["temperature"] = left.slider(
+        # Folded on the hypercolumn models: dragged across its range in a class demo, it changed the flagship's
+        # picture by 2 levels of 255 on average and no one saw a difference (session 37), and at 1280×720 it pushed
+        # the photo below the first screen (session 39's walk-through).
+        slot = left.expander("Temperature T (a small effect on this model)") if _blends_where_sure(model) else left
+        options["temperature"] = slot.slider(
             "Temperature T of the color bins", 0.05, 1.0, model.default_temperature, 0.01, key=TEMPERATURE_KEY,
             persist_state="session", help=temperature_help(model),
         )
         if _blends_where_sure(model):
-            # Said beside the slider, not only in its tooltip: dragged across its range in a class demo, it changed
-            # the flagship's picture by 2 levels of 255 on average and no one saw a difference (session 37); on some
-            # photos whole regions change hue (the coffee cup: teal at 0.05, pink at 1: session 38's text audit).
-            left.caption(_temperature_effect(model) + " unet313 shows T most plainly.")
+            # Said beside the slider, not only in its tooltip; on some photos whole regions change hue (the coffee
+            # cup: teal at 0.05, pink at 1: session 38's text audit).
+            slot.caption(_temperature_effect(model) + " unet313 shows T most plainly.")
     if model.is_stochastic:
         options["n_samples"] = left.slider("Samples", 2, 8, 4, key="colorize.samples",
                                            persist_state="session", help="The VAE draws a different latent z for each sample.")
@@ -76,8 +80,10 @@ def temperature_help(model: Colorizer) -> str:
     on all five photos of session 34's audit (the blend uses T only where the model is sure, and its colorfulness cap
     holds the picture's), and on any 313-bin model a pixel whose likeliest bin is gray goes grayer as T falls."""
     text = ("Each pixel's color is a mix of the 313 color bins the model weighs (the annealed mean): T near 0 takes "
-            "its likeliest bin, T = 1 their plain mean. Lower T is bolder where one color clearly leads, and grayer "
-            "where the likeliest color is gray. The paper's default is 0.38.")
+            "its likeliest bin, T = 1 their plain mean.")
+    if not _blends_where_sure(model):  # on the hypercolumn models lower T gave less color, not bolder (session 39)
+        text += " Lower T is bolder where one color clearly leads, and grayer where the likeliest color is gray."
+    text += " The paper's default is 0.38."
     if round(model.default_temperature, 2) != 0.38:
         text += f" {model.name} decodes at {model.default_temperature:g} by default."
     if _blends_where_sure(model):
@@ -186,6 +192,10 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                           alt=f"{picture.name} in its original colors")
     with st.expander("Before / after slider", expanded=slider_open):
         before_after_ui(gray, shown, "Gray input", f"{model.name}")
+    if i == 0 and not model.takes_hints and HINT_TAKING_NAMES[0] in loaders.available_checkpoints():
+        # Nothing else on the default model's page said the colors can be chosen (session 39's walk-through).
+        st.caption(f"Want to choose the colors yourself? Pick **{HINT_TAKING_NAMES[0]}** under Model in the sidebar, "
+                   "then click the photo; or pick a reference photo above.")
     certainty_ui(picture, model, stamp, digest, options["temperature"], hints_json(digest) if model.takes_hints else "")
     unused_hints_ui(digest, model)
     if model.takes_hints:
