@@ -405,6 +405,23 @@ def test_page_settings_survive_a_trip_to_another_page(page_env):
     assert at.multiselect(key="finetune.gallery").value == keys[:2]
 
 
+def test_photos_let_go_by_a_switch_to_the_gallery_are_said_so_as_such(page_env):
+    """Session 39's review: uploads, then Gallery, then Upload again said they "were let go when you left this page"
+    (the visitor had not left it); the line now names the switch."""
+    from ui import finetune_ui
+
+    at = page().run()
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
+    at.segmented_control(key="finetune.source").set_value(finetune_ui.GALLERY).run()
+    at.segmented_control(key="finetune.source").set_value(finetune_ui.UPLOAD).run()
+    assert_no_page_error(at)
+    assert [i.value for i in at.info if "let go" in i.value] == [
+        "The 3 photo(s) you chose were let go when you switched to the gallery's photos: choose them again."]
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert not [i for i in at.info if "let go" in i.value]  # nothing chosen since: nothing more to say
+
+
 def test_photos_let_go_on_a_trip_to_another_page_are_said_so(page_env):
     """Streamlit's uploader keeps its files only while its page is shown: back from another page, the form was
     simply empty. It now says the chosen photos were let go, once; an uploader the visitor empties says nothing."""

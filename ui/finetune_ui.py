@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable
@@ -40,6 +41,7 @@ JOB_KEY = "finetune.job_id"
 START_ERRORS_KEY = "finetune.start_errors"
 UPLOADS_KEY = "finetune.uploads"
 CHOSEN_COUNT_KEY = "finetune.uploads_chosen"  # how many photos the uploader held on its last run
+SWITCHED_KEY = "finetune.uploads_switched"  # the visitor went to the gallery's photos while the uploader held some
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
 LIMITS = FinetuneLimits.from_env()
 BATCH_SIZES = (4, 8, 16, 32, 64)
@@ -60,6 +62,7 @@ def owner_id() -> str:
 # hundred: the queue keeps 8 finished jobs): one that ended while none of its visitor's pages was open is shown once
 # when they come back.
 _SHOWN: dict[str, None] = {}
+_SHOWN_LOCK = threading.Lock()
 SHOWN_KEPT = 256
 
 
@@ -84,9 +87,10 @@ def current_job() -> finetune.FinetuneJob | None:
 
 
 def _shown(job_id: str) -> None:
-    _SHOWN[job_id] = None
-    while len(_SHOWN) > SHOWN_KEPT:
-        del _SHOWN[next(iter(_SHOWN))]
+    with _SHOWN_LOCK:  # every session's script thread writes it: two trimming at once could both take the oldest
+        _SHOWN[job_id] = None
+        while len(_SHOWN) > SHOWN_KEPT:
+            _SHOWN.pop(next(iter(_SHOWN)), None)
 
 
 def crop_choices(card: dict, most: int | None = None) -> list[int]:
@@ -146,6 +150,8 @@ def photos_ui() -> tuple[list, list[str]] | None:
     source = st.segmented_control("Photos", [UPLOAD, GALLERY], default=UPLOAD, key="finetune.source", required=True,
                                   persist_state="session")
     if source == GALLERY:
+        if st.session_state.get(CHOSEN_COUNT_KEY):  # the undrawn uploader lets its files go: said on the way back
+            st.session_state[SWITCHED_KEY] = True
         keys = gallery.color_keys()
         picked = st.multiselect("Gallery photos", keys, default=keys, key="finetune.gallery", persist_state="session",
                                 format_func=lambda k: gallery.GALLERY[k].title,
@@ -161,8 +167,10 @@ def photos_ui() -> tuple[list, list[str]] | None:
     widgets.upload_room_ui()
     if not uploads:
         forgotten = st.session_state.pop(CHOSEN_COUNT_KEY, 0)
-        if came_back and forgotten:
-            st.info(f"The {forgotten} photo(s) you chose were let go when you left this page: choose them again.",
+        switched = st.session_state.pop(SWITCHED_KEY, False)
+        if came_back and forgotten:  # "when you left this page" was said after a switch to the gallery (session 39)
+            when = "you switched to the gallery's photos" if switched else "you left this page"
+            st.info(f"The {forgotten} photo(s) you chose were let go when {when}: choose them again.",
                     icon=":material/photo_library:")
         return None
     st.session_state[CHOSEN_COUNT_KEY] = len(uploads)
@@ -405,7 +413,7 @@ def result_ui(job: finetune.FinetuneJob) -> None:
                f"once, in {training.get('feature_time_s', '?')} s)")
     st.download_button("Download the checkpoint (ZIP)", functools.partial(finetune.checkpoint_zip, status.result),
                        file_name=f"{status.result.name}.zip", mime="application/zip", key="finetune.download",
-                       icon=":material/download:",
+                       on_click="ignore", icon=":material/download:",  # no rerun of the page for a download
                        help="model.keras, history.csv and card.json. A hosted app's disk is wiped on restart: keep a copy.")
     curves_ui(status, key="finetune.curve.final")
     scores_ui(card)
