@@ -549,10 +549,11 @@ class _CountingModel:
     name, has_temperature, is_stochastic = "counting", False, False
 
     def __init__(self, seconds: float = 0.0):
-        self.calls, self.seconds = 0, seconds
+        self.calls, self.seconds, self.options = 0, seconds, []
 
     def timed_colorize(self, image, **options):
         self.calls += 1
+        self.options.append(options)
         time.sleep(self.seconds)
         from colorizer.inference import Timed
 
@@ -589,6 +590,22 @@ def test_a_dropped_result_is_made_again_in_its_turn_not_beside_the_running_job(m
         assert not done.is_set() and model.calls == 1, "recomputed beside the running job"
     assert done.wait(10) and model.calls == 2
     worker.join(5)
+
+
+def test_the_default_temperature_given_or_not_is_one_result_computed_once(monkeypatch):
+    """Session 39's review: the Colorize page passes its slider's default temperature and Compare passes None; keyed
+    apart, the same picture was colorized twice by the same model. A seed a model does not draw from changes nothing
+    either; another temperature is another result."""
+    loaders = _fresh_results(monkeypatch)
+    model, image = _CountingModel(), np.full((6, 5), 90, np.uint8)
+    model.has_temperature, model.default_temperature = True, 0.38
+    digest = loaders.image_digest(image)
+    loaders.colorized(model, ("m",), image, digest, temperature=0.38)
+    loaders.colorized(model, ("m",), image, digest)
+    loaders.colorized(model, ("m",), image, digest, temperature=0.38, seed=7)
+    assert model.calls == 1 and model.options == [{}]
+    loaders.colorized(model, ("m",), image, digest, temperature=0.2)
+    assert model.calls == 2 and model.options[-1] == {"temperature": 0.2}
 
 
 def test_twenty_sessions_asking_for_one_result_compute_it_once_and_share_it_read_only(monkeypatch):

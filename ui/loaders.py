@@ -63,8 +63,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-# Bounds on what a long-running server keeps: each model is tens of MB, each result a full-size image.
-RESULT_CACHE_ENTRIES = 64
+# Cards and histories kept (small: a card is a few KB); models and results are bounded by MODEL_CACHE_MB and CACHE_MB.
+CARD_CACHE_ENTRIES = 64
 # Pictures and results together: twenty students' 12 MP photos and results would be ~1.7 GB; this
 # keeps the most recent (a rerun finds them), and what falls out is computed again in its turn.
 CACHE_MB = 300
@@ -222,7 +222,7 @@ def load_colorizer(name: str) -> Colorizer:
 
 def gallery_picture(key: str) -> DecodedImage:
     """A gallery photo as a ``DecodedImage`` (gray photos as R = G = B with their ``gray`` levels,
-    ``was_color`` False)."""
+    ``was_color`` False). Read outside the work queue: a few shipped photos of known size, no visitor's file."""
     return CACHE.get(("gallery", key), lambda: _gallery_picture(key))
 
 
@@ -289,13 +289,19 @@ def _forget_digest(key: int) -> None:
         _digests.pop(key, None)
 
 
+def _settings(model: Colorizer, temperature: float | None, seed: int | None) -> tuple[float | None, int | None]:
+    """(temperature, seed) as far as they change this model's result: None for one it takes no such setting, and a
+    temperature at its default is None too. The Colorize page passes its slider's default and Compare passes None:
+    keyed apart, one picture was colorized twice by the same model (session 39's review)."""
+    if not model.has_temperature or temperature is None or abs(float(temperature) - model.default_temperature) < 1e-9:
+        temperature = None
+    return (None if temperature is None else float(temperature),
+            int(seed) if model.is_stochastic and seed is not None else None)
+
+
 def _options_for(model: Colorizer, temperature: float | None, seed: int | None) -> dict:
-    options = {}
-    if model.has_temperature and temperature is not None:
-        options["temperature"] = float(temperature)
-    if model.is_stochastic and seed is not None:
-        options["seed"] = int(seed)
-    return options
+    temperature, seed = _settings(model, temperature, seed)
+    return {**({} if temperature is None else {"temperature": temperature}), **({} if seed is None else {"seed": seed})}
 
 
 def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
@@ -309,16 +315,19 @@ def colorized(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str,
             options["hints"] = json.loads(hints_json)
         return model.timed_colorize(image, **options)
 
-    return _shared(("colorized", stamp, digest, temperature, seed, hints_json), f"Colorizing with {model.name}", compute)
+    return _shared(("colorized", stamp, digest, *_settings(model, temperature, seed), hints_json),
+                   f"Colorizing with {model.name}", compute)
 
 
 def certainty_and_scene(model: Colorizer, stamp: tuple, image: np.ndarray, digest: str, temperature: float | None = None,
                         hints_json: str = "") -> tuple:
     """(where the model was sure of its colors: h×w in [0, 1] or None if it cannot say; what its colorfulness
     gate did or None) from one network pass (``Colorizer.certainty_and_scene``)."""
+    temperature = _settings(model, temperature, None)[0]
+
     def compute():
         return model.certainty_and_scene(image, hints=json.loads(hints_json) if hints_json else None,
-                                         temperature=temperature if model.has_temperature else None)
+                                         temperature=temperature)
 
     return _shared(("certainty", stamp, digest, temperature, hints_json), f"Measuring {model.name}'s certainty", compute)
 
@@ -334,7 +343,8 @@ def reference_colorized(model: Colorizer, stamp: tuple, image: np.ndarray, diges
         visible = reference_shown(reference_alpha)  # the pixels it shows, by the matcher's rule
         return model.colorize_with_reference(image, reference, hints=hints, reference_visible=visible, **options)
 
-    return _shared(("reference", stamp, digest, reference_digest, alpha_key(reference_alpha), temperature, hints_json),
+    return _shared(("reference", stamp, digest, reference_digest, alpha_key(reference_alpha),
+                    _settings(model, temperature, None)[0], hints_json),
                    f"Colorizing from the reference with {model.name}", compute)
 
 
@@ -424,12 +434,12 @@ def _file_stamp(path: Path) -> int:
         return 0
 
 
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=CARD_CACHE_ENTRIES, show_spinner=False)
 def _history(folder: str, mtime_ns: int) -> list[dict]:
     return checkpoints.read_history(folder)
 
 
-@st.cache_data(max_entries=RESULT_CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=CARD_CACHE_ENTRIES, show_spinner=False)
 def _card(folder: str, mtime_ns: int) -> dict:
     return checkpoints.read_card(folder)
 
