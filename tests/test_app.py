@@ -1313,3 +1313,17 @@ def test_a_fine_tunes_curve_is_said_to_start_from_its_base_and_rates_read_as_pow
         "went on with training done before, so its curve starts low.")
     figure = go.Figure(go.Scatter(x=[1, 2], y=[1e-4, 1e-3]))
     assert charts._metric_axis(figure, "learning_rate", log_y=True)["exponentformat"] == "power"
+
+
+def test_the_first_metric_columns_fit_a_phone_beside_the_model():
+    """Session 39's walk-through at 360 px: Streamlit's own widths showed the model and one and a half numbers,
+    "colorfulness vs truth" cut to "colorfulness vs tr" and 46.6 % to "46.". The three numbers read first are given
+    widths that show two whole beside the pinned model column (checked in Chromium at 360 px), and labels that fit
+    them; the "first run" checkboxes, which looked clickable, are left to the tiles' captions."""
+    from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
+
+    assert RESULT_COLUMNS[:4] == ("model", "psnr", "colorfulness_ratio", "right_hue")
+    first = [METRIC_COLUMNS[key] for key in RESULT_COLUMNS[1:4]]
+    assert all(isinstance(c.get("width"), int) and c["width"] <= 100 for c in first), first
+    assert sum(c["width"] for c in first[:2]) <= 180 and all(len(c["label"]) <= 14 for c in first), first
+    assert "getting_ready" not in RESULT_COLUMNS

@@ -13,6 +13,10 @@ import streamlit as st
 __all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS"]
 
 _number = st.column_config.NumberColumn
+# The first numbers' width in pixels: beside the pinned model column, two whole ones and a part of the third show on
+# a 360-px phone, the cut one saying there is more to swipe to. Streamlit's own widths showed one and a half there,
+# "colorfulness vs truth" cut to "colorfulness vs tr" and 46.6 % to "46." (session 39's walk-through).
+_NARROW = 76
 
 METRIC_COLUMNS = {
     # Pinned: on a phone a swipe to the numbers left rows without their names (session 34's audit).
@@ -22,11 +26,11 @@ METRIC_COLUMNS = {
     "getting_ready": st.column_config.CheckboxColumn(
         "first run at this shape", help="The model's first photo of this shape on this server: its time includes "
                                         "getting the network ready (seconds), not only colorizing."),
-    "psnr": _number("PSNR (dB) ↑", format="%.2f"),
+    "psnr": _number("PSNR dB ↑", format="%.2f", width=_NARROW),
     "ssim": _number("SSIM ↑", format="%.4f", help="Wang et al.'s SSIM (11×11 Gaussian window, σ = 1.5); "
                     "empty for an image under 11 px on a side."),
     "l2_ab": _number("L2_ab ↓", format="%.2f"),
-    "right_hue": _number("right hue ↑", format="percent",
+    "right_hue": _number("right hue ↑", format="percent", width=_NARROW,
                          help="Of the truth's colorful pixels (chroma > 15), the share given a color (chroma > 8) "
                               "within 30° of the true hue. Gray scores 0 %."),
     "auc": _number("AuC ↑", format="percent",
@@ -39,12 +43,13 @@ METRIC_COLUMNS = {
                             help="Hasler and Süsstrunk's colorfulness: 0 for a gray picture, about 100 for a vivid one."),
     # A percent, as the Colorize page says it ("85 % of the truth's"): "ratio to truth 0.85" beside PSNR read as a
     # ratio of PSNRs (session 38's audit).
-    "colorfulness_ratio": _number("colorfulness vs truth", format="percent",
+    "colorfulness_ratio": _number("color vs truth", format="percent", width=_NARROW + 16,
                                   help="The result's colorfulness as a share of the truth's: 100 % is as colorful as "
                                        "the original, under 100 % more muted, over 100 % more vivid."),
     "n_images": _number("images", format="%d"),
 }
 
 # The model and what it scored first: on a phone the first three columns are all that shows without a swipe.
-RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "getting_ready", "l2_ab", "auc", "auc_rebalanced",
+# "first run at this shape" is left out: its boxes looked clickable, and each tile's caption says it.
+RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "l2_ab", "auc", "auc_rebalanced",
                   "colorfulness", "kind", "architecture", "parameters")
