@@ -92,8 +92,8 @@ from PIL import Image, UnidentifiedImageError
 
 from colorizer import decode_budget
 from colorizer import imageio_pixels as pixels
-from colorizer.imageio_reasons import (MAX_DETAIL_CHARS, MAX_PIXELS_ENV, describe, format_from_signature, one_line,
-                                       pillow_bomb_reason, unidentified_reason)
+from colorizer.imageio_reasons import (MAX_DETAIL_CHARS, MAX_PIXELS_ENV, damaged_reason, describe, format_from_signature,
+                                       one_line, pillow_bomb_reason, unidentified_reason)
 from colorizer.settings import number_from_env
 
 __all__ = [
@@ -383,7 +383,7 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
             raise ImageError(name, pillow_bomb_reason(exc, data, max_pixels, reduced_jpeg)) from None
         except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
             fmt = format_from_signature(data)
-            raise ImageError(name, f"corrupt or truncated {fmt} file ({describe(exc)})") from None
+            raise ImageError(name, damaged_reason(fmt, exc)) from None
     notes += _warnings_to_notes(caught)
     try:
         im.decodermaxblock = _DECODE_CHUNK
@@ -393,7 +393,7 @@ def _decode(data: bytes, name: str, max_pixels: int, fit: bool, seconds: float) 
     except (OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error) as exc:
         # OSError("image file is truncated"), SyntaxError("broken PNG file"), ...
         fmt = format_from_signature(data)
-        raise ImageError(name, f"corrupt or truncated {fmt} file ({describe(exc)})") from None
+        raise ImageError(name, damaged_reason(fmt, exc)) from None
     im, fit_notes = _shrunk(im, plan, original, max_pixels)
     notes += fit_notes
     im = pixels.transposed(im, orientation)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from colorizer import decode_budget
 
-__all__ = ["MAX_PIXELS_ENV", "SUPPORTED_HUMAN", "one_line", "describe", "format_from_signature", "unidentified_reason",
+__all__ = ["MAX_PIXELS_ENV", "SUPPORTED_HUMAN", "one_line", "describe", "damaged_reason", "format_from_signature", "unidentified_reason",
            "too_large_reason", "pillow_bomb_reason"]
 
 # The operator's one setting (``colorizer.imageio.MAX_PIXELS``), named in the reasons that concern it.
@@ -92,12 +92,12 @@ def unidentified_reason(data: bytes, name: str) -> str:
             return "HEIC/HEIF photos are not supported; export or convert to JPEG or PNG"
         if brand in _AVIF_BRANDS:
             return "AVIF images are not supported; export a PNG or JPEG"
-        return "not an image (looks like a video or MP4-family file)"
+        return "not an image (looks like a video; clips go on the Video page, or to python -m colorizer video)"
     if data[:2] == b"\x1f\x8b" and name.lower().endswith(".svgz"):
         return _SVG_REASON
     fmt = format_from_signature(data)
     if fmt != "image":
-        return f"corrupt or truncated {fmt} file (the header could not be read)"
+        return f"the {fmt} file is damaged or incomplete; save or download it again (its header could not be read)"
     for magic, reason in _OTHER_SIGNATURES:
         if data.startswith(magic):
             return reason
@@ -117,6 +117,12 @@ def _as_text(head: bytes) -> str | None:
         1 for ch in decoded if ord(ch) < 32 and ch not in "\t\n\r\f\v"
     )
     return decoded if bad <= len(decoded) // 50 else None
+
+
+def damaged_reason(fmt: str, exc: BaseException) -> str:
+    """A file of a known format that did not decode: said so a class can act on it, the decoder's words last (a
+    teacher read "corrupt or truncated JPEG file (OSError: Truncated File Read)" as jargon: session 39)."""
+    return f"the {fmt} file is damaged or incomplete; save or download it again ({describe(exc)})"
 
 
 def describe(exc: BaseException) -> str:
