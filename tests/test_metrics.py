@@ -300,3 +300,12 @@ def test_visible_must_fit_and_show_something():
         image_metrics(truth, truth, visible=np.ones((8, 9), bool))
     with pytest.raises(ValueError, match="no visible pixel"):
         image_metrics(truth, truth, visible=np.zeros((8, 8), bool))
+
+
+def test_every_metric_has_a_column_in_the_apps_tables():
+    """A metric added to ``METRIC_NAMES`` without a column in ``ui/tables.py`` was dropped from the Compare page
+    without a word (its ``column_order`` shows only ``RESULT_COLUMNS``; session 39's contributor walk-through)."""
+    from colorizer.metrics import METRIC_NAMES
+    from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
+
+    assert set(METRIC_NAMES) <= set(METRIC_COLUMNS) and set(METRIC_NAMES) <= set(RESULT_COLUMNS)
