@@ -42,6 +42,8 @@ references)`` → ``ReferenceResult`` (the image, the automatic image, the confi
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -420,8 +422,8 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     RGB, any size) or a list of them → ``ReferenceResult`` (``with_automatic``: also the automatic image).
     ``visible``: the pixels each reference shows (one bool H×W, or a list beside the references; see
     ``reference_cells``)."""
-    single = isinstance(references, np.ndarray)
-    references = [references] if single else list(references)
+    single = isinstance(references, np.ndarray) or _is_pil(references)
+    references = [_reference_pixels(r) for r in ([references] if single else _listed(references))]
     if not references:
         raise ReferencePhotoError("no reference photo given")
     if visible is not None and single and isinstance(visible, np.ndarray):  # one mask; a list of one is taken as is
@@ -440,6 +442,35 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
                                                      hint_grid=colorizer.hint_grid(hints, image.shape, L_full), **options)
     return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
                            automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
+
+
+def _is_pil(value) -> bool:
+    pil = sys.modules.get("PIL.Image")   # imported wherever a PIL image exists
+    return pil is not None and isinstance(value, pil.Image)
+
+
+def _listed(references) -> list:
+    """The references given as a list, tuple or other iterable; TypeError for a file's name, which ``list`` split into
+    its characters (each then "a <U1 array of shape ()": session 39's API audit)."""
+    if isinstance(references, (str, bytes, os.PathLike)) or references is None:
+        raise TypeError(_NOT_PIXELS.format(type(references).__name__))
+    return list(references)
+
+
+def _reference_pixels(reference):
+    """One reference as an array: a PIL image's pixels (``inference.pixels_of_pil``: a palette image as RGB), a file's
+    name a TypeError; anything else as given, for ``_checked_reference`` to judge."""
+    if isinstance(reference, (str, bytes, os.PathLike)) or reference is None:
+        raise TypeError(_NOT_PIXELS.format(type(reference).__name__))
+    if _is_pil(reference):
+        from colorizer.inference import pixels_of_pil
+
+        return pixels_of_pil(reference)
+    return reference
+
+
+_NOT_PIXELS = ("expected the reference photo's pixels (a uint8 RGB H×W×3 array, or a PIL image), not {}: read a file "
+               "with colorizer.imageio.read_image(path).rgb")
 
 
 def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.ndarray,

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -56,12 +58,18 @@ def _number(value, what: str, source: str) -> float:
     """``value`` as a finite float, or HintError; an integer too large for a float (JSON allows 10**40) is refused
     here, not by a TypeError in numpy further on."""
     try:
-        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+        number = float(value) if _is_real(value) else math.nan
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
         raise HintError(f"{source}: {what} must be a number, got {_shown(value)}")
     return number
+
+
+def _is_real(value) -> bool:
+    """A real number, numpy's too (an np.int64 from an array's index, an np.uint8 from its pixels were refused:
+    session 39's API audit), but not a bool, which is one to Python and no coordinate or color to a user."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _shown(value, limit: int = 40) -> str:
@@ -85,8 +93,8 @@ def _check_form(hints, source: str) -> list[dict]:
         if not isinstance(hint, dict) or not {"x", "y", "rgb"} <= set(hint):
             raise HintError(f"{where}: expected an object with \"x\", \"y\" and \"rgb\", got {_shown(hint)}")
         rgb = hint["rgb"]
-        if (not isinstance(rgb, (list, tuple)) or len(rgb) != 3
-                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgb)):
+        sequence = isinstance(rgb, Sequence) and not isinstance(rgb, (str, bytes)) or getattr(rgb, "ndim", 0) == 1
+        if not sequence or len(rgb) != 3 or not all(_is_real(c) and 0 <= c <= 255 for c in rgb):
             raise HintError(f"{where}: \"rgb\" must be three numbers in 0–255, got {_shown(rgb)}")
         clean = {"x": _number(hint["x"], "\"x\"", where), "y": _number(hint["y"], "\"y\"", where),
                  "rgb": [int(round(c)) for c in rgb]}

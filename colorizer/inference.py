@@ -14,6 +14,9 @@ and ``L_313`` (the 313 ab bins, decoded by annealed mean).
 from __future__ import annotations
 
 import logging
+import numbers
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ from colorizer.models.contract import (COMMON_OPTIONS, CONTRACTS, check_option_v
                                        default_temperature, option_names)
 
 __all__ = ["Colorizer", "Timed", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
-           "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
+           "validated_image", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
 
 _log = logging.getLogger(__name__)
 
@@ -301,7 +304,7 @@ class Colorizer:
         hint input of a hint-taking model, see ``hint_grid``). ``options``: names in ``self.options``
         (TypeError for any other); those this model does not use are ignored."""
         check_options(options, self.options, self.name)
-        check_option_values(options, self.name)
+        check_option_values(options, self.name, self.arch)
         # temperature or seed None is "not given", as check_option_values reads it: passed on, unet313 and a model made
         # elsewhere compared None with a number (session 38's code review). (spread=None means something: no spreading.)
         options = {k: v for k, v in options.items() if v is not None or k not in NOT_GIVEN_WHEN_NONE}
@@ -327,8 +330,10 @@ class Colorizer:
         fastest as H×W (a gray file's ``DecodedImage.pixels``).
 
         ``options``: ``temperature`` (313-bin models), ``seed`` (stochastic ones), ``head`` (a 313-bin
-        model's decoding), ``spread`` (hint-taking ones), and the keys of the architecture's ``DECODE``;
-        each model ignores those that do not apply to it, and any other name is a TypeError.
+        model's decoding), ``spread`` (hint-taking ones), ``mirror`` (the flagship: True also runs the mirror image
+        and averages, twice the time), and the keys of the architecture's ``DECODE``; each model ignores those that
+        do not apply to it, any other name is a TypeError, and a value it cannot take (``contract.check_option_values``)
+        a TypeError or ValueError naming it. ``image``: also a PIL image (any mode but one with transparency).
 
         ``hints``: ``[{"x": col, "y": row, "rgb": [r, g, b]}, ...]`` (optional ``"radius"``, pixels) in
         the image's own coordinates, for a hint-taking model (``takes_hints``); see ``colorizer.hints``.
@@ -336,8 +341,8 @@ class Colorizer:
         model's colors filling in where nothing matches, and ``reference_visible`` the pixels it shows (None: all of
         them); see ``colorize_with_reference``."""
         check_options(options, self.options, self.name)
-        check_option_values(options, self.name)
-        image = _validated(image)
+        check_option_values(options, self.name, self.arch)
+        image = validated_image(image)
         if reference is not None:
             return self.colorize_with_reference(image, reference, hints=hints, with_automatic=False,
                                                 reference_visible=reference_visible, **options).image
@@ -354,7 +359,7 @@ class Colorizer:
         the colors its transparent pixels hide are not given."""
         from colorizer.exemplar import reference_colorize
 
-        return reference_colorize(self, _validated(image), reference, hints=hints, with_automatic=with_automatic,
+        return reference_colorize(self, validated_image(image), reference, hints=hints, with_automatic=with_automatic,
                                   visible=reference_visible, **options)
 
     def suggested_colors(self, image: np.ndarray, x: float, y: float, hints: list[dict] | None = None,
@@ -362,10 +367,14 @@ class Colorizer:
         """The ``count`` most probable of the 313 ab bins at pixel (x=col, y=row), as colors at that
         pixel's lightness: ``[{"rgb": [r, g, b], "probability": p}, ...]``, most probable first (the
         palette of iDeepColor: what the network hesitates between there)."""
+        # Checked before any answer: count=0 failed in OpenCV, -1 gave 312 colors, and a point outside the picture
+        # was an empty answer from a model without the 313 bins, an error from one with them (session 39's audit).
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+            raise ValueError(f"{self.name}: count must be an integer of at least 1, not {count!r}")
+        image = validated_image(image)
+        validate_hints([{"x": x, "y": y, "rgb": [0, 0, 0]}], image.shape, source=self.name)
         if self.contract != "L_313" or self.arch is None or self.arch.predict_outputs is None:
             return []
-        image = _validated(image)
-        validate_hints([{"x": x, "y": y, "rgb": [0, 0, 0]}], image.shape, source=self.name)
         L_full = luminance(image)
         x_in = self.network_input(L_full)
         with self._lock:
@@ -402,8 +411,8 @@ class Colorizer:
         """(``certainty``, ``scene_colorfulness``) of one network pass: the Colorize page shows both."""
         if not self.has_certainty:
             return None, None
-        check_option_values({"temperature": temperature}, self.name)   # as colorize: NaN mapped "no certainty" anywhere
-        image = _validated(image)
+        check_option_values({"temperature": temperature}, self.name, self.arch)   # as colorize: NaN mapped "no certainty" anywhere
+        image = validated_image(image)
         hints = self._checked_hints(hints, image.shape)  # a bad hint is refused before any work
         L8, x = self.prepared(image)
         grid = self.hint_grid(hints, image.shape, L8)
@@ -436,16 +445,22 @@ class Colorizer:
 
     def colorize_samples(self, image: np.ndarray, n_samples: int = 4, seed: int = 0, **options) -> list[np.ndarray]:
         """Several colorizations: different z for the VAE (seeds seed, seed+1, …); one otherwise."""
+        # Before either branch: n_samples 0 gave [], seed "1" a str + int TypeError (session 39's API audit).
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"{self.name}: n_samples must be an integer of at least 1, not {n_samples!r}")
+        check_option_values({"seed": seed}, self.name, self.arch)
+        seed = 0 if seed is None else seed   # None: not given, as colorize reads it
         if not self.is_stochastic:
             return [self.colorize(image, **options)]
-        L8, x = self.prepared(_validated(image))
+        L8, x = self.prepared(validated_image(image))
         return [self.join(L8, self.predict_ab(x, seed=seed + i, **options)[0]) for i in range(n_samples)]
 
     def timed_colorize(self, image: np.ndarray, **options) -> Timed:
         """``colorize`` → ``Timed`` (the image, its seconds, whether the network had not run its shape before).
         Read before the pass: of two calls at a new shape at once, the second waits out the first's trace on the
         lock, so both times include it. A call that fails before the network leaves the shape new."""
-        first = self.input_shape(np.shape(image)) not in self._shapes_run
+        image = validated_image(image)   # before its shape is read: None was an IndexError
+        first = self.input_shape(image.shape) not in self._shapes_run
         start = time.perf_counter()
         result = self.colorize(image, **options)
         return Timed(result, time.perf_counter() - start, first)
@@ -505,8 +520,15 @@ def compiled_forward(network, working_size: int, jit_compile: bool = False):
 NOT_GIVEN_WHEN_NONE = ("temperature", "seed")   # options whose None is "the model's own" (check_option_values)
 
 
-def _validated(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
+def validated_image(image: np.ndarray) -> np.ndarray:
+    """``image`` (a uint8 array or a PIL image) → uint8 gray H×W or RGB H×W×3; TypeError for a file's name or None,
+    ValueError for any other array. What every entry point (``Colorizer``'s, a video's frames) asks first."""
+    if image is None or isinstance(image, (str, bytes, os.PathLike)):
+        # np.asarray made "x.png" a string array ("got dtype <U27"), None an object one (session 39's API audit).
+        raise TypeError(f"expected the image's pixels (a uint8 H×W or H×W×3 array, or a PIL image), not "
+                        f"{type(image).__name__}: read a file with colorizer.imageio.read_image(path).pixels")
+    pil = sys.modules.get("PIL.Image")   # imported wherever a PIL image exists
+    image = pixels_of_pil(image) if pil is not None and isinstance(image, pil.Image) else np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got dtype {image.dtype}")
     if image.ndim == 3 and image.shape[2] == 1:
@@ -514,6 +536,22 @@ def _validated(image: np.ndarray) -> np.ndarray:
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 1:
         raise ValueError(f"expected a gray H×W or RGB H×W×3 image, got shape {image.shape}")
     return image
+
+
+def pixels_of_pil(image) -> np.ndarray:
+    """A PIL image → its pixels as ``colorize`` takes them: np.asarray gave a palette ("P") image's indices, which it
+    took for gray levels (lightness inverted on an adaptive palette: session 39's API audit), and a 16-bit one's
+    values. Palette images as RGB, or RGBA where they have transparency (refused below, as an RGBA image is);
+    any other mode as a file of it is read (``imageio_pixels.to_arrays``: 16-bit and float scaled, CMYK to RGB, a gray
+    picture's alpha dropped)."""
+    if image.mode in ("L", "RGB", "RGBA"):
+        return np.asarray(image)
+    if image.mode in ("P", "PA"):
+        return np.asarray(image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB"))
+    from colorizer.imageio_pixels import to_arrays
+
+    rgb, gray, _, _, _ = to_arrays(image, sixteen_bit=False)
+    return rgb if gray is None else gray
 
 
 def load(name_or_path: str | Path) -> Colorizer:

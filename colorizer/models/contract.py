@@ -183,10 +183,30 @@ def check_options(options, known, source: str) -> None:
         raise TypeError(f"{source}: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
-def check_option_values(options: dict, source: str) -> None:
-    """TypeError or ValueError naming ``temperature`` (a real number over 0) or ``seed`` (an integer, at least 0) when
-    its value is not one: a NaN temperature painted a whole photo gray, "high" failed deep in the decoding with
-    "'<=' not supported between 'str' and 'int'" (session 34's audit)."""
+# The decoding options' sensible values (``DECODE`` keys of the 313-bin models): (least, most, whether the least itself
+# is allowed). Outside them a decoding paints nonsense without a word: a NaN cap, gain or confidence bound painted a
+# photo gray, a gain of 1e6 too, a hue agreement of 5 all but gray (session 39's API audit). The confidence bounds and
+# the hue agreement measure probability mass, in 0..1; the gains tuned were 1.0–1.5; shadows and highlights are L, 0 and
+# 100 turning each off.
+DECODE_RANGES = {
+    "colorfulness_cap": (0.0, math.inf, True),     # 0 turns it off
+    "regression_gain": (0.0, 10.0, True),
+    "confidence_radius": (0.0, math.inf, False),   # ab units, a disc around the annealed mean
+    "confidence_low": (0.0, 1.0, True),
+    "confidence_high": (0.0, 1.0, True),
+    "hue_agreement": (0.0, 1.0, True),             # 0 turns it off; an agreement is at most 1, so over 1 mutes all
+    "shadows_below": (0.0, 100.0, True),
+    "highlights_above": (0.0, 100.0, True),
+}
+
+
+def check_option_values(options: dict, source: str, arch=None) -> None:
+    """TypeError or ValueError, one line naming the option, when a value is not one it takes: ``temperature`` (a real
+    number over 0), ``seed`` (an integer, at least 0), ``mirror`` (True or False), ``head`` and ``spread`` (names
+    ``arch`` knows, else any architecture's), and each key of ``arch``'s ``DECODE`` as its default's type (a flag
+    True or False, a number finite, within ``DECODE_RANGES``; ``confidence_low`` under ``confidence_high``). A NaN
+    temperature painted a whole photo gray, "high" failed deep in the decoding with "'<=' not supported between 'str'
+    and 'int'" (session 34's audit); mirror="False" mirrored, being truthy (session 39's)."""
     temperature = options.get("temperature")
     if temperature is not None:
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
@@ -198,6 +218,47 @@ def check_option_values(options: dict, source: str) -> None:
     seed = options.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"{source}: seed must be an integer of at least 0, not {seed!r}")
+    if "mirror" in options and not isinstance(options["mirror"], (bool, np.bool_)):
+        raise TypeError(f"{source}: mirror must be True or False, not {options['mirror']!r}")
+    for name, attribute in (("head", "HEADS"), ("spread", "SPREADS")):
+        value = options.get(name, ...)
+        known = _known_values(arch, attribute) if value is not ... else ()
+        if known and not (value is None and None in known or isinstance(value, str) and value in known):
+            raise ValueError(f"{source}: unknown {name} {value!r}; known: {', '.join(map(str, known))}")
+    defaults = getattr(arch, "DECODE", None) or {}
+    for name, value in options.items():
+        if name == "temperature" or name not in defaults:
+            continue
+        if isinstance(defaults[name], bool):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{source}: {name} must be True or False, not {value!r}")
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{source}: {name} must be a number, not {value!r}")
+        least, most, least_too = DECODE_RANGES.get(name, (-math.inf, math.inf, True))
+        if not (math.isfinite(value) and (least <= value if least_too else least < value) and value <= most):
+            bounds = (f"{'at least' if least_too else 'over'} {least:g}" if most == math.inf
+                      else f"from {least:g} to {most:g}")
+            raise ValueError(f"{source}: {name} must be a finite number {bounds}, not {value!r}")
+    if "confidence_low" in defaults and ("confidence_low" in options or "confidence_high" in options):
+        low = options.get("confidence_low", defaults["confidence_low"])
+        high = options.get("confidence_high", defaults["confidence_high"])
+        if not low < high:
+            raise ValueError(f"{source}: confidence_low must be under confidence_high, not {low!r} and {high!r}")
+
+
+def _known_values(arch, attribute: str) -> tuple:
+    """``arch``'s ``HEADS`` or ``SPREADS``; for a model without them (its own option ignored), every architecture's,
+    so that a name no model knows is a typo wherever it goes."""
+    own = tuple(getattr(arch, attribute, None) or ())
+    if own:
+        return own
+    from colorizer.models import ARCHITECTURES
+
+    known = []
+    for other in ARCHITECTURES.values():
+        known += [value for value in getattr(other, attribute, None) or () if value not in known]
+    return tuple(known)
 
 
 def contract_of(arch) -> str:

@@ -400,13 +400,14 @@ def muted_where_hues_disagree(ab: np.ndarray, probs: np.ndarray, threshold: floa
     return ab * np.clip(agreement / threshold, 0.0, 1.0)[..., None].astype(np.float32)
 
 
-def decode_options_of(decode_options: dict, temperature: float | None = None) -> dict:
-    """``DECODE`` updated by ``decode_options`` and ``temperature`` (unless None); TypeError naming any
-    option ``decode`` does not know."""
-    unknown = sorted(set(decode_options) - set(DECODE))
+def decode_options_of(decode_options: dict, temperature: float | None = None, defaults: dict | None = None) -> dict:
+    """``defaults`` (``DECODE`` unless given: the hint network passes its own) updated by ``decode_options`` and
+    ``temperature`` (unless None); TypeError naming any option ``decode`` does not know."""
+    defaults = DECODE if defaults is None else defaults
+    unknown = sorted(set(decode_options) - set(defaults))
     if unknown:
-        raise TypeError(f"unknown decoding option {unknown[0]!r} (known: head, {', '.join(DECODE)})")
-    return {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
+        raise TypeError(f"unknown decoding option {unknown[0]!r} (known: head, {', '.join(defaults)})")
+    return {**defaults, **decode_options, **({} if temperature is None else {"temperature": temperature})}
 
 
 def sureness(probs: np.ndarray, annealed: np.ndarray, options: dict) -> np.ndarray:

@@ -129,8 +129,9 @@ def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = 
     own (``hints.propagate_hints``)."""
     if spread not in SPREADS:
         raise ValueError(f"unknown spread {spread!r}; known: {', '.join(map(str, SPREADS))}")
+    # The flagship's merge with this model's DECODE: a misspelt option is refused as there, before the network runs.
+    options = hypercolumn.decode_options_of(decode_options, temperature, defaults=DECODE)
     outputs = predict_outputs(forward, batch_input, hint_grid)
-    options = {**DECODE, **decode_options, **({} if temperature is None else {"temperature": temperature})}
     ab = decode(outputs["probs"], outputs["ab_reg"], head=head, **options)
     if hint_grid is None or spread is None or not np.any(hint_grid[..., 2]):
         return ab

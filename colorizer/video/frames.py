@@ -112,6 +112,11 @@ class FrameColorizer:
 
     def colorize(self, frame: np.ndarray) -> Colored:
         """The next uint8 gray H×W or RGB H×W×3 frame (the clip's size) → ``Colored``."""
+        from colorizer.inference import validated_image
+
+        # As Colorizer.colorize checks a photo: the temporal path went straight to prepared(), where a float frame
+        # failed in OpenCV and an RGBA one was taken (session 39's API audit).
+        frame = validated_image(frame)
         if frame.shape[:2] != self.frame_shape:
             raise ValueError(f"frame {self._frames}: size {frame.shape[1]}x{frame.shape[0]}, the clip's is "
                              f"{self.frame_shape[1]}x{self.frame_shape[0]}")

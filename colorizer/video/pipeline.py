@@ -9,7 +9,9 @@ half file.
 """
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 import os
 import queue
 import threading
@@ -182,6 +184,33 @@ def _at_most(frames, times: list, limit: int | None, max_seconds: float | None, 
         frames.close()
 
 
+def _check_limits(max_frames, max_seconds) -> None:
+    """ValueError naming ``max_frames`` (an integer, at least 1) or ``max_seconds`` (a finite number over 0) when not
+    None and not one: 0 or -1 frames wrote an empty clip, a NaN limit failed as "cannot convert float NaN to integer"
+    (session 39's API audit)."""
+    if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, numbers.Integral)
+                                   or max_frames < 1):
+        raise ValueError(f"max_frames must be an integer of at least 1 (or None: every frame), not {max_frames!r}")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
+                                    or not math.isfinite(max_seconds) or max_seconds <= 0):
+        raise ValueError(f"max_seconds must be a finite number over 0 (or None: the whole clip), not {max_seconds!r}")
+
+
+def _check_model_options(model, options: dict) -> None:
+    """The options ``FrameColorizer`` passes on to ``model`` checked as ``Colorizer.colorize`` checks them, before the
+    clip is read or the writer opened: a typo failed at the first frame, after the output file was begun. A stand-in
+    without ``options`` (the tests') is not checked."""
+    from colorizer.models.contract import check_option_values, check_options
+
+    known = getattr(model, "options", None)
+    if known is None:
+        return
+    own = set(inspect.signature(FrameColorizer).parameters) - {"options"}
+    passed = {name: value for name, value in options.items() if name not in own}
+    check_options(passed, known, model.name)
+    check_option_values(passed, model.name, getattr(model, "arch", None))
+
+
 def colorize_video(source, destination, model, temporal: bool = True, reference=None, hints=None,
                    max_frames: int | None = None, max_pixels: int | None = None, max_seconds: float | None = None,
                    max_bytes: int | None = None, max_frame_pixels: int | None = None,
@@ -200,7 +229,16 @@ def colorize_video(source, destination, model, temporal: bool = True, reference=
     ``progress(done, total)`` after each frame (total: the header's estimate); ``should_stop()``
     checked before each frame: True ends the clip there (the file keeps the frames done); other
     ``options`` go to ``frames.FrameColorizer`` (``network_every``, ...) and through it to the model. Raises
-    ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget."""
+    ``io.VideoError`` (one line naming the file) for an unreadable clip or one beyond the budget. ``model`` may also
+    be a checkpoint's name or path (``colorizer.load``)."""
+    _check_limits(max_frames, max_seconds)
+    if isinstance(model, (str, os.PathLike)):   # a name was "'str' object has no attribute 'prepared'" at frame 1
+        from colorizer import load
+
+        model = load(model)
+    elif not callable(getattr(model, "colorize", None)):
+        raise TypeError(f"model must be a Colorizer (colorizer.load(name)) or a checkpoint's name, not {type(model).__name__}")
+    _check_model_options(model, options)
     info = probe(source, max_frame_pixels=max_frame_pixels)
     total = check_budget(info, max_frames=max_frames, max_pixels=max_pixels, max_frame_pixels=max_frame_pixels)
     if max_seconds is not None and math.floor(max_seconds * info.fps) < 1:  # one frame would outlast the limit
