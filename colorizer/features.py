@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
@@ -37,7 +38,7 @@ import keras
 import numpy as np
 
 from colorizer import checkpoints, staging
-from colorizer.models.contract import feature_family
+from colorizer.models.contract import BATCH_PROGRESS, feature_family
 from colorizer.settings import number_from_env
 
 __all__ = ["FeatureCache", "default_disk_dir", "default_disk_budget"]
@@ -106,7 +107,11 @@ class FeatureCache:
             arrays = self._read_disk(key)
             if arrays is None:
                 log(f"{arch.NAME}: computing the frozen encoder's features once for {len(crops)} crops")
-                arrays = [np.asarray(a) for a in arch.encoder_features(model, x)]
+                token = BATCH_PROGRESS.set(_progress_lines(arch.NAME, log))
+                try:
+                    arrays = [np.asarray(a) for a in arch.encoder_features(model, x)]
+                finally:
+                    BATCH_PROGRESS.reset(token)
                 self.computations += 1
                 arrays = self._write_disk(key, arrays)
             else:
@@ -173,3 +178,24 @@ class FeatureCache:
                 break
             shutil.rmtree(folder, ignore_errors=True)
             total -= size
+
+
+# How often the feature pass says how far it is: often enough that a page shows it moving, seldom enough that the
+# command line's stderr is not a scroll of lines.
+PROGRESS_EVERY_S = 3.0
+
+
+def _progress_lines(name: str, log: Callable[[str], None]) -> Callable[[int, int], None]:
+    """``report(done, total)`` for ``contract.BATCH_PROGRESS``: a line at most every ``PROGRESS_EVERY_S`` with the
+    crops done and the time left at the pace so far (none at the last batch: the next line is training's)."""
+    started, said = time.monotonic(), [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - said[0] < PROGRESS_EVERY_S:
+            return
+        said[0] = now
+        left = (now - started) / done * (total - done)
+        log(f"{name}: computing the frozen encoder's features once: {done} of {total} crops, about {left:.0f} s left")
+
+    return report

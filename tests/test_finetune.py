@@ -287,6 +287,28 @@ def test_feature_cache_keys_and_disk(tiny_models, build_tiny_model, tmp_path, mo
     assert [p.name for p in (tmp_path / "features").iterdir()] == [key]  # no temporary left
 
 
+def test_the_feature_pass_says_how_far_it_is(tiny_models, monkeypatch):
+    """Session 39's walk-through: a fine-tune on a class server showed one unchanging line for the ~45 s of its
+    feature pass. It now says the crops done and the time left after its batches (not after the last: training's
+    line comes next), and a pass of its own elsewhere reports nothing."""
+    from colorizer import features
+    from colorizer.features import FeatureCache
+    from colorizer.models import ARCHITECTURES
+    from colorizer.models.contract import BATCH_PROGRESS
+
+    monkeypatch.setattr(features, "PROGRESS_EVERY_S", 0.0)
+    vgg = ARCHITECTURES["vgg16_ae"]
+    crops = make_photo(32, 32 * 20, seed=6).reshape(20, 32, 32, 3)
+    x = (crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0 * 2 - 1)
+    lines = []
+    computed = FeatureCache().features(vgg, tiny_models["vgg16_ae"], x, crops, log=lines.append)
+    assert lines[0] == "vgg16_ae: computing the frozen encoder's features once for 20 crops"
+    assert [line.split(": ")[-1].split(",")[0] for line in lines[1:]] == ["8 of 20 crops", "16 of 20 crops"], lines
+    assert all(line.endswith(" s left") for line in lines[1:])
+    assert BATCH_PROGRESS.get() is None  # not left set for whatever runs next in this thread
+    np.testing.assert_array_equal(computed[0], vgg.encoder_features(tiny_models["vgg16_ae"], x)[0])
+
+
 def test_feature_cache_key_reads_the_encoder_a_variable_at_a_time_and_finds_old_sets(tiny_models, monkeypatch):
     """The key hashes the encoder's weights one variable at a time, never through ``get_weights`` (a copy of them
     all: the flagship's ~75 MB, beside a fine-tune on a server), and it is the key that copy gave, so the sets an

@@ -123,8 +123,8 @@ def default_crop(crops: list[int]) -> int:
 
 
 def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating time left"
+    if seconds is None:  # the first steps also build the training graph: they took 27 s on a class server (session 39)
+        return "getting ready to train: the first steps take longest"
     seconds = int(round(seconds))
     return f"about {seconds // 60} min {seconds % 60:02d} s left" if seconds >= 60 else f"about {seconds} s left"
 

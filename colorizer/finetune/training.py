@@ -179,7 +179,7 @@ class Progress(keras.callbacks.Callback):
     The first step of a run traces TensorFlow's training function (about 12 s on a 2-core CPU, against 0.3 s for
     the next ones) and the first epoch's end traces the validation's: an ETA drawn from them said "24 min left" for
     a job that ended in 50 s (session 35's audit). The pace is read from the first epoch's later steps, then from
-    the epochs after the first; until the second step there is no estimate (None: "estimating time left")."""
+    the epochs after the first; until the second step there is no estimate (None: the page says the first steps take longest)."""
 
     def __init__(self, report: Callable[..., None], epochs: int, steps: int, preview: Callable[[], np.ndarray | None]):
         super().__init__()

@@ -25,6 +25,7 @@ Optional, with the defaults of ``Defaults``: see its comments.
 """
 from __future__ import annotations
 
+import contextvars
 import copy
 import math
 import numbers
@@ -307,9 +308,19 @@ def features_in_batches(encoder, x, batch_size: int = 8, dtype=np.float16) -> li
     shapes = encoder.compute_output_shape((None, *x.shape[1:]))
     shapes = [shapes] if isinstance(shapes[0], (int, type(None))) else shapes
     out = [np.empty((n, *(int(d) for d in shape[1:])), dtype) for shape in shapes]
+    report = BATCH_PROGRESS.get()
     for start in range(0, n, batch_size):
         chunk = np.asarray(x[start:start + batch_size], np.float32)
         features = encoder(chunk, training=False)
         for target, feature in zip(out, features if isinstance(features, (list, tuple)) else [features]):
             target[start:start + len(chunk)] = keras.ops.convert_to_numpy(feature).astype(dtype, copy=False)
+        if report is not None:
+            report(start + len(chunk), n)
     return out
+
+
+# ``report(done, total)`` after each batch of ``features_in_batches``, where a caller wants to say how far the encoder
+# is (``features.FeatureCache``): a context variable, so that no architecture's ``encoder_features`` takes a new
+# parameter. A fine-tune's page showed one unchanging line for the ~45 s of a class server's feature pass (session 39).
+BATCH_PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar(
+    "BATCH_PROGRESS", default=None)
