@@ -258,14 +258,28 @@ def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit
     assert len(errors) == 1 and "over this server's 0.001 MB for a clip" in errors[0], errors
 
 
-def test_a_clip_let_go_on_a_trip_to_another_page_is_said_so(tiny_app_env, tmp_path):
+def test_a_clip_is_kept_on_a_trip_to_another_page_and_said_let_go_once_its_copy_is_gone(tiny_app_env, tmp_path):
     """Session 34's walkthrough: Video → Colorize → Video showed only "Upload a clip, or try the sample." (Streamlit
-    lets an uploader's file go when a page does not draw it), where the Fine-tune page says its photos were let go."""
+    lets an uploader's file go when a page does not draw it); session 39's: a teacher had to upload it again. The
+    clip is now kept by its stored copy until another is uploaded; with that copy gone (other visitors' clips pushed
+    it out), the page says it was let go, once."""
+    from ui.clip_store import clip_folder
+
     at = video_page(("my_film.mp4", clip_bytes(tmp_path)))
     assert_no_page_error(at)
     at.switch_page("pages/colorize.py").run()
     at.switch_page("pages/video.py").run()
     assert_no_page_error(at)
+    kept = "Still using my_film.mp4; upload another clip to change it."
+    assert kept in [as_read(c.value) for c in at.caption] and not at.info
+    assert any(as_read(c).startswith("my_film.mp4: first frame of") for image in at.image for c in image.captions)
+    at.run()  # still kept on the page's next runs
+    assert kept in [as_read(c.value) for c in at.caption]
+    for stored in clip_folder().glob("*.mp4"):
+        if stored.read_bytes() == clip_bytes(tmp_path):
+            stored.unlink()
+    at.switch_page("pages/colorize.py").run()
+    at.switch_page("pages/video.py").run()
     assert [as_read(i.value) for i in at.info] == ["my_film.mp4 was let go when you left this page: upload it again."]
     at.run()  # said once: the next run is the page's usual invitation
     assert [as_read(i.value) for i in at.info] == ["Upload a clip, or try the sample."]
@@ -789,8 +803,10 @@ def test_a_clip_shorter_than_its_header_is_said_so_and_rates_read_as_people_writ
 
 def test_the_last_colorized_clip_is_still_there_after_a_trip_to_another_page(tiny_app_env, tmp_path, monkeypatch):
     """The walkthrough: after a visit to another page the Video page had forgotten the upload (Streamlit's
-    uploader cannot keep it) and with it the colorized clip, a minute of work. The result is kept and shown."""
+    uploader cannot keep it) and with it the colorized clip, a minute of work. The clip is kept (session 39), and
+    its result shown beside it; with the clip's stored copy gone, the result alone."""
     from ui import video_ui
+    from ui.clip_store import clip_folder
 
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
@@ -800,9 +816,39 @@ def test_the_last_colorized_clip_is_still_there_after_a_trip_to_another_page(tin
     at.switch_page("pages/video.py").run()
     assert_no_page_error(at)
     assert at.segmented_control(key="video.source").value == "Upload a clip"
-    assert any("old.mp4, colorized" in as_read(c.value) for c in at.caption)
+    assert any(as_read(c.value).startswith("Colorized by") for c in at.caption)  # beside the clip, as before the trip
     download = [b for b in at.get("download_button") if b.proto.label.startswith("Download the MP4")]
     assert download and at.session_state[video_ui.RESULT_KEY]["mp4"] == made
+    for stored in clip_folder().glob("*.mp4"):
+        if stored.read_bytes() == clip_bytes(tmp_path):
+            stored.unlink()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/video.py").run()
+    assert any("old.mp4, colorized" in as_read(c.value) for c in at.caption)
+
+
+def test_a_clip_browsers_cannot_play_is_shown_by_its_first_frame(tiny_app_env, tmp_path, monkeypatch):
+    """Session 39's walk-through: an OpenCV-made MP4 (MPEG-4 Part 2 video) showed a black player with no duration as
+    "the clip as uploaded"; its first frame is shown instead, saying why, and the colorized clip plays beside it."""
+    import av
+
+    from ui import video_ui
+
+    path = tmp_path / "opencv.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for gray in synthetic.moving_square(frames=6, size=(64, 48), side=12, step=2).gray:
+            frame = av.VideoFrame.from_ndarray(np.repeat(gray[..., None], 3, 2), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
+    at = video_page(("opencv.mp4", path.read_bytes()))
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert [as_read(c) for image in at.image for c in image.captions if "browsers do not play" in c] == [
+        "The clip's first frame (browsers do not play its mpeg4 video; the colorized clip beside it plays)"]
+    assert len(at.get("video")) == 1  # the colorized clip only
 
 
 def test_the_samples_result_is_not_offered_as_a_clip_to_upload_again(tiny_app_env, monkeypatch):

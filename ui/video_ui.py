@@ -53,7 +53,9 @@ MAX_RESULT_MB = 50
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
 NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
 SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result", "video.stopped", "video.requested"
-UPLOAD_KEY, CHOSEN_KEY = "video.upload", "video.upload_chosen"  # the uploader; the name of the clip it held last run
+# The uploader; the clip it held (its name, its stored copy's file name); whether that clip is still used, the uploader
+# empty since a trip to another page.
+UPLOAD_KEY, CHOSEN_KEY, KEEPING_KEY = "video.upload", "video.upload_chosen", "video.upload_kept"
 
 
 @st.cache_resource(show_spinner="Building the sample clip…")
@@ -123,33 +125,66 @@ def limits_help() -> str:
             "(python -m colorizer video) takes longer and larger clips.")
 
 
+def _kept_clip(came_back: bool) -> tuple[str, bytes] | None:
+    """The clip uploaded before a trip to another page (Streamlit's uploader lets its file go when its page is not
+    drawn): (its name, its bytes) from its stored copy, with a line saying so, until another is uploaded; None when
+    there is none, the visitor emptied the uploader on the page itself, or the stored copy is gone. A teacher going
+    Video → Colorize → Video had to upload the clip again (session 39's walk-through)."""
+    chosen = st.session_state.get(CHOSEN_KEY)
+    if not (isinstance(chosen, tuple) and (came_back or st.session_state.get(KEEPING_KEY))):
+        st.session_state.pop(KEEPING_KEY, None)
+        return None
+    try:
+        data = (clip_folder() / chosen[1]).read_bytes()
+    except OSError:
+        st.session_state.pop(KEEPING_KEY, None)
+        return None
+    st.session_state[KEEPING_KEY] = True
+    st.caption(plain(f"Still using {chosen[0]}; upload another clip to change it."))
+    return chosen[0], data
+
+
+def _uploaded_clip() -> tuple[str, bytes] | None:
+    """The uploader, and what it holds: (name, bytes) of the clip uploaded, or of the one kept since a trip to another
+    page (``_kept_clip``); None with a line saying why (nothing uploaded, or over the size this server takes)."""
+    largest = clip_upload_mb()
+    came_back = not widgets.drawn_last_run(UPLOAD_KEY)  # back from another page: its clip let go
+    upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {largest:g} MB "
+                              f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key=UPLOAD_KEY, help=limits_help())
+    if upload is None:
+        kept = _kept_clip(came_back)
+        if kept is None:
+            forgotten = st.session_state.pop(CHOSEN_KEY, None)
+            if came_back and forgotten:  # its stored copy gone too (other visitors' clips pushed it out)
+                st.info(plain(f"{forgotten[0]} was let go when you left this page: upload it again."),
+                        icon=":material/movie:")
+            else:
+                st.info("Upload a clip, or try the sample.", icon=":material/movie:")
+        return kept
+    st.session_state.pop(KEEPING_KEY, None)
+    if upload.size > largest * 1024 * 1024:
+        st.error(plain(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {largest:g} MB for a clip "
+                 "(the command line takes longer clips: python -m colorizer video)"), icon=":material/error:")
+        return None
+    return upload.name, upload.getvalue()
+
+
 def clip_ui():
     """The clip: (its name, path, info, bytes) within the caps, or None (with a message when it is refused)."""
     source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key=SOURCE_KEY, required=True,
                                   persist_state="session")
     if source == UPLOAD:
-        largest = clip_upload_mb()
-        came_back = not widgets.drawn_last_run(UPLOAD_KEY)  # back from another page: its clip let go
-        upload = st.file_uploader(f"A short clip (MP4, MOV, AVI, WebM, MKV or animated GIF; up to {largest:g} MB "
-                                  f"and {MAX_SECONDS} s)", type=VIDEO_TYPES, key=UPLOAD_KEY, help=limits_help())
-        if upload is None:
-            forgotten = st.session_state.pop(CHOSEN_KEY, None)
-            if came_back and forgotten:  # as the Fine-tune page says of its photos (session 34's walkthrough)
-                st.info(plain(f"{forgotten} was let go when you left this page: upload it again."),
-                        icon=":material/movie:")
-            else:
-                st.info("Upload a clip, or try the sample.", icon=":material/movie:")
+        uploaded = _uploaded_clip()
+        if uploaded is None:
             return None
-        st.session_state[CHOSEN_KEY] = upload.name
-        if upload.size > largest * 1024 * 1024:
-            st.error(plain(f"{upload.name}: {upload.size / 1024 / 1024:.0f} MB, over this server's {largest:g} MB for a clip "
-                     "(the command line takes longer clips: python -m colorizer video)"), icon=":material/error:")
-            return None
-        name, data = upload.name, upload.getvalue()
+        name, data = uploaded
     else:
         st.session_state.pop(CHOSEN_KEY, None)  # the uploader's clip goes with the switch, not on a trip away
+        st.session_state.pop(KEEPING_KEY, None)
         name, data = sample_clip()
     path = stored_clip(name, data)
+    if source == UPLOAD:
+        st.session_state[CHOSEN_KEY] = (name, path.name)   # kept, by its stored copy, for a trip to another page
     try:
         # In the uploads' lane, as a photo is read: opening a clip decodes a frame of each of its streams (up to
         # video.io.MAX_STREAMS), and every rerun of the page opens it again; two visitors' clips are not opened at once.
@@ -381,12 +416,22 @@ def fps_text(fps) -> str:
     return f"{round(float(fps), 3):.15g}"
 
 
-def result_ui(name: str, path: Path, data: bytes, result: dict) -> None:
-    """Input and result side by side, the download, the run's figures and the flicker chart."""
+# The video codecs browsers play in an MP4, MOV or WebM: an OpenCV or old camera's MPEG-4 Part 2 ("mpeg4") clip was a
+# black player with no duration (session 39's walk-through).
+BROWSER_CODECS = ("h264", "vp8", "vp9", "av1")
+
+
+def result_ui(name: str, path: Path, data: bytes, result: dict, codec: str | None = None) -> None:
+    """Input and result side by side, the download, the run's figures and the flicker chart. ``codec``: the clip's
+    video codec (``VideoInfo.codec``), when known."""
     report = result["report"]
     left, right = st.columns(2)
     kind = path.suffix.lower().lstrip(".")
-    if kind in ("mp4", "m4v", "mov", "webm"):
+    if kind in ("mp4", "m4v", "mov", "webm") and codec is not None and codec not in BROWSER_CODECS:
+        left.image(widgets.display(first_frame(str(path)), max_side=640),
+                   caption=plain(f"The clip's first frame (browsers do not play its {codec} video; the colorized "
+                                 "clip beside it plays)"), alt="The clip's first frame")
+    elif kind in ("mp4", "m4v", "mov", "webm"):
         left.video(data, alt=f"{name} as uploaded")  # a name for a screen reader (session 34's audit: "Video")
         left.caption("The clip as uploaded")
     elif kind == "gif":
@@ -484,4 +529,4 @@ def video_page_ui() -> None:
     run_ui(model, clip, guidance, label, key)
     result = st.session_state.get(RESULT_KEY)
     if result is not None and result["key"] == key:
-        result_ui(name, path, data, result)
+        result_ui(name, path, data, result, info.codec)
