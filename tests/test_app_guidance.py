@@ -61,7 +61,11 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     # The click fills in the typed point's numbers (the keyboard's way to the same point).
     assert (at.number_input(key=f"colorize.hint_x.{digest}").value, at.number_input(key=f"colorize.hint_y.{digest}").value) == (10, 30)
     picker = at.color_picker(key=f"colorize.hint_color.{digest}.10.30")
+    # The picker starts at the model's own color: added as it is, nothing changes to see; said (session 39).
+    same = "This is the color the model already gives this point: pick another one"
+    assert sum(c.value.startswith(same) for c in at.caption) == 1
     picker.set_value("#1e90ff").run()
+    assert not [c for c in at.caption if c.value.startswith(same)]
     # Session 35: the color it paints at this point's lightness, beside the picker, when it differs from the picked.
     from colorizer.color import luminance
     from colorizer.hints import painted_color

@@ -235,6 +235,11 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
     full = len(hints_of(digest)) >= MAX_HINTS
     st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
               on_click=safe(_add_hint), args=(digest, point, picker_key), disabled=full)
+    if not full and st.session_state[picker_key].lower() == _hex(result[y, x]).lower():
+        # Added as it starts, a hint changed nothing to see: a class clicked Add and the picture stayed as it was
+        # (session 39's walk-through).
+        st.caption("This is the color the model already gives this point: pick another one (or a swatch above) to "
+                   "change it. Added as it is, it keeps this color here.")
     if full:
         st.caption(f"This image has {MAX_HINTS} hints, the most it takes: remove one to add another.")
 
