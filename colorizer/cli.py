@@ -478,6 +478,9 @@ def cmd_train(args) -> int:
     # "no stamps (*.png)" after 4.6 s, and a flat --data read every photo twice to then ask for val/ (session 37).
     if any(_not_a_folder(folder) for folder in (args.stamps, args.surfaces, *(args.extra_photos or ())) if folder):
         return USAGE_ERROR
+    if args.backdrops and not args.stamps:  # without them its "scenes" were blank gray crops, added without a word
+        _error("--backdrops: pastes the --stamps on plain neutral ground; pass --stamps DIR too")
+        return USAGE_ERROR
     from colorizer.data import NO_VALIDATION, has_val_split
 
     if not has_val_split(args.data):

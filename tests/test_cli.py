@@ -416,15 +416,30 @@ def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir
 def test_train_adds_neutral_backdrops_and_says_so_on_the_card(photo_dir, tmp_path):
     """--backdrops: 10 % more crops, stamps on synthetic neutral ground; the card says so, and names no package (a
     synthetic ground is no source: it does not stop a checkpoint from shipping)."""
+    from PIL import Image
+
     from colorizer import data
 
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    stamp = np.zeros((12, 12, 4), np.uint8)
+    stamp[2:10, 2:10] = (200, 30, 40, 255)
+    Image.fromarray(stamp).save(stamps / "red.png")
     out = tmp_path / "weights"
     assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
-                 "--crops-per-photo", "5", "--batch-size", "8", "--backdrops"]) == 0
+                 "--crops-per-photo", "5", "--batch-size", "8", "--stamps", str(stamps), "--backdrops"]) == 0
     card = json.loads((out / "cifar_ae" / "card.json").read_text())
     assert card["data"]["train_crops"] == 4 * 5 + 2
     assert card["data"]["backdrops"]["scenes_share_of_crops"] == data.SURFACE_SHARE
     assert card["command"].endswith("--backdrops") and "backdrops" not in (data.shipping_problem(card) or "")
+
+
+def test_backdrops_without_stamps_is_a_usage_error(photo_dir, tmp_path, capsys):
+    # Session 39: without stamps its "scenes" were blank gray crops, added to training without a word.
+    assert main(["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(tmp_path / "o"),
+                 "--backdrops"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --backdrops: pastes the --stamps on plain neutral ground; pass --stamps DIR too")
 
 
 def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
