@@ -486,7 +486,7 @@ def test_frames_far_apart_are_one_line_on_the_command_line(tmp_path, capsys, ins
     source = write_uneven_clip(tmp_path / "far.mp4", times_ms=(0, 40, 14 * 3600 * 1000))
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "error: far.mp4: frame 2 starts 14 h after the one before it; an MP4 holds at most 12 h between frames")
+        f"error: {source}: frame 2 starts 14 h after the one before it; an MP4 holds at most 12 h between frames")
     assert not (tmp_path / "out.mp4").exists()
 
 
@@ -506,7 +506,7 @@ def test_a_clip_too_small_to_guide_is_refused_before_any_work(tmp_path, capsys, 
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae",
                  "--reference", str(tmp_path / "ref.png")]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: tiny.mp4: frames of 24×24 px are too small or too narrow to carry a reference's or hints' colors (at "
+        f"error: {source}: frames of 24×24 px are too small or too narrow to carry a reference's or hints' colors (at "
         "least 32 px a side, at most 20 times as long as wide); colorize it automatically"]
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0  # automatic
 
@@ -527,7 +527,7 @@ def test_a_clip_damaged_in_its_middle_keeps_the_frames_after_the_damage(tmp_path
     assert damaged and 45 <= frames < 90, (frames, len(damaged))   # the last third's frames, not only the first's
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == (f"note: damaged.mp4: {len(damaged)} damaged parts could not be decoded and were skipped: the "
+    assert err[-1] == (f"note: {source}: {len(damaged)} damaged parts could not be decoded and were skipped: the "
                        "frames there are missing")
     assert probe(tmp_path / "out.mp4").frames == frames
     # Past the cap the clip ends there, and says so (session 38's review: it ended without a word).
@@ -607,7 +607,8 @@ def test_the_cli_says_when_a_clip_held_fewer_frames_than_its_header(tmp_path, ca
     monkeypatch.setattr(io, "probe", lambda path, **kw: dataclasses.replace(real_probe(path, **kw), frames=9))
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
-    assert notes == ["note: cut.mp4 held 5 frames, not the 9 its header announced: all of them were colorized "
+    # The clip named as given, its folder too (session 39: "cut.mp4" named none of the folders a script passes).
+    assert notes == [f"note: {source} held 5 frames, not the 9 its header announced: all of them were colorized "
                      "(a file cut short?)"], notes
     # --max-frames is the user's number, not the header's (the review: "not the 100 its header announced").
     assert main(["video", str(source), "-o", str(tmp_path / "out2.mp4"), "--arch", "cifar_ae", "--max-frames", "100"]) == 0
@@ -994,7 +995,7 @@ def test_cli_unreadable_video_is_one_line_and_status_2(tmp_path, capsys, content
     (tmp_path / "broken.mp4").write_bytes(content)
     assert main(["video", str(tmp_path / "broken.mp4"), "-o", str(tmp_path / "out.mp4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: broken.mp4: ")
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / 'broken.mp4'}: ")
     assert not (tmp_path / "out.mp4").exists()
 
 
@@ -1003,7 +1004,7 @@ def test_cli_clip_beyond_budget_is_a_clear_message(tmp_path, capsys, monkeypatch
     source = write_clip(tmp_path / "in.mp4", synthetic.moving_square(frames=8, size=(64, 48)).gray)
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: in.mp4: 8 frames of 64x48 exceed this host's budget of 15,360 frame pixels "
+    assert err == [f"error: {source}: 8 frames of 64x48 exceed this host's budget of 15,360 frame pixels "
                    "(5 frames at this size); use --max-frames, or set COLORIZER_MAX_VIDEO_PIXELS"]
 
 
@@ -1141,10 +1142,10 @@ def test_cli_video_reads_mkv_and_says_so(installed_tiny_checkpoints, tmp_path, c
     assert "out.mp4: 1 frame 64x48 at 12 fps" in capsys.readouterr().out
     assert probe(tmp_path / "out.mp4").frames == 1
     assert main(["video", str(tmp_path), "-o", str(tmp_path / "x.mp4")]) == 2
-    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path.name}: is a folder, not a video file"]
+    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path}: is a folder, not a video file"]
     os.mkfifo(tmp_path / "pipe.mkv")  # opened, it would wait for a writer for good
     assert main(["video", str(tmp_path / "pipe.mkv"), "-o", str(tmp_path / "y.mp4")]) == 2
-    assert capsys.readouterr().err.splitlines() == ["error: pipe.mkv: not a regular file (a pipe, a device or a socket)"]
+    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / 'pipe.mkv'}: not a regular file (a pipe, a device or a socket)"]
 
 
 def test_a_frame_larger_than_the_budget_stops_the_read_even_when_the_header_said_otherwise(tmp_path, monkeypatch):

@@ -25,6 +25,12 @@ def video_from_cli(args, progress, error) -> int:
     from colorizer.cli import listed
     from colorizer.video.io import MAX_VIDEO_PIXELS_ENV, VideoError, VideoTooLongError, check_budget, probe
 
+    def as_given(message: str) -> str:
+        """The clip's errors name its file (the app's store holds it under another name); here, as the user typed it:
+        "clip.mp4: not a readable video" named no folder of the several a script may pass (session 38's CLI audit)."""
+        name = Path(args.input).name
+        return f"{args.input}{message[len(name):]}" if message.startswith(f"{name}:") else message
+
     if Path(args.output).resolve() == Path(args.input).resolve():
         error(f"{args.output}: is the input clip; give -o another file (the clip would be replaced by its colorization)")
         return USAGE_ERROR
@@ -32,17 +38,17 @@ def video_from_cli(args, progress, error) -> int:
         info = probe(args.input)
         total = check_budget(info, max_frames=args.max_frames)
     except VideoTooLongError as err:  # fewer frames would fit: the options that let them
-        error(f"{err}; use --max-frames, or set {MAX_VIDEO_PIXELS_ENV}")
+        error(as_given(f"{err}; use --max-frames, or set {MAX_VIDEO_PIXELS_ENV}"))
         return USAGE_ERROR
     except VideoError as err:
-        error(str(err))
+        error(as_given(str(err)))
         return USAGE_ERROR
     if args.reference or args.hints:
         from colorizer.video.frames import unguidable_reason
 
         unguidable = unguidable_reason((info.height, info.width))
         if unguidable:
-            error(f"{info.name}: {unguidable}")
+            error(f"{args.input}: {unguidable}")
             return USAGE_ERROR
     try:
         hints = read_hints_file(args.hints) if args.hints else None
@@ -86,7 +92,7 @@ def video_from_cli(args, progress, error) -> int:
                                 hints=hints, max_frames=args.max_frames, progress=advance)
     except VideoError as err:
         bar.close()
-        error(str(err))
+        error(as_given(str(err)))
         return USAGE_ERROR
     bar.close()
     sound = (f", audio {report.audio}" if report.audio else ", no audio track" if not report.sound_note
@@ -98,11 +104,11 @@ def video_from_cli(args, progress, error) -> int:
     if replacing:
         print(f"note: {output} existed and was replaced", file=sys.stderr)
     if report.damaged:  # skipped as players skip them: the frames there are missing, not the rest of the clip
-        print(f"note: {info.name}: {report.damage_text}", file=sys.stderr)
+        print(f"note: {args.input}: {report.damage_text}", file=sys.stderr)
     # Headers estimate, and a file cut short holds fewer; --max-frames is the user's own number, not the header's.
     # A count the file did not give (MKV, WebM: its length × rate) is not a count to fall short of.
     elif not report.cut_short and not info.estimated and 0 < report.frames < info.frames and report.frames < (args.max_frames or info.frames):
-        print(f"note: {info.name} held {report.frames} frame{'s' * (report.frames != 1)}, not the {info.frames} its "
+        print(f"note: {args.input} held {report.frames} frame{'s' * (report.frames != 1)}, not the {info.frames} its "
               "header announced: all of them were colorized (a file cut short?)", file=sys.stderr)
     return 0
 
