@@ -588,6 +588,8 @@ def cmd_export_lite(args) -> int:
     from colorizer import lite
     from colorizer.checkpoints import CheckpointError
 
+    if args.checkpoint and _unknown_checkpoint(args.checkpoint):  # a misspelt path, before TensorFlow's seconds
+        return USAGE_ERROR
     # The flatbuffer is for CPUs without fast bfloat16: the float32 network, whatever this CPU has
     # (the setting is read when the network is built, and put back after: main() also runs in-process).
     before = os.environ.get("COLORIZER_BFLOAT16")

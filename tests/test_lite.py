@@ -157,12 +157,15 @@ def test_the_flagship_colorizes_alike_on_litert(build_tiny_model, tmp_path, monk
         np.testing.assert_allclose(colorizer.certainty(picture), on_tensorflow.certainty(picture), atol=1e-3)
 
 
-def test_export_lite_names_what_it_cannot_convert(installed_tiny_checkpoints, capsys):
+def test_export_lite_names_what_it_cannot_convert(installed_tiny_checkpoints, capsys, monkeypatch):
+    from colorizer import cli
     from colorizer.cli import main
 
     setting = os.environ.get("COLORIZER_BFLOAT16")
     assert main(["export-lite", "--checkpoint", "cifar_ae"]) == 2
     assert "LiteRT is for hypercolumn checkpoints only" in capsys.readouterr().err
+    # A misspelt one is said before anything loads (session 39: after TensorFlow's seconds).
+    monkeypatch.setattr(cli, "_load_model", lambda args: pytest.fail("loaded a model for a checkpoint there is not"))
     assert main(["export-lite", "--checkpoint", "no_such_model"]) == 2
     assert "no_such_model" in capsys.readouterr().err
     assert os.environ.get("COLORIZER_BFLOAT16") == setting  # set for the conversion only, then put back
