@@ -333,7 +333,8 @@ class Colorizer:
         model's decoding), ``spread`` (hint-taking ones), ``mirror`` (the flagship: True also runs the mirror image
         and averages, twice the time), and the keys of the architecture's ``DECODE``; each model ignores those that
         do not apply to it, any other name is a TypeError, and a value it cannot take (``contract.check_option_values``)
-        a TypeError or ValueError naming it. ``image``: also a PIL image (any mode but one with transparency).
+        a TypeError or ValueError naming it. ``image``: also a PIL image (any mode but RGBA or a palette image with
+        transparency; a gray one's alpha is dropped).
 
         ``hints``: ``[{"x": col, "y": row, "rgb": [r, g, b]}, ...]`` (optional ``"radius"``, pixels) in
         the image's own coordinates, for a hint-taking model (``takes_hints``); see ``colorizer.hints``.

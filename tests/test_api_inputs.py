@@ -112,6 +112,8 @@ BAD_OPTIONS = [
     ("shadows_below", math.nan), ("shadows_below", 200), ("highlights_above", -5), ("hue_of_annealed", "no"),
     ("ceiling_spares_sure", "False"), ("ceiling_spares_sure", None), ("mirror", "False"), ("mirror", "no"),
     ("mirror", 2), ("mirror", math.nan), ("mirror", None), ("head", "nope"), ("head", None), ("spread", "x"),
+    # An integer past a float's range: an OverflowError escaped before (session 39's review).
+    ("regression_gain", 10 ** 400), ("temperature", 10 ** 400),
 ]
 
 
@@ -120,6 +122,13 @@ def test_a_decoding_option_it_cannot_take_is_refused_by_name(name, value, tiny_c
     with pytest.raises((TypeError, ValueError), match=rf"^hypercolumn: .*\b{name}\b") as caught:
         tiny_colorizers["hypercolumn"].colorize(photo, **{name: value})
     assert "\n" not in str(caught.value)
+
+
+def test_the_values_the_projects_grids_try_are_taken(tiny_colorizers, photo):
+    """scripts/tune_flagship.py's calibration grid tries confidence_high 1.2 (never fully sure); through
+    ``tune_decoding.py --grid`` it goes to ``colorize``, which capped it at 1 at first (session 39's review)."""
+    model = tiny_colorizers["hypercolumn"]
+    assert model.colorize(photo, confidence_low=0.5, confidence_high=1.2, regression_gain=0.8).shape == photo.shape
 
 
 def test_other_models_check_the_options_they_take(tiny_colorizers, photo):

@@ -30,6 +30,18 @@ def clip_bytes(tmp_path, frames: int = 6, size=(64, 48)) -> bytes:
     return path.read_bytes()
 
 
+def own_clip_folder(tmp_path, monkeypatch):
+    """The clip store in a folder of the test's own (→ a ``clip_folder`` stand-in): a test that removes a stored clip
+    must not remove one another test run on this machine is using (session 39's review)."""
+    from ui import clip_store, video_ui
+
+    folder = tmp_path / "clips"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.setattr(clip_store, "clip_folder", lambda: folder)
+    monkeypatch.setattr(video_ui, "clip_folder", lambda: folder)
+    return lambda: folder
+
+
 def video_page(upload: tuple[str, bytes] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     at.run()
@@ -258,13 +270,13 @@ def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit
     assert len(errors) == 1 and "over this server's 0.001 MB for a clip" in errors[0], errors
 
 
-def test_a_clip_is_kept_on_a_trip_to_another_page_and_said_let_go_once_its_copy_is_gone(tiny_app_env, tmp_path):
+def test_a_clip_is_kept_on_a_trip_to_another_page_and_said_let_go_once_its_copy_is_gone(tiny_app_env, tmp_path,
+                                                                                         monkeypatch):
     """Session 34's walkthrough: Video → Colorize → Video showed only "Upload a clip, or try the sample." (Streamlit
     lets an uploader's file go when a page does not draw it); session 39's: a teacher had to upload it again. The
     clip is now kept by its stored copy until another is uploaded; with that copy gone (other visitors' clips pushed
     it out), the page says it was let go, once."""
-    from ui.clip_store import clip_folder
-
+    clip_folder = own_clip_folder(tmp_path, monkeypatch)
     at = video_page(("my_film.mp4", clip_bytes(tmp_path)))
     assert_no_page_error(at)
     at.switch_page("pages/colorize.py").run()
@@ -806,8 +818,8 @@ def test_the_last_colorized_clip_is_still_there_after_a_trip_to_another_page(tin
     uploader cannot keep it) and with it the colorized clip, a minute of work. The clip is kept (session 39), and
     its result shown beside it; with the clip's stored copy gone, the result alone."""
     from ui import video_ui
-    from ui.clip_store import clip_folder
 
+    clip_folder = own_clip_folder(tmp_path, monkeypatch)
     monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video([]))
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
     at.button(key="video.run").click().run()
@@ -849,6 +861,8 @@ def test_a_clip_browsers_cannot_play_is_shown_by_its_first_frame(tiny_app_env, t
     assert [as_read(c) for image in at.image for c in image.captions if "browsers do not play" in c] == [
         "The clip's first frame (browsers do not play its mpeg4 video; the colorized clip beside it plays)"]
     assert len(at.get("video")) == 1  # the colorized clip only
+    # By the codec's own name, not its decoder's: AV1 is read by "libdav1d" (session 39's review).
+    assert [video_ui.browsers_play(name) for name in ("libdav1d", "h264", "vp9", "mpeg4")] == [True, True, True, False]
 
 
 def test_the_samples_result_is_not_offered_as_a_clip_to_upload_again(tiny_app_env, monkeypatch):

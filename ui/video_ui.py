@@ -417,8 +417,19 @@ def fps_text(fps) -> str:
 
 
 # The video codecs browsers play in an MP4, MOV or WebM: an OpenCV or old camera's MPEG-4 Part 2 ("mpeg4") clip was a
-# black player with no duration (session 39's walk-through).
+# black player with no duration (session 39's walk-through). By the codec's own name, not its decoder's (AV1's is
+# "libdav1d": session 39's review).
 BROWSER_CODECS = ("h264", "vp8", "vp9", "av1")
+
+
+def browsers_play(decoder: str) -> bool:
+    """Whether browsers play video of this codec, named by the decoder FFmpeg read it with (``VideoInfo.codec``)."""
+    import av
+
+    try:
+        return av.Codec(decoder, "r").canonical_name in BROWSER_CODECS
+    except Exception:  # a name PyAV does not know: say nothing against it, as before
+        return True
 
 
 def result_ui(name: str, path: Path, data: bytes, result: dict, codec: str | None = None) -> None:
@@ -427,7 +438,7 @@ def result_ui(name: str, path: Path, data: bytes, result: dict, codec: str | Non
     report = result["report"]
     left, right = st.columns(2)
     kind = path.suffix.lower().lstrip(".")
-    if kind in ("mp4", "m4v", "mov", "webm") and codec is not None and codec not in BROWSER_CODECS:
+    if kind in ("mp4", "m4v", "mov", "webm") and codec is not None and not browsers_play(codec):
         left.image(widgets.display(first_frame(str(path)), max_side=640),
                    caption=plain(f"The clip's first frame (browsers do not play its {codec} video; the colorized "
                                  "clip beside it plays)"), alt="The clip's first frame")

@@ -194,7 +194,7 @@ DECODE_RANGES = {
     "regression_gain": (0.0, 10.0, True),
     "confidence_radius": (0.0, math.inf, False),   # ab units, a disc around the annealed mean
     "confidence_low": (0.0, 1.0, True),
-    "confidence_high": (0.0, 1.0, True),
+    "confidence_high": (0.0, math.inf, True),    # over 1: never fully sure (scripts/tune_flagship.py tries 1.2)
     "hue_agreement": (0.0, 1.0, True),             # 0 turns it off; an agreement is at most 1, so over 1 mutes all
     "shadows_below": (0.0, 100.0, True),
     "highlights_above": (0.0, 100.0, True),
@@ -213,7 +213,7 @@ def check_option_values(options: dict, source: str, arch=None) -> None:
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
             raise TypeError(f"{source}: temperature must be a number ({TEMPERATURE_RANGE[0]:g} to "
                             f"{TEMPERATURE_RANGE[1]:g} as the command line takes it), not {temperature!r}")
-        if not (math.isfinite(temperature) and TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]):
+        if not (_finite(temperature) and TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]):
             raise ValueError(f"{source}: temperature must be from {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g} "
                              f"(as the command line takes it), not {temperature!r}")
     seed = options.get("seed")
@@ -237,7 +237,7 @@ def check_option_values(options: dict, source: str, arch=None) -> None:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{source}: {name} must be a number, not {value!r}")
         least, most, least_too = DECODE_RANGES.get(name, (-math.inf, math.inf, True))
-        if not (math.isfinite(value) and (least <= value if least_too else least < value) and value <= most):
+        if not (_finite(value) and (least <= value if least_too else least < value) and value <= most):
             bounds = (f"{'at least' if least_too else 'over'} {least:g}" if most == math.inf
                       else f"from {least:g} to {most:g}")
             raise ValueError(f"{source}: {name} must be a finite number {bounds}, not {value!r}")
@@ -246,6 +246,15 @@ def check_option_values(options: dict, source: str, arch=None) -> None:
         high = options.get("confidence_high", defaults["confidence_high"])
         if not low < high:
             raise ValueError(f"{source}: confidence_low must be under confidence_high, not {low!r} and {high!r}")
+
+
+def _finite(value: numbers.Real) -> bool:
+    """Whether a real number is finite; an integer past a float's range is not (``math.isfinite(10**400)`` raised
+    OverflowError: session 39's review)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _known_values(arch, attribute: str) -> tuple:
