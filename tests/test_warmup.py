@@ -35,6 +35,9 @@ def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup
     monkeypatch.setattr(loaders, "_colorizer_for", lambda *stamp: pytest.fail("loaded again: not a cache hit"))
     model = loaders.load_colorizer(first.name)  # a cache hit now
     assert model.name == first.name
+    # Traced at the first page's photo's shape too: its first visitor's seconds are a warm run's (session 39).
+    photo = loaders.gallery_picture(widgets.DEFAULT_GALLERY_PHOTO).pixels
+    assert not model.timed_colorize(photo).first_of_shape
     # The warm-up's load is the first estimate for a visitor waiting behind any model's load (not a colorization's).
     (load_s,) = queue._durations_by_kind[loaders.MODEL_LOAD]
     assert 0 < load_s <= first.seconds

@@ -3,8 +3,9 @@
 The first visitor after a start would otherwise wait for TensorFlow to import (3–4 s on 2 cores) and
 the flagship to load and trace before the Colorize page shows anything colorized. ``start()`` does that
 work in a daemon thread instead, while the server starts and the page draws, and nothing more: only the
-model the first page shows, through ``loaders.load_colorizer`` (the same shared cache the pages read),
-and the 8-bit Lab join's table and compiled kernels (``colorizer.lab8.warm_up``). Other models load
+model the first page shows, through ``loaders.load_colorizer`` (the same shared cache the pages read), traced
+at the shape of the photo that page opens on, and the 8-bit Lab join's table and compiled kernels
+(``colorizer.lab8.warm_up``). Other models load
 when a page asks for them.
 
 Contract
@@ -72,7 +73,11 @@ def _warm(record: Warmup) -> None:
 
         record.name = widgets.default_checkpoint(list(loaders.available_checkpoints()))
         if record.name is not None:
-            loaders.load_colorizer(record.name)  # imports TensorFlow, loads, traces: the shared cache
+            model = loaders.load_colorizer(record.name)  # imports TensorFlow, loads, traces: the shared cache
+            # The first page's photo at its own shape too, outside the results' cache: the first visitor's result
+            # was that shape's trace, and its seconds (45 on a loaded class server), shared with every visitor who
+            # opened the page, read as the model's speed (session 39's walk-through).
+            model.colorize(loaders.gallery_picture(widgets.DEFAULT_GALLERY_PHOTO).pixels)
         lab8.warm_up()  # the join's table and its compiled kernels
         _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
     except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
