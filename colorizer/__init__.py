@@ -7,7 +7,8 @@ Plain Python + Keras 3 + numpy (no Streamlit). Entry points:
 """
 from __future__ import annotations
 
-__all__ = ["ARCHITECTURE_NAMES", "FLAGSHIP", "HINT_TAKING_NAMES", "TEMPERATURE_RANGE", "load"]
+__all__ = ["ARCHITECTURE_NAMES", "FLAGSHIP", "HINT_TAKING_NAMES", "MIRRORING_NAMES", "TEMPERATURE_NAMES", "SEEDED_NAMES",
+           "TEMPERATURE_RANGE", "load"]
 
 # The flagship first (the default in the app and the CLI), its hint-taking twin, then the four seeds.
 ARCHITECTURE_NAMES = ("hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313")
@@ -15,6 +16,11 @@ FLAGSHIP = ARCHITECTURE_NAMES[0]
 # Those of them that take color hints (their ``TAKES_HINTS``; tests/test_models.py holds the two equal), here so that
 # the command line refuses ``--hints`` with another ``--arch`` before TensorFlow and the model load (8 s).
 HINT_TAKING_NAMES = ("hypercolumn_hints",)
+# The same for the options a model may ignore (``contract.option_names``; the same test holds them equal): those that
+# average with the mirror image, decode the 313 bins at a temperature, draw random colors from a seed.
+MIRRORING_NAMES = ("hypercolumn",)
+TEMPERATURE_NAMES = ("hypercolumn", "hypercolumn_hints", "unet313")
+SEEDED_NAMES = ("vae",)
 # The temperatures a 313-bin model's annealed mean takes, from the command line or the API: under 0.01 it
 # underflows (1e-40 painted a photo gray, session 34's review).
 TEMPERATURE_RANGE = (0.01, 1)

@@ -44,7 +44,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, HINT_TAKING_NAMES, TEMPERATURE_RANGE
+from colorizer import (ARCHITECTURE_NAMES, FLAGSHIP, HINT_TAKING_NAMES, MIRRORING_NAMES, SEEDED_NAMES, TEMPERATURE_NAMES,
+                       TEMPERATURE_RANGE)
 from colorizer.quiet_tensorflow import import_tensorflow_quietly
 from colorizer.settings import is_positive_number
 
@@ -188,6 +189,19 @@ def _hints_without_a_hint_model(args) -> str | None:
     return f"{args.hints}: {args.arch} takes no color hints; use --arch with one of: " + ", ".join(HINT_TAKING_NAMES)
 
 
+def _unused_option(args, name: str, mirrors: bool, has_temperature: bool, draws: bool) -> str | None:
+    """Why ``--mirror``, ``--temperature`` or ``--seed`` cannot go with model ``name`` (one line), or None. A model
+    that does not use an option would ignore it: a class comparing temperatures on cifar_ae got the same picture
+    each time, without a word (session 34's audit)."""
+    if args.mirror and not mirrors:
+        return f"--mirror: {name} does not average with the mirror image; it is the flagship's ({FLAGSHIP})"
+    if args.temperature is not None and not has_temperature:
+        return f"--temperature: {name} does not decode color bins; the 313-bin models do ({', '.join(TEMPERATURE_NAMES)})"
+    if args.seed is not None and not draws:
+        return f"--seed: {name} draws no random colors; the VAE does (--arch {SEEDED_NAMES[0]})"
+    return None
+
+
 def _load_model(args):
     import_tensorflow_quietly()  # colorize checks its hints and reference first, in a fraction of a second
     from colorizer.inference import load
@@ -212,8 +226,9 @@ def cmd_colorize(args) -> int:
     except ImageError as err:
         _error(f"reference {err}")
         return USAGE_ERROR
-    refused = _hints_without_a_hint_model(args)
-    if refused:
+    refused = _hints_without_a_hint_model(args) or (None if args.checkpoint else _unused_option(
+        args, args.arch, args.arch in MIRRORING_NAMES, args.arch in TEMPERATURE_NAMES, args.arch in SEEDED_NAMES))
+    if refused:  # an --arch's options are known from its name, before TensorFlow's seconds (9 s here)
         _error(refused)
         return USAGE_ERROR
     model = _load_model(args)
@@ -223,17 +238,9 @@ def cmd_colorize(args) -> int:
         _error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
                + ", ".join(hint_taking_architectures()))
         return USAGE_ERROR
-    if args.mirror and "mirror" not in model.options:
-        _error(f"--mirror: {model.name} does not average with the mirror image; it is the flagship's ({FLAGSHIP})")
-        return USAGE_ERROR
-    # A model that does not use an option would ignore it: a class comparing temperatures on cifar_ae got the same
-    # picture each time, without a word (session 34's audit).
-    if args.temperature is not None and not model.has_temperature:
-        _error(f"--temperature: {model.name} does not decode color bins; the 313-bin models do (hypercolumn, "
-               "hypercolumn_hints, unet313)")
-        return USAGE_ERROR
-    if args.seed is not None and not model.is_stochastic:
-        _error(f"--seed: {model.name} draws no random colors; the VAE does (--arch vae)")
+    refused = _unused_option(args, model.name, "mirror" in model.options, model.has_temperature, model.is_stochastic)
+    if refused:  # a checkpoint's architecture is known once it loads
+        _error(refused)
         return USAGE_ERROR
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)   # after the refusals above: they left an empty OUTDIR behind

@@ -199,16 +199,25 @@ def test_evaluate_per_photo_lists_each_photo_lowest_gain_first(installed_tiny_ch
 
 
 def test_an_option_the_model_would_ignore_is_refused_and_counts_are_checked_as_parsed(installed_tiny_checkpoints,
-                                                                                      tmp_path, capsys):
+                                                                                      tmp_path, capsys, monkeypatch):
     """Session 34's audit: ``--temperature`` on cifar_ae or vae and ``--seed`` on cifar_ae were taken and ignored (the
     same picture each time, without a word), as ``--mirror`` on a model without it is not; ``finetune --crop 0`` ran a
     fine-tune at the default size, ``video --max-frames -4`` was refused only after TensorFlow loaded."""
+    from colorizer import cli
+
     photo = write_png(tmp_path / "photo.png", make_photo(24, 24, seed=3))
-    for arch, option, value in (("cifar_ae", "--temperature", "0.5"), ("vae", "--temperature", "0.05"),
-                                ("cifar_ae", "--seed", "3")):
-        assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", arch, option, value]) == 2
-        [line] = error_lines(capsys.readouterr().err)
-        assert line.startswith(f"error: {option}: {arch} ") and not (tmp_path / "out" / "photo.png").exists()
+    with monkeypatch.context() as nothing_loads:  # an --arch's options are known by name (session 39: after 9 s)
+        nothing_loads.setattr(cli, "_load_model", lambda args: pytest.fail("loaded a model to refuse an option"))
+        for arch, option, value in (("cifar_ae", "--temperature", "0.5"), ("vae", "--temperature", "0.05"),
+                                    ("cifar_ae", "--seed", "3"), ("unet313", "--mirror", None)):
+            assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", arch, option,
+                         *([value] if value else [])]) == 2
+            [line] = error_lines(capsys.readouterr().err)
+            assert line.startswith(f"error: {option}: {arch} ") and not (tmp_path / "out" / "photo.png").exists()
+    # A checkpoint's architecture is known once it loads: refused then, as before.
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--checkpoint", "cifar_ae", "--seed", "3"]) == 2
+    [line] = error_lines(capsys.readouterr().err)
+    assert line == "error: --seed: cifar_ae draws no random colors; the VAE does (--arch vae)"
     assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "vae", "--seed", "3"]) == 0
     assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--arch", "unet313", "--temperature", "0.5"]) == 0
     for argv in (["finetune", "--base", "cifar_ae", "--data", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "f"),

@@ -59,6 +59,15 @@ def test_every_architecture_says_what_it_does_in_plain_words():
 def test_registry_has_the_flagship_first_then_the_four_seeds():
     assert list(ARCHITECTURES) == list(ARCHITECTURE_NAMES) == ["hypercolumn", "hypercolumn_hints", "cifar_ae", "vgg16_ae", "vae", "unet313"]
     assert list(HINT_TAKING_NAMES) == hint_taking_architectures() == ["hypercolumn_hints"]
+    # The command line's early refusals read these by name, before TensorFlow: each must be what the model takes.
+    from colorizer import MIRRORING_NAMES, SEEDED_NAMES, TEMPERATURE_NAMES
+    from colorizer.models.contract import option_names
+
+    takes = {name: option_names(arch) for name, arch in ARCHITECTURES.items()}
+    assert list(MIRRORING_NAMES) == [n for n, options in takes.items() if "mirror" in options]
+    assert list(TEMPERATURE_NAMES) == [n for n, options in takes.items() if "temperature" in options]
+    assert list(SEEDED_NAMES) == [n for n, a in ARCHITECTURES.items() if a.STOCHASTIC] == [
+        n for n, options in takes.items() if "seed" in options]
     assert FLAGSHIP == "hypercolumn"
     with pytest.raises(ValueError, match="cifar_ae"):
         architecture("resnet")
