@@ -96,6 +96,8 @@ def test_the_image_picker_folds_away_where_unused_and_uploads_survive_the_trip(t
     into an expander (still drawn, so Streamlit keeps the visitor's uploads for the way back)."""
     at = upload(app(), [("gray.png", gray_png(), "image/png")])
     assert not at.sidebar.expander and "**Image**" in [m.value for m in at.sidebar.markdown]
+    # The uploader refuses a clip in the browser, before the app sees it: where clips go is said beside it.
+    assert "Clips (MP4, MOV, AVI…) go on the Video page." in [c.value for c in at.sidebar.caption]
     at.switch_page("pages/curves.py").run()
     assert_no_page_error(at)
     assert [e.label for e in at.sidebar.expander] == ["Image (for Colorize, L/a/b channels, Compare architectures)"]
@@ -129,7 +131,7 @@ def test_a_chosen_model_that_is_gone_is_said_so_once(tiny_app_env):
 
 def test_the_picker_says_what_the_model_does_in_plain_words(tiny_app_env):
     """Under the picker: the architecture's plain sentence, not the card's terms of the trade (those are one
-    hover away, in the caption's help); a fine-tuned model says it learned from someone's own photos."""
+    hover away, in the caption's help); a fine-tuned model says it learned from a visitor's own photos."""
     from colorizer.models import ARCHITECTURES
 
     at = app().run()
@@ -139,7 +141,7 @@ def test_the_picker_says_what_the_model_does_in_plain_words(tiny_app_env):
     assert not any("autoencoder" in c for c in shown), shown
     at.sidebar.selectbox(key="sidebar.model").select(TUNED_NAME).run()
     shown = [c.value for c in at.sidebar.caption]
-    assert f"{ARCHITECTURES['cifar_ae'].IN_PLAIN_WORDS} Then fine-tuned on someone's own photos." in shown, shown
+    assert f"{ARCHITECTURES['cifar_ae'].IN_PLAIN_WORDS} This copy was then fine-tuned on a visitor's own photos." in shown, shown
 
 
 def test_the_chosen_model_is_kept_in_the_address_for_a_reload_or_a_shared_link(tiny_app_env):

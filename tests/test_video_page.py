@@ -859,7 +859,7 @@ def test_a_clip_browsers_cannot_play_is_shown_by_its_first_frame(tiny_app_env, t
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     assert [as_read(c) for image in at.image for c in image.captions if "browsers do not play" in c] == [
-        "The clip's first frame (browsers do not play its mpeg4 video; the colorized clip beside it plays)"]
+        "The clip's first frame (browsers do not play this clip's video format, mpeg4; the colorized clip plays)"]
     assert len(at.get("video")) == 1  # the colorized clip only
     # By the codec's own name, not its decoder's: AV1 is read by "libdav1d" (session 39's review).
     assert [video_ui.browsers_play(name) for name in ("libdav1d", "h264", "vp9", "mpeg4")] == [True, True, True, False]

@@ -440,8 +440,8 @@ def result_ui(name: str, path: Path, data: bytes, result: dict, codec: str | Non
     kind = path.suffix.lower().lstrip(".")
     if kind in ("mp4", "m4v", "mov", "webm") and codec is not None and not browsers_play(codec):
         left.image(widgets.display(first_frame(str(path)), max_side=640),
-                   caption=plain(f"The clip's first frame (browsers do not play its {codec} video; the colorized "
-                                 "clip beside it plays)"), alt="The clip's first frame")
+                   caption=plain(f"The clip's first frame (browsers do not play this clip's video format, {codec}; "
+                                 "the colorized clip plays)"), alt="The clip's first frame")
     elif kind in ("mp4", "m4v", "mov", "webm"):
         left.video(data, alt=f"{name} as uploaded")  # a name for a screen reader (session 34's audit: "Video")
         left.caption("The clip as uploaded")

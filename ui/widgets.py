@@ -284,7 +284,7 @@ def in_plain_words(name: str, card: dict) -> str:
     arch = ARCHITECTURES.get(str(card.get("architecture") or name))
     words = (arch.IN_PLAIN_WORDS if arch is not None else "") or str(card.get("description") or "")
     if checkpoint_kind(name) != "shipped":
-        words = f"{words} Then fine-tuned on someone's own photos.".strip()
+        words = f"{words} This copy was then fine-tuned on a visitor's own photos.".strip()
     return plain(words)
 
 
@@ -324,6 +324,9 @@ def image_source_ui() -> str:
             help="Gray or color photos: " + ", ".join(SUPPORTED_EXTENSIONS) + ". Color ones are turned gray first. "
                  f"This server keeps up to {server_tuning.UPLOADS_PER_SESSION_MB} MB of files per browser tab.",
         )
+        # The uploader refuses a clip in the browser ("video/mp4 files are not allowed") before the app sees it, so
+        # where clips go is said here (session 39's browser check).
+        st.caption("Clips (MP4, MOV, AVI…) go on the Video page.")
         upload_room_ui()
     else:
         keys = list(gallery.GALLERY)
