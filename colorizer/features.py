@@ -96,8 +96,10 @@ class FeatureCache:
         digest.update(np.ascontiguousarray(crops))
         return digest.hexdigest()[:32]
 
-    def features(self, arch, model, x, crops: np.ndarray, log: Callable[[str], None] = lambda m: None) -> list[np.ndarray]:
-        """``arch``'s encoder features of input ``x`` (made from ``crops``), computed at most once."""
+    def features(self, arch, model, x, crops: np.ndarray, log: Callable[[str], None] = lambda m: None,
+                 progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+        """``arch``'s encoder features of input ``x`` (made from ``crops``), computed at most once; while they are,
+        a line to ``log`` every ``PROGRESS_EVERY_S`` and ``progress(crops done, crops)`` after each batch."""
         key = self.key(arch, model, crops)
         with self._lock:  # one computation per key even when two jobs ask at once
             if key in self._entries:
@@ -107,7 +109,7 @@ class FeatureCache:
             arrays = self._read_disk(key)
             if arrays is None:
                 log(f"{arch.NAME}: computing the frozen encoder's features once for {len(crops)} crops")
-                token = BATCH_PROGRESS.set(_progress_lines(arch.NAME, log))
+                token = BATCH_PROGRESS.set(_progress_lines(arch.NAME, log, progress))
                 try:
                     arrays = [np.asarray(a) for a in arch.encoder_features(model, x)]
                 finally:
@@ -185,12 +187,16 @@ class FeatureCache:
 PROGRESS_EVERY_S = 3.0
 
 
-def _progress_lines(name: str, log: Callable[[str], None]) -> Callable[[int, int], None]:
-    """``report(done, total)`` for ``contract.BATCH_PROGRESS``: a line at most every ``PROGRESS_EVERY_S`` with the
-    crops done and the time left at the pace so far (none at the last batch: the next line is training's)."""
+def _progress_lines(name: str, log: Callable[[str], None],
+                    progress: Callable[[int, int], None] | None = None) -> Callable[[int, int], None]:
+    """``report(done, total)`` for ``contract.BATCH_PROGRESS``: ``progress(done, total)`` each time (a page's bar),
+    and a line at most every ``PROGRESS_EVERY_S`` with the crops done and the time left at the pace so far (none at
+    the last batch: the next line is training's)."""
     started, said = time.monotonic(), [time.monotonic()]
 
     def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total)
         now = time.monotonic()
         if done >= total or now - said[0] < PROGRESS_EVERY_S:
             return

@@ -300,8 +300,10 @@ def test_the_feature_pass_says_how_far_it_is(tiny_models, monkeypatch):
     vgg = ARCHITECTURES["vgg16_ae"]
     crops = make_photo(32, 32 * 20, seed=6).reshape(20, 32, 32, 3)
     x = (crops.mean(axis=-1, keepdims=True).astype(np.float32) / 255.0 * 2 - 1)
-    lines = []
-    computed = FeatureCache().features(vgg, tiny_models["vgg16_ae"], x, crops, log=lines.append)
+    lines, bar = [], []
+    computed = FeatureCache().features(vgg, tiny_models["vgg16_ae"], x, crops, log=lines.append,
+                                       progress=lambda done, total: bar.append((done, total)))
+    assert bar == [(8, 20), (16, 20), (20, 20)]  # every batch, for a page's bar
     assert lines[0] == "vgg16_ae: computing the frozen encoder's features once for 20 crops"
     assert [line.split(": ")[-1].split(",")[0] for line in lines[1:]] == ["8 of 20 crops", "16 of 20 crops"], lines
     assert all(line.endswith(" s left") for line in lines[1:])
@@ -648,6 +650,18 @@ def test_foreign_encoder_decoder_checkpoint_finetunes(fn, photos, tmp_path):
     assert job.status().state == "done", job.status().error
     assert checkpoints.read_card(result)["contract"] == "L_ab" and result.name in fn.finetunable_checkpoints()
     assert colorizer.load(result).colorize(photos[0][1]).shape == photos[0][1].shape
+
+
+def test_a_jobs_bar_fills_with_the_feature_pass_before_its_first_step(fn, tiny_checkpoints, photos):
+    """Session 39's browser check: the Fine-tune page's bar stood empty through the feature pass (its fraction
+    counts training steps only); the job says how far that pass is as ``preparing``."""
+    seen = []
+    job = fn.FinetuneJob(config(fn, tiny_checkpoints["vgg16_ae"]), photos, cache=fn.FeatureCache(),
+                         on_update=lambda status: seen.append((status.steps_per_epoch, status.preparing)))
+    job.run()
+    assert job.status().state == "done", job.status().error
+    before_steps = [preparing for steps, preparing in seen if not steps]
+    assert before_steps[0] == 0.0 and before_steps[-1] == 1.0 and before_steps == sorted(before_steps)
 
 
 def test_bad_settings_are_one_line_errors(fn, tiny_checkpoints, photos):

@@ -310,7 +310,8 @@ def progress_ui(status: finetune.JobStatus) -> None:
                 + (f"{status.message.rstrip('…')}…" if after else _eta(status.eta_s)))
     else:
         text = status.message or "preparing…"
-    st.progress(status.fraction, text=text)
+    # Before the first step, the encoder's feature pass: its bar stood empty for ~45 s on a class server (session 39).
+    st.progress(status.fraction if status.steps_per_epoch else status.preparing, text=text)
     line = device_line(status)
     if line:
         st.caption(line)

@@ -60,6 +60,7 @@ class JobStatus:
     device: str = ""
     mixed_precision: bool = False
     message: str = ""
+    preparing: float = 0.0         # share of the encoder's feature pass done, before the first step (a page's bar)
     preview: np.ndarray | None = None
     preview_epoch: int = 0
     held_out_name: str = ""
@@ -228,7 +229,8 @@ class FinetuneJob:
         publishing.check_destination(final)
         if self.private:  # before any expensive work; the new checkpoint is about the base's size
             access.check_room(final.parent, self.owner, expected_mb=base.model_path.stat().st_size / 2**20)
-        prepared = prepare(config, self._photos, base, self.cache, log=lambda m: self._update(message=m), proceed=self._proceed)
+        prepared = prepare(config, self._photos, base, self.cache, log=lambda m: self._update(message=m),
+                           proceed=self._proceed, progress=lambda done, total: self._update(preparing=done / total))
         self.held_out_photo = prepared.val_photos[0][1]
         self._proceed("before training started")
         preview = Previewer(base, prepared.val_photos[0][1])

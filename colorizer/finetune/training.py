@@ -85,9 +85,11 @@ def _concat(a, b):
 
 
 def prepare(config: FinetuneConfig, photos: list[Photo], base: Base, cache: FeatureCache,
-            log: Callable[[str], None] = lambda m: None, proceed: Callable[[str], None] = lambda stage: None) -> Prepared:
+            log: Callable[[str], None] = lambda m: None, proceed: Callable[[str], None] = lambda stage: None,
+            progress: Callable[[int, int], None] | None = None) -> Prepared:
     """Split, crop, and compute (or fetch) the frozen encoder's features for train + validation crops
-    in one encoder pass. ``proceed(stage)`` is called before the features: it raises to stop there."""
+    in one encoder pass. ``proceed(stage)`` is called before the features: it raises to stop there;
+    ``progress(crops done, crops)`` during them (``FeatureCache.features``)."""
     if not photos:
         raise FinetuneError("no usable color photos to fine-tune on")
     crop = crop_size(config, base)
@@ -102,7 +104,8 @@ def prepare(config: FinetuneConfig, photos: list[Photo], base: Base, cache: Feat
     del train_batch  # its float planes (~130 MB for 128 crops of 192 px) need not sit beside the encoder's pass
     proceed("before the encoder's features were computed")
     started = time.perf_counter()
-    features = cache.features(arch, base.model, _concat(x, val_x), np.concatenate([train_crops, val_crops]), log)
+    features = cache.features(arch, base.model, _concat(x, val_x), np.concatenate([train_crops, val_crops]), log,
+                              progress)
     n = len(train_crops)
     return Prepared(base, crop, train_photos, val_photos, held_out, n, len(val_crops),
                     [f[:n] for f in features], y, [f[n:] for f in features], val_y, prior, time.perf_counter() - started)
