@@ -606,6 +606,16 @@ def test_the_default_temperature_given_or_not_is_one_result_computed_once(monkey
     assert model.calls == 1 and model.options == [{}]
     loaders.colorized(model, ("m",), image, digest, temperature=0.2)
     assert model.calls == 2 and model.options[-1] == {"temperature": 0.2}
+    # The certainty beside it, and a reference's colors, by the same rule.
+    asked = []
+    model.certainty_and_scene = lambda image, hints=None, temperature=None: asked.append(temperature) or (None, None)
+    model.colorize_with_reference = lambda image, reference, **kwargs: asked.append(kwargs.get("temperature"))
+    loaders.certainty_and_scene(model, ("m",), image, digest, temperature=0.38)
+    loaders.certainty_and_scene(model, ("m",), image, digest)
+    reference = np.full((6, 5, 3), 120, np.uint8)
+    loaders.reference_colorized(model, ("m",), image, digest, reference, "ref", temperature=0.38)
+    loaders.reference_colorized(model, ("m",), image, digest, reference, "ref")
+    assert asked == [None, None]
 
 
 def test_twenty_sessions_asking_for_one_result_compute_it_once_and_share_it_read_only(monkeypatch):

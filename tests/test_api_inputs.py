@@ -114,6 +114,7 @@ BAD_OPTIONS = [
     ("mirror", 2), ("mirror", math.nan), ("mirror", None), ("head", "nope"), ("head", None), ("spread", "x"),
     # An integer past a float's range: an OverflowError escaped before (session 39's review).
     ("regression_gain", 10 ** 400), ("temperature", 10 ** 400),
+    ("confidence_low", 0.6),  # the default high: not under it
 ]
 
 
@@ -152,6 +153,7 @@ def test_every_default_and_numpy_values_are_taken(name, tiny_colorizers, photo):
     np.testing.assert_array_equal(model.colorize(photo, head="blend", spread="replace"), plain)
     if name == "hypercolumn":
         np.testing.assert_array_equal(model.colorize(photo, mirror=False), plain)
+        np.testing.assert_array_equal(model.colorize(photo, mirror=np.bool_(False)), plain)
         assert not np.array_equal(model.colorize(photo, mirror=True), plain)
 
 
@@ -294,3 +296,7 @@ def test_colorize_video_takes_a_checkpoint_name(tmp_path, installed_tiny_checkpo
     report = colorize_video(source, tmp_path / "out.mp4", "cifar_ae", max_frames=2)
     assert report.frames == 2 and report.cut_short
     assert (tmp_path / "out.mp4").stat().st_size > 0
+    from colorizer import checkpoints
+
+    folder = checkpoints.resolve("cifar_ae")[0].parent  # a checkpoint's path, as the docstring says, not only a name
+    assert colorize_video(source, tmp_path / "out2.mp4", Path(folder), max_frames=1).frames == 1

@@ -330,6 +330,13 @@ def test_the_default_models_page_says_colors_can_be_chosen_with_the_hint_model(t
         at.run()
         assert_no_page_error(at)
         assert sum(c.value.startswith(pointer) for c in at.caption) == (1 if shown else 0), model
+    # Two pictures: said once, under the first (session 39's mutants).
+    at = app()
+    at.session_state["sidebar.model"] = "unet313"
+    upload(at, [("a.png", gray_png(40), "image/png"), ("b.png", gray_png(48), "image/png")])
+    assert_no_page_error(at)
+    assert sum("Colorized by" in c for c in captions(at)) == 2
+    assert sum(c.value.startswith(pointer) for c in at.caption) == 1
 
 
 def test_a_panorama_is_shown_stacked_and_its_slider_keeps_a_usable_height(tiny_app_env):

@@ -420,6 +420,12 @@ def test_photos_let_go_by_a_switch_to_the_gallery_are_said_so_as_such(page_env):
     at.switch_page("pages/curves.py").run()
     at.switch_page("pages/finetune.py").run()
     assert not [i for i in at.info if "let go" in i.value]  # nothing chosen since: nothing more to say
+    # Chosen again, then a trip to another page: said as that, not as the earlier switch (session 39's mutants).
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(2)]).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert [i.value for i in at.info if "let go" in i.value] == [
+        "The 2 photo(s) you chose were let go when you left this page: choose them again."]
 
 
 def test_photos_let_go_on_a_trip_to_another_page_are_said_so(page_env):

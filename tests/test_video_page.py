@@ -287,6 +287,13 @@ def test_a_clip_is_kept_on_a_trip_to_another_page_and_said_let_go_once_its_copy_
     assert any(as_read(c).startswith("my_film.mp4: first frame of") for image in at.image for c in image.captions)
     at.run()  # still kept on the page's next runs
     assert kept in [as_read(c.value) for c in at.caption]
+    # Another uploaded, then the uploader emptied on the page itself: nothing kept any more (session 39's mutants).
+    at.file_uploader(key="video.upload").set_value([("other.mp4", clip_bytes(tmp_path, frames=7), "video/mp4")]).run()
+    assert not [c for c in at.caption if as_read(c.value).startswith("Still using")]
+    at.file_uploader(key="video.upload").set_value([]).run()
+    assert not [c for c in at.caption if as_read(c.value).startswith("Still using")]
+    assert [as_read(i.value) for i in at.info] == ["Upload a clip, or try the sample."]
+    at.file_uploader(key="video.upload").set_value([("my_film.mp4", clip_bytes(tmp_path), "video/mp4")]).run()
     for stored in clip_folder().glob("*.mp4"):
         if stored.read_bytes() == clip_bytes(tmp_path):
             stored.unlink()
