@@ -238,8 +238,11 @@ def cmd_colorize(args) -> int:
         _error(f"{args.hints}: {model.name} takes no color hints; use --arch with one of: "
                + ", ".join(hint_taking_architectures()))
         return USAGE_ERROR
-    refused = _unused_option(args, model.name, "mirror" in model.options, model.has_temperature, model.is_stochastic)
-    if refused:  # a checkpoint's architecture is known once it loads
+    # A checkpoint's architecture is known once it loads; asked only for an option given (a stand-in model, or one
+    # made elsewhere, need not say what it takes otherwise).
+    refused = (args.mirror or args.temperature is not None or args.seed is not None) and _unused_option(
+        args, model.name, "mirror" in model.options, model.has_temperature, model.is_stochastic)
+    if refused:
         _error(refused)
         return USAGE_ERROR
     out_dir = Path(args.output)
