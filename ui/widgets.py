@@ -278,7 +278,7 @@ def _keep_in_address(name: str, default: str | None) -> None:
 
 def in_plain_words(name: str, card: dict) -> str:
     """What the model does, in a sentence a class can follow: its architecture's ``IN_PLAIN_WORDS`` (else the card's
-    description), and for a fine-tuned one, that it learned from someone's own photos."""
+    description), and for a fine-tuned one, that it learned from a visitor's own photos."""
     from colorizer.models import ARCHITECTURES
 
     arch = ARCHITECTURES.get(str(card.get("architecture") or name))
