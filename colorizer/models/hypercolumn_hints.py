@@ -103,8 +103,9 @@ def inference_network(model: keras.Model) -> keras.Model:
 
 
 def certainty(probs: np.ndarray, temperature: float | None = None, **options) -> np.ndarray:
-    """As the flagship's ``certainty``, with this model's own ``DECODE``."""
-    return hypercolumn.certainty(probs, **{**DECODE, **options, **({} if temperature is None else {"temperature": temperature})})
+    """As the flagship's ``certainty``, with this model's own ``DECODE`` (merged by the flagship's rule, as
+    ``predict_ab``'s options are)."""
+    return hypercolumn.certainty(probs, **hypercolumn.decode_options_of(options, temperature, defaults=DECODE))
 
 
 def hint_grid_shape(working_size: int) -> tuple[int, int]:
