@@ -26,7 +26,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 1000 user
 WORKDIR /home/user/app
 
-COPY --chown=user requirements.txt .
+COPY --chown=user requirements.txt constraints.txt ./
 RUN set -eu; \
     case "$TENSORFLOW" in \
       cpu) extra="" ;; \

@@ -1,7 +1,7 @@
 """Deployment files: what Streamlit Community Cloud, a Hugging Face Space and a Docker host read.
 
 - requirements.txt holds what the app needs and nothing for tests (Community Cloud installs it as is);
-  requirements-dev.txt adds the test tools, and CI installs that;
+  requirements-dev.txt adds the test tools, and CI installs that; constraints.txt holds what they bring in;
 - the Dockerfile's TENSORFLOW build argument: cpu (default) installs requirements.txt unchanged, gpu adds
   tensorflow[and-cuda] at the pinned version, anything else stops the build (its shell step is run here
   with pip replaced by echo);
@@ -37,6 +37,41 @@ def test_requirements_hold_the_app_and_dev_requirements_the_test_tools():
     assert set(TEST_TOOLS) <= set(dev)
     assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
     assert "requirements-dev.txt" in (ROOT / ".ci" / "run").read_text()
+
+
+def _names(pins: dict[str, str]) -> set[str]:
+    return {re.sub(r"[-_.]+", "-", name.split("[")[0]) for name in pins}
+
+
+def test_what_the_requirements_bring_in_is_held_at_tested_versions():
+    """Only the direct requirements were pinned: a clean install took the newest of everything they bring in
+    (python-dateutil 4.0.0 where 2.9 was tested). constraints.txt holds the rest, read by both requirement files
+    and copied into the Docker image; every package the installed requirements reach is pinned or constrained, and
+    none twice."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    app, dev = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-dev.txt")
+    held = _pins(ROOT / "constraints.txt")
+    assert all(line.startswith("#") or re.fullmatch(r"[A-Za-z0-9_.\-]+==\S+", line)
+               for line in (ROOT / "constraints.txt").read_text().splitlines() if line), "name==version lines only"
+    assert not _names(held) & _names({**app, **dev}), "a pin is written in one place"
+    assert "-c constraints.txt" in (ROOT / "requirements.txt").read_text().splitlines()
+    assert re.search(r"^COPY .*requirements\.txt.*constraints\.txt", (ROOT / "Dockerfile").read_text(), re.M)
+
+    reached, todo = set(), sorted(_names({**app, **dev}))
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(re.sub(r"[-_.]+", "-", requirement.name.lower()))
+    tooling = {"setuptools", "wheel", "pip"}  # the installer's own, as pip freeze leaves them out
+    assert sorted(reached - _names({**app, **dev}) - _names(held) - tooling) == []
 
 
 def _docker_install_step() -> str:
