@@ -11,6 +11,7 @@ import io
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -30,8 +31,9 @@ def png(seed: int) -> bytes:
 
 
 @pytest.fixture
-def page_env(checkpoint_dir, no_shipped_weights, monkeypatch):
-    """A user checkpoint folder holding only a tiny cifar_ae base (16 px, ~1 MB), and a fresh job queue."""
+def page_env(checkpoint_dir, no_shipped_weights, monkeypatch, tmp_path):
+    """A user checkpoint folder holding only a tiny cifar_ae base (16 px, ~1 MB), a fresh job queue, and a folder of
+    the test's own for the chosen photos' kept copies."""
     import keras
 
     from colorizer import checkpoints, finetune
@@ -44,6 +46,10 @@ def page_env(checkpoint_dir, no_shipped_weights, monkeypatch):
                                                          "parameters": {"total": int(model.count_params())}})
     queue = finetune.JobQueue()
     monkeypatch.setattr(finetune, "QUEUE", queue)
+    from ui import photo_store
+
+    (tmp_path / "kept").mkdir()
+    monkeypatch.setattr(photo_store, "photo_folder", lambda: tmp_path / "kept")
     # A long job, so it cannot end between two page runs before the test has seen it train and stopped it
     # (at the public default of 20 epochs this tiny model finished first on a busy CI machine).
     import ui.finetune_ui
@@ -405,44 +411,110 @@ def test_page_settings_survive_a_trip_to_another_page(page_env):
     assert at.multiselect(key="finetune.gallery").value == keys[:2]
 
 
-def test_photos_let_go_by_a_switch_to_the_gallery_are_said_so_as_such(page_env):
-    """Session 39's review: uploads, then Gallery, then Upload again said they "were let go when you left this page"
-    (the visitor had not left it); the line now names the switch."""
-    from ui import finetune_ui
+def _kept_line(at: AppTest) -> list[str]:
+    return [as_read(c.value) for c in at.caption if "Still using" in c.value]
+
+
+def _submitted_photos(page_env, monkeypatch) -> list:
+    """Start's photos as the queue is handed them, (name, pixels) each, the job then refused (nothing trains)."""
+    from colorizer import finetune
+
+    submitted = []
+
+    def submit(config, photos, owner=None, **options):
+        submitted.append(photos)
+        raise finetune.FinetuneError("recorded by the test")
+
+    monkeypatch.setattr(page_env, "submit", submit)
+    return submitted
+
+
+def test_photos_chosen_before_a_trip_to_another_page_are_still_used(page_env, monkeypatch):
+    """Streamlit's uploader keeps its files only while its page is shown: back from another page, the form was empty
+    and the visitor had to choose every photo again (session 39's note). Their copies are now kept
+    (``ui.photo_store``): the page says the photos chosen before are still used, Start trains on them, and "Let them
+    go" or an uploader the visitor empties forgets them."""
+    submitted = _submitted_photos(page_env, monkeypatch)
+    at = page().run()
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert_no_page_error(at)
+    assert _kept_line(at) == ["Still using the 3 photo(s) you chose before (photo0.png, photo1.png, photo2.png); choose "
+                              "others above to replace them."]
+    assert not [i for i in at.info if "let go" in i.value]
+    at.run()  # and on the page's next run, as long as no others are chosen
+    assert len(_kept_line(at)) == 1 and not at.button(key="finetune.start").disabled
+    at.button(key="finetune.start").click().run()
+    [photos] = submitted
+    assert [name for name, _ in photos] == ["photo0.png", "photo1.png", "photo2.png"]
+    # The very pixels uploaded (the photos are smaller than the fine-tune's largest side: not shrunk).
+    assert all(np.array_equal(pixels, np.asarray(Image.open(io.BytesIO(png(i))))) for i, (_, pixels) in enumerate(photos))
+
+    at.button(key="finetune.let_go").click().run()
+    assert not _kept_line(at) and at.button(key="finetune.start").disabled
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert not _kept_line(at) and not [i for i in at.info if "let go" in i.value]
+
+    # Others chosen replace them; an uploader emptied on the page forgets them, without a word.
+    at.file_uploader(key="finetune.uploads").set_value([("other.png", png(5), "image/png")]).run()
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (other.png); choose others above to replace "
+                              "them."]
+    at.file_uploader(key="finetune.uploads").set_value([("photo.png", png(6), "image/png")]).run()
+    at.file_uploader(key="finetune.uploads").set_value([]).run()
+    assert not _kept_line(at) and at.button(key="finetune.start").disabled
+
+
+def test_photos_kept_through_a_switch_to_the_gallery_and_said_when_others_took_their_room(page_env, tmp_path):
+    """Uploads, then the gallery's photos, then Upload again: the uploads are still used. When other visitors' photos
+    took their copies' room meanwhile, the page says so, naming the switch (session 39's review), or the trip."""
+    from ui import finetune_ui, photo_store
+
+    def away_and_back(at, emptied: bool = False):
+        at.switch_page("pages/curves.py").run()
+        if emptied:
+            for path in photo_store.photo_folder().iterdir():
+                path.unlink()
+        return at.switch_page("pages/finetune.py").run()
 
     at = page().run()
     at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
     at.segmented_control(key="finetune.source").set_value(finetune_ui.GALLERY).run()
     at.segmented_control(key="finetune.source").set_value(finetune_ui.UPLOAD).run()
     assert_no_page_error(at)
+    assert len(_kept_line(at)) == 1 and not [i for i in at.info if "let go" in i.value]
+
+    at.segmented_control(key="finetune.source").set_value(finetune_ui.GALLERY).run()
+    for path in photo_store.photo_folder().iterdir():
+        path.unlink()
+    at.segmented_control(key="finetune.source").set_value(finetune_ui.UPLOAD).run()
     assert [i.value for i in at.info if "let go" in i.value] == [
         "The 3 photo(s) you chose were let go when you switched to the gallery's photos: choose them again."]
-    at.switch_page("pages/curves.py").run()
-    at.switch_page("pages/finetune.py").run()
-    assert not [i for i in at.info if "let go" in i.value]  # nothing chosen since: nothing more to say
-    # Chosen again, then a trip to another page: said as that, not as the earlier switch (session 39's mutants).
+    away_and_back(at)
+    assert not [i for i in at.info if "let go" in i.value] and not _kept_line(at)  # nothing chosen since
+
     at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(2)]).run()
-    at.switch_page("pages/curves.py").run()
-    at.switch_page("pages/finetune.py").run()
+    away_and_back(at, emptied=True)
     assert [i.value for i in at.info if "let go" in i.value] == [
         "The 2 photo(s) you chose were let go when you left this page: choose them again."]
-
-
-def test_photos_let_go_on_a_trip_to_another_page_are_said_so(page_env):
-    """Streamlit's uploader keeps its files only while its page is shown: back from another page, the form was
-    simply empty. It now says the chosen photos were let go, once; an uploader the visitor empties says nothing."""
-    at = page().run()
-    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
-    at.switch_page("pages/curves.py").run()
-    at.switch_page("pages/finetune.py").run()
-    assert_no_page_error(at)
-    assert [i.value for i in at.info if "let go" in i.value] == [
-        "The 3 photo(s) you chose were let go when you left this page: choose them again."]
     at.run()
     assert not [i for i in at.info if "let go" in i.value]
-    at.file_uploader(key="finetune.uploads").set_value([("photo.png", png(5), "image/png")]).run()
-    at.file_uploader(key="finetune.uploads").set_value([]).run()
-    assert not [i for i in at.info if "let go" in i.value]
+
+    # Some gone, some kept: the kept ones are used, the gone ones named once.
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(2)]).run()
+    at.switch_page("pages/curves.py").run()
+    stored = dict(at.session_state[finetune_ui.KEPT_KEY])
+    (photo_store.photo_folder() / stored["photo1.png"]).unlink()
+    at.switch_page("pages/finetune.py").run()
+    assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (photo0.png); choose others above to "
+                              "replace them."]
+    assert [as_read(i.value) for i in at.info if "let go" in i.value] == [
+        "photo1.png: let go while you were away (other visitors' photos took their room): choose them again to use them."]
+    at.run()
+    assert len(_kept_line(at)) == 1 and not [i for i in at.info if "let go" in i.value]
 
 
 def test_start_queues_a_private_job_within_the_servers_limits_that_stops_when_its_visitor_leaves(page_env, monkeypatch):

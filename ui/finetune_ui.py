@@ -30,7 +30,7 @@ from colorizer.finetune.config import FinetuneLimits
 from colorizer.finetune.job_queue import SOON_S, duration_words
 from colorizer.imageio import SUPPORTED_EXTENSIONS
 from colorizer.models import ARCHITECTURES
-from ui import callbacks, charts, loaders, visitor, widgets, work_queue
+from ui import callbacks, charts, loaders, photo_store, visitor, widgets, work_queue
 from ui.callbacks import safe
 from ui.cards import public_card
 from ui.plain_text import plain
@@ -40,7 +40,9 @@ __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui"
 JOB_KEY = "finetune.job_id"
 START_ERRORS_KEY = "finetune.start_errors"
 UPLOADS_KEY = "finetune.uploads"
-CHOSEN_COUNT_KEY = "finetune.uploads_chosen"  # how many photos the uploader held on its last run
+KEPT_KEY = "finetune.uploads_kept"  # (name, stored name) of each photo chosen: ui.photo_store keeps their copies
+STORED_KEY = "finetune.uploads_stored"  # the uploader's file ids → their stored names (each file stored once)
+KEEPING_KEY = "finetune.uploads_keeping"  # the kept copies stand in for an uploader that let its files go
 SWITCHED_KEY = "finetune.uploads_switched"  # the visitor went to the gallery's photos while the uploader held some
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
 LIMITS = FinetuneLimits.from_env()
@@ -150,14 +152,14 @@ def photos_ui() -> tuple[list, list[str]] | None:
     source = st.segmented_control("Photos", [UPLOAD, GALLERY], default=UPLOAD, key="finetune.source", required=True,
                                   persist_state="session")
     if source == GALLERY:
-        if st.session_state.get(CHOSEN_COUNT_KEY):  # the undrawn uploader lets its files go: said on the way back
+        if st.session_state.get(KEPT_KEY):  # the undrawn uploader lets its files go: their kept copies stand in
             st.session_state[SWITCHED_KEY] = True
         keys = gallery.color_keys()
         picked = st.multiselect("Gallery photos", keys, default=keys, key="finetune.gallery", persist_state="session",
                                 format_func=lambda k: gallery.GALLERY[k].title,
                                 help="The gallery's color photos (from scikit-image, scikit-learn and matplotlib).")
         return (lambda: _gallery_photos(picked)) if picked else None
-    came_back = not widgets.drawn_last_run(UPLOADS_KEY)  # back from another page: its files let go
+    came_back = not widgets.drawn_last_run(UPLOADS_KEY)  # back from another page (or the gallery): its files let go
     uploads = st.file_uploader(
         "Color photos of one kind (landscapes, faces, flowers…)", type=list(SUPPORTED_EXTENSIONS),
         accept_multiple_files=True, key=UPLOADS_KEY,
@@ -165,20 +167,65 @@ def photos_ui() -> tuple[list, list[str]] | None:
              "Grayscale files are skipped: they have no color to learn. Transparent parts are filled with white.",
     )
     widgets.upload_room_ui()
-    if not uploads:
-        forgotten = st.session_state.pop(CHOSEN_COUNT_KEY, 0)
-        switched = st.session_state.pop(SWITCHED_KEY, False)
-        if came_back and forgotten:  # "when you left this page" was said after a switch to the gallery (session 39)
-            when = "you switched to the gallery's photos" if switched else "you left this page"
-            st.info(f"The {forgotten} photo(s) you chose were let go when {when}: choose them again.",
-                    icon=":material/photo_library:")
-        return None
-    st.session_state[CHOSEN_COUNT_KEY] = len(uploads)
-    st.caption(f"{len(uploads)} file(s) chosen.")
-    if len(uploads) > LIMITS.photos:
+    if uploads:
+        st.session_state.pop(KEEPING_KEY, None)
+        st.session_state.pop(SWITCHED_KEY, None)
+        st.session_state[KEPT_KEY] = _kept_copies(uploads)
+        files = [(u.name, u.getvalue) for u in uploads]
+        st.caption(f"{len(uploads)} file(s) chosen.")
+    else:
+        files = _kept_files(came_back)
+        if not files:
+            return None
+    if len(files) > LIMITS.photos:
         st.warning(f"This server fine-tunes on at most {LIMITS.photos} photos: the first {LIMITS.photos} usable color "
                    "photos are used.", icon=":material/photo_library:")
-    return lambda: _uploaded_photos([(u.name, u.getvalue) for u in uploads], most=LIMITS.photos)
+    return lambda: _uploaded_photos(files, most=LIMITS.photos)
+
+
+def _kept_copies(uploads) -> list[tuple[str, str]]:
+    """The uploader's files → (name, stored name) of each, its copy kept on disk (``ui.photo_store``) for a trip to
+    another page. Each file is stored once (its upload id remembered), not hashed again on every rerun."""
+    before = st.session_state.get(STORED_KEY, {})
+    # Touched on every run (the most recently used go last), stored again if other visitors' photos pushed it out.
+    stored = {u.file_id: before[u.file_id] if u.file_id in before and photo_store.kept_path(before[u.file_id])
+              else photo_store.keep(u.name, u.getvalue()) for u in uploads}
+    st.session_state[STORED_KEY] = stored
+    return [(u.name, stored[u.file_id]) for u in uploads]
+
+
+def _kept_files(came_back: bool) -> list[tuple[str, Callable[[], bytes]]]:
+    """The photos chosen before a trip to another page (or to the gallery's photos), from their kept copies, with a
+    line saying so, until others are chosen: (name, its bytes when asked) of each still kept. Empty, with a line
+    saying why, when none is: the visitor emptied the uploader on the page itself (nothing said), or other visitors'
+    photos took their room."""
+    kept = st.session_state.get(KEPT_KEY) or []
+    if not (kept and (came_back or st.session_state.get(KEEPING_KEY))):
+        _let_kept_go()
+        return []
+    paths = [(name, photo_store.kept_path(stored)) for name, stored in kept]
+    found, gone = [(name, path) for name, path in paths if path], [name for name, path in paths if not path]
+    if not found:
+        when = "you switched to the gallery's photos" if st.session_state.get(SWITCHED_KEY) else "you left this page"
+        _let_kept_go()
+        st.info(f"The {len(kept)} photo(s) you chose were let go when {when}: choose them again.",
+                icon=":material/photo_library:")
+        return []
+    st.session_state[KEEPING_KEY] = True
+    st.session_state[KEPT_KEY] = [(name, path.name) for name, path in found]
+    st.caption(plain(f"Still using the {len(found)} photo(s) you chose before ({widgets.first_names([n for n, _ in found])}); "
+                     "choose others above to replace them."))
+    st.button("Let them go", key="finetune.let_go", icon=":material/clear_all:", on_click=_let_kept_go)
+    if gone:
+        st.info(plain(f"{widgets.first_names(gone)}: let go while you were away (other visitors' photos took their room): "
+                      "choose them again to use them."), icon=":material/photo_library:")
+    return [(name, path.read_bytes) for name, path in found]
+
+
+def _let_kept_go() -> None:
+    """The session forgets the photos it chose (their copies go with time, or for others' photos)."""
+    for key in (KEPT_KEY, STORED_KEY, KEEPING_KEY, SWITCHED_KEY):
+        st.session_state.pop(key, None)
 
 
 def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) -> tuple[list, list[str]]:
@@ -186,14 +233,19 @@ def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) ->
     decode queue (within the decode budget: a large photo is shrunk while it decodes), until ``most`` photos are
     taken: a broken or gray file takes no photo's place (the first 20 files, two of them broken, trained on 18 while
     a good 21st waited). Each file costs a decode, so at most ``widgets.READS_PER_PLACE × most`` are read, and the
-    files never read are one line."""
+    files never read are one line. A kept copy gone since the page showed it (``ui.photo_store``) is one line too."""
     photos, errors, read, most_read, seen = [], [], 0, widgets.READS_PER_PLACE * most, {}
     for name, content in files:
         if len(photos) >= most or read >= most_read:
             break
         read += 1
+        try:
+            data = content()
+        except OSError:
+            errors.append(f"{name}: let go since you chose it (other visitors' photos took its room): choose it again")
+            continue
         with work_queue.DECODE_QUEUE.turn():
-            found, failed = finetune.photos_from_uploads([(name, content())], seen)  # a copy: one line
+            found, failed = finetune.photos_from_uploads([(name, data)], seen)  # a copy: one line
         photos += found
         errors += [loaders.for_visitor(line) for line in failed]
     if len(photos) < most and files[read:]:

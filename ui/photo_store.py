@@ -1,0 +1,93 @@
+"""The Fine-tune page's chosen photos on disk, so that a trip to another page does not lose them.
+
+Streamlit's uploader lets its files go when its page is not drawn (another page, or the gallery's photos chosen
+instead): a visitor who chose twenty photos, looked at the training curves and came back had to choose them all
+again (session 39's note). Each chosen file is stored once, named by its content (a rerun, or another visitor's
+same file, finds it), in a folder of the temporary directory; the session keeps only (file name, stored name) pairs
+(``ui.finetune_ui``), and only who chose a file knows its stored name.
+
+Bounded for a public server: at most ``KEPT_MB`` in all, the least recently used going first, and nothing untouched
+for ``KEEP_S``. A visitor who fills it costs others their kept photos (the page tells them to choose them again),
+never the disk.
+
+- ``keep(name, data)`` → the stored name; ``kept_path(stored)`` → its path (now the most recently used), or None once
+  it is gone.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from colorizer.settings import number_from_env
+
+__all__ = ["KEPT_MB", "KEEP_S", "photo_folder", "keep", "kept_path"]
+
+# The server's whole upload ceiling (ui.server_tuning.UPLOADS_MB), once more on disk: every visitor's chosen photos at
+# their largest still fit beside the clips.
+KEPT_MB = number_from_env("COLORIZER_KEPT_PHOTOS_MB", 400)
+KEEP_S = 6 * 3600.0  # a lesson's length and then some, as the hints (ui.hint_store)
+
+
+def photo_folder() -> Path:
+    """The folder the kept photos live in (created when missing)."""
+    folder = Path(tempfile.gettempdir()) / "colorizer-finetune-photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def keep(name: str, data: bytes) -> str:
+    """A chosen file's bytes → its stored name (its content's digest, with the file's suffix), now the most recently
+    used; the least recently used files beyond ``KEPT_MB`` go, and those untouched for ``KEEP_S``."""
+    suffix = Path(name).suffix.lower()
+    stored = hashlib.blake2b(data, digest_size=16).hexdigest() + (suffix if suffix[1:].isalnum() else "")
+    path = photo_folder() / stored
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        partial = path.with_name(f".{stored}.{uuid.uuid4().hex}.partial")  # two sessions may keep one file at once
+        partial.write_bytes(data)
+        partial.replace(path)
+        _trim(keep_name=stored)
+    return stored
+
+
+def kept_path(stored: str) -> Path | None:
+    """The stored file's path, now the most recently used, or None once it is gone (trimmed for others' photos, or
+    too old). ``stored`` comes from ``keep``: a name with a folder in it is nobody's photo."""
+    path = photo_folder() / stored
+    if Path(stored).name != stored or stored.startswith("."):
+        return None
+    try:
+        if time.time() - path.stat().st_mtime > KEEP_S:
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)
+    except FileNotFoundError:
+        return None
+    return path
+
+
+def _trim(keep_name: str) -> None:
+    """The oldest files go until the folder holds at most ``KEPT_MB`` (never ``keep_name``, just stored), with any
+    file untouched for ``KEEP_S`` (a partial write a stopped server left included)."""
+    now, entries = time.time(), []
+    for path in photo_folder().iterdir():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # another session's trim took it meanwhile
+            continue
+        if now - stat.st_mtime > KEEP_S:
+            path.unlink(missing_ok=True)
+        elif not path.name.startswith("."):
+            entries.append((stat.st_mtime, stat.st_size, path))
+    held = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries, key=lambda entry: entry[0]):
+        if held <= KEPT_MB * 2**20:
+            break
+        if path.name != keep_name:
+            path.unlink(missing_ok=True)
+            held -= size
