@@ -71,9 +71,12 @@ def test_a_click_then_add_places_a_hint_and_changes_the_result(tiny_app_env):
     from colorizer.hints import painted_color
 
     L = float(luminance(decode_image(data, "photo.png").rgb[30:31, 10:11])[0, 0])
-    painted = "#{:02x}{:02x}{:02x}".format(*painted_color([0x1e, 0x90, 0xff], L))
+    from colorizer.color_names import with_code
+
+    painted_rgb = painted_color([0x1e, 0x90, 0xff], L)
+    painted = "#{:02x}{:02x}{:02x}".format(*painted_rgb)
     assert [c.value for c in at.caption if c.value.startswith("Painted here as")] == [
-        f"Painted here as {painted}: the photo keeps its lightness at this point (L {L:.0f}), so the color takes "
+        f"Painted here as {with_code(painted_rgb)}: the photo keeps its lightness at this point (L {L:.0f}), so the color takes "
         "that lightness, less vivid where a screen shows no more."]
     picker.set_value(painted).run()  # a color the point can show: nothing to say
     assert not [c for c in at.caption if c.value.startswith("Painted here as")]
@@ -111,7 +114,7 @@ def test_many_hints_list_the_latest_as_rows_and_the_rest_as_one_table(tiny_app_e
         return [d.value for d in at.dataframe if "hint" in d.value.columns]
 
     (table,) = tables()
-    assert list(table["hint"]) == [1, 2] and list(table["x"]) == [0, 1] and list(table["color"]) == ["#000000", "#0a0000"]
+    assert list(table["hint"]) == [1, 2] and list(table["x"]) == [0, 1] and list(table["color"]) == ["black (#000000)", "black (#0a0000)"]
     at.number_input(key=f"colorize.hint_number.{digest[:16]}").set_value(2).run()
     at.button(key=f"colorize.hint_remove_number.{digest[:16]}").click().run()
     assert_no_page_error(at)
@@ -132,18 +135,24 @@ def test_the_suggested_colors_say_their_probabilities_apart(tiny_app_env):
     at.number_input(key=f"colorize.hint_y.{digest}").set_value(30)
     at.button(key=f"colorize.hint_pick.{digest}").click().run()
     assert_no_page_error(at)
-    expected = [f"#{s['rgb'][0]:02x}{s['rgb'][1]:02x}{s['rgb'][2]:02x} · {share_text(s['probability'])}"
-                for s in load("hypercolumn_hints").suggested_colors(decode_image(data, "photo.png").rgb, 10, 30)[:6]]
-    labels = [b.label for b in at.button if ".suggest." in str(b.key)]
+    from colorizer.color_names import color_name, with_code
+
+    suggested = load("hypercolumn_hints").suggested_colors(decode_image(data, "photo.png").rgb, 10, 30)[:6]
+    # Named as a class says a color, the hex code in the help (session 40).
+    expected = [f"{color_name(s['rgb'])} · {share_text(s['probability'])}" for s in suggested]
+    buttons = [b for b in at.button if ".suggest." in str(b.key)]
+    labels = [b.label for b in buttons]
     assert labels == expected and len(labels) == 6
+    assert [b.help.split(":")[0] for b in buttons] == [with_code(s["rgb"]) for s in suggested]
     assert any(re.search(r" · \d\.\d%$", label) for label in labels), labels  # the thin ones, with their decimal
     assert [share_text(p) for p in (0.0177, 0.004, 0.094, 0.096, 0.234)] == ["1.8%", "0.4%", "9.4%", "10%", "23%"]
     # Each swatch is a square of its color named for a screen reader, not an image (whose Fullscreen button was
     # a tab stop read out beside each of them: session 34's accessibility walkthrough).
     swatches = [h.proto.body for h in at.get("html")]
-    for label in labels:
-        code = label.split(" · ")[0]
-        assert any(f'aria-label="{code}"' in body and f"background:{code}" in body for body in swatches), swatches
+    for s in suggested:
+        code = "#{:02x}{:02x}{:02x}".format(*s["rgb"])
+        assert any(f'aria-label="{with_code(s["rgb"])}"' in body and f"background:{code}" in body
+                   for body in swatches), swatches
     assert not [img for element in at.image for img in element.proto.imgs if img.alt.startswith("#")]
 
 
@@ -182,7 +191,7 @@ def test_a_typed_point_places_a_hint_without_a_click(tiny_app_env):
     at.color_picker(key=f"colorize.hint_color.{digest}.5.41").set_value("#e03c28").run()
     at.button(key=f"colorize.hint_color.{digest}.5.41.add").click().run()
     assert any(m.value == "**1 hint**" for m in at.markdown)
-    assert any("x 5, y 41 · #e03c28" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert any("x 5, y 41 · red (#e03c28)" in m.value for m in at.markdown), [m.value for m in at.markdown]
     # Where they live, and for how long (session 36's state audit: a reload lost them unsaid).
     assert any(c.value.startswith("Hints are kept on this server for this browser for 6 hours: a reload") for c in at.caption)
     hinted = result_url(at)

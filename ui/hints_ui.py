@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer.color import luminance
+from colorizer.color_names import color_name, with_code
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
@@ -97,10 +98,11 @@ def share_text(probability: float) -> str:
 
 
 def _swatch_ui(container, rgb, side: int = 28) -> None:
-    """A square of color ``rgb`` named by its hex code for screen readers. Drawn as HTML, not as an image: an image
-    gets Streamlit's Fullscreen button, a tab stop and "Fullscreen" read out beside each of a dozen swatches."""
-    code = _hex(rgb)
-    container.html(f'<div role="img" aria-label="{code}" title="{code}" style="width:{side}px;height:{side}px;'
+    """A square of color ``rgb`` named for screen readers ("sky blue (#75bbfd)"). Drawn as HTML, not as an image:
+    an image gets Streamlit's Fullscreen button, a tab stop and "Fullscreen" read out beside each of a dozen
+    swatches."""
+    code, named = _hex(rgb), with_code(rgb)
+    container.html(f'<div role="img" aria-label="{named}" title="{named}" style="width:{side}px;height:{side}px;'
                    f'background:{code};border:1px solid rgba(128,128,128,.6);border-radius:4px"></div>',
                    width=side + 2)
 
@@ -224,9 +226,11 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
         for k, s in enumerate(suggestions):
             pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
             _swatch_ui(pair, s["rgb"])
-            # The color in the label too: six buttons all named "2%" told a screen reader nothing.
-            pair.button(f"{_hex(s['rgb'])} · {share_text(s['probability'])}", key=f"{picker_key}.suggest.{k}", on_click=safe(_set_picker),
-                        args=(picker_key, s["rgb"]), help=f"{_hex(s['rgb'])}: the model gives it {s['probability']:.1%}")
+            # The color in the label too: six buttons all named "2%" told a screen reader nothing, and its hex code
+            # ("#6b7a3c · 34%") told a class little more (session 39's note); the code is in the help.
+            pair.button(f"{color_name(s['rgb'])} · {share_text(s['probability'])}", key=f"{picker_key}.suggest.{k}",
+                        on_click=safe(_set_picker), args=(picker_key, s["rgb"]),
+                        help=f"{with_code(s['rgb'])}: the model gives it {s['probability']:.1%}")
     # The picker's start set once through its state, not value=: both at once made Streamlit warn on every
     # suggestion clicked.
     st.session_state.setdefault(picker_key, _hex(result[y, x]))
@@ -261,7 +265,7 @@ def _painted_ui(picked_hex: str, L: float) -> None:
         return
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     _swatch_ui(row, painted, 20)
-    row.caption(f"Painted here as {_hex(painted)}: the photo keeps its lightness at this point (L {L:.0f}), so the "
+    row.caption(f"Painted here as {with_code(painted)}: the photo keeps its lightness at this point (L {L:.0f}), so the "
                 "color takes that lightness, less vivid where a screen shows no more.")
 
 
@@ -281,7 +285,7 @@ def _list_ui(digest: str, name: str) -> None:
         # The button's third of the row: at [1, 4, 2] it read "Remo…" at 1300 px (session 34's walkthrough).
         swatch, text, remove = st.columns([1, 3, 3], vertical_alignment="center")
         _swatch_ui(swatch, hint["rgb"], 20)
-        text.write(f"Hint {j + 1}: x {hint['x']:g}, y {hint['y']:g} · {_hex(hint['rgb'])}")
+        text.write(f"Hint {j + 1}: x {hint['x']:g}, y {hint['y']:g} · {with_code(hint['rgb'])}")
         remove.button(f"Remove {j + 1}", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove),
                       args=(digest, j), help=f"Remove hint {j + 1}")
     st.button("Remove all hints", key=f"colorize.hint_clear.{digest[:16]}", on_click=safe(_remove), args=(digest, None))
@@ -300,7 +304,7 @@ def _earlier_ui(digest: str, hints: list[dict]) -> None:
     """Hints 1 to ``len(hints)``, before the last ``LISTED_HINTS``: one table, and one of them removed by its number."""
     with st.expander(f"Hints 1–{len(hints)}"):
         st.dataframe({"hint": list(range(1, len(hints) + 1)), "x": [h["x"] for h in hints],
-                      "y": [h["y"] for h in hints], "color": [_hex(h["rgb"]) for h in hints]},
+                      "y": [h["y"] for h in hints], "color": [with_code(h["rgb"]) for h in hints]},
                      hide_index=True)
         number_key = f"colorize.hint_number.{digest[:16]}"
         number = st.number_input("Hint number", 1, len(hints), 1, key=number_key)
