@@ -14,7 +14,6 @@ and ``L_313`` (the 313 ab bins, decoded by annealed mean).
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 import sys
 import threading
@@ -35,7 +34,7 @@ from colorizer.process import keep_large_buffers, one_blas_thread, release_unuse
 from colorizer.upsample import guided_coefficients
 from colorizer.models import ARCHITECTURES, hint_taking_architectures
 from colorizer.models.contract import (COMMON_OPTIONS, CONTRACTS, check_option_values, check_options, contract_of,
-                                       default_temperature, option_names)
+                                       default_temperature, is_whole_number, option_names)
 
 __all__ = ["Colorizer", "Timed", "load", "HintError", "available_checkpoints", "infer_contract", "compiled_forward", "aspect_shape",
            "validated_image", "DEFAULT_FOREIGN_SIZE", "JIT_COMPILE", "MAX_ASPECT"]
@@ -370,7 +369,7 @@ class Colorizer:
         palette of iDeepColor: what the network hesitates between there)."""
         # Checked before any answer: count=0 failed in OpenCV, -1 gave 312 colors, and a point outside the picture
         # was an empty answer from a model without the 313 bins, an error from one with them (session 39's audit).
-        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+        if not is_whole_number(count, 1):
             raise ValueError(f"{self.name}: count must be an integer of at least 1, not {count!r}")
         image = validated_image(image)
         validate_hints([{"x": x, "y": y, "rgb": [0, 0, 0]}], image.shape, source=self.name)
@@ -447,7 +446,7 @@ class Colorizer:
     def colorize_samples(self, image: np.ndarray, n_samples: int = 4, seed: int = 0, **options) -> list[np.ndarray]:
         """Several colorizations: different z for the VAE (seeds seed, seed+1, …); one otherwise."""
         # Before either branch: n_samples 0 gave [], seed "1" a str + int TypeError (session 39's API audit).
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        if not is_whole_number(n_samples, 1):
             raise ValueError(f"{self.name}: n_samples must be an integer of at least 1, not {n_samples!r}")
         check_option_values({"seed": seed}, self.name, self.arch)
         seed = 0 if seed is None else seed   # None: not given, as colorize reads it

@@ -217,7 +217,7 @@ def check_option_values(options: dict, source: str, arch=None) -> None:
             raise ValueError(f"{source}: temperature must be from {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g} "
                              f"(as the command line takes it), not {temperature!r}")
     seed = options.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+    if seed is not None and not is_whole_number(seed, 0):
         raise ValueError(f"{source}: seed must be an integer of at least 0, not {seed!r}")
     if "mirror" in options and not isinstance(options["mirror"], (bool, np.bool_)):
         raise TypeError(f"{source}: mirror must be True or False, not {options['mirror']!r}")
@@ -246,6 +246,12 @@ def check_option_values(options: dict, source: str, arch=None) -> None:
         high = options.get("confidence_high", defaults["confidence_high"])
         if not low < high:
             raise ValueError(f"{source}: confidence_low must be under confidence_high, not {low!r} and {high!r}")
+
+
+def is_whole_number(value, least: int) -> bool:
+    """Whether ``value`` is an integer (numpy's too; never a bool, which Python counts as one) of at least
+    ``least``: a count, a seed or a limit a caller passes in."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= least
 
 
 def _finite(value: numbers.Real) -> bool:
