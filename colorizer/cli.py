@@ -578,7 +578,32 @@ def cmd_video(args) -> int:
     return video_from_cli(args, progress=_progress, error=_error)
 
 
+# bench's three benchmarks and the options each reads; the defaults, to tell an option given from one left as is.
+BENCH_DEFAULTS = {"sizes": "0.25,1,4,12", "runs": 5, "quick": False, "sessions": 20, "finetune_epochs": 2}
+BENCH_OPTIONS = {"the speed benchmark": ("sizes", "runs", "quick"), "--alternate": (),
+                 "--server": ("sessions", "finetune_epochs")}
+
+
+def _unused_bench_options(args) -> str | None:
+    """Why the options given cannot go together (one line), or None. ``bench --sessions 5`` measured speed, and
+    ``--server --sizes 4`` the server, each ignoring the other's option without a word (session 33's note)."""
+    if args.server and args.alternate is not None:
+        return "--server, --alternate: each is a benchmark of its own; give one"
+    mode = "--server" if args.server else "--alternate" if args.alternate is not None else "the speed benchmark"
+    given = [name for name, default in BENCH_DEFAULTS.items() if getattr(args, name) != default]
+    unused = [name for name in given if name not in BENCH_OPTIONS[mode]]
+    if not unused:
+        return None
+    owners = {name: owner for owner, names in BENCH_OPTIONS.items() for name in names}
+    said = ", ".join(f"--{name.replace('_', '-')} (for {owners[name]})" for name in unused)
+    return f"{said}: not read by {mode}; leave it out"
+
+
 def cmd_bench(args) -> int:
+    refused = _unused_bench_options(args)
+    if refused:
+        _error(refused)
+        return USAGE_ERROR
     import_tensorflow_quietly()
     # The benchmark drives the library from outside it: the checkout's top-level ``benchmarks`` package.
     try:
@@ -865,8 +890,8 @@ def _add_bench_parser(sub) -> None:
     bench = sub.add_parser("bench", help="speed and memory of every architecture against an ECCV16-shaped reference")
     bench.add_argument("--json", metavar="FILE")
     # "(default: …)" in each help: a contributor reading --help could not tell what a plain run measures.
-    bench.add_argument("--sizes", type=_megapixels, default="0.25,1,4,12", help="megapixels, comma-separated (default: %(default)s)")
-    bench.add_argument("--runs", type=_COUNT, default=5, help="timed runs per measurement, median reported (default: "
+    bench.add_argument("--sizes", type=_megapixels, default=BENCH_DEFAULTS["sizes"], help="megapixels, comma-separated (default: %(default)s)")
+    bench.add_argument("--runs", type=_COUNT, default=BENCH_DEFAULTS["runs"], help="timed runs per measurement, median reported (default: "
                        "%(default)s)")
     bench.add_argument("--quick", action="store_true", help="fewer runs and sizes: a smoke test, not for README")
     bench.add_argument("--alternate", type=_COUNT, metavar="ROUNDS",
@@ -874,9 +899,9 @@ def _add_bench_parser(sub) -> None:
                        "round (a host whose speed drifts cannot skew it)")
     bench.add_argument("--server", action="store_true", help="instead: the app in a browser (cold start, server "
                        "memory over every page and a fine-tune, many sessions at once); needs Playwright + Chromium")
-    bench.add_argument("--sessions", type=_COUNT, default=20, help="--server: browser sessions uploading at once "
+    bench.add_argument("--sessions", type=_COUNT, default=BENCH_DEFAULTS["sessions"], help="--server: browser sessions uploading at once "
                        "(default: %(default)s)")
-    bench.add_argument("--finetune-epochs", type=_COUNT, default=2, help="--server: epochs of the fine-tune measured "
+    bench.add_argument("--finetune-epochs", type=_COUNT, default=BENCH_DEFAULTS["finetune_epochs"], help="--server: epochs of the fine-tune measured "
                        "(default: %(default)s)")
     bench.set_defaults(run=cmd_bench, writes=(("json", False),))
 

@@ -654,6 +654,33 @@ def test_bench_options_out_of_range_are_usage_errors_naming_the_option(option, v
     assert caught.value.code == 2 and f"error: argument {option}: expected " in err and repr(value) in err, err
 
 
+@pytest.mark.parametrize("argv,line", [
+    (["--sessions", "5"], "--sessions (for --server): not read by the speed benchmark; leave it out"),
+    (["--server", "--sizes", "4", "--runs", "3"],
+     "--sizes (for the speed benchmark), --runs (for the speed benchmark): not read by --server; leave it out"),
+    (["--alternate", "3", "--quick"], "--quick (for the speed benchmark): not read by --alternate; leave it out"),
+    (["--alternate", "3", "--finetune-epochs", "4"],
+     "--finetune-epochs (for --server): not read by --alternate; leave it out"),
+    (["--server", "--alternate", "2"], "--server, --alternate: each is a benchmark of its own; give one"),
+])
+def test_bench_options_of_another_benchmark_are_refused_by_name_before_tensorflow_loads(argv, line, capsys, monkeypatch):
+    """``bench --sessions 5`` measured speed and ``--server --sizes 4`` the server, each ignoring the other's option
+    without a word (session 33's note): now one line naming the option and whose it is, before anything loads."""
+    from colorizer import cli
+
+    monkeypatch.setattr(cli, "import_tensorflow_quietly", lambda: pytest.fail("TensorFlow loaded for a usage error"))
+    assert main(["bench", *argv]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {line}"
+
+
+def test_bench_options_of_its_own_benchmark_pass_the_check():
+    from colorizer.cli import _unused_bench_options, build_parser
+
+    for argv in (["--sizes", "1", "--runs", "5", "--quick"], ["--server", "--sessions", "5", "--finetune-epochs", "1"],
+                 ["--alternate", "9", "--json", "x.json"], ["--sizes", "0.25,1,4,12"], []):
+        assert _unused_bench_options(build_parser().parse_args(["bench", *argv])) is None, argv
+
+
 @pytest.mark.parametrize("arch,size,multiple", [("cifar_ae", 12, 8), ("vae", 3, 8), ("hypercolumn", 24, 16)])
 def test_train_size_the_encoder_cannot_take_is_refused_at_once(arch, size, multiple, photo_dir, tmp_path, capsys):
     """The smallest sizes that build and train: multiples of 8 (three halvings), 16 for VGG16's block 5."""
