@@ -563,6 +563,9 @@ def cmd_finetune(args) -> int:
         return USAGE_ERROR
     if _unwritable(args.out, folder=True):
         return USAGE_ERROR
+    if (Path(args.out) / "model.keras").is_file():  # the run's last line said only "saved" (session 33's note)
+        _stderr(f"note: {args.out} holds a checkpoint already; this fine-tune replaces it once it is saved "
+                "(another --out keeps it)")
     return finetune_from_cli(args)
 
 

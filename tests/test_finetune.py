@@ -923,6 +923,29 @@ def test_cli_finetune_without_usable_photos_fails(tiny_checkpoints, tmp_path, ca
     assert not list(no_shipped_weights.iterdir())
 
 
+def test_cli_finetune_onto_a_checkpoint_says_it_replaces_it_before_it_starts(tiny_checkpoints, tmp_path, capsys,
+                                                                               monkeypatch):
+    """``finetune --out`` onto a folder holding a checkpoint (a train run's, say) replaced it, and said only "saved"
+    at the end (session 33's note): a note now says so first, and an empty or new folder says nothing."""
+    import shutil
+
+    from colorizer import finetune
+    from colorizer.cli import main
+
+    data = tmp_path / "photos"
+    write_png(data / "photo.png", make_photo(40, 48))
+    monkeypatch.setattr(finetune, "finetune_from_cli", lambda args: 0)  # the checks before it are what is tested
+    out = tmp_path / "my_run"
+    shutil.copytree(tiny_checkpoints["cifar_ae"], out)
+    assert main(["finetune", "--base", str(out), "--data", str(data), "--epochs", "1", "--out", str(out)]) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == (f"note: {out} holds a checkpoint already; this fine-tune "
+                                                        "replaces it once it is saved (another --out keeps it)")
+    for fresh in (tmp_path / "new", tmp_path / "empty"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        assert main(["finetune", "--base", str(out), "--data", str(data), "--epochs", "1", "--out", str(fresh)]) == 0
+        assert "note:" not in capsys.readouterr().err
+
+
 def test_cli_finetune_crop_is_at_most_the_side_photos_are_read_at(tmp_path, capsys):
     """Session 37's audit: ``--crop 100000`` ended after 12 s in OpenCV's "Failed to allocate 30000000000 bytes"."""
     from colorizer import cli
