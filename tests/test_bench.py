@@ -95,6 +95,7 @@ def quick_result(tmp_path_factory):
         config = bench.BenchConfig.quick_config(
             sizes_mp=(0.02, 0.05), architectures=("cifar_ae",), reference_size=64,
             cold_start_models=("cifar_ae",), finetune_models=("cifar_ae",), finetune_photos=2, xla=True,
+            runs=1, warmup=0,  # one timed call per figure: the fields are checked, not the timings (~8 s less)
             command="python -m colorizer bench --quick")
         yield bench.run_benchmark(config)
 

@@ -96,19 +96,52 @@ def test_a_bad_input_to_any_command_is_refused_before_tensorflow_loads(tmp_path)
     absent, empty = str(tmp_path / "absent"), tmp_path / "empty"
     empty.mkdir()
     # Session 35: evaluate, train and finetune checked their folder (and finetune its --base) after TensorFlow too.
-    for argv in (["colorize", str(photo), "-o", str(tmp_path / "o"), "--hints", str(tmp_path / "bad.json")],
-                 ["colorize", str(photo), "-o", str(tmp_path / "o"), "--reference", str(tmp_path / "tiny.png")],
-                 ["video", str(tmp_path / "absent.mp4"), "-o", str(tmp_path / "v.mp4")],
-                 ["evaluate", absent], ["train", "--arch", "cifar_ae", "--data", absent],
-                 # Session 35: a folder inside weights/ (only weights/ itself replaces a shipped checkpoint)
-                 ["train", "--arch", "cifar_ae", "--data", str(tmp_path), "--out", str(REPO_ROOT / "weights" / "mine")],
-                 ["finetune", "--data", absent, "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")],
-                 ["finetune", "--data", str(tmp_path), "--base", "cifar_a", "--epochs", "1", "--out", str(tmp_path / "f")],
-                 ["finetune", "--data", str(empty), "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")]):
-        script = f"import sys; from colorizer.cli import main; print(main({argv!r}), 'tensorflow' in sys.modules)"
-        run = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
-                             timeout=120)
-        assert run.stdout.split() == ["2", "False"] and run.stderr.startswith("error: "), (argv, run.stdout, run.stderr)
+    argvs = (["colorize", str(photo), "-o", str(tmp_path / "o"), "--hints", str(tmp_path / "bad.json")],
+             ["colorize", str(photo), "-o", str(tmp_path / "o"), "--reference", str(tmp_path / "tiny.png")],
+             ["video", str(tmp_path / "absent.mp4"), "-o", str(tmp_path / "v.mp4")],
+             ["evaluate", absent], ["train", "--arch", "cifar_ae", "--data", absent],
+             # Session 35: a folder inside weights/ (only weights/ itself replaces a shipped checkpoint)
+             ["train", "--arch", "cifar_ae", "--data", str(tmp_path), "--out", str(REPO_ROOT / "weights" / "mine")],
+             ["finetune", "--data", absent, "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")],
+             ["finetune", "--data", str(tmp_path), "--base", "cifar_a", "--epochs", "1", "--out", str(tmp_path / "f")],
+             ["finetune", "--data", str(empty), "--base", "cifar_ae", "--epochs", "1", "--out", str(tmp_path / "f")])
+    # One fresh interpreter runs them in turn (each interpreter's start and colorizer import cost as much as the
+    # check): after each one TensorFlow must still be absent, so the first command that loads it is the one named;
+    # each one's stdout and stderr are its own, caught at the file descriptors as a process of its own would be.
+    script = CHILD_RUNS_MAIN.format(argvs=list(argvs), captures=str(tmp_path / "captured"))
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr  # nothing of its own outside the commands' lines
+    results = json.loads(run.stdout.splitlines()[-1])
+    assert len(results) == len(argvs)
+    for argv, (status, tensorflow_loaded, stdout, stderr) in zip(argvs, results):
+        assert [status, tensorflow_loaded, stdout.split()] == [2, False, []] and stderr.startswith("error: "), \
+            (argv, status, tensorflow_loaded, stdout, stderr)
+
+
+CHILD_RUNS_MAIN = """
+import json, os, sys
+from colorizer.cli import main
+
+results = []
+for i, argv in enumerate({argvs!r}):
+    files = [open({captures!r} + f"-{{i}}-{{fd}}", "w+") for fd in (1, 2)]
+    saved = [os.dup(1), os.dup(2)]
+    sys.stdout.flush(), sys.stderr.flush()
+    os.dup2(files[0].fileno(), 1), os.dup2(files[1].fileno(), 2)
+    try:
+        status = main(argv)
+    except BaseException as err:
+        status = repr(err)
+    sys.stdout.flush(), sys.stderr.flush()
+    os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+    texts = []
+    for f in files:
+        f.seek(0)
+        texts.append(f.read())
+        f.close()
+    results.append([status, "tensorflow" in sys.modules, *texts])
+print(json.dumps(results))
+"""
 
 
 def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tiny_colorizers, tmp_path, capsys):

@@ -57,12 +57,12 @@ def test_vgg16_checkpoint_does_not_store_the_frozen_encoder():
 
 
 @pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
-def test_shipped_model_colorizes_keeps_luminance_and_paints_a_and_b_the_right_way_round(name):
+def test_shipped_model_colorizes_keeps_luminance_and_paints_a_and_b_the_right_way_round(name, request):
     import colorizer
 
     rng = np.random.default_rng(0)
     gray = (np.linspace(0, 255, 45 * 61).reshape(45, 61) * 0.6 + rng.integers(0, 100, (45, 61))).astype(np.uint8)
-    model = colorizer.load(name)
+    model = request.getfixturevalue("shipped_flagship") if name == "hypercolumn" else colorizer.load(name)
     out = model.colorize(gray)
     assert out.shape == (45, 61, 3) and out.dtype == np.uint8
     assert np.abs(luminance(out) - luminance(gray)).mean() < 1.0
@@ -79,14 +79,23 @@ def test_shipped_model_colorizes_keeps_luminance_and_paints_a_and_b_the_right_wa
 
 
 @pytest.fixture(scope="module")
-def flagship_on_gallery() -> dict:
-    """``evaluate_photos`` of the shipped flagship on the gallery's color photos (never trained on)."""
+def shipped_flagship():
+    """The shipped flagship, loaded once for the tests below that only run it (each load of the same checkpoint
+    traced its network again: ~2 s a test). The LiteRT template test loads its own, in float32 on the CPU."""
     import colorizer
+
+    return colorizer.load("hypercolumn")
+
+
+@pytest.fixture(scope="module")
+def flagship_on_gallery(shipped_flagship) -> dict:
+    """``evaluate_photos`` of the shipped flagship on the gallery's color photos (never trained on)."""
     from colorizer import FLAGSHIP
     from colorizer.eval_sets import gallery_truths
     from colorizer.evaluate import evaluate_photos
 
-    summary = evaluate_photos(gallery_truths(), {FLAGSHIP: colorizer.load(FLAGSHIP)})
+    assert shipped_flagship.name == FLAGSHIP
+    summary = evaluate_photos(gallery_truths(), {FLAGSHIP: shipped_flagship})
     return {"flagship": summary[FLAGSHIP], "gray": summary["gray"]}
 
 
@@ -109,17 +118,16 @@ def test_shipped_checkpoint_holds_no_optimizer_state(name):
     assert "optimizer" not in weight_file_groups(WEIGHTS_DIR / name / "model.keras")
 
 
-def test_flagship_ships_a_colorfulness_gate_that_caps_its_colors():
+def test_flagship_ships_a_colorfulness_gate_that_caps_its_colors(shipped_flagship):
     """weights/hypercolumn/colorfulness_gate.npz (issue 23): the gate expects a vivid photo to be far more
     colorful than a uniform gray picture, and the flagship never paints a photo beyond its cap × that."""
     from skimage import data as skimage_data
 
-    import colorizer
     from colorizer import colorfulness_gate
     from colorizer.color import unnormalize_l
     from colorizer.models import hypercolumn
 
-    model = colorizer.load("hypercolumn")
+    model = shipped_flagship
     assert model.gate is not None
     assert read_card(WEIGHTS_DIR / "hypercolumn")["colorfulness_gate"]["file"] == colorfulness_gate.FILE_NAME
     cap = hypercolumn.DECODE["colorfulness_cap"]
@@ -137,16 +145,15 @@ def test_flagship_ships_a_colorfulness_gate_that_caps_its_colors():
     assert min(predicted["astronaut"], predicted["coffee"]) > 5 * predicted["uniform gray"], predicted
 
 
-def test_flagship_leaves_a_blank_picture_gray():
+def test_flagship_leaves_a_blank_picture_gray(shipped_flagship):
     """A picture with nothing in it stays (nearly) gray: before the gate saw featureless pictures, S1 painted
     a uniform mid-gray picture to colorfulness 33 and a ramp to 35 (docs/results.md, "A blank picture stays
     gray"); measured after: 1-6 for flat pictures, 16 for the ramp. A photo is still painted (coffee: 43)."""
     from skimage import data as skimage_data
 
-    import colorizer
     from colorizer.metrics import colorfulness
 
-    model = colorizer.load("hypercolumn")
+    model = shipped_flagship
     for level in (40, 128, 200):
         flat = np.full((200, 260), level, np.uint8)
         out = model.colorize(flat)
@@ -156,7 +163,7 @@ def test_flagship_leaves_a_blank_picture_gray():
     assert colorfulness(model.colorize(skimage_data.coffee())) > 30
 
 
-def test_flagship_leaves_a_quiet_building_quiet():
+def test_flagship_leaves_a_quiet_building_quiet(shipped_flagship):
     """Issue 23: a quiet scene is not painted. OpenCV's building photo (a gray facade, a strip of lawn and
     trees, never trained on; tests/data/README.md): measured with run S1 +2.94 dB over gray, colorfulness
     0.91 of the truth's, right hue 76 % (run R2 before it: +0.68 dB, 0.63, 44 %; R2's annealed-mean
@@ -168,28 +175,26 @@ def test_flagship_leaves_a_quiet_building_quiet():
 
     from PIL import Image
 
-    import colorizer
     from colorizer.evaluate import gray_baseline
     from colorizer.metrics import image_metrics
 
     truth = np.asarray(Image.open(Path(__file__).parent / "data" / "quiet_building.jpg").convert("RGB"))
-    result = image_metrics(truth, colorizer.load("hypercolumn").colorize(truth))
+    result = image_metrics(truth, shipped_flagship.colorize(truth))
     gray = image_metrics(truth, gray_baseline(truth))
     assert result["psnr"] >= gray["psnr"], (result["psnr"], gray["psnr"])
     assert 0.4 <= result["colorfulness_ratio"] <= 1.3, result["colorfulness_ratio"]
     assert result["right_hue"] >= 0.4, result["right_hue"]
 
 
-def test_flagship_keeps_shadows_and_highlights_near_neutral():
+def test_flagship_keeps_shadows_and_highlights_near_neutral(shipped_flagship):
     """colorizer.lightness_ceiling in the shipped decoding: on coffee (a dark table, a white cup), measured
     2026-12-04, the shadows (L < 12) carried chroma 10.5 without it and 6.4 with it, the highlights (L > 92)
     9.7 and 8.7; the mid-tones (27.6) moved by under 0.1. Turning the ceiling off must bring the tint back."""
     from skimage import data as skimage_data
 
-    import colorizer
     from colorizer.color import rgb_to_lab
 
-    model, photo = colorizer.load("hypercolumn"), skimage_data.coffee()
+    model, photo = shipped_flagship, skimage_data.coffee()
     L = luminance(photo)
     parts = {"shadows": L < 12, "highlights": L > 92, "mid-tones": (L > 30) & (L < 70)}
 
