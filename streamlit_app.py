@@ -15,10 +15,10 @@ warmup.start()  # first: TensorFlow imports while the rest of the page draws
 
 import streamlit as st  # noqa: E402
 
-from ui.widgets import app_pages, mark_entry_ran, sidebar_ui, steady_scroll  # noqa: E402
+from ui.widgets import app_pages, mark_entry_ran, page_style, sidebar_ui  # noqa: E402
 
 st.set_page_config(page_title="Colorizer studio", page_icon=":material/palette:", layout="wide")
-steady_scroll()
+page_style()
 
 navigation = st.navigation(app_pages())
 sidebar_ui(navigation.title)

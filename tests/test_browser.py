@@ -170,6 +170,46 @@ def test_every_page_opens(server, browser):
         page.close()
 
 
+# WCAG's contrast of two CSS colors "rgb(r, g, b)", in the page (no color library there).
+_CONTRAST_JS = """([a, b]) => {
+  const lum = c => { const v = c.match(/[0-9.]+/g).slice(0, 3).map(x => Number(x) / 255)
+    .map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4); return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); }"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, browser, scheme):
+    """Session 40's audit: in the dark theme, Streamlit's white text on the light accent (primary buttons, chosen chips)
+    was 2.5:1, and chart text took the theme the last run saw. Both now take their color from the page's theme
+    (ui.widgets.page_style): at least WCAG's 4.5:1 for text in either theme."""
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    try:
+        page = open_app(context, server, "finetune", wait_until="domcontentloaded")
+        page.get_by_text("Gallery color photos").first.click(timeout=WAIT_MS)
+        page.get_by_text("Coffee cup").first.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        pairs = page.evaluate("""() => [...document.querySelectorAll(
+            '[data-testid^="stBaseButton-primary"]:not(:disabled), [data-testid="stMultiSelectTagsContainer"] [data-tag]')]
+            .map(e => [getComputedStyle(e.querySelector('p, span') || e).color, getComputedStyle(e).backgroundColor,
+                       e.innerText.trim().slice(0, 20)])""")
+        assert len(pairs) >= 2, pairs  # Start and the gallery's chips
+        for text, background, label in pairs:
+            assert page.evaluate(_CONTRAST_JS, [text, background]) >= 4.5, (scheme, label, text, background)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Training curves", exact=True).click()
+        ticks = page.locator('[data-testid="stPlotlyChart"] svg .xtick text')
+        ticks.first.wait_for(timeout=WAIT_MS)
+        fill, opacity, background = ticks.first.evaluate(
+            "e => [getComputedStyle(e).fill, Number(getComputedStyle(e).fillOpacity), "
+            "getComputedStyle(document.querySelector('.stApp')).backgroundColor]")
+        channel = [int(v) for v in fill[fill.index("(") + 1:fill.index(")")].split(",")[:3]]
+        under = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+        seen = [round(opacity * c + (1 - opacity) * u) for c, u in zip(channel, under)]  # the text as drawn
+        assert page.evaluate(_CONTRAST_JS, [f"rgb({seen[0]}, {seen[1]}, {seen[2]})", background]) >= 4.5, (scheme, fill)
+        _assert_no_traceback(page)
+    finally:
+        context.close()
+
+
 def test_the_visitors_key_stays_with_their_browser_not_with_a_link(server, browser):
     """Finding (session 33's audit): the visitor's key travelled in the address, so a link copied from it made whoever
     opened it that visitor. The key is a cookie now: the browser that got it finds its model after a reload and in a

@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
     from colorizer.inference import Colorizer
 
 __all__ = [
-    "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs", "steady_scroll", "STEADY_SCROLL_CSS",
+    "app_pages", "mark_entry_ran", "entry_guard", "run_page", "zip_of_pngs", "page_style", "STEADY_SCROLL_CSS", "ACCENT_TEXT_CSS", "CHART_TEXT_CSS",
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "in_plain_words", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
@@ -101,12 +101,29 @@ def app_pages() -> list:
 # tapped off the screen (session 31; streamlit/streamlit#6953 is the same family). Without it the page stays
 # where the visitor left it.
 STEADY_SCROLL_CSS = '[data-testid="stMain"] { overflow-anchor: none; }'
+# Text on the accent color (primary buttons, a multiselect's chosen chips) in the page's own background color: the
+# dark theme's light accent made Streamlit's white text on it 2.5:1, where WCAG asks 4.5:1 for text (session 40's
+# audit), and no accent can hold 4.5:1 both under white text and as text on the dark background. ``Canvas`` is the
+# background of the color scheme Streamlit sets on .stApp for its theme: white on the light accent (6.4:1), near
+# black on the dark one (7.2:1), and it follows a theme chosen from the app's menu, which reruns nothing.
+ACCENT_TEXT_CSS = ('.stApp [data-testid^="stBaseButton-primary"]:not(:disabled), '
+                   '.stApp [data-testid^="stBaseButton-primary"]:not(:disabled) *, '
+                   '.stApp [data-testid="stMultiSelectTagsContainer"] [data-tag], '
+                   '.stApp [data-testid="stMultiSelectTagsContainer"] [data-tag] * { color: Canvas !important; }')
+# Chart text in the page's text color at 72 % (about 9:1 on either theme's background): ``ui.charts.readable`` colors
+# it for the theme the run saw, which a theme chosen from the app's menu left behind until the next rerun (the light
+# theme's gray on the dark background at 3.3:1, the dark's on white at 2.4:1: session 40's audit). The hover boxes
+# keep their own colors.
+CHART_TEXT_CSS = ('[data-testid="stPlotlyChart"] svg text:not(.hoverlayer text) '
+                  '{ fill: currentColor !important; fill-opacity: .72 !important; }')
 
 
-def steady_scroll() -> None:
+def page_style() -> None:
     """Called by the entry file on every run: the page does not scroll by itself when a rerun adds to it
-    (``STEADY_SCROLL_CSS``). A style alone takes no room on the page (``st.html`` sends it apart)."""
-    st.html(f"<style>{STEADY_SCROLL_CSS}</style>")
+    (``STEADY_SCROLL_CSS``), and text on the accent and in charts is readable in both themes, even right after a
+    theme chosen from the app's menu (``ACCENT_TEXT_CSS``, ``CHART_TEXT_CSS``). A style alone takes no room on the
+    page (``st.html`` sends it apart)."""
+    st.html(f"<style>{STEADY_SCROLL_CSS}\n{ACCENT_TEXT_CSS}\n{CHART_TEXT_CSS}</style>")
 
 
 def mark_entry_ran() -> None:
