@@ -210,6 +210,57 @@ def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, br
         context.close()
 
 
+def test_the_sliders_labels_each_keep_to_their_half_on_a_phone(browser):
+    """Session 40's audit: on a 360-px phone (the slider 262 px wide) a fine-tuned model's name, wrapped to two lines,
+    covered "Gray input". Each label now keeps to its half, on one line, cut with an ellipsis."""
+    import numpy as np
+
+    from ui.compare_slider import before_after_html
+
+    picture = np.full((120, 180, 3), 90, np.uint8)
+    page_html, _ = before_after_html(picture, picture, "Gray input", "hypercolumn_hints-ft-0123456789abcdef")
+    page = browser.new_page(viewport={"width": 262, "height": 400})
+    try:
+        page.set_content(page_html)
+        left, right = (page.locator(f".label.{side}").bounding_box() for side in ("left", "right"))
+        width = page.locator("#ba").bounding_box()["width"]
+        assert left["x"] + left["width"] <= width / 2 <= right["x"], (left, right, width)
+        assert left["height"] == right["height"] < 30  # one line each
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("width", [330, 800])
+def test_the_channel_histograms_tick_labels_stay_in_their_own_panels(browser, width):
+    """Session 40's audit: the a and b histograms' log-scale labels (100 … 0.001) ran 6-21 px into the panel on their
+    left, on a phone and on a desktop alike. Each label now lies within its own panel (L's to the left of it)."""
+    import numpy as np
+
+    from ui.charts import channel_histograms, lab_of
+
+    rgb = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    figure = channel_histograms(lab_of(rgb))
+    figure.update_layout(width=width)
+    page = browser.new_page(viewport={"width": width + 40, "height": 400})
+    try:
+        page.set_content(figure.to_html(include_plotlyjs=True, full_html=True))
+        page.locator(".y3tick text").first.wait_for(timeout=WAIT_MS)
+        panels = page.evaluate("() => [...document.querySelectorAll('.bglayer .bg')].map(r => r.getBoundingClientRect())"
+                               ".map(r => [r.left, r.right])")
+        assert len(panels) == 3, panels
+        for axis, (left, right) in zip(("ytick", "y2tick", "y3tick"), panels):
+            labels = page.evaluate(f"() => [...document.querySelectorAll('.{axis} text')].map(t => t.getBoundingClientRect())"
+                                   ".filter(r => r.width > 0).map(r => [r.left, r.right])")  # drawn ones only
+            assert labels, axis
+            if axis == "ytick":  # L's, in the margin left of its panel
+                assert all(label_right <= left + 1 for _, label_right in labels), (axis, labels, left)
+            else:
+                assert all(left - 1 <= label_left and label_right <= right for label_left, label_right in labels), \
+                    (axis, labels, (left, right))
+    finally:
+        page.close()
+
+
 def test_the_visitors_key_stays_with_their_browser_not_with_a_link(server, browser):
     """Finding (session 33's audit): the visitor's key travelled in the address, so a link copied from it made whoever
     opened it that visitor. The key is a cookie now: the browser that got it finds its model after a reload and in a

@@ -147,7 +147,10 @@ def channel_histograms(lab: np.ndarray, title: str = "") -> go.Figure:
         if channel == "L":
             fig.update_yaxes(type="linear", row=1, col=col)
         else:
-            fig.update_yaxes(type="log", dtick=1, range=list(AB_SHARE_LOG_RANGE), row=1, col=col)
+            # Labels inside the panel, over its rarely filled left edge (|a|, |b| near 128): beside it they ran 6-21
+            # px into the panel on their left, at any width (session 40's audit).
+            fig.update_yaxes(type="log", dtick=1, range=list(AB_SHARE_LOG_RANGE), ticklabelposition="inside",
+                             row=1, col=col)
     fig.update_yaxes(title_text="% of pixels", row=1, col=1)
     fig.update_layout(title=title or None, showlegend=False, height=260, margin=dict(l=10, r=10, t=50 if title else 30, b=10),
                       bargap=0)

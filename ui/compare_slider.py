@@ -93,7 +93,10 @@ _TEMPLATE = """<!doctype html>
                border-radius: 50%; background: #fff; box-shadow: 0 0 5px rgba(0,0,0,.6); pointer-events: none;
                display: flex; align-items: center; justify-content: center; font-size: 14px; color: #333; }}
   .ba .label {{ position: absolute; top: 8px; padding: 2px 8px; border-radius: 4px; font-size: 13px;
-                background: rgba(0,0,0,.55); color: #fff; pointer-events: none; }}
+                background: rgba(0,0,0,.55); color: #fff; pointer-events: none;
+                /* each in its half: a fine-tuned model's name on a phone ran over "Gray input" (session 40) */
+                max-width: calc(50% - 12px); box-sizing: border-box; white-space: nowrap; overflow: hidden;
+                text-overflow: ellipsis; }}
   .ba .label.left {{ left: 8px; }}
   .ba .label.right {{ right: 8px; }}
   .ba input {{ position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0;
