@@ -434,9 +434,15 @@ def test_photos_chosen_before_a_trip_to_another_page_are_still_used(page_env, mo
     and the visitor had to choose every photo again (session 39's note). Their copies are now kept
     (``ui.photo_store``): the page says the photos chosen before are still used, Start trains on them, and "Let them
     go" or an uploader the visitor empties forgets them."""
+    from ui import photo_store
+
     submitted = _submitted_photos(page_env, monkeypatch)
+    kept, keep = [], photo_store.keep
+    monkeypatch.setattr(photo_store, "keep", lambda name, data: kept.append(name) or keep(name, data))
     at = page().run()
     at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(3)]).run()
+    at.run()
+    assert kept == ["photo0.png", "photo1.png", "photo2.png"]  # each stored once, not again on the next rerun
     at.switch_page("pages/curves.py").run()
     at.switch_page("pages/finetune.py").run()
     assert_no_page_error(at)
@@ -492,14 +498,15 @@ def test_photos_kept_through_a_switch_to_the_gallery_and_said_when_others_took_t
         path.unlink()
     at.segmented_control(key="finetune.source").set_value(finetune_ui.UPLOAD).run()
     assert [i.value for i in at.info if "let go" in i.value] == [
-        "The 3 photo(s) you chose were let go when you switched to the gallery's photos: choose them again."]
+        f"The 3 photo(s) you chose were let go after you switched to the gallery's photos: {finetune_ui.LET_GO_WHY}. "
+        "Choose them again."]
     away_and_back(at)
     assert not [i for i in at.info if "let go" in i.value] and not _kept_line(at)  # nothing chosen since
 
     at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(2)]).run()
     away_and_back(at, emptied=True)
     assert [i.value for i in at.info if "let go" in i.value] == [
-        "The 2 photo(s) you chose were let go when you left this page: choose them again."]
+        f"The 2 photo(s) you chose were let go after you left this page: {finetune_ui.LET_GO_WHY}. Choose them again."]
     at.run()
     assert not [i for i in at.info if "let go" in i.value]
 
@@ -512,9 +519,34 @@ def test_photos_kept_through_a_switch_to_the_gallery_and_said_when_others_took_t
     assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (photo0.png); choose others above to "
                               "replace them."]
     assert [as_read(i.value) for i in at.info if "let go" in i.value] == [
-        "photo1.png: let go while you were away (other visitors' photos took their room): choose them again to use them."]
+        f"photo1.png: let go while you were away ({finetune_ui.LET_GO_WHY}): choose them again to use them."]
     at.run()
     assert len(_kept_line(at)) == 1 and not [i for i in at.info if "let go" in i.value]
+
+
+def test_a_copy_the_disk_cannot_take_leaves_the_page_working_and_is_named_after_a_trip(page_env, monkeypatch):
+    """Session 40's review: a full disk under the kept copies failed the whole page ("Something went wrong: OSError"),
+    Start and the visitor's models gone, though the uploads themselves were there. The page now works on with them,
+    tries no copy again on every rerun, and after a trip away names the photos it could not keep."""
+    from ui import finetune_ui, photo_store
+
+    tried = []
+
+    def full_disk(name, data):
+        tried.append(name)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(photo_store, "keep", full_disk)
+    at = page().run()
+    at.file_uploader(key="finetune.uploads").set_value([(f"photo{i}.png", png(i), "image/png") for i in range(2)]).run()
+    at.run()
+    assert_no_page_error(at)
+    assert not at.button(key="finetune.start").disabled and tried == ["photo0.png", "photo1.png"]
+    at.switch_page("pages/curves.py").run()
+    at.switch_page("pages/finetune.py").run()
+    assert_no_page_error(at)
+    assert [i.value for i in at.info if "let go" in i.value] == [
+        f"The 2 photo(s) you chose were let go after you left this page: {finetune_ui.LET_GO_WHY}. Choose them again."]
 
 
 def test_start_queues_a_private_job_within_the_servers_limits_that_stops_when_its_visitor_leaves(page_env, monkeypatch):

@@ -55,7 +55,53 @@ def test_files_untouched_too_long_go_and_a_stored_name_never_leaves_the_folder(f
     os.utime(left, (long_ago, long_ago))
     photo_store.keep("new.png", b"new")
     assert not left.exists()
-    # Names with a folder in them, or hidden files, are nobody's photo.
-    (tmp_path.parent / "secret.txt").write_text("not yours")
-    assert photo_store.kept_path("../secret.txt") is None
+    # Names with a folder in them, or hidden files (a write under way), are nobody's photo; nor is a copy never kept.
+    (folder / ".hidden").write_bytes(b"half written")
     assert photo_store.kept_path(".hidden") is None
+    (folder / "sub").mkdir()
+    (folder / "sub" / "inner.png").write_bytes(b"not a kept name")
+    assert photo_store.kept_path("sub/inner.png") is None
+    assert photo_store.kept_path(None) is None
+
+
+def test_a_write_that_fails_leaves_nothing_behind(folder, monkeypatch):
+    """Session 40's review: a full disk left the partial file, which no trim counts, for hours."""
+    from pathlib import Path
+
+    def full_disk(self, data):
+        Path.write_text(self, "x" * 10)  # some of it written, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError):
+        photo_store.keep("big.png", b"big")
+    assert list(folder.iterdir()) == []
+
+
+def test_the_folder_is_the_servers_users_alone(tmp_path, monkeypatch):
+    """On a shared machine other users may not read what visitors chose, nor hand the server a folder of theirs."""
+    monkeypatch.setattr(photo_store.tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = photo_store.photo_folder()
+    assert folder.stat().st_mode & 0o777 == 0o700 and str(os.getuid()) in folder.name
+    real_uid = os.getuid()
+    monkeypatch.setattr(photo_store.os, "getuid", lambda: real_uid + 1)
+    (tmp_path / f"colorizer-finetune-photos-{real_uid + 1}").mkdir()  # made by "another user" (this one, here)
+    with pytest.raises(PermissionError):
+        photo_store.photo_folder()
+    assert photo_store.kept_path("abc.png") is None  # a page asking for a copy gets none, not an error
+
+
+def test_the_ceiling_is_never_under_one_sessions_uploads(monkeypatch):
+    """Session 40's review: under one session's uploads, a session's own files pushed each other out and one was
+    written again on every rerun."""
+    import importlib
+
+    from ui import server_tuning
+
+    monkeypatch.setenv("COLORIZER_KEPT_PHOTOS_MB", "10")
+    try:
+        assert importlib.reload(photo_store).KEPT_MB == server_tuning.UPLOADS_PER_SESSION_MB
+    finally:
+        monkeypatch.delenv("COLORIZER_KEPT_PHOTOS_MB")
+        importlib.reload(photo_store)
+    assert photo_store.KEPT_MB == server_tuning.UPLOADS_MB

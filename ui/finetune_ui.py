@@ -45,6 +45,9 @@ STORED_KEY = "finetune.uploads_stored"  # the uploader's file ids → their stor
 KEEPING_KEY = "finetune.uploads_keeping"  # the kept copies stand in for an uploader that let its files go
 SWITCHED_KEY = "finetune.uploads_switched"  # the visitor went to the gallery's photos while the uploader held some
 UPLOAD, GALLERY = "Upload photos", "Gallery color photos"
+# Why a kept copy of a chosen photo is gone (ui.photo_store), as the page says it.
+LET_GO_WHY = (f"this server keeps chosen photos {photo_store.KEEP_S / 3600:.0f} hours at most, and makes room for other "
+              "visitors' photos")
 LIMITS = FinetuneLimits.from_env()
 BATCH_SIZES = (4, 8, 16, 32, 64)
 # 8, not 16: the flagship's training activations at 16 crops a batch took ~180 MB more of a server whose
@@ -184,14 +187,24 @@ def photos_ui() -> tuple[list, list[str]] | None:
 
 
 def _kept_copies(uploads) -> list[tuple[str, str]]:
-    """The uploader's files → (name, stored name) of each, its copy kept on disk (``ui.photo_store``) for a trip to
-    another page. Each file is stored once (its upload id remembered), not hashed again on every rerun."""
-    before = st.session_state.get(STORED_KEY, {})
-    # Touched on every run (the most recently used go last), stored again if other visitors' photos pushed it out.
-    stored = {u.file_id: before[u.file_id] if u.file_id in before and photo_store.kept_path(before[u.file_id])
-              else photo_store.keep(u.name, u.getvalue()) for u in uploads}
+    """The uploader's files a fine-tune may read (``_uploaded_photos``) → (name, stored name) of each, its copy kept on
+    disk (``ui.photo_store``) for a trip to another page. Each file is stored once (its upload id remembered), not
+    hashed again on every rerun. A copy that cannot be written (a full disk) is None: the page works on with the
+    uploads themselves, and names that photo as let go after a trip away."""
+    before, stored = st.session_state.get(STORED_KEY, {}), {}
+    for upload in uploads[:widgets.READS_PER_PLACE * LIMITS.photos]:
+        # Touched on every run (the most recently used go last), stored again if other visitors' photos pushed it out;
+        # one that could not be written is not tried again on every rerun.
+        if upload.file_id in before and (before[upload.file_id] is None or photo_store.kept_path(before[upload.file_id])):
+            stored[upload.file_id] = before[upload.file_id]
+            continue
+        try:
+            stored[upload.file_id] = photo_store.keep(upload.name, upload.getvalue())
+        except OSError as err:
+            _log.warning("a chosen photo's copy was not kept: %s", err)
+            stored[upload.file_id] = None
     st.session_state[STORED_KEY] = stored
-    return [(u.name, stored[u.file_id]) for u in uploads]
+    return [(u.name, stored[u.file_id]) for u in uploads if u.file_id in stored]
 
 
 def _kept_files(came_back: bool) -> list[tuple[str, Callable[[], bytes]]]:
@@ -208,7 +221,7 @@ def _kept_files(came_back: bool) -> list[tuple[str, Callable[[], bytes]]]:
     if not found:
         when = "you switched to the gallery's photos" if st.session_state.get(SWITCHED_KEY) else "you left this page"
         _let_kept_go()
-        st.info(f"The {len(kept)} photo(s) you chose were let go when {when}: choose them again.",
+        st.info(f"The {len(kept)} photo(s) you chose were let go after {when}: {LET_GO_WHY}. Choose them again.",
                 icon=":material/photo_library:")
         return []
     st.session_state[KEEPING_KEY] = True
@@ -217,8 +230,8 @@ def _kept_files(came_back: bool) -> list[tuple[str, Callable[[], bytes]]]:
                      "choose others above to replace them."))
     st.button("Let them go", key="finetune.let_go", icon=":material/clear_all:", on_click=_let_kept_go)
     if gone:
-        st.info(plain(f"{widgets.first_names(gone)}: let go while you were away (other visitors' photos took their room): "
-                      "choose them again to use them."), icon=":material/photo_library:")
+        st.info(plain(f"{widgets.first_names(gone)}: let go while you were away ({LET_GO_WHY}): choose them again to use "
+                      "them."), icon=":material/photo_library:")
     return [(name, path.read_bytes) for name, path in found]
 
 
@@ -242,7 +255,7 @@ def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) ->
         try:
             data = content()
         except OSError:
-            errors.append(f"{name}: let go since you chose it (other visitors' photos took its room): choose it again")
+            errors.append(f"{name}: let go since you chose it ({LET_GO_WHY}): choose it again")
             continue
         with work_queue.DECODE_QUEUE.turn():
             found, failed = finetune.photos_from_uploads([(name, data)], seen)  # a copy: one line

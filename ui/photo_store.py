@@ -23,25 +23,30 @@ import uuid
 from pathlib import Path
 
 from colorizer.settings import number_from_env
+from ui.server_tuning import UPLOADS_MB, UPLOADS_PER_SESSION_MB
 
 __all__ = ["KEPT_MB", "KEEP_S", "photo_folder", "keep", "kept_path"]
 
-# The server's whole upload ceiling (ui.server_tuning.UPLOADS_MB), once more on disk: every visitor's chosen photos at
-# their largest still fit beside the clips.
-KEPT_MB = number_from_env("COLORIZER_KEPT_PHOTOS_MB", 400)
+# The server's whole upload ceiling once more on disk: every visitor's chosen photos at their largest still fit. Never
+# under one session's uploads: a session's own files would push each other out, one written again on every rerun.
+KEPT_MB = max(number_from_env("COLORIZER_KEPT_PHOTOS_MB", UPLOADS_MB), UPLOADS_PER_SESSION_MB)
 KEEP_S = 6 * 3600.0  # a lesson's length and then some, as the hints (ui.hint_store)
 
 
 def photo_folder() -> Path:
-    """The folder the kept photos live in (created when missing)."""
-    folder = Path(tempfile.gettempdir()) / "colorizer-finetune-photos"
-    folder.mkdir(parents=True, exist_ok=True)
+    """The folder the kept photos live in (created when missing), the server's user's alone: on a shared machine
+    other users may not read visitors' photos."""
+    folder = Path(tempfile.gettempdir()) / f"colorizer-finetune-photos-{os.getuid()}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():  # made by someone else, to read what visitors choose
+        raise PermissionError(f"{folder} belongs to another user")
     return folder
 
 
 def keep(name: str, data: bytes) -> str:
     """A chosen file's bytes → its stored name (its content's digest, with the file's suffix), now the most recently
-    used; the least recently used files beyond ``KEPT_MB`` go, and those untouched for ``KEEP_S``."""
+    used; the least recently used files beyond ``KEPT_MB`` go, and those untouched for ``KEEP_S``. OSError when it
+    cannot be written (a full disk): nothing of it is left behind."""
     suffix = Path(name).suffix.lower()
     stored = hashlib.blake2b(data, digest_size=16).hexdigest() + (suffix if suffix[1:].isalnum() else "")
     path = photo_folder() / stored
@@ -49,24 +54,28 @@ def keep(name: str, data: bytes) -> str:
         os.utime(path)
     except FileNotFoundError:
         partial = path.with_name(f".{stored}.{uuid.uuid4().hex}.partial")  # two sessions may keep one file at once
-        partial.write_bytes(data)
-        partial.replace(path)
+        try:
+            partial.write_bytes(data)
+            partial.replace(path)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # the trim does not count hidden files: a partial one would stay hours
+            raise
         _trim(keep_name=stored)
     return stored
 
 
-def kept_path(stored: str) -> Path | None:
+def kept_path(stored: str | None) -> Path | None:
     """The stored file's path, now the most recently used, or None once it is gone (trimmed for others' photos, or
-    too old). ``stored`` comes from ``keep``: a name with a folder in it is nobody's photo."""
-    path = photo_folder() / stored
-    if Path(stored).name != stored or stored.startswith("."):
+    too old) or was never kept (None). ``stored`` comes from ``keep``: a name with a folder in it is nobody's photo."""
+    if not stored or Path(stored).name != stored or stored.startswith("."):
         return None
     try:
+        path = photo_folder() / stored
         if time.time() - path.stat().st_mtime > KEEP_S:
             path.unlink(missing_ok=True)
             return None
         os.utime(path)
-    except FileNotFoundError:
+    except OSError:  # gone, or the folder cannot be used (a full disk, another user's folder)
         return None
     return path
 
