@@ -138,8 +138,10 @@ def test_the_suggested_colors_say_their_probabilities_apart(tiny_app_env):
     from colorizer.color_names import color_name, with_code
 
     suggested = load("hypercolumn_hints").suggested_colors(decode_image(data, "photo.png").rgb, 10, 30)[:6]
-    # Named as a class says a color, the hex code in the help (session 40).
-    expected = [f"{color_name(s['rgb'])} · {share_text(s['probability'])}" for s in suggested]
+    # Named as a class says a color, the hex code in the help, and beside a name two of them share (session 40).
+    names = [color_name(s["rgb"]) for s in suggested]
+    expected = [f"{name if names.count(name) == 1 else with_code(s['rgb'])} · {share_text(s['probability'])}"
+                for name, s in zip(names, suggested)]
     buttons = [b for b in at.button if ".suggest." in str(b.key)]
     labels = [b.label for b in buttons]
     assert labels == expected and len(labels) == 6
@@ -151,8 +153,8 @@ def test_the_suggested_colors_say_their_probabilities_apart(tiny_app_env):
     swatches = [h.proto.body for h in at.get("html")]
     for s in suggested:
         code = "#{:02x}{:02x}{:02x}".format(*s["rgb"])
-        assert any(f'aria-label="{with_code(s["rgb"])}"' in body and f"background:{code}" in body
-                   for body in swatches), swatches
+        assert any(f'aria-label="{color_name(s["rgb"])}"' in body and f'title="{with_code(s["rgb"])}"' in body
+                   and f"background:{code}" in body for body in swatches), swatches
     assert not [img for element in at.image for img in element.proto.imgs if img.alt.startswith("#")]
 
 

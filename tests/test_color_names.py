@@ -40,3 +40,29 @@ def test_names_are_american_plain_words_and_the_code_is_exact():
 def test_a_color_out_of_range_is_refused_by_name(bad):
     with pytest.raises(ValueError, match="three numbers from 0 to 255"):
         color_name(bad)
+
+
+# Colors photos are full of (session 40's review: warm grays were "slate", brick "rust", brown skin "rust").
+PHOTO_COLORS = {
+    "sky": (135, 190, 235), "grass": (86, 125, 70), "sea": (40, 100, 140), "sand": (220, 200, 160),
+    "wood": (133, 94, 66), "brick": (170, 74, 68), "warm gray": (110, 100, 90), "shadow": (40, 40, 45),
+    # The Monk skin tone scale, lightest to darkest.
+    **{f"skin {i}": rgb for i, rgb in enumerate([(246, 237, 228), (243, 231, 219), (247, 234, 208), (234, 218, 186),
+                                                 (215, 189, 150), (160, 126, 86), (130, 92, 67), (96, 65, 52),
+                                                 (58, 49, 42), (41, 36, 32)], start=1)},
+}
+
+
+def test_the_colors_of_photos_get_a_near_name():
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from colorizer.color_names import _named_lab
+
+    names, lab = _named_lab()
+    distances = {}
+    for what, rgb in PHOTO_COLORS.items():
+        here = rgb2lab(np.array([[rgb]]) / 255.0)[0, 0]
+        distances[what] = float(np.min(deltaE_ciede2000(lab, here[None, :])))
+    assert max(distances.values()) <= 12.5 and sorted(distances.values())[-2] <= 8.5, distances
+    assert color_name(PHOTO_COLORS["brick"]) == "brick" and "blue" in color_name(PHOTO_COLORS["sky"])
+    assert "slate" not in color_name(PHOTO_COLORS["warm gray"])

@@ -98,11 +98,12 @@ def share_text(probability: float) -> str:
 
 
 def _swatch_ui(container, rgb, side: int = 28) -> None:
-    """A square of color ``rgb`` named for screen readers ("sky blue (#75bbfd)"). Drawn as HTML, not as an image:
-    an image gets Streamlit's Fullscreen button, a tab stop and "Fullscreen" read out beside each of a dozen
-    swatches."""
-    code, named = _hex(rgb), with_code(rgb)
-    container.html(f'<div role="img" aria-label="{named}" title="{named}" style="width:{side}px;height:{side}px;'
+    """A square of color ``rgb`` named for screen readers ("sky blue": its code, spelt out digit by digit, only in the
+    tooltip). Drawn as HTML, not as an image: an image gets Streamlit's Fullscreen button, a tab stop and "Fullscreen"
+    read out beside each of a dozen swatches."""
+    code = _hex(rgb)
+    container.html(f'<div role="img" aria-label="{color_name(rgb)}" title="{with_code(rgb)}" '
+                   f'style="width:{side}px;height:{side}px;'
                    f'background:{code};border:1px solid rgba(128,128,128,.6);border-radius:4px"></div>',
                    width=side + 2)
 
@@ -223,12 +224,15 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
         # Each swatch held to its button, the pairs wrapping as the width allows: in columns, a phone stacked
         # them into twelve rows, swatches apart from their buttons.
         row = st.container(horizontal=True, gap="small")
+        names = [color_name(s["rgb"]) for s in suggestions]
         for k, s in enumerate(suggestions):
             pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
             _swatch_ui(pair, s["rgb"])
             # The color in the label too: six buttons all named "2%" told a screen reader nothing, and its hex code
-            # ("#6b7a3c · 34%") told a class little more (session 39's note); the code is in the help.
-            pair.button(f"{color_name(s['rgb'])} · {share_text(s['probability'])}", key=f"{picker_key}.suggest.{k}",
+            # ("#6b7a3c · 34%") told a class little more (session 39's note); the code is in the help, and in the
+            # label where two neighboring bins share a name (at L 30 all six were "brown": session 40's review).
+            named = names[k] if names.count(names[k]) == 1 else with_code(s["rgb"])
+            pair.button(f"{named} · {share_text(s['probability'])}", key=f"{picker_key}.suggest.{k}",
                         on_click=safe(_set_picker), args=(picker_key, s["rgb"]),
                         help=f"{with_code(s['rgb'])}: the model gives it {s['probability']:.1%}")
     # The picker's start set once through its state, not value=: both at once made Streamlit warn on every
