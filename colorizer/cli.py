@@ -589,7 +589,8 @@ BENCH_OPTIONS = {"the speed benchmark": ("sizes", "runs", "quick"), "--alternate
 
 def _unused_bench_options(args) -> str | None:
     """Why the options given cannot go together (one line), or None. ``bench --sessions 5`` measured speed, and
-    ``--server --sizes 4`` the server, each ignoring the other's option without a word (session 33's note)."""
+    ``--server --sizes 4`` the server, each ignoring the other's option without a word (session 33's note). An option
+    is told given by its value: one given at its default changes nothing, and passes."""
     if args.server and args.alternate is not None:
         return "--server, --alternate: each is a benchmark of its own; give one"
     mode = "--server" if args.server else "--alternate" if args.alternate is not None else "the speed benchmark"
@@ -697,7 +698,8 @@ _TEMPERATURE = _ranged(float, *TEMPERATURE_RANGE)  # as Colorizer.colorize check
 
 def _megapixels(text: str) -> str:
     """``bench --sizes``: megapixels, comma-separated, each above 0 and at most the command line's image limit (a
-    100,000-MP size asked the synthetic photo for 400 GB); the text itself, as ``benchmarks.config_from_args`` reads."""
+    100,000-MP size asked the synthetic photo for 400 GB); as ``benchmarks.config_from_args`` reads it, written one way
+    (" 1, 4" is "1,4"), so that the default given in other words is still the default (``_unused_bench_options``)."""
     from colorizer.imageio import LOCAL_MAX_PIXELS
 
     most = LOCAL_MAX_PIXELS / 1e6
@@ -707,7 +709,7 @@ def _megapixels(text: str) -> str:
         sizes = []
     if not sizes or not all(is_positive_number(size) and size <= most for size in sizes):
         raise argparse.ArgumentTypeError(f"expected megapixels in (0, {most:g}] separated by commas, got {text!r}")
-    return text
+    return ",".join(f"{size:.15g}" for size in sizes)
 
 
 def _counts(text: str) -> list[int]:
