@@ -24,9 +24,12 @@ STALE_HIDDEN_S = 3600
 
 
 def clip_folder() -> Path:
-    """The folder the clips and results live in (created when missing)."""
-    folder = Path(tempfile.gettempdir()) / "colorizer-video"
-    folder.mkdir(parents=True, exist_ok=True)
+    """The folder the clips and results live in (created when missing), the server's user's alone: on a shared machine
+    other users may not read visitors' clips (as ``ui.photo_store``'s photos)."""
+    folder = Path(tempfile.gettempdir()) / f"colorizer-video-{os.getuid()}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():  # made by someone else, to read what visitors upload
+        raise PermissionError(f"{folder} belongs to another user")
     return folder
 
 
