@@ -446,8 +446,8 @@ def test_photos_chosen_before_a_trip_to_another_page_are_still_used(page_env, mo
     at.switch_page("pages/curves.py").run()
     at.switch_page("pages/finetune.py").run()
     assert_no_page_error(at)
-    assert _kept_line(at) == ["Still using the 3 photo(s) you chose before (photo0.png, photo1.png, photo2.png); choose "
-                              "others above to replace them."]
+    assert _kept_line(at) == ["Still using the 3 photo(s) you chose before (photo0.png, photo1.png, photo2.png). Photos "
+                              "chosen above replace them: to add one, choose them all again."]
     assert not [i for i in at.info if "let go" in i.value]
     at.run()  # and on the page's next run, as long as no others are chosen
     assert len(_kept_line(at)) == 1 and not at.button(key="finetune.start").disabled
@@ -467,8 +467,8 @@ def test_photos_chosen_before_a_trip_to_another_page_are_still_used(page_env, mo
     at.file_uploader(key="finetune.uploads").set_value([("other.png", png(5), "image/png")]).run()
     at.switch_page("pages/curves.py").run()
     at.switch_page("pages/finetune.py").run()
-    assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (other.png); choose others above to replace "
-                              "them."]
+    assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (other.png). Photos chosen above replace "
+                              "them: to add one, choose them all again."]
     at.file_uploader(key="finetune.uploads").set_value([("photo.png", png(6), "image/png")]).run()
     at.file_uploader(key="finetune.uploads").set_value([]).run()
     assert not _kept_line(at) and at.button(key="finetune.start").disabled
@@ -516,8 +516,8 @@ def test_photos_kept_through_a_switch_to_the_gallery_and_said_when_others_took_t
     stored = dict(at.session_state[finetune_ui.KEPT_KEY])
     (photo_store.photo_folder() / stored["photo1.png"]).unlink()
     at.switch_page("pages/finetune.py").run()
-    assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (photo0.png); choose others above to "
-                              "replace them."]
+    assert _kept_line(at) == ["Still using the 1 photo(s) you chose before (photo0.png). Photos chosen above replace "
+                              "them: to add one, choose them all again."]
     assert [as_read(i.value) for i in at.info if "let go" in i.value] == [
         f"photo1.png: let go while you were away ({finetune_ui.LET_GO_WHY}): choose them again to use them."]
     at.run()

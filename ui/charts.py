@@ -273,7 +273,8 @@ def history_figure(histories: dict[str, list[dict]], metric: str, log_y: bool = 
     # "by epoch" in the title, not under the axis: on a phone the legend wraps one a row and rose into that label.
     fig.update_layout(
         title=dict(text=f"{metric} by epoch", subtitle=dict(text=VALIDATED_SUBTITLE if validated else "")),
-        height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=60, b=10 + 24 * legend_rows),
+        # 12 px more at the top with the subtitle: it sat on the top tick's label (session 40's walk-through).
+        height=height + 24 * legend_rows, margin=dict(l=10, r=10, t=72 if validated else 60, b=10 + 24 * legend_rows),
         hovermode="x unified", yaxis=_metric_axis(fig, metric, log_y), xaxis=_epoch_axis(fig),
         # traceorder "normal": with legend groups Plotly's default ("grouped") put each group on a row of its own.
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0, entrywidth=1 / per_row,

@@ -226,9 +226,10 @@ def _kept_files(came_back: bool) -> list[tuple[str, Callable[[], bytes]]]:
         return []
     st.session_state[KEEPING_KEY] = True
     st.session_state[KEPT_KEY] = [(name, path.name) for name, path in found]
-    st.caption(plain(f"Still using the {len(found)} photo(s) you chose before ({widgets.first_names([n for n, _ in found])}); "
-                     "choose others above to replace them."))
-    st.button("Let them go", key="finetune.let_go", icon=":material/clear_all:", on_click=_let_kept_go)
+    # "Replace": the uploader's + invited adding one, and the one then chosen was all there was (session 40's walk).
+    st.caption(plain(f"Still using the {len(found)} photo(s) you chose before ({widgets.first_names([n for n, _ in found])}). "
+                     "Photos chosen above replace them: to add one, choose them all again."))
+    st.button("Let them go", key="finetune.let_go", icon=":material/close:", on_click=_let_kept_go)
     if gone:
         st.info(plain(f"{widgets.first_names(gone)}: let go while you were away ({LET_GO_WHY}): choose them again to use "
                       "them."), icon=":material/photo_library:")
