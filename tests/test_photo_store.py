@@ -78,16 +78,15 @@ def test_a_write_that_fails_leaves_nothing_behind(folder, monkeypatch):
     assert list(folder.iterdir()) == []
 
 
-def test_the_folder_is_the_servers_users_alone(tmp_path, monkeypatch):
-    """On a shared machine other users may not read what visitors chose, nor hand the server a folder of theirs."""
-    monkeypatch.setattr(photo_store.tempfile, "gettempdir", lambda: str(tmp_path))
-    folder = photo_store.photo_folder()
-    assert folder.stat().st_mode & 0o777 == 0o700 and str(os.getuid()) in folder.name
+def test_a_copy_is_never_kept_in_a_folder_another_user_made(tmp_path, monkeypatch):
+    from ui import temp_folders
+
     real_uid = os.getuid()
-    monkeypatch.setattr(photo_store.os, "getuid", lambda: real_uid + 1)
+    monkeypatch.setattr(temp_folders.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(temp_folders.os, "getuid", lambda: real_uid + 1)
     (tmp_path / f"colorizer-finetune-photos-{real_uid + 1}").mkdir()  # made by "another user" (this one, here)
     with pytest.raises(PermissionError):
-        photo_store.photo_folder()
+        photo_store.keep("a.png", b"pixels")
     assert photo_store.kept_path("abc.png") is None  # a page asking for a copy gets none, not an error
 
 

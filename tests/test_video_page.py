@@ -752,21 +752,6 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
     assert not list(folder.glob(".*"))                                        # no partial file left behind
 
 
-def test_the_clip_folder_is_the_servers_users_alone(tmp_path, monkeypatch):
-    """Session 40's review: the clips sat in a world-readable /tmp/colorizer-video, which another user of a shared
-    machine could read, or make first. It is the server user's own (0700), and one made by another user is refused."""
-    from ui import clip_store
-
-    monkeypatch.setattr(clip_store.tempfile, "gettempdir", lambda: str(tmp_path))
-    folder = clip_store.clip_folder()
-    assert folder.stat().st_mode & 0o777 == 0o700 and str(os.getuid()) in folder.name
-    real_uid = os.getuid()
-    monkeypatch.setattr(clip_store.os, "getuid", lambda: real_uid + 1)
-    (tmp_path / f"colorizer-video-{real_uid + 1}").mkdir()
-    with pytest.raises(PermissionError):
-        clip_store.clip_folder()
-
-
 def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_stored(tmp_path, monkeypatch):
     """Session 29's audit: a server killed mid-run leaves its hidden partial result (up to 50 MB) in the clip folder,
     and the trim of old clips skipped hidden files, so they stayed for good. One untouched for over STALE_HIDDEN_S

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from ui.temp_folders import private_temp_folder
 
 __all__ = ["VIDEO_TYPES", "KEPT_CLIPS", "STALE_HIDDEN_S", "clip_folder", "stored_clip"]
 
@@ -24,13 +25,8 @@ STALE_HIDDEN_S = 3600
 
 
 def clip_folder() -> Path:
-    """The folder the clips and results live in (created when missing), the server's user's alone: on a shared machine
-    other users may not read visitors' clips (as ``ui.photo_store``'s photos)."""
-    folder = Path(tempfile.gettempdir()) / f"colorizer-video-{os.getuid()}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_uid != os.getuid():  # made by someone else, to read what visitors upload
-        raise PermissionError(f"{folder} belongs to another user")
-    return folder
+    """The folder the clips and results live in (created when missing), the server's user's alone (``ui.temp_folders``)."""
+    return private_temp_folder("colorizer-video")
 
 
 def stored_clip(name: str, data: bytes) -> Path:

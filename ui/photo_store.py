@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from colorizer.settings import number_from_env
 from ui.server_tuning import UPLOADS_MB, UPLOADS_PER_SESSION_MB
+from ui.temp_folders import private_temp_folder
 
 __all__ = ["KEPT_MB", "KEEP_S", "photo_folder", "keep", "kept_path"]
 
@@ -34,13 +34,8 @@ KEEP_S = 6 * 3600.0  # a lesson's length and then some, as the hints (ui.hint_st
 
 
 def photo_folder() -> Path:
-    """The folder the kept photos live in (created when missing), the server's user's alone: on a shared machine
-    other users may not read visitors' photos."""
-    folder = Path(tempfile.gettempdir()) / f"colorizer-finetune-photos-{os.getuid()}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_uid != os.getuid():  # made by someone else, to read what visitors choose
-        raise PermissionError(f"{folder} belongs to another user")
-    return folder
+    """The folder the kept photos live in (created when missing), the server's user's alone (``ui.temp_folders``)."""
+    return private_temp_folder("colorizer-finetune-photos")
 
 
 def keep(name: str, data: bytes) -> str:
