@@ -31,3 +31,19 @@ def test_a_folder_another_user_made_is_refused(temporary, monkeypatch):
         clip_store.clip_folder()
     monkeypatch.setattr(temp_folders.os, "getuid", lambda: real_uid)  # the real user again: their own folder is made
     assert temp_folders.private_temp_folder("colorizer-video").name == f"colorizer-video-{real_uid}"
+
+
+def test_a_clip_whose_write_fails_leaves_no_partial_file(tmp_path, monkeypatch):
+    """The clip store wrote its partial file as the photo store did, without removing it when the write failed (the
+    photo store's fix, session 40's review, is now the one store both use)."""
+    from pathlib import Path
+
+    def full_disk(self, data):
+        Path.write_text(self, "x" * 10)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(clip_store, "clip_folder", lambda: tmp_path)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError):
+        clip_store.stored_clip("clip.mp4", b"frames")
+    assert list(tmp_path.iterdir()) == []

@@ -7,13 +7,10 @@ first; a hidden file (a run's result, a clip being written) that a stopped serve
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import time
-import uuid
 from pathlib import Path
 
-from ui.temp_folders import private_temp_folder
+from ui.temp_folders import private_temp_folder, stored_by_content
 
 __all__ = ["VIDEO_TYPES", "KEPT_CLIPS", "STALE_HIDDEN_S", "clip_folder", "stored_clip"]
 
@@ -33,13 +30,8 @@ def stored_clip(name: str, data: bytes) -> Path:
     """Uploaded bytes → a file (named by content, so a rerun finds it); the clips used least recently beyond
     KEPT_CLIPS go (using one makes it the most recent, so a clip in use is the last to go)."""
     suffix = Path(name).suffix.lower() if Path(name).suffix.lower().lstrip(".") in VIDEO_TYPES else ".bin"
-    path = clip_folder() / f"{hashlib.blake2b(data, digest_size=16).hexdigest()}{suffix}"
-    try:
-        os.utime(path)
-    except FileNotFoundError:
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")  # two sessions may store one clip
-        partial.write_bytes(data)
-        partial.replace(path)
+    path, written = stored_by_content(clip_folder(), data, suffix)
+    if written:
         for old in sorted(clip_folder().glob("[!.]*"), key=_last_used, reverse=True)[KEPT_CLIPS:]:
             old.unlink(missing_ok=True)
     _sweep_left_results()

@@ -15,15 +15,13 @@ never the disk.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-import uuid
 from pathlib import Path
 
 from colorizer.settings import number_from_env
 from ui.server_tuning import UPLOADS_MB, UPLOADS_PER_SESSION_MB
-from ui.temp_folders import private_temp_folder
+from ui.temp_folders import private_temp_folder, stored_by_content
 
 __all__ = ["KEPT_MB", "KEEP_S", "photo_folder", "keep", "kept_path"]
 
@@ -43,20 +41,10 @@ def keep(name: str, data: bytes) -> str:
     used; the least recently used files beyond ``KEPT_MB`` go, and those untouched for ``KEEP_S``. OSError when it
     cannot be written (a full disk): nothing of it is left behind."""
     suffix = Path(name).suffix.lower()
-    stored = hashlib.blake2b(data, digest_size=16).hexdigest() + (suffix if suffix[1:].isalnum() else "")
-    path = photo_folder() / stored
-    try:
-        os.utime(path)
-    except FileNotFoundError:
-        partial = path.with_name(f".{stored}.{uuid.uuid4().hex}.partial")  # two sessions may keep one file at once
-        try:
-            partial.write_bytes(data)
-            partial.replace(path)
-        except BaseException:
-            partial.unlink(missing_ok=True)  # the trim does not count hidden files: a partial one would stay hours
-            raise
-        _trim(keep_name=stored)
-    return stored
+    path, written = stored_by_content(photo_folder(), data, suffix if suffix[1:].isalnum() else "")
+    if written:
+        _trim(keep_name=path.name)
+    return path.name
 
 
 def kept_path(stored: str | None) -> Path | None:
