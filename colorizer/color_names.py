@@ -8,7 +8,7 @@ each color), chosen among its 954 names for words a class uses and none it would
 photos (sky, grass, sea, sand, wood, brick, warm grays, shadows and the ten skin tones of the Monk scale) each get a
 name within 12.5 of CIEDE2000, all but one within 8.5 (tests/test_color_names.py).
 
-- ``color_name(rgb)`` → a name; ``with_code(rgb)`` → "sky blue (#75bbfd)".
+- ``color_name(rgb)`` → a name; ``hex_code(rgb)`` → "#75bbfd"; ``with_code(rgb)`` → "sky blue (#75bbfd)".
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.colors import XKCD_COLORS, to_rgb
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-__all__ = ["NAMES", "color_name", "with_code"]
+__all__ = ["NAMES", "color_name", "hex_code", "with_code"]
 
 # Survey name → the name shown (the survey writes "grey").
 NAMES = {name: name.replace("grey", "gray") for name in (
@@ -51,7 +51,11 @@ def color_name(rgb) -> str:
     return names[int(np.argmin(deltaE_ciede2000(lab, here[None, :])))]
 
 
+def hex_code(rgb) -> str:
+    """"#75bbfd": an sRGB color (three 0-255 numbers) as a color picker and CSS write it."""
+    return "#" + "".join(f"{int(round(float(v))):02x}" for v in np.asarray(rgb).ravel())
+
+
 def with_code(rgb) -> str:
     """"sky blue (#75bbfd)": the name, and the exact color for whoever wants it."""
-    code = "#" + "".join(f"{int(round(float(v))):02x}" for v in np.asarray(rgb).ravel())
-    return f"{color_name(rgb)} ({code})"
+    return f"{color_name(rgb)} ({hex_code(rgb)})"

@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer.color import luminance
-from colorizer.color_names import color_name, with_code
+from colorizer.color_names import color_name, hex_code, with_code
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
@@ -82,10 +82,6 @@ def unused_hints_ui(digest: str, model: Colorizer) -> None:
                f"{model.name} takes no hints: choose {takers} in the sidebar to color with them.")
 
 
-def _hex(rgb) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb))
-
-
 def _rgb(hex_color: str) -> list[int]:
     return [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
 
@@ -101,8 +97,8 @@ def _swatch_ui(container, rgb, side: int = 28) -> None:
     """A square of color ``rgb`` named for screen readers ("sky blue": its code, spelt out digit by digit, only in the
     tooltip). Drawn as HTML, not as an image: an image gets Streamlit's Fullscreen button, a tab stop and "Fullscreen"
     read out beside each of a dozen swatches."""
-    code = _hex(rgb)
-    container.html(f'<div role="img" aria-label="{color_name(rgb)}" title="{with_code(rgb)}" '
+    code, name = hex_code(rgb), color_name(rgb)
+    container.html(f'<div role="img" aria-label="{name}" title="{name} ({code})" '
                    f'style="width:{side}px;height:{side}px;'
                    f'background:{code};border:1px solid rgba(128,128,128,.6);border-radius:4px"></div>',
                    width=side + 2)
@@ -194,7 +190,7 @@ def _add_hint(digest: str, point: tuple[int, int], picker_key: str) -> None:
 
 
 def _set_picker(picker_key: str, rgb) -> None:
-    st.session_state[picker_key] = _hex(rgb)
+    st.session_state[picker_key] = hex_code(rgb)
 
 
 def _remove(digest: str, index: int | None) -> None:
@@ -237,13 +233,13 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
                         help=f"{with_code(s['rgb'])}: the model gives it {s['probability']:.1%}")
     # The picker's start set once through its state, not value=: both at once made Streamlit warn on every
     # suggestion clicked.
-    st.session_state.setdefault(picker_key, _hex(result[y, x]))
+    st.session_state.setdefault(picker_key, hex_code(result[y, x]))
     st.color_picker("Hint color (starts at the model's current color here)", key=picker_key)
     _painted_ui(st.session_state[picker_key], float(luminance(picture.rgb[y:y + 1, x:x + 1])[0, 0]))
     full = len(hints_of(digest)) >= MAX_HINTS
     st.button("Add hint", key=f"{picker_key}.add", type="primary", icon=":material/add_location:",
               on_click=safe(_add_hint), args=(digest, point, picker_key), disabled=full)
-    if not full and st.session_state[picker_key].lower() == _hex(result[y, x]).lower():
+    if not full and st.session_state[picker_key].lower() == hex_code(result[y, x]).lower():
         # Added as it starts, a hint changed nothing to see: a class clicked Add and the picture stayed as it was
         # (session 39's walk-through).
         st.caption("This is the color the model already gives this point: pick another one (or a swatch above) to "
