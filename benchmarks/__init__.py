@@ -37,6 +37,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from colorizer import ARCHITECTURE_NAMES, FLAGSHIP
+from colorizer.cli import BENCH_DEFAULTS
 from colorizer.settings import is_positive_number
 from benchmarks.goals import goal_check
 from benchmarks.measure import (REFERENCE, add_ratios, count_flops, finetune_epoch_times, guided_times,
@@ -165,7 +166,7 @@ def config_from_args(args) -> BenchConfig:
     command = recorded_command(args, "python -m colorizer bench")
     if args.quick:
         overrides = {"command": command}
-        if args.sizes != "0.25,1,4,12":
+        if args.sizes != BENCH_DEFAULTS["sizes"]:  # given: the quick run's own sizes otherwise
             overrides["sizes_mp"] = sizes
         return BenchConfig.quick_config(**overrides)
     return BenchConfig(sizes_mp=sizes, runs=args.runs, command=command)
