@@ -28,6 +28,7 @@ import pytest
 from benchmarks.browser import has_traceback, idle, image_loaded, launch_browser, open_app, png_bytes, start_server, upload_files
 
 from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
+from conftest import wcag_contrast
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -170,13 +171,6 @@ def test_every_page_opens(server, browser):
         page.close()
 
 
-# WCAG's contrast of two CSS colors "rgb(r, g, b)", in the page (no color library there).
-_CONTRAST_JS = """([a, b]) => {
-  const lum = c => { const v = c.match(/[0-9.]+/g).slice(0, 3).map(x => Number(x) / 255)
-    .map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4); return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
-  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); }"""
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, browser, scheme):
     """Session 40's audit: in the dark theme, Streamlit's white text on the light accent (primary buttons, chosen chips)
@@ -194,7 +188,7 @@ def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, br
                        e.innerText.trim().slice(0, 20)])""")
         assert len(pairs) >= 2, pairs  # Start and the gallery's chips
         for text, background, label in pairs:
-            assert page.evaluate(_CONTRAST_JS, [text, background]) >= 4.5, (scheme, label, text, background)
+            assert wcag_contrast(text, background) >= 4.5, (scheme, label, text, background)
         page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Training curves", exact=True).click()
         ticks = page.locator('[data-testid="stPlotlyChart"] svg .xtick text')
         ticks.first.wait_for(timeout=WAIT_MS)
@@ -210,8 +204,7 @@ def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, br
             channel = [int(v) for v in fill[fill.index("(") + 1:fill.index(")")].split(",")[:3]]
             under = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
             seen = [round(opacity * c + (1 - opacity) * u) for c, u in zip(channel, under)]  # the text as drawn
-            contrast = page.evaluate(_CONTRAST_JS, [f"rgb({seen[0]}, {seen[1]}, {seen[2]})", background])
-            assert contrast >= 4.5, (scheme, shown, fill, background)
+            assert wcag_contrast(seen, under) >= 4.5, (scheme, shown, fill, background)
         _assert_no_traceback(page)
     finally:
         context.close()

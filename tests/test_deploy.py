@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wcag_contrast
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_TOOLS = ("pytest", "hypothesis", "playwright")
 
@@ -136,18 +138,10 @@ def test_the_themes_text_and_accent_colors_meet_wcag_contrast():
     def rgb(hex_color: str) -> tuple[int, ...]:
         return tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
 
-    def luminance(color) -> float:
-        linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in color]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    def contrast(a, b) -> float:
-        high, low = sorted((luminance(a), luminance(b)), reverse=True)
-        return (high + 0.05) / (low + 0.05)
-
     white, accent, text = (255, 255, 255), rgb(theme["primaryColor"]), rgb(theme["textColor"])
     tint = tuple(round(0.9 * 255 + 0.1 * c) for c in accent)
     caption = tuple(round(0.4 * 255 + 0.6 * c) for c in text)
-    assert contrast(accent, tint) >= 4.5 and contrast(accent, white) >= 4.5 and contrast(caption, white) >= 4.5
+    assert wcag_contrast(accent, tint) >= 4.5 and wcag_contrast(accent, white) >= 4.5 and wcag_contrast(caption, white) >= 4.5
 
 
 def test_streamlit_config_bounds_the_data_caches():
