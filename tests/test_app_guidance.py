@@ -526,16 +526,17 @@ def test_compare_keeps_each_models_tile_not_its_full_size_result(tiny_app_env, m
 
 def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks_show(tiny_app_env, monkeypatch):
     """The clickable result of an RGBA upload drew the colors its transparent pixels hide; it is now transparent
-    there too, and a hint's dot stays opaque wherever it is placed (on a transparent pixel as well)."""
+    there too, and a hint on a transparent pixel is still marked (the page draws its dot over the picture)."""
     import ui.hints_ui as hints_ui
+    from ui.click_image import Mark
 
     rgb = np.full((48, 48, 3), [120, 110, 100], np.uint8)
     png = with_hidden_band(rgb, [255, 0, 255])
     clickable, real = [], hints_ui.clickable_image
 
-    def spy(image, key, alt):
+    def spy(image, key, alt, marks):
         clickable.append(np.asarray(image))
-        return real(image, key, alt)
+        return real(image, key, alt, marks)
 
     monkeypatch.setattr(hints_ui, "clickable_image", spy)
     at = app_with_upload("hypercolumn_hints", png)
@@ -543,10 +544,8 @@ def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks
     shown = clickable[-1]
     block = shown.shape[0] // 48
     assert shown.shape[2] == 4 and (shown[:12 * block, :, 3] == 0).all() and (shown[12 * block:, :, 3] == 255).all()
-    marked = hints_ui._marked(shown, (block, block), [{"x": 24, "y": 4, "rgb": [0, 0, 255]}], None)
-    centre = marked[4 * block, 24 * block]
-    assert list(centre) == [0, 0, 255, 255]  # on a transparent pixel, the dot is its color and opaque
-    assert (marked[:12 * block, :5 * block, 3] == 0).all()  # away from it, still transparent
+    marks = hints_ui._marks([{"x": 24, "y": 4, "rgb": [0, 0, 255]}], None, (48, 48, 4))
+    assert marks == [Mark(24.5 / 48, 4.5 / 48, "#0000ff")]  # in the transparent band: marked all the same
 
 
 def test_an_uploaded_reference_is_kept_at_most_keep_side_pixels(tiny_app_env):
@@ -642,28 +641,26 @@ def test_the_certainty_share_counts_what_the_picture_shows():
 
 def test_hint_marks_sit_on_the_centre_of_their_pixels_block():
     """The review: on a picture shown enlarged (an 8×8 upload, 32 px a pixel) the dots and the ring were drawn at
-    the pixel's top-left corner, 23 px from where the visitor clicked; they now sit on the block's centre."""
+    the pixel's top-left corner, 23 px from where the visitor clicked; they sit on the block's centre, each hint a dot
+    of its color, the pending point an open ring (no color)."""
     import ui.hints_ui as hints_ui
+    from ui.click_image import Mark
 
-    shown = np.full((256, 256, 3), 128, np.uint8)
-    marked = hints_ui._marked(shown, (32, 32), [{"x": 2, "y": 3, "rgb": [0, 0, 255]}], (7, 7))
-    assert list(marked[3 * 32 + 16, 2 * 32 + 16]) == [0, 0, 255]  # the dot's colour at its block's centre
-    assert list(marked[3 * 32, 2 * 32]) == [128, 128, 128]  # not at the block's corner
-    white = (marked[..., 0] == 255) & (marked[..., 1] == 255)
-    ring = np.argwhere(white[160:, 160:]) + 160  # the pending point's white ring (away from the dot's white rim)
-    assert np.allclose(ring.mean(axis=0), [7 * 32 + 15.5, 7 * 32 + 15.5], atol=1)
+    marks = hints_ui._marks([{"x": 2, "y": 3, "rgb": [0, 0, 255]}, {"x": 0, "y": 7, "rgb": [200, 40, 0]}], (7, 7),
+                            (8, 8, 3))
+    assert marks == [Mark(2.5 / 8, 3.5 / 8, "#0000ff"), Mark(0.5 / 8, 7.5 / 8, "#c82800"), Mark(7.5 / 8, 7.5 / 8, None)]
+    drawn = 256  # the picture drawn 256 px wide: the first dot's centre is its pixel's block's
+    assert (marks[0].across * drawn, marks[0].down * drawn) == (2 * 32 + 16, 3 * 32 + 16)
 
 
 def test_a_tall_strips_ring_sits_where_it_was_clicked():
     """Session 35's audit: a 24×4000 strip is shown 4×640 (the width rounded from 3.84), and one scale for both axes
-    (4/24 across) put the ring of a click at row 3600 at shown row 600 instead of 576: each axis has its own."""
+    (4/24 across) put the ring of a click at row 3600 at shown row 600 instead of 576: the marks are placed as
+    fractions of the photo on each axis, whatever size it is shown at."""
     import ui.hints_ui as hints_ui
 
-    shown = np.full((640, 4, 3), 128, np.uint8)
-    marked = hints_ui._marked(shown, (4 / 24, 640 / 4000), [], (12, 3600))
-    white = (marked[..., 0] == 255) & (marked[..., 1] == 255) & (marked[..., 2] == 255)
-    rows = np.flatnonzero(white.any(axis=1))
-    assert abs((rows.min() + rows.max()) / 2 - 576) <= 1, (rows.min(), rows.max())
+    (ring,) = hints_ui._marks([], (12, 3600), (4000, 24, 3))
+    assert ring.color is None and abs(ring.down * 640 - 576) <= 0.5 and ring.across == 12.5 / 24
 
 
 def plotly_array(values) -> np.ndarray:

@@ -437,9 +437,22 @@ def _with_the_hint_model(page):
     return clickable
 
 
+def _mark_at(page, clickable, kind: str) -> tuple[float, float, float]:
+    """The hint photo's one mark of ``kind`` ("ring": the pending point, "dot": a hint) → its centre (x, y) from the
+    photo's top left and its width, CSS px (ui.click_image draws marks over the picture)."""
+    mark = page.locator(f"span.mark.{kind}")
+    mark.wait_for(timeout=WAIT_MS)
+    box, photo = mark.bounding_box(), clickable.bounding_box()
+    return box["x"] + box["width"] / 2 - photo["x"], box["y"] + box["height"] / 2 - photo["y"], box["width"]
+
+
 def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
     # The hint-taking model, a click on the image (ui.click_image), a color, Add: the hint is listed and the
-    # result is recomputed with it.
+    # result is recomputed with it; the ring, then the hint's dot of its color, sit where the click was.
+    import re
+
+    from ui.click_image import DOT_PX, RING_PX
+
     page = _open(browser, server)
     try:
         clickable = _with_the_hint_model(page)
@@ -447,12 +460,20 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         clickable.click(position={"x": 60, "y": 40})
         page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
         _idle(page)
+        x, y, across = _mark_at(page, clickable, "ring")
+        assert abs(x - 60) <= 1.5 and abs(y - 40) <= 1.5 and abs(across - RING_PX) <= 1, (x, y, across)
         add = page.get_by_role("button", name="Add hint")
         add.scroll_into_view_if_needed()
         shown = clickable.bounding_box()
         add.click()
         page.get_by_text("1 hint", exact=True).wait_for(timeout=WAIT_MS)
         _idle(page)
+        x, y, across = _mark_at(page, clickable, "dot")
+        assert abs(x - 60) <= 1.5 and abs(y - 40) <= 1.5 and abs(across - DOT_PX) <= 1, (x, y, across)
+        listed = re.search(r"#([0-9a-f]{6})\)", page.get_by_text(re.compile(r"^Hint 1: x ")).first.inner_text()).group(1)
+        painted = page.locator("span.mark.dot").evaluate("e => getComputedStyle(e).backgroundColor")
+        assert painted == "rgb({}, {}, {})".format(*(int(listed[i:i + 2], 16) for i in (0, 2, 4))), (painted, listed)
+        assert page.locator("span.mark.ring").count() == 0  # the point was taken: no ring left
         # Session 31: the rerun that colorizes with the hint put a waiting line's placeholder on the page that the
         # run before had not, Streamlit drew everything after it anew, and the images reloading scrolled the page
         # (the photo ~1,000 px down, off the screen). The placeholder is made on every run now: the photo stays.
@@ -500,6 +521,13 @@ def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_show
         point.wait_for(timeout=WAIT_MS)
         x, y = map(int, re.findall(r"\d+", point.inner_text())[:2])
         assert abs(x - width / 2) <= width * 0.02 and abs(y - height / 2) <= height * 0.02, (x, y, width, height)
+        # Session 40's audit: the marks were drawn into the picture and shrank with it, a hint's dot about 8 px across
+        # on a phone. The ring is its own size over the picture, centred under the finger.
+        from ui.click_image import RING_PX
+
+        ring_x, ring_y, across = _mark_at(page, clickable, "ring")
+        assert abs(ring_x - shown["width"] / 2) <= 1.5 and abs(ring_y - shown["height"] / 2) <= 1.5, (ring_x, ring_y)
+        assert abs(across - RING_PX) <= 1, across
         # Session 31: the point's colors and buttons, added by the tap's rerun, made the browser's scroll anchoring
         # jump the page to its bottom (~1,400 px here), the photo just tapped off the screen. It stays put now.
         _idle(page)

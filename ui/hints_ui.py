@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 import streamlit as st
 
@@ -24,7 +23,7 @@ from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, 
 from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
 from ui.callbacks import safe
-from ui.click_image import clickable_image
+from ui.click_image import Mark, clickable_image
 from ui.plain_text import plain
 
 if TYPE_CHECKING:
@@ -104,32 +103,18 @@ def _swatch_ui(container, rgb, side: int = 28) -> None:
                    width=side + 2)
 
 
-def _marked(shown: np.ndarray, scale: tuple[float, float], hints: list[dict], point) -> np.ndarray:
-    """The result at display size (RGB, or RGBA with the picture's transparency) with each hint as a dot of its
-    color (ringed, to be seen on any background) and the pending point as an open ring; marks are opaque.
-    ``scale``: (across, down) from the photo's pixels to the shown ones, each axis its own (the shown size is
-    rounded: one scale for both put a tall strip's ring 169 CSS px above its click, session 35's audit)."""
-    image = np.ascontiguousarray(shown).copy()
-    opaque = (255,) if image.shape[2] == 4 else ()
+def _marks(hints: list[dict], point, shape: tuple[int, ...]) -> list[Mark]:
+    """Each hint as a dot of its color and the pending point as a ring, centred on their photo pixels (``shape``: the
+    photo's), as fractions of the photo: the page draws them at a fixed size over the picture however it is scaled."""
+    height, width = shape[:2]
 
-    def color(rgb) -> tuple:
-        return tuple(int(c) for c in rgb) + opaque
+    def at(x: float, y: float) -> tuple[float, float]:  # the pixel's centre, however large the picture is drawn
+        return (x + 0.5) / width, (y + 0.5) / height
 
-    radius = max(4, round(min(image.shape[:2]) / 80))
-
-    def at(x: float, y: float) -> tuple[int, int]:  # the centre of the photo pixel's block, however enlarged
-        return round((x + 0.5) * scale[0] - 0.5), round((y + 0.5) * scale[1] - 0.5)
-
-    for hint in hints:
-        centre = at(hint["x"], hint["y"])
-        cv2.circle(image, centre, radius + 2, color((255, 255, 255)), -1, cv2.LINE_AA)
-        cv2.circle(image, centre, radius + 1, color((0, 0, 0)), -1, cv2.LINE_AA)
-        cv2.circle(image, centre, radius, color(hint["rgb"]), -1, cv2.LINE_AA)
+    marks = [Mark(*at(hint["x"], hint["y"]), hex_code(hint["rgb"])) for hint in hints]
     if point is not None:
-        centre = at(*point)
-        cv2.circle(image, centre, radius + 3, color((255, 255, 255)), 2, cv2.LINE_AA)
-        cv2.circle(image, centre, radius + 5, color((0, 0, 0)), 1, cv2.LINE_AA)
-    return image
+        marks.append(Mark(*at(*point)))
+    return marks
 
 
 def _take_click(digest: str, click: tuple[int, int] | None, shown_shape: tuple[int, ...],
@@ -337,12 +322,11 @@ def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
                 "the object you clicked (one hint can tint most of a photo): give each region that should keep its "
                 "own color a hint of its own.")
     shown = widgets.display(result, picture.alpha, CLICK_SIDE)  # transparent where the picture is
-    scale = (shown.shape[1] / result.shape[1], shown.shape[0] / result.shape[0])
     image_column, controls = st.columns([3, 2])
     with image_column:
-        click = clickable_image(_marked(shown, scale, hints_of(digest), _store(POINT_KEY).get(digest)),
-                                key=f"colorize.hint_click.{digest[:16]}",
-                                alt=f"{picture.name} colorized: click or tap a point to give it a color")
+        click = clickable_image(shown, key=f"colorize.hint_click.{digest[:16]}",
+                                alt=f"{picture.name} colorized: click or tap a point to give it a color",
+                                marks=_marks(hints_of(digest), _store(POINT_KEY).get(digest), result.shape))
     _take_click(digest, click, shown.shape, picture.rgb.shape)  # before the typed point's inputs: it sets them
     with image_column:
         _typed_point_ui(digest, picture.rgb.shape)
