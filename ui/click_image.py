@@ -8,7 +8,7 @@ data URL, and the JavaScript below is all there is.
 
 The hints' dots and the pending point's ring are drawn by the page over the picture, at a fixed size in CSS pixels:
 drawn into the picture they shrank with it, to about 8 px across on a phone's 264-px column (session 40's audit), and
-every click sent the whole picture again only to move a ring.
+every click made a new picture, which the browser loaded again only to move a ring.
 
 - ``clickable_image(image, key, alt, marks)`` → the (x, y) clicked since the last run, in ``image``'s pixels, or None.
 - ``Mark``: a dot of a color (a hint) or a ring (the pending point) at a place given as fractions of the picture.
