@@ -6,7 +6,7 @@ gray is almost right (white swans on black water: gray is 40 dB from the truth) 
 shadows toward black, and the Lab gamut narrows at both ends). This module keeps each pixel darker than
 ``shadows_below`` or lighter than ``highlights_above`` (L units) within the training photos' **median
 chroma at its lightness**; in between nothing changes. It only lowers chroma, never raises it, and keeps
-every hue. The flagship's decoding applies it as far as the model guessed (``hypercolumn.within_lightness_ceiling``).
+every hue. The flagship's decoding applies it as far as the model guessed (``hypercolumn_decoding.within_lightness_ceiling``).
 
 - **Table**: the median chroma of the training photos' pixels at each of ``LEVELS`` lightness levels of
   5 L units, pooled as the training palette is (``colorizer.baselines.pooled_lab``); fitted with the

@@ -36,7 +36,7 @@ if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept
     quiet_tensorflow()
 
 from colorizer import color, data, quantize  # noqa: E402
-from colorizer.models import hypercolumn  # noqa: E402
+from colorizer.models import hypercolumn_decoding  # noqa: E402
 
 
 def without_wash(ab: np.ndarray, guessed: np.ndarray, strength: float, mode: str) -> np.ndarray:
@@ -61,18 +61,18 @@ def training_rebalancing_weights(data_dir: str) -> np.ndarray:
 
 
 def with_wash_taken_out(strength: float, mode: str) -> None:
-    shipped = hypercolumn.within_lightness_ceiling
+    shipped = hypercolumn_decoding.within_lightness_ceiling
 
     def ceiling_then_wash(ab, batch_input, outputs, options):
         ab = shipped(ab, batch_input, outputs, options)
-        guessed = 1.0 - hypercolumn.certainty(np.asarray(outputs["probs"]), **options)
+        guessed = 1.0 - hypercolumn_decoding.certainty(np.asarray(outputs["probs"]), **options)
         return without_wash(ab, guessed, strength, mode)
 
-    hypercolumn.within_lightness_ceiling = ceiling_then_wash  # predict_ab looks it up at call time
+    hypercolumn_decoding.within_lightness_ceiling = ceiling_then_wash  # predict_ab looks it up at call time
 
 
 def with_prior_put_back(tau: float, weights: np.ndarray, where_guessed: bool = False) -> None:
-    shipped, factor = hypercolumn.decode, weights ** np.float32(-tau)
+    shipped, factor = hypercolumn_decoding.decode, weights ** np.float32(-tau)
 
     def decode(probs, ab_reg_norm, *args, **kwargs):
         probs = np.asarray(probs, np.float32)
@@ -82,10 +82,10 @@ def with_prior_put_back(tau: float, weights: np.ndarray, where_guessed: bool = F
             return ab
         # The shipped colors where the model was sure, the corrected ones as far as it guessed.
         options = {key: value for key, value in kwargs.items() if key != "head"}
-        sure = hypercolumn.certainty(probs, **options)[..., None]
+        sure = hypercolumn_decoding.certainty(probs, **options)[..., None]
         return sure * shipped(probs, ab_reg_norm, *args, **kwargs) + (1.0 - sure) * ab
 
-    hypercolumn.decode = decode  # predict_ab looks it up at call time
+    hypercolumn_decoding.decode = decode  # predict_ab looks it up at call time
 
 
 def main(argv=None) -> int:

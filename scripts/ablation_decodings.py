@@ -1,5 +1,5 @@
 """The flagship's decodings that were tried and not shipped (docs/results.md's head and saturation
-studies), for ``scripts/tune_flagship.py``. The shipped decoding is ``colorizer.models.hypercolumn``'s
+studies), for ``scripts/tune_flagship.py``. The shipped decoding is ``colorizer.models.hypercolumn_decoding``'s
 ``decode``; with none of the options below, ``decode`` here gives exactly its result.
 
 ``decode(probs, ab_reg_norm, temperature=None, head="blend", <ablation options>, **shipped)``:
@@ -26,7 +26,7 @@ if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept
 
 from colorizer import quantize  # noqa: E402
 from colorizer.color import unnormalize_ab  # noqa: E402
-from colorizer.models import hypercolumn  # noqa: E402
+from colorizer.models import hypercolumn_decoding  # noqa: E402
 
 HEADS = ("blend", "muted", "annealed", "regression")
 
@@ -34,21 +34,21 @@ HEADS = ("blend", "muted", "annealed", "regression")
 def decode(probs: np.ndarray, ab_reg_norm: np.ndarray, temperature: float | None = None, head: str = "blend",
            chroma_floor: float = 0.3, agreement_power: float = 0, chroma_gain: float = 1.0, chroma_restore: float = 0,
            **shipped) -> np.ndarray:
-    """probs …×313 and ab_reg_norm …×2 → ab …×2 (raw units): ``hypercolumn.decode`` with the ablations
+    """probs …×313 and ab_reg_norm …×2 → ab …×2 (raw units): ``hypercolumn_decoding.decode`` with the ablations
     of the module docstring."""
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
     if head in ("annealed", "regression"):
-        return hypercolumn.decode(probs, ab_reg_norm, temperature, head, **shipped)
-    options = hypercolumn.decode_options_of(shipped, temperature)
+        return hypercolumn_decoding.decode(probs, ab_reg_norm, temperature, head, **shipped)
+    options = hypercolumn_decoding.decode_options_of(shipped, temperature)
     regression = unnormalize_ab(np.asarray(ab_reg_norm, np.float32))
     annealed = quantize.annealed_mean(probs, options["temperature"])
-    vivid = hypercolumn.sureness(probs, annealed, options)[..., None]
+    vivid = hypercolumn_decoding.sureness(probs, annealed, options)[..., None]
     if agreement_power:
         vivid = vivid * hue_agreement(annealed, regression) ** agreement_power
     if head == "muted":  # uncertain pixels keep the annealed hue at a fraction of its chroma
         return annealed * (chroma_floor + (1.0 - chroma_floor) * vivid)
-    blend = hypercolumn.blend(annealed, regression, vivid, options) * np.float32(chroma_gain)
+    blend = hypercolumn_decoding.blend(annealed, regression, vivid, options) * np.float32(chroma_gain)
     if chroma_restore:
         blend = restore_chroma(blend, probs, chroma_restore)
     return blend

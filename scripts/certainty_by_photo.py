@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Is the certainty map sure where the model is right? Per photo: how sure it was, its gain over gray, and the gate's guess.
 
-Per photo of each set: the share of pixels the Colorize page calls sure (``hypercolumn.SURE``), the gain over gray,
+Per photo of each set: the share of pixels the Colorize page calls sure (``hypercolumn_decoding.SURE``), the gain over gray,
 and the colorfulness the gate expected against the truth's.
 
 Per set, the mean share sure and its correlation with the gain over gray (positive: the surer, the better), the gate's
@@ -27,7 +27,7 @@ if __name__ == "__main__":  # run as a script: TensorFlow's loading chatter kept
 
     quiet_tensorflow()
 
-from colorizer.models.hypercolumn import SURE  # noqa: E402  (the Colorize page's threshold: one definition)
+from colorizer.models.hypercolumn_decoding import SURE  # noqa: E402  (the Colorize page's threshold: one definition)
 
 DEFAULT_SETS = "val,opencv,data/fresh/scenes,data/fresh/objects"
 

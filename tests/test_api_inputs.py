@@ -13,7 +13,7 @@ from PIL import Image
 
 from colorizer.color import rgb_to_lab
 from colorizer.hints import HintError, validate_hints
-from colorizer.models import hypercolumn, hypercolumn_hints
+from colorizer.models import hypercolumn_decoding, hypercolumn_hints
 from colorizer.video.frames import FrameColorizer
 from colorizer.video.pipeline import colorize_video
 from conftest import make_photo
@@ -168,7 +168,7 @@ def test_the_hint_network_refuses_an_unknown_decoding_option_before_it_runs():
     with pytest.raises(TypeError, match="unknown decoding option 'confidence'"):
         hypercolumn_hints.predict_ab(forward, np.zeros((1, 32, 32, 1), np.float32), confidence=0.5)
     assert not calls
-    assert hypercolumn.decode_options_of({}, defaults=hypercolumn_hints.DECODE) == hypercolumn_hints.DECODE
+    assert hypercolumn_decoding.decode_options_of({}, defaults=hypercolumn_hints.DECODE) == hypercolumn_hints.DECODE
 
 
 # --- 5. hints with numpy's numbers ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Where the model was sure of its colors: hypercolumn.certainty (the decoding's own weight of its sure
+"""Where the model was sure of its colors: hypercolumn_decoding.certainty (the decoding's own weight of its sure
 color), Colorizer.certainty, and the Colorize page's summary of it (ui.certainty_ui)."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from colorizer import quantize
-from colorizer.models import hypercolumn
+from colorizer.color import unnormalize_ab
+from colorizer.models import hypercolumn, hypercolumn_decoding
 
 
 def _distribution(peaked_at: int | None) -> np.ndarray:
@@ -20,7 +21,7 @@ def _distribution(peaked_at: int | None) -> np.ndarray:
 
 def test_certainty_is_one_where_sure_and_zero_where_guessing():
     probs = np.stack([_distribution(40), _distribution(None)])[None]  # 1×2 grid
-    certainty = hypercolumn.certainty(probs)
+    certainty = hypercolumn_decoding.certainty(probs)
     assert certainty.shape == (1, 2)
     assert certainty[0, 0] == pytest.approx(1.0) and certainty[0, 1] == pytest.approx(0.0)
 
@@ -30,14 +31,14 @@ def test_certainty_is_the_blends_weight_of_the_sure_color():
     logits = rng.normal(0, 3, (6, 5, quantize.N_BINS)).astype(np.float32)
     probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     reg = rng.uniform(-0.3, 0.3, (6, 5, 2)).astype(np.float32)
-    w = hypercolumn.certainty(probs)[..., None]
+    w = hypercolumn_decoding.certainty(probs)[..., None]
     annealed = quantize.annealed_mean(probs, hypercolumn.DECODE["temperature"])
-    regression = hypercolumn.unnormalize_ab(reg) * hypercolumn.DECODE.get("regression_gain", 1.0)
+    regression = unnormalize_ab(reg) * hypercolumn.DECODE.get("regression_gain", 1.0)
     if hypercolumn.DECODE.get("hue_of_annealed"):  # the unsure color: the regression's chroma, the annealed hue
         unit = annealed / np.linalg.norm(annealed, axis=-1, keepdims=True)
         regression = unit * np.linalg.norm(regression, axis=-1, keepdims=True)
     # decode = w·annealed + (1 − w)·regression, pixel by pixel: the map says where each color came from.
-    np.testing.assert_allclose(hypercolumn.decode(probs, reg), w * annealed + (1 - w) * regression, atol=1e-4)
+    np.testing.assert_allclose(hypercolumn_decoding.decode(probs, reg), w * annealed + (1 - w) * regression, atol=1e-4)
     assert (w == 0).any() and (w > 0.5).any()  # both kinds of pixel in the test
 
 
@@ -49,15 +50,16 @@ def test_colorizer_certainty_maps_the_network_grid(tiny_colorizers, monkeypatch)
     assert certainty.shape == (side, side) and certainty.dtype == np.float32
     assert np.all((0 <= certainty) & (certainty <= 1))
     _, x = flagship.prepared(photo)  # the map is the decoding's weight on this photo's own distribution
-    np.testing.assert_allclose(certainty, hypercolumn.certainty(np.asarray(flagship.forward(x)["probs"])[0]), atol=1e-6)
+    np.testing.assert_allclose(certainty, hypercolumn_decoding.certainty(np.asarray(flagship.forward(x)["probs"])[0]), atol=1e-6)
     # The map of the decoding on screen: at the slider's temperature, not the default's (session 38's mutation audit:
     # a map that dropped it passed every test).
     probs = np.asarray(flagship.forward(x)["probs"])[0]
     cooler = flagship.certainty(photo, temperature=0.1)
-    np.testing.assert_allclose(cooler, hypercolumn.certainty(probs, 0.1), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(cooler, hypercolumn_decoding.certainty(probs, 0.1), rtol=1e-4, atol=1e-9)
     # Asked of the decoding itself: an untrained tiny model's map can be 0 at both temperatures (in float32, on a CPU
     # without bfloat16: session 39), so the values alone could not tell the temperature was passed on.
-    asked, decoding = [], hypercolumn.certainty
+    asked, decoding = [], hypercolumn_decoding.certainty
+    # On the architecture module: ``Colorizer`` reads the contract's ``arch.certainty`` there.
     monkeypatch.setattr(hypercolumn, "certainty", lambda probs, temperature=None, **options: (
         asked.append(temperature), decoding(probs, temperature, **options))[1])
     flagship.certainty(photo, temperature=0.1)

@@ -31,7 +31,7 @@ def test_a_set_where_the_surer_photos_are_worse_has_a_negative_correlation():
 def test_photo_rows_read_the_pages_threshold_and_the_evaluations_gain(tiny_colorizers, photo_dir):
     from colorizer.eval_sets import held_out_truths
     from colorizer.evaluate import evaluate_photos
-    from colorizer.models.hypercolumn import SURE
+    from colorizer.models.hypercolumn_decoding import SURE
 
     script = load_script("certainty_by_photo")
     model = tiny_colorizers["hypercolumn"]

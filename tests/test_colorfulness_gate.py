@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from colorizer import colorfulness_gate
-from colorizer.color import lab_to_rgb
+from colorizer.color import lab_to_rgb, unnormalize_l
 from colorizer.metrics import colorfulness
 from conftest import load_script
 
@@ -113,7 +113,7 @@ def test_a_checkpoint_with_a_gate_caps_the_flagship_and_one_without_never_does(t
     # The tiny untrained decoder paints faintly: make its color bold enough to cap (temperature, gains).
     bold = {"temperature": 0.05, "regression_gain": 4.0, "confidence_low": 0.9, "confidence_high": 1.0}
     ab = plain.predict_ab(x, **bold)
-    L = hypercolumn.unnormalize_l(x[..., 0])
+    L = unnormalize_l(x[..., 0])
     before = colorfulness_gate.output_colorfulness(ab[0], L[0])
     assert before > 2.0, before
     _constant_gate(before / 4).save(folder / colorfulness_gate.FILE_NAME)
@@ -144,13 +144,13 @@ def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path)
     model = load(folder)
     scene = model.scene_colorfulness(image)
     _, x = model.prepared(image)
-    own = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0)[0], hypercolumn.unnormalize_l(x[0, ..., 0]))
+    own = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0)[0], unnormalize_l(x[0, ..., 0]))
     assert scene.expected == pytest.approx(0.5) and scene.ceiling == pytest.approx(hypercolumn.DECODE["colorfulness_cap"] * 0.5)
     assert scene.painted == pytest.approx(own) and scene.held_back == (own > scene.ceiling)
     # At the slider's temperature, as the picture on screen is decoded (session 38's mutation audit).
     cooler = model.scene_colorfulness(image, temperature=0.1).painted
     at_01 = colorfulness_gate.output_colorfulness(model.predict_ab(x, colorfulness_cap=0, temperature=0.1)[0],
-                                                  hypercolumn.unnormalize_l(x[0, ..., 0]))
+                                                  unnormalize_l(x[0, ..., 0]))
     assert cooler == pytest.approx(at_01) and abs(cooler - own) > 1e-3
 
 

@@ -135,9 +135,9 @@ def test_unknown_decodings_are_refused(tiny_colorizers, photo_37x53):
         tiny_colorizers["hypercolumn_hints"].colorize(photo_37x53, hints=[{"x": 3, "y": 4, "rgb": [200, 30, 30]}],
                                                       spread="residual")
     with pytest.raises(TypeError, match="unknown decoding option 'confidence'"):
-        from colorizer.models import hypercolumn
+        from colorizer.models import hypercolumn_decoding
 
-        hypercolumn.decode(np.full((2, 2, 313), 1 / 313, np.float32), np.zeros((2, 2, 2), np.float32), confidence=0.5)
+        hypercolumn_decoding.decode(np.full((2, 2, 313), 1 / 313, np.float32), np.zeros((2, 2, 2), np.float32), confidence=0.5)
 
 
 def test_timed_colorize(tiny_colorizers, photo_37x53):

@@ -14,7 +14,7 @@ import pytest
 from colorizer import quantize
 from colorizer.color import AB_NORM, ab_of_rgb, rgb_to_lab
 from colorizer.inference import Colorizer
-from colorizer.models import hypercolumn
+from colorizer.models import hypercolumn, hypercolumn_decoding
 from conftest import TINY_SIZES, load_script
 
 # uint8 rounding of the output moves a, b by at most about one unit; a swap or a scale error by tens.
@@ -163,12 +163,12 @@ def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
     regression = np.tile(np.array([-10.0, 25.0], np.float32) / AB_NORM, (4, 4, 1))
     gain = hypercolumn.DECODE["regression_gain"]
     plain = {"hue_of_annealed": False}
-    np.testing.assert_allclose(hypercolumn.decode(probs, regression, **plain), np.tile([-10.0 * gain, 25.0 * gain], (4, 4, 1)), atol=1e-4)
-    np.testing.assert_allclose(hypercolumn.decode(probs, regression, regression_gain=1.0, **plain), np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
+    np.testing.assert_allclose(hypercolumn_decoding.decode(probs, regression, **plain), np.tile([-10.0 * gain, 25.0 * gain], (4, 4, 1)), atol=1e-4)
+    np.testing.assert_allclose(hypercolumn_decoding.decode(probs, regression, regression_gain=1.0, **plain), np.tile([-10.0, 25.0], (4, 4, 1)), atol=1e-4)
     # Shipped: the regression's chroma (× gain), in the annealed mean's hue.
     assert hypercolumn.DECODE["hue_of_annealed"]
     annealed = quantize.annealed_mean(probs, hypercolumn.DECODE["temperature"])
-    shipped = hypercolumn.decode(probs, regression)
+    shipped = hypercolumn_decoding.decode(probs, regression)
     np.testing.assert_allclose(np.linalg.norm(shipped, axis=-1), np.hypot(10.0, 25.0) * gain, rtol=1e-4)
     np.testing.assert_allclose(shipped / np.linalg.norm(shipped, axis=-1, keepdims=True),
                                annealed / np.linalg.norm(annealed, axis=-1, keepdims=True), atol=1e-4)
@@ -176,16 +176,16 @@ def test_flagship_blend_falls_back_to_the_regression_color_where_unsure():
     sure = np.zeros_like(probs)
     k = int(quantize.nearest_bin(np.array([[40.0, 10.0]]))[0])
     sure[..., k] = 1.0
-    np.testing.assert_allclose(hypercolumn.decode(sure, regression), np.tile(quantize.AB_BINS[k], (4, 4, 1)), atol=1e-3)
+    np.testing.assert_allclose(hypercolumn_decoding.decode(sure, regression), np.tile(quantize.AB_BINS[k], (4, 4, 1)), atol=1e-3)
 
 
 def test_flagship_unknown_head_is_refused():
     probs = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     with pytest.raises(ValueError, match="unknown head 'vivid'; known: blend, annealed, regression"):
-        hypercolumn.decode(probs, np.zeros((2, 2, 2), np.float32), head="vivid")
+        hypercolumn_decoding.decode(probs, np.zeros((2, 2, 2), np.float32), head="vivid")
     # The ablations' options are the tuning script's, not the shipped model's.
     with pytest.raises(TypeError, match="unknown decoding option 'chroma_gain'"):
-        hypercolumn.decode(probs, np.zeros((2, 2, 2), np.float32), chroma_gain=1.2)
+        hypercolumn_decoding.decode(probs, np.zeros((2, 2, 2), np.float32), chroma_gain=1.2)
 
 
 def ablation_decodings():
@@ -199,9 +199,9 @@ def test_ablation_decodings_without_options_are_the_shipped_ones():
     probs = rng.dirichlet(np.full(quantize.N_BINS, 0.05), size=(3, 4)).astype(np.float32)
     regression = rng.uniform(-0.4, 0.4, (3, 4, 2)).astype(np.float32)
     for head in ("blend", "annealed", "regression"):
-        np.testing.assert_array_equal(ablation.decode(probs, regression, head=head), hypercolumn.decode(probs, regression, head=head))
+        np.testing.assert_array_equal(ablation.decode(probs, regression, head=head), hypercolumn_decoding.decode(probs, regression, head=head))
     np.testing.assert_array_equal(ablation.decode(probs, regression, temperature=0.6, regression_gain=1.0),
-                                  hypercolumn.decode(probs, regression, temperature=0.6, regression_gain=1.0))
+                                  hypercolumn_decoding.decode(probs, regression, temperature=0.6, regression_gain=1.0))
     # "muted": the annealed mean, its chroma scaled by confidence from the floor up (a flat distribution: the floor).
     flat = np.full((2, 2, quantize.N_BINS), 1.0 / quantize.N_BINS, np.float32)
     annealed = quantize.annealed_mean(flat, hypercolumn.DECODE["temperature"])
@@ -254,7 +254,7 @@ def test_mirror_averaging_cancels_what_depends_on_position_and_keeps_what_the_ph
     its mirror image, flipped back; one that paints by the photo's content (a bright pixel) is unchanged;
     the other outputs (the gate's prediction) are the photo's own."""
     from colorizer.color import AB_NORM
-    from colorizer.models import hypercolumn
+    from colorizer.models import hypercolumn_decoding
 
     red, blue = np.array([0.5, 0.3]), np.array([-0.2, -0.6])
     flat = lambda x: np.full((*x.shape[:3], quantize.N_BINS), 1.0 / quantize.N_BINS)  # noqa: E731
@@ -268,17 +268,17 @@ def test_mirror_averaging_cancels_what_depends_on_position_and_keeps_what_the_ph
 
     photo = np.zeros((1, 2, 4, 1))
     photo[0, 0, 0] = 1.0  # one bright pixel, top left
-    one_view = hypercolumn.predict_ab(by_position, photo, head="regression")
+    one_view = hypercolumn_decoding.predict_ab(by_position, photo, head="regression")
     np.testing.assert_allclose(one_view[0, 0, 0], red * AB_NORM, rtol=1e-6)
     calls.clear()
-    both = hypercolumn.predict_ab(by_position, photo, head="regression", mirror=True)
+    both = hypercolumn_decoding.predict_ab(by_position, photo, head="regression", mirror=True)
     np.testing.assert_allclose(both, np.broadcast_to((red + blue) / 2 * AB_NORM, (1, 2, 4, 2)), rtol=1e-6)
     assert len(calls) == 2 and np.array_equal(calls[1], photo[:, :, ::-1])  # the second pass saw the mirror
 
     def by_content(x):  # red where the photo is bright, blue elsewhere
         return {"probs": flat(x), "ab_reg": np.where(x > 0.5, red, blue), "colorfulness": np.array([7.0])}
 
-    averaged = hypercolumn.averaged_with_mirror(by_content(photo), by_content(photo[:, :, ::-1]))
+    averaged = hypercolumn_decoding.averaged_with_mirror(by_content(photo), by_content(photo[:, :, ::-1]))
     np.testing.assert_allclose(averaged["ab_reg"], by_content(photo)["ab_reg"])
     own, mirrored = {**by_content(photo), "colorfulness": np.array([3.0])}, {**by_content(photo), "colorfulness": np.array([9.0])}
-    assert hypercolumn.averaged_with_mirror(own, mirrored)["colorfulness"][0] == 3.0  # the photo's gate, not the mirror's
+    assert hypercolumn_decoding.averaged_with_mirror(own, mirrored)["colorfulness"][0] == 3.0  # the photo's gate, not the mirror's

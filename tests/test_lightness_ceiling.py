@@ -75,12 +75,12 @@ def test_fit_script_writes_the_median_chroma_of_the_training_split(tmp_path):
 
 @pytest.mark.parametrize("with_gate", [True, False])
 def test_the_flagship_decoding_lowers_guessed_tints_only_for_a_checkpoint_with_a_gate(with_gate):
-    """``hypercolumn.within_lightness_ceiling``: a white area's cells lose their tint where the model guessed
+    """``hypercolumn_decoding.within_lightness_ceiling``: a white area's cells lose their tint where the model guessed
     (a flat 313-bin distribution: certainty 0) and keep it where it was sure (all its mass on one bin:
     certainty 1); only where the outputs hold a colorfulness gate's prediction (the shipped flagship): a
     fine-tuned decoder (no gate) keeps every tint."""
     from colorizer import colorfulness_gate, quantize
-    from colorizer.models import hypercolumn
+    from colorizer.models import hypercolumn_decoding
 
     L = np.full((1, 32, 32), 50.0, np.float32)
     L[:, :, 16:] = 97.0                                    # the right half white
@@ -90,8 +90,8 @@ def test_the_flagship_decoding_lowers_guessed_tints_only_for_a_checkpoint_with_a
     probs[0, :4] = 0.0
     probs[0, :4, :, sure_bin] = 1.0                        # sure of the tint in the top half
     outputs = {"probs": probs, **({colorfulness_gate.OUTPUT: np.array([40.0])} if with_gate else {})}
-    options = hypercolumn.decode_options_of({})
-    out = hypercolumn.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, options)
+    options = hypercolumn_decoding.decode_options_of({})
+    out = hypercolumn_decoding.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, options)
     np.testing.assert_allclose(out[:, :, :4], ab[:, :, :4])       # the mid-gray half as it was
     np.testing.assert_allclose(out[:, :4], ab[:, :4], atol=1e-4)  # sure: kept
     if with_gate:
@@ -99,10 +99,10 @@ def test_the_flagship_decoding_lowers_guessed_tints_only_for_a_checkpoint_with_a
     else:
         np.testing.assert_allclose(out, ab)
     if with_gate:  # every pixel alike: the sure tint goes too
-        every = hypercolumn.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, {**options, "ceiling_spares_sure": False})
+        every = hypercolumn_decoding.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, {**options, "ceiling_spares_sure": False})
         assert np.linalg.norm(every[0, :, 4:], axis=-1).max() < 6
     off = {**options, "shadows_below": 0.0, "highlights_above": 100.0}
-    np.testing.assert_array_equal(hypercolumn.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, off), ab)
+    np.testing.assert_array_equal(hypercolumn_decoding.within_lightness_ceiling(ab, normalize_l(L[..., None]), outputs, off), ab)
 
 
 def test_each_bound_alone_and_the_tables_values_at_its_level_centres():

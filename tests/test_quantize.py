@@ -116,7 +116,7 @@ def test_annealed_mean_keeps_leading_shape_and_rejects_bad_temperature():
 
 
 def test_mass_near_sums_the_bins_within_the_radius():
-    """The decoding's sureness (``hypercolumn.sureness``) is this mass within ``confidence_radius`` (20) of the
+    """The decoding's sureness (``hypercolumn_decoding.sureness``) is this mass within ``confidence_radius`` (20) of the
     annealed color: bins at distance 0, 10 and exactly 20 count, one at √500 ≈ 22.4 does not."""
     probs = np.zeros((1, 2, q.N_BINS), np.float32)
     for (a, b), p in (((0, 0), 0.1), ((10, 0), 0.3), ((0, 20), 0.2), ((20, 10), 0.4)):
@@ -173,15 +173,15 @@ def test_hue_agreement_is_one_for_one_hue_and_near_zero_for_opposite_hues():
 
 
 def test_muting_where_hues_disagree_scales_only_the_disagreeing_pixel():
-    from colorizer.models import hypercolumn
+    from colorizer.models import hypercolumn, hypercolumn_decoding
 
     probs = np.zeros((1, 2, q.N_BINS), np.float32)
     probs[0, 0, _bin_near(40, 40)] = 1.0                                          # sure of one hue
     probs[0, 1, _bin_near(40, 40)] = 0.65
     probs[0, 1, _bin_near(-40, -40)] = 0.35                                       # agreement about 0.3
     ab = np.array([[[20.0, 30.0], [20.0, 30.0]]], np.float32)
-    np.testing.assert_array_equal(hypercolumn.muted_where_hues_disagree(ab, probs, 0.0), ab)  # off: unchanged
-    muted = hypercolumn.muted_where_hues_disagree(ab, probs, 0.6)
+    np.testing.assert_array_equal(hypercolumn_decoding.muted_where_hues_disagree(ab, probs, 0.0), ab)  # off: unchanged
+    muted = hypercolumn_decoding.muted_where_hues_disagree(ab, probs, 0.6)
     np.testing.assert_allclose(muted[0, 0], ab[0, 0])
     agreement = q.hue_agreement(probs)[0, 1]
     assert 0.25 < agreement < 0.35
@@ -189,8 +189,8 @@ def test_muting_where_hues_disagree_scales_only_the_disagreeing_pixel():
     # decode takes it as an option; the shipped decoding leaves it off.
     regression = np.zeros((1, 2, 2), np.float32)
     assert hypercolumn.DECODE["hue_agreement"] == 0.0
-    np.testing.assert_allclose(hypercolumn.decode(probs, regression, hue_agreement=0.6),
-                               hypercolumn.muted_where_hues_disagree(hypercolumn.decode(probs, regression), probs, 0.6), atol=1e-5)
+    np.testing.assert_allclose(hypercolumn_decoding.decode(probs, regression, hue_agreement=0.6),
+                               hypercolumn_decoding.muted_where_hues_disagree(hypercolumn_decoding.decode(probs, regression), probs, 0.6), atol=1e-5)
 
 
 def test_bin_searches_over_more_pixels_than_one_chunk_cover_every_row():

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from colorizer.imageio import DecodedImage
-from colorizer.models.hypercolumn import SURE  # a pixel is "sure" at half its color the sure guess: one definition
+from colorizer.models.hypercolumn_decoding import SURE  # a pixel is "sure" at half its color the sure guess: one definition
 from ui import charts, loaders, widgets
 from ui.reference_ui import confidence_image
 

@@ -29,9 +29,9 @@ import numpy as np
 
 from colorizer import hints as hint_tools
 from colorizer.color import unnormalize_l
-from colorizer.models import hypercolumn
-from colorizer.models.hypercolumn import (HEADS, OUTPUT_STRIDE, SIZE_MULTIPLE, UPSAMPLING,  # noqa: F401 (re-exported contract)
-                                          decode, encoder_features)
+from colorizer.models import hypercolumn, hypercolumn_decoding
+from colorizer.models.hypercolumn import OUTPUT_STRIDE, SIZE_MULTIPLE, UPSAMPLING, encoder_features  # noqa: F401 (re-exported contract)
+from colorizer.models.hypercolumn_decoding import HEADS, decode  # noqa: F401 (the flagship's decodings; HEADS re-exported contract)
 from colorizer.models.hypercolumn import decoder_head  # noqa: F401 (the flagship's decoder, with a hint input)
 from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)
 from colorizer.models.losses import two_head_losses as loss_and_metrics  # noqa: F401 (the two heads', plain MSE)
@@ -105,7 +105,7 @@ def inference_network(model: keras.Model) -> keras.Model:
 def certainty(probs: np.ndarray, temperature: float | None = None, **options) -> np.ndarray:
     """As the flagship's ``certainty``, with this model's own ``DECODE`` (merged by the flagship's rule, as
     ``predict_ab``'s options are)."""
-    return hypercolumn.certainty(probs, **hypercolumn.decode_options_of(options, temperature, defaults=DECODE))
+    return hypercolumn_decoding.certainty(probs, **hypercolumn_decoding.decode_options_of(options, temperature, defaults=DECODE))
 
 
 def hint_grid_shape(working_size: int) -> tuple[int, int]:
@@ -131,7 +131,7 @@ def predict_ab(forward, batch_input: np.ndarray, hint_grid: np.ndarray | None = 
     if spread not in SPREADS:
         raise ValueError(f"unknown spread {spread!r}; known: {', '.join(map(str, SPREADS))}")
     # The flagship's merge with this model's DECODE: a misspelt option is refused as there, before the network runs.
-    options = hypercolumn.decode_options_of(decode_options, temperature, defaults=DECODE)
+    options = hypercolumn_decoding.decode_options_of(decode_options, temperature, defaults=DECODE)
     outputs = predict_outputs(forward, batch_input, hint_grid)
     ab = decode(outputs["probs"], outputs["ab_reg"], head=head, **options)
     if hint_grid is None or spread is None or not np.any(hint_grid[..., 2]):
