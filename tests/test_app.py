@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.widgets import ACCENT_TEXT_CSS, CHART_TEXT_CSS, STEADY_SCROLL_CSS
+from ui.widgets import ACCENT_TEXT_CSS, CAPTION_CODE_CSS, CHART_TEXT_CSS, STEADY_SCROLL_CSS
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
     TUNED_NAME, as_read, assert_no_page_error, color_png, element_kinds, gray_png, no_checkpoints_env, tiny_app_env,
@@ -56,7 +56,7 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
         assert not at.error, (page, texts(at.error))
         # The page keeps its scroll when a rerun adds to it, and text on the accent and in charts is readable in both
         # themes (ui.widgets.page_style; their effect: test_browser.py)
-        assert any(all(css in html.proto.body for css in (STEADY_SCROLL_CSS, ACCENT_TEXT_CSS, CHART_TEXT_CSS))
+        assert any(all(css in html.proto.body for css in (STEADY_SCROLL_CSS, ACCENT_TEXT_CSS, CHART_TEXT_CSS, CAPTION_CODE_CSS))
                    for html in at.get("html")), page
     assert [t.value for t in at.title] == ["Training curves"]
 
