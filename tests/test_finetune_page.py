@@ -7,6 +7,7 @@ an unexpected error is one message, not a traceback (the page runs through ``run
 """
 from __future__ import annotations
 
+import json
 import io
 import time
 from pathlib import Path
@@ -246,7 +247,13 @@ def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_pa
     assert not at.exception, at.exception
     assert "## On the 1 held-out photo" in [m.value for m in at.markdown]
     [table] = at.dataframe
-    assert list(table.value.columns) == ["model", "PSNR (dB) ↑", "SSIM ↑", "L2_ab ↓", "colorfulness"]
+    assert list(table.value.columns) == ["model", "psnr", "ssim", "l2_ab", "colorfulness"]
+    # Compare's columns (session 41's audit: on a phone the fine-tuned model's long name left PSNR and a cut SSIM in
+    # view, and nothing kept the names when swiped): the model pinned, the labels and arrows Compare's.
+    columns = json.loads(table.proto.columns)
+    assert columns["model"]["pinned"] is True, columns
+    assert [columns[k]["label"] for k in ("psnr", "ssim", "l2_ab")] == ["PSNR dB ↑", "SSIM ↑", "L2_ab ↓"], columns
+    assert table.value["psnr"].tolist() == [15.31, 13.24, tuned_psnr if verdict != "same" else 13.24]
     warnings, captions = [as_read(w.value) for w in at.warning], [as_read(c.value) for c in at.caption]
     if verdict == "worse":
         assert warnings == ["The fine-tuned model is 1.49 dB below its base hypercolumn on the held-out photo (one "

@@ -34,6 +34,7 @@ from ui import callbacks, charts, loaders, photo_store, visitor, widgets, work_q
 from ui.callbacks import safe
 from ui.cards import public_card
 from ui.plain_text import plain
+from ui.tables import METRIC_COLUMNS
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "my_models_ui", "JOB_KEY", "LIMITS"]
 
@@ -515,9 +516,8 @@ def scores_ui(card: dict) -> None:
         value = scores.get(key)
         return round(value, digits) if isinstance(value, (int, float)) else None
 
-    rows = [{"model": k, "PSNR (dB) ↑": rounded(v, "psnr", 2), "SSIM ↑": rounded(v, "ssim", 4),
-             "L2_ab ↓": rounded(v, "l2_ab", 2), "colorfulness": rounded(v, "colorfulness", 1)}
-            for k, v in evaluation.items()]
+    rows = [{"model": k, "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4), "l2_ab": rounded(v, "l2_ab", 2),
+             "colorfulness": rounded(v, "colorfulness", 1)} for k, v in evaluation.items()]
     data = card.get("data", {})
     count = data.get("held_out_photos")
     if data.get("held_out"):
@@ -525,7 +525,9 @@ def scores_ui(card: dict) -> None:
         st.markdown(f"## On the {photos}")
     else:
         st.markdown("## On the training photo (none was held out)")
-    st.dataframe(rows, hide_index=True)
+    # Compare's columns: the model pinned, the numbers narrow (on a phone a fine-tuned model's long name left PSNR and
+    # a cut SSIM in view, and a swipe took the names away: session 41's audit), the same labels as there.
+    st.dataframe(rows, hide_index=True, column_config=METRIC_COLUMNS)
     verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"),
                              count if isinstance(count, int) else None)
     if verdict is not None and verdict[0] == "worse":
