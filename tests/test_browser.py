@@ -419,6 +419,16 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
             page.wait_for_timeout(500)
             assert _contrast_as_drawn(command) >= 4.5, scheme
         page.emulate_media(color_scheme="light")
+        # Session 41's audit: on a phone the scores table shows the model and a number or two, and nothing said the
+        # rest is a swipe away. A line says so there, and only there.
+        from ui.tables import SWIPE_NOTE
+
+        note = page.get_by_text(SWIPE_NOTE)
+        assert note.count() == 1 and not note.is_visible()
+        page.set_viewport_size({"width": 360, "height": 740})
+        note.wait_for(state="visible", timeout=WAIT_MS)
+        page.set_viewport_size({"width": 1300, "height": 1000})
+        note.wait_for(state="hidden", timeout=WAIT_MS)
         page.get_by_text("Colorize the held-out photo with the result").click()
         page.locator('[data-testid="stImage"]', has_text="Fine-tuned").first.wait_for(timeout=WAIT_MS)
         assert _image_loaded(page, "Fine-tuned")

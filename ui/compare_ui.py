@@ -18,7 +18,7 @@ from colorizer import checkpoints
 from ui import callbacks, charts, loaders, widgets
 from ui.cards import evaluation_rows
 from ui.plain_text import plain
-from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS
+from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS, swipe_note
 
 GRID_COLUMNS = 3
 TILE_SIDE = 640  # a tile's longest side: what a row keeps of each result
@@ -98,6 +98,7 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
         table = pd.concat([pd.DataFrame(baseline_rows(picture)), table], ignore_index=True)
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
+    swipe_note("compare_results")
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
                "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: every "
                "number of the model, a frozen pretrained encoder's included (most of the flagship's are its frozen "
@@ -131,6 +132,7 @@ def evaluation_ui(names: list[str]) -> None:
     order = [c for c in RESULT_COLUMNS if c in table.columns]
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation",
                  column_order=order + [c for c in table.columns if c not in order])
+    swipe_note("compare_evaluation")
     st.caption(evaluation_caption(truths, several))
 
 

@@ -34,7 +34,7 @@ from ui import callbacks, charts, loaders, photo_store, visitor, widgets, work_q
 from ui.callbacks import safe
 from ui.cards import public_card
 from ui.plain_text import plain
-from ui.tables import METRIC_COLUMNS
+from ui.tables import METRIC_COLUMNS, swipe_note
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "my_models_ui", "JOB_KEY", "LIMITS"]
 
@@ -528,6 +528,7 @@ def scores_ui(card: dict) -> None:
     # Compare's columns: the model pinned, the numbers narrow (on a phone a fine-tuned model's long name left PSNR and
     # a cut SSIM in view, and a swipe took the names away: session 41's audit), the same labels as there.
     st.dataframe(rows, hide_index=True, column_config=METRIC_COLUMNS)
+    swipe_note("finetune_scores")
     verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"),
                              count if isinstance(count, int) else None)
     if verdict is not None and verdict[0] == "worse":

@@ -5,12 +5,14 @@
   time and image count. A NaN (SSIM of an image under 11 px, right hue of a truth without color)
   shows as Streamlit's gray "None": a cell with no number, so rows fill every cell they can.
 - ``RESULT_COLUMNS``: the Compare page's per-picture table, in display order.
+- ``swipe_note(key)``: a line under a wide table, "swipe it sideways", that only a phone-wide screen shows
+  (``SWIPE_NOTE_CSS``, part of ``ui.widgets.page_style``).
 """
 from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS"]
+__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS", "SWIPE_NOTE", "SWIPE_NOTE_CSS", "swipe_note"]
 
 _number = st.column_config.NumberColumn
 # The first numbers' width in pixels: beside the pinned model column, two whole ones and a part of the third show on
@@ -53,3 +55,18 @@ METRIC_COLUMNS = {
 # "first run at this shape" is left out: its boxes looked clickable, and each tile's caption says it.
 RESULT_COLUMNS = ("model", "psnr", "colorfulness_ratio", "right_hue", "ssim", "time_ms", "l2_ab", "auc", "auc_rebalanced",
                   "colorfulness", "kind", "architecture", "parameters")
+
+# On a phone a results table shows the pinned model and two or three numbers of ten, and nothing said the rest is a
+# swipe away (session 41's audit: 29 % of Compare's table in view); wider screens show every column, or a scroll bar.
+SWIPE_NOTE = "Swipe the table sideways for its other columns."
+_SWIPE_KEY = "swipe_note_"
+PHONE_MAX_WIDTH_PX = 640  # Streamlit's own phone width: its columns stack under it
+SWIPE_NOTE_CSS = (f'@media (min-width: {PHONE_MAX_WIDTH_PX + 1}px) {{ .stApp [class*="st-key-{_SWIPE_KEY}"] '
+                  '{ display: none; } }')
+
+
+def swipe_note(key: str) -> None:
+    """Under a wide table: ``SWIPE_NOTE``, shown on a phone-wide screen only (``key``: the table's, unique on the
+    page)."""
+    with st.container(key=f"{_SWIPE_KEY}{key}"):
+        st.caption(SWIPE_NOTE)
