@@ -251,6 +251,35 @@ def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app
     assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 6
 
 
+def test_the_runs_progress_sits_right_under_the_colorize_button(tiny_app_env, tmp_path):
+    """Session 41's audit: on a phone, the estimate's caption between the button and the run's places put the
+    progress bar at the screen's bottom edge and Stop under it, off the screen. What the bar's place shows (here
+    "Stopped", after a Stop) comes right after the button, the estimate after the run's places."""
+    from ui import video_ui
+
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.session_state[video_ui.STOPPED_KEY] = True
+    at.run()
+    assert_no_page_error(at)
+    shown = [(str(getattr(node, "type", "")), str(getattr(node, "label", getattr(node, "value", ""))))
+             for node in _in_order(at.main)]
+    button = shown.index(("button", "Colorize the clip"))
+    kind, text = shown[button + 1]
+    assert text.startswith("Stopped: nothing was kept"), shown[button:button + 4]
+    assert any(t.startswith("Its 6 frames take") for _, t in shown[button + 2:]), shown[button:]
+
+
+def _in_order(node) -> list:
+    """The page's elements in the order it draws them (blocks opened, empty places left out)."""
+    found = []
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "children", None):
+            found += _in_order(child)
+        elif str(getattr(child, "type", "")) not in ("", "empty"):
+            found.append(child)
+    return found
+
+
 def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit(tiny_app_env, tmp_path, monkeypatch):
     """Session 34's audits: the page opened a clip (FFmpeg decodes a frame of each stream) outside every queue on every
     rerun, two visitors' at once; and its 30 MB cap was a constant of its own that ``server.maxUploadSize``, which

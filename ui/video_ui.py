@@ -297,12 +297,15 @@ def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     name, path, info, clip_bytes = clip
     frames = frames_to_colorize(info)
     st.button("Colorize the clip", type="primary", key="video.run", icon=":material/play_arrow:", on_click=_request)
+    # The run's places, made on every run, used or not: a run that colorized drew four elements more than the next,
+    # and Streamlit then drew the result's videos and chart after them anew (work_queue.waiting_line). The bar and
+    # Stop right under the button pressed: with the estimate between them, on a phone the bar sat at the screen's
+    # bottom edge and Stop under it (session 41's audit).
+    bar = st.empty()
+    clip_line, colorize_line = work_queue.waiting_line(), work_queue.waiting_line()  # while it waits: under the bar
+    stop = st.empty()
     estimate = st.empty()   # said again once this clip has run: "a guess: no clip has run here yet" had stayed
     estimate.caption(estimate_text(info, frames))
-    # The run's places, made on every run, used or not: a run that colorized drew four elements more than the next,
-    # and Streamlit then drew the result's videos and chart after them anew (work_queue.waiting_line).
-    bar, stop = st.empty(), st.empty()  # the bar above Stop: a phone shows it without a scroll
-    clip_line, colorize_line = work_queue.waiting_line(), work_queue.waiting_line()
     if not st.session_state.pop(REQUEST_KEY, False):
         if st.session_state.pop(STOPPED_KEY, False):
             bar.info("Stopped: nothing was kept. Press Colorize to start again.", icon=":material/stop_circle:")
