@@ -549,15 +549,21 @@ def test_an_oversized_or_deeply_nested_hints_file_is_refused_before_parsing(tiny
     at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
     at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
     # Streamlit itself holds a hints upload to 1 MB (the page's default would let 200 MB sit in the session).
-    assert at.file_uploader(key="video.hints").proto.max_upload_size_mb == 1
+    assert hints_upload(at).proto.max_upload_size_mb == 1
     big = b"[" + b"{}," * (hints.MAX_HINTS_JSON_BYTES // 3) + b"{}]"
-    at.file_uploader(key="video.hints").set_value([("big.json", big, "application/json")]).run()
+    hints_upload(at).set_value([("big.json", big, "application/json")]).run()
     assert_no_page_error(at)
     assert [as_read(e.value) for e in at.error] == [f"big.json: {len(big):,} bytes; a hints file is at most "
                                            f"{hints.MAX_HINTS_JSON_BYTES:,} bytes"]
-    at.file_uploader(key="video.hints").set_value([("deep.json", b"[" * 5000 + b"]" * 5000, "application/json")]).run()
+    hints_upload(at).set_value([("deep.json", b"[" * 5000 + b"]" * 5000, "application/json")]).run()
     assert_no_page_error(at)
     assert len(at.error) == 1 and as_read(at.error[0].value).startswith("deep.json: not a hints file (JSON nested deeper")
+
+
+def hints_upload(at):
+    """The first frame's hints file uploader (``ui.hints_ui``'s, keyed by the frame's content)."""
+    [key] = [u.key for u in at.file_uploader if str(u.key).startswith("colorize.hint_upload.")]
+    return at.file_uploader(key=key)
 
 
 def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path, monkeypatch):
@@ -569,17 +575,44 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
     at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
     assert any("hint-taking model" in i.value for i in at.info)
     at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
-    # No file yet: the run button waits, and a line says what it waits for (it vanished without a word).
+    # No hint yet: the run button waits, and a line says what it waits for (it vanished without a word).
     assert "video.run" not in [button.key for button in at.button]
-    assert any("Load a hints file" in i.value for i in at.info), [i.value for i in at.info]
-    at.file_uploader(key="video.hints").set_value(
-        [("hints.json", b'[{"x": 10, "y": 20, "rgb": [200, 40, 40]}]', "application/json")]).run()
+    assert any("Add a hint to the first frame" in i.value for i in at.info), [i.value for i in at.info]
+    hints_upload(at).set_value([("hints.json", b'[{"x": 10, "y": 20, "rgb": [200, 40, 40]}]', "application/json")]).run()
     assert not at.error, [as_read(e.value) for e in at.error]
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     assert calls and calls[-1]["hints"] == [{"x": 10, "y": 20, "rgb": [200, 40, 40]}]
-    at.file_uploader(key="video.hints").set_value([("bad.json", b'[{"x": 999, "y": 0, "rgb": [1, 2, 3]}]', "application/json")]).run()
+    hints_upload(at).set_value([("bad.json", b'[{"x": 999, "y": 0, "rgb": [1, 2, 3]}]', "application/json")]).run()
     assert len(at.error) == 1 and as_read(at.error[0].value).startswith("bad.json")
+
+
+def test_a_hint_placed_on_the_first_frame_reaches_the_run(tiny_app_env, tmp_path, monkeypatch):
+    """Session 41's audit: hints for a clip were made on the Colorize page only (the frame downloaded, uploaded in
+    the sidebar, hints placed, downloaded, loaded here): a class looked for where to tap the frame. They are placed
+    on the first frame here, as on the Colorize page, and the run is colored with them."""
+    from ui import video_ui
+    from ui.loaders import image_digest
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
+    at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
+    digest = image_digest(video_ui.first_frame(str(tmp_path / "clip.mp4")))[:16]
+    at.number_input(key=f"colorize.hint_x.{digest}").set_value(30)
+    at.number_input(key=f"colorize.hint_y.{digest}").set_value(12)
+    at.button(key=f"colorize.hint_pick.{digest}").click().run()
+    assert_no_page_error(at)
+    picker = next(c for c in at.color_picker if str(c.key).startswith("colorize.hint_color."))
+    picker.set_value("#1e90ff").run()
+    at.button(key=f"{picker.key}.add").click().run()
+    assert_no_page_error(at)
+    assert "Colorize the clip" in [b.label for b in at.button]
+    at.button(key="video.run").click().run()
+    assert_no_page_error(at)
+    assert calls and calls[-1]["hints"] == [{"x": 30, "y": 12, "rgb": [30, 144, 255]}]
+    assert "Colorized by hypercolumn_hints (1 hint)" in [as_read(c.value) for c in at.caption]
 
 
 def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp_path, monkeypatch):
@@ -594,16 +627,16 @@ def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp
     at.sidebar.selectbox(key="sidebar.model").set_value("hypercolumn_hints").run()
     at.radio(key="video.guidance").set_value(video_ui.HINTS).run()
     red, blue = (f'[{{"x": 10, "y": 20, "rgb": {rgb}}}]'.encode() for rgb in ("[200, 40, 40]", "[40, 40, 200]"))
-    at.file_uploader(key="video.hints").set_value([("hints.json", red, "application/json")]).run()
+    hints_upload(at).set_value([("hints.json", red, "application/json")]).run()
     at.button(key="video.run").click().run()
     assert_no_page_error(at)
     assert "Colorized by hypercolumn_hints (1 hint)" in [as_read(c.value) for c in at.caption]
     assert "video.download" in [b.key for b in at.get("download_button")]
-    at.file_uploader(key="video.hints").set_value([("hints.json", blue, "application/json")]).run()
+    hints_upload(at).set_value([("hints.json", blue, "application/json")]).run()
     assert_no_page_error(at)
     assert "video.download" not in [b.key for b in at.get("download_button")]
     assert not [c.value for c in at.caption if as_read(c.value).startswith("Colorized")]
-    at.file_uploader(key="video.hints").set_value([("hints.json", red, "application/json")]).run()
+    hints_upload(at).set_value([("hints.json", red, "application/json")]).run()
     assert "video.download" in [b.key for b in at.get("download_button")]  # the red hints' result is theirs
 
 

@@ -2,14 +2,15 @@
 
 The page: a clip (an upload within the hosted caps below, or a sample built from a gallery photo:
 an old-film pan with grain and flicker), its first frame, optional colors for that frame (a reference
-photo, or a hints file for a hint-taking model), a Colorize button that runs through the server's work
+photo, or hints placed on it for a hint-taking model, as on the Colorize page), a Colorize button that runs through the server's work
 queue (``ui.work_queue``) with a progress bar and a Stop button, then the input and the result side by
 side (``st.video``), the MP4 download, and a chart of frame-to-frame color change: each frame's own
 prediction against the colors carried along the motion.
 
 Stop: pressing it reruns the page, which interrupts the run at its next progress update; the partial
 file is removed and the queue's place given up (``colorizer.video.pipeline`` writes to a hidden file).
-Clips are kept on disk while in use (``ui.clip_store``). Widget keys are namespaced ``video.*``.
+Clips are kept on disk while in use (``ui.clip_store``). Widget keys are namespaced ``video.*``; the first frame's
+hints keep ``ui.hints_ui``'s own (``colorize.hint_*``): they are the Colorize page's hints for the same picture.
 """
 from __future__ import annotations
 
@@ -26,13 +27,13 @@ import streamlit as st
 
 from colorizer import gallery
 from colorizer.exemplar import ReferencePhotoError, usable_reference
-from colorizer.hints import HintError, parse_hints_json, validate_hints
-from colorizer.imageio import SUPPORTED_EXTENSIONS, ImageError, encode_png
+from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
 from colorizer.video.frames import NETWORK_EVERY, unguidable_reason
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import charts, clip_runs, loaders, visitor, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
+from ui.hints_ui import hints_json, hints_of, hints_ui
 from ui.plain_text import plain
 from ui.reference_ui import kept_reference
 
@@ -51,7 +52,7 @@ MAX_FRAMES = MAX_SECONDS * 30
 # out at a few MB; a file of noise re-encoded at film quality could be ten times its upload.
 MAX_RESULT_MB = 50
 UPLOAD, SAMPLE = "Upload a clip", "Sample: an old-film pan"
-NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints (JSON)"
+NONE, REFERENCE, HINTS = "Automatic", "From a reference photo", "From hints"
 SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result", "video.stopped", "video.requested"
 # The uploader; the clip it held (its name, its stored copy's file name); whether that clip is still used, the uploader
 # empty since a trip to another page.
@@ -170,7 +171,8 @@ def _uploaded_clip() -> tuple[str, bytes] | None:
 
 
 def clip_ui():
-    """The clip: (its name, path, info, bytes) within the caps, or None (with a message when it is refused)."""
+    """The clip within the caps: ((its name, path, info, bytes), its first frame: uint8 RGB), or None (with a message
+    when it is refused)."""
     source = st.segmented_control("Clip", [UPLOAD, SAMPLE], default=SAMPLE, key=SOURCE_KEY, required=True,
                                   persist_state="session")
     if source == UPLOAD:
@@ -204,14 +206,14 @@ def clip_ui():
                 "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
     st.download_button("Download the first frame (PNG)", encode_png(frame),
                        file_name=f"{widgets.file_stem(name, 'clip')}_frame1.png", mime="image/png",
-                       key="video.frame_download",
-                       help="Add hints to it on the Colorize page, download them, and load them below.")
-    return name, path, info, data
+                       key="video.frame_download")
+    return (name, path, info, data), frame
 
 
-def guidance_ui(model, info, name: str) -> tuple[dict, str] | None:
+def guidance_ui(model, stamp: tuple, info, name: str, frame: np.ndarray) -> tuple[dict, str] | None:
     """Colors for the first frame of the clip ``name`` → (keyword arguments for ``colorize_video``, a label), or None
-    while a chosen guide is missing or broken, or the clip's frames too small to guide (the error says which)."""
+    while a chosen guide is missing or broken, or the clip's frames too small to guide (the error says which).
+    ``frame``: the clip's first frame (uint8 RGB), where hints are placed; ``stamp``: the model's checkpoint's."""
     with st.expander("Colors for the first frame (optional)"):
         how = st.radio("First frame's colors", [NONE, REFERENCE, HINTS], key="video.guidance", horizontal=True,
                        persist_state="session",
@@ -244,19 +246,7 @@ def guidance_ui(model, info, name: str) -> tuple[dict, str] | None:
             if not model.takes_hints:
                 st.info("Hints need a hint-taking model: pick hypercolumn_hints in the sidebar.", icon=":material/info:")
                 return None
-            upload = st.file_uploader("Hints for the first frame (JSON, as the Colorize page downloads them)",
-                                      type=["json"], key="video.hints", max_upload_size=1)
-            if upload is None:
-                st.info("Load a hints file to colorize with it (on the Colorize page, click the first frame's "
-                        "picture to place hints, then download them).", icon=":material/upload_file:")
-                return None
-            try:  # parse_hints_json caps the size and nesting before parsing: a 50 MB "[{},{},…]" costs nothing
-                hints = validate_hints(parse_hints_json(upload.getvalue(), upload.name), (info.height, info.width),
-                                       source=upload.name)
-            except HintError as err:
-                st.error(plain(err), icon=":material/error:")
-                return None
-            return {"hints": hints}, f"{len(hints)} hint{'s' if len(hints) != 1 else ''}"
+            return _first_frame_hints_ui(model, stamp, name, frame)
     return {}, "automatic"
 
 
@@ -289,6 +279,22 @@ def frames_to_colorize(info) -> int:
     """The frames a run will colorize: the header's count within the page's caps (``MAX_FRAMES``, ``MAX_SECONDS``)."""
     fitting = max(1, math.floor(MAX_SECONDS * float(info.fps))) if info.fps else MAX_FRAMES
     return max(1, min(info.frames or MAX_FRAMES, MAX_FRAMES, fitting))
+
+
+def _first_frame_hints_ui(model, stamp: tuple, name: str, frame: np.ndarray) -> tuple[dict, str] | None:
+    """Hints placed on the first frame as on the Colorize page (``ui.hints_ui``: click, choose a color, add; or load
+    a hints file) → the run's guidance and label, or None while there are none. They were made only on the Colorize
+    page, downloaded and loaded here (session 41's audit: a class looked for where to tap the frame). They are kept
+    by the frame's content, so the Colorize page finds them too for the same picture."""
+    digest = loaders.image_digest(frame)
+    result = loaders.colorized(model, stamp, frame, digest, hints_json=hints_json(digest)).image
+    picture = DecodedImage(f"{widgets.file_stem(name, 'clip')}_frame1.png", frame, None, True, ())
+    hints_ui(picture, model, stamp, digest, result)
+    hints = hints_of(digest)
+    if not hints:
+        st.info("Add a hint to the first frame to colorize the clip with it.", icon=":material/colorize:")
+        return None
+    return {"hints": [dict(hint) for hint in hints]}, f"{len(hints)} hint{'s' if len(hints) != 1 else ''}"
 
 
 def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
@@ -530,16 +536,18 @@ def video_page_ui() -> None:
     model = widgets.colorizer_ui(checkpoint)
     if model is None:
         return
-    clip = clip_ui()
-    if clip is None:
+    opened = clip_ui()
+    if opened is None:
         last_result_ui()
         return
+    clip, frame = opened
     name, path, info, data = clip
-    chosen = guidance_ui(model, info, name)
+    stamp = loaders.checkpoint_stamp(checkpoint)
+    chosen = guidance_ui(model, stamp, info, name, frame)
     if chosen is None:
         return
     guidance, label = chosen
-    key = (path.name, loaders.checkpoint_stamp(checkpoint), label, guidance_key(guidance))
+    key = (path.name, stamp, label, guidance_key(guidance))
     run_ui(model, clip, guidance, label, key)
     result = st.session_state.get(RESULT_KEY)
     if result is not None and result["key"] == key:
