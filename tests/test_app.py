@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.tables import SWIPE_NOTE_CSS
 from ui.widgets import ACCENT_TEXT_CSS, CAPTION_CODE_CSS, CHART_TEXT_CSS, STEADY_SCROLL_CSS
 
 from app_fixtures import (  # noqa: F401  (pytest fixtures, registered by being imported)
@@ -54,10 +55,11 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
         at.switch_page(page).run()
         assert_no_page_error(at, page)
         assert not at.error, (page, texts(at.error))
-        # The page keeps its scroll when a rerun adds to it, and text on the accent and in charts is readable in both
-        # themes (ui.widgets.page_style; their effect: test_browser.py)
-        assert any(all(css in html.proto.body for css in (STEADY_SCROLL_CSS, ACCENT_TEXT_CSS, CHART_TEXT_CSS, CAPTION_CODE_CSS))
-                   for html in at.get("html")), page
+        # The page keeps its scroll when a rerun adds to it, text on the accent, in charts and code in captions is
+        # readable in both themes, a table's swipe note shows on a phone only (ui.widgets.page_style; their effect:
+        # test_browser.py)
+        styles = (STEADY_SCROLL_CSS, ACCENT_TEXT_CSS, CHART_TEXT_CSS, CAPTION_CODE_CSS, SWIPE_NOTE_CSS)
+        assert any(all(css in html.proto.body for css in styles) for html in at.get("html")), page
     assert [t.value for t in at.title] == ["Training curves"]
 
 
@@ -273,6 +275,10 @@ def test_thin_color_upload_has_no_ssim_and_compare_scores_hue_and_auc(tiny_app_e
     assert list(results.proto.column_order)[:4] == ["model", "psnr", "colorfulness_ratio", "right_hue"]
     assert list(evaluation.proto.column_order)[:3] == ["model", "psnr", "colorfulness_ratio"]  # 8th before (tiny cards'
     assert set(evaluation.proto.column_order) == set(evaluation.value.columns)                 # have no right hue)
+    # Under each, a line that they swipe sideways, shown on a phone only (session 41's audit: 29 % in view at 360 px).
+    from ui.tables import SWIPE_NOTE
+
+    assert [c.value for c in at.caption].count(SWIPE_NOTE) == 2
 
 
 @pytest.mark.parametrize("model, widget_key", [("unet313", "colorize.temperature"), ("vae", "colorize.samples")])

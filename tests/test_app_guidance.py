@@ -548,6 +548,30 @@ def test_the_picture_that_takes_hint_clicks_keeps_its_transparency_and_the_marks
     assert marks == [Mark(24.5 / 48, 4.5 / 48, "#0000ff")]  # in the transparent band: marked all the same
 
 
+def test_the_picture_that_takes_hint_clicks_is_given_its_hints_and_pending_point_as_marks(tiny_app_env, monkeypatch):
+    """The page draws the marks over the picture (``ui.click_image``) from what the page passes it: each of the
+    picture's hints as a dot of its color, the point waiting for a color as a ring, at their pixels' centres."""
+    import ui.hints_ui as hints_ui
+    from ui.click_image import Mark
+
+    data = gray_png(48)
+    digest = image_digest(decode_image(data, "photo.png").rgb)
+    passed = []
+    real = hints_ui.clickable_image
+    monkeypatch.setattr(hints_ui, "clickable_image", lambda image, key, alt, marks: (passed.append(marks),
+                                                                                      real(image, key, alt, marks))[1])
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state["colorize.hints"] = {digest: [{"x": 24, "y": 4, "rgb": [0, 0, 255]}, {"x": 0, "y": 47, "rgb": [200, 0, 0]}]}
+    at.session_state["colorize.hint_point"] = {digest: (40, 10)}
+    at.session_state["sidebar.model"] = "hypercolumn_hints"
+    at.session_state["sidebar.source"] = "Upload"
+    at.run()
+    at.file_uploader(key="sidebar.upload").set_value([("photo.png", data, "image/png")]).run()
+    assert_no_page_error(at)
+    assert passed[-1] == [Mark(24.5 / 48, 4.5 / 48, "#0000ff"), Mark(0.5 / 48, 47.5 / 48, "#c80000"),
+                          Mark(40.5 / 48, 10.5 / 48, None)], passed[-1]
+
+
 def test_an_uploaded_reference_is_kept_at_most_keep_side_pixels(tiny_app_env):
     """The session keeps the chosen reference past its uploader (a page trip), so it keeps a small copy: a
     1,500 × 600 upload is held at 1,024 × 410, its colors intact (the matcher reads it at 256 px anyway)."""

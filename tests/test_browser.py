@@ -438,15 +438,18 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
 
 
 def _contrast_as_drawn(element) -> float:
-    """WCAG's contrast of ``element``'s text with what is behind it, as drawn: its color at the opacity of it and
-    everything around it (Streamlit draws a caption at 60 %), over the first background that is not transparent."""
-    color, opacity, background = element.evaluate("""e => {
+    """WCAG's contrast of ``element``'s text with what is behind it, as drawn: the text and the first background
+    behind it that is not transparent, each faded by the opacity around it (Streamlit draws a caption at 60 %) over
+    the page's background."""
+    text, under, opacity, page = element.evaluate("""e => {
         let opacity = 1, behind = e;
         for (let x = e; x; x = x.parentElement) opacity *= Number(getComputedStyle(x).opacity);
         while (getComputedStyle(behind).backgroundColor.endsWith(', 0)')) behind = behind.parentElement;
-        return [getComputedStyle(e).color, opacity, getComputedStyle(behind).backgroundColor]; }""")
-    text, under = ([int(v) for v in c[c.index("(") + 1:c.index(")")].split(",")[:3]] for c in (color, background))
-    return wcag_contrast([opacity * c + (1 - opacity) * u for c, u in zip(text, under)], under)
+        let page = getComputedStyle(document.querySelector('.stApp')).backgroundColor;
+        return [getComputedStyle(e).color, getComputedStyle(behind).backgroundColor, opacity, page]; }""")
+    text, under, page = ([int(v) for v in c[c.index("(") + 1:c.index(")")].split(",")[:3]] for c in (text, under, page))
+    faded = lambda color: [opacity * c + (1 - opacity) * p for c, p in zip(color, page)]
+    return wcag_contrast(faded(text), faded(under))
 
 
 def _result_src(page) -> str:
@@ -468,13 +471,15 @@ def _with_the_hint_model(page):
     return clickable
 
 
-def _mark_at(page, clickable, kind: str) -> tuple[float, float, float]:
+def _mark_at(page, kind: str) -> tuple[float, float, float]:
     """The hint photo's one mark of ``kind`` ("ring": the pending point, "dot": a hint) → its centre (x, y) from the
-    photo's top left and its width, CSS px (ui.click_image draws marks over the picture)."""
+    photo's top left and its width, CSS px (ui.click_image draws marks over the picture), measured at one moment:
+    a rerun may still be moving the page."""
     mark = page.locator(f"span.mark.{kind}")
     mark.wait_for(timeout=WAIT_MS)
-    box, photo = mark.bounding_box(), clickable.bounding_box()
-    return box["x"] + box["width"] / 2 - photo["x"], box["y"] + box["height"] / 2 - photo["y"], box["width"]
+    return tuple(mark.evaluate("""e => {
+        const box = e.getBoundingClientRect(), photo = e.parentElement.querySelector('img').getBoundingClientRect();
+        return [box.x + box.width / 2 - photo.x, box.y + box.height / 2 - photo.y, box.width]; }"""))
 
 
 def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
@@ -491,7 +496,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         clickable.click(position={"x": 60, "y": 40})
         page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
         _idle(page)
-        x, y, across = _mark_at(page, clickable, "ring")
+        x, y, across = _mark_at(page, "ring")
         assert abs(x - 60) <= 1.5 and abs(y - 40) <= 1.5 and abs(across - RING_PX) <= 1, (x, y, across)
         add = page.get_by_role("button", name="Add hint")
         add.scroll_into_view_if_needed()
@@ -499,7 +504,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         add.click()
         page.get_by_text("1 hint", exact=True).wait_for(timeout=WAIT_MS)
         _idle(page)
-        x, y, across = _mark_at(page, clickable, "dot")
+        x, y, across = _mark_at(page, "dot")
         assert abs(x - 60) <= 1.5 and abs(y - 40) <= 1.5 and abs(across - DOT_PX) <= 1, (x, y, across)
         listed = re.search(r"#([0-9a-f]{6})\)", page.get_by_text(re.compile(r"^Hint 1: x ")).first.inner_text()).group(1)
         painted = page.locator("span.mark.dot").evaluate("e => getComputedStyle(e).backgroundColor")
@@ -552,19 +557,19 @@ def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_show
         point.wait_for(timeout=WAIT_MS)
         x, y = map(int, re.findall(r"\d+", point.inner_text())[:2])
         assert abs(x - width / 2) <= width * 0.02 and abs(y - height / 2) <= height * 0.02, (x, y, width, height)
-        # Session 40's audit: the marks were drawn into the picture and shrank with it, a hint's dot about 8 px across
-        # on a phone. The ring is its own size over the picture, centred under the finger.
-        from ui.click_image import RING_PX
-
-        ring_x, ring_y, across = _mark_at(page, clickable, "ring")
-        assert abs(ring_x - shown["width"] / 2) <= 1.5 and abs(ring_y - shown["height"] / 2) <= 1.5, (ring_x, ring_y)
-        assert abs(across - RING_PX) <= 1, across
         # Session 31: the point's colors and buttons, added by the tap's rerun, made the browser's scroll anchoring
         # jump the page to its bottom (~1,400 px here), the photo just tapped off the screen. It stays put now.
         _idle(page)
         page.wait_for_timeout(500)
         after = clickable.bounding_box()
         assert abs(after["y"] - shown["y"]) <= 2, (shown, after)
+        # Session 40's audit: the marks were drawn into the picture and shrank with it, a hint's dot about 8 px across
+        # on a phone. The ring is its own size over the picture, centred under the finger.
+        from ui.click_image import RING_PX
+
+        ring_x, ring_y, across = _mark_at(page, "ring")
+        assert abs(ring_x - shown["width"] / 2) <= 1.5 and abs(ring_y - shown["height"] / 2) <= 1.5, (ring_x, ring_y)
+        assert abs(across - RING_PX) <= 1, across
         _assert_no_traceback(page)
     finally:
         page.close()

@@ -251,22 +251,46 @@ def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app
     assert at.session_state[video_ui.RESULT_KEY]["report"].frames == 6
 
 
-def test_the_runs_progress_sits_right_under_the_colorize_button(tiny_app_env, tmp_path):
+def test_the_runs_progress_and_stop_sit_right_under_the_colorize_button(tiny_app_env, tmp_path, monkeypatch):
     """Session 41's audit: on a phone, the estimate's caption between the button and the run's places put the
-    progress bar at the screen's bottom edge and Stop under it, off the screen. What the bar's place shows (here
-    "Stopped", after a Stop) comes right after the button, the estimate after the run's places."""
+    progress bar at the screen's bottom edge and Stop under it, off the screen. During a run (held after its first
+    frame) the bar, then Stop, come right after the button, the estimate after them; after a Stop, what the bar's
+    place says ("Stopped") comes right after the button too."""
+    import streamlit as st
+
     from ui import video_ui
 
+    def held_after_the_first_frame(source, destination, model, progress=None, **options):
+        progress(1, 6)
+        st.stop()  # the page as it is mid-run
+
+    monkeypatch.setattr(video_ui, "colorize_video", held_after_the_first_frame)
     at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.button(key="video.run").click().run()
+    shown = _shown(at)
+    button = shown.index(("button", "Colorize the clip"))
+    assert shown[button + 1][0] == "progress" and shown[button + 1][1].startswith("Frame 1 of 6"), shown[button:]
+    assert shown[button + 2] == ("button", "Stop"), shown[button:]
+    assert shown[button + 3][1].startswith("Stay on this page") and shown[button + 4][1].startswith("Its 6 frames take"), \
+        shown[button:]
+
     at.session_state[video_ui.STOPPED_KEY] = True
     at.run()
     assert_no_page_error(at)
-    shown = [(str(getattr(node, "type", "")), str(getattr(node, "label", getattr(node, "value", ""))))
-             for node in _in_order(at.main)]
+    shown = _shown(at)
     button = shown.index(("button", "Colorize the clip"))
-    kind, text = shown[button + 1]
-    assert text.startswith("Stopped: nothing was kept"), shown[button:button + 4]
-    assert any(t.startswith("Its 6 frames take") for _, t in shown[button + 2:]), shown[button:]
+    assert shown[button + 1][1].startswith("Stopped: nothing was kept"), shown[button:button + 4]
+    assert shown[button + 2][1].startswith("Its 6 frames take"), shown[button:]
+
+
+def _shown(at) -> list[tuple[str, str]]:
+    """(kind, label or text) of each element the page draws, in order."""
+    def text(node) -> str:
+        if str(getattr(node, "type", "")) == "progress":
+            return node.proto.text
+        return str(getattr(node, "label", getattr(node, "value", "")))
+
+    return [(str(getattr(node, "type", "")), text(node)) for node in _in_order(at.main)]
 
 
 def _in_order(node) -> list:

@@ -1,4 +1,5 @@
-"""A picture that tells where it was clicked or tapped, in its own pixels (the Colorize page's hint points).
+"""A picture that tells where it was clicked or tapped, in its own pixels (the hint points of the Colorize page's
+pictures and of the Video page's first frame).
 
 Drawn by Streamlit's own components v2, in the page itself rather than in an iframe: the picture stretches to its
 column and follows it when the sidebar opens or closes or a phone turns (the iframe of

@@ -1,4 +1,5 @@
-"""Color hints on the Colorize page, for a hint-taking model (``Colorizer.takes_hints``).
+"""Color hints for a hint-taking model (``Colorizer.takes_hints``): on the Colorize page for each picture, and on the
+Video page for a clip's first frame.
 
 Click the result to pick a point; the model's own color there is the color picker's default and its
 most probable colors there (the top bins of its 313-bin distribution) are offered as swatches; "Add
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from colorizer.imageio import DecodedImage
     from colorizer.inference import Colorizer
 
-__all__ = ["hints_json", "hints_ui", "unused_hints_ui"]
+__all__ = ["hints_json", "hints_of", "hints_ui", "unused_hints_ui"]
 
 HINTS_KEY = "colorize.hints"        # digest → [hint, ...]
 POINT_KEY = "colorize.hint_point"   # digest → (x, y): the clicked point waiting for a color
@@ -281,8 +282,8 @@ def _list_ui(digest: str, name: str) -> None:
     # (A browser that keeps no cookie for the site is a new visitor at each reload: ui.visitor.)
     st.caption(f"Hints are kept on this server for this browser for {hint_store.KEEP_S / 3600:.0f} hours: a reload "
                "or another tab finds them for the same picture (unless the browser keeps no cookie for this site). "
-               "Download them to keep them longer, and load the file here (or on the Video page, or with the command "
-               "line's --hints) to use them again.")
+               "Download them to keep them longer, and load the file on the Colorize or Video page (or give it to the "
+               "command line's --hints) to use them again.")
 
 
 def _earlier_ui(digest: str, hints: list[dict]) -> None:
@@ -326,7 +327,7 @@ def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
     with image_column:
         click = clickable_image(shown, key=f"colorize.hint_click.{digest[:16]}",
                                 alt=f"{picture.name} colorized: click or tap a point to give it a color",
-                                marks=_marks(hints_of(digest), _store(POINT_KEY).get(digest), result.shape))
+                                marks=_marks(hints_of(digest), _store(POINT_KEY).get(digest), picture.rgb.shape))
     _take_click(digest, click, shown.shape, picture.rgb.shape)  # before the typed point's inputs: it sets them
     with image_column:
         _typed_point_ui(digest, picture.rgb.shape)

@@ -31,7 +31,7 @@ from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, en
 from colorizer.video.frames import NETWORK_EVERY, unguidable_reason
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
-from ui import charts, clip_runs, loaders, visitor, widgets, work_queue
+from ui import callbacks, charts, clip_runs, loaders, visitor, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
 from ui.hints_ui import hints_json, hints_of, hints_ui
 from ui.plain_text import plain
@@ -57,6 +57,7 @@ SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result
 # The uploader; the clip it held (its name, its stored copy's file name); whether that clip is still used, the uploader
 # empty since a trip to another page.
 UPLOAD_KEY, CHOSEN_KEY, KEEPING_KEY = "video.upload", "video.upload_chosen", "video.upload_kept"
+GUIDANCE_KEY = "video.guidance"
 
 
 @st.cache_resource(show_spinner="Building the sample clip…")
@@ -204,18 +205,24 @@ def clip_ui():
     if info.frames == 1:  # a still GIF or a one-frame clip: it colors as a clip, but the Colorize page does more
         st.info(f"{name} holds a single picture: the Colorize page colors it with hints, a reference and metrics "
                 "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
-    st.download_button("Download the first frame (PNG)", encode_png(frame),
-                       file_name=f"{widgets.file_stem(name, 'clip')}_frame1.png", mime="image/png",
-                       key="video.frame_download")
+    st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=first_frame_name(name),
+                       mime="image/png", key="video.frame_download")
     return (name, path, info, data), frame
+
+
+def first_frame_name(name: str) -> str:
+    """The file name of the first frame of the clip ``name``, as its download and its hints call it."""
+    return f"{widgets.file_stem(name, 'clip')}_frame1.png"
 
 
 def guidance_ui(model, stamp: tuple, info, name: str, frame: np.ndarray) -> tuple[dict, str] | None:
     """Colors for the first frame of the clip ``name`` → (keyword arguments for ``colorize_video``, a label), or None
     while a chosen guide is missing or broken, or the clip's frames too small to guide (the error says which).
     ``frame``: the clip's first frame (uint8 RGB), where hints are placed; ``stamp``: the model's checkpoint's."""
-    with st.expander("Colors for the first frame (optional)"):
-        how = st.radio("First frame's colors", [NONE, REFERENCE, HINTS], key="video.guidance", horizontal=True,
+    # Open while a guide is chosen: its photo or hints are what the run waits for (chosen, then the page left and
+    # come back to, "From hints" showed no Colorize button and, folded, not why nor the frame to tap).
+    with st.expander("Colors for the first frame (optional)", expanded=st.session_state.get(GUIDANCE_KEY, NONE) != NONE):
+        how = st.radio("First frame's colors", [NONE, REFERENCE, HINTS], key=GUIDANCE_KEY, horizontal=True,
                        persist_state="session",
                        help="The colored first frame then guides the frames after it (its colors are matched to theirs).")
         unguidable = unguidable_reason((info.height, info.width)) if how != NONE else None
@@ -286,15 +293,24 @@ def _first_frame_hints_ui(model, stamp: tuple, name: str, frame: np.ndarray) -> 
     a hints file) → the run's guidance and label, or None while there are none. They were made only on the Colorize
     page, downloaded and loaded here (session 41's audit: a class looked for where to tap the frame). They are kept
     by the frame's content, so the Colorize page finds them too for the same picture."""
+    picture = DecodedImage(first_frame_name(name), frame, None, was_color=not _is_gray(frame), notes=())
     digest = loaders.image_digest(frame)
-    result = loaders.colorized(model, stamp, frame, digest, hints_json=hints_json(digest)).image
-    picture = DecodedImage(f"{widgets.file_stem(name, 'clip')}_frame1.png", frame, None, True, ())
+    try:
+        result = loaders.colorized(model, stamp, frame, digest, hints_json=hints_json(digest)).image
+    except Exception as err:  # never a traceback: say which picture and why (as the Colorize page does)
+        st.error(plain(f"{picture.name}: could not colorize ({callbacks.error_line(err, 200)})"), icon=":material/error:")
+        return None
     hints_ui(picture, model, stamp, digest, result)
     hints = hints_of(digest)
     if not hints:
         st.info("Add a hint to the first frame to colorize the clip with it.", icon=":material/colorize:")
         return None
     return {"hints": [dict(hint) for hint in hints]}, f"{len(hints)} hint{'s' if len(hints) != 1 else ''}"
+
+
+def _is_gray(frame: np.ndarray) -> bool:
+    """Whether every pixel of uint8 RGB ``frame`` has R == G == B (an old film's frame)."""
+    return bool((frame[..., 0] == frame[..., 1]).all() and (frame[..., 1] == frame[..., 2]).all())
 
 
 def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
