@@ -493,6 +493,13 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
     try:
         clickable = _with_the_hint_model(page)
         before = _result_src(page)
+        # Session 41's walk-through: centred on a corner pixel, three quarters of a mark hung in the margin beside the
+        # picture. It stays within the picture, as near the corner as it can.
+        clickable.click(position={"x": 3, "y": 3})  # the corner itself is rounded off: not the picture's to click
+        page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        x, y, across = _mark_at(page, "ring")
+        assert abs(x - RING_PX / 2) <= 1 and abs(y - RING_PX / 2) <= 1, (x, y)
         clickable.click(position={"x": 60, "y": 40})
         page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
         _idle(page)

@@ -254,6 +254,7 @@ def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_pa
     assert columns["model"]["pinned"] is True, columns
     assert [columns[k]["label"] for k in ("psnr", "ssim", "l2_ab")] == ["PSNR dB ↑", "SSIM ↑", "L2_ab ↓"], columns
     assert table.value["psnr"].tolist() == [15.31, 13.24, tuned_psnr if verdict != "same" else 13.24]
+    assert table.value["model"].tolist() == ["gray (no color)", "hypercolumn", folder.name]  # as Compare names gray
     warnings, captions = [as_read(w.value) for w in at.warning], [as_read(c.value) for c in at.caption]
     if verdict == "worse":
         assert warnings == ["The fine-tuned model is 1.49 dB below its base hypercolumn on the held-out photo (one "

@@ -637,6 +637,12 @@ def test_a_hint_placed_on_the_first_frame_reaches_the_run(tiny_app_env, tmp_path
     assert_no_page_error(at)
     assert calls and calls[-1]["hints"] == [{"x": 30, "y": 12, "rgb": [30, 144, 255]}]
     assert "Colorized by hypercolumn_hints (1 hint)" in [as_read(c.value) for c in at.caption]
+    # A model that takes no hints: what to do, and that the frame's hint is kept (the walk-through found neither).
+    at.sidebar.selectbox(key="sidebar.model").set_value("cifar_ae").run()
+    assert_no_page_error(at)
+    assert any("or choose Automatic" in i.value for i in at.info), [i.value for i in at.info]
+    assert any(as_read(c.value).startswith("This picture's 1 hint is kept, but cifar_ae takes no hints")
+               for c in at.caption), [c.value for c in at.caption]
 
 
 def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ import streamlit as st
 from colorizer import checkpoints
 from ui import loaders, widgets
 from ui.plain_text import plain, without_server_paths
-from ui.tables import METRIC_COLUMNS
+from ui.tables import GRAY_ROW, METRIC_COLUMNS
 
 __all__ = ["card_summary", "card_ui", "evaluation_row_name", "evaluation_rows", "public_card", "soup_size"]
 
@@ -132,7 +132,7 @@ def card_ui(name: str, expanded: bool) -> None:
 def evaluation_row_name(name: str, label: str) -> str:
     """A card's evaluation label as a table row's name: "unet313 (T=0.7)" as it is, "T=0.7" as "unet313: T=0.7"."""
     if label == "gray":
-        return "gray (no color)"
+        return GRAY_ROW
     return label if label == name or label.startswith(f"{name} ") else f"{name}: {label}"
 
 

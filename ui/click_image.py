@@ -43,13 +43,17 @@ export default function ({ data, parentElement, setTriggerValue }) {
   // 15 screens high (session 35's audit). The drawn box keeps the picture's aspect, so the click maths holds.
   frame.style.width = `min(100%, calc(${MAX_HEIGHT_VH}vh * ${data.aspect}))`;
   if (picture.getAttribute("src") !== data.src) picture.setAttribute("src", data.src);
-  // The marks, placed in percent of the picture: they follow it however wide it is drawn.
+  // The marks, placed in percent of the picture: they follow it however wide it is drawn. One on an edge pixel is
+  // kept within the picture (its centre at most half its size from the edge): centred on a corner, three quarters of
+  // it hung in the margin beside the picture (session 41's walk-through).
   frame.querySelectorAll(".mark").forEach((old) => old.remove());
   for (const mark of data.marks) {
     const element = document.createElement("span");
     element.className = mark.color ? "mark dot" : "mark ring";
-    element.style.left = `${100 * mark.across}%`;
-    element.style.top = `${100 * mark.down}%`;
+    const half = (mark.color ? ${DOT_PX} : ${RING_PX}) / 2;
+    const within = (share) => `clamp(${half}px, ${100 * share}%, calc(100% - ${half}px))`;
+    element.style.left = within(mark.across);
+    element.style.top = within(mark.down);
     if (mark.color) element.style.background = mark.color;
     element.setAttribute("aria-hidden", "true");  // the hints' list says the same in words
     frame.appendChild(element);
@@ -65,9 +69,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
 }
 """
 MAX_HEIGHT_VH = 80  # the tallest a picture is drawn, in hundredths of the window's height
-_JS = _JS.replace("${MAX_HEIGHT_VH}", str(MAX_HEIGHT_VH))
 DOT_PX = 14   # a hint's dot across, CSS px, rims outside it: a fingertip covers it, the rims show it is there
 RING_PX = 22  # the pending point's ring across, CSS px: open, so the color under it shows
+for _name, _value in (("MAX_HEIGHT_VH", MAX_HEIGHT_VH), ("DOT_PX", DOT_PX), ("RING_PX", RING_PX)):
+    _JS = _JS.replace("${%s}" % _name, str(_value))
 # The rims are black inside white, to be seen on any color; a mark lets clicks through to the picture under it.
 _CSS = f"""
 .frame {{ position: relative; }}

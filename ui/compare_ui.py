@@ -18,7 +18,7 @@ from colorizer import checkpoints
 from ui import callbacks, charts, loaders, widgets
 from ui.cards import evaluation_rows
 from ui.plain_text import plain
-from ui.tables import METRIC_COLUMNS, RESULT_COLUMNS, swipe_note
+from ui.tables import GRAY_ROW, METRIC_COLUMNS, RESULT_COLUMNS, swipe_note
 
 GRID_COLUMNS = 3
 TILE_SIDE = 640  # a tile's longest side: what a row keeps of each result
@@ -83,7 +83,7 @@ def baseline_rows(picture: DecodedImage) -> list[dict]:
     palette = TrainingPalette()
     rows = []
     for name, what, parameters, colorize, metrics in (
-            ("gray (no color)", "none: L kept, a = b = 0", 0, gray_baseline, loaders.gray_metrics),
+            (GRAY_ROW, "none: L kept, a = b = 0", 0, gray_baseline, loaders.gray_metrics),
             ("training palette", "none: training photos' mean ab at each L", palette.palette.size,
              palette.colorize, loaders.palette_metrics)):
         seconds = loaders.baseline_seconds(name, colorize, picture.pixels, digest)

@@ -34,7 +34,7 @@ from ui import callbacks, charts, loaders, photo_store, visitor, widgets, work_q
 from ui.callbacks import safe
 from ui.cards import public_card
 from ui.plain_text import plain
-from ui.tables import METRIC_COLUMNS, swipe_note
+from ui.tables import GRAY_ROW, METRIC_COLUMNS, swipe_note
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "my_models_ui", "JOB_KEY", "LIMITS"]
 
@@ -516,7 +516,7 @@ def scores_ui(card: dict) -> None:
         value = scores.get(key)
         return round(value, digits) if isinstance(value, (int, float)) else None
 
-    rows = [{"model": k, "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4), "l2_ab": rounded(v, "l2_ab", 2),
+    rows = [{"model": GRAY_ROW if k == "gray" else k, "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4), "l2_ab": rounded(v, "l2_ab", 2),
              "colorfulness": rounded(v, "colorfulness", 1)} for k, v in evaluation.items()]
     data = card.get("data", {})
     count = data.get("held_out_photos")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS", "SWIPE_NOTE", "SWIPE_NOTE_CSS", "swipe_note"]
+__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS", "GRAY_ROW", "SWIPE_NOTE", "SWIPE_NOTE_CSS", "swipe_note"]
 
 _number = st.column_config.NumberColumn
 # The first numbers' width in pixels: beside the pinned model column, two whole ones and a part of the third show on
@@ -50,6 +50,9 @@ METRIC_COLUMNS = {
                                        "the original, under 100 % more muted, over 100 % more vivid."),
     "n_images": _number("images", format="%d"),
 }
+
+# The gray baseline's row, in every table (a card's evaluation calls it "gray").
+GRAY_ROW = "gray (no color)"
 
 # The model and what it scored first: on a phone the first three columns are all that shows without a swipe.
 # "first run at this shape" is left out: its boxes looked clickable, and each tile's caption says it.

@@ -33,7 +33,7 @@ from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe
 from colorizer.video.pipeline import VideoReport, colorize_video
 from ui import callbacks, charts, clip_runs, loaders, visitor, widgets, work_queue
 from ui.clip_store import VIDEO_TYPES, clip_folder, stored_clip
-from ui.hints_ui import hints_json, hints_of, hints_ui
+from ui.hints_ui import hints_json, hints_of, hints_ui, unused_hints_ui
 from ui.plain_text import plain
 from ui.reference_ui import kept_reference
 
@@ -251,7 +251,9 @@ def guidance_ui(model, stamp: tuple, info, name: str, frame: np.ndarray) -> tupl
             return {"reference": picture.rgb, "reference_visible": visible}, f"reference {picture.name}"
         if how == HINTS:
             if not model.takes_hints:
-                st.info("Hints need a hint-taking model: pick hypercolumn_hints in the sidebar.", icon=":material/info:")
+                st.info("Hints need a hint-taking model: pick hypercolumn_hints in the sidebar, or choose Automatic "
+                        "above to colorize the clip without them.", icon=":material/info:")
+                unused_hints_ui(loaders.image_digest(frame), model)  # the frame's hints, if any: kept, and how to use
                 return None
             return _first_frame_hints_ui(model, stamp, name, frame)
     return {}, "automatic"
