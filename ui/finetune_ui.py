@@ -516,8 +516,9 @@ def scores_ui(card: dict) -> None:
         value = scores.get(key)
         return round(value, digits) if isinstance(value, (int, float)) else None
 
-    rows = [{"model": GRAY_ROW if k == "gray" else k, "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4), "l2_ab": rounded(v, "l2_ab", 2),
-             "colorfulness": rounded(v, "colorfulness", 1)} for k, v in evaluation.items()]
+    rows = [{"model": GRAY_ROW if k == "gray" else k, "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4),
+             "l2_ab": rounded(v, "l2_ab", 2), "colorfulness": rounded(v, "colorfulness", 1)}
+            for k, v in evaluation.items()]
     data = card.get("data", {})
     count = data.get("held_out_photos")
     if data.get("held_out"):

@@ -5,8 +5,9 @@
   time and image count. A NaN (SSIM of an image under 11 px, right hue of a truth without color)
   shows as Streamlit's gray "None": a cell with no number, so rows fill every cell they can.
 - ``RESULT_COLUMNS``: the Compare page's per-picture table, in display order.
-- ``swipe_note(key)``: a line under a wide table, "swipe it sideways", that only a phone-wide screen shows
+- ``swipe_note(key)``: a line under a wide table, "swipe it sideways", shown only on a phone held upright
   (``SWIPE_NOTE_CSS``, part of ``ui.widgets.page_style``).
+- ``GRAY_ROW``: the gray baseline's row name in every table.
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ SWIPE_NOTE_CSS = (f'@media (min-width: {PHONE_MAX_WIDTH_PX + 1}px) {{ .stApp [cl
 
 
 def swipe_note(key: str) -> None:
-    """Under a wide table: ``SWIPE_NOTE``, shown on a phone-wide screen only (``key``: the table's, unique on the
-    page)."""
+    """Under a wide table: ``SWIPE_NOTE``, shown on a screen at most ``PHONE_MAX_WIDTH_PX`` wide only (``key``: the
+    table's, unique on the page)."""
     with st.container(key=f"{_SWIPE_KEY}{key}"):
         st.caption(SWIPE_NOTE)
