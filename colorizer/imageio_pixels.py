@@ -8,6 +8,8 @@ any mode and bit depth as uint8 RGB, gray levels and alpha.
 - ``to_arrays(im, sixteen_bit)`` → (rgb H×W×3, gray H×W or None, alpha H×W or None, was_color,
   notes): 16-bit scaled 0..65535 → 0..255, 32-bit and float by their range, fully opaque alpha as
   None; every array a C-contiguous, writeable copy. ``ModeError`` for a mode Pillow cannot convert.
+- ``gray_and_color(rgb, alpha)`` → (R == G == B everywhere, some visible pixel in color): what ``to_arrays`` reads
+  of a picture, also for one that was never a file (the Video page's first frame).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from PIL import Image
 
 from colorizer.imageio_reasons import describe
 
-__all__ = ["ModeError", "orientation", "transposed", "to_arrays", "keyed_gray_as_la"]
+__all__ = ["ModeError", "orientation", "transposed", "to_arrays", "gray_and_color", "keyed_gray_as_la"]
 
 
 class ModeError(ValueError):
@@ -110,7 +112,7 @@ def to_arrays(
     arr = _array_of(converted)  # writeable, the caller's own
     rgb = arr if not wants_alpha else np.ascontiguousarray(arr[..., :3])
     alpha = _alpha_or_none(arr[..., 3]) if wants_alpha else None
-    all_equal, has_color = _gray_and_color(rgb, alpha)
+    all_equal, has_color = gray_and_color(rgb, alpha)
     gray = np.ascontiguousarray(rgb[..., 0]) if all_equal else None
     return rgb, gray, alpha, has_color, notes
 
@@ -205,7 +207,7 @@ def _array_of(im: Image.Image) -> np.ndarray:
     return arr
 
 
-def _gray_and_color(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[bool, bool]:
+def gray_and_color(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[bool, bool]:
     """(R == G == B on every pixel, some visible pixel has R, G, B not all equal), a strip of rows at a time."""
     all_equal, has_color = True, False
     for top in range(0, rgb.shape[0], _STRIP_ROWS):

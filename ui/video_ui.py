@@ -28,6 +28,7 @@ import streamlit as st
 from colorizer import gallery
 from colorizer.exemplar import ReferencePhotoError, usable_reference
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
+from colorizer.imageio_pixels import gray_and_color
 from colorizer.video.frames import NETWORK_EVERY, unguidable_reason
 from colorizer.video.io import VideoBudgetError, VideoError, check_budget, probe, read_frames
 from colorizer.video.pipeline import VideoReport, colorize_video
@@ -295,7 +296,7 @@ def _first_frame_hints_ui(model, stamp: tuple, name: str, frame: np.ndarray) -> 
     a hints file) → the run's guidance and label, or None while there are none. They were made only on the Colorize
     page, downloaded and loaded here (session 41's audit: a class looked for where to tap the frame). They are kept
     by the frame's content, so the Colorize page finds them too for the same picture."""
-    picture = DecodedImage(first_frame_name(name), frame, None, was_color=not _is_gray(frame), notes=())
+    picture = DecodedImage(first_frame_name(name), frame, None, was_color=gray_and_color(frame, None)[1], notes=())
     digest = loaders.image_digest(frame)
     try:
         result = loaders.colorized(model, stamp, frame, digest, hints_json=hints_json(digest)).image
@@ -308,11 +309,6 @@ def _first_frame_hints_ui(model, stamp: tuple, name: str, frame: np.ndarray) -> 
         st.info("Add a hint to the first frame to colorize the clip with it.", icon=":material/colorize:")
         return None
     return {"hints": [dict(hint) for hint in hints]}, f"{len(hints)} hint{'s' if len(hints) != 1 else ''}"
-
-
-def _is_gray(frame: np.ndarray) -> bool:
-    """Whether every pixel of uint8 RGB ``frame`` has R == G == B (an old film's frame)."""
-    return bool((frame[..., 0] == frame[..., 1]).all() and (frame[..., 1] == frame[..., 2]).all())
 
 
 def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
