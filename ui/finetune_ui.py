@@ -193,7 +193,7 @@ def _kept_copies(uploads) -> list[tuple[str, str]]:
     hashed again on every rerun. A copy that cannot be written (a full disk) is None: the page works on with the
     uploads themselves, and names that photo as let go after a trip away."""
     before, stored = st.session_state.get(STORED_KEY, {}), {}
-    for upload in uploads[:widgets.READS_PER_PLACE * LIMITS.photos]:
+    for upload in uploads[:_files_read(LIMITS.photos)]:
         # Touched on every run (the most recently used go last), stored again if other visitors' photos pushed it out;
         # one that could not be written is not tried again on every rerun.
         if upload.file_id in before and (before[upload.file_id] is None or photo_store.kept_path(before[upload.file_id])):
@@ -243,13 +243,19 @@ def _let_kept_go() -> None:
         st.session_state.pop(key, None)
 
 
+def _files_read(most: int) -> int:
+    """The most files a fine-tune of at most ``most`` photos reads (a broken file takes no photo's place, but each costs
+    a decode): what ``_uploaded_photos`` reads, and so what ``_kept_copies`` keeps."""
+    return widgets.READS_PER_PLACE * most
+
+
 def _uploaded_photos(files: list[tuple[str, Callable[[], bytes]]], most: int) -> tuple[list, list[str]]:
     """(name, its bytes when asked) of each upload → (photos, error lines), each decoded in its turn of the server's
     decode queue (within the decode budget: a large photo is shrunk while it decodes), until ``most`` photos are
     taken: a broken or gray file takes no photo's place (the first 20 files, two of them broken, trained on 18 while
-    a good 21st waited). Each file costs a decode, so at most ``widgets.READS_PER_PLACE × most`` are read, and the
+    a good 21st waited). Each file costs a decode, so at most ``_files_read(most)`` are read, and the
     files never read are one line. A kept copy gone since the page showed it (``ui.photo_store``) is one line too."""
-    photos, errors, read, most_read, seen = [], [], 0, widgets.READS_PER_PLACE * most, {}
+    photos, errors, read, most_read, seen = [], [], 0, _files_read(most), {}
     for name, content in files:
         if len(photos) >= most or read >= most_read:
             break
