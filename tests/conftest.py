@@ -86,12 +86,17 @@ def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
+def css_rgb(color: str) -> list[float]:
+    """CSS's "rgb(r, g, b)" or "rgba(r, g, b, a)", as a browser computes a style → [r, g, b], 0-255."""
+    return [float(v) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3]]
+
+
 def wcag_contrast(a, b) -> float:
     """WCAG's contrast ratio of two sRGB colors: (r, g, b) numbers 0-255, or CSS's "rgb(r, g, b)" as a browser
     computes a style."""
     def luminance(color) -> float:
         if isinstance(color, str):
-            color = [float(v) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3]]
+            color = css_rgb(color)
         linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in color]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 

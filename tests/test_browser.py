@@ -28,7 +28,7 @@ import pytest
 from benchmarks.browser import has_traceback, idle, image_loaded, launch_browser, open_app, png_bytes, start_server, upload_files
 
 from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
-from conftest import wcag_contrast
+from conftest import css_rgb, wcag_contrast
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -201,8 +201,7 @@ def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, br
             fill, opacity, background = ticks.first.evaluate(
                 "e => [getComputedStyle(e).fill, Number(getComputedStyle(e).fillOpacity), "
                 "getComputedStyle(document.querySelector('.stApp')).backgroundColor]")
-            channel = [int(v) for v in fill[fill.index("(") + 1:fill.index(")")].split(",")[:3]]
-            under = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+            channel, under = css_rgb(fill), css_rgb(background)
             seen = [round(opacity * c + (1 - opacity) * u) for c, u in zip(channel, under)]  # the text as drawn
             assert wcag_contrast(seen, under) >= 4.5, (scheme, shown, fill, background)
         _assert_no_traceback(page)
@@ -447,7 +446,7 @@ def _contrast_as_drawn(element) -> float:
         while (getComputedStyle(behind).backgroundColor.endsWith(', 0)')) behind = behind.parentElement;
         let page = getComputedStyle(document.querySelector('.stApp')).backgroundColor;
         return [getComputedStyle(e).color, getComputedStyle(behind).backgroundColor, opacity, page]; }""")
-    text, under, page = ([int(v) for v in c[c.index("(") + 1:c.index(")")].split(",")[:3]] for c in (text, under, page))
+    text, under, page = (css_rgb(c) for c in (text, under, page))
     faded = lambda color: [opacity * c + (1 - opacity) * p for c, p in zip(color, page)]
     return wcag_contrast(faded(text), faded(under))
 
