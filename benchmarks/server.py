@@ -194,7 +194,7 @@ def class_at_once(browser, url: str, n: int = 20, pid: int | None = None, timeou
             s.page.get_by_text(PAGES["Colorize"]).first.wait_for(timeout=timeout * 1000)
         photos = {s.index: png_bytes(class_photo(s.index)) for s in sessions}
         for s in sessions:  # every file input ready first, so that the uploads themselves come together
-            choose_upload(s.page)
+            choose_upload(s.page, at_once=True)
         for s in sessions:
             s.page.locator('[data-testid="stSidebar"] input[type="file"]').wait_for(state="attached", timeout=timeout * 1000)
         upload_start = time.perf_counter()
