@@ -23,6 +23,7 @@ from colorizer.color_names import color_name, hex_code, with_code
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
+from ui.button_row import button_row
 from ui.callbacks import safe
 from ui.click_image import Mark, clickable_image
 from ui.plain_text import plain
@@ -144,7 +145,7 @@ def _typed_point_ui(digest: str, shape: tuple[int, ...]) -> None:
     x_key, y_key = _typed_keys(digest)
     st.session_state.setdefault(x_key, width // 2)
     st.session_state.setdefault(y_key, height // 2)
-    x_column, y_column, pick = st.columns([2, 2, 3], vertical_alignment="bottom")
+    x_column, y_column, pick = button_row(f"hint_pick_{digest[:16]}", [2, 2, 3], vertical_alignment="bottom")
     x_column.number_input("Point x (px)", 0, width - 1, key=x_key, help=f"0 (left) to {width - 1} (right)")
     y_column.number_input("Point y (px)", 0, height - 1, key=y_key, help=f"0 (top) to {height - 1} (bottom)")
     pick.button("Pick this point", key=f"colorize.hint_pick.{digest[:16]}", icon=":material/my_location:",
@@ -269,7 +270,8 @@ def _list_ui(digest: str, name: str) -> None:
         _earlier_ui(digest, hints[:earlier])
     for j, hint in enumerate(hints[earlier:], start=earlier):
         # The button's third of the row: at [1, 4, 2] it read "Remo…" at 1300 px (session 34's walkthrough).
-        swatch, text, remove = st.columns([1, 3, 3], vertical_alignment="center")
+        swatch, text, remove = button_row(f"hint_{digest[:16]}_{j}", [1, 3, 3], swatch_first=True,
+                                          vertical_alignment="center")
         _swatch_ui(swatch, hint["rgb"], 20)
         text.write(f"Hint {j + 1}: x {hint['x']:g}, y {hint['y']:g} · {with_code(hint['rgb'])}")
         remove.button(f"Remove {j + 1}", key=f"colorize.hint_remove.{digest[:16]}.{j}", on_click=safe(_remove),
