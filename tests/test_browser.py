@@ -528,23 +528,27 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         _assert_no_traceback(page)
         page.get_by_text("Color hints").first.scroll_into_view_if_needed()
         _screenshot(page, "hints")
-        # Session 41's walk-through: on a phone held sideways, the sidebar open, the hint's row and the typed point's
-        # row were 171 and 261 px wide and their buttons read "Re…" and "Pick t…" (ui.button_row). Whole now.
+        # On a phone held sideways, the sidebar open: the hint's row and the typed point's row were 171 and 261 px
+        # wide and their buttons read "Re…" and "Pick t…" (session 41's walk-through), the scores "24.3…" and
+        # "+4.96 dB vs …" (session 42's sweep). Whole now (ui.narrow_rows).
         page.set_viewport_size({"width": 844, "height": 390})
-        for name in ("Remove 1", "Pick this point"):
-            button = page.get_by_role("button", name=name, exact=True)
-            button.scroll_into_view_if_needed()
-            label, room = _label_and_room(button)
-            assert label <= room + 0.5, (name, label, room)
+        _idle(page)
+        labels = [page.get_by_role("button", name=name, exact=True).locator("[data-testid=stMarkdownContainer]")
+                  for name in ("Remove 1", "Pick this point")]
+        scores = page.locator("[data-testid=stMetricLabel], [data-testid=stMetricValue], [data-testid=stMetricDelta]")
+        assert scores.count() == 12
+        assert _cut_short([*labels, scores]) == []
     finally:
         page.close()
 
 
-def _label_and_room(button) -> tuple[float, float]:
-    """A button's label: the width its text takes on one line, and the width it is given (less: cut with "…")."""
-    return tuple(button.evaluate("""b => { const label = b.querySelector('[data-testid=stMarkdownContainer]');
-        const range = document.createRange(); range.selectNodeContents(label);
-        return [range.getBoundingClientRect().width, label.getBoundingClientRect().width]; }"""))
+def _cut_short(locators) -> list:
+    """Of the elements ``locators`` find, those whose text is wider on one line than the element (drawn cut, with
+    "…") → [text, its width, the element's], CSS px."""
+    return [cut for locator in locators for cut in locator.evaluate_all("""elements => elements.map(e => {
+        const range = document.createRange(); range.selectNodeContents(e);
+        return [e.innerText, range.getBoundingClientRect().width, e.getBoundingClientRect().width]; })
+        .filter(([text, width, room]) => width > room + 0.5)""")]
 
 
 def test_on_a_phone_the_hint_photo_fits_its_column_and_a_tap_lands_where_it_shows(server, browser):

@@ -18,7 +18,7 @@ import streamlit as st
 from colorizer import HINT_TAKING_NAMES
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
-from ui import callbacks, charts, loaders, widgets
+from ui import callbacks, charts, loaders, narrow_rows, widgets
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
 from ui.hints_ui import hints_json, hints_ui, unused_hints_ui
@@ -106,7 +106,7 @@ def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndar
     pixels ``alpha`` (the picture's, when it has one) does not hide: a line then says how many those are."""
     m = loaders.metrics_of(truth, result, key, alpha)
     gray = loaders.gray_metrics(truth, key[0], alpha)
-    psnr, ssim, l2, colorful = st.columns(4)
+    psnr, ssim, l2, colorful = narrow_rows.metric_row("scores", 4)
     psnr.metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - gray['psnr']:+.2f} dB vs gray",
                 help="Peak signal-to-noise ratio against the truth (higher is better).")
     has_ssim = np.isfinite(m["ssim"])  # NaN under 11 px on a side: SSIM's window does not fit

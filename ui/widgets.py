@@ -37,7 +37,7 @@ from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
-from ui import button_row, callbacks, charts, loaders, server_tuning, tables, visitor, work_queue
+from ui import callbacks, charts, loaders, narrow_rows, server_tuning, tables, visitor, work_queue
 from ui.plain_text import plain, without_server_paths
 
 if TYPE_CHECKING:  # importing it loads Keras; the sidebar draws without it
@@ -129,10 +129,10 @@ def page_style() -> None:
     (``STEADY_SCROLL_CSS``), and text on the accent and in charts is readable in both themes, even right after a
     theme chosen from the app's menu (``ACCENT_TEXT_CSS``, ``CHART_TEXT_CSS``), as is code in a caption
     (``CAPTION_CODE_CSS``); a note that a table swipes sideways shows on a phone only (``tables.SWIPE_NOTE_CSS``);
-    a row's button is never cut short (``button_row.BUTTON_ROW_CSS``). A style alone takes no room on the page
-    (``st.html`` sends it apart)."""
+    a row's button or score is never cut short (``narrow_rows.NARROW_ROWS_CSS``). A style alone takes no room on
+    the page (``st.html`` sends it apart)."""
     st.html(f"<style>{STEADY_SCROLL_CSS}\n{ACCENT_TEXT_CSS}\n{CHART_TEXT_CSS}\n{CAPTION_CODE_CSS}\n"
-            f"{tables.SWIPE_NOTE_CSS}\n{button_row.BUTTON_ROW_CSS}</style>")
+            f"{tables.SWIPE_NOTE_CSS}\n{narrow_rows.NARROW_ROWS_CSS}</style>")
 
 
 def mark_entry_ran() -> None:
