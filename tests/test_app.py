@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.narrow_rows import NARROW_ROWS_CSS
 from ui.tables import SWIPE_NOTE_CSS
 from ui.widgets import ACCENT_TEXT_CSS, CAPTION_CODE_CSS, CHART_TEXT_CSS, STEADY_SCROLL_CSS
 
@@ -56,9 +57,9 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
         assert_no_page_error(at, page)
         assert not at.error, (page, texts(at.error))
         # The page keeps its scroll when a rerun adds to it, text on the accent, in charts and code in captions is
-        # readable in both themes, a table's swipe note shows on a phone only (ui.widgets.page_style; their effect:
-        # test_browser.py)
-        styles = (STEADY_SCROLL_CSS, ACCENT_TEXT_CSS, CHART_TEXT_CSS, CAPTION_CODE_CSS, SWIPE_NOTE_CSS)
+        # readable in both themes, a table's swipe note shows on a phone only, a row's buttons and scores are never
+        # cut short (ui.widgets.page_style; their effect: test_browser.py)
+        styles = (STEADY_SCROLL_CSS, ACCENT_TEXT_CSS, CHART_TEXT_CSS, CAPTION_CODE_CSS, SWIPE_NOTE_CSS, NARROW_ROWS_CSS)
         assert any(all(css in html.proto.body for css in styles) for html in at.get("html")), page
     assert [t.value for t in at.title] == ["Training curves"]
 

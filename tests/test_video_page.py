@@ -254,8 +254,8 @@ def test_a_clip_waits_in_the_clip_lane_then_gives_way_after_every_frame(tiny_app
 def test_the_runs_progress_and_stop_sit_right_under_the_colorize_button(tiny_app_env, tmp_path, monkeypatch):
     """Session 41's audit: on a phone, the estimate's caption between the button and the run's places put the
     progress bar at the screen's bottom edge and Stop under it, off the screen. During a run (held after its first
-    frame) the bar, then Stop, come right after the button, the estimate after them; after a Stop, what the bar's
-    place says ("Stopped") comes right after the button too."""
+    frame) the bar, then Stop, come right after the button, the estimate after them, and the toolbar's Stop is hidden;
+    after a Stop, what the bar's place says ("Stopped") comes right after the button too."""
     import streamlit as st
 
     from ui import video_ui
@@ -273,6 +273,9 @@ def test_the_runs_progress_and_stop_sit_right_under_the_colorize_button(tiny_app
     assert shown[button + 2] == ("button", "Stop"), shown[button:]
     assert shown[button + 3][1].startswith("Stay on this page") and shown[button + 4][1].startswith("Its 6 frames take"), \
         shown[button:]
+    # Session 42's audit: Streamlit's own Stop (the toolbar's) ends the run where the page cannot be drawn again (as
+    # st.stop here), the bar frozen at "Frame 33 of 400 · about 73 s left" until the next click. Hidden during a run.
+    assert _toolbar_stop_hidden(at)
 
     at.session_state[video_ui.STOPPED_KEY] = True
     at.run()
@@ -281,6 +284,13 @@ def test_the_runs_progress_and_stop_sit_right_under_the_colorize_button(tiny_app
     button = shown.index(("button", "Colorize the clip"))
     assert shown[button + 1][1].startswith("Stopped: nothing was kept"), shown[button:button + 4]
     assert shown[button + 2][1].startswith("Its 6 frames take"), shown[button:]
+    assert not _toolbar_stop_hidden(at)  # no clip runs
+
+
+def _toolbar_stop_hidden(at) -> bool:
+    from ui.video_ui import TOOLBAR_STOP_HIDDEN_CSS
+
+    return any(TOOLBAR_STOP_HIDDEN_CSS in html.proto.body for html in at.get("html"))
 
 
 def _shown(at) -> list[tuple[str, str]]:

@@ -311,6 +311,12 @@ def _first_frame_hints_ui(model, stamp: tuple, name: str, frame: np.ndarray) -> 
     return {"hints": [dict(hint) for hint in hints]}, f"{len(hints)} hint{'s' if len(hints) != 1 else ''}"
 
 
+# Streamlit's own Stop, in the toolbar, hidden while a clip runs: it ends the run where no line of the page can be
+# drawn again, and the bar stayed as it was ("Frame 33 of 400 · about 73 s left"), the page's Stop beside it, until
+# the next click (session 42's audit). The page's Stop, right under the bar, stops the clip and says so.
+TOOLBAR_STOP_HIDDEN_CSS = '[data-testid="stStatusWidget"] button { display: none; }'
+
+
 def run_ui(model, clip: tuple, guidance: dict, label: str, key: tuple) -> None:
     """The Colorize button; a run in the work queue with a progress bar and Stop; its result kept in the session.
     ``clip``: ``clip_ui``'s (name, path, info, bytes)."""
@@ -349,6 +355,7 @@ def _run(model, clip: tuple, guidance: dict, label: str, key: tuple, frames: int
     with stop.container():  # only while the clip runs
         st.button("Stop", key="video.stop", on_click=_stop, icon=":material/stop:")
         st.caption("Stay on this page until it ends: reloading, leaving or changing a setting stops the clip.")
+    st.html(f"<style>{TOOLBAR_STOP_HIDDEN_CSS}</style>")
 
     output = clip_folder() / f".result-{uuid.uuid4().hex}.mp4"   # this run's own: others may run the same clip
     try:
