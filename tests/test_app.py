@@ -1345,3 +1345,48 @@ def test_the_first_metric_columns_fit_a_phone_beside_the_model():
     assert all(isinstance(c.get("width"), int) and c["width"] <= 100 for c in first), first
     assert sum(c["width"] for c in first[:2]) <= 180 and all(len(c["label"]) <= 14 for c in first), first
     assert "getting_ready" not in RESULT_COLUMNS
+
+
+def test_scores_of_a_photo_a_model_was_fine_tuned_on_say_so(tiny_app_env, tmp_path, monkeypatch):
+    """Session 42's audit: a decoder fine-tuned on the gallery led Compare on the gallery's cat (99 % right hue) and
+    nothing said it had learned that cat. A fine-tune's card lists its photos' prints (``colorizer.photo_prints``):
+    under that photo's scores, Colorize and Compare say the model learned it (Compare on its tile too), and under
+    another photo's they do not."""
+    import shutil
+
+    from app_fixtures import TUNED_NAME
+    from colorizer import checkpoints
+    from colorizer.finetune.photos import shrink_photo
+    from colorizer.gallery import load_photo
+    from colorizer.photo_prints import photo_print
+    from ui.cards import learned_photo_text
+    from ui.widgets import DEFAULT_GALLERY_PHOTO
+
+    user = tmp_path / "user"
+    shutil.copytree(tiny_app_env / "user", user)
+    card = checkpoints.read_card(user / TUNED_NAME)
+    # As a fine-tune reads its photos: at most 1,024 px (the page shows the photo at its own size).
+    learned = [photo_print(shrink_photo(load_photo(name))) for name in ("coffee", DEFAULT_GALLERY_PHOTO)]
+    checkpoints.write_card(user / TUNED_NAME, {**card, "data": {"trained_photo_prints": learned}})
+    monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(user))
+
+    def said(at) -> list[str]:
+        return [w.value for w in at.warning if "fine-tuned on this photo" in w.value]
+
+    at = app().run()
+    at.sidebar.selectbox(key="sidebar.model").set_value(TUNED_NAME).run()
+    assert_no_page_error(at)
+    assert said(at) == [learned_photo_text([TUNED_NAME])]
+    at.sidebar.selectbox(key="sidebar.model").set_value("cifar_ae").run()   # a shipped model learned no visitor's photo
+    assert said(at) == []
+
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare.tuned").set_value([TUNED_NAME]).run()
+    assert_no_page_error(at)
+    assert said(at) == [learned_photo_text([TUNED_NAME])]
+    marked = [c for image in at.image for c in image.captions if "fine-tuned on this photo" in c]
+    assert len(marked) == 1 and marked[0].startswith(f"**{TUNED_NAME}**"), marked
+
+    at.session_state["sidebar.gallery"] = "astronaut"  # a photo it did not learn
+    at.run()
+    assert said(at) == [] and not [c for image in at.image for c in image.captions if "fine-tuned on this photo" in c]

@@ -441,6 +441,14 @@ def test_stop_mid_epoch_keeps_best_weights_and_saves(fn, tiny_checkpoints, photo
     assert training["stopped_early"] and training["last_epoch_steps"] == 1
     assert training["steps_per_epoch"] > 1  # so the stop really came mid-epoch
     assert (card["data"]["photos"], card["data"]["held_out_photos"]) == (5, 1)
+    # The prints of the four photos it trained on, not the held-out one's (Colorize and Compare say when they score
+    # a model on a photo it learned: test_app.py).
+    from colorizer.finetune.training import split_photos
+    from colorizer.photo_prints import photo_print
+
+    trained, held_out, _ = split_photos(photos, job.config.val_share, job.config.seed)
+    assert card["data"]["trained_photo_prints"] == [photo_print(rgb) for _, rgb in trained]
+    assert photo_print(held_out[0][1]) not in card["data"]["trained_photo_prints"]
     val_losses = [row["val_loss"] for row in checkpoints.read_history(result)]
     assert training["best_val_loss"] == pytest.approx(min(val_losses))
     assert training["best_epoch"] == int(np.argmin(val_losses)) + 1

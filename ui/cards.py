@@ -7,7 +7,8 @@
   through ``public_card``: no server paths and no file names (a card may be a visitor's, shared with the
   class, or list photos skipped by name), and one line instead when card.json is damaged;
 - ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows, each with the set it was
-  measured on (the gray baseline once a set), and each set's truth colorfulness.
+  measured on (the gray baseline once a set), and each set's truth colorfulness;
+- ``learned_photo_text(names)``: the line under a photo's scores when models were fine-tuned on that photo.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from ui import loaders, widgets
 from ui.plain_text import plain, without_server_paths
 from ui.tables import GRAY_ROW, METRIC_COLUMNS
 
-__all__ = ["card_summary", "card_ui", "evaluation_row_name", "evaluation_rows", "public_card", "soup_size"]
+__all__ = ["card_summary", "card_ui", "evaluation_row_name", "evaluation_rows", "learned_photo_text", "public_card",
+           "soup_size"]
 
 def public_card(card):
     """The card as any visitor may see it: every server path replaced by "<server path>", the names of
@@ -171,3 +173,13 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], dict[str, float]]:
             rows.append({"model": row_name, "measured on": measured_on,
                          **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
     return rows, truths
+
+
+def learned_photo_text(names: list[str]) -> str:
+    """What a photo's scores mean for the models fine-tuned on it (``loaders.learned_photo``; session 42's audit: a
+    decoder fine-tuned on the gallery led Compare on the gallery's cat, at 99 % right hue, and nothing said it had
+    learned that cat)."""
+    one = len(names) == 1
+    return plain(f"{', '.join(names)} {'was' if one else 'were'} fine-tuned on this photo: {'its' if one else 'their'} "
+                 "scores here say how well it is remembered, not how well a photo never seen is colored: compare on "
+                 "another photo.")

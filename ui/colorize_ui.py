@@ -19,6 +19,7 @@ from colorizer import HINT_TAKING_NAMES
 from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from ui import callbacks, charts, loaders, narrow_rows, widgets
+from ui.cards import learned_photo_text
 from ui.certainty_ui import certainty_ui
 from ui.compare_slider import before_after_ui
 from ui.hints_ui import hints_json, hints_ui, unused_hints_ui
@@ -209,6 +210,8 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                 st.caption(plain(f"The same picture as {name}: the hints given there color this one too."))
     if picture.was_color:
         metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha)
+        if loaders.learned_photo(model.name, picture.rgb, digest):
+            st.warning(learned_photo_text([model.name]), icon=":material/school:")
     else:  # a gray upload has no truth to score against: say so rather than show nothing
         st.caption("No scores: this picture has no original colors to compare with (upload a color photo to see how "
                    "close the model comes).")

@@ -16,7 +16,7 @@ from colorizer.evaluate import gray_baseline
 from colorizer.imageio import DecodedImage
 from colorizer import checkpoints
 from ui import callbacks, charts, loaders, widgets
-from ui.cards import evaluation_rows
+from ui.cards import evaluation_rows, learned_photo_text
 from ui.plain_text import plain
 from ui.tables import GRAY_ROW, METRIC_COLUMNS, RESULT_COLUMNS, swipe_note
 
@@ -49,7 +49,8 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
                "architecture": model.arch.NAME if model.arch else "foreign", "parameters": model.param_count,
                "time_ms": seconds * 1000, "image": widgets.display(result, picture.alpha, max_side=TILE_SIDE),
                # as the tile's time_text says it: a quick first run is not marked
-               "getting_ready": widgets.includes_getting_ready(seconds, first_of_shape)}
+               "getting_ready": widgets.includes_getting_ready(seconds, first_of_shape),
+               "learned_it": loaders.learned_photo(name, picture.rgb, digest)}
         if picture.was_color:
             row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None), picture.alpha))
         rows.append(row)
@@ -67,7 +68,8 @@ def grid_ui(picture: DecodedImage, rows: list[dict]) -> None:
     for row in rows:
         time = widgets.time_text(row["time_ms"] / 1000, row["getting_ready"], short=True)
         tiles.append((row["image"], None,   # at display size already, its alpha with it
-                      f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"))
+                      f"**{row['model']}** · {time} · {row['parameters'] / 1e6:.2f} M params"
+                      + (" · fine-tuned on this photo" if row["learned_it"] else "")))
     for start in range(0, len(tiles), GRID_COLUMNS):
         for column, (image, alpha, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
             column.image(widgets.display(image, alpha, max_side=TILE_SIDE), caption=caption,
@@ -99,6 +101,9 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     swipe_note("compare_results")
+    learned = [row["model"] for row in rows if row["learned_it"]]
+    if learned and picture.was_color:
+        st.warning(learned_photo_text(learned), icon=":material/school:")
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
                "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: every "
                "number of the model, a frozen pretrained encoder's included (most of the flagship's are its frozen "

@@ -26,7 +26,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
-dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line).
+dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line); ``learned_photo(name,
+rgb, digest)``: whether a fine-tuned checkpoint trained on this photo (its card's photo prints).
 ``stamp`` is ``checkpoint_stamp(name)``: it makes cached results follow a re-written checkpoint.
 Images are passed next to ``digest = image_digest(image)``, the key of their contents.
 """
@@ -50,6 +51,7 @@ from colorizer.checkpoints import CheckpointError
 from colorizer.decode_budget import OPERATOR_ADVICE
 from colorizer.exemplar import reference_shown
 from colorizer.imageio import DecodedImage, DecodeTimeoutError, ImageError, decode_image
+from colorizer.photo_prints import is_print, photo_print, same_photo
 from ui import visitor, work_queue
 from ui.shared_cache import SharedCache
 
@@ -450,6 +452,22 @@ def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict
     page reading every checkpoint's history lists them once, not once a checkpoint."""
     folder = (available_checkpoints() if available is None else available).get(name)
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
+
+
+def learned_photo(name: str, rgb: np.ndarray, digest: str) -> bool:
+    """Whether checkpoint ``name`` was fine-tuned on this photo (``rgb``, content hash ``digest``): its card lists the
+    prints of the photos it trained on (``colorizer.photo_prints``); a shipped model's lists none."""
+    data = card_of(name).get("data")
+    prints = data.get("trained_photo_prints") if isinstance(data, dict) else None
+    if not isinstance(prints, list) or not prints:
+        return False
+    mine = _photo_print(digest, rgb)
+    return any(is_print(other) and same_photo(mine, other) for other in prints)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _photo_print(digest: str, _rgb: np.ndarray) -> str:
+    return photo_print(_rgb)
 
 
 def card_of(name: str, available: dict[str, Path] | None = None) -> dict:

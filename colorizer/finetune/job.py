@@ -33,6 +33,7 @@ from colorizer.finetune.base import load_base
 from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.photos import Photo
 from colorizer.finetune.training import FEATURE_CACHE, Prepared, Previewer, prepare, train_decoder
+from colorizer.photo_prints import photo_print
 
 __all__ = ["STATES", "ACTIVE_STATES", "JobStatus", "FinetuneJob", "Stopped"]
 
@@ -273,6 +274,8 @@ class FinetuneJob:
                 # A visitor's file names stay out of a card others may see once it is shared.
                 "flips": "horizontal",
                 "skipped": len(self.status().skipped) if self.private else list(self.status().skipped),
+                # Which photos it learned, named without showing them: a page scoring it on one says so.
+                "trained_photo_prints": [photo_print(rgb) for _, rgb in prepared.train_photos],
             },
             training={
                 # As a trained card says it: "epochs" ran, "epochs_requested" were asked for (a Stop or a visitor leaving ends early).
