@@ -157,11 +157,11 @@ def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_en
     assert not [i for i in at.info if "stopped before its end" in as_read(i.value)] and len(calls) == 2
 
 
-def test_a_run_ended_by_stop_is_not_called_cut_off_whichever_ends_first():
+def test_a_run_ended_by_stop_is_not_called_cut_off_and_a_cut_off_is_said_at_once():
     """Session 38's browser check: Streamlit runs Stop's callback in the new page run while the old one unwinds its
     clip, in either order; the old run's end was then recorded as a cut-off and said on the next run ("when the page
-    was reloaded…", after Stop). And a new run of the same session waits for its old run to let go of its clip, so
-    that a cut-off is said at once, not one run late."""
+    was reloaded…", after Stop). And a new run of the same session, or of a reloaded tab, waits for the old run to let
+    go of its clip, so that a cut-off is said at once, not one run late."""
     import threading
     import time
 
@@ -201,6 +201,19 @@ def test_a_run_ended_by_stop_is_not_called_cut_off_whichever_ends_first():
     assert clip_runs.wait_released("reloader", "tab", timeout=5)
     old_run.join()
     assert clip_runs.interrupted("reloader") == "clip.mp4" and clip_runs.interrupted("reloader") is None
+    # A reloaded tab (session 42's audit): the new session's first run waits for the run of the session the reload
+    # left, and reads the cut-off then, not one click later; another tab still open is not waited for.
+    started, go = threading.Event(), threading.Event()
+    old_run = threading.Thread(target=unwinding, args=("reloaded", "old tab", started, go))
+    old_run.start()
+    assert started.wait(10)
+    assert clip_runs.wait_released("reloaded", "new tab", timeout=0.05, gone=lambda session: False)
+    threading.Timer(0.3, go.set).start()
+    began = time.monotonic()
+    assert clip_runs.wait_released("reloaded", "new tab", timeout=5, gone=lambda session: session == "old tab")
+    assert time.monotonic() - began >= 0.25
+    old_run.join()
+    assert clip_runs.interrupted("reloaded") == "clip.mp4"
 
 
 def test_a_damaged_clip_says_its_skipped_parts_not_all_colorized(tiny_app_env, tmp_path, monkeypatch):

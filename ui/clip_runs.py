@@ -8,8 +8,8 @@ or running at a time (``claim``).
 A run ends when its page run does: a reload, leaving the page or changing a setting mid-clip stops it (Streamlit
 stops or reruns the script), and the page came back with nothing said. ``claim`` records such an end (any
 ``BaseException`` that is not an ``Exception``: Streamlit's stop and rerun), and the visitor's next page run reads it
-once (``interrupted``), after waiting for its own session's run to let go (``wait_released``): Streamlit starts the
-new run while the old one is still unwinding. A run ended by the page's Stop is not cut off (``stopping``); Stop's
+once (``interrupted``), after waiting for its own session's run, or a reloaded tab's, to let go (``wait_released``):
+Streamlit starts the new run while the old one is still unwinding. A run ended by the page's Stop is not cut off (``stopping``); Stop's
 callback may run before or after the old run unwinds, so it marks the claim and clears a record alike.
 Thread-safe: every visitor's page runs in a thread of its own.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 __all__ = ["claim", "running", "interrupted", "stopping", "wait_released", "MAX_REMEMBERED"]
 
@@ -78,12 +78,17 @@ def running(owner: str) -> str | None:
         return entry[0] if entry else None
 
 
-def wait_released(owner: str, session: str | None, timeout: float) -> bool:
+def wait_released(owner: str, session: str | None, timeout: float,
+                  gone: Callable[[str], bool] = lambda session: False) -> bool:
     """Wait up to ``timeout`` seconds while ``owner``'s clip is held by ``session`` (a run of this very session still
-    unwinding) → whether it is let go."""
+    unwinding) or by a session ``gone`` says has left (a tab reloaded: its old session's run unwinds as the new one
+    starts, and the cut-off was said one run late, at the next click: session 42's audit) → whether it is let go."""
+    def released() -> bool:
+        holder = _running.get(owner, (None, None))[1]
+        return holder is None or (holder != session or session is None) and not gone(holder)
+
     with _changed:
-        return _changed.wait_for(lambda: _running.get(owner, (None, None))[1] != session or session is None,
-                                 timeout=timeout)
+        return _changed.wait_for(released, timeout=timeout)
 
 
 def interrupted(owner: str) -> str | None:

@@ -280,7 +280,7 @@ def _request() -> None:
     st.session_state[REQUEST_KEY] = True
 
 
-CUT_OFF_WAIT_S = 3.0   # the longest a page run waits for its session's previous run to let go of its clip
+CUT_OFF_WAIT_S = 3.0   # the longest a page run waits for its session's previous run (or a reloaded tab's) to let go of its clip
 # The clip lane's kind: its jobs' time is remembered per frame (``work_queue``'s ``work``).
 CLIP_KIND = "This clip"
 
@@ -532,13 +532,21 @@ def last_result_ui() -> None:
                        mime="video/mp4", key="video.last_download", icon=":material/download:")
 
 
+def _left(session: str) -> bool:
+    """Whether page session ``session`` is no longer connected (its tab reloaded or closed)."""
+    from streamlit import runtime
+
+    return runtime.exists() and not runtime.get_instance().is_active_session(session)
+
+
 def cut_off_ui() -> None:
     """Once, the visitor's clip whose run a reload, a trip to another page or a setting changed mid-clip ended (Stop
     says so itself): the page had come back without a word, on the sample clip."""
     owner = visitor.token()
     # Streamlit starts this run while the one it replaces may still be unwinding its clip: wait for it to let go
-    # (the next frame's progress, well under a second), or the cut-off was said one run late (session 38).
-    clip_runs.wait_released(owner, visitor.session_id(), timeout=CUT_OFF_WAIT_S)
+    # (the next frame's progress, well under a second), or the cut-off was said one run late (session 38); a
+    # reloaded tab's run too, in the session the reload left.
+    clip_runs.wait_released(owner, visitor.session_id(), timeout=CUT_OFF_WAIT_S, gone=_left)
     cut_off = clip_runs.interrupted(owner)
     # Stop says so itself, and Colorize pressed again mid-clip starts it again (session 38's review: the page said
     # "stopped before its end" above the new run's result).
