@@ -233,11 +233,13 @@ def test_broken_upload_names_the_file_and_others_still_go_through(tiny_app_env):
 
 
 def test_color_upload_shows_truth_metrics_and_zip(tiny_app_env):
-    at = upload(app(), [("color.png", color_png(), "image/png"), ("gray.png", gray_png(), "image/png")])
+    at = upload(app(), [("color.png", color_png(), "image/png"), ("gray.png", gray_png(), "image/png"),
+                        ("color2.png", color_png(48), "image/png")])
     assert_no_page_error(at)
     assert any("already in color" in i for i in texts(at.info))
     assert "Truth (the original colors)" in captions(at)
     assert {"PSNR", "SSIM", "L2_ab (↓ better)", "Colorfulness"} <= {m.label for m in at.metric}
+    assert len(at.metric) == 8   # each color photo its own row of scores (ui.narrow_rows keys each row)
     # Which way is better, in words where the label has room (its delta's "(lower is better)" was cut at 1300 px).
     assert all("(lower is better)" not in (m.proto.delta or "") for m in at.metric)
     assert any(b.label.endswith("(ZIP)") for b in at.get("download_button"))

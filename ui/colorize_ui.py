@@ -102,12 +102,14 @@ def _temperature_effect(model: Colorizer) -> str:
     return f"{model.name} uses T only where it is sure of a color, so T changes its picture little."
 
 
-def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndarray | None = None) -> None:
+def metrics_ui(truth: np.ndarray, result: np.ndarray, key: tuple, alpha: np.ndarray | None = None,
+               place: int = 0) -> None:
     """PSNR, SSIM, L2_ab and colorfulness against the truth, each with its change over "no color", over the
-    pixels ``alpha`` (the picture's, when it has one) does not hide: a line then says how many those are."""
+    pixels ``alpha`` (the picture's, when it has one) does not hide: a line then says how many those are. ``place``:
+    the picture's on the page (each picture's row of scores is its own)."""
     m = loaders.metrics_of(truth, result, key, alpha)
     gray = loaders.gray_metrics(truth, key[0], alpha)
-    psnr, ssim, l2, colorful = narrow_rows.metric_row("scores", 4)
+    psnr, ssim, l2, colorful = narrow_rows.metric_row(f"scores_{place}", 4)
     psnr.metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - gray['psnr']:+.2f} dB vs gray",
                 help="Peak signal-to-noise ratio against the truth (higher is better).")
     has_ssim = np.isfinite(m["ssim"])  # NaN under 11 px on a side: SSIM's window does not fit
@@ -209,7 +211,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
             else:
                 st.caption(plain(f"The same picture as {name}: the hints given there color this one too."))
     if picture.was_color:
-        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha)
+        metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha, i)
         if loaders.learned_photo(model.name, picture.rgb, digest):
             st.warning(learned_photo_text([model.name]), icon=":material/school:")
     else:  # a gray upload has no truth to score against: say so rather than show nothing
