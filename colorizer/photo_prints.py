@@ -4,17 +4,20 @@ A fine-tune's card lists the prints of the photos it trained on, so that a page 
 a model scored on a photo it learned shows how well it remembers, not how well it colors (session 42's audit: a
 decoder fine-tuned on the gallery led Compare on the gallery's cat, 99 % right hue, and nothing said it had learned
 that cat). A print is Krawetz's difference hash ("dHash"): the photo's gray area-shrunk to 9×8, each pixel brighter
-than its left neighbour or not. (PyPI's ImageHash computes the same; it would bring SciPy and PyWavelets to the app
-for these four lines.)
+than its left neighbour or not. (PyPI's ImageHash has the same algorithm, shrinking with Lanczos, so its bits differ;
+it would bring SciPy and PyWavelets to the app for these few lines.) A picture with transparency is printed as it looks
+on white, as a fine-tune learns it (``DecodedImage.on_white``).
 
-- ``photo_print(rgb)`` → 16 hex digits.
+- ``photo_print(rgb)`` → 16 hex digits; ``is_print(value)``: a print as written (a card is read defensively).
 - ``same_photo(print, other)``: at most ``BITS_APART`` of the 64 bits differ.
 
-``BITS_APART`` measured on the 608 color photos of data/ and the four scikit-image samples: of 3,648 copies (JPEG at
-quality 60; half the size at 70; 20 levels brighter; 20 % darker; shrunk to 1,024 px as a fine-tune reads it; twice
-the size) 3,636 are within 6 bits, the other twelve brightened or re-saved photos up to 17 bits; of 184,528 pairs of
-distinct files, 13 are within 6 bits, every one two views of one scene (OpenCV's stereo and motion pairs) or one aerial
-photo twice (recolored, or at another size), and 99.99 % are 8 or more apart (``scripts/measure_photo_prints.py``).
+``BITS_APART`` measured on 604 color photos of data/'s photo sets and the four scikit-image samples (608): of 3,648
+copies (JPEG at quality 60; half the size at 70; 20 levels brighter; 20 % darker; shrunk to 1,024 px as a fine-tune
+reads it, which changes only the 3 photos larger than that; twice the size) 3,636 are within 6 bits, the other twelve
+brightened or re-saved photos up to 17 bits; of 184,528 pairs of distinct files, 13 are within 6 bits, every one two
+views of one scene (OpenCV's stereo and motion pairs) or one aerial photo twice (recolored, or at another size), and
+99.99 % are 8 or more apart (``python scripts/measure_photo_prints.py``). A flat picture prints as sixteen zeros: two
+flat pictures are one photo to a print.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ import re
 
 import cv2
 import numpy as np
+
+from colorizer.color import to_gray
 
 __all__ = ["BITS_APART", "photo_print", "same_photo", "is_print"]
 
@@ -31,9 +36,8 @@ _PRINT = re.compile(r"[0-9a-f]{16}")
 
 
 def photo_print(rgb: np.ndarray) -> str:
-    """uint8 RGB (or gray) → its print, 16 lowercase hex digits."""
-    gray = rgb if rgb.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY)
-    small = cv2.resize(gray, _SHAPE, interpolation=cv2.INTER_AREA).astype(np.int16)
+    """uint8 RGB H×W×3 (or gray H×W) → its print, 16 lowercase hex digits."""
+    small = cv2.resize(to_gray(rgb), _SHAPE, interpolation=cv2.INTER_AREA).astype(np.int16)
     bits = (small[:, 1:] > small[:, :-1]).ravel()
     return f"{int(''.join('1' if bit else '0' for bit in bits), 2):016x}"
 

@@ -3,10 +3,10 @@
     python scripts/measure_photo_prints.py [--data data] [--sets eval everyday fresh photos aerial packages]
 
 Every color photo of the fetch scripts' photo sets (``--sets``, folders of ``--data``; not the unpacked packages'
-icons and drawings) and scikit-image's four color samples; for each, six
-copies (JPEG at quality 60; half the size at quality 70; 20 levels brighter; 20 % darker; shrunk to 1,024 px on its
-longer side, as a fine-tune reads it; twice the size) and their print's distance from the photo's, then the
-distances between every two distinct files, and how many of each fall within a few bits.
+icons and drawings), as it looks on white, and scikit-image's four color samples; for each, six copies (JPEG at
+quality 60; half the size at quality 70; 20 levels brighter; 20 % darker; shrunk to at most 1,024 px on its longer
+side as a fine-tune reads it, the photo itself when it is smaller; twice the size) and their print's distance from the
+photo's, then the distances between every two distinct files, and how many of each fall within a few bits.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from colorizer.finetune.photos import shrink_photo  # noqa: E402
 from colorizer.imageio import ImageError, read_image  # noqa: E402
 from colorizer.photo_prints import BITS_APART, photo_print  # noqa: E402
 
@@ -40,8 +41,7 @@ def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
 def copies(rgb: np.ndarray) -> dict[str, np.ndarray]:
     return {"jpeg 60": _jpeg(rgb, 60), "half, jpeg 70": _jpeg(_resized(rgb, 0.5), 70),
             "brighter": np.clip(rgb.astype(np.int16) + 20, 0, 255).astype(np.uint8),
-            "darker": (rgb * 0.8).astype(np.uint8), "1024 px": _resized(rgb, min(1.0, 1024 / max(rgb.shape[:2]))),
-            "twice": _resized(rgb, 2.0)}
+            "darker": (rgb * 0.8).astype(np.uint8), "1024 px": shrink_photo(rgb), "twice": _resized(rgb, 2.0)}
 
 
 def photos(root: Path, sets: list[str]) -> dict[str, np.ndarray]:
@@ -50,11 +50,11 @@ def photos(root: Path, sets: list[str]) -> dict[str, np.ndarray]:
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
             continue
         try:
-            rgb = read_image(path).rgb
+            image = read_image(path)
         except ImageError:
             continue
-        if rgb.ndim == 3 and min(rgb.shape[:2]) >= 32:
-            found[str(path.relative_to(root))] = rgb
+        if image.was_color and min(image.rgb.shape[:2]) >= 32:
+            found[str(path.relative_to(root))] = image.on_white
     import skimage.data
 
     for name in ("astronaut", "chelsea", "coffee", "rocket"):
@@ -79,7 +79,9 @@ def main() -> None:
     apart = (printed[:, None, :] != printed[None, :, :]).sum(-1)
     upper = np.triu_indices(len(names), 1)
     pairs = apart[upper]
-    print(f"{len(names)} photos; {len(copy_distances)} copies, {len(pairs)} pairs of distinct files")
+    over = sum(max(found[name].shape[:2]) > 1024 for name in names)
+    print(f"{len(names)} photos ({over} over 1,024 px, the only ones whose '1024 px' copy is not the photo itself); "
+          f"{len(copy_distances)} copies, {len(pairs)} pairs of distinct files")
     for limit in (4, BITS_APART, 8):
         within = sum(distance <= limit for distance, _, _ in copy_distances)
         print(f"within {limit} bits: copies {within} of {len(copy_distances)}, distinct pairs {int((pairs <= limit).sum())}")

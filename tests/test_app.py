@@ -1392,3 +1392,33 @@ def test_scores_of_a_photo_a_model_was_fine_tuned_on_say_so(tiny_app_env, tmp_pa
     at.session_state["sidebar.gallery"] = "astronaut"  # a photo it did not learn
     at.run()
     assert said(at) == [] and not [c for image in at.image for c in image.captions if "fine-tuned on this photo" in c]
+
+
+def test_a_transparent_photo_is_known_as_a_fine_tune_learned_it_on_white(tmp_path):
+    """Session 42's review: a fine-tune learns (and prints) a transparent photo as it looks on white, and the pages
+    printed the pixels under its transparent part (black here), 16 bits apart: never said. Both print it on white."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from colorizer import checkpoints
+    from colorizer.finetune.photos import decode_photo
+    from colorizer.imageio import decode_image
+    from colorizer.photo_prints import photo_print
+    from skimage.data import chelsea
+    from ui import loaders
+
+    rgba = np.dstack([chelsea(), np.full(chelsea().shape[:2], 255, np.uint8)])
+    rgba[:, : rgba.shape[1] // 3] = 0   # the left third transparent, black under it
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    _, learned = decode_photo(buffer.getvalue(), "cat.png")      # as the Fine-tune page reads an upload
+    folder = tmp_path / "cat-ft"
+    folder.mkdir()
+    checkpoints.write_card(folder, {"data": {"trained_photo_prints": [photo_print(learned)]}})
+    picture = decode_image(buffer.getvalue(), "cat.png")           # as the Colorize and Compare pages read it
+    assert picture.alpha is not None and photo_print(picture.rgb) != photo_print(learned)
+    digest = loaders.image_digest(picture.rgb)
+    assert loaders.learned_photo("cat-ft", picture, digest, available={"cat-ft": folder})
+

@@ -536,7 +536,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         labels = [page.get_by_role("button", name=name, exact=True).locator("[data-testid=stMarkdownContainer]")
                   for name in ("Remove 1", "Pick this point")]
         scores = page.locator("[data-testid=stMetricLabel], [data-testid=stMetricValue], [data-testid=stMetricDelta]")
-        assert scores.count() == 12
+        assert [label.count() for label in labels] == [1, 1] and scores.count() == 12
         assert _cut_short([*labels, scores]) == []
     finally:
         page.close()

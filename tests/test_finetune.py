@@ -455,6 +455,18 @@ def test_stop_mid_epoch_keeps_best_weights_and_saves(fn, tiny_checkpoints, photo
     check_result(fn, base, result, photos, "cifar_ae", epochs=2)
 
 
+def test_a_fine_tune_of_a_fine_tune_lists_the_photos_its_base_learned_too(photos):
+    """Session 42's review: a base fine-tuned on X, tuned again on Y, still remembers X. Its card lists the base's
+    prints first, then its own photos', each once; a hand-edited entry in the base's list is left out."""
+    from colorizer.finetune.job import _learned_prints
+    from colorizer.photo_prints import photo_print
+
+    mine = [photo_print(rgb) for _, rgb in photos[:2]]
+    base = {"data": {"trained_photo_prints": ["0123456789abcdef", "not a print", mine[0]]}}
+    assert _learned_prints(base, photos[:2]) == ["0123456789abcdef", *mine]
+    assert _learned_prints({}, photos[:2]) == _learned_prints({"data": "damaged"}, photos[:2]) == mine
+
+
 def test_stop_before_training_writes_nothing(fn, tiny_checkpoints, photos, checkpoint_dir):
     def stop_while_scoring_the_base(status):
         if status.message.startswith("scoring the base") and not job.stop_requested:

@@ -181,5 +181,5 @@ def learned_photo_text(names: list[str]) -> str:
     learned that cat)."""
     one = len(names) == 1
     return plain(f"{', '.join(names)} {'was' if one else 'were'} fine-tuned on this photo: {'its' if one else 'their'} "
-                 "scores here say how well it is remembered, not how well a photo never seen is colored: compare on "
+                 "scores here say how well it is remembered, not how well a photo never seen is colored. Compare on "
                  "another photo.")

@@ -212,7 +212,7 @@ def picture_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, op
                 st.caption(plain(f"The same picture as {name}: the hints given there color this one too."))
     if picture.was_color:
         metrics_ui(picture.rgb, result, (digest, stamp, options["temperature"], hints_json(digest)), picture.alpha, i)
-        if loaders.learned_photo(model.name, picture.rgb, digest):
+        if loaders.learned_photo(model.name, picture, digest):
             st.warning(learned_photo_text([model.name]), icon=":material/school:")
     else:  # a gray upload has no truth to score against: say so rather than show nothing
         st.caption("No scores: this picture has no original colors to compare with (upload a color photo to see how "

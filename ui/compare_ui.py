@@ -29,6 +29,7 @@ MAX_TUNED = 3  # fine-tuned models beside the shipped ones: each loaded one coun
 def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
     """Every checkpoint's colorization of the picture (a progress bar; a warning per unusable checkpoint)."""
     digest = loaders.image_digest(picture.rgb)
+    available = loaders.available_checkpoints()
     progress = st.progress(0.0, text="Running every model…")
     rows = []
     for i, name in enumerate(names):
@@ -50,7 +51,7 @@ def run_all(picture: DecodedImage, names: list[str]) -> list[dict]:
                "time_ms": seconds * 1000, "image": widgets.display(result, picture.alpha, max_side=TILE_SIDE),
                # as the tile's time_text says it: a quick first run is not marked
                "getting_ready": widgets.includes_getting_ready(seconds, first_of_shape),
-               "learned_it": loaders.learned_photo(name, picture.rgb, digest)}
+               "learned_it": loaders.learned_photo(name, picture, digest, available)}
         if picture.was_color:
             row.update(loaders.metrics_of(picture.rgb, result, (digest, stamp, None), picture.alpha))
         rows.append(row)

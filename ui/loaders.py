@@ -454,20 +454,21 @@ def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
 
 
-def learned_photo(name: str, rgb: np.ndarray, digest: str) -> bool:
-    """Whether checkpoint ``name`` was fine-tuned on this photo (``rgb``, content hash ``digest``): its card lists the
-    prints of the photos it trained on (``colorizer.photo_prints``); a shipped model's lists none."""
-    data = card_of(name).get("data")
+def learned_photo(name: str, picture: DecodedImage, digest: str, available: dict[str, Path] | None = None) -> bool:
+    """Whether checkpoint ``name`` was fine-tuned on this picture (``digest``: its ``rgb``'s content hash): its card
+    lists the prints of the photos it trained on (``colorizer.photo_prints``); a shipped model's lists none.
+    ``available``: a listing the caller holds, as for ``card_of``."""
+    data = card_of(name, available).get("data")
     prints = data.get("trained_photo_prints") if isinstance(data, dict) else None
     if not isinstance(prints, list) or not prints:
         return False
-    mine = _photo_print(digest, rgb)
+    mine = _photo_print((digest, alpha_key(picture.alpha)), picture)
     return any(is_print(other) and same_photo(mine, other) for other in prints)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _photo_print(digest: str, _rgb: np.ndarray) -> str:
-    return photo_print(_rgb)
+def _photo_print(key: tuple, _picture: DecodedImage) -> str:
+    return photo_print(_picture.on_white)   # as a fine-tune learns a picture with transparency
 
 
 def card_of(name: str, available: dict[str, Path] | None = None) -> dict:

@@ -5,13 +5,15 @@ held sideways with the sidebar open (844 × 390) the hint list's "Remove 1" read
 this point" read "Pick t…", in rows of 171 and 261 px (session 41's walk-through), and the Colorize page's scores read
 "24.3…" and "+4.96 dB vs …" (session 42's sweep; "24.38…" at 1024 × 768 too). In these rows a column is never
 narrower than what it holds on one line: where the row has no room for it, it wraps under the others (Streamlit's rows
-are wrapping flex boxes already). Where there is room, nothing changes.
+are wrapping flex boxes already). Where there is room, the columns keep their shares.
 
 - ``button_row(key, spec, swatch_first=False, **columns_options)``: ``st.columns(spec, …)`` whose last column (a
-  button) is kept whole. ``swatch_first``: the first column (a color swatch) keeps to the width of what it holds, so
-  that a wrapped row's first line goes to the text beside it.
+  button) is kept whole. ``swatch_first``: the first column (a color swatch) is as wide as what it holds at every
+  width, so that a wrapped row's first line goes to the text beside it.
 - ``metric_row(key, count)``: ``st.columns(count)`` of ``st.metric``s, every one kept whole.
-- ``NARROW_ROWS_CSS``: the rules, part of ``ui.widgets.page_style`` (``key``: unique on the page).
+- ``NARROW_ROWS_CSS``: the rules, part of ``ui.widgets.page_style``.
+
+A row's ``key`` is unique on the page (a container's key: two alike fail the page).
 """
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from colorizer.finetune.base import load_base
 from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.photos import Photo
 from colorizer.finetune.training import FEATURE_CACHE, Prepared, Previewer, prepare, train_decoder
-from colorizer.photo_prints import photo_print
+from colorizer.photo_prints import is_print, photo_print
 
 __all__ = ["STATES", "ACTIVE_STATES", "JobStatus", "FinetuneJob", "Stopped"]
 
@@ -274,8 +274,9 @@ class FinetuneJob:
                 # A visitor's file names stay out of a card others may see once it is shared.
                 "flips": "horizontal",
                 "skipped": len(self.status().skipped) if self.private else list(self.status().skipped),
-                # Which photos it learned, named without showing them: a page scoring it on one says so.
-                "trained_photo_prints": [photo_print(rgb) for _, rgb in prepared.train_photos],
+                # Which photos it learned, named without showing them: a page scoring it on one says so. A base
+                # fine-tuned before remembers its own photos too.
+                "trained_photo_prints": _learned_prints(base.card, prepared.train_photos),
             },
             training={
                 # As a trained card says it: "epochs" ran, "epochs_requested" were asked for (a Stop or a visitor leaving ends early).
@@ -311,3 +312,12 @@ def _evaluate(photos: list[Photo], label: str, colorizer) -> dict:
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
     return text[:400]
+
+
+def _learned_prints(base_card: dict, photos: list[Photo]) -> list[str]:
+    """The prints of ``photos`` after those of the photos the base learned (its card's, when it was fine-tuned
+    itself), each once."""
+    data = base_card.get("data") if isinstance(base_card, dict) else None
+    learned = data.get("trained_photo_prints") if isinstance(data, dict) else None
+    known = [p for p in learned if is_print(p)] if isinstance(learned, list) else []
+    return list(dict.fromkeys([*known, *(photo_print(rgb) for _, rgb in photos)]))
