@@ -534,10 +534,24 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         page.set_viewport_size({"width": 844, "height": 390})
         _idle(page)
         labels = [page.get_by_role("button", name=name, exact=True).locator("[data-testid=stMarkdownContainer]")
-                  for name in ("Remove 1", "Pick this point")]
+                  for name in ("Remove 1", "Pick this point", "Download hints (JSON)")]
         scores = page.locator("[data-testid=stMetricLabel], [data-testid=stMetricValue], [data-testid=stMetricDelta]")
-        assert [label.count() for label in labels] == [1, 1] and scores.count() == 12
+        assert [label.count() for label in labels] == [1, 1, 1] and scores.count() == 12
         assert _cut_short([*labels, scores]) == []
+        # The model's suggested colors for a new point, in a 171-px column: each swatch beside its button, the label
+        # whole on two lines (session 42's walk-through: swatches stacked over buttons cut to "light brown (#a88469) …").
+        clickable.scroll_into_view_if_needed()
+        clickable.click(position={"x": 30, "y": 30})
+        page.get_by_text("The model's most probable colors", exact=False).first.wait_for(timeout=WAIT_MS)
+        _idle(page)
+        pairs = page.locator('[class*="st-key-kept_pair_"]')
+        assert pairs.count() >= 2
+        assert _cut_short([pairs.locator("button [data-testid=stMarkdownContainer]")]) == []
+        apart = pairs.evaluate_all("""pairs => pairs.map(p => { const [swatch, button] = [p.querySelector('[role=img]'),
+            p.querySelector('button')].map(e => e.getBoundingClientRect()); const column = p.closest('[data-testid=stColumn]')
+            .getBoundingClientRect(); return [Math.abs((swatch.top + swatch.bottom) / 2 - (button.top + button.bottom) / 2),
+            button.left - swatch.right, button.right - column.right]; })""")
+        assert all(rows <= 2 and 0 <= gap <= 24 and out <= 0.5 for rows, gap, out in apart), apart
     finally:
         page.close()
 

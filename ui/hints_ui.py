@@ -23,7 +23,7 @@ from colorizer.color_names import color_name, hex_code, with_code
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
-from ui.narrow_rows import button_row
+from ui.narrow_rows import button_row, kept_pair, wrapping_labels
 from ui.callbacks import safe
 from ui.click_image import Mark, clickable_image
 from ui.plain_text import plain
@@ -209,7 +209,7 @@ def _point_ui(model: Colorizer, stamp: tuple, picture: DecodedImage, digest: str
         row = st.container(horizontal=True, gap="small")
         names = [color_name(s["rgb"]) for s in suggestions]
         for k, s in enumerate(suggestions):
-            pair = row.container(horizontal=True, width="content", gap="small", vertical_alignment="center")
+            pair = kept_pair(row, f"hint_suggestion_{digest[:16]}_{k}")
             _swatch_ui(pair, s["rgb"])
             # The color in the label too: six buttons all named "2%" told a screen reader nothing, and its hex code
             # ("#6b7a3c · 34%") told a class little more (session 39's note); the code is in the help, and in the
@@ -334,7 +334,7 @@ def hints_ui(picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
     with image_column:
         _typed_point_ui(digest, picture.rgb.shape)
     point = _store(POINT_KEY).get(digest)
-    with controls:
+    with controls, wrapping_labels(f"hints_{digest[:16]}"):   # a narrow column: labels on two lines, not cut
         if point is not None:
             _point_ui(model, stamp, picture, digest, result, point)
         _list_ui(digest, widgets.file_stem(picture.name))
