@@ -149,6 +149,18 @@ def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_en
         "Colorize it again, and stay on the page until it ends."]
     at.run()
     assert not [i for i in at.info if "stopped before its end" in as_read(i.value)]
+    # After a reload (a new session of the same visitor) the upload is gone and the page is on the sample: the clip
+    # is to be uploaded again (session 42's walk-through: "Colorize it again" would have colorized the sample).
+    with pytest.raises(KeyboardInterrupt):
+        with clip_runs.claim(owner, "old.mp4"):
+            raise KeyboardInterrupt
+    reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    reloaded.session_state[visitor._STATE_KEY] = owner   # the browser's cookie
+    reloaded.run()
+    reloaded.switch_page("pages/video.py").run()
+    assert [as_read(i.value) for i in reloaded.info if "stopped before its end" in as_read(i.value)] == [
+        "old.mp4 stopped before its end, when the page was reloaded, left or changed while it ran: nothing was kept. "
+        "Upload it again, press Colorize, and stay on the page until it ends."]
     # Colorize pressed again mid-clip cuts the old run off to start it again: not said (session 38's review).
     with pytest.raises(KeyboardInterrupt):
         with clip_runs.claim(owner, "old.mp4"):

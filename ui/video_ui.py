@@ -59,6 +59,7 @@ SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result
 # empty since a trip to another page.
 UPLOAD_KEY, CHOSEN_KEY, KEEPING_KEY = "video.upload", "video.upload_chosen", "video.upload_kept"
 GUIDANCE_KEY = "video.guidance"
+SAMPLE_NAME = "old_film_sample.mp4"
 
 
 @st.cache_resource(show_spinner="Building the sample clip…")
@@ -71,7 +72,7 @@ def sample_clip() -> tuple[str, bytes]:
     clip = camera_clip(gallery.load_photo("china"), frames=48, motion="pan", seed=7)
     with tempfile.TemporaryDirectory() as folder:
         write_clip(clip, Path(folder) / "sample.mp4")
-        return "old_film_sample.mp4", (Path(folder) / "sample.mp4").read_bytes()
+        return SAMPLE_NAME, (Path(folder) / "sample.mp4").read_bytes()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -551,9 +552,12 @@ def cut_off_ui() -> None:
     # Stop says so itself, and Colorize pressed again mid-clip starts it again (session 38's review: the page said
     # "stopped before its end" above the new run's result).
     if cut_off and not st.session_state.get(STOPPED_KEY) and not st.session_state.get(REQUEST_KEY):
+        # A reload forgets the upload, and the page starts on the sample: "Colorize it again" would have colorized
+        # the sample (session 42's walk-through). A trip to another page or a changed setting keeps it.
+        kept = cut_off == SAMPLE_NAME or st.session_state.get(SOURCE_KEY) == UPLOAD
         st.info(plain(f"{cut_off} stopped before its end, when the page was reloaded, left or changed while it ran: "
-                      "nothing was kept. Colorize it again, and stay on the page until it ends."),
-                icon=":material/stop_circle:")
+                      f"nothing was kept. {'Colorize it again' if kept else 'Upload it again, press Colorize'}, and "
+                      "stay on the page until it ends."), icon=":material/stop_circle:")
 
 
 def video_page_ui() -> None:
