@@ -1373,7 +1373,7 @@ def test_scores_of_a_photo_a_model_was_fine_tuned_on_say_so(tiny_app_env, tmp_pa
     monkeypatch.setenv("COLORIZER_CHECKPOINT_DIR", str(user))
 
     def said(at) -> list[str]:
-        return [w.value for w in at.warning if "fine-tuned on this photo" in w.value]
+        return [w.value for w in at.warning if "learned this photo" in w.value]
 
     at = app().run()
     at.sidebar.selectbox(key="sidebar.model").set_value(TUNED_NAME).run()

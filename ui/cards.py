@@ -179,7 +179,7 @@ def learned_photo_text(names: list[str]) -> str:
     """What a photo's scores mean for the models fine-tuned on it (``loaders.learned_photo``; session 42's audit: a
     decoder fine-tuned on the gallery led Compare on the gallery's cat, at 99 % right hue, and nothing said it had
     learned that cat)."""
-    one = len(names) == 1
-    return plain(f"{', '.join(names)} {'was' if one else 'were'} fine-tuned on this photo: {'its' if one else 'their'} "
-                 "scores here say how well it is remembered, not how well a photo never seen is colored. Compare on "
-                 "another photo.")
+    it, its, was = ("it", "its", "was") if len(names) == 1 else ("they", "their", "were")
+    return plain(f"{', '.join(names)} learned this photo when {it} {was} fine-tuned: {its} colors and scores here show "
+                 f"what {it} remember{'s' if it == 'it' else ''}, not how well a photo never seen is colored. To see "
+                 f"that, try a photo {it} {was} not fine-tuned on.")

@@ -102,9 +102,6 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     swipe_note("compare_results")
-    learned = [row["model"] for row in rows if row["learned_it"]]
-    if learned and picture.was_color:
-        st.warning(learned_photo_text(learned), icon=":material/school:")
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
                "size, then the join with the full-resolution L; a baseline's is its rule alone). Parameters: every "
                "number of the model, a frozen pretrained encoder's included (most of the flagship's are its frozen "
@@ -179,6 +176,9 @@ def compare_page_ui() -> None:
         widgets.notes_ui(picture)
         rows = run_all(picture, names)
         grid_ui(picture, rows)
+        learned = [row["model"] for row in rows if row["learned_it"]]
+        if learned:  # under the tiles, where a class looks first (the table's numbers are far below)
+            st.warning(learned_photo_text(learned), icon=":material/school:")
         # The L/a/b page colors as the Colorize page does; here each model runs as shipped (session 36's state
         # audit: a hint model's tile was its automatic result, under the name the visitor had hinted).
         st.caption("Each model's automatic colorization at its default settings: a temperature or hints set on the "
