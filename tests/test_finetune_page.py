@@ -203,7 +203,7 @@ def _result_page(folder: str) -> None:
     from ui import finetune_ui
 
     status = SimpleNamespace(state="stopped", result=Path(folder), wall_time_s=28.0, device="CPU: test", history=(),
-                             mixed_precision=False, message="")
+                             mixed_precision=False, message="", held_out_name="my_cat.png")
     finetune_ui.result_ui(SimpleNamespace(status=lambda: status, held_out_photo=None, stop_reason=None))
 
 
@@ -245,7 +245,8 @@ def test_a_fine_tune_that_scores_below_its_base_says_so_beside_the_scores(tmp_pa
     (folder / "model.keras").write_bytes(b"x")
     at = AppTest.from_function(_result_page, args=(str(folder),), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
-    assert "## On the 1 held-out photo" in [m.value for m in at.markdown]
+    # The one held-out photo named (session 42's walk-through: the photo to try the model on elsewhere).
+    assert "## On the 1 held-out photo (my\\_cat.png)" in [m.value for m in at.markdown]
     [table] = at.dataframe
     assert list(table.value.columns) == ["model", "psnr", "ssim", "l2_ab", "colorfulness"]
     # Compare's columns (session 41's audit: on a phone the fine-tuned model's long name left PSNR and a cut SSIM in
@@ -326,7 +327,7 @@ def test_a_job_that_stopped_while_its_visitor_was_away_is_shown_once_when_they_c
     (folder / "model.keras").write_bytes(b"weights")
     access.grant(folder, token)
     status = SimpleNamespace(state="stopped", result=folder, wall_time_s=40.0, device="CPU: test", history=(),
-                             mixed_precision=False, message="", skipped=(), active=False)
+                             mixed_precision=False, message="", skipped=(), active=False, held_out_name="")
     job = SimpleNamespace(id="ended-while-away", owner=token, status=lambda: status, held_out_photo=None,
                           stop_reason="its visitor left")
     with page_env._cond:

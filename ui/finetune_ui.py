@@ -490,7 +490,7 @@ def result_ui(job: finetune.FinetuneJob) -> None:
                        on_click="ignore", icon=":material/download:",  # no rerun of the page for a download
                        help="model.keras, history.csv and card.json. A hosted app's disk is wiped on restart: keep a copy.")
     curves_ui(status, key="finetune.curve.final")
-    scores_ui(card)
+    scores_ui(card, status.held_out_name)
     held_out_ui(job, status)
 
 
@@ -511,10 +511,12 @@ def epochs_done(training: dict) -> str:
     return f"{run} epoch(s)"
 
 
-def scores_ui(card: dict) -> None:
+def scores_ui(card: dict, held_out_name: str = "") -> None:
     """The held-out scores of gray, the base and the fine-tuned model, and in a line which did better. Why the line:
     a short fine-tune can make a model worse (session 34's audit: 3 photos, 1 epoch, 13.24 dB → 11.75 on its one
-    held-out photo), and a green "Saved" above a table without arrows read as an improvement."""
+    held-out photo), and a green "Saved" above a table without arrows read as an improvement. ``held_out_name``: the
+    one held-out photo's file, named in the heading (the card keeps no file names), a photo to try the model on
+    elsewhere: the others it learned (session 42's walk-through)."""
     evaluation = {k: v for k, v in card.get("evaluation", {}).items() if k != "truth" and isinstance(v, dict)}
     if not evaluation:
         return
@@ -529,7 +531,8 @@ def scores_ui(card: dict) -> None:
     count = data.get("held_out_photos")
     if data.get("held_out"):
         photos = f"{count} held-out photo{'s' if count != 1 else ''}" if isinstance(count, int) else "held-out photos"
-        st.markdown(f"## On the {photos}")
+        named = f" ({plain(held_out_name)})" if count == 1 and held_out_name else ""   # a visitor's file name: as text
+        st.markdown(f"## On the {photos}{named}")
     else:
         st.markdown("## On the training photo (none was held out)")
     # Compare's columns: the model pinned, the numbers narrow (on a phone a fine-tuned model's long name left PSNR and
