@@ -84,7 +84,8 @@ def main() -> None:
           f"{len(copy_distances)} copies, {len(pairs)} pairs of distinct files")
     for limit in (4, BITS_APART, 8):
         within = sum(distance <= limit for distance, _, _ in copy_distances)
-        print(f"within {limit} bits: copies {within} of {len(copy_distances)}, distinct pairs {int((pairs <= limit).sum())}")
+        close = int((pairs <= limit).sum())
+        print(f"within {limit} bits: copies {within} of {len(copy_distances)}, distinct pairs {close}")
     print("farthest copies:", sorted(copy_distances, reverse=True)[:12])
     print("closest distinct pairs:", [(int(pairs[k]), names[upper[0][k]], names[upper[1][k]])
                                       for k in np.argsort(pairs)[:int((pairs <= BITS_APART).sum())]])

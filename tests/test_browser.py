@@ -539,7 +539,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         assert [label.count() for label in labels] == [1, 1, 1] and scores.count() == 12
         assert _cut_short([*labels, scores]) == []
         # The model's suggested colors for a new point, in a 171-px column: each swatch beside its button, the label
-        # whole on two lines (session 42's walk-through: swatches stacked over buttons cut to "light brown (#a88469) …").
+        # whole on two lines (session 42's walk-through: swatches stacked over buttons cut to "light brown (#a884…").
         clickable.scroll_into_view_if_needed()
         clickable.click(position={"x": 30, "y": 30})
         page.get_by_text("The model's most probable colors", exact=False).first.wait_for(timeout=WAIT_MS)
@@ -547,10 +547,12 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         pairs = page.locator('[class*="st-key-kept_pair_"]')
         assert pairs.count() >= 2
         assert _cut_short([pairs.locator("button [data-testid=stMarkdownContainer]")]) == []
-        apart = pairs.evaluate_all("""pairs => pairs.map(p => { const [swatch, button] = [p.querySelector('[role=img]'),
-            p.querySelector('button')].map(e => e.getBoundingClientRect()); const column = p.closest('[data-testid=stColumn]')
-            .getBoundingClientRect(); return [Math.abs((swatch.top + swatch.bottom) / 2 - (button.top + button.bottom) / 2),
-            button.left - swatch.right, button.right - column.right]; })""")
+        apart = pairs.evaluate_all("""pairs => pairs.map(p => {
+            const [swatch, button] = [p.querySelector('[role=img]'), p.querySelector('button')]
+                .map(e => e.getBoundingClientRect());
+            const column = p.closest('[data-testid=stColumn]').getBoundingClientRect();
+            return [Math.abs((swatch.top + swatch.bottom) / 2 - (button.top + button.bottom) / 2),
+                    button.left - swatch.right, button.right - column.right]; })""")
         assert all(rows <= 2 and 0 <= gap <= 24 and out <= 0.5 for rows, gap, out in apart), apart
     finally:
         page.close()

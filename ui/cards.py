@@ -8,7 +8,7 @@
   class, or list photos skipped by name), and one line instead when card.json is damaged;
 - ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows, each with the set it was
   measured on (the gray baseline once a set), and each set's truth colorfulness;
-- ``learned_photo_text(names)``: the line under a photo's scores when models were fine-tuned on that photo.
+- ``learned_photo_text(names)``: the line beside a photo's results when models were fine-tuned on that photo.
 """
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ A run ends when its page run does: a reload, leaving the page or changing a sett
 stops or reruns the script), and the page came back with nothing said. ``claim`` records such an end (any
 ``BaseException`` that is not an ``Exception``: Streamlit's stop and rerun), and the visitor's next page run reads it
 once (``interrupted``), after waiting for its own session's run, or a reloaded tab's, to let go (``wait_released``):
-Streamlit starts the new run while the old one is still unwinding. A run ended by the page's Stop is not cut off (``stopping``); Stop's
-callback may run before or after the old run unwinds, so it marks the claim and clears a record alike.
+Streamlit starts the new run while the old one is still unwinding. A run ended by the page's Stop is not cut off
+(``stopping``); Stop's callback may run before or after the old run unwinds, so it marks the claim and clears a record
+alike.
 Thread-safe: every visitor's page runs in a thread of its own.
 """
 from __future__ import annotations

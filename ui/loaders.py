@@ -27,7 +27,7 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
 dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line); ``learned_photo(name,
-rgb, digest)``: whether a fine-tuned checkpoint trained on this photo (its card's photo prints).
+picture, digest)``: whether a fine-tuned checkpoint trained on this picture (its card's photo prints).
 ``stamp`` is ``checkpoint_stamp(name)``: it makes cached results follow a re-written checkpoint.
 Images are passed next to ``digest = image_digest(image)``, the key of their contents.
 """

@@ -37,8 +37,8 @@ _LABEL = 'button [data-testid="stMarkdownContainer"]'  # Streamlit's button labe
 NARROW_ROWS_CSS = (f'.stApp [class*="st-key-{_BUTTON_KEY}"] {_COLUMNS}:last-child, '
                    f'.stApp [class*="st-key-{_METRIC_KEY}"] {_COLUMNS} {{ min-width: max-content; }}\n'
                    f'.stApp [class*="st-key-{_SWATCH_KEY}"] {_COLUMNS}:first-child {{ flex: 0 0 auto; }}\n'
-                   f'.stApp [class*="st-key-{_LABELS_KEY}"] {_LABEL}, .stApp [class*="st-key-{_LABELS_KEY}"] {_LABEL} p '
-                   '{ white-space: normal; }\n'
+                   f'.stApp [class*="st-key-{_LABELS_KEY}"] {_LABEL}, '
+                   f'.stApp [class*="st-key-{_LABELS_KEY}"] {_LABEL} p {{ white-space: normal; }}\n'
                    # No wider than its row, its button's box allowed to shrink (Streamlit's keeps its one-line width
                    # and stood out of the column) so that its label wraps.
                    f'.stApp [class*="st-key-{_PAIR_KEY}"] {{ flex-wrap: nowrap; max-width: 100%; }}\n'

@@ -281,7 +281,7 @@ def _request() -> None:
     st.session_state[REQUEST_KEY] = True
 
 
-CUT_OFF_WAIT_S = 3.0   # the longest a page run waits for its session's previous run (or a reloaded tab's) to let go of its clip
+CUT_OFF_WAIT_S = 3.0   # the longest a run waits for its session's last run (or a reloaded tab's) to let go of a clip
 # The clip lane's kind: its jobs' time is remembered per frame (``work_queue``'s ``work``).
 CLIP_KIND = "This clip"
 
