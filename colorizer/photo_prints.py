@@ -10,6 +10,8 @@ on white, as a fine-tune learns it (``DecodedImage.on_white``).
 
 - ``photo_print(rgb)`` → 16 hex digits; ``is_print(value)``: a print as written (a card is read defensively).
 - ``same_photo(print, other)``: at most ``BITS_APART`` of the 64 bits differ.
+- ``card_prints(card)`` → the prints a model card lists under ``data.trained_photo_prints`` (``CARD_FIELD``), the
+  well-formed ones: what the fine-tune that wrote it learned, and its base.
 
 ``BITS_APART`` measured on 604 color photos of data/'s photo sets and the four scikit-image samples (608): of 3,648
 copies (JPEG at quality 60; half the size at 70; 20 levels brighter; 20 % darker; shrunk to 1,024 px as a fine-tune
@@ -28,9 +30,10 @@ import numpy as np
 
 from colorizer.color import to_gray
 
-__all__ = ["BITS_APART", "photo_print", "same_photo", "is_print"]
+__all__ = ["BITS_APART", "CARD_FIELD", "photo_print", "same_photo", "is_print", "card_prints"]
 
 BITS_APART = 6
+CARD_FIELD = "trained_photo_prints"  # in a card's "data"
 _SHAPE = (9, 8)  # (width, height): 8 steps across each of 8 rows
 _PRINT = re.compile(r"[0-9a-f]{16}")
 
@@ -50,3 +53,11 @@ def is_print(value) -> bool:
 def same_photo(one: str, other: str) -> bool:
     """Two prints are one photo's: at most ``BITS_APART`` bits differ."""
     return bin(int(one, 16) ^ int(other, 16)).count("1") <= BITS_APART
+
+
+def card_prints(card) -> list[str]:
+    """The well-formed prints a model card lists in ``data[CARD_FIELD]`` ([] for none, or for a card that is not as
+    written: a card is read defensively, it may be hand-edited)."""
+    data = card.get("data") if isinstance(card, dict) else None
+    listed = data.get(CARD_FIELD) if isinstance(data, dict) else None
+    return [value for value in listed if is_print(value)] if isinstance(listed, list) else []

@@ -23,9 +23,9 @@ from colorizer.color_names import color_name, hex_code, with_code
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
 from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
-from ui.narrow_rows import button_row, kept_pair, wrapping_labels
 from ui.callbacks import safe
 from ui.click_image import Mark, clickable_image
+from ui.narrow_rows import button_row, kept_pair, wrapping_labels
 from ui.plain_text import plain
 
 if TYPE_CHECKING:

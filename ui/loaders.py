@@ -51,7 +51,7 @@ from colorizer.checkpoints import CheckpointError
 from colorizer.decode_budget import OPERATOR_ADVICE
 from colorizer.exemplar import reference_shown
 from colorizer.imageio import DecodedImage, DecodeTimeoutError, ImageError, decode_image
-from colorizer.photo_prints import is_print, photo_print, same_photo
+from colorizer.photo_prints import card_prints, photo_print, same_photo
 from ui import visitor, work_queue
 from ui.shared_cache import SharedCache
 
@@ -458,12 +458,11 @@ def learned_photo(name: str, picture: DecodedImage, digest: str, available: dict
     """Whether checkpoint ``name`` was fine-tuned on this picture (``digest``: its ``rgb``'s content hash): its card
     lists the prints of the photos it trained on (``colorizer.photo_prints``); a shipped model's lists none.
     ``available``: a listing the caller holds, as for ``card_of``."""
-    data = card_of(name, available).get("data")
-    prints = data.get("trained_photo_prints") if isinstance(data, dict) else None
-    if not isinstance(prints, list) or not prints:
+    prints = card_prints(card_of(name, available))
+    if not prints:
         return False
     mine = _photo_print((digest, alpha_key(picture.alpha)), picture)
-    return any(is_print(other) and same_photo(mine, other) for other in prints)
+    return any(same_photo(mine, other) for other in prints)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -33,7 +33,7 @@ from colorizer.finetune.base import load_base
 from colorizer.finetune.config import FinetuneConfig, FinetuneError, FinetuneLimits
 from colorizer.finetune.photos import Photo
 from colorizer.finetune.training import FEATURE_CACHE, Prepared, Previewer, prepare, train_decoder
-from colorizer.photo_prints import is_print, photo_print
+from colorizer.photo_prints import CARD_FIELD, card_prints, photo_print
 
 __all__ = ["STATES", "ACTIVE_STATES", "JobStatus", "FinetuneJob", "Stopped"]
 
@@ -276,7 +276,7 @@ class FinetuneJob:
                 "skipped": len(self.status().skipped) if self.private else list(self.status().skipped),
                 # Which photos it learned, named without showing them: a page scoring it on one says so. A base
                 # fine-tuned before remembers its own photos too.
-                "trained_photo_prints": _learned_prints(base.card, prepared.train_photos),
+                CARD_FIELD: _learned_prints(base.card, prepared.train_photos),
             },
             training={
                 # As a trained card says it: "epochs" ran, "epochs_requested" were asked for (a Stop or a visitor leaving ends early).
@@ -317,7 +317,4 @@ def _one_line(err: BaseException) -> str:
 def _learned_prints(base_card: dict, photos: list[Photo]) -> list[str]:
     """The prints of ``photos`` after those of the photos the base learned (its card's, when it was fine-tuned
     itself), each once."""
-    data = base_card.get("data") if isinstance(base_card, dict) else None
-    learned = data.get("trained_photo_prints") if isinstance(data, dict) else None
-    known = [p for p in learned if is_print(p)] if isinstance(learned, list) else []
-    return list(dict.fromkeys([*known, *(photo_print(rgb) for _, rgb in photos)]))
+    return list(dict.fromkeys([*card_prints(base_card), *(photo_print(rgb) for _, rgb in photos)]))
