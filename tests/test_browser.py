@@ -198,9 +198,15 @@ def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, br
         for shown in (scheme, "light" if scheme == "dark" else "dark"):
             page.emulate_media(color_scheme=shown)
             page.wait_for_timeout(500)
-            fill, opacity, background = ticks.first.evaluate(
-                "e => [getComputedStyle(e).fill, Number(getComputedStyle(e).fillOpacity), "
-                "getComputedStyle(document.querySelector('.stApp')).backgroundColor]")
+            # Read in one step from the live page: Plotly may redraw the chart meanwhile, and a tick it took out of
+            # the page has no computed style (CI once read fill "" that way).
+            fill, opacity, background = page.wait_for_function(
+                """() => {
+                    const tick = document.querySelector('[data-testid="stPlotlyChart"] svg .xtick text');
+                    const fill = tick && tick.isConnected ? getComputedStyle(tick).fill : "";
+                    return fill && [fill, Number(getComputedStyle(tick).fillOpacity),
+                                    getComputedStyle(document.querySelector('.stApp')).backgroundColor];
+                }""", timeout=WAIT_MS).json_value()
             channel, under = css_rgb(fill), css_rgb(background)
             seen = [round(opacity * c + (1 - opacity) * u) for c, u in zip(channel, under)]  # the text as drawn
             assert wcag_contrast(seen, under) >= 4.5, (scheme, shown, fill, background)
