@@ -742,6 +742,42 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
     assert "video.run" not in [button.key for button in at.button]
 
 
+def test_an_uploaded_reference_replaces_the_gallery_box_and_the_gallery_choice_comes_back(tiny_app_env, tmp_path,
+                                                                                           monkeypatch):
+    """Session 42's audit: with a photo uploaded, the gallery box stayed, grayed, showing "Chelsea the cat", read as
+    the photo in use. While an upload is used a line names it instead; removed, the gallery choice made before is
+    back and is what the run gets."""
+    import io
+
+    from PIL import Image
+
+    from colorizer import gallery
+    from ui import loaders, reference_ui, video_ui
+
+    calls = []
+    monkeypatch.setattr(video_ui, "colorize_video", fake_colorize_video(calls))
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((40, 60, 3), [200, 30, 30], np.uint8)).save(buffer, format="PNG")
+    at = video_page(("old.mp4", clip_bytes(tmp_path)))
+    at.radio(key="video.guidance").set_value(video_ui.REFERENCE).run()
+    chosen = gallery.color_keys()[-1]
+    at.selectbox(key=video_ui.REFERENCE_GALLERY_KEY).set_value(chosen).run()
+
+    at.file_uploader(key="video.reference").set_value([("red.png", buffer.getvalue(), "image/png")]).run()
+    assert_no_page_error(at)
+    assert video_ui.REFERENCE_GALLERY_KEY not in [box.key for box in at.selectbox]
+    assert "Using red.png; remove it to choose a gallery photo instead." in [as_read(c.value) for c in at.caption]
+    at.button(key="video.run").click().run()
+    assert np.array_equal(calls[-1]["reference"][0, 0], [200, 30, 30])
+
+    at.file_uploader(key="video.reference").set_value([]).run()
+    assert_no_page_error(at)
+    assert at.selectbox(key=video_ui.REFERENCE_GALLERY_KEY).value == chosen
+    assert not [c for c in at.caption if as_read(c.value).startswith("Using red.png")]
+    at.button(key="video.run").click().run()
+    assert np.array_equal(calls[-1]["reference"], reference_ui.kept_reference(loaders.gallery_picture(chosen)).rgb)
+
+
 def test_a_reference_reaches_the_run_at_the_size_the_colorize_page_keeps(tiny_app_env, tmp_path, monkeypatch):
     """Session 29's audit: the Video page handed a run the reference as decoded (up to 12 MP, 36 MB held by a queued
     clip), where the Colorize page keeps it at most KEEP_SIDE px on a side (here 64): the same colors on both pages.

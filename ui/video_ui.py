@@ -59,6 +59,7 @@ SOURCE_KEY, RESULT_KEY, STOPPED_KEY, REQUEST_KEY = "video.source", "video.result
 # empty since a trip to another page.
 UPLOAD_KEY, CHOSEN_KEY, KEEPING_KEY = "video.upload", "video.upload_chosen", "video.upload_kept"
 GUIDANCE_KEY = "video.guidance"
+REFERENCE_GALLERY_KEY = "video.reference_gallery"
 SAMPLE_NAME = "old_film_sample.mp4"
 
 
@@ -234,9 +235,11 @@ def guidance_ui(model, stamp: tuple, info, name: str, frame: np.ndarray) -> tupl
         if how == REFERENCE:
             upload = st.file_uploader("A color photo of the same place or kind", type=list(SUPPORTED_EXTENSIONS),
                                       key="video.reference")
-            pick = st.selectbox("…or a gallery photo", gallery.color_keys(), key="video.reference_gallery",
-                                persist_state="session",
-                                disabled=upload is not None, format_func=lambda k: gallery.GALLERY[k].title)
+            if upload is None:
+                pick = st.selectbox("…or a gallery photo", gallery.color_keys(), key=REFERENCE_GALLERY_KEY,
+                                    persist_state="session", format_func=lambda k: gallery.GALLERY[k].title)
+            else:  # a gallery box still showing its photo, grayed, read as the photo in use (session 42's audit)
+                st.caption(plain(f"Using {upload.name}; remove it to choose a gallery photo instead."))
             try:
                 picture = kept_reference(loaders.decode_upload(upload.getvalue(), upload.name) if upload
                                          else loaders.gallery_picture(pick))
