@@ -166,13 +166,23 @@ def idle(page, timeout_ms: int = WAIT_MS) -> None:
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
 
 
+_DECODED = """caption => { const shown = [...document.querySelectorAll('[data-testid="stImage"]')]
+    .find(e => e.innerText.includes(caption)); const img = shown && shown.querySelector('img');
+    return Boolean(img && img.complete && img.naturalWidth > 0); }"""
+
+
 def image_loaded(page, caption: str, timeout_ms: int | None = None) -> bool:
-    """Whether the <img> of the image element captioned ``caption`` has decoded pixels (``timeout_ms``:
-    first wait that long for it to be there)."""
-    found = page.locator('[data-testid="stImage"]', has_text=caption).locator("img")
-    if timeout_ms is not None:
-        found.first.wait_for(timeout=timeout_ms)
-    return found.count() > 0 and bool(found.first.evaluate("img => img.complete && img.naturalWidth > 0"))
+    """Whether the <img> of the image element captioned ``caption`` has decoded pixels (``timeout_ms``: wait up to that
+    long for it to be there and decoded: a rerun giving an <img> a new picture leaves it undecoded a moment)."""
+    if timeout_ms is None:
+        return bool(page.evaluate(_DECODED, caption))
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(_DECODED, arg=caption, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def has_traceback(page) -> bool:

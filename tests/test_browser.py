@@ -196,8 +196,7 @@ def test_text_on_the_accent_and_in_charts_is_readable_in_either_theme(server, br
         # As drawn, then right after the system's theme turns (the page follows it, and reruns nothing: the colors
         # the run chose for the other theme were 2.4:1 and 3.3:1).
         for shown in (scheme, "light" if scheme == "dark" else "dark"):
-            page.emulate_media(color_scheme=shown)
-            page.wait_for_timeout(500)
+            _turn_theme(page, shown)
             # Read in one step from the live page: Plotly may redraw the chart meanwhile, and a tick it took out of
             # the page has no computed style (CI once read fill "" that way).
             fill, opacity, background = page.wait_for_function(
@@ -340,12 +339,13 @@ def test_on_a_phone_the_sidebar_folds_after_a_choice_and_not_on_a_desktop(server
         page = context.new_page()
         page.goto(f"{server}/")
         _idle(page)
-        left = lambda: page.evaluate(  # noqa: E731
-            "() => Math.round(document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().left)")
+        sidebar_left = "Math.round(document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().left)"
+        left = lambda: page.evaluate(f"() => {sidebar_left}")  # noqa: E731
         if left() < 0:
             opener = page.locator('[data-testid=stExpandSidebarButton], [data-testid=stSidebarCollapsedControl] button')
             opener.first.tap() if phone else opener.first.click()
-            page.wait_for_timeout(800)
+            # Until it has slid in (its transition is real here: no no-animations script on this page), not a fixed time.
+            page.wait_for_function(f"() => {sidebar_left} === 0", timeout=WAIT_MS)
         assert left() == 0
         photo = page.locator('[data-testid=stSidebar] [data-testid=stSelectbox]').filter(has_text="Photo").locator("input")
         if phone:
@@ -357,7 +357,10 @@ def test_on_a_phone_the_sidebar_folds_after_a_choice_and_not_on_a_desktop(server
             page.keyboard.press("Enter")
         _idle(page)
         page.get_by_role("heading", name="coffee.png").wait_for(timeout=WAIT_MS)
-        page.wait_for_timeout(1000)  # the fold's transition
+        if phone:  # folds: until it has slid out
+            page.wait_for_function(f"() => {sidebar_left} < 0", timeout=WAIT_MS)
+        else:      # stays: still there after the time a fold takes
+            page.wait_for_timeout(1000)
         assert (left() < 0) == phone, (width, left())
         _assert_no_traceback(page)
         context.close()
@@ -406,7 +409,8 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
         page.get_by_role("button", name="Start fine-tuning").click()
         page.get_by_text("Epoch ").first.wait_for(timeout=2 * WAIT_MS)            # the live progress line
         page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=2 * WAIT_MS)  # after epoch 1
-        page.get_by_role("button", name="Stop").click()
+        # The page's Stop: Streamlit's toolbar shows a "Stop" of its own while a run lasts over half a second.
+        page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop").click()
         page.locator('[data-testid="stAlert"]', has_text="Saved").wait_for(timeout=2 * WAIT_MS)
         # The server's peak resident set over every page, uploads and this fine-tune: under 2.5 GB
         # (Streamlit Community Cloud's cap is near 2.7 GB; python -m colorizer bench --server reports it).
@@ -420,8 +424,7 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
         # follows the system's, rerunning nothing).
         command = page.locator('[data-testid="stCaptionContainer"] code', has_text="--checkpoint FOLDER").first
         for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme)
-            page.wait_for_timeout(500)
+            _turn_theme(page, scheme)
             assert _contrast_as_drawn(command) >= 4.5, scheme
         page.emulate_media(color_scheme="light")
         # Session 41's audit: on a phone the scores table shows the model and a number or two, and nothing said the
@@ -442,16 +445,38 @@ def test_finetune_shows_progress_and_curve_stops_and_colorizes_with_the_result(s
         page.close()
 
 
+def _turn_theme(page, scheme: str) -> None:
+    """The system's theme turned to ``scheme``, and the page following it: until the app's background is dark or light
+    as asked (Streamlit restyles in a React update of its own, which a fixed wait could miss on a loaded host)."""
+    page.emulate_media(color_scheme=scheme)
+    page.wait_for_function("""dark => { const [r, g, b] = getComputedStyle(document.querySelector('.stApp'))
+        .backgroundColor.match(/\\d+/g).map(Number); return (r + g + b < 384) === dark; }""",
+                           arg=scheme == "dark", timeout=WAIT_MS)
+    page.wait_for_timeout(300)  # the restyle's last frames (the colors below are read as one step, after)
+
+
+def _live(element, script: str, timeout_ms: int = WAIT_MS):
+    """``script`` (a function of the element, null while the element is not in the page) evaluated on ``element``
+    until it gives a value: a rerun may replace the element between finding it and reading it (an element taken out of
+    the page has no computed style)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while (value := element.evaluate(script)) is None:
+        assert time.monotonic() < deadline, f"{element} never read in the page"
+        element.page.wait_for_timeout(100)
+    return value
+
+
 def _contrast_as_drawn(element) -> float:
     """WCAG's contrast of ``element``'s text with what is behind it, as drawn: the text and the first background
     behind it that is not transparent, each faded by the opacity around it (Streamlit draws a caption at 60 %) over
     the page's background."""
-    text, under, opacity, page = element.evaluate("""e => {
+    text, under, opacity, page = _live(element, """e => {
+        if (!e.isConnected) return null;
         let opacity = 1, behind = e;
         for (let x = e; x; x = x.parentElement) opacity *= Number(getComputedStyle(x).opacity);
-        while (getComputedStyle(behind).backgroundColor.endsWith(', 0)')) behind = behind.parentElement;
+        while (behind && getComputedStyle(behind).backgroundColor.endsWith(', 0)')) behind = behind.parentElement;
         let page = getComputedStyle(document.querySelector('.stApp')).backgroundColor;
-        return [getComputedStyle(e).color, getComputedStyle(behind).backgroundColor, opacity, page]; }""")
+        return [getComputedStyle(e).color, getComputedStyle(behind || document.body).backgroundColor, opacity, page]; }""")
     text, under, page = (css_rgb(c) for c in (text, under, page))
     faded = lambda color: [opacity * c + (1 - opacity) * p for c, p in zip(color, page)]
     return wcag_contrast(faded(text), faded(under))
@@ -482,7 +507,8 @@ def _mark_at(page, kind: str) -> tuple[float, float, float]:
     a rerun may still be moving the page."""
     mark = page.locator(f"span.mark.{kind}")
     mark.wait_for(timeout=WAIT_MS)
-    return tuple(mark.evaluate("""e => {
+    return tuple(_live(mark, """e => {
+        if (!e.isConnected || !e.parentElement) return null;
         const box = e.getBoundingClientRect(), photo = e.parentElement.querySelector('img').getBoundingClientRect();
         return [box.x + box.width / 2 - photo.x, box.y + box.height / 2 - photo.y, box.width]; }"""))
 
@@ -491,6 +517,8 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
     # The hint-taking model, a click on the image (ui.click_image), a color, Add: the hint is listed and the
     # result is recomputed with it; the ring, then the hint's dot of its color, sit where the click was.
     import re
+
+    from playwright.sync_api import expect
 
     from ui.click_image import DOT_PX, RING_PX
 
@@ -505,8 +533,11 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         _idle(page)
         x, y, across = _mark_at(page, "ring")
         assert abs(x - RING_PX / 2) <= 1 and abs(y - RING_PX / 2) <= 1, (x, y)
+        point = page.get_by_text(re.compile(r"^Point x = \d+, y = \d+")).first
+        first_point = point.inner_text()
         clickable.click(position={"x": 60, "y": 40})
-        page.get_by_text("Point x = ").first.wait_for(timeout=WAIT_MS)
+        # The first click's line is still there: wait for the second's (a click's run may start after _idle's head start).
+        expect(point).not_to_have_text(first_point, timeout=WAIT_MS)
         _idle(page)
         x, y, across = _mark_at(page, "ring")
         assert abs(x - 60) <= 1.5 and abs(y - 40) <= 1.5 and abs(across - RING_PX) <= 1, (x, y, across)
@@ -539,6 +570,7 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         # "+4.96 dB vs …" (session 42's sweep). Whole now (ui.narrow_rows).
         page.set_viewport_size({"width": 844, "height": 390})
         _idle(page)
+        _layout_settled(page)
         labels = [page.get_by_role("button", name=name, exact=True).locator("[data-testid=stMarkdownContainer]")
                   for name in ("Remove 1", "Pick this point", "Download hints (JSON)")]
         scores = page.locator("[data-testid=stMetricLabel], [data-testid=stMetricValue], [data-testid=stMetricDelta]")
@@ -562,6 +594,17 @@ def test_click_to_color_places_a_hint_and_changes_the_result(server, browser):
         assert all(rows <= 2 and 0 <= gap <= 24 and out <= 0.5 for rows, gap, out in apart), apart
     finally:
         page.close()
+
+
+def _layout_settled(page) -> None:
+    """Until the page's layout has held still for 10 frames, or 5 s (after a resize, which reruns nothing: Streamlit's
+    scripts size some elements a frame or more after it)."""
+    page.evaluate("""() => new Promise(settled => { let last = '', still = 0;
+        const look = () => { const main = document.querySelector('[data-testid=stMain]');
+            const now = [main.scrollWidth, main.scrollHeight].join();
+            still = now === last ? still + 1 : 0; last = now;
+            still >= 10 ? settled() : requestAnimationFrame(look); };
+        requestAnimationFrame(look); setTimeout(settled, 5000); })""")   # at most 5 s: then measured as it is
 
 
 def _cut_short(locators) -> list:
@@ -633,9 +676,13 @@ def test_a_tall_strips_hint_photo_stays_within_the_window_and_a_click_lands_wher
         strip = np.tile(np.linspace(40, 220, 2000, dtype=np.uint8)[:, None], (1, 60))
         _upload(page, [{"name": "strip.png", "mimeType": "image/png", "buffer": png_bytes(strip)}])
         page.get_by_role("heading", name="strip.png").wait_for(timeout=WAIT_MS)
-        clickable = page.locator(HINT_PHOTO).first
+        # The strip's own (ui.hints_ui's alt), not the photo's before it, still on the page a moment.
+        clickable = page.locator('img[alt="strip.png colorized: click or tap a point to give it a color"]')
         clickable.wait_for(timeout=WAIT_MS)
         _idle(page)
+        # Its pixels in, so that its box is the picture's (read through the locator: the component draws in a shadow
+        # root, which document.querySelector does not enter).
+        _live(clickable, "img => img.isConnected && img.complete && img.naturalHeight > 0 || null")
         box = clickable.bounding_box()
         assert box["height"] <= 0.8 * 1200 + 1 and abs(box["height"] / box["width"] - 2000 / 60) < 2, box
         clickable.click(position={"x": box["width"] / 2, "y": box["height"] * 0.9})
