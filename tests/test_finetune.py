@@ -15,6 +15,7 @@ import collections
 import dataclasses
 import json
 import os
+import re
 import shlex
 import threading
 import zipfile
@@ -1301,10 +1302,13 @@ def test_a_server_shutting_down_saves_the_running_fine_tunes_best_epoch(tmp_path
     env = {**os.environ, "COLORIZER_CHECKPOINT_DIR": str(tmp_path), "PYTHONPATH": str(root)}
     run = subprocess.run([sys.executable, "-c", SHUTDOWN_SCRIPT], env=env, cwd=root, capture_output=True,
                          text=True, timeout=300)
-    assert run.returncode == 0 and "epochs before exit: 2" in run.stdout, (run.stdout, run.stderr[-2000:])
+    seen = re.search(r"epochs before exit: (\d+)", run.stdout)
+    # At least the two the script waited for: a small epoch may end a third between its looks, 0.2 s apart.
+    assert run.returncode == 0 and seen and int(seen.group(1)) >= 2, (run.stdout, run.stderr[-2000:])
     [saved] = [p for p in tmp_path.iterdir() if p.name.startswith("cifar_ae-ft-")]
     card = json.loads((saved / "card.json").read_text())
-    assert (saved / "model.keras").is_file() and card["training"]["stopped_early"] and card["training"]["epochs"] >= 2
+    assert (saved / "model.keras").is_file() and card["training"]["stopped_early"]
+    assert card["training"]["epochs"] >= int(seen.group(1))
 
 
 def test_the_waiting_line_estimates_each_job_ahead(fn):

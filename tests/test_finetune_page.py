@@ -56,7 +56,9 @@ def page_env(checkpoint_dir, no_shipped_weights, monkeypatch, tmp_path):
     import ui.finetune_ui
 
     monkeypatch.setattr(ui.finetune_ui, "LIMITS", finetune.FinetuneLimits(epochs=500))
-    return queue
+    yield queue
+    # A test that failed before its Stop leaves no 500-epoch job training beside the tests after it in this worker.
+    queue.stop_all("test over", wait_s=60)
 
 
 def page() -> AppTest:
