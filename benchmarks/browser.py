@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.startup import stop_process
 
-__all__ = ["CHROMIUM_ARGS", "NO_ANIMATIONS", "WAIT_MS", "Server", "free_port", "start_server", "wait_until_healthy", "chromium_path",
+__all__ = ["CHROMIUM_ARGS", "NO_ANIMATIONS", "SCRIPT_STATE_CLOCK", "WAIT_MS", "Server", "free_port", "start_server", "wait_until_healthy", "chromium_path",
            "launch_browser", "open_app", "idle", "image_loaded", "has_traceback", "png_bytes", "choose_upload",
            "upload_files", "upload_photo", "start_gallery_finetune"]
 
@@ -44,6 +44,15 @@ NO_ANIMATIONS = """document.addEventListener('DOMContentLoaded', () => {
   style.textContent = '*, *::before, *::after { animation: none !important; transition: none !important; }';
   document.head.appendChild(style);
 });"""
+
+# When the app's script state last changed (``performance.now()``), for ``idle``: between a run that calls st.rerun()
+# and the run after it the state reads "not running" for an instant (a click on the hint photo makes such a pair), and
+# a wait that took that instant for the end read the first run's page (a review of the browser tests' races).
+SCRIPT_STATE_CLOCK = """(() => {
+  const watch = () => new MutationObserver(() => { window.__scriptStateSince = performance.now(); })
+    .observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  document.documentElement ? watch() : document.addEventListener('DOMContentLoaded', watch);
+})();"""
 
 
 # ---------------------------------------------------------------------------------------------- the server
@@ -148,6 +157,7 @@ def open_app(context_or_browser, url: str, path: str = "", viewport: tuple[int, 
     else:
         page = context_or_browser.new_page()
     page.add_init_script(NO_ANIMATIONS)
+    page.add_init_script(SCRIPT_STATE_CLOCK)
     page.goto(f"{url}/{path}", wait_until=wait_until)
     return page
 
@@ -158,12 +168,18 @@ _SCRIPT_DONE = ", ".join(f'[data-testid="stApp"][data-test-script-state="{state}
                          for state in ("notRunning", "compilationError"))
 
 
+_HELD_MS = 250  # how long "not running" must have held (``SCRIPT_STATE_CLOCK``; pages opened without it: not waited)
+
+
 def idle(page, timeout_ms: int = WAIT_MS) -> None:
-    """Wait until the page's script run is over: its first run has started and ended, and Streamlit's 'running'
+    """Wait until the page's script run is over: its first run has started and ended, the state has held
+    ``_HELD_MS`` (not the instant between a run and the one its st.rerun() starts), and Streamlit's 'running'
     indicator is gone (the 300 ms first give a click's rerun time to begin)."""
     page.wait_for_timeout(300)
-    page.wait_for_selector(_SCRIPT_DONE, timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+    page.wait_for_function(f"""() => document.querySelector({_SCRIPT_DONE!r}) !== null
+        && document.querySelector('[data-testid="stStatusWidget"]') === null
+        && (window.__scriptStateSince === undefined || performance.now() - window.__scriptStateSince >= {_HELD_MS})""",
+                           timeout=timeout_ms)
 
 
 _DECODED = """caption => { const shown = [...document.querySelectorAll('[data-testid="stImage"]')]
