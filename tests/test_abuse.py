@@ -178,7 +178,7 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from colorizer import imageio  # noqa: E402
-from conftest import wait_until  # noqa: E402
+from conftest import PATIENCE_S, wait_until  # noqa: E402
 from benchmarks import hostile  # noqa: E402
 
 _DECODE_AND_MEASURE = """
@@ -372,15 +372,15 @@ def test_decoding_runs_outside_any_process_wide_lock(monkeypatch):
     held = threading.Thread(target=imageio.decode_image, args=(hostile.gray_png(np.zeros((17, 31), np.uint8)), "held.png"))
     held.start()
     try:
-        assert inside.wait(10)
+        assert inside.wait(PATIENCE_S)
         done = []
         other = threading.Thread(target=lambda: done.append(imageio.decode_image(hostile.gray_png(np.ones((5, 5), np.uint8)), "b.png")))
         other.start()
-        other.join(5)
+        other.join(PATIENCE_S)
         assert done and done[0].rgb.shape == (5, 5, 3), "the second decode waited for the first"
     finally:
         release.set()
-        held.join(10)
+        held.join(PATIENCE_S)
 
 
 # ----------------------------------------------------------------------------------------- hints
@@ -588,8 +588,8 @@ def test_a_dropped_result_is_made_again_in_its_turn_not_beside_the_running_job(m
         worker.start()
         wait_until(lambda: work_queue.QUEUE.snapshot()[1] == 1)  # the recomputation waits in the line
         assert not done.is_set() and model.calls == 1, "recomputed beside the running job"
-    assert done.wait(10) and model.calls == 2
-    worker.join(5)
+    assert done.wait(PATIENCE_S) and model.calls == 2
+    worker.join(PATIENCE_S)
 
 
 def test_the_default_temperature_given_or_not_is_one_result_computed_once(monkeypatch):
@@ -681,7 +681,7 @@ def test_downloads_encode_when_asked_in_turns_of_the_queue(monkeypatch):
         worker.start()
         wait_until(lambda: work_queue.QUEUE.snapshot()[1] == 1)  # the encoding waits in the line
         assert not done, "encoded beside the running job"
-    worker.join(10)
+    worker.join(PATIENCE_S)
     import io
     import zipfile
 
@@ -877,7 +877,7 @@ def test_finetune_settings_are_capped_on_a_public_server(fn):
 def test_one_job_per_visitor_and_a_bounded_waiting_line(fn, monkeypatch):
     """Finding: a visitor could queue any number of jobs, the server any number of waiting ones."""
     release = threading.Event()
-    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running"), release.wait(10), job._update(state="done")))
+    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running"), release.wait(PATIENCE_S), job._update(state="done")))
     queue = fn.JobQueue(max_waiting=1, one_per_owner=True)
     try:
         first = queue.submit(fn.FinetuneConfig(base="A"), [], owner="alice")
@@ -888,14 +888,14 @@ def test_one_job_per_visitor_and_a_bounded_waiting_line(fn, monkeypatch):
             queue.submit(fn.FinetuneConfig(base="C"), [], owner="carol")
     finally:
         release.set()
-    first.join(5)
+    first.join(PATIENCE_S)
 
 
 def test_a_job_cancelled_while_waiting_lets_its_photos_go(fn, monkeypatch):
     """Finding (session 33's audit): a job stopped in the queue (Cancel, or its visitor left) kept its uploads, and
     the queue keeps 8 ended jobs for their pages: 8 cancelled jobs of 20 phone photos held 360 MiB."""
     release = threading.Event()
-    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running"), release.wait(10), job._update(state="done")))
+    monkeypatch.setattr(fn.FinetuneJob, "run", lambda job: (job._update(state="running"), release.wait(PATIENCE_S), job._update(state="done")))
     queue = fn.JobQueue(max_waiting=3, one_per_owner=True)
     photos = [(f"p{i}.jpg", np.full((48, 64, 3), i, np.uint8)) for i in range(3)]
     try:
@@ -903,13 +903,13 @@ def test_a_job_cancelled_while_waiting_lets_its_photos_go(fn, monkeypatch):
         waiting = queue.submit(fn.FinetuneConfig(base="A"), photos, owner="alice")
         assert len(waiting._photos) == 3
         waiting.stop()
-        waiting.join(5)
+        waiting.join(PATIENCE_S)
         status = waiting.status()
         assert status.state == "stopped" and status.message.startswith("cancelled while waiting in the queue")
         assert waiting._photos == [] and waiting in queue.jobs("alice")  # kept for its page, without the photos
     finally:
         release.set()
-    running.join(5)
+    running.join(PATIENCE_S)
 
 
 @pytest.mark.slow
@@ -1073,9 +1073,9 @@ def test_share_and_delete_at_once_leave_no_folder_behind(checkpoint_dir, monkeyp
     outcomes = {}
     share = threading.Thread(name="share", target=lambda: outcomes.update(share=access.share(folder, "alice")))
     share.start()
-    assert in_share.wait(5)
+    assert in_share.wait(PATIENCE_S)
     outcomes["delete"] = access.delete(folder, "alice")
-    share.join(5)
+    share.join(PATIENCE_S)
     assert outcomes == {"share": True, "delete": True}
     assert not folder.exists() and not list(checkpoint_dir.iterdir())
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from conftest import wait_until
+from conftest import PATIENCE_S, wait_until
 
 from ui.shared_cache import SharedCache, nbytes_of
 
@@ -211,7 +211,7 @@ def test_a_computation_abandoned_by_its_caller_is_taken_over():
     @contextmanager
     def turn_then_leave():
         waiting.set()
-        release.wait(5)
+        release.wait(PATIENCE_S)
         raise Left
         yield  # pragma: no cover
 
@@ -223,12 +223,12 @@ def test_a_computation_abandoned_by_its_caller_is_taken_over():
 
     leaver = threading.Thread(target=first)
     leaver.start()
-    assert waiting.wait(5)
+    assert waiting.wait(PATIENCE_S)
     joiner = threading.Thread(target=lambda: results.append(cache.get("k", lambda: "made by the second")))
     joiner.start()
     release.set()
     for thread in (leaver, joiner):
-        thread.join(5)
+        thread.join(PATIENCE_S)
     assert sorted(results) == ["left", "made by the second"]
 
 
@@ -236,7 +236,7 @@ def _hold_compute(started: threading.Event, release: threading.Event, calls: lis
     def compute():
         calls.append(1)
         started.set()
-        assert release.wait(5)
+        assert release.wait(PATIENCE_S)
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -248,15 +248,15 @@ def _compute_then_join(ask, compute, started: threading.Event, release: threadin
     would add "again" to ``calls``); then ``release`` the first and wait for both → the two threads."""
     first = threading.Thread(target=ask, args=(compute,))
     first.start()
-    assert started.wait(5)
+    assert started.wait(PATIENCE_S)
     joined = threading.Event()
     second = threading.Thread(target=ask, args=(lambda: calls.append("again") or "again",),
                               kwargs={"on_join": joined.set, "wait_poll_s": 0.01})
     second.start()
-    assert joined.wait(5)
+    assert joined.wait(PATIENCE_S)
     release.set()
     for thread in (first, second):
-        thread.join(5)
+        thread.join(PATIENCE_S)
     return first, second
 
 
@@ -267,14 +267,14 @@ def test_two_callers_missing_one_key_compute_it_once_and_the_second_is_told():
     started, release, calls, joined, results = threading.Event(), threading.Event(), [], [], []
     first = threading.Thread(target=lambda: results.append(cache.get("k", _hold_compute(started, release, calls, "made"))))
     first.start()
-    assert started.wait(5)
+    assert started.wait(PATIENCE_S)
     second = threading.Thread(target=lambda: results.append(
         cache.get("k", lambda: calls.append("again") or "again", on_join=lambda: joined.append(1), wait_poll_s=0.01)))
     second.start()
     wait_until(lambda: joined or len(calls) > 1)  # the second waits on the first's computation (or, wrongly, computes)
     release.set()
     for thread in (first, second):
-        thread.join(5)
+        thread.join(PATIENCE_S)
     assert calls == [1] and results == ["made", "made"] and joined == [1]
 
 
@@ -340,15 +340,15 @@ def test_a_value_made_before_a_rerun_is_kept_and_given_to_its_waiters():
 
     thread = threading.Thread(target=first)
     thread.start()
-    assert started.wait(5)
+    assert started.wait(PATIENCE_S)
     joined = threading.Event()
     waiter = threading.Thread(target=lambda: outcome.update(waiter=cache.get(
         "k", lambda: calls.append("again") or "again", on_join=joined.set, wait_poll_s=0.01)))
     waiter.start()
-    assert joined.wait(5)
+    assert joined.wait(PATIENCE_S)
     release.set()
     for t in (thread, waiter):
-        t.join(5)
+        t.join(PATIENCE_S)
     assert outcome == {"first": "rerun", "waiter": "made"} and calls == [1]
     assert cache.get("k", lambda: "made again") == "made"  # the rerun finds it
 
@@ -362,7 +362,7 @@ def test_a_visitor_waiting_on_anothers_computation_can_leave_it_at_a_click():
     started, release, calls, waited = threading.Event(), threading.Event(), [], []
     owner = threading.Thread(target=lambda: cache.get("k", _hold_compute(started, release, calls, "made")))
     owner.start()
-    assert started.wait(5)
+    assert started.wait(PATIENCE_S)
 
     def on_wait(seconds: float) -> None:
         waited.append(seconds)
@@ -379,10 +379,10 @@ def test_a_visitor_waiting_on_anothers_computation_can_leave_it_at_a_click():
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    thread.join(5)
+    thread.join(PATIENCE_S)
     assert left == [True] and len(waited) == 3 and waited == sorted(waited) and not release.is_set()
     release.set()
-    owner.join(5)
+    owner.join(PATIENCE_S)
     assert calls == [1] and cache.get("k", lambda: "made again") == "made"
 
 
