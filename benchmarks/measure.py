@@ -263,8 +263,8 @@ def measure_model(name: str, config: BenchConfig, photos: dict[float, np.ndarray
             "megapixels": round(image.shape[0] * image.shape[1] / 1e6, 3), "shape": list(image.shape[:2]),
             "end_to_end_ms": end_to_end, "pre_ms": split["pre"], "network_ms": split["network"],
             "post_ms": split["post"], "predict_ms": split["predict"],
-            # Of the same timed calls' stages (over another call's end-to-end time, one sample each in a quick
-            # bench, a moment's preemption put it over 1).
+            # Of the same timed calls' stages: over another call's end-to-end time (one sample each in a quick
+            # bench) a moment's preemption of that call could put it over 1.
             "pre_post_share": (split["pre"] + split["post"]) / max(split["pre"] + split["predict"] + split["post"], 1e-9),
             "numpy_peak_mb": numpy_peak, "rss_peak_delta_mb": rss_delta,
         }
