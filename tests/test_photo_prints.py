@@ -53,6 +53,22 @@ def test_same_photo_allows_bits_apart_bits_and_no_more():
     assert same_photo(print_, near) and not same_photo(print_, far)
 
 
+def test_flat_pictures_and_smooth_ramps_are_no_photo_to_a_print(samples):
+    """Session 42's note: a flat picture prints as sixteen zeros, so two flat pictures (a red one a fine-tune learned, a
+    blue one scored) were one photo. A print with at most BITS_APART bits set or unset matches nothing, itself neither;
+    a photo's print is not that plain (the samples' prints have 20 or more of each)."""
+    red, blue = np.full((40, 60, 3), [200, 30, 30], np.uint8), np.full((80, 50, 3), [20, 40, 220], np.uint8)
+    ramp = np.tile(np.linspace(0, 255, 90).astype(np.uint8), (40, 1))
+    assert photo_print(red) == photo_print(blue) == "0" * 16 and photo_print(ramp) == "f" * 16
+    for one, other in ((red, blue), (red, red), (ramp, ramp), (ramp[:, ::-1], red)):
+        assert not same_photo(photo_print(one), photo_print(other))
+    # The edge: BITS_APART bits set is plain, one more is not.
+    plain, telling = f"{2 ** BITS_APART - 1:016x}", f"{2 ** (BITS_APART + 1) - 1:016x}"
+    assert not same_photo(plain, plain) and same_photo(telling, telling)
+    for rgb in samples.values():
+        assert 20 <= bin(int(photo_print(rgb), 16)).count("1") <= 44
+
+
 @pytest.mark.parametrize("value, ok", [("0123456789abcdef", True), ("0123456789ABCDEF", False), ("0123", False),
                                        ("0123456789abcdeg", False), (123, False), (None, False)])
 def test_is_print_takes_prints_as_written_only(value, ok):
