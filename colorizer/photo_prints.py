@@ -65,7 +65,8 @@ def _bits(value: int) -> int:
 
 def _plain(print_: str) -> bool:
     """Too few steps to tell a picture by (a flat one, a smooth ramp): at most ``BITS_APART`` bits set, or unset."""
-    return min(_bits(int(print_, 16)), 64 - _bits(int(print_, 16))) <= BITS_APART
+    set_bits = _bits(int(print_, 16))
+    return min(set_bits, 64 - set_bits) <= BITS_APART
 
 
 def card_prints(card) -> list[str]:

@@ -56,12 +56,13 @@ TINY_SIZES = _TinySizes({"hypercolumn": 32, "hypercolumn_hints": 32, "cifar_ae":
 PATIENCE_S = 60
 
 
-def wait_until(condition, timeout: float = PATIENCE_S) -> None:
-    """Wait for ``condition()`` to hold (polling), failing after ``timeout`` seconds."""
+def wait_until(condition, timeout: float = PATIENCE_S):
+    """Wait for ``condition()`` to hold (polling), failing after ``timeout`` seconds → the value it held with."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (value := condition()):
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.005)
+    return value
 
 
 def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:

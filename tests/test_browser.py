@@ -28,7 +28,7 @@ import pytest
 from benchmarks.browser import has_traceback, idle, image_loaded, launch_browser, open_app, png_bytes, start_server, upload_files
 
 from app_fixtures import app_checkpoints  # noqa: F401  (a pytest fixture, shared with test_app.py)
-from conftest import css_rgb, wcag_contrast
+from conftest import css_rgb, wait_until, wcag_contrast
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -455,15 +455,11 @@ def _turn_theme(page, scheme: str) -> None:
     page.wait_for_timeout(300)  # the restyle's last frames (the colors below are read as one step, after)
 
 
-def _live(element, script: str, timeout_ms: int = WAIT_MS):
+def _live(element, script: str):
     """``script`` (a function of the element, null while the element is not in the page) evaluated on ``element``
     until it gives a value: a rerun may replace the element between finding it and reading it (an element taken out of
     the page has no computed style)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while (value := element.evaluate(script)) is None:
-        assert time.monotonic() < deadline, f"{element} never read in the page"
-        element.page.wait_for_timeout(100)
-    return value
+    return wait_until(lambda: element.evaluate(script), WAIT_MS / 1000)
 
 
 def _contrast_as_drawn(element) -> float:
