@@ -40,11 +40,12 @@ def pooled_lab(photos) -> np.ndarray:
     return np.concatenate([rgb_to_lab(fit_within(photo, PALETTE_SIDE)).reshape(-1, 3) for photo in photos])
 
 
-def palette_of(photos) -> np.ndarray:
-    """uint8 RGB photos → their pooled mean ab at each lightness level (``exemplar.PALETTE_BINS``×2)."""
+def palette_of(photos=None, lab: np.ndarray | None = None) -> np.ndarray:
+    """uint8 RGB photos, or their ``pooled_lab`` already computed → their pooled mean ab at each lightness level
+    (``exemplar.PALETTE_BINS``×2): the shipped palette's fit (``scripts/fit_training_palette.py``)."""
     from colorizer.exemplar import lightness_palette
 
-    lab = pooled_lab(photos)
+    lab = pooled_lab(photos) if lab is None else lab
     return lightness_palette(lab[:, 0], lab[:, 1:])
 
 

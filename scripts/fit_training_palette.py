@@ -21,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorizer import data  # noqa: E402
-from colorizer.baselines import PALETTE_SIDE, TRAINING_PALETTE_FILE, pooled_lab  # noqa: E402
-from colorizer.exemplar import lightness_palette  # noqa: E402
+from colorizer.baselines import PALETTE_SIDE, TRAINING_PALETTE_FILE, palette_of, pooled_lab  # noqa: E402
 from colorizer.lightness_ceiling import median_chroma  # noqa: E402
 
 
@@ -37,7 +36,7 @@ def main(argv=None) -> int:
         print(f"error: {args.data}: no training photos", file=sys.stderr)
         return 1
     lab = pooled_lab(photos)
-    palette, chroma = lightness_palette(lab[:, 0], lab[:, 1:]), median_chroma(lab)
+    palette, chroma = palette_of(lab=lab), median_chroma(lab)
     record = {"what": "the training photos' mean (a, b) and median chroma at each of 20 lightness levels of 5 L "
                       f"units, every pixel pooled, each photo shrunk to at most {PALETTE_SIDE} px on its long side",
               "command": "python scripts/fit_training_palette.py " + shlex.join(sys.argv[1:] if argv is None else argv),

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from colorizer import quantize
-from colorizer.color import fit_within, lab_to_rgb, resize, rgb_to_lab
+from colorizer.color import AB_NORM, fit_within, lab_to_rgb, resize, rgb_to_lab
 
 __all__ = [
     "CHANNEL_L", "visible_at", "visible_cells", "shown_share", "counted", "channel_images", "channel_histograms", "ab_distribution",
@@ -29,7 +29,7 @@ __all__ = [
 # still zooms (a double tap resets).
 PLOTLY_CONFIG = {"displayModeBar": False}
 CHANNEL_L = 70.0          # light enough that both ends of a and b stay recognisable
-AB_LIMIT = 110.0          # |a|, |b| range shown (colorizer.color.AB_NORM)
+AB_LIMIT = AB_NORM        # |a|, |b| range shown: the range the models' ab is normalized by
 AB_HIST_STEP = 2.0        # ab histogram cell, in Lab units
 _PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880")
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from colorizer.settings import number_from_env
+from ui.hint_store import KEEP_S
 from ui.server_tuning import UPLOADS_MB, UPLOADS_PER_SESSION_MB
 from ui.temp_folders import private_temp_folder, stored_by_content
 
@@ -28,7 +29,7 @@ __all__ = ["KEPT_MB", "KEEP_S", "photo_folder", "keep", "kept_path"]
 # The server's whole upload ceiling once more on disk: every visitor's chosen photos at their largest still fit. Never
 # under one session's uploads: a session's own files would push each other out, one written again on every rerun.
 KEPT_MB = max(number_from_env("COLORIZER_KEPT_PHOTOS_MB", UPLOADS_MB), UPLOADS_PER_SESSION_MB)
-KEEP_S = 6 * 3600.0  # a lesson's length and then some, as the hints (ui.hint_store)
+# KEEP_S: a lesson's length and then some, the hints' (ui.hint_store): a photo kept as long as its hints.
 
 
 def photo_folder() -> Path:
