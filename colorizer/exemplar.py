@@ -107,6 +107,9 @@ class ReferenceResult:
     image: np.ndarray
     confidence: np.ndarray
     automatic: np.ndarray | None = None
+    # float32 h×w in [0, 1], the part of ``confidence`` that close matches gave (the rest of it is the palette's):
+    # with a reference related as a whole, ``confidence`` is 1 everywhere, matched or not (session 44's walk-through).
+    matched: np.ndarray | None = None
 
 
 class _Matcher:
@@ -438,10 +441,10 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     # 8-bit lightness, as ``Colorizer.colorize`` takes it: the automatic image shown beside is then exactly what the
     # model gives without a reference (float L moved it by up to 5 levels, 0.7 on average: session 35).
     L_full = lab8.lightness8(image)
-    blended, confidence, automatic_ab = reference_ab(colorizer, L_full, *cells, sources=cells.source,
-                                                     hint_grid=colorizer.hint_grid(hints, image.shape, L_full), **options)
+    blended, confidence, automatic_ab, matched = reference_ab(
+        colorizer, L_full, *cells, sources=cells.source, hint_grid=colorizer.hint_grid(hints, image.shape, L_full), **options)
     return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
-                           automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None)
+                           automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None, matched=matched)
 
 
 def _is_pil(value) -> bool:
@@ -475,13 +478,13 @@ _NOT_PIXELS = ("expected the reference photo's pixels (a uint8 RGB H×W×3 array
 
 def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.ndarray,
                  lightness: np.ndarray | None = None, hint_grid=None, sources: np.ndarray | None = None,
-                 **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 **options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The colors before the join, for callers that match many images against one set of reference
     cells (``reference_cells``; a video's frames against its keyframe): full-resolution L (float H×W in
     [0, 100], or uint8 L8 of ``colorizer.lab8``) and the reference cells' descriptors, ab and lightness
     (without it, no palette: weak matches fall back to the model) → (blended ab float32 on the matching
-    grid, h×w×2; confidence h×w in [0, 1], see ``ReferenceResult``; the model's automatic ab at its
-    output size)."""
+    grid, h×w×2; confidence h×w in [0, 1] and the part of it close matches gave, see ``ReferenceResult``; the
+    model's automatic ab at its output size)."""
     size = (MATCH_SIZE, MATCH_SIZE)
     L_match = lab8.L_of(lab8.shrink(L_full, size)) if L_full.dtype == np.uint8 else resize(L_full, size)
     grid = (MATCH_SIZE // STRIDE, MATCH_SIZE // STRIDE)
@@ -507,7 +510,7 @@ def reference_ab(colorizer, L_full: np.ndarray, cells: np.ndarray, colors: np.nd
     confidence = local + (1.0 - local) * related
     if hint_grid is not None and np.asarray(hint_grid)[..., 2].any():
         blended = _with_hints(blended, np.asarray(hint_grid)[0], photo_cells)
-    return blended.astype(np.float32), confidence.astype(np.float32), automatic_ab
+    return blended.astype(np.float32), confidence.astype(np.float32), automatic_ab, local
 
 
 def _with_hints(blended: np.ndarray, hint_grid: np.ndarray, photo_cells: np.ndarray) -> np.ndarray:

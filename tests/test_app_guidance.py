@@ -324,12 +324,38 @@ def test_an_uploaded_reference_colors_the_photo_and_shows_the_confidence(tiny_ap
     at = _with_uploaded_reference("ref.png", color_png(64))
     assert not at.error, [e.value for e in at.error]
     captions = [c for element in at.image for c in element.captions]
-    assert "Colored from the reference" in captions and any(c.startswith("Where colors came from") for c in captions)
+    assert "Colored from the reference" in captions
+    where = [c for c in captions if c.startswith("Where colors came from")]
+    shares = [int(p) for p in re.findall(r"\((\d+)%\)", where[0])]
+    assert len(shares) == 3 and abs(sum(shares) - 100) <= 1, where   # matches, the palette, the model: each told
     assert "Reference: ref.png" in captions
     # The L/a/b page draws the reference's ab distribution beside the result's.
     at.switch_page("pages/channels.py").run()
     assert_no_page_error(at)
     assert any(s.value.startswith("Colors from the reference photo ref.png") for s in at.header)
+
+
+def test_the_map_tells_close_matches_from_the_references_palette():
+    """Session 44's walk-through: a reference related as a whole (the cat for the cameraman) gives every cell its
+    colors, its palette's where nothing matched; the map drew both yellow and said "from the reference: 100 %". The
+    shares now keep them apart, over the visible cells only, and the map draws the palette's cells green."""
+    from colorizer.exemplar import ReferenceResult
+    from ui.reference_ui import PALETTE_SHADE, confidence_image, source_shares
+
+    confidence = np.ones((4, 4), np.float32)
+    matched = np.zeros((4, 4), np.float32)
+    matched[:, :1] = 1.0          # a quarter closely matched, the rest the palette's
+    confidence[:, 3] = 0.0        # ... but the last column the model's own
+    result = ReferenceResult(image=np.zeros((4, 4, 3), np.uint8), confidence=confidence, matched=matched)
+    assert source_shares(result, None) == pytest.approx((0.25, 0.5, 0.25))
+    visible = np.zeros((4, 4), bool)
+    visible[:, :2] = True        # a match and a palette cell in each visible row
+    assert source_shares(result, visible) == pytest.approx((0.5, 0.5, 0.0))
+    shown = confidence_image(matched + PALETTE_SHADE * (confidence - matched), (4, 4))
+    yellow, green, dark = shown[0, 0].astype(int), shown[0, 1].astype(int), shown[0, 3].astype(int)
+    assert yellow[0] > 200 and yellow[1] > 200 and yellow[2] < 100            # viridis's top: yellow
+    assert green[1] > green[0] + 60 and green[1] > green[2]                   # green, not yellow
+    assert dark.sum() < 200                                                   # the model's: dark
 
 
 def test_a_reference_too_small_to_match_is_one_line_before_any_work(tiny_app_env):

@@ -349,7 +349,7 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     monkeypatch.setattr(exemplar.reference_matcher(), "descriptors", lambda L: np.zeros((grid * grid, 4), np.float32))
     L = np.full((64, 64), 60.0, np.float32)
     lightness, colors = np.full(10, 60.0, np.float32), np.tile(np.float32([0.0, 50.0]), (10, 1))  # palette: yellow
-    ab, confidence, automatic = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors, lightness)
+    ab, confidence, automatic, matched_share = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors, lightness)
     related = float(np.clip((np.median(similarity) - exemplar.RELATED_LOW) / (exemplar.RELATED_HIGH - exemplar.RELATED_LOW), 0, 1))
     weak = ab.reshape(-1, 2)[grid * grid // 2:]          # cells whose best match is only fair
     expected = related * np.float32([0.0, 50.0]) + (1 - related) * np.float32([-30.0, 20.0])
@@ -359,8 +359,13 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     close = ab.reshape(-1, 2)[: grid * grid // 4 - grid]   # well inside the closely matched third: red
     assert np.all(np.abs(close - [40.0, 10.0]) < np.abs(close - expected).max() + 1)
     np.testing.assert_allclose(confidence.reshape(-1)[-1], local + (1 - local) * related, atol=1e-5)
+    # What the close matches gave, apart from the palette (the Colorize page's map tells the two apart): the fair
+    # cells their own share, the close ones all that the reference's relatedness lets a match give.
+    np.testing.assert_allclose(matched_share.reshape(-1)[-1], local, atol=1e-5)
+    np.testing.assert_allclose(matched_share.reshape(-1)[0], related, atol=1e-5)
+    assert np.all(matched_share <= confidence + 1e-6)
     # Without the reference's lightness (no palette), weak matches take the model's colors.
-    ab2, _, _ = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors)
+    ab2, *_ = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors)
     np.testing.assert_allclose(ab2.reshape(-1, 2)[-1], local * np.float32([40.0, 10.0]) + (1 - local) * np.float32([-30.0, 20.0]), atol=1e-3)
 
 
@@ -387,7 +392,7 @@ def test_a_stray_match_among_close_ones_takes_its_neighbours_colors(monkeypatch)
     matched[stray] = blue
     monkeypatch.setattr(exemplar, "match", lambda target, cells, colors: (matched, similarity))
     monkeypatch.setattr(exemplar.reference_matcher(), "descriptors", lambda L: np.zeros((grid * grid, 4), np.float32))
-    ab, _, _ = exemplar.reference_ab(Flat(), np.full((64, 64), 60.0, np.float32), np.zeros((10, 4), np.float32),
+    ab, *_ = exemplar.reference_ab(Flat(), np.full((64, 64), 60.0, np.float32), np.zeros((10, 4), np.float32),
                                      np.tile(red, (10, 1)))
     ab = ab.reshape(-1, 2)
     np.testing.assert_allclose(ab[0], red, atol=1e-3)                               # a close match: its own red

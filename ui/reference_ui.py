@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from colorizer.exemplar import ReferenceResult
     from colorizer.inference import Colorizer
 
-__all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "confidence_image", "kept_reference"]
+__all__ = ["reference_picker_ui", "chosen_reference", "reference_result_ui", "confidence_image", "source_shares",
+           "kept_reference"]
 
 NONE, UPLOAD, GALLERY = "No reference", "Upload a photo", "A gallery photo"
 SOURCE_KEY = "reference.source"
@@ -148,13 +149,28 @@ def reference_problem(reference: DecodedImage) -> str | None:
     return None
 
 
+# Where the reference's palette gave a cell's color, on the map's viridis scale: green, between a match's yellow (1)
+# and the model's dark guess (0).
+PALETTE_SHADE = 0.6
+
+
 def confidence_image(confidence: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: yellow = a match, green = the
-    reference's palette, dark = the model's guess)."""
+    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: 1 yellow, ``PALETTE_SHADE`` green, 0 dark)."""
     height, width = shape[:2]
     levels = np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8)
     levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
     return cv2.cvtColor(cv2.applyColorMap(levels, cv2.COLORMAP_VIRIDIS), cv2.COLOR_BGR2RGB)
+
+
+def source_shares(result: ReferenceResult, visible: np.ndarray | None) -> tuple[float, float, float]:
+    """The shares of the picture's colors (over its ``visible`` cells, or all) that came from close matches, from the
+    reference's palette and from the model: they add up to 1. A reference related as a whole gives every cell its
+    colors (confidence 1), the palette's where nothing in it matched: "from the reference: 100 %" said a match."""
+    def mean(values: np.ndarray) -> float:
+        return float(values.mean() if visible is None else values[visible].mean())
+
+    from_reference, matches = mean(result.confidence), mean(result.matched)
+    return matches, from_reference - matches, 1.0 - from_reference
 
 
 def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: tuple, digest: str,
@@ -178,13 +194,14 @@ def reference_result_ui(i: int, picture: DecodedImage, model: Colorizer, stamp: 
     matched.image(widgets.display(result.image, picture.alpha), caption="Colored from the reference",
                   alt=f"{picture.name} colored from the reference photo")
     shown = widgets.display(result.image)
-    visible = charts.visible_cells(picture.alpha, result.confidence.shape)
-    matched_share = float(result.confidence.mean() if visible is None else result.confidence[visible].mean())
-    match_map = widgets.display(confidence_image(result.confidence, shown.shape), widgets.display_alpha(picture))
+    matches, palette, guess = source_shares(result, charts.visible_cells(picture.alpha, result.confidence.shape))
+    sources = result.matched + PALETTE_SHADE * (result.confidence - result.matched)
+    match_map = widgets.display(confidence_image(sources, shown.shape), widgets.display_alpha(picture))
     confidence.image(match_map, caption=(
-        f"Where colors came from (yellow: a match; green: the reference's colors at that lightness; "
-        f"dark: the model's guess); from the reference: {matched_share:.0%}"),
-        alt=f"Map of where the colors came from: {matched_share:.0%} from the reference")
+        f"Where colors came from: yellow, close matches in the reference ({matches:.0%}); green, the reference's "
+        f"colors at that lightness ({palette:.0%}); dark, the model's own guess ({guess:.0%})"),
+        alt=f"Map of where the colors came from: {matches:.0%} close matches, {palette:.0%} the reference's colors "
+            f"by lightness, {guess:.0%} the model")
     if picture.was_color:  # the truth is known: how the reference's colors score against it
         key = (digest, stamp, temperature, hints_json, "reference", loaders.image_digest(reference.rgb),
                loaders.alpha_key(reference.alpha))
