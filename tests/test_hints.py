@@ -90,6 +90,10 @@ def test_hints_file_round_trip_and_bad_json(tmp_path):
     path = tmp_path / "hints.json"
     path.write_text(H.hints_to_json(hints))
     assert H.read_hints_file(path) == [{"x": 3.0, "y": 4.0, "rgb": GREEN}, {"x": 5.5, "y": 1.0, "rgb": RED, "radius": 2.0}]
+    # Saved "UTF-8 with BOM" (Windows Notepad's option): the same hints, as bytes or as text (session 44's audit).
+    path.write_bytes(b"\xef\xbb\xbf" + H.hints_to_json(hints).encode())
+    assert H.read_hints_file(path) == H.parse_hints_json(H.hints_to_json(hints))
+    assert H.parse_hints_json("\ufeff" + H.hints_to_json(hints)) == H.read_hints_file(path)
     path.write_text("[{")
     with pytest.raises(H.HintError, match="not a JSON hints file"):
         H.read_hints_file(path)
@@ -105,6 +109,26 @@ def test_sampled_evaluation_hints_are_the_truth_mean_and_nest():
     r, x, y = int(hint["radius"]), hint["x"], hint["y"]
     patch = photo[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3).mean(axis=0)
     assert hint["rgb"] == [int(round(c)) for c in patch]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_a_hints_square_is_averaged_alike_small_large_or_beyond_the_photo(dtype, monkeypatch):
+    """The mean lightness under a hint: a large square from a summed-area table equals the plain mean of its pixels,
+    and a radius beyond the photo (a hints file may say 1e9: session 44's audit, 2 s of the server for 300 such
+    hints on 12 MP) is the whole photo's, at a plain radius's cost."""
+    rng = np.random.default_rng(3)
+    lightness = (rng.integers(0, 256, (300, 400)) if dtype == np.uint8 else rng.uniform(0, 100, (300, 400))).astype(dtype)
+    scale = 100 / 255 if dtype == np.uint8 else 1.0
+    monkeypatch.setattr(H, "LARGE_PATCH_PIXELS", 50)   # 7×7 squares and larger come from the table
+    for x, y, radius in ((10, 20, 1.0), (200, 150, 40.0), (390, 5, 120.0), (0, 0, 1e9)):
+        r = int(min(radius, 400))
+        plain = lightness[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].astype(np.float64).mean() * scale
+        table = []
+        assert H._lightness_under(lightness, {"x": x, "y": y, "rgb": RED, "radius": radius}, table) == pytest.approx(
+            plain, abs=1e-6)
+        assert len(table) == (radius > 3)
+    whole = {"x": 5, "y": 5, "rgb": RED, "radius": 1e9}
+    assert H._lightness_under(lightness, whole, []) == pytest.approx(lightness.astype(np.float64).mean() * scale)
 
 
 # --------------------------------------------------------------------------- the Colorizer's plumbing
