@@ -92,8 +92,8 @@ from PIL import Image, UnidentifiedImageError
 
 from colorizer import decode_budget
 from colorizer import imageio_pixels as pixels
-from colorizer.imageio_reasons import (MAX_DETAIL_CHARS, MAX_PIXELS_ENV, damaged_reason, describe, format_from_signature,
-                                       one_line, pillow_bomb_reason, unidentified_reason)
+from colorizer.imageio_reasons import (MAX_DETAIL_CHARS, MAX_NAME_CHARS, MAX_PIXELS_ENV, damaged_reason, describe,
+                                       format_from_signature, one_line, pillow_bomb_reason, unidentified_reason)
 from colorizer.settings import number_from_env
 
 __all__ = [
@@ -146,7 +146,9 @@ class ImageError(ValueError):
     """A file that cannot be used as an image; str(err) == f"{name}: {reason}" (one line)."""
 
     def __init__(self, name: str, reason: str):
-        self.name = one_line(name) or "<unnamed>"
+        # Shortened: an upload's name is the sender's to choose (a hand-made request's 100,000 characters made a
+        # "one line" of as many: session 44's audit).
+        self.name = one_line(name, MAX_NAME_CHARS) or "<unnamed>"
         self.reason = one_line(reason) or "unknown error"
         # args=(name, reason) keeps the exception picklable (multiprocessing,
         # caching layers), which a custom __init__ would otherwise break.

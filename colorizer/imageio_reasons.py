@@ -20,6 +20,7 @@ __all__ = ["MAX_PIXELS_ENV", "SUPPORTED_HUMAN", "one_line", "describe", "damaged
 MAX_PIXELS_ENV = "COLORIZER_MAX_PIXELS"
 SUPPORTED_HUMAN = "PNG, JPEG, WebP, BMP, GIF, TIFF"
 MAX_DETAIL_CHARS = 200
+MAX_NAME_CHARS = 200   # a file's name in a message (an upload's name is its sender's to choose)
 
 
 def one_line(text: object, limit: int | None = None) -> str:
@@ -119,9 +120,18 @@ def _as_text(head: bytes) -> str | None:
     return decoded if bad <= len(decoded) // 50 else None
 
 
+# Pillow's refusals of a PNG's metadata beyond its limits (a color profile or text chunks that inflate past
+# ``PngImagePlugin.MAX_TEXT_CHUNK``, or too many of them): the picture itself may be fine.
+_METADATA_TOO_LARGE = ("Decompressed data too large", "Too much memory used in text chunks")
+
+
 def damaged_reason(fmt: str, exc: BaseException) -> str:
     """A file of a known format that did not decode: said so a class can act on it, the decoder's words last (a
-    teacher read "corrupt or truncated JPEG file (OSError: Truncated File Read)" as jargon: session 39)."""
+    teacher read "corrupt or truncated JPEG file (OSError: Truncated File Read)" as jargon: session 39). A valid PNG
+    whose metadata is over Pillow's limits is not damaged, and downloading it again would not help (session 44)."""
+    if isinstance(exc, ValueError) and any(words in str(exc) for words in _METADATA_TOO_LARGE):
+        return (f"its metadata (a color profile or text) is too large to read; save the {fmt} again without it "
+                f"({describe(exc)})")
     return f"the {fmt} file is damaged or incomplete; save or download it again ({describe(exc)})"
 
 

@@ -366,6 +366,31 @@ def test_message_sanitises_newlines_in_name():
     assert str(err) == "evil name.png: bad thing"
 
 
+def test_a_name_of_any_length_is_one_short_line():
+    """An upload's name is its sender's to choose: 100,000 characters made a "one line" of as many (session 44)."""
+    err = imageio.ImageError("x" * 100_000 + ".png", "not an image")
+    assert len(err.name) == imageio.MAX_NAME_CHARS and err.name.endswith("...") and len(str(err)) < 250
+
+
+def test_a_png_whose_metadata_is_over_pillows_limits_is_not_called_damaged():
+    """A valid 8×8 PNG whose color profile inflates past Pillow's 1 MB, or whose text chunks pass its 64 MB: the
+    picture may be fine, and "save or download it again" would not help (session 44's abuse audit)."""
+    from PIL import PngImagePlugin
+
+    pixels = zlib.compress(b"".join(b"\x00" + bytes(range(8)) for _ in range(8)))
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
+    profile = png_chunk(b"iCCP", b"big\x00\x00" + zlib.compress(b"\x00" * (2 * PngImagePlugin.MAX_TEXT_CHUNK)))
+    png = b"\x89PNG\r\n\x1a\n" + ihdr + profile + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b"")
+    with pytest.raises(imageio.ImageError) as refused:
+        imageio.decode_image(png, "profile.png")
+    assert str(refused.value).startswith("profile.png: its metadata (a color profile or text) is too large to read; "
+                                         "save the PNG again without it (ValueError: ")
+    assert "damaged" not in str(refused.value)
+    # A truly damaged PNG still says so.
+    with pytest.raises(imageio.ImageError, match="damaged or incomplete"):
+        imageio.decode_image(b"\x89PNG\r\n\x1a\n" + ihdr + png_chunk(b"IDAT", pixels[:5]), "cut.png")
+
+
 def test_image_error_pickles():
     err = pickle.loads(pickle.dumps(imageio.ImageError("a.png", "empty file")))
     assert (err.name, err.reason, str(err)) == ("a.png", "empty file", "a.png: empty file")
