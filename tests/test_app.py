@@ -716,6 +716,27 @@ def test_card_summary_and_evaluation_rows(tiny_app_env):
         "gray (no color)", "unet313", "unet313 (T=0.7)", "unet313: T=1"]
 
 
+def test_a_fine_tuned_name_is_shortened_whole_in_tables_and_its_column_fits_it():
+    """Session 44's walk-through: at 1280 px the pinned model column cut "hypercolumn-ft-3c7395e337ceb479" to
+    "hypercolumn-ft-3c73", which read as a whole name, and its base's row to "hypercolumn (base o". A table shows the
+    id's first six digits and "…", the base's row names the fine-tune by its id, and the column fits the longest."""
+    from ui import tables
+
+    name = "hypercolumn-ft-3c7395e337ceb479"
+    assert tables.shown_name(name) == "hypercolumn-ft-3c7395…"
+    assert tables.shown_name(f"{name}'s held-out photos") == "hypercolumn-ft-3c7395…'s held-out photos"
+    assert tables.shown_name("vgg16_ae-ft-0123456789abcdef (T=1)") == "vgg16_ae-ft-012345… (T=1)"
+    for plain_name in ("hypercolumn", "hc-ft", "unet313 (T=0.7)", "hypercolumn-ft-3c73"):   # not a checkpoint's id
+        assert tables.shown_name(plain_name) == plain_name and tables.fine_tune_id(plain_name) == plain_name
+    assert tables.fine_tune_id(name) == "ft-3c7395…"
+    # Shipped names keep Streamlit's own width (a phone's numbers); a longer name widens the column to fit it.
+    assert tables.metric_columns(["gray (no color)", "hypercolumn_hints"]) is tables.METRIC_COLUMNS
+    base_row = "hypercolumn (base of ft-3c7395…)"
+    widths = [tables.metric_columns(["vae", shown])["model"]["width"] for shown in (tables.shown_name(name), base_row)]
+    assert 22 * 6 < widths[0] < widths[1] <= 240 and widths[1] >= len(base_row) * 6.5
+    assert tables.metric_columns([base_row])["model"]["pinned"] is True
+
+
 def test_a_fine_tunes_held_out_rows_say_they_are_measured_on_its_own_photos(monkeypatch):
     """Finding (session 28's walkthrough): with a fine-tune picked on Compare, the held-out table showed a second
     "gray (no color)" at 14.13 dB and the fine-tune's rows among the shipped models', measured on its one held-out

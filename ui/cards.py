@@ -18,7 +18,7 @@ import streamlit as st
 from colorizer import checkpoints
 from ui import loaders, widgets
 from ui.plain_text import plain, without_server_paths
-from ui.tables import GRAY_ROW, METRIC_COLUMNS
+from ui.tables import GRAY_ROW, METRIC_COLUMNS, fine_tune_id
 
 __all__ = ["card_summary", "card_ui", "evaluation_row_name", "evaluation_rows", "learned_photo_text", "public_card",
            "soup_size"]
@@ -169,7 +169,8 @@ def evaluation_rows(names: list[str]) -> tuple[list[dict], dict[str, float]]:
                 continue
             # A fine-tune's card scores its base too: "cifar_ae (base of …)" leads with what it is, where
             # "<fine-tune>: cifar_ae" read as the fine-tune itself once a table cut it (session 35's audit).
-            row_name = f"{label} (base of {name})" if base is not None and label == base else evaluation_row_name(name, label)
+            row_name = (f"{label} (base of {fine_tune_id(name)})" if base is not None and label == base
+                        else evaluation_row_name(name, label))
             rows.append({"model": row_name, "measured on": measured_on,
                          **{k: metrics.get(k) for k in METRIC_COLUMNS if k in metrics}})
     return rows, truths

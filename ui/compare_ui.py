@@ -18,7 +18,7 @@ from colorizer import checkpoints
 from ui import callbacks, charts, loaders, widgets
 from ui.cards import evaluation_rows, learned_photo_text
 from ui.plain_text import plain
-from ui.tables import GRAY_ROW, METRIC_COLUMNS, RESULT_COLUMNS, swipe_note
+from ui.tables import GRAY_ROW, RESULT_COLUMNS, metric_columns, shown_name, swipe_note
 
 GRID_COLUMNS = 3
 TILE_SIDE = 640  # a tile's longest side: what a row keeps of each result
@@ -99,7 +99,8 @@ def results_table_ui(picture: DecodedImage, rows: list[dict]) -> None:
     table = pd.DataFrame([{k: v for k, v in row.items() if k != "image"} for row in rows])
     if picture.was_color:
         table = pd.concat([pd.DataFrame(baseline_rows(picture)), table], ignore_index=True)
-    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.results",
+    table["model"] = table["model"].map(shown_name)
+    st.dataframe(table, hide_index=True, column_config=metric_columns(table["model"]), key="compare.results",
                  column_order=[c for c in RESULT_COLUMNS if c in table.columns])
     swipe_note("compare_results")
     st.caption("Time: one colorization of this picture at full resolution on this server (network at its working "
@@ -125,6 +126,7 @@ def evaluation_ui(names: list[str]) -> None:
                 "`python -m colorizer evaluate DIR --arch NAME`.", icon=":material/info:")
         return
     table = pd.DataFrame(rows)
+    table["model"], table["measured on"] = table["model"].map(shown_name), table["measured on"].map(shown_name)
     several = table["measured on"].nunique() > 1
     if not several:  # one set (the shipped cards'): the column would say nothing
         table = table.drop(columns="measured on")
@@ -133,7 +135,7 @@ def evaluation_ui(names: list[str]) -> None:
     # The results table's order: colorfulness and right hue, which the caption says to read PSNR with, were its 8th
     # and 9th columns, off a phone's screen (session 38's audit).
     order = [c for c in RESULT_COLUMNS if c in table.columns]
-    st.dataframe(table, hide_index=True, column_config=METRIC_COLUMNS, key="compare.evaluation",
+    st.dataframe(table, hide_index=True, column_config=metric_columns(table["model"]), key="compare.evaluation",
                  column_order=order + [c for c in table.columns if c not in order])
     swipe_note("compare_evaluation")
     st.caption(evaluation_caption(truths, several))

@@ -34,7 +34,7 @@ from ui import callbacks, charts, loaders, photo_store, visitor, widgets, work_q
 from ui.callbacks import safe
 from ui.cards import public_card
 from ui.plain_text import plain
-from ui.tables import GRAY_ROW, METRIC_COLUMNS, swipe_note
+from ui.tables import GRAY_ROW, metric_columns, shown_name, swipe_note
 
 __all__ = ["finetune_page_ui", "settings_ui", "photos_ui", "job_ui", "result_ui", "my_models_ui", "JOB_KEY", "LIMITS"]
 
@@ -524,7 +524,7 @@ def scores_ui(card: dict, held_out_name: str = "") -> None:
         value = scores.get(key)
         return round(value, digits) if isinstance(value, (int, float)) else None
 
-    rows = [{"model": GRAY_ROW if k == "gray" else k, "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4),
+    rows = [{"model": GRAY_ROW if k == "gray" else shown_name(k), "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4),
              "l2_ab": rounded(v, "l2_ab", 2), "colorfulness": rounded(v, "colorfulness", 1)}
             for k, v in evaluation.items()]
     data = card.get("data", {})
@@ -537,7 +537,7 @@ def scores_ui(card: dict, held_out_name: str = "") -> None:
         st.markdown("## On the training photo (none was held out)")
     # Compare's columns: the model pinned, the numbers narrow (on a phone a fine-tuned model's long name left PSNR and
     # a cut SSIM in view, and a swipe took the names away: session 41's audit), the same labels as there.
-    st.dataframe(rows, hide_index=True, column_config=METRIC_COLUMNS)
+    st.dataframe(rows, hide_index=True, column_config=metric_columns([row["model"] for row in rows]))
     swipe_note("finetune_scores")
     verdict = scores_verdict(evaluation, card.get("base", {}).get("name"), card.get("name"), data.get("held_out"),
                              count if isinstance(count, int) else None)

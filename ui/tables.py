@@ -11,9 +11,12 @@
 """
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS", "GRAY_ROW", "SWIPE_NOTE", "SWIPE_NOTE_CSS", "swipe_note"]
+__all__ = ["METRIC_COLUMNS", "RESULT_COLUMNS", "GRAY_ROW", "SWIPE_NOTE", "SWIPE_NOTE_CSS", "swipe_note", "shown_name",
+           "fine_tune_id", "metric_columns"]
 
 _number = st.column_config.NumberColumn
 # The first numbers' width in pixels: beside the pinned model column, two whole ones and a part of the third show on
@@ -51,6 +54,36 @@ METRIC_COLUMNS = {
                                        "the original, under 100 % more muted, over 100 % more vivid."),
     "n_images": _number("images", format="%d"),
 }
+
+# A fine-tuned checkpoint's name ends in 16 random hex digits, so that no one guesses another's; a table shows the
+# first six and "…". The pinned name column cut "hypercolumn-ft-3c7395e337ceb479" to "hypercolumn-ft-3c73" at
+# 1280 px, which read as a whole name (session 44's walk-through); six digits still tell a server's models apart.
+_FINE_TUNED = re.compile(r"\b(?:(\w+)-)?(ft-[0-9a-f]{6})[0-9a-f]{10}\b")
+# The name column's width: Streamlit's own cut names past about 19 characters; wider only when a name needs it (on a
+# phone every pixel of the pinned column is one less of the numbers), at most what a fine-tune's rows need.
+_CHAR_PX, _NAME_PAD_PX, _NAME_MAX_PX, _NAME_FITS_CHARS = 6.6, 24, 240, 18
+
+
+def shown_name(text: str) -> str:
+    """``text`` with each fine-tuned checkpoint's name shortened as a table shows it: "hypercolumn-ft-3c7395…"."""
+    return _FINE_TUNED.sub(lambda m: f"{m[1] + '-' if m[1] else ''}{m[2]}…", text)
+
+
+def fine_tune_id(name: str) -> str:
+    """A fine-tuned checkpoint's name without its architecture, "ft-3c7395…" (a row named after it: "hypercolumn
+    (base of ft-3c7395…)"); any other name as it is."""
+    match = _FINE_TUNED.fullmatch(name)
+    return f"{match[2]}…" if match else name
+
+
+def metric_columns(names) -> dict:
+    """``METRIC_COLUMNS`` with the pinned model column wide enough for the longest of ``names`` (as shown)."""
+    longest = max((len(name) for name in names), default=0)
+    if longest <= _NAME_FITS_CHARS:
+        return METRIC_COLUMNS
+    width = int(min(longest * _CHAR_PX + _NAME_PAD_PX, _NAME_MAX_PX))
+    return {**METRIC_COLUMNS, "model": st.column_config.TextColumn("model", pinned=True, width=width)}
+
 
 # The gray baseline's row, in every table (a card's evaluation calls it "gray").
 GRAY_ROW = "gray (no color)"
