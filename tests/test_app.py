@@ -471,6 +471,11 @@ def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_e
     assert not np.array_equal(vivid, default)  # the two temperatures give different pictures here
     np.testing.assert_array_equal(shown[-1], widgets.display(vivid, max_side=480))
     assert "Colored as on the Colorize page: temperature T = 0.05." in texts(at.caption)
+    # The model named under a short heading, not in it (a fine-tune's name wrapped the heading to three lines and set
+    # the two columns' pictures apart: session 44), and the picture's name level with it on the other side.
+    headings = [m.value for m in at.markdown if m.value.startswith("## ")]
+    assert headings[:2] == ["## Input (gray)", "## Prediction"], headings
+    assert {"By unet313", "gray.png"} <= set(texts(at.caption))
     # The picture's hints too, for a hint-taking model (placed on Colorize: here straight into the session).
     hint = {"x": 5, "y": 5, "rgb": [200, 30, 30]}
     at.session_state["colorize.hints"] = {loaders.image_digest(np.repeat(gray[..., None], 3, axis=2)): [hint]}

@@ -30,10 +30,16 @@ EXPLAINER = (
 )
 
 
-def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, alpha: np.ndarray | None = None) -> None:
+def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, alpha: np.ndarray | None = None,
+                note: str = "", alt_label: str | None = None) -> None:
     """One image's L, a, b renderings, histograms and ab distribution (plotly); with the picture's ``alpha``, its
-    transparent pixels stay transparent in the renderings and out of the histograms (``charts.visible_at``)."""
+    transparent pixels stay transparent in the renderings and out of the histograms (``charts.visible_at``).
+    ``note``: a line under the heading (the model's name: in the heading, "Prediction: hypercolumn-ft-<hex>" wrapped
+    to three lines and set the two columns' pictures 86 px apart, session 44's walk-through); ``alt_label``: the
+    pictures' text alternative's start, ``label`` by default."""
     st.markdown(f"## {label}")  # h2 under the page's h1: a screen reader's outline skips no level (h3 skipped one)
+    st.caption(note or "\u00a0")  # a line on both sides, so that the two columns' pictures start level
+    label = alt_label or label
     lab = charts.lab_of(rgb)
     images = charts.channel_images(lab)
     small_alpha = None if alpha is None else fit_within(alpha, max(lab.shape[:2]))  # the renderings' size
@@ -142,11 +148,12 @@ def channels_page_ui() -> None:
     left, right = st.columns(2, gap="large")
     with left:
         channels_ui("Truth" if picture.was_color else "Input (gray)", picture.rgb, "truth", picture.was_color,
-                    picture.alpha)
+                    picture.alpha, note=plain(picture.name))
     if predicted is not None:
         name, prediction = predicted
         with right:
-            channels_ui(f"Prediction: {name}", prediction, "prediction", alpha=picture.alpha)
+            channels_ui("Prediction", prediction, "prediction", alpha=picture.alpha, note=f"By {plain(name)}",
+                        alt_label=f"Prediction: {name}")
         if picture.was_color:
             error_map_ui(picture.rgb, prediction, picture.alpha)
     reference_ui(picture)
