@@ -11,7 +11,6 @@ from ui import server_tuning, warmup
 process.limit_malloc_arenas()  # before the threads it concerns exist (see colorizer/process.py)
 server_tuning.keep_keras_state()  # Streamlit clears Keras's session after every run otherwise (ui/server_tuning.py)
 server_tuning.cap_uploads()  # Streamlit keeps every upload of a session in memory otherwise
-warmup.start()  # first: TensorFlow imports while the rest of the page draws
 
 import streamlit as st  # noqa: E402
 
@@ -19,6 +18,10 @@ from ui.widgets import app_pages, mark_entry_ran, page_style, sidebar_ui  # noqa
 
 st.set_page_config(page_title="Colorizer studio", page_icon=":material/palette:", layout="wide")
 page_style()
+# Then TensorFlow imports in the background while the rest of the page draws. Not before the page's first element:
+# Streamlit's first one in a process walks the call stack's modules (inspect.stack), and beside TensorFlow's import
+# of thousands of modules that took 3 s of a new server's first visit (session 44's walk-through).
+warmup.start()
 
 navigation = st.navigation(app_pages())
 sidebar_ui(navigation.title)

@@ -4,6 +4,7 @@ run in tests/test_browser.py)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,26 @@ def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup
     # The warm-up's load is the first estimate for a visitor waiting behind any model's load (not a colorization's).
     (load_s,) = queue._durations_by_kind[loaders.MODEL_LOAD]
     assert 0 < load_s <= first.seconds
+
+
+def test_the_pages_and_the_sidebar_draw_before_tensorflow_has_loaded():
+    """The warm-up imports TensorFlow in the background (10 s on a busy 2-core server) while the first visit draws:
+    the sidebar's plain words and the Colorize, L/a/b, Video and Compare pages' modules imported the architectures,
+    so the first visitor saw a blank page until that import was done (session 44's walk-through). In a fresh
+    interpreter, importing them leaves TensorFlow and Keras unloaded, and the sidebar still has every model's words."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "import ui.widgets, ui.colorize_ui, ui.channels_ui, ui.video_ui, ui.compare_ui\n"
+              "from colorizer import ARCHITECTURE_NAMES\n"
+              "words = [ui.widgets.in_plain_words(name, {}) for name in ARCHITECTURE_NAMES]\n"
+              "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules), all(words))\n")
+    env = {**os.environ, "COLORIZER_WARMUP": "0"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "[] True", done.stdout
 
 
 def test_warm_up_can_be_turned_off(fresh_warmup, monkeypatch):

@@ -16,7 +16,6 @@ import numpy as np
 import streamlit as st
 
 from colorizer.imageio import DecodedImage
-from colorizer.models.hypercolumn_decoding import SURE  # a pixel is "sure" at half its color the sure guess: one definition
 from ui import charts, loaders, widgets
 from ui.reference_ui import confidence_image
 
@@ -28,6 +27,10 @@ if TYPE_CHECKING:
 def certainty_summary(certainty: np.ndarray, alpha: np.ndarray | None = None) -> tuple[float, float]:
     """Certainty h×w in [0, 1] → (share of the photo the model was sure of, share where it guessed); with the
     picture's ``alpha``, shares of what it shows (``charts.visible_cells``)."""
+    # A pixel is "sure" at half its color the sure guess: the decoding's one definition. Imported here, not with the
+    # page: the architectures import TensorFlow, and the page's first draw on a new server waited 10 s for it.
+    from colorizer.models.hypercolumn_decoding import SURE
+
     sure = certainty >= SURE
     visible = charts.visible_cells(alpha, certainty.shape)
     share = float(np.mean(sure if visible is None else sure[visible]))

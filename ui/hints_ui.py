@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from colorizer import HINT_TAKING_NAMES
 from colorizer.color import luminance
 from colorizer.color_names import color_name, hex_code, with_code
 from colorizer.hints import MAX_HINTS, HintError, hints_to_json, painted_color, parse_hints_json, validate_hints
-from colorizer.models import hint_taking_architectures
 from ui import hint_store, loaders, visitor, widgets
 from ui.callbacks import safe
 from ui.click_image import Mark, clickable_image
@@ -78,7 +78,7 @@ def unused_hints_ui(digest: str, model: Colorizer) -> None:
     count = len(_known(digest) or [])
     if not count or model.takes_hints:
         return
-    takers = ", ".join(hint_taking_architectures())
+    takers = ", ".join(HINT_TAKING_NAMES)  # colorizer's light copy: the page draws before TensorFlow has loaded
     st.caption(f"This picture's {count} hint{'s' * (count != 1)} {'are' if count != 1 else 'is'} kept, but "
                f"{model.name} takes no hints: choose {takers} in the sidebar to color with them.")
 

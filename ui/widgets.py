@@ -37,6 +37,7 @@ from colorizer import ARCHITECTURE_NAMES, FLAGSHIP, checkpoints, gallery
 from colorizer.checkpoints import CheckpointError
 from colorizer import decode_budget, imageio
 from colorizer.imageio import SUPPORTED_EXTENSIONS, DecodedImage, ImageError, encode_png
+from colorizer.plain_words import PLAIN_WORDS
 from ui import callbacks, charts, loaders, narrow_rows, server_tuning, tables, visitor, work_queue
 from ui.plain_text import plain, without_server_paths
 
@@ -304,11 +305,9 @@ def _keep_in_address(name: str, default: str | None) -> None:
 
 def in_plain_words(name: str, card: dict) -> str:
     """What the model does, in a sentence a class can follow: its architecture's ``IN_PLAIN_WORDS`` (else the card's
-    description), and for a fine-tuned one, that it learned from a visitor's own photos."""
-    from colorizer.models import ARCHITECTURES
-
-    arch = ARCHITECTURES.get(str(card.get("architecture") or name))
-    words = (arch.IN_PLAIN_WORDS if arch is not None else "") or str(card.get("description") or "")
+    description), and for a fine-tuned one, that it learned from a visitor's own photos. Read without importing the
+    architectures (TensorFlow): on a server's first visit the sidebar waited 10 s here for the warm-up's import."""
+    words = PLAIN_WORDS.get(str(card.get("architecture") or name)) or str(card.get("description") or "")
     if checkpoint_kind(name) != "shipped":
         words = f"{words} This copy was then fine-tuned on a visitor's own photos.".strip()
     return plain(words)

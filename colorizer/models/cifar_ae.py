@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorizer.plain_words import PLAIN_WORDS
+
 NAME = "cifar_ae"
 WORKING_SIZE = 32
 INPUT_KIND = "gray01"
@@ -18,8 +20,7 @@ FIXED_SIZE = True  # Dense layers: the input size is fixed at build time
 LATENT_DIM = 256
 DESCRIPTION = "Vanilla conv autoencoder (CIFAR-10 report): gray 32×32 → RGB, MSE."
 # The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
-IN_PLAIN_WORDS = ("The simplest model: it shrinks the photo to a tiny 32×32 copy, squeezes that into a short code "
-                  "and redraws it in color; those blurry colors go under the photo's own sharp gray detail.")
+IN_PLAIN_WORDS = PLAIN_WORDS[NAME]  # in colorizer.plain_words: the app shows it before TensorFlow loads
 
 
 def build_encoder(size: int = WORKING_SIZE) -> keras.Model:

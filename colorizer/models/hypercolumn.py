@@ -44,6 +44,7 @@ from colorizer.models.layers import GrayToVGGInput, HintAttention, VGG16Features
 # bin to the power ``REGRESSION_REBALANCING`` (plain MSE as shipped).
 from colorizer.models.losses import (REGRESSION_WEIGHT, RebalancedMSE, RebalancedSoftCrossEntropy, regression_weights,
                                      soft_targets, two_head_decoder)
+from colorizer.plain_words import PLAIN_WORDS
 
 NAME = "hypercolumn"
 # The decoder trained on 176-px crops (``train --size 176``) and runs at 144: the ImageNet encoder beside
@@ -67,9 +68,7 @@ DESCRIPTION = ("Flagship: frozen VGG16 hypercolumns (blocks 3–5) and an ImageN
                "→ 313 ab bins + regression; confident pixels vivid, uncertain ones muted; chroma upsampled along the "
                "photo's edges.")
 # The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
-IN_PLAIN_WORDS = ("Our best model: two ready-made picture-recognition networks say what is in the photo (sky, "
-                  "grass, fur), and a small trained part picks a color for each spot: bold where it is sure, muted "
-                  "where it guesses.")
+IN_PLAIN_WORDS = PLAIN_WORDS[NAME]  # in colorizer.plain_words: the app shows it before TensorFlow loads
 
 # How much the regression loss is class-rebalanced: its per-pixel weight is the classification loss's
 # rebalancing weight to this power, renormalized: 0 is plain MSE, 1 the classification loss's weights.

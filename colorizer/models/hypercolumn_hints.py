@@ -35,6 +35,7 @@ from colorizer.models.hypercolumn_decoding import HEADS, decode  # noqa: F401 (t
 from colorizer.models.hypercolumn import decoder_head  # noqa: F401 (the flagship's decoder, with a hint input)
 from colorizer.models.hypercolumn import two_head_pairs as training_pairs  # noqa: F401 (its regression is plain MSE)
 from colorizer.models.losses import two_head_losses as loss_and_metrics  # noqa: F401 (the two heads', plain MSE)
+from colorizer.plain_words import PLAIN_WORDS
 
 NAME = "hypercolumn_hints"
 # Whether it reads the flagship's ImageNet encoder (EfficientNet-Lite0) beside VGG16, as the flagship does
@@ -71,8 +72,7 @@ DESCRIPTION = ("An earlier flagship (run R2, VGG16 alone) taught user color hint
                "it a color, and it spreads to the parts of the photo that look like that point; without hints its "
                "automatic colors are weaker than today's flagship's.")
 # The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
-IN_PLAIN_WORDS = ("An earlier version of the best model that also listens to you: click a spot, pick a color, and "
-                  "it spreads that color to the parts that look alike. Without hints its colors are weaker.")
+IN_PLAIN_WORDS = PLAIN_WORDS[NAME]  # in colorizer.plain_words: the app shows it before TensorFlow loads
 
 
 def build(size: int = WORKING_SIZE) -> keras.Model:

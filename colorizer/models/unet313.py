@@ -18,6 +18,7 @@ from colorizer import quantize
 from colorizer.color import unnormalize_ab
 from colorizer.models.contract import features_in_batches
 from colorizer.models.losses import soft_targets, two_head_decoder, two_head_losses
+from colorizer.plain_words import PLAIN_WORDS
 
 NAME = "unet313"
 # The size the shipped checkpoint was trained at (``train --size 64``, its card's ``working_size``): at
@@ -29,8 +30,7 @@ OUTPUT_STRIDE = 2
 HEADS = ("annealed", "regression")  # the decodings ``predict_ab`` knows; "annealed" is the default
 DESCRIPTION = "U-Net over 313 quantized ab bins, class rebalancing, annealed mean (+ regression head)."
 # The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
-IN_PLAIN_WORDS = ("Treats coloring as multiple choice, 313 colors for each spot, with rare bright colors given "
-                  "extra weight in training: bolder colors, more often wrong.")
+IN_PLAIN_WORDS = PLAIN_WORDS[NAME]  # in colorizer.plain_words: the app shows it before TensorFlow loads
 
 
 def _block(x, filters, name):

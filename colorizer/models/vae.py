@@ -14,6 +14,7 @@ from keras import layers
 
 from colorizer.color import unnormalize_ab
 from colorizer.models.layers import KLDivergence, Sampling
+from colorizer.plain_words import PLAIN_WORDS
 
 NAME = "vae"
 WORKING_SIZE = 64
@@ -25,8 +26,7 @@ LATENT_DIM = 16
 BETA = 2e-3
 DESCRIPTION = "Conditional VAE: L + z → ab; several samples per photo (reparameterization, β·KL)."
 # The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
-IN_PLAIN_WORDS = ("Learned to give several different, believable colorings of one photo: each seed number gives "
-                  "another (mostly muted) version.")
+IN_PLAIN_WORDS = PLAIN_WORDS[NAME]  # in colorizer.plain_words: the app shows it before TensorFlow loads
 
 
 def _conv(x, filters, strides, name):

