@@ -483,8 +483,9 @@ def result_ui(job: finetune.FinetuneJob) -> None:
                "until you share it (Your fine-tuned models, below).", icon=":material/check_circle:")
     per_epoch = training.get("time_per_epoch_s")
     pace = f"{per_epoch} s per epoch" if per_epoch else "stopped before an epoch was complete, so none was timed"
-    st.caption(f"{device_line(status)} · {status.wall_time_s:.0f} s in all · {pace} (encoder features computed "
-               f"once, in {training.get('feature_time_s', '?')} s)")
+    # "In all" names what else it holds: "28 s in all · 1.07 s per epoch" left 25 s unexplained (session 44's walk).
+    st.caption(f"{device_line(status)} · {status.wall_time_s:.0f} s in all, the base model's loading and the held-out "
+               f"scores included · {pace} (encoder features computed once, in {training.get('feature_time_s', '?')} s)")
     st.download_button("Download the checkpoint (ZIP)", functools.partial(finetune.checkpoint_zip, status.result),
                        file_name=f"{status.result.name}.zip", mime="application/zip", key="finetune.download",
                        on_click="ignore", icon=":material/download:",  # no rerun of the page for a download
