@@ -888,6 +888,29 @@ def test_a_single_picture_uploaded_as_a_clip_is_pointed_to_the_colorize_page(tin
     assert not [i.value for i in at.info if "single picture" in i.value]
 
 
+def test_a_frame_count_guessed_from_the_clips_length_is_about_and_never_a_single_picture(tiny_app_env, tmp_path,
+                                                                                        monkeypatch):
+    """Session 44's abuse audit: 30 frames all stamped 0 gave a length of one frame, and the page said "first frame of
+    1" and "holds a single picture" of a clip that then colorized 30. A count guessed from the length says "about",
+    and only a count the header gives makes a single picture."""
+    import dataclasses
+
+    from ui import video_ui
+
+    opened = video_ui.opened_clip
+
+    def guessed(path, name):
+        info, frame = opened(path, name)
+        return dataclasses.replace(info, frames=1, fps=Fraction(10), estimated=True), frame
+
+    monkeypatch.setattr(video_ui, "opened_clip", guessed)
+    at = video_page(("same_pts.mkv", clip_bytes(tmp_path)))
+    assert_no_page_error(at)
+    captions = [as_read(c) for element in at.image for c in element.captions]
+    assert any(c.startswith("same_pts.mkv: first frame of about 1 (64×48, 10 fps, about 0.1 s") for c in captions), captions
+    assert not [i.value for i in at.info if "single picture" in i.value]
+
+
 def _gif_of_frames(n: int) -> bytes:
     import io
 

@@ -200,12 +200,15 @@ def clip_ui():
         st.error(plain(str(err).replace(path.name, name)), icon=":material/broken_image:")
         return None
     # A header without a frame count (a still picture named .mp4) said "first frame of 0 (…, 0.0 s)".
-    count = (f"first frame of {info.frames} ({info.width}×{info.height}, {fps_text(info.fps)} fps, {info.duration:.1f} s"
+    # A count from the clip's length is "about": 30 frames all stamped 0 read as "first frame of 1" (session 44's audit).
+    about = "about " if info.estimated else ""
+    count = (f"first frame of {about}{info.frames} ({info.width}×{info.height}, {fps_text(info.fps)} fps, "
+             f"{about}{info.duration:.1f} s"
              if info.frames else f"first frame (its header gives no frame count; {info.width}×{info.height}, "
                                  f"{fps_text(info.fps)} fps")
     st.image(widgets.display(frame, max_side=640), caption=plain(f"{name}: {count}"
              f"{', with sound' if info.has_audio else ''})"), alt=f"The first frame of {name}")
-    if info.frames == 1:  # a still GIF or a one-frame clip: it colors as a clip, but the Colorize page does more
+    if info.frames == 1 and not info.estimated:  # a still GIF or a one-frame clip: the Colorize page does more
         st.info(f"{name} holds a single picture: the Colorize page colors it with hints, a reference and metrics "
                 "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
     st.download_button("Download the first frame (PNG)", encode_png(frame), file_name=first_frame_name(name),
