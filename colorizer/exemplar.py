@@ -441,8 +441,9 @@ def reference_colorize(colorizer, image: np.ndarray, references, hints=None, wit
     # 8-bit lightness, as ``Colorizer.colorize`` takes it: the automatic image shown beside is then exactly what the
     # model gives without a reference (float L moved it by up to 5 levels, 0.7 on average: session 35).
     L_full = lab8.lightness8(image)
-    blended, confidence, automatic_ab, matched = reference_ab(
-        colorizer, L_full, *cells, sources=cells.source, hint_grid=colorizer.hint_grid(hints, image.shape, L_full), **options)
+    hint_grid = colorizer.hint_grid(hints, image.shape, L_full)
+    blended, confidence, automatic_ab, matched = reference_ab(colorizer, L_full, *cells, sources=cells.source,
+                                                              hint_grid=hint_grid, **options)
     return ReferenceResult(image=colorizer.join(L_full, blended), confidence=confidence,
                            automatic=colorizer.join(L_full, automatic_ab) if with_automatic else None, matched=matched)
 

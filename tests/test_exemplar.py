@@ -349,7 +349,8 @@ def test_weak_matches_of_a_related_reference_fall_back_to_its_palette_before_the
     monkeypatch.setattr(exemplar.reference_matcher(), "descriptors", lambda L: np.zeros((grid * grid, 4), np.float32))
     L = np.full((64, 64), 60.0, np.float32)
     lightness, colors = np.full(10, 60.0, np.float32), np.tile(np.float32([0.0, 50.0]), (10, 1))  # palette: yellow
-    ab, confidence, automatic, matched_share = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors, lightness)
+    ab, confidence, automatic, matched_share = exemplar.reference_ab(Flat(), L, np.zeros((10, 4), np.float32), colors,
+                                                                     lightness)
     related = float(np.clip((np.median(similarity) - exemplar.RELATED_LOW) / (exemplar.RELATED_HIGH - exemplar.RELATED_LOW), 0, 1))
     weak = ab.reshape(-1, 2)[grid * grid // 2:]          # cells whose best match is only fair
     expected = related * np.float32([0.0, 50.0]) + (1 - related) * np.float32([-30.0, 20.0])

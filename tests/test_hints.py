@@ -117,7 +117,8 @@ def test_a_hints_square_is_averaged_alike_small_large_or_beyond_the_photo(dtype,
     and a radius beyond the photo (a hints file may say 1e9: session 44's audit, 2 s of the server for 300 such
     hints on 12 MP) is the whole photo's, at a plain radius's cost."""
     rng = np.random.default_rng(3)
-    lightness = (rng.integers(0, 256, (300, 400)) if dtype == np.uint8 else rng.uniform(0, 100, (300, 400))).astype(dtype)
+    values = rng.integers(0, 256, (300, 400)) if dtype == np.uint8 else rng.uniform(0, 100, (300, 400))
+    lightness = values.astype(dtype)
     scale = 100 / 255 if dtype == np.uint8 else 1.0
     monkeypatch.setattr(H, "LARGE_PATCH_PIXELS", 50)   # 7×7 squares and larger come from the table
     for x, y, radius in ((10, 20, 1.0), (200, 150, 40.0), (390, 5, 120.0), (0, 0, 1e9)):

@@ -484,8 +484,9 @@ def result_ui(job: finetune.FinetuneJob) -> None:
     per_epoch = training.get("time_per_epoch_s")
     pace = f"{per_epoch} s per epoch" if per_epoch else "stopped before an epoch was complete, so none was timed"
     # "In all" names what else it holds: "28 s in all · 1.07 s per epoch" left 25 s unexplained (session 44's walk).
+    features = training.get("feature_time_s", "?")
     st.caption(f"{device_line(status)} · {status.wall_time_s:.0f} s in all, the base model's loading and the held-out "
-               f"scores included · {pace} (encoder features computed once, in {training.get('feature_time_s', '?')} s)")
+               f"scores included · {pace} (encoder features computed once, in {features} s)")
     st.download_button("Download the checkpoint (ZIP)", functools.partial(finetune.checkpoint_zip, status.result),
                        file_name=f"{status.result.name}.zip", mime="application/zip", key="finetune.download",
                        on_click="ignore", icon=":material/download:",  # no rerun of the page for a download
@@ -525,8 +526,8 @@ def scores_ui(card: dict, held_out_name: str = "") -> None:
         value = scores.get(key)
         return round(value, digits) if isinstance(value, (int, float)) else None
 
-    rows = [{"model": GRAY_ROW if k == "gray" else shown_name(k), "psnr": rounded(v, "psnr", 2), "ssim": rounded(v, "ssim", 4),
-             "l2_ab": rounded(v, "l2_ab", 2), "colorfulness": rounded(v, "colorfulness", 1)}
+    rows = [{"model": GRAY_ROW if k == "gray" else shown_name(k), "psnr": rounded(v, "psnr", 2),
+             "ssim": rounded(v, "ssim", 4), "l2_ab": rounded(v, "l2_ab", 2), "colorfulness": rounded(v, "colorfulness", 1)}
             for k, v in evaluation.items()]
     data = card.get("data", {})
     count = data.get("held_out_photos")

@@ -155,7 +155,8 @@ PALETTE_SHADE = 0.6
 
 
 def confidence_image(confidence: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: 1 yellow, ``PALETTE_SHADE`` green, 0 dark)."""
+    """Confidence h×w in [0, 1] → uint8 RGB at ``shape``'s size (viridis: 1 yellow, ``PALETTE_SHADE`` green,
+    0 dark)."""
     height, width = shape[:2]
     levels = np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8)
     levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -200,7 +200,7 @@ def clip_ui():
         st.error(plain(str(err).replace(path.name, name)), icon=":material/broken_image:")
         return None
     # A header without a frame count (a still picture named .mp4) said "first frame of 0 (…, 0.0 s)".
-    # A count from the clip's length is "about": 30 frames all stamped 0 read as "first frame of 1" (session 44's audit).
+    # A count from the clip's length is "about": 30 frames all stamped 0 read "first frame of 1" (session 44's audit).
     about = "about " if info.estimated else ""
     count = (f"first frame of {about}{info.frames} ({info.width}×{info.height}, {fps_text(info.fps)} fps, "
              f"{about}{info.duration:.1f} s"
