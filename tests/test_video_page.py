@@ -704,7 +704,7 @@ def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp
     # ... but the page says where it went (session 44: after a change of model it vanished without a word).
     assert [as_read(i.value) for i in at.info if "last result" in i.value] == [
         "This clip's last result was colorized by hypercolumn_hints (1 hint): choose that again to see it, or press "
-        "Colorize for these settings."]
+        "Colorize the clip for these settings."]
     hints_upload(at).set_value([("hints.json", red, "application/json")]).run()
     assert "video.download" in [b.key for b in at.get("download_button")]  # the red hints' result is theirs
     assert not [i for i in at.info if "last result" in i.value]

@@ -594,5 +594,6 @@ def video_page_ui() -> None:
     elif result is not None and result["key"][0] == path.name:  # this clip's result, made with another model or guide
         # It was hidden without a word after a change of model in the sidebar (session 44's walk-through).
         st.info(plain(f"This clip's last result was colorized by {result.get('model', 'another model')} "
-                      f"({result['label']}): choose that again to see it, or press Colorize for these settings."),
+                      f"({result['label']}): choose that again to see it, or press Colorize the clip for these "
+                      "settings."),
                 icon=":material/history:")
