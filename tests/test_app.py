@@ -117,7 +117,7 @@ def test_model_picker_lists_shipped_and_fine_tuned(tiny_app_env):
     at = app().run()
     options = at.sidebar.selectbox(key="sidebar.model").options
     assert {"cifar_ae", "vae", "unet313"} <= set(options)
-    assert [o for o in options if o.endswith(f" · {TUNED_NAME}")] == [f"cifar_ae fine-tuned · {TUNED_NAME}"], options
+    assert [o for o in options if o.endswith(f" · {TUNED_NAME}")] == [f"fine-tuned · cifar_ae · {TUNED_NAME}"], options
 
 
 def test_a_chosen_model_that_is_gone_is_said_so_once(tiny_app_env):
@@ -178,8 +178,10 @@ def test_a_fine_tuned_model_in_the_picker_says_when_it_was_made(monkeypatch):
     monkeypatch.setattr(widgets, "checkpoint_kind", lambda name: "fine-tuned")
     monkeypatch.setattr(loaders, "card_of", lambda name, available=None: {"created": "2026-12-06T14:02:51+00:00",
                                                           "architecture": "hypercolumn"} if name == "a" else {})
-    assert widgets.checkpoint_label("a") == "hypercolumn fine-tuned 06 Dec 14:02 UTC · a"  # what tells it apart first
-    assert widgets.checkpoint_label("b") == "model fine-tuned · b"  # no card: no time
+    # What tells it apart first, within the 31 characters the sidebar's box shows (session 44: the time was cut off).
+    assert widgets.checkpoint_label("a") == "fine-tuned 14:02 UTC 06 Dec · hypercolumn · a"
+    assert widgets.checkpoint_label("a").index("14:02") < 31
+    assert widgets.checkpoint_label("b") == "fine-tuned · model · b"  # no card: no time
 
 
 def test_gray_upload_is_colorized(tiny_app_env, monkeypatch):
@@ -1251,7 +1253,7 @@ def test_compare_choices_survive_a_trip_to_another_page(tiny_app_env):
     # Each tile is the model as shipped, and says so (a hint model's tile had no word of the visitor's hints).
     assert any(c.value.startswith("Each model's automatic colorization at its default settings") for c in at.caption)
     # Labelled as the sidebar labels it (session 35: the bare random name here, the architecture there).
-    assert at.multiselect(key="compare.tuned").options == [f"cifar_ae fine-tuned · {TUNED_NAME}"]
+    assert at.multiselect(key="compare.tuned").options == [f"fine-tuned · cifar_ae · {TUNED_NAME}"]
     at.selectbox(key="compare.image").set_value(1)
     at.multiselect(key="compare.tuned").set_value([TUNED_NAME]).run()
     at.switch_page("pages/curves.py").run()

@@ -675,8 +675,9 @@ def test_a_picture_with_transparency_is_sent_small_with_its_alpha_exact():
 def test_the_certainty_share_counts_what_the_picture_shows():
     """The review: "Where the model was sure: N % of the photo" counted the cells over transparent pixels. Here the
     model is sure only under a hidden band (a quarter of the picture): of what the picture shows, it is sure of none."""
+    from colorizer.models.hypercolumn_decoding import SURE
     from ui import charts
-    from ui.certainty_ui import SURE, certainty_summary
+    from ui.certainty_ui import certainty_summary
 
     certainty = np.zeros((12, 16), np.float32)
     certainty[:3] = SURE  # sure only in the top quarter of the grid

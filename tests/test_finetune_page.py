@@ -72,7 +72,7 @@ def start(at: AppTest, epochs: int) -> AppTest:
     assert at.selectbox(key="finetune.base").value == "cifar_ae"
     # Named as the sidebar names models (it read "Base checkpoint", "cifar_ae (cifar_ae) · shipped": session 38).
     base = at.selectbox(key="finetune.base")
-    assert base.label == "Base model" and base.options == ["cifar_ae fine-tuned · cifar_ae"]  # a test env's model
+    assert base.label == "Base model" and base.options == ["fine-tuned · cifar_ae · cifar_ae"]  # a test env's model
     files = [(f"photo{i}.png", png(i), "image/png") for i in range(4)] + [("broken.png", b"not an image", "image/png")]
     at.file_uploader(key="finetune.uploads").set_value(files)
     at.number_input(key="finetune.epochs").set_value(epochs)

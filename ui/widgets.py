@@ -236,17 +236,18 @@ def checkpoint_kind(name: str) -> str:
 
 
 def checkpoint_label(name: str, available: dict | None = None) -> str:
-    """A shipped model's name; a fine-tuned one's architecture and when it was made first, then its name (random
-    hex: several of one visitor could not be told apart, and the sidebar's box cuts a long label at its end).
+    """A shipped model's name; a fine-tuned one's time it was made first, then its architecture and its name (random
+    hex: several of one visitor could not be told apart). The sidebar's box shows about 31 characters: "hypercolumn
+    fine-tuned 07 Dec 1…" cut the time off, and two of one day read alike (session 44's walk-through).
     ``available``: the listing the picker holds (one listing reads every fine-tuned model's access file)."""
     if checkpoint_kind(name) == "shipped":
         return name
     card = loaders.card_of(name, available)
     try:
-        made = datetime.fromisoformat(str(card.get("created"))).strftime(" %d %b %H:%M UTC")
+        made = datetime.fromisoformat(str(card.get("created"))).strftime(" %H:%M UTC %d %b")
     except ValueError:  # no card, or no time on it
         made = ""
-    return f"{card.get('architecture') or 'model'} fine-tuned{made} · {name}"
+    return f"fine-tuned{made} · {card.get('architecture') or 'model'} · {name}"
 
 
 def default_checkpoint(names: list[str]) -> str | None:
