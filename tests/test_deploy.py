@@ -162,9 +162,13 @@ def test_streamlit_config_bounds_what_a_browser_may_send():
     assert {"server.maxWidgetStateSize", "server.maxMessageSize"} <= names  # still Streamlit's options
 
 
-def test_entry_file_starts_the_warm_up_before_drawing():
+def test_entry_file_starts_the_warm_up_after_the_first_element_and_before_the_pages():
+    """TensorFlow imports in the background while the sidebar and the page draw; but after the page's first element:
+    Streamlit's first one in a process walks the call stack's modules, which beside TensorFlow's import took 3 s of a
+    new server's first visit (session 44's walk-through)."""
     source = (ROOT / "streamlit_app.py").read_text()
-    assert source.index("warmup.start()") < source.index("st.set_page_config")
+    assert source.index("page_style()") < source.index("warmup.start()") < source.index("st.navigation(")
+    assert source.index("warmup.start()") < source.index("sidebar_ui(")
 
 
 def test_deploy_doc_has_the_three_paths_and_the_wheelhouse_and_readme_points_to_it():
