@@ -736,6 +736,12 @@ def test_a_fine_tuned_name_is_shortened_whole_in_tables_and_its_column_fits_it()
     for plain_name in ("hypercolumn", "hc-ft", "unet313 (T=0.7)", "hypercolumn-ft-3c73"):   # not a checkpoint's id
         assert tables.shown_name(plain_name) == plain_name and tables.fine_tune_id(plain_name) == plain_name
     assert tables.fine_tune_id(name) == "ft-3c7395…"
+    # The pattern is a second reading of the name a fine-tune is given (publishing.default_name): held to it here.
+    from colorizer.finetune.publishing import default_name
+
+    made = default_name("vgg16_ae")
+    assert tables.shown_name(made) == made[:len("vgg16_ae-ft-") + 6] + "…"
+    assert tables.fine_tune_id(made) == made[len("vgg16_ae-"):len("vgg16_ae-ft-") + 6] + "…"
     # Shipped names keep Streamlit's own width (a phone's numbers); a longer name widens the column to fit it.
     assert tables.metric_columns(["gray (no color)", "hypercolumn_hints"]) is tables.METRIC_COLUMNS
     base_row = "hypercolumn (base of ft-3c7395…)"

@@ -55,9 +55,11 @@ METRIC_COLUMNS = {
     "n_images": _number("images", format="%d"),
 }
 
-# A fine-tuned checkpoint's name ends in 16 random hex digits, so that no one guesses another's; a table shows the
-# first six and "…". The pinned name column cut "hypercolumn-ft-3c7395e337ceb479" to "hypercolumn-ft-3c73" at
-# 1280 px, which read as a whole name (session 44's walk-through); six digits still tell a server's models apart.
+# A fine-tuned checkpoint's name ends in 16 random hex digits (``colorizer.finetune.publishing.default_name``: not
+# imported, it loads TensorFlow; tests/test_app.py holds the two together), so that no one guesses another's; a
+# table shows the first six and "…". The pinned name column cut "hypercolumn-ft-3c7395e337ceb479" to
+# "hypercolumn-ft-3c73" at 1280 px, which read as a whole name (session 44's walk-through); six digits still tell a
+# server's models apart.
 _FINE_TUNED = re.compile(r"\b(?:(\w+)-)?(ft-[0-9a-f]{6})[0-9a-f]{10}\b")
 # The name column's width: Streamlit's own cut names past about 19 characters; wider only when a name needs it (on a
 # phone every pixel of the pinned column is one less of the numbers), at most what a fine-tune's rows need.
