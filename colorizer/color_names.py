@@ -15,8 +15,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from matplotlib.colors import XKCD_COLORS, to_rgb
-from skimage.color import deltaE_ciede2000, rgb2lab
 
 __all__ = ["NAMES", "color_name", "hex_code", "with_code"]
 
@@ -36,6 +34,11 @@ NAMES = {name: name.replace("grey", "gray") for name in (
 
 @functools.cache
 def _named_lab() -> tuple[list[str], np.ndarray]:
+    # Imported here, not with the module: matplotlib's and scikit-image's imports (0.4 s, SciPy's among them) held up a new
+    # server's first page, whose hint tools import this module, long before any color is named.
+    from matplotlib.colors import XKCD_COLORS, to_rgb
+    from skimage.color import rgb2lab
+
     names = list(NAMES)
     rgb = np.array([[to_rgb(XKCD_COLORS[f"xkcd:{name}"]) for name in names]])
     return [NAMES[name] for name in names], rgb2lab(rgb)[0]
@@ -46,6 +49,8 @@ def color_name(rgb) -> str:
     values = np.asarray(rgb, dtype=np.float64)
     if values.shape != (3,) or not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
         raise ValueError(f"a color is three numbers from 0 to 255, not {np.asarray(rgb).tolist()}")
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
     names, lab = _named_lab()
     here = rgb2lab(values.reshape(1, 1, 3) / 255.0)[0, 0]
     return names[int(np.argmin(deltaE_ciede2000(lab, here[None, :])))]

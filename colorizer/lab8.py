@@ -25,6 +25,8 @@ Memory: the table is 128 × 128 × 256 × 4 bytes = 16.8 MB, built on first use;
 of coordinates per row of the network's output grid besides its result.
 Without Numba (``ACCELERATED`` False, a warning in the log) the same loops run in numpy
 (``colorizer.lab8_numpy``): the same results, a few times slower, instead of no colorization at all.
+The loops' module (Numba's or numpy's) is imported at the first join or ``warm_up``, not with this one, which the
+app's first page imports before any colorization (``ACCELERATED`` asks, and so imports it).
 """
 from __future__ import annotations
 
@@ -36,23 +38,43 @@ import numpy as np
 
 from colorizer import color
 
-try:
-    from colorizer import lab8_kernels
-    ACCELERATED = True
-except ImportError as _missing:  # numba, llvmlite or its threading layer: run the loops in numpy
-    from colorizer import lab8_numpy as lab8_kernels
-    ACCELERATED = False
-    logging.getLogger(__name__).warning(
-        "Numba is not available (%s): the 8-bit Lab join runs in numpy, a few times slower. "
-        "pip install -r requirements.txt installs it.", _missing)
+from colorizer import lab8_numpy
 
 __all__ = ["ACCELERATED", "lightness8", "lightness8_and_shrunk", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
 
-# The table's grid (``lab8_kernels``, where the kernels read it), the same for a and b: index i holds
+# The table's grid (``lab8_kernels``, where the kernels read it, and ``lab8_numpy``: the same, tested), the same for a and b: index i holds
 # 2i − 128 (i < 128), so 0 is on it. Steps of 2 keep the table small (16.8 MB; with steps of 1 it is
 # 67 MB and the gathers run twice as slow). Lightness is the last, fastest-varying index: neighbouring
 # pixels share a chroma and differ in lightness, so their entries lie within 1 kB of each other.
-STEP, ORIGIN, SIZE = lab8_kernels.STEP, lab8_kernels.ORIGIN, lab8_kernels.SIZE
+STEP, ORIGIN, SIZE = lab8_numpy.STEP, lab8_numpy.ORIGIN, lab8_numpy.SIZE
+_loops = None  # the module that runs the loops: lab8_kernels (Numba), or lab8_numpy where Numba is missing
+_loops_lock = threading.Lock()
+
+
+def _kernels():
+    """The loops' module, imported on first use (the warm-up's, in the app). Not at import: Numba's own import costs
+    0.4 s of a new server's first page, before its heading draws, and ``ui.loaders`` imports this module."""
+    global _loops
+    with _loops_lock:
+        if _loops is None:
+            try:
+                from colorizer import lab8_kernels as loops
+            except ImportError as missing:  # numba, llvmlite or its threading layer: run the loops in numpy
+                loops = lab8_numpy
+                logging.getLogger(__name__).warning(
+                    "Numba is not available (%s): the 8-bit Lab join runs in numpy, a few times slower. "
+                    "pip install -r requirements.txt installs it.", missing)
+            _loops = loops
+    return _loops
+
+
+def __getattr__(name: str):
+    """``ACCELERATED``: whether the loops run compiled (Numba), not in numpy; asking imports them."""
+    if name == "ACCELERATED":
+        return _kernels() is not lab8_numpy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # Rows of RGB converted through the float path at a time (a few MB of temporaries for any photo size).
 _STRIP_PIXELS = 1 << 18
 
@@ -116,8 +138,9 @@ def lightness8(image: np.ndarray) -> np.ndarray:
         return cv2.LUT(image, _GRAY_TO_L8)
     h, w = image.shape[:2]
     L8 = np.empty((h, w), np.uint8)
-    with lab8_kernels.lock:
-        is_color = lab8_kernels.gray_lightness(image, _GRAY_TO_L8, L8)
+    loops = _kernels()
+    with loops.lock:
+        is_color = loops.gray_lightness(image, _GRAY_TO_L8, L8)
     _color_rows(image, L8, is_color)
     return L8
 
@@ -195,11 +218,12 @@ def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.
         return L8, shrink(L8, size)
     by, bx = H // fy, W // fx
     L8 = np.empty((H, W), np.uint8)
-    with lab8_kernels.lock:
-        is_color, sums = lab8_kernels.gray_lightness_blocks(image, _GRAY_TO_L8, L8, top, left, fy, fx, by, bx)
+    loops = _kernels()
+    with loops.lock:
+        is_color, sums = loops.gray_lightness_blocks(image, _GRAY_TO_L8, L8, top, left, fy, fx, by, bx)
         for margin in (np.s_[:top], np.s_[top + by * fy:]):  # rows outside the blocks: lightness only
             if image[margin].shape[0]:
-                is_color[margin] = lab8_kernels.gray_lightness(image[margin], _GRAY_TO_L8, L8[margin])
+                is_color[margin] = loops.gray_lightness(image[margin], _GRAY_TO_L8, L8[margin])
     if is_color.any():  # colour rows get the float lightness below, which the sums do not know
         _color_rows(image, L8, is_color)
         return L8, shrink(L8, size)
@@ -240,8 +264,9 @@ def join(L8: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
     L8 = np.ascontiguousarray(L8)
     ab_small = _at_most_photo_size(ab_small, L8.shape)
     words, out = _output(L8)
-    with lab8_kernels.lock:
-        lab8_kernels.gather(L8, ab_small, _rows_of_table(), words, out)
+    loops = _kernels()
+    with loops.lock:
+        loops.gather(L8, ab_small, _rows_of_table(), words, out)
     return out.reshape(*L8.shape, 3)
 
 
@@ -250,6 +275,7 @@ def join_guided(L8: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> np.ndar
     L8 = np.ascontiguousarray(L8)
     gain, offset = _at_most_photo_size(gain, L8.shape), _at_most_photo_size(offset, L8.shape)
     words, out = _output(L8)
-    with lab8_kernels.lock:
-        lab8_kernels.gather_guided(L8, gain, offset, _rows_of_table(), words, out)
+    loops = _kernels()
+    with loops.lock:
+        loops.gather_guided(L8, gain, offset, _rows_of_table(), words, out)
     return out.reshape(*L8.shape, 3)
