@@ -16,6 +16,7 @@ Generic on purpose, so any test file may use them:
 - ``no_shipped_weights`` → ``checkpoints.WEIGHTS_DIR`` pointed at an empty folder for one test;
 - ``wait_until(condition)`` → polls until it holds, failing after ``PATIENCE_S``: for waits on threads, which
   assert what a thread has reached rather than that nothing happened within a fixed time.
+- at the end of a run, the tests not marked slow that took over ``UNMARKED_SLOW_S`` are named (the fast tier's upkeep).
 
 No test writes to the user's cache: for the whole session ``COLORIZER_CHECKPOINT_DIR`` points at a
 temporary folder (unless the environment already set it, e.g. a CI sandbox).
@@ -54,6 +55,23 @@ TINY_SIZES = _TinySizes({"hypercolumn": 32, "hypercolumn_hints": 32, "cifar_ae":
 # Generous: a thread on a loaded 2-core machine may wait seconds for its turn on a core; a test that
 # passes never waits this long.
 PATIENCE_S = 60
+
+
+# A test not marked slow whose own run takes longer than this is named at the end of the run: the fast tier
+# (-m "not slow") stays a few minutes only if long tests are marked (pyproject.toml: over about 3 s on the 2-core machine;
+# named from 5 s, so that one run on a loaded host does not name a test at the edge).
+UNMARKED_SLOW_S = 5.0
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Names the tests over ``UNMARKED_SLOW_S`` that the fast tier still runs, with what to add."""
+    unmarked = sorted(((report.duration, report.nodeid) for report in terminalreporter.stats.get("passed", [])
+                       if report.when == "call" and report.duration > UNMARKED_SLOW_S and "slow" not in report.keywords),
+                      reverse=True)
+    if unmarked:
+        terminalreporter.section(f"tests the fast tier runs that took over {UNMARKED_SLOW_S:g} s: mark them @pytest.mark.slow")
+        for duration, nodeid in unmarked:
+            terminalreporter.write_line(f"{duration:5.1f} s  {nodeid}")
 
 
 def wait_until(condition, timeout: float = PATIENCE_S):

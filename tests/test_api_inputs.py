@@ -90,6 +90,7 @@ def reference_photo() -> np.ndarray:
     return reference
 
 
+@pytest.mark.slow
 def test_a_pil_reference_is_its_pixels_and_a_file_name_is_a_type_error(tiny_colorizers, photo):
     model = tiny_colorizers["cifar_ae"]
     reference = reference_photo()

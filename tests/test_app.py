@@ -46,6 +46,7 @@ def upload(at: AppTest, files: list[tuple[str, bytes, str]]) -> AppTest:
     return at.run()
 
 
+@pytest.mark.slow
 def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
     at = app().run()
     assert_no_page_error(at)
@@ -65,6 +66,7 @@ def test_every_page_runs_with_tiny_checkpoints(tiny_app_env):
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)
+@pytest.mark.slow
 def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_held(tiny_app_env, page):
     """Session 31: a waiting line's placeholder was put on the page only by a run that had work to do, one element
     more, so the browser redrew everything after it and the page jumped while its images reloaded (the browser
@@ -82,6 +84,7 @@ def test_a_page_draws_the_same_elements_whether_its_results_were_made_now_or_hel
     assert element_kinds(at.run().main) == made_now
 
 
+@pytest.mark.slow
 def test_a_reference_upload_draws_the_same_elements_on_the_run_that_read_it_and_after(tiny_app_env):
     """The run that reads a reference upload shows its reading's waiting line (``loaders.decode_upload``); the runs
     after it, which find it read, keep that place, so the preview after it is not drawn anew."""
@@ -440,6 +443,7 @@ def test_an_untouched_colorize_page_decodes_at_the_models_own_temperature(tiny_a
     assert not any(c.startswith("Colored as on the Colorize page") for c in texts(at.caption))
 
 
+@pytest.mark.slow
 def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_env, monkeypatch):
     """Finding (session 28's walkthrough): a visitor who set the vividness on Colorize and opened L/a/b saw its
     channels of another picture, colored at the default temperature, under "Prediction". The L/a/b page now
@@ -1097,6 +1101,7 @@ def test_curves_say_when_their_losses_differ_in_kind_and_what_to_do_with_none_pi
     assert [i.value for i in at.info] == ["Pick up to 12 checkpoints above to draw their curves."]
 
 
+@pytest.mark.slow
 def test_reference_gallery_choice_survives_a_trip_to_another_page(tiny_app_env):
     """A gallery reference photo the visitor picked became the gallery's first photo after a visit to another page:
     the undrawn select box was dropped, drawn again at its default, and that default recorded as the reference."""
@@ -1115,6 +1120,7 @@ def test_reference_gallery_choice_survives_a_trip_to_another_page(tiny_app_env):
     assert at.session_state["reference.chosen"] == ("gallery", last)
 
 
+@pytest.mark.slow
 def test_the_gallery_reference_offered_first_is_another_photo_than_the_one_colorized(tiny_app_env):
     """Session 31: "A gallery photo" offered the cat as the reference for the cat (the app's first photo), and the
     page showed its own colors copied back (35 dB, every hue right). The first offered is now another photo; the
@@ -1383,6 +1389,7 @@ def test_the_first_metric_columns_fit_a_phone_beside_the_model():
     assert "getting_ready" not in RESULT_COLUMNS
 
 
+@pytest.mark.slow
 def test_scores_of_a_photo_a_model_was_fine_tuned_on_say_so(tiny_app_env, tmp_path, monkeypatch):
     """Session 42's audit: a decoder fine-tuned on the gallery led Compare on the gallery's cat (99 % right hue) and
     nothing said it had learned that cat. A fine-tune's card lists its photos' prints (``colorizer.photo_prints``):

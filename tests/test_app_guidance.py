@@ -282,6 +282,7 @@ def test_hints_kept_under_a_model_that_takes_none_are_said_so(tiny_app_env):
     assert not [c for c in at.caption if "hints are kept" in c.value]
 
 
+@pytest.mark.slow
 def test_beside_a_reference_result_the_models_own_says_it_took_the_hints(tiny_app_env):
     """Session 37's audit: with hints, the column captioned "Automatic" beside the reference's result was the
     hinted result (both take the hints)."""
@@ -476,6 +477,7 @@ def with_hidden_band(rgb: np.ndarray, hidden) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_metrics_of_a_picture_with_transparent_pixels_leave_them_out(tiny_app_env):
     """The walkthrough: on a PNG with a transparent band the metrics counted the hidden pixels too. They now measure
     what the picture shows, and say so: here the hidden band is vivid magenta under a gray-ish picture, so counted
@@ -530,6 +532,7 @@ def test_compare_tiles_keep_a_pictures_transparency(tiny_app_env, monkeypatch):
         assert image.shape[2] == 4 and (image[:12 * block, :, 3] == 0).all() and (image[12 * block:, :, 3] == 255).all(), caption
 
 
+@pytest.mark.slow
 def test_compare_keeps_each_models_tile_not_its_full_size_result(tiny_app_env, monkeypatch):
     """Session 37's memory audit: every row of a Compare run held its model's full-size result (34 MiB at 12 MP)
     until the run ended, outside the caches' bounds: four visitors on Compare took a server past 2.7 GB. A row keeps
@@ -792,6 +795,7 @@ def _hint_count(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.endswith(("hint**", "hints**"))]
 
 
+@pytest.mark.slow
 def test_kept_hints_follow_what_the_visitor_did_not_what_a_run_reached(tiny_app_env, monkeypatch):
     """Session 38's review of the kept hints: written at the end of each run, another tab of the same browser that held
     none erased them on its every run, and Remove all was undone by a reload when the run after it stopped before its

@@ -311,6 +311,7 @@ def test_alternating_ratio_is_taken_within_each_round_so_drift_cancels(monkeypat
         alternate.alternating_ratios(0, loader=loader)
 
 
+@pytest.mark.slow
 def test_class_memory_photos_are_12_mp_color_jpegs_the_same_every_time():
     """benchmarks.class_memory's visitor B uploads phone-sized color JPEGs made from the gallery, byte for byte the
     same in every process (the benchmark's figures depend on what it decodes and scores)."""

@@ -42,6 +42,7 @@ def test_certainty_is_the_blends_weight_of_the_sure_color():
     assert (w == 0).any() and (w > 0.5).any()  # both kinds of pixel in the test
 
 
+@pytest.mark.slow
 def test_colorizer_certainty_maps_the_network_grid(tiny_colorizers, monkeypatch):
     photo = np.random.default_rng(1).integers(0, 255, (50, 70, 3), dtype=np.uint8)
     flagship = tiny_colorizers["hypercolumn"]

@@ -35,6 +35,7 @@ def network_outputs(model, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_keras_round_trip_with_safe_mode(name, tiny_models, tiny_checkpoints):
     model = tiny_models[name]  # the model conftest saved with save_model_atomic
     path = tiny_checkpoints[name] / "model.keras"

@@ -69,6 +69,7 @@ def test_colorize_help_names_every_model_its_temperature_reaches(capsys):
     assert takers and all(name in re.findall(r"\w+", help_text) for name in takers), help_text
 
 
+@pytest.mark.slow
 def test_archs_as_a_module_subprocess():
     result = subprocess.run([sys.executable, "-m", "colorizer", "archs"], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
@@ -335,6 +336,7 @@ def test_evaluate_scores_a_checkpoint_folder_and_refuses_options_that_add_no_row
         "error: --checkpoint: not taken with --references (its tables score --arch models, default the flagship)"]
 
 
+@pytest.mark.slow
 def test_mirror_averaging_is_the_flagships_option_in_colorize_and_evaluate(installed_tiny_checkpoints, photo_dir,
                                                                           tmp_path, capsys):
     """--mirror: refused in one line for a model without it; an extra evaluation row for the flagship,
@@ -391,6 +393,7 @@ def test_evaluate_names_the_gray_photos_it_leaves_out(installed_tiny_checkpoints
             "a_gray.png, b_gray.png") in out
 
 
+@pytest.mark.slow
 def test_train_writes_model_history_and_card(photo_dir, tmp_path, capfd):
     out = tmp_path / "weights"
     argv = ["train", "--arch", "cifar_ae", "--data", str(photo_dir), "--out", str(out), "--epochs", "1",
@@ -430,6 +433,7 @@ def test_train_writes_model_history_and_card(photo_dir, tmp_path, capfd):
     assert model.name == "cifar_ae"
 
 
+@pytest.mark.slow
 def test_train_takes_extra_photos_for_training_and_says_so_on_the_card(photo_dir, tmp_path, capsys):
     extra, everyday = tmp_path / "aerial", tmp_path / "everyday"
     for folder, count, package, license in ((extra, 3, "flightgear-data-base", "GPL-2+"),
@@ -485,6 +489,7 @@ def test_backdrops_without_stamps_is_a_usage_error(photo_dir, tmp_path, capsys):
         "error: --backdrops: pastes the --stamps on plain neutral ground; pass --stamps DIR too")
 
 
+@pytest.mark.slow
 def test_train_snapshots_average_to_the_mean_of_the_epochs(photo_dir, tmp_path):
     # --snapshots writes every epoch's weights; scripts/average_snapshots.py turns the chosen epochs into a
     # checkpoint whose weights are their mean (and one epoch alone gives that epoch back exactly).
@@ -644,6 +649,7 @@ def test_colorize_into_the_inputs_own_folder_keeps_the_photo(tiny_checkpoints, t
                                   tiny_colorizers["vgg16_ae"].colorize(photo))
 
 
+@pytest.mark.slow
 def test_train_without_out_never_replaces_a_shipped_checkpoint(photo_dir, no_shipped_weights, tmp_path, capsys):
     """README's own ``train --arch hypercolumn --data data/photos`` replaced the shipped flagship; --out weights
     still replaces it on purpose (how maintainers make shipped weights). A folder without a model is no shipped
@@ -793,6 +799,7 @@ def test_a_result_that_cannot_be_written_names_the_file_and_the_batch_goes_on(ti
     assert sorted(p.name for p in out.iterdir()) == ["first.png", "second.png"] and (out / "second.png").is_file()
 
 
+@pytest.mark.slow
 def test_unreadable_photos_make_evaluate_and_train_exit_1_after_their_work(photo_dir, installed_tiny_checkpoints,
                                                                          tmp_path, capsys):
     """Both exited 0 with a photo left out, and train printed its error line on stdout."""
@@ -845,6 +852,7 @@ def test_same_named_broken_inputs_are_told_apart(tiny_checkpoints, tmp_path, cap
     assert error_lines(capsys.readouterr().err) == [f"error: {path}: not an image (looks like a text file)" for path in inputs]
 
 
+@pytest.mark.slow
 def test_tensorflow_start_up_chatter_stays_off_stderr(tiny_checkpoints, tmp_path):
     """``python -m colorizer`` sets TF_CPP_MIN_LOG_LEVEL=3 unless the user set it: "failed call to cuInit" and the
     CPU-instructions notice reached stderr, which holds only failed-file lines; and at 3 the lines TensorFlow's
@@ -893,6 +901,7 @@ def test_only_tensorflows_loading_chatter_is_kept_off_stderr(tmp_path):
     assert result.stderr.splitlines() == ["[libprotobuf WARNING] something the user should see", "a real problem"]
 
 
+@pytest.mark.slow
 def test_a_script_keeps_tensorflows_loading_chatter_off_stderr():
     """``scripts/*.py`` that use TensorFlow print nothing of its loading on stderr (they printed six lines before
     their own output), as ``python -m colorizer`` does; a user's own level is kept (0: the lines come back)."""
@@ -980,6 +989,7 @@ def test_sigterm_ends_a_command_as_ctrl_c_does_and_its_cleanup_runs(capsys, monk
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.slow
 def test_evaluate_references_with_a_broken_reference_exits_1_after_its_table(installed_tiny_checkpoints, tmp_path, capsys):
     """A folder of real pairs where one reference is not an image: that pair is named and left out, the others
     are evaluated and tabled, and the exit status is 1 (as plain evaluate's)."""
@@ -993,6 +1003,7 @@ def test_evaluate_references_with_a_broken_reference_exits_1_after_its_table(ins
     assert f"1 pairs from {tmp_path}" in captured.out and "| cifar_ae + reference |" in captured.out
 
 
+@pytest.mark.slow
 def test_evaluate_references_measure_and_color_from_what_each_picture_shows(installed_tiny_checkpoints, tmp_path,
                                                                             capsys):
     """A real pair whose photo hides a magenta band under alpha 0 and whose reference hides magenta too: gray's PSNR

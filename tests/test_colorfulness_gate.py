@@ -99,6 +99,7 @@ def test_output_colorfulness_is_the_joined_images():
     assert colorfulness_gate.output_colorfulness(ab[0], L[0]) == pytest.approx(colorfulness(rgb))
 
 
+@pytest.mark.slow
 def test_a_checkpoint_with_a_gate_caps_the_flagship_and_one_without_never_does(tiny_checkpoints, tmp_path):
     """End to end through ``colorizer.load``: a gate file beside a flagship checkpoint adds its prediction
     to the network's outputs and ``predict_ab`` caps by it; the same checkpoint without the file is as it was."""
@@ -130,6 +131,7 @@ def test_a_checkpoint_with_a_gate_caps_the_flagship_and_one_without_never_does(t
     np.testing.assert_array_equal(load(folder).predict_ab(x, **bold), ab)
 
 
+@pytest.mark.slow
 def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path):
     """``Colorizer.scene_colorfulness``: the gate's expectation, the colorfulness of the model's own colors
     (the decoding without the cap) and the ceiling; None for a checkpoint without a gate."""
@@ -154,6 +156,7 @@ def test_scene_colorfulness_reports_what_the_cap_did(tiny_checkpoints, tmp_path)
     assert cooler == pytest.approx(at_01) and abs(cooler - own) > 1e-3
 
 
+@pytest.mark.slow
 def test_the_fit_script_writes_a_gate_and_records_it_in_the_card(photo_dir, tmp_path, checkpoint_dir, capsys,
                                                                  tiny_checkpoints):
     """scripts/fit_colorfulness_gate.py on the tiny photo folder: crops' descriptors, a cross-validated
@@ -310,6 +313,7 @@ def test_featureless_pictures_are_gray_varied_and_seeded():
     assert not np.array_equal(pictures, colorfulness_gate.featureless(16, 48, seed=4))
 
 
+@pytest.mark.slow
 def test_featureless_pictures_teach_the_gate_that_a_blank_picture_is_colorless(photo_dir, tmp_path, tiny_checkpoints,
                                                                                capsys):
     """--featureless N: the gate is fitted on the photo crops and N gray pictures (labeled 0), and then expects
@@ -338,6 +342,7 @@ def test_featureless_pictures_teach_the_gate_that_a_blank_picture_is_colorless(p
     assert np.median(gates[12].predict(crops)) > 2 * np.median(expected[12])  # photos still expected colorful
 
 
+@pytest.mark.slow
 def test_extra_photos_join_the_gate_fit_as_photos_of_their_own(photo_dir, tmp_path, tiny_checkpoints, capsys):
     """--extra-photos: photos of other sources (a gray street, a red one here) add their crops to the fit, each
     photo a fold unit of its own, each crop labeled with its own colorfulness; the card names their sources."""

@@ -2,10 +2,12 @@
 from datetime import datetime, timezone
 
 import numpy as np
+import pytest
 
 from tests.conftest import load_script, make_photo, write_png
 
 
+@pytest.mark.slow
 def test_the_student_learns_the_mirror_average_its_teacher_needs_two_passes_for():
     """A toy decoder (a lopsided 3×3 convolution: its colors depend on which way the photo faces) is its own
     teacher; after distillation the student, reading each crop alone, gives the average of the teacher on the
@@ -40,6 +42,7 @@ def test_the_student_learns_the_mirror_average_its_teacher_needs_two_passes_for(
     assert gap(teacher) == before  # the teacher was not trained
 
 
+@pytest.mark.slow
 def test_the_extra_photos_crops_learn_from_the_extra_teacher_and_the_others_from_the_teacher():
     """Two toy decoders, the second the first with its colors shifted: after distillation the student gives the
     second's colors on the crops from ``extra_from`` on and keeps the first's on the others."""

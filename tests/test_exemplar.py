@@ -27,6 +27,7 @@ def photo() -> np.ndarray:
     return resize(gallery.load_photo("chelsea"), (150, 225))  # a cat on a rug: texture and color
 
 
+@pytest.mark.slow
 def test_the_photo_as_its_own_reference_gives_back_its_colors(flagship, photo):
     result = flagship.colorize_with_reference(photo, photo)
     psnr = image_metrics(photo, result.image)["psnr"]
@@ -40,6 +41,7 @@ def test_the_photo_as_its_own_reference_gives_back_its_colors(flagship, photo):
         np.testing.assert_array_equal(flagship.colorize(photo, reference=photo, reference_visible=visible), result.image)
 
 
+@pytest.mark.slow
 def test_hints_color_a_reference_result_too(photo):
     """Session 35's audit: with a reference, a hint-taking model's hints changed nothing (the matched colors replaced
     the model's, which alone had read them), on the command line and the Colorize page alike."""
@@ -86,6 +88,7 @@ def test_a_reference_with_nothing_like_the_photo_is_not_trusted(flagship, photo)
     assert image_metrics(result.automatic, result.image)["psnr"] > 30
 
 
+@pytest.mark.slow
 def test_what_a_references_transparent_pixels_hide_gives_no_color(flagship, photo):
     """Finding (session 28's walkthrough): a PNG reference whose top third was transparent over magenta painted the
     photo's face and wall pink. With the pixels it shows (its alpha > 0), the hidden part, whatever it holds, gives
@@ -317,6 +320,7 @@ def test_reference_pairs_with_visible_carry_what_each_view_shows(tmp_path):
     assert np.array_equal(same[1][3], top > 0)
 
 
+@pytest.mark.slow
 def test_evaluate_references_prints_both_tables(photo_dir, capsys):
     assert main(["evaluate", str(photo_dir), "--references", "--per-photo"]) == 0
     out = capsys.readouterr().out

@@ -128,6 +128,7 @@ def green_photos(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
     return photos
 
 
+@pytest.mark.slow
 def test_a_finetune_learns_the_colors_of_its_photos(fn, tiny_checkpoints):
     """Values, not only shapes: tuned on green photos, the model paints a new one greener than its base
     did (a fine-tune on gray or swapped targets would not), and its card's evaluation says so too."""
@@ -161,6 +162,7 @@ def test_a_finetune_learns_the_colors_of_its_photos(fn, tiny_checkpoints):
     check_result(fn, tiny_checkpoints["cifar_ae"], result, green_photos(5, seed=1), "cifar_ae", epochs=2)
 
 
+@pytest.mark.slow
 def test_a_fine_tune_whose_encoder_moved_fails_and_saves_nothing(fn, tiny_checkpoints, checkpoint_dir, monkeypatch):
     """The frozen-encoder guard: should anything in training touch the encoder's weights, the job fails with
     that one line and writes no checkpoint (a decoder fine-tune must never ship a changed encoder). cifar_ae's
@@ -187,6 +189,7 @@ def test_a_fine_tune_whose_encoder_moved_fails_and_saves_nothing(fn, tiny_checkp
     assert visible_folders(checkpoint_dir) == set() and staged_leftovers(checkpoint_dir) == []
 
 
+@pytest.mark.slow
 def test_a_fine_tune_holds_no_copy_of_the_frozen_encoders_weights(fn, tiny_checkpoints, checkpoint_dir, monkeypatch):
     """The frozen-encoder guard compared a copy of every encoder weight taken before training with the weights
     after it: for the flagship ~75 MB held through training, the peak of a fine-tune on a server. It compares
@@ -209,6 +212,7 @@ def test_a_fine_tune_holds_no_copy_of_the_frozen_encoders_weights(fn, tiny_check
     assert job.status().state == "done"
 
 
+@pytest.mark.slow
 def test_a_private_job_publishes_a_checkpoint_only_its_visitor_sees(fn, tiny_checkpoints, checkpoint_dir):
     """On a public server a visitor's fine-tuned model is theirs: a private job's checkpoint is owned by its visitor
     from the moment it appears, listed for them as a model and as a base to fine-tune further, and for no other
@@ -367,6 +371,7 @@ def test_feature_cache_keeps_its_disk_sets_within_budget_least_recently_used_fir
     assert FeatureCache(disk_budget=0).disk_budget == 0 and FeatureCache().disk_budget >= 2**30
 
 
+@pytest.mark.slow
 def test_feature_cache_forgets_an_old_set_before_computing_a_new_one(tiny_models, monkeypatch):
     """At most ``max_entries`` sets are ever held: the app's cache (one set) lets the last job's features go
     *before* the next job's encoder runs, not after, so that visitors' fine-tunes on different photos, one
@@ -500,6 +505,7 @@ def test_stop_between_dequeue_and_start_runs_nothing(fn, tiny_checkpoints, photo
     assert cache.computations == 0 and not loaded and status.result is None and not visible_folders(checkpoint_dir)
 
 
+@pytest.mark.slow
 def test_stop_after_the_last_epoch_is_done_not_stopped_early(fn, tiny_checkpoints, photos):
     def stop_after_training(status):
         if status.message.startswith("scoring the fine-tuned") and not job.stop_requested:
@@ -570,6 +576,7 @@ def previous_checkpoint(tiny_checkpoints, checkpoint_dir):
     return folder, {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
+@pytest.mark.slow
 def test_failed_save_leaves_previous_checkpoint_intact(fn, tiny_checkpoints, photos, checkpoint_dir,
                                                        previous_checkpoint, monkeypatch):
     from colorizer import checkpoints
@@ -619,6 +626,7 @@ def test_failed_rename_puts_previous_checkpoint_back(previous_checkpoint, checkp
     assert not staged_leftovers(checkpoint_dir)
 
 
+@pytest.mark.slow
 def test_replacing_a_checkpoint_swaps_it_in_one_step(fn, tiny_checkpoints, photos, previous_checkpoint, checkpoint_dir, monkeypatch):
     """A fine-tune onto an existing checkpoint folder goes through the one-step swap; the old one is gone after."""
     from colorizer import staging
@@ -679,6 +687,7 @@ def test_foreign_encoder_decoder_checkpoint_finetunes(fn, photos, tmp_path):
     assert colorizer.load(result).colorize(photos[0][1]).shape == photos[0][1].shape
 
 
+@pytest.mark.slow
 def test_a_jobs_bar_fills_with_the_feature_pass_before_its_first_step(fn, tiny_checkpoints, photos):
     """Session 39's browser check: the Fine-tune page's bar stood empty through the feature pass (its fraction
     counts training steps only); the job says how far that pass is as ``preparing``."""
@@ -898,6 +907,7 @@ def test_a_copy_in_a_folder_is_named_by_its_path(tmp_path):
     assert errors == [f"{tmp_path / 'val' / 'a.png'}: the same picture as {tmp_path / 'train' / 'a.png'}: learned once"]
 
 
+@pytest.mark.slow
 def test_cli_finetune_with_a_broken_and_a_gray_file(fn, tiny_checkpoints, tmp_path, capsys):
     from colorizer.cli import main
 
@@ -1166,6 +1176,7 @@ def test_history_csv_has_keras_csvloggers_columns_and_whole_epochs(fn):
     assert history_csv(rows) == "epoch,loss,val_loss\n0,0.5,0.75\n1,0.25,0.5\n"
 
 
+@pytest.mark.slow
 def test_stop_in_the_first_epoch_ends_training_there_and_the_card_says_so(fn, tiny_checkpoints, checkpoint_dir):
     """A lean, fast-tier cousin of the mid-epoch stop test: Stop after the first step of three epochs' training
     ends it in that epoch (the loop honours the job's stop event), saves, and the card counts the one epoch run."""

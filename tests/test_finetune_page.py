@@ -158,6 +158,7 @@ def test_page_failure_is_an_error_with_what_to_do(page_env, monkeypatch):
     assert "no separate decoder" in at.error[0].value and "Nothing was saved" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_page_failure_never_shows_a_server_path(page_env, monkeypatch):
     """Session 24's review: an OSError raised while saving names the checkpoint's path on the server, and the
     page showed it as it was."""

@@ -57,6 +57,7 @@ def test_attention_with_two_hints_mixes_their_colors_by_similarity():
     assert np.all(a[:, :2] > 0.5) and np.all(a[:, 2:] < -0.5)   # each half takes the hint of its own kind
 
 
+@pytest.mark.slow
 def test_warm_started_hint_decoder_is_the_flagship_until_it_reads_hints():
     from colorizer.train import warm_start
 

@@ -262,6 +262,7 @@ def test_a_hint_moves_the_shipped_models_colors_toward_it(shipped_hint_model):
         assert after < before - 5, (rgb, before, after)  # strictly (and clearly) closer
 
 
+@pytest.mark.slow
 def test_a_hint_keeps_the_photos_lightness_and_its_hue(shipped_hint_model):
     """Session 35's audit: a hint's a, b were taken at the swatch's own lightness; pure red on a light gray wall
     (L 80.5) painted a red 15 L darker, pure blue on mid-gray a violet. Each hint's color is now the one the photo

@@ -128,6 +128,7 @@ def test_flagship_sure_distribution_gives_its_bin_through_the_guided_upsampling(
 
 
 @pytest.mark.parametrize("arch_name", ["hypercolumn", "hypercolumn_hints", "unet313"])
+@pytest.mark.slow
 def test_313_bin_architectures_decode_at_the_temperature_asked_for(arch_name):
     """The Colorize page's vividness slider: ``colorize(temperature=T)`` reaches each architecture's decoding
     (the classification head's annealed mean; the flagship's blend caps colors, so its "annealed" head)."""

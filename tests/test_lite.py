@@ -231,6 +231,7 @@ def test_a_template_whose_size_is_not_its_indexs_is_refused(tiny, tmp_path):
         lite.fill_template(tmp_path, network)
 
 
+@pytest.mark.slow
 def test_an_interpreter_prints_nothing_on_stderr():
     """LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." once a process, as its first interpreter
     first allocates (``export-lite``'s stderr, which is for its errors, held it): kept off stderr. In a process of

@@ -258,6 +258,7 @@ def test_visible_everywhere_is_the_plain_metric_and_ssim_skips_hidden_pixels():
     assert math.isnan(ssim(truth, wrong, only_border))
 
 
+@pytest.mark.slow
 def test_a_large_picture_measured_in_strips_scores_as_the_whole_picture():
     """Session 35: SSIM, PSNR, colorfulness and the ab metrics of a picture over one strip (262,144 pixels) are taken
     a strip of rows at a time (a 2048×1536 color upload's metrics held ~600 MiB, twice a picture, and took a public

@@ -142,6 +142,7 @@ def test_output_shapes_and_ranges(name, tiny_models):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_training_step_whole_model_then_decoder_only(name, build_tiny_model):
     """A step on the whole model (as ``train`` does), then one on the decoder head fed with cached
     encoder features (the frozen-encoder path training and fine-tuning use)."""
@@ -215,6 +216,7 @@ def test_flagship_regression_loss_weights_each_pixel_by_its_true_bin():
     assert np.ptp(half) < np.ptp(full)  # milder: a smaller spread between common and rare colors
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_one_sample(build_tiny_model):
     """Deep-koalarization's sanity check: a network that cannot learn one image cannot learn many.
 
@@ -316,6 +318,7 @@ def test_flagship_family_models_share_one_rebuilt_frozen_encoder(tiny_models, mo
 
 
 @pytest.mark.parametrize("name", ["hypercolumn", "hypercolumn_hints"])
+@pytest.mark.slow
 def test_a_dropped_model_is_freed_though_its_encoder_is_shared(name, installed_tiny_checkpoints, monkeypatch):
     """Session 31's first shared encoder was called on each new network's ``keras.Input``, which records a node on
     it pointing at that network's decoder, and through it the model's own encoder: they lived as long as the process
@@ -424,6 +427,7 @@ def test_every_model_shares_one_copy_of_the_frozen_weights_freed_with_the_last(m
 
 
 @pytest.mark.parametrize("name, dtype", [("vgg16_ae", np.float16), ("unet313", np.float32), ("hypercolumn", np.float16)])
+@pytest.mark.slow
 def test_encoder_features_come_batch_by_batch_as_the_encoder_gives_them(name, dtype, tiny_models, monkeypatch):
     """``encoder_features`` ran ``predict`` for vgg16_ae and unet313: every batch's float32 outputs kept, then joined
     (and vgg16_ae's cast to float16 after it), at batches of 16 and 32: vgg16_ae's fine-tune beside a class peaked

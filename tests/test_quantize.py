@@ -205,6 +205,7 @@ def test_bin_searches_over_more_pixels_than_one_chunk_cover_every_row():
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_bin_searches_hold_a_chunk_of_temporaries_not_the_whole_set():
     """A fine-tune's targets: 128 crops at the flagship's output grid (48×48). The search's temporaries took
     ~410 MB at once with chunks of 2^16 rows, the largest spike of a fine-tune on a 2.7 GB server; now the

@@ -132,6 +132,7 @@ def test_semantic_dropout_drops_lite0_channels_in_training_only(monkeypatch):
     assert 0.4 < zeroed.mean() < 0.6, zeroed.mean()
 
 
+@pytest.mark.slow
 def test_lite0_tap_is_the_same_network_stopped_at_that_block():
     """``tap=11``: beside the last block, block 11's output (H/8 of the photo at 2×, 112 channels) — the
     same values a Lite0 cut after block 11 gives; the last block is unchanged by the tap."""
@@ -146,6 +147,7 @@ def test_lite0_tap_is_the_same_network_stopped_at_that_block():
     assert EfficientNetLite0Features(n_blocks=11).compute_output_shape((1, 32, 48, 1)) == local.shape
 
 
+@pytest.mark.slow
 def test_local_semantic_warm_started_from_s1_starts_at_its_colors(monkeypatch):
     """``SEMANTIC_LOCAL`` (run S5): the encoder also gives Lite0's H/8 block, the decoder reads it beside
     VGG16 block 4, and warm-started from a decoder without it, it colorizes exactly as that one did."""

@@ -35,6 +35,7 @@ def test_zero_where_zero_means_none(monkeypatch):
     assert number_from_env("COLORIZER_TEST_LIMIT", 32.0, kind=float, zero_ok=True) == 0.0
 
 
+@pytest.mark.slow
 def test_the_app_still_imports_with_a_typo_in_a_limit():
     """Finding (session 23's review): ``COLORIZER_MAX_CHECKPOINT_BYTES=200MB`` raised at import, so the app
     could not start."""

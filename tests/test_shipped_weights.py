@@ -57,6 +57,7 @@ def test_vgg16_checkpoint_does_not_store_the_frozen_encoder():
 
 
 @pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
+@pytest.mark.slow
 def test_shipped_model_colorizes_keeps_luminance_and_paints_a_and_b_the_right_way_round(name, request):
     import colorizer
 
@@ -207,6 +208,7 @@ def test_flagship_keeps_shadows_and_highlights_near_neutral(shipped_flagship):
     assert abs(on["mid-tones"] - off["mid-tones"]) < 0.5 and on["mid-tones"] > 20, (on, off)
 
 
+@pytest.mark.slow
 def test_flagship_lite_template_fits_the_shipped_checkpoint(monkeypatch):
     """``weights/hypercolumn/lite_template.tflite.gz``, filled with the shipped flagship's float32 weights, runs on
     LiteRT within ``lite.TOLERANCE`` of TensorFlow: retrain the flagship and forget ``export-lite``, and this

@@ -13,6 +13,7 @@ import weakref
 
 import keras
 import numpy as np
+import pytest
 
 from colorizer import loop
 
@@ -42,6 +43,7 @@ def _live_train_steps() -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, FuncGraph) and o.name == "one_step_on_data")
 
 
+@pytest.mark.slow
 def test_fit_leaves_no_traced_graph_behind_once_its_model_is_gone():
     from tensorflow.python.framework import ops
 
@@ -58,6 +60,7 @@ def test_fit_leaves_no_traced_graph_behind_once_its_model_is_gone():
     assert _live_train_steps() <= before_graphs  # an earlier test's graph may go meanwhile
 
 
+@pytest.mark.slow
 def test_fit_lets_go_of_its_arrays_when_it_returns():
     from tensorflow.python.framework import ops
 

@@ -128,6 +128,7 @@ def test_network_every_second_frame_runs_the_network_half_as_often():
     assert np.all(np.linalg.norm(np.array([square_ab(c.rgb, t, step=2) for t, c in enumerate(colored)]) - RED_AB, axis=1) < 25)
 
 
+@pytest.mark.slow
 def test_each_frame_alone_with_a_reference_takes_its_colors(tiny_colorizers):
     """``temporal=False`` with a reference: every frame is matched to the keyframe colored from the
     reference, and joined, frame by frame (no carried colors). The reference is the first frame itself, all
@@ -511,6 +512,7 @@ def test_a_clip_too_small_to_guide_is_refused_before_any_work(tmp_path, capsys, 
     assert main(["video", str(source), "-o", str(tmp_path / "out.mp4"), "--arch", "cifar_ae"]) == 0  # automatic
 
 
+@pytest.mark.slow
 def test_a_clip_damaged_in_its_middle_keeps_the_frames_after_the_damage(tmp_path, capsys, installed_tiny_checkpoints,
                                                                        monkeypatch):
     """Session 38's hostile-input audit: a clip whose middle third was overwritten stopped at the damage (100 frames of
@@ -833,6 +835,7 @@ def test_claims_hidden_where_ffmpeg_still_reads_them_are_counted(tmp_path):
         probe(tmp_path / "tracks.mp4")
 
 
+@pytest.mark.slow
 def test_a_clip_whose_opening_costs_the_server_too_much_is_refused_after_a_child_opened_it(tmp_path):
     """Session 34's second review: tables the claims' walk does not read made FFmpeg allocate as it opened a file (a
     sample group description claiming 2^31 entries: 2,050 MB from 3 kB). A child process opens each clip first and

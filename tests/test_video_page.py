@@ -69,6 +69,7 @@ def fake_colorize_video(calls):
     return fake
 
 
+@pytest.mark.slow
 def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_env, tmp_path, monkeypatch):
     from ui import video_ui
 
@@ -100,6 +101,7 @@ def test_video_page_uploads_a_clip_and_shows_the_result_and_the_chart(tiny_app_e
     assert element_kinds(at.run().main) == colorized_now
 
 
+@pytest.mark.slow
 def test_one_clip_at_a_time_a_visitor_and_a_cut_off_run_is_said_once(tiny_app_env, tmp_path, monkeypatch):
     """Session 38's class audit: one visitor queued a clip in five tabs and another visitor's clip waited 45 s, not
     5; and a reload mid-clip brought the page back on the sample without a word. A visitor's second clip, while one
@@ -339,6 +341,7 @@ def _in_order(node) -> list:
     return found
 
 
+@pytest.mark.slow
 def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit(tiny_app_env, tmp_path, monkeypatch):
     """Session 34's audits: the page opened a clip (FFmpeg decodes a frame of each stream) outside every queue on every
     rerun, two visitors' at once; and its 30 MB cap was a constant of its own that ``server.maxUploadSize``, which
@@ -358,6 +361,7 @@ def test_a_clip_is_opened_in_the_uploads_lane_and_held_to_the_servers_file_limit
     assert len(errors) == 1 and "over this server's 0.001 MB for a clip" in errors[0], errors
 
 
+@pytest.mark.slow
 def test_a_clip_is_kept_on_a_trip_to_another_page_and_said_let_go_once_its_copy_is_gone(tiny_app_env, tmp_path,
                                                                                          monkeypatch):
     """Session 34's walkthrough: Video → Colorize → Video showed only "Upload a clip, or try the sample." (Streamlit
@@ -417,6 +421,7 @@ def test_a_clip_longer_than_its_header_said_is_cut_at_the_limit_and_says_so(tiny
     assert any("only its first 3 frames (0.2 s" in as_read(w.value) for w in at.warning), [w.value for w in at.warning]
 
 
+@pytest.mark.slow
 def test_a_clip_of_unevenly_spaced_frames_keeps_its_length_on_the_page(tiny_app_env, tmp_path):
     """The video audit (session 36): a variable-frame-rate clip came out a quarter of its length. Each frame keeps its
     own time; one frame is "1 frame"."""
@@ -438,6 +443,7 @@ def test_a_clip_of_unevenly_spaced_frames_keeps_its_length_on_the_page(tiny_app_
     assert any(c.value.startswith("1 frame at ") for c in one.caption), [c.value for c in one.caption]
 
 
+@pytest.mark.slow
 def test_the_page_says_how_long_a_clip_will_take_before_it_runs(tiny_app_env, tmp_path, monkeypatch):
     """The video audit: nothing said how long a clip would take (a 30-s clip is minutes of a 2-core server). The
     estimate is the clip lane's pace per frame × its frames, said to be a guess until a clip ran here."""
@@ -597,6 +603,7 @@ def test_a_clip_of_too_many_frames_is_refused_however_small_they_are(tiny_app_en
         "a clip (the command line takes longer clips: python -m colorizer video)"]
 
 
+@pytest.mark.slow
 def test_an_oversized_or_deeply_nested_hints_file_is_refused_before_parsing(tiny_app_env, tmp_path, monkeypatch):
     # The size and nesting are checked on the bytes (``parse_hints_json``): a 50 MB "[{},{},…]" would take
     # over a gigabyte to parse, and deep nesting a RecursionError, before the hint count could refuse it.
@@ -625,6 +632,7 @@ def hints_upload(at):
     return at.file_uploader(key=key)
 
 
+@pytest.mark.slow
 def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path, monkeypatch):
     from ui import video_ui
 
@@ -646,6 +654,7 @@ def test_hints_need_a_hint_taking_model_and_reach_the_run(tiny_app_env, tmp_path
     assert len(at.error) == 1 and as_read(at.error[0].value).startswith("bad.json")
 
 
+@pytest.mark.slow
 def test_a_hint_placed_on_the_first_frame_reaches_the_run(tiny_app_env, tmp_path, monkeypatch):
     """Session 41's audit: hints for a clip were made on the Colorize page only (the frame downloaded, uploaded in
     the sidebar, hints placed, downloaded, loaded here): a class looked for where to tap the frame. They are placed
@@ -680,6 +689,7 @@ def test_a_hint_placed_on_the_first_frame_reaches_the_run(tiny_app_env, tmp_path
                for c in at.caption), [c.value for c in at.caption]
 
 
+@pytest.mark.slow
 def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp_path, monkeypatch):
     """Finding (session 28's walkthrough): the result was kept under the guide's label, a reference's file name or
     the number of hints, so after another hints file of as many hints (or another photo named image.jpg) the page
@@ -710,6 +720,7 @@ def test_a_result_is_shown_only_for_the_guide_it_was_made_with(tiny_app_env, tmp
     assert not [i for i in at.info if "last result" in i.value]
 
 
+@pytest.mark.slow
 def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_app_env, tmp_path, monkeypatch):
     """A reference with a transparent band: the run is given the pixels it shows (alpha > 0), so what the band hides
     gives the first frame no color; the same colors with another transparency are another guide (no old result);
@@ -747,6 +758,7 @@ def test_a_references_transparency_reaches_the_run_and_tells_results_apart(tiny_
     assert "video.run" not in [button.key for button in at.button]
 
 
+@pytest.mark.slow
 def test_an_uploaded_reference_replaces_the_gallery_box_and_the_gallery_choice_comes_back(tiny_app_env, tmp_path,
                                                                                            monkeypatch):
     """Session 42's audit: with a photo uploaded, the gallery box stayed, grayed, showing "Chelsea the cat", read as
@@ -969,6 +981,7 @@ def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_store
     assert not left.exists()
 
 
+@pytest.mark.slow
 def test_video_page_choices_survive_a_trip_to_another_page(tiny_app_env):
     """The first frame's guidance and the clip source were back at their defaults after a visit to another page
     (Streamlit drops the value of a widget a page does not draw)."""
@@ -1064,6 +1077,7 @@ def test_a_clip_browsers_cannot_play_is_shown_by_its_first_frame(tiny_app_env, t
     assert [video_ui.browsers_play(name) for name in ("libdav1d", "h264", "vp9", "mpeg4")] == [True, True, True, False]
 
 
+@pytest.mark.slow
 def test_the_samples_result_is_not_offered_as_a_clip_to_upload_again(tiny_app_env, monkeypatch):
     """The last result is shown when its upload is gone; the sample's result (the sample is always there, and
     shows its result beside it) was shown under "Upload a clip" as "Your last colorized clip", with
@@ -1093,6 +1107,7 @@ def test_a_clip_of_a_jpeg_frame_built_to_stall_the_decoder_is_one_line_at_once(t
     assert "video.run" not in [button.key for button in at.button]
 
 
+@pytest.mark.slow
 def test_a_clip_with_sound_at_192_khz_is_colorized_with_its_sound(tiny_app_env, tmp_path):
     """Session 33's audit: sound at 192 kHz failed the run at its first frame with FFmpeg's own error, which the page
     showed as "Something went wrong", naming nothing. The sound is resampled to a rate AAC takes (the real run)."""

@@ -23,6 +23,7 @@ def fresh_warmup(monkeypatch):
         wait_until(lambda: record.finished is not None, timeout=120)
 
 
+@pytest.mark.slow
 def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup, installed_tiny_checkpoints, monkeypatch):
     from ui import loaders, widgets, work_queue
 
@@ -51,6 +52,7 @@ def test_warm_up_loads_the_default_model_into_the_shared_cache_once(fresh_warmup
     assert 0 < load_s <= first.seconds
 
 
+@pytest.mark.slow
 def test_the_pages_and_the_sidebar_draw_before_tensorflow_has_loaded():
     """The warm-up imports TensorFlow in the background (10 s on a busy 2-core server) while the first visit draws:
     the sidebar's plain words and the Colorize, L/a/b, Video and Compare pages' modules imported the architectures,
@@ -159,6 +161,7 @@ def test_the_server_bench_starts_servers_from_the_repository():
     assert (browser.REPO_ROOT / "streamlit_app.py").is_file() and (browser.REPO_ROOT / "ui" / "serve.py").is_file()
 
 
+@pytest.mark.slow
 def test_loading_a_model_puts_numpy_blas_on_one_thread(tiny_checkpoints, monkeypatch):
     """OpenBLAS's idle workers spin beside TensorFlow's next forward pass (process.one_blas_thread):
     loading a model asks for one BLAS thread, and afterwards numpy's BLAS has one."""
@@ -175,6 +178,7 @@ def test_loading_a_model_puts_numpy_blas_on_one_thread(tiny_checkpoints, monkeyp
     assert numpy_blas and all(info["num_threads"] == 1 for info in numpy_blas), numpy_blas
 
 
+@pytest.mark.slow
 def test_malloc_keeps_large_buffers_after_fitting(monkeypatch):
     """Keras fit's tf.data sets glibc's trim threshold to 128 KB; loop.fit undoes it (process.keep_large_buffers)."""
     import keras
