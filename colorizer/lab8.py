@@ -42,11 +42,12 @@ from colorizer import lab8_numpy
 
 __all__ = ["ACCELERATED", "lightness8", "lightness8_and_shrunk", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
 
-# The table's grid (``lab8_kernels``, where the kernels read it, and ``lab8_numpy``: the same, tested), the same for a and b: index i holds
-# 2i − 128 (i < 128), so 0 is on it. Steps of 2 keep the table small (16.8 MB; with steps of 1 it is
+# The table's grid (``lab8_kernels``, where the kernels read it; ``lab8_numpy`` holds the same, tested), the same for
+# a and b: index i holds 2i − 128 (i < 128), so 0 is on it. Steps of 2 keep the table small (16.8 MB; with steps of 1 it is
 # 67 MB and the gathers run twice as slow). Lightness is the last, fastest-varying index: neighbouring
 # pixels share a chroma and differ in lightness, so their entries lie within 1 kB of each other.
 STEP, ORIGIN, SIZE = lab8_numpy.STEP, lab8_numpy.ORIGIN, lab8_numpy.SIZE
+
 _loops = None  # the module that runs the loops: lab8_kernels (Numba), or lab8_numpy where Numba is missing
 _loops_lock = threading.Lock()
 

@@ -68,8 +68,8 @@ def start() -> Warmup:
 
 def _warm(record: Warmup) -> None:
     # The join's table and compiled kernels beside TensorFlow's import, not after the model: Numba's import and the
-    # kernels' loading (about 1.3 s) are no longer done by the first page's imports, and the first colorization's
-    # join needs them (after the model, they added 2-3 s to a new server's first result; session 45).
+    # kernels' loading (about 1.3 s) are no longer done by the first page's imports (session 45), and the first
+    # colorization's join needs them; here they are ready by then.
     join = threading.Thread(target=_warm_join, name="colorizer-warmup-join", daemon=True)
     join.start()
     try:
