@@ -146,6 +146,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.slow
 def test_colorize_writes_one_png_per_input_and_reports_broken_ones(tiny_checkpoints, tiny_colorizers, tmp_path, capsys):
     inputs = tmp_path / "in"
     street, gray = make_photo(37, 53, seed=1), make_photo(20, 31, seed=2)[..., 0]
