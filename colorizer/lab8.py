@@ -25,8 +25,9 @@ Memory: the table is 128 × 128 × 256 × 4 bytes = 16.8 MB, built on first use;
 of coordinates per row of the network's output grid besides its result.
 Without Numba (``ACCELERATED`` False, a warning in the log) the same loops run in numpy
 (``colorizer.lab8_numpy``): the same results, a few times slower, instead of no colorization at all.
-The loops' module (Numba's or numpy's) is imported at the first join or ``warm_up``, not with this one, which the
-app's first page imports before any colorization (``ACCELERATED`` asks, and so imports it).
+The loops' module (Numba's or numpy's) is imported by the first call that runs a loop (the lightness of an RGB photo,
+the shrink, a join) or by ``warm_up``, not with this one, which the app's first page imports before any colorization
+(``ACCELERATED`` asks, and so imports it).
 """
 from __future__ import annotations
 
@@ -36,9 +37,7 @@ import threading
 import cv2
 import numpy as np
 
-from colorizer import color
-
-from colorizer import lab8_numpy
+from colorizer import color, lab8_numpy
 
 __all__ = ["ACCELERATED", "lightness8", "lightness8_and_shrunk", "shrink", "L_of", "join", "join_guided", "table", "warm_up", "STEP", "ORIGIN", "SIZE"]
 
@@ -52,10 +51,12 @@ _loops = None  # the module that runs the loops: lab8_kernels (Numba), or lab8_n
 _loops_lock = threading.Lock()
 
 
-def _kernels():
+def _loops_module():
     """The loops' module, imported on first use (the warm-up's, in the app). Not at import: Numba's own import costs
     0.4 s of a new server's first page, before its heading draws, and ``ui.loaders`` imports this module."""
     global _loops
+    if _loops is not None:
+        return _loops
     with _loops_lock:
         if _loops is None:
             try:
@@ -72,7 +73,7 @@ def _kernels():
 def __getattr__(name: str):
     """``ACCELERATED``: whether the loops run compiled (Numba), not in numpy; asking imports them."""
     if name == "ACCELERATED":
-        return _kernels() is not lab8_numpy
+        return _loops_module() is not lab8_numpy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -139,7 +140,7 @@ def lightness8(image: np.ndarray) -> np.ndarray:
         return cv2.LUT(image, _GRAY_TO_L8)
     h, w = image.shape[:2]
     L8 = np.empty((h, w), np.uint8)
-    loops = _kernels()
+    loops = _loops_module()
     with loops.lock:
         is_color = loops.gray_lightness(image, _GRAY_TO_L8, L8)
     _color_rows(image, L8, is_color)
@@ -219,7 +220,7 @@ def lightness8_and_shrunk(image: np.ndarray, size: tuple[int, int]) -> tuple[np.
         return L8, shrink(L8, size)
     by, bx = H // fy, W // fx
     L8 = np.empty((H, W), np.uint8)
-    loops = _kernels()
+    loops = _loops_module()
     with loops.lock:
         is_color, sums = loops.gray_lightness_blocks(image, _GRAY_TO_L8, L8, top, left, fy, fx, by, bx)
         for margin in (np.s_[:top], np.s_[top + by * fy:]):  # rows outside the blocks: lightness only
@@ -265,7 +266,7 @@ def join(L8: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
     L8 = np.ascontiguousarray(L8)
     ab_small = _at_most_photo_size(ab_small, L8.shape)
     words, out = _output(L8)
-    loops = _kernels()
+    loops = _loops_module()
     with loops.lock:
         loops.gather(L8, ab_small, _rows_of_table(), words, out)
     return out.reshape(*L8.shape, 3)
@@ -276,7 +277,7 @@ def join_guided(L8: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> np.ndar
     L8 = np.ascontiguousarray(L8)
     gain, offset = _at_most_photo_size(gain, L8.shape), _at_most_photo_size(offset, L8.shape)
     words, out = _output(L8)
-    loops = _kernels()
+    loops = _loops_module()
     with loops.lock:
         loops.gather_guided(L8, gain, offset, _rows_of_table(), words, out)
     return out.reshape(*L8.shape, 3)

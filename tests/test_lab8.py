@@ -7,6 +7,8 @@ inside the sRGB gamut (outside it both paths clip, and L moves with the clipping
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -334,15 +336,17 @@ def test_warm_up_compiles_every_kernel_a_gray_plane_or_an_rgb_photo_needs():
 
 def test_numba_loads_with_the_first_join_not_with_the_module():
     """``colorizer.lab8`` is imported by the app's first page (through ``ui.loaders``); Numba's import (0.4 s) waits for
-    the first join or ``warm_up`` (in the app, the warm-up's). In a fresh process: not loaded by the import, loaded by
-    ``ACCELERATED``; and the grid ``lab8`` reads from ``lab8_numpy`` is the kernels' own."""
+    the first call that runs a loop or ``warm_up`` (in the app, the warm-up's). In a fresh process: not loaded by the
+    import, loaded by ``ACCELERATED``; and the grid ``lab8`` reads from ``lab8_numpy`` is the kernels' own."""
     import subprocess
     import sys
 
     script = ("import sys; from colorizer import lab8; before = 'numba' in sys.modules; accelerated = lab8.ACCELERATED; "
               "from colorizer import lab8_kernels as k; "
               "print(before, accelerated, 'numba' in sys.modules, (k.STEP, k.ORIGIN, k.SIZE) == (lab8.STEP, lab8.ORIGIN, lab8.SIZE))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "True", "True", "True"], out.stdout
 
 

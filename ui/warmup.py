@@ -4,8 +4,8 @@ The first visitor after a start would otherwise wait for TensorFlow to import (3
 the flagship to load and trace before the Colorize page shows anything colorized. ``start()`` does that
 work in a daemon thread instead, while the server starts and the page draws, and nothing more: only the
 model the first page shows, through ``loaders.load_colorizer`` (the same shared cache the pages read), traced
-at the shape of the photo that page opens on, and the 8-bit Lab join's table and compiled kernels
-(``colorizer.lab8.warm_up``). Other models load
+at the shape of the photo that page opens on, the 8-bit Lab join's table and compiled kernels
+(``colorizer.lab8.warm_up``, in a thread beside the model's) and the hint swatches' color names. Other models load
 when a page asks for them.
 
 Contract
@@ -67,12 +67,14 @@ def start() -> Warmup:
 
 
 def _warm(record: Warmup) -> None:
-    # The join's table and compiled kernels beside TensorFlow's import, not after the model: Numba's import and the
-    # kernels' loading (about 1.3 s) are no longer done by the first page's imports (session 45), and the first
-    # colorization's join needs them; here they are ready by then.
-    join = threading.Thread(target=_warm_join, name="colorizer-warmup-join", daemon=True)
-    join.start()
+    join_warmup = None
     try:
+        # The join's table and compiled kernels beside TensorFlow's import, not after the model: Numba's import and the
+        # kernels' loading (about 1.3 s) are no longer done by the first page's imports (session 45), and the first
+        # colorization's join needs them; here they are ready by then.
+        join_warmup = threading.Thread(target=_warm_join, name="colorizer-warmup-join", daemon=True)
+        join_warmup.start()
+        from colorizer import color_names
         from ui import loaders, widgets
 
         record.name = widgets.default_checkpoint(list(loaders.available_checkpoints()))
@@ -82,12 +84,17 @@ def _warm(record: Warmup) -> None:
             # was that shape's trace, and its seconds (45 on a loaded class server), shared with every visitor who
             # opened the page, read as the model's speed (session 39's walk-through).
             model.colorize(loaders.gallery_picture(widgets.DEFAULT_GALLERY_PHOTO).pixels)
-        join.join()
+        # The color names' table (matplotlib's and scikit-image's imports), after the first page has drawn: a
+        # visitor's first hint swatch would otherwise wait for it.
+        color_names.color_name((0, 0, 0))
+        join_warmup.join()
         _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
     except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
         record.error = callbacks.error_line(err, 200)
         _log.warning("warm-up failed (%s); the first page loads its model itself", record.error)
     finally:
+        if join_warmup is not None and join_warmup.ident is not None:
+            join_warmup.join()  # "finished" means nothing of the warm-up still runs, after a failure too
         record.finished = time.monotonic()
 
 
