@@ -23,6 +23,7 @@ def ingredient(build_tiny_model, folder, seed, card_extra=None, arch="cifar_ae")
     return folder
 
 
+@pytest.mark.slow
 def test_the_soup_is_the_mean_of_its_ingredients(build_tiny_model, tmp_path, capsys):
     a = ingredient(build_tiny_model, tmp_path / "a" / "cifar_ae", 1, {
         "command": "train A", "evaluation": {"psnr": 30.0}, "training": {"epochs": 2},
