@@ -20,10 +20,11 @@ level, so ``[[[…]]]`` 100,000 deep raised RecursionError). Each refusal is one
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -211,10 +212,15 @@ def painted_color(rgb, L: float) -> list[int]:
 LARGE_PATCH_PIXELS = 1 << 16
 
 
-def _lightness_under(lightness: np.ndarray, hint: dict, table: list) -> float:
+def _summed_area(lightness: np.ndarray) -> np.ndarray:
+    """The photo's summed-area table, (H+1)×(W+1). float64: the sums of a 12-MP photo's L8 (up to 3e9) stay exact."""
+    return cv2.integral(np.ascontiguousarray(lightness), sdepth=cv2.CV_64F)
+
+
+def _lightness_under(lightness: np.ndarray, hint: dict, sums: Callable[[], np.ndarray]) -> float:
     """The photo's mean L over the hint's square (its radius, at least its own pixel); ``lightness`` is float L
-    or uint8 L8 (``colorizer.lab8``), H×W; ``table``: [] at first, the photo's summed-area table once a large square
-    needed it (computed once for all the hints)."""
+    or uint8 L8 (``colorizer.lab8``), H×W; ``sums()``: its ``_summed_area``, which only a large square asks for
+    (``hint_grid`` computes it once for all the hints)."""
     height, width = lightness.shape[:2]
     r = int(min(round(hint.get("radius") or 0.0), max(height, width)))  # beyond the photo: the whole photo
     y, x = int(hint["y"]), int(hint["x"])
@@ -223,10 +229,8 @@ def _lightness_under(lightness: np.ndarray, hint: dict, table: list) -> float:
     if area <= LARGE_PATCH_PIXELS:
         mean = float(lightness[top:bottom, left:right].mean())
     else:
-        if not table:  # float64: sums of a 12-MP photo's L8 (up to 3e9) stay exact
-            table.append(cv2.integral(np.ascontiguousarray(lightness), sdepth=cv2.CV_64F))
-        sums = table[0]
-        mean = float(sums[bottom, right] - sums[top, right] - sums[bottom, left] + sums[top, left]) / area
+        table = sums()
+        mean = float(table[bottom, right] - table[top, right] - table[bottom, left] + table[top, left]) / area
     return mean * 100 / 255 if lightness.dtype == np.uint8 else mean
 
 
@@ -241,12 +245,12 @@ def hint_grid(hints: list[dict], shape: tuple[int, ...], grid_shape: tuple[int, 
     height, width = shape[:2]
     gh, gw = grid_shape
     grid = np.zeros((gh, gw, 3), np.float32)
-    table = []  # the photo's summed-area table, once a hint's square is large
+    sums = functools.cache(lambda: _summed_area(lightness))  # once a hint's square is large, then for every hint
     for hint in hints:
         row, col = hint["y"] * gh / height, hint["x"] * gw / width
         ab = _ab_of(hint["rgb"])
         if lightness is not None:
-            ab = within_gamut(_lightness_under(lightness, hint, table), ab)
+            ab = within_gamut(_lightness_under(lightness, hint, sums), ab)
         radius = hint.get("radius") or 0.0
         dr, dc = radius * gh / height, radius * gw / width
         r0, r1 = int(np.clip(np.floor(row - dr), 0, gh - 1)), int(np.clip(np.floor(row + dr), 0, gh - 1))

@@ -2,6 +2,7 @@
 ``hints=`` plumbing and the CLI's ``--hints``, with tiny or stub networks (no trained weights)."""
 from __future__ import annotations
 
+import functools
 import json
 
 import keras
@@ -124,12 +125,13 @@ def test_a_hints_square_is_averaged_alike_small_large_or_beyond_the_photo(dtype,
     for x, y, radius in ((10, 20, 1.0), (200, 150, 40.0), (390, 5, 120.0), (0, 0, 1e9)):
         r = int(min(radius, 400))
         plain = lightness[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].astype(np.float64).mean() * scale
-        table = []
-        assert H._lightness_under(lightness, {"x": x, "y": y, "rgb": RED, "radius": radius}, table) == pytest.approx(
+        sums = functools.cache(lambda: H._summed_area(lightness))
+        assert H._lightness_under(lightness, {"x": x, "y": y, "rgb": RED, "radius": radius}, sums) == pytest.approx(
             plain, abs=1e-6)
-        assert len(table) == (radius > 3)
+        assert sums.cache_info().currsize == (radius > 3)   # the table is made only for a large square
     whole = {"x": 5, "y": 5, "rgb": RED, "radius": 1e9}
-    assert H._lightness_under(lightness, whole, []) == pytest.approx(lightness.astype(np.float64).mean() * scale)
+    assert H._lightness_under(lightness, whole, lambda: H._summed_area(lightness)) == pytest.approx(
+        lightness.astype(np.float64).mean() * scale)
 
 
 # --------------------------------------------------------------------------- the Colorizer's plumbing
