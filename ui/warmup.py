@@ -87,8 +87,6 @@ def _warm(record: Warmup) -> None:
         # The color names' table (matplotlib's and scikit-image's imports), after the first page has drawn: a
         # visitor's first hint swatch would otherwise wait for it.
         color_names.color_name((0, 0, 0))
-        join_warmup.join()
-        _log.info("warm-up: %s ready after %.1f s", record.name, time.monotonic() - record.started)
     except Exception as err:  # noqa: BLE001 - the page loads the model itself and shows any error
         record.error = callbacks.error_line(err, 200)
         _log.warning("warm-up failed (%s); the first page loads its model itself", record.error)
@@ -96,6 +94,8 @@ def _warm(record: Warmup) -> None:
         if join_warmup is not None and join_warmup.ident is not None:
             join_warmup.join()  # "finished" means nothing of the warm-up still runs, after a failure too
         record.finished = time.monotonic()
+    if record.error is None:
+        _log.info("warm-up: %s ready after %.1f s", record.name, record.seconds)
 
 
 def _warm_join() -> None:
