@@ -16,6 +16,7 @@ Generic on purpose, so any test file may use them:
 - ``no_shipped_weights`` → ``checkpoints.WEIGHTS_DIR`` pointed at an empty folder for one test;
 - ``wait_until(condition)`` → polls until it holds, failing after ``PATIENCE_S``: for waits on threads, which
   assert what a thread has reached rather than that nothing happened within a fixed time.
+- Streamlit's scan of the installed packages for components runs once a session, not once an ``AppTest``;
 - at the end of a run, the tests not marked slow that took over ``UNMARKED_SLOW_S`` are named (the fast tier's upkeep).
 
 No test writes to the user's cache: for the whole session ``COLORIZER_CHECKPOINT_DIR`` points at a
@@ -184,6 +185,23 @@ def _session_checkpoint_dir(tmp_path_factory):
         yield folder
     finally:
         os.environ.pop("COLORIZER_CHECKPOINT_DIR", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _installed_components_scanned_once():
+    """Each ``AppTest`` scans every installed distribution's metadata for Streamlit components (0.3 s here, 167
+    distributions; a server does it once at start). The installed packages do not change during a run, so the
+    suite scans once: session 46's profile found the scans 8 % of the app tests' time."""
+    import functools
+
+    from streamlit.components.v2 import manifest_scanner
+
+    real = manifest_scanner.scan_component_manifests
+    manifest_scanner.scan_component_manifests = functools.cache(real)
+    try:
+        yield
+    finally:
+        manifest_scanner.scan_component_manifests = real
 
 
 @pytest.fixture(autouse=True)
