@@ -956,6 +956,33 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
     assert not list(folder.glob(".*"))                                        # no partial file left behind
 
 
+def test_a_rerun_with_the_same_clip_does_not_open_it_in_a_child_process_again(tmp_path, monkeypatch):
+    """Session 46's profile: storing the clip again on each rerun marked it used by its modification time, and what
+    is remembered of a file by its modification time (its opening cost, measured in a child process; its rotation)
+    was measured again: 0.24 s on every rerun of the page. Use is the access time now; the content's time stays."""
+    from colorizer.video import open_check
+    from ui import clip_store
+    from ui.video_ui import opened_clip, sample_clip
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    monkeypatch.setattr(clip_store, "clip_folder", lambda: folder)
+    children = []
+    real_measured = open_check._measured
+    monkeypatch.setattr(open_check, "_measured", lambda *args: children.append(args) or real_measured(*args))
+    name, data = sample_clip()
+    path = clip_store.stored_clip(name, data)
+    first = opened_clip(path, name)
+    written = path.stat().st_mtime_ns
+    os.utime(path, ns=(written - 10**9, written))                      # its last use a second before it was written
+    for _ in range(3):                                                  # three reruns
+        assert clip_store.stored_clip(name, data) == path
+        info, frame = opened_clip(path, name)
+        assert info == first[0] and np.array_equal(frame, first[1])
+    assert len(children) == 1                                           # opened in a child once, on the first run
+    assert path.stat().st_mtime_ns == written and path.stat().st_atime_ns > written   # used now, content unchanged
+
+
 def test_results_left_by_a_server_stopped_mid_run_are_swept_when_a_clip_is_stored(tmp_path, monkeypatch):
     """Session 29's audit: a server killed mid-run leaves its hidden partial result (up to 50 MB) in the clip folder,
     and the trim of old clips skipped hidden files, so they stayed for good. One untouched for over STALE_HIDDEN_S

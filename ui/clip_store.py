@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ui.temp_folders import private_temp_folder, stored_by_content
+from ui.temp_folders import last_used, private_temp_folder, stored_by_content
 
 __all__ = ["VIDEO_TYPES", "KEPT_CLIPS", "STALE_HIDDEN_S", "clip_folder", "stored_clip"]
 
@@ -49,6 +49,6 @@ def _sweep_left_results() -> None:
 
 def _last_used(path: Path) -> float:
     try:
-        return path.stat().st_mtime
+        return last_used(path.stat())
     except FileNotFoundError:  # another session's trim took it meanwhile
         return 0.0

@@ -15,14 +15,13 @@ never the disk.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from colorizer.settings import number_from_env
 from ui.hint_store import KEEP_S
 from ui.server_tuning import UPLOADS_MB, UPLOADS_PER_SESSION_MB
-from ui.temp_folders import private_temp_folder, stored_by_content
+from ui.temp_folders import last_used, mark_used, private_temp_folder, stored_by_content
 
 __all__ = ["KEPT_MB", "KEEP_S", "photo_folder", "keep", "kept_path"]
 
@@ -55,10 +54,10 @@ def kept_path(stored: str | None) -> Path | None:
         return None
     try:
         path = photo_folder() / stored
-        if time.time() - path.stat().st_mtime > KEEP_S:
+        if time.time() - last_used(path.stat()) > KEEP_S:
             path.unlink(missing_ok=True)
             return None
-        os.utime(path)
+        mark_used(path)
     except OSError:  # gone, or the folder cannot be used (a full disk, another user's folder)
         return None
     return path
@@ -73,10 +72,10 @@ def _trim(keep_name: str) -> None:
             stat = path.stat()
         except FileNotFoundError:  # another session's trim took it meanwhile
             continue
-        if now - stat.st_mtime > KEEP_S:
+        if now - last_used(stat) > KEEP_S:
             path.unlink(missing_ok=True)
         elif not path.name.startswith("."):
-            entries.append((stat.st_mtime, stat.st_size, path))
+            entries.append((last_used(stat), stat.st_size, path))
     held = sum(size for _, size, _ in entries)
     for _, size, path in sorted(entries, key=lambda entry: entry[0]):
         if held <= KEPT_MB * 2**20:
