@@ -444,6 +444,42 @@ def test_an_untouched_colorize_page_decodes_at_the_models_own_temperature(tiny_a
 
 
 @pytest.mark.slow
+def test_the_channels_pages_charts_are_built_once_not_on_every_rerun(tiny_app_env, monkeypatch):
+    """Session 46's profile: every rerun of the L/a/b page built its five plotly charts anew, 0.67 s of the server's
+    CPU for each click there. They are kept by (chart, pictures, theme): a rerun draws the same charts and builds
+    none; another picture's are built for it."""
+    import io
+
+    from PIL import Image
+
+    from conftest import make_photo
+    from ui import charts, widgets
+
+    built = []
+    for name in ("channel_histograms", "ab_distribution", "ab_error_map"):
+        monkeypatch.setattr(charts, name, lambda *args, _real=getattr(charts, name), _name=name, **kwargs:
+                            built.append(_name) or _real(*args, **kwargs))
+    widgets._kept_figure.clear()
+    photos = []
+    for seed in (0, 1):
+        buffer = io.BytesIO()
+        Image.fromarray(make_photo(48, 64, seed=seed)).save(buffer, format="PNG")
+        photos.append((f"photo{seed}.png", buffer.getvalue(), "image/png"))
+    at = upload(app(), photos)
+    at.switch_page("pages/channels.py").run()
+    assert_no_page_error(at)
+    drawn = [chart.proto.spec for chart in at.get("plotly_chart")]
+    # Truth and prediction: histograms and ab distribution each; the error map of a color picture.
+    assert sorted(built) == ["ab_distribution"] * 2 + ["ab_error_map"] + ["channel_histograms"] * 2 and len(drawn) == 5
+    built.clear()
+    at.run()
+    assert built == [] and [chart.proto.spec for chart in at.get("plotly_chart")] == drawn
+    at.selectbox(key="channels.image").select_index(1).run()
+    assert_no_page_error(at)
+    assert sorted(built) == ["ab_distribution"] * 2 + ["ab_error_map"] + ["channel_histograms"] * 2
+    assert all(spec not in drawn for spec in (chart.proto.spec for chart in at.get("plotly_chart")))
+
+
 def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_env, monkeypatch):
     """Finding (session 28's walkthrough): a visitor who set the vividness on Colorize and opened L/a/b saw its
     channels of another picture, colored at the default temperature, under "Prediction". The L/a/b page now

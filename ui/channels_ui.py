@@ -53,15 +53,21 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
     if not has_color:
         st.caption("This image is gray: a = b = 0 everywhere. All of its color has to come from the model.")
         return
-    visible = charts.visible_at(alpha)
-    shown = charts.counted(lab, visible)
-    widgets.chart_ui(charts.channel_histograms(shown), key=f"channels.hist.{key}",
-                     alt=f"{label}: histograms of L, a and b")
+    shown = lambda: charts.counted(lab, charts.visible_at(alpha))  # noqa: E731 - read only when a chart is built
+    digest = pictures_digest(rgb, alpha)
+    widgets.kept_chart_ui("histograms", digest, lambda: charts.channel_histograms(shown()), key=f"channels.hist.{key}",
+                          alt=f"{label}: histograms of L, a and b")
     share = charts.shown_share(alpha)
     if share is not None:
         st.caption(f"Histograms of the {share:.0%} of the picture that is not fully transparent.")
-    widgets.chart_ui(charts.ab_distribution(shown, "ab distribution over the 313 in-gamut bins"),
-                     key=f"channels.ab.{key}", alt=f"{label}: how its pixels spread over the 313 ab bins")
+    widgets.kept_chart_ui("ab distribution", digest,
+                          lambda: charts.ab_distribution(shown(), "ab distribution over the 313 in-gamut bins"),
+                          key=f"channels.ab.{key}", alt=f"{label}: how its pixels spread over the 313 ab bins")
+
+
+def pictures_digest(*arrays: np.ndarray | None) -> str:
+    """One key for the charts of these arrays (a picture, its alpha plane or None, …): ``loaders.image_digest``'s."""
+    return "+".join("none" if array is None else loaders.image_digest(array) for array in arrays)
 
 
 def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
@@ -124,17 +130,20 @@ def reference_ui(picture: DecodedImage) -> None:
             ("Reference", reference.rgb, reference.alpha, "reference"),
             ("Colored from the reference", result.image, picture.alpha, "from_reference"))):
         column.image(widgets.display(rgb, alpha, max_side=480), caption=label, alt=label)
-        lab = charts.counted(charts.lab_of(rgb), charts.visible_at(alpha))
-        widgets.chart_ui(charts.ab_distribution(lab, f"{label}: ab distribution"), key=f"channels.ab.{key}",
-                         alt=f"{label}: ab distribution", where=column)
+        title = f"{label}: ab distribution"
+        widgets.kept_chart_ui(title, pictures_digest(rgb, alpha),  # built here and now, or not at all: no late binding
+                              lambda: charts.ab_distribution(charts.counted(charts.lab_of(rgb), charts.visible_at(alpha)),
+                                                             title),
+                              key=f"channels.ab.{key}", alt=title, where=column)
 
 
 def error_map_ui(truth: np.ndarray, prediction: np.ndarray, alpha: np.ndarray | None = None) -> None:
     st.header("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off)"
                + ("; fully transparent pixels are left blank." if charts.shown_share(alpha) is not None else "."))
-    widgets.chart_ui(charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error",
-                     alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
+    widgets.kept_chart_ui("error map", pictures_digest(truth, prediction, alpha),
+                          lambda: charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error",
+                          alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
 
 
 def channels_page_ui() -> None:
