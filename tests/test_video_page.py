@@ -956,6 +956,38 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
     assert not list(folder.glob(".*"))                                        # no partial file left behind
 
 
+def test_the_first_frames_png_is_encoded_when_asked_for_not_on_every_rerun(tiny_app_env, monkeypatch):
+    """Session 46's profile: every rerun of the Video page encoded the first frame's PNG for its download button
+    (70 ms of the sample's frame). The button now holds a deferred call that encodes it when a visitor asks for it."""
+    import io
+
+    from PIL import Image
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from ui import widgets
+    from ui.video_ui import first_frame_name, sample_clip
+
+    encoded, deferred = [], {}
+    real_encode, real_defer = widgets.encode_png, MediaFileManager.add_deferred
+    monkeypatch.setattr(widgets, "encode_png", lambda *args, **kwargs: encoded.append(1) or real_encode(*args, **kwargs))
+
+    def defer(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        deferred[file_name] = data_callable
+        return real_defer(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", defer)
+    at = video_page()
+    at.run()
+    assert_no_page_error(at)
+    name = first_frame_name(sample_clip()[0])
+    assert "Download the first frame (PNG)" in [button.proto.label for button in at.get("download_button")]
+    assert encoded == [] and name in deferred            # two runs of the page, nothing encoded
+    png = Image.open(io.BytesIO(deferred[name]()))       # a visitor's click
+    assert encoded == [1] and png.format == "PNG"
+    frame = np.asarray(png.convert("RGB"))
+    assert frame.shape[:2] == (360, 640) and frame.std() > 10   # the sample's frame, not a blank picture
+
+
 def test_a_rerun_with_the_same_clip_does_not_open_it_in_a_child_process_again(tmp_path, monkeypatch):
     """Session 46's profile: storing the clip again on each rerun marked it used by its modification time, and what
     is remembered of a file by its modification time (its opening cost, measured in a child process; its rotation)
