@@ -1116,6 +1116,45 @@ def test_curves_choices_survive_a_trip_to_another_page(tiny_app_env):
     assert at.toggle(key="curves.log").value is False
 
 
+def test_curves_are_built_once_and_again_when_a_history_grows(tiny_app_env, tmp_path, monkeypatch):
+    """Session 46's profile: a rerun of the Training-curves page built its charts anew (0.25 s a rerun). They are kept
+    by the histories' identity (folder, history.csv's time of change), metric and scale: a rerun builds none, a new
+    epoch in a history (a fine-tune writing as it goes) draws its curve again."""
+    import csv
+    import os
+    import shutil
+
+    from colorizer import checkpoints
+    from ui import charts, widgets
+
+    weights = shutil.copytree(tiny_app_env / "weights", tmp_path / "weights")  # this test writes a history: a copy
+    monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", weights)
+    built = []
+    real = charts.history_figure
+    monkeypatch.setattr(charts, "history_figure", lambda *args, **kwargs: built.append(args[1]) or real(*args, **kwargs))
+    widgets._kept_figure.clear()
+    at = app().switch_page("pages/curves.py").run()
+    at.multiselect(key="curves.checkpoints").set_value(["cifar_ae"]).run()
+    at.multiselect(key="curves.metrics").set_value(["loss"]).run()
+    assert_no_page_error(at)
+    drawn = [chart.proto.spec for chart in at.get("plotly_chart")]
+    built.clear()
+    at.run()
+    assert built == [] and [chart.proto.spec for chart in at.get("plotly_chart")] == drawn
+    history = weights / "cifar_ae" / "history.csv"
+    with history.open() as file:
+        rows = list(csv.DictReader(file))
+    rows.append({**rows[-1], "epoch": str(len(rows)), "loss": "0.001"})
+    with history.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.utime(history, ns=(history.stat().st_atime_ns, history.stat().st_mtime_ns + 10**9))  # a clock's later tick
+    at.run()
+    assert_no_page_error(at)
+    assert built == ["loss"] and [chart.proto.spec for chart in at.get("plotly_chart")] != drawn
+
+
 def test_curves_say_when_their_losses_differ_in_kind_and_what_to_do_with_none_picked(tiny_app_env):
     """Session 34's audit: cross-entropy over 313 bins (about 3.5) and squared errors (about 0.02) shared the loss
     chart with the warning only in a toggle's tooltip, so cifar_ae read 100× better; and with every checkpoint

@@ -3,7 +3,7 @@
 - ``card_summary(card)`` → Markdown lines of a card's main facts (architecture, parameters, training,
   data and its sources, creation time), and a line when the model is a weight soup (``soup_size``): its
   curve is then an ingredient's, not its own;
-- ``card_ui(name, expanded)``: a checkpoint's card in an expander (summary, command, the full JSON),
+- ``card_ui(name, expanded, available)``: a checkpoint's card in an expander (summary, command, the full JSON),
   through ``public_card``: no server paths and no file names (a card may be a visitor's, shared with the
   class, or list photos skipped by name), and one line instead when card.json is damaged;
 - ``evaluation_rows(names)`` → the cards' held-out "evaluation" entries as table rows, each with the set it was
@@ -113,10 +113,13 @@ def soup_size(card: dict) -> int:
     return len(ingredients) if isinstance(ingredients, list) else 0
 
 
-def card_ui(name: str, expanded: bool) -> None:
-    card = public_card(loaders.card_of(name))
+def card_ui(name: str, expanded: bool, available: dict | None = None) -> None:
+    """Checkpoint ``name``'s card in an expander; ``available``: the listing the page holds (one listing reads every
+    fine-tuned model's access file)."""
+    available = loaders.available_checkpoints() if available is None else available
+    card = public_card(loaders.card_of(name, available))
     with st.expander(f"{plain(name)} · {widgets.checkpoint_kind(name)}", expanded=expanded, icon=":material/badge:"):
-        folder = loaders.available_checkpoints().get(name)
+        folder = available.get(name)
         problem = checkpoints.card_problem(folder) if folder is not None else None
         if problem:
             st.warning(plain(f"{name}: {problem}"), icon=":material/broken_image:")

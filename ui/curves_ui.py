@@ -67,12 +67,12 @@ def started_caption(started: dict[str, tuple[str, bool]]) -> str:
     return "; ".join(parts) + f": epoch 1 went on with training done before, so {curves} low."
 
 
-def loss_kinds(names: list[str]) -> dict[str, list[str]]:
+def loss_kinds(names: list[str], available: dict | None = None) -> dict[str, list[str]]:
     """{what the loss measures: the checkpoints among ``names`` trained on it}, by their cards' architectures
-    (a checkpoint made elsewhere, of no known architecture, is left out)."""
+    (a checkpoint made elsewhere, of no known architecture, is left out). ``available``: the listing the page holds."""
     kinds: dict[str, list[str]] = {}
     for name in names:
-        arch = ARCHITECTURES.get(loaders.card_of(name).get("architecture", ""))
+        arch = ARCHITECTURES.get(loaders.card_of(name, available).get("architecture", ""))
         kind = LOSS_OF_ARCHITECTURE.get(getattr(arch, "NAME", "")) or LOSS_OF_OUTPUT.get(getattr(arch, "OUTPUT_KIND", ""))
         if kind:
             kinds.setdefault(kind, []).append(name)
@@ -114,29 +114,32 @@ def curves_page_ui() -> None:
     curves, cards = st.columns([3, 2], gap="large")
     with curves:
         shown = {name: histories[name] for name in chosen}
+        stamps = loaders.history_stamps(chosen, available)
         for metric in picked:
-            figure = charts.history_figure(shown, metric, log_y=metric in LOG_SCALE_ALWAYS or log_losses)
-            widgets.chart_ui(figure, key=f"curves.figure.{metric}", alt=charts.history_alt(shown, metric))
+            log_y = metric in LOG_SCALE_ALWAYS or log_losses
+            widgets.kept_chart_ui(f"history: {metric}, log {log_y}", stamps,
+                                  lambda: charts.history_figure(shown, metric, log_y=log_y),  # built here, or not at all
+                                  key=f"curves.figure.{metric}", alt=charts.history_alt(shown, metric))
         if not chosen and with_history:
             st.info(f"Pick up to {MAX_CURVES} checkpoints above to draw their curves.", icon=":material/show_chart:")
         elif chosen and not picked:
             st.caption("Pick a metric to plot.")
-        kinds = loss_kinds(chosen) if "loss" in picked else {}
+        kinds = loss_kinds(chosen, available) if "loss" in picked else {}
         if len(kinds) > 1:  # said beside the chart, not only in the toggle's tooltip (session 34's audit)
             st.caption(plain("Their losses are not one measure: " + "; ".join(
                 f"{', '.join(names)}: {kind}" for kind, names in kinds.items()) + ". Compare the curves' shapes, "
                 "not their heights."))
-        soups = [name for name in chosen if soup_size(loaders.card_of(name))]
+        soups = [name for name in chosen if soup_size(loaders.card_of(name, available))]
         if soups and picked:  # a soup was never trained: say whose curve it is, not let it pass for its own
             st.caption(plain(f"{', '.join(soups)}: a weight soup, the mean of trained checkpoints' weights; "
                              "the curve drawn is its first ingredient's training; what came after it (the flagship's: "
                              "a mirror distillation) is not drawn (see the card)."))
-        tuned = {name: base for name in chosen if (base := fine_tuned_from(loaders.card_of(name)))}
+        tuned = {name: base for name in chosen if (base := fine_tuned_from(loaders.card_of(name, available)))}
         if tuned and picked:  # its epoch 1 is not a start from scratch (session 35's audit: "fine-tuning learns faster")
-            st.caption(plain(started_caption({name: (base, bool(loaders.card_of(name).get("finetunable")))
+            st.caption(plain(started_caption({name: (base, bool(loaders.card_of(name, available).get("finetunable")))
                                               for name, base in tuned.items()})))
     with cards:
         st.markdown("## Model cards")
         for i, name in enumerate(chosen or names[:MAX_CURVES]):
-            card_ui(name, expanded=i == 0)
+            card_ui(name, expanded=i == 0, available=available)
 

@@ -26,7 +26,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
-dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line); ``learned_photo(name,
+dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line); ``history_stamps(names,
+available)``: the histories' identity, a chart's key; ``learned_photo(name,
 picture, digest)``: whether a fine-tuned checkpoint trained on this picture (its card's photo prints).
 ``stamp`` is ``checkpoint_stamp(name)``: it makes cached results follow a re-written checkpoint.
 Images are passed next to ``digest = image_digest(image)``, the key of their contents.
@@ -60,7 +61,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
 
 __all__ = [
     "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "alpha_key", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
-    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "card_of", "certainty_and_scene", "CACHE", "MODELS", "viewer",
+    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "history_stamps", "card_of", "certainty_and_scene", "CACHE", "MODELS", "viewer",
 ]
 
 _log = logging.getLogger(__name__)
@@ -452,6 +453,12 @@ def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict
     page reading every checkpoint's history lists them once, not once a checkpoint."""
     folder = (available_checkpoints() if available is None else available).get(name)
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
+
+
+def history_stamps(names: list[str], available: dict[str, Path]) -> str:
+    """The identity of these checkpoints' histories as they are now (each one's folder and history.csv's time of
+    change), in order: the key of a chart drawn from ``history_of``'s rows."""
+    return "|".join(f"{name}:{available[name]}:{_file_stamp(available[name] / 'history.csv')}" for name in names)
 
 
 def learned_photo(name: str, picture: DecodedImage, digest: str, available: dict[str, Path] | None = None) -> bool:
