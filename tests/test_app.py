@@ -444,6 +444,7 @@ def test_an_untouched_colorize_page_decodes_at_the_models_own_temperature(tiny_a
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_the_channels_pages_charts_are_built_once_not_on_every_rerun(tiny_app_env, monkeypatch):
     """Session 46's profile: every rerun of the L/a/b page built its five plotly charts anew, 0.67 s of the server's
     CPU for each click there. They are kept by (chart, pictures, theme): a rerun draws the same charts and builds
@@ -1538,3 +1539,12 @@ def test_a_transparent_photo_is_known_as_a_fine_tune_learned_it_on_white(tmp_pat
     digest = loaders.image_digest(picture.rgb)
     assert loaders.learned_photo("cat-ft", picture, digest, available={"cat-ft": folder})
 
+
+
+def test_the_rerun_benchmark_times_each_rerun_of_a_page(tiny_app_env):
+    """``python -m benchmarks.reruns`` (docs/deploy.md, "What a rerun costs"): the seconds of each timed rerun."""
+    from benchmarks import reruns
+
+    times = reruns.rerun_seconds("pages/curves.py", 2)
+    assert len(times) == 2 and all(0 < seconds < 60 for seconds in times)
+    assert set(reruns.PAGES) == {f"pages/{page.name}" for page in (ROOT / "pages").glob("*.py")}  # every page

@@ -956,6 +956,7 @@ def test_a_clip_in_use_is_the_last_to_go_and_comes_back_for_its_run(tmp_path, mo
     assert not list(folder.glob(".*"))                                        # no partial file left behind
 
 
+@pytest.mark.slow
 def test_the_first_frames_png_is_encoded_when_asked_for_not_on_every_rerun(tiny_app_env, monkeypatch):
     """Session 46's profile: every rerun of the Video page encoded the first frame's PNG for its download button
     (70 ms of the sample's frame). The button now holds a deferred call that encodes it when a visitor asks for it."""
