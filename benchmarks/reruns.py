@@ -22,7 +22,8 @@ PAGES = ("pages/colorize.py", "pages/channels.py", "pages/compare.py", "pages/cu
 
 
 def rerun_seconds(page: str, reruns: int) -> list[float]:
-    """Seconds of each of ``reruns`` reruns of ``page`` after two untimed runs; RuntimeError when the page fails."""
+    """Seconds of each of ``reruns`` reruns of ``page`` after two untimed runs; RuntimeError when the page fails or
+    shows an error."""
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=600)
@@ -32,8 +33,9 @@ def rerun_seconds(page: str, reruns: int) -> list[float]:
     for run in range(2 + reruns):
         start = time.perf_counter()
         app.run()
-        if app.exception:
-            raise RuntimeError(f"{page}: {app.exception[0].value}")
+        failed = [element.value for element in (*app.exception, *app.error)]
+        if failed:  # a page's own failures are messages (``widgets.run_page``), not exceptions
+            raise RuntimeError(f"{page}: {failed[0]}")
         if run >= 2:
             times.append(time.perf_counter() - start)
     return times

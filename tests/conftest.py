@@ -16,7 +16,8 @@ Generic on purpose, so any test file may use them:
 - ``no_shipped_weights`` → ``checkpoints.WEIGHTS_DIR`` pointed at an empty folder for one test;
 - ``wait_until(condition)`` → polls until it holds, failing after ``PATIENCE_S``: for waits on threads, which
   assert what a thread has reached rather than that nothing happened within a fixed time.
-- Streamlit's scan of the installed packages for components runs once a session, not once an ``AppTest``;
+- Streamlit's scan of the installed packages for components runs once a session, not once an ``AppTest``; the app's
+  kept charts are forgotten before each test;
 - at the end of a run, the tests not marked slow that took over ``UNMARKED_SLOW_S`` are named (the fast tier's upkeep).
 
 No test writes to the user's cache: for the whole session ``COLORIZER_CHECKPOINT_DIR`` points at a
@@ -202,6 +203,15 @@ def _installed_components_scanned_once():
         yield
     finally:
         manifest_scanner.scan_component_manifests = real
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_charts():
+    """The app's kept charts (``ui.widgets.kept_chart_ui``) live in the process, not in an ``AppTest``: a chart a test
+    drew would be found by a later one that means to see it built (session 46's review). Each test starts without."""
+    widgets = sys.modules.get("ui.widgets")  # not imported yet: nothing kept
+    if widgets is not None:
+        widgets._kept_figure.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -444,7 +444,6 @@ def test_an_untouched_colorize_page_decodes_at_the_models_own_temperature(tiny_a
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_the_channels_pages_charts_are_built_once_not_on_every_rerun(tiny_app_env, monkeypatch):
     """Session 46's profile: every rerun of the L/a/b page built its five plotly charts anew, 0.67 s of the server's
     CPU for each click there. They are kept by (chart, pictures, theme): a rerun draws the same charts and builds
@@ -481,6 +480,7 @@ def test_the_channels_pages_charts_are_built_once_not_on_every_rerun(tiny_app_en
     assert all(spec not in drawn for spec in (chart.proto.spec for chart in at.get("plotly_chart")))
 
 
+@pytest.mark.slow
 def test_the_channels_page_shows_the_colors_made_on_the_colorize_page(tiny_app_env, monkeypatch):
     """Finding (session 28's walkthrough): a visitor who set the vividness on Colorize and opened L/a/b saw its
     channels of another picture, colored at the default temperature, under "Prediction". The L/a/b page now
@@ -1538,7 +1538,6 @@ def test_a_transparent_photo_is_known_as_a_fine_tune_learned_it_on_white(tmp_pat
     assert picture.alpha is not None and photo_print(picture.rgb) != photo_print(learned)
     digest = loaders.image_digest(picture.rgb)
     assert loaders.learned_photo("cat-ft", picture, digest, available={"cat-ft": folder})
-
 
 
 def test_the_rerun_benchmark_times_each_rerun_of_a_page(tiny_app_env):

@@ -47,3 +47,19 @@ def test_a_clip_whose_write_fails_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         clip_store.stored_clip("clip.mp4", b"frames")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stored_file_used_again_keeps_its_modification_time_and_counts_as_used_now(tmp_path):
+    """Session 46: storing a file that is there already marks it used by its access time; its modification time stays
+    the content's (what is remembered of a file by that time, such as a clip's opening cost, holds across reruns), and
+    ``last_used`` is the later of the two (a file just written counts as used then)."""
+    path, written = temp_folders.stored_by_content(tmp_path, b"a clip", ".mp4")
+    assert written and path.read_bytes() == b"a clip"
+    os.utime(path, (1_000, 2_000))                     # used long ago, written a little later
+    assert temp_folders.last_used(path.stat()) == 2_000
+    again, written = temp_folders.stored_by_content(tmp_path, b"a clip", ".mp4")
+    stat = path.stat()
+    assert again == path and not written and stat.st_mtime == 2_000 and stat.st_atime > 1_000_000_000
+    assert temp_folders.last_used(stat) == stat.st_atime
+    with pytest.raises(FileNotFoundError):
+        temp_folders.mark_used(tmp_path / "gone.mp4")

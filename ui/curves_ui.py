@@ -86,6 +86,7 @@ def curves_page_ui() -> None:
     if not names:
         widgets.no_checkpoint_ui()
         return
+    stamps = {name: loaders.history_stamp(name, available) for name in names}  # before the rows (its docstring)
     histories = {}
     for name in names:
         try:
@@ -114,10 +115,9 @@ def curves_page_ui() -> None:
     curves, cards = st.columns([3, 2], gap="large")
     with curves:
         shown = {name: histories[name] for name in chosen}
-        stamps = loaders.history_stamps(chosen, available)
         for metric in picked:
             log_y = metric in LOG_SCALE_ALWAYS or log_losses
-            widgets.kept_chart_ui(f"history: {metric}, log {log_y}", stamps,
+            widgets.kept_chart_ui(f"history: {metric}, log {log_y}", "|".join(stamps[name] for name in chosen),
                                   lambda: charts.history_figure(shown, metric, log_y=log_y),  # built here, or not at all
                                   key=f"curves.figure.{metric}", alt=charts.history_alt(shown, metric))
         if not chosen and with_history:

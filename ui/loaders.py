@@ -26,8 +26,8 @@ read-only, never copied per caller; a miss always queues; two sessions missing o
   full-resolution baseline run. All of these, and the pictures, share ``CACHE`` (``CACHE_MB``,
   least recently used first out, each for at most ``RESULT_TTL_S``).
 Memoized small data (``st.cache_data``): ``history_of(name)`` / ``card_of(name)`` → history rows / card
-dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line); ``history_stamps(names,
-available)``: the histories' identity, a chart's key; ``learned_photo(name,
+dict of a checkpoint ([] / {}; an unreadable history raises ``CheckpointError``, one line); ``history_stamp(name,
+available)`` (not memoized): the history's identity, part of a chart's key; ``learned_photo(name,
 picture, digest)``: whether a fine-tuned checkpoint trained on this picture (its card's photo prints).
 ``stamp`` is ``checkpoint_stamp(name)``: it makes cached results follow a re-written checkpoint.
 Images are passed next to ``digest = image_digest(image)``, the key of their contents.
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # Keras/TensorFlow load on the first model load, not when the
 
 __all__ = [
     "available_checkpoints", "checkpoint_stamp", "load_colorizer", "image_digest", "alpha_key", "gallery_picture", "decode_upload", "colorized", "reference_colorized", "suggested_colors", "colorized_samples",
-    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "history_stamps", "card_of", "certainty_and_scene", "CACHE", "MODELS", "viewer",
+    "metrics_of", "gray_metrics", "palette_metrics", "baseline_seconds", "history_of", "history_stamp", "card_of", "certainty_and_scene", "CACHE", "MODELS", "viewer",
 ]
 
 _log = logging.getLogger(__name__)
@@ -455,10 +455,15 @@ def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict
     return _history(str(folder), _file_stamp(folder / "history.csv")) if folder else []
 
 
-def history_stamps(names: list[str], available: dict[str, Path]) -> str:
-    """The identity of these checkpoints' histories as they are now (each one's folder and history.csv's time of
-    change), in order: the key of a chart drawn from ``history_of``'s rows."""
-    return "|".join(f"{name}:{available[name]}:{_file_stamp(available[name] / 'history.csv')}" for name in names)
+def history_stamp(name: str, available: dict[str, Path]) -> str:
+    """The identity of checkpoint ``name``'s history as it is now (its folder, history.csv's time of change and size):
+    part of the key of a chart drawn from ``history_of``'s rows. Read before the rows: a history written between the
+    two then costs a chart built again, not a chart kept without its last epoch."""
+    try:
+        stat = (available[name] / "history.csv").stat()
+    except OSError:
+        return f"{name}:{available[name]}:none"
+    return f"{name}:{available[name]}:{stat.st_mtime_ns}:{stat.st_size}"
 
 
 def learned_photo(name: str, picture: DecodedImage, digest: str, available: dict[str, Path] | None = None) -> bool:

@@ -212,10 +212,10 @@ def clip_ui():
     if info.frames == 1 and not info.estimated:  # a still GIF or a one-frame clip: the Colorize page does more
         st.info(f"{name} holds a single picture: the Colorize page colors it with hints, a reference and metrics "
                 "(this page makes a one-frame MP4 of it).", icon=":material/photo:")
-    # Encoded when asked for, in a turn of the work queue, not on every rerun (70 ms for the sample's 640×360 frame; session 46).
+    # Encoded when asked for, in a turn of the work queue, not on every rerun (70 ms for the sample's 640×360 frame:
+    # session 46); a click reruns nothing.
     st.download_button("Download the first frame (PNG)", functools.partial(widgets.png_of, frame),
-                       file_name=first_frame_name(name),
-                       mime="image/png", key="video.frame_download")
+                       file_name=first_frame_name(name), mime="image/png", key="video.frame_download", on_click="ignore")
     return (name, path, info, data), frame
 
 

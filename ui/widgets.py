@@ -14,7 +14,8 @@ Helpers that render: ``pictures_ui()`` (errors shown, good pictures returned), `
 ``multiselect_ui()`` (a multiselect whose choice survives options that come and go, and other pages),
 ``colorizer_ui(name)`` (the shared model, or a message and None), ``notes_ui(picture)``.
 ``chart_ui(figure, key, alt)`` (a ``ui.charts`` figure as every page draws it, in the visitor's theme);
-``kept_chart_ui(name, digest, build, key, alt)`` (one that follows from pictures alone: built once, not on every rerun).
+``kept_chart_ui(name, digest, build, key, alt)`` (one that follows from what ``digest`` names alone, pictures or
+histories: built once, not on every rerun).
 Helpers: ``display(image, alpha)`` (display-size copy, pure); ``zip_of_pngs(results)``, ``png_of(result, alpha)``
 (encoded in a turn of the work queue, whose waiting line they draw).
 Per-session quotas of a public server: at most ``MAX_PICTURES`` pictures at a time and
@@ -50,7 +51,7 @@ __all__ = [
     "MODEL_KEY", "SOURCE_KEY", "GALLERY_KEY", "UPLOAD_KEY", "GALLERY", "UPLOAD", "DEFAULT_GALLERY_PHOTO",
     "sidebar_ui", "model_picker_ui", "in_plain_words", "image_source_ui", "chosen_checkpoint", "chosen_pictures",
     "pictures_ui", "pick_picture_ui", "multiselect_ui", "colorizer_ui", "no_checkpoint_ui", "notes_ui", "checkpoint_kind", "display",
-    "default_checkpoint", "png_of", "time_text", "chart_ui", "dark_theme", "includes_getting_ready", "drawn_last_run", "display_alpha", "MAX_PICTURES", "MAX_SESSION_PIXELS",
+    "default_checkpoint", "png_of", "time_text", "chart_ui", "kept_chart_ui", "KEPT_FIGURES", "dark_theme", "includes_getting_ready", "drawn_last_run", "display_alpha", "MAX_PICTURES", "MAX_SESSION_PIXELS",
 ]
 
 _log = logging.getLogger(__name__)
@@ -621,16 +622,19 @@ def chart_ui(figure, key: str, alt: str, where=None) -> None:
     _draw_chart(charts.readable(figure, dark=dark_theme()), key, alt, where)
 
 
-# A chart that follows from pictures alone is kept by (chart, the pictures' digests, theme): the L/a/b page built its
-# five charts anew on every rerun (plotly takes about 0.1 s a figure), 0.67 s of a 2-core server's CPU for each click
-# there (session 46's profile); a kept one is drawn in 0.01 s. 48 small figures: a class's photos on both themes.
-KEPT_FIGURES = 48
+# A chart that follows from pictures or histories alone is kept by (chart, their digests, theme): the L/a/b page built
+# its five charts anew on every rerun (plotly takes about 0.1 s a figure), 0.67 s of a 2-core server's CPU for each
+# click there (session 46's profile); a kept one is drawn in 0.01 s. The L/a/b page keeps 5 a photo and model (7 with a
+# reference photo), the curves page one a metric: 64 are about a dozen photos' pages. A photo's five weigh about 1.7 MB
+# (an error map 1.1 MB, its 512×512 distances; a histogram or an ab distribution 0.1-0.2 MB): about 22 MB in all, at most
+# 70 MB were every one an error map.
+KEPT_FIGURES = 64
 
 
 def kept_chart_ui(name: str, digest: str, build: Callable[[], object], key: str, alt: str, where=None) -> None:
     """``chart_ui`` for ``build()``'s figure, built once for (``name``, ``digest``, the visitor's theme) and shared by
     every rerun and session that draws it: ``name`` says which chart (with any title it is given), ``digest`` names
-    every array ``build`` reads (``loaders.image_digest``)."""
+    everything ``build`` reads (pictures: ``loaders.image_digest``; histories: ``loaders.history_stamp``)."""
     _draw_chart(_kept_figure(name, digest, dark_theme(), build), key, alt, where)
 
 
