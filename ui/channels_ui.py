@@ -131,9 +131,9 @@ def reference_ui(picture: DecodedImage) -> None:
             ("Colored from the reference", result.image, picture.alpha, "from_reference"))):
         column.image(widgets.display(rgb, alpha, max_side=480), caption=label, alt=label)
         title = f"{label}: ab distribution"
-        widgets.kept_chart_ui(title, pictures_digest(rgb, alpha),  # built here and now, or not at all: no late binding
-                              lambda: charts.ab_distribution(charts.counted(charts.lab_of(rgb), charts.visible_at(alpha)),
-                                                             title),
+        widgets.kept_chart_ui(title, pictures_digest(rgb, alpha),  # built at once or not at all: no late binding
+                              lambda: charts.ab_distribution(
+                                  charts.counted(charts.lab_of(rgb), charts.visible_at(alpha)), title),
                               key=f"channels.ab.{key}", alt=title, where=column)
 
 

@@ -38,8 +38,9 @@ def private_temp_folder(name: str) -> Path:
 def stored_by_content(folder: Path, data: bytes, suffix: str) -> tuple[Path, bool]:
     """``data`` in ``folder`` under its content's digest and ``suffix`` (a rerun, or another visitor's same file,
     finds it) → (its path, whether it was written now). One already there is marked used (``mark_used``): now the
-    most recently used, for a store that lets the least recently used go. A new one is written to a hidden partial file, then moved into place
-    (two sessions may store one file at once); a write that fails (a full disk) leaves nothing behind and raises."""
+    most recently used, for a store that lets the least recently used go. A new one is written to a hidden partial
+    file, then moved into place (two sessions may store one file at once); a write that fails (a full disk) leaves
+    nothing behind and raises."""
     path = folder / f"{hashlib.blake2b(data, digest_size=16).hexdigest()}{suffix}"
     try:
         mark_used(path)
