@@ -448,24 +448,13 @@ def test_the_channels_pages_charts_are_built_once_not_on_every_rerun(tiny_app_en
     """Session 46's profile: every rerun of the L/a/b page built its five plotly charts anew, 0.67 s of the server's
     CPU for each click there. They are kept by (chart, pictures, theme): a rerun draws the same charts and builds
     none; another picture's are built for it."""
-    import io
-
-    from PIL import Image
-
-    from conftest import make_photo
-    from ui import charts, widgets
+    from ui import charts
 
     built = []
     for name in ("channel_histograms", "ab_distribution", "ab_error_map"):
         monkeypatch.setattr(charts, name, lambda *args, _real=getattr(charts, name), _name=name, **kwargs:
                             built.append(_name) or _real(*args, **kwargs))
-    widgets._kept_figure.clear()
-    photos = []
-    for seed in (0, 1):
-        buffer = io.BytesIO()
-        Image.fromarray(make_photo(48, 64, seed=seed)).save(buffer, format="PNG")
-        photos.append((f"photo{seed}.png", buffer.getvalue(), "image/png"))
-    at = upload(app(), photos)
+    at = upload(app(), [("bands.png", color_png(40), "image/png"), ("larger.png", color_png(48), "image/png")])
     at.switch_page("pages/channels.py").run()
     assert_no_page_error(at)
     drawn = [chart.proto.spec for chart in at.get("plotly_chart")]
@@ -1126,14 +1115,13 @@ def test_curves_are_built_once_and_again_when_a_history_grows(tiny_app_env, tmp_
     import shutil
 
     from colorizer import checkpoints
-    from ui import charts, widgets
+    from ui import charts
 
     weights = shutil.copytree(tiny_app_env / "weights", tmp_path / "weights")  # this test writes a history: a copy
     monkeypatch.setattr(checkpoints, "WEIGHTS_DIR", weights)
     built = []
     real = charts.history_figure
     monkeypatch.setattr(charts, "history_figure", lambda *args, **kwargs: built.append(args[1]) or real(*args, **kwargs))
-    widgets._kept_figure.clear()
     at = app().switch_page("pages/curves.py").run()
     at.multiselect(key="curves.checkpoints").set_value(["cifar_ae"]).run()
     at.multiselect(key="curves.metrics").set_value(["loss"]).run()

@@ -54,7 +54,7 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
         st.caption("This image is gray: a = b = 0 everywhere. All of its color has to come from the model.")
         return
     shown = lambda: charts.counted(lab, charts.visible_at(alpha))  # noqa: E731 - read only when a chart is built
-    digest = pictures_digest(rgb, alpha)
+    digest = loaders.image_digest(rgb) + loaders.alpha_key(alpha)
     widgets.kept_chart_ui("histograms", digest, lambda: charts.channel_histograms(shown()), key=f"channels.hist.{key}",
                           alt=f"{label}: histograms of L, a and b")
     share = charts.shown_share(alpha)
@@ -63,11 +63,6 @@ def channels_ui(label: str, rgb: np.ndarray, key: str, has_color: bool = True, a
     widgets.kept_chart_ui("ab distribution", digest,
                           lambda: charts.ab_distribution(shown(), "ab distribution over the 313 in-gamut bins"),
                           key=f"channels.ab.{key}", alt=f"{label}: how its pixels spread over the 313 ab bins")
-
-
-def pictures_digest(*arrays: np.ndarray | None) -> str:
-    """One key for the charts of these arrays (a picture, its alpha plane or None, …): ``loaders.image_digest``'s."""
-    return "+".join("none" if array is None else loaders.image_digest(array) for array in arrays)
 
 
 def prediction_of(picture: DecodedImage) -> tuple[str, np.ndarray] | None:
@@ -131,7 +126,7 @@ def reference_ui(picture: DecodedImage) -> None:
             ("Colored from the reference", result.image, picture.alpha, "from_reference"))):
         column.image(widgets.display(rgb, alpha, max_side=480), caption=label, alt=label)
         title = f"{label}: ab distribution"
-        widgets.kept_chart_ui(title, pictures_digest(rgb, alpha),  # built at once or not at all: no late binding
+        widgets.kept_chart_ui(title, loaders.image_digest(rgb) + loaders.alpha_key(alpha),  # built now or not at all
                               lambda: charts.ab_distribution(
                                   charts.counted(charts.lab_of(rgb), charts.visible_at(alpha)), title),
                               key=f"channels.ab.{key}", alt=title, where=column)
@@ -141,8 +136,9 @@ def error_map_ui(truth: np.ndarray, prediction: np.ndarray, alpha: np.ndarray | 
     st.header("Where the colors went wrong")
     st.caption("Per-pixel distance between the true and the predicted (a, b), in Lab units (bright = far off)"
                + ("; fully transparent pixels are left blank." if charts.shown_share(alpha) is not None else "."))
-    widgets.kept_chart_ui("error map", pictures_digest(truth, prediction, alpha),
-                          lambda: charts.ab_error_map(truth, prediction, alpha=alpha), key="channels.error",
+    digest = loaders.image_digest(truth) + loaders.image_digest(prediction) + loaders.alpha_key(alpha)
+    widgets.kept_chart_ui("error map", digest, lambda: charts.ab_error_map(truth, prediction, alpha=alpha),
+                          key="channels.error",
                           alt="Map of the distance between the truth's and the prediction's a, b: bright where far off")
 
 
