@@ -9,6 +9,7 @@ import argparse
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -331,3 +332,39 @@ def test_class_memory_photos_are_12_mp_color_jpegs_the_same_every_time():
     assert np.abs(chroma).mean() > 5  # a color photo: the page scores it against its truth
     files = big_color_jpegs(2)
     assert [f["name"] for f in files] == ["big0.jpg", "big1.jpg"] and files[0]["buffer"] != files[1]["buffer"]
+
+
+def test_the_suites_cpu_is_told_apart_by_kind_of_process():
+    from benchmarks.suite_cpu import kind_of
+
+    assert kind_of("python", "/usr/bin/python -m pytest -q") == "pytest"
+    assert kind_of("python", "/usr/bin/python -u -c import sys;exec(eval(sys.stdin.readline())) ") == "pytest"  # xdist
+    assert kind_of("python", "/usr/bin/python -m ui.serve --server.port 1") == "app server"
+    assert kind_of("python", "/usr/bin/python -m streamlit run streamlit_app.py") == "app server"
+    assert kind_of("chromium", "/usr/lib/chromium/chromium --type=renderer") == "Chromium"
+    assert kind_of("node", "/x/playwright/driver/node /x/cli.js run-driver") == "Playwright driver"
+    assert kind_of("python", "/usr/bin/python -m colorizer colorize photo.png") == "other Python child"
+    # a test's child that names pytest's temporary folder is not pytest
+    assert kind_of("python", "/usr/bin/python -c ... /tmp/pytest-of-root/pytest-1/clip.mp4") == "other Python child"
+    assert kind_of("sh", "/bin/sh -c true") == "other"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux's /proc")
+def test_the_suites_cpu_counts_a_test_that_spins_in_a_child(tmp_path):
+    """A one-test suite whose test runs a Python child busy for about 1.5 s of CPU: the child is counted as an other
+    Python child, the machine was busy at least that long, and the report has its row."""
+    from benchmarks.suite_cpu import measure, report
+
+    (tmp_path / "test_spin.py").write_text(
+        "import subprocess, sys\n"
+        "def test_spin():\n"
+        "    code = 'import time\\nend = time.process_time() + 1.5\\nwhile time.process_time() < end: pass'\n"
+        "    subprocess.run([sys.executable, '-c', code], check=True)\n")
+    result = measure([str(tmp_path / "test_spin.py"), "-n", "0", "-q", "-p", "no:cacheprovider",
+                      "--rootdir", str(tmp_path)])
+    assert result["returncode"] == 0
+    processes, cpu = result["by_kind"]["other Python child"]
+    assert processes == 1 and 1.0 <= cpu <= 2.5, result["by_kind"]
+    assert result["sampled_cpu_s"] >= cpu and 0 < result["utilization"] <= 1 and result["machine_busy_s"] >= cpu
+    assert "| other Python child | 1 |" in report(result)
