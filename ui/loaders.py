@@ -456,14 +456,10 @@ def history_of(name: str, available: dict[str, Path] | None = None) -> list[dict
 
 
 def history_stamp(name: str, available: dict[str, Path]) -> str:
-    """The identity of checkpoint ``name``'s history as it is now (its folder, history.csv's time of change and size):
-    part of the key of a chart drawn from ``history_of``'s rows. Read before the rows: a history written between the
-    two then costs a chart built again, not a chart kept without its last epoch."""
-    try:
-        stat = (available[name] / "history.csv").stat()
-    except OSError:
-        return f"{name}:{available[name]}:none"
-    return f"{name}:{available[name]}:{stat.st_mtime_ns}:{stat.st_size}"
+    """The identity of checkpoint ``name``'s history as it is now (its folder, and history.csv's time of change, the
+    stamp ``history_of``'s rows are cached by): part of the key of a chart drawn from those rows. Read before the
+    rows: a history written between the two then costs a chart built again, not a chart kept without its last epoch."""
+    return f"{name}:{available[name]}:{_file_stamp(available[name] / 'history.csv')}"
 
 
 def learned_photo(name: str, picture: DecodedImage, digest: str, available: dict[str, Path] | None = None) -> bool:
